@@ -1,0 +1,20 @@
+// `npm run dev`: makes sure a local JWT secret exists, applies the D1 migrations to the local
+// database, then starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
+
+if (!existsSync(".dev.vars")) {
+  writeFileSync(".dev.vars", `JWT_SECRET=${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  console.log("wrote .dev.vars with a random JWT_SECRET");
+}
+
+const run = (args) => {
+  const result = spawnSync("wrangler", args, { stdio: "inherit" });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+};
+
+run(["d1", "migrations", "apply", "DB", "--local"]);
+const extra = process.argv.slice(2);
+const port = extra.includes("--port") ? [] : ["--port", "8787"];
+run(["dev", ...port, ...extra]);

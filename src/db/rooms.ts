@@ -1,0 +1,46 @@
+/**
+ * @module db/rooms
+ * The room list and memberships in D1. Each room object keeps a copy of its members for the
+ * hot path; every change is written here first, then told to the object.
+ */
+import { and, desc, eq, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Room } from "../protocol/common";
+import { roomMembers, rooms } from "./schema";
+
+export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
+  const db = drizzle(d1);
+  await db.batch([
+    db.insert(rooms).values(room).onConflictDoNothing(),
+    db.insert(roomMembers).values({ roomId: room.id, userId: room.createdBy, joinedAt: room.createdAt }).onConflictDoNothing(),
+  ]);
+}
+
+export async function findRoom(d1: D1Database, id: string): Promise<Room | undefined> {
+  const [row] = await drizzle(d1).select().from(rooms).where(eq(rooms.id, id)).limit(1);
+  return row;
+}
+
+export async function isRoomMember(d1: D1Database, roomId: string, userId: string): Promise<boolean> {
+  const rows = await drizzle(d1)
+    .select({ userId: roomMembers.userId })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .limit(1);
+  return rows.length > 0;
+}
+
+export async function addRoomMember(d1: D1Database, roomId: string, userId: string, joinedAt: number): Promise<void> {
+  await drizzle(d1).insert(roomMembers).values({ roomId, userId, joinedAt }).onConflictDoNothing();
+}
+
+/** Public rooms and the private rooms the user belongs to, newest first. */
+export async function listVisibleRooms(d1: D1Database, userId: string, limit: number): Promise<Room[]> {
+  return drizzle(d1)
+    .selectDistinct({ id: rooms.id, name: rooms.name, private: rooms.private, createdBy: rooms.createdBy, createdAt: rooms.createdAt })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
+    .where(or(eq(rooms.private, false), eq(roomMembers.userId, userId)))
+    .orderBy(desc(rooms.createdAt))
+    .limit(limit);
+}

@@ -1,0 +1,76 @@
+/**
+ * @module db/schema
+ * D1, the system of record. drizzle-kit turns this file into the SQL migrations in
+ * migrations/ (`npm run db:generate -- --name what_changed`); never edit those by hand.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  /** Trimmed and lower-cased before it is stored, so the unique index means one account per address. */
+  email: text("email").notNull().unique(),
+  name: text("name").notNull(),
+  role: text("role", { enum: ["rider", "driver"] }).notNull(),
+  passwordHash: text("password_hash").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const rooms = sqliteTable(
+  "rooms",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    private: integer("private", { mode: "boolean" }).notNull(),
+    createdBy: text("created_by").notNull().references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("rooms_public_created_idx").on(t.private, t.createdAt)],
+);
+
+export const roomMembers = sqliteTable(
+  "room_members",
+  {
+    roomId: text("room_id").notNull().references(() => rooms.id),
+    userId: text("user_id").notNull().references(() => users.id),
+    joinedAt: integer("joined_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+);
+
+/** Copied here from each room's own log by its outbox; (room_id, seq) makes the copy idempotent. */
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    roomId: text("room_id").notNull(),
+    seq: integer("seq").notNull(),
+    userId: text("user_id").notNull(),
+    text: text("text").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
+);
+
+/** Failed logins by `email:<address>` and `ip:<address>`, for the brute-force limit. */
+export const loginFailures = sqliteTable(
+  "login_failures",
+  {
+    key: text("key").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("login_failures_key_at_idx").on(t.key, t.at)],
+);
+
+/** One rating per side per completed trip; a user's average feeds `/v1/me` and matching. */
+export const ratings = sqliteTable(
+  "ratings",
+  {
+    tripId: text("trip_id").notNull(),
+    raterId: text("rater_id").notNull().references(() => users.id),
+    rateeId: text("ratee_id").notNull().references(() => users.id),
+    stars: integer("stars").notNull(),
+    comment: text("comment"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tripId, t.raterId] }), index("ratings_ratee_idx").on(t.rateeId)],
+);

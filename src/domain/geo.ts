@@ -1,0 +1,83 @@
+/**
+ * @module domain/geo
+ * Geometry for dispatch: great-circle distance, H3 cells for bucketing drivers, the search
+ * rings that matching widens through, and the straight-line-with-detour ETA model. Pure and
+ * synchronous (h3-js is compiled to plain JS), so it runs in Node, Bun and workerd alike.
+ */
+import { gridDisk, latLngToCell } from "h3-js";
+import { z } from "zod";
+
+export const LatLng = z.object({
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+});
+export type LatLng = z.infer<typeof LatLng>;
+
+/** A position with the time it was observed (ms since the epoch). */
+export type Fix = LatLng & { at: number };
+
+/** How road travel is estimated from a straight line: roads are longer, traffic is slower. */
+export type TravelModel = { detourFactor: number; citySpeedKmh: number };
+
+// IUGG mean Earth radius; the sphere is off by <0.5% against the ellipsoid, far below the
+// error of the detour factor it gets multiplied by.
+const EARTH_RADIUS_KM = 6371.0088;
+const toRad = (deg: number) => (deg * Math.PI) / 180;
+
+export function haversineKm(a: LatLng, b: LatLng): number {
+  const dLat = toRad(b.lat - a.lat);
+  const dLng = toRad(b.lng - a.lng);
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(dLng / 2) ** 2;
+  // min() guards asin against h drifting a hair above 1 for antipodal points.
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+export function cellOf(point: LatLng, resolution: number): string {
+  return latLngToCell(point.lat, point.lng, resolution);
+}
+
+/** The cell and every cell within `ringSize` steps of it. */
+export function searchCells(cell: string, ringSize: number): string[] {
+  return gridDisk(cell, ringSize);
+}
+
+/**
+ * Cells exactly `k` steps away: what a widened search adds to the previous one, so the cells
+ * already asked are not asked again. Computed as a disk difference rather than with
+ * `gridRing`, because the difference is also correct around H3's twelve pentagons.
+ */
+export function ringOnly(cell: string, k: number): string[] {
+  if (!Number.isInteger(k) || k < 0) throw new RangeError(`ring distance must be a non-negative integer, got ${k}`);
+  if (k === 0) return [cell];
+  const inner = new Set(gridDisk(cell, k - 1));
+  return gridDisk(cell, k).filter((c) => !inner.has(c));
+}
+
+/**
+ * Speed needed to get from one fix to the next. Two fixes at the same instant (or out of
+ * order) are a teleport unless they are the same place: Infinity marks them as a jump, so a
+ * filter drops them instead of dividing by zero.
+ */
+export function impliedSpeedKmh(prev: Fix, next: Fix): number {
+  const km = haversineKm(prev, next);
+  const dtMs = next.at - prev.at;
+  if (dtMs <= 0) return km === 0 ? 0 : Number.POSITIVE_INFINITY;
+  return km / (dtMs / 3_600_000);
+}
+
+/** Estimated road travel time in whole seconds, rounded up: an ETA should not promise early. */
+export function etaSec(from: LatLng, to: LatLng, model: TravelModel): number {
+  assertTravelModel(model);
+  const hours = (haversineKm(from, to) * model.detourFactor) / model.citySpeedKmh;
+  // The epsilon keeps float noise (600.0000000001 s) from adding a whole second.
+  return Math.max(0, Math.ceil(hours * 3600 - 1e-9));
+}
+
+export function assertTravelModel(model: TravelModel): void {
+  if (!(model.detourFactor > 0) || !Number.isFinite(model.detourFactor)) {
+    throw new RangeError(`detourFactor must be a positive number, got ${model.detourFactor}`);
+  }
+  if (!(model.citySpeedKmh > 0) || !Number.isFinite(model.citySpeedKmh)) {
+    throw new RangeError(`citySpeedKmh must be a positive number, got ${model.citySpeedKmh}`);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * @module http/app
+ * The Hono application: config, body limits, the routes under /v1, and the one error path
+ * that turns every failure into API.md's error body (never a stack, never a bare 500 for
+ * bad input).
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { loadConfig } from "../config";
+import { ApiError } from "../errors";
+import type { AppEnv } from "./context";
+import { openApiDocument } from "./openapi";
+import { authRoutes } from "./routes/auth";
+import { roomRoutes } from "./routes/rooms";
+
+export const VERSION = "0.1.0";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  c.set("config", loadConfig(c.env));
+  await next();
+});
+
+app.use(async (c, next) => {
+  const limit = bodyLimit({
+    maxSize: c.get("config").MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `bodies are limited to ${c.get("config").MAX_BODY_BYTES} bytes`);
+    },
+  });
+  return limit(c, next);
+});
+
+app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
+app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));
+app.route("/v1", authRoutes);
+app.route("/v1", roomRoutes);
+
+app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+    return c.json(err.toBody(), err.status);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    return c.json(new ApiError(400, "invalid_request", err.message || "bad request").toBody(), 400);
+  }
+  console.error(JSON.stringify({ level: "error", where: "worker", method: c.req.method, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+  return c.json(new ApiError(500, "internal", "internal error").toBody(), 500);
+});

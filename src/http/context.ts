@@ -1,0 +1,15 @@
+/**
+ * @module http/context
+ * The Hono environment shared by every route: bindings from `wrangler types`, and the
+ * variables middleware sets (the validated config, and the caller once authenticated).
+ */
+import type { Context } from "hono";
+import type { Identity } from "../auth/jwt";
+import type { Config } from "../config";
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { config: Config; identity: Identity };
+};
+
+export type AppContext = Context<AppEnv>;

@@ -1,0 +1,79 @@
+/**
+ * @module http/routes/rooms
+ * Chat rooms (API.md): create, list, join, add member, history, post, and the socket upgrade.
+ * Membership changes go to D1 first, then to the room object; messages and history go
+ * straight to the room object, which keeps D1 off the message path.
+ */
+import { Hono } from "hono";
+import { addRoomMember, findRoom, insertRoom, isRoomMember, listVisibleRooms } from "../../db/rooms";
+import { findUserById } from "../../db/users";
+import { forbidden, notFound, unwrap } from "../../errors";
+import type { Room } from "../../protocol/common";
+import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "../../protocol/http";
+import { requireUser } from "../auth-middleware";
+import type { AppEnv } from "../context";
+import { forwardUpgrade } from "../upgrade";
+import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+
+export const roomRoutes = new Hono<AppEnv>();
+
+const roomObject = (env: Env, roomId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(roomId));
+
+roomRoutes.use("/rooms", requireUser);
+roomRoutes.use("/rooms/*", requireUser);
+
+roomRoutes.post("/rooms", async (c) => {
+  const body = await readBody(c, CreateRoomBody);
+  const room: Room = { id: newId("room"), name: body.name, private: body.private, createdBy: c.get("identity").userId, createdAt: Date.now() };
+  // The object first: if D1 then fails, nothing lists the room, and a retry makes a new one.
+  await roomObject(c.env, room.id).initialize(room);
+  await insertRoom(c.env.DB, room);
+  return c.json({ room }, 201);
+});
+
+roomRoutes.get("/rooms", async (c) => {
+  return c.json({ rooms: await listVisibleRooms(c.env.DB, c.get("identity").userId, 100) });
+});
+
+async function requireRoom(d1: D1Database, roomId: string): Promise<Room> {
+  const room = await findRoom(d1, roomId);
+  if (!room) throw notFound("room not found");
+  return room;
+}
+
+roomRoutes.post("/rooms/:id/join", async (c) => {
+  const room = await requireRoom(c.env.DB, readId(c));
+  const { userId } = c.get("identity");
+  const member = await isRoomMember(c.env.DB, room.id, userId);
+  if (room.private && !member) throw forbidden("this room is private; a member must add you");
+  if (!member) await addRoomMember(c.env.DB, room.id, userId, Date.now());
+  // Also when already a member in D1: repairs an object that missed an earlier call.
+  unwrap(await roomObject(c.env, room.id).addMember(userId));
+  return c.json({ room });
+});
+
+roomRoutes.post("/rooms/:id/members", async (c) => {
+  const room = await requireRoom(c.env.DB, readId(c));
+  const body = await readBody(c, AddMemberBody);
+  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId))) throw forbidden("only members may add members");
+  if (!(await findUserById(c.env.DB, body.userId))) throw notFound("user not found");
+  await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
+  unwrap(await roomObject(c.env, room.id).addMember(body.userId));
+  return c.json({ room, userId: body.userId });
+});
+
+roomRoutes.get("/rooms/:id/messages", async (c) => {
+  const query = readQuery(c, HistoryQuery);
+  const page = unwrap(await roomObject(c.env, readId(c)).history(c.get("identity"), query.before, query.limit));
+  return c.json(page);
+});
+
+roomRoutes.post("/rooms/:id/messages", async (c) => {
+  const roomId = readId(c);
+  const idempotencyKey = readIdempotencyKey(c);
+  const body = await readBody(c, PostMessageBody);
+  const message = unwrap(await roomObject(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey));
+  return c.json({ message }, 201);
+});
+
+roomRoutes.get("/rooms/:id/ws", async (c) => forwardUpgrade(c, roomObject(c.env, readId(c))));

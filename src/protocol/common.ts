@@ -1,0 +1,75 @@
+/**
+ * @module protocol/common
+ * Shapes shared by HTTP bodies and WebSocket frames (API.md, "Conventions" and "Resources").
+ */
+import { z } from "zod";
+
+export const LatLng = z.object({
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+});
+export type LatLng = z.infer<typeof LatLng>;
+
+export const Money = z.object({
+  amount: z.number().int(),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+export type Money = z.infer<typeof Money>;
+
+export const Role = z.enum(["rider", "driver"]);
+export type Role = z.infer<typeof Role>;
+
+export const User = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: Role,
+  createdAt: z.number().int(),
+});
+export type User = z.infer<typeof User>;
+
+export const Room = z.object({
+  id: z.string(),
+  name: z.string(),
+  private: z.boolean(),
+  createdBy: z.string(),
+  createdAt: z.number().int(),
+});
+export type Room = z.infer<typeof Room>;
+
+export const Message = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  seq: z.number().int(),
+  userId: z.string(),
+  text: z.string(),
+  createdAt: z.number().int(),
+});
+export type Message = z.infer<typeof Message>;
+
+/** Message text: 1 to 4,000 characters, not only whitespace. */
+export const MessageText = z
+  .string()
+  .min(1)
+  .max(4_000)
+  .refine((t) => t.trim().length > 0, "text must not be blank");
+
+export const ErrorCode = z.enum([
+  "invalid_request",
+  "unauthorized",
+  "invalid_credentials",
+  "insufficient_funds",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "email_taken",
+  "payload_too_large",
+  "rate_limited",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,58 @@
+/**
+ * @module protocol/frames
+ * WebSocket frames (API.md, "WebSocket frames"). Client frames are parsed with `safeParse` by
+ * the room objects; server frames are typed here so that the client SDK and tests read the
+ * same shapes the server writes.
+ */
+import { z } from "zod";
+import { Message, MessageText } from "./common";
+
+/** A client-chosen command id: makes a frame idempotent (applied once, acknowledged again). */
+export const FrameId = z.string().min(1).max(128);
+
+export const PingFrame = z.object({ type: z.literal("ping"), id: FrameId.optional() });
+
+export const ChatClientFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText }),
+  z.object({ type: z.literal("typing"), id: FrameId.optional(), active: z.boolean() }),
+  z.object({ type: z.literal("read"), id: FrameId.optional(), seq: z.number().int().min(0) }),
+  PingFrame,
+]);
+export type ChatClientFrame = z.infer<typeof ChatClientFrame>;
+
+/** Only used to echo an `id` back on an error frame when the rest of the frame is invalid. */
+export const LooseFrame = z.object({ type: z.string().optional(), id: FrameId.optional() }).loose();
+
+// Server frames common to every room.
+export type WelcomeFrame<Snapshot> = { type: "welcome"; seq: number } & Snapshot;
+export type SyncedFrame = { type: "synced"; seq: number };
+export type ResetFrame = { type: "reset"; seq: number };
+export type AckFrame = { type: "ack"; id: string; seq?: number };
+export type ErrorFrame = { type: "error"; id?: string; code: string; message: string };
+export type PongFrame = { type: "pong" };
+
+// Chat room server frames.
+export type ChatMessageFrame = { type: "message"; seq: number; message: Message };
+export type PresenceFrame = { type: "presence"; event: "join" | "leave"; userId: string };
+export type TypingFrame = { type: "typing"; userId: string; active: boolean };
+export type ReadFrame = { type: "read"; userId: string; seq: number };
+export type ChatWelcome = WelcomeFrame<{
+  members: string[];
+  online: string[];
+  /** Read marks by user id (an addition to API.md's welcome). */
+  reads: Record<string, number>;
+}>;
+
+export type ChatServerFrame =
+  | ChatWelcome
+  | SyncedFrame
+  | ResetFrame
+  | AckFrame
+  | ErrorFrame
+  | PongFrame
+  | ChatMessageFrame
+  | PresenceFrame
+  | TypingFrame
+  | ReadFrame;
+
+export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });

@@ -1,0 +1,66 @@
+/**
+ * @module protocol/http
+ * Request and response bodies of the HTTP routes (API.md, "HTTP"). The Worker validates every
+ * body with these; the client SDK and the tests use the same schemas and types.
+ */
+import { z } from "zod";
+import { Message, MessageText, Role, Room, User } from "./common";
+
+export const RegisterBody = z.object({
+  email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+  password: z.string().min(8).max(256),
+  name: z.string().trim().min(1).max(100),
+  role: Role,
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const LoginBody = z.object({
+  email: z.string().min(1).max(254),
+  password: z.string().min(1).max(256),
+});
+export type LoginBody = z.infer<typeof LoginBody>;
+
+export const AuthResponse = z.object({ user: User, token: z.string() });
+export type AuthResponse = z.infer<typeof AuthResponse>;
+
+export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });
+export const MeResponse = z.object({ user: User.extend({ rating: Rating }) });
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const CreateRoomBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  private: z.boolean().optional().default(false),
+});
+export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
+
+export const RoomResponse = z.object({ room: Room });
+export type RoomResponse = z.infer<typeof RoomResponse>;
+
+export const RoomListResponse = z.object({ rooms: z.array(Room) });
+export type RoomListResponse = z.infer<typeof RoomListResponse>;
+
+export const AddMemberBody = z.object({ userId: z.string().min(1).max(64) });
+export type AddMemberBody = z.infer<typeof AddMemberBody>;
+
+export const HistoryQuery = z.object({
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+export const HistoryResponse = z.object({
+  messages: z.array(Message),
+  nextBefore: z.number().int().nullable(),
+});
+export type HistoryResponse = z.infer<typeof HistoryResponse>;
+
+export const PostMessageBody = z.object({ text: MessageText });
+export type PostMessageBody = z.infer<typeof PostMessageBody>;
+
+export const MessageResponse = z.object({ message: Message });
+export type MessageResponse = z.infer<typeof MessageResponse>;
+
+export const HealthResponse = z.object({ ok: z.literal(true), version: z.string() });
+
+/** `?since=` on socket upgrades: the last seq the client has seen. */
+export const SinceQuery = z.coerce.number().int().min(0);

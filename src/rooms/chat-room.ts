@@ -1,0 +1,183 @@
+/**
+ * @module rooms/chat-room
+ * One chat room: its members (a cache of D1's room_members, kept by the Worker's calls), the
+ * message log, presence, typing and read marks. Messages commit here first and reach D1
+ * through the outbox; history the room no longer keeps is read back from D1.
+ */
+import { and, desc, lt, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Identity } from "../auth/jwt";
+import { messages } from "../db/schema";
+import { fail, forbidden, notFound, ok, type ApiError, type Result } from "../errors";
+import type { Message, Room } from "../protocol/common";
+import { ChatClientFrame, ServerMessageFrame, type ChatMessageFrame, type ChatWelcome } from "../protocol/frames";
+import type { HistoryResponse } from "../protocol/http";
+import type { StoredEvent } from "./event-log";
+import { RoomHub } from "./hub";
+
+export class ChatRoom extends RoomHub<ChatClientFrame> {
+  protected readonly kind = "ChatRoom";
+  protected readonly clientFrames = ChatClientFrame;
+
+  protected createSchema(): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY, name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`);
+  }
+
+  // ---- RPC from the Worker ----------------------------------------------------------------
+
+  /** Creates the room with its creator as the first member; idempotent. */
+  initialize(room: Room): Room {
+    this.openStorage();
+    this.sql.exec(
+      `INSERT INTO room (id, name, private, created_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      room.id,
+      room.name,
+      room.private ? 1 : 0,
+      room.createdBy,
+      room.createdAt,
+    );
+    this.addMember(room.createdBy, room.createdAt);
+    return room;
+  }
+
+  /** Adds a member (the Worker has written D1 already); idempotent. */
+  addMember(userId: string, joinedAt = Date.now()): Result<true> {
+    if (!this.initialized) return fail(notFound("room not found"));
+    this.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, userId, joinedAt);
+    return ok(true);
+  }
+
+  postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
+    return this.rpc("postMessage", async () => {
+      this.requireMember(identity.userId);
+      const result = this.storeMessage(identity.userId, text, idempotencyKey);
+      return result.message ?? (await this.messageAt(result.seq));
+    });
+  }
+
+  history(identity: Identity, before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
+    return this.rpc("history", async () => {
+      this.requireMember(identity.userId);
+      const cursor = before ?? this.log.lastSeq + 1;
+      // One extra row tells whether another page exists.
+      const local = this.log.before(cursor, limit + 1, "message").map(toMessage);
+      let page = local;
+      const keptFrom = this.log.firstSeq;
+      if (page.length < limit + 1 && keptFrom > 1) {
+        const olderThan = Math.min(cursor, keptFrom);
+        page = page.concat(await this.archivedBefore(olderThan, limit + 1 - page.length));
+      }
+      const hasMore = page.length > limit;
+      const messagesPage = page.slice(0, limit);
+      return { messages: messagesPage, nextBefore: hasMore ? (messagesPage.at(-1)?.seq ?? null) : null };
+    });
+  }
+
+  // ---- hub hooks ----------------------------------------------------------------------------
+
+  protected denySocket(identity: Identity): ApiError | null {
+    return this.isMember(identity.userId) ? null : forbidden("join the room first");
+  }
+
+  protected welcomeSnapshot(): Omit<ChatWelcome, "type" | "seq"> {
+    const rows = this.sql.exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members ORDER BY joined_at, user_id`).toArray();
+    const reads: Record<string, number> = {};
+    for (const row of rows) if (row.read_seq > 0) reads[row.user_id] = row.read_seq;
+    return { members: rows.map((r) => r.user_id), online: this.onlineUsers(), reads };
+  }
+
+  protected onClientFrame(ws: WebSocket, identity: Identity, frame: ChatClientFrame): number | null {
+    switch (frame.type) {
+      case "message":
+        return this.storeMessage(identity.userId, frame.text, frame.id).seq;
+      case "typing":
+        this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
+        return null;
+      case "read":
+        return this.markRead(identity.userId, frame.seq);
+      case "ping":
+        return null;
+    }
+  }
+
+  protected override onPresence(userId: string, event: "join" | "leave"): void {
+    this.broadcast(JSON.stringify({ type: "presence", event, userId }));
+  }
+
+  protected async writeBehind(events: StoredEvent[]): Promise<void> {
+    const rows = events.map(toMessage);
+    if (rows.length === 0) return;
+    const db = drizzle(this.env.DB);
+    // (room_id, seq) is unique: a batch retried after a partial failure inserts nothing twice.
+    await db.batch(rows.map((row) => db.insert(messages).values(row).onConflictDoNothing()) as [never, ...never[]]);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private storeMessage(userId: string, text: string, commandId?: string): { seq: number; message?: Message } {
+    const roomId = this.roomId();
+    const result = this.once(userId, commandId, () => {
+      let message: Message | undefined;
+      const stored = this.appendForWriteBehind((seq) => {
+        message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
+        const frame: ChatMessageFrame = { type: "message", seq, message };
+        return frame;
+      });
+      return { seq: stored.seq, text: stored.text, message };
+    });
+    if (result.repeated) return { seq: result.seq ?? 0 };
+    this.broadcast(result.value.text);
+    return { seq: result.value.seq, message: result.value.message };
+  }
+
+  /** Read marks only move forward, and never past the newest message. */
+  private markRead(userId: string, seq: number): null {
+    const mark = Math.min(seq, this.log.lastSeq);
+    const updated = this.sql
+      .exec(`UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ? RETURNING user_id`, mark, userId, mark)
+      .toArray();
+    if (updated.length > 0) this.broadcast(JSON.stringify({ type: "read", userId, seq: mark }));
+    return null;
+  }
+
+  private async messageAt(seq: number): Promise<Message> {
+    const local = this.log.before(seq + 1, 1, "message")[0];
+    if (local && local.seq === seq) return toMessage(local);
+    const archived = await this.archivedBefore(seq + 1, 1);
+    if (archived[0]?.seq === seq) return archived[0];
+    throw notFound("message not found");
+  }
+
+  private async archivedBefore(before: number, limit: number): Promise<Message[]> {
+    const db = drizzle(this.env.DB);
+    return db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, this.roomId()), lt(messages.seq, before)))
+      .orderBy(desc(messages.seq))
+      .limit(limit);
+  }
+
+  private isMember(userId: string): boolean {
+    return this.sql.exec(`SELECT 1 FROM members WHERE user_id = ?`, userId).toArray().length > 0;
+  }
+
+  private requireMember(userId: string): void {
+    if (!this.isMember(userId)) throw forbidden("join the room first");
+  }
+
+  /** The room's id, read once from storage; it never changes. */
+  private cachedRoomId: string | null = null;
+  private roomId(): string {
+    if (this.cachedRoomId) return this.cachedRoomId;
+    const row = this.sql.exec<{ id: string }>(`SELECT id FROM room`).toArray()[0];
+    if (!row) throw notFound("room not found");
+    this.cachedRoomId = row.id;
+    return row.id;
+  }
+}
+
+function toMessage(event: StoredEvent): Message {
+  return ServerMessageFrame.parse(JSON.parse(event.frame)).message;
+}

@@ -1,0 +1,394 @@
+/**
+ * @module rooms/hub
+ * The shared WebSocket hub every room object extends: hibernatable sockets with identity in
+ * their attachments, the seq'd event log with resume (`welcome`, replay, `synced` or `reset`),
+ * commands applied once, frame validation and abuse limits, presence, and the write-behind
+ * outbox drained by the object's alarm. Subclasses supply the room's frames and decisions
+ * through a few hooks; the runtime handlers here stay fixed, catch everything, and never let
+ * one bad frame kill a socket or the object.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { z } from "zod";
+import type { Identity } from "../auth/jwt";
+import { loadConfig, type Config } from "../config";
+import { ApiError, fail, notFound, ok, type Result } from "../errors";
+import { LooseFrame } from "../protocol/frames";
+import { SinceQuery } from "../protocol/http";
+import { EventLog, type StoredEvent } from "./event-log";
+import { readIdentity, SocketAttachment } from "./identity";
+import { SocketGuard } from "./socket-guard";
+
+/** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
+const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+const COMMAND_TTL_MS = 24 * 60 * 60 * 1000;
+const MAX_OUTBOX_RETRY_MS = 60_000;
+
+type ClientFrameBase = { type: string; id?: string | undefined };
+
+export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends DurableObject<Env> {
+  protected readonly config: Config;
+  /** The log, once this object holds a room; null for an id nobody created (nothing is written then). */
+  private eventLog: EventLog | null = null;
+  /** Open sockets and who they belong to; rebuilt from attachments in the constructor after waking. */
+  private readonly sockets = new Map<WebSocket, SocketAttachment>();
+  /** Per-socket abuse limits; memory only, see SocketGuard. */
+  private readonly guards = new WeakMap<WebSocket, SocketGuard>();
+  /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
+  private alarmAt: number | null = null;
+  /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
+  private outboxFailures = 0;
+
+  /** Names the room kind in logs. */
+  protected abstract readonly kind: string;
+  /** zod schema of every frame a client may send to this room. */
+  protected abstract readonly clientFrames: z.ZodType<ClientFrame>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    const holdsRoom = ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).toArray().length > 0;
+    if (holdsRoom) this.openStorage();
+    for (const ws of ctx.getWebSockets()) {
+      const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
+      if (attachment.success) this.sockets.set(ws, attachment.data);
+      else ws.close(1011, "lost session");
+    }
+    // Answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ---- hooks for subclasses -------------------------------------------------------------
+
+  /** Creates the subclass's own tables; called once when the room is first created. */
+  protected abstract createSchema(): void;
+  /** Null when this user may open a socket here; otherwise the error to answer with. */
+  protected abstract denySocket(identity: Identity): ApiError | null;
+  /** Room-specific fields of the `welcome` frame. */
+  protected abstract welcomeSnapshot(identity: Identity): object;
+  /** Applies one validated frame; returns the seq it stored, if any, for the ack. */
+  protected abstract onClientFrame(ws: WebSocket, identity: Identity, frame: ClientFrame): Promise<number | null> | number | null;
+  /** Copies a batch of outbox events to D1; must be idempotent (it may run twice). */
+  protected abstract writeBehind(events: StoredEvent[]): Promise<void>;
+  /** A user's first socket opened, or last socket closed. */
+  protected onPresence(_userId: string, _event: "join" | "leave"): void {}
+  /** The subclass's next timer (epoch ms), if any, for the shared alarm. */
+  protected nextDeadline(): number | null {
+    return null;
+  }
+  /** Runs due subclass timers. */
+  protected async onDeadline(_now: number): Promise<void> {}
+
+  // ---- storage ----------------------------------------------------------------------------
+
+  protected get initialized(): boolean {
+    return this.eventLog !== null;
+  }
+
+  protected get log(): EventLog {
+    if (!this.eventLog) throw notFound(`${this.kind} not found`);
+    return this.eventLog;
+  }
+
+  /** Creates the room's tables if needed; idempotent. */
+  protected openStorage(): void {
+    if (this.eventLog) return;
+    this.eventLog = new EventLog(this.ctx.storage.sql);
+    this.createSchema();
+  }
+
+  protected get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  /**
+   * Runs `apply` once per (user, command id): a repeat returns the seq of the first run and
+   * applies nothing. The command record and whatever `apply` writes commit together.
+   */
+  protected once<T extends { seq: number | null }>(
+    userId: string,
+    commandId: string | undefined,
+    apply: () => T,
+  ): { repeated: true; seq: number | null } | { repeated: false; value: T } {
+    if (commandId !== undefined) {
+      const seen = this.log.recall(userId, commandId);
+      if (seen) return { repeated: true, seq: seen.seq };
+    }
+    const value = this.ctx.storage.transactionSync(() => {
+      const result = apply();
+      if (commandId !== undefined) this.log.remember(userId, commandId, result.seq, Date.now());
+      return result;
+    });
+    return { repeated: false, value };
+  }
+
+  /** Appends an event for D1 and asks the alarm to copy it soon. */
+  protected appendForWriteBehind(build: (seq: number) => object): { seq: number; text: string } {
+    const stored = this.log.append(build, Date.now(), true);
+    this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
+    return stored;
+  }
+
+  // ---- sockets ------------------------------------------------------------------------------
+
+  protected broadcast(text: string, except?: WebSocket): void {
+    for (const ws of this.sockets.keys()) if (ws !== except) this.trySend(ws, text);
+  }
+
+  protected sendToUser(userId: string, text: string): number {
+    let sent = 0;
+    for (const [ws, who] of this.sockets) if (who.userId === userId && this.trySend(ws, text)) sent++;
+    return sent;
+  }
+
+  protected onlineUsers(): string[] {
+    return [...new Set([...this.sockets.values()].map((s) => s.userId))];
+  }
+
+  protected isOnline(userId: string): boolean {
+    for (const who of this.sockets.values()) if (who.userId === userId) return true;
+    return false;
+  }
+
+  protected sendFrame(ws: WebSocket, frame: object): void {
+    this.trySend(ws, JSON.stringify(frame));
+  }
+
+  private trySend(ws: WebSocket, text: string): boolean {
+    try {
+      ws.send(text);
+      return true;
+    } catch {
+      // The socket is closing; its close handler cleans up.
+      return false;
+    }
+  }
+
+  private sendError(ws: WebSocket, code: string, message: string, id?: string): void {
+    this.sendFrame(ws, { type: "error", ...(id === undefined ? {} : { id }), code, message });
+  }
+
+  /** Upgrade requests forwarded by the Worker, which has already checked the token. */
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      const identity = readIdentity(request);
+      if (!identity) return jsonError(new ApiError(401, "unauthorized", "missing identity"));
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+        return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
+      }
+      if (!this.initialized) return jsonError(notFound(`${this.kind} not found`));
+      const denial = this.denySocket(identity);
+      if (denial) return jsonError(denial);
+      const sinceParam = new URL(request.url).searchParams.get("since");
+      const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
+      if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
+
+      const { 0: client, 1: server } = new WebSocketPair();
+      this.ctx.acceptWebSocket(server, [identity.userId]);
+      const attachment: SocketAttachment = { ...identity, connectedAt: Date.now() };
+      server.serializeAttachment(attachment);
+      const firstSocket = !this.isOnline(identity.userId);
+      this.sockets.set(server, attachment);
+      this.greet(server, identity, since ? since.data : null);
+      if (firstSocket) this.onPresence(identity.userId, "join");
+      return new Response(null, { status: 101, webSocket: client });
+    } catch (err) {
+      this.logError("fetch", err);
+      return jsonError(err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"));
+    }
+  }
+
+  /** `welcome`, then with `since` either the missed events and `synced`, or `reset`. */
+  private greet(ws: WebSocket, identity: Identity, since: number | null): void {
+    const seq = this.log.lastSeq;
+    this.sendFrame(ws, { type: "welcome", seq, ...this.welcomeSnapshot(identity) });
+    if (since === null) return;
+    if (since < this.log.firstSeq - 1 || since > seq) {
+      this.sendFrame(ws, { type: "reset", seq });
+      return;
+    }
+    for (const event of this.log.after(since)) this.trySend(ws, event.frame);
+    this.sendFrame(ws, { type: "synced", seq });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    let id: string | undefined;
+    try {
+      const who = this.sockets.get(ws);
+      if (!who) return ws.close(1011, "unknown socket");
+      const guard = this.guardOf(ws);
+      const now = Date.now();
+      if (typeof message !== "string") return this.badFrame(ws, guard, "invalid_request", "binary frames are not supported");
+      if (exceedsBytes(message, this.config.MAX_FRAME_BYTES)) {
+        return this.badFrame(ws, guard, "payload_too_large", `frames are limited to ${this.config.MAX_FRAME_BYTES} bytes`, undefined, 1009);
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(message);
+      } catch {
+        return this.badFrame(ws, guard, "invalid_request", "frame is not JSON");
+      }
+      const loose = LooseFrame.safeParse(data);
+      id = loose.success ? loose.data.id : undefined;
+      if (!guard.take(now)) return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", id);
+      const parsed = this.clientFrames.safeParse(data);
+      if (!parsed.success) {
+        const type = loose.success ? loose.data.type : undefined;
+        // A discriminated union reports an unknown `type` as a union failure on that field.
+        const unknownType = type === undefined || parsed.error.issues.some((i) => i.code === "invalid_union" && i.path[0] === "type");
+        const text = unknownType ? `unknown frame type ${JSON.stringify(type ?? null)}` : `invalid ${type} frame: ${describeIssues(parsed.error)}`;
+        return this.badFrame(ws, guard, "invalid_request", text, id);
+      }
+      const frame = parsed.data;
+      if (frame.type === "ping") return this.sendFrame(ws, { type: "pong" });
+      const seq = await this.onClientFrame(ws, who, frame);
+      if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id, ...(seq === null ? {} : { seq }) });
+    } catch (err) {
+      if (err instanceof ApiError) return this.sendError(ws, err.code, err.message, id);
+      this.logError("webSocketMessage", err);
+      this.sendError(ws, "internal", "internal error", id);
+    }
+  }
+
+  private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008): void {
+    this.sendError(ws, code, message, id);
+    if (guard.recordBadFrame(Date.now())) {
+      try {
+        ws.close(closeCode, closeCode === 1009 ? "frames too large" : "too many bad frames");
+      } catch {
+        // already closing
+      }
+      this.forget(ws);
+    }
+  }
+
+  private guardOf(ws: WebSocket): SocketGuard {
+    let guard = this.guards.get(ws);
+    if (!guard) {
+      guard = new SocketGuard(
+        {
+          ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
+          burst: this.config.FRAME_BURST,
+          badFramesBeforeClose: this.config.BAD_FRAMES_BEFORE_CLOSE,
+          badFrameWindowMs: this.config.BAD_FRAME_WINDOW_MS,
+        },
+        Date.now(),
+      );
+      this.guards.set(ws, guard);
+    }
+    return guard;
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
+    try {
+      this.forget(ws);
+      if (!UNSENDABLE_CLOSE_CODES.has(code)) ws.close(code, "closing");
+    } catch {
+      // The runtime may already have answered the close.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.logError("webSocketError", error);
+    this.forget(ws);
+  }
+
+  private forget(ws: WebSocket): void {
+    const who = this.sockets.get(ws);
+    if (!who) return;
+    this.sockets.delete(ws);
+    try {
+      if (!this.isOnline(who.userId)) this.onPresence(who.userId, "leave");
+    } catch (err) {
+      this.logError("presence", err);
+    }
+  }
+
+  // ---- alarm: outbox, retention, subclass timers ------------------------------------------
+
+  /** Makes sure the alarm fires no later than `at`. Setting it earlier is always safe. */
+  protected wakeAt(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    let retryAt: number | null = null;
+    try {
+      if (this.initialized) {
+        retryAt = await this.drainOutbox();
+        this.log.trim(this.config.ROOM_RETENTION_EVENTS, COMMAND_TTL_MS, now);
+        await this.onDeadline(now);
+      }
+    } catch (err) {
+      this.logError("alarm", err);
+      retryAt = Date.now() + 1_000;
+    }
+    const deadlines = [retryAt, this.initialized ? this.nextDeadline() : null].filter((t): t is number => t !== null);
+    if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
+  }
+
+  /** Copies the outbox to D1 in batches; returns when to try again after a failure. */
+  private async drainOutbox(): Promise<number | null> {
+    for (;;) {
+      const batch = this.log.pendingOutbox(this.config.OUTBOX_BATCH_SIZE);
+      if (batch.length === 0) break;
+      try {
+        await this.writeBehind(batch);
+      } catch (err) {
+        this.outboxFailures++;
+        this.logError("writeBehind", err);
+        const delay = Math.min(MAX_OUTBOX_RETRY_MS, 1_000 * 2 ** (this.outboxFailures - 1));
+        return Date.now() + delay;
+      }
+      this.outboxFailures = 0;
+      this.log.markFlushed(batch.map((e) => e.seq));
+    }
+    return null;
+  }
+
+  /**
+   * Runs an RPC method for the Worker: thrown ApiErrors become a `Result` (an exception loses
+   * its class and fields crossing RPC), anything else is logged and answered as internal.
+   */
+  protected async rpc<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
+    try {
+      if (!this.initialized) throw notFound(`${this.kind} not found`);
+      return ok(await run());
+    } catch (err) {
+      if (err instanceof ApiError) return fail(err);
+      this.logError(handler, err);
+      return fail(new ApiError(500, "internal", "internal error"));
+    }
+  }
+
+  protected logError(handler: string, err: unknown): void {
+    // Class and handler name only: never message bodies, tokens or coordinates.
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+    console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
+  }
+}
+
+function jsonError(err: ApiError): Response {
+  return Response.json(err.toBody(), { status: err.status });
+}
+
+function exceedsBytes(text: string, limit: number): boolean {
+  // Encode only when the cheap bounds cannot decide: a UTF-16 unit is 1 to 3 UTF-8 bytes.
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return new TextEncoder().encode(text).length > limit;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join(".") || "frame"}: ${i.message}`)
+    .join("; ");
+}
+
