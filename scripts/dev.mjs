@@ -14,7 +14,10 @@ const run = (args) => {
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
 
-run(["d1", "migrations", "apply", "DB", "--local"]);
 const extra = process.argv.slice(2);
+// Local state lives in .wrangler/state unless --persist-to says otherwise; migrate that one.
+const persistAt = extra.indexOf("--persist-to");
+const persist = persistAt >= 0 ? extra.slice(persistAt, persistAt + 2) : [];
+run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 const port = extra.includes("--port") ? [] : ["--port", "8787"];
 run(["dev", ...port, ...extra]);
