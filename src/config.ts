@@ -24,6 +24,30 @@ const ConfigSchema = z.object({
   LOGIN_MAX_FAILURES: int(10, 1),
   LOGIN_WINDOW_SECONDS: int(300, 1),
   MAX_BODY_BYTES: int(65_536, 1_024),
+  // Dispatch (see README, "Geo index", for why resolution 7).
+  H3_RESOLUTION: int(7, 0).pipe(z.number().max(15)),
+  SEARCH_RING: int(1, 0),
+  WIDE_SEARCH_RING: int(2, 0),
+  CELL_REPORT_INTERVAL_MS: int(5_000, 0),
+  DRIVER_STALE_MS: int(60_000, 1_000),
+  DISCONNECT_GRACE_MS: int(30_000, 0),
+  LOCATIONS_PER_SECOND: int(2, 1),
+  MAX_SPEED_KMH: int(250, 1),
+  OFFER_TIMEOUT_MS: int(15_000, 1_000),
+  MATCH_TIMEOUT_MS: int(120_000, 1_000),
+  MATCH_RETRY_MS: int(5_000, 100),
+  DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
+  CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
+  QUOTE_TTL_MS: int(300_000, 1_000),
+  SURGE_WINDOW_MS: int(600_000, 1_000),
+  // Fares, in minor units of FARE_CURRENCY.
+  FARE_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default("USD"),
+  FARE_BASE_MINOR: int(250),
+  FARE_PER_KM_MINOR: int(120),
+  FARE_PER_MINUTE_MINOR: int(30),
+  FARE_MINIMUM_MINOR: int(700),
+  CANCELLATION_FEE_MINOR: int(500),
+  FREE_CANCEL_WINDOW_MS: int(120_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { allowedOrigins: string[] };

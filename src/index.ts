@@ -6,6 +6,9 @@
 import { app } from "./http/app";
 
 export { ChatRoom } from "./rooms/chat-room";
+export { DriverSession } from "./rooms/driver-session";
+export { GeoCell } from "./rooms/geo-cell";
+export { TripRoom } from "./rooms/trip-room";
 
 export default {
   fetch: app.fetch,

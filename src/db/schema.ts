@@ -74,3 +74,48 @@ export const ratings = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tripId, t.raterId] }), index("ratings_ratee_idx").on(t.rateeId)],
 );
+
+/** Quotes a rider may turn into a trip until `expiresAt`; `data` holds the quote and its fare rules. */
+export const quotes = sqliteTable("quotes", {
+  id: text("id").primaryKey(),
+  riderId: text("rider_id").notNull(),
+  data: text("data", { mode: "json" }).notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+/** Trip history, written behind by each trip room's outbox; `data` is the Trip resource. */
+export const trips = sqliteTable(
+  "trips",
+  {
+    id: text("id").primaryKey(),
+    riderId: text("rider_id").notNull(),
+    driverId: text("driver_id"),
+    status: text("status").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("trips_rider_idx").on(t.riderId, t.createdAt), index("trips_driver_idx").on(t.driverId, t.createdAt)],
+);
+
+/**
+ * The one-active-trip rule: a rider's row exists while they have a trip that is not over. The
+ * primary key makes the check and the claim one atomic insert.
+ */
+export const activeTrips = sqliteTable("active_trips", {
+  riderId: text("rider_id").primaryKey(),
+  tripId: text("trip_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** `Idempotency-Key` of trip requests: the same key from the same rider returns the same trip. */
+export const tripRequests = sqliteTable(
+  "trip_requests",
+  {
+    riderId: text("rider_id").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    tripId: text("trip_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.riderId, t.idempotencyKey] })],
+);

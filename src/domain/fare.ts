@@ -55,7 +55,9 @@ export function quoteEstimate(
  */
 export function computeFare(rules: FareRules, input: FareInput): Fare {
   for (const [name, value] of Object.entries(input)) {
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+    }
   }
   const base = rules.baseMinor;
   const distance = divRound(Math.round(input.distanceKm * 100) * rules.perKmMinor, 100);

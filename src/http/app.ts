@@ -12,7 +12,9 @@ import { ApiError } from "../errors";
 import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { authRoutes } from "./routes/auth";
+import { driverRoutes } from "./routes/drivers";
 import { roomRoutes } from "./routes/rooms";
+import { tripRoutes } from "./routes/trips";
 
 export const VERSION = "0.1.0";
 
@@ -37,6 +39,8 @@ app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));
 app.route("/v1", authRoutes);
 app.route("/v1", roomRoutes);
+app.route("/v1", driverRoutes);
+app.route("/v1", tripRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 

@@ -23,6 +23,22 @@ export async function readBody<S extends z.ZodType>(c: AppContext, schema: S): P
   return parsed.data;
 }
 
+/** For routes whose body is optional: an empty body reads as `{}`. */
+export async function readOptionalBody<S extends z.ZodType>(c: AppContext, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  let data: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw badRequest("body must be JSON");
+    }
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw badRequest("invalid body", issues(parsed.error));
+  return parsed.data;
+}
+
 export function readQuery<S extends z.ZodType>(c: AppContext, schema: S): z.infer<S> {
   const parsed = schema.safeParse(c.req.query());
   if (!parsed.success) throw badRequest("invalid query", issues(parsed.error));

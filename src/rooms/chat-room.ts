@@ -4,16 +4,14 @@
  * message log, presence, typing and read marks. Messages commit here first and reach D1
  * through the outbox; history the room no longer keeps is read back from D1.
  */
-import { and, desc, lt, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import type { Identity } from "../auth/jwt";
-import { messages } from "../db/schema";
 import { fail, forbidden, notFound, ok, type ApiError, type Result } from "../errors";
 import type { Message, Room } from "../protocol/common";
-import { ChatClientFrame, ServerMessageFrame, type ChatMessageFrame, type ChatWelcome } from "../protocol/frames";
+import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import type { StoredEvent } from "./event-log";
 import { RoomHub } from "./hub";
+import { archiveMessages, archivedMessagesBefore, messageOf } from "./message-archive";
 
 export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected readonly kind = "ChatRoom";
@@ -51,8 +49,8 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
       this.requireMember(identity.userId);
-      const result = this.storeMessage(identity.userId, text, idempotencyKey);
-      return result.message ?? (await this.messageAt(result.seq));
+      const result = this.storeMessage(this.roomId(), identity.userId, text, idempotencyKey);
+      return result.message ?? (await this.messageAt(this.roomId(), result.seq));
     });
   }
 
@@ -61,12 +59,12 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
       this.requireMember(identity.userId);
       const cursor = before ?? this.log.lastSeq + 1;
       // One extra row tells whether another page exists.
-      const local = this.log.before(cursor, limit + 1, "message").map(toMessage);
+      const local = this.log.before(cursor, limit + 1, "message").map(messageOf).filter((m): m is Message => m !== null);
       let page = local;
       const keptFrom = this.log.firstSeq;
       if (page.length < limit + 1 && keptFrom > 1) {
         const olderThan = Math.min(cursor, keptFrom);
-        page = page.concat(await this.archivedBefore(olderThan, limit + 1 - page.length));
+        page = page.concat(await archivedMessagesBefore(this.env.DB, this.roomId(), olderThan, limit + 1 - page.length));
       }
       const hasMore = page.length > limit;
       const messagesPage = page.slice(0, limit);
@@ -90,7 +88,7 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected onClientFrame(ws: WebSocket, identity: Identity, frame: ChatClientFrame): number | null {
     switch (frame.type) {
       case "message":
-        return this.storeMessage(identity.userId, frame.text, frame.id).seq;
+        return this.storeMessage(this.roomId(), identity.userId, frame.text, frame.id).seq;
       case "typing":
         this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
         return null;
@@ -106,30 +104,10 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   protected async writeBehind(events: StoredEvent[]): Promise<void> {
-    const rows = events.map(toMessage);
-    if (rows.length === 0) return;
-    const db = drizzle(this.env.DB);
-    // (room_id, seq) is unique: a batch retried after a partial failure inserts nothing twice.
-    await db.batch(rows.map((row) => db.insert(messages).values(row).onConflictDoNothing()) as [never, ...never[]]);
+    await archiveMessages(this.env.DB, events);
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private storeMessage(userId: string, text: string, commandId?: string): { seq: number; message?: Message } {
-    const roomId = this.roomId();
-    const result = this.once(userId, commandId, () => {
-      let message: Message | undefined;
-      const stored = this.appendForWriteBehind((seq) => {
-        message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
-        const frame: ChatMessageFrame = { type: "message", seq, message };
-        return frame;
-      });
-      return { seq: stored.seq, text: stored.text, message };
-    });
-    if (result.repeated) return { seq: result.seq ?? 0 };
-    this.broadcast(result.value.text);
-    return { seq: result.value.seq, message: result.value.message };
-  }
 
   /** Read marks only move forward, and never past the newest message. */
   private markRead(userId: string, seq: number): null {
@@ -139,24 +117,6 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
       .toArray();
     if (updated.length > 0) this.broadcast(JSON.stringify({ type: "read", userId, seq: mark }));
     return null;
-  }
-
-  private async messageAt(seq: number): Promise<Message> {
-    const local = this.log.before(seq + 1, 1, "message")[0];
-    if (local && local.seq === seq) return toMessage(local);
-    const archived = await this.archivedBefore(seq + 1, 1);
-    if (archived[0]?.seq === seq) return archived[0];
-    throw notFound("message not found");
-  }
-
-  private async archivedBefore(before: number, limit: number): Promise<Message[]> {
-    const db = drizzle(this.env.DB);
-    return db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, this.roomId()), lt(messages.seq, before)))
-      .orderBy(desc(messages.seq))
-      .limit(limit);
   }
 
   private isMember(userId: string): boolean {
@@ -176,8 +136,4 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
     this.cachedRoomId = row.id;
     return row.id;
   }
-}
-
-function toMessage(event: StoredEvent): Message {
-  return ServerMessageFrame.parse(JSON.parse(event.frame)).message;
 }

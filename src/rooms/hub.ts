@@ -12,10 +12,12 @@ import type { z } from "zod";
 import type { Identity } from "../auth/jwt";
 import { loadConfig, type Config } from "../config";
 import { ApiError, fail, notFound, ok, type Result } from "../errors";
-import { LooseFrame } from "../protocol/frames";
+import type { Message } from "../protocol/common";
+import { LooseFrame, type ChatMessageFrame } from "../protocol/frames";
 import { SinceQuery } from "../protocol/http";
 import { EventLog, type StoredEvent } from "./event-log";
 import { readIdentity, SocketAttachment } from "./identity";
+import { archivedMessagesBefore, messageOf } from "./message-archive";
 import { SocketGuard } from "./socket-guard";
 
 /** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
@@ -129,6 +131,34 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const stored = this.log.append(build, Date.now(), true);
     this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
     return stored;
+  }
+
+  // ---- chat, shared by chat rooms and trip chat ------------------------------------------------
+
+  /** Stores and broadcasts a chat message once per command id; a repeat returns the first seq. */
+  protected storeMessage(roomId: string, userId: string, text: string, commandId?: string): { seq: number; message?: Message } {
+    const result = this.once(userId, commandId, () => {
+      let message: Message | undefined;
+      const stored = this.appendForWriteBehind((seq) => {
+        message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
+        const frame: ChatMessageFrame = { type: "message", seq, message };
+        return frame;
+      });
+      return { seq: stored.seq, text: stored.text, message };
+    });
+    if (result.repeated) return { seq: result.seq ?? 0 };
+    this.broadcast(result.value.text);
+    return { seq: result.value.seq, message: result.value.message };
+  }
+
+  /** The message stored at `seq`, from the log or, once trimmed, from D1. */
+  protected async messageAt(roomId: string, seq: number): Promise<Message> {
+    const local = this.log.before(seq + 1, 1, "message")[0];
+    const fromLog = local && local.seq === seq ? messageOf(local) : null;
+    if (fromLog) return fromLog;
+    const [archived] = await archivedMessagesBefore(this.env.DB, roomId, seq + 1, 1);
+    if (archived?.seq === seq) return archived;
+    throw notFound("message not found");
   }
 
   // ---- sockets ------------------------------------------------------------------------------

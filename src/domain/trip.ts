@@ -1,0 +1,259 @@
+/**
+ * @module domain/trip
+ * The trip state machine: the only code that decides which move a trip may make next. The
+ * TripRoom DO loads a `TripState`, calls `apply` with a command, stores the new state with the
+ * events in one transaction, then broadcasts. Refusals come back as values (`conflict` → 409,
+ * `forbidden` → 403, `offer_expired` → 409) so the DO never needs a try/catch around a move.
+ *
+ *   matching → accepted → arrived → in_progress → completed
+ *   any non-terminal → cancelled (the rider); matching → no_driver (matching gave up)
+ *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
+ */
+import { z } from "zod";
+import { FareRules, Money } from "./fare";
+import { LatLng } from "./geo";
+
+export const TripStatus = z.enum(
+  ["matching", "accepted", "arrived", "in_progress", "completed", "cancelled", "no_driver"],
+);
+export type TripStatus = z.infer<typeof TripStatus>;
+
+const TERMINAL: ReadonlySet<TripStatus> = new Set(["completed", "cancelled", "no_driver"]);
+export const isTerminal = (status: TripStatus): boolean => TERMINAL.has(status);
+export const isActive = (status: TripStatus): boolean => !TERMINAL.has(status);
+
+/** The terms the rider agreed to; a trip keeps its quote even if prices change later. */
+export const QuoteTerms = z.object({
+  rules: FareRules,
+  surge: z.number().min(1),
+  fare: Money,
+  distanceKm: z.number().nonnegative(),
+  durationMin: z.number().nonnegative(),
+});
+export type QuoteTerms = z.infer<typeof QuoteTerms>;
+
+const Millis = z.number().int();
+export const Offer = z.object({ driverId: z.string(), offeredAt: Millis, expiresAt: Millis });
+export type Offer = z.infer<typeof Offer>;
+
+/** Plain JSON, so a DO can store it as is and `TripState.safeParse` it when loading. */
+export const TripState = z.object({
+  id: z.string(),
+  riderId: z.string(),
+  driverId: z.string().nullable(),
+  status: TripStatus,
+  pickup: LatLng,
+  dropoff: LatLng,
+  quote: QuoteTerms,
+  offer: Offer.nullable(),
+  excludedDrivers: z.array(z.string()),
+  /** Restarts when a driver cancels: the match timeout counts from the latest search. */
+  matchingStartedAt: Millis,
+  /** Cleared when the driver cancels: they describe the current assignment only. */
+  acceptedAt: Millis.nullable(),
+  arrivedAt: Millis.nullable(),
+  startedAt: Millis.nullable(),
+  completedAt: Millis.nullable(),
+  cancelledAt: Millis.nullable(),
+  cancelReason: z.string().nullable(),
+  fare: Money.nullable(),
+  cancellationFee: Money.nullable(),
+  createdAt: Millis,
+  updatedAt: Millis,
+});
+export type TripState = z.infer<typeof TripState>;
+
+export type TripCommand =
+  | { type: "offer"; driverId: string; now: number; timeoutMs: number }
+  | { type: "accept"; driverId: string; now: number }
+  | { type: "decline"; driverId: string; now: number }
+  | { type: "offer_timeout"; now: number }
+  | { type: "give_up"; now: number }
+  | { type: "arrived"; driverId: string; now: number }
+  | { type: "start"; driverId: string; now: number }
+  | { type: "complete"; driverId: string; now: number; fare: Money }
+  | {
+      type: "cancel";
+      by: "rider" | "driver";
+      userId: string;
+      now: number;
+      reason?: string;
+      /** Overrides the quote's `rules.freeCancelWindowMs` (default 2 minutes). */
+      freeCancelWindowMs?: number;
+    };
+
+/**
+ * What happened, for the DO to log and fan out. `releasedDriverId` names a driver whose
+ * reservation the DO must free (the assigned driver, or the one holding an open offer).
+ */
+export type TripEvent = { at: number } & (
+  | { type: "offered"; driverId: string; expiresAt: number }
+  | { type: "offer_declined"; driverId: string }
+  | { type: "offer_expired"; driverId: string }
+  | { type: "accepted"; driverId: string }
+  | { type: "arrived"; driverId: string }
+  | { type: "started"; driverId: string }
+  | { type: "completed"; driverId: string; fare: Money }
+  | { type: "driver_cancelled"; driverId: string; reason: string | null }
+  | {
+      type: "cancelled";
+      by: "rider";
+      releasedDriverId: string | null;
+      cancellationFee: Money | null;
+      reason: string | null;
+    }
+  | { type: "no_driver"; releasedDriverId: string | null }
+);
+
+export type TripErrorCode = "conflict" | "forbidden" | "offer_expired";
+export type TripError = { code: TripErrorCode; message: string };
+export type TripResult = { ok: true; state: TripState; events: TripEvent[] } | { ok: false; error: TripError };
+
+export const FREE_CANCEL_WINDOW_MS = 2 * 60_000;
+
+export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & { now: number };
+
+export function createTrip({ id, riderId, pickup, dropoff, quote, now }: NewTrip): TripState {
+  return {
+    id, riderId, driverId: null, status: "matching", pickup, dropoff, quote, offer: null, excludedDrivers: [],
+    matchingStartedAt: now, acceptedAt: null, arrivedAt: null, startedAt: null, completedAt: null,
+    cancelledAt: null, cancelReason: null, fare: null, cancellationFee: null, createdAt: now, updatedAt: now,
+  };
+}
+
+const fail = (code: TripErrorCode, message: string): TripResult => ({ ok: false, error: { code, message } });
+const ok = (state: TripState, ...events: TripEvent[]): TripResult => ({ ok: true, state, events });
+
+/** Never throws and never mutates `state`; every success carries at least one event. */
+export function apply(state: TripState, command: TripCommand): TripResult {
+  if (isTerminal(state.status)) return fail("conflict", `the trip is ${state.status}`);
+  if (!Number.isFinite(command.now)) return fail("conflict", "the command has no valid time");
+  // Time never runs backwards inside one trip: a DO restarted on a machine whose clock lags
+  // must not record an acceptance before the offer, nor reopen an offer that already expired.
+  const at = Math.max(Math.trunc(command.now), state.updatedAt);
+  const s: TripState = { ...state, updatedAt: at };
+  switch (command.type) {
+    case "offer": {
+      if (s.status !== "matching") return fail("conflict", `the trip is ${s.status}, not matching`);
+      if (command.driverId === s.riderId) return fail("forbidden", "a rider cannot drive their own trip");
+      if (!(command.timeoutMs > 0) || !Number.isFinite(command.timeoutMs)) {
+        return fail("conflict", "timeoutMs must be positive");
+      }
+      const events: TripEvent[] = [];
+      let excludedDrivers = s.excludedDrivers;
+      if (s.offer !== null) {
+        if (at < s.offer.expiresAt) return fail("conflict", `an offer to ${s.offer.driverId} is still open`);
+        // An expired offer nobody timed out yet: time it out now rather than hold two offers.
+        excludedDrivers = [...excludedDrivers, s.offer.driverId];
+        events.push({ type: "offer_expired", at, driverId: s.offer.driverId });
+      }
+      if (excludedDrivers.includes(command.driverId)) return fail("conflict", "this driver already passed on the trip");
+      const offer = { driverId: command.driverId, offeredAt: at, expiresAt: at + Math.ceil(command.timeoutMs) };
+      events.push({ type: "offered", at, driverId: offer.driverId, expiresAt: offer.expiresAt });
+      return ok({ ...s, offer, excludedDrivers }, ...events);
+    }
+    case "accept":
+    case "decline": {
+      const refused = offerRefusal(s, command.driverId);
+      if (refused) return refused;
+      if (command.type === "decline") {
+        return ok(withoutOffer(s, command.driverId), { type: "offer_declined", at, driverId: command.driverId });
+      }
+      if (at >= (s.offer?.expiresAt ?? 0)) return fail("offer_expired", "the offer expired before it was accepted");
+      return ok(
+        { ...s, status: "accepted", driverId: command.driverId, offer: null, acceptedAt: at },
+        { type: "accepted", at, driverId: command.driverId },
+      );
+    }
+    case "offer_timeout": {
+      if (s.status !== "matching" || s.offer === null) return fail("conflict", "there is no open offer");
+      if (at < s.offer.expiresAt) return fail("conflict", "the offer has not expired yet");
+      return ok(withoutOffer(s, s.offer.driverId), { type: "offer_expired", at, driverId: s.offer.driverId });
+    }
+    case "give_up": {
+      if (s.status !== "matching") return fail("conflict", `the trip is ${s.status}, not matching`);
+      return ok(
+        { ...s, status: "no_driver", offer: null },
+        { type: "no_driver", at, releasedDriverId: s.offer?.driverId ?? null },
+      );
+    }
+    case "arrived":
+    case "start":
+    case "complete": {
+      const { driverId } = command;
+      const from = command.type === "arrived" ? "accepted" : command.type === "start" ? "arrived" : "in_progress";
+      if (s.driverId !== driverId) return fail("forbidden", "only the trip's driver can do this");
+      if (s.status !== from) return fail("conflict", `the trip is ${s.status}, not ${from}`);
+      if (command.type === "arrived") {
+        return ok({ ...s, status: "arrived", arrivedAt: at }, { type: "arrived", at, driverId });
+      }
+      if (command.type === "start") {
+        return ok({ ...s, status: "in_progress", startedAt: at }, { type: "started", at, driverId });
+      }
+      const { fare } = command;
+      if (!Number.isSafeInteger(fare.amount) || fare.amount < 0 || fare.currency !== s.quote.fare.currency) {
+        return fail("conflict", `the fare must be a non-negative integer amount in ${s.quote.fare.currency}`);
+      }
+      return ok({ ...s, status: "completed", completedAt: at, fare }, { type: "completed", at, driverId, fare });
+    }
+    case "cancel":
+      return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);
+    default: {
+      const unknown: never = command;
+      return fail("conflict", `unknown command ${(unknown as { type?: unknown }).type}`);
+    }
+  }
+}
+
+/** Why `driverId` may not answer the open offer, or null if it may. */
+function offerRefusal(s: TripState, driverId: string): TripResult | null {
+  if (s.status !== "matching") return fail("conflict", `the trip is ${s.status}, the offer is gone`);
+  if (s.offer?.driverId === driverId) return null;
+  // A driver who had an offer and lost it gets 409 (it is gone); anyone else was never asked.
+  if (s.excludedDrivers.includes(driverId)) return fail("conflict", "the offer is gone");
+  return fail("forbidden", "there is no offer for this driver");
+}
+
+function withoutOffer(s: TripState, driverId: string): TripState {
+  return { ...s, offer: null, excludedDrivers: [...s.excludedDrivers, driverId] };
+}
+
+type Cancel = Extract<TripCommand, { type: "cancel" }>;
+
+function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
+  if (command.userId !== s.riderId) return fail("forbidden", "only the trip's rider can cancel it");
+  const reason = command.reason ?? null;
+  const cancellationFee = feeDue(s, at, command.freeCancelWindowMs);
+  const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
+  return ok(
+    { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: reason, cancellationFee },
+    { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason },
+  );
+}
+
+function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
+  if (s.driverId === null || command.userId !== s.driverId) {
+    return fail("forbidden", "only the trip's driver can cancel it");
+  }
+  if (s.status === "in_progress") return fail("conflict", "a driver cannot cancel a trip in progress");
+  return ok(
+    {
+      ...withoutOffer(s, s.driverId),
+      status: "matching",
+      driverId: null,
+      acceptedAt: null,
+      arrivedAt: null,
+      matchingStartedAt: at,
+    },
+    { type: "driver_cancelled", at, driverId: s.driverId, reason: command.reason ?? null },
+  );
+}
+
+/** A rider who cancels more than the free window after a driver accepted pays the fee. */
+function feeDue(s: TripState, at: number, windowOverride: number | undefined): Money | null {
+  if (s.driverId === null || s.acceptedAt === null) return null;
+  const window = windowOverride ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
+  if (at - s.acceptedAt <= window) return null;
+  const amount = s.quote.rules.cancellationFeeMinor;
+  return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
+}

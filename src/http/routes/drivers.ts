@@ -1,0 +1,43 @@
+/**
+ * @module http/routes/drivers
+ * A driver going online and offline, and the driver channel socket. Everything about the
+ * driver's availability is decided by their DriverSession object.
+ */
+import { Hono } from "hono";
+import { ratingOf } from "../../db/ratings";
+import { unwrap } from "../../errors";
+import { OnlineBody } from "../../protocol/dispatch";
+import { requireRole, requireUser } from "../auth-middleware";
+import type { AppContext, AppEnv } from "../context";
+import { forwardUpgrade } from "../upgrade";
+import { readBody } from "../validate";
+
+export const driverRoutes = new Hono<AppEnv>();
+
+driverRoutes.use("/drivers/me/*", requireUser, requireRole("driver"));
+
+/** The caller's session object, created on first use with their current rating. */
+async function mySession(c: AppContext) {
+  const { userId } = c.get("identity");
+  const session = c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(userId));
+  await session.ensure(userId, (await ratingOf(c.env.DB, userId)).average);
+  return session;
+}
+
+driverRoutes.post("/drivers/me/online", async (c) => {
+  const body = await readBody(c, OnlineBody);
+  const driver = unwrap(await (await mySession(c)).goOnline(body.location));
+  return c.json({ driver });
+});
+
+driverRoutes.post("/drivers/me/offline", async (c) => {
+  const driver = unwrap(await (await mySession(c)).goOffline());
+  return c.json({ driver });
+});
+
+driverRoutes.get("/drivers/me", async (c) => {
+  const driver = unwrap(await (await mySession(c)).get());
+  return c.json({ driver });
+});
+
+driverRoutes.get("/drivers/me/ws", async (c) => forwardUpgrade(c, await mySession(c)));

@@ -1,0 +1,158 @@
+/**
+ * @module http/routes/trips
+ * Quotes, trip requests and everything a rider or driver does to a trip over HTTP. The trip's
+ * own object decides every move; the Worker validates input, enforces one active trip per
+ * rider with an atomic claim in D1, and keeps trip requests idempotent.
+ */
+import { Hono } from "hono";
+import { drizzle } from "drizzle-orm/d1";
+import { ratingOf } from "../../db/ratings";
+import { ratings } from "../../db/schema";
+import { claimActiveTrip, findQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
+import { computeFare, quoteEstimate } from "../../domain/fare";
+import { rankCandidates } from "../../domain/matching";
+import { surgeMultiplier } from "../../domain/surge";
+import { isActive, type QuoteTerms } from "../../domain/trip";
+import { conflict, notFound, unwrap } from "../../errors";
+import type { LatLng } from "../../protocol/common";
+import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote } from "../../protocol/dispatch";
+import { PostMessageBody } from "../../protocol/http";
+import { nearCells, recordDemand, snapshotCells } from "../../rooms/geo-index";
+import { requireRole, requireUser } from "../auth-middleware";
+import type { AppContext, AppEnv } from "../context";
+import { forwardUpgrade } from "../upgrade";
+import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
+
+export const tripRoutes = new Hono<AppEnv>();
+
+tripRoutes.use("/quotes", requireUser);
+tripRoutes.use("/trips", requireUser);
+tripRoutes.use("/trips/*", requireUser);
+
+const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
+
+/** Prices a ride now: distance and time from the straight line, surge and pickup ETA from the cells around the pickup. */
+async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
+  const config = c.get("config");
+  const now = Date.now();
+  const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
+  const area = await snapshotCells(c.env, nearCells(config, pickup), now);
+  const ranked = rankCandidates(area.drivers, pickup, { ...model, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: new Set() });
+  const surge = surgeMultiplier({ recentRequests: area.recentRequests, availableDrivers: ranked.length });
+  const estimate = quoteEstimate(pickup, dropoff, model);
+  const rules = {
+    currency: config.FARE_CURRENCY,
+    baseMinor: config.FARE_BASE_MINOR,
+    perKmMinor: config.FARE_PER_KM_MINOR,
+    perMinuteMinor: config.FARE_PER_MINUTE_MINOR,
+    minimumMinor: config.FARE_MINIMUM_MINOR,
+    cancellationFeeMinor: config.CANCELLATION_FEE_MINOR,
+    freeCancelWindowMs: config.FREE_CANCEL_WINDOW_MS,
+  };
+  const fare = computeFare(rules, { ...estimate, surge }).total;
+  // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
+  const quote: Quote = { id: newId("qt"), pickup, dropoff, ...estimate, fare, surge, pickupEtaSec: ranked[0]?.pickupEtaSec ?? null, expiresAt: now + config.QUOTE_TTL_MS };
+  const terms: QuoteTerms = { rules, surge, fare, distanceKm: estimate.distanceKm, durationMin: estimate.durationMin };
+  return { quote, terms };
+}
+
+tripRoutes.post("/quotes", requireRole("rider"), async (c) => {
+  const body = await readBody(c, QuoteBody);
+  const stored = await makeQuote(c, body.pickup, body.dropoff);
+  await saveQuote(c.env.DB, c.get("identity").userId, stored.quote, stored.terms);
+  return c.json({ quote: stored.quote }, 201);
+});
+
+tripRoutes.post("/trips", requireRole("rider"), async (c) => {
+  const riderId = c.get("identity").userId;
+  const key = readIdempotencyKey(c);
+  const body = await readBody(c, TripRequestBody);
+  if (key !== undefined) {
+    const earlier = await findTripRequest(c.env.DB, riderId, key);
+    if (earlier) return c.json({ trip: unwrap(await tripObject(c.env, earlier).get(c.get("identity"))) }, 201);
+  }
+  let stored: StoredQuote;
+  if ("quoteId" in body) {
+    const found = await findQuote(c.env.DB, body.quoteId, riderId);
+    if (!found) throw notFound("quote not found");
+    if (found.quote.expiresAt <= Date.now()) throw conflict("the quote has expired; ask for a new one");
+    stored = found;
+  } else {
+    stored = await makeQuote(c, body.pickup, body.dropoff);
+    await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
+  }
+
+  const tripId = newId("trip");
+  const now = Date.now();
+  await claimSlot(c, riderId, tripId, now);
+  try {
+    if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
+    const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
+    c.executionCtx.waitUntil(recordDemand(c.env, c.get("config"), stored.quote.pickup, now).catch(() => undefined));
+    return c.json({ trip }, 201);
+  } catch (err) {
+    await releaseActiveTrip(c.env.DB, riderId, tripId);
+    throw err;
+  }
+});
+
+/**
+ * Claims the rider's active-trip slot. A slot held by a trip that has since ended (the trip
+ * room frees it behind, through its outbox) is freed here after asking the trip itself.
+ */
+async function claimSlot(c: AppContext, riderId: string, tripId: string, now: number): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const holder = await claimActiveTrip(c.env.DB, riderId, tripId, now);
+    if (holder === null) return;
+    const current = await tripObject(c.env, holder).get(c.get("identity"));
+    if (current.ok && isActive(current.value.status)) throw conflict("you already have an active trip", { tripId: holder });
+    await releaseActiveTrip(c.env.DB, riderId, holder);
+  }
+  throw conflict("you already have an active trip");
+}
+
+tripRoutes.get("/trips", async (c) => {
+  const query = readQuery(c, TripListQuery);
+  return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query.limit, query.before) });
+});
+
+tripRoutes.get("/trips/:id", async (c) => c.json({ trip: unwrap(await tripObject(c.env, readId(c)).get(c.get("identity"))) }));
+
+for (const action of ["accept", "decline", "arrived", "start", "complete"] as const) {
+  tripRoutes.post(`/trips/:id/${action}`, requireRole("driver"), async (c) => {
+    const trip = unwrap(await tripObject(c.env, readId(c))[action](c.get("identity")));
+    return c.json({ trip });
+  });
+}
+
+tripRoutes.post("/trips/:id/cancel", async (c) => {
+  const body = await readOptionalBody(c, CancelBody);
+  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(c.get("identity"), body.reason));
+  return c.json({ trip });
+});
+
+tripRoutes.post("/trips/:id/rating", async (c) => {
+  const tripId = readId(c);
+  const body = await readBody(c, RatingBody);
+  const { rateeId, role } = unwrap(await tripObject(c.env, tripId).rateeFor(c.get("identity")));
+  const inserted = await drizzle(c.env.DB)
+    .insert(ratings)
+    .values({ tripId, raterId: c.get("identity").userId, rateeId, stars: body.stars, comment: body.comment ?? null, createdAt: Date.now() })
+    .onConflictDoNothing()
+    .returning({ tripId: ratings.tripId });
+  if (inserted.length === 0) throw conflict("you have already rated this trip");
+  const rating = await ratingOf(c.env.DB, rateeId);
+  // The driver's rating feeds matching; their session carries it to the geo index.
+  if (role === "driver") await c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(rateeId)).setRating(rating.average);
+  return c.json({ rating: { tripId, rateeId, stars: body.stars, comment: body.comment ?? null } }, 201);
+});
+
+tripRoutes.post("/trips/:id/messages", async (c) => {
+  const key = readIdempotencyKey(c);
+  const body = await readBody(c, PostMessageBody);
+  const message = unwrap(await tripObject(c.env, readId(c)).postMessage(c.get("identity"), body.text, key));
+  return c.json({ message }, 201);
+});
+
+tripRoutes.get("/trips/:id/ws", async (c) => forwardUpgrade(c, tripObject(c.env, readId(c))));
+

@@ -1,0 +1,118 @@
+/**
+ * @module protocol/dispatch
+ * Drivers, quotes, trips and ratings (API.md): HTTP bodies, resources, and the frames of the
+ * driver channel and the trip room.
+ */
+import { z } from "zod";
+import { TripStatus } from "../domain/trip";
+import { LatLng, Message, MessageText, Money } from "./common";
+import { FrameId, PingFrame } from "./frames";
+
+export const DriverStatus = z.enum(["offline", "available", "offered", "on_trip"]);
+export type DriverStatus = z.infer<typeof DriverStatus>;
+
+export const Driver = z.object({
+  id: z.string(),
+  status: DriverStatus,
+  tripId: z.string().nullable(),
+  location: LatLng.nullable(),
+  locationAt: z.number().int().nullable(),
+  connected: z.boolean(),
+});
+export type Driver = z.infer<typeof Driver>;
+
+export const OnlineBody = z.object({ location: LatLng });
+export type OnlineBody = z.infer<typeof OnlineBody>;
+
+export const QuoteBody = z.object({ pickup: LatLng, dropoff: LatLng });
+export type QuoteBody = z.infer<typeof QuoteBody>;
+
+export const Quote = z.object({
+  id: z.string(),
+  pickup: LatLng,
+  dropoff: LatLng,
+  distanceKm: z.number(),
+  durationMin: z.number(),
+  fare: Money,
+  surge: z.number(),
+  pickupEtaSec: z.number().int().nullable(),
+  expiresAt: z.number().int(),
+});
+export type Quote = z.infer<typeof Quote>;
+
+export const TripRequestBody = z.union([z.object({ quoteId: z.string().min(1).max(64) }).strict(), QuoteBody.strict()]);
+export type TripRequestBody = z.infer<typeof TripRequestBody>;
+
+export const Trip = z.object({
+  id: z.string(),
+  riderId: z.string(),
+  driverId: z.string().nullable(),
+  status: TripStatus,
+  pickup: LatLng,
+  dropoff: LatLng,
+  quote: Quote,
+  fare: Money.nullable(),
+  driverLocation: LatLng.nullable(),
+  etaSec: z.number().int().nullable(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+  cancellationFee: Money.optional(),
+});
+export type Trip = z.infer<typeof Trip>;
+
+export const CancelBody = z.object({ reason: z.string().max(500).optional() });
+export const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: z.string().max(500).optional() });
+export type RatingBody = z.infer<typeof RatingBody>;
+
+export const TripListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  before: z.coerce.number().int().min(0).optional(),
+});
+
+/** A location report from the driver's app. `at` is when the fix was taken (ms epoch). */
+export const LocationFrame = z.object({
+  type: z.literal("location"),
+  id: FrameId.optional(),
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+  heading: z.number().min(0).max(360).optional(),
+  speedKmh: z.number().min(0).max(400).optional(),
+  at: z.number().int(),
+});
+export type LocationFrame = z.infer<typeof LocationFrame>;
+
+export const DriverClientFrame = z.discriminatedUnion("type", [
+  LocationFrame,
+  z.object({ type: z.literal("offer.accept"), id: FrameId.optional(), tripId: z.string().min(1).max(64) }),
+  z.object({ type: z.literal("offer.decline"), id: FrameId.optional(), tripId: z.string().min(1).max(64) }),
+  PingFrame,
+]);
+export type DriverClientFrame = z.infer<typeof DriverClientFrame>;
+
+export const TripClientFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText }),
+  PingFrame,
+]);
+export type TripClientFrame = z.infer<typeof TripClientFrame>;
+
+/** What a driver is offered: enough to decide, nothing about the rider. */
+export const Offer = z.object({
+  tripId: z.string(),
+  pickup: LatLng,
+  dropoff: LatLng,
+  fare: Money,
+  pickupEtaSec: z.number().int(),
+  expiresAt: z.number().int(),
+});
+export type Offer = z.infer<typeof Offer>;
+
+export type OfferFrame = { type: "offer" } & Offer;
+export type OfferExpiredFrame = { type: "offer.expired"; tripId: string };
+export type DriverTripFrame = { type: "trip"; trip: Trip };
+export type TripStatusFrame = { type: "status"; seq: number; trip: Trip };
+export type TripLocationFrame = { type: "location"; lat: number; lng: number; at: number; etaSec: number | null };
+export type TripMessageFrame = { type: "message"; seq: number; message: Message };
+export type TripFareFrame = { type: "fare"; seq: number; fare: Money };
+
+/** A `status` frame as stored in a trip's log; read back by the trip's write-behind. */
+export const StoredStatusFrame = z.object({ type: z.literal("status"), seq: z.number().int(), trip: Trip });

@@ -1,0 +1,257 @@
+/**
+ * @module rooms/driver-session
+ * One driver: their channel socket, availability with the reservation lock (a driver holds at
+ * most one offer or one trip; reserving goes through this object alone, so two trips can
+ * never get the same driver), their last location, and where that location goes next: the
+ * current trip room on every fix, the geo cell on a change of cell or every few seconds.
+ */
+import type { Identity } from "../auth/jwt";
+import { cellOf, impliedSpeedKmh, type Fix } from "../domain/geo";
+import type { Candidate } from "../domain/matching";
+import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import type { LatLng } from "../protocol/common";
+import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
+import { RoomHub } from "./hub";
+import { SocketGuard } from "./socket-guard";
+
+type DriverRow = {
+  id: string;
+  status: DriverStatus;
+  trip_id: string | null;
+  lat: number | null;
+  lng: number | null;
+  location_at: number | null;
+  cell: string | null;
+  cell_reported_at: number;
+  rating: number | null;
+  offers_made: number;
+  offers_accepted: number;
+  disconnected_at: number | null;
+  offer: string | null;
+};
+
+/** How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by notification. */
+export type OfferDelivery = "socket" | "reconnect" | "notification";
+
+/** Future fixes beyond this are a client clock problem; older ones are history, not a position. */
+const MAX_FIX_AHEAD_MS = 30_000;
+const MAX_FIX_AGE_MS = 120_000;
+
+const badFix = (message: string) => new ApiError(400, "invalid_request", message);
+
+export class DriverSession extends RoomHub<DriverClientFrame> {
+  protected readonly kind = "DriverSession";
+  protected readonly clientFrames = DriverClientFrame;
+  /** Locations-per-second limit of this driver across their sockets; memory only, refills after waking. */
+  private locationGuard: SocketGuard | null = null;
+
+  protected createSchema(): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
+      id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
+      cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
+      offers_made INTEGER NOT NULL DEFAULT 0, offers_accepted INTEGER NOT NULL DEFAULT 0,
+      disconnected_at INTEGER, offer TEXT)`);
+  }
+
+  // ---- RPC ----------------------------------------------------------------------------------
+
+  /** Creates the driver's record on first use; idempotent. */
+  ensure(driverId: string, rating: number | null): Driver {
+    this.openStorage();
+    this.sql.exec(`INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`, driverId, rating);
+    return this.view(this.row());
+  }
+
+  goOnline(location: LatLng): Promise<Result<Driver>> {
+    return this.rpc("goOnline", () => {
+      const now = Date.now();
+      const row = this.row();
+      this.sql.exec(`UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`, location.lat, location.lng, now);
+      this.reportToCell({ ...row, lat: location.lat, lng: location.lng, location_at: now, status: row.status === "offline" ? "available" : row.status }, now, true);
+      return this.view(this.row());
+    });
+  }
+
+  goOffline(): Promise<Result<Driver>> {
+    return this.rpc("goOffline", () => {
+      const row = this.row();
+      if (row.status === "on_trip") throw conflict("you are on a trip; complete or cancel it first");
+      if (row.status === "offered") throw conflict("you have an open offer; accept or decline it first");
+      this.leaveCell(row);
+      this.sql.exec(`UPDATE driver SET status = 'offline', cell = NULL`);
+      return this.view(this.row());
+    });
+  }
+
+  get(): Promise<Result<Driver>> {
+    return this.rpc("get", () => this.view(this.row()));
+  }
+
+  /**
+   * The reservation lock: succeeds only for an available driver with a fresh location, who
+   * then holds this offer and nothing else until it is released or confirmed.
+   */
+  reserve(offer: Offer): Promise<Result<{ reserved: boolean; delivery: OfferDelivery | null }>> {
+    return this.rpc("reserve", () => {
+      const now = Date.now();
+      const row = this.row();
+      const fresh = row.location_at !== null && now - row.location_at <= this.config.DRIVER_STALE_MS;
+      if (row.status !== "available" || !fresh) return { reserved: false, delivery: null };
+      this.sql.exec(`UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1`, offer.tripId, JSON.stringify(offer));
+      this.leaveCell(row);
+      this.sql.exec(`UPDATE driver SET cell = NULL`);
+      return { reserved: true, delivery: this.deliver({ type: "offer", ...offer }, row, now) };
+    });
+  }
+
+  /** The trip took this driver: offered → on_trip. */
+  confirm(tripId: string): Promise<Result<Driver>> {
+    return this.rpc("confirm", () => {
+      const row = this.row();
+      if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
+      if (row.status === "offered") this.sql.exec(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1`);
+      return this.view(this.row());
+    });
+  }
+
+  /** The trip let go of this driver (declined, expired, cancelled or finished): available again. */
+  release(tripId: string, reason: "declined" | "expired" | "cancelled" | "finished"): Promise<Result<Driver>> {
+    return this.rpc("release", () => {
+      const row = this.row();
+      if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
+      this.sql.exec(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
+      if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
+      const now = Date.now();
+      this.reportToCell({ ...row, status: "available", trip_id: null }, now, true);
+      return this.view(this.row());
+    });
+  }
+
+  /** Tells the driver's apps that the trip they hold changed. */
+  tripChanged(trip: Trip): Promise<Result<boolean>> {
+    return this.rpc("tripChanged", () => {
+      this.sendToUser(this.row().id, JSON.stringify({ type: "trip", trip }));
+      return true;
+    });
+  }
+
+  setRating(rating: number | null): Promise<Result<boolean>> {
+    return this.rpc("setRating", () => {
+      this.sql.exec(`UPDATE driver SET rating = ?`, rating);
+      return true;
+    });
+  }
+
+  // ---- hub hooks ------------------------------------------------------------------------------
+
+  protected denySocket(identity: Identity): ApiError | null {
+    return identity.userId === this.row().id ? null : forbidden("this is another driver's channel");
+  }
+
+  protected welcomeSnapshot(): object {
+    const row = this.row();
+    return { driver: this.view(row), ...(row.offer ? { offer: this.parseOffer(row.offer) } : {}) };
+  }
+
+  protected override onPresence(_userId: string, event: "join" | "leave"): void {
+    this.sql.exec(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
+  }
+
+  protected async onClientFrame(_ws: WebSocket, identity: Identity, frame: DriverClientFrame): Promise<number | null> {
+    switch (frame.type) {
+      case "location":
+        this.acceptLocation({ lat: frame.lat, lng: frame.lng, at: frame.at });
+        return null;
+      case "offer.accept":
+      case "offer.decline": {
+        const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
+        const result = frame.type === "offer.accept" ? await trip.accept(identity) : await trip.decline(identity);
+        unwrap(result);
+        return null;
+      }
+      case "ping":
+        return null;
+    }
+  }
+
+  protected async writeBehind(): Promise<void> {
+    // The driver channel stores nothing for D1.
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private acceptLocation(fix: Fix): void {
+    const now = Date.now();
+    if (fix.at > now + MAX_FIX_AHEAD_MS) throw badFix("the fix is from the future; check the device clock");
+    if (fix.at < now - MAX_FIX_AGE_MS) throw badFix("the fix is too old");
+    this.locationGuard ??= new SocketGuard({ ratePerSecond: this.config.LOCATIONS_PER_SECOND, burst: this.config.LOCATIONS_PER_SECOND, badFramesBeforeClose: 1, badFrameWindowMs: 1 }, now);
+    if (!this.locationGuard.take(now)) throw new ApiError(429, "rate_limited", `at most ${this.config.LOCATIONS_PER_SECOND} locations per second`);
+    const row = this.row();
+    if (row.lat !== null && row.lng !== null && row.location_at !== null) {
+      if (fix.at <= row.location_at) throw badFix("the fix is older than the last one");
+      if (impliedSpeedKmh({ lat: row.lat, lng: row.lng, at: row.location_at }, fix) > this.config.MAX_SPEED_KMH) {
+        throw badFix(`the fix implies more than ${this.config.MAX_SPEED_KMH} km/h; dropped as a jump`);
+      }
+    }
+    this.sql.exec(`UPDATE driver SET lat = ?, lng = ?, location_at = ?`, fix.lat, fix.lng, fix.at);
+    if (row.status === "on_trip" && row.trip_id) {
+      const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(row.trip_id));
+      trip.driverLocation(row.id, fix).catch((err: unknown) => this.logError("forwardLocation", err));
+    }
+    if (row.status === "available") this.reportToCell({ ...row, lat: fix.lat, lng: fix.lng, location_at: fix.at }, now, false);
+  }
+
+  /** Tells the geo index where an available driver is: on a change of cell, or when the last report is getting old. */
+  private reportToCell(row: DriverRow, now: number, force: boolean): void {
+    if (row.status !== "available" || row.lat === null || row.lng === null || row.location_at === null) return;
+    const cell = cellOf({ lat: row.lat, lng: row.lng }, this.config.H3_RESOLUTION);
+    const moved = cell !== row.cell;
+    if (!force && !moved && now - row.cell_reported_at < this.config.CELL_REPORT_INTERVAL_MS) return;
+    if (moved) this.leaveCell(row);
+    const candidate: Candidate = {
+      driverId: row.id,
+      location: { lat: row.lat, lng: row.lng },
+      locationAt: row.location_at,
+      rating: row.rating,
+      acceptanceRate: row.offers_made > 0 ? row.offers_accepted / row.offers_made : null,
+    };
+    this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
+    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?`, cell, now);
+  }
+
+  private leaveCell(row: DriverRow): void {
+    if (!row.cell) return;
+    this.cellStub(row.cell).removeDriver(row.id).catch((err: unknown) => this.logError("leaveCell", err));
+  }
+
+  private cellStub(cell: string) {
+    return this.env.GEO_CELL.get(this.env.GEO_CELL.idFromName(cell));
+  }
+
+  private deliver(frame: object, row: DriverRow, now: number): OfferDelivery {
+    if (this.sendToUser(row.id, JSON.stringify(frame)) > 0) return "socket";
+    if (row.disconnected_at !== null && now - row.disconnected_at > this.config.DISCONNECT_GRACE_MS) return "notification";
+    return row.disconnected_at === null ? "notification" : "reconnect";
+  }
+
+  private row(): DriverRow {
+    const row = this.sql.exec<DriverRow>(`SELECT * FROM driver`).toArray()[0];
+    if (!row) throw new Error("driver session has no record");
+    return row;
+  }
+
+  private view(row: DriverRow): Driver {
+    return {
+      id: row.id,
+      status: row.status,
+      tripId: row.trip_id,
+      location: row.lat !== null && row.lng !== null ? { lat: row.lat, lng: row.lng } : null,
+      locationAt: row.location_at,
+      connected: this.onlineUsers().length > 0,
+    };
+  }
+
+  private parseOffer(text: string): Offer {
+    return Offer.parse(JSON.parse(text));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * @module rooms/geo-cell
+ * One H3 cell of the geo index: the drivers available in it (position, freshness, rating,
+ * acceptance) and the ride requests made in it recently, for surge. Drivers' sessions report
+ * here on a change of cell and at most every CELL_REPORT_INTERVAL_MS; matching and quotes
+ * read a snapshot. State sits in the object's SQLite so an evicted cell forgets nothing, and
+ * stale rows are pruned as they are read.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig, type Config } from "../config";
+import type { Candidate } from "../domain/matching";
+
+export type CellSnapshot = { drivers: Candidate[]; recentRequests: number };
+
+export class GeoCell extends DurableObject<Env> {
+  private readonly config: Config;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    const sql = ctx.storage.sql;
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
+    );
+    sql.exec(`CREATE TABLE IF NOT EXISTS requests (at INTEGER NOT NULL)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS requests_at_idx ON requests (at)`);
+  }
+
+  /** Adds or moves an available driver. */
+  upsertDriver(candidate: Candidate): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (driver_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at, rating = excluded.rating, acceptance = excluded.acceptance`,
+      candidate.driverId,
+      candidate.location.lat,
+      candidate.location.lng,
+      candidate.locationAt,
+      candidate.rating,
+      candidate.acceptanceRate,
+    );
+  }
+
+  /** The driver left the cell, went offline, or took an offer. */
+  removeDriver(driverId: string): void {
+    this.ctx.storage.sql.exec(`DELETE FROM drivers WHERE driver_id = ?`, driverId);
+  }
+
+  recordRequest(now: number): void {
+    this.ctx.storage.sql.exec(`INSERT INTO requests (at) VALUES (?)`, now);
+  }
+
+  /** Fresh available drivers and the request count inside the surge window. */
+  snapshot(now: number): CellSnapshot {
+    const sql = this.ctx.storage.sql;
+    sql.exec(`DELETE FROM drivers WHERE at < ?`, now - this.config.DRIVER_STALE_MS);
+    sql.exec(`DELETE FROM requests WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    const drivers = sql
+      .exec<{ driver_id: string; lat: number; lng: number; at: number; rating: number | null; acceptance: number | null }>(
+        `SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`,
+      )
+      .toArray()
+      .map((row) => ({
+        driverId: row.driver_id,
+        location: { lat: row.lat, lng: row.lng },
+        locationAt: row.at,
+        rating: row.rating,
+        acceptanceRate: row.acceptance,
+      }));
+    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests`).one().n;
+    return { drivers, recentRequests };
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * @module rooms/geo-index
+ * Reads across the geo cells around a point: the candidates for matching and the demand and
+ * supply behind a quote's surge. One RPC per cell, all in parallel; a cell that fails to
+ * answer counts as empty rather than failing the whole search.
+ */
+import type { Config } from "../config";
+import { cellOf, ringOnly, searchCells, type LatLng } from "../domain/geo";
+import type { Candidate } from "../domain/matching";
+
+export type AreaSnapshot = { drivers: Candidate[]; recentRequests: number };
+
+export async function snapshotCells(env: Env, cells: string[], now: number): Promise<AreaSnapshot> {
+  const snapshots = await Promise.all(
+    cells.map((cell) =>
+      env.GEO_CELL.get(env.GEO_CELL.idFromName(cell))
+        .snapshot(now)
+        .catch(() => ({ drivers: [], recentRequests: 0 })),
+    ),
+  );
+  return {
+    drivers: snapshots.flatMap((s) => s.drivers),
+    recentRequests: snapshots.reduce((sum, s) => sum + s.recentRequests, 0),
+  };
+}
+
+/** The pickup cell and its search ring. */
+export function nearCells(config: Config, point: LatLng): string[] {
+  return searchCells(cellOf(point, config.H3_RESOLUTION), config.SEARCH_RING);
+}
+
+/** The cells the widened search adds beyond `nearCells`. */
+export function widerCells(config: Config, point: LatLng): string[] {
+  const center = cellOf(point, config.H3_RESOLUTION);
+  const cells: string[] = [];
+  for (let k = config.SEARCH_RING + 1; k <= config.WIDE_SEARCH_RING; k++) cells.push(...ringOnly(center, k));
+  return cells;
+}
+
+export function recordDemand(env: Env, config: Config, point: LatLng, now: number): Promise<void> {
+  const cell = cellOf(point, config.H3_RESOLUTION);
+  return env.GEO_CELL.get(env.GEO_CELL.idFromName(cell)).recordRequest(now);
+}

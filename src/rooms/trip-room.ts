@@ -1,0 +1,387 @@
+/**
+ * @module rooms/trip-room
+ * One trip: its state machine (decided by domain/trip), the dispatch loop that offers the trip
+ * to one driver at a time with the alarm as the offer timer, live driver location and ETA for
+ * the rider, the breadcrumb that prices the ride, trip chat, and the log that the rider and the
+ * driver resume from. Status changes and messages reach D1 through the outbox.
+ */
+import { drizzle } from "drizzle-orm/d1";
+import { sql as dsql } from "drizzle-orm";
+import type { Identity } from "../auth/jwt";
+import { trips } from "../db/schema";
+import { releaseActiveTrip } from "../db/trips";
+import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
+import { etaSec, type Fix, type LatLng } from "../domain/geo";
+import { rankCandidates } from "../domain/matching";
+import { apply, createTrip, isActive, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
+import { ApiError, conflict, forbidden, type Result } from "../errors";
+import type { Message } from "../protocol/common";
+import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
+import type { StoredEvent } from "./event-log";
+import { nearCells, snapshotCells, widerCells } from "./geo-index";
+import { RoomHub } from "./hub";
+import { archiveMessages } from "./message-archive";
+
+export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
+
+const ON_TRIP: ReadonlySet<string> = new Set(["accepted", "arrived", "in_progress"]);
+
+export class TripRoom extends RoomHub<TripClientFrame> {
+  protected readonly kind = "TripRoom";
+  protected readonly clientFrames = TripClientFrame;
+  /** True while a dispatch pass runs in this activation; stops overlapping passes (alarm + request). */
+  private dispatching = false;
+  /** The assigned driver's latest fix; memory only, rebuilt from the `last_location` row. */
+  private lastFix: Fix | null = null;
+
+  protected createSchema(): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
+  }
+
+  // ---- RPC ----------------------------------------------------------------------------------
+
+  /** Creates the trip in `matching` and starts looking for a driver. Idempotent on the trip id. */
+  async create(input: NewTripInput): Promise<Result<Trip>> {
+    this.openStorage();
+    return this.rpc("create", () => {
+      if (this.sql.exec(`SELECT 1 FROM trip`).toArray().length === 0) {
+        const state = createTrip({ id: input.id, riderId: input.riderId, pickup: input.quote.pickup, dropoff: input.quote.dropoff, quote: input.terms, now: Date.now() });
+        this.ctx.storage.transactionSync(() => {
+          this.sql.exec(`INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`, state.id, JSON.stringify(state), JSON.stringify(input.quote));
+          this.appendStatus(state);
+        });
+        this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
+        // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
+        this.ctx.waitUntil(this.dispatch());
+      }
+      return this.view(this.state());
+    });
+  }
+
+  get(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("get", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      return this.view(state);
+    });
+  }
+
+  accept(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("accept", () => this.run({ type: "accept", driverId: identity.userId, now: Date.now() }));
+  }
+
+  decline(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("decline", () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }));
+  }
+
+  arrived(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("arrived", () => this.run({ type: "arrived", driverId: identity.userId, now: Date.now() }));
+  }
+
+  start(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("start", () => this.run({ type: "start", driverId: identity.userId, now: Date.now() }));
+  }
+
+  complete(identity: Identity): Promise<Result<Trip>> {
+    return this.rpc("complete", () => {
+      const state = this.state();
+      const now = Date.now();
+      return this.run({ type: "complete", driverId: identity.userId, now, fare: this.finalFare(state, now) });
+    });
+  }
+
+  cancel(identity: Identity, reason: string | undefined): Promise<Result<Trip>> {
+    return this.rpc("cancel", () => {
+      const state = this.state();
+      const by = identity.userId === state.riderId ? "rider" : "driver";
+      return this.run({ type: "cancel", by, userId: identity.userId, now: Date.now(), ...(reason === undefined ? {} : { reason }), freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS });
+    });
+  }
+
+  /** Who may rate whom on this trip: the rider rates the driver and the driver the rider, once it is completed. */
+  rateeFor(identity: Identity): Promise<Result<{ rateeId: string; role: "rider" | "driver" }>> {
+    return this.rpc("rateeFor", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      if (state.status !== "completed" || state.driverId === null) throw conflict("only a completed trip can be rated");
+      return identity.userId === state.riderId ? { rateeId: state.driverId, role: "driver" as const } : { rateeId: state.riderId, role: "rider" as const };
+    });
+  }
+
+  postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
+    return this.rpc("postMessage", async () => {
+      this.requireParty(this.state(), identity);
+      const stored = this.storeMessage(this.state().id, identity.userId, text, idempotencyKey);
+      return stored.message ?? (await this.messageAt(this.state().id, stored.seq));
+    });
+  }
+
+  /** A fix from the assigned driver's session: ETA to the rider, and the breadcrumb during the ride. */
+  driverLocation(driverId: string, fix: Fix): Promise<Result<boolean>> {
+    return this.rpc("driverLocation", () => {
+      const state = this.state();
+      if (state.driverId !== driverId || !ON_TRIP.has(state.status)) return false;
+      if (state.status === "in_progress") this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng) VALUES (?, ?, ?)`, fix.at, fix.lat, fix.lng);
+      this.sql.exec(`INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`, fix.lat, fix.lng, fix.at);
+      this.lastFix = fix;
+      const frame: TripLocationFrame = { type: "location", lat: fix.lat, lng: fix.lng, at: fix.at, etaSec: this.eta(state, fix) };
+      // Exact positions go to the rider only.
+      this.sendToUser(state.riderId, JSON.stringify(frame));
+      return true;
+    });
+  }
+
+  // ---- hub hooks ------------------------------------------------------------------------------
+
+  protected denySocket(identity: Identity): ApiError | null {
+    const state = this.state();
+    return identity.userId === state.riderId || identity.userId === state.driverId ? null : forbidden("only the trip's rider and driver may join");
+  }
+
+  protected welcomeSnapshot(): object {
+    return { trip: this.view(this.state()) };
+  }
+
+  protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
+    if (frame.type === "ping") return null;
+    return this.storeMessage(this.state().id, identity.userId, frame.text, frame.id).seq;
+  }
+
+  protected async writeBehind(events: StoredEvent[]): Promise<void> {
+    await archiveMessages(this.env.DB, events);
+    // Only the newest status in the batch matters for the trips table.
+    const latest = events.map(statusTripOf).filter((t): t is Trip => t !== null).at(-1);
+    if (!latest) return;
+    const row = { id: latest.id, riderId: latest.riderId, driverId: latest.driverId, status: latest.status, data: latest, createdAt: latest.createdAt, updatedAt: latest.updatedAt };
+    await drizzle(this.env.DB)
+      .insert(trips)
+      .values(row)
+      .onConflictDoUpdate({ target: trips.id, set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt }, setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}` });
+    // The rider may request again once this trip is over.
+    if (!isActive(latest.status)) await releaseActiveTrip(this.env.DB, latest.riderId, latest.id);
+  }
+
+  protected override nextDeadline(): number | null {
+    const state = this.state();
+    if (state.status !== "matching") return null;
+    const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
+    return state.offer ? Math.min(state.offer.expiresAt, giveUpAt) : Math.min(Date.now() + this.config.MATCH_RETRY_MS, giveUpAt);
+  }
+
+  protected override async onDeadline(): Promise<void> {
+    await this.dispatch();
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------
+
+  /**
+   * One pass of matching: time out an expired offer, give up after MATCH_TIMEOUT_MS, or offer
+   * the trip to the best candidate who can be reserved. Every await is followed by a fresh
+   * read of the state, because a cancel or an accept may have landed meanwhile.
+   */
+  private async dispatch(): Promise<void> {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (;;) {
+        const state = this.state();
+        if (state.status !== "matching") return;
+        const now = Date.now();
+        if (state.offer && now < state.offer.expiresAt) return this.wakeAt(state.offer.expiresAt);
+        if (state.offer) {
+          this.run({ type: "offer_timeout", now });
+          continue;
+        }
+        if (now >= state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS) {
+          this.run({ type: "give_up", now });
+          return;
+        }
+        if (!(await this.offerToNextDriver(state, now))) this.wakeAt(Math.min(now + this.config.MATCH_RETRY_MS, state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS));
+        return;
+      }
+    } catch (err) {
+      this.logError("dispatch", err);
+      this.wakeAt(Date.now() + this.config.MATCH_RETRY_MS);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  /** Tries candidates near the pickup, then once in the wider ring; true when one holds the offer. */
+  private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
+    for (const cells of [nearCells(this.config, state.pickup), widerCells(this.config, state.pickup)]) {
+      if (cells.length === 0) continue;
+      const area = await snapshotCells(this.env, cells, now);
+      const ranked = rankCandidates(area.drivers, state.pickup, {
+        now,
+        staleAfterMs: this.config.DRIVER_STALE_MS,
+        detourFactor: this.config.DETOUR_FACTOR,
+        citySpeedKmh: this.config.CITY_SPEED_KMH,
+        exclude: new Set([...state.excludedDrivers, state.riderId]),
+      });
+      for (const candidate of ranked) {
+        const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
+        const driver = this.driverStub(candidate.driverId);
+        const reserved = await driver.reserve(offer);
+        if (!reserved.ok || !reserved.value.reserved) continue;
+        const current = this.state();
+        const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
+        if (!result.ok) {
+          // The trip moved on while the driver was being reserved (cancelled, say): let them go.
+          await driver.release(state.id, "cancelled");
+          return current.status !== "matching";
+        }
+        this.commit(current, result.state, result.events);
+        this.wakeAt(offer.expiresAt);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- state ------------------------------------------------------------------------------------
+
+  /** Applies a command, stores the outcome with its frames, and runs its side effects. */
+  private run(command: TripCommand): Trip {
+    const before = this.state();
+    const result = apply(before, command);
+    if (!result.ok) {
+      const status = result.error.code === "forbidden" ? 403 : 409;
+      throw new ApiError(status, status === 403 ? "forbidden" : "conflict", result.error.message);
+    }
+    this.commit(before, result.state, result.events);
+    return this.view(result.state);
+  }
+
+  private commit(before: TripState, after: TripState, events: TripEvent[]): void {
+    const statusChanged = before.status !== after.status;
+    const texts: string[] = [];
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(after));
+      if (statusChanged) texts.push(this.appendStatus(after));
+      if (after.status === "completed" && after.fare) {
+        const fare = after.fare;
+        texts.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })).text);
+      }
+    });
+    for (const text of texts) this.broadcast(text);
+    if (!isActive(after.status)) this.lastFix = null;
+    this.ctx.waitUntil(this.sideEffects(after, events));
+  }
+
+  private appendStatus(state: TripState): string {
+    const trip = this.view(state);
+    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip })).text;
+  }
+
+  /** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */
+  private async sideEffects(state: TripState, events: TripEvent[]): Promise<void> {
+    const trip = this.view(state);
+    for (const event of events) {
+      try {
+        switch (event.type) {
+          case "offer_declined":
+            await this.driverStub(event.driverId).release(state.id, "declined");
+            break;
+          case "offer_expired":
+            await this.driverStub(event.driverId).release(state.id, "expired");
+            break;
+          case "driver_cancelled":
+            await this.driverStub(event.driverId).release(state.id, "cancelled");
+            break;
+          case "accepted":
+            await this.driverStub(event.driverId).confirm(state.id);
+            await this.driverStub(event.driverId).tripChanged(trip);
+            break;
+          case "arrived":
+          case "started":
+            await this.driverStub(event.driverId).tripChanged(trip);
+            break;
+          case "completed":
+            await this.driverStub(event.driverId).release(state.id, "finished");
+            await this.driverStub(event.driverId).tripChanged(trip);
+            break;
+          case "cancelled":
+          case "no_driver":
+            if (event.releasedDriverId) {
+              await this.driverStub(event.releasedDriverId).release(state.id, "cancelled");
+              await this.driverStub(event.releasedDriverId).tripChanged(trip);
+            }
+            break;
+          case "offered":
+            break;
+        }
+      } catch (err) {
+        this.logError(`sideEffect.${event.type}`, err);
+      }
+    }
+    if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();
+  }
+
+  private finalFare(state: TripState, now: number) {
+    const points = this.sql
+      .exec<{ at: number; lat: number; lng: number }>(`SELECT at, lat, lng FROM breadcrumb ORDER BY at`)
+      .toArray();
+    const distanceKm = breadcrumbDistanceKm(points, this.config.MAX_SPEED_KMH);
+    const durationMin = state.startedAt === null ? 0 : Math.max(0, now - state.startedAt) / 60_000;
+    return computeFare(state.quote.rules, { distanceKm, durationMin, surge: state.quote.surge }).total;
+  }
+
+  private eta(state: TripState, from: LatLng): number | null {
+    if (!ON_TRIP.has(state.status)) return null;
+    const to = state.status === "in_progress" ? state.dropoff : state.pickup;
+    return etaSec(from, to, { detourFactor: this.config.DETOUR_FACTOR, citySpeedKmh: this.config.CITY_SPEED_KMH });
+  }
+
+  private state(): TripState {
+    const row = this.sql.exec<{ state: string }>(`SELECT state FROM trip`).toArray()[0];
+    if (!row) throw new ApiError(404, "not_found", "trip not found");
+    return TripState.parse(JSON.parse(row.state));
+  }
+
+  private quote(): Quote {
+    const row = this.sql.exec<{ quote: string }>(`SELECT quote FROM trip`).one();
+    return Quote.parse(JSON.parse(row.quote));
+  }
+
+  private fix(): Fix | null {
+    if (this.lastFix) return this.lastFix;
+    const row = this.sql.exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`).toArray()[0];
+    this.lastFix = row ?? null;
+    return this.lastFix;
+  }
+
+  private view(state: TripState): Trip {
+    const fix = ON_TRIP.has(state.status) ? this.fix() : null;
+    return {
+      id: state.id,
+      riderId: state.riderId,
+      driverId: state.driverId,
+      status: state.status,
+      pickup: state.pickup,
+      dropoff: state.dropoff,
+      quote: this.quote(),
+      fare: state.fare,
+      driverLocation: fix ? { lat: fix.lat, lng: fix.lng } : null,
+      etaSec: fix ? this.eta(state, fix) : null,
+      createdAt: state.createdAt,
+      updatedAt: state.updatedAt,
+      ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
+    };
+  }
+
+  private requireParty(state: TripState, identity: Identity): void {
+    if (identity.userId !== state.riderId && identity.userId !== state.driverId) throw forbidden("only the trip's rider and driver may see it");
+  }
+
+  private driverStub(driverId: string) {
+    return this.env.DRIVER_SESSION.get(this.env.DRIVER_SESSION.idFromName(driverId));
+  }
+}
+
+function statusTripOf(event: StoredEvent): Trip | null {
+  const parsed = StoredStatusFrame.safeParse(JSON.parse(event.frame));
+  return parsed.success ? parsed.data.trip : null;
+}

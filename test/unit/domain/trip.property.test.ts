@@ -1,0 +1,159 @@
+// Random command sequences against the trip state machine: whatever drivers, riders and
+// clocks do, the trip must never reach a state the rest of the system cannot trust.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  apply,
+  isTerminal,
+  type TripCommand,
+  type TripEvent,
+  TripState,
+  type TripStatus,
+} from "../../../src/domain/trip";
+import { deepFreeze, newTrip, T0 } from "./fixtures";
+
+// "current" stands for whoever holds the offer or the trip, so that random sequences get past
+// matching often; the others are fixed drivers, the rider and a stranger.
+const actor = fc.constantFrom("current", "current", "d1", "d2", "d3", "rider-1", "stranger");
+// Mostly small steps around the 15 s offer timeout, some long waits, and a lagging clock.
+const dt = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 20_000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 20_000, max: 400_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: -30_000, max: -1 }) },
+);
+
+type Step = { dt: number; make: (now: number, current: string) => TripCommand };
+const step = (arb: fc.Arbitrary<(now: number, current: string) => TripCommand>): fc.Arbitrary<Step> =>
+  fc.record({ dt, make: arb });
+const pick = (who: string, current: string) => (who === "current" ? current : who);
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  step(fc.tuple(actor, fc.integer({ min: 1, max: 30_000 })).map(([who, timeoutMs]) => (now, cur) => ({
+    type: "offer", driverId: pick(who, cur), now, timeoutMs }))),
+  step(actor.map((who) => (now, cur) => ({ type: "accept", driverId: pick(who, cur), now }))),
+  step(actor.map((who) => (now, cur) => ({ type: "decline", driverId: pick(who, cur), now }))),
+  step(fc.constant((now) => ({ type: "offer_timeout", now }))),
+  step(fc.constant((now) => ({ type: "give_up", now }))),
+  step(actor.map((who) => (now, cur) => ({ type: "arrived", driverId: pick(who, cur), now }))),
+  step(actor.map((who) => (now, cur) => ({ type: "start", driverId: pick(who, cur), now }))),
+  step(fc.tuple(actor, fc.integer({ min: 0, max: 10_000 })).map(([who, amount]) => (now, cur) => ({
+    type: "complete", driverId: pick(who, cur), now, fare: { amount, currency: "USD" } }))),
+  step(fc.tuple(fc.constantFrom("rider-1", "stranger"), fc.option(fc.string(), { nil: undefined }))
+    .map(([userId, reason]) => (now) => ({ type: "cancel", by: "rider", userId, now, reason }))),
+  step(actor.map((who) => (now, cur) => ({ type: "cancel", by: "driver", userId: pick(who, cur), now }))),
+);
+
+const WITH_DRIVER: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "in_progress", "completed"]);
+const MOVES: Record<TripStatus, readonly TripStatus[]> = {
+  matching: ["matching", "accepted", "cancelled", "no_driver"],
+  accepted: ["arrived", "cancelled", "matching"],
+  arrived: ["in_progress", "cancelled", "matching"],
+  in_progress: ["completed", "cancelled"],
+  completed: [],
+  cancelled: [],
+  no_driver: [],
+};
+
+function checkState(s: TripState): void {
+  expect(s.driverId !== null).toBe(WITH_DRIVER.has(s.status));
+  expect(s.driverId).not.toBe(s.riderId);
+  if (s.offer !== null) {
+    expect(s.status).toBe("matching");
+    expect(s.excludedDrivers).not.toContain(s.offer.driverId);
+    expect(s.offer.expiresAt).toBeGreaterThan(s.offer.offeredAt);
+  }
+  expect(new Set(s.excludedDrivers).size).toBe(s.excludedDrivers.length);
+  expect(s.fare !== null).toBe(s.status === "completed");
+  expect(s.completedAt !== null).toBe(s.status === "completed");
+  expect(s.cancelledAt !== null).toBe(s.status === "cancelled");
+  if (s.cancellationFee !== null) expect(s.status).toBe("cancelled");
+  if (WITH_DRIVER.has(s.status)) expect(s.acceptedAt).not.toBeNull();
+  if (s.status === "in_progress" || s.status === "completed") expect(s.startedAt).not.toBeNull();
+  const times = [s.createdAt, s.acceptedAt, s.arrivedAt, s.startedAt, s.completedAt, s.updatedAt];
+  const known = times.filter((t): t is number => t !== null);
+  expect(known).toEqual([...known].sort((a, b) => a - b));
+  expect(s.matchingStartedAt).toBeGreaterThanOrEqual(s.createdAt);
+  expect(s.matchingStartedAt).toBeLessThanOrEqual(s.updatedAt);
+  expect(TripState.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
+}
+
+/** Drivers whose reservation the events leave held: what a DO following them would hold. */
+function followReservations(held: Set<string>, events: readonly TripEvent[]): void {
+  for (const e of events) {
+    if (e.type === "offered") held.add(e.driverId);
+    if (e.type === "offer_declined" || e.type === "offer_expired" || e.type === "driver_cancelled") held.delete(e.driverId);
+    if (e.type === "completed") held.delete(e.driverId);
+    if ((e.type === "cancelled" || e.type === "no_driver") && e.releasedDriverId !== null) held.delete(e.releasedDriverId);
+  }
+}
+
+const reached = new Set<TripStatus>();
+
+describe("trip state machine under random commands", () => {
+  it("never reaches an illegal state", () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), (steps) => {
+        let state = deepFreeze(newTrip());
+        let now = T0;
+        const held = new Set<string>();
+        const everOffered = new Set<string>();
+        for (const { dt: delta, make } of steps) {
+          now += delta;
+          const prev = state;
+          const snapshot = JSON.stringify(prev);
+          const command = make(now, prev.offer?.driverId ?? prev.driverId ?? "d1");
+          const result = apply(prev, command);
+          expect(JSON.stringify(prev)).toBe(snapshot);
+          if (isTerminal(prev.status)) expect(result.ok).toBe(false);
+          if (!result.ok) {
+            expect(["conflict", "forbidden", "offer_expired"]).toContain(result.error.code);
+            continue;
+          }
+          const next = result.state;
+          expect(result.events.length).toBeGreaterThan(0);
+          expect(MOVES[prev.status]).toContain(next.status);
+          checkState(next);
+          expect(next.updatedAt).toBeGreaterThanOrEqual(prev.updatedAt);
+          for (const d of prev.excludedDrivers) expect(next.excludedDrivers).toContain(d);
+          if (prev.driverId !== null && next.driverId !== null) expect(next.driverId).toBe(prev.driverId);
+          for (const e of result.events) {
+            if (e.type !== "offered") continue;
+            expect(prev.excludedDrivers).not.toContain(e.driverId);
+            everOffered.add(e.driverId);
+          }
+          // A driver who declined, timed out or cancelled stays out for good.
+          if (next.offer !== null) expect(next.excludedDrivers).not.toContain(next.offer.driverId);
+          followReservations(held, result.events);
+          const holding = [next.offer?.driverId, next.driverId].filter((d) => d != null);
+          expect([...held].sort()).toEqual(isTerminal(next.status) ? [] : holding.sort());
+          for (const d of next.excludedDrivers) expect(everOffered.has(d)).toBe(true);
+          state = deepFreeze(next);
+          reached.add(state.status);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("explores every status, so the property above is not vacuous", () => {
+    expect([...reached].sort()).toEqual(
+      ["accepted", "arrived", "cancelled", "completed", "in_progress", "matching", "no_driver"],
+    );
+  });
+
+  it("charges a rider's cancel exactly when a driver accepted more than two minutes before", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 600_000 }), (acceptAfter, cancelAfter) => {
+        let state = newTrip();
+        const offer = apply(state, { type: "offer", driverId: "d1", now: T0, timeoutMs: 30_000 });
+        if (!offer.ok) throw new Error(offer.error.message);
+        const accept = apply(offer.state, { type: "accept", driverId: "d1", now: T0 + acceptAfter });
+        if (!accept.ok) throw new Error(accept.error.message);
+        state = accept.state;
+        const cancel = apply(state, { type: "cancel", by: "rider", userId: "rider-1", now: T0 + acceptAfter + cancelAfter });
+        if (!cancel.ok) throw new Error(cancel.error.message);
+        expect(cancel.state.cancellationFee !== null).toBe(cancelAfter > 120_000);
+      }),
+    );
+  });
+});
