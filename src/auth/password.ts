@@ -24,13 +24,25 @@ export async function hashPassword(password: string): Promise<string> {
   return [ALGORITHM, PBKDF2_ITERATIONS, toBase64Url(salt), toBase64Url(hash)].join("$");
 }
 
+/** False for a wrong password and for any stored string that is not exactly the format above. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [algorithm, iterationText, saltText, hashText] = stored.split("$");
+  const parts = stored.split("$");
+  if (parts.length !== 4) return false;
+  const [algorithm, iterationText = "", saltText, hashText] = parts;
+  // Digits only: Number() alone would also accept "1e5", " 100000" or "0x186a0".
+  if (algorithm !== ALGORITHM || !/^[1-9][0-9]{0,5}$/.test(iterationText) || !saltText || !hashText) return false;
   const iterations = Number(iterationText);
-  if (algorithm !== ALGORITHM || !Number.isInteger(iterations) || iterations < 1 || !saltText || !hashText) return false;
-  const expected = fromBase64Url(hashText);
-  const actual = await derive(password, fromBase64Url(saltText), iterations);
-  return timingSafeEqual(actual, expected);
+  // Workers refuses to derive past 100,000 (and Node would grind through any count), so a
+  // larger count in a stored string is a mismatch rather than an exception or a stall.
+  if (iterations > PBKDF2_ITERATIONS) return false;
+  try {
+    const expected = fromBase64Url(hashText);
+    const actual = await derive(password, fromBase64Url(saltText), iterations);
+    return timingSafeEqual(actual, expected);
+  } catch {
+    // Salt or hash not valid base64url: a corrupted or tampered row, not a server error.
+    return false;
+  }
 }
 
 /** Parses the stored format; used by tests and by a future re-hash on login. */
