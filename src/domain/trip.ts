@@ -159,7 +159,7 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (command.type === "decline") {
         return ok(withoutOffer(s, command.driverId), { type: "offer_declined", at, driverId: command.driverId });
       }
-      if (false) return fail("offer_expired", "the offer expired before it was accepted");
+      if (at >= (s.offer?.expiresAt ?? 0)) return fail("offer_expired", "the offer expired before it was accepted");
       return ok(
         { ...s, status: "accepted", driverId: command.driverId, offer: null, acceptedAt: at },
         { type: "accepted", at, driverId: command.driverId },
