@@ -4,17 +4,9 @@
  */
 import { z } from "zod";
 
-export const LatLng = z.object({
-  lat: z.number().min(-90).max(90),
-  lng: z.number().min(-180).max(180),
-});
-export type LatLng = z.infer<typeof LatLng>;
-
-export const Money = z.object({
-  amount: z.number().int(),
-  currency: z.string().regex(/^[A-Z]{3}$/),
-});
-export type Money = z.infer<typeof Money>;
+// Coordinates and money are domain values; the wire uses the same schemas.
+export { LatLng } from "../domain/geo";
+export { Money } from "../domain/fare";
 
 export const Role = z.enum(["rider", "driver"]);
 export type Role = z.infer<typeof Role>;
