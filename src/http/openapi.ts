@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ErrorBody } from "../protocol/common";
+import { CancelBody, Driver, OnlineBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
 import {
   AddMemberBody,
   AuthResponse,
@@ -26,11 +27,16 @@ type Operation = {
   summary: string;
   auth: boolean;
   body?: z.ZodType;
+  /** The route reads an empty body as `{}` (readOptionalBody). */
+  bodyOptional?: boolean;
   status: number;
   response?: z.ZodType;
   query?: string[];
   idempotent?: boolean;
 };
+
+const DriverResponse = z.object({ driver: Driver });
+const TripResponse = z.object({ trip: Trip });
 
 export const operations: Operation[] = [
   { method: "get", path: "/health", summary: "Liveness and version", auth: false, status: 200, response: HealthResponse },
@@ -45,6 +51,26 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/rooms/{id}/messages", summary: "History, newest first", auth: true, status: 200, response: HistoryResponse, query: ["before", "limit"] },
   { method: "post", path: "/v1/rooms/{id}/messages", summary: "Post a message", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/rooms/{id}/ws", summary: "Room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/drivers/me", summary: "The calling driver's session", auth: true, status: 200, response: DriverResponse },
+  { method: "post", path: "/v1/drivers/me/online", summary: "Go online at a location (drivers)", auth: true, body: OnlineBody, status: 200, response: DriverResponse },
+  { method: "post", path: "/v1/drivers/me/offline", summary: "Go offline; 409 while on a trip (drivers)", auth: true, status: 200, response: DriverResponse },
+  { method: "get", path: "/v1/drivers/me/ws", summary: "Driver channel socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "post", path: "/v1/quotes", summary: "Price a ride (riders)", auth: true, body: QuoteBody, status: 201, response: z.object({ quote: Quote }) },
+  { method: "post", path: "/v1/trips", summary: "Request a trip (riders)", auth: true, body: TripRequestBody, status: 201, response: TripResponse, idempotent: true },
+  { method: "get", path: "/v1/trips", summary: "The caller's trips, newest first", auth: true, status: 200, response: z.object({ trips: z.array(Trip) }), query: ["limit", "before"] },
+  { method: "get", path: "/v1/trips/{id}", summary: "One trip (its rider or driver)", auth: true, status: 200, response: TripResponse },
+  ...(["accept", "decline", "arrived", "start", "complete"] as const).map((action) => ({
+    method: "post" as const,
+    path: `/v1/trips/{id}/${action}`,
+    summary: `Driver action: ${action}`,
+    auth: true,
+    status: 200,
+    response: TripResponse,
+  })),
+  { method: "post", path: "/v1/trips/{id}/cancel", summary: "Cancel (rider), or hand the trip back (driver)", auth: true, body: CancelBody, bodyOptional: true, status: 200, response: TripResponse },
+  { method: "post", path: "/v1/trips/{id}/rating", summary: "Rate the other party after completion", auth: true, body: RatingBody, status: 201 },
+  { method: "post", path: "/v1/trips/{id}/messages", summary: "Post to the trip chat", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
+  { method: "get", path: "/v1/trips/{id}/ws", summary: "Trip room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
 ];
 
 const schema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });
@@ -62,7 +88,7 @@ export function openApiDocument(version: string) {
       summary: op.summary,
       ...(op.auth ? { security: [{ bearer: [] }] } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: schema(op.body) } } } } : {}),
+      ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: schema(op.body) } } } } : {}),
       responses: {
         [op.status]: { description: "success", ...(op.response ? { content: { "application/json": { schema: schema(op.response) } } } : {}) },
         default: { description: "error", content: { "application/json": { schema: schema(ErrorBody) } } },
