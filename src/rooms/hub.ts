@@ -35,6 +35,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private readonly sockets = new Map<WebSocket, SocketAttachment>();
   /** Per-socket abuse limits; memory only, see SocketGuard. */
   private readonly guards = new WeakMap<WebSocket, SocketGuard>();
+  /** Sockets already forgotten: one closed for abuse is not announced again by its close event. Memory only. */
+  private readonly forgotten = new WeakSet<WebSocket>();
   /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
   private alarmAt: number | null = null;
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
@@ -326,7 +328,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   }
 
   private forget(ws: WebSocket): void {
-    const who = this.sockets.get(ws);
+    if (this.forgotten.has(ws)) return;
+    this.forgotten.add(ws);
+    // A socket whose close event wakes the object is already left out of ctx.getWebSockets()
+    // in the constructor, so it is missing from the map; its attachment still says whose it was.
+    const who = this.sockets.get(ws) ?? attachmentOf(ws);
     if (!who) return;
     this.sockets.delete(ws);
     try {
@@ -402,6 +408,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
     console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
   }
+}
+
+function attachmentOf(ws: WebSocket): SocketAttachment | undefined {
+  const parsed = SocketAttachment.safeParse(ws.deserializeAttachment());
+  return parsed.success ? parsed.data : undefined;
 }
 
 function jsonError(err: ApiError): Response {

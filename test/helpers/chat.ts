@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Identity } from "../../src/auth/jwt";
 import type { Message } from "../../src/protocol/common";
-import { call, type TestSocket, type TestUser } from "./api";
+import { call, connectOk, createRoom, joinRoom, registerUser, type TestSocket, type TestUser } from "./api";
 
 /** Asserts API.md's error response: the status, and a body `{ error: { code, message, details? } }`. */
 export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
@@ -16,6 +16,23 @@ export function expectError(res: { status: number; body: unknown }, status: numb
   const error = (res.body as { error: Record<string, unknown> }).error;
   expect(Object.keys(error).every((key) => ["code", "message", "details"].includes(key))).toBe(true);
   expect(Object.keys(res.body as object)).toEqual(["error"]);
+}
+
+export const wsPath = (roomId: string, query = "") => `/v1/rooms/${roomId}/ws${query}`;
+
+/** A public room with two members, ada (its creator) and bob, each with one socket past its welcome. */
+export async function roomOfTwo(): Promise<{ roomId: string; ada: TestUser; bob: TestUser; a: TestSocket; b: TestSocket }> {
+  const ada = await registerUser("rider", "Ada");
+  const bob = await registerUser("driver", "Bob");
+  const room = await createRoom(ada);
+  await joinRoom(bob, room.id);
+  const a = await connectOk(wsPath(room.id), ada.token);
+  await a.nextOfType("welcome");
+  const b = await connectOk(wsPath(room.id), bob.token);
+  await b.nextOfType("welcome");
+  // Ada sees bob arrive; from here on both sockets are quiet.
+  await a.next((f) => f.type === "presence" && f.userId === bob.user.id);
+  return { roomId: room.id, ada, bob, a, b };
 }
 
 export function identityOf(user: TestUser): Identity {
