@@ -16,11 +16,17 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: "test-secret-not-for-production" },
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  JWT_SECRET: "test-secret-not-for-production",
+                  // A VAPID pair made for the tests only (Web Push is off without one).
+                  VAPID_PUBLIC_KEY: "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
+                  VAPID_PRIVATE_KEY: "rn4ElKWtTCkHmYKi3WxtJTu0uQiuTjoLrnGCcyB6nmg",
+                },
               },
             }),
           ],
-          test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"] },
+          test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs"] },
         },
       ],
     },

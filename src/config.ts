@@ -48,6 +48,19 @@ const ConfigSchema = z.object({
   FARE_MINIMUM_MINOR: int(700),
   CANCELLATION_FEE_MINOR: int(500),
   FREE_CANCEL_WINDOW_MS: int(120_000),
+  // Notifications (src/notify/). The VAPID pair (base64url: the 65-byte uncompressed P-256
+  // public key, the 32-byte private scalar) is optional: without it Web Push is off.
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "VAPID_SUBJECT must be a mailto: or https: URL").default("mailto:ops@ridewire.example"),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, "VAPID_PUBLIC_KEY must be 65 bytes, base64url").optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "VAPID_PRIVATE_KEY must be 32 bytes, base64url").optional(),
+  PUSH_TTL_SECONDS: int(3_600),
+  NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
+  // Queues delays a retry by at most 12 hours.
+  NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),
+  NOTIFY_TIMEOUT_MS: int(10_000, 100),
+}).refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
+  message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
+  path: ["VAPID_PRIVATE_KEY"],
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { allowedOrigins: string[] };

@@ -119,3 +119,54 @@ export const tripRequests = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.riderId, t.idempotencyKey] })],
 );
+
+/**
+ * Where a user's notifications go: Web Push subscriptions (endpoint and the browser's keys)
+ * and webhooks (URL and the HMAC secret of their signatures, shown to the user only once).
+ */
+export const devices = sqliteTable(
+  "devices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id),
+    kind: text("kind", { enum: ["webpush", "webhook"] }).notNull(),
+    /** The push service's endpoint, or the webhook's URL. */
+    endpoint: text("endpoint").notNull(),
+    p256dh: text("p256dh"),
+    auth: text("auth"),
+    secret: text("secret"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("devices_user_endpoint_idx").on(t.userId, t.endpoint), index("devices_endpoint_idx").on(t.endpoint)],
+);
+
+/**
+ * The delivery log. The id is deterministic (room or trip, seq or event, recipient), so a
+ * queue message delivered twice finds its row and is not pushed again. `delivered_to` lists
+ * the devices that already have it, so a retry after a partial failure skips them; a consumer
+ * holds `lease_until` while it delivers, so two consumers never push the same row at once.
+ */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    type: text("type", { enum: ["chat_message", "offer", "trip_status"] }).notNull(),
+    payload: text("payload", { mode: "json" }).notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed", "muted"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    deliveredTo: text("delivered_to", { mode: "json" }).$type<string[]>().notNull(),
+    leaseUntil: integer("lease_until"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("notifications_user_created_idx").on(t.userId, t.createdAt)],
+);
+
+/** Notification types a user has muted; muted ones are logged as `muted` and not sent. */
+export const notificationPreferences = sqliteTable("notification_preferences", {
+  userId: text("user_id").primaryKey().references(() => users.id),
+  muted: text("muted", { mode: "json" }).$type<string[]>().notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

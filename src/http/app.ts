@@ -13,6 +13,7 @@ import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
+import { notificationRoutes } from "./routes/notifications";
 import { roomRoutes } from "./routes/rooms";
 import { tripRoutes } from "./routes/trips";
 
@@ -41,6 +42,7 @@ app.route("/v1", authRoutes);
 app.route("/v1", roomRoutes);
 app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
+app.route("/v1", notificationRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 

@@ -20,6 +20,15 @@ import {
   RoomListResponse,
   RoomResponse,
 } from "../protocol/http";
+import {
+  DeviceBody,
+  DeviceListResponse,
+  DeviceResponse,
+  NotificationListResponse,
+  PreferencesBody,
+  PreferencesResponse,
+  PushKeyResponse,
+} from "../protocol/notifications";
 
 type Operation = {
   method: "get" | "post" | "patch" | "delete";
@@ -71,6 +80,13 @@ export const operations: Operation[] = [
   { method: "post", path: "/v1/trips/{id}/rating", summary: "Rate the other party after completion", auth: true, body: RatingBody, status: 201 },
   { method: "post", path: "/v1/trips/{id}/messages", summary: "Post to the trip chat", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/trips/{id}/ws", summary: "Trip room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/devices/webpush-key", summary: "The VAPID public key for Web Push subscriptions (null when off)", auth: true, status: 200, response: PushKeyResponse },
+  { method: "post", path: "/v1/devices", summary: "Register a Web Push subscription or a webhook (its secret is shown once)", auth: true, body: DeviceBody, status: 201, response: DeviceResponse },
+  { method: "get", path: "/v1/devices", summary: "The caller's devices", auth: true, status: 200, response: DeviceListResponse },
+  { method: "delete", path: "/v1/devices/{id}", summary: "Remove one of the caller's devices", auth: true, status: 204 },
+  { method: "get", path: "/v1/notifications", summary: "The caller's notifications with delivery status, newest first", auth: true, status: 200, response: NotificationListResponse, query: ["limit"] },
+  { method: "get", path: "/v1/me/preferences", summary: "The caller's notification preferences", auth: true, status: 200, response: PreferencesResponse },
+  { method: "patch", path: "/v1/me/preferences", summary: "Mute notification types (muted ones are logged, not sent)", auth: true, body: PreferencesBody, status: 200, response: PreferencesResponse },
 ];
 
 const schema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });

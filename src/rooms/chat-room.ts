@@ -2,10 +2,13 @@
  * @module rooms/chat-room
  * One chat room: its members (a cache of D1's room_members, kept by the Worker's calls), the
  * message log, presence, typing and read marks. Messages commit here first and reach D1
- * through the outbox; history the room no longer keeps is read back from D1.
+ * through the outbox; history the room no longer keeps is read back from D1. Members with no
+ * socket here are told of a new message through the notifications queue.
  */
 import type { Identity } from "../auth/jwt";
 import { fail, forbidden, notFound, ok, type ApiError, type Result } from "../errors";
+import { chatNotification } from "../notify/message";
+import { notifyBehind } from "../notify/producer";
 import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
@@ -49,7 +52,7 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
       this.requireMember(identity.userId);
-      const result = this.storeMessage(this.roomId(), identity.userId, text, idempotencyKey);
+      const result = this.storeAndNotify(identity, text, idempotencyKey);
       return result.message ?? (await this.messageAt(this.roomId(), result.seq));
     });
   }
@@ -88,7 +91,7 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected onClientFrame(ws: WebSocket, identity: Identity, frame: ChatClientFrame): number | null {
     switch (frame.type) {
       case "message":
-        return this.storeMessage(this.roomId(), identity.userId, frame.text, frame.id).seq;
+        return this.storeAndNotify(identity, frame.text, frame.id).seq;
       case "typing":
         this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
         return null;
@@ -108,6 +111,28 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
+  private storeAndNotify(identity: Identity, text: string, commandId?: string): { seq: number; message?: Message } {
+    const result = this.storeMessage(this.roomId(), identity.userId, text, commandId);
+    if (result.message) this.notifyOffline(result.message, identity.name);
+    return result;
+  }
+
+  private notifyOffline(message: Message, senderName: string): void {
+    try {
+      const online = new Set(this.onlineUsers());
+      const offline = this.sql
+        .exec<{ user_id: string }>(`SELECT user_id FROM members WHERE user_id != ?`, message.userId)
+        .toArray()
+        .filter((row) => !online.has(row.user_id));
+      const notifications = offline.map((row) => chatNotification(message, row.user_id, senderName));
+      notifyBehind(this.ctx, this.env.NOTIFICATIONS, notifications, (err) => this.logError("notify", err));
+    } catch (err) {
+      // The message is stored and broadcast already; a missed notification must not undo that.
+      this.logError("notify", err);
+    }
+  }
 
   /** Read marks only move forward, and never past the newest message. */
   private markRead(userId: string, seq: number): null {

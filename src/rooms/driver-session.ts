@@ -9,6 +9,8 @@ import type { Identity } from "../auth/jwt";
 import { cellOf, impliedSpeedKmh, type Fix } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import { offerNotification } from "../notify/message";
+import { notifyBehind } from "../notify/producer";
 import type { LatLng } from "../protocol/common";
 import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
 import { RoomHub } from "./hub";
@@ -100,7 +102,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       this.sql.exec(`UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1`, offer.tripId, JSON.stringify(offer));
       this.leaveCell(row);
       this.sql.exec(`UPDATE driver SET cell = NULL`);
-      return { reserved: true, delivery: this.deliver({ type: "offer", ...offer }, row, now) };
+      const delivery = this.deliver({ type: "offer", ...offer }, row, now);
+      // No live channel: the offer goes out as a notification too, behind the reply.
+      if (delivery === "notification") notifyBehind(this.ctx, this.env.NOTIFICATIONS, [offerNotification(row.id, offer, now)], (err) => this.logError("notify", err));
+      return { reserved: true, delivery };
     });
   }
 
@@ -164,9 +169,13 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         return null;
       case "offer.accept":
       case "offer.decline": {
+        // A retried answer (same id, say after a lost ack) is acknowledged again, not sent to
+        // the trip a second time, where it would find its own offer gone.
+        if (frame.id !== undefined && this.log.recall(identity.userId, frame.id)) return null;
         const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
         const result = frame.type === "offer.accept" ? await trip.accept(identity) : await trip.decline(identity);
         unwrap(result);
+        if (frame.id !== undefined && !this.log.recall(identity.userId, frame.id)) this.log.remember(identity.userId, frame.id, null, Date.now());
         return null;
       }
       case "ping":

@@ -14,7 +14,9 @@ import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
 import { rankCandidates } from "../domain/matching";
 import { apply, createTrip, isActive, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
-import { ApiError, conflict, forbidden, type Result } from "../errors";
+import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import { NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
+import { notifyBehind } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
@@ -38,6 +40,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
+    // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
@@ -146,6 +150,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
     if (frame.type === "ping") return null;
+    // A socket opened while its user was a party may outlive that (a frame already in flight).
+    this.requireParty(this.state(), identity);
     return this.storeMessage(this.state().id, identity.userId, frame.text, frame.id).seq;
   }
 
@@ -185,6 +191,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
+      await this.releaseAbandonedReservations();
       for (;;) {
         const state = this.state();
         if (state.status !== "matching") return;
@@ -209,6 +216,21 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     }
   }
 
+  /**
+   * Lets go of drivers whom a pass reserved but never recorded an offer to: the object was
+   * evicted, or a reply lost, between `reserve` and the commit. Such a driver would otherwise
+   * stay `offered` for a trip that knows nothing of it. Passes never overlap (`dispatching`),
+   * so a row still here when one starts was abandoned.
+   */
+  private async releaseAbandonedReservations(): Promise<void> {
+    const rows = this.sql.exec<{ driver_id: string }>(`SELECT driver_id FROM reserving`).toArray();
+    for (const { driver_id: driverId } of rows) {
+      const state = this.state();
+      if (state.offer?.driverId !== driverId && state.driverId !== driverId) unwrap(await this.driverStub(driverId).release(state.id, "expired"));
+      this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, driverId);
+    }
+  }
+
   /** Tries candidates near the pickup, then once in the wider ring; true when one holds the offer. */
   private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
     for (const cells of [nearCells(this.config, state.pickup), widerCells(this.config, state.pickup)]) {
@@ -224,16 +246,26 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       for (const candidate of ranked) {
         const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
         const driver = this.driverStub(candidate.driverId);
+        // Noted before asking, so that a pass cut short between the reservation and its commit
+        // (the object evicted, the reply lost) leaves the next pass a driver to let go.
+        this.sql.exec(`INSERT OR IGNORE INTO reserving (driver_id) VALUES (?)`, candidate.driverId);
         const reserved = await driver.reserve(offer);
-        if (!reserved.ok || !reserved.value.reserved) continue;
+        if (!reserved.ok || !reserved.value.reserved) {
+          // A refusal holds nothing; after an error the row stays for the next pass to undo.
+          if (reserved.ok) this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
+          continue;
+        }
         const current = this.state();
         const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
         if (!result.ok) {
           // The trip moved on while the driver was being reserved (cancelled, say): let them go.
           await driver.release(state.id, "cancelled");
+          this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
           return current.status !== "matching";
         }
+        // No await in between: the offer and the end of the reservation commit together.
         this.commit(current, result.state, result.events);
+        this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
         this.wakeAt(offer.expiresAt);
         return true;
       }
@@ -258,17 +290,41 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private commit(before: TripState, after: TripState, events: TripEvent[]): void {
     const statusChanged = before.status !== after.status;
     const texts: string[] = [];
+    let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(after));
-      if (statusChanged) texts.push(this.appendStatus(after));
+      if (before.driverId !== after.driverId) {
+        // The last fix is the assigned driver's; it says nothing about the next one.
+        this.sql.exec(`DELETE FROM last_location`);
+        this.lastFix = null;
+      }
+      if (statusChanged) {
+        texts.push(this.appendStatus(after));
+        statusSeq = this.log.lastSeq;
+      }
       if (after.status === "completed" && after.fare) {
         const fare = after.fare;
         texts.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })).text);
       }
     });
     for (const text of texts) this.broadcast(text);
+    if (statusSeq !== null) this.notifyRider(after, statusSeq);
+    // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
+    // after seeing their own move, before the rider's chat or the next driver's position.
+    for (const event of events) if (event.type === "driver_cancelled") this.closeSocketsOf(event.driverId, "you are no longer this trip's driver");
     if (!isActive(after.status)) this.lastFix = null;
     this.ctx.waitUntil(this.sideEffects(after, events));
+  }
+
+  /** A rider with no socket here hears of the moves that matter through the notifications queue. */
+  private notifyRider(state: TripState, seq: number): void {
+    if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
+    try {
+      notifyBehind(this.ctx, this.env.NOTIFICATIONS, [tripStatusNotification(this.view(state), seq)], (err) => this.logError("notify", err));
+    } catch (err) {
+      // The status is stored and broadcast already; a missed notification must not undo that.
+      this.logError("notify", err);
+    }
   }
 
   private appendStatus(state: TripState): string {
@@ -370,6 +426,17 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       updatedAt: state.updatedAt,
       ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
     };
+  }
+
+  /** Closes this user's sockets here; sockets are tagged with their user id when accepted. */
+  private closeSocketsOf(userId: string, reason: string): void {
+    for (const ws of this.ctx.getWebSockets(userId)) {
+      try {
+        ws.close(1008, reason);
+      } catch {
+        // already closing
+      }
+    }
   }
 
   private requireParty(state: TripState, identity: Identity): void {

@@ -15,7 +15,7 @@ import { surgeMultiplier } from "../../domain/surge";
 import { isActive, type QuoteTerms } from "../../domain/trip";
 import { conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
-import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote } from "../../protocol/dispatch";
+import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote, type Trip } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
 import { nearCells, recordDemand, snapshotCells } from "../../rooms/geo-index";
 import { requireRole, requireUser } from "../auth-middleware";
@@ -84,7 +84,8 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
 
   const tripId = newId("trip");
   const now = Date.now();
-  await claimSlot(c, riderId, tripId, now);
+  const twin = await claimSlot(c, riderId, tripId, now, key);
+  if (twin !== null) return c.json({ trip: twin }, 201);
   try {
     if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
     const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
@@ -99,13 +100,19 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
 /**
  * Claims the rider's active-trip slot. A slot held by a trip that has since ended (the trip
  * room frees it behind, through its outbox) is freed here after asking the trip itself.
+ * Returns the trip of a twin request (same Idempotency-Key, sent at the same time) that got
+ * the slot first, which this request then answers with; null when the slot is this trip's.
  */
-async function claimSlot(c: AppContext, riderId: string, tripId: string, now: number): Promise<void> {
+async function claimSlot(c: AppContext, riderId: string, tripId: string, now: number, key: string | undefined): Promise<Trip | null> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const holder = await claimActiveTrip(c.env.DB, riderId, tripId, now);
-    if (holder === null) return;
+    if (holder === null) return null;
     const current = await tripObject(c.env, holder).get(c.get("identity"));
-    if (current.ok && isActive(current.value.status)) throw conflict("you already have an active trip", { tripId: holder });
+    if (current.ok && isActive(current.value.status)) {
+      // The twin saved its key before creating its trip, so an active holder's key is found.
+      if (key !== undefined && (await findTripRequest(c.env.DB, riderId, key)) === holder) return current.value;
+      throw conflict("you already have an active trip", { tripId: holder });
+    }
     await releaseActiveTrip(c.env.DB, riderId, holder);
   }
   throw conflict("you already have an active trip");

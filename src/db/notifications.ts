@@ -1,0 +1,137 @@
+/**
+ * @module db/notifications
+ * Devices, the notification log and preferences in D1. The log's writes are guarded by the
+ * row's status (only a `pending` row changes) and by a short lease, so redelivered and
+ * concurrent queue messages cannot push one notification twice.
+ */
+import { and, desc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { NotificationMessage } from "../notify/message";
+import { NotificationType, type Notification, type NotificationStatus } from "../protocol/notifications";
+import { devices, notificationPreferences, notifications } from "./schema";
+
+export type DeviceRow = typeof devices.$inferSelect;
+export type NewDevice = typeof devices.$inferInsert;
+
+/**
+ * Registers a device; the same user registering the same endpoint again gets the same device
+ * with the new keys or secret. A Web Push endpoint belongs to one browser, so it is taken away
+ * from any other user who registered it before (a shared browser after a change of account).
+ */
+export async function upsertDevice(d1: D1Database, device: NewDevice): Promise<DeviceRow> {
+  const db = drizzle(d1);
+  if (device.kind === "webpush") {
+    await db.delete(devices).where(and(eq(devices.endpoint, device.endpoint), ne(devices.userId, device.userId)));
+  }
+  const [row] = await db
+    .insert(devices)
+    .values(device)
+    .onConflictDoUpdate({ target: [devices.userId, devices.endpoint], set: { kind: device.kind, p256dh: device.p256dh, auth: device.auth, secret: device.secret } })
+    .returning();
+  if (!row) throw new Error("device upsert returned no row");
+  return row;
+}
+
+export async function devicesOf(d1: D1Database, userId: string): Promise<DeviceRow[]> {
+  return drizzle(d1).select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt, devices.id);
+}
+
+/** Deletes one of the user's own devices; false when the user has no such device. */
+export async function deleteDevice(d1: D1Database, userId: string, id: string): Promise<boolean> {
+  const deleted = await drizzle(d1).delete(devices).where(and(eq(devices.id, id), eq(devices.userId, userId))).returning({ id: devices.id });
+  return deleted.length > 0;
+}
+
+/** A push service said the subscription is gone (404/410). */
+export async function removeDevice(d1: D1Database, id: string): Promise<void> {
+  await drizzle(d1).delete(devices).where(eq(devices.id, id));
+}
+
+/** Logs a notification as `pending` the first time its id is seen; a repeat changes nothing. */
+export async function recordNotification(d1: D1Database, message: NotificationMessage, now: number): Promise<void> {
+  await drizzle(d1)
+    .insert(notifications)
+    .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+    .onConflictDoNothing();
+}
+
+export async function notificationStatus(d1: D1Database, id: string): Promise<{ status: NotificationStatus; leaseUntil: number | null } | undefined> {
+  const [row] = await drizzle(d1).select({ status: notifications.status, leaseUntil: notifications.leaseUntil }).from(notifications).where(eq(notifications.id, id)).limit(1);
+  return row;
+}
+
+/**
+ * Takes the lease on a pending notification and counts the attempt. Null when the row is no
+ * longer pending or another consumer holds an unexpired lease.
+ */
+export async function claimNotification(d1: D1Database, id: string, now: number, leaseMs: number): Promise<{ attempts: number; deliveredTo: string[] } | null> {
+  const [row] = await drizzle(d1)
+    .update(notifications)
+    .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
+    .where(and(eq(notifications.id, id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now))))
+    .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo });
+  return row ?? null;
+}
+
+/** Ends a pending notification as delivered, failed or muted. */
+export async function finishNotification(d1: D1Database, id: string, status: Exclude<NotificationStatus, "pending">, lastError: string | null, now: number): Promise<void> {
+  await drizzle(d1)
+    .update(notifications)
+    .set({ status, lastError, leaseUntil: null, updatedAt: now })
+    .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
+}
+
+/** Gives the lease back after a failed attempt, remembering which devices already have it. */
+export async function releaseNotification(d1: D1Database, id: string, deliveredTo: string[], lastError: string, now: number): Promise<void> {
+  await drizzle(d1)
+    .update(notifications)
+    .set({ deliveredTo, lastError, leaseUntil: null, updatedAt: now })
+    .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
+}
+
+/** A dead letter: the notification ends `failed`, logged even if the consumer never saw it. */
+export async function failDeadLetter(d1: D1Database, message: NotificationMessage, reason: string, now: number): Promise<void> {
+  await drizzle(d1)
+    .insert(notifications)
+    .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "failed", attempts: 0, lastError: reason, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+    .onConflictDoUpdate({
+      target: notifications.id,
+      set: { status: "failed", leaseUntil: null, updatedAt: now, lastError: sql`coalesce(${notifications.lastError}, ${reason})` },
+      setWhere: eq(notifications.status, "pending"),
+    });
+}
+
+/** The user's notifications, newest first. */
+export async function listNotifications(d1: D1Database, userId: string, limit: number): Promise<Notification[]> {
+  return drizzle(d1)
+    .select({
+      id: notifications.id,
+      type: notifications.type,
+      status: notifications.status,
+      attempts: notifications.attempts,
+      lastError: notifications.lastError,
+      createdAt: notifications.createdAt,
+      updatedAt: notifications.updatedAt,
+    })
+    .from(notifications)
+    .where(eq(notifications.userId, userId))
+    .orderBy(desc(notifications.createdAt), desc(notifications.id))
+    .limit(limit);
+}
+
+const MutedList = NotificationType.array();
+
+export async function mutedTypes(d1: D1Database, userId: string): Promise<NotificationType[]> {
+  const [row] = await drizzle(d1).select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
+  const parsed = MutedList.safeParse(row?.muted ?? []);
+  return parsed.success ? parsed.data : [];
+}
+
+export async function setMutedTypes(d1: D1Database, userId: string, muted: NotificationType[], now: number): Promise<NotificationType[]> {
+  const unique = NotificationType.options.filter((t) => muted.includes(t));
+  await drizzle(d1)
+    .insert(notificationPreferences)
+    .values({ userId, muted: unique, updatedAt: now })
+    .onConflictDoUpdate({ target: notificationPreferences.userId, set: { muted: unique, updatedAt: now } });
+  return unique;
+}

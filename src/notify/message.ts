@@ -1,0 +1,127 @@
+/**
+ * @module notify/message
+ * What travels on the notifications queue, and what a device receives. Each message carries
+ * its deterministic notification id (source, seq or event, recipient): the D1 primary key that
+ * makes a redelivered message a no-op. Plain TypeScript with no `cloudflare:*` import, so the
+ * rooms that build messages and the consumer that reads them share one schema.
+ */
+import { z } from "zod";
+import { TripStatus } from "../domain/trip";
+import { Money, type Message } from "../protocol/common";
+import { Offer, type Trip } from "../protocol/dispatch";
+import type { NotificationType } from "../protocol/notifications";
+
+/** Previews are cut to this many characters (code points), the ellipsis included. */
+export const PREVIEW_CHARS = 140;
+
+/** Trip statuses a rider without a socket is told about. */
+export const NOTIFIED_TRIP_STATUSES: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "completed", "no_driver", "cancelled"]);
+
+const envelope = {
+  id: z.string().min(1).max(256),
+  userId: z.string().min(1).max(64),
+  createdAt: z.number().int(),
+};
+
+export const ChatNotificationData = z.object({
+  roomId: z.string(),
+  seq: z.number().int(),
+  messageId: z.string(),
+  senderId: z.string(),
+  /** The sender's display name, or their user id when the name is not known. */
+  senderName: z.string(),
+  preview: z.string().max(PREVIEW_CHARS),
+});
+
+export const TripStatusNotificationData = z.object({
+  tripId: z.string(),
+  seq: z.number().int(),
+  status: TripStatus,
+  driverId: z.string().nullable(),
+  fare: Money.nullable(),
+});
+
+export const NotificationMessage = z.discriminatedUnion("type", [
+  z.object({ ...envelope, type: z.literal("chat_message"), data: ChatNotificationData }),
+  z.object({ ...envelope, type: z.literal("offer"), data: Offer }),
+  z.object({ ...envelope, type: z.literal("trip_status"), data: TripStatusNotificationData }),
+]);
+export type NotificationMessage = z.infer<typeof NotificationMessage>;
+
+/** At most PREVIEW_CHARS code points, whitespace collapsed, cut with an ellipsis. */
+export function previewOf(text: string): string {
+  const chars = Array.from(text.replace(/\s+/g, " ").trim());
+  return chars.length <= PREVIEW_CHARS ? chars.join("") : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
+}
+
+export function chatNotification(message: Message, recipientId: string, senderName: string | undefined): NotificationMessage {
+  return {
+    id: `chat:${message.roomId}:${message.seq}:${recipientId}`,
+    userId: recipientId,
+    type: "chat_message",
+    createdAt: message.createdAt,
+    data: {
+      roomId: message.roomId,
+      seq: message.seq,
+      messageId: message.id,
+      senderId: message.userId,
+      senderName: senderName?.trim() || message.userId,
+      preview: previewOf(message.text),
+    },
+  };
+}
+
+/** One offer per trip and driver: a driver is never offered the same trip twice. */
+export function offerNotification(driverId: string, offer: Offer, now: number): NotificationMessage {
+  return { id: `offer:${offer.tripId}:${driverId}`, userId: driverId, type: "offer", createdAt: now, data: offer };
+}
+
+/** Keyed by the status event's seq: a trip can be `accepted` twice (after a driver hands it back). */
+export function tripStatusNotification(trip: Trip, seq: number): NotificationMessage {
+  return {
+    id: `trip:${trip.id}:${seq}:${trip.riderId}`,
+    userId: trip.riderId,
+    type: "trip_status",
+    createdAt: trip.updatedAt,
+    data: { tripId: trip.id, seq, status: trip.status, driverId: trip.driverId, fare: trip.fare },
+  };
+}
+
+const STATUS_TEXT: Record<TripStatus, string> = {
+  matching: "Looking for a driver",
+  accepted: "A driver accepted your trip",
+  arrived: "Your driver has arrived",
+  in_progress: "Your trip has started",
+  completed: "Your trip is complete",
+  cancelled: "Your trip was cancelled",
+  no_driver: "No driver was found for your trip",
+};
+
+function formatMoney(money: Money): string {
+  try {
+    const format = new Intl.NumberFormat("en", { style: "currency", currency: money.currency });
+    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    return format.format(money.amount / 10 ** digits);
+  } catch {
+    return `${money.amount} ${money.currency} (minor units)`;
+  }
+}
+
+/** What a device receives: the JSON body of a webhook and the plaintext of a Web Push message. */
+export type DeliveryPayload = { id: string; type: NotificationType; createdAt: number; title: string; body: string; data: NotificationMessage["data"] };
+
+export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
+  const base = { id: message.id, type: message.type, createdAt: message.createdAt, data: message.data };
+  switch (message.type) {
+    case "chat_message":
+      return { ...base, title: message.data.senderName, body: message.data.preview };
+    case "offer": {
+      const minutes = Math.max(1, Math.round(message.data.pickupEtaSec / 60));
+      return { ...base, title: "New trip offer", body: `${formatMoney(message.data.fare)}, pickup in ${minutes} min` };
+    }
+    case "trip_status": {
+      const fare = message.data.status === "completed" && message.data.fare ? `: ${formatMoney(message.data.fare)}` : "";
+      return { ...base, title: STATUS_TEXT[message.data.status], body: `${STATUS_TEXT[message.data.status]}${fare}` };
+    }
+  }
+}

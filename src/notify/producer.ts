@@ -1,0 +1,29 @@
+/**
+ * @module notify/producer
+ * How rooms put notifications on the queue. Enqueueing is a side effect of a message or a
+ * status change that is already stored and broadcast: it runs behind (`waitUntil`), never
+ * delays or fails the hot path, and a failure is only logged. The notification id inside each
+ * message keeps a repeated send harmless.
+ */
+import type { NotificationMessage } from "./message";
+
+/** Queues takes at most 100 messages per `sendBatch`. */
+const SEND_BATCH_LIMIT = 100;
+
+export async function enqueueNotifications(queue: Queue, messages: readonly NotificationMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
+    const chunk = messages.slice(i, i + SEND_BATCH_LIMIT);
+    await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+  }
+}
+
+/** Fire and forget from a Durable Object: returns at once and never throws. */
+export function notifyBehind(
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  queue: Queue,
+  messages: readonly NotificationMessage[],
+  onError: (err: unknown) => void,
+): void {
+  if (messages.length === 0) return;
+  ctx.waitUntil(enqueueNotifications(queue, messages).catch(onError));
+}

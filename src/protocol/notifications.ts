@@ -1,0 +1,93 @@
+/**
+ * @module protocol/notifications
+ * Devices, the notification log and notification preferences (API.md, "HTTP"): bodies and
+ * resources of `/v1/devices`, `/v1/notifications` and `/v1/me/preferences`.
+ */
+import { z } from "zod";
+
+export const NotificationType = z.enum(["chat_message", "offer", "trip_status"]);
+export type NotificationType = z.infer<typeof NotificationType>;
+
+export const NotificationStatus = z.enum(["pending", "delivered", "failed", "muted"]);
+export type NotificationStatus = z.infer<typeof NotificationStatus>;
+
+export const Notification = z.object({
+  id: z.string(),
+  type: NotificationType,
+  status: NotificationStatus,
+  attempts: z.number().int(),
+  /** Why the last delivery attempt failed, if it did. */
+  lastError: z.string().nullable(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+});
+export type Notification = z.infer<typeof Notification>;
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Where the service POSTs: https, or plain http to this machine only (local development and tests). */
+export const DeliveryUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2_048)
+  .refine((raw) => {
+    const url = new URL(raw);
+    return url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname);
+  }, "must be https (plain http only to localhost)");
+
+/** base64url of exactly `bytes` bytes; browsers omit the padding, some libraries keep it. */
+const base64UrlOf = (bytes: number) =>
+  z
+    .string()
+    .transform((s) => s.replace(/=+$/, ""))
+    .pipe(z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}$`), `must be ${bytes} bytes, base64url`));
+
+/** `PushSubscription.toJSON()` as a browser gives it (RFC 8030 endpoint, RFC 8291 keys). */
+export const PushSubscription = z.object({
+  endpoint: DeliveryUrl,
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({
+    /** The user agent's ECDH public key: an uncompressed P-256 point. */
+    p256dh: base64UrlOf(65).refine((s) => s.startsWith("B"), "must be an uncompressed P-256 point"),
+    /** The 16-byte authentication secret. */
+    auth: base64UrlOf(16),
+  }),
+});
+export type PushSubscription = z.infer<typeof PushSubscription>;
+
+export const DeviceBody = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("webpush"), subscription: PushSubscription }),
+  z.object({ kind: z.literal("webhook"), url: DeliveryUrl }),
+]);
+export type DeviceBody = z.infer<typeof DeviceBody>;
+
+export const Device = z.discriminatedUnion("kind", [
+  z.object({ id: z.string(), kind: z.literal("webpush"), endpoint: z.string(), createdAt: z.number().int() }),
+  z.object({
+    id: z.string(),
+    kind: z.literal("webhook"),
+    url: z.string(),
+    /** The HMAC-SHA256 key of `X-Ridewire-Signature`; present only in the registration answer. */
+    secret: z.string().optional(),
+    createdAt: z.number().int(),
+  }),
+]);
+export type Device = z.infer<typeof Device>;
+
+export const DeviceResponse = z.object({ device: Device });
+export const DeviceListResponse = z.object({ devices: z.array(Device) });
+/** The key a browser passes to `pushManager.subscribe` as `applicationServerKey`; null when Web Push is off. */
+export const PushKeyResponse = z.object({ publicKey: z.string().nullable() });
+
+export const NotificationListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+export type NotificationListQuery = z.infer<typeof NotificationListQuery>;
+
+export const NotificationListResponse = z.object({ notifications: z.array(Notification) });
+export type NotificationListResponse = z.infer<typeof NotificationListResponse>;
+
+export const Preferences = z.object({ muted: z.array(NotificationType) });
+export type Preferences = z.infer<typeof Preferences>;
+
+export const PreferencesBody = z.object({ muted: z.array(NotificationType).max(NotificationType.options.length) });
+export type PreferencesBody = z.infer<typeof PreferencesBody>;
+
+export const PreferencesResponse = z.object({ preferences: Preferences });

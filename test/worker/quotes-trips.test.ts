@@ -1,0 +1,464 @@
+// Quotes, trips and ratings over HTTP (API.md): shapes, who may do what, every state move and
+// its refusals, idempotent requests, one active trip per rider, cancellation fees, history.
+import { env } from "cloudflare:workers";
+import { afterAll, describe, expect, it } from "vitest";
+import { haversineKm } from "../../src/domain/geo";
+import { Quote, Trip } from "../../src/protocol/dispatch";
+import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  editTripState,
+  expectError,
+  frameSeen,
+  getTrip,
+  nextOffer,
+  offset,
+  onlineDriver,
+  type OnlineDriver,
+  requestTrip,
+  runTripAlarm,
+  stopTripAlarms,
+  waitDriverStatus,
+  waitFor,
+} from "../helpers/dispatch";
+
+const quote = (rider: TestUser, body: unknown) => call("POST", "/v1/quotes", { token: rider.token, body });
+const cancel = (user: TestUser, tripId: string, body?: unknown) => call("POST", `/v1/trips/${tripId}/cancel`, { token: user.token, ...(body === undefined ? {} : { body }) });
+const rate = (user: TestUser, tripId: string, body: unknown) => call("POST", `/v1/trips/${tripId}/rating`, { token: user.token, body });
+const me = async (user: TestUser) => (await call("GET", "/v1/me", { token: user.token })).body.user;
+
+/** Runs the trip's alarm and waits until its D1 history row shows `status`. */
+async function flushed(tripId: string, status: string): Promise<void> {
+  await runTripAlarm(tripId);
+  await waitFor(`trip ${tripId} to reach D1 as ${status}`, async () => {
+    const row = await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(tripId).first<{ status: string }>();
+    return row?.status === status ? true : undefined;
+  });
+}
+
+async function completedTrip(rider: TestUser, driver: OnlineDriver, pickup: { lat: number; lng: number }) {
+  const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+  for (const action of ["arrived", "start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+  await waitDriverStatus(driver, "available");
+  return getTrip(rider, trip.id);
+}
+
+// No trip timer may fire while the runtime is torn down.
+afterAll(stopTripAlarms);
+
+describe("POST /v1/quotes", () => {
+  it("prices a ride: distance, duration, an integer fare, surge 1.0 when quiet, no pickup ETA without drivers", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(1);
+    const dropoff = offset(pickup, 8, 3);
+    const before = Date.now();
+    const res = await quote(rider, { pickup, dropoff });
+    expect(res.status).toBe(201);
+    const q = Quote.strict().parse(res.body.quote);
+    expect(q).toMatchObject({ pickup, dropoff, surge: 1, pickupEtaSec: null });
+    const straightKm = haversineKm(pickup, dropoff);
+    expect(q.distanceKm).toBeGreaterThanOrEqual(straightKm);
+    expect(q.distanceKm).toBeLessThan(straightKm * 2);
+    // 25 km/h in town: minutes ≈ km × 60 / 25.
+    expect(q.durationMin).toBeCloseTo((q.distanceKm * 60) / 25, 0);
+    expect(Number.isInteger(q.fare.amount)).toBe(true);
+    expect(q.fare.currency).toBe("USD");
+    // base 250 + 120 per km + 30 per minute, at least 700.
+    expect(Math.abs(q.fare.amount - Math.max(700, 250 + q.distanceKm * 120 + q.durationMin * 30))).toBeLessThanOrEqual(2);
+    expect(q.expiresAt).toBeGreaterThan(before);
+    expect(q.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
+  });
+
+  it("charges at least the minimum fare for a short hop", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(2);
+    const res = await quote(rider, { pickup, dropoff: offset(pickup, 0.2) });
+    expect(res.status).toBe(201);
+    expect(res.body.quote.fare).toEqual({ amount: 700, currency: "USD" });
+  });
+
+  it("shows a pickup ETA with a driver nearby and never the driver's id or position", async () => {
+    const pickup = area(3);
+    const driverAt = offset(pickup, 0.6, 0.4);
+    const driver = await onlineDriver(driverAt);
+    const rider = await registerUser("rider");
+    const res = await quote(rider, { pickup, dropoff: offset(pickup, 5) });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.body.quote).sort()).toEqual(["distanceKm", "dropoff", "durationMin", "expiresAt", "fare", "id", "pickup", "pickupEtaSec", "surge"]);
+    const q = res.body.quote;
+    // 0.72 km × 1.3 detour at 25 km/h ≈ 135 s.
+    expect(q.pickupEtaSec).toBeGreaterThan(60);
+    expect(q.pickupEtaSec).toBeLessThan(300);
+    const text = JSON.stringify(res.body);
+    expect(text).not.toContain(driver.user.id);
+    expect(text).not.toContain(String(driverAt.lat));
+    expect(text).not.toContain(String(driverAt.lng));
+    driver.socket.close();
+  });
+
+  it("surges within 1.0..3.0 when requests outnumber available drivers", async () => {
+    const pickup = area(4);
+    const dropoff = offset(pickup, 5);
+    const first = await registerUser("rider");
+    const calm = (await quote(first, { pickup, dropoff })).body.quote;
+    expect(calm.surge).toBe(1);
+    // A request with no driver around leaves unserved demand in the pickup's cell.
+    await requestTrip(first, pickup, dropoff);
+    const second = await registerUser("rider");
+    const surged = await waitFor("the surge to rise", async () => {
+      const q = (await quote(second, { pickup, dropoff })).body.quote;
+      return q.surge > 1 ? q : undefined;
+    });
+    expect(surged.surge).toBeLessThanOrEqual(3);
+    expect(Number.isInteger(surged.fare.amount)).toBe(true);
+    expect(Math.abs(surged.fare.amount - calm.fare.amount * surged.surge)).toBeLessThanOrEqual(surged.surge);
+  });
+
+  it("answers 403 to a driver, 401 without a token and 400 to bad coordinates", async () => {
+    const driver = await registerUser("driver");
+    const rider = await registerUser("rider");
+    const pickup = area(5);
+    const dropoff = offset(pickup, 2);
+    expectError(await quote(driver, { pickup, dropoff }), 403, "forbidden");
+    expectError(await call("POST", "/v1/quotes", { body: { pickup, dropoff } }), 401, "unauthorized");
+    const bad = [
+      { pickup: { lat: 91, lng: 0 }, dropoff },
+      { pickup, dropoff: { lat: 0, lng: -180.5 } },
+      { pickup: { lat: "1", lng: 2 }, dropoff },
+      { pickup },
+      { dropoff },
+      {},
+      [],
+    ];
+    for (const body of bad) {
+      const res = await quote(rider, body);
+      expectError(res, 400, "invalid_request");
+      expect(res.body.error.details).toEqual(expect.any(Array));
+    }
+    expectError(await call("POST", "/v1/quotes", { token: rider.token, body: "nope", headers: { "Content-Type": "application/json" } }), 400, "invalid_request");
+  });
+});
+
+describe("POST /v1/trips", () => {
+  it("creates a trip in matching from pickup and dropoff", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(6);
+    const dropoff = offset(pickup, 4);
+    const res = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } });
+    expect(res.status).toBe(201);
+    const trip = Trip.strict().parse(res.body.trip);
+    expect(trip).toMatchObject({ riderId: rider.user.id, driverId: null, status: "matching", pickup, dropoff, fare: null, driverLocation: null, etaSec: null });
+    expect(trip.quote).toMatchObject({ pickup, dropoff });
+    expect(trip.createdAt).toBe(trip.updatedAt);
+    expect(await getTrip(rider, trip.id)).toMatchObject({ id: trip.id, status: "matching", quote: trip.quote });
+  });
+
+  it("creates a trip from a quote and keeps that quote's terms", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(7);
+    const q = (await quote(rider, { pickup, dropoff: offset(pickup, 6) })).body.quote;
+    const res = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: q.id } });
+    expect(res.status).toBe(201);
+    expect(res.body.trip).toMatchObject({ status: "matching", pickup: q.pickup, dropoff: q.dropoff, quote: q });
+  });
+
+  it("answers 404 to an unknown quote or someone else's, and 409 to an expired one", async () => {
+    const rider = await registerUser("rider");
+    const other = await registerUser("rider");
+    const pickup = area(8);
+    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: "qt_doesnotexist" } }), 404, "not_found");
+    const theirs = (await quote(other, { pickup, dropoff: offset(pickup, 3) })).body.quote;
+    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: theirs.id } }), 404, "not_found");
+
+    const mine = (await quote(rider, { pickup, dropoff: offset(pickup, 3) })).body.quote;
+    const past = Date.now() - 1_000;
+    await env.DB.prepare(`UPDATE quotes SET expires_at = ?, data = json_set(data, '$.quote.expiresAt', ?) WHERE id = ?`).bind(past, past, mine.id).run();
+    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: mine.id } }), 409, "conflict");
+    // No trip was made: the rider is free to request.
+    expect((await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).status).toBe(201);
+  });
+
+  it("answers 400 to a body that is neither a quote id nor pickup and dropoff", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(9);
+    const bodies = [{}, { quoteId: "" }, { quoteId: 5 }, { pickup }, { pickup, dropoff: { lat: 100, lng: 0 } }, { quoteId: "qt_x", pickup, dropoff: pickup }];
+    for (const body of bodies) expectError(await call("POST", "/v1/trips", { token: rider.token, body }), 400, "invalid_request");
+  });
+
+  it("returns the same trip for the same Idempotency-Key, and only for the same rider", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(10);
+    const body = { pickup, dropoff: offset(pickup, 3) };
+    const headers = { "Idempotency-Key": "ride-home-1" };
+    const first = await call("POST", "/v1/trips", { token: rider.token, body, headers });
+    const again = await call("POST", "/v1/trips", { token: rider.token, body, headers });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body.trip.id).toBe(first.body.trip.id);
+    // A new key is a new request, refused while the first trip is active.
+    expectError(await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "ride-home-2" } }), 409, "conflict");
+    // Keys belong to the rider who sent them.
+    const other = await registerUser("rider");
+    const theirs = await call("POST", "/v1/trips", { token: other.token, body, headers });
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.trip.id).not.toBe(first.body.trip.id);
+    expect(theirs.body.trip.riderId).toBe(other.user.id);
+    expectError(await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "" } }), 400, "invalid_request");
+  });
+
+  it("never makes two trips from concurrent requests with one Idempotency-Key", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(11);
+    const body = { pickup, dropoff: offset(pickup, 3) };
+    // A double (triple) tap: every copy is answered with the one trip.
+    const results = await Promise.all([1, 2, 3].map(() => call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "tap-tap-tap" } })));
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201]);
+    const ids = new Set(results.map((r) => r.body.trip.id));
+    expect(ids.size).toBe(1);
+    const later = await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "tap-tap-tap" } });
+    expect(ids.has(later.body.trip.id)).toBe(true);
+    // Without a shared key, concurrent requests still give the rider one active trip.
+    const other = await registerUser("rider");
+    const racing = await Promise.all([1, 2, 3].map((i) => call("POST", "/v1/trips", { token: other.token, body, headers: { "Idempotency-Key": `own-${i}` } })));
+    expect(racing.filter((r) => r.status === 201)).toHaveLength(1);
+    for (const r of racing.filter((r) => r.status !== 201)) expectError(r, 409, "conflict");
+  });
+
+  it("answers 409 to a second active trip, and lets the rider request again once it is over", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(12);
+    const body = { pickup, dropoff: offset(pickup, 3) };
+    const first = await requestTrip(rider, pickup, body.dropoff);
+    const second = await call("POST", "/v1/trips", { token: rider.token, body });
+    expectError(second, 409, "conflict");
+    expect(second.body.error.details).toEqual({ tripId: first.id });
+    expect((await cancel(rider, first.id)).status).toBe(200);
+    // At once, before the trip's history reaches D1.
+    const next = await call("POST", "/v1/trips", { token: rider.token, body });
+    expect(next.status).toBe(201);
+    expect(next.body.trip.id).not.toBe(first.id);
+  });
+
+  it("answers 403 to a driver requesting a trip", async () => {
+    const driver = await registerUser("driver");
+    const pickup = area(13);
+    expectError(await call("POST", "/v1/trips", { token: driver.token, body: { pickup, dropoff: offset(pickup, 2) } }), 403, "forbidden");
+    expectError(await call("POST", "/v1/trips", { body: { pickup, dropoff: offset(pickup, 2) } }), 401, "unauthorized");
+  });
+});
+
+describe("GET /v1/trips/:id and /v1/trips", () => {
+  it("shows a trip to its rider and its driver only", async () => {
+    const pickup = area(14);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expect((await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip).toMatchObject({ id: trip.id, status: "accepted", driverId: driver.user.id });
+    const seenByDriver = await call("GET", `/v1/trips/${trip.id}`, { token: driver.token });
+    expect(seenByDriver.status).toBe(200);
+    expect(Trip.strict().parse(seenByDriver.body.trip).riderId).toBe(rider.user.id);
+    for (const stranger of [await registerUser("rider"), await registerUser("driver")]) {
+      expectError(await call("GET", `/v1/trips/${trip.id}`, { token: stranger.token }), 403, "forbidden");
+    }
+    expectError(await call("GET", `/v1/trips/${trip.id}`), 401, "unauthorized");
+    expectError(await call("GET", `/v1/trips/trip_doesnotexist`, { token: rider.token }), 404, "not_found");
+    expectError(await call("GET", `/v1/trips/${"x".repeat(65)}`, { token: rider.token }), 400, "invalid_request");
+    driver.socket.close();
+  });
+
+  it("lists the user's trips newest first, for the rider and for the driver, with paging", async () => {
+    const pickup = area(15);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const first = await requestTrip(rider, pickup, offset(pickup, 2));
+    await nextOffer(driver, first.id);
+    expect((await cancel(rider, first.id)).status).toBe(200);
+    await waitDriverStatus(driver, "available");
+    const second = await completedTrip(rider, driver, pickup);
+    await flushed(first.id, "cancelled");
+    await flushed(second.id, "completed");
+
+    const mine = await call("GET", "/v1/trips", { token: rider.token });
+    expect(mine.status).toBe(200);
+    expect(mine.body.trips.map((t: any) => [t.id, t.status])).toEqual([
+      [second.id, "completed"],
+      [first.id, "cancelled"],
+    ]);
+    for (const t of mine.body.trips) Trip.strict().parse(t);
+    expect(mine.body.trips[0]).toEqual(second);
+
+    // The driver held only the second trip to the end.
+    const theirs = await call("GET", "/v1/trips", { token: driver.token });
+    expect(theirs.body.trips.map((t: any) => t.id)).toEqual([second.id]);
+
+    const page = await call("GET", "/v1/trips?limit=1", { token: rider.token });
+    expect(page.body.trips.map((t: any) => t.id)).toEqual([second.id]);
+    const older = await call("GET", `/v1/trips?limit=1&before=${second.createdAt}`, { token: rider.token });
+    expect(older.body.trips.map((t: any) => t.id)).toEqual([first.id]);
+
+    expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({ trips: [] });
+    for (const query of ["limit=0", "limit=101", "limit=abc", "before=-1"]) expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
+    expectError(await call("GET", "/v1/trips"), 401, "unauthorized");
+    driver.socket.close();
+  });
+});
+
+describe("trip moves", () => {
+  it("runs accepted → arrived → in_progress → completed, refusing every other move with 409 and other drivers with 403", async () => {
+    const pickup = area(16);
+    const driver = await onlineDriver(offset(pickup, 0.4), "Assigned");
+    const other = await onlineDriver(area(17), "Elsewhere");
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expect(trip).toMatchObject({ status: "accepted", driverId: driver.user.id });
+
+    const refuse = async (user: TestUser, action: Parameters<typeof driverAction>[2], status: number, code: string) =>
+      expectError(await driverAction(user, trip.id, action), status, code);
+
+    // accepted
+    for (const action of ["accept", "decline", "start", "complete"] as const) await refuse(driver, action, 409, "conflict");
+    for (const action of ["arrived", "start", "complete", "cancel"] as const) await refuse(other, action, 403, "forbidden");
+    await refuse(rider, "arrived", 403, "forbidden");
+    await refuse(await registerUser("rider"), "cancel", 403, "forbidden");
+
+    let res = await driverAction(driver, trip.id, "arrived");
+    expect(res.status).toBe(200);
+    expect(res.body.trip.status).toBe("arrived");
+    for (const action of ["arrived", "complete", "accept"] as const) await refuse(driver, action, 409, "conflict");
+    await refuse(other, "start", 403, "forbidden");
+
+    res = await driverAction(driver, trip.id, "start");
+    expect(res.status).toBe(200);
+    expect(res.body.trip.status).toBe("in_progress");
+    // A driver cannot drop a rider mid-ride.
+    for (const action of ["arrived", "start", "cancel"] as const) await refuse(driver, action, 409, "conflict");
+    await refuse(other, "complete", 403, "forbidden");
+
+    res = await driverAction(driver, trip.id, "complete");
+    expect(res.status).toBe(200);
+    const done = Trip.strict().parse(res.body.trip);
+    expect(done.status).toBe("completed");
+    expect(Number.isInteger(done.fare?.amount)).toBe(true);
+    expect(done.fare!.amount).toBeGreaterThanOrEqual(700);
+    expect(done.fare!.currency).toBe("USD");
+
+    // Over: nothing moves a completed trip.
+    for (const action of ["accept", "decline", "arrived", "start", "complete", "cancel"] as const) await refuse(driver, action, 409, "conflict");
+    expectError(await cancel(rider, trip.id), 409, "conflict");
+    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", fare: done.fare });
+    expectError(await driverAction(driver, "trip_doesnotexist", "arrived"), 404, "not_found");
+    driver.socket.close();
+    other.socket.close();
+  });
+
+  it("lets a rider cancel while matching, for free, releasing the driver holding the offer", async () => {
+    const pickup = area(18);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer(driver, trip.id);
+    const res = await cancel(rider, trip.id, { reason: "changed my mind" });
+    expect(res.status).toBe(200);
+    expect(res.body.trip.status).toBe("cancelled");
+    expect(res.body.trip).not.toHaveProperty("cancellationFee");
+    expect(await frameSeen(driver.socket, (f) => f.type === "offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+    await waitDriverStatus(driver, "available");
+    expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
+    driver.socket.close();
+  });
+
+  it("cancels for free inside the free window after acceptance", async () => {
+    const pickup = area(19);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const res = await cancel(rider, trip.id);
+    expect(res.status).toBe(200);
+    expect(res.body.trip.status).toBe("cancelled");
+    expect(res.body.trip).not.toHaveProperty("cancellationFee");
+    await waitDriverStatus(driver, "available");
+    const update = await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === "cancelled");
+    expect(update.trip.id).toBe(trip.id);
+    driver.socket.close();
+  });
+
+  it("charges the cancellation fee when the rider cancels more than FREE_CANCEL_WINDOW_MS after acceptance", async () => {
+    const pickup = area(20);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    const socket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
+    await socket.nextOfType("welcome");
+    // The driver accepted 2 minutes and 1 second ago.
+    await editTripState(trip.id, (s) => {
+      s.acceptedAt = Date.now() - 121_000;
+    });
+    const res = await cancel(rider, trip.id, { reason: "took too long" });
+    expect(res.status).toBe(200);
+    expect(res.body.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
+    const frame = await socket.nextOfType("status");
+    expect(frame.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
+    expect((await getTrip(rider, trip.id)).cancellationFee).toEqual({ amount: 500, currency: "USD" });
+    await waitDriverStatus(driver, "available");
+    socket.close();
+    driver.socket.close();
+  });
+
+  it("answers 400 to a cancel reason over 500 characters or a body that is not JSON", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(21);
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    expectError(await cancel(rider, trip.id, { reason: "r".repeat(501) }), 400, "invalid_request");
+    expectError(await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token, body: "{", headers: { "Content-Type": "application/json" } }), 400, "invalid_request");
+    expect((await getTrip(rider, trip.id)).status).toBe("matching");
+    expect((await cancel(rider, trip.id, { reason: "r".repeat(500) })).status).toBe(200);
+  });
+});
+
+describe("POST /v1/trips/:id/rating", () => {
+  it("rates once per side after completion; /v1/me shows the average and count", async () => {
+    const pickup = area(22);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const ada = await registerUser("rider");
+    const bo = await registerUser("rider");
+    expect((await me(driver)).rating).toEqual({ average: null, count: 0 });
+
+    const first = await completedTrip(ada, driver, pickup);
+    const res = await rate(ada, first.id, { stars: 5, comment: "smooth" });
+    expect(res.status).toBe(201);
+    expectError(await rate(ada, first.id, { stars: 4 }), 409, "conflict");
+    expect((await rate(driver, first.id, { stars: 4 })).status).toBe(201);
+    expectError(await rate(driver, first.id, { stars: 4 }), 409, "conflict");
+    expect((await me(driver)).rating).toEqual({ average: 5, count: 1 });
+    expect((await me(ada)).rating).toEqual({ average: 4, count: 1 });
+
+    const second = await completedTrip(bo, driver, pickup);
+    expect((await rate(bo, second.id, { stars: 4, comment: "c".repeat(500) })).status).toBe(201);
+    expect((await me(driver)).rating).toEqual({ average: 4.5, count: 2 });
+    // Someone who was not on the trip may not rate it.
+    expectError(await rate(ada, second.id, { stars: 1 }), 403, "forbidden");
+    expectError(await call("POST", `/v1/trips/trip_doesnotexist/rating`, { token: ada.token, body: { stars: 3 } }), 404, "not_found");
+    driver.socket.close();
+  });
+
+  it("answers 409 before completion and 400 to stars outside 1..5 or a comment over 500 characters", async () => {
+    const pickup = area(23);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expectError(await rate(rider, trip.id, { stars: 5 }), 409, "conflict");
+    expectError(await rate(driver, trip.id, { stars: 5 }), 409, "conflict");
+    for (const body of [{ stars: 0 }, { stars: 6 }, { stars: 3.5 }, { stars: "5" }, {}, { stars: 5, comment: "c".repeat(501) }]) {
+      expectError(await rate(rider, trip.id, body), 400, "invalid_request");
+    }
+    expect((await cancel(rider, trip.id)).status).toBe(200);
+    // A cancelled trip is never rated.
+    expectError(await rate(rider, trip.id, { stars: 1 }), 409, "conflict");
+    expect((await me(driver)).rating).toEqual({ average: null, count: 0 });
+    await waitDriverStatus(driver, "available");
+    driver.socket.close();
+  });
+});

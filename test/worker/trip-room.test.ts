@@ -1,0 +1,330 @@
+// The trip room socket (API.md, "Trip room"): who may join, welcome and status frames, the
+// driver's location with ETA for the rider, trip chat with acks and resume, the fare frame,
+// and a room and driver session evicted mid-trip that lose nothing.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
+import { haversineKm, etaSec, type LatLng } from "../../src/domain/geo";
+import { Trip } from "../../src/protocol/dispatch";
+import { call, connect, connectOk, registerUser, type TestSocket, type TestUser } from "../helpers/api";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  driverStub,
+  expectError,
+  frameSeen,
+  framesOf,
+  getTrip,
+  offset,
+  onlineDriver,
+  type OnlineDriver,
+  requestTrip,
+  settle,
+  stopTripAlarms,
+  tripStub,
+} from "../helpers/dispatch";
+
+const MODEL = { detourFactor: 1.3, citySpeedKmh: 25 };
+
+async function tripSocket(user: TestUser, tripId: string, since?: number): Promise<{ socket: TestSocket; welcome: any }> {
+  const socket = await connectOk(`/v1/trips/${tripId}/ws${since === undefined ? "" : `?since=${since}`}`, user.token);
+  return { socket, welcome: await socket.nextOfType("welcome") };
+}
+
+let fixCounter = 0;
+/** Sends a fix on the driver channel and waits for its ack. */
+async function sendFix(driver: OnlineDriver, point: LatLng, at: number): Promise<void> {
+  const id = `fix-${fixCounter++}`;
+  driver.socket.send({ type: "location", id, lat: point.lat, lng: point.lng, at });
+  const answer = await driver.socket.next((f) => f.id === id);
+  if (answer.type !== "ack") throw new Error(`fix refused: ${JSON.stringify(answer)}`);
+}
+
+// No trip timer may fire while the runtime is torn down.
+afterAll(stopTripAlarms);
+
+describe("trip room access", () => {
+  it("admits the rider and the assigned driver, and nobody else", async () => {
+    const pickup = area(1);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    // While matching, even the driver holding the offer is not in the room yet.
+    await frameSeen(driver.socket, (f) => f.type === "offer");
+    expectError(await connect(`/v1/trips/${trip.id}/ws`, { token: driver.token }), 403, "forbidden");
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+
+    const riderSide = await tripSocket(rider, trip.id);
+    const driverSide = await tripSocket(driver, trip.id);
+    for (const { welcome } of [riderSide, driverSide]) {
+      expect(welcome.seq).toBe(2);
+      expect(Trip.strict().parse(welcome.trip)).toMatchObject({ id: trip.id, status: "accepted", driverId: driver.user.id, riderId: rider.user.id });
+    }
+    for (const stranger of [await registerUser("rider"), await registerUser("driver")]) {
+      const res = await connect(`/v1/trips/${trip.id}/ws`, { token: stranger.token });
+      expect(res.socket).toBeNull();
+      expectError(res, 403, "forbidden");
+    }
+    expectError(await connect(`/v1/trips/${trip.id}/ws`), 401, "unauthorized");
+    expectError(await connect(`/v1/trips/trip_doesnotexist/ws`, { token: rider.token }), 404, "not_found");
+    expectError(await connect(`/v1/trips/${trip.id}/ws?since=-1`, { token: rider.token }), 400, "invalid_request");
+    // Browsers put the token in the query.
+    const viaQuery = await connect(`/v1/trips/${trip.id}/ws?access_token=${rider.token}`);
+    expect(viaQuery.socket).not.toBeNull();
+    expect((await viaQuery.socket!.nextOfType("welcome")).trip.id).toBe(trip.id);
+    for (const s of [riderSide.socket, driverSide.socket, viaQuery.socket!, driver.socket]) s.close();
+  });
+  it("closes the room to a driver who hands the trip back", async () => {
+    const pickup = area(7);
+    const leaver = await onlineDriver(offset(pickup, 0.3), "Leaver");
+    const next = await onlineDriver(offset(pickup, -0.9), "Next");
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, leaver, pickup, offset(pickup, 3));
+    const riderSide = await tripSocket(rider, trip.id);
+    const leaverSide = await tripSocket(leaver, trip.id);
+    const leaverAt = offset(pickup, 0.25);
+    await sendFix(leaver, leaverAt, Date.now() + 5_000);
+    expect(await riderSide.socket.nextOfType("location")).toMatchObject({ lat: leaverAt.lat, lng: leaverAt.lng });
+
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: leaver.token })).status).toBe(200);
+    // The leaver sees their own move, then the room shuts them out.
+    expect(await leaverSide.socket.nextOfType("status")).toMatchObject({ trip: { status: "matching", driverId: null } });
+    expect((await leaverSide.socket.waitClosed()).code).toBe(1008);
+    expectError(await connect(`/v1/trips/${trip.id}/ws`, { token: leaver.token }), 403, "forbidden");
+
+    await frameSeen(next.socket, (f) => f.type === "offer" && f.tripId === trip.id);
+    const taken = await driverAction(next, trip.id, "accept");
+    expect(taken.status).toBe(200);
+    // Where the previous driver was says nothing about the new one.
+    expect(taken.body.trip).toMatchObject({ driverId: next.user.id, driverLocation: null, etaSec: null });
+    expect(await riderSide.socket.next((f) => f.type === "status" && f.trip.status === "accepted")).toMatchObject({ trip: { driverId: next.user.id, driverLocation: null, etaSec: null } });
+    riderSide.socket.send({ type: "message", id: "hi", text: "hello new driver" });
+    await riderSide.socket.nextOfType("ack");
+    const nextSide = await tripSocket(next, trip.id, 0);
+    await nextSide.socket.nextOfType("synced");
+    expect(framesOf(nextSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual(["hello new driver"]);
+    expect(framesOf(leaverSide.socket, (f) => f.type === "message")).toEqual([]);
+    for (const s of [riderSide.socket, nextSide.socket, leaver.socket, next.socket]) s.close();
+  });
+});
+
+describe("trip room frames", () => {
+  it("sends welcome, a status frame per change to both sides, and the fare at completion", async () => {
+    const pickup = area(2);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    const riderSide = await tripSocket(rider, trip.id);
+    expect(riderSide.welcome).toMatchObject({ type: "welcome", seq: 1, trip: { id: trip.id, status: "matching" } });
+
+    await frameSeen(driver.socket, (f) => f.type === "offer");
+    driver.socket.send({ type: "offer.accept", id: "accept", tripId: trip.id });
+    const accepted = await riderSide.socket.nextOfType("status");
+    expect(accepted).toMatchObject({ seq: 2, trip: { status: "accepted", driverId: driver.user.id } });
+    Trip.strict().parse(accepted.trip);
+    const driverSide = await tripSocket(driver, trip.id);
+
+    let seq = 2;
+    for (const [action, status] of [
+      ["arrived", "arrived"],
+      ["start", "in_progress"],
+      ["complete", "completed"],
+    ] as const) {
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+      seq++;
+      for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ type: "status", seq, trip: { status } });
+      // The driver's channel hears about the trip they hold, too.
+      await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === status);
+    }
+    const final = await getTrip(rider, trip.id);
+    for (const side of [riderSide, driverSide]) {
+      const fare = await side.socket.nextOfType("fare");
+      expect(fare).toEqual({ type: "fare", seq: seq + 1, fare: final.fare });
+    }
+    expect(Number.isInteger(final.fare.amount)).toBe(true);
+    // A few metres driven: the minimum fare.
+    expect(final.fare).toEqual({ amount: 700, currency: "USD" });
+    for (const s of [riderSide.socket, driverSide.socket, driver.socket]) s.close();
+  });
+
+  it("gives the rider the driver's location with the ETA to pickup, then to dropoff during the ride", async () => {
+    const pickup = area(3);
+    const dropoff = offset(pickup, 4, 1);
+    const driver = await onlineDriver(offset(pickup, 0.5));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, dropoff);
+    const riderSide = await tripSocket(rider, trip.id);
+    const driverSide = await tripSocket(driver, trip.id);
+
+    const approaching = offset(pickup, 0.4);
+    const at1 = Date.now() + 5_000;
+    await sendFix(driver, approaching, at1);
+    const toPickup = await riderSide.socket.nextOfType("location");
+    expect(toPickup).toEqual({ type: "location", lat: approaching.lat, lng: approaching.lng, at: at1, etaSec: etaSec(approaching, pickup, MODEL) });
+    expect(toPickup.etaSec).toBeGreaterThan(0);
+    expect(await getTrip(rider, trip.id)).toMatchObject({ driverLocation: approaching, etaSec: toPickup.etaSec });
+
+    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    const riding = offset(pickup, 0.3);
+    const at2 = at1 + 5_000;
+    await settle(550);
+    await sendFix(driver, riding, at2);
+    const toDropoff = await riderSide.socket.nextOfType("location");
+    expect(toDropoff).toEqual({ type: "location", lat: riding.lat, lng: riding.lng, at: at2, etaSec: etaSec(riding, dropoff, MODEL) });
+    expect(toDropoff.etaSec).toBeGreaterThan(toPickup.etaSec);
+    expect(await getTrip(driver, trip.id)).toMatchObject({ status: "in_progress", driverLocation: riding, etaSec: toDropoff.etaSec });
+
+    // Location is ephemeral: no seq, and not in the log a client resumes from.
+    const resumed = await tripSocket(rider, trip.id, 0);
+    await resumed.socket.nextOfType("synced");
+    expect(framesOf(resumed.socket, (f) => f.type === "location")).toEqual([]);
+    for (const s of [riderSide.socket, driverSide.socket, resumed.socket, driver.socket]) s.close();
+  });
+
+  it("prices the ride from the breadcrumb driven, as an integer", async () => {
+    const pickup = area(4);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 6));
+    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    const riderSide = await tripSocket(rider, trip.id);
+    // Let the driver's last fix be 110 s old, so the ride can span two minutes of fixes
+    // (the channel takes fixes up to 2 minutes old and 30 s ahead) at a legal 180 km/h.
+    const now = Date.now();
+    await runInDurableObject(driverStub(driver.user.id), (_instance, ctx) => {
+      ctx.storage.sql.exec(`UPDATE driver SET location_at = ?`, now - 110_000);
+    });
+    const route = [
+      { point: pickup, at: now - 100_000 },
+      { point: offset(pickup, 3), at: now - 40_000 },
+      { point: offset(pickup, 6), at: now + 20_000 },
+    ];
+    for (const [i, { point, at }] of route.entries()) {
+      if (i === 2) await settle(550);
+      await sendFix(driver, point, at);
+      await riderSide.socket.nextOfType("location");
+    }
+    const res = await driverAction(driver, trip.id, "complete");
+    expect(res.status).toBe(200);
+    const fare = res.body.trip.fare;
+    expect(Number.isInteger(fare.amount)).toBe(true);
+    const km = haversineKm(route[0]!.point, route[1]!.point) + haversineKm(route[1]!.point, route[2]!.point);
+    // base 250 + 120 per km; the ride itself took a second or two (3 cents per 6 s).
+    const metered = 250 + km * 120;
+    expect(fare.amount).toBeGreaterThanOrEqual(Math.floor(metered));
+    expect(fare.amount).toBeLessThanOrEqual(Math.ceil(metered) + 6);
+    expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare });
+    riderSide.socket.close();
+    driver.socket.close();
+  });
+});
+
+describe("trip chat", () => {
+  it("stores messages with ids, acks them once, and replays what a client missed with since", async () => {
+    const pickup = area(5);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const riderSide = await tripSocket(rider, trip.id);
+    const driverSide = await tripSocket(driver, trip.id);
+    const start = riderSide.welcome.seq;
+
+    riderSide.socket.send({ type: "message", id: "r1", text: "I'm by the red door" });
+    expect(await riderSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "r1", seq: start + 1 });
+    for (const side of [riderSide, driverSide]) {
+      // The sender's own sockets get the message too, before or after its ack.
+      const frame = await frameSeen(side.socket, (f) => f.type === "message" && f.seq === start + 1);
+      expect(frame).toEqual({
+        type: "message",
+        seq: start + 1,
+        message: { id: expect.any(String), roomId: trip.id, seq: start + 1, userId: rider.user.id, text: "I'm by the red door", createdAt: expect.any(Number) },
+      });
+    }
+    // A retry with the same id is acknowledged again and not stored twice.
+    riderSide.socket.send({ type: "message", id: "r1", text: "I'm by the red door" });
+    expect(await riderSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "r1", seq: start + 1 });
+    driverSide.socket.send({ type: "message", id: "d1", text: "two minutes" });
+    expect(await driverSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "d1", seq: start + 2 });
+    expect((await frameSeen(riderSide.socket, (f) => f.type === "message" && f.seq === start + 2)).message).toMatchObject({ userId: driver.user.id, text: "two minutes" });
+    expect(framesOf(riderSide.socket, (f) => f.type === "message")).toHaveLength(2);
+
+    riderSide.socket.send({ type: "message", id: "blank", text: "   " });
+    expect(await riderSide.socket.next((f) => f.id === "blank")).toMatchObject({ type: "error", code: "invalid_request" });
+    riderSide.socket.send({ type: "nonsense", id: "what" });
+    expect(await riderSide.socket.next((f) => f.id === "what")).toMatchObject({ type: "error", code: "invalid_request" });
+
+    // A client that saw up to `start` gets the two messages, in order, then synced.
+    const resumed = await tripSocket(rider, trip.id, start);
+    expect(resumed.welcome.seq).toBe(start + 2);
+    expect((await resumed.socket.next()).seq).toBe(start + 1);
+    expect((await resumed.socket.next()).seq).toBe(start + 2);
+    expect(await resumed.socket.next()).toEqual({ type: "synced", seq: start + 2 });
+    // From the very beginning: the whole log, status frames included.
+    const full = await tripSocket(driver, trip.id, 0);
+    await full.socket.nextOfType("synced");
+    expect(full.socket.frames.slice(1, -1).map((f) => [f.seq, f.type])).toEqual([
+      [1, "status"],
+      [2, "status"],
+      [3, "message"],
+      [4, "message"],
+    ]);
+    // A cursor ahead of the room cannot be resumed from.
+    const ahead = await tripSocket(rider, trip.id, start + 50);
+    expect(await ahead.socket.next()).toEqual({ type: "reset", seq: start + 2 });
+    for (const s of [riderSide.socket, driverSide.socket, resumed.socket, full.socket, ahead.socket, driver.socket]) s.close();
+  });
+});
+
+describe("eviction mid-trip", () => {
+  it("keeps sockets, seq and the trip across evictions of the trip room and the driver's session", async () => {
+    const pickup = area(6);
+    const driver = await onlineDriver(offset(pickup, 0.5));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const riderSide = await tripSocket(rider, trip.id);
+    const driverSide = await tripSocket(driver, trip.id);
+    let seq = riderSide.welcome.seq;
+
+    await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
+    riderSide.socket.send({ type: "message", id: "after-evict", text: "still there?" });
+    expect(await riderSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "after-evict", seq: ++seq });
+    expect((await driverSide.socket.nextOfType("message")).seq).toBe(seq);
+
+    await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
+    const fixAt = Date.now() + 5_000;
+    const near = offset(pickup, 0.4);
+    // The driver's channel still takes fixes, and the woken trip room still forwards them.
+    await sendFix(driver, near, fixAt);
+    expect(await riderSide.socket.nextOfType("location")).toMatchObject({ lat: near.lat, lng: near.lng, at: fixAt, etaSec: etaSec(near, pickup, MODEL) });
+
+    await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
+    await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    seq++;
+    for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ seq, trip: { status: "arrived", driverLocation: near } });
+    await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === "arrived");
+    driverSide.socket.send({ type: "ping" });
+    expect(await driverSide.socket.nextOfType("pong")).toEqual({ type: "pong" });
+
+    // The rider drops off the network; meanwhile the ride starts and the driver writes.
+    riderSide.socket.close();
+    const lastSeen = seq;
+    expect((await driverAction(driver, trip.id, "start")).status).toBe(200);
+    await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
+    driverSide.socket.send({ type: "message", id: "d-msg", text: "off we go" });
+    expect(await driverSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "d-msg", seq: lastSeen + 2 });
+
+    const back = await tripSocket(rider, trip.id, lastSeen);
+    expect(back.welcome).toMatchObject({ seq: lastSeen + 2, trip: { status: "in_progress" } });
+    expect(await back.socket.next()).toMatchObject({ type: "status", seq: lastSeen + 1, trip: { status: "in_progress" } });
+    expect(await back.socket.next()).toMatchObject({ type: "message", seq: lastSeen + 2, message: { text: "off we go" } });
+    expect(await back.socket.next()).toEqual({ type: "synced", seq: lastSeen + 2 });
+
+    // And the evicted pair still finish the ride.
+    await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
+    expect((await driverAction(driver, trip.id, "complete")).status).toBe(200);
+    expect(await back.socket.nextOfType("status")).toMatchObject({ seq: lastSeen + 3, trip: { status: "completed" } });
+    expect(await back.socket.nextOfType("fare")).toMatchObject({ seq: lastSeen + 4 });
+    for (const s of [back.socket, driverSide.socket, driver.socket]) s.close();
+  });
+});
