@@ -1,0 +1,126 @@
+// Who matching may ask: a driver whose location has gone stale drops out until a fresh fix
+// arrives, and a driver whose channel dropped keeps their offers on hold for the grace period
+// (they see them in the welcome of a reconnect), after which offers go out as notifications.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { cellOf } from "../../src/domain/geo";
+import type { LatLng } from "../../src/protocol/common";
+import { call, connectOk, registerUser, unique, type TestUser } from "../helpers/api";
+import {
+  area,
+  driverStub,
+  framesOf,
+  getTrip,
+  inCell,
+  nextOffer,
+  offset,
+  onlineDriver,
+  readTripState,
+  requestTrip,
+  runTripAlarm,
+  settle,
+  stopTripAlarms,
+  waitFor,
+} from "../helpers/dispatch";
+import { deliveriesTo, hookUrl, waitForDeliveries } from "../helpers/notify";
+
+const config = loadConfig(env);
+
+afterAll(stopTripAlarms);
+
+/** Moves the driver's clock back by `ms`: their last fix, cell report and channel drop happened that long ago. */
+async function ageDriver(driverId: string, location: LatLng, ms: number): Promise<void> {
+  await runInDurableObject(driverStub(driverId), (_instance, ctx) => {
+    ctx.storage.sql.exec(
+      `UPDATE driver SET location_at = location_at - ?, cell_reported_at = cell_reported_at - ?, disconnected_at = disconnected_at - ?`,
+      ms,
+      ms,
+      ms,
+    );
+  });
+  const cell = env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(location, config.H3_RESOLUTION)));
+  await runInDurableObject(cell, (_instance, ctx) => {
+    ctx.storage.sql.exec(`UPDATE drivers SET at = at - ? WHERE driver_id = ?`, ms, driverId);
+  });
+}
+
+async function addWebhook(user: TestUser, key: string): Promise<void> {
+  const res = await call("POST", "/v1/devices", { token: user.token, body: { kind: "webhook", url: hookUrl(key) } });
+  expect(res.status).toBe(201);
+}
+
+describe("a driver without a fresh location", () => {
+  it("drops out of matching after DRIVER_STALE_MS, and is back with the next fix", async () => {
+    const pickup = area(40);
+    const at = offset(pickup, 0.3);
+    const driver = await onlineDriver(at);
+    await ageDriver(driver.user.id, at, config.DRIVER_STALE_MS + 1_000);
+    expect(await inCell(at, driver.user.id)).toBe(false);
+
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 4));
+    await settle();
+    expect(framesOf(driver.socket, (f) => f.type === "offer")).toEqual([]);
+    expect((await getTrip(rider, trip.id)).status).toBe("matching");
+
+    // A fresh fix puts the driver back in the index at once; the next pass offers them the trip.
+    driver.socket.send({ type: "location", lat: at.lat, lng: at.lng, at: Date.now() });
+    await waitFor("the driver back in the geo index", async () => ((await inCell(at, driver.user.id)) ? true : undefined));
+    await runTripAlarm(trip.id);
+    await nextOffer(driver, trip.id);
+    driver.socket.close();
+  });
+});
+
+describe("a driver whose channel dropped", () => {
+  it("keeps an offer for their reconnect during the grace period, without a notification", async () => {
+    const pickup = area(41);
+    const driver = await onlineDriver(offset(pickup, 0.3));
+    const key = unique("hook");
+    await addWebhook(driver, key);
+    driver.socket.close();
+    await driver.socket.waitClosed();
+    await waitFor("the session to see the channel gone", async () => {
+      const seen = await driverStub(driver.user.id).get();
+      return seen.ok && !seen.value.connected ? true : undefined;
+    });
+
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 4));
+    await waitFor("the offer", async () => ((await readTripState(trip.id)).offer?.driverId === driver.user.id ? true : undefined));
+
+    const back = await connectOk("/v1/drivers/me/ws", driver.token);
+    const welcome = await back.nextOfType("welcome");
+    expect(welcome.offer).toMatchObject({ tripId: trip.id });
+    back.send({ type: "offer.accept", id: "acc", tripId: trip.id });
+    expect(await back.next((f) => f.id === "acc")).toEqual({ type: "ack", id: "acc" });
+    await settle(300);
+    expect(await deliveriesTo(key)).toEqual([]);
+    back.close();
+  });
+
+  it("gets offers as notifications once the grace period is over", async () => {
+    const pickup = area(42);
+    const at = offset(pickup, 0.3);
+    const driver = await onlineDriver(at);
+    const key = unique("hook");
+    await addWebhook(driver, key);
+    driver.socket.close();
+    await driver.socket.waitClosed();
+    await waitFor("the session to see the channel gone", async () => {
+      const seen = await driverStub(driver.user.id).get();
+      return seen.ok && !seen.value.connected ? true : undefined;
+    });
+    // Still sending fixes from elsewhere is not needed: the last one is fresh, only the channel is old.
+    await runInDurableObject(driverStub(driver.user.id), (_instance, ctx) => {
+      ctx.storage.sql.exec(`UPDATE driver SET disconnected_at = ?`, Date.now() - config.DISCONNECT_GRACE_MS - 1_000);
+    });
+
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 4));
+    const [delivery] = await waitForDeliveries(key);
+    expect(JSON.parse(delivery!.text)).toMatchObject({ type: "offer", data: { tripId: trip.id } });
+  });
+});
