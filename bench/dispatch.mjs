@@ -123,9 +123,8 @@ let doubleAssignments = 0;
 const requestSentAt = new Map();
 /** First offer seen by trip, for offers that arrive before the POST answers. */
 const offerSeenAt = new Map();
-/** Which driver holds which trip (accept acked), and the reverse; a second holder is a double assignment. */
+/** Which driver holds which trip (accept acked); a second holder is a double assignment. */
 const tripDriver = new Map();
-const driverTrip = new Map();
 /** Send time of each fix a driver on a trip sent, by `${driverId}:${at}`, until the rider sees it. */
 const fixSentAt = new Map();
 /** Inbound fixes of available drivers per cell during the window, and the session->cell reports the server's rule implies. */
@@ -167,6 +166,9 @@ function onDriverFrame(d, frame) {
   switch (frame.type) {
     case "offer": {
       counts.offered++;
+      // The server frees a driver only after the complete this generator sends: an offer
+      // before that reached a driver who still holds a trip.
+      if (d.tripId && !d.completeSent) doubleAssignments++;
       const sentAt = requestSentAt.get(frame.tripId);
       if (sentAt !== undefined) {
         requestToOffer.recordMs(t - sentAt);
@@ -192,10 +194,10 @@ function onDriverFrame(d, frame) {
 function onAccepted(d, tripId) {
   counts.accepted++;
   const holder = tripDriver.get(tripId);
-  if ((holder !== undefined && holder !== d.id) || driverTrip.has(d.id)) doubleAssignments++;
+  if ((holder !== undefined && holder !== d.id) || (d.tripId && !d.completeSent)) doubleAssignments++;
   tripDriver.set(tripId, d.id);
-  driverTrip.set(d.id, tripId);
   d.tripId = tripId;
+  d.completeSent = false;
   drive(d, tripId).catch((err) => countError(err instanceof BenchError ? err.code : "drive"));
 }
 
@@ -203,9 +205,9 @@ async function drive(d, tripId) {
   await sleep((RIDE_S * 1000) / 4);
   for (const step of ["arrived", "start"]) await tripCall(d, tripId, step);
   await sleep((RIDE_S * 3000) / 4);
+  d.completeSent = true;
   await tripCall(d, tripId, "complete");
-  driverTrip.delete(d.id);
-  d.tripId = null;
+  if (d.tripId === tripId) d.tripId = null;
 }
 
 async function tripCall(d, tripId, step) {

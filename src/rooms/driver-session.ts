@@ -38,6 +38,8 @@ export type OfferDelivery = "socket" | "reconnect" | "notification";
 /** Future fixes beyond this are a client clock problem; older ones are history, not a position. */
 const MAX_FIX_AHEAD_MS = 30_000;
 const MAX_FIX_AGE_MS = 120_000;
+/** How long the newest fix may live in memory only; see `current`. */
+const LOCATION_SAVE_MS = 5_000;
 
 const badFix = (message: string) => new ApiError(400, "invalid_request", message);
 
@@ -46,6 +48,17 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   protected readonly clientFrames = DriverClientFrame;
   /** Locations-per-second limit of this driver across their sockets; memory only, refills after waking. */
   private locationGuard: SocketGuard | null = null;
+  /**
+   * The driver's row, read from SQLite once after waking and dropped by every `write`. A fix
+   * updates only this copy (it is the hot path: one every few seconds per driver); SQLite gets
+   * the newest one with the next cell report, the next other write, or LOCATION_SAVE_MS later.
+   * An eviction in between loses at most that much of the track, which the next fix replaces.
+   */
+  private current: DriverRow | null = null;
+  /** Whether `current` holds a fix that SQLite does not have yet. Memory only. */
+  private locationDirty = false;
+  /** When a fix last reached SQLite. Memory only. */
+  private locationSavedAt = 0;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
@@ -60,7 +73,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   /** Creates the driver's record on first use; idempotent. */
   ensure(driverId: string, rating: number | null): Driver {
     this.openStorage();
-    this.sql.exec(`INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`, driverId, rating);
+    this.write(`INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`, driverId, rating);
     return this.view(this.row());
   }
 
@@ -68,7 +81,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.row();
-      this.sql.exec(`UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`, location.lat, location.lng, now);
+      this.write(`UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`, location.lat, location.lng, now);
       this.reportToCell({ ...row, lat: location.lat, lng: location.lng, location_at: now, status: row.status === "offline" ? "available" : row.status }, now, true);
       return this.view(this.row());
     });
@@ -80,7 +93,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       if (row.status === "on_trip") throw conflict("you are on a trip; complete or cancel it first");
       if (row.status === "offered") throw conflict("you have an open offer; accept or decline it first");
       this.leaveCell(row);
-      this.sql.exec(`UPDATE driver SET status = 'offline', cell = NULL`);
+      this.write(`UPDATE driver SET status = 'offline', cell = NULL`);
       return this.view(this.row());
     });
   }
@@ -99,9 +112,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       const row = this.row();
       const fresh = row.location_at !== null && now - row.location_at <= this.config.DRIVER_STALE_MS;
       if (row.status !== "available" || !fresh) return { reserved: false, delivery: null };
-      this.sql.exec(`UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1`, offer.tripId, JSON.stringify(offer));
+      this.write(`UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1, cell = NULL`, offer.tripId, JSON.stringify(offer));
       this.leaveCell(row);
-      this.sql.exec(`UPDATE driver SET cell = NULL`);
       const delivery = this.deliver({ type: "offer", ...offer }, row, now);
       // No live channel: the offer goes out as a notification too, behind the reply.
       if (delivery === "notification") notifyBehind(this.ctx, this.env.NOTIFICATIONS, [offerNotification(row.id, offer, now)], (err) => this.logError("notify", err));
@@ -114,7 +126,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("confirm", () => {
       const row = this.row();
       if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
-      if (row.status === "offered") this.sql.exec(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1`);
+      if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1`);
       return this.view(this.row());
     });
   }
@@ -124,7 +136,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("release", () => {
       const row = this.row();
       if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
-      this.sql.exec(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
+      this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
       if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
       const now = Date.now();
       this.reportToCell({ ...row, status: "available", trip_id: null }, now, true);
@@ -142,7 +154,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   setRating(rating: number | null): Promise<Result<boolean>> {
     return this.rpc("setRating", () => {
-      this.sql.exec(`UPDATE driver SET rating = ?`, rating);
+      this.write(`UPDATE driver SET rating = ?`, rating);
       return true;
     });
   }
@@ -159,7 +171,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   protected override onPresence(_userId: string, event: "join" | "leave"): void {
-    this.sql.exec(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
+    this.write(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
   }
 
   protected async onClientFrame(_ws: WebSocket, identity: Identity, frame: DriverClientFrame): Promise<number | null> {
@@ -202,12 +214,31 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         throw badFix(`the fix implies more than ${this.config.MAX_SPEED_KMH} km/h; dropped as a jump`);
       }
     }
-    this.sql.exec(`UPDATE driver SET lat = ?, lng = ?, location_at = ?`, fix.lat, fix.lng, fix.at);
+    const moved = { ...row, lat: fix.lat, lng: fix.lng, location_at: fix.at };
+    this.current = moved;
+    this.locationDirty = true;
     if (row.status === "on_trip" && row.trip_id) {
       const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(row.trip_id));
       trip.driverLocation(row.id, fix).catch((err: unknown) => this.logError("forwardLocation", err));
     }
-    if (row.status === "available") this.reportToCell({ ...row, lat: fix.lat, lng: fix.lng, location_at: fix.at }, now, false);
+    if (row.status === "available") this.reportToCell(moved, now, false);
+    if (this.locationDirty && now - this.locationSavedAt >= LOCATION_SAVE_MS) this.saveLocation(now);
+  }
+
+  /** Brings SQLite up to the newest fix held in memory. */
+  private saveLocation(now: number): void {
+    const row = this.current;
+    if (!row || !this.locationDirty) return;
+    this.sql.exec(`UPDATE driver SET lat = ?, lng = ?, location_at = ?`, row.lat, row.lng, row.location_at);
+    this.locationDirty = false;
+    this.locationSavedAt = now;
+  }
+
+  /** Every write but a fix's: the newest fix goes first so that re-reading the row keeps it. */
+  private write(query: string, ...bindings: (string | number | null)[]): void {
+    this.saveLocation(Date.now());
+    this.sql.exec(query, ...bindings);
+    this.current = null;
   }
 
   /** Tells the geo index where an available driver is: on a change of cell, or when the last report is getting old. */
@@ -225,7 +256,11 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       acceptanceRate: row.offers_made > 0 ? row.offers_accepted / row.offers_made : null,
     };
     this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
-    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?`, cell, now);
+    // One write stores the report with the fix it carried; the copy in memory follows it.
+    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`, cell, now, row.lat, row.lng, row.location_at);
+    if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
+    this.locationDirty = false;
+    this.locationSavedAt = now;
   }
 
   private leaveCell(row: DriverRow): void {
@@ -244,8 +279,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   private row(): DriverRow {
+    if (this.current) return this.current;
     const row = this.sql.exec<DriverRow>(`SELECT * FROM driver`).toArray()[0];
     if (!row) throw new Error("driver session has no record");
+    this.current = row;
     return row;
   }
 

@@ -3,7 +3,7 @@
  * other's drivers, drivers that go online with a channel socket, trip requests, and direct
  * access to a trip's stored state (to move time without sleeping) and its alarm.
  */
-import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { loadConfig } from "../../src/config";
@@ -95,6 +95,18 @@ export async function editTripState(tripId: string, edit: (state: any) => void):
     edit(state);
     ctx.storage.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(state));
   });
+}
+
+/**
+ * Rewrites the driver session's stored row with `query`. The session keeps its row in memory,
+ * so it is then evicted (its sockets hibernate and stay open) to read the edited one.
+ */
+export async function editDriverRow(driverId: string, query: string, ...bindings: (string | number | null)[]): Promise<void> {
+  const stub = driverStub(driverId);
+  await runInDurableObject(stub, (_instance, ctx) => {
+    ctx.storage.sql.exec(query, ...bindings);
+  });
+  await evictDurableObject(stub, { webSockets: "hibernate" });
 }
 
 export async function readTripState(tripId: string): Promise<any> {

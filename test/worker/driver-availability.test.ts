@@ -11,6 +11,7 @@ import { call, connectOk, registerUser, unique, type TestUser } from "../helpers
 import {
   area,
   driverStub,
+  editDriverRow,
   framesOf,
   getTrip,
   inCell,
@@ -32,14 +33,13 @@ afterAll(stopTripAlarms);
 
 /** Moves the driver's clock back by `ms`: their last fix, cell report and channel drop happened that long ago. */
 async function ageDriver(driverId: string, location: LatLng, ms: number): Promise<void> {
-  await runInDurableObject(driverStub(driverId), (_instance, ctx) => {
-    ctx.storage.sql.exec(
-      `UPDATE driver SET location_at = location_at - ?, cell_reported_at = cell_reported_at - ?, disconnected_at = disconnected_at - ?`,
-      ms,
-      ms,
-      ms,
-    );
-  });
+  await editDriverRow(
+    driverId,
+    `UPDATE driver SET location_at = location_at - ?, cell_reported_at = cell_reported_at - ?, disconnected_at = disconnected_at - ?`,
+    ms,
+    ms,
+    ms,
+  );
   const cell = env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(location, config.H3_RESOLUTION)));
   await runInDurableObject(cell, (_instance, ctx) => {
     ctx.storage.sql.exec(`UPDATE drivers SET at = at - ? WHERE driver_id = ?`, ms, driverId);
@@ -114,9 +114,7 @@ describe("a driver whose channel dropped", () => {
       return seen.ok && !seen.value.connected ? true : undefined;
     });
     // Still sending fixes from elsewhere is not needed: the last one is fresh, only the channel is old.
-    await runInDurableObject(driverStub(driver.user.id), (_instance, ctx) => {
-      ctx.storage.sql.exec(`UPDATE driver SET disconnected_at = ?`, Date.now() - config.DISCONNECT_GRACE_MS - 1_000);
-    });
+    await editDriverRow(driver.user.id, `UPDATE driver SET disconnected_at = ?`, Date.now() - config.DISCONNECT_GRACE_MS - 1_000);
 
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 4));

@@ -11,6 +11,7 @@ import {
   area,
   driverAction,
   driverStub,
+  editDriverRow,
   expectError,
   frameSeen,
   framesOf,
@@ -191,9 +192,7 @@ describe("trip room frames", () => {
     // Let the driver's last fix be 110 s old, so the ride can span two minutes of fixes
     // (the channel takes fixes up to 2 minutes old and 30 s ahead) at a legal 180 km/h.
     const now = Date.now();
-    await runInDurableObject(driverStub(driver.user.id), (_instance, ctx) => {
-      ctx.storage.sql.exec(`UPDATE driver SET location_at = ?`, now - 110_000);
-    });
+    await editDriverRow(driver.user.id, `UPDATE driver SET location_at = ?`, now - 110_000);
     const route = [
       { point: pickup, at: now - 100_000 },
       { point: offset(pickup, 3), at: now - 40_000 },
