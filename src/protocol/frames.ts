@@ -22,6 +22,7 @@ export type ChatClientFrame = z.infer<typeof ChatClientFrame>;
 
 /** Only used to echo an `id` back on an error frame when the rest of the frame is invalid. */
 export const LooseFrame = z.object({ type: z.string().optional(), id: FrameId.optional() }).loose();
+export type LooseFrame = z.infer<typeof LooseFrame>;
 
 // Server frames common to every room.
 export type WelcomeFrame<Snapshot> = { type: "welcome"; seq: number } & Snapshot;

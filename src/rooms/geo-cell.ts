@@ -12,8 +12,13 @@ import type { Candidate } from "../domain/matching";
 
 export type CellSnapshot = { drivers: Candidate[]; recentRequests: number };
 
+/** Stale rows are deleted at most this often; reads skip them in between. */
+const PRUNE_EVERY_MS = 10_000;
+
 export class GeoCell extends DurableObject<Env> {
   private readonly config: Config;
+  /** When stale rows were last deleted. Memory only: a woken cell prunes on its first read. */
+  private prunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,11 +57,19 @@ export class GeoCell extends DurableObject<Env> {
   /** Fresh available drivers and the request count inside the surge window. */
   snapshot(now: number): CellSnapshot {
     const sql = this.ctx.storage.sql;
-    sql.exec(`DELETE FROM drivers WHERE at < ?`, now - this.config.DRIVER_STALE_MS);
-    sql.exec(`DELETE FROM requests WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    const freshSince = now - this.config.DRIVER_STALE_MS;
+    const demandSince = now - this.config.SURGE_WINDOW_MS;
+    // Reads are the hot path (every quote and dispatch pass asks several cells): deleting is
+    // a write, so it happens now and then, and the queries below skip stale rows themselves.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      sql.exec(`DELETE FROM drivers WHERE at < ?`, freshSince);
+      sql.exec(`DELETE FROM requests WHERE at <= ?`, demandSince);
+      this.prunedAt = now;
+    }
     const drivers = sql
       .exec<{ driver_id: string; lat: number; lng: number; at: number; rating: number | null; acceptance: number | null }>(
-        `SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`,
+        `SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers WHERE at >= ?`,
+        freshSince,
       )
       .toArray()
       .map((row) => ({
@@ -66,7 +79,7 @@ export class GeoCell extends DurableObject<Env> {
         rating: row.rating,
         acceptanceRate: row.acceptance,
       }));
-    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests`).one().n;
+    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, demandSince).one().n;
     return { drivers, recentRequests };
   }
 }

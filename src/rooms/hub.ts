@@ -262,18 +262,21 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       } catch {
         return this.badFrame(ws, guard, "invalid_request", "frame is not JSON");
       }
-      const loose = LooseFrame.safeParse(data);
-      id = loose.success ? loose.data.id : undefined;
-      if (!guard.take(now)) return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", id);
+      // The loose parse, only there to echo an `id` on an error, runs on error paths only:
+      // a valid frame is parsed once.
+      if (!guard.take(now)) return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", looseFrameOf(data)?.id);
       const parsed = this.clientFrames.safeParse(data);
       if (!parsed.success) {
-        const type = loose.success ? loose.data.type : undefined;
+        const loose = looseFrameOf(data);
+        id = loose?.id;
+        const type = loose?.type;
         // A discriminated union reports an unknown `type` as a union failure on that field.
         const unknownType = type === undefined || parsed.error.issues.some((i) => i.code === "invalid_union" && i.path[0] === "type");
         const text = unknownType ? `unknown frame type ${JSON.stringify(type ?? null)}` : `invalid ${type} frame: ${describeIssues(parsed.error)}`;
         return this.badFrame(ws, guard, "invalid_request", text, id);
       }
       const frame = parsed.data;
+      id = frame.id;
       if (frame.type === "ping") return this.sendFrame(ws, { type: "pong" });
       const seq = await this.onClientFrame(ws, who, frame);
       if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id, ...(seq === null ? {} : { seq }) });
@@ -408,6 +411,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
     console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
   }
+}
+
+function looseFrameOf(data: unknown): LooseFrame | undefined {
+  const loose = LooseFrame.safeParse(data);
+  return loose.success ? loose.data : undefined;
 }
 
 function attachmentOf(ws: WebSocket): SocketAttachment | undefined {

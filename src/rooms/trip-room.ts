@@ -27,6 +27,8 @@ import { archiveMessages } from "./message-archive";
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
 const ON_TRIP: ReadonlySet<string> = new Set(["accepted", "arrived", "in_progress"]);
+/** How often the assigned driver's latest fix is written to `last_location`. */
+const LAST_FIX_SAVE_MS = 5_000;
 
 export class TripRoom extends RoomHub<TripClientFrame> {
   protected readonly kind = "TripRoom";
@@ -35,6 +37,11 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private dispatching = false;
   /** The assigned driver's latest fix; memory only, rebuilt from the `last_location` row. */
   private lastFix: Fix | null = null;
+  /** When `last_location` was last written; a fix in between lives in `lastFix` only. Memory only. */
+  private lastFixSavedAt = 0;
+  /** The stored state and quote as last parsed, keyed by their JSON text: a read re-parses only what changed. Memory only. */
+  private parsedState: { text: string; value: TripState } | null = null;
+  private parsedQuote: { text: string; value: Quote } | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
@@ -128,7 +135,13 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const state = this.state();
       if (state.driverId !== driverId || !ON_TRIP.has(state.status)) return false;
       if (state.status === "in_progress") this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng) VALUES (?, ?, ?)`, fix.at, fix.lat, fix.lng);
-      this.sql.exec(`INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`, fix.lat, fix.lng, fix.at);
+      // The position a rider sees after the room wakes; a few seconds stale at worst, and the
+      // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
+      const now = Date.now();
+      if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
+        this.sql.exec(`INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`, fix.lat, fix.lng, fix.at);
+        this.lastFixSavedAt = now;
+      }
       this.lastFix = fix;
       const frame: TripLocationFrame = { type: "location", lat: fix.lat, lng: fix.lng, at: fix.at, etaSec: this.eta(state, fix) };
       // Exact positions go to the rider only.
@@ -297,6 +310,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         // The last fix is the assigned driver's; it says nothing about the next one.
         this.sql.exec(`DELETE FROM last_location`);
         this.lastFix = null;
+        this.lastFixSavedAt = 0;
       }
       if (statusChanged) {
         texts.push(this.appendStatus(after));
@@ -394,12 +408,14 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private state(): TripState {
     const row = this.sql.exec<{ state: string }>(`SELECT state FROM trip`).toArray()[0];
     if (!row) throw new ApiError(404, "not_found", "trip not found");
-    return TripState.parse(JSON.parse(row.state));
+    if (this.parsedState?.text !== row.state) this.parsedState = { text: row.state, value: TripState.parse(JSON.parse(row.state)) };
+    return this.parsedState.value;
   }
 
   private quote(): Quote {
     const row = this.sql.exec<{ quote: string }>(`SELECT quote FROM trip`).one();
-    return Quote.parse(JSON.parse(row.quote));
+    if (this.parsedQuote?.text !== row.quote) this.parsedQuote = { text: row.quote, value: Quote.parse(JSON.parse(row.quote)) };
+    return this.parsedQuote.value;
   }
 
   private fix(): Fix | null {
