@@ -8,9 +8,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Config } from "../config";
+import { haversineKm, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 
-export type CellSnapshot = { drivers: Candidate[]; recentRequests: number };
+/** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
+export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
+
+/** Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`. */
+export type NearestQuery = { point: LatLng; limit: number; exclude: string[] };
 
 /** Stale rows are deleted at most this often; reads skip them in between. */
 const PRUNE_EVERY_MS = 10_000;
@@ -54,8 +59,12 @@ export class GeoCell extends DurableObject<Env> {
     this.ctx.storage.sql.exec(`INSERT INTO requests (at) VALUES (?)`, now);
   }
 
-  /** Fresh available drivers and the request count inside the surge window. */
-  snapshot(now: number): CellSnapshot {
+  /**
+   * Fresh available drivers and the request count inside the surge window. With `nearest`,
+   * only the few drivers nearest to the pickup cross the RPC: matching and quotes want the
+   * best candidates and a count, not every driver of a busy cell.
+   */
+  snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     const sql = this.ctx.storage.sql;
     const freshSince = now - this.config.DRIVER_STALE_MS;
     const demandSince = now - this.config.SURGE_WINDOW_MS;
@@ -80,6 +89,14 @@ export class GeoCell extends DurableObject<Env> {
         acceptanceRate: row.acceptance,
       }));
     const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, demandSince).one().n;
-    return { drivers, recentRequests };
+    if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
+    const excluded = new Set(nearest.exclude);
+    const closest = drivers
+      .filter((d) => !excluded.has(d.driverId))
+      .map((d) => ({ d, km: haversineKm(d.location, nearest.point) }))
+      .sort((a, b) => a.km - b.km)
+      .slice(0, nearest.limit)
+      .map(({ d }) => d);
+    return { drivers: closest, availableDrivers: drivers.length, recentRequests };
   }
 }

@@ -7,19 +7,25 @@
 import type { Config } from "../config";
 import { cellOf, ringOnly, searchCells, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
+import type { CellSnapshot, NearestQuery } from "./geo-cell";
 
-export type AreaSnapshot = { drivers: Candidate[]; recentRequests: number };
+export type AreaSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
 
-export async function snapshotCells(env: Env, cells: string[], now: number): Promise<AreaSnapshot> {
+/** Candidates each cell sends for a pickup: the ranking's best are among a cell's nearest. */
+export const CANDIDATES_PER_CELL = 5;
+
+/** The drivers nearest to `point` in each of `cells` (`exclude` left out), with supply and demand counts of the whole area. */
+export async function snapshotCells(env: Env, cells: string[], now: number, nearest: NearestQuery): Promise<AreaSnapshot> {
   const snapshots = await Promise.all(
     cells.map((cell) =>
       env.GEO_CELL.get(env.GEO_CELL.idFromName(cell))
-        .snapshot(now)
-        .catch(() => ({ drivers: [], recentRequests: 0 })),
+        .snapshot(now, nearest)
+        .catch((): CellSnapshot => ({ drivers: [], availableDrivers: 0, recentRequests: 0 })),
     ),
   );
   return {
     drivers: snapshots.flatMap((s) => s.drivers),
+    availableDrivers: snapshots.reduce((sum, s) => sum + s.availableDrivers, 0),
     recentRequests: snapshots.reduce((sum, s) => sum + s.recentRequests, 0),
   };
 }

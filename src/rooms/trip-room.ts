@@ -20,7 +20,7 @@ import { notifyBehind } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { nearCells, snapshotCells, widerCells } from "./geo-index";
+import { CANDIDATES_PER_CELL, nearCells, snapshotCells, widerCells } from "./geo-index";
 import { RoomHub } from "./hub";
 import { archiveMessages } from "./message-archive";
 
@@ -248,13 +248,14 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
     for (const cells of [nearCells(this.config, state.pickup), widerCells(this.config, state.pickup)]) {
       if (cells.length === 0) continue;
-      const area = await snapshotCells(this.env, cells, now);
+      const exclude = [...state.excludedDrivers, state.riderId];
+      const area = await snapshotCells(this.env, cells, now, { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude });
       const ranked = rankCandidates(area.drivers, state.pickup, {
         now,
         staleAfterMs: this.config.DRIVER_STALE_MS,
         detourFactor: this.config.DETOUR_FACTOR,
         citySpeedKmh: this.config.CITY_SPEED_KMH,
-        exclude: new Set([...state.excludedDrivers, state.riderId]),
+        exclude: new Set(exclude),
       });
       for (const candidate of ranked) {
         const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { cellOf } from "../../src/domain/geo";
+import { cellOf, haversineKm } from "../../src/domain/geo";
 import type { LatLng } from "../../src/protocol/common";
 import { call, connectOk, registerUser, unique, type TestUser } from "../helpers/api";
 import {
@@ -18,6 +18,7 @@ import {
   nextOffer,
   offset,
   onlineDriver,
+  type OnlineDriver,
   readTripState,
   requestTrip,
   runTripAlarm,
@@ -120,5 +121,26 @@ describe("a driver whose channel dropped", () => {
     const trip = await requestTrip(rider, pickup, offset(pickup, 4));
     const [delivery] = await waitForDeliveries(key);
     expect(JSON.parse(delivery!.text)).toMatchObject({ type: "offer", data: { tripId: trip.id } });
+  });
+});
+
+describe("a cell asked for a pickup's candidates", () => {
+  it("sends only its nearest drivers, leaves out the excluded, and counts every available one", async () => {
+    const pickup = area(43);
+    const drivers: OnlineDriver[] = [];
+    for (const km of [0.1, 0.2, 0.35, 0.5]) drivers.push(await onlineDriver(offset(pickup, km)));
+    const cell = env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(pickup, config.H3_RESOLUTION)));
+    const everyone = await cell.snapshot(Date.now());
+    expect(everyone.drivers.length).toBeGreaterThanOrEqual(2);
+
+    const nearest = await cell.snapshot(Date.now(), { point: pickup, limit: 2, exclude: [drivers[0]!.user.id] });
+    expect(nearest.availableDrivers).toBe(everyone.drivers.length);
+    const byDistance = everyone.drivers
+      .filter((d) => d.driverId !== drivers[0]!.user.id)
+      .sort((a, b) => haversineKm(a.location, pickup) - haversineKm(b.location, pickup))
+      .slice(0, 2)
+      .map((d) => d.driverId);
+    expect(nearest.drivers.map((d) => d.driverId)).toEqual(byDistance);
+    for (const d of drivers) d.socket.close();
   });
 });

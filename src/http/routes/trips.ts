@@ -36,9 +36,10 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
   const config = c.get("config");
   const now = Date.now();
   const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
-  const area = await snapshotCells(c.env, nearCells(config, pickup), now);
+  // The nearest driver of each cell is enough for the pickup ETA; surge counts them all.
+  const area = await snapshotCells(c.env, nearCells(config, pickup), now, { point: pickup, limit: 1, exclude: [] });
   const ranked = rankCandidates(area.drivers, pickup, { ...model, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: new Set() });
-  const surge = surgeMultiplier({ recentRequests: area.recentRequests, availableDrivers: ranked.length });
+  const surge = surgeMultiplier({ recentRequests: area.recentRequests, availableDrivers: area.availableDrivers });
   const estimate = quoteEstimate(pickup, dropoff, model);
   const rules = {
     currency: config.FARE_CURRENCY,
