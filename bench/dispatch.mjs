@@ -133,6 +133,8 @@ const reportsPerCell = new Map();
 let measuring = false;
 let stopping = false;
 
+/** Requests slower than a second, for a look at the server's side of them (--json). */
+const slowRequests = [];
 const bump = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
 
 // ---- drivers ------------------------------------------------------------------------------
@@ -172,6 +174,7 @@ function onDriverFrame(d, frame) {
       const sentAt = requestSentAt.get(frame.tripId);
       if (sentAt !== undefined) {
         requestToOffer.recordMs(t - sentAt);
+        if (t - sentAt > 1000) slowRequests.push({ tripId: frame.tripId, stage: "offer after the answer", ms: Math.round(t - sentAt) });
         requestSentAt.delete(frame.tripId);
       } else if (!offerSeenAt.has(frame.tripId)) offerSeenAt.set(frame.tripId, t);
       d.ws.send(JSON.stringify({ type: "offer.accept", id: `acc-${frame.tripId}`, tripId: frame.tripId }));
@@ -277,6 +280,8 @@ async function requestRide(r) {
       return;
     }
     const tripId = body.trip.id;
+    const answeredMs = now() - sentAt;
+    if (answeredMs > 1000) slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
     const seen = offerSeenAt.get(tripId);
     if (seen !== undefined) {
       requestToOffer.recordMs(seen - sentAt);
@@ -385,11 +390,12 @@ async function main() {
   const cpu1 = cpuTicks(server.pids);
   const gen1 = process.cpuUsage(gen0);
   stopping = true;
-  for (const d of drivers) {
-    clearTimeout(d.timer);
-    d.ws.close();
-  }
+  for (const d of drivers) clearTimeout(d.timer);
   for (const d of drivers) if (d.tripId) countError("ride_unfinished");
+  // Sign the drivers off as an app would: a driver who just vanishes stays matchable until
+  // their fix goes stale, and the next run's first offers would wait on them.
+  await pool(drivers, CONCURRENCY, (d) => api("POST", "/v1/drivers/me/offline", undefined, d.token).catch(() => countError("offline")));
+  for (const d of drivers) d.ws.close();
 
   const busiest = [...fixesPerCell.entries()].sort((a, b) => b[1] - a[1])[0] ?? [null, 0];
   const result = {
@@ -405,6 +411,7 @@ async function main() {
     serverPids: server.pids,
     generatorCpuSeconds: (gen1.user + gen1.system) / 1e6,
     errorsByCode: Object.fromEntries(errorsByCode),
+    slowRequests: slowRequests.slice(0, 50),
     cpus: cpuCount(),
   };
   printSummary(result);
