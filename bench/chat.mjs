@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { BenchError, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, runQueueWaitNs, sleep } from "./lib.mjs";
+import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, runQueueWaitNs, sleep } from "./lib.mjs";
 
 // ---- options ------------------------------------------------------------------------------
 
@@ -58,18 +58,8 @@ if (opt.help) {
   process.exit(0);
 }
 
-function num(name, { int = false, min = 0, max = Infinity } = {}) {
-  const v = Number(opt[name]);
-  if (!Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-    die(`--${name} must be ${int ? "an integer" : "a number"} in [${min}, ${max}], got ${JSON.stringify(opt[name])}`);
-  }
-  return v;
-}
-function die(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
 
+const num = (name, range) => numberOption(opt, name, range);
 const ROOMS = num("rooms", { int: true, min: 1, max: 1000 });
 const CLIENTS = num("clients", { int: true, min: 1, max: 1000 });
 const RATE = num("rate", { min: 0.001, max: 1000 });

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
 import WebSocket from "ws";
-import { BenchError, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, isLoopback, makeApi, now, pool, sleep } from "./lib.mjs";
+import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, isLoopback, makeApi, now, pool, sleep } from "./lib.mjs";
 
 const HELP = `usage: npm run bench:dispatch -- [options]
 
@@ -55,18 +55,7 @@ if (opt.help) {
   process.exit(0);
 }
 
-function die(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-function num(name, { int = false, min = 0, max = Infinity } = {}) {
-  const v = Number(opt[name]);
-  if (!Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-    die(`--${name} must be ${int ? "an integer" : "a number"} in [${min}, ${max}], got ${JSON.stringify(opt[name])}`);
-  }
-  return v;
-}
-
+const num = (name, range) => numberOption(opt, name, range);
 const DRIVERS = num("drivers", { int: true, min: 1, max: 20_000 });
 const RATE = num("rate", { min: 0.01, max: 500 });
 const SECONDS = num("seconds", { min: 1, max: 3600 });

@@ -5,6 +5,21 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
+/** Stops the run on a bad option or setup: exit code 2. */
+export function die(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+/** The numeric option `name` of `opt`, checked against a range. */
+export function numberOption(opt, name, { int = false, min = 0, max = Infinity } = {}) {
+  const v = Number(opt[name]);
+  if (!Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    die(`--${name} must be ${int ? "an integer" : "a number"} in [${min}, ${max}], got ${JSON.stringify(opt[name])}`);
+  }
+  return v;
+}
+
 export function isLoopback(host) {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;

@@ -47,6 +47,16 @@ async function ageDriver(driverId: string, location: LatLng, ms: number): Promis
   });
 }
 
+/** Closes the driver's channel and waits until their session has seen it go. */
+async function dropChannel(driver: OnlineDriver): Promise<void> {
+  driver.socket.close();
+  await driver.socket.waitClosed();
+  await waitFor("the session to see the channel gone", async () => {
+    const seen = await driverStub(driver.user.id).get();
+    return seen.ok && !seen.value.connected ? true : undefined;
+  });
+}
+
 async function addWebhook(user: TestUser, key: string): Promise<void> {
   const res = await call("POST", "/v1/devices", { token: user.token, body: { kind: "webhook", url: hookUrl(key) } });
   expect(res.status).toBe(201);
@@ -81,12 +91,7 @@ describe("a driver whose channel dropped", () => {
     const driver = await onlineDriver(offset(pickup, 0.3));
     const key = unique("hook");
     await addWebhook(driver, key);
-    driver.socket.close();
-    await driver.socket.waitClosed();
-    await waitFor("the session to see the channel gone", async () => {
-      const seen = await driverStub(driver.user.id).get();
-      return seen.ok && !seen.value.connected ? true : undefined;
-    });
+    await dropChannel(driver);
 
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 4));
@@ -108,12 +113,7 @@ describe("a driver whose channel dropped", () => {
     const driver = await onlineDriver(at);
     const key = unique("hook");
     await addWebhook(driver, key);
-    driver.socket.close();
-    await driver.socket.waitClosed();
-    await waitFor("the session to see the channel gone", async () => {
-      const seen = await driverStub(driver.user.id).get();
-      return seen.ok && !seen.value.connected ? true : undefined;
-    });
+    await dropChannel(driver);
     // Still sending fixes from elsewhere is not needed: the last one is fresh, only the channel is old.
     await editDriverRow(driver.user.id, `UPDATE driver SET disconnected_at = ?`, Date.now() - config.DISCONNECT_GRACE_MS - 1_000);
 
