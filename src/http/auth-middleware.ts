@@ -20,7 +20,9 @@ function tokenOf(c: AppContext): string | undefined {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     return match?.[1];
   }
-  const streaming = c.req.header("Upgrade")?.toLowerCase() === "websocket" || c.req.header("Accept")?.includes("text/event-stream");
+  // The fallbacks are for clients that cannot do what a socket does; they authenticate alike.
+  const fallback = c.req.method === "GET" && /\/(events|poll)$/.test(c.req.path);
+  const streaming = c.req.header("Upgrade")?.toLowerCase() === "websocket" || c.req.header("Accept")?.includes("text/event-stream") || fallback;
   return streaming ? c.req.query("access_token") : undefined;
 }
 

@@ -45,6 +45,8 @@ type Operation = {
 };
 
 const DriverResponse = z.object({ driver: Driver });
+/** Frames are those of the room's socket; see API.md. */
+const PollResponse = z.object({ events: z.array(z.looseObject({ type: z.string() })), seq: z.number().int() });
 const TripResponse = z.object({ trip: Trip });
 
 export const operations: Operation[] = [
@@ -60,6 +62,8 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/rooms/{id}/messages", summary: "History, newest first", auth: true, status: 200, response: HistoryResponse, query: ["before", "limit"] },
   { method: "post", path: "/v1/rooms/{id}/messages", summary: "Post a message", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/rooms/{id}/ws", summary: "Room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/rooms/{id}/events", summary: "Room events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/rooms/{id}/poll", summary: "Long poll: { events, seq } after since, waiting up to timeout (0..30) s", auth: true, status: 200, response: PollResponse, query: ["since", "timeout", "access_token"] },
   { method: "get", path: "/v1/drivers/me", summary: "The calling driver's session", auth: true, status: 200, response: DriverResponse },
   { method: "post", path: "/v1/drivers/me/online", summary: "Go online at a location (drivers)", auth: true, body: OnlineBody, status: 200, response: DriverResponse },
   { method: "post", path: "/v1/drivers/me/offline", summary: "Go offline; 409 while on a trip (drivers)", auth: true, status: 200, response: DriverResponse },
@@ -80,6 +84,8 @@ export const operations: Operation[] = [
   { method: "post", path: "/v1/trips/{id}/rating", summary: "Rate the other party after completion", auth: true, body: RatingBody, status: 201 },
   { method: "post", path: "/v1/trips/{id}/messages", summary: "Post to the trip chat", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/trips/{id}/ws", summary: "Trip room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/trips/{id}/events", summary: "Trip events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/trips/{id}/poll", summary: "Long poll: { events, seq } after since, waiting up to timeout (0..30) s", auth: true, status: 200, response: PollResponse, query: ["since", "timeout", "access_token"] },
   { method: "get", path: "/v1/devices/webpush-key", summary: "The VAPID public key for Web Push subscriptions (null when off)", auth: true, status: 200, response: PushKeyResponse },
   { method: "post", path: "/v1/devices", summary: "Register a Web Push subscription or a webhook (its secret is shown once)", auth: true, body: DeviceBody, status: 201, response: DeviceResponse },
   { method: "get", path: "/v1/devices", summary: "The caller's devices", auth: true, status: 200, response: DeviceListResponse },

@@ -1,8 +1,8 @@
 /**
  * @module http/upgrade
- * Hands an authenticated WebSocket upgrade to the object that owns the room. The forwarded
- * request is built here from scratch, so only the verified identity and `since` reach the
- * object, never a header the client chose.
+ * Hands an authenticated WebSocket upgrade, SSE stream or long poll to the object that owns
+ * the room. The forwarded request is built here from scratch, so only the verified identity
+ * and the resume cursor reach the object, never a header the client chose.
  */
 import { badRequest, forbidden } from "../errors";
 import { identityHeader } from "../rooms/identity";
@@ -16,4 +16,17 @@ export async function forwardUpgrade(c: AppContext, room: { fetch(request: Reque
   const since = c.req.query("since");
   if (since !== undefined) target.searchParams.set("since", since);
   return room.fetch(new Request(target, { headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")) } }));
+}
+
+/**
+ * The fallbacks for clients without WebSockets: `events` (SSE; resumes from `Last-Event-ID`,
+ * or `?since=`) and `poll` (`?since=&timeout=`).
+ */
+export async function forwardFallback(c: AppContext, room: { fetch(request: Request): Promise<Response> }, kind: "events" | "poll"): Promise<Response> {
+  const target = new URL(`https://room.internal/${kind}`);
+  const since = (kind === "events" ? c.req.header("Last-Event-ID") : undefined) ?? c.req.query("since");
+  if (since !== undefined) target.searchParams.set("since", since);
+  const timeout = c.req.query("timeout");
+  if (kind === "poll" && timeout !== undefined) target.searchParams.set("timeout", timeout);
+  return room.fetch(new Request(target, { headers: identityHeader(c.get("identity")) }));
 }

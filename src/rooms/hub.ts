@@ -14,8 +14,9 @@ import { loadConfig, type Config } from "../config";
 import { ApiError, fail, notFound, ok, type Result } from "../errors";
 import type { Message } from "../protocol/common";
 import { LooseFrame, type ChatMessageFrame } from "../protocol/frames";
-import { SinceQuery } from "../protocol/http";
+import { PollQuery, SinceQuery } from "../protocol/http";
 import { EventLog, type StoredEvent } from "./event-log";
+import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
 import { readIdentity, SocketAttachment } from "./identity";
 import { archivedMessagesBefore, messageOf } from "./message-archive";
 import { SocketGuard } from "./socket-guard";
@@ -41,6 +42,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private alarmAt: number | null = null;
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
   private outboxFailures = 0;
+  /** SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts). */
+  private readonly eventStreams = new EventStreams();
+  private readonly longPolls = new LongPolls();
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;
@@ -149,7 +153,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       return { seq: stored.seq, text: stored.text, message };
     });
     if (result.repeated) return { seq: result.seq ?? 0 };
-    this.broadcast(result.value.text);
+    this.publish(result.value);
     return { seq: result.value.seq, message: result.value.message };
   }
 
@@ -165,23 +169,46 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   // ---- sockets ------------------------------------------------------------------------------
 
-  protected broadcast(text: string, except?: WebSocket): void {
-    for (const ws of this.sockets.keys()) if (ws !== except) this.trySend(ws, text);
+  /** Sends a stored event to every socket and SSE stream, and answers the long polls waiting for it. */
+  protected publish(stored: { seq: number; text: string }): void {
+    for (const ws of this.sockets.keys()) this.trySend(ws, stored.text);
+    this.eventStreams.send(sseEvent(stored.text, stored.seq));
+    this.longPolls.stored(stored.seq);
   }
 
+  /** Sends an ephemeral frame (no seq, not kept) to every socket but `except`, and every SSE stream. */
+  protected broadcast(text: string, except?: WebSocket): void {
+    for (const ws of this.sockets.keys()) if (ws !== except) this.trySend(ws, text);
+    this.eventStreams.send(sseEvent(text));
+  }
+
+  /** Sends an ephemeral frame to one user's sockets and streams; returns how many it reached. */
   protected sendToUser(userId: string, text: string): number {
     let sent = 0;
     for (const [ws, who] of this.sockets) if (who.userId === userId && this.trySend(ws, text)) sent++;
-    return sent;
+    return sent + this.eventStreams.send(sseEvent(text), userId);
   }
 
+  /** Users with a socket or an SSE stream here. */
   protected onlineUsers(): string[] {
-    return [...new Set([...this.sockets.values()].map((s) => s.userId))];
+    return [...new Set([...[...this.sockets.values()].map((s) => s.userId), ...this.eventStreams.users()])];
   }
 
   protected isOnline(userId: string): boolean {
     for (const who of this.sockets.values()) if (who.userId === userId) return true;
-    return false;
+    return this.eventStreams.users().includes(userId);
+  }
+
+  /** Ends a user's sockets and SSE streams here, e.g. when they are no longer a party to the room. */
+  protected disconnectUser(userId: string, reason: string): void {
+    for (const ws of this.ctx.getWebSockets(userId)) {
+      try {
+        ws.close(1008, reason);
+      } catch {
+        // already closing
+      }
+    }
+    this.eventStreams.closeUser(userId);
   }
 
   protected sendFrame(ws: WebSocket, frame: object): void {
@@ -202,20 +229,28 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     this.sendFrame(ws, { type: "error", ...(id === undefined ? {} : { id }), code, message });
   }
 
-  /** Upgrade requests forwarded by the Worker, which has already checked the token. */
+  /**
+   * Requests forwarded by the Worker, which has already checked the token: a WebSocket
+   * upgrade (`/ws`), an SSE stream (`/events`) or a long poll (`/poll`).
+   */
   override async fetch(request: Request): Promise<Response> {
     try {
       const identity = readIdentity(request);
       if (!identity) return jsonError(new ApiError(401, "unauthorized", "missing identity"));
-      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-        return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
-      }
+      const url = new URL(request.url);
+      const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+      if (url.pathname === "/ws" && !upgrade) return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
       if (!this.initialized) return jsonError(notFound(`${this.kind} not found`));
       const denial = this.denySocket(identity);
       if (denial) return jsonError(denial);
-      const sinceParam = new URL(request.url).searchParams.get("since");
+      if (url.pathname === "/poll") return await this.longPoll(url);
+      const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
+      if (url.pathname === "/events") {
+        const prelude = this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.seq));
+        return this.eventStreams.open(identity, prelude);
+      }
 
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [identity.userId]);
@@ -234,15 +269,37 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /** `welcome`, then with `since` either the missed events and `synced`, or `reset`. */
   private greet(ws: WebSocket, identity: Identity, since: number | null): void {
+    for (const frame of this.resume(identity, since)) this.trySend(ws, frame.text);
+  }
+
+  /** The frames that open a connection; stored ones carry their seq (an SSE event id). */
+  private resume(identity: Identity, since: number | null): { text: string; seq?: number }[] {
     const seq = this.log.lastSeq;
-    this.sendFrame(ws, { type: "welcome", seq, ...this.welcomeSnapshot(identity) });
-    if (since === null) return;
-    if (since < this.log.firstSeq - 1 || since > seq) {
-      this.sendFrame(ws, { type: "reset", seq });
-      return;
+    const frames: { text: string; seq?: number }[] = [{ text: JSON.stringify({ type: "welcome", seq, ...this.welcomeSnapshot(identity) }) }];
+    if (since === null) return frames;
+    if (since < this.log.firstSeq - 1 || since > seq) return [...frames, { text: JSON.stringify({ type: "reset", seq }) }];
+    for (const event of this.log.after(since)) frames.push({ text: event.frame, seq: event.seq });
+    return [...frames, { text: JSON.stringify({ type: "synced", seq }) }];
+  }
+
+  /**
+   * `{ events, seq }`: the stored events after `since` (a page of at most POLL_PAGE), at once
+   * when there are any, else after waiting up to `timeout` seconds for the next one.
+   */
+  private async longPoll(url: URL): Promise<Response> {
+    const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
+    if (!query.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"));
+    const { since, timeout } = query.data;
+    if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
+    if (this.log.lastSeq === since && timeout > 0) await this.longPolls.wait(since, timeout * 1000);
+    const texts: string[] = [];
+    let last = since;
+    for (const event of this.log.after(since)) {
+      texts.push(event.frame);
+      last = event.seq;
+      if (texts.length === POLL_PAGE) break;
     }
-    for (const event of this.log.after(since)) this.trySend(ws, event.frame);
-    this.sendFrame(ws, { type: "synced", seq });
+    return pollAnswer(texts, last);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -421,6 +478,14 @@ function looseFrameOf(data: unknown): LooseFrame | undefined {
 function attachmentOf(ws: WebSocket): SocketAttachment | undefined {
   const parsed = SocketAttachment.safeParse(ws.deserializeAttachment());
   return parsed.success ? parsed.data : undefined;
+}
+
+/** Events a long poll answers with at most; the client polls again from the last one. */
+const POLL_PAGE = 100;
+
+/** The frames are stored as JSON text already: the answer is put together without re-parsing them. */
+function pollAnswer(texts: string[], seq: number): Response {
+  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, { headers: { "Content-Type": "application/json" } });
 }
 
 function jsonError(err: ApiError): Response {

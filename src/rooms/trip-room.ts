@@ -303,7 +303,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   private commit(before: TripState, after: TripState, events: TripEvent[]): void {
     const statusChanged = before.status !== after.status;
-    const texts: string[] = [];
+    const stored: { seq: number; text: string }[] = [];
     let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(after));
@@ -314,19 +314,20 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         this.lastFixSavedAt = 0;
       }
       if (statusChanged) {
-        texts.push(this.appendStatus(after));
-        statusSeq = this.log.lastSeq;
+        const status = this.appendStatus(after);
+        stored.push(status);
+        statusSeq = status.seq;
       }
       if (after.status === "completed" && after.fare) {
         const fare = after.fare;
-        texts.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })).text);
+        stored.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })));
       }
     });
-    for (const text of texts) this.broadcast(text);
+    for (const event of stored) this.publish(event);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
-    for (const event of events) if (event.type === "driver_cancelled") this.closeSocketsOf(event.driverId, "you are no longer this trip's driver");
+    for (const event of events) if (event.type === "driver_cancelled") this.disconnectUser(event.driverId, "you are no longer this trip's driver");
     if (!isActive(after.status)) this.lastFix = null;
     this.ctx.waitUntil(this.sideEffects(after, events));
   }
@@ -342,9 +343,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     }
   }
 
-  private appendStatus(state: TripState): string {
+  private appendStatus(state: TripState): { seq: number; text: string } {
     const trip = this.view(state);
-    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip })).text;
+    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }));
   }
 
   /** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */
@@ -443,17 +444,6 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       updatedAt: state.updatedAt,
       ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
     };
-  }
-
-  /** Closes this user's sockets here; sockets are tagged with their user id when accepted. */
-  private closeSocketsOf(userId: string, reason: string): void {
-    for (const ws of this.ctx.getWebSockets(userId)) {
-      try {
-        ws.close(1008, reason);
-      } catch {
-        // already closing
-      }
-    }
   }
 
   private requireParty(state: TripState, identity: Identity): void {

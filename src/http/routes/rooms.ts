@@ -12,7 +12,7 @@ import type { Room } from "../../protocol/common";
 import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "../../protocol/http";
 import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
-import { forwardUpgrade } from "../upgrade";
+import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 
 export const roomRoutes = new Hono<AppEnv>();
@@ -77,3 +77,5 @@ roomRoutes.post("/rooms/:id/messages", async (c) => {
 });
 
 roomRoutes.get("/rooms/:id/ws", async (c) => forwardUpgrade(c, roomObject(c.env, readId(c))));
+roomRoutes.get("/rooms/:id/events", async (c) => forwardFallback(c, roomObject(c.env, readId(c)), "events"));
+roomRoutes.get("/rooms/:id/poll", async (c) => forwardFallback(c, roomObject(c.env, readId(c)), "poll"));

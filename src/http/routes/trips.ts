@@ -20,7 +20,7 @@ import { PostMessageBody } from "../../protocol/http";
 import { nearCells, recordDemand, snapshotCells } from "../../rooms/geo-index";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
-import { forwardUpgrade } from "../upgrade";
+import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 
 export const tripRoutes = new Hono<AppEnv>();
@@ -163,4 +163,6 @@ tripRoutes.post("/trips/:id/messages", async (c) => {
 });
 
 tripRoutes.get("/trips/:id/ws", async (c) => forwardUpgrade(c, tripObject(c.env, readId(c))));
+tripRoutes.get("/trips/:id/events", async (c) => forwardFallback(c, tripObject(c.env, readId(c)), "events"));
+tripRoutes.get("/trips/:id/poll", async (c) => forwardFallback(c, tripObject(c.env, readId(c)), "poll"));
 

@@ -1,0 +1,107 @@
+/**
+ * @module rooms/fallbacks
+ * The two fallbacks for clients whose network breaks WebSockets, served by the room object
+ * from the same log as its sockets: Server-Sent Events (`id:` is the seq, `Last-Event-ID`
+ * resumes) and long polls (answered at once when newer events exist, else on the next one or
+ * at the timeout). Both live in memory only: an open stream or a waiting poll keeps the
+ * object awake, and a client that loses one comes back with its last seq.
+ */
+import type { Identity } from "../auth/jwt";
+
+const HEARTBEAT_MS = 15_000;
+const encoder = new TextEncoder();
+
+type Stream = { identity: Identity; writer: WritableStreamDefaultWriter<Uint8Array> };
+
+export const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
+
+/** An SSE event for a stored frame (resumable by its seq) or an ephemeral one (no id). */
+export function sseEvent(text: string, seq?: number): string {
+  return `${seq === undefined ? "" : `id: ${seq}\n`}data: ${text}\n\n`;
+}
+
+export class EventStreams {
+  /** Open SSE streams; gone when the object is evicted, which also ends them. */
+  private readonly streams = new Set<Stream>();
+  /**
+   * Comment lines keep proxies from closing an idle stream. A timer is right here (unlike
+   * for sockets, which hibernate): an open stream keeps the object awake anyway.
+   */
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+
+  /** Opens a stream; `prelude` (welcome, replay, synced or reset) is written first. */
+  open(identity: Identity, prelude: string[]): Response {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const stream: Stream = { identity, writer: writable.getWriter() };
+    this.streams.add(stream);
+    for (const chunk of prelude) this.write(stream, chunk);
+    this.heartbeat ??= setInterval(() => this.each(() => true, ": heartbeat\n\n"), HEARTBEAT_MS);
+    return new Response(readable, { headers: SSE_HEADERS });
+  }
+
+  /** Writes to every stream, or to one user's; returns how many streams it went to. */
+  send(chunk: string, userId?: string): number {
+    return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
+  }
+
+  /** Ends one user's streams (they lost access to the room). */
+  closeUser(userId: string): void {
+    for (const stream of [...this.streams]) if (stream.identity.userId === userId) this.drop(stream);
+  }
+
+  users(): string[] {
+    return [...this.streams].map((s) => s.identity.userId);
+  }
+
+  private each(match: (stream: Stream) => boolean, chunk: string): number {
+    let sent = 0;
+    for (const stream of [...this.streams]) {
+      if (!match(stream)) continue;
+      this.write(stream, chunk);
+      sent++;
+    }
+    return sent;
+  }
+
+  private write(stream: Stream, chunk: string): void {
+    // A client that went away makes the write fail: that is how a stream is noticed closed.
+    stream.writer.write(encoder.encode(chunk)).catch(() => this.drop(stream));
+  }
+
+  private drop(stream: Stream): void {
+    if (!this.streams.delete(stream)) return;
+    stream.writer.close().catch(() => undefined);
+    if (this.streams.size === 0 && this.heartbeat !== null) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
+  }
+}
+
+type Waiter = { since: number; wake: () => void };
+
+export class LongPolls {
+  /** Polls waiting for an event after their `since`; memory only. */
+  private readonly waiters = new Set<Waiter>();
+
+  /** Resolves when an event after `since` is stored, or after `timeoutMs`. */
+  wait(since: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        since,
+        wake: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** A new event with this seq was stored. */
+  stored(seq: number): void {
+    for (const waiter of [...this.waiters]) if (seq > waiter.since) waiter.wake();
+  }
+}
