@@ -151,7 +151,7 @@ export const notifications = sqliteTable(
   {
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
-    type: text("type", { enum: ["chat_message", "offer", "trip_status"] }).notNull(),
+    type: text("type", { enum: ["chat_message", "offer", "trip_status", "receipt"] }).notNull(),
     payload: text("payload", { mode: "json" }).notNull(),
     status: text("status", { enum: ["pending", "delivered", "failed", "muted"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
@@ -170,3 +170,70 @@ export const notificationPreferences = sqliteTable("notification_preferences", {
   muted: text("muted", { mode: "json" }).$type<string[]>().notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * The payments ledger (src/domain/ledger.ts has the posting rules). An account is a wallet,
+ * the money a wallet has on hold, a rider's receivable, a driver's earnings, the platform's
+ * revenue or a provider's clearing account; its id says which (`wallet:<userId>`, …).
+ */
+export const ledgerAccounts = sqliteTable("ledger_accounts", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["wallet", "hold", "receivable", "earnings", "platform", "clearing"] }).notNull(),
+  /** The user the account belongs to; null for the platform's and the providers' accounts. */
+  ownerId: text("owner_id"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * One posting. The idempotency key (`topup:<id>`, `trip:<id>:hold`, …) is unique, so a retried
+ * request, a redelivered message or a replayed webhook finds its entry and posts nothing.
+ * Entries and lines are never updated or deleted (triggers in 0004 refuse it): a correction is
+ * a reversing entry. `data` keeps what a receipt or an earnings report needs.
+ */
+export const journalEntries = sqliteTable(
+  "journal_entries",
+  {
+    id: text("id").primaryKey(),
+    idempotencyKey: text("idempotency_key").notNull().unique(),
+    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund"] }).notNull(),
+    tripId: text("trip_id"),
+    data: text("data", { mode: "json" }),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("journal_entries_trip_idx").on(t.tripId)],
+);
+
+/** The lines of an entry sum to zero per currency; an account's balance is the sum of its lines. */
+export const journalLines = sqliteTable(
+  "journal_lines",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    entryId: text("entry_id").notNull().references(() => journalEntries.id),
+    accountId: text("account_id").notNull().references(() => ledgerAccounts.id),
+    /** Signed minor units: positive adds to the account. */
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("journal_lines_account_idx").on(t.accountId, t.currency, t.createdAt), index("journal_lines_entry_idx").on(t.entryId)],
+);
+
+/** A rider's top-up with the provider: `pending` until the provider confirms it, then `succeeded`. */
+export const topUps = sqliteTable(
+  "top_ups",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id),
+    idempotencyKey: text("idempotency_key").notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    provider: text("provider").notNull(),
+    /** The provider's id for it (a Stripe PaymentIntent id). */
+    providerRef: text("provider_ref"),
+    clientSecret: text("client_secret"),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("top_ups_user_key_idx").on(t.userId, t.idempotencyKey), index("top_ups_provider_ref_idx").on(t.providerRef)],
+);

@@ -30,7 +30,8 @@ export type FareRules = z.infer<typeof FareRules>;
  * multiplier adds on top of the metered price; `fee` is anything charged beyond it: the top-up
  * to the minimum fare on a ride, or the cancellation fee on a cancelled trip.
  */
-export type FareBreakdown = { base: number; distance: number; time: number; surge: number; fee: number };
+export const FareBreakdown = z.object({ base: z.number().int(), distance: z.number().int(), time: z.number().int(), surge: z.number().int(), fee: z.number().int() });
+export type FareBreakdown = z.infer<typeof FareBreakdown>;
 export type Fare = { total: Money; breakdown: FareBreakdown };
 
 export type FareInput = { distanceKm: number; durationMin: number; surge: number };

@@ -10,7 +10,7 @@
  *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
  */
 import { z } from "zod";
-import { FareRules, Money } from "./fare";
+import { FareBreakdown, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
 export const TripStatus = z.enum(
@@ -57,6 +57,8 @@ export const TripState = z.object({
   cancelledAt: Millis.nullable(),
   cancelReason: z.string().nullable(),
   fare: Money.nullable(),
+  /** How the final fare adds up, for the receipt; set at completion when the caller knows it. */
+  fareBreakdown: FareBreakdown.optional(),
   cancellationFee: Money.nullable(),
   createdAt: Millis,
   updatedAt: Millis,
@@ -71,7 +73,7 @@ export type TripCommand =
   | { type: "give_up"; now: number }
   | { type: "arrived"; driverId: string; now: number }
   | { type: "start"; driverId: string; now: number }
-  | { type: "complete"; driverId: string; now: number; fare: Money }
+  | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown }
   | {
       type: "cancel";
       by: "rider" | "driver";
@@ -194,7 +196,8 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (!Number.isSafeInteger(fare.amount) || fare.amount < 0 || fare.currency !== s.quote.fare.currency) {
         return fail("conflict", `the fare must be a non-negative integer amount in ${s.quote.fare.currency}`);
       }
-      return ok({ ...s, status: "completed", completedAt: at, fare }, { type: "completed", at, driverId, fare });
+      const fareBreakdown = command.breakdown ? { fareBreakdown: command.breakdown } : {};
+      return ok({ ...s, status: "completed", completedAt: at, fare, ...fareBreakdown }, { type: "completed", at, driverId, fare });
     }
     case "cancel":
       return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);

@@ -41,10 +41,18 @@ export const TripStatusNotificationData = z.object({
   fare: Money.nullable(),
 });
 
+/** A trip's charge was taken: the fare on completion, or a cancellation fee. */
+export const ReceiptNotificationData = z.object({
+  tripId: z.string(),
+  kind: z.enum(["capture", "fee"]),
+  amount: Money,
+});
+
 export const NotificationMessage = z.discriminatedUnion("type", [
   z.object({ ...envelope, type: z.literal("chat_message"), data: ChatNotificationData }),
   z.object({ ...envelope, type: z.literal("offer"), data: Offer }),
   z.object({ ...envelope, type: z.literal("trip_status"), data: TripStatusNotificationData }),
+  z.object({ ...envelope, type: z.literal("receipt"), data: ReceiptNotificationData }),
 ]);
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
@@ -87,6 +95,11 @@ export function tripStatusNotification(trip: Trip, seq: number): NotificationMes
   };
 }
 
+/** One receipt per trip: the ledger's charge key makes it one charge, this id one notification. */
+export function receiptNotification(tripId: string, riderId: string, kind: "capture" | "fee", amount: Money, createdAt: number): NotificationMessage {
+  return { id: `receipt:${tripId}:${riderId}`, userId: riderId, type: "receipt", createdAt, data: { tripId, kind, amount } };
+}
+
 const STATUS_TEXT: Record<TripStatus, string> = {
   matching: "Looking for a driver",
   accepted: "A driver accepted your trip",
@@ -123,5 +136,9 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
       const fare = message.data.status === "completed" && message.data.fare ? `: ${formatMoney(message.data.fare)}` : "";
       return { ...base, title: STATUS_TEXT[message.data.status], body: `${STATUS_TEXT[message.data.status]}${fare}` };
     }
+    case "receipt":
+      return message.data.kind === "fee"
+        ? { ...base, title: "Your receipt", body: `Cancellation fee: ${formatMoney(message.data.amount)}` }
+        : { ...base, title: "Your receipt", body: `Your trip: ${formatMoney(message.data.amount)}` };
   }
 }

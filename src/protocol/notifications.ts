@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-export const NotificationType = z.enum(["chat_message", "offer", "trip_status"]);
+export const NotificationType = z.enum(["chat_message", "offer", "trip_status", "receipt"]);
 export type NotificationType = z.infer<typeof NotificationType>;
 
 export const NotificationStatus = z.enum(["pending", "delivered", "failed", "muted"]);
