@@ -1,7 +1,8 @@
 /**
  * @module http/auth-middleware
- * Authenticates the caller from `Authorization: Bearer`, or, for WebSocket and SSE requests
- * (browsers cannot set headers there), from `?access_token=`.
+ * Authenticates the caller from `Authorization: Bearer`, or, for WebSocket upgrades, SSE
+ * streams and long polls (browsers cannot set headers on a socket or an EventSource), from
+ * `?access_token=`.
  */
 import type { MiddlewareHandler } from "hono";
 import { verifyToken } from "../auth/jwt";
@@ -14,6 +15,9 @@ export function jwtSettings(c: AppContext) {
   return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.TOKEN_TTL_SECONDS };
 }
 
+/** The SSE and long-poll routes: a token in the query is accepted there as on socket upgrades. */
+const FALLBACK_PATH = /^\/v1\/(rooms|trips)\/[^/]+\/(events|poll)$/;
+
 function tokenOf(c: AppContext): string | undefined {
   const header = c.req.header("Authorization");
   if (header !== undefined) {
@@ -21,7 +25,7 @@ function tokenOf(c: AppContext): string | undefined {
     return match?.[1];
   }
   // The fallbacks are for clients that cannot do what a socket does; they authenticate alike.
-  const fallback = c.req.method === "GET" && /\/(events|poll)$/.test(c.req.path);
+  const fallback = c.req.method === "GET" && FALLBACK_PATH.test(c.req.path);
   const streaming = c.req.header("Upgrade")?.toLowerCase() === "websocket" || c.req.header("Accept")?.includes("text/event-stream") || fallback;
   return streaming ? c.req.query("access_token") : undefined;
 }

@@ -42,6 +42,8 @@ type Operation = {
   response?: z.ZodType;
   query?: string[];
   idempotent?: boolean;
+  /** Answers a Server-Sent Events stream (and honours `Last-Event-ID`) rather than JSON. */
+  sse?: boolean;
 };
 
 const DriverResponse = z.object({ driver: Driver });
@@ -62,7 +64,7 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/rooms/{id}/messages", summary: "History, newest first", auth: true, status: 200, response: HistoryResponse, query: ["before", "limit"] },
   { method: "post", path: "/v1/rooms/{id}/messages", summary: "Post a message", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/rooms/{id}/ws", summary: "Room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
-  { method: "get", path: "/v1/rooms/{id}/events", summary: "Room events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/rooms/{id}/events", summary: "Room events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"], sse: true },
   { method: "get", path: "/v1/rooms/{id}/poll", summary: "Long poll: { events, seq } after since, waiting up to timeout (0..30) s", auth: true, status: 200, response: PollResponse, query: ["since", "timeout", "access_token"] },
   { method: "get", path: "/v1/drivers/me", summary: "The calling driver's session", auth: true, status: 200, response: DriverResponse },
   { method: "post", path: "/v1/drivers/me/online", summary: "Go online at a location (drivers)", auth: true, body: OnlineBody, status: 200, response: DriverResponse },
@@ -84,7 +86,7 @@ export const operations: Operation[] = [
   { method: "post", path: "/v1/trips/{id}/rating", summary: "Rate the other party after completion", auth: true, body: RatingBody, status: 201 },
   { method: "post", path: "/v1/trips/{id}/messages", summary: "Post to the trip chat", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/trips/{id}/ws", summary: "Trip room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
-  { method: "get", path: "/v1/trips/{id}/events", summary: "Trip events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/trips/{id}/events", summary: "Trip events as Server-Sent Events (id = seq; resumes from Last-Event-ID)", auth: true, status: 200, query: ["since", "access_token"], sse: true },
   { method: "get", path: "/v1/trips/{id}/poll", summary: "Long poll: { events, seq } after since, waiting up to timeout (0..30) s", auth: true, status: 200, response: PollResponse, query: ["since", "timeout", "access_token"] },
   { method: "get", path: "/v1/devices/webpush-key", summary: "The VAPID public key for Web Push subscriptions (null when off)", auth: true, status: 200, response: PushKeyResponse },
   { method: "post", path: "/v1/devices", summary: "Register a Web Push subscription or a webhook (its secret is shown once)", auth: true, body: DeviceBody, status: 201, response: DeviceResponse },
@@ -104,7 +106,13 @@ export function openApiDocument(version: string) {
       ...(op.path.match(/\{(\w+)\}/g) ?? []).map((p) => ({ name: p.slice(1, -1), in: "path", required: true, schema: { type: "string" } })),
       ...(op.query ?? []).map((name) => ({ name, in: "query", required: false, schema: { type: "string" } })),
       ...(op.idempotent ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 128 } }] : []),
+      ...(op.sse ? [{ name: "Last-Event-ID", in: "header", required: false, schema: { type: "string", pattern: "^[0-9]+$" } }] : []),
     ];
+    const content = op.sse
+      ? { "text/event-stream": { schema: { type: "string" } } }
+      : op.response
+        ? { "application/json": { schema: schema(op.response) } }
+        : undefined;
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       summary: op.summary,
@@ -112,7 +120,7 @@ export function openApiDocument(version: string) {
       ...(parameters.length ? { parameters } : {}),
       ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: schema(op.body) } } } } : {}),
       responses: {
-        [op.status]: { description: "success", ...(op.response ? { content: { "application/json": { schema: schema(op.response) } } } : {}) },
+        [op.status]: { description: "success", ...(content ? { content } : {}) },
         default: { description: "error", content: { "application/json": { schema: schema(ErrorBody) } } },
       },
     };

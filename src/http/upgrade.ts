@@ -5,9 +5,11 @@
  * and the resume cursor reach the object, never a header the client chose.
  */
 import { badRequest, forbidden } from "../errors";
+import { PollQuery, SinceQuery } from "../protocol/http";
 import { identityHeader } from "../rooms/identity";
 import type { AppContext } from "./context";
 import { originAllowed } from "./origin";
+import { readQuery } from "./validate";
 
 export async function forwardUpgrade(c: AppContext, room: { fetch(request: Request): Promise<Response> }): Promise<Response> {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw badRequest("expected a WebSocket upgrade (Upgrade: websocket)");
@@ -20,13 +22,23 @@ export async function forwardUpgrade(c: AppContext, room: { fetch(request: Reque
 
 /**
  * The fallbacks for clients without WebSockets: `events` (SSE; resumes from `Last-Event-ID`,
- * or `?since=`) and `poll` (`?since=&timeout=`).
+ * which a browser's EventSource sends on reconnect and which wins over `?since=`) and `poll`
+ * (`?since=&timeout=`). Validated here for a 400 with details; only the parsed numbers are
+ * forwarded, and the object checks them again as its own input.
  */
 export async function forwardFallback(c: AppContext, room: { fetch(request: Request): Promise<Response> }, kind: "events" | "poll"): Promise<Response> {
   const target = new URL(`https://room.internal/${kind}`);
-  const since = (kind === "events" ? c.req.header("Last-Event-ID") : undefined) ?? c.req.query("since");
-  if (since !== undefined) target.searchParams.set("since", since);
-  const timeout = c.req.query("timeout");
-  if (kind === "poll" && timeout !== undefined) target.searchParams.set("timeout", timeout);
+  if (kind === "poll") {
+    const query = readQuery(c, PollQuery);
+    target.searchParams.set("since", String(query.since));
+    target.searchParams.set("timeout", String(query.timeout));
+  } else {
+    const raw = c.req.header("Last-Event-ID") ?? c.req.query("since");
+    if (raw !== undefined) {
+      const since = SinceQuery.safeParse(raw);
+      if (!since.success) throw badRequest("Last-Event-ID and since must be a non-negative integer (a seq)");
+      target.searchParams.set("since", String(since.data));
+    }
+  }
   return room.fetch(new Request(target, { headers: identityHeader(c.get("identity")) }));
 }

@@ -65,9 +65,13 @@ export const HealthResponse = z.object({ ok: z.literal(true), version: z.string(
 /** `?since=` on socket upgrades: the last seq the client has seen. */
 export const SinceQuery = z.coerce.number().int().min(0);
 
+/** A query integer in [0, max]; an empty value (`?timeout=`) counts as absent and takes the default. */
+const queryInt = (max: number, fallback: number) =>
+  z.preprocess((value) => (value === "" ? undefined : value), z.coerce.number().int().min(0).max(max).default(fallback));
+
 /** `GET …/poll?since=&timeout=`: the seq the client has, and how many seconds it may wait (at most 30). */
 export const PollQuery = z.object({
-  since: z.coerce.number().int().min(0).default(0),
-  timeout: z.coerce.number().int().min(0).max(30).default(25),
+  since: queryInt(Number.MAX_SAFE_INTEGER, 0),
+  timeout: queryInt(30, 25),
 });
 export type PollQuery = z.infer<typeof PollQuery>;

@@ -15,9 +15,13 @@ type Stream = { identity: Identity; writer: WritableStreamDefaultWriter<Uint8Arr
 
 export const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
 
-/** An SSE event for a stored frame (resumable by its seq) or an ephemeral one (no id). */
-export function sseEvent(text: string, seq?: number): string {
-  return `${seq === undefined ? "" : `id: ${seq}\n`}data: ${text}\n\n`;
+/**
+ * An SSE event. `id` is the seq the client has seen once it holds this event: a stored
+ * frame's own seq; none for an ephemeral frame, which leaves the browser's Last-Event-ID as
+ * it was (SSE keeps the last id it was given).
+ */
+export function sseEvent(text: string, id?: number): string {
+  return `${id === undefined ? "" : `id: ${id}\n`}data: ${text}\n\n`;
 }
 
 export class EventStreams {
@@ -29,12 +33,29 @@ export class EventStreams {
    */
   private heartbeat: ReturnType<typeof setInterval> | null = null;
 
-  /** Opens a stream; `prelude` (welcome, replay, synced or reset) is written first. */
-  open(identity: Identity, prelude: string[]): Response {
+  /** `ended` hears of every stream that ends, whoever ended it (the client, or `closeUser`). */
+  constructor(private readonly ended: (identity: Identity) => void) {}
+
+  /**
+   * Opens a stream and writes `prelude()` first (welcome, replay, synced or reset). The stream
+   * is counted open before the prelude is built, so a welcome lists its own user online.
+   */
+  open(identity: Identity, prelude: () => string[]): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const stream: Stream = { identity, writer: writable.getWriter() };
     this.streams.add(stream);
-    for (const chunk of prelude) this.write(stream, chunk);
+    try {
+      for (const chunk of prelude()) this.write(stream, chunk);
+    } catch (err) {
+      this.drop(stream);
+      throw err;
+    }
+    // A client that goes away cancels the readable side, which errors the writer at once:
+    // the stream is noticed closed without waiting for the next write or heartbeat.
+    stream.writer.closed.then(
+      () => this.drop(stream),
+      () => this.drop(stream),
+    );
     this.heartbeat ??= setInterval(() => this.each(() => true, ": heartbeat\n\n"), HEARTBEAT_MS);
     return new Response(readable, { headers: SSE_HEADERS });
   }
@@ -44,9 +65,14 @@ export class EventStreams {
     return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
   }
 
-  /** Ends one user's streams (they lost access to the room). */
+  /** Ends one user's streams (they lost access to the room), after what was already written. */
   closeUser(userId: string): void {
     for (const stream of [...this.streams]) if (stream.identity.userId === userId) this.drop(stream);
+  }
+
+  hasUser(userId: string): boolean {
+    for (const stream of this.streams) if (stream.identity.userId === userId) return true;
+    return false;
   }
 
   users(): string[] {
@@ -64,7 +90,7 @@ export class EventStreams {
   }
 
   private write(stream: Stream, chunk: string): void {
-    // A client that went away makes the write fail: that is how a stream is noticed closed.
+    // A client that went away makes the write fail; `closed` has dropped the stream already.
     stream.writer.write(encoder.encode(chunk)).catch(() => this.drop(stream));
   }
 
@@ -75,6 +101,7 @@ export class EventStreams {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
     }
+    this.ended(stream.identity);
   }
 }
 

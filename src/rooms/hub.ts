@@ -43,7 +43,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
   private outboxFailures = 0;
   /** SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts). */
-  private readonly eventStreams = new EventStreams();
+  private readonly eventStreams = new EventStreams((identity) => this.connectionEnded(identity.userId));
   private readonly longPolls = new LongPolls();
 
   /** Names the room kind in logs. */
@@ -189,14 +189,14 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     return sent + this.eventStreams.send(sseEvent(text), userId);
   }
 
-  /** Users with a socket or an SSE stream here. */
+  /** Users with a socket or an SSE stream here: both are a live connection (presence, notifications). */
   protected onlineUsers(): string[] {
     return [...new Set([...[...this.sockets.values()].map((s) => s.userId), ...this.eventStreams.users()])];
   }
 
   protected isOnline(userId: string): boolean {
     for (const who of this.sockets.values()) if (who.userId === userId) return true;
-    return this.eventStreams.users().includes(userId);
+    return this.eventStreams.hasUser(userId);
   }
 
   /** Ends a user's sockets and SSE streams here, e.g. when they are no longer a party to the room. */
@@ -248,8 +248,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
       if (url.pathname === "/events") {
-        const prelude = this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.seq));
-        return this.eventStreams.open(identity, prelude);
+        // A stream is a connection like a socket: the first of a user's joins, the last leaves.
+        const firstConnection = !this.isOnline(identity.userId);
+        const response = this.eventStreams.open(identity, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
+        if (firstConnection) this.onPresence(identity.userId, "join");
+        return response;
       }
 
       const { 0: client, 1: server } = new WebSocketPair();
@@ -272,13 +275,20 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     for (const frame of this.resume(identity, since)) this.trySend(ws, frame.text);
   }
 
-  /** The frames that open a connection; stored ones carry their seq (an SSE event id). */
-  private resume(identity: Identity, since: number | null): { text: string; seq?: number }[] {
+  /**
+   * The frames that open a connection. `id` is the SSE event id, the seq the client stands at
+   * once it has the frame: a stored event's own seq; a fresh welcome's seq (nothing to replay,
+   * so a browser that reconnects resumes from there rather than skipping what came meanwhile);
+   * a reset's seq (else the browser would resume from the same lost seq again and again). A
+   * welcome before a replay has none: the client still stands at its `since`.
+   */
+  private resume(identity: Identity, since: number | null): { text: string; id?: number }[] {
     const seq = this.log.lastSeq;
-    const frames: { text: string; seq?: number }[] = [{ text: JSON.stringify({ type: "welcome", seq, ...this.welcomeSnapshot(identity) }) }];
-    if (since === null) return frames;
-    if (since < this.log.firstSeq - 1 || since > seq) return [...frames, { text: JSON.stringify({ type: "reset", seq }) }];
-    for (const event of this.log.after(since)) frames.push({ text: event.frame, seq: event.seq });
+    const welcome = JSON.stringify({ type: "welcome", seq, ...this.welcomeSnapshot(identity) });
+    if (since === null) return [{ text: welcome, id: seq }];
+    if (since < this.log.firstSeq - 1 || since > seq) return [{ text: welcome }, { text: JSON.stringify({ type: "reset", seq }), id: seq }];
+    const frames: { text: string; id?: number }[] = [{ text: welcome }];
+    for (const event of this.log.after(since)) frames.push({ text: event.frame, id: event.seq });
     return [...frames, { text: JSON.stringify({ type: "synced", seq }) }];
   }
 
@@ -395,8 +405,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const who = this.sockets.get(ws) ?? attachmentOf(ws);
     if (!who) return;
     this.sockets.delete(ws);
+    this.connectionEnded(who.userId);
+  }
+
+  /** A socket or an SSE stream of this user ended: the user leaves with their last one. */
+  private connectionEnded(userId: string): void {
     try {
-      if (!this.isOnline(who.userId)) this.onPresence(who.userId, "leave");
+      if (!this.isOnline(userId)) this.onPresence(userId, "leave");
     } catch (err) {
       this.logError("presence", err);
     }

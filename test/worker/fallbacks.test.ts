@@ -1,19 +1,26 @@
 // The fallbacks for clients without WebSockets: SSE (`id:` = seq, `Last-Event-ID` resumes) and
 // long polls, served by the room objects from the same log as their sockets, behind the same
 // authentication and access checks.
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
-import { call, connectOk, createRoom, registerUser, type TestUser } from "../helpers/api";
-import { expectError } from "../helpers/chat";
-import { acceptedTrip, area, driverAction, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
+import type { LatLng } from "../../src/protocol/common";
+import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser } from "../helpers/api";
+import { expectError, flushOutbox, roomStorage, roomStub } from "../helpers/chat";
+import { acceptedTrip, area, driverAction, offset, onlineDriver, settle, stopTripAlarms, waitFor, type OnlineDriver } from "../helpers/dispatch";
 
 afterAll(stopTripAlarms);
 
-type SseEvent = { id?: number; data: any };
+/** A frame as the server sends it; tests look into it with toMatchObject. */
+type Frame = { type: string; seq?: number; [key: string]: unknown };
+type SseEvent = { id?: number; data: Frame };
 
-/** An open SSE response, read event by event; waits reject after a timeout. */
+/** An open SSE response, read event by event from `res.body`; waits reject after a timeout. */
 class SseStream {
   readonly events: SseEvent[] = [];
+  /** Comment lines (heartbeats) seen so far. */
+  comments = 0;
+  ended = false;
   private buffer = "";
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private readonly decoder = new TextDecoder();
@@ -32,16 +39,45 @@ class SseStream {
         const event = this.events[this.taken++]!;
         if (match(event)) return event;
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for an SSE event; got ${JSON.stringify(this.events).slice(0, 1_000)}`);
-      this.pending ??= this.reader.read();
-      const result = await Promise.race([this.pending, new Promise<null>((r) => setTimeout(() => r(null), left))]);
-      if (result === null) continue;
-      this.pending = null;
-      if (result.done) throw new Error("the stream ended");
-      this.buffer += this.decoder.decode(result.value, { stream: true });
-      this.parse();
+      if (this.ended) throw new Error(`the stream ended; got ${this.describe()}`);
+      if (!(await this.readFor(deadline - Date.now()))) throw new Error(`timed out waiting for an SSE event; got ${this.describe()}`);
     }
+  }
+
+  nextOfType(type: string, timeoutMs?: number): Promise<SseEvent> {
+    return this.next((e) => e.data.type === type, timeoutMs);
+  }
+
+  /** Resolves once the server ends the stream; rejects after `timeoutMs`. */
+  async end(timeoutMs = 3_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended) if (!(await this.readFor(deadline - Date.now()))) throw new Error(`the stream is still open; got ${this.describe()}`);
+  }
+
+  /** Reads what arrives for up to `ms` (everything until then); false when nothing came in time. */
+  private async readFor(ms: number): Promise<boolean> {
+    if (ms <= 0) return false;
+    this.pending ??= this.reader.read();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([this.pending, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+    clearTimeout(timer);
+    if (result === null) return false;
+    this.pending = null;
+    if (result.done) this.ended = true;
+    else this.buffer += this.decoder.decode(result.value, { stream: true });
+    this.parse();
+    return true;
+  }
+
+  /** Reads everything that arrives within `ms`; for checking that something did not come. */
+  async drain(ms = 150): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.ended && (await this.readFor(deadline - Date.now())));
+  }
+
+  /** Events received so far, taken or not, that match. */
+  seen(match: (e: SseEvent) => boolean): SseEvent[] {
+    return this.events.filter(match);
   }
 
   private parse(): void {
@@ -52,11 +88,16 @@ class SseStream {
       let id: number | undefined;
       const data: string[] = [];
       for (const line of block.split("\n")) {
-        if (line.startsWith("id: ")) id = Number(line.slice(4));
+        if (line.startsWith(":")) this.comments++;
+        else if (line.startsWith("id: ")) id = Number(line.slice(4));
         else if (line.startsWith("data: ")) data.push(line.slice(6));
       }
-      if (data.length > 0) this.events.push({ ...(id === undefined ? {} : { id }), data: JSON.parse(data.join("\n")) });
+      if (data.length > 0) this.events.push({ ...(id === undefined ? {} : { id }), data: JSON.parse(data.join("\n")) as Frame });
     }
+  }
+
+  private describe(): string {
+    return JSON.stringify(this.events).slice(0, 1_000);
   }
 
   close(): void {
@@ -64,13 +105,21 @@ class SseStream {
   }
 }
 
-async function openEvents(path: string, options: { token?: string; headers?: Record<string, string> } = {}) {
+type Opened = { status: number; body: unknown; headers: Headers; stream: SseStream | null };
+
+async function openEvents(path: string, options: { token?: string; headers?: Record<string, string> } = {}): Promise<Opened> {
   const headers: Record<string, string> = { Accept: "text/event-stream", ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const res = await exports.default.fetch(`http://ridewire.test${path}`, { headers });
-  if (res.status !== 200 || !res.body) return { status: res.status, body: await res.json().catch(() => null), stream: null };
-  expect(res.headers.get("Content-Type")).toContain("text/event-stream");
-  return { status: res.status, body: null, stream: new SseStream(res.body) };
+  if (res.status !== 200 || !res.body) return { status: res.status, body: await res.json().catch(() => null), headers: res.headers, stream: null };
+  return { status: res.status, body: null, headers: res.headers, stream: new SseStream(res.body) };
+}
+
+async function openOk(path: string, token?: string, headers?: Record<string, string>): Promise<SseStream> {
+  const opened = await openEvents(path, { ...(token === undefined ? {} : { token }), ...(headers ? { headers } : {}) });
+  if (!opened.stream) throw new Error(`SSE refused: ${opened.status} ${JSON.stringify(opened.body)}`);
+  expect(opened.headers.get("Content-Type")).toContain("text/event-stream");
+  return opened.stream;
 }
 
 async function post(user: TestUser, roomId: string, text: string) {
@@ -79,108 +128,318 @@ async function post(user: TestUser, roomId: string, text: string) {
   return res.body.message;
 }
 
+async function poll(path: string, token?: string): Promise<{ status: number; body: { events: Frame[]; seq: number } }> {
+  return call("GET", path, token === undefined ? {} : { token });
+}
+
+/** Keeps only the newest `keep` events of a room's log, as the alarm's trim does with ROOM_RETENTION_EVENTS. */
+async function trimLog(roomId: string, keep: number): Promise<void> {
+  await flushOutbox(roomId);
+  await runInDurableObject(roomStub(roomId), (instance) => {
+    (instance as unknown as { log: { trim(keep: number, commandTtlMs: number, now: number): void } }).log.trim(keep, 86_400_000, Date.now());
+  });
+}
+
+const notPresence = (e: SseEvent) => e.data.type !== "presence";
+
+let fixCounter = 0;
+/** Sends a fix on the driver channel and waits for its ack; `at` is ahead so the move is a plausible speed. */
+async function sendFix(driver: OnlineDriver, point: LatLng): Promise<void> {
+  const id = `fix-${fixCounter++}`;
+  driver.socket.send({ type: "location", id, lat: point.lat, lng: point.lng, at: Date.now() + 10_000 });
+  expect(await driver.socket.next((f) => f.id === id)).toMatchObject({ type: "ack" });
+}
+
 describe("SSE", () => {
-  it("opens with welcome, then sends each stored event with its seq as the id", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada);
-    const { stream } = await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token });
-    expect((await stream!.next()).data).toMatchObject({ type: "welcome", seq: 0 });
-    const message = await post(ada, room.id, "hello over SSE");
-    expect(await stream!.next()).toEqual({ id: 1, data: { type: "message", seq: 1, message } });
-    stream!.close();
-  });
-
-  it("resumes from Last-Event-ID with exactly the missed events, then synced; ?access_token= works", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada);
-    for (const text of ["one", "two", "three"]) await post(ada, room.id, text);
-    const { stream } = await openEvents(`/v1/rooms/${room.id}/events?access_token=${ada.token}`, { headers: { "Last-Event-ID": "1" } });
-    expect((await stream!.next()).data.type).toBe("welcome");
-    const replay = [await stream!.next(), await stream!.next()];
-    expect(replay.map((e) => [e.id, e.data.message.text])).toEqual([
-      [2, "two"],
-      [3, "three"],
-    ]);
-    expect((await stream!.next()).data).toEqual({ type: "synced", seq: 3 });
-    stream!.close();
-  });
-
-  it("counts its user as online, so that notifications skip them and sockets see them in welcome", async () => {
+  it("opens with welcome, then sends each stored event with its seq as the id and ephemeral ones without", async () => {
     const ada = await registerUser("rider", "Ada");
     const bob = await registerUser("rider", "Bob");
     const room = await createRoom(ada);
-    expect((await call("POST", `/v1/rooms/${room.id}/join`, { token: bob.token })).status).toBe(200);
-    const { stream } = await openEvents(`/v1/rooms/${room.id}/events`, { token: bob.token });
-    await stream!.next((e) => e.data.type === "welcome");
-    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
-    const welcome = await socket.nextOfType("welcome");
-    expect(welcome.online).toContain(bob.user.id);
+    await joinRoom(bob, room.id);
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token);
+    // A fresh stream stands at the welcome's seq: a browser reconnecting resumes from there.
+    expect(await stream.next()).toMatchObject({ id: 0, data: { type: "welcome", seq: 0, members: [ada.user.id, bob.user.id], online: [ada.user.id] } });
+    // Like a socket, the stream hears its own user join.
+    expect(await stream.next()).toEqual({ data: { type: "presence", event: "join", userId: ada.user.id } });
+    const message = await post(ada, room.id, "hello over SSE");
+    expect(await stream.next()).toEqual({ id: 1, data: { type: "message", seq: 1, message } });
+
+    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+    await socket.nextOfType("welcome");
+    socket.send({ type: "typing", active: true });
+    expect(await stream.nextOfType("presence")).toEqual({ data: { type: "presence", event: "join", userId: bob.user.id } });
+    expect(await stream.nextOfType("typing")).toEqual({ data: { type: "typing", userId: bob.user.id, active: true } });
+    socket.send({ type: "message", id: "m2", text: "and back" });
+    expect(await stream.nextOfType("message")).toMatchObject({ id: 2, data: { seq: 2, message: { text: "and back", userId: bob.user.id } } });
     socket.close();
-    stream!.close();
+    stream.close();
   });
 
-  it("streams a trip's status frames to its rider, and refuses strangers with 403 and no token with 401", async () => {
+  it("resumes from Last-Event-ID with exactly the missed events, then synced; the header wins over ?since=, and ?access_token= works", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const room = await createRoom(ada);
+    for (const text of ["one", "two", "three"]) await post(ada, room.id, text);
+    const stream = await openOk(`/v1/rooms/${room.id}/events?since=0&access_token=${ada.token}`, undefined, { "Last-Event-ID": "1" });
+    // The welcome of a resume has no id: the client still stands at its Last-Event-ID until the replay.
+    expect(await stream.next()).toMatchObject({ data: { type: "welcome", seq: 3 } });
+    expect(stream.events[0]!.id).toBeUndefined();
+    const replay = [await stream.next(), await stream.next()];
+    expect(replay).toMatchObject([
+      { id: 2, data: { type: "message", seq: 2, message: { text: "two" } } },
+      { id: 3, data: { type: "message", seq: 3, message: { text: "three" } } },
+    ]);
+    expect(await stream.next()).toEqual({ data: { type: "synced", seq: 3 } });
+    // Live after the replay (and the stream's own presence join, as a socket's).
+    await post(ada, room.id, "four");
+    expect(await stream.nextOfType("message")).toMatchObject({ id: 4, data: { message: { text: "four" } } });
+    stream.close();
+
+    // ?since= alone resumes the same way.
+    const bySince = await openOk(`/v1/rooms/${room.id}/events?since=3`, ada.token);
+    await bySince.nextOfType("welcome");
+    expect(await bySince.next(notPresence)).toMatchObject({ id: 4, data: { seq: 4 } });
+    expect(await bySince.next(notPresence)).toEqual({ data: { type: "synced", seq: 4 } });
+    bySince.close();
+  });
+
+  it("sends reset (with the current seq as its id) when Last-Event-ID is older than the room keeps or beyond its log", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const room = await createRoom(ada);
+    for (let i = 1; i <= 6; i++) await post(ada, room.id, `m${i}`);
+    await trimLog(room.id, 2);
+    expect(await roomStorage(room.id)).toMatchObject({ firstSeq: 5, lastSeq: 6 });
+
+    for (const lastId of ["3", "9"]) {
+      const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": lastId });
+      await stream.nextOfType("welcome");
+      // With the id a browser stops asking for the lost seq on every reconnect.
+      expect(await stream.next()).toEqual({ id: 6, data: { type: "reset", seq: 6 } });
+      await stream.drain();
+      expect(stream.seen((e) => e.data.type === "message" || e.data.type === "synced")).toEqual([]);
+      stream.close();
+    }
+    // 4 is the newest seq the log dropped: everything after it is still there.
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": "4" });
+    await stream.nextOfType("welcome");
+    expect((await stream.next()).id).toBe(5);
+    expect((await stream.next()).id).toBe(6);
+    expect(await stream.next()).toEqual({ data: { type: "synced", seq: 6 } });
+    stream.close();
+  });
+
+  it("answers 400 to a Last-Event-ID that is not a seq, 401 without a token, 403 to a non-member, 404 to an unknown room", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const room = await createRoom(ada, { private: true });
+    expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token, headers: { "Last-Event-ID": "abc" } }), 400, "invalid_request");
+    expectError(await openEvents(`/v1/rooms/${room.id}/events?since=-1`, { token: ada.token }), 400, "invalid_request");
+    expectError(await openEvents(`/v1/rooms/${room.id}/events`), 401, "unauthorized");
+    expectError(await openEvents(`/v1/rooms/${room.id}/events?access_token=not-a-token`), 401, "unauthorized");
+    const stranger = await registerUser("rider");
+    expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: stranger.token }), 403, "forbidden");
+    expectError(await openEvents(`/v1/rooms/room_nope/events`, { token: ada.token }), 404, "not_found");
+    // Once a member adds them, the same checks as the socket's let them in.
+    expect((await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: stranger.user.id } })).status).toBe(200);
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, stranger.token);
+    await stream.nextOfType("welcome");
+    stream.close();
+  });
+
+  it("counts as a connection: presence joins with a user's first connection and leaves with the last, socket or stream", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const bob = await registerUser("rider", "Bob");
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const watcher = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+    await watcher.nextOfType("welcome");
+    const isBob = (event: string) => (f: { type: string; event?: string; userId?: string }) => f.type === "presence" && f.userId === bob.user.id && f.event === event;
+
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, bob.token);
+    expect(await stream.nextOfType("welcome")).toMatchObject({ data: { online: expect.arrayContaining([ada.user.id, bob.user.id]) } });
+    await watcher.next(isBob("join"));
+    // A socket alongside the stream is not a second join, and closing it is no leave.
+    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+    expect((await socket.nextOfType("welcome")).online).toContain(bob.user.id);
+    socket.close();
+    await settle();
+    expect(watcher.frames.filter((f) => f.type === "presence" && f.userId === bob.user.id).map((f) => f.event)).toEqual(["join"]);
+
+    // The client going away ends the stream in the room at once: the last connection leaves.
+    stream.close();
+    await watcher.next(isBob("leave"));
+    const again = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+    expect((await again.nextOfType("welcome")).online).toEqual([ada.user.id]);
+    again.close();
+    watcher.close();
+  });
+
+  it("counts as online for notifications: a member with a stream open gets none, one without does", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const bob = await registerUser("rider", "Bob");
+    const carol = await registerUser("rider", "Carol");
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    await joinRoom(carol, room.id);
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, carol.token);
+    await stream.nextOfType("welcome");
+    const message = await post(ada, room.id, "who hears this?");
+    expect(await stream.nextOfType("message")).toMatchObject({ data: { message: { id: message.id } } });
+    const notificationsOf = async (user: TestUser): Promise<{ type: string }[]> => (await call("GET", "/v1/notifications", { token: user.token })).body.notifications;
+    // Bob has no connection: his notification is recorded (failed, as he has no device).
+    await waitFor("bob's notification", async () => ((await notificationsOf(bob)).length > 0 ? true : undefined), 8_000);
+    expect(await notificationsOf(carol)).toEqual([]);
+    stream.close();
+  });
+
+  it("streams a trip's status frames and the driver's exact position to the rider only", async () => {
     const pickup = area(60);
     const driver = await onlineDriver(offset(pickup, 0.3));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    const { stream } = await openEvents(`/v1/trips/${trip.id}/events`, { token: rider.token });
-    expect((await stream!.next()).data).toMatchObject({ type: "welcome", trip: { status: "accepted" } });
+    const riderStream = await openOk(`/v1/trips/${trip.id}/events`, rider.token);
+    expect(await riderStream.next()).toMatchObject({ id: 2, data: { type: "welcome", seq: 2, trip: { status: "accepted" } } });
+    const driverStream = await openOk(`/v1/trips/${trip.id}/events?access_token=${driver.token}`);
+    await driverStream.nextOfType("welcome");
+
+    const at = offset(pickup, 0.2);
+    await sendFix(driver, at);
+    const location = await riderStream.nextOfType("location");
+    expect(location.id).toBeUndefined();
+    expect(location.data).toMatchObject({ lat: at.lat, lng: at.lng, etaSec: expect.any(Number) });
+
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
-    const status = await stream!.next((e) => e.data.type === "status");
-    expect(status.data.trip.status).toBe("arrived");
-    expect(status.id).toBe(status.data.seq);
+    for (const stream of [riderStream, driverStream]) {
+      const status = await stream.nextOfType("status");
+      expect(status).toMatchObject({ id: 3, data: { seq: 3, trip: { status: "arrived" } } });
+    }
+    await driverStream.drain();
+    expect(driverStream.seen((e) => e.data.type === "location")).toEqual([]);
 
     const stranger = await registerUser("rider");
     expectError(await openEvents(`/v1/trips/${trip.id}/events`, { token: stranger.token }), 403, "forbidden");
     expectError(await openEvents(`/v1/trips/${trip.id}/events`), 401, "unauthorized");
-    stream!.close();
+    expectError(await openEvents(`/v1/trips/trip_nope/events`, { token: rider.token }), 404, "not_found");
+    riderStream.close();
+    driverStream.close();
+    driver.socket.close();
+  });
+
+  it("ends the stream of a driver who hands the trip back, after their own status, as it closes their socket", async () => {
+    const pickup = area(61);
+    const driver = await onlineDriver(offset(pickup, 0.3));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const riderStream = await openOk(`/v1/trips/${trip.id}/events`, rider.token);
+    await riderStream.nextOfType("welcome");
+    const driverStream = await openOk(`/v1/trips/${trip.id}/events`, driver.token);
+    await driverStream.nextOfType("welcome");
+
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: driver.token })).status).toBe(200);
+    expect(await driverStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching", driverId: null } } });
+    await driverStream.end();
+    expect(await riderStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching" } } });
+    expectError(await openEvents(`/v1/trips/${trip.id}/events`, { token: driver.token }), 403, "forbidden");
+    expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, driver.token), 403, "forbidden");
+
+    // The rider's stream lives on.
+    expect((await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "still here" } })).status).toBe(201);
+    expect(await riderStream.nextOfType("message")).toMatchObject({ data: { message: { text: "still here" } } });
+    riderStream.close();
     driver.socket.close();
   });
 });
 
 describe("long poll", () => {
-  it("answers at once with the events after since", async () => {
+  it("answers at once with the events after since, a page of at most 100, from which the client polls on", async () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada);
     for (const text of ["one", "two"]) await post(ada, room.id, text);
-    const res = await call("GET", `/v1/rooms/${room.id}/poll?since=1&timeout=10`, { token: ada.token });
+    const res = await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=10`, ada.token);
     expect(res.status).toBe(200);
-    expect(res.body.seq).toBe(2);
-    expect(res.body.events.map((e: any) => [e.type, e.seq, e.message.text])).toEqual([["message", 2, "two"]]);
+    expect(res.body).toMatchObject({ seq: 2, events: [{ type: "message", seq: 2, message: { text: "two" } }] });
+    expect(res.body.events).toHaveLength(1);
+
+    await Promise.all(Array.from({ length: 103 }, (_, i) => post(ada, room.id, `bulk ${i}`)));
+    const first = await poll(`/v1/rooms/${room.id}/poll?since=0`, ada.token);
+    expect(first.body.events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(first.body.seq).toBe(100);
+    const second = await poll(`/v1/rooms/${room.id}/poll?since=${first.body.seq}`, ada.token);
+    expect(second.body.events.map((e) => e.seq)).toEqual([101, 102, 103, 104, 105]);
+    expect(second.body.seq).toBe(105);
   });
 
-  it("waits for the next event and answers with it; ?access_token= works", async () => {
+  it("waits for the next stored event and answers with it; ?access_token= works", async () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada);
+    await post(ada, room.id, "before");
     const started = Date.now();
-    const waiting = call("GET", `/v1/rooms/${room.id}/poll?since=0&timeout=10&access_token=${ada.token}`);
-    await new Promise((r) => setTimeout(r, 200));
+    const waiting = poll(`/v1/rooms/${room.id}/poll?since=1&timeout=10&access_token=${ada.token}`);
+    await settle(200);
     await post(ada, room.id, "worth the wait");
     const res = await waiting;
     expect(res.status).toBe(200);
-    expect(res.body.events.map((e: any) => e.message.text)).toEqual(["worth the wait"]);
+    expect(res.body).toMatchObject({ seq: 2, events: [{ type: "message", seq: 2, message: { text: "worth the wait" } }] });
+    expect(res.body.events).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("answers an empty list at the timeout, and reset when since is beyond the log", async () => {
+  it("answers an empty list at the timeout, and reset when since is beyond the log or older than it keeps", async () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada);
     await post(ada, room.id, "one");
-    const quiet = await call("GET", `/v1/rooms/${room.id}/poll?since=1&timeout=1`, { token: ada.token });
-    expect(quiet.body).toEqual({ events: [], seq: 1 });
-    const ahead = await call("GET", `/v1/rooms/${room.id}/poll?since=9&timeout=1`, { token: ada.token });
-    expect(ahead.body).toEqual({ events: [{ type: "reset", seq: 1 }], seq: 1 });
+    const started = Date.now();
+    const quiet = await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=1`, ada.token);
+    expect(quiet).toMatchObject({ status: 200, body: { events: [], seq: 1 } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=0`, ada.token)).body).toEqual({ events: [], seq: 1 });
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=9&timeout=1`, ada.token)).body).toEqual({ events: [{ type: "reset", seq: 1 }], seq: 1 });
+
+    for (let i = 2; i <= 6; i++) await post(ada, room.id, `m${i}`);
+    await trimLog(room.id, 2);
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=3`, ada.token)).body).toEqual({ events: [{ type: "reset", seq: 6 }], seq: 6 });
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=4`, ada.token)).body.events.map((e) => e.seq)).toEqual([5, 6]);
   });
 
-  it("answers 400 to a bad timeout or since, 403 to a non-member, 401 without a token and 404 to an unknown room", async () => {
+  it("answers 400 to a bad timeout or since, 401 without a token, 403 to a non-member and 404 to an unknown room", async () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada, { private: true });
-    expectError(await call("GET", `/v1/rooms/${room.id}/poll?timeout=31`, { token: ada.token }), 400, "invalid_request");
-    expectError(await call("GET", `/v1/rooms/${room.id}/poll?since=-1`, { token: ada.token }), 400, "invalid_request");
+    for (const query of ["timeout=31", "timeout=-1", "timeout=1.5", "timeout=soon", "since=-1", "since=x"]) {
+      expectError(await poll(`/v1/rooms/${room.id}/poll?${query}`, ada.token), 400, "invalid_request");
+    }
     const stranger = await registerUser("rider");
-    expectError(await call("GET", `/v1/rooms/${room.id}/poll?timeout=0`, { token: stranger.token }), 403, "forbidden");
-    expectError(await call("GET", `/v1/rooms/${room.id}/poll?timeout=0`), 401, "unauthorized");
-    expectError(await call("GET", `/v1/rooms/room_nope/poll?timeout=0`, { token: ada.token }), 404, "not_found");
+    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`, stranger.token), 403, "forbidden");
+    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`), 401, "unauthorized");
+    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0&access_token=nope`), 401, "unauthorized");
+    expectError(await poll(`/v1/rooms/room_nope/poll?timeout=0`, ada.token), 404, "not_found");
+  });
+
+  it("serves a trip's log to its rider and driver and no one else", async () => {
+    const pickup = area(62);
+    const driver = await onlineDriver(offset(pickup, 0.3));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const history = await poll(`/v1/trips/${trip.id}/poll?since=0`, rider.token);
+    expect(history.body).toMatchObject({ seq: 2, events: [{ type: "status", seq: 1, trip: { status: "matching" } }, { type: "status", seq: 2, trip: { status: "accepted" } }] });
+
+    const waiting = poll(`/v1/trips/${trip.id}/poll?since=2&timeout=10`, driver.token);
+    await settle(100);
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    expect((await waiting).body).toMatchObject({ seq: 3, events: [{ type: "status", seq: 3, trip: { status: "arrived" } }] });
+
+    const stranger = await registerUser("rider");
+    expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, stranger.token), 403, "forbidden");
+    expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`), 401, "unauthorized");
+    expectError(await poll(`/v1/trips/trip_nope/poll?timeout=0`, rider.token), 404, "not_found");
+    driver.socket.close();
+  });
+});
+
+describe("OpenAPI", () => {
+  it("lists the SSE and long-poll routes", async () => {
+    const doc = (await call("GET", "/v1/openapi.json")).body;
+    for (const kind of ["rooms", "trips"]) {
+      expect(doc.paths[`/v1/${kind}/{id}/events`].get.responses["200"].content).toHaveProperty("text/event-stream");
+      expect(doc.paths[`/v1/${kind}/{id}/events`].get.parameters).toContainEqual(expect.objectContaining({ name: "Last-Event-ID", in: "header" }));
+      expect(doc.paths[`/v1/${kind}/{id}/poll`].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["since", "timeout"]));
+    }
   });
 });
