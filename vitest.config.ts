@@ -1,5 +1,7 @@
-// Two projects: pure modules run in Node (fast, and proof they carry no `cloudflare:*`
-// import); everything that touches bindings runs on workerd through the Cloudflare plugin.
+// Three projects: pure modules run in Node (fast, and proof they carry no `cloudflare:*`
+// import); everything that touches bindings runs on workerd through the Cloudflare plugin;
+// and e2e drives the client SDK in Node (plus Bun and Deno) against real `wrangler dev`
+// processes, which each test file starts on a free port and a fresh --persist-to directory.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -27,6 +29,9 @@ export default defineConfig(async () => {
             }),
           ],
           test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs"] },
+        },
+        {
+          test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
         },
       ],
     },

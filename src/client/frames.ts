@@ -1,0 +1,52 @@
+/**
+ * @module client/frames
+ * The frames of the three channels, put together from the protocol module's types: what a
+ * client sends, what the server answers, and which server frames are stored events (they carry
+ * the room's `seq` and are resumed and de-duplicated by it; the others are ephemeral).
+ */
+import type { Driver, DriverClientFrame, DriverTripFrame, Offer, OfferExpiredFrame, OfferFrame, Trip, TripClientFrame, TripFareFrame, TripLocationFrame, TripMessageFrame, TripStatusFrame } from "../protocol/dispatch";
+import type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame, WelcomeFrame } from "../protocol/frames";
+
+export type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame } from "../protocol/frames";
+export type { DriverClientFrame, TripClientFrame } from "../protocol/dispatch";
+
+type Control = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
+
+export type TripWelcome = WelcomeFrame<{ trip: Trip }>;
+export type TripServerFrame = TripWelcome | Control | TripStatusFrame | TripLocationFrame | TripMessageFrame | TripFareFrame;
+
+/** The driver channel keeps no log: its `seq` stays 0, and a pending offer comes with the welcome. */
+export type DriverWelcome = WelcomeFrame<{ driver: Driver; offer?: Offer }>;
+export type DriverServerFrame = DriverWelcome | Control | OfferFrame | OfferExpiredFrame | DriverTripFrame;
+
+/** Any frame from any channel. */
+export type ServerFrame = ChatServerFrame | TripServerFrame | DriverServerFrame;
+
+/** A frame the server applies once per `id` and acknowledges (API.md: "Every client frame may carry an id"). */
+export type WithId<F> = F & { id: string };
+
+/** The channel types a room connection is parameterised by. */
+export type ChannelFrames = { client: { type: string; id?: string | undefined }; server: { type: string } };
+export type ChatFrames = { client: ChatClientFrame; server: ChatServerFrame };
+export type TripFrames = { client: TripClientFrame; server: TripServerFrame };
+export type DriverFrames = { client: DriverClientFrame; server: DriverServerFrame };
+
+/** Server frames that are stored events of each channel's log (everything else carries no log seq). */
+export const STORED_TYPES = {
+  chat: new Set<string>(["message"]),
+  trip: new Set<string>(["status", "message", "fare"]),
+  driver: new Set<string>(),
+} as const;
+
+/** The shape every server frame shares; checked before a frame is handed on by its `type`. */
+export type FrameHead = { type: string; seq?: number; id?: string };
+
+/** Narrows parsed JSON to a frame: an object with a string `type` (and a numeric `seq` when it has one). */
+export function frameHead(data: unknown): FrameHead | null {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return null;
+  const { type, seq, id } = data as Record<string, unknown>;
+  if (typeof type !== "string") return null;
+  if (seq !== undefined && !Number.isInteger(seq)) return null;
+  if (id !== undefined && typeof id !== "string") return null;
+  return data as FrameHead;
+}

@@ -1,0 +1,469 @@
+/**
+ * @module client/http
+ * The typed HTTP client of every route API.md lists that the server implements. Bodies and
+ * answers are the protocol module's types; answers are checked with its zod schemas, errors
+ * become `RidewireError`s with API.md's `status`, `code`, `message` and `details`. POSTs that
+ * create things send an `Idempotency-Key` (one is made up when the caller gives none), which
+ * makes them safe to retry: such requests, and GETs, are retried on network failures and on
+ * 502/503/504.
+ */
+import { z } from "zod";
+import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
+import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
+import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomResponse } from "../protocol/http";
+import {
+  DeviceBody,
+  DeviceListResponse,
+  DeviceResponse,
+  NotificationListResponse,
+  PreferencesBody,
+  PreferencesResponse,
+  PushKeyResponse,
+  type Device,
+  type Notification,
+  type Preferences,
+} from "../protocol/notifications";
+import { fullJitter } from "./backoff";
+import { RidewireError } from "./errors";
+import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
+import { newId } from "./ids";
+import { RoomConnection, type ChatConnection, type DriverConnection, type RoomOptions, type TripConnection } from "./room";
+
+/** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
+export type FetchLike = (
+  input: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<Response>;
+
+/** A bearer token, or a function that returns the current one (called on every request). */
+export type TokenSource = string | null | (() => string | null | Promise<string | null>);
+
+export type ClientOptions = {
+  /** Where the service is, e.g. "https://api.example.com" or "http://127.0.0.1:8787". */
+  baseUrl: string;
+  token?: TokenSource;
+  fetch?: FetchLike;
+  /** Retries of a GET or an idempotent POST after a network failure or a 502/503/504 (default 2). */
+  retries?: number;
+  /** Per-request timeout in ms (default 30 s); long polls add their own wait to it. */
+  timeoutMs?: number;
+};
+
+export type RequestOptions = { signal?: AbortSignal };
+export type IdempotentOptions = RequestOptions & {
+  /** Sent as `Idempotency-Key`: the same key from the same user gives back the first result. */
+  idempotencyKey?: string;
+};
+
+// Bodies are what a caller writes (defaults may be left out): zod's input types.
+export type RegisterInput = z.input<typeof RegisterBody>;
+export type LoginInput = z.input<typeof LoginBody>;
+export type CreateRoomInput = z.input<typeof CreateRoomBody>;
+export type QuoteInput = z.input<typeof QuoteBody>;
+export type TripRequestInput = z.input<typeof TripRequestBody>;
+export type CancelInput = z.input<typeof CancelBody>;
+export type RatingInput = z.input<typeof RatingBody>;
+export type DeviceInput = z.input<typeof DeviceBody>;
+export type PreferencesInput = z.input<typeof PreferencesBody>;
+
+// Answers the protocol module has no envelope for, built from its resource schemas.
+const DriverResponse = z.object({ driver: Driver });
+const QuoteResponse = z.object({ quote: Quote });
+const TripResponse = z.object({ trip: Trip });
+const TripListResponse = z.object({ trips: z.array(Trip) });
+const AddMemberResponse = z.object({ room: Room, userId: z.string() });
+const RatingResponse = z.object({
+  rating: z.object({ tripId: z.string(), rateeId: z.string(), stars: z.number().int(), comment: z.string().nullable() }),
+});
+export type RatingResult = z.infer<typeof RatingResponse>["rating"];
+const PollResponse = z.object({ events: z.array(z.unknown()), seq: z.number().int() });
+/** A long poll's answer: the stored frames after `since` (or a `reset`), and the seq to poll from next. */
+export type PollResult<F = ServerFrame> = { events: F[]; seq: number };
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+type Call<T> = {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  schema?: z.ZodType<T>;
+  /** Routes that need no token (health, register, login). */
+  anonymous?: boolean;
+  idempotencyKey?: string;
+  signal?: AbortSignal | undefined;
+  /** Extra time this request may take (a long poll's wait). */
+  extraTimeoutMs?: number;
+};
+
+export class RidewireClient {
+  readonly baseUrl: string;
+  private tokenSource: TokenSource;
+  private readonly fetchImpl: FetchLike;
+  private readonly retries: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.tokenSource = options.token ?? null;
+    // Called through a closure: a bare `fetch` reference loses its receiver in browsers.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.retries = options.retries ?? 2;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Replaces the token (or token function) used from the next request on. */
+  setToken(token: TokenSource): void {
+    this.tokenSource = token;
+  }
+
+  /** The current token, as the token source gives it. */
+  async token(): Promise<string | null> {
+    const source = this.tokenSource;
+    return typeof source === "function" ? await source() : source;
+  }
+
+  get fetch(): FetchLike {
+    return this.fetchImpl;
+  }
+
+  // ---- service --------------------------------------------------------------------------------
+
+  health(options?: RequestOptions) {
+    return this.call({ method: "GET", path: "/health", schema: HealthResponse, anonymous: true, signal: options?.signal });
+  }
+
+  /** The OpenAPI 3.1 document of the routes. */
+  openApi(options?: RequestOptions): Promise<unknown> {
+    return this.call({ method: "GET", path: "/v1/openapi.json", anonymous: true, signal: options?.signal });
+  }
+
+  // ---- accounts -------------------------------------------------------------------------------
+
+  /** Creates an account; the answer's token is not kept: `setToken` it (or use `signUp`). */
+  register(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
+    return this.call({ method: "POST", path: "/v1/auth/register", body, schema: AuthResponse, anonymous: true, signal: options?.signal });
+  }
+
+  login(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
+    return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthResponse, anonymous: true, signal: options?.signal });
+  }
+
+  /** `register`, then uses the new token for this client. */
+  async signUp(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
+    const answer = await this.register(body, options);
+    this.setToken(answer.token);
+    return answer;
+  }
+
+  /** `login`, then uses the new token for this client. */
+  async signIn(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
+    const answer = await this.login(body, options);
+    this.setToken(answer.token);
+    return answer;
+  }
+
+  async me(options?: RequestOptions): Promise<MeResponse["user"]> {
+    return (await this.call({ method: "GET", path: "/v1/me", schema: MeResponse, signal: options?.signal })).user;
+  }
+
+  // ---- chat rooms -----------------------------------------------------------------------------
+
+  async createRoom(body: CreateRoomInput, options?: RequestOptions): Promise<Room> {
+    return (await this.call({ method: "POST", path: "/v1/rooms", body, schema: RoomResponse, signal: options?.signal })).room;
+  }
+
+  /** Rooms this user can see (public ones and those they are a member of). */
+  async rooms(options?: RequestOptions): Promise<Room[]> {
+    return (await this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal })).rooms;
+  }
+
+  async joinRoom(roomId: string, options?: RequestOptions): Promise<Room> {
+    return (await this.call({ method: "POST", path: `/v1/rooms/${seg(roomId)}/join`, schema: RoomResponse, signal: options?.signal })).room;
+  }
+
+  /** Adds a member (the way into a private room); the caller must be a member. */
+  async addMember(roomId: string, userId: string, options?: RequestOptions): Promise<Room> {
+    return (await this.call({ method: "POST", path: `/v1/rooms/${seg(roomId)}/members`, body: { userId }, schema: AddMemberResponse, signal: options?.signal })).room;
+  }
+
+  /** A page of history, newest first; pass `nextBefore` as `before` for the next page. */
+  messages(roomId: string, query: { before?: number; limit?: number } = {}, options?: RequestOptions): Promise<HistoryResponse> {
+    return this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/messages`, query, schema: HistoryResponse, signal: options?.signal });
+  }
+
+  /** Every message the room has, oldest first (pages through `messages`). */
+  async allMessages(roomId: string, options?: RequestOptions): Promise<Message[]> {
+    const all: Message[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await this.messages(roomId, { limit: 100, ...(before === undefined ? {} : { before }) }, options);
+      all.push(...page.messages);
+      if (page.nextBefore === null) return all.reverse();
+      before = page.nextBefore;
+    }
+  }
+
+  async postMessage(roomId: string, text: string, options?: IdempotentOptions): Promise<Message> {
+    return (await this.idempotentPost(`/v1/rooms/${seg(roomId)}/messages`, { text }, MessageResponse, options)).message;
+  }
+
+  /** Stored events after `since` (at most 100), waiting up to `timeout` s (≤ 30) when there are none yet. */
+  pollRoom(roomId: string, query: { since?: number; timeout?: number } = {}, options?: RequestOptions): Promise<PollResult> {
+    return this.poll(`/v1/rooms/${seg(roomId)}/poll`, query, options);
+  }
+
+  /** The SSE URL of a room (`id:` = seq); EventSource users need `accessToken` since it sends no headers. */
+  roomEventsUrl(roomId: string, query: { since?: number; accessToken?: string } = {}): string {
+    return this.url(`/v1/rooms/${seg(roomId)}/events`, { since: query.since, access_token: query.accessToken });
+  }
+
+  roomSocketUrl(roomId: string, query: { since?: number; accessToken?: string } = {}): string {
+    return socketUrl(this.url(`/v1/rooms/${seg(roomId)}/ws`, { since: query.since, access_token: query.accessToken }));
+  }
+
+  /** A live, reconnecting connection to a chat room (WebSocket, with SSE + HTTP as the fallback). */
+  room(roomId: string, options: RoomOptions = {}): ChatConnection {
+    return new RoomConnection("chat", this.roomContext(`/v1/rooms/${seg(roomId)}`, options), options);
+  }
+
+  // ---- drivers --------------------------------------------------------------------------------
+
+  async goOnline(location: LatLng, options?: RequestOptions): Promise<Driver> {
+    return (await this.call({ method: "POST", path: "/v1/drivers/me/online", body: { location }, schema: DriverResponse, signal: options?.signal })).driver;
+  }
+
+  /** 409 `conflict` while on a trip. */
+  async goOffline(options?: RequestOptions): Promise<Driver> {
+    return (await this.call({ method: "POST", path: "/v1/drivers/me/offline", schema: DriverResponse, signal: options?.signal })).driver;
+  }
+
+  async driver(options?: RequestOptions): Promise<Driver> {
+    return (await this.call({ method: "GET", path: "/v1/drivers/me", schema: DriverResponse, signal: options?.signal })).driver;
+  }
+
+  /** The driver channel: offers, their expiry, trip updates; send `location` fixes with `sendVolatile`. */
+  driverChannel(options: RoomOptions = {}): DriverConnection {
+    return new RoomConnection<DriverFrames>("driver", this.roomContext("/v1/drivers/me", options), { ...options, transport: "websocket" });
+  }
+
+  // ---- quotes and trips -------------------------------------------------------------------
+
+  async quote(body: QuoteInput, options?: RequestOptions): Promise<Quote> {
+    return (await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })).quote;
+  }
+
+  /** Requests a trip from a quote (or from a pickup and dropoff); 409 while the rider has an active trip. */
+  async requestTrip(body: TripRequestInput, options?: IdempotentOptions): Promise<Trip> {
+    return (await this.idempotentPost("/v1/trips", body, TripResponse, options)).trip;
+  }
+
+  async trip(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return (await this.call({ method: "GET", path: `/v1/trips/${seg(tripId)}`, schema: TripResponse, signal: options?.signal })).trip;
+  }
+
+  /** This user's trips, newest first. */
+  async trips(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<Trip[]> {
+    return (await this.call({ method: "GET", path: "/v1/trips", query, schema: TripListResponse, signal: options?.signal })).trips;
+  }
+
+  acceptTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "accept", undefined, options);
+  }
+
+  declineTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "decline", undefined, options);
+  }
+
+  arrived(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "arrived", undefined, options);
+  }
+
+  startTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "start", undefined, options);
+  }
+
+  completeTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "complete", undefined, options);
+  }
+
+  cancelTrip(tripId: string, body: CancelInput = {}, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "cancel", body, options);
+  }
+
+  /** After `completed`; 409 when this user has rated the trip already. */
+  async rateTrip(tripId: string, body: RatingInput, options?: RequestOptions): Promise<RatingResult> {
+    return (await this.call({ method: "POST", path: `/v1/trips/${seg(tripId)}/rating`, body, schema: RatingResponse, signal: options?.signal })).rating;
+  }
+
+  /** Trip chat over HTTP (the trip socket's `message` frame is the live way). */
+  async postTripMessage(tripId: string, text: string, options?: IdempotentOptions): Promise<Message> {
+    return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/messages`, { text }, MessageResponse, options)).message;
+  }
+
+  pollTrip(tripId: string, query: { since?: number; timeout?: number } = {}, options?: RequestOptions): Promise<PollResult> {
+    return this.poll(`/v1/trips/${seg(tripId)}/poll`, query, options);
+  }
+
+  tripEventsUrl(tripId: string, query: { since?: number; accessToken?: string } = {}): string {
+    return this.url(`/v1/trips/${seg(tripId)}/events`, { since: query.since, access_token: query.accessToken });
+  }
+
+  tripSocketUrl(tripId: string, query: { since?: number; accessToken?: string } = {}): string {
+    return socketUrl(this.url(`/v1/trips/${seg(tripId)}/ws`, { since: query.since, access_token: query.accessToken }));
+  }
+
+  /** A live, reconnecting connection to a trip room (rider and assigned driver). */
+  tripRoom(tripId: string, options: RoomOptions = {}): TripConnection {
+    return new RoomConnection("trip", this.roomContext(`/v1/trips/${seg(tripId)}`, options), options);
+  }
+
+  // ---- notifications --------------------------------------------------------------------------
+
+  async registerDevice(body: DeviceInput, options?: RequestOptions): Promise<Device> {
+    return (await this.call({ method: "POST", path: "/v1/devices", body, schema: DeviceResponse, signal: options?.signal })).device;
+  }
+
+  async devices(options?: RequestOptions): Promise<Device[]> {
+    return (await this.call({ method: "GET", path: "/v1/devices", schema: DeviceListResponse, signal: options?.signal })).devices;
+  }
+
+  async deleteDevice(deviceId: string, options?: RequestOptions): Promise<void> {
+    await this.call({ method: "DELETE", path: `/v1/devices/${seg(deviceId)}`, signal: options?.signal });
+  }
+
+  /** The VAPID key to pass to `pushManager.subscribe` as `applicationServerKey`; null when Web Push is off. */
+  async webPushKey(options?: RequestOptions): Promise<string | null> {
+    return (await this.call({ method: "GET", path: "/v1/devices/webpush-key", schema: PushKeyResponse, signal: options?.signal })).publicKey;
+  }
+
+  async notifications(query: { limit?: number } = {}, options?: RequestOptions): Promise<Notification[]> {
+    return (await this.call({ method: "GET", path: "/v1/notifications", query, schema: NotificationListResponse, signal: options?.signal })).notifications;
+  }
+
+  async preferences(options?: RequestOptions): Promise<Preferences> {
+    return (await this.call({ method: "GET", path: "/v1/me/preferences", schema: PreferencesResponse, signal: options?.signal })).preferences;
+  }
+
+  async setPreferences(body: PreferencesInput, options?: RequestOptions): Promise<Preferences> {
+    return (await this.call({ method: "PATCH", path: "/v1/me/preferences", body, schema: PreferencesResponse, signal: options?.signal })).preferences;
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------------
+
+  private async tripMove(tripId: string, move: string, body: unknown, options?: RequestOptions): Promise<Trip> {
+    return (await this.call({ method: "POST", path: `/v1/trips/${seg(tripId)}/${move}`, body, schema: TripResponse, signal: options?.signal })).trip;
+  }
+
+  private idempotentPost<T>(path: string, body: unknown, schema: z.ZodType<T>, options?: IdempotentOptions): Promise<T> {
+    return this.call({ method: "POST", path, body, schema, idempotencyKey: options?.idempotencyKey ?? newId(), signal: options?.signal });
+  }
+
+  private async poll(path: string, query: { since?: number; timeout?: number }, options?: RequestOptions): Promise<PollResult> {
+    const answer = await this.call({ method: "GET", path, query, schema: PollResponse, signal: options?.signal, extraTimeoutMs: (query.timeout ?? 25) * 1000 });
+    const events: ServerFrame[] = [];
+    for (const event of answer.events) {
+      if (!frameHead(event)) throw new RidewireError(200, "invalid_response", "a polled event is not a frame");
+      events.push(event as ServerFrame);
+    }
+    return { events, seq: answer.seq };
+  }
+
+  private roomContext(base: string, options: RoomOptions) {
+    return {
+      baseUrl: this.baseUrl,
+      path: base,
+      fetch: options.fetch ?? this.fetchImpl,
+      token: () => this.token(),
+      postMessage: (text: string, idempotencyKey: string, signal: AbortSignal) =>
+        this.call({ method: "POST", path: `${base}/messages`, body: { text }, schema: MessageResponse, idempotencyKey, signal }).then((a) => a.message),
+    };
+  }
+
+  private url(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString();
+    return `${this.baseUrl}${path}${search ? `?${search}` : ""}`;
+  }
+
+  /** One request with the error path, answer validation, timeout and retries. */
+  private async call<T>(call: Call<T>): Promise<T> {
+    const retryable = call.method === "GET" || call.idempotencyKey !== undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(call);
+      } catch (err) {
+        const transient = err instanceof RidewireError && (err.code === "network_error" || RETRYABLE_STATUS.has(err.status));
+        if (!retryable || !transient || attempt >= this.retries || call.signal?.aborted) throw err;
+        await sleep(fullJitter(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));
+      }
+    }
+  }
+
+  private async once<T>(call: Call<T>): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (call.body !== undefined) headers["Content-Type"] = "application/json";
+    if (!call.anonymous) {
+      const token = await this.token();
+      if (token) headers.Authorization = `Bearer ${token}`;
+    }
+    if (call.idempotencyKey !== undefined) headers["Idempotency-Key"] = call.idempotencyKey;
+
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.timeoutMs + (call.extraTimeoutMs ?? 0));
+    const onAbort = () => timeout.abort();
+    call.signal?.addEventListener("abort", onAbort);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(this.url(call.path, call.query), {
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        signal: timeout.signal,
+      });
+      text = await response.text();
+    } catch (err) {
+      const why = call.signal?.aborted ? "aborted" : timeout.signal.aborted ? "timed out" : err instanceof Error ? err.message : String(err);
+      throw new RidewireError(0, "network_error", `${call.method} ${call.path}: ${why}`, err);
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener("abort", onAbort);
+    }
+
+    let data: unknown = undefined;
+    if (text !== "") {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        if (response.ok) throw new RidewireError(response.status, "invalid_response", `${call.method} ${call.path}: the answer is not JSON`);
+      }
+    }
+    if (!response.ok) {
+      const body = ErrorBody.safeParse(data);
+      const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
+      if (!body.success) throw new RidewireError(response.status, "http_error", `${call.method} ${call.path}: HTTP ${response.status}`, text.slice(0, 500));
+      const { code, message, details } = body.data.error;
+      throw new RidewireError(response.status, code, message, details, Number.isFinite(retryAfter) ? retryAfter : undefined);
+    }
+    if (!call.schema) return data as T;
+    const parsed = call.schema.safeParse(data);
+    if (!parsed.success) {
+      throw new RidewireError(response.status, "invalid_response", `${call.method} ${call.path}: the answer does not match the protocol`, parsed.error.issues);
+    }
+    return parsed.data;
+  }
+}
+
+/** One path segment: ids are opaque, so anything odd in them is escaped rather than trusted. */
+const seg = (id: string) => encodeURIComponent(id);
+
+/** http(s) → ws(s). */
+export function socketUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/i, "ws");
+}
+
+export type { AuthResponse, Device, Driver, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Role, Room, Trip, User };
+export type MeUser = MeResponse["user"];

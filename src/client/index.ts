@@ -1,0 +1,49 @@
+/**
+ * @module client
+ * The ridewire client SDK (`import { RidewireClient } from "ridewire/client"`): a typed HTTP
+ * client of the API, and live room connections that reconnect, resume without loss or
+ * repeats, re-send unacknowledged frames, and fall back to SSE + HTTP. Web-standard APIs
+ * only: it runs in browsers, Node 22+, Deno and Bun.
+ */
+export { RidewireClient, socketUrl } from "./http";
+export type {
+  ClientOptions,
+  CancelInput,
+  CreateRoomInput,
+  DeviceInput,
+  FetchLike,
+  IdempotentOptions,
+  LoginInput,
+  MeUser,
+  PollResult,
+  PreferencesInput,
+  QuoteInput,
+  RatingInput,
+  RatingResult,
+  RegisterInput,
+  RequestOptions,
+  TokenSource,
+  TripRequestInput,
+} from "./http";
+export { RoomConnection } from "./room";
+export type {
+  Ack,
+  ChatConnection,
+  ConnectionState,
+  DriverConnection,
+  LifecycleEvents,
+  ReconnectInfo,
+  RoomEvents,
+  RoomOptions,
+  SocketLike,
+  Transport,
+  TripConnection,
+  WebSocketConstructor,
+} from "./room";
+export { RidewireError, isRidewireError, type ClientErrorCode } from "./errors";
+export { fullJitter } from "./backoff";
+export { SseParser, type SseEvent } from "./sse";
+export { newId } from "./ids";
+export { STORED_TYPES } from "./frames";
+export type * from "./frames";
+export type { AuthResponse, Device, Driver, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Role, Room, Trip, User } from "./http";

@@ -1,0 +1,131 @@
+/**
+ * A real `wrangler dev` for the end-to-end tests: a fresh `--persist-to` directory with the D1
+ * migrations applied, a free port on 127.0.0.1, and a JWT secret of its own. `kill()` SIGKILLs
+ * the whole process group (wrangler and its workerd children) the way a crash would; `start()`
+ * brings it back on the same port and the same state. Logs go to test-artifacts/.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+const READY_TIMEOUT_MS = 60_000;
+
+export type DevServer = {
+  port: number;
+  baseUrl: string;
+  persistTo: string;
+  /** Starts (again) on the same port and state; resolves once /health answers. */
+  start(): Promise<void>;
+  /** SIGKILL to the whole process group: no shutdown, as in a crash. */
+  kill(): Promise<void>;
+  /** SIGTERM (then SIGKILL) and removes the state directory. */
+  stop(): Promise<void>;
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Runs wrangler on the Node that runs the tests (the project's Node 22), whatever PATH says. */
+function wranglerArgs(args: string[]): [string, string[]] {
+  return [process.execPath, [WRANGLER, ...args]];
+}
+
+const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" });
+
+export async function devServer(name: string): Promise<DevServer> {
+  const persistTo = mkdtempSync(join(tmpdir(), `ridewire-e2e-${name}-`));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const logDir = join(ROOT, "test-artifacts");
+  mkdirSync(logDir, { recursive: true });
+  const logPath = join(logDir, `e2e-${name}.log`);
+
+  const [node, migrate] = wranglerArgs(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
+  const migrated = spawnSync(node, migrate, { cwd: ROOT, env: env(), encoding: "utf8" });
+  if (migrated.status !== 0) throw new Error(`migrations failed:\n${migrated.stdout}\n${migrated.stderr}`);
+
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  let starts = 0;
+
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (child?.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+
+  const server: DevServer = {
+    port,
+    baseUrl,
+    persistTo,
+    async start() {
+      starts++;
+      const log = openSync(logPath, starts === 1 ? "w" : "a");
+      const [cmd, args] = wranglerArgs([
+        "dev",
+        "--port",
+        String(port),
+        "--ip",
+        "127.0.0.1",
+        "--persist-to",
+        persistTo,
+        "--var",
+        "JWT_SECRET:e2e-secret-not-for-production-0123456789",
+        "--show-interactive-dev-session=false",
+        "--log-level",
+        "warn",
+      ]);
+      // detached: its own process group, so one signal reaches wrangler and every workerd it started.
+      const proc = spawn(cmd, args, { cwd: ROOT, env: env(), detached: true, stdio: ["ignore", log, log] });
+      closeSync(log);
+      child = proc;
+      exited = new Promise((done) => proc.once("exit", () => done()));
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (;;) {
+        if (proc.exitCode !== null) throw new Error(`wrangler dev exited with ${proc.exitCode}; see ${logPath}`);
+        try {
+          const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+          if (res.ok) return;
+        } catch {
+          // not up yet
+        }
+        if (Date.now() > deadline) throw new Error(`wrangler dev did not answer /health within ${READY_TIMEOUT_MS} ms; see ${logPath}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async kill() {
+      signalGroup("SIGKILL");
+      await exited;
+      child = null;
+    },
+    async stop() {
+      signalGroup("SIGTERM");
+      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5_000));
+      if ((await Promise.race([exited, timeout])) === "timeout") signalGroup("SIGKILL");
+      // The group may hold workerd children that outlive wrangler's exit on SIGTERM.
+      signalGroup("SIGKILL");
+      await exited;
+      child = null;
+      rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+  return server;
+}

@@ -1,0 +1,50 @@
+/**
+ * Accounts and rooms for the end-to-end tests, made through the SDK itself.
+ */
+import { RidewireClient, type Role, type Room, type User } from "../../../src/client";
+
+let counter = 0;
+
+export type Account = { api: RidewireClient; user: User; token: string; email: string; password: string };
+
+export async function account(baseUrl: string, role: Role, name: string): Promise<Account> {
+  const api = new RidewireClient({ baseUrl });
+  const email = `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}@e2e.example`;
+  const password = "correct horse battery staple";
+  const { user, token } = await api.signUp({ email, password, name, role });
+  if (role === "rider") await fund(baseUrl, token);
+  return { api, user, token, email, password };
+}
+
+/**
+ * Tops a rider's wallet up through the sandbox payment provider (a trip holds its fare there
+ * and answers 402 without). A server without the payments routes (404) needs none.
+ */
+async function fund(baseUrl: string, token: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/v1/wallet/top-ups`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+    body: JSON.stringify({ amount: { amount: 20_000, currency: "USD" } }),
+  });
+  if (res.status !== 201 && res.status !== 404) throw new Error(`top-up failed: ${res.status} ${await res.text()}`);
+}
+
+/** A public room made by `owner`, joined by the others. */
+export async function sharedRoom(owner: Account, ...others: Account[]): Promise<Room> {
+  const room = await owner.api.createRoom({ name: `e2e ${++counter}` });
+  for (const other of others) await other.api.joinRoom(room.id);
+  return room;
+}
+
+/** Polls `check` until it returns something other than undefined; rejects after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
