@@ -315,8 +315,11 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     socket.addEventListener("close", (event) => {
       if (gen === this.generation) this.lost(gen, { code: event.code, reason: event.reason || `closed with ${event.code}` }, false);
     });
-    // An error is followed by a close event, which does the work.
-    socket.addEventListener("error", () => undefined);
+    // The spec follows an error with a close event, but Node's WebSocket (undici) fires only
+    // the error when the handshake fails (a 401, a proxy's 403): the error ends the connection.
+    socket.addEventListener("error", () => {
+      if (gen === this.generation) this.lost(gen, { reason: "WebSocket error" }, false);
+    });
   }
 
   /** SSE over fetch: the same frames as the socket, one `data:` each, with `id:` = seq. */
@@ -521,10 +524,12 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     const heartbeat = this.heartbeat;
     if (!heartbeat) return;
     this.later(gen, heartbeat.intervalMs, () => {
-      // The exact text the rooms answer without waking (setWebSocketAutoResponse).
-      this.pongDue = Date.now() + heartbeat.timeoutMs;
+      // The exact text the rooms answer without waking (setWebSocketAutoResponse). An
+      // unanswered ping keeps its deadline: later pings do not move it.
+      this.pongDue ??= Date.now() + heartbeat.timeoutMs;
       this.trySend('{"type":"ping"}');
-      this.later(gen, heartbeat.timeoutMs, () => {
+      const due = this.pongDue;
+      this.later(gen, Math.max(0, due - Date.now()), () => {
         if (this.pongDue !== null && Date.now() >= this.pongDue) this.lost(gen, { reason: `no pong within ${heartbeat.timeoutMs} ms` }, false);
       });
       this.beat(gen);
