@@ -230,12 +230,17 @@ describe("room connection", () => {
       await waitFor("ada sees bob's post", () => (a.seen.some((m) => m.seq === 3) ? true : undefined));
       expect(b.room.sendVolatile({ type: "typing", active: true })).toBe(false);
 
-      // The stream is cut: it comes back from Last-Event-ID with what it missed.
+      // The stream is cut, and stays unreachable while "four" is posted (a reconnect could
+      // otherwise win the race and fire its "open" before the wait below is registered); it
+      // comes back from Last-Event-ID with what it missed.
       const down = b.room.next("disconnect");
+      proxy.refuseNew = true;
       proxy.dropAll();
       await down;
       await ada.api.postMessage(room.id, "four");
-      await b.room.next("open");
+      const reopened = b.room.next("open");
+      proxy.refuseNew = false;
+      await reopened;
       await waitFor("four messages", () => (b.seen.length === 4 ? true : undefined));
       await sleep(100);
       expect(seqs(b.seen)).toEqual([1, 2, 3, 4]);
@@ -243,6 +248,7 @@ describe("room connection", () => {
       expect((await ada.api.allMessages(room.id)).map((m) => m.text)).toEqual(["one", "two", "three", "four"]);
     } finally {
       proxy.blockWebSockets = false;
+      proxy.refuseNew = false;
     }
   });
 });
