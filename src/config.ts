@@ -58,12 +58,29 @@ const ConfigSchema = z.object({
   // Queues delays a retry by at most 12 hours.
   NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),
   NOTIFY_TIMEOUT_MS: int(10_000, 100),
+  // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
+  PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
+  TOP_UP_MIN_MINOR: int(500, 1),
+  TOP_UP_MAX_MINOR: int(50_000, 1),
+  /** The platform's share of each fare and fee, in percent (two decimals at most). */
+  COMMISSION_PERCENT: z.coerce.number().min(0).max(100).default(25),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1),
+  PAYMENT_TIMEOUT_MS: int(10_000, 100),
 }).refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
   message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
   path: ["VAPID_PRIVATE_KEY"],
+}).refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
+  message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",
+  path: ["TOP_UP_MAX_MINOR"],
+}).refine((c) => c.PAYMENT_PROVIDER !== "stripe" || (c.STRIPE_SECRET_KEY !== undefined && c.STRIPE_WEBHOOK_SECRET !== undefined), {
+  message: "PAYMENT_PROVIDER=stripe needs the secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET",
+  path: ["PAYMENT_PROVIDER"],
 });
 
-export type Config = z.infer<typeof ConfigSchema> & { allowedOrigins: string[] };
+export type Config = z.infer<typeof ConfigSchema> & { allowedOrigins: string[]; commissionBps: number };
 
 const cache = new WeakMap<object, Config>();
 
@@ -78,7 +95,7 @@ export function loadConfig(env: Env): Config {
   const allowedOrigins = parsed.data.ALLOWED_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
-  const config = { ...parsed.data, allowedOrigins };
+  const config = { ...parsed.data, allowedOrigins, commissionBps: Math.round(parsed.data.COMMISSION_PERCENT * 100) };
   cache.set(env, config);
   return config;
 }

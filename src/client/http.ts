@@ -23,6 +23,18 @@ import {
   type Notification,
   type Preferences,
 } from "../protocol/notifications";
+import {
+  EarningsResponse,
+  ReceiptResponse,
+  TopUpBody,
+  TopUpResponse,
+  TransactionListResponse,
+  WalletResponse,
+  type Receipt,
+  type TopUp,
+  type Transaction,
+  type Wallet,
+} from "../protocol/payments";
 import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
@@ -58,6 +70,7 @@ export type IdempotentOptions = RequestOptions & {
 // Bodies are what a caller writes (defaults may be left out): zod's input types.
 export type RegisterInput = z.input<typeof RegisterBody>;
 export type LoginInput = z.input<typeof LoginBody>;
+export type TopUpInput = z.input<typeof TopUpBody>;
 export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
@@ -350,6 +363,36 @@ export class RidewireClient {
     return (await this.call({ method: "PATCH", path: "/v1/me/preferences", body, schema: PreferencesResponse, signal: options?.signal })).preferences;
   }
 
+  // ---- payments ---------------------------------------------------------------------------------
+
+  async wallet(options?: RequestOptions): Promise<Wallet> {
+    return (await this.call({ method: "GET", path: "/v1/wallet", schema: WalletResponse, signal: options?.signal })).wallet;
+  }
+
+  /**
+   * Pays into the wallet through the service's payment provider (riders). With Stripe the
+   * top-up is `pending` until the payment is confirmed with its `clientSecret`; the sandbox
+   * answers `succeeded`. Retrying with the same `idempotencyKey` never pays twice.
+   */
+  async topUp(body: TopUpInput, options?: IdempotentOptions): Promise<TopUp> {
+    return (await this.idempotentPost("/v1/wallet/top-ups", body, TopUpResponse, options)).topUp;
+  }
+
+  /** Lines on this user's wallet (riders) or earnings (drivers), newest first; `before` is a page's `nextBefore`. */
+  transactions(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<{ transactions: Transaction[]; nextBefore: number | null }> {
+    return this.call({ method: "GET", path: "/v1/wallet/transactions", query, schema: TransactionListResponse, signal: options?.signal });
+  }
+
+  /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
+  async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
+    return (await this.call({ method: "GET", path: `/v1/trips/${seg(tripId)}/receipt`, schema: ReceiptResponse, signal: options?.signal })).receipt;
+  }
+
+  /** A driver's earnings over [from, to) in epoch ms (default: the last 7 days). */
+  earnings(query: { from?: number; to?: number } = {}, options?: RequestOptions): Promise<EarningsResponse> {
+    return this.call({ method: "GET", path: "/v1/earnings", query, schema: EarningsResponse, signal: options?.signal });
+  }
+
   // ---- plumbing ---------------------------------------------------------------------------------
 
   private async tripMove(tripId: string, move: string, body: unknown, options?: RequestOptions): Promise<Trip> {
@@ -465,5 +508,5 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { AuthResponse, Device, Driver, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Role, Room, Trip, User };
+export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

@@ -23,6 +23,7 @@ export type {
   RegisterInput,
   RequestOptions,
   TokenSource,
+  TopUpInput,
   TripRequestInput,
 } from "./http";
 export { RoomConnection } from "./room";
@@ -46,4 +47,4 @@ export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";
 export { STORED_TYPES } from "./frames";
 export type * from "./frames";
-export type { AuthResponse, Device, Driver, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Role, Room, Trip, User } from "./http";
+export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet } from "./http";

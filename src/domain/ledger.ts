@@ -29,7 +29,8 @@
  * Money is integers in minor units throughout; the commission is rounded half up in basis
  * points with integer arithmetic.
  */
-import type { FareBreakdown, Money } from "./fare";
+import { z } from "zod";
+import { FareBreakdown, Money } from "./fare";
 import type { TripEvent, TripState } from "./trip";
 
 export type AccountKind = "wallet" | "hold" | "receivable" | "earnings" | "platform" | "clearing";
@@ -207,12 +208,15 @@ export function refundEntry(original: Entry): Entry {
 
 // ---- trips --------------------------------------------------------------------------------
 
+const settlementBase = { tripId: z.string(), riderId: z.string(), at: z.number().int() };
+
 /** What a trip's end means for the rider's money; the trip room stores it with the status. */
-export type Settlement = { tripId: string; riderId: string; at: number } & (
-  | { type: "capture"; driverId: string; charge: Money; breakdown: FareBreakdown }
-  | { type: "fee"; driverId: string | null; charge: Money; breakdown: FareBreakdown }
-  | { type: "release" }
-);
+export const Settlement = z.discriminatedUnion("type", [
+  z.object({ ...settlementBase, type: z.literal("capture"), driverId: z.string(), charge: Money, breakdown: FareBreakdown }),
+  z.object({ ...settlementBase, type: z.literal("fee"), driverId: z.string().nullable(), charge: Money, breakdown: FareBreakdown }),
+  z.object({ ...settlementBase, type: z.literal("release") }),
+]);
+export type Settlement = z.infer<typeof Settlement>;
 
 /** The settlement a move calls for: completion captures, a fee is charged, any other end releases. */
 export function settlementOf(after: TripState, events: readonly TripEvent[]): Settlement | null {

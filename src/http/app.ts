@@ -16,6 +16,7 @@ import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
 import { roomRoutes } from "./routes/rooms";
 import { tripRoutes } from "./routes/trips";
+import { walletRoutes } from "./routes/wallet";
 
 export const VERSION = "0.1.0";
 
@@ -43,6 +44,7 @@ app.route("/v1", roomRoutes);
 app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
 app.route("/v1", notificationRoutes);
+app.route("/v1", walletRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 

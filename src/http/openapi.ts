@@ -29,6 +29,7 @@ import {
   PreferencesResponse,
   PushKeyResponse,
 } from "../protocol/notifications";
+import { EarningsResponse, ReceiptResponse, TopUpBody, TopUpResponse, TransactionListResponse, WalletResponse } from "../protocol/payments";
 
 type Operation = {
   method: "get" | "post" | "patch" | "delete";
@@ -95,6 +96,12 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/notifications", summary: "The caller's notifications with delivery status, newest first", auth: true, status: 200, response: NotificationListResponse, query: ["limit"] },
   { method: "get", path: "/v1/me/preferences", summary: "The caller's notification preferences", auth: true, status: 200, response: PreferencesResponse },
   { method: "patch", path: "/v1/me/preferences", summary: "Mute notification types (muted ones are logged, not sent)", auth: true, body: PreferencesBody, status: 200, response: PreferencesResponse },
+  { method: "get", path: "/v1/wallet", summary: "The caller's wallet: balance, held and available", auth: true, status: 200, response: WalletResponse },
+  { method: "post", path: "/v1/wallet/top-ups", summary: "Top the wallet up through the payment provider (riders; Idempotency-Key required)", auth: true, body: TopUpBody, status: 201, response: TopUpResponse, idempotent: true },
+  { method: "get", path: "/v1/wallet/transactions", summary: "The caller's wallet or earnings lines, newest first", auth: true, status: 200, response: TransactionListResponse, query: ["limit", "before"] },
+  { method: "get", path: "/v1/trips/{id}/receipt", summary: "The receipt of a completed trip or a charged fee (its rider or driver)", auth: true, status: 200, response: ReceiptResponse },
+  { method: "get", path: "/v1/earnings", summary: "A driver's earnings over [from, to) (default: the last 7 days)", auth: true, status: 200, response: EarningsResponse, query: ["from", "to"] },
+  { method: "post", path: "/v1/payments/webhook", summary: "The payment provider's signed events (Stripe-Signature); 400 on a bad signature", auth: false, status: 200 },
 ];
 
 const schema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });

@@ -58,6 +58,10 @@ export const ErrorCode = z.enum([
   "payload_too_large",
   "rate_limited",
   "internal",
+  /** A payment provider's webhook whose signature does not verify (400). */
+  "invalid_signature",
+  /** The payment provider refused or failed a call (502). */
+  "payment_provider_error",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -22,6 +22,7 @@ import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type 
 import type { StoredEvent } from "./event-log";
 import { CANDIDATES_PER_CELL, nearCells, snapshotCells, widerCells } from "./geo-index";
 import { RoomHub } from "./hub";
+import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { archiveMessages } from "./message-archive";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
@@ -49,6 +50,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
     // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
+    // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
+    this.sql.exec(SETTLEMENT_SCHEMA);
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
@@ -99,7 +102,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return this.rpc("complete", () => {
       const state = this.state();
       const now = Date.now();
-      return this.run({ type: "complete", driverId: identity.userId, now, fare: this.finalFare(state, now) });
+      const fare = this.finalFare(state, now);
+      return this.run({ type: "complete", driverId: identity.userId, now, fare: fare.total, breakdown: fare.breakdown });
     });
   }
 
@@ -109,6 +113,11 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const by = identity.userId === state.riderId ? "rider" : "driver";
       return this.run({ type: "cancel", by, userId: identity.userId, now: Date.now(), ...(reason === undefined ? {} : { reason }), freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS });
     });
+  }
+
+  /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
+  settle(): Promise<Result<boolean>> {
+    return this.rpc("settle", () => this.settleNow());
   }
 
   /** Who may rate whom on this trip: the rider rates the driver and the driver the rider, once it is completed. */
@@ -169,6 +178,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   protected async writeBehind(events: StoredEvent[]): Promise<void> {
+    // Before the active-trip slot is freed below, so a next request sees the hold released.
+    await this.settleNow();
     await archiveMessages(this.env.DB, events);
     // Only the newest status in the batch matters for the trips table.
     const latest = events.map(statusTripOf).filter((t): t is Trip => t !== null).at(-1);
@@ -307,6 +318,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(after));
+      // A trip that ends owes the ledger a capture, a fee or a release, stored with the status.
+      recordSettlement(this.sql, after, events);
       if (before.driverId !== after.driverId) {
         // The last fix is the assigned driver's; it says nothing about the next one.
         this.sql.exec(`DELETE FROM last_location`);
@@ -392,13 +405,17 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();
   }
 
+  private async settleNow(): Promise<boolean> {
+    return settlePending(this.sql, this.env, this.config, this.ctx, (err) => this.logError("settle", err));
+  }
+
   private finalFare(state: TripState, now: number) {
     const points = this.sql
       .exec<{ at: number; lat: number; lng: number }>(`SELECT at, lat, lng FROM breadcrumb ORDER BY at`)
       .toArray();
     const distanceKm = breadcrumbDistanceKm(points, this.config.MAX_SPEED_KMH);
     const durationMin = state.startedAt === null ? 0 : Math.max(0, now - state.startedAt) / 60_000;
-    return computeFare(state.quote.rules, { distanceKm, durationMin, surge: state.quote.surge }).total;
+    return computeFare(state.quote.rules, { distanceKm, durationMin, surge: state.quote.surge });
   }
 
   private eta(state: TripState, from: LatLng): number | null {

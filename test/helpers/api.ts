@@ -31,10 +31,27 @@ export async function call(method: string, path: string, options: { token?: stri
   return { status: res.status, body: json, headers: res.headers };
 }
 
-export async function registerUser(role: Role = "rider", name = "Test User"): Promise<TestUser> {
+/** What a test rider's wallet starts with (minor units): trips hold their fare on it, 402 without. */
+export const TEST_RIDER_FUNDS = 50_000;
+
+/**
+ * A new user. A rider's wallet is topped up with `funds` (TEST_RIDER_FUNDS unless given; 0 for
+ * an empty wallet) through the sandbox payment provider, the same way a real rider pays in.
+ */
+export async function registerUser(role: Role = "rider", name = "Test User", options: { funds?: number } = {}): Promise<TestUser> {
   const res = await call("POST", "/v1/auth/register", { body: { email: `${unique("u")}@example.com`, password: "password123", name, role } });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as TestUser;
+  const user = res.body as TestUser;
+  const funds = options.funds ?? (role === "rider" ? TEST_RIDER_FUNDS : 0);
+  if (funds > 0) await topUp(user, funds);
+  return user;
+}
+
+/** Tops the rider's wallet up through the sandbox provider; returns the top-up. */
+export async function topUp(rider: TestUser, amount: number, key = unique("topup")) {
+  const res = await call("POST", "/v1/wallet/top-ups", { token: rider.token, body: { amount: { amount, currency: "USD" } }, headers: { "Idempotency-Key": key } });
+  if (res.status !== 201) throw new Error(`top-up failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.topUp;
 }
 
 export async function createRoom(owner: TestUser, options: { private?: boolean; name?: string } = {}): Promise<Room> {

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { ratingOf } from "../../db/ratings";
 import { ratings } from "../../db/schema";
+import { placeHold, releaseHold } from "../../db/ledger";
 import { claimActiveTrip, findQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
 import { computeFare, quoteEstimate } from "../../domain/fare";
 import { rankCandidates } from "../../domain/matching";
@@ -85,8 +86,22 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
 
   const tripId = newId("trip");
   const now = Date.now();
-  const twin = await claimSlot(c, riderId, tripId, now, key);
-  if (twin !== null) return c.json({ trip: twin }, 201);
+  // The quote's fare is held on the wallet before anything else (402 insufficient_funds), so of
+  // several requests at once only those the balance covers go on (db/ledger.ts says how), and
+  // it is given back if the request goes no further. The trip room settles it when the trip ends.
+  await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now);
+  const giveBack = () => releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) => logHoldLeak(tripId, err));
+  let twin: Trip | null;
+  try {
+    twin = await claimSlot(c, riderId, tripId, now, key);
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
+  if (twin !== null) {
+    await giveBack();
+    return c.json({ trip: twin }, 201);
+  }
   try {
     if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
     const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
@@ -94,9 +109,14 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     return c.json({ trip }, 201);
   } catch (err) {
     await releaseActiveTrip(c.env.DB, riderId, tripId);
+    await giveBack();
     throw err;
   }
 });
+
+function logHoldLeak(tripId: string, err: unknown): void {
+  console.error(JSON.stringify({ level: "error", where: "trips", reason: "could not release the hold of a failed request", tripId, error: err instanceof Error ? err.message : String(err) }));
+}
 
 /**
  * Claims the rider's active-trip slot. A slot held by a trip that has since ended (the trip

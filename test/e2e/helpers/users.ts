@@ -12,21 +12,9 @@ export async function account(baseUrl: string, role: Role, name: string): Promis
   const email = `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}@e2e.example`;
   const password = "correct horse battery staple";
   const { user, token } = await api.signUp({ email, password, name, role });
-  if (role === "rider") await fund(baseUrl, token);
+  // A trip holds its fare on the wallet (402 without): riders pay in through the sandbox provider.
+  if (role === "rider") await api.topUp({ amount: { amount: 20_000, currency: "USD" } });
   return { api, user, token, email, password };
-}
-
-/**
- * Tops a rider's wallet up through the sandbox payment provider (a trip holds its fare there
- * and answers 402 without). A server without the payments routes (404) needs none.
- */
-async function fund(baseUrl: string, token: string): Promise<void> {
-  const res = await fetch(`${baseUrl}/v1/wallet/top-ups`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
-    body: JSON.stringify({ amount: { amount: 20_000, currency: "USD" } }),
-  });
-  if (res.status !== 201 && res.status !== 404) throw new Error(`top-up failed: ${res.status} ${await res.text()}`);
 }
 
 /** A public room made by `owner`, joined by the others. */

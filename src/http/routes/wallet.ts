@@ -1,0 +1,124 @@
+/**
+ * @module http/routes/wallet
+ * Payments over HTTP (API.md, "Payments"): the caller's wallet and transactions, top-ups
+ * through the payment provider and its webhook, trip receipts and drivers' earnings. The
+ * ledger (db/ledger.ts) does the money; holds and captures of trips happen in routes/trips.ts
+ * and the trip room.
+ */
+import { Hono } from "hono";
+import { chargeOf, earningsOf, findTopUp, insertTopUp, listTransactions, setTopUpProviderRef, walletOf, type StoredEntry, type TopUpRow } from "../../db/ledger";
+import { ApiError, badRequest, conflict, forbidden, unwrap } from "../../errors";
+import { applyProviderEvent } from "../../payments/events";
+import { paymentProvider } from "../../payments/provider";
+import { EarningsQuery, TopUpBody, TransactionListQuery, type Receipt, type TopUp } from "../../protocol/payments";
+import { requireRole, requireUser } from "../auth-middleware";
+import type { AppEnv } from "../context";
+import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+
+export const walletRoutes = new Hono<AppEnv>();
+
+walletRoutes.use("/wallet", requireUser);
+walletRoutes.use("/wallet/*", requireUser);
+walletRoutes.use("/earnings", requireUser);
+walletRoutes.use("/trips/:id/receipt", requireUser);
+
+const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
+
+function toTopUp(row: TopUpRow): TopUp {
+  return { id: row.id, status: row.status, amount: { amount: row.amount, currency: row.currency }, ...(row.clientSecret ? { clientSecret: row.clientSecret } : {}), createdAt: row.createdAt };
+}
+
+walletRoutes.get("/wallet", async (c) => {
+  return c.json({ wallet: await walletOf(c.env.DB, c.get("identity").userId, c.get("config").FARE_CURRENCY) });
+});
+
+walletRoutes.get("/wallet/transactions", async (c) => {
+  const query = readQuery(c, TransactionListQuery);
+  const transactions = await listTransactions(c.env.DB, c.get("identity").userId, query.limit, query.before);
+  const last = transactions.at(-1);
+  return c.json({ transactions, nextBefore: transactions.length === query.limit && last ? Number(last.id) : null });
+});
+
+/**
+ * Starts a top-up with the provider. The Idempotency-Key is required: the same key returns the
+ * same top-up, and the provider call carries the top-up id as its own idempotency key, so a
+ * retried request never charges twice. The sandbox settles at once; Stripe answers `pending`
+ * with the PaymentIntent's client secret and credits the wallet from its webhook.
+ */
+walletRoutes.post("/wallet/top-ups", requireRole("rider"), async (c) => {
+  const key = readIdempotencyKey(c);
+  if (key === undefined) throw badRequest("a top-up needs an Idempotency-Key header");
+  const { amount } = await readBody(c, TopUpBody);
+  const config = c.get("config");
+  if (amount.currency !== config.FARE_CURRENCY) throw badRequest(`top-ups are in ${config.FARE_CURRENCY}`);
+  if (amount.amount < config.TOP_UP_MIN_MINOR || amount.amount > config.TOP_UP_MAX_MINOR) {
+    throw badRequest(`a top-up is between ${config.TOP_UP_MIN_MINOR} and ${config.TOP_UP_MAX_MINOR} minor units`, { min: config.TOP_UP_MIN_MINOR, max: config.TOP_UP_MAX_MINOR });
+  }
+  const userId = c.get("identity").userId;
+  const provider = paymentProvider(config);
+  const now = Date.now();
+  const row = await insertTopUp(c.env.DB, {
+    id: newId("tu"), userId, idempotencyKey: key, amount: amount.amount, currency: amount.currency, provider: provider.name,
+    providerRef: null, clientSecret: null, status: "pending", createdAt: now, updatedAt: now,
+  });
+  if (row.amount !== amount.amount || row.currency !== amount.currency) throw conflict("this Idempotency-Key was used for a different top-up", { topUpId: row.id });
+  // A new top-up, or a retry of one whose provider call did not finish.
+  if (row.providerRef === null) {
+    const started = await provider.startTopUp({ topUpId: row.id, userId, amount });
+    await setTopUpProviderRef(c.env.DB, row.id, started.providerRef, started.clientSecret, Date.now());
+    if (started.event) await applyProviderEvent(c.env.DB, started.event, Date.now());
+  }
+  const current = await findTopUp(c.env.DB, row.id);
+  return c.json({ topUp: toTopUp(current ?? row) }, 201);
+});
+
+/** The provider's notifications. No user token: the provider's signature is the authentication. */
+walletRoutes.post("/payments/webhook", async (c) => {
+  const raw = await c.req.text();
+  const event = await paymentProvider(c.get("config")).readWebhook(raw, c.req.raw.headers, Date.now());
+  const outcome = await applyProviderEvent(c.env.DB, event, Date.now());
+  return c.json({ received: true, outcome });
+});
+
+function toReceipt(tripId: string, entry: StoredEntry): Receipt {
+  const data = entry.data;
+  if (!data) throw new ApiError(500, "internal", "the trip's charge has no receipt data");
+  const money = (amount: number) => ({ amount, currency: data.charge.currency });
+  return {
+    tripId,
+    kind: entry.kind === "fee" ? "fee" : "capture",
+    fare: data.charge,
+    breakdown: data.breakdown,
+    paidFrom: "wallet",
+    paid: money(data.paid),
+    outstanding: money(data.owed),
+    driverEarning: money(data.driverEarning),
+    createdAt: entry.createdAt,
+  };
+}
+
+/**
+ * The receipt of a completed trip or a charged cancellation fee. The trip room settles behind
+ * its status change; a receipt asked for before that settles it now.
+ */
+walletRoutes.get("/trips/:id/receipt", async (c) => {
+  const tripId = readId(c);
+  const identity = c.get("identity");
+  let charge = await chargeOf(c.env.DB, tripId);
+  if (!charge) {
+    const stub = tripObject(c.env, tripId);
+    const trip = unwrap(await stub.get(identity));
+    if (trip.status !== "completed" && !(trip.status === "cancelled" && trip.cancellationFee)) throw conflict(`the trip is ${trip.status}: there is no receipt until it is completed or a fee is charged`);
+    unwrap(await stub.settle());
+    charge = await chargeOf(c.env.DB, tripId);
+    if (!charge) throw new ApiError(503, "internal", "the receipt is not ready yet; try again shortly");
+  }
+  if (identity.userId !== charge.data?.riderId && identity.userId !== charge.data?.driverId) throw forbidden("only the trip's rider and driver may see its receipt");
+  return c.json({ receipt: toReceipt(tripId, charge) });
+});
+
+walletRoutes.get("/earnings", requireRole("driver"), async (c) => {
+  const { from, to } = readQuery(c, EarningsQuery);
+  const { trips, ...earnings } = await earningsOf(c.env.DB, c.get("identity").userId, c.get("config").FARE_CURRENCY, from, to);
+  return c.json({ earnings, trips, from, to });
+});

@@ -1,0 +1,22 @@
+/**
+ * @module payments/sandbox
+ * The default provider for local development and tests: every top-up succeeds at once, like a
+ * card provider's test mode. It hands back the same `top_up.succeeded` event a real webhook
+ * would produce, so the wallet is credited through the same ledger code. It sends no webhooks,
+ * so any webhook is refused.
+ */
+import { ApiError } from "../errors";
+import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart } from "./provider";
+
+export class SandboxProvider implements PaymentProvider {
+  readonly name = "sandbox" as const;
+
+  async startTopUp(topUp: TopUpStart): Promise<StartedTopUp> {
+    const providerRef = `sandbox_${topUp.topUpId}`;
+    return { providerRef, clientSecret: null, event: { type: "top_up.succeeded", topUpId: topUp.topUpId, providerRef, amount: topUp.amount } };
+  }
+
+  async readWebhook(): Promise<ProviderEvent> {
+    throw new ApiError(400, "invalid_signature", "the sandbox payment provider sends no webhooks");
+  }
+}
