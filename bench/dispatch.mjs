@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
 import WebSocket from "ws";
-import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, isLoopback, makeApi, now, pool, sleep } from "./lib.mjs";
+import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, runQueueWaitNs, sleep } from "./lib.mjs";
 
 const HELP = `usage: npm run bench:dispatch -- [options]
 
@@ -61,7 +61,9 @@ const RATE = num("rate", { min: 0.01, max: 500 });
 const SECONDS = num("seconds", { min: 1, max: 3600 });
 const WARMUP = num("warmup", { min: 0, max: 600 });
 const RIDE_S = num("ride-seconds", { min: 1, max: 3600 });
-const FIX_EVERY_S = num("fix-every", { min: 0.5, max: 60 });
+// The server takes at most LOCATIONS_PER_SECOND (2) fixes per second from a driver.
+const FIX_EVERY_S = num("fix-every", { min: 0.6, max: 60 });
+// The server drops a fix that implies 250 km/h or more.
 const SPEED_KMH = num("speed", { min: 0, max: 200 });
 const CONCURRENCY = num("concurrency", { int: true, min: 1, max: 1000 });
 
@@ -75,17 +77,21 @@ const api = makeApi(BASE);
 /** The server's index settings, read from wrangler.toml's [vars] (the benchmark mirrors them client-side). */
 function serverVar(name, fallback) {
   try {
-    const m = new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8"));
-    return m ? Number(m[1]) : fallback;
+    const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
+    const vars = toml.slice(toml.search(/^\[vars\]/m)).split(/^\[(?!vars\])/m)[0];
+    const m = new RegExp(`^${name}\\s*=\\s*"?([^"\\s]*)"?`, "m").exec(vars);
+    const v = m ? Number(m[1]) : NaN;
+    return Number.isFinite(v) ? v : fallback;
   } catch {
     return fallback;
   }
 }
 const H3_RES = serverVar("H3_RESOLUTION", 7);
 const CELL_REPORT_MS = serverVar("CELL_REPORT_INTERVAL_MS", 5000);
+const RIDER_FUNDS_MINOR = serverVar("TOP_UP_MAX_MINOR", 50_000);
 
 // San Francisco, roughly: where drivers roam and rides start and end.
-const CITY = { south: 37.71, north: 37.8, west: -122.5, east: -122.39 };
+const CITY = { south: 37.7, north: 37.81, west: -122.51, east: -122.38 };
 const KM_PER_DEG_LAT = 111.32;
 const kmPerDegLng = (lat) => KM_PER_DEG_LAT * Math.cos((lat * Math.PI) / 180);
 const between = (a, b) => a + Math.random() * (b - a);
@@ -103,24 +109,48 @@ function near(point, maxKm) {
 const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const password = `bench-${randomBytes(9).toString("base64url")}`;
 const requestToOffer = new Histogram();
+const tripPostMs = new Histogram();
+const acceptAckMs = new Histogram();
 const locationToRider = new Histogram();
 const errorsByCode = new Map();
 const countError = (code) => errorsByCode.set(code, (errorsByCode.get(code) ?? 0) + 1);
-const counts = { requested: 0, offered: 0, offerExpired: 0, accepted: 0, acceptRefused: 0, completed: 0, noDriver: 0, cancelled: 0, fixesSent: 0, fixErrors: 0 };
-let doubleAssignments = 0;
-/** POST /v1/trips send time by trip, until its first offer is seen. */
-const requestSentAt = new Map();
+const counts = {
+  requested: 0, // POST /v1/trips sent
+  created: 0, // answered 201
+  offered: 0, // offer frames received (a trip may be offered more than once)
+  offerExpired: 0,
+  acceptsSent: 0,
+  accepted: 0, // acks of an accept
+  acceptRefused: 0, // error frames answering an accept
+  completed: 0,
+  noDriver: 0,
+  cancelled: 0,
+  fixesSent: 0,
+  fixErrors: 0,
+  fixesOnTrip: 0, // fixes sent by a driver holding an accepted trip (before its complete)
+  riderSocketLost: 0,
+};
+/** Each double assignment seen, with how it was seen. */
+const doubles = [];
+function doubleAssignment(kind, detail) {
+  doubles.push({ kind, ...detail });
+  console.error(`bench: DOUBLE ASSIGNMENT (${kind}) ${JSON.stringify(detail)}`);
+}
+/** Trips created: { sentAt, offeredAt, offers, acceptedBy, status } by trip id. */
+const trips = new Map();
 /** First offer seen by trip, for offers that arrive before the POST answers. */
 const offerSeenAt = new Map();
-/** Which driver holds which trip (accept acked); a second holder is a double assignment. */
-const tripDriver = new Map();
-/** Send time of each fix a driver on a trip sent, by `${driverId}:${at}`, until the rider sees it. */
+/** Accepts acknowledged before the POST that created the trip answered: driver ids by trip. */
+const earlyAccepts = new Map();
+/** Send time of each fix a driver on a trip sent, by `${tripId}:${at}`, until the rider sees it. */
 const fixSentAt = new Map();
-/** Inbound fixes of available drivers per cell during the window, and the session->cell reports the server's rule implies. */
+/** Inbound fixes per cell during the window (all drivers, and available drivers only), and the session->cell reports the server's rule implies. */
 const fixesPerCell = new Map();
+const availableFixesPerCell = new Map();
 const reportsPerCell = new Map();
 let measuring = false;
 let stopping = false;
+let abortReason = null;
 
 /** Requests slower than a second, for a look at the server's side of them (--json). */
 const slowRequests = [];
@@ -130,27 +160,39 @@ const bump = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
 
 function startDriver(d) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${WS_BASE}/v1/drivers/me/ws`, { headers: { authorization: `Bearer ${d.token}` } });
+    const ws = new WebSocket(`${WS_BASE}/v1/drivers/me/ws`, { headers: { authorization: `Bearer ${d.token}` }, perMessageDeflate: false, handshakeTimeout: 15_000 });
     d.ws = ws;
-    const timer = setTimeout(() => reject(new BenchError(`driver ${d.id}: no welcome within 15 s`)), 15_000);
+    let welcomed = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new BenchError(`driver ${d.idx}: no welcome within 15 s`));
+    }, 15_000);
+    ws.on("unexpected-response", (_req, res) => {
+      clearTimeout(timer);
+      reject(new BenchError(`driver ${d.idx}: upgrade refused ${res.statusCode}`));
+    });
     ws.on("message", (data) => {
       const frame = parseJson(data.toString());
       if (!frame) return;
       if (frame.type === "welcome") {
+        welcomed = true;
         clearTimeout(timer);
         resolve();
       } else onDriverFrame(d, frame);
     });
     ws.on("error", (err) => {
+      if (welcomed) return countError("driver_socket_error");
       clearTimeout(timer);
-      countError("driver_socket");
-      reject(err);
+      reject(new BenchError(`driver ${d.idx}: ${err.message}`));
     });
-    ws.on("close", () => {
-      if (!stopping) countError("driver_socket_closed");
+    ws.on("close", (code) => {
+      if (!stopping) countError(`driver_socket_closed_${code}`);
     });
   });
 }
+
+/** The driver holds an accepted trip whose complete this generator has not sent yet. */
+const onTrip = (d) => d.tripId !== null && !d.completeSent;
 
 function onDriverFrame(d, frame) {
   const t = now();
@@ -159,40 +201,76 @@ function onDriverFrame(d, frame) {
       counts.offered++;
       // The server frees a driver only after the complete this generator sends: an offer
       // before that reached a driver who still holds a trip.
-      if (d.tripId && !d.completeSent) doubleAssignments++;
-      const sentAt = requestSentAt.get(frame.tripId);
-      if (sentAt !== undefined) {
-        requestToOffer.recordMs(t - sentAt);
-        if (t - sentAt > 1000) slowRequests.push({ tripId: frame.tripId, stage: "offer after the answer", ms: Math.round(t - sentAt) });
-        requestSentAt.delete(frame.tripId);
+      if (onTrip(d)) doubleAssignment("offer to a driver on a trip", { driver: d.id, holds: d.tripId, offered: frame.tripId });
+      d.offerTripId = frame.tripId;
+      d.reportedCell = null; // an offered driver leaves the cell; the next report is a move
+      const trip = trips.get(frame.tripId);
+      if (trip) {
+        trip.offers++;
+        if (trip.offeredAt === null) {
+          trip.offeredAt = t;
+          requestToOffer.recordMs(t - trip.sentAt);
+          if (t - trip.sentAt > 1000) slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
+        }
       } else if (!offerSeenAt.has(frame.tripId)) offerSeenAt.set(frame.tripId, t);
-      d.ws.send(JSON.stringify({ type: "offer.accept", id: `acc-${frame.tripId}`, tripId: frame.tripId }));
+      const id = `acc-${d.idx}-${++d.seq}`;
+      d.accepts.set(id, { tripId: frame.tripId, t });
+      counts.acceptsSent++;
+      d.ws.send(JSON.stringify({ type: "offer.accept", id, tripId: frame.tripId }));
       return;
     }
-    case "ack":
-      if (typeof frame.id === "string" && frame.id.startsWith("acc-")) onAccepted(d, frame.id.slice(4));
+    case "ack": {
+      const a = d.accepts.get(frame.id);
+      if (!a) return;
+      d.accepts.delete(frame.id);
+      acceptAckMs.recordMs(t - a.t);
+      onAccepted(d, a.tripId);
       return;
+    }
     case "offer.expired":
       counts.offerExpired++;
+      if (d.offerTripId === frame.tripId) d.offerTripId = null;
       return;
-    case "error":
-      if (typeof frame.id === "string" && frame.id.startsWith("acc-")) counts.acceptRefused++;
-      else if (frame.code) counts.fixErrors++;
-      countError(frame.code ?? "error_frame");
+    case "trip": {
+      // A trip this driver holds changed: it must be the one trip it holds.
+      const trip = frame.trip;
+      if (trip?.driverId === d.id && ["accepted", "arrived", "in_progress"].includes(trip.status) && onTrip(d) && trip.id !== d.tripId) {
+        doubleAssignment("driver channel shows a second active trip", { driver: d.id, holds: d.tripId, other: trip.id, status: trip.status });
+      }
       return;
+    }
+    case "error": {
+      const a = frame.id !== undefined ? d.accepts.get(frame.id) : undefined;
+      if (a) {
+        d.accepts.delete(frame.id);
+        counts.acceptRefused++;
+        if (d.offerTripId === a.tripId) d.offerTripId = null;
+        countError(`offer.accept:${frame.code ?? "error"}`);
+      } else {
+        counts.fixErrors++;
+        countError(`driver_frame:${frame.code ?? "error"}`);
+      }
+      return;
+    }
   }
 }
 
 function onAccepted(d, tripId) {
   counts.accepted++;
-  const holder = tripDriver.get(tripId);
-  if ((holder !== undefined && holder !== d.id) || (d.tripId && !d.completeSent)) doubleAssignments++;
-  tripDriver.set(tripId, d.id);
+  if (d.offerTripId === tripId) d.offerTripId = null;
+  const trip = trips.get(tripId);
+  if (trip) {
+    if (trip.acceptedBy !== null && trip.acceptedBy !== d.id) doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: d.id });
+    trip.acceptedBy ??= d.id;
+  } else {
+    if (!earlyAccepts.has(tripId)) earlyAccepts.set(tripId, []);
+    earlyAccepts.get(tripId).push(d.id);
+  }
+  if (onTrip(d)) doubleAssignment("driver acknowledged a second trip", { driver: d.id, holds: d.tripId, accepted: tripId });
   d.tripId = tripId;
   d.completeSent = false;
   drive(d, tripId).catch((err) => countError(err instanceof BenchError ? err.code : "drive"));
 }
-
 async function drive(d, tripId) {
   await sleep((RIDE_S * 1000) / 4);
   for (const step of ["arrived", "start"]) await tripCall(d, tripId, step);
@@ -200,37 +278,45 @@ async function drive(d, tripId) {
   d.completeSent = true;
   await tripCall(d, tripId, "complete");
   if (d.tripId === tripId) d.tripId = null;
+  d.reportedCell = null;
 }
 
 async function tripCall(d, tripId, step) {
   try {
     await api("POST", `/v1/trips/${tripId}/${step}`, undefined, d.token);
   } catch (err) {
-    countError(err.code ?? step);
+    countError(`${step}:${err.code ?? "network"}`);
   }
 }
 
 /** Moves the driver one step and sends the fix; mirrors the session's cell-report rule to estimate reports per cell. */
 function sendFix(d) {
-  const dtS = d.lastFixAt ? (Date.now() - d.lastFixAt) / 1000 : FIX_EVERY_S;
+  const at = Date.now();
+  const dtS = (at - d.lastFixAt) / 1000;
   const km = (SPEED_KMH * dtS) / 3600;
   let lat = d.pos.lat + (km * Math.cos(d.heading)) / KM_PER_DEG_LAT;
   let lng = d.pos.lng + (km * Math.sin(d.heading)) / kmPerDegLng(d.pos.lat);
   if (lat < CITY.south || lat > CITY.north || lng < CITY.west || lng > CITY.east) {
-    d.heading += Math.PI; // turn around at the city's edge
+    d.heading += Math.PI; // turn around at the city's edge (and stand still for this fix)
     lat = d.pos.lat;
     lng = d.pos.lng;
   } else if (Math.random() < 0.1) d.heading += between(-Math.PI / 2, Math.PI / 2);
-  d.pos = { lat, lng };
-  const at = Date.now();
-  d.lastFixAt = at;
   if (d.ws.readyState !== WebSocket.OPEN) return;
+  d.pos = { lat, lng };
+  d.lastFixAt = at;
   d.ws.send(JSON.stringify({ type: "location", lat, lng, at }));
   counts.fixesSent++;
-  if (d.tripId) fixSentAt.set(`${d.id}:${at}`, now());
-  else if (measuring) {
-    const cell = latLngToCell(lat, lng, H3_RES);
-    bump(fixesPerCell, cell);
+  if (onTrip(d)) {
+    counts.fixesOnTrip++;
+    fixSentAt.set(`${d.tripId}:${at}`, now());
+  }
+  if (!measuring) return;
+  const cell = latLngToCell(lat, lng, H3_RES);
+  bump(fixesPerCell, cell);
+  if (d.tripId === null && d.offerTripId === null) {
+    // Only an available driver's fixes go on to the cell, and only on a change of cell or
+    // when the last report is CELL_REPORT_INTERVAL_MS old.
+    bump(availableFixesPerCell, cell);
     if (cell !== d.reportedCell || at - d.reportedAt >= CELL_REPORT_MS) {
       bump(reportsPerCell, cell);
       d.reportedCell = cell;
@@ -259,63 +345,104 @@ async function requestRide(r) {
     counts.requested++;
     const res = await fetch(new URL("/v1/trips", BASE), {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${r.token}`, "idempotency-key": `${runId}-${counts.requested}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${r.token}`, "idempotency-key": `${runId}-${r.idx}-${++r.seq}` },
       body: JSON.stringify({ quoteId: quote.id }),
+      signal: AbortSignal.timeout(30_000),
     });
     const body = parseJson(await res.text());
+    const answeredMs = now() - sentAt;
     if (res.status !== 201 || !body?.trip) {
-      countError(body?.error?.code ?? `http_${res.status}`);
+      countError(`POST /v1/trips:${body?.error?.code ?? `http_${res.status}`}`);
       r.busy = false;
       return;
     }
+    counts.created++;
+    tripPostMs.recordMs(answeredMs);
     const tripId = body.trip.id;
-    const answeredMs = now() - sentAt;
     if (answeredMs > 1000) slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
+    const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx };
+    trips.set(tripId, trip);
     const seen = offerSeenAt.get(tripId);
     if (seen !== undefined) {
+      trip.offeredAt = seen;
+      trip.offers++;
       requestToOffer.recordMs(seen - sentAt);
       offerSeenAt.delete(tripId);
-    } else requestSentAt.set(tripId, sentAt);
-    watchTrip(r, tripId);
+    }
+    for (const driverId of earlyAccepts.get(tripId) ?? []) {
+      if (trip.acceptedBy !== null && trip.acceptedBy !== driverId) doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: driverId });
+      trip.acceptedBy ??= driverId;
+    }
+    earlyAccepts.delete(tripId);
+    watchTrip(r, tripId, trip);
   } catch (err) {
-    countError(err.code ?? "request");
+    countError(`request:${err.code ?? err.name ?? "network"}`);
     r.busy = false;
   }
 }
 
+const TERMINAL = ["completed", "no_driver", "cancelled"];
+
 /** The rider's trip socket: location latency, the assigned driver never changing, and the end of the trip. */
-function watchTrip(r, tripId) {
-  const ws = new WebSocket(`${WS_BASE}/v1/trips/${tripId}/ws`, { headers: { authorization: `Bearer ${r.token}` } });
+function watchTrip(r, tripId, trip) {
+  const ws = new WebSocket(`${WS_BASE}/v1/trips/${tripId}/ws`, { headers: { authorization: `Bearer ${r.token}` }, perMessageDeflate: false, handshakeTimeout: 15_000 });
+  r.ws = ws;
   let driverId = null;
-  const done = () => {
+  let ended = false;
+  const end = (status) => {
+    if (ended) return;
+    ended = true;
+    trip.status = status;
+    if (status === "completed") counts.completed++;
+    else if (status === "no_driver") counts.noDriver++;
+    else counts.cancelled++;
     r.busy = false;
-    requestSentAt.delete(tripId);
+    r.ws = null;
     ws.close();
+  };
+  const onTripSnapshot = (snap) => {
+    if (!snap) return;
+    if (snap.status === "matching") driverId = null; // a driver's cancel sends it back to matching
+    else if (snap.driverId) {
+      if (driverId !== null && snap.driverId !== driverId) doubleAssignment("rider saw the trip's driver change", { trip: tripId, from: driverId, to: snap.driverId, status: snap.status });
+      driverId = snap.driverId;
+    }
+    if (trip.acceptedBy !== null && snap.driverId && snap.driverId !== trip.acceptedBy && snap.status !== "matching") {
+      doubleAssignment("rider's trip driver is not the driver whose accept was acknowledged", { trip: tripId, acked: trip.acceptedBy, rider: snap.driverId });
+    }
+    trip.status = snap.status;
+    if (TERMINAL.includes(snap.status)) end(snap.status);
   };
   ws.on("message", (data) => {
     const frame = parseJson(data.toString());
     if (!frame) return;
-    const trip = frame.trip;
-    if (trip?.driverId) {
-      if (driverId !== null && trip.driverId !== driverId && trip.status !== "matching") doubleAssignments++;
-      driverId = trip.driverId;
-    }
-    if (frame.type === "location" && driverId) {
-      const key = `${driverId}:${frame.at}`;
+    if (frame.type === "location") {
+      const key = `${tripId}:${frame.at}`;
       const sentAt = fixSentAt.get(key);
       if (sentAt !== undefined) {
         locationToRider.recordMs(now() - sentAt);
         fixSentAt.delete(key);
       }
+      return;
     }
-    if (trip && ["completed", "no_driver", "cancelled"].includes(trip.status)) {
-      if (trip.status === "completed") counts.completed++;
-      else if (trip.status === "no_driver") counts.noDriver++;
-      else counts.cancelled++;
-      done();
-    }
+    onTripSnapshot(frame.trip);
   });
-  ws.on("error", () => countError("rider_socket"));
+  ws.on("error", () => countError("rider_socket_error"));
+  ws.on("close", () => {
+    if (ended || stopping) return;
+    // Lost the trip socket: follow the trip over HTTP so the rider frees up at its end.
+    counts.riderSocketLost++;
+    (async () => {
+      while (!ended && !stopping) {
+        await sleep(2000);
+        try {
+          onTripSnapshot((await api("GET", `/v1/trips/${tripId}`, undefined, r.token)).trip);
+        } catch (err) {
+          countError(`GET /v1/trips/:id:${err.code ?? "network"}`);
+        }
+      }
+    })();
+  });
 }
 
 function parseJson(text) {
@@ -332,107 +459,251 @@ function parseJson(text) {
 async function register(role, i) {
   const body = { email: `bench-${runId}-${role}-${i}@bench.invalid`, password, name: `${role} ${i}`, role };
   const { user, token } = await api("POST", "/v1/auth/register", body);
-  return { id: user.id, token };
+  // Trip requests hold their fare on the wallet (402 without funds): riders pay in first, through
+  // the sandbox provider that `npm run dev` uses (the largest top-up it takes covers dozens of rides).
+  if (role === "rider") await api("POST", "/v1/wallet/top-ups", { amount: { amount: RIDER_FUNDS_MINOR, currency: "USD" } }, token, { "idempotency-key": `bench-${runId}-${i}` });
+  return { idx: i, id: user.id, token, seq: 0 };
+}
+
+function cpuSnapshot(pids) {
+  return { server: cpuTicks(pids), rq: runQueueWaitNs(pids), host: hostTicks(), gen: process.cpuUsage(), t: now() };
+}
+
+/** CPU between two snapshots, in seconds. */
+function cpuBetween(a, b, pids) {
+  const alive = pids.filter((p) => p in a.server.perPid && p in b.server.perPid);
+  const serverS = alive.reduce((s, p) => s + b.server.perPid[p] - a.server.perPid[p], 0) / CLK_TCK;
+  const genS = (b.gen.user + b.gen.system - a.gen.user - a.gen.system) / 1e6;
+  const hostS = a.host && b.host ? (b.host.busy - a.host.busy) / CLK_TCK : null;
+  return {
+    seconds: r3((b.t - a.t) / 1000),
+    serverCpuS: pids.length > 0 ? r3(serverS) : null,
+    serverReliable: pids.length > 0 && b.server.missing === 0,
+    serverRunQueueWaitS: r3((b.rq - a.rq) / 1e9),
+    generatorCpuS: r3(genS),
+    hostBusyS: hostS === null ? null : r3(hostS),
+    otherProcessesCpuS: hostS === null ? null : r3(Math.max(0, hostS - serverS - genS)),
+  };
 }
 
 async function main() {
-  await api("GET", "/health");
+  await api("GET", "/health").catch((err) => {
+    throw new BenchError(`server not reachable at ${BASE.href}: ${err.message}`);
+  });
   const server = findServerProcesses(PORT, opt.pid, die);
-  for (const w of server.warnings) console.warn(`bench: ${w}`);
-  // Each rider holds one trip at a time: enough of them to cover a ride's length at --rate.
+  for (const w of server.warnings) console.warn(`bench: WARNING ${w}`);
+  // Each rider holds one trip at a time: enough of them to cover a ride's length (plus
+  // matching and slack) at --rate.
   const riderCount = Math.ceil(RATE * (RIDE_S + 20)) + 10;
-  console.log(`bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATE} requests/s for ${SECONDS}s  ride ${RIDE_S}s  H3 res ${H3_RES}`);
+  console.log(`bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATE} requests/s for ${SECONDS}s  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`);
+  console.log(`bench: server pids ${server.pids.join(",") || "-"} (${server.how})`);
+
+  // A hard bound on the whole run, whatever happens.
+  const hardLimitMs = (120 + (DRIVERS + riderCount) / 5 + WARMUP + SECONDS + RIDE_S + 60) * 1000;
+  setTimeout(() => {
+    console.error(`bench: hard time limit of ${Math.round(hardLimitMs / 1000)} s reached; exiting`);
+    process.exit(3);
+  }, hardLimitMs).unref();
+  process.on("SIGINT", () => {
+    if (abortReason !== null) process.exit(130);
+    abortReason = "interrupted (SIGINT)";
+    console.error("bench: stopping early (Ctrl-C again to quit at once)");
+  });
+
   const t0 = now();
+  const setupCpu0 = cpuSnapshot(server.pids);
   const drivers = await pool(Array.from({ length: DRIVERS }, (_, i) => i), CONCURRENCY, (i) => register("driver", i));
   const riders = await pool(Array.from({ length: riderCount }, (_, i) => i), CONCURRENCY, (i) => register("rider", i));
   const tRegistered = now();
   await pool(drivers, CONCURRENCY, async (d) => {
-    d.pos = randomPoint();
-    d.heading = Math.random() * 2 * Math.PI;
-    d.reportedAt = 0;
+    Object.assign(d, { pos: randomPoint(), heading: Math.random() * 2 * Math.PI, tripId: null, offerTripId: null, completeSent: false, accepts: new Map(), reportedCell: null, reportedAt: 0 });
     await api("POST", "/v1/drivers/me/online", { location: d.pos }, d.token);
     d.lastFixAt = Date.now();
     await startDriver(d);
   });
-  console.log(`bench: setup ${((now() - t0) / 1000).toFixed(1)}s (register ${drivers.length}+${riders.length} users ${((tRegistered - t0) / 1000).toFixed(1)}s, online + channels ${((now() - tRegistered) / 1000).toFixed(1)}s)`);
+  const tSetup = now();
+  const setupCpu = cpuBetween(setupCpu0, cpuSnapshot(server.pids), server.pids);
+  const setup = {
+    totalMs: Math.round(tSetup - t0),
+    registerMs: Math.round(tRegistered - t0),
+    users: drivers.length + riders.length,
+    registerPerS: r1((drivers.length + riders.length) / ((tRegistered - t0) / 1000)),
+    onlineAndChannelsMs: Math.round(tSetup - tRegistered),
+    serverCpuS: setupCpu.serverCpuS,
+  };
+  console.log(
+    `bench: setup ${fmtS(setup.totalMs)}: registered ${drivers.length} drivers + ${riders.length} riders in ${fmtS(setup.registerMs)} (${setup.registerPerS}/s, concurrency ${CONCURRENCY}), ${DRIVERS} online + channels ${fmtS(setup.onlineAndChannelsMs)}; server CPU ${setup.serverCpuS?.toFixed(1) ?? "-"} s`,
+  );
 
   for (const d of drivers) streamFixes(d);
-  await sleep(WARMUP * 1000);
+  // Prune fixes whose location never reached a rider (socket not open yet, trip over).
+  const pruner = setInterval(() => {
+    const old = now() - 60_000;
+    for (const [k, t] of fixSentAt) if (t < old) fixSentAt.delete(k);
+  }, 10_000);
+  const warmupUntil = now() + WARMUP * 1000;
+  while (abortReason === null && now() < warmupUntil) await sleep(100);
 
-  const cpu0 = cpuTicks(server.pids);
-  const gen0 = process.cpuUsage();
+  const cpu0 = cpuSnapshot(server.pids);
   const started = now();
   measuring = true;
   let skipped = 0;
-  while (now() - started < SECONDS * 1000) {
+  let next = started;
+  // Poisson arrivals on a fixed schedule, so a slow event loop does not lower the rate.
+  while (abortReason === null && now() - started < SECONDS * 1000) {
     const idle = riders.find((r) => !r.busy);
     if (idle) requestRide(idle);
     else skipped++;
-    await sleep(-Math.log(1 - Math.random()) * (1000 / RATE));
+    next += -Math.log(1 - Math.random()) * (1000 / RATE);
+    const wait = next - now();
+    if (wait > 0) await sleep(Math.min(wait, started + SECONDS * 1000 - now()));
   }
   measuring = false;
-  const windowS = (now() - started) / 1000;
-  const cpuWindow = cpuTicks(server.pids);
+  const cpuWindow = cpuSnapshot(server.pids);
   // Let the rides in flight finish (matching waits up to MATCH_TIMEOUT_MS; rides take RIDE_S).
   const drainUntil = now() + (RIDE_S + 15) * 1000;
-  while (riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
-  const cpu1 = cpuTicks(server.pids);
-  const gen1 = process.cpuUsage(gen0);
+  while (abortReason === null && riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
+  const cpu1 = cpuSnapshot(server.pids);
+  const serverAfter = opt.pid ? server : findServerProcesses(PORT, opt.pid, die);
+  const serverChanged = serverAfter.pids.slice().sort().join(",") !== server.pids.slice().sort().join(",");
   stopping = true;
+  clearInterval(pruner);
   for (const d of drivers) clearTimeout(d.timer);
-  for (const d of drivers) if (d.tripId) countError("ride_unfinished");
+  const unfinished = drivers.filter((d) => onTrip(d)).length;
+  const missingAcks = drivers.reduce((s, d) => s + d.accepts.size, 0);
   // Sign the drivers off as an app would: a driver who just vanishes stays matchable until
   // their fix goes stale, and the next run's first offers would wait on them.
-  await pool(drivers, CONCURRENCY, (d) => api("POST", "/v1/drivers/me/offline", undefined, d.token).catch(() => countError("offline")));
-  for (const d of drivers) d.ws.close();
+  await pool(drivers, CONCURRENCY, (d) => api("POST", "/v1/drivers/me/offline", undefined, d.token).catch((err) => countError(`offline:${err.code ?? "network"}`)));
+  for (const d of drivers) d.ws?.close();
+  for (const r of riders) r.ws?.close();
 
-  const busiest = [...fixesPerCell.entries()].sort((a, b) => b[1] - a[1])[0] ?? [null, 0];
+  const windowS = (cpuWindow.t - cpu0.t) / 1000;
+  const created = [...trips.values()];
+  const neverOffered = created.filter((t) => t.offeredAt === null);
+  const busiest = (map) => [...map.entries()].sort((a, b) => b[1] - a[1])[0] ?? [null, 0];
+  const [fixCell, fixCellN] = busiest(fixesPerCell);
+  const [reportCell, reportCellN] = busiest(reportsPerCell);
   const result = {
-    config: { url: BASE.origin, drivers: DRIVERS, rate: RATE, seconds: SECONDS, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, h3Resolution: H3_RES },
-    windowSeconds: windowS,
-    trips: { ...counts, stillOpen: riders.filter((r) => r.busy).length, requestsSkippedNoIdleRider: skipped },
-    doubleAssignments,
+    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate: RATE, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, city: CITY, runId },
+    setup,
+    windowSeconds: r3(windowS),
+    trips: {
+      ...counts,
+      requestsPerS: r1(counts.requested / windowS),
+      skippedNoIdleRider: skipped,
+      matched: created.filter((t) => t.acceptedBy !== null).length,
+      neverOffered: neverOffered.length,
+      neverOfferedByStatus: Object.fromEntries(neverOffered.reduce((m, t) => bump(m, t.status), new Map())),
+      reoffered: created.filter((t) => t.offers > 1).length,
+      stillOpen: riders.filter((r) => r.busy).length,
+      ridesUnfinished: unfinished,
+      missingAcceptAcks: missingAcks,
+    },
+    doubleAssignments: doubles.length,
+    doubleAssignmentList: doubles.slice(0, 100),
+    tripPostMs: tripPostMs.summary(),
     requestToOfferMs: requestToOffer.summary(),
+    acceptAckMs: acceptAckMs.summary(),
     locationToRiderMs: locationToRider.summary(),
-    busiestCell: { cell: busiest[0], fixesPerSecond: busiest[1] / windowS, reportsPerSecond: (reportsPerCell.get(busiest[0]) ?? 0) / windowS, cellsSeen: fixesPerCell.size },
-    serverCpuSeconds: server.pids.length > 0 ? (cpu1.total - cpu0.total) / CLK_TCK : null,
-    serverCpuSecondsInWindow: server.pids.length > 0 ? (cpuWindow.total - cpu0.total) / CLK_TCK : null,
-    serverPids: server.pids,
-    generatorCpuSeconds: (gen1.user + gen1.system) / 1e6,
-    errorsByCode: Object.fromEntries(errorsByCode),
+    busiestCell: {
+      note: "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); the server routes only available drivers' fixes to a cell, on a change of cell or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
+      cell: fixCell,
+      fixesPerSecond: r1(fixCellN / windowS),
+      availableFixesPerSecond: r1((availableFixesPerCell.get(fixCell) ?? 0) / windowS),
+      reportCell,
+      reportsPerSecond: r1(reportCellN / windowS),
+      cellsSeen: fixesPerCell.size,
+      allFixesPerSecond: r1([...fixesPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
+      allReportsPerSecond: r1([...reportsPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
+    },
+    cpu: {
+      serverPids: server.pids,
+      serverProcessesChanged: serverChanged ? { before: server.pids, after: serverAfter.pids } : null,
+      cores: cpuCount(),
+      requestWindow: cpuBetween(cpu0, cpuWindow, server.pids),
+      withRidesEnd: cpuBetween(cpu0, cpu1, server.pids),
+    },
+    errorsByCode: Object.fromEntries([...errorsByCode].sort((a, b) => b[1] - a[1])),
     slowRequests: slowRequests.slice(0, 50),
-    cpus: cpuCount(),
+    stoppedEarly: abortReason,
   };
   printSummary(result);
-  if (opt.json) writeFileSync(opt.json, `${JSON.stringify(result, null, 2)}\n`);
-  process.exit(doubleAssignments > 0 ? 1 : 0);
+  if (opt.json) {
+    writeFileSync(opt.json, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`bench: wrote ${opt.json}`);
+  }
+  process.exit(doubles.length > 0 ? 1 : 0);
 }
 
+// ---- output -------------------------------------------------------------------------------
+
+const r1 = (x) => Math.round(x * 10) / 10;
+const r3 = (x) => Math.round(x * 1000) / 1000;
+const fmtS = (ms) => `${(ms / 1000).toFixed(1)}s`;
 const fmt = (x) => (x === null || x === undefined ? "-" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
-const pct = (h) => `p50 ${fmt(h.p50)}  p99 ${fmt(h.p99)}  max ${fmt(h.max)}  (n=${h.count})`;
+const fmtInt = (x) => (x === null || x === undefined ? "-" : Math.round(x).toLocaleString("en-US"));
+const pct = (h) => `p50 ${fmt(h.p50)}  p90 ${fmt(h.p90)}  p99 ${fmt(h.p99)}  max ${fmt(h.max)}  (n=${fmtInt(h.count)})`;
+const ofCore = (s, w) => `${((100 * s) / w).toFixed(0)}% of a core`;
 
 function printSummary(r) {
-  const line = "-".repeat(100);
   const t = r.trips;
+  const c = r.busiestCell;
+  const w = r.cpu.requestWindow;
+  const e = r.cpu.withRidesEnd;
   const rows = [
-    ["drivers", `${r.config.drivers}, a fix every ${r.config.fixEverySeconds}s (${t.fixesSent.toLocaleString("en-US")} sent, ${t.fixErrors} refused)`],
-    ["requests", `${t.requested} in ${r.windowSeconds.toFixed(1)}s (${(t.requested / r.windowSeconds).toFixed(1)}/s)${t.requestsSkippedNoIdleRider ? `, ${t.requestsSkippedNoIdleRider} skipped: no idle rider` : ""}`],
-    ["outcomes", `offered ${t.offered}, accepted ${t.accepted} (refused ${t.acceptRefused}), completed ${t.completed}, no_driver ${t.noDriver}, cancelled ${t.cancelled}, still open ${t.stillOpen}, offers expired ${t.offerExpired}`],
+    ["drivers", `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused)`],
+    ["setup", `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} (${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`],
+    [
+      "requests",
+      `${fmtInt(t.requested)} in ${r.windowSeconds.toFixed(1)}s (${t.requestsPerS}/s of ${r.config.rate}/s), ${fmtInt(t.created)} created${t.skippedNoIdleRider ? `, ${t.skippedNoIdleRider} skipped: no idle rider` : ""}`,
+    ],
+    [
+      "trips",
+      `matched ${fmtInt(t.matched)}, completed ${fmtInt(t.completed)}, no_driver ${fmtInt(t.noDriver)}, cancelled ${fmtInt(t.cancelled)}, still open ${t.stillOpen}, never offered ${t.neverOffered}${t.neverOffered ? ` ${JSON.stringify(t.neverOfferedByStatus)}` : ""}`,
+    ],
+    ["offers", `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, expired ${t.offerExpired}`],
+    ["POST /v1/trips ms", pct(r.tripPostMs)],
     ["request -> offer ms", pct(r.requestToOfferMs)],
-    ["location -> rider ms", pct(r.locationToRiderMs)],
+    ["accept -> ack ms", pct(r.acceptAckMs)],
+    ["location -> rider ms", `${pct(r.locationToRiderMs)}, of ${fmtInt(t.fixesOnTrip)} fixes sent on trips`],
     ["double assignments", String(r.doubleAssignments)],
-    ["busiest cell", `${r.busiestCell.cell}: ${r.busiestCell.fixesPerSecond.toFixed(1)} fixes/s from available drivers, ~${r.busiestCell.reportsPerSecond.toFixed(1)} cell reports/s (${r.busiestCell.cellsSeen} cells)`],
-    ["server CPU", r.serverCpuSeconds === null ? "not measured" : `${r.serverCpuSecondsInWindow.toFixed(2)} s in the request window (${((100 * r.serverCpuSecondsInWindow) / r.windowSeconds).toFixed(0)}% of a core), ${r.serverCpuSeconds.toFixed(2)} s with the rides' end; pids ${r.serverPids.join(",")}`],
-    ["generator CPU", `${r.generatorCpuSeconds.toFixed(2)} s`],
-    ["errors by code", Object.keys(r.errorsByCode).length ? Object.entries(r.errorsByCode).map(([k, v]) => `${k} ${v}`).join(", ") : "none"],
+    [
+      "busiest cell (fixes)",
+      `${c.cell}: ${c.fixesPerSecond} inbound fixes/s (${c.availableFixesPerSecond}/s from available drivers), res ${r.config.h3Resolution}, ${c.cellsSeen} cells, ${c.allFixesPerSecond} fixes/s in all`,
+    ],
+    ["cell reports (est.)", `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell or every ${r.config.cellReportIntervalMs} ms`],
+    [
+      "server CPU",
+      w.serverCpuS === null
+        ? "not measured"
+        : `${w.serverCpuS.toFixed(2)} s in the ${w.seconds.toFixed(1)} s request window (${ofCore(w.serverCpuS, w.seconds)}), ${e.serverCpuS.toFixed(2)} s until the rides ended (${e.seconds.toFixed(1)} s); setup ${r.setup.serverCpuS?.toFixed(1)} s; pids ${r.cpu.serverPids.join(",")}${w.serverReliable && e.serverReliable && !r.cpu.serverProcessesChanged ? "" : "  (UNRELIABLE: server processes changed)"}`,
+    ],
+    ["server run-queue wait", `${w.serverRunQueueWaitS.toFixed(2)} s in the request window (runnable but waiting for a CPU)`],
+    ["generator CPU", `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)})`],
+    ["host", w.hostBusyS === null ? "-" : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`],
+    ["errors by code", Object.keys(r.errorsByCode).length ? Object.entries(r.errorsByCode).map(([k, v]) => `${k}=${v}`).join(", ") : "none"],
   ];
+  if (t.riderSocketLost || t.ridesUnfinished) rows.push(["trouble", `${t.riderSocketLost} rider trip sockets lost (followed over HTTP), ${t.ridesUnfinished} rides unfinished at the end`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const line = "-".repeat(width + 3 + Math.max(...rows.map(([, v]) => v.length)));
   console.log(`\n${line}`);
-  for (const [k, v] of rows) console.log(`${k.padEnd(22)}| ${v}`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)} | ${v}`);
   console.log(line);
-  console.log(r.doubleAssignments === 0 ? "bench: OK - no double assignments" : `bench: FAIL - ${r.doubleAssignments} double assignments`);
+  const verdict = [];
+  if (r.doubleAssignments > 0) verdict.push(`DOUBLE ASSIGNMENTS ${r.doubleAssignments}`);
+  if (t.neverOffered > 0) verdict.push(`NEVER OFFERED ${t.neverOffered}`);
+  if (t.missingAcceptAcks > 0) verdict.push(`UNANSWERED ACCEPTS ${t.missingAcceptAcks}`);
+  if (t.stillOpen > 0) verdict.push(`STILL OPEN ${t.stillOpen}`);
+  if (r.stoppedEarly) verdict.push(`STOPPED EARLY (${r.stoppedEarly})`);
+  console.log(verdict.length === 0 ? "bench: OK - no double assignments, every trip offered, every accept answered" : `bench: PROBLEMS - ${verdict.join(", ")}`);
+  if (r.cpu.serverProcessesChanged) console.warn(`bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); CPU figures are unreliable`);
+  if (w.generatorCpuS / w.seconds > 0.7) console.warn(`bench: WARNING the generator used ${ofCore(w.generatorCpuS, w.seconds)}: the figures may be generator-bound`);
+  if (r.cpu.cores && w.otherProcessesCpuS !== null && w.otherProcessesCpuS / w.seconds > 0.25 * r.cpu.cores) {
+    console.warn(`bench: WARNING other processes used ${ofCore(w.otherProcessesCpuS, w.seconds)} during the window: latency figures include CPU contention`);
+  }
 }
 
 main().catch((err) => {
-  console.error(`bench: ${err.stack ?? err}`);
+  console.error(`bench: ${err instanceof BenchError ? err.message : err?.stack ?? err}`);
   process.exit(1);
 });

@@ -117,8 +117,8 @@ export class BenchError extends Error {
 
 /** A JSON client of the server under test; failures throw BenchError with the API error code. */
 export function makeApi(BASE) {
-  return async function api(method, path, body, token) {
-  const headers = { "content-type": "application/json" };
+  return async function api(method, path, body, token, extraHeaders = {}) {
+  const headers = { "content-type": "application/json", ...extraHeaders };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(new URL(path, BASE), {
     method,
