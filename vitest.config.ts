@@ -28,7 +28,7 @@ export default defineConfig(async () => {
               },
             }),
           ],
-          test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs"] },
+          test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs", "test/helpers/stripe-server.mjs"] },
         },
         {
           test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },

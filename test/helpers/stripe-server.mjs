@@ -1,0 +1,123 @@
+// vitest globalSetup (runs in Node, outside workerd): a local stand-in for the parts of
+// Stripe's API that ridewire uses, answering as Stripe documents them, so the `stripe` payment
+// provider is tested over real HTTP without reaching the internet:
+//
+//   POST /v1/payment_intents     form-encoded, `Authorization: Bearer <secret key>`; answers a
+//                                PaymentIntent (status requires_payment_method, client_secret,
+//                                metadata). An `Idempotency-Key` seen before replays the first
+//                                answer (`Idempotent-Replayed: true`), or 400 idempotency_error
+//                                when the parameters differ (https://docs.stripe.com/api/idempotent_requests).
+//   POST /test/pay/<pi id>       what a customer confirming the payment would cause: answers
+//                                { payload, signature }, the `payment_intent.succeeded` event
+//                                and its `Stripe-Signature` header, signed as Stripe signs
+//                                webhooks (https://docs.stripe.com/webhooks#verify-manually):
+//                                t=<unix s>,v1=hex(HMAC-SHA256(whsec, "<t>.<payload>")).
+//                                `?outcome=failed` gives `payment_intent.payment_failed`.
+//   GET  /test/requests          every API request so far: [{ method, path, headers, form }]
+//
+// The tests find it with inject("stripe"): { baseUrl, secretKey, webhookSecret }.
+import { createHmac, randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+
+const SECRET_KEY = `sk_test_${randomBytes(12).toString("hex")}`;
+const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString("base64url")}`;
+const API_VERSION = "2025-08-27.basil";
+
+export default async function setup(project) {
+  /** @type {Map<string, any>} */
+  const intents = new Map();
+  /** @type {Map<string, { params: string, status: number, body: any }>} */
+  const idempotent = new Map();
+  const requests = [];
+
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const url = new URL(req.url ?? "/", "http://stripe.test");
+      const reply = (status, body, headers = {}) => {
+        res.writeHead(status, { "Content-Type": "application/json", "Request-Id": `req_${randomBytes(6).toString("hex")}`, ...headers });
+        res.end(JSON.stringify(body));
+      };
+      const stripeError = (status, type, message, code) => reply(status, { error: { type, message, ...(code ? { code } : {}) } });
+
+      if (url.pathname === "/test/requests" && req.method === "GET") return reply(200, requests);
+      const pay = /^\/test\/pay\/([\w]+)$/.exec(url.pathname);
+      if (pay && req.method === "POST") {
+        const intent = intents.get(pay[1]);
+        if (!intent) return stripeError(404, "invalid_request_error", `No such payment_intent: '${pay[1]}'`, "resource_missing");
+        const failed = url.searchParams.get("outcome") === "failed";
+        const object = failed
+          ? { ...intent, status: "requires_payment_method", last_payment_error: { code: "card_declined", message: "Your card was declined." } }
+          : { ...intent, status: "succeeded", amount_received: intent.amount };
+        intents.set(intent.id, object);
+        const event = {
+          id: `evt_${randomBytes(12).toString("hex")}`,
+          object: "event",
+          api_version: API_VERSION,
+          created: Math.floor(Date.now() / 1000),
+          livemode: false,
+          pending_webhooks: 1,
+          type: failed ? "payment_intent.payment_failed" : "payment_intent.succeeded",
+          data: { object },
+        };
+        const payload = JSON.stringify(event, null, 2);
+        return reply(200, { payload, signature: sign(payload, Math.floor(Date.now() / 1000)) });
+      }
+
+      // The API itself.
+      const form = Object.fromEntries(new URLSearchParams(text));
+      requests.push({ method: req.method, path: url.pathname, headers: req.headers, form });
+      if (req.headers.authorization !== `Bearer ${SECRET_KEY}`) return stripeError(401, "invalid_request_error", "Invalid API Key provided");
+      if (url.pathname !== "/v1/payment_intents" || req.method !== "POST") return stripeError(404, "invalid_request_error", `Unrecognized request URL (${req.method}: ${url.pathname})`);
+      const key = req.headers["idempotency-key"];
+      if (typeof key === "string") {
+        const seen = idempotent.get(key);
+        if (seen && seen.params !== text) {
+          return stripeError(400, "idempotency_error", "Keys for idempotent requests can only be used with the same parameters they were first used with.");
+        }
+        if (seen) return reply(seen.status, seen.body, { "Idempotent-Replayed": "true" });
+      }
+      const amount = Number(form.amount);
+      if (!Number.isInteger(amount) || amount < 50) return stripeError(400, "invalid_request_error", "Amount must be at least $0.50 usd", "amount_too_small");
+      if (!/^[a-z]{3}$/.test(form.currency ?? "")) return stripeError(400, "invalid_request_error", "Invalid currency", "parameter_invalid_empty");
+      const id = `pi_${randomBytes(12).toString("hex")}`;
+      const metadata = {};
+      for (const [name, value] of Object.entries(form)) {
+        const m = /^metadata\[(.+)\]$/.exec(name);
+        if (m) metadata[m[1]] = value;
+      }
+      const intent = {
+        id,
+        object: "payment_intent",
+        amount,
+        amount_received: 0,
+        currency: form.currency,
+        status: "requires_payment_method",
+        client_secret: `${id}_secret_${randomBytes(12).toString("hex")}`,
+        description: form.description ?? null,
+        metadata,
+        livemode: false,
+        created: Math.floor(Date.now() / 1000),
+      };
+      intents.set(id, intent);
+      if (typeof key === "string") idempotent.set(key, { params: text, status: 200, body: intent });
+      return reply(200, intent);
+    });
+  });
+
+  function sign(payload, timestamp) {
+    const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${timestamp}.${payload}`).digest("hex");
+    return `t=${timestamp},v1=${v1}`;
+  }
+
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  project.provide("stripe", { baseUrl: `http://127.0.0.1:${port}`, secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET });
+
+  return async () => {
+    await new Promise((resolve) => server.close(resolve));
+  };
+}
