@@ -82,6 +82,15 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   protected abstract writeBehind(events: StoredEvent[]): Promise<void>;
   /** A user's first socket opened, or last socket closed. */
   protected onPresence(_userId: string, _event: "join" | "leave"): void {}
+
+  /**
+   * The seq up to which `identity` may not read this room's log (0: all of it). A resume from
+   * below it gets `reset { seq: floor }` and then the events after the floor, so the client goes
+   * on gaplessly from there: a trip's second driver does not read the first one's chat.
+   */
+  protected replayFloor(_identity: Identity): number {
+    return 0;
+  }
   /** The subclass's next timer (epoch ms), if any, for the shared alarm. */
   protected nextDeadline(): number | null {
     return null;
@@ -243,7 +252,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (!this.initialized) return jsonError(notFound(`${this.kind} not found`));
       const denial = this.denySocket(identity);
       if (denial) return jsonError(denial);
-      if (url.pathname === "/poll") return await this.longPoll(url);
+      if (url.pathname === "/poll") return await this.longPoll(url, identity);
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
@@ -288,6 +297,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     if (since === null) return [{ text: welcome, id: seq }];
     if (since < this.log.firstSeq - 1 || since > seq) return [{ text: welcome }, { text: JSON.stringify({ type: "reset", seq }), id: seq }];
     const frames: { text: string; id?: number }[] = [{ text: welcome }];
+    const floor = this.replayFloor(identity);
+    if (since < floor) {
+      frames.push({ text: JSON.stringify({ type: "reset", seq: floor }), id: floor });
+      since = floor;
+    }
     for (const event of this.log.after(since)) frames.push({ text: event.frame, id: event.seq });
     return [...frames, { text: JSON.stringify({ type: "synced", seq }) }];
   }
@@ -296,11 +310,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    * `{ events, seq }`: the stored events after `since` (a page of at most POLL_PAGE), at once
    * when there are any, else after waiting up to `timeout` seconds for the next one.
    */
-  private async longPoll(url: URL): Promise<Response> {
+  private async longPoll(url: URL, identity: Identity): Promise<Response> {
     const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!query.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"));
     const { since, timeout } = query.data;
     if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
+    const floor = this.replayFloor(identity);
+    if (since < floor) return pollAnswer([JSON.stringify({ type: "reset", seq: floor })], floor);
     if (this.log.lastSeq === since && timeout > 0) await this.longPolls.wait(since, timeout * 1000);
     const texts: string[] = [];
     let last = since;

@@ -50,6 +50,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
     // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
+    // Per driver, the seq before their assignment: they may not read the log below it (replayFloor).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS driver_floor (driver_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)`);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
   }
@@ -168,6 +170,11 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected welcomeSnapshot(): object {
     return { trip: this.view(this.state()) };
+  }
+
+  protected override replayFloor(identity: Identity): number {
+    if (identity.userId === this.state().riderId) return 0;
+    return this.sql.exec<{ seq: number }>(`SELECT seq FROM driver_floor WHERE driver_id = ?`, identity.userId).toArray()[0]?.seq ?? 0;
   }
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
@@ -326,10 +333,16 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         this.lastFix = null;
         this.lastFixSavedAt = 0;
       }
+      const floor = this.log.lastSeq;
       if (statusChanged) {
         const status = this.appendStatus(after);
         stored.push(status);
         statusSeq = status.seq;
+      }
+      // A newly assigned driver reads the trip from their own assignment on: not the rider's
+      // chat with a driver who handed the trip back.
+      if (after.driverId !== null && before.driverId !== after.driverId) {
+        this.sql.exec(`INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?) ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`, after.driverId, floor);
       }
       if (after.status === "completed" && after.fare) {
         const fare = after.fare;
@@ -349,15 +362,16 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private notifyRider(state: TripState, seq: number): void {
     if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
     try {
-      notifyBehind(this.ctx, this.env.NOTIFICATIONS, [tripStatusNotification(this.view(state), seq)], (err) => this.logError("notify", err));
+      notifyBehind(this.ctx, this.env.NOTIFICATIONS, [tripStatusNotification(this.view(state, false), seq)], (err) => this.logError("notify", err));
     } catch (err) {
       // The status is stored and broadcast already; a missed notification must not undo that.
       this.logError("notify", err);
     }
   }
 
+  /** The log keeps no positions: they live on in replays, D1 history and later drivers' reads. */
   private appendStatus(state: TripState): { seq: number; text: string } {
-    const trip = this.view(state);
+    const trip = this.view(state, false);
     return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }));
   }
 
@@ -444,8 +458,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return this.lastFix;
   }
 
-  private view(state: TripState): Trip {
-    const fix = ON_TRIP.has(state.status) ? this.fix() : null;
+  /**
+   * The trip as its rider and driver see it now. `withPosition` adds the assigned driver's
+   * latest position while the trip is active; frames that are stored or sent on leave it out.
+   */
+  private view(state: TripState, withPosition = true): Trip {
+    const fix = withPosition && ON_TRIP.has(state.status) ? this.fix() : null;
     return {
       id: state.id,
       riderId: state.riderId,

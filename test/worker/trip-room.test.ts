@@ -86,10 +86,16 @@ describe("trip room access", () => {
     const leaverAt = offset(pickup, 0.25);
     await sendFix(leaver, leaverAt, Date.now() + 5_000);
     expect(await riderSide.socket.nextOfType("location")).toMatchObject({ lat: leaverAt.lat, lng: leaverAt.lng });
+    riderSide.socket.send({ type: "message", id: "to-leaver", text: "I'm by the blue door" });
+    await riderSide.socket.nextOfType("ack");
+    // The rider sees the driver's position while the trip is theirs; the log keeps none.
+    expect((await getTrip(rider, trip.id)).driverLocation).toEqual(leaverAt);
+    expect((await driverAction(leaver, trip.id, "arrived")).status).toBe(200);
+    expect(await riderSide.socket.nextOfType("status")).toMatchObject({ trip: { status: "arrived", driverLocation: null } });
 
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: leaver.token })).status).toBe(200);
     // The leaver sees their own move, then the room shuts them out.
-    expect(await leaverSide.socket.nextOfType("status")).toMatchObject({ trip: { status: "matching", driverId: null } });
+    expect(await leaverSide.socket.next((f) => f.type === "status" && f.trip.status !== "arrived")).toMatchObject({ trip: { status: "matching", driverId: null } });
     expect((await leaverSide.socket.waitClosed()).code).toBe(1008);
     expectError(await connect(`/v1/trips/${trip.id}/ws`, { token: leaver.token }), 403, "forbidden");
 
@@ -101,10 +107,23 @@ describe("trip room access", () => {
     expect(await riderSide.socket.next((f) => f.type === "status" && f.trip.status === "accepted")).toMatchObject({ trip: { driverId: next.user.id, driverLocation: null, etaSec: null } });
     riderSide.socket.send({ type: "message", id: "hi", text: "hello new driver" });
     await riderSide.socket.nextOfType("ack");
+    // The new driver reads the trip from their own assignment on: a reset to the seq before it,
+    // then their acceptance and what came after, none of the previous driver's chat or positions.
     const nextSide = await tripSocket(next, trip.id, 0);
-    await nextSide.socket.nextOfType("synced");
+    const reset = await nextSide.socket.nextOfType("reset");
+    expect(await nextSide.socket.next()).toMatchObject({ type: "status", seq: reset.seq + 1, trip: { status: "accepted", driverId: next.user.id } });
+    const synced = await nextSide.socket.nextOfType("synced");
     expect(framesOf(nextSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual(["hello new driver"]);
-    expect(framesOf(leaverSide.socket, (f) => f.type === "message")).toEqual([]);
+    expect(synced.seq).toBe(nextSide.welcome.seq);
+    const polled = await call("GET", `/v1/trips/${trip.id}/poll?since=0&timeout=0`, { token: next.token });
+    expect(polled.body).toEqual({ events: [{ type: "reset", seq: reset.seq }], seq: reset.seq });
+    const fromFloor = await call("GET", `/v1/trips/${trip.id}/poll?since=${reset.seq}&timeout=0`, { token: next.token });
+    expect(fromFloor.body.events.map((e: any) => e.type)).toEqual(["status", "message"]);
+    // The rider still has the whole trip, without positions in it.
+    const riderPoll = await call("GET", `/v1/trips/${trip.id}/poll?since=0&timeout=0`, { token: rider.token });
+    expect(riderPoll.body.events.filter((e: any) => e.type === "message").map((e: any) => e.message.text)).toEqual(["I'm by the blue door", "hello new driver"]);
+    expect(riderPoll.body.events.filter((e: any) => e.type === "status").every((e: any) => e.trip.driverLocation === null)).toBe(true);
+    expect(framesOf(leaverSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual(["I'm by the blue door"]);
     for (const s of [riderSide.socket, nextSide.socket, leaver.socket, next.socket]) s.close();
   });
 });
@@ -258,8 +277,9 @@ describe("trip chat", () => {
     expect((await resumed.socket.next()).seq).toBe(start + 1);
     expect((await resumed.socket.next()).seq).toBe(start + 2);
     expect(await resumed.socket.next()).toEqual({ type: "synced", seq: start + 2 });
-    // From the very beginning: the whole log, status frames included.
-    const full = await tripSocket(driver, trip.id, 0);
+    // From the very beginning: the rider gets the whole log, status frames included; the
+    // driver reads from their assignment on (a reset to the seq before it, then the rest).
+    const full = await tripSocket(rider, trip.id, 0);
     await full.socket.nextOfType("synced");
     expect(full.socket.frames.slice(1, -1).map((f) => [f.seq, f.type])).toEqual([
       [1, "status"],
@@ -267,6 +287,15 @@ describe("trip chat", () => {
       [3, "message"],
       [4, "message"],
     ]);
+    const driverFull = await tripSocket(driver, trip.id, 0);
+    await driverFull.socket.nextOfType("synced");
+    expect(driverFull.socket.frames.slice(1, -1).map((f) => [f.seq, f.type])).toEqual([
+      [1, "reset"],
+      [2, "status"],
+      [3, "message"],
+      [4, "message"],
+    ]);
+    driverFull.socket.close();
     // A cursor ahead of the room cannot be resumed from.
     const ahead = await tripSocket(rider, trip.id, start + 50);
     expect(await ahead.socket.next()).toEqual({ type: "reset", seq: start + 2 });
@@ -300,7 +329,8 @@ describe("eviction mid-trip", () => {
     await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     seq++;
-    for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ seq, trip: { status: "arrived", driverLocation: near } });
+    for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ seq, trip: { status: "arrived" } });
+    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "arrived", driverLocation: near });
     await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === "arrived");
     driverSide.socket.send({ type: "ping" });
     expect(await driverSide.socket.nextOfType("pong")).toEqual({ type: "pong" });
