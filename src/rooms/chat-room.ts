@@ -8,7 +8,6 @@
 import type { Identity } from "../auth/jwt";
 import { fail, forbidden, notFound, ok, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
-import { notifyBehind } from "../notify/producer";
 import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
@@ -120,18 +119,14 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   private notifyOffline(message: Message, senderName: string): void {
-    try {
+    this.notify(() => {
       const online = new Set(this.onlineUsers());
-      const offline = this.sql
+      return this.sql
         .exec<{ user_id: string }>(`SELECT user_id FROM members WHERE user_id != ?`, message.userId)
         .toArray()
-        .filter((row) => !online.has(row.user_id));
-      const notifications = offline.map((row) => chatNotification(message, row.user_id, senderName));
-      notifyBehind(this.ctx, this.env.NOTIFICATIONS, notifications, (err) => this.logError("notify", err));
-    } catch (err) {
-      // The message is stored and broadcast already; a missed notification must not undo that.
-      this.logError("notify", err);
-    }
+        .filter((row) => !online.has(row.user_id))
+        .map((row) => chatNotification(message, row.user_id, senderName));
+    });
   }
 
   /** Read marks only move forward, and never past the newest message. */

@@ -10,7 +10,6 @@ import { cellOf, impliedSpeedKmh, type Fix } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
-import { notifyBehind } from "../notify/producer";
 import type { LatLng } from "../protocol/common";
 import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
 import { RoomHub } from "./hub";
@@ -116,7 +115,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       this.leaveCell(row);
       const delivery = this.deliver({ type: "offer", ...offer }, row, now);
       // No live channel: the offer goes out as a notification too, behind the reply.
-      if (delivery === "notification") notifyBehind(this.ctx, this.env.NOTIFICATIONS, [offerNotification(row.id, offer, now)], (err) => this.logError("notify", err));
+      if (delivery === "notification") this.notify(() => [offerNotification(row.id, offer, now)]);
       return { reserved: true, delivery };
     });
   }

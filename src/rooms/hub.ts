@@ -12,6 +12,8 @@ import type { z } from "zod";
 import type { Identity } from "../auth/jwt";
 import { loadConfig, type Config } from "../config";
 import { ApiError, fail, notFound, ok, type Result } from "../errors";
+import type { NotificationMessage } from "../notify/message";
+import { notifyBehind } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { LooseFrame, type ChatMessageFrame } from "../protocol/frames";
 import { PollQuery, SinceQuery } from "../protocol/http";
@@ -491,6 +493,18 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (err instanceof ApiError) return fail(err);
       this.logError(handler, err);
       return fail(new ApiError(500, "internal", "internal error"));
+    }
+  }
+
+  /**
+   * Queues notifications behind the reply. The event they tell of is stored and broadcast
+   * already: a failure here (building them, or the queue) is logged and undoes nothing.
+   */
+  protected notify(build: () => readonly NotificationMessage[]): void {
+    try {
+      notifyBehind(this.ctx, this.env.NOTIFICATIONS, build(), (err) => this.logError("notify", err));
+    } catch (err) {
+      this.logError("notify", err);
     }
   }
 

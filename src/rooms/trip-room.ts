@@ -15,8 +15,7 @@ import { etaSec, type Fix, type LatLng } from "../domain/geo";
 import { rankCandidates } from "../domain/matching";
 import { apply, createTrip, isActive, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
-import { NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
-import { notifyBehind } from "../notify/producer";
+import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
@@ -134,8 +133,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
-      this.requireParty(this.state(), identity);
-      const stored = this.storeMessage(this.state().id, identity.userId, text, idempotencyKey);
+      const stored = this.storeChat(identity, text, idempotencyKey);
       return stored.message ?? (await this.messageAt(this.state().id, stored.seq));
     });
   }
@@ -179,9 +177,22 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
     if (frame.type === "ping") return null;
+    return this.storeChat(identity, frame.text, frame.id).seq;
+  }
+
+  /**
+   * Trip chat: stores the message (once per id) and, when it is new and the other party has no
+   * socket or stream here, queues it to them as a notification, as chat rooms do.
+   */
+  private storeChat(identity: Identity, text: string, commandId?: string): { seq: number; message?: Message } {
+    const state = this.state();
     // A socket opened while its user was a party may outlive that (a frame already in flight).
-    this.requireParty(this.state(), identity);
-    return this.storeMessage(this.state().id, identity.userId, frame.text, frame.id).seq;
+    this.requireParty(state, identity);
+    const stored = this.storeMessage(state.id, identity.userId, text, commandId);
+    const recipient = identity.userId === state.riderId ? state.driverId : state.riderId;
+    const message = stored.message;
+    if (message && recipient !== null && !this.isOnline(recipient)) this.notify(() => [chatNotification(message, recipient, identity.name)]);
+    return stored;
   }
 
   protected async writeBehind(events: StoredEvent[]): Promise<void> {
@@ -361,15 +372,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
   private notifyRider(state: TripState, seq: number): void {
     if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
-    try {
-      notifyBehind(this.ctx, this.env.NOTIFICATIONS, [tripStatusNotification(this.view(state, false), seq)], (err) => this.logError("notify", err));
-    } catch (err) {
-      // The status is stored and broadcast already; a missed notification must not undo that.
-      this.logError("notify", err);
-    }
+    this.notify(() => [tripStatusNotification(this.view(state, false), seq)]);
   }
 
-  /** The log keeps no positions: they live on in replays, D1 history and later drivers' reads. */
+  /** The log keeps no positions: stored, they would live on in replays, D1 history and later drivers' reads. */
   private appendStatus(state: TripState): { seq: number; text: string } {
     const trip = this.view(state, false);
     return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }));

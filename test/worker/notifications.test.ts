@@ -10,6 +10,7 @@ import { fromBase64Url, toBase64Url, utf8 } from "../../src/auth/encoding";
 import { backoffSeconds, DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { chatNotification, previewOf, tripStatusNotification, type NotificationMessage } from "../../src/notify/message";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
+import { waitFor } from "../helpers/dispatch";
 import { deliveriesTo, hookUrl, runQueue, scriptHook, waitForDeliveries, type Delivery } from "../helpers/notify";
 
 // ---- fixtures ------------------------------------------------------------------------------------
@@ -487,5 +488,41 @@ describe("producers, end to end through the local queue", () => {
     expect(deliveries.map((d) => JSON.parse(d.text).data.status)).toEqual(["accepted", "cancelled"]);
     const log = await notificationsOf(rider);
     expect(log.map((n) => n.type)).toEqual(["trip_status", "trip_status"]);
+  });
+
+  it("trip chat reaches the other party when they have no socket in the trip, once per message", async () => {
+    const pickup = { lat: 52.52, lng: 13.405 };
+    const driver = await registerUser("driver", "Dee");
+    const rider = await registerUser("rider", "Rye");
+    const driverKey = unique("hook");
+    const riderKey = unique("hook");
+    await addWebhook(driver, driverKey);
+    await addWebhook(rider, riderKey);
+    expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: pickup } })).status).toBe(200);
+    const tripId = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: { lat: 52.53, lng: 13.41 } } })).body.trip.id;
+    await waitForDeliveries(driverKey);
+    expect((await call("POST", `/v1/trips/${tripId}/accept`, { token: driver.token })).status).toBe(200);
+    await waitForDeliveries(riderKey);
+
+    // The driver writes over their trip socket; the rider has none, so it is pushed.
+    const driverSocket = await connectOk(`/v1/trips/${tripId}/ws`, driver.token);
+    await driverSocket.nextOfType("welcome");
+    for (let i = 0; i < 2; i++) {
+      driverSocket.send({ type: "message", id: "d1", text: "I'm outside, silver car" });
+      await driverSocket.nextOfType("ack");
+    }
+    const chats = async (key: string) => (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "chat_message");
+    await waitForDeliveries(riderKey, 2);
+    expect(await chats(riderKey)).toEqual([expect.objectContaining({ title: "Dee", body: "I'm outside, silver car", data: expect.objectContaining({ roomId: tripId, senderId: driver.user.id }) })]);
+
+    // The rider answers over HTTP: the driver has a socket in the trip, so nothing is pushed to them.
+    expect((await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "coming" } })).status).toBe(201);
+    expect((await driverSocket.nextOfType("message")).message.text).toBe("coming");
+    driverSocket.close();
+    await driverSocket.waitClosed();
+    // Socket closed: the next message reaches the driver as a notification.
+    expect((await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "two minutes" } })).status).toBe(201);
+    await waitFor("the driver's chat notification", async () => ((await chats(driverKey)).length > 0 ? true : undefined), 8_000);
+    expect((await chats(driverKey)).map((n) => n.body)).toEqual(["two minutes"]);
   });
 });
