@@ -1,16 +1,18 @@
 /**
  * @module http/app
- * The Hono application: config, body limits, the routes under /v1, and the one error path
+ * The Hono application: config, CORS, body limits, the routes under /v1, and the one error path
  * that turns every failure into API.md's error body (never a stack, never a bare 500 for
  * bad input).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
+import { originAllowed } from "./origin";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
@@ -26,6 +28,18 @@ app.use(async (c, next) => {
   c.set("config", loadConfig(c.env));
   await next();
 });
+
+// Browser apps on the allowed origins (ALLOWED_ORIGINS, as for sockets) may call the API and
+// read its streams; other sites' pages may not read answers. WebSocket upgrades are left out:
+// browsers apply no CORS to them (upgrade.ts checks their Origin), and a 101 is passed on as is.
+const corsForAllowedOrigins = cors({
+  origin: (origin, c: Context<AppEnv>) => (origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null),
+  allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control"],
+  exposeHeaders: ["Retry-After"],
+  maxAge: 600,
+});
+app.use((c, next) => (c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : corsForAllowedOrigins(c, next)));
 
 app.use(async (c, next) => {
   const limit = bodyLimit({

@@ -3,6 +3,7 @@
  * Cross-site WebSocket hijacking guard. Browsers always send `Origin` on a WebSocket
  * upgrade and do not apply CORS to it, so a foreign page could otherwise open a socket with
  * a token it got hold of (an `access_token` in a URL). Native clients send no Origin and pass.
+ * The same list decides which origins CORS lets read the HTTP API (http/app.ts).
  */
 
 const LOCAL_DEV_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"];
