@@ -238,14 +238,16 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         const state = this.state();
         if (state.status !== "matching") return;
         const now = Date.now();
-        if (state.offer && now < state.offer.expiresAt) return this.wakeAt(state.offer.expiresAt);
+        const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
+        // The deadline holds even while an offer is open: the offered driver is let go with it.
+        if (now >= giveUpAt) {
+          this.run({ type: "give_up", now });
+          return;
+        }
+        if (state.offer && now < state.offer.expiresAt) return this.wakeAt(Math.min(state.offer.expiresAt, giveUpAt));
         if (state.offer) {
           this.run({ type: "offer_timeout", now });
           continue;
-        }
-        if (now >= state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS) {
-          this.run({ type: "give_up", now });
-          return;
         }
         if (!(await this.offerToNextDriver(state, now))) this.wakeAt(Math.min(now + this.config.MATCH_RETRY_MS, state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS));
         return;

@@ -176,6 +176,25 @@ describe("no driver", () => {
     expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
     driver.socket.close();
   });
+
+  it("gives up at MATCH_TIMEOUT_MS even while an offer is still open, and lets that driver go", async () => {
+    const pickup = area(13);
+    const driver = await onlineDriver(offset(pickup, 0.3));
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    const offer = await nextOffer(driver, trip.id);
+    expect(offer.expiresAt).toBeGreaterThan(Date.now());
+    // Matching began 2 minutes ago; the offer has seconds left.
+    await editTripState(trip.id, (s) => {
+      s.matchingStartedAt = Date.now() - 120_000;
+    });
+    await runTripAlarm(trip.id);
+    expect((await getTrip(rider, trip.id)).status).toBe("no_driver");
+    expect(await driver.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+    await waitDriverStatus(driver, "available");
+    expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
+    driver.socket.close();
+  });
 });
 
 describe("a driver's cancel", () => {
