@@ -92,7 +92,11 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
       case "message":
         return this.storeAndNotify(identity, frame.text, frame.id).seq;
       case "typing":
-        this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
+        // With an id, a repeat is acknowledged and not relayed again, like any command.
+        this.once(identity.userId, frame.id, () => {
+          this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
+          return { seq: null };
+        });
         return null;
       case "read":
         return this.markRead(identity.userId, frame.seq);

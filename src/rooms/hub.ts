@@ -362,7 +362,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       }
       const frame = parsed.data;
       id = frame.id;
-      if (frame.type === "ping") return this.sendFrame(ws, { type: "pong" });
+      if (frame.type === "ping") {
+        this.sendFrame(ws, { type: "pong" });
+        // Every frame with an id is answered; only the exact `{"type":"ping"}` is auto-answered.
+        if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id });
+        return;
+      }
       const seq = await this.onClientFrame(ws, who, frame);
       if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id, ...(seq === null ? {} : { seq }) });
     } catch (err) {

@@ -345,6 +345,11 @@ describe("typing", () => {
     a.send({ type: "typing", id: "t2", active: false });
     expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "t2" });
     expect(await b.nextOfType("typing")).toEqual({ type: "typing", userId: ada.user.id, active: false });
+    // A repeated id is acknowledged again and not relayed twice.
+    a.send({ type: "typing", id: "t2", active: false });
+    expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "t2" });
+    await settle(b);
+    expect(framesOf(b, "typing")).toHaveLength(2);
     await settle(a);
     expect(framesOf(a, "typing")).toEqual([]);
 
@@ -474,6 +479,8 @@ describe("bad frames", () => {
     await expectOpen(a);
     a.send({ type: "ping", id: "p1" });
     expect(await a.nextOfType("pong")).toEqual({ type: "pong" });
+    // A ping with an id is a frame with an id: it is acknowledged too.
+    expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "p1" });
     a.close();
   });
 
