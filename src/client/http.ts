@@ -35,6 +35,7 @@ import {
   type Transaction,
   type Wallet,
 } from "../protocol/payments";
+import { OpsCellsResponse } from "../protocol/ops";
 import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
@@ -393,6 +394,13 @@ export class RidewireClient {
     return this.call({ method: "GET", path: "/v1/earnings", query, schema: EarningsResponse, signal: options?.signal });
   }
 
+  // ---- operations -------------------------------------------------------------------------------
+
+  /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
+  opsCells(query: { lat: number; lng: number; rings?: number }, options?: RequestOptions): Promise<OpsCellsResponse> {
+    return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsResponse, signal: options?.signal });
+  }
+
   // ---- plumbing ---------------------------------------------------------------------------------
 
   private async tripMove(tripId: string, move: string, body: unknown, options?: RequestOptions): Promise<Trip> {
@@ -508,5 +516,6 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
+export type { OpsCellsResponse };
 export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

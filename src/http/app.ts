@@ -16,6 +16,7 @@ import { originAllowed } from "./origin";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
+import { opsRoutes } from "./routes/ops";
 import { roomRoutes } from "./routes/rooms";
 import { tripRoutes } from "./routes/trips";
 import { walletRoutes } from "./routes/wallet";
@@ -59,6 +60,7 @@ app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
 app.route("/v1", notificationRoutes);
 app.route("/v1", walletRoutes);
+app.route("/v1", opsRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 

@@ -29,6 +29,7 @@ import {
   PreferencesResponse,
   PushKeyResponse,
 } from "../protocol/notifications";
+import { OpsCellsResponse } from "../protocol/ops";
 import { EarningsResponse, ReceiptResponse, TopUpBody, TopUpResponse, TransactionListResponse, WalletResponse } from "../protocol/payments";
 
 type Operation = {
@@ -101,6 +102,7 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/wallet/transactions", summary: "The caller's wallet or earnings lines, newest first", auth: true, status: 200, response: TransactionListResponse, query: ["limit", "before"] },
   { method: "get", path: "/v1/trips/{id}/receipt", summary: "The receipt of a completed trip or a charged fee (its rider or driver)", auth: true, status: 200, response: ReceiptResponse },
   { method: "get", path: "/v1/earnings", summary: "A driver's earnings over [from, to) (default: the last 7 days)", auth: true, status: 200, response: EarningsResponse, query: ["from", "to"] },
+  { method: "get", path: "/v1/ops/cells", summary: "Operations view: per H3 cell around lat/lng, available drivers, recent requests, surge and active trips (counts only)", auth: true, status: 200, response: OpsCellsResponse, query: ["lat", "lng", "rings"] },
   { method: "post", path: "/v1/payments/webhook", summary: "The payment provider's signed events (Stripe-Signature); 400 on a bad signature", auth: false, status: 200 },
 ];
 

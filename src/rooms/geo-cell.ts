@@ -1,7 +1,8 @@
 /**
  * @module rooms/geo-cell
  * One H3 cell of the geo index: the drivers available in it (position, freshness, rating,
- * acceptance) and the ride requests made in it recently, for surge. Drivers' sessions report
+ * acceptance), the ride requests made in it recently, for surge, and the trips picked up in it
+ * that are not over yet (counts for the operations view). Drivers' sessions report
  * here on a change of cell and at most every CELL_REPORT_INTERVAL_MS; matching and quotes
  * read a snapshot. State sits in the object's SQLite so an evicted cell forgets nothing, and
  * stale rows are pruned as they are read.
@@ -14,8 +15,14 @@ import type { Candidate } from "../domain/matching";
 /** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
 export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
 
+/** Counts only, never positions: what the operations view shows of a cell. */
+export type CellSummary = { availableDrivers: number; recentRequests: number; activeTrips: Record<string, number> };
+
 /** Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`. */
 export type NearestQuery = { point: LatLng; limit: number; exclude: string[] };
+
+/** How long an ended trip's row outlives it, against late reports. */
+const ENDED_TRIPS_KEPT_MS = 3_600_000;
 
 /** Stale rows are deleted at most this often; reads skip them in between. */
 const PRUNE_EVERY_MS = 10_000;
@@ -34,6 +41,7 @@ export class GeoCell extends DurableObject<Env> {
     );
     sql.exec(`CREATE TABLE IF NOT EXISTS requests (at INTEGER NOT NULL)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS requests_at_idx ON requests (at)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`);
   }
 
   /** Adds or moves an available driver. */
@@ -57,6 +65,34 @@ export class GeoCell extends DurableObject<Env> {
 
   recordRequest(now: number): void {
     this.ctx.storage.sql.exec(`INSERT INTO requests (at) VALUES (?)`, now);
+  }
+
+  /**
+   * A trip picked up in this cell changed status. Reports may arrive out of order, so an older
+   * one never overwrites a newer one, and an ended trip stays ended (its row is kept a while so
+   * that a late report cannot bring it back).
+   */
+  noteTrip(tripId: string, status: string, active: boolean, at: number): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec(
+      `INSERT INTO trips (trip_id, status, active, at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (trip_id) DO UPDATE SET status = excluded.status, active = excluded.active, at = excluded.at
+       WHERE trips.active = 1 AND excluded.at >= trips.at`,
+      tripId,
+      status,
+      active ? 1 : 0,
+      at,
+    );
+    sql.exec(`DELETE FROM trips WHERE active = 0 AND at < ?`, at - ENDED_TRIPS_KEPT_MS);
+  }
+
+  summary(now: number): CellSummary {
+    const sql = this.ctx.storage.sql;
+    const availableDrivers = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM drivers WHERE at >= ?`, now - this.config.DRIVER_STALE_MS).one().n;
+    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, now - this.config.SURGE_WINDOW_MS).one().n;
+    const activeTrips: Record<string, number> = {};
+    for (const row of sql.exec<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM trips WHERE active = 1 GROUP BY status`)) activeTrips[row.status] = row.n;
+    return { availableDrivers, recentRequests, activeTrips };
   }
 
   /**

@@ -19,7 +19,7 @@ import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { CANDIDATES_PER_CELL, nearCells, snapshotCells, widerCells } from "./geo-index";
+import { CANDIDATES_PER_CELL, nearCells, noteTripInCell, snapshotCells, widerCells } from "./geo-index";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { archiveMessages } from "./message-archive";
@@ -68,6 +68,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
           this.appendStatus(state);
         });
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
+        this.tellPickupCell(state);
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
       }
@@ -363,12 +364,21 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       }
     });
     for (const event of stored) this.publish(event);
-    if (statusSeq !== null) this.notifyRider(after, statusSeq);
+    if (statusSeq !== null) {
+      this.notifyRider(after, statusSeq);
+      this.tellPickupCell(after);
+    }
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
     for (const event of events) if (event.type === "driver_cancelled") this.disconnectUser(event.driverId, "you are no longer this trip's driver");
     if (!isActive(after.status)) this.lastFix = null;
     this.ctx.waitUntil(this.sideEffects(after, events));
+  }
+
+  /** The pickup's cell counts the trips that are not over, for the operations view; behind the reply. */
+  private tellPickupCell(state: TripState): void {
+    const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
+    this.ctx.waitUntil(noteTripInCell(this.env, this.config, state.pickup, trip).catch((err) => this.logError("noteTripInCell", err)));
   }
 
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */

@@ -32,15 +32,16 @@ tripRoutes.use("/trips/*", requireUser);
 
 const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
-/** Prices a ride now: distance and time from the straight line, surge and pickup ETA from the cells around the pickup. */
+/** Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells around it. */
 async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
   const config = c.get("config");
   const now = Date.now();
   const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
-  // The nearest driver of each cell is enough for the pickup ETA; surge counts them all.
+  // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
+  // demand against its available drivers (the cell where a request is counted).
   const area = await snapshotCells(c.env, nearCells(config, pickup), now, { point: pickup, limit: 1, exclude: [] });
   const ranked = rankCandidates(area.drivers, pickup, { ...model, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: new Set() });
-  const surge = surgeMultiplier({ recentRequests: area.recentRequests, availableDrivers: area.availableDrivers });
+  const surge = surgeMultiplier(area.center);
   const estimate = quoteEstimate(pickup, dropoff, model);
   const rules = {
     currency: config.FARE_CURRENCY,

@@ -1,0 +1,46 @@
+/**
+ * @module http/routes/ops
+ * The operations view of a city: every H3 cell within `rings` of a point, with its supply,
+ * demand, surge and active trips, read from the cells' objects in parallel. Any signed-in
+ * user may read it: it holds counts per cell (about 5 km² at resolution 7), never a position.
+ */
+import { Hono } from "hono";
+import { cellOf, searchCells } from "../../domain/geo";
+import { surgeMultiplier } from "../../domain/surge";
+import type { CellSummary } from "../../rooms/geo-cell";
+import { OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
+import { requireUser } from "../auth-middleware";
+import type { AppEnv } from "../context";
+import { readQuery } from "../validate";
+
+export const opsRoutes = new Hono<AppEnv>();
+
+opsRoutes.use("/ops/*", requireUser);
+
+const EMPTY: CellSummary = { availableDrivers: 0, recentRequests: 0, activeTrips: {} };
+
+opsRoutes.get("/ops/cells", async (c) => {
+  const { lat, lng, rings } = readQuery(c, OpsCellsQuery);
+  const config = c.get("config");
+  const now = Date.now();
+  const cells = searchCells(cellOf({ lat, lng }, config.H3_RESOLUTION), rings);
+  // A cell that cannot answer shows as empty rather than failing the whole view.
+  const summaries = await Promise.all(cells.map((cell) => c.env.GEO_CELL.get(c.env.GEO_CELL.idFromName(cell)).summary(now).catch(() => EMPTY)));
+  const out: OpsCell[] = cells.map((cell, i) => {
+    const s = summaries[i] ?? EMPTY;
+    return { cell, ...s, surge: surgeMultiplier(s) };
+  });
+  const sum = (pick: (cell: OpsCell) => number) => out.reduce((total, cell) => total + pick(cell), 0);
+  const body: OpsCellsResponse = {
+    resolution: config.H3_RESOLUTION,
+    center: { lat, lng },
+    cells: out,
+    totals: {
+      availableDrivers: sum((x) => x.availableDrivers),
+      recentRequests: sum((x) => x.recentRequests),
+      activeTrips: sum((x) => Object.values(x.activeTrips).reduce((a, b) => a + b, 0)),
+    },
+    at: now,
+  };
+  return c.json(body);
+});

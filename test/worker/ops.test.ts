@@ -1,0 +1,56 @@
+// The operations view's read of a city (GET /v1/ops/cells): per H3 cell, the available
+// drivers, recent requests, surge and the trips picked up there that are not over, as counts.
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { cellOf } from "../../src/domain/geo";
+import { env } from "cloudflare:workers";
+import { call, registerUser } from "../helpers/api";
+import { area, driverAction, expectError, nextOffer, offset, onlineDriver, requestTrip, waitFor } from "../helpers/dispatch";
+
+const cellAt = (point: { lat: number; lng: number }) => cellOf(point, loadConfig(env).H3_RESOLUTION);
+
+async function opsAround(user: { token: string }, point: { lat: number; lng: number }, rings = 2) {
+  const res = await call("GET", `/v1/ops/cells?lat=${point.lat}&lng=${point.lng}&rings=${rings}`, { token: user.token });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+describe("GET /v1/ops/cells", () => {
+  it("counts available drivers, requests and active trips per cell, and no positions", async () => {
+    const pickup = area(60);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const quiet = await opsAround(rider, pickup);
+    expect(quiet.cells).toHaveLength(19);
+    expect(quiet.resolution).toBe(7);
+    const home = quiet.cells.find((c: any) => c.cell === cellAt(offset(pickup, 0.2)));
+    expect(home).toMatchObject({ availableDrivers: 1, surge: 1, activeTrips: {} });
+    expect(quiet.totals).toMatchObject({ availableDrivers: 1, activeTrips: 0 });
+    expect(JSON.stringify(quiet)).not.toContain(String(offset(pickup, 0.2).lat));
+
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer(driver, trip.id);
+    const busy = await waitFor("the trip in its pickup cell", async () => {
+      const ops = await opsAround(rider, pickup);
+      return ops.totals.activeTrips === 1 ? ops : undefined;
+    });
+    expect(busy.cells.find((c: any) => c.cell === cellAt(pickup))).toMatchObject({ recentRequests: 1, activeTrips: { matching: 1 } });
+    // The offered driver has left the index.
+    expect(busy.totals.availableDrivers).toBe(0);
+
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+    await waitFor("the trip accepted", async () => ((await opsAround(rider, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1 ? true : undefined));
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
+    await waitFor("the ended trip gone", async () => ((await opsAround(rider, pickup)).totals.activeTrips === 0 ? true : undefined));
+    driver.socket.close();
+  });
+
+  it("answers 400 to a bad point or too many rings, and 401 without a token", async () => {
+    const user = await registerUser("driver");
+    expectError(await call("GET", "/v1/ops/cells?lat=91&lng=0", { token: user.token }), 400, "invalid_request");
+    expectError(await call("GET", "/v1/ops/cells?lat=10", { token: user.token }), 400, "invalid_request");
+    expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=7", { token: user.token }), 400, "invalid_request");
+    expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10"), 401, "unauthorized");
+    expect((await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=0", { token: user.token })).body.cells).toHaveLength(1);
+  });
+});
