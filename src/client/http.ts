@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
 import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
-import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomResponse } from "../protocol/http";
+import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
 import {
   DeviceBody,
   DeviceListResponse,
@@ -203,6 +203,11 @@ export class RidewireClient {
   }
 
   /** A page of history, newest first; pass `nextBefore` as `before` for the next page. */
+  /** Members with their names, in the order they joined (members only). */
+  async members(roomId: string, options?: RequestOptions): Promise<RoomMember[]> {
+    return (await this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/members`, schema: RoomMembersResponse, signal: options?.signal })).members;
+  }
+
   messages(roomId: string, query: { before?: number; limit?: number } = {}, options?: RequestOptions): Promise<HistoryResponse> {
     return this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/messages`, query, schema: HistoryResponse, signal: options?.signal });
   }
@@ -516,6 +521,6 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { OpsCellsResponse };
+export type { OpsCellsResponse, RoomMember };
 export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

@@ -6,7 +6,7 @@
 import { and, desc, eq, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Room } from "../protocol/common";
-import { roomMembers, rooms } from "./schema";
+import { roomMembers, rooms, users } from "./schema";
 
 export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
   const db = drizzle(d1);
@@ -43,4 +43,14 @@ export async function listVisibleRooms(d1: D1Database, userId: string, limit: nu
     .where(or(eq(rooms.private, false), eq(roomMembers.userId, userId)))
     .orderBy(desc(rooms.createdAt))
     .limit(limit);
+}
+
+/** The members of a room with their display names, in the order they joined. */
+export async function roomMembersWithNames(d1: D1Database, roomId: string): Promise<{ userId: string; name: string; joinedAt: number }[]> {
+  return drizzle(d1)
+    .select({ userId: roomMembers.userId, name: users.name, joinedAt: roomMembers.joinedAt })
+    .from(roomMembers)
+    .innerJoin(users, eq(users.id, roomMembers.userId))
+    .where(eq(roomMembers.roomId, roomId))
+    .orderBy(roomMembers.joinedAt, roomMembers.userId);
 }

@@ -18,6 +18,7 @@ import {
   PostMessageBody,
   RegisterBody,
   RoomListResponse,
+  RoomMembersResponse,
   RoomResponse,
 } from "../protocol/http";
 import {
@@ -63,6 +64,7 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/rooms", summary: "Public rooms and the caller's private rooms", auth: true, status: 200, response: RoomListResponse },
   { method: "post", path: "/v1/rooms/{id}/join", summary: "Join a public room", auth: true, status: 200, response: RoomResponse },
   { method: "post", path: "/v1/rooms/{id}/members", summary: "Add a member (members only)", auth: true, body: AddMemberBody, status: 200, response: RoomResponse },
+  { method: "get", path: "/v1/rooms/{id}/members", summary: "Members with their names (members only)", auth: true, status: 200, response: RoomMembersResponse },
   { method: "get", path: "/v1/rooms/{id}/messages", summary: "History, newest first", auth: true, status: 200, response: HistoryResponse, query: ["before", "limit"] },
   { method: "post", path: "/v1/rooms/{id}/messages", summary: "Post a message", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/rooms/{id}/ws", summary: "Room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },

@@ -36,6 +36,11 @@ export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 export const RoomResponse = z.object({ room: Room });
 export type RoomResponse = z.infer<typeof RoomResponse>;
 
+export const RoomMember = z.object({ userId: z.string(), name: z.string(), joinedAt: z.number().int() });
+export type RoomMember = z.infer<typeof RoomMember>;
+export const RoomMembersResponse = z.object({ members: z.array(RoomMember) });
+export type RoomMembersResponse = z.infer<typeof RoomMembersResponse>;
+
 export const RoomListResponse = z.object({ rooms: z.array(Room) });
 export type RoomListResponse = z.infer<typeof RoomListResponse>;
 

@@ -149,6 +149,24 @@ describe("POST /v1/rooms/:id/join", () => {
   });
 });
 
+describe("GET /v1/rooms/:id/members", () => {
+  it("lists the members with their names in the order they joined, to members only", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const bob = await registerUser("driver", "Bob");
+    const eve = await registerUser("rider", "Eve");
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const res = await call("GET", `/v1/rooms/${room.id}/members`, { token: bob.token });
+    expect(res.status).toBe(200);
+    expect(res.body.members).toEqual([
+      { userId: ada.user.id, name: "Ada", joinedAt: expect.any(Number) },
+      { userId: bob.user.id, name: "Bob", joinedAt: expect.any(Number) },
+    ]);
+    expectError(await call("GET", `/v1/rooms/${room.id}/members`, { token: eve.token }), 403, "forbidden");
+    expectError(await call("GET", `/v1/rooms/room_nope/members`, { token: eve.token }), 404, "not_found");
+  });
+});
+
 describe("POST /v1/rooms/:id/members", () => {
   it("adds a member to a private room, who may then read, post and connect", async () => {
     const ada = await registerUser();

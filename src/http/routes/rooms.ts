@@ -1,11 +1,11 @@
 /**
  * @module http/routes/rooms
- * Chat rooms (API.md): create, list, join, add member, history, post, and the socket upgrade.
+ * Chat rooms (API.md): create, list, join, add member, members, history, post, and the socket upgrade.
  * Membership changes go to D1 first, then to the room object; messages and history go
  * straight to the room object, which keeps D1 off the message path.
  */
 import { Hono } from "hono";
-import { addRoomMember, findRoom, insertRoom, isRoomMember, listVisibleRooms } from "../../db/rooms";
+import { addRoomMember, findRoom, insertRoom, isRoomMember, listVisibleRooms, roomMembersWithNames } from "../../db/rooms";
 import { findUserById } from "../../db/users";
 import { forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
@@ -60,6 +60,13 @@ roomRoutes.post("/rooms/:id/members", async (c) => {
   await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
   unwrap(await roomObject(c.env, room.id).addMember(body.userId));
   return c.json({ room, userId: body.userId });
+});
+
+/** Who is in the room, with names to show next to their messages (members only). */
+roomRoutes.get("/rooms/:id/members", async (c) => {
+  const room = await requireRoom(c.env.DB, readId(c));
+  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId))) throw forbidden("join the room first");
+  return c.json({ members: await roomMembersWithNames(c.env.DB, room.id) });
 });
 
 roomRoutes.get("/rooms/:id/messages", async (c) => {
