@@ -1,5 +1,5 @@
-// `npm run dev`: makes sure a local JWT secret exists, applies the D1 migrations to the local
-// database, then starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
+// `npm run dev`: makes sure a local JWT secret exists, bundles the web app, applies the D1
+// migrations to the local database, then starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -13,6 +13,10 @@ const run = (args) => {
   const result = spawnSync("wrangler", args, { stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
+
+// The web app is served from public/ as static assets: bundle it first.
+const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { stdio: "inherit" });
+if (built.status !== 0) process.exit(built.status ?? 1);
 
 const extra = process.argv.slice(2);
 // Local state lives in .wrangler/state unless --persist-to says otherwise; migrate that one.

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
-import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
+import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TripRequestBody, type Offer } from "../protocol/dispatch";
 import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
 import {
   DeviceBody,
@@ -521,6 +521,6 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { OpsCellsResponse, RoomMember };
+export type { Offer, OpsCellsResponse, RoomMember };
 export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

@@ -47,5 +47,5 @@ export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";
 export { STORED_TYPES } from "./frames";
 export type * from "./frames";
-export type { OpsCellsResponse, RoomMember } from "./http";
+export type { Offer, OpsCellsResponse, RoomMember } from "./http";
 export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet } from "./http";

@@ -1,0 +1,190 @@
+/**
+ * The web app in a real browser (Debian's chromium through playwright-core) against a real
+ * `wrangler dev` that serves it as static assets: a rider and a driver, each in a browser
+ * context of their own, complete a trip with chat and ratings while the operations view shows
+ * the city; and two users chat in a room with presence, typing and read marks. Screenshots go
+ * to test-artifacts/web/.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { devServer, type DevServer } from "./helpers/server";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SHOTS = `${ROOT}test-artifacts/web`;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Generous for a loaded machine: every wait is on something the page shows. */
+const SEEN_MS = 20_000;
+
+let server: DevServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+let counter = 0;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  // The app is bundled by `npm test` before vitest runs; a run of this file alone builds it.
+  if (!existsSync(`${ROOT}public/build/app.js`)) {
+    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  server = await devServer("web");
+  await server.start();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A page in a fresh browser context (its own storage, as a second device would have). */
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource")) errors.push(message.text());
+  });
+  (page as Page & { errors: string[] }).errors = errors;
+  await page.goto(`${server.baseUrl}/`);
+  return page;
+}
+
+const errorsOf = (page: Page) => (page as Page & { errors: string[] }).errors;
+
+async function signUp(page: Page, name: string, role: "rider" | "driver"): Promise<void> {
+  await page.getByRole("button", { name: "New here? Create an account" }).click();
+  await page.getByLabel("Email").fill(`${name.toLowerCase().replace(/\W+/g, "")}-${Date.now()}-${++counter}@web.example`);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("I am a").selectOption(role);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(`${name} (${role})`);
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+/** Waits until `selector` shows text matching `pattern`. */
+async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
+  await expect.poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS }).toMatch(pattern);
+}
+
+describe("the web app", () => {
+  it("takes a rider and a driver through a whole trip with chat, receipt and ratings, while operations shows the city", async () => {
+    const driver = await newPage();
+    await signUp(driver, "Dana Driver", "driver");
+    await driver.getByLabel("Start at").selectOption({ label: "Union Square" });
+    await driver.getByRole("button", { name: "Go online" }).click();
+    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+
+    const ops = await newPage();
+    await signUp(ops, "Otto Ops", "rider");
+    await ops.goto(`${server.baseUrl}/#/ops`);
+    await shows(ops, "[data-testid=total-drivers]", /^[1-9]/);
+    expect(await ops.locator("svg .cell.shaded").count()).toBeGreaterThan(0);
+
+    const rider = await newPage();
+    await signUp(rider, "Rita Rider", "rider");
+    await rider.getByRole("button", { name: /^Add \$50\.00$/ }).click();
+    await shows(rider, ".wallet-text", /available \$50\.00/);
+    await rider.getByLabel("Pickup", { exact: true }).selectOption({ label: "Union Square" });
+    // The dropoff by a click on the map, as a person would choose it.
+    const box = await rider.locator("svg.city-map").boundingBox();
+    if (!box) throw new Error("no map");
+    await rider.mouse.click(box.x + box.width * 0.62, box.y + box.height * 0.45);
+    await shows(rider, ".points", /Dropoff: 37\.\d+, -122\.\d+/);
+    await rider.getByRole("button", { name: "Get a quote" }).click();
+    await shows(rider, ".quote", /Pickup in\s*\d+ (s|min)/);
+    await shot(rider, "1-rider-quote");
+    await rider.getByRole("button", { name: "Request ride" }).click();
+    await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+
+    // The offer, with its countdown, on the driver's screen.
+    await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+    await shot(driver, "2-driver-offer");
+    await driver.getByRole("button", { name: "Accept" }).click();
+    await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+    await shows(rider, "[data-testid=trip-status]", "Driver on the way");
+
+    // The driver drives towards the pickup on their own; the rider sees the car and its ETA.
+    await driver.getByLabel("Speed").selectOption("240");
+    await expect.poll(() => rider.locator('[data-marker="driver"]').count(), { timeout: SEEN_MS }).toBe(1);
+    await shows(rider, ".trip-detail", /Driver arrives in \d+ (s|min)/);
+
+    // Trip chat both ways.
+    await rider.locator(".chat input[name=message]").fill("I'm by the big tree");
+    await rider.locator(".chat").getByRole("button", { name: "Send" }).click();
+    await shows(driver, ".chat .messages", "Rider I'm by the big tree");
+    await driver.locator(".chat input[name=message]").fill("Two minutes");
+    await driver.locator(".chat").getByRole("button", { name: "Send" }).click();
+    await shows(rider, ".chat .messages", "Driver Two minutes");
+    await shot(rider, "3-rider-approach");
+
+    await shows(ops, "[data-testid=total-trips]", /^1$/);
+    await shot(ops, "4-ops");
+
+    await driver.getByRole("button", { name: "Arrived" }).click();
+    await shows(rider, "[data-testid=trip-status]", "Driver has arrived");
+    await driver.getByRole("button", { name: "Start ride" }).click();
+    await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
+    await driver.getByRole("button", { name: "Complete ride" }).click();
+    await shows(driver, "[data-testid=final-fare]", /Fare \$\d+\.\d\d/);
+    await shows(rider, "[data-testid=trip-status]", "Trip completed");
+    await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
+    // Settled: the hold is gone, the fare taken.
+    await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
+    await shot(rider, "5-rider-receipt");
+
+    await rider.getByRole("button", { name: "5 stars" }).click();
+    await shows(rider, ".rating", "Thanks: you gave 5 stars.");
+    await driver.getByRole("button", { name: "4 stars" }).click();
+    await shows(driver, ".rating", "Thanks: you gave 4 stars.");
+    await shot(driver, "6-driver-done");
+    await shows(ops, "[data-testid=total-trips]", /^0$/);
+
+    for (const page of [driver, rider, ops]) expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("lets two users chat in a room with presence, typing and read marks", async () => {
+    const ada = await newPage();
+    await signUp(ada, "Ada", "rider");
+    await ada.goto(`${server.baseUrl}/#/chat`);
+    const roomName = `Lobby ${Date.now()}`;
+    await ada.getByLabel("New room name").fill(roomName);
+    await ada.getByRole("button", { name: "Create" }).click();
+    await shows(ada, ".room h2", roomName);
+
+    const bob = await newPage();
+    await signUp(bob, "Bob", "driver");
+    await bob.goto(`${server.baseUrl}/#/chat`);
+    await bob.getByRole("button", { name: roomName }).click();
+    await shows(bob, ".room h2", roomName);
+    await shows(ada, ".people", /Online: .*Bob/);
+
+    await ada.locator(".room input[name=message]").fill("hello bob");
+    await ada.locator(".room").getByRole("button", { name: "Send" }).click();
+    await shows(bob, ".room .messages", /Ada hello bob/);
+    // Bob has read it (his page is visible): Ada sees the read mark.
+    await shows(ada, ".room .messages", /✓ Bob/);
+
+    await bob.locator(".room input[name=message]").pressSequentially("hi ad");
+    await shows(ada, ".typing", "Bob is typing…");
+    await bob.locator(".room input[name=message]").press("Enter");
+    await shows(ada, ".room .messages", /Bob hi ad/);
+    await shows(ada, ".typing", /^$/);
+    await shot(ada, "7-chat");
+
+    // A page reloaded later finds the history over HTTP.
+    await bob.reload();
+    await bob.getByRole("button", { name: roomName }).click();
+    await shows(bob, ".room .messages", /Ada hello bob.*You hi ad/);
+    for (const page of [ada, bob]) expect(errorsOf(page)).toEqual([]);
+  });
+});

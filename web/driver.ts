@@ -1,0 +1,295 @@
+/**
+ * @module web/driver
+ * The driver's view: go online at a place, drive (towards a clicked point, or on a trip
+ * automatically to the pickup and then the dropoff, sending a fix every 2 s on the driver
+ * channel), offers with a countdown to accept or decline, then arrived / start / complete,
+ * trip chat and the rating of the rider.
+ */
+import type { Driver, DriverConnection, LatLng, Offer, Trip, TripConnection } from "../src/client";
+import { describeError, fill, h, minutes, money, statusLine } from "./dom";
+import type { View } from "./main";
+import { CityMap } from "./map";
+import { describePoint, SAN_FRANCISCO } from "./places";
+import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+
+/** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
+const FIX_EVERY_MS = 2_000;
+const PARKED_FIX_EVERY_MS = 10_000;
+const KM_PER_DEG = 111.32;
+
+export const driverView: View = (root, api, session) => {
+  const city = SAN_FRANCISCO;
+  const map = new CityMap(city, "Map of San Francisco. Click to drive to a point.");
+  map.drawGrid(7);
+  const status = statusLine();
+
+  let driver: Driver | null = null;
+  let channel: DriverConnection | null = null;
+  let position: LatLng = city.places[3]?.at ?? city.center;
+  let target: LatLng | null = null;
+  let offer: Offer | null = null;
+  let trip: Trip | null = null;
+  let tripConnection: TripConnection | null = null;
+  let lastFixAt = 0;
+
+  // ---- online / offline
+  const startSelect = h("select", { "aria-label": "Start at" }, ...city.places.map((p, i) => h("option", { value: String(i), ...(p.at === position ? { selected: true } : {}) }, p.name)));
+  startSelect.addEventListener("change", () => {
+    const place = city.places[Number(startSelect.value)];
+    if (place && (!driver || driver.status === "offline")) {
+      position = place.at;
+      drawMe();
+    }
+  });
+  const onlineButton = h("button", { type: "button", class: "primary" }, "Go online");
+  const driverText = h("p", { class: "driver-status", "data-testid": "driver-status" }, "Offline");
+  const speedSelect = h("select", { "aria-label": "Speed" }, h("option", { value: "40" }, "40 km/h"), h("option", { value: "120" }, "120 km/h"), h("option", { value: "240" }, "240 km/h (demo)"));
+  const autoDrive = h("input", { type: "checkbox", checked: true, "aria-label": "Drive to the pickup and dropoff automatically" });
+
+  onlineButton.addEventListener("click", async () => {
+    onlineButton.disabled = true;
+    try {
+      if (driver && driver.status !== "offline") {
+        setDriver(await api.goOffline());
+        channel?.close();
+        channel = null;
+        status.say("You are offline.");
+      } else {
+        setDriver(await api.goOnline(position));
+        openChannel();
+        status.say("You are online. Offers will appear here.");
+      }
+    } catch (err) {
+      status.say(describeError(err), "error");
+    } finally {
+      onlineButton.disabled = false;
+    }
+  });
+
+  function setDriver(next: Driver): void {
+    driver = next;
+    driverText.textContent = { offline: "Offline", available: "Online: waiting for offers", offered: "Offer waiting", on_trip: "On a trip" }[next.status];
+    driverText.dataset.status = next.status;
+    onlineButton.textContent = next.status === "offline" ? "Go online" : "Go offline";
+    onlineButton.hidden = next.status === "on_trip" || next.status === "offered";
+    startSelect.disabled = next.status !== "offline";
+  }
+
+  function openChannel(): void {
+    channel?.close();
+    const conn = api.driverChannel();
+    channel = conn;
+    conn.on("welcome", (f) => {
+      setDriver(f.driver);
+      if (f.offer) showOffer(f.offer);
+    });
+    conn.on("offer", (f) => showOffer(f));
+    conn.on("offer.expired", (f) => {
+      if (offer?.tripId === f.tripId) {
+        offer = null;
+        drawOffer();
+        status.say("The offer expired.");
+      }
+    });
+    conn.on("trip", (f) => showTrip(f.trip));
+  }
+
+  // ---- offers
+  const offerBox = h("section", { class: "card offer", "aria-label": "Offer", hidden: true });
+  const countdown = h("span", { class: "countdown", "data-testid": "offer-countdown" });
+  const tick = setInterval(() => {
+    if (offer) countdown.textContent = `${Math.max(0, Math.ceil((offer.expiresAt - Date.now()) / 1000))} s left`;
+  }, 250);
+
+  function showOffer(next: Offer): void {
+    offer = next;
+    drawOffer();
+    status.say("New trip offer.");
+  }
+
+  function drawOffer(): void {
+    offerBox.hidden = offer === null;
+    map.setMarker("offer-pickup", offer?.pickup ?? null, "pickup", "Offered pickup");
+    if (!offer) return fill(offerBox);
+    const o = offer;
+    const accept = h("button", { type: "button", class: "primary" }, "Accept");
+    const decline = h("button", { type: "button" }, "Decline");
+    const answer = async (type: "offer.accept" | "offer.decline") => {
+      if (!channel) return;
+      accept.disabled = decline.disabled = true;
+      try {
+        await channel.send({ type, tripId: o.tripId });
+        offer = null;
+        drawOffer();
+        if (type === "offer.accept") showTrip(await api.trip(o.tripId));
+        else status.say("Offer declined.");
+      } catch (err) {
+        offer = null;
+        drawOffer();
+        status.say(describeError(err), "error");
+      }
+    };
+    accept.addEventListener("click", () => answer("offer.accept"));
+    decline.addEventListener("click", () => answer("offer.decline"));
+    fill(
+      offerBox,
+      h("h2", {}, "New trip"),
+      h("p", {}, `${describePoint(city, o.pickup)} → ${describePoint(city, o.dropoff)}`),
+      h("p", {}, `Fare ${money(o.fare)} · pickup in ${minutes(o.pickupEtaSec)} · `, countdown),
+      h("div", { class: "row" }, accept, decline),
+    );
+    accept.focus();
+  }
+
+  // ---- the trip
+  const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
+  const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
+  const tripDetail = h("p", { class: "trip-detail" });
+  const actions = h("div", { class: "row" });
+  const endBox = h("div", { class: "trip-end" });
+  const chatSlot = h("div");
+
+  function showTrip(next: Trip): void {
+    const first = trip?.id !== next.id;
+    const ended = !first && trip !== null && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
+    // A trip handed back, or another driver's now, is not this driver's any more.
+    if (next.driverId !== session.user.id && !first) return leaveTrip("The trip is no longer yours.");
+    trip = next;
+    tripBox.hidden = false;
+    tripStatus.textContent = STATUS_TEXT[next.status];
+    tripStatus.dataset.status = next.status;
+    tripDetail.textContent = `${describePoint(city, next.pickup)} → ${describePoint(city, next.dropoff)}${next.fare ? ` · fare ${money(next.fare)}` : ` · quoted ${money(next.quote.fare)}`}`;
+    map.setMarker("pickup", ACTIVE.has(next.status) ? next.pickup : null, "pickup", "Pickup");
+    map.setMarker("dropoff", ACTIVE.has(next.status) ? next.dropoff : null, "dropoff", "Dropoff");
+    if (autoDrive.checked) target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
+    drawActions(next);
+    if (first && ACTIVE.has(next.status)) connectTrip(next);
+    if (ended) finish(next);
+  }
+
+  function drawActions(t: Trip): void {
+    const move = (label: string, run: () => Promise<Trip>) => {
+      const button = h("button", { type: "button", class: "primary" }, label);
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          showTrip(await run());
+        } catch (err) {
+          status.say(describeError(err), "error");
+          button.disabled = false;
+        }
+      });
+      return button;
+    };
+    const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }));
+    const buttons: Record<string, HTMLElement[]> = {
+      accepted: [move("Arrived", () => api.arrived(t.id)), cancel],
+      arrived: [move("Start ride", () => api.startTrip(t.id)), cancel],
+      in_progress: [move("Complete ride", () => api.completeTrip(t.id))],
+    };
+    fill(actions, ...(buttons[t.status] ?? []));
+  }
+
+  function connectTrip(t: Trip): void {
+    tripConnection?.close();
+    const conn = api.tripRoom(t.id);
+    tripConnection = conn;
+    const chat = tripChat(conn, session.user.id, "Rider");
+    fill(chatSlot, chat.el);
+    conn.on("status", (f) => showTrip(f.trip));
+    conn.on("message", (f) => chat.add(f.message));
+  }
+
+  function finish(t: Trip): void {
+    tripConnection?.close();
+    tripConnection = null;
+    target = null;
+    const next = h("button", { type: "button" }, "Back to offers");
+    next.addEventListener("click", () => leaveTrip("Waiting for offers."));
+    const parts: HTMLElement[] = [];
+    if (t.status === "completed") parts.push(h("p", { "data-testid": "final-fare" }, `Fare ${money(t.fare)}`), ratingForm(api, t.id, "rider", () => status.say("Rating sent.")));
+    fill(endBox, ...parts, next);
+    void api.driver().then(setDriver, () => undefined);
+  }
+
+  function leaveTrip(message: string): void {
+    tripConnection?.close();
+    tripConnection = null;
+    trip = null;
+    target = null;
+    tripBox.hidden = true;
+    fill(endBox);
+    fill(chatSlot);
+    map.setMarker("pickup", null, "pickup", "");
+    map.setMarker("dropoff", null, "dropoff", "");
+    status.say(message);
+    void api.driver().then(setDriver, () => undefined);
+  }
+
+  // ---- driving
+  map.onPick((p) => {
+    target = p;
+    status.say(`Driving to ${describePoint(city, p)}.`);
+  });
+
+  function drawMe(): void {
+    map.setMarker("me", position, "me", "You");
+    map.setLine("drive", target ? [position, target] : null);
+  }
+
+  const drive = setInterval(() => {
+    const online = driver !== null && driver.status !== "offline";
+    if (target) {
+      const kmPerSecond = Number(speedSelect.value) / 3600;
+      const dy = (target.lat - position.lat) * KM_PER_DEG;
+      const dx = (target.lng - position.lng) * KM_PER_DEG * Math.cos((position.lat * Math.PI) / 180);
+      const km = Math.hypot(dx, dy);
+      if (km <= kmPerSecond) {
+        position = target;
+        target = null;
+      } else {
+        const f = kmPerSecond / km;
+        position = { lat: position.lat + (target.lat - position.lat) * f, lng: position.lng + (target.lng - position.lng) * f };
+      }
+      drawMe();
+    }
+    const now = Date.now();
+    if (online && channel && now - lastFixAt >= (target ? FIX_EVERY_MS : PARKED_FIX_EVERY_MS)) {
+      if (channel.sendVolatile({ type: "location", lat: position.lat, lng: position.lng, at: now })) lastFixAt = now;
+    }
+  }, 1_000);
+
+  fill(
+    root,
+    h("div", { class: "layout" },
+      h("div", { class: "map-pane" }, map.svg, h("p", { class: "hint" }, "Click the map to drive there. On a trip the car drives to the pickup, then the dropoff.")),
+      h("div", { class: "side" },
+        h("section", { class: "card", "aria-label": "Driving" }, h("h2", {}, "Driving"), driverText, h("div", { class: "row" }, startSelect, onlineButton), h("div", { class: "row" }, h("label", {}, "Speed ", speedSelect), h("label", {}, autoDrive, " Drive automatically on trips"))),
+        offerBox,
+        (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot), tripBox),
+        status.el,
+      ),
+    ),
+  );
+  drawMe();
+  // After a reload: the session's state, its channel, and a trip still going on.
+  void api.driver().then(
+    async (d) => {
+      setDriver(d);
+      if (d.location) {
+        position = d.location;
+        drawMe();
+      }
+      if (d.status !== "offline") openChannel();
+      if (d.tripId && d.status === "on_trip") showTrip(await api.trip(d.tripId));
+    },
+    () => undefined,
+  );
+
+  return () => {
+    clearInterval(tick);
+    clearInterval(drive);
+    channel?.close();
+    tripConnection?.close();
+  };
+};

@@ -1,0 +1,99 @@
+/**
+ * @module web/main
+ * The web app's shell: sign in or up, then one of four views chosen by the URL's hash
+ * (#/rider, #/driver, #/chat, #/ops). Each view gets the session's SDK client and a container,
+ * and returns a function that closes its connections when another view takes over.
+ */
+import { describeError, fill, h, statusLine } from "./dom";
+import { chatView } from "./chat";
+import { driverView } from "./driver";
+import { opsView } from "./ops";
+import { riderView } from "./rider";
+import { clientFor, loadSession, saveSession, signIn, signUp, type Session } from "./session";
+import type { RidewireClient } from "../src/client";
+
+export type View = (root: HTMLElement, api: RidewireClient, session: Session) => () => void;
+
+const VIEWS: Record<string, { title: string; view: View }> = {
+  rider: { title: "Ride", view: riderView },
+  driver: { title: "Drive", view: driverView },
+  chat: { title: "Chat rooms", view: chatView },
+  ops: { title: "Operations", view: opsView },
+};
+
+const nav = document.getElementById("nav") as HTMLElement;
+const main = document.getElementById("main") as HTMLElement;
+let closeView: (() => void) | null = null;
+
+function route(): void {
+  closeView?.();
+  closeView = null;
+  const session = loadSession();
+  if (!session) return renderAuth();
+  const defaultView = session.user.role === "driver" ? "driver" : "rider";
+  const name = location.hash.replace(/^#\/?/, "") || defaultView;
+  const chosen = VIEWS[name] ?? VIEWS[defaultView];
+  renderNav(session, name in VIEWS ? name : defaultView);
+  main.replaceChildren();
+  document.title = `ridewire: ${chosen?.title ?? ""}`;
+  if (chosen) closeView = chosen.view(main, clientFor(session), session);
+}
+
+function renderNav(session: Session, current: string): void {
+  const links = Object.entries(VIEWS)
+    .filter(([name]) => !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"))
+    .map(([name, { title }]) => h("a", { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) }, title));
+  fill(
+    nav,
+    ...links,
+    h("span", { class: "who" }, `${session.user.name} (${session.user.role})`),
+    h("button", { type: "button", class: "link", onclick: () => (saveSession(null), route()) }, "Sign out"),
+  );
+}
+
+function renderAuth(): void {
+  fill(nav);
+  document.title = "ridewire: sign in";
+  const status = statusLine();
+  const field = (label: string, input: HTMLInputElement | HTMLSelectElement) => h("label", {}, label, input);
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email" });
+  const password = h("input", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "current-password" });
+  const name = h("input", { type: "text", name: "name", autocomplete: "name" });
+  const role = h("select", { name: "role" }, h("option", { value: "rider" }, "Rider"), h("option", { value: "driver" }, "Driver"));
+  const signUpOnly = h("div", { class: "signup-only" }, field("Name", name), field("I am a", role));
+  let mode: "in" | "up" = "in";
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const toggle = h("button", { type: "button", class: "link" }, "New here? Create an account");
+  const setMode = (next: "in" | "up") => {
+    mode = next;
+    signUpOnly.hidden = mode === "in";
+    name.required = mode === "up";
+    submit.textContent = mode === "in" ? "Sign in" : "Create account";
+    toggle.textContent = mode === "in" ? "New here? Create an account" : "Have an account? Sign in";
+  };
+  toggle.addEventListener("click", () => setMode(mode === "in" ? "up" : "in"));
+  const form = h("form", { class: "card auth", "aria-label": "Sign in" }, h("h1", {}, "ridewire"), field("Email", email), field("Password", password), signUpOnly, submit, toggle, status.el);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const session =
+        mode === "up"
+          ? await signUp({ email: email.value, password: password.value, name: name.value, role: role.value === "driver" ? "driver" : "rider" })
+          : await signIn({ email: email.value, password: password.value });
+      saveSession(session);
+      location.hash = session.user.role === "driver" ? "#/driver" : "#/rider";
+      route();
+    } catch (err) {
+      status.say(describeError(err), "error");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  setMode("in");
+  fill(main, form);
+  email.focus();
+}
+
+window.addEventListener("hashchange", route);
+route();

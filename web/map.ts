@@ -1,0 +1,163 @@
+/**
+ * @module web/map
+ * The city drawn in SVG, with no map tiles (it works offline and in tests): the H3 cells of
+ * the area as hexagons from h3-js, named places, and markers and lines placed by an
+ * equirectangular projection around the city's centre (exact enough for a city). A click picks
+ * a point; everything a click does can also be done from the keyboard elsewhere in the view.
+ */
+import { cellToBoundary, gridDisk, latLngToCell } from "h3-js";
+import type { LatLng } from "../src/client";
+import type { City } from "./places";
+
+const SVG = "http://www.w3.org/2000/svg";
+const WIDTH = 1000;
+
+export type MarkerKind = "pickup" | "dropoff" | "driver" | "me";
+
+export class CityMap {
+  readonly svg: SVGSVGElement;
+  private readonly kmPerDegLng: number;
+  private readonly height: number;
+  private readonly cellLayer: SVGGElement;
+  private readonly lineLayer: SVGGElement;
+  private readonly markerLayer: SVGGElement;
+  private readonly markers = new Map<string, SVGGElement>();
+  private readonly lines = new Map<string, SVGPolylineElement>();
+  private readonly cellShapes = new Map<string, { shape: SVGPolygonElement; label: SVGTextElement }>();
+
+  constructor(private readonly city: City, label: string) {
+    this.kmPerDegLng = Math.cos((city.center.lat * Math.PI) / 180);
+    const spanX = (city.east - city.west) * this.kmPerDegLng;
+    const spanY = city.north - city.south;
+    this.height = Math.round((WIDTH * spanY) / spanX);
+    this.svg = document.createElementNS(SVG, "svg");
+    this.svg.setAttribute("viewBox", `0 0 ${WIDTH} ${this.height}`);
+    this.svg.setAttribute("class", "city-map");
+    this.svg.setAttribute("role", "img");
+    this.svg.setAttribute("aria-label", label);
+    this.cellLayer = this.group("cells");
+    this.group("places");
+    this.lineLayer = this.group("lines");
+    this.markerLayer = this.group("markers");
+    for (const place of city.places) {
+      const { x, y } = this.project(place.at);
+      const dot = this.node("circle", { cx: x, cy: y, r: 3, class: "place-dot" });
+      const text = this.node("text", { x: x + 6, y: y + 4, class: "place-label" });
+      text.textContent = place.name;
+      this.svg.querySelector(".places")?.append(dot, text);
+    }
+  }
+
+  /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
+  drawGrid(resolution: number): void {
+    const center = latLngToCell(this.city.center.lat, this.city.center.lng, resolution);
+    const reach = Math.ceil(((this.city.east - this.city.west) * this.kmPerDegLng * 111.32) / (resolution >= 8 ? 0.9 : 2.4));
+    for (const cell of gridDisk(center, reach)) this.cell(cell);
+  }
+
+  /** Shades a cell and labels it (the operations view); `level` 0..1 sets the fill's strength. */
+  shadeCell(cell: string, level: number, label: string, title: string): void {
+    const { shape, label: text } = this.cell(cell);
+    shape.style.setProperty("--level", String(Math.max(0, Math.min(1, level))));
+    shape.classList.toggle("shaded", level > 0);
+    text.textContent = label;
+    let tip = shape.querySelector<SVGTitleElement>("title");
+    if (!tip) {
+      tip = document.createElementNS(SVG, "title");
+      shape.appendChild(tip);
+    }
+    tip.textContent = title;
+  }
+
+  project(p: LatLng): { x: number; y: number } {
+    const x = ((p.lng - this.city.west) * this.kmPerDegLng * WIDTH) / ((this.city.east - this.city.west) * this.kmPerDegLng);
+    const y = ((this.city.north - p.lat) * this.height) / (this.city.north - this.city.south);
+    return { x, y };
+  }
+
+  unproject(x: number, y: number): LatLng {
+    const lng = this.city.west + (x / WIDTH) * (this.city.east - this.city.west);
+    const lat = this.city.north - (y / this.height) * (this.city.north - this.city.south);
+    return { lat: Math.round(lat * 1e5) / 1e5, lng: Math.round(lng * 1e5) / 1e5 };
+  }
+
+  /** Calls `handler` with the point under each click. */
+  onPick(handler: (point: LatLng) => void): void {
+    this.svg.classList.add("pickable");
+    this.svg.addEventListener("click", (event) => {
+      const matrix = this.svg.getScreenCTM();
+      if (!matrix) return;
+      const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+      handler(this.unproject(point.x, point.y));
+    });
+  }
+
+  /** Puts (or moves, or with null removes) the marker `name`. */
+  setMarker(name: string, at: LatLng | null, kind: MarkerKind, title: string): void {
+    let marker = this.markers.get(name);
+    if (!at) {
+      marker?.remove();
+      this.markers.delete(name);
+      return;
+    }
+    if (!marker) {
+      marker = document.createElementNS(SVG, "g");
+      marker.setAttribute("class", `marker marker-${kind}`);
+      marker.setAttribute("data-marker", name);
+      marker.append(this.node("circle", { r: kind === "driver" || kind === "me" ? 9 : 8 }), document.createElementNS(SVG, "title"));
+      this.markerLayer.appendChild(marker);
+      this.markers.set(name, marker);
+    }
+    const { x, y } = this.project(at);
+    marker.setAttribute("transform", `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
+    const tip = marker.querySelector("title");
+    if (tip) tip.textContent = title;
+  }
+
+  setLine(name: string, points: LatLng[] | null): void {
+    let line = this.lines.get(name);
+    if (!points || points.length < 2) {
+      line?.remove();
+      this.lines.delete(name);
+      return;
+    }
+    if (!line) {
+      line = this.node("polyline", { class: `route route-${name}` }) as SVGPolylineElement;
+      this.lineLayer.appendChild(line);
+      this.lines.set(name, line);
+    }
+    line.setAttribute("points", points.map((p) => this.project(p)).map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
+  }
+
+  private cell(cell: string): { shape: SVGPolygonElement; label: SVGTextElement } {
+    const known = this.cellShapes.get(cell);
+    if (known) return known;
+    const corners = cellToBoundary(cell).map(([lat, lng]) => this.project({ lat, lng }));
+    const shape = this.node("polygon", { class: "cell", "data-cell": cell, points: corners.map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ") }) as SVGPolygonElement;
+    const cx = corners.reduce((s, c) => s + c.x, 0) / corners.length;
+    const cy = corners.reduce((s, c) => s + c.y, 0) / corners.length;
+    const label = this.node("text", { x: cx, y: cy + 4, class: "cell-label" }) as SVGTextElement;
+    this.cellLayer.append(shape, label);
+    const made = { shape, label };
+    this.cellShapes.set(cell, made);
+    return made;
+  }
+
+  private group(name: string): SVGGElement {
+    const g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", name);
+    this.svg.appendChild(g);
+    return g;
+  }
+
+  private node(tag: string, attrs: Record<string, string | number>): SVGElement {
+    const el = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+    return el;
+  }
+}
+
+/** A point `fraction` of the way from `a` to `b`. */
+export function between(a: LatLng, b: LatLng, fraction: number): LatLng {
+  return { lat: a.lat + (b.lat - a.lat) * fraction, lng: a.lng + (b.lng - a.lng) * fraction };
+}

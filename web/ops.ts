@@ -1,0 +1,69 @@
+/**
+ * @module web/ops
+ * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
+ * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals.
+ */
+import type { OpsCellsResponse } from "../src/client";
+import { clock, describeError, fill, h, statusLine } from "./dom";
+import type { View } from "./main";
+import { CityMap } from "./map";
+import { SAN_FRANCISCO } from "./places";
+
+const REFRESH_MS = 3_000;
+/** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
+const RINGS = 5;
+
+export const opsView: View = (root, api) => {
+  const city = SAN_FRANCISCO;
+  const map = new CityMap(city, "Map of San Francisco with drivers and trips per H3 cell");
+  const status = statusLine();
+  const totals = h("dl", { class: "totals", "aria-live": "polite" });
+  const table = h("tbody");
+
+  const draw = (ops: OpsCellsResponse) => {
+    const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
+    const rows: HTMLElement[] = [];
+    for (const c of ops.cells) {
+      const trips = Object.values(c.activeTrips).reduce((a, b) => a + b, 0);
+      // Plain text: headless and minimal systems may have no emoji font.
+      const label = c.availableDrivers || trips ? `${c.availableDrivers} drv${trips ? ` · ${trips} trip${trips > 1 ? "s" : ""}` : ""}${c.surge > 1 ? ` · ×${c.surge.toFixed(1)}` : ""}` : "";
+      map.shadeCell(c.cell, c.availableDrivers / busiest, label, `${c.availableDrivers} available drivers, ${trips} active trips, ${c.recentRequests} recent requests, surge ${c.surge}`);
+      if (c.availableDrivers || trips || c.recentRequests) {
+        const byStatus = Object.entries(c.activeTrips).map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(", ");
+        rows.push(h("tr", { "data-cell": c.cell }, h("td", {}, h("code", {}, c.cell)), h("td", {}, c.availableDrivers), h("td", {}, byStatus || "0"), h("td", {}, c.recentRequests), h("td", {}, `${c.surge.toFixed(1)}×`)));
+      }
+    }
+    fill(
+      totals,
+      h("dt", {}, "Available drivers"), h("dd", { "data-testid": "total-drivers" }, ops.totals.availableDrivers),
+      h("dt", {}, "Active trips"), h("dd", { "data-testid": "total-trips" }, ops.totals.activeTrips),
+      h("dt", {}, "Requests (surge window)"), h("dd", {}, ops.totals.recentRequests),
+      h("dt", {}, "Updated"), h("dd", {}, clock(ops.at)),
+    );
+    fill(table, ...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "hint" }, "No drivers or trips in the city right now."))]));
+  };
+
+  const load = async () => {
+    try {
+      draw(await api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }));
+      status.say("");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  };
+  const timer = setInterval(load, REFRESH_MS);
+
+  fill(
+    root,
+    h("div", { class: "layout" },
+      h("div", { class: "map-pane" }, map.svg),
+      h("div", { class: "side" },
+        h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
+        h("section", { class: "card" }, h("h2", {}, "Busy cells"), h("table", { class: "cells" }, h("thead", {}, h("tr", {}, h("th", {}, "cell"), h("th", {}, "drivers"), h("th", {}, "trips"), h("th", {}, "requests"), h("th", {}, "surge"))), table)),
+        status.el,
+      ),
+    ),
+  );
+  void load();
+  return () => clearInterval(timer);
+};

@@ -1,0 +1,246 @@
+/**
+ * @module web/rider
+ * The rider's view: the wallet, pickup and dropoff (from the lists or two clicks on the map),
+ * the quote (fare, surge, pickup ETA), the request, then the live trip over its room: status,
+ * the driver approaching with ETA, chat, the final fare and receipt, and the rating.
+ */
+import type { LatLng, Quote, Trip, TripConnection } from "../src/client";
+import { describeError, fill, h, minutes, money, statusLine } from "./dom";
+import type { View } from "./main";
+import { CityMap } from "./map";
+import { describePoint, SAN_FRANCISCO } from "./places";
+import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+
+const TOP_UP = { amount: 5_000, currency: "USD" };
+
+export const riderView: View = (root, api, session) => {
+  const city = SAN_FRANCISCO;
+  const map = new CityMap(city, "Map of San Francisco. Click to set the pickup, then the dropoff.");
+  map.drawGrid(7);
+  const status = statusLine();
+
+  let pickup: LatLng | null = null;
+  let dropoff: LatLng | null = null;
+  let quote: Quote | null = null;
+  let trip: Trip | null = null;
+  let connection: TripConnection | null = null;
+  let nextPick: "pickup" | "dropoff" = "pickup";
+
+  // ---- wallet
+  const walletText = h("span", { class: "wallet-text" }, "…");
+  const refreshWallet = async () => {
+    try {
+      const w = await api.wallet();
+      walletText.textContent = `Balance ${money(w.balance)} · available ${money(w.available)}${w.held.amount ? ` · on hold ${money(w.held)}` : ""}`;
+    } catch (err) {
+      walletText.textContent = describeError(err);
+    }
+  };
+  const topUp = h("button", { type: "button" }, `Add ${money(TOP_UP)}`);
+  topUp.addEventListener("click", async () => {
+    topUp.disabled = true;
+    try {
+      await api.topUp({ amount: TOP_UP });
+      status.say(`Added ${money(TOP_UP)} to your wallet.`);
+      await refreshWallet();
+    } catch (err) {
+      status.say(describeError(err), "error");
+    } finally {
+      topUp.disabled = false;
+    }
+  });
+
+  // ---- choosing the ride
+  const placeSelect = (label: string, onPick: (p: LatLng) => void) => {
+    const select = h("select", { "aria-label": label }, h("option", { value: "" }, `${label}…`), ...city.places.map((p, i) => h("option", { value: String(i) }, p.name)));
+    select.addEventListener("change", () => {
+      const place = city.places[Number(select.value)];
+      if (select.value !== "" && place) onPick(place.at);
+    });
+    return select;
+  };
+  const pickupSelect = placeSelect("Pickup", (p) => setPoint("pickup", p));
+  const dropoffSelect = placeSelect("Dropoff", (p) => setPoint("dropoff", p));
+  const pointsText = h("p", { class: "points" });
+  const quoteButton = h("button", { type: "button", class: "primary", disabled: true }, "Get a quote");
+  const quoteBox = h("div", { class: "quote", "aria-live": "polite" });
+  const requestButton = h("button", { type: "button", class: "primary", hidden: true }, "Request ride");
+
+  function setPoint(which: "pickup" | "dropoff", p: LatLng): void {
+    if (trip && ACTIVE.has(trip.status)) return;
+    if (which === "pickup") pickup = p;
+    else dropoff = p;
+    nextPick = which === "pickup" ? "dropoff" : "pickup";
+    quote = null;
+    drawChoice();
+  }
+
+  function drawChoice(): void {
+    map.setMarker("pickup", pickup, "pickup", "Pickup");
+    map.setMarker("dropoff", dropoff, "dropoff", "Dropoff");
+    map.setLine("ride", pickup && dropoff ? [pickup, dropoff] : null);
+    pointsText.textContent = `Pickup: ${pickup ? describePoint(city, pickup) : "not set"} · Dropoff: ${dropoff ? describePoint(city, dropoff) : "not set"}`;
+    quoteButton.disabled = !(pickup && dropoff);
+    requestButton.hidden = quote === null;
+    if (!quote) fill(quoteBox);
+  }
+
+  map.onPick((p) => setPoint(nextPick, p));
+
+  quoteButton.addEventListener("click", async () => {
+    if (!pickup || !dropoff) return;
+    quoteButton.disabled = true;
+    try {
+      quote = await api.quote({ pickup, dropoff });
+      fill(
+        quoteBox,
+        h("dl", {},
+          h("dt", {}, "Fare"), h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
+          h("dt", {}, "Surge"), h("dd", {}, `${quote.surge.toFixed(1)}×`),
+          h("dt", {}, "Pickup in"), h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
+          h("dt", {}, "Ride"), h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
+        ),
+      );
+      requestButton.hidden = false;
+      status.say("Here is your quote.");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    } finally {
+      quoteButton.disabled = !(pickup && dropoff);
+    }
+  });
+
+  requestButton.addEventListener("click", async () => {
+    if (!quote) return;
+    requestButton.disabled = true;
+    try {
+      show(await api.requestTrip({ quoteId: quote.id }));
+      status.say("Ride requested.");
+      void refreshWallet();
+    } catch (err) {
+      status.say(describeError(err), "error");
+    } finally {
+      requestButton.disabled = false;
+    }
+  });
+
+  // ---- the trip
+  const planBox = h("section", { class: "card", "aria-label": "Plan a ride" });
+  const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
+  const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
+  const tripDetail = h("p", { class: "trip-detail" });
+  const cancelButton = h("button", { type: "button" }, "Cancel ride");
+  const endBox = h("div", { class: "trip-end" });
+  const chatSlot = h("div");
+  cancelButton.addEventListener("click", async () => {
+    if (!trip) return;
+    try {
+      show(await api.cancelTrip(trip.id, { reason: "cancelled in the app" }));
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  });
+
+  function show(next: Trip): void {
+    const first = trip?.id !== next.id;
+    const ended = trip !== null && !first && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
+    trip = next;
+    tripBox.hidden = false;
+    planBox.hidden = true;
+    pickup = next.pickup;
+    dropoff = next.dropoff;
+    drawChoice();
+    requestButton.hidden = true;
+    tripStatus.textContent = STATUS_TEXT[next.status];
+    tripStatus.dataset.status = next.status;
+    cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
+    tripDetail.textContent =
+      next.status === "completed" ? `Fare ${money(next.fare)}` : next.cancellationFee ? `Cancellation fee ${money(next.cancellationFee)}` : next.etaSec !== null ? `ETA ${minutes(next.etaSec)}` : "";
+    if (!ACTIVE.has(next.status)) map.setMarker("driver", null, "driver", "");
+    else if (next.driverLocation) map.setMarker("driver", next.driverLocation, "driver", "Your driver");
+    if (first) connect(next);
+    if (ended || (first && !ACTIVE.has(next.status))) finish(next);
+  }
+
+  function connect(t: Trip): void {
+    connection?.close();
+    const conn = api.tripRoom(t.id, { since: 0 });
+    connection = conn;
+    const chat = tripChat(conn, session.user.id, "Driver");
+    fill(chatSlot, chat.el);
+    conn.on("welcome", (f) => show(f.trip));
+    conn.on("status", (f) => show(f.trip));
+    conn.on("message", (f) => chat.add(f.message));
+    conn.on("location", (f) => {
+      map.setMarker("driver", { lat: f.lat, lng: f.lng }, "driver", "Your driver");
+      if (trip && f.etaSec !== null) tripDetail.textContent = `${trip.status === "in_progress" ? "Arriving" : "Driver arrives"} in ${minutes(f.etaSec)}`;
+    });
+    conn.on("fare", (f) => (tripDetail.textContent = `Fare ${money(f.fare)}`));
+  }
+
+  async function finish(t: Trip): Promise<void> {
+    const again = h("button", { type: "button", class: "primary" }, "Plan another ride");
+    again.addEventListener("click", () => {
+      connection?.close();
+      connection = null;
+      trip = null;
+      quote = null;
+      tripBox.hidden = true;
+      planBox.hidden = false;
+      fill(endBox);
+      fill(chatSlot);
+      drawChoice();
+    });
+    const parts: HTMLElement[] = [];
+    if (t.status === "completed" || t.cancellationFee) {
+      try {
+        const r = await api.receipt(t.id);
+        const b = r.breakdown;
+        const fmt = (amount: number) => money({ amount, currency: r.fare.currency });
+        parts.push(
+          h("div", { class: "receipt", "data-testid": "receipt" },
+            h("h3", {}, "Receipt"),
+            h("dl", {},
+              ...(r.kind === "fee" ? [h("dt", {}, "Cancellation fee"), h("dd", {}, fmt(b.fee))] : [
+                h("dt", {}, "Base"), h("dd", {}, fmt(b.base)),
+                h("dt", {}, "Distance"), h("dd", {}, fmt(b.distance)),
+                h("dt", {}, "Time"), h("dd", {}, fmt(b.time)),
+                ...(b.surge ? [h("dt", {}, "Surge"), h("dd", {}, fmt(b.surge))] : []),
+                ...(b.fee ? [h("dt", {}, "Minimum fare"), h("dd", {}, fmt(b.fee))] : []),
+              ]),
+              h("dt", {}, "Total"), h("dd", { class: "total" }, money(r.fare)),
+              ...(r.outstanding.amount ? [h("dt", {}, "Still owed"), h("dd", {}, money(r.outstanding))] : []),
+            ),
+          ),
+        );
+      } catch (err) {
+        parts.push(h("p", {}, `Receipt: ${describeError(err)}`));
+      }
+    }
+    if (t.status === "completed") parts.push(ratingForm(api, t.id, "driver", () => status.say("Rating sent.")));
+    fill(endBox, ...parts, again);
+    // After the receipt: asking for it settles the trip if its room had not yet.
+    void refreshWallet();
+  }
+
+  fill(
+    root,
+    h("div", { class: "layout" },
+      h("div", { class: "map-pane" }, map.svg, h("p", { class: "hint" }, "Click the map to set the pickup, then the dropoff, or choose places from the lists.")),
+      h("div", { class: "side" },
+        h("section", { class: "card wallet", "aria-label": "Wallet" }, h("h2", {}, "Wallet"), walletText, " ", topUp),
+        (fill(planBox, h("h2", {}, "Where to?"), h("div", { class: "row" }, pickupSelect, dropoffSelect), pointsText, quoteButton, quoteBox, requestButton), planBox),
+        (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot), tripBox),
+        status.el,
+      ),
+    ),
+  );
+  drawChoice();
+  void refreshWallet();
+  // A trip still going on (after a reload) is picked up again.
+  void api.trips({ limit: 1 }).then(([latest]) => {
+    if (latest && ACTIVE.has(latest.status)) show(latest);
+  }, () => undefined);
+
+  return () => connection?.close();
+};

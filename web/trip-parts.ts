@@ -1,0 +1,78 @@
+/**
+ * @module web/trip-parts
+ * What the rider's and the driver's views share about a trip: the trip chat over the trip
+ * room connection (history by resume, then live), the rating form after completion, and
+ * the words for each status.
+ */
+import type { Message, RidewireClient, Trip, TripConnection } from "../src/client";
+import { clock, describeError, fill, h, statusLine } from "./dom";
+
+export const STATUS_TEXT: Record<Trip["status"], string> = {
+  matching: "Finding a driver…",
+  accepted: "Driver on the way",
+  arrived: "Driver has arrived",
+  in_progress: "On the way to the dropoff",
+  completed: "Trip completed",
+  cancelled: "Trip cancelled",
+  no_driver: "No driver found",
+};
+
+export const ACTIVE: ReadonlySet<Trip["status"]> = new Set(["matching", "accepted", "arrived", "in_progress"]);
+
+/** The trip chat: messages as they arrive on `connection`, and a form that sends one. */
+export function tripChat(connection: TripConnection, myId: string, otherName: string): { el: HTMLElement; add: (m: Message) => void } {
+  const list = h("ol", { class: "messages", "aria-label": "Trip chat", "aria-live": "polite" });
+  const seen = new Set<number>();
+  const add = (m: Message) => {
+    if (seen.has(m.seq)) return;
+    seen.add(m.seq);
+    const mine = m.userId === myId;
+    list.append(h("li", { class: mine ? "mine" : "theirs" }, h("span", { class: "who" }, mine ? "You" : otherName), " ", h("span", { class: "text" }, m.text), " ", h("time", {}, clock(m.createdAt))));
+    list.scrollTop = list.scrollHeight;
+  };
+  const input = h("input", { type: "text", name: "message", placeholder: "Message", "aria-label": "Message", maxlength: 4000, autocomplete: "off" });
+  const status = statusLine();
+  const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    // Queued in the SDK's outbox while offline; the ack carries the stored seq.
+    connection.send({ type: "message", text }).catch((err) => status.say(describeError(err), "error"));
+  });
+  return { el: h("section", { class: "chat" }, h("h3", {}, "Chat"), list, form, status.el), add };
+}
+
+/** Stars 1–5 and a comment, sent once; `done` after the answer. */
+export function ratingForm(api: RidewireClient, tripId: string, whom: string, done: () => void): HTMLElement {
+  const status = statusLine();
+  const comment = h("input", { type: "text", name: "comment", maxlength: 500, placeholder: "Comment (optional)", "aria-label": "Comment" });
+  const stars = h("div", { class: "stars", role: "group", "aria-label": `Rate your ${whom}` });
+  const form = h("form", { class: "rating" }, h("h3", {}, `Rate your ${whom}`), stars, comment, status.el);
+  for (let n = 1; n <= 5; n++) {
+    stars.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "star",
+          "aria-label": `${n} star${n > 1 ? "s" : ""}`,
+          onclick: async () => {
+            for (const b of stars.querySelectorAll("button")) b.disabled = true;
+            try {
+              await api.rateTrip(tripId, { stars: n, ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) });
+              fill(form, h("p", { class: "thanks" }, `Thanks: you gave ${n} star${n > 1 ? "s" : ""}.`));
+              done();
+            } catch (err) {
+              status.say(describeError(err), "error");
+              for (const b of stars.querySelectorAll("button")) b.disabled = false;
+            }
+          },
+        },
+        "★".repeat(1) + String(n),
+      ),
+    );
+  }
+  return form;
+}
