@@ -451,21 +451,25 @@ describe("producers, end to end through the local queue", () => {
     carolSocket.close();
   });
 
-  it("an offer reaches a driver without a channel, and trip statuses reach a rider without a socket", async () => {
-    const pickup = { lat: 48.8566, lng: 2.3522 };
-    const dropoff = { lat: 48.87, lng: 2.36 };
+  /**
+   * A driver online over HTTP with no driver channel socket open, a rider, a webhook for each,
+   * and a trip the rider has requested from `pickup`.
+   */
+  async function requestedWithHooks(pickup: { lat: number; lng: number }, dropoff: { lat: number; lng: number }) {
     const driver = await registerUser("driver", "Dee");
     const rider = await registerUser("rider", "Rye");
     const driverKey = unique("hook");
     const riderKey = unique("hook");
     await addWebhook(driver, driverKey);
     await addWebhook(rider, riderKey);
-    // Online over HTTP, with no driver channel socket open.
     expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: pickup } })).status).toBe(200);
-
     const requested = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } });
     expect(requested.status).toBe(201);
-    const tripId = requested.body.trip.id;
+    return { driver, rider, driverKey, riderKey, tripId: requested.body.trip.id as string };
+  }
+
+  it("an offer reaches a driver without a channel, and trip statuses reach a rider without a socket", async () => {
+    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks({ lat: 48.8566, lng: 2.3522 }, { lat: 48.87, lng: 2.36 });
 
     const [offer] = await waitForDeliveries(driverKey);
     expect(JSON.parse(offer!.text)).toMatchObject({ id: `offer:${tripId}:${driver.user.id}`, type: "offer", title: "New trip offer", data: { tripId } });
@@ -491,15 +495,7 @@ describe("producers, end to end through the local queue", () => {
   });
 
   it("trip chat reaches the other party when they have no socket in the trip, once per message", async () => {
-    const pickup = { lat: 52.52, lng: 13.405 };
-    const driver = await registerUser("driver", "Dee");
-    const rider = await registerUser("rider", "Rye");
-    const driverKey = unique("hook");
-    const riderKey = unique("hook");
-    await addWebhook(driver, driverKey);
-    await addWebhook(rider, riderKey);
-    expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: pickup } })).status).toBe(200);
-    const tripId = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: { lat: 52.53, lng: 13.41 } } })).body.trip.id;
+    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks({ lat: 52.52, lng: 13.405 }, { lat: 52.53, lng: 13.41 });
     await waitForDeliveries(driverKey);
     expect((await call("POST", `/v1/trips/${tripId}/accept`, { token: driver.token })).status).toBe(200);
     await waitForDeliveries(riderKey);
