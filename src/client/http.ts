@@ -40,7 +40,7 @@ import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
-import { RoomConnection, type ChatConnection, type DriverConnection, type RoomOptions, type TripConnection } from "./room";
+import { RoomConnection, type ChatConnection, type DriverConnection, type RoomContext, type RoomOptions, type TripConnection } from "./room";
 
 /** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
 export type FetchLike = (
@@ -264,7 +264,7 @@ export class RidewireClient {
 
   /** The driver channel: offers, their expiry, trip updates; send `location` fixes with `sendVolatile`. */
   driverChannel(options: RoomOptions = {}): DriverConnection {
-    return new RoomConnection<DriverFrames>("driver", this.roomContext("/v1/drivers/me", options), { ...options, transport: "websocket" });
+    return new RoomConnection<DriverFrames>("driver", this.roomContext("/v1/drivers/me", options), options);
   }
 
   // ---- quotes and trips -------------------------------------------------------------------
@@ -426,14 +426,34 @@ export class RidewireClient {
     return { events, seq: answer.seq };
   }
 
-  private roomContext(base: string, options: RoomOptions) {
+  /** What a connection needs of this client: where, the token, and the HTTP routes behind its frames. */
+  private roomContext(base: string, options: RoomOptions): RoomContext {
+    const kind = base === "/v1/drivers/me" ? "driver" : "room";
     return {
       baseUrl: this.baseUrl,
       path: base,
       fetch: options.fetch ?? this.fetchImpl,
       token: () => this.token(),
-      postMessage: (text: string, idempotencyKey: string, signal: AbortSignal) =>
-        this.call({ method: "POST", path: `${base}/messages`, body: { text }, schema: MessageResponse, idempotencyKey, signal }).then((a) => a.message),
+      postFrame: async (frame, signal) => {
+        const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown };
+        if (kind === "room" && f.type === "message" && typeof f.text === "string") {
+          const { message } = await this.call({ method: "POST", path: `${base}/messages`, body: { text: f.text }, schema: MessageResponse, idempotencyKey: f.id, signal });
+          return { id: f.id, seq: message.seq };
+        }
+        if (kind === "driver" && (f.type === "offer.accept" || f.type === "offer.decline") && typeof f.tripId === "string") {
+          await this.tripMove(f.tripId, f.type === "offer.accept" ? "accept" : "decline", undefined, { signal });
+          return { id: f.id };
+        }
+        return null;
+      },
+      postVolatile: (frame) => {
+        const f = frame as { type: string; lat?: unknown; lng?: unknown; at?: unknown };
+        if (kind !== "driver" || f.type !== "location") return false;
+        const { type: _type, ...fix } = f;
+        // A fix is ephemeral: one lost in transit is replaced by the next.
+        this.call({ method: "POST", path: "/v1/drivers/me/location", body: fix }).catch(() => undefined);
+        return true;
+      },
     };
   }
 

@@ -16,11 +16,11 @@
  *   browsers cannot set headers on a WebSocket);
  * - a fallback for networks that break WebSockets while HTTP works: Server-Sent Events read
  *   from fetch() (`id:` = seq, resumed with `Last-Event-ID`), with chat messages posted over
- *   HTTP with `Idempotency-Key` = the frame's id. WebSockets are tried again later.
+ *   HTTP with `Idempotency-Key` = the frame's id, and a driver's accepts, declines and fixes
+ *   sent to their HTTP routes. WebSockets are tried again later.
  *
  * Web-standard APIs only (fetch, WebSocket, AbortController, TextDecoder, timers).
  */
-import type { Message } from "../protocol/common";
 import { fullJitter, RateBucket } from "./backoff";
 import { Emitter } from "./emitter";
 import { RidewireError } from "./errors";
@@ -113,7 +113,14 @@ export type RoomContext = {
   path: string;
   fetch: FetchLike;
   token: () => Promise<string | null>;
-  postMessage: (text: string, idempotencyKey: string, signal: AbortSignal) => Promise<Message>;
+  /**
+   * The HTTP route that does what `frame` does, for the SSE fallback: resolves with its ack, or
+   * null when the frame has no such route (it then waits for a socket). `frame.id` is the
+   * Idempotency-Key where the route takes one.
+   */
+  postFrame: (frame: { type: string; id: string }, signal: AbortSignal) => Promise<Ack | null>;
+  /** The same for an ephemeral frame (a driver's fix): false when it has no route. */
+  postVolatile: (frame: { type: string }) => boolean;
 };
 
 type Kind = keyof typeof STORED_TYPES;
@@ -176,7 +183,7 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     this.transportValue = options.transport === "sse" ? "sse" : "websocket";
     this.tokenValue = typeof options.token === "string" ? options.token : undefined;
     if (this.transportValue === "websocket" && !this.WebSocketImpl) {
-      if (options.transport === "websocket" || kind === "driver") throw new Error("ridewire: this runtime has no WebSocket; pass one as options.WebSocket");
+      if (options.transport === "websocket") throw new Error("ridewire: this runtime has no WebSocket; pass one as options.WebSocket");
       this.transportValue = "sse";
     }
     // Listeners are added by the caller right after construction: connect on the next turn.
@@ -221,11 +228,13 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
 
   /**
    * Sends an ephemeral frame (typing, a location fix) now, without id or outbox; returns false
-   * when it could not go (not connected, on SSE, or over the rate).
+   * when it could not go (not connected, over the rate, or on SSE with no HTTP route for it:
+   * a driver's fix has one, typing has none).
    */
   sendVolatile(frame: F["client"]): boolean {
-    if (this.stateValue !== "open" || this.transportValue !== "websocket" || !this.socket) return false;
-    if (!this.bucket.take()) return false;
+    if (this.stateValue !== "open") return false;
+    if (this.transportValue === "sse") return this.bucket.take() && this.context.postVolatile(frame);
+    if (!this.socket || !this.bucket.take()) return false;
     return this.trySend(JSON.stringify(frame));
   }
 
@@ -473,21 +482,24 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     }
   }
 
-  /** On SSE, chat messages go as HTTP posts (Idempotency-Key = frame id); other frames wait for a socket. */
+  /**
+   * On SSE, frames with an HTTP route go as requests (chat messages with Idempotency-Key = the
+   * frame's id, a driver's accept or decline); the others wait for a socket.
+   */
   private async flushOverHttp(gen: number): Promise<void> {
-    if (this.httpFlushing || this.kind === "driver") return;
+    if (this.httpFlushing) return;
     this.httpFlushing = true;
     const abort = this.abort;
     try {
       for (const pending of [...this.outbox.values()]) {
         if (gen !== this.generation || this.stateValue !== "open" || !abort) return;
-        const frame = pending.frame as { type: string; id: string; text?: unknown };
-        if (frame.type !== "message" || typeof frame.text !== "string") continue;
+        const frame = pending.frame;
         if (!this.outbox.has(frame.id)) continue;
         try {
-          const message = await this.context.postMessage(frame.text, frame.id, abort.signal);
+          const ack = await this.context.postFrame(frame, abort.signal);
+          if (ack === null) continue;
           this.outbox.delete(frame.id);
-          pending.resolve({ id: frame.id, seq: message.seq });
+          pending.resolve(ack);
         } catch (err) {
           const error = err instanceof RidewireError ? err : new RidewireError(0, "network_error", String(err));
           // The server said no: that is the frame's answer. Anything else: it stays for the next connection.
@@ -575,7 +587,7 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
   }
 
   private mayFallBack(): boolean {
-    return (this.options.transport ?? "auto") === "auto" && this.kind !== "driver";
+    return (this.options.transport ?? "auto") === "auto";
   }
 
   /** On SSE past the hold time, the next connection tries a WebSocket again (one failure sends it back). */

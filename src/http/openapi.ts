@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ErrorBody } from "../protocol/common";
-import { CancelBody, Driver, OnlineBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
+import { CancelBody, Driver, LocationBody, OnlineBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
 import {
   AddMemberBody,
   AuthResponse,
@@ -74,6 +74,8 @@ export const operations: Operation[] = [
   { method: "post", path: "/v1/drivers/me/online", summary: "Go online at a location (drivers)", auth: true, body: OnlineBody, status: 200, response: DriverResponse },
   { method: "post", path: "/v1/drivers/me/offline", summary: "Go offline; 409 while on a trip (drivers)", auth: true, status: 200, response: DriverResponse },
   { method: "get", path: "/v1/drivers/me/ws", summary: "Driver channel socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },
+  { method: "get", path: "/v1/drivers/me/events", summary: "Driver channel as Server-Sent Events (offers, offer.expired, trip), for networks that break WebSockets", auth: true, status: 200, query: ["access_token"], sse: true },
+  { method: "post", path: "/v1/drivers/me/location", summary: "A location fix over HTTP, checked like the channel's location frame", auth: true, body: LocationBody, status: 200, response: z.object({ accepted: z.literal(true) }) },
   { method: "post", path: "/v1/quotes", summary: "Price a ride (riders)", auth: true, body: QuoteBody, status: 201, response: z.object({ quote: Quote }) },
   { method: "post", path: "/v1/trips", summary: "Request a trip (riders)", auth: true, body: TripRequestBody, status: 201, response: TripResponse, idempotent: true },
   { method: "get", path: "/v1/trips", summary: "The caller's trips, newest first", auth: true, status: 200, response: z.object({ trips: z.array(Trip) }), query: ["limit", "before"] },

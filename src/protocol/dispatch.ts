@@ -81,6 +81,10 @@ export const LocationFrame = z.object({
 });
 export type LocationFrame = z.infer<typeof LocationFrame>;
 
+/** `POST /v1/drivers/me/location`: a location frame's fields, for apps on the SSE fallback. */
+export const LocationBody = LocationFrame.omit({ type: true, id: true });
+export type LocationBody = z.infer<typeof LocationBody>;
+
 export const DriverClientFrame = z.discriminatedUnion("type", [
   LocationFrame,
   z.object({ type: z.literal("offer.accept"), id: FrameId.optional(), tripId: z.string().min(1).max(64) }),

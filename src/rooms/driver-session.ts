@@ -101,6 +101,14 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("get", () => this.view(this.row()));
   }
 
+  /** A fix posted over HTTP (a driver app on the SSE fallback): the same checks as a frame. */
+  reportLocation(fix: Fix): Promise<Result<true>> {
+    return this.rpc("reportLocation", () => {
+      this.acceptLocation(fix);
+      return true as const;
+    });
+  }
+
   /**
    * The reservation lock: succeeds only for an available driver with a fresh location, who
    * then holds this offer and nothing else until it is released or confirmed.

@@ -252,3 +252,40 @@ describe("room connection", () => {
     }
   });
 });
+
+describe("driver channel", () => {
+  it("falls back to SSE when WebSockets keep failing: offers arrive on the stream, the accept and the fixes go over HTTP", async () => {
+    const dee = await account(server.baseUrl, "driver", "Dee");
+    const rita = await account(server.baseUrl, "rider", "Rita");
+    const pickup = { lat: 51.5074, lng: -0.1278 };
+    await dee.api.goOnline(pickup);
+    proxy.blockWebSockets = true;
+    try {
+      const viaProxy = new RidewireClient({ baseUrl: proxy.baseUrl, token: dee.token });
+      const channel = viaProxy.driverChannel({ backoff: { initialDelayMs: 50, maxDelayMs: 500 }, fallbackAfter: 2 });
+      expect(await channel.next("transport")).toMatchObject({ transport: "sse" });
+      await channel.whenOpen();
+      expect(channel.transport).toBe("sse");
+
+      const offered = channel.next("offer", () => true, 20_000);
+      const trip = await rita.api.requestTrip({ pickup, dropoff: { lat: 51.52, lng: -0.1 } });
+      expect((await offered).tripId).toBe(trip.id);
+      expect(await channel.send({ type: "offer.accept", tripId: trip.id })).toEqual({ id: expect.any(String) });
+      expect((await rita.api.trip(trip.id)).status).toBe("accepted");
+
+      // A fix posted over HTTP reaches the rider's trip socket.
+      const watching = rita.api.tripRoom(trip.id);
+      await watching.whenOpen();
+      const seen = watching.next("location", () => true, 10_000);
+      const at = Date.now() + 5_000;
+      expect(channel.sendVolatile({ type: "location", lat: 51.5075, lng: -0.1277, at })).toBe(true);
+      expect(await seen).toMatchObject({ type: "location", lat: 51.5075, lng: -0.1277, at });
+      // An accept for an offer that is gone is that frame's answer, over HTTP as over a socket.
+      await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({ name: "RidewireError" });
+      watching.close();
+      channel.close();
+    } finally {
+      proxy.blockWebSockets = false;
+    }
+  });
+});

@@ -433,6 +433,49 @@ describe("long poll", () => {
   });
 });
 
+describe("the driver channel without WebSockets", () => {
+  it("streams the welcome and offers over SSE, takes fixes over HTTP with the channel's checks, and an accept over HTTP", async () => {
+    const pickup = area(70);
+    const driver = await registerUser("driver", "Dee");
+    const start = offset(pickup, 0.3);
+    expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: start } })).status).toBe(200);
+    const stream = await openOk("/v1/drivers/me/events", driver.token);
+    expect((await stream.nextOfType("welcome")).data).toMatchObject({ driver: { id: driver.user.id, status: "available", connected: true } });
+
+    const fix = (point: LatLng, at: number) => call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
+    const now = Date.now();
+    const near = offset(pickup, 0.2);
+    // 100 m in 10 s from where the driver went online: a plausible drive.
+    expect(await fix(near, now + 10_000)).toMatchObject({ status: 200, body: { accepted: true } });
+    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.location).toEqual(near);
+    expectError(await fix(offset(pickup, 60), now + 11_000), 400, "invalid_request");
+    expectError(await fix(near, now - 150_000), 400, "invalid_request");
+    expectError(await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }), 400, "invalid_request");
+    // At most two a second, as on the socket (the fixes above took from the same allowance).
+    const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 10_000 + i * 1_000)));
+    expect(burst.some((r) => r.status === 429 && r.body.error.code === "rate_limited")).toBe(true);
+    await settle(1_100);
+    expect((await fix(offset(near, 0.005), now + 20_000)).status).toBe(200);
+
+    // Connected through the stream: the offer comes on it, not as a notification.
+    const rider = await registerUser("rider");
+    const trip = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).body.trip;
+    const offer = await stream.next((e) => e.data.type === "offer" && e.data.tripId === trip.id, 5_000);
+    expect(offer.data).toMatchObject({ pickup, fare: trip.quote.fare, expiresAt: expect.any(Number) });
+    expect(offer.id).toBeUndefined();
+    expect((await call("POST", `/v1/trips/${trip.id}/accept`, { token: driver.token })).status).toBe(200);
+    expect((await stream.next((e) => e.data.type === "trip", 5_000)).data).toMatchObject({ trip: { id: trip.id, status: "accepted", driverId: driver.user.id } });
+    stream.close();
+  });
+
+  it("is for drivers only", async () => {
+    const rider = await registerUser("rider");
+    expect((await openEvents("/v1/drivers/me/events", { token: rider.token })).status).toBe(403);
+    expect((await openEvents("/v1/drivers/me/events")).status).toBe(401);
+    expectError(await call("POST", "/v1/drivers/me/location", { token: rider.token, body: { lat: 1, lng: 1, at: Date.now() } }), 403, "forbidden");
+  });
+});
+
 describe("OpenAPI", () => {
   it("lists the SSE and long-poll routes", async () => {
     const doc = (await call("GET", "/v1/openapi.json")).body;

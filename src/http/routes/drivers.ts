@@ -1,15 +1,16 @@
 /**
  * @module http/routes/drivers
- * A driver going online and offline, and the driver channel socket. Everything about the
- * driver's availability is decided by their DriverSession object.
+ * A driver going online and offline, the driver channel socket, and its fallback for networks
+ * that break WebSockets: the channel as Server-Sent Events, and fixes posted over HTTP.
+ * Everything about the driver's availability is decided by their DriverSession object.
  */
 import { Hono } from "hono";
 import { ratingOf } from "../../db/ratings";
 import { unwrap } from "../../errors";
-import { OnlineBody } from "../../protocol/dispatch";
+import { LocationBody, OnlineBody } from "../../protocol/dispatch";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
-import { forwardUpgrade } from "../upgrade";
+import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { readBody } from "../validate";
 
 export const driverRoutes = new Hono<AppEnv>();
@@ -41,3 +42,11 @@ driverRoutes.get("/drivers/me", async (c) => {
 });
 
 driverRoutes.get("/drivers/me/ws", async (c) => forwardUpgrade(c, await mySession(c)));
+driverRoutes.get("/drivers/me/events", async (c) => forwardFallback(c, await mySession(c), "events"));
+
+/** A fix over HTTP, checked like the channel's `location` frame (age, speed, 2 per second). */
+driverRoutes.post("/drivers/me/location", async (c) => {
+  const { lat, lng, at } = await readBody(c, LocationBody);
+  unwrap(await (await mySession(c)).reportLocation({ lat, lng, at }));
+  return c.json({ accepted: true });
+});
