@@ -260,3 +260,30 @@ function feeDue(s: TripState, at: number, windowOverride: number | undefined): M
   const amount = s.quote.rules.cancellationFeeMinor;
   return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
 }
+
+// ---- what the trip room does with a move and a fix --------------------------------------------
+
+/** What a move adds to the trip's log, in order: a `status` when the status changed, then the `fare` of a completion. */
+export type LoggedFrame = "status" | "fare";
+
+export function loggedFrames(before: TripState, after: TripState): LoggedFrame[] {
+  const frames: LoggedFrame[] = [];
+  if (before.status !== after.status) frames.push("status");
+  if (after.status === "completed" && before.status !== "completed" && after.fare !== null) frames.push("fare");
+  return frames;
+}
+
+/** Statuses in which the assigned driver is on the way or driving: their fixes count. */
+const ON_TRIP: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "in_progress"]);
+
+export const isOnTrip = (status: TripStatus): boolean => ON_TRIP.has(status);
+
+/**
+ * Where a fix from `driverId` takes the trip: the ETA is to the pickup before the ride and to
+ * the dropoff during it, and only the fixes of the ride itself are its breadcrumb. Null when
+ * the fix is not this trip's to take (another driver, or the trip not under way).
+ */
+export function fixTarget(state: TripState, driverId: string): { to: "pickup" | "dropoff"; breadcrumb: boolean } | null {
+  if (state.driverId !== driverId || !ON_TRIP.has(state.status)) return null;
+  return state.status === "in_progress" ? { to: "dropoff", breadcrumb: true } : { to: "pickup", breadcrumb: false };
+}

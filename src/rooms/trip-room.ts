@@ -13,7 +13,7 @@ import { releaseActiveTrip } from "../db/trips";
 import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
 import { rankCandidates } from "../domain/matching";
-import { apply, createTrip, isActive, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
+import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
@@ -26,7 +26,6 @@ import { archiveMessages } from "./message-archive";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
-const ON_TRIP: ReadonlySet<string> = new Set(["accepted", "arrived", "in_progress"]);
 /** How often the assigned driver's latest fix is written to `last_location`. */
 const LAST_FIX_SAVE_MS = 5_000;
 
@@ -143,8 +142,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   driverLocation(driverId: string, fix: Fix): Promise<Result<boolean>> {
     return this.rpc("driverLocation", () => {
       const state = this.state();
-      if (state.driverId !== driverId || !ON_TRIP.has(state.status)) return false;
-      if (state.status === "in_progress") this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng) VALUES (?, ?, ?)`, fix.at, fix.lat, fix.lng);
+      const target = fixTarget(state, driverId);
+      if (!target) return false;
+      if (target.breadcrumb) this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng) VALUES (?, ?, ?)`, fix.at, fix.lat, fix.lng);
       // The position a rider sees after the room wakes; a few seconds stale at worst, and the
       // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
       const now = Date.now();
@@ -334,7 +334,6 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   private commit(before: TripState, after: TripState, events: TripEvent[]): void {
-    const statusChanged = before.status !== after.status;
     const stored: { seq: number; text: string }[] = [];
     let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
@@ -348,19 +347,20 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         this.lastFixSavedAt = 0;
       }
       const floor = this.log.lastSeq;
-      if (statusChanged) {
-        const status = this.appendStatus(after);
-        stored.push(status);
-        statusSeq = status.seq;
+      for (const frame of loggedFrames(before, after)) {
+        if (frame === "status") {
+          const status = this.appendStatus(after);
+          stored.push(status);
+          statusSeq = status.seq;
+        } else if (after.fare) {
+          const fare = after.fare;
+          stored.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })));
+        }
       }
       // A newly assigned driver reads the trip from their own assignment on: not the rider's
       // chat with a driver who handed the trip back.
       if (after.driverId !== null && before.driverId !== after.driverId) {
         this.sql.exec(`INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?) ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`, after.driverId, floor);
-      }
-      if (after.status === "completed" && after.fare) {
-        const fare = after.fare;
-        stored.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })));
       }
     });
     for (const event of stored) this.publish(event);
@@ -451,7 +451,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   private eta(state: TripState, from: LatLng): number | null {
-    if (!ON_TRIP.has(state.status)) return null;
+    if (!isOnTrip(state.status)) return null;
     const to = state.status === "in_progress" ? state.dropoff : state.pickup;
     return etaSec(from, to, { detourFactor: this.config.DETOUR_FACTOR, citySpeedKmh: this.config.CITY_SPEED_KMH });
   }
@@ -481,7 +481,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
    * latest position while the trip is active; frames that are stored or sent on leave it out.
    */
   private view(state: TripState, withPosition = true): Trip {
-    const fix = withPosition && ON_TRIP.has(state.status) ? this.fix() : null;
+    const fix = withPosition && isOnTrip(state.status) ? this.fix() : null;
     return {
       id: state.id,
       riderId: state.riderId,

@@ -4,7 +4,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   apply,
+  fixTarget,
   isTerminal,
+  loggedFrames,
   type TripCommand,
   type TripEvent,
   TripState,
@@ -60,7 +62,11 @@ const makeArb: fc.Arbitrary<Make> = fc.oneof(
   }))),
   rarely(command(actor, none, (userId, now) => ({ type: "cancel", by: "driver", userId, now }))),
 );
-const stepArb = fc.record({ dt, make: makeArb });
+/** A step is a command, or a location fix from someone (the room's other input). */
+const stepArb = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ dt, make: makeArb }) },
+  { weight: 1, arbitrary: fc.record({ dt, fixFrom: actor }) },
+);
 
 const WITH_DRIVER: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "in_progress", "completed"]);
 const MOVES: Record<TripStatus, readonly TripStatus[]> = {
@@ -118,11 +124,22 @@ describe("trip state machine under random commands", () => {
         const held = new Set<string>();
         const everOffered = new Set<string>();
         const passed = new Set<string>();
-        for (const { dt: delta, make } of steps) {
-          now += delta;
+        // The room's log as the trip room keeps it: the creation's status is seq 1.
+        const log: { frame: string; status: TripStatus }[] = [{ frame: "status", status: state.status }];
+        for (const step of steps) {
+          now += step.dt;
           const prev = state;
           const snapshot = JSON.stringify(prev);
-          const command = make(now, prev.offer?.driverId ?? prev.driverId ?? "d1");
+          if (!("make" in step)) {
+            // A fix counts only from the assigned driver of a trip under way, and changes no state.
+            const from = step.fixFrom === "current" ? (prev.driverId ?? "d1") : step.fixFrom;
+            const target = fixTarget(prev, from);
+            expect(target !== null).toBe(from === prev.driverId && ["accepted", "arrived", "in_progress"].includes(prev.status));
+            if (target) expect(target).toEqual(prev.status === "in_progress" ? { to: "dropoff", breadcrumb: true } : { to: "pickup", breadcrumb: false });
+            expect(JSON.stringify(prev)).toBe(snapshot);
+            continue;
+          }
+          const command = step.make(now, prev.offer?.driverId ?? prev.driverId ?? "d1");
           const result = apply(prev, command);
           expect(JSON.stringify(prev)).toBe(snapshot);
           if (isTerminal(prev.status)) expect(result.ok).toBe(false);
@@ -132,6 +149,11 @@ describe("trip state machine under random commands", () => {
           }
           const next = result.state;
           expect(result.events.length).toBeGreaterThan(0);
+          // Every status change is logged once, and a completion adds its fare right after it
+          // (the log gives each the next seq: test/worker/trip-room.test.ts checks that part).
+          const frames = loggedFrames(prev, next);
+          expect(frames).toEqual([...(prev.status !== next.status ? ["status"] : []), ...(next.status === "completed" ? ["fare"] : [])]);
+          for (const frame of frames) log.push({ frame, status: next.status });
           expect(MOVES[prev.status]).toContain(next.status);
           checkState(next);
           expect(next.updatedAt).toBeGreaterThanOrEqual(prev.updatedAt);
@@ -161,6 +183,13 @@ describe("trip state machine under random commands", () => {
           state = deepFreeze(next);
           reached.add(state.status);
         }
+        // The log tells the trip's story: a status frame per status it went through (the first
+        // at creation, never the same twice in a row), and after an end only a completion's fare.
+        const statusFrames = log.filter((e) => e.frame === "status").map((e) => e.status);
+        for (let i = 1; i < statusFrames.length; i++) expect(statusFrames[i]).not.toBe(statusFrames[i - 1]);
+        expect(statusFrames.at(-1)).toBe(state.status);
+        const end = log.findIndex((e) => e.frame === "status" && isTerminal(e.status));
+        if (end >= 0) expect(log.slice(end + 1).map((e) => e.frame)).toEqual(state.status === "completed" ? ["fare"] : []);
       }),
       { numRuns: 1_000 },
     );
