@@ -25,11 +25,20 @@ type DriverRow = {
   cell: string | null;
   cell_reported_at: number;
   rating: number | null;
+  /** Lifetime counts, kept for the record; matching uses `recent_acceptance`. */
   offers_made: number;
   offers_accepted: number;
+  /** Acceptance of recent offers: an exponentially weighted average of 1 (accepted) and 0 (declined or let expire). */
+  recent_acceptance: number | null;
   disconnected_at: number | null;
   offer: string | null;
 };
+
+/**
+ * The SQL that moves recent acceptance towards `x` (1 accepted, 0 not): each answer weighs 20%,
+ * so the last ten or so offers decide it, and a driver's old habits fade.
+ */
+const RECENT_ACCEPTANCE = (x: 0 | 1) => `CASE WHEN recent_acceptance IS NULL THEN ${x} ELSE recent_acceptance + 0.2 * (${x} - recent_acceptance) END`;
 
 /** How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by notification. */
 export type OfferDelivery = "socket" | "reconnect" | "notification";
@@ -64,7 +73,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
       cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
       offers_made INTEGER NOT NULL DEFAULT 0, offers_accepted INTEGER NOT NULL DEFAULT 0,
-      disconnected_at INTEGER, offer TEXT)`);
+      disconnected_at INTEGER, offer TEXT, recent_acceptance REAL)`);
+    // Objects made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
+    const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
+    if (!columns.some((c) => c.name === "recent_acceptance")) this.sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
@@ -133,7 +145,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("confirm", () => {
       const row = this.row();
       if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
-      if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1`);
+      if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`);
       return this.view(this.row());
     });
   }
@@ -143,10 +155,12 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("release", () => {
       const row = this.row();
       if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
-      this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
+      // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
+      const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
+      this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`);
       if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
       const now = Date.now();
-      this.reportToCell({ ...row, status: "available", trip_id: null }, now, true);
+      this.reportToCell(this.row(), now, true);
       return this.view(this.row());
     });
   }
@@ -260,7 +274,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       location: { lat: row.lat, lng: row.lng },
       locationAt: row.location_at,
       rating: row.rating,
-      acceptanceRate: row.offers_made > 0 ? row.offers_accepted / row.offers_made : null,
+      acceptanceRate: row.recent_acceptance,
     };
     this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
     // One write stores the report with the fix it carried; the copy in memory follows it.

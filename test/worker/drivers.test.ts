@@ -1,6 +1,10 @@
 // Drivers (API.md): going online and offline over HTTP, and the driver channel socket:
 // welcome, who may open it, location fixes and their validation, offers with accept and decline.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { cellOf } from "../../src/domain/geo";
 import { Driver, Offer } from "../../src/protocol/dispatch";
 import { identityHeader } from "../../src/rooms/identity";
 import { call, connect, connectOk, registerUser } from "../helpers/api";
@@ -27,6 +31,9 @@ import {
 } from "../helpers/dispatch";
 
 // Every test works in its own area (see `area`), so no test is offered another test's trip.
+
+const recentAcceptance = (driverId: string) =>
+  runInDurableObject(driverStub(driverId), (_instance, ctx) => ctx.storage.sql.exec<{ r: number | null }>(`SELECT recent_acceptance AS r FROM driver`).one().r);
 
 // No trip timer may fire while the runtime is torn down.
 afterAll(stopTripAlarms);
@@ -259,6 +266,12 @@ describe("driver channel /v1/drivers/me/ws", () => {
     expect(await second.socket.next((f) => f.id === "acc")).toEqual({ type: "ack", id: "acc" });
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "accepted", driverId: second.user.id });
     expect(framesOf(first.socket, (f) => f.type === "offer")).toHaveLength(1);
+    // Recent acceptance, which matching ranks by after pickup time and rating: the decline
+    // counts against the first driver (and their cell knows it), the accept for the second.
+    expect(await recentAcceptance(first.user.id)).toBe(0);
+    const cell = await env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(offset(pickup, 0.3), loadConfig(env).H3_RESOLUTION))).snapshot(Date.now());
+    expect(cell.drivers.find((d) => d.driverId === first.user.id)?.acceptanceRate).toBe(0);
+    expect(await recentAcceptance(second.user.id)).toBe(1);
     first.socket.close();
     second.socket.close();
   });
