@@ -6,7 +6,7 @@
  * socket here are told of a new message through the notifications queue.
  */
 import type { Identity } from "../auth/jwt";
-import { fail, forbidden, notFound, ok, type ApiError, type Result } from "../errors";
+import { forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
 import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
@@ -27,25 +27,29 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   // ---- RPC from the Worker ----------------------------------------------------------------
 
   /** Creates the room with its creator as the first member; idempotent. */
-  initialize(room: Room): Room {
+  initialize(room: Room): Promise<Result<Room>> {
     this.openStorage();
-    this.sql.exec(
-      `INSERT INTO room (id, name, private, created_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      room.id,
-      room.name,
-      room.private ? 1 : 0,
-      room.createdBy,
-      room.createdAt,
-    );
-    this.addMember(room.createdBy, room.createdAt);
-    return room;
+    return this.rpc("initialize", () => {
+      this.sql.exec(
+        `INSERT INTO room (id, name, private, created_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        room.id,
+        room.name,
+        room.private ? 1 : 0,
+        room.createdBy,
+        room.createdAt,
+      );
+      this.insertMember(room.createdBy, room.createdAt);
+      return room;
+    });
   }
 
   /** Adds a member (the Worker has written D1 already); idempotent. */
-  addMember(userId: string, joinedAt = Date.now()): Result<true> {
-    if (!this.initialized) return fail(notFound("room not found"));
-    this.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, userId, joinedAt);
-    return ok(true);
+  addMember(userId: string): Promise<Result<true>> {
+    return this.rpc("addMember", () => {
+      if (!this.initialized) throw notFound("room not found");
+      this.insertMember(userId, Date.now());
+      return true as const;
+    });
   }
 
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
@@ -114,6 +118,10 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  private insertMember(userId: string, joinedAt: number): void {
+    this.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, userId, joinedAt);
+  }
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
   private storeAndNotify(identity: Identity, text: string, commandId?: string): { seq: number; message?: Message } {

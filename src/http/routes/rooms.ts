@@ -26,7 +26,7 @@ roomRoutes.post("/rooms", async (c) => {
   const body = await readBody(c, CreateRoomBody);
   const room: Room = { id: newId("room"), name: body.name, private: body.private, createdBy: c.get("identity").userId, createdAt: Date.now() };
   // The object first: if D1 then fails, nothing lists the room, and a retry makes a new one.
-  await roomObject(c.env, room.id).initialize(room);
+  unwrap(await roomObject(c.env, room.id).initialize(room));
   await insertRoom(c.env.DB, room);
   return c.json({ room }, 201);
 });
