@@ -66,7 +66,10 @@ export const driverView: View = (root, api, session) => {
     }
   });
 
+  /** Counts state changes, so that a read answered late cannot put back an older state. */
+  let driverChanges = 0;
   function setDriver(next: Driver): void {
+    driverChanges++;
     driver = next;
     driverText.textContent = { offline: "Offline", available: "Online: waiting for offers", offered: "Offer waiting", on_trip: "On a trip" }[next.status];
     driverText.dataset.status = next.status;
@@ -272,9 +275,12 @@ export const driverView: View = (root, api, session) => {
     ),
   );
   drawMe();
-  // After a reload: the session's state, its channel, and a trip still going on.
+  // After a reload: the session's state, its channel, and a trip still going on (unless the
+  // driver already acted while this was on its way).
+  const changesBefore = driverChanges;
   void api.driver().then(
     async (d) => {
+      if (driverChanges !== changesBefore) return;
       setDriver(d);
       if (d.location) {
         position = d.location;

@@ -28,12 +28,16 @@ export const riderView: View = (root, api, session) => {
 
   // ---- wallet
   const walletText = h("span", { class: "wallet-text" }, "…");
+  // Answers can arrive out of order (a slow first read after a quick one): only the newest counts.
+  let walletReads = 0;
   const refreshWallet = async () => {
+    const read = ++walletReads;
     try {
       const w = await api.wallet();
+      if (read !== walletReads) return;
       walletText.textContent = `Balance ${money(w.balance)} · available ${money(w.available)}${w.held.amount ? ` · on hold ${money(w.held)}` : ""}`;
     } catch (err) {
-      walletText.textContent = describeError(err);
+      if (read === walletReads) walletText.textContent = describeError(err);
     }
   };
   const topUp = h("button", { type: "button" }, `Add ${money(TOP_UP)}`);

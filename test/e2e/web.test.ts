@@ -71,9 +71,15 @@ async function signUp(page: Page, name: string, role: "rider" | "driver"): Promi
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
-/** Waits until `selector` shows text matching `pattern`. */
+let failures = 0;
+/** Waits until `selector` shows text matching `pattern`; on a timeout, a screenshot of the page tells what it showed instead. */
 async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
-  await expect.poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS }).toMatch(pattern);
+  try {
+    await expect.poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS }).toMatch(pattern);
+  } catch (err) {
+    await shot(page, `failure-${++failures}`).catch(() => undefined);
+    throw err;
+  }
 }
 
 describe("the web app", () => {
