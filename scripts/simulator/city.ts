@@ -6,6 +6,7 @@
  * `at`, so the speed the server infers between two fixes is never above the car's own.
  */
 import type { LatLng } from "../../src/client";
+import { haversineKm } from "../../src/domain/geo";
 
 export type Bounds = { south: number; north: number; west: number; east: number };
 export type City = { name: string; label: string; bounds: Bounds };
@@ -24,13 +25,8 @@ const kmPerDegLng = (lat: number) => KM_PER_DEG_LAT * Math.cos(rad(lat));
 
 export const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 
-/** Great-circle distance (haversine, as the server measures it). */
-export function distanceKm(a: LatLng, b: LatLng): number {
-  const dLat = rad(b.lat - a.lat);
-  const dLng = rad(b.lng - a.lng);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLng / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
-}
+/** Great-circle distance, the server's own function (src/domain/geo is pure TypeScript). */
+export const distanceKm = haversineKm;
 
 /** Compass bearing from a to b in degrees, [0, 360). */
 export function bearing(a: LatLng, b: LatLng): number {
