@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
 import WebSocket from "ws";
-import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, runQueueWaitNs, sleep } from "./lib.mjs";
+import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
 
 const HELP = `usage: npm run bench:dispatch -- [options]
 
@@ -30,6 +30,12 @@ const HELP = `usage: npm run bench:dispatch -- [options]
   --speed KMH        drivers' speed                     (default 30)
   --concurrency N    parallel HTTP calls / socket opens during setup (default 20)
   --pid a,b          server pids to measure CPU of (default: wrangler dev's workerd processes)
+  --server-root PID  ... or this process and every descendant (bench/run.mjs passes it)
+  --rates LIST       several windows in turn on the same city, e.g. 5,20,50 (overrides --rate)
+  --rider-slack S    riders = ceil(max rate x (ride + S)) + 10  (default 20)
+  --overload-after S stop a window's requests once a trip waited S s for its first offer
+                     or its POST (the window is then reported as overloaded; default 0 = never)
+  --drain S          after a window, wait up to S s for the rides in flight (default ride + 15)
   --json FILE        also write the raw figures as JSON
   --help`;
 
@@ -45,6 +51,11 @@ const { values: opt } = parseArgs({
     speed: { type: "string", default: "30" },
     concurrency: { type: "string", default: "20" },
     pid: { type: "string" },
+    "server-root": { type: "string" },
+    rates: { type: "string" },
+    "rider-slack": { type: "string", default: "20" },
+    "overload-after": { type: "string", default: "0" },
+    drain: { type: "string" },
     json: { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -66,6 +77,12 @@ const FIX_EVERY_S = num("fix-every", { min: 0.6, max: 60 });
 // The server drops a fix that implies 250 km/h or more.
 const SPEED_KMH = num("speed", { min: 0, max: 200 });
 const CONCURRENCY = num("concurrency", { int: true, min: 1, max: 1000 });
+const RATES = opt.rates ? opt.rates.split(",").map(Number) : [RATE];
+if (RATES.some((r) => !(r >= 0.01 && r <= 500))) die(`--rates must be numbers in [0.01, 500], got ${opt.rates}`);
+const RIDER_SLACK_S = num("rider-slack", { min: 0, max: 3600 });
+const OVERLOAD_AFTER_S = num("overload-after", { min: 0, max: 3600 });
+const DRAIN_S = opt.drain === undefined ? RIDE_S + 15 : num("drain", { min: 0, max: 3600 });
+const SERVER_ROOT = opt["server-root"] === undefined ? null : num("server-root", { int: true, min: 1 });
 
 const BASE = new URL(opt.url);
 if (!["http:", "https:"].includes(BASE.protocol)) die(`--url must be http(s)://, got ${opt.url}`);
@@ -108,32 +125,55 @@ function near(point, maxKm) {
 
 const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const password = `bench-${randomBytes(9).toString("base64url")}`;
-const requestToOffer = new Histogram();
-const tripPostMs = new Histogram();
-const acceptAckMs = new Histogram();
-const locationToRider = new Histogram();
-const errorsByCode = new Map();
-const countError = (code) => errorsByCode.set(code, (errorsByCode.get(code) ?? 0) + 1);
-const counts = {
-  requested: 0, // POST /v1/trips sent
-  created: 0, // answered 201
-  offered: 0, // offer frames received (a trip may be offered more than once)
-  offerExpired: 0,
-  acceptsSent: 0,
-  accepted: 0, // acks of an accept
-  acceptRefused: 0, // error frames answering an accept
-  completed: 0,
-  noDriver: 0,
-  cancelled: 0,
-  fixesSent: 0,
-  fixErrors: 0,
-  fixesOnTrip: 0, // fixes sent by a driver holding an accepted trip (before its complete)
-  riderSocketLost: 0,
-};
+/**
+ * The figures of one measured window (one request rate; `--rates` runs several in turn on the
+ * same city). A trip's own figures (request -> offer, its outcome) go to the window it was
+ * requested in, even when they arrive during the next one.
+ */
+function newWindow(index, rate) {
+  return {
+    index,
+    rate,
+    requestToOffer: new Histogram(),
+    tripPostMs: new Histogram(),
+    acceptAckMs: new Histogram(),
+    locationToRider: new Histogram(),
+    errorsByCode: new Map(),
+    counts: {
+      requested: 0, // POST /v1/trips sent
+      created: 0, // answered 201
+      offered: 0, // offer frames received (a trip may be offered more than once)
+      offerExpired: 0,
+      acceptsSent: 0,
+      accepted: 0, // acks of an accept
+      acceptRefused: 0, // error frames answering an accept
+      completed: 0,
+      noDriver: 0,
+      cancelled: 0,
+      fixesSent: 0,
+      fixErrors: 0,
+      fixesOnTrip: 0, // fixes sent by a driver holding an accepted trip (before its complete)
+      riderSocketLost: 0,
+    },
+    /** Inbound fixes per cell during the window (all drivers, and available drivers only), and the session->cell reports the server's rule implies. */
+    fixesPerCell: new Map(),
+    availableFixesPerCell: new Map(),
+    reportsPerCell: new Map(),
+    /** Requests slower than a second, for a look at the server's side of them (--json). */
+    slowRequests: [],
+    /** POST /v1/trips sent and not answered, and trips created and not offered yet: the overload guard reads the oldest. */
+    postsPending: new Map(),
+    unoffered: new Map(),
+    doubles: 0,
+  };
+}
+let W = newWindow(0, 0);
+const countError = (code, win = W) => win.errorsByCode.set(code, (win.errorsByCode.get(code) ?? 0) + 1);
 /** Each double assignment seen, with how it was seen. */
 const doubles = [];
 function doubleAssignment(kind, detail) {
-  doubles.push({ kind, ...detail });
+  doubles.push({ kind, window: W.index, ...detail });
+  W.doubles++;
   console.error(`bench: DOUBLE ASSIGNMENT (${kind}) ${JSON.stringify(detail)}`);
 }
 /** Trips created: { sentAt, offeredAt, offers, acceptedBy, status } by trip id. */
@@ -144,16 +184,10 @@ const offerSeenAt = new Map();
 const earlyAccepts = new Map();
 /** Send time of each fix a driver on a trip sent, by `${tripId}:${at}`, until the rider sees it. */
 const fixSentAt = new Map();
-/** Inbound fixes per cell during the window (all drivers, and available drivers only), and the session->cell reports the server's rule implies. */
-const fixesPerCell = new Map();
-const availableFixesPerCell = new Map();
-const reportsPerCell = new Map();
 let measuring = false;
 let stopping = false;
 let abortReason = null;
 
-/** Requests slower than a second, for a look at the server's side of them (--json). */
-const slowRequests = [];
 const bump = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
 
 // ---- drivers ------------------------------------------------------------------------------
@@ -198,7 +232,7 @@ function onDriverFrame(d, frame) {
   const t = now();
   switch (frame.type) {
     case "offer": {
-      counts.offered++;
+      W.counts.offered++;
       // The server frees a driver only after the complete this generator sends: an offer
       // before that reached a driver who still holds a trip.
       if (onTrip(d)) doubleAssignment("offer to a driver on a trip", { driver: d.id, holds: d.tripId, offered: frame.tripId });
@@ -209,13 +243,14 @@ function onDriverFrame(d, frame) {
         trip.offers++;
         if (trip.offeredAt === null) {
           trip.offeredAt = t;
-          requestToOffer.recordMs(t - trip.sentAt);
-          if (t - trip.sentAt > 1000) slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
+          trip.win.requestToOffer.recordMs(t - trip.sentAt);
+          trip.win.unoffered.delete(frame.tripId);
+          if (t - trip.sentAt > 1000) trip.win.slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
         }
       } else if (!offerSeenAt.has(frame.tripId)) offerSeenAt.set(frame.tripId, t);
       const id = `acc-${d.idx}-${++d.seq}`;
       d.accepts.set(id, { tripId: frame.tripId, t });
-      counts.acceptsSent++;
+      W.counts.acceptsSent++;
       d.ws.send(JSON.stringify({ type: "offer.accept", id, tripId: frame.tripId }));
       return;
     }
@@ -223,12 +258,12 @@ function onDriverFrame(d, frame) {
       const a = d.accepts.get(frame.id);
       if (!a) return;
       d.accepts.delete(frame.id);
-      acceptAckMs.recordMs(t - a.t);
+      W.acceptAckMs.recordMs(t - a.t);
       onAccepted(d, a.tripId);
       return;
     }
     case "offer.expired":
-      counts.offerExpired++;
+      W.counts.offerExpired++;
       if (d.offerTripId === frame.tripId) d.offerTripId = null;
       return;
     case "trip": {
@@ -243,11 +278,11 @@ function onDriverFrame(d, frame) {
       const a = frame.id !== undefined ? d.accepts.get(frame.id) : undefined;
       if (a) {
         d.accepts.delete(frame.id);
-        counts.acceptRefused++;
+        W.counts.acceptRefused++;
         if (d.offerTripId === a.tripId) d.offerTripId = null;
         countError(`offer.accept:${frame.code ?? "error"}`);
       } else {
-        counts.fixErrors++;
+        W.counts.fixErrors++;
         countError(`driver_frame:${frame.code ?? "error"}`);
       }
       return;
@@ -256,7 +291,7 @@ function onDriverFrame(d, frame) {
 }
 
 function onAccepted(d, tripId) {
-  counts.accepted++;
+  W.counts.accepted++;
   if (d.offerTripId === tripId) d.offerTripId = null;
   const trip = trips.get(tripId);
   if (trip) {
@@ -305,20 +340,20 @@ function sendFix(d) {
   d.pos = { lat, lng };
   d.lastFixAt = at;
   d.ws.send(JSON.stringify({ type: "location", lat, lng, at }));
-  counts.fixesSent++;
+  W.counts.fixesSent++;
   if (onTrip(d)) {
-    counts.fixesOnTrip++;
+    W.counts.fixesOnTrip++;
     fixSentAt.set(`${d.tripId}:${at}`, now());
   }
   if (!measuring) return;
   const cell = latLngToCell(lat, lng, H3_RES);
-  bump(fixesPerCell, cell);
+  bump(W.fixesPerCell, cell);
   if (d.tripId === null && d.offerTripId === null) {
     // Only an available driver's fixes go on to the cell, and only on a change of cell or
     // when the last report is CELL_REPORT_INTERVAL_MS old.
-    bump(availableFixesPerCell, cell);
+    bump(W.availableFixesPerCell, cell);
     if (cell !== d.reportedCell || at - d.reportedAt >= CELL_REPORT_MS) {
-      bump(reportsPerCell, cell);
+      bump(W.reportsPerCell, cell);
       d.reportedCell = cell;
       d.reportedAt = at;
     }
@@ -338,37 +373,40 @@ function streamFixes(d) {
 
 async function requestRide(r) {
   r.busy = true;
+  const win = W;
+  const key = `${r.idx}-${r.seq + 1}`;
   try {
     const pickup = randomPoint();
     const { quote } = await api("POST", "/v1/quotes", { pickup, dropoff: near(pickup, 5) }, r.token);
     const sentAt = now();
-    counts.requested++;
+    win.counts.requested++;
+    win.postsPending.set(key, sentAt);
     const res = await fetch(new URL("/v1/trips", BASE), {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${r.token}`, "idempotency-key": `${runId}-${r.idx}-${++r.seq}` },
       body: JSON.stringify({ quoteId: quote.id }),
       signal: AbortSignal.timeout(30_000),
-    });
+    }).finally(() => win.postsPending.delete(key));
     const body = parseJson(await res.text());
     const answeredMs = now() - sentAt;
     if (res.status !== 201 || !body?.trip) {
-      countError(`POST /v1/trips:${body?.error?.code ?? `http_${res.status}`}`);
+      countError(`POST /v1/trips:${body?.error?.code ?? `http_${res.status}`}`, win);
       r.busy = false;
       return;
     }
-    counts.created++;
-    tripPostMs.recordMs(answeredMs);
+    win.counts.created++;
+    win.tripPostMs.recordMs(answeredMs);
     const tripId = body.trip.id;
-    if (answeredMs > 1000) slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
-    const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx };
+    if (answeredMs > 1000) win.slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
+    const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx, win };
     trips.set(tripId, trip);
     const seen = offerSeenAt.get(tripId);
     if (seen !== undefined) {
       trip.offeredAt = seen;
       trip.offers++;
-      requestToOffer.recordMs(seen - sentAt);
+      win.requestToOffer.recordMs(seen - sentAt);
       offerSeenAt.delete(tripId);
-    }
+    } else win.unoffered.set(tripId, sentAt);
     for (const driverId of earlyAccepts.get(tripId) ?? []) {
       if (trip.acceptedBy !== null && trip.acceptedBy !== driverId) doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: driverId });
       trip.acceptedBy ??= driverId;
@@ -376,7 +414,8 @@ async function requestRide(r) {
     earlyAccepts.delete(tripId);
     watchTrip(r, tripId, trip);
   } catch (err) {
-    countError(`request:${err.code ?? err.name ?? "network"}`);
+    win.postsPending.delete(key);
+    countError(`request:${err.code ?? err.name ?? "network"}`, win);
     r.busy = false;
   }
 }
@@ -393,9 +432,10 @@ function watchTrip(r, tripId, trip) {
     if (ended) return;
     ended = true;
     trip.status = status;
-    if (status === "completed") counts.completed++;
-    else if (status === "no_driver") counts.noDriver++;
-    else counts.cancelled++;
+    if (status === "completed") trip.win.counts.completed++;
+    else if (status === "no_driver") trip.win.counts.noDriver++;
+    else trip.win.counts.cancelled++;
+    trip.win.unoffered.delete(tripId);
     r.busy = false;
     r.ws = null;
     ws.close();
@@ -420,7 +460,7 @@ function watchTrip(r, tripId, trip) {
       const key = `${tripId}:${frame.at}`;
       const sentAt = fixSentAt.get(key);
       if (sentAt !== undefined) {
-        locationToRider.recordMs(now() - sentAt);
+        W.locationToRider.recordMs(now() - sentAt);
         fixSentAt.delete(key);
       }
       return;
@@ -431,7 +471,7 @@ function watchTrip(r, tripId, trip) {
   ws.on("close", () => {
     if (ended || stopping) return;
     // Lost the trip socket: follow the trip over HTTP so the rider frees up at its end.
-    counts.riderSocketLost++;
+    W.counts.riderSocketLost++;
     (async () => {
       while (!ended && !stopping) {
         await sleep(2000);
@@ -465,20 +505,24 @@ async function register(role, i) {
   return { idx: i, id: user.id, token, seq: 0 };
 }
 
-function cpuSnapshot(pids) {
-  return { server: cpuTicks(pids), rq: runQueueWaitNs(pids), host: hostTicks(), gen: process.cpuUsage(), t: now() };
+/** The server processes now: the tree under --server-root, or the pids found at the start. */
+let serverPidsNow = () => [];
+
+function cpuSnapshot() {
+  const pids = serverPidsNow();
+  return { pids, server: cpuTicks(pids), rq: runQueueWaitNs(pids), host: hostTicks(), gen: process.cpuUsage(), t: now() };
 }
 
-/** CPU between two snapshots, in seconds. */
-function cpuBetween(a, b, pids) {
-  const alive = pids.filter((p) => p in a.server.perPid && p in b.server.perPid);
+/** CPU between two snapshots, in seconds; only processes alive at both ends count. */
+function cpuBetween(a, b) {
+  const alive = a.pids.filter((p) => p in a.server.perPid && p in b.server.perPid);
   const serverS = alive.reduce((s, p) => s + b.server.perPid[p] - a.server.perPid[p], 0) / CLK_TCK;
   const genS = (b.gen.user + b.gen.system - a.gen.user - a.gen.system) / 1e6;
   const hostS = a.host && b.host ? (b.host.busy - a.host.busy) / CLK_TCK : null;
   return {
     seconds: r3((b.t - a.t) / 1000),
-    serverCpuS: pids.length > 0 ? r3(serverS) : null,
-    serverReliable: pids.length > 0 && b.server.missing === 0,
+    serverCpuS: a.pids.length > 0 ? r3(serverS) : null,
+    serverReliable: a.pids.length > 0 && b.server.missing === 0 && a.pids.join(",") === b.pids.join(","),
     serverRunQueueWaitS: r3((b.rq - a.rq) / 1e9),
     generatorCpuS: r3(genS),
     hostBusyS: hostS === null ? null : r3(hostS),
@@ -486,20 +530,36 @@ function cpuBetween(a, b, pids) {
   };
 }
 
+/** The oldest wait (ms) of a request of this window: a POST not answered, or a trip not offered yet. */
+function oldestWaitMs(win) {
+  let oldest = Infinity;
+  for (const t of win.postsPending.values()) {
+    oldest = Math.min(oldest, t);
+    break;
+  }
+  for (const t of win.unoffered.values()) {
+    oldest = Math.min(oldest, t);
+    break;
+  }
+  return oldest === Infinity ? 0 : now() - oldest;
+}
+
 async function main() {
   await api("GET", "/health").catch((err) => {
     throw new BenchError(`server not reachable at ${BASE.href}: ${err.message}`);
   });
-  const server = findServerProcesses(PORT, opt.pid, die);
+  const server = SERVER_ROOT !== null ? { pids: processTree(SERVER_ROOT), how: `process tree of pid ${SERVER_ROOT}`, warnings: [] } : findServerProcesses(PORT, opt.pid, die);
+  serverPidsNow = SERVER_ROOT !== null ? () => processTree(SERVER_ROOT) : () => server.pids;
   for (const w of server.warnings) console.warn(`bench: WARNING ${w}`);
   // Each rider holds one trip at a time: enough of them to cover a ride's length (plus
-  // matching and slack) at --rate.
-  const riderCount = Math.ceil(RATE * (RIDE_S + 20)) + 10;
-  console.log(`bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATE} requests/s for ${SECONDS}s  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`);
+  // matching and slack) at the highest rate.
+  const maxRate = Math.max(...RATES);
+  const riderCount = Math.ceil(maxRate * (RIDE_S + RIDER_SLACK_S)) + 10;
+  console.log(`bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATES.join(", ")} requests/s for ${SECONDS}s each  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`);
   console.log(`bench: server pids ${server.pids.join(",") || "-"} (${server.how})`);
 
   // A hard bound on the whole run, whatever happens.
-  const hardLimitMs = (120 + (DRIVERS + riderCount) / 5 + WARMUP + SECONDS + RIDE_S + 60) * 1000;
+  const hardLimitMs = (120 + (DRIVERS + riderCount) / 5 + WARMUP + RATES.length * (SECONDS + DRAIN_S + 5) + 60) * 1000;
   setTimeout(() => {
     console.error(`bench: hard time limit of ${Math.round(hardLimitMs / 1000)} s reached; exiting`);
     process.exit(3);
@@ -511,7 +571,7 @@ async function main() {
   });
 
   const t0 = now();
-  const setupCpu0 = cpuSnapshot(server.pids);
+  const setupCpu0 = cpuSnapshot();
   const drivers = await pool(Array.from({ length: DRIVERS }, (_, i) => i), CONCURRENCY, (i) => register("driver", i));
   const riders = await pool(Array.from({ length: riderCount }, (_, i) => i), CONCURRENCY, (i) => register("rider", i));
   const tRegistered = now();
@@ -522,7 +582,7 @@ async function main() {
     await startDriver(d);
   });
   const tSetup = now();
-  const setupCpu = cpuBetween(setupCpu0, cpuSnapshot(server.pids), server.pids);
+  const setupCpu = cpuBetween(setupCpu0, cpuSnapshot());
   const setup = {
     totalMs: Math.round(tSetup - t0),
     registerMs: Math.round(tRegistered - t0),
@@ -530,6 +590,7 @@ async function main() {
     registerPerS: r1((drivers.length + riders.length) / ((tRegistered - t0) / 1000)),
     onlineAndChannelsMs: Math.round(tSetup - tRegistered),
     serverCpuS: setupCpu.serverCpuS,
+    serverRssBytes: rssBytes(serverPidsNow()),
   };
   console.log(
     `bench: setup ${fmtS(setup.totalMs)}: registered ${drivers.length} drivers + ${riders.length} riders in ${fmtS(setup.registerMs)} (${setup.registerPerS}/s, concurrency ${CONCURRENCY}), ${DRIVERS} online + channels ${fmtS(setup.onlineAndChannelsMs)}; server CPU ${setup.serverCpuS?.toFixed(1) ?? "-"} s`,
@@ -542,97 +603,127 @@ async function main() {
     for (const [k, t] of fixSentAt) if (t < old) fixSentAt.delete(k);
   }, 10_000);
   const warmupUntil = now() + WARMUP * 1000;
+  // The city alone (drivers streaming, no requests): the cost of the fixes.
+  const idle0 = cpuSnapshot();
   while (abortReason === null && now() < warmupUntil) await sleep(100);
+  const idleCity = WARMUP > 0 ? cpuBetween(idle0, cpuSnapshot()) : null;
 
-  const cpu0 = cpuSnapshot(server.pids);
-  const started = now();
-  measuring = true;
-  let skipped = 0;
-  let next = started;
-  // Poisson arrivals on a fixed schedule, so a slow event loop does not lower the rate.
-  while (abortReason === null && now() - started < SECONDS * 1000) {
-    const idle = riders.find((r) => !r.busy);
-    if (idle) requestRide(idle);
-    else skipped++;
-    next += -Math.log(1 - Math.random()) * (1000 / RATE);
-    const wait = next - now();
-    if (wait > 0) await sleep(Math.min(wait, started + SECONDS * 1000 - now()));
+  const windows = [];
+  for (const [wi, rate] of RATES.entries()) {
+    if (abortReason !== null) break;
+    W = newWindow(wi, rate);
+    const openAtStart = riders.filter((r) => r.busy).length;
+    const cpu0 = cpuSnapshot();
+    const started = now();
+    measuring = true;
+    let skipped = 0;
+    let overloaded = null;
+    let next = started;
+    // Poisson arrivals on a fixed schedule, so a slow event loop does not lower the rate.
+    while (abortReason === null && now() - started < SECONDS * 1000) {
+      const idle = riders.find((r) => !r.busy);
+      if (idle) requestRide(idle);
+      else skipped++;
+      if (OVERLOAD_AFTER_S > 0) {
+        const waited = oldestWaitMs(W);
+        if (waited > OVERLOAD_AFTER_S * 1000) {
+          overloaded = `a request waited ${(waited / 1000).toFixed(1)} s (for its POST or first offer) after ${((now() - started) / 1000).toFixed(1)} s: requests stopped`;
+          console.warn(`bench: window ${rate}/s overloaded: ${overloaded}`);
+          break;
+        }
+      }
+      next += -Math.log(1 - Math.random()) * (1000 / rate);
+      const wait = next - now();
+      if (wait > 0) await sleep(Math.min(wait, started + SECONDS * 1000 - now()));
+    }
+    measuring = false;
+    const cpuWindow = cpuSnapshot();
+    // Let the rides in flight finish (matching waits up to MATCH_TIMEOUT_MS; rides take RIDE_S).
+    const drainUntil = now() + DRAIN_S * 1000;
+    while (abortReason === null && riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
+    const cpu1 = cpuSnapshot();
+    const result = windowResult(W, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity });
+    windows.push(result);
+    printSummary(result);
   }
-  measuring = false;
-  const cpuWindow = cpuSnapshot(server.pids);
-  // Let the rides in flight finish (matching waits up to MATCH_TIMEOUT_MS; rides take RIDE_S).
-  const drainUntil = now() + (RIDE_S + 15) * 1000;
-  while (abortReason === null && riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
-  const cpu1 = cpuSnapshot(server.pids);
-  const serverAfter = opt.pid ? server : findServerProcesses(PORT, opt.pid, die);
-  const serverChanged = serverAfter.pids.slice().sort().join(",") !== server.pids.slice().sort().join(",");
+
   stopping = true;
   clearInterval(pruner);
   for (const d of drivers) clearTimeout(d.timer);
-  const unfinished = drivers.filter((d) => onTrip(d)).length;
-  const missingAcks = drivers.reduce((s, d) => s + d.accepts.size, 0);
   // Sign the drivers off as an app would: a driver who just vanishes stays matchable until
   // their fix goes stale, and the next run's first offers would wait on them.
   await pool(drivers, CONCURRENCY, (d) => api("POST", "/v1/drivers/me/offline", undefined, d.token).catch((err) => countError(`offline:${err.code ?? "network"}`)));
   for (const d of drivers) d.ws?.close();
   for (const r of riders) r.ws?.close();
 
+  if (opt.json) {
+    const out = RATES.length === 1 && !opt.rates ? windows[0] : { config: windows[0]?.config, setup, idleCity, windows };
+    writeFileSync(opt.json, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`bench: wrote ${opt.json}`);
+  }
+  process.exit(doubles.length > 0 ? 1 : 0);
+}
+
+function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity }) {
   const windowS = (cpuWindow.t - cpu0.t) / 1000;
-  const created = [...trips.values()];
-  const neverOffered = created.filter((t) => t.offeredAt === null);
+  const created = [...trips.entries()].filter(([, t]) => t.win === win);
+  const neverOffered = created.filter(([, t]) => t.offeredAt === null);
   const busiest = (map) => [...map.entries()].sort((a, b) => b[1] - a[1])[0] ?? [null, 0];
-  const [fixCell, fixCellN] = busiest(fixesPerCell);
-  const [reportCell, reportCellN] = busiest(reportsPerCell);
-  const result = {
-    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate: RATE, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, city: CITY, runId },
+  const [fixCell, fixCellN] = busiest(win.fixesPerCell);
+  const [reportCell, reportCellN] = busiest(win.reportsPerCell);
+  const counts = win.counts;
+  const window = cpuBetween(cpu0, cpuWindow);
+  return {
+    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S },
     setup,
+    idleCity,
+    windowIndex: win.index,
     windowSeconds: r3(windowS),
+    overloaded,
+    openTripsAtStart: openAtStart,
     trips: {
       ...counts,
       requestsPerS: r1(counts.requested / windowS),
       skippedNoIdleRider: skipped,
-      matched: created.filter((t) => t.acceptedBy !== null).length,
+      matched: created.filter(([, t]) => t.acceptedBy !== null).length,
       neverOffered: neverOffered.length,
-      neverOfferedByStatus: Object.fromEntries(neverOffered.reduce((m, t) => bump(m, t.status), new Map())),
-      reoffered: created.filter((t) => t.offers > 1).length,
+      neverOfferedByStatus: Object.fromEntries(neverOffered.reduce((m, [, t]) => bump(m, t.status), new Map())),
+      reoffered: created.filter(([, t]) => t.offers > 1).length,
       stillOpen: riders.filter((r) => r.busy).length,
-      ridesUnfinished: unfinished,
-      missingAcceptAcks: missingAcks,
+      ridesUnfinished: drivers.filter((d) => onTrip(d)).length,
+      missingAcceptAcks: drivers.reduce((s, d) => s + d.accepts.size, 0),
     },
-    doubleAssignments: doubles.length,
-    doubleAssignmentList: doubles.slice(0, 100),
-    tripPostMs: tripPostMs.summary(),
-    requestToOfferMs: requestToOffer.summary(),
-    acceptAckMs: acceptAckMs.summary(),
-    locationToRiderMs: locationToRider.summary(),
+    doubleAssignments: win.doubles,
+    doubleAssignmentList: doubles.filter((d) => d.window === win.index).slice(0, 100),
+    tripPostMs: win.tripPostMs.summary(),
+    requestToOfferMs: win.requestToOffer.summary(),
+    acceptAckMs: win.acceptAckMs.summary(),
+    locationToRiderMs: win.locationToRider.summary(),
     busiestCell: {
       note: "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); the server routes only available drivers' fixes to a cell, on a change of cell or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
       cell: fixCell,
       fixesPerSecond: r1(fixCellN / windowS),
-      availableFixesPerSecond: r1((availableFixesPerCell.get(fixCell) ?? 0) / windowS),
+      availableFixesPerSecond: r1((win.availableFixesPerCell.get(fixCell) ?? 0) / windowS),
       reportCell,
       reportsPerSecond: r1(reportCellN / windowS),
-      cellsSeen: fixesPerCell.size,
-      allFixesPerSecond: r1([...fixesPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
-      allReportsPerSecond: r1([...reportsPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
+      cellsSeen: win.fixesPerCell.size,
+      allFixesPerSecond: r1([...win.fixesPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
+      allReportsPerSecond: r1([...win.reportsPerCell.values()].reduce((a, b) => a + b, 0) / windowS),
     },
     cpu: {
-      serverPids: server.pids,
-      serverProcessesChanged: serverChanged ? { before: server.pids, after: serverAfter.pids } : null,
+      serverPids: cpu0.pids,
+      serverProcessesChanged: cpu0.pids.join(",") !== cpu1.pids.join(",") ? { before: cpu0.pids, after: cpu1.pids } : null,
+      how: server.how,
       cores: cpuCount(),
-      requestWindow: cpuBetween(cpu0, cpuWindow, server.pids),
-      withRidesEnd: cpuBetween(cpu0, cpu1, server.pids),
+      requestWindow: window,
+      withRidesEnd: cpuBetween(cpu0, cpu1),
+      serverRssBytes: rssBytes(cpu1.pids),
     },
-    errorsByCode: Object.fromEntries([...errorsByCode].sort((a, b) => b[1] - a[1])),
-    slowRequests: slowRequests.slice(0, 50),
+    generatorBound: window.generatorCpuS / window.seconds > 0.7,
+    errorsByCode: Object.fromEntries([...win.errorsByCode].sort((a, b) => b[1] - a[1])),
+    slowRequests: win.slowRequests.slice(0, 50),
     stoppedEarly: abortReason,
   };
-  printSummary(result);
-  if (opt.json) {
-    writeFileSync(opt.json, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`bench: wrote ${opt.json}`);
-  }
-  process.exit(doubles.length > 0 ? 1 : 0);
 }
 
 // ---- output -------------------------------------------------------------------------------
@@ -662,6 +753,8 @@ function printSummary(r) {
       `matched ${fmtInt(t.matched)}, completed ${fmtInt(t.completed)}, no_driver ${fmtInt(t.noDriver)}, cancelled ${fmtInt(t.cancelled)}, still open ${t.stillOpen}, never offered ${t.neverOffered}${t.neverOffered ? ` ${JSON.stringify(t.neverOfferedByStatus)}` : ""}`,
     ],
     ["offers", `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, expired ${t.offerExpired}`],
+    ...(r.overloaded ? [["OVERLOADED", r.overloaded]] : []),
+    ...(r.openTripsAtStart ? [["open at start", `${r.openTripsAtStart} trips of earlier windows still open when this one began`]] : []),
     ["POST /v1/trips ms", pct(r.tripPostMs)],
     ["request -> offer ms", pct(r.requestToOfferMs)],
     ["accept -> ack ms", pct(r.acceptAckMs)],
@@ -695,6 +788,7 @@ function printSummary(r) {
   if (t.missingAcceptAcks > 0) verdict.push(`UNANSWERED ACCEPTS ${t.missingAcceptAcks}`);
   if (t.stillOpen > 0) verdict.push(`STILL OPEN ${t.stillOpen}`);
   if (r.stoppedEarly) verdict.push(`STOPPED EARLY (${r.stoppedEarly})`);
+  if (r.overloaded) verdict.push("OVERLOADED");
   console.log(verdict.length === 0 ? "bench: OK - no double assignments, every trip offered, every accept answered" : `bench: PROBLEMS - ${verdict.join(", ")}`);
   if (r.cpu.serverProcessesChanged) console.warn(`bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); CPU figures are unreliable`);
   if (w.generatorCpuS / w.seconds > 0.7) console.warn(`bench: WARNING the generator used ${ofCore(w.generatorCpuS, w.seconds)}: the figures may be generator-bound`);

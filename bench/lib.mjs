@@ -333,10 +333,56 @@ export function hostTicks() {
 
 export function cpuCount() {
   try {
-    return Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || null;
+    return Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()) || null;
   } catch {
     return null;
   }
 }
 
-// ---- state --------------------------------------------------------------------------------
+// ---- process trees and memory (the side-by-side benchmarks) -------------------------------
+
+export { procComm, procCmdline };
+
+/** `root` and every live descendant of it (children by ppid from /proc/<pid>/stat). */
+export function processTree(root) {
+  if (!procStat(root)) return [];
+  const children = new Map();
+  for (const pid of allPids()) {
+    const s = procStat(pid);
+    if (!s) continue;
+    if (!children.has(s.ppid)) children.set(s.ppid, []);
+    children.get(s.ppid).push(pid);
+  }
+  const out = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) stack.push(c);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Resident set size in bytes (VmRSS of /proc/<pid>/status), summed over the pids that still exist. */
+export function rssBytes(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** One line per pid: pid, name and the first arguments, for reports. */
+export function describeProcesses(pids) {
+  return pids.map((pid) => {
+    const args = procCmdline(pid);
+    const name = procComm(pid) ?? "?";
+    const hint = args.slice(0, 4).map((a) => (a.length > 60 ? `${a.slice(0, 57)}...` : a)).join(" ");
+    return { pid, name, cmd: hint };
+  });
+}

@@ -1,0 +1,323 @@
+#!/usr/bin/env node
+// `npm run bench`: ridewire side by side with its peers, on this machine, in one run.
+//
+//   npm run bench                 # the whole suite (~20 min), writes bench/RESULTS.md and bench/results/*.json
+//   npm run bench -- --quick      # a 2-3 minute subset, writes bench/out/RESULTS-quick.md
+//   npm run bench -- --only chat  # or dispatch; --targets ws,socketio,ridewire picks the chat servers
+//
+// Starts every server itself, pinned to core 0 with taskset (ridewire: `npm run dev` from a
+// snapshot of HEAD on a fresh --persist-to directory; the peers: bench/peers/*.mjs), runs the
+// load generators pinned to core 1 (bench/chat-compare.mjs, bench/dispatch.mjs), stops every
+// server, and renders the report (bench/report.mjs). See bench/README.md.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir, totalmem } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { processTree, sleep } from "./lib.mjs";
+import { renderReport } from "./report.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    targets: { type: "string", default: "ws,socketio,ridewire" },
+    out: { type: "string" },
+    "json-dir": { type: "string" },
+    "max-load": { type: "string", default: "1.0" },
+    "load-wait": { type: "string", default: "120" },
+    "ridewire-drivers": { type: "string" },
+    "ref-drivers": { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+  strict: true,
+});
+if (opt.help) {
+  console.log(`usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ws,socketio,ridewire]
+  [--out FILE] [--json-dir DIR] [--max-load 1.0] [--load-wait 120]
+  [--ridewire-drivers 1000] [--ref-drivers 1000,5000]`);
+  process.exit(0);
+}
+const QUICK = opt.quick;
+const ONLY = opt.only ? new Set(opt.only.split(",")) : new Set(["chat", "dispatch"]);
+const TARGETS = opt.targets.split(",");
+const OUT = opt.out ?? join(ROOT, QUICK ? "bench/out/RESULTS-quick.md" : "bench/RESULTS.md");
+const JSON_DIR = opt["json-dir"] ?? join(ROOT, QUICK ? "bench/out/quick" : "bench/results");
+mkdirSync(JSON_DIR, { recursive: true });
+const LOG_DIR = join(ROOT, "bench/out/logs");
+mkdirSync(LOG_DIR, { recursive: true });
+const NODE = process.execPath;
+
+// ---- the plan ---------------------------------------------------------------------------------
+
+const plan = QUICK
+  ? {
+      chat: { topologies: { ws: "100x10", socketio: "100x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
+      dispatch: { ref: [300], ridewire: [300], rates: "5", extra: ["--seconds", "8", "--warmup", "3", "--ride-seconds", "6", "--rider-slack", "4", "--overload-after", "5", "--drain", "20"] },
+    }
+  : {
+      chat: { topologies: { ws: "100x10,20x50,4x250", socketio: "100x10,20x50,4x250", ridewire: "100x10,20x50,4x250" }, rates: "0.2,1,2", extra: ["--seconds", "10", "--warmup", "3", "--drain", "3"] },
+      dispatch: { ref: [1000, 5000], ridewire: [1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "45"] },
+    };
+if (opt["ridewire-drivers"]) plan.dispatch.ridewire = opt["ridewire-drivers"].split(",").map(Number);
+if (opt["ref-drivers"]) plan.dispatch.ref = opt["ref-drivers"].split(",").map(Number);
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+const sh = (cmd, args, o = {}) => {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...o }).trim();
+  } catch (err) {
+    return `(${cmd} failed: ${err.message.split("\n")[0]})`;
+  }
+};
+const cores = Number(sh("nproc", ["--all"])) || 1;
+const PIN = cores >= 2;
+const SERVER_CORE = "0";
+const GEN_CORE = String(cores - 1);
+const pinned = (core, cmd, args) => (PIN ? ["taskset", ["-c", core, cmd, ...args]] : [cmd, args]);
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+const stamp = () => new Date().toISOString().replace("T", " ").slice(0, 19);
+const log = (msg) => console.log(`[bench ${stamp()}] ${msg}`);
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every process we started and have not stopped yet, to stop them all on the way out. */
+const running = new Set();
+
+async function startServer(name, cmd, args, { cwd = ROOT, env = process.env, url, readyTimeoutMs = 90_000 }) {
+  const logPath = join(LOG_DIR, `${name}.log`);
+  const fd = openSync(logPath, "w");
+  const [c, a] = pinned(SERVER_CORE, cmd, args);
+  // detached: its own process group, so one signal reaches it and everything it started.
+  const proc = spawn(c, a, { cwd, env, detached: true, stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  const server = { name, proc, pid: proc.pid, url, logPath, command: [c, ...a].join(" "), cwd };
+  running.add(server);
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}; see ${logPath}`);
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not answer ${url}/health within ${readyTimeoutMs / 1000} s; see ${logPath}`);
+    await sleep(200);
+  }
+  server.pids = processTree(proc.pid);
+  log(`${name} up at ${url} (pids ${server.pids.join(",")})`);
+  return server;
+}
+
+async function stopServer(server) {
+  const tree = processTree(server.pid);
+  const exited = new Promise((resolve) => (server.proc.exitCode !== null ? resolve() : server.proc.once("exit", resolve)));
+  const signal = (sig) => {
+    try {
+      process.kill(-server.pid, sig);
+    } catch {
+      // group gone
+    }
+  };
+  signal("SIGTERM");
+  await Promise.race([exited, sleep(10_000)]);
+  // Anything of its tree still there (a child that left the group): by pid.
+  await sleep(500);
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 0);
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  signal("SIGKILL");
+  running.delete(server);
+  log(`${server.name} stopped`);
+}
+
+async function stopAll() {
+  for (const s of [...running]) await stopServer(s);
+}
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    console.error(`bench: ${sig}: stopping the servers`);
+    await stopAll();
+    process.exit(130);
+  });
+}
+
+function runGenerator(name, script, args) {
+  const [c, a] = pinned(GEN_CORE, NODE, [join(ROOT, script), ...args]);
+  const command = [c, ...a].join(" ");
+  log(`${name}: ${command}`);
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const proc = spawn(c, a, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    proc.on("exit", (code) => resolve({ code, command, seconds: Math.round((Date.now() - t0) / 1000) }));
+  });
+}
+
+const readJson = (path) => {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
+};
+
+/** Waits (up to --load-wait s) for the 1-minute load average to fall under --max-load. */
+async function waitForQuietHost(what) {
+  const max = Number(opt["max-load"]);
+  const until = Date.now() + Number(opt["load-wait"]) * 1000;
+  let l = loadavg();
+  if (l[0] > max) log(`load average ${l.join(" ")} > ${max} before ${what}: waiting up to ${opt["load-wait"]} s for a quieter host`);
+  while (l[0] > max && Date.now() < until) {
+    await sleep(5000);
+    l = loadavg();
+  }
+  return l;
+}
+
+// ---- machine and versions -----------------------------------------------------------------------
+
+function machine() {
+  const lscpu = sh("lscpu", []);
+  const field = (k) => new RegExp(`^${k}:\\s+(.+)$`, "m").exec(lscpu)?.[1] ?? "?";
+  const pkg = (name) => readJson(join(ROOT, "node_modules", name, "package.json"))?.version ?? "?";
+  const wranglerPkg = readJson(join(ROOT, "node_modules/wrangler/package.json"));
+  return {
+    cpuModel: field("Model name"),
+    cpus: field("CPU\\(s\\)"),
+    threadsPerCore: field("Thread\\(s\\) per core"),
+    hypervisor: field("Hypervisor vendor"),
+    memTotalGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: sh("uname", ["-sr"]),
+    nodeVersion: process.version,
+    versions: {
+      node: process.version,
+      wrangler: wranglerPkg?.version ?? "?",
+      workerd: sh(join(ROOT, "node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["--version"]).replace(/^workerd\s*/, "") + ` (npm workerd ${wranglerPkg?.dependencies?.workerd ?? "?"})`,
+      ws: pkg("ws"),
+      "socket.io": pkg("socket.io"),
+      "socket.io-client": pkg("socket.io-client"),
+      "hdr-histogram-js": pkg("hdr-histogram-js"),
+      "h3-js": pkg("h3-js"),
+    },
+    pinning: PIN ? `servers on CPU ${SERVER_CORE}, load generators on CPU ${GEN_CORE} (taskset -c)` : "not pinned: fewer than 2 CPUs",
+  };
+}
+
+/** HEAD as a tree of its own, so edits in the working tree (and wrangler's reloads on them) stay out. */
+function snapshotTree() {
+  const dir = mkdtempSync(join(tmpdir(), "ridewire-bench-tree-"));
+  const archive = spawnSync("sh", ["-c", `git archive HEAD | tar -x -C '${dir}'`], { cwd: ROOT, encoding: "utf8" });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr}`);
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+async function main() {
+  if (PIN) sh("taskset", ["-pc", GEN_CORE, String(process.pid)]);
+  const started = new Date();
+  const info = {
+    quick: QUICK,
+    started: started.toISOString(),
+    commit: sh("git", ["rev-parse", "HEAD"], { cwd: ROOT }),
+    commitSubject: sh("git", ["log", "-1", "--format=%s"], { cwd: ROOT }),
+    dirtySrc: sh("git", ["status", "--porcelain", "src", "wrangler.toml"], { cwd: ROOT }),
+    machine: machine(),
+    loadAtStart: loadavg(),
+    plan,
+    servers: [],
+    generators: [],
+    chat: {},
+    dispatch: [],
+  };
+  log(`machine: ${info.machine.cpuModel}, ${info.machine.cpus} CPUs, ${info.machine.memTotalGiB} GiB; ${info.machine.pinning}; load ${info.loadAtStart.join(" ")}`);
+  const tree = snapshotTree();
+  log(`ridewire from a snapshot of HEAD ${info.commit.slice(0, 12)} in ${tree}`);
+  const ridewireEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
+  const states = [];
+  const startRidewire = async (name) => {
+    const port = await freePort();
+    const state = mkdtempSync(join(tmpdir(), `ridewire-bench-state-`));
+    states.push(state);
+    const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn"];
+    const s = await startServer(name, "npm", args, { cwd: tree, env: ridewireEnv, url: `http://127.0.0.1:${port}`, readyTimeoutMs: 180_000 });
+    info.servers.push({ name, command: `(cd <snapshot of HEAD>; ${s.command.replace(state, "<fresh tmp dir>")})`, pids: s.pids });
+    return s;
+  };
+  const startPeer = async (name, script) => {
+    const port = await freePort();
+    const s = await startServer(name, NODE, [join(ROOT, script), String(port)], { url: `http://127.0.0.1:${port}` });
+    info.servers.push({ name, command: s.command.replace(ROOT, "").replace(port, "PORT"), pids: s.pids });
+    return s;
+  };
+  const rel = (p) => relative(ROOT, p);
+
+  try {
+    if (ONLY.has("chat")) {
+      for (const target of TARGETS) {
+        info.chat[target] = { loadBefore: await waitForQuietHost(`chat ${target}`) };
+        const server = target === "ridewire" ? await startRidewire("ridewire-chat") : await startPeer(`${target}-hub`, target === "ws" ? "bench/peers/ws-hub.mjs" : "bench/peers/socketio-hub.mjs");
+        const jsonPath = join(JSON_DIR, `chat-${target}.json`);
+        rmSync(jsonPath, { force: true });
+        const args = ["--target", target, "--url", server.url, "--server-root", String(server.pid), "--topologies", plan.chat.topologies[target], "--rates", plan.chat.rates, ...plan.chat.extra, "--json", jsonPath];
+        const g = await runGenerator(`chat ${target}`, "bench/chat-compare.mjs", args);
+        info.generators.push({ name: `chat ${target}`, exit: g.code, seconds: g.seconds, command: g.command.replaceAll(ROOT, "").replace(server.url, "http://127.0.0.1:PORT").replace(`--server-root ${server.pid}`, "--server-root PID").replace(jsonPath, rel(jsonPath)) });
+        info.chat[target].result = readJson(jsonPath);
+        info.chat[target].json = rel(jsonPath);
+        await stopServer(server);
+      }
+    }
+    if (ONLY.has("dispatch")) {
+      const runs = [...plan.dispatch.ref.map((d) => ["ref", d]), ...plan.dispatch.ridewire.map((d) => ["ridewire", d])];
+      for (const [target, drivers] of runs) {
+        const loadBefore = await waitForQuietHost(`dispatch ${target} ${drivers}`);
+        const server = target === "ridewire" ? await startRidewire(`ridewire-dispatch-${drivers}`) : await startPeer(`dispatch-ref-${drivers}`, "bench/peers/dispatch-ref.mjs");
+        const jsonPath = join(JSON_DIR, `dispatch-${target}-${drivers}.json`);
+        rmSync(jsonPath, { force: true });
+        const args = ["--url", server.url, "--server-root", String(server.pid), "--drivers", String(drivers), "--rates", plan.dispatch.rates, ...plan.dispatch.extra, "--json", jsonPath];
+        const g = await runGenerator(`dispatch ${target} ${drivers}`, "bench/dispatch.mjs", args);
+        info.generators.push({ name: `dispatch ${target} ${drivers} drivers`, exit: g.code, seconds: g.seconds, command: g.command.replaceAll(ROOT, "").replace(server.url, "http://127.0.0.1:PORT").replace(`--server-root ${server.pid}`, "--server-root PID").replace(jsonPath, rel(jsonPath)) });
+        info.dispatch.push({ target, drivers, loadBefore, json: rel(jsonPath), result: readJson(jsonPath) });
+        await stopServer(server);
+      }
+    }
+  } finally {
+    await stopAll();
+    for (const s of states) rmSync(s, { recursive: true, force: true });
+    rmSync(tree, { recursive: true, force: true });
+  }
+  info.finished = new Date().toISOString();
+  info.minutes = Math.round(((Date.now() - started.getTime()) / 60_000) * 10) / 10;
+  info.loadAtEnd = loadavg();
+  const infoPath = join(JSON_DIR, "run.json");
+  writeFileSync(infoPath, `${JSON.stringify({ ...info, chat: Object.fromEntries(Object.entries(info.chat).map(([k, v]) => [k, { ...v, result: undefined }])), dispatch: info.dispatch.map((d) => ({ ...d, result: undefined })) }, null, 2)}\n`);
+  writeFileSync(OUT, renderReport(info));
+  log(`done in ${info.minutes} min: wrote ${rel(OUT)} and ${rel(JSON_DIR)}/*.json`);
+}
+
+main().catch(async (err) => {
+  console.error(`bench: ${err?.stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});
