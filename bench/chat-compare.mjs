@@ -458,8 +458,9 @@ function startSending(rate) {
       sendOne(c);
       c.timer = setTimeout(tick, -Math.log(1 - Math.random()) * mean);
     };
-    // Spread the first sends over one mean gap so clients do not fire in lockstep.
-    c.timer = setTimeout(tick, Math.random() * mean);
+    // A Poisson process from its start: the first gap is exponential too (a uniform first
+    // send would add one extra message per client within the first mean gap).
+    c.timer = setTimeout(tick, -Math.log(1 - Math.random()) * mean);
   }
 }
 const stopSending = () => clients.forEach((c) => clearTimeout(c.timer));
@@ -729,7 +730,20 @@ async function main() {
   const server = { root: ROOT, processesAtStart: describeProcesses(serverPids()) };
   console.log(`chat-compare: target ${TARGET} at ${BASE.origin}; server pids ${serverPids().join(",") || "-"}; run ${runId}`);
   const topologies = [];
-  for (const [i, topo] of TOPOLOGIES.entries()) topologies.push(await runTopology(topo, i));
+  for (const [i, topo] of TOPOLOGIES.entries()) {
+    try {
+      topologies.push(await runTopology(topo, i));
+    } catch (err) {
+      // One topology failing (say, sockets not welcomed in time) does not lose the others.
+      console.error(`chat-compare: ${topo.rooms}x${topo.clients} failed: ${err.message}`);
+      phase = "idle";
+      cur = null;
+      closing = true;
+      stopSending();
+      await closeAll();
+      topologies.push({ rooms: topo.rooms, clientsPerRoom: topo.clients, sockets: topo.rooms * topo.clients, error: err.message, points: [], skipped: [], memory: {}, setup: {}, summary: {} });
+    }
+  }
   const result = {
     target: TARGET,
     url: BASE.origin,

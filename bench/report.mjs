@@ -31,7 +31,7 @@ function cpuPer100k(topo) {
   const f = fixedPoint(topo);
   if (f && !f.discarded && f.deliveryRatio >= 0.999 && !f.aborted) return { value: f.server.cpuSPer100kDeliveries, where: `at ${n0(f.deliveredPerS)}/s` };
   const b = bestGood(topo);
-  if (b) return { value: b.server.cpuSPer100kDeliveries, where: `at ${n0(b.deliveredPerS)}/s (10k/s did not hold)` };
+  if (b) return { value: b.server.cpuSPer100kDeliveries, where: `at ${n0(b.deliveredPerS)}/s${f ? " (10k/s did not hold)" : ""}` };
   return { value: null, where: "" };
 }
 
@@ -47,6 +47,10 @@ function chatSummary(info) {
     for (const t of targets) {
       const topo = info.chat[t].result.topologies.find((x) => `${x.rooms}x${x.clientsPerRoom}` === key);
       if (!topo) continue;
+      if (topo.error) {
+        lines.push(`| ${key.replace("x", " × ")} | ${NAMES[t]} | **failed**: ${topo.error} | | | |`);
+        continue;
+      }
       const b = bestGood(topo);
       const lim = topo.summary.limitedBy;
       const best = b ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ms)${lim === "generator" ? " – **generator-bound above**, a lower bound" : lim === "highest point run" ? " – highest point run" : ""}` : "none held (even the lowest rate tried)";
@@ -69,7 +73,7 @@ function chatRatios(info) {
   const r = info.chat?.ridewire?.result;
   if (!r) return "";
   const out = [];
-  for (const topo of r.topologies) {
+  for (const topo of r.topologies.filter((x) => !x.error)) {
     const key = `${topo.rooms}x${topo.clientsPerRoom}`;
     const mine = cpuPer100k(topo).value;
     const parts = [];
@@ -94,6 +98,10 @@ function chatRaw(info) {
     const r = info.chat[t].result;
     out.push(`### ${NAMES[t]}\n`);
     for (const topo of r.topologies) {
+      if (topo.error) {
+        out.push(`**${topo.rooms} rooms × ${topo.clientsPerRoom} clients: failed** (${topo.error}).\n`);
+        continue;
+      }
       out.push(
         `**${topo.rooms} rooms × ${topo.clientsPerRoom} clients = ${n0(topo.sockets)} sockets.** Setup ${topo.setup.prepareS} s (users) + ${topo.setup.roomsS} s (rooms, joins) + ${topo.setup.connectS} s (sockets). Server RSS ${(topo.memory.rssBeforeConnectBytes / 2 ** 20).toFixed(1)} MiB before the sockets, ${(topo.memory.rssConnectedBytes / 2 ** 20).toFixed(1)} MiB with them: ${kib(topo.memory.perConnectionBytes)} per connection.\n`,
       );

@@ -59,8 +59,8 @@ const plan = QUICK
       dispatch: { ref: [300], ridewire: [300], rates: "5", extra: ["--seconds", "8", "--warmup", "3", "--ride-seconds", "6", "--rider-slack", "4", "--overload-after", "5", "--drain", "20"] },
     }
   : {
-      chat: { topologies: { ws: "100x10,20x50,4x250", socketio: "100x10,20x50,4x250", ridewire: "100x10,20x50,4x250" }, rates: "0.2,1,2", extra: ["--seconds", "10", "--warmup", "3", "--drain", "3"] },
-      dispatch: { ref: [1000, 5000], ridewire: [1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "45"] },
+      chat: { topologies: { ws: "100x10,20x50,4x250", socketio: "100x10,20x50,4x250", ridewire: "100x10,20x50,4x250" }, rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
+      dispatch: { ref: [1000, 5000], ridewire: [300, 1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "30"] },
     };
 if (opt["ridewire-drivers"]) plan.dispatch.ridewire = opt["ridewire-drivers"].split(",").map(Number);
 if (opt["ref-drivers"]) plan.dispatch.ref = opt["ref-drivers"].split(",").map(Number);
@@ -262,13 +262,13 @@ async function main() {
     states.push(state);
     const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn"];
     const s = await startServer(name, "npm", args, { cwd: tree, env: ridewireEnv, url: `http://127.0.0.1:${port}`, readyTimeoutMs: 180_000 });
-    info.servers.push({ name, command: `(cd <snapshot of HEAD>; ${s.command.replace(state, "<fresh tmp dir>")})`, pids: s.pids });
+    info.servers.push({ name, command: `(cd <snapshot of HEAD>; ${s.command.replace(state, "<fresh tmp dir>").replace(`--port ${port}`, "--port PORT")})`, pids: s.pids });
     return s;
   };
   const startPeer = async (name, script) => {
     const port = await freePort();
     const s = await startServer(name, NODE, [join(ROOT, script), String(port)], { url: `http://127.0.0.1:${port}` });
-    info.servers.push({ name, command: s.command.replace(ROOT, "").replace(port, "PORT"), pids: s.pids });
+    info.servers.push({ name, command: s.command.replaceAll(ROOT, "").replace(` ${port}`, " PORT"), pids: s.pids });
     return s;
   };
   const rel = (p) => relative(ROOT, p);
