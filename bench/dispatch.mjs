@@ -161,7 +161,7 @@ function newWindow(index, rate) {
     reportsPerCell: new Map(),
     /** Requests slower than a second, for a look at the server's side of them (--json). */
     slowRequests: [],
-    /** POST /v1/trips sent and not answered, and trips created and not offered yet: the overload guard reads the oldest. */
+    /** Requests (quote + POST /v1/trips) not answered yet, and trips created and not offered yet: the overload guard reads the oldest. */
     postsPending: new Map(),
     unoffered: new Map(),
     doubles: 0,
@@ -375,12 +375,13 @@ async function requestRide(r) {
   r.busy = true;
   const win = W;
   const key = `${r.idx}-${r.seq + 1}`;
+  // The overload guard counts from the rider's intent: the quote is part of the wait.
+  win.postsPending.set(key, now());
   try {
     const pickup = randomPoint();
     const { quote } = await api("POST", "/v1/quotes", { pickup, dropoff: near(pickup, 5) }, r.token);
     const sentAt = now();
     win.counts.requested++;
-    win.postsPending.set(key, sentAt);
     const res = await fetch(new URL("/v1/trips", BASE), {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${r.token}`, "idempotency-key": `${runId}-${r.idx}-${++r.seq}` },

@@ -26,6 +26,19 @@ function bestGood(topo) {
   return topo.points.filter((p) => p.good).sort((a, b) => b.deliveredPerS - a.deliveredPerS)[0] ?? null;
 }
 
+/**
+ * RSS per connection, from the first topology only: it is the one measured on a fresh server
+ * process (later ones reuse a heap that grew for the first and does not shrink back).
+ */
+function memoryPerConnection(result, topo) {
+  const first = result.topologies.find((x) => !x.error);
+  return first === topo ? topo.memory.perConnectionBytes : null;
+}
+function firstMemory(result) {
+  const first = result?.topologies.find((x) => !x.error);
+  return first ? { bytes: first.memory.perConnectionBytes, key: `${first.rooms} × ${first.clientsPerRoom}` } : null;
+}
+
 /** CPU-s per 100k deliveries at the fixed point when it held, else at the best good point. */
 function cpuPer100k(topo) {
   const f = fixedPoint(topo);
@@ -56,14 +69,17 @@ function chatSummary(info) {
       const best = b ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ms)${lim === "generator" ? " – **generator-bound above**, a lower bound" : lim === "highest point run" ? " – highest point run" : ""}` : "none held (even the lowest rate tried)";
       const f = fixedPoint(topo);
       const fixed = !f
-        ? "not run"
+        ? topo.skipped?.some((x) => x.ratePerClient === topo.fixedRatePerClient)
+          ? "not run: a lower rate already failed"
+          : "not run"
         : f.discarded
           ? "discarded (generator-bound)"
           : f.aborted || f.deliveryRatio < 0.999
             ? `**did not hold**: ${f.aborted ? "stopped early, server behind" : `delivered ${(f.deliveryRatio * 100).toFixed(2)}%`}; p50 ${ms(f.latencyMs.p50)} / p99 ≥ ${ms(f.latencyMs.p99)} ms`
             : `${ms(f.latencyMs.p50)} / ${ms(f.latencyMs.p99)} ms`;
       const cpu = cpuPer100k(topo);
-      lines.push(`| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${kib(topo.memory.perConnectionBytes)} |`);
+      const mem = memoryPerConnection(info.chat[t].result, topo);
+      lines.push(`| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${mem === null ? `see ${firstMemory(info.chat[t].result)?.key}` : kib(mem)} |`);
     }
   }
   return lines.join("\n");
@@ -79,17 +95,18 @@ function chatRatios(info) {
     const parts = [];
     for (const peer of ["ws", "socketio"]) {
       const p = info.chat?.[peer]?.result?.topologies.find((x) => `${x.rooms}x${x.clientsPerRoom}` === key);
-      if (!p) continue;
+      if (!p || p.error) continue;
       const theirs = cpuPer100k(p).value;
       const bestMine = bestGood(topo)?.deliveredPerS;
       const bestTheirs = bestGood(p)?.deliveredPerS;
-      parts.push(
-        `vs ${NAMES[peer]}: deliveries per CPU-s ${ratio(theirs, mine)} of theirs, highest rate at p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)} of theirs${p.summary.limitedBy === "generator" ? " (theirs a lower bound)" : ""}, memory per connection ${ratio(topo.memory.perConnectionBytes, p.memory.perConnectionBytes)} of theirs`,
-      );
+      parts.push(`÷ ${NAMES[peer]}: deliveries per CPU-s ${ratio(theirs, mine)}, highest rate at p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)}${p.summary.limitedBy === "generator" ? " (theirs a lower bound)" : ""}`);
     }
-    if (parts.length) out.push(`- ${key.replace("x", " × ")}: ridewire ${parts.join("; ")}.`);
+    if (parts.length) out.push(`- ${key.replace("x", " × ")}: ridewire ${parts.join("; ridewire ")}.`);
   }
-  return out.join("\n");
+  const mem = firstMemory(r);
+  const memParts = ["ws", "socketio"].map((p) => [p, firstMemory(info.chat?.[p]?.result)]).filter(([, m]) => m && mem);
+  if (memParts.length) out.push(`- Memory per connection (${mem.key}, fresh processes): ridewire ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`);
+  return out.length ? `Ratios (ridewire's figure divided by the peer's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×):\n\n${out.join("\n")}` : "";
 }
 
 function chatRaw(info) {
@@ -238,7 +255,7 @@ ${chatSummary(info)}
 
 ${chatRatios(info)}
 
-"Highest delivered rate" is deliveries per second (a message to a room of N is N deliveries, the sender's own copy included) at the best point with p99 ≤ 50 ms and ≥ 99.9% delivered. RSS per connection is the growth of the server's resident memory (every process of it) from before the sockets opened to after they all were welcomed, divided by the sockets.
+"Highest delivered rate" is deliveries per second (a message to a room of N is N deliveries, the sender's own copy included) at the best point with p99 ≤ 50 ms and ≥ 99.9% delivered. RSS per connection is the growth of the server's resident memory (every process of it) from before the sockets opened to after they all were welcomed, divided by the sockets, on the first workload, when the server process is fresh (the later workloads reuse a heap that grew for the first and did not shrink back, so theirs is not comparable; the raw tables still show it).
 
 ### Dispatch
 
