@@ -584,7 +584,8 @@ async function runPoint(topo, rate, why) {
     quietWaitBeforeS: r1(quietS),
     aborted,
   };
-  point.discarded = genPct > GEN_LIMIT;
+  // A point stopped during its warm-up has no measured window: it failed, whatever the generator did.
+  point.discarded = !aborted && genPct > GEN_LIMIT;
   point.failed = Boolean(aborted) || p.sent === 0 || lat.p99 === null || lat.p99 > P99_LIMIT || deliveryRatio < DELIVERY_MIN;
   point.good = !point.discarded && !point.failed && lat.p99 <= GOOD_P99;
   point.verdict = point.discarded ? "discarded (generator-bound)" : point.failed ? "fail" : point.good ? "good" : "pass";
@@ -648,9 +649,9 @@ async function runTopology(topo, index) {
     const p = await run(rate, "step up");
     if (p.failed || p.discarded) stopped = true;
   }
-  // The lowest rate failed: step down until one holds.
+  // No point held p99 <= --good-p99 (the lowest failed, or only passed): step down until one does.
   const lowest = points.find((p) => p.ratePerClient === ladder[0]);
-  if (lowest?.failed && !lowest.discarded) {
+  if (lowest && !lowest.discarded && !points.some((p) => p.good)) {
     let r = ladder[0];
     for (let i = 0; i < MAX_DOWN; i++) {
       r /= STEP;

@@ -211,7 +211,7 @@ export function renderReport(info) {
   const chatCfg = info.chat?.ridewire?.result?.config ?? info.chat?.ws?.result?.config ?? null;
   return `# Benchmarks: ridewire side by side with its peers
 
-${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}One run of \`npm run bench\` (bench/run.mjs), ${info.started.slice(0, 16).replace("T", " ")} UTC, ${info.minutes} minutes; every number below comes from it. ridewire is HEAD ${info.commit.slice(0, 12)} ("${info.commitSubject}")${info.dirtySrc && !info.dirtySrc.startsWith("(") ? ", run from a snapshot of that commit (the working tree had uncommitted changes in src/ that were not measured)" : ", run from a snapshot of that commit"}. How to read it and how it works: [bench/README.md](README.md). Raw JSON of every point: \`${(info.chat?.ws?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x").replace(/\/[^/]+$/, "/")}\`.
+${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}One run of \`npm run bench\` (bench/run.mjs), ${info.started.slice(0, 16).replace("T", " ")} UTC, ${info.minutes} minutes; every number below comes from it. ridewire is HEAD ${info.commit.slice(0, 12)} ("${info.commitSubject}")${info.dirtySrc && !info.dirtySrc.startsWith("(") ? ", run from a snapshot of that commit (the working tree had uncommitted changes in src/ that were not measured)" : ", run from a snapshot of that commit"}. How to read it and how it works: [bench/README.md](README.md); where ridewire's CPU goes and what to change: [bench/PROFILE.md](PROFILE.md). Raw JSON of every point: \`${(info.chat?.ws?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x").replace(/\/[^/]+$/, "/")}\`.
 
 ## Machine
 
@@ -245,7 +245,7 @@ Load generators:
 ${generators}
 \`\`\`
 
-${chatCfg ? `Chat points: ${chatCfg.warmupS} s warm-up, ${chatCfg.seconds} s measured, up to ${chatCfg.drainS} s drain; Poisson arrivals; rates ${chatCfg.rates.join(", ")} msg/s per client${chatCfg.fixedDeliveriesPerS ? ` plus the rate giving ${n0(chatCfg.fixedDeliveriesPerS)} deliveries/s` : ""}, then ×${chatCfg.step} steps until p99 > ${chatCfg.p99LimitMs} ms or delivery < ${chatCfg.deliveryMin * 100}% (down when the lowest failed), then up to ${chatCfg.refine} probes between the best point holding p99 ≤ ${chatCfg.goodP99Ms} ms and the next. A point where the generator used more than ${chatCfg.generatorLimitPct}% of its core is **discarded**; a point where a message was still undelivered after ${chatCfg.abortLagMs} ms is stopped early (the server is behind, the point fails, and its p99 is a lower bound).` : ""}
+${chatCfg ? `Chat points: ${chatCfg.warmupS} s warm-up, ${chatCfg.seconds} s measured, up to ${chatCfg.drainS} s drain; Poisson arrivals; rates ${chatCfg.rates.join(", ")} msg/s per client${chatCfg.fixedDeliveriesPerS ? ` plus the rate giving ${n0(chatCfg.fixedDeliveriesPerS)} deliveries/s` : ""}, then ×${chatCfg.step} steps until p99 > ${chatCfg.p99LimitMs} ms or delivery < ${chatCfg.deliveryMin * 100}% (down from the lowest while none held p99 ≤ ${chatCfg.goodP99Ms} ms), then up to ${chatCfg.refine} probes between the best point holding p99 ≤ ${chatCfg.goodP99Ms} ms and the next. A point where the generator used more than ${chatCfg.generatorLimitPct}% of its core is **discarded**; a point where a message was still undelivered after ${chatCfg.abortLagMs} ms is stopped early (the server is behind, the point fails, and its p99 is a lower bound).` : ""}
 
 ## Summary
 
