@@ -156,8 +156,3 @@ export class CityMap {
     return el;
   }
 }
-
-/** A point `fraction` of the way from `a` to `b`. */
-export function between(a: LatLng, b: LatLng, fraction: number): LatLng {
-  return { lat: a.lat + (b.lat - a.lat) * fraction, lng: a.lng + (b.lng - a.lng) * fraction };
-}

@@ -30,11 +30,6 @@ export const SAN_FRANCISCO: City = {
   ],
 };
 
-/** A `<select>` of the city's places; `onPick` gets the chosen point. */
-export function placeOptions(city: City): { value: string; label: string }[] {
-  return city.places.map((p, i) => ({ value: String(i), label: p.name }));
-}
-
 /** The name of a place within 150 m of `point`, else its coordinates. */
 export function describePoint(city: City, point: LatLng): string {
   const near = city.places.find((p) => Math.abs(p.at.lat - point.lat) < 0.0014 && Math.abs(p.at.lng - point.lng) < 0.0017);

@@ -27,6 +27,7 @@ import {
   Account,
   accountKind,
   accountOwner,
+  chargeKey,
   guardsOf,
   holdEntry,
   holdKey,
@@ -179,7 +180,7 @@ export async function releaseHold(d1: D1Database, tripId: string, riderId: strin
  */
 export async function settleTrip(d1: D1Database, settlement: Settlement, commissionBps: number, now: number): Promise<StoredEntry | undefined> {
   const currency = settlement.type === "release" ? undefined : settlement.charge.currency;
-  const chargeKey = settlement.type === "release" ? undefined : `trip:${settlement.tripId}:${settlement.type}`;
+  const key = settlement.type === "release" ? undefined : chargeKey(settlement.tripId, settlement.type);
   for (let attempt = 0; attempt < 5; attempt++) {
     // A trip's hold is in the quote's currency, which is the fare's; a release-only settlement
     // reads the hold entry to learn it.
@@ -188,7 +189,7 @@ export async function settleTrip(d1: D1Database, settlement: Settlement, commiss
     const [wallet, held] = await Promise.all([balanceOf(d1, Account.wallet(settlement.riderId), cur), heldFor(d1, settlement.tripId, settlement.riderId, cur)]);
     const entries = settlementEntries(settlement, { wallet, held }, commissionBps);
     const outcomes = await postEntries(d1, entries, now);
-    if (!outcomes.includes("refused")) return chargeKey === undefined ? undefined : entryByKey(d1, chargeKey);
+    if (!outcomes.includes("refused")) return key === undefined ? undefined : entryByKey(d1, key);
   }
   throw new Error(`could not settle trip ${settlement.tripId}: its wallet kept changing`);
 }
@@ -203,7 +204,7 @@ async function holdCurrency(d1: D1Database, tripId: string): Promise<string | un
 
 /** The capture or fee entry of a trip, if it was charged. */
 export async function chargeOf(d1: D1Database, tripId: string): Promise<StoredEntry | undefined> {
-  return (await entryByKey(d1, `trip:${tripId}:capture`)) ?? (await entryByKey(d1, `trip:${tripId}:fee`));
+  return (await entryByKey(d1, chargeKey(tripId, "capture"))) ?? (await entryByKey(d1, chargeKey(tripId, "fee")));
 }
 
 // ---- top-ups ----------------------------------------------------------------------------------
