@@ -1,33 +1,49 @@
 /**
  * @module rooms/event-log
- * A room's append-only event log, its command dedupe table and its outbox, all in the
- * object's own SQLite. `seq` grows by one per stored event with no gaps: it is taken from the
- * log itself under the object's single thread, and a commit is one synchronous transaction.
- * Stored events are kept as the exact text that was broadcast, so a replay re-sends bytes and
- * never re-serialises.
+ * A room's append-only event log, its command dedupe table and its write-behind watermark, all
+ * in the object's own SQLite. `seq` grows by one per stored event with no gaps: it is taken
+ * from the log itself under the object's single thread, and a commit is one synchronous
+ * transaction. Stored events are kept as the exact text that was broadcast, so a replay re-sends
+ * bytes and never re-serialises.
+ *
+ * The events table is also the outbox: every event above `flushed_through` (log_meta) with
+ * `archive = 1` still has to be copied to D1. A message therefore costs one INSERT, and a flush
+ * one watermark write, instead of an outbox row in and out per message.
  */
 
 export type StoredEvent = { seq: number; frame: string; createdAt: number };
 
+/** One write-behind batch; `through` is the watermark once the batch is in D1. */
+export type OutboxBatch = { events: StoredEvent[]; through: number };
+
 export class EventLog {
+  private readonly sql: SqlStorage;
   /** Highest stored seq; read from SQLite at construction, then kept in step by `append`. */
   private last: number;
   /** Lowest seq still held; older events live only in D1 (if the room copies them there). */
   private first: number;
+  /** log_meta's flushed_through: no event at or below it waits for D1. */
+  private flushed: number;
+  /** Events above the watermark waiting for D1; counted at construction, then kept in memory. */
+  private pending: number;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+  constructor(private readonly storage: DurableObjectStorage) {
+    const sql = (this.sql = storage.sql);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
+    );
     sql.exec(
       `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL, seq INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id))`,
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
+    this.migrateOutboxTable();
     const row = sql.exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`).one();
     // After a trim removed every event, the high-water mark survives in log_meta.
-    const trimmedThrough = this.meta("trimmed_through") ?? 0;
-    this.last = row.last ?? trimmedThrough;
+    this.last = row.last ?? this.meta("trimmed_through") ?? 0;
     this.first = row.first ?? this.last + 1;
+    this.flushed = this.meta("flushed_through") ?? 0;
+    this.pending = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE seq > ? AND archive = 1`, this.flushed).one().n;
   }
 
   get lastSeq(): number {
@@ -39,17 +55,27 @@ export class EventLog {
     return this.first;
   }
 
+  /** How many events the log holds (seqs are gapless, and trims cut from the oldest end). */
+  get size(): number {
+    return this.last - this.first + 1;
+  }
+
+  /** Events stored for D1 and not copied there yet. */
+  get pendingCount(): number {
+    return this.pending;
+  }
+
   /**
-   * Stores the frame built for the next seq and returns it serialised. `outbox` marks it for
+   * Stores the frame built for the next seq and returns it serialised. `archive` marks it for
    * the write-behind copy to D1. Call inside `transactionSync` with the command record.
    */
-  append(build: (seq: number) => object, now: number, outbox: boolean): { seq: number; text: string } {
+  append(build: (seq: number) => object, now: number, archive: boolean): { seq: number; text: string } {
     const seq = this.last + 1;
     const text = JSON.stringify(build(seq));
-    this.sql.exec(`INSERT INTO events (seq, frame, created_at) VALUES (?, ?, ?)`, seq, text, now);
-    if (outbox) this.sql.exec(`INSERT INTO outbox (seq) VALUES (?)`, seq);
+    this.sql.exec(`INSERT INTO events (seq, frame, created_at, archive) VALUES (?, ?, ?, ?)`, seq, text, now, archive ? 1 : 0);
     this.last = seq;
     if (this.first > seq) this.first = seq;
+    if (archive) this.pending++;
     return { seq, text };
   }
 
@@ -91,42 +117,75 @@ export class EventLog {
     this.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at) VALUES (?, ?, ?, ?)`, userId, commandId, seq, now);
   }
 
-  /** The oldest outbox entries with their frames, for one write-behind batch. */
-  pendingOutbox(limit: number): StoredEvent[] {
-    return this.sql
+  /**
+   * The oldest events waiting for D1, for one write-behind batch. A batch that is not full
+   * holds everything pending, so its watermark may move to the newest seq: past events never
+   * meant for D1 too, which would otherwise hold the watermark (and the trim) back for good.
+   */
+  pendingOutbox(limit: number): OutboxBatch {
+    const events = this.sql
       .exec<{ seq: number; frame: string; created_at: number }>(
-        `SELECT e.seq, e.frame, e.created_at FROM outbox o JOIN events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?`,
+        `SELECT seq, frame, created_at FROM events WHERE seq > ? AND archive = 1 ORDER BY seq LIMIT ?`,
+        this.flushed,
         limit,
       )
       .toArray()
       .map((row) => ({ seq: row.seq, frame: row.frame, createdAt: row.created_at }));
+    const full = events.length === limit;
+    // A complete read is also the exact count, whatever a rolled-back append left in memory.
+    if (!full) this.pending = events.length;
+    return { events, through: full ? events[events.length - 1]!.seq : this.last };
   }
 
-  hasPendingOutbox(): boolean {
-    return this.sql.exec(`SELECT 1 FROM outbox LIMIT 1`).toArray().length > 0;
+  /** The batch is in D1: one watermark write, whatever its size. */
+  markFlushed(batch: OutboxBatch): void {
+    if (batch.through <= this.flushed) return;
+    this.setMeta("flushed_through", batch.through);
+    this.flushed = batch.through;
+    this.pending = Math.max(0, this.pending - batch.events.length);
   }
 
-  markFlushed(seqs: number[]): void {
-    for (const seq of seqs) this.sql.exec(`DELETE FROM outbox WHERE seq = ?`, seq);
+  /** Drops events beyond the newest `keep`, but never one that still waits for D1. */
+  trim(keep: number): void {
+    const cutoff = Math.min(this.last - keep, this.flushed); // delete seq <= cutoff
+    if (cutoff < this.first) return;
+    this.sql.exec(`DELETE FROM events WHERE seq <= ?`, cutoff);
+    this.setMeta("trimmed_through", cutoff);
+    this.first = cutoff + 1;
+  }
+
+  /** Forgets command ids recorded before `before` (epoch ms): a repeat after that applies again. */
+  forgetCommands(before: number): void {
+    this.sql.exec(`DELETE FROM commands WHERE created_at < ?`, before);
   }
 
   /**
-   * Drops events beyond the newest `keep`, but never one still waiting in the outbox, and
-   * forgets command ids older than `commandTtlMs`.
+   * Objects created before the watermark kept an `outbox` table of seqs to copy and events
+   * without `archive`. Runs once per such object: the watermark goes just below the oldest
+   * outbox entry (or to the last seq when the outbox was empty), and events above it that were
+   * not in the outbox (already copied, or never meant for D1) are marked not to be copied.
    */
-  trim(keep: number, commandTtlMs: number, now: number): void {
-    const oldestPending = this.sql.exec<{ seq: number | null }>(`SELECT MIN(seq) AS seq FROM outbox`).one().seq;
-    let cutoff = this.last - keep; // delete seq <= cutoff
-    if (oldestPending !== null) cutoff = Math.min(cutoff, oldestPending - 1);
-    if (cutoff >= this.first) {
-      this.sql.exec(`DELETE FROM events WHERE seq <= ?`, cutoff);
-      this.sql.exec(`INSERT INTO log_meta (key, value) VALUES ('trimmed_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, cutoff);
-      this.first = cutoff + 1;
-    }
-    this.sql.exec(`DELETE FROM commands WHERE created_at < ?`, now - commandTtlMs);
+  private migrateOutboxTable(): void {
+    const sql = this.sql;
+    const hasOutbox = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`).toArray().length > 0;
+    const hasArchive = sql.exec<{ name: string }>(`PRAGMA table_info(events)`).toArray().some((c) => c.name === "archive");
+    if (hasArchive && !hasOutbox) return;
+    this.storage.transactionSync(() => {
+      if (!hasArchive) sql.exec(`ALTER TABLE events ADD COLUMN archive INTEGER NOT NULL DEFAULT 1`);
+      const oldest = hasOutbox ? sql.exec<{ seq: number | null }>(`SELECT MIN(seq) AS seq FROM outbox`).one().seq : null;
+      const last = sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM events`).one().seq ?? this.meta("trimmed_through") ?? 0;
+      const watermark = oldest === null ? last : oldest - 1;
+      if (hasOutbox) sql.exec(`UPDATE events SET archive = 0 WHERE seq > ? AND seq NOT IN (SELECT seq FROM outbox)`, watermark);
+      this.setMeta("flushed_through", watermark);
+      sql.exec(`DROP TABLE IF EXISTS outbox`);
+    });
   }
 
   private meta(key: string): number | undefined {
     return this.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = ?`, key).toArray()[0]?.value;
+  }
+
+  private setMeta(key: string, value: number): void {
+    this.sql.exec(`INSERT INTO log_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value);
   }
 }

@@ -26,6 +26,11 @@ import { SocketGuard } from "./socket-guard";
 /** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
 const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
 const COMMAND_TTL_MS = 24 * 60 * 60 * 1000;
+/** Expired command ids are swept this often at most: a day's TTL does not need a sweep per alarm. */
+const COMMAND_SWEEP_MS = 60 * 60 * 1000;
+/** The log may outgrow its retention by this share (at least TRIM_MIN_SLACK events) before a trim. */
+const TRIM_SLACK = 0.1;
+const TRIM_MIN_SLACK = 100;
 const MAX_OUTBOX_RETRY_MS = 60_000;
 
 type ClientFrameBase = { type: string; id?: string | undefined };
@@ -44,6 +49,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private alarmAt: number | null = null;
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
   private outboxFailures = 0;
+  /** When expired command ids were last swept; memory only, so a woken object sweeps on its first alarm. */
+  private commandsSweptAt = Number.NEGATIVE_INFINITY;
   /** SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts). */
   private readonly eventStreams = new EventStreams((identity) => this.connectionEnded(identity.userId));
   private readonly longPolls = new LongPolls();
@@ -67,6 +74,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      // Events waiting for D1 always have an alarm coming, even one whose setAlarm was lost.
+      if (this.eventLog && this.eventLog.pendingCount > 0) this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
     });
   }
 
@@ -114,7 +123,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   /** Creates the room's tables if needed; idempotent. */
   protected openStorage(): void {
     if (this.eventLog) return;
-    this.eventLog = new EventLog(this.ctx.storage.sql);
+    this.eventLog = new EventLog(this.ctx.storage);
     this.createSchema();
   }
 
@@ -456,7 +465,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     try {
       if (this.initialized) {
         retryAt = await this.drainOutbox();
-        this.log.trim(this.config.ROOM_RETENTION_EVENTS, COMMAND_TTL_MS, now);
+        this.keepRetention(now);
         await this.onDeadline(now);
       }
     } catch (err) {
@@ -471,9 +480,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private async drainOutbox(): Promise<number | null> {
     for (;;) {
       const batch = this.log.pendingOutbox(this.config.OUTBOX_BATCH_SIZE);
-      if (batch.length === 0) break;
+      if (batch.events.length === 0) {
+        // Nothing to copy, but the watermark may still pass events never meant for D1.
+        this.log.markFlushed(batch);
+        break;
+      }
       try {
-        await this.writeBehind(batch);
+        await this.writeBehind(batch.events);
       } catch (err) {
         this.outboxFailures++;
         this.logError("writeBehind", err);
@@ -481,9 +494,22 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         return Date.now() + delay;
       }
       this.outboxFailures = 0;
-      this.log.markFlushed(batch.map((e) => e.seq));
+      this.log.markFlushed(batch);
     }
     return null;
+  }
+
+  /**
+   * Trims the log back to its retention once it is over by a margin, so a trim deletes a slice
+   * now and then rather than one row per alarm; sweeps expired command ids hourly.
+   */
+  private keepRetention(now: number): void {
+    const keep = this.config.ROOM_RETENTION_EVENTS;
+    if (this.log.size > keep + Math.max(TRIM_MIN_SLACK, Math.ceil(keep * TRIM_SLACK))) this.log.trim(keep);
+    if (now - this.commandsSweptAt >= COMMAND_SWEEP_MS) {
+      this.log.forgetCommands(now - COMMAND_TTL_MS);
+      this.commandsSweptAt = now;
+    }
   }
 
   /**

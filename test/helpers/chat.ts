@@ -49,13 +49,18 @@ export async function postMessage(user: TestUser, roomId: string, text: string, 
   return res.body.message as Message;
 }
 
-/** What the room object holds: its log's range and how many events wait in the outbox. */
+/** What the room object holds: its log's range and how many events wait for D1 (its outbox). */
 export async function roomStorage(roomId: string): Promise<{ firstSeq: number | null; lastSeq: number | null; events: number; outbox: number }> {
   return runInDurableObject(roomStub(roomId), (_instance, state) => {
     const log = state.storage.sql
       .exec<{ first: number | null; last: number | null; events: number }>(`SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS events FROM events`)
       .one();
-    const outbox = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox`).one().n;
+    // The events still to be copied: above the watermark, and meant for D1.
+    const outbox = state.storage.sql
+      .exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM events WHERE archive = 1 AND seq > COALESCE((SELECT value FROM log_meta WHERE key = 'flushed_through'), 0)`,
+      )
+      .one().n;
     return { firstSeq: log.first, lastSeq: log.last, events: log.events, outbox };
   });
 }

@@ -136,7 +136,7 @@ async function poll(path: string, token?: string): Promise<{ status: number; bod
 async function trimLog(roomId: string, keep: number): Promise<void> {
   await flushOutbox(roomId);
   await runInDurableObject(roomStub(roomId), (instance) => {
-    (instance as unknown as { log: { trim(keep: number, commandTtlMs: number, now: number): void } }).log.trim(keep, 86_400_000, Date.now());
+    (instance as unknown as { log: { trim(keep: number): void } }).log.trim(keep);
   });
 }
 

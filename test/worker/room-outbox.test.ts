@@ -1,6 +1,7 @@
 // The write-behind outbox: every message a room stores reaches D1's `messages` exactly once,
 // a D1 failure keeps the outbox until D1 is back, and history the room has trimmed comes back
-// from D1.
+// from D1. Also the log's retention (trimmed past a margin), the hourly sweep of expired
+// command ids, and the one-time migration of rooms stored with the old outbox table.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
@@ -9,6 +10,8 @@ import { call, connectOk, createRoom, registerUser, unique, type TestUser } from
 import { archivedSeqs, flushOutbox, identityOf, postMessage, range, roomStorage, roomStub } from "../helpers/chat";
 
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
+const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Every message of the room over HTTP, newest first, paging with nextBefore. */
 async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
@@ -180,7 +183,7 @@ describe("write-behind to D1", () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
     const key = unique("first");
-    const total = RETENTION + 150;
+    const total = RETENTION + TRIM_SLACK + 1;
     let first: Message | undefined;
 
     await withMessagesTableAway(async () => {
@@ -223,5 +226,158 @@ describe("write-behind to D1", () => {
     expect(await fresh.nextOfType("synced")).toEqual({ type: "synced", seq: total });
     expect(fresh.frames.filter((f) => f.type === "message").map((f) => f.seq)).toEqual([total - 1, total]);
     fresh.close();
+
+    // Up to the margin the log is left alone; one more event past it and it is trimmed again.
+    await appendMessages(room.id, ada, TRIM_SLACK);
+    await flushOutbox(room.id);
+    expect(await roomStorage(room.id)).toMatchObject({ events: RETENTION + TRIM_SLACK, outbox: 0 });
+    await appendMessages(room.id, ada, 1);
+    await flushOutbox(room.id);
+    expect(await roomStorage(room.id)).toMatchObject({ firstSeq: total + TRIM_SLACK + 1 - RETENTION + 1, events: RETENTION, outbox: 0 });
+  });
+});
+
+describe("command ids", () => {
+  const commandIds = (roomId: string) =>
+    runInDurableObject(roomStub(roomId), (_room, state) =>
+      state.storage.sql.exec<{ command_id: string }>(`SELECT command_id FROM commands ORDER BY command_id`).toArray().map((r) => r.command_id),
+    );
+  const recordStale = (roomId: string, user: TestUser, commandId: string) =>
+    runInDurableObject(roomStub(roomId), (_room, state) => {
+      state.storage.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at) VALUES (?, ?, NULL, ?)`, user.user.id, commandId, Date.now() - DAY_MS - 60_000);
+    });
+
+  it("are forgotten a day on, swept at most hourly and on a woken room's first alarm", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    await recordStale(room.id, ada, "stale-1");
+    const fresh = unique("fresh");
+    await postMessage(ada, room.id, "one", { "Idempotency-Key": fresh });
+    await flushOutbox(room.id);
+    expect(await commandIds(room.id)).toEqual([fresh]);
+
+    // Swept within the hour already: a second stale id outlives this alarm.
+    await recordStale(room.id, ada, "stale-2");
+    await postMessage(ada, room.id, "two");
+    await flushOutbox(room.id);
+    expect(await commandIds(room.id)).toEqual([fresh, "stale-2"]);
+
+    // The sweep's time is memory only: a woken room sweeps on its first alarm.
+    await evictDurableObject(roomStub(room.id));
+    await postMessage(ada, room.id, "three");
+    await flushOutbox(room.id);
+    expect(await commandIds(room.id)).toEqual([fresh]);
+  });
+});
+
+describe("rooms stored with the old outbox table", () => {
+  /** A message event exactly as the room stores it. */
+  const messageEvent = (roomId: string, user: TestUser, seq: number): Message => ({
+    id: `msg_${roomId}_${seq}`,
+    roomId,
+    seq,
+    userId: user.user.id,
+    text: `old ${seq}`,
+    createdAt: 1_700_000_000_000 + seq,
+  });
+
+  /**
+   * Rewrites the room's log in the schema rooms had before the watermark (events without
+   * `archive`, an `outbox` table of seqs), with events 1..`last` and `outbox` waiting, then
+   * evicts it so that it opens that storage afresh.
+   */
+  async function oldSchemaRoom(user: TestUser, last: number, outbox: number[]): Promise<{ roomId: string; events: Message[] }> {
+    const room = await createRoom(user);
+    const events = range(1, last).map((seq) => messageEvent(room.id, user, seq));
+    const stub = roomStub(room.id);
+    await runInDurableObject(stub, (_room, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DROP TABLE events`);
+      sql.exec(`DELETE FROM log_meta`);
+      sql.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+      sql.exec(`CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`);
+      for (const message of events) {
+        sql.exec(`INSERT INTO events (seq, frame, created_at) VALUES (?, ?, ?)`, message.seq, JSON.stringify({ type: "message", seq: message.seq, message }), message.createdAt);
+      }
+      for (const seq of outbox) sql.exec(`INSERT INTO outbox (seq) VALUES (?)`, seq);
+    });
+    await evictDurableObject(stub);
+    return { roomId: room.id, events };
+  }
+
+  const schemaOf = (roomId: string) =>
+    runInDurableObject(roomStub(roomId), (_room, state) => ({
+      tables: state.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'outbox') ORDER BY name`)
+        .toArray()
+        .map((r) => r.name),
+      archive: state.storage.sql.exec<{ seq: number; archive: number }>(`SELECT seq, archive FROM events ORDER BY seq`).toArray(),
+      flushedThrough: state.storage.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`).toArray()[0]?.value,
+    }));
+
+  it("copies what the old outbox held, once, and nothing it had already copied", async () => {
+    const ada = await registerUser();
+    // Seqs 1 and 2 reached D1 before; 4 left the outbox (copied) while 3 did not (a batch failed).
+    const { roomId, events } = await oldSchemaRoom(ada, 6, [3, 5, 6]);
+    const schema = await schemaOf(roomId);
+    expect(schema.tables).toEqual(["events"]);
+    expect(schema.flushedThrough).toBe(2);
+    expect(schema.archive).toEqual(range(1, 6).map((seq) => ({ seq, archive: seq === 4 ? 0 : 1 })));
+    expect(await roomStorage(roomId)).toMatchObject({ firstSeq: 1, lastSeq: 6, events: 6, outbox: 3 });
+
+    // Opening it again changes nothing: the migration ran once.
+    await evictDurableObject(roomStub(roomId));
+    expect(await schemaOf(roomId)).toEqual(schema);
+
+    // Nobody set an alarm for the migrated room: it sets its own for what waits.
+    const deadline = Date.now() + 5_000;
+    while ((await archivedSeqs(roomId)).length < 3) {
+      if (Date.now() > deadline) throw new Error(`the migrated outbox never reached D1: ${JSON.stringify(await archivedSeqs(roomId))}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await archivedSeqs(roomId)).toEqual([3, 5, 6]);
+    expect(await archivedRows(roomId)).toEqual(events.filter((m) => [3, 5, 6].includes(m.seq)).reverse());
+
+    // The log goes on after its last seq, and new messages are copied as usual.
+    const next = await postMessage(ada, roomId, "new");
+    expect(next.seq).toBe(7);
+    await flushOutbox(roomId);
+    expect(await archivedSeqs(roomId)).toEqual([3, 5, 6, 7]);
+    expect((await schemaOf(roomId)).flushedThrough).toBe(7);
+  });
+
+  it("puts the watermark at the last seq when the old outbox was empty", async () => {
+    const ada = await registerUser();
+    const { roomId } = await oldSchemaRoom(ada, 4, []);
+    const schema = await schemaOf(roomId);
+    expect(schema).toMatchObject({ tables: ["events"], flushedThrough: 4 });
+    expect(schema.archive.every((e) => e.archive === 1)).toBe(true);
+    expect(await roomStorage(roomId)).toMatchObject({ lastSeq: 4, outbox: 0 });
+    await postMessage(ada, roomId, "new");
+    await flushOutbox(roomId);
+    expect(await archivedSeqs(roomId)).toEqual([5]);
+  });
+});
+
+describe("events not meant for D1", () => {
+  it("are never copied, and the watermark moves past them", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    await postMessage(ada, room.id, "copied");
+    // A message frame appended with archive off: only the flag keeps it out of D1.
+    await runInDurableObject(roomStub(room.id), (instance) => {
+      const log = (instance as unknown as { log: { append(build: (seq: number) => object, now: number, archive: boolean): unknown } }).log;
+      log.append((seq) => ({ type: "message", seq, message: { id: `msg_${room.id}_${seq}`, roomId: room.id, seq, userId: ada.user.id, text: "kept here", createdAt: Date.now() } }), Date.now(), false);
+    });
+    expect(await roomStorage(room.id)).toMatchObject({ lastSeq: 2, outbox: 1 });
+    await flushOutbox(room.id);
+    expect(await archivedSeqs(room.id)).toEqual([1]);
+    const flushedThrough = await runInDurableObject(roomStub(room.id), (_room, state) =>
+      state.storage.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`).one().value,
+    );
+    expect(flushedThrough).toBe(2);
+    await postMessage(ada, room.id, "copied too");
+    await flushOutbox(room.id);
+    expect(await archivedSeqs(room.id)).toEqual([1, 3]);
   });
 });

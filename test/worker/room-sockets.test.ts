@@ -274,7 +274,7 @@ describe("resume", () => {
     await flushOutbox(room.id);
     // Keep only the newest two events, as the alarm's trim does with ROOM_RETENTION_EVENTS.
     await runInDurableObject(roomStub(room.id), (instance) => {
-      (instance as unknown as { log: { trim(keep: number, commandTtlMs: number, now: number): void } }).log.trim(2, 86_400_000, Date.now());
+      (instance as unknown as { log: { trim(keep: number): void } }).log.trim(2);
     });
     expect(await roomStorage(room.id)).toMatchObject({ firstSeq: 5, lastSeq: 6 });
 
