@@ -19,7 +19,7 @@ const ConfigSchema = z.object({
   FRAME_BURST: int(20, 1),
   BAD_FRAMES_BEFORE_CLOSE: int(20, 1),
   BAD_FRAME_WINDOW_MS: int(10_000, 100),
-  OUTBOX_FLUSH_DELAY_MS: int(250, 0),
+  OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
   OUTBOX_BATCH_SIZE: int(100, 1),
   LOGIN_MAX_FAILURES: int(10, 1),
   LOGIN_WINDOW_SECONDS: int(300, 1),

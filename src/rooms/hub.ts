@@ -161,10 +161,14 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     return { repeated: false, value };
   }
 
-  /** Appends an event for D1 and asks the alarm to copy it soon. */
+  /**
+   * Appends an event for D1 and asks the alarm to copy it: after OUTBOX_FLUSH_DELAY_MS, so that
+   * one flush carries many events, or at once when a whole batch is waiting.
+   */
   protected appendForWriteBehind(build: (seq: number) => object): { seq: number; text: string } {
-    const stored = this.log.append(build, Date.now(), true);
-    this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
+    const now = Date.now();
+    const stored = this.log.append(build, now, true);
+    this.wakeAt(this.log.pendingCount >= this.config.OUTBOX_BATCH_SIZE ? now : now + this.config.OUTBOX_FLUSH_DELAY_MS);
     return stored;
   }
 

@@ -12,6 +12,8 @@ import { archivedSeqs, flushOutbox, identityOf, postMessage, range, roomStorage,
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
 const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
 const DAY_MS = 24 * 60 * 60 * 1000;
+const FLUSH_DELAY_MS = 1_000; // OUTBOX_FLUSH_DELAY_MS in wrangler.toml
+const BATCH_SIZE = 100; // OUTBOX_BATCH_SIZE in wrangler.toml
 
 /** Every message of the room over HTTP, newest first, paging with nextBefore. */
 async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
@@ -111,6 +113,27 @@ describe("write-behind to D1", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await archivedSeqs(room.id)).toEqual([1]);
+  });
+
+  it("waits OUTBOX_FLUSH_DELAY_MS for more messages, and no longer once a whole batch waits", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    const { start, early, full } = await runInDurableObject(roomStub(room.id), async (instance, state) => {
+      const start = Date.now();
+      for (let i = 1; i < BATCH_SIZE; i++) {
+        const result = await instance.postMessage(identityOf(ada), `m${i}`);
+        if (!result.ok) throw new Error(`post failed: ${JSON.stringify(result.error)}`);
+      }
+      const early = await state.storage.getAlarm();
+      const result = await instance.postMessage(identityOf(ada), "the batch's last");
+      if (!result.ok) throw new Error(`post failed: ${JSON.stringify(result.error)}`);
+      return { start, early, full: { alarm: await state.storage.getAlarm(), at: Date.now() } };
+    });
+    expect(early).toBeGreaterThanOrEqual(start + FLUSH_DELAY_MS);
+    expect(full.alarm).not.toBeNull();
+    expect(full.alarm!).toBeLessThanOrEqual(full.at);
+    await flushOutbox(room.id);
+    expect(await archivedSeqs(room.id)).toEqual(range(1, BATCH_SIZE));
   });
 
   it("keeps the outbox while D1 fails, through an eviction, and copies it once D1 is back", async () => {
