@@ -120,7 +120,20 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   // ---- internals ----------------------------------------------------------------------------
 
   private insertMember(userId: string, joinedAt: number): void {
-    this.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING`, userId, joinedAt);
+    const added = this.sql
+      .exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`, userId, joinedAt)
+      .toArray().length;
+    if (this.members !== null) this.members += added;
+  }
+
+  /**
+   * How many members the room has: counted once after a wake, then kept by `insertMember`
+   * (members are never removed here, only added).
+   */
+  private members: number | null = null;
+  private memberCount(): number {
+    this.members ??= this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM members`).one().n;
+    return this.members;
   }
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
@@ -131,6 +144,10 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   private notifyOffline(message: Message, senderName: string): void {
+    // Only members can connect, so when as many users are online as there are members (the
+    // sender aside, who may be posting over HTTP), nobody is offline: no query, no set.
+    const onlineOthers = this.onlineCount() - (this.isOnline(message.userId) ? 1 : 0);
+    if (onlineOthers >= this.memberCount() - 1) return;
     this.notify(() => {
       const online = new Set(this.onlineUsers());
       return this.sql

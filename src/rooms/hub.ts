@@ -51,8 +51,16 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private outboxFailures = 0;
   /** When expired command ids were last swept; memory only, so a woken object sweeps on its first alarm. */
   private commandsSweptAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Live connections (sockets in `sockets`, and SSE streams) per user: who is online, in O(1),
+   * without scanning every socket on each message. Memory only, like what it counts.
+   */
+  private readonly connections = new Map<string, number>();
   /** SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts). */
-  private readonly eventStreams = new EventStreams((identity) => this.connectionEnded(identity.userId));
+  private readonly eventStreams = new EventStreams((identity) => {
+    this.uncount(identity.userId);
+    this.connectionEnded(identity.userId);
+  });
   private readonly longPolls = new LongPolls();
 
   /** Names the room kind in logs. */
@@ -67,8 +75,10 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     if (holdsRoom) this.openStorage();
     for (const ws of ctx.getWebSockets()) {
       const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
-      if (attachment.success) this.sockets.set(ws, attachment.data);
-      else ws.close(1011, "lost session");
+      if (attachment.success) {
+        this.sockets.set(ws, attachment.data);
+        this.count(attachment.data.userId);
+      } else ws.close(1011, "lost session");
     }
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -224,12 +234,26 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /** Users with a socket or an SSE stream here: both are a live connection (presence, notifications). */
   protected onlineUsers(): string[] {
-    return [...new Set([...[...this.sockets.values()].map((s) => s.userId), ...this.eventStreams.users()])];
+    return [...this.connections.keys()];
+  }
+
+  /** How many users `onlineUsers` would list. */
+  protected onlineCount(): number {
+    return this.connections.size;
   }
 
   protected isOnline(userId: string): boolean {
-    for (const who of this.sockets.values()) if (who.userId === userId) return true;
-    return this.eventStreams.hasUser(userId);
+    return this.connections.has(userId);
+  }
+
+  private count(userId: string): void {
+    this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
+  }
+
+  private uncount(userId: string): void {
+    const left = (this.connections.get(userId) ?? 0) - 1;
+    if (left > 0) this.connections.set(userId, left);
+    else this.connections.delete(userId);
   }
 
   /** Ends a user's sockets and SSE streams here, e.g. when they are no longer a party to the room. */
@@ -283,6 +307,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (url.pathname === "/events") {
         // A stream is a connection like a socket: the first of a user's joins, the last leaves.
         const firstConnection = !this.isOnline(identity.userId);
+        // Counted before the prelude, so the welcome lists its own user online; a stream that
+        // fails in its prelude is dropped, and the drop uncounts it.
+        this.count(identity.userId);
         const response = this.eventStreams.open(identity, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
         if (firstConnection) this.onPresence(identity.userId, "join");
         return response;
@@ -294,6 +321,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       server.serializeAttachment(attachment);
       const firstSocket = !this.isOnline(identity.userId);
       this.sockets.set(server, attachment);
+      this.count(identity.userId);
       this.greet(server, identity, since ? since.data : null);
       if (firstSocket) this.onPresence(identity.userId, "join");
       return new Response(null, { status: 101, webSocket: client });
@@ -450,9 +478,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     this.forgotten.add(ws);
     // A socket whose close event wakes the object is already left out of ctx.getWebSockets()
     // in the constructor, so it is missing from the map; its attachment still says whose it was.
-    const who = this.sockets.get(ws) ?? attachmentOf(ws);
+    const counted = this.sockets.get(ws);
+    const who = counted ?? attachmentOf(ws);
     if (!who) return;
-    this.sockets.delete(ws);
+    if (counted) {
+      this.sockets.delete(ws);
+      this.uncount(who.userId);
+    }
     this.connectionEnded(who.userId);
   }
 

@@ -1,12 +1,12 @@
 // The fallbacks for clients without WebSockets: SSE (`id:` = seq, `Last-Event-ID` resumes) and
 // long polls, served by the room objects from the same log as their sockets, behind the same
 // authentication and access checks.
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LatLng } from "../../src/protocol/common";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser } from "../helpers/api";
-import { expectError, flushOutbox, roomStorage, roomStub } from "../helpers/chat";
+import { expectError, flushOutbox, range, roomStorage, roomStub } from "../helpers/chat";
 import { acceptedTrip, area, driverAction, offset, onlineDriver, settle, stopTripAlarms, waitFor, type OnlineDriver } from "../helpers/dispatch";
 
 afterAll(stopTripAlarms);
@@ -289,6 +289,50 @@ describe("SSE", () => {
     expect(await notificationsOf(carol)).toEqual([]);
     stream.close();
   });
+
+  it("notifies exactly the members with no connection, as sockets and streams come and go and across hibernation", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const bob = await registerUser("rider", "Bob");
+    const carol = await registerUser("rider", "Carol");
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const notified = async (user: TestUser): Promise<string[]> =>
+      ((await call("GET", "/v1/notifications?limit=100", { token: user.token })).body.notifications as { id: string }[]).map((n) => n.id).sort();
+    const idOf = (message: { seq: number }, user = bob) => `chat:${room.id}:${message.seq}:${user.user.id}`;
+    const bobSockets = () => runInDurableObject(roomStub(room.id), (_room, state) => state.getWebSockets(bob.user.id).length);
+    const a = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+    await a.nextOfType("welcome");
+    const b1 = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+    const b2 = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+    await b1.nextOfType("welcome");
+    await b2.nextOfType("welcome");
+
+    await post(ada, room.id, "both sockets open");
+    // Carol joins once the room has counted its members, and never connects.
+    await joinRoom(carol, room.id);
+    // One of bob's two sockets goes: he is still online.
+    b1.close();
+    await waitFor("bob's first socket gone", async () => ((await bobSockets()) === 1 ? true : undefined));
+    await post(ada, room.id, "one socket left");
+    // A woken room counts the hibernated sockets again.
+    await evictDurableObject(roomStub(room.id), { webSockets: "hibernate" });
+    await post(ada, room.id, "after hibernation");
+    b2.close();
+    await a.next((f) => f.type === "presence" && f.event === "leave" && f.userId === bob.user.id);
+    const offline = await post(ada, room.id, "bob is away");
+    const stream = await openOk(`/v1/rooms/${room.id}/events`, bob.token);
+    await stream.nextOfType("welcome");
+    await post(ada, room.id, "bob streams");
+    stream.close();
+    await a.next((f) => f.type === "presence" && f.event === "leave" && f.userId === bob.user.id);
+    const away = await post(ada, room.id, "bob is away again");
+
+    await waitFor("bob's two notifications", async () => ((await notified(bob)).length >= 2 ? true : undefined), 8_000);
+    expect(await notified(bob)).toEqual([idOf(offline), idOf(away)].sort());
+    await waitFor("carol's five notifications", async () => ((await notified(carol)).length >= 5 ? true : undefined), 8_000);
+    expect(await notified(carol)).toEqual(range(2, 6).map((seq) => idOf({ seq }, carol)).sort());
+    a.close();
+  }, 20_000);
 
   it("streams a trip's status frames and the driver's exact position to the rider only", async () => {
     const pickup = area(60);
