@@ -4,7 +4,7 @@
  * rings that matching widens through, and the straight-line-with-detour ETA model. Pure and
  * synchronous (h3-js is compiled to plain JS), so it runs in Node, Bun and workerd alike.
  */
-import { gridDisk, latLngToCell } from "h3-js";
+import { cellToBoundary, gridDisk, latLngToCell } from "h3-js";
 import { z } from "zod";
 
 export const LatLng = z.object({
@@ -80,4 +80,66 @@ export function assertTravelModel(model: TravelModel): void {
   if (!(model.citySpeedKmh > 0) || !Number.isFinite(model.citySpeedKmh)) {
     throw new RangeError(`citySpeedKmh must be a positive number, got ${model.citySpeedKmh}`);
   }
+}
+
+/** Above this latitude the flat-earth boundary distance below is not trusted: always look up. */
+const TRACKER_MAX_ABS_LAT = 80;
+/** Share of the distance to the cell's edge a point may move before the cell is looked up again. */
+const TRACKER_SAFETY = 0.9;
+
+/**
+ * The H3 cell of a moving point, looked up only when the point may have left it. A lookup
+ * also measures how far the point is from its cell's boundary; while later points stay within
+ * (most of) that distance of it, they are in the same cell, and a haversine replaces the H3
+ * call. A driver streaming a fix every few seconds at city speed moves metres per fix in
+ * cells a kilometre across, so most fixes need no lookup.
+ */
+export class CellTracker {
+  private last: { cell: string; origin: LatLng; safeKm: number } | null = null;
+  /** H3 lookups made so far: what the tracker saves is fixes minus lookups. */
+  lookups = 0;
+
+  constructor(private readonly resolution: number) {}
+
+  cellOf(point: LatLng): string {
+    const last = this.last;
+    if (last && haversineKm(last.origin, point) < last.safeKm) return last.cell;
+    const cell = cellOf(point, this.resolution);
+    this.lookups++;
+    const safeKm = Math.abs(point.lat) > TRACKER_MAX_ABS_LAT ? 0 : TRACKER_SAFETY * distanceToBoundaryKm(point, cellToBoundary(cell));
+    this.last = { cell, origin: { lat: point.lat, lng: point.lng }, safeKm };
+    return cell;
+  }
+}
+
+/**
+ * Distance from a point inside a cell to the nearest edge of the cell, on a local flat
+ * projection around the point: at the size of an H3 cell near a city, the error is far below
+ * the safety margin that CellTracker keeps.
+ */
+export function distanceToBoundaryKm(point: LatLng, boundary: [number, number][]): number {
+  const kmPerDegLat = (Math.PI * EARTH_RADIUS_KM) / 180;
+  const kmPerDegLng = kmPerDegLat * Math.cos(toRad(point.lat));
+  const local = boundary.map(([lat, lng]) => {
+    let dLng = lng - point.lng;
+    if (dLng > 180) dLng -= 360;
+    if (dLng < -180) dLng += 360;
+    return { x: dLng * kmPerDegLng, y: (lat - point.lat) * kmPerDegLat };
+  });
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < local.length; i++) {
+    const a = local[i]!;
+    const b = local[(i + 1) % local.length]!;
+    best = Math.min(best, distanceToSegment(a, b));
+  }
+  return best;
+}
+
+/** Distance from the origin to the segment a–b in the plane. */
+function distanceToSegment(a: { x: number; y: number }, b: { x: number; y: number }): number {
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const lengthSq = dx * dx + dy * dy;
+  const t = lengthSq === 0 ? 0 : Math.max(0, Math.min(1, -(a.x * dx + a.y * dy) / lengthSq));
+  return Math.hypot(a.x + t * dx, a.y + t * dy);
 }

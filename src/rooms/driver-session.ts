@@ -6,12 +6,13 @@
  * current trip room on every fix, the geo cell on a change of cell or every few seconds.
  */
 import type { Identity } from "../auth/jwt";
-import { cellOf, impliedSpeedKmh, type Fix } from "../domain/geo";
+import { CellTracker, impliedSpeedKmh, type Fix } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import type { LatLng } from "../protocol/common";
 import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
+import { fastLocationFrame } from "./fast-location";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
 
@@ -46,8 +47,12 @@ export type OfferDelivery = "socket" | "reconnect" | "notification";
 /** Future fixes beyond this are a client clock problem; older ones are history, not a position. */
 const MAX_FIX_AHEAD_MS = 30_000;
 const MAX_FIX_AGE_MS = 120_000;
-/** How long the newest fix may live in memory only; see `current`. */
-const LOCATION_SAVE_MS = 5_000;
+/**
+ * How long the newest fix may live in memory only; see `current`. A streaming driver keeps the
+ * object awake, and after an eviction their next fix replaces the lost ones: the saved fix
+ * only needs to be fresh enough for `reserve` (DRIVER_STALE_MS) and for the speed check.
+ */
+const LOCATION_SAVE_MS = 15_000;
 
 const badFix = (message: string) => new ApiError(400, "invalid_request", message);
 
@@ -67,6 +72,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   private locationDirty = false;
   /** When a fix last reached SQLite. Memory only. */
   private locationSavedAt = 0;
+  /** The H3 cell of the driver's fixes, without an H3 lookup per fix. Memory only. */
+  private cellTracker: CellTracker | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
@@ -195,6 +202,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     this.write(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
   }
 
+  protected override fastFrame(data: unknown): DriverClientFrame | undefined {
+    return fastLocationFrame(data);
+  }
+
   protected async onClientFrame(_ws: WebSocket, identity: Identity, frame: DriverClientFrame): Promise<number | null> {
     switch (frame.type) {
       case "location":
@@ -262,10 +273,16 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     this.current = null;
   }
 
-  /** Tells the geo index where an available driver is: on a change of cell, or when the last report is getting old. */
+  /**
+   * Tells the geo index where an available driver is: on a change of cell, or when the last
+   * report is getting old. A change of cell (or a forced report) is written at once, so that
+   * SQLite always names the cell to leave; a periodic report to the same cell only refreshes
+   * the copy in memory, and the fix it carried reaches SQLite with the next location save.
+   */
   private reportToCell(row: DriverRow, now: number, force: boolean): void {
     if (row.status !== "available" || row.lat === null || row.lng === null || row.location_at === null) return;
-    const cell = cellOf({ lat: row.lat, lng: row.lng }, this.config.H3_RESOLUTION);
+    this.cellTracker ??= new CellTracker(this.config.H3_RESOLUTION);
+    const cell = this.cellTracker.cellOf({ lat: row.lat, lng: row.lng });
     const moved = cell !== row.cell;
     if (!force && !moved && now - row.cell_reported_at < this.config.CELL_REPORT_INTERVAL_MS) return;
     if (moved) this.leaveCell(row);
@@ -277,9 +294,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       acceptanceRate: row.recent_acceptance,
     };
     this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
-    // One write stores the report with the fix it carried; the copy in memory follows it.
-    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`, cell, now, row.lat, row.lng, row.location_at);
     if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
+    if (!moved && !force) return;
+    // One write stores the report with the fix it carried.
+    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`, cell, now, row.lat, row.lng, row.location_at);
     this.locationDirty = false;
     this.locationSavedAt = now;
   }

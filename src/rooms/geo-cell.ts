@@ -4,8 +4,14 @@
  * acceptance), the ride requests made in it recently, for surge, and the trips picked up in it
  * that are not over yet (counts for the operations view). Drivers' sessions report
  * here on a change of cell and at most every CELL_REPORT_INTERVAL_MS; matching and quotes
- * read a snapshot. State sits in the object's SQLite so an evicted cell forgets nothing, and
- * stale rows are pruned as they are read.
+ * read a snapshot.
+ *
+ * The drivers are soft state: every available driver reports again within
+ * CELL_REPORT_INTERVAL_MS, so the map in memory is the index, and SQLite gets a copy of the
+ * changed rows at most every DRIVERS_SAVE_MS, written with a report that comes after it. A
+ * cell woken after an eviction starts from that copy, and the reports fill in the rest within
+ * one interval. A row that is out of date there is harmless: matching only ever reserves a
+ * driver through the driver's own session, which refuses one who is not available.
  */
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Config } from "../config";
@@ -27,10 +33,20 @@ const ENDED_TRIPS_KEPT_MS = 3_600_000;
 /** Stale rows are deleted at most this often; reads skip them in between. */
 const PRUNE_EVERY_MS = 10_000;
 
+/** How often the drivers in memory are copied to SQLite (see the module comment). */
+const DRIVERS_SAVE_MS = 5_000;
+
+type DriverRow = { driver_id: string; lat: number; lng: number; at: number; rating: number | null; acceptance: number | null };
+
 export class GeoCell extends DurableObject<Env> {
   private readonly config: Config;
   /** When stale rows were last deleted. Memory only: a woken cell prunes on its first read. */
   private prunedAt = 0;
+  /** The available drivers of this cell, by id: the index matching reads. */
+  private readonly drivers = new Map<string, Candidate>();
+  /** Drivers added, moved or removed since the last copy to SQLite. Memory only. */
+  private readonly unsaved = new Set<string>();
+  private savedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -42,25 +58,65 @@ export class GeoCell extends DurableObject<Env> {
     sql.exec(`CREATE TABLE IF NOT EXISTS requests (at INTEGER NOT NULL)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS requests_at_idx ON requests (at)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`);
+    for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
+      this.drivers.set(row.driver_id, { driverId: row.driver_id, location: { lat: row.lat, lng: row.lng }, locationAt: row.at, rating: row.rating, acceptanceRate: row.acceptance });
+    }
   }
 
   /** Adds or moves an available driver. */
   upsertDriver(candidate: Candidate): void {
-    this.ctx.storage.sql.exec(
-      `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (driver_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at, rating = excluded.rating, acceptance = excluded.acceptance`,
-      candidate.driverId,
-      candidate.location.lat,
-      candidate.location.lng,
-      candidate.locationAt,
-      candidate.rating,
-      candidate.acceptanceRate,
-    );
+    this.drivers.set(candidate.driverId, candidate);
+    this.changed(candidate.driverId);
   }
 
   /** The driver left the cell, went offline, or took an offer. */
   removeDriver(driverId: string): void {
-    this.ctx.storage.sql.exec(`DELETE FROM drivers WHERE driver_id = ?`, driverId);
+    if (this.drivers.delete(driverId)) this.changed(driverId);
+  }
+
+  private changed(driverId: string): void {
+    this.unsaved.add(driverId);
+    const now = Date.now();
+    if (now - this.savedAt >= DRIVERS_SAVE_MS) this.saveDrivers(now);
+  }
+
+  /** Copies the changed drivers to SQLite, in the one transaction of this call. */
+  private saveDrivers(now: number): void {
+    const sql = this.ctx.storage.sql;
+    for (const driverId of this.unsaved) {
+      const d = this.drivers.get(driverId);
+      if (!d) {
+        sql.exec(`DELETE FROM drivers WHERE driver_id = ?`, driverId);
+        continue;
+      }
+      sql.exec(
+        `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (driver_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at, rating = excluded.rating, acceptance = excluded.acceptance`,
+        driverId,
+        d.location.lat,
+        d.location.lng,
+        d.locationAt,
+        d.rating,
+        d.acceptanceRate,
+      );
+    }
+    this.unsaved.clear();
+    this.savedAt = now;
+  }
+
+  /** The fresh drivers, dropping stale ones from memory now and then. */
+  private freshDrivers(now: number): Candidate[] {
+    const freshSince = now - this.config.DRIVER_STALE_MS;
+    const fresh: Candidate[] = [];
+    const prune = now - this.prunedAt >= PRUNE_EVERY_MS;
+    for (const d of this.drivers.values()) {
+      if (d.locationAt >= freshSince) fresh.push(d);
+      else if (prune) {
+        this.drivers.delete(d.driverId);
+        this.unsaved.add(d.driverId);
+      }
+    }
+    return fresh;
   }
 
   recordRequest(now: number): void {
@@ -88,7 +144,7 @@ export class GeoCell extends DurableObject<Env> {
 
   summary(now: number): CellSummary {
     const sql = this.ctx.storage.sql;
-    const availableDrivers = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM drivers WHERE at >= ?`, now - this.config.DRIVER_STALE_MS).one().n;
+    const availableDrivers = this.freshDrivers(now).length;
     const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, now - this.config.SURGE_WINDOW_MS).one().n;
     const activeTrips: Record<string, number> = {};
     for (const row of sql.exec<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM trips WHERE active = 1 GROUP BY status`)) activeTrips[row.status] = row.n;
@@ -102,28 +158,14 @@ export class GeoCell extends DurableObject<Env> {
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     const sql = this.ctx.storage.sql;
-    const freshSince = now - this.config.DRIVER_STALE_MS;
     const demandSince = now - this.config.SURGE_WINDOW_MS;
+    const drivers = this.freshDrivers(now);
     // Reads are the hot path (every quote and dispatch pass asks several cells): deleting is
-    // a write, so it happens now and then, and the queries below skip stale rows themselves.
+    // a write, so it happens now and then, and the count below skips old rows itself.
     if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      sql.exec(`DELETE FROM drivers WHERE at < ?`, freshSince);
       sql.exec(`DELETE FROM requests WHERE at <= ?`, demandSince);
       this.prunedAt = now;
     }
-    const drivers = sql
-      .exec<{ driver_id: string; lat: number; lng: number; at: number; rating: number | null; acceptance: number | null }>(
-        `SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers WHERE at >= ?`,
-        freshSince,
-      )
-      .toArray()
-      .map((row) => ({
-        driverId: row.driver_id,
-        location: { lat: row.lat, lng: row.lng },
-        locationAt: row.at,
-        rating: row.rating,
-        acceptanceRate: row.acceptance,
-      }));
     const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, demandSince).one().n;
     if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
     const excluded = new Set(nearest.exclude);

@@ -1,7 +1,7 @@
 // Who matching may ask: a driver whose location has gone stale drops out until a fresh fix
 // arrives, and a driver whose channel dropped keeps their offers on hold for the grace period
 // (they see them in the welcome of a reconnect), after which offers go out as notifications.
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
@@ -45,6 +45,8 @@ async function ageDriver(driverId: string, location: LatLng, ms: number): Promis
   await runInDurableObject(cell, (_instance, ctx) => {
     ctx.storage.sql.exec(`UPDATE drivers SET at = at - ? WHERE driver_id = ?`, ms, driverId);
   });
+  // The cell's index is in memory, loaded from this copy when the cell wakes.
+  await evictDurableObject(cell);
 }
 
 /** Closes the driver's channel and waits until their session has seen it go. */

@@ -1,8 +1,10 @@
 import fc from "fast-check";
-import { getPentagons, getResolution, isValidCell } from "h3-js";
+import { cellToBoundary, cellToLatLng, getPentagons, getResolution, isValidCell, latLngToCell } from "h3-js";
 import { describe, expect, it } from "vitest";
 import {
+  CellTracker,
   cellOf,
+  distanceToBoundaryKm,
   etaSec,
   haversineKm,
   impliedSpeedKmh,
@@ -136,5 +138,52 @@ describe("etaSec", () => {
         expect(etaSec(from, to, { detourFactor: detour + 0.5, citySpeedKmh: 25 })).toBeGreaterThanOrEqual(eta);
       }),
     );
+  });
+});
+
+describe("CellTracker", () => {
+  // A point `km` away from `from` on `bearing` (radians), on the sphere.
+  const moved = (from: { lat: number; lng: number }, km: number, bearing: number) => {
+    const d = km / 6371.0088;
+    const lat1 = (from.lat * Math.PI) / 180;
+    const lng1 = (from.lng * Math.PI) / 180;
+    const lat2 = Math.asin(Math.sin(lat1) * Math.cos(d) + Math.cos(lat1) * Math.sin(d) * Math.cos(bearing));
+    const lng2 = lng1 + Math.atan2(Math.sin(bearing) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
+    return { lat: (lat2 * 180) / Math.PI, lng: ((((lng2 * 180) / Math.PI + 540) % 360) - 180) };
+  };
+
+  it("always answers the cell h3 gives, along random drives anywhere (pentagons included)", () => {
+    const start = fc.oneof(
+      fc.record({ lat: fc.double({ min: -85, max: 85, noNaN: true }), lng: fc.double({ min: -180, max: 179.999, noNaN: true }) }),
+      fc.constantFrom(...getPentagons(7).map((p) => cellToLatLng(p))).map(([lat, lng]) => ({ lat, lng })),
+    );
+    const step = fc.record({ km: fc.double({ min: 0, max: 0.6, noNaN: true }), bearing: fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }) });
+    fc.assert(
+      fc.property(start, fc.array(step, { minLength: 1, maxLength: 60 }), fc.integer({ min: 5, max: 9 }), (origin, steps, resolution) => {
+        const tracker = new CellTracker(resolution);
+        let point = origin;
+        expect(tracker.cellOf(point)).toBe(latLngToCell(point.lat, point.lng, resolution));
+        for (const { km, bearing } of steps) {
+          point = moved(point, km, bearing);
+          expect(tracker.cellOf(point)).toBe(latLngToCell(point.lat, point.lng, resolution));
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("skips the lookup for small moves well inside a cell", () => {
+    const [lat, lng] = cellToLatLng(latLngToCell(52.52, 13.405, 7));
+    const center = { lat, lng };
+    // From the centre, the nearest edge of a resolution-7 cell is over a kilometre away.
+    expect(distanceToBoundaryKm(center, cellToBoundary(latLngToCell(lat, lng, 7)))).toBeGreaterThan(1);
+    const tracker = new CellTracker(7);
+    let point = center;
+    // 50 fixes 17 m apart (30 km/h, every 2 s) heading east: 850 m, still inside.
+    for (let i = 0; i < 50; i++) {
+      tracker.cellOf(point);
+      point = moved(point, 0.017, Math.PI / 2);
+    }
+    expect(tracker.lookups).toBe(1);
   });
 });
