@@ -92,6 +92,13 @@ const WS_BASE = `${BASE.protocol === "https:" ? "wss:" : "ws:"}//${BASE.host}`;
 const api = makeApi(BASE);
 
 /** The server's index settings, read from wrangler.toml's [vars] (the benchmark mirrors them client-side). */
+/** Metres between two points (haversine), for the estimate of the server's cell reports. */
+function distanceM(a, b) {
+  const rad = Math.PI / 180;
+  const h = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lng - a.lng) * rad) / 2) ** 2;
+  return 2 * 6_371_008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
 function serverVar(name, fallback) {
   try {
     const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
@@ -104,7 +111,8 @@ function serverVar(name, fallback) {
   }
 }
 const H3_RES = serverVar("H3_RESOLUTION", 7);
-const CELL_REPORT_MS = serverVar("CELL_REPORT_INTERVAL_MS", 5000);
+const CELL_REPORT_MS = serverVar("CELL_REPORT_INTERVAL_MS", 20000);
+const CELL_REPORT_M = serverVar("CELL_REPORT_DISTANCE_M", 100);
 const RIDER_FUNDS_MINOR = serverVar("TOP_UP_MAX_MINOR", 50_000);
 
 // San Francisco, roughly: where drivers roam and rides start and end.
@@ -349,13 +357,15 @@ function sendFix(d) {
   const cell = latLngToCell(lat, lng, H3_RES);
   bump(W.fixesPerCell, cell);
   if (d.tripId === null && d.offerTripId === null) {
-    // Only an available driver's fixes go on to the cell, and only on a change of cell or
-    // when the last report is CELL_REPORT_INTERVAL_MS old.
+    // Only an available driver's fixes go on to the cell, and only on a change of cell, after
+    // CELL_REPORT_DISTANCE_M of movement, or when the last report is CELL_REPORT_INTERVAL_MS old.
     bump(W.availableFixesPerCell, cell);
-    if (cell !== d.reportedCell || at - d.reportedAt >= CELL_REPORT_MS) {
+    const far = !d.reportedPos || distanceM(d.reportedPos, d.pos) >= CELL_REPORT_M;
+    if (cell !== d.reportedCell || far || at - d.reportedAt >= CELL_REPORT_MS) {
       bump(W.reportsPerCell, cell);
       d.reportedCell = cell;
       d.reportedAt = at;
+      d.reportedPos = { ...d.pos };
     }
   }
 }
@@ -675,7 +685,7 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
   const counts = win.counts;
   const window = cpuBetween(cpu0, cpuWindow);
   return {
-    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S },
+    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S },
     setup,
     idleCity,
     windowIndex: win.index,
@@ -701,7 +711,7 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
     acceptAckMs: win.acceptAckMs.summary(),
     locationToRiderMs: win.locationToRider.summary(),
     busiestCell: {
-      note: "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); the server routes only available drivers' fixes to a cell, on a change of cell or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
+      note: "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); the server routes only available drivers' fixes to a cell, on a change of cell, after CELL_REPORT_DISTANCE_M of movement, or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
       cell: fixCell,
       fixesPerSecond: r1(fixCellN / windowS),
       availableFixesPerSecond: r1((win.availableFixesPerCell.get(fixCell) ?? 0) / windowS),
@@ -765,7 +775,7 @@ function printSummary(r) {
       "busiest cell (fixes)",
       `${c.cell}: ${c.fixesPerSecond} inbound fixes/s (${c.availableFixesPerSecond}/s from available drivers), res ${r.config.h3Resolution}, ${c.cellsSeen} cells, ${c.allFixesPerSecond} fixes/s in all`,
     ],
-    ["cell reports (est.)", `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell or every ${r.config.cellReportIntervalMs} ms`],
+    ["cell reports (est.)", `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell, every ${r.config.cellReportDistanceM ?? "?"} m or every ${r.config.cellReportIntervalMs} ms`],
     [
       "server CPU",
       w.serverCpuS === null

@@ -28,7 +28,10 @@ const ConfigSchema = z.object({
   H3_RESOLUTION: int(7, 0).pipe(z.number().max(15)),
   SEARCH_RING: int(1, 0),
   WIDE_SEARCH_RING: int(2, 0),
-  CELL_REPORT_INTERVAL_MS: int(5_000, 0),
+  /** An available driver's keep-alive report to its cell; must stay well under DRIVER_STALE_MS. */
+  CELL_REPORT_INTERVAL_MS: int(20_000, 0),
+  /** ... and a report as soon as they moved this far (metres) since the last one. */
+  CELL_REPORT_DISTANCE_M: int(100, 1),
   DRIVER_STALE_MS: int(60_000, 1_000),
   DISCONNECT_GRACE_MS: int(30_000, 0),
   LOCATIONS_PER_SECOND: int(2, 1),
@@ -72,6 +75,9 @@ const ConfigSchema = z.object({
 }).refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
   message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
   path: ["VAPID_PRIVATE_KEY"],
+}).refine((c) => c.CELL_REPORT_INTERVAL_MS < c.DRIVER_STALE_MS, {
+  message: "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, or idle drivers drop out of the geo index between reports",
+  path: ["CELL_REPORT_INTERVAL_MS"],
 }).refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
   message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",
   path: ["TOP_UP_MAX_MINOR"],

@@ -6,7 +6,7 @@
  * current trip room on every fix, the geo cell on a change of cell or every few seconds.
  */
 import type { Identity } from "../auth/jwt";
-import { CellTracker, impliedSpeedKmh, type Fix } from "../domain/geo";
+import { CellTracker, haversineKm, impliedSpeedKmh, type Fix } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
@@ -52,7 +52,7 @@ const MAX_FIX_AGE_MS = 120_000;
  * object awake, and after an eviction their next fix replaces the lost ones: the saved fix
  * only needs to be fresh enough for `reserve` (DRIVER_STALE_MS) and for the speed check.
  */
-const LOCATION_SAVE_MS = 15_000;
+const LOCATION_SAVE_MS = 30_000;
 
 const badFix = (message: string) => new ApiError(400, "invalid_request", message);
 
@@ -74,6 +74,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   private locationSavedAt = 0;
   /** The H3 cell of the driver's fixes, without an H3 lookup per fix. Memory only. */
   private cellTracker: CellTracker | null = null;
+  /** Where the last report to the cell put the driver; null after waking, so the first fix reports. Memory only. */
+  private reportedAt: LatLng | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
@@ -274,26 +276,36 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   /**
-   * Tells the geo index where an available driver is: on a change of cell, or when the last
-   * report is getting old. A change of cell (or a forced report) is written at once, so that
-   * SQLite always names the cell to leave; a periodic report to the same cell only refreshes
-   * the copy in memory, and the fix it carried reaches SQLite with the next location save.
+   * Tells the geo index where an available driver is: on a change of cell, once they moved
+   * CELL_REPORT_DISTANCE_M since the last report, and otherwise every CELL_REPORT_INTERVAL_MS
+   * to stay fresh. Each report is an RPC, the costliest step of a fix, so a driver moving at
+   * city speed reports every 10-20 s rather than on every fix. A change of cell (or a forced
+   * report) is written at once, so that SQLite always names the cell to leave; any other
+   * report only refreshes the copy in memory, and its fix reaches SQLite with the next save.
    */
   private reportToCell(row: DriverRow, now: number, force: boolean): void {
     if (row.status !== "available" || row.lat === null || row.lng === null || row.location_at === null) return;
+    const point = { lat: row.lat, lng: row.lng };
     this.cellTracker ??= new CellTracker(this.config.H3_RESOLUTION);
-    const cell = this.cellTracker.cellOf({ lat: row.lat, lng: row.lng });
+    const cell = this.cellTracker.cellOf(point);
     const moved = cell !== row.cell;
-    if (!force && !moved && now - row.cell_reported_at < this.config.CELL_REPORT_INTERVAL_MS) return;
+    const due =
+      force ||
+      moved ||
+      this.reportedAt === null ||
+      now - row.cell_reported_at >= this.config.CELL_REPORT_INTERVAL_MS ||
+      haversineKm(this.reportedAt, point) * 1000 >= this.config.CELL_REPORT_DISTANCE_M;
+    if (!due) return;
     if (moved) this.leaveCell(row);
     const candidate: Candidate = {
       driverId: row.id,
-      location: { lat: row.lat, lng: row.lng },
+      location: point,
       locationAt: row.location_at,
       rating: row.rating,
       acceptanceRate: row.recent_acceptance,
     };
     this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
+    this.reportedAt = point;
     if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
     if (!moved && !force) return;
     // One write stores the report with the fix it carried.

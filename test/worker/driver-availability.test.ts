@@ -87,6 +87,36 @@ describe("a driver without a fresh location", () => {
   });
 });
 
+/** Where the driver's cell lists them (null when it does not). */
+async function positionInCell(cellPoint: LatLng, driverId: string): Promise<LatLng | null> {
+  const snapshot = await env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(cellPoint, config.H3_RESOLUTION))).snapshot(Date.now());
+  return snapshot.drivers.find((d) => d.driverId === driverId)?.location ?? null;
+}
+
+describe("an available driver's reports to the geo index", () => {
+  it("moves the driver in their cell once they drove CELL_REPORT_DISTANCE_M, not on every fix", async () => {
+    const start = area(47);
+    const driver = await onlineDriver(start);
+    expect(await positionInCell(start, driver.user.id)).toEqual(start);
+    const step = (config.CELL_REPORT_DISTANCE_M / 1000) * 0.4;
+    const near = offset(start, step);
+    // Fixes 5 s apart, so that none is dropped as a jump (over MAX_SPEED_KMH).
+    let at = Date.now();
+    driver.socket.send({ type: "location", id: "near", lat: near.lat, lng: near.lng, at: (at += 5_000) });
+    expect(await driver.socket.next((f) => f.id === "near")).toEqual({ type: "ack", id: "near" });
+    await settle();
+    // 40% of the distance: the cell still has the report from going online.
+    expect(await positionInCell(start, driver.user.id)).toEqual(start);
+
+    const far = offset(start, step * 3);
+    driver.socket.send({ type: "location", id: "far", lat: far.lat, lng: far.lng, at: at + 5_000 });
+    expect(await driver.socket.next((f) => f.id === "far")).toEqual({ type: "ack", id: "far" });
+    expect(haversineKm(start, far) * 1000).toBeGreaterThanOrEqual(config.CELL_REPORT_DISTANCE_M);
+    await waitFor("the cell to have the driver's new position", async () => ((await positionInCell(start, driver.user.id))?.lat === far.lat ? true : undefined));
+    driver.socket.close();
+  });
+});
+
 describe("a driver whose channel dropped", () => {
   it("keeps an offer for their reconnect during the grace period, without a notification", async () => {
     const pickup = area(41);
