@@ -386,3 +386,32 @@ export function describeProcesses(pids) {
     return { pid, name, cmd: hint };
   });
 }
+
+/**
+ * Stops a server started as the leader of its own process group: SIGTERM to the group, up to
+ * `graceMs` for it to exit, then SIGKILL to anything of its tree still there (including a
+ * child that left the group) and to the group.
+ */
+export async function stopProcessTree(proc, { graceMs = 10_000 } = {}) {
+  const tree = processTree(proc.pid);
+  const exited = new Promise((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once("exit", resolve)));
+  const group = (sig) => {
+    try {
+      process.kill(-proc.pid, sig);
+    } catch {
+      // group gone
+    }
+  };
+  group("SIGTERM");
+  await Promise.race([exited, sleep(graceMs)]);
+  await sleep(500);
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 0);
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  group("SIGKILL");
+}

@@ -16,7 +16,7 @@ import { tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { processTree, sleep } from "./lib.mjs";
+import { processTree, sleep, stopProcessTree } from "./lib.mjs";
 import { renderReport } from "./report.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -125,28 +125,7 @@ async function startServer(name, cmd, args, { cwd = ROOT, env = process.env, url
 }
 
 async function stopServer(server) {
-  const tree = processTree(server.pid);
-  const exited = new Promise((resolve) => (server.proc.exitCode !== null ? resolve() : server.proc.once("exit", resolve)));
-  const signal = (sig) => {
-    try {
-      process.kill(-server.pid, sig);
-    } catch {
-      // group gone
-    }
-  };
-  signal("SIGTERM");
-  await Promise.race([exited, sleep(10_000)]);
-  // Anything of its tree still there (a child that left the group): by pid.
-  await sleep(500);
-  for (const pid of tree) {
-    try {
-      process.kill(pid, 0);
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  signal("SIGKILL");
+  await stopProcessTree(server.proc);
   running.delete(server);
   log(`${server.name} stopped`);
 }

@@ -24,7 +24,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { CLK_TCK, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep } from "./lib.mjs";
+import { CLK_TCK, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep, stopProcessTree } from "./lib.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -193,28 +193,7 @@ async function startServer(name) {
 }
 
 async function stopServer(server) {
-  const tree = processTree(server.pid);
-  const exited = new Promise((resolve) => (server.proc.exitCode !== null || server.proc.signalCode !== null ? resolve() : server.proc.once("exit", resolve)));
-  const group = (sig) => {
-    try {
-      process.kill(-server.pid, sig);
-    } catch {
-      // group gone
-    }
-  };
-  group("SIGTERM");
-  await Promise.race([exited, sleep(10_000)]);
-  await sleep(300);
-  // Anything of its tree still there (including a child that left the group): by pid.
-  for (const pid of tree) {
-    try {
-      process.kill(pid, 0);
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  group("SIGKILL");
+  await stopProcessTree(server.proc);
   running.delete(server);
   if (opt["keep-logs"]) log(`${server.name} stopped; kept ${server.dir}`);
   else rmSync(server.dir, { recursive: true, force: true });
