@@ -1,6 +1,7 @@
 // Shared by the benchmarks: the loopback guard, an HDR-like latency histogram, a JSON API
 // client, a bounded-concurrency pool, and server CPU accounting from /proc (which processes
 // serve a port under wrangler dev, their CPU ticks, run-queue wait and host-wide ticks).
+import { createServer } from "node:net";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -414,4 +415,20 @@ export async function stopProcessTree(proc, { graceMs = 10_000 } = {}) {
     }
   }
   group("SIGKILL");
+}
+
+/** The 1-, 5- and 15-minute load averages of the host. */
+export const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -11,12 +11,11 @@
 // server, and renders the report (bench/report.mjs). See bench/README.md.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { processTree, sleep, stopProcessTree } from "./lib.mjs";
+import { processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 import { renderReport } from "./report.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -79,21 +78,8 @@ const PIN = cores >= 2;
 const SERVER_CORE = "0";
 const GEN_CORE = String(cores - 1);
 const pinned = (core, cmd, args) => (PIN ? ["taskset", ["-c", core, cmd, ...args]] : [cmd, args]);
-const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 const stamp = () => new Date().toISOString().replace("T", " ").slice(0, 19);
 const log = (msg) => console.log(`[bench ${stamp()}] ${msg}`);
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every process we started and have not stopped yet, to stop them all on the way out. */
 const running = new Set();

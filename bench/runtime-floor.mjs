@@ -18,13 +18,12 @@
 import { spawn, execFileSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { CLK_TCK, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep, stopProcessTree } from "./lib.mjs";
+import { CLK_TCK, cpuTicks, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -102,20 +101,7 @@ const GEN_CORE = "1";
 if (PIN) sh("taskset", ["-a", "-pc", GEN_CORE, String(process.pid)]); // every thread of the generator
 const pinned = (cmd, args) => (PIN ? ["taskset", ["-c", SERVER_CORE, cmd, ...args]] : [cmd, args]);
 
-const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 const log = (msg) => console.log(`[floor ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- servers ------------------------------------------------------------------------------
 
@@ -212,23 +198,8 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 
 // ---- CPU of a process tree ----------------------------------------------------------------
 
-function stat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return Number(rest[11]) + Number(rest[12]);
-  } catch {
-    return null;
-  }
-}
-function treeTicks(root) {
-  const per = new Map();
-  for (const pid of processTree(root)) {
-    const t = stat(pid);
-    if (t !== null) per.set(pid, t);
-  }
-  return per;
-}
+/** CPU ticks (utime + stime) of every process of the tree under `root`, by pid. */
+const treeTicks = (root) => new Map(Object.entries(cpuTicks(processTree(root)).perPid).map(([pid, t]) => [Number(pid), t]));
 /** A short role for a process of the tree, for the per-process breakdown. */
 function role(pid, port) {
   const comm = procComm(pid) ?? "?";

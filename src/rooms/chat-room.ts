@@ -8,16 +8,22 @@
 import type { Identity } from "../auth/jwt";
 import { forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
-import { MessageText, type Message, type Room } from "../protocol/common";
-import { ChatClientFrame, FrameId, type ChatWelcome } from "../protocol/frames";
+import type { Message, Room } from "../protocol/common";
+import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import type { StoredEvent } from "./event-log";
+import { fastChatFrame } from "./fast-frames";
 import { RoomHub } from "./hub";
 import { archiveMessages, archivedMessagesBefore, messageOf } from "./message-archive";
 
 export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
+  /**
+   * How many members the room has: counted once after a wake, then kept by `insertMember`
+   * (members are never removed here, only added).
+   */
+  private members: number | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY, name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`);
@@ -130,11 +136,6 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
     if (this.members !== null) this.members += added;
   }
 
-  /**
-   * How many members the room has: counted once after a wake, then kept by `insertMember`
-   * (members are never removed here, only added).
-   */
-  private members: number | null = null;
   private memberCount(): number {
     this.members ??= this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM members`).one().n;
     return this.members;
@@ -189,31 +190,4 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
     this.cachedRoomId = row.id;
     return row.id;
   }
-}
-
-// The schemas' own limits, so that the fast check cannot drift from them; without them (a
-// schema changed shape) the fast check stands aside and zod parses every frame.
-const LIMITS =
-  MessageText.minLength !== null && MessageText.maxLength !== null && FrameId.minLength !== null && FrameId.maxLength !== null
-    ? { textMin: MessageText.minLength, textMax: MessageText.maxLength, idMin: FrameId.minLength, idMax: FrameId.maxLength }
-    : null;
-
-/**
- * The chat `message` frame checked as ChatClientFrame checks it (MessageText, an optional
- * FrameId, other keys dropped) without zod, for the frame every message is. Returns what zod
- * would return, or undefined for anything else, valid or not, which zod then parses and words.
- */
-export function fastChatFrame(data: unknown): ChatClientFrame | undefined {
-  if (!LIMITS || typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
-  // Read like zod reads an object: by property access, so inherited keys count the same.
-  const { type, id, text } = data as { type?: unknown; id?: unknown; text?: unknown };
-  if (type !== "message" || typeof text !== "string" || text.length < LIMITS.textMin || text.length > LIMITS.textMax || text.trim().length === 0) {
-    return undefined;
-  }
-  if (id === undefined) {
-    // zod keeps an `id` key that is present but undefined; JSON never makes one, so leave it to zod.
-    return "id" in data ? undefined : { type, text };
-  }
-  if (typeof id !== "string" || id.length < LIMITS.idMin || id.length > LIMITS.idMax) return undefined;
-  return { type, id, text };
 }

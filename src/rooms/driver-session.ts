@@ -3,7 +3,8 @@
  * One driver: their channel socket, availability with the reservation lock (a driver holds at
  * most one offer or one trip; reserving goes through this object alone, so two trips can
  * never get the same driver), their last location, and where that location goes next: the
- * current trip room on every fix, the geo cell on a change of cell or every few seconds.
+ * current trip room on every fix, the geo cell on a change of cell, after CELL_REPORT_DISTANCE_M
+ * of movement, or every CELL_REPORT_INTERVAL_MS.
  */
 import type { Identity } from "../auth/jwt";
 import { CellTracker, haversineKm, impliedSpeedKmh, type Fix } from "../domain/geo";
@@ -12,7 +13,7 @@ import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import type { LatLng } from "../protocol/common";
 import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
-import { fastLocationFrame } from "./fast-location";
+import { fastLocationFrame } from "./fast-frames";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
 
@@ -75,7 +76,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   /** The H3 cell of the driver's fixes, without an H3 lookup per fix. Memory only. */
   private cellTracker: CellTracker | null = null;
   /** Where the last report to the cell put the driver; null after waking, so the first fix reports. Memory only. */
-  private reportedAt: LatLng | null = null;
+  private reportedPosition: LatLng | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
@@ -292,9 +293,9 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     const due =
       force ||
       moved ||
-      this.reportedAt === null ||
+      this.reportedPosition === null ||
       now - row.cell_reported_at >= this.config.CELL_REPORT_INTERVAL_MS ||
-      haversineKm(this.reportedAt, point) * 1000 >= this.config.CELL_REPORT_DISTANCE_M;
+      haversineKm(this.reportedPosition, point) * 1000 >= this.config.CELL_REPORT_DISTANCE_M;
     if (!due) return;
     if (moved) this.leaveCell(row);
     const candidate: Candidate = {
@@ -305,7 +306,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       acceptanceRate: row.recent_acceptance,
     };
     this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
-    this.reportedAt = point;
+    this.reportedPosition = point;
     if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
     if (!moved && !force) return;
     // One write stores the report with the fix it carried.

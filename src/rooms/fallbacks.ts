@@ -70,15 +70,6 @@ export class EventStreams {
     for (const stream of [...this.streams]) if (stream.identity.userId === userId) this.drop(stream);
   }
 
-  hasUser(userId: string): boolean {
-    for (const stream of this.streams) if (stream.identity.userId === userId) return true;
-    return false;
-  }
-
-  users(): string[] {
-    return [...this.streams].map((s) => s.identity.userId);
-  }
-
   private each(match: (stream: Stream) => boolean, chunk: string): number {
     let sent = 0;
     for (const stream of [...this.streams]) {

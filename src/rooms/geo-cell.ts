@@ -104,19 +104,26 @@ export class GeoCell extends DurableObject<Env> {
     this.savedAt = now;
   }
 
-  /** The fresh drivers, dropping stale ones from memory now and then. */
+  /** The drivers whose last report is fresh; stale ones stay in memory until the next prune. */
   private freshDrivers(now: number): Candidate[] {
     const freshSince = now - this.config.DRIVER_STALE_MS;
-    const fresh: Candidate[] = [];
-    const prune = now - this.prunedAt >= PRUNE_EVERY_MS;
+    return [...this.drivers.values()].filter((d) => d.locationAt >= freshSince);
+  }
+
+  /**
+   * Drops stale drivers and requests now and then: reads are the hot path (every quote and
+   * dispatch pass asks several cells), so they skip stale entries themselves in between.
+   */
+  private pruneIfDue(now: number): void {
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    const freshSince = now - this.config.DRIVER_STALE_MS;
     for (const d of this.drivers.values()) {
-      if (d.locationAt >= freshSince) fresh.push(d);
-      else if (prune) {
-        this.drivers.delete(d.driverId);
-        this.unsaved.add(d.driverId);
-      }
+      if (d.locationAt >= freshSince) continue;
+      this.drivers.delete(d.driverId);
+      this.unsaved.add(d.driverId);
     }
-    return fresh;
+    this.ctx.storage.sql.exec(`DELETE FROM requests WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    this.prunedAt = now;
   }
 
   recordRequest(now: number): void {
@@ -159,13 +166,8 @@ export class GeoCell extends DurableObject<Env> {
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     const sql = this.ctx.storage.sql;
     const demandSince = now - this.config.SURGE_WINDOW_MS;
+    this.pruneIfDue(now);
     const drivers = this.freshDrivers(now);
-    // Reads are the hot path (every quote and dispatch pass asks several cells): deleting is
-    // a write, so it happens now and then, and the count below skips old rows itself.
-    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      sql.exec(`DELETE FROM requests WHERE at <= ?`, demandSince);
-      this.prunedAt = now;
-    }
     const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, demandSince).one().n;
     if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
     const excluded = new Set(nearest.exclude);
