@@ -3,6 +3,8 @@
 //
 // For each server, a null Durable Object (one per socket) that only JSON.parses each frame:
 //   hib-wrangler    bench/floor/hub-hib.mjs (ctx.acceptWebSocket, webSocketMessage) under `wrangler dev`
+//   hib-wrangler-quiet  the same with X_LOCAL_OBSERVABILITY=false, as `npm run dev` runs it
+//                   (wrangler's local observability traces every event to a collector Worker)
 //   hib-workerd     the same file under plain `workerd serve` (generated capnp, SQLite DO storage)
 //   plain-wrangler  bench/floor/hub-plain.mjs (server.accept() + addEventListener) under `wrangler dev`
 // the server is started pinned to CPU 0 (its own process group, fresh port, fresh temp dir);
@@ -28,7 +30,7 @@ import { CLK_TCK, cpuTicks, die, hostTicks, numberOption, processTree, procComm,
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
 const FIXTURES = join(HERE, "floor");
-const SERVERS = ["hib-wrangler", "hib-workerd", "plain-wrangler"];
+const SERVERS = ["hib-wrangler", "hib-wrangler-quiet", "hib-workerd", "plain-wrangler"];
 
 const { values: opt } = parseArgs({
   options: {
@@ -124,6 +126,7 @@ async function prepare(name, port) {
   return {
     dir,
     cmd: NODE,
+    env: name === "hib-wrangler-quiet" ? { X_LOCAL_OBSERVABILITY: "false" } : { X_LOCAL_OBSERVABILITY: "true" },
     args: [
       WRANGLER, "dev",
       "--config", join(dir, "wrangler.toml"),
@@ -139,7 +142,7 @@ async function prepare(name, port) {
 
 async function startServer(name) {
   const port = await freePort();
-  const { dir, cmd, args } = await prepare(name, port);
+  const { dir, cmd, args, env = {} } = await prepare(name, port);
   const logPath = join(dir, "server.log");
   const fd = openSync(logPath, "w");
   const [c, a] = pinned(cmd, args);
@@ -148,7 +151,7 @@ async function startServer(name) {
     cwd: dir,
     detached: true,
     stdio: ["ignore", fd, fd],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", ...env },
   });
   closeSync(fd);
   const server = { name, proc, pid: proc.pid, port, dir, logPath, command: [c, ...a].join(" ") };
@@ -373,6 +376,7 @@ await stopAll();
 
 const LABEL = {
   "hib-wrangler": "wrangler dev, hibernatable (ctx.acceptWebSocket)",
+  "hib-wrangler-quiet": "wrangler dev, X_LOCAL_OBSERVABILITY=false, hibernatable",
   "hib-workerd": "workerd serve, hibernatable (ctx.acceptWebSocket)",
   "plain-wrangler": "wrangler dev, not hibernatable (server.accept)",
 };

@@ -45,7 +45,8 @@ function wranglerArgs(args: string[]): [string, string[]] {
   return [process.execPath, [WRANGLER, ...args]];
 }
 
-const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" });
+// X_LOCAL_OBSERVABILITY off as in `npm run dev` (scripts/dev.mjs says why): the same runtime as users get.
+const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0", X_LOCAL_OBSERVABILITY: "false" });
 
 export async function devServer(name: string): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), `ridewire-e2e-${name}-`));
