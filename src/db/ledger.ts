@@ -72,10 +72,16 @@ function postStatements(d1: D1Database, entry: Entry, entryId: string, now: numb
 
 /**
  * Posts the entries in order in one batch (one transaction), each at most once per key and only
- * if its guards hold when its turn comes; `extra` statements run in the same transaction.
+ * if its guards hold when its turn comes; `extra` statements run in the same transaction, after
+ * the entries, and their results come back in `extra`.
  */
-export async function postEntries(d1: D1Database, entries: readonly Entry[], now: number, extra: D1PreparedStatement[] = []): Promise<PostOutcome[]> {
-  if (entries.length === 0 && extra.length === 0) return [];
+export async function postEntriesWith(
+  d1: D1Database,
+  entries: readonly Entry[],
+  now: number,
+  extra: D1PreparedStatement[],
+): Promise<{ outcomes: PostOutcome[]; extra: D1Result[] }> {
+  if (entries.length === 0 && extra.length === 0) return { outcomes: [], extra: [] };
   const batch: D1PreparedStatement[] = [];
   const entryAt: number[] = [];
   for (const entry of entries) {
@@ -86,6 +92,7 @@ export async function postEntries(d1: D1Database, entries: readonly Entry[], now
     entryAt.push(batch.length);
     batch.push(entryInsert, ...rest.slice(accountCount));
   }
+  const extraAt = batch.length;
   batch.push(...extra);
   const results = await d1.batch(batch);
   const outcomes: PostOutcome[] = [];
@@ -94,7 +101,11 @@ export async function postEntries(d1: D1Database, entries: readonly Entry[], now
     if ((results[at]?.meta.changes ?? 0) === 1) outcomes.push("posted");
     else outcomes.push((await entryByKey(d1, entry.key)) ? "duplicate" : "refused");
   }
-  return outcomes;
+  return { outcomes, extra: results.slice(extraAt) };
+}
+
+export async function postEntries(d1: D1Database, entries: readonly Entry[], now: number, extra: D1PreparedStatement[] = []): Promise<PostOutcome[]> {
+  return (await postEntriesWith(d1, entries, now, extra)).outcomes;
 }
 
 export async function postEntry(d1: D1Database, entry: Entry, now: number): Promise<PostOutcome> {
@@ -157,14 +168,35 @@ export async function heldFor(d1: D1Database, tripId: string, riderId: string, c
 // ---- trips ------------------------------------------------------------------------------------
 
 /** Holds the quote's fare for the trip; 402 insufficient_funds when the available balance is short. */
-export async function placeHold(d1: D1Database, tripId: string, riderId: string, amount: Money, now: number): Promise<void> {
-  if (amount.amount <= 0) return;
-  const outcome = await postEntry(d1, holdEntry(tripId, riderId, amount), now);
-  if (outcome === "refused") {
+/**
+ * Holds a trip's fare on the rider's wallet (402 insufficient_funds when it does not cover it).
+ * `then(holdPosted)` builds statements that run in the same transaction right after the hold,
+ * given an SQL condition that is true only if the hold was posted: the trip request claims the
+ * rider's slot this way, one D1 round trip for both. Returns their results.
+ */
+export async function placeHold(
+  d1: D1Database,
+  tripId: string,
+  riderId: string,
+  amount: Money,
+  now: number,
+  then: (holdPosted: SqlCondition) => D1PreparedStatement[] = () => [],
+): Promise<D1Result[]> {
+  if (amount.amount <= 0) {
+    const statements = then({ sql: "1", params: [] });
+    return statements.length === 0 ? [] : await d1.batch(statements);
+  }
+  const entry = holdEntry(tripId, riderId, amount);
+  const { outcomes, extra } = await postEntriesWith(d1, [entry], now, then({ sql: "EXISTS (SELECT 1 FROM journal_entries WHERE idempotency_key = ?)", params: [entry.key] }));
+  if (outcomes[0] === "refused") {
     const wallet = await walletOf(d1, riderId, amount.currency);
     throw new ApiError(402, "insufficient_funds", "your available balance does not cover this trip's fare; top up your wallet", { needed: amount, available: wallet.available });
   }
+  return extra;
 }
+
+/** A piece of SQL for a WHERE clause and the values of its `?`s. */
+export type SqlCondition = { sql: string; params: unknown[] };
 
 /** Gives a trip's hold back (a request that failed after the hold). */
 export async function releaseHold(d1: D1Database, tripId: string, riderId: string, currency: string, now: number): Promise<void> {

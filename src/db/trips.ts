@@ -3,11 +3,12 @@
  * Quotes, the one-active-trip claim, trip-request idempotency and trip history in D1.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { QuoteTerms } from "../domain/trip";
 import { Quote, Trip } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
+import type { SqlCondition } from "./ledger";
 import { activeTrips, quotes, tripRequests, trips } from "./schema";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
@@ -17,9 +18,49 @@ export async function saveQuote(d1: D1Database, riderId: string, quote: Quote, t
   await drizzle(d1).insert(quotes).values({ id: quote.id, riderId, data: { quote, terms }, expiresAt: quote.expiresAt });
 }
 
-export async function findQuote(d1: D1Database, id: string, riderId: string): Promise<StoredQuote | undefined> {
-  const [row] = await drizzle(d1).select().from(quotes).where(and(eq(quotes.id, id), eq(quotes.riderId, riderId))).limit(1);
-  return row ? StoredQuote.parse(row.data) : undefined;
+/**
+ * What a trip request reads before it goes on, in one D1 round trip: the trip an earlier request
+ * with this Idempotency-Key made, and the quote it names.
+ */
+export async function findRequestAndQuote(
+  d1: D1Database,
+  riderId: string,
+  key: string | undefined,
+  quoteId: string | undefined,
+): Promise<{ earlierTripId: string | undefined; quote: StoredQuote | undefined }> {
+  const db = drizzle(d1);
+  const request = db
+    .select({ tripId: tripRequests.tripId })
+    .from(tripRequests)
+    .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key ?? "")))
+    .limit(key === undefined ? 0 : 1);
+  const quote = db
+    .select()
+    .from(quotes)
+    .where(and(eq(quotes.id, quoteId ?? ""), eq(quotes.riderId, riderId)))
+    .limit(quoteId === undefined ? 0 : 1);
+  const [[requestRow], [quoteRow]] = await db.batch([request, quote]);
+  return { earlierTripId: requestRow?.tripId, quote: quoteRow ? StoredQuote.parse(quoteRow.data) : undefined };
+}
+
+/**
+ * The statements that claim the rider's active-trip slot for `tripId` only `if` the condition
+ * holds (the fare's hold was posted, in the same batch), and then, only if the claim took,
+ * record the request's Idempotency-Key. `[0]` is the claim: one row changed means the slot is
+ * this trip's. A twin request (same key, same moment) therefore finds the key as soon as it
+ * finds the slot taken.
+ */
+export function claimStatements(d1: D1Database, riderId: string, tripId: string, now: number, key: string | undefined, onlyIf: SqlCondition): D1PreparedStatement[] {
+  const claim = d1
+    .prepare(`INSERT INTO active_trips (rider_id, trip_id, created_at) SELECT ?, ?, ? WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`)
+    .bind(riderId, tripId, now, ...onlyIf.params);
+  if (key === undefined) return [claim];
+  const request = d1
+    .prepare(
+      `INSERT INTO trip_requests (rider_id, idempotency_key, trip_id, created_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM active_trips WHERE rider_id = ? AND trip_id = ?) ON CONFLICT (rider_id, idempotency_key) DO NOTHING`,
+    )
+    .bind(riderId, key, tripId, now, riderId, tripId);
+  return [claim, request];
 }
 
 /** Claims the rider's single active-trip slot; returns the trip already holding it, if any. */
@@ -33,7 +74,12 @@ export async function claimActiveTrip(d1: D1Database, riderId: string, tripId: s
 
 /** Frees the slot, only if `tripId` still holds it. */
 export async function releaseActiveTrip(d1: D1Database, riderId: string, tripId: string): Promise<void> {
-  await drizzle(d1).delete(activeTrips).where(and(eq(activeTrips.riderId, riderId), eq(activeTrips.tripId, tripId)));
+  await releaseActiveTripQuery(drizzle(d1), riderId, tripId);
+}
+
+/** The same, as a query to run in a batch. */
+export function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, tripId: string) {
+  return db.delete(activeTrips).where(and(eq(activeTrips.riderId, riderId), eq(activeTrips.tripId, tripId)));
 }
 
 export async function findTripRequest(d1: D1Database, riderId: string, key: string): Promise<string | undefined> {

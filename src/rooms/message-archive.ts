@@ -4,7 +4,7 @@
  * outbox (idempotent on room and seq) and the read-back of history the room no longer keeps.
  */
 import { and, desc, eq, lt } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/common";
 import { ServerMessageFrame } from "../protocol/frames";
@@ -16,12 +16,18 @@ export function messageOf(event: StoredEvent): Message | null {
   return parsed.success ? parsed.data.message : null;
 }
 
-/** Inserts the messages among `events`; rows already there are left alone. */
+/** The inserts of the messages among `events` (rows already there are left alone), for a batch. */
+export function messageInserts(db: DrizzleD1Database, events: StoredEvent[]) {
+  return events
+    .map(messageOf)
+    .filter((m): m is Message => m !== null)
+    .map((row) => db.insert(messages).values(row).onConflictDoNothing());
+}
+
+/** Inserts the messages among `events`, in one batch. */
 export async function archiveMessages(d1: D1Database, events: StoredEvent[]): Promise<void> {
-  const rows = events.map(messageOf).filter((m): m is Message => m !== null);
-  if (rows.length === 0) return;
   const db = drizzle(d1);
-  const [first, ...rest] = rows.map((row) => db.insert(messages).values(row).onConflictDoNothing());
+  const [first, ...rest] = messageInserts(db, events);
   if (first) await db.batch([first, ...rest]);
 }
 

@@ -7,9 +7,10 @@
  */
 import { drizzle } from "drizzle-orm/d1";
 import { sql as dsql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Identity } from "../auth/jwt";
 import { trips } from "../db/schema";
-import { releaseActiveTrip } from "../db/trips";
+import { releaseActiveTripQuery } from "../db/trips";
 import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
 import { rankCandidates } from "../domain/matching";
@@ -22,7 +23,7 @@ import type { StoredEvent } from "./event-log";
 import { CANDIDATES_PER_CELL, nearCells, noteTripInCell, snapshotCells, widerCells } from "./geo-index";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
-import { archiveMessages } from "./message-archive";
+import { messageInserts } from "./message-archive";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
@@ -199,17 +200,24 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   protected async writeBehind(events: StoredEvent[]): Promise<void> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
-    await archiveMessages(this.env.DB, events);
+    // The messages, the trip's newest status and the freed slot: one D1 batch, one transaction.
+    const db = drizzle(this.env.DB);
+    const batch: BatchItem<"sqlite">[] = messageInserts(db, events);
     // Only the newest status in the batch matters for the trips table.
     const latest = events.map(statusTripOf).filter((t): t is Trip => t !== null).at(-1);
-    if (!latest) return;
-    const row = { id: latest.id, riderId: latest.riderId, driverId: latest.driverId, status: latest.status, data: latest, createdAt: latest.createdAt, updatedAt: latest.updatedAt };
-    await drizzle(this.env.DB)
-      .insert(trips)
-      .values(row)
-      .onConflictDoUpdate({ target: trips.id, set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt }, setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}` });
-    // The rider may request again once this trip is over.
-    if (!isActive(latest.status)) await releaseActiveTrip(this.env.DB, latest.riderId, latest.id);
+    if (latest) {
+      const row = { id: latest.id, riderId: latest.riderId, driverId: latest.driverId, status: latest.status, data: latest, createdAt: latest.createdAt, updatedAt: latest.updatedAt };
+      batch.push(
+        db
+          .insert(trips)
+          .values(row)
+          .onConflictDoUpdate({ target: trips.id, set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt }, setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}` }),
+      );
+      // The rider may request again once this trip is over.
+      if (!isActive(latest.status)) batch.push(releaseActiveTripQuery(db, latest.riderId, latest.id));
+    }
+    const [first, ...rest] = batch;
+    if (first) await db.batch([first, ...rest]);
   }
 
   protected override nextDeadline(): number | null {

@@ -9,7 +9,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { ratingOf } from "../../db/ratings";
 import { ratings } from "../../db/schema";
 import { placeHold, releaseHold } from "../../db/ledger";
-import { claimActiveTrip, findQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
+import { claimActiveTrip, claimStatements, findRequestAndQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
 import { computeFare, quoteEstimate } from "../../domain/fare";
 import { rankCandidates } from "../../domain/matching";
 import { surgeMultiplier } from "../../domain/surge";
@@ -70,16 +70,13 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const riderId = c.get("identity").userId;
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
-  if (key !== undefined) {
-    const earlier = await findTripRequest(c.env.DB, riderId, key);
-    if (earlier) return c.json({ trip: unwrap(await tripObject(c.env, earlier).get(c.get("identity"))) }, 201);
-  }
+  const earlier = await findRequestAndQuote(c.env.DB, riderId, key, "quoteId" in body ? body.quoteId : undefined);
+  if (earlier.earlierTripId !== undefined) return c.json({ trip: unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity"))) }, 201);
   let stored: StoredQuote;
   if ("quoteId" in body) {
-    const found = await findQuote(c.env.DB, body.quoteId, riderId);
-    if (!found) throw notFound("quote not found");
-    if (found.quote.expiresAt <= Date.now()) throw conflict("the quote has expired; ask for a new one");
-    stored = found;
+    if (!earlier.quote) throw notFound("quote not found");
+    if (earlier.quote.quote.expiresAt <= Date.now()) throw conflict("the quote has expired; ask for a new one");
+    stored = earlier.quote;
   } else {
     stored = await makeQuote(c, body.pickup, body.dropoff);
     await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
@@ -88,23 +85,27 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const tripId = newId("trip");
   const now = Date.now();
   // The quote's fare is held on the wallet before anything else (402 insufficient_funds), so of
-  // several requests at once only those the balance covers go on (db/ledger.ts says how), and
-  // it is given back if the request goes no further. The trip room settles it when the trip ends.
-  await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now);
+  // several requests at once only those the balance covers go on (db/ledger.ts says how). The
+  // same transaction claims the rider's one active-trip slot if the hold went through, and
+  // records the Idempotency-Key if the claim did. The hold is given back if the request goes no
+  // further; the trip room settles it when the trip ends.
+  const [claim] = await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now, (holdPosted) => claimStatements(c.env.DB, riderId, tripId, now, key, holdPosted));
   const giveBack = () => releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) => logHoldLeak(tripId, err));
-  let twin: Trip | null;
-  try {
-    twin = await claimSlot(c, riderId, tripId, now, key);
-  } catch (err) {
-    await giveBack();
-    throw err;
+  if ((claim?.meta.changes ?? 0) !== 1) {
+    // The slot is taken: by a trip that may have ended since, or by a twin of this request.
+    let twin: Trip | null;
+    try {
+      twin = await claimSlot(c, riderId, tripId, now, key);
+    } catch (err) {
+      await giveBack();
+      throw err;
+    }
+    if (twin !== null) {
+      await giveBack();
+      return c.json({ trip: twin }, 201);
+    }
   }
-  if (twin !== null) {
-    await giveBack();
-    return c.json({ trip: twin }, 201);
-  }
   try {
-    if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
     const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
     c.executionCtx.waitUntil(recordDemand(c.env, c.get("config"), stored.quote.pickup, now).catch(() => undefined));
     return c.json({ trip }, 201);
@@ -128,7 +129,10 @@ function logHoldLeak(tripId: string, err: unknown): void {
 async function claimSlot(c: AppContext, riderId: string, tripId: string, now: number, key: string | undefined): Promise<Trip | null> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const holder = await claimActiveTrip(c.env.DB, riderId, tripId, now);
-    if (holder === null) return null;
+    if (holder === null) {
+      if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
+      return null;
+    }
     const current = await tripObject(c.env, holder).get(c.get("identity"));
     if (current.ok && isActive(current.value.status)) {
       // The twin saved its key before creating its trip, so an active holder's key is found.
