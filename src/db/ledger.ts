@@ -104,8 +104,8 @@ export async function postEntriesWith(
   return { outcomes, extra: results.slice(extraAt) };
 }
 
-export async function postEntries(d1: D1Database, entries: readonly Entry[], now: number, extra: D1PreparedStatement[] = []): Promise<PostOutcome[]> {
-  return (await postEntriesWith(d1, entries, now, extra)).outcomes;
+export async function postEntries(d1: D1Database, entries: readonly Entry[], now: number): Promise<PostOutcome[]> {
+  return (await postEntriesWith(d1, entries, now, [])).outcomes;
 }
 
 export async function postEntry(d1: D1Database, entry: Entry, now: number): Promise<PostOutcome> {
@@ -167,7 +167,6 @@ export async function heldFor(d1: D1Database, tripId: string, riderId: string, c
 
 // ---- trips ------------------------------------------------------------------------------------
 
-/** Holds the quote's fare for the trip; 402 insufficient_funds when the available balance is short. */
 /**
  * Holds a trip's fare on the rider's wallet (402 insufficient_funds when it does not cover it).
  * `then(holdPosted)` builds statements that run in the same transaction right after the hold,
@@ -274,7 +273,7 @@ export async function failTopUp(d1: D1Database, id: string, now: number): Promis
 export async function creditTopUp(d1: D1Database, topUp: TopUpRow, now: number): Promise<PostOutcome> {
   const entry = topUpEntry(topUp.id, topUp.userId, { amount: topUp.amount, currency: topUp.currency }, topUp.provider);
   const mark = d1.prepare(`UPDATE top_ups SET status = 'succeeded', updated_at = ? WHERE id = ?`).bind(now, topUp.id);
-  const [outcome] = await postEntries(d1, [entry], now, [mark]);
+  const [outcome] = (await postEntriesWith(d1, [entry], now, [mark])).outcomes;
   return outcome ?? "refused";
 }
 

@@ -29,11 +29,8 @@ export async function findRequestAndQuote(
   quoteId: string | undefined,
 ): Promise<{ earlierTripId: string | undefined; quote: StoredQuote | undefined }> {
   const db = drizzle(d1);
-  const request = db
-    .select({ tripId: tripRequests.tripId })
-    .from(tripRequests)
-    .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key ?? "")))
-    .limit(key === undefined ? 0 : 1);
+  // A lookup the request does not need runs as LIMIT 0, so the batch keeps one shape.
+  const request = tripRequestQuery(db, riderId, key ?? "").limit(key === undefined ? 0 : 1);
   const quote = db
     .select()
     .from(quotes)
@@ -83,12 +80,15 @@ export function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, t
 }
 
 export async function findTripRequest(d1: D1Database, riderId: string, key: string): Promise<string | undefined> {
-  const [row] = await drizzle(d1)
+  const [row] = await tripRequestQuery(drizzle(d1), riderId, key).limit(1);
+  return row?.tripId;
+}
+
+function tripRequestQuery(db: DrizzleD1Database, riderId: string, key: string) {
+  return db
     .select({ tripId: tripRequests.tripId })
     .from(tripRequests)
-    .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key)))
-    .limit(1);
-  return row?.tripId;
+    .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key)));
 }
 
 export async function saveTripRequest(d1: D1Database, riderId: string, key: string, tripId: string, now: number): Promise<void> {
