@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   BAD_FRAME_WINDOW_MS: int(10_000, 100),
   OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
   OUTBOX_BATCH_SIZE: int(100, 1),
+  /** A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's within OUTBOX_FLUSH_DELAY_MS. */
+  TRIP_HISTORY_FLUSH_MS: int(15_000, 0),
   LOGIN_MAX_FAILURES: int(10, 1),
   LOGIN_WINDOW_SECONDS: int(300, 1),
   MAX_BODY_BYTES: int(65_536, 1_024),

@@ -18,7 +18,8 @@
  * A trigger (migration 0004) aborts any batch that would still take a wallet below zero.
  *
  * Raw statements (D1 prepared statements) for the posting batch, because drizzle cannot express
- * an `INSERT … SELECT … WHERE` guard with an upsert; drizzle for the reads.
+ * an `INSERT … SELECT … WHERE` guard with an upsert, and for the reads that ride in a batch with
+ * it (settlement's balances and charge); drizzle for the other reads.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -128,16 +129,35 @@ const StoredCharge = z.object({
 
 export type StoredEntry = { id: string; key: string; kind: Entry["kind"]; tripId: string | null; data: ChargeData | null; createdAt: number };
 
-async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | undefined> {
-  const [row] = await drizzle(d1).select().from(journalEntries).where(eq(journalEntries.idempotencyKey, key)).limit(1);
+type EntryRow = { id: string; idempotency_key: string; kind: Entry["kind"]; trip_id: string | null; data: string | null; created_at: number };
+
+const entryByKeyStatement = (d1: D1Database, key: string) =>
+  d1.prepare(`SELECT id, idempotency_key, kind, trip_id, data, created_at FROM journal_entries WHERE idempotency_key = ? LIMIT 1`).bind(key);
+
+function storedEntryOf(row: EntryRow | undefined): StoredEntry | undefined {
   if (!row) return undefined;
-  const data = row.data === null ? null : StoredCharge.safeParse(row.data);
-  return { id: row.id, key: row.idempotencyKey, kind: row.kind, tripId: row.tripId, data: data?.success ? data.data : null, createdAt: row.createdAt };
+  const data = row.data === null ? null : StoredCharge.safeParse(parseJson(row.data));
+  return { id: row.id, key: row.idempotency_key, kind: row.kind, tripId: row.trip_id, data: data?.success ? data.data : null, createdAt: row.created_at };
 }
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | undefined> {
+  return storedEntryOf((await entryByKeyStatement(d1, key).first<EntryRow>()) ?? undefined);
+}
+
+const balanceStatement = (d1: D1Database, account: string, currency: string) =>
+  d1.prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`).bind(account, currency);
 
 /** The sum of an account's lines: the only balance there is (nothing is cached). */
 export async function balanceOf(d1: D1Database, account: string, currency: string): Promise<number> {
-  const row = await d1.prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`).bind(account, currency).first<{ balance: number }>();
+  const row = await balanceStatement(d1, account, currency).first<{ balance: number }>();
   return row?.balance ?? 0;
 }
 
@@ -156,12 +176,14 @@ export async function walletOf(d1: D1Database, userId: string, currency: string)
   return { balance: money(available + held), held: money(held), available: money(available), owed: money(-of(Account.receivable(userId))) };
 }
 
+const heldStatement = (d1: D1Database, tripId: string, riderId: string, currency: string) =>
+  d1
+    .prepare(`SELECT COALESCE(SUM(l.amount), 0) AS held FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`)
+    .bind(tripId, Account.hold(riderId), currency);
+
 /** What is on hold for one trip: its lines on the rider's hold account. */
 export async function heldFor(d1: D1Database, tripId: string, riderId: string, currency: string): Promise<Money> {
-  const row = await d1
-    .prepare(`SELECT COALESCE(SUM(l.amount), 0) AS held FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`)
-    .bind(tripId, Account.hold(riderId), currency)
-    .first<{ held: number }>();
+  const row = await heldStatement(d1, tripId, riderId, currency).first<{ held: number }>();
   return { amount: row?.held ?? 0, currency };
 }
 
@@ -217,10 +239,17 @@ export async function settleTrip(d1: D1Database, settlement: Settlement, commiss
     // reads the hold entry to learn it.
     const cur = currency ?? (await holdCurrency(d1, settlement.tripId));
     if (cur === undefined) return undefined;
-    const [wallet, held] = await Promise.all([balanceOf(d1, Account.wallet(settlement.riderId), cur), heldFor(d1, settlement.tripId, settlement.riderId, cur)]);
+    // Two D1 round trips in all: both balances in one batch, then the postings with the charge
+    // entry read back in their own transaction.
+    const [walletResult, heldResult] = await d1.batch<{ balance?: number; held?: number }>([
+      balanceStatement(d1, Account.wallet(settlement.riderId), cur),
+      heldStatement(d1, settlement.tripId, settlement.riderId, cur),
+    ]);
+    const wallet = walletResult?.results[0]?.balance ?? 0;
+    const held = { amount: heldResult?.results[0]?.held ?? 0, currency: cur };
     const entries = settlementEntries(settlement, { wallet, held }, commissionBps);
-    const outcomes = await postEntries(d1, entries, now);
-    if (!outcomes.includes("refused")) return key === undefined ? undefined : entryByKey(d1, key);
+    const { outcomes, extra } = await postEntriesWith(d1, entries, now, key === undefined ? [] : [entryByKeyStatement(d1, key)]);
+    if (!outcomes.includes("refused")) return key === undefined ? undefined : storedEntryOf(extra[0]?.results[0] as EntryRow | undefined);
   }
   throw new Error(`could not settle trip ${settlement.tripId}: its wallet kept changing`);
 }

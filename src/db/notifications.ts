@@ -5,7 +5,7 @@
  * concurrent queue messages cannot push one notification twice.
  */
 import { and, desc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { NotificationMessage } from "../notify/message";
 import { NotificationType, type Notification, type NotificationStatus } from "../protocol/notifications";
 import { devices, notificationPreferences, notifications } from "./schema";
@@ -33,8 +33,10 @@ export async function upsertDevice(d1: D1Database, device: NewDevice): Promise<D
 }
 
 export async function devicesOf(d1: D1Database, userId: string): Promise<DeviceRow[]> {
-  return drizzle(d1).select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt, devices.id);
+  return devicesQuery(drizzle(d1), userId);
 }
+
+const devicesQuery = (db: DrizzleD1Database, userId: string) => db.select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt, devices.id);
 
 /** Deletes one of the user's own devices; false when the user has no such device. */
 export async function deleteDevice(d1: D1Database, userId: string, id: string): Promise<boolean> {
@@ -47,30 +49,43 @@ export async function removeDevice(d1: D1Database, id: string): Promise<void> {
   await drizzle(d1).delete(devices).where(eq(devices.id, id));
 }
 
-/** Logs a notification as `pending` the first time its id is seen; a repeat changes nothing. */
-export async function recordNotification(d1: D1Database, message: NotificationMessage, now: number): Promise<void> {
-  await drizzle(d1)
-    .insert(notifications)
-    .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
-    .onConflictDoNothing();
-}
-
-export async function notificationStatus(d1: D1Database, id: string): Promise<{ status: NotificationStatus; leaseUntil: number | null } | undefined> {
-  const [row] = await drizzle(d1).select({ status: notifications.status, leaseUntil: notifications.leaseUntil }).from(notifications).where(eq(notifications.id, id)).limit(1);
-  return row;
-}
+/** What the consumer learns about a notification before it delivers; see `openNotification`. */
+export type OpenedNotification = {
+  /** The user muted this type: nothing was claimed, the consumer ends it `muted`. */
+  muted: boolean;
+  /** The lease and the attempt it counts; null when the row is not pending, is leased to another consumer, or is muted. */
+  claim: { attempts: number; deliveredTo: string[] } | null;
+  /** The row's status after the claim (read in the same transaction). */
+  current: { status: NotificationStatus; leaseUntil: number | null } | undefined;
+  /** The user's devices, oldest first. */
+  devices: DeviceRow[];
+};
 
 /**
- * Takes the lease on a pending notification and counts the attempt. Null when the row is no
- * longer pending or another consumer holds an unexpired lease.
+ * One D1 round trip (a batch is one transaction) where it took five: logs the notification as
+ * `pending` the first time its id is seen, reads whether its type is muted, takes the lease on
+ * a pending, unmuted row and counts the attempt (the lease keeps two consumers from pushing the
+ * same row), reads the row's status for a claim that did not take, and reads the devices.
  */
-export async function claimNotification(d1: D1Database, id: string, now: number, leaseMs: number): Promise<{ attempts: number; deliveredTo: string[] } | null> {
-  const [row] = await drizzle(d1)
-    .update(notifications)
-    .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
-    .where(and(eq(notifications.id, id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now))))
-    .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo });
-  return row ?? null;
+export async function openNotification(d1: D1Database, message: NotificationMessage, now: number, leaseMs: number): Promise<OpenedNotification> {
+  const db = drizzle(d1);
+  // The claim's own check of the preferences, so that a muted notification counts no attempt.
+  const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
+  const [, preferenceRows, claimRows, statusRows, deviceRows] = await db.batch([
+    db
+      .insert(notifications)
+      .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+      .onConflictDoNothing(),
+    mutedQuery(db, message.userId),
+    db
+      .update(notifications)
+      .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
+      .where(and(eq(notifications.id, message.id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)), sql`NOT ${isMuted}`))
+      .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
+    db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
+    devicesQuery(db, message.userId),
+  ]);
+  return { muted: mutedOf(preferenceRows[0]).includes(message.type), claim: claimRows[0] ?? null, current: statusRows[0], devices: deviceRows };
 }
 
 /** Ends a pending notification as delivered, failed or muted. */
@@ -122,7 +137,13 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
 const MutedList = NotificationType.array();
 
 export async function mutedTypes(d1: D1Database, userId: string): Promise<NotificationType[]> {
-  const [row] = await drizzle(d1).select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
+  const [row] = await mutedQuery(drizzle(d1), userId);
+  return mutedOf(row);
+}
+
+const mutedQuery = (db: DrizzleD1Database, userId: string) => db.select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
+
+function mutedOf(row: { muted: string[] } | undefined): NotificationType[] {
   const parsed = MutedList.safeParse(row?.muted ?? []);
   return parsed.success ? parsed.data : [];
 }

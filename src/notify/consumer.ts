@@ -12,7 +12,7 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
-import { claimNotification, devicesOf, failDeadLetter, finishNotification, mutedTypes, notificationStatus, recordNotification, releaseNotification, removeDevice } from "../db/notifications";
+import { failDeadLetter, finishNotification, openNotification, releaseNotification, removeDevice } from "../db/notifications";
 import { deliverTo } from "./delivery";
 import { NotificationMessage } from "./message";
 
@@ -65,17 +65,14 @@ async function processMessage(env: Env, config: Config, body: unknown): Promise<
   const message = parsed.data;
   const d1 = env.DB;
   const now = Date.now();
-  await recordNotification(d1, message, now);
+  const { muted, claim, current, devices } = await openNotification(d1, message, now, 3 * config.NOTIFY_TIMEOUT_MS);
 
-  if ((await mutedTypes(d1, message.userId)).includes(message.type)) {
+  if (muted) {
     await finishNotification(d1, message.id, "muted", null, now);
     return ACK;
   }
 
-  const leaseMs = 3 * config.NOTIFY_TIMEOUT_MS;
-  const claim = await claimNotification(d1, message.id, now, leaseMs);
   if (!claim) {
-    const current = await notificationStatus(d1, message.id);
     if (!current || current.status !== "pending") return ACK;
     // Another consumer is delivering it right now: look again once its lease has run out.
     return { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) };
@@ -86,7 +83,6 @@ async function processMessage(env: Env, config: Config, body: unknown): Promise<
     return ACK;
   }
 
-  const devices = await devicesOf(d1, message.userId);
   if (devices.length === 0) {
     await finishNotification(d1, message.id, "failed", "no device registered", now);
     return ACK;

@@ -172,13 +172,14 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   }
 
   /**
-   * Appends an event for D1 and asks the alarm to copy it: after OUTBOX_FLUSH_DELAY_MS, so that
-   * one flush carries many events, or at once when a whole batch is waiting.
+   * Appends an event for D1 and asks the alarm to copy it: after `delayMs` (OUTBOX_FLUSH_DELAY_MS
+   * unless the room asks for longer), so that one flush carries many events, or at once when a
+   * whole batch is waiting. An alarm set earlier for another reason copies it then.
    */
-  protected appendForWriteBehind(build: (seq: number) => object): { seq: number; text: string } {
+  protected appendForWriteBehind(build: (seq: number) => object, delayMs = this.config.OUTBOX_FLUSH_DELAY_MS): { seq: number; text: string } {
     const now = Date.now();
     const stored = this.log.append(build, now, true);
-    this.wakeAt(this.log.pendingCount >= this.config.OUTBOX_BATCH_SIZE ? now : now + this.config.OUTBOX_FLUSH_DELAY_MS);
+    this.wakeAt(this.log.pendingCount >= this.config.OUTBOX_BATCH_SIZE ? now : now + delayMs);
     return stored;
   }
 

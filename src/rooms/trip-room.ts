@@ -395,10 +395,16 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.notify(() => [tripStatusNotification(this.view(state, false), seq)]);
   }
 
-  /** The log keeps no positions: stored, they would live on in replays, D1 history and later drivers' reads. */
+  /**
+   * The log keeps no positions: stored, they would live on in replays, D1 history and later
+   * drivers' reads. An active trip's statuses reach D1's history on a slower beat (one write for
+   * several moves; the live trip is the trip object's to answer); the one that ends the trip
+   * goes promptly, as it frees the rider's slot and settles the fare.
+   */
   private appendStatus(state: TripState): { seq: number; text: string } {
     const trip = this.view(state, false);
-    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }));
+    const delayMs = isActive(state.status) ? Math.max(this.config.TRIP_HISTORY_FLUSH_MS, this.config.OUTBOX_FLUSH_DELAY_MS) : this.config.OUTBOX_FLUSH_DELAY_MS;
+    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }), delayMs);
   }
 
   /** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */

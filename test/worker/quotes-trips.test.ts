@@ -1,6 +1,7 @@
 // Quotes, trips and ratings over HTTP (API.md): shapes, who may do what, every state move and
 // its refusals, idempotent requests, one active trip per rider, cancellation fees, history.
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { haversineKm } from "../../src/domain/geo";
 import { Quote, Trip } from "../../src/protocol/dispatch";
@@ -20,9 +21,14 @@ import {
   requestTrip,
   runTripAlarm,
   stopTripAlarms,
+  tripStub,
   waitDriverStatus,
   waitFor,
 } from "../helpers/dispatch";
+
+// wrangler.toml's values.
+const HISTORY_FLUSH_MS = 15_000; // TRIP_HISTORY_FLUSH_MS
+const OUTBOX_FLUSH_DELAY_MS = 1_000;
 
 const quote = (rider: TestUser, body: unknown) => call("POST", "/v1/quotes", { token: rider.token, body });
 const cancel = (user: TestUser, tripId: string, body?: unknown) => call("POST", `/v1/trips/${tripId}/cancel`, { token: user.token, ...(body === undefined ? {} : { body }) });
@@ -301,6 +307,27 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({ trips: [] });
     for (const query of ["limit=0", "limit=101", "limit=abc", "before=-1"]) expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/trips"), 401, "unauthorized");
+    driver.socket.close();
+  });
+
+  it("copies an active trip's moves to history on TRIP_HISTORY_FLUSH_MS and its end on OUTBOX_FLUSH_DELAY_MS", async () => {
+    const pickup = area(24);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const alarmIn = async () => {
+      const at = await runInDurableObject(tripStub(trip.id), (_room, state) => state.storage.getAlarm());
+      return at === null ? null : at - Date.now();
+    };
+    // Accepted and arrived wait for one write together; the live trip is the object's to answer.
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    expect(await alarmIn()).toBeGreaterThan(HISTORY_FLUSH_MS - 3_000);
+    expect((await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())?.status).not.toBe("arrived");
+    await flushed(trip.id, "arrived");
+    // The end frees the rider's slot and settles the fare: it goes at the outbox's own pace.
+    for (const action of ["start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    expect(await alarmIn()).toBeLessThanOrEqual(OUTBOX_FLUSH_DELAY_MS);
+    await flushed(trip.id, "completed");
     driver.socket.close();
   });
 });
