@@ -13,6 +13,7 @@
 // /proc. See bench/README.md.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
 import WebSocket from "ws";
@@ -36,6 +37,8 @@ const HELP = `usage: npm run bench:dispatch -- [options]
   --overload-after S stop a window's requests once a trip waited S s for its first offer
                      or its POST (the window is then reported as overloaded; default 0 = never)
   --drain S          after a window, wait up to S s for the rides in flight (default ride + 15)
+  --moves WAY        how drivers send arrived/start/complete: "channel" (frames on the
+                     driver socket, acked; default) or "http" (POST /v1/trips/:id/<move>)
   --json FILE        also write the raw figures as JSON
   --help`;
 
@@ -57,6 +60,7 @@ const { values: opt } = parseArgs({
     "overload-after": { type: "string", default: "0" },
     drain: { type: "string" },
     json: { type: "string" },
+    moves: { type: "string", default: "channel" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -82,6 +86,8 @@ if (RATES.some((r) => !(r >= 0.01 && r <= 500))) die(`--rates must be numbers in
 const RIDER_SLACK_S = num("rider-slack", { min: 0, max: 3600 });
 const OVERLOAD_AFTER_S = num("overload-after", { min: 0, max: 3600 });
 const DRAIN_S = opt.drain === undefined ? RIDE_S + 15 : num("drain", { min: 0, max: 3600 });
+if (!["channel", "http"].includes(opt.moves)) die(`--moves must be channel or http, got ${opt.moves}`);
+const MOVES = opt.moves;
 const SERVER_ROOT = opt["server-root"] === undefined ? null : num("server-root", { int: true, min: 1 });
 
 const BASE = new URL(opt.url);
@@ -263,6 +269,7 @@ function onDriverFrame(d, frame) {
       return;
     }
     case "ack": {
+      if (settleMove(d, frame)) return;
       const a = d.accepts.get(frame.id);
       if (!a) return;
       d.accepts.delete(frame.id);
@@ -283,6 +290,7 @@ function onDriverFrame(d, frame) {
       return;
     }
     case "error": {
+      if (settleMove(d, frame)) return;
       const a = frame.id !== undefined ? d.accepts.get(frame.id) : undefined;
       if (a) {
         d.accepts.delete(frame.id);
@@ -324,12 +332,40 @@ async function drive(d, tripId) {
   d.reportedCell = null;
 }
 
+/** A driver's move on their trip: a frame on the channel (as a driver app with its socket open sends it), or the HTTP route. */
 async function tripCall(d, tripId, step) {
   try {
-    await api("POST", `/v1/trips/${tripId}/${step}`, undefined, d.token);
+    if (MOVES === "channel" && d.ws?.readyState === WebSocket.OPEN) await channelMove(d, tripId, step);
+    else await api("POST", `/v1/trips/${tripId}/${step}`, undefined, d.token);
   } catch (err) {
     countError(`${step}:${err.code ?? "network"}`);
   }
+}
+
+/** Sends `trip.<step>` and waits for its ack (or error frame), at most 30 s like an HTTP call. */
+function channelMove(d, tripId, step) {
+  const id = `mv-${d.idx}-${++d.seq}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      d.moves.delete(id);
+      reject(new BenchError(`trip.${step} got no answer in 30 s`, "timeout"));
+    }, 30_000);
+    d.moves.set(id, (frame) => {
+      clearTimeout(timer);
+      if (frame.type === "ack") resolve();
+      else reject(new BenchError(`trip.${step}: ${frame.code}: ${frame.message}`, frame.code ?? "error"));
+    });
+    d.ws.send(JSON.stringify({ type: `trip.${step}`, id, tripId }));
+  });
+}
+
+/** The answer to a move sent on the channel, if this frame is one; true when it was. */
+function settleMove(d, frame) {
+  const settle = frame.id !== undefined ? d.moves.get(frame.id) : undefined;
+  if (!settle) return false;
+  d.moves.delete(frame.id);
+  settle(frame);
+  return true;
 }
 
 /** Moves the driver one step and sends the fix; mirrors the session's cell-report rule to estimate reports per cell. */
@@ -587,7 +623,7 @@ async function main() {
   const riders = await pool(Array.from({ length: riderCount }, (_, i) => i), CONCURRENCY, (i) => register("rider", i));
   const tRegistered = now();
   await pool(drivers, CONCURRENCY, async (d) => {
-    Object.assign(d, { pos: randomPoint(), heading: Math.random() * 2 * Math.PI, tripId: null, offerTripId: null, completeSent: false, accepts: new Map(), reportedCell: null, reportedAt: 0 });
+    Object.assign(d, { pos: randomPoint(), heading: Math.random() * 2 * Math.PI, tripId: null, offerTripId: null, completeSent: false, accepts: new Map(), moves: new Map(), reportedCell: null, reportedAt: 0 });
     await api("POST", "/v1/drivers/me/online", { location: d.pos }, d.token);
     d.lastFixAt = Date.now();
     await startDriver(d);
@@ -625,6 +661,10 @@ async function main() {
     W = newWindow(wi, rate);
     const openAtStart = riders.filter((r) => r.busy).length;
     const cpu0 = cpuSnapshot();
+    // The generator's own event-loop delay: a fix or frame that waits in this loop waits inside
+    // every latency measured here, so a large figure means the generator, not the server, added it.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const started = now();
     measuring = true;
     let skipped = 0;
@@ -648,12 +688,13 @@ async function main() {
       if (wait > 0) await sleep(Math.min(wait, started + SECONDS * 1000 - now()));
     }
     measuring = false;
+    loopDelay.disable();
     const cpuWindow = cpuSnapshot();
     // Let the rides in flight finish (matching waits up to MATCH_TIMEOUT_MS; rides take RIDE_S).
     const drainUntil = now() + DRAIN_S * 1000;
     while (abortReason === null && riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
     const cpu1 = cpuSnapshot();
-    const result = windowResult(W, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity });
+    const result = windowResult(W, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity, loopDelay });
     windows.push(result);
     printSummary(result);
   }
@@ -675,7 +716,7 @@ async function main() {
   process.exit(doubles.length > 0 ? 1 : 0);
 }
 
-function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity }) {
+function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity, loopDelay }) {
   const windowS = (cpuWindow.t - cpu0.t) / 1000;
   const created = [...trips.entries()].filter(([, t]) => t.win === win);
   const neverOffered = created.filter(([, t]) => t.offeredAt === null);
@@ -685,7 +726,7 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
   const counts = win.counts;
   const window = cpuBetween(cpu0, cpuWindow);
   return {
-    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S },
+    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S, moves: MOVES },
     setup,
     idleCity,
     windowIndex: win.index,
@@ -731,6 +772,8 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
       serverRssBytes: rssBytes(cpu1.pids),
     },
     generatorBound: window.generatorCpuS / window.seconds > 0.7,
+    // monitorEventLoopDelay samples every 5 ms, so its floor is ~5 ms; the excess is the lag.
+    generatorLoopDelayMs: { p50: r3(loopDelay.percentile(50) / 1e6), p99: r3(loopDelay.percentile(99) / 1e6), max: r3(loopDelay.max / 1e6) },
     errorsByCode: Object.fromEntries([...win.errorsByCode].sort((a, b) => b[1] - a[1])),
     slowRequests: win.slowRequests.slice(0, 50),
     stoppedEarly: abortReason,
@@ -753,7 +796,7 @@ function printSummary(r) {
   const w = r.cpu.requestWindow;
   const e = r.cpu.withRidesEnd;
   const rows = [
-    ["drivers", `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused)`],
+    ["drivers", `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused); trip moves over ${r.config.moves === "http" ? "HTTP" : "the channel"}`],
     ["setup", `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} (${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`],
     [
       "requests",
@@ -784,6 +827,7 @@ function printSummary(r) {
     ],
     ["server run-queue wait", `${w.serverRunQueueWaitS.toFixed(2)} s in the request window (runnable but waiting for a CPU)`],
     ["generator CPU", `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)})`],
+    ["generator loop delay", `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every latency above)`],
     ["host", w.hostBusyS === null ? "-" : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`],
     ["errors by code", Object.keys(r.errorsByCode).length ? Object.entries(r.errorsByCode).map(([k, v]) => `${k}=${v}`).join(", ") : "none"],
   ];

@@ -95,6 +95,16 @@ const PollResponse = z.object({ events: z.array(z.unknown()), seq: z.number().in
 export type PollResult<F = ServerFrame> = { events: F[]; seq: number };
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+/** Driver channel frames that move a trip, and the HTTP route each becomes on the SSE fallback. */
+const CHANNEL_MOVES: Partial<Record<string, string>> = {
+  "offer.accept": "accept",
+  "offer.decline": "decline",
+  "trip.arrived": "arrived",
+  "trip.start": "start",
+  "trip.complete": "complete",
+  "trip.cancel": "cancel",
+};
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Call<T> = {
@@ -435,13 +445,15 @@ export class RidewireClient {
       fetch: options.fetch ?? this.fetchImpl,
       token: () => this.token(),
       postFrame: async (frame, signal) => {
-        const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown };
+        const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
           const { message } = await this.call({ method: "POST", path: `${base}/messages`, body: { text: f.text }, schema: MessageResponse, idempotencyKey: f.id, signal });
           return { id: f.id, seq: message.seq };
         }
-        if (kind === "driver" && (f.type === "offer.accept" || f.type === "offer.decline") && typeof f.tripId === "string") {
-          await this.tripMove(f.tripId, f.type === "offer.accept" ? "accept" : "decline", undefined, { signal });
+        const move = kind === "driver" && typeof f.tripId === "string" ? CHANNEL_MOVES[f.type] : undefined;
+        if (move && typeof f.tripId === "string") {
+          const body = move === "cancel" && typeof f.reason === "string" ? { reason: f.reason } : undefined;
+          await this.tripMove(f.tripId, move, body, { signal });
           return { id: f.id };
         }
         return null;

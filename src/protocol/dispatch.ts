@@ -85,10 +85,18 @@ export type LocationFrame = z.infer<typeof LocationFrame>;
 export const LocationBody = LocationFrame.omit({ type: true, id: true });
 export type LocationBody = z.infer<typeof LocationBody>;
 
+const FrameTripId = z.string().min(1).max(64);
+/** A move on a trip the driver holds, over the channel: the same as `POST /v1/trips/:id/<move>`, answered with an ack. */
+const tripMoveFrame = <T extends string>(type: T) => z.object({ type: z.literal(type), id: FrameId.optional(), tripId: FrameTripId });
+
 export const DriverClientFrame = z.discriminatedUnion("type", [
   LocationFrame,
-  z.object({ type: z.literal("offer.accept"), id: FrameId.optional(), tripId: z.string().min(1).max(64) }),
-  z.object({ type: z.literal("offer.decline"), id: FrameId.optional(), tripId: z.string().min(1).max(64) }),
+  tripMoveFrame("offer.accept"),
+  tripMoveFrame("offer.decline"),
+  tripMoveFrame("trip.arrived"),
+  tripMoveFrame("trip.start"),
+  tripMoveFrame("trip.complete"),
+  tripMoveFrame("trip.cancel").extend(CancelBody.shape),
   PingFrame,
 ]);
 export type DriverClientFrame = z.infer<typeof DriverClientFrame>;

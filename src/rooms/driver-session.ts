@@ -215,13 +215,15 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         this.acceptLocation({ lat: frame.lat, lng: frame.lng, at: frame.at });
         return null;
       case "offer.accept":
-      case "offer.decline": {
-        // A retried answer (same id, say after a lost ack) is acknowledged again, not sent to
-        // the trip a second time, where it would find its own offer gone.
+      case "offer.decline":
+      case "trip.arrived":
+      case "trip.start":
+      case "trip.complete":
+      case "trip.cancel": {
+        // A retried move (same id, say after a lost ack) is acknowledged again, not sent to the
+        // trip a second time, where it would find the trip already moved on.
         if (frame.id !== undefined && this.log.recall(identity.userId, frame.id)) return null;
-        const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
-        const result = frame.type === "offer.accept" ? await trip.accept(identity) : await trip.decline(identity);
-        unwrap(result);
+        unwrap(await this.moveTrip(identity, frame));
         if (frame.id !== undefined && !this.log.recall(identity.userId, frame.id)) this.log.remember(identity.userId, frame.id, null, Date.now());
         return null;
       }
@@ -235,6 +237,25 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */
+  private moveTrip(identity: Identity, frame: Exclude<DriverClientFrame, { type: "location" | "ping" }>): Promise<Result<Trip>> {
+    const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
+    switch (frame.type) {
+      case "offer.accept":
+        return trip.accept(identity);
+      case "offer.decline":
+        return trip.decline(identity);
+      case "trip.arrived":
+        return trip.arrived(identity);
+      case "trip.start":
+        return trip.start(identity);
+      case "trip.complete":
+        return trip.complete(identity);
+      case "trip.cancel":
+        return trip.cancel(identity, frame.reason);
+    }
+  }
 
   private acceptLocation(fix: Fix): void {
     const now = Date.now();

@@ -254,7 +254,7 @@ describe("room connection", () => {
 });
 
 describe("driver channel", () => {
-  it("falls back to SSE when WebSockets keep failing: offers arrive on the stream, the accept and the fixes go over HTTP", async () => {
+  it("falls back to SSE when WebSockets keep failing: offers arrive on the stream, the accept, the moves and the fixes go over HTTP", async () => {
     const dee = await account(server.baseUrl, "driver", "Dee");
     const rita = await account(server.baseUrl, "rider", "Rita");
     const pickup = { lat: 51.5074, lng: -0.1278 };
@@ -280,6 +280,9 @@ describe("driver channel", () => {
       const at = Date.now() + 5_000;
       expect(channel.sendVolatile({ type: "location", lat: 51.5075, lng: -0.1277, at })).toBe(true);
       expect(await seen).toMatchObject({ type: "location", lat: 51.5075, lng: -0.1277, at });
+      // The channel's trip moves take the same way: each becomes its HTTP route.
+      expect(await channel.send({ type: "trip.arrived", tripId: trip.id })).toEqual({ id: expect.any(String) });
+      expect((await rita.api.trip(trip.id)).status).toBe("arrived");
       // An accept for an offer that is gone is that frame's answer, over HTTP as over a socket.
       await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({ name: "RidewireError" });
       watching.close();

@@ -333,6 +333,38 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
 });
 
 describe("trip moves", () => {
+  it("takes the driver's moves on the channel as over HTTP: acked once per id, refused with an error frame", async () => {
+    const pickup = area(25);
+    const driver = await onlineDriver(offset(pickup, 0.4), "On the channel");
+    const other = await onlineDriver(area(26), "Elsewhere");
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const move = (who: OnlineDriver, type: string, id: string, extra: object = {}) => {
+      who.socket.send({ type, id, tripId: trip.id, ...extra });
+      return who.socket.next((f) => f.id === id);
+    };
+
+    expect(await move(driver, "trip.start", "s0")).toMatchObject({ type: "error", id: "s0", code: "conflict" });
+    expect(await move(other, "trip.arrived", "x1")).toMatchObject({ type: "error", id: "x1", code: "forbidden" });
+    expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
+    expect((await getTrip(rider, trip.id)).status).toBe("arrived");
+    // A retry of the same id is acknowledged again and not applied again (a second arrival would be a conflict).
+    expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
+    expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({ type: "error", id: "k0", code: "invalid_request" });
+    expect(await move(driver, "trip.start", "s1")).toEqual({ type: "ack", id: "s1" });
+    expect(await move(driver, "trip.complete", "c1")).toEqual({ type: "ack", id: "c1" });
+    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", driverId: driver.user.id });
+    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({ trip: { id: trip.id } });
+
+    // A driver's cancel before pickup, on the channel, sends the next trip back to matching without them.
+    const next = await acceptedTrip(rider, driver, pickup, offset(pickup, 2));
+    driver.socket.send({ type: "trip.cancel", id: "k1", tripId: next.id, reason: "flat tyre" });
+    expect(await driver.socket.next((f) => f.id === "k1")).toEqual({ type: "ack", id: "k1" });
+    expect(await getTrip(rider, next.id)).toMatchObject({ status: "matching", driverId: null });
+    await waitDriverStatus(driver, "available");
+    for (const d of [driver, other]) d.socket.close();
+  });
+
   it("runs accepted → arrived → in_progress → completed, refusing every other move with 409 and other drivers with 403", async () => {
     const pickup = area(16);
     const driver = await onlineDriver(offset(pickup, 0.4), "Assigned");
