@@ -13,6 +13,7 @@
 // /proc. See bench/README.md.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
@@ -39,6 +40,9 @@ const HELP = `usage: npm run bench:dispatch -- [options]
   --drain S          after a window, wait up to S s for the rides in flight (default ride + 15)
   --moves WAY        how drivers send arrived/start/complete: "channel" (frames on the
                      driver socket, acked; default) or "http" (POST /v1/trips/:id/<move>)
+  --nice N           run the generator at this niceness (default 10; 0 = as started): on a
+                     shared host the server's busy thread then wins the CPU over the
+                     generator, whose own lag is reported ("generator loop delay")
   --json FILE        also write the raw figures as JSON
   --help`;
 
@@ -61,6 +65,7 @@ const { values: opt } = parseArgs({
     drain: { type: "string" },
     json: { type: "string" },
     moves: { type: "string", default: "channel" },
+    nice: { type: "string", default: "10" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -88,6 +93,10 @@ const OVERLOAD_AFTER_S = num("overload-after", { min: 0, max: 3600 });
 const DRAIN_S = opt.drain === undefined ? RIDE_S + 15 : num("drain", { min: 0, max: 3600 });
 if (!["channel", "http"].includes(opt.moves)) die(`--moves must be channel or http, got ${opt.moves}`);
 const MOVES = opt.moves;
+// The generator stands in for clients on other machines: it should take as little of the
+// server's CPU as it can. Lowering its own priority needs no privileges.
+const NICE = num("nice", { int: true, min: 0, max: 19 });
+if (NICE > 0) setPriority(NICE);
 const SERVER_ROOT = opt["server-root"] === undefined ? null : num("server-root", { int: true, min: 1 });
 
 const BASE = new URL(opt.url);
@@ -726,7 +735,7 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
   const counts = win.counts;
   const window = cpuBetween(cpu0, cpuWindow);
   return {
-    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S, moves: MOVES },
+    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S, moves: MOVES, generatorNice: NICE },
     setup,
     idleCity,
     windowIndex: win.index,
@@ -826,7 +835,7 @@ function printSummary(r) {
         : `${w.serverCpuS.toFixed(2)} s in the ${w.seconds.toFixed(1)} s request window (${ofCore(w.serverCpuS, w.seconds)}), ${e.serverCpuS.toFixed(2)} s until the rides ended (${e.seconds.toFixed(1)} s); setup ${r.setup.serverCpuS?.toFixed(1)} s; pids ${r.cpu.serverPids.join(",")}${w.serverReliable && e.serverReliable && !r.cpu.serverProcessesChanged ? "" : "  (UNRELIABLE: server processes changed)"}`,
     ],
     ["server run-queue wait", `${w.serverRunQueueWaitS.toFixed(2)} s in the request window (runnable but waiting for a CPU)`],
-    ["generator CPU", `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)})`],
+    ["generator CPU", `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)}), at nice ${r.config.generatorNice}`],
     ["generator loop delay", `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every latency above)`],
     ["host", w.hostBusyS === null ? "-" : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`],
     ["errors by code", Object.keys(r.errorsByCode).length ? Object.entries(r.errorsByCode).map(([k, v]) => `${k}=${v}`).join(", ") : "none"],
