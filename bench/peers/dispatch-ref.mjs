@@ -12,7 +12,8 @@
 //   POST /v1/wallet/top-ups           -> 200 (no ledger)
 //   POST /v1/drivers/me/online|offline
 //   GET  /v1/drivers/me/ws            driver channel: location -> ; <- offer, offer.expired, trip;
-//                                     offer.accept / offer.decline {id, tripId} -> ack {id} | error
+//                                     offer.accept / offer.decline / trip.arrived|start|complete
+//                                     {id, tripId} -> ack {id} | error
 //   POST /v1/quotes {pickup,dropoff}  -> 201 { quote }   (nearest driver's pickup ETA in the ring)
 //   POST /v1/trips {quoteId}          -> 201 { trip }    (one active trip per rider, Idempotency-Key)
 //   GET  /v1/trips/:id, GET /v1/trips/:id/ws (welcome {trip}, status {trip}, location {lat,lng,at,etaSec})
@@ -280,6 +281,15 @@ function onDriverFrame(d, ws, text) {
         offerGone(t, d, "declined");
       }
       return send(ws, { type: "ack", id: f.id });
+    }
+    case "trip.arrived":
+    case "trip.start":
+    case "trip.complete": {
+      // The same move as its HTTP route, answered on the channel (ridewire's driver channel does this too).
+      const t = trips.get(f.tripId);
+      if (!t) return send(ws, { type: "error", id: f.id, code: "not_found", message: "trip not found" });
+      const [status, out] = tripStep(t, d, f.type.slice("trip.".length));
+      return send(ws, status === 200 ? { type: "ack", id: f.id } : { type: "error", id: f.id, code: out.error.code, message: out.error.message });
     }
     case "ping":
       return send(ws, { type: "pong" });

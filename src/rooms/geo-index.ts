@@ -32,8 +32,6 @@ export async function snapshotCells(env: Env, cells: string[], now: number, near
 }
 
 /** The pickup cell, first, and its search ring. */
-
-/** The pickup cell and its search ring. */
 export function nearCells(config: Config, point: LatLng): string[] {
   return searchCells(cellOf(point, config.H3_RESOLUTION), config.SEARCH_RING);
 }
