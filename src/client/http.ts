@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
-import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TripRequestBody, type Offer } from "../protocol/dispatch";
+import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TRIP_MOVE_OF_FRAME, TripRequestBody, type Offer, type TripMoveFrameType } from "../protocol/dispatch";
 import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
 import {
   DeviceBody,
@@ -96,15 +96,6 @@ export type PollResult<F = ServerFrame> = { events: F[]; seq: number };
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
-/** Driver channel frames that move a trip, and the HTTP route each becomes on the SSE fallback. */
-const CHANNEL_MOVES: Partial<Record<string, string>> = {
-  "offer.accept": "accept",
-  "offer.decline": "decline",
-  "trip.arrived": "arrived",
-  "trip.start": "start",
-  "trip.complete": "complete",
-  "trip.cancel": "cancel",
-};
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Call<T> = {
@@ -450,8 +441,9 @@ export class RidewireClient {
           const { message } = await this.call({ method: "POST", path: `${base}/messages`, body: { text: f.text }, schema: MessageResponse, idempotencyKey: f.id, signal });
           return { id: f.id, seq: message.seq };
         }
-        const move = kind === "driver" && typeof f.tripId === "string" ? CHANNEL_MOVES[f.type] : undefined;
-        if (move && typeof f.tripId === "string") {
+        // A driver's trip move becomes its HTTP route on the SSE fallback.
+        const move = Object.hasOwn(TRIP_MOVE_OF_FRAME, f.type) ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType] : undefined;
+        if (kind === "driver" && move && typeof f.tripId === "string") {
           const body = move === "cancel" && typeof f.reason === "string" ? { reason: f.reason } : undefined;
           await this.tripMove(f.tripId, move, body, { signal });
           return { id: f.id };

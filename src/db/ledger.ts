@@ -152,14 +152,10 @@ async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | un
   return storedEntryOf((await entryByKeyStatement(d1, key).first<EntryRow>()) ?? undefined);
 }
 
+/** The sum of an account's lines: the only balance there is (nothing is cached). */
 const balanceStatement = (d1: D1Database, account: string, currency: string) =>
   d1.prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`).bind(account, currency);
 
-/** The sum of an account's lines: the only balance there is (nothing is cached). */
-export async function balanceOf(d1: D1Database, account: string, currency: string): Promise<number> {
-  const row = await balanceStatement(d1, account, currency).first<{ balance: number }>();
-  return row?.balance ?? 0;
-}
 
 export type Wallet = { balance: Money; held: Money; available: Money; owed: Money };
 

@@ -63,29 +63,30 @@ export type OpenedNotification = {
 
 /**
  * One D1 round trip (a batch is one transaction) where it took five: logs the notification as
- * `pending` the first time its id is seen, reads whether its type is muted, takes the lease on
- * a pending, unmuted row and counts the attempt (the lease keeps two consumers from pushing the
- * same row), reads the row's status for a claim that did not take, and reads the devices.
+ * `pending` the first time its id is seen, takes the lease on a pending row whose type the user
+ * did not mute and counts the attempt (the lease keeps two consumers from pushing the same
+ * row), reads the row's status and whether its type is muted, and reads the devices.
  */
 export async function openNotification(d1: D1Database, message: NotificationMessage, now: number, leaseMs: number): Promise<OpenedNotification> {
   const db = drizzle(d1);
-  // The claim's own check of the preferences, so that a muted notification counts no attempt.
+  // One test of the preferences, read by the consumer and guarding the claim, so that a muted
+  // notification counts no attempt.
   const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
-  const [, preferenceRows, claimRows, statusRows, deviceRows] = await db.batch([
+  const [, claimRows, statusRows, deviceRows] = await db.batch([
     db
       .insert(notifications)
       .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
       .onConflictDoNothing(),
-    mutedQuery(db, message.userId),
     db
       .update(notifications)
       .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
       .where(and(eq(notifications.id, message.id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)), sql`NOT ${isMuted}`))
       .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
-    db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
+    db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
     devicesQuery(db, message.userId),
   ]);
-  return { muted: mutedOf(preferenceRows[0]).includes(message.type), claim: claimRows[0] ?? null, current: statusRows[0], devices: deviceRows };
+  const row = statusRows[0];
+  return { muted: row?.muted === 1, claim: claimRows[0] ?? null, current: row && { status: row.status, leaseUntil: row.leaseUntil }, devices: deviceRows };
 }
 
 /** Ends a pending notification as delivered, failed or muted. */
@@ -137,13 +138,7 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
 const MutedList = NotificationType.array();
 
 export async function mutedTypes(d1: D1Database, userId: string): Promise<NotificationType[]> {
-  const [row] = await mutedQuery(drizzle(d1), userId);
-  return mutedOf(row);
-}
-
-const mutedQuery = (db: DrizzleD1Database, userId: string) => db.select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
-
-function mutedOf(row: { muted: string[] } | undefined): NotificationType[] {
+  const [row] = await drizzle(d1).select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
   const parsed = MutedList.safeParse(row?.muted ?? []);
   return parsed.success ? parsed.data : [];
 }

@@ -12,7 +12,7 @@ import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import type { LatLng } from "../protocol/common";
-import { DriverClientFrame, Offer, type Driver, type DriverStatus, type Trip } from "../protocol/dispatch";
+import { DriverClientFrame, Offer, TRIP_MOVE_OF_FRAME, type Driver, type DriverStatus, type Trip, type TripMoveFrameType } from "../protocol/dispatch";
 import { fastLocationFrame } from "./fast-frames";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
@@ -239,22 +239,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   // ---- internals ------------------------------------------------------------------------------
 
   /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */
-  private moveTrip(identity: Identity, frame: Exclude<DriverClientFrame, { type: "location" | "ping" }>): Promise<Result<Trip>> {
+  private moveTrip(identity: Identity, frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>): Promise<Result<Trip>> {
     const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
-    switch (frame.type) {
-      case "offer.accept":
-        return trip.accept(identity);
-      case "offer.decline":
-        return trip.decline(identity);
-      case "trip.arrived":
-        return trip.arrived(identity);
-      case "trip.start":
-        return trip.start(identity);
-      case "trip.complete":
-        return trip.complete(identity);
-      case "trip.cancel":
-        return trip.cancel(identity, frame.reason);
-    }
+    if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
+    return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }
 
   private acceptLocation(fix: Fix): void {
