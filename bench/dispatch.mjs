@@ -12,7 +12,7 @@
 // assignments, trip outcomes, the fix rate into the busiest H3 cell, and server CPU from
 // /proc. See bench/README.md.
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -44,6 +44,8 @@ const HELP = `usage: npm run bench:dispatch -- [options]
                      shared host the server's busy thread then wins the CPU over the
                      generator, whose own lag is reported ("generator loop delay")
   --json FILE        also write the raw figures as JSON
+  --trace FILE       also write every latency sample as CSV (ms since start, kind, latency
+                     ms): shows whether a tail is spread out or one stall that hit everything
   --help`;
 
 const { values: opt } = parseArgs({
@@ -64,6 +66,7 @@ const { values: opt } = parseArgs({
     "overload-after": { type: "string", default: "0" },
     drain: { type: "string" },
     json: { type: "string" },
+    trace: { type: "string" },
     moves: { type: "string", default: "channel" },
     nice: { type: "string", default: "10" },
     help: { type: "boolean", default: false },
@@ -191,6 +194,17 @@ function newWindow(index, rate) {
   };
 }
 let W = newWindow(0, 0);
+
+// --trace: every latency sample with when it was taken, on the monotonic clock that
+// `perf record -k CLOCK_MONOTONIC` also uses, so a tail can be matched to what the server did.
+const trace = opt.trace ? createWriteStream(opt.trace) : null;
+const monotonicOriginMs = Number(process.hrtime.bigint()) / 1e6 - now();
+trace?.write("monotonic_ms,kind,latency_ms\n");
+/** Records one latency sample in its histogram, and in the trace when there is one. */
+function sample(histogram, kind, ms) {
+  histogram.recordMs(ms);
+  trace?.write(`${(monotonicOriginMs + now()).toFixed(1)},${kind},${ms.toFixed(2)}\n`);
+}
 const countError = (code, win = W) => win.errorsByCode.set(code, (win.errorsByCode.get(code) ?? 0) + 1);
 /** Each double assignment seen, with how it was seen. */
 const doubles = [];
@@ -266,7 +280,7 @@ function onDriverFrame(d, frame) {
         trip.offers++;
         if (trip.offeredAt === null) {
           trip.offeredAt = t;
-          trip.win.requestToOffer.recordMs(t - trip.sentAt);
+          sample(trip.win.requestToOffer, "request_to_offer", t - trip.sentAt);
           trip.win.unoffered.delete(frame.tripId);
           if (t - trip.sentAt > 1000) trip.win.slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
         }
@@ -282,7 +296,7 @@ function onDriverFrame(d, frame) {
       const a = d.accepts.get(frame.id);
       if (!a) return;
       d.accepts.delete(frame.id);
-      W.acceptAckMs.recordMs(t - a.t);
+      sample(W.acceptAckMs, "accept_ack", t - a.t);
       onAccepted(d, a.tripId);
       return;
     }
@@ -451,7 +465,7 @@ async function requestRide(r) {
       return;
     }
     win.counts.created++;
-    win.tripPostMs.recordMs(answeredMs);
+    sample(win.tripPostMs, "trip_post", answeredMs);
     const tripId = body.trip.id;
     if (answeredMs > 1000) win.slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
     const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx, win };
@@ -460,7 +474,7 @@ async function requestRide(r) {
     if (seen !== undefined) {
       trip.offeredAt = seen;
       trip.offers++;
-      win.requestToOffer.recordMs(seen - sentAt);
+      sample(win.requestToOffer, "request_to_offer", seen - sentAt);
       offerSeenAt.delete(tripId);
     } else win.unoffered.set(tripId, sentAt);
     for (const driverId of earlyAccepts.get(tripId) ?? []) {
@@ -516,7 +530,7 @@ function watchTrip(r, tripId, trip) {
       const key = `${tripId}:${frame.at}`;
       const sentAt = fixSentAt.get(key);
       if (sentAt !== undefined) {
-        W.locationToRider.recordMs(now() - sentAt);
+        sample(W.locationToRider, "location_to_rider", now() - sentAt);
         fixSentAt.delete(key);
       }
       return;
@@ -721,6 +735,10 @@ async function main() {
     const out = RATES.length === 1 && !opt.rates ? windows[0] : { config: windows[0]?.config, setup, idleCity, windows };
     writeFileSync(opt.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`bench: wrote ${opt.json}`);
+  }
+  if (trace) {
+    await new Promise((resolve) => trace.end(resolve));
+    console.log(`bench: wrote ${opt.trace}`);
   }
   process.exit(doubles.length > 0 ? 1 : 0);
 }
