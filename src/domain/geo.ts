@@ -67,8 +67,13 @@ export function impliedSpeedKmh(prev: Fix, next: Fix): number {
 
 /** Estimated road travel time in whole seconds, rounded up: an ETA should not promise early. */
 export function etaSec(from: LatLng, to: LatLng, model: TravelModel): number {
+  return etaSecForKm(haversineKm(from, to), model);
+}
+
+/** `etaSec` for a straight-line distance: never less for a longer one. */
+export function etaSecForKm(km: number, model: TravelModel): number {
   assertTravelModel(model);
-  const hours = (haversineKm(from, to) * model.detourFactor) / model.citySpeedKmh;
+  const hours = (km * model.detourFactor) / model.citySpeedKmh;
   // The epsilon keeps float noise (600.0000000001 s) from adding a whole second.
   return Math.max(0, Math.ceil(hours * 3600 - 1e-9));
 }
@@ -83,9 +88,9 @@ export function assertTravelModel(model: TravelModel): void {
 }
 
 /** Above this latitude the flat-earth boundary distance below is not trusted: always look up. */
-const TRACKER_MAX_ABS_LAT = 80;
-/** Share of the distance to the cell's edge a point may move before the cell is looked up again. */
-const TRACKER_SAFETY = 0.9;
+const INSIDE_CELL_MAX_ABS_LAT = 80;
+/** Share of the distance to the cell's edge that counts as inside it (see insideCellKm). */
+const INSIDE_CELL_SAFETY = 0.9;
 
 /**
  * The H3 cell of a moving point, looked up only when the point may have left it. A lookup
@@ -106,10 +111,19 @@ export class CellTracker {
     if (last && haversineKm(last.origin, point) < last.safeKm) return last.cell;
     const cell = cellOf(point, this.resolution);
     this.lookups++;
-    const safeKm = Math.abs(point.lat) > TRACKER_MAX_ABS_LAT ? 0 : TRACKER_SAFETY * distanceToBoundaryKm(point, cellToBoundary(cell));
+    const safeKm = insideCellKm(point, cell);
     this.last = { cell, origin: { lat: point.lat, lng: point.lng }, safeKm };
     return cell;
   }
+}
+
+/**
+ * How far `point` is, at least, from every point outside `cell`, the cell it lies in: the
+ * distance to the cell's nearest edge, less a safety margin (0 near the poles, where the flat
+ * projection below is not trusted).
+ */
+export function insideCellKm(point: LatLng, cell: string): number {
+  return Math.abs(point.lat) > INSIDE_CELL_MAX_ABS_LAT ? 0 : INSIDE_CELL_SAFETY * distanceToBoundaryKm(point, cellToBoundary(cell));
 }
 
 /**

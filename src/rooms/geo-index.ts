@@ -1,11 +1,11 @@
 /**
  * @module rooms/geo-index
  * Reads across the geo cells around a point: the candidates for matching and the demand and
- * supply behind a quote's surge. One RPC per cell, all in parallel; a cell that fails to
- * answer counts as empty rather than failing the whole search.
+ * supply behind a quote's surge. One RPC per cell, the cells of a step in parallel; a cell
+ * that fails to answer counts as empty rather than failing the whole search.
  */
 import type { Config } from "../config";
-import { cellOf, ringOnly, searchCells, type LatLng } from "../domain/geo";
+import { cellOf, etaSecForKm, insideCellKm, ringOnly, searchCells, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import type { CellSnapshot, NearestQuery } from "./geo-cell";
 
@@ -31,9 +31,28 @@ export async function snapshotCells(env: Env, cells: string[], now: number, near
   };
 }
 
-/** The pickup cell, first, and its search ring. */
-export function nearCells(config: Config, point: LatLng): string[] {
-  return searchCells(cellOf(point, config.H3_RESOLUTION), config.SEARCH_RING);
+/**
+ * One step of a search outwards from a pickup: the cells to ask, and the pickup ETA from which
+ * a candidate found so far may still be beaten by a driver in a later step's cells.
+ */
+export type SearchStep = { cells: string[]; decidedBelowEtaSec: number };
+
+/**
+ * The near search in two steps: the pickup's own cell, then the rest of its ring. No driver
+ * outside the pickup cell is nearer than the cell's edge, so a candidate of the first step
+ * whose ETA is below the edge's is ranked exactly where the whole ring would rank it, and the
+ * ring is asked only for the rest (most pickups in a busy cell never need it: one RPC instead
+ * of seven). The ranking's ties (rating, acceptance) are safe too, because the bound is strict.
+ */
+export function nearSearch(config: Config, point: LatLng): SearchStep[] {
+  const pickupCell = cellOf(point, config.H3_RESOLUTION);
+  const ring = searchCells(pickupCell, config.SEARCH_RING).filter((cell) => cell !== pickupCell);
+  if (ring.length === 0) return [{ cells: [pickupCell], decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
+  const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
+  return [
+    { cells: [pickupCell], decidedBelowEtaSec: etaSecForKm(insideCellKm(point, pickupCell), model) },
+    { cells: ring, decidedBelowEtaSec: Number.POSITIVE_INFINITY },
+  ];
 }
 
 /** The cells the widened search adds beyond `nearCells`. */

@@ -13,14 +13,14 @@ import { trips } from "../db/schema";
 import { releaseActiveTripQuery } from "../db/trips";
 import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
-import { rankCandidates } from "../domain/matching";
+import { rankCandidates, type Candidate, type RankedDriver } from "../domain/matching";
 import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { CANDIDATES_PER_CELL, nearCells, noteTripInCell, snapshotCells, widerCells } from "./geo-index";
+import { CANDIDATES_PER_CELL, nearSearch, noteTripInCell, snapshotCells, widerCells } from "./geo-index";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { messageInserts } from "./message-archive";
@@ -284,47 +284,70 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     }
   }
 
-  /** Tries candidates near the pickup, then once in the wider ring; true when one holds the offer. */
+  /**
+   * Tries candidates near the pickup, then once in the wider ring; true when one holds the
+   * offer. Each step ranks what it found with what earlier steps left untried, and offers down
+   * that list only while no driver of a later step could rank ahead (see nearSearch).
+   */
   private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
-    for (const cells of [nearCells(this.config, state.pickup), widerCells(this.config, state.pickup)]) {
-      if (cells.length === 0) continue;
-      const exclude = [...state.excludedDrivers, state.riderId];
-      const area = await snapshotCells(this.env, cells, now, { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude });
-      const ranked = rankCandidates(area.drivers, state.pickup, {
+    const exclude = [...state.excludedDrivers, state.riderId];
+    const tried = new Set(exclude);
+    const steps = [...nearSearch(this.config, state.pickup), { cells: widerCells(this.config, state.pickup), decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
+    let untried: Candidate[] = [];
+    for (const step of steps) {
+      if (step.cells.length === 0) continue;
+      const area = await snapshotCells(this.env, step.cells, now, { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude });
+      const found = untried.concat(area.drivers);
+      const ranked = rankCandidates(found, state.pickup, {
         now,
         staleAfterMs: this.config.DRIVER_STALE_MS,
         detourFactor: this.config.DETOUR_FACTOR,
         citySpeedKmh: this.config.CITY_SPEED_KMH,
-        exclude: new Set(exclude),
+        exclude: tried,
       });
       for (const candidate of ranked) {
-        const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
-        const driver = this.driverStub(candidate.driverId);
-        // Noted before asking, so that a pass cut short between the reservation and its commit
-        // (the object evicted, the reply lost) leaves the next pass a driver to let go.
-        this.sql.exec(`INSERT OR IGNORE INTO reserving (driver_id) VALUES (?)`, candidate.driverId);
-        const reserved = await driver.reserve(offer);
-        if (!reserved.ok || !reserved.value.reserved) {
-          // A refusal holds nothing; after an error the row stays for the next pass to undo.
-          if (reserved.ok) this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-          continue;
-        }
-        const current = this.state();
-        const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
-        if (!result.ok) {
-          // The trip moved on while the driver was being reserved (cancelled, say): let them go.
-          await driver.release(state.id, "cancelled");
-          this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-          return current.status !== "matching";
-        }
-        // No await in between: the offer and the end of the reservation commit together.
-        this.commit(current, result.state, result.events);
-        this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-        this.wakeAt(offer.expiresAt);
-        return true;
+        if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
+        tried.add(candidate.driverId);
+        const outcome = await this.tryOffer(state, candidate, now);
+        if (outcome === "driver_refused") continue;
+        // A trip that moved on meanwhile (cancelled, say) needs no driver: the pass is done.
+        return outcome !== "trip_refused";
       }
+      untried = found.filter((c) => !tried.has(c.driverId));
     }
     return false;
+  }
+
+  /**
+   * Reserves one driver and commits the offer to them. "driver_refused": the driver is not free
+   * (try the next); "trip_moved_on": the trip left matching meanwhile; "trip_refused": the trip,
+   * still matching, would not take the offer.
+   */
+  private async tryOffer(state: TripState, candidate: RankedDriver, now: number): Promise<"offered" | "driver_refused" | "trip_moved_on" | "trip_refused"> {
+    const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
+    const driver = this.driverStub(candidate.driverId);
+    // Noted before asking, so that a pass cut short between the reservation and its commit
+    // (the object evicted, the reply lost) leaves the next pass a driver to let go.
+    this.sql.exec(`INSERT OR IGNORE INTO reserving (driver_id) VALUES (?)`, candidate.driverId);
+    const reserved = await driver.reserve(offer);
+    if (!reserved.ok || !reserved.value.reserved) {
+      // A refusal holds nothing; after an error the row stays for the next pass to undo.
+      if (reserved.ok) this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
+      return "driver_refused";
+    }
+    const current = this.state();
+    const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
+    if (!result.ok) {
+      // The trip moved on while the driver was being reserved (cancelled, say): let them go.
+      await driver.release(state.id, "cancelled");
+      this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
+      return current.status !== "matching" ? "trip_moved_on" : "trip_refused";
+    }
+    // No await in between: the offer and the end of the reservation commit together.
+    this.commit(current, result.state, result.events);
+    this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
+    this.wakeAt(offer.expiresAt);
+    return "offered";
   }
 
   // ---- state ------------------------------------------------------------------------------------

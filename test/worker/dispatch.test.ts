@@ -4,9 +4,10 @@
 // for few drivers without any driver holding two trips.
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { gridDistance, latLngToCell } from "h3-js";
+import { cellToBoundary, cellToLatLng, gridDistance, latLngToCell } from "h3-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
+import { etaSec } from "../../src/domain/geo";
 import type { LatLng } from "../../src/protocol/common";
 import { call, connectOk, registerUser, type TestSocket } from "../helpers/api";
 import {
@@ -60,6 +61,21 @@ function pointAtRing(pickup: LatLng, k: number): LatLng {
   const middle = hits[Math.floor(hits.length / 2)];
   if (!middle) throw new Error(`no point found at ring ${k}`);
   return middle;
+}
+
+/**
+ * Points on the line from the middle of an edge of `near`'s cell to the cell's centre, `km`
+ * along it: positive inside the cell, negative beyond the edge in the neighbouring cell.
+ */
+function alongEdgeNormal(near: LatLng): (km: number) => LatLng {
+  const cell = latLngToCell(near.lat, near.lng, config.H3_RESOLUTION);
+  const [centerLat, centerLng] = cellToLatLng(cell);
+  const [[aLat, aLng], [bLat, bLng]] = cellToBoundary(cell) as [[number, number], [number, number]];
+  const edge = { lat: (aLat + bLat) / 2, lng: (aLng + bLng) / 2 };
+  const northKm = (centerLat - edge.lat) * 111.32;
+  const eastKm = (centerLng - edge.lng) * 111.32 * Math.cos((edge.lat * Math.PI) / 180);
+  const length = Math.hypot(northKm, eastKm);
+  return (km) => offset(edge, (km * northKm) / length, (km * eastKm) / length);
 }
 
 // No trip timer may fire while the runtime is torn down.
@@ -132,6 +148,54 @@ describe("offer timeout", () => {
     expect((await getTrip(rider, trip.id)).status).toBe("matching");
     wide.socket.close();
     far.socket.close();
+  });
+});
+
+describe("search order", () => {
+  // Matching asks the pickup's own cell first and its ring only when a driver there could
+  // still rank ahead (rooms/geo-index nearSearch): the order must be the whole ring's.
+  const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
+  const cellAt = (p: LatLng) => latLngToCell(p.lat, p.lng, config.H3_RESOLUTION);
+
+  it("offers and quotes the nearest driver across the pickup cell's edge, then the one inside it", async () => {
+    const at = alongEdgeNormal(area(10));
+    const pickup = at(0.1);
+    const beyond = await onlineDriver(at(-0.1), "Beyond the edge, 200 m away");
+    const inside = await onlineDriver(at(0.5), "Inside the cell, 400 m away");
+    expect(cellAt(at(-0.1))).not.toBe(cellAt(pickup));
+    expect(cellAt(at(0.5))).toBe(cellAt(pickup));
+    const rider = await registerUser("rider");
+
+    const quote = await call("POST", "/v1/quotes", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } });
+    expect(quote.body.quote.pickupEtaSec).toBe(etaSec(at(-0.1), pickup, model));
+
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer(beyond, trip.id);
+    expect(offersFor(inside, trip.id)).toHaveLength(0);
+    expect((await driverAction(beyond, trip.id, "decline")).status).toBe(200);
+    await nextOffer(inside, trip.id);
+    beyond.socket.close();
+    inside.socket.close();
+  });
+
+  it("offers a driver inside the cell first when none beyond its edge can be nearer, then asks the ring", async () => {
+    const at = alongEdgeNormal(area(11));
+    const pickup = at(0.8);
+    const inside = await onlineDriver(at(0.6), "Inside the cell, 200 m away");
+    const beyond = await onlineDriver(at(-0.3), "Beyond the edge, 1.1 km away");
+    expect(cellAt(at(-0.3))).not.toBe(cellAt(pickup));
+    const rider = await registerUser("rider");
+
+    const quote = await call("POST", "/v1/quotes", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } });
+    expect(quote.body.quote.pickupEtaSec).toBe(etaSec(at(0.6), pickup, model));
+
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer(inside, trip.id);
+    expect(offersFor(beyond, trip.id)).toHaveLength(0);
+    expect((await driverAction(inside, trip.id, "decline")).status).toBe(200);
+    await nextOffer(beyond, trip.id);
+    inside.socket.close();
+    beyond.socket.close();
   });
 });
 

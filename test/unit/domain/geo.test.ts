@@ -1,12 +1,14 @@
 import fc from "fast-check";
-import { cellToBoundary, cellToLatLng, getPentagons, getResolution, isValidCell, latLngToCell } from "h3-js";
+import { cellToBoundary, cellToLatLng, getHexagonEdgeLengthAvg, getPentagons, getResolution, isValidCell, latLngToCell, UNITS } from "h3-js";
 import { describe, expect, it } from "vitest";
 import {
   CellTracker,
   cellOf,
   distanceToBoundaryKm,
   etaSec,
+  etaSecForKm,
   haversineKm,
+  insideCellKm,
   impliedSpeedKmh,
   LatLng,
   ringOnly,
@@ -141,16 +143,17 @@ describe("etaSec", () => {
   });
 });
 
+/** A point `km` away from `from` on `bearing` (radians), on the sphere. */
+function moved(from: { lat: number; lng: number }, km: number, bearing: number) {
+  const d = km / 6371.0088;
+  const lat1 = (from.lat * Math.PI) / 180;
+  const lng1 = (from.lng * Math.PI) / 180;
+  const lat2 = Math.asin(Math.sin(lat1) * Math.cos(d) + Math.cos(lat1) * Math.sin(d) * Math.cos(bearing));
+  const lng2 = lng1 + Math.atan2(Math.sin(bearing) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
+  return { lat: (lat2 * 180) / Math.PI, lng: ((((lng2 * 180) / Math.PI + 540) % 360) - 180) };
+}
+
 describe("CellTracker", () => {
-  // A point `km` away from `from` on `bearing` (radians), on the sphere.
-  const moved = (from: { lat: number; lng: number }, km: number, bearing: number) => {
-    const d = km / 6371.0088;
-    const lat1 = (from.lat * Math.PI) / 180;
-    const lng1 = (from.lng * Math.PI) / 180;
-    const lat2 = Math.asin(Math.sin(lat1) * Math.cos(d) + Math.cos(lat1) * Math.sin(d) * Math.cos(bearing));
-    const lng2 = lng1 + Math.atan2(Math.sin(bearing) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
-    return { lat: (lat2 * 180) / Math.PI, lng: ((((lng2 * 180) / Math.PI + 540) % 360) - 180) };
-  };
 
   it("always answers the cell h3 gives, along random drives anywhere (pentagons included)", () => {
     const start = fc.oneof(
@@ -187,3 +190,38 @@ describe("CellTracker", () => {
     expect(tracker.lookups).toBe(1);
   });
 });
+
+describe("insideCellKm", () => {
+  // The bound that lets matching ask the pickup's own cell first (rooms/geo-index nearSearch):
+  // no point outside a cell is nearer than insideCellKm, so none can have a shorter ETA.
+  it("is never more than the distance to any point of another cell, anywhere (pentagons included)", () => {
+    const start = fc.oneof(
+      fc.record({ lat: fc.double({ min: -85, max: 85, noNaN: true }), lng: fc.double({ min: -180, max: 179.999, noNaN: true }) }),
+      fc.constantFrom(...getPentagons(7).map((p) => cellToLatLng(p))).map(([lat, lng]) => ({ lat, lng })),
+    );
+    const model = { detourFactor: 1.3, citySpeedKmh: 25 };
+    let crossings = 0;
+    fc.assert(
+      // Up to two edge lengths away: near the edge, across it, and a cell or more beyond.
+      fc.property(start, fc.integer({ min: 0, max: 2000 }), fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }), fc.integer({ min: 6, max: 9 }), (point, permille, bearing, resolution) => {
+        const cell = latLngToCell(point.lat, point.lng, resolution);
+        const other = moved(point, (permille / 1000) * getHexagonEdgeLengthAvg(resolution, UNITS.km), bearing);
+        if (latLngToCell(other.lat, other.lng, resolution) === cell) return;
+        crossings++;
+        const bound = insideCellKm(point, cell);
+        expect(haversineKm(point, other)).toBeGreaterThanOrEqual(bound);
+        expect(etaSec(other, point, model)).toBeGreaterThanOrEqual(etaSecForKm(bound, model));
+      }),
+      { numRuns: 3000 },
+    );
+    // Most of the runs must have reached another cell, or the property says little.
+    expect(crossings).toBeGreaterThan(1000);
+  });
+
+  it("is most of the way to the edge: the centre of a resolution-7 cell is over 900 m inside", () => {
+    const cell = latLngToCell(52.52, 13.405, 7);
+    const [lat, lng] = cellToLatLng(cell);
+    expect(insideCellKm({ lat, lng }, cell)).toBeGreaterThan(0.9);
+  });
+});
+
