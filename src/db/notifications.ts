@@ -5,6 +5,7 @@
  * concurrent queue messages cannot push one notification twice.
  */
 import { and, desc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { NotificationMessage } from "../notify/message";
 import { NotificationType, type Notification, type NotificationStatus } from "../protocol/notifications";
@@ -44,11 +45,6 @@ export async function deleteDevice(d1: D1Database, userId: string, id: string): 
   return deleted.length > 0;
 }
 
-/** A push service said the subscription is gone (404/410). */
-export async function removeDevice(d1: D1Database, id: string): Promise<void> {
-  await drizzle(d1).delete(devices).where(eq(devices.id, id));
-}
-
 /** What the consumer learns about a notification before it delivers; see `openNotification`. */
 export type OpenedNotification = {
   /** The user muted this type: nothing was claimed, the consumer ends it `muted`. */
@@ -62,47 +58,74 @@ export type OpenedNotification = {
 };
 
 /**
- * One D1 round trip (a batch is one transaction) where it took five: logs the notification as
- * `pending` the first time its id is seen, takes the lease on a pending row whose type the user
- * did not mute and counts the attempt (the lease keeps two consumers from pushing the same
- * row), reads the row's status and whether its type is muted, and reads the devices.
+ * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
+ * took five: per message, it logs the notification as `pending` the first time its id is seen,
+ * takes the lease on a pending row whose type the user did not mute and counts the attempt
+ * (the lease keeps two consumers from pushing the same row), reads the row's status and
+ * whether its type is muted, and reads the devices. `messages` must have distinct ids: a
+ * second copy would find the lease the first one just took.
  */
-export async function openNotification(d1: D1Database, message: NotificationMessage, now: number, leaseMs: number): Promise<OpenedNotification> {
+export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number): Promise<OpenedNotification[]> {
   const db = drizzle(d1);
-  // One test of the preferences, read by the consumer and guarding the claim, so that a muted
-  // notification counts no attempt.
-  const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
-  const [, claimRows, statusRows, deviceRows] = await db.batch([
-    db
-      .insert(notifications)
-      .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
-      .onConflictDoNothing(),
-    db
-      .update(notifications)
-      .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
-      .where(and(eq(notifications.id, message.id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)), sql`NOT ${isMuted}`))
-      .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
-    db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
-    devicesQuery(db, message.userId),
-  ]);
-  const row = statusRows[0];
-  return { muted: row?.muted === 1, claim: claimRows[0] ?? null, current: row && { status: row.status, leaseUntil: row.leaseUntil }, devices: deviceRows };
+  const statements = messages.flatMap((message) => {
+    // One test of the preferences, read by the consumer and guarding the claim, so that a
+    // muted notification counts no attempt.
+    const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
+    return [
+      db
+        .insert(notifications)
+        .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+        .onConflictDoNothing(),
+      db
+        .update(notifications)
+        .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
+        .where(and(eq(notifications.id, message.id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)), sql`NOT ${isMuted}`))
+        .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
+      db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
+      devicesQuery(db, message.userId),
+    ] as const;
+  });
+  const [first, ...rest] = statements as BatchItem<"sqlite">[];
+  const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
+  return messages.map((_, i) => {
+    const claimRows = results[4 * i + 1] as { attempts: number; deliveredTo: string[] }[];
+    const statusRows = results[4 * i + 2] as { status: NotificationStatus; leaseUntil: number | null; muted: number }[];
+    const deviceRows = results[4 * i + 3] as DeviceRow[];
+    const row = statusRows[0];
+    return { muted: row?.muted === 1, claim: claimRows[0] ?? null, current: row && { status: row.status, leaseUntil: row.leaseUntil }, devices: deviceRows };
+  });
 }
 
-/** Ends a pending notification as delivered, failed or muted. */
-export async function finishNotification(d1: D1Database, id: string, status: Exclude<NotificationStatus, "pending">, lastError: string | null, now: number): Promise<void> {
-  await drizzle(d1)
-    .update(notifications)
-    .set({ status, lastError, leaseUntil: null, updatedAt: now })
-    .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
-}
+/** What an attempt at a notification decided, for `recordAttempts` to write. */
+export type AttemptRecord =
+  /** The notification ends delivered, failed or muted. */
+  | { kind: "end"; id: string; status: Exclude<NotificationStatus, "pending">; lastError: string | null }
+  /** The lease goes back after a failed attempt, remembering which devices already have it. */
+  | { kind: "release"; id: string; deliveredTo: string[]; lastError: string }
+  /** A push service said the subscription is gone (404/410). */
+  | { kind: "remove_device"; deviceId: string };
 
-/** Gives the lease back after a failed attempt, remembering which devices already have it. */
-export async function releaseNotification(d1: D1Database, id: string, deliveredTo: string[], lastError: string, now: number): Promise<void> {
-  await drizzle(d1)
-    .update(notifications)
-    .set({ deliveredTo, lastError, leaseUntil: null, updatedAt: now })
-    .where(and(eq(notifications.id, id), eq(notifications.status, "pending")));
+/** Writes what a batch's attempts decided, in one round trip. Only a `pending` row changes. */
+export async function recordAttempts(d1: D1Database, records: readonly AttemptRecord[], now: number): Promise<void> {
+  const db = drizzle(d1);
+  const statements = records.map((record) => {
+    switch (record.kind) {
+      case "end":
+        return db
+          .update(notifications)
+          .set({ status: record.status, lastError: record.lastError, leaseUntil: null, updatedAt: now })
+          .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
+      case "release":
+        return db
+          .update(notifications)
+          .set({ deliveredTo: record.deliveredTo, lastError: record.lastError, leaseUntil: null, updatedAt: now })
+          .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
+      case "remove_device":
+        return db.delete(devices).where(eq(devices.id, record.deviceId));
+    }
+  });
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
 }
 
 /** A dead letter: the notification ends `failed`, logged even if the consumer never saw it. */

@@ -1,6 +1,7 @@
 /**
  * @module notify/consumer
- * The queue consumer. Each message is acked or retried on its own:
+ * The queue consumer. Each message is acked or retried on its own, though a batch is opened
+ * and recorded in D1 together (two round trips for the batch):
  * - the notification is logged in D1 under its deterministic id, so a message seen again (a
  *   redelivery, a duplicate send) finds its row `delivered`, `muted` or `failed` and is acked
  *   without pushing anything;
@@ -12,7 +13,7 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
-import { failDeadLetter, finishNotification, openNotification, releaseNotification, removeDevice } from "../db/notifications";
+import { failDeadLetter, openNotifications, recordAttempts, type AttemptRecord, type OpenedNotification } from "../db/notifications";
 import { deliverTo } from "./delivery";
 import { NotificationMessage } from "./message";
 
@@ -37,79 +38,101 @@ export function backoffSeconds(attempts: number, config: Pick<Config, "NOTIFY_RE
   return Math.min(config.NOTIFY_RETRY_MAX_SECONDS, config.NOTIFY_RETRY_BASE_SECONDS * 2 ** exponent);
 }
 
+/**
+ * A batch takes two D1 round trips however many messages it holds: one opens them all, one
+ * records what their attempts decided; the deliveries in between run side by side. A copy of
+ * a message in the same batch (a producer's retried send) shares its first copy's attempt and
+ * outcome, so it is pushed once. If D1 fails, every message is retried; a push that went out
+ * before the failure was recorded may go out again (at least once, never silently dropped).
+ */
 async function handleNotifications(batch: MessageBatch, env: Env): Promise<void> {
   const config = loadConfig(env);
-  // One at a time: a duplicate inside the batch then finds the first one's outcome in D1.
+  const copies = new Map<string, Message[]>();
+  const notifications: NotificationMessage[] = [];
   for (const msg of batch.messages) {
-    let outcome: Outcome;
-    try {
-      outcome = await processMessage(env, config, msg.body);
-    } catch (err) {
-      // D1 unavailable, say. Try again later; a push that went out before the failure was
-      // recorded may go out again (at least once, never silently dropped).
-      log("error", "consumer", { messageId: msg.id, reason: describe(err) });
-      outcome = { ack: false };
+    const parsed = NotificationMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      // A malformed message never becomes valid: drop it rather than retry it into the DLQ.
+      log("error", "consumer", { messageId: msg.id, reason: "invalid notification message", issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`) });
+      msg.ack();
+      continue;
     }
-    if (outcome.ack) msg.ack();
-    else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(msg.attempts, config) });
+    const seen = copies.get(parsed.data.id);
+    if (seen) seen.push(msg);
+    else {
+      copies.set(parsed.data.id, [msg]);
+      notifications.push(parsed.data);
+    }
   }
+  let outcomes: Outcome[];
+  try {
+    outcomes = await attemptAll(env, config, notifications);
+  } catch (err) {
+    log("error", "consumer", { messages: batch.messages.length, reason: describe(err) });
+    outcomes = notifications.map(() => ({ ack: false }));
+  }
+  notifications.forEach((notification, i) => {
+    const outcome = outcomes[i] ?? { ack: false };
+    for (const msg of copies.get(notification.id) ?? []) {
+      if (outcome.ack) msg.ack();
+      else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(msg.attempts, config) });
+    }
+  });
 }
 
-async function processMessage(env: Env, config: Config, body: unknown): Promise<Outcome> {
-  const parsed = NotificationMessage.safeParse(body);
-  if (!parsed.success) {
-    // A malformed message never becomes valid: drop it rather than retry it into the DLQ.
-    log("error", "consumer", { reason: "invalid notification message", issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`) });
-    return ACK;
-  }
-  const message = parsed.data;
-  const d1 = env.DB;
-  const now = Date.now();
-  const { muted, claim, current, devices } = await openNotification(d1, message, now, 3 * config.NOTIFY_TIMEOUT_MS);
+async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
+  const opened = await openNotifications(env.DB, messages, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS);
+  const attempts = await Promise.all(
+    messages.map((message, i) =>
+      attempt(config, message, opened[i]!).catch((err: unknown): Attempt => {
+        // This one alone is retried, once its lease runs out; the others' records still go.
+        log("error", "consumer", { notificationId: message.id, reason: describe(err) });
+        return { outcome: { ack: false }, records: [] };
+      }),
+    ),
+  );
+  await recordAttempts(env.DB, attempts.flatMap((a) => a.records), Date.now());
+  return attempts.map((a) => a.outcome);
+}
 
-  if (muted) {
-    await finishNotification(d1, message.id, "muted", null, now);
-    return ACK;
-  }
+type Attempt = { outcome: Outcome; records: AttemptRecord[] };
+
+/** Delivers one opened notification, if it is this consumer's to deliver; the writes are the caller's. */
+async function attempt(config: Config, message: NotificationMessage, { muted, claim, current, devices }: OpenedNotification): Promise<Attempt> {
+  const now = Date.now();
+  const end = (status: "delivered" | "failed" | "muted", lastError: string | null): Attempt => ({ outcome: ACK, records: [{ kind: "end", id: message.id, status, lastError }] });
+  if (muted) return end("muted", null);
 
   if (!claim) {
-    if (!current || current.status !== "pending") return ACK;
+    if (!current || current.status !== "pending") return { outcome: ACK, records: [] };
     // Another consumer is delivering it right now: look again once its lease has run out.
-    return { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) };
+    return { outcome: { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) }, records: [] };
   }
 
-  if (message.type === "offer" && message.data.expiresAt <= now) {
-    await finishNotification(d1, message.id, "failed", "the offer expired before it could be delivered", now);
-    return ACK;
-  }
-
-  if (devices.length === 0) {
-    await finishNotification(d1, message.id, "failed", "no device registered", now);
-    return ACK;
-  }
+  if (message.type === "offer" && message.data.expiresAt <= now) return end("failed", "the offer expired before it could be delivered");
+  if (devices.length === 0) return end("failed", "no device registered");
 
   const delivered = new Set(claim.deliveredTo);
   const pending = devices.filter((d) => !delivered.has(d.id));
   const results = await Promise.all(pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })));
+  const records: AttemptRecord[] = [];
   const errors: string[] = [];
   let gone = 0;
   for (const { device, result } of results) {
     if (result.kind === "delivered") delivered.add(device.id);
     else if (result.kind === "gone") {
       gone++;
-      await removeDevice(d1, device.id);
+      records.push({ kind: "remove_device", deviceId: device.id });
       log("info", "consumer", { deviceId: device.id, reason: `device removed: ${result.reason}` });
     } else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
   }
 
-  const done = Date.now();
   if (errors.length > 0) {
-    await releaseNotification(d1, message.id, [...delivered], errors.join("; ").slice(0, 500), done);
-    return { ack: false };
+    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: errors.join("; ").slice(0, 500) });
+    return { outcome: { ack: false }, records };
   }
-  if (delivered.size > 0) await finishNotification(d1, message.id, "delivered", null, done);
-  else await finishNotification(d1, message.id, "failed", gone > 0 ? "every device is gone" : "no device accepted it", done);
-  return ACK;
+  const ending = delivered.size > 0 ? end("delivered", null) : end("failed", gone > 0 ? "every device is gone" : "no device accepted it");
+  return { outcome: ACK, records: [...records, ...ending.records] };
 }
 
 /** Dead letters: retries ran out. The notification ends `failed`; nothing is sent. */

@@ -346,6 +346,37 @@ describe("queue consumer", () => {
     expect(JSON.parse(deliveries[0]!.text).title).toBe("Your driver has arrived");
   });
 
+  it("gives each message of a mixed batch its own outcome: delivered, muted, no device, retried, a copy, junk", async () => {
+    // The consumer opens a batch in one D1 round trip and records it in another: every
+    // message's rows must still be its own.
+    const [ann, bob, cy, dee] = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
+    const annHook = unique("hook");
+    const deeHook = unique("hook");
+    await addWebhook(ann, annHook);
+    await addWebhook(bob, unique("hook"));
+    await addWebhook(dee, deeHook);
+    await scriptHook(deeHook, [500]);
+    await call("PATCH", "/v1/me/preferences", { token: bob.token, body: { muted: ["chat_message"] } });
+    const [toAnn, toBob, toCy, toDee] = [chatFor(ann, "for ann"), chatFor(bob), chatFor(cy), chatFor(dee, "for dee")];
+
+    const result = await runQueue(NOTIFICATIONS_QUEUE, [
+      { id: "dee", body: toDee },
+      { id: "ann", body: toAnn },
+      { id: "junk", body: { type: "chat_message" } },
+      { id: "bob", body: toBob },
+      { id: "ann-again", body: structuredClone(toAnn) },
+      { id: "cy", body: toCy },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["ann", "ann-again", "bob", "cy", "junk"]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(["dee"]);
+    expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(await notificationOf(bob, toBob.id)).toMatchObject({ status: "muted", attempts: 0 });
+    expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
+    expect(await notificationOf(dee, toDee.id)).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("500") });
+    expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
+    expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
+  });
+
   it("fails a notification at once for a user without devices, and drops malformed messages", async () => {
     const bob = await registerUser();
     const message = chatFor(bob);
