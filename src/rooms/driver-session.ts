@@ -150,27 +150,38 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     });
   }
 
-  /** The trip took this driver: offered → on_trip. */
-  confirm(tripId: string): Promise<Result<Driver>> {
+  /**
+   * The trip took this driver: offered → on_trip. `trip`, when given, is shown to the driver's
+   * apps as it now is (one call where a trip move would take two).
+   */
+  confirm(tripId: string, trip?: Trip): Promise<Result<Driver>> {
     return this.rpc("confirm", () => {
       const row = this.row();
       if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
       if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`);
+      this.showTrip(trip);
       return this.view(this.row());
     });
   }
 
-  /** The trip let go of this driver (declined, expired, cancelled or finished): available again. */
-  release(tripId: string, reason: "declined" | "expired" | "cancelled" | "finished"): Promise<Result<Driver>> {
+  /**
+   * The trip let go of this driver (declined, expired, cancelled or finished): available again.
+   * `trip`, when given, is shown to the driver's apps as it now is.
+   */
+  release(tripId: string, reason: "declined" | "expired" | "cancelled" | "finished", trip?: Trip): Promise<Result<Driver>> {
     return this.rpc("release", () => {
       const row = this.row();
-      if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
+      if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) {
+        this.showTrip(trip);
+        return this.view(row);
+      }
       // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
       const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
       this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`);
       if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
       const now = Date.now();
       this.reportToCell(this.row(), now, true);
+      this.showTrip(trip);
       return this.view(this.row());
     });
   }
@@ -178,7 +189,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   /** Tells the driver's apps that the trip they hold changed. */
   tripChanged(trip: Trip): Promise<Result<boolean>> {
     return this.rpc("tripChanged", () => {
-      this.sendToUser(this.row().id, JSON.stringify({ type: "trip", trip }));
+      this.showTrip(trip);
       return true;
     });
   }
@@ -237,6 +248,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  private showTrip(trip: Trip | undefined): void {
+    if (trip) this.sendToUser(this.row().id, JSON.stringify({ type: "trip", trip }));
+  }
 
   /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */
   private moveTrip(identity: Identity, frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>): Promise<Result<Trip>> {

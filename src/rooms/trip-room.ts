@@ -446,23 +446,18 @@ export class TripRoom extends RoomHub<TripClientFrame> {
             await this.driverStub(event.driverId).release(state.id, "cancelled");
             break;
           case "accepted":
-            await this.driverStub(event.driverId).confirm(state.id);
-            await this.driverStub(event.driverId).tripChanged(trip);
+            await this.driverStub(event.driverId).confirm(state.id, trip);
             break;
           case "arrived":
           case "started":
             await this.driverStub(event.driverId).tripChanged(trip);
             break;
           case "completed":
-            await this.driverStub(event.driverId).release(state.id, "finished");
-            await this.driverStub(event.driverId).tripChanged(trip);
+            await this.driverStub(event.driverId).release(state.id, "finished", trip);
             break;
           case "cancelled":
           case "no_driver":
-            if (event.releasedDriverId) {
-              await this.driverStub(event.releasedDriverId).release(state.id, "cancelled");
-              await this.driverStub(event.releasedDriverId).tripChanged(trip);
-            }
+            if (event.releasedDriverId) await this.driverStub(event.releasedDriverId).release(state.id, "cancelled", trip);
             break;
           case "offered":
             break;
