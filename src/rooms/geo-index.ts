@@ -55,7 +55,7 @@ export function nearSearch(config: Config, point: LatLng): SearchStep[] {
   ];
 }
 
-/** The cells the widened search adds beyond `nearCells`. */
+/** The cells the widened search adds beyond those of `nearSearch`. */
 export function widerCells(config: Config, point: LatLng): string[] {
   const center = cellOf(point, config.H3_RESOLUTION);
   const cells: string[] = [];
