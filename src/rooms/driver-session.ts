@@ -152,38 +152,38 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   /**
    * The trip took this driver: offered → on_trip. `trip`, when given, is shown to the driver's
-   * apps as it now is (one call where a trip move would take two).
+   * apps as the trip room now has it, whatever this session made of the move (one call where a
+   * trip move would take two).
    */
   confirm(tripId: string, trip?: Trip): Promise<Result<Driver>> {
-    return this.rpc("confirm", () => {
-      const row = this.row();
-      if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
-      if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`);
-      this.showTrip(trip);
-      return this.view(this.row());
-    });
+    return this.rpc("confirm", () =>
+      this.thenShowing(trip, () => {
+        const row = this.row();
+        if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
+        if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`);
+        return this.view(this.row());
+      }),
+    );
   }
 
   /**
    * The trip let go of this driver (declined, expired, cancelled or finished): available again.
-   * `trip`, when given, is shown to the driver's apps as it now is.
+   * `trip`, when given, is shown to the driver's apps as in `confirm`.
    */
   release(tripId: string, reason: "declined" | "expired" | "cancelled" | "finished", trip?: Trip): Promise<Result<Driver>> {
-    return this.rpc("release", () => {
-      const row = this.row();
-      if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) {
-        this.showTrip(trip);
-        return this.view(row);
-      }
-      // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
-      const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
-      this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`);
-      if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
-      const now = Date.now();
-      this.reportToCell(this.row(), now, true);
-      this.showTrip(trip);
-      return this.view(this.row());
-    });
+    return this.rpc("release", () =>
+      this.thenShowing(trip, () => {
+        const row = this.row();
+        if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
+        // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
+        const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
+        this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`);
+        if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
+        const now = Date.now();
+        this.reportToCell(this.row(), now, true);
+        return this.view(this.row());
+      }),
+    );
   }
 
   /** Tells the driver's apps that the trip they hold changed. */
@@ -251,6 +251,20 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   private showTrip(trip: Trip | undefined): void {
     if (trip) this.sendToUser(this.row().id, JSON.stringify({ type: "trip", trip }));
+  }
+
+  /** Runs `move`, then shows `trip` even if the move was refused or failed: the trip room's word stands. */
+  private thenShowing<T>(trip: Trip | undefined, move: () => T): T {
+    try {
+      return move();
+    } finally {
+      try {
+        this.showTrip(trip);
+      } catch (err) {
+        // Never in place of the move's own error.
+        this.logError("showTrip", err);
+      }
+    }
   }
 
   /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */

@@ -15,6 +15,7 @@ import {
   driverAction,
   driverState,
   driverStub,
+  editDriverRow,
   editTripState,
   expectError,
   framesOf,
@@ -196,6 +197,22 @@ describe("search order", () => {
     await nextOffer(beyond, trip.id);
     inside.socket.close();
     beyond.socket.close();
+  });
+});
+
+describe("the driver's channel", () => {
+  it("shows the accepted trip even when the driver's session no longer holds the offer", async () => {
+    // The trip room's word stands: the session refusing to confirm (its row out of step with
+    // the trip) must not keep the trip from the driver's apps.
+    const pickup = area(12);
+    const driver = await onlineDriver(offset(pickup, 0.3));
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer(driver, trip.id);
+    await editDriverRow(driver.user.id, `UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "accepted")).toMatchObject({ trip: { id: trip.id, driverId: driver.user.id } });
+    driver.socket.close();
   });
 });
 
