@@ -57,6 +57,9 @@ export type OpenedNotification = {
   devices: DeviceRow[];
 };
 
+/** Statements `openNotifications` runs per message (the type checks the list's length). */
+const OPEN_STATEMENTS = 4;
+
 /**
  * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
  * took five: per message, it logs the notification as `pending` the first time its id is seen,
@@ -83,14 +86,18 @@ export async function openNotifications(d1: D1Database, messages: readonly Notif
         .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
       db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
       devicesQuery(db, message.userId),
-    ] as const;
+    ] as const satisfies { length: typeof OPEN_STATEMENTS };
   });
   const [first, ...rest] = statements as BatchItem<"sqlite">[];
   const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
   return messages.map((_, i) => {
-    const claimRows = results[4 * i + 1] as { attempts: number; deliveredTo: string[] }[];
-    const statusRows = results[4 * i + 2] as { status: NotificationStatus; leaseUntil: number | null; muted: number }[];
-    const deviceRows = results[4 * i + 3] as DeviceRow[];
+    // Each message's results, in the order of its statements above: insert, claim, status, devices.
+    const [, claimRows, statusRows, deviceRows] = results.slice(i * OPEN_STATEMENTS, (i + 1) * OPEN_STATEMENTS) as [
+      unknown,
+      { attempts: number; deliveredTo: string[] }[],
+      { status: NotificationStatus; leaseUntil: number | null; muted: number }[],
+      DeviceRow[],
+    ];
     const row = statusRows[0];
     return { muted: row?.muted === 1, claim: claimRows[0] ?? null, current: row && { status: row.status, leaseUntil: row.leaseUntil }, devices: deviceRows };
   });

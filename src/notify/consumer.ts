@@ -40,10 +40,11 @@ export function backoffSeconds(attempts: number, config: Pick<Config, "NOTIFY_RE
 
 /**
  * A batch takes two D1 round trips however many messages it holds: one opens them all, one
- * records what their attempts decided; the deliveries in between run side by side. A copy of
- * a message in the same batch (a producer's retried send) shares its first copy's attempt and
- * outcome, so it is pushed once. If D1 fails, every message is retried; a push that went out
- * before the failure was recorded may go out again (at least once, never silently dropped).
+ * records what their attempts decided; the deliveries run in between. A copy of a message in
+ * the same batch (a producer's retried send) shares its first copy's attempt and outcome, so
+ * it is pushed once. If a batched write fails, each message is written alone, so a bad row
+ * costs only its own message; a message whose write fails is retried, and a push that went
+ * out before the failure was recorded may go out again (at least once, never silently dropped).
  */
 async function handleNotifications(batch: MessageBatch, env: Env): Promise<void> {
   const config = loadConfig(env);
@@ -80,19 +81,57 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
   });
 }
 
+const RETRY: Outcome = { ack: false };
+
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await openNotifications(env.DB, messages, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS);
-  const attempts = await Promise.all(
-    messages.map((message, i) =>
-      attempt(config, message, opened[i]!).catch((err: unknown): Attempt => {
-        // This one alone is retried, once its lease runs out; the others' records still go.
-        log("error", "consumer", { notificationId: message.id, reason: describe(err) });
-        return { outcome: { ack: false }, records: [] };
-      }),
-    ),
-  );
-  await recordAttempts(env.DB, attempts.flatMap((a) => a.records), Date.now());
-  return attempts.map((a) => a.outcome);
+  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS));
+  // One message at a time, as the queue ordered them: a runtime opens only a few connections
+  // at once, and a delivery waiting for one would spend its timeout waiting.
+  const attempts: (Attempt | null)[] = [];
+  for (const [i, message] of messages.entries()) {
+    const open = opened[i];
+    attempts.push(
+      open
+        ? await attempt(config, message, open).catch((err: unknown): Attempt => {
+            // This one alone is retried, once its lease runs out; the others' records still go.
+            log("error", "consumer", { notificationId: message.id, reason: describe(err) });
+            return { outcome: RETRY, records: [] };
+          })
+        : null,
+    );
+  }
+  const tried = attempts.filter((a): a is Attempt => a !== null);
+  const recorded = await eachOrAlone(tried, async (some) => {
+    await recordAttempts(env.DB, some.flatMap((a) => a.records), Date.now());
+    return some.map(() => true);
+  });
+  const outcomeOf = new Map(tried.map((a, i) => [a, recorded[i] ? a.outcome : RETRY]));
+  return attempts.map((a) => (a ? (outcomeOf.get(a) ?? RETRY) : RETRY));
+}
+
+/**
+ * `run` for all `items` in one D1 round trip; if that fails, for each item alone, so that one
+ * message's bad row costs only that message. Null where an item failed on its own too (it is
+ * retried). A D1 outage fails them all either way.
+ */
+async function eachOrAlone<T, R>(items: readonly T[], run: (some: readonly T[]) => Promise<R[]>): Promise<(R | null)[]> {
+  try {
+    return await run(items);
+  } catch (err) {
+    log("error", "consumer", { items: items.length, reason: `batch write failed: ${describe(err)}` });
+    if (items.length <= 1) return items.map(() => null);
+    return Promise.all(
+      items.map((item) =>
+        run([item]).then(
+          (result) => result[0] ?? null,
+          (itemErr: unknown) => {
+            log("error", "consumer", { reason: describe(itemErr) });
+            return null;
+          },
+        ),
+      ),
+    );
+  }
 }
 
 type Attempt = { outcome: Outcome; records: AttemptRecord[] };

@@ -5,6 +5,7 @@
  * written here with WebCrypto, and the producers end to end through the real local queue.
  * Deliveries go over real HTTP to the server in test/helpers/hook-server.mjs.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url, toBase64Url, utf8 } from "../../src/auth/encoding";
 import { backoffSeconds, DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
@@ -375,6 +376,35 @@ describe("queue consumer", () => {
     expect(await notificationOf(dee, toDee.id)).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("500") });
     expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
     expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
+  });
+
+  it("writes a batch's messages one by one when the batched write fails, so one bad row costs only its message", async () => {
+    const [ann, bob] = await Promise.all([registerUser(), registerUser()]);
+    const annHook = unique("hook");
+    const bobHook = unique("hook");
+    await addWebhook(ann, annHook);
+    await addWebhook(bob, bobHook);
+    const [toAnn, toBob] = [chatFor(ann, "for ann"), chatFor(bob, "for bob")];
+    // A row D1 refuses for this one notification only (as a corrupt or oversized one would be).
+    const trigger = `fail_${toBob.id.replace(/\W/g, "_")}`;
+    await env.DB.exec(`CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;`);
+    try {
+      const result = await runQueue(NOTIFICATIONS_QUEUE, [
+        { id: "bob", body: toBob },
+        { id: "ann", body: toAnn },
+      ]);
+      expect(result.explicitAcks).toEqual(["ann"]);
+      expect(result.retryMessages.map((r) => r.msgId)).toEqual(["bob"]);
+    } finally {
+      await env.DB.exec(`DROP TRIGGER ${trigger}`);
+    }
+    expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(await deliveriesTo(annHook)).toHaveLength(1);
+    expect(await deliveriesTo(bobHook)).toHaveLength(0);
+    // Its retry goes through once D1 takes the row.
+    const retried = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "bob-again", attempts: 2, body: toBob }]);
+    expect(retried.explicitAcks).toEqual(["bob-again"]);
+    expect(await deliveriesTo(bobHook)).toHaveLength(1);
   });
 
   it("fails a notification at once for a user without devices, and drops malformed messages", async () => {
