@@ -43,6 +43,13 @@ export type SearchStep = { cells: string[]; decidedBelowEtaSec: number };
  * whose ETA is below the edge's is ranked exactly where the whole ring would rank it, and the
  * ring is asked only for the rest (most pickups in a busy cell never need it: one RPC instead
  * of seven). The ranking's ties (rating, acceptance) are safe too, because the bound is strict.
+ *
+ * One case ranks differently from asking all seven cells at once: a driver listed in two cells
+ * (their move between cells in flight, or a cell woken from an older copy) is ranked at the
+ * pickup cell's row when the first step decides, where the whole ring would take the fresher
+ * row. That offer's place and ETA may then be off by the driver's last move; who gets a trip
+ * is still decided by the driver's own session, so no driver is offered two. The same was
+ * already true when the fresher row was outside the ring.
  */
 export function nearSearch(config: Config, point: LatLng): SearchStep[] {
   const pickupCell = cellOf(point, config.H3_RESOLUTION);

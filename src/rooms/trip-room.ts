@@ -308,22 +308,28 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       for (const candidate of ranked) {
         if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
         tried.add(candidate.driverId);
-        const outcome = await this.tryOffer(state, candidate, now);
-        if (outcome === "driver_refused") continue;
-        // A trip that moved on meanwhile (cancelled, say) needs no driver: the pass is done.
-        return outcome !== "trip_refused";
+        switch (await this.tryOffer(state, candidate, now)) {
+          case "not_reserved":
+            continue;
+          case "offered":
+          case "trip_moved_on": // cancelled meanwhile, say: it needs no driver, the pass is done
+            return true;
+          case "trip_refused":
+            return false;
+        }
       }
+      // Stale or unrankable ones ride along; the next ranking drops them again.
       untried = found.filter((c) => !tried.has(c.driverId));
     }
     return false;
   }
 
   /**
-   * Reserves one driver and commits the offer to them. "driver_refused": the driver is not free
-   * (try the next); "trip_moved_on": the trip left matching meanwhile; "trip_refused": the trip,
-   * still matching, would not take the offer.
+   * Reserves one driver and commits the offer to them. "not_reserved": the driver is not free,
+   * or their session did not answer (try the next); "trip_moved_on": the trip left matching
+   * meanwhile; "trip_refused": the trip, still matching, would not take the offer.
    */
-  private async tryOffer(state: TripState, candidate: RankedDriver, now: number): Promise<"offered" | "driver_refused" | "trip_moved_on" | "trip_refused"> {
+  private async tryOffer(state: TripState, candidate: RankedDriver, now: number): Promise<"offered" | "not_reserved" | "trip_moved_on" | "trip_refused"> {
     const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
     const driver = this.driverStub(candidate.driverId);
     // Noted before asking, so that a pass cut short between the reservation and its commit
@@ -333,7 +339,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     if (!reserved.ok || !reserved.value.reserved) {
       // A refusal holds nothing; after an error the row stays for the next pass to undo.
       if (reserved.ok) this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-      return "driver_refused";
+      return "not_reserved";
     }
     const current = this.state();
     const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
