@@ -95,7 +95,6 @@ const PollResponse = z.object({ events: z.array(z.unknown()), seq: z.number().in
 export type PollResult<F = ServerFrame> = { events: F[]; seq: number };
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Call<T> = {

@@ -156,7 +156,6 @@ async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | un
 const balanceStatement = (d1: D1Database, account: string, currency: string) =>
   d1.prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`).bind(account, currency);
 
-
 export type Wallet = { balance: Money; held: Money; available: Money; owed: Money };
 
 /** `available` is the wallet account, `held` the hold account, `balance` both; `owed` is what the rider's receivable is short. */

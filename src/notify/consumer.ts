@@ -23,6 +23,7 @@ export const DEAD_LETTER_QUEUE = "ridewire-notifications-dlq";
 /** Ack, or retry after `delaySeconds` (the exponential backoff when not given). */
 type Outcome = { ack: true } | { ack: false; delaySeconds?: number };
 const ACK: Outcome = { ack: true };
+const RETRY: Outcome = { ack: false };
 
 /** The queue() handler of the Worker: the main queue and its dead-letter queue. */
 export async function handleQueue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
@@ -70,18 +71,16 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
     outcomes = await attemptAll(env, config, notifications);
   } catch (err) {
     log("error", "consumer", { messages: batch.messages.length, reason: describe(err) });
-    outcomes = notifications.map(() => ({ ack: false }));
+    outcomes = notifications.map(() => RETRY);
   }
   notifications.forEach((notification, i) => {
-    const outcome = outcomes[i] ?? { ack: false };
+    const outcome = outcomes[i] ?? RETRY;
     for (const msg of copies.get(notification.id) ?? []) {
       if (outcome.ack) msg.ack();
       else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(msg.attempts, config) });
     }
   });
 }
-
-const RETRY: Outcome = { ack: false };
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
   const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS));
@@ -100,13 +99,11 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
         : null,
     );
   }
-  const tried = attempts.filter((a): a is Attempt => a !== null);
-  const recorded = await eachOrAlone(tried, async (some) => {
-    await recordAttempts(env.DB, some.flatMap((a) => a.records), Date.now());
+  const recorded = await eachOrAlone(attempts, async (some) => {
+    await recordAttempts(env.DB, some.flatMap((a) => a?.records ?? []), Date.now());
     return some.map(() => true);
   });
-  const outcomeOf = new Map(tried.map((a, i) => [a, recorded[i] ? a.outcome : RETRY]));
-  return attempts.map((a) => (a ? (outcomeOf.get(a) ?? RETRY) : RETRY));
+  return attempts.map((a, i) => (a && recorded[i] ? a.outcome : RETRY));
 }
 
 /**
@@ -139,7 +136,8 @@ type Attempt = { outcome: Outcome; records: AttemptRecord[] };
 /** Delivers one opened notification, if it is this consumer's to deliver; the writes are the caller's. */
 async function attempt(config: Config, message: NotificationMessage, { muted, claim, current, devices }: OpenedNotification): Promise<Attempt> {
   const now = Date.now();
-  const end = (status: "delivered" | "failed" | "muted", lastError: string | null): Attempt => ({ outcome: ACK, records: [{ kind: "end", id: message.id, status, lastError }] });
+  const ending = (status: "delivered" | "failed" | "muted", lastError: string | null): AttemptRecord => ({ kind: "end", id: message.id, status, lastError });
+  const end = (status: "delivered" | "failed" | "muted", lastError: string | null): Attempt => ({ outcome: ACK, records: [ending(status, lastError)] });
   if (muted) return end("muted", null);
 
   if (!claim) {
@@ -168,10 +166,10 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
 
   if (errors.length > 0) {
     records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: errors.join("; ").slice(0, 500) });
-    return { outcome: { ack: false }, records };
+    return { outcome: RETRY, records };
   }
-  const ending = delivered.size > 0 ? end("delivered", null) : end("failed", gone > 0 ? "every device is gone" : "no device accepted it");
-  return { outcome: ACK, records: [...records, ...ending.records] };
+  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", gone > 0 ? "every device is gone" : "no device accepted it"));
+  return { outcome: ACK, records };
 }
 
 /** Dead letters: retries ran out. The notification ends `failed`; nothing is sent. */

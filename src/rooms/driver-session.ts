@@ -269,7 +269,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */
   private moveTrip(identity: Identity, frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>): Promise<Result<Trip>> {
-    const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(frame.tripId));
+    const trip = this.tripStub(frame.tripId);
     if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }
@@ -291,8 +291,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     this.current = moved;
     this.locationDirty = true;
     if (row.status === "on_trip" && row.trip_id) {
-      const trip = this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(row.trip_id));
-      trip.driverLocation(row.id, fix).catch((err: unknown) => this.logError("forwardLocation", err));
+      this.tripStub(row.trip_id).driverLocation(row.id, fix).catch((err: unknown) => this.logError("forwardLocation", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
     if (this.locationDirty && now - this.locationSavedAt >= LOCATION_SAVE_MS) this.saveLocation(now);
@@ -356,6 +355,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   private leaveCell(row: DriverRow): void {
     if (!row.cell) return;
     this.cellStub(row.cell).removeDriver(row.id).catch((err: unknown) => this.logError("leaveCell", err));
+  }
+
+  private tripStub(tripId: string) {
+    return this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(tripId));
   }
 
   private cellStub(cell: string) {

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config";
 import { cellOf, etaSecForKm, insideCellKm, ringOnly, searchCells, type LatLng } from "../domain/geo";
-import type { Candidate } from "../domain/matching";
+import { rankCandidates, type Candidate, type RankedDriver } from "../domain/matching";
 import type { CellSnapshot, NearestQuery } from "./geo-cell";
 
 /** The candidates of all the cells asked, and the supply and demand of the first of them. */
@@ -16,7 +16,7 @@ export type AreaSnapshot = { drivers: Candidate[]; center: { availableDrivers: n
 export const CANDIDATES_PER_CELL = 5;
 
 /** The drivers nearest to `point` in each of `cells` (`exclude` left out), with the supply and demand of `cells[0]`. */
-export async function snapshotCells(env: Env, cells: string[], now: number, nearest: NearestQuery): Promise<AreaSnapshot> {
+async function snapshotCells(env: Env, cells: string[], now: number, nearest: NearestQuery): Promise<AreaSnapshot> {
   const snapshots = await Promise.all(
     cells.map((cell) =>
       env.GEO_CELL.get(env.GEO_CELL.idFromName(cell))
@@ -62,8 +62,53 @@ export function nearSearch(config: Config, point: LatLng): SearchStep[] {
   ];
 }
 
+/** Matching's search: `nearSearch`, then once the wider ring (`WIDE_SEARCH_RING`). */
+export function matchingSearch(config: Config, point: LatLng): SearchStep[] {
+  return [...nearSearch(config, point), { cells: widerCells(config, point), decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
+}
+
+/**
+ * The candidates of a search, best first (`rankCandidates`' order), each once. A step's cells
+ * are asked only when the candidates found so far run out below its bound; a step ranks what
+ * it found with what earlier steps left. `onPickupCell` gets the supply and demand of the
+ * first step's first cell, before any candidate.
+ */
+export async function* candidatesBestFirst(
+  env: Env,
+  config: Config,
+  steps: readonly SearchStep[],
+  now: number,
+  query: NearestQuery,
+  onPickupCell?: (pickupCell: AreaSnapshot["center"]) => void,
+): AsyncGenerator<RankedDriver> {
+  const seen = new Set(query.exclude);
+  let left: Candidate[] = [];
+  let first = true;
+  for (const step of steps) {
+    if (step.cells.length === 0) continue;
+    const area = await snapshotCells(env, step.cells, now, query);
+    if (first) onPickupCell?.(area.center);
+    first = false;
+    const found = left.concat(area.drivers);
+    const ranked = rankCandidates(found, query.point, {
+      now,
+      staleAfterMs: config.DRIVER_STALE_MS,
+      detourFactor: config.DETOUR_FACTOR,
+      citySpeedKmh: config.CITY_SPEED_KMH,
+      exclude: seen,
+    });
+    for (const candidate of ranked) {
+      if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
+      seen.add(candidate.driverId);
+      yield candidate;
+    }
+    // Stale or unrankable ones ride along; the next ranking drops them again.
+    left = found.filter((c) => !seen.has(c.driverId));
+  }
+}
+
 /** The cells the widened search adds beyond those of `nearSearch`. */
-export function widerCells(config: Config, point: LatLng): string[] {
+function widerCells(config: Config, point: LatLng): string[] {
   const center = cellOf(point, config.H3_RESOLUTION);
   const cells: string[] = [];
   for (let k = config.SEARCH_RING + 1; k <= config.WIDE_SEARCH_RING; k++) cells.push(...ringOnly(center, k));

@@ -13,14 +13,14 @@ import { trips } from "../db/schema";
 import { releaseActiveTripQuery } from "../db/trips";
 import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
-import { rankCandidates, type Candidate, type RankedDriver } from "../domain/matching";
+import type { RankedDriver } from "../domain/matching";
 import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { CANDIDATES_PER_CELL, nearSearch, noteTripInCell, snapshotCells, widerCells } from "./geo-index";
+import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell } from "./geo-index";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { messageInserts } from "./message-archive";
@@ -285,41 +285,21 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   /**
-   * Tries candidates near the pickup, then once in the wider ring; true when one holds the
-   * offer. Each step ranks what it found with what earlier steps left untried, and offers down
-   * that list only while no driver of a later step could rank ahead (see nearSearch).
+   * Tries candidates near the pickup, then once in the wider ring, best first (see
+   * matchingSearch); true when one holds the offer.
    */
   private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
-    const exclude = [...state.excludedDrivers, state.riderId];
-    const tried = new Set(exclude);
-    const steps = [...nearSearch(this.config, state.pickup), { cells: widerCells(this.config, state.pickup), decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
-    let untried: Candidate[] = [];
-    for (const step of steps) {
-      if (step.cells.length === 0) continue;
-      const area = await snapshotCells(this.env, step.cells, now, { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude });
-      const found = untried.concat(area.drivers);
-      const ranked = rankCandidates(found, state.pickup, {
-        now,
-        staleAfterMs: this.config.DRIVER_STALE_MS,
-        detourFactor: this.config.DETOUR_FACTOR,
-        citySpeedKmh: this.config.CITY_SPEED_KMH,
-        exclude: tried,
-      });
-      for (const candidate of ranked) {
-        if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
-        tried.add(candidate.driverId);
-        switch (await this.tryOffer(state, candidate, now)) {
-          case "not_reserved":
-            continue;
-          case "offered":
-          case "trip_moved_on": // cancelled meanwhile, say: it needs no driver, the pass is done
-            return true;
-          case "trip_refused":
-            return false;
-        }
+    const query = { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude: [...state.excludedDrivers, state.riderId] };
+    for await (const candidate of candidatesBestFirst(this.env, this.config, matchingSearch(this.config, state.pickup), now, query)) {
+      switch (await this.tryOffer(state, candidate, now)) {
+        case "not_reserved":
+          continue;
+        case "offered":
+        case "trip_moved_on": // cancelled meanwhile, say: it needs no driver, the pass is done
+          return true;
+        case "trip_refused":
+          return false;
       }
-      // Stale or unrankable ones ride along; the next ranking drops them again.
-      untried = found.filter((c) => !tried.has(c.driverId));
     }
     return false;
   }

@@ -11,14 +11,13 @@ import { ratings } from "../../db/schema";
 import { placeHold, releaseHold } from "../../db/ledger";
 import { claimActiveTrip, claimStatements, findRequestAndQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
 import { computeFare, quoteEstimate } from "../../domain/fare";
-import { rankCandidates, type Candidate, type RankedDriver } from "../../domain/matching";
 import { surgeMultiplier } from "../../domain/surge";
 import { isActive, type QuoteTerms } from "../../domain/trip";
 import { conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote, type Trip } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
-import { nearSearch, recordDemand, snapshotCells, type AreaSnapshot } from "../../rooms/geo-index";
+import { candidatesBestFirst, nearSearch, recordDemand } from "../../rooms/geo-index";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
@@ -38,19 +37,11 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
   const now = Date.now();
   const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
   // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
-  // demand against its available drivers (the cell where a request is counted), which the
-  // first step of the search asks.
-  let drivers: Candidate[] = [];
-  let pickupCell: AreaSnapshot["center"] | undefined;
-  let ranked: RankedDriver[] = [];
-  for (const step of nearSearch(config, pickup)) {
-    const area = await snapshotCells(c.env, step.cells, now, { point: pickup, limit: 1, exclude: [] });
-    pickupCell ??= area.center;
-    drivers = drivers.concat(area.drivers);
-    ranked = rankCandidates(drivers, pickup, { ...model, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: new Set() });
-    if (ranked[0] !== undefined && ranked[0].pickupEtaSec < step.decidedBelowEtaSec) break;
-  }
-  const surge = surgeMultiplier(pickupCell ?? { availableDrivers: 0, recentRequests: 0 });
+  // demand against its available drivers (the cell where a request is counted).
+  let pickupCell = { availableDrivers: 0, recentRequests: 0 };
+  const first = await candidatesBestFirst(c.env, config, nearSearch(config, pickup), now, { point: pickup, limit: 1, exclude: [] }, (cell) => (pickupCell = cell)).next();
+  const nearest = first.done ? undefined : first.value;
+  const surge = surgeMultiplier(pickupCell);
   const estimate = quoteEstimate(pickup, dropoff, model);
   const rules = {
     currency: config.FARE_CURRENCY,
@@ -63,7 +54,7 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
   };
   const fare = computeFare(rules, { ...estimate, surge }).total;
   // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
-  const quote: Quote = { id: newId("qt"), pickup, dropoff, ...estimate, fare, surge, pickupEtaSec: ranked[0]?.pickupEtaSec ?? null, expiresAt: now + config.QUOTE_TTL_MS };
+  const quote: Quote = { id: newId("qt"), pickup, dropoff, ...estimate, fare, surge, pickupEtaSec: nearest?.pickupEtaSec ?? null, expiresAt: now + config.QUOTE_TTL_MS };
   const terms: QuoteTerms = { rules, surge, fare, distanceKm: estimate.distanceKm, durationMin: estimate.durationMin };
   return { quote, terms };
 }
