@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Side-by-side chat load generator: the same workload against ridewire (wrangler dev), the
-// classic `ws` room hub (bench/peers/ws-hub.mjs) or a Socket.IO hub (bench/peers/socketio-hub.mjs).
+// classic `ws` room hub (bench/peers/ws-hub.mjs), a Socket.IO hub (bench/peers/socketio-hub.mjs)
+// or the runtime's floor, a Durable Object room speaking the ws hub's protocol with nothing else
+// in it (bench/floor/room-hub.mjs; targets do-room and do-room-workerd, same adapter as ws).
 //
 //   node bench/chat-compare.mjs --target ws --url http://127.0.0.1:8901 --server-root <pid> \
 //     --topologies 100x10,20x50,4x250 --rates 0.2,1,2 --json /tmp/ws.json
@@ -21,7 +23,7 @@ import * as hdr from "hdr-histogram-js";
 import WebSocket from "ws";
 import { BenchError, CLK_TCK, cpuTicks, describeProcesses, die, hostTicks, isLoopback, makeApi, now, numberOption, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
 
-const HELP = `usage: node bench/chat-compare.mjs --target ridewire|ws|socketio [options]
+const HELP = `usage: node bench/chat-compare.mjs --target ridewire|ws|socketio|do-room|do-room-workerd [options]
 
   --url URL              server under test, loopback only (default http://127.0.0.1:8787)
   --server-root PID      measure CPU and RSS of this process and all its descendants
@@ -82,7 +84,8 @@ if (opt.help) {
 }
 
 const TARGET = opt.target;
-if (!["ridewire", "ws", "socketio"].includes(TARGET)) die(`--target must be ridewire, ws or socketio`);
+const TARGETS = ["ridewire", "ws", "socketio", "do-room", "do-room-workerd"];
+if (!TARGETS.includes(TARGET)) die(`--target must be one of ${TARGETS.join(", ")}`);
 if (!["raw", "official"].includes(opt["sio-client"])) die(`--sio-client must be raw or official`);
 const num = (name, range) => numberOption(opt, name, range);
 const FIXED = num("fixed-deliveries", { min: 0, max: 1e7 });
@@ -365,7 +368,7 @@ const adapters = {
   ws: {
     async prepare() {
       const res = await fetch(new URL("/health", BASE));
-      if (!res.ok) throw new BenchError(`ws hub /health -> ${res.status}`);
+      if (!res.ok) throw new BenchError(`${TARGET} /health -> ${res.status}`);
     },
     async rooms(_topo, label) {
       for (const c of clients) Object.assign(c, { userId: `u${c.idx}`, roomId: `${label}-${c.room}` });
@@ -416,6 +419,8 @@ const adapters = {
     wantsAck: false,
   },
 };
+// The floor's Durable Object room speaks the ws hub's protocol.
+adapters["do-room"] = adapters["do-room-workerd"] = adapters.ws;
 const adapter = adapters[TARGET];
 
 let ioClient = null;

@@ -5,7 +5,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const NAMES = { ridewire: "ridewire (wrangler dev)", ws: "ws hub", socketio: "Socket.IO", ref: "Node reference" };
+const NAMES = {
+  ridewire: "ridewire (wrangler dev)",
+  ws: "ws hub",
+  socketio: "Socket.IO",
+  "do-room": "empty Durable Object room (wrangler dev)",
+  "do-room-workerd": "empty Durable Object room (plain workerd)",
+  ref: "Node reference",
+};
+/** The chat servers in the order the tables list them. */
+const CHAT_ORDER = ["ridewire", "ws", "socketio", "do-room", "do-room-workerd"];
 const n0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
 const ms = (x) => (x === null || x === undefined ? "–" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString("en-US"));
 const f2 = (x) => (x === null || x === undefined ? "–" : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
@@ -14,7 +23,7 @@ const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x)}%`)
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : "–");
 
 function chatTargets(info) {
-  return ["ridewire", "ws", "socketio"].filter((t) => info.chat?.[t]?.result);
+  return CHAT_ORDER.filter((t) => info.chat?.[t]?.result);
 }
 
 /** The fixed-load point, if it was run and delivered (nearly) everything. */
@@ -85,28 +94,46 @@ function chatSummary(info) {
   return lines.join("\n");
 }
 
-function chatRatios(info) {
-  const r = info.chat?.ridewire?.result;
-  if (!r) return "";
+/** "deliveries per CPU-s a×, highest rate at p99 ≤ 50 ms b×" of `mine` against `theirs` (one topology each). */
+function versus(mine, theirs) {
+  const bestMine = bestGood(mine)?.deliveredPerS;
+  const bestTheirs = bestGood(theirs)?.deliveredPerS;
+  return `deliveries per CPU-s ${ratio(cpuPer100k(theirs).value, cpuPer100k(mine).value)}, highest rate at p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)}${theirs.summary.limitedBy === "generator" ? " (theirs a lower bound)" : ""}`;
+}
+
+/** One line per topology: `who`'s figures divided by each of `peers`'. */
+function ratioLines(info, who, peers) {
+  const r = info.chat?.[who]?.result;
+  if (!r) return [];
   const out = [];
   for (const topo of r.topologies.filter((x) => !x.error)) {
     const key = `${topo.rooms}x${topo.clientsPerRoom}`;
-    const mine = cpuPer100k(topo).value;
     const parts = [];
-    for (const peer of ["ws", "socketio"]) {
+    for (const peer of peers) {
       const p = info.chat?.[peer]?.result?.topologies.find((x) => `${x.rooms}x${x.clientsPerRoom}` === key);
-      if (!p || p.error) continue;
-      const theirs = cpuPer100k(p).value;
-      const bestMine = bestGood(topo)?.deliveredPerS;
-      const bestTheirs = bestGood(p)?.deliveredPerS;
-      parts.push(`÷ ${NAMES[peer]}: deliveries per CPU-s ${ratio(theirs, mine)}, highest rate at p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)}${p.summary.limitedBy === "generator" ? " (theirs a lower bound)" : ""}`);
+      if (p && !p.error) parts.push(`÷ ${NAMES[peer]}: ${versus(topo, p)}`);
     }
-    if (parts.length) out.push(`- ${key.replace("x", " × ")}: ridewire ${parts.join("; ridewire ")}.`);
+    if (parts.length) out.push(`- ${key.replace("x", " × ")}: ${NAMES[who]} ${parts.join(`; ${NAMES[who]} `)}.`);
   }
   const mem = firstMemory(r);
-  const memParts = ["ws", "socketio"].map((p) => [p, firstMemory(info.chat?.[p]?.result)]).filter(([, m]) => m && mem);
-  if (memParts.length) out.push(`- Memory per connection (${mem.key}, fresh processes): ridewire ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`);
-  return out.length ? `Ratios (ridewire's figure divided by the peer's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×):\n\n${out.join("\n")}` : "";
+  const memParts = peers.map((p) => [p, firstMemory(info.chat?.[p]?.result)]).filter(([, m]) => m && mem);
+  if (memParts.length) out.push(`- Memory per connection (${mem.key}, fresh processes): ${NAMES[who]} ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`);
+  return out;
+}
+
+function chatRatios(info) {
+  const out = [];
+  const mine = ratioLines(info, "ridewire", ["ws", "socketio", "do-room"]);
+  if (mine.length) {
+    out.push(`Ratios (ridewire's figure divided by the other's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×):\n\n${mine.join("\n")}`);
+  }
+  const floor = ["do-room", "do-room-workerd"].flatMap((t) => ratioLines(info, t, ["ws"]));
+  if (floor.length) {
+    out.push(
+      `The runtime's floor: an empty Durable Object room (bench/floor/room-hub.mjs) speaks the ws hub's protocol and does only what the ws hub does (parse, re-serialise once, send to every member), with the same generator and workload, no storage, no acks, no auth. Under \`wrangler dev\` (run as \`npm run dev\` runs ridewire) it is the least that any room in ridewire's place can cost on this benchmark: no change to ridewire's \`src/\` gets below it. Under plain \`workerd serve\` (the same runtime build without wrangler's entry proxy) it is the least such a room costs on the runtime itself:\n\n${floor.join("\n")}`,
+    );
+  }
+  return out.join("\n\n");
 }
 
 function chatRaw(info) {
@@ -290,7 +317,7 @@ ${chatRaw(info)}
 ${dispatchRaw(info)}
 ## Caveats
 
-- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite; \`[observability]\` writes every invocation to a local trace store. The peers are single Node processes doing far less per message (see Guarantees). Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
+- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see Guarantees). Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
 - Two cores: the server gets one, the generator the other. The generator's own ceiling (one Node process receiving every delivery) caps what can be measured for the faster servers; such points are discarded and the rate above the last kept point is reported as a lower bound.
 - ridewire's chat setup registers real users over HTTP (PBKDF2 with 100,000 iterations per password, about 40 per second on one core), so its setup takes longer; it is not part of any measured window.
 `;

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: ridewire side by side with its peers, on this machine, in one run.
 //
-//   npm run bench                 # the whole suite (~20 min), writes bench/RESULTS.md and bench/results/*.json
+//   npm run bench                 # the whole suite (~25 min), writes bench/RESULTS.md and bench/results/*.json
 //   npm run bench -- --quick      # a 2-3 minute subset, writes bench/out/RESULTS-quick.md
-//   npm run bench -- --only chat  # or dispatch; --targets ws,socketio,ridewire picks the chat servers
+//   npm run bench -- --only chat  # or dispatch; --targets ws,socketio,do-room,ridewire picks the chat servers
 //
 // Starts every server itself, pinned to core 0 with taskset (ridewire: `npm run dev` from a
-// snapshot of HEAD on a fresh --persist-to directory; the peers: bench/peers/*.mjs), runs the
+// snapshot of HEAD on a fresh --persist-to directory; the peers: bench/peers/*.mjs; the runtime's
+// floor: bench/floor/room-hub.mjs, a Durable Object room with nothing in it, under wrangler dev
+// as "do-room" and under plain workerd as "do-room-workerd"), runs the
 // load generators pinned to core 1 (bench/chat-compare.mjs, bench/dispatch.mjs), stops every
 // server, and renders the report (bench/report.mjs). See bench/README.md.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -15,15 +17,18 @@ import { tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { prepareFloorServer } from "./floor-servers.mjs";
 import { processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 import { renderReport } from "./report.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The chat servers, in the order they run: the peers, the runtime's floor, ridewire. */
+const CHAT_TARGETS = ["ws", "socketio", "do-room", "do-room-workerd", "ridewire"];
 const { values: opt } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
-    targets: { type: "string", default: "ws,socketio,ridewire" },
+    targets: { type: "string", default: CHAT_TARGETS.join(",") },
     out: { type: "string" },
     "json-dir": { type: "string" },
     "max-load": { type: "string", default: "1.0" },
@@ -38,7 +43,7 @@ const { values: opt } = parseArgs({
   strict: true,
 });
 if (opt.help) {
-  console.log(`usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ws,socketio,ridewire]
+  console.log(`usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ws,socketio,do-room,do-room-workerd,ridewire]
   [--out FILE] [--json-dir DIR] [--max-load 1.0] [--load-wait 120]
   [--ridewire-drivers 1000] [--ref-drivers 1000,5000] [--state-dir /dev/shm]`);
   process.exit(0);
@@ -46,6 +51,10 @@ if (opt.help) {
 const QUICK = opt.quick;
 const ONLY = opt.only ? new Set(opt.only.split(",")) : new Set(["chat", "dispatch"]);
 const TARGETS = opt.targets.split(",");
+for (const t of TARGETS) if (!CHAT_TARGETS.includes(t)) {
+  console.error(`bench: --targets: unknown chat server ${JSON.stringify(t)} (one of ${CHAT_TARGETS.join(", ")})`);
+  process.exit(2);
+}
 const OUT = opt.out ?? join(ROOT, QUICK ? "bench/out/RESULTS-quick.md" : "bench/RESULTS.md");
 const JSON_DIR = opt["json-dir"] ?? join(ROOT, QUICK ? "bench/out/quick" : "bench/results");
 mkdirSync(JSON_DIR, { recursive: true });
@@ -57,11 +66,11 @@ const NODE = process.execPath;
 
 const plan = QUICK
   ? {
-      chat: { topologies: { ws: "100x10", socketio: "100x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
+      chat: { topologies: { ws: "100x10", socketio: "100x10", "do-room": "50x10", "do-room-workerd": "50x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
       dispatch: { ref: [300], ridewire: [300], rates: "5", extra: ["--seconds", "8", "--warmup", "3", "--ride-seconds", "6", "--rider-slack", "4", "--overload-after", "5", "--drain", "20"] },
     }
   : {
-      chat: { topologies: { ws: "100x10,20x50,4x250", socketio: "100x10,20x50,4x250", ridewire: "100x10,20x50,4x250" }, rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
+      chat: { topologies: Object.fromEntries(CHAT_TARGETS.map((t) => [t, "100x10,20x50,4x250"])), rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
       dispatch: { ref: [1000, 5000], ridewire: [300, 1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "30"] },
     };
 if (opt["ridewire-drivers"]) plan.dispatch.ridewire = opt["ridewire-drivers"].split(",").map(Number);
@@ -239,13 +248,29 @@ async function main() {
     info.servers.push({ name, command: s.command.replaceAll(ROOT, "").replace(` ${port}`, " PORT"), pids: s.pids });
     return s;
   };
+  /** The runtime's floor for a chat room, under wrangler dev (as `npm run dev` runs it) or plain workerd. */
+  const startFloorRoom = async (name, runtime) => {
+    const port = await freePort();
+    const { dir, cmd, args, env } = prepareFloorServer({ hub: "room-hub.mjs", runtime, port, prefix: "ridewire-bench-floor-" });
+    states.push(dir);
+    const s = await startServer(name, cmd, args, { cwd: dir, env: { ...ridewireEnv, ...env }, url: `http://127.0.0.1:${port}` });
+    const shown = s.command.replaceAll(dir, "<fresh dir>").replaceAll(ROOT, "").replace(`--port ${port}`, "--port PORT").replace(`127.0.0.1:${port}`, "127.0.0.1:PORT");
+    info.servers.push({ name, command: runtime === "wrangler" ? `X_LOCAL_OBSERVABILITY=false ${shown}` : shown, pids: s.pids });
+    return s;
+  };
+  const startChatServer = (target) => {
+    if (target === "ridewire") return startRidewire("ridewire-chat");
+    if (target === "do-room") return startFloorRoom("do-room", "wrangler");
+    if (target === "do-room-workerd") return startFloorRoom("do-room-workerd", "workerd");
+    return startPeer(`${target}-hub`, target === "ws" ? "bench/peers/ws-hub.mjs" : "bench/peers/socketio-hub.mjs");
+  };
   const rel = (p) => relative(ROOT, p);
 
   try {
     if (ONLY.has("chat")) {
       for (const target of TARGETS) {
         info.chat[target] = { loadBefore: await waitForQuietHost(`chat ${target}`) };
-        const server = target === "ridewire" ? await startRidewire("ridewire-chat") : await startPeer(`${target}-hub`, target === "ws" ? "bench/peers/ws-hub.mjs" : "bench/peers/socketio-hub.mjs");
+        const server = await startChatServer(target);
         const jsonPath = join(JSON_DIR, `chat-${target}.json`);
         rmSync(jsonPath, { force: true });
         const args = ["--target", target, "--url", server.url, "--server-root", String(server.pid), "--topologies", plan.chat.topologies[target], "--rates", plan.chat.rates, ...plan.chat.extra, "--json", jsonPath];

@@ -18,18 +18,16 @@
 //   npm run bench:floor
 //   npm run bench:floor -- --sockets 1000 --seconds 15 --only hib-wrangler,hib-workerd --json out.json
 import { spawn, execFileSync } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { prepareFloorServer, workerdBinary } from "./floor-servers.mjs";
 import { CLK_TCK, cpuTicks, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
-const FIXTURES = join(HERE, "floor");
 const SERVERS = ["hib-wrangler", "hib-wrangler-quiet", "hib-workerd", "plain-wrangler"];
 
 const { values: opt } = parseArgs({
@@ -63,26 +61,6 @@ for (const s of ONLY) if (!SERVERS.includes(s)) die(`--only: unknown server ${JS
 
 // ---- binaries -----------------------------------------------------------------------------
 
-const NODE = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
-const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-if (!existsSync(WRANGLER)) die(`no wrangler at ${WRANGLER} (npm install)`);
-
-/** The workerd binary wrangler dev itself runs (wrangler → its miniflare → workerd), so both sides use one runtime build. */
-function workerdBinary() {
-  try {
-    const fromWrangler = createRequire(join(ROOT, "node_modules/wrangler/package.json"));
-    const fromMiniflare = createRequire(fromWrangler.resolve("miniflare"));
-    const fromWorkerd = createRequire(fromMiniflare.resolve("workerd/package.json"));
-    const bin = fromWorkerd.resolve(`@cloudflare/workerd-${process.platform}-${process.arch === "x64" ? "64" : process.arch}/bin/workerd`);
-    if (existsSync(bin)) return bin;
-  } catch {
-    // fall through
-  }
-  for (const p of ["node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd", "node_modules/@cloudflare/workerd-linux-64/bin/workerd"]) {
-    if (existsSync(join(ROOT, p))) return join(ROOT, p);
-  }
-  return die("no workerd binary found under node_modules (npm install)");
-}
 const WORKERD = workerdBinary();
 const sh = (cmd, args) => {
   try {
@@ -111,33 +89,14 @@ const log = (msg) => console.log(`[floor ${new Date().toISOString().slice(11, 19
 const running = new Set();
 
 async function prepare(name, port) {
-  const dir = mkdtempSync(join(tmpdir(), `ridewire-floor-${name}-`));
-  const hub = name === "plain-wrangler" ? "hub-plain.mjs" : "hub-hib.mjs";
-  copyFileSync(join(FIXTURES, hub), join(dir, hub));
-  if (name === "hib-workerd") {
-    const doDir = join(dir, "do");
-    mkdirSync(doDir);
-    const capnp = readFileSync(join(FIXTURES, "workerd.capnp"), "utf8").replaceAll("@DO_DIR@", doDir).replaceAll("@ADDRESS@", `127.0.0.1:${port}`);
-    writeFileSync(join(dir, "config.capnp"), capnp);
-    return { dir, cmd: WORKERD, args: ["serve", join(dir, "config.capnp")] };
-  }
-  writeFileSync(join(dir, "wrangler.toml"), readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub));
-  const inspector = await freePort();
-  return {
-    dir,
-    cmd: NODE,
-    env: name === "hib-wrangler-quiet" ? { X_LOCAL_OBSERVABILITY: "false" } : { X_LOCAL_OBSERVABILITY: "true" },
-    args: [
-      WRANGLER, "dev",
-      "--config", join(dir, "wrangler.toml"),
-      "--port", String(port),
-      "--inspector-port", String(inspector),
-      "--ip", "127.0.0.1",
-      "--persist-to", join(dir, "state"),
-      "--show-interactive-dev-session=false",
-      "--log-level", "warn",
-    ],
-  };
+  return prepareFloorServer({
+    hub: name === "plain-wrangler" ? "hub-plain.mjs" : "hub-hib.mjs",
+    runtime: name === "hib-workerd" ? "workerd" : "wrangler",
+    port,
+    inspectorPort: name === "hib-workerd" ? undefined : await freePort(),
+    observability: name !== "hib-wrangler-quiet",
+    prefix: `ridewire-floor-${name}-`,
+  });
 }
 
 async function startServer(name) {

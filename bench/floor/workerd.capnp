@@ -1,6 +1,6 @@
-# Template for plain `workerd serve` (bench/runtime-floor.mjs fills in @DO_DIR@ and @ADDRESS@ and
-# writes it next to a copy of hub-hib.mjs): the same Worker and Durable Object as under
-# wrangler dev, SQLite-backed storage on a temporary directory, no entry proxy.
+# Template for plain `workerd serve` (bench/floor-servers.mjs fills in @DO_DIR@, @ADDRESS@ and
+# @MAIN@, and writes it next to a copy of the fixture @MAIN@ names): the same Worker and Durable
+# Object as under wrangler dev, SQLite-backed storage on a temporary directory, no entry proxy.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -12,7 +12,7 @@ const config :Workerd.Config = (
 );
 
 const hub :Workerd.Worker = (
-  modules = [ (name = "worker", esModule = embed "hub-hib.mjs") ],
+  modules = [ (name = "worker", esModule = embed "@MAIN@") ],
   compatibilityDate = "2026-11-02",
   durableObjectNamespaces = [ (className = "Hub", uniqueKey = "runtime-floor-hub", enableSql = true) ],
   durableObjectStorage = (localDisk = "do-disk"),

@@ -1,0 +1,74 @@
+// The runtime's floor servers, shared by bench/runtime-floor.mjs (one null object per socket)
+// and bench/run.mjs (a null chat room): a fixture of bench/floor/ copied into a fresh temporary
+// directory, and the command that serves it under `wrangler dev` or plain `workerd serve`.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const FIXTURES = join(ROOT, "bench/floor");
+
+/** The Node that runs wrangler: the npm `node` package's (>= 22.12) when installed. */
+export const NODE = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
+export const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/** The workerd binary wrangler dev itself runs (wrangler → its miniflare → workerd), so both runtimes are one build. */
+export function workerdBinary() {
+  try {
+    const fromWrangler = createRequire(join(ROOT, "node_modules/wrangler/package.json"));
+    const fromMiniflare = createRequire(fromWrangler.resolve("miniflare"));
+    const fromWorkerd = createRequire(fromMiniflare.resolve("workerd/package.json"));
+    const bin = fromWorkerd.resolve(`@cloudflare/workerd-${process.platform}-${process.arch === "x64" ? "64" : process.arch}/bin/workerd`);
+    if (existsSync(bin)) return bin;
+  } catch {
+    // fall through
+  }
+  for (const p of ["node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd", "node_modules/@cloudflare/workerd-linux-64/bin/workerd"]) {
+    if (existsSync(join(ROOT, p))) return join(ROOT, p);
+  }
+  throw new Error("no workerd binary found under node_modules (npm install)");
+}
+
+/**
+ * Copies the fixture `hub` (a file of bench/floor/ exporting a Durable Object class `Hub`) into
+ * a fresh temporary directory and returns how to serve it on `port`:
+ *   runtime "wrangler": `wrangler dev` (its entry proxy and the Worker's workerd), with wrangler's
+ *     local observability on or off (`observability`; `npm run dev` runs ridewire with it off);
+ *   runtime "workerd": plain `workerd serve` from a generated capnp, no entry proxy.
+ * Both keep Durable Object storage in SQLite under the directory. The caller removes `dir`.
+ */
+export function prepareFloorServer({ hub, runtime, port, inspectorPort, observability = false, prefix = "ridewire-floor-" }) {
+  if (!existsSync(join(FIXTURES, hub))) throw new Error(`no fixture bench/floor/${hub}`);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  copyFileSync(join(FIXTURES, hub), join(dir, hub));
+  if (runtime === "workerd") {
+    const doDir = join(dir, "do");
+    mkdirSync(doDir);
+    const capnp = readFileSync(join(FIXTURES, "workerd.capnp"), "utf8")
+      .replaceAll("@DO_DIR@", doDir)
+      .replaceAll("@ADDRESS@", `127.0.0.1:${port}`)
+      .replaceAll("@MAIN@", hub);
+    writeFileSync(join(dir, "config.capnp"), capnp);
+    return { dir, cmd: workerdBinary(), args: ["serve", join(dir, "config.capnp")], env: {} };
+  }
+  if (runtime !== "wrangler") throw new Error(`unknown runtime ${runtime}`);
+  if (!existsSync(WRANGLER)) throw new Error(`no wrangler at ${WRANGLER} (npm install)`);
+  writeFileSync(join(dir, "wrangler.toml"), readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub));
+  return {
+    dir,
+    cmd: NODE,
+    env: { X_LOCAL_OBSERVABILITY: observability ? "true" : "false" },
+    args: [
+      WRANGLER, "dev",
+      "--config", join(dir, "wrangler.toml"),
+      "--port", String(port),
+      ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
+      "--ip", "127.0.0.1",
+      "--persist-to", join(dir, "state"),
+      "--show-interactive-dev-session=false",
+      "--log-level", "warn",
+    ],
+  };
+}
