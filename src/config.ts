@@ -20,6 +20,13 @@ const ConfigSchema = z.object({
   BAD_FRAMES_BEFORE_CLOSE: int(20, 1),
   BAD_FRAME_WINDOW_MS: int(10_000, 100),
   OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
+  /**
+   * A chat message reaches D1 this long after the first message waiting in its room (or at once
+   * when OUTBOX_BATCH_SIZE wait). D1 has one writer for the whole platform and every active room
+   * writes a batch per flush, so a slower beat lets one database serve more busy rooms; the
+   * message itself is in the room's SQLite before its ack, and history reads the room first.
+   */
+  MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
   OUTBOX_BATCH_SIZE: int(100, 1),
   /** A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's within OUTBOX_FLUSH_DELAY_MS. */
   TRIP_HISTORY_FLUSH_MS: int(15_000, 0),

@@ -173,8 +173,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /**
    * Appends an event for D1 and asks the alarm to copy it: after `delayMs` (OUTBOX_FLUSH_DELAY_MS
-   * unless the room asks for longer), so that one flush carries many events, or at once when a
-   * whole batch is waiting. An alarm set earlier for another reason copies it then.
+   * unless the caller names its own: MESSAGE_ARCHIVE_DELAY_MS for chat, a longer one for an
+   * active trip's moves), so that one flush carries many events, or at once when a whole batch is
+   * waiting. An alarm set earlier for another reason copies it then.
    */
   protected appendForWriteBehind(build: (seq: number) => object, delayMs = this.config.OUTBOX_FLUSH_DELAY_MS): { seq: number; text: string } {
     const now = Date.now();
@@ -193,7 +194,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
         const frame: ChatMessageFrame = { type: "message", seq, message };
         return frame;
-      });
+      }, this.config.MESSAGE_ARCHIVE_DELAY_MS);
       return { seq: stored.seq, text: stored.text, message };
     });
     if (result.repeated) return { seq: result.seq ?? 0 };

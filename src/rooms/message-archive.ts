@@ -16,12 +16,21 @@ export function messageOf(event: StoredEvent): Message | null {
   return parsed.success ? parsed.data.message : null;
 }
 
-/** The inserts of the messages among `events` (rows already there are left alone), for a batch. */
+/** D1 binds at most 100 parameters per statement, and a message row binds six. */
+export const MESSAGE_ROWS_PER_INSERT = Math.floor(100 / 6);
+
+/**
+ * The inserts of the messages among `events` (rows already there are left alone), for a batch:
+ * several rows per statement, as many as D1's parameter limit allows, since a flush carries
+ * every message a room stored in the last few seconds.
+ */
 export function messageInserts(db: DrizzleD1Database, events: StoredEvent[]) {
-  return events
-    .map(messageOf)
-    .filter((m): m is Message => m !== null)
-    .map((row) => db.insert(messages).values(row).onConflictDoNothing());
+  const rows = events.map(messageOf).filter((m): m is Message => m !== null);
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += MESSAGE_ROWS_PER_INSERT) {
+    inserts.push(db.insert(messages).values(rows.slice(i, i + MESSAGE_ROWS_PER_INSERT)).onConflictDoNothing());
+  }
+  return inserts;
 }
 
 /** Inserts the messages among `events`, in one batch. */

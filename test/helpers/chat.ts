@@ -67,7 +67,7 @@ export async function roomStorage(roomId: string): Promise<{ firstSeq: number | 
 
 /**
  * Runs the room's alarm until its outbox is empty. The alarm is a real one too (set
- * OUTBOX_FLUSH_DELAY_MS after a message), so it may already be running when we look; then
+ * MESSAGE_ARCHIVE_DELAY_MS after a message), so it may already be running when we look; then
  * there is nothing to run and we look again until the deadline.
  */
 export async function flushOutbox(roomId: string, timeoutMs = 10_000): Promise<void> {

@@ -1,0 +1,43 @@
+// The write-behind copy of chat messages to D1 is several rows per INSERT, and D1 refuses a
+// statement that binds more than 100 parameters. Local D1 (the worker tests) does not enforce
+// that limit, so it is checked here on the statements themselves.
+import { drizzle } from "drizzle-orm/d1";
+import { describe, expect, it } from "vitest";
+import { MESSAGE_ROWS_PER_INSERT, messageInserts } from "../../src/rooms/message-archive";
+import type { StoredEvent } from "../../src/rooms/event-log";
+
+const D1_MAX_BOUND_PARAMETERS = 100;
+
+function messageEvent(seq: number): StoredEvent {
+  const message = { id: `msg_room_${seq}`, roomId: "room", seq, userId: "usr_a", text: `hello ${seq}`, createdAt: 1_000 + seq };
+  return { seq, frame: JSON.stringify({ type: "message", seq, message }), createdAt: 1_000 + seq };
+}
+
+function otherEvent(seq: number): StoredEvent {
+  return { seq, frame: JSON.stringify({ type: "status", seq, trip: { id: "trp_x" } }), createdAt: 1_000 + seq };
+}
+
+// Statements are only built and rendered to SQL here, never run, so no database is needed.
+const db = drizzle({} as D1Database);
+
+describe("messageInserts", () => {
+  it("puts as many rows in one statement as D1's parameter limit allows, and never more", () => {
+    const events = Array.from({ length: 40 }, (_, i) => messageEvent(i + 1));
+    const statements = messageInserts(db, events).map((insert) => insert.toSQL());
+    expect(statements.map((s) => s.params.length / 6)).toEqual([MESSAGE_ROWS_PER_INSERT, MESSAGE_ROWS_PER_INSERT, 40 - 2 * MESSAGE_ROWS_PER_INSERT]);
+    for (const s of statements) {
+      expect(s.params.length).toBeLessThanOrEqual(D1_MAX_BOUND_PARAMETERS);
+      expect(s.sql).toMatch(/on conflict do nothing$/i);
+    }
+    // Every message once, in seq order.
+    const ids = statements.flatMap((s) => s.params.filter((p) => typeof p === "string" && p.startsWith("msg_")));
+    expect(ids).toEqual(events.map((e) => `msg_room_${e.seq}`));
+  });
+
+  it("skips events that are not chat messages, and builds nothing for none", () => {
+    const statements = messageInserts(db, [otherEvent(1), messageEvent(2), otherEvent(3)]).map((insert) => insert.toSQL());
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.params).toEqual(["msg_room_2", "room", 2, "usr_a", "hello 2", 1_002]);
+    expect(messageInserts(db, [otherEvent(1)])).toEqual([]);
+  });
+});
