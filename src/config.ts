@@ -22,9 +22,10 @@ const ConfigSchema = z.object({
   OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
   /**
    * A chat message reaches D1 this long after the first message waiting in its room (or at once
-   * when OUTBOX_BATCH_SIZE wait). D1 has one writer for the whole platform and every active room
-   * writes a batch per flush, so a slower beat lets one database serve more busy rooms; the
-   * message itself is in the room's SQLite before its ack, and history reads the room first.
+   * when OUTBOX_BATCH_SIZE events wait). Every room writes to one D1 database, which has one
+   * writer, and each active room writes a batch per flush, so a slower beat lets the database
+   * serve more busy rooms; the message itself is in the room's SQLite before its ack, and
+   * history reads the room first.
    */
   MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
   OUTBOX_BATCH_SIZE: int(100, 1),

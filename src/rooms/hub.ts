@@ -526,8 +526,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
   }
 
-  /** Copies the outbox to D1 in batches; returns when to try again after a failure. */
+  /**
+   * Copies the outbox to D1 in batches, up to the events stored when the alarm began; returns
+   * when to try again after a failure. Events stored while a batch is in flight set their own
+   * alarm and wait for it, so a busy room writes one batch per beat, not a trailing one too.
+   */
   private async drainOutbox(): Promise<number | null> {
+    const upTo = this.log.lastSeq;
     for (;;) {
       const batch = this.log.pendingOutbox(this.config.OUTBOX_BATCH_SIZE);
       if (batch.events.length === 0) {
@@ -545,6 +550,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       }
       this.outboxFailures = 0;
       this.log.markFlushed(batch);
+      if (batch.through >= upTo) break;
     }
     return null;
   }

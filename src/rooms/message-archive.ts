@@ -3,7 +3,7 @@
  * Chat messages in D1, shared by chat rooms and trip chat: the write-behind copy from a room's
  * outbox (idempotent on room and seq) and the read-back of history the room no longer keeps.
  */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/common";
@@ -16,8 +16,10 @@ export function messageOf(event: StoredEvent): Message | null {
   return parsed.success ? parsed.data.message : null;
 }
 
-/** D1 binds at most 100 parameters per statement, and a message row binds six. */
-export const MESSAGE_ROWS_PER_INSERT = Math.floor(100 / 6);
+/** D1 refuses a statement that binds more parameters than this. */
+export const D1_MAX_BOUND_PARAMETERS = 100;
+/** Message rows per INSERT: each binds one parameter per column. */
+export const MESSAGE_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMETERS / Object.keys(getTableColumns(messages)).length);
 
 /**
  * The inserts of the messages among `events` (rows already there are left alone), for a batch:
