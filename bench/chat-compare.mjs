@@ -21,7 +21,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as hdr from "hdr-histogram-js";
 import WebSocket from "ws";
-import { BenchError, CLK_TCK, cpuTicks, describeProcesses, die, hostTicks, isLoopback, makeApi, now, numberOption, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
+import { BenchError, CHAT_SERVERS, CLK_TCK, cpuTicks, describeProcesses, die, hostTicks, isLoopback, makeApi, now, numberOption, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
 
 const HELP = `usage: node bench/chat-compare.mjs --target ridewire|ws|socketio|do-room|do-room-workerd [options]
 
@@ -84,8 +84,7 @@ if (opt.help) {
 }
 
 const TARGET = opt.target;
-const TARGETS = ["ridewire", "ws", "socketio", "do-room", "do-room-workerd"];
-if (!TARGETS.includes(TARGET)) die(`--target must be one of ${TARGETS.join(", ")}`);
+if (!CHAT_SERVERS.includes(TARGET)) die(`--target must be one of ${CHAT_SERVERS.join(", ")}`);
 if (!["raw", "official"].includes(opt["sio-client"])) die(`--sio-client must be raw or official`);
 const num = (name, range) => numberOption(opt, name, range);
 const FIXED = num("fixed-deliveries", { min: 0, max: 1e7 });

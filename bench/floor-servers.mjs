@@ -41,6 +41,9 @@ export function workerdBinary() {
  */
 export function prepareFloorServer({ hub, runtime, port, inspectorPort, observability = false, prefix = "ridewire-floor-" }) {
   if (!existsSync(join(FIXTURES, hub))) throw new Error(`no fixture bench/floor/${hub}`);
+  if (runtime !== "wrangler" && runtime !== "workerd") throw new Error(`unknown runtime ${runtime}`);
+  if (runtime === "wrangler" && !existsSync(WRANGLER)) throw new Error(`no wrangler at ${WRANGLER} (npm install)`);
+  const bin = runtime === "workerd" ? workerdBinary() : NODE;
   const dir = mkdtempSync(join(tmpdir(), prefix));
   copyFileSync(join(FIXTURES, hub), join(dir, hub));
   if (runtime === "workerd") {
@@ -51,14 +54,12 @@ export function prepareFloorServer({ hub, runtime, port, inspectorPort, observab
       .replaceAll("@ADDRESS@", `127.0.0.1:${port}`)
       .replaceAll("@MAIN@", hub);
     writeFileSync(join(dir, "config.capnp"), capnp);
-    return { dir, cmd: workerdBinary(), args: ["serve", join(dir, "config.capnp")], env: {} };
+    return { dir, cmd: bin, args: ["serve", join(dir, "config.capnp")], env: {} };
   }
-  if (runtime !== "wrangler") throw new Error(`unknown runtime ${runtime}`);
-  if (!existsSync(WRANGLER)) throw new Error(`no wrangler at ${WRANGLER} (npm install)`);
   writeFileSync(join(dir, "wrangler.toml"), readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub));
   return {
     dir,
-    cmd: NODE,
+    cmd: bin,
     env: { X_LOCAL_OBSERVABILITY: observability ? "true" : "false" },
     args: [
       WRANGLER, "dev",

@@ -6,6 +6,12 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
+/**
+ * The chat servers `npm run bench` runs, in order: the peers, the runtime's floor (a bare
+ * Durable Object room under wrangler dev and under plain workerd, bench/floor/room-hub.mjs), ridewire.
+ */
+export const CHAT_SERVERS = ["ws", "socketio", "do-room", "do-room-workerd", "ridewire"];
+
 /** Stops the run on a bad option or setup: exit code 2. */
 export function die(msg) {
   console.error(`bench: ${msg}`);

@@ -4,17 +4,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHAT_SERVERS } from "./lib.mjs";
 
 const NAMES = {
   ridewire: "ridewire (wrangler dev)",
   ws: "ws hub",
   socketio: "Socket.IO",
-  "do-room": "empty Durable Object room (wrangler dev)",
-  "do-room-workerd": "empty Durable Object room (plain workerd)",
+  "do-room": "bare Durable Object room (wrangler dev)",
+  "do-room-workerd": "bare Durable Object room (plain workerd)",
   ref: "Node reference",
 };
-/** The chat servers in the order the tables list them. */
-const CHAT_ORDER = ["ridewire", "ws", "socketio", "do-room", "do-room-workerd"];
+/** The chat servers in the order the tables list them: ridewire, then the rest as they run. */
+const CHAT_ORDER = ["ridewire", ...CHAT_SERVERS.filter((t) => t !== "ridewire")];
 const n0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
 const ms = (x) => (x === null || x === undefined ? "–" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString("en-US"));
 const f2 = (x) => (x === null || x === undefined ? "–" : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
@@ -125,12 +126,14 @@ function chatRatios(info) {
   const out = [];
   const mine = ratioLines(info, "ridewire", ["ws", "socketio", "do-room"]);
   if (mine.length) {
-    out.push(`Ratios (ridewire's figure divided by the other's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×):\n\n${mine.join("\n")}`);
+    out.push(
+      `Ratios (ridewire's figure divided by the other server's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×; against the bare room, ridewire's own runtime with nothing in it, 1× would mean ridewire's work costs nothing):\n\n${mine.join("\n")}`,
+    );
   }
   const floor = ["do-room", "do-room-workerd"].flatMap((t) => ratioLines(info, t, ["ws"]));
   if (floor.length) {
     out.push(
-      `The runtime's floor: an empty Durable Object room (bench/floor/room-hub.mjs) speaks the ws hub's protocol and does only what the ws hub does (parse, re-serialise once, send to every member), with the same generator and workload, no storage, no acks, no auth. Under \`wrangler dev\` (run as \`npm run dev\` runs ridewire) it is the least that any room in ridewire's place can cost on this benchmark: no change to ridewire's \`src/\` gets below it. Under plain \`workerd serve\` (the same runtime build without wrangler's entry proxy) it is the least such a room costs on the runtime itself:\n\n${floor.join("\n")}`,
+      `The runtime's floor (the bare room's figure divided by the ws hub's): a bare Durable Object room (bench/floor/room-hub.mjs) speaks the ws hub's protocol and does only what the ws hub does (parse, re-serialise once, send to every member), with no storage, acks or auth, under the same generator and workload. Under \`wrangler dev\` (run as \`npm run dev\` runs ridewire) it is a lower bound for any room in ridewire's place on this benchmark: no change to ridewire's \`src/\` gets below it. (The bound is a little loose: the fixture has no asset router or bindings, which cost per HTTP request, not per WebSocket frame.) Under plain \`workerd serve\` (the same runtime build without wrangler's entry proxy) it is what such a room costs on the runtime itself:\n\n${floor.join("\n")}`,
     );
   }
   return out.join("\n\n");
@@ -317,7 +320,7 @@ ${chatRaw(info)}
 ${dispatchRaw(info)}
 ## Caveats
 
-- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see Guarantees). Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
+- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see Guarantees); the bare rooms run on ridewire's runtime and do as little as the ws hub. Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
 - Two cores: the server gets one, the generator the other. The generator's own ceiling (one Node process receiving every delivery) caps what can be measured for the faster servers; such points are discarded and the rate above the last kept point is reported as a lower bound.
 - ridewire's chat setup registers real users over HTTP (PBKDF2 with 100,000 iterations per password, about 40 per second on one core), so its setup takes longer; it is not part of any measured window.
 `;

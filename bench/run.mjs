@@ -17,18 +17,16 @@ import { tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { prepareFloorServer } from "./floor-servers.mjs";
-import { processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
+import { prepareFloorServer, workerdBinary } from "./floor-servers.mjs";
+import { CHAT_SERVERS, processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 import { renderReport } from "./report.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/** The chat servers, in the order they run: the peers, the runtime's floor, ridewire. */
-const CHAT_TARGETS = ["ws", "socketio", "do-room", "do-room-workerd", "ridewire"];
 const { values: opt } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
-    targets: { type: "string", default: CHAT_TARGETS.join(",") },
+    targets: { type: "string", default: CHAT_SERVERS.join(",") },
     out: { type: "string" },
     "json-dir": { type: "string" },
     "max-load": { type: "string", default: "1.0" },
@@ -51,8 +49,8 @@ if (opt.help) {
 const QUICK = opt.quick;
 const ONLY = opt.only ? new Set(opt.only.split(",")) : new Set(["chat", "dispatch"]);
 const TARGETS = opt.targets.split(",");
-for (const t of TARGETS) if (!CHAT_TARGETS.includes(t)) {
-  console.error(`bench: --targets: unknown chat server ${JSON.stringify(t)} (one of ${CHAT_TARGETS.join(", ")})`);
+for (const t of TARGETS) if (!CHAT_SERVERS.includes(t)) {
+  console.error(`bench: --targets: unknown chat server ${JSON.stringify(t)} (one of ${CHAT_SERVERS.join(", ")})`);
   process.exit(2);
 }
 const OUT = opt.out ?? join(ROOT, QUICK ? "bench/out/RESULTS-quick.md" : "bench/RESULTS.md");
@@ -66,11 +64,11 @@ const NODE = process.execPath;
 
 const plan = QUICK
   ? {
-      chat: { topologies: { ws: "100x10", socketio: "100x10", "do-room": "50x10", "do-room-workerd": "50x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
+      chat: { topologies: { ws: "100x10", socketio: "100x10", "do-room": "100x10", "do-room-workerd": "100x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
       dispatch: { ref: [300], ridewire: [300], rates: "5", extra: ["--seconds", "8", "--warmup", "3", "--ride-seconds", "6", "--rider-slack", "4", "--overload-after", "5", "--drain", "20"] },
     }
   : {
-      chat: { topologies: Object.fromEntries(CHAT_TARGETS.map((t) => [t, "100x10,20x50,4x250"])), rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
+      chat: { topologies: Object.fromEntries(CHAT_SERVERS.map((t) => [t, "100x10,20x50,4x250"])), rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
       dispatch: { ref: [1000, 5000], ridewire: [300, 1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "30"] },
     };
 if (opt["ridewire-drivers"]) plan.dispatch.ridewire = opt["ridewire-drivers"].split(",").map(Number);
@@ -173,11 +171,21 @@ async function waitForQuietHost(what) {
 
 // ---- machine and versions -----------------------------------------------------------------------
 
+/** The workerd that wrangler dev runs (and do-room-workerd), or "" when none is installed. */
+function workerdBinaryOrNothing() {
+  try {
+    return workerdBinary();
+  } catch {
+    return "";
+  }
+}
+
 function machine() {
   const lscpu = sh("lscpu", []);
   const field = (k) => new RegExp(`^${k}:\\s+(.+)$`, "m").exec(lscpu)?.[1] ?? "?";
   const pkg = (name) => readJson(join(ROOT, "node_modules", name, "package.json"))?.version ?? "?";
   const wranglerPkg = readJson(join(ROOT, "node_modules/wrangler/package.json"));
+  const workerd = workerdBinaryOrNothing();
   return {
     cpuModel: field("Model name"),
     cpus: field("CPU\\(s\\)"),
@@ -189,7 +197,7 @@ function machine() {
     versions: {
       node: process.version,
       wrangler: wranglerPkg?.version ?? "?",
-      workerd: sh(join(ROOT, "node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["--version"]).replace(/^workerd\s*/, "") + ` (npm workerd ${wranglerPkg?.dependencies?.workerd ?? "?"})`,
+      workerd: (workerd ? sh(workerd, ["--version"]) : "not installed").replace(/^workerd\s*/, "") + ` (npm workerd ${wranglerPkg?.dependencies?.workerd ?? "?"})`,
       ws: pkg("ws"),
       "socket.io": pkg("socket.io"),
       "socket.io-client": pkg("socket.io-client"),
@@ -251,11 +259,13 @@ async function main() {
   /** The runtime's floor for a chat room, under wrangler dev (as `npm run dev` runs it) or plain workerd. */
   const startFloorRoom = async (name, runtime) => {
     const port = await freePort();
-    const { dir, cmd, args, env } = prepareFloorServer({ hub: "room-hub.mjs", runtime, port, prefix: "ridewire-bench-floor-" });
+    // Local observability as ridewire gets it from scripts/dev.mjs: off unless the caller asks for it.
+    const observability = (process.env.X_LOCAL_OBSERVABILITY ?? "false") !== "false";
+    const { dir, cmd, args, env } = prepareFloorServer({ hub: "room-hub.mjs", runtime, port, observability, prefix: "ridewire-bench-floor-" });
     states.push(dir);
     const s = await startServer(name, cmd, args, { cwd: dir, env: { ...ridewireEnv, ...env }, url: `http://127.0.0.1:${port}` });
     const shown = s.command.replaceAll(dir, "<fresh dir>").replaceAll(ROOT, "").replace(`--port ${port}`, "--port PORT").replace(`127.0.0.1:${port}`, "127.0.0.1:PORT");
-    info.servers.push({ name, command: runtime === "wrangler" ? `X_LOCAL_OBSERVABILITY=false ${shown}` : shown, pids: s.pids });
+    info.servers.push({ name, command: runtime === "wrangler" ? `X_LOCAL_OBSERVABILITY=${env.X_LOCAL_OBSERVABILITY} ${shown}` : shown, pids: s.pids });
     return s;
   };
   const startChatServer = (target) => {

@@ -61,7 +61,12 @@ for (const s of ONLY) if (!SERVERS.includes(s)) die(`--only: unknown server ${JS
 
 // ---- binaries -----------------------------------------------------------------------------
 
-const WORKERD = workerdBinary();
+let WORKERD;
+try {
+  WORKERD = workerdBinary();
+} catch (err) {
+  die(err.message);
+}
 const sh = (cmd, args) => {
   try {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();

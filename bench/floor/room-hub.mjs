@@ -3,7 +3,8 @@
 // connects to /rooms/<room>?user=<id> and gets {"type":"welcome"}; every {"type":"message","id",
 // "text"} frame is parsed, re-serialised once and sent to every member, the sender included.
 // No storage, acks, auth, limits or dedupe: what a Worker + Durable Object room costs on this
-// runtime before any of ridewire's work (bench/run.mjs, target "do-room"; bench/RESULTS.md).
+// runtime before any of ridewire's work. bench/run.mjs runs it as two chat servers: "do-room"
+// under wrangler dev and "do-room-workerd" under plain workerd (bench/RESULTS.md).
 import { DurableObject } from "cloudflare:workers";
 
 export class Hub extends DurableObject {
@@ -46,8 +47,14 @@ export class Hub extends DurableObject {
     }
   }
 
-  webSocketClose(ws) {
+  webSocketClose(ws, code) {
     this.members.delete(ws);
+    try {
+      // Answer the close as ridewire's hub and the ws library do; 1005/1006/1015 may not be sent.
+      ws.close([1005, 1006, 1015].includes(code) ? 1000 : code);
+    } catch {
+      // already closed
+    }
   }
 
   webSocketError(ws) {

@@ -1,6 +1,7 @@
-# Template for plain `workerd serve` (bench/floor-servers.mjs fills in @DO_DIR@, @ADDRESS@ and
-# @MAIN@, and writes it next to a copy of the fixture @MAIN@ names): the same Worker and Durable
-# Object as under wrangler dev, SQLite-backed storage on a temporary directory, no entry proxy.
+# Template for plain `workerd serve` (bench/floor-servers.mjs fills in the storage directory, the
+# address and the fixture's file name, and writes it next to a copy of the fixture): the same
+# Worker and Durable Object as under wrangler dev, SQLite-backed storage on a temporary
+# directory, no entry proxy.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
