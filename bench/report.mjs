@@ -321,6 +321,7 @@ ${dispatchRaw(info)}
 ## Caveats
 
 - \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see Guarantees); the bare rooms run on ridewire's runtime and do as little as the ws hub. Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
+- ridewire copies chat messages to D1 behind, on a 5 s beat (\`MESSAGE_ARCHIVE_DELAY_MS\`). A point's CPU window holds the copies of the warm-up's messages and misses those of its last seconds, so its CPU per delivery may be off by part of one copy. The effect is small: at 100 × 10 and 5,000 deliveries/s, an 8 s and a 40 s window gave 15.9 and 15.6 CPU-s per 100,000 (bench/PROFILE.md).
 - Two cores: the server gets one, the generator the other. The generator's own ceiling (one Node process receiving every delivery) caps what can be measured for the faster servers; such points are discarded and the rate above the last kept point is reported as a lower bound.
 - ridewire's chat setup registers real users over HTTP (PBKDF2 with 100,000 iterations per password, about 40 per second on one core), so its setup takes longer; it is not part of any measured window.
 `;
