@@ -4,6 +4,7 @@
  * per `env` object; a bad value fails loudly at the first request instead of misbehaving later.
  */
 import { z } from "zod";
+import type { TravelModel } from "./domain/geo";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -96,7 +97,12 @@ const ConfigSchema = z.object({
   path: ["PAYMENT_PROVIDER"],
 });
 
-export type Config = z.infer<typeof ConfigSchema> & { allowedOrigins: string[]; commissionBps: number };
+export type Config = z.infer<typeof ConfigSchema> & {
+  allowedOrigins: string[];
+  commissionBps: number;
+  /** DETOUR_FACTOR and CITY_SPEED_KMH as ETAs and fares take them. */
+  travelModel: TravelModel;
+};
 
 const cache = new WeakMap<object, Config>();
 
@@ -111,7 +117,12 @@ export function loadConfig(env: Env): Config {
   const allowedOrigins = parsed.data.ALLOWED_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
-  const config = { ...parsed.data, allowedOrigins, commissionBps: Math.round(parsed.data.COMMISSION_PERCENT * 100) };
+  const config = {
+    ...parsed.data,
+    allowedOrigins,
+    commissionBps: Math.round(parsed.data.COMMISSION_PERCENT * 100),
+    travelModel: { detourFactor: parsed.data.DETOUR_FACTOR, citySpeedKmh: parsed.data.CITY_SPEED_KMH },
+  };
   cache.set(env, config);
   return config;
 }

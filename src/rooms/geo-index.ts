@@ -55,9 +55,8 @@ export function nearSearch(config: Config, point: LatLng): SearchStep[] {
   const pickupCell = cellOf(point, config.H3_RESOLUTION);
   const ring = searchCells(pickupCell, config.SEARCH_RING).filter((cell) => cell !== pickupCell);
   if (ring.length === 0) return [{ cells: [pickupCell], decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
-  const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
   return [
-    { cells: [pickupCell], decidedBelowEtaSec: etaSecForKm(insideCellKm(point, pickupCell), model) },
+    { cells: [pickupCell], decidedBelowEtaSec: etaSecForKm(insideCellKm(point, pickupCell), config.travelModel) },
     { cells: ring, decidedBelowEtaSec: Number.POSITIVE_INFINITY },
   ];
 }
@@ -90,13 +89,7 @@ export async function* candidatesBestFirst(
     if (first) onPickupCell?.(area.center);
     first = false;
     const found = left.concat(area.drivers);
-    const ranked = rankCandidates(found, query.point, {
-      now,
-      staleAfterMs: config.DRIVER_STALE_MS,
-      detourFactor: config.DETOUR_FACTOR,
-      citySpeedKmh: config.CITY_SPEED_KMH,
-      exclude: seen,
-    });
+    const ranked = rankCandidates(found, query.point, { ...config.travelModel, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: seen });
     for (const candidate of ranked) {
       if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
       seen.add(candidate.driverId);

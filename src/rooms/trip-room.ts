@@ -471,7 +471,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private eta(state: TripState, from: LatLng): number | null {
     if (!isOnTrip(state.status)) return null;
     const to = state.status === "in_progress" ? state.dropoff : state.pickup;
-    return etaSec(from, to, { detourFactor: this.config.DETOUR_FACTOR, citySpeedKmh: this.config.CITY_SPEED_KMH });
+    return etaSec(from, to, this.config.travelModel);
   }
 
   private state(): TripState {

@@ -35,14 +35,13 @@ const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM
 async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
   const config = c.get("config");
   const now = Date.now();
-  const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
   // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
   // demand against its available drivers (the cell where a request is counted).
   let pickupCell = { availableDrivers: 0, recentRequests: 0 };
   const first = await candidatesBestFirst(c.env, config, nearSearch(config, pickup), now, { point: pickup, limit: 1, exclude: [] }, (cell) => (pickupCell = cell)).next();
   const nearest = first.done ? undefined : first.value;
   const surge = surgeMultiplier(pickupCell);
-  const estimate = quoteEstimate(pickup, dropoff, model);
+  const estimate = quoteEstimate(pickup, dropoff, config.travelModel);
   const rules = {
     currency: config.FARE_CURRENCY,
     baseMinor: config.FARE_BASE_MINOR,
