@@ -1,5 +1,6 @@
 /**
- * The web app in a real browser (Debian's chromium through playwright-core) against a real
+ * The web app in a real browser (Chromium through playwright-core: a system one, or the build inside the
+ * `@sparticuz/chromium` npm package) against a real
  * `wrangler dev` that serves it as static assets: a rider and a driver, each in a browser
  * context of their own, complete a trip with chat and ratings while the operations view shows
  * the city; and two users chat in a room with presence, typing and read marks. Screenshots go
@@ -8,13 +9,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web`;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Generous for a loaded machine: every wait is on something the page shows. */
 const SEEN_MS = 20_000;
 
@@ -24,7 +25,6 @@ const contexts: BrowserContext[] = [];
 let counter = 0;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   // The app is bundled by `npm test` before vitest runs; a run of this file alone builds it.
   if (!existsSync(`${ROOT}public/build/app.js`)) {
     const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
@@ -33,7 +33,10 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   server = await devServer("web");
   await server.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  const launched = await launchChromium();
+  browser = launched.browser;
+  // Read by the bare-machine check (test/e2e/bare-machine.test.ts) to prove the tests ran.
+  console.log(`[web.test] chromium from ${launched.source}: ${launched.executablePath}`);
 });
 
 afterAll(async () => {

@@ -1,0 +1,31 @@
+/**
+ * Which Chromium the browser tests drive, and how it is launched. In order: `CHROMIUM_PATH`,
+ * Debian's `/usr/bin/chromium`, else the build that arrives inside the `@sparticuz/chromium`
+ * npm package (unpacked into the temp dir on first use), so `npm install && npm test` needs
+ * no system package. The chosen source is returned so a test can say which one ran.
+ */
+import { existsSync } from "node:fs";
+import sparticuz from "@sparticuz/chromium";
+import { chromium, type Browser } from "playwright-core";
+
+export type BrowserSource = "CHROMIUM_PATH" | "system" | "npm";
+
+/** Flags for a system Chromium on a closed network: without the background-networking ones,
+ * it keeps opening connections that this machine refuses. */
+const SYSTEM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+/** `SYSTEM_CHROMIUM_PATH` lets CI hide a system browser to prove the npm one serves alone. */
+const SYSTEM_CHROMIUM = process.env.SYSTEM_CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export async function launchChromium(): Promise<{ browser: Browser; source: BrowserSource; executablePath: string }> {
+  const override = process.env.CHROMIUM_PATH;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override} does not exist`);
+    return { browser: await chromium.launch({ executablePath: override, args: SYSTEM_ARGS }), source: "CHROMIUM_PATH", executablePath: override };
+  }
+  if (existsSync(SYSTEM_CHROMIUM)) {
+    return { browser: await chromium.launch({ executablePath: SYSTEM_CHROMIUM, args: SYSTEM_ARGS }), source: "system", executablePath: SYSTEM_CHROMIUM };
+  }
+  const executablePath = await sparticuz.executablePath();
+  const args = [...sparticuz.args, "--disable-background-networking"];
+  return { browser: await chromium.launch({ executablePath, args, headless: true }), source: "npm", executablePath };
+}
