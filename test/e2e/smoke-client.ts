@@ -6,7 +6,7 @@
  *   bun test/e2e/smoke-client.ts http://127.0.0.1:8787
  *   deno run --allow-net --sloppy-imports test/e2e/smoke-client.ts http://127.0.0.1:8787
  */
-import { RidewireClient } from "ridewire/client";
+import { RidewireClient } from "@ridewire/client";
 
 declare const Deno: { args: string[]; version: { deno: string } } | undefined;
 declare const Bun: { version: string } | undefined;
