@@ -8,7 +8,7 @@
 // builds at once (the pack test and the runtime smoke test in one `vitest run`) then never
 // leave a half-written dist/ for the other's readers.
 import { execFileSync } from "node:child_process";
-import { rename, rm } from "node:fs/promises";
+import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -33,9 +33,27 @@ try {
   });
   const tsc = join(here, "../../node_modules/.bin/tsc");
   execFileSync(tsc, ["-p", join(here, "tsconfig.build.json"), "--outDir", join(staging, "types")], { stdio: "inherit" });
+  await addDeclarationExtensions(join(staging, "types"));
   await swapInto(staging, dist);
 } finally {
   await rm(staging, { recursive: true, force: true });
+}
+
+/**
+ * The sources import each other without extensions (bundler resolution), and tsc keeps the
+ * specifiers as written; a consumer on `moduleResolution: "nodenext"` needs them explicit.
+ * `./http` becomes `./http.js`, which TypeScript maps to `./http.d.ts`.
+ */
+async function addDeclarationExtensions(dir) {
+  for (const entry of await readdir(dir, { recursive: true })) {
+    if (!entry.endsWith(".d.ts")) continue;
+    const file = join(dir, entry);
+    const text = await readFile(file, "utf8");
+    const fixed = text.replace(/((?:from |import\()\s*")(\.{1,2}\/[^"]*?)(")/g, (whole, before, specifier, after) =>
+      /\.(js|mjs|cjs|json)$/.test(specifier) ? whole : `${before}${specifier}.js${after}`,
+    );
+    if (fixed !== text) await writeFile(file, fixed);
+  }
 }
 
 /** Replaces `target` with `source` by two renames; another build swapping at the same moment makes it try again. */

@@ -5,7 +5,7 @@
  * package.json: no sources, no tests, nothing of the server beyond those types.
  */
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 
@@ -38,4 +38,11 @@ it("publishes the built entry points, their declarations, README, CHANGELOG and 
   expect(serverTypes.filter((path) => !/^dist\/types\/src\/(protocol|domain)\/[\w-]+\.d\.ts$/.test(path))).toEqual([]);
   expect(serverTypes).toEqual(expect.arrayContaining(["dist/types/src/protocol/frames.d.ts", "dist/types/src/protocol/dispatch.d.ts"]));
   expect(files.filter((path) => /test|\.ts$/.test(path) && !path.endsWith(".d.ts"))).toEqual([]);
+
+  // Consumers on `moduleResolution: "nodenext"` resolve only explicit extensions in declarations.
+  const extensionless = files
+    .filter((path) => path.endsWith(".d.ts"))
+    .flatMap((path) => [...readFileSync(`${PACKAGE}${path}`, "utf8").matchAll(/(?:from |import\()\s*"(\.{1,2}\/[^"]*)"/g)].map((m) => m[1]!))
+    .filter((specifier) => !specifier.endsWith(".js"));
+  expect(extensionless).toEqual([]);
 }, 90_000);
