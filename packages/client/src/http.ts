@@ -1,7 +1,8 @@
 /**
  * @module client/http
  * The typed HTTP client of every route API.md lists that the server implements. Bodies and
- * answers are the protocol module's types; answers are checked with its zod schemas, errors
+ * answers are the protocol module's types (imported as types only); the fields of an answer the
+ * SDK reads are checked before it is handed on (answers.ts), errors
  * become `RidewireError`s with API.md's `status`, `code`, `message` and `details`. POSTs that
  * create things send an `Idempotency-Key` (one is made up when the caller gives none), which
  * makes them safe to retry: such requests, and GETs, are retried on network failures and on
