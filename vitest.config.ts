@@ -3,7 +3,12 @@
 // and e2e drives the client SDK in Node (plus Bun and Deno) against real `wrangler dev`
 // processes, which each test file starts on a free port and a fresh --persist-to directory.
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
+
+// "@ridewire/client" (an npm workspace) resolves to its TypeScript source in this repository:
+// its package.json exports have this condition first, so tests need no build of the package.
+const sourceFirst = { resolve: { conditions: ["@ridewire/source", ...defaultServerConditions] } };
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -11,6 +16,7 @@ export default defineConfig(async () => {
     test: {
       projects: [
         {
+          ssr: sourceFirst,
           test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
         },
         {
@@ -31,6 +37,7 @@ export default defineConfig(async () => {
           test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs", "test/helpers/stripe-server.mjs"] },
         },
         {
+          ssr: sourceFirst,
           test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
         },
       ],

@@ -29,6 +29,8 @@ const ctx = await context({
   platform: "browser",
   target: "es2022",
   outfile: "public/build/app.js",
+  // The SDK from its TypeScript source (packages/client's exports list this condition first): no build of it first.
+  conditions: ["@ridewire/source"],
   sourcemap: true,
   minify: !watch,
   logLevel: watch ? "info" : "warning",

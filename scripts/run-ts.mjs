@@ -1,5 +1,5 @@
 // Runs a TypeScript entry point on Node: `node scripts/run-ts.mjs scripts/simulate.ts [args...]`.
-// The client SDK is TypeScript with extensionless imports, which Node cannot load as it is, so
+// The client SDK's source is TypeScript with extensionless imports, which Node cannot load as it is, so
 // the entry is bundled with esbuild (dependencies included) into node_modules/.cache/ridewire/
 // and that bundle is imported, with the remaining arguments as its process.argv.
 import { rename, mkdir, writeFile } from "node:fs/promises";
@@ -27,6 +27,8 @@ try {
     sourcemap: "inline",
     write: false,
     outfile,
+    // "@ridewire/client" from its TypeScript source (its exports list this condition first).
+    conditions: ["@ridewire/source"],
     logLevel: "silent",
     // Some bundled CommonJS modules call require() for Node built-ins; ESM has no require.
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },

@@ -10,7 +10,7 @@
  * options; scripts/simulator/ holds the parts.
  */
 import { writeFileSync } from "node:fs";
-import { RidewireClient } from "../src/client";
+import { RidewireClient } from "@ridewire/client";
 import { areaOf } from "./simulator/city";
 import { newPassword, newRunId, pool, settleWithin, sleep, type SimContext } from "./simulator/context";
 import { DECIDE_MS, SimDriver } from "./simulator/driver";

@@ -4,7 +4,7 @@
  * and a room with its history (older pages on demand), live messages, who is online, who is
  * typing, and how far each member has read.
  */
-import type { ChatConnection, Message, RidewireClient, Room } from "../src/client";
+import type { ChatConnection, Message, RidewireClient, Room } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./main";
 

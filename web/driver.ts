@@ -5,7 +5,7 @@
  * channel), offers with a countdown to accept or decline, then arrived / start / complete,
  * trip chat and the rating of the rider.
  */
-import type { Driver, DriverConnection, LatLng, Offer, Trip, TripConnection } from "../src/client";
+import type { Driver, DriverConnection, LatLng, Offer, Trip, TripConnection } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./main";
 import { CityMap } from "./map";

@@ -10,7 +10,7 @@ import { driverView } from "./driver";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
 import { clientFor, loadSession, saveSession, signIn, signUp, type Session } from "./session";
-import type { RidewireClient } from "../src/client";
+import type { RidewireClient } from "@ridewire/client";
 
 export type View = (root: HTMLElement, api: RidewireClient, session: Session) => () => void;
 

@@ -5,8 +5,8 @@
  * equirectangular projection around the city's centre (exact enough for a city). A click picks
  * a point; everything a click does can also be done from the keyboard elsewhere in the view.
  */
-import { cellToBoundary, gridDisk, latLngToCell } from "h3-js";
-import type { LatLng } from "../src/client";
+import { cellBoundary, cellOf, cellsAround } from "@ridewire/client/geo";
+import type { LatLng } from "@ridewire/client";
 import type { City } from "./places";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -50,9 +50,9 @@ export class CityMap {
 
   /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
   drawGrid(resolution: number): void {
-    const center = latLngToCell(this.city.center.lat, this.city.center.lng, resolution);
+    const center = cellOf(this.city.center, resolution);
     const reach = Math.ceil(((this.city.east - this.city.west) * this.kmPerDegLng * 111.32) / (resolution >= 8 ? 0.9 : 2.4));
-    for (const cell of gridDisk(center, reach)) this.cell(cell);
+    for (const cell of cellsAround(center, reach)) this.cell(cell);
   }
 
   /** Shades a cell and labels it (the operations view); `level` 0..1 sets the fill's strength. */
@@ -132,7 +132,7 @@ export class CityMap {
   private cell(cell: string): { shape: SVGPolygonElement; label: SVGTextElement } {
     const known = this.cellShapes.get(cell);
     if (known) return known;
-    const corners = cellToBoundary(cell).map(([lat, lng]) => this.project({ lat, lng }));
+    const corners = cellBoundary(cell).map((corner) => this.project(corner));
     const shape = this.node("polygon", { class: "cell", "data-cell": cell, points: corners.map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ") }) as SVGPolygonElement;
     const cx = corners.reduce((s, c) => s + c.x, 0) / corners.length;
     const cy = corners.reduce((s, c) => s + c.y, 0) / corners.length;

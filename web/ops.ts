@@ -3,7 +3,7 @@
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
  * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals.
  */
-import type { OpsCellsResponse } from "../src/client";
+import type { OpsCellsResponse } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./main";
 import { CityMap } from "./map";

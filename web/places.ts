@@ -3,7 +3,7 @@
  * The city the web app shows, with named places to pick from the keyboard (a click on the map
  * picks any point). San Francisco, as in the simulator's `--city sf`.
  */
-import type { LatLng } from "../src/client";
+import type { LatLng } from "@ridewire/client";
 
 export type City = { name: string; south: number; north: number; west: number; east: number; center: LatLng; places: { name: string; at: LatLng }[] };
 

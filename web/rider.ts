@@ -4,7 +4,7 @@
  * the quote (fare, surge, pickup ETA), the request, then the live trip over its room: status,
  * the driver approaching with ETA, chat, the final fare and receipt, and the rating.
  */
-import type { LatLng, Quote, Trip, TripConnection } from "../src/client";
+import type { LatLng, Quote, Trip, TripConnection } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./main";
 import { CityMap } from "./map";

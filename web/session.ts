@@ -3,7 +3,7 @@
  * Who is signed in: the token and user from register or login, kept in sessionStorage (per
  * tab, so a rider and a driver can share a browser), and the SDK client that uses them.
  */
-import { RidewireClient, type Role, type User } from "../src/client";
+import { RidewireClient, type Role, type User } from "@ridewire/client";
 
 const KEY = "ridewire.session";
 

@@ -4,7 +4,7 @@
  * room connection (history by resume, then live), the rating form after completion, and
  * the words for each status.
  */
-import type { Message, RidewireClient, Trip, TripConnection } from "../src/client";
+import type { Message, RidewireClient, Trip, TripConnection } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 
 export const STATUS_TEXT: Record<Trip["status"], string> = {

@@ -5,7 +5,7 @@
  * Positions are a pure function of the clock: a fix taken at `at` is where the car is at
  * `at`, so the speed the server infers between two fixes is never above the car's own.
  */
-import type { LatLng } from "../../src/client";
+import type { LatLng } from "@ridewire/client";
 import { haversineKm } from "../../src/domain/geo";
 
 export type Bounds = { south: number; north: number; west: number; east: number };

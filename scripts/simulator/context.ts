@@ -4,7 +4,7 @@
  * phase, and small helpers for accounts and waiting.
  */
 import { randomBytes } from "node:crypto";
-import { RidewireClient, type Role } from "../../src/client";
+import { RidewireClient, type Role } from "@ridewire/client";
 import type { Bounds } from "./city";
 import type { Options } from "./options";
 import type { Stats } from "./stats";

@@ -5,7 +5,7 @@
  * (declined otherwise), and an accepted ride driven through: to the pickup, `arrived`, a short
  * wait, `start`, to the dropoff, `complete`, a trip chat message or two, and a rating.
  */
-import { isRidewireError, type DriverConnection, type LatLng, type RidewireClient, type Trip, type TripConnection } from "../../src/client";
+import { isRidewireError, type DriverConnection, type LatLng, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
 import { between, gridRoute, Mover, randomPoint } from "./city";
 import { settleWithin, signUp, sleep, type SimContext } from "./context";
 

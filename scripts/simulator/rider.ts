@@ -5,7 +5,7 @@
  * dropoff some km away, the request, and the trip socket followed to the end, timing the match
  * and every location fix that reaches it, chatting with the driver and rating them.
  */
-import { isRidewireError, type RidewireClient, type Trip, type TripConnection } from "../../src/client";
+import { isRidewireError, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
 import { between, pointAway, randomPoint } from "./city";
 import { settleWithin, signUp, type SimContext } from "./context";
 

@@ -6,7 +6,7 @@
  * location-to-rider (a driver's fix with `at` -> the rider's `location` frame with that `at`,
  * both on this process's clock). Renders the progress line, the summary table and its JSON.
  */
-import { isRidewireError } from "../../src/client";
+import { isRidewireError } from "@ridewire/client";
 
 /** Exact nearest-rank percentile of unsorted samples; null when there are none. */
 export function percentile(samples: readonly number[], p: number): number | null {

@@ -87,19 +87,7 @@ export type LocationBody = z.infer<typeof LocationBody>;
 
 const FrameTripId = z.string().min(1).max(64);
 
-/**
- * The driver channel's frames that move a trip, and the move each is: the route
- * `POST /v1/trips/:id/<move>` and the trip object's method of that name.
- */
-export const TRIP_MOVE_OF_FRAME = {
-  "offer.accept": "accept",
-  "offer.decline": "decline",
-  "trip.arrived": "arrived",
-  "trip.start": "start",
-  "trip.complete": "complete",
-  "trip.cancel": "cancel",
-} as const;
-export type TripMoveFrameType = keyof typeof TRIP_MOVE_OF_FRAME;
+export { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "./trip-moves";
 
 /** A move on a trip the driver holds, over the channel: the same as `POST /v1/trips/:id/<move>`, answered with an ack. */
 const tripMoveFrame = <T extends string>(type: T) => z.object({ type: z.literal(type), id: FrameId.optional(), tripId: FrameTripId });

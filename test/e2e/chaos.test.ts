@@ -7,7 +7,7 @@
  * is in that history once.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { STORED_TYPES, type Ack, type ChannelFrames, type ChatConnection, type RoomConnection, type TripConnection, type RoomOptions, type ServerFrame } from "../../src/client";
+import { STORED_TYPES, type Ack, type ChannelFrames, type ChatConnection, type RoomConnection, type TripConnection, type RoomOptions, type ServerFrame } from "@ridewire/client";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, sleep, waitFor } from "./helpers/users";
 

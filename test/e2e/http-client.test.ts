@@ -4,7 +4,7 @@
  * long polls, and API.md's errors as RidewireErrors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RidewireClient, RidewireError } from "../../src/client";
+import { RidewireClient, RidewireError } from "@ridewire/client";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, waitFor } from "./helpers/users";
 

@@ -6,7 +6,7 @@
  * fallback when WebSockets are refused while HTTP works.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RidewireClient, type ChatConnection, type Message, type RoomOptions } from "../../src/client";
+import { RidewireClient, type ChatConnection, type Message, type RoomOptions } from "@ridewire/client";
 import { tcpProxy, type Proxy } from "./helpers/proxy";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, sleep, waitFor, type Account } from "./helpers/users";

@@ -1,12 +1,14 @@
 /**
  * A smoke run of the client SDK in whatever runtime runs this file (Bun, Deno, Node): two users
  * sign up, one makes a room the other joins, both connect, one sends a message over its room
- * connection and the other sees it. Prints one JSON line and exits 0 on success.
+ * connection and the other sees it. Prints one JSON line and exits 0 on success. It imports the
+ * SDK by its package name, so it runs the built package (`npm run build -w @ridewire/client`):
  *
+ *   node test/e2e/smoke-client.ts http://127.0.0.1:8787
  *   bun test/e2e/smoke-client.ts http://127.0.0.1:8787
- *   deno run --allow-net --sloppy-imports test/e2e/smoke-client.ts http://127.0.0.1:8787
+ *   deno run --allow-net test/e2e/smoke-client.ts http://127.0.0.1:8787
  */
-import { RidewireClient } from "ridewire/client";
+import { RidewireClient } from "@ridewire/client";
 
 declare const Deno: { args: string[]; version: { deno: string } } | undefined;
 declare const Bun: { version: string } | undefined;

@@ -1,7 +1,7 @@
 /**
  * Accounts and rooms for the end-to-end tests, made through the SDK itself.
  */
-import { RidewireClient, type Role, type Room, type User } from "../../../src/client";
+import { RidewireClient, type Role, type Room, type User } from "@ridewire/client";
 
 let counter = 0;
 

@@ -22,6 +22,14 @@ export class Emitter<Events extends object> {
     this.listeners.get(type)?.delete(listener as Listener<never>);
   }
 
+  /** Listeners of one event type, or of all of them: a component that unmounted should leave none. */
+  listenerCount(type?: keyof Events): number {
+    if (type !== undefined) return this.listeners.get(type)?.size ?? 0;
+    let count = 0;
+    for (const set of this.listeners.values()) count += set.size;
+    return count;
+  }
+
   /** Calls the listener for the next event of this type only. */
   once<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void {
     const off = this.on(type, (payload) => {

@@ -1,6 +1,6 @@
 /**
  * @module client
- * The ridewire client SDK (`import { RidewireClient } from "ridewire/client"`): a typed HTTP
+ * The ridewire client SDK (`import { RidewireClient } from "@ridewire/client"`): a typed HTTP
  * client of the API, and live room connections that reconnect, resume without loss or
  * repeats, re-send unacknowledged frames, and fall back to SSE + HTTP. Web-standard APIs
  * only: it runs in browsers, Node 22+, Deno and Bun.

@@ -4,7 +4,7 @@
  * `message`, `details`); a frame the server rejected, a network failure or an answer that does
  * not match the protocol use the same class with `status` 0 and a code of their own.
  */
-import type { ErrorCode } from "../protocol/common";
+import type { ErrorCode } from "../../../src/protocol/common";
 
 /** Codes the SDK itself gives, in addition to the server's `ErrorCode`s. */
 export type ClientErrorCode =

@@ -1,41 +1,22 @@
 /**
  * @module client/http
  * The typed HTTP client of every route API.md lists that the server implements. Bodies and
- * answers are the protocol module's types; answers are checked with its zod schemas, errors
+ * answers are the protocol module's types (imported as types only); the fields of an answer the
+ * SDK reads are checked before it is handed on (answers.ts), errors
  * become `RidewireError`s with API.md's `status`, `code`, `message` and `details`. POSTs that
  * create things send an `Idempotency-Key` (one is made up when the caller gives none), which
  * makes them safe to retry: such requests, and GETs, are retried on network failures and on
  * 502/503/504.
  */
-import { z } from "zod";
-import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
-import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TRIP_MOVE_OF_FRAME, TripRequestBody, type Offer, type TripMoveFrameType } from "../protocol/dispatch";
-import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
-import {
-  DeviceBody,
-  DeviceListResponse,
-  DeviceResponse,
-  NotificationListResponse,
-  PreferencesBody,
-  PreferencesResponse,
-  PushKeyResponse,
-  type Device,
-  type Notification,
-  type Preferences,
-} from "../protocol/notifications";
-import {
-  EarningsResponse,
-  ReceiptResponse,
-  TopUpBody,
-  TopUpResponse,
-  TransactionListResponse,
-  WalletResponse,
-  type Receipt,
-  type TopUp,
-  type Transaction,
-  type Wallet,
-} from "../protocol/payments";
-import { OpsCellsResponse } from "../protocol/ops";
+import type { z } from "zod";
+import type { ErrorBody, LatLng, Message, Role, Room, User } from "../../../src/protocol/common";
+import type { CancelBody, Driver, Offer, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../../src/protocol/dispatch";
+import type { AuthResponse, CreateRoomBody, HistoryResponse, LoginBody, MeResponse, RegisterBody, RoomMember } from "../../../src/protocol/http";
+import type { Device, DeviceBody, Notification, Preferences, PreferencesBody } from "../../../src/protocol/notifications";
+import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
+import type { OpsCellsResponse } from "../../../src/protocol/ops";
+import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protocol/trip-moves";
+import { answer, type AnswerCheck } from "./answers";
 import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
@@ -80,17 +61,37 @@ export type RatingInput = z.input<typeof RatingBody>;
 export type DeviceInput = z.input<typeof DeviceBody>;
 export type PreferencesInput = z.input<typeof PreferencesBody>;
 
-// Answers the protocol module has no envelope for, built from its resource schemas.
-const DriverResponse = z.object({ driver: Driver });
-const QuoteResponse = z.object({ quote: Quote });
-const TripResponse = z.object({ trip: Trip });
-const TripListResponse = z.object({ trips: z.array(Trip) });
-const AddMemberResponse = z.object({ room: Room, userId: z.string() });
-const RatingResponse = z.object({
-  rating: z.object({ tripId: z.string(), rateeId: z.string(), stars: z.number().int(), comment: z.string().nullable() }),
-});
-export type RatingResult = z.infer<typeof RatingResponse>["rating"];
-const PollResponse = z.object({ events: z.array(z.unknown()), seq: z.number().int() });
+// What the SDK checks of each answer (see answers.ts); the types are the protocol module's.
+const HealthResponse = answer<{ ok: true; version: string }>({ ok: "boolean", version: "string" });
+const AuthAnswer = answer<AuthResponse>({ user: "object", token: "string" });
+const MeAnswer = answer<MeResponse>({ user: "object" });
+const RoomResponse = answer<{ room: Room }>({ room: "object" });
+const RoomListResponse = answer<{ rooms: Room[] }>({ rooms: "array" });
+const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
+const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
+const MessageResponse = answer<{ message: Message }>({ message: "object" });
+const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
+const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
+const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
+const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
+const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
+/** A rating as the server stored it. */
+export type RatingResult = { tripId: string; rateeId: string; stars: number; comment: string | null };
+const RatingResponse = answer<{ rating: RatingResult }>({ rating: "object" });
+const PollResponse = answer<{ events: unknown[]; seq: number }>({ events: "array", seq: "integer" });
+const DeviceResponse = answer<{ device: Device }>({ device: "object" });
+const DeviceListResponse = answer<{ devices: Device[] }>({ devices: "array" });
+const PushKeyResponse = answer<{ publicKey: string | null }>({ publicKey: "string | null" });
+const NotificationListResponse = answer<{ notifications: Notification[] }>({ notifications: "array" });
+const PreferencesResponse = answer<{ preferences: Preferences }>({ preferences: "object" });
+const WalletResponse = answer<{ wallet: Wallet }>({ wallet: "object" });
+const TopUpResponse = answer<{ topUp: TopUp }>({ topUp: "object" });
+const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore: number | null }>({ transactions: "array", nextBefore: "integer | null" });
+const ReceiptResponse = answer<{ receipt: Receipt }>({ receipt: "object" });
+const EarningsAnswer = answer<EarningsResponse>({ earnings: "object", trips: "integer", from: "integer", to: "integer" });
+const OpsCellsAnswer = answer<OpsCellsResponse>({ cells: "array", totals: "object", center: "object", resolution: "integer", at: "integer" });
+const ErrorAnswer = answer<ErrorBody>({ error: "object" });
+const ErrorDetail = answer<ErrorBody["error"]>({ code: "string", message: "string" });
 /** A long poll's answer: the stored frames after `since` (or a `reset`), and the seq to poll from next. */
 export type PollResult<F = ServerFrame> = { events: F[]; seq: number };
 
@@ -102,7 +103,7 @@ type Call<T> = {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
-  schema?: z.ZodType<T>;
+  schema?: AnswerCheck<T>;
   /** Routes that need no token (health, register, login). */
   anonymous?: boolean;
   idempotencyKey?: string;
@@ -157,11 +158,11 @@ export class RidewireClient {
 
   /** Creates an account; the answer's token is not kept: `setToken` it (or use `signUp`). */
   register(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
-    return this.call({ method: "POST", path: "/v1/auth/register", body, schema: AuthResponse, anonymous: true, signal: options?.signal });
+    return this.call({ method: "POST", path: "/v1/auth/register", body, schema: AuthAnswer, anonymous: true, signal: options?.signal });
   }
 
   login(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
-    return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthResponse, anonymous: true, signal: options?.signal });
+    return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthAnswer, anonymous: true, signal: options?.signal });
   }
 
   /** `register`, then uses the new token for this client. */
@@ -179,7 +180,7 @@ export class RidewireClient {
   }
 
   async me(options?: RequestOptions): Promise<MeResponse["user"]> {
-    return (await this.call({ method: "GET", path: "/v1/me", schema: MeResponse, signal: options?.signal })).user;
+    return (await this.call({ method: "GET", path: "/v1/me", schema: MeAnswer, signal: options?.signal })).user;
   }
 
   // ---- chat rooms -----------------------------------------------------------------------------
@@ -209,7 +210,7 @@ export class RidewireClient {
   }
 
   messages(roomId: string, query: { before?: number; limit?: number } = {}, options?: RequestOptions): Promise<HistoryResponse> {
-    return this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/messages`, query, schema: HistoryResponse, signal: options?.signal });
+    return this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/messages`, query, schema: HistoryAnswer, signal: options?.signal });
   }
 
   /** Every message the room has, oldest first (pages through `messages`). */
@@ -396,14 +397,14 @@ export class RidewireClient {
 
   /** A driver's earnings over [from, to) in epoch ms (default: the last 7 days). */
   earnings(query: { from?: number; to?: number } = {}, options?: RequestOptions): Promise<EarningsResponse> {
-    return this.call({ method: "GET", path: "/v1/earnings", query, schema: EarningsResponse, signal: options?.signal });
+    return this.call({ method: "GET", path: "/v1/earnings", query, schema: EarningsAnswer, signal: options?.signal });
   }
 
   // ---- operations -------------------------------------------------------------------------------
 
   /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
   opsCells(query: { lat: number; lng: number; rings?: number }, options?: RequestOptions): Promise<OpsCellsResponse> {
-    return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsResponse, signal: options?.signal });
+    return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------
@@ -412,7 +413,7 @@ export class RidewireClient {
     return (await this.call({ method: "POST", path: `/v1/trips/${seg(tripId)}/${move}`, body, schema: TripResponse, signal: options?.signal })).trip;
   }
 
-  private idempotentPost<T>(path: string, body: unknown, schema: z.ZodType<T>, options?: IdempotentOptions): Promise<T> {
+  private idempotentPost<T>(path: string, body: unknown, schema: AnswerCheck<T>, options?: IdempotentOptions): Promise<T> {
     return this.call({ method: "POST", path, body, schema, idempotencyKey: options?.idempotencyKey ?? newId(), signal: options?.signal });
   }
 
@@ -521,10 +522,11 @@ export class RidewireClient {
       }
     }
     if (!response.ok) {
-      const body = ErrorBody.safeParse(data);
+      const body = ErrorAnswer.safeParse(data);
+      const detail = body.success ? ErrorDetail.safeParse(body.data.error) : body;
       const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
-      if (!body.success) throw new RidewireError(response.status, "http_error", `${call.method} ${call.path}: HTTP ${response.status}`, text.slice(0, 500));
-      const { code, message, details } = body.data.error;
+      if (!detail.success) throw new RidewireError(response.status, "http_error", `${call.method} ${call.path}: HTTP ${response.status}`, text.slice(0, 500));
+      const { code, message, details } = detail.data;
       throw new RidewireError(response.status, code, message, details, Number.isFinite(retryAfter) ? retryAfter : undefined);
     }
     if (!call.schema) return data as T;

@@ -4,11 +4,11 @@
  * client sends, what the server answers, and which server frames are stored events (they carry
  * the room's `seq` and are resumed and de-duplicated by it; the others are ephemeral).
  */
-import type { Driver, DriverClientFrame, DriverTripFrame, Offer, OfferExpiredFrame, OfferFrame, Trip, TripClientFrame, TripFareFrame, TripLocationFrame, TripMessageFrame, TripStatusFrame } from "../protocol/dispatch";
-import type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame, WelcomeFrame } from "../protocol/frames";
+import type { Driver, DriverClientFrame, DriverTripFrame, Offer, OfferExpiredFrame, OfferFrame, Trip, TripClientFrame, TripFareFrame, TripLocationFrame, TripMessageFrame, TripStatusFrame } from "../../../src/protocol/dispatch";
+import type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame, WelcomeFrame } from "../../../src/protocol/frames";
 
-export type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame } from "../protocol/frames";
-export type { DriverClientFrame, TripClientFrame } from "../protocol/dispatch";
+export type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame } from "../../../src/protocol/frames";
+export type { DriverClientFrame, TripClientFrame } from "../../../src/protocol/dispatch";
 
 type Control = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
 
