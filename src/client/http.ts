@@ -8,7 +8,7 @@
  * 502/503/504.
  */
 import { z } from "zod";
-import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
+import { ErrorBody, LatLng, Message, Room, type Role, type SignupRole, type User } from "../protocol/common";
 import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TRIP_MOVE_OF_FRAME, TripRequestBody, type Offer, type TripMoveFrameType } from "../protocol/dispatch";
 import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
 import {
@@ -545,5 +545,5 @@ export function socketUrl(httpUrl: string): string {
 }
 
 export type { Offer, OpsCellsResponse, RoomMember };
-export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
+export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, SignupRole, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

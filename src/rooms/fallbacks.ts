@@ -65,9 +65,15 @@ export class EventStreams {
     return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
   }
 
-  /** Ends one user's streams (they lost access to the room), after what was already written. */
-  closeUser(userId: string): void {
-    for (const stream of [...this.streams]) if (stream.identity.userId === userId) this.drop(stream);
+  /** Ends one user's streams (they lost access to the room), after what was already written; returns how many. */
+  closeUser(userId: string): number {
+    let closed = 0;
+    for (const stream of [...this.streams]) {
+      if (stream.identity.userId !== userId) continue;
+      this.drop(stream);
+      closed++;
+    }
+    return closed;
   }
 
   private each(match: (stream: Stream) => boolean, chunk: string): number {
