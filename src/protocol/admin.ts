@@ -8,6 +8,12 @@ import { z } from "zod";
 import { Money, User } from "./common";
 import { Trip } from "./dispatch";
 
+/**
+ * The WebSocket close code of a banned account's sockets (4000-4999 are the application's own,
+ * RFC 6455 §7.4.2). A client that gets it should not reconnect: the SDK closes for good.
+ */
+export const CLOSE_BANNED = 4003;
+
 /** Why an operator acted: required, kept in the audit log, shown to nobody else. */
 export const AdminReason = z
   .string()

@@ -7,13 +7,15 @@
  * chat rooms they belong to (D1 `room_members`), and, for a driver, their DriverSession (with
  * the trip it holds, which D1's history may not show yet). Each is asked over native RPC.
  */
+import { CLOSE_BANNED } from "../protocol/admin";
+
 /**
  * Close codes this service sends when it ends a user's connections (4000-4999 are the
  * application's own, RFC 6455 §7.4.2). A client that gets one should not reconnect on its own.
  */
 export const CloseCode = {
   /** An operator banned the account. */
-  banned: 4003,
+  banned: CLOSE_BANNED,
 } as const;
 
 /** Trips that ended this recently are asked too: their rider may still be watching, to rate. */
