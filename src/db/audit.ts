@@ -19,7 +19,10 @@ export type NewAuditRecord = {
   details: unknown;
 };
 
+/** A row as a raw statement answers it (details as JSON text). */
 type AuditRow = { id: number; at: number; actor_id: string; action: string; target_kind: string; target_id: string; reason: string; details: string | null };
+/** A row as drizzle answers it (details parsed). */
+type AuditSelect = typeof auditLog.$inferSelect;
 
 /**
  * The insert of one record, answering the stored row (RETURNING), to put in a batch. With
@@ -47,15 +50,11 @@ export async function writeAudit(d1: D1Database, record: NewAuditRecord): Promis
 }
 
 function toAuditRecord(row: AuditRow): AuditRecord {
-  return {
-    id: row.id,
-    at: row.at,
-    actorId: row.actor_id,
-    action: row.action,
-    target: { kind: row.target_kind, id: row.target_id },
-    reason: row.reason,
-    details: parseDetails(row.details),
-  };
+  return fromSelect({ id: row.id, at: row.at, actorId: row.actor_id, action: row.action, targetKind: row.target_kind, targetId: row.target_id, reason: row.reason, details: parseDetails(row.details) });
+}
+
+function fromSelect(row: AuditSelect): AuditRecord {
+  return { id: row.id, at: row.at, actorId: row.actorId, action: row.action, target: { kind: row.targetKind, id: row.targetId }, reason: row.reason, details: row.details ?? null };
 }
 
 function parseDetails(text: string | null): unknown {
@@ -80,9 +79,7 @@ export async function listAudit(d1: D1Database, query: AuditQuery): Promise<{ re
     .where(conditions.length === 0 ? undefined : and(...conditions))
     .orderBy(desc(auditLog.id))
     .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit).map((r) =>
-    toAuditRecord({ id: r.id, at: r.at, actor_id: r.actorId, action: r.action, target_kind: r.targetKind, target_id: r.targetId, reason: r.reason, details: r.details === null ? null : JSON.stringify(r.details) }),
-  );
+  const page = rows.slice(0, query.limit).map(fromSelect);
   return { records: page, nextBefore: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
@@ -93,6 +90,5 @@ export async function findRefundAudit(d1: D1Database, tripId: string, ledgerKey:
     .from(auditLog)
     .where(and(eq(auditLog.targetKind, "trip"), eq(auditLog.targetId, tripId), eq(auditLog.action, "trip.refund"), sql`json_extract(${auditLog.details}, '$.ledgerKey') = ${ledgerKey}`))
     .limit(1);
-  if (!row) return undefined;
-  return toAuditRecord({ id: row.id, at: row.at, actor_id: row.actorId, action: row.action, target_kind: row.targetKind, target_id: row.targetId, reason: row.reason, details: row.details === null ? null : JSON.stringify(row.details) });
+  return row ? fromSelect(row) : undefined;
 }

@@ -2,8 +2,8 @@
 // sockets and streams, new sockets, a driver's availability and offer), force-cancels, refunds
 // on the ledger, and the audit log that records each action. Hostile callers throughout: riders
 // and drivers on admin routes, registration asking for `admin`, refunds past the charge.
-import { exports } from "cloudflare:workers";
-import { env } from "cloudflare:workers";
+import { evictDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { identityHeader } from "../../src/rooms/identity";
 import { registerAdmin } from "../helpers/admin";
@@ -153,6 +153,17 @@ describe("bans", () => {
     expect((await call("GET", "/v1/me", { token: rider.token })).status).toBe(200);
     expect((await login(rider)).status).toBe(200);
     friendSocket.close();
+  });
+
+  it("close a socket whose room is hibernating", async () => {
+    const admin = await registerAdmin();
+    const rider = await registerUser("rider");
+    const room = await createRoom(rider);
+    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, rider.token);
+    await socket.nextOfType("welcome");
+    await evictDurableObject(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)), { webSockets: "hibernate" });
+    expect((await ban(admin, rider.user.id)).body.disconnected).toEqual({ objects: 1, failed: 0 });
+    expect(await socket.waitClosed()).toMatchObject({ code: 4003, reason: "banned" });
   });
 
   it("take a driver offline and out of the geo index, and hand their open offer on", async () => {
