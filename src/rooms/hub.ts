@@ -274,7 +274,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /**
    * RPC from rooms/disconnect.ts: closes every socket (with `code` and `reason`) and SSE stream
-   * that `userId` has here, and, until `refuseNewUntil` (epoch ms; null: not at all), answers
+   * that `userId` has here, answers their waiting long polls now, and, until `refuseNewUntil` (epoch ms; null: not at all), answers
    * their new ones 403 with `reason`. The refusal is stored (sync KV), so it outlives a
    * hibernation; it only has to bridge the moments in which a Worker that has not yet heard of
    * a ban may still let a socket through. Returns how many connections it closed.
@@ -294,7 +294,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       // Counted out now: presence and notifications must not wait for the client's close frame.
       this.forget(ws);
     }
-    return closed + this.eventStreams.closeUser(userId);
+    return closed + this.eventStreams.closeUser(userId) + this.longPolls.wakeUser(userId);
   }
 
   /** Why this user's new connections are refused here, or null; an expired refusal is dropped. */
@@ -409,7 +409,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
     const floor = this.replayFloor(identity);
     if (since < floor) return pollAnswer([JSON.stringify({ type: "reset", seq: floor })], floor);
-    if (this.log.lastSeq === since && timeout > 0) await this.longPolls.wait(since, timeout * 1000);
+    if (this.log.lastSeq === since && timeout > 0) {
+      await this.longPolls.wait(since, timeout * 1000, identity.userId);
+      // Woken because the user's connections were ended here (a ban): no answer but the refusal.
+      const refused = this.refusalOf(identity.userId);
+      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
+    }
     const texts: string[] = [];
     let last = since;
     for (const event of this.log.after(since)) {

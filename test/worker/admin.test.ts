@@ -122,6 +122,10 @@ describe("bans", () => {
     await friendSocket.nextOfType("welcome");
     const stream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events?access_token=${rider.token}`, { headers: { Accept: "text/event-stream" } });
     expect(stream.status).toBe(200);
+    // A long poll waiting for news (up to 25 s) is answered at once, with a refusal and no events.
+    const seq = (await call("GET", `/v1/rooms/${room.id}/poll?since=0&timeout=0`, { token: rider.token })).body.seq;
+    const poll = call("GET", `/v1/rooms/${room.id}/poll?since=${seq}&timeout=25`, { token: rider.token });
+    await new Promise((r) => setTimeout(r, 100));
 
     const res = await ban(admin, rider.user.id, "spamming the night shift room");
     expect(res.status).toBe(200);
@@ -131,6 +135,8 @@ describe("bans", () => {
 
     expect(await socket.waitClosed()).toMatchObject({ code: 4003, reason: "banned" });
     await streamEnds(stream.body!);
+    const polled = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
+    expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({ status: 403, code: "forbidden" });
     // The others in the room see the banned user leave, and stay connected.
     await friendSocket.next((f) => f.type === "presence" && f.event === "leave" && f.userId === rider.user.id);
     expect(friendSocket.closed).toBeNull();
