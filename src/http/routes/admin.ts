@@ -44,7 +44,15 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
   if (!change.user) throw notFound("user not found");
   if (!change.changed) throw conflict("the account is banned already", { bannedAt: change.user.bannedAt });
   forgetBanLook(userId);
-  const body: BanResponse = { user: change.user, audit: change.audit, disconnected: await cutOff(c, userId, reason, now) };
+  let disconnected: BanResponse["disconnected"];
+  try {
+    disconnected = await cutOff(c, userId, reason, now);
+  } catch (err) {
+    // The ban stands (tokens and logins are refused); the operator sees that closing failed and may ban again after an unban.
+    console.error(JSON.stringify({ level: "error", where: "admin.ban", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    disconnected = { objects: 0, failed: 1 };
+  }
+  const body: BanResponse = { user: change.user, audit: change.audit, disconnected };
   return c.json(body);
 });
 
