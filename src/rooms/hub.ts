@@ -274,10 +274,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /**
    * RPC from rooms/disconnect.ts: closes every socket (with `code` and `reason`) and SSE stream
-   * that `userId` has here, answers their waiting long polls now, and, until `refuseNewUntil` (epoch ms; null: not at all), answers
-   * their new ones 403 with `reason`. The refusal is stored (sync KV), so it outlives a
-   * hibernation; it only has to bridge the moments in which a Worker that has not yet heard of
-   * a ban may still let a socket through. Returns how many connections it closed.
+   * that `userId` has here, answers their waiting long polls now, and, until `refuseNewUntil`
+   * (epoch ms; null: not at all), answers their new ones 403 with `reason`. The refusal is
+   * stored (sync KV), so it outlives a hibernation; it only has to bridge the moments in which
+   * a Worker that has not yet heard of a ban may still let a socket through. Returns how many
+   * connections it ended.
    */
   async closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number> {
     // A close reason is at most 123 bytes; ours are short, and this keeps a long one legal.
