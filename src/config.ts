@@ -32,6 +32,12 @@ const ConfigSchema = z.object({
   OUTBOX_BATCH_SIZE: int(100, 1),
   /** A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's within OUTBOX_FLUSH_DELAY_MS. */
   TRIP_HISTORY_FLUSH_MS: int(15_000, 0),
+  /**
+   * How long a Worker isolate trusts its last look at whether a user is banned (0: look on every
+   * request). A ban closes sockets at once; this bounds how long another isolate may still take
+   * the banned user's HTTP requests (see http/ban-check.ts).
+   */
+  BAN_CACHE_MS: int(5_000, 0).pipe(z.number().max(60_000)),
   LOGIN_MAX_FAILURES: int(10, 1),
   LOGIN_WINDOW_SECONDS: int(300, 1),
   MAX_BODY_BYTES: int(65_536, 1_024),

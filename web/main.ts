@@ -30,13 +30,18 @@ function route(): void {
   closeView = null;
   const session = loadSession();
   if (!session) return renderAuth();
-  const defaultView = session.user.role === "driver" ? "driver" : "rider";
+  const defaultView = homeViewOf(session);
   const name = location.hash.replace(/^#\/?/, "") || defaultView;
   const chosen = VIEWS[name] ?? VIEWS[defaultView];
   renderNav(session, name in VIEWS ? name : defaultView);
   main.replaceChildren();
   document.title = `ridewire: ${chosen?.title ?? ""}`;
   if (chosen) closeView = chosen.view(main, clientFor(session), session);
+}
+
+/** Where an account lands: drivers drive, operators watch the city, riders ride. */
+function homeViewOf(session: Session): string {
+  return session.user.role === "driver" ? "driver" : session.user.role === "admin" ? "ops" : "rider";
 }
 
 function renderNav(session: Session, current: string): void {
@@ -82,7 +87,7 @@ function renderAuth(): void {
           ? await signUp({ email: email.value, password: password.value, name: name.value, role: role.value === "driver" ? "driver" : "rider" })
           : await signIn({ email: email.value, password: password.value });
       saveSession(session);
-      location.hash = session.user.role === "driver" ? "#/driver" : "#/rider";
+      location.hash = `#/${homeViewOf(session)}`;
       route();
     } catch (err) {
       status.say(describeError(err), "error");

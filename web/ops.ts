@@ -2,8 +2,9 @@
  * @module web/ops
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
  * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals.
+ * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
-import type { OpsCellsResponse } from "@ridewire/client";
+import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./main";
 import { CityMap } from "./map";
@@ -13,7 +14,23 @@ const REFRESH_MS = 3_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
 const RINGS = 5;
 
-export const opsView: View = (root, api) => {
+/** What a rider or driver sees on the Operations tab (or an operator whose role was taken back). */
+function operatorsOnly(root: HTMLElement): void {
+  fill(
+    root,
+    h("section", { class: "card", "data-testid": "operators-only", "aria-label": "Operators only" },
+      h("h2", {}, "Operators only"),
+      h("p", {}, "The operations view shows where the city's drivers, requests and trips are. It is for operator accounts; riders and drivers do not see it."),
+      h("p", { class: "hint" }, "An operator account is made with `npm run admin -- create EMAIL`; sign in again afterwards."),
+    ),
+  );
+}
+
+export const opsView: View = (root, api, session) => {
+  if (session.user.role !== "admin") {
+    operatorsOnly(root);
+    return () => undefined;
+  }
   const city = SAN_FRANCISCO;
   const map = new CityMap(city, "Map of San Francisco with drivers and trips per H3 cell");
   const status = statusLine();
@@ -48,6 +65,12 @@ export const opsView: View = (root, api) => {
       draw(await api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }));
       status.say("");
     } catch (err) {
+      if (isRidewireError(err) && err.status === 403) {
+        // The account is not (or no longer) an operator: stop asking, and say so.
+        clearInterval(timer);
+        operatorsOnly(root);
+        return;
+      }
       status.say(describeError(err), "error");
     }
   };

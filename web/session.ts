@@ -3,7 +3,7 @@
  * Who is signed in: the token and user from register or login, kept in sessionStorage (per
  * tab, so a rider and a driver can share a browser), and the SDK client that uses them.
  */
-import { RidewireClient, type Role, type User } from "@ridewire/client";
+import { RidewireClient, type User } from "@ridewire/client";
 
 const KEY = "ridewire.session";
 
@@ -16,7 +16,7 @@ export function loadSession(): Session | null {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== "object" || value === null) return null;
     const { token, user } = value as { token?: unknown; user?: { id?: unknown; role?: unknown } };
-    if (typeof token !== "string" || typeof user?.id !== "string" || (user.role !== "rider" && user.role !== "driver")) return null;
+    if (typeof token !== "string" || typeof user?.id !== "string" || (user.role !== "rider" && user.role !== "driver" && user.role !== "admin")) return null;
     return value as Session;
   } catch {
     return null;
@@ -33,7 +33,8 @@ export function clientFor(session: Session | null): RidewireClient {
   return new RidewireClient({ baseUrl: location.origin, token: session?.token ?? null });
 }
 
-export async function signUp(input: { email: string; password: string; name: string; role: Role }): Promise<Session> {
+/** Sign-up makes riders and drivers only; an operator is promoted with `npm run admin -- create`. */
+export async function signUp(input: { email: string; password: string; name: string; role: "rider" | "driver" }): Promise<Session> {
   const { token, user } = await clientFor(null).register(input);
   return { token, user };
 }

@@ -4,7 +4,7 @@
  * phase, and small helpers for accounts and waiting.
  */
 import { randomBytes } from "node:crypto";
-import { RidewireClient, type Role } from "@ridewire/client";
+import { RidewireClient, type SignupRole } from "@ridewire/client";
 import type { Bounds } from "./city";
 import type { Options } from "./options";
 import type { Stats } from "./stats";
@@ -28,7 +28,7 @@ export const newPassword = () => `sim-${randomBytes(12).toString("base64url")}`;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Registers a fresh account and keeps its token in the returned client. */
-export async function signUp(ctx: SimContext, role: Role, index: number): Promise<{ api: RidewireClient; userId: string }> {
+export async function signUp(ctx: SimContext, role: SignupRole, index: number): Promise<{ api: RidewireClient; userId: string }> {
   const api = new RidewireClient({ baseUrl: ctx.options.url });
   const label = `${role === "driver" ? "Driver" : "Rider"} ${index + 1}`;
   const email = `sim-${ctx.runId}-${role}-${index + 1}@sim.ridewire.example`;

@@ -49,17 +49,21 @@ import { journalEntries, journalLines, topUps } from "./schema";
 
 const newId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
 
-/** The statements that post `entry` if its key is new and its guards hold; `[0]` is the entry insert. */
-function postStatements(d1: D1Database, entry: Entry, entryId: string, now: number): { entryInsert: D1PreparedStatement; rest: D1PreparedStatement[] } {
+/**
+ * The statements that post `entry` if its key is new and its guards hold (and `alsoIf`, when
+ * given); `entryInsert` is the guarded entry insert.
+ */
+export function postStatements(d1: D1Database, entry: Entry, entryId: string, now: number, alsoIf?: SqlCondition): { entryInsert: D1PreparedStatement; rest: D1PreparedStatement[] } {
   if (!isBalanced(entry)) throw new RangeError(`unbalanced entry ${entry.key}`);
   const accounts = [...new Set(entry.lines.map((l) => l.account))];
   const guards = guardsOf(entry);
-  const where = guards.length === 0 ? "1" : guards.map(() => `(SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) >= ?`).join(" AND ");
+  const walletWhere = guards.length === 0 ? "1" : guards.map(() => `(SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) >= ?`).join(" AND ");
+  const where = alsoIf === undefined ? walletWhere : `${walletWhere} AND (${alsoIf.sql})`;
   const entryInsert = d1
     .prepare(
       `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) SELECT ?, ?, ?, ?, ?, ? WHERE ${where} ON CONFLICT (idempotency_key) DO NOTHING`,
     )
-    .bind(entryId, entry.key, entry.kind, entry.tripId, entry.data === null ? null : JSON.stringify(entry.data), now, ...guards.flatMap((g) => [g.account, g.currency, g.atLeast]));
+    .bind(entryId, entry.key, entry.kind, entry.tripId, entry.data === null ? null : JSON.stringify(entry.data), now, ...guards.flatMap((g) => [g.account, g.currency, g.atLeast]), ...(alsoIf?.params ?? []));
   const accountInserts = accounts.map((id) =>
     d1.prepare(`INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`).bind(id, accountKind(id), accountOwner(id), now),
   );
@@ -148,7 +152,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | undefined> {
+export async function entryByKey(d1: D1Database, key: string): Promise<StoredEntry | undefined> {
   return storedEntryOf((await entryByKeyStatement(d1, key).first<EntryRow>()) ?? undefined);
 }
 

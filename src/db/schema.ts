@@ -10,9 +10,13 @@ export const users = sqliteTable("users", {
   /** Trimmed and lower-cased before it is stored, so the unique index means one account per address. */
   email: text("email").notNull().unique(),
   name: text("name").notNull(),
-  role: text("role", { enum: ["rider", "driver"] }).notNull(),
+  /** `admin` is never given by registration: `npm run admin -- create EMAIL` promotes an account. */
+  role: text("role", { enum: ["rider", "driver", "admin"] }).notNull(),
   passwordHash: text("password_hash").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** Set by an operator's ban (null when not banned): no login, no token, no socket. */
+  bannedAt: integer("banned_at"),
+  banReason: text("ban_reason"),
 });
 
 export const rooms = sqliteTable(
@@ -236,4 +240,24 @@ export const topUps = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [uniqueIndex("top_ups_user_key_idx").on(t.userId, t.idempotencyKey), index("top_ups_provider_ref_idx").on(t.providerRef)],
+);
+
+/**
+ * What operators did: one row per admin action, written in the same D1 batch as the action's
+ * own effect where the effect lives in D1. Append-only (triggers in 0007 refuse edits); the id
+ * grows with every row, so it orders the log and pages it.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    actorId: text("actor_id").notNull().references(() => users.id),
+    action: text("action").notNull(),
+    targetKind: text("target_kind").notNull(),
+    targetId: text("target_id").notNull(),
+    reason: text("reason").notNull(),
+    details: text("details", { mode: "json" }),
+  },
+  (t) => [index("audit_log_target_idx").on(t.targetKind, t.targetId, t.id), index("audit_log_actor_idx").on(t.actorId, t.id)],
 );

@@ -11,7 +11,7 @@ export type UserRow = typeof users.$inferSelect;
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-export function toUser(row: UserRow): User {
+export function toUser(row: Pick<UserRow, "id" | "email" | "name" | "role" | "createdAt">): User {
   return { id: row.id, email: row.email, name: row.name, role: row.role, createdAt: row.createdAt };
 }
 
@@ -26,7 +26,7 @@ export async function findUserById(d1: D1Database, id: string): Promise<UserRow 
 }
 
 /** Inserts the user; false when the email is taken (the unique index decides, not a prior read). */
-export async function insertUser(d1: D1Database, row: UserRow): Promise<boolean> {
+export async function insertUser(d1: D1Database, row: typeof users.$inferInsert): Promise<boolean> {
   const inserted = await drizzle(d1).insert(users).values(row).onConflictDoNothing({ target: users.email }).returning({ id: users.id });
   return inserted.length === 1;
 }

@@ -6,7 +6,7 @@
  * `forbidden` → 403, `offer_expired` → 409) so the DO never needs a try/catch around a move.
  *
  *   matching → accepted → arrived → in_progress → completed
- *   any non-terminal → cancelled (the rider); matching → no_driver (matching gave up)
+ *   any non-terminal → cancelled (the rider, or an operator: free, even in progress); matching → no_driver (matching gave up)
  *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
  */
 import { z } from "zod";
@@ -82,7 +82,9 @@ export type TripCommand =
       reason?: string;
       /** Overrides the quote's `rules.freeCancelWindowMs` (default 2 minutes). */
       freeCancelWindowMs?: number;
-    };
+    }
+  /** An operator ends the trip from any non-terminal status, in progress too: the rider pays no fee. */
+  | { type: "admin_cancel"; adminId: string; now: number; reason: string };
 
 /**
  * What happened, for the DO to log and fan out. `releasedDriverId` names a driver whose
@@ -99,7 +101,7 @@ export type TripEvent = { at: number } & (
   | { type: "driver_cancelled"; driverId: string; reason: string | null }
   | {
       type: "cancelled";
-      by: "rider";
+      by: "rider" | "admin";
       releasedDriverId: string | null;
       cancellationFee: Money | null;
       reason: string | null;
@@ -201,6 +203,13 @@ export function apply(state: TripState, command: TripCommand): TripResult {
     }
     case "cancel":
       return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);
+    case "admin_cancel": {
+      const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
+      return ok(
+        { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: command.reason, cancellationFee: null },
+        { type: "cancelled", at, by: "admin", releasedDriverId, cancellationFee: null, reason: command.reason },
+      );
+    }
     default: {
       const unknown: never = command;
       return fail("conflict", `unknown command ${(unknown as { type?: unknown }).type}`);

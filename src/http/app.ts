@@ -13,6 +13,7 @@ import { ApiError } from "../errors";
 import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
@@ -61,6 +62,7 @@ app.route("/v1", tripRoutes);
 app.route("/v1", notificationRoutes);
 app.route("/v1", walletRoutes);
 app.route("/v1", opsRoutes);
+app.route("/v1", adminRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { verifyToken } from "../auth/jwt";
+import { assertNotBanned } from "./ban-check";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
@@ -35,6 +36,8 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!token) throw unauthorized();
   const identity = await verifyToken(token, jwtSettings(c), Date.now());
   if (!identity) throw unauthorized();
+  // A banned user's unexpired token is refused too (403 account_banned); see ban-check.ts.
+  await assertNotBanned(c.env.DB, identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
   c.set("identity", identity);
   await next();
 };

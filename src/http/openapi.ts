@@ -4,6 +4,7 @@
  * the routes validate with, so it cannot drift from what the service accepts.
  */
 import { z } from "zod";
+import { AdminCancelBody, AdminCancelResponse, AuditListResponse, BanBody, BanResponse, RefundBody, RefundResponse } from "../protocol/admin";
 import { ErrorBody } from "../protocol/common";
 import { CancelBody, Driver, LocationBody, OnlineBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../protocol/dispatch";
 import {
@@ -106,7 +107,12 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/wallet/transactions", summary: "The caller's wallet or earnings lines, newest first", auth: true, status: 200, response: TransactionListResponse, query: ["limit", "before"] },
   { method: "get", path: "/v1/trips/{id}/receipt", summary: "The receipt of a completed trip or a charged fee (its rider or driver)", auth: true, status: 200, response: ReceiptResponse },
   { method: "get", path: "/v1/earnings", summary: "A driver's earnings over [from, to) (default: the last 7 days)", auth: true, status: 200, response: EarningsResponse, query: ["from", "to"] },
-  { method: "get", path: "/v1/ops/cells", summary: "Operations view: per H3 cell around lat/lng, available drivers, recent requests, surge and active trips (counts only)", auth: true, status: 200, response: OpsCellsResponse, query: ["lat", "lng", "rings"] },
+  { method: "get", path: "/v1/ops/cells", summary: "Operations view (admins): per H3 cell around lat/lng, available drivers, recent requests, surge and active trips (counts only)", auth: true, status: 200, response: OpsCellsResponse, query: ["lat", "lng", "rings"] },
+  { method: "post", path: "/v1/admin/users/{id}/ban", summary: "Ban an account (admins): no login or token; its sockets and streams close (4004); a driver goes offline and loses any offer", auth: true, body: BanBody, status: 200, response: BanResponse },
+  { method: "post", path: "/v1/admin/users/{id}/unban", summary: "Lift a ban (admins)", auth: true, body: BanBody, status: 200, response: BanResponse },
+  { method: "post", path: "/v1/admin/trips/{id}/cancel", summary: "Force-cancel a trip from any status not over, in progress too (admins): no fee, hold released, driver freed", auth: true, body: AdminCancelBody, status: 200, response: AdminCancelResponse },
+  { method: "post", path: "/v1/admin/trips/{id}/refund", summary: "Refund a trip's charge, all that is left or `amount` (admins; Idempotency-Key required; never more than was charged)", auth: true, body: RefundBody, status: 201, response: RefundResponse, idempotent: true },
+  { method: "get", path: "/v1/admin/audit", summary: "The audit log of admin actions, newest first (admins); filter by target or actor", auth: true, status: 200, response: AuditListResponse, query: ["limit", "before", "targetKind", "targetId", "actorId"] },
   { method: "post", path: "/v1/payments/webhook", summary: "The payment provider's signed events (Stripe-Signature); 400 on a bad signature", auth: false, status: 200 },
 ];
 

@@ -8,8 +8,12 @@ import { z } from "zod";
 export { LatLng } from "../domain/geo";
 export { Money } from "../domain/fare";
 
-export const Role = z.enum(["rider", "driver"]);
+export const Role = z.enum(["rider", "driver", "admin"]);
 export type Role = z.infer<typeof Role>;
+
+/** The roles an account may sign up with: never `admin` (see scripts/admin.mjs). */
+export const SignupRole = z.enum(["rider", "driver"]);
+export type SignupRole = z.infer<typeof SignupRole>;
 
 export const User = z.object({
   id: z.string(),
@@ -52,6 +56,8 @@ export const ErrorCode = z.enum([
   "invalid_credentials",
   "insufficient_funds",
   "forbidden",
+  /** The account is banned by an operator (403): no login, no token, no socket. */
+  "account_banned",
   "not_found",
   "conflict",
   "email_taken",

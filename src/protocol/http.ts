@@ -4,13 +4,13 @@
  * body with these; the client SDK and the tests use the same schemas and types.
  */
 import { z } from "zod";
-import { Message, MessageText, Role, Room, User } from "./common";
+import { Message, MessageText, Room, SignupRole, User } from "./common";
 
 export const RegisterBody = z.object({
   email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
   password: z.string().min(8).max(256),
   name: z.string().trim().min(1).max(100),
-  role: Role,
+  role: SignupRole,
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 

@@ -102,6 +102,9 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.row();
+      // A driver just banned (see suspend) stays offline even if a Worker has not heard yet.
+      const refused = this.refusalOf(row.id);
+      if (refused) throw forbidden(refused);
       this.write(`UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`, location.lat, location.lng, now);
       this.reportToCell({ ...row, lat: location.lat, lng: location.lng, location_at: now, status: row.status === "offline" ? "available" : row.status }, now, true);
       return this.view(this.row());
@@ -116,6 +119,20 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       this.leaveCell(row);
       this.write(`UPDATE driver SET status = 'offline', cell = NULL`);
       return this.view(this.row());
+    });
+  }
+
+  /**
+   * An operator banned this driver: offline and out of the geo index at once, holding no offer
+   * and no trip. Returns what they held, for the caller to settle with the trip (decline the
+   * offer; hand the trip back or end it); the trip's later `release` then finds nothing to undo.
+   */
+  suspend(): Promise<Result<{ offeredTripId: string | null; tripId: string | null }>> {
+    return this.rpc("suspend", () => {
+      const row = this.row();
+      this.leaveCell(row);
+      this.write(`UPDATE driver SET status = 'offline', cell = NULL, trip_id = NULL, offer = NULL`);
+      return { offeredTripId: row.status === "offered" ? row.trip_id : null, tripId: row.status === "on_trip" ? row.trip_id : null };
     });
   }
 

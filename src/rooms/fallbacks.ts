@@ -65,9 +65,15 @@ export class EventStreams {
     return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
   }
 
-  /** Ends one user's streams (they lost access to the room), after what was already written. */
-  closeUser(userId: string): void {
-    for (const stream of [...this.streams]) if (stream.identity.userId === userId) this.drop(stream);
+  /** Ends one user's streams (they lost access to the room), after what was already written; returns how many. */
+  closeUser(userId: string): number {
+    let closed = 0;
+    for (const stream of [...this.streams]) {
+      if (stream.identity.userId !== userId) continue;
+      this.drop(stream);
+      closed++;
+    }
+    return closed;
   }
 
   private each(match: (stream: Stream) => boolean, chunk: string): number {
@@ -96,17 +102,18 @@ export class EventStreams {
   }
 }
 
-type Waiter = { since: number; wake: () => void };
+type Waiter = { since: number; userId: string | undefined; wake: () => void };
 
 export class LongPolls {
   /** Polls waiting for an event after their `since`; memory only. */
   private readonly waiters = new Set<Waiter>();
 
-  /** Resolves when an event after `since` is stored, or after `timeoutMs`. */
-  wait(since: number, timeoutMs: number): Promise<void> {
+  /** Resolves when an event after `since` is stored, after `timeoutMs`, or when `wakeUser` names `userId`. */
+  wait(since: number, timeoutMs: number, userId?: string): Promise<void> {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         since,
+        userId,
         wake: () => {
           clearTimeout(timer);
           this.waiters.delete(waiter);
@@ -116,6 +123,17 @@ export class LongPolls {
       const timer = setTimeout(waiter.wake, timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  /** Answers this user's waiting polls now (their connections are being ended); returns how many. */
+  wakeUser(userId: string): number {
+    let woken = 0;
+    for (const waiter of [...this.waiters]) {
+      if (waiter.userId !== userId) continue;
+      waiter.wake();
+      woken++;
+    }
+    return woken;
   }
 
   /** A new event with this seq was stored. */

@@ -270,6 +270,43 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     this.eventStreams.closeUser(userId);
   }
 
+  // ---- operators ------------------------------------------------------------------------------
+
+  /**
+   * RPC from rooms/disconnect.ts: closes every socket (with `code` and `reason`) and SSE stream
+   * that `userId` has here, answers their waiting long polls now, and, until `refuseNewUntil`
+   * (epoch ms; null: not at all), answers their new ones 403 with `reason`. The refusal is
+   * stored (sync KV), so it outlives a hibernation; it only has to bridge the moments in which
+   * a Worker that has not yet heard of a ban may still let a socket through. Returns how many
+   * connections it ended.
+   */
+  async closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number> {
+    // A close reason is at most 123 bytes; ours are short, and this keeps a long one legal.
+    const closeReason = reason.slice(0, 100);
+    if (refuseNewUntil !== null && refuseNewUntil > Date.now() && this.initialized) this.ctx.storage.kv.put(refusalKey(userId), { until: refuseNewUntil, reason: closeReason });
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets(userId)) {
+      try {
+        ws.close(code, closeReason);
+        closed++;
+      } catch {
+        // already closing
+      }
+      // Counted out now: presence and notifications must not wait for the client's close frame.
+      this.forget(ws);
+    }
+    return closed + this.eventStreams.closeUser(userId) + this.longPolls.wakeUser(userId);
+  }
+
+  /** Why this user's new connections are refused here, or null; an expired refusal is dropped. */
+  protected refusalOf(userId: string): string | null {
+    const refusal = this.ctx.storage.kv.get<{ until: number; reason: string }>(refusalKey(userId));
+    if (!refusal) return null;
+    if (refusal.until > Date.now()) return refusal.reason;
+    this.ctx.storage.kv.delete(refusalKey(userId));
+    return null;
+  }
+
   protected sendFrame(ws: WebSocket, frame: object): void {
     this.trySend(ws, JSON.stringify(frame));
   }
@@ -296,6 +333,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     try {
       const identity = readIdentity(request);
       if (!identity) return jsonError(new ApiError(401, "unauthorized", "missing identity"));
+      const refused = this.refusalOf(identity.userId);
+      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
       const url = new URL(request.url);
       const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
       if (url.pathname === "/ws" && !upgrade) return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
@@ -371,7 +410,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
     const floor = this.replayFloor(identity);
     if (since < floor) return pollAnswer([JSON.stringify({ type: "reset", seq: floor })], floor);
-    if (this.log.lastSeq === since && timeout > 0) await this.longPolls.wait(since, timeout * 1000);
+    if (this.log.lastSeq === since && timeout > 0) {
+      await this.longPolls.wait(since, timeout * 1000, identity.userId);
+      // Woken because the user's connections were ended here (a ban): no answer but the refusal.
+      const refused = this.refusalOf(identity.userId);
+      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
+    }
     const texts: string[] = [];
     let last = since;
     for (const event of this.log.after(since)) {
@@ -611,6 +655,8 @@ function attachmentOf(ws: WebSocket): SocketAttachment | undefined {
   const parsed = SocketAttachment.safeParse(ws.deserializeAttachment());
   return parsed.success ? parsed.data : undefined;
 }
+
+const refusalKey = (userId: string) => `refused:${userId}`;
 
 /** Events a long poll answers with at most; the client polls again from the last one. */
 const POLL_PAGE = 100;

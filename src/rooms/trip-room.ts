@@ -14,7 +14,7 @@ import { releaseActiveTripQuery } from "../db/trips";
 import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
 import { etaSec, type Fix, type LatLng } from "../domain/geo";
 import type { RankedDriver } from "../domain/matching";
-import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type QuoteTerms } from "../domain/trip";
+import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type TripStatus, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
@@ -114,6 +114,18 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const state = this.state();
       const by = identity.userId === state.riderId ? "rider" : "driver";
       return this.run({ type: "cancel", by, userId: identity.userId, now: Date.now(), ...(reason === undefined ? {} : { reason }), freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS });
+    });
+  }
+
+  /**
+   * An operator's force-cancel (the Worker checked the role): from any non-terminal status, in
+   * progress too, with no fee; the hold is released and the driver freed like any cancel.
+   */
+  adminCancel(adminId: string, reason: string): Promise<Result<{ trip: Trip; from: TripStatus; driverId: string | null }>> {
+    return this.rpc("adminCancel", () => {
+      const before = this.state();
+      const trip = this.run({ type: "admin_cancel", adminId, now: Date.now(), reason });
+      return { trip, from: before.status, driverId: before.driverId ?? before.offer?.driverId ?? null };
     });
   }
 

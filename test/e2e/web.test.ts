@@ -62,14 +62,24 @@ async function newPage(): Promise<Page> {
 
 const errorsOf = (page: Page) => (page as Page & { errors: string[] }).errors;
 
-async function signUp(page: Page, name: string, role: "rider" | "driver"): Promise<void> {
+/** Signs a new account up through the form; returns its email. */
+async function signUp(page: Page, name: string, role: "rider" | "driver"): Promise<string> {
+  const email = `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now()}-${++counter}@web.example`;
   await page.getByRole("button", { name: "New here? Create an account" }).click();
-  await page.getByLabel("Email").fill(`${name.toLowerCase().replace(/\W+/g, "")}-${Date.now()}-${++counter}@web.example`);
+  await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("I am a").selectOption(role);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(`${name} (${role})`);
+  return email;
+}
+
+/** Makes the account an operator the documented way (`npm run admin -- create`), on the test server's local D1. */
+function promoteToAdmin(email: string): void {
+  const promoted = spawnSync(process.execPath, ["scripts/admin.mjs", "create", email, "--persist-to", server.persistTo], { cwd: ROOT, encoding: "utf8" });
+  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
+  expect(promoted.stdout).toContain("promoted");
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
@@ -93,9 +103,18 @@ describe("the web app", () => {
     await driver.getByRole("button", { name: "Go online" }).click();
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
 
+    // The operations view is for operators: a rider sees a card saying so, then, promoted by
+    // `npm run admin -- create` and signed in again, the city.
     const ops = await newPage();
-    await signUp(ops, "Otto Ops", "rider");
+    const opsEmail = await signUp(ops, "Otto Ops", "rider");
     await ops.goto(`${server.baseUrl}/#/ops`);
+    await shows(ops, "[data-testid=operators-only]", /Operators only/);
+    promoteToAdmin(opsEmail);
+    await ops.getByRole("button", { name: "Sign out" }).click();
+    await ops.getByLabel("Email").fill(opsEmail);
+    await ops.getByLabel("Password").fill("correct horse battery");
+    await ops.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => ops.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Otto Ops (admin)");
     await shows(ops, "[data-testid=total-drivers]", /^[1-9]/);
     expect(await ops.locator("svg .cell.shaded").count()).toBeGreaterThan(0);
 

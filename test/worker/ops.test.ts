@@ -1,10 +1,12 @@
 // The operations view's read of a city (GET /v1/ops/cells): per H3 cell, the available
 // drivers, recent requests, surge and the trips picked up there that are not over, as counts.
+// Operators only: riders and drivers get 403 (issue 13).
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { cellOf } from "../../src/domain/geo";
 import { env } from "cloudflare:workers";
 import { call, registerUser } from "../helpers/api";
+import { registerAdmin } from "../helpers/admin";
 import { area, driverAction, expectError, nextOffer, offset, onlineDriver, requestTrip, waitFor } from "../helpers/dispatch";
 
 const cellAt = (point: { lat: number; lng: number }) => cellOf(point, loadConfig(env).H3_RESOLUTION);
@@ -20,7 +22,8 @@ describe("GET /v1/ops/cells", () => {
     const pickup = area(60);
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
-    const quiet = await opsAround(rider, pickup);
+    const operator = await registerAdmin();
+    const quiet = await opsAround(operator, pickup);
     expect(quiet.cells).toHaveLength(19);
     expect(quiet.resolution).toBe(7);
     const home = quiet.cells.find((c: any) => c.cell === cellAt(offset(pickup, 0.2)));
@@ -31,7 +34,7 @@ describe("GET /v1/ops/cells", () => {
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
     await nextOffer(driver, trip.id);
     const busy = await waitFor("the trip in its pickup cell", async () => {
-      const ops = await opsAround(rider, pickup);
+      const ops = await opsAround(operator, pickup);
       return ops.totals.activeTrips === 1 ? ops : undefined;
     });
     expect(busy.cells.find((c: any) => c.cell === cellAt(pickup))).toMatchObject({ recentRequests: 1, activeTrips: { matching: 1 } });
@@ -39,14 +42,22 @@ describe("GET /v1/ops/cells", () => {
     expect(busy.totals.availableDrivers).toBe(0);
 
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
-    await waitFor("the trip accepted", async () => ((await opsAround(rider, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1 ? true : undefined));
+    await waitFor("the trip accepted", async () => ((await opsAround(operator, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1 ? true : undefined));
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
-    await waitFor("the ended trip gone", async () => ((await opsAround(rider, pickup)).totals.activeTrips === 0 ? true : undefined));
+    await waitFor("the ended trip gone", async () => ((await opsAround(operator, pickup)).totals.activeTrips === 0 ? true : undefined));
     driver.socket.close();
   });
 
+  it("is for operators only: 403 forbidden to riders and drivers, whatever the query", async () => {
+    for (const role of ["rider", "driver"] as const) {
+      const user = await registerUser(role);
+      expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10", { token: user.token }), 403, "forbidden");
+      expectError(await call("GET", "/v1/ops/cells?lat=91&lng=0", { token: user.token }), 403, "forbidden");
+    }
+  });
+
   it("answers 400 to a bad point or too many rings, and 401 without a token", async () => {
-    const user = await registerUser("driver");
+    const user = await registerAdmin();
     expectError(await call("GET", "/v1/ops/cells?lat=91&lng=0", { token: user.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/ops/cells?lat=10", { token: user.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=7", { token: user.token }), 400, "invalid_request");

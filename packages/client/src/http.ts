@@ -9,7 +9,7 @@
  * 502/503/504.
  */
 import type { z } from "zod";
-import type { ErrorBody, LatLng, Message, Role, Room, User } from "../../../src/protocol/common";
+import type { ErrorBody, LatLng, Message, Role, Room, SignupRole, User } from "../../../src/protocol/common";
 import type { CancelBody, Driver, Offer, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../../src/protocol/dispatch";
 import type { AuthResponse, CreateRoomBody, HistoryResponse, LoginBody, MeResponse, RegisterBody, RoomMember } from "../../../src/protocol/http";
 import type { Device, DeviceBody, Notification, Preferences, PreferencesBody } from "../../../src/protocol/notifications";
@@ -547,5 +547,5 @@ export function socketUrl(httpUrl: string): string {
 }
 
 export type { Offer, OpsCellsResponse, RoomMember };
-export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, TopUp, Transaction, Trip, User, Wallet };
+export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, SignupRole, TopUp, Transaction, Trip, User, Wallet };
 export type MeUser = MeResponse["user"];

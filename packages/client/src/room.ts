@@ -28,6 +28,7 @@ import { frameHead, STORED_TYPES, type AckFrame, type ChannelFrames, type ChatFr
 import type { FetchLike } from "./http";
 import { newId } from "./ids";
 import { SseParser } from "./sse";
+import { CLOSE_BANNED } from "../../../src/protocol/close-codes";
 
 /** The part of a WebSocket the SDK uses: the browser's, Node 22's, Deno's and Bun's all fit. */
 export interface SocketLike {
@@ -322,7 +323,14 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       if (typeof event.data === "string") this.receive(gen, event.data);
     });
     socket.addEventListener("close", (event) => {
-      if (gen === this.generation) this.lost(gen, { code: event.code, reason: event.reason || `closed with ${event.code}` }, false);
+      if (gen !== this.generation) return;
+      const reason = event.reason || `closed with ${event.code}`;
+      if (event.code === CLOSE_BANNED) {
+        // The account was banned (src/rooms/disconnect.ts): a reconnect would only be refused.
+        this.fire("disconnect", { transport: this.transportValue, code: event.code, reason });
+        return this.close(reason);
+      }
+      this.lost(gen, { code: event.code, reason }, false);
     });
     // The spec follows an error with a close event, but Node's WebSocket (undici) fires only
     // the error when the handshake fails (a 401, a proxy's 403): the error ends the connection.

@@ -10,6 +10,7 @@ import { clearLoginFailures, findUserByEmail, findUserById, insertUser, loginLoc
 import { ApiError, notFound } from "../../errors";
 import { LoginBody, RegisterBody } from "../../protocol/http";
 import { requireUser, jwtSettings } from "../auth-middleware";
+import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { newId, readBody } from "../validate";
 import { ratingOf } from "../../db/ratings";
@@ -53,6 +54,8 @@ authRoutes.post("/auth/login", async (c) => {
     await recordLoginFailure(c.env.DB, keys, now, windowMs);
     throw new ApiError(401, "invalid_credentials", "wrong email or password");
   }
+  // Only after the password: the ban is nobody's business but the account holder's.
+  if (row.bannedAt !== null) throw bannedError();
   await clearLoginFailures(c.env.DB, `email:${email}`);
   const user = toUser(row);
   return c.json({ user, token: await issueToken(c, { userId: user.id, role: user.role, name: user.name }) });

@@ -1,8 +1,9 @@
 /**
  * @module http/routes/ops
  * The operations view of a city: every H3 cell within `rings` of a point, with its supply,
- * demand, surge and active trips, read from the cells' objects in parallel. Any signed-in
- * user may read it: it holds counts per cell (about 5 km² at resolution 7), never a position.
+ * demand, surge and active trips, read from the cells' objects in parallel. Operators only
+ * (403 for riders and drivers): it holds counts per cell (about 5 km² at resolution 7), never
+ * a position, but where a city's drivers and demand are is the business's to see.
  */
 import { Hono } from "hono";
 import { cellOf, searchCells } from "../../domain/geo";
@@ -11,11 +12,12 @@ import type { CellSummary } from "../../rooms/geo-cell";
 import { OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
 import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
+import { requireAdmin } from "../require-admin";
 import { readQuery } from "../validate";
 
 export const opsRoutes = new Hono<AppEnv>();
 
-opsRoutes.use("/ops/*", requireUser);
+opsRoutes.use("/ops/*", requireUser, requireAdmin);
 
 const EMPTY: CellSummary = { availableDrivers: 0, recentRequests: 0, activeTrips: {} };
 

@@ -1,13 +1,13 @@
 /**
  * Accounts and rooms for the end-to-end tests, made through the SDK itself.
  */
-import { RidewireClient, type Role, type Room, type User } from "@ridewire/client";
+import { RidewireClient, type Room, type SignupRole, type User } from "@ridewire/client";
 
 let counter = 0;
 
 export type Account = { api: RidewireClient; user: User; token: string; email: string; password: string };
 
-export async function account(baseUrl: string, role: Role, name: string): Promise<Account> {
+export async function account(baseUrl: string, role: SignupRole, name: string): Promise<Account> {
   const api = new RidewireClient({ baseUrl });
   const email = `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}@e2e.example`;
   const password = "correct horse battery staple";

@@ -1,0 +1,96 @@
+/**
+ * @module db/refunds
+ * Operators' refunds of a trip's charge in the D1 ledger (the posting rule is
+ * domain/ledger's `partialRefundEntry`). Three guarantees, each held by D1 rather than by a
+ * read before the write:
+ *
+ * - one refund per (trip, Idempotency-Key): the entry's key is unique, so a retry posts nothing;
+ * - never more than was charged, across all refunds: the entry is inserted only if the trip's
+ *   refunds still add up to what this one was computed from (`INSERT … SELECT … WHERE`), so of
+ *   two refunds racing, the second is recomputed from the new total or refused;
+ * - the audit record is written in the same batch, only if the entry was.
+ */
+import { Account, partialRefundEntry, tripRefundKey, type Entry } from "../domain/ledger";
+import type { Money } from "../domain/fare";
+import { badRequest, conflict } from "../errors";
+import type { Refund } from "../protocol/admin";
+import { chargeOf, entryByKey, postStatements, type SqlCondition } from "./ledger";
+
+export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
+
+export type RefundOutcome =
+  | { status: "posted"; refund: Refund; entry: Entry; extra: D1Result[] }
+  /** The same request was refunded before: answer with its record. */
+  | { status: "duplicate"; ledgerKey: string };
+
+const ATTEMPTS = 5;
+
+/** The SQL total of a trip's refunds so far: what they gave the rider back (wallet and receivable lines). */
+function refundedSql(tripId: string, riderId: string, currency: string): SqlCondition {
+  return {
+    sql: `(SELECT COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+            WHERE e.trip_id = ? AND e.kind = 'refund' AND l.account_id IN (?, ?) AND l.currency = ?)`,
+    params: [tripId, Account.wallet(riderId), Account.receivable(riderId), currency],
+  };
+}
+
+async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, currency: string): Promise<number> {
+  const total = refundedSql(tripId, riderId, currency);
+  const row = await d1.prepare(`SELECT ${total.sql} AS refunded`).bind(...total.params).first<{ refunded: number }>();
+  return row?.refunded ?? 0;
+}
+
+/**
+ * Refunds `amount` (all that is left when undefined) of the trip's capture or fee. `audit`
+ * builds the statements that record it, given the SQL condition "this refund was posted";
+ * they run in the same transaction, and their results come back in `extra`. 409 when the trip
+ * was not charged, is refunded in full, or the amount exceeds what is left.
+ */
+export async function refundTrip(
+  d1: D1Database,
+  request: RefundRequest,
+  now: number,
+  audit: (refund: Refund, posted: SqlCondition) => D1PreparedStatement[],
+): Promise<RefundOutcome> {
+  const key = tripRefundKey(request.tripId, request.requestKey);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (await entryByKey(d1, key)) return { status: "duplicate", ledgerKey: key };
+    const charge = await chargeOf(d1, request.tripId);
+    if (!charge?.data) throw conflict("nothing was charged for this trip, so there is nothing to refund");
+    const data = charge.data;
+    const { currency } = data.charge;
+    const charged = data.charge.amount;
+    if (request.amount && request.amount.currency !== currency) throw badRequest(`the trip was charged in ${currency}`, { charged: data.charge });
+    const refunded = await refundedSoFar(d1, request.tripId, data.riderId, currency);
+    const left = charged - refunded;
+    const amount = request.amount?.amount ?? left;
+    const money = (value: number) => ({ amount: value, currency });
+    const standing = { charged: money(charged), refunded: money(refunded), refundable: money(left) };
+    if (left <= 0) throw conflict("the charge is refunded in full already", standing);
+    if (amount > left) throw conflict(`at most ${left} of the charge is left to refund`, standing);
+
+    const entry = partialRefundEntry({ chargeKey: charge.key, tripId: request.tripId, charge: data, refunded }, amount, key);
+    const driverReversal = data.driverId === null ? 0 : -(entry.lines.find((l) => l.account === Account.earnings(data.driverId ?? ""))?.amount ?? 0);
+    const refund: Refund = {
+      tripId: request.tripId,
+      amount: money(amount),
+      charged: money(charged),
+      refunded: money(refunded + amount),
+      refundable: money(left - amount),
+      driverReversal: money(driverReversal),
+      commissionReversal: money(amount - driverReversal),
+      createdAt: now,
+    };
+    // The entry goes in only if the refunds still add up to what this one was computed from.
+    const total = refundedSql(request.tripId, data.riderId, currency);
+    const entryId = `je_${crypto.randomUUID().replaceAll("-", "")}`;
+    const { entryInsert, rest } = postStatements(d1, entry, entryId, now, { sql: `${total.sql} = ?`, params: [...total.params, refunded] });
+    const accountCount = new Set(entry.lines.map((l) => l.account)).size;
+    const extra = audit(refund, { sql: "EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)", params: [entryId] });
+    const batch = [...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), ...extra];
+    const results = await d1.batch(batch);
+    if ((results[accountCount]?.meta.changes ?? 0) === 1) return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
+    // Not posted: a twin request with this key won, or another refund moved the total. Look again.
+  }
+  throw conflict("the trip's refunds kept changing; try again");
+}

@@ -1,0 +1,59 @@
+/**
+ * @module http/ban-check
+ * Whether a signed-in user is banned, asked by `requireUser` on every authenticated request.
+ *
+ * Why a short per-isolate cache rather than a D1 read per request or a check on some routes
+ * only: a token stays valid until it expires, so every route (reads included: a banned user
+ * must not keep reading chat history) has to refuse it, but one D1 round trip added to every
+ * request would put D1 on the path of location posts and chat over HTTP. The cache costs one
+ * small indexed read per user per isolate per BAN_CACHE_MS (5 s), and a ban reaches every
+ * isolate within that. What must not wait even that long does not: login reads the row anyway
+ * and refuses a banned account there; the ban closes the user's open sockets and streams at
+ * once (rooms/disconnect.ts), and the objects refuse their new ones for longer than any cache
+ * lives; the isolate that handled the ban forgets its entry at once.
+ *
+ * If D1 cannot answer, the request goes on (logged, and not cached): a D1 outage must not
+ * take chat down with it (DESIGN.md, principle 5), and the sockets a ban closed stay refused.
+ */
+import { ApiError } from "../errors";
+
+type Look = { reason: string | null; until: number };
+
+/** The last look per user; bounded, oldest first out. Per isolate, gone with it. */
+const looks = new Map<string, Look>();
+const MAX_LOOKS = 10_000;
+
+export const bannedError = () => new ApiError(403, "account_banned", "this account is banned");
+
+/** Throws 403 `account_banned` when the user is banned (as far as the last look within `cacheMs` knows). */
+export async function assertNotBanned(d1: D1Database, userId: string, cacheMs: number, now: number): Promise<void> {
+  const cached = looks.get(userId);
+  if (cached && cached.until > now) {
+    if (cached.reason !== null) throw bannedError();
+    return;
+  }
+  let row: { banned_at: number | null; ban_reason: string | null } | null;
+  try {
+    row = await d1.prepare(`SELECT banned_at, ban_reason FROM users WHERE id = ?`).bind(userId).first();
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", where: "ban-check", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    return;
+  }
+  const reason = row && row.banned_at !== null ? (row.ban_reason ?? "banned") : null;
+  if (cacheMs > 0) remember(userId, { reason, until: now + cacheMs });
+  if (reason !== null) throw bannedError();
+}
+
+/** Drops this isolate's look at the user: the ban or unban it just wrote counts at once here. */
+export function forgetBanLook(userId: string): void {
+  looks.delete(userId);
+}
+
+function remember(userId: string, look: Look): void {
+  looks.delete(userId);
+  looks.set(userId, look);
+  if (looks.size > MAX_LOOKS) {
+    const oldest = looks.keys().next();
+    if (!oldest.done) looks.delete(oldest.value);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * @module http/routes/admin
+ * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
+ * force-cancel a trip, refund a trip's charge, and read the audit log that records each of
+ * these with its required reason. The record goes in the same D1 batch as the effect where the
+ * effect lives in D1 (bans, refunds); a force-cancel is decided by the trip's own object, so
+ * its record follows the cancel.
+ */
+import { Hono } from "hono";
+import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
+import { banAccount, unbanAccount } from "../../db/bans";
+import { refundTrip } from "../../db/refunds";
+import { tripRefundKey } from "../../domain/ledger";
+import { badRequest, conflict, notFound, unwrap } from "../../errors";
+import { AdminCancelBody, AuditQuery, BanBody, Refund, RefundBody, type AdminCancelResponse, type BanResponse, type RefundResponse } from "../../protocol/admin";
+import { CloseCode, disconnectUser } from "../../rooms/disconnect";
+import { suspendDriver } from "../../rooms/suspend-driver";
+import { requireUser } from "../auth-middleware";
+import { forgetBanLook } from "../ban-check";
+import type { AppContext, AppEnv } from "../context";
+import { requireAdmin } from "../require-admin";
+import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+
+export const adminRoutes = new Hono<AppEnv>();
+
+adminRoutes.use("/admin/*", requireUser, requireAdmin);
+
+const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
+
+/**
+ * How long the objects that held a banned user's sockets refuse new ones: longer than any
+ * Worker isolate trusts its last look at the ban (BAN_CACHE_MS), with a margin for a request
+ * that passed that look just before the ban and is still on its way.
+ */
+const REFUSAL_MARGIN_MS = 60_000;
+
+adminRoutes.post("/admin/users/:id/ban", async (c) => {
+  const userId = readId(c);
+  const { reason } = await readBody(c, BanBody);
+  const actorId = c.get("identity").userId;
+  if (userId === actorId) throw badRequest("an operator cannot ban their own account");
+  const now = Date.now();
+  const change = await banAccount(c.env.DB, userId, actorId, reason, now);
+  if (!change.user) throw notFound("user not found");
+  if (!change.changed) throw conflict("the account is banned already", { bannedAt: change.user.bannedAt });
+  forgetBanLook(userId);
+  let disconnected: BanResponse["disconnected"];
+  try {
+    disconnected = await cutOff(c, userId, reason, now);
+  } catch (err) {
+    // The ban stands (tokens and logins are refused); the operator sees that closing failed and may ban again after an unban.
+    console.error(JSON.stringify({ level: "error", where: "admin.ban", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    disconnected = { objects: 0, failed: 1 };
+  }
+  const body: BanResponse = { user: change.user, audit: change.audit, disconnected };
+  return c.json(body);
+});
+
+/** Closes the banned user's sockets and streams everywhere, and takes a driver off the road. */
+async function cutOff(c: AppContext, userId: string, reason: string, now: number) {
+  const refuseNewUntil = now + c.get("config").BAN_CACHE_MS + REFUSAL_MARGIN_MS;
+  const { objects, failed } = await disconnectUser(c.env, userId, CloseCode.banned, "banned", { refuseNewUntil });
+  const suspended = await suspendDriver(c.env, userId, c.get("identity").userId, reason);
+  if (suspended.cancelled) {
+    // The ban ended a trip in progress: that is an operator's cancel too, and is recorded as one.
+    await writeAudit(c.env.DB, {
+      at: Date.now(),
+      actorId: c.get("identity").userId,
+      action: "trip.cancel",
+      target: { kind: "trip", id: suspended.cancelled.id },
+      reason: `the driver was banned: ${reason}`,
+      details: { from: "in_progress", driverId: userId, riderId: suspended.cancelled.riderId },
+    });
+  }
+  return { objects, failed };
+}
+
+adminRoutes.post("/admin/users/:id/unban", async (c) => {
+  const userId = readId(c);
+  const { reason } = await readBody(c, BanBody);
+  const change = await unbanAccount(c.env.DB, userId, c.get("identity").userId, reason, Date.now());
+  if (!change.user) throw notFound("user not found");
+  if (!change.changed) throw conflict("the account is not banned");
+  forgetBanLook(userId);
+  const body: BanResponse = { user: change.user, audit: change.audit };
+  return c.json(body);
+});
+
+adminRoutes.post("/admin/trips/:id/cancel", async (c) => {
+  const tripId = readId(c);
+  const { reason } = await readBody(c, AdminCancelBody);
+  const actorId = c.get("identity").userId;
+  const cancelled = unwrap(await tripObject(c.env, tripId).adminCancel(actorId, reason));
+  const audit = await writeAudit(c.env.DB, {
+    at: Date.now(),
+    actorId,
+    action: "trip.cancel",
+    target: { kind: "trip", id: tripId },
+    reason,
+    details: { from: cancelled.from, riderId: cancelled.trip.riderId, driverId: cancelled.driverId },
+  });
+  const body: AdminCancelResponse = { trip: cancelled.trip, audit };
+  return c.json(body);
+});
+
+adminRoutes.post("/admin/trips/:id/refund", async (c) => {
+  const tripId = readId(c);
+  // Money goes out: a retry must find the first refund, so the key is not optional here.
+  const requestKey = readIdempotencyKey(c);
+  if (requestKey === undefined) throw badRequest("a refund needs an Idempotency-Key header");
+  const body = await readBody(c, RefundBody);
+  const actorId = c.get("identity").userId;
+  // 404 for an unknown trip; and a charge the trip room has not posted yet is posted first.
+  unwrap(await tripObject(c.env, tripId).settle());
+  const ledgerKey = tripRefundKey(tripId, requestKey);
+  const now = Date.now();
+  const outcome = await refundTrip(c.env.DB, { tripId, requestKey, amount: body.amount }, now, (refund, posted) => [
+    auditInsert(c.env.DB, { at: now, actorId, action: "trip.refund", target: { kind: "trip", id: tripId }, reason: body.reason, details: { ledgerKey, refund } }, posted),
+  ]);
+  if (outcome.status === "posted") {
+    const audit = insertedAudit(outcome.extra[0]);
+    if (!audit) throw new Error("a posted refund has no audit record");
+    const answer: RefundResponse = { refund: outcome.refund, audit };
+    return c.json(answer, 201);
+  }
+  // The same key again: the first refund, as it was recorded.
+  const audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
+  const recorded = Refund.safeParse(typeof audit?.details === "object" && audit.details !== null && "refund" in audit.details ? audit.details.refund : undefined);
+  if (!audit || !recorded.success) throw conflict("this Idempotency-Key was used for a refund that has no readable record");
+  const answer: RefundResponse = { refund: recorded.data, audit };
+  return c.json(answer, 201);
+});
+
+adminRoutes.get("/admin/audit", async (c) => {
+  const query = readQuery(c, AuditQuery);
+  return c.json(await listAudit(c.env.DB, query));
+});

@@ -1,0 +1,101 @@
+/**
+ * @module rooms/disconnect
+ * Ends a user's live connections everywhere they have one: every socket and SSE stream, in
+ * every object that may hold one. Nothing global lists a user's sockets (each object knows
+ * only its own), so the objects are found from the record: the user's trips that are not over
+ * or ended lately (D1 `trips`, and `active_trips`, which a new trip's row reaches first), the
+ * chat rooms they belong to (D1 `room_members`), and, for a driver, their DriverSession (with
+ * the trip it holds, which D1's history may not show yet). Each is asked over native RPC.
+ */
+import { CLOSE_BANNED } from "../protocol/admin";
+
+/**
+ * Close codes this service sends when it ends a user's connections (4000-4999 are the
+ * application's own, RFC 6455 §7.4.2). A client that gets one should not reconnect on its own.
+ */
+export const CloseCode = {
+  /** An operator banned the account. */
+  banned: CLOSE_BANNED,
+} as const;
+
+/** Trips that ended this recently are asked too: their rider may still be watching, to rate. */
+const RECENTLY_ENDED_MS = 60 * 60 * 1000;
+/** The most trips asked: a user is a party to a handful at a time. */
+const MAX_TRIPS = 100;
+/** RPCs in flight at once, so that a member of many rooms does not open hundreds at a time. */
+const CONCURRENCY = 16;
+
+export type DisconnectOptions = {
+  /**
+   * Until when (epoch ms) the objects also refuse the user's new sockets and streams (403).
+   * For a ban: it bridges the moments in which a Worker that has not heard of it yet may still
+   * pass one through. Leave it out to close only what is open (a logout: the user may sign in
+   * again at once).
+   */
+  refuseNewUntil?: number;
+};
+
+export type DisconnectResult = {
+  /** Objects asked. */
+  objects: number;
+  /** Sockets and streams they closed. */
+  closed: number;
+  /** Objects that did not answer (their connections may still be open; logged). */
+  failed: number;
+};
+
+type Closable = { closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number> };
+
+/**
+ * Closes every socket (with close `code` and `reason`, e.g. CloseCode.banned and "banned") and
+ * every SSE stream `userId` has open, in their trip rooms, chat rooms and driver session; with
+ * `options.refuseNewUntil`, those objects also refuse the user's new ones until then. Resolves
+ * once every object has answered or failed; never throws for one object's failure.
+ */
+export async function disconnectUser(env: Env, userId: string, code: number, reason: string, options: DisconnectOptions = {}): Promise<DisconnectResult> {
+  const now = Date.now();
+  const [trips, active, rooms, user] = await env.DB.batch<{ id?: string; trip_id?: string; room_id?: string; role?: string }>([
+    env.DB.prepare(
+      `SELECT id FROM trips WHERE (rider_id = ?1 OR driver_id = ?1) AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2) ORDER BY updated_at DESC LIMIT ?3`,
+    ).bind(userId, now - RECENTLY_ENDED_MS, MAX_TRIPS),
+    env.DB.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`).bind(userId),
+    env.DB.prepare(`SELECT room_id FROM room_members WHERE user_id = ?`).bind(userId),
+    env.DB.prepare(`SELECT role FROM users WHERE id = ?`).bind(userId),
+  ]);
+  const tripIds = new Set<string>();
+  for (const row of trips?.results ?? []) if (row.id) tripIds.add(row.id);
+  for (const row of active?.results ?? []) if (row.trip_id) tripIds.add(row.trip_id);
+
+  const targets: { kind: string; id: string; stub: Closable }[] = [];
+  if (user?.results[0]?.role === "driver") {
+    const session = env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId));
+    const held = await session.get().catch(() => null);
+    if (held?.ok && held.value.tripId) tripIds.add(held.value.tripId);
+    targets.push({ kind: "DriverSession", id: userId, stub: session });
+  }
+  for (const id of tripIds) targets.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
+  for (const row of rooms?.results ?? []) if (row.room_id) targets.push({ kind: "ChatRoom", id: row.room_id, stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)) });
+
+  const refuseNewUntil = options.refuseNewUntil ?? null;
+  const result: DisconnectResult = { objects: targets.length, closed: 0, failed: 0 };
+  await forEachLimited(targets, CONCURRENCY, async (target) => {
+    try {
+      result.closed += await target.stub.closeUserConnections(userId, code, reason, refuseNewUntil);
+    } catch (err) {
+      result.failed++;
+      console.error(JSON.stringify({ level: "error", where: "disconnectUser", object: target.kind, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    }
+  });
+  return result;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
