@@ -237,3 +237,19 @@ export const topUps = sqliteTable(
   },
   (t) => [uniqueIndex("top_ups_user_key_idx").on(t.userId, t.idempotencyKey), index("top_ups_provider_ref_idx").on(t.providerRef)],
 );
+
+/**
+ * What a rider did with trips lately, for the request limits (domain/request-limits): a
+ * `request` row per trip that got its hold, a `cancel` row per trip the rider cancelled. Keyed
+ * by trip and kind, so a retried write records nothing twice.
+ */
+export const riderActivity = sqliteTable(
+  "rider_activity",
+  {
+    tripId: text("trip_id").notNull(),
+    kind: text("kind", { enum: ["request", "cancel"] }).notNull(),
+    riderId: text("rider_id").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tripId, t.kind] }), index("rider_activity_rider_idx").on(t.riderId, t.kind, t.at)],
+);

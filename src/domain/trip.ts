@@ -6,11 +6,14 @@
  * `forbidden` → 403, `offer_expired` → 409) so the DO never needs a try/catch around a move.
  *
  *   matching → accepted → arrived → in_progress → completed
- *   any non-terminal → cancelled (the rider); matching → no_driver (matching gave up)
+ *   matching | accepted | arrived → cancelled (the rider); matching → no_driver (matching gave up)
  *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
+ *
+ * Once the ride is under way nobody cancels it: it ends when the driver completes it, and a
+ * ride that ends early is billed for the part driven (domain/fare's `finalCharge`).
  */
 import { z } from "zod";
-import { FareBreakdown, FareRules, Money } from "./fare";
+import { FareBreakdown, FareDecision, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
 export const TripStatus = z.enum(
@@ -59,6 +62,8 @@ export const TripState = z.object({
   fare: Money.nullable(),
   /** How the final fare adds up, for the receipt; set at completion when the caller knows it. */
   fareBreakdown: FareBreakdown.optional(),
+  /** How the final fare relates to the quote (cap, review); set at completion when the caller knows it. */
+  fareDecision: FareDecision.optional(),
   cancellationFee: Money.nullable(),
   createdAt: Millis,
   updatedAt: Millis,
@@ -73,7 +78,7 @@ export type TripCommand =
   | { type: "give_up"; now: number }
   | { type: "arrived"; driverId: string; now: number }
   | { type: "start"; driverId: string; now: number }
-  | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown }
+  | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown; decision?: FareDecision }
   | {
       type: "cancel";
       by: "rider" | "driver";
@@ -82,6 +87,8 @@ export type TripCommand =
       reason?: string;
       /** Overrides the quote's `rules.freeCancelWindowMs` (default 2 minutes). */
       freeCancelWindowMs?: number;
+      /** Overrides the quote's `rules.freePickupWaitMs` (default 1 minute). */
+      freePickupWaitMs?: number;
     };
 
 /**
@@ -112,6 +119,7 @@ export type TripError = { code: TripErrorCode; message: string };
 export type TripResult = { ok: true; state: TripState; events: TripEvent[] } | { ok: false; error: TripError };
 
 export const FREE_CANCEL_WINDOW_MS = 2 * 60_000;
+export const FREE_PICKUP_WAIT_MS = 60_000;
 
 export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & { now: number };
 
@@ -196,8 +204,11 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (!Number.isSafeInteger(fare.amount) || fare.amount < 0 || fare.currency !== s.quote.fare.currency) {
         return fail("conflict", `the fare must be a non-negative integer amount in ${s.quote.fare.currency}`);
       }
-      const fareBreakdown = command.breakdown ? { fareBreakdown: command.breakdown } : {};
-      return ok({ ...s, status: "completed", completedAt: at, fare, ...fareBreakdown }, { type: "completed", at, driverId, fare });
+      if (command.decision && (command.decision.charged.amount !== fare.amount || command.decision.charged.currency !== fare.currency)) {
+        return fail("conflict", "the fare decision does not charge the fare");
+      }
+      const extra = { ...(command.breakdown ? { fareBreakdown: command.breakdown } : {}), ...(command.decision ? { fareDecision: command.decision } : {}) };
+      return ok({ ...s, status: "completed", completedAt: at, fare, ...extra }, { type: "completed", at, driverId, fare });
     }
     case "cancel":
       return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);
@@ -225,8 +236,11 @@ type Cancel = Extract<TripCommand, { type: "cancel" }>;
 
 function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
   if (command.userId !== s.riderId) return fail("forbidden", "only the trip's rider can cancel it");
+  // A rider who could cancel mid-ride would ride for free: the driver ends it, and billing an
+  // early end charges the part driven.
+  if (s.status === "in_progress") return fail("conflict", "the ride is under way: ask the driver to end it; the part driven is billed");
   const reason = command.reason ?? null;
-  const cancellationFee = feeDue(s, at, command.freeCancelWindowMs);
+  const cancellationFee = feeDue(s, at, command);
   const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
   return ok(
     { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: reason, cancellationFee },
@@ -252,11 +266,16 @@ function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
   );
 }
 
-/** A rider who cancels more than the free window after a driver accepted pays the fee. */
-function feeDue(s: TripState, at: number, windowOverride: number | undefined): Money | null {
+/**
+ * A rider who cancels more than the free window after a driver accepted, or after the driver
+ * has waited at the pickup longer than the free wait, pays the fee.
+ */
+function feeDue(s: TripState, at: number, command: Cancel): Money | null {
   if (s.driverId === null || s.acceptedAt === null) return null;
-  const window = windowOverride ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
-  if (at - s.acceptedAt <= window) return null;
+  const window = command.freeCancelWindowMs ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
+  const wait = command.freePickupWaitMs ?? s.quote.rules.freePickupWaitMs ?? FREE_PICKUP_WAIT_MS;
+  const waitedTooLong = s.status === "arrived" && s.arrivedAt !== null && at - s.arrivedAt > wait;
+  if (at - s.acceptedAt <= window && !waitedTooLong) return null;
   const amount = s.quote.rules.cancellationFeeMinor;
   return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
 }
