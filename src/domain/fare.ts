@@ -168,6 +168,8 @@ export const FareDecision = z.object({
   /** `quote`: the upfront fare; `metered`: the ride really differed (longer, or ended early); `capped`: metered, cut to the cap. */
   basis: z.enum(["quote", "metered", "capped"]),
   endedEarly: z.boolean(),
+  /** What the ride's fixes showed: the distance believed, and how many fixes were not (too fast on the server's clock, or from the future). */
+  trace: z.object({ km: z.number().nonnegative(), refusedFixes: z.number().int().nonnegative() }),
   /** Set when some of the metered fare was not charged and waits for an operator's review. */
   review: z.object({ reason: FareReviewReason, uncharged: Money }).nullable(),
 });
@@ -220,7 +222,8 @@ export function finalCharge(input: FinalChargeInput): { fare: Fare; decision: Fa
   }
   const uncharged = metered.total.amount - fare.total.amount;
   const review = differs && uncharged > 0 ? { reason: trace.plausible ? ("above_cap" as const) : ("implausible_trace" as const), uncharged: money(uncharged) } : null;
-  return { fare, decision: { quoted: quote.fare, metered: metered.total, charged: fare.total, basis, endedEarly, review } };
+  const traceSeen = { km: Math.round(trace.distanceKm * 100) / 100, refusedFixes: trace.refused };
+  return { fare, decision: { quoted: quote.fare, metered: metered.total, charged: fare.total, basis, endedEarly, trace: traceSeen, review } };
 }
 
 const partsOf = (b: FareBreakdown) => b.base + b.distance + b.time + b.surge + b.fee + (b.adjustment ?? 0);
