@@ -117,7 +117,10 @@ export type TraceJudgement = {
   plausible: boolean;
   /** Fixes left out: faster than `maxSpeedKmh` from the last believed one, or from the future. */
   refused: number;
-  /** The last believed position, or null without fixes. */
+  /**
+   * Where the ride's fixes ended: the last one received that is not from the future, believed or
+   * not (a driver's own last fix can only argue for ending early, which bills less), or null.
+   */
   last: LatLng | null;
 };
 
@@ -132,6 +135,7 @@ export type TraceJudgement = {
  */
 export function judgeTrace(points: readonly TracePoint[], policy: Pick<FarePolicy, "maxSpeedKmh" | "maxAheadMs">): TraceJudgement {
   const ordered = [...points].sort((a, b) => a.receivedAt - b.receivedAt || a.at - b.at);
+  let believed: TracePoint | undefined;
   let last: TracePoint | undefined;
   let km = 0;
   let refused = 0;
@@ -140,17 +144,17 @@ export function judgeTrace(points: readonly TracePoint[], policy: Pick<FarePolic
       refused++;
       continue;
     }
-    if (last === undefined) {
-      last = point;
+    last = point;
+    if (believed === undefined) {
+      believed = point;
       continue;
     }
-    const step = haversineKm(last, point);
-    if (impliedSpeedKmh({ ...last, at: last.receivedAt }, { ...point, at: point.receivedAt }) > policy.maxSpeedKmh) {
+    if (impliedSpeedKmh({ ...believed, at: believed.receivedAt }, { ...point, at: point.receivedAt }) > policy.maxSpeedKmh) {
       refused++;
       continue;
     }
-    km += step;
-    last = point;
+    km += haversineKm(believed, point);
+    believed = point;
   }
   return { distanceKm: km, plausible: refused === 0, refused, last: last ? { lat: last.lat, lng: last.lng } : null };
 }
