@@ -135,13 +135,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   /**
    * The trip's status for the reconciliation cron, which asks every trip that still holds money.
-   * No identity: the cron is the service itself, and the answer carries nothing personal.
+   * No identity: the cron is the service itself, and the answer is the status alone.
    */
-  status(): Promise<Result<{ status: TripStatus; riderId: string }>> {
-    return this.rpc("status", () => {
-      const state = this.state();
-      return { status: state.status, riderId: state.riderId };
-    });
+  status(): Promise<Result<{ status: TripStatus }>> {
+    return this.rpc("status", () => ({ status: this.state().status }));
   }
 
   /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
