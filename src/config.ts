@@ -64,6 +64,8 @@ const ConfigSchema = z.object({
   FREE_CANCEL_WINDOW_MS: int(120_000),
   /** A rider who cancels after the driver has waited at the pickup this long pays the fee, inside the free window or not. */
   FREE_PICKUP_WAIT_MS: int(60_000),
+  /** ... counted only if the driver's last fix was this close (metres) to the pickup when they arrived. */
+  PICKUP_ARRIVAL_RADIUS_M: int(300, 1),
   // Money rules (README, "Money rules"). The rider pays the quote unless the ride really differs.
   /** A metered fare this many percent above the quote (with a plausible trace) replaces it; below, the quote stands. */
   FARE_REPRICE_PERCENT: int(20),

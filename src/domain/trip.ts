@@ -55,6 +55,12 @@ export const TripState = z.object({
   /** Cleared when the driver cancels: they describe the current assignment only. */
   acceptedAt: Millis.nullable(),
   arrivedAt: Millis.nullable(),
+  /**
+   * Whether the driver's last fix was at the pickup when they said they arrived. Only then does
+   * their wait at the pickup cost a cancelling rider the fee: a driver who taps "arrived" from
+   * across town earns nothing by it. Absent on trips stored before it existed.
+   */
+  arrivedAtPickup: z.boolean().optional(),
   startedAt: Millis.nullable(),
   completedAt: Millis.nullable(),
   cancelledAt: Millis.nullable(),
@@ -76,7 +82,7 @@ export type TripCommand =
   | { type: "decline"; driverId: string; now: number }
   | { type: "offer_timeout"; now: number }
   | { type: "give_up"; now: number }
-  | { type: "arrived"; driverId: string; now: number }
+  | { type: "arrived"; driverId: string; now: number; atPickup?: boolean }
   | { type: "start"; driverId: string; now: number }
   | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown; decision?: FareDecision }
   | {
@@ -195,7 +201,7 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (s.driverId !== driverId) return fail("forbidden", "only the trip's driver can do this");
       if (s.status !== from) return fail("conflict", `the trip is ${s.status}, not ${from}`);
       if (command.type === "arrived") {
-        return ok({ ...s, status: "arrived", arrivedAt: at }, { type: "arrived", at, driverId });
+        return ok({ ...s, status: "arrived", arrivedAt: at, arrivedAtPickup: command.atPickup === true }, { type: "arrived", at, driverId });
       }
       if (command.type === "start") {
         return ok({ ...s, status: "in_progress", startedAt: at }, { type: "started", at, driverId });
@@ -268,13 +274,13 @@ function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
 
 /**
  * A rider who cancels more than the free window after a driver accepted, or after the driver
- * has waited at the pickup longer than the free wait, pays the fee.
+ * has waited at the pickup (their fix there when they arrived) longer than the free wait, pays the fee.
  */
 function feeDue(s: TripState, at: number, command: Cancel): Money | null {
   if (s.driverId === null || s.acceptedAt === null) return null;
   const window = command.freeCancelWindowMs ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
   const wait = command.freePickupWaitMs ?? s.quote.rules.freePickupWaitMs ?? FREE_PICKUP_WAIT_MS;
-  const waitedTooLong = s.status === "arrived" && s.arrivedAt !== null && at - s.arrivedAt > wait;
+  const waitedTooLong = s.status === "arrived" && s.arrivedAtPickup === true && s.arrivedAt !== null && at - s.arrivedAt > wait;
   if (at - s.acceptedAt <= window && !waitedTooLong) return null;
   const amount = s.quote.rules.cancellationFeeMinor;
   return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;

@@ -12,7 +12,7 @@ import type { Identity } from "../auth/jwt";
 import { trips } from "../db/schema";
 import { recordCancelQuery, releaseActiveTripQuery } from "../db/trips";
 import { finalCharge, judgeTrace, type FarePolicy, type TracePoint } from "../domain/fare";
-import { etaSec, type Fix, type LatLng } from "../domain/geo";
+import { etaSec, haversineKm, type Fix, type LatLng } from "../domain/geo";
 import type { RankedDriver } from "../domain/matching";
 import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type TripStatus, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
@@ -98,7 +98,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   arrived(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("arrived", () => this.run({ type: "arrived", driverId: identity.userId, now: Date.now() }));
+    return this.rpc("arrived", () => {
+      // The fix is the assigned driver's own (cleared when the driver changes).
+      const fix = this.fix();
+      const atPickup = fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
+      return this.run({ type: "arrived", driverId: identity.userId, now: Date.now(), atPickup });
+    });
   }
 
   start(identity: Identity): Promise<Result<Trip>> {

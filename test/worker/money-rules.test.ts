@@ -217,17 +217,36 @@ describe("the fare of a completed ride", () => {
 });
 
 describe("a rider's cancel at the pickup", () => {
-  it("costs the fee inside the free window once the driver has waited longer than FREE_PICKUP_WAIT_MS", async () => {
+  it("costs the fee inside the free window once the driver has waited at the pickup longer than FREE_PICKUP_WAIT_MS", async () => {
     const pickup = area(66);
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    expect((await sendFix(driver, offset(pickup, 0.05), Date.now() + 4_000)).type).toBe("ack");
+    await waitFor("the fix to reach the trip", async () => ((await getTrip(rider, trip.id)).driverLocation ? true : undefined));
+    expect((await driverAction(driver, trip.id, "arrived")).body.trip.status).toBe("arrived");
     await editTripState(trip.id, (s) => {
       s.arrivedAt = Date.now() - config.FREE_PICKUP_WAIT_MS - 1_000;
     });
     const res = await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token });
     expect(res.body.trip).toMatchObject({ status: "cancelled", cancellationFee: USD(config.CANCELLATION_FEE_MINOR) });
+    driver.socket.close();
+  });
+
+  it("costs nothing inside the free window when the driver said they arrived from far off the pickup", async () => {
+    const pickup = area(70);
+    const driver = await onlineDriver(offset(pickup, 1.5));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expect((await sendFix(driver, offset(pickup, 1.45), Date.now() + 4_000)).type).toBe("ack");
+    await waitFor("the fix to reach the trip", async () => ((await getTrip(rider, trip.id)).driverLocation ? true : undefined));
+    expect((await driverAction(driver, trip.id, "arrived")).body.trip.status).toBe("arrived");
+    await editTripState(trip.id, (s) => {
+      s.arrivedAt = Date.now() - config.FREE_PICKUP_WAIT_MS - 1_000;
+    });
+    const res = await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token });
+    expect(res.body.trip.status).toBe("cancelled");
+    expect(res.body.trip).not.toHaveProperty("cancellationFee");
     driver.socket.close();
   });
 });

@@ -66,8 +66,8 @@ describe("a rider's cancel", () => {
   });
 
   it("costs the fee inside the free window once the driver has waited at the pickup longer than the free wait", () => {
-    // A driver near the pickup: accepted at T0 + 5 s, arrived at T0 + 20 s.
-    const waiting = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000 });
+    // A driver near the pickup: accepted at T0 + 5 s, arrived (their fix at the pickup) at T0 + 20 s.
+    const waiting = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: true });
     const inWindow = T0 + 5_000 + FREE_CANCEL_WINDOW_MS - 1;
     expect(must(cancel(waiting, T0 + 20_000 + FREE_PICKUP_WAIT_MS)).state.cancellationFee).toBeNull();
     expect(inWindow - (T0 + 20_000)).toBeGreaterThan(FREE_PICKUP_WAIT_MS);
@@ -78,9 +78,13 @@ describe("a rider's cancel", () => {
       newTrip({ rules: { ...rules, freePickupWaitMs: 110_000 } }),
       { type: "offer", driverId: "d1", now: T0 + 1_000, timeoutMs: OFFER_MS },
       { type: "accept", driverId: "d1", now: T0 + 5_000 },
-      { type: "arrived", driverId: "d1", now: T0 + 20_000 },
+      { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: true },
     );
     expect(must(cancel(patient, inWindow)).state.cancellationFee).toBeNull();
+    // A driver who said they arrived from elsewhere has not been waiting at the pickup.
+    const elsewhere = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: false });
+    expect(must(cancel(elsewhere, inWindow)).state.cancellationFee).toBeNull();
+    expect(must(cancel(run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000 }), inWindow)).state.cancellationFee).toBeNull();
     // A driver still on the way has not waited: only the window counts.
     expect(must(cancel(accepted(), inWindow)).state.cancellationFee).toBeNull();
   });
