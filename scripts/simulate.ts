@@ -5,7 +5,8 @@
  * riders, puts the drivers online with a driver channel each, and lets riders request rides
  * for `--minutes` while drivers roam, accept or decline offers and drive accepted rides to the
  * end (chat and ratings included). A progress line while it runs; at the end the rides still
- * open get `--drain` seconds, the rest are cancelled, every driver signs off, every socket is
+ * open get `--drain` seconds, then rides under way are ended by their drivers (a rider cannot
+ * cancel a ride in progress) and the rest are cancelled, every driver signs off, every socket is
  * closed and a summary table is printed (`--json FILE` writes its figures). `--help` lists the
  * options; scripts/simulator/ holds the parts.
  */
@@ -146,8 +147,9 @@ async function simulate(options: Options): Promise<number> {
   skipDrain = () => void (drainSkipped = true);
   while (!drainSkipped && Date.now() < drainUntil && riders.some((r) => r.riding)) await sleep(250);
 
-  // ---- the end: open rides cancelled, drivers offline, sockets closed ----
+  // ---- the end: rides under way ended by their drivers, the rest cancelled, drivers offline, sockets closed ----
   ctx.phase = "ending";
+  await pool(drivers.filter((d) => d.api), 20, (d) => d.endRideUnderWay());
   await Promise.all(riders.map((r) => r.cancelOpen()));
   await settleWithin(Promise.all(runs), 10_000);
   await shutDownDrivers();

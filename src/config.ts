@@ -68,6 +68,32 @@ const ConfigSchema = z.object({
   FARE_MINIMUM_MINOR: int(700),
   CANCELLATION_FEE_MINOR: int(500),
   FREE_CANCEL_WINDOW_MS: int(120_000),
+  /** A rider who cancels after the driver has waited at the pickup this long pays the fee, inside the free window or not. */
+  FREE_PICKUP_WAIT_MS: int(60_000),
+  /** ... counted only if the driver's last fix was this close (metres) to the pickup when they arrived. */
+  PICKUP_ARRIVAL_RADIUS_M: int(300, 1),
+  // Money rules (README, "Money rules"). The rider pays the quote unless the ride really differs.
+  /** A metered fare this many percent above the quote (with a plausible trace) replaces it; below, the quote stands. */
+  FARE_REPRICE_PERCENT: int(20),
+  /** The most a final fare may exceed the quote by, in percent; the metered rest is flagged for review, not charged. */
+  FARE_CAP_PERCENT: int(50),
+  /** The fastest a ride's trace may move between two fixes, judged on the server's receive times. */
+  FARE_MAX_SPEED_KMH: int(150, 1),
+  /** A ride that ends this far (metres) from the dropoff ended early: the part driven is billed. */
+  FARE_EARLY_END_M: int(500, 1),
+  /** A fix whose `at` is further ahead of the server's clock than this is refused. */
+  FIX_MAX_AHEAD_MS: int(5_000, 0),
+  // A rider's trip requests: at most TRIP_REQUEST_LIMIT per TRIP_REQUEST_WINDOW_MS, and after
+  // more than CANCEL_COOLDOWN_AFTER cancels within CANCEL_COOLDOWN_WINDOW_MS a cool-down that
+  // starts at CANCEL_COOLDOWN_BASE_MS and doubles with each further cancel, up to CANCEL_COOLDOWN_MAX_MS.
+  TRIP_REQUEST_LIMIT: int(10, 1),
+  TRIP_REQUEST_WINDOW_MS: int(600_000, 1_000),
+  CANCEL_COOLDOWN_AFTER: int(2),
+  CANCEL_COOLDOWN_WINDOW_MS: int(3_600_000, 1_000),
+  CANCEL_COOLDOWN_BASE_MS: int(30_000, 1_000),
+  CANCEL_COOLDOWN_MAX_MS: int(1_800_000, 1_000),
+  /** The reconciliation cron leaves a hold younger than this alone: its trip request may still be in flight. */
+  RECONCILE_HOLD_GRACE_MS: int(600_000, 60_000),
   // Notifications (src/notify/). The VAPID pair (base64url: the 65-byte uncompressed P-256
   // public key, the 32-byte private scalar) is optional: without it Web Push is off.
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "VAPID_SUBJECT must be a mailto: or https: URL").default("mailto:ops@ridewire.example"),
@@ -95,6 +121,12 @@ const ConfigSchema = z.object({
 }).refine((c) => c.CELL_REPORT_INTERVAL_MS < c.DRIVER_STALE_MS, {
   message: "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, or idle drivers drop out of the geo index between reports",
   path: ["CELL_REPORT_INTERVAL_MS"],
+}).refine((c) => c.FARE_REPRICE_PERCENT <= c.FARE_CAP_PERCENT, {
+  message: "FARE_REPRICE_PERCENT must not exceed FARE_CAP_PERCENT, or no repriced fare could be charged",
+  path: ["FARE_REPRICE_PERCENT"],
+}).refine((c) => c.CANCEL_COOLDOWN_BASE_MS <= c.CANCEL_COOLDOWN_MAX_MS, {
+  message: "CANCEL_COOLDOWN_BASE_MS must not exceed CANCEL_COOLDOWN_MAX_MS",
+  path: ["CANCEL_COOLDOWN_MAX_MS"],
 }).refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
   message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",
   path: ["TOP_UP_MAX_MINOR"],

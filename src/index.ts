@@ -1,10 +1,13 @@
 /**
  * @module index
  * The Worker entry: HTTP and WebSocket routing through the Hono app, the notifications queue
- * consumer, and the Durable Object classes the runtime instantiates by name (see wrangler.toml).
+ * consumer, the reconciliation cron (payments/reconcile.ts), and the Durable Object classes the
+ * runtime instantiates by name (see wrangler.toml).
  */
+import { loadConfig } from "./config";
 import { app } from "./http/app";
 import { handleQueue } from "./notify/consumer";
+import { runScheduledReconciliation } from "./payments/reconcile";
 
 export { ChatRoom } from "./rooms/chat-room";
 export { DriverSession } from "./rooms/driver-session";
@@ -14,4 +17,7 @@ export { TripRoom } from "./rooms/trip-room";
 export default {
   fetch: app.fetch,
   queue: handleQueue,
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduledReconciliation(env, loadConfig(env), controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env>;

@@ -247,6 +247,17 @@ export class SimDriver {
 
   // ---- the end ------------------------------------------------------------------------------
 
+  /**
+   * The run is over: a ride under way ends here, as a real one whose rider asks to get out. A
+   * rider cannot cancel once the ride started; the driver completes it and the part driven is billed.
+   */
+  async endRideUnderWay(): Promise<void> {
+    const ride = this.ride;
+    if (!ride || this.state !== "to_dropoff") return;
+    this.mover?.stop();
+    await this.atDropoff();
+  }
+
   /** Stops driving, closes the trip socket, goes offline and closes the channel. */
   async shutDown(): Promise<void> {
     this.closing = true;

@@ -43,7 +43,7 @@ import {
   type Settlement,
 } from "../domain/ledger";
 import type { Money } from "../domain/fare";
-import { FareBreakdown } from "../domain/fare";
+import { FareBreakdown, FareDecision } from "../domain/fare";
 import { ApiError } from "../errors";
 import { journalEntries, journalLines, topUps } from "./schema";
 
@@ -129,6 +129,7 @@ const StoredCharge = z.object({
   owed: z.number().int(),
   commission: z.number().int(),
   driverEarning: z.number().int(),
+  decision: FareDecision.optional(),
 });
 
 export type StoredEntry = { id: string; key: string; kind: Entry["kind"]; tripId: string | null; data: ChargeData | null; createdAt: number };

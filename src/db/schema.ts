@@ -260,4 +260,20 @@ export const auditLog = sqliteTable(
     details: text("details", { mode: "json" }),
   },
   (t) => [index("audit_log_target_idx").on(t.targetKind, t.targetId, t.id), index("audit_log_actor_idx").on(t.actorId, t.id)],
+  );
+
+/**
+ * What a rider did with trips lately, for the request limits (domain/request-limits): a
+ * `request` row per trip that got its hold, a `cancel` row per trip the rider cancelled. Keyed
+ * by trip and kind, so a retried write records nothing twice.
+ */
+export const riderActivity = sqliteTable(
+  "rider_activity",
+  {
+    tripId: text("trip_id").notNull(),
+    kind: text("kind", { enum: ["request", "cancel"] }).notNull(),
+    riderId: text("rider_id").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tripId, t.kind] }), index("rider_activity_rider_idx").on(t.riderId, t.kind, t.at)],
 );

@@ -1,15 +1,17 @@
 /**
  * @module db/trips
- * Quotes, the one-active-trip claim, trip-request idempotency and trip history in D1.
+ * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
+ * cancels (for the request limits) and trip history in D1.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import type { RequestLimits, RiderActivity } from "../domain/request-limits";
 import type { QuoteTerms } from "../domain/trip";
 import { Quote, Trip } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
 import type { SqlCondition } from "./ledger";
-import { activeTrips, quotes, tripRequests, trips } from "./schema";
+import { activeTrips, quotes, riderActivity, tripRequests, trips } from "./schema";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
 export type StoredQuote = z.infer<typeof StoredQuote>;
@@ -105,4 +107,38 @@ export async function listTrips(d1: D1Database, userId: string, limit: number, b
     .orderBy(desc(trips.createdAt))
     .limit(limit);
   return rows.map((row) => Trip.parse(row.data));
+}
+
+// ---- riders' recent requests and cancels --------------------------------------------------------
+
+/** The rider's requests inside the request window and cancels inside the cool-down window: one query. */
+export async function riderActivityOf(d1: D1Database, riderId: string, now: number, limits: RequestLimits): Promise<RiderActivity> {
+  const requestsSince = now - limits.requestWindowMs;
+  const cancelsSince = now - limits.cooldownWindowMs;
+  const row = await d1
+    .prepare(
+      `SELECT (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS requests,
+              (SELECT MIN(at) FROM rider_activity WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS oldestRequestAt,
+              (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS cancels,
+              (SELECT MAX(at) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS lastCancelAt`,
+    )
+    .bind(riderId, requestsSince, cancelsSince)
+    .first<RiderActivity>();
+  return row ?? { requests: 0, oldestRequestAt: null, cancels: 0, lastCancelAt: null };
+}
+
+/** Records a trip request, only `if` the condition holds (its hold was posted, in the same batch). */
+export function recordRequestStatement(d1: D1Database, riderId: string, tripId: string, now: number, onlyIf: SqlCondition): D1PreparedStatement {
+  return d1
+    .prepare(`INSERT INTO rider_activity (trip_id, kind, rider_id, at) SELECT ?, 'request', ?, ? WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`)
+    .bind(tripId, riderId, now, ...onlyIf.params);
+}
+
+/** Records the rider's cancel of a trip; a repeat records nothing. */
+export function recordCancelQuery(db: DrizzleD1Database, riderId: string, tripId: string, at: number) {
+  return db.insert(riderActivity).values({ tripId, kind: "cancel", riderId, at }).onConflictDoNothing();
+}
+
+export async function recordCancel(d1: D1Database, riderId: string, tripId: string, at: number): Promise<void> {
+  await recordCancelQuery(drizzle(d1), riderId, tripId, at);
 }

@@ -35,7 +35,7 @@
  * points with integer arithmetic.
  */
 import { z } from "zod";
-import { FareBreakdown, Money } from "./fare";
+import { FareBreakdown, FareDecision, Money } from "./fare";
 import type { TripEvent, TripState } from "./trip";
 
 export type AccountKind = "wallet" | "hold" | "receivable" | "earnings" | "platform" | "clearing";
@@ -78,6 +78,8 @@ export type ChargeData = {
   owed: number;
   commission: number;
   driverEarning: number;
+  /** A ride's: the quote, and whether the cap or a review applied (absent on fees and older entries). */
+  decision?: FareDecision;
 };
 
 export type Entry = { key: string; kind: EntryKind; tripId: string | null; lines: Line[]; data: ChargeData | null };
@@ -166,6 +168,7 @@ export type Charge = {
   /** The rider's wallet when the charge is taken (any hold of the trip already released). */
   available: number;
   commissionBps: number;
+  decision?: FareDecision;
 };
 
 /**
@@ -196,6 +199,7 @@ export function chargeEntry(c: Charge): Entry | null {
     owed,
     commission,
     driverEarning,
+    ...(c.decision ? { decision: c.decision } : {}),
   });
 }
 
@@ -267,7 +271,7 @@ const settlementBase = { tripId: z.string(), riderId: z.string(), at: z.number()
 
 /** What a trip's end means for the rider's money; the trip room stores it with the status. */
 export const Settlement = z.discriminatedUnion("type", [
-  z.object({ ...settlementBase, type: z.literal("capture"), driverId: z.string(), charge: Money, breakdown: FareBreakdown }),
+  z.object({ ...settlementBase, type: z.literal("capture"), driverId: z.string(), charge: Money, breakdown: FareBreakdown, decision: FareDecision.optional() }),
   z.object({ ...settlementBase, type: z.literal("fee"), driverId: z.string().nullable(), charge: Money, breakdown: FareBreakdown }),
   z.object({ ...settlementBase, type: z.literal("release") }),
 ]);
@@ -280,7 +284,7 @@ export function settlementOf(after: TripState, events: readonly TripEvent[]): Se
     switch (event.type) {
       case "completed": {
         const breakdown = after.fareBreakdown ?? { base: event.fare.amount, distance: 0, time: 0, surge: 0, fee: 0 };
-        return { ...base, at: event.at, type: "capture", driverId: event.driverId, charge: event.fare, breakdown };
+        return { ...base, at: event.at, type: "capture", driverId: event.driverId, charge: event.fare, breakdown, ...(after.fareDecision ? { decision: after.fareDecision } : {}) };
       }
       case "cancelled":
         if (event.cancellationFee && event.cancellationFee.amount > 0) {
@@ -307,7 +311,8 @@ export function settlementEntries(s: Settlement, balances: { wallet: number; hel
   if (release) entries.push(release);
   if (s.type !== "release") {
     const available = balances.wallet + Math.max(0, balances.held.amount);
-    const charge = chargeEntry({ kind: s.type, tripId: s.tripId, riderId: s.riderId, driverId: s.driverId, charge: s.charge, breakdown: s.breakdown, available, commissionBps });
+    const decision = s.type === "capture" && s.decision ? { decision: s.decision } : {};
+    const charge = chargeEntry({ kind: s.type, tripId: s.tripId, riderId: s.riderId, driverId: s.driverId, charge: s.charge, breakdown: s.breakdown, available, commissionBps, ...decision });
     if (charge) entries.push(charge);
   }
   return entries;

@@ -1,10 +1,10 @@
 /**
  * @module domain/surge
  * The surge multiplier of a cell, from recent ride requests against the drivers available in
- * it, and the sliding window that counts those requests. A GeoCell DO keeps the timestamps;
- * this module only decides what they mean.
+ * it, and the window that counts those requests (`DemandWindow`: distinct riders with a live
+ * request). A GeoCell DO keeps the window; this module decides what it means.
  *
- * Formula, with demand = recent requests and supply = available drivers:
+ * Formula, with demand = riders with a live recent request and supply = available drivers:
  *
  *   demand = 0                 → 1.0  (nobody is waiting, nothing to price)
  *   supply = 0, demand > 0     → 3.0  (the cap: every request is unserved)
@@ -40,18 +40,62 @@ export function surgeMultiplier(signal: SurgeSignal): number {
   return Math.round(bounded * 10) / 10;
 }
 
-/** The timestamps still inside the window ending at `now`; later ones (clock skew) are kept. */
-export function pruneWindow(timestamps: readonly number[], now: number, windowMs: number): number[] {
-  const since = now - windowMs;
-  return timestamps.filter((t) => t > since);
-}
+/** One ride request as the pickup's cell remembers it. */
+export type DemandEntry = { riderId: string; at: number; withdrawn: boolean };
 
-/** Records one request at `now`, dropping what fell out of the window. */
-export function recordRequest(timestamps: readonly number[], now: number, windowMs: number): number[] {
-  return [...pruneWindow(timestamps, now, windowMs), now];
-}
+/**
+ * The demand side of surge: the ride requests of a cell's recent window, counted as the
+ * number of distinct riders with a live request. One rider who requests and cancels over and
+ * over is one rider at most, and none once every request was withdrawn (called off inside the
+ * free window): demand is people waiting for a car, not calls to the API. A withdrawal may
+ * arrive before its request (both travel behind replies), so it is kept as a tombstone that the
+ * late request cannot revive. Counting walks the window: a cell sees a few hundred requests in
+ * ten minutes at most, so that costs microseconds and no storage read.
+ */
+export class DemandWindow {
+  private readonly entries = new Map<string, DemandEntry>();
 
-/** How many requests the window ending at `now` holds. */
-export function countInWindow(timestamps: readonly number[], now: number, windowMs: number): number {
-  return pruneWindow(timestamps, now, windowMs).length;
+  constructor(private readonly windowMs: number) {}
+
+  /** Records the request of trip `tripId`; a repeat or a request already withdrawn changes nothing. */
+  record(tripId: string, riderId: string, at: number): DemandEntry | null {
+    if (this.entries.has(tripId)) return null;
+    const entry = { riderId, at, withdrawn: false };
+    this.entries.set(tripId, entry);
+    return entry;
+  }
+
+  /** The request of `tripId` no longer counts; true when that changed anything. */
+  withdraw(tripId: string, at: number): DemandEntry | null {
+    const entry = this.entries.get(tripId);
+    if (entry?.withdrawn) return null;
+    const withdrawn = { riderId: entry?.riderId ?? "", at: entry?.at ?? at, withdrawn: true };
+    this.entries.set(tripId, withdrawn);
+    return withdrawn;
+  }
+
+  /** Distinct riders with a live request in the window ending at `now` (later ones, clock skew, count). */
+  liveRiders(now: number): number {
+    const since = now - this.windowMs;
+    const riders = new Set<string>();
+    for (const entry of this.entries.values()) if (!entry.withdrawn && entry.at > since) riders.add(entry.riderId);
+    return riders.size;
+  }
+
+  /** Forgets what fell out of the window; returns the trip ids forgotten. */
+  prune(now: number): string[] {
+    const since = now - this.windowMs;
+    const gone: string[] = [];
+    for (const [tripId, entry] of this.entries) {
+      if (entry.at > since) continue;
+      this.entries.delete(tripId);
+      gone.push(tripId);
+    }
+    return gone;
+  }
+
+  /** Puts back an entry read from storage after waking. */
+  restore(tripId: string, entry: DemandEntry): void {
+    this.entries.set(tripId, entry);
+  }
 }

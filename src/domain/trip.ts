@@ -6,11 +6,15 @@
  * `forbidden` → 403, `offer_expired` → 409) so the DO never needs a try/catch around a move.
  *
  *   matching → accepted → arrived → in_progress → completed
- *   any non-terminal → cancelled (the rider, or an operator: free, even in progress); matching → no_driver (matching gave up)
+ *   matching | accepted | arrived → cancelled (the rider); any non-terminal → cancelled (an operator:
+ *   free, even in progress); matching → no_driver (matching gave up)
  *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
+ *
+ * Once the ride is under way nobody cancels it: it ends when the driver completes it, and a
+ * ride that ends early is billed for the part driven (domain/fare's `finalCharge`).
  */
 import { z } from "zod";
-import { FareBreakdown, FareRules, Money } from "./fare";
+import { FareBreakdown, FareDecision, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
 export const TripStatus = z.enum(
@@ -52,13 +56,23 @@ export const TripState = z.object({
   /** Cleared when the driver cancels: they describe the current assignment only. */
   acceptedAt: Millis.nullable(),
   arrivedAt: Millis.nullable(),
+  /**
+   * Whether the driver's last fix was at the pickup when they said they arrived. Only then does
+   * their wait at the pickup cost a cancelling rider the fee: a driver who taps "arrived" from
+   * across town earns nothing by it. Absent on trips stored before it existed.
+   */
+  arrivedAtPickup: z.boolean().optional(),
   startedAt: Millis.nullable(),
   completedAt: Millis.nullable(),
   cancelledAt: Millis.nullable(),
   cancelReason: z.string().nullable(),
+  /** Who cancelled: an operator's cancel does not count against the rider's request limits. Absent before it existed. */
+  cancelledBy: z.enum(["rider", "admin"]).optional(),
   fare: Money.nullable(),
   /** How the final fare adds up, for the receipt; set at completion when the caller knows it. */
   fareBreakdown: FareBreakdown.optional(),
+  /** How the final fare relates to the quote (cap, review); set at completion when the caller knows it. */
+  fareDecision: FareDecision.optional(),
   cancellationFee: Money.nullable(),
   createdAt: Millis,
   updatedAt: Millis,
@@ -71,9 +85,9 @@ export type TripCommand =
   | { type: "decline"; driverId: string; now: number }
   | { type: "offer_timeout"; now: number }
   | { type: "give_up"; now: number }
-  | { type: "arrived"; driverId: string; now: number }
+  | { type: "arrived"; driverId: string; now: number; atPickup?: boolean }
   | { type: "start"; driverId: string; now: number }
-  | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown }
+  | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown; decision?: FareDecision }
   | {
       type: "cancel";
       by: "rider" | "driver";
@@ -82,6 +96,8 @@ export type TripCommand =
       reason?: string;
       /** Overrides the quote's `rules.freeCancelWindowMs` (default 2 minutes). */
       freeCancelWindowMs?: number;
+      /** Overrides the quote's `rules.freePickupWaitMs` (default 1 minute). */
+      freePickupWaitMs?: number;
     }
   /** An operator ends the trip from any non-terminal status, in progress too: the rider pays no fee. */
   | { type: "admin_cancel"; adminId: string; now: number; reason: string };
@@ -114,6 +130,7 @@ export type TripError = { code: TripErrorCode; message: string };
 export type TripResult = { ok: true; state: TripState; events: TripEvent[] } | { ok: false; error: TripError };
 
 export const FREE_CANCEL_WINDOW_MS = 2 * 60_000;
+export const FREE_PICKUP_WAIT_MS = 60_000;
 
 export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & { now: number };
 
@@ -189,7 +206,7 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (s.driverId !== driverId) return fail("forbidden", "only the trip's driver can do this");
       if (s.status !== from) return fail("conflict", `the trip is ${s.status}, not ${from}`);
       if (command.type === "arrived") {
-        return ok({ ...s, status: "arrived", arrivedAt: at }, { type: "arrived", at, driverId });
+        return ok({ ...s, status: "arrived", arrivedAt: at, arrivedAtPickup: command.atPickup === true }, { type: "arrived", at, driverId });
       }
       if (command.type === "start") {
         return ok({ ...s, status: "in_progress", startedAt: at }, { type: "started", at, driverId });
@@ -198,15 +215,18 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (!Number.isSafeInteger(fare.amount) || fare.amount < 0 || fare.currency !== s.quote.fare.currency) {
         return fail("conflict", `the fare must be a non-negative integer amount in ${s.quote.fare.currency}`);
       }
-      const fareBreakdown = command.breakdown ? { fareBreakdown: command.breakdown } : {};
-      return ok({ ...s, status: "completed", completedAt: at, fare, ...fareBreakdown }, { type: "completed", at, driverId, fare });
+      if (command.decision && (command.decision.charged.amount !== fare.amount || command.decision.charged.currency !== fare.currency)) {
+        return fail("conflict", "the fare decision does not charge the fare");
+      }
+      const extra = { ...(command.breakdown ? { fareBreakdown: command.breakdown } : {}), ...(command.decision ? { fareDecision: command.decision } : {}) };
+      return ok({ ...s, status: "completed", completedAt: at, fare, ...extra }, { type: "completed", at, driverId, fare });
     }
     case "cancel":
       return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);
     case "admin_cancel": {
       const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
       return ok(
-        { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: command.reason, cancellationFee: null },
+        { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: command.reason, cancelledBy: "admin", cancellationFee: null },
         { type: "cancelled", at, by: "admin", releasedDriverId, cancellationFee: null, reason: command.reason },
       );
     }
@@ -234,11 +254,14 @@ type Cancel = Extract<TripCommand, { type: "cancel" }>;
 
 function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
   if (command.userId !== s.riderId) return fail("forbidden", "only the trip's rider can cancel it");
+  // A rider who could cancel mid-ride would ride for free: the driver ends it, and billing an
+  // early end charges the part driven.
+  if (s.status === "in_progress") return fail("conflict", "the ride is under way: ask the driver to end it; the part driven is billed");
   const reason = command.reason ?? null;
-  const cancellationFee = feeDue(s, at, command.freeCancelWindowMs);
+  const cancellationFee = feeDue(s, at, command);
   const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
   return ok(
-    { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: reason, cancellationFee },
+    { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: reason, cancelledBy: "rider", cancellationFee },
     { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason },
   );
 }
@@ -261,11 +284,16 @@ function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
   );
 }
 
-/** A rider who cancels more than the free window after a driver accepted pays the fee. */
-function feeDue(s: TripState, at: number, windowOverride: number | undefined): Money | null {
+/**
+ * A rider who cancels more than the free window after a driver accepted, or after the driver
+ * has waited at the pickup (their fix there when they arrived) longer than the free wait, pays the fee.
+ */
+function feeDue(s: TripState, at: number, command: Cancel): Money | null {
   if (s.driverId === null || s.acceptedAt === null) return null;
-  const window = windowOverride ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
-  if (at - s.acceptedAt <= window) return null;
+  const window = command.freeCancelWindowMs ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
+  const wait = command.freePickupWaitMs ?? s.quote.rules.freePickupWaitMs ?? FREE_PICKUP_WAIT_MS;
+  const waitedTooLong = s.status === "arrived" && s.arrivedAtPickup === true && s.arrivedAt !== null && at - s.arrivedAt > wait;
+  if (at - s.acceptedAt <= window && !waitedTooLong) return null;
   const amount = s.quote.rules.cancellationFeeMinor;
   return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
 }

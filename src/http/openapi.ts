@@ -78,7 +78,7 @@ export const operations: Operation[] = [
   { method: "get", path: "/v1/drivers/me/events", summary: "Driver channel as Server-Sent Events (offers, offer.expired, trip), for networks that break WebSockets", auth: true, status: 200, query: ["access_token"], sse: true },
   { method: "post", path: "/v1/drivers/me/location", summary: "A location fix over HTTP, checked like the channel's location frame", auth: true, body: LocationBody, status: 200, response: z.object({ accepted: z.literal(true) }) },
   { method: "post", path: "/v1/quotes", summary: "Price a ride (riders)", auth: true, body: QuoteBody, status: 201, response: z.object({ quote: Quote }) },
-  { method: "post", path: "/v1/trips", summary: "Request a trip (riders)", auth: true, body: TripRequestBody, status: 201, response: TripResponse, idempotent: true },
+  { method: "post", path: "/v1/trips", summary: "Request a trip (riders); 429 rate_limited with Retry-After beyond the request limit or in a cancel cool-down", auth: true, body: TripRequestBody, status: 201, response: TripResponse, idempotent: true },
   { method: "get", path: "/v1/trips", summary: "The caller's trips, newest first", auth: true, status: 200, response: z.object({ trips: z.array(Trip) }), query: ["limit", "before"] },
   { method: "get", path: "/v1/trips/{id}", summary: "One trip (its rider or driver)", auth: true, status: 200, response: TripResponse },
   ...(["accept", "decline", "arrived", "start", "complete"] as const).map((action) => ({
@@ -89,7 +89,7 @@ export const operations: Operation[] = [
     status: 200,
     response: TripResponse,
   })),
-  { method: "post", path: "/v1/trips/{id}/cancel", summary: "Cancel (rider), or hand the trip back (driver)", auth: true, body: CancelBody, bodyOptional: true, status: 200, response: TripResponse },
+  { method: "post", path: "/v1/trips/{id}/cancel", summary: "Cancel (rider, before the ride starts; 409 once in progress), or hand the trip back (driver)", auth: true, body: CancelBody, bodyOptional: true, status: 200, response: TripResponse },
   { method: "post", path: "/v1/trips/{id}/rating", summary: "Rate the other party after completion", auth: true, body: RatingBody, status: 201 },
   { method: "post", path: "/v1/trips/{id}/messages", summary: "Post to the trip chat", auth: true, body: PostMessageBody, status: 201, response: MessageResponse, idempotent: true },
   { method: "get", path: "/v1/trips/{id}/ws", summary: "Trip room socket (WebSocket upgrade)", auth: true, status: 101, query: ["since", "access_token"] },

@@ -4,6 +4,7 @@
  * driver channel and the trip room.
  */
 import { z } from "zod";
+import { FareDecision } from "../domain/fare";
 import { TripStatus } from "../domain/trip";
 import { LatLng, Message, MessageText, Money } from "./common";
 import { FrameId, PingFrame } from "./frames";
@@ -57,6 +58,10 @@ export const Trip = z.object({
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
   cancellationFee: Money.optional(),
+  /** Once cancelled: by the rider or by an operator (a driver's cancel sends the trip back to matching). */
+  cancelledBy: z.enum(["rider", "admin"]).optional(),
+  /** Once completed: the quoted and the charged fare, and whether the cap or a review applied (README, "Money rules"). */
+  fareDecision: FareDecision.optional(),
 });
 export type Trip = z.infer<typeof Trip>;
 

@@ -5,7 +5,7 @@
  * `/v1/trips/:id/receipt` and `/v1/earnings`. All money is integer minor units.
  */
 import { z } from "zod";
-import { FareBreakdown } from "../domain/fare";
+import { FareBreakdown, FareDecision } from "../domain/fare";
 import { Money } from "./common";
 
 export const Wallet = z.object({
@@ -69,6 +69,12 @@ export const Receipt = z.object({
   outstanding: Money,
   driverEarning: Money,
   createdAt: z.number().int(),
+  /** A ride's quote: `fare` is what was charged against it (README, "Money rules"). */
+  quoted: Money.optional(),
+  /** A ride's fare cut to the cap (FARE_CAP_PERCENT above the quote, or the quote on an implausible trace). */
+  capApplied: z.boolean().optional(),
+  /** What of the metered fare was not charged and waits for an operator's review; null when nothing. */
+  review: FareDecision.shape.review.optional(),
 });
 export type Receipt = z.infer<typeof Receipt>;
 

@@ -45,8 +45,11 @@ const RECENT_ACCEPTANCE = (x: 0 | 1) => `CASE WHEN recent_acceptance IS NULL THE
 /** How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by notification. */
 export type OfferDelivery = "socket" | "reconnect" | "notification";
 
-/** Future fixes beyond this are a client clock problem; older ones are history, not a position. */
-const MAX_FIX_AHEAD_MS = 30_000;
+/**
+ * Older fixes are history, not a position. (Fixes more than FIX_MAX_AHEAD_MS ahead of this
+ * object's clock are refused too: a future `at` would buy a driver's app room to make a jump
+ * look slow.)
+ */
 const MAX_FIX_AGE_MS = 120_000;
 /**
  * How long the newest fix may live in memory only; see `current`. A streaming driver keeps the
@@ -293,7 +296,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   private acceptLocation(fix: Fix): void {
     const now = Date.now();
-    if (fix.at > now + MAX_FIX_AHEAD_MS) throw badFix("the fix is from the future; check the device clock");
+    if (fix.at > now + this.config.FIX_MAX_AHEAD_MS) throw badFix("the fix is from the future; check the device clock");
     if (fix.at < now - MAX_FIX_AGE_MS) throw badFix("the fix is too old");
     this.locationGuard ??= new SocketGuard({ ratePerSecond: this.config.LOCATIONS_PER_SECOND, burst: this.config.LOCATIONS_PER_SECOND, badFramesBeforeClose: 1, badFrameWindowMs: 1 }, now);
     if (!this.locationGuard.take(now)) throw new ApiError(429, "rate_limited", `at most ${this.config.LOCATIONS_PER_SECOND} locations per second`);

@@ -12,11 +12,16 @@
  * cell woken after an eviction starts from that copy, and the reports fill in the rest within
  * one interval. A row that is out of date there is harmless: matching only ever reserves a
  * driver through the driver's own session, which refuses one who is not available.
+ *
+ * Demand lives in memory too (domain/surge's `DemandWindow`), so a quote's surge reads no
+ * storage; every request and withdrawal is also written to SQLite at once (they are rare next
+ * to driver reports), and a woken cell reloads its window from there.
  */
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Config } from "../config";
 import { haversineKm, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
+import { DemandWindow } from "../domain/surge";
 
 /** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
 export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
@@ -47,6 +52,8 @@ export class GeoCell extends DurableObject<Env> {
   /** Drivers added, moved or removed since the last copy to SQLite. Memory only. */
   private readonly unsaved = new Set<string>();
   private savedAt = 0;
+  /** Ride requests of the surge window: who asked, and whether it was called off. Rebuilt from the `demand` table after waking. */
+  private readonly demand: DemandWindow;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,11 +62,16 @@ export class GeoCell extends DurableObject<Env> {
     sql.exec(
       `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
     );
-    sql.exec(`CREATE TABLE IF NOT EXISTS requests (at INTEGER NOT NULL)`);
-    sql.exec(`CREATE INDEX IF NOT EXISTS requests_at_idx ON requests (at)`);
+    // Requests used to be bare timestamps; surge now counts distinct riders, so the old rows go.
+    sql.exec(`DROP TABLE IF EXISTS requests`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, withdrawn INTEGER NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`);
     for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
       this.drivers.set(row.driver_id, { driverId: row.driver_id, location: { lat: row.lat, lng: row.lng }, locationAt: row.at, rating: row.rating, acceptanceRate: row.acceptance });
+    }
+    this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
+    for (const row of sql.exec<{ trip_id: string; rider_id: string; at: number; withdrawn: number }>(`SELECT trip_id, rider_id, at, withdrawn FROM demand`)) {
+      this.demand.restore(row.trip_id, { riderId: row.rider_id, at: row.at, withdrawn: row.withdrawn === 1 });
     }
   }
 
@@ -122,12 +134,27 @@ export class GeoCell extends DurableObject<Env> {
       this.drivers.delete(d.driverId);
       this.unsaved.add(d.driverId);
     }
-    this.ctx.storage.sql.exec(`DELETE FROM requests WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    if (this.demand.prune(now).length > 0) this.ctx.storage.sql.exec(`DELETE FROM demand WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
     this.prunedAt = now;
   }
 
-  recordRequest(now: number): void {
-    this.ctx.storage.sql.exec(`INSERT INTO requests (at) VALUES (?)`, now);
+  /** A rider requested a ride picked up here: it counts towards surge while it is live. */
+  recordRequest(tripId: string, riderId: string, now: number): void {
+    const entry = this.demand.record(tripId, riderId, now);
+    if (entry) this.ctx.storage.sql.exec(`INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 0) ON CONFLICT (trip_id) DO NOTHING`, tripId, riderId, now);
+  }
+
+  /** The rider called the request off for free: it stops counting (even if the request itself is still on its way here). */
+  withdrawRequest(tripId: string, now: number): void {
+    const entry = this.demand.withdraw(tripId, now);
+    if (entry) {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 1) ON CONFLICT (trip_id) DO UPDATE SET withdrawn = 1`,
+        tripId,
+        entry.riderId,
+        entry.at,
+      );
+    }
   }
 
   /**
@@ -152,7 +179,7 @@ export class GeoCell extends DurableObject<Env> {
   summary(now: number): CellSummary {
     const sql = this.ctx.storage.sql;
     const availableDrivers = this.freshDrivers(now).length;
-    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, now - this.config.SURGE_WINDOW_MS).one().n;
+    const recentRequests = this.demand.liveRiders(now);
     const activeTrips: Record<string, number> = {};
     for (const row of sql.exec<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM trips WHERE active = 1 GROUP BY status`)) activeTrips[row.status] = row.n;
     return { availableDrivers, recentRequests, activeTrips };
@@ -164,11 +191,9 @@ export class GeoCell extends DurableObject<Env> {
    * best candidates and a count, not every driver of a busy cell.
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
-    const sql = this.ctx.storage.sql;
-    const demandSince = now - this.config.SURGE_WINDOW_MS;
     this.pruneIfDue(now);
     const drivers = this.freshDrivers(now);
-    const recentRequests = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM requests WHERE at > ?`, demandSince).one().n;
+    const recentRequests = this.demand.liveRiders(now);
     if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
     const excluded = new Set(nearest.exclude);
     const closest = drivers

@@ -110,8 +110,14 @@ function widerCells(config: Config, point: LatLng): string[] {
 
 const cellObject = (env: Env, config: Config, point: LatLng) => env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION)));
 
-export function recordDemand(env: Env, config: Config, point: LatLng, now: number): Promise<void> {
-  return cellObject(env, config, point).recordRequest(now);
+/** Counts a trip request towards its pickup cell's surge. */
+export function recordDemand(env: Env, config: Config, point: LatLng, request: { tripId: string; riderId: string }, now: number): Promise<void> {
+  return cellObject(env, config, point).recordRequest(request.tripId, request.riderId, now);
+}
+
+/** A request called off for free stops counting towards its pickup cell's surge. */
+export function withdrawDemand(env: Env, config: Config, point: LatLng, tripId: string): Promise<void> {
+  return cellObject(env, config, point).withdrawRequest(tripId, Date.now());
 }
 
 /** Tells the pickup's cell a trip's status, for the operations view's counts. */

@@ -10,9 +10,9 @@ import { sql as dsql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Identity } from "../auth/jwt";
 import { trips } from "../db/schema";
-import { releaseActiveTripQuery } from "../db/trips";
-import { breadcrumbDistanceKm, computeFare } from "../domain/fare";
-import { etaSec, type Fix, type LatLng } from "../domain/geo";
+import { recordCancelQuery, releaseActiveTripQuery } from "../db/trips";
+import { finalCharge, judgeTrace, type FarePolicy, type TracePoint } from "../domain/fare";
+import { etaSec, haversineKm, type Fix, type LatLng } from "../domain/geo";
 import type { RankedDriver } from "../domain/matching";
 import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type TripStatus, type QuoteTerms } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
@@ -20,7 +20,7 @@ import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from
 import type { Message } from "../protocol/common";
 import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell } from "./geo-index";
+import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { messageInserts } from "./message-archive";
@@ -45,7 +45,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL)`);
+    // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's `at`.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, received_at INTEGER)`);
+    // Trips made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
+    if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(breadcrumb)`).toArray().some((c) => c.name === "received_at")) {
+      this.sql.exec(`ALTER TABLE breadcrumb ADD COLUMN received_at INTEGER`);
+    }
     this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
     // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
@@ -93,7 +98,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   arrived(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("arrived", () => this.run({ type: "arrived", driverId: identity.userId, now: Date.now() }));
+    return this.rpc("arrived", () => {
+      // The fix is the assigned driver's own (cleared when the driver changes).
+      const fix = this.fix();
+      const atPickup = fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
+      return this.run({ type: "arrived", driverId: identity.userId, now: Date.now(), atPickup });
+    });
   }
 
   start(identity: Identity): Promise<Result<Trip>> {
@@ -104,8 +114,11 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return this.rpc("complete", () => {
       const state = this.state();
       const now = Date.now();
-      const fare = this.finalFare(state, now);
-      return this.run({ type: "complete", driverId: identity.userId, now, fare: fare.total, breakdown: fare.breakdown });
+      const { fare, decision } = this.finalFare(state, now);
+      const trip = this.run({ type: "complete", driverId: identity.userId, now, fare: fare.total, breakdown: fare.breakdown, decision });
+      // Operators find fares waiting for review in the logs as well as on the trip itself.
+      if (decision.review) console.warn(JSON.stringify({ level: "warn", where: "TripRoom.complete", event: "fare_review", tripId: state.id, ...decision }));
+      return trip;
     });
   }
 
@@ -113,7 +126,15 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return this.rpc("cancel", () => {
       const state = this.state();
       const by = identity.userId === state.riderId ? "rider" : "driver";
-      return this.run({ type: "cancel", by, userId: identity.userId, now: Date.now(), ...(reason === undefined ? {} : { reason }), freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS });
+      return this.run({
+        type: "cancel",
+        by,
+        userId: identity.userId,
+        now: Date.now(),
+        ...(reason === undefined ? {} : { reason }),
+        freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS,
+        freePickupWaitMs: this.config.FREE_PICKUP_WAIT_MS,
+      });
     });
   }
 
@@ -127,6 +148,14 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const trip = this.run({ type: "admin_cancel", adminId, now: Date.now(), reason });
       return { trip, from: before.status, driverId: before.driverId ?? before.offer?.driverId ?? null };
     });
+  }
+
+  /**
+   * The trip's status for the reconciliation cron, which asks every trip that still holds money.
+   * No identity: the cron is the service itself, and the answer is the status alone.
+   */
+  status(): Promise<Result<{ status: TripStatus }>> {
+    return this.rpc("status", () => ({ status: this.state().status }));
   }
 
   /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
@@ -157,10 +186,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const state = this.state();
       const target = fixTarget(state, driverId);
       if (!target) return false;
-      if (target.breadcrumb) this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng) VALUES (?, ?, ?)`, fix.at, fix.lat, fix.lng);
+      const now = Date.now();
+      if (target.breadcrumb) this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`, fix.at, fix.lat, fix.lng, now);
       // The position a rider sees after the room wakes; a few seconds stale at worst, and the
       // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
-      const now = Date.now();
       if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
         this.sql.exec(`INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`, fix.lat, fix.lng, fix.at);
         this.lastFixSavedAt = now;
@@ -227,6 +256,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       );
       // The rider may request again once this trip is over.
       if (!isActive(latest.status)) batch.push(releaseActiveTripQuery(db, latest.riderId, latest.id));
+      // Every path by which the rider cancels (the route records it first, too) counts towards
+      // their cool-down; an operator's force-cancel does not.
+      if (latest.status === "cancelled" && latest.cancelledBy !== "admin") batch.push(recordCancelQuery(db, latest.riderId, latest.id, latest.updatedAt));
     }
     const [first, ...rest] = batch;
     if (first) await db.batch([first, ...rest]);
@@ -400,6 +432,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
     for (const event of events) if (event.type === "driver_cancelled") this.disconnectUser(event.driverId, "you are no longer this trip's driver");
+    // A request its rider called off for free is no demand: the pickup's surge stops counting it.
+    for (const event of events) {
+      if (event.type === "cancelled" && event.cancellationFee === null) {
+        this.ctx.waitUntil(withdrawDemand(this.env, this.config, after.pickup, after.id).catch((err) => this.logError("withdrawDemand", err)));
+      }
+    }
     if (!isActive(after.status)) this.lastFix = null;
     this.ctx.waitUntil(this.sideEffects(after, events));
   }
@@ -471,13 +509,22 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return settlePending(this.sql, this.env, this.config, this.ctx, (err) => this.logError("settle", err));
   }
 
+  /** The fare a completion charges: the quote unless the ride really differs (domain/fare's `finalCharge`). */
   private finalFare(state: TripState, now: number) {
+    // A fix stored before `received_at` existed counts as received when it was taken.
     const points = this.sql
-      .exec<{ at: number; lat: number; lng: number }>(`SELECT at, lat, lng FROM breadcrumb ORDER BY at`)
+      .exec<TracePoint>(`SELECT at, lat, lng, COALESCE(received_at, at) AS receivedAt FROM breadcrumb ORDER BY receivedAt, at`)
       .toArray();
-    const distanceKm = breadcrumbDistanceKm(points, this.config.MAX_SPEED_KMH);
+    const policy: FarePolicy = {
+      repricePercent: this.config.FARE_REPRICE_PERCENT,
+      capPercent: this.config.FARE_CAP_PERCENT,
+      maxSpeedKmh: this.config.FARE_MAX_SPEED_KMH,
+      maxAheadMs: this.config.FIX_MAX_AHEAD_MS,
+      earlyEndKm: this.config.FARE_EARLY_END_M / 1000,
+    };
+    // Both ends on this object's clock: the driver's app has no say in how long the ride took.
     const durationMin = state.startedAt === null ? 0 : Math.max(0, now - state.startedAt) / 60_000;
-    return computeFare(state.quote.rules, { distanceKm, durationMin, surge: state.quote.surge });
+    return finalCharge({ rules: state.quote.rules, quote: state.quote, dropoff: state.dropoff, trace: judgeTrace(points, policy), durationMin, policy });
   }
 
   private eta(state: TripState, from: LatLng): number | null {
@@ -526,6 +573,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       createdAt: state.createdAt,
       updatedAt: state.updatedAt,
       ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
+      ...(state.cancelledBy ? { cancelledBy: state.cancelledBy } : {}),
+      ...(state.fareDecision ? { fareDecision: state.fareDecision } : {}),
     };
   }
 

@@ -135,9 +135,14 @@ describe("HTTP client", () => {
     expect((await failure(() => driver.api.goOffline())).code).toBe("conflict");
     expect((await driver.api.arrived(trip.id)).status).toBe("arrived");
     expect((await driver.api.startTrip(trip.id)).status).toBe("in_progress");
+    // Under way, the ride is the driver's to end: the rider's cancel is refused.
+    const walkOff = await failure(() => rider.api.cancelTrip(trip.id));
+    expect({ status: walkOff.status, code: walkOff.code }).toEqual({ status: 409, code: "conflict" });
     const done = await driver.api.completeTrip(trip.id);
     expect(done.status).toBe("completed");
-    expect(done.fare?.amount).toBeGreaterThan(0);
+    // Nothing showed the ride differed from its quote: the upfront fare.
+    expect(done.fare).toEqual(quote.fare);
+    expect(await rider.api.receipt(trip.id)).toMatchObject({ fare: quote.fare, quoted: quote.fare, capApplied: false, review: null });
 
     expect(await rider.api.rateTrip(trip.id, { stars: 5, comment: "smooth" })).toMatchObject({ tripId: trip.id, rateeId: driver.user.id, stars: 5 });
     expect((await failure(() => rider.api.rateTrip(trip.id, { stars: 4 }))).status).toBe(409);

@@ -100,16 +100,17 @@ describe("an available driver's reports to the geo index", () => {
     expect(await positionInCell(start, driver.user.id)).toEqual(start);
     const step = (config.CELL_REPORT_DISTANCE_M / 1000) * 0.4;
     const near = offset(start, step);
-    // Fixes 5 s apart, so that none is dropped as a jump (over MAX_SPEED_KMH).
+    // Fixes 2 s apart, so that none is dropped as a jump (over MAX_SPEED_KMH), and no more than
+    // FIX_MAX_AHEAD_MS ahead of the server's clock.
     let at = Date.now();
-    driver.socket.send({ type: "location", id: "near", lat: near.lat, lng: near.lng, at: (at += 5_000) });
+    driver.socket.send({ type: "location", id: "near", lat: near.lat, lng: near.lng, at: (at += 2_000) });
     expect(await driver.socket.next((f) => f.id === "near")).toEqual({ type: "ack", id: "near" });
     await settle();
     // 40% of the distance: the cell still has the report from going online.
     expect(await positionInCell(start, driver.user.id)).toEqual(start);
 
     const far = offset(start, step * 3);
-    driver.socket.send({ type: "location", id: "far", lat: far.lat, lng: far.lng, at: at + 5_000 });
+    driver.socket.send({ type: "location", id: "far", lat: far.lat, lng: far.lng, at: at + 2_000 });
     expect(await driver.socket.next((f) => f.id === "far")).toEqual({ type: "ack", id: "far" });
     expect(haversineKm(start, far) * 1000).toBeGreaterThanOrEqual(config.CELL_REPORT_DISTANCE_M);
     await waitFor("the cell to have the driver's new position", async () => ((await positionInCell(start, driver.user.id))?.lat === far.lat ? true : undefined));

@@ -146,7 +146,7 @@ let fixCounter = 0;
 /** Sends a fix on the driver channel and waits for its ack; `at` is ahead so the move is a plausible speed. */
 async function sendFix(driver: OnlineDriver, point: LatLng): Promise<void> {
   const id = `fix-${fixCounter++}`;
-  driver.socket.send({ type: "location", id, lat: point.lat, lng: point.lng, at: Date.now() + 10_000 });
+  driver.socket.send({ type: "location", id, lat: point.lat, lng: point.lng, at: Date.now() + 4_000 });
   expect(await driver.socket.next((f) => f.id === id)).toMatchObject({ type: "ack" });
 }
 
@@ -489,17 +489,17 @@ describe("the driver channel without WebSockets", () => {
     const fix = (point: LatLng, at: number) => call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
     const now = Date.now();
     const near = offset(pickup, 0.2);
-    // 100 m in 10 s from where the driver went online: a plausible drive.
-    expect(await fix(near, now + 10_000)).toMatchObject({ status: 200, body: { accepted: true } });
+    // 100 m in 4 s from where the driver went online: a plausible drive (and within FIX_MAX_AHEAD_MS).
+    expect(await fix(near, now + 4_000)).toMatchObject({ status: 200, body: { accepted: true } });
     expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.location).toEqual(near);
-    expectError(await fix(offset(pickup, 60), now + 11_000), 400, "invalid_request");
+    expectError(await fix(offset(pickup, 60), now + 4_500), 400, "invalid_request");
     expectError(await fix(near, now - 150_000), 400, "invalid_request");
     expectError(await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }), 400, "invalid_request");
     // At most two a second, as on the socket (the fixes above took from the same allowance).
-    const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 10_000 + i * 1_000)));
+    const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 4_000 + i * 250)));
     expect(burst.some((r) => r.status === 429 && r.body.error.code === "rate_limited")).toBe(true);
     await settle(1_100);
-    expect((await fix(offset(near, 0.005), now + 20_000)).status).toBe(200);
+    expect((await fix(offset(near, 0.005), Date.now() + 4_000)).status).toBe(200);
 
     // Connected through the stream: the offer comes on it, not as a notification.
     const rider = await registerUser("rider");

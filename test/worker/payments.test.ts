@@ -181,7 +181,7 @@ describe("holds on trip requests", () => {
 });
 
 describe("settling a trip", () => {
-  it("captures the final fare at completion, splits it 75/25, releases the rest of the hold, and sends the rider a receipt", async () => {
+  it("captures the final fare at completion, splits it 75/25, releases the hold, and sends the rider a receipt", async () => {
     const pickup = area(42);
     const driver = await onlineDriver(offset(pickup, 0.3));
     const rider = await registerUser("rider");
@@ -193,8 +193,9 @@ describe("settling a trip", () => {
     const done = await driverAction(driver, trip.id, "complete");
     expect(done.status).toBe(200);
     const fare = done.body.trip.fare;
-    // Hardly any distance was driven: the final fare is below the quote's, and the rest is released.
-    expect(fare.amount).toBeLessThan(trip.quote.fare.amount);
+    // Nothing shows the ride differed from the quote (no fix says otherwise): the rider pays the
+    // quote; the hold is released whole and the fare captured from the wallet.
+    expect(fare).toEqual(trip.quote.fare);
     expect(await settledKinds(trip.id, "capture")).toEqual(["hold", "release", "capture"]);
 
     const commission = Math.round(fare.amount * 0.25);
@@ -210,6 +211,9 @@ describe("settling a trip", () => {
       outstanding: USD(0),
       driverEarning: USD(fare.amount - commission),
       createdAt: expect.any(Number),
+      quoted: trip.quote.fare,
+      capApplied: false,
+      review: null,
     });
     const b = receipt.body.receipt.breakdown;
     expect(b.base + b.distance + b.time + b.surge + b.fee).toBe(fare.amount);
@@ -248,11 +252,13 @@ describe("settling a trip", () => {
     await topUp(rider, funds);
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
-    // The ride has lasted three hours: the time charge alone is above anything the wallet holds.
+    // The ride has lasted three hours: the time charge alone is above anything the wallet holds,
+    // and the fare is capped at FARE_CAP_PERCENT (50 %) above the quote.
     await editTripState(trip.id, (s) => {
       s.startedAt = Date.now() - 3 * 3_600_000;
     });
     const fare = (await driverAction(driver, trip.id, "complete")).body.trip.fare;
+    expect(fare.amount).toBe(Math.floor(trip.quote.fare.amount * 1.5));
     expect(fare.amount).toBeGreaterThan(funds);
     await settledKinds(trip.id, "capture");
     const receipt = (await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).body.receipt;

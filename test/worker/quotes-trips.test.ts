@@ -391,8 +391,10 @@ describe("trip moves", () => {
     res = await driverAction(driver, trip.id, "start");
     expect(res.status).toBe(200);
     expect(res.body.trip.status).toBe("in_progress");
-    // A driver cannot drop a rider mid-ride.
+    // A driver cannot drop a rider mid-ride, nor can the rider walk off without paying.
     for (const action of ["arrived", "start", "cancel"] as const) await refuse(driver, action, 409, "conflict");
+    expectError(await cancel(rider, trip.id), 409, "conflict");
+    expect((await getTrip(rider, trip.id)).status).toBe("in_progress");
     await refuse(other, "complete", 403, "forbidden");
 
     res = await driverAction(driver, trip.id, "complete");

@@ -3,7 +3,7 @@
 // and a room and driver session evicted mid-trip that lose nothing.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { haversineKm, etaSec, type LatLng } from "../../src/domain/geo";
+import { etaSec, type LatLng } from "../../src/domain/geo";
 import { Trip } from "../../src/protocol/dispatch";
 import { call, connect, connectOk, registerUser, type TestSocket, type TestUser } from "../helpers/api";
 import {
@@ -84,7 +84,7 @@ describe("trip room access", () => {
     const riderSide = await tripSocket(rider, trip.id);
     const leaverSide = await tripSocket(leaver, trip.id);
     const leaverAt = offset(pickup, 0.25);
-    await sendFix(leaver, leaverAt, Date.now() + 5_000);
+    await sendFix(leaver, leaverAt, Date.now() + 4_000);
     expect(await riderSide.socket.nextOfType("location")).toMatchObject({ lat: leaverAt.lat, lng: leaverAt.lng });
     riderSide.socket.send({ type: "message", id: "to-leaver", text: "I'm by the blue door" });
     await riderSide.socket.nextOfType("ack");
@@ -162,8 +162,9 @@ describe("trip room frames", () => {
       expect(fare).toEqual({ type: "fare", seq: seq + 1, fare: final.fare });
     }
     expect(Number.isInteger(final.fare.amount)).toBe(true);
-    // A few metres driven: the minimum fare.
-    expect(final.fare).toEqual({ amount: 700, currency: "USD" });
+    // Nothing showed the ride differed from its quote: the upfront fare.
+    expect(final.fare).toEqual(trip.quote.fare);
+    expect(final.fareDecision).toMatchObject({ quoted: trip.quote.fare, charged: trip.quote.fare, basis: "quote", review: null });
     for (const s of [riderSide.socket, driverSide.socket, driver.socket]) s.close();
   });
 
@@ -177,7 +178,7 @@ describe("trip room frames", () => {
     const driverSide = await tripSocket(driver, trip.id);
 
     const approaching = offset(pickup, 0.4);
-    const at1 = Date.now() + 5_000;
+    const at1 = Date.now() + 3_000;
     await sendFix(driver, approaching, at1);
     const toPickup = await riderSide.socket.nextOfType("location");
     expect(toPickup).toEqual({ type: "location", lat: approaching.lat, lng: approaching.lng, at: at1, etaSec: etaSec(approaching, pickup, MODEL) });
@@ -186,8 +187,8 @@ describe("trip room frames", () => {
 
     for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const riding = offset(pickup, 0.3);
-    const at2 = at1 + 5_000;
     await settle(550);
+    const at2 = Date.now() + 4_500;
     await sendFix(driver, riding, at2);
     const toDropoff = await riderSide.socket.nextOfType("location");
     expect(toDropoff).toEqual({ type: "location", lat: riding.lat, lng: riding.lng, at: at2, etaSec: etaSec(riding, dropoff, MODEL) });
@@ -201,37 +202,43 @@ describe("trip room frames", () => {
     for (const s of [riderSide.socket, driverSide.socket, resumed.socket, driver.socket]) s.close();
   });
 
-  it("prices the ride from the breadcrumb driven, as an integer", async () => {
+  it("keeps each fix of the ride with the time it arrived, and prices the ride on those times, not the app's", async () => {
     const pickup = area(4);
+    const dropoff = offset(pickup, 6);
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 6));
+    const trip = await acceptedTrip(rider, driver, pickup, dropoff);
     for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const riderSide = await tripSocket(rider, trip.id);
-    // Let the driver's last fix be 110 s old, so the ride can span two minutes of fixes
-    // (the channel takes fixes up to 2 minutes old and 30 s ahead) at a legal 180 km/h.
+    // The app dates the fixes two minutes apart (a legal 180 km/h on its clock); they arrive
+    // half a second apart, as fast as the channel takes them.
     const now = Date.now();
-    await editDriverRow(driver.user.id, `UPDATE driver SET location_at = ?`, now - 110_000);
+    await editDriverRow(driver.user.id, `UPDATE driver SET location_at = ?`, now - 115_000);
     const route = [
       { point: pickup, at: now - 100_000 },
-      { point: offset(pickup, 3), at: now - 40_000 },
-      { point: offset(pickup, 6), at: now + 20_000 },
+      { point: offset(pickup, 3), at: now - 50_000 },
+      { point: dropoff, at: now + 2_000 },
     ];
     for (const [i, { point, at }] of route.entries()) {
-      if (i === 2) await settle(550);
+      if (i > 0) await settle(550);
       await sendFix(driver, point, at);
       await riderSide.socket.nextOfType("location");
     }
+    const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
+      ctx.storage.sql.exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`).toArray(),
+    );
+    expect(stored.map((r) => r.at)).toEqual(route.map((r) => r.at));
+    for (const [i, row] of stored.entries()) {
+      expect(row.received_at).toBeGreaterThanOrEqual(now);
+      if (i > 0) expect(row.received_at - stored[i - 1]!.received_at).toBeLessThan(5_000);
+    }
     const res = await driverAction(driver, trip.id, "complete");
     expect(res.status).toBe(200);
-    const fare = res.body.trip.fare;
-    expect(Number.isInteger(fare.amount)).toBe(true);
-    const km = haversineKm(route[0]!.point, route[1]!.point) + haversineKm(route[1]!.point, route[2]!.point);
-    // base 250 + 120 per km; the ride itself took a second or two (3 cents per 6 s).
-    const metered = 250 + km * 120;
-    expect(fare.amount).toBeGreaterThanOrEqual(Math.floor(metered));
-    expect(fare.amount).toBeLessThanOrEqual(Math.ceil(metered) + 6);
-    expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare });
+    // 6 km in about a second is no drive: only the first fix is believed, and the ride, which
+    // ended at the dropoff, costs its quote (the app's clock would have metered 6 km).
+    expect(res.body.trip.fare).toEqual(trip.quote.fare);
+    expect(res.body.trip.fareDecision).toMatchObject({ basis: "quote", endedEarly: false, trace: { km: 0, refusedFixes: 2 } });
+    expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare: trip.quote.fare });
     riderSide.socket.close();
     driver.socket.close();
   });
@@ -319,7 +326,7 @@ describe("eviction mid-trip", () => {
     expect((await driverSide.socket.nextOfType("message")).seq).toBe(seq);
 
     await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
-    const fixAt = Date.now() + 5_000;
+    const fixAt = Date.now() + 4_000;
     const near = offset(pickup, 0.4);
     // The driver's channel still takes fixes, and the woken trip room still forwards them.
     await sendFix(driver, near, fixAt);

@@ -9,11 +9,26 @@ import { drizzle } from "drizzle-orm/d1";
 import { ratingOf } from "../../db/ratings";
 import { ratings } from "../../db/schema";
 import { placeHold, releaseHold } from "../../db/ledger";
-import { claimActiveTrip, claimStatements, findRequestAndQuote, findTripRequest, listTrips, releaseActiveTrip, saveQuote, saveTripRequest, type StoredQuote } from "../../db/trips";
+import {
+  claimActiveTrip,
+  claimStatements,
+  findRequestAndQuote,
+  findTripRequest,
+  listTrips,
+  recordCancel,
+  recordRequestStatement,
+  releaseActiveTrip,
+  riderActivityOf,
+  saveQuote,
+  saveTripRequest,
+  type StoredQuote,
+} from "../../db/trips";
+import type { Config } from "../../config";
+import { admitRequest, type RequestLimits } from "../../domain/request-limits";
 import { computeFare, quoteEstimate } from "../../domain/fare";
 import { surgeMultiplier } from "../../domain/surge";
 import { isActive, type QuoteTerms } from "../../domain/trip";
-import { conflict, notFound, unwrap } from "../../errors";
+import { ApiError, conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote, type Trip } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
@@ -50,6 +65,7 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
     minimumMinor: config.FARE_MINIMUM_MINOR,
     cancellationFeeMinor: config.CANCELLATION_FEE_MINOR,
     freeCancelWindowMs: config.FREE_CANCEL_WINDOW_MS,
+    freePickupWaitMs: config.FREE_PICKUP_WAIT_MS,
   };
   const fare = computeFare(rules, { ...estimate, surge }).total;
   // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
@@ -65,12 +81,33 @@ tripRoutes.post("/quotes", requireRole("rider"), async (c) => {
   return c.json({ quote: stored.quote }, 201);
 });
 
+const requestLimits = (config: Config): RequestLimits => ({
+  requestLimit: config.TRIP_REQUEST_LIMIT,
+  requestWindowMs: config.TRIP_REQUEST_WINDOW_MS,
+  cooldownAfter: config.CANCEL_COOLDOWN_AFTER,
+  cooldownWindowMs: config.CANCEL_COOLDOWN_WINDOW_MS,
+  cooldownBaseMs: config.CANCEL_COOLDOWN_BASE_MS,
+  cooldownMaxMs: config.CANCEL_COOLDOWN_MAX_MS,
+});
+
 tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const riderId = c.get("identity").userId;
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
-  const earlier = await findRequestAndQuote(c.env.DB, riderId, key, "quoteId" in body ? body.quoteId : undefined);
+  const limits = requestLimits(c.get("config"));
+  // Both reads at once: the limits cost a trip request no extra round trip.
+  const [earlier, activity] = await Promise.all([
+    findRequestAndQuote(c.env.DB, riderId, key, "quoteId" in body ? body.quoteId : undefined),
+    riderActivityOf(c.env.DB, riderId, Date.now(), limits),
+  ]);
+  // A retry of a request that went through answers its trip, whatever the limits say now.
   if (earlier.earlierTripId !== undefined) return c.json({ trip: unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity"))) }, 201);
+  const admission = admitRequest(activity, Date.now(), limits);
+  if (!admission.ok) {
+    const retryAfter = Math.ceil(admission.retryAfterMs / 1000);
+    const message = admission.reason === "cancel_cooldown" ? "you cancelled several trips lately; wait before requesting again" : "too many trip requests; wait before requesting again";
+    throw new ApiError(429, "rate_limited", message, { reason: admission.reason, retryAfterSeconds: retryAfter }, retryAfter);
+  }
   let stored: StoredQuote;
   if ("quoteId" in body) {
     if (!earlier.quote) throw notFound("quote not found");
@@ -88,7 +125,10 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   // same transaction claims the rider's one active-trip slot if the hold went through, and
   // records the Idempotency-Key if the claim did. The hold is given back if the request goes no
   // further; the trip room settles it when the trip ends.
-  const [claim] = await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now, (holdPosted) => claimStatements(c.env.DB, riderId, tripId, now, key, holdPosted));
+  const [claim] = await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now, (holdPosted) => [
+    ...claimStatements(c.env.DB, riderId, tripId, now, key, holdPosted),
+    recordRequestStatement(c.env.DB, riderId, tripId, now, holdPosted),
+  ]);
   const giveBack = () => releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) => logHoldLeak(tripId, err));
   if ((claim?.meta.changes ?? 0) !== 1) {
     // The slot is taken: by a trip that may have ended since, or by a twin of this request.
@@ -106,7 +146,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   }
   try {
     const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
-    c.executionCtx.waitUntil(recordDemand(c.env, c.get("config"), stored.quote.pickup, now).catch(() => undefined));
+    c.executionCtx.waitUntil(recordDemand(c.env, c.get("config"), stored.quote.pickup, { tripId, riderId }, now).catch(() => undefined));
     return c.json({ trip }, 201);
   } catch (err) {
     await releaseActiveTrip(c.env.DB, riderId, tripId);
@@ -115,8 +155,13 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   }
 });
 
+/** The reconciliation cron (payments/reconcile.ts) releases such a hold later. */
 function logHoldLeak(tripId: string, err: unknown): void {
-  console.error(JSON.stringify({ level: "error", where: "trips", reason: "could not release the hold of a failed request", tripId, error: err instanceof Error ? err.message : String(err) }));
+  logFailure("could not release the hold of a failed request", tripId, err);
+}
+
+function logFailure(reason: string, tripId: string, err: unknown): void {
+  console.error(JSON.stringify({ level: "error", where: "trips", reason, tripId, error: err instanceof Error ? err.message : String(err) }));
 }
 
 /**
@@ -159,7 +204,13 @@ for (const action of ["accept", "decline", "arrived", "start", "complete"] as co
 
 tripRoutes.post("/trips/:id/cancel", async (c) => {
   const body = await readOptionalBody(c, CancelBody);
-  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(c.get("identity"), body.reason));
+  const identity = c.get("identity");
+  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(identity, body.reason));
+  // Recorded before the answer, so that the cool-down already holds for the rider's next
+  // request; the trip room records it again with the trip's history (a repeat adds nothing).
+  if (trip.status === "cancelled" && trip.riderId === identity.userId) {
+    await recordCancel(c.env.DB, trip.riderId, trip.id, trip.updatedAt).catch((err) => logFailure("could not record a rider's cancel", trip.id, err));
+  }
   return c.json({ trip });
 });
 

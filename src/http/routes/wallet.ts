@@ -94,6 +94,7 @@ function toReceipt(tripId: string, entry: StoredEntry): Receipt {
     outstanding: money(data.owed),
     driverEarning: money(data.driverEarning),
     createdAt: entry.createdAt,
+    ...(data.decision ? { quoted: data.decision.quoted, capApplied: data.decision.basis === "capped", review: data.decision.review } : {}),
   };
 }
 

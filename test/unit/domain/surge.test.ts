@@ -1,9 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  countInWindow,
-  pruneWindow,
-  recordRequest,
+  DemandWindow,
   SURGE_MAX,
   SURGE_MIN,
   surgeMultiplier,
@@ -66,21 +64,58 @@ describe("demand window", () => {
   const now = 1_000_000;
   const windowMs = 60_000;
 
-  it("keeps only the timestamps inside the window", () => {
-    const stamps = [now - 90_000, now - windowMs, now - windowMs + 1, now - 10, now, now + 50];
-    expect(pruneWindow(stamps, now, windowMs)).toEqual([now - windowMs + 1, now - 10, now, now + 50]);
-    expect(countInWindow(stamps, now, windowMs)).toBe(4);
+  it("counts the riders with a request inside the window", () => {
+    const w = new DemandWindow(windowMs);
+    w.record("t-old", "r1", now - 90_000);
+    w.record("t-edge", "r2", now - windowMs);
+    w.record("t-in", "r3", now - windowMs + 1);
+    w.record("t-now", "r4", now);
+    w.record("t-skew", "r5", now + 50);
+    expect(w.liveRiders(now)).toBe(3);
+    expect(w.prune(now).sort()).toEqual(["t-edge", "t-old"]);
+    expect(w.liveRiders(now)).toBe(3);
   });
 
-  it("records a request and forgets the expired ones", () => {
-    expect(recordRequest([now - 90_000, now - 30_000], now, windowMs)).toEqual([now - 30_000, now]);
-    expect(recordRequest([], now, windowMs)).toEqual([now]);
+  it("counts one rider once, however many requests they make", () => {
+    const w = new DemandWindow(windowMs);
+    for (let i = 0; i < 8; i++) w.record(`t${i}`, "r1", now - i * 1_000);
+    w.record("other", "r2", now);
+    expect(w.liveRiders(now)).toBe(2);
+    // A repeat of the same trip changes nothing.
+    expect(w.record("t0", "r9", now)).toBeNull();
+    expect(w.liveRiders(now)).toBe(2);
   });
 
-  it("leaves its input alone", () => {
-    const stamps = Object.freeze([now - 90_000, now - 1]);
-    pruneWindow(stamps, now, windowMs);
-    recordRequest(stamps, now, windowMs);
-    expect(stamps).toEqual([now - 90_000, now - 1]);
+  it("stops counting a withdrawn request, even when the withdrawal comes first", () => {
+    const w = new DemandWindow(windowMs);
+    w.record("a", "r1", now);
+    w.record("b", "r2", now);
+    w.withdraw("a", now);
+    expect(w.liveRiders(now)).toBe(1);
+    // The withdrawal of a request still on its way leaves a tombstone the request cannot revive.
+    expect(w.withdraw("c", now)).not.toBeNull();
+    expect(w.record("c", "r3", now)).toBeNull();
+    expect(w.liveRiders(now)).toBe(1);
+    expect(w.withdraw("a", now)).toBeNull();
+  });
+
+  it("never counts more than the distinct riders, nor any withdrawn request (property)", () => {
+    const event = fc.record({ trip: fc.integer({ min: 0, max: 15 }), rider: fc.integer({ min: 0, max: 4 }), withdraw: fc.boolean(), dt: fc.integer({ min: -2 * windowMs, max: 0 }) });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const w = new DemandWindow(windowMs);
+        const riderOf = new Map<number, number>();
+        const withdrawn = new Set<number>();
+        for (const e of events) {
+          if (e.withdraw) {
+            w.withdraw(`t${e.trip}`, now + e.dt);
+            withdrawn.add(e.trip);
+          } else if (w.record(`t${e.trip}`, `r${e.rider}`, now + e.dt)) riderOf.set(e.trip, e.rider);
+        }
+        const live = new Set([...riderOf].filter(([trip]) => !withdrawn.has(trip)).map(([, rider]) => rider));
+        expect(w.liveRiders(now)).toBeLessThanOrEqual(live.size);
+        expect(w.liveRiders(now)).toBeLessThanOrEqual(5);
+      }),
+    );
   });
 });

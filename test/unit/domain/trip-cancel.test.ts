@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apply, createTrip, FREE_CANCEL_WINDOW_MS, type TripCommand, TripState } from "../../../src/domain/trip";
+import { apply, createTrip, FREE_CANCEL_WINDOW_MS, FREE_PICKUP_WAIT_MS, type TripCommand, TripState } from "../../../src/domain/trip";
 import { deepFreeze, newTrip, rules, T0 } from "./fixtures";
 import { accepted, arrived, fare, inProgress, must, OFFER_MS, offered, refused, run } from "./trip-helpers";
 
@@ -21,8 +21,8 @@ describe("a rider's cancel", () => {
     expect(result.events[0]).toMatchObject({ releasedDriverId: "d1" });
   });
 
-  it("costs the fee once the window passed, at any stage before the end", () => {
-    for (const state of [accepted(), arrived(), inProgress()]) {
+  it("costs the fee once the window passed, at any stage before the ride starts", () => {
+    for (const state of [accepted(), arrived()]) {
       const result = must(cancel(state, T0 + 5_001 + FREE_CANCEL_WINDOW_MS + 360_000, { reason: "changed my mind" }));
       expect(result.state).toMatchObject({
         status: "cancelled",
@@ -55,6 +55,38 @@ describe("a rider's cancel", () => {
 
   it("belongs to the trip's rider", () => {
     refused(apply(accepted(), { type: "cancel", by: "rider", userId: "rider-2", now: T0 + 9_000 }), "forbidden");
+  });
+
+  it("is refused once the ride is under way, whenever it comes: the driver ends the ride", () => {
+    for (const now of [T0 + 360_001, T0 + 5_000 + FREE_CANCEL_WINDOW_MS + 10 * 60_000]) {
+      const result = cancel(inProgress(), now);
+      refused(result, "conflict");
+      if (!result.ok) expect(result.error.message).toMatch(/under way/);
+    }
+  });
+
+  it("costs the fee inside the free window once the driver has waited at the pickup longer than the free wait", () => {
+    // A driver near the pickup: accepted at T0 + 5 s, arrived (their fix at the pickup) at T0 + 20 s.
+    const waiting = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: true });
+    const inWindow = T0 + 5_000 + FREE_CANCEL_WINDOW_MS - 1;
+    expect(must(cancel(waiting, T0 + 20_000 + FREE_PICKUP_WAIT_MS)).state.cancellationFee).toBeNull();
+    expect(inWindow - (T0 + 20_000)).toBeGreaterThan(FREE_PICKUP_WAIT_MS);
+    expect(must(cancel(waiting, inWindow)).state.cancellationFee).toEqual({ amount: 500, currency: "USD" });
+    // The wait comes from the command, then the quote's rules.
+    expect(must(cancel(waiting, T0 + 30_001, { freePickupWaitMs: 10_000 })).state.cancellationFee).not.toBeNull();
+    const patient = run(
+      newTrip({ rules: { ...rules, freePickupWaitMs: 110_000 } }),
+      { type: "offer", driverId: "d1", now: T0 + 1_000, timeoutMs: OFFER_MS },
+      { type: "accept", driverId: "d1", now: T0 + 5_000 },
+      { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: true },
+    );
+    expect(must(cancel(patient, inWindow)).state.cancellationFee).toBeNull();
+    // A driver who said they arrived from elsewhere has not been waiting at the pickup.
+    const elsewhere = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: false });
+    expect(must(cancel(elsewhere, inWindow)).state.cancellationFee).toBeNull();
+    expect(must(cancel(run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000 }), inWindow)).state.cancellationFee).toBeNull();
+    // A driver still on the way has not waited: only the window counts.
+    expect(must(cancel(accepted(), inWindow)).state.cancellationFee).toBeNull();
   });
 });
 

@@ -73,7 +73,7 @@ const MOVES: Record<TripStatus, readonly TripStatus[]> = {
   matching: ["matching", "accepted", "cancelled", "no_driver"],
   accepted: ["arrived", "cancelled", "matching"],
   arrived: ["in_progress", "cancelled", "matching"],
-  in_progress: ["completed", "cancelled"],
+  in_progress: ["completed"],
   completed: [],
   cancelled: [],
   no_driver: [],
@@ -199,7 +199,7 @@ describe("trip state machine under random commands", () => {
     );
   });
 
-  it("charges a rider's cancel exactly when a driver accepted more than two minutes before", () => {
+  it("charges a rider's cancel (before the driver arrives) exactly when a driver accepted more than two minutes before", () => {
     const accepted = fc.integer({ min: 0, max: 20_000 });
     const cancelled = fc.integer({ min: 0, max: 600_000 });
     fc.assert(

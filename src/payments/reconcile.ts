@@ -1,0 +1,143 @@
+/**
+ * @module payments/reconcile
+ * The reconciliation the Cron Trigger runs (`[triggers] crons` in wrangler.toml, `scheduled`
+ * in src/index.ts). Two jobs:
+ *
+ * 1. Holds left behind. A trip request places its hold before the trip object exists; if the
+ *    request dies in between (or its release on the error path fails), nothing else would ever
+ *    give that money back. Every trip that still holds money and whose hold is older than
+ *    RECONCILE_HOLD_GRACE_MS (so a request still in flight is left alone) is asked for its
+ *    status: an active trip keeps its hold; an ended one first posts its own pending settlement
+ *    (the capture or fee it owes), then whatever is still held is released; a trip that does not
+ *    exist has its hold released.
+ * 2. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
+ *    sum of its lines) has the sign its kind allows (no wallet or hold below zero, no receivable
+ *    above it, no earnings below zero). Each account or entry that breaks one is reported.
+ *
+ * A release is the ledger entry `trip:<id>:release`, the same key a trip's settlement posts, so
+ * the cron and a trip settling at the same moment post it once between them, and the
+ * settlement's charge is guarded on the wallet it reads in its own transaction
+ * (db/ledger.ts): running the cron twice, or next to a settling trip, is safe.
+ */
+import type { Config } from "../config";
+import { heldFor, postEntry } from "../db/ledger";
+import type { Money } from "../domain/fare";
+import { releaseEntry } from "../domain/ledger";
+import { isActive } from "../domain/trip";
+import type { Result } from "../errors";
+
+/** Trips looked at per run at most; the rest wait for the next run. */
+const MAX_HOLDS_PER_RUN = 200;
+
+export type ReleasedHold = { tripId: string; riderId: string; amount: Money; why: "trip_ended" | "unknown_trip" };
+
+export type LedgerProblem =
+  | { kind: "account_balance"; account: string; currency: string; balance: number; rule: string }
+  | { kind: "unbalanced_entry"; entryId: string; currency: string; sum: number; accounts: string[] };
+
+export type ReconcileSummary = {
+  at: number;
+  /** Trips with money on hold older than the grace period. */
+  holdsChecked: number;
+  released: ReleasedHold[];
+  /** Trips still under way: their hold stays. */
+  active: number;
+  failed: { tripId: string; error: string }[];
+  ledgerProblems: LedgerProblem[];
+};
+
+type OpenHold = { tripId: string; account: string; currency: string; held: number; since: number };
+
+export async function reconcile(env: Env, config: Config, now: number): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { at: now, holdsChecked: 0, released: [], active: 0, failed: [], ledgerProblems: [] };
+  for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS)) {
+    summary.holdsChecked++;
+    try {
+      const outcome = await reconcileHold(env, hold, now);
+      if (outcome === "active") summary.active++;
+      else if (outcome) summary.released.push(outcome);
+    } catch (err) {
+      summary.failed.push({ tripId: hold.tripId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  summary.ledgerProblems = await ledgerProblems(env.DB);
+  for (const problem of summary.ledgerProblems) console.error(JSON.stringify({ level: "error", where: "reconcile", event: "ledger_mismatch", ...problem }));
+  console.log(JSON.stringify({ level: summary.ledgerProblems.length + summary.failed.length > 0 ? "warn" : "info", where: "reconcile", event: "summary", ...summary }));
+  return summary;
+}
+
+/** The cron's entry: one run, with its summary logged. */
+export async function runScheduledReconciliation(env: Env, config: Config, scheduledTime: number): Promise<ReconcileSummary> {
+  return reconcile(env, config, Math.max(scheduledTime, Date.now()));
+}
+
+/** Per trip and rider, the money still held, for holds placed before `before`. */
+async function openHolds(d1: D1Database, before: number): Promise<OpenHold[]> {
+  // A range on account_id (not LIKE) so that the lines' account index serves it.
+  const rows = await d1
+    .prepare(
+      `SELECT e.trip_id AS tripId, l.account_id AS account, l.currency AS currency, SUM(l.amount) AS held, MIN(l.created_at) AS since
+         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+        WHERE l.account_id >= 'hold:' AND l.account_id < 'hold;' AND e.trip_id IS NOT NULL
+        GROUP BY e.trip_id, l.account_id, l.currency
+       HAVING held > 0 AND since < ?
+        LIMIT ?`,
+    )
+    .bind(before, MAX_HOLDS_PER_RUN)
+    .all<OpenHold>();
+  return rows.results;
+}
+
+async function reconcileHold(env: Env, hold: OpenHold, now: number): Promise<ReleasedHold | "active" | null> {
+  const riderId = hold.account.slice("hold:".length);
+  const trip = env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(hold.tripId));
+  const status = asResult(await trip.status());
+  let why: ReleasedHold["why"];
+  if (status.ok) {
+    if (isActive(status.value.status)) return "active";
+    // The trip's own settlement first: a completed ride captures from its hold, not from a released one.
+    const settled = asResult(await trip.settle());
+    if (!settled.ok) throw new Error(`the trip could not settle: ${settled.error.message}`);
+    why = "trip_ended";
+  } else if (status.error.code === "not_found") {
+    why = "unknown_trip";
+  } else {
+    throw new Error(`the trip did not answer: ${status.error.message}`);
+  }
+  const release = releaseEntry(hold.tripId, riderId, await heldFor(env.DB, hold.tripId, riderId, hold.currency));
+  if (!release) return null;
+  // "duplicate": the trip's settlement released it first, which is just as good.
+  if ((await postEntry(env.DB, release, now)) !== "posted") return null;
+  const amount = release.lines.find((l) => l.amount > 0)?.amount ?? 0;
+  return { tripId: hold.tripId, riderId, amount: { amount, currency: hold.currency }, why };
+}
+
+/** The plain Result: the RPC stub's type of it hides the error variant from narrowing. */
+const asResult = <T>(result: Result<T>): Result<T> => result;
+
+/** Accounts whose balance breaks their kind's sign, and entries whose lines do not sum to zero. */
+async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
+  const [accounts, entries] = await d1.batch<Record<string, unknown>>([
+    d1.prepare(
+      `SELECT account_id AS account, currency, SUM(amount) AS balance,
+              CASE WHEN account_id >= 'wallet:' AND account_id < 'wallet;' AND SUM(amount) < 0 THEN 'a wallet never goes below zero'
+                   WHEN account_id >= 'hold:' AND account_id < 'hold;' AND SUM(amount) < 0 THEN 'a hold never goes below zero'
+                   WHEN account_id >= 'receivable:' AND account_id < 'receivable;' AND SUM(amount) > 0 THEN 'a receivable never goes above zero'
+                   WHEN account_id >= 'earnings:' AND account_id < 'earnings;' AND SUM(amount) < 0 THEN 'earnings never go below zero'
+              END AS rule
+         FROM journal_lines GROUP BY account_id, currency HAVING rule IS NOT NULL`,
+    ),
+    d1.prepare(
+      `SELECT entry_id AS entryId, currency, SUM(amount) AS sum, GROUP_CONCAT(account_id) AS accounts
+         FROM journal_lines GROUP BY entry_id, currency HAVING SUM(amount) != 0`,
+    ),
+  ]);
+  const problems: LedgerProblem[] = [];
+  for (const row of (accounts?.results ?? []) as { account: string; currency: string; balance: number; rule: string }[]) {
+    problems.push({ kind: "account_balance", account: row.account, currency: row.currency, balance: row.balance, rule: row.rule });
+  }
+  for (const row of (entries?.results ?? []) as { entryId: string; currency: string; sum: number; accounts: string }[]) {
+    problems.push({ kind: "unbalanced_entry", entryId: row.entryId, currency: row.currency, sum: row.sum, accounts: [...new Set(row.accounts.split(","))] });
+  }
+  return problems;
+}
