@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { verifyToken } from "../auth/jwt";
+import { userExists } from "../db/users";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
@@ -36,6 +37,17 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const identity = await verifyToken(token, jwtSettings(c), Date.now());
   if (!identity) throw unauthorized();
   c.set("identity", identity);
+  await next();
+};
+
+/**
+ * After requireUser, on the routes that write the caller's id into D1, where a foreign key
+ * wants an account behind it. A token stays valid after its account is gone (a database reset,
+ * a secret shared between environments), and the write would fail as a 500; this answers 401
+ * so that the client signs in again.
+ */
+export const requireAccount: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!(await userExists(c.env.DB, c.get("identity").userId))) throw unauthorized("the account of this token does not exist; sign in again");
   await next();
 };
 
