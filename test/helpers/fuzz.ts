@@ -163,6 +163,42 @@ export function fieldPaths(value: unknown, prefix: string[] = []): string[][] {
   return out;
 }
 
+/** The schema of the field at `path` of a value built by exampleOf from `schema`, if any. */
+export function schemaAt(schema: JsonSchema, path: string[]): JsonSchema | undefined {
+  let current: JsonSchema | undefined = schema.anyOf?.[0] ?? schema.oneOf?.[0] ?? schema;
+  for (const key of path) {
+    current = /^\d+$/.test(key) && current?.items ? current.items : current?.properties?.[key];
+    current = current?.anyOf?.[0] ?? current?.oneOf?.[0] ?? current;
+  }
+  return current;
+}
+
+/**
+ * The edges of a field's documented range: its extremes (valid, and the likeliest to break
+ * arithmetic behind validation) and the first values past them; for a string, its length
+ * limits, and the longest string of characters that take two UTF-16 units (four UTF-8 bytes).
+ */
+export function rangeEdges(schema: JsonSchema): Nasty[] {
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  const edges: Nasty[] = [];
+  if (type === "number" || type === "integer") {
+    const step = type === "integer" ? 1 : 1e-9;
+    if (schema.minimum !== undefined) edges.push({ label: "the minimum", raw: String(schema.minimum) }, { label: "just below the minimum", raw: String(schema.minimum - step) });
+    if (schema.maximum !== undefined) edges.push({ label: "the maximum", raw: String(schema.maximum) }, { label: "just above the maximum", raw: String(schema.maximum + step) });
+  }
+  if (type === "string") {
+    if (schema.minLength !== undefined && schema.minLength > 0) edges.push({ label: "one character short", raw: JSON.stringify("x".repeat(schema.minLength - 1)) });
+    if (schema.maxLength !== undefined) {
+      edges.push(
+        { label: "the longest allowed", raw: JSON.stringify("x".repeat(schema.maxLength)) },
+        { label: "one character too long", raw: JSON.stringify("x".repeat(schema.maxLength + 1)) },
+        { label: "the longest allowed, in emoji", raw: JSON.stringify("🚗".repeat(Math.floor(schema.maxLength / 2))) },
+      );
+    }
+  }
+  return edges;
+}
+
 /**
  * `value` as JSON text with the field at `path` replaced by the raw JSON `raw`. Raw text, not a
  * value, so that inputs JSON.stringify cannot write (`1e999`, `-0`, a 30-digit integer, a

@@ -28,6 +28,8 @@ import {
   generatedSegments,
   jsonWith,
   operationsOf,
+  rangeEdges,
+  schemaAt,
   shorten,
   sliceFor,
   type DocOperation,
@@ -72,8 +74,8 @@ type Fixtures = {
   ids: Record<string, { own: string; others: string; unknown: string }>;
   /** Authorization values that must be refused (null: none, and a junk `?access_token=`); each route gets one. */
   refusedAuthorizations: { label: string; value: string | null }[];
-  /** Signed by the server for a user id that has no account; every route gets it. */
-  ghostToken: { label: string; value: string };
+  /** Signed by the server for a user id that has no account, per role; every route gets the caller's. */
+  ghostTokens: Record<Exclude<Caller, "anonymous">, { label: string; value: string }>;
   /** Signed by the server for a real user with the other role; each route gets one. */
   roleSwappedTokens: { label: string; value: string }[];
   /** Where webhooks registered by the fuzzer point: the test receiver, which answers 201. */
@@ -128,7 +130,11 @@ async function makeFixtures(): Promise<Fixtures> {
   ];
   // Signed with the server's own secret, so these get past the signature check on purpose: a
   // token outlives its account when the database is reset, or when environments share a secret.
-  const ghostToken = { label: "a user that does not exist", value: `Bearer ${await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now())}` };
+  const ghost = async (role: "rider" | "driver") => ({
+    label: `a ${role} that does not exist`,
+    value: `Bearer ${await signToken({ userId: `usr_no_such_${role}`, role, name: "Ghost" }, jwt, Date.now())}`,
+  });
+  const ghostTokens = { rider: await ghost("rider"), driver: await ghost("driver") };
   const roleSwappedTokens = [
     { label: "the rider's id with a driver's role", value: `Bearer ${await signToken({ ...identity, role: "driver" }, jwt, Date.now())}` },
     { label: "the driver's id with a rider's role", value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now())}` },
@@ -144,7 +150,7 @@ async function makeFixtures(): Promise<Fixtures> {
       devices: { own: await device(rider), others: await device(stranger), unknown: "dev_00000000000000000000" },
     },
     refusedAuthorizations,
-    ghostToken,
+    ghostTokens,
     roleSwappedTokens,
     webhookUrl,
   };
@@ -163,10 +169,12 @@ function idsFor(fixtures: Fixtures, op: DocOperation) {
 
 const pathWith = (op: DocOperation, id: string) => op.path.replace(/\{\w+\}/g, id);
 
+/** The shapes a body may take: each alternative of a union, or the one schema. */
+const alternativesOf = (schema: JsonSchema) => schema.anyOf ?? schema.oneOf ?? [schema];
+
 /** One plausible body per alternative of the schema (a union is fuzzed on each of its shapes). */
 function basesOf(schema: JsonSchema, fixtures: Fixtures): unknown[] {
-  const alternatives = schema.anyOf ?? schema.oneOf;
-  return (alternatives ?? [schema]).map((alternative) => exampleOf(alternative, fixtures.webhookUrl));
+  return alternativesOf(schema).map((alternative) => exampleOf(alternative, fixtures.webhookUrl));
 }
 
 const json = (value: unknown) => ({ text: JSON.stringify(value), contentType: "application/json" });
@@ -187,10 +195,11 @@ function plainCases(op: DocOperation, fixtures: Fixtures): FuzzCase[] {
 }
 
 /** The rest, sent as `caller`: the signed-in caller the route does not refuse with 403. */
-function fuzzCases(op: DocOperation, index: number, caller: Caller, fixtures: Fixtures): FuzzCase[] {
+function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "anonymous">, fixtures: Fixtures): FuzzCase[] {
   const cases: FuzzCase[] = [];
   const ids = idsFor(fixtures, op);
   const ownPath = pathWith(op, ids.own);
+  const alternatives = op.body ? alternativesOf(op.body) : [];
   const bases = op.body ? basesOf(op.body, fixtures) : [];
   const baseBody = bases.length > 0 ? json(bases[0]) : undefined;
   // Socket routes are asked for a socket, so bad queries and ids reach the object behind them.
@@ -205,7 +214,7 @@ function fuzzCases(op: DocOperation, index: number, caller: Caller, fixtures: Fi
     add(`Authorization: ${refused.label}`, { authorization: refused.value });
   }
   // Tokens the server signed get past authentication: each shape of body, as a client sends it.
-  for (const auth of op.secured ? [fixtures.ghostToken, ...sliceFor(fixtures.roleSwappedTokens, index, 1)] : []) {
+  for (const auth of op.secured ? [fixtures.ghostTokens[caller], ...sliceFor(fixtures.roleSwappedTokens, index, 1)] : []) {
     for (const [b, base] of (bases.length > 0 ? bases : [undefined]).entries()) {
       add(`Authorization: ${auth.label}${bases.length > 1 ? `, body ${b}` : ""}`, { authorization: auth.value, headers: { ...upgrade, ...keyFor(op) }, ...(base === undefined ? {} : { body: json(base) }) });
     }
@@ -234,7 +243,10 @@ function fuzzCases(op: DocOperation, index: number, caller: Caller, fixtures: Fi
         add(`body ${b}: with __proto__ and constructor keys`, { body: { text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`, contentType: "application/json" } });
       }
       fieldPaths(base).forEach((path, f) => {
-        for (const value of sliceFor(FIELD_NASTIES, index * 3 + b * 5 + f, 1)) {
+        const alternative = alternatives[b];
+        const schema = alternative && schemaAt(alternative, path);
+        const edges = schema ? sliceFor(rangeEdges(schema), index + f, 1) : [];
+        for (const value of [...sliceFor(FIELD_NASTIES, index * 3 + b * 5 + f, 1), ...edges]) {
           add(`body ${b}: field ${path.join(".")} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
         }
       });
