@@ -48,7 +48,7 @@ const Operation = z.object({
   parameters: z.array(Parameter).optional(),
   security: z.array(z.unknown()).optional(),
   requestBody: z.object({ required: z.boolean(), content: z.object({ "application/json": z.object({ schema: JsonSchema }) }) }).optional(),
-  responses: z.record(z.string(), z.object({ content: z.record(z.string(), z.unknown()).optional() })),
+  responses: z.record(z.string(), z.unknown()),
 });
 
 export const OpenApiDocument = z.object({
@@ -68,8 +68,6 @@ export type DocOperation = {
   secured: boolean;
   /** Answers a WebSocket upgrade (101). */
   socket: boolean;
-  /** Answers a Server-Sent Events stream. */
-  sse: boolean;
   /** Takes a `timeout` query parameter: it may hold the request open that long by design. */
   longPoll: boolean;
 };
@@ -90,7 +88,6 @@ export function operationsOf(document: z.infer<typeof OpenApiDocument>): DocOper
         body: op.requestBody?.content["application/json"].schema ?? null,
         secured: (op.security ?? []).length > 0,
         socket: "101" in op.responses,
-        sse: Object.values(op.responses).some((r) => r.content !== undefined && "text/event-stream" in r.content),
         longPoll: query.includes("timeout"),
       });
     }
