@@ -223,7 +223,7 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
   if (op.pathParams.length > 0) {
     add("someone else's id", { path: pathWith(op, ids.others) });
     add("unknown id", { path: pathWith(op, ids.unknown) });
-    for (const id of [...sliceFor(ID_NASTIES, index, 2), ...generatedSegments(1, FUZZ_SEED + index)]) add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
+    for (const id of [...sliceFor(ID_NASTIES, index, 1), ...generatedSegments(1, FUZZ_SEED + index)]) add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
   }
 
   if (op.query.length > 0) {
@@ -251,7 +251,7 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
         }
       });
       const paths = fieldPaths(base);
-      generatedFieldValues(3, FUZZ_SEED + index * 31 + b).forEach((value, g) => {
+      generatedFieldValues(2, FUZZ_SEED + index * 31 + b).forEach((value, g) => {
         const path = paths[(index + g) % Math.max(paths.length, 1)] ?? [];
         add(`body ${b}: ${path.length ? `field ${path.join(".")}` : "whole body"} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
       });
@@ -284,9 +284,9 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
   if (op.socket) {
     add("a WebSocket upgrade from another site", { headers: { Upgrade: "websocket", Origin: "https://evil.example" } });
     add("no Upgrade header", { headers: {} });
-  } else {
-    // workerd sends a request that carries Upgrade: websocket as a GET without its body (a POST
-    // here is answered by the path's GET route), so on a POST route this checks that GET too.
+  } else if (op.method === "GET") {
+    // GET routes only: workerd sends any request that carries Upgrade: websocket to the Worker
+    // as a GET without its body (a POST here is answered by the path's GET route).
     add("Upgrade: websocket on a route that is not a socket", { headers: { Upgrade: "websocket" } });
   }
   return cases;
