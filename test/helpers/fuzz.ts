@@ -258,8 +258,11 @@ export const FIELD_NASTIES: Nasty[] = [
   { label: "not a url", raw: '"x"' },
 ];
 
-/** Whole bodies that are wrong before any field is looked at; `contentType` null sends none. */
-export type RawBody = { label: string; body: string; contentType: string | null };
+/**
+ * Whole bodies that are wrong before any field is looked at; `contentType` null sends none.
+ * `streamed` sends the body in chunks with no Content-Length, so a limit must count as it reads.
+ */
+export type RawBody = { label: string; body: string; contentType: string | null; streamed?: boolean };
 
 export const BODY_NASTIES: RawBody[] = [
   { label: "malformed JSON (unclosed)", body: '{"a":', contentType: "application/json" },
@@ -285,6 +288,7 @@ export const BODY_NASTIES: RawBody[] = [
   { label: "no content type", body: '{"a":1}', contentType: null },
   { label: "JSON with a charset that is not one", body: '{"a":1}', contentType: "application/json; charset=nonsense" },
   { label: "over the body limit (70 KB)", body: JSON.stringify({ a: "a".repeat(70_000) }), contentType: "application/json" },
+  { label: "over the body limit, streamed without Content-Length", body: JSON.stringify({ a: "a".repeat(70_000) }), contentType: "application/json", streamed: true },
 ];
 
 /** Query values; each is written into the query string as is (some are malformed on purpose). */
@@ -370,8 +374,8 @@ export function generatedSegments(count: number, seed: number): Nasty[] {
 }
 
 /**
- * `count` items of `list` for the operation numbered `index`: consecutive operations take
- * consecutive slices, so every item is sent to several routes without every route getting all.
+ * `count` items of `list` for turn `index`: consecutive turns take consecutive slices (wrapping
+ * round), so every item is sent to some route without every route getting all of them.
  */
 export function sliceFor<T>(list: readonly T[], index: number, count: number): T[] {
   if (list.length <= count) return [...list];

@@ -59,7 +59,7 @@ type FuzzCase = {
   /** Replaces the caller's Authorization (null: none at all). */
   authorization?: string | null;
   headers: Record<string, string>;
-  body?: { text: string; contentType: string | null };
+  body?: { text: string; contentType: string | null; streamed?: boolean };
   /** The body field this case replaced, and the raw JSON it put there. */
   field?: { path: string[]; raw: string };
 };
@@ -194,8 +194,16 @@ function plainCases(op: DocOperation, fixtures: Fixtures): FuzzCase[] {
   return callers.map((caller) => ({ op, label: "plain", caller, path, query: "", headers: keyFor(op), ...(body ? { body } : {}) }));
 }
 
+/**
+ * How far the walk has got, per kind of input: an operation takes the next slice of each list
+ * its kind uses and moves its counters on, so consecutive routes with a body (or an id, a query,
+ * a field) get consecutive slices, and every item of every list is sent somewhere.
+ */
+type Turn = { op: number; body: number; id: number; query: number; field: number };
+
 /** The rest, sent as `caller`: the signed-in caller the route does not refuse with 403. */
-function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "anonymous">, fixtures: Fixtures): FuzzCase[] {
+function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonymous">, fixtures: Fixtures): FuzzCase[] {
+  const index = turn.op++;
   const cases: FuzzCase[] = [];
   const ids = idsFor(fixtures, op);
   const ownPath = pathWith(op, ids.own);
@@ -223,12 +231,12 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
   if (op.pathParams.length > 0) {
     add("someone else's id", { path: pathWith(op, ids.others) });
     add("unknown id", { path: pathWith(op, ids.unknown) });
-    for (const id of [...sliceFor(ID_NASTIES, index, 1), ...generatedSegments(1, FUZZ_SEED + index)]) add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
+    for (const id of [...sliceFor(ID_NASTIES, turn.id++, 1), ...generatedSegments(1, FUZZ_SEED + index)]) add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
   }
 
   if (op.query.length > 0) {
     op.query.forEach((name, n) => {
-      const values = [...sliceFor(QUERY_NASTIES, index * 2 + n, 1), ...generatedSegments(1, FUZZ_SEED * 7 + index * 13 + n)];
+      const values = [...sliceFor(QUERY_NASTIES, turn.query++, 1), ...generatedSegments(1, FUZZ_SEED * 7 + index * 13 + n)];
       for (const value of values) add(`query ${name}: ${value.label}`, { query: `${name}=${value.raw}` });
     });
     add("every query parameter repeated (the second bad) and in array syntax", { query: op.query.map((name) => `${name}=1&${name}=-1&${name}[]=1&${name}[x]=2`).join("&") });
@@ -236,17 +244,18 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
   }
 
   if (op.body) {
-    for (const raw of sliceFor(BODY_NASTIES, index, 3)) add(`body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType } });
+    for (const raw of sliceFor(BODY_NASTIES, turn.body++, 3)) add(`body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false } });
     bases.forEach((base, b) => {
       const inner = JSON.stringify(base).slice(1, -1);
       if (base !== null && typeof base === "object" && !Array.isArray(base)) {
         add(`body ${b}: with __proto__ and constructor keys`, { body: { text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`, contentType: "application/json" } });
       }
-      fieldPaths(base).forEach((path, f) => {
+      fieldPaths(base).forEach((path) => {
         const alternative = alternatives[b];
         const schema = alternative && schemaAt(alternative, path);
-        const edges = schema ? sliceFor(rangeEdges(schema), index + f, 1) : [];
-        for (const value of [...sliceFor(FIELD_NASTIES, index * 3 + b * 5 + f, 1), ...edges]) {
+        const field = turn.field++;
+        const edges = schema ? sliceFor(rangeEdges(schema), field, 1) : [];
+        for (const value of [...sliceFor(FIELD_NASTIES, field, 1), ...edges]) {
           add(`body ${b}: field ${path.join(".")} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
         }
       });
@@ -258,7 +267,7 @@ function fuzzCases(op: DocOperation, index: number, caller: Exclude<Caller, "ano
     });
   } else if (op.method !== "GET" && op.method !== "HEAD") {
     // A body on a route that takes none is ignored, never a failure of its own.
-    for (const raw of sliceFor(BODY_NASTIES, index, 2)) add(`unexpected body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType } });
+    for (const raw of sliceFor(BODY_NASTIES, turn.body++, 2)) add(`unexpected body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false } });
   }
 
   if (op.headers.includes("Idempotency-Key")) {
@@ -321,6 +330,18 @@ function deviceUrlFixedElsewhere(c: FuzzCase): boolean {
   return typeof value === "string" && !URL.canParse(value);
 }
 
+/** `text` as a stream of 8 KB chunks: a body whose length nobody announces. */
+function inChunks(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, (offset += 8_192)));
+    },
+  });
+}
+
 const sleep = (ms: number) => new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms));
 
 async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
@@ -333,7 +354,7 @@ async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
   const waitMs = c.op.longPoll ? LONG_POLL_ABORT_MS : ANSWER_WITHIN_MS;
   const started = Date.now();
   const answer = exports.default
-    .fetch(url, { method: c.method ?? c.op.method, headers, ...(c.body ? { body: c.body.text } : {}), signal: controller.signal })
+    .fetch(url, { method: c.method ?? c.op.method, headers, ...(c.body ? { body: c.body.streamed ? inChunks(c.body.text) : c.body.text } : {}), signal: controller.signal })
     .catch((err: unknown) => new Error(err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
   const res = await Promise.race([answer, sleep(waitMs)]);
   if (res === "timeout") {
@@ -389,7 +410,7 @@ function describeCase(c: FuzzCase): string {
   const headers = Object.entries(c.headers).map(([name, value]) => `${name}: ${shorten(value, 40)}`);
   const query = c.query ? `?${c.query.length > 200 ? `${c.query.slice(0, 200)}… (${c.query.length} chars)` : c.query}` : "";
   const path = c.path.length > 200 ? `${c.path.slice(0, 200)}… (${c.path.length} chars)` : c.path;
-  const body = c.body ? ` body ${shorten(c.body.text)} (${c.body.contentType ?? "no Content-Type"})` : "";
+  const body = c.body ? ` body ${shorten(c.body.text)} (${c.body.contentType ?? "no Content-Type"}${c.body.streamed ? ", streamed" : ""})` : "";
   return `${c.op.method} ${c.op.path} [${c.label}] as ${auth}: ${c.method ?? c.op.method} ${path}${query}${headers.length ? ` headers {${headers.join(", ")}}` : ""}${body}`;
 }
 
@@ -437,13 +458,14 @@ describe("the route fuzzer", () => {
       return outcome;
     };
 
-    for (const [index, op] of operations.entries()) {
+    const turn: Turn = { op: 0, body: 0, id: 0, query: 0, field: 0 };
+    for (const op of operations) {
       const plain = plainCases(op, fixtures);
       const answers = new Map<Caller, Outcome>();
       for (const c of plain) answers.set(c.caller, await run(c));
       // The rider unless the route refuses riders (driver-only routes): bad input should reach validation.
       const caller = answers.get("rider")?.status === 403 && answers.get("driver")?.status !== 403 ? "driver" : "rider";
-      for (const c of fuzzCases(op, index, caller, fixtures)) await run(c);
+      for (const c of fuzzCases(op, turn, caller, fixtures)) await run(c);
       if (op.longPoll && op.query.includes("since")) await run(await waitingPoll(op, caller, fixtures));
     }
     const seconds = (Date.now() - started) / 1_000;
