@@ -246,11 +246,12 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
   if (op.body) {
     for (const raw of sliceFor(BODY_NASTIES, turn.body++, 3)) add(`body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false } });
     bases.forEach((base, b) => {
+      const paths = fieldPaths(base);
       const inner = JSON.stringify(base).slice(1, -1);
       if (base !== null && typeof base === "object" && !Array.isArray(base)) {
         add(`body ${b}: with __proto__ and constructor keys`, { body: { text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`, contentType: "application/json" } });
       }
-      fieldPaths(base).forEach((path) => {
+      paths.forEach((path) => {
         const alternative = alternatives[b];
         const schema = alternative && schemaAt(alternative, path);
         const field = turn.field++;
@@ -259,7 +260,6 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
           add(`body ${b}: field ${path.join(".")} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
         }
       });
-      const paths = fieldPaths(base);
       generatedFieldValues(2, FUZZ_SEED + index * 31 + b).forEach((value, g) => {
         const path = paths[(index + g) % Math.max(paths.length, 1)] ?? [];
         add(`body ${b}: ${path.length ? `field ${path.join(".")}` : "whole body"} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
