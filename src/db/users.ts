@@ -25,6 +25,12 @@ export async function findUserById(d1: D1Database, id: string): Promise<UserRow 
   return row;
 }
 
+/** Whether an account with this id exists (a token can outlive its account). */
+export async function userExists(d1: D1Database, id: string): Promise<boolean> {
+  const [row] = await drizzle(d1).select({ id: users.id }).from(users).where(eq(users.id, id)).limit(1);
+  return row !== undefined;
+}
+
 /** Inserts the user; false when the email is taken (the unique index decides, not a prior read). */
 export async function insertUser(d1: D1Database, row: typeof users.$inferInsert): Promise<boolean> {
   const inserted = await drizzle(d1).insert(users).values(row).onConflictDoNothing({ target: users.email }).returning({ id: users.id });

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { verifyToken } from "../auth/jwt";
+import { userExists } from "../db/users";
 import { assertNotBanned } from "./ban-check";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
@@ -39,6 +40,17 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   // A banned user's unexpired token is refused too (403 account_banned); see ban-check.ts.
   await assertNotBanned(c.env.DB, identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
   c.set("identity", identity);
+  await next();
+};
+
+/**
+ * After requireUser, on the routes that write the caller's id into D1, where a foreign key
+ * wants an account behind it. A token stays valid after its account is gone (a database reset,
+ * a secret shared between environments), and the write would fail as a 500; this answers 401
+ * so that the client signs in again.
+ */
+export const requireAccount: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!(await userExists(c.env.DB, c.get("identity").userId))) throw unauthorized("the account of this token does not exist; sign in again");
   await next();
 };
 

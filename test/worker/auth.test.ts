@@ -331,6 +331,25 @@ describe("GET /v1/me", () => {
     expect([401, 404]).toContain(res.status);
     expectError(res, res.status, res.status === 401 ? "unauthorized" : "not_found");
   });
+
+  it("answers 401, not a 500 from a foreign key, where a token without an account would write its user id", async () => {
+    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now());
+    const owner = await registerUser();
+    const room = (await call("POST", "/v1/rooms", { token: owner.token, body: { name: unique("room") } })).body.room;
+    const writes: [string, string, unknown, Record<string, string>?][] = [
+      ["POST", "/v1/rooms", { name: "ghost room" }],
+      ["POST", `/v1/rooms/${room.id}/join`, undefined],
+      ["POST", "/v1/devices", { kind: "webhook", url: "https://example.com/hook" }],
+      ["PATCH", "/v1/me/preferences", { muted: ["chat_message"] }],
+      ["POST", "/v1/wallet/top-ups", { amount: { amount: 1_000, currency: "USD" } }, { "Idempotency-Key": unique("ghost") }],
+    ];
+    for (const [method, path, body, headers] of writes) {
+      expectError(await call(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) }), 401, "unauthorized");
+    }
+    // Nothing was written for the ghost: their room is not listed to anyone.
+    const rooms = (await call("GET", "/v1/rooms", { token: owner.token })).body.rooms as { name: string }[];
+    expect(rooms.map((r) => r.name)).not.toContain("ghost room");
+  });
 });
 
 describe("GET /health", () => {

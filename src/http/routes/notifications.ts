@@ -9,7 +9,7 @@ import { deleteDevice, devicesOf, listNotifications, mutedTypes, setMutedTypes, 
 import { ApiError, notFound } from "../../errors";
 import { newWebhookSecret } from "../../notify/webhook";
 import { DeviceBody, NotificationListQuery, PreferencesBody, type Device } from "../../protocol/notifications";
-import { requireUser } from "../auth-middleware";
+import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { newId, readBody, readId, readQuery } from "../validate";
 
@@ -29,7 +29,7 @@ function toDevice(row: DeviceRow): Device {
 /** The VAPID public key a browser subscribes with (`applicationServerKey`); null while Web Push is off. */
 notificationRoutes.get("/devices/webpush-key", (c) => c.json({ publicKey: c.get("config").VAPID_PUBLIC_KEY ?? null }));
 
-notificationRoutes.post("/devices", async (c) => {
+notificationRoutes.post("/devices", requireAccount, async (c) => {
   const body = await readBody(c, DeviceBody);
   const userId = c.get("identity").userId;
   const base = { id: newId("dev"), userId, createdAt: Date.now() };
@@ -64,7 +64,7 @@ notificationRoutes.get("/me/preferences", async (c) => {
   return c.json({ preferences: { muted: await mutedTypes(c.env.DB, c.get("identity").userId) } });
 });
 
-notificationRoutes.patch("/me/preferences", async (c) => {
+notificationRoutes.patch("/me/preferences", requireAccount, async (c) => {
   const body = await readBody(c, PreferencesBody);
   const muted = await setMutedTypes(c.env.DB, c.get("identity").userId, body.muted, Date.now());
   return c.json({ preferences: { muted } });

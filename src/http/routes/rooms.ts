@@ -10,7 +10,7 @@ import { findUserById } from "../../db/users";
 import { forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
 import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "../../protocol/http";
-import { requireUser } from "../auth-middleware";
+import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
@@ -22,7 +22,7 @@ const roomObject = (env: Env, roomId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM
 roomRoutes.use("/rooms", requireUser);
 roomRoutes.use("/rooms/*", requireUser);
 
-roomRoutes.post("/rooms", async (c) => {
+roomRoutes.post("/rooms", requireAccount, async (c) => {
   const body = await readBody(c, CreateRoomBody);
   const room: Room = { id: newId("room"), name: body.name, private: body.private, createdBy: c.get("identity").userId, createdAt: Date.now() };
   // The object first: if D1 then fails, nothing lists the room, and a retry makes a new one.
@@ -41,7 +41,7 @@ async function requireRoom(d1: D1Database, roomId: string): Promise<Room> {
   return room;
 }
 
-roomRoutes.post("/rooms/:id/join", async (c) => {
+roomRoutes.post("/rooms/:id/join", requireAccount, async (c) => {
   const room = await requireRoom(c.env.DB, readId(c));
   const { userId } = c.get("identity");
   const member = await isRoomMember(c.env.DB, room.id, userId);

@@ -11,7 +11,7 @@ import { ApiError, badRequest, conflict, forbidden, unwrap } from "../../errors"
 import { applyProviderEvent } from "../../payments/events";
 import { paymentProvider } from "../../payments/provider";
 import { EarningsQuery, TopUpBody, TransactionListQuery, type Receipt, type TopUp } from "../../protocol/payments";
-import { requireRole, requireUser } from "../auth-middleware";
+import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 
@@ -45,7 +45,7 @@ walletRoutes.get("/wallet/transactions", async (c) => {
  * retried request never charges twice. The sandbox settles at once; Stripe answers `pending`
  * with the PaymentIntent's client secret and credits the wallet from its webhook.
  */
-walletRoutes.post("/wallet/top-ups", requireRole("rider"), async (c) => {
+walletRoutes.post("/wallet/top-ups", requireRole("rider"), requireAccount, async (c) => {
   const key = readIdempotencyKey(c);
   if (key === undefined) throw badRequest("a top-up needs an Idempotency-Key header");
   const { amount } = await readBody(c, TopUpBody);
