@@ -14,6 +14,7 @@ import { loadConfig, type Config } from "../config";
 import { ApiError, fail, notFound, ok, type Result } from "../errors";
 import type { NotificationMessage } from "../notify/message";
 import { notifyBehind } from "../notify/producer";
+import { redactSecrets } from "../redact";
 import type { Message } from "../protocol/common";
 import { AuthFrame, LooseFrame, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE, type ChatMessageFrame } from "../protocol/frames";
 import { PollQuery, SinceQuery } from "../protocol/http";
@@ -680,8 +681,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   }
 
   protected logError(handler: string, err: unknown): void {
-    // Class and handler name only: never message bodies, tokens or coordinates.
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+    // Class and handler name only: never message bodies, tokens or coordinates (a platform
+    // error's message may quote a URL with its query: redacted).
+    const reason = err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
     console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
   }
 }

@@ -8,6 +8,8 @@
  * socket's next `auth` frame is checked against the session.
  */
 
+import { redactSecrets } from "../redact";
+
 /** Chat rooms reached per session end, newest membership first. */
 const ROOMS_REACHED = 50;
 const TRIPS_REACHED = 3;
@@ -31,6 +33,6 @@ export async function endSessionsOnSockets(env: Env, userId: string, sessions: s
     for (const { id } of rooms?.results ?? []) targets.push(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(id)));
     await Promise.allSettled(targets.map((room) => room.endSessions(userId, sessions)));
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", where: "sessionEnd", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    console.error(JSON.stringify({ level: "error", where: "sessionEnd", reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err }));
   }
 }

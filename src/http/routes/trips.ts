@@ -22,6 +22,7 @@ import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
+import { redactSecrets } from "../../redact";
 
 export const tripRoutes = new Hono<AppEnv>();
 
@@ -116,7 +117,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
 });
 
 function logHoldLeak(tripId: string, err: unknown): void {
-  console.error(JSON.stringify({ level: "error", where: "trips", reason: "could not release the hold of a failed request", tripId, error: err instanceof Error ? err.message : String(err) }));
+  console.error(JSON.stringify({ level: "error", where: "trips", reason: "could not release the hold of a failed request", tripId, error: redactSecrets(err instanceof Error ? err.message : String(err)) }));
 }
 
 /**
