@@ -5,12 +5,14 @@
  * become `RidewireError`s with API.md's `status`, `code`, `message` and `details`. POSTs that
  * create things send an `Idempotency-Key` (one is made up when the caller gives none), which
  * makes them safe to retry: such requests, and GETs, are retried on network failures and on
- * 502/503/504.
+ * 502/503/504. A client signed in with `signIn`/`signUp` (or given a `session`) keeps its
+ * session alive by itself: it refreshes the access token shortly before it expires and once
+ * on a 401, one refresh at a time (client/session.ts), and tells open connections the new token.
  */
 import { z } from "zod";
 import { ErrorBody, LatLng, Message, Room, type Role, type User } from "../protocol/common";
 import { CancelBody, Driver, Quote, QuoteBody, RatingBody, Trip, TRIP_MOVE_OF_FRAME, TripRequestBody, type Offer, type TripMoveFrameType } from "../protocol/dispatch";
-import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
+import { AuthResponse, CreateRoomBody, HealthResponse, HistoryResponse, LoginBody, LogoutResponse, MeResponse, MessageResponse, RegisterBody, RoomListResponse, RoomMembersResponse, RoomResponse, type RoomMember } from "../protocol/http";
 import {
   DeviceBody,
   DeviceListResponse,
@@ -40,6 +42,7 @@ import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
+import { SessionKeeper, type ClientSession } from "./session";
 import { RoomConnection, type ChatConnection, type DriverConnection, type RoomContext, type RoomOptions, type TripConnection } from "./room";
 
 /** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
@@ -55,6 +58,14 @@ export type ClientOptions = {
   /** Where the service is, e.g. "https://api.example.com" or "http://127.0.0.1:8787". */
   baseUrl: string;
   token?: TokenSource;
+  /** A session to go on with (say, one kept in storage): it wins over `token` and is refreshed by itself. */
+  session?: ClientSession | null;
+  /**
+   * Hears of every change of the session: a sign-in, a refresh (store the new refresh token:
+   * the old one no longer works), and `null` when it ended (the server refused the refresh
+   * token, or `signOut`): show the sign-in page then.
+   */
+  onSession?: (session: ClientSession | null) => void;
   fetch?: FetchLike;
   /** Retries of a GET or an idempotent POST after a network failure or a 502/503/504 (default 2). */
   retries?: number;
@@ -109,6 +120,8 @@ type Call<T> = {
   signal?: AbortSignal | undefined;
   /** Extra time this request may take (a long poll's wait). */
   extraTimeoutMs?: number;
+  /** Set on the retry after a refresh: a second 401 is the answer. */
+  refreshed?: boolean;
 };
 
 export class RidewireClient {
@@ -117,6 +130,7 @@ export class RidewireClient {
   private readonly fetchImpl: FetchLike;
   private readonly retries: number;
   private readonly timeoutMs: number;
+  private readonly sessions: SessionKeeper;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -125,17 +139,40 @@ export class RidewireClient {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.retries = options.retries ?? 2;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.sessions = new SessionKeeper(options.session ?? null, (refreshToken) => this.exchange(refreshToken), options.onSession);
   }
 
-  /** Replaces the token (or token function) used from the next request on. */
+  /** Replaces the token (or token function) used from the next request on; ends a kept session. */
   setToken(token: TokenSource): void {
     this.tokenSource = token;
+    if (this.sessions.session) this.sessions.set(null);
   }
 
-  /** The current token, as the token source gives it. */
+  /** The current access token: the session's (refreshed first when it is about to expire), or the token source's. */
   async token(): Promise<string | null> {
+    if (this.sessions.session) return this.sessions.token();
     const source = this.tokenSource;
     return typeof source === "function" ? await source() : source;
+  }
+
+  /** The kept session (access token, refresh token, expiry), if signed in. */
+  get session(): ClientSession | null {
+    return this.sessions.session;
+  }
+
+  /** Goes on with this session (or none); `onSession` hears of it. */
+  setSession(session: ClientSession | null): void {
+    this.sessions.set(session);
+  }
+
+  /** Refreshes the session now (concurrent calls share one refresh); 401 `session_expired` when refused. */
+  refreshSession(): Promise<ClientSession> {
+    return this.sessions.refresh();
+  }
+
+  /** Hears of every new access token (open connections send it on as an `auth` frame); returns the unsubscribe. */
+  onToken(listener: (token: string) => void): () => void {
+    return this.sessions.onToken(listener);
   }
 
   get fetch(): FetchLike {
@@ -164,18 +201,48 @@ export class RidewireClient {
     return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthResponse, anonymous: true, signal: options?.signal });
   }
 
-  /** `register`, then uses the new token for this client. */
+  /** Trades a refresh token (once: it is rotated) for a new access token and refresh token. */
+  refresh(refreshToken: string, options?: RequestOptions): Promise<AuthResponse> {
+    return this.call({ method: "POST", path: "/v1/auth/refresh", body: { refreshToken }, schema: AuthResponse, anonymous: true, signal: options?.signal });
+  }
+
+  /** Ends this session on the server (every session of the user with `all`); answers how many ended. */
+  async logout(body: { all?: boolean } = {}, options?: RequestOptions): Promise<number> {
+    return (await this.call({ method: "POST", path: "/v1/auth/logout", body, schema: LogoutResponse, signal: options?.signal })).revoked;
+  }
+
+  /** `register`, then keeps the new session for this client. */
   async signUp(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
     const answer = await this.register(body, options);
-    this.setToken(answer.token);
+    this.keep(answer);
     return answer;
   }
 
-  /** `login`, then uses the new token for this client. */
+  /** `login`, then keeps the new session for this client. */
   async signIn(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
     const answer = await this.login(body, options);
-    this.setToken(answer.token);
+    this.keep(answer);
     return answer;
+  }
+
+  /** `logout`, then forgets the session (also when the server could not be told). */
+  async signOut(body: { all?: boolean } = {}, options?: RequestOptions): Promise<void> {
+    try {
+      await this.logout(body, options);
+    } finally {
+      this.tokenSource = null;
+      this.sessions.set(null);
+    }
+  }
+
+  private keep(answer: AuthResponse): void {
+    this.tokenSource = null;
+    this.sessions.set({ token: answer.token, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt });
+  }
+
+  private async exchange(refreshToken: string): Promise<ClientSession> {
+    const answer = await this.refresh(refreshToken);
+    return { token: answer.token, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt };
   }
 
   async me(options?: RequestOptions): Promise<MeResponse["user"]> {
@@ -434,6 +501,7 @@ export class RidewireClient {
       path: base,
       fetch: options.fetch ?? this.fetchImpl,
       token: () => this.token(),
+      onToken: (listener) => this.sessions.onToken(listener),
       postFrame: async (frame, signal) => {
         const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
@@ -474,6 +542,12 @@ export class RidewireClient {
       try {
         return await this.once(call);
       } catch (err) {
+        if (err instanceof RidewireError && err.status === 401 && !call.anonymous && !call.refreshed && this.sessions.session) {
+          // The access token was refused (expired, say, or the clock is off): refresh once and
+          // try again; a second 401 is the answer. A refused refresh throws session_expired.
+          await this.sessions.refresh();
+          return this.call({ ...call, refreshed: true });
+        }
         const transient = err instanceof RidewireError && (err.code === "network_error" || RETRYABLE_STATUS.has(err.status));
         if (!retryable || !transient || attempt >= this.retries || call.signal?.aborted) throw err;
         await sleep(fullJitter(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));
