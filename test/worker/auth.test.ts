@@ -287,13 +287,18 @@ describe("login limits under attack (issue 16)", () => {
     expect(checked).toBeGreaterThan(0);
   });
 
-  it("gives at most LOGIN_EMAIL_FREE_FAILURES + 1 of 60 concurrent wrong passwords from 60 addresses a password check", async () => {
+  it("gives about LOGIN_EMAIL_FREE_FAILURES + 1 of 60 concurrent wrong passwords from 60 addresses a password check", async () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Spread", role: "rider" });
+    const started = Date.now();
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())));
+    const elapsedSeconds = (Date.now() - started) / 1000;
     const checked = results.filter((r) => r.status === 401).length;
     expect(checked + results.filter((r) => r.status === 429).length).toBe(60);
-    expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1);
+    // The free ones, the one that starts the 1 s wait, and one more for each wait (1, 2, 4 s…)
+    // that ran out while the flood was still arriving on a slow machine.
+    const waitsElapsed = Math.floor(Math.log2(elapsedSeconds + 1));
+    expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1 + waitsElapsed);
   });
 
   it("does not let a flood of wrong passwords from one address lock the owner out from another", async () => {
