@@ -131,6 +131,8 @@ export class RidewireClient {
   private readonly retries: number;
   private readonly timeoutMs: number;
   private readonly sessions: SessionKeeper;
+  /** Whether this client ever kept a session: once it ends, connections stop rather than go on without one. */
+  private keptSession: boolean;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -140,11 +142,13 @@ export class RidewireClient {
     this.retries = options.retries ?? 2;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.sessions = new SessionKeeper(options.session ?? null, (refreshToken) => this.exchange(refreshToken), options.onSession);
+    this.keptSession = Boolean(options.session);
   }
 
   /** Replaces the token (or token function) used from the next request on; ends a kept session. */
   setToken(token: TokenSource): void {
     this.tokenSource = token;
+    this.keptSession = false;
     if (this.sessions.session) this.sessions.set(null);
   }
 
@@ -162,6 +166,7 @@ export class RidewireClient {
 
   /** Goes on with this session (or none); `onSession` hears of it. */
   setSession(session: ClientSession | null): void {
+    this.keptSession ||= session !== null;
     this.sessions.set(session);
   }
 
@@ -237,6 +242,7 @@ export class RidewireClient {
 
   private keep(answer: AuthResponse): void {
     this.tokenSource = null;
+    this.keptSession = true;
     this.sessions.set({ token: answer.token, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt });
   }
 
@@ -502,6 +508,8 @@ export class RidewireClient {
       fetch: options.fetch ?? this.fetchImpl,
       token: () => this.token(),
       onToken: (listener) => this.sessions.onToken(listener),
+      // Without a kept session (a fixed token) there is nothing to refresh: the token as it is.
+      refresh: async () => (this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token()),
       postFrame: async (frame, signal) => {
         const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {

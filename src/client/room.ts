@@ -127,6 +127,12 @@ export type RoomContext = {
   postVolatile: (frame: { type: string }) => boolean;
   /** Hears of every new access token of the client's session; returns the unsubscribe. */
   onToken?: (listener: (token: string) => void) => () => void;
+  /**
+   * A token from a refresh made now, whatever the current token's expiry: after a 4003 (this
+   * session ended) the current token is useless. Throws `session_expired` when the client's
+   * session cannot be refreshed.
+   */
+  refresh?: () => Promise<string | null>;
 };
 
 /** Close codes of the rooms (README): the token expired, or its session ended. */
@@ -179,6 +185,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
   private httpFlushing = false;
   /** The token the current connection was opened or last renewed with. */
   private connectionToken: string | null = null;
+  /** The last socket was closed with 4003: the next connect refreshes first. */
+  private sessionEnded = false;
   /** Stops hearing of the client's new tokens; called by `close()`. */
   private readonly stopTokens: () => void;
 
@@ -310,6 +318,11 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
   }
 
   private async currentToken(): Promise<string | null> {
+    if (this.sessionEnded && this.context.refresh && typeof this.options.token !== "string") {
+      this.sessionEnded = false;
+      this.tokenValue = undefined;
+      return await this.context.refresh();
+    }
     if (this.failures > 0 || this.opened) {
       if (this.options.refreshToken) {
         this.tokenValue = await this.options.refreshToken({ attempt: Math.max(1, this.failures), transport: this.transportValue });
@@ -346,6 +359,7 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       // An expired token: reconnect at once, with a fresh one. An ended session: the next
       // connect's token refresh fails if it really ended, and that closes this connection.
       const renewable = event.code === TOKEN_EXPIRED_CLOSE || event.code === SESSION_ENDED_CLOSE;
+      if (event.code === SESSION_ENDED_CLOSE) this.sessionEnded = true;
       this.lost(gen, { code: event.code, reason: event.reason || `closed with ${event.code}` }, renewable);
     });
     // The spec follows an error with a close event, but Node's WebSocket (undici) fires only
@@ -561,9 +575,9 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     const token = this.connectionToken;
     const expiresAt = token ? tokenTimes(token)?.expiresAt : undefined;
     if (!token || expiresAt === undefined || typeof this.options.token === "string") return;
-    const due = Math.max(0, expiresAt - renewalMarginMs(token, expiresAt) - Date.now());
+    const due = Math.max(0, expiresAt - renewalMarginMs(token) - Date.now());
     this.later(gen, due, () => {
-      void this.nextToken().then(
+      this.nextToken().then(
         (next) => {
           if (next) this.renew(gen, next);
         },
@@ -575,9 +589,13 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     });
   }
 
+  /** A token for renewal: the connection's own source's, or a fresh one of the client's session. */
   private async nextToken(): Promise<string | null> {
     const source = this.options.token;
-    return typeof source === "function" ? await source() : await this.context.token();
+    if (typeof source === "function") return await source();
+    const token = await this.context.token();
+    // A timer may fire a hair early, while the client still hands out this very token: refresh now.
+    return token === this.connectionToken && this.context.refresh ? await this.context.refresh() : token;
   }
 
   /** Sends a new token on the open socket of connection `gen` as an `auth` frame. */

@@ -40,11 +40,11 @@ export function tokenTimes(token: string): { issuedAt: number; expiresAt: number
 }
 
 /** How long before its expiry a token is renewed: a fifth of its lifetime, within [1 s, 60 s]. */
-export function renewalMarginMs(token: string, expiresAt: number): number {
+export function renewalMarginMs(token: string): number {
   const times = tokenTimes(token);
   const lifetime = times ? times.expiresAt - times.issuedAt : 0;
   const margin = lifetime > 0 ? lifetime / 5 : MAX_MARGIN_MS;
-  return Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, Math.min(margin, Math.max(0, expiresAt - Date.now()))));
+  return Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, margin));
 }
 
 export class SessionKeeper {
@@ -76,7 +76,7 @@ export class SessionKeeper {
   async token(): Promise<string | null> {
     const session = this.current;
     if (!session) return null;
-    if (session.expiresAt - Date.now() > renewalMarginMs(session.token, session.expiresAt)) return session.token;
+    if (session.expiresAt - Date.now() > renewalMarginMs(session.token)) return session.token;
     try {
       return (await this.refresh()).token;
     } catch (err) {

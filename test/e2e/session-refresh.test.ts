@@ -57,7 +57,10 @@ describe("short-lived access tokens", () => {
     // Ending every session of the user closes the socket with 4003, and the SDK cannot refresh: it closes.
     const other = new RidewireClient({ baseUrl: server.baseUrl, token: (await api.token()) ?? "" });
     await other.logout({ all: true });
+    // At once, not at the token's expiry: a 4003 makes the SDK refresh before it reconnects, and that is refused.
+    const loggedOutAt = Date.now();
     await waitFor("the connection to close", () => closed ?? undefined, 10_000);
+    expect(Date.now() - loggedOutAt).toBeLessThan(TTL_SECONDS * 1000 * 0.5);
     expect(disconnects[0]?.code).toBe(4003);
     expect(api.session).toBeNull();
     expect(sessions.at(-1)).toBeNull();

@@ -20,9 +20,9 @@ describe("tokenTimes and renewalMarginMs", () => {
     const token = fakeToken(1, 900);
     const times = tokenTimes(token)!;
     expect(times.expiresAt - times.issuedAt).toBe(900_000);
-    expect(renewalMarginMs(token, times.expiresAt)).toBe(60_000);
-    const short = fakeToken(2, 10);
-    expect(renewalMarginMs(short, tokenTimes(short)!.expiresAt)).toBe(2_000);
+    expect(renewalMarginMs(token)).toBe(60_000);
+    expect(renewalMarginMs(fakeToken(2, 10))).toBe(2_000);
+    expect(renewalMarginMs(fakeToken(3, 2))).toBe(1_000);
     expect(tokenTimes("not.a-token.x")).toBeNull();
     expect(tokenTimes("nope")).toBeNull();
   });
