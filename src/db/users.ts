@@ -58,7 +58,26 @@ export type LoginLimits = {
 export type LoginKeys = { pair: string; ip: string; email: string };
 
 export function loginKeys(email: string, ip: string): LoginKeys {
-  return { pair: `pair:${email}|${ip}`, ip: `ip:${ip}`, email: `email:${email}` };
+  const network = clientNetwork(ip);
+  return { pair: `pair:${email}|${network}`, ip: `ip:${network}`, email: `email:${email}` };
+}
+
+/**
+ * The address a limit counts: an IPv4 address as it is, an IPv6 address by its /64 (one
+ * subscriber's network: anyone holding one has 2^64 addresses to rotate through).
+ */
+export function clientNetwork(ip: string): string {
+  const address = ip.trim().toLowerCase();
+  if (!address.includes(":")) return address;
+  const [head = "", tail] = address.split("::", 2);
+  const headGroups = head === "" ? [] : head.split(":");
+  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
+  // An IPv4-mapped tail ("::ffff:1.2.3.4") is one group here; only the first four matter.
+  const missing = Math.max(0, 8 - headGroups.length - tailGroups.length);
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(missing).fill("0"), ...tailGroups];
+  const prefix = groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, ""));
+  while (prefix.length < 4) prefix.push("0");
+  return `${prefix.join(":")}::/64`;
 }
 
 /** The doubling delay's exponent stops here: 2^16 s is past any sane maximum delay. */

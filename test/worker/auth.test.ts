@@ -301,6 +301,21 @@ describe("login limits under attack (issue 16)", () => {
     expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1 + waitsElapsed);
   });
 
+  it("counts an IPv6 client by its /64, so rotating addresses within it does not escape the limits", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Six", role: "rider" });
+    const net = (ipCounter++ & 0xffff).toString(16);
+    const statuses: number[] = [];
+    for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) {
+      const spelled = i % 2 === 0 ? `2001:db8:${net}:7::${(i + 1).toString(16)}` : `2001:0DB8:${net}:0007:${i.toString(16)}:0:0:1`;
+      statuses.push((await login({ email: address, password: `guess-${i}` }, spelled)).status);
+    }
+    expect(statuses.slice(0, LOGIN_MAX_FAILURES)).toEqual(Array(LOGIN_MAX_FAILURES).fill(401));
+    expect(statuses.slice(LOGIN_MAX_FAILURES)).toEqual([429, 429]);
+    // Another /64 is another client.
+    expect((await login({ email: address, password: "password123" }, `2001:db8:${net}:8::1`)).status).toBe(200);
+  });
+
   it("does not let a flood of wrong passwords from one address lock the owner out from another", async () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Owner", role: "rider" });
