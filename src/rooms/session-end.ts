@@ -19,18 +19,19 @@ type RoomWithSockets = { endSessions(userId: string, sessions: string[] | "all")
 /** Never throws: it runs behind the answer (waitUntil), and a room it misses ends the socket at expiry. */
 export async function endSessionsOnSockets(env: Env, userId: string, sessions: string[] | "all"): Promise<void> {
   try {
-    const [user, trips, rooms] = await env.DB.batch<{ id: string }>([
-      env.DB.prepare(`SELECT role AS id FROM users WHERE id = ?1`).bind(userId),
+    // One round trip: the user's role (drivers have a channel), their trips under way, their rooms.
+    const [roles, trips, rooms] = (await env.DB.batch([
+      env.DB.prepare(`SELECT role FROM users WHERE id = ?1`).bind(userId),
       env.DB.prepare(
         `SELECT trip_id AS id FROM active_trips WHERE rider_id = ?1
          UNION SELECT id FROM (SELECT id FROM trips WHERE driver_id = ?1 AND status IN ('accepted', 'arrived', 'in_progress') ORDER BY created_at DESC LIMIT ?2)`,
       ).bind(userId, TRIPS_REACHED),
       env.DB.prepare(`SELECT room_id AS id FROM room_members WHERE user_id = ?1 ORDER BY joined_at DESC LIMIT ?2`).bind(userId, ROOMS_REACHED),
-    ]);
+    ])) as [D1Result<{ role: string }>, D1Result<{ id: string }>, D1Result<{ id: string }>];
     const targets: RoomWithSockets[] = [];
-    if (user?.results[0]?.id === "driver") targets.push(env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId)));
-    for (const { id } of trips?.results ?? []) targets.push(env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)));
-    for (const { id } of rooms?.results ?? []) targets.push(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(id)));
+    if (roles.results[0]?.role === "driver") targets.push(env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId)));
+    for (const { id } of trips.results) targets.push(env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)));
+    for (const { id } of rooms.results) targets.push(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(id)));
     await Promise.allSettled(targets.map((room) => room.endSessions(userId, sessions)));
   } catch (err) {
     console.error(JSON.stringify({ level: "error", where: "sessionEnd", reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err }));
