@@ -3,7 +3,7 @@
 // wrong key, expiry, a foreign issuer or audience, and strings that are not tokens at all.
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../src/auth/encoding";
-import { signToken, verifyToken, type Identity, type JwtSettings } from "../../src/auth/jwt";
+import { signToken, verifyAccessToken, verifyToken, type Identity, type JwtSettings } from "../../src/auth/jwt";
 
 const settings: JwtSettings = { secret: "unit-test-secret-0123456789", issuer: "ridewire", audience: "ridewire-clients", ttlSeconds: 3_600 };
 const ada: Identity = { userId: "usr_ada", role: "rider", name: "Ada" };
@@ -56,6 +56,14 @@ describe("signToken / verifyToken", () => {
     const token = await forge({ alg: "HS256", typ: "JWT" }, validClaims());
     expect(await verifyToken(token, settings, NOW)).toEqual(ada);
     expect(await verifyToken(await forge({ alg: "HS256" }, validClaims()), settings, NOW)).toEqual(ada);
+  });
+
+  it("answers the session and expiry of a token, and rejects one that names no session", async () => {
+    const token = await signToken(ada, settings, NOW, SID);
+    expect(await verifyAccessToken(token, settings, NOW)).toEqual({ identity: ada, sid: SID, expiresAt: (Math.floor(NOW / 1000) + 3_600) * 1000 });
+    const { sid: _sid, ...withoutSid } = validClaims();
+    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, withoutSid), settings, NOW)).toBeNull();
+    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims({ sid: "" })), settings, NOW)).toBeNull();
   });
 
   it("rejects alg none, with or without a signature", async () => {
