@@ -403,6 +403,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (!who) return ws.close(1011, "unknown socket");
       const guard = this.guardOf(ws);
       const now = Date.now();
+      // The alarm closes expired sockets; a frame that beats it to one is not taken either.
+      if (who.expiresAt <= now) return this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
       if (typeof message !== "string") return this.badFrame(ws, guard, "invalid_request", "binary frames are not supported");
       if (exceedsBytes(message, this.config.MAX_FRAME_BYTES)) {
         return this.badFrame(ws, guard, "payload_too_large", `frames are limited to ${this.config.MAX_FRAME_BYTES} bytes`, undefined, 1009);

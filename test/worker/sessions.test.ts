@@ -2,7 +2,7 @@
 // all, and sockets and streams that do not outlive their token or their session: closed with
 // 4001 at expiry unless an `auth` frame brought a later token, and with 4003 when the session
 // ends. Short-lived tokens are signed here with the test secret and a real session's `sid`.
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromBase64Url } from "../../src/auth/encoding";
@@ -165,6 +165,21 @@ describe("sockets and streams end with their token", () => {
     expect(await socket.waitClosed(6_000)).toEqual({ code: 4001, reason: "token expired" });
     await expectOpen(lasting);
     lasting.close();
+  });
+
+  it("takes no frame on a socket whose token expired, even before the alarm closes it", async () => {
+    const ada = await signUp();
+    const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
+    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, await shortToken(ada, 2));
+    await socket.nextOfType("welcome");
+    // No alarm: only the frame itself can notice the expiry.
+    await runInDurableObject(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)), (_room, state) => state.storage.deleteAlarm());
+    await new Promise((r) => setTimeout(r, 2_300));
+    socket.send({ type: "message", id: "late", text: "too late" });
+    expect(await socket.waitClosed(3_000)).toEqual({ code: 4001, reason: "token expired" });
+    expect(socket.frames.some((f) => f.type === "ack")).toBe(false);
+    const history = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
+    expect(history.body.messages).toEqual([]);
   });
 
   it("keeps a socket open past its first token's expiry once an auth frame brings a later one", async () => {
