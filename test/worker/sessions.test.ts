@@ -7,9 +7,9 @@ import { env, exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromBase64Url } from "../../src/auth/encoding";
 import { signToken } from "../../src/auth/jwt";
-import { call, connect, connectOk, createRoom, unique, type TestSocket } from "../helpers/api";
+import { call, connect, connectOk, createRoom, registerUser, unique, type TestSocket } from "../helpers/api";
 import { expectError } from "../helpers/chat";
-import { area, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
+import { acceptedTrip, area, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
 
 afterAll(stopTripAlarms);
 
@@ -150,6 +150,27 @@ describe("POST /v1/auth/logout", () => {
     expect((await call("POST", "/v1/auth/logout", { token: driverSession.token, body: { all: true } })).status).toBe(200);
     expect((await channel.waitClosed(5_000)).code).toBe(4003);
     expect((await driver.socket.waitClosed(5_000)).code).toBe(4003);
+  });
+});
+
+describe("a reused refresh token reaches the trip room", () => {
+  it("closes the rider's trip socket of that session with 4003", async () => {
+    const pickup = area(92);
+    const driver = await onlineDriver(pickup);
+    const rider = await registerUser("rider", "Rae");
+    const signedIn = (await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "password123" }, headers: { "CF-Connecting-IP": ip() } })).body;
+    const trip = await acceptedTrip({ user: rider.user, token: signedIn.token }, driver, pickup, offset(pickup, 2));
+    const socket = await connectOk(`/v1/trips/${trip.id}/ws`, signedIn.token);
+    await socket.nextOfType("welcome");
+    const driverSocket = await connectOk(`/v1/trips/${trip.id}/ws`, driver.token);
+    await driverSocket.nextOfType("welcome");
+    expect((await refresh(signedIn.refreshToken)).status).toBe(200);
+    // The old refresh token again: theft, the session ends, and so does its socket.
+    expectError(await refresh(signedIn.refreshToken), 401, "unauthorized");
+    expect(await socket.waitClosed(5_000)).toEqual({ code: 4003, reason: "session ended" });
+    // The driver's socket (another user) stays.
+    await expectOpen(driverSocket);
+    driverSocket.close();
   });
 });
 
