@@ -12,7 +12,10 @@ const ConfigSchema = z.object({
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters"),
   JWT_ISSUER: z.string().min(1).default("ridewire"),
   JWT_AUDIENCE: z.string().min(1).default("ridewire-clients"),
-  TOKEN_TTL_SECONDS: int(86_400, 60),
+  /** Access tokens are short-lived: a stolen one works this long; clients renew with their refresh token. */
+  ACCESS_TOKEN_TTL_SECONDS: int(900, 5),
+  /** A refresh token's lifetime; each refresh hands out a new one with a fresh lifetime (a session idle this long ends). */
+  REFRESH_TOKEN_TTL_SECONDS: int(2_592_000, 60),
   ALLOWED_ORIGINS: z.string().default(""),
   ROOM_RETENTION_EVENTS: int(5_000, 1),
   MAX_FRAME_BYTES: int(65_536, 256),
@@ -38,8 +41,18 @@ const ConfigSchema = z.object({
    * the banned user's HTTP requests (see http/ban-check.ts).
    */
   BAN_CACHE_MS: int(5_000, 0).pipe(z.number().max(60_000)),
+  /** Password checks per (email, client IP) in LOGIN_WINDOW_SECONDS. */
   LOGIN_MAX_FAILURES: int(10, 1),
   LOGIN_WINDOW_SECONDS: int(300, 1),
+  /** Password checks per client IP, whatever the emails, in LOGIN_WINDOW_SECONDS. */
+  LOGIN_IP_MAX_FAILURES: int(30, 1),
+  /**
+   * Failed checks of one email from all addresses before each further one waits: 1 s, doubling
+   * up to LOGIN_EMAIL_MAX_DELAY_SECONDS. Loose on purpose: a flood slows the owner down, never
+   * locks them out for long. A quiet LOGIN_WINDOW_SECONDS starts the count over.
+   */
+  LOGIN_EMAIL_FREE_FAILURES: int(20, 1),
+  LOGIN_EMAIL_MAX_DELAY_SECONDS: int(60, 1),
   MAX_BODY_BYTES: int(65_536, 1_024),
   // Dispatch (see README, "Geo index", for why resolution 7).
   H3_RESOLUTION: int(7, 0).pipe(z.number().max(15)),
@@ -115,6 +128,9 @@ const ConfigSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1),
   PAYMENT_TIMEOUT_MS: int(10_000, 100),
+}).refine((c) => c.ACCESS_TOKEN_TTL_SECONDS < c.REFRESH_TOKEN_TTL_SECONDS, {
+  message: "ACCESS_TOKEN_TTL_SECONDS must be below REFRESH_TOKEN_TTL_SECONDS",
+  path: ["ACCESS_TOKEN_TTL_SECONDS"],
 }).refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
   message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
   path: ["VAPID_PRIVATE_KEY"],

@@ -9,7 +9,7 @@ import { chatView } from "./chat";
 import { driverView } from "./driver";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
-import { clientFor, loadSession, saveSession, signIn, signUp, type Session } from "./session";
+import { clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
 import type { RidewireClient } from "@ridewire/client";
 
 export type View = (root: HTMLElement, api: RidewireClient, session: Session) => () => void;
@@ -36,7 +36,8 @@ function route(): void {
   renderNav(session, name in VIEWS ? name : defaultView);
   main.replaceChildren();
   document.title = `ridewire: ${chosen?.title ?? ""}`;
-  if (chosen) closeView = chosen.view(main, clientFor(session), session);
+  // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page.
+  if (chosen) closeView = chosen.view(main, clientFor(session, route), session);
 }
 
 /** Where an account lands: drivers drive, operators watch the city, riders ride. */
@@ -52,7 +53,7 @@ function renderNav(session: Session, current: string): void {
     nav,
     ...links,
     h("span", { class: "who" }, `${session.user.name} (${session.user.role})`),
-    h("button", { type: "button", class: "link", onclick: () => (saveSession(null), route()) }, "Sign out"),
+    h("button", { type: "button", class: "link", onclick: () => void signOut().then(route) }, "Sign out"),
   );
 }
 

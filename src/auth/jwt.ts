@@ -2,7 +2,8 @@
  * @module auth/jwt
  * HS256 JSON Web Tokens on WebCrypto. The algorithm is pinned: a token whose header says
  * anything but HS256 (`none` included) is rejected before its signature is looked at, and
- * `exp`, `iss` and `aud` are always checked.
+ * `exp`, `iss` and `aud` are always checked. Every token names its session (`sid`, the family
+ * of refresh tokens it came from), so that ending a session can reach what it opened.
  */
 import { z } from "zod";
 import { Role } from "../protocol/common";
@@ -16,11 +17,15 @@ export const TokenClaims = z.object({
   aud: z.string(),
   iat: z.number().int(),
   exp: z.number().int(),
+  sid: z.string().min(1).max(64),
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;
 
 /** Who a verified token speaks for; what the Worker hands to the room objects. */
 export type Identity = { userId: string; role: Role; name: string };
+
+/** A verified access token: who, which session, and until when (epoch ms). */
+export type AccessGrant = { identity: Identity; sid: string; expiresAt: number };
 
 export type JwtSettings = { secret: string; issuer: string; audience: string; ttlSeconds: number };
 
@@ -38,7 +43,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 const encodeJson = (value: unknown) => toBase64Url(utf8(JSON.stringify(value)));
 
-export async function signToken(identity: Identity, settings: JwtSettings, nowMs: number): Promise<string> {
+export async function signToken(identity: Identity, settings: JwtSettings, nowMs: number, sid: string): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const claims: TokenClaims = {
     sub: identity.userId,
@@ -48,6 +53,7 @@ export async function signToken(identity: Identity, settings: JwtSettings, nowMs
     aud: settings.audience,
     iat,
     exp: iat + settings.ttlSeconds,
+    sid,
   };
   const signingInput = `${encodeJson({ alg: "HS256", typ: "JWT" })}.${encodeJson(claims)}`;
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(settings.secret), utf8(signingInput));
@@ -64,6 +70,11 @@ function decodeJson(part: string): unknown {
 
 /** Returns the identity, or null for any token that is malformed, forged, expired or foreign. */
 export async function verifyToken(token: string, settings: JwtSettings, nowMs: number): Promise<Identity | null> {
+  return (await verifyAccessToken(token, settings, nowMs))?.identity ?? null;
+}
+
+/** The identity, session and expiry of a valid token; null as `verifyToken`. */
+export async function verifyAccessToken(token: string, settings: JwtSettings, nowMs: number): Promise<AccessGrant | null> {
   const parts = token.split(".");
   if (parts.length !== 3) return null;
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -79,8 +90,8 @@ export async function verifyToken(token: string, settings: JwtSettings, nowMs: n
   if (!valid) return null;
   const claims = TokenClaims.safeParse(decodeJson(payloadPart));
   if (!claims.success) return null;
-  const { sub, role, name, iss, aud, exp } = claims.data;
+  const { sub, role, name, iss, aud, exp, sid } = claims.data;
   if (iss !== settings.issuer || aud !== settings.audience) return null;
   if (exp * 1000 <= nowMs) return null;
-  return { userId: sub, role, name };
+  return { identity: { userId: sub, role, name }, sid, expiresAt: exp * 1000 };
 }

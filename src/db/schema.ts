@@ -55,14 +55,50 @@ export const messages = sqliteTable(
   (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
 );
 
-/** Failed logins by `email:<address>` and `ip:<address>`, for the brute-force limit. */
-export const loginFailures = sqliteTable(
-  "login_failures",
+/**
+ * Login limits: one counter row per key (`pair:<email>|<ip>`, `ip:<ip>`, `email:<email>`),
+ * bumped by a single upsert before a password is checked (src/db/users.ts says why).
+ */
+export const loginLimits = sqliteTable(
+  "login_limits",
   {
-    key: text("key").notNull(),
-    at: integer("at").notNull(),
+    key: text("key").primaryKey(),
+    attempts: integer("attempts").notNull(),
+    /** Start of the key's current window (pair and IP keys). */
+    startedAt: integer("started_at").notNull(),
+    lastAt: integer("last_at").notNull(),
+    /** An email key waits until then before its next password check (the growing delay). */
+    blockedUntil: integer("blocked_until").notNull().default(0),
   },
-  (t) => [index("login_failures_key_at_idx").on(t.key, t.at)],
+  (t) => [index("login_limits_last_at_idx").on(t.lastAt)],
+);
+
+/** A sign-in and its chain of refresh tokens (a "family"); access tokens carry its id as `sid`. */
+export const authSessions = sqliteTable(
+  "auth_sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (t) => [index("auth_sessions_user_idx").on(t.userId)],
+);
+
+/** Refresh tokens by SHA-256 (never the token itself); a rotated one is kept to detect its reuse. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    sessionId: text("session_id").notNull().references(() => authSessions.id),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    rotatedAt: integer("rotated_at"),
+    /** The hash of the token that replaced it; ties a rotation to the row it inserted. */
+    replacedBy: text("replaced_by"),
+  },
+  (t) => [index("refresh_tokens_session_idx").on(t.sessionId), index("refresh_tokens_expires_idx").on(t.expiresAt)],
 );
 
 /** One rating per side per completed trip; a user's average feeds `/v1/me` and matching. */

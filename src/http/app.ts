@@ -14,6 +14,7 @@ import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
 import { adminRoutes } from "./routes/admin";
+import { redactSecrets } from "../redact";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
@@ -74,6 +75,6 @@ app.onError((err, c) => {
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(new ApiError(400, "invalid_request", err.message || "bad request").toBody(), 400);
   }
-  console.error(JSON.stringify({ level: "error", where: "worker", method: c.req.method, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+  console.error(JSON.stringify({ level: "error", where: "worker", method: c.req.method, reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err }));
   return c.json(new ApiError(500, "internal", "internal error").toBody(), 500);
 });

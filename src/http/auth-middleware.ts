@@ -1,24 +1,38 @@
 /**
  * @module http/auth-middleware
- * Authenticates the caller from `Authorization: Bearer`, or, for WebSocket upgrades, SSE
- * streams and long polls (browsers cannot set headers on a socket or an EventSource), from
- * `?access_token=`.
+ * Authenticates the caller from `Authorization: Bearer`. A token in the URL
+ * (`?access_token=`) is taken only by the GET routes that open a WebSocket, an SSE stream or a
+ * long poll, because browsers cannot set headers on a socket or an EventSource; anywhere else a
+ * token in a URL would end up in logs, histories and Referer headers for nothing.
+ *
+ * Plain requests trust the token's signature and expiry (a short one: ACCESS_TOKEN_TTL_SECONDS),
+ * with no database read. Opening a socket or a stream, which may last, also checks that the
+ * token's session (`sid`) has not been revoked (logout, a reused refresh token).
  */
 import type { MiddlewareHandler } from "hono";
-import { verifyToken } from "../auth/jwt";
+import { verifyAccessToken, type JwtSettings } from "../auth/jwt";
+import type { Config } from "../config";
+import { sessionIsLive } from "../db/sessions";
 import { userExists } from "../db/users";
 import { assertNotBanned } from "./ban-check";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
 
-export function jwtSettings(c: AppContext) {
-  const config = c.get("config");
-  return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.TOKEN_TTL_SECONDS };
+export function jwtSettingsOf(config: Config): JwtSettings {
+  return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
-/** The SSE and long-poll routes: a token in the query is accepted there as on socket upgrades. */
-const FALLBACK_PATH = /^\/v1\/(rooms|trips)\/[^/]+\/(events|poll)$/;
+export function jwtSettings(c: AppContext): JwtSettings {
+  return jwtSettingsOf(c.get("config"));
+}
+
+/** The GET routes that open a socket (`ws`), an SSE stream (`events`) or a long poll (`poll`). */
+const STREAM_PATH = /^\/v1\/(?:(?:rooms|trips)\/[^/]+\/(?:ws|events|poll)|drivers\/me\/(?:ws|events))$/;
+
+export function isStreamRoute(method: string, path: string): boolean {
+  return method === "GET" && STREAM_PATH.test(path);
+}
 
 function tokenOf(c: AppContext): string | undefined {
   const header = c.req.header("Authorization");
@@ -26,20 +40,21 @@ function tokenOf(c: AppContext): string | undefined {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     return match?.[1];
   }
-  // The fallbacks are for clients that cannot do what a socket does; they authenticate alike.
-  const fallback = c.req.method === "GET" && FALLBACK_PATH.test(c.req.path);
-  const streaming = c.req.header("Upgrade")?.toLowerCase() === "websocket" || c.req.header("Accept")?.includes("text/event-stream") || fallback;
-  return streaming ? c.req.query("access_token") : undefined;
+  return isStreamRoute(c.req.method, c.req.path) ? c.req.query("access_token") : undefined;
 }
 
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = tokenOf(c);
   if (!token) throw unauthorized();
-  const identity = await verifyToken(token, jwtSettings(c), Date.now());
-  if (!identity) throw unauthorized();
+  const grant = await verifyAccessToken(token, jwtSettings(c), Date.now());
+  if (!grant) throw unauthorized();
+  if (isStreamRoute(c.req.method, c.req.path) && !(await sessionIsLive(c.env.DB, grant.sid, grant.identity.userId))) {
+    throw unauthorized("this session has ended; sign in again");
+  }
   // A banned user's unexpired token is refused too (403 account_banned); see ban-check.ts.
-  await assertNotBanned(c.env.DB, identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
-  c.set("identity", identity);
+  await assertNotBanned(c.env.DB, grant.identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
+  c.set("identity", grant.identity);
+  c.set("session", { sid: grant.sid, expiresAt: grant.expiresAt });
   await next();
 };
 

@@ -9,7 +9,8 @@ import type { Config } from "../config";
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { config: Config; identity: Identity };
+  /** `session`: the verified token's session id and expiry (epoch ms), set with `identity`. */
+  Variables: { config: Config; identity: Identity; session: { sid: string; expiresAt: number } };
 };
 
 export type AppContext = Context<AppEnv>;

@@ -6,7 +6,7 @@
  */
 import { badRequest, forbidden } from "../errors";
 import { PollQuery, SinceQuery } from "../protocol/http";
-import { identityHeader } from "../rooms/identity";
+import { identityHeader, sessionHeader } from "../rooms/identity";
 import type { AppContext } from "./context";
 import { originAllowed } from "./origin";
 import { readQuery } from "./validate";
@@ -17,7 +17,7 @@ export async function forwardUpgrade(c: AppContext, room: { fetch(request: Reque
   const target = new URL("https://room.internal/ws");
   const since = c.req.query("since");
   if (since !== undefined) target.searchParams.set("since", since);
-  return room.fetch(new Request(target, { headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")) } }));
+  return room.fetch(new Request(target, { headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }));
 }
 
 /**
@@ -40,5 +40,5 @@ export async function forwardFallback(c: AppContext, room: { fetch(request: Requ
       target.searchParams.set("since", String(since.data));
     }
   }
-  return room.fetch(new Request(target, { headers: identityHeader(c.get("identity")) }));
+  return room.fetch(new Request(target, { headers: { ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }));
 }

@@ -16,6 +16,7 @@ import { loadConfig, type Config } from "../config";
 import { failDeadLetter, openNotifications, recordAttempts, type AttemptRecord, type OpenedNotification } from "../db/notifications";
 import { deliverTo } from "./delivery";
 import { NotificationMessage } from "./message";
+import { redactSecrets } from "../redact";
 
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
 export const DEAD_LETTER_QUEUE = "ridewire-notifications-dlq";
@@ -194,7 +195,8 @@ async function handleDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+  // A failed delivery's message may quote the endpoint's URL, tokens in its query included.
+  return err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
 }
 
 function log(level: "info" | "error", where: string, fields: Record<string, unknown>): void {

@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config";
 import type { DeviceRow } from "../db/notifications";
+import { redactSecrets } from "../redact";
 import { deliveryPayload, type NotificationMessage } from "./message";
 import { sendWebhook } from "./webhook";
 import { sendWebPush } from "./webpush";
@@ -29,6 +30,7 @@ export async function deliverTo(device: DeviceRow, message: NotificationMessage,
     return await sendWebPush({ endpoint: device.endpoint, p256dh: device.p256dh, auth: device.auth }, payload, keys, { now, ttlSeconds, timeoutMs, urgency });
   } catch (err) {
     // Network errors and timeouts: the endpoint may be back later.
-    return { kind: "failed", reason: err instanceof Error ? `${err.name}: ${err.message}` : "delivery error" };
+    // Kept as the notification's lastError: a message that quotes the endpoint keeps no token of its query.
+    return { kind: "failed", reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : "delivery error" };
   }
 }

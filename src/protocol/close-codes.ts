@@ -5,5 +5,9 @@
  * pulling in a schema library.
  */
 
+/** A socket whose token expired without an `auth` frame: reconnect with a fresh token. */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
+/** A socket whose session ended (logout, a reused refresh token): refresh, or sign in again. */
+export const SESSION_ENDED_CLOSE_CODE = 4003;
 /** A ban: the account's sockets close and a reconnect would only be refused; clients stop. */
 export const CLOSE_BANNED = 4004;

@@ -12,6 +12,17 @@ export const FrameId = z.string().min(1).max(128);
 
 export const PingFrame = z.object({ type: z.literal("ping"), id: FrameId.optional() });
 
+/**
+ * A new access token for an open socket, sent before the current one expires (every room
+ * takes it): the same user, a valid signature, a later expiry and a live session. Answered
+ * `ack` (with its `id`) or an `error` frame; without one the socket is closed at expiry with
+ * TOKEN_EXPIRED_CLOSE_CODE.
+ */
+export const AuthFrame = z.object({ type: z.literal("auth"), id: FrameId.optional(), token: z.string().min(1).max(4096) });
+export type AuthFrame = z.infer<typeof AuthFrame>;
+
+export { SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";
+
 export const ChatClientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText }),
   z.object({ type: z.literal("typing"), id: FrameId.optional(), active: z.boolean() }),

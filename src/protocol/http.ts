@@ -6,8 +6,11 @@
 import { z } from "zod";
 import { Message, MessageText, Room, SignupRole, User } from "./common";
 
+/** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
+const EmailInput = z.string().trim().toLowerCase();
+
 export const RegisterBody = z.object({
-  email: z.string().trim().toLowerCase().pipe(z.email().max(254)),
+  email: EmailInput.pipe(z.email().max(254)),
   password: z.string().min(8).max(256),
   name: z.string().trim().min(1).max(100),
   role: SignupRole,
@@ -15,13 +18,37 @@ export const RegisterBody = z.object({
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
 export const LoginBody = z.object({
-  email: z.string().min(1).max(254),
+  email: EmailInput.pipe(z.string().min(1).max(254)),
   password: z.string().min(1).max(256),
 });
 export type LoginBody = z.infer<typeof LoginBody>;
 
-export const AuthResponse = z.object({ user: User, token: z.string() });
+/**
+ * What register, login and refresh answer: a short-lived access token (`token`, for
+ * `Authorization: Bearer`), when it expires (`expiresAt` epoch ms, `expiresIn` seconds), and the
+ * refresh token that buys the next one (`POST /v1/auth/refresh`; each works once).
+ */
+export const TokenPair = z.object({
+  token: z.string(),
+  expiresAt: z.number().int(),
+  expiresIn: z.number().int(),
+  refreshToken: z.string(),
+});
+export type TokenPair = z.infer<typeof TokenPair>;
+
+export const AuthResponse = TokenPair.extend({ user: User });
 export type AuthResponse = z.infer<typeof AuthResponse>;
+
+/** A refresh token is 32 random bytes in base64url (43 characters); anything else is not one. */
+export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
+export type RefreshBody = z.infer<typeof RefreshBody>;
+
+/** Ends the caller's session (the family of the access token's `sid`); `all` ends every session of the user. */
+export const LogoutBody = z.object({ all: z.boolean().optional().default(false) });
+export type LogoutBody = z.infer<typeof LogoutBody>;
+
+export const LogoutResponse = z.object({ revoked: z.number().int() });
+export type LogoutResponse = z.infer<typeof LogoutResponse>;
 
 export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });
 export const MeResponse = z.object({ user: User.extend({ rating: Rating }) });

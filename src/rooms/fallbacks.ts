@@ -4,14 +4,16 @@
  * from the same log as its sockets: Server-Sent Events (`id:` is the seq, `Last-Event-ID`
  * resumes) and long polls (answered at once when newer events exist, else on the next one or
  * at the timeout). Both live in memory only: an open stream or a waiting poll keeps the
- * object awake, and a client that loses one comes back with its last seq.
+ * object awake, and a client that loses one comes back with its last seq. A stream ends when
+ * its token expires (the client reconnects with a fresh one), or when its session is ended.
  */
 import type { Identity } from "../auth/jwt";
+import type { SocketSession } from "./identity";
 
 const HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 
-type Stream = { identity: Identity; writer: WritableStreamDefaultWriter<Uint8Array> };
+type Stream = { identity: Identity; session: SocketSession; writer: WritableStreamDefaultWriter<Uint8Array>; expiry: ReturnType<typeof setTimeout> | null };
 
 export const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
 
@@ -40,9 +42,9 @@ export class EventStreams {
    * Opens a stream and writes `prelude()` first (welcome, replay, synced or reset). The stream
    * is counted open before the prelude is built, so a welcome lists its own user online.
    */
-  open(identity: Identity, prelude: () => string[]): Response {
+  open(identity: Identity, session: SocketSession, prelude: () => string[]): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { identity, writer: writable.getWriter() };
+    const stream: Stream = { identity, session, writer: writable.getWriter(), expiry: null };
     this.streams.add(stream);
     try {
       for (const chunk of prelude()) this.write(stream, chunk);
@@ -57,6 +59,8 @@ export class EventStreams {
       () => this.drop(stream),
     );
     this.heartbeat ??= setInterval(() => this.each(() => true, ": heartbeat\n\n"), HEARTBEAT_MS);
+    // A timer is right here as for the heartbeat: the open stream keeps the object awake anyway.
+    stream.expiry = setTimeout(() => this.drop(stream), Math.max(0, session.expiresAt - Date.now()));
     return new Response(readable, { headers: SSE_HEADERS });
   }
 
@@ -70,6 +74,17 @@ export class EventStreams {
     let closed = 0;
     for (const stream of [...this.streams]) {
       if (stream.identity.userId !== userId) continue;
+      this.drop(stream);
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Ends the user's streams opened with a token of a session that `ended` matches; answers how many. */
+  closeSessions(userId: string, ended: (sid: string) => boolean): number {
+    let closed = 0;
+    for (const stream of [...this.streams]) {
+      if (stream.identity.userId !== userId || !ended(stream.session.sid)) continue;
       this.drop(stream);
       closed++;
     }
@@ -93,6 +108,7 @@ export class EventStreams {
 
   private drop(stream: Stream): void {
     if (!this.streams.delete(stream)) return;
+    if (stream.expiry !== null) clearTimeout(stream.expiry);
     stream.writer.close().catch(() => undefined);
     if (this.streams.size === 0 && this.heartbeat !== null) {
       clearInterval(this.heartbeat);

@@ -14,13 +14,15 @@ import { loadConfig, type Config } from "../config";
 import { ApiError, fail, notFound, ok, type Result } from "../errors";
 import type { NotificationMessage } from "../notify/message";
 import { notifyBehind } from "../notify/producer";
+import { redactSecrets } from "../redact";
 import type { Message } from "../protocol/common";
-import { LooseFrame, type ChatMessageFrame } from "../protocol/frames";
+import { AuthFrame, LooseFrame, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE, type ChatMessageFrame } from "../protocol/frames";
 import { PollQuery, SinceQuery } from "../protocol/http";
 import { EventLog, type StoredEvent } from "./event-log";
 import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
-import { readIdentity, SocketAttachment } from "./identity";
+import { readIdentity, readSession, SocketAttachment } from "./identity";
 import { archivedMessagesBefore, messageOf } from "./message-archive";
+import { renewSocketSession } from "./socket-auth";
 import { SocketGuard } from "./socket-guard";
 
 /** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
@@ -45,6 +47,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private readonly guards = new WeakMap<WebSocket, SocketGuard>();
   /** Sockets already forgotten: one closed for abuse is not announced again by its close event. Memory only. */
   private readonly forgotten = new WeakSet<WebSocket>();
+  /**
+   * No socket's token expires before this (epoch ms; null: no socket). May be early (a socket
+   * that left or renewed), never late; the alarm closes what expired and recomputes it. Rebuilt
+   * from the attachments after waking.
+   */
+  private socketsExpireAt: number | null = null;
   /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
   private alarmAt: number | null = null;
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
@@ -78,6 +86,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (attachment.success) {
         this.sockets.set(ws, attachment.data);
         this.count(attachment.data.userId);
+        this.socketsExpireAt = Math.min(this.socketsExpireAt ?? Number.POSITIVE_INFINITY, attachment.data.expiresAt);
       } else ws.close(1011, "lost session");
     }
     // Answered by the runtime without waking the object.
@@ -341,7 +350,10 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (!this.initialized) return jsonError(notFound(`${this.kind} not found`));
       const denial = this.denySocket(identity);
       if (denial) return jsonError(denial);
-      if (url.pathname === "/poll") return await this.longPoll(url, identity);
+      // What the token allows: nothing outlives it (socket, stream, or a poll's wait).
+      const session = readSession(request);
+      if (!session) return jsonError(new ApiError(401, "unauthorized", "missing session"));
+      if (url.pathname === "/poll") return await this.longPoll(url, identity, session.expiresAt);
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
@@ -351,15 +363,16 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         // Counted before the prelude, so the welcome lists its own user online; a stream that
         // fails in its prelude is dropped, and the drop uncounts it.
         this.count(identity.userId);
-        const response = this.eventStreams.open(identity, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
+        const response = this.eventStreams.open(identity, session, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
         if (firstConnection) this.onPresence(identity.userId, "join");
         return response;
       }
 
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [identity.userId]);
-      const attachment: SocketAttachment = { ...identity, connectedAt: Date.now() };
+      const attachment: SocketAttachment = { ...identity, connectedAt: Date.now(), ...session };
       server.serializeAttachment(attachment);
+      this.expireSocketAt(session.expiresAt);
       const firstSocket = !this.isOnline(identity.userId);
       this.sockets.set(server, attachment);
       this.count(identity.userId);
@@ -403,15 +416,16 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    * `{ events, seq }`: the stored events after `since` (a page of at most POLL_PAGE), at once
    * when there are any, else after waiting up to `timeout` seconds for the next one.
    */
-  private async longPoll(url: URL, identity: Identity): Promise<Response> {
+  private async longPoll(url: URL, identity: Identity, tokenExpiresAt: number): Promise<Response> {
     const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!query.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"));
     const { since, timeout } = query.data;
     if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
     const floor = this.replayFloor(identity);
     if (since < floor) return pollAnswer([JSON.stringify({ type: "reset", seq: floor })], floor);
-    if (this.log.lastSeq === since && timeout > 0) {
-      await this.longPolls.wait(since, timeout * 1000, identity.userId);
+    const wait = Math.min(timeout * 1000, tokenExpiresAt - Date.now());
+    if (this.log.lastSeq === since && wait > 0) {
+      await this.longPolls.wait(since, wait, identity.userId);
       // Woken because the user's connections were ended here (a ban): no answer but the refusal.
       const refused = this.refusalOf(identity.userId);
       if (refused) return jsonError(new ApiError(403, "forbidden", refused));
@@ -433,6 +447,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (!who) return ws.close(1011, "unknown socket");
       const guard = this.guardOf(ws);
       const now = Date.now();
+      // The alarm closes expired sockets; a frame that beats it to one is not taken either.
+      if (who.expiresAt <= now) return this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
       if (typeof message !== "string") return this.badFrame(ws, guard, "invalid_request", "binary frames are not supported");
       if (exceedsBytes(message, this.config.MAX_FRAME_BYTES)) {
         return this.badFrame(ws, guard, "payload_too_large", `frames are limited to ${this.config.MAX_FRAME_BYTES} bytes`, undefined, 1009);
@@ -446,6 +462,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       // The loose parse, only there to echo an `id` on an error, runs on error paths only:
       // a valid frame is parsed once.
       if (!guard.take(now)) return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", looseFrameOf(data)?.id);
+      if (isAuthFrame(data)) return await this.renewToken(ws, who, guard, data);
       let frame = this.fastFrame(data);
       if (frame === undefined) {
         const parsed = this.clientFrames.safeParse(data);
@@ -474,6 +491,71 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       this.logError("webSocketMessage", err);
       this.sendError(ws, "internal", "internal error", id);
     }
+  }
+
+  /** The `auth` frame: a later token for this socket, or an error frame (counted as a bad frame). */
+  private async renewToken(ws: WebSocket, who: SocketAttachment, guard: SocketGuard, data: unknown): Promise<void> {
+    const parsed = AuthFrame.safeParse(data);
+    const id = parsed.success ? parsed.data.id : looseFrameOf(data)?.id;
+    if (!parsed.success) return this.badFrame(ws, guard, "invalid_request", `invalid auth frame: ${describeIssues(parsed.error)}`, id);
+    try {
+      const session = await renewSocketSession(this.config, this.env.DB, who, parsed.data.token, Date.now());
+      const current = this.sockets.get(ws);
+      if (!current) return;
+      const renewed: SocketAttachment = { ...current, ...session };
+      ws.serializeAttachment(renewed);
+      this.sockets.set(ws, renewed);
+      if (id !== undefined) this.sendFrame(ws, { type: "ack", id });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      this.badFrame(ws, guard, err.code, err.message, id);
+    }
+  }
+
+  /**
+   * Closes this user's sockets and streams opened with tokens of `sessions` (or all of theirs):
+   * the sessions were revoked. Called by the Worker after a logout or a reused refresh token.
+   */
+  async endSessions(userId: string, sessions: string[] | "all"): Promise<number> {
+    let ended = 0;
+    try {
+      const matches = (sid: string) => sessions === "all" || sessions.includes(sid);
+      for (const [ws, who] of this.sockets) {
+        if (who.userId !== userId || !matches(who.sid)) continue;
+        this.closeSocket(ws, SESSION_ENDED_CLOSE_CODE, "session ended");
+        ended++;
+      }
+      ended += this.eventStreams.closeSessions(userId, matches);
+    } catch (err) {
+      this.logError("endSessions", err);
+    }
+    return ended;
+  }
+
+  /** Makes the alarm close sockets no later than `expiresAt`. */
+  private expireSocketAt(expiresAt: number): void {
+    this.socketsExpireAt = Math.min(this.socketsExpireAt ?? Number.POSITIVE_INFINITY, expiresAt);
+    this.wakeAt(expiresAt);
+  }
+
+  /** Closes sockets whose token expired (4001; the client reconnects with a new one) and finds the next expiry. */
+  private closeExpiredSockets(now: number): void {
+    if (this.socketsExpireAt === null || this.socketsExpireAt > now) return;
+    let next: number | null = null;
+    for (const [ws, who] of this.sockets) {
+      if (who.expiresAt <= now) this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+      else next = Math.min(next ?? Number.POSITIVE_INFINITY, who.expiresAt);
+    }
+    this.socketsExpireAt = next;
+  }
+
+  private closeSocket(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
+    this.forget(ws);
   }
 
   private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008): void {
@@ -557,6 +639,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const now = Date.now();
     let retryAt: number | null = null;
     try {
+      this.closeExpiredSockets(now);
+    } catch (err) {
+      this.logError("closeExpiredSockets", err);
+    }
+    try {
       if (this.initialized) {
         retryAt = await this.drainOutbox();
         this.keepRetention(now);
@@ -566,7 +653,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       this.logError("alarm", err);
       retryAt = Date.now() + 1_000;
     }
-    const deadlines = [retryAt, this.initialized ? this.nextDeadline() : null].filter((t): t is number => t !== null);
+    const deadlines = [retryAt, this.socketsExpireAt, this.initialized ? this.nextDeadline() : null].filter((t): t is number => t !== null);
     if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
   }
 
@@ -640,10 +727,16 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   }
 
   protected logError(handler: string, err: unknown): void {
-    // Class and handler name only: never message bodies, tokens or coordinates.
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : typeof err;
+    // Class and handler name only: never message bodies, tokens or coordinates (a platform
+    // error's message may quote a URL with its query: redacted).
+    const reason = err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
     console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
   }
+}
+
+/** A cheap look at the type before the room's own schema, which knows nothing of `auth`. */
+function isAuthFrame(data: unknown): boolean {
+  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "auth";
 }
 
 function looseFrameOf(data: unknown): LooseFrame | undefined {

@@ -9,6 +9,8 @@ import type { Identity } from "../auth/jwt";
 import { Role } from "../protocol/common";
 
 export const IDENTITY_HEADER = "X-Ridewire-Identity";
+/** The verified token's session and expiry, next to the identity: a socket lives no longer than its token. */
+export const SESSION_HEADER = "X-Ridewire-Session";
 
 export const IdentitySchema = z.object({ userId: z.string().min(1), role: Role, name: z.string() });
 
@@ -27,6 +29,28 @@ export function readIdentity(request: Request): Identity | null {
   }
 }
 
-/** What each hibernatable socket carries in its attachment, to survive the object sleeping. */
-export const SocketAttachment = IdentitySchema.extend({ connectedAt: z.number().int() });
+export const SocketSession = z.object({ sid: z.string().min(1), expiresAt: z.number().int() });
+export type SocketSession = z.infer<typeof SocketSession>;
+
+export function sessionHeader(session: SocketSession): Record<string, string> {
+  return { [SESSION_HEADER]: JSON.stringify(session) };
+}
+
+export function readSession(request: Request): SocketSession | null {
+  const raw = request.headers.get(SESSION_HEADER);
+  if (!raw) return null;
+  try {
+    const parsed = SocketSession.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What each hibernatable socket carries in its attachment, to survive the object sleeping:
+ * who, since when, and the session and expiry of its token (the alarm closes it then, unless
+ * an `auth` frame brought a later one).
+ */
+export const SocketAttachment = IdentitySchema.extend({ connectedAt: z.number().int() }).extend(SocketSession.shape);
 export type SocketAttachment = z.infer<typeof SocketAttachment>;

@@ -19,7 +19,7 @@ describe("EventStreams", () => {
     vi.useFakeTimers();
     const ended: string[] = [];
     const streams = new EventStreams((identity) => ended.push(identity.userId));
-    const response = streams.open(ada, () => [sseEvent('{"type":"welcome","seq":3}', 3)]);
+    const response = streams.open(ada, { sid: "ses_1", expiresAt: Date.now() + 3_600_000 }, () => [sseEvent('{"type":"welcome","seq":3}', 3)]);
     expect(response.headers.get("Content-Type")).toContain("text/event-stream");
     const reader = response.body!.getReader();
     expect(await readSome(reader)).toBe('id: 3\ndata: {"type":"welcome","seq":3}\n\n');

@@ -3,11 +3,12 @@
 // wrong key, expiry, a foreign issuer or audience, and strings that are not tokens at all.
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../src/auth/encoding";
-import { signToken, verifyToken, type Identity, type JwtSettings } from "../../src/auth/jwt";
+import { signToken, verifyAccessToken, verifyToken, type Identity, type JwtSettings } from "../../src/auth/jwt";
 
 const settings: JwtSettings = { secret: "unit-test-secret-0123456789", issuer: "ridewire", audience: "ridewire-clients", ttlSeconds: 3_600 };
 const ada: Identity = { userId: "usr_ada", role: "rider", name: "Ada" };
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const SID = "ses_unit";
 
 const encodeJson = (value: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 const decodeJson = (part: string): Record<string, unknown> =>
@@ -32,22 +33,23 @@ const validClaims = (overrides: Record<string, unknown> = {}) => ({
   aud: settings.audience,
   iat: Math.floor(NOW / 1000),
   exp: Math.floor(NOW / 1000) + 600,
+  sid: SID,
   ...overrides,
 });
 
 describe("signToken / verifyToken", () => {
   it("round-trips the identity", async () => {
-    const token = await signToken(ada, settings, NOW);
+    const token = await signToken(ada, settings, NOW, SID);
     expect(token.split(".")).toHaveLength(3);
     expect(await verifyToken(token, settings, NOW)).toEqual(ada);
     expect(await verifyToken(token, settings, NOW + 3_599_000)).toEqual(ada);
   });
 
   it("writes an HS256 header and the standard claims", async () => {
-    const [header, payload] = (await signToken({ userId: "usr_bo", role: "driver", name: "Bo" }, settings, NOW)).split(".") as [string, string];
+    const [header, payload] = (await signToken({ userId: "usr_bo", role: "driver", name: "Bo" }, settings, NOW, SID)).split(".") as [string, string];
     expect(decodeJson(header)).toEqual({ alg: "HS256", typ: "JWT" });
     const iat = Math.floor(NOW / 1000);
-    expect(decodeJson(payload)).toEqual({ sub: "usr_bo", role: "driver", name: "Bo", iss: "ridewire", aud: "ridewire-clients", iat, exp: iat + 3_600 });
+    expect(decodeJson(payload)).toEqual({ sub: "usr_bo", role: "driver", name: "Bo", iss: "ridewire", aud: "ridewire-clients", iat, exp: iat + 3_600, sid: SID });
   });
 
   it("accepts a token built by hand the same way (the format is plain JWT)", async () => {
@@ -56,10 +58,18 @@ describe("signToken / verifyToken", () => {
     expect(await verifyToken(await forge({ alg: "HS256" }, validClaims()), settings, NOW)).toEqual(ada);
   });
 
+  it("answers the session and expiry of a token, and rejects one that names no session", async () => {
+    const token = await signToken(ada, settings, NOW, SID);
+    expect(await verifyAccessToken(token, settings, NOW)).toEqual({ identity: ada, sid: SID, expiresAt: (Math.floor(NOW / 1000) + 3_600) * 1000 });
+    const { sid: _sid, ...withoutSid } = validClaims();
+    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, withoutSid), settings, NOW)).toBeNull();
+    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims({ sid: "" })), settings, NOW)).toBeNull();
+  });
+
   it("rejects alg none, with or without a signature", async () => {
     const header = encodeJson({ alg: "none", typ: "JWT" });
     const payload = encodeJson(validClaims());
-    const signed = await signToken(ada, settings, NOW);
+    const signed = await signToken(ada, settings, NOW, SID);
     expect(await verifyToken(`${header}.${payload}.`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}.${signed.split(".")[2]}`, settings, NOW)).toBeNull();
@@ -72,14 +82,14 @@ describe("signToken / verifyToken", () => {
   });
 
   it("rejects a changed payload under the old signature", async () => {
-    const [header, , signature] = (await signToken(ada, settings, NOW)).split(".") as [string, string, string];
+    const [header, , signature] = (await signToken(ada, settings, NOW, SID)).split(".") as [string, string, string];
     for (const claims of [validClaims({ role: "driver" }), validClaims({ sub: "usr_admin" }), validClaims({ exp: Math.floor(NOW / 1000) + 10 * 365 * 86_400 })]) {
       expect(await verifyToken(`${header}.${encodeJson(claims)}.${signature}`, settings, NOW)).toBeNull();
     }
   });
 
   it("rejects a changed header or signature", async () => {
-    const [header, payload, signature] = (await signToken(ada, settings, NOW)).split(".") as [string, string, string];
+    const [header, payload, signature] = (await signToken(ada, settings, NOW, SID)).split(".") as [string, string, string];
     const flipped = (signature[0] === "A" ? "B" : "A") + signature.slice(1);
     expect(await verifyToken(`${header}.${payload}.${flipped}`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}.${signature.slice(0, -2)}`, settings, NOW)).toBeNull();
@@ -89,13 +99,13 @@ describe("signToken / verifyToken", () => {
   });
 
   it("rejects a token signed with another secret", async () => {
-    const token = await signToken(ada, { ...settings, secret: "some-other-secret-0123456789" }, NOW);
+    const token = await signToken(ada, { ...settings, secret: "some-other-secret-0123456789" }, NOW, SID);
     expect(await verifyToken(token, settings, NOW)).toBeNull();
     expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims(), "wrong"), settings, NOW)).toBeNull();
   });
 
   it("rejects an expired token, from the second of expiry on", async () => {
-    const token = await signToken(ada, settings, NOW);
+    const token = await signToken(ada, settings, NOW, SID);
     const exp = Math.floor(NOW / 1000) + settings.ttlSeconds;
     expect(await verifyToken(token, settings, exp * 1000 - 1)).toEqual(ada);
     expect(await verifyToken(token, settings, exp * 1000)).toBeNull();
@@ -105,8 +115,8 @@ describe("signToken / verifyToken", () => {
   });
 
   it("rejects a foreign issuer or audience", async () => {
-    expect(await verifyToken(await signToken(ada, { ...settings, issuer: "someone-else" }, NOW), settings, NOW)).toBeNull();
-    expect(await verifyToken(await signToken(ada, { ...settings, audience: "other-clients" }, NOW), settings, NOW)).toBeNull();
+    expect(await verifyToken(await signToken(ada, { ...settings, issuer: "someone-else" }, NOW, SID), settings, NOW)).toBeNull();
+    expect(await verifyToken(await signToken(ada, { ...settings, audience: "other-clients" }, NOW, SID), settings, NOW)).toBeNull();
     expect(await verifyToken(await forge({ alg: "HS256" }, validClaims({ iss: "Ridewire" })), settings, NOW)).toBeNull();
     expect(await verifyToken(await forge({ alg: "HS256" }, validClaims({ aud: ["ridewire-clients"] })), settings, NOW)).toBeNull();
   });
@@ -129,7 +139,7 @@ describe("signToken / verifyToken", () => {
   });
 
   it("returns null, never throws, for strings that are not tokens", async () => {
-    const token = await signToken(ada, settings, NOW);
+    const token = await signToken(ada, settings, NOW, SID);
     const garbage = [
       "",
       ".",

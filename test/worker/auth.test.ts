@@ -13,6 +13,10 @@ const jwt = { secret: "test-secret-not-for-production", issuer: "ridewire", audi
 const MAX_BODY_BYTES = 65_536;
 const LOGIN_MAX_FAILURES = 10;
 const LOGIN_WINDOW_SECONDS = 300;
+const LOGIN_IP_MAX_FAILURES = 30;
+const LOGIN_EMAIL_FREE_FAILURES = 20;
+const ACCESS_TOKEN_TTL_SECONDS = 900;
+const AUTH_KEYS = ["expiresAt", "expiresIn", "refreshToken", "token", "user"];
 
 type Res = Awaited<ReturnType<typeof call>>;
 
@@ -48,11 +52,14 @@ function login(body: unknown, clientIp: string) {
 const encodeJson = (value: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 
 describe("POST /v1/auth/register", () => {
-  it("creates the account and answers 201 { user, token }", async () => {
+  it("creates the account and answers 201 { user, token, expiresAt, expiresIn, refreshToken }", async () => {
     const address = email();
     const res = await register({ email: address, password: "password123", name: "Ada", role: "rider" });
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body).sort()).toEqual(["token", "user"]);
+    expect(Object.keys(res.body).sort()).toEqual(AUTH_KEYS);
+    expect(res.body.expiresIn).toBe(ACCESS_TOKEN_TTL_SECONDS);
+    expect(Math.abs(res.body.expiresAt - (Date.now() + ACCESS_TOKEN_TTL_SECONDS * 1000))).toBeLessThan(60_000);
+    expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(res.body.user).toEqual({ id: expect.any(String), email: address, name: "Ada", role: "rider", createdAt: expect.any(Number) });
     expect(Math.abs(res.body.user.createdAt - Date.now())).toBeLessThan(60_000);
     expect(res.body.user).not.toHaveProperty("passwordHash");
@@ -150,14 +157,14 @@ describe("POST /v1/auth/register", () => {
 });
 
 describe("POST /v1/auth/login", () => {
-  it("answers 200 { user, token } for the right password, with any case and spacing of the email", async () => {
+  it("answers 200 { user, token, refreshToken, ... } for the right password, with any case and spacing of the email", async () => {
     const local = unique("login");
     const created = await register({ email: `${local}@example.com`, password: "password123", name: "Lou", role: "driver" });
     const clientIp = ip();
     for (const variant of [`${local}@example.com`, `  ${local.toUpperCase()}@Example.com `]) {
       const res = await login({ email: variant, password: "password123" }, clientIp);
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(["token", "user"]);
+      expect(Object.keys(res.body).sort()).toEqual(AUTH_KEYS);
       expect(res.body.user).toEqual(created.body.user);
       const me = await call("GET", "/v1/me", { token: res.body.token });
       expect(me.status).toBe(200);
@@ -188,30 +195,53 @@ describe("POST /v1/auth/login", () => {
     for (let i = 0; i < LOGIN_MAX_FAILURES; i++) expectError(await login({ email: email(), password: "password123" }, clientIp), 401, "invalid_credentials");
   });
 
-  it("locks an email after 10 failures in the window: the 11th is 429 with Retry-After, even with the right password", async () => {
-    const local = unique("locked");
+  it("slows an email down with growing delays after LOGIN_EMAIL_FREE_FAILURES failures from any addresses, even for the right password", async () => {
+    const local = unique("slowed");
     const address = `${local}@example.com`;
-    await register({ email: address, password: "password123", name: "Lock", role: "rider" });
-    // A new IP for every attempt, so only the email's count can be what locks it; the case
+    await register({ email: address, password: "password123", name: "Slow", role: "rider" });
+    // A new IP for every attempt, so only the email's count can be what slows it; the case
     // of the email varies too, and still counts against the one account.
-    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) {
+    for (let i = 0; i < LOGIN_EMAIL_FREE_FAILURES; i++) {
       const variant = i % 2 === 0 ? address : ` ${address.toUpperCase()} `;
       expectError(await login({ email: variant, password: `wrong-${i}` }, ip()), 401, "invalid_credentials");
     }
-    const locked = await login({ email: address, password: "password123" }, ip());
+    // The next is checked, and makes the one after it wait a second.
+    expectError(await login({ email: address, password: "wrong-again" }, ip()), 401, "invalid_credentials");
+    const waiting = await login({ email: address, password: "password123" }, ip());
+    expectError(waiting, 429, "rate_limited");
+    expect(Number(waiting.headers.get("Retry-After"))).toBe(1);
+    // A waiting attempt does not reveal whether the password was right.
+    const wrongToo = await login({ email: address, password: "wrong-again" }, ip());
+    expectError(wrongToo, 429, "rate_limited");
+    expect(wrongToo.body.error.message).toBe(waiting.body.error.message);
+    // After the wait one more is checked, and the next wait doubles.
+    await new Promise((r) => setTimeout(r, 1_100));
+    expectError(await login({ email: address, password: "wrong-again" }, ip()), 401, "invalid_credentials");
+    const longer = await login({ email: address, password: "password123" }, ip());
+    expectError(longer, 429, "rate_limited");
+    expect(Number(longer.headers.get("Retry-After"))).toBe(2);
+    await new Promise((r) => setTimeout(r, 2_100));
+    // The owner gets in, and that starts the count over.
+    expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
+    expectError(await login({ email: address, password: "wrong" }, ip()), 401, "invalid_credentials");
+    expectError(await login({ email: address, password: "wrong" }, ip()), 401, "invalid_credentials");
+    // Another account is not affected.
+    const other = email();
+    await register({ email: other, password: "password123", name: "Other", role: "rider" });
+    expect((await login({ email: other, password: "password123" }, ip())).status).toBe(200);
+  }, 30_000);
+
+  it("locks an (email, address) pair after LOGIN_MAX_FAILURES: 429 with Retry-After within the window, even for the right password", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Pair", role: "rider" });
+    const clientIp = ip();
+    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) expectError(await login({ email: address, password: `wrong-${i}` }, clientIp), 401, "invalid_credentials");
+    const locked = await login({ email: address, password: "password123" }, clientIp);
     expectError(locked, 429, "rate_limited");
     const retryAfter = Number(locked.headers.get("Retry-After"));
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(LOGIN_WINDOW_SECONDS);
-    // Still locked, and a locked attempt does not reveal whether the password was right.
-    const wrongToo = await login({ email: address, password: "wrong-again" }, ip());
-    expectError(wrongToo, 429, "rate_limited");
-    expect(wrongToo.body.error.message).toBe(locked.body.error.message);
-    // Another account is not affected.
-    const other = email();
-    await register({ email: other, password: "password123", name: "Other", role: "rider" });
-    expect((await login({ email: other, password: "password123" }, ip())).status).toBe(200);
   });
 
   it("a successful login clears the email's failures", async () => {
@@ -223,11 +253,11 @@ describe("POST /v1/auth/login", () => {
     expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
   });
 
-  it("locks a client IP after 10 failures across different emails, even for a right password", async () => {
+  it("locks a client IP after LOGIN_IP_MAX_FAILURES failures across different emails, even for a right password", async () => {
     const clientIp = ip();
     const address = email();
     await register({ email: address, password: "password123", name: "Victim", role: "rider" });
-    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) {
+    for (let i = 0; i < LOGIN_IP_MAX_FAILURES; i++) {
       // Unknown emails count too (the decoy path), as do wrong passwords of real ones.
       const attempt = i === 0 ? { email: address, password: "wrong-password" } : { email: email(), password: "password123" };
       expectError(await login(attempt, clientIp), 401, "invalid_credentials");
@@ -240,6 +270,63 @@ describe("POST /v1/auth/login", () => {
     expectError(await login({ email: email(), password: "password123" }, clientIp), 429, "rate_limited");
     // The account itself is fine from another address.
     expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
+  });
+});
+
+describe("login limits under attack (issue 16)", () => {
+  it("gives at most LOGIN_MAX_FAILURES of 100 concurrent wrong passwords for one email a password check", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Flood", role: "rider" });
+    const clientIp = ip();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => login({ email: address, password: `wrong-${i}` }, clientIp)));
+    // A 401 is an attempt whose password was checked; a 429 was refused before the check.
+    const checked = results.filter((r) => r.status === 401).length;
+    const refused = results.filter((r) => r.status === 429).length;
+    expect(checked + refused).toBe(100);
+    expect(checked).toBeLessThanOrEqual(LOGIN_MAX_FAILURES);
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  it("gives about LOGIN_EMAIL_FREE_FAILURES + 1 of 60 concurrent wrong passwords from 60 addresses a password check", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Spread", role: "rider" });
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())));
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    const checked = results.filter((r) => r.status === 401).length;
+    expect(checked + results.filter((r) => r.status === 429).length).toBe(60);
+    // The free ones, the one that starts the 1 s wait, and one more for each wait (1, 2, 4 s…)
+    // that ran out while the flood was still arriving on a slow machine.
+    const waitsElapsed = Math.floor(Math.log2(elapsedSeconds + 1));
+    expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1 + waitsElapsed);
+  });
+
+  it("counts an IPv6 client by its /64, so rotating addresses within it does not escape the limits", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Six", role: "rider" });
+    const net = (ipCounter++ & 0xffff).toString(16);
+    const statuses: number[] = [];
+    for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) {
+      const spelled = i % 2 === 0 ? `2001:db8:${net}:7::${(i + 1).toString(16)}` : `2001:0DB8:${net}:0007:${i.toString(16)}:0:0:1`;
+      statuses.push((await login({ email: address, password: `guess-${i}` }, spelled)).status);
+    }
+    expect(statuses.slice(0, LOGIN_MAX_FAILURES)).toEqual(Array(LOGIN_MAX_FAILURES).fill(401));
+    expect(statuses.slice(LOGIN_MAX_FAILURES)).toEqual([429, 429]);
+    // Another /64 is another client.
+    expect((await login({ email: address, password: "password123" }, `2001:db8:${net}:8::1`)).status).toBe(200);
+  });
+
+  it("does not let a flood of wrong passwords from one address lock the owner out from another", async () => {
+    const address = email();
+    await register({ email: address, password: "password123", name: "Owner", role: "rider" });
+    const attacker = ip();
+    for (let i = 0; i < LOGIN_MAX_FAILURES + 5; i++) {
+      const res = await login({ email: address, password: `guess-${i}` }, attacker);
+      expect([401, 429]).toContain(res.status);
+    }
+    expectError(await login({ email: address, password: "password123" }, attacker), 429, "rate_limited");
+    const owner = await login({ email: address, password: "password123" }, ip());
+    expect(owner.status, JSON.stringify(owner.body)).toBe(200);
   });
 });
 
@@ -303,9 +390,9 @@ describe("GET /v1/me", () => {
     const ada = await registerUser();
     const identity = { userId: ada.user.id, role: ada.user.role, name: ada.user.name };
     // Control: the same signing settings give a token the Worker accepts.
-    const fresh = await signToken(identity, jwt, Date.now());
+    const fresh = await signToken(identity, jwt, Date.now(), "ses_test");
     expect((await call("GET", "/v1/me", { token: fresh })).status).toBe(200);
-    const expired = await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 60 * 60 * 1000);
+    const expired = await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 60 * 60 * 1000, "ses_test");
     expectError(await call("GET", "/v1/me", { token: expired }), 401, "unauthorized");
   });
 
@@ -313,7 +400,7 @@ describe("GET /v1/me", () => {
     const ada = await registerUser();
     const identity = { userId: ada.user.id, role: ada.user.role, name: ada.user.name };
     for (const settings of [{ ...jwt, secret: "another-secret-0123456789" }, { ...jwt, issuer: "someone-else" }, { ...jwt, audience: "other-clients" }]) {
-      expectError(await call("GET", "/v1/me", { token: await signToken(identity, settings, Date.now()) }), 401, "unauthorized");
+      expectError(await call("GET", "/v1/me", { token: await signToken(identity, settings, Date.now(), "ses_test") }), 401, "unauthorized");
     }
   });
 
@@ -325,15 +412,35 @@ describe("GET /v1/me", () => {
     expectError(await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`, { headers: { Authorization: "Bearer nope" } }), 401, "unauthorized");
   });
 
+  it("takes ?access_token= only on the GET routes that open a socket, a stream or a long poll, whatever Accept says", async () => {
+    const ada = await registerUser("rider", "Query Token", { funds: 0 });
+    const q = `access_token=${encodeURIComponent(ada.token)}`;
+    const sse = { Accept: "text/event-stream" };
+    // Writes and ordinary reads refuse a query token, also when the request claims to want a stream.
+    const topUp = await call("POST", `/v1/wallet/top-ups?${q}`, { headers: { ...sse, "Idempotency-Key": unique("tu") }, body: { amount: { amount: 1000, currency: "USD" } } });
+    expectError(topUp, 401, "unauthorized");
+    expectError(await call("GET", `/v1/me?${q}`, { headers: sse }), 401, "unauthorized");
+    expectError(await call("GET", `/v1/wallet?${q}`, { headers: sse }), 401, "unauthorized");
+    expectError(await call("POST", `/v1/rooms?${q}`, { headers: sse, body: { name: "nope" } }), 401, "unauthorized");
+    expectError(await call("GET", `/v1/rooms?${q}`, { headers: { Upgrade: "websocket" } }), 401, "unauthorized");
+    const wallet = await call("GET", "/v1/wallet", { token: ada.token });
+    expect(wallet.body.wallet.balance.amount).toBe(0);
+    // The stream routes still take it (the room does not exist: 404, past authentication).
+    const poll = await call("GET", `/v1/rooms/room_missing/poll?timeout=0&${q}`);
+    expectError(poll, 404, "not_found");
+    const events = await call("GET", `/v1/rooms/room_missing/events?${q}`, { headers: sse });
+    expectError(events, 404, "not_found");
+  });
+
   it("answers a clean 4xx error, never a 500, for a valid token of a user that does not exist", async () => {
-    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now());
+    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now(), "ses_ghost");
     const res = await call("GET", "/v1/me", { token });
     expect([401, 404]).toContain(res.status);
     expectError(res, res.status, res.status === 401 ? "unauthorized" : "not_found");
   });
 
   it("answers 401, not a 500 from a foreign key, where a token without an account would write its user id", async () => {
-    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now());
+    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now(), "sess_ghost");
     const owner = await registerUser();
     const room = (await call("POST", "/v1/rooms", { token: owner.token, body: { name: unique("room") } })).body.room;
     const writes: [string, string, unknown, Record<string, string>?][] = [

@@ -87,7 +87,7 @@ type Fixtures = {
 
 async function makeFixtures(): Promise<Fixtures> {
   const config = loadConfig(env);
-  const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.TOKEN_TTL_SECONDS };
+  const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS };
   const rider = await registerUser("rider", "Fuzz Rider");
   const stranger = await registerUser("rider", "Stranger");
   const pickup = area(0);
@@ -120,8 +120,8 @@ async function makeFixtures(): Promise<Fixtures> {
     { label: "three empty parts", value: "Bearer .." },
     { label: "not base64url", value: "Bearer !!!.@@@.###" },
     { label: "one base64 character too many", value: "Bearer a.b.c" },
-    { label: "expired", value: `Bearer ${await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 3_600_000)}` },
-    { label: "signed with another secret", value: `Bearer ${await signToken(identity, { ...jwt, secret: "another-secret-0123456789" }, Date.now())}` },
+    { label: "expired", value: `Bearer ${await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 3_600_000, "sess_fuzz")}` },
+    { label: "signed with another secret", value: `Bearer ${await signToken(identity, { ...jwt, secret: "another-secret-0123456789" }, Date.now(), "sess_fuzz")}` },
     { label: "alg none", value: `Bearer ${header}.${claims}.` },
     { label: "token and trailing words", value: `Bearer ${rider.token} extra` },
     { label: "two tokens", value: `Bearer ${rider.token}, Bearer ${driver.token}` },
@@ -132,12 +132,12 @@ async function makeFixtures(): Promise<Fixtures> {
   // token outlives its account when the database is reset, or when environments share a secret.
   const ghost = async (role: "rider" | "driver") => ({
     label: `a ${role} that does not exist`,
-    value: `Bearer ${await signToken({ userId: `usr_no_such_${role}`, role, name: "Ghost" }, jwt, Date.now())}`,
+    value: `Bearer ${await signToken({ userId: `usr_no_such_${role}`, role, name: "Ghost" }, jwt, Date.now(), "sess_fuzz")}`,
   });
   const ghostTokens = { rider: await ghost("rider"), driver: await ghost("driver") };
   const roleSwappedTokens = [
-    { label: "the rider's id with a driver's role", value: `Bearer ${await signToken({ ...identity, role: "driver" }, jwt, Date.now())}` },
-    { label: "the driver's id with a rider's role", value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now())}` },
+    { label: "the rider's id with a driver's role", value: `Bearer ${await signToken({ ...identity, role: "driver" }, jwt, Date.now(), "sess_fuzz")}` },
+    { label: "the driver's id with a rider's role", value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now(), "sess_fuzz")}` },
   ];
 
   return {

@@ -15,7 +15,9 @@ export type ClientErrorCode =
   /** A non-2xx answer without API.md's error body (a proxy's page, say). */
   | "http_error"
   /** The connection was closed with `close()` before the frame was acknowledged. */
-  | "closed";
+  | "closed"
+  /** The refresh token was refused (expired, revoked, reused): sign in again. */
+  | "session_expired";
 
 export class RidewireError extends Error {
   override readonly name = "RidewireError";

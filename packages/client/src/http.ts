@@ -6,12 +6,14 @@
  * become `RidewireError`s with API.md's `status`, `code`, `message` and `details`. POSTs that
  * create things send an `Idempotency-Key` (one is made up when the caller gives none), which
  * makes them safe to retry: such requests, and GETs, are retried on network failures and on
- * 502/503/504.
+ * 502/503/504. A client signed in with `signIn`/`signUp` (or given a `session`) keeps its
+ * session alive by itself: it refreshes the access token shortly before it expires and once
+ * on a 401, one refresh at a time (client/session.ts), and tells open connections the new token.
  */
 import type { z } from "zod";
 import type { ErrorBody, LatLng, Message, Role, Room, SignupRole, User } from "../../../src/protocol/common";
 import type { CancelBody, Driver, Offer, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../../src/protocol/dispatch";
-import type { AuthResponse, CreateRoomBody, HistoryResponse, LoginBody, MeResponse, RegisterBody, RoomMember } from "../../../src/protocol/http";
+import type { AuthResponse, CreateRoomBody, HistoryResponse, LoginBody, LogoutResponse, MeResponse, RegisterBody, RoomMember } from "../../../src/protocol/http";
 import type { Device, DeviceBody, Notification, Preferences, PreferencesBody } from "../../../src/protocol/notifications";
 import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
@@ -21,6 +23,7 @@ import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
+import { SessionKeeper, type ClientSession } from "./session";
 import { RoomConnection, type ChatConnection, type DriverConnection, type RoomContext, type RoomOptions, type TripConnection } from "./room";
 
 /** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
@@ -36,6 +39,14 @@ export type ClientOptions = {
   /** Where the service is, e.g. "https://api.example.com" or "http://127.0.0.1:8787". */
   baseUrl: string;
   token?: TokenSource;
+  /** A session to go on with (say, one kept in storage): it wins over `token` and is refreshed by itself. */
+  session?: ClientSession | null;
+  /**
+   * Hears of every change of the session: a sign-in, a refresh (store the new refresh token:
+   * the old one no longer works), and `null` when it ended (the server refused the refresh
+   * token, or `signOut`): show the sign-in page then.
+   */
+  onSession?: (session: ClientSession | null) => void;
   fetch?: FetchLike;
   /** Retries of a GET or an idempotent POST after a network failure or a 502/503/504 (default 2). */
   retries?: number;
@@ -63,7 +74,8 @@ export type PreferencesInput = z.input<typeof PreferencesBody>;
 
 // What the SDK checks of each answer (see answers.ts); the types are the protocol module's.
 const HealthResponse = answer<{ ok: true; version: string }>({ ok: "boolean", version: "string" });
-const AuthAnswer = answer<AuthResponse>({ user: "object", token: "string" });
+const AuthAnswer = answer<AuthResponse>({ user: "object", token: "string", refreshToken: "string", expiresAt: "integer" });
+const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
 const RoomListResponse = answer<{ rooms: Room[] }>({ rooms: "array" });
@@ -110,6 +122,8 @@ type Call<T> = {
   signal?: AbortSignal | undefined;
   /** Extra time this request may take (a long poll's wait). */
   extraTimeoutMs?: number;
+  /** Set on the retry after a refresh: a second 401 is the answer. */
+  refreshed?: boolean;
 };
 
 export class RidewireClient {
@@ -118,6 +132,9 @@ export class RidewireClient {
   private readonly fetchImpl: FetchLike;
   private readonly retries: number;
   private readonly timeoutMs: number;
+  private readonly sessions: SessionKeeper;
+  /** Whether this client ever kept a session: once it ends, connections stop rather than go on without one. */
+  private keptSession: boolean;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -126,17 +143,43 @@ export class RidewireClient {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.retries = options.retries ?? 2;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.sessions = new SessionKeeper(options.session ?? null, (refreshToken) => this.exchange(refreshToken), options.onSession);
+    this.keptSession = Boolean(options.session);
   }
 
-  /** Replaces the token (or token function) used from the next request on. */
+  /** Replaces the token (or token function) used from the next request on; ends a kept session. */
   setToken(token: TokenSource): void {
     this.tokenSource = token;
+    this.keptSession = false;
+    if (this.sessions.session) this.sessions.set(null);
   }
 
-  /** The current token, as the token source gives it. */
+  /** The current access token: the session's (refreshed first when it is about to expire), or the token source's. */
   async token(): Promise<string | null> {
+    if (this.sessions.session) return this.sessions.token();
     const source = this.tokenSource;
     return typeof source === "function" ? await source() : source;
+  }
+
+  /** The kept session (access token, refresh token, expiry), if signed in. */
+  get session(): ClientSession | null {
+    return this.sessions.session;
+  }
+
+  /** Goes on with this session (or none); `onSession` hears of it. */
+  setSession(session: ClientSession | null): void {
+    this.keptSession ||= session !== null;
+    this.sessions.set(session);
+  }
+
+  /** Refreshes the session now (concurrent calls share one refresh); 401 `session_expired` when refused. */
+  refreshSession(): Promise<ClientSession> {
+    return this.sessions.refresh();
+  }
+
+  /** Hears of every new access token (open connections send it on as an `auth` frame); returns the unsubscribe. */
+  onToken(listener: (token: string) => void): () => void {
+    return this.sessions.onToken(listener);
   }
 
   get fetch(): FetchLike {
@@ -165,18 +208,49 @@ export class RidewireClient {
     return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthAnswer, anonymous: true, signal: options?.signal });
   }
 
-  /** `register`, then uses the new token for this client. */
+  /** Trades a refresh token (once: it is rotated) for a new access token and refresh token. */
+  refresh(refreshToken: string, options?: RequestOptions): Promise<AuthResponse> {
+    return this.call({ method: "POST", path: "/v1/auth/refresh", body: { refreshToken }, schema: AuthAnswer, anonymous: true, signal: options?.signal });
+  }
+
+  /** Ends this session on the server (every session of the user with `all`); answers how many ended. */
+  async logout(body: { all?: boolean } = {}, options?: RequestOptions): Promise<number> {
+    return (await this.call({ method: "POST", path: "/v1/auth/logout", body, schema: LogoutAnswer, signal: options?.signal })).revoked;
+  }
+
+  /** `register`, then keeps the new session for this client. */
   async signUp(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
     const answer = await this.register(body, options);
-    this.setToken(answer.token);
+    this.keep(answer);
     return answer;
   }
 
-  /** `login`, then uses the new token for this client. */
+  /** `login`, then keeps the new session for this client. */
   async signIn(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
     const answer = await this.login(body, options);
-    this.setToken(answer.token);
+    this.keep(answer);
     return answer;
+  }
+
+  /** `logout`, then forgets the session (also when the server could not be told). */
+  async signOut(body: { all?: boolean } = {}, options?: RequestOptions): Promise<void> {
+    try {
+      await this.logout(body, options);
+    } finally {
+      this.tokenSource = null;
+      this.sessions.set(null);
+    }
+  }
+
+  private keep(answer: AuthResponse): void {
+    this.tokenSource = null;
+    this.keptSession = true;
+    this.sessions.set({ token: answer.token, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt });
+  }
+
+  private async exchange(refreshToken: string): Promise<ClientSession> {
+    const answer = await this.refresh(refreshToken);
+    return { token: answer.token, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt };
   }
 
   async me(options?: RequestOptions): Promise<MeResponse["user"]> {
@@ -435,6 +509,9 @@ export class RidewireClient {
       path: base,
       fetch: options.fetch ?? this.fetchImpl,
       token: () => this.token(),
+      onToken: (listener) => this.sessions.onToken(listener),
+      // Without a kept session (a fixed token) there is nothing to refresh: the token as it is.
+      refresh: async () => (this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token()),
       postFrame: async (frame, signal) => {
         const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
@@ -475,6 +552,12 @@ export class RidewireClient {
       try {
         return await this.once(call);
       } catch (err) {
+        if (err instanceof RidewireError && err.status === 401 && !call.anonymous && !call.refreshed && this.sessions.session) {
+          // The access token was refused (expired, say, or the clock is off): refresh once and
+          // try again; a second 401 is the answer. A refused refresh throws session_expired.
+          await this.sessions.refresh();
+          return this.call({ ...call, refreshed: true });
+        }
         const transient = err instanceof RidewireError && (err.code === "network_error" || RETRYABLE_STATUS.has(err.status));
         if (!retryable || !transient || attempt >= this.retries || call.signal?.aborted) throw err;
         await sleep(fullJitter(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));

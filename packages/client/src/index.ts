@@ -42,6 +42,7 @@ export type {
   WebSocketConstructor,
 } from "./room";
 export { RidewireError, isRidewireError, type ClientErrorCode } from "./errors";
+export { SessionKeeper, tokenTimes, type ClientSession } from "./session";
 export { fullJitter } from "./backoff";
 export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";

@@ -13,7 +13,10 @@
  * - heartbeats: `{"type":"ping"}` every so often, and a connection whose `pong` does not come
  *   back in time is dead: it is dropped and replaced;
  * - a token hook called before every reconnect (tokens travel as `?access_token=`, since
- *   browsers cannot set headers on a WebSocket);
+ *   browsers cannot set headers on a WebSocket), and tokens renewed in-band: before the
+ *   socket's token expires, and whenever the client refreshed its session, the new token goes
+ *   as an `auth` frame (the server closes a socket whose token expired with 4001, and one
+ *   whose session ended with 4003; a connection whose session cannot be refreshed closes);
  * - a fallback for networks that break WebSockets while HTTP works: Server-Sent Events read
  *   from fetch() (`id:` = seq, resumed with `Last-Event-ID`), with chat messages posted over
  *   HTTP with `Idempotency-Key` = the frame's id, and a driver's accepts, declines and fixes
@@ -27,8 +30,9 @@ import { RidewireError } from "./errors";
 import { frameHead, STORED_TYPES, type AckFrame, type ChannelFrames, type ChatFrames, type DriverFrames, type ErrorFrame, type TripFrames } from "./frames";
 import type { FetchLike } from "./http";
 import { newId } from "./ids";
+import { renewalMarginMs, tokenTimes } from "./session";
 import { SseParser } from "./sse";
-import { CLOSE_BANNED } from "../../../src/protocol/close-codes";
+import { CLOSE_BANNED, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "../../../src/protocol/close-codes";
 
 /** The part of a WebSocket the SDK uses: the browser's, Node 22's, Deno's and Bun's all fit. */
 export interface SocketLike {
@@ -122,7 +126,16 @@ export type RoomContext = {
   postFrame: (frame: { type: string; id: string }, signal: AbortSignal) => Promise<Ack | null>;
   /** The same for an ephemeral frame (a driver's fix): false when it has no route. */
   postVolatile: (frame: { type: string }) => boolean;
+  /** Hears of every new access token of the client's session; returns the unsubscribe. */
+  onToken?: (listener: (token: string) => void) => () => void;
+  /**
+   * A token from a refresh made now, whatever the current token's expiry: after a 4003 (this
+   * session ended) the current token is useless. Throws `session_expired` when the client's
+   * session cannot be refreshed.
+   */
+  refresh?: () => Promise<string | null>;
 };
+
 
 type Kind = keyof typeof STORED_TYPES;
 type Pending<C> = {
@@ -168,6 +181,12 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private httpFlushing = false;
+  /** The token the current connection was opened or last renewed with. */
+  private connectionToken: string | null = null;
+  /** The last socket was closed with 4003: the next connect refreshes first. */
+  private sessionEnded = false;
+  /** Stops hearing of the client's new tokens; called by `close()`. */
+  private readonly stopTokens: () => void;
 
   constructor(
     readonly kind: Kind,
@@ -187,6 +206,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       if (options.transport === "websocket") throw new Error("ridewire: this runtime has no WebSocket; pass one as options.WebSocket");
       this.transportValue = "sse";
     }
+    // A fixed token of this connection cannot be renewed; otherwise the client's new tokens go on the socket.
+    this.stopTokens = typeof options.token === "string" ? () => undefined : (context.onToken?.((token) => this.renew(this.generation, token)) ?? (() => undefined));
     // Listeners are added by the caller right after construction: connect on the next turn.
     setTimeout(() => void this.connect(), 0);
   }
@@ -259,6 +280,7 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     if (this.stateValue === "closed") return;
     this.stateValue = "closed";
     this.generation++;
+    this.stopTokens();
     this.endConnection(1000, reason);
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
@@ -277,10 +299,13 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     try {
       token = await this.currentToken();
     } catch (err) {
+      // The session is over (refresh refused): no token will come, so stop rather than retry forever.
+      if (err instanceof RidewireError && err.code === "session_expired") return this.close(`session ended: ${err.message}`);
       if (gen === this.generation) this.lost(gen, { reason: `token: ${err instanceof Error ? err.message : String(err)}` }, false);
       return;
     }
     if (gen !== this.generation) return;
+    this.connectionToken = token;
     this.maybeReturnToWebSocket();
     if (this.transportValue === "websocket") this.openSocket(gen, token);
     else void this.openStream(gen, token);
@@ -291,6 +316,11 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
   }
 
   private async currentToken(): Promise<string | null> {
+    if (this.sessionEnded && this.context.refresh && typeof this.options.token !== "string") {
+      this.sessionEnded = false;
+      this.tokenValue = undefined;
+      return await this.context.refresh();
+    }
     if (this.failures > 0 || this.opened) {
       if (this.options.refreshToken) {
         this.tokenValue = await this.options.refreshToken({ attempt: Math.max(1, this.failures), transport: this.transportValue });
@@ -330,7 +360,11 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
         this.fire("disconnect", { transport: this.transportValue, code: event.code, reason });
         return this.close(reason);
       }
-      this.lost(gen, { code: event.code, reason }, false);
+      // An expired token: reconnect at once, with a fresh one. An ended session: the next
+      // connect's token refresh fails if it really ended, and that closes this connection.
+      const renewable = event.code === TOKEN_EXPIRED_CLOSE_CODE || event.code === SESSION_ENDED_CLOSE_CODE;
+      if (event.code === SESSION_ENDED_CLOSE_CODE) this.sessionEnded = true;
+      this.lost(gen, { code: event.code, reason }, renewable);
     });
     // The spec follows an error with a close event, but Node's WebSocket (undici) fires only
     // the error when the handshake fails (a 401, a proxy's 403): the error ends the connection.
@@ -446,7 +480,10 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     for (const pending of this.outbox.values()) pending.sentOn = null;
     this.hand(frame);
     this.fire("open", { transport: this.transportValue, resumed });
-    if (this.transportValue === "websocket") this.beat(gen);
+    if (this.transportValue === "websocket") {
+      this.beat(gen);
+      this.scheduleRenewal(gen);
+    }
     this.flush();
   }
 
@@ -533,6 +570,47 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       // Closing: the close event reconnects, and the outbox goes again then.
       return false;
     }
+  }
+
+  // ---- token renewal --------------------------------------------------------------------------------
+
+  /** Shortly before the socket's token expires, fetch a fresh one (the client refreshes) and send it. */
+  private scheduleRenewal(gen: number): void {
+    const token = this.connectionToken;
+    const expiresAt = token ? tokenTimes(token)?.expiresAt : undefined;
+    if (!token || expiresAt === undefined || typeof this.options.token === "string") return;
+    const due = Math.max(0, expiresAt - renewalMarginMs(token) - Date.now());
+    this.later(gen, due, () => {
+      this.nextToken().then(
+        (next) => {
+          if (next) this.renew(gen, next);
+        },
+        (err: unknown) => {
+          if (err instanceof RidewireError && err.code === "session_expired") this.close(`session ended: ${err.message}`);
+          // Otherwise the server closes at expiry (4001) and the reconnect tries again.
+        },
+      );
+    });
+  }
+
+  /** A token for renewal: the connection's own source's, or a fresh one of the client's session. */
+  private async nextToken(): Promise<string | null> {
+    const source = this.options.token;
+    if (typeof source === "function") return await source();
+    const token = await this.context.token();
+    // A timer may fire a hair early, while the client still hands out this very token: refresh now.
+    return token === this.connectionToken && this.context.refresh ? await this.context.refresh() : token;
+  }
+
+  /** Sends a new token on the open socket of connection `gen` as an `auth` frame. */
+  private renew(gen: number, token: string): void {
+    if (gen !== this.generation || this.stateValue !== "open" || this.transportValue !== "websocket") return;
+    if (token === this.connectionToken) return;
+    // Straight to the socket, not the outbox: if it drops, the reconnect carries the new token anyway.
+    if (!this.trySend(JSON.stringify({ type: "auth", id: newId(), token }))) return;
+    this.connectionToken = token;
+    this.tokenValue = this.tokenValue === undefined ? undefined : token;
+    this.scheduleRenewal(gen);
   }
 
   // ---- heartbeats ---------------------------------------------------------------------------------

@@ -1,64 +1,101 @@
 /**
  * @module http/routes/auth
- * register, login and me (API.md). Login failures are counted per email and per client IP;
- * past the limit the answer is 429 with `Retry-After` until the window has moved on.
+ * Accounts and sessions: register, login, refresh, logout and me (API.md, README "Accounts").
+ * A sign-in opens a session: a short-lived access token (`token`, carrying the session as
+ * `sid`) and a refresh token that is traded for the next pair at `/auth/refresh`, once. Login
+ * attempts are counted before the password is checked (src/db/users.ts).
  */
 import { Hono } from "hono";
 import { signToken, type Identity } from "../../auth/jwt";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password";
-import { clearLoginFailures, findUserByEmail, findUserById, insertUser, loginLockedFor, normaliseEmail, recordLoginFailure, toUser } from "../../db/users";
-import { ApiError, notFound } from "../../errors";
-import { LoginBody, RegisterBody } from "../../protocol/http";
-import { requireUser, jwtSettings } from "../auth-middleware";
+import { ratingOf } from "../../db/ratings";
+import { openSession, revokeSession, revokeUserSessions, rotateRefreshToken } from "../../db/sessions";
+import { findUserByEmail, findUserById, forgetIdleLoginLimits, insertUser, loginKeys, loginSucceeded, reserveLoginAttempt, toUser, type UserRow } from "../../db/users";
+import { ApiError, notFound, unauthorized } from "../../errors";
+import { LoginBody, LogoutBody, RefreshBody, RegisterBody, type TokenPair } from "../../protocol/http";
+import { endSessionsOnSockets } from "../../rooms/session-end";
+import { jwtSettings, requireUser } from "../auth-middleware";
 import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
-import { newId, readBody } from "../validate";
-import { ratingOf } from "../../db/ratings";
+import { newId, readBody, readOptionalBody } from "../validate";
 
 export const authRoutes = new Hono<AppEnv>();
 
-async function issueToken(c: AppContext, identity: Identity): Promise<string> {
-  return signToken(identity, jwtSettings(c), Date.now());
+const identityOf = (row: UserRow): Identity => ({ userId: row.id, role: row.role, name: row.name });
+
+/** An access token for the session, with the refresh token that continues it. */
+async function tokenPair(c: AppContext, identity: Identity, sessionId: string, refreshToken: string, now: number): Promise<TokenPair> {
+  const settings = jwtSettings(c);
+  const token = await signToken(identity, settings, now, sessionId);
+  // The token's own `exp` (whole seconds), so that the answer and the token agree.
+  const expiresAt = (Math.floor(now / 1000) + settings.ttlSeconds) * 1000;
+  return { token, expiresAt, expiresIn: settings.ttlSeconds, refreshToken };
+}
+
+async function signedIn(c: AppContext, row: UserRow): Promise<TokenPair> {
+  const now = Date.now();
+  const session = await openSession(c.env.DB, row.id, newId("ses"), now, c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000);
+  return tokenPair(c, identityOf(row), session.sessionId, session.refreshToken, now);
 }
 
 authRoutes.post("/auth/register", async (c) => {
   const body = await readBody(c, RegisterBody);
-  const row = {
-    id: newId("usr"),
-    email: normaliseEmail(body.email),
-    name: body.name,
-    role: body.role,
-    passwordHash: await hashPassword(body.password),
-    createdAt: Date.now(),
-  };
+  const row = { id: newId("usr"), email: body.email, name: body.name, role: body.role, passwordHash: await hashPassword(body.password), createdAt: Date.now(), bannedAt: null, banReason: null };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
-  const user = toUser(row);
-  const token = await issueToken(c, { userId: user.id, role: user.role, name: user.name });
-  return c.json({ user, token }, 201);
+  return c.json({ user: toUser(row), ...(await signedIn(c, row)) }, 201);
 });
 
 authRoutes.post("/auth/login", async (c) => {
   const body = await readBody(c, LoginBody);
   const config = c.get("config");
-  const email = normaliseEmail(body.email);
-  const keys = [`email:${email}`, `ip:${c.req.header("CF-Connecting-IP") ?? "unknown"}`];
+  const keys = loginKeys(body.email, c.req.header("CF-Connecting-IP") ?? "unknown");
   const windowMs = config.LOGIN_WINDOW_SECONDS * 1000;
   const now = Date.now();
-  const wait = await loginLockedFor(c.env.DB, keys, config.LOGIN_MAX_FAILURES, windowMs, now);
+  const wait = await reserveLoginAttempt(
+    c.env.DB,
+    keys,
+    { windowMs, pairMax: config.LOGIN_MAX_FAILURES, ipMax: config.LOGIN_IP_MAX_FAILURES, emailFree: config.LOGIN_EMAIL_FREE_FAILURES, emailMaxDelayMs: config.LOGIN_EMAIL_MAX_DELAY_SECONDS * 1000 },
+    now,
+  );
   if (wait > 0) throw new ApiError(429, "rate_limited", "too many failed logins; try again later", undefined, wait);
 
-  const row = await findUserByEmail(c.env.DB, email);
+  const row = await findUserByEmail(c.env.DB, body.email);
   // Verify against a decoy when the account is missing, so timing does not reveal which emails exist.
   const valid = await verifyPassword(body.password, row?.passwordHash ?? (await decoyPasswordHash()));
   if (!row || !valid) {
-    await recordLoginFailure(c.env.DB, keys, now, windowMs);
+    await forgetIdleLoginLimits(c.env.DB, windowMs, now);
     throw new ApiError(401, "invalid_credentials", "wrong email or password");
   }
   // Only after the password: the ban is nobody's business but the account holder's.
   if (row.bannedAt !== null) throw bannedError();
-  await clearLoginFailures(c.env.DB, `email:${email}`);
-  const user = toUser(row);
-  return c.json({ user, token: await issueToken(c, { userId: user.id, role: user.role, name: user.name }) });
+  await loginSucceeded(c.env.DB, keys);
+  return c.json({ user: toUser(row), ...(await signedIn(c, row)) });
+});
+
+/** Trades a refresh token for a new pair. A reused (already rotated) token ends its whole session. */
+authRoutes.post("/auth/refresh", async (c) => {
+  const body = await readBody(c, RefreshBody);
+  const now = Date.now();
+  const rotation = await rotateRefreshToken(c.env.DB, body.refreshToken, now, c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000);
+  if (rotation.outcome === "reused") {
+    c.executionCtx.waitUntil(endSessionsOnSockets(c.env, rotation.userId, [rotation.sessionId]));
+    throw unauthorized("this refresh token was used already; the session is ended, sign in again");
+  }
+  if (rotation.outcome === "invalid") throw unauthorized("invalid or expired refresh token; sign in again");
+  const row = await findUserById(c.env.DB, rotation.userId);
+  if (!row) throw unauthorized("invalid or expired refresh token; sign in again");
+  if (row.bannedAt !== null) throw bannedError();
+  return c.json({ user: toUser(row), ...(await tokenPair(c, identityOf(row), rotation.sessionId, rotation.refreshToken, now)) });
+});
+
+/** Ends the caller's session (its refresh tokens stop working at once), or with `all` every one of theirs. */
+authRoutes.post("/auth/logout", requireUser, async (c) => {
+  const body = await readOptionalBody(c, LogoutBody);
+  const { userId } = c.get("identity");
+  const now = Date.now();
+  const sessions = body.all ? await revokeUserSessions(c.env.DB, userId, now, "logout (all sessions)") : (await revokeSession(c.env.DB, c.get("session").sid, now, "logout")) ? [c.get("session").sid] : [];
+  if (sessions.length > 0) c.executionCtx.waitUntil(endSessionsOnSockets(c.env, userId, body.all ? "all" : sessions));
+  return c.json({ revoked: sessions.length });
 });
 
 authRoutes.get("/me", requireUser, async (c) => {

@@ -37,6 +37,7 @@ import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
+import { redactSecrets } from "../../redact";
 
 export const tripRoutes = new Hono<AppEnv>();
 
@@ -161,7 +162,7 @@ function logHoldLeak(tripId: string, err: unknown): void {
 }
 
 function logFailure(reason: string, tripId: string, err: unknown): void {
-  console.error(JSON.stringify({ level: "error", where: "trips", reason, tripId, error: err instanceof Error ? err.message : String(err) }));
+  console.error(JSON.stringify({ level: "error", where: "trips", reason, tripId, error: redactSecrets(err instanceof Error ? err.message : String(err)) }));
 }
 
 /**

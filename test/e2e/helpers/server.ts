@@ -48,7 +48,8 @@ function wranglerArgs(args: string[]): [string, string[]] {
 // X_LOCAL_OBSERVABILITY off as in `npm run dev` (scripts/dev.mjs says why): the same runtime as users get.
 const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0", X_LOCAL_OBSERVABILITY: "false" });
 
-export async function devServer(name: string): Promise<DevServer> {
+/** `vars` override wrangler.toml's [vars] for this server (`--var NAME:VALUE`), e.g. a short ACCESS_TOKEN_TTL_SECONDS. */
+export async function devServer(name: string, options: { vars?: Record<string, string> } = {}): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), `ridewire-e2e-${name}-`));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -90,6 +91,7 @@ export async function devServer(name: string): Promise<DevServer> {
         persistTo,
         "--var",
         "JWT_SECRET:e2e-secret-not-for-production-0123456789",
+        ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
         "--show-interactive-dev-session=false",
         "--log-level",
         "warn",
