@@ -48,11 +48,12 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!token) throw unauthorized();
   const grant = await verifyAccessToken(token, jwtSettings(c), Date.now());
   if (!grant) throw unauthorized();
+  // A banned user's unexpired token is refused too (403 account_banned, which says more than
+  // the 401 of the sessions a ban ends); see ban-check.ts.
+  await assertNotBanned(c.env.DB, grant.identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
   if (isStreamRoute(c.req.method, c.req.path) && !(await sessionIsLive(c.env.DB, grant.sid, grant.identity.userId))) {
     throw unauthorized("this session has ended; sign in again");
   }
-  // A banned user's unexpired token is refused too (403 account_banned); see ban-check.ts.
-  await assertNotBanned(c.env.DB, grant.identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
   c.set("identity", grant.identity);
   c.set("session", { sid: grant.sid, expiresAt: grant.expiresAt });
   await next();

@@ -10,7 +10,7 @@ const BASE = "http://ridewire.test";
 let counter = 0;
 export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
-export type TestUser = { user: User; token: string };
+export type TestUser = { user: User; token: string; refreshToken?: string };
 
 export async function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const headers: Record<string, string> = { ...options.headers };

@@ -134,6 +134,9 @@ describe("bans", () => {
     expect(res.body.disconnected).toEqual({ objects: 1, failed: 0 });
 
     expect(await socket.waitClosed()).toMatchObject({ code: 4004, reason: "banned" });
+    // Every session ended with the ban: the refresh token no longer buys an access token.
+    const refreshed = await call("POST", "/v1/auth/refresh", { body: { refreshToken: rider.refreshToken } });
+    expect(refreshed.status).toBe(401);
     await streamEnds(stream.body!);
     const polled = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
     expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({ status: 403, code: "forbidden" });

@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
 import { banAccount, unbanAccount } from "../../db/bans";
+import { revokeUserSessions } from "../../db/sessions";
 import { refundTrip } from "../../db/refunds";
 import { tripRefundKey } from "../../domain/ledger";
 import { badRequest, conflict, notFound, unwrap } from "../../errors";
@@ -44,6 +45,8 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
   if (!change.user) throw notFound("user not found");
   if (!change.changed) throw conflict("the account is banned already", { bannedAt: change.user.bannedAt });
   forgetBanLook(userId);
+  // Refresh tokens would outlive the ban's cache and its socket refusals: end every session.
+  await revokeUserSessions(c.env.DB, userId, now, `banned: ${reason}`);
   let disconnected: BanResponse["disconnected"];
   try {
     disconnected = await cutOff(c, userId, reason, now);
