@@ -154,6 +154,7 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
   const results = await Promise.all(pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })));
   const records: AttemptRecord[] = [];
   const errors: string[] = [];
+  const refusals: string[] = [];
   let gone = 0;
   for (const { device, result } of results) {
     if (result.kind === "delivered") delivered.add(device.id);
@@ -161,14 +162,17 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
       gone++;
       records.push({ kind: "remove_device", deviceId: device.id });
       log("info", "consumer", { deviceId: device.id, reason: `device removed: ${result.reason}` });
-    } else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
+    } else if (result.kind === "refused") refusals.push(`${device.kind} ${device.id}: ${result.reason}`);
+    else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
   }
 
   if (errors.length > 0) {
-    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: errors.join("; ").slice(0, 500) });
+    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: [...errors, ...refusals].join("; ").slice(0, 500) });
     return { outcome: RETRY, records };
   }
-  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", gone > 0 ? "every device is gone" : "no device accepted it"));
+  // A refused URL does not become acceptable by waiting: no retry for it.
+  const why = refusals.length > 0 ? refusals.join("; ").slice(0, 500) : gone > 0 ? "every device is gone" : "no device accepted it";
+  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", why));
   return { outcome: ACK, records };
 }
 

@@ -90,6 +90,9 @@ export async function devServer(name: string): Promise<DevServer> {
         persistTo,
         "--var",
         "JWT_SECRET:e2e-secret-not-for-production-0123456789",
+        // The tests register webhooks on 127.0.0.1 (README, "Security": loopback is off by default).
+        "--var",
+        "ALLOW_LOOPBACK_WEBHOOKS:true",
         "--show-interactive-dev-session=false",
         "--log-level",
         "warn",
