@@ -13,6 +13,7 @@ import { ApiError } from "../errors";
 import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
+import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
@@ -51,6 +52,9 @@ app.use(async (c, next) => {
   });
   return limit(c, next);
 });
+
+// Per-IP limits for the routes nobody signs in to; signed-in routes are counted per user in requireUser.
+app.use(limitAnonymous);
 
 app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));

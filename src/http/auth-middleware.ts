@@ -9,6 +9,7 @@ import { verifyToken } from "../auth/jwt";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
+import { limitCaller } from "./rate-limit";
 
 export function jwtSettings(c: AppContext) {
   const config = c.get("config");
@@ -36,6 +37,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const identity = await verifyToken(token, jwtSettings(c), Date.now());
   if (!identity) throw unauthorized();
   c.set("identity", identity);
+  await limitCaller(c);
   await next();
 };
 

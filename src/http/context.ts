@@ -9,7 +9,8 @@ import type { Config } from "../config";
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { config: Config; identity: Identity };
+  /** `rateLimited`: this request has been counted against its rate limit (http/rate-limit.ts). */
+  Variables: { config: Config; identity: Identity; rateLimited: boolean };
 };
 
 export type AppContext = Context<AppEnv>;

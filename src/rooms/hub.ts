@@ -303,6 +303,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       const denial = this.denySocket(identity);
       if (denial) return jsonError(denial);
       if (url.pathname === "/poll") return await this.longPoll(url, identity);
+      // Sockets and streams cost the room memory and a send per event each: a user gets a few
+      // (tabs, a reconnect racing its old socket's close), not hundreds.
+      const open = this.connections.get(identity.userId) ?? 0;
+      if (open >= this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM) {
+        return jsonError(new ApiError(429, "too_many_connections", `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; close one first`, { max: this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM }));
+      }
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
