@@ -7,7 +7,7 @@ import { operations } from "../../src/http/openapi";
 import { LIMITERS, routeClassOf } from "../../src/http/rate-limit";
 
 function ratelimitsInWranglerToml(): Map<string, { limit: number; period: number }> {
-  const toml = readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8");
+  const toml = readFileSync("wrangler.toml", "utf8");
   const found = new Map<string, { limit: number; period: number }>();
   for (const block of toml.split("[[ratelimits]]").slice(1)) {
     const name = /^name\s*=\s*"([A-Z_]+)"/m.exec(block)?.[1];

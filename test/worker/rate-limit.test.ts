@@ -66,7 +66,7 @@ describe("socket opens", () => {
     expect(statuses.filter((s) => s === 404).length).toBeGreaterThanOrEqual(CONNECTS_PER_MINUTE);
     const limited = await connect(`/v1/rooms/room_nowhere/ws`, { token: mallory.token });
     expect(limited.status).toBe(429);
-    expect(limited.body.error.code).toBe("rate_limited");
+    expect((limited.body as { error: { code: string } }).error.code).toBe("rate_limited");
     // SSE streams are the same class.
     const sse = await exports.default.fetch("http://ridewire.test/v1/rooms/room_nowhere/events", { headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" } });
     expect(sse.status).toBe(429);
@@ -89,7 +89,7 @@ describe("socket opens", () => {
     expect(stream.status).toBe(200);
     const over = await connect(`/v1/rooms/${room.id}/ws`, { token: mallory.token });
     expect(over.status).toBe(429);
-    expect(over.body.error).toMatchObject({ code: "too_many_connections", details: { max } });
+    expect((over.body as { error: unknown }).error).toMatchObject({ code: "too_many_connections", details: { max } });
     const overStream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, { headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" } });
     expect(overStream.status).toBe(429);
     await overStream.body?.cancel();
