@@ -347,7 +347,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         // Counted before the prelude, so the welcome lists its own user online; a stream that
         // fails in its prelude is dropped, and the drop uncounts it.
         this.count(identity.userId);
-        const response = this.eventStreams.open(identity, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
+        const response = this.eventStreams.open(
+          identity,
+          () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)),
+          this.config.SSE_MAX_BUFFERED_BYTES,
+        );
         if (firstConnection) this.onPresence(identity.userId, "join");
         return response;
       }
