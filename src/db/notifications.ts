@@ -74,22 +74,37 @@ const OPEN_STATEMENTS = 4;
 
 /**
  * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
- * took five: per message, it logs the notification as `pending` the first time its id is seen,
+ * took five: per message, it logs the notification as `pending` the first time its id is seen
+ * (`rate_limited` past the per-minute cap),
  * takes the lease on a pending row whose type the user did not mute and counts the attempt
  * (the lease keeps two consumers from pushing the same row), reads the row's status and
  * whether its type is muted, and reads the devices. `messages` must have distinct ids: a
  * second copy would find the lease the first one just took.
  */
-export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number): Promise<OpenedNotification[]> {
+export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number, perMinute: number): Promise<OpenedNotification[]> {
   const db = drizzle(d1);
   const statements = messages.flatMap((message) => {
+    // Over `perMinute` notifications of this type for this user in the minute up to this one,
+    // it is logged `rate_limited` and never claimed: a user spamming a room cannot turn it into
+    // a stream of pushes to its members, and a spammed driver still gets their offers (another type).
+    const overLimit = sql`(SELECT COUNT(*) FROM ${notifications} WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type} AND ${notifications.createdAt} > ${message.createdAt - 60_000} AND ${notifications.createdAt} <= ${message.createdAt} AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
     // One test of the preferences, read by the consumer and guarding the claim, so that a
     // muted notification counts no attempt.
     const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
     return [
       db
         .insert(notifications)
-        .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+        .values({
+          id: message.id,
+          userId: message.userId,
+          type: message.type,
+          payload: message.data,
+          status: sql`CASE WHEN ${overLimit} THEN 'rate_limited' ELSE 'pending' END`,
+          attempts: 0,
+          deliveredTo: [],
+          createdAt: message.createdAt,
+          updatedAt: now,
+        })
         .onConflictDoNothing(),
       db
         .update(notifications)

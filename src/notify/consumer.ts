@@ -5,7 +5,8 @@
  * - the notification is logged in D1 under its deterministic id, so a message seen again (a
  *   redelivery, a duplicate send) finds its row `delivered`, `muted` or `failed` and is acked
  *   without pushing anything;
- * - a type the user muted ends `muted`, not sent;
+ * - a type the user muted ends `muted`, not sent; past NOTIFICATIONS_PER_USER_PER_MINUTE of one
+ *   type it is logged `rate_limited`, not sent;
  * - otherwise it goes to every device of the user that does not have it yet; a device whose
  *   endpoint is gone (404/410) is removed; a failure is retried with exponential backoff
  *   (`retry({ delaySeconds })`), and after wrangler.toml's `max_retries` Queues moves the
@@ -83,7 +84,7 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS));
+  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE));
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
   // at once, and a delivery waiting for one would spend its timeout waiting.
   const attempts: (Attempt | null)[] = [];

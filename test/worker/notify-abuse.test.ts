@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
-import { chatNotification, type NotificationMessage } from "../../src/notify/message";
+import { chatNotification, receiptNotification, type NotificationMessage } from "../../src/notify/message";
 import { app } from "../../src/http/app";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
 import { deliveriesTo, hookUrl, runQueue, scriptHook } from "../helpers/notify";
@@ -38,7 +38,6 @@ async function notificationOf(user: TestUser, id: string) {
 
 describe("device URLs (SSRF)", () => {
   it("refuses internal targets in every notation with 400 and a reason, as webhooks and as push endpoints", async () => {
-    const mallory = await registerUser();
     const internal = [
       "https://169.254.169.254/latest/meta-data/",
       "https://10.0.0.1/",
@@ -61,6 +60,8 @@ describe("device URLs (SSRF)", () => {
       "http://hooks.example.com/",
     ];
     for (const url of internal) {
+      // A user each: refused registrations count against the device registrations' rate limit too.
+      const mallory = await registerUser();
       const hook = await registerStrict(mallory, { kind: "webhook", url });
       expect({ url, status: hook.status, code: hook.body.error?.code, detail: hook.body.error?.details?.[0] }).toEqual({
         url,
@@ -70,10 +71,10 @@ describe("device URLs (SSRF)", () => {
       });
       const sub = await registerStrict(mallory, push(url));
       expect({ url, status: sub.status, path: sub.body.error?.details?.[0]?.path }).toEqual({ url, status: 400, path: "subscription.endpoint" });
+      expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
     }
-    expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
     // A public https host is fine.
-    expect((await registerStrict(mallory, { kind: "webhook", url: "https://hooks.example.com/ridewire" })).status).toBe(201);
+    expect((await registerStrict(await registerUser(), { kind: "webhook", url: "https://hooks.example.com/ridewire" })).status).toBe(201);
   });
 
   it("answers 400, never 500, for strings that are not URLs", async () => {
@@ -176,3 +177,39 @@ describe("device caps and ownership", () => {
     expect((await call("POST", "/v1/devices", { token: ada.token, body: push(endpoint) })).status).toBe(201);
   });
 });
+
+describe("notifications per user per minute", () => {
+  it("logs notifications past the cap as rate_limited and sends none of them; other users and other types still go", async () => {
+    const bob = await registerUser();
+    const cy = await registerUser();
+    const bobHook = unique("hook");
+    const cyHook = unique("hook");
+    await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(bobHook) } });
+    await call("POST", "/v1/devices", { token: cy.token, body: { kind: "webhook", url: hookUrl(cyHook) } });
+    const cap = Number(env.NOTIFICATIONS_PER_USER_PER_MINUTE);
+    const toBob = Array.from({ length: cap + 5 }, () => chatFor(bob));
+    for (let i = 0; i < toBob.length; i += 10) {
+      const batch = toBob.slice(i, i + 10);
+      const result = await runQueue(NOTIFICATIONS_QUEUE, batch.map((body, j) => ({ id: `b${i + j}`, body })));
+      expect(result.explicitAcks).toHaveLength(batch.length);
+    }
+    const logged = (await call("GET", "/v1/notifications?limit=100", { token: bob.token })).body.notifications as { id: string; status: string }[];
+    const statusOf = new Map(logged.map((n) => [n.id, n.status]));
+    expect(toBob.map((m) => statusOf.get(m.id))).toEqual([...Array<string>(cap).fill("delivered"), ...Array<string>(5).fill("rate_limited")]);
+    expect(await deliveriesTo(bobHook)).toHaveLength(cap);
+
+    // A redelivered rate-limited message stays so, and sends nothing.
+    await runQueue(NOTIFICATIONS_QUEUE, [{ id: "again", attempts: 2, body: toBob.at(-1) }]);
+    expect(await notificationOf(bob, toBob.at(-1)!.id)).toMatchObject({ status: "rate_limited" });
+    expect(await deliveriesTo(bobHook)).toHaveLength(cap);
+
+    // Another type for Bob (a receipt) is counted apart, and Cy is not affected.
+    const status = receiptNotification(unique("trip"), bob.user.id, "capture", { amount: 700, currency: "USD" }, Date.now());
+    const toCy = chatFor(cy);
+    const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "s", body: status }, { id: "c", body: toCy }]);
+    expect(result.explicitAcks.sort()).toEqual(["c", "s"]);
+    expect(await notificationOf(bob, status.id)).toMatchObject({ status: "delivered" });
+    expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "delivered" });
+  });
+});
+
