@@ -80,3 +80,25 @@ describe("chat idempotency namespaces", () => {
     driver.socket.close();
   });
 });
+
+describe("trip request idempotency", () => {
+  it("answers a repeated Idempotency-Key with its trip only for the same ride, 409 for another", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(43, 31);
+    const body = { pickup, dropoff: offset(pickup, 3) };
+    const headers = { "Idempotency-Key": "ride-1" };
+    const first = await call("POST", "/v1/trips", { token: rider.token, body, headers });
+    expect(first.status).toBe(201);
+    const again = await call("POST", "/v1/trips", { token: rider.token, body, headers });
+    expect(again.body.trip.id).toBe(first.body.trip.id);
+    const elsewhere = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 9) }, headers });
+    expect(elsewhere.status).toBe(409);
+    expect(elsewhere.body.error).toMatchObject({ code: "conflict", details: { tripId: first.body.trip.id } });
+    const byQuote = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: "qt_not_that_one" }, headers });
+    expect(byQuote.status).toBe(409);
+    // The wallet held one fare, for the one trip.
+    const wallet = await call("GET", "/v1/wallet", { token: rider.token });
+    expect(wallet.body.wallet.held.amount).toBe(first.body.trip.quote.fare.amount);
+  });
+});
+

@@ -70,7 +70,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
   const earlier = await findRequestAndQuote(c.env.DB, riderId, key, "quoteId" in body ? body.quoteId : undefined);
-  if (earlier.earlierTripId !== undefined) return c.json({ trip: unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity"))) }, 201);
+  if (earlier.earlierTripId !== undefined) return c.json({ trip: sameRideOrConflict(body, unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity")))) }, 201);
   let stored: StoredQuote;
   if ("quoteId" in body) {
     if (!earlier.quote) throw notFound("quote not found");
@@ -101,7 +101,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     }
     if (twin !== null) {
       await giveBack();
-      return c.json({ trip: twin }, 201);
+      return c.json({ trip: sameRideOrConflict(body, twin) }, 201);
     }
   }
   try {
@@ -114,6 +114,19 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     throw err;
   }
 });
+
+/**
+ * An Idempotency-Key answers with its first trip only when it asks for the same ride (the same
+ * quote, or the same pickup and dropoff); reused for another ride it is 409, as top-ups do,
+ * rather than a silent answer with a trip the rider did not ask for this time.
+ */
+function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
+  const same = "quoteId" in body
+    ? trip.quote.id === body.quoteId
+    : trip.pickup.lat === body.pickup.lat && trip.pickup.lng === body.pickup.lng && trip.dropoff.lat === body.dropoff.lat && trip.dropoff.lng === body.dropoff.lng;
+  if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
+  return trip;
+}
 
 function logHoldLeak(tripId: string, err: unknown): void {
   console.error(JSON.stringify({ level: "error", where: "trips", reason: "could not release the hold of a failed request", tripId, error: err instanceof Error ? err.message : String(err) }));
