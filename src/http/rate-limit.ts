@@ -13,14 +13,15 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "./context";
 
-export type RouteClass = "chat_post" | "trip_request" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook";
+export type RouteClass = "chat_post" | "trip_request" | "quote" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook";
 
-type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK"; periodSeconds: 10 | 60 };
+type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_QUOTE" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK"; periodSeconds: 10 | 60 };
 
 /** Each class's binding and its `period` in wrangler.toml (test/unit/rate-limit.test.ts checks they agree). */
 export const LIMITERS: Record<RouteClass, Limiter> = {
   chat_post: { binding: "RL_CHAT_POST", periodSeconds: 60 },
   trip_request: { binding: "RL_TRIP_REQUEST", periodSeconds: 60 },
+  quote: { binding: "RL_QUOTE", periodSeconds: 60 },
   top_up: { binding: "RL_TOP_UP", periodSeconds: 60 },
   device: { binding: "RL_DEVICE", periodSeconds: 60 },
   connect: { binding: "RL_CONNECT", periodSeconds: 60 },
@@ -35,7 +36,8 @@ const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook"])
 /** First match wins. Paths are the request's, under /v1. */
 const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
   { method: "POST", path: /^\/v1\/(rooms|trips)\/[^/]+\/messages$/, routeClass: "chat_post" },
-  { method: "POST", path: /^\/v1\/(quotes|trips)$/, routeClass: "trip_request" },
+  { method: "POST", path: /^\/v1\/trips$/, routeClass: "trip_request" },
+  { method: "POST", path: /^\/v1\/quotes$/, routeClass: "quote" },
   { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },
   { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
   { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },

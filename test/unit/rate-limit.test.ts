@@ -34,7 +34,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("POST", "/v1/rooms/room_1/messages")).toBe("chat_post");
     expect(routeClassOf("POST", "/v1/trips/trip_1/messages")).toBe("chat_post");
     expect(routeClassOf("POST", "/v1/trips")).toBe("trip_request");
-    expect(routeClassOf("POST", "/v1/quotes")).toBe("trip_request");
+    expect(routeClassOf("POST", "/v1/quotes")).toBe("quote");
     expect(routeClassOf("POST", "/v1/trips/trip_1/accept")).toBe("write");
     expect(routeClassOf("POST", "/v1/wallet/top-ups")).toBe("top_up");
     expect(routeClassOf("POST", "/v1/devices")).toBe("device");
