@@ -352,7 +352,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
           () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)),
           this.config.SSE_MAX_BUFFERED_BYTES,
         );
-        if (firstConnection) this.onPresence(identity.userId, "join");
+        // A prelude over the stream's bound ends it at once (slow_consumer): no join then.
+        if (firstConnection && this.isOnline(identity.userId)) this.onPresence(identity.userId, "join");
         return response;
       }
 
