@@ -34,6 +34,8 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   JWT_SECRET: "test-secret-not-for-production",
+                  // The webhook and push receiver of the tests runs on 127.0.0.1 (test/helpers/hook-server.mjs).
+                  ALLOW_LOOPBACK_WEBHOOKS: "true",
                   // A VAPID pair made for the tests only (Web Push is off without one).
                   VAPID_PUBLIC_KEY: "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
                   VAPID_PRIVATE_KEY: "rn4ElKWtTCkHmYKi3WxtJTu0uQiuTjoLrnGCcyB6nmg",

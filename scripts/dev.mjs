@@ -31,4 +31,7 @@ const persistAt = extra.indexOf("--persist-to");
 const persist = persistAt >= 0 ? extra.slice(persistAt, persistAt + 2) : [];
 run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 const port = extra.includes("--port") ? [] : ["--port", "8787"];
-run(["dev", ...port, ...extra]);
+// Local receivers (a webhook on 127.0.0.1) are how notifications are tried out on one machine;
+// a deployed Worker keeps wrangler.toml's "false" and refuses loopback and plain http.
+const loopbackWebhooks = ["--var", "ALLOW_LOOPBACK_WEBHOOKS:true"];
+run(["dev", ...port, ...loopbackWebhooks, ...extra]);

@@ -117,6 +117,17 @@ const ConfigSchema = z.object({
   // Queues delays a retry by at most 12 hours.
   NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),
   NOTIFY_TIMEOUT_MS: int(10_000, 100),
+  // Abuse limits (README, "Security").
+  /** Plain http webhooks and push endpoints on loopback (127.0.0.0/8, ::1, localhost): local development and tests only. */
+  ALLOW_LOOPBACK_WEBHOOKS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Devices (webhooks and push subscriptions) one user may register; each notification goes to all of them. */
+  MAX_DEVICES_PER_USER: int(10, 1),
+  /** Notifications one user is sent per minute; beyond it they are logged `rate_limited`, not delivered. */
+  NOTIFICATIONS_PER_USER_PER_MINUTE: int(30, 1),
+  /** Open sockets and SSE streams one user may hold in one room; one more answers 429. */
+  MAX_CONNECTIONS_PER_USER_PER_ROOM: int(5, 1),
+  /** Bytes an SSE stream may have written and not yet read by its client; past it the stream ends with `slow_consumer`. */
+  SSE_MAX_BUFFERED_BYTES: int(1_048_576, 1_024),
   // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
   PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
   TOP_UP_MIN_MINOR: int(500, 1),

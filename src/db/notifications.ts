@@ -4,7 +4,7 @@
  * row's status (only a `pending` row changes) and by a short lease, so redelivered and
  * concurrent queue messages cannot push one notification twice.
  */
-import { and, desc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { NotificationMessage } from "../notify/message";
@@ -14,23 +14,35 @@ import { devices, notificationPreferences, notifications } from "./schema";
 export type DeviceRow = typeof devices.$inferSelect;
 export type NewDevice = typeof devices.$inferInsert;
 
+/** Why a device was not registered. */
+export type DeviceRefusal = "endpoint_taken" | "too_many_devices";
+
 /**
  * Registers a device; the same user registering the same endpoint again gets the same device
- * with the new keys or secret. A Web Push endpoint belongs to one browser, so it is taken away
- * from any other user who registered it before (a shared browser after a change of account).
+ * with the new keys or secret. One statement decides, so concurrent registrations cannot get
+ * past the checks together: a Web Push endpoint belongs to the one user who registered it
+ * first (another user's registration is refused and never removes theirs; a browser that
+ * changes account gets a new endpoint by subscribing again), and a user holds at most
+ * `maxDevices` devices.
  */
-export async function upsertDevice(d1: D1Database, device: NewDevice): Promise<DeviceRow> {
-  const db = drizzle(d1);
+export async function registerDevice(d1: D1Database, device: NewDevice, maxDevices: number): Promise<{ row: DeviceRow } | { refused: DeviceRefusal }> {
+  const row = await d1
+    .prepare(
+      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+       WHERE NOT (?3 = 'webpush' AND EXISTS (SELECT 1 FROM devices WHERE endpoint = ?4 AND user_id != ?2 AND kind = 'webpush'))
+         AND ((SELECT COUNT(*) FROM devices WHERE user_id = ?2) < ?9 OR EXISTS (SELECT 1 FROM devices WHERE user_id = ?2 AND endpoint = ?4))
+       ON CONFLICT (user_id, endpoint) DO UPDATE SET kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret
+       RETURNING id, user_id, kind, endpoint, p256dh, auth, secret, created_at`,
+    )
+    .bind(device.id, device.userId, device.kind, device.endpoint, device.p256dh ?? null, device.auth ?? null, device.secret ?? null, device.createdAt, maxDevices)
+    .first<{ id: string; user_id: string; kind: DeviceRow["kind"]; endpoint: string; p256dh: string | null; auth: string | null; secret: string | null; created_at: number }>();
+  if (row) return { row: { id: row.id, userId: row.user_id, kind: row.kind, endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth, secret: row.secret, createdAt: row.created_at } };
   if (device.kind === "webpush") {
-    await db.delete(devices).where(and(eq(devices.endpoint, device.endpoint), ne(devices.userId, device.userId)));
+    const taken = await d1.prepare(`SELECT 1 FROM devices WHERE endpoint = ? AND user_id != ? AND kind = 'webpush' LIMIT 1`).bind(device.endpoint, device.userId).first();
+    if (taken) return { refused: "endpoint_taken" };
   }
-  const [row] = await db
-    .insert(devices)
-    .values(device)
-    .onConflictDoUpdate({ target: [devices.userId, devices.endpoint], set: { kind: device.kind, p256dh: device.p256dh, auth: device.auth, secret: device.secret } })
-    .returning();
-  if (!row) throw new Error("device upsert returned no row");
-  return row;
+  return { refused: "too_many_devices" };
 }
 
 export async function devicesOf(d1: D1Database, userId: string): Promise<DeviceRow[]> {
@@ -62,22 +74,37 @@ const OPEN_STATEMENTS = 4;
 
 /**
  * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
- * took five: per message, it logs the notification as `pending` the first time its id is seen,
+ * took five: per message, it logs the notification as `pending` the first time its id is seen
+ * (`rate_limited` past the per-minute cap),
  * takes the lease on a pending row whose type the user did not mute and counts the attempt
  * (the lease keeps two consumers from pushing the same row), reads the row's status and
  * whether its type is muted, and reads the devices. `messages` must have distinct ids: a
  * second copy would find the lease the first one just took.
  */
-export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number): Promise<OpenedNotification[]> {
+export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number, perMinute: number): Promise<OpenedNotification[]> {
   const db = drizzle(d1);
   const statements = messages.flatMap((message) => {
+    // Over `perMinute` notifications of this type for this user in the minute up to this one,
+    // it is logged `rate_limited` and never claimed: a user spamming a room cannot turn it into
+    // a stream of pushes to its members, and a spammed driver still gets their offers (another type).
+    const overLimit = sql`(SELECT COUNT(*) FROM ${notifications} WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type} AND ${notifications.createdAt} > ${message.createdAt - 60_000} AND ${notifications.createdAt} <= ${message.createdAt} AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
     // One test of the preferences, read by the consumer and guarding the claim, so that a
     // muted notification counts no attempt.
     const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
     return [
       db
         .insert(notifications)
-        .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "pending", attempts: 0, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+        .values({
+          id: message.id,
+          userId: message.userId,
+          type: message.type,
+          payload: message.data,
+          status: sql`CASE WHEN ${overLimit} THEN 'rate_limited' ELSE 'pending' END`,
+          attempts: 0,
+          deliveredTo: [],
+          createdAt: message.createdAt,
+          updatedAt: now,
+        })
         .onConflictDoNothing(),
       db
         .update(notifications)

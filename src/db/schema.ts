@@ -193,7 +193,7 @@ export const notifications = sqliteTable(
     userId: text("user_id").notNull(),
     type: text("type", { enum: ["chat_message", "offer", "trip_status", "receipt"] }).notNull(),
     payload: text("payload", { mode: "json" }).notNull(),
-    status: text("status", { enum: ["pending", "delivered", "failed", "muted"] }).notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed", "muted", "rate_limited"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     deliveredTo: text("delivered_to", { mode: "json" }).$type<string[]>().notNull(),

@@ -15,6 +15,7 @@ import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
 import { adminRoutes } from "./routes/admin";
 import { redactSecrets } from "../redact";
+import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { notificationRoutes } from "./routes/notifications";
@@ -53,6 +54,9 @@ app.use(async (c, next) => {
   });
   return limit(c, next);
 });
+
+// Per-IP limits for the routes nobody signs in to; signed-in routes are counted per user in requireUser.
+app.use(limitAnonymous);
 
 app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));

@@ -18,6 +18,7 @@ import { assertNotBanned } from "./ban-check";
 import { forbidden, unauthorized } from "../errors";
 import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
+import { limitCaller } from "./rate-limit";
 
 export function jwtSettingsOf(config: Config): JwtSettings {
   return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS };
@@ -56,6 +57,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   c.set("identity", grant.identity);
   c.set("session", { sid: grant.sid, expiresAt: grant.expiresAt });
+  await limitCaller(c);
   await next();
 };
 

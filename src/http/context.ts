@@ -9,8 +9,11 @@ import type { Config } from "../config";
 
 export type AppEnv = {
   Bindings: Env;
-  /** `session`: the verified token's session id and expiry (epoch ms), set with `identity`. */
-  Variables: { config: Config; identity: Identity; session: { sid: string; expiresAt: number } };
+  /**
+   * `session`: the verified token's session id and expiry (epoch ms), set with `identity`.
+   * `rateLimited`: this request has been counted against its rate limit (http/rate-limit.ts).
+   */
+  Variables: { config: Config; identity: Identity; session: { sid: string; expiresAt: number }; rateLimited: boolean };
 };
 
 export type AppContext = Context<AppEnv>;

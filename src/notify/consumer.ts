@@ -5,7 +5,8 @@
  * - the notification is logged in D1 under its deterministic id, so a message seen again (a
  *   redelivery, a duplicate send) finds its row `delivered`, `muted` or `failed` and is acked
  *   without pushing anything;
- * - a type the user muted ends `muted`, not sent;
+ * - a type the user muted ends `muted`, not sent; past NOTIFICATIONS_PER_USER_PER_MINUTE of one
+ *   type it is logged `rate_limited`, not sent;
  * - otherwise it goes to every device of the user that does not have it yet; a device whose
  *   endpoint is gone (404/410) is removed; a failure is retried with exponential backoff
  *   (`retry({ delaySeconds })`), and after wrangler.toml's `max_retries` Queues moves the
@@ -84,7 +85,7 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS));
+  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE));
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
   // at once, and a delivery waiting for one would spend its timeout waiting.
   const attempts: (Attempt | null)[] = [];
@@ -155,6 +156,7 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
   const results = await Promise.all(pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })));
   const records: AttemptRecord[] = [];
   const errors: string[] = [];
+  const refusals: string[] = [];
   let gone = 0;
   for (const { device, result } of results) {
     if (result.kind === "delivered") delivered.add(device.id);
@@ -162,14 +164,17 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
       gone++;
       records.push({ kind: "remove_device", deviceId: device.id });
       log("info", "consumer", { deviceId: device.id, reason: `device removed: ${result.reason}` });
-    } else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
+    } else if (result.kind === "refused") refusals.push(`${device.kind} ${device.id}: ${result.reason}`);
+    else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
   }
 
   if (errors.length > 0) {
-    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: errors.join("; ").slice(0, 500) });
+    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: [...errors, ...refusals].join("; ").slice(0, 500) });
     return { outcome: RETRY, records };
   }
-  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", gone > 0 ? "every device is gone" : "no device accepted it"));
+  // A refused URL does not become acceptable by waiting: no retry for it.
+  const why = refusals.length > 0 ? refusals.join("; ").slice(0, 500) : gone > 0 ? "every device is gone" : "no device accepted it";
+  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", why));
   return { outcome: ACK, records };
 }
 

@@ -1,19 +1,26 @@
 /**
  * @module notify/delivery
  * One notification to one device: picks the provider (Web Push or webhook) and says how it
- * went, as the consumer needs it: delivered, gone for good (the device is removed), or failed
- * for now (the message is retried).
+ * went, as the consumer needs it: delivered, gone for good (the device is removed), refused
+ * (its URL breaks the outbound rules; nothing is sent), or failed for now (the message is
+ * retried). A failure is told by its class only (`timeout`, `network`, `http_4xx`, ...): the
+ * user reads it in their notification log, and raw error text or exact statuses from a URL
+ * they chose would make the service a port scanner of whatever it can reach.
  */
 import type { Config } from "../config";
 import type { DeviceRow } from "../db/notifications";
 import { redactSecrets } from "../redact";
 import { deliveryPayload, type NotificationMessage } from "./message";
+import type { DeliveryResult } from "./delivery-result";
+import { checkOutboundUrl } from "./outbound-url";
 import { sendWebhook } from "./webhook";
 import { sendWebPush } from "./webpush";
 
-export type DeliveryResult = { kind: "delivered" } | { kind: "gone"; reason: string } | { kind: "failed"; reason: string };
-
 export async function deliverTo(device: DeviceRow, message: NotificationMessage, config: Config, now: number): Promise<DeliveryResult> {
+  // Checked again here, not only at registration: a row written before the rules (or under a
+  // setting since turned off) must not be sent to, and redirects are never followed (a public
+  // URL cannot bounce the request inward).
+  if (!checkOutboundUrl(device.endpoint, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS }).ok) return { kind: "refused", reason: "refused_url" };
   const payload = JSON.stringify(deliveryPayload(message));
   const timeoutMs = config.NOTIFY_TIMEOUT_MS;
   try {
@@ -22,15 +29,14 @@ export async function deliverTo(device: DeviceRow, message: NotificationMessage,
       return await sendWebhook({ url: device.endpoint, secret: device.secret }, message.id, payload, { now, timeoutMs });
     }
     if (!device.p256dh || !device.auth) return { kind: "gone", reason: "push subscription without keys" };
-    if (!config.VAPID_PUBLIC_KEY || !config.VAPID_PRIVATE_KEY) return { kind: "failed", reason: "Web Push is not configured (VAPID keys)" };
+    if (!config.VAPID_PUBLIC_KEY || !config.VAPID_PRIVATE_KEY) return { kind: "failed", reason: "not_configured" };
     const keys = { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY, subject: config.VAPID_SUBJECT };
     // An offer is worth waking a phone for; it expires within seconds.
     const urgency = message.type === "offer" ? "high" : "normal";
     const ttlSeconds = message.type === "offer" ? Math.max(0, Math.floor((message.data.expiresAt - now) / 1000)) : config.PUSH_TTL_SECONDS;
     return await sendWebPush({ endpoint: device.endpoint, p256dh: device.p256dh, auth: device.auth }, payload, keys, { now, ttlSeconds, timeoutMs, urgency });
   } catch (err) {
-    // Network errors and timeouts: the endpoint may be back later.
-    // Kept as the notification's lastError: a message that quotes the endpoint keeps no token of its query.
-    return { kind: "failed", reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : "delivery error" };
+    // Network errors and timeouts: the endpoint may be back later. Which one, and nothing more.
+    return { kind: "failed", reason: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "network" };
   }
 }

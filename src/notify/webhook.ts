@@ -6,7 +6,7 @@
  * the exact bytes it got and rejects old timestamps, which stops replays.
  */
 import { toBase64Url, utf8 } from "../auth/encoding";
-import type { DeliveryResult } from "./delivery";
+import { httpErrorClass, type DeliveryResult } from "./delivery-result";
 
 export const SIGNATURE_HEADER = "X-Ridewire-Signature";
 
@@ -44,5 +44,5 @@ export async function sendWebhook(
   if (res.ok) return { kind: "delivered" };
   // 410 is the receiver's way to unsubscribe; anything else (404 included) may be passing.
   if (res.status === 410) return { kind: "gone", reason: "webhook answered 410" };
-  return { kind: "failed", reason: `webhook answered ${res.status}` };
+  return { kind: "failed", reason: httpErrorClass(res.status) };
 }

@@ -10,7 +10,7 @@
  *   404 or 410 mean the subscription is gone for good.
  */
 import { fromBase64Url, toBase64Url, utf8 } from "../auth/encoding";
-import type { DeliveryResult } from "./delivery";
+import { httpErrorClass, type DeliveryResult } from "./delivery-result";
 
 /** The record size we declare; the message is always one record. */
 const RECORD_SIZE = 4096;
@@ -124,5 +124,5 @@ export async function sendWebPush(
   await res.body?.cancel();
   if (res.ok) return { kind: "delivered" };
   if (res.status === 404 || res.status === 410) return { kind: "gone", reason: `push service answered ${res.status}` };
-  return { kind: "failed", reason: `push service answered ${res.status}` };
+  return { kind: "failed", reason: httpErrorClass(res.status) };
 }

@@ -68,6 +68,10 @@ export const ErrorCode = z.enum([
   "invalid_signature",
   /** The payment provider refused or failed a call (502). */
   "payment_provider_error",
+  /** A user already has MAX_DEVICES_PER_USER devices (409). */
+  "too_many_devices",
+  /** A user already holds MAX_CONNECTIONS_PER_USER_PER_ROOM sockets and streams in a room (429). */
+  "too_many_connections",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

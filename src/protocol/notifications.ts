@@ -8,7 +8,8 @@ import { z } from "zod";
 export const NotificationType = z.enum(["chat_message", "offer", "trip_status", "receipt"]);
 export type NotificationType = z.infer<typeof NotificationType>;
 
-export const NotificationStatus = z.enum(["pending", "delivered", "failed", "muted"]);
+/** `rate_limited`: over NOTIFICATIONS_PER_USER_PER_MINUTE, logged and not delivered. */
+export const NotificationStatus = z.enum(["pending", "delivered", "failed", "muted", "rate_limited"]);
 export type NotificationStatus = z.infer<typeof NotificationStatus>;
 
 export const Notification = z.object({
@@ -23,16 +24,27 @@ export const Notification = z.object({
 });
 export type Notification = z.infer<typeof Notification>;
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** Where the service POSTs: https, or plain http to this machine only (local development and tests). */
+/**
+ * A URL the service is asked to POST to: any string that parses as an http(s) URL (a bad one is
+ * a 400 with details, never a throw). Whether the service may reach it (https, a public host)
+ * is the server's outbound policy, checked at registration and again at delivery
+ * (src/notify/outbound-url.ts), since it depends on the deployment's settings.
+ */
 export const DeliveryUrl = z
-  .url({ protocol: /^https?$/ })
+  .string()
   .max(2_048)
   .refine((raw) => {
-    const url = new URL(raw);
-    return url.protocol === "https:" || LOOPBACK_HOSTS.has(url.hostname);
-  }, "must be https (plain http only to localhost)");
+    const protocol = protocolOf(raw);
+    return protocol === "https:" || protocol === "http:";
+  }, "must be an absolute https URL");
+
+function protocolOf(raw: string): string | null {
+  try {
+    return new URL(raw).protocol;
+  } catch {
+    return null;
+  }
+}
 
 /** base64url of exactly `bytes` bytes; browsers omit the padding, some libraries keep it. */
 const base64UrlOf = (bytes: number) =>

@@ -107,7 +107,7 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
         return this.storeAndNotify(identity, frame.text, frame.id).seq;
       case "typing":
         // With an id, a repeat is acknowledged and not relayed again, like any command.
-        this.once(identity.userId, frame.id, () => {
+        this.once(identity.userId, "typing", frame.id, () => {
           this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
           return { seq: null };
         });

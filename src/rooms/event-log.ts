@@ -36,6 +36,10 @@ export class EventLog {
       `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL, seq INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id))`,
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
+    // What the command carried (a digest), so that an id reused for something else is told apart.
+    if (!sql.exec<{ name: string }>(`PRAGMA table_info(commands)`).toArray().some((c) => c.name === "fingerprint")) {
+      sql.exec(`ALTER TABLE commands ADD COLUMN fingerprint TEXT`);
+    }
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
     this.migrateOutboxTable();
     const row = sql.exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`).one();
@@ -105,16 +109,16 @@ export class EventLog {
     return rows.toArray().map((row) => ({ seq: row.seq, frame: row.frame, createdAt: row.created_at }));
   }
 
-  /** The seq a command already produced, if this user sent this command id before. */
-  recall(userId: string, commandId: string): { seq: number | null } | undefined {
+  /** The seq a command already produced, and its fingerprint, if this user sent this command id before. */
+  recall(userId: string, commandId: string): { seq: number | null; fingerprint: string | null } | undefined {
     const row = this.sql
-      .exec<{ seq: number | null }>(`SELECT seq FROM commands WHERE user_id = ? AND command_id = ?`, userId, commandId)
+      .exec<{ seq: number | null; fingerprint: string | null }>(`SELECT seq, fingerprint FROM commands WHERE user_id = ? AND command_id = ?`, userId, commandId)
       .toArray()[0];
-    return row ? { seq: row.seq } : undefined;
+    return row ? { seq: row.seq, fingerprint: row.fingerprint } : undefined;
   }
 
-  remember(userId: string, commandId: string, seq: number | null, now: number): void {
-    this.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at) VALUES (?, ?, ?, ?)`, userId, commandId, seq, now);
+  remember(userId: string, commandId: string, seq: number | null, now: number, fingerprint: string | null = null): void {
+    this.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)`, userId, commandId, seq, now, fingerprint);
   }
 
   /**

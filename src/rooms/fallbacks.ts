@@ -11,9 +11,27 @@ import type { Identity } from "../auth/jwt";
 import type { SocketSession } from "./identity";
 
 const HEARTBEAT_MS = 15_000;
+/** The `id:` line that starts a stored event (see `sseEvent`). */
+const STORED_EVENT_ID = /^id: (\d+)\n/;
 const encoder = new TextEncoder();
 
-type Stream = { identity: Identity; session: SocketSession; writer: WritableStreamDefaultWriter<Uint8Array>; expiry: ReturnType<typeof setTimeout> | null };
+type Stream = {
+  identity: Identity;
+  /** The token's session and expiry: the stream ends when it does. */
+  session: SocketSession;
+  /** The timer that ends the stream at its token's expiry. */
+  expiry: ReturnType<typeof setTimeout> | null;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes written and not yet taken by the client's side (a write settles once it is read). */
+  queuedBytes: number;
+  /** Past this many queued bytes the client is too slow: the stream ends with `slow_consumer`. */
+  maxQueuedBytes: number;
+  /** The newest seq written to this stream, for the `slow_consumer` frame. */
+  lastSeq: number | null;
+};
+
+/** How long a cut-off stream may take to hand over what it holds before it is aborted. */
+const CUT_OFF_GRACE_MS = 30_000;
 
 export const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
 
@@ -42,9 +60,9 @@ export class EventStreams {
    * Opens a stream and writes `prelude()` first (welcome, replay, synced or reset). The stream
    * is counted open before the prelude is built, so a welcome lists its own user online.
    */
-  open(identity: Identity, session: SocketSession, prelude: () => string[]): Response {
+  open(identity: Identity, session: SocketSession, prelude: () => string[], maxQueuedBytes: number): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { identity, session, writer: writable.getWriter(), expiry: null };
+    const stream: Stream = { identity, session, expiry: null, writer: writable.getWriter(), queuedBytes: 0, maxQueuedBytes, lastSeq: null };
     this.streams.add(stream);
     try {
       for (const chunk of prelude()) this.write(stream, chunk);
@@ -95,15 +113,49 @@ export class EventStreams {
     let sent = 0;
     for (const stream of [...this.streams]) {
       if (!match(stream)) continue;
-      this.write(stream, chunk);
-      sent++;
+      if (this.write(stream, chunk)) sent++;
     }
     return sent;
   }
 
-  private write(stream: Stream, chunk: string): void {
+  /**
+   * Writes one event, unless the client has left too much unread: a stream's queue lives in
+   * this object's memory, so a reader that stops reading is cut off (see `cutOff`) rather than
+   * buffered without bound. False when it was not written.
+   */
+  private write(stream: Stream, chunk: string): boolean {
+    const bytes = encoder.encode(chunk);
+    if (stream.queuedBytes + bytes.length > stream.maxQueuedBytes) {
+      this.cutOff(stream);
+      return false;
+    }
+    stream.queuedBytes += bytes.length;
+    const seq = STORED_EVENT_ID.exec(chunk);
+    if (seq) stream.lastSeq = Number(seq[1]);
     // A client that went away makes the write fail; `closed` has dropped the stream already.
-    stream.writer.write(encoder.encode(chunk)).catch(() => this.drop(stream));
+    stream.writer.write(bytes).then(
+      () => (stream.queuedBytes -= bytes.length),
+      () => this.drop(stream),
+    );
+    return true;
+  }
+
+  /**
+   * Ends a stream whose client fell behind: a last `error` event (code `slow_consumer`, with
+   * the newest seq the stream was given) says to come back with its Last-Event-ID, which
+   * replays what it missed from the log. The queue already held is handed over if the client
+   * reads it soon; otherwise the stream is aborted and its memory freed.
+   */
+  private cutOff(stream: Stream): void {
+    if (!this.streams.has(stream)) return;
+    const frame = { type: "error", code: "slow_consumer", message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume", seq: stream.lastSeq };
+    stream.writer.write(encoder.encode(sseEvent(JSON.stringify(frame)))).catch(() => undefined);
+    const grace = setTimeout(() => stream.writer.abort("slow consumer").catch(() => undefined), CUT_OFF_GRACE_MS);
+    stream.writer.closed.then(
+      () => clearTimeout(grace),
+      () => clearTimeout(grace),
+    );
+    this.drop(stream);
   }
 
   private drop(stream: Stream): void {

@@ -11,7 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Identity } from "../auth/jwt";
 import { loadConfig, type Config } from "../config";
-import { ApiError, fail, notFound, ok, type Result } from "../errors";
+import { ApiError, conflict, fail, notFound, ok, type Result } from "../errors";
 import type { NotificationMessage } from "../notify/message";
 import { notifyBehind } from "../notify/producer";
 import { redactSecrets } from "../redact";
@@ -36,6 +36,23 @@ const TRIM_MIN_SLACK = 100;
 const MAX_OUTBOX_RETRY_MS = 60_000;
 
 type ClientFrameBase = { type: string; id?: string | undefined };
+
+/** The kinds of operation whose ids are deduplicated apart (see `once`). */
+export type CommandKind = "message" | "typing";
+
+/**
+ * A digest of a message's text (FNV-1a, 32 bits, and the length) that tells a retry from an id
+ * reused for another text. Synchronous, since it runs inside the storage transaction; a
+ * collision only means a reused id is answered with the first message, as before this check.
+ */
+export function textFingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return `${text.length}:${(hash >>> 0).toString(16)}`;
+}
 
 export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends DurableObject<Env> {
   protected readonly config: Config;
@@ -160,21 +177,33 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   }
 
   /**
-   * Runs `apply` once per (user, command id): a repeat returns the seq of the first run and
-   * applies nothing. The command record and whatever `apply` writes commit together.
+   * Runs `apply` once per (user, kind, command id): a repeat returns the seq of the first run
+   * and applies nothing. The command record and whatever `apply` writes commit together.
+   * Ids live in one namespace per kind of operation: a chat message's id is the same whether
+   * it came as a frame or as an HTTP Idempotency-Key (the SDK re-sends an unacknowledged frame
+   * over HTTP with its id as the key), but a typing frame's id never answers a message. The
+   * same id with a different `fingerprint` (another text) is refused with 409 `conflict`.
    */
   protected once<T extends { seq: number | null }>(
     userId: string,
+    kind: CommandKind,
     commandId: string | undefined,
     apply: () => T,
+    fingerprint: string | null = null,
   ): { repeated: true; seq: number | null } | { repeated: false; value: T } {
-    if (commandId !== undefined) {
-      const seen = this.log.recall(userId, commandId);
-      if (seen) return { repeated: true, seq: seen.seq };
+    const key = commandId === undefined ? undefined : `${kind}:${commandId}`;
+    if (key !== undefined) {
+      const seen = this.log.recall(userId, key);
+      if (seen) {
+        if (seen.fingerprint !== null && fingerprint !== null && seen.fingerprint !== fingerprint) {
+          throw conflict(`this id was already used for a different ${kind}`, { id: commandId });
+        }
+        return { repeated: true, seq: seen.seq };
+      }
     }
     const value = this.ctx.storage.transactionSync(() => {
       const result = apply();
-      if (commandId !== undefined) this.log.remember(userId, commandId, result.seq, Date.now());
+      if (key !== undefined) this.log.remember(userId, key, result.seq, Date.now(), fingerprint);
       return result;
     });
     return { repeated: false, value };
@@ -197,7 +226,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
 
   /** Stores and broadcasts a chat message once per command id; a repeat returns the first seq. */
   protected storeMessage(roomId: string, userId: string, text: string, commandId?: string): { seq: number; message?: Message } {
-    const result = this.once(userId, commandId, () => {
+    const result = this.once(userId, "message", commandId, () => {
       let message: Message | undefined;
       const stored = this.appendForWriteBehind((seq) => {
         message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
@@ -205,7 +234,7 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         return frame;
       }, this.config.MESSAGE_ARCHIVE_DELAY_MS);
       return { seq: stored.seq, text: stored.text, message };
-    });
+    }, commandId === undefined ? null : textFingerprint(text));
     if (result.repeated) return { seq: result.seq ?? 0 };
     this.publish(result.value);
     return { seq: result.value.seq, message: result.value.message };
@@ -354,6 +383,12 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       const session = readSession(request);
       if (!session) return jsonError(new ApiError(401, "unauthorized", "missing session"));
       if (url.pathname === "/poll") return await this.longPoll(url, identity, session.expiresAt);
+      // Sockets and streams cost the room memory and a send per event each: a user gets a few
+      // (tabs, a reconnect racing its old socket's close), not hundreds.
+      const open = this.connections.get(identity.userId) ?? 0;
+      if (open >= this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM) {
+        return jsonError(new ApiError(429, "too_many_connections", `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; close one first`, { max: this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM }));
+      }
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
@@ -363,8 +398,14 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
         // Counted before the prelude, so the welcome lists its own user online; a stream that
         // fails in its prelude is dropped, and the drop uncounts it.
         this.count(identity.userId);
-        const response = this.eventStreams.open(identity, session, () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)));
-        if (firstConnection) this.onPresence(identity.userId, "join");
+        const response = this.eventStreams.open(
+          identity,
+          session,
+          () => this.resume(identity, since ? since.data : null).map((frame) => sseEvent(frame.text, frame.id)),
+          this.config.SSE_MAX_BUFFERED_BYTES,
+        );
+        // A prelude over the stream's bound ends it at once (slow_consumer): no join then.
+        if (firstConnection && this.isOnline(identity.userId)) this.onPresence(identity.userId, "join");
         return response;
       }
 

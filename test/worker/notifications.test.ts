@@ -266,12 +266,12 @@ describe("queue consumer", () => {
       delays.push(result.retryMessages[0]!.delaySeconds ?? -1);
     }
     expect(delays).toEqual([10, 20, 40]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "pending", attempts: 3, lastError: expect.stringContaining("answered 502") });
+    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "pending", attempts: 3, lastError: expect.stringContaining("http_5xx") });
 
     // Queues moves the message to the DLQ after max_retries; its consumer ends the notification.
     const dead = await runQueue(DEAD_LETTER_QUEUE, [{ id: "d1", body: message }]);
     expect(dead.explicitAcks).toEqual(["d1"]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", attempts: 3, lastError: expect.stringContaining("answered 502") });
+    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", attempts: 3, lastError: expect.stringContaining("http_5xx") });
 
     // A straggler copy of the message after that pushes nothing.
     const straggler = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "m4", attempts: 4, body: message }]);
@@ -373,7 +373,7 @@ describe("queue consumer", () => {
     expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(await notificationOf(bob, toBob.id)).toMatchObject({ status: "muted", attempts: 0 });
     expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
-    expect(await notificationOf(dee, toDee.id)).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("500") });
+    expect(await notificationOf(dee, toDee.id)).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("http_5xx") });
     expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
     expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
   });

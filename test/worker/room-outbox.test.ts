@@ -296,19 +296,20 @@ describe("command ids", () => {
     const fresh = unique("fresh");
     await postMessage(ada, room.id, "one", { "Idempotency-Key": fresh });
     await flushOutbox(room.id);
-    expect(await commandIds(room.id)).toEqual([fresh]);
+    // Ids are kept per kind of operation (a chat message's here).
+    expect(await commandIds(room.id)).toEqual([`message:${fresh}`]);
 
     // Swept within the hour already: a second stale id outlives this alarm.
     await recordStale(room.id, ada, "stale-2");
     await postMessage(ada, room.id, "two");
     await flushOutbox(room.id);
-    expect(await commandIds(room.id)).toEqual([fresh, "stale-2"]);
+    expect(await commandIds(room.id)).toEqual([`message:${fresh}`, "stale-2"]);
 
     // The sweep's time is memory only: a woken room sweeps on its first alarm.
     await evictDurableObject(roomStub(room.id));
     await postMessage(ada, room.id, "three");
     await flushOutbox(room.id);
-    expect(await commandIds(room.id)).toEqual([fresh]);
+    expect(await commandIds(room.id)).toEqual([`message:${fresh}`]);
   });
 });
 

@@ -164,14 +164,14 @@ describe("fan-out", () => {
 });
 
 describe("command ids", () => {
-  it("acks a repeated id again with the same seq and does not broadcast it twice", async () => {
+  it("acks a repeated id again with the same seq, refuses it for another text, and does not broadcast it twice", async () => {
     const { roomId, bob, a, b } = await roomOfTwo();
     a.send({ type: "message", id: "dup", text: "once" });
     expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
     a.send({ type: "message", id: "dup", text: "once" });
     a.send({ type: "message", id: "dup", text: "changed my mind" });
     expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
-    expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
+    expect(await a.nextOfType("error")).toMatchObject({ type: "error", id: "dup", code: "conflict" });
     // Another user's id is their own.
     b.send({ type: "message", id: "dup", text: "bob's" });
     expect(await b.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 2 });

@@ -5,8 +5,9 @@
  * is answered once, at registration; nothing reads it back.
  */
 import { Hono } from "hono";
-import { deleteDevice, devicesOf, listNotifications, mutedTypes, setMutedTypes, upsertDevice, type DeviceRow } from "../../db/notifications";
-import { ApiError, notFound } from "../../errors";
+import { deleteDevice, devicesOf, listNotifications, mutedTypes, registerDevice, setMutedTypes, type DeviceRow } from "../../db/notifications";
+import { ApiError, badRequest, conflict, notFound } from "../../errors";
+import { checkOutboundUrl } from "../../notify/outbound-url";
 import { newWebhookSecret } from "../../notify/webhook";
 import { DeviceBody, NotificationListQuery, PreferencesBody, type Device } from "../../protocol/notifications";
 import { requireAccount, requireUser } from "../auth-middleware";
@@ -31,18 +32,28 @@ notificationRoutes.get("/devices/webpush-key", (c) => c.json({ publicKey: c.get(
 
 notificationRoutes.post("/devices", requireAccount, async (c) => {
   const body = await readBody(c, DeviceBody);
+  const config = c.get("config");
   const userId = c.get("identity").userId;
   const base = { id: newId("dev"), userId, createdAt: Date.now() };
-  if (body.kind === "webpush") {
-    if (!c.get("config").VAPID_PUBLIC_KEY) throw new ApiError(409, "conflict", "Web Push is not configured on this server; register a webhook instead");
-    const { endpoint, keys } = body.subscription;
-    const row = await upsertDevice(c.env.DB, { ...base, kind: "webpush", endpoint, p256dh: keys.p256dh, auth: keys.auth, secret: null });
-    return c.json({ device: toDevice(row) }, 201);
+  const url = body.kind === "webpush" ? body.subscription.endpoint : body.url;
+  const verdict = checkOutboundUrl(url, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS });
+  if (!verdict.ok) {
+    const path = body.kind === "webpush" ? "subscription.endpoint" : "url";
+    throw badRequest(`the ${body.kind === "webpush" ? "push endpoint" : "webhook URL"} ${verdict.reason}`, [{ path, message: verdict.reason, code: "refused_url" }]);
   }
-  // Registering the same URL again rotates the secret: the new one is the only one shown.
-  const secret = newWebhookSecret();
-  const row = await upsertDevice(c.env.DB, { ...base, kind: "webhook", endpoint: body.url, p256dh: null, auth: null, secret });
-  return c.json({ device: { ...toDevice(row), secret } }, 201);
+  if (body.kind === "webpush" && !config.VAPID_PUBLIC_KEY) throw new ApiError(409, "conflict", "Web Push is not configured on this server; register a webhook instead");
+  // Registering the same webhook URL again rotates the secret: the new one is the only one shown.
+  const secret = body.kind === "webhook" ? newWebhookSecret() : null;
+  const device =
+    body.kind === "webpush"
+      ? { ...base, kind: "webpush" as const, endpoint: url, p256dh: body.subscription.keys.p256dh, auth: body.subscription.keys.auth, secret: null }
+      : { ...base, kind: "webhook" as const, endpoint: url, p256dh: null, auth: null, secret };
+  const result = await registerDevice(c.env.DB, device, config.MAX_DEVICES_PER_USER);
+  if ("refused" in result) {
+    if (result.refused === "endpoint_taken") throw conflict("this push subscription is registered to another account; subscribe again from this browser to get a new endpoint");
+    throw new ApiError(409, "too_many_devices", `an account may register at most ${config.MAX_DEVICES_PER_USER} devices; remove one first (DELETE /v1/devices/:id)`, { max: config.MAX_DEVICES_PER_USER });
+  }
+  return c.json({ device: secret === null ? toDevice(result.row) : { ...toDevice(result.row), secret } }, 201);
 });
 
 notificationRoutes.get("/devices", async (c) => {

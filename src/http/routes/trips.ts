@@ -102,7 +102,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     riderActivityOf(c.env.DB, riderId, Date.now(), limits),
   ]);
   // A retry of a request that went through answers its trip, whatever the limits say now.
-  if (earlier.earlierTripId !== undefined) return c.json({ trip: unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity"))) }, 201);
+  if (earlier.earlierTripId !== undefined) return c.json({ trip: sameRideOrConflict(body, unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity")))) }, 201);
   const admission = admitRequest(activity, Date.now(), limits);
   if (!admission.ok) {
     const retryAfter = Math.ceil(admission.retryAfterMs / 1000);
@@ -142,7 +142,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     }
     if (twin !== null) {
       await giveBack();
-      return c.json({ trip: twin }, 201);
+      return c.json({ trip: sameRideOrConflict(body, twin) }, 201);
     }
   }
   try {
@@ -155,6 +155,19 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     throw err;
   }
 });
+
+/**
+ * An Idempotency-Key answers with its first trip only when it asks for the same ride (the same
+ * quote, or the same pickup and dropoff); reused for another ride it is 409, as top-ups do,
+ * rather than a silent answer with a trip the rider did not ask for this time.
+ */
+function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
+  const same = "quoteId" in body
+    ? trip.quote.id === body.quoteId
+    : trip.pickup.lat === body.pickup.lat && trip.pickup.lng === body.pickup.lng && trip.dropoff.lat === body.dropoff.lat && trip.dropoff.lng === body.dropoff.lng;
+  if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
+  return trip;
+}
 
 /** The reconciliation cron (payments/reconcile.ts) releases such a hold later. */
 function logHoldLeak(tripId: string, err: unknown): void {

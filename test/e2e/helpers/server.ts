@@ -91,6 +91,9 @@ export async function devServer(name: string, options: { vars?: Record<string, s
         persistTo,
         "--var",
         "JWT_SECRET:e2e-secret-not-for-production-0123456789",
+        // The tests register webhooks on 127.0.0.1 (README, "Security": loopback is off by default).
+        "--var",
+        "ALLOW_LOOPBACK_WEBHOOKS:true",
         ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
         "--show-interactive-dev-session=false",
         "--log-level",

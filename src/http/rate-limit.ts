@@ -1,0 +1,98 @@
+/**
+ * @module http/rate-limit
+ * Request rate limits by route class, on Cloudflare's Workers rate-limiting binding (one
+ * `[[ratelimits]]` namespace per class in wrangler.toml, where the limits live). A request is
+ * counted per user id once authenticated (`requireUser` calls `limitCaller`), and per
+ * `CF-Connecting-IP` on the routes nobody signs in to (`limitAnonymous`, app-wide). Per-IP
+ * limits on signed-in routes would throttle every user behind one NAT (and the tests, the
+ * simulator and the benchmarks, which run many users from 127.0.0.1), so those count users.
+ * Over the limit: 429 `rate_limited` with `Retry-After` (the class's period: the binding does
+ * not say when its window ends). The binding counts per Cloudflare location, approximately.
+ */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../errors";
+import type { AppContext, AppEnv } from "./context";
+
+export type RouteClass = "chat_post" | "trip_request" | "quote" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook";
+
+type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_QUOTE" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK"; periodSeconds: 10 | 60 };
+
+/** Each class's binding and its `period` in wrangler.toml (test/unit/rate-limit.test.ts checks they agree). */
+export const LIMITERS: Record<RouteClass, Limiter> = {
+  chat_post: { binding: "RL_CHAT_POST", periodSeconds: 60 },
+  trip_request: { binding: "RL_TRIP_REQUEST", periodSeconds: 60 },
+  quote: { binding: "RL_QUOTE", periodSeconds: 60 },
+  top_up: { binding: "RL_TOP_UP", periodSeconds: 60 },
+  device: { binding: "RL_DEVICE", periodSeconds: 60 },
+  connect: { binding: "RL_CONNECT", periodSeconds: 60 },
+  poll: { binding: "RL_POLL", periodSeconds: 60 },
+  write: { binding: "RL_WRITE", periodSeconds: 10 },
+  provider_webhook: { binding: "RL_PROVIDER_WEBHOOK", periodSeconds: 60 },
+};
+
+/** Classes of routes without a signed-in user: counted per client IP. */
+const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook"]);
+
+/** First match wins. Paths are the request's, under /v1. */
+const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
+  { method: "POST", path: /^\/v1\/(rooms|trips)\/[^/]+\/messages$/, routeClass: "chat_post" },
+  { method: "POST", path: /^\/v1\/trips$/, routeClass: "trip_request" },
+  { method: "POST", path: /^\/v1\/quotes$/, routeClass: "quote" },
+  { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },
+  { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
+  { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },
+  { method: "GET", path: /^\/v1\/((rooms|trips)\/[^/]+|drivers\/me)\/(ws|events)$/, routeClass: "connect" },
+  { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
+];
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * The class a request is limited under, or null for reads. Every mutating route under /v1 has
+ * one, but sign-up and login, whose limits (failed logins per email and IP) live in the auth
+ * routes.
+ */
+export function routeClassOf(method: string, path: string): RouteClass | null {
+  const upper = method.toUpperCase();
+  const found = ROUTES.find((r) => r.method === upper && r.path.test(path));
+  if (found) return found.routeClass;
+  if (MUTATING.has(upper) && path.startsWith("/v1/") && !path.startsWith("/v1/auth/")) return "write";
+  return null;
+}
+
+/** Counts a signed-in caller's request against its class; throws 429 past the limit. */
+export async function limitCaller(c: AppContext): Promise<void> {
+  const routeClass = routeClassOf(c.req.method, c.req.path);
+  if (routeClass === null || ANONYMOUS_CLASSES.has(routeClass)) return;
+  await enforce(c, routeClass, `user:${c.get("identity").userId}`);
+}
+
+/** App-wide: counts requests to the routes nobody signs in to, per client IP. */
+export const limitAnonymous: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const routeClass = routeClassOf(c.req.method, c.req.path);
+  if (routeClass !== null && ANONYMOUS_CLASSES.has(routeClass)) await enforce(c, routeClass, `ip:${clientIp(c)}`);
+  await next();
+};
+
+/** Cloudflare sets CF-Connecting-IP on every request it forwards; a client cannot choose it there. */
+function clientIp(c: AppContext): string {
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
+}
+
+async function enforce(c: AppContext, routeClass: RouteClass, key: string): Promise<void> {
+  // A request that reaches requireUser twice (two sub-apps match its path) is counted once.
+  if (c.get("rateLimited")) return;
+  c.set("rateLimited", true);
+  const limiter = LIMITERS[routeClass];
+  let allowed: boolean;
+  try {
+    allowed = (await c.env[limiter.binding].limit({ key })).success;
+  } catch (err) {
+    // The limiter failing must not take the API down with it: let the request through, loudly.
+    console.error(JSON.stringify({ level: "error", where: "rateLimit", routeClass, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    return;
+  }
+  if (!allowed) {
+    throw new ApiError(429, "rate_limited", `too many requests of this kind (${routeClass}); try again in ${limiter.periodSeconds} s`, { routeClass }, limiter.periodSeconds);
+  }
+}

@@ -1,0 +1,55 @@
+// Route classes of the rate limits (src/http/rate-limit.ts): every mutating operation the API
+// documents is limited (but sign-up and login, which the auth routes limit themselves), and
+// each class's binding exists in wrangler.toml with the period the 429's Retry-After names.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { operations } from "../../src/http/openapi";
+import { LIMITERS, routeClassOf } from "../../src/http/rate-limit";
+
+function ratelimitsInWranglerToml(): Map<string, { limit: number; period: number }> {
+  const toml = readFileSync("wrangler.toml", "utf8");
+  const found = new Map<string, { limit: number; period: number }>();
+  for (const block of toml.split("[[ratelimits]]").slice(1)) {
+    const name = /^name\s*=\s*"([A-Z_]+)"/m.exec(block)?.[1];
+    const simple = /^simple\s*=\s*\{\s*limit\s*=\s*(\d+)\s*,\s*period\s*=\s*(\d+)\s*\}/m.exec(block);
+    if (name && simple) found.set(name, { limit: Number(simple[1]), period: Number(simple[2]) });
+  }
+  return found;
+}
+
+describe("rate limit classes", () => {
+  it("limits every mutating operation and every socket, stream and poll", () => {
+    const concrete = (path: string) => path.replace(/\{\w+\}/g, "x_1");
+    for (const op of operations) {
+      const routeClass = routeClassOf(op.method, concrete(op.path));
+      const mutating = op.method !== "get";
+      const opensSomething = /\/(ws|events|poll)$/.test(op.path);
+      if (op.path.startsWith("/v1/auth/")) expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
+      else if (mutating || opensSomething) expect({ op: `${op.method} ${op.path}`, limited: routeClass !== null }).toEqual({ op: `${op.method} ${op.path}`, limited: true });
+      else expect({ op: `${op.method} ${op.path}`, routeClass }).toEqual({ op: `${op.method} ${op.path}`, routeClass: null });
+    }
+  });
+
+  it("sorts routes into their classes", () => {
+    expect(routeClassOf("POST", "/v1/rooms/room_1/messages")).toBe("chat_post");
+    expect(routeClassOf("POST", "/v1/trips/trip_1/messages")).toBe("chat_post");
+    expect(routeClassOf("POST", "/v1/trips")).toBe("trip_request");
+    expect(routeClassOf("POST", "/v1/quotes")).toBe("quote");
+    expect(routeClassOf("POST", "/v1/trips/trip_1/accept")).toBe("write");
+    expect(routeClassOf("POST", "/v1/wallet/top-ups")).toBe("top_up");
+    expect(routeClassOf("POST", "/v1/devices")).toBe("device");
+    expect(routeClassOf("DELETE", "/v1/devices/dev_1")).toBe("write");
+    expect(routeClassOf("GET", "/v1/rooms/room_1/ws")).toBe("connect");
+    expect(routeClassOf("GET", "/v1/drivers/me/events")).toBe("connect");
+    expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
+    expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
+    expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
+  });
+
+  it("has a [[ratelimits]] binding per class in wrangler.toml, with the period Retry-After says", () => {
+    const bindings = ratelimitsInWranglerToml();
+    for (const [routeClass, limiter] of Object.entries(LIMITERS)) {
+      expect({ routeClass, period: bindings.get(limiter.binding)?.period }).toEqual({ routeClass, period: limiter.periodSeconds });
+    }
+  });
+});
