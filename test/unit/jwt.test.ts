@@ -125,7 +125,7 @@ describe("signToken / verifyToken", () => {
     const bad = [
       validClaims({ sub: "" }),
       validClaims({ sub: 42 }),
-      validClaims({ role: "admin" }),
+      validClaims({ role: "superuser" }),
       validClaims({ exp: "never" }),
       validClaims({ exp: undefined }),
       validClaims({ iss: undefined }),

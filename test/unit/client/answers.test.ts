@@ -27,7 +27,7 @@ const routes: Record<string, Handler> = {
   "GET /v1/trips/proxy_down": html(503),
   "GET /v1/trips/odd_error": json(400, { error: { code: 5, message: "a number for a code" } }),
   "GET /v1/trips/slow_down": json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "7" }),
-  "POST /v1/auth/register": json(201, { user: { id: "u1", email: "a@b.c", name: "Ada", role: "rider", createdAt: 1 }, token: "token-from-register" }),
+  "POST /v1/auth/register": json(201, { user: { id: "u1", email: "a@b.c", name: "Ada", role: "rider", createdAt: 1 }, token: "token-from-register", refreshToken: "refresh-from-register", expiresAt: 4_102_444_800_000, expiresIn: 900 }),
   "POST /v1/auth/login": json(200, { user: { id: "u1" } }),
   "GET /v1/me": (req, res) => {
     seenAuthorization.push(req.headers.authorization);

@@ -29,8 +29,10 @@ describe("an operator's cancel", () => {
   });
 
   it("where a rider cancelling as late would pay the fee", () => {
-    const rider = must(apply(inProgress(), { type: "cancel", by: "rider", userId: "rider-1", now: LATE }));
+    // A rider may cancel up to the pickup (in progress they cannot), so the late fee's case is an arrived driver.
+    const rider = must(apply(arrived(), { type: "cancel", by: "rider", userId: "rider-1", now: LATE }));
     expect(rider.state.cancellationFee).toEqual({ amount: 500, currency: "USD" });
+    expect(must(adminCancel(arrived())).state.cancellationFee).toBeNull();
     expect(must(adminCancel(inProgress())).state.cancellationFee).toBeNull();
   });
 
