@@ -1,7 +1,7 @@
 /**
  * @module errors
  * One error type for the whole service. Handlers throw `ApiError`; the Worker's `onError`
- * turns it into API.md's `{ error: { code, message, details } }` body. Durable Object RPC
+ * turns it into docs/API.md's `{ error: { code, message, details } }` body. Durable Object RPC
  * methods return `Result` instead of throwing, because an exception crossing RPC loses its
  * class and fields; `unwrap` rethrows it on the Worker side as the same `ApiError`.
  */

@@ -1,7 +1,7 @@
 /**
  * @module http/app
  * The Hono application: config, CORS, body limits, the routes under /v1, and the one error path
- * that turns every failure into API.md's error body (never a stack, never a bare 500 for
+ * that turns every failure into docs/API.md's error body (never a stack, never a bare 500 for
  * bad input).
  */
 import { Hono, type Context } from "hono";

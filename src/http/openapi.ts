@@ -54,7 +54,7 @@ type Operation = {
 };
 
 const DriverResponse = z.object({ driver: Driver });
-/** Frames are those of the room's socket; see API.md. */
+/** Frames are those of the room's socket; see docs/API.md. */
 const PollResponse = z.object({ events: z.array(z.looseObject({ type: z.string() })), seq: z.number().int() });
 const TripResponse = z.object({ trip: Trip });
 

@@ -13,9 +13,9 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "./context";
 
-export type RouteClass = "chat_post" | "trip_request" | "quote" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook";
+export type RouteClass = "chat_post" | "trip_request" | "quote" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook" | "account";
 
-type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_QUOTE" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK"; periodSeconds: 10 | 60 };
+type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_QUOTE" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK" | "RL_ACCOUNT"; periodSeconds: 10 | 60 };
 
 /** Each class's binding and its `period` in wrangler.toml (test/unit/rate-limit.test.ts checks they agree). */
 export const LIMITERS: Record<RouteClass, Limiter> = {
@@ -28,10 +28,11 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   poll: { binding: "RL_POLL", periodSeconds: 60 },
   write: { binding: "RL_WRITE", periodSeconds: 10 },
   provider_webhook: { binding: "RL_PROVIDER_WEBHOOK", periodSeconds: 60 },
+  account: { binding: "RL_ACCOUNT", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
-const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook"]);
+const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account"]);
 
 /** First match wins. Paths are the request's, under /v1. */
 const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
@@ -41,6 +42,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },
   { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
   { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },
+  // Sign-up and refresh write to D1 for anyone who asks: a flood from one address is cut off.
+  // Login has its own, tighter limits on failed passwords (routes/auth.ts).
+  { method: "POST", path: /^\/v1\/auth\/(register|refresh)$/, routeClass: "account" },
   { method: "GET", path: /^\/v1\/((rooms|trips)\/[^/]+|drivers\/me)\/(ws|events)$/, routeClass: "connect" },
   { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
 ];
@@ -49,8 +53,8 @@ const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * The class a request is limited under, or null for reads. Every mutating route under /v1 has
- * one, but sign-up and login, whose limits (failed logins per email and IP) live in the auth
- * routes.
+ * one, but login and logout: login's limits (failed passwords per email and IP) live in the
+ * auth routes, and logout only ends sessions.
  */
 export function routeClassOf(method: string, path: string): RouteClass | null {
   const upper = method.toUpperCase();

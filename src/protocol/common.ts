@@ -1,6 +1,6 @@
 /**
  * @module protocol/common
- * Shapes shared by HTTP bodies and WebSocket frames (API.md, "Conventions" and "Resources").
+ * Shapes shared by HTTP bodies and WebSocket frames (docs/API.md, "Conventions" and "Resources").
  */
 import { z } from "zod";
 

@@ -1,6 +1,6 @@
 /**
  * @module protocol/dispatch
- * Drivers, quotes, trips and ratings (API.md): HTTP bodies, resources, and the frames of the
+ * Drivers, quotes, trips and ratings (docs/API.md): HTTP bodies, resources, and the frames of the
  * driver channel and the trip room.
  */
 import { z } from "zod";

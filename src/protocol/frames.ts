@@ -1,6 +1,6 @@
 /**
  * @module protocol/frames
- * WebSocket frames (API.md, "WebSocket frames"). Client frames are parsed with `safeParse` by
+ * WebSocket frames (docs/API.md, "Live connections" and the frames of each room). Client frames are parsed with `safeParse` by
  * the room objects; server frames are typed here so that the client SDK and tests read the
  * same shapes the server writes.
  */
@@ -51,7 +51,7 @@ export type ReadFrame = { type: "read"; userId: string; seq: number };
 export type ChatWelcome = WelcomeFrame<{
   members: string[];
   online: string[];
-  /** Read marks by user id (an addition to API.md's welcome). */
+  /** Read marks by user id. */
   reads: Record<string, number>;
 }>;
 

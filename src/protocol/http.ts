@@ -1,6 +1,6 @@
 /**
  * @module protocol/http
- * Request and response bodies of the HTTP routes (API.md, "HTTP"). The Worker validates every
+ * Request and response bodies of the HTTP routes (docs/API.md, one section per resource). The Worker validates every
  * body with these; the client SDK and the tests use the same schemas and types.
  */
 import { z } from "zod";

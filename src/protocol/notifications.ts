@@ -1,6 +1,6 @@
 /**
  * @module protocol/notifications
- * Devices, the notification log and notification preferences (API.md, "HTTP"): bodies and
+ * Devices, the notification log and notification preferences (docs/API.md, "Notifications"): bodies and
  * resources of `/v1/devices`, `/v1/notifications` and `/v1/me/preferences`.
  */
 import { z } from "zod";

@@ -1,6 +1,6 @@
 /**
  * @module protocol/payments
- * Wallets, top-ups, transactions, receipts and earnings (API.md, "Payments"): the bodies and
+ * Wallets, top-ups, transactions, receipts and earnings (docs/API.md, "Payments"): the bodies and
  * resources of `/v1/wallet`, `/v1/wallet/top-ups`, `/v1/wallet/transactions`,
  * `/v1/trips/:id/receipt` and `/v1/earnings`. All money is integer minor units.
  */
@@ -15,7 +15,7 @@ export const Wallet = z.object({
   held: Money,
   /** balance − held: what a new trip request can hold. */
   available: Money,
-  /** Fares the wallet could not cover, still owed (an addition to API.md). */
+  /** Fares the wallet could not cover, still owed. */
   owed: Money,
 });
 export type Wallet = z.infer<typeof Wallet>;

@@ -24,7 +24,8 @@ describe("rate limit classes", () => {
       const routeClass = routeClassOf(op.method, concrete(op.path));
       const mutating = op.method !== "get";
       const opensSomething = /\/(ws|events|poll)$/.test(op.path);
-      if (op.path.startsWith("/v1/auth/")) expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
+      // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
+      if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout") expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
       else if (mutating || opensSomething) expect({ op: `${op.method} ${op.path}`, limited: routeClass !== null }).toEqual({ op: `${op.method} ${op.path}`, limited: true });
       else expect({ op: `${op.method} ${op.path}`, routeClass }).toEqual({ op: `${op.method} ${op.path}`, routeClass: null });
     }
@@ -43,6 +44,8 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/drivers/me/events")).toBe("connect");
     expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
     expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
+    expect(routeClassOf("POST", "/v1/auth/register")).toBe("account");
+    expect(routeClassOf("POST", "/v1/auth/refresh")).toBe("account");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
   });
 

@@ -318,6 +318,9 @@ describe("refunds", () => {
     expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
     expect((await walletOf(rider)).available.amount).toBe(before + 300);
+    // The same key for another amount is another request: 409, and nothing posted.
+    expectError(await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(200) }, "k1"), 409, "conflict");
+    expect((await walletOf(rider)).available.amount).toBe(before + 300);
 
     const tooMuch = await refund(admin, trip.id, { reason: "more", amount: USD(401) }, "k2");
     expectError(tooMuch, 409, "conflict");

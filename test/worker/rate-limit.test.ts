@@ -124,4 +124,20 @@ describe("anonymous routes", () => {
     expect(otherIp.status).toBe(400);
     await otherIp.body?.cancel();
   }, 30_000);
+
+  it("counts sign-ups and refreshes per client IP, so a flood of junk refresh tokens is cut off", async () => {
+    const refresh = (ip: string) =>
+      exports.default.fetch("http://ridewire.test/v1/auth/refresh", { method: "POST", headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: "junk-refresh-token-0123456789" }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 1_300 && !statuses.includes(429); i++) {
+      const res = await refresh("203.0.113.9");
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+    const otherIp = await refresh("198.51.100.9");
+    expect(otherIp.status).toBe(401);
+    await otherIp.body?.cancel();
+  }, 60_000);
 });

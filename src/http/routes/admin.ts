@@ -130,6 +130,11 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
   const recorded = Refund.safeParse(typeof audit?.details === "object" && audit.details !== null && "refund" in audit.details ? audit.details.refund : undefined);
   if (!audit || !recorded.success) throw conflict("this Idempotency-Key was used for a refund that has no readable record");
+  // A key names one refund: asked again for another amount, it is a different request (409, as elsewhere).
+  const first = recorded.data.amount;
+  if (body.amount && (body.amount.amount !== first.amount || body.amount.currency !== first.currency)) {
+    throw conflict("this Idempotency-Key was used for a refund of another amount", { refund: recorded.data });
+  }
   const answer: RefundResponse = { refund: recorded.data, audit };
   return c.json(answer, 201);
 });

@@ -1,6 +1,6 @@
 /**
  * @module http/routes/auth
- * Accounts and sessions: register, login, refresh, logout and me (API.md, README "Accounts").
+ * Accounts and sessions: register, login, refresh, logout and me (docs/API.md, "Accounts").
  * A sign-in opens a session: a short-lived access token (`token`, carrying the session as
  * `sid`) and a refresh token that is traded for the next pair at `/auth/refresh`, once. Login
  * attempts are counted before the password is checked (src/db/users.ts).

@@ -1,6 +1,6 @@
 /**
  * @module http/routes/rooms
- * Chat rooms (API.md): create, list, join, add member, members, history, post, and the socket upgrade.
+ * Chat rooms (docs/API.md): create, list, join, add member, members, history, post, and the socket upgrade.
  * Membership changes go to D1 first, then to the room object; messages and history go
  * straight to the room object, which keeps D1 off the message path.
  */

@@ -1,6 +1,6 @@
 /**
  * @module http/routes/wallet
- * Payments over HTTP (API.md, "Payments"): the caller's wallet and transactions, top-ups
+ * Payments over HTTP (docs/API.md, "Payments"): the caller's wallet and transactions, top-ups
  * through the payment provider and its webhook, trip receipts and drivers' earnings. The
  * ledger (db/ledger.ts) does the money; holds and captures of trips happen in routes/trips.ts
  * and the trip room.
