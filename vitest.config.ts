@@ -24,7 +24,12 @@ export default defineConfig(async () => {
       projects: [
         {
           ssr: sourceFirst,
-          test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node", testTimeout: TEST_TIMEOUT_MS },
+          test: {
+            name: "unit",
+            include: ["test/unit/**/*.test.ts"],
+            environment: "node",
+            testTimeout: TEST_TIMEOUT_MS,
+          },
         },
         {
           plugins: [
@@ -37,17 +42,30 @@ export default defineConfig(async () => {
                   // The webhook and push receiver of the tests runs on 127.0.0.1 (test/helpers/hook-server.mjs).
                   ALLOW_LOOPBACK_WEBHOOKS: "true",
                   // A VAPID pair made for the tests only (Web Push is off without one).
-                  VAPID_PUBLIC_KEY: "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
+                  VAPID_PUBLIC_KEY:
+                    "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
                   VAPID_PRIVATE_KEY: "rn4ElKWtTCkHmYKi3WxtJTu0uQiuTjoLrnGCcyB6nmg",
                 },
               },
             }),
           ],
-          test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: TEST_TIMEOUT_MS, setupFiles: ["test/worker/setup.ts"], globalSetup: ["test/helpers/hook-server.mjs", "test/helpers/stripe-server.mjs"] },
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            testTimeout: TEST_TIMEOUT_MS,
+            setupFiles: ["test/worker/setup.ts"],
+            globalSetup: ["test/helpers/hook-server.mjs", "test/helpers/stripe-server.mjs"],
+          },
         },
         {
           ssr: sourceFirst,
-          test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+          },
         },
       ],
     },

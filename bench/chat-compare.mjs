@@ -21,7 +21,24 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as hdr from "hdr-histogram-js";
 import WebSocket from "ws";
-import { BenchError, CHAT_SERVERS, CLK_TCK, cpuTicks, describeProcesses, die, hostTicks, isLoopback, makeApi, now, numberOption, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
+import {
+  BenchError,
+  CHAT_SERVERS,
+  CLK_TCK,
+  cpuTicks,
+  describeProcesses,
+  die,
+  hostTicks,
+  isLoopback,
+  makeApi,
+  now,
+  numberOption,
+  pool,
+  processTree,
+  rssBytes,
+  runQueueWaitNs,
+  sleep,
+} from "./lib.mjs";
 
 const HELP = `usage: node bench/chat-compare.mjs --target ridewire|ws|socketio|do-room|do-room-workerd [options]
 
@@ -121,11 +138,19 @@ const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const ROOT = opt["server-root"] ? Number(opt["server-root"]) : null;
 const FIXED_PIDS = opt.pid ? opt.pid.split(",").map(Number) : null;
 const serverPids = () => (FIXED_PIDS ? FIXED_PIDS : ROOT ? processTree(ROOT) : []);
-if (!FIXED_PIDS && !ROOT) console.warn("chat-compare: WARNING no --server-root or --pid: server CPU and memory not measured");
+if (!FIXED_PIDS && !ROOT)
+  console.warn("chat-compare: WARNING no --server-root or --pid: server CPU and memory not measured");
 
 function snapshot() {
   const pids = serverPids();
-  return { t: now(), pids, server: cpuTicks(pids), rq: runQueueWaitNs(pids), host: hostTicks(), gen: process.cpuUsage() };
+  return {
+    t: now(),
+    pids,
+    server: cpuTicks(pids),
+    rq: runQueueWaitNs(pids),
+    host: hostTicks(),
+    gen: process.cpuUsage(),
+  };
 }
 /** CPU between two snapshots; only pids alive at both ends count. */
 function cpuBetween(a, b) {
@@ -163,7 +188,15 @@ async function waitQuiet(maxS) {
 
 // ---- state ------------------------------------------------------------------------------------
 
-const newHist = () => hdr.build({ bitBucketSize: 32, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+const newHist = () =>
+  hdr.build({
+    bitBucketSize: 32,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
 const errorsByCode = new Map();
 const countError = (code) => errorsByCode.set(code, (errorsByCode.get(code) ?? 0) + 1);
 
@@ -323,7 +356,12 @@ const adapters = {
       const password = `bench-${randomBytes(9).toString("base64url")}`;
       const need = Array.from({ length: Math.max(0, n - this.users.length) }, (_, i) => this.users.length + i);
       const made = await pool(need, CONCURRENCY, async (i) => {
-        const res = await api("POST", "/v1/auth/register", { email: `cmp-${runId}-${i}@bench.example.com`, password, name: `cmp ${i}`, role: "rider" });
+        const res = await api("POST", "/v1/auth/register", {
+          email: `cmp-${runId}-${i}@bench.example.com`,
+          password,
+          name: `cmp ${i}`,
+          role: "rider",
+        });
         return { userId: res.user.id, token: res.token };
       });
       this.users.push(...made);
@@ -373,12 +411,17 @@ const adapters = {
       for (const c of clients) Object.assign(c, { userId: `u${c.idx}`, roomId: `${label}-${c.room}` });
     },
     connect(c) {
-      return openSocket(c, `${WS_BASE}/rooms/${encodeURIComponent(c.roomId)}?user=${c.userId}`, {}, (text, t, ready) => {
-        const f = parseJson(text);
-        if (!f) return;
-        if (f.type === "message") return onDelivery(c, f.text, t);
-        if (f.type === "welcome") return ready();
-      });
+      return openSocket(
+        c,
+        `${WS_BASE}/rooms/${encodeURIComponent(c.roomId)}?user=${c.userId}`,
+        {},
+        (text, t, ready) => {
+          const f = parseJson(text);
+          if (!f) return;
+          if (f.type === "message") return onDelivery(c, f.text, t);
+          if (f.type === "welcome") return ready();
+        },
+      );
     },
     send(c, id, text) {
       c.ws.send(JSON.stringify({ type: "message", id, text }));
@@ -426,10 +469,23 @@ let ioClient = null;
 async function connectOfficialSocketIo(c) {
   ioClient ??= (await import("socket.io-client")).io;
   return new Promise((resolve, reject) => {
-    const s = ioClient(BASE.origin, { transports: ["websocket"], query: { room: c.roomId, user: c.userId }, forceNew: true, reconnection: false, timeout: 15_000 });
+    const s = ioClient(BASE.origin, {
+      transports: ["websocket"],
+      query: { room: c.roomId, user: c.userId },
+      forceNew: true,
+      reconnection: false,
+      timeout: 15_000,
+    });
     c.sio = s;
     // A stand-in with the ws fields the generator reads.
-    c.ws = { get readyState() { return s.connected ? 1 : 3; }, close: () => s.close(), terminate: () => s.close(), once: (_ev, fn) => s.once("disconnect", fn) };
+    c.ws = {
+      get readyState() {
+        return s.connected ? 1 : 3;
+      },
+      close: () => s.close(),
+      terminate: () => s.close(),
+      once: (_ev, fn) => s.once("disconnect", fn),
+    };
     s.once("welcome", () => resolve());
     s.once("connect_error", (err) => reject(new BenchError(`client ${c.idx}: ${err.message}`)));
     s.on("message", (m) => onDelivery(c, m?.text, now()));
@@ -481,7 +537,8 @@ async function waitOrAbort(ms) {
   while (now() < until) {
     await sleep(Math.min(250, until - now()));
     const lag = oldestLagMs();
-    if (lag > ABORT_LAG) return `a message still undelivered after ${Math.round(lag)} ms (server behind; stopped early)`;
+    if (lag > ABORT_LAG)
+      return `a message still undelivered after ${Math.round(lag)} ms (server behind; stopped early)`;
   }
   return null;
 }
@@ -511,7 +568,9 @@ async function runPoint(topo, rate, why) {
   cur = newPoint(rate);
   const sockets = topo.rooms * topo.clients;
   const targetMsgs = sockets * rate;
-  console.log(`chat-compare: ${TARGET} ${topo.rooms}x${topo.clients} @ ${rate} msg/s/client (${fmtN(targetMsgs)} msg/s -> ${fmtN(targetMsgs * topo.clients)} deliveries/s) [${why}]`);
+  console.log(
+    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients} @ ${rate} msg/s/client (${fmtN(targetMsgs)} msg/s -> ${fmtN(targetMsgs * topo.clients)} deliveries/s) [${why}]`,
+  );
   phase = "warmup";
   startSending(rate);
   let aborted = await waitOrAbort(WARMUP * 1000);
@@ -584,15 +643,27 @@ async function runPoint(topo, rate, why) {
       processesChanged: c.changed,
     },
     generator: { cpuS: r3(c.genS), cpuPctOfCore: r1(genPct) },
-    host: { busyCpuS: r3(c.hostS), otherProcessesCpuS: r3(c.otherS), otherPctOfCore: c.otherS === null ? null : r1((c.otherS / c.seconds) * 100), loadavgAtStart: load0 },
+    host: {
+      busyCpuS: r3(c.hostS),
+      otherProcessesCpuS: r3(c.otherS),
+      otherPctOfCore: c.otherS === null ? null : r1((c.otherS / c.seconds) * 100),
+      loadavgAtStart: load0,
+    },
     quietWaitBeforeS: r1(quietS),
     aborted,
   };
   // A point stopped during its warm-up has no measured window: it failed, whatever the generator did.
   point.discarded = !aborted && genPct > GEN_LIMIT;
-  point.failed = Boolean(aborted) || p.sent === 0 || lat.p99 === null || lat.p99 > P99_LIMIT || deliveryRatio < DELIVERY_MIN;
+  point.failed =
+    Boolean(aborted) || p.sent === 0 || lat.p99 === null || lat.p99 > P99_LIMIT || deliveryRatio < DELIVERY_MIN;
   point.good = !point.discarded && !point.failed && lat.p99 <= GOOD_P99;
-  point.verdict = point.discarded ? "discarded (generator-bound)" : point.failed ? "fail" : point.good ? "good" : "pass";
+  point.verdict = point.discarded
+    ? "discarded (generator-bound)"
+    : point.failed
+      ? "fail"
+      : point.good
+        ? "good"
+        : "pass";
   console.log(
     `chat-compare:   -> ${point.verdict}: delivered ${fmtN(p.delivered)} (${fmtN(point.deliveredPerS)}/s) of ${fmtN(expected)}, lost ${point.lost}, dup ${p.duplicates}, ooo ${p.outOfOrder}; p50 ${lat.p50} p99 ${lat.p99} max ${lat.max} ms; server ${point.server.cpuPctOfCore}% (${point.server.cpuSPer100kDeliveries} CPU-s/100k), generator ${point.generator.cpuPctOfCore}%, other ${point.host.otherPctOfCore}%${aborted ? `; ${aborted}` : ""}`,
   );
@@ -610,7 +681,14 @@ async function runTopology(topo, index) {
   const label = `t${index}-${runId}`;
   const sockets = topo.rooms * topo.clients;
   clientsPerRoom = topo.clients;
-  clients = Array.from({ length: sockets }, (_, k) => ({ idx: k, room: Math.floor(k / topo.clients), q: 0, recv: new Map(), ws: null, timer: null }));
+  clients = Array.from({ length: sockets }, (_, k) => ({
+    idx: k,
+    room: Math.floor(k / topo.clients),
+    q: 0,
+    recv: new Map(),
+    ws: null,
+    timer: null,
+  }));
   closing = false;
   const t0 = now();
   await adapter.prepare(sockets);
@@ -624,9 +702,19 @@ async function runTopology(topo, index) {
   await sleep(1000);
   await waitQuiet(QUIET_WAIT);
   const rssAfter = rssBytes(serverPids());
-  const setup = { prepareS: r1((tPrepared - t0) / 1000), roomsS: r1((tRooms - tPrepared) / 1000), connectS: r1((tConnected - tRooms) / 1000) };
-  const memory = { rssBeforeConnectBytes: rssBefore, rssConnectedBytes: rssAfter, perConnectionBytes: Math.round((rssAfter - rssBefore) / sockets) };
-  console.log(`chat-compare: ${TARGET} ${topo.rooms}x${topo.clients}: ${sockets} sockets ready (setup ${setup.prepareS}+${setup.roomsS}+${setup.connectS} s); RSS ${(rssBefore / 1048576).toFixed(1)} -> ${(rssAfter / 1048576).toFixed(1)} MiB = ${(memory.perConnectionBytes / 1024).toFixed(1)} KiB per connection`);
+  const setup = {
+    prepareS: r1((tPrepared - t0) / 1000),
+    roomsS: r1((tRooms - tPrepared) / 1000),
+    connectS: r1((tConnected - tRooms) / 1000),
+  };
+  const memory = {
+    rssBeforeConnectBytes: rssBefore,
+    rssConnectedBytes: rssAfter,
+    perConnectionBytes: Math.round((rssAfter - rssBefore) / sockets),
+  };
+  console.log(
+    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients}: ${sockets} sockets ready (setup ${setup.prepareS}+${setup.roomsS}+${setup.connectS} s); RSS ${(rssBefore / 1048576).toFixed(1)} -> ${(rssAfter / 1048576).toFixed(1)} MiB = ${(memory.perConnectionBytes / 1024).toFixed(1)} KiB per connection`,
+  );
 
   const points = [];
   const run = async (rate, why) => {
@@ -692,11 +780,32 @@ async function runTopology(topo, index) {
     points,
     skipped,
     summary: {
-      bestGood: best ? { ratePerClient: best.ratePerClient, deliveredPerS: best.deliveredPerS, p50: best.latencyMs.p50, p99: best.latencyMs.p99 } : null,
+      bestGood: best
+        ? {
+            ratePerClient: best.ratePerClient,
+            deliveredPerS: best.deliveredPerS,
+            p50: best.latencyMs.p50,
+            p99: best.latencyMs.p99,
+          }
+        : null,
       // Why not higher: the next point up failed, or only generator-bound points were above.
-      limitedBy: !best ? "no point held" : above.length === 0 ? "highest point run" : above.every((p) => p.discarded) ? "generator" : "server",
+      limitedBy: !best
+        ? "no point held"
+        : above.length === 0
+          ? "highest point run"
+          : above.every((p) => p.discarded)
+            ? "generator"
+            : "server",
       atFixed: fixed
-        ? { ratePerClient: fixed.ratePerClient, deliveredPerS: fixed.deliveredPerS, p50: fixed.latencyMs.p50, p99: fixed.latencyMs.p99, verdict: fixed.verdict, cpuSPer100k: fixed.server.cpuSPer100kDeliveries, aborted: fixed.aborted }
+        ? {
+            ratePerClient: fixed.ratePerClient,
+            deliveredPerS: fixed.deliveredPerS,
+            p50: fixed.latencyMs.p50,
+            p99: fixed.latencyMs.p99,
+            verdict: fixed.verdict,
+            cpuSPer100k: fixed.server.cpuSPer100kDeliveries,
+            aborted: fixed.aborted,
+          }
         : null,
       perConnectionBytes: memory.perConnectionBytes,
     },
@@ -733,7 +842,9 @@ async function closeAll() {
 async function main() {
   const started = new Date().toISOString();
   const server = { root: ROOT, processesAtStart: describeProcesses(serverPids()) };
-  console.log(`chat-compare: target ${TARGET} at ${BASE.origin}; server pids ${serverPids().join(",") || "-"}; run ${runId}`);
+  console.log(
+    `chat-compare: target ${TARGET} at ${BASE.origin}; server pids ${serverPids().join(",") || "-"}; run ${runId}`,
+  );
   const topologies = [];
   for (const [i, topo] of TOPOLOGIES.entries()) {
     try {
@@ -746,7 +857,17 @@ async function main() {
       closing = true;
       stopSending();
       await closeAll();
-      topologies.push({ rooms: topo.rooms, clientsPerRoom: topo.clients, sockets: topo.rooms * topo.clients, error: err.message, points: [], skipped: [], memory: {}, setup: {}, summary: {} });
+      topologies.push({
+        rooms: topo.rooms,
+        clientsPerRoom: topo.clients,
+        sockets: topo.rooms * topo.clients,
+        error: err.message,
+        points: [],
+        skipped: [],
+        memory: {},
+        setup: {},
+        summary: {},
+      });
     }
   }
   const result = {
@@ -784,7 +905,7 @@ async function main() {
 }
 
 main().catch(async (err) => {
-  console.error(`chat-compare: ${err instanceof BenchError ? err.message : err?.stack ?? err}`);
+  console.error(`chat-compare: ${err instanceof BenchError ? err.message : (err?.stack ?? err)}`);
   closing = true;
   stopSending();
   for (const c of clients) c.ws?.terminate?.();

@@ -12,7 +12,23 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, runQueueWaitNs, sleep } from "./lib.mjs";
+import {
+  BenchError,
+  die,
+  numberOption,
+  CLK_TCK,
+  cpuCount,
+  cpuTicks,
+  findServerProcesses,
+  Histogram,
+  hostTicks,
+  isLoopback,
+  makeApi,
+  now,
+  pool,
+  runQueueWaitNs,
+  sleep,
+} from "./lib.mjs";
 
 // ---- options ------------------------------------------------------------------------------
 
@@ -58,7 +74,6 @@ if (opt.help) {
   process.exit(0);
 }
 
-
 const num = (name, range) => numberOption(opt, name, range);
 const ROOMS = num("rooms", { int: true, min: 1, max: 1000 });
 const CLIENTS = num("clients", { int: true, min: 1, max: 1000 });
@@ -73,7 +88,8 @@ if (ROOMS * CLIENTS > 20_000) die("more than 20,000 sockets is not supported");
 
 const BASE = new URL(opt.url);
 if (!["http:", "https:"].includes(BASE.protocol)) die(`--url must be http(s)://, got ${opt.url}`);
-if (!isLoopback(BASE.hostname)) die(`refusing to target ${BASE.hostname}: only loopback addresses (127.0.0.0/8, ::1, localhost)`);
+if (!isLoopback(BASE.hostname))
+  die(`refusing to target ${BASE.hostname}: only loopback addresses (127.0.0.0/8, ::1, localhost)`);
 const PORT = Number(BASE.port || (BASE.protocol === "https:" ? 443 : 80));
 const WS_BASE = `${BASE.protocol === "https:" ? "wss:" : "ws:"}//${BASE.host}`;
 
@@ -203,7 +219,9 @@ function connect(c) {
       clearTimeout(timeout);
       let body = "";
       res.on("data", (d) => (body += d));
-      res.on("end", () => reject(new BenchError(`client ${c.idx}: upgrade refused ${res.statusCode}: ${body.slice(0, 200)}`)));
+      res.on("end", () =>
+        reject(new BenchError(`client ${c.idx}: upgrade refused ${res.statusCode}: ${body.slice(0, 200)}`)),
+      );
     });
     ws.on("error", (err) => {
       if (!welcomed) {
@@ -217,7 +235,8 @@ function connect(c) {
       if (!stopping) {
         stats.unexpectedCloses++;
         countError(`close_${code}`);
-        if (welcomed && clients.every((x) => x.ws?.readyState === WebSocket.CLOSED)) abortRun(`every socket closed (last close code ${code}); did wrangler reload?`);
+        if (welcomed && clients.every((x) => x.ws?.readyState === WebSocket.CLOSED))
+          abortRun(`every socket closed (last close code ${code}); did wrangler reload?`);
       }
     });
     ws.on("message", (data, isBinary) => {
@@ -481,10 +500,13 @@ async function main() {
       hostBusyPct: host && lastSample.host ? r1(((host.busy - lastSample.host.busy) / stepTicks) * 100) : null,
       serverRunQueueMs: Math.round((rq - lastSample.rq) / 1e6),
       otherPct: null,
-      generatorPct: r1(((gen.user + gen.system - lastSample.gen.user - lastSample.gen.system) / 1e6 / timeline.stepS) * 100),
+      generatorPct: r1(
+        ((gen.user + gen.system - lastSample.gen.user - lastSample.gen.system) / 1e6 / timeline.stepS) * 100,
+      ),
     });
     const sample = cpuSamples.at(-1);
-    if (sample.hostBusyPct !== null) sample.otherPct = r1(Math.max(0, sample.hostBusyPct - sample.serverPct - sample.generatorPct));
+    if (sample.hostBusyPct !== null)
+      sample.otherPct = r1(Math.max(0, sample.hostBusyPct - sample.serverPct - sample.generatorPct));
     lastSample = { server, host, gen, rq };
   }, timeline.stepS * 1000);
   await wait(SECONDS * 1000);
@@ -519,7 +541,8 @@ async function main() {
   const sendWindowS = (tSendEnd - t0) / 1000;
   // Only pids alive at both ends count; a pid that exited (wrangler reload) makes the figure unreliable.
   const bothEnds = server.pids.filter((p) => p in cpu0.perPid && p in cpu1.perPid);
-  const serverCpuS = server.pids.length > 0 ? bothEnds.reduce((a, p) => a + cpu1.perPid[p] - cpu0.perPid[p], 0) / CLK_TCK : null;
+  const serverCpuS =
+    server.pids.length > 0 ? bothEnds.reduce((a, p) => a + cpu1.perPid[p] - cpu0.perPid[p], 0) / CLK_TCK : null;
   const serverCpuReliable = server.pids.length > 0 && !serverChanged && cpu1.missing === 0;
   const wranglerCpuS = wr0 && wr1 ? (wr1.total - wr0.total) / CLK_TCK : null;
   const genCpuS = (gen.user + gen.system) / 1e6;
@@ -530,7 +553,10 @@ async function main() {
   const errors = Object.fromEntries([...errorsByCode].sort((a, b) => b[1] - a[1]));
   const hostBusyS = host0 && host1 ? (host1.busy - host0.busy) / CLK_TCK : null;
   const cores = cpuCount();
-  const otherCpuS = hostBusyS === null || serverCpuS === null ? null : Math.max(0, hostBusyS - serverCpuS - genCpuS - (wranglerCpuS ?? 0));
+  const otherCpuS =
+    hostBusyS === null || serverCpuS === null
+      ? null
+      : Math.max(0, hostBusyS - serverCpuS - genCpuS - (wranglerCpuS ?? 0));
   // Latency over the seconds in which other processes left the host nearly alone.
   const quiet = new Histogram();
   let quietSeconds = 0;
@@ -541,7 +567,11 @@ async function main() {
       quietSeconds++;
     }
   });
-  const timelineRows = Array.from(timeline.buckets, (h, i) => ({ atS: i * timeline.stepS, ...(h ? h.summary() : { count: 0 }), ...(cpuSamples[i] ?? {}) }));
+  const timelineRows = Array.from(timeline.buckets, (h, i) => ({
+    atS: i * timeline.stepS,
+    ...(h ? h.summary() : { count: 0 }),
+    ...(cpuSamples[i] ?? {}),
+  }));
 
   const result = {
     config: {
@@ -557,7 +587,11 @@ async function main() {
       padChars: PAD,
       runId,
     },
-    setupMs: { register: r1(setupTimes.registerMs), roomsAndJoin: r1(setupTimes.roomsAndJoinMs), connect: r1(setupTimes.connectMs) },
+    setupMs: {
+      register: r1(setupTimes.registerMs),
+      roomsAndJoin: r1(setupTimes.roomsAndJoinMs),
+      connect: r1(setupTimes.connectMs),
+    },
     targetMessagesPerS: ROOMS * CLIENTS * RATE,
     targetDeliveriesPerS: ROOMS * CLIENTS * RATE * CLIENTS,
     sendWindowS: r3(sendWindowS),
@@ -582,7 +616,13 @@ async function main() {
     foreignMessages: stats.foreignMessages,
     warmup: { sent: stats.sentWarmup, delivered: stats.deliveredWarmup },
     latencyMs: lat,
-    quietLatencyMs: { otherCpuBelowPct: QUIET_OTHER_PCT, intervals: quietSeconds, of: cpuSamples.length, stepS: timeline.stepS, ...quiet.summary() },
+    quietLatencyMs: {
+      otherCpuBelowPct: QUIET_OTHER_PCT,
+      intervals: quietSeconds,
+      of: cpuSamples.length,
+      stepS: timeline.stepS,
+      ...quiet.summary(),
+    },
     latencyByRoomMs: latencyByRoom.map((h) => h.summary()),
     ackLatencyMs: ack,
     errors,
@@ -621,7 +661,8 @@ async function main() {
     console.log(`bench: wrote ${opt.json}`);
   }
   clearTimeout(hardTimer);
-  const ok = loss === 0 && stats.duplicates === 0 && stats.outOfOrder === 0 && missingAcks === 0 && abortReason === null;
+  const ok =
+    loss === 0 && stats.duplicates === 0 && stats.outOfOrder === 0 && missingAcks === 0 && abortReason === null;
   process.exitCode = ok ? 0 : 1;
 }
 
@@ -630,14 +671,21 @@ async function main() {
 const r1 = (x) => Math.round(x * 10) / 10;
 const r3 = (x) => Math.round(x * 1000) / 1000;
 const fmtS = (ms) => `${(ms / 1000).toFixed(1)}s`;
-const fmtMs = (x) => (x === null || x === undefined ? "-" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
+const fmtMs = (x) =>
+  x === null || x === undefined ? "-" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
 const fmtInt = (x) => (x === null || x === undefined ? "-" : Math.round(x).toLocaleString("en-US"));
 
 function printSummary(r) {
   const rows = [
     ["rooms x clients", `${r.config.rooms} x ${r.config.clientsPerRoom} = ${r.config.sockets} sockets`],
-    ["target rate", `${r.config.ratePerClient} msg/s/client = ${fmtInt(r.targetMessagesPerS)} msg/s -> ${fmtInt(r.targetDeliveriesPerS)} deliveries/s`],
-    ["measured window", `${r.sendWindowS.toFixed(1)} s sending (+${fmtMs(r.settleAfterLastSendMs)} ms to settle), after ${r.config.warmupS} s warmup`],
+    [
+      "target rate",
+      `${r.config.ratePerClient} msg/s/client = ${fmtInt(r.targetMessagesPerS)} msg/s -> ${fmtInt(r.targetDeliveriesPerS)} deliveries/s`,
+    ],
+    [
+      "measured window",
+      `${r.sendWindowS.toFixed(1)} s sending (+${fmtMs(r.settleAfterLastSendMs)} ms to settle), after ${r.config.warmupS} s warmup`,
+    ],
     ["sent", `${fmtInt(r.sent)} (${fmtInt(r.sentPerS)}/s)  refused ${fmtInt(r.refused)}`],
     ["acks", `${fmtInt(r.acked)} acked, ${fmtInt(r.missingAcks)} missing, ${fmtInt(r.duplicateAcks)} duplicate`],
     ["expected deliveries", fmtInt(r.expectedDeliveries)],
@@ -655,10 +703,17 @@ function printSummary(r) {
         ? `no interval with other processes under ${r.quietLatencyMs.otherCpuBelowPct}% of a core`
         : `p50 ${fmtMs(r.quietLatencyMs.p50)}  p90 ${fmtMs(r.quietLatencyMs.p90)}  p99 ${fmtMs(r.quietLatencyMs.p99)}  max ${fmtMs(r.quietLatencyMs.max)}  (${r.quietLatencyMs.intervals} of ${r.quietLatencyMs.of} intervals with other processes < ${r.quietLatencyMs.otherCpuBelowPct}% of a core)`,
     ],
-    ["ack latency ms", `p50 ${fmtMs(r.ackLatencyMs.p50)}  p99 ${fmtMs(r.ackLatencyMs.p99)}  max ${fmtMs(r.ackLatencyMs.max)}`],
+    [
+      "ack latency ms",
+      `p50 ${fmtMs(r.ackLatencyMs.p50)}  p99 ${fmtMs(r.ackLatencyMs.p99)}  max ${fmtMs(r.ackLatencyMs.max)}`,
+    ],
     [
       "errors by code",
-      Object.keys(r.errors).length === 0 ? "none" : Object.entries(r.errors).map(([k, v]) => `${k}=${fmtInt(v)}`).join(", "),
+      Object.keys(r.errors).length === 0
+        ? "none"
+        : Object.entries(r.errors)
+            .map(([k, v]) => `${k}=${fmtInt(v)}`)
+            .join(", "),
     ],
     [
       "server CPU",
@@ -667,9 +722,13 @@ function printSummary(r) {
         : `${r.server.cpuS.toFixed(2)} s over ${r.cpuWindowS.toFixed(1)} s (${r.server.cpuPctOfOneCore}% of a core), workerd pids ${r.server.pids.join(",")}${r.server.cpuReliable ? "" : "  (UNRELIABLE: a server process exited)"}`,
     ],
     ["deliveries / CPU-s", r.server.deliveriesPerCpuS === null ? "-" : fmtInt(r.server.deliveriesPerCpuS)],
-    ["generator CPU", `${r.generator.cpuPctOfOneCore}% of one core${r.generator.generatorBound ? "  (GENERATOR-BOUND)" : ""}`],
+    [
+      "generator CPU",
+      `${r.generator.cpuPctOfOneCore}% of one core${r.generator.generatorBound ? "  (GENERATOR-BOUND)" : ""}`,
+    ],
   ];
-  if (r.server.runQueueWaitS !== null) rows.push(["server run-queue wait", `${r.server.runQueueWaitS.toFixed(2)} s (runnable but waiting for a CPU)`]);
+  if (r.server.runQueueWaitS !== null)
+    rows.push(["server run-queue wait", `${r.server.runQueueWaitS.toFixed(2)} s (runnable but waiting for a CPU)`]);
   if (r.host.busyCpuS !== null) {
     rows.push([
       "host",
@@ -677,11 +736,23 @@ function printSummary(r) {
     ]);
   }
   const worst = r.timeline.rows.filter((x) => x.count > 0).sort((a, b) => b.p99 - a.p99)[0];
-  if (worst) rows.push(["worst interval", `t=${worst.atS}s: p99 ${fmtMs(worst.p99)} ms, max ${fmtMs(worst.max)} ms (n=${fmtInt(worst.count)}); per-interval p99s in --json timeline`]);
-  if (r.server.wranglerNodeCpuS !== null) rows.push(["wrangler node CPU", `${r.server.wranglerNodeCpuS.toFixed(2)} s (pid ${r.server.wranglerNodePid}, not included above)`]);
-  if (r.unexpectedCloses || r.sendFailures) rows.push(["socket trouble", `${r.unexpectedCloses} unexpected closes, ${r.sendFailures} sends on closed sockets`]);
+  if (worst)
+    rows.push([
+      "worst interval",
+      `t=${worst.atS}s: p99 ${fmtMs(worst.p99)} ms, max ${fmtMs(worst.max)} ms (n=${fmtInt(worst.count)}); per-interval p99s in --json timeline`,
+    ]);
+  if (r.server.wranglerNodeCpuS !== null)
+    rows.push([
+      "wrangler node CPU",
+      `${r.server.wranglerNodeCpuS.toFixed(2)} s (pid ${r.server.wranglerNodePid}, not included above)`,
+    ]);
+  if (r.unexpectedCloses || r.sendFailures)
+    rows.push(["socket trouble", `${r.unexpectedCloses} unexpected closes, ${r.sendFailures} sends on closed sockets`]);
   if (r.deliveredRefused || r.foreignMessages || r.unknownAcks || r.ackAfterError) {
-    rows.push(["oddities", `delivered-but-refused ${r.deliveredRefused}, foreign messages ${r.foreignMessages}, unknown acks ${r.unknownAcks}, ack after error ${r.ackAfterError}`]);
+    rows.push([
+      "oddities",
+      `delivered-but-refused ${r.deliveredRefused}, foreign messages ${r.foreignMessages}, unknown acks ${r.unknownAcks}, ack after error ${r.ackAfterError}`,
+    ]);
   }
   if (opt.timeline) {
     console.log(`\n  t(s)  deliveries   p50 ms   p99 ms   max ms  server%  srv-runq-ms  host%  other%  gen%`);
@@ -713,20 +784,34 @@ function printSummary(r) {
   if (r.missingAcks > 0) verdict.push(`MISSING ACKS ${r.missingAcks}`);
   if (r.refused > 0) verdict.push(`REFUSED ${r.refused}`);
   if (r.stoppedEarly) verdict.push(`STOPPED EARLY (${r.stoppedEarly})`);
-  console.log(verdict.length === 0 ? "bench: OK - no loss, duplicates, reordering or missing acks" : `bench: PROBLEMS - ${verdict.join(", ")}`);
+  console.log(
+    verdict.length === 0
+      ? "bench: OK - no loss, duplicates, reordering or missing acks"
+      : `bench: PROBLEMS - ${verdict.join(", ")}`,
+  );
   if (r.server.processesChanged) {
-    console.warn(`bench: WARNING the server's workerd processes changed during the run (${r.server.processesChanged.before} -> ${r.server.processesChanged.after}): wrangler reloaded (a source edit?); CPU figures are unreliable`);
+    console.warn(
+      `bench: WARNING the server's workerd processes changed during the run (${r.server.processesChanged.before} -> ${r.server.processesChanged.after}): wrangler reloaded (a source edit?); CPU figures are unreliable`,
+    );
   }
-  if (r.host.cores && r.host.otherProcessesCpuS !== null && r.host.otherProcessesCpuS / r.cpuWindowS > 0.25 * r.host.cores) {
-    console.warn(`bench: WARNING other processes used ${(r.host.otherProcessesCpuS / r.cpuWindowS * 100).toFixed(0)}% of a core during the window: latency figures include CPU contention`);
+  if (
+    r.host.cores &&
+    r.host.otherProcessesCpuS !== null &&
+    r.host.otherProcessesCpuS / r.cpuWindowS > 0.25 * r.host.cores
+  ) {
+    console.warn(
+      `bench: WARNING other processes used ${((r.host.otherProcessesCpuS / r.cpuWindowS) * 100).toFixed(0)}% of a core during the window: latency figures include CPU contention`,
+    );
   }
   if (r.generator.generatorBound) {
-    console.warn(`bench: WARNING generator used ${r.generator.cpuPctOfOneCore}% of a core (> 70%): the figures are generator-bound`);
+    console.warn(
+      `bench: WARNING generator used ${r.generator.cpuPctOfOneCore}% of a core (> 70%): the figures are generator-bound`,
+    );
   }
 }
 
 main().catch(async (err) => {
-  console.error(`bench: ${err instanceof BenchError ? err.message : err?.stack ?? err}`);
+  console.error(`bench: ${err instanceof BenchError ? err.message : (err?.stack ?? err)}`);
   try {
     await closeAll();
   } catch {

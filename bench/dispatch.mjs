@@ -18,7 +18,25 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { latLngToCell } from "h3-js";
 import WebSocket from "ws";
-import { BenchError, die, numberOption, CLK_TCK, cpuCount, cpuTicks, findServerProcesses, Histogram, hostTicks, isLoopback, makeApi, now, pool, processTree, rssBytes, runQueueWaitNs, sleep } from "./lib.mjs";
+import {
+  BenchError,
+  die,
+  numberOption,
+  CLK_TCK,
+  cpuCount,
+  cpuTicks,
+  findServerProcesses,
+  Histogram,
+  hostTicks,
+  isLoopback,
+  makeApi,
+  now,
+  pool,
+  processTree,
+  rssBytes,
+  runQueueWaitNs,
+  sleep,
+} from "./lib.mjs";
 
 const HELP = `usage: npm run bench:dispatch -- [options]
 
@@ -104,7 +122,8 @@ const SERVER_ROOT = opt["server-root"] === undefined ? null : num("server-root",
 
 const BASE = new URL(opt.url);
 if (!["http:", "https:"].includes(BASE.protocol)) die(`--url must be http(s)://, got ${opt.url}`);
-if (!isLoopback(BASE.hostname)) die(`refusing to target ${BASE.hostname}: only loopback addresses (127.0.0.0/8, ::1, localhost)`);
+if (!isLoopback(BASE.hostname))
+  die(`refusing to target ${BASE.hostname}: only loopback addresses (127.0.0.0/8, ::1, localhost)`);
 const PORT = Number(BASE.port || (BASE.protocol === "https:" ? 443 : 80));
 const WS_BASE = `${BASE.protocol === "https:" ? "wss:" : "ws:"}//${BASE.host}`;
 const api = makeApi(BASE);
@@ -113,7 +132,9 @@ const api = makeApi(BASE);
 /** Metres between two points (haversine), for the estimate of the server's cell reports. */
 function distanceM(a, b) {
   const rad = Math.PI / 180;
-  const h = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lng - a.lng) * rad) / 2) ** 2;
+  const h =
+    Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lng - a.lng) * rad) / 2) ** 2;
   return 2 * 6_371_008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
@@ -181,13 +202,19 @@ function newWindow(index, rate) {
       fixesOnTrip: 0, // fixes sent by a driver holding an accepted trip (before its complete)
       riderSocketLost: 0,
     },
-    /** Inbound fixes per cell during the window (all drivers, and available drivers only), and the session->cell reports the server's rule implies. */
+    /**
+     * Inbound fixes per cell during the window (all drivers, and available drivers only), and the session->cell reports
+     * the server's rule implies.
+     */
     fixesPerCell: new Map(),
     availableFixesPerCell: new Map(),
     reportsPerCell: new Map(),
     /** Requests slower than a second, for a look at the server's side of them (--json). */
     slowRequests: [],
-    /** Requests (quote + POST /v1/trips) not answered yet, and trips created and not offered yet: the overload guard reads the oldest. */
+    /**
+     * Requests (quote + POST /v1/trips) not answered yet, and trips created and not offered yet: the overload guard
+     * reads the oldest.
+     */
     postsPending: new Map(),
     unoffered: new Map(),
     doubles: 0,
@@ -231,7 +258,11 @@ const bump = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
 
 function startDriver(d) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${WS_BASE}/v1/drivers/me/ws`, { headers: { authorization: `Bearer ${d.token}` }, perMessageDeflate: false, handshakeTimeout: 15_000 });
+    const ws = new WebSocket(`${WS_BASE}/v1/drivers/me/ws`, {
+      headers: { authorization: `Bearer ${d.token}` },
+      perMessageDeflate: false,
+      handshakeTimeout: 15_000,
+    });
     d.ws = ws;
     let welcomed = false;
     const timer = setTimeout(() => {
@@ -272,7 +303,8 @@ function onDriverFrame(d, frame) {
       W.counts.offered++;
       // The server frees a driver only after the complete this generator sends: an offer
       // before that reached a driver who still holds a trip.
-      if (onTrip(d)) doubleAssignment("offer to a driver on a trip", { driver: d.id, holds: d.tripId, offered: frame.tripId });
+      if (onTrip(d))
+        doubleAssignment("offer to a driver on a trip", { driver: d.id, holds: d.tripId, offered: frame.tripId });
       d.offerTripId = frame.tripId;
       d.reportedCell = null; // an offered driver leaves the cell; the next report is a move
       const trip = trips.get(frame.tripId);
@@ -282,7 +314,8 @@ function onDriverFrame(d, frame) {
           trip.offeredAt = t;
           sample(trip.win.requestToOffer, "request_to_offer", t - trip.sentAt);
           trip.win.unoffered.delete(frame.tripId);
-          if (t - trip.sentAt > 1000) trip.win.slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
+          if (t - trip.sentAt > 1000)
+            trip.win.slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
         }
       } else if (!offerSeenAt.has(frame.tripId)) offerSeenAt.set(frame.tripId, t);
       const id = `acc-${d.idx}-${++d.seq}`;
@@ -307,8 +340,18 @@ function onDriverFrame(d, frame) {
     case "trip": {
       // A trip this driver holds changed: it must be the one trip it holds.
       const trip = frame.trip;
-      if (trip?.driverId === d.id && ["accepted", "arrived", "in_progress"].includes(trip.status) && onTrip(d) && trip.id !== d.tripId) {
-        doubleAssignment("driver channel shows a second active trip", { driver: d.id, holds: d.tripId, other: trip.id, status: trip.status });
+      if (
+        trip?.driverId === d.id &&
+        ["accepted", "arrived", "in_progress"].includes(trip.status) &&
+        onTrip(d) &&
+        trip.id !== d.tripId
+      ) {
+        doubleAssignment("driver channel shows a second active trip", {
+          driver: d.id,
+          holds: d.tripId,
+          other: trip.id,
+          status: trip.status,
+        });
       }
       return;
     }
@@ -334,13 +377,15 @@ function onAccepted(d, tripId) {
   if (d.offerTripId === tripId) d.offerTripId = null;
   const trip = trips.get(tripId);
   if (trip) {
-    if (trip.acceptedBy !== null && trip.acceptedBy !== d.id) doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: d.id });
+    if (trip.acceptedBy !== null && trip.acceptedBy !== d.id)
+      doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: d.id });
     trip.acceptedBy ??= d.id;
   } else {
     if (!earlyAccepts.has(tripId)) earlyAccepts.set(tripId, []);
     earlyAccepts.get(tripId).push(d.id);
   }
-  if (onTrip(d)) doubleAssignment("driver acknowledged a second trip", { driver: d.id, holds: d.tripId, accepted: tripId });
+  if (onTrip(d))
+    doubleAssignment("driver acknowledged a second trip", { driver: d.id, holds: d.tripId, accepted: tripId });
   d.tripId = tripId;
   d.completeSent = false;
   drive(d, tripId).catch((err) => countError(err instanceof BenchError ? err.code : "drive"));
@@ -355,7 +400,10 @@ async function drive(d, tripId) {
   d.reportedCell = null;
 }
 
-/** A driver's move on their trip: a frame on the channel (as a driver app with its socket open sends it), or the HTTP route. */
+/**
+ * A driver's move on their trip: a frame on the channel (as a driver app with its socket open sends it), or the HTTP
+ * route.
+ */
 async function tripCall(d, tripId, step) {
   try {
     if (MOVES === "channel" && d.ws?.readyState === WebSocket.OPEN) await channelMove(d, tripId, step);
@@ -453,7 +501,11 @@ async function requestRide(r) {
     win.counts.requested++;
     const res = await fetch(new URL("/v1/trips", BASE), {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${r.token}`, "idempotency-key": `${runId}-${r.idx}-${++r.seq}` },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${r.token}`,
+        "idempotency-key": `${runId}-${r.idx}-${++r.seq}`,
+      },
       body: JSON.stringify({ quoteId: quote.id }),
       signal: AbortSignal.timeout(30_000),
     }).finally(() => win.postsPending.delete(key));
@@ -467,7 +519,8 @@ async function requestRide(r) {
     win.counts.created++;
     sample(win.tripPostMs, "trip_post", answeredMs);
     const tripId = body.trip.id;
-    if (answeredMs > 1000) win.slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
+    if (answeredMs > 1000)
+      win.slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
     const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx, win };
     trips.set(tripId, trip);
     const seen = offerSeenAt.get(tripId);
@@ -478,7 +531,12 @@ async function requestRide(r) {
       offerSeenAt.delete(tripId);
     } else win.unoffered.set(tripId, sentAt);
     for (const driverId of earlyAccepts.get(tripId) ?? []) {
-      if (trip.acceptedBy !== null && trip.acceptedBy !== driverId) doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: driverId });
+      if (trip.acceptedBy !== null && trip.acceptedBy !== driverId)
+        doubleAssignment("trip acknowledged to two drivers", {
+          trip: tripId,
+          first: trip.acceptedBy,
+          second: driverId,
+        });
       trip.acceptedBy ??= driverId;
     }
     earlyAccepts.delete(tripId);
@@ -494,7 +552,11 @@ const TERMINAL = ["completed", "no_driver", "cancelled"];
 
 /** The rider's trip socket: location latency, the assigned driver never changing, and the end of the trip. */
 function watchTrip(r, tripId, trip) {
-  const ws = new WebSocket(`${WS_BASE}/v1/trips/${tripId}/ws`, { headers: { authorization: `Bearer ${r.token}` }, perMessageDeflate: false, handshakeTimeout: 15_000 });
+  const ws = new WebSocket(`${WS_BASE}/v1/trips/${tripId}/ws`, {
+    headers: { authorization: `Bearer ${r.token}` },
+    perMessageDeflate: false,
+    handshakeTimeout: 15_000,
+  });
   r.ws = ws;
   let driverId = null;
   let ended = false;
@@ -512,13 +574,24 @@ function watchTrip(r, tripId, trip) {
   };
   const onTripSnapshot = (snap) => {
     if (!snap) return;
-    if (snap.status === "matching") driverId = null; // a driver's cancel sends it back to matching
+    if (snap.status === "matching")
+      driverId = null; // a driver's cancel sends it back to matching
     else if (snap.driverId) {
-      if (driverId !== null && snap.driverId !== driverId) doubleAssignment("rider saw the trip's driver change", { trip: tripId, from: driverId, to: snap.driverId, status: snap.status });
+      if (driverId !== null && snap.driverId !== driverId)
+        doubleAssignment("rider saw the trip's driver change", {
+          trip: tripId,
+          from: driverId,
+          to: snap.driverId,
+          status: snap.status,
+        });
       driverId = snap.driverId;
     }
     if (trip.acceptedBy !== null && snap.driverId && snap.driverId !== trip.acceptedBy && snap.status !== "matching") {
-      doubleAssignment("rider's trip driver is not the driver whose accept was acknowledged", { trip: tripId, acked: trip.acceptedBy, rider: snap.driverId });
+      doubleAssignment("rider's trip driver is not the driver whose accept was acknowledged", {
+        trip: tripId,
+        acked: trip.acceptedBy,
+        rider: snap.driverId,
+      });
     }
     trip.status = snap.status;
     if (TERMINAL.includes(snap.status)) end(snap.status);
@@ -571,7 +644,10 @@ async function register(role, i) {
   const { user, token } = await api("POST", "/v1/auth/register", body);
   // Trip requests hold their fare on the wallet (402 without funds): riders pay in first, through
   // the sandbox provider that `npm run dev` uses (the largest top-up it takes covers dozens of rides).
-  if (role === "rider") await api("POST", "/v1/wallet/top-ups", { amount: { amount: RIDER_FUNDS_MINOR, currency: "USD" } }, token, { "idempotency-key": `bench-${runId}-${i}` });
+  if (role === "rider")
+    await api("POST", "/v1/wallet/top-ups", { amount: { amount: RIDER_FUNDS_MINOR, currency: "USD" } }, token, {
+      "idempotency-key": `bench-${runId}-${i}`,
+    });
   return { idx: i, id: user.id, token, seq: 0 };
 }
 
@@ -580,7 +656,14 @@ let serverPidsNow = () => [];
 
 function cpuSnapshot() {
   const pids = serverPidsNow();
-  return { pids, server: cpuTicks(pids), rq: runQueueWaitNs(pids), host: hostTicks(), gen: process.cpuUsage(), t: now() };
+  return {
+    pids,
+    server: cpuTicks(pids),
+    rq: runQueueWaitNs(pids),
+    host: hostTicks(),
+    gen: process.cpuUsage(),
+    t: now(),
+  };
 }
 
 /** CPU between two snapshots, in seconds; only processes alive at both ends count. */
@@ -618,14 +701,19 @@ async function main() {
   await api("GET", "/health").catch((err) => {
     throw new BenchError(`server not reachable at ${BASE.href}: ${err.message}`);
   });
-  const server = SERVER_ROOT !== null ? { pids: processTree(SERVER_ROOT), how: `process tree of pid ${SERVER_ROOT}`, warnings: [] } : findServerProcesses(PORT, opt.pid, die);
+  const server =
+    SERVER_ROOT !== null
+      ? { pids: processTree(SERVER_ROOT), how: `process tree of pid ${SERVER_ROOT}`, warnings: [] }
+      : findServerProcesses(PORT, opt.pid, die);
   serverPidsNow = SERVER_ROOT !== null ? () => processTree(SERVER_ROOT) : () => server.pids;
   for (const w of server.warnings) console.warn(`bench: WARNING ${w}`);
   // Each rider holds one trip at a time: enough of them to cover a ride's length (plus
   // matching and slack) at the highest rate.
   const maxRate = Math.max(...RATES);
   const riderCount = Math.ceil(maxRate * (RIDE_S + RIDER_SLACK_S)) + 10;
-  console.log(`bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATES.join(", ")} requests/s for ${SECONDS}s each  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`);
+  console.log(
+    `bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATES.join(", ")} requests/s for ${SECONDS}s each  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`,
+  );
   console.log(`bench: server pids ${server.pids.join(",") || "-"} (${server.how})`);
 
   // A hard bound on the whole run, whatever happens.
@@ -642,11 +730,29 @@ async function main() {
 
   const t0 = now();
   const setupCpu0 = cpuSnapshot();
-  const drivers = await pool(Array.from({ length: DRIVERS }, (_, i) => i), CONCURRENCY, (i) => register("driver", i));
-  const riders = await pool(Array.from({ length: riderCount }, (_, i) => i), CONCURRENCY, (i) => register("rider", i));
+  const drivers = await pool(
+    Array.from({ length: DRIVERS }, (_, i) => i),
+    CONCURRENCY,
+    (i) => register("driver", i),
+  );
+  const riders = await pool(
+    Array.from({ length: riderCount }, (_, i) => i),
+    CONCURRENCY,
+    (i) => register("rider", i),
+  );
   const tRegistered = now();
   await pool(drivers, CONCURRENCY, async (d) => {
-    Object.assign(d, { pos: randomPoint(), heading: Math.random() * 2 * Math.PI, tripId: null, offerTripId: null, completeSent: false, accepts: new Map(), moves: new Map(), reportedCell: null, reportedAt: 0 });
+    Object.assign(d, {
+      pos: randomPoint(),
+      heading: Math.random() * 2 * Math.PI,
+      tripId: null,
+      offerTripId: null,
+      completeSent: false,
+      accepts: new Map(),
+      moves: new Map(),
+      reportedCell: null,
+      reportedAt: 0,
+    });
     await api("POST", "/v1/drivers/me/online", { location: d.pos }, d.token);
     d.lastFixAt = Date.now();
     await startDriver(d);
@@ -717,7 +823,21 @@ async function main() {
     const drainUntil = now() + DRAIN_S * 1000;
     while (abortReason === null && riders.some((r) => r.busy) && now() < drainUntil) await sleep(200);
     const cpu1 = cpuSnapshot();
-    const result = windowResult(W, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity, loopDelay });
+    const result = windowResult(W, {
+      rate,
+      skipped,
+      overloaded,
+      openAtStart,
+      cpu0,
+      cpuWindow,
+      cpu1,
+      drivers,
+      riders,
+      setup,
+      server,
+      idleCity,
+      loopDelay,
+    });
     windows.push(result);
     printSummary(result);
   }
@@ -727,12 +847,17 @@ async function main() {
   for (const d of drivers) clearTimeout(d.timer);
   // Sign the drivers off as an app would: a driver who just vanishes stays matchable until
   // their fix goes stale, and the next run's first offers would wait on them.
-  await pool(drivers, CONCURRENCY, (d) => api("POST", "/v1/drivers/me/offline", undefined, d.token).catch((err) => countError(`offline:${err.code ?? "network"}`)));
+  await pool(drivers, CONCURRENCY, (d) =>
+    api("POST", "/v1/drivers/me/offline", undefined, d.token).catch((err) =>
+      countError(`offline:${err.code ?? "network"}`),
+    ),
+  );
   for (const d of drivers) d.ws?.close();
   for (const r of riders) r.ws?.close();
 
   if (opt.json) {
-    const out = RATES.length === 1 && !opt.rates ? windows[0] : { config: windows[0]?.config, setup, idleCity, windows };
+    const out =
+      RATES.length === 1 && !opt.rates ? windows[0] : { config: windows[0]?.config, setup, idleCity, windows };
     writeFileSync(opt.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`bench: wrote ${opt.json}`);
   }
@@ -743,7 +868,24 @@ async function main() {
   process.exit(doubles.length > 0 ? 1 : 0);
 }
 
-function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWindow, cpu1, drivers, riders, setup, server, idleCity, loopDelay }) {
+function windowResult(
+  win,
+  {
+    rate,
+    skipped,
+    overloaded,
+    openAtStart,
+    cpu0,
+    cpuWindow,
+    cpu1,
+    drivers,
+    riders,
+    setup,
+    server,
+    idleCity,
+    loopDelay,
+  },
+) {
   const windowS = (cpuWindow.t - cpu0.t) / 1000;
   const created = [...trips.entries()].filter(([, t]) => t.win === win);
   const neverOffered = created.filter(([, t]) => t.offeredAt === null);
@@ -753,7 +895,28 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
   const counts = win.counts;
   const window = cpuBetween(cpu0, cpuWindow);
   return {
-    config: { url: BASE.origin, drivers: DRIVERS, riders: riders.length, rate, rates: RATES, seconds: SECONDS, warmupS: WARMUP, rideSeconds: RIDE_S, fixEverySeconds: FIX_EVERY_S, speedKmh: SPEED_KMH, concurrency: CONCURRENCY, h3Resolution: H3_RES, cellReportIntervalMs: CELL_REPORT_MS, cellReportDistanceM: CELL_REPORT_M, city: CITY, runId, overloadAfterS: OVERLOAD_AFTER_S, drainS: DRAIN_S, moves: MOVES, generatorNice: NICE },
+    config: {
+      url: BASE.origin,
+      drivers: DRIVERS,
+      riders: riders.length,
+      rate,
+      rates: RATES,
+      seconds: SECONDS,
+      warmupS: WARMUP,
+      rideSeconds: RIDE_S,
+      fixEverySeconds: FIX_EVERY_S,
+      speedKmh: SPEED_KMH,
+      concurrency: CONCURRENCY,
+      h3Resolution: H3_RES,
+      cellReportIntervalMs: CELL_REPORT_MS,
+      cellReportDistanceM: CELL_REPORT_M,
+      city: CITY,
+      runId,
+      overloadAfterS: OVERLOAD_AFTER_S,
+      drainS: DRAIN_S,
+      moves: MOVES,
+      generatorNice: NICE,
+    },
     setup,
     idleCity,
     windowIndex: win.index,
@@ -791,7 +954,8 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
     },
     cpu: {
       serverPids: cpu0.pids,
-      serverProcessesChanged: cpu0.pids.join(",") !== cpu1.pids.join(",") ? { before: cpu0.pids, after: cpu1.pids } : null,
+      serverProcessesChanged:
+        cpu0.pids.join(",") !== cpu1.pids.join(",") ? { before: cpu0.pids, after: cpu1.pids } : null,
       how: server.how,
       cores: cpuCount(),
       requestWindow: window,
@@ -800,7 +964,11 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
     },
     generatorBound: window.generatorCpuS / window.seconds > 0.7,
     // monitorEventLoopDelay samples every 5 ms, so its floor is ~5 ms; the excess is the lag.
-    generatorLoopDelayMs: { p50: r3(loopDelay.percentile(50) / 1e6), p99: r3(loopDelay.percentile(99) / 1e6), max: r3(loopDelay.max / 1e6) },
+    generatorLoopDelayMs: {
+      p50: r3(loopDelay.percentile(50) / 1e6),
+      p99: r3(loopDelay.percentile(99) / 1e6),
+      max: r3(loopDelay.max / 1e6),
+    },
     errorsByCode: Object.fromEntries([...win.errorsByCode].sort((a, b) => b[1] - a[1])),
     slowRequests: win.slowRequests.slice(0, 50),
     stoppedEarly: abortReason,
@@ -812,7 +980,8 @@ function windowResult(win, { rate, skipped, overloaded, openAtStart, cpu0, cpuWi
 const r1 = (x) => Math.round(x * 10) / 10;
 const r3 = (x) => Math.round(x * 1000) / 1000;
 const fmtS = (ms) => `${(ms / 1000).toFixed(1)}s`;
-const fmt = (x) => (x === null || x === undefined ? "-" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
+const fmt = (x) =>
+  x === null || x === undefined ? "-" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
 const fmtInt = (x) => (x === null || x === undefined ? "-" : Math.round(x).toLocaleString("en-US"));
 const pct = (h) => `p50 ${fmt(h.p50)}  p90 ${fmt(h.p90)}  p99 ${fmt(h.p99)}  max ${fmt(h.max)}  (n=${fmtInt(h.count)})`;
 const ofCore = (s, w) => `${((100 * s) / w).toFixed(0)}% of a core`;
@@ -823,8 +992,14 @@ function printSummary(r) {
   const w = r.cpu.requestWindow;
   const e = r.cpu.withRidesEnd;
   const rows = [
-    ["drivers", `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused); trip moves over ${r.config.moves === "http" ? "HTTP" : "the channel"}`],
-    ["setup", `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} (${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`],
+    [
+      "drivers",
+      `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused); trip moves over ${r.config.moves === "http" ? "HTTP" : "the channel"}`,
+    ],
+    [
+      "setup",
+      `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} (${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`,
+    ],
     [
       "requests",
       `${fmtInt(t.requested)} in ${r.windowSeconds.toFixed(1)}s (${t.requestsPerS}/s of ${r.config.rate}/s), ${fmtInt(t.created)} created${t.skippedNoIdleRider ? `, ${t.skippedNoIdleRider} skipped: no idle rider` : ""}`,
@@ -833,9 +1008,14 @@ function printSummary(r) {
       "trips",
       `matched ${fmtInt(t.matched)}, completed ${fmtInt(t.completed)}, no_driver ${fmtInt(t.noDriver)}, cancelled ${fmtInt(t.cancelled)}, still open ${t.stillOpen}, never offered ${t.neverOffered}${t.neverOffered ? ` ${JSON.stringify(t.neverOfferedByStatus)}` : ""}`,
     ],
-    ["offers", `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, expired ${t.offerExpired}`],
+    [
+      "offers",
+      `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, expired ${t.offerExpired}`,
+    ],
     ...(r.overloaded ? [["OVERLOADED", r.overloaded]] : []),
-    ...(r.openTripsAtStart ? [["open at start", `${r.openTripsAtStart} trips of earlier windows still open when this one began`]] : []),
+    ...(r.openTripsAtStart
+      ? [["open at start", `${r.openTripsAtStart} trips of earlier windows still open when this one began`]]
+      : []),
     ["POST /v1/trips ms", pct(r.tripPostMs)],
     ["request -> offer ms", pct(r.requestToOfferMs)],
     ["accept -> ack ms", pct(r.acceptAckMs)],
@@ -845,20 +1025,48 @@ function printSummary(r) {
       "busiest cell (fixes)",
       `${c.cell}: ${c.fixesPerSecond} inbound fixes/s (${c.availableFixesPerSecond}/s from available drivers), res ${r.config.h3Resolution}, ${c.cellsSeen} cells, ${c.allFixesPerSecond} fixes/s in all`,
     ],
-    ["cell reports (est.)", `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell, every ${r.config.cellReportDistanceM ?? "?"} m or every ${r.config.cellReportIntervalMs} ms`],
+    [
+      "cell reports (est.)",
+      `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell, every ${r.config.cellReportDistanceM ?? "?"} m or every ${r.config.cellReportIntervalMs} ms`,
+    ],
     [
       "server CPU",
       w.serverCpuS === null
         ? "not measured"
         : `${w.serverCpuS.toFixed(2)} s in the ${w.seconds.toFixed(1)} s request window (${ofCore(w.serverCpuS, w.seconds)}), ${e.serverCpuS.toFixed(2)} s until the rides ended (${e.seconds.toFixed(1)} s); setup ${r.setup.serverCpuS?.toFixed(1)} s; pids ${r.cpu.serverPids.join(",")}${w.serverReliable && e.serverReliable && !r.cpu.serverProcessesChanged ? "" : "  (UNRELIABLE: server processes changed)"}`,
     ],
-    ["server run-queue wait", `${w.serverRunQueueWaitS.toFixed(2)} s in the request window (runnable but waiting for a CPU)`],
-    ["generator CPU", `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)}), at nice ${r.config.generatorNice}`],
-    ["generator loop delay", `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every latency above)`],
-    ["host", w.hostBusyS === null ? "-" : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`],
-    ["errors by code", Object.keys(r.errorsByCode).length ? Object.entries(r.errorsByCode).map(([k, v]) => `${k}=${v}`).join(", ") : "none"],
+    [
+      "server run-queue wait",
+      `${w.serverRunQueueWaitS.toFixed(2)} s in the request window (runnable but waiting for a CPU)`,
+    ],
+    [
+      "generator CPU",
+      `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)}), at nice ${r.config.generatorNice}`,
+    ],
+    [
+      "generator loop delay",
+      `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every latency above)`,
+    ],
+    [
+      "host",
+      w.hostBusyS === null
+        ? "-"
+        : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`,
+    ],
+    [
+      "errors by code",
+      Object.keys(r.errorsByCode).length
+        ? Object.entries(r.errorsByCode)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")
+        : "none",
+    ],
   ];
-  if (t.riderSocketLost || t.ridesUnfinished) rows.push(["trouble", `${t.riderSocketLost} rider trip sockets lost (followed over HTTP), ${t.ridesUnfinished} rides unfinished at the end`]);
+  if (t.riderSocketLost || t.ridesUnfinished)
+    rows.push([
+      "trouble",
+      `${t.riderSocketLost} rider trip sockets lost (followed over HTTP), ${t.ridesUnfinished} rides unfinished at the end`,
+    ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const line = "-".repeat(width + 3 + Math.max(...rows.map(([, v]) => v.length)));
   console.log(`\n${line}`);
@@ -871,15 +1079,27 @@ function printSummary(r) {
   if (t.stillOpen > 0) verdict.push(`STILL OPEN ${t.stillOpen}`);
   if (r.stoppedEarly) verdict.push(`STOPPED EARLY (${r.stoppedEarly})`);
   if (r.overloaded) verdict.push("OVERLOADED");
-  console.log(verdict.length === 0 ? "bench: OK - no double assignments, every trip offered, every accept answered" : `bench: PROBLEMS - ${verdict.join(", ")}`);
-  if (r.cpu.serverProcessesChanged) console.warn(`bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); CPU figures are unreliable`);
-  if (w.generatorCpuS / w.seconds > 0.7) console.warn(`bench: WARNING the generator used ${ofCore(w.generatorCpuS, w.seconds)}: the figures may be generator-bound`);
+  console.log(
+    verdict.length === 0
+      ? "bench: OK - no double assignments, every trip offered, every accept answered"
+      : `bench: PROBLEMS - ${verdict.join(", ")}`,
+  );
+  if (r.cpu.serverProcessesChanged)
+    console.warn(
+      `bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); CPU figures are unreliable`,
+    );
+  if (w.generatorCpuS / w.seconds > 0.7)
+    console.warn(
+      `bench: WARNING the generator used ${ofCore(w.generatorCpuS, w.seconds)}: the figures may be generator-bound`,
+    );
   if (r.cpu.cores && w.otherProcessesCpuS !== null && w.otherProcessesCpuS / w.seconds > 0.25 * r.cpu.cores) {
-    console.warn(`bench: WARNING other processes used ${ofCore(w.otherProcessesCpuS, w.seconds)} during the window: latency figures include CPU contention`);
+    console.warn(
+      `bench: WARNING other processes used ${ofCore(w.otherProcessesCpuS, w.seconds)} during the window: latency figures include CPU contention`,
+    );
   }
 }
 
 main().catch((err) => {
-  console.error(`bench: ${err instanceof BenchError ? err.message : err?.stack ?? err}`);
+  console.error(`bench: ${err instanceof BenchError ? err.message : (err?.stack ?? err)}`);
   process.exit(1);
 });

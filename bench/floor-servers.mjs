@@ -11,7 +11,9 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const FIXTURES = join(ROOT, "bench/floor");
 
 /** The Node that runs wrangler: the npm `node` package's (>= 22.12) when installed. */
-export const NODE = existsSync(join(ROOT, "node_modules/node/bin/node")) ? join(ROOT, "node_modules/node/bin/node") : process.execPath;
+export const NODE = existsSync(join(ROOT, "node_modules/node/bin/node"))
+  ? join(ROOT, "node_modules/node/bin/node")
+  : process.execPath;
 export const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 /** The workerd binary wrangler dev itself runs (wrangler → its miniflare → workerd), so both runtimes are one build. */
@@ -20,12 +22,17 @@ export function workerdBinary() {
     const fromWrangler = createRequire(join(ROOT, "node_modules/wrangler/package.json"));
     const fromMiniflare = createRequire(fromWrangler.resolve("miniflare"));
     const fromWorkerd = createRequire(fromMiniflare.resolve("workerd/package.json"));
-    const bin = fromWorkerd.resolve(`@cloudflare/workerd-${process.platform}-${process.arch === "x64" ? "64" : process.arch}/bin/workerd`);
+    const bin = fromWorkerd.resolve(
+      `@cloudflare/workerd-${process.platform}-${process.arch === "x64" ? "64" : process.arch}/bin/workerd`,
+    );
     if (existsSync(bin)) return bin;
   } catch {
     // fall through
   }
-  for (const p of ["node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd", "node_modules/@cloudflare/workerd-linux-64/bin/workerd"]) {
+  for (const p of [
+    "node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/bin/workerd",
+    "node_modules/@cloudflare/workerd-linux-64/bin/workerd",
+  ]) {
     if (existsSync(join(ROOT, p))) return join(ROOT, p);
   }
   throw new Error("no workerd binary found under node_modules (npm install)");
@@ -39,7 +46,14 @@ export function workerdBinary() {
  *   runtime "workerd": plain `workerd serve` from a generated capnp, no entry proxy.
  * Both keep Durable Object storage in SQLite under the directory. The caller removes `dir`.
  */
-export function prepareFloorServer({ hub, runtime, port, inspectorPort, observability = false, prefix = "ridewire-floor-" }) {
+export function prepareFloorServer({
+  hub,
+  runtime,
+  port,
+  inspectorPort,
+  observability = false,
+  prefix = "ridewire-floor-",
+}) {
   if (!existsSync(join(FIXTURES, hub))) throw new Error(`no fixture bench/floor/${hub}`);
   if (runtime !== "wrangler" && runtime !== "workerd") throw new Error(`unknown runtime ${runtime}`);
   if (runtime === "wrangler" && !existsSync(WRANGLER)) throw new Error(`no wrangler at ${WRANGLER} (npm install)`);
@@ -56,20 +70,29 @@ export function prepareFloorServer({ hub, runtime, port, inspectorPort, observab
     writeFileSync(join(dir, "config.capnp"), capnp);
     return { dir, cmd: bin, args: ["serve", join(dir, "config.capnp")], env: {} };
   }
-  writeFileSync(join(dir, "wrangler.toml"), readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub));
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub),
+  );
   return {
     dir,
     cmd: bin,
     env: { X_LOCAL_OBSERVABILITY: observability ? "true" : "false" },
     args: [
-      WRANGLER, "dev",
-      "--config", join(dir, "wrangler.toml"),
-      "--port", String(port),
+      WRANGLER,
+      "dev",
+      "--config",
+      join(dir, "wrangler.toml"),
+      "--port",
+      String(port),
       ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
-      "--ip", "127.0.0.1",
-      "--persist-to", join(dir, "state"),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      join(dir, "state"),
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      "--log-level",
+      "warn",
     ],
   };
 }

@@ -94,7 +94,8 @@ export class Histogram {
     return this.max;
   }
   summary() {
-    if (this.count === 0) return { count: 0, p50: null, p90: null, p99: null, p999: null, max: null, min: null, mean: null };
+    if (this.count === 0)
+      return { count: 0, p50: null, p90: null, p99: null, p999: null, max: null, min: null, mean: null };
     const r = (x) => Math.round(x * 1000) / 1000;
     return {
       count: this.count,
@@ -125,26 +126,29 @@ export class BenchError extends Error {
 /** A JSON client of the server under test; failures throw BenchError with the API error code. */
 export function makeApi(BASE) {
   return async function api(method, path, body, token, extraHeaders = {}) {
-  const headers = { "content-type": "application/json", ...extraHeaders };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(new URL(path, BASE), {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON
-  }
-  if (!res.ok) {
-    const code = data?.error?.code ?? `http_${res.status}`;
-    throw new BenchError(`${method} ${path} -> ${res.status} ${code}: ${data?.error?.message ?? text.slice(0, 200)}`, code);
-  }
-  return data;
+    const headers = { "content-type": "application/json", ...extraHeaders };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(new URL(path, BASE), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON
+    }
+    if (!res.ok) {
+      const code = data?.error?.code ?? `http_${res.status}`;
+      throw new BenchError(
+        `${method} ${path} -> ${res.status} ${code}: ${data?.error?.message ?? text.slice(0, 200)}`,
+        code,
+      );
+    }
+    return data;
   };
 }
 
@@ -204,7 +208,10 @@ const procCmdline = (pid) => {
     return [];
   }
 };
-const allPids = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+const allPids = () =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 
 /** Inodes of TCP sockets listening on `port`, from /proc/net/tcp{,6}. */
 function listeningInodes(port) {
@@ -265,9 +272,16 @@ export function findServerProcesses(PORT, pidOption, die) {
   const workerds = allPids().filter((p) => procComm(p) === "workerd");
   const warnings = [];
   if (workerds.length === 0) {
-    return { pids: [], how: "none found", wrangler: null, warnings: ["no workerd process found: server CPU not measured (pass --pid)"] };
+    return {
+      pids: [],
+      how: "none found",
+      wrangler: null,
+      warnings: ["no workerd process found: server CPU not measured (pass --pid)"],
+    };
   }
-  let entry = workerds.filter((p) => procCmdline(p).some((a) => a.startsWith("--socket-addr=entry=") && a.endsWith(`:${PORT}`)));
+  let entry = workerds.filter((p) =>
+    procCmdline(p).some((a) => a.startsWith("--socket-addr=entry=") && a.endsWith(`:${PORT}`)),
+  );
   if (entry.length === 0) {
     const owners = pidsOwningInodes(listeningInodes(PORT));
     entry = workerds.filter((p) => owners.has(p));
@@ -389,7 +403,10 @@ export function describeProcesses(pids) {
   return pids.map((pid) => {
     const args = procCmdline(pid);
     const name = procComm(pid) ?? "?";
-    const hint = args.slice(0, 4).map((a) => (a.length > 60 ? `${a.slice(0, 57)}...` : a)).join(" ");
+    const hint = args
+      .slice(0, 4)
+      .map((a) => (a.length > 60 ? `${a.slice(0, 57)}...` : a))
+      .join(" ");
     return { pid, name, cmd: hint };
   });
 }
@@ -401,7 +418,9 @@ export function describeProcesses(pids) {
  */
 export async function stopProcessTree(proc, { graceMs = 10_000 } = {}) {
   const tree = processTree(proc.pid);
-  const exited = new Promise((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once("exit", resolve)));
+  const exited = new Promise((resolve) =>
+    proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once("exit", resolve),
+  );
   const group = (sig) => {
     try {
       process.kill(-proc.pid, sig);

@@ -31,10 +31,18 @@ const TOP = Number(opt.top);
 async function connect() {
   const list = await (await fetch(`http://${opt.inspector}/json/list`)).json();
   // wrangler's user Worker; workerd lists one target per service.
-  const target = list.find((t) => (opt.target ? t.title?.includes(opt.target) || t.id === opt.target : !/^(core:|__)/.test(t.title ?? ""))) ?? list[0];
+  const target =
+    list.find((t) =>
+      opt.target ? t.title?.includes(opt.target) || t.id === opt.target : !/^(core:|__)/.test(t.title ?? ""),
+    ) ?? list[0];
   if (!target) throw new Error(`no inspector target at ${opt.inspector}`);
-  console.error(`profile: target ${target.title ?? target.id} (${list.length} listed: ${list.map((t) => t.title).join(", ")})`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl ?? `ws://${opt.inspector}/${target.id}`, { perMessageDeflate: false, maxPayload: 1 << 30 });
+  console.error(
+    `profile: target ${target.title ?? target.id} (${list.length} listed: ${list.map((t) => t.title).join(", ")})`,
+  );
+  const ws = new WebSocket(target.webSocketDebuggerUrl ?? `ws://${opt.inspector}/${target.id}`, {
+    perMessageDeflate: false,
+    maxPayload: 1 << 30,
+  });
   await new Promise((resolve, reject) => {
     ws.once("open", resolve);
     ws.once("error", reject);
@@ -71,7 +79,10 @@ function summarize(profile) {
     const file = (f.url || "").replace(/^.*\/(src|node_modules)\//, "$1/").replace(/^file:\/\//, "");
     return `${f.functionName || "(anonymous)"} ${file ? `${file}:${f.lineNumber + 1}` : ""}`.trim();
   };
-  const fileOf = (n) => (n.callFrame.url || n.callFrame.functionName || "?").replace(/^.*\/(src|node_modules)\//, "$1/").replace(/^(node_modules\/[^/]+)\/.*$/, "$1");
+  const fileOf = (n) =>
+    (n.callFrame.url || n.callFrame.functionName || "?")
+      .replace(/^.*\/(src|node_modules)\//, "$1/")
+      .replace(/^(node_modules\/[^/]+)\/.*$/, "$1");
   let total = 0;
   let idle = 0;
   const self = new Map();
@@ -96,9 +107,12 @@ function summarize(profile) {
     }
   }
   const busy = total - idle;
-  const line = (k, us) => `${((100 * us) / busy).toFixed(1).padStart(5)}% busy ${((100 * us) / total).toFixed(1).padStart(5)}% all  ${k}`;
+  const line = (k, us) =>
+    `${((100 * us) / busy).toFixed(1).padStart(5)}% busy ${((100 * us) / total).toFixed(1).padStart(5)}% all  ${k}`;
   const out = [];
-  out.push(`samples: ${profile.samples.length}, ${(total / 1e6).toFixed(2)} s profiled, isolate busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`);
+  out.push(
+    `samples: ${profile.samples.length}, ${(total / 1e6).toFixed(2)} s profiled, isolate busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`,
+  );
   out.push(`\nself time by function (top ${TOP}):`);
   for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) out.push(line(k, us));
   out.push(`\nself time by file:`);

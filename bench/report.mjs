@@ -17,7 +17,14 @@ const NAMES = {
 /** The chat servers in the order the tables list them: ridewire, then the rest as they run. */
 const CHAT_ORDER = ["ridewire", ...CHAT_SERVERS.filter((t) => t !== "ridewire")];
 const n0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
-const ms = (x) => (x === null || x === undefined ? "–" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString("en-US"));
+const ms = (x) =>
+  x === null || x === undefined
+    ? "–"
+    : x < 10
+      ? x.toFixed(2)
+      : x < 100
+        ? x.toFixed(1)
+        : Math.round(x).toLocaleString("en-US");
 const f2 = (x) => (x === null || x === undefined ? "–" : x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
 const kib = (b) => (b === null || b === undefined ? "–" : `${(b / 1024).toFixed(1)} KiB`);
 const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x)}%`);
@@ -52,16 +59,23 @@ function firstMemory(result) {
 /** CPU-s per 100k deliveries at the fixed point when it held, else at the best good point. */
 function cpuPer100k(topo) {
   const f = fixedPoint(topo);
-  if (f && !f.discarded && f.deliveryRatio >= 0.999 && !f.aborted) return { value: f.server.cpuSPer100kDeliveries, where: `at ${n0(f.deliveredPerS)}/s` };
+  if (f && !f.discarded && f.deliveryRatio >= 0.999 && !f.aborted)
+    return { value: f.server.cpuSPer100kDeliveries, where: `at ${n0(f.deliveredPerS)}/s` };
   const b = bestGood(topo);
-  if (b) return { value: b.server.cpuSPer100kDeliveries, where: `at ${n0(b.deliveredPerS)}/s${f ? " (10k/s did not hold)" : ""}` };
+  if (b)
+    return {
+      value: b.server.cpuSPer100kDeliveries,
+      where: `at ${n0(b.deliveredPerS)}/s${f ? " (10k/s did not hold)" : ""}`,
+    };
   return { value: null, where: "" };
 }
 
 function chatSummary(info) {
   const targets = chatTargets(info);
   if (targets.length === 0) return "";
-  const topoKeys = [...new Set(targets.flatMap((t) => info.chat[t].result.topologies.map((x) => `${x.rooms}x${x.clientsPerRoom}`)))];
+  const topoKeys = [
+    ...new Set(targets.flatMap((t) => info.chat[t].result.topologies.map((x) => `${x.rooms}x${x.clientsPerRoom}`))),
+  ];
   const lines = [
     "| workload (rooms × clients) | server | highest delivered rate with p99 ≤ 50 ms | p50 / p99 at 10,000 deliveries/s | server CPU-s per 100,000 deliveries | RSS per connection |",
     "|---|---|---|---|---|---|",
@@ -76,7 +90,9 @@ function chatSummary(info) {
       }
       const b = bestGood(topo);
       const lim = topo.summary.limitedBy;
-      const best = b ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ms)${lim === "generator" ? " – **generator-bound above**, a lower bound" : lim === "highest point run" ? " – highest point run" : ""}` : "none held (even the lowest rate tried)";
+      const best = b
+        ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ms)${lim === "generator" ? " – **generator-bound above**, a lower bound" : lim === "highest point run" ? " – highest point run" : ""}`
+        : "none held (even the lowest rate tried)";
       const f = fixedPoint(topo);
       const fixed = !f
         ? topo.skipped?.some((x) => x.ratePerClient === topo.fixedRatePerClient)
@@ -89,7 +105,9 @@ function chatSummary(info) {
             : `${ms(f.latencyMs.p50)} / ${ms(f.latencyMs.p99)} ms`;
       const cpu = cpuPer100k(topo);
       const mem = memoryPerConnection(info.chat[t].result, topo);
-      lines.push(`| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${mem === null ? `see ${firstMemory(info.chat[t].result)?.key}` : kib(mem)} |`);
+      lines.push(
+        `| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${mem === null ? `see ${firstMemory(info.chat[t].result)?.key}` : kib(mem)} |`,
+      );
     }
   }
   return lines.join("\n");
@@ -118,7 +136,10 @@ function ratioLines(info, who, peers) {
   }
   const mem = firstMemory(r);
   const memParts = peers.map((p) => [p, firstMemory(info.chat?.[p]?.result)]).filter(([, m]) => m && mem);
-  if (memParts.length) out.push(`- Memory per connection (${mem.key}, fresh processes): ${NAMES[who]} ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`);
+  if (memParts.length)
+    out.push(
+      `- Memory per connection (${mem.key}, fresh processes): ${NAMES[who]} ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`,
+    );
   return out;
 }
 
@@ -152,7 +173,9 @@ function chatRaw(info) {
       out.push(
         `**${topo.rooms} rooms × ${topo.clientsPerRoom} clients = ${n0(topo.sockets)} sockets.** Setup ${topo.setup.prepareS} s (users) + ${topo.setup.roomsS} s (rooms, joins) + ${topo.setup.connectS} s (sockets). Server RSS ${(topo.memory.rssBeforeConnectBytes / 2 ** 20).toFixed(1)} MiB before the sockets, ${(topo.memory.rssConnectedBytes / 2 ** 20).toFixed(1)} MiB with them: ${kib(topo.memory.perConnectionBytes)} per connection.\n`,
       );
-      out.push("| msg/s per client | target deliveries/s | delivered/s | delivered of expected | lost | dup | out of order | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU (% of its core) | CPU-s / 100k | generator CPU | other processes | verdict |");
+      out.push(
+        "| msg/s per client | target deliveries/s | delivered/s | delivered of expected | lost | dup | out of order | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU (% of its core) | CPU-s / 100k | generator CPU | other processes | verdict |",
+      );
       out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       for (const p of topo.points) {
         const l = p.latencyMs;
@@ -161,7 +184,8 @@ function chatRaw(info) {
           `| ${p.ratePerClient} | ${n0(p.targetDeliveriesPerS)} | ${n0(p.deliveredPerS)} | ${n0(p.delivered)} / ${n0(p.expected)} | ${n0(p.lost)} | ${p.duplicates} | ${p.outOfOrder} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(p.server.cpuPctOfCore)} | ${f2(p.server.cpuSPer100kDeliveries)} | ${pct(p.generator.cpuPctOfCore)} | ${pct(p.host.otherPctOfCore)} | ${verdict} |`,
         );
       }
-      for (const s of topo.skipped ?? []) out.push(`| ${s.ratePerClient} | | | | | | | | | | | | | | | | ${s.reason} |`);
+      for (const s of topo.skipped ?? [])
+        out.push(`| ${s.ratePerClient} | | | | | | | | | | | | | | | | ${s.reason} |`);
       out.push("");
     }
     const errs = Object.entries(r.errorsByCode ?? {});
@@ -171,7 +195,10 @@ function chatRaw(info) {
 }
 
 function dispatchSummary(info) {
-  const rows = ["| server | drivers | requests/s asked (made) | request → offer p50 / p99 ms | location → rider p50 / p99 ms | server CPU, % of its core | outcome |", "|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| server | drivers | requests/s asked (made) | request → offer p50 / p99 ms | location → rider p50 / p99 ms | server CPU, % of its core | outcome |",
+    "|---|---|---|---|---|---|---|",
+  ];
   for (const d of info.dispatch ?? []) {
     if (!d.result) {
       rows.push(`| ${NAMES[d.target]} | ${n0(d.drivers)} | | | | | no result (see the log) |`);
@@ -204,17 +231,32 @@ function dispatchRaw(info) {
     out.push(`### ${NAMES[d.target]}, ${n0(d.drivers)} drivers\n`);
     out.push(
       `Setup ${(s.totalMs / 1000).toFixed(1)} s (${n0(s.users)} users registered in ${(s.registerMs / 1000).toFixed(1)} s, ${s.registerPerS}/s; online + driver channels ${(s.onlineAndChannelsMs / 1000).toFixed(1)} s). ` +
-        (idle ? `The city alone (every driver streaming, no requests, ${idle.seconds.toFixed(1)} s): server ${pct((idle.serverCpuS / idle.seconds) * 100)} of its core. ` : "") +
+        (idle
+          ? `The city alone (every driver streaming, no requests, ${idle.seconds.toFixed(1)} s): server ${pct((idle.serverCpuS / idle.seconds) * 100)} of its core. `
+          : "") +
         `Server RSS after setup ${(s.serverRssBytes / 2 ** 20).toFixed(0)} MiB.\n`,
     );
-    out.push("| requests/s | made | created | matched | completed | no_driver | never offered | skipped (no idle rider) | POST /v1/trips p50/p99 ms | request → offer p50/p90/p99/max ms | accept → ack p50/p99 ms | location → rider p50/p90/p99/max ms (n) | server CPU | run-queue wait | generator CPU | other processes | RSS after | notes |");
+    out.push(
+      "| requests/s | made | created | matched | completed | no_driver | never offered | skipped (no idle rider) | POST /v1/trips p50/p99 ms | request → offer p50/p90/p99/max ms | accept → ack p50/p99 ms | location → rider p50/p90/p99/max ms (n) | server CPU | run-queue wait | generator CPU | other processes | RSS after | notes |",
+    );
     out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const w of r.windows ?? []) {
       const t = w.trips;
       const c = w.cpu.requestWindow;
       const rto = w.requestToOfferMs;
       const ltr = w.locationToRiderMs;
-      const notes = [w.overloaded ? `overloaded: ${w.overloaded}` : null, w.openTripsAtStart ? `${w.openTripsAtStart} trips of the previous window still open at the start` : null, w.doubleAssignments ? `${w.doubleAssignments} double assignments` : null, Object.keys(w.errorsByCode).length ? `errors: ${Object.entries(w.errorsByCode).map(([k, v]) => `${k} ${v}`).join(", ")}` : null].filter(Boolean).join("; ");
+      const notes = [
+        w.overloaded ? `overloaded: ${w.overloaded}` : null,
+        w.openTripsAtStart ? `${w.openTripsAtStart} trips of the previous window still open at the start` : null,
+        w.doubleAssignments ? `${w.doubleAssignments} double assignments` : null,
+        Object.keys(w.errorsByCode).length
+          ? `errors: ${Object.entries(w.errorsByCode)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`
+          : null,
+      ]
+        .filter(Boolean)
+        .join("; ");
       out.push(
         `| ${w.config.rate} | ${t.requested} | ${t.created} | ${t.matched} | ${t.completed} | ${t.noDriver} | ${t.neverOffered} | ${t.skippedNoIdleRider} | ${ms(w.tripPostMs.p50)} / ${ms(w.tripPostMs.p99)} | ${ms(rto.p50)} / ${ms(rto.p90)} / ${ms(rto.p99)} / ${ms(rto.max)} | ${ms(w.acceptAckMs.p50)} / ${ms(w.acceptAckMs.p99)} | ${ms(ltr.p50)} / ${ms(ltr.p90)} / ${ms(ltr.p99)} / ${ms(ltr.max)} (${n0(ltr.count)}) | ${c.serverCpuS.toFixed(2)} s = ${pct((c.serverCpuS / c.seconds) * 100)} | ${c.serverRunQueueWaitS.toFixed(2)} s | ${pct((c.generatorCpuS / c.seconds) * 100)} | ${pct((c.otherProcessesCpuS / c.seconds) * 100)} | ${(w.cpu.serverRssBytes / 2 ** 20).toFixed(0)} MiB | ${notes} |`,
       );
@@ -231,12 +273,14 @@ function fiveThousandNote(info) {
   const idle = d.result.idleCity;
   if (!idle) return "";
   const share = idle.serverCpuS / idle.seconds;
-  return `**5,000 drivers on ridewire were not run.** Under \`wrangler dev\` the Worker and every Durable Object share one JavaScript thread (in production each driver, trip and cell object runs on its own), and the server here has one core. The ${n0(d.drivers)}-driver city alone, before any request, took ${pct(share * 100)} of that core (${n0((d.drivers / 2) / share)} fixes/s per core at most); 5,000 drivers send 2,500 fixes/s, about ${(share * 5000 / d.drivers).toFixed(1)} cores' worth, so the run would measure a saturated thread and nothing about dispatch. Registering 5,000 drivers (PBKDF2, ~40/s on one core) would also take over two minutes. The Node reference was run with 5,000.`;
+  return `**5,000 drivers on ridewire were not run.** Under \`wrangler dev\` the Worker and every Durable Object share one JavaScript thread (in production each driver, trip and cell object runs on its own), and the server here has one core. The ${n0(d.drivers)}-driver city alone, before any request, took ${pct(share * 100)} of that core (${n0(d.drivers / 2 / share)} fixes/s per core at most); 5,000 drivers send 2,500 fixes/s, about ${((share * 5000) / d.drivers).toFixed(1)} cores' worth, so the run would measure a saturated thread and nothing about dispatch. Registering 5,000 drivers (PBKDF2, ~40/s on one core) would also take over two minutes. The Node reference was run with 5,000.`;
 }
 
 export function renderReport(info) {
   const m = info.machine;
-  const generators = info.generators.map((g) => `# ${g.name} (${g.seconds} s, exit ${g.exit})\n${g.command}`).join("\n");
+  const generators = info.generators
+    .map((g) => `# ${g.name} (${g.seconds} s, exit ${g.exit})\n${g.command}`)
+    .join("\n");
   const servers = info.servers.map((s) => `# ${s.name}\n${s.command}`).join("\n");
   const chatCfg = info.chat?.ridewire?.result?.config ?? info.chat?.ws?.result?.config ?? null;
   return `# Benchmarks: ridewire side by side with its peers
@@ -259,7 +303,9 @@ The machine is shared: other work (test suites, a simulator) ran at times. Every
 
 | | |
 |---|---|
-${Object.entries(m.versions).map(([k, v]) => `| ${k} | ${v} |`).join("\n")}
+${Object.entries(m.versions)
+  .map(([k, v]) => `| ${k} | ${v} |`)
+  .join("\n")}
 
 ## Commands
 
@@ -332,7 +378,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const dir = process.argv[2] ?? "bench/results";
   const info = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
   const root = fileURLToPath(new URL("..", import.meta.url));
-  for (const [, v] of Object.entries(info.chat ?? {})) if (v.json) v.result = JSON.parse(readFileSync(join(root, v.json), "utf8"));
+  for (const [, v] of Object.entries(info.chat ?? {}))
+    if (v.json) v.result = JSON.parse(readFileSync(join(root, v.json), "utf8"));
   for (const d of info.dispatch ?? []) if (d.json) d.result = JSON.parse(readFileSync(join(root, d.json), "utf8"));
   process.stdout.write(renderReport(info));
 }

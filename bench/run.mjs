@@ -12,7 +12,17 @@
 // load generators pinned to core 1 (bench/chat-compare.mjs, bench/dispatch.mjs), stops every
 // server, and renders the report (bench/report.mjs). See bench/README.md.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,10 +59,11 @@ if (opt.help) {
 const QUICK = opt.quick;
 const ONLY = opt.only ? new Set(opt.only.split(",")) : new Set(["chat", "dispatch"]);
 const TARGETS = opt.targets.split(",");
-for (const t of TARGETS) if (!CHAT_SERVERS.includes(t)) {
-  console.error(`bench: --targets: unknown chat server ${JSON.stringify(t)} (one of ${CHAT_SERVERS.join(", ")})`);
-  process.exit(2);
-}
+for (const t of TARGETS)
+  if (!CHAT_SERVERS.includes(t)) {
+    console.error(`bench: --targets: unknown chat server ${JSON.stringify(t)} (one of ${CHAT_SERVERS.join(", ")})`);
+    process.exit(2);
+  }
 const OUT = opt.out ?? join(ROOT, QUICK ? "bench/out/RESULTS-quick.md" : "bench/RESULTS.md");
 const JSON_DIR = opt["json-dir"] ?? join(ROOT, QUICK ? "bench/out/quick" : "bench/results");
 mkdirSync(JSON_DIR, { recursive: true });
@@ -64,12 +75,77 @@ const NODE = process.execPath;
 
 const plan = QUICK
   ? {
-      chat: { topologies: { ws: "100x10", socketio: "100x10", "do-room": "100x10", "do-room-workerd": "100x10", ridewire: "50x10" }, rates: "0.2,1", extra: ["--max-up", "0", "--max-down", "1", "--refine", "0", "--seconds", "5", "--warmup", "2", "--drain", "2", "--fixed-deliveries", "0"] },
-      dispatch: { ref: [300], ridewire: [300], rates: "5", extra: ["--seconds", "8", "--warmup", "3", "--ride-seconds", "6", "--rider-slack", "4", "--overload-after", "5", "--drain", "20"] },
+      chat: {
+        topologies: {
+          ws: "100x10",
+          socketio: "100x10",
+          "do-room": "100x10",
+          "do-room-workerd": "100x10",
+          ridewire: "50x10",
+        },
+        rates: "0.2,1",
+        extra: [
+          "--max-up",
+          "0",
+          "--max-down",
+          "1",
+          "--refine",
+          "0",
+          "--seconds",
+          "5",
+          "--warmup",
+          "2",
+          "--drain",
+          "2",
+          "--fixed-deliveries",
+          "0",
+        ],
+      },
+      dispatch: {
+        ref: [300],
+        ridewire: [300],
+        rates: "5",
+        extra: [
+          "--seconds",
+          "8",
+          "--warmup",
+          "3",
+          "--ride-seconds",
+          "6",
+          "--rider-slack",
+          "4",
+          "--overload-after",
+          "5",
+          "--drain",
+          "20",
+        ],
+      },
     }
   : {
-      chat: { topologies: Object.fromEntries(CHAT_SERVERS.map((t) => [t, "100x10,20x50,4x250"])), rates: "0.2,1,2", extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"] },
-      dispatch: { ref: [1000, 5000], ridewire: [300, 1000], rates: "5,20,50", extra: ["--seconds", "10", "--warmup", "5", "--ride-seconds", "8", "--rider-slack", "6", "--overload-after", "5", "--drain", "30"] },
+      chat: {
+        topologies: Object.fromEntries(CHAT_SERVERS.map((t) => [t, "100x10,20x50,4x250"])),
+        rates: "0.2,1,2",
+        extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"],
+      },
+      dispatch: {
+        ref: [1000, 5000],
+        ridewire: [300, 1000],
+        rates: "5,20,50",
+        extra: [
+          "--seconds",
+          "10",
+          "--warmup",
+          "5",
+          "--ride-seconds",
+          "8",
+          "--rider-slack",
+          "6",
+          "--overload-after",
+          "5",
+          "--drain",
+          "30",
+        ],
+      },
     };
 if (opt["ridewire-drivers"]) plan.dispatch.ridewire = opt["ridewire-drivers"].split(",").map(Number);
 if (opt["ref-drivers"]) plan.dispatch.ref = opt["ref-drivers"].split(",").map(Number);
@@ -112,7 +188,8 @@ async function startServer(name, cmd, args, { cwd = ROOT, env = process.env, url
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not answer ${url}/health within ${readyTimeoutMs / 1000} s; see ${logPath}`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not answer ${url}/health within ${readyTimeoutMs / 1000} s; see ${logPath}`);
     await sleep(200);
   }
   server.pids = processTree(proc.pid);
@@ -161,7 +238,8 @@ async function waitForQuietHost(what) {
   const max = Number(opt["max-load"]);
   const until = Date.now() + Number(opt["load-wait"]) * 1000;
   let l = loadavg();
-  if (l[0] > max) log(`load average ${l.join(" ")} > ${max} before ${what}: waiting up to ${opt["load-wait"]} s for a quieter host`);
+  if (l[0] > max)
+    log(`load average ${l.join(" ")} > ${max} before ${what}: waiting up to ${opt["load-wait"]} s for a quieter host`);
   while (l[0] > max && Date.now() < until) {
     await sleep(5000);
     l = loadavg();
@@ -197,14 +275,18 @@ function machine() {
     versions: {
       node: process.version,
       wrangler: wranglerPkg?.version ?? "?",
-      workerd: (workerd ? sh(workerd, ["--version"]) : "not installed").replace(/^workerd\s*/, "") + ` (npm workerd ${wranglerPkg?.dependencies?.workerd ?? "?"})`,
+      workerd:
+        (workerd ? sh(workerd, ["--version"]) : "not installed").replace(/^workerd\s*/, "") +
+        ` (npm workerd ${wranglerPkg?.dependencies?.workerd ?? "?"})`,
       ws: pkg("ws"),
       "socket.io": pkg("socket.io"),
       "socket.io-client": pkg("socket.io-client"),
       "hdr-histogram-js": pkg("hdr-histogram-js"),
       "h3-js": pkg("h3-js"),
     },
-    pinning: PIN ? `servers on CPU ${SERVER_CORE}, load generators on CPU ${GEN_CORE} (taskset -c)` : "not pinned: fewer than 2 CPUs",
+    pinning: PIN
+      ? `servers on CPU ${SERVER_CORE}, load generators on CPU ${GEN_CORE} (taskset -c)`
+      : "not pinned: fewer than 2 CPUs",
   };
 }
 
@@ -236,7 +318,9 @@ async function main() {
     chat: {},
     dispatch: [],
   };
-  log(`machine: ${info.machine.cpuModel}, ${info.machine.cpus} CPUs, ${info.machine.memTotalGiB} GiB; ${info.machine.pinning}; load ${info.loadAtStart.join(" ")}`);
+  log(
+    `machine: ${info.machine.cpuModel}, ${info.machine.cpus} CPUs, ${info.machine.memTotalGiB} GiB; ${info.machine.pinning}; load ${info.loadAtStart.join(" ")}`,
+  );
   const tree = snapshotTree();
   log(`ridewire from a snapshot of HEAD ${info.commit.slice(0, 12)} in ${tree}`);
   const ridewireEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
@@ -245,9 +329,31 @@ async function main() {
     const port = await freePort();
     const state = mkdtempSync(join(opt["state-dir"], `ridewire-bench-state-`));
     states.push(state);
-    const args = ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn"];
-    const s = await startServer(name, "npm", args, { cwd: tree, env: ridewireEnv, url: `http://127.0.0.1:${port}`, readyTimeoutMs: 180_000 });
-    info.servers.push({ name, command: `(cd <snapshot of HEAD>; ${s.command.replace(state, `<fresh dir in ${opt["state-dir"]}>`).replace(`--port ${port}`, "--port PORT")})`, pids: s.pids });
+    const args = [
+      "run",
+      "dev",
+      "--",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ];
+    const s = await startServer(name, "npm", args, {
+      cwd: tree,
+      env: ridewireEnv,
+      url: `http://127.0.0.1:${port}`,
+      readyTimeoutMs: 180_000,
+    });
+    info.servers.push({
+      name,
+      command: `(cd <snapshot of HEAD>; ${s.command.replace(state, `<fresh dir in ${opt["state-dir"]}>`).replace(`--port ${port}`, "--port PORT")})`,
+      pids: s.pids,
+    });
     return s;
   };
   const startPeer = async (name, script) => {
@@ -261,11 +367,29 @@ async function main() {
     const port = await freePort();
     // Local observability as ridewire gets it from scripts/dev.mjs: off unless the caller asks for it.
     const observability = (process.env.X_LOCAL_OBSERVABILITY ?? "false") !== "false";
-    const { dir, cmd, args, env } = prepareFloorServer({ hub: "room-hub.mjs", runtime, port, observability, prefix: "ridewire-bench-floor-" });
+    const { dir, cmd, args, env } = prepareFloorServer({
+      hub: "room-hub.mjs",
+      runtime,
+      port,
+      observability,
+      prefix: "ridewire-bench-floor-",
+    });
     states.push(dir);
-    const s = await startServer(name, cmd, args, { cwd: dir, env: { ...ridewireEnv, ...env }, url: `http://127.0.0.1:${port}` });
-    const shown = s.command.replaceAll(dir, "<fresh dir>").replaceAll(ROOT, "").replace(`--port ${port}`, "--port PORT").replace(`127.0.0.1:${port}`, "127.0.0.1:PORT");
-    info.servers.push({ name, command: runtime === "wrangler" ? `X_LOCAL_OBSERVABILITY=${env.X_LOCAL_OBSERVABILITY} ${shown}` : shown, pids: s.pids });
+    const s = await startServer(name, cmd, args, {
+      cwd: dir,
+      env: { ...ridewireEnv, ...env },
+      url: `http://127.0.0.1:${port}`,
+    });
+    const shown = s.command
+      .replaceAll(dir, "<fresh dir>")
+      .replaceAll(ROOT, "")
+      .replace(`--port ${port}`, "--port PORT")
+      .replace(`127.0.0.1:${port}`, "127.0.0.1:PORT");
+    info.servers.push({
+      name,
+      command: runtime === "wrangler" ? `X_LOCAL_OBSERVABILITY=${env.X_LOCAL_OBSERVABILITY} ${shown}` : shown,
+      pids: s.pids,
+    });
     return s;
   };
   const startChatServer = (target) => {
@@ -283,9 +407,32 @@ async function main() {
         const server = await startChatServer(target);
         const jsonPath = join(JSON_DIR, `chat-${target}.json`);
         rmSync(jsonPath, { force: true });
-        const args = ["--target", target, "--url", server.url, "--server-root", String(server.pid), "--topologies", plan.chat.topologies[target], "--rates", plan.chat.rates, ...plan.chat.extra, "--json", jsonPath];
+        const args = [
+          "--target",
+          target,
+          "--url",
+          server.url,
+          "--server-root",
+          String(server.pid),
+          "--topologies",
+          plan.chat.topologies[target],
+          "--rates",
+          plan.chat.rates,
+          ...plan.chat.extra,
+          "--json",
+          jsonPath,
+        ];
         const g = await runGenerator(`chat ${target}`, "bench/chat-compare.mjs", args);
-        info.generators.push({ name: `chat ${target}`, exit: g.code, seconds: g.seconds, command: g.command.replaceAll(ROOT, "").replace(server.url, "http://127.0.0.1:PORT").replace(`--server-root ${server.pid}`, "--server-root PID").replace(jsonPath, rel(jsonPath)) });
+        info.generators.push({
+          name: `chat ${target}`,
+          exit: g.code,
+          seconds: g.seconds,
+          command: g.command
+            .replaceAll(ROOT, "")
+            .replace(server.url, "http://127.0.0.1:PORT")
+            .replace(`--server-root ${server.pid}`, "--server-root PID")
+            .replace(jsonPath, rel(jsonPath)),
+        });
         info.chat[target].result = readJson(jsonPath);
         info.chat[target].json = rel(jsonPath);
         await stopServer(server);
@@ -295,12 +442,36 @@ async function main() {
       const runs = [...plan.dispatch.ref.map((d) => ["ref", d]), ...plan.dispatch.ridewire.map((d) => ["ridewire", d])];
       for (const [target, drivers] of runs) {
         const loadBefore = await waitForQuietHost(`dispatch ${target} ${drivers}`);
-        const server = target === "ridewire" ? await startRidewire(`ridewire-dispatch-${drivers}`) : await startPeer(`dispatch-ref-${drivers}`, "bench/peers/dispatch-ref.mjs");
+        const server =
+          target === "ridewire"
+            ? await startRidewire(`ridewire-dispatch-${drivers}`)
+            : await startPeer(`dispatch-ref-${drivers}`, "bench/peers/dispatch-ref.mjs");
         const jsonPath = join(JSON_DIR, `dispatch-${target}-${drivers}.json`);
         rmSync(jsonPath, { force: true });
-        const args = ["--url", server.url, "--server-root", String(server.pid), "--drivers", String(drivers), "--rates", plan.dispatch.rates, ...plan.dispatch.extra, "--json", jsonPath];
+        const args = [
+          "--url",
+          server.url,
+          "--server-root",
+          String(server.pid),
+          "--drivers",
+          String(drivers),
+          "--rates",
+          plan.dispatch.rates,
+          ...plan.dispatch.extra,
+          "--json",
+          jsonPath,
+        ];
         const g = await runGenerator(`dispatch ${target} ${drivers}`, "bench/dispatch.mjs", args);
-        info.generators.push({ name: `dispatch ${target} ${drivers} drivers`, exit: g.code, seconds: g.seconds, command: g.command.replaceAll(ROOT, "").replace(server.url, "http://127.0.0.1:PORT").replace(`--server-root ${server.pid}`, "--server-root PID").replace(jsonPath, rel(jsonPath)) });
+        info.generators.push({
+          name: `dispatch ${target} ${drivers} drivers`,
+          exit: g.code,
+          seconds: g.seconds,
+          command: g.command
+            .replaceAll(ROOT, "")
+            .replace(server.url, "http://127.0.0.1:PORT")
+            .replace(`--server-root ${server.pid}`, "--server-root PID")
+            .replace(jsonPath, rel(jsonPath)),
+        });
         info.dispatch.push({ target, drivers, loadBefore, json: rel(jsonPath), result: readJson(jsonPath) });
         await stopServer(server);
       }
@@ -314,7 +485,10 @@ async function main() {
   info.minutes = Math.round(((Date.now() - started.getTime()) / 60_000) * 10) / 10;
   info.loadAtEnd = loadavg();
   const infoPath = join(JSON_DIR, "run.json");
-  writeFileSync(infoPath, `${JSON.stringify({ ...info, chat: Object.fromEntries(Object.entries(info.chat).map(([k, v]) => [k, { ...v, result: undefined }])), dispatch: info.dispatch.map((d) => ({ ...d, result: undefined })) }, null, 2)}\n`);
+  writeFileSync(
+    infoPath,
+    `${JSON.stringify({ ...info, chat: Object.fromEntries(Object.entries(info.chat).map(([k, v]) => [k, { ...v, result: undefined }])), dispatch: info.dispatch.map((d) => ({ ...d, result: undefined })) }, null, 2)}\n`,
+  );
   writeFileSync(OUT, renderReport(info));
   log(`done in ${info.minutes} min: wrote ${rel(OUT)} and ${rel(JSON_DIR)}/*.json`);
 }

@@ -24,7 +24,20 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { prepareFloorServer, workerdBinary } from "./floor-servers.mjs";
-import { CLK_TCK, cpuTicks, die, hostTicks, numberOption, processTree, procComm, procCmdline, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
+import {
+  CLK_TCK,
+  cpuTicks,
+  die,
+  hostTicks,
+  numberOption,
+  processTree,
+  procComm,
+  procCmdline,
+  sleep,
+  stopProcessTree,
+  freePort,
+  loadavg,
+} from "./lib.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -46,7 +59,13 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 18).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+  console.log(
+    readFileSync(fileURLToPath(import.meta.url), "utf8")
+      .split("\n")
+      .slice(1, 18)
+      .map((l) => l.replace(/^\/\/ ?/, ""))
+      .join("\n"),
+  );
   process.exit(0);
 }
 const N = numberOption(opt, "sockets", { int: true, min: 1, max: 20000 });
@@ -56,8 +75,12 @@ const WINDOW_MS = numberOption(opt, "seconds", { min: 1, max: 3600 }) * 1000;
 const ECHO_EVERY = numberOption(opt, "echo-every", { int: true, min: 0, max: 1e9 });
 const CONCURRENCY = numberOption(opt, "concurrency", { int: true, min: 1, max: 1000 });
 const READY_MS = numberOption(opt, "ready-timeout", { min: 1, max: 600 }) * 1000;
-const ONLY = opt.only.split(",").map((s) => s.trim()).filter(Boolean);
-for (const s of ONLY) if (!SERVERS.includes(s)) die(`--only: unknown server ${JSON.stringify(s)} (one of ${SERVERS.join(", ")})`);
+const ONLY = opt.only
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of ONLY)
+  if (!SERVERS.includes(s)) die(`--only: unknown server ${JSON.stringify(s)} (one of ${SERVERS.join(", ")})`);
 
 // ---- binaries -----------------------------------------------------------------------------
 
@@ -130,7 +153,9 @@ async function startServer(name) {
   const deadline = Date.now() + READY_MS;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before answering on port ${port}:\n${tail()}`);
+      throw new Error(
+        `${name} exited (${proc.exitCode ?? proc.signalCode}) before answering on port ${port}:\n${tail()}`,
+      );
     }
     try {
       const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
@@ -138,7 +163,10 @@ async function startServer(name) {
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not answer http://127.0.0.1:${port}/health within ${READY_MS / 1000} s; last lines of its log:\n${tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${name} did not answer http://127.0.0.1:${port}/health within ${READY_MS / 1000} s; last lines of its log:\n${tail()}`,
+      );
     await sleep(200);
   }
   log(`${name} up on port ${port} (pid ${proc.pid}, tree ${processTree(proc.pid).join(",")})`);
@@ -166,7 +194,8 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 // ---- CPU of a process tree ----------------------------------------------------------------
 
 /** CPU ticks (utime + stime) of every process of the tree under `root`, by pid. */
-const treeTicks = (root) => new Map(Object.entries(cpuTicks(processTree(root)).perPid).map(([pid, t]) => [Number(pid), t]));
+const treeTicks = (root) =>
+  new Map(Object.entries(cpuTicks(processTree(root)).perPid).map(([pid, t]) => [Number(pid), t]));
 /** A short role for a process of the tree, for the per-process breakdown. */
 function role(pid, port) {
   const comm = procComm(pid) ?? "?";
@@ -233,7 +262,12 @@ async function measure(name) {
     }
     const send = (ws) => {
       if (phase === "drain" || ws.readyState !== WebSocket.OPEN) return;
-      const frame = { type: "location", lat: 37.7 + Math.random() * 0.1, lng: -122.45 + Math.random() * 0.1, at: Date.now() };
+      const frame = {
+        type: "location",
+        lat: 37.7 + Math.random() * 0.1,
+        lng: -122.45 + Math.random() * 0.1,
+        at: Date.now(),
+      };
       seq++;
       const echo = phase === "measure" && ECHO_EVERY > 0 && seq % ECHO_EVERY === 0;
       if (echo) {
@@ -275,7 +309,8 @@ async function measure(name) {
     perProcess.sort((x, y) => y.cpuPct - x.cpuPct);
     // The Worker's process: the one running the Durable Objects (wrangler dev's second workerd, or
     // plain workerd itself); else the busiest workerd of the tree.
-    const workerProcess = perProcess.find((p) => /Worker/.test(p.role)) ?? perProcess.find((p) => p.role.startsWith("workerd")) ?? null;
+    const workerProcess =
+      perProcess.find((p) => /Worker/.test(p.role)) ?? perProcess.find((p) => p.role.startsWith("workerd")) ?? null;
     const serverCpuS = serverTicks / CLK_TCK;
     const genCpuS = (b.gen.user + b.gen.system) / 1e6;
     const hostBusyS = a.host && b.host ? (b.host.busy - a.host.busy) / CLK_TCK : null;
@@ -295,7 +330,8 @@ async function measure(name) {
       serverCpuPct: round((serverCpuS / seconds) * 100, 1),
       serverUsPerMsg: c.sent ? round((serverCpuS * 1e6) / c.sent, 0) : null,
       workerProcess,
-      workerdUsPerMsg: workerProcess && c.sent ? round(((workerProcess.cpuPct / 100) * seconds * 1e6) / c.sent, 0) : null,
+      workerdUsPerMsg:
+        workerProcess && c.sent ? round(((workerProcess.cpuPct / 100) * seconds * 1e6) / c.sent, 0) : null,
       generatorCpuPct: round((genCpuS / seconds) * 100, 1),
       otherHostCpuPct: hostBusyS === null ? null : round(((hostBusyS - serverCpuS - genCpuS) / seconds) * 100, 1),
       perProcess,
@@ -305,8 +341,10 @@ async function measure(name) {
       `${name}: ${r.msgPerS} msg/s, server ${r.serverCpuPct}% (${r.serverUsPerMsg} us/msg), Worker process ${workerProcess?.cpuPct}%, ` +
         `echoes ${c.echoBack}/${c.echoSent}, generator ${r.generatorCpuPct}%`,
     );
-    if (c.closed || c.errors || c.sendErrors) log(`${name}: WARNING ${c.closed} sockets closed, ${c.errors + c.sendErrors} errors during the run`);
-    if (c.echoSent && c.echoBack < c.echoSent) log(`${name}: WARNING only ${c.echoBack} of ${c.echoSent} echo frames answered`);
+    if (c.closed || c.errors || c.sendErrors)
+      log(`${name}: WARNING ${c.closed} sockets closed, ${c.errors + c.sendErrors} errors during the run`);
+    if (c.echoSent && c.echoBack < c.echoSent)
+      log(`${name}: WARNING only ${c.echoBack} of ${c.echoSent} echo frames answered`);
     return r;
   } finally {
     for (const t of timers) clearTimeout(t);
@@ -323,8 +361,12 @@ const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 
 const startedAt = new Date().toISOString();
 const loadAtStart = loadavg();
-log(`load average ${loadAtStart.join(" ")}; ${CORES} CPUs; ${PIN ? `servers on CPU ${SERVER_CORE}, generator on CPU ${GEN_CORE}` : "NOT pinned"}`);
-log(`wrangler ${WRANGLER_VERSION}, ${WORKERD_VERSION} (${WORKERD}); ${N} sockets, one frame each every ${EVERY_MS / 1000} s, warm-up ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s`);
+log(
+  `load average ${loadAtStart.join(" ")}; ${CORES} CPUs; ${PIN ? `servers on CPU ${SERVER_CORE}, generator on CPU ${GEN_CORE}` : "NOT pinned"}`,
+);
+log(
+  `wrangler ${WRANGLER_VERSION}, ${WORKERD_VERSION} (${WORKERD}); ${N} sockets, one frame each every ${EVERY_MS / 1000} s, warm-up ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s`,
+);
 const results = [];
 let failed = false;
 for (const name of ONLY) {
@@ -344,21 +386,48 @@ const LABEL = {
   "hib-workerd": "workerd serve, hibernatable (ctx.acceptWebSocket)",
   "plain-wrangler": "wrangler dev, not hibernatable (server.accept)",
 };
-const rows = [["server", "sockets", "msg/s", "echoes", "server CPU % of a core", "Worker process %", "server CPU us/msg", "Worker process us/msg", "generator %", "other host %"]];
+const rows = [
+  [
+    "server",
+    "sockets",
+    "msg/s",
+    "echoes",
+    "server CPU % of a core",
+    "Worker process %",
+    "server CPU us/msg",
+    "Worker process us/msg",
+    "generator %",
+    "other host %",
+  ],
+];
 for (const r of results) {
   if (r.error) rows.push([LABEL[r.server], "failed", "", "", "", "", "", "", "", ""]);
   else {
     rows.push([
-      LABEL[r.server], String(r.sockets), r.msgPerS.toFixed(1), `${r.echoBack}/${r.echoSent}`, r.serverCpuPct.toFixed(1),
-      r.workerProcess ? r.workerProcess.cpuPct.toFixed(1) : "-", String(r.serverUsPerMsg), String(r.workerdUsPerMsg ?? "-"),
-      r.generatorCpuPct.toFixed(1), r.otherHostCpuPct === null ? "-" : r.otherHostCpuPct.toFixed(1),
+      LABEL[r.server],
+      String(r.sockets),
+      r.msgPerS.toFixed(1),
+      `${r.echoBack}/${r.echoSent}`,
+      r.serverCpuPct.toFixed(1),
+      r.workerProcess ? r.workerProcess.cpuPct.toFixed(1) : "-",
+      String(r.serverUsPerMsg),
+      String(r.workerdUsPerMsg ?? "-"),
+      r.generatorCpuPct.toFixed(1),
+      r.otherHostCpuPct === null ? "-" : r.otherHostCpuPct.toFixed(1),
     ]);
   }
 }
 console.log("");
-console.log(rows.map((r) => `| ${r.join(" | ")} |`).join("\n").replace(/\n/, `\n|${rows[0].map(() => "---").join("|")}|\n`));
+console.log(
+  rows
+    .map((r) => `| ${r.join(" | ")} |`)
+    .join("\n")
+    .replace(/\n/, `\n|${rows[0].map(() => "---").join("|")}|\n`),
+);
 console.log("");
-console.log("server CPU = utime+stime of every process of the server's tree; Worker process = the workerd process running the Durable Objects (under wrangler dev the other workerd is the entry proxy).");
+console.log(
+  "server CPU = utime+stime of every process of the server's tree; Worker process = the workerd process running the Durable Objects (under wrangler dev the other workerd is the entry proxy).",
+);
 
 if (opt.json) {
   writeFileSync(

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const USAGE = "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--persist-to DIR]\n(without --password, the password is read from stdin)";
+const USAGE =
+  "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--persist-to DIR]\n(without --password, the password is read from stdin)";
 
 /** Must match src/auth/password.ts, which verifies what this writes. */
 const PBKDF2_ITERATIONS = 100_000;
@@ -24,7 +25,8 @@ export class UsageError extends Error {}
 /** The options of `create`; throws UsageError for anything else. */
 export function parseArgs(argv) {
   const [command, ...rest] = argv;
-  if (command !== "create") throw new UsageError(command === undefined ? "name a command" : `unknown command ${JSON.stringify(command)}`);
+  if (command !== "create")
+    throw new UsageError(command === undefined ? "name a command" : `unknown command ${JSON.stringify(command)}`);
   const options = { email: undefined, password: undefined, name: "Operator", remote: false, persistTo: undefined };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -45,7 +47,8 @@ export function parseArgs(argv) {
   options.email = checkEmail(options.email);
   options.name = options.name.trim();
   if (options.name.length < 1 || options.name.length > 100) throw new UsageError("--name must be 1 to 100 characters");
-  if (options.remote && options.persistTo !== undefined) throw new UsageError("--persist-to is for the local database; leave it out with --remote");
+  if (options.remote && options.persistTo !== undefined)
+    throw new UsageError("--persist-to is for the local database; leave it out with --remote");
   if (options.password !== undefined) checkPassword(options.password);
   return options;
 }
@@ -53,7 +56,10 @@ export function parseArgs(argv) {
 /** Trimmed and lower-cased as registration stores it; refuses anything that is not one plain address. */
 export function checkEmail(raw) {
   const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !/^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(email)) {
+  if (
+    email.length > 254 ||
+    !/^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(email)
+  ) {
     throw new UsageError(`not an email address: ${JSON.stringify(raw)}`);
   }
   return email;
@@ -70,7 +76,11 @@ const toBase64Url = (bytes) => Buffer.from(bytes).toString("base64url");
 export async function hashPassword(password) {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: PBKDF2_ITERATIONS }, key, 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt, iterations: PBKDF2_ITERATIONS },
+    key,
+    256,
+  );
   return ["pbkdf2-sha256", PBKDF2_ITERATIONS, toBase64Url(salt), toBase64Url(new Uint8Array(bits))].join("$");
 }
 
@@ -81,7 +91,11 @@ const sqlInt = (value) => {
   return String(value);
 };
 
-export const newUserId = () => `usr_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, 20)}`;
+export const newUserId = () =>
+  `usr_${[...crypto.getRandomValues(new Uint8Array(12))]
+    .map((b) => b.toString(36).padStart(2, "0"))
+    .join("")
+    .slice(0, 20)}`;
 
 /** Promotes the account with this email, and records it; a missing account is left alone. */
 export function promoteSql(email, now) {
@@ -118,7 +132,9 @@ function execute(options, sql, json = false) {
   try {
     const file = join(dir, "statement.sql");
     writeFileSync(file, sql, { mode: 0o600 });
-    const target = options.remote ? ["--remote"] : ["--local", ...(options.persistTo ? ["--persist-to", options.persistTo] : [])];
+    const target = options.remote
+      ? ["--remote"]
+      : ["--local", ...(options.persistTo ? ["--persist-to", options.persistTo] : [])];
     const out = wrangler(["d1", "execute", "DB", ...target, "--file", file, "--yes", ...(json ? ["--json"] : [])]);
     return json ? JSON.parse(out) : out;
   } finally {
@@ -156,7 +172,9 @@ async function readPassword() {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const where = options.remote ? "the deployed database" : `the local database${options.persistTo ? ` in ${options.persistTo}` : ""}`;
+  const where = options.remote
+    ? "the deployed database"
+    : `the local database${options.persistTo ? ` in ${options.persistTo}` : ""}`;
   const lookup = `SELECT id, name, role, created_at, banned_at FROM users WHERE email = ${sqlText(options.email)};`;
   const existing = execute(options, lookup, true)?.[0]?.results?.[0];
   const now = Date.now();
@@ -169,14 +187,21 @@ async function main() {
     execute(options, promoteSql(options.email, now));
     console.log(`promoted ${who} from ${existing.role} to admin in ${where}; it signs in again for an admin token.`);
     console.log("check that this account is yours: whoever registered the address holds it.");
-    if (existing.banned_at !== null) console.log("note: the account is banned; an operator must unban it before it can sign in.");
+    if (existing.banned_at !== null)
+      console.log("note: the account is banned; an operator must unban it before it can sign in.");
     return;
   }
   const password = checkPassword(options.password ?? (await readPassword()));
   const id = newUserId();
-  execute(options, createSql({ id, email: options.email, name: options.name, passwordHash: await hashPassword(password) }, now));
+  execute(
+    options,
+    createSql({ id, email: options.email, name: options.name, passwordHash: await hashPassword(password) }, now),
+  );
   const made = execute(options, lookup, true)?.[0]?.results?.[0];
-  if (made?.id !== id) throw new Error(`${options.email} was registered by someone else meanwhile; nothing was changed. Run again to see that account and promote it if it is yours.`);
+  if (made?.id !== id)
+    throw new Error(
+      `${options.email} was registered by someone else meanwhile; nothing was changed. Run again to see that account and promote it if it is yours.`,
+    );
   console.log(`created the operator ${options.email} (${id}) in ${where}; sign in with its password.`);
 }
 

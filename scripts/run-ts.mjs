@@ -31,10 +31,13 @@ try {
     conditions: ["@ridewire/source"],
     logLevel: "silent",
     // Some bundled CommonJS modules call require() for Node built-ins; ESM has no require.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
   });
 } catch (err) {
-  for (const e of err.errors ?? []) console.error(`${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ""}${e.text}`);
+  for (const e of err.errors ?? [])
+    console.error(`${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ""}${e.text}`);
   if (!err.errors) console.error(err);
   process.exit(2);
 }

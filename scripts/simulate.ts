@@ -51,7 +51,8 @@ class Progress {
   }
 }
 
-const message = (err: unknown) => (err instanceof Error ? `${"code" in err ? `${String(err.code)}: ` : ""}${err.message}` : String(err));
+const message = (err: unknown) =>
+  err instanceof Error ? `${"code" in err ? `${String(err.code)}: ` : ""}${err.message}` : String(err);
 
 /** Puts the agents in the order they are set up: drivers and riders interleaved. */
 function interleave<A, B>(a: A[], b: B[]): (A | B)[] {
@@ -65,13 +66,22 @@ function interleave<A, B>(a: A[], b: B[]): (A | B)[] {
 
 async function simulate(options: Options): Promise<number> {
   const stats = new Stats();
-  const ctx: SimContext = { options, area: areaOf(options.city, options.radiusKm), stats, phase: "setup", runId: newRunId(), password: newPassword() };
+  const ctx: SimContext = {
+    options,
+    area: areaOf(options.city, options.radiusKm),
+    stats,
+    phase: "setup",
+    runId: newRunId(),
+    password: newPassword(),
+  };
   const { city } = options;
 
   try {
     await new RidewireClient({ baseUrl: options.url, retries: 1, timeoutMs: 5_000 }).health();
   } catch (err) {
-    console.error(`simulate: ${options.url} is unreachable (${message(err)}); start it with \`npm run dev\` or pass --url`);
+    console.error(
+      `simulate: ${options.url} is unreachable (${message(err)}); start it with \`npm run dev\` or pass --url`,
+    );
     return 1;
   }
 
@@ -101,7 +111,9 @@ async function simulate(options: Options): Promise<number> {
   const agents = interleave<SimDriver, SimRider>(drivers, riders);
   let ready = 0;
   const setupStarted = Date.now();
-  const setupProgress = new Progress(() => `setting up: ${ready}/${agents.length} accounts ready, ${online()} drivers online`);
+  const setupProgress = new Progress(
+    () => `setting up: ${ready}/${agents.length} accounts ready, ${online()} drivers online`,
+  );
   setupProgress.start();
   const results = await pool(agents, options.concurrency, async (agent) => {
     if (interrupted) throw new Error("interrupted");
@@ -110,15 +122,25 @@ async function simulate(options: Options): Promise<number> {
   });
   setupProgress.stop();
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
-  const shutDownDrivers = () => pool(drivers.filter((d) => d.api), 20, (d) => d.shutDown());
+  const shutDownDrivers = () =>
+    pool(
+      drivers.filter((d) => d.api),
+      20,
+      (d) => d.shutDown(),
+    );
   if (failures.length > 0 || interrupted) {
     if (interrupted) console.error("simulate: interrupted during setup");
-    else console.error(`simulate: setup failed for ${failures.length} of ${agents.length} accounts; e.g. ${[...new Set(failures.map(message))].slice(0, 3).join(" | ")}`);
+    else
+      console.error(
+        `simulate: setup failed for ${failures.length} of ${agents.length} accounts; e.g. ${[...new Set(failures.map(message))].slice(0, 3).join(" | ")}`,
+      );
     ctx.phase = "ending";
     await shutDownDrivers();
     return interrupted ? 130 : 1;
   }
-  console.log(`simulate: ${agents.length} accounts ready in ${formatMs(Date.now() - setupStarted)}; riding for ${options.minutes} min`);
+  console.log(
+    `simulate: ${agents.length} accounts ready in ${formatMs(Date.now() - setupStarted)}; riding for ${options.minutes} min`,
+  );
 
   // ---- the run ----
   const windowEnded = new Promise<void>((resolve) => {
@@ -132,7 +154,12 @@ async function simulate(options: Options): Promise<number> {
   stats.begin();
   ctx.phase = "running";
   const progress = new Progress(() => {
-    const phase = ctx.phase === "draining" ? ` | draining, ${riders.filter((r) => r.riding).length} open` : ctx.phase === "ending" ? " | signing off" : "";
+    const phase =
+      ctx.phase === "draining"
+        ? ` | draining, ${riders.filter((r) => r.riding).length} open`
+        : ctx.phase === "ending"
+          ? " | signing off"
+          : "";
     return `${stats.progressLine(online(), drivers.length)}${phase}`;
   });
   progress.start();
@@ -149,7 +176,11 @@ async function simulate(options: Options): Promise<number> {
 
   // ---- the end: rides under way ended by their drivers, the rest cancelled, drivers offline, sockets closed ----
   ctx.phase = "ending";
-  await pool(drivers.filter((d) => d.api), 20, (d) => d.endRideUnderWay());
+  await pool(
+    drivers.filter((d) => d.api),
+    20,
+    (d) => d.endRideUnderWay(),
+  );
   await Promise.all(riders.map((r) => r.cancelOpen()));
   await settleWithin(Promise.all(runs), 10_000);
   await shutDownDrivers();
@@ -166,7 +197,23 @@ async function simulate(options: Options): Promise<number> {
     ),
   );
   if (options.json) {
-    const run = { runId: ctx.runId, url: options.url, city: city.name, drivers: options.drivers, riders: options.riders, minutes: options.minutes, accept: options.accept, speedup: options.speedup, kmh: options.kmh, idle: options.idle, tripKm: options.tripKm, radiusKm: options.radiusKm ?? null, drain: options.drain, windowMs, interrupted: cut !== "" };
+    const run = {
+      runId: ctx.runId,
+      url: options.url,
+      city: city.name,
+      drivers: options.drivers,
+      riders: options.riders,
+      minutes: options.minutes,
+      accept: options.accept,
+      speedup: options.speedup,
+      kmh: options.kmh,
+      idle: options.idle,
+      tripKm: options.tripKm,
+      radiusKm: options.radiusKm ?? null,
+      drain: options.drain,
+      windowMs,
+      interrupted: cut !== "",
+    };
     writeFileSync(options.json, `${JSON.stringify(stats.summary(run), null, 2)}\n`);
     console.log(`simulate: figures written to ${options.json}`);
   }

@@ -8,159 +8,206 @@ import type { TravelModel } from "./domain/geo";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
-const ConfigSchema = z.object({
-  JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters"),
-  JWT_ISSUER: z.string().min(1).default("ridewire"),
-  JWT_AUDIENCE: z.string().min(1).default("ridewire-clients"),
-  /** Access tokens are short-lived: a stolen one works this long; clients renew with their refresh token. */
-  ACCESS_TOKEN_TTL_SECONDS: int(900, 5),
-  /** A refresh token's lifetime; each refresh hands out a new one with a fresh lifetime (a session idle this long ends). */
-  REFRESH_TOKEN_TTL_SECONDS: int(2_592_000, 60),
-  ALLOWED_ORIGINS: z.string().default(""),
-  ROOM_RETENTION_EVENTS: int(5_000, 1),
-  MAX_FRAME_BYTES: int(65_536, 256),
-  FRAME_RATE_PER_SECOND: int(10, 1),
-  FRAME_BURST: int(20, 1),
-  BAD_FRAMES_BEFORE_CLOSE: int(20, 1),
-  BAD_FRAME_WINDOW_MS: int(10_000, 100),
-  OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
-  /**
-   * A chat message reaches D1 this long after the first message waiting in its room (or at once
-   * when OUTBOX_BATCH_SIZE events wait). Every room writes to one D1 database, which has one
-   * writer, and each active room writes a batch per flush, so a slower beat lets the database
-   * serve more busy rooms; the message itself is in the room's SQLite before its ack, and
-   * history reads the room first.
-   */
-  MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
-  OUTBOX_BATCH_SIZE: int(100, 1),
-  /** A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's within OUTBOX_FLUSH_DELAY_MS. */
-  TRIP_HISTORY_FLUSH_MS: int(15_000, 0),
-  /**
-   * How long a Worker isolate trusts its last look at whether a user is banned (0: look on every
-   * request). A ban closes sockets at once; this bounds how long another isolate may still take
-   * the banned user's HTTP requests (see http/ban-check.ts).
-   */
-  BAN_CACHE_MS: int(5_000, 0).pipe(z.number().max(60_000)),
-  /** Password checks per (email, client IP) in LOGIN_WINDOW_SECONDS. */
-  LOGIN_MAX_FAILURES: int(10, 1),
-  LOGIN_WINDOW_SECONDS: int(300, 1),
-  /** Password checks per client IP, whatever the emails, in LOGIN_WINDOW_SECONDS. */
-  LOGIN_IP_MAX_FAILURES: int(30, 1),
-  /**
-   * Failed checks of one email from all addresses before each further one waits: 1 s, doubling
-   * up to LOGIN_EMAIL_MAX_DELAY_SECONDS. Loose on purpose: a flood slows the owner down, never
-   * locks them out for long. A quiet LOGIN_WINDOW_SECONDS starts the count over.
-   */
-  LOGIN_EMAIL_FREE_FAILURES: int(20, 1),
-  LOGIN_EMAIL_MAX_DELAY_SECONDS: int(60, 1),
-  MAX_BODY_BYTES: int(65_536, 1_024),
-  // Dispatch (see README, "Geo index", for why resolution 7).
-  H3_RESOLUTION: int(7, 0).pipe(z.number().max(15)),
-  SEARCH_RING: int(1, 0),
-  WIDE_SEARCH_RING: int(2, 0),
-  /** An available driver's keep-alive report to its cell; must stay well under DRIVER_STALE_MS. */
-  CELL_REPORT_INTERVAL_MS: int(20_000, 0),
-  /** ... and a report as soon as they moved this far (metres) since the last one. */
-  CELL_REPORT_DISTANCE_M: int(100, 1),
-  DRIVER_STALE_MS: int(60_000, 1_000),
-  DISCONNECT_GRACE_MS: int(30_000, 0),
-  LOCATIONS_PER_SECOND: int(2, 1),
-  MAX_SPEED_KMH: int(250, 1),
-  OFFER_TIMEOUT_MS: int(15_000, 1_000),
-  MATCH_TIMEOUT_MS: int(120_000, 1_000),
-  MATCH_RETRY_MS: int(5_000, 100),
-  DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
-  CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
-  QUOTE_TTL_MS: int(300_000, 1_000),
-  SURGE_WINDOW_MS: int(600_000, 1_000),
-  // Fares, in minor units of FARE_CURRENCY.
-  FARE_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default("USD"),
-  FARE_BASE_MINOR: int(250),
-  FARE_PER_KM_MINOR: int(120),
-  FARE_PER_MINUTE_MINOR: int(30),
-  FARE_MINIMUM_MINOR: int(700),
-  CANCELLATION_FEE_MINOR: int(500),
-  FREE_CANCEL_WINDOW_MS: int(120_000),
-  /** A rider who cancels after the driver has waited at the pickup this long pays the fee, inside the free window or not. */
-  FREE_PICKUP_WAIT_MS: int(60_000),
-  /** ... counted only if the driver's last fix was this close (metres) to the pickup when they arrived. */
-  PICKUP_ARRIVAL_RADIUS_M: int(300, 1),
-  // Money rules (README, "Money rules"). The rider pays the quote unless the ride really differs.
-  /** A metered fare this many percent above the quote (with a plausible trace) replaces it; below, the quote stands. */
-  FARE_REPRICE_PERCENT: int(20),
-  /** The most a final fare may exceed the quote by, in percent; the metered rest is flagged for review, not charged. */
-  FARE_CAP_PERCENT: int(50),
-  /** The fastest a ride's trace may move between two fixes, judged on the server's receive times. */
-  FARE_MAX_SPEED_KMH: int(150, 1),
-  /** A ride that ends this far (metres) from the dropoff ended early: the part driven is billed. */
-  FARE_EARLY_END_M: int(500, 1),
-  /** A fix whose `at` is further ahead of the server's clock than this is refused. */
-  FIX_MAX_AHEAD_MS: int(5_000, 0),
-  // A rider's trip requests: at most TRIP_REQUEST_LIMIT per TRIP_REQUEST_WINDOW_MS, and after
-  // more than CANCEL_COOLDOWN_AFTER cancels within CANCEL_COOLDOWN_WINDOW_MS a cool-down that
-  // starts at CANCEL_COOLDOWN_BASE_MS and doubles with each further cancel, up to CANCEL_COOLDOWN_MAX_MS.
-  TRIP_REQUEST_LIMIT: int(10, 1),
-  TRIP_REQUEST_WINDOW_MS: int(600_000, 1_000),
-  CANCEL_COOLDOWN_AFTER: int(2),
-  CANCEL_COOLDOWN_WINDOW_MS: int(3_600_000, 1_000),
-  CANCEL_COOLDOWN_BASE_MS: int(30_000, 1_000),
-  CANCEL_COOLDOWN_MAX_MS: int(1_800_000, 1_000),
-  /** The reconciliation cron leaves a hold younger than this alone: its trip request may still be in flight. */
-  RECONCILE_HOLD_GRACE_MS: int(600_000, 60_000),
-  // Notifications (src/notify/). The VAPID pair (base64url: the 65-byte uncompressed P-256
-  // public key, the 32-byte private scalar) is optional: without it Web Push is off.
-  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "VAPID_SUBJECT must be a mailto: or https: URL").default("mailto:ops@ridewire.example"),
-  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, "VAPID_PUBLIC_KEY must be 65 bytes, base64url").optional(),
-  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "VAPID_PRIVATE_KEY must be 32 bytes, base64url").optional(),
-  PUSH_TTL_SECONDS: int(3_600),
-  NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
-  // Queues delays a retry by at most 12 hours.
-  NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),
-  NOTIFY_TIMEOUT_MS: int(10_000, 100),
-  // Abuse limits (README, "Security").
-  /** Plain http webhooks and push endpoints on loopback (127.0.0.0/8, ::1, localhost): local development and tests only. */
-  ALLOW_LOOPBACK_WEBHOOKS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
-  /** Devices (webhooks and push subscriptions) one user may register; each notification goes to all of them. */
-  MAX_DEVICES_PER_USER: int(10, 1),
-  /** Notifications one user is sent per minute; beyond it they are logged `rate_limited`, not delivered. */
-  NOTIFICATIONS_PER_USER_PER_MINUTE: int(30, 1),
-  /** Open sockets and SSE streams one user may hold in one room; one more answers 429. */
-  MAX_CONNECTIONS_PER_USER_PER_ROOM: int(5, 1),
-  /** Bytes an SSE stream may have written and not yet read by its client; past it the stream ends with `slow_consumer`. */
-  SSE_MAX_BUFFERED_BYTES: int(1_048_576, 1_024),
-  // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
-  PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
-  TOP_UP_MIN_MINOR: int(500, 1),
-  TOP_UP_MAX_MINOR: int(50_000, 1),
-  /** The platform's share of each fare and fee, in percent (two decimals at most). */
-  COMMISSION_PERCENT: z.coerce.number().min(0).max(100).default(25),
-  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
-  STRIPE_SECRET_KEY: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1),
-  PAYMENT_TIMEOUT_MS: int(10_000, 100),
-}).refine((c) => c.ACCESS_TOKEN_TTL_SECONDS < c.REFRESH_TOKEN_TTL_SECONDS, {
-  message: "ACCESS_TOKEN_TTL_SECONDS must be below REFRESH_TOKEN_TTL_SECONDS",
-  path: ["ACCESS_TOKEN_TTL_SECONDS"],
-}).refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
-  message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
-  path: ["VAPID_PRIVATE_KEY"],
-}).refine((c) => c.CELL_REPORT_INTERVAL_MS < c.DRIVER_STALE_MS, {
-  message: "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, or idle drivers drop out of the geo index between reports",
-  path: ["CELL_REPORT_INTERVAL_MS"],
-}).refine((c) => c.FARE_REPRICE_PERCENT <= c.FARE_CAP_PERCENT, {
-  message: "FARE_REPRICE_PERCENT must not exceed FARE_CAP_PERCENT, or no repriced fare could be charged",
-  path: ["FARE_REPRICE_PERCENT"],
-}).refine((c) => c.CANCEL_COOLDOWN_BASE_MS <= c.CANCEL_COOLDOWN_MAX_MS, {
-  message: "CANCEL_COOLDOWN_BASE_MS must not exceed CANCEL_COOLDOWN_MAX_MS",
-  path: ["CANCEL_COOLDOWN_MAX_MS"],
-}).refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
-  message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",
-  path: ["TOP_UP_MAX_MINOR"],
-}).refine((c) => c.PAYMENT_PROVIDER !== "stripe" || (c.STRIPE_SECRET_KEY !== undefined && c.STRIPE_WEBHOOK_SECRET !== undefined), {
-  message: "PAYMENT_PROVIDER=stripe needs the secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET",
-  path: ["PAYMENT_PROVIDER"],
-});
+const ConfigSchema = z
+  .object({
+    JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters"),
+    JWT_ISSUER: z.string().min(1).default("ridewire"),
+    JWT_AUDIENCE: z.string().min(1).default("ridewire-clients"),
+    /** Access tokens are short-lived: a stolen one works this long; clients renew with their refresh token. */
+    ACCESS_TOKEN_TTL_SECONDS: int(900, 5),
+    /**
+     * A refresh token's lifetime; each refresh hands out a new one with a fresh lifetime (a session idle this long
+     * ends).
+     */
+    REFRESH_TOKEN_TTL_SECONDS: int(2_592_000, 60),
+    ALLOWED_ORIGINS: z.string().default(""),
+    ROOM_RETENTION_EVENTS: int(5_000, 1),
+    MAX_FRAME_BYTES: int(65_536, 256),
+    FRAME_RATE_PER_SECOND: int(10, 1),
+    FRAME_BURST: int(20, 1),
+    BAD_FRAMES_BEFORE_CLOSE: int(20, 1),
+    BAD_FRAME_WINDOW_MS: int(10_000, 100),
+    OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
+    /**
+     * A chat message reaches D1 this long after the first message waiting in its room (or at once
+     * when OUTBOX_BATCH_SIZE events wait). Every room writes to one D1 database, which has one
+     * writer, and each active room writes a batch per flush, so a slower beat lets the database
+     * serve more busy rooms; the message itself is in the room's SQLite before its ack, and
+     * history reads the room first.
+     */
+    MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
+    OUTBOX_BATCH_SIZE: int(100, 1),
+    /**
+     * A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's
+     * within OUTBOX_FLUSH_DELAY_MS.
+     */
+    TRIP_HISTORY_FLUSH_MS: int(15_000, 0),
+    /**
+     * How long a Worker isolate trusts its last look at whether a user is banned (0: look on every
+     * request). A ban closes sockets at once; this bounds how long another isolate may still take
+     * the banned user's HTTP requests (see http/ban-check.ts).
+     */
+    BAN_CACHE_MS: int(5_000, 0).pipe(z.number().max(60_000)),
+    /** Password checks per (email, client IP) in LOGIN_WINDOW_SECONDS. */
+    LOGIN_MAX_FAILURES: int(10, 1),
+    LOGIN_WINDOW_SECONDS: int(300, 1),
+    /** Password checks per client IP, whatever the emails, in LOGIN_WINDOW_SECONDS. */
+    LOGIN_IP_MAX_FAILURES: int(30, 1),
+    /**
+     * Failed checks of one email from all addresses before each further one waits: 1 s, doubling
+     * up to LOGIN_EMAIL_MAX_DELAY_SECONDS. Loose on purpose: a flood slows the owner down, never
+     * locks them out for long. A quiet LOGIN_WINDOW_SECONDS starts the count over.
+     */
+    LOGIN_EMAIL_FREE_FAILURES: int(20, 1),
+    LOGIN_EMAIL_MAX_DELAY_SECONDS: int(60, 1),
+    MAX_BODY_BYTES: int(65_536, 1_024),
+    // Dispatch (see README, "Geo index", for why resolution 7).
+    H3_RESOLUTION: int(7, 0).pipe(z.number().max(15)),
+    SEARCH_RING: int(1, 0),
+    WIDE_SEARCH_RING: int(2, 0),
+    /** An available driver's keep-alive report to its cell; must stay well under DRIVER_STALE_MS. */
+    CELL_REPORT_INTERVAL_MS: int(20_000, 0),
+    /** ... and a report as soon as they moved this far (metres) since the last one. */
+    CELL_REPORT_DISTANCE_M: int(100, 1),
+    DRIVER_STALE_MS: int(60_000, 1_000),
+    DISCONNECT_GRACE_MS: int(30_000, 0),
+    LOCATIONS_PER_SECOND: int(2, 1),
+    MAX_SPEED_KMH: int(250, 1),
+    OFFER_TIMEOUT_MS: int(15_000, 1_000),
+    MATCH_TIMEOUT_MS: int(120_000, 1_000),
+    MATCH_RETRY_MS: int(5_000, 100),
+    DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
+    CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
+    QUOTE_TTL_MS: int(300_000, 1_000),
+    SURGE_WINDOW_MS: int(600_000, 1_000),
+    // Fares, in minor units of FARE_CURRENCY.
+    FARE_CURRENCY: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .default("USD"),
+    FARE_BASE_MINOR: int(250),
+    FARE_PER_KM_MINOR: int(120),
+    FARE_PER_MINUTE_MINOR: int(30),
+    FARE_MINIMUM_MINOR: int(700),
+    CANCELLATION_FEE_MINOR: int(500),
+    FREE_CANCEL_WINDOW_MS: int(120_000),
+    /**
+     * A rider who cancels after the driver has waited at the pickup this long pays the fee, inside the free window or
+     * not.
+     */
+    FREE_PICKUP_WAIT_MS: int(60_000),
+    /** ... counted only if the driver's last fix was this close (metres) to the pickup when they arrived. */
+    PICKUP_ARRIVAL_RADIUS_M: int(300, 1),
+    // Money rules (README, "Money rules"). The rider pays the quote unless the ride really differs.
+    /**
+     * A metered fare this many percent above the quote (with a plausible trace) replaces it; below, the quote stands.
+     */
+    FARE_REPRICE_PERCENT: int(20),
+    /**
+     * The most a final fare may exceed the quote by, in percent; the metered rest is flagged for review, not charged.
+     */
+    FARE_CAP_PERCENT: int(50),
+    /** The fastest a ride's trace may move between two fixes, judged on the server's receive times. */
+    FARE_MAX_SPEED_KMH: int(150, 1),
+    /** A ride that ends this far (metres) from the dropoff ended early: the part driven is billed. */
+    FARE_EARLY_END_M: int(500, 1),
+    /** A fix whose `at` is further ahead of the server's clock than this is refused. */
+    FIX_MAX_AHEAD_MS: int(5_000, 0),
+    // A rider's trip requests: at most TRIP_REQUEST_LIMIT per TRIP_REQUEST_WINDOW_MS, and after
+    // more than CANCEL_COOLDOWN_AFTER cancels within CANCEL_COOLDOWN_WINDOW_MS a cool-down that
+    // starts at CANCEL_COOLDOWN_BASE_MS and doubles with each further cancel, up to CANCEL_COOLDOWN_MAX_MS.
+    TRIP_REQUEST_LIMIT: int(10, 1),
+    TRIP_REQUEST_WINDOW_MS: int(600_000, 1_000),
+    CANCEL_COOLDOWN_AFTER: int(2),
+    CANCEL_COOLDOWN_WINDOW_MS: int(3_600_000, 1_000),
+    CANCEL_COOLDOWN_BASE_MS: int(30_000, 1_000),
+    CANCEL_COOLDOWN_MAX_MS: int(1_800_000, 1_000),
+    /** The reconciliation cron leaves a hold younger than this alone: its trip request may still be in flight. */
+    RECONCILE_HOLD_GRACE_MS: int(600_000, 60_000),
+    // Notifications (src/notify/). The VAPID pair (base64url: the 65-byte uncompressed P-256
+    // public key, the 32-byte private scalar) is optional: without it Web Push is off.
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)/, "VAPID_SUBJECT must be a mailto: or https: URL")
+      .default("mailto:ops@ridewire.example"),
+    VAPID_PUBLIC_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{87}$/, "VAPID_PUBLIC_KEY must be 65 bytes, base64url")
+      .optional(),
+    VAPID_PRIVATE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, "VAPID_PRIVATE_KEY must be 32 bytes, base64url")
+      .optional(),
+    PUSH_TTL_SECONDS: int(3_600),
+    NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
+    // Queues delays a retry by at most 12 hours.
+    NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),
+    NOTIFY_TIMEOUT_MS: int(10_000, 100),
+    // Abuse limits (README, "Security").
+    /**
+     * Plain http webhooks and push endpoints on loopback (127.0.0.0/8, ::1, localhost): local development and tests
+     * only.
+     */
+    ALLOW_LOOPBACK_WEBHOOKS: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
+    /** Devices (webhooks and push subscriptions) one user may register; each notification goes to all of them. */
+    MAX_DEVICES_PER_USER: int(10, 1),
+    /** Notifications one user is sent per minute; beyond it they are logged `rate_limited`, not delivered. */
+    NOTIFICATIONS_PER_USER_PER_MINUTE: int(30, 1),
+    /** Open sockets and SSE streams one user may hold in one room; one more answers 429. */
+    MAX_CONNECTIONS_PER_USER_PER_ROOM: int(5, 1),
+    /**
+     * Bytes an SSE stream may have written and not yet read by its client; past it the stream ends with
+     * `slow_consumer`.
+     */
+    SSE_MAX_BUFFERED_BYTES: int(1_048_576, 1_024),
+    // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
+    PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
+    TOP_UP_MIN_MINOR: int(500, 1),
+    TOP_UP_MAX_MINOR: int(50_000, 1),
+    /** The platform's share of each fare and fee, in percent (two decimals at most). */
+    COMMISSION_PERCENT: z.coerce.number().min(0).max(100).default(25),
+    STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1),
+    PAYMENT_TIMEOUT_MS: int(10_000, 100),
+  })
+  .refine((c) => c.ACCESS_TOKEN_TTL_SECONDS < c.REFRESH_TOKEN_TTL_SECONDS, {
+    message: "ACCESS_TOKEN_TTL_SECONDS must be below REFRESH_TOKEN_TTL_SECONDS",
+    path: ["ACCESS_TOKEN_TTL_SECONDS"],
+  })
+  .refine((c) => (c.VAPID_PUBLIC_KEY === undefined) === (c.VAPID_PRIVATE_KEY === undefined), {
+    message: "set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither",
+    path: ["VAPID_PRIVATE_KEY"],
+  })
+  .refine((c) => c.CELL_REPORT_INTERVAL_MS < c.DRIVER_STALE_MS, {
+    message:
+      "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, or idle drivers drop out of the geo index between reports",
+    path: ["CELL_REPORT_INTERVAL_MS"],
+  })
+  .refine((c) => c.FARE_REPRICE_PERCENT <= c.FARE_CAP_PERCENT, {
+    message: "FARE_REPRICE_PERCENT must not exceed FARE_CAP_PERCENT, or no repriced fare could be charged",
+    path: ["FARE_REPRICE_PERCENT"],
+  })
+  .refine((c) => c.CANCEL_COOLDOWN_BASE_MS <= c.CANCEL_COOLDOWN_MAX_MS, {
+    message: "CANCEL_COOLDOWN_BASE_MS must not exceed CANCEL_COOLDOWN_MAX_MS",
+    path: ["CANCEL_COOLDOWN_MAX_MS"],
+  })
+  .refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
+    message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",
+    path: ["TOP_UP_MAX_MINOR"],
+  })
+  .refine(
+    (c) =>
+      c.PAYMENT_PROVIDER !== "stripe" || (c.STRIPE_SECRET_KEY !== undefined && c.STRIPE_WEBHOOK_SECRET !== undefined),
+    {
+      message: "PAYMENT_PROVIDER=stripe needs the secrets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET",
+      path: ["PAYMENT_PROVIDER"],
+    },
+  );
 
 export type Config = z.infer<typeof ConfigSchema> & {
   allowedOrigins: string[];

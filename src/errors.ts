@@ -23,11 +23,18 @@ export class ApiError extends Error {
   }
 
   toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, "invalid_request", message, details);
+export const badRequest = (message: string, details?: unknown) =>
+  new ApiError(400, "invalid_request", message, details);
 export const unauthorized = (message = "missing or invalid token") => new ApiError(401, "unauthorized", message);
 export const forbidden = (message = "not allowed") => new ApiError(403, "forbidden", message);
 export const notFound = (message = "not found") => new ApiError(404, "not_found", message);

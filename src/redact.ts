@@ -16,7 +16,11 @@ const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 export const REDACTED = "[redacted]";
 
 export function redactSecrets(text: string): string {
-  return text.replace(QUERY_PAIR, (pair, lead: string, name: string) => (SECRET_PARAM.test(safeDecode(name)) ? `${lead}${name}=${REDACTED}` : pair)).replace(JWT, REDACTED);
+  return text
+    .replace(QUERY_PAIR, (pair, lead: string, name: string) =>
+      SECRET_PARAM.test(safeDecode(name)) ? `${lead}${name}=${REDACTED}` : pair,
+    )
+    .replace(JWT, REDACTED);
 }
 
 /** A URL as it may be logged: path and query, with secret values redacted. */

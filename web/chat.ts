@@ -13,22 +13,53 @@ const TYPING_IDLE_MS = 3_000;
 export const chatView: View = (root, api, session) => {
   const status = statusLine();
   const list = h("ul", { class: "rooms", "aria-label": "Rooms" });
-  const roomPane = h("section", { class: "card room", "aria-label": "Room" }, h("p", { class: "hint" }, "Choose or create a room."));
+  const roomPane = h(
+    "section",
+    { class: "card room", "aria-label": "Room" },
+    h("p", { class: "hint" }, "Choose or create a room."),
+  );
   let closeRoom: (() => void) | null = null;
 
   const refresh = async () => {
     try {
       const rooms = await api.rooms();
-      fill(list, ...rooms.map((room) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => open(room) }, room.name, room.private ? " 🔒" : ""))));
+      fill(
+        list,
+        ...rooms.map((room) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              { type: "button", class: "link", onclick: () => open(room) },
+              room.name,
+              room.private ? " 🔒" : "",
+            ),
+          ),
+        ),
+      );
       if (rooms.length === 0) fill(list, h("li", { class: "hint" }, "No rooms yet."));
     } catch (err) {
       status.say(describeError(err), "error");
     }
   };
 
-  const name = h("input", { type: "text", name: "room", placeholder: "New room name", "aria-label": "New room name", required: true, maxlength: 100 });
+  const name = h("input", {
+    type: "text",
+    name: "room",
+    placeholder: "New room name",
+    "aria-label": "New room name",
+    required: true,
+    maxlength: 100,
+  });
   const isPrivate = h("input", { type: "checkbox", name: "private" });
-  const create = h("form", { class: "row" }, name, h("label", {}, isPrivate, " private"), h("button", { type: "submit" }, "Create"));
+  const create = h(
+    "form",
+    { class: "row" },
+    name,
+    h("label", {}, isPrivate, " private"),
+    h("button", { type: "submit" }, "Create"),
+  );
   create.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -51,12 +82,26 @@ export const chatView: View = (root, api, session) => {
     closeRoom = openRoom(roomPane, api, session.user.id, room, status.say);
   }
 
-  fill(root, h("div", { class: "layout chat-layout" }, h("div", { class: "side" }, h("section", { class: "card" }, h("h2", {}, "Rooms"), list, create), status.el), roomPane));
+  fill(
+    root,
+    h(
+      "div",
+      { class: "layout chat-layout" },
+      h("div", { class: "side" }, h("section", { class: "card" }, h("h2", {}, "Rooms"), list, create), status.el),
+      roomPane,
+    ),
+  );
   void refresh();
   return () => closeRoom?.();
 };
 
-function openRoom(pane: HTMLElement, api: RidewireClient, myId: string, room: Room, say: (text: string, kind?: "info" | "error") => void): () => void {
+function openRoom(
+  pane: HTMLElement,
+  api: RidewireClient,
+  myId: string,
+  room: Room,
+  say: (text: string, kind?: "info" | "error") => void,
+): () => void {
   const names = new Map<string, string>();
   const online = new Set<string>();
   const reads = new Map<string, number>();
@@ -80,11 +125,27 @@ function openRoom(pane: HTMLElement, api: RidewireClient, myId: string, room: Ro
   const older = h("button", { type: "button", class: "link", hidden: true }, "Load older messages");
   const people = h("p", { class: "people", "aria-live": "polite" });
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
-  const input = h("input", { type: "text", name: "message", placeholder: "Message", "aria-label": "Message", maxlength: 4000, autocomplete: "off" });
+  const input = h("input", {
+    type: "text",
+    name: "message",
+    placeholder: "Message",
+    "aria-label": "Message",
+    maxlength: 4000,
+    autocomplete: "off",
+  });
   const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
 
   function messageEl(m: Message): HTMLElement {
-    return h("li", { class: m.userId === myId ? "mine" : "theirs", "data-seq": m.seq, "data-user": m.userId }, h("span", { class: "who" }, nameOf(m.userId)), " ", h("span", { class: "text" }, m.text), " ", h("time", {}, clock(m.createdAt)), h("span", { class: "seen" }));
+    return h(
+      "li",
+      { class: m.userId === myId ? "mine" : "theirs", "data-seq": m.seq, "data-user": m.userId },
+      h("span", { class: "who" }, nameOf(m.userId)),
+      " ",
+      h("span", { class: "text" }, m.text),
+      " ",
+      h("time", {}, clock(m.createdAt)),
+      h("span", { class: "seen" }),
+    );
   }
 
   function add(m: Message, where: "end" | "start"): void {
@@ -157,7 +218,10 @@ function openRoom(pane: HTMLElement, api: RidewireClient, myId: string, room: Ro
 
   async function loadHistory(fresh: boolean): Promise<void> {
     try {
-      const page = await api.messages(room.id, { limit: 30, ...(fresh || nextBefore === null ? {} : { before: nextBefore }) });
+      const page = await api.messages(room.id, {
+        limit: 30,
+        ...(fresh || nextBefore === null ? {} : { before: nextBefore }),
+      });
       if (fresh) {
         rendered.clear();
         messages.replaceChildren();

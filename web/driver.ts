@@ -33,7 +33,13 @@ export const driverView: View = (root, api, session) => {
   let lastFixAt = 0;
 
   // ---- online / offline
-  const startSelect = h("select", { "aria-label": "Start at" }, ...city.places.map((p, i) => h("option", { value: String(i), ...(p.at === position ? { selected: true } : {}) }, p.name)));
+  const startSelect = h(
+    "select",
+    { "aria-label": "Start at" },
+    ...city.places.map((p, i) =>
+      h("option", { value: String(i), ...(p.at === position ? { selected: true } : {}) }, p.name),
+    ),
+  );
   startSelect.addEventListener("change", () => {
     const place = city.places[Number(startSelect.value)];
     if (place && (!driver || driver.status === "offline")) {
@@ -43,8 +49,18 @@ export const driverView: View = (root, api, session) => {
   });
   const onlineButton = h("button", { type: "button", class: "primary" }, "Go online");
   const driverText = h("p", { class: "driver-status", "data-testid": "driver-status" }, "Offline");
-  const speedSelect = h("select", { "aria-label": "Speed" }, h("option", { value: "40" }, "40 km/h"), h("option", { value: "120" }, "120 km/h"), h("option", { value: "240" }, "240 km/h (demo)"));
-  const autoDrive = h("input", { type: "checkbox", checked: true, "aria-label": "Drive to the pickup and dropoff automatically" });
+  const speedSelect = h(
+    "select",
+    { "aria-label": "Speed" },
+    h("option", { value: "40" }, "40 km/h"),
+    h("option", { value: "120" }, "120 km/h"),
+    h("option", { value: "240" }, "240 km/h (demo)"),
+  );
+  const autoDrive = h("input", {
+    type: "checkbox",
+    checked: true,
+    "aria-label": "Drive to the pickup and dropoff automatically",
+  });
 
   onlineButton.addEventListener("click", async () => {
     onlineButton.disabled = true;
@@ -71,7 +87,12 @@ export const driverView: View = (root, api, session) => {
   function setDriver(next: Driver): void {
     driverChanges++;
     driver = next;
-    driverText.textContent = { offline: "Offline", available: "Online: waiting for offers", offered: "Offer waiting", on_trip: "On a trip" }[next.status];
+    driverText.textContent = {
+      offline: "Offline",
+      available: "Online: waiting for offers",
+      offered: "Offer waiting",
+      on_trip: "On a trip",
+    }[next.status];
     driverText.dataset.status = next.status;
     onlineButton.textContent = next.status === "offline" ? "Go online" : "Go offline";
     onlineButton.hidden = next.status === "on_trip" || next.status === "offered";
@@ -164,7 +185,8 @@ export const driverView: View = (root, api, session) => {
     tripDetail.textContent = `${describePoint(city, next.pickup)} → ${describePoint(city, next.dropoff)}${next.fare ? ` · fare ${money(next.fare)}` : ` · quoted ${money(next.quote.fare)}`}`;
     map.setMarker("pickup", ACTIVE.has(next.status) ? next.pickup : null, "pickup", "Pickup");
     map.setMarker("dropoff", ACTIVE.has(next.status) ? next.dropoff : null, "dropoff", "Dropoff");
-    if (autoDrive.checked) target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
+    if (autoDrive.checked)
+      target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
     drawActions(next);
     if (first && ACTIVE.has(next.status)) connectTrip(next);
     if (ended) finish(next);
@@ -210,7 +232,11 @@ export const driverView: View = (root, api, session) => {
     const next = h("button", { type: "button" }, "Back to offers");
     next.addEventListener("click", () => leaveTrip("Waiting for offers."));
     const parts: HTMLElement[] = [];
-    if (t.status === "completed") parts.push(h("p", { "data-testid": "final-fare" }, `Fare ${money(t.fare)}`), ratingForm(api, t.id, "rider", () => status.say("Rating sent.")));
+    if (t.status === "completed")
+      parts.push(
+        h("p", { "data-testid": "final-fare" }, `Fare ${money(t.fare)}`),
+        ratingForm(api, t.id, "rider", () => status.say("Rating sent.")),
+      );
     fill(endBox, ...parts, next);
     void api.driver().then(setDriver, () => undefined);
   }
@@ -252,7 +278,10 @@ export const driverView: View = (root, api, session) => {
         target = null;
       } else {
         const f = kmPerSecond / km;
-        position = { lat: position.lat + (target.lat - position.lat) * f, lng: position.lng + (target.lng - position.lng) * f };
+        position = {
+          lat: position.lat + (target.lat - position.lat) * f,
+          lng: position.lng + (target.lng - position.lng) * f,
+        };
       }
       drawMe();
     }
@@ -264,10 +293,35 @@ export const driverView: View = (root, api, session) => {
 
   fill(
     root,
-    h("div", { class: "layout" },
-      h("div", { class: "map-pane" }, map.svg, h("p", { class: "hint" }, "Click the map to drive there. On a trip the car drives to the pickup, then the dropoff.")),
-      h("div", { class: "side" },
-        h("section", { class: "card", "aria-label": "Driving" }, h("h2", {}, "Driving"), driverText, h("div", { class: "row" }, startSelect, onlineButton), h("div", { class: "row" }, h("label", {}, "Speed ", speedSelect), h("label", {}, autoDrive, " Drive automatically on trips"))),
+    h(
+      "div",
+      { class: "layout" },
+      h(
+        "div",
+        { class: "map-pane" },
+        map.svg,
+        h(
+          "p",
+          { class: "hint" },
+          "Click the map to drive there. On a trip the car drives to the pickup, then the dropoff.",
+        ),
+      ),
+      h(
+        "div",
+        { class: "side" },
+        h(
+          "section",
+          { class: "card", "aria-label": "Driving" },
+          h("h2", {}, "Driving"),
+          driverText,
+          h("div", { class: "row" }, startSelect, onlineButton),
+          h(
+            "div",
+            { class: "row" },
+            h("label", {}, "Speed ", speedSelect),
+            h("label", {}, autoDrive, " Drive automatically on trips"),
+          ),
+        ),
         offerBox,
         (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot), tripBox),
         status.el,

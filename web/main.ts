@@ -47,8 +47,13 @@ function homeViewOf(session: Session): string {
 
 function renderNav(session: Session, current: string): void {
   const links = Object.entries(VIEWS)
-    .filter(([name]) => !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"))
-    .map(([name, { title }]) => h("a", { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) }, title));
+    .filter(
+      ([name]) =>
+        !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"),
+    )
+    .map(([name, { title }]) =>
+      h("a", { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) }, title),
+    );
   fill(
     nav,
     ...links,
@@ -63,9 +68,20 @@ function renderAuth(): void {
   const status = statusLine();
   const field = (label: string, input: HTMLInputElement | HTMLSelectElement) => h("label", {}, label, input);
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email" });
-  const password = h("input", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "current-password" });
+  const password = h("input", {
+    type: "password",
+    name: "password",
+    required: true,
+    minlength: 8,
+    autocomplete: "current-password",
+  });
   const name = h("input", { type: "text", name: "name", autocomplete: "name" });
-  const role = h("select", { name: "role" }, h("option", { value: "rider" }, "Rider"), h("option", { value: "driver" }, "Driver"));
+  const role = h(
+    "select",
+    { name: "role" },
+    h("option", { value: "rider" }, "Rider"),
+    h("option", { value: "driver" }, "Driver"),
+  );
   const signUpOnly = h("div", { class: "signup-only" }, field("Name", name), field("I am a", role));
   let mode: "in" | "up" = "in";
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
@@ -78,14 +94,29 @@ function renderAuth(): void {
     toggle.textContent = mode === "in" ? "New here? Create an account" : "Have an account? Sign in";
   };
   toggle.addEventListener("click", () => setMode(mode === "in" ? "up" : "in"));
-  const form = h("form", { class: "card auth", "aria-label": "Sign in" }, h("h1", {}, "ridewire"), field("Email", email), field("Password", password), signUpOnly, submit, toggle, status.el);
+  const form = h(
+    "form",
+    { class: "card auth", "aria-label": "Sign in" },
+    h("h1", {}, "ridewire"),
+    field("Email", email),
+    field("Password", password),
+    signUpOnly,
+    submit,
+    toggle,
+    status.el,
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
     try {
       const session =
         mode === "up"
-          ? await signUp({ email: email.value, password: password.value, name: name.value, role: role.value === "driver" ? "driver" : "rider" })
+          ? await signUp({
+              email: email.value,
+              password: password.value,
+              name: name.value,
+              role: role.value === "driver" ? "driver" : "rider",
+            })
           : await signIn({ email: email.value, password: password.value });
       saveSession(session);
       location.hash = `#/${homeViewOf(session)}`;

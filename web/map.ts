@@ -25,7 +25,10 @@ export class CityMap {
   private readonly lines = new Map<string, SVGPolylineElement>();
   private readonly cellShapes = new Map<string, { shape: SVGPolygonElement; label: SVGTextElement }>();
 
-  constructor(private readonly city: City, label: string) {
+  constructor(
+    private readonly city: City,
+    label: string,
+  ) {
     this.kmPerDegLng = Math.cos((city.center.lat * Math.PI) / 180);
     const spanX = (city.east - city.west) * this.kmPerDegLng;
     const spanY = city.north - city.south;
@@ -51,7 +54,9 @@ export class CityMap {
   /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
   drawGrid(resolution: number): void {
     const center = cellOf(this.city.center, resolution);
-    const reach = Math.ceil(((this.city.east - this.city.west) * this.kmPerDegLng * 111.32) / (resolution >= 8 ? 0.9 : 2.4));
+    const reach = Math.ceil(
+      ((this.city.east - this.city.west) * this.kmPerDegLng * 111.32) / (resolution >= 8 ? 0.9 : 2.4),
+    );
     for (const cell of cellsAround(center, reach)) this.cell(cell);
   }
 
@@ -70,7 +75,8 @@ export class CityMap {
   }
 
   project(p: LatLng): { x: number; y: number } {
-    const x = ((p.lng - this.city.west) * this.kmPerDegLng * WIDTH) / ((this.city.east - this.city.west) * this.kmPerDegLng);
+    const x =
+      ((p.lng - this.city.west) * this.kmPerDegLng * WIDTH) / ((this.city.east - this.city.west) * this.kmPerDegLng);
     const y = ((this.city.north - p.lat) * this.height) / (this.city.north - this.city.south);
     return { x, y };
   }
@@ -104,7 +110,10 @@ export class CityMap {
       marker = document.createElementNS(SVG, "g");
       marker.setAttribute("class", `marker marker-${kind}`);
       marker.setAttribute("data-marker", name);
-      marker.append(this.node("circle", { r: kind === "driver" || kind === "me" ? 9 : 8 }), document.createElementNS(SVG, "title"));
+      marker.append(
+        this.node("circle", { r: kind === "driver" || kind === "me" ? 9 : 8 }),
+        document.createElementNS(SVG, "title"),
+      );
       this.markerLayer.appendChild(marker);
       this.markers.set(name, marker);
     }
@@ -126,14 +135,24 @@ export class CityMap {
       this.lineLayer.appendChild(line);
       this.lines.set(name, line);
     }
-    line.setAttribute("points", points.map((p) => this.project(p)).map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
+    line.setAttribute(
+      "points",
+      points
+        .map((p) => this.project(p))
+        .map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`)
+        .join(" "),
+    );
   }
 
   private cell(cell: string): { shape: SVGPolygonElement; label: SVGTextElement } {
     const known = this.cellShapes.get(cell);
     if (known) return known;
     const corners = cellBoundary(cell).map((corner) => this.project(corner));
-    const shape = this.node("polygon", { class: "cell", "data-cell": cell, points: corners.map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ") }) as SVGPolygonElement;
+    const shape = this.node("polygon", {
+      class: "cell",
+      "data-cell": cell,
+      points: corners.map(({ x, y }) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "),
+    }) as SVGPolygonElement;
     const cx = corners.reduce((s, c) => s + c.x, 0) / corners.length;
     const cy = corners.reduce((s, c) => s + c.y, 0) / corners.length;
     const label = this.node("text", { x: cx, y: cy + 4, class: "cell-label" }) as SVGTextElement;

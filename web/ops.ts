@@ -18,10 +18,20 @@ const RINGS = 5;
 function operatorsOnly(root: HTMLElement): void {
   fill(
     root,
-    h("section", { class: "card", "data-testid": "operators-only", "aria-label": "Operators only" },
+    h(
+      "section",
+      { class: "card", "data-testid": "operators-only", "aria-label": "Operators only" },
       h("h2", {}, "Operators only"),
-      h("p", {}, "The operations view shows where the city's drivers, requests and trips are. It is for operator accounts; riders and drivers do not see it."),
-      h("p", { class: "hint" }, "An operator account is made with `npm run admin -- create EMAIL`; sign in again afterwards."),
+      h(
+        "p",
+        {},
+        "The operations view shows where the city's drivers, requests and trips are. It is for operator accounts; riders and drivers do not see it.",
+      ),
+      h(
+        "p",
+        { class: "hint" },
+        "An operator account is made with `npm run admin -- create EMAIL`; sign in again afterwards.",
+      ),
     ),
   );
 }
@@ -43,21 +53,50 @@ export const opsView: View = (root, api, session) => {
     for (const c of ops.cells) {
       const trips = Object.values(c.activeTrips).reduce((a, b) => a + b, 0);
       // Plain text: headless and minimal systems may have no emoji font.
-      const label = c.availableDrivers || trips ? `${c.availableDrivers} drv${trips ? ` · ${trips} trip${trips > 1 ? "s" : ""}` : ""}${c.surge > 1 ? ` · ×${c.surge.toFixed(1)}` : ""}` : "";
-      map.shadeCell(c.cell, c.availableDrivers / busiest, label, `${c.availableDrivers} available drivers, ${trips} active trips, ${c.recentRequests} recent requests, surge ${c.surge}`);
+      const label =
+        c.availableDrivers || trips
+          ? `${c.availableDrivers} drv${trips ? ` · ${trips} trip${trips > 1 ? "s" : ""}` : ""}${c.surge > 1 ? ` · ×${c.surge.toFixed(1)}` : ""}`
+          : "";
+      map.shadeCell(
+        c.cell,
+        c.availableDrivers / busiest,
+        label,
+        `${c.availableDrivers} available drivers, ${trips} active trips, ${c.recentRequests} recent requests, surge ${c.surge}`,
+      );
       if (c.availableDrivers || trips || c.recentRequests) {
-        const byStatus = Object.entries(c.activeTrips).map(([s, n]) => `${n} ${s.replace("_", " ")}`).join(", ");
-        rows.push(h("tr", { "data-cell": c.cell }, h("td", {}, h("code", {}, c.cell)), h("td", {}, c.availableDrivers), h("td", {}, byStatus || "0"), h("td", {}, c.recentRequests), h("td", {}, `${c.surge.toFixed(1)}×`)));
+        const byStatus = Object.entries(c.activeTrips)
+          .map(([s, n]) => `${n} ${s.replace("_", " ")}`)
+          .join(", ");
+        rows.push(
+          h(
+            "tr",
+            { "data-cell": c.cell },
+            h("td", {}, h("code", {}, c.cell)),
+            h("td", {}, c.availableDrivers),
+            h("td", {}, byStatus || "0"),
+            h("td", {}, c.recentRequests),
+            h("td", {}, `${c.surge.toFixed(1)}×`),
+          ),
+        );
       }
     }
     fill(
       totals,
-      h("dt", {}, "Available drivers"), h("dd", { "data-testid": "total-drivers" }, ops.totals.availableDrivers),
-      h("dt", {}, "Active trips"), h("dd", { "data-testid": "total-trips" }, ops.totals.activeTrips),
-      h("dt", {}, "Requests (surge window)"), h("dd", {}, ops.totals.recentRequests),
-      h("dt", {}, "Updated"), h("dd", {}, clock(ops.at)),
+      h("dt", {}, "Available drivers"),
+      h("dd", { "data-testid": "total-drivers" }, ops.totals.availableDrivers),
+      h("dt", {}, "Active trips"),
+      h("dd", { "data-testid": "total-trips" }, ops.totals.activeTrips),
+      h("dt", {}, "Requests (surge window)"),
+      h("dd", {}, ops.totals.recentRequests),
+      h("dt", {}, "Updated"),
+      h("dd", {}, clock(ops.at)),
     );
-    fill(table, ...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "hint" }, "No drivers or trips in the city right now."))]));
+    fill(
+      table,
+      ...(rows.length
+        ? rows
+        : [h("tr", {}, h("td", { colspan: 5, class: "hint" }, "No drivers or trips in the city right now."))]),
+    );
   };
 
   const load = async () => {
@@ -78,11 +117,37 @@ export const opsView: View = (root, api, session) => {
 
   fill(
     root,
-    h("div", { class: "layout" },
+    h(
+      "div",
+      { class: "layout" },
       h("div", { class: "map-pane" }, map.svg),
-      h("div", { class: "side" },
+      h(
+        "div",
+        { class: "side" },
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
-        h("section", { class: "card" }, h("h2", {}, "Busy cells"), h("table", { class: "cells" }, h("thead", {}, h("tr", {}, h("th", {}, "cell"), h("th", {}, "drivers"), h("th", {}, "trips"), h("th", {}, "requests"), h("th", {}, "surge"))), table)),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, "Busy cells"),
+          h(
+            "table",
+            { class: "cells" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", {}, "cell"),
+                h("th", {}, "drivers"),
+                h("th", {}, "trips"),
+                h("th", {}, "requests"),
+                h("th", {}, "surge"),
+              ),
+            ),
+            table,
+          ),
+        ),
         status.el,
       ),
     ),

@@ -5,7 +5,15 @@
  */
 import type { LatLng } from "@ridewire/client";
 
-export type City = { name: string; south: number; north: number; west: number; east: number; center: LatLng; places: { name: string; at: LatLng }[] };
+export type City = {
+  name: string;
+  south: number;
+  north: number;
+  west: number;
+  east: number;
+  center: LatLng;
+  places: { name: string; at: LatLng }[];
+};
 
 export const SAN_FRANCISCO: City = {
   name: "San Francisco",
@@ -32,6 +40,8 @@ export const SAN_FRANCISCO: City = {
 
 /** The name of a place within 150 m of `point`, else its coordinates. */
 export function describePoint(city: City, point: LatLng): string {
-  const near = city.places.find((p) => Math.abs(p.at.lat - point.lat) < 0.0014 && Math.abs(p.at.lng - point.lng) < 0.0017);
+  const near = city.places.find(
+    (p) => Math.abs(p.at.lat - point.lat) < 0.0014 && Math.abs(p.at.lng - point.lng) < 0.0017,
+  );
   return near ? near.name : `${point.lat.toFixed(4)}, ${point.lng.toFixed(4)}`;
 }

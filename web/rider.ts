@@ -56,7 +56,12 @@ export const riderView: View = (root, api, session) => {
 
   // ---- choosing the ride
   const placeSelect = (label: string, onPick: (p: LatLng) => void) => {
-    const select = h("select", { "aria-label": label }, h("option", { value: "" }, `${label}…`), ...city.places.map((p, i) => h("option", { value: String(i) }, p.name)));
+    const select = h(
+      "select",
+      { "aria-label": label },
+      h("option", { value: "" }, `${label}…`),
+      ...city.places.map((p, i) => h("option", { value: String(i) }, p.name)),
+    );
     select.addEventListener("change", () => {
       const place = city.places[Number(select.value)];
       if (select.value !== "" && place) onPick(place.at);
@@ -98,11 +103,17 @@ export const riderView: View = (root, api, session) => {
       quote = await api.quote({ pickup, dropoff });
       fill(
         quoteBox,
-        h("dl", {},
-          h("dt", {}, "Fare"), h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
-          h("dt", {}, "Surge"), h("dd", {}, `${quote.surge.toFixed(1)}×`),
-          h("dt", {}, "Pickup in"), h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
-          h("dt", {}, "Ride"), h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
+        h(
+          "dl",
+          {},
+          h("dt", {}, "Fare"),
+          h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
+          h("dt", {}, "Surge"),
+          h("dd", {}, `${quote.surge.toFixed(1)}×`),
+          h("dt", {}, "Pickup in"),
+          h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
+          h("dt", {}, "Ride"),
+          h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
         ),
       );
       requestButton.hidden = false;
@@ -159,7 +170,13 @@ export const riderView: View = (root, api, session) => {
     tripStatus.dataset.status = next.status;
     cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
     tripDetail.textContent =
-      next.status === "completed" ? `Fare ${money(next.fare)}` : next.cancellationFee ? `Cancellation fee ${money(next.cancellationFee)}` : next.etaSec !== null ? `ETA ${minutes(next.etaSec)}` : "";
+      next.status === "completed"
+        ? `Fare ${money(next.fare)}`
+        : next.cancellationFee
+          ? `Cancellation fee ${money(next.cancellationFee)}`
+          : next.etaSec !== null
+            ? `ETA ${minutes(next.etaSec)}`
+            : "";
     if (!ACTIVE.has(next.status)) map.setMarker("driver", null, "driver", "");
     else if (next.driverLocation) map.setMarker("driver", next.driverLocation, "driver", "Your driver");
     if (first) connect(next);
@@ -177,7 +194,8 @@ export const riderView: View = (root, api, session) => {
     conn.on("message", (f) => chat.add(f.message));
     conn.on("location", (f) => {
       map.setMarker("driver", { lat: f.lat, lng: f.lng }, "driver", "Your driver");
-      if (trip && f.etaSec !== null) tripDetail.textContent = `${trip.status === "in_progress" ? "Arriving" : "Driver arrives"} in ${minutes(f.etaSec)}`;
+      if (trip && f.etaSec !== null)
+        tripDetail.textContent = `${trip.status === "in_progress" ? "Arriving" : "Driver arrives"} in ${minutes(f.etaSec)}`;
     });
     conn.on("fare", (f) => (tripDetail.textContent = `Fare ${money(f.fare)}`));
   }
@@ -202,20 +220,32 @@ export const riderView: View = (root, api, session) => {
         const b = r.breakdown;
         const fmt = (amount: number) => money({ amount, currency: r.fare.currency });
         parts.push(
-          h("div", { class: "receipt", "data-testid": "receipt" },
+          h(
+            "div",
+            { class: "receipt", "data-testid": "receipt" },
             h("h3", {}, "Receipt"),
-            h("dl", {},
-              ...(r.kind === "fee" ? [h("dt", {}, "Cancellation fee"), h("dd", {}, fmt(b.fee))] : [
-                h("dt", {}, "Base"), h("dd", {}, fmt(b.base)),
-                h("dt", {}, "Distance"), h("dd", {}, fmt(b.distance)),
-                h("dt", {}, "Time"), h("dd", {}, fmt(b.time)),
-                ...(b.surge ? [h("dt", {}, "Surge"), h("dd", {}, fmt(b.surge))] : []),
-                ...(b.fee ? [h("dt", {}, "Minimum fare"), h("dd", {}, fmt(b.fee))] : []),
-                ...(b.adjustment ? [h("dt", {}, "Capped above the quote"), h("dd", {}, fmt(b.adjustment))] : []),
-              ]),
-              h("dt", {}, "Total"), h("dd", { class: "total" }, money(r.fare)),
+            h(
+              "dl",
+              {},
+              ...(r.kind === "fee"
+                ? [h("dt", {}, "Cancellation fee"), h("dd", {}, fmt(b.fee))]
+                : [
+                    h("dt", {}, "Base"),
+                    h("dd", {}, fmt(b.base)),
+                    h("dt", {}, "Distance"),
+                    h("dd", {}, fmt(b.distance)),
+                    h("dt", {}, "Time"),
+                    h("dd", {}, fmt(b.time)),
+                    ...(b.surge ? [h("dt", {}, "Surge"), h("dd", {}, fmt(b.surge))] : []),
+                    ...(b.fee ? [h("dt", {}, "Minimum fare"), h("dd", {}, fmt(b.fee))] : []),
+                    ...(b.adjustment ? [h("dt", {}, "Capped above the quote"), h("dd", {}, fmt(b.adjustment))] : []),
+                  ]),
+              h("dt", {}, "Total"),
+              h("dd", { class: "total" }, money(r.fare)),
               ...(r.quoted ? [h("dt", {}, "Quoted"), h("dd", {}, money(r.quoted))] : []),
-              ...(r.review ? [h("dt", {}, "Under review"), h("dd", {}, `${money(r.review.uncharged)} more not charged`)] : []),
+              ...(r.review
+                ? [h("dt", {}, "Under review"), h("dd", {}, `${money(r.review.uncharged)} more not charged`)]
+                : []),
               ...(r.outstanding.amount ? [h("dt", {}, "Still owed"), h("dd", {}, money(r.outstanding))] : []),
             ),
           ),
@@ -232,11 +262,33 @@ export const riderView: View = (root, api, session) => {
 
   fill(
     root,
-    h("div", { class: "layout" },
-      h("div", { class: "map-pane" }, map.svg, h("p", { class: "hint" }, "Click the map to set the pickup, then the dropoff, or choose places from the lists.")),
-      h("div", { class: "side" },
+    h(
+      "div",
+      { class: "layout" },
+      h(
+        "div",
+        { class: "map-pane" },
+        map.svg,
+        h(
+          "p",
+          { class: "hint" },
+          "Click the map to set the pickup, then the dropoff, or choose places from the lists.",
+        ),
+      ),
+      h(
+        "div",
+        { class: "side" },
         h("section", { class: "card wallet", "aria-label": "Wallet" }, h("h2", {}, "Wallet"), walletText, " ", topUp),
-        (fill(planBox, h("h2", {}, "Where to?"), h("div", { class: "row" }, pickupSelect, dropoffSelect), pointsText, quoteButton, quoteBox, requestButton), planBox),
+        (fill(
+          planBox,
+          h("h2", {}, "Where to?"),
+          h("div", { class: "row" }, pickupSelect, dropoffSelect),
+          pointsText,
+          quoteButton,
+          quoteBox,
+          requestButton,
+        ),
+        planBox),
         (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot), tripBox),
         status.el,
       ),
@@ -245,9 +297,12 @@ export const riderView: View = (root, api, session) => {
   drawChoice();
   void refreshWallet();
   // A trip still going on (after a reload) is picked up again.
-  void api.trips({ limit: 1 }).then(([latest]) => {
-    if (latest && ACTIVE.has(latest.status)) show(latest);
-  }, () => undefined);
+  void api.trips({ limit: 1 }).then(
+    ([latest]) => {
+      if (latest && ACTIVE.has(latest.status)) show(latest);
+    },
+    () => undefined,
+  );
 
   return () => connection?.close();
 };

@@ -18,9 +18,15 @@ export function loadSession(): Session | null {
     if (!raw) return null;
     const value: unknown = JSON.parse(raw);
     if (typeof value !== "object" || value === null) return null;
-    const { token, refreshToken, expiresAt, user } = value as { token?: unknown; refreshToken?: unknown; expiresAt?: unknown; user?: { id?: unknown; role?: unknown } };
+    const { token, refreshToken, expiresAt, user } = value as {
+      token?: unknown;
+      refreshToken?: unknown;
+      expiresAt?: unknown;
+      user?: { id?: unknown; role?: unknown };
+    };
     if (typeof token !== "string" || typeof refreshToken !== "string" || typeof expiresAt !== "number") return null;
-    if (typeof user?.id !== "string" || (user.role !== "rider" && user.role !== "driver" && user.role !== "admin")) return null;
+    if (typeof user?.id !== "string" || (user.role !== "rider" && user.role !== "driver" && user.role !== "admin"))
+      return null;
     return value as Session;
   } catch {
     return null;
@@ -68,7 +74,12 @@ export async function signOut(): Promise<void> {
 const anonymous = () => new RidewireClient({ baseUrl: location.origin });
 
 /** Sign-up makes riders and drivers only; an operator is promoted with `npm run admin -- create`. */
-export async function signUp(input: { email: string; password: string; name: string; role: SignupRole }): Promise<Session> {
+export async function signUp(input: {
+  email: string;
+  password: string;
+  name: string;
+  role: SignupRole;
+}): Promise<Session> {
   const { token, refreshToken, expiresAt, user } = await anonymous().register(input);
   return { token, refreshToken, expiresAt, user };
 }

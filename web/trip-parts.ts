@@ -20,17 +20,38 @@ export const STATUS_TEXT: Record<Trip["status"], string> = {
 export const ACTIVE: ReadonlySet<Trip["status"]> = new Set(["matching", "accepted", "arrived", "in_progress"]);
 
 /** The trip chat: messages as they arrive on `connection`, and a form that sends one. */
-export function tripChat(connection: TripConnection, myId: string, otherName: string): { el: HTMLElement; add: (m: Message) => void } {
+export function tripChat(
+  connection: TripConnection,
+  myId: string,
+  otherName: string,
+): { el: HTMLElement; add: (m: Message) => void } {
   const list = h("ol", { class: "messages", "aria-label": "Trip chat", "aria-live": "polite" });
   const seen = new Set<number>();
   const add = (m: Message) => {
     if (seen.has(m.seq)) return;
     seen.add(m.seq);
     const mine = m.userId === myId;
-    list.append(h("li", { class: mine ? "mine" : "theirs" }, h("span", { class: "who" }, mine ? "You" : otherName), " ", h("span", { class: "text" }, m.text), " ", h("time", {}, clock(m.createdAt))));
+    list.append(
+      h(
+        "li",
+        { class: mine ? "mine" : "theirs" },
+        h("span", { class: "who" }, mine ? "You" : otherName),
+        " ",
+        h("span", { class: "text" }, m.text),
+        " ",
+        h("time", {}, clock(m.createdAt)),
+      ),
+    );
     list.scrollTop = list.scrollHeight;
   };
-  const input = h("input", { type: "text", name: "message", placeholder: "Message", "aria-label": "Message", maxlength: 4000, autocomplete: "off" });
+  const input = h("input", {
+    type: "text",
+    name: "message",
+    placeholder: "Message",
+    "aria-label": "Message",
+    maxlength: 4000,
+    autocomplete: "off",
+  });
   const status = statusLine();
   const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
   form.addEventListener("submit", (event) => {
@@ -47,7 +68,13 @@ export function tripChat(connection: TripConnection, myId: string, otherName: st
 /** Stars 1–5 and a comment, sent once; `done` after the answer. */
 export function ratingForm(api: RidewireClient, tripId: string, whom: string, done: () => void): HTMLElement {
   const status = statusLine();
-  const comment = h("input", { type: "text", name: "comment", maxlength: 500, placeholder: "Comment (optional)", "aria-label": "Comment" });
+  const comment = h("input", {
+    type: "text",
+    name: "comment",
+    maxlength: 500,
+    placeholder: "Comment (optional)",
+    "aria-label": "Comment",
+  });
   const stars = h("div", { class: "stars", role: "group", "aria-label": `Rate your ${whom}` });
   const form = h("form", { class: "rating" }, h("h3", {}, `Rate your ${whom}`), stars, comment, status.el);
   for (let n = 1; n <= 5; n++) {
@@ -61,7 +88,10 @@ export function ratingForm(api: RidewireClient, tripId: string, whom: string, do
           onclick: async () => {
             for (const b of stars.querySelectorAll("button")) b.disabled = true;
             try {
-              await api.rateTrip(tripId, { stars: n, ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) });
+              await api.rateTrip(tripId, {
+                stars: n,
+                ...(comment.value.trim() ? { comment: comment.value.trim() } : {}),
+              });
               fill(form, h("p", { class: "thanks" }, `Thanks: you gave ${n} star${n > 1 ? "s" : ""}.`));
               done();
             } catch (err) {

@@ -18,7 +18,10 @@ export class Hub extends DurableObject {
 
   async fetch(request) {
     const url = new URL(request.url);
-    const who = { room: decodeURIComponent(url.pathname.slice("/rooms/".length)), user: url.searchParams.get("user") ?? "anonymous" };
+    const who = {
+      room: decodeURIComponent(url.pathname.slice("/rooms/".length)),
+      user: url.searchParams.get("user") ?? "anonymous",
+    };
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(who);
@@ -37,7 +40,14 @@ export class Hub extends DurableObject {
     }
     if (msg?.type !== "message" || typeof msg.text !== "string") return;
     const who = this.members.get(ws);
-    const out = JSON.stringify({ type: "message", room: who.room, user: who.user, id: msg.id, text: msg.text, at: Date.now() });
+    const out = JSON.stringify({
+      type: "message",
+      room: who.room,
+      user: who.user,
+      id: msg.id,
+      text: msg.text,
+      at: Date.now(),
+    });
     for (const member of this.members.keys()) {
       try {
         member.send(out);

@@ -63,7 +63,8 @@ function haversineKm(a, b) {
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(dLng / 2) ** 2;
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
-const etaSec = (from, to) => Math.max(0, Math.ceil(((haversineKm(from, to) * CFG.DETOUR_FACTOR) / CFG.CITY_SPEED_KMH) * 3600 - 1e-9));
+const etaSec = (from, to) =>
+  Math.max(0, Math.ceil(((haversineKm(from, to) * CFG.DETOUR_FACTOR) / CFG.CITY_SPEED_KMH) * 3600 - 1e-9));
 const cellOf = (p) => latLngToCell(p.lat, p.lng, CFG.H3_RESOLUTION);
 function ringOnly(cell, k) {
   const inner = new Set(gridDisk(cell, k - 1));
@@ -154,7 +155,10 @@ function rank(cells, pickup, exclude, now) {
       });
     }
   }
-  scored.sort((a, b) => a.eta - b.eta || b.rating - a.rating || b.acceptance - a.acceptance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  scored.sort(
+    (a, b) =>
+      a.eta - b.eta || b.rating - a.rating || b.acceptance - a.acceptance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   return scored;
 }
 
@@ -186,7 +190,14 @@ function dispatch(t) {
   d.offerTripId = t.id;
   d.offersMade++;
   indexRemove(d);
-  const offer = { tripId: t.id, pickup: t.pickup, dropoff: t.dropoff, fare: t.quote.fare, pickupEtaSec: best.eta, expiresAt: now + CFG.OFFER_TIMEOUT_MS };
+  const offer = {
+    tripId: t.id,
+    pickup: t.pickup,
+    dropoff: t.dropoff,
+    fare: t.quote.fare,
+    pickupEtaSec: best.eta,
+    expiresAt: now + CFG.OFFER_TIMEOUT_MS,
+  };
   t.offer = { driverId: d.id, expiresAt: offer.expiresAt };
   for (const ws of d.sockets) send(ws, { type: "offer", ...offer });
   clearTimeout(t.timer);
@@ -227,7 +238,14 @@ function accept(d, tripId) {
 
 function onLocation(d, f) {
   const now = Date.now();
-  if (typeof f.lat !== "number" || typeof f.lng !== "number" || typeof f.at !== "number" || Math.abs(f.lat) > 90 || Math.abs(f.lng) > 180) return "invalid_request";
+  if (
+    typeof f.lat !== "number" ||
+    typeof f.lng !== "number" ||
+    typeof f.at !== "number" ||
+    Math.abs(f.lat) > 90 ||
+    Math.abs(f.lng) > 180
+  )
+    return "invalid_request";
   if (f.at > now + 30_000 || f.at < now - 120_000) return "invalid_request";
   // Token bucket, LOCATIONS_PER_SECOND with a burst of as many.
   d.tokens = Math.min(CFG.LOCATIONS_PER_SECOND, d.tokens + ((now - d.refilledAt) / 1000) * CFG.LOCATIONS_PER_SECOND);
@@ -277,7 +295,8 @@ function onDriverFrame(d, ws, text) {
         if (err) return send(ws, { type: "error", id: f.id, code: err, message: "no open offer for this trip" });
       } else {
         const t = trips.get(f.tripId);
-        if (!t || t.offer?.driverId !== d.id) return send(ws, { type: "error", id: f.id, code: "conflict", message: "no open offer for this trip" });
+        if (!t || t.offer?.driverId !== d.id)
+          return send(ws, { type: "error", id: f.id, code: "conflict", message: "no open offer for this trip" });
         offerGone(t, d, "declined");
       }
       return send(ws, { type: "ack", id: f.id });
@@ -289,7 +308,12 @@ function onDriverFrame(d, ws, text) {
       const t = trips.get(f.tripId);
       if (!t) return send(ws, { type: "error", id: f.id, code: "not_found", message: "trip not found" });
       const [status, out] = tripStep(t, d, f.type.slice("trip.".length));
-      return send(ws, status === 200 ? { type: "ack", id: f.id } : { type: "error", id: f.id, code: out.error.code, message: out.error.message });
+      return send(
+        ws,
+        status === 200
+          ? { type: "ack", id: f.id }
+          : { type: "error", id: f.id, code: out.error.code, message: out.error.message },
+      );
     }
     case "ping":
       return send(ws, { type: "pong" });
@@ -326,7 +350,22 @@ function readBody(req) {
 }
 
 function newDriver(id) {
-  return { id, status: "offline", lat: null, lng: null, at: null, cell: null, rating: null, offersMade: 0, offersAccepted: 0, offerTripId: null, tripId: null, sockets: new Set(), tokens: CFG.LOCATIONS_PER_SECOND, refilledAt: Date.now() };
+  return {
+    id,
+    status: "offline",
+    lat: null,
+    lng: null,
+    at: null,
+    cell: null,
+    rating: null,
+    offersMade: 0,
+    offersAccepted: 0,
+    offerTripId: null,
+    tripId: null,
+    sockets: new Set(),
+    tokens: CFG.LOCATIONS_PER_SECOND,
+    refilledAt: Date.now(),
+  };
 }
 
 function tripStep(t, d, step) {
@@ -349,10 +388,12 @@ function tripStep(t, d, step) {
 async function route(req, res) {
   const url = new URL(req.url, "http://ref");
   const path = url.pathname;
-  if (req.method === "GET" && path === "/health") return json(res, 200, { ok: true, drivers: drivers.size, trips: trips.size, cells: index.size });
+  if (req.method === "GET" && path === "/health")
+    return json(res, 200, { ok: true, drivers: drivers.size, trips: trips.size, cells: index.size });
   if (req.method === "POST" && path === "/v1/auth/register") {
     const body = await readBody(req);
-    if (!body || typeof body.email !== "string" || !["rider", "driver"].includes(body.role)) return json(res, 400, errorBody("invalid_request", "invalid body"));
+    if (!body || typeof body.email !== "string" || !["rider", "driver"].includes(body.role))
+      return json(res, 400, errorBody("invalid_request", "invalid body"));
     const user = { id: newId("usr"), email: body.email, name: body.name ?? "", role: body.role, createdAt: Date.now() };
     const token = randomBytes(24).toString("base64url");
     users.set(token, user);
@@ -369,12 +410,14 @@ async function route(req, res) {
     if (!d) return json(res, 403, errorBody("forbidden", "drivers only"));
     if (path.endsWith("online")) {
       const loc = body.location;
-      if (typeof loc?.lat !== "number" || typeof loc?.lng !== "number") return json(res, 400, errorBody("invalid_request", "location required"));
+      if (typeof loc?.lat !== "number" || typeof loc?.lng !== "number")
+        return json(res, 400, errorBody("invalid_request", "location required"));
       Object.assign(d, { lat: loc.lat, lng: loc.lng, at: Date.now() });
       if (d.status === "offline") d.status = "available";
       if (d.status === "available") indexAdd(d);
     } else {
-      if (d.status === "on_trip" || d.status === "offered") return json(res, 409, errorBody("conflict", "finish the trip or answer the offer first"));
+      if (d.status === "on_trip" || d.status === "offered")
+        return json(res, 409, errorBody("conflict", "finish the trip or answer the offer first"));
       d.status = "offline";
       indexRemove(d);
     }
@@ -382,21 +425,34 @@ async function route(req, res) {
   }
   if (req.method === "POST" && path === "/v1/quotes") {
     const { pickup, dropoff } = body;
-    if (typeof pickup?.lat !== "number" || typeof dropoff?.lat !== "number") return json(res, 400, errorBody("invalid_request", "pickup and dropoff required"));
+    if (typeof pickup?.lat !== "number" || typeof dropoff?.lat !== "number")
+      return json(res, 400, errorBody("invalid_request", "pickup and dropoff required"));
     const now = Date.now();
     const nearest = rank(gridDisk(cellOf(pickup), CFG.SEARCH_RING), pickup, new Set(), now)[0];
     const distanceKm = haversineKm(pickup, dropoff) * CFG.DETOUR_FACTOR;
     const durationMin = (distanceKm / CFG.CITY_SPEED_KMH) * 60;
     const fare = { amount: Math.max(700, Math.round(250 + 120 * distanceKm + 30 * durationMin)), currency: "USD" };
-    const quote = { id: newId("qt"), pickup, dropoff, distanceKm, durationMin, fare, surge: 1, pickupEtaSec: nearest?.eta ?? null, expiresAt: now + CFG.QUOTE_TTL_MS };
+    const quote = {
+      id: newId("qt"),
+      pickup,
+      dropoff,
+      distanceKm,
+      durationMin,
+      fare,
+      surge: 1,
+      pickupEtaSec: nearest?.eta ?? null,
+      expiresAt: now + CFG.QUOTE_TTL_MS,
+    };
     quotes.set(quote.id, { quote, riderId: user.id });
     return json(res, 201, { quote });
   }
   if (req.method === "POST" && path === "/v1/trips") {
     const key = req.headers["idempotency-key"];
-    if (key && idempotency.has(`${user.id}:${key}`)) return json(res, 201, { trip: tripView(trips.get(idempotency.get(`${user.id}:${key}`))) });
+    if (key && idempotency.has(`${user.id}:${key}`))
+      return json(res, 201, { trip: tripView(trips.get(idempotency.get(`${user.id}:${key}`))) });
     const q = quotes.get(body.quoteId);
-    if (!q || q.riderId !== user.id || q.quote.expiresAt < Date.now()) return json(res, 404, errorBody("not_found", "quote not found or expired"));
+    if (!q || q.riderId !== user.id || q.quote.expiresAt < Date.now())
+      return json(res, 404, errorBody("not_found", "quote not found or expired"));
     if (activeTripOf.has(user.id)) return json(res, 409, errorBody("conflict", "you already have an active trip"));
     const now = Date.now();
     const t = {
@@ -427,12 +483,13 @@ async function route(req, res) {
     setImmediate(() => dispatch(t));
     return;
   }
-  let m = /^\/v1\/trips\/([^/]+)(?:\/(arrived|start|complete))?$/.exec(path);
+  const m = /^\/v1\/trips\/([^/]+)(?:\/(arrived|start|complete))?$/.exec(path);
   if (m) {
     const t = trips.get(m[1]);
     if (!t) return json(res, 404, errorBody("not_found", "trip not found"));
     if (!m[2] && req.method === "GET") {
-      if (user.id !== t.riderId && user.id !== t.driverId) return json(res, 403, errorBody("forbidden", "not your trip"));
+      if (user.id !== t.riderId && user.id !== t.driverId)
+        return json(res, 403, errorBody("forbidden", "not your trip"));
       return json(res, 200, { trip: tripView(t) });
     }
     if (m[2] && req.method === "POST") {

@@ -29,7 +29,12 @@ const http = createServer((req, res) => {
   if (!req.url.startsWith("/socket.io/")) res.writeHead(404).end();
 });
 
-const io = new Server(http, { transports: ["websocket"], serveClient: false, perMessageDeflate: false, cors: { origin: false } });
+const io = new Server(http, {
+  transports: ["websocket"],
+  serveClient: false,
+  perMessageDeflate: false,
+  cors: { origin: false },
+});
 
 io.on("connection", (socket) => {
   const room = String(socket.handshake.query.room ?? "lobby");

@@ -32,7 +32,9 @@ try {
     logLevel: "warning",
   });
   const tsc = join(here, "../../node_modules/.bin/tsc");
-  execFileSync(tsc, ["-p", join(here, "tsconfig.build.json"), "--outDir", join(staging, "types")], { stdio: "inherit" });
+  execFileSync(tsc, ["-p", join(here, "tsconfig.build.json"), "--outDir", join(staging, "types")], {
+    stdio: "inherit",
+  });
   await addDeclarationExtensions(join(staging, "types"));
   await swapInto(staging, dist);
 } finally {

@@ -14,7 +14,11 @@ export type City = { name: string; label: string; bounds: Bounds };
 export const CITIES: Record<string, City> = {
   sf: { name: "sf", label: "San Francisco", bounds: { south: 37.7, north: 37.81, west: -122.51, east: -122.38 } },
   nyc: { name: "nyc", label: "New York (Manhattan)", bounds: { south: 40.7, north: 40.8, west: -74.02, east: -73.93 } },
-  london: { name: "london", label: "London (central)", bounds: { south: 51.47, north: 51.55, west: -0.2, east: -0.02 } },
+  london: {
+    name: "london",
+    label: "London (central)",
+    bounds: { south: 51.47, north: 51.55, west: -0.2, east: -0.02 },
+  },
   paris: { name: "paris", label: "Paris", bounds: { south: 48.82, north: 48.9, west: 2.26, east: 2.41 } },
 };
 
@@ -31,7 +35,9 @@ export const distanceKm = haversineKm;
 /** Compass bearing from a to b in degrees, [0, 360). */
 export function bearing(a: LatLng, b: LatLng): number {
   const y = Math.sin(rad(b.lng - a.lng)) * Math.cos(rad(b.lat));
-  const x = Math.cos(rad(a.lat)) * Math.sin(rad(b.lat)) - Math.sin(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.cos(rad(b.lng - a.lng));
+  const x =
+    Math.cos(rad(a.lat)) * Math.sin(rad(b.lat)) -
+    Math.sin(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.cos(rad(b.lng - a.lng));
   const deg = (Math.atan2(y, x) * 180) / Math.PI;
   return (deg + 360) % 360;
 }
@@ -71,9 +77,15 @@ export function pointAway(from: LatLng, km: number, b: Bounds): LatLng {
   let bestKm = -1;
   for (let attempt = 0; attempt < 48; attempt++) {
     const angle = Math.random() * 2 * Math.PI;
-    const p = { lat: from.lat + (km * Math.cos(angle)) / KM_PER_DEG_LAT, lng: from.lng + (km * Math.sin(angle)) / kmPerDegLng(from.lat) };
+    const p = {
+      lat: from.lat + (km * Math.cos(angle)) / KM_PER_DEG_LAT,
+      lng: from.lng + (km * Math.sin(angle)) / kmPerDegLng(from.lat),
+    };
     if (inside(p, b)) return p;
-    const clamped = { lat: Math.min(b.north, Math.max(b.south, p.lat)), lng: Math.min(b.east, Math.max(b.west, p.lng)) };
+    const clamped = {
+      lat: Math.min(b.north, Math.max(b.south, p.lat)),
+      lng: Math.min(b.east, Math.max(b.west, p.lng)),
+    };
     const d = distanceKm(from, clamped);
     if (d > bestKm) {
       best = clamped;

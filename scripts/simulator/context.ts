@@ -28,7 +28,11 @@ export const newPassword = () => `sim-${randomBytes(12).toString("base64url")}`;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Registers a fresh account and keeps its token in the returned client. */
-export async function signUp(ctx: SimContext, role: SignupRole, index: number): Promise<{ api: RidewireClient; userId: string }> {
+export async function signUp(
+  ctx: SimContext,
+  role: SignupRole,
+  index: number,
+): Promise<{ api: RidewireClient; userId: string }> {
   const api = new RidewireClient({ baseUrl: ctx.options.url });
   const label = `${role === "driver" ? "Driver" : "Rider"} ${index + 1}`;
   const email = `sim-${ctx.runId}-${role}-${index + 1}@sim.ridewire.example`;
@@ -39,12 +43,22 @@ export async function signUp(ctx: SimContext, role: SignupRole, index: number): 
 /** Resolves when `promise` settles or after `ms`, whichever is first; never rejects. */
 export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
   clearTimeout(timer);
 }
 
 /** Runs `task` over `items` with at most `limit` at a time; resolves with every result, in order. */
-export async function pool<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

@@ -5,7 +5,14 @@
  * (declined otherwise), and an accepted ride driven through: to the pickup, `arrived`, a short
  * wait, `start`, to the dropoff, `complete`, a trip chat message or two, and a rating.
  */
-import { isRidewireError, type DriverConnection, type LatLng, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
+import {
+  isRidewireError,
+  type DriverConnection,
+  type LatLng,
+  type RidewireClient,
+  type Trip,
+  type TripConnection,
+} from "@ridewire/client";
 import { between, gridRoute, Mover, randomPoint } from "./city";
 import { settleWithin, signUp, sleep, type SimContext } from "./context";
 
@@ -61,7 +68,8 @@ export class SimDriver {
     channel.on("offer", (offer) => this.onOffer(offer));
     channel.on("welcome", (welcome) => {
       // A reconnect brings an offer still pending with the welcome.
-      if (welcome.offer && welcome.offer.tripId !== this.offerId && welcome.offer.tripId !== this.ride?.id) this.onOffer(welcome.offer);
+      if (welcome.offer && welcome.offer.tripId !== this.offerId && welcome.offer.tripId !== this.ride?.id)
+        this.onOffer(welcome.offer);
     });
     channel.on("offer.expired", (frame) => {
       this.ctx.stats.offers.expired++;
@@ -102,7 +110,14 @@ export class SimDriver {
     const at = Date.now();
     const reached = mover.advance(at);
     if (mover.idle && this.state === "idle") mover.route([randomPoint(this.ctx.area)], this.speed());
-    const fix = { type: "location" as const, lat: mover.position.lat, lng: mover.position.lng, heading: mover.heading, speedKmh: Math.round(mover.speedKmh * 10) / 10, at };
+    const fix = {
+      type: "location" as const,
+      lat: mover.position.lat,
+      lng: mover.position.lng,
+      heading: mover.heading,
+      speedKmh: Math.round(mover.speedKmh * 10) / 10,
+      at,
+    };
     if (channel.sendVolatile(fix)) {
       this.ctx.stats.fixes.sent++;
       if (this.ride) this.ctx.stats.fixes.onTrip++;
@@ -126,17 +141,20 @@ export class SimDriver {
     }
     this.state = "deciding";
     this.offerId = offer.tripId;
-    setTimeout(() => {
-      if (this.offerId !== offer.tripId || this.closing) {
-        if (this.state === "deciding") this.state = "idle";
-        return;
-      }
-      this.offerId = null;
-      this.answer(offer.tripId, Math.random() < this.ctx.options.accept).then((accepted) => {
-        if (accepted) this.drive(offer);
-        else if (this.state === "deciding") this.state = "idle";
-      });
-    }, between(DECIDE_MS.min, DECIDE_MS.max));
+    setTimeout(
+      () => {
+        if (this.offerId !== offer.tripId || this.closing) {
+          if (this.state === "deciding") this.state = "idle";
+          return;
+        }
+        this.offerId = null;
+        this.answer(offer.tripId, Math.random() < this.ctx.options.accept).then((accepted) => {
+          if (accepted) this.drive(offer);
+          else if (this.state === "deciding") this.state = "idle";
+        });
+      },
+      between(DECIDE_MS.min, DECIDE_MS.max),
+    );
   }
 
   /** Sends offer.accept or offer.decline; true when an accept was acknowledged. */
@@ -242,7 +260,8 @@ export class SimDriver {
     const ride = this.ride;
     if (!ride || trip.id !== ride.id) return;
     if (ENDED.has(trip.status) && trip.status !== "completed") void this.endRide(ride);
-    else if (trip.status === "matching" || (trip.driverId !== null && trip.driverId !== this.userId)) void this.endRide(ride);
+    else if (trip.status === "matching" || (trip.driverId !== null && trip.driverId !== this.userId))
+      void this.endRide(ride);
   }
 
   // ---- the end ------------------------------------------------------------------------------

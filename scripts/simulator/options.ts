@@ -64,8 +64,16 @@ export class UsageError extends Error {}
 
 function number(raw: string, name: string, min: number, max: number, integer = false): number {
   const value = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (
+    raw.trim() === "" ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new UsageError(
+      `--${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
   }
   return value;
 }
@@ -93,9 +101,13 @@ function serviceUrl(raw: string): string {
   } catch {
     throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--url must be http:// or https://, got ${url.protocol}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(`--url must be http:// or https://, got ${url.protocol}`);
   // Passwords and tokens travel in the clear over http: only to this machine.
-  if (url.protocol === "http:" && !isLoopback(url.hostname)) throw new UsageError(`--url: plain http:// only to a loopback host (127.0.0.0/8, ::1, localhost); use https:// for ${url.hostname}`);
+  if (url.protocol === "http:" && !isLoopback(url.hostname))
+    throw new UsageError(
+      `--url: plain http:// only to a loopback host (127.0.0.0/8, ::1, localhost); use https:// for ${url.hostname}`,
+    );
   if (url.username || url.password) throw new UsageError("--url must not carry credentials");
   if (url.search || url.hash) throw new UsageError("--url must not have a query or fragment");
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
@@ -133,11 +145,18 @@ export function parseOptions(argv: string[]): Options | null {
   if (values.help) return null;
 
   const city = CITIES[values.city.toLowerCase()];
-  if (!city) throw new UsageError(`unknown --city ${JSON.stringify(values.city)}; choose one of: ${Object.entries(CITIES).map(([k, c]) => `${k} (${c.label})`).join(", ")}`);
+  if (!city)
+    throw new UsageError(
+      `unknown --city ${JSON.stringify(values.city)}; choose one of: ${Object.entries(CITIES)
+        .map(([k, c]) => `${k} (${c.label})`)
+        .join(", ")}`,
+    );
   const kmh = range(values.kmh, "kmh", 1, MAX_WIRE_KMH);
   const speedup = number(values.speedup, "speedup", 1, 10);
   if (kmh.max * speedup >= MAX_WIRE_KMH) {
-    throw new UsageError(`--kmh max x --speedup is ${kmh.max * speedup} km/h as the server sees it; it must stay under ${MAX_WIRE_KMH} (the server drops fixes implying 250 km/h)`);
+    throw new UsageError(
+      `--kmh max x --speedup is ${kmh.max * speedup} km/h as the server sees it; it must stay under ${MAX_WIRE_KMH} (the server drops fixes implying 250 km/h)`,
+    );
   }
   if (values.json !== undefined && values.json.trim() === "") throw new UsageError("--json needs a file name");
   return {

@@ -132,7 +132,10 @@ export class SimRider {
         stats.matchMs.push(Date.now() - sentAt);
         this.say(open, Math.random() < 0.5 ? "Hi! I'm at the pickup." : "Hello, see you soon.");
       }
-      if (!finished && (current.status === "completed" || current.status === "cancelled" || current.status === "no_driver")) {
+      if (
+        !finished &&
+        (current.status === "completed" || current.status === "cancelled" || current.status === "no_driver")
+      ) {
         finished = true;
         done(current.status);
       }

@@ -74,7 +74,12 @@ export class Stats {
 
   /** Every figure, as `--json` writes it. */
   summary(run: object) {
-    const ms = (samples: number[]) => ({ count: samples.length, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), max: samples.length ? Math.max(...samples) : null });
+    const ms = (samples: number[]) => ({
+      count: samples.length,
+      p50: percentile(samples, 0.5),
+      p99: percentile(samples, 0.99),
+      max: samples.length ? Math.max(...samples) : null,
+    });
     return {
       run,
       durationMs: Date.now() - this.startedAt,
@@ -86,7 +91,12 @@ export class Stats {
       chat: { ...this.chat },
       ratings: this.ratings,
       socketDrops: this.socketDrops,
-      errors: Object.fromEntries([...this.errors].map(([code, e]) => [code, { count: e.count, where: Object.fromEntries(e.where), sample: e.sample }])),
+      errors: Object.fromEntries(
+        [...this.errors].map(([code, e]) => [
+          code,
+          { count: e.count, where: Object.fromEntries(e.where), sample: e.sample },
+        ]),
+      ),
       errorCount: this.errorCount,
     };
   }
@@ -100,10 +110,26 @@ export class Stats {
       ["matched", String(t.matched)],
       ["completed", String(t.completed)],
       ["no_driver", String(t.noDriver)],
-      ["cancelled", String(t.cancelled), t.cancelledAtEnd ? `${t.cancelledAtEnd} still open at the end, cancelled by the simulator` : undefined],
-      ["match time p50 / p99", `${formatMs(s.matchTimeMs.p50)} / ${formatMs(s.matchTimeMs.p99)}`, `${s.matchTimeMs.count} trips; request sent -> rider sees accepted${matchNote}`],
-      ["location -> rider p50 / p99", `${formatMs(s.locationToRiderMs.p50)} / ${formatMs(s.locationToRiderMs.p99)}`, `${s.locationToRiderMs.count} fixes of ${s.fixes.onTrip} sent on trips`],
-      ["offers", `${s.offers.received}`, `${s.offers.accepted} accepted, ${s.offers.declined} declined, ${s.offers.expired} expired`],
+      [
+        "cancelled",
+        String(t.cancelled),
+        t.cancelledAtEnd ? `${t.cancelledAtEnd} still open at the end, cancelled by the simulator` : undefined,
+      ],
+      [
+        "match time p50 / p99",
+        `${formatMs(s.matchTimeMs.p50)} / ${formatMs(s.matchTimeMs.p99)}`,
+        `${s.matchTimeMs.count} trips; request sent -> rider sees accepted${matchNote}`,
+      ],
+      [
+        "location -> rider p50 / p99",
+        `${formatMs(s.locationToRiderMs.p50)} / ${formatMs(s.locationToRiderMs.p99)}`,
+        `${s.locationToRiderMs.count} fixes of ${s.fixes.onTrip} sent on trips`,
+      ],
+      [
+        "offers",
+        `${s.offers.received}`,
+        `${s.offers.accepted} accepted, ${s.offers.declined} declined, ${s.offers.expired} expired`,
+      ],
       ["fixes sent", String(s.fixes.sent), `${s.fixes.notSent} not sent (socket down), ${s.fixes.refused} refused`],
       ["chat messages", String(s.chat.sent), `${s.chat.acked} acked, ${s.chat.received} received`],
       ["ratings", String(s.ratings)],
@@ -111,12 +137,20 @@ export class Stats {
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     const valueWidth = Math.max(...rows.map((r) => r[1].length));
-    const lines = [title, ...rows.map(([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(valueWidth)}${note ? `   ${note}` : ""}`)];
+    const lines = [
+      title,
+      ...rows.map(
+        ([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(valueWidth)}${note ? `   ${note}` : ""}`,
+      ),
+    ];
     lines.push("errors by code");
     if (this.errors.size === 0) lines.push("  none");
     const codeWidth = Math.max(0, ...[...this.errors.keys()].map((k) => k.length));
     for (const [code, entry] of [...this.errors].sort((a, b) => b[1].count - a[1].count)) {
-      const where = [...entry.where].sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${n}`).join(", ");
+      const where = [...entry.where]
+        .sort((a, b) => b[1] - a[1])
+        .map(([w, n]) => `${w} ${n}`)
+        .join(", ");
       lines.push(`  ${code.padEnd(codeWidth)}  ${String(entry.count).padStart(5)}   ${where}`);
       lines.push(`  ${"".padEnd(codeWidth)}         e.g. ${entry.sample.slice(0, 160)}`);
     }

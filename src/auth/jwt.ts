@@ -43,7 +43,12 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 const encodeJson = (value: unknown) => toBase64Url(utf8(JSON.stringify(value)));
 
-export async function signToken(identity: Identity, settings: JwtSettings, nowMs: number, sid: string): Promise<string> {
+export async function signToken(
+  identity: Identity,
+  settings: JwtSettings,
+  nowMs: number,
+  sid: string,
+): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const claims: TokenClaims = {
     sub: identity.userId,
@@ -74,7 +79,11 @@ export async function verifyToken(token: string, settings: JwtSettings, nowMs: n
 }
 
 /** The identity, session and expiry of a valid token; null as `verifyToken`. */
-export async function verifyAccessToken(token: string, settings: JwtSettings, nowMs: number): Promise<AccessGrant | null> {
+export async function verifyAccessToken(
+  token: string,
+  settings: JwtSettings,
+  nowMs: number,
+): Promise<AccessGrant | null> {
   const parts = token.split(".");
   if (parts.length !== 3) return null;
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -86,7 +95,12 @@ export async function verifyAccessToken(token: string, settings: JwtSettings, no
     return null;
   }
   // crypto.subtle.verify compares in constant time.
-  const valid = await crypto.subtle.verify("HMAC", await hmacKey(settings.secret), signature, utf8(`${headerPart}.${payloadPart}`));
+  const valid = await crypto.subtle.verify(
+    "HMAC",
+    await hmacKey(settings.secret),
+    signature,
+    utf8(`${headerPart}.${payloadPart}`),
+  );
   if (!valid) return null;
   const claims = TokenClaims.safeParse(decodeJson(payloadPart));
   if (!claims.success) return null;

@@ -20,7 +20,16 @@ export type NewAuditRecord = {
 };
 
 /** A row as a raw statement answers it (details as JSON text). */
-type AuditRow = { id: number; at: number; actor_id: string; action: string; target_kind: string; target_id: string; reason: string; details: string | null };
+type AuditRow = {
+  id: number;
+  at: number;
+  actor_id: string;
+  action: string;
+  target_kind: string;
+  target_id: string;
+  reason: string;
+  details: string | null;
+};
 /** A row as drizzle answers it (details parsed). */
 type AuditSelect = typeof auditLog.$inferSelect;
 
@@ -34,7 +43,16 @@ export function auditInsert(d1: D1Database, record: NewAuditRecord, onlyIf?: Sql
     .prepare(
       `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details) SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? "1"} RETURNING *`,
     )
-    .bind(record.at, record.actorId, record.action, record.target.kind, record.target.id, record.reason, record.details === undefined ? null : JSON.stringify(record.details), ...(onlyIf?.params ?? []));
+    .bind(
+      record.at,
+      record.actorId,
+      record.action,
+      record.target.kind,
+      record.target.id,
+      record.reason,
+      record.details === undefined ? null : JSON.stringify(record.details),
+      ...(onlyIf?.params ?? []),
+    );
 }
 
 /** The record an `auditInsert` answered in its batch, if it wrote one. */
@@ -50,11 +68,28 @@ export async function writeAudit(d1: D1Database, record: NewAuditRecord): Promis
 }
 
 function toAuditRecord(row: AuditRow): AuditRecord {
-  return fromSelect({ id: row.id, at: row.at, actorId: row.actor_id, action: row.action, targetKind: row.target_kind, targetId: row.target_id, reason: row.reason, details: parseDetails(row.details) });
+  return fromSelect({
+    id: row.id,
+    at: row.at,
+    actorId: row.actor_id,
+    action: row.action,
+    targetKind: row.target_kind,
+    targetId: row.target_id,
+    reason: row.reason,
+    details: parseDetails(row.details),
+  });
 }
 
 function fromSelect(row: AuditSelect): AuditRecord {
-  return { id: row.id, at: row.at, actorId: row.actorId, action: row.action, target: { kind: row.targetKind, id: row.targetId }, reason: row.reason, details: row.details ?? null };
+  return {
+    id: row.id,
+    at: row.at,
+    actorId: row.actorId,
+    action: row.action,
+    target: { kind: row.targetKind, id: row.targetId },
+    reason: row.reason,
+    details: row.details ?? null,
+  };
 }
 
 function parseDetails(text: string | null): unknown {
@@ -67,10 +102,14 @@ function parseDetails(text: string | null): unknown {
 }
 
 /** A page of records, newest first, filtered by target and/or actor; `nextBefore` continues it. */
-export async function listAudit(d1: D1Database, query: AuditQuery): Promise<{ records: AuditRecord[]; nextBefore: number | null }> {
+export async function listAudit(
+  d1: D1Database,
+  query: AuditQuery,
+): Promise<{ records: AuditRecord[]; nextBefore: number | null }> {
   const conditions: SQL[] = [];
   if (query.before !== undefined) conditions.push(lt(auditLog.id, query.before));
-  if (query.targetKind !== undefined && query.targetId !== undefined) conditions.push(eq(auditLog.targetKind, query.targetKind), eq(auditLog.targetId, query.targetId));
+  if (query.targetKind !== undefined && query.targetId !== undefined)
+    conditions.push(eq(auditLog.targetKind, query.targetKind), eq(auditLog.targetId, query.targetId));
   if (query.actorId !== undefined) conditions.push(eq(auditLog.actorId, query.actorId));
   // One extra row tells whether another page exists.
   const rows = await drizzle(d1)
@@ -84,11 +123,22 @@ export async function listAudit(d1: D1Database, query: AuditQuery): Promise<{ re
 }
 
 /** The record of the refund posted under `ledgerKey`, to answer a retried refund request with. */
-export async function findRefundAudit(d1: D1Database, tripId: string, ledgerKey: string): Promise<AuditRecord | undefined> {
+export async function findRefundAudit(
+  d1: D1Database,
+  tripId: string,
+  ledgerKey: string,
+): Promise<AuditRecord | undefined> {
   const [row] = await drizzle(d1)
     .select()
     .from(auditLog)
-    .where(and(eq(auditLog.targetKind, "trip"), eq(auditLog.targetId, tripId), eq(auditLog.action, "trip.refund"), sql`json_extract(${auditLog.details}, '$.ledgerKey') = ${ledgerKey}`))
+    .where(
+      and(
+        eq(auditLog.targetKind, "trip"),
+        eq(auditLog.targetId, tripId),
+        eq(auditLog.action, "trip.refund"),
+        sql`json_extract(${auditLog.details}, '$.ledgerKey') = ${ledgerKey}`,
+      ),
+    )
     .limit(1);
   return row ? fromSelect(row) : undefined;
 }

@@ -53,23 +53,49 @@ const newId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-
  * The statements that post `entry` if its key is new and its guards hold (and `alsoIf`, when
  * given); `entryInsert` is the guarded entry insert.
  */
-export function postStatements(d1: D1Database, entry: Entry, entryId: string, now: number, alsoIf?: SqlCondition): { entryInsert: D1PreparedStatement; rest: D1PreparedStatement[] } {
+export function postStatements(
+  d1: D1Database,
+  entry: Entry,
+  entryId: string,
+  now: number,
+  alsoIf?: SqlCondition,
+): { entryInsert: D1PreparedStatement; rest: D1PreparedStatement[] } {
   if (!isBalanced(entry)) throw new RangeError(`unbalanced entry ${entry.key}`);
   const accounts = [...new Set(entry.lines.map((l) => l.account))];
   const guards = guardsOf(entry);
-  const walletWhere = guards.length === 0 ? "1" : guards.map(() => `(SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) >= ?`).join(" AND ");
+  const walletWhere =
+    guards.length === 0
+      ? "1"
+      : guards
+          .map(() => `(SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) >= ?`)
+          .join(" AND ");
   const where = alsoIf === undefined ? walletWhere : `${walletWhere} AND (${alsoIf.sql})`;
   const entryInsert = d1
     .prepare(
       `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) SELECT ?, ?, ?, ?, ?, ? WHERE ${where} ON CONFLICT (idempotency_key) DO NOTHING`,
     )
-    .bind(entryId, entry.key, entry.kind, entry.tripId, entry.data === null ? null : JSON.stringify(entry.data), now, ...guards.flatMap((g) => [g.account, g.currency, g.atLeast]), ...(alsoIf?.params ?? []));
+    .bind(
+      entryId,
+      entry.key,
+      entry.kind,
+      entry.tripId,
+      entry.data === null ? null : JSON.stringify(entry.data),
+      now,
+      ...guards.flatMap((g) => [g.account, g.currency, g.atLeast]),
+      ...(alsoIf?.params ?? []),
+    );
   const accountInserts = accounts.map((id) =>
-    d1.prepare(`INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`).bind(id, accountKind(id), accountOwner(id), now),
+    d1
+      .prepare(
+        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      )
+      .bind(id, accountKind(id), accountOwner(id), now),
   );
   const lineInserts = entry.lines.map((l) =>
     d1
-      .prepare(`INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)`)
+      .prepare(
+        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)`,
+      )
       .bind(entryId, l.account, l.amount, l.currency, now, entryId),
   );
   return { entryInsert, rest: [...accountInserts, ...lineInserts] };
@@ -132,17 +158,42 @@ const StoredCharge = z.object({
   decision: FareDecision.optional(),
 });
 
-export type StoredEntry = { id: string; key: string; kind: Entry["kind"]; tripId: string | null; data: ChargeData | null; createdAt: number };
+export type StoredEntry = {
+  id: string;
+  key: string;
+  kind: Entry["kind"];
+  tripId: string | null;
+  data: ChargeData | null;
+  createdAt: number;
+};
 
-type EntryRow = { id: string; idempotency_key: string; kind: Entry["kind"]; trip_id: string | null; data: string | null; created_at: number };
+type EntryRow = {
+  id: string;
+  idempotency_key: string;
+  kind: Entry["kind"];
+  trip_id: string | null;
+  data: string | null;
+  created_at: number;
+};
 
 const entryByKeyStatement = (d1: D1Database, key: string) =>
-  d1.prepare(`SELECT id, idempotency_key, kind, trip_id, data, created_at FROM journal_entries WHERE idempotency_key = ? LIMIT 1`).bind(key);
+  d1
+    .prepare(
+      `SELECT id, idempotency_key, kind, trip_id, data, created_at FROM journal_entries WHERE idempotency_key = ? LIMIT 1`,
+    )
+    .bind(key);
 
 function storedEntryOf(row: EntryRow | undefined): StoredEntry | undefined {
   if (!row) return undefined;
   const data = row.data === null ? null : StoredCharge.safeParse(parseJson(row.data));
-  return { id: row.id, key: row.idempotency_key, kind: row.kind, tripId: row.trip_id, data: data?.success ? data.data : null, createdAt: row.created_at };
+  return {
+    id: row.id,
+    key: row.idempotency_key,
+    kind: row.kind,
+    tripId: row.trip_id,
+    data: data?.success ? data.data : null,
+    createdAt: row.created_at,
+  };
 }
 
 function parseJson(text: string): unknown {
@@ -159,26 +210,40 @@ export async function entryByKey(d1: D1Database, key: string): Promise<StoredEnt
 
 /** The sum of an account's lines: the only balance there is (nothing is cached). */
 const balanceStatement = (d1: D1Database, account: string, currency: string) =>
-  d1.prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`).bind(account, currency);
+  d1
+    .prepare(`SELECT COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id = ? AND currency = ?`)
+    .bind(account, currency);
 
 export type Wallet = { balance: Money; held: Money; available: Money; owed: Money };
 
-/** `available` is the wallet account, `held` the hold account, `balance` both; `owed` is what the rider's receivable is short. */
+/**
+ * `available` is the wallet account, `held` the hold account, `balance` both; `owed` is what the rider's receivable is
+ * short.
+ */
 export async function walletOf(d1: D1Database, userId: string, currency: string): Promise<Wallet> {
   const rows = await d1
-    .prepare(`SELECT account_id, COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id IN (?, ?, ?) AND currency = ? GROUP BY account_id`)
+    .prepare(
+      `SELECT account_id, COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id IN (?, ?, ?) AND currency = ? GROUP BY account_id`,
+    )
     .bind(Account.wallet(userId), Account.hold(userId), Account.receivable(userId), currency)
     .all<{ account_id: string; balance: number }>();
   const of = (account: string) => rows.results.find((r) => r.account_id === account)?.balance ?? 0;
   const available = of(Account.wallet(userId));
   const held = of(Account.hold(userId));
   const money = (amount: number) => ({ amount, currency });
-  return { balance: money(available + held), held: money(held), available: money(available), owed: money(-of(Account.receivable(userId))) };
+  return {
+    balance: money(available + held),
+    held: money(held),
+    available: money(available),
+    owed: money(-of(Account.receivable(userId))),
+  };
 }
 
 const heldStatement = (d1: D1Database, tripId: string, riderId: string, currency: string) =>
   d1
-    .prepare(`SELECT COALESCE(SUM(l.amount), 0) AS held FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`)
+    .prepare(
+      `SELECT COALESCE(SUM(l.amount), 0) AS held FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`,
+    )
     .bind(tripId, Account.hold(riderId), currency);
 
 /** What is on hold for one trip: its lines on the rider's hold account. */
@@ -208,10 +273,20 @@ export async function placeHold(
     return statements.length === 0 ? [] : await d1.batch(statements);
   }
   const entry = holdEntry(tripId, riderId, amount);
-  const { outcomes, extra } = await postEntriesWith(d1, [entry], now, then({ sql: "EXISTS (SELECT 1 FROM journal_entries WHERE idempotency_key = ?)", params: [entry.key] }));
+  const { outcomes, extra } = await postEntriesWith(
+    d1,
+    [entry],
+    now,
+    then({ sql: "EXISTS (SELECT 1 FROM journal_entries WHERE idempotency_key = ?)", params: [entry.key] }),
+  );
   if (outcomes[0] === "refused") {
     const wallet = await walletOf(d1, riderId, amount.currency);
-    throw new ApiError(402, "insufficient_funds", "your available balance does not cover this trip's fare; top up your wallet", { needed: amount, available: wallet.available });
+    throw new ApiError(
+      402,
+      "insufficient_funds",
+      "your available balance does not cover this trip's fare; top up your wallet",
+      { needed: amount, available: wallet.available },
+    );
   }
   return extra;
 }
@@ -220,7 +295,13 @@ export async function placeHold(
 export type SqlCondition = { sql: string; params: unknown[] };
 
 /** Gives a trip's hold back (a request that failed after the hold). */
-export async function releaseHold(d1: D1Database, tripId: string, riderId: string, currency: string, now: number): Promise<void> {
+export async function releaseHold(
+  d1: D1Database,
+  tripId: string,
+  riderId: string,
+  currency: string,
+  now: number,
+): Promise<void> {
   const release = releaseEntry(tripId, riderId, await heldFor(d1, tripId, riderId, currency));
   if (release) await postEntry(d1, release, now);
 }
@@ -231,7 +312,12 @@ export async function releaseHold(d1: D1Database, tripId: string, riderId: strin
  * wallet moved between the read and the batch (a new hold, say), the charge's guard fails and
  * it is computed again from fresh balances. Returns the charge entry when there is one.
  */
-export async function settleTrip(d1: D1Database, settlement: Settlement, commissionBps: number, now: number): Promise<StoredEntry | undefined> {
+export async function settleTrip(
+  d1: D1Database,
+  settlement: Settlement,
+  commissionBps: number,
+  now: number,
+): Promise<StoredEntry | undefined> {
   const currency = settlement.type === "release" ? undefined : settlement.charge.currency;
   const key = settlement.type === "release" ? undefined : chargeKey(settlement.tripId, settlement.type);
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -248,15 +334,23 @@ export async function settleTrip(d1: D1Database, settlement: Settlement, commiss
     const wallet = walletResult?.results[0]?.balance ?? 0;
     const held = { amount: heldResult?.results[0]?.held ?? 0, currency: cur };
     const entries = settlementEntries(settlement, { wallet, held }, commissionBps);
-    const { outcomes, extra } = await postEntriesWith(d1, entries, now, key === undefined ? [] : [entryByKeyStatement(d1, key)]);
-    if (!outcomes.includes("refused")) return key === undefined ? undefined : storedEntryOf(extra[0]?.results[0] as EntryRow | undefined);
+    const { outcomes, extra } = await postEntriesWith(
+      d1,
+      entries,
+      now,
+      key === undefined ? [] : [entryByKeyStatement(d1, key)],
+    );
+    if (!outcomes.includes("refused"))
+      return key === undefined ? undefined : storedEntryOf(extra[0]?.results[0] as EntryRow | undefined);
   }
   throw new Error(`could not settle trip ${settlement.tripId}: its wallet kept changing`);
 }
 
 async function holdCurrency(d1: D1Database, tripId: string): Promise<string | undefined> {
   const row = await d1
-    .prepare(`SELECT l.currency FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.idempotency_key = ? LIMIT 1`)
+    .prepare(
+      `SELECT l.currency FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.idempotency_key = ? LIMIT 1`,
+    )
     .bind(holdKey(tripId))
     .first<{ currency: string }>();
   return row?.currency;
@@ -277,7 +371,11 @@ export async function findTopUp(d1: D1Database, id: string): Promise<TopUpRow | 
 }
 
 export async function findTopUpByKey(d1: D1Database, userId: string, key: string): Promise<TopUpRow | undefined> {
-  const [row] = await drizzle(d1).select().from(topUps).where(and(eq(topUps.userId, userId), eq(topUps.idempotencyKey, key))).limit(1);
+  const [row] = await drizzle(d1)
+    .select()
+    .from(topUps)
+    .where(and(eq(topUps.userId, userId), eq(topUps.idempotencyKey, key)))
+    .limit(1);
   return row;
 }
 
@@ -287,12 +385,21 @@ export async function insertTopUp(d1: D1Database, row: TopUpRow): Promise<TopUpR
   return inserted[0] ?? (await findTopUpByKey(d1, row.userId, row.idempotencyKey)) ?? row;
 }
 
-export async function setTopUpProviderRef(d1: D1Database, id: string, providerRef: string, clientSecret: string | null, now: number): Promise<void> {
+export async function setTopUpProviderRef(
+  d1: D1Database,
+  id: string,
+  providerRef: string,
+  clientSecret: string | null,
+  now: number,
+): Promise<void> {
   await drizzle(d1).update(topUps).set({ providerRef, clientSecret, updatedAt: now }).where(eq(topUps.id, id));
 }
 
 export async function failTopUp(d1: D1Database, id: string, now: number): Promise<void> {
-  await drizzle(d1).update(topUps).set({ status: "failed", updatedAt: now }).where(and(eq(topUps.id, id), eq(topUps.status, "pending")));
+  await drizzle(d1)
+    .update(topUps)
+    .set({ status: "failed", updatedAt: now })
+    .where(and(eq(topUps.id, id), eq(topUps.status, "pending")));
 }
 
 /**
@@ -308,13 +415,35 @@ export async function creditTopUp(d1: D1Database, topUp: TopUpRow, now: number):
 
 // ---- what users see ---------------------------------------------------------------------------
 
-export type TransactionView = { id: string; kind: ReturnType<typeof transactionKind>; amount: Money; tripId?: string; createdAt: number };
+export type TransactionView = {
+  id: string;
+  kind: ReturnType<typeof transactionKind>;
+  amount: Money;
+  tripId?: string;
+  createdAt: number;
+};
 
 /** The lines on the user's wallet (riders) and earnings (drivers), newest first; `before` is a line id. */
-export async function listTransactions(d1: D1Database, userId: string, limit: number, before: number | undefined): Promise<TransactionView[]> {
-  const accounts = or(eq(journalLines.accountId, Account.wallet(userId)), eq(journalLines.accountId, Account.earnings(userId)));
+export async function listTransactions(
+  d1: D1Database,
+  userId: string,
+  limit: number,
+  before: number | undefined,
+): Promise<TransactionView[]> {
+  const accounts = or(
+    eq(journalLines.accountId, Account.wallet(userId)),
+    eq(journalLines.accountId, Account.earnings(userId)),
+  );
   const rows = await drizzle(d1)
-    .select({ id: journalLines.id, account: journalLines.accountId, amount: journalLines.amount, currency: journalLines.currency, createdAt: journalLines.createdAt, kind: journalEntries.kind, tripId: journalEntries.tripId })
+    .select({
+      id: journalLines.id,
+      account: journalLines.accountId,
+      amount: journalLines.amount,
+      currency: journalLines.currency,
+      createdAt: journalLines.createdAt,
+      kind: journalEntries.kind,
+      tripId: journalEntries.tripId,
+    })
     .from(journalLines)
     .innerJoin(journalEntries, eq(journalEntries.id, journalLines.entryId))
     .where(and(before === undefined ? undefined : lt(journalLines.id, before), accounts))
@@ -332,7 +461,13 @@ export async function listTransactions(d1: D1Database, userId: string, limit: nu
 export type Earnings = { gross: Money; commission: Money; net: Money; trips: number };
 
 /** A driver's earnings lines in [from, to): net is theirs, commission the platform's line of the same entries. */
-export async function earningsOf(d1: D1Database, driverId: string, currency: string, from: number, to: number): Promise<Earnings> {
+export async function earningsOf(
+  d1: D1Database,
+  driverId: string,
+  currency: string,
+  from: number,
+  to: number,
+): Promise<Earnings> {
   const rows = await d1
     .prepare(
       `SELECT e.trip_id AS tripId, e.kind AS kind, l.amount AS net,

@@ -25,7 +25,11 @@ export type DeviceRefusal = "endpoint_taken" | "too_many_devices";
  * changes account gets a new endpoint by subscribing again), and a user holds at most
  * `maxDevices` devices.
  */
-export async function registerDevice(d1: D1Database, device: NewDevice, maxDevices: number): Promise<{ row: DeviceRow } | { refused: DeviceRefusal }> {
+export async function registerDevice(
+  d1: D1Database,
+  device: NewDevice,
+  maxDevices: number,
+): Promise<{ row: DeviceRow } | { refused: DeviceRefusal }> {
   const row = await d1
     .prepare(
       `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at)
@@ -35,11 +39,45 @@ export async function registerDevice(d1: D1Database, device: NewDevice, maxDevic
        ON CONFLICT (user_id, endpoint) DO UPDATE SET kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret
        RETURNING id, user_id, kind, endpoint, p256dh, auth, secret, created_at`,
     )
-    .bind(device.id, device.userId, device.kind, device.endpoint, device.p256dh ?? null, device.auth ?? null, device.secret ?? null, device.createdAt, maxDevices)
-    .first<{ id: string; user_id: string; kind: DeviceRow["kind"]; endpoint: string; p256dh: string | null; auth: string | null; secret: string | null; created_at: number }>();
-  if (row) return { row: { id: row.id, userId: row.user_id, kind: row.kind, endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth, secret: row.secret, createdAt: row.created_at } };
+    .bind(
+      device.id,
+      device.userId,
+      device.kind,
+      device.endpoint,
+      device.p256dh ?? null,
+      device.auth ?? null,
+      device.secret ?? null,
+      device.createdAt,
+      maxDevices,
+    )
+    .first<{
+      id: string;
+      user_id: string;
+      kind: DeviceRow["kind"];
+      endpoint: string;
+      p256dh: string | null;
+      auth: string | null;
+      secret: string | null;
+      created_at: number;
+    }>();
+  if (row)
+    return {
+      row: {
+        id: row.id,
+        userId: row.user_id,
+        kind: row.kind,
+        endpoint: row.endpoint,
+        p256dh: row.p256dh,
+        auth: row.auth,
+        secret: row.secret,
+        createdAt: row.created_at,
+      },
+    };
   if (device.kind === "webpush") {
-    const taken = await d1.prepare(`SELECT 1 FROM devices WHERE endpoint = ? AND user_id != ? AND kind = 'webpush' LIMIT 1`).bind(device.endpoint, device.userId).first();
+    const taken = await d1
+      .prepare(`SELECT 1 FROM devices WHERE endpoint = ? AND user_id != ? AND kind = 'webpush' LIMIT 1`)
+      .bind(device.endpoint, device.userId)
+      .first();
     if (taken) return { refused: "endpoint_taken" };
   }
   return { refused: "too_many_devices" };
@@ -49,11 +87,15 @@ export async function devicesOf(d1: D1Database, userId: string): Promise<DeviceR
   return devicesQuery(drizzle(d1), userId);
 }
 
-const devicesQuery = (db: DrizzleD1Database, userId: string) => db.select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt, devices.id);
+const devicesQuery = (db: DrizzleD1Database, userId: string) =>
+  db.select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt, devices.id);
 
 /** Deletes one of the user's own devices; false when the user has no such device. */
 export async function deleteDevice(d1: D1Database, userId: string, id: string): Promise<boolean> {
-  const deleted = await drizzle(d1).delete(devices).where(and(eq(devices.id, id), eq(devices.userId, userId))).returning({ id: devices.id });
+  const deleted = await drizzle(d1)
+    .delete(devices)
+    .where(and(eq(devices.id, id), eq(devices.userId, userId)))
+    .returning({ id: devices.id });
   return deleted.length > 0;
 }
 
@@ -61,7 +103,9 @@ export async function deleteDevice(d1: D1Database, userId: string, id: string): 
 export type OpenedNotification = {
   /** The user muted this type: nothing was claimed, the consumer ends it `muted`. */
   muted: boolean;
-  /** The lease and the attempt it counts; null when the row is not pending, is leased to another consumer, or is muted. */
+  /**
+   * The lease and the attempt it counts; null when the row is not pending, is leased to another consumer, or is muted.
+   */
   claim: { attempts: number; deliveredTo: string[] } | null;
   /** The row's status after the claim (read in the same transaction). */
   current: { status: NotificationStatus; leaseUntil: number | null } | undefined;
@@ -81,7 +125,13 @@ const OPEN_STATEMENTS = 4;
  * whether its type is muted, and reads the devices. `messages` must have distinct ids: a
  * second copy would find the lease the first one just took.
  */
-export async function openNotifications(d1: D1Database, messages: readonly NotificationMessage[], now: number, leaseMs: number, perMinute: number): Promise<OpenedNotification[]> {
+export async function openNotifications(
+  d1: D1Database,
+  messages: readonly NotificationMessage[],
+  now: number,
+  leaseMs: number,
+  perMinute: number,
+): Promise<OpenedNotification[]> {
   const db = drizzle(d1);
   const statements = messages.flatMap((message) => {
     // Over `perMinute` notifications of this type for this user in the minute up to this one,
@@ -109,9 +159,20 @@ export async function openNotifications(d1: D1Database, messages: readonly Notif
       db
         .update(notifications)
         .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
-        .where(and(eq(notifications.id, message.id), eq(notifications.status, "pending"), or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)), sql`NOT ${isMuted}`))
+        .where(
+          and(
+            eq(notifications.id, message.id),
+            eq(notifications.status, "pending"),
+            or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)),
+            sql`NOT ${isMuted}`,
+          ),
+        )
         .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
-      db.select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` }).from(notifications).where(eq(notifications.id, message.id)).limit(1),
+      db
+        .select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` })
+        .from(notifications)
+        .where(eq(notifications.id, message.id))
+        .limit(1),
       devicesQuery(db, message.userId),
     ] as const satisfies { length: typeof OPEN_STATEMENTS };
   });
@@ -126,7 +187,12 @@ export async function openNotifications(d1: D1Database, messages: readonly Notif
       DeviceRow[],
     ];
     const row = statusRows[0];
-    return { muted: row?.muted === 1, claim: claimRows[0] ?? null, current: row && { status: row.status, leaseUntil: row.leaseUntil }, devices: deviceRows };
+    return {
+      muted: row?.muted === 1,
+      claim: claimRows[0] ?? null,
+      current: row && { status: row.status, leaseUntil: row.leaseUntil },
+      devices: deviceRows,
+    };
   });
 }
 
@@ -163,13 +229,34 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
 }
 
 /** A dead letter: the notification ends `failed`, logged even if the consumer never saw it. */
-export async function failDeadLetter(d1: D1Database, message: NotificationMessage, reason: string, now: number): Promise<void> {
+export async function failDeadLetter(
+  d1: D1Database,
+  message: NotificationMessage,
+  reason: string,
+  now: number,
+): Promise<void> {
   await drizzle(d1)
     .insert(notifications)
-    .values({ id: message.id, userId: message.userId, type: message.type, payload: message.data, status: "failed", attempts: 0, lastError: reason, deliveredTo: [], createdAt: message.createdAt, updatedAt: now })
+    .values({
+      id: message.id,
+      userId: message.userId,
+      type: message.type,
+      payload: message.data,
+      status: "failed",
+      attempts: 0,
+      lastError: reason,
+      deliveredTo: [],
+      createdAt: message.createdAt,
+      updatedAt: now,
+    })
     .onConflictDoUpdate({
       target: notifications.id,
-      set: { status: "failed", leaseUntil: null, updatedAt: now, lastError: sql`coalesce(${notifications.lastError}, ${reason})` },
+      set: {
+        status: "failed",
+        leaseUntil: null,
+        updatedAt: now,
+        lastError: sql`coalesce(${notifications.lastError}, ${reason})`,
+      },
       setWhere: eq(notifications.status, "pending"),
     });
 }
@@ -195,12 +282,21 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
 const MutedList = NotificationType.array();
 
 export async function mutedTypes(d1: D1Database, userId: string): Promise<NotificationType[]> {
-  const [row] = await drizzle(d1).select({ muted: notificationPreferences.muted }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1);
+  const [row] = await drizzle(d1)
+    .select({ muted: notificationPreferences.muted })
+    .from(notificationPreferences)
+    .where(eq(notificationPreferences.userId, userId))
+    .limit(1);
   const parsed = MutedList.safeParse(row?.muted ?? []);
   return parsed.success ? parsed.data : [];
 }
 
-export async function setMutedTypes(d1: D1Database, userId: string, muted: NotificationType[], now: number): Promise<NotificationType[]> {
+export async function setMutedTypes(
+  d1: D1Database,
+  userId: string,
+  muted: NotificationType[],
+  now: number,
+): Promise<NotificationType[]> {
   const unique = NotificationType.options.filter((t) => muted.includes(t));
   await drizzle(d1)
     .insert(notificationPreferences)

@@ -11,6 +11,7 @@ export async function ratingOf(d1: D1Database, userId: string): Promise<{ averag
     .select({ average: avg(ratings.stars), count: count() })
     .from(ratings)
     .where(eq(ratings.rateeId, userId));
-  const average = row?.average === null || row?.average === undefined ? null : Math.round(Number(row.average) * 100) / 100;
+  const average =
+    row?.average === null || row?.average === undefined ? null : Math.round(Number(row.average) * 100) / 100;
   return { average, count: row?.count ?? 0 };
 }

@@ -36,7 +36,10 @@ function refundedSql(tripId: string, riderId: string, currency: string): SqlCond
 
 async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, currency: string): Promise<number> {
   const total = refundedSql(tripId, riderId, currency);
-  const row = await d1.prepare(`SELECT ${total.sql} AS refunded`).bind(...total.params).first<{ refunded: number }>();
+  const row = await d1
+    .prepare(`SELECT ${total.sql} AS refunded`)
+    .bind(...total.params)
+    .first<{ refunded: number }>();
   return row?.refunded ?? 0;
 }
 
@@ -60,7 +63,8 @@ export async function refundTrip(
     const data = charge.data;
     const { currency } = data.charge;
     const charged = data.charge.amount;
-    if (request.amount && request.amount.currency !== currency) throw badRequest(`the trip was charged in ${currency}`, { charged: data.charge });
+    if (request.amount && request.amount.currency !== currency)
+      throw badRequest(`the trip was charged in ${currency}`, { charged: data.charge });
     const refunded = await refundedSoFar(d1, request.tripId, data.riderId, currency);
     const left = charged - refunded;
     const amount = request.amount?.amount ?? left;
@@ -69,8 +73,15 @@ export async function refundTrip(
     if (left <= 0) throw conflict("the charge is refunded in full already", standing);
     if (amount > left) throw conflict(`at most ${left} of the charge is left to refund`, standing);
 
-    const entry = partialRefundEntry({ chargeKey: charge.key, tripId: request.tripId, charge: data, refunded }, amount, key);
-    const driverReversal = data.driverId === null ? 0 : -(entry.lines.find((l) => l.account === Account.earnings(data.driverId ?? ""))?.amount ?? 0);
+    const entry = partialRefundEntry(
+      { chargeKey: charge.key, tripId: request.tripId, charge: data, refunded },
+      amount,
+      key,
+    );
+    const driverReversal =
+      data.driverId === null
+        ? 0
+        : -(entry.lines.find((l) => l.account === Account.earnings(data.driverId ?? ""))?.amount ?? 0);
     const refund: Refund = {
       tripId: request.tripId,
       amount: money(amount),
@@ -84,12 +95,16 @@ export async function refundTrip(
     // The entry goes in only if the refunds still add up to what this one was computed from.
     const total = refundedSql(request.tripId, data.riderId, currency);
     const entryId = `je_${crypto.randomUUID().replaceAll("-", "")}`;
-    const { entryInsert, rest } = postStatements(d1, entry, entryId, now, { sql: `${total.sql} = ?`, params: [...total.params, refunded] });
+    const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
+      sql: `${total.sql} = ?`,
+      params: [...total.params, refunded],
+    });
     const accountCount = new Set(entry.lines.map((l) => l.account)).size;
     const extra = audit(refund, { sql: "EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)", params: [entryId] });
     const batch = [...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), ...extra];
     const results = await d1.batch(batch);
-    if ((results[accountCount]?.meta.changes ?? 0) === 1) return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
+    if ((results[accountCount]?.meta.changes ?? 0) === 1)
+      return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
     // Not posted: a twin request with this key won, or another refund moved the total. Look again.
   }
   throw conflict("the trip's refunds kept changing; try again");

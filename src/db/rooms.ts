@@ -12,7 +12,10 @@ export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
   const db = drizzle(d1);
   await db.batch([
     db.insert(rooms).values(room).onConflictDoNothing(),
-    db.insert(roomMembers).values({ roomId: room.id, userId: room.createdBy, joinedAt: room.createdAt }).onConflictDoNothing(),
+    db
+      .insert(roomMembers)
+      .values({ roomId: room.id, userId: room.createdBy, joinedAt: room.createdAt })
+      .onConflictDoNothing(),
   ]);
 }
 
@@ -37,7 +40,13 @@ export async function addRoomMember(d1: D1Database, roomId: string, userId: stri
 /** Public rooms and the private rooms the user belongs to, newest first. */
 export async function listVisibleRooms(d1: D1Database, userId: string, limit: number): Promise<Room[]> {
   return drizzle(d1)
-    .selectDistinct({ id: rooms.id, name: rooms.name, private: rooms.private, createdBy: rooms.createdBy, createdAt: rooms.createdAt })
+    .selectDistinct({
+      id: rooms.id,
+      name: rooms.name,
+      private: rooms.private,
+      createdBy: rooms.createdBy,
+      createdAt: rooms.createdAt,
+    })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(or(eq(rooms.private, false), eq(roomMembers.userId, userId)))
@@ -46,7 +55,10 @@ export async function listVisibleRooms(d1: D1Database, userId: string, limit: nu
 }
 
 /** The members of a room with their display names, in the order they joined. */
-export async function roomMembersWithNames(d1: D1Database, roomId: string): Promise<{ userId: string; name: string; joinedAt: number }[]> {
+export async function roomMembersWithNames(
+  d1: D1Database,
+  roomId: string,
+): Promise<{ userId: string; name: string; joinedAt: number }[]> {
   return drizzle(d1)
     .select({ userId: roomMembers.userId, name: users.name, joinedAt: roomMembers.joinedAt })
     .from(roomMembers)

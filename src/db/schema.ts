@@ -25,7 +25,9 @@ export const rooms = sqliteTable(
     id: text("id").primaryKey(),
     name: text("name").notNull(),
     private: integer("private", { mode: "boolean" }).notNull(),
-    createdBy: text("created_by").notNull().references(() => users.id),
+    createdBy: text("created_by")
+      .notNull()
+      .references(() => users.id),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("rooms_public_created_idx").on(t.private, t.createdAt)],
@@ -34,8 +36,12 @@ export const rooms = sqliteTable(
 export const roomMembers = sqliteTable(
   "room_members",
   {
-    roomId: text("room_id").notNull().references(() => rooms.id),
-    userId: text("user_id").notNull().references(() => users.id),
+    roomId: text("room_id")
+      .notNull()
+      .references(() => rooms.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
     joinedAt: integer("joined_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
@@ -78,7 +84,9 @@ export const authSessions = sqliteTable(
   "auth_sessions",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
     revokedReason: text("revoked_reason"),
@@ -91,7 +99,9 @@ export const refreshTokens = sqliteTable(
   "refresh_tokens",
   {
     tokenHash: text("token_hash").primaryKey(),
-    sessionId: text("session_id").notNull().references(() => authSessions.id),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => authSessions.id),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     rotatedAt: integer("rotated_at"),
@@ -106,8 +116,12 @@ export const ratings = sqliteTable(
   "ratings",
   {
     tripId: text("trip_id").notNull(),
-    raterId: text("rater_id").notNull().references(() => users.id),
-    rateeId: text("ratee_id").notNull().references(() => users.id),
+    raterId: text("rater_id")
+      .notNull()
+      .references(() => users.id),
+    rateeId: text("ratee_id")
+      .notNull()
+      .references(() => users.id),
     stars: integer("stars").notNull(),
     comment: text("comment"),
     createdAt: integer("created_at").notNull(),
@@ -168,7 +182,9 @@ export const devices = sqliteTable(
   "devices",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
     kind: text("kind", { enum: ["webpush", "webhook"] }).notNull(),
     /** The push service's endpoint, or the webhook's URL. */
     endpoint: text("endpoint").notNull(),
@@ -177,7 +193,10 @@ export const devices = sqliteTable(
     secret: text("secret"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [uniqueIndex("devices_user_endpoint_idx").on(t.userId, t.endpoint), index("devices_endpoint_idx").on(t.endpoint)],
+  (t) => [
+    uniqueIndex("devices_user_endpoint_idx").on(t.userId, t.endpoint),
+    index("devices_endpoint_idx").on(t.endpoint),
+  ],
 );
 
 /**
@@ -206,7 +225,9 @@ export const notifications = sqliteTable(
 
 /** Notification types a user has muted; muted ones are logged as `muted` and not sent. */
 export const notificationPreferences = sqliteTable("notification_preferences", {
-  userId: text("user_id").primaryKey().references(() => users.id),
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id),
   muted: text("muted", { mode: "json" }).$type<string[]>().notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -248,14 +269,21 @@ export const journalLines = sqliteTable(
   "journal_lines",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    entryId: text("entry_id").notNull().references(() => journalEntries.id),
-    accountId: text("account_id").notNull().references(() => ledgerAccounts.id),
+    entryId: text("entry_id")
+      .notNull()
+      .references(() => journalEntries.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => ledgerAccounts.id),
     /** Signed minor units: positive adds to the account. */
     amount: integer("amount").notNull(),
     currency: text("currency").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("journal_lines_account_idx").on(t.accountId, t.currency, t.createdAt), index("journal_lines_entry_idx").on(t.entryId)],
+  (t) => [
+    index("journal_lines_account_idx").on(t.accountId, t.currency, t.createdAt),
+    index("journal_lines_entry_idx").on(t.entryId),
+  ],
 );
 
 /** A rider's top-up with the provider: `pending` until the provider confirms it, then `succeeded`. */
@@ -263,7 +291,9 @@ export const topUps = sqliteTable(
   "top_ups",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
     idempotencyKey: text("idempotency_key").notNull(),
     amount: integer("amount").notNull(),
     currency: text("currency").notNull(),
@@ -275,7 +305,10 @@ export const topUps = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("top_ups_user_key_idx").on(t.userId, t.idempotencyKey), index("top_ups_provider_ref_idx").on(t.providerRef)],
+  (t) => [
+    uniqueIndex("top_ups_user_key_idx").on(t.userId, t.idempotencyKey),
+    index("top_ups_provider_ref_idx").on(t.providerRef),
+  ],
 );
 
 /**
@@ -288,15 +321,20 @@ export const auditLog = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     at: integer("at").notNull(),
-    actorId: text("actor_id").notNull().references(() => users.id),
+    actorId: text("actor_id")
+      .notNull()
+      .references(() => users.id),
     action: text("action").notNull(),
     targetKind: text("target_kind").notNull(),
     targetId: text("target_id").notNull(),
     reason: text("reason").notNull(),
     details: text("details", { mode: "json" }),
   },
-  (t) => [index("audit_log_target_idx").on(t.targetKind, t.targetId, t.id), index("audit_log_actor_idx").on(t.actorId, t.id)],
-  );
+  (t) => [
+    index("audit_log_target_idx").on(t.targetKind, t.targetId, t.id),
+    index("audit_log_actor_idx").on(t.actorId, t.id),
+  ],
+);
 
 /**
  * What a rider did with trips lately, for the request limits (domain/request-limits): a

@@ -17,7 +17,9 @@ const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
 export type StoredQuote = z.infer<typeof StoredQuote>;
 
 export async function saveQuote(d1: D1Database, riderId: string, quote: Quote, terms: QuoteTerms): Promise<void> {
-  await drizzle(d1).insert(quotes).values({ id: quote.id, riderId, data: { quote, terms }, expiresAt: quote.expiresAt });
+  await drizzle(d1)
+    .insert(quotes)
+    .values({ id: quote.id, riderId, data: { quote, terms }, expiresAt: quote.expiresAt });
 }
 
 /**
@@ -49,9 +51,18 @@ export async function findRequestAndQuote(
  * this trip's. A twin request (same key, same moment) therefore finds the key as soon as it
  * finds the slot taken.
  */
-export function claimStatements(d1: D1Database, riderId: string, tripId: string, now: number, key: string | undefined, onlyIf: SqlCondition): D1PreparedStatement[] {
+export function claimStatements(
+  d1: D1Database,
+  riderId: string,
+  tripId: string,
+  now: number,
+  key: string | undefined,
+  onlyIf: SqlCondition,
+): D1PreparedStatement[] {
   const claim = d1
-    .prepare(`INSERT INTO active_trips (rider_id, trip_id, created_at) SELECT ?, ?, ? WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`)
+    .prepare(
+      `INSERT INTO active_trips (rider_id, trip_id, created_at) SELECT ?, ?, ? WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`,
+    )
     .bind(riderId, tripId, now, ...onlyIf.params);
   if (key === undefined) return [claim];
   const request = d1
@@ -63,11 +74,24 @@ export function claimStatements(d1: D1Database, riderId: string, tripId: string,
 }
 
 /** Claims the rider's single active-trip slot; returns the trip already holding it, if any. */
-export async function claimActiveTrip(d1: D1Database, riderId: string, tripId: string, now: number): Promise<string | null> {
+export async function claimActiveTrip(
+  d1: D1Database,
+  riderId: string,
+  tripId: string,
+  now: number,
+): Promise<string | null> {
   const db = drizzle(d1);
-  const inserted = await db.insert(activeTrips).values({ riderId, tripId, createdAt: now }).onConflictDoNothing().returning({ tripId: activeTrips.tripId });
+  const inserted = await db
+    .insert(activeTrips)
+    .values({ riderId, tripId, createdAt: now })
+    .onConflictDoNothing()
+    .returning({ tripId: activeTrips.tripId });
   if (inserted.length === 1) return null;
-  const [holder] = await db.select({ tripId: activeTrips.tripId }).from(activeTrips).where(eq(activeTrips.riderId, riderId)).limit(1);
+  const [holder] = await db
+    .select({ tripId: activeTrips.tripId })
+    .from(activeTrips)
+    .where(eq(activeTrips.riderId, riderId))
+    .limit(1);
   return holder?.tripId ?? null;
 }
 
@@ -93,12 +117,26 @@ function tripRequestQuery(db: DrizzleD1Database, riderId: string, key: string) {
     .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key)));
 }
 
-export async function saveTripRequest(d1: D1Database, riderId: string, key: string, tripId: string, now: number): Promise<void> {
-  await drizzle(d1).insert(tripRequests).values({ riderId, idempotencyKey: key, tripId, createdAt: now }).onConflictDoNothing();
+export async function saveTripRequest(
+  d1: D1Database,
+  riderId: string,
+  key: string,
+  tripId: string,
+  now: number,
+): Promise<void> {
+  await drizzle(d1)
+    .insert(tripRequests)
+    .values({ riderId, idempotencyKey: key, tripId, createdAt: now })
+    .onConflictDoNothing();
 }
 
 /** The user's trips as rider or driver, newest first; `before` is a createdAt cursor. */
-export async function listTrips(d1: D1Database, userId: string, limit: number, before: number | undefined): Promise<Trip[]> {
+export async function listTrips(
+  d1: D1Database,
+  userId: string,
+  limit: number,
+  before: number | undefined,
+): Promise<Trip[]> {
   const mine = or(eq(trips.riderId, userId), eq(trips.driverId, userId));
   const rows = await drizzle(d1)
     .select({ data: trips.data })
@@ -112,7 +150,12 @@ export async function listTrips(d1: D1Database, userId: string, limit: number, b
 // ---- riders' recent requests and cancels --------------------------------------------------------
 
 /** The rider's requests inside the request window and cancels inside the cool-down window: one query. */
-export async function riderActivityOf(d1: D1Database, riderId: string, now: number, limits: RequestLimits): Promise<RiderActivity> {
+export async function riderActivityOf(
+  d1: D1Database,
+  riderId: string,
+  now: number,
+  limits: RequestLimits,
+): Promise<RiderActivity> {
   const requestsSince = now - limits.requestWindowMs;
   const cancelsSince = now - limits.cooldownWindowMs;
   const row = await d1
@@ -128,9 +171,17 @@ export async function riderActivityOf(d1: D1Database, riderId: string, now: numb
 }
 
 /** Records a trip request, only `if` the condition holds (its hold was posted, in the same batch). */
-export function recordRequestStatement(d1: D1Database, riderId: string, tripId: string, now: number, onlyIf: SqlCondition): D1PreparedStatement {
+export function recordRequestStatement(
+  d1: D1Database,
+  riderId: string,
+  tripId: string,
+  now: number,
+  onlyIf: SqlCondition,
+): D1PreparedStatement {
   return d1
-    .prepare(`INSERT INTO rider_activity (trip_id, kind, rider_id, at) SELECT ?, 'request', ?, ? WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`)
+    .prepare(
+      `INSERT INTO rider_activity (trip_id, kind, rider_id, at) SELECT ?, 'request', ?, ? WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`,
+    )
     .bind(tripId, riderId, now, ...onlyIf.params);
 }
 

@@ -45,7 +45,11 @@ export async function userExists(d1: D1Database, id: string): Promise<boolean> {
 
 /** Inserts the user; false when the email is taken (the unique index decides, not a prior read). */
 export async function insertUser(d1: D1Database, row: typeof users.$inferInsert): Promise<boolean> {
-  const inserted = await drizzle(d1).insert(users).values(row).onConflictDoNothing({ target: users.email }).returning({ id: users.id });
+  const inserted = await drizzle(d1)
+    .insert(users)
+    .values(row)
+    .onConflictDoNothing({ target: users.email })
+    .returning({ id: users.id });
   return inserted.length === 1;
 }
 
@@ -103,7 +107,12 @@ const MAX_DELAY_DOUBLINGS = 16;
  * An attempt refused at one key is not counted on the keys after it, so a flood that the pair
  * and IP limits stop does not feed the email's delay.
  */
-export async function reserveLoginAttempt(d1: D1Database, keys: LoginKeys, limits: LoginLimits, now: number): Promise<number> {
+export async function reserveLoginAttempt(
+  d1: D1Database,
+  keys: LoginKeys,
+  limits: LoginLimits,
+  now: number,
+): Promise<number> {
   const { windowMs } = limits;
   const windowed = (key: string, guard: string, guardArgs: unknown[]) =>
     d1
@@ -116,7 +125,8 @@ export async function reserveLoginAttempt(d1: D1Database, keys: LoginKeys, limit
          RETURNING attempts, started_at`,
       )
       .bind(key, now, windowMs, ...guardArgs);
-  const within = (param: number, maxParam: number) => `COALESCE((SELECT attempts FROM login_limits WHERE key = ?${param}), 0) <= ?${maxParam}`;
+  const within = (param: number, maxParam: number) =>
+    `COALESCE((SELECT attempts FROM login_limits WHERE key = ?${param}), 0) <= ?${maxParam}`;
   type Counted = { attempts: number; started_at: number };
   const [pairResult, ipResult, emailResult, emailState] = await d1.batch<Counted & { blocked_until: number }>([
     windowed(keys.pair, "1", []),
@@ -132,7 +142,17 @@ export async function reserveLoginAttempt(d1: D1Database, keys: LoginKeys, limit
          WHERE blocked_until <= ?2
          RETURNING attempts, started_at`,
       )
-      .bind(keys.email, now, windowMs, keys.pair, limits.pairMax, keys.ip, limits.ipMax, limits.emailFree, limits.emailMaxDelayMs),
+      .bind(
+        keys.email,
+        now,
+        windowMs,
+        keys.pair,
+        limits.pairMax,
+        keys.ip,
+        limits.ipMax,
+        limits.emailFree,
+        limits.emailMaxDelayMs,
+      ),
     d1.prepare(`SELECT attempts, started_at, blocked_until FROM login_limits WHERE key = ?1`).bind(keys.email),
   ]);
   const secondsUntil = (at: number) => Math.max(1, Math.ceil((at - now) / 1000));
@@ -160,5 +180,8 @@ export async function loginSucceeded(d1: D1Database, keys: LoginKeys): Promise<v
 
 /** Rows untouched for a window count nothing any more; dropped here on failures, so no cron is needed. */
 export async function forgetIdleLoginLimits(d1: D1Database, windowMs: number, now: number): Promise<void> {
-  await d1.prepare(`DELETE FROM login_limits WHERE last_at < ?1 AND blocked_until < ?2`).bind(now - windowMs, now).run();
+  await d1
+    .prepare(`DELETE FROM login_limits WHERE last_at < ?1 AND blocked_until < ?2`)
+    .bind(now - windowMs, now)
+    .run();
 }

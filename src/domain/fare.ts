@@ -133,7 +133,10 @@ export type TraceJudgement = {
  * tunnel is credited again as soon as the average speed since the last believed fix is
  * plausible. A fix stamped further ahead of its receipt than `maxAheadMs` is not believed.
  */
-export function judgeTrace(points: readonly TracePoint[], policy: Pick<FarePolicy, "maxSpeedKmh" | "maxAheadMs">): TraceJudgement {
+export function judgeTrace(
+  points: readonly TracePoint[],
+  policy: Pick<FarePolicy, "maxSpeedKmh" | "maxAheadMs">,
+): TraceJudgement {
   const ordered = [...points].sort((a, b) => a.receivedAt - b.receivedAt || a.at - b.at);
   let believed: TracePoint | undefined;
   let last: TracePoint | undefined;
@@ -149,7 +152,9 @@ export function judgeTrace(points: readonly TracePoint[], policy: Pick<FarePolic
       believed = point;
       continue;
     }
-    if (impliedSpeedKmh({ ...believed, at: believed.receivedAt }, { ...point, at: point.receivedAt }) > policy.maxSpeedKmh) {
+    if (
+      impliedSpeedKmh({ ...believed, at: believed.receivedAt }, { ...point, at: point.receivedAt }) > policy.maxSpeedKmh
+    ) {
       refused++;
       continue;
     }
@@ -169,10 +174,16 @@ export const FareDecision = z.object({
   /** What the ride's trace and the server-timed duration price at. */
   metered: Money,
   charged: Money,
-  /** `quote`: the upfront fare; `metered`: the ride really differed (longer, or ended early); `capped`: metered, cut to the cap. */
+  /**
+   * `quote`: the upfront fare; `metered`: the ride really differed (longer, or ended early); `capped`: metered, cut to
+   * the cap.
+   */
   basis: z.enum(["quote", "metered", "capped"]),
   endedEarly: z.boolean(),
-  /** What the ride's fixes showed: the distance believed, and how many fixes were not (too fast on the server's clock, or from the future). */
+  /**
+   * What the ride's fixes showed: the distance believed, and how many fixes were not (too fast on the server's clock,
+   * or from the future).
+   */
   trace: z.object({ km: z.number().nonnegative(), refusedFixes: z.number().int().nonnegative() }),
   /** Set when some of the metered fare was not charged and waits for an operator's review. */
   review: z.object({ reason: FareReviewReason, uncharged: Money }).nullable(),
@@ -203,7 +214,11 @@ export const plusPercent = (amount: number, percent: number) => Math.floor((amou
  */
 export function finalCharge(input: FinalChargeInput): { fare: Fare; decision: FareDecision } {
   const { rules, quote, trace, policy } = input;
-  const metered = computeFare(rules, { distanceKm: trace.distanceKm, durationMin: input.durationMin, surge: quote.surge });
+  const metered = computeFare(rules, {
+    distanceKm: trace.distanceKm,
+    durationMin: input.durationMin,
+    surge: quote.surge,
+  });
   const quoted = quote.fare.amount;
   const ceiling = trace.plausible ? plusPercent(quoted, policy.capPercent) : quoted;
   const endedEarly = trace.last !== null && haversineKm(trace.last, input.dropoff) > policy.earlyEndKm;
@@ -212,7 +227,14 @@ export function finalCharge(input: FinalChargeInput): { fare: Fare; decision: Fa
   let fare: Fare;
   let basis: FareDecision["basis"];
   if (!differs) {
-    fare = { total: money(quoted), breakdown: computeFare(rules, { distanceKm: quote.distanceKm, durationMin: quote.durationMin, surge: quote.surge }).breakdown };
+    fare = {
+      total: money(quoted),
+      breakdown: computeFare(rules, {
+        distanceKm: quote.distanceKm,
+        durationMin: quote.durationMin,
+        surge: quote.surge,
+      }).breakdown,
+    };
     // The quote's own parts; if the rules changed since, the fee absorbs the difference so the parts still add up.
     const sum = partsOf(fare.breakdown);
     if (sum !== quoted) fare.breakdown = { ...fare.breakdown, fee: fare.breakdown.fee + quoted - sum };
@@ -225,9 +247,26 @@ export function finalCharge(input: FinalChargeInput): { fare: Fare; decision: Fa
     basis = "capped";
   }
   const uncharged = metered.total.amount - fare.total.amount;
-  const review = differs && uncharged > 0 ? { reason: trace.plausible ? ("above_cap" as const) : ("implausible_trace" as const), uncharged: money(uncharged) } : null;
+  const review =
+    differs && uncharged > 0
+      ? {
+          reason: trace.plausible ? ("above_cap" as const) : ("implausible_trace" as const),
+          uncharged: money(uncharged),
+        }
+      : null;
   const traceSeen = { km: Math.round(trace.distanceKm * 100) / 100, refusedFixes: trace.refused };
-  return { fare, decision: { quoted: quote.fare, metered: metered.total, charged: fare.total, basis, endedEarly, trace: traceSeen, review } };
+  return {
+    fare,
+    decision: {
+      quoted: quote.fare,
+      metered: metered.total,
+      charged: fare.total,
+      basis,
+      endedEarly,
+      trace: traceSeen,
+      review,
+    },
+  };
 }
 
 const partsOf = (b: FareBreakdown) => b.base + b.distance + b.time + b.surge + b.fee + (b.adjustment ?? 0);

@@ -123,7 +123,9 @@ export class CellTracker {
  * projection below is not trusted).
  */
 export function insideCellKm(point: LatLng, cell: string): number {
-  return Math.abs(point.lat) > INSIDE_CELL_MAX_ABS_LAT ? 0 : INSIDE_CELL_SAFETY * distanceToBoundaryKm(point, cellToBoundary(cell));
+  return Math.abs(point.lat) > INSIDE_CELL_MAX_ABS_LAT
+    ? 0
+    : INSIDE_CELL_SAFETY * distanceToBoundaryKm(point, cellToBoundary(cell));
 }
 
 /**

@@ -107,14 +107,21 @@ export function guardsOf(entry: Entry): { account: string; currency: string; atL
   return [...need.values()];
 }
 
-function entry(key: string, kind: EntryKind, tripId: string | null, lines: Line[], data: ChargeData | null = null): Entry {
+function entry(
+  key: string,
+  kind: EntryKind,
+  tripId: string | null,
+  lines: Line[],
+  data: ChargeData | null = null,
+): Entry {
   const made = { key, kind, tripId, lines: lines.filter((l) => l.amount !== 0), data };
   if (!isBalanced(made)) throw new RangeError(`unbalanced entry ${key}`);
   return made;
 }
 
 function positive(money: Money, what: string): void {
-  if (!Number.isSafeInteger(money.amount) || money.amount <= 0) throw new RangeError(`${what} must be a positive integer amount, got ${money.amount}`);
+  if (!Number.isSafeInteger(money.amount) || money.amount <= 0)
+    throw new RangeError(`${what} must be a positive integer amount, got ${money.amount}`);
 }
 
 export const topUpKey = (topUpId: string) => `topup:${topUpId}`;
@@ -153,7 +160,8 @@ export function releaseEntry(tripId: string, riderId: string, held: Money): Entr
 
 /** The platform's share of `amount`, rounded half up: `bps` basis points (2500 = 25 %). */
 export function commissionOf(amount: number, bps: number): number {
-  if (!Number.isSafeInteger(bps) || bps < 0 || bps > 10_000) throw new RangeError(`commission must be 0..10000 basis points, got ${bps}`);
+  if (!Number.isSafeInteger(bps) || bps < 0 || bps > 10_000)
+    throw new RangeError(`commission must be 0..10000 basis points, got ${bps}`);
   return Math.floor((amount * bps + 5_000) / 10_000);
 }
 
@@ -177,7 +185,8 @@ export type Charge = {
  */
 export function chargeEntry(c: Charge): Entry | null {
   const amount = c.charge.amount;
-  if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`a charge must be a non-negative integer, got ${amount}`);
+  if (!Number.isSafeInteger(amount) || amount < 0)
+    throw new RangeError(`a charge must be a non-negative integer, got ${amount}`);
   if (amount === 0) return null;
   const paid = Math.min(amount, Math.max(0, c.available));
   const owed = amount - paid;
@@ -205,7 +214,8 @@ export function chargeEntry(c: Charge): Entry | null {
 
 /** The reversing entry of a capture or a fee: every line negated. Entries are never edited. */
 export function refundEntry(original: Entry): Entry {
-  if (original.kind !== "capture" && original.kind !== "fee") throw new RangeError(`only a capture or a fee can be refunded, not ${original.kind}`);
+  if (original.kind !== "capture" && original.kind !== "fee")
+    throw new RangeError(`only a capture or a fee can be refunded, not ${original.kind}`);
   return entry(
     refundKey(original.key),
     "refund",
@@ -222,7 +232,10 @@ export const tripRefundKey = (tripId: string, requestKey: string) => `refund:tri
 export type RefundState = { chargeKey: string; tripId: string; charge: ChargeData; refunded: number };
 
 /** What the refunds of a charge take back in all once `total` of it is refunded, line by line. */
-function reversedAt(charge: ChargeData, total: number): { receivable: number; wallet: number; earnings: number; platform: number } {
+function reversedAt(
+  charge: ChargeData,
+  total: number,
+): { receivable: number; wallet: number; earnings: number; platform: number } {
   const amount = charge.charge.amount;
   // The rider never paid what they still owe, so a refund cancels that debt before it pays out.
   const receivable = Math.min(total, charge.owed);
@@ -244,8 +257,10 @@ function reversedAt(charge: ChargeData, total: number): { receivable: number; wa
  */
 export function partialRefundEntry(state: RefundState, amount: number, key: string): Entry {
   const total = state.charge.charge.amount;
-  if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`a refund must be a positive integer amount, got ${amount}`);
-  if (state.refunded + amount > total) throw new RangeError(`a refund of ${amount} exceeds what is left of the charge (${total - state.refunded})`);
+  if (!Number.isSafeInteger(amount) || amount <= 0)
+    throw new RangeError(`a refund must be a positive integer amount, got ${amount}`);
+  if (state.refunded + amount > total)
+    throw new RangeError(`a refund of ${amount} exceeds what is left of the charge (${total - state.refunded})`);
   const before = reversedAt(state.charge, state.refunded);
   const after = reversedAt(state.charge, state.refunded + amount);
   const { currency } = state.charge.charge;
@@ -255,14 +270,18 @@ export function partialRefundEntry(state: RefundState, amount: number, key: stri
     { account: Account.wallet(riderId), amount: after.wallet - before.wallet, currency },
     { account: Account.platform, amount: -(after.platform - before.platform), currency },
   ];
-  if (driverId !== null) lines.push({ account: Account.earnings(driverId), amount: -(after.earnings - before.earnings), currency });
-  else if (after.earnings !== before.earnings) throw new RangeError("a charge without a driver has no earnings to take back");
+  if (driverId !== null)
+    lines.push({ account: Account.earnings(driverId), amount: -(after.earnings - before.earnings), currency });
+  else if (after.earnings !== before.earnings)
+    throw new RangeError("a charge without a driver has no earnings to take back");
   return entry(key, "refund", state.tripId, lines, state.charge);
 }
 
 /** What one refund entry gave the rider back: its lines on the rider's wallet and receivable. */
 export function refundedBy(entry: Pick<Entry, "lines">, riderId: string): number {
-  return entry.lines.filter((l) => l.account === Account.wallet(riderId) || l.account === Account.receivable(riderId)).reduce((sum, l) => sum + l.amount, 0);
+  return entry.lines
+    .filter((l) => l.account === Account.wallet(riderId) || l.account === Account.receivable(riderId))
+    .reduce((sum, l) => sum + l.amount, 0);
 }
 
 // ---- trips --------------------------------------------------------------------------------
@@ -271,8 +290,21 @@ const settlementBase = { tripId: z.string(), riderId: z.string(), at: z.number()
 
 /** What a trip's end means for the rider's money; the trip room stores it with the status. */
 export const Settlement = z.discriminatedUnion("type", [
-  z.object({ ...settlementBase, type: z.literal("capture"), driverId: z.string(), charge: Money, breakdown: FareBreakdown, decision: FareDecision.optional() }),
-  z.object({ ...settlementBase, type: z.literal("fee"), driverId: z.string().nullable(), charge: Money, breakdown: FareBreakdown }),
+  z.object({
+    ...settlementBase,
+    type: z.literal("capture"),
+    driverId: z.string(),
+    charge: Money,
+    breakdown: FareBreakdown,
+    decision: FareDecision.optional(),
+  }),
+  z.object({
+    ...settlementBase,
+    type: z.literal("fee"),
+    driverId: z.string().nullable(),
+    charge: Money,
+    breakdown: FareBreakdown,
+  }),
   z.object({ ...settlementBase, type: z.literal("release") }),
 ]);
 export type Settlement = z.infer<typeof Settlement>;
@@ -284,12 +316,27 @@ export function settlementOf(after: TripState, events: readonly TripEvent[]): Se
     switch (event.type) {
       case "completed": {
         const breakdown = after.fareBreakdown ?? { base: event.fare.amount, distance: 0, time: 0, surge: 0, fee: 0 };
-        return { ...base, at: event.at, type: "capture", driverId: event.driverId, charge: event.fare, breakdown, ...(after.fareDecision ? { decision: after.fareDecision } : {}) };
+        return {
+          ...base,
+          at: event.at,
+          type: "capture",
+          driverId: event.driverId,
+          charge: event.fare,
+          breakdown,
+          ...(after.fareDecision ? { decision: after.fareDecision } : {}),
+        };
       }
       case "cancelled":
         if (event.cancellationFee && event.cancellationFee.amount > 0) {
           const breakdown = { base: 0, distance: 0, time: 0, surge: 0, fee: event.cancellationFee.amount };
-          return { ...base, at: event.at, type: "fee", driverId: event.releasedDriverId, charge: event.cancellationFee, breakdown };
+          return {
+            ...base,
+            at: event.at,
+            type: "fee",
+            driverId: event.releasedDriverId,
+            charge: event.cancellationFee,
+            breakdown,
+          };
         }
         return { ...base, at: event.at, type: "release" };
       case "no_driver":
@@ -305,14 +352,28 @@ export function settlementOf(after: TripState, events: readonly TripEvent[]): Se
  * The entries that settle a trip, in order: the release of its whole hold, then the charge
  * taken from the wallet that now includes it. `wallet` is read before the release.
  */
-export function settlementEntries(s: Settlement, balances: { wallet: number; held: Money }, commissionBps: number): Entry[] {
+export function settlementEntries(
+  s: Settlement,
+  balances: { wallet: number; held: Money },
+  commissionBps: number,
+): Entry[] {
   const entries: Entry[] = [];
   const release = releaseEntry(s.tripId, s.riderId, balances.held);
   if (release) entries.push(release);
   if (s.type !== "release") {
     const available = balances.wallet + Math.max(0, balances.held.amount);
     const decision = s.type === "capture" && s.decision ? { decision: s.decision } : {};
-    const charge = chargeEntry({ kind: s.type, tripId: s.tripId, riderId: s.riderId, driverId: s.driverId, charge: s.charge, breakdown: s.breakdown, available, commissionBps, ...decision });
+    const charge = chargeEntry({
+      kind: s.type,
+      tripId: s.tripId,
+      riderId: s.riderId,
+      driverId: s.driverId,
+      charge: s.charge,
+      breakdown: s.breakdown,
+      available,
+      commissionBps,
+      ...decision,
+    });
     if (charge) entries.push(charge);
   }
   return entries;
@@ -375,7 +436,9 @@ export class MemoryLedger {
   /** What is on hold for one trip: the sum of its lines on the rider's hold account. */
   heldFor(tripId: string, riderId: string, currency: string): Money {
     let amount = 0;
-    for (const e of this.entries) if (e.tripId === tripId) for (const l of e.lines) if (l.account === Account.hold(riderId) && l.currency === currency) amount += l.amount;
+    for (const e of this.entries)
+      if (e.tripId === tripId)
+        for (const l of e.lines) if (l.account === Account.hold(riderId) && l.currency === currency) amount += l.amount;
     return { amount, currency };
   }
 }

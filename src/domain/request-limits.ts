@@ -29,7 +29,10 @@ export type RiderActivity = {
 
 export type Admission = { ok: true } | { ok: false; reason: "request_limit" | "cancel_cooldown"; retryAfterMs: number };
 
-/** The cool-down after `cancels` recent cancels: none up to `cooldownAfter`, then the base doubling per cancel, at most the max. */
+/**
+ * The cool-down after `cancels` recent cancels: none up to `cooldownAfter`, then the base doubling per cancel, at most
+ * the max.
+ */
 export function cancelCooldownMs(cancels: number, limits: RequestLimits): number {
   const beyond = cancels - limits.cooldownAfter;
   if (!(beyond > 0)) return 0;

@@ -17,9 +17,15 @@ import { z } from "zod";
 import { FareBreakdown, FareDecision, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
-export const TripStatus = z.enum(
-  ["matching", "accepted", "arrived", "in_progress", "completed", "cancelled", "no_driver"],
-);
+export const TripStatus = z.enum([
+  "matching",
+  "accepted",
+  "arrived",
+  "in_progress",
+  "completed",
+  "cancelled",
+  "no_driver",
+]);
 export type TripStatus = z.infer<typeof TripStatus>;
 
 const TERMINAL: ReadonlySet<TripStatus> = new Set(["completed", "cancelled", "no_driver"]);
@@ -66,7 +72,9 @@ export const TripState = z.object({
   completedAt: Millis.nullable(),
   cancelledAt: Millis.nullable(),
   cancelReason: z.string().nullable(),
-  /** Who cancelled: an operator's cancel does not count against the rider's request limits. Absent before it existed. */
+  /**
+   * Who cancelled: an operator's cancel does not count against the rider's request limits. Absent before it existed.
+   */
   cancelledBy: z.enum(["rider", "admin"]).optional(),
   fare: Money.nullable(),
   /** How the final fare adds up, for the receipt; set at completion when the caller knows it. */
@@ -136,9 +144,26 @@ export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | 
 
 export function createTrip({ id, riderId, pickup, dropoff, quote, now }: NewTrip): TripState {
   return {
-    id, riderId, driverId: null, status: "matching", pickup, dropoff, quote, offer: null, excludedDrivers: [],
-    matchingStartedAt: now, acceptedAt: null, arrivedAt: null, startedAt: null, completedAt: null,
-    cancelledAt: null, cancelReason: null, fare: null, cancellationFee: null, createdAt: now, updatedAt: now,
+    id,
+    riderId,
+    driverId: null,
+    status: "matching",
+    pickup,
+    dropoff,
+    quote,
+    offer: null,
+    excludedDrivers: [],
+    matchingStartedAt: now,
+    acceptedAt: null,
+    arrivedAt: null,
+    startedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    cancelReason: null,
+    fare: null,
+    cancellationFee: null,
+    createdAt: now,
+    updatedAt: now,
   };
 }
 
@@ -206,7 +231,10 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (s.driverId !== driverId) return fail("forbidden", "only the trip's driver can do this");
       if (s.status !== from) return fail("conflict", `the trip is ${s.status}, not ${from}`);
       if (command.type === "arrived") {
-        return ok({ ...s, status: "arrived", arrivedAt: at, arrivedAtPickup: command.atPickup === true }, { type: "arrived", at, driverId });
+        return ok(
+          { ...s, status: "arrived", arrivedAt: at, arrivedAtPickup: command.atPickup === true },
+          { type: "arrived", at, driverId },
+        );
       }
       if (command.type === "start") {
         return ok({ ...s, status: "in_progress", startedAt: at }, { type: "started", at, driverId });
@@ -215,18 +243,36 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (!Number.isSafeInteger(fare.amount) || fare.amount < 0 || fare.currency !== s.quote.fare.currency) {
         return fail("conflict", `the fare must be a non-negative integer amount in ${s.quote.fare.currency}`);
       }
-      if (command.decision && (command.decision.charged.amount !== fare.amount || command.decision.charged.currency !== fare.currency)) {
+      if (
+        command.decision &&
+        (command.decision.charged.amount !== fare.amount || command.decision.charged.currency !== fare.currency)
+      ) {
         return fail("conflict", "the fare decision does not charge the fare");
       }
-      const extra = { ...(command.breakdown ? { fareBreakdown: command.breakdown } : {}), ...(command.decision ? { fareDecision: command.decision } : {}) };
-      return ok({ ...s, status: "completed", completedAt: at, fare, ...extra }, { type: "completed", at, driverId, fare });
+      const extra = {
+        ...(command.breakdown ? { fareBreakdown: command.breakdown } : {}),
+        ...(command.decision ? { fareDecision: command.decision } : {}),
+      };
+      return ok(
+        { ...s, status: "completed", completedAt: at, fare, ...extra },
+        { type: "completed", at, driverId, fare },
+      );
     }
     case "cancel":
       return command.by === "rider" ? riderCancel(s, command, at) : driverCancel(s, command, at);
     case "admin_cancel": {
       const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
       return ok(
-        { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: command.reason, cancelledBy: "admin", cancellationFee: null },
+        {
+          ...s,
+          status: "cancelled",
+          driverId: null,
+          offer: null,
+          cancelledAt: at,
+          cancelReason: command.reason,
+          cancelledBy: "admin",
+          cancellationFee: null,
+        },
         { type: "cancelled", at, by: "admin", releasedDriverId, cancellationFee: null, reason: command.reason },
       );
     }
@@ -256,12 +302,22 @@ function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
   if (command.userId !== s.riderId) return fail("forbidden", "only the trip's rider can cancel it");
   // A rider who could cancel mid-ride would ride for free: the driver ends it, and billing an
   // early end charges the part driven.
-  if (s.status === "in_progress") return fail("conflict", "the ride is under way: ask the driver to end it; the part driven is billed");
+  if (s.status === "in_progress")
+    return fail("conflict", "the ride is under way: ask the driver to end it; the part driven is billed");
   const reason = command.reason ?? null;
   const cancellationFee = feeDue(s, at, command);
   const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
   return ok(
-    { ...s, status: "cancelled", driverId: null, offer: null, cancelledAt: at, cancelReason: reason, cancelledBy: "rider", cancellationFee },
+    {
+      ...s,
+      status: "cancelled",
+      driverId: null,
+      offer: null,
+      cancelledAt: at,
+      cancelReason: reason,
+      cancelledBy: "rider",
+      cancellationFee,
+    },
     { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason },
   );
 }
@@ -292,7 +348,8 @@ function feeDue(s: TripState, at: number, command: Cancel): Money | null {
   if (s.driverId === null || s.acceptedAt === null) return null;
   const window = command.freeCancelWindowMs ?? s.quote.rules.freeCancelWindowMs ?? FREE_CANCEL_WINDOW_MS;
   const wait = command.freePickupWaitMs ?? s.quote.rules.freePickupWaitMs ?? FREE_PICKUP_WAIT_MS;
-  const waitedTooLong = s.status === "arrived" && s.arrivedAtPickup === true && s.arrivedAt !== null && at - s.arrivedAt > wait;
+  const waitedTooLong =
+    s.status === "arrived" && s.arrivedAtPickup === true && s.arrivedAt !== null && at - s.arrivedAt > wait;
   if (at - s.acceptedAt <= window && !waitedTooLong) return null;
   const amount = s.quote.rules.cancellationFeeMinor;
   return amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
@@ -300,7 +357,9 @@ function feeDue(s: TripState, at: number, command: Cancel): Money | null {
 
 // ---- what the trip room does with a move and a fix --------------------------------------------
 
-/** What a move adds to the trip's log, in order: a `status` when the status changed, then the `fare` of a completion. */
+/**
+ * What a move adds to the trip's log, in order: a `status` when the status changed, then the `fare` of a completion.
+ */
 export type LoggedFrame = "status" | "fare";
 
 export function loggedFrames(before: TripState, after: TripState): LoggedFrame[] {
@@ -320,7 +379,10 @@ export const isOnTrip = (status: TripStatus): boolean => ON_TRIP.has(status);
  * the dropoff during it, and only the fixes of the ride itself are its breadcrumb. Null when
  * the fix is not this trip's to take (another driver, or the trip not under way).
  */
-export function fixTarget(state: TripState, driverId: string): { to: "pickup" | "dropoff"; breadcrumb: boolean } | null {
+export function fixTarget(
+  state: TripState,
+  driverId: string,
+): { to: "pickup" | "dropoff"; breadcrumb: boolean } | null {
   if (state.driverId !== driverId || !ON_TRIP.has(state.status)) return null;
   return state.status === "in_progress" ? { to: "dropoff", breadcrumb: true } : { to: "pickup", breadcrumb: false };
 }

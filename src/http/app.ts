@@ -37,13 +37,16 @@ app.use(async (c, next) => {
 // read its streams; other sites' pages may not read answers. WebSocket upgrades are left out:
 // browsers apply no CORS to them (upgrade.ts checks their Origin), and a 101 is passed on as is.
 const corsForAllowedOrigins = cors({
-  origin: (origin, c: Context<AppEnv>) => (origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null),
+  origin: (origin, c: Context<AppEnv>) =>
+    origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null,
   allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control"],
   exposeHeaders: ["Retry-After"],
   maxAge: 600,
 });
-app.use((c, next) => (c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : corsForAllowedOrigins(c, next)));
+app.use((c, next) =>
+  c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : corsForAllowedOrigins(c, next),
+);
 
 app.use(async (c, next) => {
   const limit = bodyLimit({
@@ -69,7 +72,9 @@ app.route("/v1", walletRoutes);
 app.route("/v1", opsRoutes);
 app.route("/v1", adminRoutes);
 
-app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
+app.notFound((c) =>
+  c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404),
+);
 
 app.onError((err, c) => {
   if (err instanceof ApiError) {
@@ -79,6 +84,13 @@ app.onError((err, c) => {
   if (err instanceof HTTPException && err.status < 500) {
     return c.json(new ApiError(400, "invalid_request", err.message || "bad request").toBody(), 400);
   }
-  console.error(JSON.stringify({ level: "error", where: "worker", method: c.req.method, reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      where: "worker",
+      method: c.req.method,
+      reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
+    }),
+  );
   return c.json(new ApiError(500, "internal", "internal error").toBody(), 500);
 });

@@ -21,7 +21,12 @@ import type { AppContext, AppEnv } from "./context";
 import { limitCaller } from "./rate-limit";
 
 export function jwtSettingsOf(config: Config): JwtSettings {
-  return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS };
+  return {
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  };
 }
 
 export function jwtSettings(c: AppContext): JwtSettings {
@@ -68,7 +73,8 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
  * so that the client signs in again.
  */
 export const requireAccount: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!(await userExists(c.env.DB, c.get("identity").userId))) throw unauthorized("the account of this token does not exist; sign in again");
+  if (!(await userExists(c.env.DB, c.get("identity").userId)))
+    throw unauthorized("the account of this token does not exist; sign in again");
   await next();
 };
 

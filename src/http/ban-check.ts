@@ -36,7 +36,13 @@ export async function assertNotBanned(d1: D1Database, userId: string, cacheMs: n
   try {
     row = await d1.prepare(`SELECT banned_at, ban_reason FROM users WHERE id = ?`).bind(userId).first();
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", where: "ban-check", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        where: "ban-check",
+        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+      }),
+    );
     return;
   }
   const reason = row && row.banned_at !== null ? (row.ban_reason ?? "banned") : null;

@@ -13,9 +13,32 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "./context";
 
-export type RouteClass = "chat_post" | "trip_request" | "quote" | "top_up" | "device" | "connect" | "poll" | "write" | "provider_webhook" | "account";
+export type RouteClass =
+  | "chat_post"
+  | "trip_request"
+  | "quote"
+  | "top_up"
+  | "device"
+  | "connect"
+  | "poll"
+  | "write"
+  | "provider_webhook"
+  | "account";
 
-type Limiter = { binding: "RL_CHAT_POST" | "RL_TRIP_REQUEST" | "RL_QUOTE" | "RL_TOP_UP" | "RL_DEVICE" | "RL_CONNECT" | "RL_POLL" | "RL_WRITE" | "RL_PROVIDER_WEBHOOK" | "RL_ACCOUNT"; periodSeconds: 10 | 60 };
+type Limiter = {
+  binding:
+    | "RL_CHAT_POST"
+    | "RL_TRIP_REQUEST"
+    | "RL_QUOTE"
+    | "RL_TOP_UP"
+    | "RL_DEVICE"
+    | "RL_CONNECT"
+    | "RL_POLL"
+    | "RL_WRITE"
+    | "RL_PROVIDER_WEBHOOK"
+    | "RL_ACCOUNT";
+  periodSeconds: 10 | 60;
+};
 
 /** Each class's binding and its `period` in wrangler.toml (test/unit/rate-limit.test.ts checks they agree). */
 export const LIMITERS: Record<RouteClass, Limiter> = {
@@ -93,10 +116,23 @@ async function enforce(c: AppContext, routeClass: RouteClass, key: string): Prom
     allowed = (await c.env[limiter.binding].limit({ key })).success;
   } catch (err) {
     // The limiter failing must not take the API down with it: let the request through, loudly.
-    console.error(JSON.stringify({ level: "error", where: "rateLimit", routeClass, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        where: "rateLimit",
+        routeClass,
+        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+      }),
+    );
     return;
   }
   if (!allowed) {
-    throw new ApiError(429, "rate_limited", `too many requests of this kind (${routeClass}); try again in ${limiter.periodSeconds} s`, { routeClass }, limiter.periodSeconds);
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `too many requests of this kind (${routeClass}); try again in ${limiter.periodSeconds} s`,
+      { routeClass },
+      limiter.periodSeconds,
+    );
   }
 }

@@ -11,13 +11,22 @@ import type { AppContext } from "./context";
 import { originAllowed } from "./origin";
 import { readQuery } from "./validate";
 
-export async function forwardUpgrade(c: AppContext, room: { fetch(request: Request): Promise<Response> }): Promise<Response> {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw badRequest("expected a WebSocket upgrade (Upgrade: websocket)");
-  if (!originAllowed(c.req.header("Origin"), c.req.url, c.get("config").allowedOrigins)) throw forbidden("origin not allowed");
+export async function forwardUpgrade(
+  c: AppContext,
+  room: { fetch(request: Request): Promise<Response> },
+): Promise<Response> {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    throw badRequest("expected a WebSocket upgrade (Upgrade: websocket)");
+  if (!originAllowed(c.req.header("Origin"), c.req.url, c.get("config").allowedOrigins))
+    throw forbidden("origin not allowed");
   const target = new URL("https://room.internal/ws");
   const since = c.req.query("since");
   if (since !== undefined) target.searchParams.set("since", since);
-  return room.fetch(new Request(target, { headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }));
+  return room.fetch(
+    new Request(target, {
+      headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) },
+    }),
+  );
 }
 
 /**
@@ -26,7 +35,11 @@ export async function forwardUpgrade(c: AppContext, room: { fetch(request: Reque
  * (`?since=&timeout=`). Validated here for a 400 with details; only the parsed numbers are
  * forwarded, and the object checks them again as its own input.
  */
-export async function forwardFallback(c: AppContext, room: { fetch(request: Request): Promise<Response> }, kind: "events" | "poll"): Promise<Response> {
+export async function forwardFallback(
+  c: AppContext,
+  room: { fetch(request: Request): Promise<Response> },
+  kind: "events" | "poll",
+): Promise<Response> {
   const target = new URL(`https://room.internal/${kind}`);
   if (kind === "poll") {
     const query = readQuery(c, PollQuery);
@@ -40,5 +53,7 @@ export async function forwardFallback(c: AppContext, room: { fetch(request: Requ
       target.searchParams.set("since", String(since.data));
     }
   }
-  return room.fetch(new Request(target, { headers: { ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }));
+  return room.fetch(
+    new Request(target, { headers: { ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }),
+  );
 }

@@ -61,5 +61,8 @@ export function readId(c: AppContext, name = "id"): string {
 
 export function newId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `${prefix}_${[...bytes].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, 20)}`;
+  return `${prefix}_${[...bytes]
+    .map((b) => b.toString(36).padStart(2, "0"))
+    .join("")
+    .slice(0, 20)}`;
 }

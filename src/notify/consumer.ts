@@ -14,7 +14,13 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
-import { failDeadLetter, openNotifications, recordAttempts, type AttemptRecord, type OpenedNotification } from "../db/notifications";
+import {
+  failDeadLetter,
+  openNotifications,
+  recordAttempts,
+  type AttemptRecord,
+  type OpenedNotification,
+} from "../db/notifications";
 import { deliverTo } from "./delivery";
 import { NotificationMessage } from "./message";
 import { redactSecrets } from "../redact";
@@ -36,7 +42,10 @@ export async function handleQueue(batch: MessageBatch, env: Env, _ctx: Execution
 }
 
 /** Delay before the next attempt: base, 2 × base, 4 × base, … capped (attempts counts from 1). */
-export function backoffSeconds(attempts: number, config: Pick<Config, "NOTIFY_RETRY_BASE_SECONDS" | "NOTIFY_RETRY_MAX_SECONDS">): number {
+export function backoffSeconds(
+  attempts: number,
+  config: Pick<Config, "NOTIFY_RETRY_BASE_SECONDS" | "NOTIFY_RETRY_MAX_SECONDS">,
+): number {
   const exponent = Math.max(0, Math.min(attempts - 1, 30));
   return Math.min(config.NOTIFY_RETRY_MAX_SECONDS, config.NOTIFY_RETRY_BASE_SECONDS * 2 ** exponent);
 }
@@ -57,7 +66,11 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
     const parsed = NotificationMessage.safeParse(msg.body);
     if (!parsed.success) {
       // A malformed message never becomes valid: drop it rather than retry it into the DLQ.
-      log("error", "consumer", { messageId: msg.id, reason: "invalid notification message", issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`) });
+      log("error", "consumer", {
+        messageId: msg.id,
+        reason: "invalid notification message",
+        issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`),
+      });
       msg.ack();
       continue;
     }
@@ -85,7 +98,9 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await eachOrAlone(messages, (some) => openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE));
+  const opened = await eachOrAlone(messages, (some) =>
+    openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
+  );
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
   // at once, and a delivery waiting for one would spend its timeout waiting.
   const attempts: (Attempt | null)[] = [];
@@ -102,7 +117,11 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
     );
   }
   const recorded = await eachOrAlone(attempts, async (some) => {
-    await recordAttempts(env.DB, some.flatMap((a) => a?.records ?? []), Date.now());
+    await recordAttempts(
+      env.DB,
+      some.flatMap((a) => a?.records ?? []),
+      Date.now(),
+    );
     return some.map(() => true);
   });
   return attempts.map((a, i) => (a && recorded[i] ? a.outcome : RETRY));
@@ -113,7 +132,10 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
  * message's bad row costs only that message. Null where an item failed on its own too (it is
  * retried). A D1 outage fails them all either way.
  */
-async function eachOrAlone<T, R>(items: readonly T[], run: (some: readonly T[]) => Promise<R[]>): Promise<(R | null)[]> {
+async function eachOrAlone<T, R>(
+  items: readonly T[],
+  run: (some: readonly T[]) => Promise<R[]>,
+): Promise<(R | null)[]> {
   try {
     return await run(items);
   } catch (err) {
@@ -136,24 +158,42 @@ async function eachOrAlone<T, R>(items: readonly T[], run: (some: readonly T[]) 
 type Attempt = { outcome: Outcome; records: AttemptRecord[] };
 
 /** Delivers one opened notification, if it is this consumer's to deliver; the writes are the caller's. */
-async function attempt(config: Config, message: NotificationMessage, { muted, claim, current, devices }: OpenedNotification): Promise<Attempt> {
+async function attempt(
+  config: Config,
+  message: NotificationMessage,
+  { muted, claim, current, devices }: OpenedNotification,
+): Promise<Attempt> {
   const now = Date.now();
-  const ending = (status: "delivered" | "failed" | "muted", lastError: string | null): AttemptRecord => ({ kind: "end", id: message.id, status, lastError });
-  const end = (status: "delivered" | "failed" | "muted", lastError: string | null): Attempt => ({ outcome: ACK, records: [ending(status, lastError)] });
+  const ending = (status: "delivered" | "failed" | "muted", lastError: string | null): AttemptRecord => ({
+    kind: "end",
+    id: message.id,
+    status,
+    lastError,
+  });
+  const end = (status: "delivered" | "failed" | "muted", lastError: string | null): Attempt => ({
+    outcome: ACK,
+    records: [ending(status, lastError)],
+  });
   if (muted) return end("muted", null);
 
   if (!claim) {
     if (!current || current.status !== "pending") return { outcome: ACK, records: [] };
     // Another consumer is delivering it right now: look again once its lease has run out.
-    return { outcome: { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) }, records: [] };
+    return {
+      outcome: { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) },
+      records: [],
+    };
   }
 
-  if (message.type === "offer" && message.data.expiresAt <= now) return end("failed", "the offer expired before it could be delivered");
+  if (message.type === "offer" && message.data.expiresAt <= now)
+    return end("failed", "the offer expired before it could be delivered");
   if (devices.length === 0) return end("failed", "no device registered");
 
   const delivered = new Set(claim.deliveredTo);
   const pending = devices.filter((d) => !delivered.has(d.id));
-  const results = await Promise.all(pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })));
+  const results = await Promise.all(
+    pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })),
+  );
   const records: AttemptRecord[] = [];
   const errors: string[] = [];
   const refusals: string[] = [];
@@ -169,11 +209,21 @@ async function attempt(config: Config, message: NotificationMessage, { muted, cl
   }
 
   if (errors.length > 0) {
-    records.push({ kind: "release", id: message.id, deliveredTo: [...delivered], lastError: [...errors, ...refusals].join("; ").slice(0, 500) });
+    records.push({
+      kind: "release",
+      id: message.id,
+      deliveredTo: [...delivered],
+      lastError: [...errors, ...refusals].join("; ").slice(0, 500),
+    });
     return { outcome: RETRY, records };
   }
   // A refused URL does not become acceptable by waiting: no retry for it.
-  const why = refusals.length > 0 ? refusals.join("; ").slice(0, 500) : gone > 0 ? "every device is gone" : "no device accepted it";
+  const why =
+    refusals.length > 0
+      ? refusals.join("; ").slice(0, 500)
+      : gone > 0
+        ? "every device is gone"
+        : "no device accepted it";
   records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", why));
   return { outcome: ACK, records };
 }

@@ -5,7 +5,14 @@
  */
 
 /** What a user may learn of a failed delivery. */
-export type DeliveryErrorClass = "timeout" | "network" | "http_3xx" | "http_4xx" | "http_5xx" | "refused_url" | "not_configured";
+export type DeliveryErrorClass =
+  | "timeout"
+  | "network"
+  | "http_3xx"
+  | "http_4xx"
+  | "http_5xx"
+  | "refused_url"
+  | "not_configured";
 
 export type DeliveryResult =
   | { kind: "delivered" }

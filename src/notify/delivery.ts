@@ -16,25 +16,46 @@ import { checkOutboundUrl } from "./outbound-url";
 import { sendWebhook } from "./webhook";
 import { sendWebPush } from "./webpush";
 
-export async function deliverTo(device: DeviceRow, message: NotificationMessage, config: Config, now: number): Promise<DeliveryResult> {
+export async function deliverTo(
+  device: DeviceRow,
+  message: NotificationMessage,
+  config: Config,
+  now: number,
+): Promise<DeliveryResult> {
   // Checked again here, not only at registration: a row written before the rules (or under a
   // setting since turned off) must not be sent to, and redirects are never followed (a public
   // URL cannot bounce the request inward).
-  if (!checkOutboundUrl(device.endpoint, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS }).ok) return { kind: "refused", reason: "refused_url" };
+  if (!checkOutboundUrl(device.endpoint, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS }).ok)
+    return { kind: "refused", reason: "refused_url" };
   const payload = JSON.stringify(deliveryPayload(message));
   const timeoutMs = config.NOTIFY_TIMEOUT_MS;
   try {
     if (device.kind === "webhook") {
       if (!device.secret) return { kind: "gone", reason: "webhook without a secret" };
-      return await sendWebhook({ url: device.endpoint, secret: device.secret }, message.id, payload, { now, timeoutMs });
+      return await sendWebhook({ url: device.endpoint, secret: device.secret }, message.id, payload, {
+        now,
+        timeoutMs,
+      });
     }
     if (!device.p256dh || !device.auth) return { kind: "gone", reason: "push subscription without keys" };
     if (!config.VAPID_PUBLIC_KEY || !config.VAPID_PRIVATE_KEY) return { kind: "failed", reason: "not_configured" };
-    const keys = { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY, subject: config.VAPID_SUBJECT };
+    const keys = {
+      publicKey: config.VAPID_PUBLIC_KEY,
+      privateKey: config.VAPID_PRIVATE_KEY,
+      subject: config.VAPID_SUBJECT,
+    };
     // An offer is worth waking a phone for; it expires within seconds.
     const urgency = message.type === "offer" ? "high" : "normal";
-    const ttlSeconds = message.type === "offer" ? Math.max(0, Math.floor((message.data.expiresAt - now) / 1000)) : config.PUSH_TTL_SECONDS;
-    return await sendWebPush({ endpoint: device.endpoint, p256dh: device.p256dh, auth: device.auth }, payload, keys, { now, ttlSeconds, timeoutMs, urgency });
+    const ttlSeconds =
+      message.type === "offer"
+        ? Math.max(0, Math.floor((message.data.expiresAt - now) / 1000))
+        : config.PUSH_TTL_SECONDS;
+    return await sendWebPush({ endpoint: device.endpoint, p256dh: device.p256dh, auth: device.auth }, payload, keys, {
+      now,
+      ttlSeconds,
+      timeoutMs,
+      urgency,
+    });
   } catch (err) {
     // Network errors and timeouts: the endpoint may be back later. Which one, and nothing more.
     return { kind: "failed", reason: err instanceof Error && err.name === "TimeoutError" ? "timeout" : "network" };

@@ -15,7 +15,13 @@ import type { NotificationType } from "../protocol/notifications";
 export const PREVIEW_CHARS = 140;
 
 /** Trip statuses a rider without a socket is told about. */
-export const NOTIFIED_TRIP_STATUSES: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "completed", "no_driver", "cancelled"]);
+export const NOTIFIED_TRIP_STATUSES: ReadonlySet<TripStatus> = new Set([
+  "accepted",
+  "arrived",
+  "completed",
+  "no_driver",
+  "cancelled",
+]);
 
 const envelope = {
   id: z.string().min(1).max(256),
@@ -62,7 +68,11 @@ export function previewOf(text: string): string {
   return chars.length <= PREVIEW_CHARS ? chars.join("") : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
 }
 
-export function chatNotification(message: Message, recipientId: string, senderName: string | undefined): NotificationMessage {
+export function chatNotification(
+  message: Message,
+  recipientId: string,
+  senderName: string | undefined,
+): NotificationMessage {
   return {
     id: `chat:${message.roomId}:${message.seq}:${recipientId}`,
     userId: recipientId,
@@ -96,8 +106,20 @@ export function tripStatusNotification(trip: Trip, seq: number): NotificationMes
 }
 
 /** One receipt per trip: the ledger's charge key makes it one charge, this id one notification. */
-export function receiptNotification(tripId: string, riderId: string, kind: "capture" | "fee", amount: Money, createdAt: number): NotificationMessage {
-  return { id: `receipt:${tripId}:${riderId}`, userId: riderId, type: "receipt", createdAt, data: { tripId, kind, amount } };
+export function receiptNotification(
+  tripId: string,
+  riderId: string,
+  kind: "capture" | "fee",
+  amount: Money,
+  createdAt: number,
+): NotificationMessage {
+  return {
+    id: `receipt:${tripId}:${riderId}`,
+    userId: riderId,
+    type: "receipt",
+    createdAt,
+    data: { tripId, kind, amount },
+  };
 }
 
 const STATUS_TEXT: Record<TripStatus, string> = {
@@ -121,7 +143,14 @@ function formatMoney(money: Money): string {
 }
 
 /** What a device receives: the JSON body of a webhook and the plaintext of a Web Push message. */
-export type DeliveryPayload = { id: string; type: NotificationType; createdAt: number; title: string; body: string; data: NotificationMessage["data"] };
+export type DeliveryPayload = {
+  id: string;
+  type: NotificationType;
+  createdAt: number;
+  title: string;
+  body: string;
+  data: NotificationMessage["data"];
+};
 
 export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
   const base = { id: message.id, type: message.type, createdAt: message.createdAt, data: message.data };
@@ -133,7 +162,8 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
       return { ...base, title: "New trip offer", body: `${formatMoney(message.data.fare)}, pickup in ${minutes} min` };
     }
     case "trip_status": {
-      const fare = message.data.status === "completed" && message.data.fare ? `: ${formatMoney(message.data.fare)}` : "";
+      const fare =
+        message.data.status === "completed" && message.data.fare ? `: ${formatMoney(message.data.fare)}` : "";
       return { ...base, title: STATUS_TEXT[message.data.status], body: `${STATUS_TEXT[message.data.status]}${fare}` };
     }
     case "receipt":

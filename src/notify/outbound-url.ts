@@ -22,7 +22,16 @@ export type OutboundUrlPolicy = {
 };
 
 /** Hostname suffixes that name something inside a network, never a public service. */
-const INTERNAL_SUFFIXES = [".localhost", ".internal", ".local", ".localdomain", ".home.arpa", ".lan", ".intranet", ".corp"];
+const INTERNAL_SUFFIXES = [
+  ".localhost",
+  ".internal",
+  ".local",
+  ".localdomain",
+  ".home.arpa",
+  ".lan",
+  ".intranet",
+  ".corp",
+];
 
 /** IPv4 ranges no outbound request may reach (RFC 6890 special-purpose registry, plus multicast and reserved). */
 const BLOCKED_IPV4: readonly [string, number, string][] = [
@@ -66,7 +75,9 @@ export function checkOutboundUrl(raw: string, policy: OutboundUrlPolicy): Outbou
   const host = hostOf(url);
   if (host.kind === "refused") return refuse(host.reason);
   if (host.kind === "loopback") {
-    return policy.allowLoopback ? { ok: true, url } : refuse("must not point at loopback (localhost, 127.0.0.0/8, ::1)");
+    return policy.allowLoopback
+      ? { ok: true, url }
+      : refuse("must not point at loopback (localhost, 127.0.0.0/8, ::1)");
   }
   if (url.protocol !== "https:") return refuse("must be https (plain http only to localhost in development)");
   return { ok: true, url };
@@ -88,20 +99,22 @@ function hostOf(url: URL): HostVerdict {
   const v4 = parseIpv4(name);
   if (v4 !== null) return ipv4Verdict(v4);
   if (name === "localhost") return { kind: "loopback" };
-  if (INTERNAL_SUFFIXES.some((suffix) => name.endsWith(suffix))) return { kind: "refused", reason: `must be a public host, not ${name}` };
-  if (!name.includes(".")) return { kind: "refused", reason: "must be a fully qualified public host name (no single-label hosts)" };
+  if (INTERNAL_SUFFIXES.some((suffix) => name.endsWith(suffix)))
+    return { kind: "refused", reason: `must be a public host, not ${name}` };
+  if (!name.includes("."))
+    return { kind: "refused", reason: "must be a fully qualified public host name (no single-label hosts)" };
   return { kind: "public" };
 }
 
 function ipv4Verdict(address: number): HostVerdict {
   if (address >>> 24 === 127) return { kind: "loopback" };
-  const range = BLOCKED_IPV4_RANGES.find((r) => ((address & r.mask) >>> 0) === r.start);
+  const range = BLOCKED_IPV4_RANGES.find((r) => (address & r.mask) >>> 0 === r.start);
   return range ? { kind: "refused", reason: `must not point at a ${range.label} address` } : { kind: "public" };
 }
 
 function ipv6Verdict(g: readonly number[]): HostVerdict {
   const allZero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  const embeddedV4 = () => (((g[6]! << 16) | g[7]!) >>> 0);
+  const embeddedV4 = () => ((g[6]! << 16) | g[7]!) >>> 0;
   if (allZero(0, 8)) return { kind: "refused", reason: "must not point at the unspecified address" };
   if (allZero(0, 7) && g[7] === 1) return { kind: "loopback" };
   // ::ffff:a.b.c.d (IPv4-mapped) and 64:ff9b::a.b.c.d (NAT64) reach the IPv4 address inside.
@@ -112,14 +125,19 @@ function ipv6Verdict(g: readonly number[]): HostVerdict {
   // Only global unicast (2000::/3) is public; inside it, the special-purpose blocks are not.
   if (g[0]! >>> 13 !== 0b001) {
     const first = g[0]!;
-    if (first >>> 9 === 0x7e) return { kind: "refused", reason: "must not point at a unique local IPv6 address (fc00::/7)" };
-    if (first >>> 6 === 0x3fa) return { kind: "refused", reason: "must not point at a link-local IPv6 address (fe80::/10)" };
-    if (first >>> 8 === 0xff) return { kind: "refused", reason: "must not point at a multicast IPv6 address (ff00::/8)" };
+    if (first >>> 9 === 0x7e)
+      return { kind: "refused", reason: "must not point at a unique local IPv6 address (fc00::/7)" };
+    if (first >>> 6 === 0x3fa)
+      return { kind: "refused", reason: "must not point at a link-local IPv6 address (fe80::/10)" };
+    if (first >>> 8 === 0xff)
+      return { kind: "refused", reason: "must not point at a multicast IPv6 address (ff00::/8)" };
     return { kind: "refused", reason: "must not point at a reserved IPv6 address" };
   }
-  if (g[0] === 0x2001 && g[1] === 0x0db8) return { kind: "refused", reason: "must not point at a documentation IPv6 address" };
+  if (g[0] === 0x2001 && g[1] === 0x0db8)
+    return { kind: "refused", reason: "must not point at a documentation IPv6 address" };
   // Teredo (2001::/32) and ORCHID/benchmarking (2001:0000-01ff) tunnel or name things that are not a host.
-  if (g[0] === 0x2001 && g[1]! < 0x200) return { kind: "refused", reason: "must not point at a special-purpose IPv6 address" };
+  if (g[0] === 0x2001 && g[1]! < 0x200)
+    return { kind: "refused", reason: "must not point at a special-purpose IPv6 address" };
   // 6to4 (2002::/16) carries an IPv4 address in its next 32 bits.
   if (g[0] === 0x2002) return ipv4Verdict(((g[1]! << 16) | g[2]!) >>> 0);
   return { kind: "public" };

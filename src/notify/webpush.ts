@@ -14,7 +14,10 @@ import { httpErrorClass, type DeliveryResult } from "./delivery-result";
 
 /** The record size we declare; the message is always one record. */
 const RECORD_SIZE = 4096;
-/** Push services take at most 4096 bytes of body: 86 of header, 16 of tag and 1 delimiter leave 3993 for text (RFC 8291 §4). */
+/**
+ * Push services take at most 4096 bytes of body: 86 of header, 16 of tag and 1 delimiter leave 3993 for text (RFC 8291
+ * §4).
+ */
 export const MAX_PLAINTEXT_BYTES = 3993;
 const VAPID_TTL_SECONDS = 12 * 60 * 60;
 
@@ -31,7 +34,12 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array<ArrayBuffer>> {
+async function hkdf(
+  salt: Uint8Array,
+  ikm: Uint8Array,
+  info: Uint8Array,
+  bytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
   return new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
 }
@@ -45,11 +53,20 @@ export async function encryptPayload(
   target: { p256dh: string; auth: string },
   fixed: { salt?: Uint8Array<ArrayBuffer>; senderKeys?: CryptoKeyPair } = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
-  if (plaintext.length > MAX_PLAINTEXT_BYTES) throw new Error(`push payload of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`);
+  if (plaintext.length > MAX_PLAINTEXT_BYTES)
+    throw new Error(`push payload of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT_BYTES}`);
   const uaPublicBytes = fromBase64Url(target.p256dh);
   const authSecret = fromBase64Url(target.auth);
-  const uaPublic = await crypto.subtle.importKey("raw", uaPublicBytes, { name: "ECDH", namedCurve: "P-256" }, false, []);
-  const sender = fixed.senderKeys ?? ((await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair);
+  const uaPublic = await crypto.subtle.importKey(
+    "raw",
+    uaPublicBytes,
+    { name: "ECDH", namedCurve: "P-256" },
+    false,
+    [],
+  );
+  const sender =
+    fixed.senderKeys ??
+    ((await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair);
   const senderPublic = new Uint8Array((await crypto.subtle.exportKey("raw", sender.publicKey)) as ArrayBuffer);
   // The standard member is `public`; the generated types spell it `$public`, so the algorithm
   // is built as a variable (no excess-property check) rather than an object literal.
@@ -95,9 +112,17 @@ function vapidSigningKey(keys: VapidKeys): Promise<CryptoKey> {
 export async function vapidAuthorization(endpoint: string, keys: VapidKeys, now: number): Promise<string> {
   const encode = (value: object) => toBase64Url(utf8(JSON.stringify(value)));
   const header = encode({ typ: "JWT", alg: "ES256" });
-  const claims = encode({ aud: new URL(endpoint).origin, exp: Math.floor(now / 1000) + VAPID_TTL_SECONDS, sub: keys.subject });
+  const claims = encode({
+    aud: new URL(endpoint).origin,
+    exp: Math.floor(now / 1000) + VAPID_TTL_SECONDS,
+    sub: keys.subject,
+  });
   // WebCrypto's ECDSA signature is already JWS's r || s (64 bytes), not DER.
-  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, await vapidSigningKey(keys), utf8(`${header}.${claims}`));
+  const signature = await crypto.subtle.sign(
+    { name: "ECDSA", hash: "SHA-256" },
+    await vapidSigningKey(keys),
+    utf8(`${header}.${claims}`),
+  );
   return `vapid t=${header}.${claims}.${toBase64Url(new Uint8Array(signature))}, k=${keys.publicKey}`;
 }
 

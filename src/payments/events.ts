@@ -23,7 +23,11 @@ export async function applyProviderEvent(d1: D1Database, event: ProviderEvent, n
   // The wallet gets what was asked for and nothing else; a provider that reports another
   // amount is a bug or tampering, for a person to look at.
   if (event.amount.amount !== topUp.amount || event.amount.currency !== topUp.currency) {
-    log("amount mismatch", { topUpId: topUp.id, expected: { amount: topUp.amount, currency: topUp.currency }, got: event.amount });
+    log("amount mismatch", {
+      topUpId: topUp.id,
+      expected: { amount: topUp.amount, currency: topUp.currency },
+      got: event.amount,
+    });
     return "ignored";
   }
   const outcome = await creditTopUp(d1, topUp, now);

@@ -49,7 +49,14 @@ export type ReconcileSummary = {
 type OpenHold = { tripId: string; account: string; currency: string; held: number; since: number };
 
 export async function reconcile(env: Env, config: Config, now: number): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { at: now, holdsChecked: 0, released: [], active: 0, failed: [], ledgerProblems: [] };
+  const summary: ReconcileSummary = {
+    at: now,
+    holdsChecked: 0,
+    released: [],
+    active: 0,
+    failed: [],
+    ledgerProblems: [],
+  };
   for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS)) {
     summary.holdsChecked++;
     try {
@@ -61,13 +68,25 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     }
   }
   summary.ledgerProblems = await ledgerProblems(env.DB);
-  for (const problem of summary.ledgerProblems) console.error(JSON.stringify({ level: "error", where: "reconcile", event: "ledger_mismatch", ...problem }));
-  console.log(JSON.stringify({ level: summary.ledgerProblems.length + summary.failed.length > 0 ? "warn" : "info", where: "reconcile", event: "summary", ...summary }));
+  for (const problem of summary.ledgerProblems)
+    console.error(JSON.stringify({ level: "error", where: "reconcile", event: "ledger_mismatch", ...problem }));
+  console.log(
+    JSON.stringify({
+      level: summary.ledgerProblems.length + summary.failed.length > 0 ? "warn" : "info",
+      where: "reconcile",
+      event: "summary",
+      ...summary,
+    }),
+  );
   return summary;
 }
 
 /** The cron's entry: one run, with its summary logged. */
-export async function runScheduledReconciliation(env: Env, config: Config, scheduledTime: number): Promise<ReconcileSummary> {
+export async function runScheduledReconciliation(
+  env: Env,
+  config: Config,
+  scheduledTime: number,
+): Promise<ReconcileSummary> {
   return reconcile(env, config, Math.max(scheduledTime, Date.now()));
 }
 
@@ -133,11 +152,33 @@ async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
     ),
   ]);
   const problems: LedgerProblem[] = [];
-  for (const row of (accounts?.results ?? []) as { account: string; currency: string; balance: number; rule: string }[]) {
-    problems.push({ kind: "account_balance", account: row.account, currency: row.currency, balance: row.balance, rule: row.rule });
+  for (const row of (accounts?.results ?? []) as {
+    account: string;
+    currency: string;
+    balance: number;
+    rule: string;
+  }[]) {
+    problems.push({
+      kind: "account_balance",
+      account: row.account,
+      currency: row.currency,
+      balance: row.balance,
+      rule: row.rule,
+    });
   }
-  for (const row of (entries?.results ?? []) as { entryId: string; currency: string; sum: number; accounts: string }[]) {
-    problems.push({ kind: "unbalanced_entry", entryId: row.entryId, currency: row.currency, sum: row.sum, accounts: [...new Set(row.accounts.split(","))] });
+  for (const row of (entries?.results ?? []) as {
+    entryId: string;
+    currency: string;
+    sum: number;
+    accounts: string;
+  }[]) {
+    problems.push({
+      kind: "unbalanced_entry",
+      entryId: row.entryId,
+      currency: row.currency,
+      sum: row.sum,
+      accounts: [...new Set(row.accounts.split(","))],
+    });
   }
   return problems;
 }

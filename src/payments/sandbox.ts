@@ -13,7 +13,11 @@ export class SandboxProvider implements PaymentProvider {
 
   async startTopUp(topUp: TopUpStart): Promise<StartedTopUp> {
     const providerRef = `sandbox_${topUp.topUpId}`;
-    return { providerRef, clientSecret: null, event: { type: "top_up.succeeded", topUpId: topUp.topUpId, providerRef, amount: topUp.amount } };
+    return {
+      providerRef,
+      clientSecret: null,
+      event: { type: "top_up.succeeded", topUpId: topUp.topUpId, providerRef, amount: topUp.amount },
+    };
   }
 
   async readWebhook(): Promise<ProviderEvent> {

@@ -10,7 +10,9 @@
 const encoder = new TextEncoder();
 
 async function hmacHex(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
   return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -31,7 +33,13 @@ export async function signStripePayload(payload: string, secret: string, timesta
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
-export async function verifyStripeSignature(payload: string, header: string | null | undefined, secret: string, toleranceSec: number, nowSec: number): Promise<SignatureCheck> {
+export async function verifyStripeSignature(
+  payload: string,
+  header: string | null | undefined,
+  secret: string,
+  toleranceSec: number,
+  nowSec: number,
+): Promise<SignatureCheck> {
   if (!header) return { ok: false, reason: "no Stripe-Signature header" };
   let timestamp: number | undefined;
   const signatures: string[] = [];

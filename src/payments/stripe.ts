@@ -26,7 +26,12 @@ const PaymentIntent = z.object({
   metadata: z.record(z.string(), z.string()).default({}),
 });
 
-const StripeEvent = z.object({ id: z.string(), object: z.literal("event"), type: z.string(), data: z.object({ object: z.unknown() }) });
+const StripeEvent = z.object({
+  id: z.string(),
+  object: z.literal("event"),
+  type: z.string(),
+  data: z.object({ object: z.unknown() }),
+});
 
 const StripeErrorBody = z.object({ error: z.object({ message: z.string().optional(), type: z.string().optional() }) });
 
@@ -46,14 +51,25 @@ export class StripeProvider implements PaymentProvider {
     });
     const body = await this.post("/v1/payment_intents", form, `topup-${topUp.topUpId}`);
     const intent = PaymentIntent.safeParse(body);
-    if (!intent.success) throw new ApiError(502, "payment_provider_error", "the payment provider answered with an unexpected PaymentIntent");
+    if (!intent.success)
+      throw new ApiError(
+        502,
+        "payment_provider_error",
+        "the payment provider answered with an unexpected PaymentIntent",
+      );
     return { providerRef: intent.data.id, clientSecret: intent.data.client_secret ?? null, event: null };
   }
 
   async readWebhook(rawBody: string, headers: Headers, now: number): Promise<ProviderEvent> {
     const secret = this.config.STRIPE_WEBHOOK_SECRET;
     if (!secret) throw new ApiError(500, "internal", "STRIPE_WEBHOOK_SECRET is not set");
-    const check = await verifyStripeSignature(rawBody, headers.get("Stripe-Signature"), secret, this.config.STRIPE_WEBHOOK_TOLERANCE_SECONDS, Math.floor(now / 1000));
+    const check = await verifyStripeSignature(
+      rawBody,
+      headers.get("Stripe-Signature"),
+      secret,
+      this.config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      Math.floor(now / 1000),
+    );
     if (!check.ok) throw new ApiError(400, "invalid_signature", `webhook refused: ${check.reason}`);
     let json: unknown;
     try {
@@ -63,13 +79,18 @@ export class StripeProvider implements PaymentProvider {
     }
     const event = StripeEvent.safeParse(json);
     if (!event.success) throw new ApiError(400, "invalid_request", "the webhook body is not a Stripe event");
-    if (event.data.type !== "payment_intent.succeeded" && event.data.type !== "payment_intent.payment_failed") return { type: "ignored", providerType: event.data.type };
+    if (event.data.type !== "payment_intent.succeeded" && event.data.type !== "payment_intent.payment_failed")
+      return { type: "ignored", providerType: event.data.type };
     const intent = PaymentIntent.safeParse(event.data.data.object);
     const topUpId = intent.success ? intent.data.metadata.top_up_id : undefined;
     // Not one of ours (another integration on the same account): nothing to do.
     if (!intent.success || !topUpId) return { type: "ignored", providerType: event.data.type };
-    if (event.data.type === "payment_intent.payment_failed") return { type: "top_up.failed", topUpId, providerRef: intent.data.id };
-    const amount = { amount: intent.data.amount_received ?? intent.data.amount, currency: intent.data.currency.toUpperCase() };
+    if (event.data.type === "payment_intent.payment_failed")
+      return { type: "top_up.failed", topUpId, providerRef: intent.data.id };
+    const amount = {
+      amount: intent.data.amount_received ?? intent.data.amount,
+      currency: intent.data.currency.toUpperCase(),
+    };
     return { type: "top_up.succeeded", topUpId, providerRef: intent.data.id, amount };
   }
 
@@ -90,12 +111,20 @@ export class StripeProvider implements PaymentProvider {
         signal: AbortSignal.timeout(this.config.PAYMENT_TIMEOUT_MS),
       });
     } catch (err) {
-      throw new ApiError(502, "payment_provider_error", `the payment provider did not answer: ${err instanceof Error ? err.message : "network error"}`);
+      throw new ApiError(
+        502,
+        "payment_provider_error",
+        `the payment provider did not answer: ${err instanceof Error ? err.message : "network error"}`,
+      );
     }
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok) {
       const detail = StripeErrorBody.safeParse(body);
-      throw new ApiError(502, "payment_provider_error", `the payment provider refused the top-up: ${detail.success ? (detail.data.error.message ?? detail.data.error.type ?? res.status) : res.status}`);
+      throw new ApiError(
+        502,
+        "payment_provider_error",
+        `the payment provider refused the top-up: ${detail.success ? (detail.data.error.message ?? detail.data.error.type ?? res.status) : res.status}`,
+      );
     }
     return body;
   }

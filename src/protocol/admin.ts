@@ -11,11 +11,7 @@ import { Trip } from "./dispatch";
 export { CLOSE_BANNED } from "./close-codes";
 
 /** Why an operator acted: required, kept in the audit log, shown to nobody else. */
-export const AdminReason = z
-  .string()
-  .trim()
-  .min(3, "give a reason of at least 3 characters")
-  .max(500);
+export const AdminReason = z.string().trim().min(3, "give a reason of at least 3 characters").max(500);
 
 export const BanBody = z.object({ reason: AdminReason });
 export type BanBody = z.infer<typeof BanBody>;
@@ -60,7 +56,10 @@ export const AuditQuery = z
     targetId: QueryId.optional(),
     actorId: QueryId.optional(),
   })
-  .refine((q) => (q.targetKind === undefined) === (q.targetId === undefined), { message: "give targetKind and targetId together", path: ["targetId"] });
+  .refine((q) => (q.targetKind === undefined) === (q.targetId === undefined), {
+    message: "give targetKind and targetId together",
+    path: ["targetId"],
+  });
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditListResponse = z.object({ records: z.array(AuditRecord), nextBefore: z.number().int().nullable() });
@@ -73,7 +72,10 @@ export type AdminUser = z.infer<typeof AdminUser>;
 export const BanResponse = z.object({
   user: AdminUser,
   audit: AuditRecord,
-  /** How many objects (trip rooms, chat rooms, the driver's session) were asked to close the user's connections, and how many failed to answer. */
+  /**
+   * How many objects (trip rooms, chat rooms, the driver's session) were asked to close the user's connections, and how
+   * many failed to answer.
+   */
   disconnected: z.object({ objects: z.number().int(), failed: z.number().int() }).optional(),
 });
 export type BanResponse = z.infer<typeof BanResponse>;

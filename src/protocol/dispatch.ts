@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { FareDecision } from "../domain/fare";
 import { TripStatus } from "../domain/trip";
-import { LatLng, Message, MessageText, Money } from "./common";
+import { LatLng, type Message, MessageText, Money } from "./common";
 import { FrameId, PingFrame } from "./frames";
 
 export const DriverStatus = z.enum(["offline", "available", "offered", "on_trip"]);
@@ -60,7 +60,9 @@ export const Trip = z.object({
   cancellationFee: Money.optional(),
   /** Once cancelled: by the rider or by an operator (a driver's cancel sends the trip back to matching). */
   cancelledBy: z.enum(["rider", "admin"]).optional(),
-  /** Once completed: the quoted and the charged fare, and whether the cap or a review applied (README, "Money rules"). */
+  /**
+   * Once completed: the quoted and the charged fare, and whether the cap or a review applied (README, "Money rules").
+   */
   fareDecision: FareDecision.optional(),
 });
 export type Trip = z.infer<typeof Trip>;
@@ -94,8 +96,11 @@ const FrameTripId = z.string().min(1).max(64);
 
 export { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "./trip-moves";
 
-/** A move on a trip the driver holds, over the channel: the same as `POST /v1/trips/:id/<move>`, answered with an ack. */
-const tripMoveFrame = <T extends string>(type: T) => z.object({ type: z.literal(type), id: FrameId.optional(), tripId: FrameTripId });
+/**
+ * A move on a trip the driver holds, over the channel: the same as `POST /v1/trips/:id/<move>`, answered with an ack.
+ */
+const tripMoveFrame = <T extends string>(type: T) =>
+  z.object({ type: z.literal(type), id: FrameId.optional(), tripId: FrameTripId });
 
 export const DriverClientFrame = z.discriminatedUnion("type", [
   LocationFrame,

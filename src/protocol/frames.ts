@@ -1,8 +1,8 @@
 /**
  * @module protocol/frames
- * WebSocket frames (docs/API.md, "Live connections" and the frames of each room). Client frames are parsed with `safeParse` by
- * the room objects; server frames are typed here so that the client SDK and tests read the
- * same shapes the server writes.
+ * WebSocket frames (docs/API.md, "Live connections" and the frames of each room). Client frames are parsed with
+ * `safeParse` by the room objects; server frames are typed here so that the client SDK and tests read the same shapes
+ * the server writes.
  */
 import { z } from "zod";
 import { Message, MessageText } from "./common";
@@ -18,7 +18,11 @@ export const PingFrame = z.object({ type: z.literal("ping"), id: FrameId.optiona
  * `ack` (with its `id`) or an `error` frame; without one the socket is closed at expiry with
  * TOKEN_EXPIRED_CLOSE_CODE.
  */
-export const AuthFrame = z.object({ type: z.literal("auth"), id: FrameId.optional(), token: z.string().min(1).max(4096) });
+export const AuthFrame = z.object({
+  type: z.literal("auth"),
+  id: FrameId.optional(),
+  token: z.string().min(1).max(4096),
+});
 export type AuthFrame = z.infer<typeof AuthFrame>;
 
 export { SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";

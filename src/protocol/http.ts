@@ -99,7 +99,10 @@ export const SinceQuery = z.coerce.number().int().min(0);
 
 /** A query integer in [0, max]; an empty value (`?timeout=`) counts as absent and takes the default. */
 const queryInt = (max: number, fallback: number) =>
-  z.preprocess((value) => (value === "" ? undefined : value), z.coerce.number().int().min(0).max(max).default(fallback));
+  z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z.coerce.number().int().min(0).max(max).default(fallback),
+  );
 
 /** `GET …/poll?since=&timeout=`: the seq the client has, and how many seconds it may wait (at most 30). */
 export const PollQuery = z.object({

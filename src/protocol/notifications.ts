@@ -51,7 +51,11 @@ const base64UrlOf = (bytes: number) =>
   z
     .string()
     .transform((s) => s.replace(/=+$/, ""))
-    .pipe(z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}$`), `must be ${bytes} bytes, base64url`));
+    .pipe(
+      z
+        .string()
+        .regex(new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}$`), `must be ${bytes} bytes, base64url`),
+    );
 
 /** `PushSubscription.toJSON()` as a browser gives it (RFC 8030 endpoint, RFC 8291 keys). */
 export const PushSubscription = z.object({

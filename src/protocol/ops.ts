@@ -29,7 +29,11 @@ export const OpsCellsResponse = z.object({
   resolution: z.number().int(),
   center: LatLng,
   cells: z.array(OpsCell),
-  totals: z.object({ availableDrivers: z.number().int(), recentRequests: z.number().int(), activeTrips: z.number().int() }),
+  totals: z.object({
+    availableDrivers: z.number().int(),
+    recentRequests: z.number().int(),
+    activeTrips: z.number().int(),
+  }),
   at: z.number().int(),
 });
 export type OpsCellsResponse = z.infer<typeof OpsCellsResponse>;

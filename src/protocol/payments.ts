@@ -97,7 +97,15 @@ export type Earnings = z.infer<typeof Earnings>;
 
 export const WalletResponse = z.object({ wallet: Wallet });
 export const TopUpResponse = z.object({ topUp: TopUp });
-export const TransactionListResponse = z.object({ transactions: z.array(Transaction), nextBefore: z.number().int().nullable() });
+export const TransactionListResponse = z.object({
+  transactions: z.array(Transaction),
+  nextBefore: z.number().int().nullable(),
+});
 export const ReceiptResponse = z.object({ receipt: Receipt });
-export const EarningsResponse = z.object({ earnings: Earnings, trips: z.number().int(), from: z.number().int(), to: z.number().int() });
+export const EarningsResponse = z.object({
+  earnings: Earnings,
+  trips: z.number().int(),
+  from: z.number().int(),
+  to: z.number().int(),
+});
 export type EarningsResponse = z.infer<typeof EarningsResponse>;

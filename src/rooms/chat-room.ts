@@ -26,8 +26,12 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   private members: number | null = null;
 
   protected createSchema(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY, name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY, name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+    );
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
+    );
   }
 
   // ---- RPC from the Worker ----------------------------------------------------------------
@@ -71,12 +75,17 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
       this.requireMember(identity.userId);
       const cursor = before ?? this.log.lastSeq + 1;
       // One extra row tells whether another page exists.
-      const local = this.log.before(cursor, limit + 1, "message").map(messageOf).filter((m): m is Message => m !== null);
+      const local = this.log
+        .before(cursor, limit + 1, "message")
+        .map(messageOf)
+        .filter((m): m is Message => m !== null);
       let page = local;
       const keptFrom = this.log.firstSeq;
       if (page.length < limit + 1 && keptFrom > 1) {
         const olderThan = Math.min(cursor, keptFrom);
-        page = page.concat(await archivedMessagesBefore(this.env.DB, this.roomId(), olderThan, limit + 1 - page.length));
+        page = page.concat(
+          await archivedMessagesBefore(this.env.DB, this.roomId(), olderThan, limit + 1 - page.length),
+        );
       }
       const hasMore = page.length > limit;
       const messagesPage = page.slice(0, limit);
@@ -91,7 +100,9 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   protected welcomeSnapshot(): Omit<ChatWelcome, "type" | "seq"> {
-    const rows = this.sql.exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members ORDER BY joined_at, user_id`).toArray();
+    const rows = this.sql
+      .exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members ORDER BY joined_at, user_id`)
+      .toArray();
     const reads: Record<string, number> = {};
     for (const row of rows) if (row.read_seq > 0) reads[row.user_id] = row.read_seq;
     return { members: rows.map((r) => r.user_id), online: this.onlineUsers(), reads };
@@ -131,7 +142,11 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
 
   private insertMember(userId: string, joinedAt: number): void {
     const added = this.sql
-      .exec(`INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`, userId, joinedAt)
+      .exec(
+        `INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+        userId,
+        joinedAt,
+      )
       .toArray().length;
     if (this.members !== null) this.members += added;
   }

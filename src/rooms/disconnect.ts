@@ -44,7 +44,9 @@ export type DisconnectResult = {
   failed: number;
 };
 
-type Closable = { closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number> };
+type Closable = {
+  closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number>;
+};
 
 /**
  * Closes every socket (with close `code` and `reason`, e.g. CloseCode.banned and "banned") and
@@ -52,9 +54,20 @@ type Closable = { closeUserConnections(userId: string, code: number, reason: str
  * `options.refuseNewUntil`, those objects also refuse the user's new ones until then. Resolves
  * once every object has answered or failed; never throws for one object's failure.
  */
-export async function disconnectUser(env: Env, userId: string, code: number, reason: string, options: DisconnectOptions = {}): Promise<DisconnectResult> {
+export async function disconnectUser(
+  env: Env,
+  userId: string,
+  code: number,
+  reason: string,
+  options: DisconnectOptions = {},
+): Promise<DisconnectResult> {
   const now = Date.now();
-  const [trips, active, rooms, user] = await env.DB.batch<{ id?: string; trip_id?: string; room_id?: string; role?: string }>([
+  const [trips, active, rooms, user] = await env.DB.batch<{
+    id?: string;
+    trip_id?: string;
+    room_id?: string;
+    role?: string;
+  }>([
     env.DB.prepare(
       `SELECT id FROM trips WHERE (rider_id = ?1 OR driver_id = ?1) AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2) ORDER BY updated_at DESC LIMIT ?3`,
     ).bind(userId, now - RECENTLY_ENDED_MS, MAX_TRIPS),
@@ -73,8 +86,15 @@ export async function disconnectUser(env: Env, userId: string, code: number, rea
     if (held?.ok && held.value.tripId) tripIds.add(held.value.tripId);
     targets.push({ kind: "DriverSession", id: userId, stub: session });
   }
-  for (const id of tripIds) targets.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
-  for (const row of rooms?.results ?? []) if (row.room_id) targets.push({ kind: "ChatRoom", id: row.room_id, stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)) });
+  for (const id of tripIds)
+    targets.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
+  for (const row of rooms?.results ?? [])
+    if (row.room_id)
+      targets.push({
+        kind: "ChatRoom",
+        id: row.room_id,
+        stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)),
+      });
 
   const refuseNewUntil = options.refuseNewUntil ?? null;
   const result: DisconnectResult = { objects: targets.length, closed: 0, failed: 0 };
@@ -83,7 +103,14 @@ export async function disconnectUser(env: Env, userId: string, code: number, rea
       result.closed += await target.stub.closeUserConnections(userId, code, reason, refuseNewUntil);
     } catch (err) {
       result.failed++;
-      console.error(JSON.stringify({ level: "error", where: "disconnectUser", object: target.kind, reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          where: "disconnectUser",
+          object: target.kind,
+          reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+        }),
+      );
     }
   });
   return result;

@@ -12,7 +12,15 @@ import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import type { LatLng } from "../protocol/common";
-import { DriverClientFrame, Offer, TRIP_MOVE_OF_FRAME, type Driver, type DriverStatus, type Trip, type TripMoveFrameType } from "../protocol/dispatch";
+import {
+  DriverClientFrame,
+  Offer,
+  TRIP_MOVE_OF_FRAME,
+  type Driver,
+  type DriverStatus,
+  type Trip,
+  type TripMoveFrameType,
+} from "../protocol/dispatch";
 import { fastLocationFrame } from "./fast-frames";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
@@ -40,9 +48,13 @@ type DriverRow = {
  * The SQL that moves recent acceptance towards `x` (1 accepted, 0 not): each answer weighs 20%,
  * so the last ten or so offers decide it, and a driver's old habits fade.
  */
-const RECENT_ACCEPTANCE = (x: 0 | 1) => `CASE WHEN recent_acceptance IS NULL THEN ${x} ELSE recent_acceptance + 0.2 * (${x} - recent_acceptance) END`;
+const RECENT_ACCEPTANCE = (x: 0 | 1) =>
+  `CASE WHEN recent_acceptance IS NULL THEN ${x} ELSE recent_acceptance + 0.2 * (${x} - recent_acceptance) END`;
 
-/** How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by notification. */
+/**
+ * How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by
+ * notification.
+ */
 export type OfferDelivery = "socket" | "reconnect" | "notification";
 
 /**
@@ -89,7 +101,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       disconnected_at INTEGER, offer TEXT, recent_acceptance REAL)`);
     // Objects made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
     const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
-    if (!columns.some((c) => c.name === "recent_acceptance")) this.sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
+    if (!columns.some((c) => c.name === "recent_acceptance"))
+      this.sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
@@ -97,7 +110,11 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   /** Creates the driver's record on first use; idempotent. */
   ensure(driverId: string, rating: number | null): Driver {
     this.openStorage();
-    this.write(`INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`, driverId, rating);
+    this.write(
+      `INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`,
+      driverId,
+      rating,
+    );
     return this.view(this.row());
   }
 
@@ -108,8 +125,23 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       // A driver just banned (see suspend) stays offline even if a Worker has not heard yet.
       const refused = this.refusalOf(row.id);
       if (refused) throw forbidden(refused);
-      this.write(`UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`, location.lat, location.lng, now);
-      this.reportToCell({ ...row, lat: location.lat, lng: location.lng, location_at: now, status: row.status === "offline" ? "available" : row.status }, now, true);
+      this.write(
+        `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`,
+        location.lat,
+        location.lng,
+        now,
+      );
+      this.reportToCell(
+        {
+          ...row,
+          lat: location.lat,
+          lng: location.lng,
+          location_at: now,
+          status: row.status === "offline" ? "available" : row.status,
+        },
+        now,
+        true,
+      );
       return this.view(this.row());
     });
   }
@@ -135,7 +167,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       const row = this.row();
       this.leaveCell(row);
       this.write(`UPDATE driver SET status = 'offline', cell = NULL, trip_id = NULL, offer = NULL`);
-      return { offeredTripId: row.status === "offered" ? row.trip_id : null, tripId: row.status === "on_trip" ? row.trip_id : null };
+      return {
+        offeredTripId: row.status === "offered" ? row.trip_id : null,
+        tripId: row.status === "on_trip" ? row.trip_id : null,
+      };
     });
   }
 
@@ -161,7 +196,11 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       const row = this.row();
       const fresh = row.location_at !== null && now - row.location_at <= this.config.DRIVER_STALE_MS;
       if (row.status !== "available" || !fresh) return { reserved: false, delivery: null };
-      this.write(`UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1, cell = NULL`, offer.tripId, JSON.stringify(offer));
+      this.write(
+        `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1, cell = NULL`,
+        offer.tripId,
+        JSON.stringify(offer),
+      );
       this.leaveCell(row);
       const delivery = this.deliver({ type: "offer", ...offer }, row, now);
       // No live channel: the offer goes out as a notification too, behind the reply.
@@ -179,8 +218,12 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.rpc("confirm", () =>
       this.thenShowing(trip, () => {
         const row = this.row();
-        if (row.trip_id !== tripId || row.status === "available" || row.status === "offline") throw conflict("this driver holds no offer for the trip");
-        if (row.status === "offered") this.write(`UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`);
+        if (row.trip_id !== tripId || row.status === "available" || row.status === "offline")
+          throw conflict("this driver holds no offer for the trip");
+        if (row.status === "offered")
+          this.write(
+            `UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`,
+          );
         return this.view(this.row());
       }),
     );
@@ -190,15 +233,22 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
    * The trip let go of this driver (declined, expired, cancelled or finished): available again.
    * `trip`, when given, is shown to the driver's apps as in `confirm`.
    */
-  release(tripId: string, reason: "declined" | "expired" | "cancelled" | "finished", trip?: Trip): Promise<Result<Driver>> {
+  release(
+    tripId: string,
+    reason: "declined" | "expired" | "cancelled" | "finished",
+    trip?: Trip,
+  ): Promise<Result<Driver>> {
     return this.rpc("release", () =>
       this.thenShowing(trip, () => {
         const row = this.row();
         if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
         // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
         const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
-        this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`);
-        if (reason === "expired" || (reason === "cancelled" && row.status === "offered")) this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
+        this.write(
+          `UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`,
+        );
+        if (reason === "expired" || (reason === "cancelled" && row.status === "offered"))
+          this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
         const now = Date.now();
         this.reportToCell(this.row(), now, true);
         return this.view(this.row());
@@ -255,7 +305,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         // trip a second time, where it would find the trip already moved on.
         if (frame.id !== undefined && this.log.recall(identity.userId, frame.id)) return null;
         unwrap(await this.moveTrip(identity, frame));
-        if (frame.id !== undefined && !this.log.recall(identity.userId, frame.id)) this.log.remember(identity.userId, frame.id, null, Date.now());
+        if (frame.id !== undefined && !this.log.recall(identity.userId, frame.id))
+          this.log.remember(identity.userId, frame.id, null, Date.now());
         return null;
       }
       case "ping":
@@ -288,7 +339,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   /** A move sent on the channel goes to the trip's own object, exactly as its HTTP route does. */
-  private moveTrip(identity: Identity, frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>): Promise<Result<Trip>> {
+  private moveTrip(
+    identity: Identity,
+    frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>,
+  ): Promise<Result<Trip>> {
     const trip = this.tripStub(frame.tripId);
     if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
@@ -298,8 +352,17 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     const now = Date.now();
     if (fix.at > now + this.config.FIX_MAX_AHEAD_MS) throw badFix("the fix is from the future; check the device clock");
     if (fix.at < now - MAX_FIX_AGE_MS) throw badFix("the fix is too old");
-    this.locationGuard ??= new SocketGuard({ ratePerSecond: this.config.LOCATIONS_PER_SECOND, burst: this.config.LOCATIONS_PER_SECOND, badFramesBeforeClose: 1, badFrameWindowMs: 1 }, now);
-    if (!this.locationGuard.take(now)) throw new ApiError(429, "rate_limited", `at most ${this.config.LOCATIONS_PER_SECOND} locations per second`);
+    this.locationGuard ??= new SocketGuard(
+      {
+        ratePerSecond: this.config.LOCATIONS_PER_SECOND,
+        burst: this.config.LOCATIONS_PER_SECOND,
+        badFramesBeforeClose: 1,
+        badFrameWindowMs: 1,
+      },
+      now,
+    );
+    if (!this.locationGuard.take(now))
+      throw new ApiError(429, "rate_limited", `at most ${this.config.LOCATIONS_PER_SECOND} locations per second`);
     const row = this.row();
     if (row.lat !== null && row.lng !== null && row.location_at !== null) {
       if (fix.at <= row.location_at) throw badFix("the fix is older than the last one");
@@ -311,7 +374,9 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     this.current = moved;
     this.locationDirty = true;
     if (row.status === "on_trip" && row.trip_id) {
-      this.tripStub(row.trip_id).driverLocation(row.id, fix).catch((err: unknown) => this.logError("forwardLocation", err));
+      this.tripStub(row.trip_id)
+        .driverLocation(row.id, fix)
+        .catch((err: unknown) => this.logError("forwardLocation", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
     if (this.locationDirty && now - this.locationSavedAt >= LOCATION_SAVE_MS) this.saveLocation(now);
@@ -362,19 +427,30 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       rating: row.rating,
       acceptanceRate: row.recent_acceptance,
     };
-    this.cellStub(cell).upsertDriver(candidate).catch((err: unknown) => this.logError("reportToCell", err));
+    this.cellStub(cell)
+      .upsertDriver(candidate)
+      .catch((err: unknown) => this.logError("reportToCell", err));
     this.reportedPosition = point;
     if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
     if (!moved && !force) return;
     // One write stores the report with the fix it carried.
-    this.sql.exec(`UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`, cell, now, row.lat, row.lng, row.location_at);
+    this.sql.exec(
+      `UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`,
+      cell,
+      now,
+      row.lat,
+      row.lng,
+      row.location_at,
+    );
     this.locationDirty = false;
     this.locationSavedAt = now;
   }
 
   private leaveCell(row: DriverRow): void {
     if (!row.cell) return;
-    this.cellStub(row.cell).removeDriver(row.id).catch((err: unknown) => this.logError("leaveCell", err));
+    this.cellStub(row.cell)
+      .removeDriver(row.id)
+      .catch((err: unknown) => this.logError("leaveCell", err));
   }
 
   private tripStub(tripId: string) {
@@ -387,7 +463,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   private deliver(frame: object, row: DriverRow, now: number): OfferDelivery {
     if (this.sendToUser(row.id, JSON.stringify(frame)) > 0) return "socket";
-    if (row.disconnected_at !== null && now - row.disconnected_at > this.config.DISCONNECT_GRACE_MS) return "notification";
+    if (row.disconnected_at !== null && now - row.disconnected_at > this.config.DISCONNECT_GRACE_MS)
+      return "notification";
     return row.disconnected_at === null ? "notification" : "reconnect";
   }
 

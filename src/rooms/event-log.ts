@@ -37,17 +37,26 @@ export class EventLog {
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
     // What the command carried (a digest), so that an id reused for something else is told apart.
-    if (!sql.exec<{ name: string }>(`PRAGMA table_info(commands)`).toArray().some((c) => c.name === "fingerprint")) {
+    if (
+      !sql
+        .exec<{ name: string }>(`PRAGMA table_info(commands)`)
+        .toArray()
+        .some((c) => c.name === "fingerprint")
+    ) {
       sql.exec(`ALTER TABLE commands ADD COLUMN fingerprint TEXT`);
     }
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
     this.migrateOutboxTable();
-    const row = sql.exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`).one();
+    const row = sql
+      .exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`)
+      .one();
     // After a trim removed every event, the high-water mark survives in log_meta.
     this.last = row.last ?? this.meta("trimmed_through") ?? 0;
     this.first = row.first ?? this.last + 1;
     this.flushed = this.meta("flushed_through") ?? 0;
-    this.pending = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE seq > ? AND archive = 1`, this.flushed).one().n;
+    this.pending = sql
+      .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE seq > ? AND archive = 1`, this.flushed)
+      .one().n;
   }
 
   get lastSeq(): number {
@@ -76,7 +85,13 @@ export class EventLog {
   append(build: (seq: number) => object, now: number, archive: boolean): { seq: number; text: string } {
     const seq = this.last + 1;
     const text = JSON.stringify(build(seq));
-    this.sql.exec(`INSERT INTO events (seq, frame, created_at, archive) VALUES (?, ?, ?, ?)`, seq, text, now, archive ? 1 : 0);
+    this.sql.exec(
+      `INSERT INTO events (seq, frame, created_at, archive) VALUES (?, ?, ?, ?)`,
+      seq,
+      text,
+      now,
+      archive ? 1 : 0,
+    );
     this.last = seq;
     if (this.first > seq) this.first = seq;
     if (archive) this.pending++;
@@ -112,13 +127,30 @@ export class EventLog {
   /** The seq a command already produced, and its fingerprint, if this user sent this command id before. */
   recall(userId: string, commandId: string): { seq: number | null; fingerprint: string | null } | undefined {
     const row = this.sql
-      .exec<{ seq: number | null; fingerprint: string | null }>(`SELECT seq, fingerprint FROM commands WHERE user_id = ? AND command_id = ?`, userId, commandId)
+      .exec<{ seq: number | null; fingerprint: string | null }>(
+        `SELECT seq, fingerprint FROM commands WHERE user_id = ? AND command_id = ?`,
+        userId,
+        commandId,
+      )
       .toArray()[0];
     return row ? { seq: row.seq, fingerprint: row.fingerprint } : undefined;
   }
 
-  remember(userId: string, commandId: string, seq: number | null, now: number, fingerprint: string | null = null): void {
-    this.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)`, userId, commandId, seq, now, fingerprint);
+  remember(
+    userId: string,
+    commandId: string,
+    seq: number | null,
+    now: number,
+    fingerprint: string | null = null,
+  ): void {
+    this.sql.exec(
+      `INSERT INTO commands (user_id, command_id, seq, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)`,
+      userId,
+      commandId,
+      seq,
+      now,
+      fingerprint,
+    );
   }
 
   /**
@@ -171,15 +203,25 @@ export class EventLog {
    */
   private migrateOutboxTable(): void {
     const sql = this.sql;
-    const hasOutbox = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`).toArray().length > 0;
-    const hasArchive = sql.exec<{ name: string }>(`PRAGMA table_info(events)`).toArray().some((c) => c.name === "archive");
+    const hasOutbox =
+      sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`).toArray().length > 0;
+    const hasArchive = sql
+      .exec<{ name: string }>(`PRAGMA table_info(events)`)
+      .toArray()
+      .some((c) => c.name === "archive");
     if (hasArchive && !hasOutbox) return;
     this.storage.transactionSync(() => {
       if (!hasArchive) sql.exec(`ALTER TABLE events ADD COLUMN archive INTEGER NOT NULL DEFAULT 1`);
-      const oldest = hasOutbox ? sql.exec<{ seq: number | null }>(`SELECT MIN(seq) AS seq FROM outbox`).one().seq : null;
-      const last = sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM events`).one().seq ?? this.meta("trimmed_through") ?? 0;
+      const oldest = hasOutbox
+        ? sql.exec<{ seq: number | null }>(`SELECT MIN(seq) AS seq FROM outbox`).one().seq
+        : null;
+      const last =
+        sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM events`).one().seq ??
+        this.meta("trimmed_through") ??
+        0;
       const watermark = oldest === null ? last : oldest - 1;
-      if (hasOutbox) sql.exec(`UPDATE events SET archive = 0 WHERE seq > ? AND seq NOT IN (SELECT seq FROM outbox)`, watermark);
+      if (hasOutbox)
+        sql.exec(`UPDATE events SET archive = 0 WHERE seq > ? AND seq NOT IN (SELECT seq FROM outbox)`, watermark);
       this.setMeta("flushed_through", watermark);
       sql.exec(`DROP TABLE IF EXISTS outbox`);
     });
@@ -190,6 +232,10 @@ export class EventLog {
   }
 
   private setMeta(key: string, value: number): void {
-    this.sql.exec(`INSERT INTO log_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value);
+    this.sql.exec(
+      `INSERT INTO log_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      key,
+      value,
+    );
   }
 }

@@ -33,7 +33,11 @@ type Stream = {
 /** How long a cut-off stream may take to hand over what it holds before it is aborted. */
 const CUT_OFF_GRACE_MS = 30_000;
 
-export const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no" };
+export const SSE_HEADERS = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache, no-transform",
+  "X-Accel-Buffering": "no",
+};
 
 /**
  * An SSE event. `id` is the seq the client has seen once it holds this event: a stored
@@ -62,7 +66,15 @@ export class EventStreams {
    */
   open(identity: Identity, session: SocketSession, prelude: () => string[], maxQueuedBytes: number): Response {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const stream: Stream = { identity, session, expiry: null, writer: writable.getWriter(), queuedBytes: 0, maxQueuedBytes, lastSeq: null };
+    const stream: Stream = {
+      identity,
+      session,
+      expiry: null,
+      writer: writable.getWriter(),
+      queuedBytes: 0,
+      maxQueuedBytes,
+      lastSeq: null,
+    };
     this.streams.add(stream);
     try {
       for (const chunk of prelude()) this.write(stream, chunk);
@@ -148,7 +160,12 @@ export class EventStreams {
    */
   private cutOff(stream: Stream): void {
     if (!this.streams.has(stream)) return;
-    const frame = { type: "error", code: "slow_consumer", message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume", seq: stream.lastSeq };
+    const frame = {
+      type: "error",
+      code: "slow_consumer",
+      message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume",
+      seq: stream.lastSeq,
+    };
     stream.writer.write(encoder.encode(sseEvent(JSON.stringify(frame)))).catch(() => undefined);
     const grace = setTimeout(() => stream.writer.abort("slow consumer").catch(() => undefined), CUT_OFF_GRACE_MS);
     stream.writer.closed.then(

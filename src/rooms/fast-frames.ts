@@ -11,7 +11,8 @@ import { LocationFrame } from "../protocol/dispatch";
 import { FrameId, type ChatClientFrame } from "../protocol/frames";
 
 type Range = { min: number; max: number };
-const rangeOf = (min: number | null, max: number | null): Range | null => (min !== null && max !== null ? { min, max } : null);
+const rangeOf = (min: number | null, max: number | null): Range | null =>
+  min !== null && max !== null ? { min, max } : null;
 
 // Read from the schemas so the checks cannot drift from them; should one lose a bound, its
 // check stands aside and zod parses every frame.
@@ -26,12 +27,20 @@ const LOCATION = (() => {
   return lat && lng && heading && speedKmh ? { lat, lng, heading, speedKmh } : null;
 })();
 
-const inRange = (value: unknown, range: Range): value is number => typeof value === "number" && value >= range.min && value <= range.max;
-const isFrameId = (value: unknown): value is string => ID !== null && typeof value === "string" && value.length >= ID.min && value.length <= ID.max;
-const isObject = (data: unknown): data is Record<string, unknown> => typeof data === "object" && data !== null && !Array.isArray(data);
+const inRange = (value: unknown, range: Range): value is number =>
+  typeof value === "number" && value >= range.min && value <= range.max;
+const isFrameId = (value: unknown): value is string =>
+  ID !== null && typeof value === "string" && value.length >= ID.min && value.length <= ID.max;
+const isObject = (data: unknown): data is Record<string, unknown> =>
+  typeof data === "object" && data !== null && !Array.isArray(data);
 
 /** An optional field: absent (ok, nothing), valid (ok, the value), or anything else (not ok). */
-function optional<T>(data: object, key: string, value: unknown, valid: (v: unknown) => v is T): { ok: boolean; value?: T } {
+function optional<T>(
+  data: object,
+  key: string,
+  value: unknown,
+  valid: (v: unknown) => v is T,
+): { ok: boolean; value?: T } {
   // zod keeps a key that is present but undefined; JSON never makes one, so leave that to zod.
   if (value === undefined) return { ok: !(key in data) };
   return valid(value) ? { ok: true, value } : { ok: false };
@@ -42,7 +51,14 @@ export function fastChatFrame(data: unknown): ChatClientFrame | undefined {
   if (!ID || !TEXT || !isObject(data)) return undefined;
   // Read like zod reads an object: by property access, so inherited keys count the same.
   const { type, text } = data;
-  if (type !== "message" || typeof text !== "string" || text.length < TEXT.min || text.length > TEXT.max || text.trim().length === 0) return undefined;
+  if (
+    type !== "message" ||
+    typeof text !== "string" ||
+    text.length < TEXT.min ||
+    text.length > TEXT.max ||
+    text.trim().length === 0
+  )
+    return undefined;
   const id = optional(data, "id", data.id, isFrameId);
   if (!id.ok) return undefined;
   return id.value === undefined ? { type, text } : { type, id: id.value, text };
@@ -52,7 +68,14 @@ export function fastChatFrame(data: unknown): ChatClientFrame | undefined {
 export function fastLocationFrame(data: unknown): LocationFrame | undefined {
   if (!ID || !LOCATION || !isObject(data)) return undefined;
   const { type, lat, lng, at } = data;
-  if (type !== "location" || !inRange(lat, LOCATION.lat) || !inRange(lng, LOCATION.lng) || typeof at !== "number" || !Number.isSafeInteger(at)) return undefined;
+  if (
+    type !== "location" ||
+    !inRange(lat, LOCATION.lat) ||
+    !inRange(lng, LOCATION.lng) ||
+    typeof at !== "number" ||
+    !Number.isSafeInteger(at)
+  )
+    return undefined;
   const id = optional(data, "id", data.id, isFrameId);
   const heading = optional(data, "heading", data.heading, (v): v is number => inRange(v, LOCATION.heading));
   const speedKmh = optional(data, "speedKmh", data.speedKmh, (v): v is number => inRange(v, LOCATION.speedKmh));

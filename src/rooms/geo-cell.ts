@@ -41,7 +41,14 @@ const PRUNE_EVERY_MS = 10_000;
 /** How often the drivers in memory are copied to SQLite (see the module comment). */
 const DRIVERS_SAVE_MS = 5_000;
 
-type DriverRow = { driver_id: string; lat: number; lng: number; at: number; rating: number | null; acceptance: number | null };
+type DriverRow = {
+  driver_id: string;
+  lat: number;
+  lng: number;
+  at: number;
+  rating: number | null;
+  acceptance: number | null;
+};
 
 export class GeoCell extends DurableObject<Env> {
   private readonly config: Config;
@@ -52,7 +59,10 @@ export class GeoCell extends DurableObject<Env> {
   /** Drivers added, moved or removed since the last copy to SQLite. Memory only. */
   private readonly unsaved = new Set<string>();
   private savedAt = 0;
-  /** Ride requests of the surge window: who asked, and whether it was called off. Rebuilt from the `demand` table after waking. */
+  /**
+   * Ride requests of the surge window: who asked, and whether it was called off. Rebuilt from the `demand` table after
+   * waking.
+   */
   private readonly demand: DemandWindow;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -64,13 +74,25 @@ export class GeoCell extends DurableObject<Env> {
     );
     // Requests used to be bare timestamps; surge now counts distinct riders, so the old rows go.
     sql.exec(`DROP TABLE IF EXISTS requests`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, withdrawn INTEGER NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, withdrawn INTEGER NOT NULL)`,
+    );
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`,
+    );
     for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
-      this.drivers.set(row.driver_id, { driverId: row.driver_id, location: { lat: row.lat, lng: row.lng }, locationAt: row.at, rating: row.rating, acceptanceRate: row.acceptance });
+      this.drivers.set(row.driver_id, {
+        driverId: row.driver_id,
+        location: { lat: row.lat, lng: row.lng },
+        locationAt: row.at,
+        rating: row.rating,
+        acceptanceRate: row.acceptance,
+      });
     }
     this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
-    for (const row of sql.exec<{ trip_id: string; rider_id: string; at: number; withdrawn: number }>(`SELECT trip_id, rider_id, at, withdrawn FROM demand`)) {
+    for (const row of sql.exec<{ trip_id: string; rider_id: string; at: number; withdrawn: number }>(
+      `SELECT trip_id, rider_id, at, withdrawn FROM demand`,
+    )) {
       this.demand.restore(row.trip_id, { riderId: row.rider_id, at: row.at, withdrawn: row.withdrawn === 1 });
     }
   }
@@ -134,17 +156,26 @@ export class GeoCell extends DurableObject<Env> {
       this.drivers.delete(d.driverId);
       this.unsaved.add(d.driverId);
     }
-    if (this.demand.prune(now).length > 0) this.ctx.storage.sql.exec(`DELETE FROM demand WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    if (this.demand.prune(now).length > 0)
+      this.ctx.storage.sql.exec(`DELETE FROM demand WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
     this.prunedAt = now;
   }
 
   /** A rider requested a ride picked up here: it counts towards surge while it is live. */
   recordRequest(tripId: string, riderId: string, now: number): void {
     const entry = this.demand.record(tripId, riderId, now);
-    if (entry) this.ctx.storage.sql.exec(`INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 0) ON CONFLICT (trip_id) DO NOTHING`, tripId, riderId, now);
+    if (entry)
+      this.ctx.storage.sql.exec(
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 0) ON CONFLICT (trip_id) DO NOTHING`,
+        tripId,
+        riderId,
+        now,
+      );
   }
 
-  /** The rider called the request off for free: it stops counting (even if the request itself is still on its way here). */
+  /**
+   * The rider called the request off for free: it stops counting (even if the request itself is still on its way here).
+   */
   withdrawRequest(tripId: string, now: number): void {
     const entry = this.demand.withdraw(tripId, now);
     if (entry) {
@@ -181,7 +212,10 @@ export class GeoCell extends DurableObject<Env> {
     const availableDrivers = this.freshDrivers(now).length;
     const recentRequests = this.demand.liveRiders(now);
     const activeTrips: Record<string, number> = {};
-    for (const row of sql.exec<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM trips WHERE active = 1 GROUP BY status`)) activeTrips[row.status] = row.n;
+    for (const row of sql.exec<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM trips WHERE active = 1 GROUP BY status`,
+    ))
+      activeTrips[row.status] = row.n;
     return { availableDrivers, recentRequests, activeTrips };
   }
 

@@ -63,7 +63,10 @@ export function nearSearch(config: Config, point: LatLng): SearchStep[] {
 
 /** Matching's search: `nearSearch`, then once the wider ring (`WIDE_SEARCH_RING`). */
 export function matchingSearch(config: Config, point: LatLng): SearchStep[] {
-  return [...nearSearch(config, point), { cells: widerCells(config, point), decidedBelowEtaSec: Number.POSITIVE_INFINITY }];
+  return [
+    ...nearSearch(config, point),
+    { cells: widerCells(config, point), decidedBelowEtaSec: Number.POSITIVE_INFINITY },
+  ];
 }
 
 /**
@@ -89,7 +92,12 @@ export async function* candidatesBestFirst(
     if (first) onPickupCell?.(area.center);
     first = false;
     const found = left.concat(area.drivers);
-    const ranked = rankCandidates(found, query.point, { ...config.travelModel, now, staleAfterMs: config.DRIVER_STALE_MS, exclude: seen });
+    const ranked = rankCandidates(found, query.point, {
+      ...config.travelModel,
+      now,
+      staleAfterMs: config.DRIVER_STALE_MS,
+      exclude: seen,
+    });
     for (const candidate of ranked) {
       if (candidate.pickupEtaSec >= step.decidedBelowEtaSec) break;
       seen.add(candidate.driverId);
@@ -108,10 +116,17 @@ function widerCells(config: Config, point: LatLng): string[] {
   return cells;
 }
 
-const cellObject = (env: Env, config: Config, point: LatLng) => env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION)));
+const cellObject = (env: Env, config: Config, point: LatLng) =>
+  env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION)));
 
 /** Counts a trip request towards its pickup cell's surge. */
-export function recordDemand(env: Env, config: Config, point: LatLng, request: { tripId: string; riderId: string }, now: number): Promise<void> {
+export function recordDemand(
+  env: Env,
+  config: Config,
+  point: LatLng,
+  request: { tripId: string; riderId: string },
+  now: number,
+): Promise<void> {
   return cellObject(env, config, point).recordRequest(request.tripId, request.riderId, now);
 }
 
@@ -121,6 +136,11 @@ export function withdrawDemand(env: Env, config: Config, point: LatLng, tripId: 
 }
 
 /** Tells the pickup's cell a trip's status, for the operations view's counts. */
-export function noteTripInCell(env: Env, config: Config, pickup: LatLng, trip: { id: string; status: string; active: boolean; at: number }): Promise<void> {
+export function noteTripInCell(
+  env: Env,
+  config: Config,
+  pickup: LatLng,
+  trip: { id: string; status: string; active: boolean; at: number },
+): Promise<void> {
   return cellObject(env, config, pickup).noteTrip(trip.id, trip.status, trip.active, trip.at);
 }

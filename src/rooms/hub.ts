@@ -16,7 +16,13 @@ import type { NotificationMessage } from "../notify/message";
 import { notifyBehind } from "../notify/producer";
 import { redactSecrets } from "../redact";
 import type { Message } from "../protocol/common";
-import { AuthFrame, LooseFrame, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE, type ChatMessageFrame } from "../protocol/frames";
+import {
+  AuthFrame,
+  LooseFrame,
+  SESSION_ENDED_CLOSE_CODE,
+  TOKEN_EXPIRED_CLOSE_CODE,
+  type ChatMessageFrame,
+} from "../protocol/frames";
 import { PollQuery, SinceQuery } from "../protocol/http";
 import { EventLog, type StoredEvent } from "./event-log";
 import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
@@ -81,7 +87,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    * without scanning every socket on each message. Memory only, like what it counts.
    */
   private readonly connections = new Map<string, number>();
-  /** SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts). */
+  /**
+   * SSE streams and waiting long polls, the fallbacks for clients without WebSockets; memory only (see fallbacks.ts).
+   */
   private readonly eventStreams = new EventStreams((identity) => {
     this.uncount(identity.userId);
     this.connectionEnded(identity.userId);
@@ -96,7 +104,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = loadConfig(env);
-    const holdsRoom = ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).toArray().length > 0;
+    const holdsRoom =
+      ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'`).toArray().length > 0;
     if (holdsRoom) this.openStorage();
     for (const ws of ctx.getWebSockets()) {
       const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
@@ -124,7 +133,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   /** Room-specific fields of the `welcome` frame. */
   protected abstract welcomeSnapshot(identity: Identity): object;
   /** Applies one validated frame; returns the seq it stored, if any, for the ack. */
-  protected abstract onClientFrame(ws: WebSocket, identity: Identity, frame: ClientFrame): Promise<number | null> | number | null;
+  protected abstract onClientFrame(
+    ws: WebSocket,
+    identity: Identity,
+    frame: ClientFrame,
+  ): Promise<number | null> | number | null;
   /** Copies a batch of outbox events to D1; must be idempotent (it may run twice). */
   protected abstract writeBehind(events: StoredEvent[]): Promise<void>;
   /** A user's first socket opened, or last socket closed. */
@@ -215,7 +228,10 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    * active trip's moves), so that one flush carries many events, or at once when a whole batch is
    * waiting. An alarm set earlier for another reason copies it then.
    */
-  protected appendForWriteBehind(build: (seq: number) => object, delayMs = this.config.OUTBOX_FLUSH_DELAY_MS): { seq: number; text: string } {
+  protected appendForWriteBehind(
+    build: (seq: number) => object,
+    delayMs = this.config.OUTBOX_FLUSH_DELAY_MS,
+  ): { seq: number; text: string } {
     const now = Date.now();
     const stored = this.log.append(build, now, true);
     this.wakeAt(this.log.pendingCount >= this.config.OUTBOX_BATCH_SIZE ? now : now + delayMs);
@@ -225,16 +241,27 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   // ---- chat, shared by chat rooms and trip chat ------------------------------------------------
 
   /** Stores and broadcasts a chat message once per command id; a repeat returns the first seq. */
-  protected storeMessage(roomId: string, userId: string, text: string, commandId?: string): { seq: number; message?: Message } {
-    const result = this.once(userId, "message", commandId, () => {
-      let message: Message | undefined;
-      const stored = this.appendForWriteBehind((seq) => {
-        message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
-        const frame: ChatMessageFrame = { type: "message", seq, message };
-        return frame;
-      }, this.config.MESSAGE_ARCHIVE_DELAY_MS);
-      return { seq: stored.seq, text: stored.text, message };
-    }, commandId === undefined ? null : textFingerprint(text));
+  protected storeMessage(
+    roomId: string,
+    userId: string,
+    text: string,
+    commandId?: string,
+  ): { seq: number; message?: Message } {
+    const result = this.once(
+      userId,
+      "message",
+      commandId,
+      () => {
+        let message: Message | undefined;
+        const stored = this.appendForWriteBehind((seq) => {
+          message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
+          const frame: ChatMessageFrame = { type: "message", seq, message };
+          return frame;
+        }, this.config.MESSAGE_ARCHIVE_DELAY_MS);
+        return { seq: stored.seq, text: stored.text, message };
+      },
+      commandId === undefined ? null : textFingerprint(text),
+    );
     if (result.repeated) return { seq: result.seq ?? 0 };
     this.publish(result.value);
     return { seq: result.value.seq, message: result.value.message };
@@ -318,10 +345,16 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    * a Worker that has not yet heard of a ban may still let a socket through. Returns how many
    * connections it ended.
    */
-  async closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number> {
+  async closeUserConnections(
+    userId: string,
+    code: number,
+    reason: string,
+    refuseNewUntil: number | null,
+  ): Promise<number> {
     // A close reason is at most 123 bytes; ours are short, and this keeps a long one legal.
     const closeReason = reason.slice(0, 100);
-    if (refuseNewUntil !== null && refuseNewUntil > Date.now() && this.initialized) this.ctx.storage.kv.put(refusalKey(userId), { until: refuseNewUntil, reason: closeReason });
+    if (refuseNewUntil !== null && refuseNewUntil > Date.now() && this.initialized)
+      this.ctx.storage.kv.put(refusalKey(userId), { until: refuseNewUntil, reason: closeReason });
     let closed = 0;
     for (const ws of this.ctx.getWebSockets(userId)) {
       try {
@@ -375,7 +408,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       if (refused) return jsonError(new ApiError(403, "forbidden", refused));
       const url = new URL(request.url);
       const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-      if (url.pathname === "/ws" && !upgrade) return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
+      if (url.pathname === "/ws" && !upgrade)
+        return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
       if (!this.initialized) return jsonError(notFound(`${this.kind} not found`));
       const denial = this.denySocket(identity);
       if (denial) return jsonError(denial);
@@ -387,11 +421,19 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       // (tabs, a reconnect racing its old socket's close), not hundreds.
       const open = this.connections.get(identity.userId) ?? 0;
       if (open >= this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM) {
-        return jsonError(new ApiError(429, "too_many_connections", `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; close one first`, { max: this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM }));
+        return jsonError(
+          new ApiError(
+            429,
+            "too_many_connections",
+            `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; close one first`,
+            { max: this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM },
+          ),
+        );
       }
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
-      if (since && !since.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
+      if (since && !since.success)
+        return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
       if (url.pathname === "/events") {
         // A stream is a connection like a socket: the first of a user's joins, the last leaves.
         const firstConnection = !this.isOnline(identity.userId);
@@ -442,7 +484,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     const seq = this.log.lastSeq;
     const welcome = JSON.stringify({ type: "welcome", seq, ...this.welcomeSnapshot(identity) });
     if (since === null) return [{ text: welcome, id: seq }];
-    if (since < this.log.firstSeq - 1 || since > seq) return [{ text: welcome }, { text: JSON.stringify({ type: "reset", seq }), id: seq }];
+    if (since < this.log.firstSeq - 1 || since > seq)
+      return [{ text: welcome }, { text: JSON.stringify({ type: "reset", seq }), id: seq }];
     const frames: { text: string; id?: number }[] = [{ text: welcome }];
     const floor = this.replayFloor(identity);
     if (since < floor) {
@@ -459,9 +502,13 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
    */
   private async longPoll(url: URL, identity: Identity, tokenExpiresAt: number): Promise<Response> {
     const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
-    if (!query.success) return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"));
+    if (!query.success)
+      return jsonError(
+        new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"),
+      );
     const { since, timeout } = query.data;
-    if (since < this.log.firstSeq - 1 || since > this.log.lastSeq) return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
+    if (since < this.log.firstSeq - 1 || since > this.log.lastSeq)
+      return pollAnswer([JSON.stringify({ type: "reset", seq: this.log.lastSeq })], this.log.lastSeq);
     const floor = this.replayFloor(identity);
     if (since < floor) return pollAnswer([JSON.stringify({ type: "reset", seq: floor })], floor);
     const wait = Math.min(timeout * 1000, tokenExpiresAt - Date.now());
@@ -490,9 +537,17 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       const now = Date.now();
       // The alarm closes expired sockets; a frame that beats it to one is not taken either.
       if (who.expiresAt <= now) return this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
-      if (typeof message !== "string") return this.badFrame(ws, guard, "invalid_request", "binary frames are not supported");
+      if (typeof message !== "string")
+        return this.badFrame(ws, guard, "invalid_request", "binary frames are not supported");
       if (exceedsBytes(message, this.config.MAX_FRAME_BYTES)) {
-        return this.badFrame(ws, guard, "payload_too_large", `frames are limited to ${this.config.MAX_FRAME_BYTES} bytes`, undefined, 1009);
+        return this.badFrame(
+          ws,
+          guard,
+          "payload_too_large",
+          `frames are limited to ${this.config.MAX_FRAME_BYTES} bytes`,
+          undefined,
+          1009,
+        );
       }
       let data: unknown;
       try {
@@ -502,7 +557,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       }
       // The loose parse, only there to echo an `id` on an error, runs on error paths only:
       // a valid frame is parsed once.
-      if (!guard.take(now)) return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", looseFrameOf(data)?.id);
+      if (!guard.take(now))
+        return this.badFrame(ws, guard, "rate_limited", "too many frames; slow down", looseFrameOf(data)?.id);
       if (isAuthFrame(data)) return await this.renewToken(ws, who, guard, data);
       let frame = this.fastFrame(data);
       if (frame === undefined) {
@@ -512,8 +568,11 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
           id = loose?.id;
           const type = loose?.type;
           // A discriminated union reports an unknown `type` as a union failure on that field.
-          const unknownType = type === undefined || parsed.error.issues.some((i) => i.code === "invalid_union" && i.path[0] === "type");
-          const text = unknownType ? `unknown frame type ${JSON.stringify(type ?? null)}` : `invalid ${type} frame: ${describeIssues(parsed.error)}`;
+          const unknownType =
+            type === undefined || parsed.error.issues.some((i) => i.code === "invalid_union" && i.path[0] === "type");
+          const text = unknownType
+            ? `unknown frame type ${JSON.stringify(type ?? null)}`
+            : `invalid ${type} frame: ${describeIssues(parsed.error)}`;
           return this.badFrame(ws, guard, "invalid_request", text, id);
         }
         frame = parsed.data;
@@ -538,7 +597,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
   private async renewToken(ws: WebSocket, who: SocketAttachment, guard: SocketGuard, data: unknown): Promise<void> {
     const parsed = AuthFrame.safeParse(data);
     const id = parsed.success ? parsed.data.id : looseFrameOf(data)?.id;
-    if (!parsed.success) return this.badFrame(ws, guard, "invalid_request", `invalid auth frame: ${describeIssues(parsed.error)}`, id);
+    if (!parsed.success)
+      return this.badFrame(ws, guard, "invalid_request", `invalid auth frame: ${describeIssues(parsed.error)}`, id);
     try {
       const session = await renewSocketSession(this.config, this.env.DB, who, parsed.data.token, Date.now());
       const current = this.sockets.get(ws);
@@ -599,7 +659,14 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
     this.forget(ws);
   }
 
-  private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008): void {
+  private badFrame(
+    ws: WebSocket,
+    guard: SocketGuard,
+    code: string,
+    message: string,
+    id?: string,
+    closeCode = 1008,
+  ): void {
     this.sendError(ws, code, message, id);
     if (guard.recordBadFrame(Date.now())) {
       try {
@@ -694,7 +761,9 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
       this.logError("alarm", err);
       retryAt = Date.now() + 1_000;
     }
-    const deadlines = [retryAt, this.socketsExpireAt, this.initialized ? this.nextDeadline() : null].filter((t): t is number => t !== null);
+    const deadlines = [retryAt, this.socketsExpireAt, this.initialized ? this.nextDeadline() : null].filter(
+      (t): t is number => t !== null,
+    );
     if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
   }
 
@@ -797,7 +866,9 @@ const POLL_PAGE = 100;
 
 /** The frames are stored as JSON text already: the answer is put together without re-parsing them. */
 function pollAnswer(texts: string[], seq: number): Response {
-  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, { headers: { "Content-Type": "application/json" } });
+  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, {
+    headers: { "Content-Type": "application/json" },
+  });
 }
 
 function jsonError(err: ApiError): Response {
@@ -817,4 +888,3 @@ function describeIssues(error: z.ZodError): string {
     .map((i) => `${i.path.join(".") || "frame"}: ${i.message}`)
     .join("; ");
 }
-

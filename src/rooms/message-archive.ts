@@ -19,7 +19,9 @@ export function messageOf(event: StoredEvent): Message | null {
 /** D1 refuses a statement that binds more parameters than this. */
 export const D1_MAX_BOUND_PARAMETERS = 100;
 /** Message rows per INSERT: each binds one parameter per column. */
-export const MESSAGE_ROWS_PER_INSERT = Math.floor(D1_MAX_BOUND_PARAMETERS / Object.keys(getTableColumns(messages)).length);
+export const MESSAGE_ROWS_PER_INSERT = Math.floor(
+  D1_MAX_BOUND_PARAMETERS / Object.keys(getTableColumns(messages)).length,
+);
 
 /**
  * The inserts of the messages among `events` (rows already there are left alone), for a batch:
@@ -30,7 +32,12 @@ export function messageInserts(db: DrizzleD1Database, events: StoredEvent[]) {
   const rows = events.map(messageOf).filter((m): m is Message => m !== null);
   const inserts = [];
   for (let i = 0; i < rows.length; i += MESSAGE_ROWS_PER_INSERT) {
-    inserts.push(db.insert(messages).values(rows.slice(i, i + MESSAGE_ROWS_PER_INSERT)).onConflictDoNothing());
+    inserts.push(
+      db
+        .insert(messages)
+        .values(rows.slice(i, i + MESSAGE_ROWS_PER_INSERT))
+        .onConflictDoNothing(),
+    );
   }
   return inserts;
 }
@@ -42,7 +49,12 @@ export async function archiveMessages(d1: D1Database, events: StoredEvent[]): Pr
   if (first) await db.batch([first, ...rest]);
 }
 
-export async function archivedMessagesBefore(d1: D1Database, roomId: string, before: number, limit: number): Promise<Message[]> {
+export async function archivedMessagesBefore(
+  d1: D1Database,
+  roomId: string,
+  before: number,
+  limit: number,
+): Promise<Message[]> {
   return drizzle(d1)
     .select()
     .from(messages)

@@ -26,14 +26,24 @@ export async function endSessionsOnSockets(env: Env, userId: string, sessions: s
         `SELECT trip_id AS id FROM active_trips WHERE rider_id = ?1
          UNION SELECT id FROM (SELECT id FROM trips WHERE driver_id = ?1 AND status IN ('accepted', 'arrived', 'in_progress') ORDER BY created_at DESC LIMIT ?2)`,
       ).bind(userId, TRIPS_REACHED),
-      env.DB.prepare(`SELECT room_id AS id FROM room_members WHERE user_id = ?1 ORDER BY joined_at DESC LIMIT ?2`).bind(userId, ROOMS_REACHED),
+      env.DB.prepare(`SELECT room_id AS id FROM room_members WHERE user_id = ?1 ORDER BY joined_at DESC LIMIT ?2`).bind(
+        userId,
+        ROOMS_REACHED,
+      ),
     ])) as [D1Result<{ role: string }>, D1Result<{ id: string }>, D1Result<{ id: string }>];
     const targets: RoomWithSockets[] = [];
-    if (roles.results[0]?.role === "driver") targets.push(env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId)));
+    if (roles.results[0]?.role === "driver")
+      targets.push(env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId)));
     for (const { id } of trips.results) targets.push(env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)));
     for (const { id } of rooms.results) targets.push(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(id)));
     await Promise.allSettled(targets.map((room) => room.endSessions(userId, sessions)));
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", where: "sessionEnd", reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        where: "sessionEnd",
+        reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
+      }),
+    );
   }
 }

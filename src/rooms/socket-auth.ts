@@ -12,11 +12,28 @@ import { ApiError, forbidden, unauthorized } from "../errors";
 import type { SocketAttachment, SocketSession } from "./identity";
 
 /** Throws the ApiError that the `error` frame carries; answers the socket's new session. */
-export async function renewSocketSession(config: Config, d1: D1Database, current: SocketAttachment, token: string, now: number): Promise<SocketSession> {
-  const grant = await verifyAccessToken(token, { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS }, now);
+export async function renewSocketSession(
+  config: Config,
+  d1: D1Database,
+  current: SocketAttachment,
+  token: string,
+  now: number,
+): Promise<SocketSession> {
+  const grant = await verifyAccessToken(
+    token,
+    {
+      secret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    now,
+  );
   if (!grant) throw unauthorized("invalid or expired token");
   if (grant.identity.userId !== current.userId) throw forbidden("the token is another user's");
-  if (grant.expiresAt <= current.expiresAt) throw new ApiError(400, "invalid_request", "the token must expire later than the socket's current one");
-  if (!(await sessionIsLive(d1, grant.sid, grant.identity.userId))) throw unauthorized("this session has ended; sign in again");
+  if (grant.expiresAt <= current.expiresAt)
+    throw new ApiError(400, "invalid_request", "the token must expire later than the socket's current one");
+  if (!(await sessionIsLive(d1, grant.sid, grant.identity.userId)))
+    throw unauthorized("this session has ended; sign in again");
   return { sid: grant.sid, expiresAt: grant.expiresAt };
 }

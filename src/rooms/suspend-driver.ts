@@ -20,7 +20,12 @@ export type SuspendOutcome = {
   cancelled: Trip | null;
 };
 
-export async function suspendDriver(env: Env, driverId: string, adminId: string, reason: string): Promise<SuspendOutcome> {
+export async function suspendDriver(
+  env: Env,
+  driverId: string,
+  adminId: string,
+  reason: string,
+): Promise<SuspendOutcome> {
   const outcome: SuspendOutcome = { declinedOfferOf: null, handedBack: null, cancelled: null };
   const held = await env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driverId)).suspend();
   // No session: the driver never went online, and holds nothing.

@@ -14,11 +14,30 @@ import { recordCancelQuery, releaseActiveTripQuery } from "../db/trips";
 import { finalCharge, judgeTrace, type FarePolicy, type TracePoint } from "../domain/fare";
 import { etaSec, haversineKm, type Fix, type LatLng } from "../domain/geo";
 import type { RankedDriver } from "../domain/matching";
-import { apply, createTrip, fixTarget, isActive, isOnTrip, loggedFrames, TripState, type TripCommand, type TripEvent, type TripStatus, type QuoteTerms } from "../domain/trip";
+import {
+  apply,
+  createTrip,
+  fixTarget,
+  isActive,
+  isOnTrip,
+  loggedFrames,
+  TripState,
+  type TripCommand,
+  type TripEvent,
+  type TripStatus,
+  type QuoteTerms,
+} from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
-import { Quote, StoredStatusFrame, TripClientFrame, type Offer, type Trip, type TripLocationFrame } from "../protocol/dispatch";
+import {
+  Quote,
+  StoredStatusFrame,
+  TripClientFrame,
+  type Offer,
+  type Trip,
+  type TripLocationFrame,
+} from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
 import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
 import { RoomHub } from "./hub";
@@ -39,19 +58,32 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private lastFix: Fix | null = null;
   /** When `last_location` was last written; a fix in between lives in `lastFix` only. Memory only. */
   private lastFixSavedAt = 0;
-  /** The stored state and quote as last parsed, keyed by their JSON text: a read re-parses only what changed. Memory only. */
+  /**
+   * The stored state and quote as last parsed, keyed by their JSON text: a read re-parses only what changed. Memory
+   * only.
+   */
   private parsedState: { text: string; value: TripState } | null = null;
   private parsedQuote: { text: string; value: Quote } | null = null;
 
   protected createSchema(): void {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
-    // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's `at`.
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, received_at INTEGER)`);
+    // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
+    // `at`.
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, received_at INTEGER)`,
+    );
     // Trips made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
-    if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(breadcrumb)`).toArray().some((c) => c.name === "received_at")) {
+    if (
+      !this.sql
+        .exec<{ name: string }>(`PRAGMA table_info(breadcrumb)`)
+        .toArray()
+        .some((c) => c.name === "received_at")
+    ) {
       this.sql.exec(`ALTER TABLE breadcrumb ADD COLUMN received_at INTEGER`);
     }
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`,
+    );
     // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
     // Per driver, the seq before their assignment: they may not read the log below it (replayFloor).
@@ -67,9 +99,21 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.openStorage();
     return this.rpc("create", () => {
       if (this.sql.exec(`SELECT 1 FROM trip`).toArray().length === 0) {
-        const state = createTrip({ id: input.id, riderId: input.riderId, pickup: input.quote.pickup, dropoff: input.quote.dropoff, quote: input.terms, now: Date.now() });
+        const state = createTrip({
+          id: input.id,
+          riderId: input.riderId,
+          pickup: input.quote.pickup,
+          dropoff: input.quote.dropoff,
+          quote: input.terms,
+          now: Date.now(),
+        });
         this.ctx.storage.transactionSync(() => {
-          this.sql.exec(`INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`, state.id, JSON.stringify(state), JSON.stringify(input.quote));
+          this.sql.exec(
+            `INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`,
+            state.id,
+            JSON.stringify(state),
+            JSON.stringify(input.quote),
+          );
           this.appendStatus(state);
         });
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
@@ -101,7 +145,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     return this.rpc("arrived", () => {
       // The fix is the assigned driver's own (cleared when the driver changes).
       const fix = this.fix();
-      const atPickup = fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
+      const atPickup =
+        fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
       return this.run({ type: "arrived", driverId: identity.userId, now: Date.now(), atPickup });
     });
   }
@@ -115,9 +160,25 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const state = this.state();
       const now = Date.now();
       const { fare, decision } = this.finalFare(state, now);
-      const trip = this.run({ type: "complete", driverId: identity.userId, now, fare: fare.total, breakdown: fare.breakdown, decision });
+      const trip = this.run({
+        type: "complete",
+        driverId: identity.userId,
+        now,
+        fare: fare.total,
+        breakdown: fare.breakdown,
+        decision,
+      });
       // Operators find fares waiting for review in the logs as well as on the trip itself.
-      if (decision.review) console.warn(JSON.stringify({ level: "warn", where: "TripRoom.complete", event: "fare_review", tripId: state.id, ...decision }));
+      if (decision.review)
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            where: "TripRoom.complete",
+            event: "fare_review",
+            tripId: state.id,
+            ...decision,
+          }),
+        );
       return trip;
     });
   }
@@ -142,7 +203,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
    * An operator's force-cancel (the Worker checked the role): from any non-terminal status, in
    * progress too, with no fee; the hold is released and the driver freed like any cancel.
    */
-  adminCancel(adminId: string, reason: string): Promise<Result<{ trip: Trip; from: TripStatus; driverId: string | null }>> {
+  adminCancel(
+    adminId: string,
+    reason: string,
+  ): Promise<Result<{ trip: Trip; from: TripStatus; driverId: string | null }>> {
     return this.rpc("adminCancel", () => {
       const before = this.state();
       const trip = this.run({ type: "admin_cancel", adminId, now: Date.now(), reason });
@@ -169,7 +233,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const state = this.state();
       this.requireParty(state, identity);
       if (state.status !== "completed" || state.driverId === null) throw conflict("only a completed trip can be rated");
-      return identity.userId === state.riderId ? { rateeId: state.driverId, role: "driver" as const } : { rateeId: state.riderId, role: "rider" as const };
+      return identity.userId === state.riderId
+        ? { rateeId: state.driverId, role: "driver" as const }
+        : { rateeId: state.riderId, role: "rider" as const };
     });
   }
 
@@ -187,15 +253,33 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       const target = fixTarget(state, driverId);
       if (!target) return false;
       const now = Date.now();
-      if (target.breadcrumb) this.sql.exec(`INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`, fix.at, fix.lat, fix.lng, now);
+      if (target.breadcrumb)
+        this.sql.exec(
+          `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`,
+          fix.at,
+          fix.lat,
+          fix.lng,
+          now,
+        );
       // The position a rider sees after the room wakes; a few seconds stale at worst, and the
       // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
       if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
-        this.sql.exec(`INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`, fix.lat, fix.lng, fix.at);
+        this.sql.exec(
+          `INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`,
+          fix.lat,
+          fix.lng,
+          fix.at,
+        );
         this.lastFixSavedAt = now;
       }
       this.lastFix = fix;
-      const frame: TripLocationFrame = { type: "location", lat: fix.lat, lng: fix.lng, at: fix.at, etaSec: this.eta(state, fix) };
+      const frame: TripLocationFrame = {
+        type: "location",
+        lat: fix.lat,
+        lng: fix.lng,
+        at: fix.at,
+        etaSec: this.eta(state, fix),
+      };
       // Exact positions go to the rider only.
       this.sendToUser(state.riderId, JSON.stringify(frame));
       return true;
@@ -206,7 +290,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected denySocket(identity: Identity): ApiError | null {
     const state = this.state();
-    return identity.userId === state.riderId || identity.userId === state.driverId ? null : forbidden("only the trip's rider and driver may join");
+    return identity.userId === state.riderId || identity.userId === state.driverId
+      ? null
+      : forbidden("only the trip's rider and driver may join");
   }
 
   protected welcomeSnapshot(): object {
@@ -215,7 +301,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected override replayFloor(identity: Identity): number {
     if (identity.userId === this.state().riderId) return 0;
-    return this.sql.exec<{ seq: number }>(`SELECT seq FROM driver_floor WHERE driver_id = ?`, identity.userId).toArray()[0]?.seq ?? 0;
+    return (
+      this.sql.exec<{ seq: number }>(`SELECT seq FROM driver_floor WHERE driver_id = ?`, identity.userId).toArray()[0]
+        ?.seq ?? 0
+    );
   }
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
@@ -234,7 +323,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     const stored = this.storeMessage(state.id, identity.userId, text, commandId);
     const recipient = identity.userId === state.riderId ? state.driverId : state.riderId;
     const message = stored.message;
-    if (message && recipient !== null && !this.isOnline(recipient)) this.notify(() => [chatNotification(message, recipient, identity.name)]);
+    if (message && recipient !== null && !this.isOnline(recipient))
+      this.notify(() => [chatNotification(message, recipient, identity.name)]);
     return stored;
   }
 
@@ -245,20 +335,36 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     const db = drizzle(this.env.DB);
     const batch: BatchItem<"sqlite">[] = messageInserts(db, events);
     // Only the newest status in the batch matters for the trips table.
-    const latest = events.map(statusTripOf).filter((t): t is Trip => t !== null).at(-1);
+    const latest = events
+      .map(statusTripOf)
+      .filter((t): t is Trip => t !== null)
+      .at(-1);
     if (latest) {
-      const row = { id: latest.id, riderId: latest.riderId, driverId: latest.driverId, status: latest.status, data: latest, createdAt: latest.createdAt, updatedAt: latest.updatedAt };
+      const row = {
+        id: latest.id,
+        riderId: latest.riderId,
+        driverId: latest.driverId,
+        status: latest.status,
+        data: latest,
+        createdAt: latest.createdAt,
+        updatedAt: latest.updatedAt,
+      };
       batch.push(
         db
           .insert(trips)
           .values(row)
-          .onConflictDoUpdate({ target: trips.id, set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt }, setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}` }),
+          .onConflictDoUpdate({
+            target: trips.id,
+            set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt },
+            setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}`,
+          }),
       );
       // The rider may request again once this trip is over.
       if (!isActive(latest.status)) batch.push(releaseActiveTripQuery(db, latest.riderId, latest.id));
       // Every path by which the rider cancels (the route records it first, too) counts towards
       // their cool-down; an operator's force-cancel does not.
-      if (latest.status === "cancelled" && latest.cancelledBy !== "admin") batch.push(recordCancelQuery(db, latest.riderId, latest.id, latest.updatedAt));
+      if (latest.status === "cancelled" && latest.cancelledBy !== "admin")
+        batch.push(recordCancelQuery(db, latest.riderId, latest.id, latest.updatedAt));
     }
     const [first, ...rest] = batch;
     if (first) await db.batch([first, ...rest]);
@@ -268,7 +374,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     const state = this.state();
     if (state.status !== "matching") return null;
     const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
-    return state.offer ? Math.min(state.offer.expiresAt, giveUpAt) : Math.min(Date.now() + this.config.MATCH_RETRY_MS, giveUpAt);
+    return state.offer
+      ? Math.min(state.offer.expiresAt, giveUpAt)
+      : Math.min(Date.now() + this.config.MATCH_RETRY_MS, giveUpAt);
   }
 
   protected override async onDeadline(): Promise<void> {
@@ -302,7 +410,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
           this.run({ type: "offer_timeout", now });
           continue;
         }
-        if (!(await this.offerToNextDriver(state, now))) this.wakeAt(Math.min(now + this.config.MATCH_RETRY_MS, state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS));
+        if (!(await this.offerToNextDriver(state, now)))
+          this.wakeAt(
+            Math.min(now + this.config.MATCH_RETRY_MS, state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS),
+          );
         return;
       }
     } catch (err) {
@@ -323,7 +434,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     const rows = this.sql.exec<{ driver_id: string }>(`SELECT driver_id FROM reserving`).toArray();
     for (const { driver_id: driverId } of rows) {
       const state = this.state();
-      if (state.offer?.driverId !== driverId && state.driverId !== driverId) unwrap(await this.driverStub(driverId).release(state.id, "expired"));
+      if (state.offer?.driverId !== driverId && state.driverId !== driverId)
+        unwrap(await this.driverStub(driverId).release(state.id, "expired"));
       this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, driverId);
     }
   }
@@ -333,8 +445,18 @@ export class TripRoom extends RoomHub<TripClientFrame> {
    * matchingSearch); true when one holds the offer.
    */
   private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
-    const query = { point: state.pickup, limit: CANDIDATES_PER_CELL, exclude: [...state.excludedDrivers, state.riderId] };
-    for await (const candidate of candidatesBestFirst(this.env, this.config, matchingSearch(this.config, state.pickup), now, query)) {
+    const query = {
+      point: state.pickup,
+      limit: CANDIDATES_PER_CELL,
+      exclude: [...state.excludedDrivers, state.riderId],
+    };
+    for await (const candidate of candidatesBestFirst(
+      this.env,
+      this.config,
+      matchingSearch(this.config, state.pickup),
+      now,
+      query,
+    )) {
       switch (await this.tryOffer(state, candidate, now)) {
         case "not_reserved":
           continue;
@@ -353,8 +475,19 @@ export class TripRoom extends RoomHub<TripClientFrame> {
    * or their session did not answer (try the next); "trip_moved_on": the trip left matching
    * meanwhile; "trip_refused": the trip, still matching, would not take the offer.
    */
-  private async tryOffer(state: TripState, candidate: RankedDriver, now: number): Promise<"offered" | "not_reserved" | "trip_moved_on" | "trip_refused"> {
-    const offer: Offer = { tripId: state.id, pickup: state.pickup, dropoff: state.dropoff, fare: state.quote.fare, pickupEtaSec: candidate.pickupEtaSec, expiresAt: now + this.config.OFFER_TIMEOUT_MS };
+  private async tryOffer(
+    state: TripState,
+    candidate: RankedDriver,
+    now: number,
+  ): Promise<"offered" | "not_reserved" | "trip_moved_on" | "trip_refused"> {
+    const offer: Offer = {
+      tripId: state.id,
+      pickup: state.pickup,
+      dropoff: state.dropoff,
+      fare: state.quote.fare,
+      pickupEtaSec: candidate.pickupEtaSec,
+      expiresAt: now + this.config.OFFER_TIMEOUT_MS,
+    };
     const driver = this.driverStub(candidate.driverId);
     // Noted before asking, so that a pass cut short between the reservation and its commit
     // (the object evicted, the reply lost) leaves the next pass a driver to let go.
@@ -366,7 +499,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       return "not_reserved";
     }
     const current = this.state();
-    const result = apply(current, { type: "offer", driverId: candidate.driverId, now, timeoutMs: this.config.OFFER_TIMEOUT_MS });
+    const result = apply(current, {
+      type: "offer",
+      driverId: candidate.driverId,
+      now,
+      timeoutMs: this.config.OFFER_TIMEOUT_MS,
+    });
     if (!result.ok) {
       // The trip moved on while the driver was being reserved (cancelled, say): let them go.
       await driver.release(state.id, "cancelled");
@@ -421,7 +559,11 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       // A newly assigned driver reads the trip from their own assignment on: not the rider's
       // chat with a driver who handed the trip back.
       if (after.driverId !== null && before.driverId !== after.driverId) {
-        this.sql.exec(`INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?) ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`, after.driverId, floor);
+        this.sql.exec(
+          `INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?) ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`,
+          after.driverId,
+          floor,
+        );
       }
     });
     for (const event of stored) this.publish(event);
@@ -431,11 +573,17 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     }
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
-    for (const event of events) if (event.type === "driver_cancelled") this.disconnectUser(event.driverId, "you are no longer this trip's driver");
+    for (const event of events)
+      if (event.type === "driver_cancelled")
+        this.disconnectUser(event.driverId, "you are no longer this trip's driver");
     // A request its rider called off for free is no demand: the pickup's surge stops counting it.
     for (const event of events) {
       if (event.type === "cancelled" && event.cancellationFee === null) {
-        this.ctx.waitUntil(withdrawDemand(this.env, this.config, after.pickup, after.id).catch((err) => this.logError("withdrawDemand", err)));
+        this.ctx.waitUntil(
+          withdrawDemand(this.env, this.config, after.pickup, after.id).catch((err) =>
+            this.logError("withdrawDemand", err),
+          ),
+        );
       }
     }
     if (!isActive(after.status)) this.lastFix = null;
@@ -445,7 +593,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   /** The pickup's cell counts the trips that are not over, for the operations view; behind the reply. */
   private tellPickupCell(state: TripState): void {
     const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
-    this.ctx.waitUntil(noteTripInCell(this.env, this.config, state.pickup, trip).catch((err) => this.logError("noteTripInCell", err)));
+    this.ctx.waitUntil(
+      noteTripInCell(this.env, this.config, state.pickup, trip).catch((err) => this.logError("noteTripInCell", err)),
+    );
   }
 
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
@@ -462,7 +612,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
    */
   private appendStatus(state: TripState): { seq: number; text: string } {
     const trip = this.view(state, false);
-    const delayMs = isActive(state.status) ? Math.max(this.config.TRIP_HISTORY_FLUSH_MS, this.config.OUTBOX_FLUSH_DELAY_MS) : this.config.OUTBOX_FLUSH_DELAY_MS;
+    const delayMs = isActive(state.status)
+      ? Math.max(this.config.TRIP_HISTORY_FLUSH_MS, this.config.OUTBOX_FLUSH_DELAY_MS)
+      : this.config.OUTBOX_FLUSH_DELAY_MS;
     return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }), delayMs);
   }
 
@@ -493,7 +645,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
             break;
           case "cancelled":
           case "no_driver":
-            if (event.releasedDriverId) await this.driverStub(event.releasedDriverId).release(state.id, "cancelled", trip);
+            if (event.releasedDriverId)
+              await this.driverStub(event.releasedDriverId).release(state.id, "cancelled", trip);
             break;
           case "offered":
             break;
@@ -513,7 +666,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private finalFare(state: TripState, now: number) {
     // A fix stored before `received_at` existed counts as received when it was taken.
     const points = this.sql
-      .exec<TracePoint>(`SELECT at, lat, lng, COALESCE(received_at, at) AS receivedAt FROM breadcrumb ORDER BY receivedAt, at`)
+      .exec<TracePoint>(
+        `SELECT at, lat, lng, COALESCE(received_at, at) AS receivedAt FROM breadcrumb ORDER BY receivedAt, at`,
+      )
       .toArray();
     const policy: FarePolicy = {
       repricePercent: this.config.FARE_REPRICE_PERCENT,
@@ -524,7 +679,14 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     };
     // Both ends on this object's clock: the driver's app has no say in how long the ride took.
     const durationMin = state.startedAt === null ? 0 : Math.max(0, now - state.startedAt) / 60_000;
-    return finalCharge({ rules: state.quote.rules, quote: state.quote, dropoff: state.dropoff, trace: judgeTrace(points, policy), durationMin, policy });
+    return finalCharge({
+      rules: state.quote.rules,
+      quote: state.quote,
+      dropoff: state.dropoff,
+      trace: judgeTrace(points, policy),
+      durationMin,
+      policy,
+    });
   }
 
   private eta(state: TripState, from: LatLng): number | null {
@@ -536,19 +698,23 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private state(): TripState {
     const row = this.sql.exec<{ state: string }>(`SELECT state FROM trip`).toArray()[0];
     if (!row) throw new ApiError(404, "not_found", "trip not found");
-    if (this.parsedState?.text !== row.state) this.parsedState = { text: row.state, value: TripState.parse(JSON.parse(row.state)) };
+    if (this.parsedState?.text !== row.state)
+      this.parsedState = { text: row.state, value: TripState.parse(JSON.parse(row.state)) };
     return this.parsedState.value;
   }
 
   private quote(): Quote {
     const row = this.sql.exec<{ quote: string }>(`SELECT quote FROM trip`).one();
-    if (this.parsedQuote?.text !== row.quote) this.parsedQuote = { text: row.quote, value: Quote.parse(JSON.parse(row.quote)) };
+    if (this.parsedQuote?.text !== row.quote)
+      this.parsedQuote = { text: row.quote, value: Quote.parse(JSON.parse(row.quote)) };
     return this.parsedQuote.value;
   }
 
   private fix(): Fix | null {
     if (this.lastFix) return this.lastFix;
-    const row = this.sql.exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`).toArray()[0];
+    const row = this.sql
+      .exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`)
+      .toArray()[0];
     this.lastFix = row ?? null;
     return this.lastFix;
   }
@@ -579,7 +745,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   private requireParty(state: TripState, identity: Identity): void {
-    if (identity.userId !== state.riderId && identity.userId !== state.driverId) throw forbidden("only the trip's rider and driver may see it");
+    if (identity.userId !== state.riderId && identity.userId !== state.driverId)
+      throw forbidden("only the trip's rider and driver may see it");
   }
 
   private driverStub(driverId: string) {

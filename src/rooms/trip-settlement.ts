@@ -19,7 +19,12 @@ export const SETTLEMENT_SCHEMA = `CREATE TABLE IF NOT EXISTS settlement (trip_id
 /** Call inside the transaction that stores `after`. */
 export function recordSettlement(sql: SqlStorage, after: TripState, events: readonly TripEvent[]): void {
   const settlement = settlementOf(after, events);
-  if (settlement) sql.exec(`INSERT OR IGNORE INTO settlement (trip_id, data) VALUES (?, ?)`, settlement.tripId, JSON.stringify(settlement));
+  if (settlement)
+    sql.exec(
+      `INSERT OR IGNORE INTO settlement (trip_id, data) VALUES (?, ?)`,
+      settlement.tripId,
+      JSON.stringify(settlement),
+    );
 }
 
 /** Posts every stored settlement to the ledger; throws (to be retried) if D1 fails. True when one was posted. */
@@ -43,7 +48,20 @@ export async function settlePending(
       // Sent after every successful settle, not only the first: the notification id is
       // deterministic, so a repeat is dropped by the consumer, and a crash between the posting
       // and this line cannot lose the receipt.
-      notifyBehind(ctx, env.NOTIFICATIONS, [receiptNotification(settlement.tripId, settlement.riderId, settlement.type, charge.data.charge, charge.createdAt)], onError);
+      notifyBehind(
+        ctx,
+        env.NOTIFICATIONS,
+        [
+          receiptNotification(
+            settlement.tripId,
+            settlement.riderId,
+            settlement.type,
+            charge.data.charge,
+            charge.createdAt,
+          ),
+        ],
+        onError,
+      );
     }
     sql.exec(`DELETE FROM settlement WHERE trip_id = ?`, row.trip_id);
   }

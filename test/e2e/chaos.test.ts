@@ -7,7 +7,16 @@
  * is in that history once.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { STORED_TYPES, type Ack, type ChannelFrames, type ChatConnection, type RoomConnection, type TripConnection, type RoomOptions, type ServerFrame } from "@ridewire/client";
+import {
+  STORED_TYPES,
+  type Ack,
+  type ChannelFrames,
+  type ChatConnection,
+  type RoomConnection,
+  type TripConnection,
+  type RoomOptions,
+  type ServerFrame,
+} from "@ridewire/client";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, sleep, waitFor } from "./helpers/users";
 
@@ -23,7 +32,11 @@ afterAll(async () => {
 });
 
 /** Reconnects come quickly here: the outage is a few seconds. */
-const options: RoomOptions = { since: 0, backoff: { initialDelayMs: 100, maxDelayMs: 1_000 }, heartbeat: { intervalMs: 1_000, timeoutMs: 2_000 } };
+const options: RoomOptions = {
+  since: 0,
+  backoff: { initialDelayMs: 100, maxDelayMs: 1_000 },
+  heartbeat: { intervalMs: 1_000, timeoutMs: 2_000 },
+};
 
 type Watched = {
   name: string;
@@ -47,7 +60,9 @@ function watch(name: string, connection: ChatConnection | TripConnection): Watch
 }
 
 /** Every stored event of a room, oldest first, paged through its long poll. */
-async function history(poll: (since: number) => Promise<{ events: ServerFrame[]; seq: number }>): Promise<ServerFrame[]> {
+async function history(
+  poll: (since: number) => Promise<{ events: ServerFrame[]; seq: number }>,
+): Promise<ServerFrame[]> {
   const all: ServerFrame[] = [];
   let since = 0;
   for (;;) {
@@ -73,7 +88,9 @@ it("every client comes back after a SIGKILL of the whole server and ends with ev
   await driver.api.goOnline(pickup);
   const channel = driver.api.driverChannel({ backoff: options.backoff, heartbeat: options.heartbeat });
   await channel.whenOpen();
-  await waitFor("the driver in the geo index", async () => ((await rider.api.quote({ pickup, dropoff })).pickupEtaSec !== null ? true : undefined));
+  await waitFor("the driver in the geo index", async () =>
+    (await rider.api.quote({ pickup, dropoff })).pickupEtaSec !== null ? true : undefined,
+  );
   // The offer may reach the channel before the request's answer reaches the rider.
   const offered = channel.next("offer", () => true, 20_000);
   const trip = await rider.api.requestTrip({ pickup, dropoff });
@@ -122,7 +139,8 @@ it("every client comes back after a SIGKILL of the whole server and ends with ev
   // Every frame is acknowledged in the end (the outbox re-sent what the crash left unanswered).
   const acked = await Promise.all(clients.flatMap((c) => c.acks));
   expect(clients.every((c) => c.connection.pending === 0)).toBe(true);
-  for (const client of clients) expect(client.connection.connections, `${client.name} reconnected`).toBeGreaterThanOrEqual(2);
+  for (const client of clients)
+    expect(client.connection.connections, `${client.name} reconnected`).toBeGreaterThanOrEqual(2);
   expect(channel.connections, "the driver channel reconnected").toBeGreaterThanOrEqual(2);
 
   // The ride goes on after the crash: more stored events (status, fare) through the same connections.
@@ -139,25 +157,40 @@ it("every client comes back after a SIGKILL of the whole server and ends with ev
 
   // Each client: exactly the room's history, in order, nothing twice, nothing missing.
   // The driver reads the trip from their assignment on (the room resets them to the seq before it).
-  const assignedAt = (ride.find((e) => e.type === "status" && e.trip.driverId === driver.user.id) as { seq: number }).seq;
-  const expected = { ada: seqsOf(chat), bob: seqsOf(chat), rider: seqsOf(ride), driver: seqsOf(ride).filter((seq) => seq >= assignedAt) };
+  const assignedAt = (ride.find((e) => e.type === "status" && e.trip.driverId === driver.user.id) as { seq: number })
+    .seq;
+  const expected = {
+    ada: seqsOf(chat),
+    bob: seqsOf(chat),
+    rider: seqsOf(ride),
+    driver: seqsOf(ride).filter((seq) => seq >= assignedAt),
+  };
   for (const client of clients) {
-    await waitFor(`${client.name} to catch up`, () => (client.seqs.length >= expected[client.name as keyof typeof expected].length ? true : undefined));
+    await waitFor(`${client.name} to catch up`, () =>
+      client.seqs.length >= expected[client.name as keyof typeof expected].length ? true : undefined,
+    );
   }
   await sleep(200);
-  for (const client of clients) expect(client.seqs, client.name).toEqual(expected[client.name as keyof typeof expected]);
+  for (const client of clients)
+    expect(client.seqs, client.name).toEqual(expected[client.name as keyof typeof expected]);
 
   // Every acknowledged frame was applied exactly once, at the seq its ack named.
   const texts = [...chat, ...ride].map(textOf).filter((t): t is string => t !== null);
   expect(new Set(texts).size).toBe(texts.length);
-  const bySeq = { chat: new Map(chat.map((e) => [(e as { seq: number }).seq, textOf(e)])), ride: new Map(ride.map((e) => [(e as { seq: number }).seq, textOf(e)])) };
+  const bySeq = {
+    chat: new Map(chat.map((e) => [(e as { seq: number }).seq, textOf(e)])),
+    ride: new Map(ride.map((e) => [(e as { seq: number }).seq, textOf(e)])),
+  };
   for (const [i, client] of clients.entries()) {
     const log = i < 2 ? bySeq.chat : bySeq.ride;
-    for (const { ack, text } of await Promise.all(client.acks)) expect(log.get(ack.seq ?? -1), `${client.name}: ${text}`).toBe(text);
+    for (const { ack, text } of await Promise.all(client.acks))
+      expect(log.get(ack.seq ?? -1), `${client.name}: ${text}`).toBe(text);
   }
   expect(texts).toHaveLength(acked.length);
 
-  console.info(`chaos: down ${downMs} ms; ${waiting} frames waiting in outboxes during the outage; ${acked.length} frames acked; chat ${chat.length} events, ride ${ride.length}; reconnects ${clients.map((c) => `${c.name} ${c.connection.connections - 1}`).join(", ")}`);
+  console.info(
+    `chaos: down ${downMs} ms; ${waiting} frames waiting in outboxes during the outage; ${acked.length} frames acked; chat ${chat.length} events, ride ${ride.length}; reconnects ${clients.map((c) => `${c.name} ${c.connection.connections - 1}`).join(", ")}`,
+  );
   for (const client of clients) client.connection.close();
   channel.close();
 });

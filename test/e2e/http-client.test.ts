@@ -50,7 +50,9 @@ describe("HTTP client", () => {
     expect({ status: wrong.status, code: wrong.code }).toEqual({ status: 401, code: "invalid_credentials" });
     expect(wrong.message).toEqual(expect.any(String));
 
-    const taken = await failure(() => anonymous.register({ email: ada.email, password: ada.password, name: "Ada", role: "rider" }));
+    const taken = await failure(() =>
+      anonymous.register({ email: ada.email, password: ada.password, name: "Ada", role: "rider" }),
+    );
     expect({ status: taken.status, code: taken.code }).toEqual({ status: 409, code: "email_taken" });
 
     const room = await ada.api.createRoom({ name: "errors" });
@@ -99,8 +101,12 @@ describe("HTTP client", () => {
     await ada.api.postMessage(room.id, "six");
     expect((await waiting).events).toEqual([expect.objectContaining({ type: "message", seq: 6 })]);
 
-    expect(ada.api.roomEventsUrl(room.id, { since: 2, accessToken: "t" })).toBe(`${server.baseUrl}/v1/rooms/${room.id}/events?since=2&access_token=t`);
-    expect(ada.api.roomSocketUrl(room.id, { since: 2 })).toBe(`ws://127.0.0.1:${server.port}/v1/rooms/${room.id}/ws?since=2`);
+    expect(ada.api.roomEventsUrl(room.id, { since: 2, accessToken: "t" })).toBe(
+      `${server.baseUrl}/v1/rooms/${room.id}/events?since=2&access_token=t`,
+    );
+    expect(ada.api.roomSocketUrl(room.id, { since: 2 })).toBe(
+      `ws://127.0.0.1:${server.port}/v1/rooms/${room.id}/ws?since=2`,
+    );
   });
 
   it("runs a ride over HTTP: online, quote, idempotent request, accept, moves, complete, rating, history", async () => {
@@ -112,13 +118,17 @@ describe("HTTP client", () => {
     const online = await driver.api.goOnline({ lat: 12.501, lng: 40.101 });
     expect(online.status).toBe("available");
     // The driver's session reports to its geo cell just behind its answer.
-    await waitFor("the quote to see the driver", async () => ((await rider.api.quote({ pickup, dropoff })).pickupEtaSec !== null ? true : undefined));
+    await waitFor("the quote to see the driver", async () =>
+      (await rider.api.quote({ pickup, dropoff })).pickupEtaSec !== null ? true : undefined,
+    );
     const quote = await rider.api.quote({ pickup, dropoff });
     expect(quote.fare.currency).toBe("USD");
 
     const trip = await rider.api.requestTrip({ quoteId: quote.id }, { idempotencyKey: `ride-${quote.id}` });
     expect(trip.status).toBe("matching");
-    expect((await rider.api.requestTrip({ quoteId: quote.id }, { idempotencyKey: `ride-${quote.id}` })).id).toBe(trip.id);
+    expect((await rider.api.requestTrip({ quoteId: quote.id }, { idempotencyKey: `ride-${quote.id}` })).id).toBe(
+      trip.id,
+    );
     const conflict = await failure(() => rider.api.requestTrip({ pickup, dropoff }));
     expect({ status: conflict.status, code: conflict.code }).toEqual({ status: 409, code: "conflict" });
 
@@ -142,12 +152,23 @@ describe("HTTP client", () => {
     expect(done.status).toBe("completed");
     // Nothing showed the ride differed from its quote: the upfront fare.
     expect(done.fare).toEqual(quote.fare);
-    expect(await rider.api.receipt(trip.id)).toMatchObject({ fare: quote.fare, quoted: quote.fare, capApplied: false, review: null });
+    expect(await rider.api.receipt(trip.id)).toMatchObject({
+      fare: quote.fare,
+      quoted: quote.fare,
+      capApplied: false,
+      review: null,
+    });
 
-    expect(await rider.api.rateTrip(trip.id, { stars: 5, comment: "smooth" })).toMatchObject({ tripId: trip.id, rateeId: driver.user.id, stars: 5 });
+    expect(await rider.api.rateTrip(trip.id, { stars: 5, comment: "smooth" })).toMatchObject({
+      tripId: trip.id,
+      rateeId: driver.user.id,
+      stars: 5,
+    });
     expect((await failure(() => rider.api.rateTrip(trip.id, { stars: 4 }))).status).toBe(409);
     expect((await rider.api.trip(trip.id)).status).toBe("completed");
-    await waitFor("the trip in the rider's history", async () => ((await rider.api.trips({ limit: 5 })).some((t) => t.id === trip.id) ? true : undefined));
+    await waitFor("the trip in the rider's history", async () =>
+      (await rider.api.trips({ limit: 5 })).some((t) => t.id === trip.id) ? true : undefined,
+    );
 
     const events = await rider.api.pollTrip(trip.id, { since: 0, timeout: 0 });
     const statuses = events.events.flatMap((e) => (e.type === "status" ? [e.trip.status] : []));
@@ -166,6 +187,8 @@ describe("HTTP client", () => {
     expect(await ada.api.notifications({ limit: 5 })).toEqual([]);
     expect(await ada.api.setPreferences({ muted: ["chat_message"] })).toEqual({ muted: ["chat_message"] });
     expect(await ada.api.preferences()).toEqual({ muted: ["chat_message"] });
-    expect((await failure(() => ada.api.registerDevice({ kind: "webhook", url: "http://example.com/hook" }))).code).toBe("invalid_request");
+    expect(
+      (await failure(() => ada.api.registerDevice({ kind: "webhook", url: "http://example.com/hook" }))).code,
+    ).toBe("invalid_request");
   });
 });

@@ -45,7 +45,11 @@ function ChatProbe({ client, roomId }: { client: RidewireClient; roomId: string 
 function TripProbe({ client, tripId }: { client: RidewireClient; tripId: string }): ReactNode {
   const state = useTrip(client, tripId);
   seen.trip = state;
-  return createElement("p", null, `${state.connection}|${state.status ?? "none"}|${state.events.map((e) => e.type).join(",")}`);
+  return createElement(
+    "p",
+    null,
+    `${state.connection}|${state.status ?? "none"}|${state.events.map((e) => e.type).join(",")}`,
+  );
 }
 
 function container() {
@@ -78,17 +82,23 @@ it("useRoom shows messages as they arrive, and closes its connection when the ro
   await bob.api.postMessage(first.id, "hello from bob");
   await waitFor("bob's message rendered", () => (element.textContent === "open|hello from bob" ? true : undefined));
   await seen.room!.send("hello from ada");
-  await waitFor("ada's own message rendered", () => (element.textContent === "open|hello from bob,hello from ada" ? true : undefined));
+  await waitFor("ada's own message rendered", () =>
+    element.textContent === "open|hello from bob,hello from ada" ? true : undefined,
+  );
 
   root.render(createElement(ChatProbe, { client: ada.api, roomId: second.id }));
-  await waitFor("the second room open", () => (element.textContent === "open|" && seen.room!.room !== firstConnection ? true : undefined));
+  await waitFor("the second room open", () =>
+    element.textContent === "open|" && seen.room!.room !== firstConnection ? true : undefined,
+  );
   expect(firstConnection.state).toBe("closed");
   expect(firstConnection.listenerCount()).toBe(0);
   const secondConnection = seen.room!.room!;
 
   await bob.api.postMessage(first.id, "to the room ada left");
   await bob.api.postMessage(second.id, "in the second room");
-  await waitFor("only the second room's message rendered", () => (element.textContent === "open|in the second room" ? true : undefined));
+  await waitFor("only the second room's message rendered", () =>
+    element.textContent === "open|in the second room" ? true : undefined,
+  );
 
   root.unmount();
   expect(secondConnection.state).toBe("closed");
@@ -97,16 +107,23 @@ it("useRoom shows messages as they arrive, and closes its connection when the ro
 
 it("useTrip follows a trip's status and closes on unmount", async () => {
   const rita = await account(server.baseUrl, "rider", "Rita");
-  const trip = await rita.api.requestTrip({ pickup: { lat: 51.5074, lng: -0.1278 }, dropoff: { lat: 51.52, lng: -0.1 } });
+  const trip = await rita.api.requestTrip({
+    pickup: { lat: 51.5074, lng: -0.1278 },
+    dropoff: { lat: 51.52, lng: -0.1 },
+  });
   const { element, root } = container();
 
   root.render(createElement(TripProbe, { client: rita.api, tripId: trip.id }));
-  await waitFor("the trip open with its status", () => (element.textContent?.startsWith("open|") && seen.trip!.status !== null ? true : undefined));
+  await waitFor("the trip open with its status", () =>
+    element.textContent?.startsWith("open|") && seen.trip!.status !== null ? true : undefined,
+  );
   expect(seen.trip!.trip).toMatchObject({ id: trip.id, status: (await rita.api.trip(trip.id)).status });
   const connection = seen.trip!.room!;
 
   await rita.api.cancelTrip(trip.id, { reason: "changed my mind" });
-  await waitFor("the cancellation rendered", () => (element.textContent?.startsWith("open|cancelled|") && element.textContent.endsWith("status") ? true : undefined));
+  await waitFor("the cancellation rendered", () =>
+    element.textContent?.startsWith("open|cancelled|") && element.textContent.endsWith("status") ? true : undefined,
+  );
   expect(seen.trip!.events.at(-1)).toMatchObject({ type: "status", trip: { id: trip.id, status: "cancelled" } });
 
   root.unmount();

@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 /** Fast reconnects for tests; `via` picks the proxy (breakable) or the server itself. */
-function connect(who: Account, roomId: string, options: RoomOptions & { via?: "proxy" | "direct" } = {}): { room: ChatConnection; seen: Message[] } {
+function connect(
+  who: Account,
+  roomId: string,
+  options: RoomOptions & { via?: "proxy" | "direct" } = {},
+): { room: ChatConnection; seen: Message[] } {
   const { via = "direct", ...rest } = options;
   const api = via === "proxy" ? new RidewireClient({ baseUrl: proxy.baseUrl, token: who.token }) : who.api;
   const room = api.room(roomId, { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, ...rest });
@@ -126,14 +130,19 @@ describe("room connection", () => {
     // Applied by the server, but the ack (and the broadcast) never reach bob.
     proxy.silenceDownstream();
     const lostAck = b.room.send({ type: "message", id: "bob-1", text: "first" });
-    await waitFor("the server to store it", async () => ((await ada.api.messages(room.id)).messages.length === 1 ? true : undefined));
+    await waitFor("the server to store it", async () =>
+      (await ada.api.messages(room.id)).messages.length === 1 ? true : undefined,
+    );
     expect(b.room.pending).toBe(1);
 
     // Cut; while down, bob writes two more.
     const down = b.room.next("disconnect");
     proxy.dropAll();
     await down;
-    const queued = [b.room.send({ type: "message", id: "bob-2", text: "second" }), b.room.send({ type: "message", id: "bob-3", text: "third" })];
+    const queued = [
+      b.room.send({ type: "message", id: "bob-2", text: "second" }),
+      b.room.send({ type: "message", id: "bob-3", text: "third" }),
+    ];
     expect(b.room.pending).toBe(3);
 
     const acks = await Promise.all([lostAck, ...queued]);
@@ -148,7 +157,10 @@ describe("room connection", () => {
     expect((await ada.api.messages(room.id)).messages).toHaveLength(3);
 
     // A frame the server refuses rejects its promise with the error frame's code.
-    await expect(b.room.send({ type: "read", seq: -1 })).rejects.toMatchObject({ name: "RidewireError", code: "invalid_request" });
+    await expect(b.room.send({ type: "read", seq: -1 })).rejects.toMatchObject({
+      name: "RidewireError",
+      code: "invalid_request",
+    });
   });
 
   it("treats missing pongs as a dead connection and replaces it", async () => {
@@ -284,7 +296,9 @@ describe("driver channel", () => {
       expect(await channel.send({ type: "trip.arrived", tripId: trip.id })).toEqual({ id: expect.any(String) });
       expect((await rita.api.trip(trip.id)).status).toBe("arrived");
       // An accept for an offer that is gone is that frame's answer, over HTTP as over a socket.
-      await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({ name: "RidewireError" });
+      await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({
+        name: "RidewireError",
+      });
       watching.close();
       channel.close();
     } finally {

@@ -29,10 +29,15 @@ afterAll(async () => {
 
 function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: ROOT, timeout: 45_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: ROOT, timeout: 45_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -52,7 +57,22 @@ it("runs the built room client under Node, Bun and Deno", async () => {
     run(`${ROOT}node_modules/.bin/bun`, [SCRIPT, server.baseUrl]),
     run(`${ROOT}node_modules/.bin/deno`, ["run", "--allow-net", SCRIPT, server.baseUrl]),
   ]);
-  expect({ code: node.code, ...outcome(node.stdout) }, node.stderr).toMatchObject({ code: 0, ok: true, runtime: expect.stringMatching(/^node v22/), seq: 1 });
-  expect({ code: bun.code, ...outcome(bun.stdout) }, bun.stderr).toMatchObject({ code: 0, ok: true, runtime: expect.stringMatching(/^bun /), seq: 1 });
-  expect({ code: deno.code, ...outcome(deno.stdout) }, deno.stderr).toMatchObject({ code: 0, ok: true, runtime: expect.stringMatching(/^deno /), seq: 1 });
+  expect({ code: node.code, ...outcome(node.stdout) }, node.stderr).toMatchObject({
+    code: 0,
+    ok: true,
+    runtime: expect.stringMatching(/^node v22/),
+    seq: 1,
+  });
+  expect({ code: bun.code, ...outcome(bun.stdout) }, bun.stderr).toMatchObject({
+    code: 0,
+    ok: true,
+    runtime: expect.stringMatching(/^bun /),
+    seq: 1,
+  });
+  expect({ code: deno.code, ...outcome(deno.stdout) }, deno.stderr).toMatchObject({
+    code: 0,
+    ok: true,
+    runtime: expect.stringMatching(/^deno /),
+    seq: 1,
+  });
 });

@@ -32,7 +32,10 @@ afterAll(async () => {
 
 function simulate(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["scripts/run-ts.mjs", "scripts/simulate.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, ["scripts/run-ts.mjs", "scripts/simulate.ts", ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child = proc;
     let output = "";
     proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -46,7 +49,15 @@ function simulate(args: string[]): Promise<{ code: number | null; output: string
 }
 
 type Summary = {
-  trips: { requested: number; created: number; matched: number; completed: number; noDriver: number; cancelled: number; cancelledAtEnd: number };
+  trips: {
+    requested: number;
+    created: number;
+    matched: number;
+    completed: number;
+    noDriver: number;
+    cancelled: number;
+    cancelledAtEnd: number;
+  };
   matchTimeMs: { count: number; p50: number | null; p99: number | null };
   locationToRiderMs: { count: number; p50: number | null; p99: number | null };
   offers: { received: number; accepted: number; declined: number; expired: number };
@@ -62,14 +73,36 @@ it("drives a small city for half a minute: rides matched, driven, completed, cha
   // 8 drivers within 0.6 km of the centre at 200-225 km/h on the wire (40-45 km/h x5): pickups
   // and 0.2-0.5 km rides take seconds. Riders wait 1-3 s between rides; 15 s to finish the last.
   const { code, output } = await simulate([
-    "--url", server.baseUrl,
-    "--drivers", "8", "--riders", "4", "--minutes", "0.5", "--accept", "1",
-    "--radius", "0.6", "--kmh", "40-45", "--speedup", "5", "--trip-km", "0.2-0.5", "--idle", "1-3", "--drain", "15",
-    "--json", json,
+    "--url",
+    server.baseUrl,
+    "--drivers",
+    "8",
+    "--riders",
+    "4",
+    "--minutes",
+    "0.5",
+    "--accept",
+    "1",
+    "--radius",
+    "0.6",
+    "--kmh",
+    "40-45",
+    "--speedup",
+    "5",
+    "--trip-km",
+    "0.2-0.5",
+    "--idle",
+    "1-3",
+    "--drain",
+    "15",
+    "--json",
+    json,
   ]);
   expect(code, output).toBe(0);
   // Not a terminal: a plain progress line every 5 s, then the table.
-  expect(output).toMatch(/\[0:\d\d\] drivers online 8\/8 \| trips requested \d+ matched \d+ completed \d+ no_driver \d+ \| errors \d+/);
+  expect(output).toMatch(
+    /\[0:\d\d\] drivers online 8\/8 \| trips requested \d+ matched \d+ completed \d+ no_driver \d+ \| errors \d+/,
+  );
   expect(output).toContain("errors by code");
 
   const summary = JSON.parse(readFileSync(json, "utf8")) as Summary;

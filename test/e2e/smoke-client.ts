@@ -13,7 +13,12 @@ import { RidewireClient } from "@ridewire/client";
 declare const Deno: { args: string[]; version: { deno: string } } | undefined;
 declare const Bun: { version: string } | undefined;
 
-const runtime = typeof Deno !== "undefined" ? `deno ${Deno.version.deno}` : typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`;
+const runtime =
+  typeof Deno !== "undefined"
+    ? `deno ${Deno.version.deno}`
+    : typeof Bun !== "undefined"
+      ? `bun ${Bun.version}`
+      : `node ${process.version}`;
 const baseUrl = (typeof Deno !== "undefined" ? Deno.args : process.argv.slice(2))[0] ?? "http://127.0.0.1:8787";
 
 async function main(): Promise<void> {
@@ -44,7 +49,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.log(JSON.stringify({ ok: false, runtime, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  console.log(
+    JSON.stringify({ ok: false, runtime, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  );
   // A pending timer must not keep a failed run alive.
-  setTimeout(() => (typeof Deno !== "undefined" ? (globalThis as unknown as { Deno: { exit(code: number): never } }).Deno.exit(1) : process.exit(1)), 0);
+  setTimeout(
+    () =>
+      typeof Deno !== "undefined"
+        ? (globalThis as unknown as { Deno: { exit(code: number): never } }).Deno.exit(1)
+        : process.exit(1),
+    0,
+  );
 });

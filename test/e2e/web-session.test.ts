@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 type Stored = { token: string; refreshToken: string; expiresAt: number };
-const stored = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem("ridewire.session") ?? "null") as Stored | null);
+const stored = (page: Page) =>
+  page.evaluate(() => JSON.parse(sessionStorage.getItem("ridewire.session") ?? "null") as Stored | null);
 
 describe("the web app's session", () => {
   it("refreshes by itself, and shows the sign-in page once the session is ended elsewhere", async () => {
@@ -65,7 +66,9 @@ describe("the web app's session", () => {
     await page.waitForTimeout(TTL_SECONDS * 1000 + 2_000);
     await page.locator(".room input[name=message]").fill("still signed in");
     await page.locator(".room").getByRole("button", { name: "Send" }).click();
-    await expect.poll(() => page.locator(".room .messages").textContent(), { timeout: SEEN_MS }).toMatch(/still signed in/);
+    await expect
+      .poll(() => page.locator(".room .messages").textContent(), { timeout: SEEN_MS })
+      .toMatch(/still signed in/);
     await page.getByLabel("New room name").fill("Day shift");
     await page.getByRole("button", { name: "Create" }).click();
     await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Day shift");
@@ -76,7 +79,9 @@ describe("the web app's session", () => {
     // Every session ends (say, from another device): the tab finds out and asks to sign in.
     const elsewhere = new RidewireClient({ baseUrl: server.baseUrl, session: (await stored(page))! });
     await elsewhere.logout({ all: true });
-    await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: TTL_SECONDS * 1000 + SEEN_MS }).toBe(1);
+    await expect
+      .poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: TTL_SECONDS * 1000 + SEEN_MS })
+      .toBe(1);
     expect(await stored(page)).toBeNull();
     expect(errors).toEqual([]);
     await context.close();

@@ -77,7 +77,11 @@ async function signUp(page: Page, name: string, role: "rider" | "driver"): Promi
 
 /** Makes the account an operator the documented way (`npm run admin -- create`), on the test server's local D1. */
 function promoteToAdmin(email: string): void {
-  const promoted = spawnSync(process.execPath, ["scripts/admin.mjs", "create", email, "--persist-to", server.persistTo], { cwd: ROOT, encoding: "utf8" });
+  const promoted = spawnSync(
+    process.execPath,
+    ["scripts/admin.mjs", "create", email, "--persist-to", server.persistTo],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
   expect(promoted.stdout).toContain("promoted");
 }
@@ -85,10 +89,15 @@ function promoteToAdmin(email: string): void {
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
 let failures = 0;
-/** Waits until `selector` shows text matching `pattern`; on a timeout, a screenshot of the page tells what it showed instead. */
+/**
+ * Waits until `selector` shows text matching `pattern`; on a timeout, a screenshot of the page tells what it showed
+ * instead.
+ */
 async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
   try {
-    await expect.poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS }).toMatch(pattern);
+    await expect
+      .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
+      .toMatch(pattern);
   } catch (err) {
     await shot(page, `failure-${++failures}`).catch(() => undefined);
     throw err;

@@ -12,14 +12,23 @@ export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-
 
 export type TestUser = { user: User; token: string; refreshToken?: string };
 
-export async function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const res = await exports.default.fetch(`${BASE}${path}`, {
     method,
     headers,
-    body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === "string"
+          ? options.body
+          : JSON.stringify(options.body),
   });
   const text = await res.text();
   let json: any = null;
@@ -38,8 +47,14 @@ export const TEST_RIDER_FUNDS = 50_000;
  * A new user. A rider's wallet is topped up with `funds` (TEST_RIDER_FUNDS unless given; 0 for
  * an empty wallet) through the sandbox payment provider, the same way a real rider pays in.
  */
-export async function registerUser(role: Role = "rider", name = "Test User", options: { funds?: number } = {}): Promise<TestUser> {
-  const res = await call("POST", "/v1/auth/register", { body: { email: `${unique("u")}@example.com`, password: "password123", name, role } });
+export async function registerUser(
+  role: Role = "rider",
+  name = "Test User",
+  options: { funds?: number } = {},
+): Promise<TestUser> {
+  const res = await call("POST", "/v1/auth/register", {
+    body: { email: `${unique("u")}@example.com`, password: "password123", name, role },
+  });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   const user = res.body as TestUser;
   const funds = options.funds ?? (role === "rider" ? TEST_RIDER_FUNDS : 0);
@@ -49,13 +64,20 @@ export async function registerUser(role: Role = "rider", name = "Test User", opt
 
 /** Tops the rider's wallet up through the sandbox provider; returns the top-up. */
 export async function topUp(rider: TestUser, amount: number, key = unique("topup")) {
-  const res = await call("POST", "/v1/wallet/top-ups", { token: rider.token, body: { amount: { amount, currency: "USD" } }, headers: { "Idempotency-Key": key } });
+  const res = await call("POST", "/v1/wallet/top-ups", {
+    token: rider.token,
+    body: { amount: { amount, currency: "USD" } },
+    headers: { "Idempotency-Key": key },
+  });
   if (res.status !== 201) throw new Error(`top-up failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.topUp;
 }
 
 export async function createRoom(owner: TestUser, options: { private?: boolean; name?: string } = {}): Promise<Room> {
-  const res = await call("POST", "/v1/rooms", { token: owner.token, body: { name: options.name ?? unique("room"), private: options.private ?? false } });
+  const res = await call("POST", "/v1/rooms", {
+    token: owner.token,
+    body: { name: options.name ?? unique("room"), private: options.private ?? false },
+  });
   if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.room as Room;
 }
@@ -101,7 +123,8 @@ export class TestSocket {
         const frame = this.frames[this.cursor++];
         if (match(frame)) return frame;
       }
-      if (this.closed) throw new Error(`socket closed (${this.closed.code}) while waiting; frames: ${JSON.stringify(this.frames)}`);
+      if (this.closed)
+        throw new Error(`socket closed (${this.closed.code}) while waiting; frames: ${JSON.stringify(this.frames)}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for a frame; frames: ${JSON.stringify(this.frames)}`);
       await new Promise<void>((resolve) => {

@@ -12,7 +12,10 @@ import { call, connectOk, createRoom, joinRoom, registerUser, type TestSocket, t
 
 /** Asserts API.md's error response: the status, and a body `{ error: { code, message, details? } }`. */
 export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
-  expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { error: { code, message: expect.any(String) } } });
+  expect({ status: res.status, body: res.body }).toMatchObject({
+    status,
+    body: { error: { code, message: expect.any(String) } },
+  });
   const error = (res.body as { error: Record<string, unknown> }).error;
   expect(Object.keys(error).every((key) => ["code", "message", "details"].includes(key))).toBe(true);
   expect(Object.keys(res.body as object)).toEqual(["error"]);
@@ -21,7 +24,13 @@ export function expectError(res: { status: number; body: unknown }, status: numb
 export const wsPath = (roomId: string, query = "") => `/v1/rooms/${roomId}/ws${query}`;
 
 /** A public room with two members, ada (its creator) and bob, each with one socket past its welcome. */
-export async function roomOfTwo(): Promise<{ roomId: string; ada: TestUser; bob: TestUser; a: TestSocket; b: TestSocket }> {
+export async function roomOfTwo(): Promise<{
+  roomId: string;
+  ada: TestUser;
+  bob: TestUser;
+  a: TestSocket;
+  b: TestSocket;
+}> {
   const ada = await registerUser("rider", "Ada");
   const bob = await registerUser("driver", "Bob");
   const room = await createRoom(ada);
@@ -43,17 +52,30 @@ export function roomStub(roomId: string) {
   return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(roomId));
 }
 
-export async function postMessage(user: TestUser, roomId: string, text: string, headers?: Record<string, string>): Promise<Message> {
-  const res = await call("POST", `/v1/rooms/${roomId}/messages`, { token: user.token, body: { text }, ...(headers ? { headers } : {}) });
+export async function postMessage(
+  user: TestUser,
+  roomId: string,
+  text: string,
+  headers?: Record<string, string>,
+): Promise<Message> {
+  const res = await call("POST", `/v1/rooms/${roomId}/messages`, {
+    token: user.token,
+    body: { text },
+    ...(headers ? { headers } : {}),
+  });
   if (res.status !== 201) throw new Error(`post failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.message as Message;
 }
 
 /** What the room object holds: its log's range and how many events wait for D1 (its outbox). */
-export async function roomStorage(roomId: string): Promise<{ firstSeq: number | null; lastSeq: number | null; events: number; outbox: number }> {
+export async function roomStorage(
+  roomId: string,
+): Promise<{ firstSeq: number | null; lastSeq: number | null; events: number; outbox: number }> {
   return runInDurableObject(roomStub(roomId), (_instance, state) => {
     const log = state.storage.sql
-      .exec<{ first: number | null; last: number | null; events: number }>(`SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS events FROM events`)
+      .exec<{ first: number | null; last: number | null; events: number }>(
+        `SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS events FROM events`,
+      )
       .one();
     // The events still to be copied: above the watermark, and meant for D1.
     const outbox = state.storage.sql
@@ -76,14 +98,17 @@ export async function flushOutbox(roomId: string, timeoutMs = 10_000): Promise<v
     await runDurableObjectAlarm(roomStub(roomId));
     const { outbox } = await roomStorage(roomId);
     if (outbox === 0) return;
-    if (Date.now() > deadline) throw new Error(`outbox of ${roomId} still holds ${outbox} events after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`outbox of ${roomId} still holds ${outbox} events after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
 /** D1's copy of a room's messages, by seq. */
 export async function archivedSeqs(roomId: string, table = "messages"): Promise<number[]> {
-  const { results } = await env.DB.prepare(`SELECT seq FROM ${table} WHERE room_id = ? ORDER BY seq`).bind(roomId).all<{ seq: number }>();
+  const { results } = await env.DB.prepare(`SELECT seq FROM ${table} WHERE room_id = ? ORDER BY seq`)
+    .bind(roomId)
+    .all<{ seq: number }>();
   return results.map((r) => r.seq);
 }
 
@@ -93,7 +118,12 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
  * Resolves with the first frame received at or after index `from` that matches, without
  * moving the socket's cursor; rejects after `timeoutMs` or when the socket closes.
  */
-export function frameAfter(socket: TestSocket, from: number, match: (frame: any) => boolean, timeoutMs = 3_000): Promise<any> {
+export function frameAfter(
+  socket: TestSocket,
+  from: number,
+  match: (frame: any) => boolean,
+  timeoutMs = 3_000,
+): Promise<any> {
   return new Promise((resolve, reject) => {
     const find = () => socket.frames.slice(from).find(match);
     const done = (settle: () => void) => {
@@ -105,10 +135,20 @@ export function frameAfter(socket: TestSocket, from: number, match: (frame: any)
     const onEvent = () => {
       const frame = find();
       if (frame) done(() => resolve(frame));
-      else if (socket.closed) done(() => reject(new Error(`socket closed (${socket.closed?.code}) while waiting; frames: ${JSON.stringify(socket.frames.slice(from))}`)));
+      else if (socket.closed)
+        done(() =>
+          reject(
+            new Error(
+              `socket closed (${socket.closed?.code}) while waiting; frames: ${JSON.stringify(socket.frames.slice(from))}`,
+            ),
+          ),
+        );
     };
     const timer = setTimeout(
-      () => done(() => reject(new Error(`timed out waiting for a frame; frames: ${JSON.stringify(socket.frames.slice(from))}`))),
+      () =>
+        done(() =>
+          reject(new Error(`timed out waiting for a frame; frames: ${JSON.stringify(socket.frames.slice(from))}`)),
+        ),
       timeoutMs,
     );
     socket.ws.addEventListener("message", onEvent);

@@ -53,12 +53,18 @@ export async function onlineDriver(location: LatLng, name = "Driver"): Promise<O
   if (res.status !== 200) throw new Error(`online failed: ${res.status} ${JSON.stringify(res.body)}`);
   const socket = await connectOk("/v1/drivers/me/ws", driver.token);
   await socket.nextOfType("welcome");
-  await waitFor("the driver to reach the geo index", async () => ((await inCell(location, driver.user.id)) ? true : undefined));
+  await waitFor("the driver to reach the geo index", async () =>
+    (await inCell(location, driver.user.id)) ? true : undefined,
+  );
   return { ...driver, socket };
 }
 
 export async function requestTrip(rider: TestUser, pickup: LatLng, dropoff: LatLng, headers?: Record<string, string>) {
-  const res = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff }, ...(headers ? { headers } : {}) });
+  const res = await call("POST", "/v1/trips", {
+    token: rider.token,
+    body: { pickup, dropoff },
+    ...(headers ? { headers } : {}),
+  });
   if (res.status !== 201) throw new Error(`trip request failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.trip;
 }
@@ -69,7 +75,11 @@ export async function getTrip(user: TestUser, tripId: string) {
   return res.body.trip;
 }
 
-export async function driverAction(driver: TestUser, tripId: string, action: "accept" | "decline" | "arrived" | "start" | "complete" | "cancel") {
+export async function driverAction(
+  driver: TestUser,
+  tripId: string,
+  action: "accept" | "decline" | "arrived" | "start" | "complete" | "cancel",
+) {
   return call("POST", `/v1/trips/${tripId}/${action}`, { token: driver.token });
 }
 
@@ -101,7 +111,11 @@ export async function editTripState(tripId: string, edit: (state: any) => void):
  * Rewrites the driver session's stored row with `query`. The session keeps its row in memory,
  * so it is then evicted (its sockets hibernate and stay open) to read the edited one.
  */
-export async function editDriverRow(driverId: string, query: string, ...bindings: (string | number | null)[]): Promise<void> {
+export async function editDriverRow(
+  driverId: string,
+  query: string,
+  ...bindings: (string | number | null)[]
+): Promise<void> {
   const stub = driverStub(driverId);
   await runInDurableObject(stub, (_instance, ctx) => {
     ctx.storage.sql.exec(query, ...bindings);
@@ -110,7 +124,9 @@ export async function editDriverRow(driverId: string, query: string, ...bindings
 }
 
 export async function readTripState(tripId: string): Promise<any> {
-  return runInDurableObject(tripStub(tripId), (_instance, ctx) => JSON.parse(ctx.storage.sql.exec<{ state: string }>(`SELECT state FROM trip`).one().state));
+  return runInDurableObject(tripStub(tripId), (_instance, ctx) =>
+    JSON.parse(ctx.storage.sql.exec<{ state: string }>(`SELECT state FROM trip`).one().state),
+  );
 }
 
 /** Runs the trip's alarm now (if one is set): flushes the outbox and runs a dispatch pass. */
@@ -119,7 +135,11 @@ export function runTripAlarm(tripId: string): Promise<boolean> {
 }
 
 /** Polls `check` until it returns a value other than undefined; rejects after `timeoutMs`. */
-export async function waitFor<T>(what: string | (() => string), check: () => Promise<T | undefined>, timeoutMs = 3_000): Promise<T> {
+export async function waitFor<T>(
+  what: string | (() => string),
+  check: () => Promise<T | undefined>,
+  timeoutMs = 3_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -138,7 +158,11 @@ export async function driverState(driver: TestUser) {
 
 /** Waits until the driver's session reports `status` (releases happen just behind the trip's reply). */
 export function waitDriverStatus(driver: TestUser, status: string, timeoutMs?: number) {
-  return waitFor(`driver status ${status}`, async () => ((await driverState(driver)).status === status ? true : undefined), timeoutMs);
+  return waitFor(
+    `driver status ${status}`,
+    async () => ((await driverState(driver)).status === status ? true : undefined),
+    timeoutMs,
+  );
 }
 
 /**
@@ -146,7 +170,11 @@ export function waitDriverStatus(driver: TestUser, status: string, timeoutMs?: n
  * looks past the frames it already took); rejects after `timeoutMs`.
  */
 export function frameSeen(socket: TestSocket, match: (frame: any) => boolean, timeoutMs = 3_000): Promise<any> {
-  return waitFor(() => `a frame on the socket; frames: ${JSON.stringify(socket.frames).slice(0, 2_000)}`, async () => socket.frames.find(match), timeoutMs);
+  return waitFor(
+    () => `a frame on the socket; frames: ${JSON.stringify(socket.frames).slice(0, 2_000)}`,
+    async () => socket.frames.find(match),
+    timeoutMs,
+  );
 }
 
 /** Frames the socket has received that match. */

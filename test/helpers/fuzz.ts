@@ -47,7 +47,9 @@ const Parameter = z.object({ name: z.string(), in: z.enum(["path", "query", "hea
 const Operation = z.object({
   parameters: z.array(Parameter).optional(),
   security: z.array(z.unknown()).optional(),
-  requestBody: z.object({ required: z.boolean(), content: z.object({ "application/json": z.object({ schema: JsonSchema }) }) }).optional(),
+  requestBody: z
+    .object({ required: z.boolean(), content: z.object({ "application/json": z.object({ schema: JsonSchema }) }) })
+    .optional(),
   responses: z.record(z.string(), z.unknown()),
 });
 
@@ -113,7 +115,9 @@ export function exampleOf(schema: JsonSchema, url: string, name = ""): unknown {
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case "object":
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, property]) => [key, exampleOf(property, url, key)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([key, property]) => [key, exampleOf(property, url, key)]),
+      );
     case "array":
       return schema.items ? [exampleOf(schema.items, url, name)] : [];
     case "boolean":
@@ -180,11 +184,20 @@ export function rangeEdges(schema: JsonSchema): Nasty[] {
   const edges: Nasty[] = [];
   if (type === "number" || type === "integer") {
     const step = type === "integer" ? 1 : 1e-9;
-    if (schema.minimum !== undefined) edges.push({ label: "the minimum", raw: String(schema.minimum) }, { label: "just below the minimum", raw: String(schema.minimum - step) });
-    if (schema.maximum !== undefined) edges.push({ label: "the maximum", raw: String(schema.maximum) }, { label: "just above the maximum", raw: String(schema.maximum + step) });
+    if (schema.minimum !== undefined)
+      edges.push(
+        { label: "the minimum", raw: String(schema.minimum) },
+        { label: "just below the minimum", raw: String(schema.minimum - step) },
+      );
+    if (schema.maximum !== undefined)
+      edges.push(
+        { label: "the maximum", raw: String(schema.maximum) },
+        { label: "just above the maximum", raw: String(schema.maximum + step) },
+      );
   }
   if (type === "string") {
-    if (schema.minLength !== undefined && schema.minLength > 0) edges.push({ label: "one character short", raw: JSON.stringify("x".repeat(schema.minLength - 1)) });
+    if (schema.minLength !== undefined && schema.minLength > 0)
+      edges.push({ label: "one character short", raw: JSON.stringify("x".repeat(schema.minLength - 1)) });
     if (schema.maxLength !== undefined) {
       edges.push(
         { label: "the longest allowed", raw: JSON.stringify("x".repeat(schema.maxLength)) },
@@ -208,7 +221,9 @@ export function jsonWith(value: unknown, path: string[], raw: string): string {
     return `[${value.map((item, i) => (String(i) === head ? jsonWith(item, rest, raw) : JSON.stringify(item))).join(",")}]`;
   }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${key === head ? jsonWith(item, rest, raw) : JSON.stringify(item)}`);
+    const entries = Object.entries(value).map(
+      ([key, item]) => `${JSON.stringify(key)}:${key === head ? jsonWith(item, rest, raw) : JSON.stringify(item)}`,
+    );
     return `{${entries.join(",")}}`;
   }
   return raw;
@@ -279,7 +294,11 @@ export const BODY_NASTIES: RawBody[] = [
   { label: "empty object", body: "{}", contentType: "application/json" },
   { label: "object nested 5,000 deep", body: deepObject(5_000), contentType: "application/json" },
   { label: "array nested 20,000 deep", body: deepArray(20_000), contentType: "application/json" },
-  { label: "__proto__ and constructor at the top", body: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}', contentType: "application/json" },
+  {
+    label: "__proto__ and constructor at the top",
+    body: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+    contentType: "application/json",
+  },
   { label: "BOM before JSON", body: '\ufeff{"a":1}', contentType: "application/json" },
   { label: "NUL byte in JSON", body: '{"a":1}\u0000', contentType: "application/json" },
   { label: "text/plain", body: '{"a":1}', contentType: "text/plain" },
@@ -287,8 +306,17 @@ export const BODY_NASTIES: RawBody[] = [
   { label: "multipart without boundary", body: "--x\r\n\r\n", contentType: "multipart/form-data" },
   { label: "no content type", body: '{"a":1}', contentType: null },
   { label: "JSON with a charset that is not one", body: '{"a":1}', contentType: "application/json; charset=nonsense" },
-  { label: "over the body limit (70 KB)", body: JSON.stringify({ a: "a".repeat(70_000) }), contentType: "application/json" },
-  { label: "over the body limit, streamed without Content-Length", body: JSON.stringify({ a: "a".repeat(70_000) }), contentType: "application/json", streamed: true },
+  {
+    label: "over the body limit (70 KB)",
+    body: JSON.stringify({ a: "a".repeat(70_000) }),
+    contentType: "application/json",
+  },
+  {
+    label: "over the body limit, streamed without Content-Length",
+    body: JSON.stringify({ a: "a".repeat(70_000) }),
+    contentType: "application/json",
+    streamed: true,
+  },
 ];
 
 /** Query values; each is written into the query string as is (some are malformed on purpose). */
@@ -322,7 +350,7 @@ export const HEADER_NASTIES: { label: string; headers: Record<string, string> }[
   { label: "CF-Connecting-IP junk", headers: { "CF-Connecting-IP": "999.1.1.1, ::ffff:not-an-ip" } },
   { label: "1 KB CF-Connecting-IP", headers: { "CF-Connecting-IP": "1".repeat(1_024) } },
   { label: "X-HTTP-Method-Override: DELETE", headers: { "X-HTTP-Method-Override": "DELETE" } },
-  { label: "Cache-Control: no-transform junk", headers: { "Cache-Control": "max-age=-1, no-transform=\"x" } },
+  { label: "Cache-Control: no-transform junk", headers: { "Cache-Control": 'max-age=-1, no-transform="x' } },
   { label: "Range on the answer", headers: { Range: "bytes=5-1" } },
   { label: "Expect: 100-continue", headers: { Expect: "100-continue" } },
 ];
@@ -357,20 +385,26 @@ export const FUZZ_SEED = 16;
  */
 const fieldValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? "null"),
-  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 40 }).map((text) => JSON.stringify(text)),
+  fc
+    .string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 40 })
+    .map((text) => JSON.stringify(text)),
   fc.double().map((n) => (Number.isFinite(n) ? String(n) : n > 0 ? "1e999" : n < 0 ? "-1e999" : "null")),
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
 );
 
 export function generatedFieldValues(count: number, seed: number): Nasty[] {
-  return fc.sample(fieldValue, { seed, numRuns: count }).map((raw) => ({ label: `generated ${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}`, raw }));
+  return fc
+    .sample(fieldValue, { seed, numRuns: count })
+    .map((raw) => ({ label: `generated ${raw.length > 60 ? `${raw.slice(0, 60)}…` : raw}`, raw }));
 }
 
 const segment = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 });
 
 /** Any printable-or-not text, percent-encoded the way a client would send it. */
 export function generatedSegments(count: number, seed: number): Nasty[] {
-  return fc.sample(segment, { seed, numRuns: count }).map((text) => ({ label: `generated ${JSON.stringify(text)}`, raw: encodeURIComponent(text) }));
+  return fc
+    .sample(segment, { seed, numRuns: count })
+    .map((text) => ({ label: `generated ${JSON.stringify(text)}`, raw: encodeURIComponent(text) }));
 }
 
 /**

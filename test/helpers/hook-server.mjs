@@ -9,7 +9,10 @@
 import { createServer } from "node:http";
 
 export default async function setup(project) {
-  /** @type {Map<string, { method: string, headers: Record<string, string | string[] | undefined>, body: string, at: number }[]>} */
+  /**
+   * @type {Map<string, { method: string, headers: Record<string, string | string[] | undefined>, body: string, at:
+   * number }[]>}
+   */
   const received = new Map();
   /** @type {Map<string, number[]>} */
   const scripts = new Map();

@@ -32,7 +32,9 @@ export async function deliveriesTo(key: string): Promise<Delivery[]> {
   const list = (await res.json()) as { method: string; headers: Record<string, string | string[]>; body: string }[];
   return list.map((d) => {
     const body = Uint8Array.from(atob(d.body), (c) => c.charCodeAt(0));
-    const headers = Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]));
+    const headers = Object.fromEntries(
+      Object.entries(d.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]),
+    );
     return { method: d.method, headers, body, text: new TextDecoder().decode(body) };
   });
 }
@@ -43,7 +45,8 @@ export async function waitForDeliveries(key: string, count = 1, timeoutMs = 8_00
   for (;;) {
     const got = await deliveriesTo(key);
     if (got.length >= count) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} deliveries to ${key}; got ${got.length}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${count} deliveries to ${key}; got ${got.length}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -71,5 +74,8 @@ export async function runQueue(queue: string, messages: BatchMessage[]): Promise
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   const result = await getQueueResult(batch, ctx);
-  return { ...result, retryMessages: result.retryMessages.map((r) => ({ ...r, delaySeconds: r.delaySeconds ?? requested.get(r.msgId) })) };
+  return {
+    ...result,
+    retryMessages: result.retryMessages.map((r) => ({ ...r, delaySeconds: r.delaySeconds ?? requested.get(r.msgId) })),
+  };
 }

@@ -37,19 +37,29 @@ export default async function setup(project) {
       const text = Buffer.concat(chunks).toString("utf8");
       const url = new URL(req.url ?? "/", "http://stripe.test");
       const reply = (status, body, headers = {}) => {
-        res.writeHead(status, { "Content-Type": "application/json", "Request-Id": `req_${randomBytes(6).toString("hex")}`, ...headers });
+        res.writeHead(status, {
+          "Content-Type": "application/json",
+          "Request-Id": `req_${randomBytes(6).toString("hex")}`,
+          ...headers,
+        });
         res.end(JSON.stringify(body));
       };
-      const stripeError = (status, type, message, code) => reply(status, { error: { type, message, ...(code ? { code } : {}) } });
+      const stripeError = (status, type, message, code) =>
+        reply(status, { error: { type, message, ...(code ? { code } : {}) } });
 
       if (url.pathname === "/test/requests" && req.method === "GET") return reply(200, requests);
       const pay = /^\/test\/pay\/([\w]+)$/.exec(url.pathname);
       if (pay && req.method === "POST") {
         const intent = intents.get(pay[1]);
-        if (!intent) return stripeError(404, "invalid_request_error", `No such payment_intent: '${pay[1]}'`, "resource_missing");
+        if (!intent)
+          return stripeError(404, "invalid_request_error", `No such payment_intent: '${pay[1]}'`, "resource_missing");
         const failed = url.searchParams.get("outcome") === "failed";
         const object = failed
-          ? { ...intent, status: "requires_payment_method", last_payment_error: { code: "card_declined", message: "Your card was declined." } }
+          ? {
+              ...intent,
+              status: "requires_payment_method",
+              last_payment_error: { code: "card_declined", message: "Your card was declined." },
+            }
           : { ...intent, status: "succeeded", amount_received: intent.amount };
         intents.set(intent.id, object);
         const event = {
@@ -69,19 +79,27 @@ export default async function setup(project) {
       // The API itself.
       const form = Object.fromEntries(new URLSearchParams(text));
       requests.push({ method: req.method, path: url.pathname, headers: req.headers, form });
-      if (req.headers.authorization !== `Bearer ${SECRET_KEY}`) return stripeError(401, "invalid_request_error", "Invalid API Key provided");
-      if (url.pathname !== "/v1/payment_intents" || req.method !== "POST") return stripeError(404, "invalid_request_error", `Unrecognized request URL (${req.method}: ${url.pathname})`);
+      if (req.headers.authorization !== `Bearer ${SECRET_KEY}`)
+        return stripeError(401, "invalid_request_error", "Invalid API Key provided");
+      if (url.pathname !== "/v1/payment_intents" || req.method !== "POST")
+        return stripeError(404, "invalid_request_error", `Unrecognized request URL (${req.method}: ${url.pathname})`);
       const key = req.headers["idempotency-key"];
       if (typeof key === "string") {
         const seen = idempotent.get(key);
         if (seen && seen.params !== text) {
-          return stripeError(400, "idempotency_error", "Keys for idempotent requests can only be used with the same parameters they were first used with.");
+          return stripeError(
+            400,
+            "idempotency_error",
+            "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+          );
         }
         if (seen) return reply(seen.status, seen.body, { "Idempotent-Replayed": "true" });
       }
       const amount = Number(form.amount);
-      if (!Number.isInteger(amount) || amount < 50) return stripeError(400, "invalid_request_error", "Amount must be at least $0.50 usd", "amount_too_small");
-      if (!/^[a-z]{3}$/.test(form.currency ?? "")) return stripeError(400, "invalid_request_error", "Invalid currency", "parameter_invalid_empty");
+      if (!Number.isInteger(amount) || amount < 50)
+        return stripeError(400, "invalid_request_error", "Amount must be at least $0.50 usd", "amount_too_small");
+      if (!/^[a-z]{3}$/.test(form.currency ?? ""))
+        return stripeError(400, "invalid_request_error", "Invalid currency", "parameter_invalid_empty");
       const id = `pi_${randomBytes(12).toString("hex")}`;
       const metadata = {};
       for (const [name, value] of Object.entries(form)) {
@@ -115,7 +133,11 @@ export default async function setup(project) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
-  project.provide("stripe", { baseUrl: `http://127.0.0.1:${port}`, secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET });
+  project.provide("stripe", {
+    baseUrl: `http://127.0.0.1:${port}`,
+    secretKey: SECRET_KEY,
+    webhookSecret: WEBHOOK_SECRET,
+  });
 
   return async () => {
     await new Promise((resolve) => server.close(resolve));

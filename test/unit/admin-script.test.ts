@@ -2,8 +2,15 @@
 // writes a password hash the service verifies, and puts every value into SQL as a hex literal
 // that no input can break out of.
 import { describe, expect, it } from "vitest";
-// @ts-expect-error: a plain .mjs script without type declarations
-import { checkEmail, createSql, hashPassword, parseArgs, promoteSql, sqlText, UsageError } from "../../scripts/admin.mjs";
+import {
+  checkEmail,
+  createSql,
+  hashPassword,
+  parseArgs,
+  promoteSql,
+  sqlText,
+  UsageError,
+} from "../../scripts/admin.mjs";
 import { verifyPassword } from "../../src/auth/password";
 
 describe("npm run admin -- create", () => {
@@ -19,10 +26,29 @@ describe("npm run admin -- create", () => {
   });
 
   it("refuses bad emails, commands and options", () => {
-    for (const email of ["", "no-at-sign", "a@b", "x'; DROP TABLE users;--@example.com", "a b@example.com", "a@exa mple.com", `${"a".repeat(250)}@example.com`, "a@@example.com"]) {
+    for (const email of [
+      "",
+      "no-at-sign",
+      "a@b",
+      "x'; DROP TABLE users;--@example.com",
+      "a b@example.com",
+      "a@exa mple.com",
+      `${"a".repeat(250)}@example.com`,
+      "a@@example.com",
+    ]) {
       expect(() => checkEmail(email), email).toThrow(UsageError);
     }
-    for (const argv of [[], ["delete", "a@example.com"], ["create"], ["create", "a@example.com", "b@example.com"], ["create", "a@example.com", "--password"], ["create", "a@example.com", "--password", "short"], ["create", "a@example.com", "--force"], ["create", "a@example.com", "--remote", "--persist-to", "x"], ["create", "a@example.com", "--name", " "]]) {
+    for (const argv of [
+      [],
+      ["delete", "a@example.com"],
+      ["create"],
+      ["create", "a@example.com", "b@example.com"],
+      ["create", "a@example.com", "--password"],
+      ["create", "a@example.com", "--password", "short"],
+      ["create", "a@example.com", "--force"],
+      ["create", "a@example.com", "--remote", "--persist-to", "x"],
+      ["create", "a@example.com", "--name", " "],
+    ]) {
       expect(() => parseArgs(argv), argv.join(" ")).toThrow(UsageError);
     }
   });
@@ -36,7 +62,11 @@ describe("npm run admin -- create", () => {
   it("puts values into SQL as hex literals only", () => {
     const hostile = "o'neil\"); DROP TABLE users; --";
     expect(sqlText(hostile)).toBe(`CAST(X'${Buffer.from(hostile).toString("hex")}' AS TEXT)`);
-    const sql = createSql({ id: "usr_1", email: "a@example.com", name: hostile, passwordHash: "pbkdf2-sha256$1$a$b" }, 1_700_000_000_000) + promoteSql("a@example.com", 1);
+    const sql =
+      createSql(
+        { id: "usr_1", email: "a@example.com", name: hostile, passwordHash: "pbkdf2-sha256$1$a$b" },
+        1_700_000_000_000,
+      ) + promoteSql("a@example.com", 1);
     expect(sql).not.toContain("DROP");
     expect(sql).not.toContain("a@example.com");
     // Apart from the hex literals and the script's own constants, no quote is left: nothing typed reached SQL as text.

@@ -23,7 +23,8 @@ class FakeSocket implements SocketLike {
   }
   serverCloses(code: number, reason: string): void {
     this.readyState = 3;
-    for (const listener of this.listeners.get("close") ?? []) (listener as (e: { code: number; reason: string }) => void)({ code, reason });
+    for (const listener of this.listeners.get("close") ?? [])
+      (listener as (e: { code: number; reason: string }) => void)({ code, reason });
   }
 }
 
@@ -31,8 +32,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function connectionClosedWith(code: number) {
   FakeSocket.made = [];
-  const api = new RidewireClient({ baseUrl: "http://ridewire.test", token: "t", fetch: async () => new Response("{}", { status: 200 }) });
-  const room = api.room("room_1", { WebSocket: FakeSocket, backoff: { initialDelayMs: 1, maxDelayMs: 1 }, heartbeat: false });
+  const api = new RidewireClient({
+    baseUrl: "http://ridewire.test",
+    token: "t",
+    fetch: async () => new Response("{}", { status: 200 }),
+  });
+  const room = api.room("room_1", {
+    WebSocket: FakeSocket,
+    backoff: { initialDelayMs: 1, maxDelayMs: 1 },
+    heartbeat: false,
+  });
   const closed: string[] = [];
   const disconnects: (number | undefined)[] = [];
   room.on("closed", (e) => closed.push(e.reason));
@@ -40,14 +49,24 @@ async function connectionClosedWith(code: number) {
   await sleep(20);
   FakeSocket.made[0]?.serverCloses(code, code === 4004 ? "banned" : "server restart");
   await sleep(100);
-  const result = { state: room.state, closed: [...closed], disconnects: [...disconnects], sockets: FakeSocket.made.length };
+  const result = {
+    state: room.state,
+    closed: [...closed],
+    disconnects: [...disconnects],
+    sockets: FakeSocket.made.length,
+  };
   room.close();
   return result;
 }
 
 describe("a banned account's socket", () => {
   it("closes the connection for good on 4004", async () => {
-    expect(await connectionClosedWith(4004)).toEqual({ state: "closed", closed: ["banned"], disconnects: [4004], sockets: 1 });
+    expect(await connectionClosedWith(4004)).toEqual({
+      state: "closed",
+      closed: ["banned"],
+      disconnects: [4004],
+      sockets: 1,
+    });
   });
 
   it("while any other close reconnects", async () => {

@@ -13,7 +13,11 @@ function fakeToken(n: number, ttlSeconds: number, now = Date.now()): string {
   const iat = Math.floor(now / 1000);
   return `${json({ alg: "HS256" })}.${json({ sub: "usr_1", n, iat, exp: iat + ttlSeconds })}.sig`;
 }
-const session = (n: number, ttlSeconds: number): ClientSession => ({ token: fakeToken(n, ttlSeconds), refreshToken: `rt${n}`, expiresAt: (Math.floor(Date.now() / 1000) + ttlSeconds) * 1000 });
+const session = (n: number, ttlSeconds: number): ClientSession => ({
+  token: fakeToken(n, ttlSeconds),
+  refreshToken: `rt${n}`,
+  expiresAt: (Math.floor(Date.now() / 1000) + ttlSeconds) * 1000,
+});
 
 describe("tokenTimes and renewalMarginMs", () => {
   it("reads iat and exp, and renews in the last fifth of a token's life, between 1 s and 60 s", () => {
@@ -56,7 +60,9 @@ describe("SessionKeeper", () => {
     const keeper = new SessionKeeper(
       { ...session(1, 900), expiresAt: Date.now() + 5_000 },
       async () => {
-        throw answer === "refuse" ? new RidewireError(401, "unauthorized", "reused") : new RidewireError(0, "network_error", "offline");
+        throw answer === "refuse"
+          ? new RidewireError(401, "unauthorized", "reused")
+          : new RidewireError(0, "network_error", "offline");
       },
       (s) => changes.push(s),
     );
@@ -79,16 +85,33 @@ describe("RidewireClient keeps its session", () => {
       if (path === "/v1/auth/refresh") {
         state.refreshes++;
         const body = JSON.parse(init?.body ?? "{}") as { refreshToken: string };
-        if (state.refuse || body.refreshToken !== state.refreshToken) return Response.json({ error: { code: "unauthorized", message: "no" } }, { status: 401 });
+        if (state.refuse || body.refreshToken !== state.refreshToken)
+          return Response.json({ error: { code: "unauthorized", message: "no" } }, { status: 401 });
         state.valid = fakeToken(state.refreshes + 1, 900);
         state.refreshToken = `rt${state.refreshes + 1}`;
         const exp = tokenTimes(state.valid)!.expiresAt;
-        return Response.json({ user: { id: "usr_1", email: "a@b.co", name: "A", role: "rider", createdAt: 1 }, token: state.valid, refreshToken: state.refreshToken, expiresAt: exp, expiresIn: 900 });
+        return Response.json({
+          user: { id: "usr_1", email: "a@b.co", name: "A", role: "rider", createdAt: 1 },
+          token: state.valid,
+          refreshToken: state.refreshToken,
+          expiresAt: exp,
+          expiresIn: 900,
+        });
       }
       if (path === "/v1/me") {
         state.meCalls++;
-        if (init?.headers?.Authorization !== `Bearer ${state.valid}`) return Response.json({ error: { code: "unauthorized", message: "expired" } }, { status: 401 });
-        return Response.json({ user: { id: "usr_1", email: "a@b.co", name: "A", role: "rider", createdAt: 1, rating: { average: null, count: 0 } } });
+        if (init?.headers?.Authorization !== `Bearer ${state.valid}`)
+          return Response.json({ error: { code: "unauthorized", message: "expired" } }, { status: 401 });
+        return Response.json({
+          user: {
+            id: "usr_1",
+            email: "a@b.co",
+            name: "A",
+            role: "rider",
+            createdAt: 1,
+            rating: { average: null, count: 0 },
+          },
+        });
       }
       return Response.json({ error: { code: "not_found", message: "no" } }, { status: 404 });
     };
@@ -99,7 +122,12 @@ describe("RidewireClient keeps its session", () => {
     const { state, fetch } = server();
     const sessions: (ClientSession | null)[] = [];
     // The server no longer takes the token the client holds (say, revoked by the clock).
-    const client = new RidewireClient({ baseUrl: "http://x.test", fetch, session: { token: fakeToken(0, 900), refreshToken: "rt1", expiresAt: Date.now() + 900_000 }, onSession: (s) => sessions.push(s) });
+    const client = new RidewireClient({
+      baseUrl: "http://x.test",
+      fetch,
+      session: { token: fakeToken(0, 900), refreshToken: "rt1", expiresAt: Date.now() + 900_000 },
+      onSession: (s) => sessions.push(s),
+    });
     const users = await Promise.all([client.me(), client.me(), client.me()]);
     expect(users.map((u) => u.id)).toEqual(["usr_1", "usr_1", "usr_1"]);
     expect(state.refreshes).toBe(1);
@@ -111,7 +139,12 @@ describe("RidewireClient keeps its session", () => {
     const { state, fetch } = server();
     state.refuse = true;
     const sessions: (ClientSession | null)[] = [];
-    const client = new RidewireClient({ baseUrl: "http://x.test", fetch, session: { token: fakeToken(0, 900), refreshToken: "rt1", expiresAt: Date.now() + 900_000 }, onSession: (s) => sessions.push(s) });
+    const client = new RidewireClient({
+      baseUrl: "http://x.test",
+      fetch,
+      session: { token: fakeToken(0, 900), refreshToken: "rt1", expiresAt: Date.now() + 900_000 },
+      onSession: (s) => sessions.push(s),
+    });
     await expect(client.me()).rejects.toMatchObject({ status: 401, code: "session_expired" });
     expect(client.session).toBeNull();
     expect(sessions).toEqual([null]);

@@ -19,7 +19,12 @@ describe("EventStreams", () => {
     vi.useFakeTimers();
     const ended: string[] = [];
     const streams = new EventStreams((identity) => ended.push(identity.userId));
-    const response = streams.open(ada, { sid: "ses_1", expiresAt: Date.now() + 3_600_000 }, () => [sseEvent('{"type":"welcome","seq":3}', 3)], 1 << 20);
+    const response = streams.open(
+      ada,
+      { sid: "ses_1", expiresAt: Date.now() + 3_600_000 },
+      () => [sseEvent('{"type":"welcome","seq":3}', 3)],
+      1 << 20,
+    );
     expect(response.headers.get("Content-Type")).toContain("text/event-stream");
     const reader = response.body!.getReader();
     expect(await readSome(reader)).toBe('id: 3\ndata: {"type":"welcome","seq":3}\n\n');
@@ -44,7 +49,12 @@ describe("EventStreams", () => {
     const ended: string[] = [];
     const streams = new EventStreams((identity) => ended.push(identity.userId));
     const bound = 4_096;
-    const response = streams.open(ada, { sid: "ses_1", expiresAt: Date.now() + 3_600_000 }, () => [sseEvent('{"type":"welcome","seq":0}', 0)], bound);
+    const response = streams.open(
+      ada,
+      { sid: "ses_1", expiresAt: Date.now() + 3_600_000 },
+      () => [sseEvent('{"type":"welcome","seq":0}', 0)],
+      bound,
+    );
     const event = (seq: number) => sseEvent(JSON.stringify({ type: "message", seq, text: "x".repeat(200) }), seq);
     const perEvent = new TextEncoder().encode(event(1)).length;
     let seq = 0;
@@ -62,7 +72,9 @@ describe("EventStreams", () => {
     const text = await new Response(response.body).text();
     const frames = text.trim().split("\n\n");
     expect(frames).toHaveLength(lastWritten + 2);
-    expect(frames.at(-1)).toBe(`data: ${JSON.stringify({ type: "error", code: "slow_consumer", message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume", seq: lastWritten })}`);
+    expect(frames.at(-1)).toBe(
+      `data: ${JSON.stringify({ type: "error", code: "slow_consumer", message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume", seq: lastWritten })}`,
+    );
   });
 
   it("keeps a reader that keeps up, however much goes through", async () => {

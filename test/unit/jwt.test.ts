@@ -5,17 +5,34 @@ import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../src/auth/encoding";
 import { signToken, verifyAccessToken, verifyToken, type Identity, type JwtSettings } from "../../src/auth/jwt";
 
-const settings: JwtSettings = { secret: "unit-test-secret-0123456789", issuer: "ridewire", audience: "ridewire-clients", ttlSeconds: 3_600 };
+const settings: JwtSettings = {
+  secret: "unit-test-secret-0123456789",
+  issuer: "ridewire",
+  audience: "ridewire-clients",
+  ttlSeconds: 3_600,
+};
 const ada: Identity = { userId: "usr_ada", role: "rider", name: "Ada" };
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const SID = "ses_unit";
 
 const encodeJson = (value: unknown) => toBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 const decodeJson = (part: string): Record<string, unknown> =>
-  JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((part.length + 3) % 4)), (c) => c.charCodeAt(0))));
+  JSON.parse(
+    new TextDecoder().decode(
+      Uint8Array.from(atob(part.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((part.length + 3) % 4)), (c) =>
+        c.charCodeAt(0),
+      ),
+    ),
+  );
 
 async function hmac(secret: string, input: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))));
 }
 
@@ -46,10 +63,21 @@ describe("signToken / verifyToken", () => {
   });
 
   it("writes an HS256 header and the standard claims", async () => {
-    const [header, payload] = (await signToken({ userId: "usr_bo", role: "driver", name: "Bo" }, settings, NOW, SID)).split(".") as [string, string];
+    const [header, payload] = (
+      await signToken({ userId: "usr_bo", role: "driver", name: "Bo" }, settings, NOW, SID)
+    ).split(".") as [string, string];
     expect(decodeJson(header)).toEqual({ alg: "HS256", typ: "JWT" });
     const iat = Math.floor(NOW / 1000);
-    expect(decodeJson(payload)).toEqual({ sub: "usr_bo", role: "driver", name: "Bo", iss: "ridewire", aud: "ridewire-clients", iat, exp: iat + 3_600, sid: SID });
+    expect(decodeJson(payload)).toEqual({
+      sub: "usr_bo",
+      role: "driver",
+      name: "Bo",
+      iss: "ridewire",
+      aud: "ridewire-clients",
+      iat,
+      exp: iat + 3_600,
+      sid: SID,
+    });
   });
 
   it("accepts a token built by hand the same way (the format is plain JWT)", async () => {
@@ -60,10 +88,16 @@ describe("signToken / verifyToken", () => {
 
   it("answers the session and expiry of a token, and rejects one that names no session", async () => {
     const token = await signToken(ada, settings, NOW, SID);
-    expect(await verifyAccessToken(token, settings, NOW)).toEqual({ identity: ada, sid: SID, expiresAt: (Math.floor(NOW / 1000) + 3_600) * 1000 });
+    expect(await verifyAccessToken(token, settings, NOW)).toEqual({
+      identity: ada,
+      sid: SID,
+      expiresAt: (Math.floor(NOW / 1000) + 3_600) * 1000,
+    });
     const { sid: _sid, ...withoutSid } = validClaims();
     expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, withoutSid), settings, NOW)).toBeNull();
-    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims({ sid: "" })), settings, NOW)).toBeNull();
+    expect(
+      await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims({ sid: "" })), settings, NOW),
+    ).toBeNull();
   });
 
   it("rejects alg none, with or without a signature", async () => {
@@ -83,25 +117,37 @@ describe("signToken / verifyToken", () => {
 
   it("rejects a changed payload under the old signature", async () => {
     const [header, , signature] = (await signToken(ada, settings, NOW, SID)).split(".") as [string, string, string];
-    for (const claims of [validClaims({ role: "driver" }), validClaims({ sub: "usr_admin" }), validClaims({ exp: Math.floor(NOW / 1000) + 10 * 365 * 86_400 })]) {
+    for (const claims of [
+      validClaims({ role: "driver" }),
+      validClaims({ sub: "usr_admin" }),
+      validClaims({ exp: Math.floor(NOW / 1000) + 10 * 365 * 86_400 }),
+    ]) {
       expect(await verifyToken(`${header}.${encodeJson(claims)}.${signature}`, settings, NOW)).toBeNull();
     }
   });
 
   it("rejects a changed header or signature", async () => {
-    const [header, payload, signature] = (await signToken(ada, settings, NOW, SID)).split(".") as [string, string, string];
+    const [header, payload, signature] = (await signToken(ada, settings, NOW, SID)).split(".") as [
+      string,
+      string,
+      string,
+    ];
     const flipped = (signature[0] === "A" ? "B" : "A") + signature.slice(1);
     expect(await verifyToken(`${header}.${payload}.${flipped}`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}.${signature.slice(0, -2)}`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}.${signature}AAAA`, settings, NOW)).toBeNull();
     expect(await verifyToken(`${header}.${payload}.`, settings, NOW)).toBeNull();
-    expect(await verifyToken(`${encodeJson({ typ: "JWT", alg: "HS256" })}.${payload}.${signature}`, settings, NOW)).toBeNull();
+    expect(
+      await verifyToken(`${encodeJson({ typ: "JWT", alg: "HS256" })}.${payload}.${signature}`, settings, NOW),
+    ).toBeNull();
   });
 
   it("rejects a token signed with another secret", async () => {
     const token = await signToken(ada, { ...settings, secret: "some-other-secret-0123456789" }, NOW, SID);
     expect(await verifyToken(token, settings, NOW)).toBeNull();
-    expect(await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims(), "wrong"), settings, NOW)).toBeNull();
+    expect(
+      await verifyToken(await forge({ alg: "HS256", typ: "JWT" }, validClaims(), "wrong"), settings, NOW),
+    ).toBeNull();
   });
 
   it("rejects an expired token, from the second of expiry on", async () => {
@@ -110,15 +156,26 @@ describe("signToken / verifyToken", () => {
     expect(await verifyToken(token, settings, exp * 1000 - 1)).toEqual(ada);
     expect(await verifyToken(token, settings, exp * 1000)).toBeNull();
     expect(await verifyToken(token, settings, exp * 1000 + 86_400_000)).toBeNull();
-    const stale = await forge({ alg: "HS256", typ: "JWT" }, validClaims({ iat: Math.floor(NOW / 1000) - 7_200, exp: Math.floor(NOW / 1000) - 3_600 }));
+    const stale = await forge(
+      { alg: "HS256", typ: "JWT" },
+      validClaims({ iat: Math.floor(NOW / 1000) - 7_200, exp: Math.floor(NOW / 1000) - 3_600 }),
+    );
     expect(await verifyToken(stale, settings, NOW)).toBeNull();
   });
 
   it("rejects a foreign issuer or audience", async () => {
-    expect(await verifyToken(await signToken(ada, { ...settings, issuer: "someone-else" }, NOW, SID), settings, NOW)).toBeNull();
-    expect(await verifyToken(await signToken(ada, { ...settings, audience: "other-clients" }, NOW, SID), settings, NOW)).toBeNull();
-    expect(await verifyToken(await forge({ alg: "HS256" }, validClaims({ iss: "Ridewire" })), settings, NOW)).toBeNull();
-    expect(await verifyToken(await forge({ alg: "HS256" }, validClaims({ aud: ["ridewire-clients"] })), settings, NOW)).toBeNull();
+    expect(
+      await verifyToken(await signToken(ada, { ...settings, issuer: "someone-else" }, NOW, SID), settings, NOW),
+    ).toBeNull();
+    expect(
+      await verifyToken(await signToken(ada, { ...settings, audience: "other-clients" }, NOW, SID), settings, NOW),
+    ).toBeNull();
+    expect(
+      await verifyToken(await forge({ alg: "HS256" }, validClaims({ iss: "Ridewire" })), settings, NOW),
+    ).toBeNull();
+    expect(
+      await verifyToken(await forge({ alg: "HS256" }, validClaims({ aud: ["ridewire-clients"] })), settings, NOW),
+    ).toBeNull();
   });
 
   it("rejects correctly signed claims of the wrong shape", async () => {
@@ -135,7 +192,11 @@ describe("signToken / verifyToken", () => {
       null,
       [validClaims()],
     ];
-    for (const claims of bad) expect(await verifyToken(await forge({ alg: "HS256" }, claims), settings, NOW), JSON.stringify(claims)).toBeNull();
+    for (const claims of bad)
+      expect(
+        await verifyToken(await forge({ alg: "HS256" }, claims), settings, NOW),
+        JSON.stringify(claims),
+      ).toBeNull();
   });
 
   it("returns null, never throws, for strings that are not tokens", async () => {

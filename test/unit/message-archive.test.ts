@@ -7,7 +7,14 @@ import { D1_MAX_BOUND_PARAMETERS, MESSAGE_ROWS_PER_INSERT, messageInserts } from
 import type { StoredEvent } from "../../src/rooms/event-log";
 
 function messageEvent(seq: number): StoredEvent {
-  const message = { id: `msg_room_${seq}`, roomId: "room", seq, userId: "usr_a", text: `hello ${seq}`, createdAt: 1_000 + seq };
+  const message = {
+    id: `msg_room_${seq}`,
+    roomId: "room",
+    seq,
+    userId: "usr_a",
+    text: `hello ${seq}`,
+    createdAt: 1_000 + seq,
+  };
   return { seq, frame: JSON.stringify({ type: "message", seq, message }), createdAt: 1_000 + seq };
 }
 
@@ -34,7 +41,9 @@ describe("messageInserts", () => {
   });
 
   it("skips events that are not chat messages, and builds nothing for none", () => {
-    const statements = messageInserts(db, [otherEvent(1), messageEvent(2), otherEvent(3)]).map((insert) => insert.toSQL());
+    const statements = messageInserts(db, [otherEvent(1), messageEvent(2), otherEvent(3)]).map((insert) =>
+      insert.toSQL(),
+    );
     expect(statements).toHaveLength(1);
     expect(statements[0]!.params).toEqual(["msg_room_2", "room", 2, "usr_a", "hello 2", 1_002]);
     expect(messageInserts(db, [otherEvent(1)])).toEqual([]);

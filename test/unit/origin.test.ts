@@ -19,7 +19,14 @@ describe("originAllowed with no configured list", () => {
   });
 
   it("passes localhost and 127.0.0.1 on any port over http", () => {
-    for (const origin of ["http://localhost:3000", "http://localhost:5173", "http://localhost", "http://127.0.0.1:8080", "http://127.0.0.1", "http://localhost:65535"]) {
+    for (const origin of [
+      "http://localhost:3000",
+      "http://localhost:5173",
+      "http://localhost",
+      "http://127.0.0.1:8080",
+      "http://127.0.0.1",
+      "http://localhost:65535",
+    ]) {
       expect(originAllowed(origin, URL_, []), origin).toBe(true);
     }
   });
@@ -54,7 +61,13 @@ describe("originAllowed with a configured list", () => {
   const allowed = ["https://app.example.com", "http://localhost:*", "https://staging.example.com:*"];
 
   it("passes exact entries and port wildcards", () => {
-    for (const origin of ["https://app.example.com", "http://localhost:3000", "http://localhost", "https://staging.example.com:8443", "https://staging.example.com"]) {
+    for (const origin of [
+      "https://app.example.com",
+      "http://localhost:3000",
+      "http://localhost",
+      "https://staging.example.com:8443",
+      "https://staging.example.com",
+    ]) {
       expect(originAllowed(origin, URL_, allowed), origin).toBe(true);
     }
   });

@@ -108,9 +108,18 @@ describe("checkOutboundUrl", () => {
   });
 
   it("says why, and never throws on garbage", () => {
-    expect(checkOutboundUrl("https://10.0.0.1/", strict)).toEqual({ ok: false, reason: "must not point at a private address" });
+    expect(checkOutboundUrl("https://10.0.0.1/", strict)).toEqual({
+      ok: false,
+      reason: "must not point at a private address",
+    });
     expect(checkOutboundUrl("x", strict)).toEqual({ ok: false, reason: "is not a valid URL" });
-    for (const raw of ["http://[", "https://%zz/", "\u0000", "https://[::ffff:999.0.0.1]/", "https://" + "a".repeat(5000)]) {
+    for (const raw of [
+      "http://[",
+      "https://%zz/",
+      "\u0000",
+      "https://[::ffff:999.0.0.1]/",
+      "https://" + "a".repeat(5000),
+    ]) {
       expect(() => checkOutboundUrl(raw, strict)).not.toThrow();
     }
   });
@@ -133,9 +142,12 @@ describe("parseIpv4", () => {
     expect(parseIpv4(text)).toBe(value);
   });
 
-  it.each(["256.0.0.1", "1.2.3.4.5", "4294967296", "08.0.0.1", "example.com", "1..2", "", "0x1g", "1.2.3.256"])("is null for %s", (text) => {
-    expect(parseIpv4(text)).toBeNull();
-  });
+  it.each(["256.0.0.1", "1.2.3.4.5", "4294967296", "08.0.0.1", "example.com", "1..2", "", "0x1g", "1.2.3.256"])(
+    "is null for %s",
+    (text) => {
+      expect(parseIpv4(text)).toBeNull();
+    },
+  );
 });
 
 describe("parseIpv6", () => {
@@ -148,7 +160,10 @@ describe("parseIpv6", () => {
     expect(parseIpv6("2001:db8:0:0:0:0:2:1")).toEqual([0x2001, 0xdb8, 0, 0, 0, 0, 2, 1]);
   });
 
-  it.each(["1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "1:2:3:4:5:6:7", "fe80::1%eth0", "::1.2.3.256"])("is null for %s", (text) => {
-    expect(parseIpv6(text)).toBeNull();
-  });
+  it.each(["1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "1:2:3:4:5:6:7", "fe80::1%eth0", "::1.2.3.256"])(
+    "is null for %s",
+    (text) => {
+      expect(parseIpv6(text)).toBeNull();
+    },
+  );
 });

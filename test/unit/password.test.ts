@@ -1,7 +1,13 @@
 // Password hashing (src/auth/password.ts): the stored format, the iteration count, per-user
 // salts, and that a tampered or malformed stored string is a plain `false`, never a throw.
 import { describe, expect, it } from "vitest";
-import { decoyPasswordHash, describeHash, hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../../src/auth/password";
+import {
+  decoyPasswordHash,
+  describeHash,
+  hashPassword,
+  PBKDF2_ITERATIONS,
+  verifyPassword,
+} from "../../src/auth/password";
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -22,7 +28,10 @@ describe("hashPassword", () => {
 
   it("uses exactly 100,000 iterations", async () => {
     expect(PBKDF2_ITERATIONS).toBe(100_000);
-    expect(describeHash(await hashPassword("password123"))).toEqual({ algorithm: "pbkdf2-sha256", iterations: 100_000 });
+    expect(describeHash(await hashPassword("password123"))).toEqual({
+      algorithm: "pbkdf2-sha256",
+      iterations: 100_000,
+    });
   });
 
   it("salts every hash: one password hashed twice gives two different strings", async () => {
@@ -54,10 +63,19 @@ describe("verifyPassword", () => {
     // A hash stored with fewer iterations (an older setting) still verifies.
     const stored = await hashPassword("old account");
     const [, , salt] = stored.split("$");
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("old account"), "PBKDF2", false, ["deriveBits"]);
-    const saltBytes = Uint8Array.from(atob(salt!.replace(/-/g, "+").replace(/_/g, "/") + "=="), (ch) => ch.charCodeAt(0));
-    const bits = new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: saltBytes, iterations: 1_000 }, key, 256));
-    const hash = btoa(String.fromCharCode(...bits)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("old account"), "PBKDF2", false, [
+      "deriveBits",
+    ]);
+    const saltBytes = Uint8Array.from(atob(salt!.replace(/-/g, "+").replace(/_/g, "/") + "=="), (ch) =>
+      ch.charCodeAt(0),
+    );
+    const bits = new Uint8Array(
+      await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: saltBytes, iterations: 1_000 }, key, 256),
+    );
+    const hash = btoa(String.fromCharCode(...bits))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     const older = `pbkdf2-sha256$1000$${salt}$${hash}`;
     expect(await verifyPassword("old account", older)).toBe(true);
     expect(await verifyPassword("other", older)).toBe(false);

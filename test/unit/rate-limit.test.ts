@@ -25,9 +25,18 @@ describe("rate limit classes", () => {
       const mutating = op.method !== "get";
       const opensSomething = /\/(ws|events|poll)$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
-      if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout") expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
-      else if (mutating || opensSomething) expect({ op: `${op.method} ${op.path}`, limited: routeClass !== null }).toEqual({ op: `${op.method} ${op.path}`, limited: true });
-      else expect({ op: `${op.method} ${op.path}`, routeClass }).toEqual({ op: `${op.method} ${op.path}`, routeClass: null });
+      if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
+        expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
+      else if (mutating || opensSomething)
+        expect({ op: `${op.method} ${op.path}`, limited: routeClass !== null }).toEqual({
+          op: `${op.method} ${op.path}`,
+          limited: true,
+        });
+      else
+        expect({ op: `${op.method} ${op.path}`, routeClass }).toEqual({
+          op: `${op.method} ${op.path}`,
+          routeClass: null,
+        });
     }
   });
 
@@ -52,7 +61,10 @@ describe("rate limit classes", () => {
   it("has a [[ratelimits]] binding per class in wrangler.toml, with the period Retry-After says", () => {
     const bindings = ratelimitsInWranglerToml();
     for (const [routeClass, limiter] of Object.entries(LIMITERS)) {
-      expect({ routeClass, period: bindings.get(limiter.binding)?.period }).toEqual({ routeClass, period: limiter.periodSeconds });
+      expect({ routeClass, period: bindings.get(limiter.binding)?.period }).toEqual({
+        routeClass,
+        period: limiter.periodSeconds,
+      });
     }
   });
 });

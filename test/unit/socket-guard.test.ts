@@ -71,7 +71,8 @@ describe("SocketGuard.take (token bucket)", () => {
 describe("SocketGuard.recordBadFrame (sliding window)", () => {
   it("closes only after more than N bad frames within the window", () => {
     const guard = new SocketGuard(settings, T0);
-    for (let i = 0; i < settings.badFramesBeforeClose; i++) expect(guard.recordBadFrame(T0 + i * 100), `bad frame ${i + 1}`).toBe(false);
+    for (let i = 0; i < settings.badFramesBeforeClose; i++)
+      expect(guard.recordBadFrame(T0 + i * 100), `bad frame ${i + 1}`).toBe(false);
     expect(guard.recordBadFrame(T0 + 1_000)).toBe(true);
   });
 

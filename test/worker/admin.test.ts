@@ -8,7 +8,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { identityHeader } from "../../src/rooms/identity";
 import { registerAdmin } from "../helpers/admin";
 import { call, connect, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
-import { acceptedTrip, area, driverAction, driverState, expectError, inCell, nextOffer, offset, onlineDriver, readTripState, requestTrip, waitFor } from "../helpers/dispatch";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  driverState,
+  expectError,
+  inCell,
+  nextOffer,
+  offset,
+  onlineDriver,
+  readTripState,
+  requestTrip,
+  waitFor,
+} from "../helpers/dispatch";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 
@@ -20,7 +33,9 @@ async function walletOf(user: TestUser) {
 
 /** The balance of one ledger account, from its lines. */
 async function balanceOf(account: string): Promise<number> {
-  const row = await env.DB.prepare(`SELECT COALESCE(SUM(amount), 0) AS b FROM journal_lines WHERE account_id = ?`).bind(account).first<{ b: number }>();
+  const row = await env.DB.prepare(`SELECT COALESCE(SUM(amount), 0) AS b FROM journal_lines WHERE account_id = ?`)
+    .bind(account)
+    .first<{ b: number }>();
   return row?.b ?? 0;
 }
 
@@ -28,8 +43,10 @@ async function login(user: TestUser) {
   return call("POST", "/v1/auth/login", { body: { email: user.user.email, password: "password123" } });
 }
 
-const ban = (admin: TestUser, userId: string, reason: unknown = "fraudulent rides") => call("POST", `/v1/admin/users/${userId}/ban`, { token: admin.token, body: { reason } });
-const unban = (admin: TestUser, userId: string) => call("POST", `/v1/admin/users/${userId}/unban`, { token: admin.token, body: { reason: "appeal accepted" } });
+const ban = (admin: TestUser, userId: string, reason: unknown = "fraudulent rides") =>
+  call("POST", `/v1/admin/users/${userId}/ban`, { token: admin.token, body: { reason } });
+const unban = (admin: TestUser, userId: string) =>
+  call("POST", `/v1/admin/users/${userId}/unban`, { token: admin.token, body: { reason: "appeal accepted" } });
 
 /** An SSE response read until the server ends it; rejects after `timeoutMs` if it does not. */
 async function streamEnds(body: ReadableStream<Uint8Array>, timeoutMs = 3_000): Promise<string> {
@@ -39,7 +56,10 @@ async function streamEnds(body: ReadableStream<Uint8Array>, timeoutMs = 3_000): 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = await Promise.race([reader.read(), new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now()))))]);
+    const read = await Promise.race([
+      reader.read(),
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now())))),
+    ]);
     clearTimeout(timer);
     if (read === null) throw new Error(`the stream is still open; got ${text.slice(0, 500)}`);
     if (read.done) return text;
@@ -48,15 +68,21 @@ async function streamEnds(body: ReadableStream<Uint8Array>, timeoutMs = 3_000): 
 }
 
 afterEach(async () => {
-  const unbalanced = await env.DB.prepare(`SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`).all();
+  const unbalanced = await env.DB.prepare(
+    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
+  ).all();
   expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const overdrawn = await env.DB.prepare(`SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`).all();
+  const overdrawn = await env.DB.prepare(
+    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`,
+  ).all();
   expect(overdrawn.results, "no wallet below zero").toEqual([]);
 });
 
 describe("the admin role", () => {
   it("is never given by registration: a client asking for it gets 400", async () => {
-    const res = await call("POST", "/v1/auth/register", { body: { email: `${unique("u")}@example.com`, password: "password123", name: "Mallory", role: "admin" } });
+    const res = await call("POST", "/v1/auth/register", {
+      body: { email: `${unique("u")}@example.com`, password: "password123", name: "Mallory", role: "admin" },
+    });
     expectError(res, 400, "invalid_request");
     expect(JSON.stringify(res.body.error.details)).toContain("role");
   });
@@ -73,11 +99,18 @@ describe("the admin role", () => {
     ];
     for (const [method, path, body] of routes) {
       expectError(await call(method, path, body === undefined ? {} : { body }), 401, "unauthorized");
-      for (const user of [rider, driver]) expectError(await call(method, path, { token: user.token, ...(body === undefined ? {} : { body }) }), 403, "forbidden");
+      for (const user of [rider, driver])
+        expectError(
+          await call(method, path, { token: user.token, ...(body === undefined ? {} : { body }) }),
+          403,
+          "forbidden",
+        );
     }
     // The rider was not banned by any of that.
     expect((await call("GET", "/v1/me", { token: rider.token })).status).toBe(200);
-    const audit = await env.DB.prepare(`SELECT COUNT(*) AS n FROM audit_log WHERE target_id = ?`).bind(rider.user.id).first<{ n: number }>();
+    const audit = await env.DB.prepare(`SELECT COUNT(*) AS n FROM audit_log WHERE target_id = ?`)
+      .bind(rider.user.id)
+      .first<{ n: number }>();
     expect(audit?.n).toBe(0);
   });
 
@@ -95,8 +128,16 @@ describe("bans", () => {
     const rider = await registerUser("rider");
     expectError(await ban(admin, rider.user.id, ""), 400, "invalid_request");
     expectError(await ban(admin, rider.user.id, 42), 400, "invalid_request");
-    expectError(await call("POST", `/v1/admin/users/${rider.user.id}/ban`, { token: admin.token }), 400, "invalid_request");
-    expectError(await call("POST", `/v1/admin/users/${rider.user.id}/ban`, { token: admin.token, body: "{not json" }), 400, "invalid_request");
+    expectError(
+      await call("POST", `/v1/admin/users/${rider.user.id}/ban`, { token: admin.token }),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await call("POST", `/v1/admin/users/${rider.user.id}/ban`, { token: admin.token, body: "{not json" }),
+      400,
+      "invalid_request",
+    );
     expectError(await ban(admin, "usr_nobody_at_all"), 404, "not_found");
     expectError(await ban(admin, "a".repeat(65)), 400, "invalid_request");
     expectError(await ban(admin, admin.user.id), 400, "invalid_request");
@@ -106,7 +147,9 @@ describe("bans", () => {
     expect((await unban(admin, rider.user.id)).status).toBe(200);
     expectError(await unban(admin, rider.user.id), 409, "conflict");
     // One record per change made, none for the refusals.
-    const audit = await call("GET", `/v1/admin/audit?targetKind=user&targetId=${rider.user.id}`, { token: admin.token });
+    const audit = await call("GET", `/v1/admin/audit?targetKind=user&targetId=${rider.user.id}`, {
+      token: admin.token,
+    });
     expect(audit.body.records.map((r: { action: string }) => r.action)).toEqual(["user.unban", "user.ban"]);
   });
 
@@ -120,7 +163,10 @@ describe("bans", () => {
     await socket.nextOfType("welcome");
     const friendSocket = await connectOk(`/v1/rooms/${room.id}/ws`, friend.token);
     await friendSocket.nextOfType("welcome");
-    const stream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events?access_token=${rider.token}`, { headers: { Accept: "text/event-stream" } });
+    const stream = await exports.default.fetch(
+      `http://ridewire.test/v1/rooms/${room.id}/events?access_token=${rider.token}`,
+      { headers: { Accept: "text/event-stream" } },
+    );
     expect(stream.status).toBe(200);
     // A long poll waiting for news (up to 25 s) is answered at once, with a refusal and no events.
     const seq = (await call("GET", `/v1/rooms/${room.id}/poll?since=0&timeout=0`, { token: rider.token })).body.seq;
@@ -129,8 +175,17 @@ describe("bans", () => {
 
     const res = await ban(admin, rider.user.id, "spamming the night shift room");
     expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ id: rider.user.id, bannedAt: expect.any(Number), banReason: "spamming the night shift room" });
-    expect(res.body.audit).toMatchObject({ actorId: admin.user.id, action: "user.ban", target: { kind: "user", id: rider.user.id }, reason: "spamming the night shift room" });
+    expect(res.body.user).toMatchObject({
+      id: rider.user.id,
+      bannedAt: expect.any(Number),
+      banReason: "spamming the night shift room",
+    });
+    expect(res.body.audit).toMatchObject({
+      actorId: admin.user.id,
+      action: "user.ban",
+      target: { kind: "user", id: rider.user.id },
+      reason: "spamming the night shift room",
+    });
     expect(res.body.disconnected).toEqual({ objects: 1, failed: 0 });
 
     expect(await socket.waitClosed()).toMatchObject({ code: 4004, reason: "banned" });
@@ -139,22 +194,35 @@ describe("bans", () => {
     expect(refreshed.status).toBe(401);
     await streamEnds(stream.body!);
     const polled = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
-    expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({ status: 403, code: "forbidden" });
+    expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({
+      status: 403,
+      code: "forbidden",
+    });
     // The others in the room see the banned user leave, and stay connected.
     await friendSocket.next((f) => f.type === "presence" && f.event === "leave" && f.userId === rider.user.id);
     expect(friendSocket.closed).toBeNull();
 
     expectError(await call("GET", "/v1/me", { token: rider.token }), 403, "account_banned");
-    expectError(await call("POST", `/v1/rooms/${room.id}/messages`, { token: rider.token, body: { text: "let me back in" } }), 403, "account_banned");
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/messages`, { token: rider.token, body: { text: "let me back in" } }),
+      403,
+      "account_banned",
+    );
     expectError(await login(rider), 403, "account_banned");
     const again = await connect(`/v1/rooms/${room.id}/ws`, { token: rider.token });
     expect(again.status).toBe(403);
     // A wrong password still reads as a wrong password: the ban shows only to the account holder.
-    expectError(await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "not-the-password" } }), 401, "invalid_credentials");
+    expectError(
+      await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "not-the-password" } }),
+      401,
+      "invalid_credentials",
+    );
 
     // The room itself refuses the user for a while, should a Worker that has not heard of the ban pass them on.
     const direct = await env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)).fetch(
-      new Request("https://room.internal/ws", { headers: { Upgrade: "websocket", ...identityHeader({ userId: rider.user.id, role: "rider", name: "Bea" }) } }),
+      new Request("https://room.internal/ws", {
+        headers: { Upgrade: "websocket", ...identityHeader({ userId: rider.user.id, role: "rider", name: "Bea" }) },
+      }),
     );
     expect(direct.status).toBe(403);
 
@@ -194,8 +262,14 @@ describe("bans", () => {
     // Their session holds nothing; going online again is refused (by the Worker, and by the session itself).
     const session = await env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driver.user.id)).get();
     expect(session.ok && session.value).toMatchObject({ status: "offline", tripId: null });
-    expectError(await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: offset(pickup, 0.2) } }), 403, "account_banned");
-    const direct = await env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driver.user.id)).goOnline(offset(pickup, 0.2));
+    expectError(
+      await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: offset(pickup, 0.2) } }),
+      403,
+      "account_banned",
+    );
+    const direct = await env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driver.user.id)).goOnline(
+      offset(pickup, 0.2),
+    );
     expect(direct.ok).toBe(false);
     expect(await inCell(offset(pickup, 0.2), driver.user.id)).toBe(false);
   });
@@ -206,7 +280,8 @@ describe("bans", () => {
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const riderSocket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
     await riderSocket.nextOfType("welcome");
 
@@ -214,10 +289,16 @@ describe("bans", () => {
     const cancelled = await riderSocket.next((f) => f.type === "status" && f.trip.status === "cancelled");
     expect(cancelled.trip.cancellationFee).toBeUndefined();
     expect(riderSocket.closed).toBeNull();
-    await waitFor("the hold released", async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined), 8_000);
+    await waitFor(
+      "the hold released",
+      async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined),
+      8_000,
+    );
     expect((await walletOf(rider)).available).toEqual(USD(50_000));
     const audit = await call("GET", `/v1/admin/audit?targetKind=trip&targetId=${trip.id}`, { token: admin.token });
-    expect(audit.body.records).toMatchObject([{ action: "trip.cancel", actorId: admin.user.id, details: { from: "in_progress", driverId: driver.user.id } }]);
+    expect(audit.body.records).toMatchObject([
+      { action: "trip.cancel", actorId: admin.user.id, details: { from: "in_progress", driverId: driver.user.id } },
+    ]);
     riderSocket.close();
 
     const pickup2 = area(5);
@@ -238,26 +319,57 @@ describe("force-cancel", () => {
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     // A rider cancelling this late would pay the fee; an operator's cancel never charges one.
     expect((await walletOf(rider)).held.amount).toBeGreaterThan(0);
 
-    expectError(await call("POST", `/v1/admin/trips/${trip.id}/cancel`, { token: admin.token, body: {} }), 400, "invalid_request");
-    const res = await call("POST", `/v1/admin/trips/${trip.id}/cancel`, { token: admin.token, body: { reason: "rider reported an assault" } });
+    expectError(
+      await call("POST", `/v1/admin/trips/${trip.id}/cancel`, { token: admin.token, body: {} }),
+      400,
+      "invalid_request",
+    );
+    const res = await call("POST", `/v1/admin/trips/${trip.id}/cancel`, {
+      token: admin.token,
+      body: { reason: "rider reported an assault" },
+    });
     expect(res.status).toBe(200);
     expect(res.body.trip).toMatchObject({ id: trip.id, status: "cancelled" });
     expect(res.body.trip.cancellationFee).toBeUndefined();
-    expect(res.body.audit).toMatchObject({ action: "trip.cancel", reason: "rider reported an assault", details: { from: "in_progress", driverId: driver.user.id, riderId: rider.user.id } });
+    expect(res.body.audit).toMatchObject({
+      action: "trip.cancel",
+      reason: "rider reported an assault",
+      details: { from: "in_progress", driverId: driver.user.id, riderId: rider.user.id },
+    });
 
     await driver.socket.next((f) => f.type === "trip" && f.trip.status === "cancelled");
-    await waitFor("the driver available again", async () => ((await driverState(driver)).status === "available" ? true : undefined));
-    await waitFor("the hold released", async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined), 8_000);
+    await waitFor("the driver available again", async () =>
+      (await driverState(driver)).status === "available" ? true : undefined,
+    );
+    await waitFor(
+      "the hold released",
+      async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined),
+      8_000,
+    );
     expect((await walletOf(rider)).available).toEqual(USD(50_000));
-    const kinds = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`).bind(trip.id).all<{ kind: string }>();
+    const kinds = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`)
+      .bind(trip.id)
+      .all<{ kind: string }>();
     expect(kinds.results.map((r) => r.kind)).toEqual(["hold", "release"]);
 
-    expectError(await call("POST", `/v1/admin/trips/${trip.id}/cancel`, { token: admin.token, body: { reason: "again" } }), 409, "conflict");
-    expectError(await call("POST", "/v1/admin/trips/trip_unknown123/cancel", { token: admin.token, body: { reason: "no such trip" } }), 404, "not_found");
+    expectError(
+      await call("POST", `/v1/admin/trips/${trip.id}/cancel`, { token: admin.token, body: { reason: "again" } }),
+      409,
+      "conflict",
+    );
+    expectError(
+      await call("POST", "/v1/admin/trips/trip_unknown123/cancel", {
+        token: admin.token,
+        body: { reason: "no such trip" },
+      }),
+      404,
+      "not_found",
+    );
     driver.socket.close();
   });
 });
@@ -272,17 +384,26 @@ describe("refunds", () => {
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 0.5));
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const done = await driverAction(driver, trip.id, "complete");
     expect(done.status).toBe(200);
     driver.socket.close();
     // The room captures the fare just behind the move: wait, so that balances read after it.
-    await waitFor("the fare captured", async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined), 8_000);
+    await waitFor(
+      "the fare captured",
+      async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined),
+      8_000,
+    );
     return { rider, driver, trip: done.body.trip, fare: done.body.trip.fare.amount as number };
   }
 
   const refund = (admin: TestUser, tripId: string, body: unknown, key?: string) =>
-    call("POST", `/v1/admin/trips/${tripId}/refund`, { token: admin.token, body, ...(key === undefined ? {} : { headers: { "Idempotency-Key": key } }) });
+    call("POST", `/v1/admin/trips/${tripId}/refund`, {
+      token: admin.token,
+      body,
+      ...(key === undefined ? {} : { headers: { "Idempotency-Key": key } }),
+    });
 
   it("posts partial refunds back to the rider, taking back the driver's and the platform's shares in proportion, never past the charge", async () => {
     const admin = await registerAdmin();
@@ -291,9 +412,21 @@ describe("refunds", () => {
     const earnings = 525;
 
     expectError(await refund(admin, trip.id, { reason: "driver took a detour" }), 400, "invalid_request");
-    expectError(await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(0) }, "k0"), 400, "invalid_request");
-    expectError(await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(-5) }, "k0"), 400, "invalid_request");
-    expectError(await refund(admin, trip.id, { reason: "driver took a detour", amount: { amount: 100, currency: "EUR" } }, "k0"), 400, "invalid_request");
+    expectError(
+      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(0) }, "k0"),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(-5) }, "k0"),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await refund(admin, trip.id, { reason: "driver took a detour", amount: { amount: 100, currency: "EUR" } }, "k0"),
+      400,
+      "invalid_request",
+    );
     expectError(await refund(admin, trip.id, { amount: USD(100) }, "k0"), 400, "invalid_request");
 
     const before = (await walletOf(rider)).available.amount;
@@ -309,7 +442,12 @@ describe("refunds", () => {
       commissionReversal: USD(75),
       createdAt: expect.any(Number),
     });
-    expect(first.body.audit).toMatchObject({ action: "trip.refund", actorId: admin.user.id, target: { kind: "trip", id: trip.id }, reason: "driver took a detour" });
+    expect(first.body.audit).toMatchObject({
+      action: "trip.refund",
+      actorId: admin.user.id,
+      target: { kind: "trip", id: trip.id },
+      reason: "driver took a detour",
+    });
     expect((await walletOf(rider)).available.amount).toBe(before + 300);
     expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(earnings - 225);
 
@@ -319,7 +457,11 @@ describe("refunds", () => {
     expect(replay.body).toEqual(first.body);
     expect((await walletOf(rider)).available.amount).toBe(before + 300);
     // The same key for another amount is another request: 409, and nothing posted.
-    expectError(await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(200) }, "k1"), 409, "conflict");
+    expectError(
+      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(200) }, "k1"),
+      409,
+      "conflict",
+    );
     expect((await walletOf(rider)).available.amount).toBe(before + 300);
 
     const tooMuch = await refund(admin, trip.id, { reason: "more", amount: USD(401) }, "k2");
@@ -328,7 +470,13 @@ describe("refunds", () => {
 
     const rest = await refund(admin, trip.id, { reason: "the whole ride was wrong" }, "k3");
     expect(rest.status).toBe(201);
-    expect(rest.body.refund).toMatchObject({ amount: USD(400), refunded: USD(700), refundable: USD(0), driverReversal: USD(300), commissionReversal: USD(100) });
+    expect(rest.body.refund).toMatchObject({
+      amount: USD(400),
+      refunded: USD(700),
+      refundable: USD(0),
+      driverReversal: USD(300),
+      commissionReversal: USD(100),
+    });
     expectError(await refund(admin, trip.id, { reason: "once more" }, "k4"), 409, "conflict");
     expectError(await refund(admin, trip.id, { reason: "once more", amount: USD(1) }, "k5"), 409, "conflict");
 
@@ -336,14 +484,23 @@ describe("refunds", () => {
     expect((await walletOf(rider)).available.amount).toBe(before + 700);
     expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(0);
     const tx = await call("GET", "/v1/wallet/transactions", { token: rider.token });
-    expect(tx.body.transactions.filter((t: { kind: string }) => t.kind === "refund").map((t: { amount: { amount: number } }) => t.amount.amount).sort()).toEqual([300, 400]);
+    expect(
+      tx.body.transactions
+        .filter((t: { kind: string }) => t.kind === "refund")
+        .map((t: { amount: { amount: number } }) => t.amount.amount)
+        .sort(),
+    ).toEqual([300, 400]);
   });
 
   it("refund concurrently never more than the charge", async () => {
     const admin = await registerAdmin();
     const { rider, trip } = await completedTrip(8);
     const before = (await walletOf(rider)).available.amount;
-    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => refund(admin, trip.id, { reason: "racing refunds", amount: USD(300) }, `race-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        refund(admin, trip.id, { reason: "racing refunds", amount: USD(300) }, `race-${i}`),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(2);
     for (const r of results.filter((r) => r.status !== 201)) expectError(r, 409, "conflict");
     expect((await walletOf(rider)).available.amount).toBe(before + 600);
@@ -378,7 +535,11 @@ describe("the audit log", () => {
     const page1 = await call("GET", `/v1/admin/audit?actorId=${admin.user.id}&limit=1`, { token: admin.token });
     expect(page1.body.records).toHaveLength(1);
     expect(page1.body.nextBefore).toBe(page1.body.records[0].id);
-    const page2 = await call("GET", `/v1/admin/audit?actorId=${admin.user.id}&limit=1&before=${page1.body.nextBefore}`, { token: admin.token });
+    const page2 = await call(
+      "GET",
+      `/v1/admin/audit?actorId=${admin.user.id}&limit=1&before=${page1.body.nextBefore}`,
+      { token: admin.token },
+    );
     expect(page2.body.records[0].action).toBe("user.ban");
     expect(page2.body.nextBefore).toBeNull();
     const onB = await call("GET", `/v1/admin/audit?targetKind=user&targetId=${b.user.id}`, { token: admin.token });
@@ -387,7 +548,16 @@ describe("the audit log", () => {
     const ids = all.body.records.map((r: { id: number }) => r.id);
     expect([...ids].sort((x, y) => y - x)).toEqual(ids);
 
-    for (const query of ["limit=0", "limit=101", "before=-1", "targetKind=user", "targetId=x", "targetKind=room&targetId=x", `actorId=${"x".repeat(65)}`, "actorId=a%20b"]) {
+    for (const query of [
+      "limit=0",
+      "limit=101",
+      "before=-1",
+      "targetKind=user",
+      "targetId=x",
+      "targetKind=room&targetId=x",
+      `actorId=${"x".repeat(65)}`,
+      "actorId=a%20b",
+    ]) {
       expectError(await call("GET", `/v1/admin/audit?${query}`, { token: admin.token }), 400, "invalid_request");
     }
     // The log is append-only.

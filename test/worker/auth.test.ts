@@ -9,7 +9,12 @@ import { app } from "../../src/http/app";
 import { call, registerUser, unique } from "../helpers/api";
 
 // vitest.config.ts and wrangler.toml: what the test runtime signs and checks tokens with.
-const jwt = { secret: "test-secret-not-for-production", issuer: "ridewire", audience: "ridewire-clients", ttlSeconds: 86_400 };
+const jwt = {
+  secret: "test-secret-not-for-production",
+  issuer: "ridewire",
+  audience: "ridewire-clients",
+  ttlSeconds: 86_400,
+};
 const MAX_BODY_BYTES = 65_536;
 const LOGIN_MAX_FAILURES = 10;
 const LOGIN_WINDOW_SECONDS = 300;
@@ -26,7 +31,11 @@ function expectError(res: Res, status: number, code: string) {
   expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
   expect(Object.keys(res.body)).toEqual(["error"]);
   const { error } = res.body;
-  expect(error).toEqual({ code, message: expect.any(String), ...("details" in error ? { details: error.details } : {}) });
+  expect(error).toEqual({
+    code,
+    message: expect.any(String),
+    ...("details" in error ? { details: error.details } : {}),
+  });
   expect(error.code).toMatch(/^[a-z]+(_[a-z]+)*$/);
   expect(error.message.length).toBeGreaterThan(0);
   // Never a stack trace in a body.
@@ -60,7 +69,13 @@ describe("POST /v1/auth/register", () => {
     expect(res.body.expiresIn).toBe(ACCESS_TOKEN_TTL_SECONDS);
     expect(Math.abs(res.body.expiresAt - (Date.now() + ACCESS_TOKEN_TTL_SECONDS * 1000))).toBeLessThan(60_000);
     expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(res.body.user).toEqual({ id: expect.any(String), email: address, name: "Ada", role: "rider", createdAt: expect.any(Number) });
+    expect(res.body.user).toEqual({
+      id: expect.any(String),
+      email: address,
+      name: "Ada",
+      role: "rider",
+      createdAt: expect.any(Number),
+    });
     expect(Math.abs(res.body.user.createdAt - Date.now())).toBeLessThan(60_000);
     expect(res.body.user).not.toHaveProperty("passwordHash");
     expect(res.body.token.split(".")).toHaveLength(3);
@@ -78,7 +93,12 @@ describe("POST /v1/auth/register", () => {
 
   it("trims and lowercases the email", async () => {
     const local = unique("Mixed.Case");
-    const res = await register({ email: `  ${local.toUpperCase()}@Example.COM \t`, password: "password123", name: "  Ada  ", role: "rider" });
+    const res = await register({
+      email: `  ${local.toUpperCase()}@Example.COM \t`,
+      password: "password123",
+      name: "  Ada  ",
+      role: "rider",
+    });
     expect(res.status).toBe(201);
     expect(res.body.user.email).toBe(`${local.toLowerCase()}@example.com`);
     expect(res.body.user.name).toBe("Ada");
@@ -86,7 +106,12 @@ describe("POST /v1/auth/register", () => {
 
   it("answers 409 email_taken for an email already in use, whatever its case and spacing", async () => {
     const local = unique("taken");
-    const first = await register({ email: `${local}@example.com`, password: "password123", name: "First", role: "rider" });
+    const first = await register({
+      email: `${local}@example.com`,
+      password: "password123",
+      name: "First",
+      role: "rider",
+    });
     expect(first.status).toBe(201);
     for (const variant of [`${local}@example.com`, `${local.toUpperCase()}@EXAMPLE.COM`, `  ${local}@Example.com  `]) {
       const again = await register({ email: variant, password: "different-password", name: "Second", role: "driver" });
@@ -126,7 +151,8 @@ describe("POST /v1/auth/register", () => {
       expectError(res, 400, "invalid_request");
       expect(Array.isArray(res.body.error.details)).toBe(true);
       expect(res.body.error.details.length).toBeGreaterThan(0);
-      for (const issue of res.body.error.details) expect(issue).toEqual({ path: expect.any(String), message: expect.any(String), code: expect.any(String) });
+      for (const issue of res.body.error.details)
+        expect(issue).toEqual({ path: expect.any(String), message: expect.any(String), code: expect.any(String) });
       expect(res.body.error.details.map((i: { path: string }) => i.path)).toContain(field);
     });
   }
@@ -159,7 +185,12 @@ describe("POST /v1/auth/register", () => {
 describe("POST /v1/auth/login", () => {
   it("answers 200 { user, token, refreshToken, ... } for the right password, with any case and spacing of the email", async () => {
     const local = unique("login");
-    const created = await register({ email: `${local}@example.com`, password: "password123", name: "Lou", role: "driver" });
+    const created = await register({
+      email: `${local}@example.com`,
+      password: "password123",
+      name: "Lou",
+      role: "driver",
+    });
     const clientIp = ip();
     for (const variant of [`${local}@example.com`, `  ${local.toUpperCase()}@Example.com `]) {
       const res = await login({ email: variant, password: "password123" }, clientIp);
@@ -187,12 +218,19 @@ describe("POST /v1/auth/login", () => {
 
   it("answers 400 invalid_request for a malformed body, without counting a failure", async () => {
     const clientIp = ip();
-    for (const body of [{}, { email: "a@b.co" }, { password: "password123" }, { email: "", password: "x" }, { email: 1, password: 2 }]) {
+    for (const body of [
+      {},
+      { email: "a@b.co" },
+      { password: "password123" },
+      { email: "", password: "x" },
+      { email: 1, password: 2 },
+    ]) {
       expectError(await login(body, clientIp), 400, "invalid_request");
     }
     expectError(await login("nope", clientIp), 400, "invalid_request");
     // None of those counted against the IP.
-    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) expectError(await login({ email: email(), password: "password123" }, clientIp), 401, "invalid_credentials");
+    for (let i = 0; i < LOGIN_MAX_FAILURES; i++)
+      expectError(await login({ email: email(), password: "password123" }, clientIp), 401, "invalid_credentials");
   });
 
   it("slows an email down with growing delays after LOGIN_EMAIL_FREE_FAILURES failures from any addresses, even for the right password", async () => {
@@ -235,7 +273,8 @@ describe("POST /v1/auth/login", () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Pair", role: "rider" });
     const clientIp = ip();
-    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) expectError(await login({ email: address, password: `wrong-${i}` }, clientIp), 401, "invalid_credentials");
+    for (let i = 0; i < LOGIN_MAX_FAILURES; i++)
+      expectError(await login({ email: address, password: `wrong-${i}` }, clientIp), 401, "invalid_credentials");
     const locked = await login({ email: address, password: "password123" }, clientIp);
     expectError(locked, 429, "rate_limited");
     const retryAfter = Number(locked.headers.get("Retry-After"));
@@ -247,9 +286,11 @@ describe("POST /v1/auth/login", () => {
   it("a successful login clears the email's failures", async () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Clear", role: "rider" });
-    for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++) expectError(await login({ email: address, password: "nope-nope" }, ip()), 401, "invalid_credentials");
+    for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++)
+      expectError(await login({ email: address, password: "nope-nope" }, ip()), 401, "invalid_credentials");
     expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
-    for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++) expectError(await login({ email: address, password: "nope-nope" }, ip()), 401, "invalid_credentials");
+    for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++)
+      expectError(await login({ email: address, password: "nope-nope" }, ip()), 401, "invalid_credentials");
     expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
   });
 
@@ -259,7 +300,8 @@ describe("POST /v1/auth/login", () => {
     await register({ email: address, password: "password123", name: "Victim", role: "rider" });
     for (let i = 0; i < LOGIN_IP_MAX_FAILURES; i++) {
       // Unknown emails count too (the decoy path), as do wrong passwords of real ones.
-      const attempt = i === 0 ? { email: address, password: "wrong-password" } : { email: email(), password: "password123" };
+      const attempt =
+        i === 0 ? { email: address, password: "wrong-password" } : { email: email(), password: "password123" };
       expectError(await login(attempt, clientIp), 401, "invalid_credentials");
     }
     const locked = await login({ email: address, password: "password123" }, clientIp);
@@ -278,7 +320,9 @@ describe("login limits under attack (issue 16)", () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Flood", role: "rider" });
     const clientIp = ip();
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => login({ email: address, password: `wrong-${i}` }, clientIp)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => login({ email: address, password: `wrong-${i}` }, clientIp)),
+    );
     // A 401 is an attempt whose password was checked; a 429 was refused before the check.
     const checked = results.filter((r) => r.status === 401).length;
     const refused = results.filter((r) => r.status === 429).length;
@@ -291,7 +335,9 @@ describe("login limits under attack (issue 16)", () => {
     const address = email();
     await register({ email: address, password: "password123", name: "Spread", role: "rider" });
     const started = Date.now();
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())),
+    );
     const elapsedSeconds = (Date.now() - started) / 1000;
     const checked = results.filter((r) => r.status === 401).length;
     expect(checked + results.filter((r) => r.status === 429).length).toBe(60);
@@ -307,7 +353,8 @@ describe("login limits under attack (issue 16)", () => {
     const net = (ipCounter++ & 0xffff).toString(16);
     const statuses: number[] = [];
     for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) {
-      const spelled = i % 2 === 0 ? `2001:db8:${net}:7::${(i + 1).toString(16)}` : `2001:0DB8:${net}:0007:${i.toString(16)}:0:0:1`;
+      const spelled =
+        i % 2 === 0 ? `2001:db8:${net}:7::${(i + 1).toString(16)}` : `2001:0DB8:${net}:0007:${i.toString(16)}:0:0:1`;
       statuses.push((await login({ email: address, password: `guess-${i}` }, spelled)).status);
     }
     expect(statuses.slice(0, LOGIN_MAX_FAILURES)).toEqual(Array(LOGIN_MAX_FAILURES).fill(401));
@@ -372,7 +419,11 @@ describe("GET /v1/me", () => {
     for (const alg of ["none", "None"]) {
       const header = encodeJson({ alg, typ: "JWT" });
       expectError(await call("GET", "/v1/me", { token: `${header}.${payload}.` }), 401, "unauthorized");
-      expectError(await call("GET", "/v1/me", { token: `${header}.${payload}.${ada.token.split(".")[2]}` }), 401, "unauthorized");
+      expectError(
+        await call("GET", "/v1/me", { token: `${header}.${payload}.${ada.token.split(".")[2]}` }),
+        401,
+        "unauthorized",
+      );
     }
   });
 
@@ -380,9 +431,19 @@ describe("GET /v1/me", () => {
     const ada = await registerUser("rider");
     const bo = await registerUser("driver");
     const [header, payload, signature] = ada.token.split(".") as [string, string, string];
-    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((payload.length + 3) % 4)));
-    for (const changed of [{ ...claims, role: "driver" }, { ...claims, sub: bo.user.id }, { ...claims, exp: claims.exp + 86_400 }]) {
-      expectError(await call("GET", "/v1/me", { token: `${header}.${encodeJson(changed)}.${signature}` }), 401, "unauthorized");
+    const claims = JSON.parse(
+      atob(payload.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((payload.length + 3) % 4)),
+    );
+    for (const changed of [
+      { ...claims, role: "driver" },
+      { ...claims, sub: bo.user.id },
+      { ...claims, exp: claims.exp + 86_400 },
+    ]) {
+      expectError(
+        await call("GET", "/v1/me", { token: `${header}.${encodeJson(changed)}.${signature}` }),
+        401,
+        "unauthorized",
+      );
     }
   });
 
@@ -399,17 +460,37 @@ describe("GET /v1/me", () => {
   it("answers 401 for a token of another secret, issuer or audience", async () => {
     const ada = await registerUser();
     const identity = { userId: ada.user.id, role: ada.user.role, name: ada.user.name };
-    for (const settings of [{ ...jwt, secret: "another-secret-0123456789" }, { ...jwt, issuer: "someone-else" }, { ...jwt, audience: "other-clients" }]) {
-      expectError(await call("GET", "/v1/me", { token: await signToken(identity, settings, Date.now(), "ses_test") }), 401, "unauthorized");
+    for (const settings of [
+      { ...jwt, secret: "another-secret-0123456789" },
+      { ...jwt, issuer: "someone-else" },
+      { ...jwt, audience: "other-clients" },
+    ]) {
+      expectError(
+        await call("GET", "/v1/me", { token: await signToken(identity, settings, Date.now(), "ses_test") }),
+        401,
+        "unauthorized",
+      );
     }
   });
 
   it("does not take ?access_token= on a plain HTTP request (only WebSocket and SSE may)", async () => {
     const ada = await registerUser();
     expectError(await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`), 401, "unauthorized");
-    expectError(await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`, { headers: { Accept: "application/json" } }), 401, "unauthorized");
+    expectError(
+      await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`, {
+        headers: { Accept: "application/json" },
+      }),
+      401,
+      "unauthorized",
+    );
     // A bad header is not rescued by a good query token either.
-    expectError(await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`, { headers: { Authorization: "Bearer nope" } }), 401, "unauthorized");
+    expectError(
+      await call("GET", `/v1/me?access_token=${encodeURIComponent(ada.token)}`, {
+        headers: { Authorization: "Bearer nope" },
+      }),
+      401,
+      "unauthorized",
+    );
   });
 
   it("takes ?access_token= only on the GET routes that open a socket, a stream or a long poll, whatever Accept says", async () => {
@@ -417,7 +498,10 @@ describe("GET /v1/me", () => {
     const q = `access_token=${encodeURIComponent(ada.token)}`;
     const sse = { Accept: "text/event-stream" };
     // Writes and ordinary reads refuse a query token, also when the request claims to want a stream.
-    const topUp = await call("POST", `/v1/wallet/top-ups?${q}`, { headers: { ...sse, "Idempotency-Key": unique("tu") }, body: { amount: { amount: 1000, currency: "USD" } } });
+    const topUp = await call("POST", `/v1/wallet/top-ups?${q}`, {
+      headers: { ...sse, "Idempotency-Key": unique("tu") },
+      body: { amount: { amount: 1000, currency: "USD" } },
+    });
     expectError(topUp, 401, "unauthorized");
     expectError(await call("GET", `/v1/me?${q}`, { headers: sse }), 401, "unauthorized");
     expectError(await call("GET", `/v1/wallet?${q}`, { headers: sse }), 401, "unauthorized");
@@ -433,14 +517,24 @@ describe("GET /v1/me", () => {
   });
 
   it("answers a clean 4xx error, never a 500, for a valid token of a user that does not exist", async () => {
-    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now(), "ses_ghost");
+    const token = await signToken(
+      { userId: "usr_does_not_exist", role: "rider", name: "Ghost" },
+      jwt,
+      Date.now(),
+      "ses_ghost",
+    );
     const res = await call("GET", "/v1/me", { token });
     expect([401, 404]).toContain(res.status);
     expectError(res, res.status, res.status === 401 ? "unauthorized" : "not_found");
   });
 
   it("answers 401, not a 500 from a foreign key, where a token without an account would write its user id", async () => {
-    const token = await signToken({ userId: "usr_does_not_exist", role: "rider", name: "Ghost" }, jwt, Date.now(), "sess_ghost");
+    const token = await signToken(
+      { userId: "usr_does_not_exist", role: "rider", name: "Ghost" },
+      jwt,
+      Date.now(),
+      "sess_ghost",
+    );
     const owner = await registerUser();
     const room = (await call("POST", "/v1/rooms", { token: owner.token, body: { name: unique("room") } })).body.room;
     const writes: [string, string, unknown, Record<string, string>?][] = [
@@ -448,10 +542,19 @@ describe("GET /v1/me", () => {
       ["POST", `/v1/rooms/${room.id}/join`, undefined],
       ["POST", "/v1/devices", { kind: "webhook", url: "https://example.com/hook" }],
       ["PATCH", "/v1/me/preferences", { muted: ["chat_message"] }],
-      ["POST", "/v1/wallet/top-ups", { amount: { amount: 1_000, currency: "USD" } }, { "Idempotency-Key": unique("ghost") }],
+      [
+        "POST",
+        "/v1/wallet/top-ups",
+        { amount: { amount: 1_000, currency: "USD" } },
+        { "Idempotency-Key": unique("ghost") },
+      ],
     ];
     for (const [method, path, body, headers] of writes) {
-      expectError(await call(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) }), 401, "unauthorized");
+      expectError(
+        await call(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) }),
+        401,
+        "unauthorized",
+      );
     }
     // Nothing was written for the ghost: their room is not listed to anyone.
     const rooms = (await call("GET", "/v1/rooms", { token: owner.token })).body.rooms as { name: string }[];
@@ -484,10 +587,18 @@ describe("GET /v1/openapi.json", () => {
       .filter((r) => r.method !== "ALL")
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
     expect(implemented.length).toBeGreaterThan(5);
-    const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m} ${path}`),
+    );
     const missing = [...new Set(implemented)].filter((r) => !documented.includes(r));
     expect(missing, `routes missing from openapi.json: ${missing.join(", ")}`).toEqual([]);
-    for (const route of ["get /health", "get /v1/openapi.json", "post /v1/auth/register", "post /v1/auth/login", "get /v1/me"]) {
+    for (const route of [
+      "get /health",
+      "get /v1/openapi.json",
+      "post /v1/auth/register",
+      "post /v1/auth/login",
+      "get /v1/me",
+    ]) {
       expect(documented).toContain(route);
     }
   });
@@ -514,7 +625,10 @@ describe("limits and unknown routes", () => {
   it("answers 413 payload_too_large for a body over MAX_BODY_BYTES", async () => {
     const res = await call("POST", "/v1/auth/register", { body: paddedBody(MAX_BODY_BYTES + 1) });
     expectError(res, 413, "payload_too_large");
-    const huge = await call("POST", "/v1/auth/login", { body: JSON.stringify({ email: "a@b.co", password: "x".repeat(200_000) }), headers: { "CF-Connecting-IP": ip() } });
+    const huge = await call("POST", "/v1/auth/login", {
+      body: JSON.stringify({ email: "a@b.co", password: "x".repeat(200_000) }),
+      headers: { "CF-Connecting-IP": ip() },
+    });
     expectError(huge, 413, "payload_too_large");
   });
 
@@ -528,7 +642,10 @@ describe("limits and unknown routes", () => {
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent === 0) controller.enqueue(new TextEncoder().encode(`{"email":"${email()}","password":"password123","name":"S","role":"rider"}`));
+        if (sent === 0)
+          controller.enqueue(
+            new TextEncoder().encode(`{"email":"${email()}","password":"password123","name":"S","role":"rider"}`),
+          );
         if (sent >= 6) return controller.close();
         sent++;
         controller.enqueue(chunk);

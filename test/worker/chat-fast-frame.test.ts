@@ -80,8 +80,20 @@ describe("fastChatFrame", () => {
   it("agrees with zod on random frames near every limit", () => {
     const lengthNear = (limit: number) => fc.integer({ min: Math.max(0, limit - 2), max: limit + 2 });
     const stringOf = (length: fc.Arbitrary<number>) =>
-      length.chain((n) => fc.oneof(fc.constant("a".repeat(n)), fc.constant(" ".repeat(n)), fc.string({ minLength: n, maxLength: n, unit: "grapheme" })));
-    const text = fc.oneof(stringOf(lengthNear(0)), stringOf(lengthNear(4_000)), fc.string(), fc.string({ unit: fc.constantFrom(" ", "\t", "\u3000", "x", "😀") }), fc.jsonValue());
+      length.chain((n) =>
+        fc.oneof(
+          fc.constant("a".repeat(n)),
+          fc.constant(" ".repeat(n)),
+          fc.string({ minLength: n, maxLength: n, unit: "grapheme" }),
+        ),
+      );
+    const text = fc.oneof(
+      stringOf(lengthNear(0)),
+      stringOf(lengthNear(4_000)),
+      fc.string(),
+      fc.string({ unit: fc.constantFrom(" ", "\t", "\u3000", "x", "😀") }),
+      fc.jsonValue(),
+    );
     const id = fc.oneof(stringOf(lengthNear(0)), stringOf(lengthNear(128)), fc.string(), fc.jsonValue());
     const frame = fc.record(
       {

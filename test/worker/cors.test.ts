@@ -11,7 +11,11 @@ describe("CORS", () => {
   it("answers a preflight from an allowed origin with the methods and headers the API takes", async () => {
     const res = await exports.default.fetch(`${BASE}/v1/trips`, {
       method: "OPTIONS",
-      headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, idempotency-key" },
+      headers: {
+        Origin: "http://localhost:5173",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:5173");
@@ -27,11 +31,16 @@ describe("CORS", () => {
     expect(refused.status).toBe(401);
     expect(refused.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:8080");
     // The service's own origin always passes.
-    expect((await call("GET", "/health", { headers: { Origin: BASE } })).headers.get("Access-Control-Allow-Origin")).toBe(BASE);
+    expect(
+      (await call("GET", "/health", { headers: { Origin: BASE } })).headers.get("Access-Control-Allow-Origin"),
+    ).toBe(BASE);
     const foreign = await call("GET", "/health", { headers: { Origin: "https://evil.example" } });
     expect(foreign.status).toBe(200);
     expect(foreign.headers.get("Access-Control-Allow-Origin")).toBeNull();
-    const preflight = await exports.default.fetch(`${BASE}/v1/me`, { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "GET" } });
+    const preflight = await exports.default.fetch(`${BASE}/v1/me`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "GET" },
+    });
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
@@ -39,7 +48,10 @@ describe("CORS", () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada);
     const abort = new AbortController();
-    const res = await exports.default.fetch(`${BASE}/v1/rooms/${room.id}/events?access_token=${ada.token}`, { headers: { Origin: "http://localhost:5173" }, signal: abort.signal });
+    const res = await exports.default.fetch(`${BASE}/v1/rooms/${room.id}/events?access_token=${ada.token}`, {
+      headers: { Origin: "http://localhost:5173" },
+      signal: abort.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toContain("text/event-stream");
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:5173");

@@ -34,7 +34,8 @@ import {
   waitFor,
 } from "../helpers/dispatch";
 
-const offersFor = (driver: OnlineDriver, tripId: string) => framesOf(driver.socket, (f) => f.type === "offer" && f.tripId === tripId);
+const offersFor = (driver: OnlineDriver, tripId: string) =>
+  framesOf(driver.socket, (f) => f.type === "offer" && f.tripId === tripId);
 
 /** Makes the open offer's time run out without waiting 15 s for it. */
 const expireOffer = (tripId: string) =>
@@ -167,7 +168,10 @@ describe("search order", () => {
     expect(cellAt(at(0.5))).toBe(cellAt(pickup));
     const rider = await registerUser("rider");
 
-    const quote = await call("POST", "/v1/quotes", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } });
+    const quote = await call("POST", "/v1/quotes", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 3) },
+    });
     expect(quote.body.quote.pickupEtaSec).toBe(etaSec(at(-0.1), pickup, model));
 
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
@@ -187,7 +191,10 @@ describe("search order", () => {
     expect(cellAt(at(-0.3))).not.toBe(cellAt(pickup));
     const rider = await registerUser("rider");
 
-    const quote = await call("POST", "/v1/quotes", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } });
+    const quote = await call("POST", "/v1/quotes", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 3) },
+    });
     expect(quote.body.quote.pickupEtaSec).toBe(etaSec(at(0.6), pickup, model));
 
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
@@ -211,7 +218,9 @@ describe("the driver's channel", () => {
     await nextOffer(driver, trip.id);
     await editDriverRow(driver.user.id, `UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL`);
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
-    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "accepted")).toMatchObject({ trip: { id: trip.id, driverId: driver.user.id } });
+    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "accepted")).toMatchObject({
+      trip: { id: trip.id, driverId: driver.user.id },
+    });
     driver.socket.close();
   });
 });
@@ -230,13 +239,18 @@ describe("no driver", () => {
       s.matchingStartedAt = Date.now() - 121_000;
     });
     await runTripAlarm(trip.id);
-    expect(await riderWs.nextOfType("status")).toMatchObject({ seq: 2, trip: { id: trip.id, status: "no_driver", driverId: null } });
+    expect(await riderWs.nextOfType("status")).toMatchObject({
+      seq: 2,
+      trip: { id: trip.id, status: "no_driver", driverId: null },
+    });
     expect((await getTrip(rider, trip.id)).status).toBe("no_driver");
     expectError(await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token }), 409, "conflict");
     // Nothing runs on after the end: another alarm changes nothing.
     await runTripAlarm(trip.id);
     expect((await getTrip(rider, trip.id)).status).toBe("no_driver");
-    expect((await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).status,
+    ).toBe(201);
     riderWs.close();
   });
 
@@ -302,14 +316,19 @@ describe("a driver's cancel", () => {
 
     expect((await driverAction(b, trip.id, "accept")).status).toBe(200);
     expect((await driverAction(b, trip.id, "arrived")).status).toBe(200);
-    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: b.token })).body.trip).toMatchObject({ status: "matching", driverId: null });
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: b.token })).body.trip).toMatchObject({
+      status: "matching",
+      driverId: null,
+    });
     await waitDriverStatus(b, "available");
     // Both nearby drivers have passed; later passes offer it to neither.
     await runTripAlarm(trip.id);
     await settle();
     expect(offersFor(a, trip.id)).toHaveLength(1);
     expect(offersFor(b, trip.id)).toHaveLength(1);
-    expect(riderWs.frames.filter((f) => f.type === "status").map((f) => [f.seq, f.trip.status, f.trip.driverId])).toEqual([
+    expect(
+      riderWs.frames.filter((f) => f.type === "status").map((f) => [f.seq, f.trip.status, f.trip.driverId]),
+    ).toEqual([
       [2, "accepted", a.user.id],
       [3, "matching", null],
       [4, "accepted", b.user.id],
@@ -331,10 +350,15 @@ describe("eviction with an open offer", () => {
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
     const offer = await nextOffer(driver, trip.id);
-    await waitFor("the trip to record its offer", async () => ((await readTripState(trip.id)).offer ? true : undefined));
+    await waitFor("the trip to record its offer", async () =>
+      (await readTripState(trip.id)).offer ? true : undefined,
+    );
     await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
     await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
-    expect((await readTripState(trip.id)).offer).toMatchObject({ driverId: driver.user.id, expiresAt: offer.expiresAt });
+    expect((await readTripState(trip.id)).offer).toMatchObject({
+      driverId: driver.user.id,
+      expiresAt: offer.expiresAt,
+    });
     // The alarm still stands, and running it before the offer runs out changes nothing.
     expect(await runTripAlarm(trip.id)).toBe(true);
     await settle();
@@ -360,7 +384,9 @@ describe("eviction with an open offer", () => {
     await waitFor("the trip and the driver to agree on an offer", async () => {
       await runTripAlarm(trip.id);
       const [state, seen] = [await readTripState(trip.id), await driverState(driver)];
-      return state.offer?.driverId === driver.user.id && seen.status === "offered" && seen.tripId === trip.id ? true : undefined;
+      return state.offer?.driverId === driver.user.id && seen.status === "offered" && seen.tripId === trip.id
+        ? true
+        : undefined;
     });
     const expired = framesOf(driver.socket, (f) => f.type === "offer.expired");
     // A lost offer was withdrawn from the driver before being made again.
@@ -376,12 +402,15 @@ describe("eviction with an open offer", () => {
 describe("many riders, few drivers", () => {
   it("gives each of 5 drivers exactly one of 20 concurrent trips; the rest keep matching", async () => {
     const pickup = area(9);
-    const drivers = await Promise.all([0, 1, 2, 3, 4].map((i) => onlineDriver(offset(pickup, 0.2 + i * 0.15, 0.1 * i), `Driver ${i}`)));
+    const drivers = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => onlineDriver(offset(pickup, 0.2 + i * 0.15, 0.1 * i), `Driver ${i}`)),
+    );
     // Every driver takes whatever they are offered, at once.
     for (const driver of drivers) {
       driver.socket.ws.addEventListener("message", (event) => {
         const frame = JSON.parse(String(event.data));
-        if (frame.type === "offer") driver.socket.send({ type: "offer.accept", id: `accept-${frame.tripId}`, tripId: frame.tripId });
+        if (frame.type === "offer")
+          driver.socket.send({ type: "offer.accept", id: `accept-${frame.tripId}`, tripId: frame.tripId });
       });
     }
     const riders = await Promise.all(Array.from({ length: 20 }, () => registerUser("rider")));
@@ -389,13 +418,21 @@ describe("many riders, few drivers", () => {
     expect(new Set(trips.map((t) => t.id)).size).toBe(20);
 
     const snapshot = () => Promise.all(trips.map((t, i) => getTrip(riders[i]!, t.id)));
-    await waitFor("5 accepted trips", async () => ((await snapshot()).filter((t) => t.status === "accepted").length >= 5 ? true : undefined), 8_000);
+    await waitFor(
+      "5 accepted trips",
+      async () => ((await snapshot()).filter((t) => t.status === "accepted").length >= 5 ? true : undefined),
+      8_000,
+    );
     // Let any late offer or accept land before judging.
     await settle(500);
     const final = await snapshot();
     const accepted = final.filter((t) => t.status === "accepted");
     expect(accepted).toHaveLength(5);
-    expect(final.filter((t) => t.status !== "accepted").every((t) => (t.status === "matching" || t.status === "no_driver") && t.driverId === null)).toBe(true);
+    expect(
+      final
+        .filter((t) => t.status !== "accepted")
+        .every((t) => (t.status === "matching" || t.status === "no_driver") && t.driverId === null),
+    ).toBe(true);
     // No trip has two drivers and no driver holds two trips.
     const holders = accepted.map((t) => t.driverId);
     expect(new Set(holders).size).toBe(5);
@@ -405,7 +442,10 @@ describe("many riders, few drivers", () => {
       const held = accepted.find((t) => t.driverId === driver.user.id);
       expect(state).toMatchObject({ status: "on_trip", tripId: held.id });
       // Every accept the driver sent was for that one trip, and succeeded.
-      const answers = framesOf(driver.socket, (f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("accept-"));
+      const answers = framesOf(
+        driver.socket,
+        (f) => (f.type === "ack" || f.type === "error") && String(f.id).startsWith("accept-"),
+      );
       expect(answers).toEqual([{ type: "ack", id: `accept-${held.id}` }]);
     }
     for (const driver of drivers) driver.socket.close();

@@ -80,7 +80,9 @@ describe("a driver without a fresh location", () => {
 
     // A fresh fix puts the driver back in the index at once; the next pass offers them the trip.
     driver.socket.send({ type: "location", lat: at.lat, lng: at.lng, at: Date.now() });
-    await waitFor("the driver back in the geo index", async () => ((await inCell(at, driver.user.id)) ? true : undefined));
+    await waitFor("the driver back in the geo index", async () =>
+      (await inCell(at, driver.user.id)) ? true : undefined,
+    );
     await runTripAlarm(trip.id);
     await nextOffer(driver, trip.id);
     driver.socket.close();
@@ -89,7 +91,9 @@ describe("a driver without a fresh location", () => {
 
 /** Where the driver's cell lists them (null when it does not). */
 async function positionInCell(cellPoint: LatLng, driverId: string): Promise<LatLng | null> {
-  const snapshot = await env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(cellPoint, config.H3_RESOLUTION))).snapshot(Date.now());
+  const snapshot = await env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(cellPoint, config.H3_RESOLUTION))).snapshot(
+    Date.now(),
+  );
   return snapshot.drivers.find((d) => d.driverId === driverId)?.location ?? null;
 }
 
@@ -113,7 +117,9 @@ describe("an available driver's reports to the geo index", () => {
     driver.socket.send({ type: "location", id: "far", lat: far.lat, lng: far.lng, at: at + 2_000 });
     expect(await driver.socket.next((f) => f.id === "far")).toEqual({ type: "ack", id: "far" });
     expect(haversineKm(start, far) * 1000).toBeGreaterThanOrEqual(config.CELL_REPORT_DISTANCE_M);
-    await waitFor("the cell to have the driver's new position", async () => ((await positionInCell(start, driver.user.id))?.lat === far.lat ? true : undefined));
+    await waitFor("the cell to have the driver's new position", async () =>
+      (await positionInCell(start, driver.user.id))?.lat === far.lat ? true : undefined,
+    );
     driver.socket.close();
   });
 });
@@ -128,7 +134,9 @@ describe("a driver whose channel dropped", () => {
 
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 4));
-    await waitFor("the offer", async () => ((await readTripState(trip.id)).offer?.driverId === driver.user.id ? true : undefined));
+    await waitFor("the offer", async () =>
+      (await readTripState(trip.id)).offer?.driverId === driver.user.id ? true : undefined,
+    );
 
     const back = await connectOk("/v1/drivers/me/ws", driver.token);
     const welcome = await back.nextOfType("welcome");
@@ -148,7 +156,11 @@ describe("a driver whose channel dropped", () => {
     await addWebhook(driver, key);
     await dropChannel(driver);
     // Still sending fixes from elsewhere is not needed: the last one is fresh, only the channel is old.
-    await editDriverRow(driver.user.id, `UPDATE driver SET disconnected_at = ?`, Date.now() - config.DISCONNECT_GRACE_MS - 1_000);
+    await editDriverRow(
+      driver.user.id,
+      `UPDATE driver SET disconnected_at = ?`,
+      Date.now() - config.DISCONNECT_GRACE_MS - 1_000,
+    );
 
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 4));

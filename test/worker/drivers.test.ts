@@ -33,7 +33,10 @@ import {
 // Every test works in its own area (see `area`), so no test is offered another test's trip.
 
 const recentAcceptance = (driverId: string) =>
-  runInDurableObject(driverStub(driverId), (_instance, ctx) => ctx.storage.sql.exec<{ r: number | null }>(`SELECT recent_acceptance AS r FROM driver`).one().r);
+  runInDurableObject(
+    driverStub(driverId),
+    (_instance, ctx) => ctx.storage.sql.exec<{ r: number | null }>(`SELECT recent_acceptance AS r FROM driver`).one().r,
+  );
 
 // No trip timer may fire while the runtime is torn down.
 afterAll(stopTripAlarms);
@@ -51,7 +54,13 @@ describe("POST /v1/drivers/me/online and /offline", () => {
     // Online drivers are what a quote's pickup ETA is made from; offline ones are not. The
     // session tells the geo index just behind its reply.
     const rider = await registerUser("rider");
-    const pickupEta = async () => (await call("POST", "/v1/quotes", { token: rider.token, body: { pickup: offset(location, 0.3), dropoff: offset(location, 3) } })).body.quote.pickupEtaSec;
+    const pickupEta = async () =>
+      (
+        await call("POST", "/v1/quotes", {
+          token: rider.token,
+          body: { pickup: offset(location, 0.3), dropoff: offset(location, 3) },
+        })
+      ).body.quote.pickupEtaSec;
     await waitFor("a pickup ETA", async () => ((await pickupEta()) !== null ? true : undefined));
 
     const offline = await call("POST", "/v1/drivers/me/offline", { token: driver.token });
@@ -88,7 +97,15 @@ describe("POST /v1/drivers/me/online and /offline", () => {
       expectError(res, 400, "invalid_request");
       expect(res.body.error.details).toEqual(expect.any(Array));
     }
-    expectError(await call("POST", "/v1/drivers/me/online", { token: driver.token, body: "{not json", headers: { "Content-Type": "application/json" } }), 400, "invalid_request");
+    expectError(
+      await call("POST", "/v1/drivers/me/online", {
+        token: driver.token,
+        body: "{not json",
+        headers: { "Content-Type": "application/json" },
+      }),
+      400,
+      "invalid_request",
+    );
     // Nothing was stored: the driver never went online.
     expect((await driverState(driver)).status).toBe("offline");
   });
@@ -106,7 +123,8 @@ describe("POST /v1/drivers/me/online and /offline", () => {
     expectError(await call("POST", "/v1/drivers/me/offline", { token: driver.token }), 409, "conflict");
     expect((await driverState(driver)).status).toBe("on_trip");
 
-    for (const action of ["arrived", "start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start", "complete"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     await waitDriverStatus(driver, "available");
     const offline = await call("POST", "/v1/drivers/me/offline", { token: driver.token });
     expect(offline.status).toBe(200);
@@ -123,7 +141,12 @@ describe("driver channel /v1/drivers/me/ws", () => {
     const socket = await connectOk("/v1/drivers/me/ws", driver.token);
     const welcome = await socket.nextOfType("welcome");
     expect(welcome.seq).toEqual(expect.any(Number));
-    expect(Driver.strict().parse(welcome.driver)).toMatchObject({ id: driver.user.id, status: "available", location, connected: true });
+    expect(Driver.strict().parse(welcome.driver)).toMatchObject({
+      id: driver.user.id,
+      status: "available",
+      location,
+      connected: true,
+    });
     socket.send({ type: "ping" });
     expect(await socket.nextOfType("pong")).toEqual({ type: "pong" });
     socket.close();
@@ -143,7 +166,9 @@ describe("driver channel /v1/drivers/me/ws", () => {
     const owner = await onlineDriver(area(5));
     const other = await registerUser("driver");
     const res = await driverStub(owner.user.id).fetch(
-      new Request("https://room.internal/ws", { headers: { Upgrade: "websocket", ...identityHeader({ userId: other.user.id, role: "driver", name: "Other" }) } }),
+      new Request("https://room.internal/ws", {
+        headers: { Upgrade: "websocket", ...identityHeader({ userId: other.user.id, role: "driver", name: "Other" }) },
+      }),
     );
     expect(res.webSocket).toBeNull();
     expect(res.status).toBe(403);
@@ -156,7 +181,13 @@ describe("driver channel /v1/drivers/me/ws", () => {
     const driver = await onlineDriver(start);
     const ws = driver.socket;
     const now = Date.now();
-    const fix = (id: string, point: { lat: number; lng: number }, at: number) => ({ type: "location", id, lat: point.lat, lng: point.lng, at });
+    const fix = (id: string, point: { lat: number; lng: number }, at: number) => ({
+      type: "location",
+      id,
+      lat: point.lat,
+      lng: point.lng,
+      at,
+    });
     const errorFor = async (id: string) => {
       const frame = await ws.next((f) => f.id === id);
       expect(frame.type).toBe("error");
@@ -198,9 +229,19 @@ describe("driver channel /v1/drivers/me/ws", () => {
     const ws = driver.socket;
     // 10 m per second of fix time: a walk, so only the rate can refuse these.
     const base = Date.now() + 1_000;
-    const fix = (i: number) => ({ type: "location", id: `r${i}`, lat: offset(start, 0.01 * (i + 1)).lat, lng: start.lng, at: base + i * 1_000 });
+    const fix = (i: number) => ({
+      type: "location",
+      id: `r${i}`,
+      lat: offset(start, 0.01 * (i + 1)).lat,
+      lng: start.lng,
+      at: base + i * 1_000,
+    });
     for (let i = 0; i < 3; i++) ws.send(fix(i));
-    const answers = [await ws.next((f) => f.id === "r0"), await ws.next((f) => f.id === "r1"), await ws.next((f) => f.id === "r2")];
+    const answers = [
+      await ws.next((f) => f.id === "r0"),
+      await ws.next((f) => f.id === "r1"),
+      await ws.next((f) => f.id === "r2"),
+    ];
     expect(answers.map((a) => a.type)).toEqual(["ack", "ack", "error"]);
     expect(answers[2].code).toBe("rate_limited");
     // The refused fix was not stored.
@@ -223,7 +264,12 @@ describe("driver channel /v1/drivers/me/ws", () => {
     const { type, ...fields } = offer;
     expect(type).toBe("offer");
     // Enough to decide and nothing about the rider.
-    expect(Offer.strict().parse(fields)).toMatchObject({ tripId: trip.id, pickup, dropoff: trip.dropoff, fare: trip.quote.fare });
+    expect(Offer.strict().parse(fields)).toMatchObject({
+      tripId: trip.id,
+      pickup,
+      dropoff: trip.dropoff,
+      fare: trip.quote.fare,
+    });
     expect(offer.pickupEtaSec).toBeGreaterThan(0);
     expect(offer.expiresAt).toBeGreaterThanOrEqual(before + 15_000);
     expect(offer.expiresAt).toBeLessThanOrEqual(Date.now() + 15_000);
@@ -261,7 +307,11 @@ describe("driver channel /v1/drivers/me/ws", () => {
 
     // The driver who declined is not asked again, and cannot take it back.
     first.socket.send({ type: "offer.accept", id: "late", tripId: trip.id });
-    expect(await first.socket.next((f) => f.id === "late")).toMatchObject({ type: "error", id: "late", code: "conflict" });
+    expect(await first.socket.next((f) => f.id === "late")).toMatchObject({
+      type: "error",
+      id: "late",
+      code: "conflict",
+    });
     second.socket.send({ type: "offer.accept", id: "acc", tripId: trip.id });
     expect(await second.socket.next((f) => f.id === "acc")).toEqual({ type: "ack", id: "acc" });
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "accepted", driverId: second.user.id });
@@ -269,7 +319,9 @@ describe("driver channel /v1/drivers/me/ws", () => {
     // Recent acceptance, which matching ranks by after pickup time and rating: the decline
     // counts against the first driver (and their cell knows it), the accept for the second.
     expect(await recentAcceptance(first.user.id)).toBe(0);
-    const cell = await env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(offset(pickup, 0.3), loadConfig(env).H3_RESOLUTION))).snapshot(Date.now());
+    const cell = await env.GEO_CELL.get(
+      env.GEO_CELL.idFromName(cellOf(offset(pickup, 0.3), loadConfig(env).H3_RESOLUTION)),
+    ).snapshot(Date.now());
     expect(cell.drivers.find((d) => d.driverId === first.user.id)?.acceptanceRate).toBe(0);
     expect(await recentAcceptance(second.user.id)).toBe(1);
     first.socket.close();
@@ -288,13 +340,20 @@ describe("driver channel /v1/drivers/me/ws", () => {
     });
 
     driver.socket.send({ type: "offer.accept", id: "too-late", tripId: trip.id });
-    expect(await driver.socket.next((f) => f.id === "too-late")).toMatchObject({ type: "error", id: "too-late", code: "conflict" });
+    expect(await driver.socket.next((f) => f.id === "too-late")).toMatchObject({
+      type: "error",
+      id: "too-late",
+      code: "conflict",
+    });
     expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "matching", driverId: null });
 
     // The timer lets the driver go: offer.expired, available again, and still no way back in.
     await runTripAlarm(trip.id);
-    expect(await frameSeen(driver.socket, (f) => f.type === "offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+    expect(await frameSeen(driver.socket, (f) => f.type === "offer.expired")).toEqual({
+      type: "offer.expired",
+      tripId: trip.id,
+    });
     await waitDriverStatus(driver, "available");
     expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
     driver.socket.send({ type: "offer.accept", id: "after-timer", tripId: trip.id });

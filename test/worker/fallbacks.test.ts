@@ -7,7 +7,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { LatLng } from "../../src/protocol/common";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser } from "../helpers/api";
 import { expectError, flushOutbox, range, roomStorage, roomStub } from "../helpers/chat";
-import { acceptedTrip, area, driverAction, offset, onlineDriver, settle, stopTripAlarms, waitFor, type OnlineDriver } from "../helpers/dispatch";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  offset,
+  onlineDriver,
+  settle,
+  stopTripAlarms,
+  waitFor,
+  type OnlineDriver,
+} from "../helpers/dispatch";
 
 afterAll(stopTripAlarms);
 
@@ -40,7 +50,8 @@ class SseStream {
         if (match(event)) return event;
       }
       if (this.ended) throw new Error(`the stream ended; got ${this.describe()}`);
-      if (!(await this.readFor(deadline - Date.now()))) throw new Error(`timed out waiting for an SSE event; got ${this.describe()}`);
+      if (!(await this.readFor(deadline - Date.now())))
+        throw new Error(`timed out waiting for an SSE event; got ${this.describe()}`);
     }
   }
 
@@ -51,7 +62,9 @@ class SseStream {
   /** Resolves once the server ends the stream; rejects after `timeoutMs`. */
   async end(timeoutMs = 3_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.ended) if (!(await this.readFor(deadline - Date.now()))) throw new Error(`the stream is still open; got ${this.describe()}`);
+    while (!this.ended)
+      if (!(await this.readFor(deadline - Date.now())))
+        throw new Error(`the stream is still open; got ${this.describe()}`);
   }
 
   /** Reads what arrives for up to `ms` (everything until then); false when nothing came in time. */
@@ -59,7 +72,10 @@ class SseStream {
     if (ms <= 0) return false;
     this.pending ??= this.reader.read();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const result = await Promise.race([this.pending, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+    const result = await Promise.race([
+      this.pending,
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+    ]);
     clearTimeout(timer);
     if (result === null) return false;
     this.pending = null;
@@ -92,7 +108,8 @@ class SseStream {
         else if (line.startsWith("id: ")) id = Number(line.slice(4));
         else if (line.startsWith("data: ")) data.push(line.slice(6));
       }
-      if (data.length > 0) this.events.push({ ...(id === undefined ? {} : { id }), data: JSON.parse(data.join("\n")) as Frame });
+      if (data.length > 0)
+        this.events.push({ ...(id === undefined ? {} : { id }), data: JSON.parse(data.join("\n")) as Frame });
     }
   }
 
@@ -107,11 +124,15 @@ class SseStream {
 
 type Opened = { status: number; body: unknown; headers: Headers; stream: SseStream | null };
 
-async function openEvents(path: string, options: { token?: string; headers?: Record<string, string> } = {}): Promise<Opened> {
+async function openEvents(
+  path: string,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<Opened> {
   const headers: Record<string, string> = { Accept: "text/event-stream", ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const res = await exports.default.fetch(`http://ridewire.test${path}`, { headers });
-  if (res.status !== 200 || !res.body) return { status: res.status, body: await res.json().catch(() => null), headers: res.headers, stream: null };
+  if (res.status !== 200 || !res.body)
+    return { status: res.status, body: await res.json().catch(() => null), headers: res.headers, stream: null };
   return { status: res.status, body: null, headers: res.headers, stream: new SseStream(res.body) };
 }
 
@@ -158,7 +179,10 @@ describe("SSE", () => {
     await joinRoom(bob, room.id);
     const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token);
     // A fresh stream stands at the welcome's seq: a browser reconnecting resumes from there.
-    expect(await stream.next()).toMatchObject({ id: 0, data: { type: "welcome", seq: 0, members: [ada.user.id, bob.user.id], online: [ada.user.id] } });
+    expect(await stream.next()).toMatchObject({
+      id: 0,
+      data: { type: "welcome", seq: 0, members: [ada.user.id, bob.user.id], online: [ada.user.id] },
+    });
     // Like a socket, the stream hears its own user join.
     expect(await stream.next()).toEqual({ data: { type: "presence", event: "join", userId: ada.user.id } });
     const message = await post(ada, room.id, "hello over SSE");
@@ -167,10 +191,15 @@ describe("SSE", () => {
     const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
     await socket.nextOfType("welcome");
     socket.send({ type: "typing", active: true });
-    expect(await stream.nextOfType("presence")).toEqual({ data: { type: "presence", event: "join", userId: bob.user.id } });
+    expect(await stream.nextOfType("presence")).toEqual({
+      data: { type: "presence", event: "join", userId: bob.user.id },
+    });
     expect(await stream.nextOfType("typing")).toEqual({ data: { type: "typing", userId: bob.user.id, active: true } });
     socket.send({ type: "message", id: "m2", text: "and back" });
-    expect(await stream.nextOfType("message")).toMatchObject({ id: 2, data: { seq: 2, message: { text: "and back", userId: bob.user.id } } });
+    expect(await stream.nextOfType("message")).toMatchObject({
+      id: 2,
+      data: { seq: 2, message: { text: "and back", userId: bob.user.id } },
+    });
     socket.close();
     stream.close();
   });
@@ -179,7 +208,9 @@ describe("SSE", () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada);
     for (const text of ["one", "two", "three"]) await post(ada, room.id, text);
-    const stream = await openOk(`/v1/rooms/${room.id}/events?since=0&access_token=${ada.token}`, undefined, { "Last-Event-ID": "1" });
+    const stream = await openOk(`/v1/rooms/${room.id}/events?since=0&access_token=${ada.token}`, undefined, {
+      "Last-Event-ID": "1",
+    });
     // The welcome of a resume has no id: the client still stands at its Last-Event-ID until the replay.
     expect(await stream.next()).toMatchObject({ data: { type: "welcome", seq: 3 } });
     expect(stream.events[0]!.id).toBeUndefined();
@@ -230,7 +261,11 @@ describe("SSE", () => {
   it("answers 400 to a Last-Event-ID that is not a seq, 401 without a token, 403 to a non-member, 404 to an unknown room", async () => {
     const ada = await registerUser("rider", "Ada");
     const room = await createRoom(ada, { private: true });
-    expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token, headers: { "Last-Event-ID": "abc" } }), 400, "invalid_request");
+    expectError(
+      await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token, headers: { "Last-Event-ID": "abc" } }),
+      400,
+      "invalid_request",
+    );
     expectError(await openEvents(`/v1/rooms/${room.id}/events?since=-1`, { token: ada.token }), 400, "invalid_request");
     expectError(await openEvents(`/v1/rooms/${room.id}/events`), 401, "unauthorized");
     expectError(await openEvents(`/v1/rooms/${room.id}/events?access_token=not-a-token`), 401, "unauthorized");
@@ -238,7 +273,10 @@ describe("SSE", () => {
     expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: stranger.token }), 403, "forbidden");
     expectError(await openEvents(`/v1/rooms/room_nope/events`, { token: ada.token }), 404, "not_found");
     // Once a member adds them, the same checks as the socket's let them in.
-    expect((await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: stranger.user.id } })).status).toBe(200);
+    expect(
+      (await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: stranger.user.id } }))
+        .status,
+    ).toBe(200);
     const stream = await openOk(`/v1/rooms/${room.id}/events`, stranger.token);
     await stream.nextOfType("welcome");
     stream.close();
@@ -251,17 +289,22 @@ describe("SSE", () => {
     await joinRoom(bob, room.id);
     const watcher = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
     await watcher.nextOfType("welcome");
-    const isBob = (event: string) => (f: { type: string; event?: string; userId?: string }) => f.type === "presence" && f.userId === bob.user.id && f.event === event;
+    const isBob = (event: string) => (f: { type: string; event?: string; userId?: string }) =>
+      f.type === "presence" && f.userId === bob.user.id && f.event === event;
 
     const stream = await openOk(`/v1/rooms/${room.id}/events`, bob.token);
-    expect(await stream.nextOfType("welcome")).toMatchObject({ data: { online: expect.arrayContaining([ada.user.id, bob.user.id]) } });
+    expect(await stream.nextOfType("welcome")).toMatchObject({
+      data: { online: expect.arrayContaining([ada.user.id, bob.user.id]) },
+    });
     await watcher.next(isBob("join"));
     // A socket alongside the stream is not a second join, and closing it is no leave.
     const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
     expect((await socket.nextOfType("welcome")).online).toContain(bob.user.id);
     socket.close();
     await settle();
-    expect(watcher.frames.filter((f) => f.type === "presence" && f.userId === bob.user.id).map((f) => f.event)).toEqual(["join"]);
+    expect(watcher.frames.filter((f) => f.type === "presence" && f.userId === bob.user.id).map((f) => f.event)).toEqual(
+      ["join"],
+    );
 
     // The client going away ends the stream in the room at once: the last connection leaves.
     stream.close();
@@ -283,9 +326,14 @@ describe("SSE", () => {
     await stream.nextOfType("welcome");
     const message = await post(ada, room.id, "who hears this?");
     expect(await stream.nextOfType("message")).toMatchObject({ data: { message: { id: message.id } } });
-    const notificationsOf = async (user: TestUser): Promise<{ type: string }[]> => (await call("GET", "/v1/notifications", { token: user.token })).body.notifications;
+    const notificationsOf = async (user: TestUser): Promise<{ type: string }[]> =>
+      (await call("GET", "/v1/notifications", { token: user.token })).body.notifications;
     // Bob has no connection: his notification is recorded (failed, as he has no device).
-    await waitFor("bob's notification", async () => ((await notificationsOf(bob)).length > 0 ? true : undefined), 8_000);
+    await waitFor(
+      "bob's notification",
+      async () => ((await notificationsOf(bob)).length > 0 ? true : undefined),
+      8_000,
+    );
     expect(await notificationsOf(carol)).toEqual([]);
     stream.close();
   });
@@ -297,9 +345,12 @@ describe("SSE", () => {
     const room = await createRoom(ada);
     await joinRoom(bob, room.id);
     const notified = async (user: TestUser): Promise<string[]> =>
-      ((await call("GET", "/v1/notifications?limit=100", { token: user.token })).body.notifications as { id: string }[]).map((n) => n.id).sort();
+      ((await call("GET", "/v1/notifications?limit=100", { token: user.token })).body.notifications as { id: string }[])
+        .map((n) => n.id)
+        .sort();
     const idOf = (message: { seq: number }, user = bob) => `chat:${room.id}:${message.seq}:${user.user.id}`;
-    const bobSockets = () => runInDurableObject(roomStub(room.id), (_room, state) => state.getWebSockets(bob.user.id).length);
+    const bobSockets = () =>
+      runInDurableObject(roomStub(room.id), (_room, state) => state.getWebSockets(bob.user.id).length);
     const a = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
     await a.nextOfType("welcome");
     const b1 = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
@@ -329,8 +380,16 @@ describe("SSE", () => {
 
     await waitFor("bob's two notifications", async () => ((await notified(bob)).length >= 2 ? true : undefined), 8_000);
     expect(await notified(bob)).toEqual([idOf(offline), idOf(away)].sort());
-    await waitFor("carol's five notifications", async () => ((await notified(carol)).length >= 5 ? true : undefined), 8_000);
-    expect(await notified(carol)).toEqual(range(2, 6).map((seq) => idOf({ seq }, carol)).sort());
+    await waitFor(
+      "carol's five notifications",
+      async () => ((await notified(carol)).length >= 5 ? true : undefined),
+      8_000,
+    );
+    expect(await notified(carol)).toEqual(
+      range(2, 6)
+        .map((seq) => idOf({ seq }, carol))
+        .sort(),
+    );
     a.close();
   }, 20_000);
 
@@ -340,7 +399,10 @@ describe("SSE", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     const riderStream = await openOk(`/v1/trips/${trip.id}/events`, rider.token);
-    expect(await riderStream.next()).toMatchObject({ id: 2, data: { type: "welcome", seq: 2, trip: { status: "accepted" } } });
+    expect(await riderStream.next()).toMatchObject({
+      id: 2,
+      data: { type: "welcome", seq: 2, trip: { status: "accepted" } },
+    });
     const driverStream = await openOk(`/v1/trips/${trip.id}/events?access_token=${driver.token}`);
     await driverStream.nextOfType("welcome");
 
@@ -378,14 +440,19 @@ describe("SSE", () => {
     await driverStream.nextOfType("welcome");
 
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: driver.token })).status).toBe(200);
-    expect(await driverStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching", driverId: null } } });
+    expect(await driverStream.nextOfType("status")).toMatchObject({
+      data: { trip: { status: "matching", driverId: null } },
+    });
     await driverStream.end();
     expect(await riderStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching" } } });
     expectError(await openEvents(`/v1/trips/${trip.id}/events`, { token: driver.token }), 403, "forbidden");
     expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, driver.token), 403, "forbidden");
 
     // The rider's stream lives on.
-    expect((await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "still here" } })).status).toBe(201);
+    expect(
+      (await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "still here" } }))
+        .status,
+    ).toBe(201);
     expect(await riderStream.nextOfType("message")).toMatchObject({ data: { message: { text: "still here" } } });
     riderStream.close();
     driver.socket.close();
@@ -421,7 +488,10 @@ describe("long poll", () => {
     await post(ada, room.id, "worth the wait");
     const res = await waiting;
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ seq: 2, events: [{ type: "message", seq: 2, message: { text: "worth the wait" } }] });
+    expect(res.body).toMatchObject({
+      seq: 2,
+      events: [{ type: "message", seq: 2, message: { text: "worth the wait" } }],
+    });
     expect(res.body.events).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -435,11 +505,17 @@ describe("long poll", () => {
     expect(quiet).toMatchObject({ status: 200, body: { events: [], seq: 1 } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect((await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=0`, ada.token)).body).toEqual({ events: [], seq: 1 });
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=9&timeout=1`, ada.token)).body).toEqual({ events: [{ type: "reset", seq: 1 }], seq: 1 });
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=9&timeout=1`, ada.token)).body).toEqual({
+      events: [{ type: "reset", seq: 1 }],
+      seq: 1,
+    });
 
     for (let i = 2; i <= 6; i++) await post(ada, room.id, `m${i}`);
     await trimLog(room.id, 2);
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=3`, ada.token)).body).toEqual({ events: [{ type: "reset", seq: 6 }], seq: 6 });
+    expect((await poll(`/v1/rooms/${room.id}/poll?since=3`, ada.token)).body).toEqual({
+      events: [{ type: "reset", seq: 6 }],
+      seq: 6,
+    });
     expect((await poll(`/v1/rooms/${room.id}/poll?since=4`, ada.token)).body.events.map((e) => e.seq)).toEqual([5, 6]);
   });
 
@@ -462,12 +538,21 @@ describe("long poll", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     const history = await poll(`/v1/trips/${trip.id}/poll?since=0`, rider.token);
-    expect(history.body).toMatchObject({ seq: 2, events: [{ type: "status", seq: 1, trip: { status: "matching" } }, { type: "status", seq: 2, trip: { status: "accepted" } }] });
+    expect(history.body).toMatchObject({
+      seq: 2,
+      events: [
+        { type: "status", seq: 1, trip: { status: "matching" } },
+        { type: "status", seq: 2, trip: { status: "accepted" } },
+      ],
+    });
 
     const waiting = poll(`/v1/trips/${trip.id}/poll?since=2&timeout=10`, driver.token);
     await settle(100);
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
-    expect((await waiting).body).toMatchObject({ seq: 3, events: [{ type: "status", seq: 3, trip: { status: "arrived" } }] });
+    expect((await waiting).body).toMatchObject({
+      seq: 3,
+      events: [{ type: "status", seq: 3, trip: { status: "arrived" } }],
+    });
 
     const stranger = await registerUser("rider");
     expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, stranger.token), 403, "forbidden");
@@ -482,11 +567,16 @@ describe("the driver channel without WebSockets", () => {
     const pickup = area(70);
     const driver = await registerUser("driver", "Dee");
     const start = offset(pickup, 0.3);
-    expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: start } })).status).toBe(200);
+    expect(
+      (await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: start } })).status,
+    ).toBe(200);
     const stream = await openOk("/v1/drivers/me/events", driver.token);
-    expect((await stream.nextOfType("welcome")).data).toMatchObject({ driver: { id: driver.user.id, status: "available", connected: true } });
+    expect((await stream.nextOfType("welcome")).data).toMatchObject({
+      driver: { id: driver.user.id, status: "available", connected: true },
+    });
 
-    const fix = (point: LatLng, at: number) => call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
+    const fix = (point: LatLng, at: number) =>
+      call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
     const now = Date.now();
     const near = offset(pickup, 0.2);
     // 100 m in 4 s from where the driver went online: a plausible drive (and within FIX_MAX_AHEAD_MS).
@@ -494,7 +584,11 @@ describe("the driver channel without WebSockets", () => {
     expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.location).toEqual(near);
     expectError(await fix(offset(pickup, 60), now + 4_500), 400, "invalid_request");
     expectError(await fix(near, now - 150_000), 400, "invalid_request");
-    expectError(await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }), 400, "invalid_request");
+    expectError(
+      await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }),
+      400,
+      "invalid_request",
+    );
     // At most two a second, as on the socket (the fixes above took from the same allowance).
     const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 4_000 + i * 250)));
     expect(burst.some((r) => r.status === 429 && r.body.error.code === "rate_limited")).toBe(true);
@@ -503,12 +597,15 @@ describe("the driver channel without WebSockets", () => {
 
     // Connected through the stream: the offer comes on it, not as a notification.
     const rider = await registerUser("rider");
-    const trip = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).body.trip;
+    const trip = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } }))
+      .body.trip;
     const offer = await stream.next((e) => e.data.type === "offer" && e.data.tripId === trip.id, 5_000);
     expect(offer.data).toMatchObject({ pickup, fare: trip.quote.fare, expiresAt: expect.any(Number) });
     expect(offer.id).toBeUndefined();
     expect((await call("POST", `/v1/trips/${trip.id}/accept`, { token: driver.token })).status).toBe(200);
-    expect((await stream.next((e) => e.data.type === "trip", 5_000)).data).toMatchObject({ trip: { id: trip.id, status: "accepted", driverId: driver.user.id } });
+    expect((await stream.next((e) => e.data.type === "trip", 5_000)).data).toMatchObject({
+      trip: { id: trip.id, status: "accepted", driverId: driver.user.id },
+    });
     stream.close();
   });
 
@@ -516,7 +613,11 @@ describe("the driver channel without WebSockets", () => {
     const rider = await registerUser("rider");
     expect((await openEvents("/v1/drivers/me/events", { token: rider.token })).status).toBe(403);
     expect((await openEvents("/v1/drivers/me/events")).status).toBe(401);
-    expectError(await call("POST", "/v1/drivers/me/location", { token: rider.token, body: { lat: 1, lng: 1, at: Date.now() } }), 403, "forbidden");
+    expectError(
+      await call("POST", "/v1/drivers/me/location", { token: rider.token, body: { lat: 1, lng: 1, at: Date.now() } }),
+      403,
+      "forbidden",
+    );
   });
 });
 
@@ -525,8 +626,12 @@ describe("OpenAPI", () => {
     const doc = (await call("GET", "/v1/openapi.json")).body;
     for (const kind of ["rooms", "trips"]) {
       expect(doc.paths[`/v1/${kind}/{id}/events`].get.responses["200"].content).toHaveProperty("text/event-stream");
-      expect(doc.paths[`/v1/${kind}/{id}/events`].get.parameters).toContainEqual(expect.objectContaining({ name: "Last-Event-ID", in: "header" }));
-      expect(doc.paths[`/v1/${kind}/{id}/poll`].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["since", "timeout"]));
+      expect(doc.paths[`/v1/${kind}/{id}/events`].get.parameters).toContainEqual(
+        expect.objectContaining({ name: "Last-Event-ID", in: "header" }),
+      );
+      expect(doc.paths[`/v1/${kind}/{id}/poll`].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+        expect.arrayContaining(["since", "timeout"]),
+      );
     }
   });
 });

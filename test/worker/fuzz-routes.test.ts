@@ -12,7 +12,17 @@ import { loadConfig } from "../../src/config";
 import { app } from "../../src/http/app";
 import { ErrorBody } from "../../src/protocol/common";
 import { call, createRoom, registerUser, unique, type TestUser } from "../helpers/api";
-import { acceptedTrip, area, driverAction, offset, onlineDriver, requestTrip, stopTripAlarms, waitDriverStatus, type OnlineDriver } from "../helpers/dispatch";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  offset,
+  onlineDriver,
+  requestTrip,
+  stopTripAlarms,
+  waitDriverStatus,
+  type OnlineDriver,
+} from "../helpers/dispatch";
 import {
   BODY_NASTIES,
   FIELD_NASTIES,
@@ -87,7 +97,12 @@ type Fixtures = {
 
 async function makeFixtures(): Promise<Fixtures> {
   const config = loadConfig(env);
-  const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS };
+  const jwt = {
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  };
   const rider = await registerUser("rider", "Fuzz Rider");
   const stranger = await registerUser("rider", "Stranger");
   const pickup = area(0);
@@ -96,7 +111,8 @@ async function makeFixtures(): Promise<Fixtures> {
   // A completed trip of the rider and the driver, so rating, receipt and the driver's moves
   // reach past "not found" into the trip's own checks.
   const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-  for (const action of ["arrived", "start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+  for (const action of ["arrived", "start", "complete"] as const)
+    expect((await driverAction(driver, trip.id, action)).status).toBe(200);
   await waitDriverStatus(driver, "available");
   // The stranger's trip is requested far from every driver: it stays unmatched, and theirs.
   const strangersTrip = await requestTrip(stranger, area(6), offset(area(6), 2));
@@ -112,7 +128,19 @@ async function makeFixtures(): Promise<Fixtures> {
 
   const identity: Identity = { userId: rider.user.id, role: "rider", name: rider.user.name };
   const header = toBase64Url(new TextEncoder().encode(JSON.stringify({ alg: "none", typ: "JWT" })));
-  const claims = toBase64Url(new TextEncoder().encode(JSON.stringify({ sub: rider.user.id, role: "rider", name: "x", iss: jwt.issuer, aud: jwt.audience, iat: 0, exp: 9_999_999_999 })));
+  const claims = toBase64Url(
+    new TextEncoder().encode(
+      JSON.stringify({
+        sub: rider.user.id,
+        role: "rider",
+        name: "x",
+        iss: jwt.issuer,
+        aud: jwt.audience,
+        iat: 0,
+        exp: 9_999_999_999,
+      }),
+    ),
+  );
   const refusedAuthorizations = [
     { label: "Bearer without a token", value: "Bearer" },
     { label: "Bearer and spaces", value: "Bearer    " },
@@ -120,8 +148,14 @@ async function makeFixtures(): Promise<Fixtures> {
     { label: "three empty parts", value: "Bearer .." },
     { label: "not base64url", value: "Bearer !!!.@@@.###" },
     { label: "one base64 character too many", value: "Bearer a.b.c" },
-    { label: "expired", value: `Bearer ${await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 3_600_000, "sess_fuzz")}` },
-    { label: "signed with another secret", value: `Bearer ${await signToken(identity, { ...jwt, secret: "another-secret-0123456789" }, Date.now(), "sess_fuzz")}` },
+    {
+      label: "expired",
+      value: `Bearer ${await signToken(identity, { ...jwt, ttlSeconds: 60 }, Date.now() - 2 * 3_600_000, "sess_fuzz")}`,
+    },
+    {
+      label: "signed with another secret",
+      value: `Bearer ${await signToken(identity, { ...jwt, secret: "another-secret-0123456789" }, Date.now(), "sess_fuzz")}`,
+    },
     { label: "alg none", value: `Bearer ${header}.${claims}.` },
     { label: "token and trailing words", value: `Bearer ${rider.token} extra` },
     { label: "two tokens", value: `Bearer ${rider.token}, Bearer ${driver.token}` },
@@ -136,8 +170,14 @@ async function makeFixtures(): Promise<Fixtures> {
   });
   const ghostTokens = { rider: await ghost("rider"), driver: await ghost("driver") };
   const roleSwappedTokens = [
-    { label: "the rider's id with a driver's role", value: `Bearer ${await signToken({ ...identity, role: "driver" }, jwt, Date.now(), "sess_fuzz")}` },
-    { label: "the driver's id with a rider's role", value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now(), "sess_fuzz")}` },
+    {
+      label: "the rider's id with a driver's role",
+      value: `Bearer ${await signToken({ ...identity, role: "driver" }, jwt, Date.now(), "sess_fuzz")}`,
+    },
+    {
+      label: "the driver's id with a rider's role",
+      value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now(), "sess_fuzz")}`,
+    },
   ];
 
   return {
@@ -164,7 +204,9 @@ const resourceOf = (op: DocOperation) => /\/([^/{}]+)\/\{/.exec(op.path)?.[1] ??
 
 function idsFor(fixtures: Fixtures, op: DocOperation) {
   // A resource with no fixture yet (a new route) still gets every id below but "its own".
-  return fixtures.ids[resourceOf(op)] ?? { own: "fuzz_unknown_id", others: "fuzz_unknown_id", unknown: "fuzz_unknown_id" };
+  return (
+    fixtures.ids[resourceOf(op)] ?? { own: "fuzz_unknown_id", others: "fuzz_unknown_id", unknown: "fuzz_unknown_id" }
+  );
 }
 
 const pathWith = (op: DocOperation, id: string) => op.path.replace(/\{\w+\}/g, id);
@@ -183,7 +225,8 @@ const json = (value: unknown) => ({ text: JSON.stringify(value), contentType: "a
 const utf8Header = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
 
 /** A fresh Idempotency-Key where the route takes one, as a well-behaved client sends it. */
-const keyFor = (op: DocOperation): Record<string, string> => (op.headers.includes("Idempotency-Key") ? { "Idempotency-Key": unique("fuzz-key") } : {});
+const keyFor = (op: DocOperation): Record<string, string> =>
+  op.headers.includes("Idempotency-Key") ? { "Idempotency-Key": unique("fuzz-key") } : {};
 
 /** The requests every operation gets whoever answers them: each caller, plainly. */
 function plainCases(op: DocOperation, fixtures: Fixtures): FuzzCase[] {
@@ -191,7 +234,15 @@ function plainCases(op: DocOperation, fixtures: Fixtures): FuzzCase[] {
   const path = pathWith(op, idsFor(fixtures, op).own);
   // A public route reads no caller: one signed-in caller is enough next to the anonymous one.
   const callers = op.secured ? (["anonymous", "rider", "driver"] as const) : (["anonymous", "rider"] as const);
-  return callers.map((caller) => ({ op, label: "plain", caller, path, query: "", headers: keyFor(op), ...(body ? { body } : {}) }));
+  return callers.map((caller) => ({
+    op,
+    label: "plain",
+    caller,
+    path,
+    query: "",
+    headers: keyFor(op),
+    ...(body ? { body } : {}),
+  }));
 }
 
 /**
@@ -213,43 +264,76 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
   // Socket routes are asked for a socket, so bad queries and ids reach the object behind them.
   const upgrade: Record<string, string> = op.socket ? { Upgrade: "websocket" } : {};
   const add = (label: string, change: Partial<FuzzCase>) =>
-    cases.push({ op, label, caller, path: ownPath, query: "", headers: { ...upgrade }, ...(baseBody ? { body: baseBody } : {}), ...change });
+    cases.push({
+      op,
+      label,
+      caller,
+      path: ownPath,
+      query: "",
+      headers: { ...upgrade },
+      ...(baseBody ? { body: baseBody } : {}),
+      ...change,
+    });
 
   const refused = sliceFor(fixtures.refusedAuthorizations, index, 1)[0];
   if (refused?.value === null) {
-    add(`no Authorization, ${refused.label}`, { authorization: null, query: "access_token=not.a.token", headers: { ...upgrade, Accept: "text/event-stream" } });
+    add(`no Authorization, ${refused.label}`, {
+      authorization: null,
+      query: "access_token=not.a.token",
+      headers: { ...upgrade, Accept: "text/event-stream" },
+    });
   } else if (refused) {
     add(`Authorization: ${refused.label}`, { authorization: refused.value });
   }
   // Tokens the server signed get past authentication: each shape of body, as a client sends it.
-  for (const auth of op.secured ? [fixtures.ghostTokens[caller], ...sliceFor(fixtures.roleSwappedTokens, index, 1)] : []) {
+  for (const auth of op.secured
+    ? [fixtures.ghostTokens[caller], ...sliceFor(fixtures.roleSwappedTokens, index, 1)]
+    : []) {
     for (const [b, base] of (bases.length > 0 ? bases : [undefined]).entries()) {
-      add(`Authorization: ${auth.label}${bases.length > 1 ? `, body ${b}` : ""}`, { authorization: auth.value, headers: { ...upgrade, ...keyFor(op) }, ...(base === undefined ? {} : { body: json(base) }) });
+      add(`Authorization: ${auth.label}${bases.length > 1 ? `, body ${b}` : ""}`, {
+        authorization: auth.value,
+        headers: { ...upgrade, ...keyFor(op) },
+        ...(base === undefined ? {} : { body: json(base) }),
+      });
     }
   }
 
   if (op.pathParams.length > 0) {
     add("someone else's id", { path: pathWith(op, ids.others) });
     add("unknown id", { path: pathWith(op, ids.unknown) });
-    for (const id of [...sliceFor(ID_NASTIES, turn.id++, 1), ...generatedSegments(1, FUZZ_SEED + index)]) add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
+    for (const id of [...sliceFor(ID_NASTIES, turn.id++, 1), ...generatedSegments(1, FUZZ_SEED + index)])
+      add(`id: ${id.label}`, { path: pathWith(op, id.raw) });
   }
 
   if (op.query.length > 0) {
     op.query.forEach((name, n) => {
-      const values = [...sliceFor(QUERY_NASTIES, turn.query++, 1), ...generatedSegments(1, FUZZ_SEED * 7 + index * 13 + n)];
+      const values = [
+        ...sliceFor(QUERY_NASTIES, turn.query++, 1),
+        ...generatedSegments(1, FUZZ_SEED * 7 + index * 13 + n),
+      ];
       for (const value of values) add(`query ${name}: ${value.label}`, { query: `${name}=${value.raw}` });
     });
-    add("every query parameter repeated (the second bad) and in array syntax", { query: op.query.map((name) => `${name}=1&${name}=-1&${name}[]=1&${name}[x]=2`).join("&") });
+    add("every query parameter repeated (the second bad) and in array syntax", {
+      query: op.query.map((name) => `${name}=1&${name}=-1&${name}[]=1&${name}[x]=2`).join("&"),
+    });
     add("every query parameter without a value, and an unknown one", { query: [...op.query, "unknown"].join("&") });
   }
 
   if (op.body) {
-    for (const raw of sliceFor(BODY_NASTIES, turn.body++, 3)) add(`body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false } });
+    for (const raw of sliceFor(BODY_NASTIES, turn.body++, 3))
+      add(`body: ${raw.label}`, {
+        body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false },
+      });
     bases.forEach((base, b) => {
       const paths = fieldPaths(base);
       const inner = JSON.stringify(base).slice(1, -1);
       if (base !== null && typeof base === "object" && !Array.isArray(base)) {
-        add(`body ${b}: with __proto__ and constructor keys`, { body: { text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`, contentType: "application/json" } });
+        add(`body ${b}: with __proto__ and constructor keys`, {
+          body: {
+            text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`,
+            contentType: "application/json",
+          },
+        });
       }
       paths.forEach((path) => {
         const alternative = alternatives[b];
@@ -257,26 +341,47 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
         const field = turn.field++;
         const edges = schema ? sliceFor(rangeEdges(schema), field, 1) : [];
         for (const value of [...sliceFor(FIELD_NASTIES, field, 1), ...edges]) {
-          add(`body ${b}: field ${path.join(".")} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
+          add(`body ${b}: field ${path.join(".")} = ${value.label}`, {
+            body: { text: jsonWith(base, path, value.raw), contentType: "application/json" },
+            field: { path, raw: value.raw },
+          });
         }
       });
       generatedFieldValues(2, FUZZ_SEED + index * 31 + b).forEach((value, g) => {
         const path = paths[(index + g) % Math.max(paths.length, 1)] ?? [];
-        add(`body ${b}: ${path.length ? `field ${path.join(".")}` : "whole body"} = ${value.label}`, { body: { text: jsonWith(base, path, value.raw), contentType: "application/json" }, field: { path, raw: value.raw } });
+        add(`body ${b}: ${path.length ? `field ${path.join(".")}` : "whole body"} = ${value.label}`, {
+          body: { text: jsonWith(base, path, value.raw), contentType: "application/json" },
+          field: { path, raw: value.raw },
+        });
       });
     });
   } else if (op.method !== "GET" && op.method !== "HEAD") {
     // A body on a route that takes none is ignored, never a failure of its own.
-    for (const raw of sliceFor(BODY_NASTIES, turn.ignoredBody++, 3)) add(`unexpected body: ${raw.label}`, { body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false } });
+    for (const raw of sliceFor(BODY_NASTIES, turn.ignoredBody++, 3))
+      add(`unexpected body: ${raw.label}`, {
+        body: { text: raw.body, contentType: raw.contentType, streamed: raw.streamed ?? false },
+      });
   }
 
   if (op.headers.includes("Idempotency-Key")) {
-    for (const [label, value] of [["empty", ""], ["10 KB", "k".repeat(10_240)], ["unicode", utf8Header("🚗 ключ")], ["a list", "a, b"]] as const) {
+    for (const [label, value] of [
+      ["empty", ""],
+      ["10 KB", "k".repeat(10_240)],
+      ["unicode", utf8Header("🚗 ключ")],
+      ["a list", "a, b"],
+    ] as const) {
       add(`Idempotency-Key: ${label}`, { headers: { ...upgrade, "Idempotency-Key": value } });
     }
   }
   if (op.headers.includes("Last-Event-ID")) {
-    for (const [label, value] of [["word", "abc"], ["-1", "-1"], ["1e3", "1e3"], ["24 digits", "999999999999999999999999"], ["empty", ""], ["unicode", utf8Header("١٢")]] as const) {
+    for (const [label, value] of [
+      ["word", "abc"],
+      ["-1", "-1"],
+      ["1e3", "1e3"],
+      ["24 digits", "999999999999999999999999"],
+      ["empty", ""],
+      ["unicode", utf8Header("١٢")],
+    ] as const) {
       add(`Last-Event-ID: ${label}`, { headers: { ...upgrade, "Last-Event-ID": value } });
     }
   }
@@ -286,10 +391,22 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
     ["an upper-case path", { path: ownPath.toUpperCase() }],
     ["a method the path does not have", { method: "PUT" }],
     ["HEAD", { method: "HEAD", body: undefined }],
-    ["a CORS preflight from another site", { method: "OPTIONS", body: undefined, headers: { Origin: "https://evil.example", "Access-Control-Request-Method": op.method, "Access-Control-Request-Headers": "authorization, x-evil" } }],
+    [
+      "a CORS preflight from another site",
+      {
+        method: "OPTIONS",
+        body: undefined,
+        headers: {
+          Origin: "https://evil.example",
+          "Access-Control-Request-Method": op.method,
+          "Access-Control-Request-Headers": "authorization, x-evil",
+        },
+      },
+    ],
   ];
   for (const [label, change] of sliceFor(routing, index, 1)) add(label, change);
-  for (const nasty of sliceFor(HEADER_NASTIES, index, 1)) add(nasty.label, { headers: { ...upgrade, ...keyFor(op), ...nasty.headers } });
+  for (const nasty of sliceFor(HEADER_NASTIES, index, 1))
+    add(nasty.label, { headers: { ...upgrade, ...keyFor(op), ...nasty.headers } });
   if (op.socket) {
     add("a WebSocket upgrade from another site", { headers: { Upgrade: "websocket", Origin: "https://evil.example" } });
     add("no Upgrade header", { headers: {} });
@@ -305,9 +422,15 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
  * A long poll with nothing to answer yet: from the seq it is at (read with `timeout=0`), it
  * waits its whole `timeout`. That is the route working; the fuzzer aborts it (LONG_POLL_ABORT_MS).
  */
-async function waitingPoll(op: DocOperation, caller: Exclude<Caller, "anonymous">, fixtures: Fixtures): Promise<FuzzCase> {
+async function waitingPoll(
+  op: DocOperation,
+  caller: Exclude<Caller, "anonymous">,
+  fixtures: Fixtures,
+): Promise<FuzzCase> {
   const path = pathWith(op, idsFor(fixtures, op).own);
-  const res = await exports.default.fetch(`${BASE}${path}?timeout=0`, { headers: { Authorization: `Bearer ${fixtures.tokens[caller]}` } });
+  const res = await exports.default.fetch(`${BASE}${path}?timeout=0`, {
+    headers: { Authorization: `Bearer ${fixtures.tokens[caller]}` },
+  });
   expect(res.status, `${op.method} ${path}?timeout=0 as ${caller}`).toBe(200);
   const { seq } = z.object({ seq: z.number().int() }).parse(await res.json());
   return { op, label: "a long poll that waits", caller, path, query: `since=${seq}&timeout=30`, headers: {} };
@@ -315,7 +438,6 @@ async function waitingPoll(op: DocOperation, caller: Exclude<Caller, "anonymous"
 
 // ---------------------------------------------------------------------------------------------
 // Sending one case, and judging its answer.
-
 
 /** `text` as a stream of 8 KB chunks: a body whose length nobody announces. */
 function inChunks(text: string): ReadableStream<Uint8Array> {
@@ -333,7 +455,12 @@ const sleep = (ms: number) => new Promise<"timeout">((resolve) => setTimeout(() 
 
 async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
   const headers = new Headers(c.headers);
-  const authorization = c.authorization === undefined ? (c.caller === "anonymous" ? null : `Bearer ${fixtures.tokens[c.caller]}`) : c.authorization;
+  const authorization =
+    c.authorization === undefined
+      ? c.caller === "anonymous"
+        ? null
+        : `Bearer ${fixtures.tokens[c.caller]}`
+      : c.authorization;
   if (authorization !== null) headers.set("Authorization", authorization);
   if (c.body?.contentType) headers.set("Content-Type", c.body.contentType);
   const url = `${BASE}${c.path}${c.query ? `?${c.query}` : ""}`;
@@ -341,15 +468,31 @@ async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
   const waitMs = c.op.longPoll ? LONG_POLL_ABORT_MS : ANSWER_WITHIN_MS;
   const started = Date.now();
   const answer = exports.default
-    .fetch(url, { method: c.method ?? c.op.method, headers, ...(c.body ? { body: c.body.streamed ? inChunks(c.body.text) : c.body.text } : {}), signal: controller.signal })
+    .fetch(url, {
+      method: c.method ?? c.op.method,
+      headers,
+      ...(c.body ? { body: c.body.streamed ? inChunks(c.body.text) : c.body.text } : {}),
+      signal: controller.signal,
+    })
     .catch((err: unknown) => new Error(err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
   const res = await Promise.race([answer, sleep(waitMs)]);
   if (res === "timeout") {
     controller.abort();
     const status = c.op.longPoll ? "open" : "no answer";
-    return { status, ms: Date.now() - started, detail: "", problems: c.op.longPoll ? [] : [`no answer within ${ANSWER_WITHIN_MS} ms`] };
+    return {
+      status,
+      ms: Date.now() - started,
+      detail: "",
+      problems: c.op.longPoll ? [] : [`no answer within ${ANSWER_WITHIN_MS} ms`],
+    };
   }
-  if (res instanceof Error) return { status: "no answer", ms: Date.now() - started, detail: res.message, problems: [`the request failed: ${res.message}`] };
+  if (res instanceof Error)
+    return {
+      status: "no answer",
+      ms: Date.now() - started,
+      detail: res.message,
+      problems: [`the request failed: ${res.message}`],
+    };
 
   if (res.status === 101) {
     // An upgrade that succeeded: a socket to close, not a body to read.
@@ -378,7 +521,8 @@ async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
 
 /** API.md's error body: JSON `{ error: { code, message, details? } }` and nothing else. */
 function errorBodyProblems(res: Response, text: string): string[] {
-  if (!res.headers.get("Content-Type")?.startsWith("application/json")) return [`a ${res.status} that is not JSON (${res.headers.get("Content-Type")})`];
+  if (!res.headers.get("Content-Type")?.startsWith("application/json"))
+    return [`a ${res.status} that is not JSON (${res.headers.get("Content-Type")})`];
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -388,16 +532,26 @@ function errorBodyProblems(res: Response, text: string): string[] {
   const parsed = ErrorBody.strict().safeParse(body);
   if (!parsed.success) return [`a ${res.status} whose body is not the API error body`];
   const { error } = parsed.data;
-  if (Object.keys(error).some((key) => !["code", "message", "details"].includes(key)) || !error.code || !error.message) return [`a ${res.status} whose error has other fields or empty ones`];
+  if (Object.keys(error).some((key) => !["code", "message", "details"].includes(key)) || !error.code || !error.message)
+    return [`a ${res.status} whose error has other fields or empty ones`];
   return [];
 }
 
 function describeCase(c: FuzzCase): string {
-  const auth = c.authorization === undefined ? c.caller : c.authorization === null ? "no Authorization" : `Authorization ${shorten(c.authorization, 60)}`;
+  const auth =
+    c.authorization === undefined
+      ? c.caller
+      : c.authorization === null
+        ? "no Authorization"
+        : `Authorization ${shorten(c.authorization, 60)}`;
   const headers = Object.entries(c.headers).map(([name, value]) => `${name}: ${shorten(value, 40)}`);
-  const query = c.query ? `?${c.query.length > 200 ? `${c.query.slice(0, 200)}… (${c.query.length} chars)` : c.query}` : "";
+  const query = c.query
+    ? `?${c.query.length > 200 ? `${c.query.slice(0, 200)}… (${c.query.length} chars)` : c.query}`
+    : "";
   const path = c.path.length > 200 ? `${c.path.slice(0, 200)}… (${c.path.length} chars)` : c.path;
-  const body = c.body ? ` body ${shorten(c.body.text)} (${c.body.contentType ?? "no Content-Type"}${c.body.streamed ? ", streamed" : ""})` : "";
+  const body = c.body
+    ? ` body ${shorten(c.body.text)} (${c.body.contentType ?? "no Content-Type"}${c.body.streamed ? ", streamed" : ""})`
+    : "";
   return `${c.op.method} ${c.op.path} [${c.label}] as ${auth}: ${c.method ?? c.op.method} ${path}${query}${headers.length ? ` headers {${headers.join(", ")}}` : ""}${body}`;
 }
 
@@ -424,9 +578,19 @@ describe("the route fuzzer", () => {
     expect(operations.length).toBeGreaterThan(10);
     const documented = new Set(operations.map((op) => `${op.method} ${op.path}`));
     // `use()` middleware registers as method ALL; only real routes are compared.
-    const registered = new Set(app.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method} ${documentPathOf(route.path)}`));
-    expect([...registered].filter((route) => !documented.has(route)), "routes of the app missing from /v1/openapi.json").toEqual([]);
-    expect([...documented].filter((route) => !registered.has(route)), "routes in /v1/openapi.json the app does not have").toEqual([]);
+    const registered = new Set(
+      app.routes
+        .filter((route) => route.method !== "ALL")
+        .map((route) => `${route.method} ${documentPathOf(route.path)}`),
+    );
+    expect(
+      [...registered].filter((route) => !documented.has(route)),
+      "routes of the app missing from /v1/openapi.json",
+    ).toEqual([]);
+    expect(
+      [...documented].filter((route) => !registered.has(route)),
+      "routes in /v1/openapi.json the app does not have",
+    ).toEqual([]);
   });
 
   it("answers every bad input to every documented route below 500, within 5 s, with the API error body on a 4xx", async () => {
@@ -441,7 +605,10 @@ describe("the route fuzzer", () => {
       sent++;
       statuses.get(c.op)?.add(outcome.status) ?? statuses.set(c.op, new Set([outcome.status]));
       if (outcome.status === "open") heldOpen++;
-      if (outcome.problems.length > 0) failures.push(`${describeCase(c)}\n    -> ${outcome.status} in ${outcome.ms} ms: ${outcome.problems.join("; ")} ${outcome.detail}`);
+      if (outcome.problems.length > 0)
+        failures.push(
+          `${describeCase(c)}\n    -> ${outcome.status} in ${outcome.ms} ms: ${outcome.problems.join("; ")} ${outcome.detail}`,
+        );
       return outcome;
     };
 
@@ -459,11 +626,15 @@ describe("the route fuzzer", () => {
       if (op.longPoll && op.query.includes("since")) await run(await waitingPoll(op, caller, fixtures));
     }
     const seconds = (Date.now() - started) / 1_000;
-    console.log(`route fuzzer: ${sent} requests to ${operations.length} operations in ${seconds.toFixed(1)} s (${heldOpen} long polls held open and aborted)`);
+    console.log(
+      `route fuzzer: ${sent} requests to ${operations.length} operations in ${seconds.toFixed(1)} s (${heldOpen} long polls held open and aborted)`,
+    );
 
     expect(failures, `${failures.length} of ${sent} requests failed:\n${failures.join("\n")}`).toEqual([]);
     // A walk that never got past authentication would prove nothing about the routes behind it.
-    const stuckAtAuth = operations.filter((op) => op.secured && [...(statuses.get(op) ?? [])].every((status) => status === 401)).map((op) => `${op.method} ${op.path}`);
+    const stuckAtAuth = operations
+      .filter((op) => op.secured && [...(statuses.get(op) ?? [])].every((status) => status === 401))
+      .map((op) => `${op.method} ${op.path}`);
     expect(stuckAtAuth).toEqual([]);
     expect(sent).toBeGreaterThan(operations.length * 5);
     // Prototype-pollution keys went through every body parser in this isolate.

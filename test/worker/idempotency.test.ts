@@ -17,7 +17,11 @@ describe("chat idempotency namespaces", () => {
     await ws.nextOfType("welcome");
     ws.send({ type: "typing", id: "k-1", active: true });
     await ws.next((f) => f.type === "ack" && f.id === "k-1");
-    const posted = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "after typing" }, headers: { "Idempotency-Key": "k-1" } });
+    const posted = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "after typing" },
+      headers: { "Idempotency-Key": "k-1" },
+    });
     expect(posted.status).toBe(201);
     expect(posted.body.message).toMatchObject({ seq: 1, text: "after typing" });
     const history = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
@@ -34,7 +38,11 @@ describe("chat idempotency namespaces", () => {
     const ws = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
     ws.send({ type: "message", id: "m-1", text: "on my way" });
     const ack = await ws.next((f) => f.type === "ack" && f.id === "m-1");
-    const retried = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "on my way" }, headers: { "Idempotency-Key": "m-1" } });
+    const retried = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "on my way" },
+      headers: { "Idempotency-Key": "m-1" },
+    });
     expect(retried.status).toBe(201);
     expect(retried.body.message).toMatchObject({ seq: ack.seq, text: "on my way" });
     expect((await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages).toHaveLength(1);
@@ -46,9 +54,17 @@ describe("chat idempotency namespaces", () => {
     const bob = await registerUser();
     const room = await createRoom(ada);
     await joinRoom(bob, room.id);
-    const first = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "pay 5" }, headers: { "Idempotency-Key": "p-1" } });
+    const first = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "pay 5" },
+      headers: { "Idempotency-Key": "p-1" },
+    });
     expect(first.status).toBe(201);
-    const reused = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "pay 500" }, headers: { "Idempotency-Key": "p-1" } });
+    const reused = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "pay 500" },
+      headers: { "Idempotency-Key": "p-1" },
+    });
     expect(reused.status).toBe(409);
     expect(reused.body.error).toMatchObject({ code: "conflict", details: { id: "p-1" } });
     const ws = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
@@ -57,8 +73,20 @@ describe("chat idempotency namespaces", () => {
     ws.send({ type: "message", id: "p-1", text: "pay 5" });
     expect(await ws.next((f) => f.id === "p-1")).toMatchObject({ type: "ack", seq: first.body.message.seq });
     // Bob's ids are his own.
-    expect((await call("POST", `/v1/rooms/${room.id}/messages`, { token: bob.token, body: { text: "pay 500" }, headers: { "Idempotency-Key": "p-1" } })).status).toBe(201);
-    expect((await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages.map((m: { text: string }) => m.text)).toEqual(["pay 500", "pay 5"]);
+    expect(
+      (
+        await call("POST", `/v1/rooms/${room.id}/messages`, {
+          token: bob.token,
+          body: { text: "pay 500" },
+          headers: { "Idempotency-Key": "p-1" },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages.map(
+        (m: { text: string }) => m.text,
+      ),
+    ).toEqual(["pay 500", "pay 5"]);
     ws.close();
   });
 
@@ -70,10 +98,18 @@ describe("chat idempotency namespaces", () => {
     const ws = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
     ws.send({ type: "message", id: "t-1", text: "at the gate" });
     const ack = await ws.next((f) => f.type === "ack" && f.id === "t-1");
-    const same = await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "at the gate" }, headers: { "Idempotency-Key": "t-1" } });
+    const same = await call("POST", `/v1/trips/${trip.id}/messages`, {
+      token: rider.token,
+      body: { text: "at the gate" },
+      headers: { "Idempotency-Key": "t-1" },
+    });
     expect(same.status).toBe(201);
     expect(same.body.message.seq).toBe(ack.seq);
-    const reused = await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "somewhere else" }, headers: { "Idempotency-Key": "t-1" } });
+    const reused = await call("POST", `/v1/trips/${trip.id}/messages`, {
+      token: rider.token,
+      body: { text: "somewhere else" },
+      headers: { "Idempotency-Key": "t-1" },
+    });
     expect(reused.status).toBe(409);
     expect(reused.body.error.code).toBe("conflict");
     ws.close();
@@ -91,14 +127,21 @@ describe("trip request idempotency", () => {
     expect(first.status).toBe(201);
     const again = await call("POST", "/v1/trips", { token: rider.token, body, headers });
     expect(again.body.trip.id).toBe(first.body.trip.id);
-    const elsewhere = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 9) }, headers });
+    const elsewhere = await call("POST", "/v1/trips", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 9) },
+      headers,
+    });
     expect(elsewhere.status).toBe(409);
     expect(elsewhere.body.error).toMatchObject({ code: "conflict", details: { tripId: first.body.trip.id } });
-    const byQuote = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: "qt_not_that_one" }, headers });
+    const byQuote = await call("POST", "/v1/trips", {
+      token: rider.token,
+      body: { quoteId: "qt_not_that_one" },
+      headers,
+    });
     expect(byQuote.status).toBe(409);
     // The wallet held one fare, for the one trip.
     const wallet = await call("GET", "/v1/wallet", { token: rider.token });
     expect(wallet.body.wallet.held.amount).toBe(first.body.trip.quote.fare.amount);
   });
 });
-

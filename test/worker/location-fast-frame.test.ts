@@ -64,18 +64,34 @@ describe("fastLocationFrame", () => {
   });
 
   it("stands aside for everything else, invalid or another frame type", () => {
-    for (const input of refused) expect(fastLocationFrame(input), JSON.stringify(input) ?? String(input)).toBeUndefined();
+    for (const input of refused)
+      expect(fastLocationFrame(input), JSON.stringify(input) ?? String(input)).toBeUndefined();
   });
 
   it("agrees with zod on random frames near every limit", () => {
-    const near = (limit: number) => fc.oneof(fc.double({ min: limit - 1, max: limit + 1, noNaN: true }), fc.constant(limit), fc.integer({ min: limit - 2, max: limit + 2 }));
+    const near = (limit: number) =>
+      fc.oneof(
+        fc.double({ min: limit - 1, max: limit + 1, noNaN: true }),
+        fc.constant(limit),
+        fc.integer({ min: limit - 2, max: limit + 2 }),
+      );
     const frame = fc.record(
       {
         type: fc.oneof(fc.constantFrom("location", "offer.accept", "ping", ""), fc.jsonValue()),
-        id: fc.oneof(fc.string({ minLength: 0, maxLength: 3 }), fc.constant("i".repeat(128)), fc.constant("i".repeat(129)), fc.jsonValue()),
+        id: fc.oneof(
+          fc.string({ minLength: 0, maxLength: 3 }),
+          fc.constant("i".repeat(128)),
+          fc.constant("i".repeat(129)),
+          fc.jsonValue(),
+        ),
         lat: fc.oneof(near(-90), near(90), near(0), fc.jsonValue()),
         lng: fc.oneof(near(-180), near(180), fc.jsonValue()),
-        at: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(Number.MAX_SAFE_INTEGER + 2), fc.jsonValue()),
+        at: fc.oneof(
+          fc.integer(),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.constant(Number.MAX_SAFE_INTEGER + 2),
+          fc.jsonValue(),
+        ),
         heading: fc.oneof(near(0), near(360), fc.jsonValue()),
         speedKmh: fc.oneof(near(0), near(400), fc.jsonValue()),
         extra: fc.jsonValue(),

@@ -34,9 +34,13 @@ const config = loadConfig(env);
 afterAll(stopTripAlarms);
 
 afterEach(async () => {
-  const unbalanced = await env.DB.prepare(`SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`).all();
+  const unbalanced = await env.DB.prepare(
+    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
+  ).all();
   expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const overdrawn = await env.DB.prepare(`SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`).all();
+  const overdrawn = await env.DB.prepare(
+    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`,
+  ).all();
   expect(overdrawn.results, "no wallet below zero").toEqual([]);
 });
 
@@ -53,7 +57,8 @@ async function receiptOf(user: TestUser, tripId: string) {
 /** A trip the driver has started: `in_progress` when this returns. */
 async function rideUnderWay(rider: TestUser, driver: OnlineDriver, pickup: LatLng, dropoff: LatLng) {
   const trip = await acceptedTrip(rider, driver, pickup, dropoff);
-  for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+  for (const action of ["arrived", "start"] as const)
+    expect((await driverAction(driver, trip.id, action)).status).toBe(200);
   return trip;
 }
 
@@ -69,12 +74,21 @@ async function rideOf(tripId: string, minutes: number, points: { at: LatLng; rec
   await runInDurableObject(tripStub(tripId), (_instance, ctx) => {
     for (const p of points) {
       const receivedAt = now - p.receivedAgoMs;
-      ctx.storage.sql.exec(`INSERT INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`, receivedAt, p.at.lat, p.at.lng, receivedAt);
+      ctx.storage.sql.exec(
+        `INSERT INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`,
+        receivedAt,
+        p.at.lat,
+        p.at.lng,
+        receivedAt,
+      );
     }
   });
 }
 
-/** Fixes from `from`, each the step's kilometres north (negative: south) of the last, received `msEach` apart and ending now. */
+/**
+ * Fixes from `from`, each the step's kilometres north (negative: south) of the last, received `msEach` apart and ending
+ * now.
+ */
 function path(from: LatLng, stepsKm: number[], msEach: number): { at: LatLng; receivedAgoMs: number }[] {
   let northKm = 0;
   const points = [{ at: from, receivedAgoMs: stepsKm.length * msEach }];
@@ -99,12 +113,25 @@ describe("a ride under way", () => {
     const rider = await registerUser("rider");
     const trip = await rideUnderWay(rider, driver, pickup, offset(pickup, 4));
 
-    const http = await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token, body: { reason: "free ride please" } });
+    const http = await call("POST", `/v1/trips/${trip.id}/cancel`, {
+      token: rider.token,
+      body: { reason: "free ride please" },
+    });
     expectError(http, 409, "conflict");
     expect(http.body.error.message).toMatch(/under way/);
-    const sdk = new RidewireClient({ baseUrl: "http://ridewire.test", token: rider.token, fetch: (input, init) => exports.default.fetch(input, init) });
-    const refused = await sdk.cancelTrip(trip.id, { reason: "still free?" }).then(() => null, (err: unknown) => err);
-    expect(isRidewireError(refused) && { status: refused.status, code: refused.code }).toEqual({ status: 409, code: "conflict" });
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const refused = await sdk.cancelTrip(trip.id, { reason: "still free?" }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isRidewireError(refused) && { status: refused.status, code: refused.code }).toEqual({
+      status: 409,
+      code: "conflict",
+    });
     const socket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
     await socket.nextOfType("welcome");
     socket.send({ type: "cancel", id: "c1" });
@@ -123,7 +150,12 @@ describe("a ride under way", () => {
       const res = await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token });
       return res.status === 200 ? res.body.receipt : undefined;
     });
-    expect(receipt).toMatchObject({ kind: "capture", fare: trip.quote.fare, paid: trip.quote.fare, driverEarning: USD(trip.quote.fare.amount - Math.round(trip.quote.fare.amount * 0.25)) });
+    expect(receipt).toMatchObject({
+      kind: "capture",
+      fare: trip.quote.fare,
+      paid: trip.quote.fare,
+      driverEarning: USD(trip.quote.fare.amount - Math.round(trip.quote.fare.amount * 0.25)),
+    });
     socket.close();
     driver.socket.close();
   });
@@ -133,7 +165,11 @@ describe("the fare of a completed ride", () => {
   it("refuses a fix stamped further ahead than FIX_MAX_AHEAD_MS on the driver channel", async () => {
     const pickup = area(61);
     const driver = await onlineDriver(offset(pickup, 0.3));
-    expect(await sendFix(driver, offset(pickup, 0.31), Date.now() + config.FIX_MAX_AHEAD_MS + 1_000)).toMatchObject({ type: "error", code: "invalid_request", message: expect.stringMatching(/future/) });
+    expect(await sendFix(driver, offset(pickup, 0.31), Date.now() + config.FIX_MAX_AHEAD_MS + 1_000)).toMatchObject({
+      type: "error",
+      code: "invalid_request",
+      message: expect.stringMatching(/future/),
+    });
     expect(await sendFix(driver, offset(pickup, 0.31), Date.now() + 1_000)).toMatchObject({ type: "ack" });
     driver.socket.close();
   });
@@ -156,7 +192,12 @@ describe("the fare of a completed ride", () => {
     await settle(100);
     const done = (await driverAction(driver, trip.id, "complete")).body.trip;
     expect(Trip.strict().parse(done).fare).toEqual(USD(700));
-    expect(done.fareDecision).toMatchObject({ quoted: USD(700), charged: USD(700), review: null, trace: { km: 0, refusedFixes: 3 } });
+    expect(done.fareDecision).toMatchObject({
+      quoted: USD(700),
+      charged: USD(700),
+      review: null,
+      trace: { km: 0, refusedFixes: 3 },
+    });
     driver.socket.close();
   });
 
@@ -172,7 +213,14 @@ describe("the fare of a completed ride", () => {
     const quoted = trip.quote.fare.amount;
     expect(done.fare.amount).toBeGreaterThan(Math.floor(quoted * 1.2));
     expect(done.fare.amount).toBeLessThanOrEqual(Math.floor(quoted * 1.5));
-    expect(done.fareDecision).toMatchObject({ quoted: trip.quote.fare, charged: done.fare, metered: done.fare, basis: "metered", endedEarly: false, review: null });
+    expect(done.fareDecision).toMatchObject({
+      quoted: trip.quote.fare,
+      charged: done.fare,
+      metered: done.fare,
+      basis: "metered",
+      endedEarly: false,
+      review: null,
+    });
     const receipt = await receiptOf(rider, trip.id);
     expect(receipt).toMatchObject({ fare: done.fare, quoted: trip.quote.fare, capApplied: false, review: null });
     driver.socket.close();
@@ -188,11 +236,20 @@ describe("the fare of a completed ride", () => {
     const done = (await driverAction(driver, trip.id, "complete")).body.trip;
     const cap = Math.floor((trip.quote.fare.amount * (100 + config.FARE_CAP_PERCENT)) / 100);
     expect(done.fare).toEqual(USD(cap));
-    expect(done.fareDecision).toMatchObject({ basis: "capped", review: { reason: "above_cap", uncharged: USD(done.fareDecision.metered.amount - cap) } });
+    expect(done.fareDecision).toMatchObject({
+      basis: "capped",
+      review: { reason: "above_cap", uncharged: USD(done.fareDecision.metered.amount - cap) },
+    });
     expect(done.fareDecision.metered.amount).toBeGreaterThanOrEqual(250 + 180 * 30);
     expect((await getTrip(rider, trip.id)).fareDecision).toEqual(done.fareDecision);
     const receipt = await receiptOf(rider, trip.id);
-    expect(receipt).toMatchObject({ fare: USD(cap), quoted: trip.quote.fare, capApplied: true, review: done.fareDecision.review, paid: USD(cap) });
+    expect(receipt).toMatchObject({
+      fare: USD(cap),
+      quoted: trip.quote.fare,
+      capApplied: true,
+      review: done.fareDecision.review,
+      paid: USD(cap),
+    });
     const b = receipt.breakdown;
     expect(b.base + b.distance + b.time + b.surge + b.fee + b.adjustment).toBe(cap);
     expect(b.adjustment).toBeLessThan(0);
@@ -223,7 +280,9 @@ describe("a rider's cancel at the pickup", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     expect((await sendFix(driver, offset(pickup, 0.05), Date.now() + 4_000)).type).toBe("ack");
-    await waitFor("the fix to reach the trip", async () => ((await getTrip(rider, trip.id)).driverLocation ? true : undefined));
+    await waitFor("the fix to reach the trip", async () =>
+      (await getTrip(rider, trip.id)).driverLocation ? true : undefined,
+    );
     expect((await driverAction(driver, trip.id, "arrived")).body.trip.status).toBe("arrived");
     await editTripState(trip.id, (s) => {
       s.arrivedAt = Date.now() - config.FREE_PICKUP_WAIT_MS - 1_000;
@@ -239,7 +298,9 @@ describe("a rider's cancel at the pickup", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     expect((await sendFix(driver, offset(pickup, 1.45), Date.now() + 4_000)).type).toBe("ack");
-    await waitFor("the fix to reach the trip", async () => ((await getTrip(rider, trip.id)).driverLocation ? true : undefined));
+    await waitFor("the fix to reach the trip", async () =>
+      (await getTrip(rider, trip.id)).driverLocation ? true : undefined,
+    );
     expect((await driverAction(driver, trip.id, "arrived")).body.trip.status).toBe("arrived");
     await editTripState(trip.id, (s) => {
       s.arrivedAt = Date.now() - config.FREE_PICKUP_WAIT_MS - 1_000;
@@ -252,7 +313,8 @@ describe("a rider's cancel at the pickup", () => {
 });
 
 describe("surge", () => {
-  const snapshotAt = (point: LatLng) => env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION))).snapshot(Date.now());
+  const snapshotAt = (point: LatLng) =>
+    env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION))).snapshot(Date.now());
 
   it("does not move for one rider's request-and-cancel cycles, which a cool-down soon stops (issue 16: 8 cycles in 10 s took surge to 3.0)", async () => {
     const pickup = area(67);
@@ -263,7 +325,8 @@ describe("surge", () => {
     for (let i = 0; i < 8; i++) {
       const res = await call("POST", "/v1/trips", { token: cycler.token, body: { pickup, dropoff } });
       answers.push({ status: res.status, code: res.body?.error?.code, retryAfter: res.headers.get("Retry-After") });
-      if (res.status === 201) expect((await call("POST", `/v1/trips/${res.body.trip.id}/cancel`, { token: cycler.token })).status).toBe(200);
+      if (res.status === 201)
+        expect((await call("POST", `/v1/trips/${res.body.trip.id}/cancel`, { token: cycler.token })).status).toBe(200);
     }
     // Cancels up to CANCEL_COOLDOWN_AFTER are free; the next one cools the rider down.
     const allowed = config.CANCEL_COOLDOWN_AFTER + 1;
@@ -275,12 +338,18 @@ describe("surge", () => {
     }
     await settle(300);
     expect((await snapshotAt(pickup)).recentRequests).toBe(0);
-    expect((await call("POST", "/v1/quotes", { token: other.token, body: { pickup, dropoff } })).body.quote.surge).toBe(1);
+    expect((await call("POST", "/v1/quotes", { token: other.token, body: { pickup, dropoff } })).body.quote.surge).toBe(
+      1,
+    );
     // Real demand still counts: a request that stays open, with no driver around, prices at the cap.
     const live = await call("POST", "/v1/trips", { token: other.token, body: { pickup, dropoff } });
     expect(live.status).toBe(201);
     const third = await registerUser("rider");
-    await waitFor("the live request to count", async () => ((await call("POST", "/v1/quotes", { token: third.token, body: { pickup, dropoff } })).body.quote.surge === 3 ? true : undefined));
+    await waitFor("the live request to count", async () =>
+      (await call("POST", "/v1/quotes", { token: third.token, body: { pickup, dropoff } })).body.quote.surge === 3
+        ? true
+        : undefined,
+    );
     expect((await call("POST", `/v1/trips/${live.body.trip.id}/cancel`, { token: other.token })).status).toBe(200);
   });
 
@@ -304,7 +373,9 @@ describe("request limits", () => {
     const now = Date.now();
     const oldest = now - 60_000;
     for (let i = 0; i < config.TRIP_REQUEST_LIMIT; i++) {
-      await env.DB.prepare(`INSERT INTO rider_activity (trip_id, kind, rider_id, at) VALUES (?, 'request', ?, ?)`).bind(unique("t"), rider.user.id, oldest + i).run();
+      await env.DB.prepare(`INSERT INTO rider_activity (trip_id, kind, rider_id, at) VALUES (?, 'request', ?, ?)`)
+        .bind(unique("t"), rider.user.id, oldest + i)
+        .run();
     }
     const pickup = area(69);
     const res = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 2) } });

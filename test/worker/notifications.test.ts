@@ -9,7 +9,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url, toBase64Url, utf8 } from "../../src/auth/encoding";
 import { backoffSeconds, DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
-import { chatNotification, previewOf, tripStatusNotification, type NotificationMessage } from "../../src/notify/message";
+import {
+  chatNotification,
+  previewOf,
+  tripStatusNotification,
+  type NotificationMessage,
+} from "../../src/notify/message";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
 import { waitFor } from "../helpers/dispatch";
 import { deliveriesTo, hookUrl, runQueue, scriptHook, waitForDeliveries, type Delivery } from "../helpers/notify";
@@ -26,13 +31,19 @@ async function addWebhook(user: TestUser, key: string): Promise<{ id: string; se
 type Subscriber = { keys: CryptoKeyPair; p256dh: string; auth: string };
 
 async function newSubscriber(): Promise<Subscriber> {
-  const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+    "deriveBits",
+  ])) as CryptoKeyPair;
   const p256dh = toBase64Url(new Uint8Array((await crypto.subtle.exportKey("raw", keys.publicKey)) as ArrayBuffer));
   return { keys, p256dh, auth: toBase64Url(crypto.getRandomValues(new Uint8Array(16))) };
 }
 
 async function addPushSubscription(user: TestUser, key: string, subscriber: Subscriber): Promise<{ id: string }> {
-  const subscription = { endpoint: hookUrl(key), expirationTime: null, keys: { p256dh: subscriber.p256dh, auth: subscriber.auth } };
+  const subscription = {
+    endpoint: hookUrl(key),
+    expirationTime: null,
+    keys: { p256dh: subscriber.p256dh, auth: subscriber.auth },
+  };
   const res = await call("POST", "/v1/devices", { token: user.token, body: { kind: "webpush", subscription } });
   expect(res.status).toBe(201);
   return res.body.device;
@@ -42,13 +53,24 @@ let seq = 0;
 function chatFor(recipient: TestUser, text = "hello there"): NotificationMessage {
   seq++;
   const roomId = unique("room");
-  return chatNotification({ id: `msg_${roomId}_${seq}`, roomId, seq, userId: "usr_sender", text, createdAt: Date.now() }, recipient.user.id, "Ada");
+  return chatNotification(
+    { id: `msg_${roomId}_${seq}`, roomId, seq, userId: "usr_sender", text, createdAt: Date.now() },
+    recipient.user.id,
+    "Ada",
+  );
 }
 
 async function notificationsOf(user: TestUser) {
   const res = await call("GET", "/v1/notifications?limit=100", { token: user.token });
   expect(res.status).toBe(200);
-  return res.body.notifications as { id: string; type: string; status: string; attempts: number; lastError: string | null; createdAt: number }[];
+  return res.body.notifications as {
+    id: string;
+    type: string;
+    status: string;
+    attempts: number;
+    lastError: string | null;
+    createdAt: number;
+  }[];
 }
 
 async function notificationOf(user: TestUser, id: string) {
@@ -93,7 +115,12 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array<ArrayBuffer>> {
+async function hkdf(
+  salt: Uint8Array,
+  ikm: Uint8Array,
+  info: Uint8Array,
+  bytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
   return new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
 }
@@ -108,11 +135,22 @@ async function decryptPush(body: Uint8Array, subscriber: Subscriber): Promise<st
   expect(idlen).toBe(65);
   expect(ciphertext.length).toBeLessThanOrEqual(recordSize);
 
-  const senderPublic = await crypto.subtle.importKey("raw", senderPublicBytes, { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const senderPublic = await crypto.subtle.importKey(
+    "raw",
+    senderPublicBytes,
+    { name: "ECDH", namedCurve: "P-256" },
+    false,
+    [],
+  );
   const algorithm = { name: "ECDH", public: senderPublic };
   const ecdhSecret = new Uint8Array(await crypto.subtle.deriveBits(algorithm, subscriber.keys.privateKey, 256));
   const uaPublic = fromBase64Url(subscriber.p256dh);
-  const ikm = await hkdf(fromBase64Url(subscriber.auth), ecdhSecret, concat(utf8("WebPush: info\0"), uaPublic, senderPublicBytes), 32);
+  const ikm = await hkdf(
+    fromBase64Url(subscriber.auth),
+    ecdhSecret,
+    concat(utf8("WebPush: info\0"), uaPublic, senderPublicBytes),
+    32,
+  );
   const cek = await hkdf(salt, ikm, utf8("Content-Encoding: aes128gcm\0"), 16);
   const nonce = await hkdf(salt, ikm, utf8("Content-Encoding: nonce\0"), 12);
   const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
@@ -130,9 +168,18 @@ async function verifyVapid(header: string, endpoint: string): Promise<Record<str
   if (!match) throw new Error(`malformed VAPID header: ${header}`);
   const [, head, claims, signature, k] = match as unknown as [string, string, string, string, string];
   expect(JSON.parse(new TextDecoder().decode(fromBase64Url(head)))).toEqual({ typ: "JWT", alg: "ES256" });
-  expect(k).toBe((await call("GET", "/v1/devices/webpush-key", { token: (await registerUser()).token })).body.publicKey);
-  const key = await crypto.subtle.importKey("raw", fromBase64Url(k), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-  const valid = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, fromBase64Url(signature), utf8(`${head}.${claims}`));
+  expect(k).toBe(
+    (await call("GET", "/v1/devices/webpush-key", { token: (await registerUser()).token })).body.publicKey,
+  );
+  const key = await crypto.subtle.importKey("raw", fromBase64Url(k), { name: "ECDSA", namedCurve: "P-256" }, false, [
+    "verify",
+  ]);
+  const valid = await crypto.subtle.verify(
+    { name: "ECDSA", hash: "SHA-256" },
+    key,
+    fromBase64Url(signature),
+    utf8(`${head}.${claims}`),
+  );
   expect(valid).toBe(true);
   const payload = JSON.parse(new TextDecoder().decode(fromBase64Url(claims)));
   expect(payload.aud).toBe(new URL(endpoint).origin);
@@ -149,12 +196,23 @@ describe("devices and preferences", () => {
     const ada = await registerUser();
     const bob = await registerUser();
     const key = unique("hook");
-    const created = await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url: hookUrl(key) } });
+    const created = await call("POST", "/v1/devices", {
+      token: ada.token,
+      body: { kind: "webhook", url: hookUrl(key) },
+    });
     expect(created.status).toBe(201);
-    expect(created.body.device).toEqual({ id: expect.any(String), kind: "webhook", url: hookUrl(key), secret: expect.stringMatching(/^whsec_/), createdAt: expect.any(Number) });
+    expect(created.body.device).toEqual({
+      id: expect.any(String),
+      kind: "webhook",
+      url: hookUrl(key),
+      secret: expect.stringMatching(/^whsec_/),
+      createdAt: expect.any(Number),
+    });
 
     const listed = await call("GET", "/v1/devices", { token: ada.token });
-    expect(listed.body.devices).toEqual([{ id: created.body.device.id, kind: "webhook", url: hookUrl(key), createdAt: created.body.device.createdAt }]);
+    expect(listed.body.devices).toEqual([
+      { id: created.body.device.id, kind: "webhook", url: hookUrl(key), createdAt: created.body.device.createdAt },
+    ]);
 
     expect((await call("DELETE", `/v1/devices/${created.body.device.id}`, { token: bob.token })).status).toBe(404);
     expect((await call("DELETE", `/v1/devices/${created.body.device.id}`, { token: ada.token })).status).toBe(204);
@@ -168,26 +226,48 @@ describe("devices and preferences", () => {
     const bad = [
       { kind: "webhook", url: "http://example.com/hook" },
       { kind: "webhook", url: "ftp://localhost/hook" },
-      { kind: "webpush", subscription: { endpoint: "https://push.example/x", keys: { p256dh: "abc", auth: subscriber.auth } } },
-      { kind: "webpush", subscription: { endpoint: "https://push.example/x", keys: { p256dh: subscriber.p256dh, auth: "short" } } },
+      {
+        kind: "webpush",
+        subscription: { endpoint: "https://push.example/x", keys: { p256dh: "abc", auth: subscriber.auth } },
+      },
+      {
+        kind: "webpush",
+        subscription: { endpoint: "https://push.example/x", keys: { p256dh: subscriber.p256dh, auth: "short" } },
+      },
       { kind: "sms", to: "+1555" },
     ];
     for (const body of bad) {
       const res = await call("POST", "/v1/devices", { token: ada.token, body });
-      expect({ body, status: res.status, code: res.body.error?.code }).toEqual({ body, status: 400, code: "invalid_request" });
+      expect({ body, status: res.status, code: res.body.error?.code }).toEqual({
+        body,
+        status: 400,
+        code: "invalid_request",
+      });
     }
-    expect((await call("POST", "/v1/devices", { body: { kind: "webhook", url: "https://example.com/h" } })).status).toBe(401);
+    expect(
+      (await call("POST", "/v1/devices", { body: { kind: "webhook", url: "https://example.com/h" } })).status,
+    ).toBe(401);
     expect((await call("GET", "/v1/notifications")).status).toBe(401);
   });
 
   it("mutes types, and validates them", async () => {
     const ada = await registerUser();
-    expect((await call("GET", "/v1/me/preferences", { token: ada.token })).body).toEqual({ preferences: { muted: [] } });
-    const res = await call("PATCH", "/v1/me/preferences", { token: ada.token, body: { muted: ["trip_status", "chat_message", "chat_message"] } });
+    expect((await call("GET", "/v1/me/preferences", { token: ada.token })).body).toEqual({
+      preferences: { muted: [] },
+    });
+    const res = await call("PATCH", "/v1/me/preferences", {
+      token: ada.token,
+      body: { muted: ["trip_status", "chat_message", "chat_message"] },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ preferences: { muted: ["chat_message", "trip_status"] } });
-    expect((await call("PATCH", "/v1/me/preferences", { token: ada.token, body: { muted: ["spam"] } })).status).toBe(400);
-    expect((await call("GET", "/v1/me/preferences", { token: ada.token })).body.preferences.muted).toEqual(["chat_message", "trip_status"]);
+    expect((await call("PATCH", "/v1/me/preferences", { token: ada.token, body: { muted: ["spam"] } })).status).toBe(
+      400,
+    );
+    expect((await call("GET", "/v1/me/preferences", { token: ada.token })).body.preferences.muted).toEqual([
+      "chat_message",
+      "trip_status",
+    ]);
   });
 
   it("cuts previews to 140 characters", () => {
@@ -218,7 +298,9 @@ describe("queue consumer", () => {
     await verifyWebhook(delivery!, device.secret);
     // A receiver with the wrong secret, or a body changed on the way, fails verification.
     await expect(verifyWebhook(delivery!, "whsec_wrong")).rejects.toThrow("does not verify");
-    await expect(verifyWebhook({ ...delivery!, body: utf8(delivery!.text.replace("eight", "nine")) }, device.secret)).rejects.toThrow("does not verify");
+    await expect(
+      verifyWebhook({ ...delivery!, body: utf8(delivery!.text.replace("eight", "nine")) }, device.secret),
+    ).rejects.toThrow("does not verify");
 
     expect(JSON.parse(delivery!.text)).toEqual({
       id: message.id,
@@ -228,7 +310,12 @@ describe("queue consumer", () => {
       body: "see you at eight",
       data: message.data,
     });
-    expect(await notificationOf(bob, message.id)).toMatchObject({ type: "chat_message", status: "delivered", attempts: 1, lastError: null });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      type: "chat_message",
+      status: "delivered",
+      attempts: 1,
+      lastError: null,
+    });
   });
 
   it("delivers a duplicated message once, in one batch or later", async () => {
@@ -266,12 +353,20 @@ describe("queue consumer", () => {
       delays.push(result.retryMessages[0]!.delaySeconds ?? -1);
     }
     expect(delays).toEqual([10, 20, 40]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "pending", attempts: 3, lastError: expect.stringContaining("http_5xx") });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      status: "pending",
+      attempts: 3,
+      lastError: expect.stringContaining("http_5xx"),
+    });
 
     // Queues moves the message to the DLQ after max_retries; its consumer ends the notification.
     const dead = await runQueue(DEAD_LETTER_QUEUE, [{ id: "d1", body: message }]);
     expect(dead.explicitAcks).toEqual(["d1"]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", attempts: 3, lastError: expect.stringContaining("http_5xx") });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      status: "failed",
+      attempts: 3,
+      lastError: expect.stringContaining("http_5xx"),
+    });
 
     // A straggler copy of the message after that pushes nothing.
     const straggler = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "m4", attempts: 4, body: message }]);
@@ -282,7 +377,9 @@ describe("queue consumer", () => {
 
   it("caps the backoff", () => {
     const config = { NOTIFY_RETRY_BASE_SECONDS: 10, NOTIFY_RETRY_MAX_SECONDS: 3600 };
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => backoffSeconds(n, config))).toEqual([10, 20, 40, 80, 160, 320, 640, 1280, 3600]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => backoffSeconds(n, config))).toEqual([
+      10, 20, 40, 80, 160, 320, 640, 1280, 3600,
+    ]);
   });
 
   it("marks a dead letter failed even if the consumer never logged it", async () => {
@@ -326,7 +423,17 @@ describe("queue consumer", () => {
         status: "arrived",
         pickup: { lat: 1, lng: 1 },
         dropoff: { lat: 1.1, lng: 1 },
-        quote: { id: "qt", pickup: { lat: 1, lng: 1 }, dropoff: { lat: 1.1, lng: 1 }, distanceKm: 11, durationMin: 20, fare: { amount: 1500, currency: "USD" }, surge: 1, pickupEtaSec: 120, expiresAt: Date.now() },
+        quote: {
+          id: "qt",
+          pickup: { lat: 1, lng: 1 },
+          dropoff: { lat: 1.1, lng: 1 },
+          distanceKm: 11,
+          durationMin: 20,
+          fare: { amount: 1500, currency: "USD" },
+          surge: 1,
+          pickupEtaSec: 120,
+          expiresAt: Date.now(),
+        },
         fare: null,
         driverLocation: null,
         etaSec: null,
@@ -373,7 +480,11 @@ describe("queue consumer", () => {
     expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(await notificationOf(bob, toBob.id)).toMatchObject({ status: "muted", attempts: 0 });
     expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
-    expect(await notificationOf(dee, toDee.id)).toMatchObject({ status: "pending", attempts: 1, lastError: expect.stringContaining("http_5xx") });
+    expect(await notificationOf(dee, toDee.id)).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      lastError: expect.stringContaining("http_5xx"),
+    });
     expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
     expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
   });
@@ -387,7 +498,9 @@ describe("queue consumer", () => {
     const [toAnn, toBob] = [chatFor(ann, "for ann"), chatFor(bob, "for bob")];
     // A row D1 refuses for this one notification only (as a corrupt or oversized one would be).
     const trigger = `fail_${toBob.id.replace(/\W/g, "_")}`;
-    await env.DB.exec(`CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;`);
+    await env.DB.exec(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;`,
+    );
     try {
       const result = await runQueue(NOTIFICATIONS_QUEUE, [
         { id: "bob", body: toBob },
@@ -416,7 +529,10 @@ describe("queue consumer", () => {
       { id: "text", body: "not even an object" },
     ]);
     expect(result.explicitAcks.sort()).toEqual(["junk", "none", "text"]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      status: "failed",
+      lastError: "no device registered",
+    });
   });
 
   it("sends Web Push that the subscriber decrypts (RFC 8291) with a VAPID header that verifies (RFC 8292)", async () => {
@@ -455,17 +571,31 @@ describe("queue consumer", () => {
       const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: `g${status}`, body: message }]);
       expect(result.explicitAcks).toEqual([`g${status}`]);
       expect((await call("GET", "/v1/devices", { token: bob.token })).body.devices).toEqual([]);
-      expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", lastError: "every device is gone" });
+      expect(await notificationOf(bob, message.id)).toMatchObject({
+        status: "failed",
+        lastError: "every device is gone",
+      });
     }
   });
 
   it("lists notifications newest first, with a limit", async () => {
     const bob = await registerUser();
     const messages = [chatFor(bob), chatFor(bob), chatFor(bob)].map((m, i) => ({ ...m, createdAt: 1_000 + i }));
-    await runQueue(NOTIFICATIONS_QUEUE, messages.map((body, i) => ({ id: `l${i}`, body })));
+    await runQueue(
+      NOTIFICATIONS_QUEUE,
+      messages.map((body, i) => ({ id: `l${i}`, body })),
+    );
     const res = await call("GET", "/v1/notifications?limit=2", { token: bob.token });
     expect(res.body.notifications.map((n: { id: string }) => n.id)).toEqual([messages[2]!.id, messages[1]!.id]);
-    expect(res.body.notifications[0]).toEqual({ id: messages[2]!.id, type: "chat_message", status: "failed", attempts: 1, lastError: "no device registered", createdAt: 1_002, updatedAt: expect.any(Number) });
+    expect(res.body.notifications[0]).toEqual({
+      id: messages[2]!.id,
+      type: "chat_message",
+      status: "failed",
+      attempts: 1,
+      lastError: "no device registered",
+      createdAt: 1_002,
+      updatedAt: expect.any(Number),
+    });
     expect((await call("GET", "/v1/notifications?limit=0", { token: bob.token })).status).toBe(400);
   });
 });
@@ -498,7 +628,13 @@ describe("producers, end to end through the local queue", () => {
       id: `chat:${room.id}:${seq}:${bob.user.id}`,
       type: "chat_message",
       title: "Ada Lovelace",
-      data: { roomId: room.id, seq, senderId: ada.user.id, senderName: "Ada Lovelace", messageId: posted.body.message.id },
+      data: {
+        roomId: room.id,
+        seq,
+        senderId: ada.user.id,
+        senderName: "Ada Lovelace",
+        messageId: posted.body.message.id,
+      },
     });
     expect(Array.from(payload.data.preview as string)).toHaveLength(140);
     expect(payload.data.preview.startsWith("Dinner at eight? xxx")).toBe(true);
@@ -523,21 +659,35 @@ describe("producers, end to end through the local queue", () => {
     const riderKey = unique("hook");
     await addWebhook(driver, driverKey);
     await addWebhook(rider, riderKey);
-    expect((await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: pickup } })).status).toBe(200);
+    expect(
+      (await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: pickup } })).status,
+    ).toBe(200);
     const requested = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } });
     expect(requested.status).toBe(201);
     return { driver, rider, driverKey, riderKey, tripId: requested.body.trip.id as string };
   }
 
   it("an offer reaches a driver without a channel, and trip statuses reach a rider without a socket", async () => {
-    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks({ lat: 48.8566, lng: 2.3522 }, { lat: 48.87, lng: 2.36 });
+    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks(
+      { lat: 48.8566, lng: 2.3522 },
+      { lat: 48.87, lng: 2.36 },
+    );
 
     const [offer] = await waitForDeliveries(driverKey);
-    expect(JSON.parse(offer!.text)).toMatchObject({ id: `offer:${tripId}:${driver.user.id}`, type: "offer", title: "New trip offer", data: { tripId } });
+    expect(JSON.parse(offer!.text)).toMatchObject({
+      id: `offer:${tripId}:${driver.user.id}`,
+      type: "offer",
+      title: "New trip offer",
+      data: { tripId },
+    });
 
     expect((await call("POST", `/v1/trips/${tripId}/accept`, { token: driver.token })).status).toBe(200);
     const [accepted] = await waitForDeliveries(riderKey);
-    expect(JSON.parse(accepted!.text)).toMatchObject({ type: "trip_status", title: "A driver accepted your trip", data: { tripId, status: "accepted", driverId: driver.user.id } });
+    expect(JSON.parse(accepted!.text)).toMatchObject({
+      type: "trip_status",
+      title: "A driver accepted your trip",
+      data: { tripId, status: "accepted", driverId: driver.user.id },
+    });
 
     // With a socket in the trip room, the rider hears of `arrived` live, not by notification.
     const riderSocket = await connectOk(`/v1/trips/${tripId}/ws`, rider.token);
@@ -556,7 +706,10 @@ describe("producers, end to end through the local queue", () => {
   });
 
   it("trip chat reaches the other party when they have no socket in the trip, once per message", async () => {
-    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks({ lat: 52.52, lng: 13.405 }, { lat: 52.53, lng: 13.41 });
+    const { driver, rider, driverKey, riderKey, tripId } = await requestedWithHooks(
+      { lat: 52.52, lng: 13.405 },
+      { lat: 52.53, lng: 13.41 },
+    );
     await waitForDeliveries(driverKey);
     expect((await call("POST", `/v1/trips/${tripId}/accept`, { token: driver.token })).status).toBe(200);
     await waitForDeliveries(riderKey);
@@ -568,18 +721,34 @@ describe("producers, end to end through the local queue", () => {
       driverSocket.send({ type: "message", id: "d1", text: "I'm outside, silver car" });
       await driverSocket.nextOfType("ack");
     }
-    const chats = async (key: string) => (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "chat_message");
+    const chats = async (key: string) =>
+      (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "chat_message");
     await waitForDeliveries(riderKey, 2);
-    expect(await chats(riderKey)).toEqual([expect.objectContaining({ title: "Dee", body: "I'm outside, silver car", data: expect.objectContaining({ roomId: tripId, senderId: driver.user.id }) })]);
+    expect(await chats(riderKey)).toEqual([
+      expect.objectContaining({
+        title: "Dee",
+        body: "I'm outside, silver car",
+        data: expect.objectContaining({ roomId: tripId, senderId: driver.user.id }),
+      }),
+    ]);
 
     // The rider answers over HTTP: the driver has a socket in the trip, so nothing is pushed to them.
-    expect((await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "coming" } })).status).toBe(201);
+    expect(
+      (await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "coming" } })).status,
+    ).toBe(201);
     expect((await driverSocket.nextOfType("message")).message.text).toBe("coming");
     driverSocket.close();
     await driverSocket.waitClosed();
     // Socket closed: the next message reaches the driver as a notification.
-    expect((await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "two minutes" } })).status).toBe(201);
-    await waitFor("the driver's chat notification", async () => ((await chats(driverKey)).length > 0 ? true : undefined), 8_000);
+    expect(
+      (await call("POST", `/v1/trips/${tripId}/messages`, { token: rider.token, body: { text: "two minutes" } }))
+        .status,
+    ).toBe(201);
+    await waitFor(
+      "the driver's chat notification",
+      async () => ((await chats(driverKey)).length > 0 ? true : undefined),
+      8_000,
+    );
     expect((await chats(driverKey)).map((n) => n.body)).toEqual(["two minutes"]);
   });
 });

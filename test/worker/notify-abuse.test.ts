@@ -16,24 +16,47 @@ import { deliveriesTo, hookUrl, runQueue, scriptHook } from "../helpers/notify";
 const strictEnv = { ...env, ALLOW_LOOPBACK_WEBHOOKS: "false" };
 
 async function registerStrict(user: TestUser, body: unknown) {
-  const res = await app.request("http://ridewire.test/v1/devices", { method: "POST", headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }, strictEnv);
-  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string; details?: { path: string; code: string }[] }; device?: { id: string } } };
+  const res = await app.request(
+    "http://ridewire.test/v1/devices",
+    {
+      method: "POST",
+      headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    },
+    strictEnv,
+  );
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      error?: { code: string; message: string; details?: { path: string; code: string }[] };
+      device?: { id: string };
+    },
+  };
 }
 
 const P256DH = "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY";
 const AUTH = "AAAAAAAAAAAAAAAAAAAAAA";
-const push = (endpoint: string) => ({ kind: "webpush", subscription: { endpoint, keys: { p256dh: P256DH, auth: AUTH } } });
+const push = (endpoint: string) => ({
+  kind: "webpush",
+  subscription: { endpoint, keys: { p256dh: P256DH, auth: AUTH } },
+});
 
 let seq = 0;
 function chatFor(recipient: TestUser): NotificationMessage {
   seq++;
   const roomId = unique("room");
-  return chatNotification({ id: `msg_${roomId}_${seq}`, roomId, seq, userId: "usr_sender", text: "hi", createdAt: Date.now() }, recipient.user.id, "Ada");
+  return chatNotification(
+    { id: `msg_${roomId}_${seq}`, roomId, seq, userId: "usr_sender", text: "hi", createdAt: Date.now() },
+    recipient.user.id,
+    "Ada",
+  );
 }
 
 async function notificationOf(user: TestUser, id: string) {
   const res = await call("GET", "/v1/notifications?limit=100", { token: user.token });
-  return (res.body.notifications as { id: string; status: string; lastError: string | null }[]).find((n) => n.id === id);
+  return (res.body.notifications as { id: string; status: string; lastError: string | null }[]).find(
+    (n) => n.id === id,
+  );
 }
 
 describe("device URLs (SSRF)", () => {
@@ -70,18 +93,39 @@ describe("device URLs (SSRF)", () => {
         detail: expect.objectContaining({ path: "url", code: "refused_url" }),
       });
       const sub = await registerStrict(mallory, push(url));
-      expect({ url, status: sub.status, path: sub.body.error?.details?.[0]?.path }).toEqual({ url, status: 400, path: "subscription.endpoint" });
+      expect({ url, status: sub.status, path: sub.body.error?.details?.[0]?.path }).toEqual({
+        url,
+        status: 400,
+        path: "subscription.endpoint",
+      });
       expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
     }
     // A public https host is fine.
-    expect((await registerStrict(await registerUser(), { kind: "webhook", url: "https://hooks.example.com/ridewire" })).status).toBe(201);
+    expect(
+      (await registerStrict(await registerUser(), { kind: "webhook", url: "https://hooks.example.com/ridewire" }))
+        .status,
+    ).toBe(201);
   });
 
   it("answers 400, never 500, for strings that are not URLs", async () => {
     const ada = await registerUser();
-    for (const url of ["x", "", "http://", "https://", "//example.com", "https://[::1", "https://exa mple.com", 42, null]) {
+    for (const url of [
+      "x",
+      "",
+      "http://",
+      "https://",
+      "//example.com",
+      "https://[::1",
+      "https://exa mple.com",
+      42,
+      null,
+    ]) {
       const res = await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url } });
-      expect({ url, status: res.status, code: res.body.error?.code }).toEqual({ url, status: 400, code: "invalid_request" });
+      expect({ url, status: res.status, code: res.body.error?.code }).toEqual({
+        url,
+        status: 400,
+        code: "invalid_request",
+      });
       const sub = await call("POST", "/v1/devices", { token: ada.token, body: push(url as string) });
       expect({ url, status: sub.status }).toEqual({ url, status: 400 });
     }
@@ -90,14 +134,19 @@ describe("device URLs (SSRF)", () => {
   it("refuses at delivery a stored device whose URL breaks the rules, without sending or retrying", async () => {
     const bob = await registerUser();
     const id = unique("dev").replace(/-/g, "_");
-    await env.DB.prepare(`INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at) VALUES (?, ?, 'webhook', ?, NULL, NULL, 'whsec_x', ?)`)
+    await env.DB.prepare(
+      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at) VALUES (?, ?, 'webhook', ?, NULL, NULL, 'whsec_x', ?)`,
+    )
       .bind(id, bob.user.id, "https://169.254.169.254/latest/meta-data/", Date.now())
       .run();
     const message = chatFor(bob);
     const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "m", body: message }]);
     expect(result.explicitAcks).toEqual(["m"]);
     expect(result.retryMessages).toEqual([]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", lastError: `webhook ${id}: refused_url` });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      status: "failed",
+      lastError: `webhook ${id}: refused_url`,
+    });
   });
 
   it("checks loopback at delivery against the setting too: a loopback webhook is refused once loopback is off", async () => {
@@ -108,12 +157,17 @@ describe("device URLs (SSRF)", () => {
     const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
     const worker = (await import("../../src/index")).default;
     const message = chatFor(bob);
-    const batch = createMessageBatch(NOTIFICATIONS_QUEUE, [{ id: "s", timestamp: new Date(), attempts: 1, body: message }]);
+    const batch = createMessageBatch(NOTIFICATIONS_QUEUE, [
+      { id: "s", timestamp: new Date(), attempts: 1, body: message },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, strictEnv as Env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["s"]);
     expect(await deliveriesTo(key)).toEqual([]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({ status: "failed", lastError: `webhook ${res.body.device.id}: refused_url` });
+    expect(await notificationOf(bob, message.id)).toMatchObject({
+      status: "failed",
+      lastError: `webhook ${res.body.device.id}: refused_url`,
+    });
   });
 
   it("tells a failure's class only: no status code, port or error text to scan with", async () => {
@@ -121,7 +175,10 @@ describe("device URLs (SSRF)", () => {
     const key = unique("hook");
     await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(key) } });
     // Nothing listens on port 9 (discard) here: the connection is refused.
-    const closed = await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: "http://127.0.0.1:9/x" } });
+    const closed = await call("POST", "/v1/devices", {
+      token: bob.token,
+      body: { kind: "webhook", url: "http://127.0.0.1:9/x" },
+    });
     expect(closed.status).toBe(201);
     await scriptHook(key, [418]);
     const message = chatFor(bob);
@@ -143,21 +200,43 @@ describe("device caps and ownership", () => {
     const ada = await registerUser();
     const max = Number(env.MAX_DEVICES_PER_USER);
     const urls = Array.from({ length: max }, (_, i) => `https://hooks.example.com/${unique("h")}/${i}`);
-    for (const url of urls) expect((await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url } })).status).toBe(201);
-    const over = await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url: "https://hooks.example.com/one-more" } });
+    for (const url of urls)
+      expect((await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url } })).status).toBe(
+        201,
+      );
+    const over = await call("POST", "/v1/devices", {
+      token: ada.token,
+      body: { kind: "webhook", url: "https://hooks.example.com/one-more" },
+    });
     expect(over.status).toBe(409);
     expect(over.body.error).toMatchObject({ code: "too_many_devices", details: { max } });
-    expect((await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url: urls[0] } })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url: urls[0] } })).status,
+    ).toBe(201);
     expect((await call("GET", "/v1/devices", { token: ada.token })).body.devices).toHaveLength(max);
     // Another user is not affected by Ada's count.
     const bob = await registerUser();
-    expect((await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: "https://hooks.example.com/one-more" } })).status).toBe(201);
+    expect(
+      (
+        await call("POST", "/v1/devices", {
+          token: bob.token,
+          body: { kind: "webhook", url: "https://hooks.example.com/one-more" },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it("one chat message fans out to at most the cap, whatever a user tries", async () => {
     const ada = await registerUser();
     const max = Number(env.MAX_DEVICES_PER_USER);
-    const attempts = await Promise.all(Array.from({ length: max + 5 }, (_, i) => call("POST", "/v1/devices", { token: ada.token, body: { kind: "webhook", url: hookUrl(`${unique("fan")}-${i}`) } })));
+    const attempts = await Promise.all(
+      Array.from({ length: max + 5 }, (_, i) =>
+        call("POST", "/v1/devices", {
+          token: ada.token,
+          body: { kind: "webhook", url: hookUrl(`${unique("fan")}-${i}`) },
+        }),
+      ),
+    );
     expect(attempts.filter((r) => r.status === 201)).toHaveLength(max);
     expect(attempts.filter((r) => r.status === 409)).toHaveLength(5);
   });
@@ -171,7 +250,9 @@ describe("device caps and ownership", () => {
     const stolen = await call("POST", "/v1/devices", { token: mallory.token, body: push(endpoint) });
     expect(stolen.status).toBe(409);
     expect(stolen.body.error.code).toBe("conflict");
-    expect((await call("GET", "/v1/devices", { token: ada.token })).body.devices).toEqual([{ id: first.body.device.id, kind: "webpush", endpoint, createdAt: expect.any(Number) }]);
+    expect((await call("GET", "/v1/devices", { token: ada.token })).body.devices).toEqual([
+      { id: first.body.device.id, kind: "webpush", endpoint, createdAt: expect.any(Number) },
+    ]);
     expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
     // Ada registering it again (new keys) keeps working.
     expect((await call("POST", "/v1/devices", { token: ada.token, body: push(endpoint) })).status).toBe(201);
@@ -190,12 +271,21 @@ describe("notifications per user per minute", () => {
     const toBob = Array.from({ length: cap + 5 }, () => chatFor(bob));
     for (let i = 0; i < toBob.length; i += 10) {
       const batch = toBob.slice(i, i + 10);
-      const result = await runQueue(NOTIFICATIONS_QUEUE, batch.map((body, j) => ({ id: `b${i + j}`, body })));
+      const result = await runQueue(
+        NOTIFICATIONS_QUEUE,
+        batch.map((body, j) => ({ id: `b${i + j}`, body })),
+      );
       expect(result.explicitAcks).toHaveLength(batch.length);
     }
-    const logged = (await call("GET", "/v1/notifications?limit=100", { token: bob.token })).body.notifications as { id: string; status: string }[];
+    const logged = (await call("GET", "/v1/notifications?limit=100", { token: bob.token })).body.notifications as {
+      id: string;
+      status: string;
+    }[];
     const statusOf = new Map(logged.map((n) => [n.id, n.status]));
-    expect(toBob.map((m) => statusOf.get(m.id))).toEqual([...Array<string>(cap).fill("delivered"), ...Array<string>(5).fill("rate_limited")]);
+    expect(toBob.map((m) => statusOf.get(m.id))).toEqual([
+      ...Array<string>(cap).fill("delivered"),
+      ...Array<string>(5).fill("rate_limited"),
+    ]);
     expect(await deliveriesTo(bobHook)).toHaveLength(cap);
 
     // A redelivered rate-limited message stays so, and sends nothing.
@@ -204,12 +294,20 @@ describe("notifications per user per minute", () => {
     expect(await deliveriesTo(bobHook)).toHaveLength(cap);
 
     // Another type for Bob (a receipt) is counted apart, and Cy is not affected.
-    const status = receiptNotification(unique("trip"), bob.user.id, "capture", { amount: 700, currency: "USD" }, Date.now());
+    const status = receiptNotification(
+      unique("trip"),
+      bob.user.id,
+      "capture",
+      { amount: 700, currency: "USD" },
+      Date.now(),
+    );
     const toCy = chatFor(cy);
-    const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "s", body: status }, { id: "c", body: toCy }]);
+    const result = await runQueue(NOTIFICATIONS_QUEUE, [
+      { id: "s", body: status },
+      { id: "c", body: toCy },
+    ]);
     expect(result.explicitAcks.sort()).toEqual(["c", "s"]);
     expect(await notificationOf(bob, status.id)).toMatchObject({ status: "delivered" });
     expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "delivered" });
   });
 });
-

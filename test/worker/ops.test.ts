@@ -7,12 +7,23 @@ import { cellOf } from "../../src/domain/geo";
 import { env } from "cloudflare:workers";
 import { call, registerUser } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
-import { area, driverAction, expectError, nextOffer, offset, onlineDriver, requestTrip, waitFor } from "../helpers/dispatch";
+import {
+  area,
+  driverAction,
+  expectError,
+  nextOffer,
+  offset,
+  onlineDriver,
+  requestTrip,
+  waitFor,
+} from "../helpers/dispatch";
 
 const cellAt = (point: { lat: number; lng: number }) => cellOf(point, loadConfig(env).H3_RESOLUTION);
 
 async function opsAround(user: { token: string }, point: { lat: number; lng: number }, rings = 2) {
-  const res = await call("GET", `/v1/ops/cells?lat=${point.lat}&lng=${point.lng}&rings=${rings}`, { token: user.token });
+  const res = await call("GET", `/v1/ops/cells?lat=${point.lat}&lng=${point.lng}&rings=${rings}`, {
+    token: user.token,
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -37,14 +48,23 @@ describe("GET /v1/ops/cells", () => {
       const ops = await opsAround(operator, pickup);
       return ops.totals.activeTrips === 1 ? ops : undefined;
     });
-    expect(busy.cells.find((c: any) => c.cell === cellAt(pickup))).toMatchObject({ recentRequests: 1, activeTrips: { matching: 1 } });
+    expect(busy.cells.find((c: any) => c.cell === cellAt(pickup))).toMatchObject({
+      recentRequests: 1,
+      activeTrips: { matching: 1 },
+    });
     // The offered driver has left the index.
     expect(busy.totals.availableDrivers).toBe(0);
 
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
-    await waitFor("the trip accepted", async () => ((await opsAround(operator, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1 ? true : undefined));
+    await waitFor("the trip accepted", async () =>
+      (await opsAround(operator, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1
+        ? true
+        : undefined,
+    );
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
-    await waitFor("the ended trip gone", async () => ((await opsAround(operator, pickup)).totals.activeTrips === 0 ? true : undefined));
+    await waitFor("the ended trip gone", async () =>
+      (await opsAround(operator, pickup)).totals.activeTrips === 0 ? true : undefined,
+    );
     driver.socket.close();
   });
 
@@ -60,8 +80,14 @@ describe("GET /v1/ops/cells", () => {
     const user = await registerAdmin();
     expectError(await call("GET", "/v1/ops/cells?lat=91&lng=0", { token: user.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/ops/cells?lat=10", { token: user.token }), 400, "invalid_request");
-    expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=7", { token: user.token }), 400, "invalid_request");
+    expectError(
+      await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=7", { token: user.token }),
+      400,
+      "invalid_request",
+    );
     expectError(await call("GET", "/v1/ops/cells?lat=10&lng=10"), 401, "unauthorized");
-    expect((await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=0", { token: user.token })).body.cells).toHaveLength(1);
+    expect((await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=0", { token: user.token })).body.cells).toHaveLength(
+      1,
+    );
   });
 });

@@ -14,7 +14,19 @@ import { receiptNotification } from "../../src/notify/message";
 import { signStripePayload } from "../../src/payments/stripe-signature";
 import worker from "../../src/index";
 import { call, connectOk, registerUser, topUp, unique, type TestUser } from "../helpers/api";
-import { acceptedTrip, area, driverAction, editTripState, expectError, offset, onlineDriver, runTripAlarm, settle, tripStub, waitFor } from "../helpers/dispatch";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  editTripState,
+  expectError,
+  offset,
+  onlineDriver,
+  runTripAlarm,
+  settle,
+  tripStub,
+  waitFor,
+} from "../helpers/dispatch";
 import { deliveriesTo, hookUrl, runQueue } from "../helpers/notify";
 
 declare module "vitest" {
@@ -39,7 +51,9 @@ async function transactionsOf(user: TestUser) {
 
 /** The kinds of the ledger entries of one trip, in the order they were posted. */
 async function entryKinds(tripId: string): Promise<string[]> {
-  const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`).bind(tripId).all<{ kind: string }>();
+  const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`)
+    .bind(tripId)
+    .all<{ kind: string }>();
   return rows.results.map((r) => r.kind);
 }
 
@@ -56,18 +70,28 @@ async function addWebhook(user: TestUser, key: string) {
 
 /** Waits for the trip room to have posted its settlement (its write-behind runs just after the move). */
 async function settledKinds(tripId: string, last: string): Promise<string[]> {
-  return waitFor(`trip ${tripId} settled with a ${last}`, async () => {
-    const kinds = await entryKinds(tripId);
-    return kinds.at(-1) === last ? kinds : undefined;
-  }, 8_000);
+  return waitFor(
+    `trip ${tripId} settled with a ${last}`,
+    async () => {
+      const kinds = await entryKinds(tripId);
+      return kinds.at(-1) === last ? kinds : undefined;
+    },
+    8_000,
+  );
 }
 
 afterEach(async () => {
-  const unbalanced = await env.DB.prepare(`SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`).all();
+  const unbalanced = await env.DB.prepare(
+    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
+  ).all();
   expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const totals = await env.DB.prepare(`SELECT currency, SUM(amount) AS sum FROM journal_lines GROUP BY currency HAVING sum != 0`).all();
+  const totals = await env.DB.prepare(
+    `SELECT currency, SUM(amount) AS sum FROM journal_lines GROUP BY currency HAVING sum != 0`,
+  ).all();
   expect(totals.results, "all accounts together sum to zero").toEqual([]);
-  const overdrawn = await env.DB.prepare(`SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`).all();
+  const overdrawn = await env.DB.prepare(
+    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`,
+  ).all();
   expect(overdrawn.results, "no wallet below zero").toEqual([]);
 });
 
@@ -75,11 +99,22 @@ describe("wallet and sandbox top-ups", () => {
   it("starts empty; a top-up is credited at once and listed as a transaction", async () => {
     const rider = await registerUser("rider", "Rita", { funds: 0 });
     expect(await walletOf(rider)).toEqual({ balance: USD(0), held: USD(0), available: USD(0), owed: USD(0) });
-    const res = await call("POST", "/v1/wallet/top-ups", { token: rider.token, body: { amount: USD(2_000) }, headers: { "Idempotency-Key": unique("k") } });
+    const res = await call("POST", "/v1/wallet/top-ups", {
+      token: rider.token,
+      body: { amount: USD(2_000) },
+      headers: { "Idempotency-Key": unique("k") },
+    });
     expect(res.status).toBe(201);
-    expect(res.body.topUp).toEqual({ id: expect.stringMatching(/^tu_/), status: "succeeded", amount: USD(2_000), createdAt: expect.any(Number) });
+    expect(res.body.topUp).toEqual({
+      id: expect.stringMatching(/^tu_/),
+      status: "succeeded",
+      amount: USD(2_000),
+      createdAt: expect.any(Number),
+    });
     expect(await walletOf(rider)).toEqual({ balance: USD(2_000), held: USD(0), available: USD(2_000), owed: USD(0) });
-    expect(await transactionsOf(rider)).toEqual([{ id: expect.any(String), kind: "top_up", amount: USD(2_000), createdAt: expect.any(Number) }]);
+    expect(await transactionsOf(rider)).toEqual([
+      { id: expect.any(String), kind: "top_up", amount: USD(2_000), createdAt: expect.any(Number) },
+    ]);
   });
 
   it("credits a retried top-up once, and refuses the same key for another amount with 409", async () => {
@@ -89,9 +124,17 @@ describe("wallet and sandbox top-ups", () => {
     const again = await topUp(rider, 1_500, key);
     expect(again.id).toBe(first.id);
     expect((await walletOf(rider)).balance).toEqual(USD(1_500));
-    const other = await call("POST", "/v1/wallet/top-ups", { token: rider.token, body: { amount: USD(1_600) }, headers: { "Idempotency-Key": key } });
+    const other = await call("POST", "/v1/wallet/top-ups", {
+      token: rider.token,
+      body: { amount: USD(1_600) },
+      headers: { "Idempotency-Key": key },
+    });
     expectError(other, 409, "conflict");
-    expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries WHERE idempotency_key = ?`).bind(`topup:${first.id}`).first("n")).toBe(1);
+    expect(
+      await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries WHERE idempotency_key = ?`)
+        .bind(`topup:${first.id}`)
+        .first("n"),
+    ).toBe(1);
   });
 
   it("answers 400 to amounts outside the limits, another currency, fractions or no Idempotency-Key, and 403 to drivers", async () => {
@@ -114,7 +157,10 @@ describe("wallet and sandbox top-ups", () => {
 
   it("refuses webhooks while the sandbox is the provider, and posts nothing", async () => {
     const before = await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries`).first("n");
-    const res = await call("POST", "/v1/payments/webhook", { body: { type: "payment_intent.succeeded" }, headers: { "Stripe-Signature": "t=1,v1=00" } });
+    const res = await call("POST", "/v1/payments/webhook", {
+      body: { type: "payment_intent.succeeded" },
+      headers: { "Stripe-Signature": "t=1,v1=00" },
+    });
     expectError(res, 400, "invalid_signature");
     expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries`).first("n")).toBe(before);
   });
@@ -151,7 +197,11 @@ describe("holds on trip requests", () => {
     await topUp(rider, funds);
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        call("POST", "/v1/trips", { token: rider.token, body: { quoteId: quote.id }, headers: { "Idempotency-Key": `race-${quote.id}-${i}` } }),
+        call("POST", "/v1/trips", {
+          token: rider.token,
+          body: { quoteId: quote.id },
+          headers: { "Idempotency-Key": `race-${quote.id}-${i}` },
+        }),
       ),
     );
     const statuses = answers.map((a) => a.status).sort();
@@ -166,7 +216,9 @@ describe("holds on trip requests", () => {
     const rider = await registerUser("rider", "Rita", { funds: 0 });
     await topUp(rider, 3_000);
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => placeHold(env.DB, unique(`hold-race-${i}`), rider.user.id, USD(1_000), Date.now())),
+      Array.from({ length: 10 }, (_, i) =>
+        placeHold(env.DB, unique(`hold-race-${i}`), rider.user.id, USD(1_000), Date.now()),
+      ),
     );
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(3);
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
@@ -189,7 +241,8 @@ describe("settling a trip", () => {
     await addWebhook(rider, key);
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 4));
     expect((await walletOf(rider)).held).toEqual(trip.quote.fare);
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const done = await driverAction(driver, trip.id, "complete");
     expect(done.status).toBe(200);
     const fare = done.body.trip.fare;
@@ -205,7 +258,13 @@ describe("settling a trip", () => {
       tripId: trip.id,
       kind: "capture",
       fare,
-      breakdown: { base: expect.any(Number), distance: expect.any(Number), time: expect.any(Number), surge: expect.any(Number), fee: expect.any(Number) },
+      breakdown: {
+        base: expect.any(Number),
+        distance: expect.any(Number),
+        time: expect.any(Number),
+        surge: expect.any(Number),
+        fee: expect.any(Number),
+      },
       paidFrom: "wallet",
       paid: fare,
       outstanding: USD(0),
@@ -217,29 +276,51 @@ describe("settling a trip", () => {
     });
     const b = receipt.body.receipt.breakdown;
     expect(b.base + b.distance + b.time + b.surge + b.fee).toBe(fare.amount);
-    expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: driver.token })).body.receipt).toEqual(receipt.body.receipt);
+    expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: driver.token })).body.receipt).toEqual(
+      receipt.body.receipt,
+    );
     const stranger = await registerUser("rider");
     expect([403, 404]).toContain((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: stranger.token })).status);
 
-    expect(await walletOf(rider)).toEqual({ balance: USD(50_000 - fare.amount), held: USD(0), available: USD(50_000 - fare.amount), owed: USD(0) });
+    expect(await walletOf(rider)).toEqual({
+      balance: USD(50_000 - fare.amount),
+      held: USD(0),
+      available: USD(50_000 - fare.amount),
+      owed: USD(0),
+    });
     expect((await transactionsOf(rider)).map((t) => [t.kind, t.amount.amount])).toEqual([
       ["capture", -fare.amount],
       ["release", trip.quote.fare.amount],
       ["hold", -trip.quote.fare.amount],
       ["top_up", 50_000],
     ]);
-    expect((await transactionsOf(driver)).map((t) => [t.kind, t.amount.amount, t.tripId])).toEqual([["earning", fare.amount - commission, trip.id]]);
+    expect((await transactionsOf(driver)).map((t) => [t.kind, t.amount.amount, t.tripId])).toEqual([
+      ["earning", fare.amount - commission, trip.id],
+    ]);
     const earnings = await call("GET", "/v1/earnings", { token: driver.token });
     expect(earnings.status).toBe(200);
-    expect(earnings.body).toMatchObject({ earnings: { gross: fare, commission: USD(commission), net: USD(fare.amount - commission) }, trips: 1 });
+    expect(earnings.body).toMatchObject({
+      earnings: { gross: fare, commission: USD(commission), net: USD(fare.amount - commission) },
+      trips: 1,
+    });
     const past = await call("GET", `/v1/earnings?from=0&to=${Date.now() - 3_600_000}`, { token: driver.token });
     expect(past.body).toMatchObject({ earnings: { gross: USD(0) }, trips: 0 });
     expectError(await call("GET", "/v1/earnings", { token: rider.token }), 403, "forbidden");
 
     // The rider had no socket in the trip: the receipt goes out as a notification.
-    await waitFor("the receipt notification", async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined), 8_000);
+    await waitFor(
+      "the receipt notification",
+      async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
+      8_000,
+    );
     const receipts = (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "receipt");
-    expect(receipts).toEqual([expect.objectContaining({ id: `receipt:${trip.id}:${rider.user.id}`, title: "Your receipt", data: { tripId: trip.id, kind: "capture", amount: fare } })]);
+    expect(receipts).toEqual([
+      expect.objectContaining({
+        id: `receipt:${trip.id}:${rider.user.id}`,
+        title: "Your receipt",
+        data: { tripId: trip.id, kind: "capture", amount: fare },
+      }),
+    ]);
     driver.socket.close();
   });
 
@@ -251,7 +332,8 @@ describe("settling a trip", () => {
     const funds = Math.max(500, quote.fare.amount);
     await topUp(rider, funds);
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     // The ride has lasted three hours: the time charge alone is above anything the wallet holds,
     // and the fare is capped at FARE_CAP_PERCENT (50 %) above the quote.
     await editTripState(trip.id, (s) => {
@@ -263,13 +345,22 @@ describe("settling a trip", () => {
     await settledKinds(trip.id, "capture");
     const receipt = (await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).body.receipt;
     expect(receipt).toMatchObject({ fare, paid: USD(funds), outstanding: USD(fare.amount - funds) });
-    expect(await walletOf(rider)).toEqual({ balance: USD(0), held: USD(0), available: USD(0), owed: USD(fare.amount - funds) });
+    expect(await walletOf(rider)).toEqual({
+      balance: USD(0),
+      held: USD(0),
+      available: USD(0),
+      owed: USD(fare.amount - funds),
+    });
     // The driver is paid their share of the whole fare; the platform carries what is owed.
     const commission = Math.round(fare.amount * 0.25);
     expect(receipt.driverEarning).toEqual(USD(fare.amount - commission));
     // Owing, the rider cannot hold another fare.
     const next = await quoteFor(rider, pickup, offset(pickup, 3));
-    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: next.id } }), 402, "insufficient_funds");
+    expectError(
+      await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: next.id } }),
+      402,
+      "insufficient_funds",
+    );
     driver.socket.close();
   });
 
@@ -285,9 +376,18 @@ describe("settling a trip", () => {
     expect(cancelled.body.trip.cancellationFee).toEqual(USD(500));
     expect(await settledKinds(trip.id, "fee")).toEqual(["hold", "release", "fee"]);
     const receipt = (await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).body.receipt;
-    expect(receipt).toMatchObject({ kind: "fee", fare: USD(500), breakdown: { base: 0, distance: 0, time: 0, surge: 0, fee: 500 }, paid: USD(500), driverEarning: USD(375) });
+    expect(receipt).toMatchObject({
+      kind: "fee",
+      fare: USD(500),
+      breakdown: { base: 0, distance: 0, time: 0, surge: 0, fee: 500 },
+      paid: USD(500),
+      driverEarning: USD(375),
+    });
     expect(await walletOf(rider)).toMatchObject({ balance: USD(49_500), held: USD(0) });
-    expect((await call("GET", "/v1/earnings", { token: driver.token })).body).toMatchObject({ earnings: { gross: USD(500), commission: USD(125), net: USD(375) }, trips: 1 });
+    expect((await call("GET", "/v1/earnings", { token: driver.token })).body).toMatchObject({
+      earnings: { gross: USD(500), commission: USD(125), net: USD(375) },
+      trips: 1,
+    });
     driver.socket.close();
   });
 
@@ -301,7 +401,9 @@ describe("settling a trip", () => {
     expect(await walletOf(rider)).toEqual({ balance: USD(50_000), held: USD(0), available: USD(50_000), owed: USD(0) });
     expectError(await call("GET", `/v1/trips/${free.body.trip.id}/receipt`, { token: rider.token }), 409, "conflict");
 
-    const lonely = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).body.trip;
+    const lonely = (
+      await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })
+    ).body.trip;
     await editTripState(lonely.id, (s) => {
       s.matchingStartedAt = Date.now() - 121_000;
     });
@@ -319,18 +421,24 @@ describe("settling a trip", () => {
     // The rider watches the trip: statuses need no push, only the receipt goes to the queue.
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     const watching = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
-    for (const action of ["arrived", "start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start", "complete"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const kinds = await settledKinds(trip.id, "capture");
     // A retried write-behind, the receipt route and the alarm all settle again: nothing new posts.
     for (let i = 0; i < 3; i++) expect(await tripStub(trip.id).settle()).toMatchObject({ ok: true });
     await runTripAlarm(trip.id);
-    for (let i = 0; i < 2; i++) expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).status).toBe(200);
     expect(await entryKinds(trip.id)).toEqual(kinds);
 
     // The settlement queued the receipt; once the queue has delivered it, redeliveries of the
     // same message are acknowledged and send nothing. (Redelivered while the first delivery
     // still holds its lease, a copy is retried after the lease instead: also never twice.)
-    await waitFor("the receipt delivery", async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined), 8_000);
+    await waitFor(
+      "the receipt delivery",
+      async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
+      8_000,
+    );
     const fare = (await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip.fare;
     const message = receiptNotification(trip.id, rider.user.id, "capture", fare, Date.now());
     const first = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "r1", body: message }]);
@@ -340,7 +448,11 @@ describe("settling a trip", () => {
     await settle(300);
     const receipts = (await deliveriesTo(key)).filter((d) => JSON.parse(d.text).type === "receipt");
     expect(receipts).toHaveLength(1);
-    expect(JSON.parse(receipts[0]!.text)).toMatchObject({ id: `receipt:${trip.id}:${rider.user.id}`, type: "receipt", title: "Your receipt" });
+    expect(JSON.parse(receipts[0]!.text)).toMatchObject({
+      id: `receipt:${trip.id}:${rider.user.id}`,
+      type: "receipt",
+      title: "Your receipt",
+    });
     watching.close();
     driver.socket.close();
   });
@@ -350,21 +462,48 @@ describe("the Stripe provider", () => {
   const stripe = () => inject("stripe");
   /** The same Worker with PAYMENT_PROVIDER=stripe, pointed at the local stand-in of Stripe's API. */
   const stripeEnv = (overrides: Record<string, string> = {}) =>
-    ({ ...env, PAYMENT_PROVIDER: "stripe", STRIPE_API_BASE: stripe().baseUrl, STRIPE_SECRET_KEY: stripe().secretKey, STRIPE_WEBHOOK_SECRET: stripe().webhookSecret, ...overrides }) as Env;
+    ({
+      ...env,
+      PAYMENT_PROVIDER: "stripe",
+      STRIPE_API_BASE: stripe().baseUrl,
+      STRIPE_SECRET_KEY: stripe().secretKey,
+      STRIPE_WEBHOOK_SECRET: stripe().webhookSecret,
+      ...overrides,
+    }) as Env;
 
-  async function viaStripe(method: string, path: string, options: { token?: string; body?: string; headers?: Record<string, string> } = {}, workerEnv = stripeEnv()) {
+  async function viaStripe(
+    method: string,
+    path: string,
+    options: { token?: string; body?: string; headers?: Record<string, string> } = {},
+    workerEnv = stripeEnv(),
+  ) {
     const headers: Record<string, string> = { "Content-Type": "application/json", ...options.headers };
     if (options.token) headers.Authorization = `Bearer ${options.token}`;
     const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`http://ridewire.test${path}`, { method, headers, ...(options.body === undefined ? {} : { body: options.body }) }), workerEnv, ctx);
+    const res = await worker.fetch(
+      new Request(`http://ridewire.test${path}`, {
+        method,
+        headers,
+        ...(options.body === undefined ? {} : { body: options.body }),
+      }),
+      workerEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     return { status: res.status, body: (await res.json()) as any };
   }
 
   const startTopUp = (rider: TestUser, amount: number, key: string, workerEnv?: Env) =>
-    viaStripe("POST", "/v1/wallet/top-ups", { token: rider.token, body: JSON.stringify({ amount: USD(amount) }), headers: { "Idempotency-Key": key } }, workerEnv);
+    viaStripe(
+      "POST",
+      "/v1/wallet/top-ups",
+      { token: rider.token, body: JSON.stringify({ amount: USD(amount) }), headers: { "Idempotency-Key": key } },
+      workerEnv,
+    );
 
-  async function stripeRequests(): Promise<{ path: string; headers: Record<string, string>; form: Record<string, string> }[]> {
+  async function stripeRequests(): Promise<
+    { path: string; headers: Record<string, string>; form: Record<string, string> }[]
+  > {
     return (await fetch(`${stripe().baseUrl}/test/requests`)).json();
   }
 
@@ -374,10 +513,15 @@ describe("the Stripe provider", () => {
   }
 
   const deliver = (payload: string, signature?: string) =>
-    viaStripe("POST", "/v1/payments/webhook", { body: payload, headers: signature === undefined ? {} : { "Stripe-Signature": signature } });
+    viaStripe("POST", "/v1/payments/webhook", {
+      body: payload,
+      headers: signature === undefined ? {} : { "Stripe-Signature": signature },
+    });
 
   async function intentFor(topUpId: string): Promise<string> {
-    const row = await env.DB.prepare(`SELECT provider_ref FROM top_ups WHERE id = ?`).bind(topUpId).first<{ provider_ref: string }>();
+    const row = await env.DB.prepare(`SELECT provider_ref FROM top_ups WHERE id = ?`)
+      .bind(topUpId)
+      .first<{ provider_ref: string }>();
     return row!.provider_ref;
   }
 
@@ -386,23 +530,41 @@ describe("the Stripe provider", () => {
     const key = unique("k");
     const started = await startTopUp(rider, 2_500, key);
     expect(started.status).toBe(201);
-    expect(started.body.topUp).toMatchObject({ status: "pending", amount: USD(2_500), clientSecret: expect.stringMatching(/^pi_\w+_secret_/) });
+    expect(started.body.topUp).toMatchObject({
+      status: "pending",
+      amount: USD(2_500),
+      clientSecret: expect.stringMatching(/^pi_\w+_secret_/),
+    });
     const topUpId = started.body.topUp.id;
     const calls = (await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ path: "/v1/payment_intents", headers: { "idempotency-key": `topup-${topUpId}` }, form: { amount: "2500", currency: "usd", "metadata[user_id]": rider.user.id } });
+    expect(calls[0]).toMatchObject({
+      path: "/v1/payment_intents",
+      headers: { "idempotency-key": `topup-${topUpId}` },
+      form: { amount: "2500", currency: "usd", "metadata[user_id]": rider.user.id },
+    });
     expect((await walletOf(rider)).balance).toEqual(USD(0));
 
     // A retried request answers the same top-up and makes no second PaymentIntent.
     const retried = await startTopUp(rider, 2_500, key);
-    expect(retried.body.topUp).toMatchObject({ id: topUpId, status: "pending", clientSecret: started.body.topUp.clientSecret });
+    expect(retried.body.topUp).toMatchObject({
+      id: topUpId,
+      status: "pending",
+      clientSecret: started.body.topUp.clientSecret,
+    });
     expect((await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId)).toHaveLength(1);
 
     const event = await pay(await intentFor(topUpId));
-    expect(await deliver(event.payload, event.signature)).toEqual({ status: 200, body: { received: true, outcome: "credited" } });
+    expect(await deliver(event.payload, event.signature)).toEqual({
+      status: 200,
+      body: { received: true, outcome: "credited" },
+    });
     expect(await walletOf(rider)).toMatchObject({ balance: USD(2_500), available: USD(2_500) });
     // Stripe redelivers until it sees a 2xx, and may send an event twice: it posts once.
-    expect(await deliver(event.payload, event.signature)).toEqual({ status: 200, body: { received: true, outcome: "already_credited" } });
+    expect(await deliver(event.payload, event.signature)).toEqual({
+      status: 200,
+      body: { received: true, outcome: "already_credited" },
+    });
     expect((await walletOf(rider)).balance).toEqual(USD(2_500));
     expect((await startTopUp(rider, 2_500, key)).body.topUp.status).toBe("succeeded");
   });
@@ -423,9 +585,16 @@ describe("the Stripe provider", () => {
     ];
     for (const res of refusals) expectError(res, 400, "invalid_signature");
     expect(await walletOf(rider)).toMatchObject({ balance: USD(0) });
-    expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries WHERE idempotency_key = ?`).bind(`topup:${topUpId}`).first("n")).toBe(0);
+    expect(
+      await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries WHERE idempotency_key = ?`)
+        .bind(`topup:${topUpId}`)
+        .first("n"),
+    ).toBe(0);
     // Signed within the tolerance, the same event is taken.
-    expect((await deliver(event.payload, await signStripePayload(event.payload, stripe().webhookSecret, now - 200))).body.outcome).toBe("credited");
+    expect(
+      (await deliver(event.payload, await signStripePayload(event.payload, stripe().webhookSecret, now - 200))).body
+        .outcome,
+    ).toBe("credited");
   });
 
   it("marks a failed payment's top-up failed and credits nothing", async () => {

@@ -31,8 +31,10 @@ const HISTORY_FLUSH_MS = 15_000; // TRIP_HISTORY_FLUSH_MS
 const OUTBOX_FLUSH_DELAY_MS = 1_000;
 
 const quote = (rider: TestUser, body: unknown) => call("POST", "/v1/quotes", { token: rider.token, body });
-const cancel = (user: TestUser, tripId: string, body?: unknown) => call("POST", `/v1/trips/${tripId}/cancel`, { token: user.token, ...(body === undefined ? {} : { body }) });
-const rate = (user: TestUser, tripId: string, body: unknown) => call("POST", `/v1/trips/${tripId}/rating`, { token: user.token, body });
+const cancel = (user: TestUser, tripId: string, body?: unknown) =>
+  call("POST", `/v1/trips/${tripId}/cancel`, { token: user.token, ...(body === undefined ? {} : { body }) });
+const rate = (user: TestUser, tripId: string, body: unknown) =>
+  call("POST", `/v1/trips/${tripId}/rating`, { token: user.token, body });
 const me = async (user: TestUser) => (await call("GET", "/v1/me", { token: user.token })).body.user;
 
 /** Runs the trip's alarm and waits until its D1 history row shows `status`. */
@@ -46,7 +48,8 @@ async function flushed(tripId: string, status: string): Promise<void> {
 
 async function completedTrip(rider: TestUser, driver: OnlineDriver, pickup: { lat: number; lng: number }) {
   const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-  for (const action of ["arrived", "start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+  for (const action of ["arrived", "start", "complete"] as const)
+    expect((await driverAction(driver, trip.id, action)).status).toBe(200);
   await waitDriverStatus(driver, "available");
   return getTrip(rider, trip.id);
 }
@@ -72,7 +75,9 @@ describe("POST /v1/quotes", () => {
     expect(Number.isInteger(q.fare.amount)).toBe(true);
     expect(q.fare.currency).toBe("USD");
     // base 250 + 120 per km + 30 per minute, at least 700.
-    expect(Math.abs(q.fare.amount - Math.max(700, 250 + q.distanceKm * 120 + q.durationMin * 30))).toBeLessThanOrEqual(2);
+    expect(Math.abs(q.fare.amount - Math.max(700, 250 + q.distanceKm * 120 + q.durationMin * 30))).toBeLessThanOrEqual(
+      2,
+    );
     expect(q.expiresAt).toBeGreaterThan(before);
     expect(q.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
   });
@@ -92,7 +97,17 @@ describe("POST /v1/quotes", () => {
     const rider = await registerUser("rider");
     const res = await quote(rider, { pickup, dropoff: offset(pickup, 5) });
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body.quote).sort()).toEqual(["distanceKm", "dropoff", "durationMin", "expiresAt", "fare", "id", "pickup", "pickupEtaSec", "surge"]);
+    expect(Object.keys(res.body.quote).sort()).toEqual([
+      "distanceKm",
+      "dropoff",
+      "durationMin",
+      "expiresAt",
+      "fare",
+      "id",
+      "pickup",
+      "pickupEtaSec",
+      "surge",
+    ]);
     const q = res.body.quote;
     // 0.72 km × 1.3 detour at 25 km/h ≈ 135 s.
     expect(q.pickupEtaSec).toBeGreaterThan(60);
@@ -143,7 +158,15 @@ describe("POST /v1/quotes", () => {
       expectError(res, 400, "invalid_request");
       expect(res.body.error.details).toEqual(expect.any(Array));
     }
-    expectError(await call("POST", "/v1/quotes", { token: rider.token, body: "nope", headers: { "Content-Type": "application/json" } }), 400, "invalid_request");
+    expectError(
+      await call("POST", "/v1/quotes", {
+        token: rider.token,
+        body: "nope",
+        headers: { "Content-Type": "application/json" },
+      }),
+      400,
+      "invalid_request",
+    );
   });
 });
 
@@ -155,7 +178,16 @@ describe("POST /v1/trips", () => {
     const res = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } });
     expect(res.status).toBe(201);
     const trip = Trip.strict().parse(res.body.trip);
-    expect(trip).toMatchObject({ riderId: rider.user.id, driverId: null, status: "matching", pickup, dropoff, fare: null, driverLocation: null, etaSec: null });
+    expect(trip).toMatchObject({
+      riderId: rider.user.id,
+      driverId: null,
+      status: "matching",
+      pickup,
+      dropoff,
+      fare: null,
+      driverLocation: null,
+      etaSec: null,
+    });
     expect(trip.quote).toMatchObject({ pickup, dropoff });
     expect(trip.createdAt).toBe(trip.updatedAt);
     expect(await getTrip(rider, trip.id)).toMatchObject({ id: trip.id, status: "matching", quote: trip.quote });
@@ -174,23 +206,43 @@ describe("POST /v1/trips", () => {
     const rider = await registerUser("rider");
     const other = await registerUser("rider");
     const pickup = area(8);
-    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: "qt_doesnotexist" } }), 404, "not_found");
+    expectError(
+      await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: "qt_doesnotexist" } }),
+      404,
+      "not_found",
+    );
     const theirs = (await quote(other, { pickup, dropoff: offset(pickup, 3) })).body.quote;
-    expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: theirs.id } }), 404, "not_found");
+    expectError(
+      await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: theirs.id } }),
+      404,
+      "not_found",
+    );
 
     const mine = (await quote(rider, { pickup, dropoff: offset(pickup, 3) })).body.quote;
     const past = Date.now() - 1_000;
-    await env.DB.prepare(`UPDATE quotes SET expires_at = ?, data = json_set(data, '$.quote.expiresAt', ?) WHERE id = ?`).bind(past, past, mine.id).run();
+    await env.DB.prepare(`UPDATE quotes SET expires_at = ?, data = json_set(data, '$.quote.expiresAt', ?) WHERE id = ?`)
+      .bind(past, past, mine.id)
+      .run();
     expectError(await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: mine.id } }), 409, "conflict");
     // No trip was made: the rider is free to request.
-    expect((await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })).status,
+    ).toBe(201);
   });
 
   it("answers 400 to a body that is neither a quote id nor pickup and dropoff", async () => {
     const rider = await registerUser("rider");
     const pickup = area(9);
-    const bodies = [{}, { quoteId: "" }, { quoteId: 5 }, { pickup }, { pickup, dropoff: { lat: 100, lng: 0 } }, { quoteId: "qt_x", pickup, dropoff: pickup }];
-    for (const body of bodies) expectError(await call("POST", "/v1/trips", { token: rider.token, body }), 400, "invalid_request");
+    const bodies = [
+      {},
+      { quoteId: "" },
+      { quoteId: 5 },
+      { pickup },
+      { pickup, dropoff: { lat: 100, lng: 0 } },
+      { quoteId: "qt_x", pickup, dropoff: pickup },
+    ];
+    for (const body of bodies)
+      expectError(await call("POST", "/v1/trips", { token: rider.token, body }), 400, "invalid_request");
   });
 
   it("returns the same trip for the same Idempotency-Key, and only for the same rider", async () => {
@@ -204,14 +256,22 @@ describe("POST /v1/trips", () => {
     expect(again.status).toBe(201);
     expect(again.body.trip.id).toBe(first.body.trip.id);
     // A new key is a new request, refused while the first trip is active.
-    expectError(await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "ride-home-2" } }), 409, "conflict");
+    expectError(
+      await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "ride-home-2" } }),
+      409,
+      "conflict",
+    );
     // Keys belong to the rider who sent them.
     const other = await registerUser("rider");
     const theirs = await call("POST", "/v1/trips", { token: other.token, body, headers });
     expect(theirs.status).toBe(201);
     expect(theirs.body.trip.id).not.toBe(first.body.trip.id);
     expect(theirs.body.trip.riderId).toBe(other.user.id);
-    expectError(await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "" } }), 400, "invalid_request");
+    expectError(
+      await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "" } }),
+      400,
+      "invalid_request",
+    );
   });
 
   it("never makes two trips from concurrent requests with one Idempotency-Key", async () => {
@@ -219,15 +279,27 @@ describe("POST /v1/trips", () => {
     const pickup = area(11);
     const body = { pickup, dropoff: offset(pickup, 3) };
     // A double (triple) tap: every copy is answered with the one trip.
-    const results = await Promise.all([1, 2, 3].map(() => call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "tap-tap-tap" } })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() =>
+        call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "tap-tap-tap" } }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual([201, 201, 201]);
     const ids = new Set(results.map((r) => r.body.trip.id));
     expect(ids.size).toBe(1);
-    const later = await call("POST", "/v1/trips", { token: rider.token, body, headers: { "Idempotency-Key": "tap-tap-tap" } });
+    const later = await call("POST", "/v1/trips", {
+      token: rider.token,
+      body,
+      headers: { "Idempotency-Key": "tap-tap-tap" },
+    });
     expect(ids.has(later.body.trip.id)).toBe(true);
     // Without a shared key, concurrent requests still give the rider one active trip.
     const other = await registerUser("rider");
-    const racing = await Promise.all([1, 2, 3].map((i) => call("POST", "/v1/trips", { token: other.token, body, headers: { "Idempotency-Key": `own-${i}` } })));
+    const racing = await Promise.all(
+      [1, 2, 3].map((i) =>
+        call("POST", "/v1/trips", { token: other.token, body, headers: { "Idempotency-Key": `own-${i}` } }),
+      ),
+    );
     expect(racing.filter((r) => r.status === 201)).toHaveLength(1);
     for (const r of racing.filter((r) => r.status !== 201)) expectError(r, 409, "conflict");
   });
@@ -250,7 +322,11 @@ describe("POST /v1/trips", () => {
   it("answers 403 to a driver requesting a trip", async () => {
     const driver = await registerUser("driver");
     const pickup = area(13);
-    expectError(await call("POST", "/v1/trips", { token: driver.token, body: { pickup, dropoff: offset(pickup, 2) } }), 403, "forbidden");
+    expectError(
+      await call("POST", "/v1/trips", { token: driver.token, body: { pickup, dropoff: offset(pickup, 2) } }),
+      403,
+      "forbidden",
+    );
     expectError(await call("POST", "/v1/trips", { body: { pickup, dropoff: offset(pickup, 2) } }), 401, "unauthorized");
   });
 });
@@ -261,7 +337,11 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     const driver = await onlineDriver(offset(pickup, 0.4));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    expect((await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip).toMatchObject({ id: trip.id, status: "accepted", driverId: driver.user.id });
+    expect((await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip).toMatchObject({
+      id: trip.id,
+      status: "accepted",
+      driverId: driver.user.id,
+    });
     const seenByDriver = await call("GET", `/v1/trips/${trip.id}`, { token: driver.token });
     expect(seenByDriver.status).toBe(200);
     expect(Trip.strict().parse(seenByDriver.body.trip).riderId).toBe(rider.user.id);
@@ -304,8 +384,11 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     const older = await call("GET", `/v1/trips?limit=1&before=${second.createdAt}`, { token: rider.token });
     expect(older.body.trips.map((t: any) => t.id)).toEqual([first.id]);
 
-    expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({ trips: [] });
-    for (const query of ["limit=0", "limit=101", "limit=abc", "before=-1"]) expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
+    expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({
+      trips: [],
+    });
+    for (const query of ["limit=0", "limit=101", "limit=abc", "before=-1"])
+      expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/trips"), 401, "unauthorized");
     driver.socket.close();
   });
@@ -322,10 +405,13 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     // Accepted and arrived wait for one write together; the live trip is the object's to answer.
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     expect(await alarmIn()).toBeGreaterThan(HISTORY_FLUSH_MS - 3_000);
-    expect((await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())?.status).not.toBe("arrived");
+    expect(
+      (await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())?.status,
+    ).not.toBe("arrived");
     await flushed(trip.id, "arrived");
     // The end frees the rider's slot and settles the fare: it goes at the outbox's own pace.
-    for (const action of ["start", "complete"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["start", "complete"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     expect(await alarmIn()).toBeLessThanOrEqual(OUTBOX_FLUSH_DELAY_MS);
     await flushed(trip.id, "completed");
     driver.socket.close();
@@ -350,11 +436,17 @@ describe("trip moves", () => {
     expect((await getTrip(rider, trip.id)).status).toBe("arrived");
     // A retry of the same id is acknowledged again and not applied again (a second arrival would be a conflict).
     expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
-    expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({ type: "error", id: "k0", code: "invalid_request" });
+    expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({
+      type: "error",
+      id: "k0",
+      code: "invalid_request",
+    });
     expect(await move(driver, "trip.start", "s1")).toEqual({ type: "ack", id: "s1" });
     expect(await move(driver, "trip.complete", "c1")).toEqual({ type: "ack", id: "c1" });
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", driverId: driver.user.id });
-    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({ trip: { id: trip.id } });
+    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({
+      trip: { id: trip.id },
+    });
 
     // A driver's cancel before pickup, on the channel, sends the next trip back to matching without them.
     const next = await acceptedTrip(rider, driver, pickup, offset(pickup, 2));
@@ -377,8 +469,10 @@ describe("trip moves", () => {
       expectError(await driverAction(user, trip.id, action), status, code);
 
     // accepted
-    for (const action of ["accept", "decline", "start", "complete"] as const) await refuse(driver, action, 409, "conflict");
-    for (const action of ["arrived", "start", "complete", "cancel"] as const) await refuse(other, action, 403, "forbidden");
+    for (const action of ["accept", "decline", "start", "complete"] as const)
+      await refuse(driver, action, 409, "conflict");
+    for (const action of ["arrived", "start", "complete", "cancel"] as const)
+      await refuse(other, action, 403, "forbidden");
     await refuse(rider, "arrived", 403, "forbidden");
     await refuse(await registerUser("rider"), "cancel", 403, "forbidden");
 
@@ -406,7 +500,8 @@ describe("trip moves", () => {
     expect(done.fare!.currency).toBe("USD");
 
     // Over: nothing moves a completed trip.
-    for (const action of ["accept", "decline", "arrived", "start", "complete", "cancel"] as const) await refuse(driver, action, 409, "conflict");
+    for (const action of ["accept", "decline", "arrived", "start", "complete", "cancel"] as const)
+      await refuse(driver, action, 409, "conflict");
     expectError(await cancel(rider, trip.id), 409, "conflict");
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", fare: done.fare });
     expectError(await driverAction(driver, "trip_doesnotexist", "arrived"), 404, "not_found");
@@ -424,7 +519,10 @@ describe("trip moves", () => {
     expect(res.status).toBe(200);
     expect(res.body.trip.status).toBe("cancelled");
     expect(res.body.trip).not.toHaveProperty("cancellationFee");
-    expect(await frameSeen(driver.socket, (f) => f.type === "offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+    expect(await frameSeen(driver.socket, (f) => f.type === "offer.expired")).toEqual({
+      type: "offer.expired",
+      tripId: trip.id,
+    });
     await waitDriverStatus(driver, "available");
     expectError(await driverAction(driver, trip.id, "accept"), 409, "conflict");
     driver.socket.close();
@@ -473,7 +571,15 @@ describe("trip moves", () => {
     const pickup = area(21);
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
     expectError(await cancel(rider, trip.id, { reason: "r".repeat(501) }), 400, "invalid_request");
-    expectError(await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token, body: "{", headers: { "Content-Type": "application/json" } }), 400, "invalid_request");
+    expectError(
+      await call("POST", `/v1/trips/${trip.id}/cancel`, {
+        token: rider.token,
+        body: "{",
+        headers: { "Content-Type": "application/json" },
+      }),
+      400,
+      "invalid_request",
+    );
     expect((await getTrip(rider, trip.id)).status).toBe("matching");
     expect((await cancel(rider, trip.id, { reason: "r".repeat(500) })).status).toBe(200);
   });
@@ -501,7 +607,11 @@ describe("POST /v1/trips/:id/rating", () => {
     expect((await me(driver)).rating).toEqual({ average: 4.5, count: 2 });
     // Someone who was not on the trip may not rate it.
     expectError(await rate(ada, second.id, { stars: 1 }), 403, "forbidden");
-    expectError(await call("POST", `/v1/trips/trip_doesnotexist/rating`, { token: ada.token, body: { stars: 3 } }), 404, "not_found");
+    expectError(
+      await call("POST", `/v1/trips/trip_doesnotexist/rating`, { token: ada.token, body: { stars: 3 } }),
+      404,
+      "not_found",
+    );
     driver.socket.close();
   });
 
@@ -512,7 +622,14 @@ describe("POST /v1/trips/:id/rating", () => {
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     expectError(await rate(rider, trip.id, { stars: 5 }), 409, "conflict");
     expectError(await rate(driver, trip.id, { stars: 5 }), 409, "conflict");
-    for (const body of [{ stars: 0 }, { stars: 6 }, { stars: 3.5 }, { stars: "5" }, {}, { stars: 5, comment: "c".repeat(501) }]) {
+    for (const body of [
+      { stars: 0 },
+      { stars: 6 },
+      { stars: 3.5 },
+      { stars: "5" },
+      {},
+      { stars: 5, comment: "c".repeat(501) },
+    ]) {
       expectError(await rate(rider, trip.id, body), 400, "invalid_request");
     }
     expect((await cancel(rider, trip.id)).status).toBe(200);

@@ -12,7 +12,8 @@ const CONNECTS_PER_MINUTE = 60;
 
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
+  for (let i = 0; i < count; i += size)
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
   return out;
 }
 
@@ -20,7 +21,9 @@ async function historyCount(user: TestUser, roomId: string): Promise<number> {
   let total = 0;
   let before: number | null | undefined;
   for (;;) {
-    const res = await call("GET", `/v1/rooms/${roomId}/messages?limit=100${before ? `&before=${before}` : ""}`, { token: user.token });
+    const res = await call("GET", `/v1/rooms/${roomId}/messages?limit=100${before ? `&before=${before}` : ""}`, {
+      token: user.token,
+    });
     total += res.body.messages.length;
     before = res.body.nextBefore;
     if (!before) return total;
@@ -33,7 +36,9 @@ describe("HTTP chat posts", () => {
     const ada = await registerUser();
     const room = await createRoom(mallory);
     await joinRoom(ada, room.id);
-    const answers = await inBatches(300, 50, (i) => call("POST", `/v1/rooms/${room.id}/messages`, { token: mallory.token, body: { text: `spam ${i}` } }));
+    const answers = await inBatches(300, 50, (i) =>
+      call("POST", `/v1/rooms/${room.id}/messages`, { token: mallory.token, body: { text: `spam ${i}` } }),
+    );
     const accepted = answers.filter((r) => r.status === 201);
     const limited = answers.filter((r) => r.status === 429);
     expect(accepted.length + limited.length).toBe(300);
@@ -45,7 +50,10 @@ describe("HTTP chat posts", () => {
     expect(await historyCount(ada, room.id)).toBe(accepted.length);
 
     // Another user in the same room is not affected.
-    const other = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "still fine" } });
+    const other = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "still fine" },
+    });
     expect(other.status).toBe(201);
     // ... nor is the throttled user's socket path, which has its own per-connection limits.
     const ws = await connectOk(`/v1/rooms/${room.id}/ws`, mallory.token);
@@ -68,7 +76,9 @@ describe("socket opens", () => {
     expect(limited.status).toBe(429);
     expect((limited.body as { error: { code: string } }).error.code).toBe("rate_limited");
     // SSE streams are the same class.
-    const sse = await exports.default.fetch("http://ridewire.test/v1/rooms/room_nowhere/events", { headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" } });
+    const sse = await exports.default.fetch("http://ridewire.test/v1/rooms/room_nowhere/events", {
+      headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" },
+    });
     expect(sse.status).toBe(429);
     expect(sse.headers.get("Retry-After")).toBe("60");
     await sse.body?.cancel();
@@ -85,12 +95,16 @@ describe("socket opens", () => {
     const max = Number(env.MAX_CONNECTIONS_PER_USER_PER_ROOM);
     const sockets = [];
     for (let i = 0; i < max - 1; i++) sockets.push(await connectOk(`/v1/rooms/${room.id}/ws`, mallory.token));
-    const stream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, { headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" } });
+    const stream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, {
+      headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" },
+    });
     expect(stream.status).toBe(200);
     const over = await connect(`/v1/rooms/${room.id}/ws`, { token: mallory.token });
     expect(over.status).toBe(429);
     expect((over.body as { error: unknown }).error).toMatchObject({ code: "too_many_connections", details: { max } });
-    const overStream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, { headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" } });
+    const overStream = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, {
+      headers: { Authorization: `Bearer ${mallory.token}`, Accept: "text/event-stream" },
+    });
     expect(overStream.status).toBe(429);
     await overStream.body?.cancel();
     // Others still get in, and the room still works for everyone.
@@ -114,20 +128,32 @@ describe("anonymous routes", () => {
   it("counts the payment provider's webhook per client IP", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 1_300 && !statuses.includes(429); i++) {
-      const res = await exports.default.fetch("http://ridewire.test/v1/payments/webhook", { method: "POST", headers: { "CF-Connecting-IP": "203.0.113.7", "Content-Type": "application/json" }, body: "{}" });
+      const res = await exports.default.fetch("http://ridewire.test/v1/payments/webhook", {
+        method: "POST",
+        headers: { "CF-Connecting-IP": "203.0.113.7", "Content-Type": "application/json" },
+        body: "{}",
+      });
       await res.body?.cancel();
       statuses.push(res.status);
     }
     expect(statuses.at(-1)).toBe(429);
     expect(statuses.slice(0, -1).every((s) => s === 400)).toBe(true);
-    const otherIp = await exports.default.fetch("http://ridewire.test/v1/payments/webhook", { method: "POST", headers: { "CF-Connecting-IP": "198.51.100.4", "Content-Type": "application/json" }, body: "{}" });
+    const otherIp = await exports.default.fetch("http://ridewire.test/v1/payments/webhook", {
+      method: "POST",
+      headers: { "CF-Connecting-IP": "198.51.100.4", "Content-Type": "application/json" },
+      body: "{}",
+    });
     expect(otherIp.status).toBe(400);
     await otherIp.body?.cancel();
   }, 30_000);
 
   it("counts sign-ups and refreshes per client IP, so a flood of junk refresh tokens is cut off", async () => {
     const refresh = (ip: string) =>
-      exports.default.fetch("http://ridewire.test/v1/auth/refresh", { method: "POST", headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: "junk-refresh-token-0123456789" }) });
+      exports.default.fetch("http://ridewire.test/v1/auth/refresh", {
+        method: "POST",
+        headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" },
+        body: JSON.stringify({ refreshToken: "junk-refresh-token-0123456789" }),
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 1_300 && !statuses.includes(429); i++) {
       const res = await refresh("203.0.113.9");

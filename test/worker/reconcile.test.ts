@@ -11,7 +11,16 @@ import { placeHold } from "../../src/db/ledger";
 import worker from "../../src/index";
 import { reconcile } from "../../src/payments/reconcile";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
-import { acceptedTrip, area, driverAction, offset, onlineDriver, requestTrip, stopTripAlarms, waitFor } from "../helpers/dispatch";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  offset,
+  onlineDriver,
+  requestTrip,
+  stopTripAlarms,
+  waitFor,
+} from "../helpers/dispatch";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 const config = loadConfig(env);
@@ -24,7 +33,9 @@ async function walletOf(user: TestUser) {
 }
 
 async function entryKinds(tripId: string): Promise<string[]> {
-  const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`).bind(tripId).all<{ kind: string }>();
+  const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`)
+    .bind(tripId)
+    .all<{ kind: string }>();
   return rows.results.map((r) => r.kind);
 }
 
@@ -63,7 +74,12 @@ describe("reconciliation of holds", () => {
 
     // Run as if well past the grace of every hold but the young one's.
     const summary = await reconcile(env, config, Date.now() + 5_000);
-    expect(summary.released).toContainEqual({ tripId: lost, riderId: rider.user.id, amount: USD(800), why: "unknown_trip" });
+    expect(summary.released).toContainEqual({
+      tripId: lost,
+      riderId: rider.user.id,
+      amount: USD(800),
+      why: "unknown_trip",
+    });
     expect(summary.released.map((r) => r.tripId)).not.toContain(young);
     expect(summary.failed).toEqual([]);
     const later = await reconcile(env, config, Date.now() + GRACE + 60_000);
@@ -77,25 +93,41 @@ describe("reconciliation of holds", () => {
     const driver = await onlineDriver(offset(pickup, 0.3));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     // The completion and a reconciliation (as if long after) race for the trip's hold.
-    const [done, summary] = await Promise.all([driverAction(driver, trip.id, "complete"), reconcile(env, config, Date.now() + GRACE + 60_000)]);
+    const [done, summary] = await Promise.all([
+      driverAction(driver, trip.id, "complete"),
+      reconcile(env, config, Date.now() + GRACE + 60_000),
+    ]);
     expect(done.status).toBe(200);
     await reconcile(env, config, Date.now() + GRACE + 60_000);
-    const kinds = await waitFor("the capture", async () => {
-      const k = await entryKinds(trip.id);
-      return k.includes("capture") ? k : undefined;
-    }, 8_000);
+    const kinds = await waitFor(
+      "the capture",
+      async () => {
+        const k = await entryKinds(trip.id);
+        return k.includes("capture") ? k : undefined;
+      },
+      8_000,
+    );
     expect(kinds).toEqual(["hold", "release", "capture"]);
     const fare = done.body.trip.fare;
-    expect(await walletOf(rider)).toEqual({ balance: USD(50_000 - fare.amount), held: USD(0), available: USD(50_000 - fare.amount), owed: USD(0) });
+    expect(await walletOf(rider)).toEqual({
+      balance: USD(50_000 - fare.amount),
+      held: USD(0),
+      available: USD(50_000 - fare.amount),
+      owed: USD(0),
+    });
     expect(summary.failed).toEqual([]);
 
     // A cancelled trip whose own settlement has not run yet: the cron makes it run.
     const other = await registerUser("rider");
     const cancelled = await requestTrip(other, area(82), offset(area(82), 3));
     expect((await call("POST", `/v1/trips/${cancelled.id}/cancel`, { token: other.token })).status).toBe(200);
-    await Promise.all([reconcile(env, config, Date.now() + GRACE + 60_000), reconcile(env, config, Date.now() + GRACE + 60_000)]);
+    await Promise.all([
+      reconcile(env, config, Date.now() + GRACE + 60_000),
+      reconcile(env, config, Date.now() + GRACE + 60_000),
+    ]);
     await waitFor("the release", async () => ((await entryKinds(cancelled.id)).includes("release") ? true : undefined));
     expect(await entryKinds(cancelled.id)).toEqual(["hold", "release"]);
     expect(await walletOf(other)).toMatchObject({ held: USD(0), available: USD(50_000) });
@@ -111,13 +143,31 @@ describe("the ledger check", () => {
     const now = Date.now();
     const ghost = unique("ghost");
     await env.DB.batch([
-      env.DB.prepare(`INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, 'hold', ?, ?), (?, 'wallet', ?, ?), ('platform:revenue', 'platform', NULL, ?) ON CONFLICT DO NOTHING`).bind(`hold:${ghost}`, ghost, now, `wallet:${ghost}`, ghost, now, now),
-      env.DB.prepare(`INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) VALUES ('je_neg', ?, 'release', NULL, NULL, ?), ('je_odd', ?, 'capture', NULL, NULL, ?)`).bind(unique("k"), now, unique("k"), now),
-      env.DB.prepare(`INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) VALUES ('je_neg', ?, -300, 'USD', ?), ('je_neg', ?, 300, 'USD', ?), ('je_odd', 'platform:revenue', 5, 'USD', ?)`).bind(`hold:${ghost}`, now, `wallet:${ghost}`, now, now),
+      env.DB.prepare(
+        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, 'hold', ?, ?), (?, 'wallet', ?, ?), ('platform:revenue', 'platform', NULL, ?) ON CONFLICT DO NOTHING`,
+      ).bind(`hold:${ghost}`, ghost, now, `wallet:${ghost}`, ghost, now, now),
+      env.DB.prepare(
+        `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) VALUES ('je_neg', ?, 'release', NULL, NULL, ?), ('je_odd', ?, 'capture', NULL, NULL, ?)`,
+      ).bind(unique("k"), now, unique("k"), now),
+      env.DB.prepare(
+        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) VALUES ('je_neg', ?, -300, 'USD', ?), ('je_neg', ?, 300, 'USD', ?), ('je_odd', 'platform:revenue', 5, 'USD', ?)`,
+      ).bind(`hold:${ghost}`, now, `wallet:${ghost}`, now, now),
     ]);
     const summary = await reconcile(env, config, Date.now());
-    expect(summary.ledgerProblems).toContainEqual({ kind: "account_balance", account: `hold:${ghost}`, currency: "USD", balance: -300, rule: "a hold never goes below zero" });
-    expect(summary.ledgerProblems).toContainEqual({ kind: "unbalanced_entry", entryId: "je_odd", currency: "USD", sum: 5, accounts: ["platform:revenue"] });
+    expect(summary.ledgerProblems).toContainEqual({
+      kind: "account_balance",
+      account: `hold:${ghost}`,
+      currency: "USD",
+      balance: -300,
+      rule: "a hold never goes below zero",
+    });
+    expect(summary.ledgerProblems).toContainEqual({
+      kind: "unbalanced_entry",
+      entryId: "je_odd",
+      currency: "USD",
+      sum: 5,
+      accounts: ["platform:revenue"],
+    });
     expect(summary.ledgerProblems).toHaveLength(2);
   });
 });

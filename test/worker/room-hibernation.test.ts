@@ -87,7 +87,11 @@ describe("hibernation", () => {
 
     // bob's last socket closing while the room sleeps still tells the others he left.
     b.close();
-    expect(await a.next((f) => f.type === "presence")).toEqual({ type: "presence", event: "leave", userId: bob.user.id });
+    expect(await a.next((f) => f.type === "presence")).toEqual({
+      type: "presence",
+      event: "leave",
+      userId: bob.user.id,
+    });
     await settle(a);
     expect(framesOf(a, "message")).toHaveLength(1);
     a.close();
@@ -105,7 +109,11 @@ describe("hibernation", () => {
     await b.waitClosed();
     await hibernate(roomId);
     b2.close();
-    expect(await a.next((f) => f.type === "presence")).toEqual({ type: "presence", event: "leave", userId: bob.user.id });
+    expect(await a.next((f) => f.type === "presence")).toEqual({
+      type: "presence",
+      event: "leave",
+      userId: bob.user.id,
+    });
     await settle(a);
     expect(framesOf(a, "presence").filter((f) => f.event === "leave")).toHaveLength(1);
     a.close();
@@ -157,7 +165,9 @@ describe("eviction that closes sockets", () => {
     a2.send({ type: "message", id: "m6", text: "m6" });
     await b2.next((f) => f.type === "message" && f.seq === 6);
     expect(framesOf(b2, "message").map((f) => f.seq)).toEqual([3, 4, 5, 6]);
-    expect(b2.frames.findIndex((f) => f.type === "synced")).toBeLessThan(b2.frames.findIndex((f) => f.seq === 6 && f.type === "message"));
+    expect(b2.frames.findIndex((f) => f.type === "synced")).toBeLessThan(
+      b2.frames.findIndex((f) => f.seq === 6 && f.type === "message"),
+    );
 
     // Old command ids still hold after the restart.
     b2.send({ type: "message", id: "m2", text: "m2" });

@@ -20,7 +20,11 @@ async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
   const all: Message[] = [];
   let before: number | null = null;
   for (let page = 0; page < 200; page++) {
-    const res = await call("GET", `/v1/rooms/${roomId}/messages?limit=100${before === null ? "" : `&before=${before}`}`, { token: user.token });
+    const res = await call(
+      "GET",
+      `/v1/rooms/${roomId}/messages?limit=100${before === null ? "" : `&before=${before}`}`,
+      { token: user.token },
+    );
     if (res.status !== 200) throw new Error(`history failed: ${res.status} ${JSON.stringify(res.body)}`);
     all.push(...res.body.messages);
     before = res.body.nextBefore;
@@ -103,17 +107,21 @@ describe("write-behind to D1", () => {
     socket.close();
   });
 
-  it("reaches D1 by itself, on the alarm the room sets", async () => {
-    const ada = await registerUser();
-    const room = await createRoom(ada);
-    await postMessage(ada, room.id, "on its own");
-    const deadline = Date.now() + MESSAGE_ARCHIVE_DELAY_MS + 5_000;
-    while ((await archivedSeqs(room.id)).length === 0) {
-      if (Date.now() > deadline) throw new Error("the outbox alarm never copied the message to D1");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await archivedSeqs(room.id)).toEqual([1]);
-  }, MESSAGE_ARCHIVE_DELAY_MS + 10_000);
+  it(
+    "reaches D1 by itself, on the alarm the room sets",
+    async () => {
+      const ada = await registerUser();
+      const room = await createRoom(ada);
+      await postMessage(ada, room.id, "on its own");
+      const deadline = Date.now() + MESSAGE_ARCHIVE_DELAY_MS + 5_000;
+      while ((await archivedSeqs(room.id)).length === 0) {
+        if (Date.now() > deadline) throw new Error("the outbox alarm never copied the message to D1");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await archivedSeqs(room.id)).toEqual([1]);
+    },
+    MESSAGE_ARCHIVE_DELAY_MS + 10_000,
+  );
 
   it("copies what was stored when its alarm began; a message stored during the D1 write waits for its own beat", async () => {
     const ada = await registerUser();
@@ -211,7 +219,9 @@ describe("write-behind to D1", () => {
     const history = await fullHistory(ada, room.id);
     // As if a write-behind of seqs 2 and 3 reached D1 and the room stopped before noting it.
     for (const message of history.filter((m) => m.seq === 2 || m.seq === 3)) {
-      await env.DB.prepare(`INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+      await env.DB.prepare(
+        `INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      )
         .bind(message.id, message.roomId, message.seq, message.userId, message.text, message.createdAt)
         .run();
     }
@@ -242,21 +252,35 @@ describe("write-behind to D1", () => {
     const seqs = await archivedSeqs(room.id);
     expect(seqs.length).toBe(total);
     expect(seqs).toEqual(range(1, total));
-    expect(await roomStorage(room.id)).toMatchObject({ firstSeq: total - RETENTION + 1, lastSeq: total, events: RETENTION, outbox: 0 });
+    expect(await roomStorage(room.id)).toMatchObject({
+      firstSeq: total - RETENTION + 1,
+      lastSeq: total,
+      events: RETENTION,
+      outbox: 0,
+    });
 
     // History pages through the boundary between the room's log and D1 without a gap.
     const boundary = total - RETENTION + 1;
-    const across = await call("GET", `/v1/rooms/${room.id}/messages?before=${boundary + 2}&limit=5`, { token: ada.token });
+    const across = await call("GET", `/v1/rooms/${room.id}/messages?before=${boundary + 2}&limit=5`, {
+      token: ada.token,
+    });
     expect(across.body.messages.map((m: Message) => m.seq)).toEqual(range(boundary - 3, boundary + 1).reverse());
     expect(across.body.nextBefore).toBe(boundary - 3);
     const oldest = await call("GET", `/v1/rooms/${room.id}/messages?before=3`, { token: ada.token });
-    expect(oldest.body).toEqual({ messages: [expect.objectContaining({ seq: 2, text: "bulk 0" }), first], nextBefore: null });
+    expect(oldest.body).toEqual({
+      messages: [expect.objectContaining({ seq: 2, text: "bulk 0" }), first],
+      nextBefore: null,
+    });
     const history = await fullHistory(ada, room.id);
     expect(history.map((m) => m.seq)).toEqual(range(1, total).reverse());
     expect(history.at(-1)).toEqual(first);
 
     // A repeated Idempotency-Key whose message the room has trimmed is answered from D1.
-    const again = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "the very first" }, headers: { "Idempotency-Key": key } });
+    const again = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "the very first" },
+      headers: { "Idempotency-Key": key },
+    });
     expect(again.status).toBe(201);
     expect(again.body.message).toEqual(first);
 
@@ -275,18 +299,30 @@ describe("write-behind to D1", () => {
     expect(await roomStorage(room.id)).toMatchObject({ events: RETENTION + TRIM_SLACK, outbox: 0 });
     await appendMessages(room.id, ada, 1);
     await flushOutbox(room.id);
-    expect(await roomStorage(room.id)).toMatchObject({ firstSeq: total + TRIM_SLACK + 1 - RETENTION + 1, events: RETENTION, outbox: 0 });
+    expect(await roomStorage(room.id)).toMatchObject({
+      firstSeq: total + TRIM_SLACK + 1 - RETENTION + 1,
+      events: RETENTION,
+      outbox: 0,
+    });
   });
 });
 
 describe("command ids", () => {
   const commandIds = (roomId: string) =>
     runInDurableObject(roomStub(roomId), (_room, state) =>
-      state.storage.sql.exec<{ command_id: string }>(`SELECT command_id FROM commands ORDER BY command_id`).toArray().map((r) => r.command_id),
+      state.storage.sql
+        .exec<{ command_id: string }>(`SELECT command_id FROM commands ORDER BY command_id`)
+        .toArray()
+        .map((r) => r.command_id),
     );
   const recordStale = (roomId: string, user: TestUser, commandId: string) =>
     runInDurableObject(roomStub(roomId), (_room, state) => {
-      state.storage.sql.exec(`INSERT INTO commands (user_id, command_id, seq, created_at) VALUES (?, ?, NULL, ?)`, user.user.id, commandId, Date.now() - DAY_MS - 60_000);
+      state.storage.sql.exec(
+        `INSERT INTO commands (user_id, command_id, seq, created_at) VALUES (?, ?, NULL, ?)`,
+        user.user.id,
+        commandId,
+        Date.now() - DAY_MS - 60_000,
+      );
     });
 
   it("are forgotten a day on, swept at most hourly and on a woken room's first alarm", async () => {
@@ -329,7 +365,11 @@ describe("rooms stored with the old outbox table", () => {
    * `archive`, an `outbox` table of seqs), with events 1..`last` and `outbox` waiting, then
    * evicts it so that it opens that storage afresh.
    */
-  async function oldSchemaRoom(user: TestUser, last: number, outbox: number[]): Promise<{ roomId: string; events: Message[] }> {
+  async function oldSchemaRoom(
+    user: TestUser,
+    last: number,
+    outbox: number[],
+  ): Promise<{ roomId: string; events: Message[] }> {
     const room = await createRoom(user);
     const events = range(1, last).map((seq) => messageEvent(room.id, user, seq));
     const stub = roomStub(room.id);
@@ -340,7 +380,12 @@ describe("rooms stored with the old outbox table", () => {
       sql.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, created_at INTEGER NOT NULL)`);
       sql.exec(`CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`);
       for (const message of events) {
-        sql.exec(`INSERT INTO events (seq, frame, created_at) VALUES (?, ?, ?)`, message.seq, JSON.stringify({ type: "message", seq: message.seq, message }), message.createdAt);
+        sql.exec(
+          `INSERT INTO events (seq, frame, created_at) VALUES (?, ?, ?)`,
+          message.seq,
+          JSON.stringify({ type: "message", seq: message.seq, message }),
+          message.createdAt,
+        );
       }
       for (const seq of outbox) sql.exec(`INSERT INTO outbox (seq) VALUES (?)`, seq);
     });
@@ -351,11 +396,17 @@ describe("rooms stored with the old outbox table", () => {
   const schemaOf = (roomId: string) =>
     runInDurableObject(roomStub(roomId), (_room, state) => ({
       tables: state.storage.sql
-        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'outbox') ORDER BY name`)
+        .exec<{ name: string }>(
+          `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'outbox') ORDER BY name`,
+        )
         .toArray()
         .map((r) => r.name),
-      archive: state.storage.sql.exec<{ seq: number; archive: number }>(`SELECT seq, archive FROM events ORDER BY seq`).toArray(),
-      flushedThrough: state.storage.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`).toArray()[0]?.value,
+      archive: state.storage.sql
+        .exec<{ seq: number; archive: number }>(`SELECT seq, archive FROM events ORDER BY seq`)
+        .toArray(),
+      flushedThrough: state.storage.sql
+        .exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`)
+        .toArray()[0]?.value,
     }));
 
   it("copies what the old outbox held, once, and nothing it had already copied", async () => {
@@ -375,7 +426,8 @@ describe("rooms stored with the old outbox table", () => {
     // Nobody set an alarm for the migrated room: it sets its own for what waits.
     const deadline = Date.now() + 5_000;
     while ((await archivedSeqs(roomId)).length < 3) {
-      if (Date.now() > deadline) throw new Error(`the migrated outbox never reached D1: ${JSON.stringify(await archivedSeqs(roomId))}`);
+      if (Date.now() > deadline)
+        throw new Error(`the migrated outbox never reached D1: ${JSON.stringify(await archivedSeqs(roomId))}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await archivedSeqs(roomId)).toEqual([3, 5, 6]);
@@ -409,14 +461,36 @@ describe("events not meant for D1", () => {
     await postMessage(ada, room.id, "copied");
     // A message frame appended with archive off: only the flag keeps it out of D1.
     await runInDurableObject(roomStub(room.id), (instance) => {
-      const log = (instance as unknown as { log: { append(build: (seq: number) => object, now: number, archive: boolean): unknown } }).log;
-      log.append((seq) => ({ type: "message", seq, message: { id: `msg_${room.id}_${seq}`, roomId: room.id, seq, userId: ada.user.id, text: "kept here", createdAt: Date.now() } }), Date.now(), false);
+      const log = (
+        instance as unknown as {
+          log: { append(build: (seq: number) => object, now: number, archive: boolean): unknown };
+        }
+      ).log;
+      log.append(
+        (seq) => ({
+          type: "message",
+          seq,
+          message: {
+            id: `msg_${room.id}_${seq}`,
+            roomId: room.id,
+            seq,
+            userId: ada.user.id,
+            text: "kept here",
+            createdAt: Date.now(),
+          },
+        }),
+        Date.now(),
+        false,
+      );
     });
     expect(await roomStorage(room.id)).toMatchObject({ lastSeq: 2, outbox: 1 });
     await flushOutbox(room.id);
     expect(await archivedSeqs(room.id)).toEqual([1]);
-    const flushedThrough = await runInDurableObject(roomStub(room.id), (_room, state) =>
-      state.storage.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`).one().value,
+    const flushedThrough = await runInDurableObject(
+      roomStub(room.id),
+      (_room, state) =>
+        state.storage.sql.exec<{ value: number }>(`SELECT value FROM log_meta WHERE key = 'flushed_through'`).one()
+          .value,
     );
     expect(flushedThrough).toBe(2);
     await postMessage(ada, room.id, "copied too");

@@ -4,7 +4,19 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol/common";
 import { call, connect, connectOk, createRoom, joinRoom, registerUser, type TestSocket } from "../helpers/api";
-import { expectError, flushOutbox, frameAfter, framesOf, postMessage, range, roomOfTwo, roomStorage, roomStub, settle, wsPath } from "../helpers/chat";
+import {
+  expectError,
+  flushOutbox,
+  frameAfter,
+  framesOf,
+  postMessage,
+  range,
+  roomOfTwo,
+  roomStorage,
+  roomStub,
+  settle,
+  wsPath,
+} from "../helpers/chat";
 
 /** Resolves when the socket answers an exact `{"type":"ping"}`: proof it is still open. */
 async function expectOpen(socket: TestSocket): Promise<void> {
@@ -27,7 +39,13 @@ describe("upgrade", () => {
     const socket = res.socket!;
     const welcome = await socket.nextOfType("welcome");
     expect(socket.frames[0]).toBe(welcome);
-    expect(welcome).toEqual({ type: "welcome", seq: 2, members: expect.arrayContaining([ada.user.id, bob.user.id]), online: [bob.user.id], reads: {} });
+    expect(welcome).toEqual({
+      type: "welcome",
+      seq: 2,
+      members: expect.arrayContaining([ada.user.id, bob.user.id]),
+      online: [bob.user.id],
+      reads: {},
+    });
     expect(welcome.members).toHaveLength(2);
     socket.close();
   });
@@ -76,14 +94,29 @@ describe("upgrade", () => {
   it("answers 403 to a foreign Origin and lets local development origins and no Origin through", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
-    for (const origin of ["https://evil.example", "null", "http://localhost.evil.example", "http://localhost:5173.evil.example", "https://localhost:5173"]) {
+    for (const origin of [
+      "https://evil.example",
+      "null",
+      "http://localhost.evil.example",
+      "http://localhost:5173.evil.example",
+      "https://localhost:5173",
+    ]) {
       const res = await connect(wsPath(room.id), { token: ada.token, headers: { Origin: origin } });
       expect(res.socket, origin).toBeNull();
       expectError(res, 403, "forbidden");
     }
     // The foreign page is refused with a query token too.
-    expectError(await connect(wsPath(room.id, `?access_token=${ada.token}`), { headers: { Origin: "https://evil.example" } }), 403, "forbidden");
-    const passing: Record<string, string>[] = [{ Origin: "http://localhost:5173" }, { Origin: "http://127.0.0.1:8787" }, { Origin: "http://ridewire.test" }, {}];
+    expectError(
+      await connect(wsPath(room.id, `?access_token=${ada.token}`), { headers: { Origin: "https://evil.example" } }),
+      403,
+      "forbidden",
+    );
+    const passing: Record<string, string>[] = [
+      { Origin: "http://localhost:5173" },
+      { Origin: "http://127.0.0.1:8787" },
+      { Origin: "http://ridewire.test" },
+      {},
+    ];
     for (const headers of passing) {
       const res = await connect(wsPath(room.id), { token: ada.token, headers });
       expect(res.status, JSON.stringify(headers)).toBe(101);
@@ -112,7 +145,14 @@ describe("fan-out", () => {
     expect(atA).toEqual({
       type: "message",
       seq: 1,
-      message: { id: expect.any(String), roomId, seq: 1, userId: ada.user.id, text: "hello bob", createdAt: expect.any(Number) },
+      message: {
+        id: expect.any(String),
+        roomId,
+        seq: 1,
+        userId: ada.user.id,
+        text: "hello bob",
+        createdAt: expect.any(Number),
+      },
     });
     expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "m1", seq: 1 });
     // The ack is the sender's alone.
@@ -139,7 +179,8 @@ describe("fan-out", () => {
   it("broadcasts messages posted over HTTP", async () => {
     const { roomId, bob, a, b } = await roomOfTwo();
     const posted = await postMessage(bob, roomId, "from http");
-    for (const socket of [a, b]) expect(await socket.nextOfType("message")).toEqual({ type: "message", seq: posted.seq, message: posted });
+    for (const socket of [a, b])
+      expect(await socket.nextOfType("message")).toEqual({ type: "message", seq: posted.seq, message: posted });
     a.close();
     b.close();
   });
@@ -177,7 +218,11 @@ describe("command ids", () => {
     expect(await b.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 2 });
     await settle(a);
     await settle(b);
-    for (const socket of [a, b]) expect(framesOf(socket, "message").map((f) => [f.seq, f.message.text])).toEqual([[1, "once"], [2, "bob's"]]);
+    for (const socket of [a, b])
+      expect(framesOf(socket, "message").map((f) => [f.seq, f.message.text])).toEqual([
+        [1, "once"],
+        [2, "bob's"],
+      ]);
     const history = await call("GET", `/v1/rooms/${roomId}/messages`, { token: bob.token });
     expect(history.body.messages.map((m: Message) => m.text)).toEqual(["bob's", "once"]);
     a.close();
@@ -222,7 +267,13 @@ describe("resume", () => {
     const resumed = await connectOk(wsPath(roomId, "?since=2"), bob.token);
     await resumed.nextOfType("synced");
     expect(resumed.frames.filter((f) => f.type !== "presence")).toEqual([
-      { type: "welcome", seq: 5, members: expect.arrayContaining([ada.user.id, bob.user.id]), online: expect.arrayContaining([ada.user.id, bob.user.id]), reads: {} },
+      {
+        type: "welcome",
+        seq: 5,
+        members: expect.arrayContaining([ada.user.id, bob.user.id]),
+        online: expect.arrayContaining([ada.user.id, bob.user.id]),
+        reads: {},
+      },
       ...live.slice(2),
       { type: "synced", seq: 5 },
     ]);
@@ -309,7 +360,9 @@ describe("presence", () => {
     const b1 = await connectOk(wsPath(room.id), bob.token);
     expect(await watcher.next(isBob("join"))).toEqual({ type: "presence", event: "join", userId: bob.user.id });
     // The newcomer's welcome already counts it online.
-    expect(await b1.nextOfType("welcome")).toMatchObject({ online: expect.arrayContaining([ada.user.id, bob.user.id]) });
+    expect(await b1.nextOfType("welcome")).toMatchObject({
+      online: expect.arrayContaining([ada.user.id, bob.user.id]),
+    });
 
     const b2 = await connectOk(wsPath(room.id), bob.token);
     expect((await b2.nextOfType("welcome")).online.sort()).toEqual([ada.user.id, bob.user.id].sort());
@@ -406,9 +459,17 @@ describe("bad frames", () => {
   it("answers frames that are not JSON, invalid or of an unknown type with error frames and stays open", async () => {
     const { a, b } = await roomOfTwo();
     a.send("this is not json");
-    expect(await a.nextOfType("error")).toEqual({ type: "error", code: "invalid_request", message: expect.any(String) });
+    expect(await a.nextOfType("error")).toEqual({
+      type: "error",
+      code: "invalid_request",
+      message: expect.any(String),
+    });
     a.send('{"type":"message","id":"half"');
-    expect(await a.nextOfType("error")).toEqual({ type: "error", code: "invalid_request", message: expect.any(String) });
+    expect(await a.nextOfType("error")).toEqual({
+      type: "error",
+      code: "invalid_request",
+      message: expect.any(String),
+    });
 
     const cases: [unknown, string][] = [
       [{ type: "message", id: "e1", text: "" }, "e1"],
@@ -421,7 +482,12 @@ describe("bad frames", () => {
     ];
     for (const [frame, id] of cases) {
       a.send(frame);
-      expect(await a.nextOfType("error")).toEqual({ type: "error", id, code: "invalid_request", message: expect.any(String) });
+      expect(await a.nextOfType("error")).toEqual({
+        type: "error",
+        id,
+        code: "invalid_request",
+        message: expect.any(String),
+      });
     }
     expect(a.frames.find((f) => f.id === "e5")?.message).toMatch(/unknown/i);
     expect(a.frames.find((f) => f.id === "e1")?.message).toMatch(/text/);
@@ -453,7 +519,11 @@ describe("bad frames", () => {
     a.send(frameOf(65_536));
     expect(await a.nextOfType("error")).toMatchObject({ id: "size-65536", code: "invalid_request" });
     a.send(frameOf(65_537));
-    expect(await a.nextOfType("error")).toEqual({ type: "error", code: "payload_too_large", message: expect.any(String) });
+    expect(await a.nextOfType("error")).toEqual({
+      type: "error",
+      code: "payload_too_large",
+      message: expect.any(String),
+    });
     a.send({ type: "message", id: "big", text: "x".repeat(65_536) });
     expect(await a.nextOfType("error")).toMatchObject({ type: "error", code: "payload_too_large" });
     // Multi-byte text: under 64 K characters but over 64 KB.
@@ -492,7 +562,11 @@ describe("bad frames", () => {
     a.send("one too many");
     expect(await a.nextOfType("error")).toMatchObject({ code: "invalid_request" });
     expect((await a.waitClosed()).code).toBe(1008);
-    expect(await b.next((f) => f.type === "presence" && f.event === "leave")).toEqual({ type: "presence", event: "leave", userId: ada.user.id });
+    expect(await b.next((f) => f.type === "presence" && f.event === "leave")).toEqual({
+      type: "presence",
+      event: "leave",
+      userId: ada.user.id,
+    });
     // The room closed the socket and then got its close event: one leave, not two.
     await settle(b);
     expect(framesOf(b, "presence").filter((f) => f.event === "leave")).toHaveLength(1);
@@ -514,7 +588,8 @@ describe("rate limit", () => {
     const started = Date.now();
     for (let i = 0; i < 30; i++) a.send({ type: "message", id: `r${i}`, text: `r${i}` });
     const answers: any[] = [];
-    for (let i = 0; i < 30; i++) answers.push(await a.next((f) => (f.type === "ack" || f.type === "error") && f.id === `r${i}`));
+    for (let i = 0; i < 30; i++)
+      answers.push(await a.next((f) => (f.type === "ack" || f.type === "error") && f.id === `r${i}`));
     const elapsed = Date.now() - started;
     // The bucket refills at FRAME_RATE_PER_SECOND = 10, so a slow run may let a few more through.
     const allowed = 20 + Math.floor((elapsed / 1000) * 10);
@@ -522,7 +597,8 @@ describe("rate limit", () => {
     const limited = answers.filter((f) => f.type === "error");
     expect(limited.length).toBeGreaterThanOrEqual(30 - allowed);
     expect(limited.length).toBeGreaterThan(0);
-    for (const f of limited) expect(f).toEqual({ type: "error", id: f.id, code: "rate_limited", message: expect.any(String) });
+    for (const f of limited)
+      expect(f).toEqual({ type: "error", id: f.id, code: "rate_limited", message: expect.any(String) });
     const acked = answers.filter((f) => f.type === "ack");
     expect(acked.map((f) => f.seq)).toEqual(range(1, acked.length));
     // Only what was acked was stored and broadcast.

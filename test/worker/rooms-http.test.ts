@@ -48,7 +48,11 @@ describe("POST /v1/rooms", () => {
       expectError(await call("POST", "/v1/rooms", { token: ada.token, body }), 400, "invalid_request");
     }
     for (const raw of ["not json", "{", ""]) {
-      const res = await call("POST", "/v1/rooms", { token: ada.token, body: raw, headers: { "Content-Type": "application/json" } });
+      const res = await call("POST", "/v1/rooms", {
+        token: ada.token,
+        body: raw,
+        headers: { "Content-Type": "application/json" },
+      });
       expectError(res, 400, "invalid_request");
     }
   });
@@ -56,7 +60,11 @@ describe("POST /v1/rooms", () => {
   it("answers 401 without a token or with a bad one", async () => {
     expectError(await call("POST", "/v1/rooms", { body: { name: "x" } }), 401, "unauthorized");
     expectError(await call("POST", "/v1/rooms", { token: "not-a-jwt", body: { name: "x" } }), 401, "unauthorized");
-    expectError(await call("POST", "/v1/rooms", { body: { name: "x" }, headers: { Authorization: "Basic abc" } }), 401, "unauthorized");
+    expectError(
+      await call("POST", "/v1/rooms", { body: { name: "x" }, headers: { Authorization: "Basic abc" } }),
+      401,
+      "unauthorized",
+    );
   });
 });
 
@@ -88,8 +96,13 @@ describe("GET /v1/rooms", () => {
     const ada = await registerUser();
     const bob = await registerUser();
     const secret = await createRoom(ada, { private: true });
-    expect(((await call("GET", "/v1/rooms", { token: bob.token })).body.rooms as Room[]).map((r) => r.id)).not.toContain(secret.id);
-    expect((await call("POST", `/v1/rooms/${secret.id}/members`, { token: ada.token, body: { userId: bob.user.id } })).status).toBe(200);
+    expect(
+      ((await call("GET", "/v1/rooms", { token: bob.token })).body.rooms as Room[]).map((r) => r.id),
+    ).not.toContain(secret.id);
+    expect(
+      (await call("POST", `/v1/rooms/${secret.id}/members`, { token: ada.token, body: { userId: bob.user.id } }))
+        .status,
+    ).toBe(200);
     const ids = ((await call("GET", "/v1/rooms", { token: bob.token })).body.rooms as Room[]).map((r) => r.id);
     expect(ids.filter((id) => id === secret.id)).toHaveLength(1);
   });
@@ -173,7 +186,10 @@ describe("POST /v1/rooms/:id/members", () => {
     const bob = await registerUser();
     const secret = await createRoom(ada, { private: true });
     await postMessage(ada, secret.id, "before bob");
-    const res = await call("POST", `/v1/rooms/${secret.id}/members`, { token: ada.token, body: { userId: bob.user.id } });
+    const res = await call("POST", `/v1/rooms/${secret.id}/members`, {
+      token: ada.token,
+      body: { userId: bob.user.id },
+    });
     expect(res.status).toBe(200);
     const history = await call("GET", `/v1/rooms/${secret.id}/messages`, { token: bob.token });
     expect(history.status).toBe(200);
@@ -184,9 +200,14 @@ describe("POST /v1/rooms/:id/members", () => {
     expect(welcome.members).toEqual(expect.arrayContaining([ada.user.id, bob.user.id]));
     socket.close();
     // Adding again is harmless; the new member may add others too.
-    expect((await call("POST", `/v1/rooms/${secret.id}/members`, { token: ada.token, body: { userId: bob.user.id } })).status).toBe(200);
+    expect(
+      (await call("POST", `/v1/rooms/${secret.id}/members`, { token: ada.token, body: { userId: bob.user.id } }))
+        .status,
+    ).toBe(200);
     const cy = await registerUser();
-    expect((await call("POST", `/v1/rooms/${secret.id}/members`, { token: bob.token, body: { userId: cy.user.id } })).status).toBe(200);
+    expect(
+      (await call("POST", `/v1/rooms/${secret.id}/members`, { token: bob.token, body: { userId: cy.user.id } })).status,
+    ).toBe(200);
   });
 
   it("answers 403 to a non-member, also of a public room", async () => {
@@ -194,22 +215,53 @@ describe("POST /v1/rooms/:id/members", () => {
     const eve = await registerUser();
     const mallory = await registerUser();
     for (const room of [await createRoom(ada, { private: true }), await createRoom(ada)]) {
-      const res = await call("POST", `/v1/rooms/${room.id}/members`, { token: eve.token, body: { userId: mallory.user.id } });
+      const res = await call("POST", `/v1/rooms/${room.id}/members`, {
+        token: eve.token,
+        body: { userId: mallory.user.id },
+      });
       expectError(res, 403, "forbidden");
       // Eve cannot add herself either.
-      expectError(await call("POST", `/v1/rooms/${room.id}/members`, { token: eve.token, body: { userId: eve.user.id } }), 403, "forbidden");
+      expectError(
+        await call("POST", `/v1/rooms/${room.id}/members`, { token: eve.token, body: { userId: eve.user.id } }),
+        403,
+        "forbidden",
+      );
     }
   });
 
   it("answers 404 for an unknown user or room and 400 for a bad body", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada, { private: true });
-    expectError(await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: "usr_nobody" } }), 404, "not_found");
-    expectError(await call("POST", `/v1/rooms/room_nowhere/members`, { token: ada.token, body: { userId: ada.user.id } }), 404, "not_found");
-    expectError(await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: {} }), 400, "invalid_request");
-    expectError(await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: "" } }), 400, "invalid_request");
-    expectError(await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: "{nope" }), 400, "invalid_request");
-    expectError(await call("POST", `/v1/rooms/${room.id}/members`, { body: { userId: ada.user.id } }), 401, "unauthorized");
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: "usr_nobody" } }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/room_nowhere/members`, { token: ada.token, body: { userId: ada.user.id } }),
+      404,
+      "not_found",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: {} }),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: "" } }),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: "{nope" }),
+      400,
+      "invalid_request",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/members`, { body: { userId: ada.user.id } }),
+      401,
+      "unauthorized",
+    );
   });
 });
 
@@ -240,10 +292,18 @@ describe("POST /v1/rooms/:id/messages", () => {
       expect(res.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: "text" })]));
     }
     for (const body of [{}, { text: 5 }, { text: null }]) {
-      expectError(await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body }), 400, "invalid_request");
+      expectError(
+        await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body }),
+        400,
+        "invalid_request",
+      );
     }
-    for (const raw of ["hello", "{\"text\":", "<xml/>"]) {
-      expectError(await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: raw }), 400, "invalid_request");
+    for (const raw of ["hello", '{"text":', "<xml/>"]) {
+      expectError(
+        await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: raw }),
+        400,
+        "invalid_request",
+      );
     }
     // Nothing rejected was stored.
     const history = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
@@ -253,7 +313,10 @@ describe("POST /v1/rooms/:id/messages", () => {
   it("answers 413 for a body over the size limit", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
-    const res = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "x".repeat(70_000) } });
+    const res = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "x".repeat(70_000) },
+    });
     expectError(res, 413, "payload_too_large");
   });
 
@@ -263,12 +326,24 @@ describe("POST /v1/rooms/:id/messages", () => {
     const room = await createRoom(ada);
     await joinRoom(bob, room.id);
     const key = unique("key");
-    const first = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "once" }, headers: { "Idempotency-Key": key } });
+    const first = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "once" },
+      headers: { "Idempotency-Key": key },
+    });
     expect(first.status).toBe(201);
-    const again = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "once" }, headers: { "Idempotency-Key": key } });
+    const again = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "once" },
+      headers: { "Idempotency-Key": key },
+    });
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
-    const reused = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "a different text" }, headers: { "Idempotency-Key": key } });
+    const reused = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "a different text" },
+      headers: { "Idempotency-Key": key },
+    });
     expectError(reused, 409, "conflict");
     // The key belongs to ada: bob's post with the same key is a message of its own.
     const bobs = await postMessage(bob, room.id, "bob's", { "Idempotency-Key": key });
@@ -284,7 +359,11 @@ describe("POST /v1/rooms/:id/messages", () => {
   it("rejects an Idempotency-Key longer than 128 characters", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
-    const res = await call("POST", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "x" }, headers: { "Idempotency-Key": "k".repeat(129) } });
+    const res = await call("POST", `/v1/rooms/${room.id}/messages`, {
+      token: ada.token,
+      body: { text: "x" },
+      headers: { "Idempotency-Key": "k".repeat(129) },
+    });
     expectError(res, 400, "invalid_request");
   });
 
@@ -293,9 +372,21 @@ describe("POST /v1/rooms/:id/messages", () => {
     const eve = await registerUser();
     const room = await createRoom(ada);
     const secret = await createRoom(ada, { private: true });
-    expectError(await call("POST", `/v1/rooms/${room.id}/messages`, { token: eve.token, body: { text: "hi" } }), 403, "forbidden");
-    expectError(await call("POST", `/v1/rooms/${secret.id}/messages`, { token: eve.token, body: { text: "hi" } }), 403, "forbidden");
-    expectError(await call("POST", `/v1/rooms/room_unknown/messages`, { token: eve.token, body: { text: "hi" } }), 404, "not_found");
+    expectError(
+      await call("POST", `/v1/rooms/${room.id}/messages`, { token: eve.token, body: { text: "hi" } }),
+      403,
+      "forbidden",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/${secret.id}/messages`, { token: eve.token, body: { text: "hi" } }),
+      403,
+      "forbidden",
+    );
+    expectError(
+      await call("POST", `/v1/rooms/room_unknown/messages`, { token: eve.token, body: { text: "hi" } }),
+      404,
+      "not_found",
+    );
     expectError(await call("POST", `/v1/rooms/${room.id}/messages`, { body: { text: "hi" } }), 401, "unauthorized");
     expect((await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages).toEqual([]);
   });
@@ -335,8 +426,13 @@ describe("GET /v1/rooms/:id/messages", () => {
     const fromMiddle = await call("GET", `/v1/rooms/${room.id}/messages?before=5&limit=2`, { token: ada.token });
     expect(fromMiddle.body.messages.map((m: Message) => m.seq)).toEqual([4, 3]);
     expect(fromMiddle.body.nextBefore).toBe(3);
-    expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1`, { token: ada.token })).body).toEqual({ messages: [], nextBefore: null });
-    expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1000&limit=1`, { token: ada.token })).body).toEqual({ messages: [posted[6]], nextBefore: 7 });
+    expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1`, { token: ada.token })).body).toEqual({
+      messages: [],
+      nextBefore: null,
+    });
+    expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1000&limit=1`, { token: ada.token })).body).toEqual(
+      { messages: [posted[6]], nextBefore: 7 },
+    );
   });
 
   it("accepts limits 1 and 100 and defaults to 50", async () => {
@@ -357,7 +453,16 @@ describe("GET /v1/rooms/:id/messages", () => {
   it("rejects limits outside 1..100 and bad cursors with 400", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
-    for (const query of ["limit=0", "limit=101", "limit=-1", "limit=1.5", "limit=abc", "before=0", "before=-3", "before=x"]) {
+    for (const query of [
+      "limit=0",
+      "limit=101",
+      "limit=-1",
+      "limit=1.5",
+      "limit=abc",
+      "before=0",
+      "before=-3",
+      "before=x",
+    ]) {
       const res = await call("GET", `/v1/rooms/${room.id}/messages?${query}`, { token: ada.token });
       expectError(res, 400, "invalid_request");
     }
@@ -383,6 +488,10 @@ describe("unknown routes", () => {
     expectError(await call("GET", "/nothing", {}), 404, "not_found");
     expectError(await call("GET", `/v1/rooms/${room.id}/unknown`, { token: ada.token }), 404, "not_found");
     expectError(await call("DELETE", `/v1/rooms/${room.id}`, { token: ada.token }), 404, "not_found");
-    expectError(await call("PUT", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "x" } }), 404, "not_found");
+    expectError(
+      await call("PUT", `/v1/rooms/${room.id}/messages`, { token: ada.token, body: { text: "x" } }),
+      404,
+      "not_found",
+    );
   });
 });

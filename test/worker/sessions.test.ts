@@ -14,9 +14,19 @@ import { acceptedTrip, area, offset, onlineDriver, stopTripAlarms } from "../hel
 afterAll(stopTripAlarms);
 
 // vitest.config.ts and wrangler.toml: what the test runtime signs and checks tokens with.
-const jwt = { secret: "test-secret-not-for-production", issuer: "ridewire", audience: "ridewire-clients", ttlSeconds: 900 };
+const jwt = {
+  secret: "test-secret-not-for-production",
+  issuer: "ridewire",
+  audience: "ridewire-clients",
+  ttlSeconds: 900,
+};
 
-type Session = { user: { id: string; role: "rider" | "driver"; name: string }; token: string; refreshToken: string; expiresAt: number };
+type Session = {
+  user: { id: string; role: "rider" | "driver"; name: string };
+  token: string;
+  refreshToken: string;
+  expiresAt: number;
+};
 
 let ipCounter = Math.floor(Math.random() * 2 ** 20);
 const ip = () => `10.200.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}`;
@@ -29,7 +39,10 @@ async function signUp(role: "rider" | "driver" = "rider"): Promise<Session & { e
 }
 
 async function signIn(email: string): Promise<Session> {
-  const res = await call("POST", "/v1/auth/login", { body: { email, password: "password123" }, headers: { "CF-Connecting-IP": ip() } });
+  const res = await call("POST", "/v1/auth/login", {
+    body: { email, password: "password123" },
+    headers: { "CF-Connecting-IP": ip() },
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -43,7 +56,12 @@ function sidOf(token: string): string {
 
 /** A token of the same user and session that expires in `seconds`. */
 function shortToken(session: Session, seconds: number, sid = sidOf(session.token)): Promise<string> {
-  return signToken({ userId: session.user.id, role: session.user.role, name: session.user.name }, { ...jwt, ttlSeconds: seconds }, Date.now(), sid);
+  return signToken(
+    { userId: session.user.id, role: session.user.role, name: session.user.name },
+    { ...jwt, ttlSeconds: seconds },
+    Date.now(),
+    sid,
+  );
 }
 
 async function expectOpen(socket: TestSocket): Promise<void> {
@@ -125,7 +143,11 @@ describe("POST /v1/auth/logout", () => {
   it("needs an access token and a valid body", async () => {
     expectError(await call("POST", "/v1/auth/logout"), 401, "unauthorized");
     const ada = await signUp();
-    expectError(await call("POST", "/v1/auth/logout", { token: ada.token, body: { all: "yes" } }), 400, "invalid_request");
+    expectError(
+      await call("POST", "/v1/auth/logout", { token: ada.token, body: { all: "yes" } }),
+      400,
+      "invalid_request",
+    );
     expectError(await call("POST", "/v1/auth/logout", { token: ada.token, body: "{" }), 400, "invalid_request");
   });
 
@@ -147,7 +169,9 @@ describe("POST /v1/auth/logout", () => {
     const driverSession = await signIn((await call("GET", "/v1/me", { token: driver.token })).body.user.email);
     const channel = await connectOk("/v1/drivers/me/ws", driverSession.token);
     await channel.nextOfType("welcome");
-    expect((await call("POST", "/v1/auth/logout", { token: driverSession.token, body: { all: true } })).status).toBe(200);
+    expect((await call("POST", "/v1/auth/logout", { token: driverSession.token, body: { all: true } })).status).toBe(
+      200,
+    );
     expect((await channel.waitClosed(5_000)).code).toBe(4003);
     expect((await driver.socket.waitClosed(5_000)).code).toBe(4003);
   });
@@ -158,7 +182,12 @@ describe("a reused refresh token reaches the trip room", () => {
     const pickup = area(92);
     const driver = await onlineDriver(pickup);
     const rider = await registerUser("rider", "Rae");
-    const signedIn = (await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "password123" }, headers: { "CF-Connecting-IP": ip() } })).body;
+    const signedIn = (
+      await call("POST", "/v1/auth/login", {
+        body: { email: rider.user.email, password: "password123" },
+        headers: { "CF-Connecting-IP": ip() },
+      })
+    ).body;
     const trip = await acceptedTrip({ user: rider.user, token: signedIn.token }, driver, pickup, offset(pickup, 2));
     const socket = await connectOk(`/v1/trips/${trip.id}/ws`, signedIn.token);
     await socket.nextOfType("welcome");
@@ -194,7 +223,9 @@ describe("sockets and streams end with their token", () => {
     const socket = await connectOk(`/v1/rooms/${room.id}/ws`, await shortToken(ada, 2));
     await socket.nextOfType("welcome");
     // No alarm: only the frame itself can notice the expiry.
-    await runInDurableObject(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)), (_room, state) => state.storage.deleteAlarm());
+    await runInDurableObject(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)), (_room, state) =>
+      state.storage.deleteAlarm(),
+    );
     await new Promise((r) => setTimeout(r, 2_300));
     socket.send({ type: "message", id: "late", text: "too late" });
     expect(await socket.waitClosed(3_000)).toEqual({ code: 4001, reason: "token expired" });
@@ -256,13 +287,18 @@ describe("sockets and streams end with their token", () => {
     const ada = await signUp();
     const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
     const started = Date.now();
-    const res = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, { headers: { Authorization: `Bearer ${await shortToken(ada, 2)}` } });
+    const res = await exports.default.fetch(`http://ridewire.test/v1/rooms/${room.id}/events`, {
+      headers: { Authorization: `Bearer ${await shortToken(ada, 2)}` },
+    });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     let text = "";
     const deadline = Date.now() + 8_000;
     for (;;) {
-      const result = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now())))]);
+      const result = await Promise.race([
+        reader.read(),
+        new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
+      ]);
       if (result === null) throw new Error(`the stream is still open after 8 s: ${text}`);
       if (result.done) break;
       text += new TextDecoder().decode(result.value);

@@ -12,7 +12,11 @@ import { identityOf, roomStub } from "../helpers/chat";
 
 const openStream = (roomId: string, token: string, lastEventId?: string) =>
   exports.default.fetch(`http://ridewire.test/v1/rooms/${roomId}/events`, {
-    headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream", ...(lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId }) },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      Accept: "text/event-stream",
+      ...(lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId }),
+    },
   });
 
 describe("SSE slow consumers", () => {
@@ -32,7 +36,8 @@ describe("SSE slow consumers", () => {
       for (let i = 0; i < count; i++) {
         const result = await instance.postMessage(identityOf(bob), `${i} `.padEnd(4_000, "x"));
         if (!result.ok) throw new Error(JSON.stringify(result.error));
-        if (i % 50 === 0) seen.push((instance as unknown as { isOnline(userId: string): boolean }).isOnline(ada.user.id));
+        if (i % 50 === 0)
+          seen.push((instance as unknown as { isOnline(userId: string): boolean }).isOnline(ada.user.id));
       }
       seen.push((instance as unknown as { isOnline(userId: string): boolean }).isOnline(ada.user.id));
       return seen;
@@ -48,7 +53,10 @@ describe("SSE slow consumers", () => {
     expect(last.startsWith("data: ")).toBe(true);
     const frame = JSON.parse(last.slice("data: ".length));
     expect(frame).toMatchObject({ type: "error", code: "slow_consumer", seq: expect.any(Number) });
-    const ids = events.map((e) => /^id: (\d+)$/m.exec(e)?.[1]).filter((id): id is string => id !== undefined).map(Number);
+    const ids = events
+      .map((e) => /^id: (\d+)$/m.exec(e)?.[1])
+      .filter((id): id is string => id !== undefined)
+      .map(Number);
     expect(ids.at(-1)).toBe(frame.seq);
     expect(frame.seq).toBeLessThan(count);
     expect(text.length).toBeLessThan(2 * bound);

@@ -27,7 +27,11 @@ import {
 
 const MODEL = { detourFactor: 1.3, citySpeedKmh: 25 };
 
-async function tripSocket(user: TestUser, tripId: string, since?: number): Promise<{ socket: TestSocket; welcome: any }> {
+async function tripSocket(
+  user: TestUser,
+  tripId: string,
+  since?: number,
+): Promise<{ socket: TestSocket; welcome: any }> {
   const socket = await connectOk(`/v1/trips/${tripId}/ws${since === undefined ? "" : `?since=${since}`}`, user.token);
   return { socket, welcome: await socket.nextOfType("welcome") };
 }
@@ -59,7 +63,12 @@ describe("trip room access", () => {
     const driverSide = await tripSocket(driver, trip.id);
     for (const { welcome } of [riderSide, driverSide]) {
       expect(welcome.seq).toBe(2);
-      expect(Trip.strict().parse(welcome.trip)).toMatchObject({ id: trip.id, status: "accepted", driverId: driver.user.id, riderId: rider.user.id });
+      expect(Trip.strict().parse(welcome.trip)).toMatchObject({
+        id: trip.id,
+        status: "accepted",
+        driverId: driver.user.id,
+        riderId: rider.user.id,
+      });
     }
     for (const stranger of [await registerUser("rider"), await registerUser("driver")]) {
       const res = await connect(`/v1/trips/${trip.id}/ws`, { token: stranger.token });
@@ -91,11 +100,15 @@ describe("trip room access", () => {
     // The rider sees the driver's position while the trip is theirs; the log keeps none.
     expect((await getTrip(rider, trip.id)).driverLocation).toEqual(leaverAt);
     expect((await driverAction(leaver, trip.id, "arrived")).status).toBe(200);
-    expect(await riderSide.socket.nextOfType("status")).toMatchObject({ trip: { status: "arrived", driverLocation: null } });
+    expect(await riderSide.socket.nextOfType("status")).toMatchObject({
+      trip: { status: "arrived", driverLocation: null },
+    });
 
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: leaver.token })).status).toBe(200);
     // The leaver sees their own move, then the room shuts them out.
-    expect(await leaverSide.socket.next((f) => f.type === "status" && f.trip.status !== "arrived")).toMatchObject({ trip: { status: "matching", driverId: null } });
+    expect(await leaverSide.socket.next((f) => f.type === "status" && f.trip.status !== "arrived")).toMatchObject({
+      trip: { status: "matching", driverId: null },
+    });
     expect((await leaverSide.socket.waitClosed()).code).toBe(1008);
     expectError(await connect(`/v1/trips/${trip.id}/ws`, { token: leaver.token }), 403, "forbidden");
 
@@ -104,26 +117,43 @@ describe("trip room access", () => {
     expect(taken.status).toBe(200);
     // Where the previous driver was says nothing about the new one.
     expect(taken.body.trip).toMatchObject({ driverId: next.user.id, driverLocation: null, etaSec: null });
-    expect(await riderSide.socket.next((f) => f.type === "status" && f.trip.status === "accepted")).toMatchObject({ trip: { driverId: next.user.id, driverLocation: null, etaSec: null } });
+    expect(await riderSide.socket.next((f) => f.type === "status" && f.trip.status === "accepted")).toMatchObject({
+      trip: { driverId: next.user.id, driverLocation: null, etaSec: null },
+    });
     riderSide.socket.send({ type: "message", id: "hi", text: "hello new driver" });
     await riderSide.socket.nextOfType("ack");
     // The new driver reads the trip from their own assignment on: a reset to the seq before it,
     // then their acceptance and what came after, none of the previous driver's chat or positions.
     const nextSide = await tripSocket(next, trip.id, 0);
     const reset = await nextSide.socket.nextOfType("reset");
-    expect(await nextSide.socket.next()).toMatchObject({ type: "status", seq: reset.seq + 1, trip: { status: "accepted", driverId: next.user.id } });
+    expect(await nextSide.socket.next()).toMatchObject({
+      type: "status",
+      seq: reset.seq + 1,
+      trip: { status: "accepted", driverId: next.user.id },
+    });
     const synced = await nextSide.socket.nextOfType("synced");
-    expect(framesOf(nextSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual(["hello new driver"]);
+    expect(framesOf(nextSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual([
+      "hello new driver",
+    ]);
     expect(synced.seq).toBe(nextSide.welcome.seq);
     const polled = await call("GET", `/v1/trips/${trip.id}/poll?since=0&timeout=0`, { token: next.token });
     expect(polled.body).toEqual({ events: [{ type: "reset", seq: reset.seq }], seq: reset.seq });
-    const fromFloor = await call("GET", `/v1/trips/${trip.id}/poll?since=${reset.seq}&timeout=0`, { token: next.token });
+    const fromFloor = await call("GET", `/v1/trips/${trip.id}/poll?since=${reset.seq}&timeout=0`, {
+      token: next.token,
+    });
     expect(fromFloor.body.events.map((e: any) => e.type)).toEqual(["status", "message"]);
     // The rider still has the whole trip, without positions in it.
     const riderPoll = await call("GET", `/v1/trips/${trip.id}/poll?since=0&timeout=0`, { token: rider.token });
-    expect(riderPoll.body.events.filter((e: any) => e.type === "message").map((e: any) => e.message.text)).toEqual(["I'm by the blue door", "hello new driver"]);
-    expect(riderPoll.body.events.filter((e: any) => e.type === "status").every((e: any) => e.trip.driverLocation === null)).toBe(true);
-    expect(framesOf(leaverSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual(["I'm by the blue door"]);
+    expect(riderPoll.body.events.filter((e: any) => e.type === "message").map((e: any) => e.message.text)).toEqual([
+      "I'm by the blue door",
+      "hello new driver",
+    ]);
+    expect(
+      riderPoll.body.events.filter((e: any) => e.type === "status").every((e: any) => e.trip.driverLocation === null),
+    ).toBe(true);
+    expect(framesOf(leaverSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual([
+      "I'm by the blue door",
+    ]);
     for (const s of [riderSide.socket, nextSide.socket, leaver.socket, next.socket]) s.close();
   });
 });
@@ -152,7 +182,8 @@ describe("trip room frames", () => {
     ] as const) {
       expect((await driverAction(driver, trip.id, action)).status).toBe(200);
       seq++;
-      for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ type: "status", seq, trip: { status } });
+      for (const side of [riderSide, driverSide])
+        expect(await side.socket.nextOfType("status")).toMatchObject({ type: "status", seq, trip: { status } });
       // The driver's channel hears about the trip they hold, too.
       await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === status);
     }
@@ -164,7 +195,12 @@ describe("trip room frames", () => {
     expect(Number.isInteger(final.fare.amount)).toBe(true);
     // Nothing showed the ride differed from its quote: the upfront fare.
     expect(final.fare).toEqual(trip.quote.fare);
-    expect(final.fareDecision).toMatchObject({ quoted: trip.quote.fare, charged: trip.quote.fare, basis: "quote", review: null });
+    expect(final.fareDecision).toMatchObject({
+      quoted: trip.quote.fare,
+      charged: trip.quote.fare,
+      basis: "quote",
+      review: null,
+    });
     for (const s of [riderSide.socket, driverSide.socket, driver.socket]) s.close();
   });
 
@@ -181,19 +217,36 @@ describe("trip room frames", () => {
     const at1 = Date.now() + 3_000;
     await sendFix(driver, approaching, at1);
     const toPickup = await riderSide.socket.nextOfType("location");
-    expect(toPickup).toEqual({ type: "location", lat: approaching.lat, lng: approaching.lng, at: at1, etaSec: etaSec(approaching, pickup, MODEL) });
+    expect(toPickup).toEqual({
+      type: "location",
+      lat: approaching.lat,
+      lng: approaching.lng,
+      at: at1,
+      etaSec: etaSec(approaching, pickup, MODEL),
+    });
     expect(toPickup.etaSec).toBeGreaterThan(0);
     expect(await getTrip(rider, trip.id)).toMatchObject({ driverLocation: approaching, etaSec: toPickup.etaSec });
 
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const riding = offset(pickup, 0.3);
     await settle(550);
     const at2 = Date.now() + 4_500;
     await sendFix(driver, riding, at2);
     const toDropoff = await riderSide.socket.nextOfType("location");
-    expect(toDropoff).toEqual({ type: "location", lat: riding.lat, lng: riding.lng, at: at2, etaSec: etaSec(riding, dropoff, MODEL) });
+    expect(toDropoff).toEqual({
+      type: "location",
+      lat: riding.lat,
+      lng: riding.lng,
+      at: at2,
+      etaSec: etaSec(riding, dropoff, MODEL),
+    });
     expect(toDropoff.etaSec).toBeGreaterThan(toPickup.etaSec);
-    expect(await getTrip(driver, trip.id)).toMatchObject({ status: "in_progress", driverLocation: riding, etaSec: toDropoff.etaSec });
+    expect(await getTrip(driver, trip.id)).toMatchObject({
+      status: "in_progress",
+      driverLocation: riding,
+      etaSec: toDropoff.etaSec,
+    });
 
     // Location is ephemeral: no seq, and not in the log a client resumes from.
     const resumed = await tripSocket(rider, trip.id, 0);
@@ -208,7 +261,8 @@ describe("trip room frames", () => {
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, dropoff);
-    for (const action of ["arrived", "start"] as const) expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
     const riderSide = await tripSocket(rider, trip.id);
     // The app dates the fixes two minutes apart (a legal 180 km/h on its clock); they arrive
     // half a second apart, as fast as the channel takes them.
@@ -225,7 +279,9 @@ describe("trip room frames", () => {
       await riderSide.socket.nextOfType("location");
     }
     const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
-      ctx.storage.sql.exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`).toArray(),
+      ctx.storage.sql
+        .exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`)
+        .toArray(),
     );
     expect(stored.map((r) => r.at)).toEqual(route.map((r) => r.at));
     for (const [i, row] of stored.entries()) {
@@ -237,7 +293,11 @@ describe("trip room frames", () => {
     // 6 km in about a second is no drive: only the first fix is believed, and the ride, which
     // ended at the dropoff, costs its quote (the app's clock would have metered 6 km).
     expect(res.body.trip.fare).toEqual(trip.quote.fare);
-    expect(res.body.trip.fareDecision).toMatchObject({ basis: "quote", endedEarly: false, trace: { km: 0, refusedFixes: 2 } });
+    expect(res.body.trip.fareDecision).toMatchObject({
+      basis: "quote",
+      endedEarly: false,
+      trace: { km: 0, refusedFixes: 2 },
+    });
     expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare: trip.quote.fare });
     riderSide.socket.close();
     driver.socket.close();
@@ -262,7 +322,14 @@ describe("trip chat", () => {
       expect(frame).toEqual({
         type: "message",
         seq: start + 1,
-        message: { id: expect.any(String), roomId: trip.id, seq: start + 1, userId: rider.user.id, text: "I'm by the red door", createdAt: expect.any(Number) },
+        message: {
+          id: expect.any(String),
+          roomId: trip.id,
+          seq: start + 1,
+          userId: rider.user.id,
+          text: "I'm by the red door",
+          createdAt: expect.any(Number),
+        },
       });
     }
     // A retry with the same id is acknowledged again and not stored twice.
@@ -270,13 +337,21 @@ describe("trip chat", () => {
     expect(await riderSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "r1", seq: start + 1 });
     driverSide.socket.send({ type: "message", id: "d1", text: "two minutes" });
     expect(await driverSide.socket.nextOfType("ack")).toEqual({ type: "ack", id: "d1", seq: start + 2 });
-    expect((await frameSeen(riderSide.socket, (f) => f.type === "message" && f.seq === start + 2)).message).toMatchObject({ userId: driver.user.id, text: "two minutes" });
+    expect(
+      (await frameSeen(riderSide.socket, (f) => f.type === "message" && f.seq === start + 2)).message,
+    ).toMatchObject({ userId: driver.user.id, text: "two minutes" });
     expect(framesOf(riderSide.socket, (f) => f.type === "message")).toHaveLength(2);
 
     riderSide.socket.send({ type: "message", id: "blank", text: "   " });
-    expect(await riderSide.socket.next((f) => f.id === "blank")).toMatchObject({ type: "error", code: "invalid_request" });
+    expect(await riderSide.socket.next((f) => f.id === "blank")).toMatchObject({
+      type: "error",
+      code: "invalid_request",
+    });
     riderSide.socket.send({ type: "nonsense", id: "what" });
-    expect(await riderSide.socket.next((f) => f.id === "what")).toMatchObject({ type: "error", code: "invalid_request" });
+    expect(await riderSide.socket.next((f) => f.id === "what")).toMatchObject({
+      type: "error",
+      code: "invalid_request",
+    });
 
     // A client that saw up to `start` gets the two messages, in order, then synced.
     const resumed = await tripSocket(rider, trip.id, start);
@@ -306,7 +381,8 @@ describe("trip chat", () => {
     // A cursor ahead of the room cannot be resumed from.
     const ahead = await tripSocket(rider, trip.id, start + 50);
     expect(await ahead.socket.next()).toEqual({ type: "reset", seq: start + 2 });
-    for (const s of [riderSide.socket, driverSide.socket, resumed.socket, full.socket, ahead.socket, driver.socket]) s.close();
+    for (const s of [riderSide.socket, driverSide.socket, resumed.socket, full.socket, ahead.socket, driver.socket])
+      s.close();
   });
 });
 
@@ -330,13 +406,19 @@ describe("eviction mid-trip", () => {
     const near = offset(pickup, 0.4);
     // The driver's channel still takes fixes, and the woken trip room still forwards them.
     await sendFix(driver, near, fixAt);
-    expect(await riderSide.socket.nextOfType("location")).toMatchObject({ lat: near.lat, lng: near.lng, at: fixAt, etaSec: etaSec(near, pickup, MODEL) });
+    expect(await riderSide.socket.nextOfType("location")).toMatchObject({
+      lat: near.lat,
+      lng: near.lng,
+      at: fixAt,
+      etaSec: etaSec(near, pickup, MODEL),
+    });
 
     await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
     await evictDurableObject(driverStub(driver.user.id), { webSockets: "hibernate" });
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     seq++;
-    for (const side of [riderSide, driverSide]) expect(await side.socket.nextOfType("status")).toMatchObject({ seq, trip: { status: "arrived" } });
+    for (const side of [riderSide, driverSide])
+      expect(await side.socket.nextOfType("status")).toMatchObject({ seq, trip: { status: "arrived" } });
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "arrived", driverLocation: near });
     await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === "arrived");
     driverSide.socket.send({ type: "ping" });
@@ -352,8 +434,16 @@ describe("eviction mid-trip", () => {
 
     const back = await tripSocket(rider, trip.id, lastSeen);
     expect(back.welcome).toMatchObject({ seq: lastSeen + 2, trip: { status: "in_progress" } });
-    expect(await back.socket.next()).toMatchObject({ type: "status", seq: lastSeen + 1, trip: { status: "in_progress" } });
-    expect(await back.socket.next()).toMatchObject({ type: "message", seq: lastSeen + 2, message: { text: "off we go" } });
+    expect(await back.socket.next()).toMatchObject({
+      type: "status",
+      seq: lastSeen + 1,
+      trip: { status: "in_progress" },
+    });
+    expect(await back.socket.next()).toMatchObject({
+      type: "message",
+      seq: lastSeen + 2,
+      message: { text: "off we go" },
+    });
     expect(await back.socket.next()).toEqual({ type: "synced", seq: lastSeen + 2 });
 
     // And the evicted pair still finish the ride.

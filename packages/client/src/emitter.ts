@@ -40,7 +40,11 @@ export class Emitter<Events extends object> {
   }
 
   /** Resolves with the next event of this type that matches; rejects after `timeoutMs`. */
-  next<K extends keyof Events>(type: K, match: (payload: Events[K]) => boolean = () => true, timeoutMs = 30_000): Promise<Events[K]> {
+  next<K extends keyof Events>(
+    type: K,
+    match: (payload: Events[K]) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<Events[K]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();

@@ -4,16 +4,52 @@
  * client sends, what the server answers, and which server frames are stored events (they carry
  * the room's `seq` and are resumed and de-duplicated by it; the others are ephemeral).
  */
-import type { Driver, DriverClientFrame, DriverTripFrame, Offer, OfferExpiredFrame, OfferFrame, Trip, TripClientFrame, TripFareFrame, TripLocationFrame, TripMessageFrame, TripStatusFrame } from "../../../src/protocol/dispatch";
-import type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame, WelcomeFrame } from "../../../src/protocol/frames";
+import type {
+  Driver,
+  DriverClientFrame,
+  DriverTripFrame,
+  Offer,
+  OfferExpiredFrame,
+  OfferFrame,
+  Trip,
+  TripClientFrame,
+  TripFareFrame,
+  TripLocationFrame,
+  TripMessageFrame,
+  TripStatusFrame,
+} from "../../../src/protocol/dispatch";
+import type {
+  AckFrame,
+  ChatClientFrame,
+  ChatServerFrame,
+  ErrorFrame,
+  PongFrame,
+  ResetFrame,
+  SyncedFrame,
+  WelcomeFrame,
+} from "../../../src/protocol/frames";
 
-export type { AckFrame, ChatClientFrame, ChatServerFrame, ErrorFrame, PongFrame, ResetFrame, SyncedFrame } from "../../../src/protocol/frames";
+export type {
+  AckFrame,
+  ChatClientFrame,
+  ChatServerFrame,
+  ErrorFrame,
+  PongFrame,
+  ResetFrame,
+  SyncedFrame,
+} from "../../../src/protocol/frames";
 export type { DriverClientFrame, TripClientFrame } from "../../../src/protocol/dispatch";
 
 type Control = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
 
 export type TripWelcome = WelcomeFrame<{ trip: Trip }>;
-export type TripServerFrame = TripWelcome | Control | TripStatusFrame | TripLocationFrame | TripMessageFrame | TripFareFrame;
+export type TripServerFrame =
+  | TripWelcome
+  | Control
+  | TripStatusFrame
+  | TripLocationFrame
+  | TripMessageFrame
+  | TripFareFrame;
 
 /** The driver channel keeps no log: its `seq` stays 0, and a pending offer comes with the welcome. */
 export type DriverWelcome = WelcomeFrame<{ driver: Driver; offer?: Offer }>;

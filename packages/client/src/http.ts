@@ -12,9 +12,33 @@
  */
 import type { z } from "zod";
 import type { ErrorBody, LatLng, Message, Role, Room, SignupRole, User } from "../../../src/protocol/common";
-import type { CancelBody, Driver, Offer, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../../src/protocol/dispatch";
-import type { AuthResponse, CreateRoomBody, HistoryResponse, LoginBody, LogoutResponse, MeResponse, RegisterBody, RoomMember } from "../../../src/protocol/http";
-import type { Device, DeviceBody, Notification, Preferences, PreferencesBody } from "../../../src/protocol/notifications";
+import type {
+  CancelBody,
+  Driver,
+  Offer,
+  Quote,
+  QuoteBody,
+  RatingBody,
+  Trip,
+  TripRequestBody,
+} from "../../../src/protocol/dispatch";
+import type {
+  AuthResponse,
+  CreateRoomBody,
+  HistoryResponse,
+  LoginBody,
+  LogoutResponse,
+  MeResponse,
+  RegisterBody,
+  RoomMember,
+} from "../../../src/protocol/http";
+import type {
+  Device,
+  DeviceBody,
+  Notification,
+  Preferences,
+  PreferencesBody,
+} from "../../../src/protocol/notifications";
 import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
 import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protocol/trip-moves";
@@ -24,7 +48,14 @@ import { RidewireError } from "./errors";
 import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
 import { SessionKeeper, type ClientSession } from "./session";
-import { RoomConnection, type ChatConnection, type DriverConnection, type RoomContext, type RoomOptions, type TripConnection } from "./room";
+import {
+  RoomConnection,
+  type ChatConnection,
+  type DriverConnection,
+  type RoomContext,
+  type RoomOptions,
+  type TripConnection,
+} from "./room";
 
 /** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
 export type FetchLike = (
@@ -74,7 +105,12 @@ export type PreferencesInput = z.input<typeof PreferencesBody>;
 
 // What the SDK checks of each answer (see answers.ts); the types are the protocol module's.
 const HealthResponse = answer<{ ok: true; version: string }>({ ok: "boolean", version: "string" });
-const AuthAnswer = answer<AuthResponse>({ user: "object", token: "string", refreshToken: "string", expiresAt: "integer" });
+const AuthAnswer = answer<AuthResponse>({
+  user: "object",
+  token: "string",
+  refreshToken: "string",
+  expiresAt: "integer",
+});
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
@@ -98,10 +134,24 @@ const NotificationListResponse = answer<{ notifications: Notification[] }>({ not
 const PreferencesResponse = answer<{ preferences: Preferences }>({ preferences: "object" });
 const WalletResponse = answer<{ wallet: Wallet }>({ wallet: "object" });
 const TopUpResponse = answer<{ topUp: TopUp }>({ topUp: "object" });
-const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore: number | null }>({ transactions: "array", nextBefore: "integer | null" });
+const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore: number | null }>({
+  transactions: "array",
+  nextBefore: "integer | null",
+});
 const ReceiptResponse = answer<{ receipt: Receipt }>({ receipt: "object" });
-const EarningsAnswer = answer<EarningsResponse>({ earnings: "object", trips: "integer", from: "integer", to: "integer" });
-const OpsCellsAnswer = answer<OpsCellsResponse>({ cells: "array", totals: "object", center: "object", resolution: "integer", at: "integer" });
+const EarningsAnswer = answer<EarningsResponse>({
+  earnings: "object",
+  trips: "integer",
+  from: "integer",
+  to: "integer",
+});
+const OpsCellsAnswer = answer<OpsCellsResponse>({
+  cells: "array",
+  totals: "object",
+  center: "object",
+  resolution: "integer",
+  at: "integer",
+});
 const ErrorAnswer = answer<ErrorBody>({ error: "object" });
 const ErrorDetail = answer<ErrorBody["error"]>({ code: "string", message: "string" });
 /** A long poll's answer: the stored frames after `since` (or a `reset`), and the seq to poll from next. */
@@ -143,7 +193,11 @@ export class RidewireClient {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.retries = options.retries ?? 2;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.sessions = new SessionKeeper(options.session ?? null, (refreshToken) => this.exchange(refreshToken), options.onSession);
+    this.sessions = new SessionKeeper(
+      options.session ?? null,
+      (refreshToken) => this.exchange(refreshToken),
+      options.onSession,
+    );
     this.keptSession = Boolean(options.session);
   }
 
@@ -189,7 +243,13 @@ export class RidewireClient {
   // ---- service --------------------------------------------------------------------------------
 
   health(options?: RequestOptions) {
-    return this.call({ method: "GET", path: "/health", schema: HealthResponse, anonymous: true, signal: options?.signal });
+    return this.call({
+      method: "GET",
+      path: "/health",
+      schema: HealthResponse,
+      anonymous: true,
+      signal: options?.signal,
+    });
   }
 
   /** The OpenAPI 3.1 document of the routes. */
@@ -201,21 +261,44 @@ export class RidewireClient {
 
   /** Creates an account; the answer's token is not kept: `setToken` it (or use `signUp`). */
   register(body: RegisterInput, options?: RequestOptions): Promise<AuthResponse> {
-    return this.call({ method: "POST", path: "/v1/auth/register", body, schema: AuthAnswer, anonymous: true, signal: options?.signal });
+    return this.call({
+      method: "POST",
+      path: "/v1/auth/register",
+      body,
+      schema: AuthAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
   }
 
   login(body: LoginInput, options?: RequestOptions): Promise<AuthResponse> {
-    return this.call({ method: "POST", path: "/v1/auth/login", body, schema: AuthAnswer, anonymous: true, signal: options?.signal });
+    return this.call({
+      method: "POST",
+      path: "/v1/auth/login",
+      body,
+      schema: AuthAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
   }
 
   /** Trades a refresh token (once: it is rotated) for a new access token and refresh token. */
   refresh(refreshToken: string, options?: RequestOptions): Promise<AuthResponse> {
-    return this.call({ method: "POST", path: "/v1/auth/refresh", body: { refreshToken }, schema: AuthAnswer, anonymous: true, signal: options?.signal });
+    return this.call({
+      method: "POST",
+      path: "/v1/auth/refresh",
+      body: { refreshToken },
+      schema: AuthAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
   }
 
   /** Ends this session on the server (every session of the user with `all`); answers how many ended. */
   async logout(body: { all?: boolean } = {}, options?: RequestOptions): Promise<number> {
-    return (await this.call({ method: "POST", path: "/v1/auth/logout", body, schema: LogoutAnswer, signal: options?.signal })).revoked;
+    return (
+      await this.call({ method: "POST", path: "/v1/auth/logout", body, schema: LogoutAnswer, signal: options?.signal })
+    ).revoked;
   }
 
   /** `register`, then keeps the new session for this client. */
@@ -260,31 +343,65 @@ export class RidewireClient {
   // ---- chat rooms -----------------------------------------------------------------------------
 
   async createRoom(body: CreateRoomInput, options?: RequestOptions): Promise<Room> {
-    return (await this.call({ method: "POST", path: "/v1/rooms", body, schema: RoomResponse, signal: options?.signal })).room;
+    return (await this.call({ method: "POST", path: "/v1/rooms", body, schema: RoomResponse, signal: options?.signal }))
+      .room;
   }
 
   /** Rooms this user can see (public ones and those they are a member of). */
   async rooms(options?: RequestOptions): Promise<Room[]> {
-    return (await this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal })).rooms;
+    return (await this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal }))
+      .rooms;
   }
 
   async joinRoom(roomId: string, options?: RequestOptions): Promise<Room> {
-    return (await this.call({ method: "POST", path: `/v1/rooms/${seg(roomId)}/join`, schema: RoomResponse, signal: options?.signal })).room;
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/rooms/${seg(roomId)}/join`,
+        schema: RoomResponse,
+        signal: options?.signal,
+      })
+    ).room;
   }
 
   /** Adds a member (the way into a private room); the caller must be a member. */
   async addMember(roomId: string, userId: string, options?: RequestOptions): Promise<Room> {
-    return (await this.call({ method: "POST", path: `/v1/rooms/${seg(roomId)}/members`, body: { userId }, schema: AddMemberResponse, signal: options?.signal })).room;
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/rooms/${seg(roomId)}/members`,
+        body: { userId },
+        schema: AddMemberResponse,
+        signal: options?.signal,
+      })
+    ).room;
   }
 
   /** A page of history, newest first; pass `nextBefore` as `before` for the next page. */
   /** Members with their names, in the order they joined (members only). */
   async members(roomId: string, options?: RequestOptions): Promise<RoomMember[]> {
-    return (await this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/members`, schema: RoomMembersResponse, signal: options?.signal })).members;
+    return (
+      await this.call({
+        method: "GET",
+        path: `/v1/rooms/${seg(roomId)}/members`,
+        schema: RoomMembersResponse,
+        signal: options?.signal,
+      })
+    ).members;
   }
 
-  messages(roomId: string, query: { before?: number; limit?: number } = {}, options?: RequestOptions): Promise<HistoryResponse> {
-    return this.call({ method: "GET", path: `/v1/rooms/${seg(roomId)}/messages`, query, schema: HistoryAnswer, signal: options?.signal });
+  messages(
+    roomId: string,
+    query: { before?: number; limit?: number } = {},
+    options?: RequestOptions,
+  ): Promise<HistoryResponse> {
+    return this.call({
+      method: "GET",
+      path: `/v1/rooms/${seg(roomId)}/messages`,
+      query,
+      schema: HistoryAnswer,
+      signal: options?.signal,
+    });
   }
 
   /** Every message the room has, oldest first (pages through `messages`). */
@@ -304,7 +421,11 @@ export class RidewireClient {
   }
 
   /** Stored events after `since` (at most 100), waiting up to `timeout` s (≤ 30) when there are none yet. */
-  pollRoom(roomId: string, query: { since?: number; timeout?: number } = {}, options?: RequestOptions): Promise<PollResult> {
+  pollRoom(
+    roomId: string,
+    query: { since?: number; timeout?: number } = {},
+    options?: RequestOptions,
+  ): Promise<PollResult> {
     return this.poll(`/v1/rooms/${seg(roomId)}/poll`, query, options);
   }
 
@@ -325,16 +446,32 @@ export class RidewireClient {
   // ---- drivers --------------------------------------------------------------------------------
 
   async goOnline(location: LatLng, options?: RequestOptions): Promise<Driver> {
-    return (await this.call({ method: "POST", path: "/v1/drivers/me/online", body: { location }, schema: DriverResponse, signal: options?.signal })).driver;
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/drivers/me/online",
+        body: { location },
+        schema: DriverResponse,
+        signal: options?.signal,
+      })
+    ).driver;
   }
 
   /** 409 `conflict` while on a trip. */
   async goOffline(options?: RequestOptions): Promise<Driver> {
-    return (await this.call({ method: "POST", path: "/v1/drivers/me/offline", schema: DriverResponse, signal: options?.signal })).driver;
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/drivers/me/offline",
+        schema: DriverResponse,
+        signal: options?.signal,
+      })
+    ).driver;
   }
 
   async driver(options?: RequestOptions): Promise<Driver> {
-    return (await this.call({ method: "GET", path: "/v1/drivers/me", schema: DriverResponse, signal: options?.signal })).driver;
+    return (await this.call({ method: "GET", path: "/v1/drivers/me", schema: DriverResponse, signal: options?.signal }))
+      .driver;
   }
 
   /** The driver channel: offers, their expiry, trip updates; send `location` fixes with `sendVolatile`. */
@@ -345,7 +482,9 @@ export class RidewireClient {
   // ---- quotes and trips -------------------------------------------------------------------
 
   async quote(body: QuoteInput, options?: RequestOptions): Promise<Quote> {
-    return (await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })).quote;
+    return (
+      await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })
+    ).quote;
   }
 
   /** Requests a trip from a quote (or from a pickup and dropoff); 409 while the rider has an active trip. */
@@ -354,12 +493,21 @@ export class RidewireClient {
   }
 
   async trip(tripId: string, options?: RequestOptions): Promise<Trip> {
-    return (await this.call({ method: "GET", path: `/v1/trips/${seg(tripId)}`, schema: TripResponse, signal: options?.signal })).trip;
+    return (
+      await this.call({
+        method: "GET",
+        path: `/v1/trips/${seg(tripId)}`,
+        schema: TripResponse,
+        signal: options?.signal,
+      })
+    ).trip;
   }
 
   /** This user's trips, newest first. */
   async trips(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<Trip[]> {
-    return (await this.call({ method: "GET", path: "/v1/trips", query, schema: TripListResponse, signal: options?.signal })).trips;
+    return (
+      await this.call({ method: "GET", path: "/v1/trips", query, schema: TripListResponse, signal: options?.signal })
+    ).trips;
   }
 
   acceptTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
@@ -388,7 +536,15 @@ export class RidewireClient {
 
   /** After `completed`; 409 when this user has rated the trip already. */
   async rateTrip(tripId: string, body: RatingInput, options?: RequestOptions): Promise<RatingResult> {
-    return (await this.call({ method: "POST", path: `/v1/trips/${seg(tripId)}/rating`, body, schema: RatingResponse, signal: options?.signal })).rating;
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/trips/${seg(tripId)}/rating`,
+        body,
+        schema: RatingResponse,
+        signal: options?.signal,
+      })
+    ).rating;
   }
 
   /** Trip chat over HTTP (the trip socket's `message` frame is the live way). */
@@ -396,7 +552,11 @@ export class RidewireClient {
     return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/messages`, { text }, MessageResponse, options)).message;
   }
 
-  pollTrip(tripId: string, query: { since?: number; timeout?: number } = {}, options?: RequestOptions): Promise<PollResult> {
+  pollTrip(
+    tripId: string,
+    query: { since?: number; timeout?: number } = {},
+    options?: RequestOptions,
+  ): Promise<PollResult> {
     return this.poll(`/v1/trips/${seg(tripId)}/poll`, query, options);
   }
 
@@ -416,11 +576,15 @@ export class RidewireClient {
   // ---- notifications --------------------------------------------------------------------------
 
   async registerDevice(body: DeviceInput, options?: RequestOptions): Promise<Device> {
-    return (await this.call({ method: "POST", path: "/v1/devices", body, schema: DeviceResponse, signal: options?.signal })).device;
+    return (
+      await this.call({ method: "POST", path: "/v1/devices", body, schema: DeviceResponse, signal: options?.signal })
+    ).device;
   }
 
   async devices(options?: RequestOptions): Promise<Device[]> {
-    return (await this.call({ method: "GET", path: "/v1/devices", schema: DeviceListResponse, signal: options?.signal })).devices;
+    return (
+      await this.call({ method: "GET", path: "/v1/devices", schema: DeviceListResponse, signal: options?.signal })
+    ).devices;
   }
 
   async deleteDevice(deviceId: string, options?: RequestOptions): Promise<void> {
@@ -429,25 +593,56 @@ export class RidewireClient {
 
   /** The VAPID key to pass to `pushManager.subscribe` as `applicationServerKey`; null when Web Push is off. */
   async webPushKey(options?: RequestOptions): Promise<string | null> {
-    return (await this.call({ method: "GET", path: "/v1/devices/webpush-key", schema: PushKeyResponse, signal: options?.signal })).publicKey;
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/devices/webpush-key",
+        schema: PushKeyResponse,
+        signal: options?.signal,
+      })
+    ).publicKey;
   }
 
   async notifications(query: { limit?: number } = {}, options?: RequestOptions): Promise<Notification[]> {
-    return (await this.call({ method: "GET", path: "/v1/notifications", query, schema: NotificationListResponse, signal: options?.signal })).notifications;
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/notifications",
+        query,
+        schema: NotificationListResponse,
+        signal: options?.signal,
+      })
+    ).notifications;
   }
 
   async preferences(options?: RequestOptions): Promise<Preferences> {
-    return (await this.call({ method: "GET", path: "/v1/me/preferences", schema: PreferencesResponse, signal: options?.signal })).preferences;
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/me/preferences",
+        schema: PreferencesResponse,
+        signal: options?.signal,
+      })
+    ).preferences;
   }
 
   async setPreferences(body: PreferencesInput, options?: RequestOptions): Promise<Preferences> {
-    return (await this.call({ method: "PATCH", path: "/v1/me/preferences", body, schema: PreferencesResponse, signal: options?.signal })).preferences;
+    return (
+      await this.call({
+        method: "PATCH",
+        path: "/v1/me/preferences",
+        body,
+        schema: PreferencesResponse,
+        signal: options?.signal,
+      })
+    ).preferences;
   }
 
   // ---- payments ---------------------------------------------------------------------------------
 
   async wallet(options?: RequestOptions): Promise<Wallet> {
-    return (await this.call({ method: "GET", path: "/v1/wallet", schema: WalletResponse, signal: options?.signal })).wallet;
+    return (await this.call({ method: "GET", path: "/v1/wallet", schema: WalletResponse, signal: options?.signal }))
+      .wallet;
   }
 
   /**
@@ -460,13 +655,29 @@ export class RidewireClient {
   }
 
   /** Lines on this user's wallet (riders) or earnings (drivers), newest first; `before` is a page's `nextBefore`. */
-  transactions(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<{ transactions: Transaction[]; nextBefore: number | null }> {
-    return this.call({ method: "GET", path: "/v1/wallet/transactions", query, schema: TransactionListResponse, signal: options?.signal });
+  transactions(
+    query: { limit?: number; before?: number } = {},
+    options?: RequestOptions,
+  ): Promise<{ transactions: Transaction[]; nextBefore: number | null }> {
+    return this.call({
+      method: "GET",
+      path: "/v1/wallet/transactions",
+      query,
+      schema: TransactionListResponse,
+      signal: options?.signal,
+    });
   }
 
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
-    return (await this.call({ method: "GET", path: `/v1/trips/${seg(tripId)}/receipt`, schema: ReceiptResponse, signal: options?.signal })).receipt;
+    return (
+      await this.call({
+        method: "GET",
+        path: `/v1/trips/${seg(tripId)}/receipt`,
+        schema: ReceiptResponse,
+        signal: options?.signal,
+      })
+    ).receipt;
   }
 
   /** A driver's earnings over [from, to) in epoch ms (default: the last 7 days). */
@@ -484,15 +695,46 @@ export class RidewireClient {
   // ---- plumbing ---------------------------------------------------------------------------------
 
   private async tripMove(tripId: string, move: string, body: unknown, options?: RequestOptions): Promise<Trip> {
-    return (await this.call({ method: "POST", path: `/v1/trips/${seg(tripId)}/${move}`, body, schema: TripResponse, signal: options?.signal })).trip;
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/trips/${seg(tripId)}/${move}`,
+        body,
+        schema: TripResponse,
+        signal: options?.signal,
+      })
+    ).trip;
   }
 
-  private idempotentPost<T>(path: string, body: unknown, schema: AnswerCheck<T>, options?: IdempotentOptions): Promise<T> {
-    return this.call({ method: "POST", path, body, schema, idempotencyKey: options?.idempotencyKey ?? newId(), signal: options?.signal });
+  private idempotentPost<T>(
+    path: string,
+    body: unknown,
+    schema: AnswerCheck<T>,
+    options?: IdempotentOptions,
+  ): Promise<T> {
+    return this.call({
+      method: "POST",
+      path,
+      body,
+      schema,
+      idempotencyKey: options?.idempotencyKey ?? newId(),
+      signal: options?.signal,
+    });
   }
 
-  private async poll(path: string, query: { since?: number; timeout?: number }, options?: RequestOptions): Promise<PollResult> {
-    const answer = await this.call({ method: "GET", path, query, schema: PollResponse, signal: options?.signal, extraTimeoutMs: (query.timeout ?? 25) * 1000 });
+  private async poll(
+    path: string,
+    query: { since?: number; timeout?: number },
+    options?: RequestOptions,
+  ): Promise<PollResult> {
+    const answer = await this.call({
+      method: "GET",
+      path,
+      query,
+      schema: PollResponse,
+      signal: options?.signal,
+      extraTimeoutMs: (query.timeout ?? 25) * 1000,
+    });
     const events: ServerFrame[] = [];
     for (const event of answer.events) {
       if (!frameHead(event)) throw new RidewireError(200, "invalid_response", "a polled event is not a frame");
@@ -511,15 +753,25 @@ export class RidewireClient {
       token: () => this.token(),
       onToken: (listener) => this.sessions.onToken(listener),
       // Without a kept session (a fixed token) there is nothing to refresh: the token as it is.
-      refresh: async () => (this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token()),
+      refresh: async () =>
+        this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token(),
       postFrame: async (frame, signal) => {
         const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
-          const { message } = await this.call({ method: "POST", path: `${base}/messages`, body: { text: f.text }, schema: MessageResponse, idempotencyKey: f.id, signal });
+          const { message } = await this.call({
+            method: "POST",
+            path: `${base}/messages`,
+            body: { text: f.text },
+            schema: MessageResponse,
+            idempotencyKey: f.id,
+            signal,
+          });
           return { id: f.id, seq: message.seq };
         }
         // A driver's trip move becomes its HTTP route on the SSE fallback.
-        const move = Object.hasOwn(TRIP_MOVE_OF_FRAME, f.type) ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType] : undefined;
+        const move = Object.hasOwn(TRIP_MOVE_OF_FRAME, f.type)
+          ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType]
+          : undefined;
         if (kind === "driver" && move && typeof f.tripId === "string") {
           const body = move === "cancel" && typeof f.reason === "string" ? { reason: f.reason } : undefined;
           await this.tripMove(f.tripId, move, body, { signal });
@@ -552,13 +804,20 @@ export class RidewireClient {
       try {
         return await this.once(call);
       } catch (err) {
-        if (err instanceof RidewireError && err.status === 401 && !call.anonymous && !call.refreshed && this.sessions.session) {
+        if (
+          err instanceof RidewireError &&
+          err.status === 401 &&
+          !call.anonymous &&
+          !call.refreshed &&
+          this.sessions.session
+        ) {
           // The access token was refused (expired, say, or the clock is off): refresh once and
           // try again; a second 401 is the answer. A refused refresh throws session_expired.
           await this.sessions.refresh();
           return this.call({ ...call, refreshed: true });
         }
-        const transient = err instanceof RidewireError && (err.code === "network_error" || RETRYABLE_STATUS.has(err.status));
+        const transient =
+          err instanceof RidewireError && (err.code === "network_error" || RETRYABLE_STATUS.has(err.status));
         if (!retryable || !transient || attempt >= this.retries || call.signal?.aborted) throw err;
         await sleep(fullJitter(attempt, { initialDelayMs: 250, maxDelayMs: 2_000 }));
       }
@@ -589,33 +848,61 @@ export class RidewireClient {
       });
       text = await response.text();
     } catch (err) {
-      const why = call.signal?.aborted ? "aborted" : timeout.signal.aborted ? "timed out" : err instanceof Error ? err.message : String(err);
+      const why = call.signal?.aborted
+        ? "aborted"
+        : timeout.signal.aborted
+          ? "timed out"
+          : err instanceof Error
+            ? err.message
+            : String(err);
       throw new RidewireError(0, "network_error", `${call.method} ${call.path}: ${why}`, err);
     } finally {
       clearTimeout(timer);
       call.signal?.removeEventListener("abort", onAbort);
     }
 
-    let data: unknown = undefined;
+    let data: unknown;
     if (text !== "") {
       try {
         data = JSON.parse(text);
       } catch {
-        if (response.ok) throw new RidewireError(response.status, "invalid_response", `${call.method} ${call.path}: the answer is not JSON`);
+        if (response.ok)
+          throw new RidewireError(
+            response.status,
+            "invalid_response",
+            `${call.method} ${call.path}: the answer is not JSON`,
+          );
       }
     }
     if (!response.ok) {
       const body = ErrorAnswer.safeParse(data);
       const detail = body.success ? ErrorDetail.safeParse(body.data.error) : body;
       const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
-      if (!detail.success) throw new RidewireError(response.status, "http_error", `${call.method} ${call.path}: HTTP ${response.status}`, text.slice(0, 500));
+      if (!detail.success)
+        throw new RidewireError(
+          response.status,
+          "http_error",
+          `${call.method} ${call.path}: HTTP ${response.status}`,
+          text.slice(0, 500),
+        );
       const { code, message, details } = detail.data;
-      throw new RidewireError(response.status, code, message, details, Number.isFinite(retryAfter) ? retryAfter : undefined);
+      throw new RidewireError(
+        response.status,
+        code,
+        message,
+        details,
+        Number.isFinite(retryAfter) ? retryAfter : undefined,
+      );
     }
     if (!call.schema) return data as T;
     const parsed = call.schema.safeParse(data);
     if (!parsed.success) {
-      throw new RidewireError(response.status, "invalid_response", `${call.method} ${call.path}: the answer does not match the protocol`, parsed.error.issues);
+      throw new RidewireError(
+        response.status,
+        "invalid_response",
+        `${call.method} ${call.path}: the answer does not match the protocol`,
+        parsed.error.issues,
+      );
     }
     return parsed.data;
   }
@@ -630,5 +917,25 @@ export function socketUrl(httpUrl: string): string {
 }
 
 export type { Offer, OpsCellsResponse, RoomMember };
-export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, SignupRole, TopUp, Transaction, Trip, User, Wallet };
+export type {
+  AuthResponse,
+  Device,
+  Driver,
+  EarningsResponse,
+  HistoryResponse,
+  LatLng,
+  Message,
+  Notification,
+  Preferences,
+  Quote,
+  Receipt,
+  Role,
+  Room,
+  SignupRole,
+  TopUp,
+  Transaction,
+  Trip,
+  User,
+  Wallet,
+};
 export type MeUser = MeResponse["user"];

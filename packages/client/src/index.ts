@@ -49,4 +49,24 @@ export { newId } from "./ids";
 export { STORED_TYPES } from "./frames";
 export type * from "./frames";
 export type { Offer, OpsCellsResponse, RoomMember } from "./http";
-export type { AuthResponse, Device, Driver, EarningsResponse, HistoryResponse, LatLng, Message, Notification, Preferences, Quote, Receipt, Role, Room, SignupRole, TopUp, Transaction, Trip, User, Wallet } from "./http";
+export type {
+  AuthResponse,
+  Device,
+  Driver,
+  EarningsResponse,
+  HistoryResponse,
+  LatLng,
+  Message,
+  Notification,
+  Preferences,
+  Quote,
+  Receipt,
+  Role,
+  Room,
+  SignupRole,
+  TopUp,
+  Transaction,
+  Trip,
+  User,
+  Wallet,
+} from "./http";

@@ -7,7 +7,19 @@
  * shows `connection: "connecting"` and empty lists. `react` is an optional peer dependency.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Ack, ChannelFrames, ChatConnection, ConnectionState, Message, RidewireClient, RoomConnection, RoomOptions, Trip, TripConnection, TripServerFrame } from "./index";
+import type {
+  Ack,
+  ChannelFrames,
+  ChatConnection,
+  ConnectionState,
+  Message,
+  RidewireClient,
+  RoomConnection,
+  RoomOptions,
+  Trip,
+  TripConnection,
+  TripServerFrame,
+} from "./index";
 
 /** A driver's position as the trip room forwards it, with the ETA to the next stop. */
 export type DriverPosition = Extract<TripServerFrame, { type: "location" }>;
@@ -52,7 +64,15 @@ type RoomData = Omit<RoomState, "room" | "send">;
 type TripData = Omit<TripState, "room" | "send" | "status">;
 
 const initialRoom: RoomData = { messages: [], online: [], connection: "connecting", reset: false };
-const initialTrip: TripData = { trip: null, driverPosition: null, messages: [], fare: null, events: [], connection: "connecting", reset: false };
+const initialTrip: TripData = {
+  trip: null,
+  driverPosition: null,
+  messages: [],
+  fare: null,
+  events: [],
+  connection: "connecting",
+  reset: false,
+};
 
 /**
  * A live chat room: `useRoom(client, roomId)`. Pass `null` as the id to stay disconnected.
@@ -74,7 +94,13 @@ export function useRoom(client: RidewireClient, roomId: string | null, options: 
       connection.on("welcome", (frame) => setData((d) => ({ ...d, online: [...frame.online] }))),
       connection.on("message", (frame) => setData((d) => ({ ...d, messages: [...d.messages, frame.message] }))),
       connection.on("presence", (frame) =>
-        setData((d) => ({ ...d, online: frame.event === "join" ? [...new Set([...d.online, frame.userId])] : d.online.filter((id) => id !== frame.userId) })),
+        setData((d) => ({
+          ...d,
+          online:
+            frame.event === "join"
+              ? [...new Set([...d.online, frame.userId])]
+              : d.online.filter((id) => id !== frame.userId),
+        })),
       ),
       connection.on("reset", () => setData((d) => ({ ...d, reset: true }))),
       ...lifecycle(connection, track),
@@ -85,7 +111,13 @@ export function useRoom(client: RidewireClient, roomId: string | null, options: 
     };
   }, [client, roomId]);
 
-  const send = useCallback((text: string) => (room ? room.send({ type: "message", text }) : Promise.reject(new Error("ridewire: the room is not connected yet"))), [room]);
+  const send = useCallback(
+    (text: string) =>
+      room
+        ? room.send({ type: "message", text })
+        : Promise.reject(new Error("ridewire: the room is not connected yet")),
+    [room],
+  );
   return { ...data, room, send };
 }
 
@@ -127,11 +159,22 @@ export function useTrip(client: RidewireClient, tripId: string | null, options: 
     };
   }, [client, tripId]);
 
-  const send = useCallback((text: string) => (room ? room.send({ type: "message", text }) : Promise.reject(new Error("ridewire: the trip room is not connected yet"))), [room]);
+  const send = useCallback(
+    (text: string) =>
+      room
+        ? room.send({ type: "message", text })
+        : Promise.reject(new Error("ridewire: the trip room is not connected yet")),
+    [room],
+  );
   return { ...data, status: data.trip?.status ?? null, room, send };
 }
 
 /** The events after which `connection.state` has changed. */
 function lifecycle<F extends ChannelFrames>(connection: RoomConnection<F>, track: () => void): (() => void)[] {
-  return [connection.on("open", track), connection.on("disconnect", track), connection.on("reconnecting", track), connection.on("closed", track)];
+  return [
+    connection.on("open", track),
+    connection.on("disconnect", track),
+    connection.on("reconnecting", track),
+    connection.on("closed", track),
+  ];
 }

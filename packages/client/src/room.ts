@@ -27,7 +27,16 @@
 import { fullJitter, RateBucket } from "./backoff";
 import { Emitter } from "./emitter";
 import { RidewireError } from "./errors";
-import { frameHead, STORED_TYPES, type AckFrame, type ChannelFrames, type ChatFrames, type DriverFrames, type ErrorFrame, type TripFrames } from "./frames";
+import {
+  frameHead,
+  STORED_TYPES,
+  type AckFrame,
+  type ChannelFrames,
+  type ChatFrames,
+  type DriverFrames,
+  type ErrorFrame,
+  type TripFrames,
+} from "./frames";
 import type { FetchLike } from "./http";
 import { newId } from "./ids";
 import { renewalMarginMs, tokenTimes } from "./session";
@@ -136,7 +145,6 @@ export type RoomContext = {
   refresh?: () => Promise<string | null>;
 };
 
-
 type Kind = keyof typeof STORED_TYPES;
 type Pending<C> = {
   frame: C & { id: string };
@@ -197,17 +205,27 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     this.stored = STORED_TYPES[kind];
     this.lastSeq = options.since ?? null;
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    this.backoff = { initialDelayMs: options.backoff?.initialDelayMs ?? 500, maxDelayMs: options.backoff?.maxDelayMs ?? 30_000 };
-    this.heartbeat = options.heartbeat === false ? null : { intervalMs: options.heartbeat?.intervalMs ?? 25_000, timeoutMs: options.heartbeat?.timeoutMs ?? 10_000 };
+    this.backoff = {
+      initialDelayMs: options.backoff?.initialDelayMs ?? 500,
+      maxDelayMs: options.backoff?.maxDelayMs ?? 30_000,
+    };
+    this.heartbeat =
+      options.heartbeat === false
+        ? null
+        : { intervalMs: options.heartbeat?.intervalMs ?? 25_000, timeoutMs: options.heartbeat?.timeoutMs ?? 10_000 };
     this.bucket = new RateBucket(options.rate?.perSecond ?? 10, options.rate?.burst ?? 20);
     this.transportValue = options.transport === "sse" ? "sse" : "websocket";
     this.tokenValue = typeof options.token === "string" ? options.token : undefined;
     if (this.transportValue === "websocket" && !this.WebSocketImpl) {
-      if (options.transport === "websocket") throw new Error("ridewire: this runtime has no WebSocket; pass one as options.WebSocket");
+      if (options.transport === "websocket")
+        throw new Error("ridewire: this runtime has no WebSocket; pass one as options.WebSocket");
       this.transportValue = "sse";
     }
     // A fixed token of this connection cannot be renewed; otherwise the client's new tokens go on the socket.
-    this.stopTokens = typeof options.token === "string" ? () => undefined : (context.onToken?.((token) => this.renew(this.generation, token)) ?? (() => undefined));
+    this.stopTokens =
+      typeof options.token === "string"
+        ? () => undefined
+        : (context.onToken?.((token) => this.renew(this.generation, token)) ?? (() => undefined));
     // Listeners are added by the caller right after construction: connect on the next turn.
     setTimeout(() => void this.connect(), 0);
   }
@@ -242,8 +260,17 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     if (this.stateValue === "closed") return Promise.reject(new RidewireError(0, "closed", "the connection is closed"));
     const withId = { ...frame, id: frame.id ?? newId() } as F["client"] & { id: string };
     const existing = this.outbox.get(withId.id);
-    if (existing) return new Promise((resolve, reject) => this.outbox.set(withId.id, { ...existing, resolve: chain(existing.resolve, resolve), reject: chain(existing.reject, reject) }));
-    const promise = new Promise<Ack>((resolve, reject) => this.outbox.set(withId.id, { frame: withId, resolve, reject, sentOn: null }));
+    if (existing)
+      return new Promise((resolve, reject) =>
+        this.outbox.set(withId.id, {
+          ...existing,
+          resolve: chain(existing.resolve, resolve),
+          reject: chain(existing.reject, reject),
+        }),
+      );
+    const promise = new Promise<Ack>((resolve, reject) =>
+      this.outbox.set(withId.id, { frame: withId, resolve, reject, sentOn: null }),
+    );
     this.flush();
     return promise;
   }
@@ -284,7 +311,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     this.endConnection(1000, reason);
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    for (const pending of this.outbox.values()) pending.reject(new RidewireError(0, "closed", "the connection was closed before the frame was acknowledged"));
+    for (const pending of this.outbox.values())
+      pending.reject(new RidewireError(0, "closed", "the connection was closed before the frame was acknowledged"));
     this.outbox.clear();
     this.fire("closed", { reason });
   }
@@ -300,8 +328,10 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       token = await this.currentToken();
     } catch (err) {
       // The session is over (refresh refused): no token will come, so stop rather than retry forever.
-      if (err instanceof RidewireError && err.code === "session_expired") return this.close(`session ended: ${err.message}`);
-      if (gen === this.generation) this.lost(gen, { reason: `token: ${err instanceof Error ? err.message : String(err)}` }, false);
+      if (err instanceof RidewireError && err.code === "session_expired")
+        return this.close(`session ended: ${err.message}`);
+      if (gen === this.generation)
+        this.lost(gen, { reason: `token: ${err instanceof Error ? err.message : String(err)}` }, false);
       return;
     }
     if (gen !== this.generation) return;
@@ -323,7 +353,10 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     }
     if (this.failures > 0 || this.opened) {
       if (this.options.refreshToken) {
-        this.tokenValue = await this.options.refreshToken({ attempt: Math.max(1, this.failures), transport: this.transportValue });
+        this.tokenValue = await this.options.refreshToken({
+          attempt: Math.max(1, this.failures),
+          transport: this.transportValue,
+        });
         return this.tokenValue;
       }
     }
@@ -383,7 +416,10 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     if (this.lastSeq !== null) headers["Last-Event-ID"] = String(this.lastSeq);
     const query = this.lastSeq === null ? "" : `?since=${this.lastSeq}`;
     try {
-      const response = await this.context.fetch(`${this.context.baseUrl}${this.context.path}/events${query}`, { headers, signal: abort.signal });
+      const response = await this.context.fetch(`${this.context.baseUrl}${this.context.path}/events${query}`, {
+        headers,
+        signal: abort.signal,
+      });
       if (gen !== this.generation) return void response.body?.cancel().catch(() => undefined);
       if (!response.ok || !response.body) {
         await response.body?.cancel().catch(() => undefined);
@@ -404,7 +440,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       }
       this.lost(gen, { reason: "SSE stream ended" }, false);
     } catch (err) {
-      if (gen === this.generation) this.lost(gen, { reason: `SSE: ${err instanceof Error ? err.message : String(err)}` }, false);
+      if (gen === this.generation)
+        this.lost(gen, { reason: `SSE: ${err instanceof Error ? err.message : String(err)}` }, false);
     }
   }
 
@@ -586,7 +623,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
           if (next) this.renew(gen, next);
         },
         (err: unknown) => {
-          if (err instanceof RidewireError && err.code === "session_expired") this.close(`session ended: ${err.message}`);
+          if (err instanceof RidewireError && err.code === "session_expired")
+            this.close(`session ended: ${err.message}`);
           // Otherwise the server closes at expiry (4001) and the reconnect tries again.
         },
       );
@@ -628,7 +666,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       this.trySend('{"type":"ping"}');
       const due = this.pongDue;
       this.later(gen, Math.max(0, due - Date.now()), () => {
-        if (this.pongDue !== null && Date.now() >= this.pongDue) this.lost(gen, { reason: `no pong within ${heartbeat.timeoutMs} ms` }, false);
+        if (this.pongDue !== null && Date.now() >= this.pongDue)
+          this.lost(gen, { reason: `no pong within ${heartbeat.timeoutMs} ms` }, false);
       });
       this.beat(gen);
     });
@@ -664,7 +703,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       // A socket that never opened: if plain HTTP works, the WebSocket path is what is broken.
       void this.httpWorks().then((works) => {
         if (works) this.wsFailures++;
-        if (this.wsFailures >= (this.options.fallbackAfter ?? 3)) this.switchTransport("sse", `${this.wsFailures} WebSocket attempts failed while HTTP works`);
+        if (this.wsFailures >= (this.options.fallbackAfter ?? 3))
+          this.switchTransport("sse", `${this.wsFailures} WebSocket attempts failed while HTTP works`);
         schedule();
       });
       return;
@@ -694,7 +734,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       // A stream that lives on past the hold time is ended on purpose, so the next connection tries a socket.
       this.holdTimer = setTimeout(() => {
         this.holdTimer = null;
-        if (this.transportValue === "sse" && this.stateValue === "open") this.lost(this.generation, { reason: "trying WebSocket again" }, true);
+        if (this.transportValue === "sse" && this.stateValue === "open")
+          this.lost(this.generation, { reason: "trying WebSocket again" }, true);
       }, this.options.fallbackHoldMs ?? 300_000);
     }
     this.fire("transport", { transport, reason });

@@ -23,7 +23,9 @@ export type SessionExchange = (refreshToken: string) => Promise<ClientSession>;
 const MIN_MARGIN_MS = 1_000;
 const MAX_MARGIN_MS = 60_000;
 
-/** The `iat` and `exp` of a JWT, in epoch ms, read without verifying it (the server does that); null if it is not one. */
+/**
+ * The `iat` and `exp` of a JWT, in epoch ms, read without verifying it (the server does that); null if it is not one.
+ */
 export function tokenTimes(token: string): { issuedAt: number; expiresAt: number } | null {
   const payload = token.split(".")[1];
   if (payload === undefined) return null;
@@ -81,7 +83,13 @@ export class SessionKeeper {
       return (await this.refresh()).token;
     } catch (err) {
       // A network failure while the old token still works: use it, and try again next time.
-      if (err instanceof RidewireError && err.status !== 401 && session.expiresAt > Date.now() && this.current === session) return session.token;
+      if (
+        err instanceof RidewireError &&
+        err.status !== 401 &&
+        session.expiresAt > Date.now() &&
+        this.current === session
+      )
+        return session.token;
       throw err;
     }
   }
@@ -117,7 +125,8 @@ export class SessionKeeper {
       throw err;
     }
     // A sign-out or another sign-in meanwhile wins over this refresh.
-    if (this.current !== session) throw new RidewireError(401, "session_expired", "the session changed while refreshing");
+    if (this.current !== session)
+      throw new RidewireError(401, "session_expired", "the session changed while refreshing");
     this.set(next);
     return next;
   }

@@ -13,7 +13,16 @@ import { revokeUserSessions } from "../../db/sessions";
 import { refundTrip } from "../../db/refunds";
 import { tripRefundKey } from "../../domain/ledger";
 import { badRequest, conflict, notFound, unwrap } from "../../errors";
-import { AdminCancelBody, AuditQuery, BanBody, Refund, RefundBody, type AdminCancelResponse, type BanResponse, type RefundResponse } from "../../protocol/admin";
+import {
+  AdminCancelBody,
+  AuditQuery,
+  BanBody,
+  Refund,
+  RefundBody,
+  type AdminCancelResponse,
+  type BanResponse,
+  type RefundResponse,
+} from "../../protocol/admin";
 import { CloseCode, disconnectUser } from "../../rooms/disconnect";
 import { suspendDriver } from "../../rooms/suspend-driver";
 import { requireUser } from "../auth-middleware";
@@ -51,8 +60,15 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
   try {
     disconnected = await cutOff(c, userId, reason, now);
   } catch (err) {
-    // The ban stands (tokens and logins are refused); the operator sees that closing failed and may ban again after an unban.
-    console.error(JSON.stringify({ level: "error", where: "admin.ban", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err }));
+    // The ban stands (tokens and logins are refused); the operator sees that closing failed and may ban again after an
+    // unban.
+    console.error(
+      JSON.stringify({
+        level: "error",
+        where: "admin.ban",
+        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+      }),
+    );
     disconnected = { objects: 0, failed: 1 };
   }
   const body: BanResponse = { user: change.user, audit: change.audit, disconnected };
@@ -118,7 +134,18 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const ledgerKey = tripRefundKey(tripId, requestKey);
   const now = Date.now();
   const outcome = await refundTrip(c.env.DB, { tripId, requestKey, amount: body.amount }, now, (refund, posted) => [
-    auditInsert(c.env.DB, { at: now, actorId, action: "trip.refund", target: { kind: "trip", id: tripId }, reason: body.reason, details: { ledgerKey, refund } }, posted),
+    auditInsert(
+      c.env.DB,
+      {
+        at: now,
+        actorId,
+        action: "trip.refund",
+        target: { kind: "trip", id: tripId },
+        reason: body.reason,
+        details: { ledgerKey, refund },
+      },
+      posted,
+    ),
   ]);
   if (outcome.status === "posted") {
     const audit = insertedAudit(outcome.extra[0]);
@@ -128,8 +155,13 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   }
   // The same key again: the first refund, as it was recorded.
   const audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
-  const recorded = Refund.safeParse(typeof audit?.details === "object" && audit.details !== null && "refund" in audit.details ? audit.details.refund : undefined);
-  if (!audit || !recorded.success) throw conflict("this Idempotency-Key was used for a refund that has no readable record");
+  const recorded = Refund.safeParse(
+    typeof audit?.details === "object" && audit.details !== null && "refund" in audit.details
+      ? audit.details.refund
+      : undefined,
+  );
+  if (!audit || !recorded.success)
+    throw conflict("this Idempotency-Key was used for a refund that has no readable record");
   // A key names one refund: asked again for another amount, it is a different request (409, as elsewhere).
   const first = recorded.data.amount;
   if (body.amount && (body.amount.amount !== first.amount || body.amount.currency !== first.currency)) {

@@ -10,7 +10,17 @@ import { signToken, type Identity } from "../../auth/jwt";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password";
 import { ratingOf } from "../../db/ratings";
 import { openSession, revokeSession, revokeUserSessions, rotateRefreshToken } from "../../db/sessions";
-import { findUserByEmail, findUserById, forgetIdleLoginLimits, insertUser, loginKeys, loginSucceeded, reserveLoginAttempt, toUser, type UserRow } from "../../db/users";
+import {
+  findUserByEmail,
+  findUserById,
+  forgetIdleLoginLimits,
+  insertUser,
+  loginKeys,
+  loginSucceeded,
+  reserveLoginAttempt,
+  toUser,
+  type UserRow,
+} from "../../db/users";
 import { ApiError, notFound, unauthorized } from "../../errors";
 import { LoginBody, LogoutBody, RefreshBody, RegisterBody, type TokenPair } from "../../protocol/http";
 import { endSessionsOnSockets } from "../../rooms/session-end";
@@ -24,7 +34,13 @@ export const authRoutes = new Hono<AppEnv>();
 const identityOf = (row: UserRow): Identity => ({ userId: row.id, role: row.role, name: row.name });
 
 /** An access token for the session, with the refresh token that continues it. */
-async function tokenPair(c: AppContext, identity: Identity, sessionId: string, refreshToken: string, now: number): Promise<TokenPair> {
+async function tokenPair(
+  c: AppContext,
+  identity: Identity,
+  sessionId: string,
+  refreshToken: string,
+  now: number,
+): Promise<TokenPair> {
   const settings = jwtSettings(c);
   const token = await signToken(identity, settings, now, sessionId);
   // The token's own `exp` (whole seconds), so that the answer and the token agree.
@@ -34,13 +50,28 @@ async function tokenPair(c: AppContext, identity: Identity, sessionId: string, r
 
 async function signedIn(c: AppContext, row: UserRow): Promise<TokenPair> {
   const now = Date.now();
-  const session = await openSession(c.env.DB, row.id, newId("ses"), now, c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000);
+  const session = await openSession(
+    c.env.DB,
+    row.id,
+    newId("ses"),
+    now,
+    c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000,
+  );
   return tokenPair(c, identityOf(row), session.sessionId, session.refreshToken, now);
 }
 
 authRoutes.post("/auth/register", async (c) => {
   const body = await readBody(c, RegisterBody);
-  const row = { id: newId("usr"), email: body.email, name: body.name, role: body.role, passwordHash: await hashPassword(body.password), createdAt: Date.now(), bannedAt: null, banReason: null };
+  const row = {
+    id: newId("usr"),
+    email: body.email,
+    name: body.name,
+    role: body.role,
+    passwordHash: await hashPassword(body.password),
+    createdAt: Date.now(),
+    bannedAt: null,
+    banReason: null,
+  };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
   return c.json({ user: toUser(row), ...(await signedIn(c, row)) }, 201);
 });
@@ -54,7 +85,13 @@ authRoutes.post("/auth/login", async (c) => {
   const wait = await reserveLoginAttempt(
     c.env.DB,
     keys,
-    { windowMs, pairMax: config.LOGIN_MAX_FAILURES, ipMax: config.LOGIN_IP_MAX_FAILURES, emailFree: config.LOGIN_EMAIL_FREE_FAILURES, emailMaxDelayMs: config.LOGIN_EMAIL_MAX_DELAY_SECONDS * 1000 },
+    {
+      windowMs,
+      pairMax: config.LOGIN_MAX_FAILURES,
+      ipMax: config.LOGIN_IP_MAX_FAILURES,
+      emailFree: config.LOGIN_EMAIL_FREE_FAILURES,
+      emailMaxDelayMs: config.LOGIN_EMAIL_MAX_DELAY_SECONDS * 1000,
+    },
     now,
   );
   if (wait > 0) throw new ApiError(429, "rate_limited", "too many failed logins; try again later", undefined, wait);
@@ -76,7 +113,12 @@ authRoutes.post("/auth/login", async (c) => {
 authRoutes.post("/auth/refresh", async (c) => {
   const body = await readBody(c, RefreshBody);
   const now = Date.now();
-  const rotation = await rotateRefreshToken(c.env.DB, body.refreshToken, now, c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000);
+  const rotation = await rotateRefreshToken(
+    c.env.DB,
+    body.refreshToken,
+    now,
+    c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000,
+  );
   if (rotation.outcome === "reused") {
     c.executionCtx.waitUntil(endSessionsOnSockets(c.env, rotation.userId, [rotation.sessionId]));
     throw unauthorized("this refresh token was used already; the session is ended, sign in again");
@@ -85,7 +127,10 @@ authRoutes.post("/auth/refresh", async (c) => {
   const row = await findUserById(c.env.DB, rotation.userId);
   if (!row) throw unauthorized("invalid or expired refresh token; sign in again");
   if (row.bannedAt !== null) throw bannedError();
-  return c.json({ user: toUser(row), ...(await tokenPair(c, identityOf(row), rotation.sessionId, rotation.refreshToken, now)) });
+  return c.json({
+    user: toUser(row),
+    ...(await tokenPair(c, identityOf(row), rotation.sessionId, rotation.refreshToken, now)),
+  });
 });
 
 /** Ends the caller's session (its refresh tokens stop working at once), or with `all` every one of theirs. */
@@ -93,7 +138,11 @@ authRoutes.post("/auth/logout", requireUser, async (c) => {
   const body = await readOptionalBody(c, LogoutBody);
   const { userId } = c.get("identity");
   const now = Date.now();
-  const sessions = body.all ? await revokeUserSessions(c.env.DB, userId, now, "logout (all sessions)") : (await revokeSession(c.env.DB, c.get("session").sid, now, "logout")) ? [c.get("session").sid] : [];
+  const sessions = body.all
+    ? await revokeUserSessions(c.env.DB, userId, now, "logout (all sessions)")
+    : (await revokeSession(c.env.DB, c.get("session").sid, now, "logout"))
+      ? [c.get("session").sid]
+      : [];
   if (sessions.length > 0) c.executionCtx.waitUntil(endSessionsOnSockets(c.env, userId, body.all ? "all" : sessions));
   return c.json({ revoked: sessions.length });
 });

@@ -5,7 +5,15 @@
  * is answered once, at registration; nothing reads it back.
  */
 import { Hono } from "hono";
-import { deleteDevice, devicesOf, listNotifications, mutedTypes, registerDevice, setMutedTypes, type DeviceRow } from "../../db/notifications";
+import {
+  deleteDevice,
+  devicesOf,
+  listNotifications,
+  mutedTypes,
+  registerDevice,
+  setMutedTypes,
+  type DeviceRow,
+} from "../../db/notifications";
 import { ApiError, badRequest, conflict, notFound } from "../../errors";
 import { checkOutboundUrl } from "../../notify/outbound-url";
 import { newWebhookSecret } from "../../notify/webhook";
@@ -39,19 +47,37 @@ notificationRoutes.post("/devices", requireAccount, async (c) => {
   const verdict = checkOutboundUrl(url, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS });
   if (!verdict.ok) {
     const path = body.kind === "webpush" ? "subscription.endpoint" : "url";
-    throw badRequest(`the ${body.kind === "webpush" ? "push endpoint" : "webhook URL"} ${verdict.reason}`, [{ path, message: verdict.reason, code: "refused_url" }]);
+    throw badRequest(`the ${body.kind === "webpush" ? "push endpoint" : "webhook URL"} ${verdict.reason}`, [
+      { path, message: verdict.reason, code: "refused_url" },
+    ]);
   }
-  if (body.kind === "webpush" && !config.VAPID_PUBLIC_KEY) throw new ApiError(409, "conflict", "Web Push is not configured on this server; register a webhook instead");
+  if (body.kind === "webpush" && !config.VAPID_PUBLIC_KEY)
+    throw new ApiError(409, "conflict", "Web Push is not configured on this server; register a webhook instead");
   // Registering the same webhook URL again rotates the secret: the new one is the only one shown.
   const secret = body.kind === "webhook" ? newWebhookSecret() : null;
   const device =
     body.kind === "webpush"
-      ? { ...base, kind: "webpush" as const, endpoint: url, p256dh: body.subscription.keys.p256dh, auth: body.subscription.keys.auth, secret: null }
+      ? {
+          ...base,
+          kind: "webpush" as const,
+          endpoint: url,
+          p256dh: body.subscription.keys.p256dh,
+          auth: body.subscription.keys.auth,
+          secret: null,
+        }
       : { ...base, kind: "webhook" as const, endpoint: url, p256dh: null, auth: null, secret };
   const result = await registerDevice(c.env.DB, device, config.MAX_DEVICES_PER_USER);
   if ("refused" in result) {
-    if (result.refused === "endpoint_taken") throw conflict("this push subscription is registered to another account; subscribe again from this browser to get a new endpoint");
-    throw new ApiError(409, "too_many_devices", `an account may register at most ${config.MAX_DEVICES_PER_USER} devices; remove one first (DELETE /v1/devices/:id)`, { max: config.MAX_DEVICES_PER_USER });
+    if (result.refused === "endpoint_taken")
+      throw conflict(
+        "this push subscription is registered to another account; subscribe again from this browser to get a new endpoint",
+      );
+    throw new ApiError(
+      409,
+      "too_many_devices",
+      `an account may register at most ${config.MAX_DEVICES_PER_USER} devices; remove one first (DELETE /v1/devices/:id)`,
+      { max: config.MAX_DEVICES_PER_USER },
+    );
   }
   return c.json({ device: secret === null ? toDevice(result.row) : { ...toDevice(result.row), secret } }, 201);
 });

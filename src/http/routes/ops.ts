@@ -27,7 +27,13 @@ opsRoutes.get("/ops/cells", async (c) => {
   const now = Date.now();
   const cells = searchCells(cellOf({ lat, lng }, config.H3_RESOLUTION), rings);
   // A cell that cannot answer shows as empty rather than failing the whole view.
-  const summaries = await Promise.all(cells.map((cell) => c.env.GEO_CELL.get(c.env.GEO_CELL.idFromName(cell)).summary(now).catch(() => EMPTY)));
+  const summaries = await Promise.all(
+    cells.map((cell) =>
+      c.env.GEO_CELL.get(c.env.GEO_CELL.idFromName(cell))
+        .summary(now)
+        .catch(() => EMPTY),
+    ),
+  );
   const out: OpsCell[] = cells.map((cell, i) => {
     const s = summaries[i] ?? EMPTY;
     return { cell, ...s, surge: surgeMultiplier(s) };

@@ -5,7 +5,14 @@
  * straight to the room object, which keeps D1 off the message path.
  */
 import { Hono } from "hono";
-import { addRoomMember, findRoom, insertRoom, isRoomMember, listVisibleRooms, roomMembersWithNames } from "../../db/rooms";
+import {
+  addRoomMember,
+  findRoom,
+  insertRoom,
+  isRoomMember,
+  listVisibleRooms,
+  roomMembersWithNames,
+} from "../../db/rooms";
 import { findUserById } from "../../db/users";
 import { forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
@@ -24,7 +31,13 @@ roomRoutes.use("/rooms/*", requireUser);
 
 roomRoutes.post("/rooms", requireAccount, async (c) => {
   const body = await readBody(c, CreateRoomBody);
-  const room: Room = { id: newId("room"), name: body.name, private: body.private, createdBy: c.get("identity").userId, createdAt: Date.now() };
+  const room: Room = {
+    id: newId("room"),
+    name: body.name,
+    private: body.private,
+    createdBy: c.get("identity").userId,
+    createdAt: Date.now(),
+  };
   // The object first: if D1 then fails, nothing lists the room, and a retry makes a new one.
   unwrap(await roomObject(c.env, room.id).initialize(room));
   await insertRoom(c.env.DB, room);
@@ -55,7 +68,8 @@ roomRoutes.post("/rooms/:id/join", requireAccount, async (c) => {
 roomRoutes.post("/rooms/:id/members", async (c) => {
   const room = await requireRoom(c.env.DB, readId(c));
   const body = await readBody(c, AddMemberBody);
-  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId))) throw forbidden("only members may add members");
+  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId)))
+    throw forbidden("only members may add members");
   if (!(await findUserById(c.env.DB, body.userId))) throw notFound("user not found");
   await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
   unwrap(await roomObject(c.env, room.id).addMember(body.userId));

@@ -30,7 +30,15 @@ import { surgeMultiplier } from "../../domain/surge";
 import { isActive, type QuoteTerms } from "../../domain/trip";
 import { ApiError, conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
-import { CancelBody, QuoteBody, RatingBody, TripListQuery, TripRequestBody, type Quote, type Trip } from "../../protocol/dispatch";
+import {
+  CancelBody,
+  QuoteBody,
+  RatingBody,
+  TripListQuery,
+  TripRequestBody,
+  type Quote,
+  type Trip,
+} from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
 import { candidatesBestFirst, nearSearch, recordDemand } from "../../rooms/geo-index";
 import { requireRole, requireUser } from "../auth-middleware";
@@ -47,14 +55,24 @@ tripRoutes.use("/trips/*", requireUser);
 
 const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
-/** Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells around it. */
+/**
+ * Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells
+ * around it.
+ */
 async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
   const config = c.get("config");
   const now = Date.now();
   // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
   // demand against its available drivers (the cell where a request is counted).
   let pickupCell = { availableDrivers: 0, recentRequests: 0 };
-  const first = await candidatesBestFirst(c.env, config, nearSearch(config, pickup), now, { point: pickup, limit: 1, exclude: [] }, (cell) => (pickupCell = cell)).next();
+  const first = await candidatesBestFirst(
+    c.env,
+    config,
+    nearSearch(config, pickup),
+    now,
+    { point: pickup, limit: 1, exclude: [] },
+    (cell) => (pickupCell = cell),
+  ).next();
   const nearest = first.done ? undefined : first.value;
   const surge = surgeMultiplier(pickupCell);
   const estimate = quoteEstimate(pickup, dropoff, config.travelModel);
@@ -70,7 +88,16 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
   };
   const fare = computeFare(rules, { ...estimate, surge }).total;
   // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
-  const quote: Quote = { id: newId("qt"), pickup, dropoff, ...estimate, fare, surge, pickupEtaSec: nearest?.pickupEtaSec ?? null, expiresAt: now + config.QUOTE_TTL_MS };
+  const quote: Quote = {
+    id: newId("qt"),
+    pickup,
+    dropoff,
+    ...estimate,
+    fare,
+    surge,
+    pickupEtaSec: nearest?.pickupEtaSec ?? null,
+    expiresAt: now + config.QUOTE_TTL_MS,
+  };
   const terms: QuoteTerms = { rules, surge, fare, distanceKm: estimate.distanceKm, durationMin: estimate.durationMin };
   return { quote, terms };
 }
@@ -102,12 +129,25 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     riderActivityOf(c.env.DB, riderId, Date.now(), limits),
   ]);
   // A retry of a request that went through answers its trip, whatever the limits say now.
-  if (earlier.earlierTripId !== undefined) return c.json({ trip: sameRideOrConflict(body, unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity")))) }, 201);
+  if (earlier.earlierTripId !== undefined)
+    return c.json(
+      { trip: sameRideOrConflict(body, unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity")))) },
+      201,
+    );
   const admission = admitRequest(activity, Date.now(), limits);
   if (!admission.ok) {
     const retryAfter = Math.ceil(admission.retryAfterMs / 1000);
-    const message = admission.reason === "cancel_cooldown" ? "you cancelled several trips lately; wait before requesting again" : "too many trip requests; wait before requesting again";
-    throw new ApiError(429, "rate_limited", message, { reason: admission.reason, retryAfterSeconds: retryAfter }, retryAfter);
+    const message =
+      admission.reason === "cancel_cooldown"
+        ? "you cancelled several trips lately; wait before requesting again"
+        : "too many trip requests; wait before requesting again";
+    throw new ApiError(
+      429,
+      "rate_limited",
+      message,
+      { reason: admission.reason, retryAfterSeconds: retryAfter },
+      retryAfter,
+    );
   }
   let stored: StoredQuote;
   if ("quoteId" in body) {
@@ -130,7 +170,10 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     ...claimStatements(c.env.DB, riderId, tripId, now, key, holdPosted),
     recordRequestStatement(c.env.DB, riderId, tripId, now, holdPosted),
   ]);
-  const giveBack = () => releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) => logHoldLeak(tripId, err));
+  const giveBack = () =>
+    releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
+      logHoldLeak(tripId, err),
+    );
   if ((claim?.meta.changes ?? 0) !== 1) {
     // The slot is taken: by a trip that may have ended since, or by a twin of this request.
     let twin: Trip | null;
@@ -146,8 +189,12 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     }
   }
   try {
-    const trip = unwrap(await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }));
-    c.executionCtx.waitUntil(recordDemand(c.env, c.get("config"), stored.quote.pickup, { tripId, riderId }, now).catch(() => undefined));
+    const trip = unwrap(
+      await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }),
+    );
+    c.executionCtx.waitUntil(
+      recordDemand(c.env, c.get("config"), stored.quote.pickup, { tripId, riderId }, now).catch(() => undefined),
+    );
     return c.json({ trip }, 201);
   } catch (err) {
     await releaseActiveTrip(c.env.DB, riderId, tripId);
@@ -162,9 +209,13 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
  * rather than a silent answer with a trip the rider did not ask for this time.
  */
 function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
-  const same = "quoteId" in body
-    ? trip.quote.id === body.quoteId
-    : trip.pickup.lat === body.pickup.lat && trip.pickup.lng === body.pickup.lng && trip.dropoff.lat === body.dropoff.lat && trip.dropoff.lng === body.dropoff.lng;
+  const same =
+    "quoteId" in body
+      ? trip.quote.id === body.quoteId
+      : trip.pickup.lat === body.pickup.lat &&
+        trip.pickup.lng === body.pickup.lng &&
+        trip.dropoff.lat === body.dropoff.lat &&
+        trip.dropoff.lng === body.dropoff.lng;
   if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
   return trip;
 }
@@ -175,7 +226,15 @@ function logHoldLeak(tripId: string, err: unknown): void {
 }
 
 function logFailure(reason: string, tripId: string, err: unknown): void {
-  console.error(JSON.stringify({ level: "error", where: "trips", reason, tripId, error: redactSecrets(err instanceof Error ? err.message : String(err)) }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      where: "trips",
+      reason,
+      tripId,
+      error: redactSecrets(err instanceof Error ? err.message : String(err)),
+    }),
+  );
 }
 
 /**
@@ -184,7 +243,13 @@ function logFailure(reason: string, tripId: string, err: unknown): void {
  * Returns the trip of a twin request (same Idempotency-Key, sent at the same time) that got
  * the slot first, which this request then answers with; null when the slot is this trip's.
  */
-async function claimSlot(c: AppContext, riderId: string, tripId: string, now: number, key: string | undefined): Promise<Trip | null> {
+async function claimSlot(
+  c: AppContext,
+  riderId: string,
+  tripId: string,
+  now: number,
+  key: string | undefined,
+): Promise<Trip | null> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const holder = await claimActiveTrip(c.env.DB, riderId, tripId, now);
     if (holder === null) {
@@ -207,7 +272,9 @@ tripRoutes.get("/trips", async (c) => {
   return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query.limit, query.before) });
 });
 
-tripRoutes.get("/trips/:id", async (c) => c.json({ trip: unwrap(await tripObject(c.env, readId(c)).get(c.get("identity"))) }));
+tripRoutes.get("/trips/:id", async (c) =>
+  c.json({ trip: unwrap(await tripObject(c.env, readId(c)).get(c.get("identity"))) }),
+);
 
 for (const action of ["accept", "decline", "arrived", "start", "complete"] as const) {
   tripRoutes.post(`/trips/:id/${action}`, requireRole("driver"), async (c) => {
@@ -223,7 +290,9 @@ tripRoutes.post("/trips/:id/cancel", async (c) => {
   // Recorded before the answer, so that the cool-down already holds for the rider's next
   // request; the trip room records it again with the trip's history (a repeat adds nothing).
   if (trip.status === "cancelled" && trip.riderId === identity.userId) {
-    await recordCancel(c.env.DB, trip.riderId, trip.id, trip.updatedAt).catch((err) => logFailure("could not record a rider's cancel", trip.id, err));
+    await recordCancel(c.env.DB, trip.riderId, trip.id, trip.updatedAt).catch((err) =>
+      logFailure("could not record a rider's cancel", trip.id, err),
+    );
   }
   return c.json({ trip });
 });
@@ -234,13 +303,21 @@ tripRoutes.post("/trips/:id/rating", async (c) => {
   const { rateeId, role } = unwrap(await tripObject(c.env, tripId).rateeFor(c.get("identity")));
   const inserted = await drizzle(c.env.DB)
     .insert(ratings)
-    .values({ tripId, raterId: c.get("identity").userId, rateeId, stars: body.stars, comment: body.comment ?? null, createdAt: Date.now() })
+    .values({
+      tripId,
+      raterId: c.get("identity").userId,
+      rateeId,
+      stars: body.stars,
+      comment: body.comment ?? null,
+      createdAt: Date.now(),
+    })
     .onConflictDoNothing()
     .returning({ tripId: ratings.tripId });
   if (inserted.length === 0) throw conflict("you have already rated this trip");
   const rating = await ratingOf(c.env.DB, rateeId);
   // The driver's rating feeds matching; their session carries it to the geo index.
-  if (role === "driver") await c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(rateeId)).setRating(rating.average);
+  if (role === "driver")
+    await c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(rateeId)).setRating(rating.average);
   return c.json({ rating: { tripId, rateeId, stars: body.stars, comment: body.comment ?? null } }, 201);
 });
 
@@ -254,4 +331,3 @@ tripRoutes.post("/trips/:id/messages", async (c) => {
 tripRoutes.get("/trips/:id/ws", async (c) => forwardUpgrade(c, tripObject(c.env, readId(c))));
 tripRoutes.get("/trips/:id/events", async (c) => forwardFallback(c, tripObject(c.env, readId(c)), "events"));
 tripRoutes.get("/trips/:id/poll", async (c) => forwardFallback(c, tripObject(c.env, readId(c)), "poll"));
-

@@ -6,7 +6,17 @@
  * and the trip room.
  */
 import { Hono } from "hono";
-import { chargeOf, earningsOf, findTopUp, insertTopUp, listTransactions, setTopUpProviderRef, walletOf, type StoredEntry, type TopUpRow } from "../../db/ledger";
+import {
+  chargeOf,
+  earningsOf,
+  findTopUp,
+  insertTopUp,
+  listTransactions,
+  setTopUpProviderRef,
+  walletOf,
+  type StoredEntry,
+  type TopUpRow,
+} from "../../db/ledger";
 import { ApiError, badRequest, conflict, forbidden, unwrap } from "../../errors";
 import { applyProviderEvent } from "../../payments/events";
 import { paymentProvider } from "../../payments/provider";
@@ -25,7 +35,13 @@ walletRoutes.use("/trips/:id/receipt", requireUser);
 const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 function toTopUp(row: TopUpRow): TopUp {
-  return { id: row.id, status: row.status, amount: { amount: row.amount, currency: row.currency }, ...(row.clientSecret ? { clientSecret: row.clientSecret } : {}), createdAt: row.createdAt };
+  return {
+    id: row.id,
+    status: row.status,
+    amount: { amount: row.amount, currency: row.currency },
+    ...(row.clientSecret ? { clientSecret: row.clientSecret } : {}),
+    createdAt: row.createdAt,
+  };
 }
 
 walletRoutes.get("/wallet", async (c) => {
@@ -52,16 +68,29 @@ walletRoutes.post("/wallet/top-ups", requireRole("rider"), requireAccount, async
   const config = c.get("config");
   if (amount.currency !== config.FARE_CURRENCY) throw badRequest(`top-ups are in ${config.FARE_CURRENCY}`);
   if (amount.amount < config.TOP_UP_MIN_MINOR || amount.amount > config.TOP_UP_MAX_MINOR) {
-    throw badRequest(`a top-up is between ${config.TOP_UP_MIN_MINOR} and ${config.TOP_UP_MAX_MINOR} minor units`, { min: config.TOP_UP_MIN_MINOR, max: config.TOP_UP_MAX_MINOR });
+    throw badRequest(`a top-up is between ${config.TOP_UP_MIN_MINOR} and ${config.TOP_UP_MAX_MINOR} minor units`, {
+      min: config.TOP_UP_MIN_MINOR,
+      max: config.TOP_UP_MAX_MINOR,
+    });
   }
   const userId = c.get("identity").userId;
   const provider = paymentProvider(config);
   const now = Date.now();
   const row = await insertTopUp(c.env.DB, {
-    id: newId("tu"), userId, idempotencyKey: key, amount: amount.amount, currency: amount.currency, provider: provider.name,
-    providerRef: null, clientSecret: null, status: "pending", createdAt: now, updatedAt: now,
+    id: newId("tu"),
+    userId,
+    idempotencyKey: key,
+    amount: amount.amount,
+    currency: amount.currency,
+    provider: provider.name,
+    providerRef: null,
+    clientSecret: null,
+    status: "pending",
+    createdAt: now,
+    updatedAt: now,
   });
-  if (row.amount !== amount.amount || row.currency !== amount.currency) throw conflict("this Idempotency-Key was used for a different top-up", { topUpId: row.id });
+  if (row.amount !== amount.amount || row.currency !== amount.currency)
+    throw conflict("this Idempotency-Key was used for a different top-up", { topUpId: row.id });
   // A new top-up, or a retry of one whose provider call did not finish.
   if (row.providerRef === null) {
     const started = await provider.startTopUp({ topUpId: row.id, userId, amount });
@@ -94,7 +123,9 @@ function toReceipt(tripId: string, entry: StoredEntry): Receipt {
     outstanding: money(data.owed),
     driverEarning: money(data.driverEarning),
     createdAt: entry.createdAt,
-    ...(data.decision ? { quoted: data.decision.quoted, capApplied: data.decision.basis === "capped", review: data.decision.review } : {}),
+    ...(data.decision
+      ? { quoted: data.decision.quoted, capApplied: data.decision.basis === "capped", review: data.decision.review }
+      : {}),
   };
 }
 
@@ -109,17 +140,25 @@ walletRoutes.get("/trips/:id/receipt", async (c) => {
   if (!charge) {
     const stub = tripObject(c.env, tripId);
     const trip = unwrap(await stub.get(identity));
-    if (trip.status !== "completed" && !(trip.status === "cancelled" && trip.cancellationFee)) throw conflict(`the trip is ${trip.status}: there is no receipt until it is completed or a fee is charged`);
+    if (trip.status !== "completed" && !(trip.status === "cancelled" && trip.cancellationFee))
+      throw conflict(`the trip is ${trip.status}: there is no receipt until it is completed or a fee is charged`);
     unwrap(await stub.settle());
     charge = await chargeOf(c.env.DB, tripId);
     if (!charge) throw new ApiError(503, "internal", "the receipt is not ready yet; try again shortly");
   }
-  if (identity.userId !== charge.data?.riderId && identity.userId !== charge.data?.driverId) throw forbidden("only the trip's rider and driver may see its receipt");
+  if (identity.userId !== charge.data?.riderId && identity.userId !== charge.data?.driverId)
+    throw forbidden("only the trip's rider and driver may see its receipt");
   return c.json({ receipt: toReceipt(tripId, charge) });
 });
 
 walletRoutes.get("/earnings", requireRole("driver"), async (c) => {
   const { from, to } = readQuery(c, EarningsQuery);
-  const { trips, ...earnings } = await earningsOf(c.env.DB, c.get("identity").userId, c.get("config").FARE_CURRENCY, from, to);
+  const { trips, ...earnings } = await earningsOf(
+    c.env.DB,
+    c.get("identity").userId,
+    c.get("config").FARE_CURRENCY,
+    from,
+    to,
+  );
   return c.json({ earnings, trips, from, to });
 });

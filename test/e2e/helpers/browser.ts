@@ -20,10 +20,18 @@ export async function launchChromium(): Promise<{ browser: Browser; source: Brow
   const override = process.env.CHROMIUM_PATH;
   if (override) {
     if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override} does not exist`);
-    return { browser: await chromium.launch({ executablePath: override, args: SYSTEM_ARGS }), source: "CHROMIUM_PATH", executablePath: override };
+    return {
+      browser: await chromium.launch({ executablePath: override, args: SYSTEM_ARGS }),
+      source: "CHROMIUM_PATH",
+      executablePath: override,
+    };
   }
   if (existsSync(SYSTEM_CHROMIUM)) {
-    return { browser: await chromium.launch({ executablePath: SYSTEM_CHROMIUM, args: SYSTEM_ARGS }), source: "system", executablePath: SYSTEM_CHROMIUM };
+    return {
+      browser: await chromium.launch({ executablePath: SYSTEM_CHROMIUM, args: SYSTEM_ARGS }),
+      source: "system",
+      executablePath: SYSTEM_CHROMIUM,
+    };
   }
   const executablePath = await sparticuz.executablePath();
   const args = [...sparticuz.args, "--disable-background-networking"];

@@ -1,11 +1,11 @@
 /**
  * A TCP proxy on 127.0.0.1 between the SDK and the dev server, to break the network on cue:
  * `dropAll()` destroys every open connection (the SDK sees its socket die, the server sees it
- * go), `refuseNew` cuts new ones at once (the server looks down), `silence()` keeps them open but forwards nothing (a dead link that only heartbeats can
- * notice), and `blockWebSockets` refuses any request that asks for a WebSocket upgrade while
- * plain HTTP passes (a proxy or firewall that breaks WebSockets). `silenceDownstream()` lets
- * the client's bytes through but drops the server's (frames are applied, their answers lost),
- * and `inject()` writes a WebSocket text frame of its own to every client (a repeat, a gap).
+ * go), `refuseNew` cuts new ones at once (the server looks down), `silence()` keeps them open but forwards nothing (a
+ * dead link that only heartbeats can notice), and `blockWebSockets` refuses any request that asks for a WebSocket
+ * upgrade while plain HTTP passes (a proxy or firewall that breaks WebSockets). `silenceDownstream()` lets the client's
+ * bytes through but drops the server's (frames are applied, their answers lost), and `inject()` writes a WebSocket text
+ * frame of its own to every client (a repeat, a gap).
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 
@@ -57,10 +57,11 @@ export async function tcpProxy(targetPort: number): Promise<Proxy> {
       }
       return sent;
     },
-    close: () => new Promise<void>((resolve) => {
-      proxy.dropAll();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.dropAll();
+        server.close(() => resolve());
+      }),
   };
 
   const server: Server = createServer((client) => {

@@ -46,9 +46,18 @@ function wranglerArgs(args: string[]): [string, string[]] {
 }
 
 // X_LOCAL_OBSERVABILITY off as in `npm run dev` (scripts/dev.mjs says why): the same runtime as users get.
-const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0", X_LOCAL_OBSERVABILITY: "false" });
+const env = () => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CI: "1",
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+  X_LOCAL_OBSERVABILITY: "false",
+});
 
-/** `vars` override wrangler.toml's [vars] for this server (`--var NAME:VALUE`), e.g. a short ACCESS_TOKEN_TTL_SECONDS. */
+/**
+ * `vars` override wrangler.toml's [vars] for this server (`--var NAME:VALUE`), e.g. a short ACCESS_TOKEN_TTL_SECONDS.
+ */
 export async function devServer(name: string, options: { vars?: Record<string, string> } = {}): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), `ridewire-e2e-${name}-`));
   const port = await freePort();
@@ -113,7 +122,8 @@ export async function devServer(name: string, options: { vars?: Record<string, s
         } catch {
           // not up yet
         }
-        if (Date.now() > deadline) throw new Error(`wrangler dev did not answer /health within ${READY_TIMEOUT_MS} ms; see ${logPath}`);
+        if (Date.now() > deadline)
+          throw new Error(`wrangler dev did not answer /health within ${READY_TIMEOUT_MS} ms; see ${logPath}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

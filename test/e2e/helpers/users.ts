@@ -25,7 +25,11 @@ export async function sharedRoom(owner: Account, ...others: Account[]): Promise<
 }
 
 /** Polls `check` until it returns something other than undefined; rejects after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

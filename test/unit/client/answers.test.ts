@@ -10,12 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RidewireClient, RidewireError } from "@ridewire/client";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(body));
-};
-const html = (status: number): Handler => (_req, res) => {
-  res.writeHead(status, { "Content-Type": "text/html" }).end("<html><body>Bad gateway</body></html>");
-};
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { "Content-Type": "application/json", ...headers }).end(JSON.stringify(body));
+  };
+const html =
+  (status: number): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { "Content-Type": "text/html" }).end("<html><body>Bad gateway</body></html>");
+  };
 
 const trip = { id: "trip_1", riderId: "u1", driverId: null, status: "matching" };
 const seenAuthorization: (string | undefined)[] = [];
@@ -23,11 +27,23 @@ const routes: Record<string, Handler> = {
   "GET /v1/trips/trip_1": json(200, { trip }),
   "GET /v1/trips/wrong_shape": json(200, { trip: "not an object" }),
   "GET /v1/trips/html": html(200),
-  "GET /v1/trips/missing": json(404, { error: { code: "not_found", message: "no such trip", details: { id: "missing" } } }),
+  "GET /v1/trips/missing": json(404, {
+    error: { code: "not_found", message: "no such trip", details: { id: "missing" } },
+  }),
   "GET /v1/trips/proxy_down": html(503),
   "GET /v1/trips/odd_error": json(400, { error: { code: 5, message: "a number for a code" } }),
-  "GET /v1/trips/slow_down": json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "7" }),
-  "POST /v1/auth/register": json(201, { user: { id: "u1", email: "a@b.c", name: "Ada", role: "rider", createdAt: 1 }, token: "token-from-register", refreshToken: "refresh-from-register", expiresAt: 4_102_444_800_000, expiresIn: 900 }),
+  "GET /v1/trips/slow_down": json(
+    429,
+    { error: { code: "rate_limited", message: "slow down" } },
+    { "Retry-After": "7" },
+  ),
+  "POST /v1/auth/register": json(201, {
+    user: { id: "u1", email: "a@b.c", name: "Ada", role: "rider", createdAt: 1 },
+    token: "token-from-register",
+    refreshToken: "refresh-from-register",
+    expiresAt: 4_102_444_800_000,
+    expiresIn: 900,
+  }),
   "POST /v1/auth/login": json(200, { user: { id: "u1" } }),
   "GET /v1/me": (req, res) => {
     seenAuthorization.push(req.headers.authorization);
@@ -69,7 +85,11 @@ describe("RidewireClient answers", () => {
 
   it("rejects an answer whose envelope does not fit, naming the field", async () => {
     const err = await failure(() => api.trip("wrong_shape"));
-    expect(err).toMatchObject({ status: 200, code: "invalid_response", details: [{ path: ["trip"], message: "expected object" }] });
+    expect(err).toMatchObject({
+      status: 200,
+      code: "invalid_response",
+      details: [{ path: ["trip"], message: "expected object" }],
+    });
   });
 
   it("rejects a page that is not JSON", async () => {
@@ -77,7 +97,12 @@ describe("RidewireClient answers", () => {
   });
 
   it("turns the API's error body into code, message and details", async () => {
-    expect(await failure(() => api.trip("missing"))).toMatchObject({ status: 404, code: "not_found", message: "no such trip", details: { id: "missing" } });
+    expect(await failure(() => api.trip("missing"))).toMatchObject({
+      status: 404,
+      code: "not_found",
+      message: "no such trip",
+      details: { id: "missing" },
+    });
   });
 
   it("calls an error without the API's error body an http_error", async () => {
@@ -86,14 +111,20 @@ describe("RidewireClient answers", () => {
   });
 
   it("passes Retry-After on", async () => {
-    expect(await failure(() => api.trip("slow_down"))).toMatchObject({ status: 429, code: "rate_limited", retryAfter: 7 });
+    expect(await failure(() => api.trip("slow_down"))).toMatchObject({
+      status: 429,
+      code: "rate_limited",
+      retryAfter: 7,
+    });
   });
 
   it("keeps the token of a sign-up, and refuses an auth answer without one", async () => {
     await api.signUp({ email: "a@b.c", password: "long enough password", name: "Ada", role: "rider" });
     await api.me();
     expect(seenAuthorization.at(-1)).toBe("Bearer token-from-register");
-    expect(await failure(() => api.signIn({ email: "a@b.c", password: "long enough password" }))).toMatchObject({ code: "invalid_response" });
+    expect(await failure(() => api.signIn({ email: "a@b.c", password: "long enough password" }))).toMatchObject({
+      code: "invalid_response",
+    });
     expect(await api.token()).toBe("token-from-register");
   });
 });

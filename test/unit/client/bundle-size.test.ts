@@ -12,7 +12,10 @@ import { describe, expect, it } from "vitest";
 const PACKAGE = fileURLToPath(new URL("../../../packages/client/", import.meta.url).href);
 const CORE_LIMIT_BYTES = 20 * 1024;
 
-async function bundle(entry: string, external: string[] = []): Promise<{ minified: number; gzipped: number; inputs: string[] }> {
+async function bundle(
+  entry: string,
+  external: string[] = [],
+): Promise<{ minified: number; gzipped: number; inputs: string[] }> {
   const result = await build({
     entryPoints: [`${PACKAGE}src/${entry}`],
     bundle: true,
@@ -34,7 +37,9 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 describe("@ridewire/client bundle size", () => {
   it("keeps the core entry under 20 KB gzipped, without h3-js or zod", async () => {
     const core = await bundle("index.ts");
-    console.log(`@ridewire/client core: ${kb(core.minified)} minified, ${kb(core.gzipped)} gzipped (limit ${kb(CORE_LIMIT_BYTES)})`);
+    console.log(
+      `@ridewire/client core: ${kb(core.minified)} minified, ${kb(core.gzipped)} gzipped (limit ${kb(CORE_LIMIT_BYTES)})`,
+    );
     expect(core.inputs.filter((input) => /node_modules\/(h3-js|zod)\//.test(input))).toEqual([]);
     expect(core.gzipped).toBeGreaterThan(1024);
     expect(core.gzipped).toBeLessThanOrEqual(CORE_LIMIT_BYTES);
@@ -44,7 +49,9 @@ describe("@ridewire/client bundle size", () => {
     const geo = await bundle("geo.ts");
     const react = await bundle("react.ts", ["react"]);
     console.log(`@ridewire/client/geo: ${kb(geo.minified)} minified, ${kb(geo.gzipped)} gzipped (h3-js)`);
-    console.log(`@ridewire/client/react: ${kb(react.minified)} minified, ${kb(react.gzipped)} gzipped (react external)`);
+    console.log(
+      `@ridewire/client/react: ${kb(react.minified)} minified, ${kb(react.gzipped)} gzipped (react external)`,
+    );
     expect(geo.inputs.some((input) => input.includes("node_modules/h3-js/"))).toBe(true);
     expect(react.inputs.filter((input) => input.includes("node_modules/"))).toEqual([]);
   });

@@ -41,20 +41,28 @@ describe("docs/API.md and /v1/openapi.json", () => {
     const have = new Set(documented.map((r) => r.key));
     const missing = served.filter((key) => !have.has(key));
     const advice = missing.map((key) => `  ### \`${key}\``).join("\n");
-    expect(missing, `docs/API.md has no heading for ${missing.length} route(s) of src/http/openapi.ts; add:\n${advice}\n`).toEqual([]);
+    expect(
+      missing,
+      `docs/API.md has no heading for ${missing.length} route(s) of src/http/openapi.ts; add:\n${advice}\n`,
+    ).toEqual([]);
   });
 
   it("names no route under a heading that the OpenAPI document lacks", () => {
     const have = new Set(served);
     const extra = documented.filter((r) => !have.has(r.key));
     const where = extra.map((r) => `  docs/API.md:${r.line} ${r.key}`).join("\n");
-    expect(extra, `routes documented in docs/API.md but missing from the operations of src/http/openapi.ts:\n${where}\n`).toEqual([]);
+    expect(
+      extra,
+      `routes documented in docs/API.md but missing from the operations of src/http/openapi.ts:\n${where}\n`,
+    ).toEqual([]);
   });
 
   it("documents each route once", () => {
     const lines = new Map<string, number[]>();
     for (const r of documented) lines.set(r.key, [...(lines.get(r.key) ?? []), r.line]);
-    const repeated = [...lines].filter(([, at]) => at.length > 1).map(([key, at]) => `  ${key} at lines ${at.join(", ")}`);
+    const repeated = [...lines]
+      .filter(([, at]) => at.length > 1)
+      .map(([key, at]) => `  ${key} at lines ${at.join(", ")}`);
     expect(repeated, `routes with more than one heading in docs/API.md:\n${repeated.join("\n")}\n`).toEqual([]);
   });
 });
@@ -96,7 +104,11 @@ describe("docs/API.md and the socket frame schemas", () => {
   const sockets = [
     { heading: "Chat room frames", schema: ChatClientFrame, module: "src/protocol/frames.ts ChatClientFrame" },
     { heading: "Trip room frames", schema: TripClientFrame, module: "src/protocol/dispatch.ts TripClientFrame" },
-    { heading: "Driver channel frames", schema: DriverClientFrame, module: "src/protocol/dispatch.ts DriverClientFrame" },
+    {
+      heading: "Driver channel frames",
+      schema: DriverClientFrame,
+      module: "src/protocol/dispatch.ts DriverClientFrame",
+    },
   ];
 
   for (const { heading, schema, module } of sockets) {

@@ -17,7 +17,8 @@ function documents(): string[] {
   const files = ["README.md"];
   for (const name of readdirSync(join(ROOT, "docs"))) if (name.endsWith(".md")) files.push(`docs/${name}`);
   if (existsSync(join(ROOT, "packages"))) {
-    for (const name of readdirSync(join(ROOT, "packages"))) if (existsSync(join(ROOT, "packages", name, "README.md"))) files.push(`packages/${name}/README.md`);
+    for (const name of readdirSync(join(ROOT, "packages")))
+      if (existsSync(join(ROOT, "packages", name, "README.md"))) files.push(`packages/${name}/README.md`);
   }
   return files;
 }
@@ -29,12 +30,18 @@ function brokenLink(root: string, from: string, target: string): string | null {
   const pathPart = decodeURI(hash < 0 ? target : target.slice(0, hash));
   const anchor = hash < 0 ? null : decodeURIComponent(target.slice(hash + 1));
   // GitHub reads a leading `/` from the repository's root.
-  const resolved = pathPart === "" ? join(root, from) : pathPart.startsWith("/") ? join(root, pathPart) : resolve(root, dirname(from), pathPart);
+  const resolved =
+    pathPart === ""
+      ? join(root, from)
+      : pathPart.startsWith("/")
+        ? join(root, pathPart)
+        : resolve(root, dirname(from), pathPart);
   const inside = relative(root, resolved);
   if (inside.startsWith("..") || isAbsolute(inside)) return `leaves the repository (${inside})`;
   if (!existsSync(resolved)) return `no such file: ${inside}`;
   if (anchor === null) return null;
-  if (!statSync(resolved).isFile() || !resolved.endsWith(".md")) return `an #anchor into ${inside}, which is not a Markdown file`;
+  if (!statSync(resolved).isFile() || !resolved.endsWith(".md"))
+    return `an #anchor into ${inside}, which is not a Markdown file`;
   const anchors = headingAnchors(readFileSync(resolved, "utf8"));
   return anchors.has(anchor) ? null : `no heading in ${inside} has the anchor #${anchor}`;
 }
@@ -107,7 +114,14 @@ describe("GitHub heading anchors", () => {
   });
 
   it("finds link targets outside code only", () => {
-    const markdown = ["[a](x.md) and ![b](img.png \"title\") and `[c](code.md)`", "```", "[d](fenced.md)", "```", "[ref]: ref.md", '<img src="html.png">'].join("\n");
+    const markdown = [
+      '[a](x.md) and ![b](img.png "title") and `[c](code.md)`',
+      "```",
+      "[d](fenced.md)",
+      "```",
+      "[ref]: ref.md",
+      '<img src="html.png">',
+    ].join("\n");
     expect(linkTargets(markdown).map((l) => l.target)).toEqual(["x.md", "img.png", "ref.md", "html.png"]);
   });
 });

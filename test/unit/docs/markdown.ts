@@ -44,7 +44,10 @@ export function headingAnchors(markdown: string): Set<string> {
       .replace(/<[^>]+>/g, "")
       .replace(/`/g, "")
       .replace(/\*+/g, "");
-    const base = rendered.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
+    const base = rendered
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+      .replace(/ /g, "-");
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);
@@ -57,7 +60,8 @@ export function linkTargets(markdown: string): { line: number; target: string }[
   const out: { line: number; target: string }[] = [];
   for (const { line, text } of proseLines(markdown)) {
     const prose = text.replace(/(`+)[\s\S]*?\1/g, (span) => " ".repeat(span.length));
-    for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) out.push({ line, target: match[1]! });
+    for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      out.push({ line, target: match[1]! });
     const definition = /^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+"[^"]*")?\s*$/.exec(prose);
     if (definition) out.push({ line, target: definition[1]! });
     for (const match of prose.matchAll(/\b(?:href|src)="([^"]+)"/g)) out.push({ line, target: match[1]! });

@@ -8,7 +8,8 @@ import { newTrip, T0 } from "./fixtures";
 import { accepted, arrived, fare, inProgress, must, offered, refused, run } from "./trip-helpers";
 
 const LATE = T0 + 60 * 60_000;
-const adminCancel = (state: TripState, now = LATE) => apply(state, { type: "admin_cancel", adminId: "ops-1", now, reason: "rider reported the driver" });
+const adminCancel = (state: TripState, now = LATE) =>
+  apply(state, { type: "admin_cancel", adminId: "ops-1", now, reason: "rider reported the driver" });
 
 describe("an operator's cancel", () => {
   it("ends the trip from every status that is not over, in progress too, with no fee", () => {
@@ -21,8 +22,24 @@ describe("an operator's cancel", () => {
     ];
     for (const [state, released] of cases) {
       const result = must(adminCancel(state));
-      expect(result.state).toMatchObject({ status: "cancelled", driverId: null, offer: null, cancellationFee: null, cancelReason: "rider reported the driver", cancelledAt: LATE });
-      expect(result.events).toEqual([{ type: "cancelled", at: LATE, by: "admin", releasedDriverId: released, cancellationFee: null, reason: "rider reported the driver" }]);
+      expect(result.state).toMatchObject({
+        status: "cancelled",
+        driverId: null,
+        offer: null,
+        cancellationFee: null,
+        cancelReason: "rider reported the driver",
+        cancelledAt: LATE,
+      });
+      expect(result.events).toEqual([
+        {
+          type: "cancelled",
+          at: LATE,
+          by: "admin",
+          releasedDriverId: released,
+          cancellationFee: null,
+          reason: "rider reported the driver",
+        },
+      ]);
       // No fee, so the trip's hold is released whole.
       expect(settlementOf(result.state, result.events)).toMatchObject({ type: "release" });
     }

@@ -118,28 +118,52 @@ describe("cancellationCharge", () => {
 describe("judgeTrace", () => {
   // A fix every 10 s, heading north at about 40 km/h (0.001° of latitude is ~111 m), each
   // received when it was taken.
-  const trace = Array.from({ length: 10 }, (_, i) => ({ lat: 37.7 + i * 0.001, lng: -122.4, at: i * 10_000, receivedAt: i * 10_000 }));
+  const trace = Array.from({ length: 10 }, (_, i) => ({
+    lat: 37.7 + i * 0.001,
+    lng: -122.4,
+    at: i * 10_000,
+    receivedAt: i * 10_000,
+  }));
   const straight = haversineKm(trace[0]!, trace[9]!);
   const policy = { maxSpeedKmh: 150, maxAheadMs: 5_000 };
   const km = (points: TracePoint[], p = policy) => judgeTrace(points, p).distanceKm;
 
   it("sums the legs of a clean trace, which is plausible", () => {
-    expect(judgeTrace(trace, policy)).toEqual({ distanceKm: expect.closeTo(straight, 9), plausible: true, refused: 0, last: { lat: trace[9]!.lat, lng: trace[9]!.lng } });
+    expect(judgeTrace(trace, policy)).toEqual({
+      distanceKm: expect.closeTo(straight, 9),
+      plausible: true,
+      refused: 0,
+      last: { lat: trace[9]!.lat, lng: trace[9]!.lng },
+    });
   });
 
   it("is zero for no fixes, one fix, or a driver standing still", () => {
     expect(judgeTrace([], policy)).toEqual({ distanceKm: 0, plausible: true, refused: 0, last: null });
     expect(km([trace[0]!])).toBe(0);
-    expect(km([trace[0]!, { ...trace[0]!, at: 5_000, receivedAt: 5_000 }, { ...trace[0]!, at: 9_000, receivedAt: 9_000 }])).toBe(0);
+    expect(
+      km([trace[0]!, { ...trace[0]!, at: 5_000, receivedAt: 5_000 }, { ...trace[0]!, at: 9_000, receivedAt: 9_000 }]),
+    ).toBe(0);
   });
 
   it("skips a GPS jump, measures the next fix from the last good one, and calls the trace implausible", () => {
-    const withJump = [...trace.slice(0, 5), { lat: 38.5, lng: -121, at: 45_000, receivedAt: 45_000 }, ...trace.slice(5)];
-    expect(judgeTrace(withJump, policy)).toMatchObject({ distanceKm: expect.closeTo(straight, 9), plausible: false, refused: 1 });
+    const withJump = [
+      ...trace.slice(0, 5),
+      { lat: 38.5, lng: -121, at: 45_000, receivedAt: 45_000 },
+      ...trace.slice(5),
+    ];
+    expect(judgeTrace(withJump, policy)).toMatchObject({
+      distanceKm: expect.closeTo(straight, 9),
+      plausible: false,
+      refused: 1,
+    });
   });
 
   it("skips a fix received at the same instant in another place", () => {
-    const duplicate = [...trace.slice(0, 3), { lat: 37.9, lng: -122.4, at: 20_000, receivedAt: 20_000 }, ...trace.slice(3)];
+    const duplicate = [
+      ...trace.slice(0, 3),
+      { lat: 37.9, lng: -122.4, at: 20_000, receivedAt: 20_000 },
+      ...trace.slice(3),
+    ];
     expect(km(duplicate)).toBeCloseTo(straight, 9);
   });
 
@@ -154,7 +178,12 @@ describe("judgeTrace", () => {
 
   it("judges speed on the receive times: 4 km sent within 20 s counts nothing, whatever the phone's clock said", () => {
     // The app spread its `at` over 2 minutes (a legal 120 km/h); the server got them 5 s apart.
-    const forged = Array.from({ length: 5 }, (_, i) => ({ lat: 37.7 + i * 0.009, lng: -122.4, at: i * 30_000, receivedAt: 1_000_000 + i * 5_000 }));
+    const forged = Array.from({ length: 5 }, (_, i) => ({
+      lat: 37.7 + i * 0.009,
+      lng: -122.4,
+      at: i * 30_000,
+      receivedAt: 1_000_000 + i * 5_000,
+    }));
     expect(judgeTrace(forged, policy)).toMatchObject({ distanceKm: 0, plausible: false, refused: 4 });
   });
 
@@ -166,7 +195,11 @@ describe("judgeTrace", () => {
 
   it("does not believe a fix stamped further ahead of its receipt than the skew", () => {
     const future = [...trace.slice(0, 5), { ...trace[5]!, at: trace[5]!.receivedAt + 5_001 }, ...trace.slice(6)];
-    expect(judgeTrace(future, policy)).toMatchObject({ distanceKm: expect.closeTo(straight, 9), plausible: false, refused: 1 });
+    expect(judgeTrace(future, policy)).toMatchObject({
+      distanceKm: expect.closeTo(straight, 9),
+      plausible: false,
+      refused: 1,
+    });
     const skewed = [...trace.slice(0, 5), { ...trace[5]!, at: trace[5]!.receivedAt + 5_000 }, ...trace.slice(6)];
     expect(judgeTrace(skewed, policy).plausible).toBe(true);
   });
@@ -197,15 +230,38 @@ describe("finalCharge", () => {
   // A quoted ride of 5 km and 12 minutes, surge 1.0: 250 + 600 + 360 = 1,210.
   const quoteTerms = { distanceKm: 5, durationMin: 12, surge: 1 };
   const quote = { ...quoteTerms, fare: computeFare(rules, quoteTerms).total };
-  const policy: FarePolicy = { repricePercent: 20, capPercent: 50, maxSpeedKmh: 150, maxAheadMs: 5_000, earlyEndKm: 0.5 };
-  const plausible = (distanceKm: number, last: { lat: number; lng: number } | null = dropoff) => ({ distanceKm, plausible: true, refused: 0, last });
-  const charge = (trace: TraceJudgement, durationMin = 12) => finalCharge({ rules, quote, dropoff, trace, durationMin, policy });
+  const policy: FarePolicy = {
+    repricePercent: 20,
+    capPercent: 50,
+    maxSpeedKmh: 150,
+    maxAheadMs: 5_000,
+    earlyEndKm: 0.5,
+  };
+  const plausible = (distanceKm: number, last: { lat: number; lng: number } | null = dropoff) => ({
+    distanceKm,
+    plausible: true,
+    refused: 0,
+    last,
+  });
+  const charge = (trace: TraceJudgement, durationMin = 12) =>
+    finalCharge({ rules, quote, dropoff, trace, durationMin, policy });
 
   it("charges the quote for the ride that was quoted, or one a little longer or shorter", () => {
-    for (const [km, min] of [[5, 12], [5.8, 13], [3.5, 10], [0, 0]] as const) {
+    for (const [km, min] of [
+      [5, 12],
+      [5.8, 13],
+      [3.5, 10],
+      [0, 0],
+    ] as const) {
       const { fare, decision } = charge(plausible(km), min);
       expect(fare.total).toEqual(quote.fare);
-      expect(decision).toMatchObject({ quoted: quote.fare, charged: quote.fare, basis: "quote", endedEarly: false, review: null });
+      expect(decision).toMatchObject({
+        quoted: quote.fare,
+        charged: quote.fare,
+        basis: "quote",
+        endedEarly: false,
+        review: null,
+      });
       expect(sum(fare.breakdown)).toBe(quote.fare.amount);
     }
   });
@@ -226,7 +282,11 @@ describe("finalCharge", () => {
     expect(fare.total.amount).toBe(Math.floor(quote.fare.amount * 1.5));
     expect(fare.breakdown.adjustment).toBe(fare.total.amount - metered);
     expect(sum(fare.breakdown)).toBe(fare.total.amount);
-    expect(decision).toMatchObject({ basis: "capped", metered: { amount: metered }, review: { reason: "above_cap", uncharged: { amount: metered - fare.total.amount, currency: "USD" } } });
+    expect(decision).toMatchObject({
+      basis: "capped",
+      metered: { amount: metered },
+      review: { reason: "above_cap", uncharged: { amount: metered - fare.total.amount, currency: "USD" } },
+    });
   });
 
   it("charges no more than the quote on an implausible trace, and flags the rest", () => {
@@ -246,25 +306,48 @@ describe("finalCharge", () => {
       distanceKm: fc.double({ min: 0, max: 500, noNaN: true }),
       plausible: fc.boolean(),
       refused: fc.nat(10),
-      last: fc.option(fc.record({ lat: fc.double({ min: 37, max: 38, noNaN: true }), lng: fc.double({ min: -123, max: -122, noNaN: true }) }), { nil: null }),
+      last: fc.option(
+        fc.record({
+          lat: fc.double({ min: 37, max: 38, noNaN: true }),
+          lng: fc.double({ min: -123, max: -122, noNaN: true }),
+        }),
+        { nil: null },
+      ),
     });
-    const quoteArb = fc.record({ distanceKm: fc.double({ min: 0, max: 80, noNaN: true }), durationMin: fc.double({ min: 0, max: 200, noNaN: true }), surge: fc.constantFrom(1, 1.5, 2, 3) });
-    const policyArb = fc.record({ repricePercent: fc.integer({ min: 0, max: 50 }), capPercent: fc.integer({ min: 50, max: 200 }), maxSpeedKmh: fc.constant(150), maxAheadMs: fc.constant(5_000), earlyEndKm: fc.double({ min: 0.1, max: 5, noNaN: true }) });
+    const quoteArb = fc.record({
+      distanceKm: fc.double({ min: 0, max: 80, noNaN: true }),
+      durationMin: fc.double({ min: 0, max: 200, noNaN: true }),
+      surge: fc.constantFrom(1, 1.5, 2, 3),
+    });
+    const policyArb = fc.record({
+      repricePercent: fc.integer({ min: 0, max: 50 }),
+      capPercent: fc.integer({ min: 50, max: 200 }),
+      maxSpeedKmh: fc.constant(150),
+      maxAheadMs: fc.constant(5_000),
+      earlyEndKm: fc.double({ min: 0.1, max: 5, noNaN: true }),
+    });
     fc.assert(
-      fc.property(traceArb, quoteArb, policyArb, fc.double({ min: 0, max: 600, noNaN: true }), (trace, terms, p, durationMin) => {
-        const q = { ...terms, fare: computeFare(rules, terms).total };
-        const { fare, decision } = finalCharge({ rules, quote: q, dropoff, trace, durationMin, policy: p });
-        // In integers: a float of 1 + cap/100 would round the bound itself.
-        expect(fare.total.amount * 100).toBeLessThanOrEqual(q.fare.amount * (100 + p.capPercent));
-        if (!trace.plausible) expect(fare.total.amount).toBeLessThanOrEqual(q.fare.amount);
-        expect(fare.total.amount).toBeGreaterThanOrEqual(rules.minimumMinor);
-        expect(Number.isInteger(fare.total.amount)).toBe(true);
-        expect(sum(fare.breakdown)).toBe(fare.total.amount);
-        expect(decision.charged).toEqual(fare.total);
-        // What was not charged is exactly what the review holds.
-        if (decision.basis !== "quote") expect(decision.metered.amount - fare.total.amount).toBe(decision.review?.uncharged.amount ?? 0);
-        if (decision.review) expect(decision.review.uncharged.amount).toBeGreaterThan(0);
-      }),
+      fc.property(
+        traceArb,
+        quoteArb,
+        policyArb,
+        fc.double({ min: 0, max: 600, noNaN: true }),
+        (trace, terms, p, durationMin) => {
+          const q = { ...terms, fare: computeFare(rules, terms).total };
+          const { fare, decision } = finalCharge({ rules, quote: q, dropoff, trace, durationMin, policy: p });
+          // In integers: a float of 1 + cap/100 would round the bound itself.
+          expect(fare.total.amount * 100).toBeLessThanOrEqual(q.fare.amount * (100 + p.capPercent));
+          if (!trace.plausible) expect(fare.total.amount).toBeLessThanOrEqual(q.fare.amount);
+          expect(fare.total.amount).toBeGreaterThanOrEqual(rules.minimumMinor);
+          expect(Number.isInteger(fare.total.amount)).toBe(true);
+          expect(sum(fare.breakdown)).toBe(fare.total.amount);
+          expect(decision.charged).toEqual(fare.total);
+          // What was not charged is exactly what the review holds.
+          if (decision.basis !== "quote")
+            expect(decision.metered.amount - fare.total.amount).toBe(decision.review?.uncharged.amount ?? 0);
+          if (decision.review) expect(decision.review.uncharged.amount).toBeGreaterThan(0);
+        },
+      ),
     );
   });
 });

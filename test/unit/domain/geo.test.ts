@@ -1,5 +1,14 @@
 import fc from "fast-check";
-import { cellToBoundary, cellToLatLng, getHexagonEdgeLengthAvg, getPentagons, getResolution, isValidCell, latLngToCell, UNITS } from "h3-js";
+import {
+  cellToBoundary,
+  cellToLatLng,
+  getHexagonEdgeLengthAvg,
+  getPentagons,
+  getResolution,
+  isValidCell,
+  latLngToCell,
+  UNITS,
+} from "h3-js";
 import { describe, expect, it } from "vitest";
 import {
   CellTracker,
@@ -149,28 +158,39 @@ function moved(from: { lat: number; lng: number }, km: number, bearing: number) 
   const lat1 = (from.lat * Math.PI) / 180;
   const lng1 = (from.lng * Math.PI) / 180;
   const lat2 = Math.asin(Math.sin(lat1) * Math.cos(d) + Math.cos(lat1) * Math.sin(d) * Math.cos(bearing));
-  const lng2 = lng1 + Math.atan2(Math.sin(bearing) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
-  return { lat: (lat2 * 180) / Math.PI, lng: ((((lng2 * 180) / Math.PI + 540) % 360) - 180) };
+  const lng2 =
+    lng1 + Math.atan2(Math.sin(bearing) * Math.sin(d) * Math.cos(lat1), Math.cos(d) - Math.sin(lat1) * Math.sin(lat2));
+  return { lat: (lat2 * 180) / Math.PI, lng: (((lng2 * 180) / Math.PI + 540) % 360) - 180 };
 }
 
 describe("CellTracker", () => {
-
   it("always answers the cell h3 gives, along random drives anywhere (pentagons included)", () => {
     const start = fc.oneof(
-      fc.record({ lat: fc.double({ min: -85, max: 85, noNaN: true }), lng: fc.double({ min: -180, max: 179.999, noNaN: true }) }),
+      fc.record({
+        lat: fc.double({ min: -85, max: 85, noNaN: true }),
+        lng: fc.double({ min: -180, max: 179.999, noNaN: true }),
+      }),
       fc.constantFrom(...getPentagons(7).map((p) => cellToLatLng(p))).map(([lat, lng]) => ({ lat, lng })),
     );
-    const step = fc.record({ km: fc.double({ min: 0, max: 0.6, noNaN: true }), bearing: fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }) });
+    const step = fc.record({
+      km: fc.double({ min: 0, max: 0.6, noNaN: true }),
+      bearing: fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }),
+    });
     fc.assert(
-      fc.property(start, fc.array(step, { minLength: 1, maxLength: 60 }), fc.integer({ min: 5, max: 9 }), (origin, steps, resolution) => {
-        const tracker = new CellTracker(resolution);
-        let point = origin;
-        expect(tracker.cellOf(point)).toBe(latLngToCell(point.lat, point.lng, resolution));
-        for (const { km, bearing } of steps) {
-          point = moved(point, km, bearing);
+      fc.property(
+        start,
+        fc.array(step, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 5, max: 9 }),
+        (origin, steps, resolution) => {
+          const tracker = new CellTracker(resolution);
+          let point = origin;
           expect(tracker.cellOf(point)).toBe(latLngToCell(point.lat, point.lng, resolution));
-        }
-      }),
+          for (const { km, bearing } of steps) {
+            point = moved(point, km, bearing);
+            expect(tracker.cellOf(point)).toBe(latLngToCell(point.lat, point.lng, resolution));
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -196,22 +216,31 @@ describe("insideCellKm", () => {
   // no point outside a cell is nearer than insideCellKm, so none can have a shorter ETA.
   it("is never more than the distance to any point of another cell, anywhere (pentagons included)", () => {
     const start = fc.oneof(
-      fc.record({ lat: fc.double({ min: -85, max: 85, noNaN: true }), lng: fc.double({ min: -180, max: 179.999, noNaN: true }) }),
+      fc.record({
+        lat: fc.double({ min: -85, max: 85, noNaN: true }),
+        lng: fc.double({ min: -180, max: 179.999, noNaN: true }),
+      }),
       fc.constantFrom(...getPentagons(7).map((p) => cellToLatLng(p))).map(([lat, lng]) => ({ lat, lng })),
     );
     const model = { detourFactor: 1.3, citySpeedKmh: 25 };
     let crossings = 0;
     fc.assert(
       // Up to two edge lengths away: near the edge, across it, and a cell or more beyond.
-      fc.property(start, fc.integer({ min: 0, max: 2000 }), fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }), fc.integer({ min: 6, max: 9 }), (point, permille, bearing, resolution) => {
-        const cell = latLngToCell(point.lat, point.lng, resolution);
-        const other = moved(point, (permille / 1000) * getHexagonEdgeLengthAvg(resolution, UNITS.km), bearing);
-        if (latLngToCell(other.lat, other.lng, resolution) === cell) return;
-        crossings++;
-        const bound = insideCellKm(point, cell);
-        expect(haversineKm(point, other)).toBeGreaterThanOrEqual(bound);
-        expect(etaSec(other, point, model)).toBeGreaterThanOrEqual(etaSecForKm(bound, model));
-      }),
+      fc.property(
+        start,
+        fc.integer({ min: 0, max: 2000 }),
+        fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }),
+        fc.integer({ min: 6, max: 9 }),
+        (point, permille, bearing, resolution) => {
+          const cell = latLngToCell(point.lat, point.lng, resolution);
+          const other = moved(point, (permille / 1000) * getHexagonEdgeLengthAvg(resolution, UNITS.km), bearing);
+          if (latLngToCell(other.lat, other.lng, resolution) === cell) return;
+          crossings++;
+          const bound = insideCellKm(point, cell);
+          expect(haversineKm(point, other)).toBeGreaterThanOrEqual(bound);
+          expect(etaSec(other, point, model)).toBeGreaterThanOrEqual(etaSecForKm(bound, model));
+        },
+      ),
       { numRuns: 3000 },
     );
     // Most of the runs must have reached another cell, or the property says little.
@@ -224,4 +253,3 @@ describe("insideCellKm", () => {
     expect(insideCellKm({ lat, lng }, cell)).toBeGreaterThan(0.9);
   });
 });
-

@@ -58,21 +58,59 @@ describe("posting rules", () => {
     const ledger = new MemoryLedger();
     ledger.post(topUpEntry("tu1", "r1", USD(5_000), "sandbox"));
     ledger.post(holdEntry("t1", "r1", USD(1_500)));
-    const outcomes = settle(ledger, { type: "capture", tripId: "t1", riderId: "r1", driverId: "d1", charge: USD(1_234), breakdown: NO_BREAKDOWN, at: T0 }, 2_500);
+    const outcomes = settle(
+      ledger,
+      {
+        type: "capture",
+        tripId: "t1",
+        riderId: "r1",
+        driverId: "d1",
+        charge: USD(1_234),
+        breakdown: NO_BREAKDOWN,
+        at: T0,
+      },
+      2_500,
+    );
     expect(outcomes).toEqual(["posted", "posted"]);
     expect(ledger.balance("wallet:r1", "USD")).toBe(5_000 - 1_234);
     expect(ledger.balance("hold:r1", "USD")).toBe(0);
     expect(ledger.balance("earnings:d1", "USD")).toBe(1_234 - 309);
     expect(ledger.balance("platform:revenue", "USD")).toBe(309);
     // Settling again (a retried side effect) posts nothing.
-    expect(settlementEntries({ type: "capture", tripId: "t1", riderId: "r1", driverId: "d1", charge: USD(1_234), breakdown: NO_BREAKDOWN, at: T0 }, { wallet: 0, held: USD(0) }, 2_500).map((e) => ledger.post(e))).toEqual(["duplicate"]);
+    expect(
+      settlementEntries(
+        {
+          type: "capture",
+          tripId: "t1",
+          riderId: "r1",
+          driverId: "d1",
+          charge: USD(1_234),
+          breakdown: NO_BREAKDOWN,
+          at: T0,
+        },
+        { wallet: 0, held: USD(0) },
+        2_500,
+      ).map((e) => ledger.post(e)),
+    ).toEqual(["duplicate"]);
   });
 
   it("a fare above the wallet plus the hold takes what there is and books the rest as a receivable", () => {
     const ledger = new MemoryLedger();
     ledger.post(topUpEntry("tu1", "r1", USD(1_000), "sandbox"));
     ledger.post(holdEntry("t1", "r1", USD(800)));
-    settle(ledger, { type: "capture", tripId: "t1", riderId: "r1", driverId: "d1", charge: USD(1_500), breakdown: NO_BREAKDOWN, at: T0 }, 2_000);
+    settle(
+      ledger,
+      {
+        type: "capture",
+        tripId: "t1",
+        riderId: "r1",
+        driverId: "d1",
+        charge: USD(1_500),
+        breakdown: NO_BREAKDOWN,
+        at: T0,
+      },
+      2_000,
+    );
     const capture = ledger.find("trip:t1:capture");
     expect(capture?.data).toMatchObject({ paid: 1_000, owed: 500, commission: 300, driverEarning: 1_200 });
     expect(ledger.balance("wallet:r1", "USD")).toBe(0);
@@ -81,7 +119,16 @@ describe("posting rules", () => {
   });
 
   it("a fee without a driver goes to the platform whole; a refund reverses a capture exactly", () => {
-    const e = chargeEntry({ kind: "fee", tripId: "t1", riderId: "r1", driverId: null, charge: USD(500), breakdown: { ...NO_BREAKDOWN, fee: 500 }, available: 500, commissionBps: 2_500 });
+    const e = chargeEntry({
+      kind: "fee",
+      tripId: "t1",
+      riderId: "r1",
+      driverId: null,
+      charge: USD(500),
+      breakdown: { ...NO_BREAKDOWN, fee: 500 },
+      available: 500,
+      commissionBps: 2_500,
+    });
     expect(e?.lines).toEqual([
       { account: "wallet:r1", amount: -500, currency: "USD" },
       { account: "platform:revenue", amount: 500, currency: "USD" },
@@ -109,9 +156,18 @@ describe("posting rules", () => {
     if (!offered.ok) throw new Error("offer refused");
     const accepted = apply(offered.state, { type: "accept", driverId: "d1", now: T0 + 2_000 });
     if (!accepted.ok) throw new Error("accept refused");
-    const lateCancel = apply(accepted.state, { type: "cancel", by: "rider", userId: trip.riderId, now: T0 + 10 * 60_000 });
+    const lateCancel = apply(accepted.state, {
+      type: "cancel",
+      by: "rider",
+      userId: trip.riderId,
+      now: T0 + 10 * 60_000,
+    });
     if (!lateCancel.ok) throw new Error("cancel refused");
-    expect(settlementOf(lateCancel.state, lateCancel.events)).toMatchObject({ type: "fee", driverId: "d1", charge: lateCancel.state.cancellationFee });
+    expect(settlementOf(lateCancel.state, lateCancel.events)).toMatchObject({
+      type: "fee",
+      driverId: "d1",
+      charge: lateCancel.state.cancellationFee,
+    });
     const freeCancel = apply(accepted.state, { type: "cancel", by: "rider", userId: trip.riderId, now: T0 + 3_000 });
     if (!freeCancel.ok) throw new Error("cancel refused");
     expect(settlementOf(freeCancel.state, freeCancel.events)).toMatchObject({ type: "release" });
@@ -138,10 +194,30 @@ type Op =
   | { op: "replay"; index: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant("topUp" as const), id: fc.integer({ min: 0, max: 6 }), rider: fc.constantFrom(...RIDERS), amount: fc.integer({ min: 1, max: 5_000 }) }),
-  fc.record({ op: fc.constant("request" as const), trip: fc.constantFrom(...TRIPS), rider: fc.constantFrom(...RIDERS), amount: fc.integer({ min: 1, max: 4_000 }) }),
-  fc.record({ op: fc.constant("complete" as const), trip: fc.constantFrom(...TRIPS), driver: fc.constantFrom(...DRIVERS), fare: fc.integer({ min: 0, max: 8_000 }) }),
-  fc.record({ op: fc.constant("fee" as const), trip: fc.constantFrom(...TRIPS), driver: fc.option(fc.constantFrom(...DRIVERS), { nil: null }), fee: fc.integer({ min: 1, max: 1_000 }) }),
+  fc.record({
+    op: fc.constant("topUp" as const),
+    id: fc.integer({ min: 0, max: 6 }),
+    rider: fc.constantFrom(...RIDERS),
+    amount: fc.integer({ min: 1, max: 5_000 }),
+  }),
+  fc.record({
+    op: fc.constant("request" as const),
+    trip: fc.constantFrom(...TRIPS),
+    rider: fc.constantFrom(...RIDERS),
+    amount: fc.integer({ min: 1, max: 4_000 }),
+  }),
+  fc.record({
+    op: fc.constant("complete" as const),
+    trip: fc.constantFrom(...TRIPS),
+    driver: fc.constantFrom(...DRIVERS),
+    fare: fc.integer({ min: 0, max: 8_000 }),
+  }),
+  fc.record({
+    op: fc.constant("fee" as const),
+    trip: fc.constantFrom(...TRIPS),
+    driver: fc.option(fc.constantFrom(...DRIVERS), { nil: null }),
+    fee: fc.integer({ min: 1, max: 1_000 }),
+  }),
   fc.record({ op: fc.constant("release" as const), trip: fc.constantFrom(...TRIPS) }),
   fc.record({ op: fc.constant("refund" as const), trip: fc.constantFrom(...TRIPS) }),
   fc.record({ op: fc.constant("replay" as const), index: fc.nat() }),
@@ -160,7 +236,9 @@ describe("ledger properties", () => {
           switch (step.op) {
             case "topUp":
               // The same top-up id is the same top-up (a replayed webhook), whatever the amount claims.
-              entries = [ledger.find(`topup:${step.id}`) ?? topUpEntry(String(step.id), step.rider, USD(step.amount), "sandbox")];
+              entries = [
+                ledger.find(`topup:${step.id}`) ?? topUpEntry(String(step.id), step.rider, USD(step.amount), "sandbox"),
+              ];
               break;
             case "request":
               if (!riderOf.has(step.trip)) riderOf.set(step.trip, step.rider);
@@ -173,11 +251,34 @@ describe("ledger properties", () => {
               if (!riderId) break;
               const s: Settlement =
                 step.op === "complete"
-                  ? { type: "capture", tripId: step.trip, riderId, driverId: step.driver, charge: USD(step.fare), breakdown: NO_BREAKDOWN, at: T0 }
+                  ? {
+                      type: "capture",
+                      tripId: step.trip,
+                      riderId,
+                      driverId: step.driver,
+                      charge: USD(step.fare),
+                      breakdown: NO_BREAKDOWN,
+                      at: T0,
+                    }
                   : step.op === "fee"
-                    ? { type: "fee", tripId: step.trip, riderId, driverId: step.driver, charge: USD(step.fee), breakdown: { ...NO_BREAKDOWN, fee: step.fee }, at: T0 }
+                    ? {
+                        type: "fee",
+                        tripId: step.trip,
+                        riderId,
+                        driverId: step.driver,
+                        charge: USD(step.fee),
+                        breakdown: { ...NO_BREAKDOWN, fee: step.fee },
+                        at: T0,
+                      }
                     : { type: "release", tripId: step.trip, riderId, at: T0 };
-              entries = settlementEntries(s, { wallet: ledger.balance(Account.wallet(riderId), "USD"), held: ledger.heldFor(step.trip, riderId, "USD") }, bps);
+              entries = settlementEntries(
+                s,
+                {
+                  wallet: ledger.balance(Account.wallet(riderId), "USD"),
+                  held: ledger.heldFor(step.trip, riderId, "USD"),
+                },
+                bps,
+              );
               break;
             }
             case "refund": {
@@ -201,7 +302,8 @@ describe("ledger properties", () => {
           const all = ledger.accounts();
           expect(all.reduce((sum, a) => sum + a.balance, 0)).toBe(0);
           for (const a of all) {
-            if (accountKind(a.account) === "wallet" || accountKind(a.account) === "hold") expect(a.balance).toBeGreaterThanOrEqual(0);
+            if (accountKind(a.account) === "wallet" || accountKind(a.account) === "hold")
+              expect(a.balance).toBeGreaterThanOrEqual(0);
             expect(Number.isSafeInteger(a.balance)).toBe(true);
           }
         }

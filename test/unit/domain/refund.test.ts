@@ -4,19 +4,48 @@
 // to the exact negation of the charge and can never exceed it.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Account, chargeEntry, isBalanced, MemoryLedger, partialRefundEntry, refundedBy, refundEntry, topUpEntry, type ChargeData, type Entry } from "../../../src/domain/ledger";
+import {
+  Account,
+  chargeEntry,
+  isBalanced,
+  MemoryLedger,
+  partialRefundEntry,
+  refundedBy,
+  refundEntry,
+  topUpEntry,
+  type ChargeData,
+  type Entry,
+} from "../../../src/domain/ledger";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 const NO_BREAKDOWN = { base: 0, distance: 0, time: 0, surge: 0, fee: 0 };
 
 function charged(amount: number, available: number, driverId: string | null = "d1", bps = 2_500): Entry {
-  const entry = chargeEntry({ kind: "capture", tripId: "t1", riderId: "r1", driverId, charge: USD(amount), breakdown: NO_BREAKDOWN, available, commissionBps: bps });
+  const entry = chargeEntry({
+    kind: "capture",
+    tripId: "t1",
+    riderId: "r1",
+    driverId,
+    charge: USD(amount),
+    breakdown: NO_BREAKDOWN,
+    available,
+    commissionBps: bps,
+  });
   if (!entry?.data) throw new Error("no charge");
   return entry;
 }
 
-const stateOf = (charge: Entry, refunded: number) => ({ chargeKey: charge.key, tripId: "t1", charge: charge.data as ChargeData, refunded });
-const sumBy = (entries: Entry[], account: string) => entries.flatMap((e) => e.lines).filter((l) => l.account === account).reduce((s, l) => s + l.amount, 0);
+const stateOf = (charge: Entry, refunded: number) => ({
+  chargeKey: charge.key,
+  tripId: "t1",
+  charge: charge.data as ChargeData,
+  refunded,
+});
+const sumBy = (entries: Entry[], account: string) =>
+  entries
+    .flatMap((e) => e.lines)
+    .filter((l) => l.account === account)
+    .reduce((s, l) => s + l.amount, 0);
 
 describe("a partial refund", () => {
   it("gives the rider the amount and takes it back 75/25 from the driver and the platform", () => {
@@ -44,7 +73,16 @@ describe("a partial refund", () => {
   });
 
   it("of a fee with no driver comes from the platform alone", () => {
-    const fee = chargeEntry({ kind: "fee", tripId: "t1", riderId: "r1", driverId: null, charge: USD(500), breakdown: { ...NO_BREAKDOWN, fee: 500 }, available: 500, commissionBps: 2_500 });
+    const fee = chargeEntry({
+      kind: "fee",
+      tripId: "t1",
+      riderId: "r1",
+      driverId: null,
+      charge: USD(500),
+      breakdown: { ...NO_BREAKDOWN, fee: 500 },
+      available: 500,
+      commissionBps: 2_500,
+    });
     if (!fee) throw new Error("no fee");
     const refund = partialRefundEntry(stateOf(fee, 0), 200, "k1");
     expect(refund.lines).toEqual([
@@ -58,7 +96,8 @@ describe("a partial refund", () => {
     expect(() => partialRefundEntry(stateOf(charge, 0), 701, "k")).toThrow(RangeError);
     expect(() => partialRefundEntry(stateOf(charge, 500), 201, "k")).toThrow(RangeError);
     expect(() => partialRefundEntry(stateOf(charge, 700), 1, "k")).toThrow(RangeError);
-    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => partialRefundEntry(stateOf(charge, 0), bad, "k")).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(() => partialRefundEntry(stateOf(charge, 0), bad, "k")).toThrow(RangeError);
   });
 
   it("in any series adds up to the whole charge negated, line for line, and never more", () => {
@@ -86,7 +125,8 @@ describe("a partial refund", () => {
             expect(refundedBy(refund, "r1")).toBe(ask);
             // Every side moves the right way: the rider gains, the driver and the platform give back.
             for (const line of refund.lines) {
-              if (line.account.startsWith("wallet:") || line.account.startsWith("receivable:")) expect(line.amount).toBeGreaterThanOrEqual(0);
+              if (line.account.startsWith("wallet:") || line.account.startsWith("receivable:"))
+                expect(line.amount).toBeGreaterThanOrEqual(0);
               else expect(line.amount).toBeLessThanOrEqual(0);
             }
             expect(ledger.post(refund)).toBe("posted");
@@ -100,7 +140,12 @@ describe("a partial refund", () => {
           }
           // All refunds together are the full reversal (refundEntry), account by account.
           const full = refundEntry(charge);
-          for (const account of [Account.wallet("r1"), Account.receivable("r1"), Account.platform, Account.earnings("d1")]) {
+          for (const account of [
+            Account.wallet("r1"),
+            Account.receivable("r1"),
+            Account.platform,
+            Account.earnings("d1"),
+          ]) {
             expect(sumBy(refunds, account)).toBe(sumBy([full], account));
           }
           expect(ledger.balance(Account.platform, "USD")).toBe(0);

@@ -1,15 +1,29 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { admitRequest, cancelCooldownMs, type RequestLimits, type RiderActivity } from "../../../src/domain/request-limits";
+import {
+  admitRequest,
+  cancelCooldownMs,
+  type RequestLimits,
+  type RiderActivity,
+} from "../../../src/domain/request-limits";
 
-const limits: RequestLimits = { requestLimit: 10, requestWindowMs: 600_000, cooldownAfter: 2, cooldownWindowMs: 3_600_000, cooldownBaseMs: 30_000, cooldownMaxMs: 1_800_000 };
+const limits: RequestLimits = {
+  requestLimit: 10,
+  requestWindowMs: 600_000,
+  cooldownAfter: 2,
+  cooldownWindowMs: 3_600_000,
+  cooldownBaseMs: 30_000,
+  cooldownMaxMs: 1_800_000,
+};
 const now = 1_700_000_000_000;
 const quiet: RiderActivity = { requests: 0, oldestRequestAt: null, cancels: 0, lastCancelAt: null };
 
 describe("admitRequest", () => {
   it("lets an ordinary rider through", () => {
     expect(admitRequest(quiet, now, limits)).toEqual({ ok: true });
-    expect(admitRequest({ requests: 9, oldestRequestAt: now - 1_000, cancels: 2, lastCancelAt: now - 1 }, now, limits)).toEqual({ ok: true });
+    expect(
+      admitRequest({ requests: 9, oldestRequestAt: now - 1_000, cancels: 2, lastCancelAt: now - 1 }, now, limits),
+    ).toEqual({ ok: true });
   });
 
   it("refuses the request over the limit until the oldest one leaves the window", () => {
@@ -18,7 +32,8 @@ describe("admitRequest", () => {
   });
 
   it("cools a rider down after repeated cancels, longer with each one", () => {
-    const after = (cancels: number, sinceLast: number) => admitRequest({ ...quiet, cancels, lastCancelAt: now - sinceLast }, now, limits);
+    const after = (cancels: number, sinceLast: number) =>
+      admitRequest({ ...quiet, cancels, lastCancelAt: now - sinceLast }, now, limits);
     expect(after(3, 0)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 30_000 });
     expect(after(3, 30_000)).toEqual({ ok: true });
     expect(after(4, 10_000)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 50_000 });
@@ -33,7 +48,10 @@ describe("cancelCooldownMs", () => {
       fc.property(fc.integer({ min: 0, max: 10_000 }), (cancels) => {
         const ms = cancelCooldownMs(cancels, limits);
         if (cancels <= limits.cooldownAfter) expect(ms).toBe(0);
-        else expect(ms).toBe(Math.min(limits.cooldownMaxMs, limits.cooldownBaseMs * 2 ** (cancels - limits.cooldownAfter - 1)));
+        else
+          expect(ms).toBe(
+            Math.min(limits.cooldownMaxMs, limits.cooldownBaseMs * 2 ** (cancels - limits.cooldownAfter - 1)),
+          );
         expect(cancelCooldownMs(cancels + 1, limits)).toBeGreaterThanOrEqual(ms);
       }),
     );

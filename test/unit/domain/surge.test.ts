@@ -1,11 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DemandWindow,
-  SURGE_MAX,
-  SURGE_MIN,
-  surgeMultiplier,
-} from "../../../src/domain/surge";
+import { DemandWindow, SURGE_MAX, SURGE_MIN, surgeMultiplier } from "../../../src/domain/surge";
 
 const surge = (recentRequests: number, availableDrivers: number) =>
   surgeMultiplier({ recentRequests, availableDrivers });
@@ -100,7 +95,12 @@ describe("demand window", () => {
   });
 
   it("never counts more than the distinct riders, nor any withdrawn request (property)", () => {
-    const event = fc.record({ trip: fc.integer({ min: 0, max: 15 }), rider: fc.integer({ min: 0, max: 4 }), withdraw: fc.boolean(), dt: fc.integer({ min: -2 * windowMs, max: 0 }) });
+    const event = fc.record({
+      trip: fc.integer({ min: 0, max: 15 }),
+      rider: fc.integer({ min: 0, max: 4 }),
+      withdraw: fc.boolean(),
+      dt: fc.integer({ min: -2 * windowMs, max: 0 }),
+    });
     fc.assert(
       fc.property(fc.array(event, { maxLength: 60 }), (events) => {
         const w = new DemandWindow(windowMs);

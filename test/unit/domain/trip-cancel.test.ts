@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { apply, createTrip, FREE_CANCEL_WINDOW_MS, FREE_PICKUP_WAIT_MS, type TripCommand, TripState } from "../../../src/domain/trip";
+import {
+  apply,
+  createTrip,
+  FREE_CANCEL_WINDOW_MS,
+  FREE_PICKUP_WAIT_MS,
+  type TripCommand,
+  TripState,
+} from "../../../src/domain/trip";
 import { deepFreeze, newTrip, rules, T0 } from "./fixtures";
 import { accepted, arrived, fare, inProgress, must, OFFER_MS, offered, refused, run } from "./trip-helpers";
 
@@ -84,7 +91,10 @@ describe("a rider's cancel", () => {
     // A driver who said they arrived from elsewhere has not been waiting at the pickup.
     const elsewhere = run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000, atPickup: false });
     expect(must(cancel(elsewhere, inWindow)).state.cancellationFee).toBeNull();
-    expect(must(cancel(run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000 }), inWindow)).state.cancellationFee).toBeNull();
+    expect(
+      must(cancel(run(accepted(), { type: "arrived", driverId: "d1", now: T0 + 20_000 }), inWindow)).state
+        .cancellationFee,
+    ).toBeNull();
     // A driver still on the way has not waited: only the window counts.
     expect(must(cancel(accepted(), inWindow)).state.cancellationFee).toBeNull();
   });

@@ -35,7 +35,11 @@ function command<T>(
   extra: fc.Arbitrary<T>,
   f: (id: string, now: number, x: T) => TripCommand,
 ): fc.Arbitrary<Make> {
-  return fc.tuple(who, extra).map(([w, x]): Make => (now, current) => f(w === "current" ? current : w, now, x));
+  return fc.tuple(who, extra).map(
+    ([w, x]): Make =>
+      (now, current) =>
+        f(w === "current" ? current : w, now, x),
+  );
 }
 const none = fc.constant(null);
 const rider = fc.constantFrom("rider-1", "rider-1", "stranger");
@@ -45,21 +49,37 @@ const often = (arbitrary: fc.Arbitrary<Make>) => ({ weight: 4, arbitrary });
 const rarely = (arbitrary: fc.Arbitrary<Make>) => ({ weight: 1, arbitrary });
 
 const makeArb: fc.Arbitrary<Make> = fc.oneof(
-  often(command(actor, fc.integer({ min: 1, max: 30_000 }), (driverId, now, timeoutMs) => ({
-    type: "offer", driverId, now, timeoutMs,
-  }))),
+  often(
+    command(actor, fc.integer({ min: 1, max: 30_000 }), (driverId, now, timeoutMs) => ({
+      type: "offer",
+      driverId,
+      now,
+      timeoutMs,
+    })),
+  ),
   often(command(actor, none, (driverId, now) => ({ type: "accept", driverId, now }))),
   rarely(command(actor, none, (driverId, now) => ({ type: "decline", driverId, now }))),
   rarely(fc.constant<Make>((now) => ({ type: "offer_timeout", now }))),
   rarely(fc.constant<Make>((now) => ({ type: "give_up", now }))),
   often(command(actor, none, (driverId, now) => ({ type: "arrived", driverId, now }))),
   often(command(actor, none, (driverId, now) => ({ type: "start", driverId, now }))),
-  often(command(actor, fc.integer({ min: 0, max: 10_000 }), (driverId, now, amount) => ({
-    type: "complete", driverId, now, fare: { amount, currency: "USD" },
-  }))),
-  rarely(command(rider, fc.option(fc.string(), { nil: undefined }), (userId, now, reason) => ({
-    type: "cancel", by: "rider", userId, now, reason,
-  }))),
+  often(
+    command(actor, fc.integer({ min: 0, max: 10_000 }), (driverId, now, amount) => ({
+      type: "complete",
+      driverId,
+      now,
+      fare: { amount, currency: "USD" },
+    })),
+  ),
+  rarely(
+    command(rider, fc.option(fc.string(), { nil: undefined }), (userId, now, reason) => ({
+      type: "cancel",
+      by: "rider",
+      userId,
+      now,
+      reason,
+    })),
+  ),
   rarely(command(actor, none, (userId, now) => ({ type: "cancel", by: "driver", userId, now }))),
 );
 /** A step is a command, or a location fix from someone (the room's other input). */
@@ -134,8 +154,15 @@ describe("trip state machine under random commands", () => {
             // A fix counts only from the assigned driver of a trip under way, and changes no state.
             const from = step.fixFrom === "current" ? (prev.driverId ?? "d1") : step.fixFrom;
             const target = fixTarget(prev, from);
-            expect(target !== null).toBe(from === prev.driverId && ["accepted", "arrived", "in_progress"].includes(prev.status));
-            if (target) expect(target).toEqual(prev.status === "in_progress" ? { to: "dropoff", breadcrumb: true } : { to: "pickup", breadcrumb: false });
+            expect(target !== null).toBe(
+              from === prev.driverId && ["accepted", "arrived", "in_progress"].includes(prev.status),
+            );
+            if (target)
+              expect(target).toEqual(
+                prev.status === "in_progress"
+                  ? { to: "dropoff", breadcrumb: true }
+                  : { to: "pickup", breadcrumb: false },
+              );
             expect(JSON.stringify(prev)).toBe(snapshot);
             continue;
           }
@@ -152,7 +179,10 @@ describe("trip state machine under random commands", () => {
           // Every status change is logged once, and a completion adds its fare right after it
           // (the log gives each the next seq: test/worker/trip-room.test.ts checks that part).
           const frames = loggedFrames(prev, next);
-          expect(frames).toEqual([...(prev.status !== next.status ? ["status"] : []), ...(next.status === "completed" ? ["fare"] : [])]);
+          expect(frames).toEqual([
+            ...(prev.status !== next.status ? ["status"] : []),
+            ...(next.status === "completed" ? ["fare"] : []),
+          ]);
           for (const frame of frames) log.push({ frame, status: next.status });
           expect(MOVES[prev.status]).toContain(next.status);
           checkState(next);
@@ -189,14 +219,21 @@ describe("trip state machine under random commands", () => {
         for (let i = 1; i < statusFrames.length; i++) expect(statusFrames[i]).not.toBe(statusFrames[i - 1]);
         expect(statusFrames.at(-1)).toBe(state.status);
         const end = log.findIndex((e) => e.frame === "status" && isTerminal(e.status));
-        if (end >= 0) expect(log.slice(end + 1).map((e) => e.frame)).toEqual(state.status === "completed" ? ["fare"] : []);
+        if (end >= 0)
+          expect(log.slice(end + 1).map((e) => e.frame)).toEqual(state.status === "completed" ? ["fare"] : []);
       }),
       { numRuns: 1_000 },
     );
     // Every status was visited, so the checks above did not pass vacuously.
-    expect([...reached].sort()).toEqual(
-      ["accepted", "arrived", "cancelled", "completed", "in_progress", "matching", "no_driver"],
-    );
+    expect([...reached].sort()).toEqual([
+      "accepted",
+      "arrived",
+      "cancelled",
+      "completed",
+      "in_progress",
+      "matching",
+      "no_driver",
+    ]);
   });
 
   it("charges a rider's cancel (before the driver arrives) exactly when a driver accepted more than two minutes before", () => {
