@@ -243,7 +243,10 @@ function onDelivery(c, text, t) {
   const measured = parts[4] === "1";
   // Order and duplicates per (receiver, sender), over every message the receiver gets.
   let st = c.recv.get(s);
-  if (!st) c.recv.set(s, (st = { last: 0, gaps: null }));
+  if (!st) {
+    st = { last: 0, gaps: null };
+    c.recv.set(s, st);
+  }
   let duplicate = false;
   let reordered = false;
   if (q > st.last) {
@@ -274,7 +277,7 @@ function onDelivery(c, text, t) {
   cur.lat.recordValue(Math.max(1, Math.round((t - ts) * 1000)));
 }
 
-function onAck(c, id, t) {
+function onAck(id, t) {
   const key = id.replace(".", ":");
   const e = inflight.get(key);
   if (!e || e.acked) return;
@@ -286,7 +289,7 @@ function onAck(c, id, t) {
   if (e.left === 0) inflight.delete(key);
 }
 
-function onRefused(c, id, code) {
+function onRefused(id, code) {
   countError(code ?? "error");
   if (id === undefined) return;
   const key = String(id).replace(".", ":");
@@ -296,7 +299,7 @@ function onRefused(c, id, code) {
   if (e.measured && cur) cur.refused++;
 }
 
-function onUnexpectedClose(c, code) {
+function onUnexpectedClose(code) {
   if (closing) return;
   countError(`close_${code}`);
   if (cur) cur.unexpectedCloses++;
@@ -340,7 +343,7 @@ function openSocket(c, url, options, handle) {
         reject(new BenchError(`client ${c.idx}: ${err.message}`));
       } else countError("socket_error");
     });
-    ws.on("close", (code) => onUnexpectedClose(c, code));
+    ws.on("close", (code) => onUnexpectedClose(code));
     ws.on("message", (data, isBinary) => {
       if (isBinary) return countError("binary_frame");
       handle(data.toString(), now(), markReady);
@@ -387,9 +390,9 @@ const adapters = {
           case "message":
             return onDelivery(c, f.message?.text, t);
           case "ack":
-            return onAck(c, f.id, t);
+            return onAck(f.id, t);
           case "error":
-            return onRefused(c, f.id, f.code);
+            return onRefused(f.id, f.code);
           case "welcome":
             return ready();
           default:
@@ -440,7 +443,8 @@ const adapters = {
       if (opt["sio-client"] === "official") return connectOfficialSocketIo(c);
       // Engine.IO 4 over a plain WebSocket: "0{open}" -> we send "40" (connect to "/") -> "40{sid}";
       // events are "42[name, payload]"; the server pings with "2" and wants "3" back.
-      const url = `${WS_BASE}/socket.io/?EIO=4&transport=websocket&room=${encodeURIComponent(c.roomId)}&user=${c.userId}`;
+      const url =
+        `${WS_BASE}/socket.io/?EIO=4&transport=websocket&room=${encodeURIComponent(c.roomId)}&user=` + `${c.userId}`;
       return openSocket(c, url, {}, (text, t, ready) => {
         if (text.startsWith("42")) {
           const packet = parseJson(text.slice(2));
@@ -489,7 +493,7 @@ async function connectOfficialSocketIo(c) {
     s.once("welcome", () => resolve());
     s.once("connect_error", (err) => reject(new BenchError(`client ${c.idx}: ${err.message}`)));
     s.on("message", (m) => onDelivery(c, m?.text, now()));
-    s.on("disconnect", (reason) => onUnexpectedClose(c, reason));
+    s.on("disconnect", (reason) => onUnexpectedClose(reason));
   });
 }
 
@@ -523,7 +527,9 @@ function startSending(rate) {
     c.timer = setTimeout(tick, -Math.log(1 - Math.random()) * mean);
   }
 }
-const stopSending = () => clients.forEach((c) => clearTimeout(c.timer));
+const stopSending = () => {
+  for (const c of clients) clearTimeout(c.timer);
+};
 
 /** The age (ms) of the oldest message of this point still missing somewhere, or 0. */
 function oldestLagMs() {
@@ -569,7 +575,8 @@ async function runPoint(topo, rate, why) {
   const sockets = topo.rooms * topo.clients;
   const targetMsgs = sockets * rate;
   console.log(
-    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients} @ ${rate} msg/s/client (${fmtN(targetMsgs)} msg/s -> ${fmtN(targetMsgs * topo.clients)} deliveries/s) [${why}]`,
+    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients} @ ${rate} msg/s/client (${fmtN(targetMsgs)} msg/s ` +
+      `-> ${fmtN(targetMsgs * topo.clients)} deliveries/s) [${why}]`,
   );
   phase = "warmup";
   startSending(rate);
@@ -665,7 +672,11 @@ async function runPoint(topo, rate, why) {
         ? "good"
         : "pass";
   console.log(
-    `chat-compare:   -> ${point.verdict}: delivered ${fmtN(p.delivered)} (${fmtN(point.deliveredPerS)}/s) of ${fmtN(expected)}, lost ${point.lost}, dup ${p.duplicates}, ooo ${p.outOfOrder}; p50 ${lat.p50} p99 ${lat.p99} max ${lat.max} ms; server ${point.server.cpuPctOfCore}% (${point.server.cpuSPer100kDeliveries} CPU-s/100k), generator ${point.generator.cpuPctOfCore}%, other ${point.host.otherPctOfCore}%${aborted ? `; ${aborted}` : ""}`,
+    `chat-compare:   -> ${point.verdict}: delivered ${fmtN(p.delivered)} (${fmtN(point.deliveredPerS)}/s) of ` +
+      `${fmtN(expected)}, lost ${point.lost}, dup ${p.duplicates}, ooo ${p.outOfOrder}; ` +
+      `p50 ${lat.p50} p99 ${lat.p99} max ${lat.max} ms; server ${point.server.cpuPctOfCore}% ` +
+      `(${point.server.cpuSPer100kDeliveries} CPU-s/100k), generator ${point.generator.cpuPctOfCore}%, ` +
+      `other ${point.host.otherPctOfCore}%${aborted ? `; ${aborted}` : ""}`,
   );
   cur = null;
   inflight.clear();
@@ -713,7 +724,9 @@ async function runTopology(topo, index) {
     perConnectionBytes: Math.round((rssAfter - rssBefore) / sockets),
   };
   console.log(
-    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients}: ${sockets} sockets ready (setup ${setup.prepareS}+${setup.roomsS}+${setup.connectS} s); RSS ${(rssBefore / 1048576).toFixed(1)} -> ${(rssAfter / 1048576).toFixed(1)} MiB = ${(memory.perConnectionBytes / 1024).toFixed(1)} KiB per connection`,
+    `chat-compare: ${TARGET} ${topo.rooms}x${topo.clients}: ${sockets} sockets ready (setup ${setup.prepareS}` +
+      `+${setup.roomsS}+${setup.connectS} s); RSS ${(rssBefore / 1048576).toFixed(1)} -> ` +
+      `${(rssAfter / 1048576).toFixed(1)} MiB = ${(memory.perConnectionBytes / 1024).toFixed(1)} KiB per connection`,
   );
 
   const points = [];

@@ -108,7 +108,8 @@ const timeline = { startAt: null, stepS: 1, buckets: [] };
 function timelineRecord(t, ms) {
   if (timeline.startAt === null) return;
   const i = Math.max(0, Math.floor((t - timeline.startAt) / 1000 / timeline.stepS));
-  (timeline.buckets[i] ??= new Histogram()).recordMs(ms);
+  timeline.buckets[i] ??= new Histogram();
+  timeline.buckets[i].recordMs(ms);
 }
 const ackLatency = new Histogram(); // measured messages only
 const stats = {
@@ -305,7 +306,10 @@ function onMessage(c, frame, t) {
     return;
   }
   let seen = c.seenFromSender.get(body.s);
-  if (!seen) c.seenFromSender.set(body.s, (seen = new Set()));
+  if (!seen) {
+    seen = new Set();
+    c.seenFromSender.set(body.s, seen);
+  }
   if (seen.has(body.q)) {
     stats.duplicates++;
     return;
@@ -455,7 +459,8 @@ async function main() {
   const server = findServerProcesses(PORT, opt.pid, die);
   server_ = server;
   console.log(
-    `bench: ${BASE.origin}  ${ROOMS} rooms x ${CLIENTS} clients  ${RATE}/s per client (${opt.arrival})  warmup ${WARMUP}s  measure ${SECONDS}s  drain ${DRAIN}s`,
+    `bench: ${BASE.origin}  ${ROOMS} rooms x ${CLIENTS} clients  ${RATE}/s per client (${opt.arrival})  ` +
+      `warmup ${WARMUP}s  measure ${SECONDS}s  drain ${DRAIN}s`,
   );
   console.log(`bench: server CPU from pids [${server.pids.join(", ")}] (${server.how})`);
   for (const w of server.warnings) console.warn(`bench: WARNING ${w}`);
@@ -469,7 +474,9 @@ async function main() {
     process.exit(1);
   }
   console.log(
-    `bench: setup ${fmtS(setupTimes.totalMs)} (register ${fmtS(setupTimes.registerMs)}, rooms+join ${fmtS(setupTimes.roomsAndJoinMs)}, ${clients.length} sockets welcomed ${fmtS(setupTimes.connectMs)})`,
+    `bench: setup ${fmtS(setupTimes.totalMs)} (register ${fmtS(setupTimes.registerMs)}, ` +
+      `rooms+join ${fmtS(setupTimes.roomsAndJoinMs)}, ${clients.length} sockets welcomed ` +
+      `${fmtS(setupTimes.connectMs)})`,
   );
 
   phase = "warmup";
@@ -680,11 +687,13 @@ function printSummary(r) {
     ["rooms x clients", `${r.config.rooms} x ${r.config.clientsPerRoom} = ${r.config.sockets} sockets`],
     [
       "target rate",
-      `${r.config.ratePerClient} msg/s/client = ${fmtInt(r.targetMessagesPerS)} msg/s -> ${fmtInt(r.targetDeliveriesPerS)} deliveries/s`,
+      `${r.config.ratePerClient} msg/s/client = ${fmtInt(r.targetMessagesPerS)} msg/s -> ` +
+        `${fmtInt(r.targetDeliveriesPerS)} deliveries/s`,
     ],
     [
       "measured window",
-      `${r.sendWindowS.toFixed(1)} s sending (+${fmtMs(r.settleAfterLastSendMs)} ms to settle), after ${r.config.warmupS} s warmup`,
+      `${r.sendWindowS.toFixed(1)} s sending (+${fmtMs(r.settleAfterLastSendMs)} ms to settle), ` +
+        `after ${r.config.warmupS} s warmup`,
     ],
     ["sent", `${fmtInt(r.sent)} (${fmtInt(r.sentPerS)}/s)  refused ${fmtInt(r.refused)}`],
     ["acks", `${fmtInt(r.acked)} acked, ${fmtInt(r.missingAcks)} missing, ${fmtInt(r.duplicateAcks)} duplicate`],
@@ -695,13 +704,16 @@ function printSummary(r) {
     ["out-of-order", `${fmtInt(r.outOfOrder)} per sender; room seq regressions ${fmtInt(r.roomSeqRegressions)}`],
     [
       "latency ms (e2e)",
-      `p50 ${fmtMs(r.latencyMs.p50)}  p90 ${fmtMs(r.latencyMs.p90)}  p99 ${fmtMs(r.latencyMs.p99)}  max ${fmtMs(r.latencyMs.max)}  (n=${fmtInt(r.latencyMs.count)})`,
+      `p50 ${fmtMs(r.latencyMs.p50)}  p90 ${fmtMs(r.latencyMs.p90)}  p99 ${fmtMs(r.latencyMs.p99)}  max ` +
+        `${fmtMs(r.latencyMs.max)}  (n=${fmtInt(r.latencyMs.count)})`,
     ],
     [
       "latency, quiet host",
       r.quietLatencyMs.count === 0
         ? `no interval with other processes under ${r.quietLatencyMs.otherCpuBelowPct}% of a core`
-        : `p50 ${fmtMs(r.quietLatencyMs.p50)}  p90 ${fmtMs(r.quietLatencyMs.p90)}  p99 ${fmtMs(r.quietLatencyMs.p99)}  max ${fmtMs(r.quietLatencyMs.max)}  (${r.quietLatencyMs.intervals} of ${r.quietLatencyMs.of} intervals with other processes < ${r.quietLatencyMs.otherCpuBelowPct}% of a core)`,
+        : `p50 ${fmtMs(r.quietLatencyMs.p50)}  p90 ${fmtMs(r.quietLatencyMs.p90)}  p99 ` +
+          `${fmtMs(r.quietLatencyMs.p99)}  max ${fmtMs(r.quietLatencyMs.max)}  (${r.quietLatencyMs.intervals} of ` +
+          `${r.quietLatencyMs.of} intervals with other processes < ${r.quietLatencyMs.otherCpuBelowPct}% of a core)`,
     ],
     [
       "ack latency ms",
@@ -719,7 +731,10 @@ function printSummary(r) {
       "server CPU",
       r.server.cpuS === null
         ? "not measured"
-        : `${r.server.cpuS.toFixed(2)} s over ${r.cpuWindowS.toFixed(1)} s (${r.server.cpuPctOfOneCore}% of a core), workerd pids ${r.server.pids.join(",")}${r.server.cpuReliable ? "" : "  (UNRELIABLE: a server process exited)"}`,
+        : `${r.server.cpuS.toFixed(2)} s over ${r.cpuWindowS.toFixed(1)} s (${r.server.cpuPctOfOneCore}% of ` +
+          `a core), workerd pids ${r.server.pids.join(",")}${
+            r.server.cpuReliable ? "" : "  (UNRELIABLE: " + "a server process exited)"
+          }`,
     ],
     ["deliveries / CPU-s", r.server.deliveriesPerCpuS === null ? "-" : fmtInt(r.server.deliveriesPerCpuS)],
     [
@@ -732,14 +747,16 @@ function printSummary(r) {
   if (r.host.busyCpuS !== null) {
     rows.push([
       "host",
-      `${r.host.cores ?? "?"} cores, ${r.host.busyCpuS.toFixed(1)} CPU-s busy in window, of which other processes ${r.host.otherProcessesCpuS?.toFixed(1) ?? "?"} s; loadavg ${r.host.loadavg.join(" ")}`,
+      `${r.host.cores ?? "?"} cores, ${r.host.busyCpuS.toFixed(1)} CPU-s busy in window, of which other ` +
+        `processes ${r.host.otherProcessesCpuS?.toFixed(1) ?? "?"} s; loadavg ${r.host.loadavg.join(" ")}`,
     ]);
   }
   const worst = r.timeline.rows.filter((x) => x.count > 0).sort((a, b) => b.p99 - a.p99)[0];
   if (worst)
     rows.push([
       "worst interval",
-      `t=${worst.atS}s: p99 ${fmtMs(worst.p99)} ms, max ${fmtMs(worst.max)} ms (n=${fmtInt(worst.count)}); per-interval p99s in --json timeline`,
+      `t=${worst.atS}s: p99 ${fmtMs(worst.p99)} ms, max ${fmtMs(worst.max)} ms (n=${fmtInt(worst.count)}); ` +
+        `per-interval p99s in --json timeline`,
     ]);
   if (r.server.wranglerNodeCpuS !== null)
     rows.push([
@@ -751,7 +768,8 @@ function printSummary(r) {
   if (r.deliveredRefused || r.foreignMessages || r.unknownAcks || r.ackAfterError) {
     rows.push([
       "oddities",
-      `delivered-but-refused ${r.deliveredRefused}, foreign messages ${r.foreignMessages}, unknown acks ${r.unknownAcks}, ack after error ${r.ackAfterError}`,
+      `delivered-but-refused ${r.deliveredRefused}, foreign messages ${r.foreignMessages}, unknown acks ` +
+        `${r.unknownAcks}, ack after error ${r.ackAfterError}`,
     ]);
   }
   if (opt.timeline) {
@@ -791,7 +809,9 @@ function printSummary(r) {
   );
   if (r.server.processesChanged) {
     console.warn(
-      `bench: WARNING the server's workerd processes changed during the run (${r.server.processesChanged.before} -> ${r.server.processesChanged.after}): wrangler reloaded (a source edit?); CPU figures are unreliable`,
+      `bench: WARNING the server's workerd processes changed during the run ` +
+        `(${r.server.processesChanged.before} -> ${r.server.processesChanged.after}): wrangler reloaded (a source ` +
+        `edit?); CPU figures are unreliable`,
     );
   }
   if (
@@ -800,12 +820,14 @@ function printSummary(r) {
     r.host.otherProcessesCpuS / r.cpuWindowS > 0.25 * r.host.cores
   ) {
     console.warn(
-      `bench: WARNING other processes used ${((r.host.otherProcessesCpuS / r.cpuWindowS) * 100).toFixed(0)}% of a core during the window: latency figures include CPU contention`,
+      `bench: WARNING other processes used ${((r.host.otherProcessesCpuS / r.cpuWindowS) * 100).toFixed(0)}% ` +
+        `of a core during the window: latency figures include CPU contention`,
     );
   }
   if (r.generator.generatorBound) {
     console.warn(
-      `bench: WARNING generator used ${r.generator.cpuPctOfOneCore}% of a core (> 70%): the figures are generator-bound`,
+      `bench: WARNING generator used ${r.generator.cpuPctOfOneCore}% of a core (> 70%): ` +
+        `the figures are generator-bound`,
     );
   }
 }

@@ -712,7 +712,8 @@ async function main() {
   const maxRate = Math.max(...RATES);
   const riderCount = Math.ceil(maxRate * (RIDE_S + RIDER_SLACK_S)) + 10;
   console.log(
-    `bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ${RATES.join(", ")} requests/s for ${SECONDS}s each  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`,
+    `bench: ${BASE.origin}  ${DRIVERS} drivers (fix every ${FIX_EVERY_S}s at ${SPEED_KMH} km/h)  ` +
+      `${RATES.join(", ")} requests/s for ${SECONDS}s each  ride ${RIDE_S}s  H3 res ${H3_RES}  run ${runId}`,
   );
   console.log(`bench: server pids ${server.pids.join(",") || "-"} (${server.how})`);
 
@@ -769,7 +770,9 @@ async function main() {
     serverRssBytes: rssBytes(serverPidsNow()),
   };
   console.log(
-    `bench: setup ${fmtS(setup.totalMs)}: registered ${drivers.length} drivers + ${riders.length} riders in ${fmtS(setup.registerMs)} (${setup.registerPerS}/s, concurrency ${CONCURRENCY}), ${DRIVERS} online + channels ${fmtS(setup.onlineAndChannelsMs)}; server CPU ${setup.serverCpuS?.toFixed(1) ?? "-"} s`,
+    `bench: setup ${fmtS(setup.totalMs)}: registered ${drivers.length} drivers + ${riders.length} riders in ` +
+      `${fmtS(setup.registerMs)} (${setup.registerPerS}/s, concurrency ${CONCURRENCY}), ${DRIVERS} online + ` +
+      `channels ${fmtS(setup.onlineAndChannelsMs)}; server CPU ${setup.serverCpuS?.toFixed(1) ?? "-"} s`,
   );
 
   for (const d of drivers) streamFixes(d);
@@ -807,7 +810,9 @@ async function main() {
       if (OVERLOAD_AFTER_S > 0) {
         const waited = oldestWaitMs(W);
         if (waited > OVERLOAD_AFTER_S * 1000) {
-          overloaded = `a request waited ${(waited / 1000).toFixed(1)} s (for its POST or first offer) after ${((now() - started) / 1000).toFixed(1)} s: requests stopped`;
+          overloaded =
+            `a request waited ${(waited / 1000).toFixed(1)} s (for its POST or first offer) after ` +
+            `${((now() - started) / 1000).toFixed(1)} s: requests stopped`;
           console.warn(`bench: window ${rate}/s overloaded: ${overloaded}`);
           break;
         }
@@ -942,7 +947,10 @@ function windowResult(
     acceptAckMs: win.acceptAckMs.summary(),
     locationToRiderMs: win.locationToRider.summary(),
     busiestCell: {
-      note: "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); the server routes only available drivers' fixes to a cell, on a change of cell, after CELL_REPORT_DISTANCE_M of movement, or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
+      note:
+        "inbound fix rate per cell: fixes the generator sent from inside the cell (client-side h3-js); " +
+        "the server routes only available drivers' fixes to a cell, on a change of cell, " +
+        "after CELL_REPORT_DISTANCE_M of movement, or every CELL_REPORT_INTERVAL_MS (reportsPerSecond estimates that)",
       cell: fixCell,
       fixesPerSecond: r1(fixCellN / windowS),
       availableFixesPerSecond: r1((win.availableFixesPerCell.get(fixCell) ?? 0) / windowS),
@@ -994,23 +1002,31 @@ function printSummary(r) {
   const rows = [
     [
       "drivers",
-      `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused); trip moves over ${r.config.moves === "http" ? "HTTP" : "the channel"}`,
+      `${fmtInt(r.config.drivers)} online, a fix every ${r.config.fixEverySeconds}s ±10% at ` +
+        `${r.config.speedKmh} km/h (${fmtInt(t.fixesSent)} fixes sent, ${fmtInt(t.fixErrors)} refused); ` +
+        `trip moves over ${r.config.moves === "http" ? "HTTP" : "the channel"}`,
     ],
     [
       "setup",
-      `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} (${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`,
+      `${fmtS(r.setup.totalMs)}: register ${r.setup.users} users ${fmtS(r.setup.registerMs)} ` +
+        `(${r.setup.registerPerS}/s), online + channels ${fmtS(r.setup.onlineAndChannelsMs)}`,
     ],
     [
       "requests",
-      `${fmtInt(t.requested)} in ${r.windowSeconds.toFixed(1)}s (${t.requestsPerS}/s of ${r.config.rate}/s), ${fmtInt(t.created)} created${t.skippedNoIdleRider ? `, ${t.skippedNoIdleRider} skipped: no idle rider` : ""}`,
+      `${fmtInt(t.requested)} in ${r.windowSeconds.toFixed(1)}s (${t.requestsPerS}/s of ${r.config.rate}/s), ` +
+        `${fmtInt(t.created)} created${t.skippedNoIdleRider ? `, ${t.skippedNoIdleRider} skipped: no idle rider` : ""}`,
     ],
     [
       "trips",
-      `matched ${fmtInt(t.matched)}, completed ${fmtInt(t.completed)}, no_driver ${fmtInt(t.noDriver)}, cancelled ${fmtInt(t.cancelled)}, still open ${t.stillOpen}, never offered ${t.neverOffered}${t.neverOffered ? ` ${JSON.stringify(t.neverOfferedByStatus)}` : ""}`,
+      `matched ${fmtInt(t.matched)}, completed ${fmtInt(t.completed)}, no_driver ${fmtInt(t.noDriver)}, ` +
+        `cancelled ${fmtInt(t.cancelled)}, still open ${t.stillOpen}, never offered ${t.neverOffered}` +
+        `${t.neverOffered ? ` ${JSON.stringify(t.neverOfferedByStatus)}` : ""}`,
     ],
     [
       "offers",
-      `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, expired ${t.offerExpired}`,
+      `${fmtInt(t.offered)} received (${t.reoffered} trips offered more than once), accepts acked ` +
+        `${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, ` +
+        `expired ${t.offerExpired}`,
     ],
     ...(r.overloaded ? [["OVERLOADED", r.overloaded]] : []),
     ...(r.openTripsAtStart
@@ -1023,17 +1039,28 @@ function printSummary(r) {
     ["double assignments", String(r.doubleAssignments)],
     [
       "busiest cell (fixes)",
-      `${c.cell}: ${c.fixesPerSecond} inbound fixes/s (${c.availableFixesPerSecond}/s from available drivers), res ${r.config.h3Resolution}, ${c.cellsSeen} cells, ${c.allFixesPerSecond} fixes/s in all`,
+      `${c.cell}: ${c.fixesPerSecond} inbound fixes/s (${c.availableFixesPerSecond}/s from available ` +
+        `drivers), res ${r.config.h3Resolution}, ${c.cellsSeen} cells, ${c.allFixesPerSecond} fixes/s in all`,
     ],
     [
       "cell reports (est.)",
-      `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: on a change of cell, every ${r.config.cellReportDistanceM ?? "?"} m or every ${r.config.cellReportIntervalMs} ms`,
+      `~${c.reportsPerSecond}/s into the busiest (${c.reportCell}), ~${c.allReportsPerSecond}/s in all: ` +
+        `on a change of cell, every ${r.config.cellReportDistanceM ?? "?"} m or every ` +
+        `${r.config.cellReportIntervalMs} ms`,
     ],
     [
       "server CPU",
       w.serverCpuS === null
         ? "not measured"
-        : `${w.serverCpuS.toFixed(2)} s in the ${w.seconds.toFixed(1)} s request window (${ofCore(w.serverCpuS, w.seconds)}), ${e.serverCpuS.toFixed(2)} s until the rides ended (${e.seconds.toFixed(1)} s); setup ${r.setup.serverCpuS?.toFixed(1)} s; pids ${r.cpu.serverPids.join(",")}${w.serverReliable && e.serverReliable && !r.cpu.serverProcessesChanged ? "" : "  (UNRELIABLE: server processes changed)"}`,
+        : `${w.serverCpuS.toFixed(2)} s in the ${w.seconds.toFixed(1)} s request window ` +
+          `(${ofCore(w.serverCpuS, w.seconds)}), ${e.serverCpuS.toFixed(2)} s until the rides ended ` +
+          `(${e.seconds.toFixed(1)} s); setup ${r.setup.serverCpuS?.toFixed(1)} s; ` +
+          `pids ${r.cpu.serverPids.join(",")}` +
+          `${
+            w.serverReliable && e.serverReliable && !r.cpu.serverProcessesChanged
+              ? ""
+              : "  (UNRELIABLE: " + "server processes changed)"
+          }`,
     ],
     [
       "server run-queue wait",
@@ -1041,17 +1068,21 @@ function printSummary(r) {
     ],
     [
       "generator CPU",
-      `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)}), at nice ${r.config.generatorNice}`,
+      `${w.generatorCpuS.toFixed(2)} s in the request window (${ofCore(w.generatorCpuS, w.seconds)}), ` +
+        `at nice ${r.config.generatorNice}`,
     ],
     [
       "generator loop delay",
-      `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every latency above)`,
+      `p50 ${fmt(r.generatorLoopDelayMs.p50)}  p99 ${fmt(r.generatorLoopDelayMs.p99)}  max ` +
+        `${fmt(r.generatorLoopDelayMs.max)} ms (sampled every 5 ms; lag in the generator is inside every ` +
+        `latency above)`,
     ],
     [
       "host",
       w.hostBusyS === null
         ? "-"
-        : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`,
+        : `${r.cpu.cores ?? "?"} cores, ${w.hostBusyS.toFixed(1)} CPU-s busy in the request window, ` +
+          `of which other processes ${w.otherProcessesCpuS.toFixed(1)} s`,
     ],
     [
       "errors by code",
@@ -1065,7 +1096,8 @@ function printSummary(r) {
   if (t.riderSocketLost || t.ridesUnfinished)
     rows.push([
       "trouble",
-      `${t.riderSocketLost} rider trip sockets lost (followed over HTTP), ${t.ridesUnfinished} rides unfinished at the end`,
+      `${t.riderSocketLost} rider trip sockets lost (followed over HTTP), ${t.ridesUnfinished} rides ` +
+        `unfinished at the end`,
     ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const line = "-".repeat(width + 3 + Math.max(...rows.map(([, v]) => v.length)));
@@ -1086,7 +1118,8 @@ function printSummary(r) {
   );
   if (r.cpu.serverProcessesChanged)
     console.warn(
-      `bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); CPU figures are unreliable`,
+      `bench: WARNING the server's workerd processes changed during the run (wrangler reloaded?); ` +
+        `CPU figures are unreliable`,
     );
   if (w.generatorCpuS / w.seconds > 0.7)
     console.warn(
@@ -1094,7 +1127,8 @@ function printSummary(r) {
     );
   if (r.cpu.cores && w.otherProcessesCpuS !== null && w.otherProcessesCpuS / w.seconds > 0.25 * r.cpu.cores) {
     console.warn(
-      `bench: WARNING other processes used ${ofCore(w.otherProcessesCpuS, w.seconds)} during the window: latency figures include CPU contention`,
+      `bench: WARNING other processes used ${ofCore(w.otherProcessesCpuS, w.seconds)} during the window: ` +
+        `latency figures include CPU contention`,
     );
   }
 }

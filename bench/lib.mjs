@@ -31,7 +31,7 @@ export function isLoopback(host) {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  return m !== null && m.slice(1).every((p) => Number(p) <= 255);
+  return m?.slice(1).every((p) => Number(p) <= 255) ?? false;
 }
 
 // ---- histogram ----------------------------------------------------------------------------
@@ -298,7 +298,8 @@ export function findServerProcesses(PORT, pidOption, die) {
     };
   }
   warnings.push(
-    `could not tell which workerd serves port ${PORT}; charging ALL ${workerds.length} workerd processes (other servers on this host inflate the figure; pass --pid)`,
+    `could not tell which workerd serves port ${PORT}; charging ALL ${workerds.length} workerd processes (other ` +
+      `servers on this host inflate the figure; pass --pid)`,
   );
   return { pids: workerds, how: "every process named workerd", wrangler: null, warnings };
 }

@@ -73,7 +73,9 @@ function summarize(profile) {
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map();
   const deltas = profile.timeDeltas ?? [];
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+  }
   const name = (n) => {
     const f = n.callFrame;
     const file = (f.url || "").replace(/^.*\/(src|node_modules)\//, "$1/").replace(/^file:\/\//, "");
@@ -111,7 +113,8 @@ function summarize(profile) {
     `${((100 * us) / busy).toFixed(1).padStart(5)}% busy ${((100 * us) / total).toFixed(1).padStart(5)}% all  ${k}`;
   const out = [];
   out.push(
-    `samples: ${profile.samples.length}, ${(total / 1e6).toFixed(2)} s profiled, isolate busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`,
+    `samples: ${profile.samples.length}, ${(total / 1e6).toFixed(2)} s profiled, isolate busy ` +
+      `${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(1)}%)`,
   );
   out.push(`\nself time by function (top ${TOP}):`);
   for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) out.push(line(k, us));

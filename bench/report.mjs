@@ -77,7 +77,8 @@ function chatSummary(info) {
     ...new Set(targets.flatMap((t) => info.chat[t].result.topologies.map((x) => `${x.rooms}x${x.clientsPerRoom}`))),
   ];
   const lines = [
-    "| workload (rooms × clients) | server | highest delivered rate with p99 ≤ 50 ms | p50 / p99 at 10,000 deliveries/s | server CPU-s per 100,000 deliveries | RSS per connection |",
+    "| workload (rooms × clients) | server | highest delivered rate with p99 ≤ 50 ms | p50 / p99 at 10,000 " +
+      "deliveries/s | server CPU-s per 100,000 deliveries | RSS per connection |",
     "|---|---|---|---|---|---|",
   ];
   for (const key of topoKeys) {
@@ -91,7 +92,14 @@ function chatSummary(info) {
       const b = bestGood(topo);
       const lim = topo.summary.limitedBy;
       const best = b
-        ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ms)${lim === "generator" ? " – **generator-bound above**, a lower bound" : lim === "highest point run" ? " – highest point run" : ""}`
+        ? `${n0(b.deliveredPerS)}/s (${b.ratePerClient} msg/s/client; p99 ${ms(b.latencyMs.p99)} ` +
+          `ms)${
+            lim === "generator"
+              ? " – **generator-bound above**, a lower bound"
+              : lim === "highest point run"
+                ? " " + "– highest point run"
+                : ""
+          }`
         : "none held (even the lowest rate tried)";
       const f = fixedPoint(topo);
       const fixed = !f
@@ -101,12 +109,17 @@ function chatSummary(info) {
         : f.discarded
           ? "discarded (generator-bound)"
           : f.aborted || f.deliveryRatio < 0.999
-            ? `**did not hold**: ${f.aborted ? "stopped early, server behind" : `delivered ${(f.deliveryRatio * 100).toFixed(2)}%`}; p50 ${ms(f.latencyMs.p50)} / p99 ≥ ${ms(f.latencyMs.p99)} ms`
+            ? `**did not hold**: ${
+                f.aborted ? "stopped early, server behind" : `delivered ${(f.deliveryRatio * 100).toFixed(2)}%`
+              }; p50 ${ms(f.latencyMs.p50)} / p99 ≥ ${ms(f.latencyMs.p99)} ms`
             : `${ms(f.latencyMs.p50)} / ${ms(f.latencyMs.p99)} ms`;
       const cpu = cpuPer100k(topo);
       const mem = memoryPerConnection(info.chat[t].result, topo);
       lines.push(
-        `| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${mem === null ? `see ${firstMemory(info.chat[t].result)?.key}` : kib(mem)} |`,
+        `| ${key.replace("x", " × ")} | ${NAMES[t]} | ${best} | ${fixed} | ` +
+          `${cpu.value === null ? "–" : `${f2(cpu.value)} ${cpu.where}`} | ${
+            mem === null ? `see ${firstMemory(info.chat[t].result)?.key}` : kib(mem)
+          } |`,
       );
     }
   }
@@ -117,7 +130,12 @@ function chatSummary(info) {
 function versus(mine, theirs) {
   const bestMine = bestGood(mine)?.deliveredPerS;
   const bestTheirs = bestGood(theirs)?.deliveredPerS;
-  return `deliveries per CPU-s ${ratio(cpuPer100k(theirs).value, cpuPer100k(mine).value)}, highest rate at p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)}${theirs.summary.limitedBy === "generator" ? " (theirs a lower bound)" : ""}`;
+  return (
+    `deliveries per CPU-s ${ratio(cpuPer100k(theirs).value, cpuPer100k(mine).value)}, highest rate at ` +
+    `p99 ≤ 50 ms ${ratio(bestMine, bestTheirs)}${
+      theirs.summary.limitedBy === "generator" ? " (theirs a lower " + "bound)" : ""
+    }`
+  );
 }
 
 /** One line per topology: `who`'s figures divided by each of `peers`'. */
@@ -138,7 +156,8 @@ function ratioLines(info, who, peers) {
   const memParts = peers.map((p) => [p, firstMemory(info.chat?.[p]?.result)]).filter(([, m]) => m && mem);
   if (memParts.length)
     out.push(
-      `- Memory per connection (${mem.key}, fresh processes): ${NAMES[who]} ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`,
+      `- Memory per connection (${mem.key}, fresh processes): ` +
+        `${NAMES[who]} ${memParts.map(([p, m]) => `${ratio(mem.bytes, m.bytes)} the ${NAMES[p]}'s`).join(", ")}.`,
     );
   return out;
 }
@@ -148,13 +167,22 @@ function chatRatios(info) {
   const mine = ratioLines(info, "ridewire", ["ws", "socketio", "do-room"]);
   if (mine.length) {
     out.push(
-      `Ratios (ridewire's figure divided by the other server's; the issue's targets are ≥ 1.0× the ws hub's and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×; against the bare room, ridewire's own runtime with nothing in it, 1× would mean ridewire's work costs nothing):\n\n${mine.join("\n")}`,
+      `Ratios (ridewire's figure divided by the other server's; the issue's targets are ≥ 1.0× the ws hub's ` +
+        `and ≥ 1.5× Socket.IO's deliveries per CPU-s, and memory within 2×; against the bare room, ridewire's own ` +
+        `runtime with nothing in it, 1× would mean ridewire's work costs nothing):\n\n${mine.join("\n")}`,
     );
   }
   const floor = ["do-room", "do-room-workerd"].flatMap((t) => ratioLines(info, t, ["ws"]));
   if (floor.length) {
     out.push(
-      `The runtime's floor (the bare room's figure divided by the ws hub's): a bare Durable Object room (bench/floor/room-hub.mjs) speaks the ws hub's protocol and does only what the ws hub does (parse, re-serialise once, send to every member), with no storage, acks or auth, under the same generator and workload. Under \`wrangler dev\` (run as \`npm run dev\` runs ridewire) it is a lower bound for any room in ridewire's place on this benchmark: no change to ridewire's \`src/\` gets below it. (The bound is a little loose: the fixture has no asset router or bindings, which cost per HTTP request, not per WebSocket frame.) Under plain \`workerd serve\` (the same runtime build without wrangler's entry proxy) it is what such a room costs on the runtime itself:\n\n${floor.join("\n")}`,
+      `The runtime's floor (the bare room's figure divided by the ws hub's): a bare Durable Object room ` +
+        `(bench/floor/room-hub.mjs) speaks the ws hub's protocol and does only what the ws hub does (parse, ` +
+        `re-serialise once, send to every member), with no storage, acks or auth, under the same generator and ` +
+        `workload. Under \`wrangler dev\` (run as \`npm run dev\` runs ridewire) it is a lower bound for any room in ` +
+        `ridewire's place on this benchmark: no change to ridewire's \`src/\` gets below it. ` +
+        `(The bound is a little loose: the fixture has no asset router or bindings, which cost per HTTP request, ` +
+        `not per WebSocket frame.) Under plain \`workerd serve\` (the same runtime build without wrangler's entry ` +
+        `proxy) it is what such a room costs on the runtime itself:\n\n${floor.join("\n")}`,
     );
   }
   return out.join("\n\n");
@@ -171,17 +199,37 @@ function chatRaw(info) {
         continue;
       }
       out.push(
-        `**${topo.rooms} rooms × ${topo.clientsPerRoom} clients = ${n0(topo.sockets)} sockets.** Setup ${topo.setup.prepareS} s (users) + ${topo.setup.roomsS} s (rooms, joins) + ${topo.setup.connectS} s (sockets). Server RSS ${(topo.memory.rssBeforeConnectBytes / 2 ** 20).toFixed(1)} MiB before the sockets, ${(topo.memory.rssConnectedBytes / 2 ** 20).toFixed(1)} MiB with them: ${kib(topo.memory.perConnectionBytes)} per connection.\n`,
+        `**${topo.rooms} rooms × ${topo.clientsPerRoom} clients = ${n0(topo.sockets)} sockets.** Setup ` +
+          `${topo.setup.prepareS} s (users) + ${topo.setup.roomsS} s (rooms, joins) + ${topo.setup.connectS} s ` +
+          `(sockets). Server RSS ${(topo.memory.rssBeforeConnectBytes / 2 ** 20).toFixed(1)} MiB before the sockets, ` +
+          `${(topo.memory.rssConnectedBytes / 2 ** 20).toFixed(1)} MiB with them: ` +
+          `${kib(topo.memory.perConnectionBytes)} per connection.\n`,
       );
       out.push(
-        "| msg/s per client | target deliveries/s | delivered/s | delivered of expected | lost | dup | out of order | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU (% of its core) | CPU-s / 100k | generator CPU | other processes | verdict |",
+        "| msg/s per client | target deliveries/s | delivered/s | delivered of expected | lost | dup | out " +
+          "of order | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU (% of its core) | CPU-s / 100k | " +
+          "generator CPU | other processes | verdict |",
       );
       out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       for (const p of topo.points) {
         const l = p.latencyMs;
-        const verdict = `${p.verdict}${p.aborted ? ` (stopped after ${p.sendWindowS.toFixed(1)} s: server behind)` : ""}${p.why === "refine" ? " [probe]" : ""}${p.ackLatencyMs ? `; ack p50/p99 ${ms(p.ackLatencyMs.p50)}/${ms(p.ackLatencyMs.p99)} ms, ${p.missingAcks} missing` : ""}${p.refused ? `; ${p.refused} refused` : ""}${p.unexpectedCloses ? `; ${p.unexpectedCloses} sockets closed` : ""}`;
+        const verdict = `${p.verdict}${
+          p.aborted ? ` (stopped after ${p.sendWindowS.toFixed(1)} s: server behind)` : ""
+        }${p.why === "refine" ? " [probe]" : ""}${
+          p.ackLatencyMs
+            ? `; ack p50/p99 ${ms(p.ackLatencyMs.p50)}/${ms(p.ackLatencyMs.p99)} ms, ${p.missingAcks} missing`
+            : ""
+        }${p.refused ? `; ${p.refused} refused` : ""}${
+          p.unexpectedCloses ? `; ${p.unexpectedCloses} sockets closed` : ""
+        }`;
         out.push(
-          `| ${p.ratePerClient} | ${n0(p.targetDeliveriesPerS)} | ${n0(p.deliveredPerS)} | ${n0(p.delivered)} / ${n0(p.expected)} | ${n0(p.lost)} | ${p.duplicates} | ${p.outOfOrder} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(p.server.cpuPctOfCore)} | ${f2(p.server.cpuSPer100kDeliveries)} | ${pct(p.generator.cpuPctOfCore)} | ${pct(p.host.otherPctOfCore)} | ${verdict} |`,
+          `| ${p.ratePerClient} | ${n0(p.targetDeliveriesPerS)} | ${n0(p.deliveredPerS)} | ${n0(p.delivered)}` +
+            ` / ${n0(p.expected)} | ${n0(p.lost)} | ${p.duplicates} | ${p.outOfOrder} | ${ms(l.p50)} | ` +
+            `${ms(l.p90)} | ` +
+            `${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${pct(p.server.cpuPctOfCore)} | ` +
+            `${f2(p.server.cpuSPer100kDeliveries)} | ${pct(p.generator.cpuPctOfCore)} | ` +
+            `${pct(p.host.otherPctOfCore)} | ` +
+            `${verdict} |`,
         );
       }
       for (const s of topo.skipped ?? [])
@@ -196,7 +244,8 @@ function chatRaw(info) {
 
 function dispatchSummary(info) {
   const rows = [
-    "| server | drivers | requests/s asked (made) | request → offer p50 / p99 ms | location → rider p50 / p99 ms | server CPU, % of its core | outcome |",
+    "| server | drivers | requests/s asked (made) | request → offer p50 / p99 ms | location → rider p50 / " +
+      "p99 ms | server CPU, % of its core | outcome |",
     "|---|---|---|---|---|---|---|",
   ];
   for (const d of info.dispatch ?? []) {
@@ -209,12 +258,15 @@ function dispatchSummary(info) {
       const t = w.trips;
       const out = [
         w.overloaded ? `**overloaded**: ${w.overloaded}` : null,
-        `${t.matched} matched, ${t.completed} completed${t.noDriver ? `, ${t.noDriver} no_driver` : ""}${t.neverOffered ? `, ${t.neverOffered} never offered` : ""}`,
+        `${t.matched} matched, ${t.completed} completed${t.noDriver ? `, ${t.noDriver} no_driver` : ""}` +
+          `${t.neverOffered ? `, ${t.neverOffered} never offered` : ""}`,
         w.doubleAssignments ? `**${w.doubleAssignments} double assignments**` : null,
         w.generatorBound ? "generator-bound" : null,
       ].filter(Boolean);
       rows.push(
-        `| ${NAMES[d.target]} | ${n0(d.drivers)} | ${w.config.rate} (${t.requestsPerS}) | ${ms(w.requestToOfferMs.p50)} / ${ms(w.requestToOfferMs.p99)} | ${ms(w.locationToRiderMs.p50)} / ${ms(w.locationToRiderMs.p99)} | ${pct((c.serverCpuS / c.seconds) * 100)} | ${out.join("; ")} |`,
+        `| ${NAMES[d.target]} | ${n0(d.drivers)} | ${w.config.rate} (${t.requestsPerS}) | ` +
+          `${ms(w.requestToOfferMs.p50)} / ${ms(w.requestToOfferMs.p99)} | ${ms(w.locationToRiderMs.p50)} / ` +
+          `${ms(w.locationToRiderMs.p99)} | ${pct((c.serverCpuS / c.seconds) * 100)} | ${out.join("; ")} |`,
       );
     }
   }
@@ -230,14 +282,20 @@ function dispatchRaw(info) {
     const idle = r.idleCity;
     out.push(`### ${NAMES[d.target]}, ${n0(d.drivers)} drivers\n`);
     out.push(
-      `Setup ${(s.totalMs / 1000).toFixed(1)} s (${n0(s.users)} users registered in ${(s.registerMs / 1000).toFixed(1)} s, ${s.registerPerS}/s; online + driver channels ${(s.onlineAndChannelsMs / 1000).toFixed(1)} s). ` +
+      `Setup ${(s.totalMs / 1000).toFixed(1)} s (${n0(s.users)} users registered in ` +
+        `${(s.registerMs / 1000).toFixed(1)} s, ${s.registerPerS}/s; ` +
+        `online + driver channels ${(s.onlineAndChannelsMs / 1000).toFixed(1)} s). ` +
         (idle
-          ? `The city alone (every driver streaming, no requests, ${idle.seconds.toFixed(1)} s): server ${pct((idle.serverCpuS / idle.seconds) * 100)} of its core. `
+          ? `The city alone (every driver streaming, no requests, ${idle.seconds.toFixed(1)} s): ` +
+            `server ${pct((idle.serverCpuS / idle.seconds) * 100)} of its core. `
           : "") +
         `Server RSS after setup ${(s.serverRssBytes / 2 ** 20).toFixed(0)} MiB.\n`,
     );
     out.push(
-      "| requests/s | made | created | matched | completed | no_driver | never offered | skipped (no idle rider) | POST /v1/trips p50/p99 ms | request → offer p50/p90/p99/max ms | accept → ack p50/p99 ms | location → rider p50/p90/p99/max ms (n) | server CPU | run-queue wait | generator CPU | other processes | RSS after | notes |",
+      "| requests/s | made | created | matched | completed | no_driver | never offered | skipped (no idle " +
+        "rider) | POST /v1/trips p50/p99 ms | request → offer p50/p90/p99/max ms | accept → ack p50/p99 ms | " +
+        "location → rider p50/p90/p99/max ms (n) | server CPU | run-queue wait | generator CPU | other processes | " +
+        "RSS after | notes |",
     );
     out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const w of r.windows ?? []) {
@@ -258,7 +316,14 @@ function dispatchRaw(info) {
         .filter(Boolean)
         .join("; ");
       out.push(
-        `| ${w.config.rate} | ${t.requested} | ${t.created} | ${t.matched} | ${t.completed} | ${t.noDriver} | ${t.neverOffered} | ${t.skippedNoIdleRider} | ${ms(w.tripPostMs.p50)} / ${ms(w.tripPostMs.p99)} | ${ms(rto.p50)} / ${ms(rto.p90)} / ${ms(rto.p99)} / ${ms(rto.max)} | ${ms(w.acceptAckMs.p50)} / ${ms(w.acceptAckMs.p99)} | ${ms(ltr.p50)} / ${ms(ltr.p90)} / ${ms(ltr.p99)} / ${ms(ltr.max)} (${n0(ltr.count)}) | ${c.serverCpuS.toFixed(2)} s = ${pct((c.serverCpuS / c.seconds) * 100)} | ${c.serverRunQueueWaitS.toFixed(2)} s | ${pct((c.generatorCpuS / c.seconds) * 100)} | ${pct((c.otherProcessesCpuS / c.seconds) * 100)} | ${(w.cpu.serverRssBytes / 2 ** 20).toFixed(0)} MiB | ${notes} |`,
+        `| ${w.config.rate} | ${t.requested} | ${t.created} | ${t.matched} | ${t.completed} | ${t.noDriver} ` +
+          `| ${t.neverOffered} | ${t.skippedNoIdleRider} | ${ms(w.tripPostMs.p50)} / ${ms(w.tripPostMs.p99)} | ` +
+          `${ms(rto.p50)} / ${ms(rto.p90)} / ${ms(rto.p99)} / ${ms(rto.max)} | ${ms(w.acceptAckMs.p50)} / ` +
+          `${ms(w.acceptAckMs.p99)} | ${ms(ltr.p50)} / ${ms(ltr.p90)} / ${ms(ltr.p99)} / ${ms(ltr.max)} ` +
+          `(${n0(ltr.count)}) | ${c.serverCpuS.toFixed(2)} s = ${pct((c.serverCpuS / c.seconds) * 100)} | ` +
+          `${c.serverRunQueueWaitS.toFixed(2)} s | ${pct((c.generatorCpuS / c.seconds) * 100)} | ` +
+          `${pct((c.otherProcessesCpuS / c.seconds) * 100)} | ${(w.cpu.serverRssBytes / 2 ** 20).toFixed(0)} ` +
+          `MiB | ${notes} |`,
       );
     }
     out.push("");
@@ -273,7 +338,15 @@ function fiveThousandNote(info) {
   const idle = d.result.idleCity;
   if (!idle) return "";
   const share = idle.serverCpuS / idle.seconds;
-  return `**5,000 drivers on ridewire were not run.** Under \`wrangler dev\` the Worker and every Durable Object share one JavaScript thread (in production each driver, trip and cell object runs on its own), and the server here has one core. The ${n0(d.drivers)}-driver city alone, before any request, took ${pct(share * 100)} of that core (${n0(d.drivers / 2 / share)} fixes/s per core at most); 5,000 drivers send 2,500 fixes/s, about ${((share * 5000) / d.drivers).toFixed(1)} cores' worth, so the run would measure a saturated thread and nothing about dispatch. Registering 5,000 drivers (PBKDF2, ~40/s on one core) would also take over two minutes. The Node reference was run with 5,000.`;
+  return (
+    `**5,000 drivers on ridewire were not run.** Under \`wrangler dev\` the Worker and every Durable ` +
+    `Object share one JavaScript thread (in production each driver, trip and cell object runs on its own), ` +
+    `and the server here has one core. The ${n0(d.drivers)}-driver city alone, before any request, ` +
+    `took ${pct(share * 100)} of that core (${n0(d.drivers / 2 / share)} fixes/s per core at most); ` +
+    `5,000 drivers send 2,500 fixes/s, about ${((share * 5000) / d.drivers).toFixed(1)} cores' worth, ` +
+    `so the run would measure a saturated thread and nothing about dispatch. Registering 5,000 drivers (PBKDF2, ` +
+    `~40/s on one core) would also take over two minutes. The Node reference was run with 5,000.`
+  );
 }
 
 export function renderReport(info) {
@@ -283,9 +356,21 @@ export function renderReport(info) {
     .join("\n");
   const servers = info.servers.map((s) => `# ${s.name}\n${s.command}`).join("\n");
   const chatCfg = info.chat?.ridewire?.result?.config ?? info.chat?.ws?.result?.config ?? null;
-  return `# Benchmarks: ridewire side by side with its peers
+  return (
+    `# Benchmarks: ridewire side by side with its peers
 
-${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}One run of \`npm run bench\` (bench/run.mjs), ${info.started.slice(0, 16).replace("T", " ")} UTC, ${info.minutes} minutes; every number below comes from it. ridewire is HEAD ${info.commit.slice(0, 12)} ("${info.commitSubject}")${info.dirtySrc && !info.dirtySrc.startsWith("(") ? ", run from a snapshot of that commit (the working tree had uncommitted changes in src/ that were not measured)" : ", run from a snapshot of that commit"}. How to read it and how it works: [bench/README.md](README.md); where ridewire's CPU goes and what to change: [bench/PROFILE.md](PROFILE.md). Raw JSON of every point: \`${(info.chat?.ws?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x").replace(/\/[^/]+$/, "/")}\`.
+${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}One run of \`npm run bench\` ` +
+    `(bench/run.mjs), ${info.started.slice(0, 16).replace("T", " ")} UTC, ${info.minutes} minutes; ` +
+    `every number below comes from it. ridewire is HEAD ${info.commit.slice(0, 12)} ("${info.commitSubject}")` +
+    `${
+      info.dirtySrc && !info.dirtySrc.startsWith("(")
+        ? ", run from a snapshot of that commit (the working tree " +
+          "had uncommitted changes in src/ that were not measured)"
+        : ", run from a snapshot of that commit"
+    }. ` +
+    `How to read it and how it works: [bench/README.md](README.md); where ridewire's CPU goes and what to ` +
+    `change: [bench/PROFILE.md](PROFILE.md). Raw JSON of every point: ` +
+    `\`${(info.chat?.ws?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x").replace(/\/[^/]+$/, "/")}\`.
 
 ## Machine
 
@@ -297,7 +382,9 @@ ${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}
 | pinning | ${m.pinning} |
 | load average (1, 5, 15 min) | ${info.loadAtStart.join(", ")} at the start, ${info.loadAtEnd.join(", ")} at the end |
 
-The machine is shared: other work (test suites, a simulator) ran at times. Every point records the CPU that processes other than the server and the generator used during it ("other processes", in % of one core); latency at points where that is high includes contention for the server's core.
+The machine is shared: other work (test suites, a simulator) ran at times. Every point records the CPU that ` +
+    `processes other than the server and the generator used during it ("other processes", in % of one core); ` +
+    `latency at points where that is high includes contention for the server's core.
 
 ## Versions
 
@@ -321,7 +408,20 @@ Load generators:
 ${generators}
 \`\`\`
 
-${chatCfg ? `Chat points: ${chatCfg.warmupS} s warm-up, ${chatCfg.seconds} s measured, up to ${chatCfg.drainS} s drain; Poisson arrivals; rates ${chatCfg.rates.join(", ")} msg/s per client${chatCfg.fixedDeliveriesPerS ? ` plus the rate giving ${n0(chatCfg.fixedDeliveriesPerS)} deliveries/s` : ""}, then ×${chatCfg.step} steps until p99 > ${chatCfg.p99LimitMs} ms or delivery < ${chatCfg.deliveryMin * 100}% (down from the lowest while none held p99 ≤ ${chatCfg.goodP99Ms} ms), then up to ${chatCfg.refine} probes between the best point holding p99 ≤ ${chatCfg.goodP99Ms} ms and the next. A point where the generator used more than ${chatCfg.generatorLimitPct}% of its core is **discarded**; a point where a message was still undelivered after ${chatCfg.abortLagMs} ms is stopped early (the server is behind, the point fails, and its p99 is a lower bound).` : ""}
+${
+  chatCfg
+    ? `Chat points: ${chatCfg.warmupS} s warm-up, ${chatCfg.seconds} s measured, ` +
+      `up to ${chatCfg.drainS} s drain; Poisson arrivals; rates ${chatCfg.rates.join(", ")} msg/s per ` +
+      `client${
+        chatCfg.fixedDeliveriesPerS ? ` plus the rate giving ${n0(chatCfg.fixedDeliveriesPerS)} deliveries/s` : ""
+      }, then ×${chatCfg.step} steps until p99 > ${chatCfg.p99LimitMs} ms or delivery < ` +
+      `${chatCfg.deliveryMin * 100}% (down from the lowest while none held p99 ≤ ${chatCfg.goodP99Ms} ms), ` +
+      `then up to ${chatCfg.refine} probes between the best point holding p99 ≤ ${chatCfg.goodP99Ms} ms and the ` +
+      `next. A point where the generator used more than ${chatCfg.generatorLimitPct}% of its core is ` +
+      `**discarded**; a point where a message was still undelivered after ${chatCfg.abortLagMs} ms is stopped ` +
+      `early (the server is behind, the point fails, and its p99 is a lower bound).`
+    : ""
+}
 
 ## Summary
 
@@ -331,7 +431,12 @@ ${chatSummary(info)}
 
 ${chatRatios(info)}
 
-"Highest delivered rate" is deliveries per second (a message to a room of N is N deliveries, the sender's own copy included) at the best point with p99 ≤ 50 ms and ≥ 99.9% delivered. RSS per connection is the growth of the server's resident memory (every process of it) from before the sockets opened to after they all were welcomed, divided by the sockets, on the first workload, when the server process is fresh (the later workloads reuse a heap that grew for the first and did not shrink back, so theirs is not comparable; the raw tables still show it).
+"Highest delivered rate" is deliveries per second (a message to a room of N is N deliveries, the sender's ` +
+    `own copy included) at the best point with p99 ≤ 50 ms and ≥ 99.9% delivered. RSS per connection is the ` +
+    `growth of the server's resident memory (every process of it) from before the sockets opened to after they ` +
+    `all were welcomed, divided by the sockets, on the first workload, when the server process is fresh (the ` +
+    `later workloads reuse a heap that grew for the first and did not shrink back, so theirs is not comparable; ` +
+    `the raw tables still show it).
 
 ### Dispatch
 
@@ -339,24 +444,41 @@ ${dispatchSummary(info)}
 
 ${fiveThousandNote(info)}
 
-Request → offer: \`POST /v1/trips\` sent → the offer frame on a driver's channel. Location → rider: a fix sent on the channel of the trip's driver → the \`location\` frame on the rider's trip socket. The reference speaks the same HTTP and WebSocket subset as ridewire, so the same generator (bench/dispatch.mjs) drives both; ridewire also prices a quote before each request and holds the fare on the rider's wallet, which the reference does not.
+Request → offer: \`POST /v1/trips\` sent → the offer frame on a driver's channel. Location → rider: ` +
+    `a fix sent on the channel of the trip's driver → the \`location\` frame on the rider's trip socket. ` +
+    `The reference speaks the same HTTP and WebSocket subset as ridewire, so the same generator ` +
+    `(bench/dispatch.mjs) drives both; ridewire also prices a quote before each request and holds the fare on ` +
+    `the rider's wallet, which the reference does not.
 
 ## Guarantees
 
-What each peer lacks that ridewire gives. The peers are what a team would otherwise deploy first; each missing row is work (and CPU) they would add.
+What each peer lacks that ridewire gives. The peers are what a team would otherwise deploy first; ` +
+    `each missing row is work (and CPU) they would add.
 
 | | ridewire | ws hub | Socket.IO hub | dispatch reference |
 |---|---|---|---|---|
-| persistence before ack | every message is committed to the room's SQLite (one transaction with its dedupe record) before it is broadcast and acknowledged; copied to D1 behind | none: memory only, a restart loses everything | none (same) | none: trips, offers and drivers in memory only |
+| persistence before ack | every message is committed to the room's SQLite (one transaction with its dedupe ` +
+    `record) before it is broadcast and acknowledged; copied to D1 behind | none: memory only, a restart loses ` +
+    `everything | none (same) | none: trips, offers and drivers in memory only |
 | gapless sequence | per-room \`seq\`, no gaps, in every frame | none | none | none (per-trip counter, not stored) |
-| resume | \`?since=N\` replays what was missed, or \`reset\` when older than the room keeps; SSE \`Last-Event-ID\` and long-poll too | messages sent while a client is away are lost | lost (Socket.IO's optional connection-state recovery is off here; it is in-memory only) | a reconnecting driver or rider gets the current state, not what happened meanwhile |
-| dedupe of client ids | a frame's \`id\` is applied once; a resend after a reconnect gets the same \`seq\` | none: a resend is a second message | none | in-memory Idempotency-Key for trip requests only |
-| acks | \`ack {id, seq}\` after the message is stored | none | none (acks exist as an option; not used, and would not mean "stored") | ack of offer answers only |
-| auth | JWT (HS256, iss/aud/exp) on every request and socket; room membership checked | none | none | none: a token is a lookup key, no signature |
-| rate limits and abuse | 10 frames/s per socket (burst 20), 20 bad frames in 10 s close the socket, 64 KiB frames, login throttling | none | 1 MB max payload, no rate limit | 2 fixes/s per driver, speed/time checks (as ridewire) |
-| hibernation | idle rooms hibernate: sockets stay open without the object in memory | every socket held in process memory | same | same |
+| resume | \`?since=N\` replays what was missed, or \`reset\` when older than the room keeps; ` +
+    `SSE \`Last-Event-ID\` and long-poll too | messages sent while a client is away are lost | lost (Socket.IO's ` +
+    `optional connection-state recovery is off here; it is in-memory only) | a reconnecting driver or rider gets ` +
+    `the current state, not what happened meanwhile |
+| dedupe of client ids | a frame's \`id\` is applied once; a resend after a reconnect gets the same \`seq\` ` +
+    `| none: a resend is a second message | none | in-memory Idempotency-Key for trip requests only |
+| acks | \`ack {id, seq}\` after the message is stored | none | none (acks exist as an option; ` +
+    `not used, and would not mean "stored") | ack of offer answers only |
+| auth | JWT (HS256, iss/aud/exp) on every request and socket; room membership checked | none | none | none: ` +
+    `a token is a lookup key, no signature |
+| rate limits and abuse | 10 frames/s per socket (burst 20), 20 bad frames in 10 s close the socket, ` +
+    `64 KiB frames, login throttling | none | 1 MB max payload, no rate limit | 2 fixes/s per driver, ` +
+    `speed/time checks (as ridewire) |
+| hibernation | idle rooms hibernate: sockets stay open without the object in memory | every socket held in ` +
+    `process memory | same | same |
 | offline delivery | notifications (webhooks, Web Push) to members with no socket | none | none | none |
-| scale-out | one object per room / trip / driver / cell, anywhere on the edge | one process | one process (adapters exist for more) | one process |
+| scale-out | one object per room / trip / driver / cell, anywhere on the edge | one process | one process ` +
+    `(adapters exist for more) | one process |
 
 ## Raw numbers: chat
 
@@ -366,11 +488,23 @@ ${chatRaw(info)}
 ${dispatchRaw(info)}
 ## Caveats
 
-- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes (the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see Guarantees); the bare rooms run on ridewire's runtime and do as little as the ws hub. Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
-- ridewire copies chat messages to D1 behind, on a 5 s beat (\`MESSAGE_ARCHIVE_DELAY_MS\`). A point's CPU window holds the copies of the warm-up's messages and misses those of its last seconds, so its CPU per delivery may be off by part of one copy. The effect is small: at 100 × 10 and 5,000 deliveries/s, an 8 s and a 40 s window gave 15.9 and 15.6 CPU-s per 100,000 (bench/PROFILE.md).
-- Two cores: the server gets one, the generator the other. The generator's own ceiling (one Node process receiving every delivery) caps what can be measured for the faster servers; such points are discarded and the rate above the last kept point is reported as a lower bound.
-- ridewire's chat setup registers real users over HTTP (PBKDF2 with 100,000 iterations per password, about 40 per second on one core), so its setup takes longer; it is not part of any measured window.
-`;
+- \`wrangler dev\` is not production. Every frame to or from a ridewire client crosses two workerd processes ` +
+    `(the entry proxy and the Worker); the Worker and every Durable Object share one JavaScript thread; ` +
+    `Durable Object storage is local SQLite. The peers are single Node processes doing far less per message (see ` +
+    `Guarantees); the bare rooms run on ridewire's runtime and do as little as the ws hub. ` +
+    `Use the ratios to track ridewire's own progress on this machine, not to size a deployment.
+- ridewire copies chat messages to D1 behind, on a 5 s beat (\`MESSAGE_ARCHIVE_DELAY_MS\`). ` +
+    `A point's CPU window holds the copies of the warm-up's messages and misses those of its last seconds, ` +
+    `so its CPU per delivery may be off by part of one copy. The effect is small: ` +
+    `at 100 × 10 and 5,000 deliveries/s, an 8 s and a 40 s window gave 15.9 and 15.6 CPU-s per 100,000 ` +
+    `(bench/PROFILE.md).
+- Two cores: the server gets one, the generator the other. The generator's own ceiling (one Node process ` +
+    `receiving every delivery) caps what can be measured for the faster servers; such points are discarded and ` +
+    `the rate above the last kept point is reported as a lower bound.
+- ridewire's chat setup registers real users over HTTP (PBKDF2 with 100,000 iterations per password, ` +
+    `about 40 per second on one core), so its setup takes longer; it is not part of any measured window.
+`
+  );
 }
 
 // CLI: re-render from a results directory.

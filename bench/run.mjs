@@ -51,9 +51,12 @@ const { values: opt } = parseArgs({
   strict: true,
 });
 if (opt.help) {
-  console.log(`usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ws,socketio,do-room,do-room-workerd,ridewire]
+  console.log(
+    `usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ` +
+      `ws,socketio,do-room,do-room-workerd,ridewire]
   [--out FILE] [--json-dir DIR] [--max-load 1.0] [--load-wait 120]
-  [--ridewire-drivers 1000] [--ref-drivers 1000,5000] [--state-dir /dev/shm]`);
+  [--ridewire-drivers 1000] [--ref-drivers 1000,5000] [--state-dir /dev/shm]`,
+  );
   process.exit(0);
 }
 const QUICK = opt.quick;
@@ -319,7 +322,8 @@ async function main() {
     dispatch: [],
   };
   log(
-    `machine: ${info.machine.cpuModel}, ${info.machine.cpus} CPUs, ${info.machine.memTotalGiB} GiB; ${info.machine.pinning}; load ${info.loadAtStart.join(" ")}`,
+    `machine: ${info.machine.cpuModel}, ${info.machine.cpus} CPUs, ${info.machine.memTotalGiB} GiB; ` +
+      `${info.machine.pinning}; load ${info.loadAtStart.join(" ")}`,
   );
   const tree = snapshotTree();
   log(`ridewire from a snapshot of HEAD ${info.commit.slice(0, 12)} in ${tree}`);
@@ -351,7 +355,9 @@ async function main() {
     });
     info.servers.push({
       name,
-      command: `(cd <snapshot of HEAD>; ${s.command.replace(state, `<fresh dir in ${opt["state-dir"]}>`).replace(`--port ${port}`, "--port PORT")})`,
+      command: `(cd <snapshot of HEAD>; ${s.command
+        .replace(state, `<fresh dir in ${opt["state-dir"]}>`)
+        .replace(`--port ${port}`, "--port PORT")})`,
       pids: s.pids,
     });
     return s;
@@ -487,7 +493,15 @@ async function main() {
   const infoPath = join(JSON_DIR, "run.json");
   writeFileSync(
     infoPath,
-    `${JSON.stringify({ ...info, chat: Object.fromEntries(Object.entries(info.chat).map(([k, v]) => [k, { ...v, result: undefined }])), dispatch: info.dispatch.map((d) => ({ ...d, result: undefined })) }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        ...info,
+        chat: Object.fromEntries(Object.entries(info.chat).map(([k, v]) => [k, { ...v, result: undefined }])),
+        dispatch: info.dispatch.map((d) => ({ ...d, result: undefined })),
+      },
+      null,
+      2,
+    )}\n`,
   );
   writeFileSync(OUT, renderReport(info));
   log(`done in ${info.minutes} min: wrote ${rel(OUT)} and ${rel(JSON_DIR)}/*.json`);

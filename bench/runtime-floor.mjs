@@ -165,7 +165,8 @@ async function startServer(name) {
     }
     if (Date.now() > deadline)
       throw new Error(
-        `${name} did not answer http://127.0.0.1:${port}/health within ${READY_MS / 1000} s; last lines of its log:\n${tail()}`,
+        `${name} did not answer http://127.0.0.1:${port}/health within ${READY_MS / 1000} s; ` +
+          `last lines of its log:\n${tail()}`,
       );
     await sleep(200);
   }
@@ -338,7 +339,8 @@ async function measure(name) {
       processesGoneDuringWindow: gone.length,
     };
     log(
-      `${name}: ${r.msgPerS} msg/s, server ${r.serverCpuPct}% (${r.serverUsPerMsg} us/msg), Worker process ${workerProcess?.cpuPct}%, ` +
+      `${name}: ${r.msgPerS} msg/s, server ${r.serverCpuPct}% (${r.serverUsPerMsg} us/msg), Worker process ` +
+        `${workerProcess?.cpuPct}%, ` +
         `echoes ${c.echoBack}/${c.echoSent}, generator ${r.generatorCpuPct}%`,
     );
     if (c.closed || c.errors || c.sendErrors)
@@ -362,10 +364,13 @@ const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 const startedAt = new Date().toISOString();
 const loadAtStart = loadavg();
 log(
-  `load average ${loadAtStart.join(" ")}; ${CORES} CPUs; ${PIN ? `servers on CPU ${SERVER_CORE}, generator on CPU ${GEN_CORE}` : "NOT pinned"}`,
+  `load average ${loadAtStart.join(" ")}; ${CORES} CPUs; ${
+    PIN ? `servers on CPU ${SERVER_CORE}, ` + `generator on CPU ${GEN_CORE}` : "NOT pinned"
+  }`,
 );
 log(
-  `wrangler ${WRANGLER_VERSION}, ${WORKERD_VERSION} (${WORKERD}); ${N} sockets, one frame each every ${EVERY_MS / 1000} s, warm-up ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s`,
+  `wrangler ${WRANGLER_VERSION}, ${WORKERD_VERSION} (${WORKERD}); ${N} sockets, one frame each every ` +
+    `${EVERY_MS / 1000} s, warm-up ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s`,
 );
 const results = [];
 let failed = false;
@@ -426,13 +431,34 @@ console.log(
 );
 console.log("");
 console.log(
-  "server CPU = utime+stime of every process of the server's tree; Worker process = the workerd process running the Durable Objects (under wrangler dev the other workerd is the entry proxy).",
+  "server CPU = utime+stime of every process of the server's tree; Worker process = the workerd process " +
+    "running the Durable Objects (under wrangler dev the other workerd is the entry proxy).",
 );
 
 if (opt.json) {
   writeFileSync(
     opt.json,
-    `${JSON.stringify({ startedAt, loadAtStart, loadAtEnd: loadavg(), cpus: CORES, pinned: PIN, wrangler: WRANGLER_VERSION, workerd: WORKERD_VERSION, options: { sockets: N, everySeconds: EVERY_MS / 1000, warmupSeconds: WARMUP_MS / 1000, windowSeconds: WINDOW_MS / 1000, echoEvery: ECHO_EVERY }, results }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        startedAt,
+        loadAtStart,
+        loadAtEnd: loadavg(),
+        cpus: CORES,
+        pinned: PIN,
+        wrangler: WRANGLER_VERSION,
+        workerd: WORKERD_VERSION,
+        options: {
+          sockets: N,
+          everySeconds: EVERY_MS / 1000,
+          warmupSeconds: WARMUP_MS / 1000,
+          windowSeconds: WINDOW_MS / 1000,
+          echoEvery: ECHO_EVERY,
+        },
+        results,
+      },
+      null,
+      2,
+    )}\n`,
   );
   log(`wrote ${opt.json}`);
 }

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const USAGE =
-  "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--persist-to DIR]\n(without --password, the password is read from stdin)";
+  "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--persist-to DIR]\n" +
+  "(without --password, the password is read from stdin)";
 
 /** Must match src/auth/password.ts, which verifies what this writes. */
 const PBKDF2_ITERATIONS = 100_000;
@@ -102,7 +103,8 @@ export function promoteSql(email, now) {
   const where = `email = ${sqlText(email)}`;
   return [
     `UPDATE users SET role = 'admin' WHERE ${where};`,
-    `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details) SELECT ${sqlInt(now)}, id, 'admin.create', 'user', id, 'npm run admin -- create', NULL FROM users WHERE ${where};`,
+    `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details)
+     SELECT ${sqlInt(now)}, id, 'admin.create', 'user', id, 'npm run admin -- create', NULL FROM users WHERE ${where};`,
   ].join("\n");
 }
 
@@ -112,8 +114,12 @@ export function promoteSql(email, now) {
  */
 export function createSql({ id, email, name, passwordHash }, now) {
   return [
-    `INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (${sqlText(id)}, ${sqlText(email)}, ${sqlText(name)}, 'admin', ${sqlText(passwordHash)}, ${sqlInt(now)}) ON CONFLICT (email) DO NOTHING;`,
-    `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details) SELECT ${sqlInt(now)}, id, 'admin.create', 'user', id, 'npm run admin -- create', NULL FROM users WHERE id = ${sqlText(id)};`,
+    `INSERT INTO users (id, email, name, role, password_hash, created_at)
+     VALUES (${sqlText(id)}, ${sqlText(email)}, ${sqlText(name)}, 'admin', ${sqlText(passwordHash)}, ${sqlInt(now)})
+     ON CONFLICT (email) DO NOTHING;`,
+    `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details)
+     SELECT ${sqlInt(now)}, id, 'admin.create', 'user', id, 'npm run admin -- create', NULL FROM users
+     WHERE id = ${sqlText(id)};`,
   ].join("\n");
 }
 
@@ -179,7 +185,8 @@ async function main() {
   const existing = execute(options, lookup, true)?.[0]?.results?.[0];
   const now = Date.now();
   if (existing) {
-    const who = `${options.email} (${existing.id}, "${existing.name}", signed up ${new Date(existing.created_at).toISOString()})`;
+    const signedUp = new Date(existing.created_at).toISOString();
+    const who = `${options.email} (${existing.id}, "${existing.name}", signed up ${signedUp})`;
     if (existing.role === "admin") {
       console.log(`${who} is an operator already in ${where}.`);
       return;
@@ -200,7 +207,8 @@ async function main() {
   const made = execute(options, lookup, true)?.[0]?.results?.[0];
   if (made?.id !== id)
     throw new Error(
-      `${options.email} was registered by someone else meanwhile; nothing was changed. Run again to see that account and promote it if it is yours.`,
+      `${options.email} was registered by someone else meanwhile; nothing was changed. ` +
+        "Run again to see that account and promote it if it is yours.",
     );
   console.log(`created the operator ${options.email} (${id}) in ${where}; sign in with its password.`);
 }

@@ -9,7 +9,7 @@ import { build } from "esbuild";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const [entry, ...args] = process.argv.slice(2);
-if (!entry || !entry.endsWith(".ts")) {
+if (!entry?.endsWith(".ts")) {
   console.error("usage: node scripts/run-ts.mjs <entry.ts> [args...]");
   process.exit(2);
 }
@@ -32,7 +32,9 @@ try {
     logLevel: "silent",
     // Some bundled CommonJS modules call require() for Node built-ins; ESM has no require.
     banner: {
-      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+      js:
+        'import { createRequire as __createRequire } from "node:module"; ' +
+        "const require = __createRequire(import.meta.url);",
     },
   });
 } catch (err) {

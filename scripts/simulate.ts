@@ -85,8 +85,9 @@ async function simulate(options: Options): Promise<number> {
     return 1;
   }
 
+  const radius = options.radiusKm === undefined ? "" : `, ${options.radiusKm} km around the centre`;
   console.log(
-    `simulate: ${city.label} (${city.name}${options.radiusKm === undefined ? "" : `, ${options.radiusKm} km around the centre`}), ` +
+    `simulate: ${city.label} (${city.name}${radius}), ` +
       `${options.drivers} drivers, ${options.riders} riders, ${options.minutes} min, accept ${options.accept}, ` +
       `cars ${options.kmh.min}-${options.kmh.max} km/h x${options.speedup}, against ${options.url} (run ${ctx.runId})`,
   );
@@ -132,14 +133,16 @@ async function simulate(options: Options): Promise<number> {
     if (interrupted) console.error("simulate: interrupted during setup");
     else
       console.error(
-        `simulate: setup failed for ${failures.length} of ${agents.length} accounts; e.g. ${[...new Set(failures.map(message))].slice(0, 3).join(" | ")}`,
+        `simulate: setup failed for ${failures.length} of ${agents.length} accounts; ` +
+          `e.g. ${[...new Set(failures.map(message))].slice(0, 3).join(" | ")}`,
       );
     ctx.phase = "ending";
     await shutDownDrivers();
     return interrupted ? 130 : 1;
   }
   console.log(
-    `simulate: ${agents.length} accounts ready in ${formatMs(Date.now() - setupStarted)}; riding for ${options.minutes} min`,
+    `simulate: ${agents.length} accounts ready in ${formatMs(Date.now() - setupStarted)}; ` +
+      `riding for ${options.minutes} min`,
   );
 
   // ---- the run ----
@@ -171,7 +174,9 @@ async function simulate(options: Options): Promise<number> {
   for (const rider of riders) rider.interrupt();
   const drainUntil = Date.now() + options.drain * 1000;
   let drainSkipped = false;
-  skipDrain = () => void (drainSkipped = true);
+  skipDrain = () => {
+    drainSkipped = true;
+  };
   while (!drainSkipped && Date.now() < drainUntil && riders.some((r) => r.riding)) await sleep(250);
 
   // ---- the end: rides under way ended by their drivers, the rest cancelled, drivers offline, sockets closed ----
@@ -191,7 +196,8 @@ async function simulate(options: Options): Promise<number> {
   console.log("");
   console.log(
     stats.table(
-      `summary: ${city.label}, ${options.drivers} drivers, ${options.riders} riders, ${formatMs(windowMs)} of requests${cut} ` +
+      `summary: ${city.label}, ${options.drivers} drivers, ${options.riders} riders, ` +
+        `${formatMs(windowMs)} of requests${cut} ` +
         `+ ${formatMs(drainedMs)} to end the rides and sign off, accept ${options.accept}`,
       `, incl. the driver's ${DECIDE_MS.min / 1000}-${DECIDE_MS.max / 1000} s to decide`,
     ),

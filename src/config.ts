@@ -185,7 +185,8 @@ const ConfigSchema = z
   })
   .refine((c) => c.CELL_REPORT_INTERVAL_MS < c.DRIVER_STALE_MS, {
     message:
-      "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, or idle drivers drop out of the geo index between reports",
+      "CELL_REPORT_INTERVAL_MS must be below DRIVER_STALE_MS, " +
+      "or idle drivers drop out of the geo index between reports",
     path: ["CELL_REPORT_INTERVAL_MS"],
   })
   .refine((c) => c.FARE_REPRICE_PERCENT <= c.FARE_CAP_PERCENT, {

@@ -115,7 +115,7 @@ function openRoom(
     try {
       for (const m of await api.members(room.id)) names.set(m.userId, m.name);
       drawPeople();
-      for (const [seq, el] of rendered) el.querySelector(".who")!.textContent = nameOf(el.dataset.user ?? String(seq));
+      for (const [seq, el] of rendered) partOf(el, "who").textContent = nameOf(el.dataset.user ?? String(seq));
     } catch {
       // Names are a nicety; ids still show who is who.
     }
@@ -148,6 +148,13 @@ function openRoom(
     );
   }
 
+  /** A part of a message element; messageEl always makes both, so a missing one is a bug. */
+  function partOf(el: HTMLElement, part: "who" | "seen"): HTMLElement {
+    const found = el.querySelector<HTMLElement>(`.${part}`);
+    if (!found) throw new Error(`chat: message element has no .${part} part`);
+    return found;
+  }
+
   function add(m: Message, where: "end" | "start"): void {
     if (rendered.has(m.seq)) return;
     const el = messageEl(m);
@@ -167,7 +174,7 @@ function openRoom(
     const who = [...typing].filter(([id, until]) => id !== myId && until > now).map(([id]) => nameOf(id));
     typingLine.textContent = who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
     // "Seen by" under the newest message each member has read up to.
-    for (const el of rendered.values()) fill(el.querySelector(".seen")!);
+    for (const el of rendered.values()) fill(partOf(el, "seen"));
     for (const [userId, seq] of reads) {
       if (userId === myId) continue;
       const el = [...rendered.entries()].filter(([s]) => s <= seq).sort((a, b) => b[0] - a[0])[0]?.[1];

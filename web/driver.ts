@@ -134,7 +134,10 @@ export const driverView: View = (root, api, session) => {
   function drawOffer(): void {
     offerBox.hidden = offer === null;
     map.setMarker("offer-pickup", offer?.pickup ?? null, "pickup", "Offered pickup");
-    if (!offer) return fill(offerBox);
+    if (!offer) {
+      fill(offerBox);
+      return;
+    }
     const o = offer;
     const accept = h("button", { type: "button", class: "primary" }, "Accept");
     const decline = h("button", { type: "button" }, "Decline");
@@ -177,12 +180,16 @@ export const driverView: View = (root, api, session) => {
     const first = trip?.id !== next.id;
     const ended = !first && trip !== null && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
     // A trip handed back, or another driver's now, is not this driver's any more.
-    if (next.driverId !== session.user.id && !first) return leaveTrip("The trip is no longer yours.");
+    if (next.driverId !== session.user.id && !first) {
+      leaveTrip("The trip is no longer yours.");
+      return;
+    }
     trip = next;
     tripBox.hidden = false;
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
-    tripDetail.textContent = `${describePoint(city, next.pickup)} → ${describePoint(city, next.dropoff)}${next.fare ? ` · fare ${money(next.fare)}` : ` · quoted ${money(next.quote.fare)}`}`;
+    const price = next.fare ? ` · fare ${money(next.fare)}` : ` · quoted ${money(next.quote.fare)}`;
+    tripDetail.textContent = `${describePoint(city, next.pickup)} → ${describePoint(city, next.dropoff)}${price}`;
     map.setMarker("pickup", ACTIVE.has(next.status) ? next.pickup : null, "pickup", "Pickup");
     map.setMarker("dropoff", ACTIVE.has(next.status) ? next.dropoff : null, "dropoff", "Dropoff");
     if (autoDrive.checked)
@@ -291,6 +298,7 @@ export const driverView: View = (root, api, session) => {
     }
   }, 1_000);
 
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot);
   fill(
     root,
     h(
@@ -323,7 +331,7 @@ export const driverView: View = (root, api, session) => {
           ),
         ),
         offerBox,
-        (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot), tripBox),
+        tripBox,
         status.el,
       ),
     ),

@@ -29,7 +29,10 @@ function route(): void {
   closeView?.();
   closeView = null;
   const session = loadSession();
-  if (!session) return renderAuth();
+  if (!session) {
+    renderAuth();
+    return;
+  }
   const defaultView = homeViewOf(session);
   const name = location.hash.replace(/^#\/?/, "") || defaultView;
   const chosen = VIEWS[name] ?? VIEWS[defaultView];

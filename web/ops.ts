@@ -25,7 +25,8 @@ function operatorsOnly(root: HTMLElement): void {
       h(
         "p",
         {},
-        "The operations view shows where the city's drivers, requests and trips are. It is for operator accounts; riders and drivers do not see it.",
+        "The operations view shows where the city's drivers, requests and trips are. " +
+          "It is for operator accounts; riders and drivers do not see it.",
       ),
       h(
         "p",
@@ -55,13 +56,16 @@ export const opsView: View = (root, api, session) => {
       // Plain text: headless and minimal systems may have no emoji font.
       const label =
         c.availableDrivers || trips
-          ? `${c.availableDrivers} drv${trips ? ` · ${trips} trip${trips > 1 ? "s" : ""}` : ""}${c.surge > 1 ? ` · ×${c.surge.toFixed(1)}` : ""}`
+          ? `${c.availableDrivers} drv` +
+            (trips ? ` · ${trips} trip${trips > 1 ? "s" : ""}` : "") +
+            (c.surge > 1 ? ` · ×${c.surge.toFixed(1)}` : "")
           : "";
       map.shadeCell(
         c.cell,
         c.availableDrivers / busiest,
         label,
-        `${c.availableDrivers} available drivers, ${trips} active trips, ${c.recentRequests} recent requests, surge ${c.surge}`,
+        `${c.availableDrivers} available drivers, ${trips} active trips, ` +
+          `${c.recentRequests} recent requests, surge ${c.surge}`,
       );
       if (c.availableDrivers || trips || c.recentRequests) {
         const byStatus = Object.entries(c.activeTrips)

@@ -35,7 +35,8 @@ export const riderView: View = (root, api, session) => {
     try {
       const w = await api.wallet();
       if (read !== walletReads) return;
-      walletText.textContent = `Balance ${money(w.balance)} · available ${money(w.available)}${w.held.amount ? ` · on hold ${money(w.held)}` : ""}`;
+      const onHold = w.held.amount ? ` · on hold ${money(w.held)}` : "";
+      walletText.textContent = `Balance ${money(w.balance)} · available ${money(w.available)}${onHold}`;
     } catch (err) {
       if (read === walletReads) walletText.textContent = describeError(err);
     }
@@ -88,7 +89,9 @@ export const riderView: View = (root, api, session) => {
     map.setMarker("pickup", pickup, "pickup", "Pickup");
     map.setMarker("dropoff", dropoff, "dropoff", "Dropoff");
     map.setLine("ride", pickup && dropoff ? [pickup, dropoff] : null);
-    pointsText.textContent = `Pickup: ${pickup ? describePoint(city, pickup) : "not set"} · Dropoff: ${dropoff ? describePoint(city, dropoff) : "not set"}`;
+    const pickupText = pickup ? describePoint(city, pickup) : "not set";
+    const dropoffText = dropoff ? describePoint(city, dropoff) : "not set";
+    pointsText.textContent = `Pickup: ${pickupText} · Dropoff: ${dropoffText}`;
     quoteButton.disabled = !(pickup && dropoff);
     requestButton.hidden = quote === null;
     if (!quote) fill(quoteBox);
@@ -194,8 +197,10 @@ export const riderView: View = (root, api, session) => {
     conn.on("message", (f) => chat.add(f.message));
     conn.on("location", (f) => {
       map.setMarker("driver", { lat: f.lat, lng: f.lng }, "driver", "Your driver");
-      if (trip && f.etaSec !== null)
-        tripDetail.textContent = `${trip.status === "in_progress" ? "Arriving" : "Driver arrives"} in ${minutes(f.etaSec)}`;
+      if (trip && f.etaSec !== null) {
+        const arriving = trip.status === "in_progress" ? "Arriving" : "Driver arrives";
+        tripDetail.textContent = `${arriving} in ${minutes(f.etaSec)}`;
+      }
     });
     conn.on("fare", (f) => (tripDetail.textContent = `Fare ${money(f.fare)}`));
   }
@@ -261,6 +266,16 @@ export const riderView: View = (root, api, session) => {
   }
 
   fill(
+    planBox,
+    h("h2", {}, "Where to?"),
+    h("div", { class: "row" }, pickupSelect, dropoffSelect),
+    pointsText,
+    quoteButton,
+    quoteBox,
+    requestButton,
+  );
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot);
+  fill(
     root,
     h(
       "div",
@@ -279,17 +294,8 @@ export const riderView: View = (root, api, session) => {
         "div",
         { class: "side" },
         h("section", { class: "card wallet", "aria-label": "Wallet" }, h("h2", {}, "Wallet"), walletText, " ", topUp),
-        (fill(
-          planBox,
-          h("h2", {}, "Where to?"),
-          h("div", { class: "row" }, pickupSelect, dropoffSelect),
-          pointsText,
-          quoteButton,
-          quoteBox,
-          requestButton,
-        ),
-        planBox),
-        (fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot), tripBox),
+        planBox,
+        tripBox,
         status.el,
       ),
     ),

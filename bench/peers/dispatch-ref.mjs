@@ -92,7 +92,10 @@ function indexAdd(d) {
   if (d.cell === cell) return;
   indexRemove(d);
   let set = index.get(cell);
-  if (!set) index.set(cell, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    index.set(cell, set);
+  }
   set.add(d.id);
   d.cell = cell;
 }
@@ -146,7 +149,7 @@ function rank(cells, pickup, exclude, now) {
     for (const id of index.get(cell) ?? []) {
       if (exclude.has(id)) continue;
       const d = drivers.get(id);
-      if (!d || d.status !== "available" || now - d.at > CFG.DRIVER_STALE_MS) continue;
+      if (d?.status !== "available" || now - d.at > CFG.DRIVER_STALE_MS) continue;
       scored.push({
         id,
         eta: etaSec(d, pickup),
@@ -221,7 +224,7 @@ function offerGone(t, d, why) {
 
 function accept(d, tripId) {
   const t = trips.get(tripId);
-  if (!t || t.status !== "matching" || t.offer?.driverId !== d.id || d.offerTripId !== tripId) return "conflict";
+  if (t?.status !== "matching" || t.offer?.driverId !== d.id || d.offerTripId !== tripId) return "conflict";
   clearTimeout(t.timer);
   t.offer = null;
   t.status = "accepted";

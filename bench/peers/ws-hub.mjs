@@ -43,7 +43,10 @@ http.on("upgrade", (req, socket, head) => {
   const user = url.searchParams.get("user") ?? "anonymous";
   wss.handleUpgrade(req, socket, head, (ws) => {
     let members = rooms.get(room);
-    if (!members) rooms.set(room, (members = new Set()));
+    if (!members) {
+      members = new Set();
+      rooms.set(room, members);
+    }
     members.add(ws);
     ws.send(JSON.stringify({ type: "welcome", room, members: members.size }));
     ws.on("message", (data, isBinary) => {

@@ -91,7 +91,8 @@ export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost") || host === "::1") return true;
   const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
+  if (octets === null) return false;
+  return octets.slice(1).every((o) => Number(o) <= 255);
 }
 
 function serviceUrl(raw: string): string {
@@ -113,11 +114,10 @@ function serviceUrl(raw: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
-/** The options of `argv`; null when `--help` was asked for. Throws UsageError on a bad one. */
-export function parseOptions(argv: string[]): Options | null {
-  let values;
+/** The parsed flags of `argv`, typed by their declarations; throws UsageError on a bad one. */
+function readArgs(argv: string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -138,10 +138,15 @@ export function parseOptions(argv: string[]): Options | null {
         json: { type: "string" },
         help: { type: "boolean", default: false },
       },
-    }));
+    }).values;
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+/** The options of `argv`; null when `--help` was asked for. Throws UsageError on a bad one. */
+export function parseOptions(argv: string[]): Options | null {
+  const values = readArgs(argv);
   if (values.help) return null;
 
   const city = CITIES[values.city.toLowerCase()];
@@ -155,7 +160,8 @@ export function parseOptions(argv: string[]): Options | null {
   const speedup = number(values.speedup, "speedup", 1, 10);
   if (kmh.max * speedup >= MAX_WIRE_KMH) {
     throw new UsageError(
-      `--kmh max x --speedup is ${kmh.max * speedup} km/h as the server sees it; it must stay under ${MAX_WIRE_KMH} (the server drops fixes implying 250 km/h)`,
+      `--kmh max x --speedup is ${kmh.max * speedup} km/h as the server sees it; ` +
+        `it must stay under ${MAX_WIRE_KMH} (the server drops fixes implying 250 km/h)`,
     );
   }
   if (values.json !== undefined && values.json.trim() === "") throw new UsageError("--json needs a file name");

@@ -52,7 +52,10 @@ export class Stats {
     const code = isRidewireError(err) ? err.code : typeof err === "string" ? err : "exception";
     const message = err instanceof Error ? err.message : String(err);
     let entry = this.errors.get(code);
-    if (!entry) this.errors.set(code, (entry = { count: 0, where: new Map(), sample: `${where}: ${message}` }));
+    if (!entry) {
+      entry = { count: 0, where: new Map(), sample: `${where}: ${message}` };
+      this.errors.set(code, entry);
+    }
     entry.count++;
     entry.where.set(where, (entry.where.get(where) ?? 0) + 1);
   }

@@ -41,7 +41,9 @@ type AuditSelect = typeof auditLog.$inferSelect;
 export function auditInsert(d1: D1Database, record: NewAuditRecord, onlyIf?: SqlCondition): D1PreparedStatement {
   return d1
     .prepare(
-      `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details) SELECT ?, ?, ?, ?, ?, ?, ? WHERE ${onlyIf?.sql ?? "1"} RETURNING *`,
+      `INSERT INTO audit_log (at, actor_id, action, target_kind, target_id, reason, details)
+       SELECT ?, ?, ?, ?, ?, ?, ?
+       WHERE ${onlyIf?.sql ?? "1"} RETURNING *`,
     )
     .bind(
       record.at,

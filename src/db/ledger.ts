@@ -72,7 +72,9 @@ export function postStatements(
   const where = alsoIf === undefined ? walletWhere : `${walletWhere} AND (${alsoIf.sql})`;
   const entryInsert = d1
     .prepare(
-      `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) SELECT ?, ?, ?, ?, ?, ? WHERE ${where} ON CONFLICT (idempotency_key) DO NOTHING`,
+      `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at)
+       SELECT ?, ?, ?, ?, ?, ? WHERE ${where}
+       ON CONFLICT (idempotency_key) DO NOTHING`,
     )
     .bind(
       entryId,
@@ -94,7 +96,9 @@ export function postStatements(
   const lineInserts = entry.lines.map((l) =>
     d1
       .prepare(
-        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)`,
+        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at)
+         SELECT ?, ?, ?, ?, ?
+         WHERE EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)`,
       )
       .bind(entryId, l.account, l.amount, l.currency, now, entryId),
   );
@@ -179,7 +183,9 @@ type EntryRow = {
 const entryByKeyStatement = (d1: D1Database, key: string) =>
   d1
     .prepare(
-      `SELECT id, idempotency_key, kind, trip_id, data, created_at FROM journal_entries WHERE idempotency_key = ? LIMIT 1`,
+      `SELECT id, idempotency_key, kind, trip_id, data, created_at
+       FROM journal_entries
+       WHERE idempotency_key = ? LIMIT 1`,
     )
     .bind(key);
 
@@ -223,7 +229,10 @@ export type Wallet = { balance: Money; held: Money; available: Money; owed: Mone
 export async function walletOf(d1: D1Database, userId: string, currency: string): Promise<Wallet> {
   const rows = await d1
     .prepare(
-      `SELECT account_id, COALESCE(SUM(amount), 0) AS balance FROM journal_lines WHERE account_id IN (?, ?, ?) AND currency = ? GROUP BY account_id`,
+      `SELECT account_id, COALESCE(SUM(amount), 0) AS balance
+       FROM journal_lines
+       WHERE account_id IN (?, ?, ?) AND currency = ?
+       GROUP BY account_id`,
     )
     .bind(Account.wallet(userId), Account.hold(userId), Account.receivable(userId), currency)
     .all<{ account_id: string; balance: number }>();
@@ -242,7 +251,9 @@ export async function walletOf(d1: D1Database, userId: string, currency: string)
 const heldStatement = (d1: D1Database, tripId: string, riderId: string, currency: string) =>
   d1
     .prepare(
-      `SELECT COALESCE(SUM(l.amount), 0) AS held FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`,
+      `SELECT COALESCE(SUM(l.amount), 0) AS held
+       FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+       WHERE e.trip_id = ? AND l.account_id = ? AND l.currency = ?`,
     )
     .bind(tripId, Account.hold(riderId), currency);
 
@@ -349,7 +360,9 @@ export async function settleTrip(
 async function holdCurrency(d1: D1Database, tripId: string): Promise<string | undefined> {
   const row = await d1
     .prepare(
-      `SELECT l.currency FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.idempotency_key = ? LIMIT 1`,
+      `SELECT l.currency
+       FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+       WHERE e.idempotency_key = ? LIMIT 1`,
     )
     .bind(holdKey(tripId))
     .first<{ currency: string }>();
@@ -471,7 +484,8 @@ export async function earningsOf(
   const rows = await d1
     .prepare(
       `SELECT e.trip_id AS tripId, e.kind AS kind, l.amount AS net,
-              (SELECT COALESCE(SUM(p.amount), 0) FROM journal_lines p WHERE p.entry_id = e.id AND p.account_id = ?) AS commission
+              (SELECT COALESCE(SUM(p.amount), 0) FROM journal_lines p
+                WHERE p.entry_id = e.id AND p.account_id = ?) AS commission
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
         WHERE l.account_id = ? AND l.currency = ? AND l.created_at >= ? AND l.created_at < ?`,
     )

@@ -34,9 +34,12 @@ export async function registerDevice(
     .prepare(
       `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-       WHERE NOT (?3 = 'webpush' AND EXISTS (SELECT 1 FROM devices WHERE endpoint = ?4 AND user_id != ?2 AND kind = 'webpush'))
-         AND ((SELECT COUNT(*) FROM devices WHERE user_id = ?2) < ?9 OR EXISTS (SELECT 1 FROM devices WHERE user_id = ?2 AND endpoint = ?4))
-       ON CONFLICT (user_id, endpoint) DO UPDATE SET kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret
+       WHERE NOT (?3 = 'webpush'
+                  AND EXISTS (SELECT 1 FROM devices WHERE endpoint = ?4 AND user_id != ?2 AND kind = 'webpush'))
+         AND ((SELECT COUNT(*) FROM devices WHERE user_id = ?2) < ?9
+              OR EXISTS (SELECT 1 FROM devices WHERE user_id = ?2 AND endpoint = ?4))
+       ON CONFLICT (user_id, endpoint) DO UPDATE SET
+         kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret
        RETURNING id, user_id, kind, endpoint, p256dh, auth, secret, created_at`,
     )
     .bind(
@@ -137,10 +140,15 @@ export async function openNotifications(
     // Over `perMinute` notifications of this type for this user in the minute up to this one,
     // it is logged `rate_limited` and never claimed: a user spamming a room cannot turn it into
     // a stream of pushes to its members, and a spammed driver still gets their offers (another type).
-    const overLimit = sql`(SELECT COUNT(*) FROM ${notifications} WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type} AND ${notifications.createdAt} > ${message.createdAt - 60_000} AND ${notifications.createdAt} <= ${message.createdAt} AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
+    const overLimit = sql`(SELECT COUNT(*) FROM ${notifications}
+      WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type}
+        AND ${notifications.createdAt} > ${message.createdAt - 60_000}
+        AND ${notifications.createdAt} <= ${message.createdAt}
+        AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
     // One test of the preferences, read by the consumer and guarding the claim, so that a
     // muted notification counts no attempt.
-    const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted}) WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
+    const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
+      WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
     return [
       db
         .insert(notifications)
@@ -222,6 +230,11 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
           .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
       case "remove_device":
         return db.delete(devices).where(eq(devices.id, record.deviceId));
+      default: {
+        // Every kind is handled above; a new one fails to compile here until it is.
+        const unknown: never = record;
+        throw new Error(`recordAttempts: unknown record ${JSON.stringify(unknown)}`);
+      }
     }
   });
   const [first, ...rest] = statements;

@@ -29,7 +29,8 @@ export async function openSession(
     // Expired tokens prove nothing any more (a reuse of one is refused as unknown).
     d1
       .prepare(
-        `DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE expires_at < ?1 LIMIT ${SWEEP_BATCH})`,
+        `DELETE FROM refresh_tokens
+         WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE expires_at < ?1 LIMIT ${SWEEP_BATCH})`,
       )
       .bind(now),
   ]);
@@ -77,7 +78,10 @@ export async function rotateRefreshToken(
       .bind(oldHash, now, newHash),
     d1
       .prepare(
-        `INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) SELECT ?2, session_id, ?3, ?4 FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2`,
+        `INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at)
+         SELECT ?2, session_id, ?3, ?4
+         FROM refresh_tokens
+         WHERE token_hash = ?1 AND replaced_by = ?2`,
       )
       .bind(oldHash, newHash, now, now + ttlMs),
     d1
@@ -116,7 +120,8 @@ export async function revokeUserSessions(
 ): Promise<string[]> {
   const { results } = await d1
     .prepare(
-      `UPDATE auth_sessions SET revoked_at = ?2, revoked_reason = ?3 WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id`,
+      `UPDATE auth_sessions SET revoked_at = ?2, revoked_reason = ?3
+       WHERE user_id = ?1 AND revoked_at IS NULL RETURNING id`,
     )
     .bind(userId, now, reason)
     .all<{ id: string }>();

@@ -61,13 +61,18 @@ export function claimStatements(
 ): D1PreparedStatement[] {
   const claim = d1
     .prepare(
-      `INSERT INTO active_trips (rider_id, trip_id, created_at) SELECT ?, ?, ? WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`,
+      `INSERT INTO active_trips (rider_id, trip_id, created_at)
+       SELECT ?, ?, ?
+       WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`,
     )
     .bind(riderId, tripId, now, ...onlyIf.params);
   if (key === undefined) return [claim];
   const request = d1
     .prepare(
-      `INSERT INTO trip_requests (rider_id, idempotency_key, trip_id, created_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM active_trips WHERE rider_id = ? AND trip_id = ?) ON CONFLICT (rider_id, idempotency_key) DO NOTHING`,
+      `INSERT INTO trip_requests (rider_id, idempotency_key, trip_id, created_at)
+       SELECT ?, ?, ?, ?
+       WHERE EXISTS (SELECT 1 FROM active_trips WHERE rider_id = ? AND trip_id = ?)
+       ON CONFLICT (rider_id, idempotency_key) DO NOTHING`,
     )
     .bind(riderId, key, tripId, now, riderId, tripId);
   return [claim, request];
@@ -161,7 +166,8 @@ export async function riderActivityOf(
   const row = await d1
     .prepare(
       `SELECT (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS requests,
-              (SELECT MIN(at) FROM rider_activity WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS oldestRequestAt,
+              (SELECT MIN(at) FROM rider_activity
+                WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS oldestRequestAt,
               (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS cancels,
               (SELECT MAX(at) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS lastCancelAt`,
     )
@@ -180,7 +186,9 @@ export function recordRequestStatement(
 ): D1PreparedStatement {
   return d1
     .prepare(
-      `INSERT INTO rider_activity (trip_id, kind, rider_id, at) SELECT ?, 'request', ?, ? WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`,
+      `INSERT INTO rider_activity (trip_id, kind, rider_id, at)
+       SELECT ?, 'request', ?, ?
+       WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`,
     )
     .bind(tripId, riderId, now, ...onlyIf.params);
 }

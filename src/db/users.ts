@@ -133,7 +133,8 @@ export async function reserveLoginAttempt(
     windowed(keys.ip, within(4, 5), [keys.pair, limits.pairMax]),
     d1
       .prepare(
-        `INSERT INTO login_limits (key, attempts, started_at, last_at, blocked_until) SELECT ?1, 1, ?2, ?2, 0 WHERE ${within(4, 5)} AND ${within(6, 7)}
+        `INSERT INTO login_limits (key, attempts, started_at, last_at, blocked_until)
+         SELECT ?1, 1, ?2, ?2, 0 WHERE ${within(4, 5)} AND ${within(6, 7)}
          ON CONFLICT (key) DO UPDATE SET
            attempts = CASE WHEN last_at <= ?2 - ?3 THEN 1 ELSE attempts + 1 END,
            blocked_until = CASE WHEN last_at > ?2 - ?3 AND attempts + 1 > ?8

@@ -143,10 +143,11 @@ export function distanceToBoundaryKm(point: LatLng, boundary: [number, number][]
     return { x: dLng * kmPerDegLng, y: (lat - point.lat) * kmPerDegLat };
   });
   let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < local.length; i++) {
-    const a = local[i]!;
-    const b = local[(i + 1) % local.length]!;
-    best = Math.min(best, distanceToSegment(a, b));
+  // Each edge runs from the vertex before to this one; the first closes the ring from the last.
+  let previous = local[local.length - 1];
+  for (const vertex of local) {
+    if (previous) best = Math.min(best, distanceToSegment(previous, vertex));
+    previous = vertex;
   }
   return best;
 }

@@ -481,7 +481,8 @@ export const operations: Operation[] = [
     method: "get",
     path: "/v1/ops/cells",
     summary:
-      "Operations view (admins): per H3 cell around lat/lng, available drivers, recent requests, surge and active trips (counts only)",
+      "Operations view (admins): per H3 cell around lat/lng, " +
+      "available drivers, recent requests, surge and active trips (counts only)",
     auth: true,
     status: 200,
     response: OpsCellsResponse,
@@ -491,7 +492,8 @@ export const operations: Operation[] = [
     method: "post",
     path: "/v1/admin/users/{id}/ban",
     summary:
-      "Ban an account (admins): no login or token; its sockets and streams close (4004); a driver goes offline and loses any offer",
+      "Ban an account (admins): no login or token; its sockets and streams close (4004); " +
+      "a driver goes offline and loses any offer",
     auth: true,
     body: BanBody,
     status: 200,
@@ -520,7 +522,8 @@ export const operations: Operation[] = [
     method: "post",
     path: "/v1/admin/trips/{id}/refund",
     summary:
-      "Refund a trip's charge, all that is left or `amount` (admins; Idempotency-Key required; never more than was charged)",
+      "Refund a trip's charge, all that is left or `amount` " +
+      "(admins; Idempotency-Key required; never more than was charged)",
     auth: true,
     body: RefundBody,
     status: 201,
@@ -570,8 +573,9 @@ export function openApiDocument(version: string) {
       : op.response
         ? { "application/json": { schema: schema(op.response) } }
         : undefined;
-    paths[op.path] ??= {};
-    paths[op.path]![op.method] = {
+    const pathItem = paths[op.path] ?? {};
+    paths[op.path] = pathItem;
+    pathItem[op.method] = {
       summary: op.summary,
       ...(op.auth ? { security: [{ bearer: [] }] } : {}),
       ...(parameters.length ? { parameters } : {}),

@@ -14,7 +14,7 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { userId, role } = c.get("identity");
   if (role !== "admin") throw forbidden("operators only");
   const account = await findUserById(c.env.DB, userId);
-  if (!account || account.role !== "admin") throw forbidden("operators only");
+  if (account?.role !== "admin") throw forbidden("operators only");
   if (account.bannedAt !== null) throw bannedError();
   await next();
 };

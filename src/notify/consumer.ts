@@ -177,7 +177,7 @@ async function attempt(
   if (muted) return end("muted", null);
 
   if (!claim) {
-    if (!current || current.status !== "pending") return { outcome: ACK, records: [] };
+    if (current?.status !== "pending") return { outcome: ACK, records: [] };
     // Another consumer is delivering it right now: look again once its lease has run out.
     return {
       outcome: { ack: false, delaySeconds: Math.max(1, Math.ceil(((current.leaseUntil ?? now) - now) / 1000)) },

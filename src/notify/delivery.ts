@@ -9,7 +9,6 @@
  */
 import type { Config } from "../config";
 import type { DeviceRow } from "../db/notifications";
-import { redactSecrets } from "../redact";
 import { deliveryPayload, type NotificationMessage } from "./message";
 import type { DeliveryResult } from "./delivery-result";
 import { checkOutboundUrl } from "./outbound-url";

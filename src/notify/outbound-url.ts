@@ -112,19 +112,19 @@ function ipv4Verdict(address: number): HostVerdict {
   return range ? { kind: "refused", reason: `must not point at a ${range.label} address` } : { kind: "public" };
 }
 
-function ipv6Verdict(g: readonly number[]): HostVerdict {
+function ipv6Verdict(g: Readonly<Ipv6Groups>): HostVerdict {
   const allZero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  const embeddedV4 = () => ((g[6]! << 16) | g[7]!) >>> 0;
+  const embeddedV4 = () => ((g[6] << 16) | g[7]) >>> 0;
   if (allZero(0, 8)) return { kind: "refused", reason: "must not point at the unspecified address" };
   if (allZero(0, 7) && g[7] === 1) return { kind: "loopback" };
   // ::ffff:a.b.c.d (IPv4-mapped) and 64:ff9b::a.b.c.d (NAT64) reach the IPv4 address inside.
   if (allZero(0, 5) && g[5] === 0xffff) return ipv4Verdict(embeddedV4());
   if (g[0] === 0x64 && g[1] === 0xff9b && allZero(2, 6)) return ipv4Verdict(embeddedV4());
   // ::a.b.c.d (IPv4-compatible, deprecated) and the rest of ::/8 are never a public service.
-  if (g[0]! >>> 8 === 0) return { kind: "refused", reason: "must not point at a reserved IPv6 address" };
+  if (g[0] >>> 8 === 0) return { kind: "refused", reason: "must not point at a reserved IPv6 address" };
   // Only global unicast (2000::/3) is public; inside it, the special-purpose blocks are not.
-  if (g[0]! >>> 13 !== 0b001) {
-    const first = g[0]!;
+  if (g[0] >>> 13 !== 0b001) {
+    const first = g[0];
     if (first >>> 9 === 0x7e)
       return { kind: "refused", reason: "must not point at a unique local IPv6 address (fc00::/7)" };
     if (first >>> 6 === 0x3fa)
@@ -136,10 +136,10 @@ function ipv6Verdict(g: readonly number[]): HostVerdict {
   if (g[0] === 0x2001 && g[1] === 0x0db8)
     return { kind: "refused", reason: "must not point at a documentation IPv6 address" };
   // Teredo (2001::/32) and ORCHID/benchmarking (2001:0000-01ff) tunnel or name things that are not a host.
-  if (g[0] === 0x2001 && g[1]! < 0x200)
+  if (g[0] === 0x2001 && g[1] < 0x200)
     return { kind: "refused", reason: "must not point at a special-purpose IPv6 address" };
   // 6to4 (2002::/16) carries an IPv4 address in its next 32 bits.
-  if (g[0] === 0x2002) return ipv4Verdict(((g[1]! << 16) | g[2]!) >>> 0);
+  if (g[0] === 0x2002) return ipv4Verdict(((g[1] << 16) | g[2]) >>> 0);
   return { kind: "public" };
 }
 
@@ -161,16 +161,24 @@ export function parseIpv4(text: string): number | null {
     if (!Number.isSafeInteger(value)) return null;
     values.push(value);
   }
-  const last = values.pop()!;
+  const last = values.pop();
+  if (last === undefined) return null; // never: split() gives at least one part
   if (values.some((v) => v > 255)) return null;
   if (last >= 256 ** (4 - values.length)) return null;
   let address = last;
-  values.forEach((v, i) => (address += v * 256 ** (3 - i)));
+  for (const [i, v] of values.entries()) address += v * 256 ** (3 - i);
   return address >>> 0;
 }
 
+/** The eight 16-bit groups of an IPv6 address. */
+export type Ipv6Groups = [number, number, number, number, number, number, number, number];
+
+function isIpv6Groups(groups: number[]): groups is Ipv6Groups {
+  return groups.length === 8;
+}
+
 /** The eight 16-bit groups of an IPv6 address (with `::` and a dotted IPv4 tail); null when it is not one. */
-export function parseIpv6(text: string): number[] | null {
+export function parseIpv6(text: string): Ipv6Groups | null {
   if (text.includes("%")) return null; // zone ids name an interface of this machine
   let head = text;
   let tail: number[] = [];
@@ -187,13 +195,19 @@ export function parseIpv6(text: string): number[] | null {
   if (halves.length > 2) return null;
   const groupsOf = (s: string) => (s === "" ? [] : s.split(":"));
   const parse = (list: string[]) => list.map((h) => (/^[0-9a-f]{1,4}$/i.test(h) ? parseInt(h, 16) : NaN));
-  const left = parse(groupsOf(halves[0]!));
-  const right = halves.length === 2 ? parse(groupsOf(halves[1]!)) : [];
+  const [leftText, rightText] = halves;
+  if (leftText === undefined) return null; // never: split() gives at least one part
+  const left = parse(groupsOf(leftText));
+  const right = rightText !== undefined ? parse(groupsOf(rightText)) : [];
   if ([...left, ...right].some(Number.isNaN)) return null;
   const known = left.length + right.length + tail.length;
-  if (halves.length === 1) return known === 8 ? [...left, ...tail] : null;
+  if (rightText === undefined) {
+    const groups = [...left, ...tail];
+    return isIpv6Groups(groups) ? groups : null;
+  }
   if (known > 7) return null;
-  return [...left, ...new Array<number>(8 - known).fill(0), ...right, ...tail];
+  const groups = [...left, ...new Array<number>(8 - known).fill(0), ...right, ...tail];
+  return isIpv6Groups(groups) ? groups : null;
 }
 
 function refuse(reason: string): OutboundUrlVerdict {

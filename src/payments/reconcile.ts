@@ -95,7 +95,8 @@ async function openHolds(d1: D1Database, before: number): Promise<OpenHold[]> {
   // A range on account_id (not LIKE) so that the lines' account index serves it.
   const rows = await d1
     .prepare(
-      `SELECT e.trip_id AS tripId, l.account_id AS account, l.currency AS currency, SUM(l.amount) AS held, MIN(l.created_at) AS since
+      `SELECT e.trip_id AS tripId, l.account_id AS account, l.currency AS currency, SUM(l.amount) AS held,
+              MIN(l.created_at) AS since
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
         WHERE l.account_id >= 'hold:' AND l.account_id < 'hold;' AND e.trip_id IS NOT NULL
         GROUP BY e.trip_id, l.account_id, l.currency
@@ -139,10 +140,14 @@ async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
   const [accounts, entries] = await d1.batch<Record<string, unknown>>([
     d1.prepare(
       `SELECT account_id AS account, currency, SUM(amount) AS balance,
-              CASE WHEN account_id >= 'wallet:' AND account_id < 'wallet;' AND SUM(amount) < 0 THEN 'a wallet never goes below zero'
-                   WHEN account_id >= 'hold:' AND account_id < 'hold;' AND SUM(amount) < 0 THEN 'a hold never goes below zero'
-                   WHEN account_id >= 'receivable:' AND account_id < 'receivable;' AND SUM(amount) > 0 THEN 'a receivable never goes above zero'
-                   WHEN account_id >= 'earnings:' AND account_id < 'earnings;' AND SUM(amount) < 0 THEN 'earnings never go below zero'
+              CASE WHEN account_id >= 'wallet:' AND account_id < 'wallet;' AND SUM(amount) < 0
+                     THEN 'a wallet never goes below zero'
+                   WHEN account_id >= 'hold:' AND account_id < 'hold;' AND SUM(amount) < 0
+                     THEN 'a hold never goes below zero'
+                   WHEN account_id >= 'receivable:' AND account_id < 'receivable;' AND SUM(amount) > 0
+                     THEN 'a receivable never goes above zero'
+                   WHEN account_id >= 'earnings:' AND account_id < 'earnings;' AND SUM(amount) < 0
+                     THEN 'earnings never go below zero'
               END AS rule
          FROM journal_lines GROUP BY account_id, currency HAVING rule IS NOT NULL`,
     ),

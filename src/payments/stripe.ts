@@ -123,7 +123,9 @@ export class StripeProvider implements PaymentProvider {
       throw new ApiError(
         502,
         "payment_provider_error",
-        `the payment provider refused the top-up: ${detail.success ? (detail.data.error.message ?? detail.data.error.type ?? res.status) : res.status}`,
+        `the payment provider refused the top-up: ${
+          detail.success ? (detail.data.error.message ?? detail.data.error.type ?? res.status) : res.status
+        }`,
       );
     }
     return body;

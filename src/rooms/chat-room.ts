@@ -27,10 +27,12 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
 
   protected createSchema(): void {
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY, name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY,
+       name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`,
     );
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
+      `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
+       joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
     );
   }
 
@@ -41,7 +43,9 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
     this.openStorage();
     return this.rpc("initialize", () => {
       this.sql.exec(
-        `INSERT INTO room (id, name, private, created_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO room (id, name, private, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING`,
         room.id,
         room.name,
         room.private ? 1 : 0,

@@ -69,7 +69,10 @@ export async function disconnectUser(
     role?: string;
   }>([
     env.DB.prepare(
-      `SELECT id FROM trips WHERE (rider_id = ?1 OR driver_id = ?1) AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2) ORDER BY updated_at DESC LIMIT ?3`,
+      `SELECT id FROM trips
+       WHERE (rider_id = ?1 OR driver_id = ?1)
+       AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2)
+       ORDER BY updated_at DESC LIMIT ?3`,
     ).bind(userId, now - RECENTLY_ENDED_MS, MAX_TRIPS),
     env.DB.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`).bind(userId),
     env.DB.prepare(`SELECT room_id FROM room_members WHERE user_id = ?`).bind(userId),

@@ -111,7 +111,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   ensure(driverId: string, rating: number | null): Driver {
     this.openStorage();
     this.write(
-      `INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?) ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`,
+      `INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?)
+       ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`,
       driverId,
       rating,
     );
@@ -126,7 +127,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       const refused = this.refusalOf(row.id);
       if (refused) throw forbidden(refused);
       this.write(
-        `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END, lat = ?, lng = ?, location_at = ?`,
+        `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END,
+         lat = ?, lng = ?, location_at = ?`,
         location.lat,
         location.lng,
         now,
@@ -222,7 +224,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
           throw conflict("this driver holds no offer for the trip");
         if (row.status === "offered")
           this.write(
-            `UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1, recent_acceptance = ${RECENT_ACCEPTANCE(1)}`,
+            `UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1,
+             recent_acceptance = ${RECENT_ACCEPTANCE(1)}`,
           );
         return this.view(this.row());
       }),
@@ -244,9 +247,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
         // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
         const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
-        this.write(
-          `UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : ""}`,
-        );
+        const acceptance = answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : "";
+        this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${acceptance}`);
         if (reason === "expired" || (reason === "cancelled" && row.status === "offered"))
           this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
         const now = Date.now();

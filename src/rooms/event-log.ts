@@ -28,12 +28,16 @@ export class EventLog {
   private pending: number;
 
   constructor(private readonly storage: DurableObjectStorage) {
-    const sql = (this.sql = storage.sql);
+    this.sql = storage.sql;
+    const sql = this.sql;
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
+      `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL,
+       created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
     );
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL, seq INTEGER, created_at INTEGER NOT NULL, PRIMARY KEY (user_id, command_id))`,
+      `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL,
+       seq INTEGER, created_at INTEGER NOT NULL,
+       PRIMARY KEY (user_id, command_id))`,
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
     // What the command carried (a digest), so that an id reused for something else is told apart.
@@ -111,7 +115,9 @@ export class EventLog {
   before(before: number, limit: number, frameType?: string): StoredEvent[] {
     const rows = frameType
       ? this.sql.exec<{ seq: number; frame: string; created_at: number }>(
-          `SELECT seq, frame, created_at FROM events WHERE seq < ? AND json_extract(frame, '$.type') = ? ORDER BY seq DESC LIMIT ?`,
+          `SELECT seq, frame, created_at FROM events
+           WHERE seq < ? AND json_extract(frame, '$.type') = ?
+           ORDER BY seq DESC LIMIT ?`,
           before,
           frameType,
           limit,
@@ -169,8 +175,13 @@ export class EventLog {
       .map((row) => ({ seq: row.seq, frame: row.frame, createdAt: row.created_at }));
     const full = events.length === limit;
     // A complete read is also the exact count, whatever a rolled-back append left in memory.
-    if (!full) this.pending = events.length;
-    return { events, through: full ? events[events.length - 1]!.seq : this.last };
+    if (!full) {
+      this.pending = events.length;
+      return { events, through: this.last };
+    }
+    const newest = events[events.length - 1];
+    if (!newest) throw new Error(`pendingOutbox: limit must be at least 1 (got ${limit})`);
+    return { events, through: newest.seq };
   }
 
   /** The batch is in D1: one watermark write, whatever its size. */

@@ -70,15 +70,18 @@ export class GeoCell extends DurableObject<Env> {
     this.config = loadConfig(env);
     const sql = ctx.storage.sql;
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
+      `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL,
+       at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
     );
     // Requests used to be bare timestamps; surge now counts distinct riders, so the old rows go.
     sql.exec(`DROP TABLE IF EXISTS requests`);
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, withdrawn INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL,
+       withdrawn INTEGER NOT NULL)`,
     );
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL, at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL,
+       at INTEGER NOT NULL)`,
     );
     for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
       this.drivers.set(row.driver_id, {
@@ -125,7 +128,9 @@ export class GeoCell extends DurableObject<Env> {
       }
       sql.exec(
         `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (driver_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at, rating = excluded.rating, acceptance = excluded.acceptance`,
+         ON CONFLICT (driver_id) DO UPDATE SET
+           lat = excluded.lat, lng = excluded.lng, at = excluded.at,
+           rating = excluded.rating, acceptance = excluded.acceptance`,
         driverId,
         d.location.lat,
         d.location.lng,
@@ -180,7 +185,8 @@ export class GeoCell extends DurableObject<Env> {
     const entry = this.demand.withdraw(tripId, now);
     if (entry) {
       this.ctx.storage.sql.exec(
-        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 1) ON CONFLICT (trip_id) DO UPDATE SET withdrawn = 1`,
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 1)
+         ON CONFLICT (trip_id) DO UPDATE SET withdrawn = 1`,
         tripId,
         entry.riderId,
         entry.at,

@@ -425,7 +425,8 @@ export abstract class RoomHub<ClientFrame extends ClientFrameBase> extends Durab
           new ApiError(
             429,
             "too_many_connections",
-            `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; close one first`,
+            `at most ${this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM} open sockets and streams per user here; ` +
+              "close one first",
             { max: this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM },
           ),
         );

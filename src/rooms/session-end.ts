@@ -24,7 +24,9 @@ export async function endSessionsOnSockets(env: Env, userId: string, sessions: s
       env.DB.prepare(`SELECT role FROM users WHERE id = ?1`).bind(userId),
       env.DB.prepare(
         `SELECT trip_id AS id FROM active_trips WHERE rider_id = ?1
-         UNION SELECT id FROM (SELECT id FROM trips WHERE driver_id = ?1 AND status IN ('accepted', 'arrived', 'in_progress') ORDER BY created_at DESC LIMIT ?2)`,
+         UNION SELECT id FROM (SELECT id FROM trips
+                                WHERE driver_id = ?1 AND status IN ('accepted', 'arrived', 'in_progress')
+                                ORDER BY created_at DESC LIMIT ?2)`,
       ).bind(userId, TRIPS_REACHED),
       env.DB.prepare(`SELECT room_id AS id FROM room_members WHERE user_id = ?1 ORDER BY joined_at DESC LIMIT ?2`).bind(
         userId,

@@ -70,7 +70,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
     // `at`.
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, received_at INTEGER)`,
+      `CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL,
+       received_at INTEGER)`,
     );
     // Trips made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
     if (
@@ -82,7 +83,9 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       this.sql.exec(`ALTER TABLE breadcrumb ADD COLUMN received_at INTEGER`);
     }
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1), lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1),
+       lat REAL NOT NULL, lng REAL NOT NULL,
+       at INTEGER NOT NULL)`,
     );
     // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
@@ -265,7 +268,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
       if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
         this.sql.exec(
-          `INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`,
+          `INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`,
           fix.lat,
           fix.lng,
           fix.at,
@@ -560,7 +564,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
       // chat with a driver who handed the trip back.
       if (after.driverId !== null && before.driverId !== after.driverId) {
         this.sql.exec(
-          `INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?) ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`,
+          `INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?)
+           ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`,
           after.driverId,
           floor,
         );

@@ -70,44 +70,48 @@ describe("HTTP client", () => {
     expect({ status: network.status, code: network.code }).toEqual({ status: 0, code: "network_error" });
   });
 
-  it("creates and joins rooms, adds members, posts, pages history, and repeats an Idempotency-Key without a second message", async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "driver", "Bob");
-    const cy = await account(server.baseUrl, "rider", "Cy");
-    const room = await sharedRoom(ada, bob);
-    expect((await bob.api.rooms()).map((r) => r.id)).toContain(room.id);
+  it(
+    "creates and joins rooms, adds members, posts, pages history, " +
+      "and repeats an Idempotency-Key without a second message",
+    async () => {
+      const ada = await account(server.baseUrl, "rider", "Ada");
+      const bob = await account(server.baseUrl, "driver", "Bob");
+      const cy = await account(server.baseUrl, "rider", "Cy");
+      const room = await sharedRoom(ada, bob);
+      expect((await bob.api.rooms()).map((r) => r.id)).toContain(room.id);
 
-    const secret = await ada.api.createRoom({ name: "private", private: true });
-    expect((await failure(() => cy.api.joinRoom(secret.id))).status).toBe(403);
-    await ada.api.addMember(secret.id, cy.user.id);
-    expect((await cy.api.messages(secret.id)).messages).toEqual([]);
+      const secret = await ada.api.createRoom({ name: "private", private: true });
+      expect((await failure(() => cy.api.joinRoom(secret.id))).status).toBe(403);
+      await ada.api.addMember(secret.id, cy.user.id);
+      expect((await cy.api.messages(secret.id)).messages).toEqual([]);
 
-    const first = await ada.api.postMessage(room.id, "one", { idempotencyKey: "same-key" });
-    const again = await ada.api.postMessage(room.id, "one", { idempotencyKey: "same-key" });
-    expect(again).toEqual(first);
-    for (let i = 2; i <= 5; i++) await bob.api.postMessage(room.id, `msg ${i}`);
+      const first = await ada.api.postMessage(room.id, "one", { idempotencyKey: "same-key" });
+      const again = await ada.api.postMessage(room.id, "one", { idempotencyKey: "same-key" });
+      expect(again).toEqual(first);
+      for (let i = 2; i <= 5; i++) await bob.api.postMessage(room.id, `msg ${i}`);
 
-    const page = await ada.api.messages(room.id, { limit: 2 });
-    expect(page.messages.map((m) => m.seq)).toEqual([5, 4]);
-    expect(page.nextBefore).toBe(4);
-    const all = await ada.api.allMessages(room.id);
-    expect(all.map((m) => m.text)).toEqual(["one", "msg 2", "msg 3", "msg 4", "msg 5"]);
+      const page = await ada.api.messages(room.id, { limit: 2 });
+      expect(page.messages.map((m) => m.seq)).toEqual([5, 4]);
+      expect(page.nextBefore).toBe(4);
+      const all = await ada.api.allMessages(room.id);
+      expect(all.map((m) => m.text)).toEqual(["one", "msg 2", "msg 3", "msg 4", "msg 5"]);
 
-    const polled = await bob.api.pollRoom(room.id, { since: 3, timeout: 0 });
-    expect(polled.seq).toBe(5);
-    expect(polled.events.map((e) => (e.type === "message" ? e.message.seq : null))).toEqual([4, 5]);
-    // A waiting poll answers with the next event.
-    const waiting = bob.api.pollRoom(room.id, { since: 5, timeout: 10 });
-    await ada.api.postMessage(room.id, "six");
-    expect((await waiting).events).toEqual([expect.objectContaining({ type: "message", seq: 6 })]);
+      const polled = await bob.api.pollRoom(room.id, { since: 3, timeout: 0 });
+      expect(polled.seq).toBe(5);
+      expect(polled.events.map((e) => (e.type === "message" ? e.message.seq : null))).toEqual([4, 5]);
+      // A waiting poll answers with the next event.
+      const waiting = bob.api.pollRoom(room.id, { since: 5, timeout: 10 });
+      await ada.api.postMessage(room.id, "six");
+      expect((await waiting).events).toEqual([expect.objectContaining({ type: "message", seq: 6 })]);
 
-    expect(ada.api.roomEventsUrl(room.id, { since: 2, accessToken: "t" })).toBe(
-      `${server.baseUrl}/v1/rooms/${room.id}/events?since=2&access_token=t`,
-    );
-    expect(ada.api.roomSocketUrl(room.id, { since: 2 })).toBe(
-      `ws://127.0.0.1:${server.port}/v1/rooms/${room.id}/ws?since=2`,
-    );
-  });
+      expect(ada.api.roomEventsUrl(room.id, { since: 2, accessToken: "t" })).toBe(
+        `${server.baseUrl}/v1/rooms/${room.id}/events?since=2&access_token=t`,
+      );
+      expect(ada.api.roomSocketUrl(room.id, { since: 2 })).toBe(
+        `ws://127.0.0.1:${server.port}/v1/rooms/${room.id}/ws?since=2`,
+      );
+    },
+  );
 
   it("runs a ride over HTTP: online, quote, idempotent request, accept, moves, complete, rating, history", async () => {
     const rider = await account(server.baseUrl, "rider", "Rita");

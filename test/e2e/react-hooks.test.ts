@@ -67,43 +67,46 @@ it("renders a chat room on the server without opening a connection", async () =>
   expect(seen.room).toMatchObject({ connection: "connecting", messages: [], room: null });
 });
 
-it("useRoom shows messages as they arrive, and closes its connection when the room changes and on unmount", async () => {
-  const ada = await account(server.baseUrl, "rider", "Ada");
-  const bob = await account(server.baseUrl, "driver", "Bob");
-  const first = await sharedRoom(ada, bob);
-  const second = await sharedRoom(ada, bob);
-  const { element, root } = container();
+it(
+  "useRoom shows messages as they arrive, and closes its connection when the room changes and on " + "unmount",
+  async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada");
+    const bob = await account(server.baseUrl, "driver", "Bob");
+    const first = await sharedRoom(ada, bob);
+    const second = await sharedRoom(ada, bob);
+    const { element, root } = container();
 
-  root.render(createElement(ChatProbe, { client: ada.api, roomId: first.id }));
-  await waitFor("the first room open", () => (element.textContent === "open|" ? true : undefined));
-  const firstConnection = seen.room!.room!;
-  expect(firstConnection.listenerCount()).toBeGreaterThan(0);
+    root.render(createElement(ChatProbe, { client: ada.api, roomId: first.id }));
+    await waitFor("the first room open", () => (element.textContent === "open|" ? true : undefined));
+    const firstConnection = seen.room!.room!;
+    expect(firstConnection.listenerCount()).toBeGreaterThan(0);
 
-  await bob.api.postMessage(first.id, "hello from bob");
-  await waitFor("bob's message rendered", () => (element.textContent === "open|hello from bob" ? true : undefined));
-  await seen.room!.send("hello from ada");
-  await waitFor("ada's own message rendered", () =>
-    element.textContent === "open|hello from bob,hello from ada" ? true : undefined,
-  );
+    await bob.api.postMessage(first.id, "hello from bob");
+    await waitFor("bob's message rendered", () => (element.textContent === "open|hello from bob" ? true : undefined));
+    await seen.room!.send("hello from ada");
+    await waitFor("ada's own message rendered", () =>
+      element.textContent === "open|hello from bob,hello from ada" ? true : undefined,
+    );
 
-  root.render(createElement(ChatProbe, { client: ada.api, roomId: second.id }));
-  await waitFor("the second room open", () =>
-    element.textContent === "open|" && seen.room!.room !== firstConnection ? true : undefined,
-  );
-  expect(firstConnection.state).toBe("closed");
-  expect(firstConnection.listenerCount()).toBe(0);
-  const secondConnection = seen.room!.room!;
+    root.render(createElement(ChatProbe, { client: ada.api, roomId: second.id }));
+    await waitFor("the second room open", () =>
+      element.textContent === "open|" && seen.room!.room !== firstConnection ? true : undefined,
+    );
+    expect(firstConnection.state).toBe("closed");
+    expect(firstConnection.listenerCount()).toBe(0);
+    const secondConnection = seen.room!.room!;
 
-  await bob.api.postMessage(first.id, "to the room ada left");
-  await bob.api.postMessage(second.id, "in the second room");
-  await waitFor("only the second room's message rendered", () =>
-    element.textContent === "open|in the second room" ? true : undefined,
-  );
+    await bob.api.postMessage(first.id, "to the room ada left");
+    await bob.api.postMessage(second.id, "in the second room");
+    await waitFor("only the second room's message rendered", () =>
+      element.textContent === "open|in the second room" ? true : undefined,
+    );
 
-  root.unmount();
-  expect(secondConnection.state).toBe("closed");
-  expect(secondConnection.listenerCount()).toBe(0);
-});
+    root.unmount();
+    expect(secondConnection.state).toBe("closed");
+    expect(secondConnection.listenerCount()).toBe(0);
+  },
+);
 
 it("useTrip follows a trip's status and closes on unmount", async () => {
   const rita = await account(server.baseUrl, "rider", "Rita");

@@ -7,12 +7,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RidewireClient, type ChatConnection, type Message, type RoomOptions } from "@ridewire/client";
-import { tcpProxy, type Proxy } from "./helpers/proxy";
+import { tcpProxy, type Proxy as TcpProxy } from "./helpers/proxy";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, sleep, waitFor, type Account } from "./helpers/users";
 
 let server: DevServer;
-let proxy: Proxy;
+let proxy: TcpProxy;
 const open: ChatConnection[] = [];
 
 beforeAll(async () => {
@@ -120,48 +120,52 @@ describe("room connection", () => {
     expect(b.seen.map((m) => m.text)).toEqual(["one", "two", "three"]);
   });
 
-  it("keeps frames in the outbox while disconnected, re-sends unacked ones after a reconnect, and the server applies each once", async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "driver", "Bob");
-    const room = await sharedRoom(ada, bob);
-    const b = connect(bob, room.id, { via: "proxy", since: 0 });
-    await b.room.whenOpen();
+  it(
+    "keeps frames in the outbox while disconnected, " +
+      "re-sends unacked ones after a reconnect, and the server applies each once",
+    async () => {
+      const ada = await account(server.baseUrl, "rider", "Ada");
+      const bob = await account(server.baseUrl, "driver", "Bob");
+      const room = await sharedRoom(ada, bob);
+      const b = connect(bob, room.id, { via: "proxy", since: 0 });
+      await b.room.whenOpen();
 
-    // Applied by the server, but the ack (and the broadcast) never reach bob.
-    proxy.silenceDownstream();
-    const lostAck = b.room.send({ type: "message", id: "bob-1", text: "first" });
-    await waitFor("the server to store it", async () =>
-      (await ada.api.messages(room.id)).messages.length === 1 ? true : undefined,
-    );
-    expect(b.room.pending).toBe(1);
+      // Applied by the server, but the ack (and the broadcast) never reach bob.
+      proxy.silenceDownstream();
+      const lostAck = b.room.send({ type: "message", id: "bob-1", text: "first" });
+      await waitFor("the server to store it", async () =>
+        (await ada.api.messages(room.id)).messages.length === 1 ? true : undefined,
+      );
+      expect(b.room.pending).toBe(1);
 
-    // Cut; while down, bob writes two more.
-    const down = b.room.next("disconnect");
-    proxy.dropAll();
-    await down;
-    const queued = [
-      b.room.send({ type: "message", id: "bob-2", text: "second" }),
-      b.room.send({ type: "message", id: "bob-3", text: "third" }),
-    ];
-    expect(b.room.pending).toBe(3);
+      // Cut; while down, bob writes two more.
+      const down = b.room.next("disconnect");
+      proxy.dropAll();
+      await down;
+      const queued = [
+        b.room.send({ type: "message", id: "bob-2", text: "second" }),
+        b.room.send({ type: "message", id: "bob-3", text: "third" }),
+      ];
+      expect(b.room.pending).toBe(3);
 
-    const acks = await Promise.all([lostAck, ...queued]);
-    expect(acks.map((a) => a.seq)).toEqual([1, 2, 3]);
-    expect(b.room.pending).toBe(0);
-    await waitFor("bob's own messages", () => (b.seen.length === 3 ? true : undefined));
-    expect(seqs(b.seen)).toEqual([1, 2, 3]);
-    expect((await ada.api.allMessages(room.id)).map((m) => m.text)).toEqual(["first", "second", "third"]);
+      const acks = await Promise.all([lostAck, ...queued]);
+      expect(acks.map((a) => a.seq)).toEqual([1, 2, 3]);
+      expect(b.room.pending).toBe(0);
+      await waitFor("bob's own messages", () => (b.seen.length === 3 ? true : undefined));
+      expect(seqs(b.seen)).toEqual([1, 2, 3]);
+      expect((await ada.api.allMessages(room.id)).map((m) => m.text)).toEqual(["first", "second", "third"]);
 
-    // An explicit repeat of an applied id: acknowledged again with the same seq, nothing stored.
-    expect(await b.room.send({ type: "message", id: "bob-1", text: "first" })).toEqual({ id: "bob-1", seq: 1 });
-    expect((await ada.api.messages(room.id)).messages).toHaveLength(3);
+      // An explicit repeat of an applied id: acknowledged again with the same seq, nothing stored.
+      expect(await b.room.send({ type: "message", id: "bob-1", text: "first" })).toEqual({ id: "bob-1", seq: 1 });
+      expect((await ada.api.messages(room.id)).messages).toHaveLength(3);
 
-    // A frame the server refuses rejects its promise with the error frame's code.
-    await expect(b.room.send({ type: "read", seq: -1 })).rejects.toMatchObject({
-      name: "RidewireError",
-      code: "invalid_request",
-    });
-  });
+      // A frame the server refuses rejects its promise with the error frame's code.
+      await expect(b.room.send({ type: "read", seq: -1 })).rejects.toMatchObject({
+        name: "RidewireError",
+        code: "invalid_request",
+      });
+    },
+  );
 
   it("treats missing pongs as a dead connection and replaces it", async () => {
     const ada = await account(server.baseUrl, "rider", "Ada");
@@ -218,91 +222,99 @@ describe("room connection", () => {
     expect(seqs(a.seen)).toEqual([2]);
   });
 
-  it("falls back to SSE and HTTP posts when WebSockets keep failing while HTTP works, and resumes the stream by seq", async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "driver", "Bob");
-    const room = await sharedRoom(ada, bob);
-    await ada.api.postMessage(room.id, "one");
-    const a = connect(ada, room.id);
-    await a.room.whenOpen();
+  it(
+    "falls back to SSE and HTTP posts when WebSockets keep " +
+      "failing while HTTP works, and resumes the stream by seq",
+    async () => {
+      const ada = await account(server.baseUrl, "rider", "Ada");
+      const bob = await account(server.baseUrl, "driver", "Bob");
+      const room = await sharedRoom(ada, bob);
+      await ada.api.postMessage(room.id, "one");
+      const a = connect(ada, room.id);
+      await a.room.whenOpen();
 
-    proxy.blockWebSockets = true;
-    try {
-      const refusedBefore = proxy.stats.refusedUpgrades;
-      const b = connect(bob, room.id, { via: "proxy", since: 0, fallbackAfter: 2 });
-      expect(await b.room.next("transport")).toMatchObject({ transport: "sse" });
-      expect(await b.room.next("open")).toEqual({ transport: "sse", resumed: true });
-      expect(proxy.stats.refusedUpgrades - refusedBefore).toBe(2);
-      await waitFor("the replay over SSE", () => (b.seen.length === 1 ? true : undefined));
+      proxy.blockWebSockets = true;
+      try {
+        const refusedBefore = proxy.stats.refusedUpgrades;
+        const b = connect(bob, room.id, { via: "proxy", since: 0, fallbackAfter: 2 });
+        expect(await b.room.next("transport")).toMatchObject({ transport: "sse" });
+        expect(await b.room.next("open")).toEqual({ transport: "sse", resumed: true });
+        expect(proxy.stats.refusedUpgrades - refusedBefore).toBe(2);
+        await waitFor("the replay over SSE", () => (b.seen.length === 1 ? true : undefined));
 
-      // Live events arrive on the stream; bob's messages go as HTTP posts, keyed by frame id.
-      await a.room.send({ type: "message", text: "two" });
-      const ack = await b.room.send({ type: "message", id: "bob-sse-1", text: "three" });
-      expect(ack).toEqual({ id: "bob-sse-1", seq: 3 });
-      await waitFor("ada sees bob's post", () => (a.seen.some((m) => m.seq === 3) ? true : undefined));
-      expect(b.room.sendVolatile({ type: "typing", active: true })).toBe(false);
+        // Live events arrive on the stream; bob's messages go as HTTP posts, keyed by frame id.
+        await a.room.send({ type: "message", text: "two" });
+        const ack = await b.room.send({ type: "message", id: "bob-sse-1", text: "three" });
+        expect(ack).toEqual({ id: "bob-sse-1", seq: 3 });
+        await waitFor("ada sees bob's post", () => (a.seen.some((m) => m.seq === 3) ? true : undefined));
+        expect(b.room.sendVolatile({ type: "typing", active: true })).toBe(false);
 
-      // The stream is cut, and stays unreachable while "four" is posted (a reconnect could
-      // otherwise win the race and fire its "open" before the wait below is registered); it
-      // comes back from Last-Event-ID with what it missed.
-      const down = b.room.next("disconnect");
-      proxy.refuseNew = true;
-      proxy.dropAll();
-      await down;
-      await ada.api.postMessage(room.id, "four");
-      const reopened = b.room.next("open");
-      proxy.refuseNew = false;
-      await reopened;
-      await waitFor("four messages", () => (b.seen.length === 4 ? true : undefined));
-      await sleep(100);
-      expect(seqs(b.seen)).toEqual([1, 2, 3, 4]);
-      expect(b.room.transport).toBe("sse");
-      expect((await ada.api.allMessages(room.id)).map((m) => m.text)).toEqual(["one", "two", "three", "four"]);
-    } finally {
-      proxy.blockWebSockets = false;
-      proxy.refuseNew = false;
-    }
-  });
+        // The stream is cut, and stays unreachable while "four" is posted (a reconnect could
+        // otherwise win the race and fire its "open" before the wait below is registered); it
+        // comes back from Last-Event-ID with what it missed.
+        const down = b.room.next("disconnect");
+        proxy.refuseNew = true;
+        proxy.dropAll();
+        await down;
+        await ada.api.postMessage(room.id, "four");
+        const reopened = b.room.next("open");
+        proxy.refuseNew = false;
+        await reopened;
+        await waitFor("four messages", () => (b.seen.length === 4 ? true : undefined));
+        await sleep(100);
+        expect(seqs(b.seen)).toEqual([1, 2, 3, 4]);
+        expect(b.room.transport).toBe("sse");
+        expect((await ada.api.allMessages(room.id)).map((m) => m.text)).toEqual(["one", "two", "three", "four"]);
+      } finally {
+        proxy.blockWebSockets = false;
+        proxy.refuseNew = false;
+      }
+    },
+  );
 });
 
 describe("driver channel", () => {
-  it("falls back to SSE when WebSockets keep failing: offers arrive on the stream, the accept, the moves and the fixes go over HTTP", async () => {
-    const dee = await account(server.baseUrl, "driver", "Dee");
-    const rita = await account(server.baseUrl, "rider", "Rita");
-    const pickup = { lat: 51.5074, lng: -0.1278 };
-    await dee.api.goOnline(pickup);
-    proxy.blockWebSockets = true;
-    try {
-      const viaProxy = new RidewireClient({ baseUrl: proxy.baseUrl, token: dee.token });
-      const channel = viaProxy.driverChannel({ backoff: { initialDelayMs: 50, maxDelayMs: 500 }, fallbackAfter: 2 });
-      expect(await channel.next("transport")).toMatchObject({ transport: "sse" });
-      await channel.whenOpen();
-      expect(channel.transport).toBe("sse");
+  it(
+    "falls back to SSE when WebSockets keep failing: " +
+      "offers arrive on the stream, the accept, the moves and the fixes go over HTTP",
+    async () => {
+      const dee = await account(server.baseUrl, "driver", "Dee");
+      const rita = await account(server.baseUrl, "rider", "Rita");
+      const pickup = { lat: 51.5074, lng: -0.1278 };
+      await dee.api.goOnline(pickup);
+      proxy.blockWebSockets = true;
+      try {
+        const viaProxy = new RidewireClient({ baseUrl: proxy.baseUrl, token: dee.token });
+        const channel = viaProxy.driverChannel({ backoff: { initialDelayMs: 50, maxDelayMs: 500 }, fallbackAfter: 2 });
+        expect(await channel.next("transport")).toMatchObject({ transport: "sse" });
+        await channel.whenOpen();
+        expect(channel.transport).toBe("sse");
 
-      const offered = channel.next("offer", () => true, 20_000);
-      const trip = await rita.api.requestTrip({ pickup, dropoff: { lat: 51.52, lng: -0.1 } });
-      expect((await offered).tripId).toBe(trip.id);
-      expect(await channel.send({ type: "offer.accept", tripId: trip.id })).toEqual({ id: expect.any(String) });
-      expect((await rita.api.trip(trip.id)).status).toBe("accepted");
+        const offered = channel.next("offer", () => true, 20_000);
+        const trip = await rita.api.requestTrip({ pickup, dropoff: { lat: 51.52, lng: -0.1 } });
+        expect((await offered).tripId).toBe(trip.id);
+        expect(await channel.send({ type: "offer.accept", tripId: trip.id })).toEqual({ id: expect.any(String) });
+        expect((await rita.api.trip(trip.id)).status).toBe("accepted");
 
-      // A fix posted over HTTP reaches the rider's trip socket.
-      const watching = rita.api.tripRoom(trip.id);
-      await watching.whenOpen();
-      const seen = watching.next("location", () => true, 10_000);
-      const at = Date.now() + 5_000;
-      expect(channel.sendVolatile({ type: "location", lat: 51.5075, lng: -0.1277, at })).toBe(true);
-      expect(await seen).toMatchObject({ type: "location", lat: 51.5075, lng: -0.1277, at });
-      // The channel's trip moves take the same way: each becomes its HTTP route.
-      expect(await channel.send({ type: "trip.arrived", tripId: trip.id })).toEqual({ id: expect.any(String) });
-      expect((await rita.api.trip(trip.id)).status).toBe("arrived");
-      // An accept for an offer that is gone is that frame's answer, over HTTP as over a socket.
-      await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({
-        name: "RidewireError",
-      });
-      watching.close();
-      channel.close();
-    } finally {
-      proxy.blockWebSockets = false;
-    }
-  });
+        // A fix posted over HTTP reaches the rider's trip socket.
+        const watching = rita.api.tripRoom(trip.id);
+        await watching.whenOpen();
+        const seen = watching.next("location", () => true, 10_000);
+        const at = Date.now() + 5_000;
+        expect(channel.sendVolatile({ type: "location", lat: 51.5075, lng: -0.1277, at })).toBe(true);
+        expect(await seen).toMatchObject({ type: "location", lat: 51.5075, lng: -0.1277, at });
+        // The channel's trip moves take the same way: each becomes its HTTP route.
+        expect(await channel.send({ type: "trip.arrived", tripId: trip.id })).toEqual({ id: expect.any(String) });
+        expect((await rita.api.trip(trip.id)).status).toBe("arrived");
+        // An accept for an offer that is gone is that frame's answer, over HTTP as over a socket.
+        await expect(channel.send({ type: "offer.accept", tripId: "trip_gone" })).rejects.toMatchObject({
+          name: "RidewireError",
+        });
+        watching.close();
+        channel.close();
+      } finally {
+        proxy.blockWebSockets = false;
+      }
+    },
+  );
 });

@@ -31,7 +31,8 @@ async function signedUp(role: "rider" | "driver", sessions: (ClientSession | nul
 }
 
 describe("short-lived access tokens", () => {
-  it("keeps HTTP calls and an open room socket working across several token lifetimes, then ends with the session", async () => {
+  it("keeps HTTP calls and an open room socket working across " +
+    "several token lifetimes, then ends with the session", async () => {
     const { api, answer, sessions } = await signedUp("rider");
     expect(answer.expiresIn).toBe(TTL_SECONDS);
     const room = await api.createRoom({ name: "refreshing" });

@@ -68,7 +68,8 @@ type Summary = {
   errorCount: number;
 };
 
-it("drives a small city for half a minute: rides matched, driven, completed, chatted about and rated, with no errors", async () => {
+it("drives a small city for half a minute: rides matched, " +
+  "driven, completed, chatted about and rated, with no errors", async () => {
   const json = join(scratch, "summary.json");
   // 8 drivers within 0.6 km of the centre at 200-225 km/h on the wire (40-45 km/h x5): pickups
   // and 0.2-0.5 km rides take seconds. Riders wait 1-3 s between rides; 15 s to finish the last.

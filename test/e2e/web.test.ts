@@ -105,89 +105,95 @@ async function shows(page: Page, selector: string, pattern: RegExp | string): Pr
 }
 
 describe("the web app", () => {
-  it("takes a rider and a driver through a whole trip with chat, receipt and ratings, while operations shows the city", async () => {
-    const driver = await newPage();
-    await signUp(driver, "Dana Driver", "driver");
-    await driver.getByLabel("Start at").selectOption({ label: "Union Square" });
-    await driver.getByRole("button", { name: "Go online" }).click();
-    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+  it(
+    "takes a rider and a driver through a whole trip with chat, " +
+      "receipt and ratings, while operations shows the city",
+    async () => {
+      const driver = await newPage();
+      await signUp(driver, "Dana Driver", "driver");
+      await driver.getByLabel("Start at").selectOption({ label: "Union Square" });
+      await driver.getByRole("button", { name: "Go online" }).click();
+      await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
 
-    // The operations view is for operators: a rider sees a card saying so, then, promoted by
-    // `npm run admin -- create` and signed in again, the city.
-    const ops = await newPage();
-    const opsEmail = await signUp(ops, "Otto Ops", "rider");
-    await ops.goto(`${server.baseUrl}/#/ops`);
-    await shows(ops, "[data-testid=operators-only]", /Operators only/);
-    promoteToAdmin(opsEmail);
-    await ops.getByRole("button", { name: "Sign out" }).click();
-    await ops.getByLabel("Email").fill(opsEmail);
-    await ops.getByLabel("Password").fill("correct horse battery");
-    await ops.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => ops.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Otto Ops (admin)");
-    await shows(ops, "[data-testid=total-drivers]", /^[1-9]/);
-    expect(await ops.locator("svg .cell.shaded").count()).toBeGreaterThan(0);
+      // The operations view is for operators: a rider sees a card saying so, then, promoted by
+      // `npm run admin -- create` and signed in again, the city.
+      const ops = await newPage();
+      const opsEmail = await signUp(ops, "Otto Ops", "rider");
+      await ops.goto(`${server.baseUrl}/#/ops`);
+      await shows(ops, "[data-testid=operators-only]", /Operators only/);
+      promoteToAdmin(opsEmail);
+      await ops.getByRole("button", { name: "Sign out" }).click();
+      await ops.getByLabel("Email").fill(opsEmail);
+      await ops.getByLabel("Password").fill("correct horse battery");
+      await ops.getByRole("button", { name: "Sign in" }).click();
+      await expect
+        .poll(() => ops.locator("nav .who").textContent(), { timeout: SEEN_MS })
+        .toContain("Otto Ops (admin)");
+      await shows(ops, "[data-testid=total-drivers]", /^[1-9]/);
+      expect(await ops.locator("svg .cell.shaded").count()).toBeGreaterThan(0);
 
-    const rider = await newPage();
-    await signUp(rider, "Rita Rider", "rider");
-    await rider.getByRole("button", { name: /^Add \$50\.00$/ }).click();
-    await shows(rider, ".wallet-text", /available \$50\.00/);
-    await rider.getByLabel("Pickup", { exact: true }).selectOption({ label: "Union Square" });
-    // The dropoff by a click on the map, as a person would choose it.
-    const box = await rider.locator("svg.city-map").boundingBox();
-    if (!box) throw new Error("no map");
-    await rider.mouse.click(box.x + box.width * 0.62, box.y + box.height * 0.45);
-    await shows(rider, ".points", /Dropoff: 37\.\d+, -122\.\d+/);
-    await rider.getByRole("button", { name: "Get a quote" }).click();
-    await shows(rider, ".quote", /Pickup in\s*\d+ (s|min)/);
-    await shot(rider, "1-rider-quote");
-    await rider.getByRole("button", { name: "Request ride" }).click();
-    await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+      const rider = await newPage();
+      await signUp(rider, "Rita Rider", "rider");
+      await rider.getByRole("button", { name: /^Add \$50\.00$/ }).click();
+      await shows(rider, ".wallet-text", /available \$50\.00/);
+      await rider.getByLabel("Pickup", { exact: true }).selectOption({ label: "Union Square" });
+      // The dropoff by a click on the map, as a person would choose it.
+      const box = await rider.locator("svg.city-map").boundingBox();
+      if (!box) throw new Error("no map");
+      await rider.mouse.click(box.x + box.width * 0.62, box.y + box.height * 0.45);
+      await shows(rider, ".points", /Dropoff: 37\.\d+, -122\.\d+/);
+      await rider.getByRole("button", { name: "Get a quote" }).click();
+      await shows(rider, ".quote", /Pickup in\s*\d+ (s|min)/);
+      await shot(rider, "1-rider-quote");
+      await rider.getByRole("button", { name: "Request ride" }).click();
+      await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
-    // The offer, with its countdown, on the driver's screen.
-    await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
-    await shot(driver, "2-driver-offer");
-    await driver.getByRole("button", { name: "Accept" }).click();
-    await shows(driver, "[data-testid=trip-status]", "Driver on the way");
-    await shows(rider, "[data-testid=trip-status]", "Driver on the way");
+      // The offer, with its countdown, on the driver's screen.
+      await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      await shot(driver, "2-driver-offer");
+      await driver.getByRole("button", { name: "Accept" }).click();
+      await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+      await shows(rider, "[data-testid=trip-status]", "Driver on the way");
 
-    // The driver drives towards the pickup on their own; the rider sees the car and its ETA.
-    await driver.getByLabel("Speed").selectOption("240");
-    await expect.poll(() => rider.locator('[data-marker="driver"]').count(), { timeout: SEEN_MS }).toBe(1);
-    await shows(rider, ".trip-detail", /Driver arrives in \d+ (s|min)/);
+      // The driver drives towards the pickup on their own; the rider sees the car and its ETA.
+      await driver.getByLabel("Speed").selectOption("240");
+      await expect.poll(() => rider.locator('[data-marker="driver"]').count(), { timeout: SEEN_MS }).toBe(1);
+      await shows(rider, ".trip-detail", /Driver arrives in \d+ (s|min)/);
 
-    // Trip chat both ways.
-    await rider.locator(".chat input[name=message]").fill("I'm by the big tree");
-    await rider.locator(".chat").getByRole("button", { name: "Send" }).click();
-    await shows(driver, ".chat .messages", "Rider I'm by the big tree");
-    await driver.locator(".chat input[name=message]").fill("Two minutes");
-    await driver.locator(".chat").getByRole("button", { name: "Send" }).click();
-    await shows(rider, ".chat .messages", "Driver Two minutes");
-    await shot(rider, "3-rider-approach");
+      // Trip chat both ways.
+      await rider.locator(".chat input[name=message]").fill("I'm by the big tree");
+      await rider.locator(".chat").getByRole("button", { name: "Send" }).click();
+      await shows(driver, ".chat .messages", "Rider I'm by the big tree");
+      await driver.locator(".chat input[name=message]").fill("Two minutes");
+      await driver.locator(".chat").getByRole("button", { name: "Send" }).click();
+      await shows(rider, ".chat .messages", "Driver Two minutes");
+      await shot(rider, "3-rider-approach");
 
-    await shows(ops, "[data-testid=total-trips]", /^1$/);
-    await shot(ops, "4-ops");
+      await shows(ops, "[data-testid=total-trips]", /^1$/);
+      await shot(ops, "4-ops");
 
-    await driver.getByRole("button", { name: "Arrived" }).click();
-    await shows(rider, "[data-testid=trip-status]", "Driver has arrived");
-    await driver.getByRole("button", { name: "Start ride" }).click();
-    await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
-    await driver.getByRole("button", { name: "Complete ride" }).click();
-    await shows(driver, "[data-testid=final-fare]", /Fare \$\d+\.\d\d/);
-    await shows(rider, "[data-testid=trip-status]", "Trip completed");
-    await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
-    // Settled: the hold is gone, the fare taken.
-    await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
-    await shot(rider, "5-rider-receipt");
+      await driver.getByRole("button", { name: "Arrived" }).click();
+      await shows(rider, "[data-testid=trip-status]", "Driver has arrived");
+      await driver.getByRole("button", { name: "Start ride" }).click();
+      await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
+      await driver.getByRole("button", { name: "Complete ride" }).click();
+      await shows(driver, "[data-testid=final-fare]", /Fare \$\d+\.\d\d/);
+      await shows(rider, "[data-testid=trip-status]", "Trip completed");
+      await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
+      // Settled: the hold is gone, the fare taken.
+      await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
+      await shot(rider, "5-rider-receipt");
 
-    await rider.getByRole("button", { name: "5 stars" }).click();
-    await shows(rider, ".rating", "Thanks: you gave 5 stars.");
-    await driver.getByRole("button", { name: "4 stars" }).click();
-    await shows(driver, ".rating", "Thanks: you gave 4 stars.");
-    await shot(driver, "6-driver-done");
-    await shows(ops, "[data-testid=total-trips]", /^0$/);
+      await rider.getByRole("button", { name: "5 stars" }).click();
+      await shows(rider, ".rating", "Thanks: you gave 5 stars.");
+      await driver.getByRole("button", { name: "4 stars" }).click();
+      await shows(driver, ".rating", "Thanks: you gave 4 stars.");
+      await shot(driver, "6-driver-done");
+      await shows(ops, "[data-testid=total-trips]", /^0$/);
 
-    for (const page of [driver, rider, ops]) expect(errorsOf(page)).toEqual([]);
-  });
+      for (const page of [driver, rider, ops]) expect(errorsOf(page)).toEqual([]);
+    },
+  );
 
   it("lets two users chat in a room with presence, typing and read marks", async () => {
     const ada = await newPage();

@@ -12,6 +12,16 @@ export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-
 
 export type TestUser = { user: User; token: string; refreshToken?: string };
 
+/**
+ * JSON the Worker sent, as a test reads it: an HTTP body from `call` or a frame on a TestSocket.
+ * Tests take it apart freely and check it with `expect`, which checks at run time what a static
+ * type would only claim; where a test needs the shape, it names a type from src/protocol (or
+ * parses with its schema). This alias is the one `any` under test/: it keeps the ~500 reads of
+ * bodies and frames from each needing a cast.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: unchecked wire JSON, asserted with expect() at run time (see above)
+export type WireJson = any;
+
 export async function call(
   method: string,
   path: string,
@@ -31,7 +41,7 @@ export async function call(
           : JSON.stringify(options.body),
   });
   const text = await res.text();
-  let json: any = null;
+  let json: WireJson = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
@@ -89,7 +99,7 @@ export async function joinRoom(user: TestUser, roomId: string): Promise<void> {
 
 /** A connected test socket that records every frame and can wait for the next matching one. */
 export class TestSocket {
-  readonly frames: any[] = [];
+  readonly frames: WireJson[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
@@ -116,7 +126,7 @@ export class TestSocket {
   }
 
   /** Resolves with the next frame (after those already taken) that matches; rejects after `timeoutMs`. */
-  async next(match: (frame: any) => boolean = () => true, timeoutMs = 3_000): Promise<any> {
+  async next(match: (frame: WireJson) => boolean = () => true, timeoutMs = 3_000): Promise<WireJson> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.cursor < this.frames.length) {

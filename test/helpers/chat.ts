@@ -8,7 +8,16 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Identity } from "../../src/auth/jwt";
 import type { Message } from "../../src/protocol/common";
-import { call, connectOk, createRoom, joinRoom, registerUser, type TestSocket, type TestUser } from "./api";
+import {
+  call,
+  connectOk,
+  createRoom,
+  joinRoom,
+  registerUser,
+  type TestSocket,
+  type TestUser,
+  type WireJson,
+} from "./api";
 
 /** Asserts API.md's error response: the status, and a body `{ error: { code, message, details? } }`. */
 export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
@@ -80,7 +89,8 @@ export async function roomStorage(
     // The events still to be copied: above the watermark, and meant for D1.
     const outbox = state.storage.sql
       .exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM events WHERE archive = 1 AND seq > COALESCE((SELECT value FROM log_meta WHERE key = 'flushed_through'), 0)`,
+        `SELECT COUNT(*) AS n FROM events WHERE archive = 1 AND seq > COALESCE((SELECT value FROM log_meta WHERE key ` +
+          `= 'flushed_through'), 0)`,
       )
       .one().n;
     return { firstSeq: log.first, lastSeq: log.last, events: log.events, outbox };
@@ -121,9 +131,9 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
 export function frameAfter(
   socket: TestSocket,
   from: number,
-  match: (frame: any) => boolean,
+  match: (frame: WireJson) => boolean,
   timeoutMs = 3_000,
-): Promise<any> {
+): Promise<WireJson> {
   return new Promise((resolve, reject) => {
     const find = () => socket.frames.slice(from).find(match);
     const done = (settle: () => void) => {
@@ -139,7 +149,8 @@ export function frameAfter(
         done(() =>
           reject(
             new Error(
-              `socket closed (${socket.closed?.code}) while waiting; frames: ${JSON.stringify(socket.frames.slice(from))}`,
+              `socket closed (${socket.closed?.code}) while waiting; frames: ` +
+                `${JSON.stringify(socket.frames.slice(from))}`,
             ),
           ),
         );
@@ -172,6 +183,6 @@ export async function settle(socket: TestSocket): Promise<number> {
 }
 
 /** Frames of `type` among those received from index `from` on. */
-export function framesOf(socket: TestSocket, type: string, from = 0): any[] {
+export function framesOf(socket: TestSocket, type: string, from = 0): WireJson[] {
   return socket.frames.slice(from).filter((f) => f.type === type);
 }

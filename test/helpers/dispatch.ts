@@ -8,8 +8,9 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { loadConfig } from "../../src/config";
 import { cellOf } from "../../src/domain/geo";
+import type { TripState } from "../../src/domain/trip";
 import type { LatLng } from "../../src/protocol/common";
-import { call, connectOk, registerUser, type TestSocket, type TestUser } from "./api";
+import { call, connectOk, registerUser, type TestSocket, type TestUser, type WireJson } from "./api";
 
 /**
  * A point in area `n`. Areas are 0.8° of latitude (about 89 km) apart, far beyond the
@@ -26,9 +27,17 @@ export function offset(point: LatLng, northKm: number, eastKm = 0): LatLng {
   return { lat, lng };
 }
 
-export function expectError(res: { status: number; body: any }, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(typeof res.body.error.message).toBe("string");
+/** The API's error body: `{ error: { code, message } }`, or undefined for anything else. */
+function apiError(body: unknown): { code?: unknown; message?: unknown } | undefined {
+  if (typeof body !== "object" || body === null || !("error" in body)) return undefined;
+  const { error } = body;
+  return typeof error === "object" && error !== null ? error : undefined;
+}
+
+export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
+  const error = apiError(res.body);
+  expect({ status: res.status, code: error?.code }).toEqual({ status, code });
+  expect(typeof error?.message).toBe("string");
 }
 
 export const tripStub = (tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
@@ -98,10 +107,10 @@ export async function acceptedTrip(rider: TestUser, driver: OnlineDriver, pickup
 }
 
 /** Reads and rewrites the trip's stored state (the JSON in its `trip` table). */
-export async function editTripState(tripId: string, edit: (state: any) => void): Promise<void> {
+export async function editTripState(tripId: string, edit: (state: TripState) => void): Promise<void> {
   await runInDurableObject(tripStub(tripId), (_instance, ctx) => {
     const row = ctx.storage.sql.exec<{ state: string }>(`SELECT state FROM trip`).one();
-    const state = JSON.parse(row.state);
+    const state: TripState = JSON.parse(row.state);
     edit(state);
     ctx.storage.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(state));
   });
@@ -123,7 +132,7 @@ export async function editDriverRow(
   await evictDurableObject(stub, { webSockets: "hibernate" });
 }
 
-export async function readTripState(tripId: string): Promise<any> {
+export async function readTripState(tripId: string): Promise<TripState> {
   return runInDurableObject(tripStub(tripId), (_instance, ctx) =>
     JSON.parse(ctx.storage.sql.exec<{ state: string }>(`SELECT state FROM trip`).one().state),
   );
@@ -169,7 +178,11 @@ export function waitDriverStatus(driver: TestUser, status: string, timeoutMs?: n
  * Waits until any frame the socket has received so far matches (unlike `next`, which only
  * looks past the frames it already took); rejects after `timeoutMs`.
  */
-export function frameSeen(socket: TestSocket, match: (frame: any) => boolean, timeoutMs = 3_000): Promise<any> {
+export function frameSeen(
+  socket: TestSocket,
+  match: (frame: WireJson) => boolean,
+  timeoutMs = 3_000,
+): Promise<WireJson> {
   return waitFor(
     () => `a frame on the socket; frames: ${JSON.stringify(socket.frames).slice(0, 2_000)}`,
     async () => socket.frames.find(match),
@@ -178,7 +191,7 @@ export function frameSeen(socket: TestSocket, match: (frame: any) => boolean, ti
 }
 
 /** Frames the socket has received that match. */
-export const framesOf = (socket: TestSocket, match: (frame: any) => boolean) => socket.frames.filter(match);
+export const framesOf = (socket: TestSocket, match: (frame: WireJson) => boolean) => socket.frames.filter(match);
 
 /** Gives in-flight work (side effects behind a reply, a stray dispatch pass) time to show up. */
 export const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));

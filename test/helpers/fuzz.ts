@@ -157,7 +157,8 @@ function exampleString(schema: JsonSchema, name: string): string {
 export function fieldPaths(value: unknown, prefix: string[] = []): string[][] {
   const out: string[][] = [];
   if (Array.isArray(value)) {
-    value.forEach((item, i) => out.push([...prefix, String(i)], ...fieldPaths(item, [...prefix, String(i)])));
+    for (const [i, item] of value.entries())
+      out.push([...prefix, String(i)], ...fieldPaths(item, [...prefix, String(i)]));
   } else if (value !== null && typeof value === "object") {
     for (const [key, item] of Object.entries(value)) out.push([...prefix, key], ...fieldPaths(item, [...prefix, key]));
   }
@@ -218,7 +219,8 @@ export function jsonWith(value: unknown, path: string[], raw: string): string {
   if (path.length === 0) return raw;
   const [head, ...rest] = path as [string, ...string[]];
   if (Array.isArray(value)) {
-    return `[${value.map((item, i) => (String(i) === head ? jsonWith(item, rest, raw) : JSON.stringify(item))).join(",")}]`;
+    const items = value.map((item, i) => (String(i) === head ? jsonWith(item, rest, raw) : JSON.stringify(item)));
+    return `[${items.join(",")}]`;
   }
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value).map(

@@ -33,47 +33,54 @@ describe("tokenTimes and renewalMarginMs", () => {
 });
 
 describe("SessionKeeper", () => {
-  it("hands out the token as it is until its renewal margin, then refreshes once for all concurrent callers", async () => {
-    let exchanges = 0;
-    const keeper = new SessionKeeper(session(1, 900), async (rt) => {
-      exchanges++;
-      await new Promise((r) => setTimeout(r, 20));
-      return session(Number(rt.slice(2)) + 1, 900);
-    });
-    expect(await keeper.token()).toBe(keeper.session!.token);
-    expect(exchanges).toBe(0);
-    keeper.set(session(5, 30)); // a 30 s token is renewed in its last 6 s: used as it is now
-    expect(await keeper.token()).toBe(keeper.session!.token);
-    keeper.set({ ...session(7, 900), expiresAt: Date.now() + 10_000 }); // 10 s left, inside its 60 s margin: refreshed
-    const heard: string[] = [];
-    keeper.onToken((t) => heard.push(t));
-    const tokens = await Promise.all([keeper.token(), keeper.token(), keeper.token()]);
-    expect(exchanges).toBe(1);
-    expect(new Set(tokens).size).toBe(1);
-    expect(keeper.session!.refreshToken).toBe("rt8");
-    expect(heard).toEqual([tokens[0]]);
-  });
+  it(
+    "hands out the token as it is until its renewal margin, then refreshes once for all concurrent " + "callers",
+    async () => {
+      let exchanges = 0;
+      const keeper = new SessionKeeper(session(1, 900), async (rt) => {
+        exchanges++;
+        await new Promise((r) => setTimeout(r, 20));
+        return session(Number(rt.slice(2)) + 1, 900);
+      });
+      expect(await keeper.token()).toBe(keeper.session!.token);
+      expect(exchanges).toBe(0);
+      keeper.set(session(5, 30)); // a 30 s token is renewed in its last 6 s: used as it is now
+      expect(await keeper.token()).toBe(keeper.session!.token);
+      // 10 s left, inside its 60 s margin: refreshed
+      keeper.set({ ...session(7, 900), expiresAt: Date.now() + 10_000 });
+      const heard: string[] = [];
+      keeper.onToken((t) => heard.push(t));
+      const tokens = await Promise.all([keeper.token(), keeper.token(), keeper.token()]);
+      expect(exchanges).toBe(1);
+      expect(new Set(tokens).size).toBe(1);
+      expect(keeper.session!.refreshToken).toBe("rt8");
+      expect(heard).toEqual([tokens[0]]);
+    },
+  );
 
-  it("ends the session when the refresh is refused (401), and keeps a still valid token on a network error", async () => {
-    const changes: (ClientSession | null)[] = [];
-    let answer: "refuse" | "network" = "network";
-    const keeper = new SessionKeeper(
-      { ...session(1, 900), expiresAt: Date.now() + 5_000 },
-      async () => {
-        throw answer === "refuse"
-          ? new RidewireError(401, "unauthorized", "reused")
-          : new RidewireError(0, "network_error", "offline");
-      },
-      (s) => changes.push(s),
-    );
-    const before = keeper.session!.token;
-    expect(await keeper.token()).toBe(before);
-    answer = "refuse";
-    await expect(keeper.token()).rejects.toMatchObject({ status: 401, code: "session_expired" });
-    expect(keeper.session).toBeNull();
-    expect(changes).toEqual([null]);
-    expect(await keeper.token()).toBeNull();
-  });
+  it(
+    "ends the session when the refresh is refused (401), and keeps a still valid token on a network " + "error",
+    async () => {
+      const changes: (ClientSession | null)[] = [];
+      let answer: "refuse" | "network" = "network";
+      const keeper = new SessionKeeper(
+        { ...session(1, 900), expiresAt: Date.now() + 5_000 },
+        async () => {
+          throw answer === "refuse"
+            ? new RidewireError(401, "unauthorized", "reused")
+            : new RidewireError(0, "network_error", "offline");
+        },
+        (s) => changes.push(s),
+      );
+      const before = keeper.session!.token;
+      expect(await keeper.token()).toBe(before);
+      answer = "refuse";
+      await expect(keeper.token()).rejects.toMatchObject({ status: 401, code: "session_expired" });
+      expect(keeper.session).toBeNull();
+      expect(changes).toEqual([null]);
+      expect(await keeper.token()).toBeNull();
+    },
+  );
 });
 
 describe("RidewireClient keeps its session", () => {

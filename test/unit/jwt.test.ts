@@ -208,16 +208,17 @@ describe("signToken / verifyToken", () => {
       "...",
       "a.b.c",
       "not-a-token",
-      "Bearer " + token,
-      token + ".",
-      "." + token,
+      `Bearer ${token}`,
+      `${token}.`,
+      `.${token}`,
       token.replace(/\./g, ""),
       token.split(".").slice(0, 2).join("."),
       `${token}.extra`,
       "!!!.@@@.###",
       `${encodeJson({ alg: "HS256" })}.%%%.${token.split(".")[2]}`,
       "eyJ.eyJ.eyJ",
-      `${btoa(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${btoa(JSON.stringify(validClaims()))}.${token.split(".")[2]}`,
+      `${btoa(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${btoa(JSON.stringify(validClaims()))}.` +
+        `${token.split(".")[2]}`,
       "x".repeat(10_000),
     ];
     for (const candidate of garbage) {

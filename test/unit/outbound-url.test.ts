@@ -118,7 +118,7 @@ describe("checkOutboundUrl", () => {
       "https://%zz/",
       "\u0000",
       "https://[::ffff:999.0.0.1]/",
-      "https://" + "a".repeat(5000),
+      `https://${"a".repeat(5000)}`,
     ]) {
       expect(() => checkOutboundUrl(raw, strict)).not.toThrow();
     }

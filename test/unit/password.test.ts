@@ -66,7 +66,7 @@ describe("verifyPassword", () => {
     const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("old account"), "PBKDF2", false, [
       "deriveBits",
     ]);
-    const saltBytes = Uint8Array.from(atob(salt!.replace(/-/g, "+").replace(/_/g, "/") + "=="), (ch) =>
+    const saltBytes = Uint8Array.from(atob(`${salt!.replace(/-/g, "+").replace(/_/g, "/")}==`), (ch) =>
       ch.charCodeAt(0),
     );
     const bits = new Uint8Array(

@@ -13,7 +13,8 @@ describe("redactSecrets", () => {
       "/hook?token=[redacted]&x=1&refresh_token=[redacted]",
     );
     expect(loggableUrl("/a?api_key=1&Signature=2&secret=3&password=4&code=5&sid=6#frag")).toBe(
-      "/a?api_key=[redacted]&Signature=[redacted]&secret=[redacted]&password=[redacted]&code=[redacted]&sid=[redacted]#frag",
+      "/a?api_key=[redacted]&Signature=[redacted]&secret=[redacted]" +
+        "&password=[redacted]&code=[redacted]&sid=[redacted]#frag",
     );
     expect(loggableUrl("/a?access%5Ftoken=zzz")).toBe("/a?access%5Ftoken=[redacted]");
     expect(loggableUrl("/v1/rooms?limit=5&since=2")).toBe("/v1/rooms?limit=5&since=2");

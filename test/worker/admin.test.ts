@@ -73,7 +73,8 @@ afterEach(async () => {
   ).all();
   expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
   const overdrawn = await env.DB.prepare(
-    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`,
+    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, ` +
+      `currency HAVING sum < 0`,
   ).all();
   expect(overdrawn.results, "no wallet below zero").toEqual([]);
 });
@@ -153,84 +154,88 @@ describe("bans", () => {
     expect(audit.body.records.map((r: { action: string }) => r.action)).toEqual(["user.unban", "user.ban"]);
   });
 
-  it("close the user's open sockets and streams (4004), refuse their token, login and new sockets, and lift with an unban", async () => {
-    const admin = await registerAdmin();
-    const rider = await registerUser("rider", "Banned Bea");
-    const friend = await registerUser("rider", "Friend");
-    const room = await createRoom(friend);
-    await joinRoom(rider, room.id);
-    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, rider.token);
-    await socket.nextOfType("welcome");
-    const friendSocket = await connectOk(`/v1/rooms/${room.id}/ws`, friend.token);
-    await friendSocket.nextOfType("welcome");
-    const stream = await exports.default.fetch(
-      `http://ridewire.test/v1/rooms/${room.id}/events?access_token=${rider.token}`,
-      { headers: { Accept: "text/event-stream" } },
-    );
-    expect(stream.status).toBe(200);
-    // A long poll waiting for news (up to 25 s) is answered at once, with a refusal and no events.
-    const seq = (await call("GET", `/v1/rooms/${room.id}/poll?since=0&timeout=0`, { token: rider.token })).body.seq;
-    const poll = call("GET", `/v1/rooms/${room.id}/poll?since=${seq}&timeout=25`, { token: rider.token });
-    await new Promise((r) => setTimeout(r, 100));
+  it(
+    "close the user's open sockets and streams (4004), " +
+      "refuse their token, login and new sockets, and lift with an unban",
+    async () => {
+      const admin = await registerAdmin();
+      const rider = await registerUser("rider", "Banned Bea");
+      const friend = await registerUser("rider", "Friend");
+      const room = await createRoom(friend);
+      await joinRoom(rider, room.id);
+      const socket = await connectOk(`/v1/rooms/${room.id}/ws`, rider.token);
+      await socket.nextOfType("welcome");
+      const friendSocket = await connectOk(`/v1/rooms/${room.id}/ws`, friend.token);
+      await friendSocket.nextOfType("welcome");
+      const stream = await exports.default.fetch(
+        `http://ridewire.test/v1/rooms/${room.id}/events?access_token=${rider.token}`,
+        { headers: { Accept: "text/event-stream" } },
+      );
+      expect(stream.status).toBe(200);
+      // A long poll waiting for news (up to 25 s) is answered at once, with a refusal and no events.
+      const seq = (await call("GET", `/v1/rooms/${room.id}/poll?since=0&timeout=0`, { token: rider.token })).body.seq;
+      const poll = call("GET", `/v1/rooms/${room.id}/poll?since=${seq}&timeout=25`, { token: rider.token });
+      await new Promise((r) => setTimeout(r, 100));
 
-    const res = await ban(admin, rider.user.id, "spamming the night shift room");
-    expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({
-      id: rider.user.id,
-      bannedAt: expect.any(Number),
-      banReason: "spamming the night shift room",
-    });
-    expect(res.body.audit).toMatchObject({
-      actorId: admin.user.id,
-      action: "user.ban",
-      target: { kind: "user", id: rider.user.id },
-      reason: "spamming the night shift room",
-    });
-    expect(res.body.disconnected).toEqual({ objects: 1, failed: 0 });
+      const res = await ban(admin, rider.user.id, "spamming the night shift room");
+      expect(res.status).toBe(200);
+      expect(res.body.user).toMatchObject({
+        id: rider.user.id,
+        bannedAt: expect.any(Number),
+        banReason: "spamming the night shift room",
+      });
+      expect(res.body.audit).toMatchObject({
+        actorId: admin.user.id,
+        action: "user.ban",
+        target: { kind: "user", id: rider.user.id },
+        reason: "spamming the night shift room",
+      });
+      expect(res.body.disconnected).toEqual({ objects: 1, failed: 0 });
 
-    expect(await socket.waitClosed()).toMatchObject({ code: 4004, reason: "banned" });
-    // Every session ended with the ban: the refresh token no longer buys an access token.
-    const refreshed = await call("POST", "/v1/auth/refresh", { body: { refreshToken: rider.refreshToken } });
-    expect(refreshed.status).toBe(401);
-    await streamEnds(stream.body!);
-    const polled = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
-    expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({
-      status: 403,
-      code: "forbidden",
-    });
-    // The others in the room see the banned user leave, and stay connected.
-    await friendSocket.next((f) => f.type === "presence" && f.event === "leave" && f.userId === rider.user.id);
-    expect(friendSocket.closed).toBeNull();
+      expect(await socket.waitClosed()).toMatchObject({ code: 4004, reason: "banned" });
+      // Every session ended with the ban: the refresh token no longer buys an access token.
+      const refreshed = await call("POST", "/v1/auth/refresh", { body: { refreshToken: rider.refreshToken } });
+      expect(refreshed.status).toBe(401);
+      await streamEnds(stream.body!);
+      const polled = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
+      expect(polled && { status: polled.status, code: polled.body.error?.code }).toEqual({
+        status: 403,
+        code: "forbidden",
+      });
+      // The others in the room see the banned user leave, and stay connected.
+      await friendSocket.next((f) => f.type === "presence" && f.event === "leave" && f.userId === rider.user.id);
+      expect(friendSocket.closed).toBeNull();
 
-    expectError(await call("GET", "/v1/me", { token: rider.token }), 403, "account_banned");
-    expectError(
-      await call("POST", `/v1/rooms/${room.id}/messages`, { token: rider.token, body: { text: "let me back in" } }),
-      403,
-      "account_banned",
-    );
-    expectError(await login(rider), 403, "account_banned");
-    const again = await connect(`/v1/rooms/${room.id}/ws`, { token: rider.token });
-    expect(again.status).toBe(403);
-    // A wrong password still reads as a wrong password: the ban shows only to the account holder.
-    expectError(
-      await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "not-the-password" } }),
-      401,
-      "invalid_credentials",
-    );
+      expectError(await call("GET", "/v1/me", { token: rider.token }), 403, "account_banned");
+      expectError(
+        await call("POST", `/v1/rooms/${room.id}/messages`, { token: rider.token, body: { text: "let me back in" } }),
+        403,
+        "account_banned",
+      );
+      expectError(await login(rider), 403, "account_banned");
+      const again = await connect(`/v1/rooms/${room.id}/ws`, { token: rider.token });
+      expect(again.status).toBe(403);
+      // A wrong password still reads as a wrong password: the ban shows only to the account holder.
+      expectError(
+        await call("POST", "/v1/auth/login", { body: { email: rider.user.email, password: "not-the-password" } }),
+        401,
+        "invalid_credentials",
+      );
 
-    // The room itself refuses the user for a while, should a Worker that has not heard of the ban pass them on.
-    const direct = await env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)).fetch(
-      new Request("https://room.internal/ws", {
-        headers: { Upgrade: "websocket", ...identityHeader({ userId: rider.user.id, role: "rider", name: "Bea" }) },
-      }),
-    );
-    expect(direct.status).toBe(403);
+      // The room itself refuses the user for a while, should a Worker that has not heard of the ban pass them on.
+      const direct = await env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(room.id)).fetch(
+        new Request("https://room.internal/ws", {
+          headers: { Upgrade: "websocket", ...identityHeader({ userId: rider.user.id, role: "rider", name: "Bea" }) },
+        }),
+      );
+      expect(direct.status).toBe(403);
 
-    expect((await unban(admin, rider.user.id)).status).toBe(200);
-    expect((await call("GET", "/v1/me", { token: rider.token })).status).toBe(200);
-    expect((await login(rider)).status).toBe(200);
-    friendSocket.close();
-  });
+      expect((await unban(admin, rider.user.id)).status).toBe(200);
+      expect((await call("GET", "/v1/me", { token: rider.token })).status).toBe(200);
+      expect((await login(rider)).status).toBe(200);
+      friendSocket.close();
+    },
+  );
 
   it("close a socket whose room is hibernating", async () => {
     const admin = await registerAdmin();
@@ -405,92 +410,101 @@ describe("refunds", () => {
       ...(key === undefined ? {} : { headers: { "Idempotency-Key": key } }),
     });
 
-  it("posts partial refunds back to the rider, taking back the driver's and the platform's shares in proportion, never past the charge", async () => {
-    const admin = await registerAdmin();
-    const { rider, driver, trip, fare } = await completedTrip(7);
-    expect(fare).toBe(700);
-    const earnings = 525;
+  it(
+    "posts partial refunds back to the rider, taking back the driver's " +
+      "and the platform's shares in proportion, never past the charge",
+    async () => {
+      const admin = await registerAdmin();
+      const { rider, driver, trip, fare } = await completedTrip(7);
+      expect(fare).toBe(700);
+      const earnings = 525;
 
-    expectError(await refund(admin, trip.id, { reason: "driver took a detour" }), 400, "invalid_request");
-    expectError(
-      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(0) }, "k0"),
-      400,
-      "invalid_request",
-    );
-    expectError(
-      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(-5) }, "k0"),
-      400,
-      "invalid_request",
-    );
-    expectError(
-      await refund(admin, trip.id, { reason: "driver took a detour", amount: { amount: 100, currency: "EUR" } }, "k0"),
-      400,
-      "invalid_request",
-    );
-    expectError(await refund(admin, trip.id, { amount: USD(100) }, "k0"), 400, "invalid_request");
+      expectError(await refund(admin, trip.id, { reason: "driver took a detour" }), 400, "invalid_request");
+      expectError(
+        await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(0) }, "k0"),
+        400,
+        "invalid_request",
+      );
+      expectError(
+        await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(-5) }, "k0"),
+        400,
+        "invalid_request",
+      );
+      expectError(
+        await refund(
+          admin,
+          trip.id,
+          { reason: "driver took a detour", amount: { amount: 100, currency: "EUR" } },
+          "k0",
+        ),
+        400,
+        "invalid_request",
+      );
+      expectError(await refund(admin, trip.id, { amount: USD(100) }, "k0"), 400, "invalid_request");
 
-    const before = (await walletOf(rider)).available.amount;
-    const first = await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(300) }, "k1");
-    expect(first.status).toBe(201);
-    expect(first.body.refund).toEqual({
-      tripId: trip.id,
-      amount: USD(300),
-      charged: USD(700),
-      refunded: USD(300),
-      refundable: USD(400),
-      driverReversal: USD(225),
-      commissionReversal: USD(75),
-      createdAt: expect.any(Number),
-    });
-    expect(first.body.audit).toMatchObject({
-      action: "trip.refund",
-      actorId: admin.user.id,
-      target: { kind: "trip", id: trip.id },
-      reason: "driver took a detour",
-    });
-    expect((await walletOf(rider)).available.amount).toBe(before + 300);
-    expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(earnings - 225);
+      const before = (await walletOf(rider)).available.amount;
+      const first = await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(300) }, "k1");
+      expect(first.status).toBe(201);
+      expect(first.body.refund).toEqual({
+        tripId: trip.id,
+        amount: USD(300),
+        charged: USD(700),
+        refunded: USD(300),
+        refundable: USD(400),
+        driverReversal: USD(225),
+        commissionReversal: USD(75),
+        createdAt: expect.any(Number),
+      });
+      expect(first.body.audit).toMatchObject({
+        action: "trip.refund",
+        actorId: admin.user.id,
+        target: { kind: "trip", id: trip.id },
+        reason: "driver took a detour",
+      });
+      expect((await walletOf(rider)).available.amount).toBe(before + 300);
+      expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(earnings - 225);
 
-    // The same key again: the same refund, posted once.
-    const replay = await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(300) }, "k1");
-    expect(replay.status).toBe(201);
-    expect(replay.body).toEqual(first.body);
-    expect((await walletOf(rider)).available.amount).toBe(before + 300);
-    // The same key for another amount is another request: 409, and nothing posted.
-    expectError(
-      await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(200) }, "k1"),
-      409,
-      "conflict",
-    );
-    expect((await walletOf(rider)).available.amount).toBe(before + 300);
+      // The same key again: the same refund, posted once.
+      const replay = await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(300) }, "k1");
+      expect(replay.status).toBe(201);
+      expect(replay.body).toEqual(first.body);
+      expect((await walletOf(rider)).available.amount).toBe(before + 300);
+      // The same key for another amount is another request: 409, and nothing posted.
+      expectError(
+        await refund(admin, trip.id, { reason: "driver took a detour", amount: USD(200) }, "k1"),
+        409,
+        "conflict",
+      );
+      expect((await walletOf(rider)).available.amount).toBe(before + 300);
 
-    const tooMuch = await refund(admin, trip.id, { reason: "more", amount: USD(401) }, "k2");
-    expectError(tooMuch, 409, "conflict");
-    expect(tooMuch.body.error.details).toEqual({ charged: USD(700), refunded: USD(300), refundable: USD(400) });
+      const tooMuch = await refund(admin, trip.id, { reason: "more", amount: USD(401) }, "k2");
+      expectError(tooMuch, 409, "conflict");
+      expect(tooMuch.body.error.details).toEqual({ charged: USD(700), refunded: USD(300), refundable: USD(400) });
 
-    const rest = await refund(admin, trip.id, { reason: "the whole ride was wrong" }, "k3");
-    expect(rest.status).toBe(201);
-    expect(rest.body.refund).toMatchObject({
-      amount: USD(400),
-      refunded: USD(700),
-      refundable: USD(0),
-      driverReversal: USD(300),
-      commissionReversal: USD(100),
-    });
-    expectError(await refund(admin, trip.id, { reason: "once more" }, "k4"), 409, "conflict");
-    expectError(await refund(admin, trip.id, { reason: "once more", amount: USD(1) }, "k5"), 409, "conflict");
+      const rest = await refund(admin, trip.id, { reason: "the whole ride was wrong" }, "k3");
+      expect(rest.status).toBe(201);
+      expect(rest.body.refund).toMatchObject({
+        amount: USD(400),
+        refunded: USD(700),
+        refundable: USD(0),
+        driverReversal: USD(300),
+        commissionReversal: USD(100),
+      });
+      expectError(await refund(admin, trip.id, { reason: "once more" }, "k4"), 409, "conflict");
+      expectError(await refund(admin, trip.id, { reason: "once more", amount: USD(1) }, "k5"), 409, "conflict");
 
-    // In all: the charge exactly reversed, no more.
-    expect((await walletOf(rider)).available.amount).toBe(before + 700);
-    expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(0);
-    const tx = await call("GET", "/v1/wallet/transactions", { token: rider.token });
-    expect(
-      tx.body.transactions
-        .filter((t: { kind: string }) => t.kind === "refund")
-        .map((t: { amount: { amount: number } }) => t.amount.amount)
-        .sort(),
-    ).toEqual([300, 400]);
-  });
+      // In all: the charge exactly reversed, no more.
+      expect((await walletOf(rider)).available.amount).toBe(before + 700);
+      expect(await balanceOf(`earnings:${driver.user.id}`)).toBe(0);
+      const tx = await call("GET", "/v1/wallet/transactions", { token: rider.token });
+      expect(
+        tx.body.transactions
+          .filter((t: { kind: string }) => t.kind === "refund")
+          .map((t: { amount: { amount: number } }) => t.amount.amount)
+          .sort(),
+      ).toEqual([300, 400]);
+    },
+  );
 
   it("refund concurrently never more than the charge", async () => {
     const admin = await registerAdmin();

@@ -183,25 +183,29 @@ describe("POST /v1/auth/register", () => {
 });
 
 describe("POST /v1/auth/login", () => {
-  it("answers 200 { user, token, refreshToken, ... } for the right password, with any case and spacing of the email", async () => {
-    const local = unique("login");
-    const created = await register({
-      email: `${local}@example.com`,
-      password: "password123",
-      name: "Lou",
-      role: "driver",
-    });
-    const clientIp = ip();
-    for (const variant of [`${local}@example.com`, `  ${local.toUpperCase()}@Example.com `]) {
-      const res = await login({ email: variant, password: "password123" }, clientIp);
-      expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(AUTH_KEYS);
-      expect(res.body.user).toEqual(created.body.user);
-      const me = await call("GET", "/v1/me", { token: res.body.token });
-      expect(me.status).toBe(200);
-      expect(me.body.user.role).toBe("driver");
-    }
-  });
+  it(
+    "answers 200 { user, token, refreshToken, " +
+      "... } for the right password, with any case and spacing of the email",
+    async () => {
+      const local = unique("login");
+      const created = await register({
+        email: `${local}@example.com`,
+        password: "password123",
+        name: "Lou",
+        role: "driver",
+      });
+      const clientIp = ip();
+      for (const variant of [`${local}@example.com`, `  ${local.toUpperCase()}@Example.com `]) {
+        const res = await login({ email: variant, password: "password123" }, clientIp);
+        expect(res.status).toBe(200);
+        expect(Object.keys(res.body).sort()).toEqual(AUTH_KEYS);
+        expect(res.body.user).toEqual(created.body.user);
+        const me = await call("GET", "/v1/me", { token: res.body.token });
+        expect(me.status).toBe(200);
+        expect(me.body.user.role).toBe("driver");
+      }
+    },
+  );
 
   it("answers 401 invalid_credentials for a wrong password and for an unknown email alike", async () => {
     const address = email();
@@ -233,7 +237,8 @@ describe("POST /v1/auth/login", () => {
       expectError(await login({ email: email(), password: "password123" }, clientIp), 401, "invalid_credentials");
   });
 
-  it("slows an email down with growing delays after LOGIN_EMAIL_FREE_FAILURES failures from any addresses, even for the right password", async () => {
+  it("slows an email down with growing delays after LOGIN_EMAIL_FREE_FAILURES " +
+    "failures from any addresses, even for the right password", async () => {
     const local = unique("slowed");
     const address = `${local}@example.com`;
     await register({ email: address, password: "password123", name: "Slow", role: "rider" });
@@ -269,19 +274,23 @@ describe("POST /v1/auth/login", () => {
     expect((await login({ email: other, password: "password123" }, ip())).status).toBe(200);
   }, 30_000);
 
-  it("locks an (email, address) pair after LOGIN_MAX_FAILURES: 429 with Retry-After within the window, even for the right password", async () => {
-    const address = email();
-    await register({ email: address, password: "password123", name: "Pair", role: "rider" });
-    const clientIp = ip();
-    for (let i = 0; i < LOGIN_MAX_FAILURES; i++)
-      expectError(await login({ email: address, password: `wrong-${i}` }, clientIp), 401, "invalid_credentials");
-    const locked = await login({ email: address, password: "password123" }, clientIp);
-    expectError(locked, 429, "rate_limited");
-    const retryAfter = Number(locked.headers.get("Retry-After"));
-    expect(Number.isInteger(retryAfter)).toBe(true);
-    expect(retryAfter).toBeGreaterThan(0);
-    expect(retryAfter).toBeLessThanOrEqual(LOGIN_WINDOW_SECONDS);
-  });
+  it(
+    "locks an (email, address) pair after LOGIN_MAX_FAILURES: " +
+      "429 with Retry-After within the window, even for the right password",
+    async () => {
+      const address = email();
+      await register({ email: address, password: "password123", name: "Pair", role: "rider" });
+      const clientIp = ip();
+      for (let i = 0; i < LOGIN_MAX_FAILURES; i++)
+        expectError(await login({ email: address, password: `wrong-${i}` }, clientIp), 401, "invalid_credentials");
+      const locked = await login({ email: address, password: "password123" }, clientIp);
+      expectError(locked, 429, "rate_limited");
+      const retryAfter = Number(locked.headers.get("Retry-After"));
+      expect(Number.isInteger(retryAfter)).toBe(true);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(LOGIN_WINDOW_SECONDS);
+    },
+  );
 
   it("a successful login clears the email's failures", async () => {
     const address = email();
@@ -294,25 +303,28 @@ describe("POST /v1/auth/login", () => {
     expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
   });
 
-  it("locks a client IP after LOGIN_IP_MAX_FAILURES failures across different emails, even for a right password", async () => {
-    const clientIp = ip();
-    const address = email();
-    await register({ email: address, password: "password123", name: "Victim", role: "rider" });
-    for (let i = 0; i < LOGIN_IP_MAX_FAILURES; i++) {
-      // Unknown emails count too (the decoy path), as do wrong passwords of real ones.
-      const attempt =
-        i === 0 ? { email: address, password: "wrong-password" } : { email: email(), password: "password123" };
-      expectError(await login(attempt, clientIp), 401, "invalid_credentials");
-    }
-    const locked = await login({ email: address, password: "password123" }, clientIp);
-    expectError(locked, 429, "rate_limited");
-    const retryAfter = Number(locked.headers.get("Retry-After"));
-    expect(retryAfter).toBeGreaterThan(0);
-    expect(retryAfter).toBeLessThanOrEqual(LOGIN_WINDOW_SECONDS);
-    expectError(await login({ email: email(), password: "password123" }, clientIp), 429, "rate_limited");
-    // The account itself is fine from another address.
-    expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
-  });
+  it(
+    "locks a client IP after LOGIN_IP_MAX_FAILURES failures across different emails, even for a right " + "password",
+    async () => {
+      const clientIp = ip();
+      const address = email();
+      await register({ email: address, password: "password123", name: "Victim", role: "rider" });
+      for (let i = 0; i < LOGIN_IP_MAX_FAILURES; i++) {
+        // Unknown emails count too (the decoy path), as do wrong passwords of real ones.
+        const attempt =
+          i === 0 ? { email: address, password: "wrong-password" } : { email: email(), password: "password123" };
+        expectError(await login(attempt, clientIp), 401, "invalid_credentials");
+      }
+      const locked = await login({ email: address, password: "password123" }, clientIp);
+      expectError(locked, 429, "rate_limited");
+      const retryAfter = Number(locked.headers.get("Retry-After"));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(LOGIN_WINDOW_SECONDS);
+      expectError(await login({ email: email(), password: "password123" }, clientIp), 429, "rate_limited");
+      // The account itself is fine from another address.
+      expect((await login({ email: address, password: "password123" }, ip())).status).toBe(200);
+    },
+  );
 });
 
 describe("login limits under attack (issue 16)", () => {
@@ -331,21 +343,25 @@ describe("login limits under attack (issue 16)", () => {
     expect(checked).toBeGreaterThan(0);
   });
 
-  it("gives about LOGIN_EMAIL_FREE_FAILURES + 1 of 60 concurrent wrong passwords from 60 addresses a password check", async () => {
-    const address = email();
-    await register({ email: address, password: "password123", name: "Spread", role: "rider" });
-    const started = Date.now();
-    const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())),
-    );
-    const elapsedSeconds = (Date.now() - started) / 1000;
-    const checked = results.filter((r) => r.status === 401).length;
-    expect(checked + results.filter((r) => r.status === 429).length).toBe(60);
-    // The free ones, the one that starts the 1 s wait, and one more for each wait (1, 2, 4 s…)
-    // that ran out while the flood was still arriving on a slow machine.
-    const waitsElapsed = Math.floor(Math.log2(elapsedSeconds + 1));
-    expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1 + waitsElapsed);
-  });
+  it(
+    "gives about LOGIN_EMAIL_FREE_FAILURES + 1 of 60 concurrent " +
+      "wrong passwords from 60 addresses a password check",
+    async () => {
+      const address = email();
+      await register({ email: address, password: "password123", name: "Spread", role: "rider" });
+      const started = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => login({ email: address, password: `wrong-${i}` }, ip())),
+      );
+      const elapsedSeconds = (Date.now() - started) / 1000;
+      const checked = results.filter((r) => r.status === 401).length;
+      expect(checked + results.filter((r) => r.status === 429).length).toBe(60);
+      // The free ones, the one that starts the 1 s wait, and one more for each wait (1, 2, 4 s…)
+      // that ran out while the flood was still arriving on a slow machine.
+      const waitsElapsed = Math.floor(Math.log2(elapsedSeconds + 1));
+      expect(checked).toBeLessThanOrEqual(LOGIN_EMAIL_FREE_FAILURES + 1 + waitsElapsed);
+    },
+  );
 
   it("counts an IPv6 client by its /64, so rotating addresses within it does not escape the limits", async () => {
     const address = email();
@@ -493,28 +509,32 @@ describe("GET /v1/me", () => {
     );
   });
 
-  it("takes ?access_token= only on the GET routes that open a socket, a stream or a long poll, whatever Accept says", async () => {
-    const ada = await registerUser("rider", "Query Token", { funds: 0 });
-    const q = `access_token=${encodeURIComponent(ada.token)}`;
-    const sse = { Accept: "text/event-stream" };
-    // Writes and ordinary reads refuse a query token, also when the request claims to want a stream.
-    const topUp = await call("POST", `/v1/wallet/top-ups?${q}`, {
-      headers: { ...sse, "Idempotency-Key": unique("tu") },
-      body: { amount: { amount: 1000, currency: "USD" } },
-    });
-    expectError(topUp, 401, "unauthorized");
-    expectError(await call("GET", `/v1/me?${q}`, { headers: sse }), 401, "unauthorized");
-    expectError(await call("GET", `/v1/wallet?${q}`, { headers: sse }), 401, "unauthorized");
-    expectError(await call("POST", `/v1/rooms?${q}`, { headers: sse, body: { name: "nope" } }), 401, "unauthorized");
-    expectError(await call("GET", `/v1/rooms?${q}`, { headers: { Upgrade: "websocket" } }), 401, "unauthorized");
-    const wallet = await call("GET", "/v1/wallet", { token: ada.token });
-    expect(wallet.body.wallet.balance.amount).toBe(0);
-    // The stream routes still take it (the room does not exist: 404, past authentication).
-    const poll = await call("GET", `/v1/rooms/room_missing/poll?timeout=0&${q}`);
-    expectError(poll, 404, "not_found");
-    const events = await call("GET", `/v1/rooms/room_missing/events?${q}`, { headers: sse });
-    expectError(events, 404, "not_found");
-  });
+  it(
+    "takes ?access_token= only on the GET routes that open a socket, " +
+      "a stream or a long poll, whatever Accept says",
+    async () => {
+      const ada = await registerUser("rider", "Query Token", { funds: 0 });
+      const q = `access_token=${encodeURIComponent(ada.token)}`;
+      const sse = { Accept: "text/event-stream" };
+      // Writes and ordinary reads refuse a query token, also when the request claims to want a stream.
+      const topUp = await call("POST", `/v1/wallet/top-ups?${q}`, {
+        headers: { ...sse, "Idempotency-Key": unique("tu") },
+        body: { amount: { amount: 1000, currency: "USD" } },
+      });
+      expectError(topUp, 401, "unauthorized");
+      expectError(await call("GET", `/v1/me?${q}`, { headers: sse }), 401, "unauthorized");
+      expectError(await call("GET", `/v1/wallet?${q}`, { headers: sse }), 401, "unauthorized");
+      expectError(await call("POST", `/v1/rooms?${q}`, { headers: sse, body: { name: "nope" } }), 401, "unauthorized");
+      expectError(await call("GET", `/v1/rooms?${q}`, { headers: { Upgrade: "websocket" } }), 401, "unauthorized");
+      const wallet = await call("GET", "/v1/wallet", { token: ada.token });
+      expect(wallet.body.wallet.balance.amount).toBe(0);
+      // The stream routes still take it (the room does not exist: 404, past authentication).
+      const poll = await call("GET", `/v1/rooms/room_missing/poll?timeout=0&${q}`);
+      expectError(poll, 404, "not_found");
+      const events = await call("GET", `/v1/rooms/room_missing/events?${q}`, { headers: sse });
+      expectError(events, 404, "not_found");
+    },
+  );
 
   it("answers a clean 4xx error, never a 500, for a valid token of a user that does not exist", async () => {
     const token = await signToken(
@@ -528,38 +548,41 @@ describe("GET /v1/me", () => {
     expectError(res, res.status, res.status === 401 ? "unauthorized" : "not_found");
   });
 
-  it("answers 401, not a 500 from a foreign key, where a token without an account would write its user id", async () => {
-    const token = await signToken(
-      { userId: "usr_does_not_exist", role: "rider", name: "Ghost" },
-      jwt,
-      Date.now(),
-      "sess_ghost",
-    );
-    const owner = await registerUser();
-    const room = (await call("POST", "/v1/rooms", { token: owner.token, body: { name: unique("room") } })).body.room;
-    const writes: [string, string, unknown, Record<string, string>?][] = [
-      ["POST", "/v1/rooms", { name: "ghost room" }],
-      ["POST", `/v1/rooms/${room.id}/join`, undefined],
-      ["POST", "/v1/devices", { kind: "webhook", url: "https://example.com/hook" }],
-      ["PATCH", "/v1/me/preferences", { muted: ["chat_message"] }],
-      [
-        "POST",
-        "/v1/wallet/top-ups",
-        { amount: { amount: 1_000, currency: "USD" } },
-        { "Idempotency-Key": unique("ghost") },
-      ],
-    ];
-    for (const [method, path, body, headers] of writes) {
-      expectError(
-        await call(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) }),
-        401,
-        "unauthorized",
+  it(
+    "answers 401, not a 500 from a foreign key, where a token without an account would write its user " + "id",
+    async () => {
+      const token = await signToken(
+        { userId: "usr_does_not_exist", role: "rider", name: "Ghost" },
+        jwt,
+        Date.now(),
+        "sess_ghost",
       );
-    }
-    // Nothing was written for the ghost: their room is not listed to anyone.
-    const rooms = (await call("GET", "/v1/rooms", { token: owner.token })).body.rooms as { name: string }[];
-    expect(rooms.map((r) => r.name)).not.toContain("ghost room");
-  });
+      const owner = await registerUser();
+      const room = (await call("POST", "/v1/rooms", { token: owner.token, body: { name: unique("room") } })).body.room;
+      const writes: [string, string, unknown, Record<string, string>?][] = [
+        ["POST", "/v1/rooms", { name: "ghost room" }],
+        ["POST", `/v1/rooms/${room.id}/join`, undefined],
+        ["POST", "/v1/devices", { kind: "webhook", url: "https://example.com/hook" }],
+        ["PATCH", "/v1/me/preferences", { muted: ["chat_message"] }],
+        [
+          "POST",
+          "/v1/wallet/top-ups",
+          { amount: { amount: 1_000, currency: "USD" } },
+          { "Idempotency-Key": unique("ghost") },
+        ],
+      ];
+      for (const [method, path, body, headers] of writes) {
+        expectError(
+          await call(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) }),
+          401,
+          "unauthorized",
+        );
+      }
+      // Nothing was written for the ghost: their room is not listed to anyone.
+      const rooms = (await call("GET", "/v1/rooms", { token: owner.token })).body.rooms as { name: string }[];
+      expect(rooms.map((r) => r.name)).not.toContain("ghost room");
+    },
+  );
 });
 
 describe("GET /health", () => {

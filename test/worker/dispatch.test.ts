@@ -84,56 +84,59 @@ function alongEdgeNormal(near: LatLng): (km: number) => LatLng {
 afterAll(stopTripAlarms);
 
 describe("offer timeout", () => {
-  it("expires an offer by the alarm, frees the driver and offers the next one, once, even if the alarm runs twice", async () => {
-    const pickup = area(1);
-    const a = await onlineDriver(offset(pickup, 0.3), "A");
-    const b = await onlineDriver(offset(pickup, 0.9), "B");
-    const c = await onlineDriver(offset(pickup, -1.6), "C");
-    const rider = await registerUser("rider");
-    const trip = await requestTrip(rider, pickup, offset(pickup, 5));
-    const riderWs = await riderSocket(rider, trip.id);
-    await nextOffer(a, trip.id);
+  it(
+    "expires an offer by the alarm, frees the driver and offers the next one, once, even if the alarm runs " + "twice",
+    async () => {
+      const pickup = area(1);
+      const a = await onlineDriver(offset(pickup, 0.3), "A");
+      const b = await onlineDriver(offset(pickup, 0.9), "B");
+      const c = await onlineDriver(offset(pickup, -1.6), "C");
+      const rider = await registerUser("rider");
+      const trip = await requestTrip(rider, pickup, offset(pickup, 5));
+      const riderWs = await riderSocket(rider, trip.id);
+      await nextOffer(a, trip.id);
 
-    await expireOffer(trip.id);
-    await runTripAlarm(trip.id);
-    await runTripAlarm(trip.id);
-    expect(await a.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
-    const offerB = await nextOffer(b, trip.id);
-    await waitDriverStatus(a, "available");
-    await settle();
-    expect(offersFor(a, trip.id)).toHaveLength(1);
-    expect(offersFor(b, trip.id)).toHaveLength(1);
-    expect(offersFor(c, trip.id)).toHaveLength(0);
-    expect((await driverState(b)).status).toBe("offered");
-    const state = await readTripState(trip.id);
-    expect(state.offer).toMatchObject({ driverId: b.user.id, expiresAt: offerB.expiresAt });
-    expect(state.excludedDrivers).toEqual([a.user.id]);
+      await expireOffer(trip.id);
+      await runTripAlarm(trip.id);
+      await runTripAlarm(trip.id);
+      expect(await a.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+      const offerB = await nextOffer(b, trip.id);
+      await waitDriverStatus(a, "available");
+      await settle();
+      expect(offersFor(a, trip.id)).toHaveLength(1);
+      expect(offersFor(b, trip.id)).toHaveLength(1);
+      expect(offersFor(c, trip.id)).toHaveLength(0);
+      expect((await driverState(b)).status).toBe("offered");
+      const state = await readTripState(trip.id);
+      expect(state.offer).toMatchObject({ driverId: b.user.id, expiresAt: offerB.expiresAt });
+      expect(state.excludedDrivers).toEqual([a.user.id]);
 
-    // An alarm while B's offer is still open changes nothing.
-    await runTripAlarm(trip.id);
-    await settle();
-    expect((await readTripState(trip.id)).offer).toEqual(state.offer);
-    expect(offersFor(b, trip.id)).toHaveLength(1);
-    expect(offersFor(c, trip.id)).toHaveLength(0);
+      // An alarm while B's offer is still open changes nothing.
+      await runTripAlarm(trip.id);
+      await settle();
+      expect((await readTripState(trip.id)).offer).toEqual(state.offer);
+      expect(offersFor(b, trip.id)).toHaveLength(1);
+      expect(offersFor(c, trip.id)).toHaveLength(0);
 
-    // B's time runs out too: C is next, and A, who already passed, is never asked again.
-    await expireOffer(trip.id);
-    await runTripAlarm(trip.id);
-    expect(await b.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
-    await nextOffer(c, trip.id);
-    expect(offersFor(a, trip.id)).toHaveLength(1);
-    c.socket.send({ type: "offer.accept", id: "take", tripId: trip.id });
-    expect(await c.socket.next((f) => f.id === "take")).toEqual({ type: "ack", id: "take" });
-    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "accepted", driverId: c.user.id });
-    await riderWs.nextOfType("status");
+      // B's time runs out too: C is next, and A, who already passed, is never asked again.
+      await expireOffer(trip.id);
+      await runTripAlarm(trip.id);
+      expect(await b.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });
+      await nextOffer(c, trip.id);
+      expect(offersFor(a, trip.id)).toHaveLength(1);
+      c.socket.send({ type: "offer.accept", id: "take", tripId: trip.id });
+      expect(await c.socket.next((f) => f.id === "take")).toEqual({ type: "ack", id: "take" });
+      expect(await getTrip(rider, trip.id)).toMatchObject({ status: "accepted", driverId: c.user.id });
+      await riderWs.nextOfType("status");
 
-    // Offers are private to each driver: the room's log holds only the status change.
-    expect(riderWs.frames.filter((f) => f.seq !== undefined).map((f) => [f.type, f.seq])).toEqual([
-      ["welcome", 1],
-      ["status", 2],
-    ]);
-    for (const s of [a.socket, b.socket, c.socket, riderWs]) s.close();
-  });
+      // Offers are private to each driver: the room's log holds only the status change.
+      expect(riderWs.frames.filter((f) => f.seq !== undefined).map((f) => [f.type, f.seq])).toEqual([
+        ["welcome", 1],
+        ["status", 2],
+      ]);
+      for (const s of [a.socket, b.socket, c.socket, riderWs]) s.close();
+    },
+  );
 
   it("widens the search ring once, and never reaches beyond it", async () => {
     const pickup = area(2);
@@ -262,7 +265,7 @@ describe("no driver", () => {
     await nextOffer(driver, trip.id);
     await editTripState(trip.id, (s) => {
       s.matchingStartedAt = Date.now() - 121_000;
-      s.offer.expiresAt = Date.now() - 1_000;
+      s.offer!.expiresAt = Date.now() - 1_000;
     });
     await runTripAlarm(trip.id);
     expect(await driver.socket.nextOfType("offer.expired")).toEqual({ type: "offer.expired", tripId: trip.id });

@@ -36,7 +36,8 @@ afterAll(stopTripAlarms);
 async function ageDriver(driverId: string, location: LatLng, ms: number): Promise<void> {
   await editDriverRow(
     driverId,
-    `UPDATE driver SET location_at = location_at - ?, cell_reported_at = cell_reported_at - ?, disconnected_at = disconnected_at - ?`,
+    `UPDATE driver SET location_at = location_at - ?, cell_reported_at = cell_reported_at - ?, disconnected_at = ` +
+      `disconnected_at - ?`,
     ms,
     ms,
     ms,
@@ -107,7 +108,8 @@ describe("an available driver's reports to the geo index", () => {
     // Fixes 2 s apart, so that none is dropped as a jump (over MAX_SPEED_KMH), and no more than
     // FIX_MAX_AHEAD_MS ahead of the server's clock.
     let at = Date.now();
-    driver.socket.send({ type: "location", id: "near", lat: near.lat, lng: near.lng, at: (at += 2_000) });
+    at += 2_000;
+    driver.socket.send({ type: "location", id: "near", lat: near.lat, lng: near.lng, at });
     expect(await driver.socket.next((f) => f.id === "near")).toEqual({ type: "ack", id: "near" });
     await settle();
     // 40% of the distance: the cell still has the report from going online.

@@ -172,7 +172,7 @@ describe("driver channel /v1/drivers/me/ws", () => {
     );
     expect(res.webSocket).toBeNull();
     expect(res.status).toBe(403);
-    expect(((await res.json()) as any).error.code).toBe("forbidden");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
     owner.socket.close();
   });
 
@@ -336,7 +336,7 @@ describe("driver channel /v1/drivers/me/ws", () => {
     await nextOffer(driver, trip.id);
     // The offer's time is up, but no timer has run yet.
     await editTripState(trip.id, (s) => {
-      s.offer.expiresAt = Date.now() - 1_000;
+      s.offer!.expiresAt = Date.now() - 1_000;
     });
 
     driver.socket.send({ type: "offer.accept", id: "too-late", tripId: trip.id });

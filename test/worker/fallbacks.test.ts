@@ -97,8 +97,7 @@ class SseStream {
   }
 
   private parse(): void {
-    let end: number;
-    while ((end = this.buffer.indexOf("\n\n")) >= 0) {
+    for (let end = this.buffer.indexOf("\n\n"); end >= 0; end = this.buffer.indexOf("\n\n")) {
       const block = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(end + 2);
       let id: number | undefined;
@@ -204,116 +203,136 @@ describe("SSE", () => {
     stream.close();
   });
 
-  it("resumes from Last-Event-ID with exactly the missed events, then synced; the header wins over ?since=, and ?access_token= works", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada);
-    for (const text of ["one", "two", "three"]) await post(ada, room.id, text);
-    const stream = await openOk(`/v1/rooms/${room.id}/events?since=0&access_token=${ada.token}`, undefined, {
-      "Last-Event-ID": "1",
-    });
-    // The welcome of a resume has no id: the client still stands at its Last-Event-ID until the replay.
-    expect(await stream.next()).toMatchObject({ data: { type: "welcome", seq: 3 } });
-    expect(stream.events[0]!.id).toBeUndefined();
-    const replay = [await stream.next(), await stream.next()];
-    expect(replay).toMatchObject([
-      { id: 2, data: { type: "message", seq: 2, message: { text: "two" } } },
-      { id: 3, data: { type: "message", seq: 3, message: { text: "three" } } },
-    ]);
-    expect(await stream.next()).toEqual({ data: { type: "synced", seq: 3 } });
-    // Live after the replay (and the stream's own presence join, as a socket's).
-    await post(ada, room.id, "four");
-    expect(await stream.nextOfType("message")).toMatchObject({ id: 4, data: { message: { text: "four" } } });
-    stream.close();
-
-    // ?since= alone resumes the same way.
-    const bySince = await openOk(`/v1/rooms/${room.id}/events?since=3`, ada.token);
-    await bySince.nextOfType("welcome");
-    expect(await bySince.next(notPresence)).toMatchObject({ id: 4, data: { seq: 4 } });
-    expect(await bySince.next(notPresence)).toEqual({ data: { type: "synced", seq: 4 } });
-    bySince.close();
-  });
-
-  it("sends reset (with the current seq as its id) when Last-Event-ID is older than the room keeps or beyond its log", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada);
-    for (let i = 1; i <= 6; i++) await post(ada, room.id, `m${i}`);
-    await trimLog(room.id, 2);
-    expect(await roomStorage(room.id)).toMatchObject({ firstSeq: 5, lastSeq: 6 });
-
-    for (const lastId of ["3", "9"]) {
-      const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": lastId });
-      await stream.nextOfType("welcome");
-      // With the id a browser stops asking for the lost seq on every reconnect.
-      expect(await stream.next()).toEqual({ id: 6, data: { type: "reset", seq: 6 } });
-      await stream.drain();
-      expect(stream.seen((e) => e.data.type === "message" || e.data.type === "synced")).toEqual([]);
+  it(
+    "resumes from Last-Event-ID with exactly the missed events, " +
+      "then synced; the header wins over ?since=, and ?access_token= works",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const room = await createRoom(ada);
+      for (const text of ["one", "two", "three"]) await post(ada, room.id, text);
+      const stream = await openOk(`/v1/rooms/${room.id}/events?since=0&access_token=${ada.token}`, undefined, {
+        "Last-Event-ID": "1",
+      });
+      // The welcome of a resume has no id: the client still stands at its Last-Event-ID until the replay.
+      expect(await stream.next()).toMatchObject({ data: { type: "welcome", seq: 3 } });
+      expect(stream.events[0]!.id).toBeUndefined();
+      const replay = [await stream.next(), await stream.next()];
+      expect(replay).toMatchObject([
+        { id: 2, data: { type: "message", seq: 2, message: { text: "two" } } },
+        { id: 3, data: { type: "message", seq: 3, message: { text: "three" } } },
+      ]);
+      expect(await stream.next()).toEqual({ data: { type: "synced", seq: 3 } });
+      // Live after the replay (and the stream's own presence join, as a socket's).
+      await post(ada, room.id, "four");
+      expect(await stream.nextOfType("message")).toMatchObject({ id: 4, data: { message: { text: "four" } } });
       stream.close();
-    }
-    // 4 is the newest seq the log dropped: everything after it is still there.
-    const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": "4" });
-    await stream.nextOfType("welcome");
-    expect((await stream.next()).id).toBe(5);
-    expect((await stream.next()).id).toBe(6);
-    expect(await stream.next()).toEqual({ data: { type: "synced", seq: 6 } });
-    stream.close();
-  });
 
-  it("answers 400 to a Last-Event-ID that is not a seq, 401 without a token, 403 to a non-member, 404 to an unknown room", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada, { private: true });
-    expectError(
-      await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token, headers: { "Last-Event-ID": "abc" } }),
-      400,
-      "invalid_request",
-    );
-    expectError(await openEvents(`/v1/rooms/${room.id}/events?since=-1`, { token: ada.token }), 400, "invalid_request");
-    expectError(await openEvents(`/v1/rooms/${room.id}/events`), 401, "unauthorized");
-    expectError(await openEvents(`/v1/rooms/${room.id}/events?access_token=not-a-token`), 401, "unauthorized");
-    const stranger = await registerUser("rider");
-    expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: stranger.token }), 403, "forbidden");
-    expectError(await openEvents(`/v1/rooms/room_nope/events`, { token: ada.token }), 404, "not_found");
-    // Once a member adds them, the same checks as the socket's let them in.
-    expect(
-      (await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: stranger.user.id } }))
-        .status,
-    ).toBe(200);
-    const stream = await openOk(`/v1/rooms/${room.id}/events`, stranger.token);
-    await stream.nextOfType("welcome");
-    stream.close();
-  });
+      // ?since= alone resumes the same way.
+      const bySince = await openOk(`/v1/rooms/${room.id}/events?since=3`, ada.token);
+      await bySince.nextOfType("welcome");
+      expect(await bySince.next(notPresence)).toMatchObject({ id: 4, data: { seq: 4 } });
+      expect(await bySince.next(notPresence)).toEqual({ data: { type: "synced", seq: 4 } });
+      bySince.close();
+    },
+  );
 
-  it("counts as a connection: presence joins with a user's first connection and leaves with the last, socket or stream", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const bob = await registerUser("rider", "Bob");
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    const watcher = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
-    await watcher.nextOfType("welcome");
-    const isBob = (event: string) => (f: { type: string; event?: string; userId?: string }) =>
-      f.type === "presence" && f.userId === bob.user.id && f.event === event;
+  it(
+    "sends reset (with the current seq as its id) when " +
+      "Last-Event-ID is older than the room keeps or beyond its log",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const room = await createRoom(ada);
+      for (let i = 1; i <= 6; i++) await post(ada, room.id, `m${i}`);
+      await trimLog(room.id, 2);
+      expect(await roomStorage(room.id)).toMatchObject({ firstSeq: 5, lastSeq: 6 });
 
-    const stream = await openOk(`/v1/rooms/${room.id}/events`, bob.token);
-    expect(await stream.nextOfType("welcome")).toMatchObject({
-      data: { online: expect.arrayContaining([ada.user.id, bob.user.id]) },
-    });
-    await watcher.next(isBob("join"));
-    // A socket alongside the stream is not a second join, and closing it is no leave.
-    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
-    expect((await socket.nextOfType("welcome")).online).toContain(bob.user.id);
-    socket.close();
-    await settle();
-    expect(watcher.frames.filter((f) => f.type === "presence" && f.userId === bob.user.id).map((f) => f.event)).toEqual(
-      ["join"],
-    );
+      for (const lastId of ["3", "9"]) {
+        const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": lastId });
+        await stream.nextOfType("welcome");
+        // With the id a browser stops asking for the lost seq on every reconnect.
+        expect(await stream.next()).toEqual({ id: 6, data: { type: "reset", seq: 6 } });
+        await stream.drain();
+        expect(stream.seen((e) => e.data.type === "message" || e.data.type === "synced")).toEqual([]);
+        stream.close();
+      }
+      // 4 is the newest seq the log dropped: everything after it is still there.
+      const stream = await openOk(`/v1/rooms/${room.id}/events`, ada.token, { "Last-Event-ID": "4" });
+      await stream.nextOfType("welcome");
+      expect((await stream.next()).id).toBe(5);
+      expect((await stream.next()).id).toBe(6);
+      expect(await stream.next()).toEqual({ data: { type: "synced", seq: 6 } });
+      stream.close();
+    },
+  );
 
-    // The client going away ends the stream in the room at once: the last connection leaves.
-    stream.close();
-    await watcher.next(isBob("leave"));
-    const again = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
-    expect((await again.nextOfType("welcome")).online).toEqual([ada.user.id]);
-    again.close();
-    watcher.close();
-  });
+  it(
+    "answers 400 to a Last-Event-ID that is not a seq, " +
+      "401 without a token, 403 to a non-member, 404 to an unknown room",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const room = await createRoom(ada, { private: true });
+      expectError(
+        await openEvents(`/v1/rooms/${room.id}/events`, { token: ada.token, headers: { "Last-Event-ID": "abc" } }),
+        400,
+        "invalid_request",
+      );
+      expectError(
+        await openEvents(`/v1/rooms/${room.id}/events?since=-1`, { token: ada.token }),
+        400,
+        "invalid_request",
+      );
+      expectError(await openEvents(`/v1/rooms/${room.id}/events`), 401, "unauthorized");
+      expectError(await openEvents(`/v1/rooms/${room.id}/events?access_token=not-a-token`), 401, "unauthorized");
+      const stranger = await registerUser("rider");
+      expectError(await openEvents(`/v1/rooms/${room.id}/events`, { token: stranger.token }), 403, "forbidden");
+      expectError(await openEvents(`/v1/rooms/room_nope/events`, { token: ada.token }), 404, "not_found");
+      // Once a member adds them, the same checks as the socket's let them in.
+      expect(
+        (await call("POST", `/v1/rooms/${room.id}/members`, { token: ada.token, body: { userId: stranger.user.id } }))
+          .status,
+      ).toBe(200);
+      const stream = await openOk(`/v1/rooms/${room.id}/events`, stranger.token);
+      await stream.nextOfType("welcome");
+      stream.close();
+    },
+  );
+
+  it(
+    "counts as a connection: presence joins with a user's " +
+      "first connection and leaves with the last, socket or stream",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const bob = await registerUser("rider", "Bob");
+      const room = await createRoom(ada);
+      await joinRoom(bob, room.id);
+      const watcher = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+      await watcher.nextOfType("welcome");
+      const isBob = (event: string) => (f: { type: string; event?: string; userId?: string }) =>
+        f.type === "presence" && f.userId === bob.user.id && f.event === event;
+
+      const stream = await openOk(`/v1/rooms/${room.id}/events`, bob.token);
+      expect(await stream.nextOfType("welcome")).toMatchObject({
+        data: { online: expect.arrayContaining([ada.user.id, bob.user.id]) },
+      });
+      await watcher.next(isBob("join"));
+      // A socket alongside the stream is not a second join, and closing it is no leave.
+      const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+      expect((await socket.nextOfType("welcome")).online).toContain(bob.user.id);
+      socket.close();
+      await settle();
+      expect(
+        watcher.frames.filter((f) => f.type === "presence" && f.userId === bob.user.id).map((f) => f.event),
+      ).toEqual(["join"]);
+
+      // The client going away ends the stream in the room at once: the last connection leaves.
+      stream.close();
+      await watcher.next(isBob("leave"));
+      const again = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+      expect((await again.nextOfType("welcome")).online).toEqual([ada.user.id]);
+      again.close();
+      watcher.close();
+    },
+  );
 
   it("counts as online for notifications: a member with a stream open gets none, one without does", async () => {
     const ada = await registerUser("rider", "Ada");
@@ -338,7 +357,8 @@ describe("SSE", () => {
     stream.close();
   });
 
-  it("notifies exactly the members with no connection, as sockets and streams come and go and across hibernation", async () => {
+  it("notifies exactly the members with no connection, " +
+    "as sockets and streams come and go and across hibernation", async () => {
     const ada = await registerUser("rider", "Ada");
     const bob = await registerUser("rider", "Bob");
     const carol = await registerUser("rider", "Carol");
@@ -429,34 +449,37 @@ describe("SSE", () => {
     driver.socket.close();
   });
 
-  it("ends the stream of a driver who hands the trip back, after their own status, as it closes their socket", async () => {
-    const pickup = area(61);
-    const driver = await onlineDriver(offset(pickup, 0.3));
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    const riderStream = await openOk(`/v1/trips/${trip.id}/events`, rider.token);
-    await riderStream.nextOfType("welcome");
-    const driverStream = await openOk(`/v1/trips/${trip.id}/events`, driver.token);
-    await driverStream.nextOfType("welcome");
+  it(
+    "ends the stream of a driver who hands the trip back, after their own status, as it closes their " + "socket",
+    async () => {
+      const pickup = area(61);
+      const driver = await onlineDriver(offset(pickup, 0.3));
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      const riderStream = await openOk(`/v1/trips/${trip.id}/events`, rider.token);
+      await riderStream.nextOfType("welcome");
+      const driverStream = await openOk(`/v1/trips/${trip.id}/events`, driver.token);
+      await driverStream.nextOfType("welcome");
 
-    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: driver.token })).status).toBe(200);
-    expect(await driverStream.nextOfType("status")).toMatchObject({
-      data: { trip: { status: "matching", driverId: null } },
-    });
-    await driverStream.end();
-    expect(await riderStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching" } } });
-    expectError(await openEvents(`/v1/trips/${trip.id}/events`, { token: driver.token }), 403, "forbidden");
-    expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, driver.token), 403, "forbidden");
+      expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: driver.token })).status).toBe(200);
+      expect(await driverStream.nextOfType("status")).toMatchObject({
+        data: { trip: { status: "matching", driverId: null } },
+      });
+      await driverStream.end();
+      expect(await riderStream.nextOfType("status")).toMatchObject({ data: { trip: { status: "matching" } } });
+      expectError(await openEvents(`/v1/trips/${trip.id}/events`, { token: driver.token }), 403, "forbidden");
+      expectError(await poll(`/v1/trips/${trip.id}/poll?timeout=0`, driver.token), 403, "forbidden");
 
-    // The rider's stream lives on.
-    expect(
-      (await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "still here" } }))
-        .status,
-    ).toBe(201);
-    expect(await riderStream.nextOfType("message")).toMatchObject({ data: { message: { text: "still here" } } });
-    riderStream.close();
-    driver.socket.close();
-  });
+      // The rider's stream lives on.
+      expect(
+        (await call("POST", `/v1/trips/${trip.id}/messages`, { token: rider.token, body: { text: "still here" } }))
+          .status,
+      ).toBe(201);
+      expect(await riderStream.nextOfType("message")).toMatchObject({ data: { message: { text: "still here" } } });
+      riderStream.close();
+      driver.socket.close();
+    },
+  );
 });
 
 describe("long poll", () => {
@@ -496,41 +519,52 @@ describe("long poll", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("answers an empty list at the timeout, and reset when since is beyond the log or older than it keeps", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada);
-    await post(ada, room.id, "one");
-    const started = Date.now();
-    const quiet = await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=1`, ada.token);
-    expect(quiet).toMatchObject({ status: 200, body: { events: [], seq: 1 } });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=0`, ada.token)).body).toEqual({ events: [], seq: 1 });
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=9&timeout=1`, ada.token)).body).toEqual({
-      events: [{ type: "reset", seq: 1 }],
-      seq: 1,
-    });
+  it(
+    "answers an empty list at the timeout, and reset when since is beyond the log or older than it " + "keeps",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const room = await createRoom(ada);
+      await post(ada, room.id, "one");
+      const started = Date.now();
+      const quiet = await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=1`, ada.token);
+      expect(quiet).toMatchObject({ status: 200, body: { events: [], seq: 1 } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect((await poll(`/v1/rooms/${room.id}/poll?since=1&timeout=0`, ada.token)).body).toEqual({
+        events: [],
+        seq: 1,
+      });
+      expect((await poll(`/v1/rooms/${room.id}/poll?since=9&timeout=1`, ada.token)).body).toEqual({
+        events: [{ type: "reset", seq: 1 }],
+        seq: 1,
+      });
 
-    for (let i = 2; i <= 6; i++) await post(ada, room.id, `m${i}`);
-    await trimLog(room.id, 2);
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=3`, ada.token)).body).toEqual({
-      events: [{ type: "reset", seq: 6 }],
-      seq: 6,
-    });
-    expect((await poll(`/v1/rooms/${room.id}/poll?since=4`, ada.token)).body.events.map((e) => e.seq)).toEqual([5, 6]);
-  });
+      for (let i = 2; i <= 6; i++) await post(ada, room.id, `m${i}`);
+      await trimLog(room.id, 2);
+      expect((await poll(`/v1/rooms/${room.id}/poll?since=3`, ada.token)).body).toEqual({
+        events: [{ type: "reset", seq: 6 }],
+        seq: 6,
+      });
+      expect((await poll(`/v1/rooms/${room.id}/poll?since=4`, ada.token)).body.events.map((e) => e.seq)).toEqual([
+        5, 6,
+      ]);
+    },
+  );
 
-  it("answers 400 to a bad timeout or since, 401 without a token, 403 to a non-member and 404 to an unknown room", async () => {
-    const ada = await registerUser("rider", "Ada");
-    const room = await createRoom(ada, { private: true });
-    for (const query of ["timeout=31", "timeout=-1", "timeout=1.5", "timeout=soon", "since=-1", "since=x"]) {
-      expectError(await poll(`/v1/rooms/${room.id}/poll?${query}`, ada.token), 400, "invalid_request");
-    }
-    const stranger = await registerUser("rider");
-    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`, stranger.token), 403, "forbidden");
-    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`), 401, "unauthorized");
-    expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0&access_token=nope`), 401, "unauthorized");
-    expectError(await poll(`/v1/rooms/room_nope/poll?timeout=0`, ada.token), 404, "not_found");
-  });
+  it(
+    "answers 400 to a bad timeout or since, 401 without a token, 403 to a non-member and 404 to an unknown " + "room",
+    async () => {
+      const ada = await registerUser("rider", "Ada");
+      const room = await createRoom(ada, { private: true });
+      for (const query of ["timeout=31", "timeout=-1", "timeout=1.5", "timeout=soon", "since=-1", "since=x"]) {
+        expectError(await poll(`/v1/rooms/${room.id}/poll?${query}`, ada.token), 400, "invalid_request");
+      }
+      const stranger = await registerUser("rider");
+      expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`, stranger.token), 403, "forbidden");
+      expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0`), 401, "unauthorized");
+      expectError(await poll(`/v1/rooms/${room.id}/poll?timeout=0&access_token=nope`), 401, "unauthorized");
+      expectError(await poll(`/v1/rooms/room_nope/poll?timeout=0`, ada.token), 404, "not_found");
+    },
+  );
 
   it("serves a trip's log to its rider and driver and no one else", async () => {
     const pickup = area(62);
@@ -563,51 +597,56 @@ describe("long poll", () => {
 });
 
 describe("the driver channel without WebSockets", () => {
-  it("streams the welcome and offers over SSE, takes fixes over HTTP with the channel's checks, and an accept over HTTP", async () => {
-    const pickup = area(70);
-    const driver = await registerUser("driver", "Dee");
-    const start = offset(pickup, 0.3);
-    expect(
-      (await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: start } })).status,
-    ).toBe(200);
-    const stream = await openOk("/v1/drivers/me/events", driver.token);
-    expect((await stream.nextOfType("welcome")).data).toMatchObject({
-      driver: { id: driver.user.id, status: "available", connected: true },
-    });
+  it(
+    "streams the welcome and offers over SSE, " +
+      "takes fixes over HTTP with the channel's checks, and an accept over HTTP",
+    async () => {
+      const pickup = area(70);
+      const driver = await registerUser("driver", "Dee");
+      const start = offset(pickup, 0.3);
+      expect(
+        (await call("POST", "/v1/drivers/me/online", { token: driver.token, body: { location: start } })).status,
+      ).toBe(200);
+      const stream = await openOk("/v1/drivers/me/events", driver.token);
+      expect((await stream.nextOfType("welcome")).data).toMatchObject({
+        driver: { id: driver.user.id, status: "available", connected: true },
+      });
 
-    const fix = (point: LatLng, at: number) =>
-      call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
-    const now = Date.now();
-    const near = offset(pickup, 0.2);
-    // 100 m in 4 s from where the driver went online: a plausible drive (and within FIX_MAX_AHEAD_MS).
-    expect(await fix(near, now + 4_000)).toMatchObject({ status: 200, body: { accepted: true } });
-    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.location).toEqual(near);
-    expectError(await fix(offset(pickup, 60), now + 4_500), 400, "invalid_request");
-    expectError(await fix(near, now - 150_000), 400, "invalid_request");
-    expectError(
-      await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }),
-      400,
-      "invalid_request",
-    );
-    // At most two a second, as on the socket (the fixes above took from the same allowance).
-    const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 4_000 + i * 250)));
-    expect(burst.some((r) => r.status === 429 && r.body.error.code === "rate_limited")).toBe(true);
-    await settle(1_100);
-    expect((await fix(offset(near, 0.005), Date.now() + 4_000)).status).toBe(200);
+      const fix = (point: LatLng, at: number) =>
+        call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: point.lat, lng: point.lng, at } });
+      const now = Date.now();
+      const near = offset(pickup, 0.2);
+      // 100 m in 4 s from where the driver went online: a plausible drive (and within FIX_MAX_AHEAD_MS).
+      expect(await fix(near, now + 4_000)).toMatchObject({ status: 200, body: { accepted: true } });
+      expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.location).toEqual(near);
+      expectError(await fix(offset(pickup, 60), now + 4_500), 400, "invalid_request");
+      expectError(await fix(near, now - 150_000), 400, "invalid_request");
+      expectError(
+        await call("POST", "/v1/drivers/me/location", { token: driver.token, body: { lat: 91, lng: 0, at: now } }),
+        400,
+        "invalid_request",
+      );
+      // At most two a second, as on the socket (the fixes above took from the same allowance).
+      const burst = await Promise.all([1, 2, 3].map((i) => fix(offset(near, 0.001 * i), now + 4_000 + i * 250)));
+      expect(burst.some((r) => r.status === 429 && r.body.error.code === "rate_limited")).toBe(true);
+      await settle(1_100);
+      expect((await fix(offset(near, 0.005), Date.now() + 4_000)).status).toBe(200);
 
-    // Connected through the stream: the offer comes on it, not as a notification.
-    const rider = await registerUser("rider");
-    const trip = (await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } }))
-      .body.trip;
-    const offer = await stream.next((e) => e.data.type === "offer" && e.data.tripId === trip.id, 5_000);
-    expect(offer.data).toMatchObject({ pickup, fare: trip.quote.fare, expiresAt: expect.any(Number) });
-    expect(offer.id).toBeUndefined();
-    expect((await call("POST", `/v1/trips/${trip.id}/accept`, { token: driver.token })).status).toBe(200);
-    expect((await stream.next((e) => e.data.type === "trip", 5_000)).data).toMatchObject({
-      trip: { id: trip.id, status: "accepted", driverId: driver.user.id },
-    });
-    stream.close();
-  });
+      // Connected through the stream: the offer comes on it, not as a notification.
+      const rider = await registerUser("rider");
+      const trip = (
+        await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff: offset(pickup, 3) } })
+      ).body.trip;
+      const offer = await stream.next((e) => e.data.type === "offer" && e.data.tripId === trip.id, 5_000);
+      expect(offer.data).toMatchObject({ pickup, fare: trip.quote.fare, expiresAt: expect.any(Number) });
+      expect(offer.id).toBeUndefined();
+      expect((await call("POST", `/v1/trips/${trip.id}/accept`, { token: driver.token })).status).toBe(200);
+      expect((await stream.next((e) => e.data.type === "trip", 5_000)).data).toMatchObject({
+        trip: { id: trip.id, status: "accepted", driverId: driver.user.id },
+      });
+      stream.close();
+    },
+  );
 
   it("is for drivers only", async () => {
     const rider = await registerUser("rider");

@@ -154,7 +154,12 @@ async function makeFixtures(): Promise<Fixtures> {
     },
     {
       label: "signed with another secret",
-      value: `Bearer ${await signToken(identity, { ...jwt, secret: "another-secret-0123456789" }, Date.now(), "sess_fuzz")}`,
+      value: `Bearer ${await signToken(
+        identity,
+        { ...jwt, secret: "another-secret-0123456789" },
+        Date.now(),
+        "sess_fuzz",
+      )}`,
     },
     { label: "alg none", value: `Bearer ${header}.${claims}.` },
     { label: "token and trailing words", value: `Bearer ${rider.token} extra` },
@@ -166,7 +171,12 @@ async function makeFixtures(): Promise<Fixtures> {
   // token outlives its account when the database is reset, or when environments share a secret.
   const ghost = async (role: "rider" | "driver") => ({
     label: `a ${role} that does not exist`,
-    value: `Bearer ${await signToken({ userId: `usr_no_such_${role}`, role, name: "Ghost" }, jwt, Date.now(), "sess_fuzz")}`,
+    value: `Bearer ${await signToken(
+      { userId: `usr_no_such_${role}`, role, name: "Ghost" },
+      jwt,
+      Date.now(),
+      "sess_fuzz",
+    )}`,
   });
   const ghostTokens = { rider: await ghost("rider"), driver: await ghost("driver") };
   const roleSwappedTokens = [
@@ -176,7 +186,12 @@ async function makeFixtures(): Promise<Fixtures> {
     },
     {
       label: "the driver's id with a rider's role",
-      value: `Bearer ${await signToken({ userId: driver.user.id, role: "rider", name: "x" }, jwt, Date.now(), "sess_fuzz")}`,
+      value: `Bearer ${await signToken(
+        { userId: driver.user.id, role: "rider", name: "x" },
+        jwt,
+        Date.now(),
+        "sess_fuzz",
+      )}`,
     },
   ];
 
@@ -330,7 +345,9 @@ function fuzzCases(op: DocOperation, turn: Turn, caller: Exclude<Caller, "anonym
       if (base !== null && typeof base === "object" && !Array.isArray(base)) {
         add(`body ${b}: with __proto__ and constructor keys`, {
           body: {
-            text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${inner ? `,${inner}` : ""}}`,
+            text: `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${
+              inner ? `,${inner}` : ""
+            }}`,
             contentType: "application/json",
           },
         });
@@ -446,7 +463,9 @@ function inChunks(text: string): ReadableStream<Uint8Array> {
   return new ReadableStream({
     pull(controller) {
       if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, (offset += 8_192)));
+      const end = offset + 8_192;
+      controller.enqueue(bytes.slice(offset, end));
+      offset = end;
     },
   });
 }
@@ -552,7 +571,10 @@ function describeCase(c: FuzzCase): string {
   const body = c.body
     ? ` body ${shorten(c.body.text)} (${c.body.contentType ?? "no Content-Type"}${c.body.streamed ? ", streamed" : ""})`
     : "";
-  return `${c.op.method} ${c.op.path} [${c.label}] as ${auth}: ${c.method ?? c.op.method} ${path}${query}${headers.length ? ` headers {${headers.join(", ")}}` : ""}${body}`;
+  return (
+    `${c.op.method} ${c.op.path} [${c.label}] as ${auth}: ${c.method ?? c.op.method} ` +
+    `${path}${query}${headers.length ? ` headers {${headers.join(", ")}}` : ""}${body}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,7 +615,8 @@ describe("the route fuzzer", () => {
     ).toEqual([]);
   });
 
-  it("answers every bad input to every documented route below 500, within 5 s, with the API error body on a 4xx", async () => {
+  it("answers every bad input to every documented route below 500, " +
+    "within 5 s, with the API error body on a 4xx", async () => {
     const failures: string[] = [];
     /** Per operation, the statuses it answered, to show that signed-in callers got past authentication. */
     const statuses = new Map<DocOperation, Set<number | string>>();
@@ -607,7 +630,8 @@ describe("the route fuzzer", () => {
       if (outcome.status === "open") heldOpen++;
       if (outcome.problems.length > 0)
         failures.push(
-          `${describeCase(c)}\n    -> ${outcome.status} in ${outcome.ms} ms: ${outcome.problems.join("; ")} ${outcome.detail}`,
+          `${describeCase(c)}\n    -> ${outcome.status} in ${outcome.ms} ms: ${outcome.problems.join("; ")} ` +
+            `${outcome.detail}`,
         );
       return outcome;
     };
@@ -627,7 +651,8 @@ describe("the route fuzzer", () => {
     }
     const seconds = (Date.now() - started) / 1_000;
     console.log(
-      `route fuzzer: ${sent} requests to ${operations.length} operations in ${seconds.toFixed(1)} s (${heldOpen} long polls held open and aborted)`,
+      `route fuzzer: ${sent} requests to ${operations.length} operations in ${seconds.toFixed(1)} s (${heldOpen} ` +
+        `long polls held open and aborted)`,
     );
 
     expect(failures, `${failures.length} of ${sent} requests failed:\n${failures.join("\n")}`).toEqual([]);

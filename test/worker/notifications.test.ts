@@ -454,71 +454,78 @@ describe("queue consumer", () => {
     expect(JSON.parse(deliveries[0]!.text).title).toBe("Your driver has arrived");
   });
 
-  it("gives each message of a mixed batch its own outcome: delivered, muted, no device, retried, a copy, junk", async () => {
-    // The consumer opens a batch in one D1 round trip and records it in another: every
-    // message's rows must still be its own.
-    const [ann, bob, cy, dee] = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
-    const annHook = unique("hook");
-    const deeHook = unique("hook");
-    await addWebhook(ann, annHook);
-    await addWebhook(bob, unique("hook"));
-    await addWebhook(dee, deeHook);
-    await scriptHook(deeHook, [500]);
-    await call("PATCH", "/v1/me/preferences", { token: bob.token, body: { muted: ["chat_message"] } });
-    const [toAnn, toBob, toCy, toDee] = [chatFor(ann, "for ann"), chatFor(bob), chatFor(cy), chatFor(dee, "for dee")];
+  it(
+    "gives each message of a mixed batch its own outcome: delivered, muted, no device, retried, a copy, " + "junk",
+    async () => {
+      // The consumer opens a batch in one D1 round trip and records it in another: every
+      // message's rows must still be its own.
+      const [ann, bob, cy, dee] = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
+      const annHook = unique("hook");
+      const deeHook = unique("hook");
+      await addWebhook(ann, annHook);
+      await addWebhook(bob, unique("hook"));
+      await addWebhook(dee, deeHook);
+      await scriptHook(deeHook, [500]);
+      await call("PATCH", "/v1/me/preferences", { token: bob.token, body: { muted: ["chat_message"] } });
+      const [toAnn, toBob, toCy, toDee] = [chatFor(ann, "for ann"), chatFor(bob), chatFor(cy), chatFor(dee, "for dee")];
 
-    const result = await runQueue(NOTIFICATIONS_QUEUE, [
-      { id: "dee", body: toDee },
-      { id: "ann", body: toAnn },
-      { id: "junk", body: { type: "chat_message" } },
-      { id: "bob", body: toBob },
-      { id: "ann-again", body: structuredClone(toAnn) },
-      { id: "cy", body: toCy },
-    ]);
-    expect(result.explicitAcks.sort()).toEqual(["ann", "ann-again", "bob", "cy", "junk"]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(["dee"]);
-    expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
-    expect(await notificationOf(bob, toBob.id)).toMatchObject({ status: "muted", attempts: 0 });
-    expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
-    expect(await notificationOf(dee, toDee.id)).toMatchObject({
-      status: "pending",
-      attempts: 1,
-      lastError: expect.stringContaining("http_5xx"),
-    });
-    expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
-    expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
-  });
-
-  it("writes a batch's messages one by one when the batched write fails, so one bad row costs only its message", async () => {
-    const [ann, bob] = await Promise.all([registerUser(), registerUser()]);
-    const annHook = unique("hook");
-    const bobHook = unique("hook");
-    await addWebhook(ann, annHook);
-    await addWebhook(bob, bobHook);
-    const [toAnn, toBob] = [chatFor(ann, "for ann"), chatFor(bob, "for bob")];
-    // A row D1 refuses for this one notification only (as a corrupt or oversized one would be).
-    const trigger = `fail_${toBob.id.replace(/\W/g, "_")}`;
-    await env.DB.exec(
-      `CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;`,
-    );
-    try {
       const result = await runQueue(NOTIFICATIONS_QUEUE, [
-        { id: "bob", body: toBob },
+        { id: "dee", body: toDee },
         { id: "ann", body: toAnn },
+        { id: "junk", body: { type: "chat_message" } },
+        { id: "bob", body: toBob },
+        { id: "ann-again", body: structuredClone(toAnn) },
+        { id: "cy", body: toCy },
       ]);
-      expect(result.explicitAcks).toEqual(["ann"]);
-      expect(result.retryMessages.map((r) => r.msgId)).toEqual(["bob"]);
-    } finally {
-      await env.DB.exec(`DROP TRIGGER ${trigger}`);
-    }
-    expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
-    expect(await deliveriesTo(annHook)).toHaveLength(1);
-    expect(await deliveriesTo(bobHook)).toHaveLength(0);
-    // Its retry goes through once D1 takes the row.
-    const retried = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "bob-again", attempts: 2, body: toBob }]);
-    expect(retried.explicitAcks).toEqual(["bob-again"]);
-    expect(await deliveriesTo(bobHook)).toHaveLength(1);
-  });
+      expect(result.explicitAcks.sort()).toEqual(["ann", "ann-again", "bob", "cy", "junk"]);
+      expect(result.retryMessages.map((r) => r.msgId)).toEqual(["dee"]);
+      expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
+      expect(await notificationOf(bob, toBob.id)).toMatchObject({ status: "muted", attempts: 0 });
+      expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "failed", lastError: "no device registered" });
+      expect(await notificationOf(dee, toDee.id)).toMatchObject({
+        status: "pending",
+        attempts: 1,
+        lastError: expect.stringContaining("http_5xx"),
+      });
+      expect((await deliveriesTo(annHook)).map((d) => JSON.parse(d.text).id)).toEqual([toAnn.id]);
+      expect((await deliveriesTo(deeHook)).map((d) => JSON.parse(d.text).id)).toEqual([toDee.id]);
+    },
+  );
+
+  it(
+    "writes a batch's messages one by one when the batched write fails, so one bad row costs only its " + "message",
+    async () => {
+      const [ann, bob] = await Promise.all([registerUser(), registerUser()]);
+      const annHook = unique("hook");
+      const bobHook = unique("hook");
+      await addWebhook(ann, annHook);
+      await addWebhook(bob, bobHook);
+      const [toAnn, toBob] = [chatFor(ann, "for ann"), chatFor(bob, "for bob")];
+      // A row D1 refuses for this one notification only (as a corrupt or oversized one would be).
+      const trigger = `fail_${toBob.id.replace(/\W/g, "_")}`;
+      await env.DB.exec(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT ` +
+          `RAISE(ABORT, 'refused for the test'); END;`,
+      );
+      try {
+        const result = await runQueue(NOTIFICATIONS_QUEUE, [
+          { id: "bob", body: toBob },
+          { id: "ann", body: toAnn },
+        ]);
+        expect(result.explicitAcks).toEqual(["ann"]);
+        expect(result.retryMessages.map((r) => r.msgId)).toEqual(["bob"]);
+      } finally {
+        await env.DB.exec(`DROP TRIGGER ${trigger}`);
+      }
+      expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
+      expect(await deliveriesTo(annHook)).toHaveLength(1);
+      expect(await deliveriesTo(bobHook)).toHaveLength(0);
+      // Its retry goes through once D1 takes the row.
+      const retried = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "bob-again", attempts: 2, body: toBob }]);
+      expect(retried.explicitAcks).toEqual(["bob-again"]);
+      expect(await deliveriesTo(bobHook)).toHaveLength(1);
+    },
+  );
 
   it("fails a notification at once for a user without devices, and drops malformed messages", async () => {
     const bob = await registerUser();
@@ -535,30 +542,33 @@ describe("queue consumer", () => {
     });
   });
 
-  it("sends Web Push that the subscriber decrypts (RFC 8291) with a VAPID header that verifies (RFC 8292)", async () => {
-    const bob = await registerUser();
-    const key = unique("push");
-    const subscriber = await newSubscriber();
-    await addPushSubscription(bob, key, subscriber);
-    const message = chatFor(bob, `${"long words ".repeat(30)}end`);
+  it(
+    "sends Web Push that the subscriber decrypts (RFC 8291) with a VAPID header that verifies (RFC " + "8292)",
+    async () => {
+      const bob = await registerUser();
+      const key = unique("push");
+      const subscriber = await newSubscriber();
+      await addPushSubscription(bob, key, subscriber);
+      const message = chatFor(bob, `${"long words ".repeat(30)}end`);
 
-    const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "w1", body: message }]);
-    expect(result.explicitAcks).toEqual(["w1"]);
+      const result = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "w1", body: message }]);
+      expect(result.explicitAcks).toEqual(["w1"]);
 
-    const [push] = await deliveriesTo(key);
-    expect(push!.headers["content-encoding"]).toBe("aes128gcm");
-    expect(push!.headers["content-type"]).toBe("application/octet-stream");
-    expect(Number(push!.headers.ttl)).toBeGreaterThan(0);
-    expect(push!.body.length).toBeLessThanOrEqual(4096);
-    await verifyVapid(push!.headers.authorization ?? "", hookUrl(key));
+      const [push] = await deliveriesTo(key);
+      expect(push!.headers["content-encoding"]).toBe("aes128gcm");
+      expect(push!.headers["content-type"]).toBe("application/octet-stream");
+      expect(Number(push!.headers.ttl)).toBeGreaterThan(0);
+      expect(push!.body.length).toBeLessThanOrEqual(4096);
+      await verifyVapid(push!.headers.authorization ?? "", hookUrl(key));
 
-    const payload = JSON.parse(await decryptPush(push!.body, subscriber));
-    expect(payload).toMatchObject({ id: message.id, type: "chat_message", title: "Ada" });
-    expect(Array.from(payload.body as string)).toHaveLength(140);
-    expect(payload.body).toBe(message.type === "chat_message" ? message.data.preview : null);
-    // Another subscriber's keys cannot read it.
-    await expect(decryptPush(push!.body, await newSubscriber())).rejects.toThrow();
-  });
+      const payload = JSON.parse(await decryptPush(push!.body, subscriber));
+      expect(payload).toMatchObject({ id: message.id, type: "chat_message", title: "Ada" });
+      expect(Array.from(payload.body as string)).toHaveLength(140);
+      expect(payload.body).toBe(message.type === "chat_message" ? message.data.preview : null);
+      // Another subscriber's keys cannot read it.
+      await expect(decryptPush(push!.body, await newSubscriber())).rejects.toThrow();
+    },
+  );
 
   it("removes a push subscription whose endpoint answers 410 or 404", async () => {
     for (const status of [410, 404]) {

@@ -60,52 +60,60 @@ async function notificationOf(user: TestUser, id: string) {
 }
 
 describe("device URLs (SSRF)", () => {
-  it("refuses internal targets in every notation with 400 and a reason, as webhooks and as push endpoints", async () => {
-    const internal = [
-      "https://169.254.169.254/latest/meta-data/",
-      "https://10.0.0.1/",
-      "https://100.64.0.1/",
-      "https://192.168.0.10/hook",
-      "http://127.0.0.1:22/",
-      "http://127.0.0.1:6379/",
-      "http://0x7f000001/",
-      "http://2130706433/",
-      "http://0177.0.0.1/",
-      "http://127.1/",
-      "http://[::1]/",
-      "https://[::ffff:169.254.169.254]/",
-      "https://[::ffff:7f00:1]/",
-      "https://[fd00::1]/",
-      "https://[fe80::1]/",
-      "https://metadata.google.internal/",
-      "https://localhost/",
-      "https://intranet/",
-      "http://hooks.example.com/",
-    ];
-    for (const url of internal) {
-      // A user each: refused registrations count against the device registrations' rate limit too.
-      const mallory = await registerUser();
-      const hook = await registerStrict(mallory, { kind: "webhook", url });
-      expect({ url, status: hook.status, code: hook.body.error?.code, detail: hook.body.error?.details?.[0] }).toEqual({
-        url,
-        status: 400,
-        code: "invalid_request",
-        detail: expect.objectContaining({ path: "url", code: "refused_url" }),
-      });
-      const sub = await registerStrict(mallory, push(url));
-      expect({ url, status: sub.status, path: sub.body.error?.details?.[0]?.path }).toEqual({
-        url,
-        status: 400,
-        path: "subscription.endpoint",
-      });
-      expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
-    }
-    // A public https host is fine.
-    expect(
-      (await registerStrict(await registerUser(), { kind: "webhook", url: "https://hooks.example.com/ridewire" }))
-        .status,
-    ).toBe(201);
-  });
+  it(
+    "refuses internal targets in every notation with 400 and a reason, as webhooks and as push " + "endpoints",
+    async () => {
+      const internal = [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://100.64.0.1/",
+        "https://192.168.0.10/hook",
+        "http://127.0.0.1:22/",
+        "http://127.0.0.1:6379/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://[::1]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://[::ffff:7f00:1]/",
+        "https://[fd00::1]/",
+        "https://[fe80::1]/",
+        "https://metadata.google.internal/",
+        "https://localhost/",
+        "https://intranet/",
+        "http://hooks.example.com/",
+      ];
+      for (const url of internal) {
+        // A user each: refused registrations count against the device registrations' rate limit too.
+        const mallory = await registerUser();
+        const hook = await registerStrict(mallory, { kind: "webhook", url });
+        expect({
+          url,
+          status: hook.status,
+          code: hook.body.error?.code,
+          detail: hook.body.error?.details?.[0],
+        }).toEqual({
+          url,
+          status: 400,
+          code: "invalid_request",
+          detail: expect.objectContaining({ path: "url", code: "refused_url" }),
+        });
+        const sub = await registerStrict(mallory, push(url));
+        expect({ url, status: sub.status, path: sub.body.error?.details?.[0]?.path }).toEqual({
+          url,
+          status: 400,
+          path: "subscription.endpoint",
+        });
+        expect((await call("GET", "/v1/devices", { token: mallory.token })).body.devices).toEqual([]);
+      }
+      // A public https host is fine.
+      expect(
+        (await registerStrict(await registerUser(), { kind: "webhook", url: "https://hooks.example.com/ridewire" }))
+          .status,
+      ).toBe(201);
+    },
+  );
 
   it("answers 400, never 500, for strings that are not URLs", async () => {
     const ada = await registerUser();
@@ -135,7 +143,8 @@ describe("device URLs (SSRF)", () => {
     const bob = await registerUser();
     const id = unique("dev").replace(/-/g, "_");
     await env.DB.prepare(
-      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at) VALUES (?, ?, 'webhook', ?, NULL, NULL, 'whsec_x', ?)`,
+      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at) VALUES (?, ?, 'webhook', ` +
+        `?, NULL, NULL, 'whsec_x', ?)`,
     )
       .bind(id, bob.user.id, "https://169.254.169.254/latest/meta-data/", Date.now())
       .run();
@@ -149,26 +158,29 @@ describe("device URLs (SSRF)", () => {
     });
   });
 
-  it("checks loopback at delivery against the setting too: a loopback webhook is refused once loopback is off", async () => {
-    const bob = await registerUser();
-    const key = unique("hook");
-    const res = await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(key) } });
-    expect(res.status).toBe(201);
-    const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
-    const worker = (await import("../../src/index")).default;
-    const message = chatFor(bob);
-    const batch = createMessageBatch(NOTIFICATIONS_QUEUE, [
-      { id: "s", timestamp: new Date(), attempts: 1, body: message },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, strictEnv as Env, ctx);
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["s"]);
-    expect(await deliveriesTo(key)).toEqual([]);
-    expect(await notificationOf(bob, message.id)).toMatchObject({
-      status: "failed",
-      lastError: `webhook ${res.body.device.id}: refused_url`,
-    });
-  });
+  it(
+    "checks loopback at delivery against the setting too: a loopback webhook is refused once loopback is " + "off",
+    async () => {
+      const bob = await registerUser();
+      const key = unique("hook");
+      const res = await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(key) } });
+      expect(res.status).toBe(201);
+      const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
+      const worker = (await import("../../src/index")).default;
+      const message = chatFor(bob);
+      const batch = createMessageBatch(NOTIFICATIONS_QUEUE, [
+        { id: "s", timestamp: new Date(), attempts: 1, body: message },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, strictEnv as Env, ctx);
+      expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["s"]);
+      expect(await deliveriesTo(key)).toEqual([]);
+      expect(await notificationOf(bob, message.id)).toMatchObject({
+        status: "failed",
+        lastError: `webhook ${res.body.device.id}: refused_url`,
+      });
+    },
+  );
 
   it("tells a failure's class only: no status code, port or error text to scan with", async () => {
     const bob = await registerUser();
@@ -260,54 +272,57 @@ describe("device caps and ownership", () => {
 });
 
 describe("notifications per user per minute", () => {
-  it("logs notifications past the cap as rate_limited and sends none of them; other users and other types still go", async () => {
-    const bob = await registerUser();
-    const cy = await registerUser();
-    const bobHook = unique("hook");
-    const cyHook = unique("hook");
-    await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(bobHook) } });
-    await call("POST", "/v1/devices", { token: cy.token, body: { kind: "webhook", url: hookUrl(cyHook) } });
-    const cap = Number(env.NOTIFICATIONS_PER_USER_PER_MINUTE);
-    const toBob = Array.from({ length: cap + 5 }, () => chatFor(bob));
-    for (let i = 0; i < toBob.length; i += 10) {
-      const batch = toBob.slice(i, i + 10);
-      const result = await runQueue(
-        NOTIFICATIONS_QUEUE,
-        batch.map((body, j) => ({ id: `b${i + j}`, body })),
+  it(
+    "logs notifications past the cap as rate_limited and sends none of them; other users and other types still " + "go",
+    async () => {
+      const bob = await registerUser();
+      const cy = await registerUser();
+      const bobHook = unique("hook");
+      const cyHook = unique("hook");
+      await call("POST", "/v1/devices", { token: bob.token, body: { kind: "webhook", url: hookUrl(bobHook) } });
+      await call("POST", "/v1/devices", { token: cy.token, body: { kind: "webhook", url: hookUrl(cyHook) } });
+      const cap = Number(env.NOTIFICATIONS_PER_USER_PER_MINUTE);
+      const toBob = Array.from({ length: cap + 5 }, () => chatFor(bob));
+      for (let i = 0; i < toBob.length; i += 10) {
+        const batch = toBob.slice(i, i + 10);
+        const result = await runQueue(
+          NOTIFICATIONS_QUEUE,
+          batch.map((body, j) => ({ id: `b${i + j}`, body })),
+        );
+        expect(result.explicitAcks).toHaveLength(batch.length);
+      }
+      const logged = (await call("GET", "/v1/notifications?limit=100", { token: bob.token })).body.notifications as {
+        id: string;
+        status: string;
+      }[];
+      const statusOf = new Map(logged.map((n) => [n.id, n.status]));
+      expect(toBob.map((m) => statusOf.get(m.id))).toEqual([
+        ...Array<string>(cap).fill("delivered"),
+        ...Array<string>(5).fill("rate_limited"),
+      ]);
+      expect(await deliveriesTo(bobHook)).toHaveLength(cap);
+
+      // A redelivered rate-limited message stays so, and sends nothing.
+      await runQueue(NOTIFICATIONS_QUEUE, [{ id: "again", attempts: 2, body: toBob.at(-1) }]);
+      expect(await notificationOf(bob, toBob.at(-1)!.id)).toMatchObject({ status: "rate_limited" });
+      expect(await deliveriesTo(bobHook)).toHaveLength(cap);
+
+      // Another type for Bob (a receipt) is counted apart, and Cy is not affected.
+      const status = receiptNotification(
+        unique("trip"),
+        bob.user.id,
+        "capture",
+        { amount: 700, currency: "USD" },
+        Date.now(),
       );
-      expect(result.explicitAcks).toHaveLength(batch.length);
-    }
-    const logged = (await call("GET", "/v1/notifications?limit=100", { token: bob.token })).body.notifications as {
-      id: string;
-      status: string;
-    }[];
-    const statusOf = new Map(logged.map((n) => [n.id, n.status]));
-    expect(toBob.map((m) => statusOf.get(m.id))).toEqual([
-      ...Array<string>(cap).fill("delivered"),
-      ...Array<string>(5).fill("rate_limited"),
-    ]);
-    expect(await deliveriesTo(bobHook)).toHaveLength(cap);
-
-    // A redelivered rate-limited message stays so, and sends nothing.
-    await runQueue(NOTIFICATIONS_QUEUE, [{ id: "again", attempts: 2, body: toBob.at(-1) }]);
-    expect(await notificationOf(bob, toBob.at(-1)!.id)).toMatchObject({ status: "rate_limited" });
-    expect(await deliveriesTo(bobHook)).toHaveLength(cap);
-
-    // Another type for Bob (a receipt) is counted apart, and Cy is not affected.
-    const status = receiptNotification(
-      unique("trip"),
-      bob.user.id,
-      "capture",
-      { amount: 700, currency: "USD" },
-      Date.now(),
-    );
-    const toCy = chatFor(cy);
-    const result = await runQueue(NOTIFICATIONS_QUEUE, [
-      { id: "s", body: status },
-      { id: "c", body: toCy },
-    ]);
-    expect(result.explicitAcks.sort()).toEqual(["c", "s"]);
-    expect(await notificationOf(bob, status.id)).toMatchObject({ status: "delivered" });
-    expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "delivered" });
-  });
+      const toCy = chatFor(cy);
+      const result = await runQueue(NOTIFICATIONS_QUEUE, [
+        { id: "s", body: status },
+        { id: "c", body: toCy },
+      ]);
+      expect(result.explicitAcks.sort()).toEqual(["c", "s"]);
+      expect(await notificationOf(bob, status.id)).toMatchObject({ status: "delivered" });
+      expect(await notificationOf(cy, toCy.id)).toMatchObject({ status: "delivered" });
+    },
+  );
 });

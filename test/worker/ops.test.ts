@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { cellOf } from "../../src/domain/geo";
+import type { OpsCellsResponse } from "../../src/protocol/ops";
 import { env } from "cloudflare:workers";
 import { call, registerUser } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
@@ -20,12 +21,16 @@ import {
 
 const cellAt = (point: { lat: number; lng: number }) => cellOf(point, loadConfig(env).H3_RESOLUTION);
 
-async function opsAround(user: { token: string }, point: { lat: number; lng: number }, rings = 2) {
+async function opsAround(
+  user: { token: string },
+  point: { lat: number; lng: number },
+  rings = 2,
+): Promise<OpsCellsResponse> {
   const res = await call("GET", `/v1/ops/cells?lat=${point.lat}&lng=${point.lng}&rings=${rings}`, {
     token: user.token,
   });
   expect(res.status).toBe(200);
-  return res.body;
+  return res.body as OpsCellsResponse;
 }
 
 describe("GET /v1/ops/cells", () => {
@@ -37,7 +42,7 @@ describe("GET /v1/ops/cells", () => {
     const quiet = await opsAround(operator, pickup);
     expect(quiet.cells).toHaveLength(19);
     expect(quiet.resolution).toBe(7);
-    const home = quiet.cells.find((c: any) => c.cell === cellAt(offset(pickup, 0.2)));
+    const home = quiet.cells.find((c) => c.cell === cellAt(offset(pickup, 0.2)));
     expect(home).toMatchObject({ availableDrivers: 1, surge: 1, activeTrips: {} });
     expect(quiet.totals).toMatchObject({ availableDrivers: 1, activeTrips: 0 });
     expect(JSON.stringify(quiet)).not.toContain(String(offset(pickup, 0.2).lat));
@@ -48,7 +53,7 @@ describe("GET /v1/ops/cells", () => {
       const ops = await opsAround(operator, pickup);
       return ops.totals.activeTrips === 1 ? ops : undefined;
     });
-    expect(busy.cells.find((c: any) => c.cell === cellAt(pickup))).toMatchObject({
+    expect(busy.cells.find((c) => c.cell === cellAt(pickup))).toMatchObject({
       recentRequests: 1,
       activeTrips: { matching: 1 },
     });
@@ -57,7 +62,7 @@ describe("GET /v1/ops/cells", () => {
 
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
     await waitFor("the trip accepted", async () =>
-      (await opsAround(operator, pickup)).cells.find((c: any) => c.cell === cellAt(pickup)).activeTrips.accepted === 1
+      (await opsAround(operator, pickup)).cells.find((c) => c.cell === cellAt(pickup))?.activeTrips.accepted === 1
         ? true
         : undefined,
     );

@@ -7,7 +7,7 @@
 // no wallet below zero.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { placeHold } from "../../src/db/ledger";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { receiptNotification } from "../../src/notify/message";
@@ -28,12 +28,7 @@ import {
   waitFor,
 } from "../helpers/dispatch";
 import { deliveriesTo, hookUrl, runQueue } from "../helpers/notify";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    stripe: { baseUrl: string; secretKey: string; webhookSecret: string };
-  }
-}
+import { stripeStandIn } from "../helpers/stripe";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 
@@ -90,7 +85,8 @@ afterEach(async () => {
   ).all();
   expect(totals.results, "all accounts together sum to zero").toEqual([]);
   const overdrawn = await env.DB.prepare(
-    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, currency HAVING sum < 0`,
+    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, ` +
+      `currency HAVING sum < 0`,
   ).all();
   expect(overdrawn.results, "no wallet below zero").toEqual([]);
 });
@@ -137,23 +133,30 @@ describe("wallet and sandbox top-ups", () => {
     ).toBe(1);
   });
 
-  it("answers 400 to amounts outside the limits, another currency, fractions or no Idempotency-Key, and 403 to drivers", async () => {
-    const rider = await registerUser("rider", "Rita", { funds: 0 });
-    const post = (amount: unknown, headers: Record<string, string> = { "Idempotency-Key": unique("k") }, who = rider) =>
-      call("POST", "/v1/wallet/top-ups", { token: who.token, body: { amount }, headers });
-    expectError(await post(USD(499)), 400, "invalid_request");
-    expectError(await post(USD(50_001)), 400, "invalid_request");
-    expectError(await post({ amount: 1_000, currency: "EUR" }), 400, "invalid_request");
-    expectError(await post(USD(1_000.5)), 400, "invalid_request");
-    expectError(await post(USD(-1_000)), 400, "invalid_request");
-    expectError(await post(USD(1_000), {}), 400, "invalid_request");
-    expect((await post(USD(500))).status).toBe(201);
-    expect((await post(USD(50_000))).status).toBe(201);
-    const driver = await registerUser("driver");
-    expectError(await post(USD(1_000), { "Idempotency-Key": unique("k") }, driver), 403, "forbidden");
-    expectError(await call("GET", "/v1/wallet"), 401, "unauthorized");
-    expect((await walletOf(rider)).balance).toEqual(USD(50_500));
-  });
+  it(
+    "answers 400 to amounts outside the limits, another currency, " +
+      "fractions or no Idempotency-Key, and 403 to drivers",
+    async () => {
+      const rider = await registerUser("rider", "Rita", { funds: 0 });
+      const post = (
+        amount: unknown,
+        headers: Record<string, string> = { "Idempotency-Key": unique("k") },
+        who = rider,
+      ) => call("POST", "/v1/wallet/top-ups", { token: who.token, body: { amount }, headers });
+      expectError(await post(USD(499)), 400, "invalid_request");
+      expectError(await post(USD(50_001)), 400, "invalid_request");
+      expectError(await post({ amount: 1_000, currency: "EUR" }), 400, "invalid_request");
+      expectError(await post(USD(1_000.5)), 400, "invalid_request");
+      expectError(await post(USD(-1_000)), 400, "invalid_request");
+      expectError(await post(USD(1_000), {}), 400, "invalid_request");
+      expect((await post(USD(500))).status).toBe(201);
+      expect((await post(USD(50_000))).status).toBe(201);
+      const driver = await registerUser("driver");
+      expectError(await post(USD(1_000), { "Idempotency-Key": unique("k") }, driver), 403, "forbidden");
+      expectError(await call("GET", "/v1/wallet"), 401, "unauthorized");
+      expect((await walletOf(rider)).balance).toEqual(USD(50_500));
+    },
+  );
 
   it("refuses webhooks while the sandbox is the provider, and posts nothing", async () => {
     const before = await env.DB.prepare(`SELECT COUNT(*) AS n FROM journal_entries`).first("n");
@@ -167,27 +170,31 @@ describe("wallet and sandbox top-ups", () => {
 });
 
 describe("holds on trip requests", () => {
-  it("answers 402 insufficient_funds without the funds and makes no trip; after a top-up the request holds the quote's fare", async () => {
-    const pickup = area(40);
-    const rider = await registerUser("rider", "Rita", { funds: 0 });
-    const quote = await quoteFor(rider, pickup, offset(pickup, 4));
-    const refused = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: quote.id } });
-    expectError(refused, 402, "insufficient_funds");
-    expect(refused.body.error.details).toEqual({ needed: quote.fare, available: USD(0) });
-    expect((await call("GET", "/v1/trips", { token: rider.token })).body.trips).toEqual([]);
+  it(
+    "answers 402 insufficient_funds without the funds and makes no trip; " +
+      "after a top-up the request holds the quote's fare",
+    async () => {
+      const pickup = area(40);
+      const rider = await registerUser("rider", "Rita", { funds: 0 });
+      const quote = await quoteFor(rider, pickup, offset(pickup, 4));
+      const refused = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: quote.id } });
+      expectError(refused, 402, "insufficient_funds");
+      expect(refused.body.error.details).toEqual({ needed: quote.fare, available: USD(0) });
+      expect((await call("GET", "/v1/trips", { token: rider.token })).body.trips).toEqual([]);
 
-    await topUp(rider, Math.max(500, quote.fare.amount));
-    const res = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: quote.id } });
-    expect(res.status).toBe(201);
-    const wallet = await walletOf(rider);
-    expect(wallet.held).toEqual(quote.fare);
-    expect(wallet.available.amount).toBe(Math.max(500, quote.fare.amount) - quote.fare.amount);
-    expect((await transactionsOf(rider)).map((t) => [t.kind, t.amount.amount])).toEqual([
-      ["hold", -quote.fare.amount],
-      ["top_up", Math.max(500, quote.fare.amount)],
-    ]);
-    expect((await call("POST", `/v1/trips/${res.body.trip.id}/cancel`, { token: rider.token })).status).toBe(200);
-  });
+      await topUp(rider, Math.max(500, quote.fare.amount));
+      const res = await call("POST", "/v1/trips", { token: rider.token, body: { quoteId: quote.id } });
+      expect(res.status).toBe(201);
+      const wallet = await walletOf(rider);
+      expect(wallet.held).toEqual(quote.fare);
+      expect(wallet.available.amount).toBe(Math.max(500, quote.fare.amount) - quote.fare.amount);
+      expect((await transactionsOf(rider)).map((t) => [t.kind, t.amount.amount])).toEqual([
+        ["hold", -quote.fare.amount],
+        ["top_up", Math.max(500, quote.fare.amount)],
+      ]);
+      expect((await call("POST", `/v1/trips/${res.body.trip.id}/cancel`, { token: rider.token })).status).toBe(200);
+    },
+  );
 
   it("accepts exactly one of 6 simultaneous requests by a rider whose balance covers one", async () => {
     const pickup = area(41);
@@ -233,96 +240,101 @@ describe("holds on trip requests", () => {
 });
 
 describe("settling a trip", () => {
-  it("captures the final fare at completion, splits it 75/25, releases the hold, and sends the rider a receipt", async () => {
-    const pickup = area(42);
-    const driver = await onlineDriver(offset(pickup, 0.3));
-    const rider = await registerUser("rider");
-    const key = unique("hook");
-    await addWebhook(rider, key);
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 4));
-    expect((await walletOf(rider)).held).toEqual(trip.quote.fare);
-    for (const action of ["arrived", "start"] as const)
-      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
-    const done = await driverAction(driver, trip.id, "complete");
-    expect(done.status).toBe(200);
-    const fare = done.body.trip.fare;
-    // Nothing shows the ride differed from the quote (no fix says otherwise): the rider pays the
-    // quote; the hold is released whole and the fare captured from the wallet.
-    expect(fare).toEqual(trip.quote.fare);
-    expect(await settledKinds(trip.id, "capture")).toEqual(["hold", "release", "capture"]);
+  it(
+    "captures the final fare at completion, splits it 75/25, releases the hold, and sends the rider a " + "receipt",
+    async () => {
+      const pickup = area(42);
+      const driver = await onlineDriver(offset(pickup, 0.3));
+      const rider = await registerUser("rider");
+      const key = unique("hook");
+      await addWebhook(rider, key);
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 4));
+      expect((await walletOf(rider)).held).toEqual(trip.quote.fare);
+      for (const action of ["arrived", "start"] as const)
+        expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+      const done = await driverAction(driver, trip.id, "complete");
+      expect(done.status).toBe(200);
+      const fare = done.body.trip.fare;
+      // Nothing shows the ride differed from the quote (no fix says otherwise): the rider pays the
+      // quote; the hold is released whole and the fare captured from the wallet.
+      expect(fare).toEqual(trip.quote.fare);
+      expect(await settledKinds(trip.id, "capture")).toEqual(["hold", "release", "capture"]);
 
-    const commission = Math.round(fare.amount * 0.25);
-    const receipt = await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token });
-    expect(receipt.status).toBe(200);
-    expect(receipt.body.receipt).toEqual({
-      tripId: trip.id,
-      kind: "capture",
-      fare,
-      breakdown: {
-        base: expect.any(Number),
-        distance: expect.any(Number),
-        time: expect.any(Number),
-        surge: expect.any(Number),
-        fee: expect.any(Number),
-      },
-      paidFrom: "wallet",
-      paid: fare,
-      outstanding: USD(0),
-      driverEarning: USD(fare.amount - commission),
-      createdAt: expect.any(Number),
-      quoted: trip.quote.fare,
-      capApplied: false,
-      review: null,
-    });
-    const b = receipt.body.receipt.breakdown;
-    expect(b.base + b.distance + b.time + b.surge + b.fee).toBe(fare.amount);
-    expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: driver.token })).body.receipt).toEqual(
-      receipt.body.receipt,
-    );
-    const stranger = await registerUser("rider");
-    expect([403, 404]).toContain((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: stranger.token })).status);
+      const commission = Math.round(fare.amount * 0.25);
+      const receipt = await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token });
+      expect(receipt.status).toBe(200);
+      expect(receipt.body.receipt).toEqual({
+        tripId: trip.id,
+        kind: "capture",
+        fare,
+        breakdown: {
+          base: expect.any(Number),
+          distance: expect.any(Number),
+          time: expect.any(Number),
+          surge: expect.any(Number),
+          fee: expect.any(Number),
+        },
+        paidFrom: "wallet",
+        paid: fare,
+        outstanding: USD(0),
+        driverEarning: USD(fare.amount - commission),
+        createdAt: expect.any(Number),
+        quoted: trip.quote.fare,
+        capApplied: false,
+        review: null,
+      });
+      const b = receipt.body.receipt.breakdown;
+      expect(b.base + b.distance + b.time + b.surge + b.fee).toBe(fare.amount);
+      expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: driver.token })).body.receipt).toEqual(
+        receipt.body.receipt,
+      );
+      const stranger = await registerUser("rider");
+      expect([403, 404]).toContain(
+        (await call("GET", `/v1/trips/${trip.id}/receipt`, { token: stranger.token })).status,
+      );
 
-    expect(await walletOf(rider)).toEqual({
-      balance: USD(50_000 - fare.amount),
-      held: USD(0),
-      available: USD(50_000 - fare.amount),
-      owed: USD(0),
-    });
-    expect((await transactionsOf(rider)).map((t) => [t.kind, t.amount.amount])).toEqual([
-      ["capture", -fare.amount],
-      ["release", trip.quote.fare.amount],
-      ["hold", -trip.quote.fare.amount],
-      ["top_up", 50_000],
-    ]);
-    expect((await transactionsOf(driver)).map((t) => [t.kind, t.amount.amount, t.tripId])).toEqual([
-      ["earning", fare.amount - commission, trip.id],
-    ]);
-    const earnings = await call("GET", "/v1/earnings", { token: driver.token });
-    expect(earnings.status).toBe(200);
-    expect(earnings.body).toMatchObject({
-      earnings: { gross: fare, commission: USD(commission), net: USD(fare.amount - commission) },
-      trips: 1,
-    });
-    const past = await call("GET", `/v1/earnings?from=0&to=${Date.now() - 3_600_000}`, { token: driver.token });
-    expect(past.body).toMatchObject({ earnings: { gross: USD(0) }, trips: 0 });
-    expectError(await call("GET", "/v1/earnings", { token: rider.token }), 403, "forbidden");
+      expect(await walletOf(rider)).toEqual({
+        balance: USD(50_000 - fare.amount),
+        held: USD(0),
+        available: USD(50_000 - fare.amount),
+        owed: USD(0),
+      });
+      expect((await transactionsOf(rider)).map((t) => [t.kind, t.amount.amount])).toEqual([
+        ["capture", -fare.amount],
+        ["release", trip.quote.fare.amount],
+        ["hold", -trip.quote.fare.amount],
+        ["top_up", 50_000],
+      ]);
+      expect((await transactionsOf(driver)).map((t) => [t.kind, t.amount.amount, t.tripId])).toEqual([
+        ["earning", fare.amount - commission, trip.id],
+      ]);
+      const earnings = await call("GET", "/v1/earnings", { token: driver.token });
+      expect(earnings.status).toBe(200);
+      expect(earnings.body).toMatchObject({
+        earnings: { gross: fare, commission: USD(commission), net: USD(fare.amount - commission) },
+        trips: 1,
+      });
+      const past = await call("GET", `/v1/earnings?from=0&to=${Date.now() - 3_600_000}`, { token: driver.token });
+      expect(past.body).toMatchObject({ earnings: { gross: USD(0) }, trips: 0 });
+      expectError(await call("GET", "/v1/earnings", { token: rider.token }), 403, "forbidden");
 
-    // The rider had no socket in the trip: the receipt goes out as a notification.
-    await waitFor(
-      "the receipt notification",
-      async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
-      8_000,
-    );
-    const receipts = (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "receipt");
-    expect(receipts).toEqual([
-      expect.objectContaining({
-        id: `receipt:${trip.id}:${rider.user.id}`,
-        title: "Your receipt",
-        data: { tripId: trip.id, kind: "capture", amount: fare },
-      }),
-    ]);
-    driver.socket.close();
-  });
+      // The rider had no socket in the trip: the receipt goes out as a notification.
+      await waitFor(
+        "the receipt notification",
+        async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
+        8_000,
+      );
+      const receipts = (await deliveriesTo(key)).map((d) => JSON.parse(d.text)).filter((n) => n.type === "receipt");
+      expect(receipts).toEqual([
+        expect.objectContaining({
+          id: `receipt:${trip.id}:${rider.user.id}`,
+          title: "Your receipt",
+          data: { tripId: trip.id, kind: "capture", amount: fare },
+        }),
+      ]);
+      driver.socket.close();
+    },
+  );
 
   it("takes what the wallet has when the final fare is above the hold, and books the rest as owed", async () => {
     const pickup = area(43);
@@ -412,54 +424,57 @@ describe("settling a trip", () => {
     expect(await walletOf(rider)).toMatchObject({ balance: USD(50_000), held: USD(0) });
   });
 
-  it("posts a settlement once however often it runs, and delivers a redelivered receipt notification once", async () => {
-    const pickup = area(46);
-    const driver = await onlineDriver(offset(pickup, 0.3));
-    const rider = await registerUser("rider");
-    const key = unique("hook");
-    await addWebhook(rider, key);
-    // The rider watches the trip: statuses need no push, only the receipt goes to the queue.
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    const watching = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
-    for (const action of ["arrived", "start", "complete"] as const)
-      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
-    const kinds = await settledKinds(trip.id, "capture");
-    // A retried write-behind, the receipt route and the alarm all settle again: nothing new posts.
-    for (let i = 0; i < 3; i++) expect(await tripStub(trip.id).settle()).toMatchObject({ ok: true });
-    await runTripAlarm(trip.id);
-    for (let i = 0; i < 2; i++)
-      expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).status).toBe(200);
-    expect(await entryKinds(trip.id)).toEqual(kinds);
+  it(
+    "posts a settlement once however often it runs, and delivers a redelivered receipt notification " + "once",
+    async () => {
+      const pickup = area(46);
+      const driver = await onlineDriver(offset(pickup, 0.3));
+      const rider = await registerUser("rider");
+      const key = unique("hook");
+      await addWebhook(rider, key);
+      // The rider watches the trip: statuses need no push, only the receipt goes to the queue.
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      const watching = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
+      for (const action of ["arrived", "start", "complete"] as const)
+        expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+      const kinds = await settledKinds(trip.id, "capture");
+      // A retried write-behind, the receipt route and the alarm all settle again: nothing new posts.
+      for (let i = 0; i < 3; i++) expect(await tripStub(trip.id).settle()).toMatchObject({ ok: true });
+      await runTripAlarm(trip.id);
+      for (let i = 0; i < 2; i++)
+        expect((await call("GET", `/v1/trips/${trip.id}/receipt`, { token: rider.token })).status).toBe(200);
+      expect(await entryKinds(trip.id)).toEqual(kinds);
 
-    // The settlement queued the receipt; once the queue has delivered it, redeliveries of the
-    // same message are acknowledged and send nothing. (Redelivered while the first delivery
-    // still holds its lease, a copy is retried after the lease instead: also never twice.)
-    await waitFor(
-      "the receipt delivery",
-      async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
-      8_000,
-    );
-    const fare = (await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip.fare;
-    const message = receiptNotification(trip.id, rider.user.id, "capture", fare, Date.now());
-    const first = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "r1", body: message }]);
-    const again = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "r2", body: structuredClone(message) }]);
-    expect(first.explicitAcks).toEqual(["r1"]);
-    expect(again.explicitAcks).toEqual(["r2"]);
-    await settle(300);
-    const receipts = (await deliveriesTo(key)).filter((d) => JSON.parse(d.text).type === "receipt");
-    expect(receipts).toHaveLength(1);
-    expect(JSON.parse(receipts[0]!.text)).toMatchObject({
-      id: `receipt:${trip.id}:${rider.user.id}`,
-      type: "receipt",
-      title: "Your receipt",
-    });
-    watching.close();
-    driver.socket.close();
-  });
+      // The settlement queued the receipt; once the queue has delivered it, redeliveries of the
+      // same message are acknowledged and send nothing. (Redelivered while the first delivery
+      // still holds its lease, a copy is retried after the lease instead: also never twice.)
+      await waitFor(
+        "the receipt delivery",
+        async () => ((await deliveriesTo(key)).some((d) => JSON.parse(d.text).type === "receipt") ? true : undefined),
+        8_000,
+      );
+      const fare = (await call("GET", `/v1/trips/${trip.id}`, { token: rider.token })).body.trip.fare;
+      const message = receiptNotification(trip.id, rider.user.id, "capture", fare, Date.now());
+      const first = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "r1", body: message }]);
+      const again = await runQueue(NOTIFICATIONS_QUEUE, [{ id: "r2", body: structuredClone(message) }]);
+      expect(first.explicitAcks).toEqual(["r1"]);
+      expect(again.explicitAcks).toEqual(["r2"]);
+      await settle(300);
+      const receipts = (await deliveriesTo(key)).filter((d) => JSON.parse(d.text).type === "receipt");
+      expect(receipts).toHaveLength(1);
+      expect(JSON.parse(receipts[0]!.text)).toMatchObject({
+        id: `receipt:${trip.id}:${rider.user.id}`,
+        type: "receipt",
+        title: "Your receipt",
+      });
+      watching.close();
+      driver.socket.close();
+    },
+  );
 });
 
 describe("the Stripe provider", () => {
-  const stripe = () => inject("stripe");
+  const stripe = stripeStandIn;
   /** The same Worker with PAYMENT_PROVIDER=stripe, pointed at the local stand-in of Stripe's API. */
   const stripeEnv = (overrides: Record<string, string> = {}) =>
     ({
@@ -490,7 +505,8 @@ describe("the Stripe provider", () => {
       ctx,
     );
     await waitOnExecutionContext(ctx);
-    return { status: res.status, body: (await res.json()) as any };
+    const body: Awaited<ReturnType<typeof call>>["body"] = await res.json();
+    return { status: res.status, body };
   }
 
   const startTopUp = (rider: TestUser, amount: number, key: string, workerEnv?: Env) =>
@@ -525,49 +541,53 @@ describe("the Stripe provider", () => {
     return row!.provider_ref;
   }
 
-  it("creates a PaymentIntent with an Idempotency-Key, answers pending, and credits the wallet once from the signed webhook", async () => {
-    const rider = await registerUser("rider", "Rita", { funds: 0 });
-    const key = unique("k");
-    const started = await startTopUp(rider, 2_500, key);
-    expect(started.status).toBe(201);
-    expect(started.body.topUp).toMatchObject({
-      status: "pending",
-      amount: USD(2_500),
-      clientSecret: expect.stringMatching(/^pi_\w+_secret_/),
-    });
-    const topUpId = started.body.topUp.id;
-    const calls = (await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({
-      path: "/v1/payment_intents",
-      headers: { "idempotency-key": `topup-${topUpId}` },
-      form: { amount: "2500", currency: "usd", "metadata[user_id]": rider.user.id },
-    });
-    expect((await walletOf(rider)).balance).toEqual(USD(0));
+  it(
+    "creates a PaymentIntent with an Idempotency-Key, answers pending, " +
+      "and credits the wallet once from the signed webhook",
+    async () => {
+      const rider = await registerUser("rider", "Rita", { funds: 0 });
+      const key = unique("k");
+      const started = await startTopUp(rider, 2_500, key);
+      expect(started.status).toBe(201);
+      expect(started.body.topUp).toMatchObject({
+        status: "pending",
+        amount: USD(2_500),
+        clientSecret: expect.stringMatching(/^pi_\w+_secret_/),
+      });
+      const topUpId = started.body.topUp.id;
+      const calls = (await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({
+        path: "/v1/payment_intents",
+        headers: { "idempotency-key": `topup-${topUpId}` },
+        form: { amount: "2500", currency: "usd", "metadata[user_id]": rider.user.id },
+      });
+      expect((await walletOf(rider)).balance).toEqual(USD(0));
 
-    // A retried request answers the same top-up and makes no second PaymentIntent.
-    const retried = await startTopUp(rider, 2_500, key);
-    expect(retried.body.topUp).toMatchObject({
-      id: topUpId,
-      status: "pending",
-      clientSecret: started.body.topUp.clientSecret,
-    });
-    expect((await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId)).toHaveLength(1);
+      // A retried request answers the same top-up and makes no second PaymentIntent.
+      const retried = await startTopUp(rider, 2_500, key);
+      expect(retried.body.topUp).toMatchObject({
+        id: topUpId,
+        status: "pending",
+        clientSecret: started.body.topUp.clientSecret,
+      });
+      expect((await stripeRequests()).filter((r) => r.form["metadata[top_up_id]"] === topUpId)).toHaveLength(1);
 
-    const event = await pay(await intentFor(topUpId));
-    expect(await deliver(event.payload, event.signature)).toEqual({
-      status: 200,
-      body: { received: true, outcome: "credited" },
-    });
-    expect(await walletOf(rider)).toMatchObject({ balance: USD(2_500), available: USD(2_500) });
-    // Stripe redelivers until it sees a 2xx, and may send an event twice: it posts once.
-    expect(await deliver(event.payload, event.signature)).toEqual({
-      status: 200,
-      body: { received: true, outcome: "already_credited" },
-    });
-    expect((await walletOf(rider)).balance).toEqual(USD(2_500));
-    expect((await startTopUp(rider, 2_500, key)).body.topUp.status).toBe("succeeded");
-  });
+      const event = await pay(await intentFor(topUpId));
+      expect(await deliver(event.payload, event.signature)).toEqual({
+        status: 200,
+        body: { received: true, outcome: "credited" },
+      });
+      expect(await walletOf(rider)).toMatchObject({ balance: USD(2_500), available: USD(2_500) });
+      // Stripe redelivers until it sees a 2xx, and may send an event twice: it posts once.
+      expect(await deliver(event.payload, event.signature)).toEqual({
+        status: 200,
+        body: { received: true, outcome: "already_credited" },
+      });
+      expect((await walletOf(rider)).balance).toEqual(USD(2_500));
+      expect((await startTopUp(rider, 2_500, key)).body.topUp.status).toBe("succeeded");
+    },
+  );
 
   it("answers 400 to a bad signature, a changed body, an old timestamp or none, and posts nothing", async () => {
     const rider = await registerUser("rider", "Rita", { funds: 0 });
@@ -607,13 +627,17 @@ describe("the Stripe provider", () => {
     expect((await walletOf(rider)).balance).toEqual(USD(0));
   });
 
-  it("answers 502 payment_provider_error when Stripe refuses the call, and the retry with the same key goes through", async () => {
-    const rider = await registerUser("rider", "Rita", { funds: 0 });
-    const key = unique("k");
-    const refused = await startTopUp(rider, 1_000, key, stripeEnv({ STRIPE_SECRET_KEY: "sk_test_revoked" }));
-    expectError(refused, 502, "payment_provider_error");
-    const retried = await startTopUp(rider, 1_000, key);
-    expect(retried.status).toBe(201);
-    expect(retried.body.topUp).toMatchObject({ status: "pending", clientSecret: expect.any(String) });
-  });
+  it(
+    "answers 502 payment_provider_error when Stripe refuses the call, " +
+      "and the retry with the same key goes through",
+    async () => {
+      const rider = await registerUser("rider", "Rita", { funds: 0 });
+      const key = unique("k");
+      const refused = await startTopUp(rider, 1_000, key, stripeEnv({ STRIPE_SECRET_KEY: "sk_test_revoked" }));
+      expectError(refused, 502, "payment_provider_error");
+      const retried = await startTopUp(rider, 1_000, key);
+      expect(retried.status).toBe(201);
+      expect(retried.body.topUp).toMatchObject({ status: "pending", clientSecret: expect.any(String) });
+    },
+  );
 });

@@ -58,29 +58,32 @@ async function completedTrip(rider: TestUser, driver: OnlineDriver, pickup: { la
 afterAll(stopTripAlarms);
 
 describe("POST /v1/quotes", () => {
-  it("prices a ride: distance, duration, an integer fare, surge 1.0 when quiet, no pickup ETA without drivers", async () => {
-    const rider = await registerUser("rider");
-    const pickup = area(1);
-    const dropoff = offset(pickup, 8, 3);
-    const before = Date.now();
-    const res = await quote(rider, { pickup, dropoff });
-    expect(res.status).toBe(201);
-    const q = Quote.strict().parse(res.body.quote);
-    expect(q).toMatchObject({ pickup, dropoff, surge: 1, pickupEtaSec: null });
-    const straightKm = haversineKm(pickup, dropoff);
-    expect(q.distanceKm).toBeGreaterThanOrEqual(straightKm);
-    expect(q.distanceKm).toBeLessThan(straightKm * 2);
-    // 25 km/h in town: minutes ≈ km × 60 / 25.
-    expect(q.durationMin).toBeCloseTo((q.distanceKm * 60) / 25, 0);
-    expect(Number.isInteger(q.fare.amount)).toBe(true);
-    expect(q.fare.currency).toBe("USD");
-    // base 250 + 120 per km + 30 per minute, at least 700.
-    expect(Math.abs(q.fare.amount - Math.max(700, 250 + q.distanceKm * 120 + q.durationMin * 30))).toBeLessThanOrEqual(
-      2,
-    );
-    expect(q.expiresAt).toBeGreaterThan(before);
-    expect(q.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
-  });
+  it(
+    "prices a ride: distance, duration, an integer fare, surge 1.0 when quiet, no pickup ETA without " + "drivers",
+    async () => {
+      const rider = await registerUser("rider");
+      const pickup = area(1);
+      const dropoff = offset(pickup, 8, 3);
+      const before = Date.now();
+      const res = await quote(rider, { pickup, dropoff });
+      expect(res.status).toBe(201);
+      const q = Quote.strict().parse(res.body.quote);
+      expect(q).toMatchObject({ pickup, dropoff, surge: 1, pickupEtaSec: null });
+      const straightKm = haversineKm(pickup, dropoff);
+      expect(q.distanceKm).toBeGreaterThanOrEqual(straightKm);
+      expect(q.distanceKm).toBeLessThan(straightKm * 2);
+      // 25 km/h in town: minutes ≈ km × 60 / 25.
+      expect(q.durationMin).toBeCloseTo((q.distanceKm * 60) / 25, 0);
+      expect(Number.isInteger(q.fare.amount)).toBe(true);
+      expect(q.fare.currency).toBe("USD");
+      // base 250 + 120 per km + 30 per minute, at least 700.
+      expect(
+        Math.abs(q.fare.amount - Math.max(700, 250 + q.distanceKm * 120 + q.durationMin * 30)),
+      ).toBeLessThanOrEqual(2);
+      expect(q.expiresAt).toBeGreaterThan(before);
+      expect(q.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
+    },
+  );
 
   it("charges at least the minimum fare for a short hop", async () => {
     const rider = await registerUser("rider");
@@ -368,7 +371,7 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
 
     const mine = await call("GET", "/v1/trips", { token: rider.token });
     expect(mine.status).toBe(200);
-    expect(mine.body.trips.map((t: any) => [t.id, t.status])).toEqual([
+    expect((mine.body.trips as Trip[]).map((t) => [t.id, t.status])).toEqual([
       [second.id, "completed"],
       [first.id, "cancelled"],
     ]);
@@ -377,12 +380,12 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
 
     // The driver held only the second trip to the end.
     const theirs = await call("GET", "/v1/trips", { token: driver.token });
-    expect(theirs.body.trips.map((t: any) => t.id)).toEqual([second.id]);
+    expect((theirs.body.trips as Trip[]).map((t) => t.id)).toEqual([second.id]);
 
     const page = await call("GET", "/v1/trips?limit=1", { token: rider.token });
-    expect(page.body.trips.map((t: any) => t.id)).toEqual([second.id]);
+    expect((page.body.trips as Trip[]).map((t) => t.id)).toEqual([second.id]);
     const older = await call("GET", `/v1/trips?limit=1&before=${second.createdAt}`, { token: rider.token });
-    expect(older.body.trips.map((t: any) => t.id)).toEqual([first.id]);
+    expect((older.body.trips as Trip[]).map((t) => t.id)).toEqual([first.id]);
 
     expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({
       trips: [],
@@ -393,121 +396,132 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     driver.socket.close();
   });
 
-  it("copies an active trip's moves to history on TRIP_HISTORY_FLUSH_MS and its end on OUTBOX_FLUSH_DELAY_MS", async () => {
-    const pickup = area(24);
-    const driver = await onlineDriver(offset(pickup, 0.4));
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    const alarmIn = async () => {
-      const at = await runInDurableObject(tripStub(trip.id), (_room, state) => state.storage.getAlarm());
-      return at === null ? null : at - Date.now();
-    };
-    // Accepted and arrived wait for one write together; the live trip is the object's to answer.
-    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
-    expect(await alarmIn()).toBeGreaterThan(HISTORY_FLUSH_MS - 3_000);
-    expect(
-      (await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())?.status,
-    ).not.toBe("arrived");
-    await flushed(trip.id, "arrived");
-    // The end frees the rider's slot and settles the fare: it goes at the outbox's own pace.
-    for (const action of ["start", "complete"] as const)
-      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
-    expect(await alarmIn()).toBeLessThanOrEqual(OUTBOX_FLUSH_DELAY_MS);
-    await flushed(trip.id, "completed");
-    driver.socket.close();
-  });
+  it(
+    "copies an active trip's moves to history on TRIP_HISTORY_FLUSH_MS and its end on " + "OUTBOX_FLUSH_DELAY_MS",
+    async () => {
+      const pickup = area(24);
+      const driver = await onlineDriver(offset(pickup, 0.4));
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      const alarmIn = async () => {
+        const at = await runInDurableObject(tripStub(trip.id), (_room, state) => state.storage.getAlarm());
+        return at === null ? null : at - Date.now();
+      };
+      // Accepted and arrived wait for one write together; the live trip is the object's to answer.
+      expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+      expect(await alarmIn()).toBeGreaterThan(HISTORY_FLUSH_MS - 3_000);
+      expect(
+        (await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())
+          ?.status,
+      ).not.toBe("arrived");
+      await flushed(trip.id, "arrived");
+      // The end frees the rider's slot and settles the fare: it goes at the outbox's own pace.
+      for (const action of ["start", "complete"] as const)
+        expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+      expect(await alarmIn()).toBeLessThanOrEqual(OUTBOX_FLUSH_DELAY_MS);
+      await flushed(trip.id, "completed");
+      driver.socket.close();
+    },
+  );
 });
 
 describe("trip moves", () => {
-  it("takes the driver's moves on the channel as over HTTP: acked once per id, refused with an error frame", async () => {
-    const pickup = area(25);
-    const driver = await onlineDriver(offset(pickup, 0.4), "On the channel");
-    const other = await onlineDriver(area(26), "Elsewhere");
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    const move = (who: OnlineDriver, type: string, id: string, extra: object = {}) => {
-      who.socket.send({ type, id, tripId: trip.id, ...extra });
-      return who.socket.next((f) => f.id === id);
-    };
+  it(
+    "takes the driver's moves on the channel as over HTTP: acked once per id, refused with an error " + "frame",
+    async () => {
+      const pickup = area(25);
+      const driver = await onlineDriver(offset(pickup, 0.4), "On the channel");
+      const other = await onlineDriver(area(26), "Elsewhere");
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      const move = (who: OnlineDriver, type: string, id: string, extra: object = {}) => {
+        who.socket.send({ type, id, tripId: trip.id, ...extra });
+        return who.socket.next((f) => f.id === id);
+      };
 
-    expect(await move(driver, "trip.start", "s0")).toMatchObject({ type: "error", id: "s0", code: "conflict" });
-    expect(await move(other, "trip.arrived", "x1")).toMatchObject({ type: "error", id: "x1", code: "forbidden" });
-    expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
-    expect((await getTrip(rider, trip.id)).status).toBe("arrived");
-    // A retry of the same id is acknowledged again and not applied again (a second arrival would be a conflict).
-    expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
-    expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({
-      type: "error",
-      id: "k0",
-      code: "invalid_request",
-    });
-    expect(await move(driver, "trip.start", "s1")).toEqual({ type: "ack", id: "s1" });
-    expect(await move(driver, "trip.complete", "c1")).toEqual({ type: "ack", id: "c1" });
-    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", driverId: driver.user.id });
-    expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({
-      trip: { id: trip.id },
-    });
+      expect(await move(driver, "trip.start", "s0")).toMatchObject({ type: "error", id: "s0", code: "conflict" });
+      expect(await move(other, "trip.arrived", "x1")).toMatchObject({ type: "error", id: "x1", code: "forbidden" });
+      expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
+      expect((await getTrip(rider, trip.id)).status).toBe("arrived");
+      // A retry of the same id is acknowledged again and not applied again (a second arrival would be a conflict).
+      expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
+      expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({
+        type: "error",
+        id: "k0",
+        code: "invalid_request",
+      });
+      expect(await move(driver, "trip.start", "s1")).toEqual({ type: "ack", id: "s1" });
+      expect(await move(driver, "trip.complete", "c1")).toEqual({ type: "ack", id: "c1" });
+      expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", driverId: driver.user.id });
+      expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({
+        trip: { id: trip.id },
+      });
 
-    // A driver's cancel before pickup, on the channel, sends the next trip back to matching without them.
-    const next = await acceptedTrip(rider, driver, pickup, offset(pickup, 2));
-    driver.socket.send({ type: "trip.cancel", id: "k1", tripId: next.id, reason: "flat tyre" });
-    expect(await driver.socket.next((f) => f.id === "k1")).toEqual({ type: "ack", id: "k1" });
-    expect(await getTrip(rider, next.id)).toMatchObject({ status: "matching", driverId: null });
-    await waitDriverStatus(driver, "available");
-    for (const d of [driver, other]) d.socket.close();
-  });
+      // A driver's cancel before pickup, on the channel, sends the next trip back to matching without them.
+      const next = await acceptedTrip(rider, driver, pickup, offset(pickup, 2));
+      driver.socket.send({ type: "trip.cancel", id: "k1", tripId: next.id, reason: "flat tyre" });
+      expect(await driver.socket.next((f) => f.id === "k1")).toEqual({ type: "ack", id: "k1" });
+      expect(await getTrip(rider, next.id)).toMatchObject({ status: "matching", driverId: null });
+      await waitDriverStatus(driver, "available");
+      for (const d of [driver, other]) d.socket.close();
+    },
+  );
 
-  it("runs accepted → arrived → in_progress → completed, refusing every other move with 409 and other drivers with 403", async () => {
-    const pickup = area(16);
-    const driver = await onlineDriver(offset(pickup, 0.4), "Assigned");
-    const other = await onlineDriver(area(17), "Elsewhere");
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    expect(trip).toMatchObject({ status: "accepted", driverId: driver.user.id });
+  it(
+    "runs accepted → arrived → in_progress → completed, " +
+      "refusing every other move with 409 and other drivers with 403",
+    async () => {
+      const pickup = area(16);
+      const driver = await onlineDriver(offset(pickup, 0.4), "Assigned");
+      const other = await onlineDriver(area(17), "Elsewhere");
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      expect(trip).toMatchObject({ status: "accepted", driverId: driver.user.id });
 
-    const refuse = async (user: TestUser, action: Parameters<typeof driverAction>[2], status: number, code: string) =>
-      expectError(await driverAction(user, trip.id, action), status, code);
+      const refuse = async (user: TestUser, action: Parameters<typeof driverAction>[2], status: number, code: string) =>
+        expectError(await driverAction(user, trip.id, action), status, code);
 
-    // accepted
-    for (const action of ["accept", "decline", "start", "complete"] as const)
-      await refuse(driver, action, 409, "conflict");
-    for (const action of ["arrived", "start", "complete", "cancel"] as const)
-      await refuse(other, action, 403, "forbidden");
-    await refuse(rider, "arrived", 403, "forbidden");
-    await refuse(await registerUser("rider"), "cancel", 403, "forbidden");
+      // accepted
+      for (const action of ["accept", "decline", "start", "complete"] as const)
+        await refuse(driver, action, 409, "conflict");
+      for (const action of ["arrived", "start", "complete", "cancel"] as const)
+        await refuse(other, action, 403, "forbidden");
+      await refuse(rider, "arrived", 403, "forbidden");
+      await refuse(await registerUser("rider"), "cancel", 403, "forbidden");
 
-    let res = await driverAction(driver, trip.id, "arrived");
-    expect(res.status).toBe(200);
-    expect(res.body.trip.status).toBe("arrived");
-    for (const action of ["arrived", "complete", "accept"] as const) await refuse(driver, action, 409, "conflict");
-    await refuse(other, "start", 403, "forbidden");
+      let res = await driverAction(driver, trip.id, "arrived");
+      expect(res.status).toBe(200);
+      expect(res.body.trip.status).toBe("arrived");
+      for (const action of ["arrived", "complete", "accept"] as const) await refuse(driver, action, 409, "conflict");
+      await refuse(other, "start", 403, "forbidden");
 
-    res = await driverAction(driver, trip.id, "start");
-    expect(res.status).toBe(200);
-    expect(res.body.trip.status).toBe("in_progress");
-    // A driver cannot drop a rider mid-ride, nor can the rider walk off without paying.
-    for (const action of ["arrived", "start", "cancel"] as const) await refuse(driver, action, 409, "conflict");
-    expectError(await cancel(rider, trip.id), 409, "conflict");
-    expect((await getTrip(rider, trip.id)).status).toBe("in_progress");
-    await refuse(other, "complete", 403, "forbidden");
+      res = await driverAction(driver, trip.id, "start");
+      expect(res.status).toBe(200);
+      expect(res.body.trip.status).toBe("in_progress");
+      // A driver cannot drop a rider mid-ride, nor can the rider walk off without paying.
+      for (const action of ["arrived", "start", "cancel"] as const) await refuse(driver, action, 409, "conflict");
+      expectError(await cancel(rider, trip.id), 409, "conflict");
+      expect((await getTrip(rider, trip.id)).status).toBe("in_progress");
+      await refuse(other, "complete", 403, "forbidden");
 
-    res = await driverAction(driver, trip.id, "complete");
-    expect(res.status).toBe(200);
-    const done = Trip.strict().parse(res.body.trip);
-    expect(done.status).toBe("completed");
-    expect(Number.isInteger(done.fare?.amount)).toBe(true);
-    expect(done.fare!.amount).toBeGreaterThanOrEqual(700);
-    expect(done.fare!.currency).toBe("USD");
+      res = await driverAction(driver, trip.id, "complete");
+      expect(res.status).toBe(200);
+      const done = Trip.strict().parse(res.body.trip);
+      expect(done.status).toBe("completed");
+      expect(Number.isInteger(done.fare?.amount)).toBe(true);
+      expect(done.fare!.amount).toBeGreaterThanOrEqual(700);
+      expect(done.fare!.currency).toBe("USD");
 
-    // Over: nothing moves a completed trip.
-    for (const action of ["accept", "decline", "arrived", "start", "complete", "cancel"] as const)
-      await refuse(driver, action, 409, "conflict");
-    expectError(await cancel(rider, trip.id), 409, "conflict");
-    expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", fare: done.fare });
-    expectError(await driverAction(driver, "trip_doesnotexist", "arrived"), 404, "not_found");
-    driver.socket.close();
-    other.socket.close();
-  });
+      // Over: nothing moves a completed trip.
+      for (const action of ["accept", "decline", "arrived", "start", "complete", "cancel"] as const)
+        await refuse(driver, action, 409, "conflict");
+      expectError(await cancel(rider, trip.id), 409, "conflict");
+      expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", fare: done.fare });
+      expectError(await driverAction(driver, "trip_doesnotexist", "arrived"), 404, "not_found");
+      driver.socket.close();
+      other.socket.close();
+    },
+  );
 
   it("lets a rider cancel while matching, for free, releasing the driver holding the offer", async () => {
     const pickup = area(18);
@@ -543,28 +557,31 @@ describe("trip moves", () => {
     driver.socket.close();
   });
 
-  it("charges the cancellation fee when the rider cancels more than FREE_CANCEL_WINDOW_MS after acceptance", async () => {
-    const pickup = area(20);
-    const driver = await onlineDriver(offset(pickup, 0.4));
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
-    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
-    const socket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
-    await socket.nextOfType("welcome");
-    // The driver accepted 2 minutes and 1 second ago.
-    await editTripState(trip.id, (s) => {
-      s.acceptedAt = Date.now() - 121_000;
-    });
-    const res = await cancel(rider, trip.id, { reason: "took too long" });
-    expect(res.status).toBe(200);
-    expect(res.body.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
-    const frame = await socket.nextOfType("status");
-    expect(frame.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
-    expect((await getTrip(rider, trip.id)).cancellationFee).toEqual({ amount: 500, currency: "USD" });
-    await waitDriverStatus(driver, "available");
-    socket.close();
-    driver.socket.close();
-  });
+  it(
+    "charges the cancellation fee when the rider cancels more than FREE_CANCEL_WINDOW_MS after " + "acceptance",
+    async () => {
+      const pickup = area(20);
+      const driver = await onlineDriver(offset(pickup, 0.4));
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+      expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+      const socket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
+      await socket.nextOfType("welcome");
+      // The driver accepted 2 minutes and 1 second ago.
+      await editTripState(trip.id, (s) => {
+        s.acceptedAt = Date.now() - 121_000;
+      });
+      const res = await cancel(rider, trip.id, { reason: "took too long" });
+      expect(res.status).toBe(200);
+      expect(res.body.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
+      const frame = await socket.nextOfType("status");
+      expect(frame.trip).toMatchObject({ status: "cancelled", cancellationFee: { amount: 500, currency: "USD" } });
+      expect((await getTrip(rider, trip.id)).cancellationFee).toEqual({ amount: 500, currency: "USD" });
+      await waitDriverStatus(driver, "available");
+      socket.close();
+      driver.socket.close();
+    },
+  );
 
   it("answers 400 to a cancel reason over 500 characters or a body that is not JSON", async () => {
     const rider = await registerUser("rider");

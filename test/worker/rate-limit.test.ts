@@ -31,7 +31,8 @@ async function historyCount(user: TestUser, roomId: string): Promise<number> {
 }
 
 describe("HTTP chat posts", () => {
-  it("answers 429 rate_limited with Retry-After past the limit in a 300-post burst, stores only what it accepted, and leaves other users alone", async () => {
+  it("answers 429 rate_limited with Retry-After past the limit in a 300-post burst, " +
+    "stores only what it accepted, and leaves other users alone", async () => {
     const mallory = await registerUser();
     const ada = await registerUser();
     const room = await createRoom(mallory);

@@ -63,30 +63,33 @@ describe("reconciliation of holds", () => {
     expect(await entryKinds(tripId)).toEqual(["hold", "release"]);
   });
 
-  it("answers with a summary of what it released and left alone, and leaves active trips and young holds be", async () => {
-    const rider = await registerUser("rider");
-    const lost = unique("trip_lost");
-    await placeHold(env.DB, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
-    const young = unique("trip_young");
-    await placeHold(env.DB, young, rider.user.id, USD(700), Date.now());
-    const pickup = area(80);
-    const active = await requestTrip(await registerUser("rider"), pickup, offset(pickup, 3));
+  it(
+    "answers with a summary of what it released and left alone, and leaves active trips and young holds " + "be",
+    async () => {
+      const rider = await registerUser("rider");
+      const lost = unique("trip_lost");
+      await placeHold(env.DB, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
+      const young = unique("trip_young");
+      await placeHold(env.DB, young, rider.user.id, USD(700), Date.now());
+      const pickup = area(80);
+      const active = await requestTrip(await registerUser("rider"), pickup, offset(pickup, 3));
 
-    // Run as if well past the grace of every hold but the young one's.
-    const summary = await reconcile(env, config, Date.now() + 5_000);
-    expect(summary.released).toContainEqual({
-      tripId: lost,
-      riderId: rider.user.id,
-      amount: USD(800),
-      why: "unknown_trip",
-    });
-    expect(summary.released.map((r) => r.tripId)).not.toContain(young);
-    expect(summary.failed).toEqual([]);
-    const later = await reconcile(env, config, Date.now() + GRACE + 60_000);
-    expect(later.released.map((r) => r.tripId)).toEqual([young]);
-    expect(later.active).toBeGreaterThanOrEqual(1);
-    expect(await entryKinds(active.id)).toEqual(["hold"]);
-  });
+      // Run as if well past the grace of every hold but the young one's.
+      const summary = await reconcile(env, config, Date.now() + 5_000);
+      expect(summary.released).toContainEqual({
+        tripId: lost,
+        riderId: rider.user.id,
+        amount: USD(800),
+        why: "unknown_trip",
+      });
+      expect(summary.released.map((r) => r.tripId)).not.toContain(young);
+      expect(summary.failed).toEqual([]);
+      const later = await reconcile(env, config, Date.now() + GRACE + 60_000);
+      expect(later.released.map((r) => r.tripId)).toEqual([young]);
+      expect(later.active).toBeGreaterThanOrEqual(1);
+      expect(await entryKinds(active.id)).toEqual(["hold"]);
+    },
+  );
 
   it("lets an ended trip settle first and runs safely next to it: each entry is posted once", async () => {
     const pickup = area(81);
@@ -144,13 +147,16 @@ describe("the ledger check", () => {
     const ghost = unique("ghost");
     await env.DB.batch([
       env.DB.prepare(
-        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, 'hold', ?, ?), (?, 'wallet', ?, ?), ('platform:revenue', 'platform', NULL, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, 'hold', ?, ?), (?, 'wallet', ?, ?), ` +
+          `('platform:revenue', 'platform', NULL, ?) ON CONFLICT DO NOTHING`,
       ).bind(`hold:${ghost}`, ghost, now, `wallet:${ghost}`, ghost, now, now),
       env.DB.prepare(
-        `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) VALUES ('je_neg', ?, 'release', NULL, NULL, ?), ('je_odd', ?, 'capture', NULL, NULL, ?)`,
+        `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) VALUES ('je_neg', ?, ` +
+          `'release', NULL, NULL, ?), ('je_odd', ?, 'capture', NULL, NULL, ?)`,
       ).bind(unique("k"), now, unique("k"), now),
       env.DB.prepare(
-        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) VALUES ('je_neg', ?, -300, 'USD', ?), ('je_neg', ?, 300, 'USD', ?), ('je_odd', 'platform:revenue', 5, 'USD', ?)`,
+        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) VALUES ('je_neg', ?, -300, ` +
+          `'USD', ?), ('je_neg', ?, 300, 'USD', ?), ('je_odd', 'platform:revenue', 5, 'USD', ?)`,
       ).bind(`hold:${ghost}`, now, `wallet:${ghost}`, now, now),
     ]);
     const summary = await reconcile(env, config, Date.now());

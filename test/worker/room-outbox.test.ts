@@ -36,7 +36,8 @@ async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
 /** D1's rows of a room, exactly as stored. */
 async function archivedRows(roomId: string): Promise<Message[]> {
   const { results } = await env.DB.prepare(
-    `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages WHERE room_id = ? ORDER BY seq DESC`,
+    `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages WHERE room_id ` +
+      `= ? ORDER BY seq DESC`,
   )
     .bind(roomId)
     .all<Message>();
@@ -123,24 +124,27 @@ describe("write-behind to D1", () => {
     MESSAGE_ARCHIVE_DELAY_MS + 10_000,
   );
 
-  it("copies what was stored when its alarm began; a message stored during the D1 write waits for its own beat", async () => {
-    const ada = await registerUser();
-    const room = await createRoom(ada);
-    for (let i = 1; i <= 3; i++) await postMessage(ada, room.id, `before ${i}`);
-    const after = await runInDurableObject(roomStub(room.id), async (instance, state) => {
-      const alarm = instance.alarm(); // reads the outbox, then waits on its D1 write
-      const during = await instance.postMessage(identityOf(ada), "during the write");
-      if (!during.ok) throw new Error(`post failed: ${JSON.stringify(during.error)}`);
-      await alarm;
-      return { at: Date.now(), alarm: await state.storage.getAlarm() };
-    });
-    expect(await archivedSeqs(room.id)).toEqual([1, 2, 3]);
-    expect(await roomStorage(room.id)).toMatchObject({ outbox: 1, events: 4 });
-    expect(after.alarm).not.toBeNull();
-    expect(after.alarm!).toBeGreaterThan(after.at);
-    await flushOutbox(room.id);
-    expect(await archivedSeqs(room.id)).toEqual([1, 2, 3, 4]);
-  });
+  it(
+    "copies what was stored when its alarm began; a message stored during the D1 write waits for its own " + "beat",
+    async () => {
+      const ada = await registerUser();
+      const room = await createRoom(ada);
+      for (let i = 1; i <= 3; i++) await postMessage(ada, room.id, `before ${i}`);
+      const after = await runInDurableObject(roomStub(room.id), async (instance, state) => {
+        const alarm = instance.alarm(); // reads the outbox, then waits on its D1 write
+        const during = await instance.postMessage(identityOf(ada), "during the write");
+        if (!during.ok) throw new Error(`post failed: ${JSON.stringify(during.error)}`);
+        await alarm;
+        return { at: Date.now(), alarm: await state.storage.getAlarm() };
+      });
+      expect(await archivedSeqs(room.id)).toEqual([1, 2, 3]);
+      expect(await roomStorage(room.id)).toMatchObject({ outbox: 1, events: 4 });
+      expect(after.alarm).not.toBeNull();
+      expect(after.alarm!).toBeGreaterThan(after.at);
+      await flushOutbox(room.id);
+      expect(await archivedSeqs(room.id)).toEqual([1, 2, 3, 4]);
+    },
+  );
 
   it("waits MESSAGE_ARCHIVE_DELAY_MS for more messages, and no longer once a whole batch waits", async () => {
     const ada = await registerUser();

@@ -3,6 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol/common";
+import type { AckFrame, ChatServerFrame, ErrorFrame } from "../../src/protocol/frames";
 import { call, connect, connectOk, createRoom, joinRoom, registerUser, type TestSocket } from "../helpers/api";
 import {
   expectError,
@@ -205,29 +206,32 @@ describe("fan-out", () => {
 });
 
 describe("command ids", () => {
-  it("acks a repeated id again with the same seq, refuses it for another text, and does not broadcast it twice", async () => {
-    const { roomId, bob, a, b } = await roomOfTwo();
-    a.send({ type: "message", id: "dup", text: "once" });
-    expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
-    a.send({ type: "message", id: "dup", text: "once" });
-    a.send({ type: "message", id: "dup", text: "changed my mind" });
-    expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
-    expect(await a.nextOfType("error")).toMatchObject({ type: "error", id: "dup", code: "conflict" });
-    // Another user's id is their own.
-    b.send({ type: "message", id: "dup", text: "bob's" });
-    expect(await b.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 2 });
-    await settle(a);
-    await settle(b);
-    for (const socket of [a, b])
-      expect(framesOf(socket, "message").map((f) => [f.seq, f.message.text])).toEqual([
-        [1, "once"],
-        [2, "bob's"],
-      ]);
-    const history = await call("GET", `/v1/rooms/${roomId}/messages`, { token: bob.token });
-    expect(history.body.messages.map((m: Message) => m.text)).toEqual(["bob's", "once"]);
-    a.close();
-    b.close();
-  });
+  it(
+    "acks a repeated id again with the same seq, refuses it for another text, and does not broadcast it " + "twice",
+    async () => {
+      const { roomId, bob, a, b } = await roomOfTwo();
+      a.send({ type: "message", id: "dup", text: "once" });
+      expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
+      a.send({ type: "message", id: "dup", text: "once" });
+      a.send({ type: "message", id: "dup", text: "changed my mind" });
+      expect(await a.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 1 });
+      expect(await a.nextOfType("error")).toMatchObject({ type: "error", id: "dup", code: "conflict" });
+      // Another user's id is their own.
+      b.send({ type: "message", id: "dup", text: "bob's" });
+      expect(await b.nextOfType("ack")).toEqual({ type: "ack", id: "dup", seq: 2 });
+      await settle(a);
+      await settle(b);
+      for (const socket of [a, b])
+        expect(framesOf(socket, "message").map((f) => [f.seq, f.message.text])).toEqual([
+          [1, "once"],
+          [2, "bob's"],
+        ]);
+      const history = await call("GET", `/v1/rooms/${roomId}/messages`, { token: bob.token });
+      expect(history.body.messages.map((m: Message) => m.text)).toEqual(["bob's", "once"]);
+      a.close();
+      b.close();
+    },
+  );
 
   it("applies an id whose first frame was rejected", async () => {
     const { a, b } = await roomOfTwo();
@@ -355,7 +359,8 @@ describe("presence", () => {
     await joinRoom(bob, room.id);
     const watcher = await connectOk(wsPath(room.id), ada.token);
     await watcher.nextOfType("welcome");
-    const isBob = (event: string) => (f: any) => f.type === "presence" && f.userId === bob.user.id && f.event === event;
+    const isBob = (event: string) => (f: ChatServerFrame) =>
+      f.type === "presence" && f.userId === bob.user.id && f.event === event;
 
     const b1 = await connectOk(wsPath(room.id), bob.token);
     expect(await watcher.next(isBob("join"))).toEqual({ type: "presence", event: "join", userId: bob.user.id });
@@ -587,7 +592,7 @@ describe("rate limit", () => {
     const { roomId, ada, bob, a, b } = await roomOfTwo();
     const started = Date.now();
     for (let i = 0; i < 30; i++) a.send({ type: "message", id: `r${i}`, text: `r${i}` });
-    const answers: any[] = [];
+    const answers: (AckFrame | ErrorFrame)[] = [];
     for (let i = 0; i < 30; i++)
       answers.push(await a.next((f) => (f.type === "ack" || f.type === "error") && f.id === `r${i}`));
     const elapsed = Date.now() - started;
@@ -611,7 +616,7 @@ describe("rate limit", () => {
     const a2 = await connectOk(wsPath(roomId), ada.token);
     await a2.nextOfType("welcome");
     // A refused frame was not applied: its id, sent again, stores the message now.
-    const retried = limited[0].id;
+    const retried = limited[0]!.id;
     a2.send({ type: "message", id: retried, text: retried });
     expect(await a2.nextOfType("ack")).toEqual({ type: "ack", id: retried, seq: acked.length + 1 });
     for (const socket of [a, a2, b]) socket.close();

@@ -320,41 +320,45 @@ describe("POST /v1/rooms/:id/messages", () => {
     expectError(res, 413, "payload_too_large");
   });
 
-  it("returns the first message for a repeated Idempotency-Key, refuses it for another text, and never stores a second", async () => {
-    const ada = await registerUser();
-    const bob = await registerUser();
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    const key = unique("key");
-    const first = await call("POST", `/v1/rooms/${room.id}/messages`, {
-      token: ada.token,
-      body: { text: "once" },
-      headers: { "Idempotency-Key": key },
-    });
-    expect(first.status).toBe(201);
-    const again = await call("POST", `/v1/rooms/${room.id}/messages`, {
-      token: ada.token,
-      body: { text: "once" },
-      headers: { "Idempotency-Key": key },
-    });
-    expect(again.status).toBe(201);
-    expect(again.body).toEqual(first.body);
-    const reused = await call("POST", `/v1/rooms/${room.id}/messages`, {
-      token: ada.token,
-      body: { text: "a different text" },
-      headers: { "Idempotency-Key": key },
-    });
-    expectError(reused, 409, "conflict");
-    // The key belongs to ada: bob's post with the same key is a message of its own.
-    const bobs = await postMessage(bob, room.id, "bob's", { "Idempotency-Key": key });
-    expect(bobs.seq).toBe(first.body.message.seq + 1);
-    const history = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
-    expect(history.body.messages.map((m: Message) => m.text)).toEqual(["bob's", "once"]);
-    // Without a key every post is a new message.
-    await postMessage(ada, room.id, "same");
-    await postMessage(ada, room.id, "same");
-    expect((await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages).toHaveLength(4);
-  });
+  it(
+    "returns the first message for a repeated Idempotency-Key, " +
+      "refuses it for another text, and never stores a second",
+    async () => {
+      const ada = await registerUser();
+      const bob = await registerUser();
+      const room = await createRoom(ada);
+      await joinRoom(bob, room.id);
+      const key = unique("key");
+      const first = await call("POST", `/v1/rooms/${room.id}/messages`, {
+        token: ada.token,
+        body: { text: "once" },
+        headers: { "Idempotency-Key": key },
+      });
+      expect(first.status).toBe(201);
+      const again = await call("POST", `/v1/rooms/${room.id}/messages`, {
+        token: ada.token,
+        body: { text: "once" },
+        headers: { "Idempotency-Key": key },
+      });
+      expect(again.status).toBe(201);
+      expect(again.body).toEqual(first.body);
+      const reused = await call("POST", `/v1/rooms/${room.id}/messages`, {
+        token: ada.token,
+        body: { text: "a different text" },
+        headers: { "Idempotency-Key": key },
+      });
+      expectError(reused, 409, "conflict");
+      // The key belongs to ada: bob's post with the same key is a message of its own.
+      const bobs = await postMessage(bob, room.id, "bob's", { "Idempotency-Key": key });
+      expect(bobs.seq).toBe(first.body.message.seq + 1);
+      const history = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
+      expect(history.body.messages.map((m: Message) => m.text)).toEqual(["bob's", "once"]);
+      // Without a key every post is a new message.
+      await postMessage(ada, room.id, "same");
+      await postMessage(ada, room.id, "same");
+      expect((await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token })).body.messages).toHaveLength(4);
+    },
+  );
 
   it("rejects an Idempotency-Key longer than 128 characters", async () => {
     const ada = await registerUser();

@@ -85,21 +85,24 @@ describe("POST /v1/auth/refresh", () => {
     expect(again.status).toBe(200);
   });
 
-  it("treats a reused refresh token as theft: 401, and the whole session ends (its newest refresh token too)", async () => {
-    const ada = await signUp();
-    const rotated = await refresh(ada.refreshToken);
-    expect(rotated.status).toBe(200);
-    expectError(await refresh(ada.refreshToken), 401, "unauthorized");
-    expectError(await refresh(rotated.body.refreshToken), 401, "unauthorized");
-    // Sockets of that session cannot be opened any more either.
-    const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
-    const refused = await connect(`/v1/rooms/${room.id}/ws`, { token: rotated.body.token });
-    expect(refused.socket).toBeNull();
-    expect(refused.status).toBe(401);
-    // Another session of the same user is untouched.
-    const other = await signIn(ada.email);
-    expect((await refresh(other.refreshToken)).status).toBe(200);
-  });
+  it(
+    "treats a reused refresh token as theft: 401, and the whole session ends (its newest refresh token " + "too)",
+    async () => {
+      const ada = await signUp();
+      const rotated = await refresh(ada.refreshToken);
+      expect(rotated.status).toBe(200);
+      expectError(await refresh(ada.refreshToken), 401, "unauthorized");
+      expectError(await refresh(rotated.body.refreshToken), 401, "unauthorized");
+      // Sockets of that session cannot be opened any more either.
+      const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
+      const refused = await connect(`/v1/rooms/${room.id}/ws`, { token: rotated.body.token });
+      expect(refused.socket).toBeNull();
+      expect(refused.status).toBe(401);
+      // Another session of the same user is untouched.
+      const other = await signIn(ada.email);
+      expect((await refresh(other.refreshToken)).status).toBe(200);
+    },
+  );
 
   it("lets only one of two concurrent uses of a refresh token through", async () => {
     const ada = await signUp();
@@ -151,30 +154,33 @@ describe("POST /v1/auth/logout", () => {
     expectError(await call("POST", "/v1/auth/logout", { token: ada.token, body: "{" }), 400, "invalid_request");
   });
 
-  it("closes the user's open sockets of that session with 4003 within seconds (chat room and driver channel)", async () => {
-    const ada = await signUp();
-    const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
-    const chat = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
-    await chat.nextOfType("welcome");
-    // A socket of another session of the same user stays open.
-    const other = await signIn(ada.email);
-    const otherChat = await connectOk(`/v1/rooms/${room.id}/ws`, other.token);
-    await otherChat.nextOfType("welcome");
-    expect((await call("POST", "/v1/auth/logout", { token: ada.token })).status).toBe(200);
-    expect(await chat.waitClosed(5_000)).toEqual({ code: 4003, reason: "session ended" });
-    await expectOpen(otherChat);
-    otherChat.close();
+  it(
+    "closes the user's open sockets of that session with 4003 within seconds (chat room and driver " + "channel)",
+    async () => {
+      const ada = await signUp();
+      const room = await createRoom({ user: { ...ada.user, email: ada.email, createdAt: 0 }, token: ada.token });
+      const chat = await connectOk(`/v1/rooms/${room.id}/ws`, ada.token);
+      await chat.nextOfType("welcome");
+      // A socket of another session of the same user stays open.
+      const other = await signIn(ada.email);
+      const otherChat = await connectOk(`/v1/rooms/${room.id}/ws`, other.token);
+      await otherChat.nextOfType("welcome");
+      expect((await call("POST", "/v1/auth/logout", { token: ada.token })).status).toBe(200);
+      expect(await chat.waitClosed(5_000)).toEqual({ code: 4003, reason: "session ended" });
+      await expectOpen(otherChat);
+      otherChat.close();
 
-    const driver = await onlineDriver(area(91));
-    const driverSession = await signIn((await call("GET", "/v1/me", { token: driver.token })).body.user.email);
-    const channel = await connectOk("/v1/drivers/me/ws", driverSession.token);
-    await channel.nextOfType("welcome");
-    expect((await call("POST", "/v1/auth/logout", { token: driverSession.token, body: { all: true } })).status).toBe(
-      200,
-    );
-    expect((await channel.waitClosed(5_000)).code).toBe(4003);
-    expect((await driver.socket.waitClosed(5_000)).code).toBe(4003);
-  });
+      const driver = await onlineDriver(area(91));
+      const driverSession = await signIn((await call("GET", "/v1/me", { token: driver.token })).body.user.email);
+      const channel = await connectOk("/v1/drivers/me/ws", driverSession.token);
+      await channel.nextOfType("welcome");
+      expect((await call("POST", "/v1/auth/logout", { token: driverSession.token, body: { all: true } })).status).toBe(
+        200,
+      );
+      expect((await channel.waitClosed(5_000)).code).toBe(4003);
+      expect((await driver.socket.waitClosed(5_000)).code).toBe(4003);
+    },
+  );
 });
 
 describe("a reused refresh token reaches the trip room", () => {

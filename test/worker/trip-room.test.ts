@@ -4,7 +4,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { etaSec, type LatLng } from "../../src/domain/geo";
-import { Trip } from "../../src/protocol/dispatch";
+import { Trip, type TripMessageFrame, type TripStatusFrame } from "../../src/protocol/dispatch";
+import type { ResetFrame, WelcomeFrame } from "../../src/protocol/frames";
 import { call, connect, connectOk, registerUser, type TestSocket, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
@@ -27,11 +28,14 @@ import {
 
 const MODEL = { detourFactor: 1.3, citySpeedKmh: 25 };
 
+/** What a long poll of the trip answers in `events`. */
+type PolledEvent = TripStatusFrame | TripMessageFrame | ResetFrame;
+
 async function tripSocket(
   user: TestUser,
   tripId: string,
   since?: number,
-): Promise<{ socket: TestSocket; welcome: any }> {
+): Promise<{ socket: TestSocket; welcome: WelcomeFrame<{ trip: Trip }> }> {
   const socket = await connectOk(`/v1/trips/${tripId}/ws${since === undefined ? "" : `?since=${since}`}`, user.token);
   return { socket, welcome: await socket.nextOfType("welcome") };
 }
@@ -141,16 +145,15 @@ describe("trip room access", () => {
     const fromFloor = await call("GET", `/v1/trips/${trip.id}/poll?since=${reset.seq}&timeout=0`, {
       token: next.token,
     });
-    expect(fromFloor.body.events.map((e: any) => e.type)).toEqual(["status", "message"]);
+    expect((fromFloor.body.events as PolledEvent[]).map((e) => e.type)).toEqual(["status", "message"]);
     // The rider still has the whole trip, without positions in it.
     const riderPoll = await call("GET", `/v1/trips/${trip.id}/poll?since=0&timeout=0`, { token: rider.token });
-    expect(riderPoll.body.events.filter((e: any) => e.type === "message").map((e: any) => e.message.text)).toEqual([
+    const riderEvents = riderPoll.body.events as PolledEvent[];
+    expect(riderEvents.filter((e) => e.type === "message").map((e) => e.message.text)).toEqual([
       "I'm by the blue door",
       "hello new driver",
     ]);
-    expect(
-      riderPoll.body.events.filter((e: any) => e.type === "status").every((e: any) => e.trip.driverLocation === null),
-    ).toBe(true);
+    expect(riderEvents.filter((e) => e.type === "status").every((e) => e.trip.driverLocation === null)).toBe(true);
     expect(framesOf(leaverSide.socket, (f) => f.type === "message").map((f) => f.message.text)).toEqual([
       "I'm by the blue door",
     ]);
@@ -255,53 +258,56 @@ describe("trip room frames", () => {
     for (const s of [riderSide.socket, driverSide.socket, resumed.socket, driver.socket]) s.close();
   });
 
-  it("keeps each fix of the ride with the time it arrived, and prices the ride on those times, not the app's", async () => {
-    const pickup = area(4);
-    const dropoff = offset(pickup, 6);
-    const driver = await onlineDriver(offset(pickup, 0.2));
-    const rider = await registerUser("rider");
-    const trip = await acceptedTrip(rider, driver, pickup, dropoff);
-    for (const action of ["arrived", "start"] as const)
-      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
-    const riderSide = await tripSocket(rider, trip.id);
-    // The app dates the fixes two minutes apart (a legal 180 km/h on its clock); they arrive
-    // half a second apart, as fast as the channel takes them.
-    const now = Date.now();
-    await editDriverRow(driver.user.id, `UPDATE driver SET location_at = ?`, now - 115_000);
-    const route = [
-      { point: pickup, at: now - 100_000 },
-      { point: offset(pickup, 3), at: now - 50_000 },
-      { point: dropoff, at: now + 2_000 },
-    ];
-    for (const [i, { point, at }] of route.entries()) {
-      if (i > 0) await settle(550);
-      await sendFix(driver, point, at);
-      await riderSide.socket.nextOfType("location");
-    }
-    const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
-      ctx.storage.sql
-        .exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`)
-        .toArray(),
-    );
-    expect(stored.map((r) => r.at)).toEqual(route.map((r) => r.at));
-    for (const [i, row] of stored.entries()) {
-      expect(row.received_at).toBeGreaterThanOrEqual(now);
-      if (i > 0) expect(row.received_at - stored[i - 1]!.received_at).toBeLessThan(5_000);
-    }
-    const res = await driverAction(driver, trip.id, "complete");
-    expect(res.status).toBe(200);
-    // 6 km in about a second is no drive: only the first fix is believed, and the ride, which
-    // ended at the dropoff, costs its quote (the app's clock would have metered 6 km).
-    expect(res.body.trip.fare).toEqual(trip.quote.fare);
-    expect(res.body.trip.fareDecision).toMatchObject({
-      basis: "quote",
-      endedEarly: false,
-      trace: { km: 0, refusedFixes: 2 },
-    });
-    expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare: trip.quote.fare });
-    riderSide.socket.close();
-    driver.socket.close();
-  });
+  it(
+    "keeps each fix of the ride with the time it arrived, and prices the ride on those times, not the " + "app's",
+    async () => {
+      const pickup = area(4);
+      const dropoff = offset(pickup, 6);
+      const driver = await onlineDriver(offset(pickup, 0.2));
+      const rider = await registerUser("rider");
+      const trip = await acceptedTrip(rider, driver, pickup, dropoff);
+      for (const action of ["arrived", "start"] as const)
+        expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+      const riderSide = await tripSocket(rider, trip.id);
+      // The app dates the fixes two minutes apart (a legal 180 km/h on its clock); they arrive
+      // half a second apart, as fast as the channel takes them.
+      const now = Date.now();
+      await editDriverRow(driver.user.id, `UPDATE driver SET location_at = ?`, now - 115_000);
+      const route = [
+        { point: pickup, at: now - 100_000 },
+        { point: offset(pickup, 3), at: now - 50_000 },
+        { point: dropoff, at: now + 2_000 },
+      ];
+      for (const [i, { point, at }] of route.entries()) {
+        if (i > 0) await settle(550);
+        await sendFix(driver, point, at);
+        await riderSide.socket.nextOfType("location");
+      }
+      const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
+        ctx.storage.sql
+          .exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`)
+          .toArray(),
+      );
+      expect(stored.map((r) => r.at)).toEqual(route.map((r) => r.at));
+      for (const [i, row] of stored.entries()) {
+        expect(row.received_at).toBeGreaterThanOrEqual(now);
+        if (i > 0) expect(row.received_at - stored[i - 1]!.received_at).toBeLessThan(5_000);
+      }
+      const res = await driverAction(driver, trip.id, "complete");
+      expect(res.status).toBe(200);
+      // 6 km in about a second is no drive: only the first fix is believed, and the ride, which
+      // ended at the dropoff, costs its quote (the app's clock would have metered 6 km).
+      expect(res.body.trip.fare).toEqual(trip.quote.fare);
+      expect(res.body.trip.fareDecision).toMatchObject({
+        basis: "quote",
+        endedEarly: false,
+        trace: { km: 0, refusedFixes: 2 },
+      });
+      expect(await riderSide.socket.nextOfType("fare")).toMatchObject({ fare: trip.quote.fare });
+      riderSide.socket.close();
+      driver.socket.close();
+    },
+  );
 });
 
 describe("trip chat", () => {

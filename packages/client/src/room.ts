@@ -460,23 +460,29 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     const frame = data as F["server"];
     switch (head.type) {
       case "welcome":
-        return this.welcomed(gen, head, frame);
+        this.welcomed(gen, head, frame);
+        return;
       case "synced":
         if (head.seq !== undefined) this.lastSeq = Math.max(this.lastSeq ?? 0, head.seq);
-        return this.hand(frame);
+        this.hand(frame);
+        return;
       case "reset":
         // The log no longer holds our seq: the app reloads over HTTP, and live events continue from here.
         if (head.seq !== undefined) this.lastSeq = head.seq;
-        return this.hand(frame);
+        this.hand(frame);
+        return;
       case "pong":
         this.pongDue = null;
-        return this.hand(frame);
+        this.hand(frame);
+        return;
       case "ack":
         this.acked(head);
-        return this.hand(frame);
+        this.hand(frame);
+        return;
       case "error":
         this.rejected(gen, data as ErrorFrame);
-        return this.hand(frame);
+        this.hand(frame);
+        return;
     }
     if (this.stored.has(head.type) && head.seq !== undefined) {
       if (this.lastSeq !== null && head.seq <= this.lastSeq) {
@@ -485,7 +491,8 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
       }
       if (this.lastSeq !== null && head.seq > this.lastSeq + 1) {
         // Never skip: resume from the last seq handed on, and the missing ones come first.
-        return this.lost(gen, { reason: `gap: seq ${head.seq} after ${this.lastSeq}` }, true);
+        this.lost(gen, { reason: `gap: seq ${head.seq} after ${this.lastSeq}` }, true);
+        return;
       }
       this.lastSeq = head.seq;
     }

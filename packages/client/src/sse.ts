@@ -49,7 +49,10 @@ export class SseParser {
   }
 
   private line(line: string): void {
-    if (line === "") return this.dispatch();
+    if (line === "") {
+      this.dispatch();
+      return;
+    }
     if (line.startsWith(":")) {
       this.handlers.comment?.(line.slice(1).trimStart());
       return;

@@ -70,12 +70,14 @@ notificationRoutes.post("/devices", requireAccount, async (c) => {
   if ("refused" in result) {
     if (result.refused === "endpoint_taken")
       throw conflict(
-        "this push subscription is registered to another account; subscribe again from this browser to get a new endpoint",
+        "this push subscription is registered to another account; " +
+          "subscribe again from this browser to get a new endpoint",
       );
     throw new ApiError(
       409,
       "too_many_devices",
-      `an account may register at most ${config.MAX_DEVICES_PER_USER} devices; remove one first (DELETE /v1/devices/:id)`,
+      `an account may register at most ${config.MAX_DEVICES_PER_USER} devices; ` +
+        "remove one first (DELETE /v1/devices/:id)",
       { max: config.MAX_DEVICES_PER_USER },
     );
   }

@@ -9,7 +9,9 @@ export type Account = { api: RidewireClient; user: User; token: string; email: s
 
 export async function account(baseUrl: string, role: SignupRole, name: string): Promise<Account> {
   const api = new RidewireClient({ baseUrl });
-  const email = `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 8)}@e2e.example`;
+  const email =
+    `${name.toLowerCase().replace(/\W+/g, "")}-${Date.now().toString(36)}-${++counter}-` +
+    `${Math.random().toString(36).slice(2, 8)}@e2e.example`;
   const password = "correct horse battery staple";
   const { user, token } = await api.signUp({ email, password, name, role });
   // A trip holds its fare on the wallet (402 without): riders pay in through the sandbox provider.

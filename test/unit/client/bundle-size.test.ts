@@ -38,7 +38,8 @@ describe("@ridewire/client bundle size", () => {
   it("keeps the core entry under 20 KB gzipped, without h3-js or zod", async () => {
     const core = await bundle("index.ts");
     console.log(
-      `@ridewire/client core: ${kb(core.minified)} minified, ${kb(core.gzipped)} gzipped (limit ${kb(CORE_LIMIT_BYTES)})`,
+      `@ridewire/client core: ${kb(core.minified)} minified, ${kb(core.gzipped)} gzipped (limit ` +
+        `${kb(CORE_LIMIT_BYTES)})`,
     );
     expect(core.inputs.filter((input) => /node_modules\/(h3-js|zod)\//.test(input))).toEqual([]);
     expect(core.gzipped).toBeGreaterThan(1024);

@@ -119,7 +119,8 @@ describe("docs/API.md and the socket frame schemas", () => {
       const unknown = documented.filter((t) => !accepted.includes(t));
       expect(
         { undocumented, unknown },
-        `"${heading}" in docs/API.md: frames ${module} accepts but the table lacks: [${undocumented.join(", ")}]; frames the table lists that it does not accept: [${unknown.join(", ")}]`,
+        `"${heading}" in docs/API.md: frames ${module} accepts but the table lacks: [${undocumented.join(", ")}]; ` +
+          `frames the table lists that it does not accept: [${unknown.join(", ")}]`,
       ).toEqual({ undocumented: [], unknown: [] });
     });
   }

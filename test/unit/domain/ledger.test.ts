@@ -150,32 +150,35 @@ describe("posting rules", () => {
     expect(() => commissionOf(1, 10_001)).toThrow(RangeError);
   });
 
-  it("a trip's end decides its settlement: capture on completion, fee or release on cancel, release on no_driver", () => {
-    const trip = newTrip();
-    const offered = apply(trip, { type: "offer", driverId: "d1", now: T0 + 1_000, timeoutMs: 15_000 });
-    if (!offered.ok) throw new Error("offer refused");
-    const accepted = apply(offered.state, { type: "accept", driverId: "d1", now: T0 + 2_000 });
-    if (!accepted.ok) throw new Error("accept refused");
-    const lateCancel = apply(accepted.state, {
-      type: "cancel",
-      by: "rider",
-      userId: trip.riderId,
-      now: T0 + 10 * 60_000,
-    });
-    if (!lateCancel.ok) throw new Error("cancel refused");
-    expect(settlementOf(lateCancel.state, lateCancel.events)).toMatchObject({
-      type: "fee",
-      driverId: "d1",
-      charge: lateCancel.state.cancellationFee,
-    });
-    const freeCancel = apply(accepted.state, { type: "cancel", by: "rider", userId: trip.riderId, now: T0 + 3_000 });
-    if (!freeCancel.ok) throw new Error("cancel refused");
-    expect(settlementOf(freeCancel.state, freeCancel.events)).toMatchObject({ type: "release" });
-    const gaveUp = apply(trip, { type: "give_up", now: T0 + 1_000 });
-    if (!gaveUp.ok) throw new Error("give up refused");
-    expect(settlementOf(gaveUp.state, gaveUp.events)).toMatchObject({ type: "release" });
-    expect(settlementOf(accepted.state, accepted.events)).toBeNull();
-  });
+  it(
+    "a trip's end decides its settlement: capture on completion, fee or release on cancel, release on " + "no_driver",
+    () => {
+      const trip = newTrip();
+      const offered = apply(trip, { type: "offer", driverId: "d1", now: T0 + 1_000, timeoutMs: 15_000 });
+      if (!offered.ok) throw new Error("offer refused");
+      const accepted = apply(offered.state, { type: "accept", driverId: "d1", now: T0 + 2_000 });
+      if (!accepted.ok) throw new Error("accept refused");
+      const lateCancel = apply(accepted.state, {
+        type: "cancel",
+        by: "rider",
+        userId: trip.riderId,
+        now: T0 + 10 * 60_000,
+      });
+      if (!lateCancel.ok) throw new Error("cancel refused");
+      expect(settlementOf(lateCancel.state, lateCancel.events)).toMatchObject({
+        type: "fee",
+        driverId: "d1",
+        charge: lateCancel.state.cancellationFee,
+      });
+      const freeCancel = apply(accepted.state, { type: "cancel", by: "rider", userId: trip.riderId, now: T0 + 3_000 });
+      if (!freeCancel.ok) throw new Error("cancel refused");
+      expect(settlementOf(freeCancel.state, freeCancel.events)).toMatchObject({ type: "release" });
+      const gaveUp = apply(trip, { type: "give_up", now: T0 + 1_000 });
+      if (!gaveUp.ok) throw new Error("give up refused");
+      expect(settlementOf(gaveUp.state, gaveUp.events)).toMatchObject({ type: "release" });
+      expect(settlementOf(accepted.state, accepted.events)).toBeNull();
+    },
+  );
 });
 
 // ---- properties ------------------------------------------------------------------------------
@@ -224,95 +227,100 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe("ledger properties", () => {
-  it("random sequences keep entries balanced, wallets non-negative, all accounts summing to zero, and replays posting nothing", () => {
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 10_000 }), (ops, bps) => {
-        const ledger = new MemoryLedger();
-        /** The rider of each requested trip: the trip room knows it. */
-        const riderOf = new Map<string, string>();
-        const posted: Entry[][] = [];
-        for (const step of ops) {
-          let entries: Entry[] = [];
-          switch (step.op) {
-            case "topUp":
-              // The same top-up id is the same top-up (a replayed webhook), whatever the amount claims.
-              entries = [
-                ledger.find(`topup:${step.id}`) ?? topUpEntry(String(step.id), step.rider, USD(step.amount), "sandbox"),
-              ];
-              break;
-            case "request":
-              if (!riderOf.has(step.trip)) riderOf.set(step.trip, step.rider);
-              entries = [holdEntry(step.trip, riderOf.get(step.trip) ?? step.rider, USD(step.amount))];
-              break;
-            case "complete":
-            case "fee":
-            case "release": {
-              const riderId = riderOf.get(step.trip);
-              if (!riderId) break;
-              const s: Settlement =
-                step.op === "complete"
-                  ? {
-                      type: "capture",
-                      tripId: step.trip,
-                      riderId,
-                      driverId: step.driver,
-                      charge: USD(step.fare),
-                      breakdown: NO_BREAKDOWN,
-                      at: T0,
-                    }
-                  : step.op === "fee"
+  it(
+    "random sequences keep entries balanced, wallets non-negative, " +
+      "all accounts summing to zero, and replays posting nothing",
+    () => {
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 10_000 }), (ops, bps) => {
+          const ledger = new MemoryLedger();
+          /** The rider of each requested trip: the trip room knows it. */
+          const riderOf = new Map<string, string>();
+          const posted: Entry[][] = [];
+          for (const step of ops) {
+            let entries: Entry[] = [];
+            switch (step.op) {
+              case "topUp":
+                // The same top-up id is the same top-up (a replayed webhook), whatever the amount claims.
+                entries = [
+                  ledger.find(`topup:${step.id}`) ??
+                    topUpEntry(String(step.id), step.rider, USD(step.amount), "sandbox"),
+                ];
+                break;
+              case "request":
+                if (!riderOf.has(step.trip)) riderOf.set(step.trip, step.rider);
+                entries = [holdEntry(step.trip, riderOf.get(step.trip) ?? step.rider, USD(step.amount))];
+                break;
+              case "complete":
+              case "fee":
+              case "release": {
+                const riderId = riderOf.get(step.trip);
+                if (!riderId) break;
+                const s: Settlement =
+                  step.op === "complete"
                     ? {
-                        type: "fee",
+                        type: "capture",
                         tripId: step.trip,
                         riderId,
                         driverId: step.driver,
-                        charge: USD(step.fee),
-                        breakdown: { ...NO_BREAKDOWN, fee: step.fee },
+                        charge: USD(step.fare),
+                        breakdown: NO_BREAKDOWN,
                         at: T0,
                       }
-                    : { type: "release", tripId: step.trip, riderId, at: T0 };
-              entries = settlementEntries(
-                s,
-                {
-                  wallet: ledger.balance(Account.wallet(riderId), "USD"),
-                  held: ledger.heldFor(step.trip, riderId, "USD"),
-                },
-                bps,
-              );
-              break;
-            }
-            case "refund": {
-              const charge = ledger.find(`trip:${step.trip}:capture`) ?? ledger.find(`trip:${step.trip}:fee`);
-              if (charge) entries = [refundEntry(charge)];
-              break;
-            }
-            case "replay": {
-              const earlier = posted.length === 0 ? undefined : posted[step.index % posted.length];
-              if (earlier) {
-                const before = JSON.stringify(ledger.accounts());
-                for (const e of earlier) expect(ledger.post(e)).toBe("duplicate");
-                expect(JSON.stringify(ledger.accounts())).toBe(before);
+                    : step.op === "fee"
+                      ? {
+                          type: "fee",
+                          tripId: step.trip,
+                          riderId,
+                          driverId: step.driver,
+                          charge: USD(step.fee),
+                          breakdown: { ...NO_BREAKDOWN, fee: step.fee },
+                          at: T0,
+                        }
+                      : { type: "release", tripId: step.trip, riderId, at: T0 };
+                entries = settlementEntries(
+                  s,
+                  {
+                    wallet: ledger.balance(Account.wallet(riderId), "USD"),
+                    held: ledger.heldFor(step.trip, riderId, "USD"),
+                  },
+                  bps,
+                );
+                break;
               }
-              break;
+              case "refund": {
+                const charge = ledger.find(`trip:${step.trip}:capture`) ?? ledger.find(`trip:${step.trip}:fee`);
+                if (charge) entries = [refundEntry(charge)];
+                break;
+              }
+              case "replay": {
+                const earlier = posted.length === 0 ? undefined : posted[step.index % posted.length];
+                if (earlier) {
+                  const before = JSON.stringify(ledger.accounts());
+                  for (const e of earlier) expect(ledger.post(e)).toBe("duplicate");
+                  expect(JSON.stringify(ledger.accounts())).toBe(before);
+                }
+                break;
+              }
+            }
+            for (const e of entries) expect(isBalanced(e)).toBe(true);
+            posted.push(entries.filter((e) => ledger.post(e) === "posted"));
+
+            const all = ledger.accounts();
+            expect(all.reduce((sum, a) => sum + a.balance, 0)).toBe(0);
+            for (const a of all) {
+              if (accountKind(a.account) === "wallet" || accountKind(a.account) === "hold")
+                expect(a.balance).toBeGreaterThanOrEqual(0);
+              expect(Number.isSafeInteger(a.balance)).toBe(true);
             }
           }
-          for (const e of entries) expect(isBalanced(e)).toBe(true);
-          posted.push(entries.filter((e) => ledger.post(e) === "posted"));
-
-          const all = ledger.accounts();
-          expect(all.reduce((sum, a) => sum + a.balance, 0)).toBe(0);
-          for (const a of all) {
-            if (accountKind(a.account) === "wallet" || accountKind(a.account) === "hold")
-              expect(a.balance).toBeGreaterThanOrEqual(0);
-            expect(Number.isSafeInteger(a.balance)).toBe(true);
+          // Each charge splits exactly: what the rider paid or owes equals earnings plus commission.
+          for (const e of ledger.entries) {
+            if (e.data) expect(e.data.paid + e.data.owed).toBe(e.data.commission + e.data.driverEarning);
           }
-        }
-        // Each charge splits exactly: what the rider paid or owes equals earnings plus commission.
-        for (const e of ledger.entries) {
-          if (e.data) expect(e.data.paid + e.data.owed).toBe(e.data.commission + e.data.driverEarning);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 });

@@ -32,13 +32,13 @@ describe("admitRequest", () => {
   });
 
   it("cools a rider down after repeated cancels, longer with each one", () => {
-    const after = (cancels: number, sinceLast: number) =>
+    const admit = (cancels: number, sinceLast: number) =>
       admitRequest({ ...quiet, cancels, lastCancelAt: now - sinceLast }, now, limits);
-    expect(after(3, 0)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 30_000 });
-    expect(after(3, 30_000)).toEqual({ ok: true });
-    expect(after(4, 10_000)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 50_000 });
-    expect(after(5, 0)).toMatchObject({ retryAfterMs: 120_000 });
-    expect(after(40, 0)).toMatchObject({ retryAfterMs: 1_800_000 });
+    expect(admit(3, 0)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 30_000 });
+    expect(admit(3, 30_000)).toEqual({ ok: true });
+    expect(admit(4, 10_000)).toEqual({ ok: false, reason: "cancel_cooldown", retryAfterMs: 50_000 });
+    expect(admit(5, 0)).toMatchObject({ retryAfterMs: 120_000 });
+    expect(admit(40, 0)).toMatchObject({ retryAfterMs: 1_800_000 });
   });
 });
 

@@ -236,24 +236,28 @@ describe("trip state machine under random commands", () => {
     ]);
   });
 
-  it("charges a rider's cancel (before the driver arrives) exactly when a driver accepted more than two minutes before", () => {
-    const accepted = fc.integer({ min: 0, max: 20_000 });
-    const cancelled = fc.integer({ min: 0, max: 600_000 });
-    fc.assert(
-      fc.property(accepted, cancelled, (acceptAfter, cancelAfter) => {
-        const commands: TripCommand[] = [
-          { type: "offer", driverId: "d1", now: T0, timeoutMs: 30_000 },
-          { type: "accept", driverId: "d1", now: T0 + acceptAfter },
-          { type: "cancel", by: "rider", userId: "rider-1", now: T0 + acceptAfter + cancelAfter },
-        ];
-        let state = newTrip();
-        for (const c of commands) {
-          const result = apply(state, c);
-          if (!result.ok) throw new Error(result.error.message);
-          state = result.state;
-        }
-        expect(state.cancellationFee !== null).toBe(cancelAfter > 120_000);
-      }),
-    );
-  });
+  it(
+    "charges a rider's cancel (before the driver arrives) " +
+      "exactly when a driver accepted more than two minutes before",
+    () => {
+      const accepted = fc.integer({ min: 0, max: 20_000 });
+      const cancelled = fc.integer({ min: 0, max: 600_000 });
+      fc.assert(
+        fc.property(accepted, cancelled, (acceptAfter, cancelAfter) => {
+          const commands: TripCommand[] = [
+            { type: "offer", driverId: "d1", now: T0, timeoutMs: 30_000 },
+            { type: "accept", driverId: "d1", now: T0 + acceptAfter },
+            { type: "cancel", by: "rider", userId: "rider-1", now: T0 + acceptAfter + cancelAfter },
+          ];
+          let state = newTrip();
+          for (const c of commands) {
+            const result = apply(state, c);
+            if (!result.ok) throw new Error(result.error.message);
+            state = result.state;
+          }
+          expect(state.cancellationFee !== null).toBe(cancelAfter > 120_000);
+        }),
+      );
+    },
+  );
 });
