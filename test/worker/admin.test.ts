@@ -377,6 +377,46 @@ describe("force-cancel", () => {
     );
     driver.socket.close();
   });
+
+  it("does not count against the rider's cancel cool-down, as the rider's own cancels do", async () => {
+    const admin = await registerAdmin();
+    const rider = await registerUser("rider");
+    const pickup = area(9);
+    const dropoff = offset(pickup, 2);
+    // 409 while the last trip's end has not reached D1 (the same write records its cancel).
+    const request = () =>
+      waitFor(
+        "the rider's active-trip slot free",
+        async () => {
+          const res = await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } });
+          return res.status === 409 ? undefined : res;
+        },
+        8_000,
+      );
+    // More than two cancels in an hour would start the rider's cool-down (README, "Money rules").
+    for (let i = 0; i < 3; i++) {
+      const res = await request();
+      expect(res.status).toBe(201);
+      const tripId: string = res.body.trip.id;
+      const cancel = await call("POST", `/v1/admin/trips/${tripId}/cancel`, {
+        token: admin.token,
+        body: { reason: "duplicate request" },
+      });
+      expect(cancel.status).toBe(200);
+      // The trip room's write to D1 that records the end (and would count a rider's cancel).
+      await waitFor(
+        "the cancel in D1's trip history",
+        async () => {
+          const row = await env.DB.prepare("SELECT status FROM trips WHERE id = ?")
+            .bind(tripId)
+            .first<{ status: string }>();
+          return row?.status === "cancelled" ? true : undefined;
+        },
+        8_000,
+      );
+    }
+    expect((await request()).status).toBe(201);
+  });
 });
 
 describe("refunds", () => {
