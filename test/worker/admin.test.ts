@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { identityHeader } from "../../src/rooms/identity";
 import { registerAdmin } from "../helpers/admin";
 import { call, connect, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
+import { expectLedgerBalanced, USD, walletOf } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -22,14 +23,6 @@ import {
   requestTrip,
   waitFor,
 } from "../helpers/dispatch";
-
-const USD = (amount: number) => ({ amount, currency: "USD" });
-
-async function walletOf(user: TestUser) {
-  const res = await call("GET", "/v1/wallet", { token: user.token });
-  expect(res.status).toBe(200);
-  return res.body.wallet;
-}
 
 /** The balance of one ledger account, from its lines. */
 async function balanceOf(account: string): Promise<number> {
@@ -67,17 +60,7 @@ async function streamEnds(body: ReadableStream<Uint8Array>, timeoutMs = 3_000): 
   }
 }
 
-afterEach(async () => {
-  const unbalanced = await env.DB.prepare(
-    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
-  ).all();
-  expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const overdrawn = await env.DB.prepare(
-    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, ` +
-      `currency HAVING sum < 0`,
-  ).all();
-  expect(overdrawn.results, "no wallet below zero").toEqual([]);
-});
+afterEach(expectLedgerBalanced);
 
 describe("the admin role", () => {
   it("is never given by registration: a client asking for it gets 400", async () => {

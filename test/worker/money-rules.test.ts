@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config";
 import { cellOf, type LatLng } from "../../src/domain/geo";
 import { Trip } from "../../src/protocol/dispatch";
 import { call, connectOk, registerUser, unique, type TestUser } from "../helpers/api";
+import { expectLedgerBalanced, USD, walletOf } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -28,26 +29,11 @@ import {
   waitFor,
 } from "../helpers/dispatch";
 
-const USD = (amount: number) => ({ amount, currency: "USD" });
 const config = loadConfig(env);
 
 afterAll(stopTripAlarms);
 
-afterEach(async () => {
-  const unbalanced = await env.DB.prepare(
-    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
-  ).all();
-  expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const overdrawn = await env.DB.prepare(
-    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, ` +
-      `currency HAVING sum < 0`,
-  ).all();
-  expect(overdrawn.results, "no wallet below zero").toEqual([]);
-});
-
-async function walletOf(user: TestUser) {
-  return (await call("GET", "/v1/wallet", { token: user.token })).body.wallet;
-}
+afterEach(expectLedgerBalanced);
 
 async function receiptOf(user: TestUser, tripId: string) {
   const res = await call("GET", `/v1/trips/${tripId}/receipt`, { token: user.token });

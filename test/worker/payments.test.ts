@@ -14,6 +14,7 @@ import { receiptNotification } from "../../src/notify/message";
 import { signStripePayload } from "../../src/payments/stripe-signature";
 import worker from "../../src/index";
 import { call, connectOk, registerUser, topUp, unique, type TestUser } from "../helpers/api";
+import { expectLedgerBalanced, USD, walletOf } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -29,14 +30,6 @@ import {
 } from "../helpers/dispatch";
 import { deliveriesTo, hookUrl, runQueue } from "../helpers/notify";
 import { stripeStandIn } from "../helpers/stripe";
-
-const USD = (amount: number) => ({ amount, currency: "USD" });
-
-async function walletOf(user: TestUser) {
-  const res = await call("GET", "/v1/wallet", { token: user.token });
-  expect(res.status).toBe(200);
-  return res.body.wallet;
-}
 
 async function transactionsOf(user: TestUser) {
   const res = await call("GET", "/v1/wallet/transactions", { token: user.token });
@@ -75,21 +68,7 @@ async function settledKinds(tripId: string, last: string): Promise<string[]> {
   );
 }
 
-afterEach(async () => {
-  const unbalanced = await env.DB.prepare(
-    `SELECT entry_id, currency, SUM(amount) AS sum FROM journal_lines GROUP BY entry_id, currency HAVING sum != 0`,
-  ).all();
-  expect(unbalanced.results, "every entry's lines sum to zero per currency").toEqual([]);
-  const totals = await env.DB.prepare(
-    `SELECT currency, SUM(amount) AS sum FROM journal_lines GROUP BY currency HAVING sum != 0`,
-  ).all();
-  expect(totals.results, "all accounts together sum to zero").toEqual([]);
-  const overdrawn = await env.DB.prepare(
-    `SELECT account_id, SUM(amount) AS sum FROM journal_lines WHERE account_id LIKE 'wallet:%' GROUP BY account_id, ` +
-      `currency HAVING sum < 0`,
-  ).all();
-  expect(overdrawn.results, "no wallet below zero").toEqual([]);
-});
+afterEach(expectLedgerBalanced);
 
 describe("wallet and sandbox top-ups", () => {
   it("starts empty; a top-up is credited at once and listed as a transaction", async () => {

@@ -10,7 +10,8 @@ import { loadConfig } from "../../src/config";
 import { placeHold } from "../../src/db/ledger";
 import worker from "../../src/index";
 import { reconcile } from "../../src/payments/reconcile";
-import { call, registerUser, unique, type TestUser } from "../helpers/api";
+import { call, registerUser, unique } from "../helpers/api";
+import { USD, walletOf } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -22,15 +23,10 @@ import {
   waitFor,
 } from "../helpers/dispatch";
 
-const USD = (amount: number) => ({ amount, currency: "USD" });
 const config = loadConfig(env);
 const GRACE = config.RECONCILE_HOLD_GRACE_MS;
 
 afterAll(stopTripAlarms);
-
-async function walletOf(user: TestUser) {
-  return (await call("GET", "/v1/wallet", { token: user.token })).body.wallet;
-}
 
 async function entryKinds(tripId: string): Promise<string[]> {
   const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`)
