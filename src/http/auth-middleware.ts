@@ -56,12 +56,18 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!grant) throw unauthorized();
   // A banned user's unexpired token is refused too (403 account_banned, which says more than
   // the 401 of the sessions a ban ends); see ban-check.ts.
-  await assertNotBanned(c.env.DB, grant.identity.userId, c.get("config").BAN_CACHE_MS, Date.now());
+  const accountExists = await assertNotBanned(
+    c.env.DB,
+    grant.identity.userId,
+    c.get("config").BAN_CACHE_MS,
+    Date.now(),
+  );
   if (isStreamRoute(c.req.method, c.req.path) && !(await sessionIsLive(c.env.DB, grant.sid, grant.identity.userId))) {
     throw unauthorized("this session has ended; sign in again");
   }
   c.set("identity", grant.identity);
   c.set("session", { sid: grant.sid, expiresAt: grant.expiresAt });
+  c.set("accountExists", accountExists);
   await limitCaller(c);
   await next();
 };
@@ -73,7 +79,9 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
  * so that the client signs in again.
  */
 export const requireAccount: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!(await userExists(c.env.DB, c.get("identity").userId)))
+  // The ban check's look at the account answers this; only when D1 did not answer is it asked again.
+  const known = c.get("accountExists");
+  if (known === false || (known === undefined && !(await userExists(c.env.DB, c.get("identity").userId))))
     throw unauthorized("the account of this token does not exist; sign in again");
   await next();
 };

@@ -17,7 +17,8 @@
  */
 import { ApiError } from "../errors";
 
-type Look = { reason: string | null; until: number };
+/** `exists`: the account has a row (a token outlives its account after a reset). */
+type Look = { reason: string | null; exists: boolean; until: number };
 
 /** The last look per user; bounded, oldest first out. Per isolate, gone with it. */
 const looks = new Map<string, Look>();
@@ -25,12 +26,21 @@ const MAX_LOOKS = 10_000;
 
 export const bannedError = () => new ApiError(403, "account_banned", "this account is banned");
 
-/** Throws 403 `account_banned` when the user is banned (as far as the last look within `cacheMs` knows). */
-export async function assertNotBanned(d1: D1Database, userId: string, cacheMs: number, now: number): Promise<void> {
+/**
+ * Throws 403 `account_banned` when the user is banned (as far as the last look within `cacheMs`
+ * knows). Answers whether the account exists, from the same look (undefined when D1 could not
+ * answer), so the routes that need an account behind the token read nothing again.
+ */
+export async function assertNotBanned(
+  d1: D1Database,
+  userId: string,
+  cacheMs: number,
+  now: number,
+): Promise<boolean | undefined> {
   const cached = looks.get(userId);
   if (cached && cached.until > now) {
     if (cached.reason !== null) throw bannedError();
-    return;
+    return cached.exists;
   }
   let row: { banned_at: number | null; ban_reason: string | null } | null;
   try {
@@ -43,11 +53,12 @@ export async function assertNotBanned(d1: D1Database, userId: string, cacheMs: n
         reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
       }),
     );
-    return;
+    return undefined;
   }
   const reason = row && row.banned_at !== null ? (row.ban_reason ?? "banned") : null;
-  if (cacheMs > 0) remember(userId, { reason, until: now + cacheMs });
+  if (cacheMs > 0) remember(userId, { reason, exists: row !== null, until: now + cacheMs });
   if (reason !== null) throw bannedError();
+  return row !== null;
 }
 
 /** Drops this isolate's look at the user: the ban or unban it just wrote counts at once here. */

@@ -12,8 +12,16 @@ export type AppEnv = {
   /**
    * `session`: the verified token's session id and expiry (epoch ms), set with `identity`.
    * `rateLimited`: this request has been counted against its rate limit (http/rate-limit.ts).
+   * `accountExists`: whether the caller's account has a row, from the ban check's look
+   * (undefined when D1 could not answer).
    */
-  Variables: { config: Config; identity: Identity; session: { sid: string; expiresAt: number }; rateLimited: boolean };
+  Variables: {
+    config: Config;
+    identity: Identity;
+    session: { sid: string; expiresAt: number };
+    rateLimited: boolean;
+    accountExists: boolean | undefined;
+  };
 };
 
 export type AppContext = Context<AppEnv>;

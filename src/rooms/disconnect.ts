@@ -1,13 +1,15 @@
 /**
  * @module rooms/disconnect
  * Ends a user's live connections everywhere they have one: every socket and SSE stream, in
- * every object that may hold one. Nothing global lists a user's sockets (each object knows
- * only its own), so the objects are found from the record: the user's trips that are not over
- * or ended lately (D1 `trips`, and `active_trips`, which a new trip's row reaches first), the
- * chat rooms they belong to (D1 `room_members`), and, for a driver, their DriverSession (with
- * the trip it holds, which D1's history may not show yet). Each is asked over native RPC.
+ * every object that may hold one (a ban here; the end of a session in rooms/session-end.ts).
+ * Nothing global lists a user's sockets (each object knows only its own), so the objects are
+ * found from the record: the user's trips that are not over or ended lately (D1 `trips`, and
+ * `active_trips`, which a new trip's row reaches first), the chat rooms they belong to (D1
+ * `room_members`), and, for a driver, their DriverSession (with the trip it holds, which D1's
+ * history may not show yet). Each is asked over native RPC.
  */
 import { CLOSE_BANNED } from "../protocol/admin";
+import { redactSecrets } from "../redact";
 
 /**
  * Close codes this service sends when it ends a user's connections (4000-4999 are the
@@ -44,24 +46,20 @@ export type DisconnectResult = {
   failed: number;
 };
 
-type Closable = {
+/** What every object that may hold a user's sockets answers over RPC (the hub's methods). */
+export type UserConnections = {
   closeUserConnections(userId: string, code: number, reason: string, refuseNewUntil: number | null): Promise<number>;
+  endSessions(userId: string, sessions: string[] | "all"): Promise<number>;
 };
 
+export type UserObject = { kind: "DriverSession" | "TripRoom" | "ChatRoom"; id: string; stub: UserConnections };
+
 /**
- * Closes every socket (with close `code` and `reason`, e.g. CloseCode.banned and "banned") and
- * every SSE stream `userId` has open, in their trip rooms, chat rooms and driver session; with
- * `options.refuseNewUntil`, those objects also refuse the user's new ones until then. Resolves
- * once every object has answered or failed; never throws for one object's failure.
+ * Every object that may hold `userId`'s sockets or streams: their trips not over or ended
+ * lately, the chat rooms they belong to, and, for a driver, their DriverSession and the trip it
+ * holds (which D1's history may not show yet). One D1 round trip, plus the driver's session.
  */
-export async function disconnectUser(
-  env: Env,
-  userId: string,
-  code: number,
-  reason: string,
-  options: DisconnectOptions = {},
-): Promise<DisconnectResult> {
-  const now = Date.now();
+export async function objectsHoldingUser(env: Env, userId: string, now: number): Promise<UserObject[]> {
   const [trips, active, rooms, user] = await env.DB.batch<{
     id?: string;
     trip_id?: string;
@@ -82,41 +80,69 @@ export async function disconnectUser(
   for (const row of trips?.results ?? []) if (row.id) tripIds.add(row.id);
   for (const row of active?.results ?? []) if (row.trip_id) tripIds.add(row.trip_id);
 
-  const targets: { kind: string; id: string; stub: Closable }[] = [];
+  const objects: UserObject[] = [];
   if (user?.results[0]?.role === "driver") {
     const session = env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId));
     const held = await session.get().catch(() => null);
     if (held?.ok && held.value.tripId) tripIds.add(held.value.tripId);
-    targets.push({ kind: "DriverSession", id: userId, stub: session });
+    objects.push({ kind: "DriverSession", id: userId, stub: session });
   }
   for (const id of tripIds)
-    targets.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
+    objects.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
   for (const row of rooms?.results ?? [])
     if (row.room_id)
-      targets.push({
+      objects.push({
         kind: "ChatRoom",
         id: row.room_id,
         stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)),
       });
+  return objects;
+}
 
-  const refuseNewUntil = options.refuseNewUntil ?? null;
-  const result: DisconnectResult = { objects: targets.length, closed: 0, failed: 0 };
-  await forEachLimited(targets, CONCURRENCY, async (target) => {
+/**
+ * Asks each object, CONCURRENCY at a time, and adds up what they closed; an object that fails is
+ * counted and logged under `where`, never thrown.
+ */
+export async function askEach(
+  objects: readonly UserObject[],
+  where: string,
+  ask: (stub: UserConnections) => Promise<number>,
+): Promise<DisconnectResult> {
+  const result: DisconnectResult = { objects: objects.length, closed: 0, failed: 0 };
+  await forEachLimited(objects, CONCURRENCY, async (target) => {
     try {
-      result.closed += await target.stub.closeUserConnections(userId, code, reason, refuseNewUntil);
+      result.closed += await ask(target.stub);
     } catch (err) {
       result.failed++;
       console.error(
         JSON.stringify({
           level: "error",
-          where: "disconnectUser",
+          where,
           object: target.kind,
-          reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+          reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
         }),
       );
     }
   });
   return result;
+}
+
+/**
+ * Closes every socket (with close `code` and `reason`, e.g. CloseCode.banned and "banned") and
+ * every SSE stream `userId` has open, in their trip rooms, chat rooms and driver session; with
+ * `options.refuseNewUntil`, those objects also refuse the user's new ones until then. Resolves
+ * once every object has answered or failed; never throws for one object's failure.
+ */
+export async function disconnectUser(
+  env: Env,
+  userId: string,
+  code: number,
+  reason: string,
+  options: DisconnectOptions = {},
+): Promise<DisconnectResult> {
+  const objects = await objectsHoldingUser(env, userId, Date.now());
+  const refuseNewUntil = options.refuseNewUntil ?? null;
+  return askEach(objects, "disconnectUser", (stub) => stub.closeUserConnections(userId, code, reason, refuseNewUntil));
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -6,26 +6,8 @@
  * only: it runs in browsers, Node 22+, Deno and Bun.
  */
 export { RidewireClient, socketUrl } from "./http";
-export type {
-  ClientOptions,
-  CancelInput,
-  CreateRoomInput,
-  DeviceInput,
-  FetchLike,
-  IdempotentOptions,
-  LoginInput,
-  MeUser,
-  PollResult,
-  PreferencesInput,
-  QuoteInput,
-  RatingInput,
-  RatingResult,
-  RegisterInput,
-  RequestOptions,
-  TokenSource,
-  TopUpInput,
-  TripRequestInput,
-} from "./http";
+// Every type the HTTP client exports is public: its options and inputs, and the protocol's resources.
+export type * from "./http";
 export { RoomConnection } from "./room";
 export type {
   Ack,
@@ -48,25 +30,3 @@ export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";
 export { STORED_TYPES } from "./frames";
 export type * from "./frames";
-export type { Offer, OpsCellsResponse, RoomMember } from "./http";
-export type {
-  AuthResponse,
-  Device,
-  Driver,
-  EarningsResponse,
-  HistoryResponse,
-  LatLng,
-  Message,
-  Notification,
-  Preferences,
-  Quote,
-  Receipt,
-  Role,
-  Room,
-  SignupRole,
-  TopUp,
-  Transaction,
-  Trip,
-  User,
-  Wallet,
-} from "./http";
