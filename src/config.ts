@@ -4,6 +4,7 @@
  * per `env` object; a bad value fails loudly at the first request instead of misbehaving later.
  */
 import { z } from "zod";
+import type { JwtSettings } from "./auth/jwt";
 import type { TravelModel } from "./domain/geo";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -215,6 +216,8 @@ export type Config = z.infer<typeof ConfigSchema> & {
   commissionBps: number;
   /** DETOUR_FACTOR and CITY_SPEED_KMH as ETAs and fares take them. */
   travelModel: TravelModel;
+  /** The JWT_* settings and ACCESS_TOKEN_TTL_SECONDS as access tokens are signed and verified with them. */
+  jwt: JwtSettings;
 };
 
 const cache = new WeakMap<object, Config>();
@@ -235,6 +238,12 @@ export function loadConfig(env: Env): Config {
     allowedOrigins,
     commissionBps: Math.round(parsed.data.COMMISSION_PERCENT * 100),
     travelModel: { detourFactor: parsed.data.DETOUR_FACTOR, citySpeedKmh: parsed.data.CITY_SPEED_KMH },
+    jwt: {
+      secret: parsed.data.JWT_SECRET,
+      issuer: parsed.data.JWT_ISSUER,
+      audience: parsed.data.JWT_AUDIENCE,
+      ttlSeconds: parsed.data.ACCESS_TOKEN_TTL_SECONDS,
+    },
   };
   cache.set(env, config);
   return config;

@@ -11,7 +11,6 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { verifyAccessToken, type JwtSettings } from "../auth/jwt";
-import type { Config } from "../config";
 import { sessionIsLive } from "../db/sessions";
 import { userExists } from "../db/users";
 import { assertNotBanned } from "./ban-check";
@@ -20,17 +19,8 @@ import type { Role } from "../protocol/common";
 import type { AppContext, AppEnv } from "./context";
 import { limitCaller } from "./rate-limit";
 
-export function jwtSettingsOf(config: Config): JwtSettings {
-  return {
-    secret: config.JWT_SECRET,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-  };
-}
-
 export function jwtSettings(c: AppContext): JwtSettings {
-  return jwtSettingsOf(c.get("config"));
+  return c.get("config").jwt;
 }
 
 /** The GET routes that open a socket (`ws`), an SSE stream (`events`) or a long poll (`poll`). */

@@ -19,16 +19,7 @@ export async function renewSocketSession(
   token: string,
   now: number,
 ): Promise<SocketSession> {
-  const grant = await verifyAccessToken(
-    token,
-    {
-      secret: config.JWT_SECRET,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    },
-    now,
-  );
+  const grant = await verifyAccessToken(token, config.jwt, now);
   if (!grant) throw unauthorized("invalid or expired token");
   if (grant.identity.userId !== current.userId) throw forbidden("the token is another user's");
   if (grant.expiresAt <= current.expiresAt)
