@@ -51,7 +51,7 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   poll: { binding: "RL_POLL", periodSeconds: 60 },
   write: { binding: "RL_WRITE", periodSeconds: 10 },
   provider_webhook: { binding: "RL_PROVIDER_WEBHOOK", periodSeconds: 60 },
-  account: { binding: "RL_ACCOUNT", periodSeconds: 60 },
+  account: { binding: "RL_ACCOUNT", periodSeconds: 10 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
