@@ -27,3 +27,20 @@ export function notifyBehind(
   if (messages.length === 0) return;
   ctx.waitUntil(enqueueNotifications(queue, messages).catch(onError));
 }
+
+/**
+ * Builds notifications and queues them behind the reply. The event they tell of is stored and
+ * sent already: a failure here (building them, or the queue) goes to `onError` and undoes nothing.
+ */
+export function notifyLater(
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  queue: Queue,
+  build: () => readonly NotificationMessage[],
+  onError: (err: unknown) => void,
+): void {
+  try {
+    notifyBehind(ctx, queue, build(), onError);
+  } catch (err) {
+    onError(err);
+  }
+}

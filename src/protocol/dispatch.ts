@@ -7,7 +7,7 @@ import { z } from "zod";
 import { FareDecision } from "../domain/fare";
 import { TripStatus } from "../domain/trip";
 import { LatLng, type Message, MessageText, Money } from "./common";
-import { FrameId, PingFrame } from "./frames";
+import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
 
 export const DriverStatus = z.enum(["offline", "available", "offered", "on_trip"]);
 export type DriverStatus = z.infer<typeof DriverStatus>;
@@ -138,6 +138,18 @@ export type TripStatusFrame = { type: "status"; seq: number; trip: Trip };
 export type TripLocationFrame = { type: "location"; lat: number; lng: number; at: number; etaSec: number | null };
 export type TripMessageFrame = { type: "message"; seq: number; message: Message };
 export type TripFareFrame = { type: "fare"; seq: number; fare: Money };
+
+export type TripWelcome = WelcomeFrame<{ trip: Trip }>;
+/** What a trip room sends besides the control frames; `status`, `message` and `fare` are its stored events. */
+export type TripRoomFrame = TripWelcome | TripStatusFrame | TripLocationFrame | TripMessageFrame | TripFareFrame;
+/** The frames of a trip's log, each built for its seq. */
+export type TripStoredFrame = TripStatusFrame | TripMessageFrame | TripFareFrame;
+export type TripServerFrame = TripRoomFrame | ControlFrame;
+
+/** The driver channel keeps no log: its `seq` stays 0, and a pending offer comes with the welcome. */
+export type DriverWelcome = WelcomeFrame<{ driver: Driver; offer?: Offer }>;
+export type DriverChannelFrame = DriverWelcome | OfferFrame | OfferExpiredFrame | DriverTripFrame;
+export type DriverServerFrame = DriverChannelFrame | ControlFrame;
 
 /** A `status` frame as stored in a trip's log; read back by the trip's write-behind. */
 export const StoredStatusFrame = z.object({ type: z.literal("status"), seq: z.number().int(), trip: Trip });

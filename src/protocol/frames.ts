@@ -46,6 +46,8 @@ export type ResetFrame = { type: "reset"; seq: number };
 export type AckFrame = { type: "ack"; id: string; seq?: number };
 export type ErrorFrame = { type: "error"; id?: string; code: string; message: string };
 export type PongFrame = { type: "pong" };
+/** The frames every room sends besides its own: answers to client frames and the resume markers. */
+export type ControlFrame = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
 
 // Chat room server frames.
 export type ChatMessageFrame = { type: "message"; seq: number; message: Message };
@@ -59,16 +61,8 @@ export type ChatWelcome = WelcomeFrame<{
   reads: Record<string, number>;
 }>;
 
-export type ChatServerFrame =
-  | ChatWelcome
-  | SyncedFrame
-  | ResetFrame
-  | AckFrame
-  | ErrorFrame
-  | PongFrame
-  | ChatMessageFrame
-  | PresenceFrame
-  | TypingFrame
-  | ReadFrame;
+/** What a chat room sends besides the control frames; `message` is its one stored event. */
+export type ChatRoomFrame = ChatWelcome | ChatMessageFrame | PresenceFrame | TypingFrame | ReadFrame;
+export type ChatServerFrame = ChatRoomFrame | ControlFrame;
 
 export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });

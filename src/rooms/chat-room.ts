@@ -8,24 +8,47 @@
 import type { Identity } from "../auth/jwt";
 import { forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
+import { notifyLater } from "../notify/producer";
 import type { Message, Room } from "../protocol/common";
-import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
+import { ChatClientFrame, type ChatMessageFrame, type ChatRoomFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import type { StoredEvent } from "./event-log";
+import { ChatLog, type PostedMessage } from "./chat-log";
 import { fastChatFrame } from "./fast-frames";
-import { RoomHub } from "./hub";
-import { archiveMessages, archivedMessagesBefore, messageOf } from "./message-archive";
+import { archiveMessages } from "./message-archive";
+import { SequencedLog } from "./sequenced-log";
+import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
-export class ChatRoom extends RoomHub<ChatClientFrame> {
+export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
+  /** The room's log and its messages, once the room is created; null for an id nobody created. */
+  private kept: { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } | null = null;
   /**
    * How many members the room has: counted once after a wake, then kept by `insertMember`
    * (members are never removed here, only added).
    */
   private members: number | null = null;
 
-  protected createSchema(): void {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    if (SequencedLog.existsIn(ctx.storage)) this.open();
+  }
+
+  /** Opens the room's storage, creating its tables the first time; idempotent. */
+  private open(): { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } {
+    if (this.kept) return this.kept;
+    const log = new SequencedLog<ChatMessageFrame>(this.ctx.storage, {
+      config: this.config,
+      wakeAt: (at) => this.wakeAt(at),
+      writeBehind: (events) => archiveMessages(this.env.DB, events),
+      logError: (where, err) => this.logError(where, err),
+    });
+    const chat = new ChatLog(
+      log,
+      this.env.DB,
+      (appended) => this.publish(appended),
+      this.config.MESSAGE_ARCHIVE_DELAY_MS,
+    );
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY,
        name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`,
@@ -34,13 +57,25 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
       `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
        joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
     );
+    this.kept = { log, chat };
+    return this.kept;
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  /** The room's log and messages; only reached once `exists()` (the hub and `rpc` check it first). */
+  private get room(): { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } {
+    if (!this.kept) throw notFound("room not found");
+    return this.kept;
   }
 
   // ---- RPC from the Worker ----------------------------------------------------------------
 
   /** Creates the room with its creator as the first member; idempotent. */
   initialize(room: Room): Promise<Result<Room>> {
-    this.openStorage();
+    this.open();
     return this.rpc("initialize", () => {
       this.sql.exec(
         `INSERT INTO room (id, name, private, created_by, created_at)
@@ -60,7 +95,6 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   /** Adds a member (the Worker has written D1 already); idempotent. */
   addMember(userId: string): Promise<Result<true>> {
     return this.rpc("addMember", () => {
-      if (!this.initialized) throw notFound("room not found");
       this.insertMember(userId, Date.now());
       return true as const;
     });
@@ -69,41 +103,41 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
       this.requireMember(identity.userId);
-      const result = this.storeAndNotify(identity, text, idempotencyKey);
-      return result.message ?? (await this.messageAt(this.roomId(), result.seq));
+      const posted = this.postAndNotify(identity, text, idempotencyKey);
+      return this.room.chat.messageOf(this.roomId(), posted);
     });
   }
 
   history(identity: Identity, before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
     return this.rpc("history", async () => {
       this.requireMember(identity.userId);
-      const cursor = before ?? this.log.lastSeq + 1;
-      // One extra row tells whether another page exists.
-      const local = this.log
-        .before(cursor, limit + 1, "message")
-        .map(messageOf)
-        .filter((m): m is Message => m !== null);
-      let page = local;
-      const keptFrom = this.log.firstSeq;
-      if (page.length < limit + 1 && keptFrom > 1) {
-        const olderThan = Math.min(cursor, keptFrom);
-        page = page.concat(
-          await archivedMessagesBefore(this.env.DB, this.roomId(), olderThan, limit + 1 - page.length),
-        );
-      }
-      const hasMore = page.length > limit;
-      const messagesPage = page.slice(0, limit);
-      return { messages: messagesPage, nextBefore: hasMore ? (messagesPage.at(-1)?.seq ?? null) : null };
+      return this.room.chat.history(this.roomId(), before, limit);
     });
   }
 
   // ---- hub hooks ----------------------------------------------------------------------------
 
-  protected denySocket(identity: Identity): ApiError | null {
+  protected exists(): boolean {
+    return this.kept !== null;
+  }
+
+  protected override replayLog(): SequencedLog<ChatMessageFrame> {
+    return this.room.log;
+  }
+
+  protected override wakeNeeded(now: number): number | null {
+    return this.kept?.log.wakeNeeded(now) ?? null;
+  }
+
+  protected override onAlarm(now: number): Promise<number | null> {
+    return this.room.log.onAlarm(now);
+  }
+
+  protected denyConnection(identity: Identity): ApiError | null {
     return this.isMember(identity.userId) ? null : forbidden("join the room first");
   }
 
-  protected welcomeSnapshot(): Omit<ChatWelcome, "type" | "seq"> {
+  protected welcomeSnapshot(): WelcomeSnapshot<ChatRoomFrame> {
     const rows = this.sql
       .exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members ORDER BY joined_at, user_id`)
       .toArray();
@@ -119,11 +153,11 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected onClientFrame(ws: WebSocket, identity: Identity, frame: ChatClientFrame): number | null {
     switch (frame.type) {
       case "message":
-        return this.storeAndNotify(identity, frame.text, frame.id).seq;
+        return this.postAndNotify(identity, frame.text, frame.id).seq;
       case "typing":
         // With an id, a repeat is acknowledged and not relayed again, like any command.
-        this.once(identity.userId, "typing", frame.id, () => {
-          this.broadcast(JSON.stringify({ type: "typing", userId: identity.userId, active: frame.active }), ws);
+        this.room.log.commands.once(identity.userId, "typing", frame.id, () => {
+          this.broadcast({ type: "typing", userId: identity.userId, active: frame.active }, ws);
           return { seq: null };
         });
         return null;
@@ -135,11 +169,7 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   protected override onPresence(userId: string, event: "join" | "leave"): void {
-    this.broadcast(JSON.stringify({ type: "presence", event, userId }));
-  }
-
-  protected async writeBehind(events: StoredEvent[]): Promise<void> {
-    await archiveMessages(this.env.DB, events);
+    this.broadcast({ type: "presence", event, userId });
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -161,34 +191,39 @@ export class ChatRoom extends RoomHub<ChatClientFrame> {
   }
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
-  private storeAndNotify(identity: Identity, text: string, commandId?: string): { seq: number; message?: Message } {
-    const result = this.storeMessage(this.roomId(), identity.userId, text, commandId);
-    if (result.message) this.notifyOffline(result.message, identity.name);
-    return result;
+  private postAndNotify(identity: Identity, text: string, commandId?: string): PostedMessage {
+    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId);
+    if (posted.message) this.notifyOffline(posted.message, identity.name);
+    return posted;
   }
 
   private notifyOffline(message: Message, senderName: string): void {
     // Only members can connect, so when as many users are online as there are members (the
     // sender aside, who may be posting over HTTP), nobody is offline: no query, no set.
-    const onlineOthers = this.onlineCount() - (this.isOnline(message.userId) ? 1 : 0);
+    const onlineOthers = this.connections.userCount - (this.isOnline(message.userId) ? 1 : 0);
     if (onlineOthers >= this.memberCount() - 1) return;
-    this.notify(() => {
-      const online = new Set(this.onlineUsers());
-      return this.sql
-        .exec<{ user_id: string }>(`SELECT user_id FROM members WHERE user_id != ?`, message.userId)
-        .toArray()
-        .filter((row) => !online.has(row.user_id))
-        .map((row) => chatNotification(message, row.user_id, senderName));
-    });
+    notifyLater(
+      this.ctx,
+      this.env.NOTIFICATIONS,
+      () => {
+        const online = new Set(this.onlineUsers());
+        return this.sql
+          .exec<{ user_id: string }>(`SELECT user_id FROM members WHERE user_id != ?`, message.userId)
+          .toArray()
+          .filter((row) => !online.has(row.user_id))
+          .map((row) => chatNotification(message, row.user_id, senderName));
+      },
+      (err) => this.logError("notify", err),
+    );
   }
 
   /** Read marks only move forward, and never past the newest message. */
   private markRead(userId: string, seq: number): null {
-    const mark = Math.min(seq, this.log.lastSeq);
+    const mark = Math.min(seq, this.room.log.lastSeq);
     const updated = this.sql
       .exec(`UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ? RETURNING user_id`, mark, userId, mark)
       .toArray();
-    if (updated.length > 0) this.broadcast(JSON.stringify({ type: "read", userId, seq: mark }));
+    if (updated.length > 0) this.broadcast({ type: "read", userId, seq: mark });
     return null;
   }
 

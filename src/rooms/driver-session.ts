@@ -11,19 +11,22 @@ import { CellTracker, haversineKm, impliedSpeedKmh, type Fix } from "../domain/g
 import type { Candidate } from "../domain/matching";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
+import { notifyLater } from "../notify/producer";
 import type { LatLng } from "../protocol/common";
 import {
   DriverClientFrame,
   Offer,
+  type DriverChannelFrame,
   TRIP_MOVE_OF_FRAME,
   type Driver,
   type DriverStatus,
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
+import { Commands } from "./commands";
 import { fastLocationFrame } from "./fast-frames";
-import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
+import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
 type DriverRow = {
   id: string;
@@ -72,9 +75,14 @@ const LOCATION_SAVE_MS = 30_000;
 
 const badFix = (message: string) => new ApiError(400, "invalid_request", message);
 
-export class DriverSession extends RoomHub<DriverClientFrame> {
+export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFrame> {
   protected readonly kind = "DriverSession";
   protected readonly clientFrames = DriverClientFrame;
+  /**
+   * The trip moves sent on the channel, applied once per frame id; null until the driver's
+   * record exists. The channel keeps no log: what it shows is the driver's state, sent afresh.
+   */
+  private commands: Commands | null = null;
   /** Locations-per-second limit of this driver across their sockets; memory only, refills after waking. */
   private locationGuard: SocketGuard | null = null;
   /**
@@ -93,7 +101,16 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   /** Where the last report to the cell put the driver; null after waking, so the first fix reports. Memory only. */
   private reportedPosition: LatLng | null = null;
 
-  protected createSchema(): void {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const created =
+      ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'driver'`).toArray().length > 0;
+    if (created) this.open();
+  }
+
+  /** Creates the driver's tables if needed; idempotent. */
+  private open(): Commands {
+    if (this.commands) return this.commands;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
       id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
       cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
@@ -103,13 +120,19 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
     if (!columns.some((c) => c.name === "recent_acceptance"))
       this.sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
+    this.commands = new Commands(this.ctx.storage);
+    return this.commands;
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
 
   /** Creates the driver's record on first use; idempotent. */
   ensure(driverId: string, rating: number | null): Driver {
-    this.openStorage();
+    this.open();
     this.write(
       `INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?)
        ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`,
@@ -206,7 +229,13 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       this.leaveCell(row);
       const delivery = this.deliver({ type: "offer", ...offer }, row, now);
       // No live channel: the offer goes out as a notification too, behind the reply.
-      if (delivery === "notification") this.notify(() => [offerNotification(row.id, offer, now)]);
+      if (delivery === "notification")
+        notifyLater(
+          this.ctx,
+          this.env.NOTIFICATIONS,
+          () => [offerNotification(row.id, offer, now)],
+          (err) => this.logError("notify", err),
+        );
       return { reserved: true, delivery };
     });
   }
@@ -250,7 +279,7 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
         const acceptance = answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : "";
         this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${acceptance}`);
         if (reason === "expired" || (reason === "cancelled" && row.status === "offered"))
-          this.sendToUser(row.id, JSON.stringify({ type: "offer.expired", tripId }));
+          this.sendToUser(row.id, { type: "offer.expired", tripId });
         const now = Date.now();
         this.reportToCell(this.row(), now, true);
         return this.view(this.row());
@@ -275,11 +304,20 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
 
   // ---- hub hooks ------------------------------------------------------------------------------
 
-  protected denySocket(identity: Identity): ApiError | null {
+  protected exists(): boolean {
+    return this.commands !== null;
+  }
+
+  protected override async onAlarm(now: number): Promise<number | null> {
+    this.commands?.sweep(now);
+    return null;
+  }
+
+  protected denyConnection(identity: Identity): ApiError | null {
     return identity.userId === this.row().id ? null : forbidden("this is another driver's channel");
   }
 
-  protected welcomeSnapshot(): object {
+  protected welcomeSnapshot(): WelcomeSnapshot<DriverChannelFrame> {
     const row = this.row();
     return { driver: this.view(row), ...(row.offer ? { offer: this.parseOffer(row.offer) } : {}) };
   }
@@ -305,10 +343,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
       case "trip.cancel": {
         // A retried move (same id, say after a lost ack) is acknowledged again, not sent to the
         // trip a second time, where it would find the trip already moved on.
-        if (frame.id !== undefined && this.log.recall(identity.userId, frame.id)) return null;
+        const commands = this.open();
+        if (frame.id !== undefined && commands.recall(identity.userId, "move", frame.id)) return null;
         unwrap(await this.moveTrip(identity, frame));
-        if (frame.id !== undefined && !this.log.recall(identity.userId, frame.id))
-          this.log.remember(identity.userId, frame.id, null, Date.now());
+        if (frame.id !== undefined) commands.remember(identity.userId, "move", frame.id, null, Date.now());
         return null;
       }
       case "ping":
@@ -316,14 +354,10 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     }
   }
 
-  protected async writeBehind(): Promise<void> {
-    // The driver channel stores nothing for D1.
-  }
-
   // ---- internals ------------------------------------------------------------------------------
 
   private showTrip(trip: Trip | undefined): void {
-    if (trip) this.sendToUser(this.row().id, JSON.stringify({ type: "trip", trip }));
+    if (trip) this.sendToUser(this.row().id, { type: "trip", trip });
   }
 
   /** Runs `move`, then shows `trip` even if the move was refused or failed: the trip room's word stands. */
@@ -463,8 +497,8 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
     return this.env.GEO_CELL.get(this.env.GEO_CELL.idFromName(cell));
   }
 
-  private deliver(frame: object, row: DriverRow, now: number): OfferDelivery {
-    if (this.sendToUser(row.id, JSON.stringify(frame)) > 0) return "socket";
+  private deliver(frame: DriverChannelFrame, row: DriverRow, now: number): OfferDelivery {
+    if (this.sendToUser(row.id, frame) > 0) return "socket";
     if (row.disconnected_at !== null && now - row.disconnected_at > this.config.DISCONNECT_GRACE_MS)
       return "notification";
     return row.disconnected_at === null ? "notification" : "reconnect";

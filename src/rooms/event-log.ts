@@ -1,10 +1,10 @@
 /**
  * @module rooms/event-log
- * A room's append-only event log, its command dedupe table and its write-behind watermark, all
- * in the object's own SQLite. `seq` grows by one per stored event with no gaps: it is taken
- * from the log itself under the object's single thread, and a commit is one synchronous
- * transaction. Stored events are kept as the exact text that was broadcast, so a replay re-sends
- * bytes and never re-serialises.
+ * The storage of a room's append-only event log and its write-behind watermark, in the object's
+ * own SQLite (rooms/sequenced-log.ts decides when to copy, trim and replay). `seq` grows by one
+ * per stored event with no gaps: it is taken from the log itself under the object's single
+ * thread, and a commit is one synchronous transaction. Stored events are kept as the exact text
+ * that was broadcast, so a replay re-sends bytes and never re-serialises.
  *
  * The events table is also the outbox: every event above `flushed_through` (log_meta) with
  * `archive = 1` still has to be copied to D1. A message therefore costs one INSERT, and a flush
@@ -34,21 +34,6 @@ export class EventLog {
       `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL,
        created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
     );
-    sql.exec(
-      `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL,
-       seq INTEGER, created_at INTEGER NOT NULL,
-       PRIMARY KEY (user_id, command_id))`,
-    );
-    sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
-    // What the command carried (a digest), so that an id reused for something else is told apart.
-    if (
-      !sql
-        .exec<{ name: string }>(`PRAGMA table_info(commands)`)
-        .toArray()
-        .some((c) => c.name === "fingerprint")
-    ) {
-      sql.exec(`ALTER TABLE commands ADD COLUMN fingerprint TEXT`);
-    }
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
     this.migrateOutboxTable();
     const row = sql
@@ -86,7 +71,7 @@ export class EventLog {
    * Stores the frame built for the next seq and returns it serialised. `archive` marks it for
    * the write-behind copy to D1. Call inside `transactionSync` with the command record.
    */
-  append(build: (seq: number) => object, now: number, archive: boolean): { seq: number; text: string } {
+  append(build: (seq: number) => { type: string }, now: number, archive: boolean): { seq: number; text: string } {
     const seq = this.last + 1;
     const text = JSON.stringify(build(seq));
     this.sql.exec(
@@ -130,35 +115,6 @@ export class EventLog {
     return rows.toArray().map((row) => ({ seq: row.seq, frame: row.frame, createdAt: row.created_at }));
   }
 
-  /** The seq a command already produced, and its fingerprint, if this user sent this command id before. */
-  recall(userId: string, commandId: string): { seq: number | null; fingerprint: string | null } | undefined {
-    const row = this.sql
-      .exec<{ seq: number | null; fingerprint: string | null }>(
-        `SELECT seq, fingerprint FROM commands WHERE user_id = ? AND command_id = ?`,
-        userId,
-        commandId,
-      )
-      .toArray()[0];
-    return row ? { seq: row.seq, fingerprint: row.fingerprint } : undefined;
-  }
-
-  remember(
-    userId: string,
-    commandId: string,
-    seq: number | null,
-    now: number,
-    fingerprint: string | null = null,
-  ): void {
-    this.sql.exec(
-      `INSERT INTO commands (user_id, command_id, seq, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)`,
-      userId,
-      commandId,
-      seq,
-      now,
-      fingerprint,
-    );
-  }
-
   /**
    * The oldest events waiting for D1, for one write-behind batch. A batch that is not full
    * holds everything pending, so its watermark may move to the newest seq: past events never
@@ -199,11 +155,6 @@ export class EventLog {
     this.sql.exec(`DELETE FROM events WHERE seq <= ?`, cutoff);
     this.setMeta("trimmed_through", cutoff);
     this.first = cutoff + 1;
-  }
-
-  /** Forgets command ids recorded before `before` (epoch ms): a repeat after that applies again. */
-  forgetCommands(before: number): void {
-    this.sql.exec(`DELETE FROM commands WHERE created_at < ?`, before);
   }
 
   /**

@@ -29,6 +29,7 @@ import {
 } from "../domain/trip";
 import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
+import { notifyLater } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import {
   Quote,
@@ -37,21 +38,27 @@ import {
   type Offer,
   type Trip,
   type TripLocationFrame,
+  type TripRoomFrame,
+  type TripStoredFrame,
 } from "../protocol/dispatch";
+import { ChatLog, type PostedMessage } from "./chat-log";
 import type { StoredEvent } from "./event-log";
 import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
-import { RoomHub } from "./hub";
-import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { messageInserts } from "./message-archive";
+import { SequencedLog } from "./sequenced-log";
+import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
+import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
 /** How often the assigned driver's latest fix is written to `last_location`. */
 const LAST_FIX_SAVE_MS = 5_000;
 
-export class TripRoom extends RoomHub<TripClientFrame> {
+export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
   protected readonly clientFrames = TripClientFrame;
+  /** The trip's log and its chat, once the trip is created; null for an id nobody created. */
+  private kept: { log: SequencedLog<TripStoredFrame>; chat: ChatLog } | null = null;
   /** True while a dispatch pass runs in this activation; stops overlapping passes (alarm + request). */
   private dispatching = false;
   /** The assigned driver's latest fix; memory only, rebuilt from the `last_location` row. */
@@ -65,7 +72,26 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private parsedState: { text: string; value: TripState } | null = null;
   private parsedQuote: { text: string; value: Quote } | null = null;
 
-  protected createSchema(): void {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    if (SequencedLog.existsIn(ctx.storage)) this.open();
+  }
+
+  /** Opens the trip's storage, creating its tables the first time; idempotent. */
+  private open(): { log: SequencedLog<TripStoredFrame>; chat: ChatLog } {
+    if (this.kept) return this.kept;
+    const log = new SequencedLog<TripStoredFrame>(this.ctx.storage, {
+      config: this.config,
+      wakeAt: (at) => this.wakeAt(at),
+      writeBehind: (events) => this.writeBehind(events),
+      logError: (where, err) => this.logError(where, err),
+    });
+    const chat = new ChatLog(
+      log,
+      this.env.DB,
+      (appended) => this.publish(appended),
+      this.config.MESSAGE_ARCHIVE_DELAY_MS,
+    );
     this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
     // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
     // `at`.
@@ -93,13 +119,25 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS driver_floor (driver_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)`);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
+    this.kept = { log, chat };
+    return this.kept;
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  /** The trip's log and chat; only reached once `exists()` (the hub and `rpc` check it first). */
+  private get room(): { log: SequencedLog<TripStoredFrame>; chat: ChatLog } {
+    if (!this.kept) throw new ApiError(404, "not_found", "trip not found");
+    return this.kept;
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
 
   /** Creates the trip in `matching` and starts looking for a driver. Idempotent on the trip id. */
   async create(input: NewTripInput): Promise<Result<Trip>> {
-    this.openStorage();
+    this.open();
     return this.rpc("create", () => {
       if (this.sql.exec(`SELECT 1 FROM trip`).toArray().length === 0) {
         const state = createTrip({
@@ -244,8 +282,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
-      const stored = this.storeChat(identity, text, idempotencyKey);
-      return stored.message ?? (await this.messageAt(this.state().id, stored.seq));
+      const posted = this.postChat(identity, text, idempotencyKey);
+      return this.room.chat.messageOf(this.state().id, posted);
     });
   }
 
@@ -285,21 +323,41 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         etaSec: this.eta(state, fix),
       };
       // Exact positions go to the rider only.
-      this.sendToUser(state.riderId, JSON.stringify(frame));
+      this.sendToUser(state.riderId, frame);
       return true;
     });
   }
 
   // ---- hub hooks ------------------------------------------------------------------------------
 
-  protected denySocket(identity: Identity): ApiError | null {
+  protected exists(): boolean {
+    return this.kept !== null;
+  }
+
+  protected override replayLog(): SequencedLog<TripStoredFrame> {
+    return this.room.log;
+  }
+
+  protected override wakeNeeded(now: number): number | null {
+    return this.kept?.log.wakeNeeded(now) ?? null;
+  }
+
+  /** The outbox, then dispatch's timers: an expired offer, the match timeout, the next try. */
+  protected override async onAlarm(now: number): Promise<number | null> {
+    const retryAt = await this.room.log.onAlarm(now);
+    await this.dispatch();
+    const deadline = this.nextDeadline();
+    return retryAt === null ? deadline : Math.min(retryAt, deadline ?? retryAt);
+  }
+
+  protected denyConnection(identity: Identity): ApiError | null {
     const state = this.state();
     return identity.userId === state.riderId || identity.userId === state.driverId
       ? null
       : forbidden("only the trip's rider and driver may join");
   }
 
-  protected welcomeSnapshot(): object {
+  protected welcomeSnapshot(): WelcomeSnapshot<TripRoomFrame> {
     return { trip: this.view(this.state()) };
   }
 
@@ -313,26 +371,32 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
     if (frame.type === "ping") return null;
-    return this.storeChat(identity, frame.text, frame.id).seq;
+    return this.postChat(identity, frame.text, frame.id).seq;
   }
 
   /**
    * Trip chat: stores the message (once per id) and, when it is new and the other party has no
    * socket or stream here, queues it to them as a notification, as chat rooms do.
    */
-  private storeChat(identity: Identity, text: string, commandId?: string): { seq: number; message?: Message } {
+  private postChat(identity: Identity, text: string, commandId?: string): PostedMessage {
     const state = this.state();
     // A socket opened while its user was a party may outlive that (a frame already in flight).
     this.requireParty(state, identity);
-    const stored = this.storeMessage(state.id, identity.userId, text, commandId);
+    const stored = this.room.chat.post(state.id, identity.userId, text, commandId);
     const recipient = identity.userId === state.riderId ? state.driverId : state.riderId;
     const message = stored.message;
     if (message && recipient !== null && !this.isOnline(recipient))
-      this.notify(() => [chatNotification(message, recipient, identity.name)]);
+      notifyLater(
+        this.ctx,
+        this.env.NOTIFICATIONS,
+        () => [chatNotification(message, recipient, identity.name)],
+        (err) => this.logError("notify", err),
+      );
     return stored;
   }
 
-  protected async writeBehind(events: StoredEvent[]): Promise<void> {
+  /** Copies a batch of the log to D1 (the sequenced log's write-behind); idempotent. */
+  private async writeBehind(events: StoredEvent[]): Promise<void> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
     // The messages, the trip's newest status and the freed slot: one D1 batch, one transaction.
@@ -374,17 +438,14 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     if (first) await db.batch([first, ...rest]);
   }
 
-  protected override nextDeadline(): number | null {
+  /** Dispatch's next timer while matching, if any. */
+  private nextDeadline(): number | null {
     const state = this.state();
     if (state.status !== "matching") return null;
     const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
     return state.offer
       ? Math.min(state.offer.expiresAt, giveUpAt)
       : Math.min(Date.now() + this.config.MATCH_RETRY_MS, giveUpAt);
-  }
-
-  protected override async onDeadline(): Promise<void> {
-    await this.dispatch();
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
@@ -549,7 +610,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         this.lastFix = null;
         this.lastFixSavedAt = 0;
       }
-      const floor = this.log.lastSeq;
+      const floor = this.room.log.lastSeq;
       for (const frame of loggedFrames(before, after)) {
         if (frame === "status") {
           const status = this.appendStatus(after);
@@ -557,7 +618,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
           statusSeq = status.seq;
         } else if (after.fare) {
           const fare = after.fare;
-          stored.push(this.appendForWriteBehind((seq) => ({ type: "fare", seq, fare })));
+          stored.push(this.room.log.append((seq) => ({ type: "fare", seq, fare })));
         }
       }
       // A newly assigned driver reads the trip from their own assignment on: not the rider's
@@ -606,7 +667,12 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
   private notifyRider(state: TripState, seq: number): void {
     if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
-    this.notify(() => [tripStatusNotification(this.view(state, false), seq)]);
+    notifyLater(
+      this.ctx,
+      this.env.NOTIFICATIONS,
+      () => [tripStatusNotification(this.view(state, false), seq)],
+      (err) => this.logError("notify", err),
+    );
   }
 
   /**
@@ -620,7 +686,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     const delayMs = isActive(state.status)
       ? Math.max(this.config.TRIP_HISTORY_FLUSH_MS, this.config.OUTBOX_FLUSH_DELAY_MS)
       : this.config.OUTBOX_FLUSH_DELAY_MS;
-    return this.appendForWriteBehind((seq) => ({ type: "status", seq, trip }), delayMs);
+    return this.room.log.append((seq) => ({ type: "status", seq, trip }), delayMs);
   }
 
   /** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */

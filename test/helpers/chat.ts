@@ -3,6 +3,7 @@
  * stub, its outbox and log as stored in the object's SQLite, D1's copy of its messages, and a
  * frame wait that does not consume frames (TestSocket.next does).
  */
+import type { EventLog } from "../../src/rooms/event-log";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
@@ -59,6 +60,14 @@ export function identityOf(user: TestUser): Identity {
 
 export function roomStub(roomId: string) {
   return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(roomId));
+}
+
+/**
+ * The event storage inside a room object (inside `runInDurableObject`), for tests that do what
+ * only the alarm or a future kind of event does: trim it, or append an event not meant for D1.
+ */
+export function eventStorageOf(instance: unknown): EventLog {
+  return (instance as { kept: { log: { events: EventLog } } }).kept.log.events;
 }
 
 export async function postMessage(

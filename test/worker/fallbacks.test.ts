@@ -6,7 +6,7 @@ import { exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LatLng } from "../../src/protocol/common";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser } from "../helpers/api";
-import { expectError, flushOutbox, range, roomStorage, roomStub } from "../helpers/chat";
+import { eventStorageOf, expectError, flushOutbox, range, roomStorage, roomStub } from "../helpers/chat";
 import {
   acceptedTrip,
   area,
@@ -156,7 +156,7 @@ async function poll(path: string, token?: string): Promise<{ status: number; bod
 async function trimLog(roomId: string, keep: number): Promise<void> {
   await flushOutbox(roomId);
   await runInDurableObject(roomStub(roomId), (instance) => {
-    (instance as unknown as { log: { trim(keep: number): void } }).log.trim(keep);
+    eventStorageOf(instance).trim(keep);
   });
 }
 

@@ -7,7 +7,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Message } from "../../src/protocol/common";
 import { call, connectOk, createRoom, registerUser, unique, type TestUser } from "../helpers/api";
-import { archivedSeqs, flushOutbox, identityOf, postMessage, range, roomStorage, roomStub } from "../helpers/chat";
+import {
+  archivedSeqs,
+  eventStorageOf,
+  flushOutbox,
+  identityOf,
+  postMessage,
+  range,
+  roomStorage,
+  roomStub,
+} from "../helpers/chat";
 
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
 const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
@@ -465,12 +474,7 @@ describe("events not meant for D1", () => {
     await postMessage(ada, room.id, "copied");
     // A message frame appended with archive off: only the flag keeps it out of D1.
     await runInDurableObject(roomStub(room.id), (instance) => {
-      const log = (
-        instance as unknown as {
-          log: { append(build: (seq: number) => object, now: number, archive: boolean): unknown };
-        }
-      ).log;
-      log.append(
+      eventStorageOf(instance).append(
         (seq) => ({
           type: "message",
           seq,

@@ -7,6 +7,7 @@ import type { AckFrame, ChatServerFrame, ErrorFrame } from "../../src/protocol/f
 import { call, connect, connectOk, createRoom, joinRoom, registerUser, type TestSocket } from "../helpers/api";
 import {
   expectError,
+  eventStorageOf,
   flushOutbox,
   frameAfter,
   framesOf,
@@ -329,7 +330,7 @@ describe("resume", () => {
     await flushOutbox(room.id);
     // Keep only the newest two events, as the alarm's trim does with ROOM_RETENTION_EVENTS.
     await runInDurableObject(roomStub(room.id), (instance) => {
-      (instance as unknown as { log: { trim(keep: number): void } }).log.trim(2);
+      eventStorageOf(instance).trim(2);
     });
     expect(await roomStorage(room.id)).toMatchObject({ firstSeq: 5, lastSeq: 6 });
 

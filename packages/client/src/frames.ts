@@ -5,29 +5,12 @@
  * the room's `seq` and are resumed and de-duplicated by it; the others are ephemeral).
  */
 import type {
-  Driver,
   DriverClientFrame,
-  DriverTripFrame,
-  Offer,
-  OfferExpiredFrame,
-  OfferFrame,
-  Trip,
+  DriverServerFrame,
   TripClientFrame,
-  TripFareFrame,
-  TripLocationFrame,
-  TripMessageFrame,
-  TripStatusFrame,
+  TripServerFrame,
 } from "../../../src/protocol/dispatch";
-import type {
-  AckFrame,
-  ChatClientFrame,
-  ChatServerFrame,
-  ErrorFrame,
-  PongFrame,
-  ResetFrame,
-  SyncedFrame,
-  WelcomeFrame,
-} from "../../../src/protocol/frames";
+import type { ChatClientFrame, ChatServerFrame } from "../../../src/protocol/frames";
 
 export type {
   AckFrame,
@@ -38,22 +21,14 @@ export type {
   ResetFrame,
   SyncedFrame,
 } from "../../../src/protocol/frames";
-export type { DriverClientFrame, TripClientFrame } from "../../../src/protocol/dispatch";
-
-type Control = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
-
-export type TripWelcome = WelcomeFrame<{ trip: Trip }>;
-export type TripServerFrame =
-  | TripWelcome
-  | Control
-  | TripStatusFrame
-  | TripLocationFrame
-  | TripMessageFrame
-  | TripFareFrame;
-
-/** The driver channel keeps no log: its `seq` stays 0, and a pending offer comes with the welcome. */
-export type DriverWelcome = WelcomeFrame<{ driver: Driver; offer?: Offer }>;
-export type DriverServerFrame = DriverWelcome | Control | OfferFrame | OfferExpiredFrame | DriverTripFrame;
+export type {
+  DriverClientFrame,
+  DriverServerFrame,
+  DriverWelcome,
+  TripClientFrame,
+  TripServerFrame,
+  TripWelcome,
+} from "../../../src/protocol/dispatch";
 
 /** Any frame from any channel. */
 export type ServerFrame = ChatServerFrame | TripServerFrame | DriverServerFrame;

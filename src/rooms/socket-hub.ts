@@ -1,0 +1,526 @@
+/**
+ * @module rooms/socket-hub
+ * The base of every room object, in the style of partyserver's `Server`: hibernatable sockets
+ * with identity in their attachments, SSE streams and long polls as the transports for clients
+ * without WebSockets, frame intake with abuse limits, token expiry and renewal, presence, the
+ * object's one alarm, RPC answers and logging. It stores nothing of the room: a room composes
+ * what it keeps (rooms/sequenced-log.ts, rooms/chat-log.ts) and supplies its frames and
+ * decisions through a few hooks. The runtime handlers here stay fixed, catch everything, and
+ * never let one bad frame kill a socket or the object.
+ *
+ * Typed by the room's frames: `ClientFrame` is what its zod schema accepts, `RoomFrame` what
+ * it sends besides the control frames (ack, error, pong, synced, reset) that every room sends.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { z } from "zod";
+import type { Identity } from "../auth/jwt";
+import { loadConfig, type Config } from "../config";
+import { ApiError, fail, notFound, ok, type Result } from "../errors";
+import { redactSecrets } from "../redact";
+import {
+  AuthFrame,
+  SESSION_ENDED_CLOSE_CODE,
+  TOKEN_EXPIRED_CLOSE_CODE,
+  type ControlFrame,
+  type ErrorFrame,
+} from "../protocol/frames";
+import { PollQuery, SinceQuery } from "../protocol/http";
+import { Connections } from "./connections";
+import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
+import { describeIssues, looseFrameOf, takeFrame, type ClientFrameBase } from "./frame-intake";
+import { readIdentity, readSession, SocketAttachment, type SocketSession } from "./identity";
+import { refuseUntil, refusalOf } from "./refusals";
+import { EMPTY_LOG, openingFrames, pollPage, type ReadableLog } from "./resume";
+import { renewSocketSession } from "./socket-auth";
+import type { SocketGuard } from "./socket-guard";
+
+/** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
+const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
+/** The room's own fields of its `welcome` frame (the hub adds `type` and `seq`). */
+export type WelcomeSnapshot<RoomFrame> = Omit<Extract<RoomFrame, { type: "welcome" }>, "type" | "seq">;
+
+export abstract class SocketHub<
+  ClientFrame extends ClientFrameBase,
+  RoomFrame extends { type: string },
+> extends DurableObject<Env> {
+  protected readonly config: Config;
+  protected readonly connections: Connections;
+  /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
+  private alarmAt: number | null = null;
+  /** SSE streams and waiting long polls; memory only (see fallbacks.ts). */
+  private readonly eventStreams = new EventStreams((identity) => {
+    this.connections.uncount(identity.userId);
+    this.connectionEnded(identity.userId);
+  });
+  private readonly longPolls = new LongPolls();
+
+  /** Names the room kind in logs. */
+  protected abstract readonly kind: string;
+  /** zod schema of every frame a client may send to this room. */
+  protected abstract readonly clientFrames: z.ZodType<ClientFrame>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    this.connections = new Connections({
+      ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
+      burst: this.config.FRAME_BURST,
+      badFramesBeforeClose: this.config.BAD_FRAMES_BEFORE_CLOSE,
+      badFrameWindowMs: this.config.BAD_FRAME_WINDOW_MS,
+    });
+    for (const ws of ctx.getWebSockets()) {
+      const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
+      if (attachment.success) this.connections.add(ws, attachment.data);
+      else ws.close(1011, "lost session");
+    }
+    // Answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+      // Runs after the room's own constructor: what it keeps may need the alarm (a lost setAlarm).
+      const needed = this.wakeNeeded(Date.now());
+      if (needed !== null) this.wakeAt(needed);
+    });
+  }
+
+  // ---- hooks for rooms ----------------------------------------------------------------------
+
+  /** Whether this object holds a room yet (an id nobody created answers 404 and writes nothing). */
+  protected abstract exists(): boolean;
+  /** Null when this user may connect here; otherwise the error to answer with. */
+  protected abstract denyConnection(identity: Identity): ApiError | null;
+  /** The room's fields of the `welcome` frame. */
+  protected abstract welcomeSnapshot(identity: Identity): WelcomeSnapshot<RoomFrame>;
+  /** Applies one validated frame; returns the seq it stored, if any, for the ack. */
+  protected abstract onClientFrame(
+    ws: WebSocket,
+    identity: Identity,
+    frame: ClientFrame,
+  ): Promise<number | null> | number | null;
+  /** A user's first connection opened, or last one closed. */
+  protected onPresence(_userId: string, _event: "join" | "leave"): void {}
+
+  /**
+   * A cheaper check for the room's hottest frames, run before zod. It may only return a frame
+   * that `clientFrames` would accept, equal to what zod would return for it; anything else (and
+   * anything unusual) must be undefined, so that zod parses it and words the error.
+   */
+  protected fastFrame(_data: unknown): ClientFrame | undefined {
+    return undefined;
+  }
+
+  /** The log that connections resume from; a room without one replays nothing (seq 0). */
+  protected replayLog(): ReadableLog {
+    return EMPTY_LOG;
+  }
+
+  /** The seq up to which `identity` may not read the log (0: all of it); see rooms/resume. */
+  protected replayFloor(_identity: Identity): number {
+    return 0;
+  }
+
+  /** When the room needs its alarm after the object wakes (its kept state says), if at all. */
+  protected wakeNeeded(_now: number): number | null {
+    return null;
+  }
+
+  /** The room's share of the alarm; returns when it needs the next one, if at all. */
+  protected async onAlarm(_now: number): Promise<number | null> {
+    return null;
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  /** Sends a stored event (as its log appended it) to every socket and stream, and answers the waiting polls. */
+  protected publish(stored: { seq: number; text: string }): void {
+    for (const ws of this.connections.openSockets()) trySend(ws, stored.text);
+    this.eventStreams.send(sseEvent(stored.text, stored.seq));
+    this.longPolls.stored(stored.seq);
+  }
+
+  /** Sends an ephemeral frame (no seq, not kept) to every socket but `except`, and every SSE stream. */
+  protected broadcast(frame: RoomFrame, except?: WebSocket): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.connections.openSockets()) if (ws !== except) trySend(ws, text);
+    this.eventStreams.send(sseEvent(text));
+  }
+
+  /** Sends an ephemeral frame to one user's sockets and streams; returns how many it reached. */
+  protected sendToUser(userId: string, frame: RoomFrame): number {
+    const text = JSON.stringify(frame);
+    let sent = 0;
+    for (const [ws, who] of this.connections.all()) if (who.userId === userId && trySend(ws, text)) sent++;
+    return sent + this.eventStreams.send(sseEvent(text), userId);
+  }
+
+  protected sendFrame(ws: WebSocket, frame: RoomFrame | ControlFrame): void {
+    trySend(ws, JSON.stringify(frame));
+  }
+
+  private sendError(ws: WebSocket, code: string, message: string, id?: string): void {
+    this.sendFrame(ws, { type: "error", ...(id === undefined ? {} : { id }), code, message } satisfies ErrorFrame);
+  }
+
+  // ---- who is here ------------------------------------------------------------------------------
+
+  /** Users with a socket or an SSE stream here: both are a live connection (presence, notifications). */
+  protected onlineUsers(): string[] {
+    return this.connections.users();
+  }
+
+  protected isOnline(userId: string): boolean {
+    return this.connections.isOnline(userId);
+  }
+
+  /** Ends a user's sockets and SSE streams here, e.g. when they are no longer a party to the room. */
+  protected disconnectUser(userId: string, reason: string): void {
+    for (const ws of this.ctx.getWebSockets(userId)) closeQuietly(ws, 1008, reason);
+    this.eventStreams.closeUser(userId);
+  }
+
+  /**
+   * RPC from rooms/disconnect.ts: closes every socket (with `code` and `reason`) and SSE stream
+   * that `userId` has here, answers their waiting long polls now, and, until `refuseNewUntil`
+   * (epoch ms; null: not at all), answers their new ones 403 with `reason` (rooms/refusals.ts).
+   * Returns how many connections it ended.
+   */
+  async closeUserConnections(
+    userId: string,
+    code: number,
+    reason: string,
+    refuseNewUntil: number | null,
+  ): Promise<number> {
+    // A close reason is at most 123 bytes; ours are short, and this keeps a long one legal.
+    const closeReason = reason.slice(0, 100);
+    if (refuseNewUntil !== null && refuseNewUntil > Date.now() && this.exists())
+      refuseUntil(this.ctx.storage, userId, refuseNewUntil, closeReason);
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets(userId)) {
+      if (closeQuietly(ws, code, closeReason)) closed++;
+      // Counted out now: presence and notifications must not wait for the client's close frame.
+      this.forget(ws);
+    }
+    return closed + this.eventStreams.closeUser(userId) + this.longPolls.wakeUser(userId);
+  }
+
+  /** Why this user's new connections are refused here, or null. */
+  protected refusalOf(userId: string): string | null {
+    return refusalOf(this.ctx.storage, userId);
+  }
+
+  /**
+   * Closes this user's sockets and streams opened with tokens of `sessions` (or all of theirs):
+   * the sessions were revoked. Called by the Worker after a logout or a reused refresh token.
+   */
+  async endSessions(userId: string, sessions: string[] | "all"): Promise<number> {
+    let ended = 0;
+    try {
+      const matches = (sid: string) => sessions === "all" || sessions.includes(sid);
+      for (const [ws, who] of [...this.connections.all()]) {
+        if (who.userId !== userId || !matches(who.sid)) continue;
+        this.closeSocket(ws, SESSION_ENDED_CLOSE_CODE, "session ended");
+        ended++;
+      }
+      ended += this.eventStreams.closeSessions(userId, matches);
+    } catch (err) {
+      this.logError("endSessions", err);
+    }
+    return ended;
+  }
+
+  // ---- connecting ---------------------------------------------------------------------------------
+
+  /**
+   * Requests forwarded by the Worker, which has already checked the token: a WebSocket
+   * upgrade (`/ws`), an SSE stream (`/events`) or a long poll (`/poll`).
+   */
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      const identity = readIdentity(request);
+      if (!identity) return jsonError(new ApiError(401, "unauthorized", "missing identity"));
+      const refused = this.refusalOf(identity.userId);
+      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
+      const url = new URL(request.url);
+      const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+      if (url.pathname === "/ws" && !upgrade)
+        return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
+      if (!this.exists()) return jsonError(notFound(`${this.kind} not found`));
+      const denial = this.denyConnection(identity);
+      if (denial) return jsonError(denial);
+      // What the token allows: nothing outlives it (socket, stream, or a poll's wait).
+      const session = readSession(request);
+      if (!session) return jsonError(new ApiError(401, "unauthorized", "missing session"));
+      if (url.pathname === "/poll") return await this.longPoll(url, identity, session.expiresAt);
+      // Sockets and streams cost the room memory and a send per event each: a user gets a few
+      // (tabs, a reconnect racing its old socket's close), not hundreds.
+      const max = this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM;
+      if (this.connections.openBy(identity.userId) >= max) {
+        return jsonError(
+          new ApiError(
+            429,
+            "too_many_connections",
+            `at most ${max} open sockets and streams per user here; close one first`,
+            { max },
+          ),
+        );
+      }
+      const sinceParam = url.searchParams.get("since");
+      const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
+      if (since && !since.success)
+        return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
+      const from = since ? since.data : null;
+      if (url.pathname === "/events") return this.openStream(identity, session, from);
+      return this.acceptSocket(identity, session, from);
+    } catch (err) {
+      this.logError("fetch", err);
+      return jsonError(err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"));
+    }
+  }
+
+  private acceptSocket(identity: Identity, session: SocketSession, since: number | null): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [identity.userId]);
+    const attachment: SocketAttachment = { ...identity, connectedAt: Date.now(), ...session };
+    server.serializeAttachment(attachment);
+    const firstConnection = !this.isOnline(identity.userId);
+    this.connections.add(server, attachment);
+    this.wakeAt(session.expiresAt);
+    for (const frame of this.opening(identity, since)) trySend(server, frame.text);
+    if (firstConnection) this.onPresence(identity.userId, "join");
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private openStream(identity: Identity, session: SocketSession, since: number | null): Response {
+    // A stream is a connection like a socket: the first of a user's joins, the last leaves.
+    const firstConnection = !this.isOnline(identity.userId);
+    // Counted before the prelude, so the welcome lists its own user online; a stream that
+    // fails in its prelude is dropped, and the drop uncounts it.
+    this.connections.count(identity.userId);
+    const response = this.eventStreams.open(
+      identity,
+      session,
+      () => this.opening(identity, since).map((frame) => sseEvent(frame.text, frame.id)),
+      this.config.SSE_MAX_BUFFERED_BYTES,
+    );
+    // A prelude over the stream's bound ends it at once (slow_consumer): no join then.
+    if (firstConnection && this.isOnline(identity.userId)) this.onPresence(identity.userId, "join");
+    return response;
+  }
+
+  /** `welcome`, then with `since` the missed events and `synced`, or `reset` (rooms/resume.ts). */
+  private opening(identity: Identity, since: number | null) {
+    const log = this.replayLog();
+    const welcome = JSON.stringify({ type: "welcome", seq: log.lastSeq, ...this.welcomeSnapshot(identity) });
+    return openingFrames(log, welcome, since, this.replayFloor(identity));
+  }
+
+  /**
+   * `{ events, seq }`: the stored events after `since` (a page), at once when there are any,
+   * else after waiting up to `timeout` seconds (never past the token's expiry) for the next one.
+   */
+  private async longPoll(url: URL, identity: Identity, tokenExpiresAt: number): Promise<Response> {
+    const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
+    if (!query.success)
+      return jsonError(
+        new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"),
+      );
+    const { since, timeout } = query.data;
+    const floor = this.replayFloor(identity);
+    const now = pollPage(this.replayLog(), since, floor);
+    if (now) return pollAnswer(now.texts, now.seq);
+    const wait = Math.min(timeout * 1000, tokenExpiresAt - Date.now());
+    if (wait > 0) {
+      await this.longPolls.wait(since, wait, identity.userId);
+      // Woken because the user's connections were ended here (a ban): no answer but the refusal.
+      const refused = this.refusalOf(identity.userId);
+      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
+    }
+    const page = pollPage(this.replayLog(), since, floor) ?? { texts: [], seq: since };
+    return pollAnswer(page.texts, page.seq);
+  }
+
+  // ---- frames -------------------------------------------------------------------------------------
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    let id: string | undefined;
+    try {
+      const who = this.connections.of(ws);
+      if (!who) return ws.close(1011, "unknown socket");
+      const now = Date.now();
+      // The alarm closes expired sockets; a frame that beats it to one is not taken either.
+      if (who.expiresAt <= now) return this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+      const guard = this.connections.guardOf(ws, now);
+      const intake = takeFrame(message, {
+        maxFrameBytes: this.config.MAX_FRAME_BYTES,
+        takeToken: () => guard.take(now),
+        fastFrame: (data) => this.fastFrame(data),
+        schema: this.clientFrames,
+      });
+      if (intake.kind === "bad")
+        return this.badFrame(ws, guard, intake.code, intake.message, intake.id, intake.closeCode);
+      if (intake.kind === "auth") return await this.renewToken(ws, who, guard, intake.data);
+      const frame = intake.frame;
+      id = frame.id;
+      if (frame.type === "ping") {
+        this.sendFrame(ws, { type: "pong" });
+        // Every frame with an id is answered; only the exact `{"type":"ping"}` is auto-answered.
+        if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id });
+        return;
+      }
+      const seq = await this.onClientFrame(ws, who, frame);
+      if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id, ...(seq === null ? {} : { seq }) });
+    } catch (err) {
+      if (err instanceof ApiError) return this.sendError(ws, err.code, err.message, id);
+      this.logError("webSocketMessage", err);
+      this.sendError(ws, "internal", "internal error", id);
+    }
+  }
+
+  /** The `auth` frame: a later token for this socket, or an error frame (counted as a bad frame). */
+  private async renewToken(ws: WebSocket, who: SocketAttachment, guard: SocketGuard, data: unknown): Promise<void> {
+    const parsed = AuthFrame.safeParse(data);
+    const id = parsed.success ? parsed.data.id : looseFrameOf(data)?.id;
+    if (!parsed.success)
+      return this.badFrame(ws, guard, "invalid_request", `invalid auth frame: ${describeIssues(parsed.error)}`, id);
+    try {
+      const session = await renewSocketSession(this.config, this.env.DB, who, parsed.data.token, Date.now());
+      const current = this.connections.of(ws);
+      if (!current) return;
+      const renewed: SocketAttachment = { ...current, ...session };
+      ws.serializeAttachment(renewed);
+      this.connections.renew(ws, renewed);
+      if (id !== undefined) this.sendFrame(ws, { type: "ack", id });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      this.badFrame(ws, guard, err.code, err.message, id);
+    }
+  }
+
+  private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008) {
+    this.sendError(ws, code, message, id);
+    if (guard.recordBadFrame(Date.now())) {
+      closeQuietly(ws, closeCode, closeCode === 1009 ? "frames too large" : "too many bad frames");
+      this.forget(ws);
+    }
+  }
+
+  // ---- closing --------------------------------------------------------------------------------------
+
+  private closeSocket(ws: WebSocket, code: number, reason: string): void {
+    closeQuietly(ws, code, reason);
+    this.forget(ws);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
+    try {
+      this.forget(ws);
+      if (!UNSENDABLE_CLOSE_CODES.has(code)) ws.close(code, "closing");
+    } catch {
+      // The runtime may already have answered the close.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.logError("webSocketError", error);
+    this.forget(ws);
+  }
+
+  private forget(ws: WebSocket): void {
+    const userId = this.connections.forget(ws);
+    if (userId !== null) this.connectionEnded(userId);
+  }
+
+  /** A socket or an SSE stream of this user ended: the user leaves with their last one. */
+  private connectionEnded(userId: string): void {
+    try {
+      if (!this.isOnline(userId)) this.onPresence(userId, "leave");
+    } catch (err) {
+      this.logError("presence", err);
+    }
+  }
+
+  // ---- alarm ------------------------------------------------------------------------------------------
+
+  /** Makes sure the alarm fires no later than `at`. Setting it earlier is always safe. */
+  protected wakeAt(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** Closes sockets whose token expired (4001; the client reconnects with a new one), then the room's share. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    let next: number | null = null;
+    try {
+      for (const ws of this.connections.expired(now)) this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+    } catch (err) {
+      this.logError("closeExpiredSockets", err);
+    }
+    try {
+      if (this.exists()) next = await this.onAlarm(now);
+    } catch (err) {
+      this.logError("alarm", err);
+      next = Date.now() + 1_000;
+    }
+    const deadlines = [next, this.connections.nextExpiry].filter((t): t is number => t !== null);
+    if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
+  }
+
+  // ---- RPC and logs -----------------------------------------------------------------------------------
+
+  /**
+   * Runs an RPC method for the Worker: thrown ApiErrors become a `Result` (an exception loses
+   * its class and fields crossing RPC), anything else is logged and answered as internal.
+   */
+  protected async rpc<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
+    try {
+      if (!this.exists()) throw notFound(`${this.kind} not found`);
+      return ok(await run());
+    } catch (err) {
+      if (err instanceof ApiError) return fail(err);
+      this.logError(handler, err);
+      return fail(new ApiError(500, "internal", "internal error"));
+    }
+  }
+
+  protected logError(handler: string, err: unknown): void {
+    // Class and handler name only: never message bodies, tokens or coordinates (a platform
+    // error's message may quote a URL with its query: redacted).
+    const reason = err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
+    console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
+  }
+}
+
+function trySend(ws: WebSocket, text: string): boolean {
+  try {
+    ws.send(text);
+    return true;
+  } catch {
+    // The socket is closing; its close handler cleans up.
+    return false;
+  }
+}
+
+/** Closes a socket unless it is closing already; true when this call closed it. */
+function closeQuietly(ws: WebSocket, code: number, reason: string): boolean {
+  try {
+    ws.close(code, reason);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The frames are stored as JSON text already: the answer is put together without re-parsing them. */
+function pollAnswer(texts: string[], seq: number): Response {
+  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, {
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+function jsonError(err: ApiError): Response {
+  return Response.json(err.toBody(), { status: err.status });
+}
