@@ -1,13 +1,16 @@
 /**
  * @module rooms/connections
- * Who is connected to a room object, in memory: its hibernatable sockets with the identity and
- * token expiry from their attachments (rebuilt after a wake), each socket's abuse guard, and a
- * count of live connections (sockets and SSE streams) per user, so presence and "is anyone
+ * Who is connected to a room object, and sending to them, in memory: its hibernatable sockets
+ * with the identity and token expiry from their attachments (rebuilt after a wake), each
+ * socket's abuse guard, its SSE streams and waiting long polls (rooms/fallbacks.ts), and a
+ * count of live connections (sockets and streams) per user, so presence and "is anyone
  * offline" are O(1) rather than a scan of every socket per message.
  */
+import type { Identity } from "../auth/jwt";
+import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
+import { SocketAttachment, type SocketSession } from "./identity";
 import type { GuardSettings } from "./socket-guard";
 import { SocketGuard } from "./socket-guard";
-import { SocketAttachment } from "./identity";
 
 export class Connections {
   private readonly sockets = new Map<WebSocket, SocketAttachment>();
@@ -21,8 +24,94 @@ export class Connections {
    * that left or renewed), never late; `closeExpired` recomputes it.
    */
   private earliestExpiry: number | null = null;
+  private readonly eventStreams: EventStreams;
+  readonly longPolls = new LongPolls();
 
-  constructor(private readonly guardSettings: GuardSettings) {}
+  /** `ended` hears of every socket and stream that ends, once each, after it is counted out. */
+  constructor(
+    private readonly guardSettings: GuardSettings,
+    private readonly ended: (userId: string) => void,
+  ) {
+    this.eventStreams = new EventStreams((identity) => {
+      this.uncount(identity.userId);
+      ended(identity.userId);
+    });
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------
+
+  /** A stored event to every socket and stream; answers the long polls waiting for it. */
+  publish(text: string, seq: number): void {
+    for (const ws of this.sockets.keys()) trySend(ws, text);
+    this.eventStreams.send(sseEvent(text, seq));
+    this.longPolls.stored(seq);
+  }
+
+  /** An ephemeral frame (no seq, not kept) to every socket but `except`, and every stream. */
+  broadcast(text: string, except?: WebSocket): void {
+    for (const ws of this.sockets.keys()) if (ws !== except) trySend(ws, text);
+    this.eventStreams.send(sseEvent(text));
+  }
+
+  /** An ephemeral frame to one user's sockets and streams; returns how many it reached. */
+  sendTo(userId: string, text: string): number {
+    let sent = 0;
+    for (const [ws, who] of this.sockets) if (who.userId === userId && trySend(ws, text)) sent++;
+    return sent + this.eventStreams.send(sseEvent(text), userId);
+  }
+
+  /** Opens an SSE stream, counted as a connection before its prelude (rooms/fallbacks.ts). */
+  openStream(identity: Identity, session: SocketSession, prelude: () => string[], maxQueuedBytes: number): Response {
+    this.count(identity.userId);
+    return this.eventStreams.open(identity, session, prelude, maxQueuedBytes);
+  }
+
+  // ---- ending connections ---------------------------------------------------------------------
+
+  /**
+   * Ends everything `userId` has here: sockets (closed with `code`), streams, and waiting polls
+   * (answered now). Returns how many. Counted out at once: presence and notifications must not
+   * wait for the client's close frame.
+   */
+  closeUser(userId: string, code: number, reason: string): number {
+    let closed = 0;
+    for (const [ws, who] of [...this.sockets]) {
+      if (who.userId !== userId) continue;
+      if (closeQuietly(ws, code, reason)) closed++;
+      this.forget(ws);
+    }
+    return closed + this.eventStreams.closeUser(userId) + this.longPolls.wakeUser(userId);
+  }
+
+  /** Ends the user's sockets (4003-style `code`) and streams opened with a session `ended` matches. */
+  closeSessions(userId: string, ended: (sid: string) => boolean, code: number): number {
+    let closed = 0;
+    for (const [ws, who] of [...this.sockets]) {
+      if (who.userId !== userId || !ended(who.sid)) continue;
+      this.close(ws, code, "session ended");
+      closed++;
+    }
+    return closed + this.eventStreams.closeSessions(userId, ended);
+  }
+
+  /** Closes sockets whose token expired by `now` with `code`; recomputes the next expiry from the others. */
+  closeExpired(now: number, code: number): void {
+    if (this.earliestExpiry === null || this.earliestExpiry > now) return;
+    let next: number | null = null;
+    for (const [ws, who] of [...this.sockets]) {
+      if (who.expiresAt <= now) this.close(ws, code, "token expired");
+      else next = Math.min(next ?? Number.POSITIVE_INFINITY, who.expiresAt);
+    }
+    this.earliestExpiry = next;
+  }
+
+  /** Closes one socket and counts it out. */
+  close(ws: WebSocket, code: number, reason: string): void {
+    closeQuietly(ws, code, reason);
+    this.forget(ws);
+  }
+
+  // ---- sockets ----------------------------------------------------------------------------------
 
   /** Takes in a socket (just accepted, or found again after a wake) with what its attachment says. */
   add(ws: WebSocket, who: SocketAttachment): void {
@@ -42,39 +131,28 @@ export class Connections {
   }
 
   /**
-   * Drops a socket; returns whose it was, or null if it was dropped before. A socket whose close
-   * event wakes the object is not among the sockets rebuilt after the wake; its attachment
-   * still says whose it was.
+   * Counts a socket out (closed, errored, or closed by us) and tells `ended`, once. A socket
+   * whose close event wakes the object is not among the sockets rebuilt after the wake; its
+   * attachment still says whose it was.
    */
-  forget(ws: WebSocket): string | null {
-    if (this.forgotten.has(ws)) return null;
+  forget(ws: WebSocket): void {
+    if (this.forgotten.has(ws)) return;
     this.forgotten.add(ws);
     const counted = this.sockets.get(ws);
     if (counted) {
       this.sockets.delete(ws);
       this.uncount(counted.userId);
-      return counted.userId;
     }
-    const parsed = SocketAttachment.safeParse(ws.deserializeAttachment());
-    return parsed.success ? parsed.data.userId : null;
-  }
-
-  /** Every open socket with its identity. */
-  all(): IterableIterator<[WebSocket, SocketAttachment]> {
-    return this.sockets.entries();
-  }
-
-  /** Every open socket. */
-  openSockets(): IterableIterator<WebSocket> {
-    return this.sockets.keys();
+    const who = counted ?? SocketAttachment.safeParse(ws.deserializeAttachment()).data;
+    if (who) this.ended(who.userId);
   }
 
   /** One more live connection of this user (a socket, or an SSE stream). */
-  count(userId: string): void {
+  private count(userId: string): void {
     this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
   }
 
-  uncount(userId: string): void {
+  private uncount(userId: string): void {
     const left = (this.perUser.get(userId) ?? 0) - 1;
     if (left > 0) this.perUser.set(userId, left);
     else this.perUser.delete(userId);
@@ -104,19 +182,6 @@ export class Connections {
     return this.earliestExpiry;
   }
 
-  /** The sockets whose token has expired by `now`; recomputes the next expiry from the others. */
-  expired(now: number): WebSocket[] {
-    if (this.earliestExpiry === null || this.earliestExpiry > now) return [];
-    const due: WebSocket[] = [];
-    let next: number | null = null;
-    for (const [ws, who] of this.sockets) {
-      if (who.expiresAt <= now) due.push(ws);
-      else next = Math.min(next ?? Number.POSITIVE_INFINITY, who.expiresAt);
-    }
-    this.earliestExpiry = next;
-    return due;
-  }
-
   /** The socket's abuse guard, made on its first frame (guards live in memory only: see SocketGuard). */
   guardOf(ws: WebSocket, now: number): SocketGuard {
     let guard = this.guards.get(ws);
@@ -125,5 +190,25 @@ export class Connections {
       this.guards.set(ws, guard);
     }
     return guard;
+  }
+}
+
+/** Closes a socket unless it is closing already; true when this call closed it. */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): boolean {
+  try {
+    ws.close(code, reason);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends, unless the socket is closing (its close handler cleans up); true when sent. */
+export function trySend(ws: WebSocket, text: string): boolean {
+  try {
+    ws.send(text);
+    return true;
+  } catch {
+    return false;
   }
 }

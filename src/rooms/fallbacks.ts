@@ -8,7 +8,10 @@
  * its token expires (the client reconnects with a fresh one), or when its session is ended.
  */
 import type { Identity } from "../auth/jwt";
+import { ApiError } from "../errors";
+import { PollQuery } from "../protocol/http";
 import type { SocketSession } from "./identity";
+import { pollPage, type ReadableLog } from "./resume";
 
 const HEARTBEAT_MS = 15_000;
 /** The `id:` line that starts a stored event (see `sseEvent`). */
@@ -225,4 +228,52 @@ export class LongPolls {
   stored(seq: number): void {
     for (const waiter of [...this.waiters]) if (seq > waiter.since) waiter.wake();
   }
+}
+
+/** What a long poll needs of its room. */
+export type PollContext = {
+  log: () => ReadableLog;
+  /** The seq below which this reader may not read (rooms/resume.ts). */
+  floor: number;
+  userId: string;
+  /** A poll never waits past its token's expiry. */
+  tokenExpiresAt: number;
+  polls: LongPolls;
+  /** Why the user's connections are refused here now (a ban), or null. */
+  refusal: () => string | null;
+};
+
+/**
+ * `{ events, seq }`: the stored events after `since` (a page), at once when there are any,
+ * else after waiting up to `timeout` seconds for the next one.
+ */
+export async function answerLongPoll(url: URL, room: PollContext): Promise<Response> {
+  const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!query.success)
+    return errorResponse(
+      new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"),
+    );
+  const { since, timeout } = query.data;
+  const ready = pollPage(room.log(), since, room.floor);
+  if (ready) return pollAnswer(ready.texts, ready.seq);
+  const wait = Math.min(timeout * 1000, room.tokenExpiresAt - Date.now());
+  if (wait > 0) {
+    await room.polls.wait(since, wait, room.userId);
+    // Woken because the user's connections were ended here (a ban): no answer but the refusal.
+    const refused = room.refusal();
+    if (refused) return errorResponse(new ApiError(403, "forbidden", refused));
+  }
+  const page = pollPage(room.log(), since, room.floor) ?? { texts: [], seq: since };
+  return pollAnswer(page.texts, page.seq);
+}
+
+/** The frames are stored as JSON text already: the answer is put together without re-parsing them. */
+function pollAnswer(texts: string[], seq: number): Response {
+  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, {
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+export function errorResponse(err: ApiError): Response {
+  return Response.json(err.toBody(), { status: err.status });
 }

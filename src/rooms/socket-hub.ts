@@ -24,13 +24,13 @@ import {
   type ControlFrame,
   type ErrorFrame,
 } from "../protocol/frames";
-import { PollQuery, SinceQuery } from "../protocol/http";
-import { Connections } from "./connections";
-import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
+import { SinceQuery } from "../protocol/http";
+import { Connections, trySend } from "./connections";
+import { answerLongPoll, errorResponse, sseEvent } from "./fallbacks";
 import { describeIssues, looseFrameOf, takeFrame, type ClientFrameBase } from "./frame-intake";
 import { readIdentity, readSession, SocketAttachment, type SocketSession } from "./identity";
 import { refuseUntil, refusalOf } from "./refusals";
-import { EMPTY_LOG, openingFrames, pollPage, type ReadableLog } from "./resume";
+import { EMPTY_LOG, openingFrames, type ReadableLog } from "./resume";
 import { renewSocketSession } from "./socket-auth";
 import type { SocketGuard } from "./socket-guard";
 
@@ -48,12 +48,6 @@ export abstract class SocketHub<
   protected readonly connections: Connections;
   /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
   private alarmAt: number | null = null;
-  /** SSE streams and waiting long polls; memory only (see fallbacks.ts). */
-  private readonly eventStreams = new EventStreams((identity) => {
-    this.connections.uncount(identity.userId);
-    this.connectionEnded(identity.userId);
-  });
-  private readonly longPolls = new LongPolls();
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;
@@ -63,12 +57,15 @@ export abstract class SocketHub<
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = loadConfig(env);
-    this.connections = new Connections({
-      ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
-      burst: this.config.FRAME_BURST,
-      badFramesBeforeClose: this.config.BAD_FRAMES_BEFORE_CLOSE,
-      badFrameWindowMs: this.config.BAD_FRAME_WINDOW_MS,
-    });
+    this.connections = new Connections(
+      {
+        ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
+        burst: this.config.FRAME_BURST,
+        badFramesBeforeClose: this.config.BAD_FRAMES_BEFORE_CLOSE,
+        badFrameWindowMs: this.config.BAD_FRAME_WINDOW_MS,
+      },
+      (userId) => this.connectionEnded(userId),
+    );
     for (const ws of ctx.getWebSockets()) {
       const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
       if (attachment.success) this.connections.add(ws, attachment.data);
@@ -134,24 +131,17 @@ export abstract class SocketHub<
 
   /** Sends a stored event (as its log appended it) to every socket and stream, and answers the waiting polls. */
   protected publish(stored: { seq: number; text: string }): void {
-    for (const ws of this.connections.openSockets()) trySend(ws, stored.text);
-    this.eventStreams.send(sseEvent(stored.text, stored.seq));
-    this.longPolls.stored(stored.seq);
+    this.connections.publish(stored.text, stored.seq);
   }
 
   /** Sends an ephemeral frame (no seq, not kept) to every socket but `except`, and every SSE stream. */
   protected broadcast(frame: RoomFrame, except?: WebSocket): void {
-    const text = JSON.stringify(frame);
-    for (const ws of this.connections.openSockets()) if (ws !== except) trySend(ws, text);
-    this.eventStreams.send(sseEvent(text));
+    this.connections.broadcast(JSON.stringify(frame), except);
   }
 
   /** Sends an ephemeral frame to one user's sockets and streams; returns how many it reached. */
   protected sendToUser(userId: string, frame: RoomFrame): number {
-    const text = JSON.stringify(frame);
-    let sent = 0;
-    for (const [ws, who] of this.connections.all()) if (who.userId === userId && trySend(ws, text)) sent++;
-    return sent + this.eventStreams.send(sseEvent(text), userId);
+    return this.connections.sendTo(userId, JSON.stringify(frame));
   }
 
   protected sendFrame(ws: WebSocket, frame: RoomFrame | ControlFrame): void {
@@ -173,10 +163,9 @@ export abstract class SocketHub<
     return this.connections.isOnline(userId);
   }
 
-  /** Ends a user's sockets and SSE streams here, e.g. when they are no longer a party to the room. */
+  /** Ends a user's connections here, e.g. when they are no longer a party to the room. */
   protected disconnectUser(userId: string, reason: string): void {
-    for (const ws of this.ctx.getWebSockets(userId)) closeQuietly(ws, 1008, reason);
-    this.eventStreams.closeUser(userId);
+    this.connections.closeUser(userId, 1008, reason);
   }
 
   /**
@@ -195,13 +184,7 @@ export abstract class SocketHub<
     const closeReason = reason.slice(0, 100);
     if (refuseNewUntil !== null && refuseNewUntil > Date.now() && this.exists())
       refuseUntil(this.ctx.storage, userId, refuseNewUntil, closeReason);
-    let closed = 0;
-    for (const ws of this.ctx.getWebSockets(userId)) {
-      if (closeQuietly(ws, code, closeReason)) closed++;
-      // Counted out now: presence and notifications must not wait for the client's close frame.
-      this.forget(ws);
-    }
-    return closed + this.eventStreams.closeUser(userId) + this.longPolls.wakeUser(userId);
+    return this.connections.closeUser(userId, code, closeReason);
   }
 
   /** Why this user's new connections are refused here, or null. */
@@ -214,19 +197,13 @@ export abstract class SocketHub<
    * the sessions were revoked. Called by the Worker after a logout or a reused refresh token.
    */
   async endSessions(userId: string, sessions: string[] | "all"): Promise<number> {
-    let ended = 0;
     try {
       const matches = (sid: string) => sessions === "all" || sessions.includes(sid);
-      for (const [ws, who] of [...this.connections.all()]) {
-        if (who.userId !== userId || !matches(who.sid)) continue;
-        this.closeSocket(ws, SESSION_ENDED_CLOSE_CODE, "session ended");
-        ended++;
-      }
-      ended += this.eventStreams.closeSessions(userId, matches);
+      return this.connections.closeSessions(userId, matches, SESSION_ENDED_CLOSE_CODE);
     } catch (err) {
       this.logError("endSessions", err);
+      return 0;
     }
-    return ended;
   }
 
   // ---- connecting ---------------------------------------------------------------------------------
@@ -238,25 +215,33 @@ export abstract class SocketHub<
   override async fetch(request: Request): Promise<Response> {
     try {
       const identity = readIdentity(request);
-      if (!identity) return jsonError(new ApiError(401, "unauthorized", "missing identity"));
+      if (!identity) return errorResponse(new ApiError(401, "unauthorized", "missing identity"));
       const refused = this.refusalOf(identity.userId);
-      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
+      if (refused) return errorResponse(new ApiError(403, "forbidden", refused));
       const url = new URL(request.url);
       const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
       if (url.pathname === "/ws" && !upgrade)
-        return jsonError(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
-      if (!this.exists()) return jsonError(notFound(`${this.kind} not found`));
+        return errorResponse(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
+      if (!this.exists()) return errorResponse(notFound(`${this.kind} not found`));
       const denial = this.denyConnection(identity);
-      if (denial) return jsonError(denial);
+      if (denial) return errorResponse(denial);
       // What the token allows: nothing outlives it (socket, stream, or a poll's wait).
       const session = readSession(request);
-      if (!session) return jsonError(new ApiError(401, "unauthorized", "missing session"));
-      if (url.pathname === "/poll") return await this.longPoll(url, identity, session.expiresAt);
+      if (!session) return errorResponse(new ApiError(401, "unauthorized", "missing session"));
+      if (url.pathname === "/poll")
+        return await answerLongPoll(url, {
+          log: () => this.replayLog(),
+          floor: this.replayFloor(identity),
+          userId: identity.userId,
+          tokenExpiresAt: session.expiresAt,
+          polls: this.connections.longPolls,
+          refusal: () => this.refusalOf(identity.userId),
+        });
       // Sockets and streams cost the room memory and a send per event each: a user gets a few
       // (tabs, a reconnect racing its old socket's close), not hundreds.
       const max = this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM;
       if (this.connections.openBy(identity.userId) >= max) {
-        return jsonError(
+        return errorResponse(
           new ApiError(
             429,
             "too_many_connections",
@@ -268,13 +253,13 @@ export abstract class SocketHub<
       const sinceParam = url.searchParams.get("since");
       const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
       if (since && !since.success)
-        return jsonError(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
+        return errorResponse(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
       const from = since ? since.data : null;
       if (url.pathname === "/events") return this.openStream(identity, session, from);
       return this.acceptSocket(identity, session, from);
     } catch (err) {
       this.logError("fetch", err);
-      return jsonError(err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"));
+      return errorResponse(err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"));
     }
   }
 
@@ -296,8 +281,7 @@ export abstract class SocketHub<
     const firstConnection = !this.isOnline(identity.userId);
     // Counted before the prelude, so the welcome lists its own user online; a stream that
     // fails in its prelude is dropped, and the drop uncounts it.
-    this.connections.count(identity.userId);
-    const response = this.eventStreams.open(
+    const response = this.connections.openStream(
       identity,
       session,
       () => this.opening(identity, since).map((frame) => sseEvent(frame.text, frame.id)),
@@ -315,31 +299,6 @@ export abstract class SocketHub<
     return openingFrames(log, welcome, since, this.replayFloor(identity));
   }
 
-  /**
-   * `{ events, seq }`: the stored events after `since` (a page), at once when there are any,
-   * else after waiting up to `timeout` seconds (never past the token's expiry) for the next one.
-   */
-  private async longPoll(url: URL, identity: Identity, tokenExpiresAt: number): Promise<Response> {
-    const query = PollQuery.safeParse(Object.fromEntries(url.searchParams));
-    if (!query.success)
-      return jsonError(
-        new ApiError(400, "invalid_request", "since must be a non-negative integer and timeout 0 to 30 seconds"),
-      );
-    const { since, timeout } = query.data;
-    const floor = this.replayFloor(identity);
-    const now = pollPage(this.replayLog(), since, floor);
-    if (now) return pollAnswer(now.texts, now.seq);
-    const wait = Math.min(timeout * 1000, tokenExpiresAt - Date.now());
-    if (wait > 0) {
-      await this.longPolls.wait(since, wait, identity.userId);
-      // Woken because the user's connections were ended here (a ban): no answer but the refusal.
-      const refused = this.refusalOf(identity.userId);
-      if (refused) return jsonError(new ApiError(403, "forbidden", refused));
-    }
-    const page = pollPage(this.replayLog(), since, floor) ?? { texts: [], seq: since };
-    return pollAnswer(page.texts, page.seq);
-  }
-
   // ---- frames -------------------------------------------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -349,7 +308,7 @@ export abstract class SocketHub<
       if (!who) return ws.close(1011, "unknown socket");
       const now = Date.now();
       // The alarm closes expired sockets; a frame that beats it to one is not taken either.
-      if (who.expiresAt <= now) return this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+      if (who.expiresAt <= now) return this.connections.close(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
       const guard = this.connections.guardOf(ws, now);
       const intake = takeFrame(message, {
         maxFrameBytes: this.config.MAX_FRAME_BYTES,
@@ -399,22 +358,15 @@ export abstract class SocketHub<
 
   private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008) {
     this.sendError(ws, code, message, id);
-    if (guard.recordBadFrame(Date.now())) {
-      closeQuietly(ws, closeCode, closeCode === 1009 ? "frames too large" : "too many bad frames");
-      this.forget(ws);
-    }
+    if (guard.recordBadFrame(Date.now()))
+      this.connections.close(ws, closeCode, closeCode === 1009 ? "frames too large" : "too many bad frames");
   }
 
   // ---- closing --------------------------------------------------------------------------------------
 
-  private closeSocket(ws: WebSocket, code: number, reason: string): void {
-    closeQuietly(ws, code, reason);
-    this.forget(ws);
-  }
-
   override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
     try {
-      this.forget(ws);
+      this.connections.forget(ws);
       if (!UNSENDABLE_CLOSE_CODES.has(code)) ws.close(code, "closing");
     } catch {
       // The runtime may already have answered the close.
@@ -423,12 +375,7 @@ export abstract class SocketHub<
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     this.logError("webSocketError", error);
-    this.forget(ws);
-  }
-
-  private forget(ws: WebSocket): void {
-    const userId = this.connections.forget(ws);
-    if (userId !== null) this.connectionEnded(userId);
+    this.connections.forget(ws);
   }
 
   /** A socket or an SSE stream of this user ended: the user leaves with their last one. */
@@ -455,7 +402,7 @@ export abstract class SocketHub<
     const now = Date.now();
     let next: number | null = null;
     try {
-      for (const ws of this.connections.expired(now)) this.closeSocket(ws, TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+      this.connections.closeExpired(now, TOKEN_EXPIRED_CLOSE_CODE);
     } catch (err) {
       this.logError("closeExpiredSockets", err);
     }
@@ -492,35 +439,4 @@ export abstract class SocketHub<
     const reason = err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
     console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
   }
-}
-
-function trySend(ws: WebSocket, text: string): boolean {
-  try {
-    ws.send(text);
-    return true;
-  } catch {
-    // The socket is closing; its close handler cleans up.
-    return false;
-  }
-}
-
-/** Closes a socket unless it is closing already; true when this call closed it. */
-function closeQuietly(ws: WebSocket, code: number, reason: string): boolean {
-  try {
-    ws.close(code, reason);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The frames are stored as JSON text already: the answer is put together without re-parsing them. */
-function pollAnswer(texts: string[], seq: number): Response {
-  return new Response(`{"events":[${texts.join(",")}],"seq":${seq}}`, {
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
-function jsonError(err: ApiError): Response {
-  return Response.json(err.toBody(), { status: err.status });
 }
