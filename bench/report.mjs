@@ -12,6 +12,7 @@ const NAMES = {
   socketio: "Socket.IO",
   "do-room": "bare Durable Object room (wrangler dev)",
   "do-room-workerd": "bare Durable Object room (plain workerd)",
+  partyserver: "partyserver room (wrangler dev)",
   ref: "Node reference",
 };
 /** The chat servers in the order the tables list them: ridewire, then the rest as they run. */
