@@ -136,7 +136,7 @@ function memoryCell(info, who, key, target) {
   const mine = firstMemory(info.chat?.[who]?.result);
   const floor = firstMemory(info.chat?.["do-room"]?.result);
   if (!mine || !floor) return "–";
-  if (key !== mine.key.replace(" × ", "x") && key !== floor.key.replace(" × ", "x")) return `see ${mine.key}`;
+  if (key !== floor.key.replace(" × ", "x")) return `see ${floor.key}`;
   if (!(mine.bytes > 0 && floor.bytes > 0)) return `${kib(mine.bytes)} ÷ ${kib(floor.bytes)}`;
   const r = mine.bytes / floor.bytes;
   const note = mine.key === floor.key ? "" : `, ${mine.key} ÷ ${floor.key}`;

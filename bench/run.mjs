@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: ridewire side by side with its peers, on this machine, in one run.
 //
-//   npm run bench                 # the whole suite (~25 min), writes bench/RESULTS.md and bench/results/*.json
-//   npm run bench -- --quick      # a 2-3 minute subset, writes bench/out/RESULTS-quick.md
+//   npm run bench                 # the whole suite (~30 min), writes bench/RESULTS.md and bench/results/*.json
+//   npm run bench -- --quick      # a 4-5 minute subset, writes bench/out/RESULTS-quick.md
 //   npm run bench -- --only chat  # or dispatch; --targets do-room,partyserver,ridewire picks the chat servers
 //
 // Starts every server itself, pinned to core 0 with taskset (ridewire: `npm run dev` from a
