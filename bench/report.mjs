@@ -124,11 +124,18 @@ function bestCell(mine, theirs, target) {
   const b = bestGood(theirs);
   if (!a || !b) return `${a ? n0(a.deliveredPerS) : "none held"} ÷ ${b ? n0(b.deliveredPerS) : "none held"}`;
   const r = a.deliveredPerS / b.deliveredPerS;
-  const bound = (t) => (t.summary.limitedBy === "generator" || t.summary.limitedBy === "highest point run" ? "≥ " : "");
-  return (
-    `**${x2(r)}**${target ? mark(r >= target) : ""} (${bound(mine)}${n0(a.deliveredPerS)} ÷ ` +
-    `${bound(theirs)}${n0(b.deliveredPerS)}/s)`
-  );
+  // A run that stopped before the server failed gives a lower bound: then the ratio is a bound too,
+  // and the target's verdict is known only on the side the bound allows ("?" otherwise).
+  const lower = (t) => t.summary.limitedBy === "generator" || t.summary.limitedBy === "highest point run";
+  const bound = (t) => (lower(t) ? "≥ " : "");
+  let verdict = "";
+  if (target) {
+    if (!lower(mine) && !lower(theirs)) verdict = mark(r >= target);
+    else if (lower(mine) && !lower(theirs) && r >= target) verdict = mark(true);
+    else if (!lower(mine) && lower(theirs) && r < target) verdict = mark(false);
+    else verdict = " ?";
+  }
+  return `**${x2(r)}**${verdict} (${bound(mine)}${n0(a.deliveredPerS)} ÷ ${bound(theirs)}${n0(b.deliveredPerS)}/s)`;
 }
 
 /** One cell: RSS per connection ratio (first workloads, fresh processes), on the first workload's row. */
@@ -153,7 +160,7 @@ function floorRatios(info) {
     );
   const keys = [
     ...new Set(
-      ["ridewire", "partyserver", "do-room"].flatMap(
+      ["do-room", "partyserver", "ridewire"].flatMap(
         (t) => info.chat?.[t]?.result?.topologies.filter((x) => !x.error).map(topoKey) ?? [],
       ),
     ),
@@ -191,8 +198,9 @@ function floorRatios(info) {
     `Each cell is the ratio, then the two figures (mine ÷ theirs). **Deliveries per CPU-s** are compared at the ` +
     `same offered rate, the highest at which both servers held (≥ 99.9% delivered, not stopped early, generator ` +
     `under its limit); **highest rate** is the best point with p99 ≤ 50 ms (≥: the run stopped before that ` +
-    `server failed, a lower bound); **memory per connection** is read on each server's first workload, on a fresh ` +
-    `process. ✓ / ✗: issue 20's target met or not, in this one run.`
+    `server failed, a lower bound, and ? where the bounds leave the target undecided); **memory per ` +
+    `connection** is read on each server's first workload, on a fresh process. ✓ / ✗: issue 20's target met ` +
+    `or not, in this one run.`
   );
 }
 
