@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Side-by-side chat load generator: the same workload against ridewire (wrangler dev), the
 // classic `ws` room hub (bench/peers/ws-hub.mjs), a Socket.IO hub (bench/peers/socketio-hub.mjs)
-// or the runtime's floor, a Durable Object room speaking the ws hub's protocol with nothing else
-// in it (bench/floor/room-hub.mjs; targets do-room and do-room-workerd, same adapter as ws).
+// the runtime's floor, a Durable Object room speaking the ws hub's protocol with nothing else
+// in it (bench/floor/room-hub.mjs; targets do-room and do-room-workerd, same adapter as ws), or a
+// partyserver room speaking the same protocol (bench/peers/partyserver/room.mjs; target partyserver).
 //
 //   node bench/chat-compare.mjs --target ws --url http://127.0.0.1:8901 --server-root <pid> \
 //     --topologies 100x10,20x50,4x250 --rates 0.2,1,2 --json /tmp/ws.json
@@ -40,8 +41,9 @@ import {
   sleep,
 } from "./lib.mjs";
 
-const HELP = `usage: node bench/chat-compare.mjs --target ridewire|ws|socketio|do-room|do-room-workerd [options]
+const HELP = `usage: node bench/chat-compare.mjs --target TARGET [options]
 
+  --target TARGET        ${CHAT_SERVERS.join(" | ")}
   --url URL              server under test, loopback only (default http://127.0.0.1:8787)
   --server-root PID      measure CPU and RSS of this process and all its descendants
   --pid a,b              ... or of exactly these processes
@@ -465,8 +467,8 @@ const adapters = {
     wantsAck: false,
   },
 };
-// The floor's Durable Object room speaks the ws hub's protocol.
-adapters["do-room"] = adapters["do-room-workerd"] = adapters.ws;
+// The floor's Durable Object room and the partyserver room speak the ws hub's protocol.
+adapters["do-room"] = adapters["do-room-workerd"] = adapters.partyserver = adapters.ws;
 const adapter = adapters[TARGET];
 
 let ioClient = null;

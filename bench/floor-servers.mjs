@@ -1,7 +1,7 @@
 // The runtime's floor servers, shared by bench/runtime-floor.mjs (one null object per socket)
 // and bench/run.mjs (a null chat room): a fixture of bench/floor/ copied into a fresh temporary
 // directory, and the command that serves it under `wrangler dev` or plain `workerd serve`.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -39,12 +39,16 @@ export function workerdBinary() {
 }
 
 /**
- * Copies the fixture `hub` (a file of bench/floor/ exporting a Durable Object class `Hub`) into
- * a fresh temporary directory and returns how to serve it on `port`:
+ * Copies the fixture `hub` (a file of bench/floor/ exporting a Durable Object class `Hub`, or of
+ * `fixtures`, another directory with its own wrangler.toml template) into a fresh temporary
+ * directory and returns how to serve it on `port`:
  *   runtime "wrangler": `wrangler dev` (its entry proxy and the Worker's workerd), with wrangler's
  *     local observability on or off (`observability`; `npm run dev` runs ridewire with it off);
  *   runtime "workerd": plain `workerd serve` from a generated capnp, no entry proxy.
- * Both keep Durable Object storage in SQLite under the directory. The caller removes `dir`.
+ * Both keep Durable Object storage in SQLite under the directory. `nodeModules` links the
+ * repository's node_modules into it, for a fixture that imports a package (bench/peers/partyserver);
+ * `base` is where the directory is made (bench/run.mjs passes its --state-dir, tmpfs by default).
+ * The caller removes `dir`.
  */
 export function prepareFloorServer({
   hub,
@@ -53,13 +57,17 @@ export function prepareFloorServer({
   inspectorPort,
   observability = false,
   prefix = "ridewire-floor-",
+  fixtures = FIXTURES,
+  nodeModules = false,
+  base = tmpdir(),
 }) {
-  if (!existsSync(join(FIXTURES, hub))) throw new Error(`no fixture bench/floor/${hub}`);
+  if (!existsSync(join(fixtures, hub))) throw new Error(`no fixture ${join(fixtures, hub)}`);
   if (runtime !== "wrangler" && runtime !== "workerd") throw new Error(`unknown runtime ${runtime}`);
   if (runtime === "wrangler" && !existsSync(WRANGLER)) throw new Error(`no wrangler at ${WRANGLER} (npm install)`);
   const bin = runtime === "workerd" ? workerdBinary() : NODE;
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  copyFileSync(join(FIXTURES, hub), join(dir, hub));
+  const dir = mkdtempSync(join(base, prefix));
+  copyFileSync(join(fixtures, hub), join(dir, hub));
+  if (nodeModules) symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   if (runtime === "workerd") {
     const doDir = join(dir, "do");
     mkdirSync(doDir);
@@ -72,7 +80,7 @@ export function prepareFloorServer({
   }
   writeFileSync(
     join(dir, "wrangler.toml"),
-    readFileSync(join(FIXTURES, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub),
+    readFileSync(join(fixtures, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub),
   );
   return {
     dir,

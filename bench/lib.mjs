@@ -8,9 +8,10 @@ import { performance } from "node:perf_hooks";
 
 /**
  * The chat servers `npm run bench` runs, in order: the peers, the runtime's floor (a bare
- * Durable Object room under wrangler dev and under plain workerd, bench/floor/room-hub.mjs), ridewire.
+ * Durable Object room under wrangler dev and under plain workerd, bench/floor/room-hub.mjs), the
+ * partyserver room under wrangler dev (bench/peers/partyserver/room.mjs), ridewire.
  */
-export const CHAT_SERVERS = ["ws", "socketio", "do-room", "do-room-workerd", "ridewire"];
+export const CHAT_SERVERS = ["ws", "socketio", "do-room", "do-room-workerd", "partyserver", "ridewire"];
 
 /** Stops the run on a bad option or setup: exit code 2. */
 export function die(msg) {

@@ -12,6 +12,7 @@ const NAMES = {
   socketio: "Socket.IO",
   "do-room": "bare Durable Object room (wrangler dev)",
   "do-room-workerd": "bare Durable Object room (plain workerd)",
+  partyserver: "partyserver room (wrangler dev)",
   ref: "Node reference",
 };
 /** The chat servers in the order the tables list them: ridewire, then the rest as they run. */
@@ -68,6 +69,225 @@ function cpuPer100k(topo) {
       where: `at ${n0(b.deliveredPerS)}/s${f ? " (10k/s did not hold)" : ""}`,
     };
   return { value: null, where: "" };
+}
+
+// ---- the lead: ratios to the runtime's floor, and dispatch against issue 20's targets ----------
+
+/** Issue 20's targets. */
+const TARGETS = {
+  perCpuVsFloor: 0.9,
+  bestVsFloor: 0.9,
+  memoryVsFloor: 1.1,
+  perCpuVsPartyserver: 1.0,
+  tripCpuMs: 25,
+  requestToOfferP99Ms: 100,
+  locationToRiderP99Ms: 50,
+};
+const topoKey = (x) => `${x.rooms}x${x.clientsPerRoom}`;
+const topoLabel = (key) => key.replace("x", " × ");
+const findTopo = (info, target, key) =>
+  info.chat?.[target]?.result?.topologies.find((x) => topoKey(x) === key && !x.error) ?? null;
+/** A point whose figures stand: not generator-bound, not stopped early, ≥ 99.9% delivered, CPU measured. */
+const held = (p) => !p.discarded && !p.aborted && p.deliveryRatio >= 0.999 && p.server.deliveriesPerCpuS > 0;
+const mark = (ok) => (ok ? " ✓" : " ✗");
+const x2 = (r) => `${r.toFixed(2)}×`;
+
+/**
+ * Deliveries per server CPU-s of `mine` ÷ `theirs`, at the same offered rate: the highest rate
+ * per client at which both held (CPU per delivery falls as the rate rises, so figures from
+ * different rates would not compare). Null when they share no such rate.
+ */
+function perCpuAtSameRate(mine, theirs) {
+  const theirsHeld = new Map(theirs.points.filter(held).map((p) => [p.ratePerClient, p]));
+  const both = mine.points.filter((p) => held(p) && theirsHeld.has(p.ratePerClient));
+  if (both.length === 0) return null;
+  const m = both.sort((a, b) => b.ratePerClient - a.ratePerClient)[0];
+  const t = theirsHeld.get(m.ratePerClient);
+  return { ratio: m.server.deliveriesPerCpuS / t.server.deliveriesPerCpuS, mine: m, theirs: t };
+}
+
+/** One cell: deliveries per CPU-s ratio, with both figures and the rate they were read at. */
+function perCpuCell(mine, theirs, target) {
+  if (!mine || !theirs) return "–";
+  const r = perCpuAtSameRate(mine, theirs);
+  if (!r) return "no rate held by both";
+  return (
+    `**${x2(r.ratio)}**${target ? mark(r.ratio >= target) : ""} (${n0(r.mine.server.deliveriesPerCpuS)} ÷ ` +
+    `${n0(r.theirs.server.deliveriesPerCpuS)} at ${n0(r.mine.targetDeliveriesPerS)}/s offered)`
+  );
+}
+
+/** One cell: highest delivered rate with p99 ≤ 50 ms, ratio and both figures. */
+function bestCell(mine, theirs, target) {
+  if (!mine || !theirs) return "–";
+  const a = bestGood(mine);
+  const b = bestGood(theirs);
+  if (!a || !b) return `${a ? n0(a.deliveredPerS) : "none held"} ÷ ${b ? n0(b.deliveredPerS) : "none held"}`;
+  const r = a.deliveredPerS / b.deliveredPerS;
+  // A run that stopped before the server failed gives a lower bound: then the ratio is a bound too,
+  // and the target's verdict is known only on the side the bound allows ("?" otherwise).
+  const lower = (t) => t.summary.limitedBy === "generator" || t.summary.limitedBy === "highest point run";
+  const bound = (t) => (lower(t) ? "≥ " : "");
+  let verdict = "";
+  if (target) {
+    if (!lower(mine) && !lower(theirs)) verdict = mark(r >= target);
+    else if (lower(mine) && !lower(theirs) && r >= target) verdict = mark(true);
+    else if (!lower(mine) && lower(theirs) && r < target) verdict = mark(false);
+    else verdict = " ?";
+  }
+  return `**${x2(r)}**${verdict} (${bound(mine)}${n0(a.deliveredPerS)} ÷ ${bound(theirs)}${n0(b.deliveredPerS)}/s)`;
+}
+
+/** One cell: RSS per connection ratio (first workloads, fresh processes), on the first workload's row. */
+function memoryCell(info, who, key, target) {
+  const mine = firstMemory(info.chat?.[who]?.result);
+  const floor = firstMemory(info.chat?.["do-room"]?.result);
+  if (!mine || !floor) return "–";
+  if (key !== floor.key.replace(" × ", "x")) return `see ${floor.key}`;
+  if (!(mine.bytes > 0 && floor.bytes > 0)) return `${kib(mine.bytes)} ÷ ${kib(floor.bytes)}`;
+  const r = mine.bytes / floor.bytes;
+  const note = mine.key === floor.key ? "" : `, ${mine.key} ÷ ${floor.key}`;
+  return `**${x2(r)}**${target ? mark(r <= target) : ""} (${kib(mine.bytes)} ÷ ${kib(floor.bytes)}${note})`;
+}
+
+function floorRatios(info) {
+  const floor = info.chat?.["do-room"]?.result;
+  const who = ["ridewire", "partyserver"].filter((t) => info.chat?.[t]?.result);
+  if (!floor || who.length === 0)
+    return (
+      "Not in this run: the ratios need the bare room under `wrangler dev` (target `do-room`) and ridewire or " +
+      "partyserver (`--targets do-room,partyserver,ridewire`)."
+    );
+  const keys = [
+    ...new Set(
+      ["do-room", "partyserver", "ridewire"].flatMap(
+        (t) => info.chat?.[t]?.result?.topologies.filter((x) => !x.error).map(topoKey) ?? [],
+      ),
+    ),
+  ];
+  const rows = [
+    `| workload (rooms × clients) | ridewire ÷ bare room: deliveries per CPU-s (target ≥ ${TARGETS.perCpuVsFloor}×) ` +
+      `| ridewire ÷ bare room: highest rate with p99 ≤ 50 ms (≥ ${TARGETS.bestVsFloor}×) | ridewire ÷ bare room: ` +
+      `memory per connection (≤ ${TARGETS.memoryVsFloor}×) | partyserver ÷ bare room: deliveries per CPU-s | ` +
+      `partyserver ÷ bare room: highest rate with p99 ≤ 50 ms | partyserver ÷ bare room: memory per connection | ` +
+      `ridewire ÷ partyserver: deliveries per CPU-s (≥ ${TARGETS.perCpuVsPartyserver.toFixed(1)}×) |`,
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const key of keys) {
+    const f = findTopo(info, "do-room", key);
+    const rw = findTopo(info, "ridewire", key);
+    const ps = findTopo(info, "partyserver", key);
+    const missing = (t, x) => (info.chat?.[t]?.result ? (x ? null : "not run at this workload") : "not run");
+    const cell = (t, x, fn) => missing(t, x) ?? (f ? fn() : "bare room not run at this workload");
+    rows.push(
+      `| ${topoLabel(key)} | ${cell("ridewire", rw, () => perCpuCell(rw, f, TARGETS.perCpuVsFloor))} | ` +
+        `${cell("ridewire", rw, () => bestCell(rw, f, TARGETS.bestVsFloor))} | ` +
+        `${info.chat?.ridewire?.result ? memoryCell(info, "ridewire", key, TARGETS.memoryVsFloor) : "not run"} | ` +
+        `${cell("partyserver", ps, () => perCpuCell(ps, f))} | ${cell("partyserver", ps, () => bestCell(ps, f))} | ` +
+        `${info.chat?.partyserver?.result ? memoryCell(info, "partyserver", key) : "not run"} | ` +
+        `${missing("ridewire", rw) ?? missing("partyserver", ps) ?? perCpuCell(rw, ps, TARGETS.perCpuVsPartyserver)} |`,
+    );
+  }
+  return (
+    `${rows.join("\n")}\n\n` +
+    `The bare room (\`do-room\`, bench/floor/room-hub.mjs) is a Durable Object room on the same runtime as ridewire ` +
+    `(\`wrangler dev\`, \`X_LOCAL_OBSERVABILITY=false\`) doing only parse, re-serialise once and send to every ` +
+    `member: no room in ridewire's place gets below it. The partyserver room (bench/peers/partyserver/room.mjs) is ` +
+    `the same room as a partyserver user writes it, on the same runtime. Neither stores, acknowledges, dedupes, ` +
+    `sequences or resumes a message (Guarantees, below); ridewire does all of that in its figures. ` +
+    `Each cell is the ratio, then the two figures (mine ÷ theirs). **Deliveries per CPU-s** are compared at the ` +
+    `same offered rate, the highest at which both servers held (≥ 99.9% delivered, not stopped early, generator ` +
+    `under its limit); **highest rate** is the best point with p99 ≤ 50 ms (≥: the run stopped before that ` +
+    `server failed, a lower bound, and ? where the bounds leave the target undecided); **memory per ` +
+    `connection** is read on each server's first workload, on a fresh process. ✓ / ✗: issue 20's target met ` +
+    `or not, in this one run.`
+  );
+}
+
+/** Server CPU per completed trip, net of the city's idle cost (drivers streaming, no requests), in ms. */
+function tripCpu(result, w) {
+  const e = w.cpu.withRidesEnd;
+  const idle = result.idleCity ?? w.idleCity;
+  const done = w.trips.completed;
+  if (!e || e.serverCpuS === null || !(done > 0)) return null;
+  const idleRate = idle && idle.seconds > 0 ? idle.serverCpuS / idle.seconds : 0;
+  return {
+    netMs: ((e.serverCpuS - idleRate * e.seconds) / done) * 1000,
+    grossMs: (e.serverCpuS / done) * 1000,
+    idlePct: idleRate * 100,
+  };
+}
+
+function dispatchTargets(info) {
+  const runs = (info.dispatch ?? []).filter((d) => d.target === "ridewire" && d.result);
+  if (runs.length === 0) return "Not in this run: no ridewire dispatch run.";
+  const rows = [
+    `| drivers | requests/s asked (made) | trips completed | server CPU per completed trip, net of the idle city ` +
+      `(target ≤ ${TARGETS.tripCpuMs} ms) | request → offer p99 (< ${TARGETS.requestToOfferP99Ms} ms) | location → ` +
+      `rider p99 (< ${TARGETS.locationToRiderP99Ms} ms) | notes |`,
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const d of runs) {
+    for (const w of d.result.windows ?? []) {
+      const c = tripCpu(d.result, w);
+      const rto = w.requestToOfferMs.p99;
+      const ltr = w.locationToRiderMs.p99;
+      const point = d.drivers === 1000 && w.config.rate === 10;
+      const b = (x) => (point ? `**${x}**` : x);
+      const notes = [
+        point ? "issue 20's point" : null,
+        w.overloaded ? `overloaded: ${w.overloaded}` : null,
+        w.doubleAssignments ? `${w.doubleAssignments} double assignments` : null,
+        w.generatorBound ? "generator-bound" : null,
+        c ? `gross ${ms(c.grossMs)} ms; the city alone took ${pct(c.idlePct)} of a core` : null,
+      ].filter(Boolean);
+      rows.push(
+        `| ${b(n0(d.drivers))} | ${b(`${w.config.rate} (${w.trips.requestsPerS})`)} | ${w.trips.completed} | ` +
+          `${c ? `${ms(c.netMs)} ms${mark(c.netMs <= TARGETS.tripCpuMs)}` : "–"} | ` +
+          `${rto === null ? "–" : `${ms(rto)} ms${mark(rto < TARGETS.requestToOfferP99Ms)}`} | ` +
+          `${ltr === null ? "–" : `${ms(ltr)} ms${mark(ltr < TARGETS.locationToRiderP99Ms)}`} | ${notes.join("; ")} |`,
+      );
+    }
+  }
+  return (
+    `${rows.join("\n")}\n\n` +
+    `Issue 20's targets are read at 1,000 drivers and 10 requests/s (in bold), in 5 of 5 runs: this is one run. ` +
+    `Server CPU per completed trip: the server tree's CPU from the start of the window's requests until its rides ` +
+    `ended, less what the city alone costs over as long (drivers streaming fixes, no requests, measured over the ` +
+    `warm-up), ÷ trips completed; "gross" does not take the city off.`
+  );
+}
+
+function method(info) {
+  const m = info.machine;
+  const nice = (info.dispatch ?? []).find((d) => d.result)?.result?.config?.generatorNice;
+  const observabilityOn = info.servers.some((s) => s.command.includes("X_LOCAL_OBSERVABILITY=true"));
+  const load = info.loadWait
+    ? `before each server the run waited up to ${info.loadWait} s for the 1-minute load average to fall under ` +
+      `${info.maxLoad}`
+    : "before each server the run waited (up to --load-wait s) for the 1-minute load average to fall under --max-load";
+  return [
+    `- **Pinning**: ${m.pinning}. Each server runs alone (one after another), with its whole process tree on its ` +
+      `core; server CPU is utime+stime of that tree, memory its summed RSS.`,
+    `- **Generator niceness**: the chat generator (bench/chat-compare.mjs) runs at the niceness it was started ` +
+      `with (not reniced); the dispatch generator (bench/dispatch.mjs) at nice ` +
+      `${nice ?? 10}${nice === undefined ? " (its default)" : ""}, so on a shared host the server's busy thread wins ` +
+      `the CPU over it.`,
+    info.stateDir
+      ? `- **State directory**: every server with state (ridewire under \`wrangler dev\`, the bare rooms, the ` +
+        `partyserver room) gets a fresh directory in \`${info.stateDir}\` (\`--state-dir\`; tmpfs by default, so ` +
+        `disk stalls do not stand in for the server's work), removed after its workload. ridewire runs from a ` +
+        `snapshot of HEAD (\`git archive\`), so edits do not reload it.`
+      : `- **State directory**: not recorded in this run's JSON. Runs before issue 20's changes gave ridewire a ` +
+        `fresh \`--persist-to\` directory in \`/dev/shm\` (tmpfs, the default \`--state-dir\`) and the bare ` +
+        `rooms a fresh directory in the system's temporary directory. ridewire runs from a snapshot of HEAD.`,
+    `- **\`X_LOCAL_OBSERVABILITY=false\`**: wrangler's local observability (a trace of every invocation and ` +
+      `storage call) is off for ridewire (\`npm run dev\`, scripts/dev.mjs) and set the same way for the bare room ` +
+      `and the partyserver room under \`wrangler dev\`${
+        observabilityOn ? " (**this run had it on**: `X_LOCAL_OBSERVABILITY=true`)" : ""
+      }.`,
+    `- **Load**: ${load}; every point records the CPU other processes used while it ran.`,
+  ].join("\n");
 }
 
 function chatSummary(info) {
@@ -164,7 +384,7 @@ function ratioLines(info, who, peers) {
 
 function chatRatios(info) {
   const out = [];
-  const mine = ratioLines(info, "ridewire", ["ws", "socketio", "do-room"]);
+  const mine = ratioLines(info, "ridewire", ["ws", "socketio", "do-room", "partyserver"]);
   if (mine.length) {
     out.push(
       `Ratios (ridewire's figure divided by the other server's; the issue's targets are ≥ 1.0× the ws hub's ` +
@@ -370,7 +590,21 @@ ${info.quick ? "**A `--quick` run: a subset, for a smoke test only.**\n\n" : ""}
     }. ` +
     `How to read it and how it works: [bench/README.md](README.md); where ridewire's CPU goes and what to ` +
     `change: [bench/PROFILE.md](PROFILE.md). Raw JSON of every point: ` +
-    `\`${(info.chat?.ws?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x").replace(/\/[^/]+$/, "/")}\`.
+    `\`${(
+      Object.values(info.chat ?? {}).find((c) => c.json)?.json ?? info.dispatch?.[0]?.json ?? "bench/results/x"
+    ).replace(/\/[^/]+$/, "/")}\`.
+
+## Ratios to the runtime's floor (issue 20)
+
+${floorRatios(info)}
+
+## Dispatch against issue 20's targets
+
+${dispatchTargets(info)}
+
+## Method
+
+${method(info)}
 
 ## Machine
 
@@ -455,30 +689,34 @@ Request → offer: \`POST /v1/trips\` sent → the offer frame on a driver's cha
 What each peer lacks that ridewire gives. The peers are what a team would otherwise deploy first; ` +
     `each missing row is work (and CPU) they would add.
 
-| | ridewire | ws hub | Socket.IO hub | dispatch reference |
-|---|---|---|---|---|
+| | ridewire | ws hub | Socket.IO hub | partyserver room | dispatch reference |
+|---|---|---|---|---|---|
 | persistence before ack | every message is committed to the room's SQLite (one transaction with its dedupe ` +
     `record) before it is broadcast and acknowledged; copied to D1 behind | none: memory only, a restart loses ` +
-    `everything | none (same) | none: trips, offers and drivers in memory only |
-| gapless sequence | per-room \`seq\`, no gaps, in every frame | none | none | none (per-trip counter, not stored) |
+    `everything | none (same) | none: messages are only broadcast (partyserver itself stores one name ` +
+    `record per room) | none: trips, offers and drivers in memory only |
+| gapless sequence | per-room \`seq\`, no gaps, in every frame | none | none | none | none (per-trip counter, ` +
+    `not stored) |
 | resume | \`?since=N\` replays what was missed, or \`reset\` when older than the room keeps; ` +
     `SSE \`Last-Event-ID\` and long-poll too | messages sent while a client is away are lost | lost (Socket.IO's ` +
-    `optional connection-state recovery is off here; it is in-memory only) | a reconnecting driver or rider gets ` +
-    `the current state, not what happened meanwhile |
+    `optional connection-state recovery is off here; it is in-memory only) | lost | a reconnecting driver or ` +
+    `rider gets the current state, not what happened meanwhile |
 | dedupe of client ids | a frame's \`id\` is applied once; a resend after a reconnect gets the same \`seq\` ` +
-    `| none: a resend is a second message | none | in-memory Idempotency-Key for trip requests only |
+    `| none: a resend is a second message | none | none | in-memory Idempotency-Key for trip requests only |
 | acks | \`ack {id, seq}\` after the message is stored | none | none (acks exist as an option; ` +
-    `not used, and would not mean "stored") | ack of offer answers only |
-| auth | JWT (HS256, iss/aud/exp) on every request and socket; room membership checked | none | none | none: ` +
+    `not used, and would not mean "stored") | none | ack of offer answers only |
+| auth | JWT (HS256, iss/aud/exp) on every request and socket; room membership checked | none | none | ` +
+    `none (\`onBeforeConnect\` is the place for it; not used) | none: ` +
     `a token is a lookup key, no signature |
 | rate limits and abuse | 10 frames/s per socket (burst 20), 20 bad frames in 10 s close the socket, ` +
-    `64 KiB frames, login throttling | none | 1 MB max payload, no rate limit | 2 fixes/s per driver, ` +
+    `64 KiB frames, login throttling | none | 1 MB max payload, no rate limit | the runtime's frame size ` +
+    `limit only | 2 fixes/s per driver, ` +
     `speed/time checks (as ridewire) |
 | hibernation | idle rooms hibernate: sockets stay open without the object in memory | every socket held in ` +
-    `process memory | same | same |
-| offline delivery | notifications (webhooks, Web Push) to members with no socket | none | none | none |
+    `process memory | same | hibernates (\`static options = { hibernate: true }\`) | same |
+| offline delivery | notifications (webhooks, Web Push) to members with no socket | none | none | none | none |
 | scale-out | one object per room / trip / driver / cell, anywhere on the edge | one process | one process ` +
-    `(adapters exist for more) | one process |
+    `(adapters exist for more) | one object per room | one process |
 
 ## Raw numbers: chat
 

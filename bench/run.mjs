@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench`: ridewire side by side with its peers, on this machine, in one run.
 //
-//   npm run bench                 # the whole suite (~25 min), writes bench/RESULTS.md and bench/results/*.json
-//   npm run bench -- --quick      # a 2-3 minute subset, writes bench/out/RESULTS-quick.md
-//   npm run bench -- --only chat  # or dispatch; --targets ws,socketio,do-room,ridewire picks the chat servers
+//   npm run bench                 # the whole suite (~30 min), writes bench/RESULTS.md and bench/results/*.json
+//   npm run bench -- --quick      # a 4-5 minute subset, writes bench/out/RESULTS-quick.md
+//   npm run bench -- --only chat  # or dispatch; --targets do-room,partyserver,ridewire picks the chat servers
 //
 // Starts every server itself, pinned to core 0 with taskset (ridewire: `npm run dev` from a
 // snapshot of HEAD on a fresh --persist-to directory; the peers: bench/peers/*.mjs; the runtime's
 // floor: bench/floor/room-hub.mjs, a Durable Object room with nothing in it, under wrangler dev
-// as "do-room" and under plain workerd as "do-room-workerd"), runs the
+// as "do-room" and under plain workerd as "do-room-workerd"; the partyserver room,
+// bench/peers/partyserver/room.mjs, under wrangler dev as "partyserver"), runs the
 // load generators pinned to core 1 (bench/chat-compare.mjs, bench/dispatch.mjs), stops every
 // server, and renders the report (bench/report.mjs). See bench/README.md.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -41,8 +42,9 @@ const { values: opt } = parseArgs({
     "json-dir": { type: "string" },
     "max-load": { type: "string", default: "1.0" },
     "load-wait": { type: "string", default: "120" },
-    // ridewire's Durable Object and D1 state: in memory (tmpfs) by default, so that the shared
-    // machine's disk stalls (seconds, seen in IO pressure) do not stand in for the server's work.
+    // Every wrangler dev server's state (ridewire's Durable Objects and D1, the bare rooms' and the
+    // partyserver room's directories): in memory (tmpfs) by default, so that the shared machine's
+    // disk stalls (seconds, seen in IO pressure) do not stand in for the server's work.
     "state-dir": { type: "string", default: existsSync("/dev/shm") ? "/dev/shm" : tmpdir() },
     "ridewire-drivers": { type: "string" },
     "ref-drivers": { type: "string" },
@@ -53,7 +55,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   console.log(
     `usage: npm run bench -- [--quick] [--only chat|dispatch] [--targets ` +
-      `ws,socketio,do-room,do-room-workerd,ridewire]
+      `${CHAT_SERVERS.join(",")}]
   [--out FILE] [--json-dir DIR] [--max-load 1.0] [--load-wait 120]
   [--ridewire-drivers 1000] [--ref-drivers 1000,5000] [--state-dir /dev/shm]`,
   );
@@ -80,11 +82,12 @@ const plan = QUICK
   ? {
       chat: {
         topologies: {
-          ws: "100x10",
-          socketio: "100x10",
-          "do-room": "100x10",
-          "do-room-workerd": "100x10",
-          ridewire: "50x10",
+          ws: "100x10,10x20",
+          socketio: "100x10,10x20",
+          "do-room": "100x10,10x20",
+          "do-room-workerd": "100x10,10x20",
+          partyserver: "100x10,10x20",
+          ridewire: "50x10,10x20",
         },
         rates: "0.2,1",
         extra: [
@@ -126,14 +129,17 @@ const plan = QUICK
     }
   : {
       chat: {
-        topologies: Object.fromEntries(CHAT_SERVERS.map((t) => [t, "100x10,20x50,4x250"])),
+        // Issue 20's four workloads. 100 x 10 stays first: memory per connection is read on the
+        // first workload only (a fresh server process), and 1,000 sockets measure it better than 200.
+        topologies: Object.fromEntries(CHAT_SERVERS.map((t) => [t, "100x10,10x20,20x50,4x250"])),
         rates: "0.2,1,2",
         extra: ["--seconds", "8", "--warmup", "2", "--drain", "3"],
       },
       dispatch: {
         ref: [1000, 5000],
         ridewire: [300, 1000],
-        rates: "5,20,50",
+        // 10/s at 1,000 drivers is issue 20's dispatch point (its targets are read there).
+        rates: "5,10,20,50",
         extra: [
           "--seconds",
           "10",
@@ -286,6 +292,7 @@ function machine() {
       "socket.io-client": pkg("socket.io-client"),
       "hdr-histogram-js": pkg("hdr-histogram-js"),
       "h3-js": pkg("h3-js"),
+      partyserver: pkg("partyserver"),
     },
     pinning: PIN
       ? `servers on CPU ${SERVER_CORE}, load generators on CPU ${GEN_CORE} (taskset -c)`
@@ -315,6 +322,9 @@ async function main() {
     dirtySrc: sh("git", ["status", "--porcelain", "src", "wrangler.toml"], { cwd: ROOT }),
     machine: machine(),
     loadAtStart: loadavg(),
+    stateDir: opt["state-dir"],
+    maxLoad: Number(opt["max-load"]),
+    loadWait: Number(opt["load-wait"]),
     plan,
     servers: [],
     generators: [],
@@ -368,17 +378,21 @@ async function main() {
     info.servers.push({ name, command: s.command.replaceAll(ROOT, "").replace(` ${port}`, " PORT"), pids: s.pids });
     return s;
   };
-  /** The runtime's floor for a chat room, under wrangler dev (as `npm run dev` runs it) or plain workerd. */
-  const startFloorRoom = async (name, runtime) => {
+  /**
+   * The runtime's floor for a chat room, under wrangler dev (as `npm run dev` runs it) or plain
+   * workerd; or (`fixture`) another Worker served the same way, the partyserver room.
+   */
+  const startFloorRoom = async (name, runtime, fixture = { hub: "room-hub.mjs" }) => {
     const port = await freePort();
     // Local observability as ridewire gets it from scripts/dev.mjs: off unless the caller asks for it.
     const observability = (process.env.X_LOCAL_OBSERVABILITY ?? "false") !== "false";
     const { dir, cmd, args, env } = prepareFloorServer({
-      hub: "room-hub.mjs",
+      ...fixture,
       runtime,
       port,
       observability,
-      prefix: "ridewire-bench-floor-",
+      prefix: `ridewire-bench-${name}-`,
+      base: opt["state-dir"],
     });
     states.push(dir);
     const s = await startServer(name, cmd, args, {
@@ -387,7 +401,7 @@ async function main() {
       url: `http://127.0.0.1:${port}`,
     });
     const shown = s.command
-      .replaceAll(dir, "<fresh dir>")
+      .replaceAll(dir, `<fresh dir in ${opt["state-dir"]}>`)
       .replaceAll(ROOT, "")
       .replace(`--port ${port}`, "--port PORT")
       .replace(`127.0.0.1:${port}`, "127.0.0.1:PORT");
@@ -402,6 +416,12 @@ async function main() {
     if (target === "ridewire") return startRidewire("ridewire-chat");
     if (target === "do-room") return startFloorRoom("do-room", "wrangler");
     if (target === "do-room-workerd") return startFloorRoom("do-room-workerd", "workerd");
+    if (target === "partyserver")
+      return startFloorRoom("partyserver", "wrangler", {
+        hub: "room.mjs",
+        fixtures: join(ROOT, "bench/peers/partyserver"),
+        nodeModules: true,
+      });
     return startPeer(`${target}-hub`, target === "ws" ? "bench/peers/ws-hub.mjs" : "bench/peers/socketio-hub.mjs");
   };
   const rel = (p) => relative(ROOT, p);
