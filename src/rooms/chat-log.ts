@@ -47,6 +47,7 @@ export class ChatLog {
       userId,
       "message",
       commandId,
+      this.log.lastSeq + 1,
       () => {
         let message: Message | undefined;
         const appended = this.log.append((seq) => {

@@ -156,7 +156,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
         return this.postAndNotify(identity, frame.text, frame.id).seq;
       case "typing":
         // With an id, a repeat is acknowledged and not relayed again, like any command.
-        this.room.log.commands.once(identity.userId, "typing", frame.id, () => {
+        this.room.log.commands.once(identity.userId, "typing", frame.id, null, () => {
           this.broadcast({ type: "typing", userId: identity.userId, active: frame.active }, ws);
           return { seq: null };
         });

@@ -22,7 +22,7 @@ export class Commands {
   /** When expired ids were last swept; memory only, so a woken object sweeps on its first alarm. */
   private sweptAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage) {
     const sql = storage.sql;
     this.sql = sql;
     sql.exec(
@@ -74,32 +74,55 @@ export class Commands {
 
   /**
    * Runs `apply` once per (user, kind, command id): a repeat returns the seq of the first run
-   * and applies nothing. The command record and whatever `apply` writes commit together.
-   * Ids live in one namespace per kind of operation: a chat message's id is the same whether
-   * it came as a frame or as an HTTP Idempotency-Key (the SDK re-sends an unacknowledged frame
-   * over HTTP with its id as the key), but a typing frame's id never answers a message. The
-   * same id with a different `fingerprint` (another text) is refused with 409 `conflict`.
+   * and applies nothing. Ids live in one namespace per kind of operation: a chat message's id is
+   * the same whether it came as a frame or as an HTTP Idempotency-Key (the SDK re-sends an
+   * unacknowledged frame over HTTP with its id as the key), but a typing frame's id never
+   * answers a message. The same id with a different `fingerprint` (another text) is refused
+   * with 409 `conflict`.
+   *
+   * `expectedSeq` is the seq `apply` will store (the log's next one; null if it stores none).
+   * The id is claimed first, with that seq, by one INSERT whose conflict is the repeat: a new
+   * command costs one statement here and no transaction of its own, since the claim and what
+   * `apply` writes run with no await between them and so commit together. Should `apply` throw,
+   * the claim is taken back, so that a retry applies it then.
    */
   once<T extends { seq: number | null }>(
     userId: string,
     kind: CommandKind,
     commandId: string | undefined,
+    expectedSeq: number | null,
     apply: () => T,
     fingerprint: string | null = null,
   ): { repeated: true; seq: number | null } | { repeated: false; value: T } {
     if (commandId === undefined) return { repeated: false, value: apply() };
-    const seen = this.recall(userId, kind, commandId);
-    if (seen) {
-      if (seen.fingerprint !== null && fingerprint !== null && seen.fingerprint !== fingerprint) {
+    const key = keyOf(kind, commandId);
+    const claimed =
+      this.sql
+        .exec(
+          `INSERT INTO commands (user_id, command_id, seq, created_at, fingerprint) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id, command_id) DO NOTHING RETURNING 1`,
+          userId,
+          key,
+          expectedSeq,
+          Date.now(),
+          fingerprint,
+        )
+        .toArray().length > 0;
+    if (!claimed) {
+      const seen = this.recall(userId, kind, commandId);
+      if (seen && seen.fingerprint !== null && fingerprint !== null && seen.fingerprint !== fingerprint)
         throw conflict(`this id was already used for a different ${kind}`, { id: commandId });
-      }
-      return { repeated: true, seq: seen.seq };
+      return { repeated: true, seq: seen?.seq ?? null };
     }
-    const value = this.storage.transactionSync(() => {
-      const result = apply();
-      this.remember(userId, kind, commandId, result.seq, Date.now(), fingerprint);
-      return result;
-    });
+    let value: T;
+    try {
+      value = apply();
+    } catch (err) {
+      this.sql.exec(`DELETE FROM commands WHERE user_id = ? AND command_id = ?`, userId, key);
+      throw err;
+    }
+    if (value.seq !== expectedSeq)
+      this.sql.exec(`UPDATE commands SET seq = ? WHERE user_id = ? AND command_id = ?`, value.seq, userId, key);
     return { repeated: false, value };
   }
 

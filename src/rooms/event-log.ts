@@ -69,7 +69,8 @@ export class EventLog {
 
   /**
    * Stores the frame built for the next seq and returns it serialised. `archive` marks it for
-   * the write-behind copy to D1. Call inside `transactionSync` with the command record.
+   * the write-behind copy to D1. Commits with whatever else is written before the next await
+   * (the command record of rooms/commands.ts).
    */
   append(build: (seq: number) => { type: string }, now: number, archive: boolean): { seq: number; text: string } {
     const seq = this.last + 1;
