@@ -3,9 +3,12 @@
  * The trip's own rows in its SQLite: the state that domain/trip decides on, the quote the trip
  * was made from, and per driver the seq from which they may read the trip's log.
  */
-import { TripState } from "../domain/trip";
+import { createTrip, type QuoteTerms, TripState } from "../domain/trip";
 import { ApiError } from "../errors";
 import { Quote } from "../protocol/dispatch";
+
+/** What the Worker creates a trip from: its id, its rider, and the quote with the terms it was priced on. */
+export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
 export function createRecordSchema(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
@@ -27,13 +30,17 @@ export class TripRecord {
     return this.sql.exec(`SELECT 1 FROM trip`).toArray().length > 0;
   }
 
-  insert(state: TripState, quote: Quote): void {
+  /** Stores the new trip, in `matching` from `now`; returns its state. */
+  insert(input: NewTripInput, now: number): TripState {
+    const { id, riderId, quote, terms } = input;
+    const state = createTrip({ id, riderId, pickup: quote.pickup, dropoff: quote.dropoff, quote: terms, now });
     this.sql.exec(
       `INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`,
       state.id,
       JSON.stringify(state),
       JSON.stringify(quote),
     );
+    return state;
   }
 
   /** The trip as stored now; 404 before it was created. */

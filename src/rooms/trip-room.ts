@@ -1,9 +1,12 @@
 /**
  * @module rooms/trip-room
- * One trip: its state machine (decided by domain/trip), the dispatch loop that offers the trip
- * to one driver at a time with the alarm as the offer timer, live driver location and ETA for
- * the rider, the breadcrumb that prices the ride, trip chat, and the log that the rider and the
- * driver resume from. Status changes and messages reach D1 through the outbox.
+ * One trip's object: the shell that loads the trip, asks domain/trip to decide each move,
+ * stores the outcome with its log frames, and publishes it. Its parts: the trip's rows
+ * (trip-record), the driver's position and the ride's breadcrumb (trip-track), the views
+ * (trip-view), the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch),
+ * the settlement (trip-settlement), and the price (domain/pricing). Trip chat and the log the
+ * rider and the driver resume from come from the room hub; status changes and messages reach
+ * D1 through the outbox (db/trips' saveTripHistory).
  */
 import type { Identity } from "../auth/jwt";
 import { saveTripHistory } from "../db/trips";
@@ -12,7 +15,6 @@ import { haversineKm, type Fix } from "../domain/geo";
 import { priceRide } from "../domain/pricing";
 import {
   apply,
-  createTrip,
   fixTarget,
   isActive,
   isOnTrip,
@@ -22,12 +24,11 @@ import {
   type TripState,
   type TripEvent,
   type TripStatus,
-  type QuoteTerms,
 } from "../domain/trip";
 import { ApiError, conflict, forbidden, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import type { Message } from "../protocol/common";
-import { TripClientFrame, type Quote, type Trip } from "../protocol/dispatch";
+import { TripClientFrame, type Trip } from "../protocol/dispatch";
 import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
 import { RoomHub } from "./hub";
@@ -42,11 +43,9 @@ import {
   tellPickupCell,
 } from "./trip-dispatch";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
-import { createRecordSchema, TripRecord } from "./trip-record";
+import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
-import { locationFrame, newestTripOf, tripView } from "./trip-view";
-
-export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
+import { isParty, locationFrame, newestTripOf, tripView } from "./trip-view";
 
 export class TripRoom extends RoomHub<TripClientFrame> {
   protected readonly kind = "TripRoom";
@@ -57,6 +56,8 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   private readonly record = new TripRecord(this.ctx.storage.sql);
   /** The driver's position and the ride's breadcrumb in SQLite; its cache lives as long as this activation. */
   private readonly track = new TripTrack(this.ctx.storage.sql);
+  /** `logError` for the trip's parts that log on its behalf. */
+  private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
   protected createSchema(): void {
     createRecordSchema(this.sql);
@@ -73,17 +74,10 @@ export class TripRoom extends RoomHub<TripClientFrame> {
     this.openStorage();
     return this.rpc("create", () => {
       if (!this.record.exists()) {
-        const state = createTrip({
-          id: input.id,
-          riderId: input.riderId,
-          pickup: input.quote.pickup,
-          dropoff: input.quote.dropoff,
-          quote: input.terms,
-          now: Date.now(),
-        });
-        this.ctx.storage.transactionSync(() => {
-          this.record.insert(state, input.quote);
+        const state = this.ctx.storage.transactionSync(() => {
+          const state = this.record.insert(input, Date.now());
           this.appendStatus(state);
+          return state;
         });
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
         this.ctx.waitUntil(this.tellPickupCell(state, [], true));
@@ -215,10 +209,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   // ---- hub hooks ------------------------------------------------------------------------------
 
   protected denySocket(identity: Identity): ApiError | null {
-    const state = this.state();
-    return identity.userId === state.riderId || identity.userId === state.driverId
-      ? null
-      : forbidden("only the trip's rider and driver may join");
+    return isParty(this.state(), identity.userId) ? null : forbidden("only the trip's rider and driver may join");
   }
 
   protected welcomeSnapshot(): object {
@@ -277,7 +268,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
         reservations: reservationTable(this.sql),
         now: () => Date.now(),
         wakeAt: (at) => this.wakeAt(at),
-        logError: (where, err) => this.logError(where, err),
+        logError: this.logErrorAt,
       },
       dispatchSettings(this.config),
     );
@@ -343,8 +334,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   /** Behind the reply: see trip-dispatch's `tellPickupCell`. */
   private tellPickupCell(state: TripState, events: readonly TripEvent[], statusChanged: boolean): Promise<void> {
-    const logError = (where: string, err: unknown) => this.logError(where, err);
-    return tellPickupCell(this.env, this.config, state, events, statusChanged, logError);
+    return tellPickupCell(this.env, this.config, state, events, statusChanged, this.logErrorAt);
   }
 
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
@@ -369,7 +359,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
 
   /** Tells drivers' sessions what the trip decided, then looks for the next driver if it needs one. */
   private async sideEffects(state: TripState, events: TripEvent[]): Promise<void> {
-    await tellDrivers(this.env, state, this.view(state), events, (where, err) => this.logError(where, err));
+    await tellDrivers(this.env, state, this.view(state), events, this.logErrorAt);
     if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();
   }
 
@@ -391,8 +381,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   private requireParty(state: TripState, identity: Identity): void {
-    if (identity.userId !== state.riderId && identity.userId !== state.driverId)
-      throw forbidden("only the trip's rider and driver may see it");
+    if (!isParty(state, identity.userId)) throw forbidden("only the trip's rider and driver may see it");
   }
 }
 

@@ -9,6 +9,11 @@ import { isOnTrip, type TripState } from "../domain/trip";
 import { StoredStatusFrame, type Quote, type Trip, type TripLocationFrame } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
 
+/** The rider and the assigned driver are the trip's parties: they alone see it and join its room. */
+export function isParty(state: TripState, userId: string): boolean {
+  return userId === state.riderId || userId === state.driverId;
+}
+
 /** Seconds from `from` to where the assigned driver is headed; null when no driver is on the trip. */
 export function tripEta(state: TripState, from: LatLng, model: TravelModel): number | null {
   if (!isOnTrip(state.status)) return null;
