@@ -107,7 +107,7 @@ export async function releaseActiveTrip(d1: D1Database, riderId: string, tripId:
 }
 
 /** The same, as a query to run in a batch. */
-export function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, tripId: string) {
+function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, tripId: string) {
   return db.delete(activeTrips).where(and(eq(activeTrips.riderId, riderId), eq(activeTrips.tripId, tripId)));
 }
 
@@ -241,7 +241,7 @@ export function recordRequestStatement(
 }
 
 /** Records the rider's cancel of a trip; a repeat records nothing. */
-export function recordCancelQuery(db: DrizzleD1Database, riderId: string, tripId: string, at: number) {
+function recordCancelQuery(db: DrizzleD1Database, riderId: string, tripId: string, at: number) {
   return db.insert(riderActivity).values({ tripId, kind: "cancel", riderId, at }).onConflictDoNothing();
 }
 
