@@ -1,6 +1,7 @@
 /**
  * @module db/ratings
- * Ratings as a user sees them on `/v1/me`: the average of the stars others gave them.
+ * Ratings: the one a party of a trip gives the other, and the average of the stars others gave a
+ * user, as `/v1/me` shows it.
  */
 import { avg, count, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -14,4 +15,16 @@ export async function ratingOf(d1: D1Database, userId: string): Promise<{ averag
   const average =
     row?.average === null || row?.average === undefined ? null : Math.round(Number(row.average) * 100) / 100;
   return { average, count: row?.count ?? 0 };
+}
+
+export type NewRating = typeof ratings.$inferInsert;
+
+/** Stores a rating; false when the rater already rated this trip (the first one stands). */
+export async function saveRating(d1: D1Database, rating: NewRating): Promise<boolean> {
+  const inserted = await drizzle(d1)
+    .insert(ratings)
+    .values(rating)
+    .onConflictDoNothing()
+    .returning({ tripId: ratings.tripId });
+  return inserted.length > 0;
 }

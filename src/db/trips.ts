@@ -3,10 +3,11 @@
  * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
  * cancels (for the request limits) and trip history in D1.
  */
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
-import type { QuoteTerms } from "../domain/trip";
+import { isActive, type QuoteTerms } from "../domain/trip";
 import { Quote, Trip } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
@@ -106,7 +107,7 @@ export async function releaseActiveTrip(d1: D1Database, riderId: string, tripId:
 }
 
 /** The same, as a query to run in a batch. */
-export function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, tripId: string) {
+function releaseActiveTripQuery(db: DrizzleD1Database, riderId: string, tripId: string) {
   return db.delete(activeTrips).where(and(eq(activeTrips.riderId, riderId), eq(activeTrips.tripId, tripId)));
 }
 
@@ -133,6 +134,52 @@ export async function saveTripRequest(
     .insert(tripRequests)
     .values({ riderId, idempotencyKey: key, tripId, createdAt: now })
     .onConflictDoNothing();
+}
+
+/**
+ * A trip room's write-behind, as one D1 batch and so one transaction: the queries `alongside`
+ * makes (the trip chat's messages), the trip's newest status into its history row, and, once
+ * the trip is over, the rider's freed active-trip slot and their cancel. `latest` is null when
+ * the flushed events hold no status.
+ */
+export async function saveTripHistory(
+  d1: D1Database,
+  latest: Trip | null,
+  alongside: (db: DrizzleD1Database) => BatchItem<"sqlite">[],
+): Promise<void> {
+  const db = drizzle(d1);
+  const [first, ...rest] = [...alongside(db), ...(latest ? tripHistoryQueries(db, latest) : [])];
+  if (first) await db.batch([first, ...rest]);
+}
+
+function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlite">[] {
+  const row = {
+    id: trip.id,
+    riderId: trip.riderId,
+    driverId: trip.driverId,
+    status: trip.status,
+    data: trip,
+    createdAt: trip.createdAt,
+    updatedAt: trip.updatedAt,
+  };
+  const queries: BatchItem<"sqlite">[] = [
+    db
+      .insert(trips)
+      .values(row)
+      .onConflictDoUpdate({
+        target: trips.id,
+        set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt },
+        // An older status flushed late (a retried batch) never overwrites a newer one.
+        setWhere: sql`excluded.updated_at >= ${trips.updatedAt}`,
+      }),
+  ];
+  // The rider may request again once this trip is over.
+  if (!isActive(trip.status)) queries.push(releaseActiveTripQuery(db, trip.riderId, trip.id));
+  // Every path by which the rider cancels (the route records it first, too) counts towards
+  // their cool-down; an operator's force-cancel does not.
+  if (trip.status === "cancelled" && trip.cancelledBy !== "admin")
+    queries.push(recordCancelQuery(db, trip.riderId, trip.id, trip.updatedAt));
+  return queries;
 }
 
 /** The user's trips as rider or driver, newest first; `before` is a createdAt cursor. */
@@ -194,7 +241,7 @@ export function recordRequestStatement(
 }
 
 /** Records the rider's cancel of a trip; a repeat records nothing. */
-export function recordCancelQuery(db: DrizzleD1Database, riderId: string, tripId: string, at: number) {
+function recordCancelQuery(db: DrizzleD1Database, riderId: string, tripId: string, at: number) {
   return db.insert(riderActivity).values({ tripId, kind: "cancel", riderId, at }).onConflictDoNothing();
 }
 

@@ -2,14 +2,13 @@
  * @module rooms/driver-session
  * One driver: their channel socket, availability with the reservation lock (a driver holds at
  * most one offer or one trip; reserving goes through this object alone, so two trips can
- * never get the same driver), their last location, and where that location goes next: the
- * current trip room on every fix, the geo cell on a change of cell, after CELL_REPORT_DISTANCE_M
- * of movement, or every CELL_REPORT_INTERVAL_MS.
+ * never get the same driver), the offers they are shown, their last location, and where that
+ * location goes next: the current trip room on every fix, the geo cell when rooms/driver-location
+ * says a report is due.
  */
 import type { Identity } from "../auth/jwt";
-import { CellTracker, haversineKm, impliedSpeedKmh, type Fix } from "../domain/geo";
-import type { Candidate } from "../domain/matching";
-import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import type { Fix } from "../domain/geo";
+import { type ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
 import type { LatLng } from "../protocol/common";
@@ -19,61 +18,28 @@ import {
   type DriverChannelFrame,
   TRIP_MOVE_OF_FRAME,
   type Driver,
-  type DriverStatus,
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
+import { CellReporter, FixIntake } from "./driver-location";
+import {
+  candidateOf,
+  createDriverSchema,
+  DriverRecord,
+  type DriverRow,
+  driverView,
+  lastFixOf,
+  RECENT_ACCEPTANCE,
+} from "./driver-record";
 import { Commands } from "./commands";
 import { fastLocationFrame } from "./fast-frames";
-import { SocketGuard } from "./socket-guard";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
-
-type DriverRow = {
-  id: string;
-  status: DriverStatus;
-  trip_id: string | null;
-  lat: number | null;
-  lng: number | null;
-  location_at: number | null;
-  cell: string | null;
-  cell_reported_at: number;
-  rating: number | null;
-  /** Lifetime counts, kept for the record; matching uses `recent_acceptance`. */
-  offers_made: number;
-  offers_accepted: number;
-  /** Acceptance of recent offers: an exponentially weighted average of 1 (accepted) and 0 (declined or let expire). */
-  recent_acceptance: number | null;
-  disconnected_at: number | null;
-  offer: string | null;
-};
-
-/**
- * The SQL that moves recent acceptance towards `x` (1 accepted, 0 not): each answer weighs 20%,
- * so the last ten or so offers decide it, and a driver's old habits fade.
- */
-const RECENT_ACCEPTANCE = (x: 0 | 1) =>
-  `CASE WHEN recent_acceptance IS NULL THEN ${x} ELSE recent_acceptance + 0.2 * (${x} - recent_acceptance) END`;
 
 /**
  * How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by
  * notification.
  */
 export type OfferDelivery = "socket" | "reconnect" | "notification";
-
-/**
- * Older fixes are history, not a position. (Fixes more than FIX_MAX_AHEAD_MS ahead of this
- * object's clock are refused too: a future `at` would buy a driver's app room to make a jump
- * look slow.)
- */
-const MAX_FIX_AGE_MS = 120_000;
-/**
- * How long the newest fix may live in memory only; see `current`. A streaming driver keeps the
- * object awake, and after an eviction their next fix replaces the lost ones: the saved fix
- * only needs to be fresh enough for `reserve` (DRIVER_STALE_MS) and for the speed check.
- */
-const LOCATION_SAVE_MS = 30_000;
-
-const badFix = (message: string) => new ApiError(400, "invalid_request", message);
 
 export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFrame> {
   protected readonly kind = "DriverSession";
@@ -83,23 +49,12 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
    * record exists. The channel keeps no log: what it shows is the driver's state, sent afresh.
    */
   private commands: Commands | null = null;
-  /** Locations-per-second limit of this driver across their sockets; memory only, refills after waking. */
-  private locationGuard: SocketGuard | null = null;
-  /**
-   * The driver's row, read from SQLite once after waking and dropped by every `write`. A fix
-   * updates only this copy (it is the hot path: one every few seconds per driver); SQLite gets
-   * the newest one with the next cell report, the next other write, or LOCATION_SAVE_MS later.
-   * An eviction in between loses at most that much of the track, which the next fix replaces.
-   */
-  private current: DriverRow | null = null;
-  /** Whether `current` holds a fix that SQLite does not have yet. Memory only. */
-  private locationDirty = false;
-  /** When a fix last reached SQLite. Memory only. */
-  private locationSavedAt = 0;
-  /** The H3 cell of the driver's fixes, without an H3 lookup per fix. Memory only. */
-  private cellTracker: CellTracker | null = null;
-  /** Where the last report to the cell put the driver; null after waking, so the first fix reports. Memory only. */
-  private reportedPosition: LatLng | null = null;
+  /** Which fixes this driver's session takes; its rate limit lives in memory and refills after waking. */
+  private readonly fixes = new FixIntake(this.config);
+  /** When the driver's position goes to the geo index; memory only, so the first fix after waking reports. */
+  private readonly cells = new CellReporter(this.env, this.config, (where, err) => this.logError(where, err));
+  /** The driver's row; its copy in memory (with the newest fix) lives as long as this activation. */
+  private readonly record = new DriverRecord(this.ctx.storage.sql);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,21 +66,9 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   /** Creates the driver's tables if needed; idempotent. */
   private open(): Commands {
     if (this.commands) return this.commands;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS driver (
-      id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
-      cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
-      offers_made INTEGER NOT NULL DEFAULT 0, offers_accepted INTEGER NOT NULL DEFAULT 0,
-      disconnected_at INTEGER, offer TEXT, recent_acceptance REAL)`);
-    // Objects made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
-    const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
-    if (!columns.some((c) => c.name === "recent_acceptance"))
-      this.sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
+    createDriverSchema(this.ctx.storage.sql);
     this.commands = new Commands(this.ctx.storage);
     return this.commands;
-  }
-
-  private get sql(): SqlStorage {
-    return this.ctx.storage.sql;
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
@@ -133,23 +76,23 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   /** Creates the driver's record on first use; idempotent. */
   ensure(driverId: string, rating: number | null): Driver {
     this.open();
-    this.write(
+    this.record.write(
       `INSERT INTO driver (id, status, rating) VALUES (?, 'offline', ?)
        ON CONFLICT (id) DO UPDATE SET rating = excluded.rating`,
       driverId,
       rating,
     );
-    return this.view(this.row());
+    return this.view(this.record.row());
   }
 
   goOnline(location: LatLng): Promise<Result<Driver>> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
-      const row = this.row();
+      const row = this.record.row();
       // A driver just banned (see suspend) stays offline even if a Worker has not heard yet.
       const refused = this.refusalOf(row.id);
       if (refused) throw forbidden(refused);
-      this.write(
+      this.record.write(
         `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END,
          lat = ?, lng = ?, location_at = ?`,
         location.lat,
@@ -167,18 +110,18 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
         now,
         true,
       );
-      return this.view(this.row());
+      return this.view(this.record.row());
     });
   }
 
   goOffline(): Promise<Result<Driver>> {
     return this.rpc("goOffline", () => {
-      const row = this.row();
+      const row = this.record.row();
       if (row.status === "on_trip") throw conflict("you are on a trip; complete or cancel it first");
       if (row.status === "offered") throw conflict("you have an open offer; accept or decline it first");
       this.leaveCell(row);
-      this.write(`UPDATE driver SET status = 'offline', cell = NULL`);
-      return this.view(this.row());
+      this.record.write(`UPDATE driver SET status = 'offline', cell = NULL`);
+      return this.view(this.record.row());
     });
   }
 
@@ -189,9 +132,9 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
    */
   suspend(): Promise<Result<{ offeredTripId: string | null; tripId: string | null }>> {
     return this.rpc("suspend", () => {
-      const row = this.row();
+      const row = this.record.row();
       this.leaveCell(row);
-      this.write(`UPDATE driver SET status = 'offline', cell = NULL, trip_id = NULL, offer = NULL`);
+      this.record.write(`UPDATE driver SET status = 'offline', cell = NULL, trip_id = NULL, offer = NULL`);
       return {
         offeredTripId: row.status === "offered" ? row.trip_id : null,
         tripId: row.status === "on_trip" ? row.trip_id : null,
@@ -200,7 +143,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   }
 
   get(): Promise<Result<Driver>> {
-    return this.rpc("get", () => this.view(this.row()));
+    return this.rpc("get", () => this.view(this.record.row()));
   }
 
   /** A fix posted over HTTP (a driver app on the SSE fallback): the same checks as a frame. */
@@ -213,20 +156,33 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   /**
    * The reservation lock: succeeds only for an available driver with a fresh location, who
-   * then holds this offer and nothing else until it is released or confirmed.
+   * then holds this trip and nothing else until it is released or confirmed. The driver sees
+   * nothing yet: the trip records its offer first, then asks `showOffer`.
    */
-  reserve(offer: Offer): Promise<Result<{ reserved: boolean; delivery: OfferDelivery | null }>> {
+  reserve(tripId: string): Promise<Result<{ reserved: boolean }>> {
     return this.rpc("reserve", () => {
-      const now = Date.now();
-      const row = this.row();
-      const fresh = row.location_at !== null && now - row.location_at <= this.config.DRIVER_STALE_MS;
-      if (row.status !== "available" || !fresh) return { reserved: false, delivery: null };
-      this.write(
-        `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?, offers_made = offers_made + 1, cell = NULL`,
-        offer.tripId,
-        JSON.stringify(offer),
-      );
+      const row = this.record.row();
+      const fresh = row.location_at !== null && Date.now() - row.location_at <= this.config.DRIVER_STALE_MS;
+      if (row.status !== "available" || !fresh) return { reserved: false };
+      this.record.write(`UPDATE driver SET status = 'offered', trip_id = ?, offer = NULL, cell = NULL`, tripId);
       this.leaveCell(row);
+      return { reserved: true };
+    });
+  }
+
+  /**
+   * Shows the driver an offer their trip has recorded: live on the socket, at the reconnect
+   * within the grace period, or as a notification. Shown once, and only while this session
+   * still holds the driver for that trip and the offer is open: an offer whose trip let go of
+   * the driver meanwhile is never shown (`delivery` null).
+   */
+  showOffer(offer: Offer): Promise<Result<{ delivery: OfferDelivery | null }>> {
+    return this.rpc("showOffer", () => {
+      const now = Date.now();
+      const row = this.record.row();
+      const held = row.status === "offered" && row.trip_id === offer.tripId && row.offer === null;
+      if (!held || now >= offer.expiresAt) return { delivery: null };
+      this.record.write(`UPDATE driver SET offer = ?, offers_made = offers_made + 1`, JSON.stringify(offer));
       const delivery = this.deliver({ type: "offer", ...offer }, row, now);
       // No live channel: the offer goes out as a notification too, behind the reply.
       if (delivery === "notification")
@@ -236,7 +192,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
           () => [offerNotification(row.id, offer, now)],
           (err) => this.logError("notify", err),
         );
-      return { reserved: true, delivery };
+      return { delivery };
     });
   }
 
@@ -248,15 +204,15 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   confirm(tripId: string, trip?: Trip): Promise<Result<Driver>> {
     return this.rpc("confirm", () =>
       this.thenShowing(trip, () => {
-        const row = this.row();
+        const row = this.record.row();
         if (row.trip_id !== tripId || row.status === "available" || row.status === "offline")
           throw conflict("this driver holds no offer for the trip");
         if (row.status === "offered")
-          this.write(
+          this.record.write(
             `UPDATE driver SET status = 'on_trip', offer = NULL, offers_accepted = offers_accepted + 1,
              recent_acceptance = ${RECENT_ACCEPTANCE(1)}`,
           );
-        return this.view(this.row());
+        return this.view(this.record.row());
       }),
     );
   }
@@ -272,17 +228,19 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   ): Promise<Result<Driver>> {
     return this.rpc("release", () =>
       this.thenShowing(trip, () => {
-        const row = this.row();
+        const row = this.record.row();
         if (row.trip_id !== tripId || (row.status !== "offered" && row.status !== "on_trip")) return this.view(row);
-        // A declined or unanswered offer counts against recent acceptance; a trip the rider cancelled does not.
-        const answered = row.status === "offered" && (reason === "declined" || reason === "expired");
+        // An offer the driver saw and declined or let expire counts against recent acceptance; a
+        // trip the rider cancelled does not, nor an offer never shown (its pass was cut short).
+        const shown = row.status === "offered" && row.offer !== null;
+        const answered = shown && (reason === "declined" || reason === "expired");
         const acceptance = answered ? `, recent_acceptance = ${RECENT_ACCEPTANCE(0)}` : "";
-        this.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${acceptance}`);
-        if (reason === "expired" || (reason === "cancelled" && row.status === "offered"))
+        this.record.write(`UPDATE driver SET status = 'available', trip_id = NULL, offer = NULL${acceptance}`);
+        if (shown && (reason === "expired" || reason === "cancelled"))
           this.sendToUser(row.id, { type: "offer.expired", tripId });
         const now = Date.now();
-        this.reportToCell(this.row(), now, true);
-        return this.view(this.row());
+        this.reportToCell(this.record.row(), now, true);
+        return this.view(this.record.row());
       }),
     );
   }
@@ -297,7 +255,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   setRating(rating: number | null): Promise<Result<boolean>> {
     return this.rpc("setRating", () => {
-      this.write(`UPDATE driver SET rating = ?`, rating);
+      this.record.write(`UPDATE driver SET rating = ?`, rating);
       return true;
     });
   }
@@ -314,16 +272,16 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   }
 
   protected denyConnection(identity: Identity): ApiError | null {
-    return identity.userId === this.row().id ? null : forbidden("this is another driver's channel");
+    return identity.userId === this.record.row().id ? null : forbidden("this is another driver's channel");
   }
 
   protected welcomeSnapshot(): WelcomeSnapshot<DriverChannelFrame> {
-    const row = this.row();
-    return { driver: this.view(row), ...(row.offer ? { offer: this.parseOffer(row.offer) } : {}) };
+    const row = this.record.row();
+    return { driver: this.view(row), ...(row.offer ? { offer: Offer.parse(JSON.parse(row.offer)) } : {}) };
   }
 
   protected override onPresence(_userId: string, event: "join" | "leave"): void {
-    this.write(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
+    this.record.write(`UPDATE driver SET disconnected_at = ?`, event === "leave" ? Date.now() : null);
   }
 
   protected override fastFrame(data: unknown): DriverClientFrame | undefined {
@@ -357,7 +315,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   // ---- internals ------------------------------------------------------------------------------
 
   private showTrip(trip: Trip | undefined): void {
-    if (trip) this.sendToUser(this.row().id, { type: "trip", trip });
+    if (trip) this.sendToUser(this.record.row().id, { type: "trip", trip });
   }
 
   /** Runs `move`, then shows `trip` even if the move was refused or failed: the trip room's word stands. */
@@ -386,115 +344,32 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   private acceptLocation(fix: Fix): void {
     const now = Date.now();
-    if (fix.at > now + this.config.FIX_MAX_AHEAD_MS) throw badFix("the fix is from the future; check the device clock");
-    if (fix.at < now - MAX_FIX_AGE_MS) throw badFix("the fix is too old");
-    this.locationGuard ??= new SocketGuard(
-      {
-        ratePerSecond: this.config.LOCATIONS_PER_SECOND,
-        burst: this.config.LOCATIONS_PER_SECOND,
-        badFramesBeforeClose: 1,
-        badFrameWindowMs: 1,
-      },
-      now,
-    );
-    if (!this.locationGuard.take(now))
-      throw new ApiError(429, "rate_limited", `at most ${this.config.LOCATIONS_PER_SECOND} locations per second`);
-    const row = this.row();
-    if (row.lat !== null && row.lng !== null && row.location_at !== null) {
-      if (fix.at <= row.location_at) throw badFix("the fix is older than the last one");
-      if (impliedSpeedKmh({ lat: row.lat, lng: row.lng, at: row.location_at }, fix) > this.config.MAX_SPEED_KMH) {
-        throw badFix(`the fix implies more than ${this.config.MAX_SPEED_KMH} km/h; dropped as a jump`);
-      }
-    }
-    const moved = { ...row, lat: fix.lat, lng: fix.lng, location_at: fix.at };
-    this.current = moved;
-    this.locationDirty = true;
+    const row = this.record.row();
+    this.fixes.check(fix, lastFixOf(row), now);
+    const moved = this.record.holdFix(fix);
     if (row.status === "on_trip" && row.trip_id) {
       this.tripStub(row.trip_id)
         .driverLocation(row.id, fix)
         .catch((err: unknown) => this.logError("forwardLocation", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
-    if (this.locationDirty && now - this.locationSavedAt >= LOCATION_SAVE_MS) this.saveLocation(now);
+    this.record.saveLocationIfDue(now);
   }
 
-  /** Brings SQLite up to the newest fix held in memory. */
-  private saveLocation(now: number): void {
-    const row = this.current;
-    if (!row || !this.locationDirty) return;
-    this.sql.exec(`UPDATE driver SET lat = ?, lng = ?, location_at = ?`, row.lat, row.lng, row.location_at);
-    this.locationDirty = false;
-    this.locationSavedAt = now;
-  }
-
-  /** Every write but a fix's: the newest fix goes first so that re-reading the row keeps it. */
-  private write(query: string, ...bindings: (string | number | null)[]): void {
-    this.saveLocation(Date.now());
-    this.sql.exec(query, ...bindings);
-    this.current = null;
-  }
-
-  /**
-   * Tells the geo index where an available driver is: on a change of cell, once they moved
-   * CELL_REPORT_DISTANCE_M since the last report, and otherwise every CELL_REPORT_INTERVAL_MS
-   * to stay fresh. Each report is an RPC, the costliest step of a fix, so a driver moving at
-   * city speed reports every 10-20 s rather than on every fix. A change of cell (or a forced
-   * report) is written at once, so that SQLite always names the cell to leave; any other
-   * report only refreshes the copy in memory, and its fix reaches SQLite with the next save.
-   */
+  /** Reports an available driver to the geo index when a report is due (rooms/driver-location's CellReporter). */
   private reportToCell(row: DriverRow, now: number, force: boolean): void {
-    if (row.status !== "available" || row.lat === null || row.lng === null || row.location_at === null) return;
-    const point = { lat: row.lat, lng: row.lng };
-    this.cellTracker ??= new CellTracker(this.config.H3_RESOLUTION);
-    const cell = this.cellTracker.cellOf(point);
-    const moved = cell !== row.cell;
-    const due =
-      force ||
-      moved ||
-      this.reportedPosition === null ||
-      now - row.cell_reported_at >= this.config.CELL_REPORT_INTERVAL_MS ||
-      haversineKm(this.reportedPosition, point) * 1000 >= this.config.CELL_REPORT_DISTANCE_M;
-    if (!due) return;
-    if (moved) this.leaveCell(row);
-    const candidate: Candidate = {
-      driverId: row.id,
-      location: point,
-      locationAt: row.location_at,
-      rating: row.rating,
-      acceptanceRate: row.recent_acceptance,
-    };
-    this.cellStub(cell)
-      .upsertDriver(candidate)
-      .catch((err: unknown) => this.logError("reportToCell", err));
-    this.reportedPosition = point;
-    if (this.current) this.current = { ...this.current, cell, cell_reported_at: now };
-    if (!moved && !force) return;
-    // One write stores the report with the fix it carried.
-    this.sql.exec(
-      `UPDATE driver SET cell = ?, cell_reported_at = ?, lat = ?, lng = ?, location_at = ?`,
-      cell,
-      now,
-      row.lat,
-      row.lng,
-      row.location_at,
-    );
-    this.locationDirty = false;
-    this.locationSavedAt = now;
+    const driver = candidateOf(row);
+    if (row.status !== "available" || !driver) return;
+    const report = this.cells.report(driver, { cell: row.cell, at: row.cell_reported_at }, now, force);
+    if (report) this.record.noteCellReport(row, report.cell, now, report.store);
   }
 
   private leaveCell(row: DriverRow): void {
-    if (!row.cell) return;
-    this.cellStub(row.cell)
-      .removeDriver(row.id)
-      .catch((err: unknown) => this.logError("leaveCell", err));
+    this.cells.leave(row.id, row.cell);
   }
 
   private tripStub(tripId: string) {
     return this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(tripId));
-  }
-
-  private cellStub(cell: string) {
-    return this.env.GEO_CELL.get(this.env.GEO_CELL.idFromName(cell));
   }
 
   private deliver(frame: DriverChannelFrame, row: DriverRow, now: number): OfferDelivery {
@@ -504,26 +379,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     return row.disconnected_at === null ? "notification" : "reconnect";
   }
 
-  private row(): DriverRow {
-    if (this.current) return this.current;
-    const row = this.sql.exec<DriverRow>(`SELECT * FROM driver`).toArray()[0];
-    if (!row) throw new Error("driver session has no record");
-    this.current = row;
-    return row;
-  }
-
   private view(row: DriverRow): Driver {
-    return {
-      id: row.id,
-      status: row.status,
-      tripId: row.trip_id,
-      location: row.lat !== null && row.lng !== null ? { lat: row.lat, lng: row.lng } : null,
-      locationAt: row.location_at,
-      connected: this.onlineUsers().length > 0,
-    };
-  }
-
-  private parseOffer(text: string): Offer {
-    return Offer.parse(JSON.parse(text));
+    return driverView(row, this.onlineUsers().length > 0);
   }
 }

@@ -1,76 +1,68 @@
 /**
  * @module rooms/trip-room
- * One trip: its state machine (decided by domain/trip), the dispatch loop that offers the trip
- * to one driver at a time with the alarm as the offer timer, live driver location and ETA for
- * the rider, the breadcrumb that prices the ride, trip chat, and the log that the rider and the
- * driver resume from. Status changes and messages reach D1 through the outbox.
+ * One trip's object: the shell that loads the trip, asks domain/trip to decide each move,
+ * stores the outcome with its log frames, and publishes it. Its parts: the trip's rows
+ * (trip-record), the driver's position and the ride's breadcrumb (trip-track), the views
+ * (trip-view), the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch),
+ * the settlement (trip-settlement), and the price (domain/pricing). It composes the sequenced
+ * log the rider and the driver resume from and the chat log of trip chat; status changes and
+ * messages reach D1 through the log's outbox (db/trips' saveTripHistory).
  */
-import { drizzle } from "drizzle-orm/d1";
-import { sql as dsql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Identity } from "../auth/jwt";
-import { trips } from "../db/schema";
-import { recordCancelQuery, releaseActiveTripQuery } from "../db/trips";
-import { finalCharge, judgeTrace, type FarePolicy, type TracePoint } from "../domain/fare";
-import { etaSec, haversineKm, type Fix, type LatLng } from "../domain/geo";
-import type { RankedDriver } from "../domain/matching";
+import { saveTripHistory } from "../db/trips";
+import type { FareDecision } from "../domain/fare";
+import { haversineKm, type Fix } from "../domain/geo";
+import { priceRide } from "../domain/pricing";
 import {
   apply,
-  createTrip,
   fixTarget,
   isActive,
   isOnTrip,
   loggedFrames,
-  TripState,
   type TripCommand,
+  type TripResult,
+  type TripState,
   type TripEvent,
   type TripStatus,
-  type QuoteTerms,
 } from "../domain/trip";
-import { ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import { ApiError, conflict, forbidden, type Result } from "../errors";
 import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
 import type { Message } from "../protocol/common";
-import {
-  Quote,
-  StoredStatusFrame,
-  TripClientFrame,
-  type Offer,
-  type Trip,
-  type TripLocationFrame,
-  type TripRoomFrame,
-  type TripStoredFrame,
-} from "../protocol/dispatch";
+import { TripClientFrame, type Trip, type TripRoomFrame, type TripStoredFrame } from "../protocol/dispatch";
 import { ChatLog, type PostedMessage } from "./chat-log";
+import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
-import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
 import { messageInserts } from "./message-archive";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
+import {
+  candidatesFor,
+  dispatchSettings,
+  driverSessions,
+  RESERVING_SCHEMA,
+  reservationTable,
+  tellDrivers,
+  tellPickupCell,
+} from "./trip-dispatch";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
-
-export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
-
-/** How often the assigned driver's latest fix is written to `last_location`. */
-const LAST_FIX_SAVE_MS = 5_000;
+import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
+import { createTrackSchema, TripTrack } from "./trip-track";
+import { isParty, locationFrame, newestTripOf, tripView } from "./trip-view";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
   protected readonly clientFrames = TripClientFrame;
   /** The trip's log and its chat, once the trip is created; null for an id nobody created. */
   private kept: { log: SequencedLog<TripStoredFrame>; chat: ChatLog } | null = null;
-  /** True while a dispatch pass runs in this activation; stops overlapping passes (alarm + request). */
-  private dispatching = false;
-  /** The assigned driver's latest fix; memory only, rebuilt from the `last_location` row. */
-  private lastFix: Fix | null = null;
-  /** When `last_location` was last written; a fix in between lives in `lastFix` only. Memory only. */
-  private lastFixSavedAt = 0;
-  /**
-   * The stored state and quote as last parsed, keyed by their JSON text: a read re-parses only what changed. Memory
-   * only.
-   */
-  private parsedState: { text: string; value: TripState } | null = null;
-  private parsedQuote: { text: string; value: Quote } | null = null;
+  /** The dispatch loop, with its "a pass is running" flag; lives as long as this activation. */
+  private saga: DispatchSaga | null = null;
+  /** The trip's rows in SQLite; its parsed copies live as long as this activation. */
+  private readonly record = new TripRecord(this.ctx.storage.sql);
+  /** The driver's position and the ride's breadcrumb in SQLite; its cache lives as long as this activation. */
+  private readonly track = new TripTrack(this.ctx.storage.sql);
+  /** `logError` for the trip's parts that log on its behalf. */
+  private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,39 +76,13 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       config: this.config,
       wakeAt: (at) => this.wakeAt(at),
       writeBehind: (events) => this.writeBehind(events),
-      logError: (where, err) => this.logError(where, err),
+      logError: this.logErrorAt,
     });
-    const chat = new ChatLog(
-      log,
-      this.env.DB,
-      (appended) => this.publish(appended),
-      this.config.MESSAGE_ARCHIVE_DELAY_MS,
-    );
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
-    // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
-    // `at`.
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS breadcrumb (at INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL,
-       received_at INTEGER)`,
-    );
-    // Trips made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
-    if (
-      !this.sql
-        .exec<{ name: string }>(`PRAGMA table_info(breadcrumb)`)
-        .toArray()
-        .some((c) => c.name === "received_at")
-    ) {
-      this.sql.exec(`ALTER TABLE breadcrumb ADD COLUMN received_at INTEGER`);
-    }
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1),
-       lat REAL NOT NULL, lng REAL NOT NULL,
-       at INTEGER NOT NULL)`,
-    );
-    // Drivers a pass is reserving and has not yet recorded an offer to; see releaseAbandonedReservations.
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`);
-    // Per driver, the seq before their assignment: they may not read the log below it (replayFloor).
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS driver_floor (driver_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)`);
+    const publish = (appended: { seq: number; text: string }) => this.publish(appended);
+    const chat = new ChatLog(log, this.env.DB, publish, this.config.MESSAGE_ARCHIVE_DELAY_MS);
+    createRecordSchema(this.sql);
+    createTrackSchema(this.sql);
+    this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
     this.kept = { log, chat };
@@ -139,26 +105,14 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   async create(input: NewTripInput): Promise<Result<Trip>> {
     this.open();
     return this.rpc("create", () => {
-      if (this.sql.exec(`SELECT 1 FROM trip`).toArray().length === 0) {
-        const state = createTrip({
-          id: input.id,
-          riderId: input.riderId,
-          pickup: input.quote.pickup,
-          dropoff: input.quote.dropoff,
-          quote: input.terms,
-          now: Date.now(),
-        });
-        this.ctx.storage.transactionSync(() => {
-          this.sql.exec(
-            `INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`,
-            state.id,
-            JSON.stringify(state),
-            JSON.stringify(input.quote),
-          );
+      if (!this.record.exists()) {
+        const state = this.ctx.storage.transactionSync(() => {
+          const state = this.record.insert(input, Date.now());
           this.appendStatus(state);
+          return state;
         });
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
-        this.tellPickupCell(state);
+        this.ctx.waitUntil(this.tellPickupCell(state, [], true));
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
       }
@@ -185,7 +139,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   arrived(identity: Identity): Promise<Result<Trip>> {
     return this.rpc("arrived", () => {
       // The fix is the assigned driver's own (cleared when the driver changes).
-      const fix = this.fix();
+      const fix = this.track.latest();
       const atPickup =
         fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
       return this.run({ type: "arrived", driverId: identity.userId, now: Date.now(), atPickup });
@@ -200,26 +154,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("complete", () => {
       const state = this.state();
       const now = Date.now();
-      const { fare, decision } = this.finalFare(state, now);
-      const trip = this.run({
-        type: "complete",
-        driverId: identity.userId,
-        now,
-        fare: fare.total,
-        breakdown: fare.breakdown,
-        decision,
-      });
+      const price = priceRide(this.config, state, this.track.trace(), now);
+      const trip = this.run({ type: "complete", driverId: identity.userId, now, ...price });
       // Operators find fares waiting for review in the logs as well as on the trip itself.
-      if (decision.review)
-        console.warn(
-          JSON.stringify({
-            level: "warn",
-            where: "TripRoom.complete",
-            event: "fare_review",
-            tripId: state.id,
-            ...decision,
-          }),
-        );
+      if (price.decision.review) logFareReview(state.id, price.decision);
       return trip;
     });
   }
@@ -293,37 +231,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       const state = this.state();
       const target = fixTarget(state, driverId);
       if (!target) return false;
-      const now = Date.now();
-      if (target.breadcrumb)
-        this.sql.exec(
-          `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`,
-          fix.at,
-          fix.lat,
-          fix.lng,
-          now,
-        );
-      // The position a rider sees after the room wakes; a few seconds stale at worst, and the
-      // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
-      if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
-        this.sql.exec(
-          `INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`,
-          fix.lat,
-          fix.lng,
-          fix.at,
-        );
-        this.lastFixSavedAt = now;
-      }
-      this.lastFix = fix;
-      const frame: TripLocationFrame = {
-        type: "location",
-        lat: fix.lat,
-        lng: fix.lng,
-        at: fix.at,
-        etaSec: this.eta(state, fix),
-      };
+      this.track.record(fix, Date.now(), target.breadcrumb);
       // Exact positions go to the rider only.
-      this.sendToUser(state.riderId, frame);
+      this.sendToUser(state.riderId, locationFrame(state, fix, this.config.travelModel));
       return true;
     });
   }
@@ -346,15 +256,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected override async onAlarm(now: number): Promise<number | null> {
     const retryAt = await this.room.log.onAlarm(now);
     await this.dispatch();
-    const deadline = this.nextDeadline();
+    const deadline = nextDispatchDeadline(this.state(), Date.now(), dispatchSettings(this.config));
     return retryAt === null ? deadline : Math.min(retryAt, deadline ?? retryAt);
   }
 
   protected denyConnection(identity: Identity): ApiError | null {
-    const state = this.state();
-    return identity.userId === state.riderId || identity.userId === state.driverId
-      ? null
-      : forbidden("only the trip's rider and driver may join");
+    return isParty(this.state(), identity.userId) ? null : forbidden("only the trip's rider and driver may join");
   }
 
   protected welcomeSnapshot(): WelcomeSnapshot<TripRoomFrame> {
@@ -362,11 +269,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   protected override replayFloor(identity: Identity): number {
-    if (identity.userId === this.state().riderId) return 0;
-    return (
-      this.sql.exec<{ seq: number }>(`SELECT seq FROM driver_floor WHERE driver_id = ?`, identity.userId).toArray()[0]
-        ?.seq ?? 0
-    );
+    return identity.userId === this.state().riderId ? 0 : this.record.driverFloor(identity.userId);
   }
 
   protected onClientFrame(_ws: WebSocket, identity: Identity, frame: TripClientFrame): number | null {
@@ -399,217 +302,57 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private async writeBehind(events: StoredEvent[]): Promise<void> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
-    // The messages, the trip's newest status and the freed slot: one D1 batch, one transaction.
-    const db = drizzle(this.env.DB);
-    const batch: BatchItem<"sqlite">[] = messageInserts(db, events);
-    // Only the newest status in the batch matters for the trips table.
-    const latest = events
-      .map(statusTripOf)
-      .filter((t): t is Trip => t !== null)
-      .at(-1);
-    if (latest) {
-      const row = {
-        id: latest.id,
-        riderId: latest.riderId,
-        driverId: latest.driverId,
-        status: latest.status,
-        data: latest,
-        createdAt: latest.createdAt,
-        updatedAt: latest.updatedAt,
-      };
-      batch.push(
-        db
-          .insert(trips)
-          .values(row)
-          .onConflictDoUpdate({
-            target: trips.id,
-            set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt },
-            setWhere: dsql`excluded.updated_at >= ${trips.updatedAt}`,
-          }),
-      );
-      // The rider may request again once this trip is over.
-      if (!isActive(latest.status)) batch.push(releaseActiveTripQuery(db, latest.riderId, latest.id));
-      // Every path by which the rider cancels (the route records it first, too) counts towards
-      // their cool-down; an operator's force-cancel does not.
-      if (latest.status === "cancelled" && latest.cancelledBy !== "admin")
-        batch.push(recordCancelQuery(db, latest.riderId, latest.id, latest.updatedAt));
-    }
-    const [first, ...rest] = batch;
-    if (first) await db.batch([first, ...rest]);
-  }
-
-  /** Dispatch's next timer while matching, if any. */
-  private nextDeadline(): number | null {
-    const state = this.state();
-    if (state.status !== "matching") return null;
-    const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
-    return state.offer
-      ? Math.min(state.offer.expiresAt, giveUpAt)
-      : Math.min(Date.now() + this.config.MATCH_RETRY_MS, giveUpAt);
+    await saveTripHistory(this.env.DB, newestTripOf(events), (db) => messageInserts(db, events));
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
 
-  /**
-   * One pass of matching: time out an expired offer, give up after MATCH_TIMEOUT_MS, or offer
-   * the trip to the best candidate who can be reserved. Every await is followed by a fresh
-   * read of the state, because a cancel or an accept may have landed meanwhile.
-   */
-  private async dispatch(): Promise<void> {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    try {
-      await this.releaseAbandonedReservations();
-      for (;;) {
-        const state = this.state();
-        if (state.status !== "matching") return;
-        const now = Date.now();
-        const giveUpAt = state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS;
-        // The deadline holds even while an offer is open: the offered driver is let go with it.
-        if (now >= giveUpAt) {
-          this.run({ type: "give_up", now });
-          return;
-        }
-        if (state.offer && now < state.offer.expiresAt) return this.wakeAt(Math.min(state.offer.expiresAt, giveUpAt));
-        if (state.offer) {
-          this.run({ type: "offer_timeout", now });
-          continue;
-        }
-        if (!(await this.offerToNextDriver(state, now)))
-          this.wakeAt(
-            Math.min(now + this.config.MATCH_RETRY_MS, state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS),
-          );
-        return;
-      }
-    } catch (err) {
-      this.logError("dispatch", err);
-      this.wakeAt(Date.now() + this.config.MATCH_RETRY_MS);
-    } finally {
-      this.dispatching = false;
-    }
-  }
-
-  /**
-   * Lets go of drivers whom a pass reserved but never recorded an offer to: the object was
-   * evicted, or a reply lost, between `reserve` and the commit. Such a driver would otherwise
-   * stay `offered` for a trip that knows nothing of it. Passes never overlap (`dispatching`),
-   * so a row still here when one starts was abandoned.
-   */
-  private async releaseAbandonedReservations(): Promise<void> {
-    const rows = this.sql.exec<{ driver_id: string }>(`SELECT driver_id FROM reserving`).toArray();
-    for (const { driver_id: driverId } of rows) {
-      const state = this.state();
-      if (state.offer?.driverId !== driverId && state.driverId !== driverId)
-        unwrap(await this.driverStub(driverId).release(state.id, "expired"));
-      this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, driverId);
-    }
-  }
-
-  /**
-   * Tries candidates near the pickup, then once in the wider ring, best first (see
-   * matchingSearch); true when one holds the offer.
-   */
-  private async offerToNextDriver(state: TripState, now: number): Promise<boolean> {
-    const query = {
-      point: state.pickup,
-      limit: CANDIDATES_PER_CELL,
-      exclude: [...state.excludedDrivers, state.riderId],
-    };
-    for await (const candidate of candidatesBestFirst(
-      this.env,
-      this.config,
-      matchingSearch(this.config, state.pickup),
-      now,
-      query,
-    )) {
-      switch (await this.tryOffer(state, candidate, now)) {
-        case "not_reserved":
-          continue;
-        case "offered":
-        case "trip_moved_on": // cancelled meanwhile, say: it needs no driver, the pass is done
-          return true;
-        case "trip_refused":
-          return false;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * Reserves one driver and commits the offer to them. "not_reserved": the driver is not free,
-   * or their session did not answer (try the next); "trip_moved_on": the trip left matching
-   * meanwhile; "trip_refused": the trip, still matching, would not take the offer.
-   */
-  private async tryOffer(
-    state: TripState,
-    candidate: RankedDriver,
-    now: number,
-  ): Promise<"offered" | "not_reserved" | "trip_moved_on" | "trip_refused"> {
-    const offer: Offer = {
-      tripId: state.id,
-      pickup: state.pickup,
-      dropoff: state.dropoff,
-      fare: state.quote.fare,
-      pickupEtaSec: candidate.pickupEtaSec,
-      expiresAt: now + this.config.OFFER_TIMEOUT_MS,
-    };
-    const driver = this.driverStub(candidate.driverId);
-    // Noted before asking, so that a pass cut short between the reservation and its commit
-    // (the object evicted, the reply lost) leaves the next pass a driver to let go.
-    this.sql.exec(`INSERT OR IGNORE INTO reserving (driver_id) VALUES (?)`, candidate.driverId);
-    const reserved = await driver.reserve(offer);
-    if (!reserved.ok || !reserved.value.reserved) {
-      // A refusal holds nothing; after an error the row stays for the next pass to undo.
-      if (reserved.ok) this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-      return "not_reserved";
-    }
-    const current = this.state();
-    const result = apply(current, {
-      type: "offer",
-      driverId: candidate.driverId,
-      now,
-      timeoutMs: this.config.OFFER_TIMEOUT_MS,
-    });
-    if (!result.ok) {
-      // The trip moved on while the driver was being reserved (cancelled, say): let them go.
-      await driver.release(state.id, "cancelled");
-      this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-      return current.status !== "matching" ? "trip_moved_on" : "trip_refused";
-    }
-    // No await in between: the offer and the end of the reservation commit together.
-    this.commit(current, result.state, result.events);
-    this.sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, candidate.driverId);
-    this.wakeAt(offer.expiresAt);
-    return "offered";
+  /** One pass of the dispatch saga (rooms/dispatch-saga.ts), with its ports bound to this trip. */
+  private dispatch(): Promise<void> {
+    this.saga ??= new DispatchSaga(
+      {
+        trip: () => this.state(),
+        commit: (command) => this.tryRun(command).ok,
+        candidates: candidatesFor(this.env, this.config),
+        ...driverSessions(this.env),
+        reservations: reservationTable(this.sql),
+        now: () => Date.now(),
+        wakeAt: (at) => this.wakeAt(at),
+        logError: this.logErrorAt,
+      },
+      dispatchSettings(this.config),
+    );
+    return this.saga.pass();
   }
 
   // ---- state ------------------------------------------------------------------------------------
 
   /** Applies a command, stores the outcome with its frames, and runs its side effects. */
   private run(command: TripCommand): Trip {
-    const before = this.state();
-    const result = apply(before, command);
+    const result = this.tryRun(command);
     if (!result.ok) {
       const status = result.error.code === "forbidden" ? 403 : 409;
       throw new ApiError(status, status === 403 ? "forbidden" : "conflict", result.error.message);
     }
-    this.commit(before, result.state, result.events);
     return this.view(result.state);
+  }
+
+  /** As `run`, with a refusal as a value (the dispatch saga's `commit`). */
+  private tryRun(command: TripCommand): TripResult {
+    const before = this.state();
+    const result = apply(before, command);
+    if (result.ok) this.commit(before, result.state, result.events);
+    return result;
   }
 
   private commit(before: TripState, after: TripState, events: TripEvent[]): void {
     const stored: { seq: number; text: string }[] = [];
     let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(after));
+      this.record.save(after);
       // A trip that ends owes the ledger a capture, a fee or a release, stored with the status.
       recordSettlement(this.sql, after, events);
-      if (before.driverId !== after.driverId) {
-        // The last fix is the assigned driver's; it says nothing about the next one.
-        this.sql.exec(`DELETE FROM last_location`);
-        this.lastFix = null;
-        this.lastFixSavedAt = 0;
-      }
+      if (before.driverId !== after.driverId) this.track.forgetDriver();
       const floor = this.room.log.lastSeq;
       for (const frame of loggedFrames(before, after)) {
         if (frame === "status") {
@@ -624,44 +367,24 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       // A newly assigned driver reads the trip from their own assignment on: not the rider's
       // chat with a driver who handed the trip back.
       if (after.driverId !== null && before.driverId !== after.driverId) {
-        this.sql.exec(
-          `INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?)
-           ON CONFLICT (driver_id) DO UPDATE SET seq = excluded.seq`,
-          after.driverId,
-          floor,
-        );
+        this.record.setDriverFloor(after.driverId, floor);
       }
     });
     for (const event of stored) this.publish(event);
-    if (statusSeq !== null) {
-      this.notifyRider(after, statusSeq);
-      this.tellPickupCell(after);
-    }
+    if (statusSeq !== null) this.notifyRider(after, statusSeq);
+    this.ctx.waitUntil(this.tellPickupCell(after, events, statusSeq !== null));
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
     for (const event of events)
       if (event.type === "driver_cancelled")
         this.disconnectUser(event.driverId, "you are no longer this trip's driver");
-    // A request its rider called off for free is no demand: the pickup's surge stops counting it.
-    for (const event of events) {
-      if (event.type === "cancelled" && event.cancellationFee === null) {
-        this.ctx.waitUntil(
-          withdrawDemand(this.env, this.config, after.pickup, after.id).catch((err) =>
-            this.logError("withdrawDemand", err),
-          ),
-        );
-      }
-    }
-    if (!isActive(after.status)) this.lastFix = null;
+    if (!isActive(after.status)) this.track.dropCache();
     this.ctx.waitUntil(this.sideEffects(after, events));
   }
 
-  /** The pickup's cell counts the trips that are not over, for the operations view; behind the reply. */
-  private tellPickupCell(state: TripState): void {
-    const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
-    this.ctx.waitUntil(
-      noteTripInCell(this.env, this.config, state.pickup, trip).catch((err) => this.logError("noteTripInCell", err)),
-    );
+  /** Behind the reply: see trip-dispatch's `tellPickupCell`. */
+  private tellPickupCell(state: TripState, events: readonly TripEvent[], statusChanged: boolean): Promise<void> {
+    return tellPickupCell(this.env, this.config, state, events, statusChanged, this.logErrorAt);
   }
 
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
@@ -689,43 +412,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.room.log.append((seq) => ({ type: "status", seq, trip }), delayMs);
   }
 
-  /** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */
+  /** Tells drivers' sessions what the trip decided, then looks for the next driver if it needs one. */
   private async sideEffects(state: TripState, events: TripEvent[]): Promise<void> {
-    const trip = this.view(state);
-    for (const event of events) {
-      try {
-        switch (event.type) {
-          case "offer_declined":
-            await this.driverStub(event.driverId).release(state.id, "declined");
-            break;
-          case "offer_expired":
-            await this.driverStub(event.driverId).release(state.id, "expired");
-            break;
-          case "driver_cancelled":
-            await this.driverStub(event.driverId).release(state.id, "cancelled");
-            break;
-          case "accepted":
-            await this.driverStub(event.driverId).confirm(state.id, trip);
-            break;
-          case "arrived":
-          case "started":
-            await this.driverStub(event.driverId).tripChanged(trip);
-            break;
-          case "completed":
-            await this.driverStub(event.driverId).release(state.id, "finished", trip);
-            break;
-          case "cancelled":
-          case "no_driver":
-            if (event.releasedDriverId)
-              await this.driverStub(event.releasedDriverId).release(state.id, "cancelled", trip);
-            break;
-          case "offered":
-            break;
-        }
-      } catch (err) {
-        this.logError(`sideEffect.${event.type}`, err);
-      }
-    }
+    await tellDrivers(this.env, state, this.view(state), events, this.logErrorAt);
     if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();
   }
 
@@ -733,61 +422,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return settlePending(this.sql, this.env, this.config, this.ctx, (err) => this.logError("settle", err));
   }
 
-  /** The fare a completion charges: the quote unless the ride really differs (domain/fare's `finalCharge`). */
-  private finalFare(state: TripState, now: number) {
-    // A fix stored before `received_at` existed counts as received when it was taken.
-    const points = this.sql
-      .exec<TracePoint>(
-        `SELECT at, lat, lng, COALESCE(received_at, at) AS receivedAt FROM breadcrumb ORDER BY receivedAt, at`,
-      )
-      .toArray();
-    const policy: FarePolicy = {
-      repricePercent: this.config.FARE_REPRICE_PERCENT,
-      capPercent: this.config.FARE_CAP_PERCENT,
-      maxSpeedKmh: this.config.FARE_MAX_SPEED_KMH,
-      maxAheadMs: this.config.FIX_MAX_AHEAD_MS,
-      earlyEndKm: this.config.FARE_EARLY_END_M / 1000,
-    };
-    // Both ends on this object's clock: the driver's app has no say in how long the ride took.
-    const durationMin = state.startedAt === null ? 0 : Math.max(0, now - state.startedAt) / 60_000;
-    return finalCharge({
-      rules: state.quote.rules,
-      quote: state.quote,
-      dropoff: state.dropoff,
-      trace: judgeTrace(points, policy),
-      durationMin,
-      policy,
-    });
-  }
-
-  private eta(state: TripState, from: LatLng): number | null {
-    if (!isOnTrip(state.status)) return null;
-    const to = state.status === "in_progress" ? state.dropoff : state.pickup;
-    return etaSec(from, to, this.config.travelModel);
-  }
-
   private state(): TripState {
-    const row = this.sql.exec<{ state: string }>(`SELECT state FROM trip`).toArray()[0];
-    if (!row) throw new ApiError(404, "not_found", "trip not found");
-    if (this.parsedState?.text !== row.state)
-      this.parsedState = { text: row.state, value: TripState.parse(JSON.parse(row.state)) };
-    return this.parsedState.value;
-  }
-
-  private quote(): Quote {
-    const row = this.sql.exec<{ quote: string }>(`SELECT quote FROM trip`).one();
-    if (this.parsedQuote?.text !== row.quote)
-      this.parsedQuote = { text: row.quote, value: Quote.parse(JSON.parse(row.quote)) };
-    return this.parsedQuote.value;
-  }
-
-  private fix(): Fix | null {
-    if (this.lastFix) return this.lastFix;
-    const row = this.sql
-      .exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`)
-      .toArray()[0];
-    this.lastFix = row ?? null;
-    return this.lastFix;
+    return this.record.state();
   }
 
   /**
@@ -795,37 +431,17 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    * latest position while the trip is active; frames that are stored or sent on leave it out.
    */
   private view(state: TripState, withPosition = true): Trip {
-    const fix = withPosition && isOnTrip(state.status) ? this.fix() : null;
-    return {
-      id: state.id,
-      riderId: state.riderId,
-      driverId: state.driverId,
-      status: state.status,
-      pickup: state.pickup,
-      dropoff: state.dropoff,
-      quote: this.quote(),
-      fare: state.fare,
-      driverLocation: fix ? { lat: fix.lat, lng: fix.lng } : null,
-      etaSec: fix ? this.eta(state, fix) : null,
-      createdAt: state.createdAt,
-      updatedAt: state.updatedAt,
-      ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
-      ...(state.cancelledBy ? { cancelledBy: state.cancelledBy } : {}),
-      ...(state.fareDecision ? { fareDecision: state.fareDecision } : {}),
-    };
+    const driverAt = withPosition && isOnTrip(state.status) ? this.track.latest() : null;
+    return tripView(state, this.record.quote(), driverAt, this.config.travelModel);
   }
 
   private requireParty(state: TripState, identity: Identity): void {
-    if (identity.userId !== state.riderId && identity.userId !== state.driverId)
-      throw forbidden("only the trip's rider and driver may see it");
-  }
-
-  private driverStub(driverId: string) {
-    return this.env.DRIVER_SESSION.get(this.env.DRIVER_SESSION.idFromName(driverId));
+    if (!isParty(state, identity.userId)) throw forbidden("only the trip's rider and driver may see it");
   }
 }
 
-function statusTripOf(event: StoredEvent): Trip | null {
-  const parsed = StoredStatusFrame.safeParse(JSON.parse(event.frame));
-  return parsed.success ? parsed.data.trip : null;
+function logFareReview(tripId: string, decision: FareDecision): void {
+  console.warn(
+    JSON.stringify({ level: "warn", where: "TripRoom.complete", event: "fare_review", tripId, ...decision }),
+  );
 }

@@ -379,8 +379,8 @@ describe("eviction with an open offer", () => {
     const driver = await onlineDriver(offset(pickup, 0.3));
     const rider = await registerUser("rider");
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
-    // The offer reaches the driver from inside the reservation, usually before the trip has
-    // recorded it: evicting now cuts that pass short.
+    // The offer reaches the driver only once the trip has recorded it, at the end of the pass:
+    // evicting now may still cut that pass short.
     await nextOffer(driver, trip.id);
     await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
     // Whatever the eviction interrupted, later passes end with the trip and the driver agreeing.

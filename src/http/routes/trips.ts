@@ -5,9 +5,7 @@
  * rider with an atomic claim in D1, and keeps trip requests idempotent.
  */
 import { Hono } from "hono";
-import { drizzle } from "drizzle-orm/d1";
-import { ratingOf } from "../../db/ratings";
-import { ratings } from "../../db/schema";
+import { ratingOf, saveRating } from "../../db/ratings";
 import { placeHold, releaseHold } from "../../db/ledger";
 import {
   claimActiveTrip,
@@ -25,9 +23,9 @@ import {
 } from "../../db/trips";
 import type { Config } from "../../config";
 import { admitRequest, type RequestLimits } from "../../domain/request-limits";
-import { computeFare, quoteEstimate } from "../../domain/fare";
+import { priceQuote } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
-import { isActive, type QuoteTerms } from "../../domain/trip";
+import { isActive } from "../../domain/trip";
 import { ApiError, conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import {
@@ -75,30 +73,19 @@ async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promis
   ).next();
   const nearest = first.done ? undefined : first.value;
   const surge = surgeMultiplier(pickupCell);
-  const estimate = quoteEstimate(pickup, dropoff, config.travelModel);
-  const rules = {
-    currency: config.FARE_CURRENCY,
-    baseMinor: config.FARE_BASE_MINOR,
-    perKmMinor: config.FARE_PER_KM_MINOR,
-    perMinuteMinor: config.FARE_PER_MINUTE_MINOR,
-    minimumMinor: config.FARE_MINIMUM_MINOR,
-    cancellationFeeMinor: config.CANCELLATION_FEE_MINOR,
-    freeCancelWindowMs: config.FREE_CANCEL_WINDOW_MS,
-    freePickupWaitMs: config.FREE_PICKUP_WAIT_MS,
-  };
-  const fare = computeFare(rules, { ...estimate, surge }).total;
+  const terms = priceQuote(config, pickup, dropoff, surge);
   // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
   const quote: Quote = {
     id: newId("qt"),
     pickup,
     dropoff,
-    ...estimate,
-    fare,
+    distanceKm: terms.distanceKm,
+    durationMin: terms.durationMin,
+    fare: terms.fare,
     surge,
     pickupEtaSec: nearest?.pickupEtaSec ?? null,
     expiresAt: now + config.QUOTE_TTL_MS,
   };
-  const terms: QuoteTerms = { rules, surge, fare, distanceKm: estimate.distanceKm, durationMin: estimate.durationMin };
   return { quote, terms };
 }
 
@@ -301,19 +288,15 @@ tripRoutes.post("/trips/:id/rating", async (c) => {
   const tripId = readId(c);
   const body = await readBody(c, RatingBody);
   const { rateeId, role } = unwrap(await tripObject(c.env, tripId).rateeFor(c.get("identity")));
-  const inserted = await drizzle(c.env.DB)
-    .insert(ratings)
-    .values({
-      tripId,
-      raterId: c.get("identity").userId,
-      rateeId,
-      stars: body.stars,
-      comment: body.comment ?? null,
-      createdAt: Date.now(),
-    })
-    .onConflictDoNothing()
-    .returning({ tripId: ratings.tripId });
-  if (inserted.length === 0) throw conflict("you have already rated this trip");
+  const saved = await saveRating(c.env.DB, {
+    tripId,
+    raterId: c.get("identity").userId,
+    rateeId,
+    stars: body.stars,
+    comment: body.comment ?? null,
+    createdAt: Date.now(),
+  });
+  if (!saved) throw conflict("you have already rated this trip");
   const rating = await ratingOf(c.env.DB, rateeId);
   // The driver's rating feeds matching; their session carries it to the geo index.
   if (role === "driver")

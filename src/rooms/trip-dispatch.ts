@@ -1,0 +1,135 @@
+/**
+ * @module rooms/trip-dispatch
+ * The trip room's side of dispatch: the dispatch saga's ports that reach beyond the trip (the
+ * geo index for candidates, the drivers' sessions to reserve, release and show an offer), its
+ * reservation table in the trip's SQLite, and what the trip tells drivers' sessions
+ * (`tellDrivers`) and its pickup's cell (`tellPickupCell`) after each move it commits.
+ */
+import type { Config } from "../config";
+import { isActive, type TripEvent, type TripState } from "../domain/trip";
+import { unwrap } from "../errors";
+import type { Trip } from "../protocol/dispatch";
+import type { DispatchPorts, DispatchSettings, ReservationTable } from "./dispatch-saga";
+import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
+
+/** Drivers a pass is reserving and has not yet recorded an offer to; see dispatch-saga's ReservationTable. */
+export const RESERVING_SCHEMA = `CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`;
+
+export function reservationTable(sql: SqlStorage): ReservationTable {
+  return {
+    note: (driverId) => void sql.exec(`INSERT OR IGNORE INTO reserving (driver_id) VALUES (?)`, driverId),
+    forget: (driverId) => void sql.exec(`DELETE FROM reserving WHERE driver_id = ?`, driverId),
+    list: () =>
+      sql
+        .exec<{ driver_id: string }>(`SELECT driver_id FROM reserving`)
+        .toArray()
+        .map((r) => r.driver_id),
+  };
+}
+
+export function dispatchSettings(config: Config): DispatchSettings {
+  return {
+    offerTimeoutMs: config.OFFER_TIMEOUT_MS,
+    matchTimeoutMs: config.MATCH_TIMEOUT_MS,
+    matchRetryMs: config.MATCH_RETRY_MS,
+  };
+}
+
+/** Candidates near the pickup, then once in the wider ring, best first (see matchingSearch). */
+export function candidatesFor(env: Env, config: Config): DispatchPorts["candidates"] {
+  return (trip, now) =>
+    candidatesBestFirst(env, config, matchingSearch(config, trip.pickup), now, {
+      point: trip.pickup,
+      limit: CANDIDATES_PER_CELL,
+      exclude: [...trip.excludedDrivers, trip.riderId],
+    });
+}
+
+/** The saga's calls to drivers' sessions: the lock first, the offer shown only once the trip recorded it. */
+export function driverSessions(env: Env): Pick<DispatchPorts, "reserve" | "release" | "showOffer"> {
+  return {
+    reserve: async (driverId, tripId) => {
+      const answer = await driverStub(env, driverId).reserve(tripId);
+      if (!answer.ok) return "no_answer";
+      return answer.value.reserved ? "reserved" : "busy";
+    },
+    release: async (driverId, tripId, reason) => {
+      unwrap(await driverStub(env, driverId).release(tripId, reason));
+    },
+    showOffer: async (driverId, offer) => {
+      unwrap(await driverStub(env, driverId).showOffer(offer));
+    },
+  };
+}
+
+/** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */
+export async function tellDrivers(
+  env: Env,
+  state: TripState,
+  trip: Trip,
+  events: readonly TripEvent[],
+  logError: (where: string, err: unknown) => void,
+): Promise<void> {
+  for (const event of events) {
+    try {
+      switch (event.type) {
+        case "offer_declined":
+          await driverStub(env, event.driverId).release(state.id, "declined");
+          break;
+        case "offer_expired":
+          await driverStub(env, event.driverId).release(state.id, "expired");
+          break;
+        case "driver_cancelled":
+          await driverStub(env, event.driverId).release(state.id, "cancelled");
+          break;
+        case "accepted":
+          await driverStub(env, event.driverId).confirm(state.id, trip);
+          break;
+        case "arrived":
+        case "started":
+          await driverStub(env, event.driverId).tripChanged(trip);
+          break;
+        case "completed":
+          await driverStub(env, event.driverId).release(state.id, "finished", trip);
+          break;
+        case "cancelled":
+        case "no_driver":
+          if (event.releasedDriverId)
+            await driverStub(env, event.releasedDriverId).release(state.id, "cancelled", trip);
+          break;
+        case "offered":
+          // The saga shows the offer itself, once the trip has recorded it.
+          break;
+      }
+    } catch (err) {
+      logError(`sideEffect.${event.type}`, err);
+    }
+  }
+}
+
+/**
+ * What the pickup's cell hears of a move: the trip's status when it changed (the cell counts the
+ * trips that are not over, for the operations view), and a request its rider called off for
+ * free, which is no demand, so the pickup's surge stops counting it.
+ */
+export async function tellPickupCell(
+  env: Env,
+  config: Config,
+  state: TripState,
+  events: readonly TripEvent[],
+  statusChanged: boolean,
+  logError: (where: string, err: unknown) => void,
+): Promise<void> {
+  const calls: Promise<unknown>[] = [];
+  if (statusChanged) {
+    const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
+    calls.push(noteTripInCell(env, config, state.pickup, trip).catch((err) => logError("noteTripInCell", err)));
+  }
+  if (events.some((event) => event.type === "cancelled" && event.cancellationFee === null))
+    calls.push(withdrawDemand(env, config, state.pickup, state.id).catch((err) => logError("withdrawDemand", err)));
+  await Promise.all(calls);
+}
+
+function driverStub(env: Env, driverId: string) {
+  return env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driverId));
+}
