@@ -45,9 +45,8 @@ import {
 import type { Money } from "../domain/fare";
 import { FareBreakdown, FareDecision } from "../domain/fare";
 import { ApiError } from "../errors";
+import { newId } from "../ids";
 import { journalEntries, journalLines, topUps } from "./schema";
-
-const newId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
 
 /**
  * The statements that post `entry` if its key is new and its guards hold (and `alsoIf`, when

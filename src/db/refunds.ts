@@ -13,6 +13,7 @@
 import { Account, partialRefundEntry, tripRefundKey, type Entry } from "../domain/ledger";
 import type { Money } from "../domain/fare";
 import { badRequest, conflict } from "../errors";
+import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey, postStatements, type SqlCondition } from "./ledger";
 
@@ -94,7 +95,7 @@ export async function refundTrip(
     };
     // The entry goes in only if the refunds still add up to what this one was computed from.
     const total = refundedSql(request.tripId, data.riderId, currency);
-    const entryId = `je_${crypto.randomUUID().replaceAll("-", "")}`;
+    const entryId = newId("je");
     const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
       sql: `${total.sql} = ?`,
       params: [...total.params, refunded],

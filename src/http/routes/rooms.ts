@@ -20,7 +20,8 @@ import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "..
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
-import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 
 export const roomRoutes = new Hono<AppEnv>();
 

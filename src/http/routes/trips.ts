@@ -44,7 +44,8 @@ import { candidatesBestFirst, nearSearch, recordDemand } from "../../rooms/geo-i
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
-import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 import { redactSecrets } from "../../redact";
 
 export const tripRoutes = new Hono<AppEnv>();

@@ -23,7 +23,8 @@ import { paymentProvider } from "../../payments/provider";
 import { EarningsQuery, TopUpBody, TransactionListQuery, type Receipt, type TopUp } from "../../protocol/payments";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
-import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 
 export const walletRoutes = new Hono<AppEnv>();
 
