@@ -25,6 +25,7 @@ import type { Money } from "../domain/fare";
 import { releaseEntry } from "../domain/ledger";
 import { isActive } from "../domain/trip";
 import type { Result } from "../errors";
+import { tripRoom } from "../rooms/stubs";
 
 /** Trips looked at per run at most; the rest wait for the next run. */
 const MAX_HOLDS_PER_RUN = 200;
@@ -110,7 +111,7 @@ async function openHolds(d1: D1Database, before: number): Promise<OpenHold[]> {
 
 async function reconcileHold(env: Env, hold: OpenHold, now: number): Promise<ReleasedHold | "active" | null> {
   const riderId = hold.account.slice("hold:".length);
-  const trip = env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(hold.tripId));
+  const trip = tripRoom(env, hold.tripId);
   const status = asResult(await trip.status());
   let why: ReleasedHold["why"];
   if (status.ok) {

@@ -10,6 +10,7 @@
  */
 import { CLOSE_BANNED } from "../protocol/admin";
 import { redactSecrets } from "../redact";
+import { chatRoom, driverSession, tripRoom } from "./stubs";
 
 /**
  * Close codes this service sends when it ends a user's connections (4000-4999 are the
@@ -82,19 +83,18 @@ export async function objectsHoldingUser(env: Env, userId: string, now: number):
 
   const objects: UserObject[] = [];
   if (user?.results[0]?.role === "driver") {
-    const session = env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId));
+    const session = driverSession(env, userId);
     const held = await session.get().catch(() => null);
     if (held?.ok && held.value.tripId) tripIds.add(held.value.tripId);
     objects.push({ kind: "DriverSession", id: userId, stub: session });
   }
-  for (const id of tripIds)
-    objects.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
+  for (const id of tripIds) objects.push({ kind: "TripRoom", id, stub: tripRoom(env, id) });
   for (const row of rooms?.results ?? [])
     if (row.room_id)
       objects.push({
         kind: "ChatRoom",
         id: row.room_id,
-        stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)),
+        stub: chatRoom(env, row.room_id),
       });
   return objects;
 }

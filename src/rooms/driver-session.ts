@@ -24,6 +24,7 @@ import {
 import { fastLocationFrame } from "./fast-frames";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
+import { geoCell, tripRoom } from "./stubs";
 
 type DriverRow = {
   id: string;
@@ -456,11 +457,11 @@ export class DriverSession extends RoomHub<DriverClientFrame> {
   }
 
   private tripStub(tripId: string) {
-    return this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(tripId));
+    return tripRoom(this.env, tripId);
   }
 
   private cellStub(cell: string) {
-    return this.env.GEO_CELL.get(this.env.GEO_CELL.idFromName(cell));
+    return geoCell(this.env, cell);
   }
 
   private deliver(frame: object, row: DriverRow, now: number): OfferDelivery {

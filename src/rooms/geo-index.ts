@@ -8,6 +8,7 @@ import type { Config } from "../config";
 import { cellOf, etaSecForKm, insideCellKm, ringOnly, searchCells, type LatLng } from "../domain/geo";
 import { rankCandidates, type Candidate, type RankedDriver } from "../domain/matching";
 import type { CellSnapshot, NearestQuery } from "./geo-cell";
+import { geoCell } from "./stubs";
 
 /** The candidates of all the cells asked, and the supply and demand of the first of them. */
 export type AreaSnapshot = { drivers: Candidate[]; center: { availableDrivers: number; recentRequests: number } };
@@ -19,7 +20,7 @@ export const CANDIDATES_PER_CELL = 5;
 async function snapshotCells(env: Env, cells: string[], now: number, nearest: NearestQuery): Promise<AreaSnapshot> {
   const snapshots = await Promise.all(
     cells.map((cell) =>
-      env.GEO_CELL.get(env.GEO_CELL.idFromName(cell))
+      geoCell(env, cell)
         .snapshot(now, nearest)
         .catch((): CellSnapshot => ({ drivers: [], availableDrivers: 0, recentRequests: 0 })),
     ),
@@ -116,8 +117,7 @@ function widerCells(config: Config, point: LatLng): string[] {
   return cells;
 }
 
-const cellObject = (env: Env, config: Config, point: LatLng) =>
-  env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION)));
+const cellObject = (env: Env, config: Config, point: LatLng) => geoCell(env, cellOf(point, config.H3_RESOLUTION));
 
 /** Counts a trip request towards its pickup cell's surge. */
 export function recordDemand(

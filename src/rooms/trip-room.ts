@@ -43,6 +43,7 @@ import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCel
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { messageInserts } from "./message-archive";
+import { driverSession } from "./stubs";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
 
@@ -755,7 +756,7 @@ export class TripRoom extends RoomHub<TripClientFrame> {
   }
 
   private driverStub(driverId: string) {
-    return this.env.DRIVER_SESSION.get(this.env.DRIVER_SESSION.idFromName(driverId));
+    return driverSession(this.env, driverId);
   }
 }
 

@@ -30,12 +30,11 @@ import { forgetBanLook } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { tripRoom } from "../../rooms/stubs";
 
 export const adminRoutes = new Hono<AppEnv>();
 
 adminRoutes.use("/admin/*", requireUser, requireAdmin);
-
-const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 /**
  * How long the objects that held a banned user's sockets refuse new ones: longer than any
@@ -109,7 +108,7 @@ adminRoutes.post("/admin/trips/:id/cancel", async (c) => {
   const tripId = readId(c);
   const { reason } = await readBody(c, AdminCancelBody);
   const actorId = c.get("identity").userId;
-  const cancelled = unwrap(await tripObject(c.env, tripId).adminCancel(actorId, reason));
+  const cancelled = unwrap(await tripRoom(c.env, tripId).adminCancel(actorId, reason));
   const audit = await writeAudit(c.env.DB, {
     at: Date.now(),
     actorId,
@@ -130,7 +129,7 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const body = await readBody(c, RefundBody);
   const actorId = c.get("identity").userId;
   // 404 for an unknown trip; and a charge the trip room has not posted yet is posted first.
-  unwrap(await tripObject(c.env, tripId).settle());
+  unwrap(await tripRoom(c.env, tripId).settle());
   const ledgerKey = tripRefundKey(tripId, requestKey);
   const now = Date.now();
   const outcome = await refundTrip(c.env.DB, { tripId, requestKey, amount: body.amount }, now, (refund, posted) => [

@@ -12,6 +12,7 @@ import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { readBody } from "../validate";
+import { driverSession } from "../../rooms/stubs";
 
 export const driverRoutes = new Hono<AppEnv>();
 
@@ -20,7 +21,7 @@ driverRoutes.use("/drivers/me/*", requireUser, requireRole("driver"));
 /** The caller's session object, created on first use with their current rating. */
 async function mySession(c: AppContext) {
   const { userId } = c.get("identity");
-  const session = c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(userId));
+  const session = driverSession(c.env, userId);
   await session.ensure(userId, (await ratingOf(c.env.DB, userId)).average);
   return session;
 }

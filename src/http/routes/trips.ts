@@ -47,14 +47,13 @@ import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId } from "../../ids";
 import { readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 import { redactSecrets } from "../../redact";
+import { driverSession, tripRoom as tripObject } from "../../rooms/stubs";
 
 export const tripRoutes = new Hono<AppEnv>();
 
 tripRoutes.use("/quotes", requireUser);
 tripRoutes.use("/trips", requireUser);
 tripRoutes.use("/trips/*", requireUser);
-
-const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 /**
  * Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells
@@ -317,8 +316,7 @@ tripRoutes.post("/trips/:id/rating", async (c) => {
   if (inserted.length === 0) throw conflict("you have already rated this trip");
   const rating = await ratingOf(c.env.DB, rateeId);
   // The driver's rating feeds matching; their session carries it to the geo index.
-  if (role === "driver")
-    await c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(rateeId)).setRating(rating.average);
+  if (role === "driver") await driverSession(c.env, rateeId).setRating(rating.average);
   return c.json({ rating: { tripId, rateeId, stars: body.stars, comment: body.comment ?? null } }, 201);
 });
 
