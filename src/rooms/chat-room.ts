@@ -12,9 +12,9 @@ import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatWelcome } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import type { StoredEvent } from "./event-log";
-import { fastChatFrame } from "./fast-frames";
+import { fastChatFrame } from "../protocol/fast-frames";
 import { RoomHub } from "./hub";
-import { archiveMessages, archivedMessagesBefore, messageOf } from "./message-archive";
+import { archiveMessages, archivedMessagesBefore, messageOf } from "../db/messages";
 
 export class ChatRoom extends RoomHub<ChatClientFrame> {
   protected readonly kind = "ChatRoom";

@@ -21,7 +21,7 @@ import {
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
-import { fastLocationFrame } from "./fast-frames";
+import { fastLocationFrame } from "../protocol/fast-frames";
 import { RoomHub } from "./hub";
 import { SocketGuard } from "./socket-guard";
 import { geoCell, tripRoom } from "./stubs";

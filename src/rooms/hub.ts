@@ -27,7 +27,7 @@ import { PollQuery, SinceQuery } from "../protocol/http";
 import { EventLog, type StoredEvent } from "./event-log";
 import { EventStreams, LongPolls, sseEvent } from "./fallbacks";
 import { readIdentity, readSession, SocketAttachment } from "./identity";
-import { archivedMessagesBefore, messageOf } from "./message-archive";
+import { archivedMessagesBefore, messageOf } from "../db/messages";
 import { renewSocketSession } from "./socket-auth";
 import { SocketGuard } from "./socket-guard";
 

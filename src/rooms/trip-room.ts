@@ -39,10 +39,11 @@ import {
   type TripLocationFrame,
 } from "../protocol/dispatch";
 import type { StoredEvent } from "./event-log";
-import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
+import { CANDIDATES_PER_CELL, matchingSearch } from "../domain/area-search";
+import { candidatesBestFirst, noteTripInCell, withdrawDemand } from "./geo-cell-client";
 import { RoomHub } from "./hub";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
-import { messageInserts } from "./message-archive";
+import { messageInserts } from "../db/messages";
 import { driverSession } from "./stubs";
 
 export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };

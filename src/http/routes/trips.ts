@@ -40,7 +40,8 @@ import {
   type Trip,
 } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
-import { candidatesBestFirst, nearSearch, recordDemand } from "../../rooms/geo-index";
+import { nearSearch } from "../../domain/area-search";
+import { candidatesBestFirst, recordDemand } from "../../rooms/geo-cell-client";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
