@@ -10,9 +10,9 @@ import { Hono } from "hono";
 import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
 import { banAccount, unbanAccount } from "../../db/bans";
 import { revokeUserSessions } from "../../db/sessions";
-import { refundTrip } from "../../db/refunds";
+import { refundTrip, type RefundOutcome } from "../../db/refunds";
 import { tripRefundKey } from "../../domain/ledger";
-import { badRequest, conflict, notFound, unwrap } from "../../errors";
+import { type ApiError, badRequest, conflict, notFound, unwrap } from "../../errors";
 import {
   AdminCancelBody,
   AuditQuery,
@@ -146,6 +146,7 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
       posted,
     ),
   ]);
+  if (outcome.status !== "posted" && outcome.status !== "duplicate") throw refusalError(outcome);
   if (outcome.status === "posted") {
     const audit = insertedAudit(outcome.extra[0]);
     if (!audit) throw new Error("a posted refund has no audit record");
@@ -169,6 +170,25 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const answer: RefundResponse = { refund: recorded.data, audit };
   return c.json(answer, 201);
 });
+
+/** The answer to a refund the ledger refused: 409, or 400 for an amount in another currency. */
+function refusalError(refusal: Exclude<RefundOutcome, { status: "posted" | "duplicate" }>): ApiError {
+  switch (refusal.status) {
+    case "not_charged":
+      return conflict("nothing was charged for this trip, so there is nothing to refund");
+    case "other_currency":
+      return badRequest(`the trip was charged in ${refusal.charged.currency}`, { charged: refusal.charged });
+    case "refunded_in_full":
+      return conflict("the charge is refunded in full already", refusal.standing);
+    case "over_refundable":
+      return conflict(
+        `at most ${refusal.standing.refundable.amount} of the charge is left to refund`,
+        refusal.standing,
+      );
+    case "contended":
+      return conflict("the trip's refunds kept changing; try again");
+  }
+}
 
 adminRoutes.get("/admin/audit", async (c) => {
   const query = readQuery(c, AuditQuery);

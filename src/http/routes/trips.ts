@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { ratingOf } from "../../db/ratings";
 import { ratings } from "../../db/schema";
-import { placeHold, releaseHold } from "../../db/ledger";
+import { releaseHold } from "../../db/ledger";
 import {
   claimActiveTrip,
   claimStatements,
@@ -46,6 +46,7 @@ import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId } from "../../ids";
+import { placeHold } from "../holds";
 import { readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 import { redactSecrets } from "../../redact";
 import { driverSession, tripRoom as tripObject } from "../../rooms/stubs";
