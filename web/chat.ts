@@ -6,7 +6,7 @@
  */
 import type { ChatConnection, Message, RidewireClient, Room } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
-import type { View } from "./main";
+import type { View } from "./types";
 
 const TYPING_IDLE_MS = 3_000;
 

@@ -10,9 +10,7 @@ import { driverView } from "./driver";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
 import { clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
-import type { RidewireClient } from "@ridewire/client";
-
-export type View = (root: HTMLElement, api: RidewireClient, session: Session) => () => void;
+import type { View } from "./types";
 
 const VIEWS: Record<string, { title: string; view: View }> = {
   rider: { title: "Ride", view: riderView },

@@ -6,7 +6,7 @@
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
-import type { View } from "./main";
+import type { View } from "./types";
 import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
 

@@ -6,7 +6,7 @@
  */
 import type { LatLng, Quote, Trip, TripConnection } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
-import type { View } from "./main";
+import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
 import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";

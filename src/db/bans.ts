@@ -90,3 +90,16 @@ async function change(
   const audit = insertedAudit(audited);
   return audit && user ? { changed: true, user, audit } : { changed: false, user };
 }
+
+/**
+ * Whether the account is banned, and why: undefined when it has no row (a token outlives its
+ * account after a reset), `reason` null when it is not banned.
+ */
+export async function banOf(d1: D1Database, userId: string): Promise<{ reason: string | null } | undefined> {
+  const row = await d1
+    .prepare(`SELECT banned_at, ban_reason FROM users WHERE id = ?`)
+    .bind(userId)
+    .first<{ banned_at: number | null; ban_reason: string | null }>();
+  if (!row) return undefined;
+  return { reason: row.banned_at === null ? null : (row.ban_reason ?? "banned") };
+}

@@ -44,10 +44,8 @@ import {
 } from "../domain/ledger";
 import type { Money } from "../domain/fare";
 import { FareBreakdown, FareDecision } from "../domain/fare";
-import { ApiError } from "../errors";
+import { newId } from "../ids";
 import { journalEntries, journalLines, topUps } from "./schema";
-
-const newId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
 
 /**
  * The statements that post `entry` if its key is new and its guards hold (and `alsoIf`, when
@@ -266,22 +264,28 @@ export async function heldFor(d1: D1Database, tripId: string, riderId: string, c
 // ---- trips ------------------------------------------------------------------------------------
 
 /**
- * Holds a trip's fare on the rider's wallet (402 insufficient_funds when it does not cover it).
+ * What came of holding a fare: held (with the results of `then`'s statements), or refused
+ * because the wallet's available balance does not cover it.
+ */
+export type HoldOutcome = { held: true; extra: D1Result[] } | { held: false; needed: Money; available: Money };
+
+/**
+ * Holds a trip's fare on the rider's wallet, unless the wallet does not cover it.
  * `then(holdPosted)` builds statements that run in the same transaction right after the hold,
  * given an SQL condition that is true only if the hold was posted: the trip request claims the
- * rider's slot this way, one D1 round trip for both. Returns their results.
+ * rider's slot this way, one D1 round trip for both. Their results come back in `extra`.
  */
-export async function placeHold(
+export async function holdFare(
   d1: D1Database,
   tripId: string,
   riderId: string,
   amount: Money,
   now: number,
   then: (holdPosted: SqlCondition) => D1PreparedStatement[] = () => [],
-): Promise<D1Result[]> {
+): Promise<HoldOutcome> {
   if (amount.amount <= 0) {
     const statements = then({ sql: "1", params: [] });
-    return statements.length === 0 ? [] : await d1.batch(statements);
+    return { held: true, extra: statements.length === 0 ? [] : await d1.batch(statements) };
   }
   const entry = holdEntry(tripId, riderId, amount);
   const { outcomes, extra } = await postEntriesWith(
@@ -292,14 +296,9 @@ export async function placeHold(
   );
   if (outcomes[0] === "refused") {
     const wallet = await walletOf(d1, riderId, amount.currency);
-    throw new ApiError(
-      402,
-      "insufficient_funds",
-      "your available balance does not cover this trip's fare; top up your wallet",
-      { needed: amount, available: wallet.available },
-    );
+    return { held: false, needed: amount, available: wallet.available };
   }
-  return extra;
+  return { held: true, extra };
 }
 
 /** A piece of SQL for a WHERE clause and the values of its `?`s. */

@@ -12,16 +12,27 @@
  */
 import { Account, partialRefundEntry, tripRefundKey, type Entry } from "../domain/ledger";
 import type { Money } from "../domain/fare";
-import { badRequest, conflict } from "../errors";
+import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey, postStatements, type SqlCondition } from "./ledger";
 
 export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
 
+/** Where a trip's charge stands: what was charged, refunded so far, and what is left. */
+export type RefundStanding = { charged: Money; refunded: Money; refundable: Money };
+
 export type RefundOutcome =
   | { status: "posted"; refund: Refund; entry: Entry; extra: D1Result[] }
   /** The same request was refunded before: answer with its record. */
-  | { status: "duplicate"; ledgerKey: string };
+  | { status: "duplicate"; ledgerKey: string }
+  /** Refused: the trip was not charged. */
+  | { status: "not_charged" }
+  /** Refused: the amount asked is in another currency than the charge. */
+  | { status: "other_currency"; charged: Money }
+  /** Refused: nothing is left to refund, or less than the amount asked. */
+  | { status: "refunded_in_full" | "over_refundable"; standing: RefundStanding }
+  /** Refused: other refunds of the trip kept moving its total while this one was computed. */
+  | { status: "contended" };
 
 const ATTEMPTS = 5;
 
@@ -46,8 +57,8 @@ async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, cu
 /**
  * Refunds `amount` (all that is left when undefined) of the trip's capture or fee. `audit`
  * builds the statements that record it, given the SQL condition "this refund was posted";
- * they run in the same transaction, and their results come back in `extra`. 409 when the trip
- * was not charged, is refunded in full, or the amount exceeds what is left.
+ * they run in the same transaction, and their results come back in `extra`. Refused when the
+ * trip was not charged, is refunded in full, or the amount exceeds what is left.
  */
 export async function refundTrip(
   d1: D1Database,
@@ -59,19 +70,19 @@ export async function refundTrip(
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (await entryByKey(d1, key)) return { status: "duplicate", ledgerKey: key };
     const charge = await chargeOf(d1, request.tripId);
-    if (!charge?.data) throw conflict("nothing was charged for this trip, so there is nothing to refund");
+    if (!charge?.data) return { status: "not_charged" };
     const data = charge.data;
     const { currency } = data.charge;
     const charged = data.charge.amount;
     if (request.amount && request.amount.currency !== currency)
-      throw badRequest(`the trip was charged in ${currency}`, { charged: data.charge });
+      return { status: "other_currency", charged: data.charge };
     const refunded = await refundedSoFar(d1, request.tripId, data.riderId, currency);
     const left = charged - refunded;
     const amount = request.amount?.amount ?? left;
     const money = (value: number) => ({ amount: value, currency });
     const standing = { charged: money(charged), refunded: money(refunded), refundable: money(left) };
-    if (left <= 0) throw conflict("the charge is refunded in full already", standing);
-    if (amount > left) throw conflict(`at most ${left} of the charge is left to refund`, standing);
+    if (left <= 0) return { status: "refunded_in_full", standing };
+    if (amount > left) return { status: "over_refundable", standing };
 
     const entry = partialRefundEntry(
       { chargeKey: charge.key, tripId: request.tripId, charge: data, refunded },
@@ -94,7 +105,7 @@ export async function refundTrip(
     };
     // The entry goes in only if the refunds still add up to what this one was computed from.
     const total = refundedSql(request.tripId, data.riderId, currency);
-    const entryId = `je_${crypto.randomUUID().replaceAll("-", "")}`;
+    const entryId = newId("je");
     const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
       sql: `${total.sql} = ?`,
       params: [...total.params, refunded],
@@ -107,5 +118,5 @@ export async function refundTrip(
       return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
     // Not posted: a twin request with this key won, or another refund moved the total. Look again.
   }
-  throw conflict("the trip's refunds kept changing; try again");
+  return { status: "contended" };
 }

@@ -43,8 +43,12 @@ export const QuoteTerms = z.object({
 export type QuoteTerms = z.infer<typeof QuoteTerms>;
 
 const Millis = z.number().int();
-export const Offer = z.object({ driverId: z.string(), offeredAt: Millis, expiresAt: Millis });
-export type Offer = z.infer<typeof Offer>;
+/**
+ * The trip's side of an open offer: which driver holds it, since and until when. What the
+ * driver is shown of it is protocol/dispatch.ts's `Offer`.
+ */
+export const PendingOffer = z.object({ driverId: z.string(), offeredAt: Millis, expiresAt: Millis });
+export type PendingOffer = z.infer<typeof PendingOffer>;
 
 /** Plain JSON, so a DO can store it as is and `TripState.safeParse` it when loading. */
 export const TripState = z.object({
@@ -55,7 +59,7 @@ export const TripState = z.object({
   pickup: LatLng,
   dropoff: LatLng,
   quote: QuoteTerms,
-  offer: Offer.nullable(),
+  offer: PendingOffer.nullable(),
   excludedDrivers: z.array(z.string()),
   /** Restarts when a driver cancels: the match timeout counts from the latest search. */
   matchingStartedAt: Millis,

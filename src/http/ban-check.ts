@@ -15,6 +15,7 @@
  * If D1 cannot answer, the request goes on (logged, and not cached): a D1 outage must not
  * take chat down with it (DESIGN.md, principle 5), and the sockets a ban closed stay refused.
  */
+import { banOf } from "../db/bans";
 import { ApiError } from "../errors";
 
 /** `exists`: the account has a row (a token outlives its account after a reset). */
@@ -42,9 +43,9 @@ export async function assertNotBanned(
     if (cached.reason !== null) throw bannedError();
     return cached.exists;
   }
-  let row: { banned_at: number | null; ban_reason: string | null } | null;
+  let ban: { reason: string | null } | undefined;
   try {
-    row = await d1.prepare(`SELECT banned_at, ban_reason FROM users WHERE id = ?`).bind(userId).first();
+    ban = await banOf(d1, userId);
   } catch (err) {
     console.error(
       JSON.stringify({
@@ -55,10 +56,10 @@ export async function assertNotBanned(
     );
     return undefined;
   }
-  const reason = row && row.banned_at !== null ? (row.ban_reason ?? "banned") : null;
-  if (cacheMs > 0) remember(userId, { reason, exists: row !== null, until: now + cacheMs });
+  const reason = ban?.reason ?? null;
+  if (cacheMs > 0) remember(userId, { reason, exists: ban !== undefined, until: now + cacheMs });
   if (reason !== null) throw bannedError();
-  return row !== null;
+  return ban !== undefined;
 }
 
 /** Drops this isolate's look at the user: the ban or unban it just wrote counts at once here. */

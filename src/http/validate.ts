@@ -58,11 +58,3 @@ export function readId(c: AppContext, name = "id"): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw badRequest(`invalid ${name}`);
   return id;
 }
-
-export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `${prefix}_${[...bytes]
-    .map((b) => b.toString(36).padStart(2, "0"))
-    .join("")
-    .slice(0, 20)}`;
-}

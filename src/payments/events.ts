@@ -5,7 +5,7 @@
  * top-up id, so a replayed webhook or a retried request credits once.
  */
 import { creditTopUp, failTopUp, findTopUp } from "../db/ledger";
-import type { ProviderEvent } from "./provider";
+import type { ProviderEvent } from "./types";
 
 export type EventOutcome = "credited" | "already_credited" | "failed" | "ignored";
 

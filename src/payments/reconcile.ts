@@ -21,19 +21,17 @@
  */
 import type { Config } from "../config";
 import { heldFor, postEntry } from "../db/ledger";
+import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
 import type { Money } from "../domain/fare";
 import { releaseEntry } from "../domain/ledger";
 import { isActive } from "../domain/trip";
 import type { Result } from "../errors";
+import { tripRoom } from "../rooms/stubs";
 
 /** Trips looked at per run at most; the rest wait for the next run. */
 const MAX_HOLDS_PER_RUN = 200;
 
 export type ReleasedHold = { tripId: string; riderId: string; amount: Money; why: "trip_ended" | "unknown_trip" };
-
-export type LedgerProblem =
-  | { kind: "account_balance"; account: string; currency: string; balance: number; rule: string }
-  | { kind: "unbalanced_entry"; entryId: string; currency: string; sum: number; accounts: string[] };
 
 export type ReconcileSummary = {
   at: number;
@@ -46,8 +44,6 @@ export type ReconcileSummary = {
   ledgerProblems: LedgerProblem[];
 };
 
-type OpenHold = { tripId: string; account: string; currency: string; held: number; since: number };
-
 export async function reconcile(env: Env, config: Config, now: number): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = {
     at: now,
@@ -57,7 +53,7 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     failed: [],
     ledgerProblems: [],
   };
-  for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS)) {
+  for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS, MAX_HOLDS_PER_RUN)) {
     summary.holdsChecked++;
     try {
       const outcome = await reconcileHold(env, hold, now);
@@ -90,27 +86,9 @@ export async function runScheduledReconciliation(
   return reconcile(env, config, Math.max(scheduledTime, Date.now()));
 }
 
-/** Per trip and rider, the money still held, for holds placed before `before`. */
-async function openHolds(d1: D1Database, before: number): Promise<OpenHold[]> {
-  // A range on account_id (not LIKE) so that the lines' account index serves it.
-  const rows = await d1
-    .prepare(
-      `SELECT e.trip_id AS tripId, l.account_id AS account, l.currency AS currency, SUM(l.amount) AS held,
-              MIN(l.created_at) AS since
-         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-        WHERE l.account_id >= 'hold:' AND l.account_id < 'hold;' AND e.trip_id IS NOT NULL
-        GROUP BY e.trip_id, l.account_id, l.currency
-       HAVING held > 0 AND since < ?
-        LIMIT ?`,
-    )
-    .bind(before, MAX_HOLDS_PER_RUN)
-    .all<OpenHold>();
-  return rows.results;
-}
-
 async function reconcileHold(env: Env, hold: OpenHold, now: number): Promise<ReleasedHold | "active" | null> {
   const riderId = hold.account.slice("hold:".length);
-  const trip = env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(hold.tripId));
+  const trip = tripRoom(env, hold.tripId);
   const status = asResult(await trip.status());
   let why: ReleasedHold["why"];
   if (status.ok) {
@@ -134,56 +112,3 @@ async function reconcileHold(env: Env, hold: OpenHold, now: number): Promise<Rel
 
 /** The plain Result: the RPC stub's type of it hides the error variant from narrowing. */
 const asResult = <T>(result: Result<T>): Result<T> => result;
-
-/** Accounts whose balance breaks their kind's sign, and entries whose lines do not sum to zero. */
-async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
-  const [accounts, entries] = await d1.batch<Record<string, unknown>>([
-    d1.prepare(
-      `SELECT account_id AS account, currency, SUM(amount) AS balance,
-              CASE WHEN account_id >= 'wallet:' AND account_id < 'wallet;' AND SUM(amount) < 0
-                     THEN 'a wallet never goes below zero'
-                   WHEN account_id >= 'hold:' AND account_id < 'hold;' AND SUM(amount) < 0
-                     THEN 'a hold never goes below zero'
-                   WHEN account_id >= 'receivable:' AND account_id < 'receivable;' AND SUM(amount) > 0
-                     THEN 'a receivable never goes above zero'
-                   WHEN account_id >= 'earnings:' AND account_id < 'earnings;' AND SUM(amount) < 0
-                     THEN 'earnings never go below zero'
-              END AS rule
-         FROM journal_lines GROUP BY account_id, currency HAVING rule IS NOT NULL`,
-    ),
-    d1.prepare(
-      `SELECT entry_id AS entryId, currency, SUM(amount) AS sum, GROUP_CONCAT(account_id) AS accounts
-         FROM journal_lines GROUP BY entry_id, currency HAVING SUM(amount) != 0`,
-    ),
-  ]);
-  const problems: LedgerProblem[] = [];
-  for (const row of (accounts?.results ?? []) as {
-    account: string;
-    currency: string;
-    balance: number;
-    rule: string;
-  }[]) {
-    problems.push({
-      kind: "account_balance",
-      account: row.account,
-      currency: row.currency,
-      balance: row.balance,
-      rule: row.rule,
-    });
-  }
-  for (const row of (entries?.results ?? []) as {
-    entryId: string;
-    currency: string;
-    sum: number;
-    accounts: string;
-  }[]) {
-    problems.push({
-      kind: "unbalanced_entry",
-      entryId: row.entryId,
-      currency: row.currency,
-      sum: row.sum,
-      accounts: [...new Set(row.accounts.split(","))],
-    });
-  }
-  return problems;
-}

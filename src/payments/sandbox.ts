@@ -6,7 +6,7 @@
  * so any webhook is refused.
  */
 import { ApiError } from "../errors";
-import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart } from "./provider";
+import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart } from "./types";
 
 export class SandboxProvider implements PaymentProvider {
   readonly name = "sandbox" as const;

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
-import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart } from "./provider";
+import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart } from "./types";
 import { verifyStripeSignature } from "./stripe-signature";
 
 /** The API version the shapes below were written against. */

@@ -9,7 +9,7 @@ import { notFound } from "../errors";
 import type { Message } from "../protocol/common";
 import type { ChatMessageFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import { archivedMessagesBefore, messageOf } from "./message-archive";
+import { archivedMessagesBefore, messageOf } from "../db/messages";
 import type { Appended, SequencedLog } from "./sequenced-log";
 
 /** A stored message: new (with the message itself), or a repeat of a command id already applied. */

@@ -13,8 +13,8 @@ import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatMessageFrame, type ChatRoomFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import { ChatLog, type PostedMessage } from "./chat-log";
-import { fastChatFrame } from "./fast-frames";
-import { archiveMessages } from "./message-archive";
+import { fastChatFrame } from "../protocol/fast-frames";
+import { archiveMessages } from "../db/messages";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 

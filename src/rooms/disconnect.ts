@@ -8,8 +8,10 @@
  * `room_members`), and, for a driver, their DriverSession (with the trip it holds, which D1's
  * history may not show yet). Each is asked over native RPC.
  */
+import { placesOfUser } from "../db/users";
 import { CLOSE_BANNED } from "../protocol/admin";
 import { redactSecrets } from "../redact";
+import { chatRoom, driverSession, tripRoom } from "./stubs";
 
 /**
  * Close codes this service sends when it ends a user's connections (4000-4999 are the
@@ -60,42 +62,18 @@ export type UserObject = { kind: "DriverSession" | "TripRoom" | "ChatRoom"; id: 
  * holds (which D1's history may not show yet). One D1 round trip, plus the driver's session.
  */
 export async function objectsHoldingUser(env: Env, userId: string, now: number): Promise<UserObject[]> {
-  const [trips, active, rooms, user] = await env.DB.batch<{
-    id?: string;
-    trip_id?: string;
-    room_id?: string;
-    role?: string;
-  }>([
-    env.DB.prepare(
-      `SELECT id FROM trips
-       WHERE (rider_id = ?1 OR driver_id = ?1)
-       AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2)
-       ORDER BY updated_at DESC LIMIT ?3`,
-    ).bind(userId, now - RECENTLY_ENDED_MS, MAX_TRIPS),
-    env.DB.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`).bind(userId),
-    env.DB.prepare(`SELECT room_id FROM room_members WHERE user_id = ?`).bind(userId),
-    env.DB.prepare(`SELECT role FROM users WHERE id = ?`).bind(userId),
-  ]);
-  const tripIds = new Set<string>();
-  for (const row of trips?.results ?? []) if (row.id) tripIds.add(row.id);
-  for (const row of active?.results ?? []) if (row.trip_id) tripIds.add(row.trip_id);
+  const places = await placesOfUser(env.DB, userId, now - RECENTLY_ENDED_MS, MAX_TRIPS);
+  const tripIds = new Set(places.tripIds);
 
   const objects: UserObject[] = [];
-  if (user?.results[0]?.role === "driver") {
-    const session = env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(userId));
+  if (places.role === "driver") {
+    const session = driverSession(env, userId);
     const held = await session.get().catch(() => null);
     if (held?.ok && held.value.tripId) tripIds.add(held.value.tripId);
     objects.push({ kind: "DriverSession", id: userId, stub: session });
   }
-  for (const id of tripIds)
-    objects.push({ kind: "TripRoom", id, stub: env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(id)) });
-  for (const row of rooms?.results ?? [])
-    if (row.room_id)
-      objects.push({
-        kind: "ChatRoom",
-        id: row.room_id,
-        stub: env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(row.room_id)),
-      });
+  for (const id of tripIds) objects.push({ kind: "TripRoom", id, stub: tripRoom(env, id) });
+  for (const roomId of places.roomIds) objects.push({ kind: "ChatRoom", id: roomId, stub: chatRoom(env, roomId) });
   return objects;
 }
 

@@ -10,6 +10,7 @@ import { CellTracker, haversineKm, impliedSpeedKmh, type Fix, type LatLng } from
 import type { Candidate } from "../domain/matching";
 import { ApiError } from "../errors";
 import { SocketGuard } from "./socket-guard";
+import { geoCell } from "./stubs";
 
 /**
  * Older fixes are history, not a position. (Fixes more than FIX_MAX_AHEAD_MS ahead of this
@@ -87,7 +88,7 @@ export class CellReporter {
       haversineKm(this.reportedPosition, point) * 1000 >= this.config.CELL_REPORT_DISTANCE_M;
     if (!due) return null;
     if (moved) this.leave(driver.driverId, last.cell);
-    this.cellStub(cell)
+    geoCell(this.env, cell)
       .upsertDriver(driver)
       .catch((err: unknown) => this.logError("reportToCell", err));
     this.reportedPosition = point;
@@ -97,12 +98,8 @@ export class CellReporter {
   /** Takes the driver out of `cell`'s index, if they are in one. */
   leave(driverId: string, cell: string | null): void {
     if (!cell) return;
-    this.cellStub(cell)
+    geoCell(this.env, cell)
       .removeDriver(driverId)
       .catch((err: unknown) => this.logError("leaveCell", err));
-  }
-
-  private cellStub(cell: string) {
-    return this.env.GEO_CELL.get(this.env.GEO_CELL.idFromName(cell));
   }
 }

@@ -32,8 +32,9 @@ import {
   RECENT_ACCEPTANCE,
 } from "./driver-record";
 import { Commands } from "./commands";
-import { fastLocationFrame } from "./fast-frames";
+import { fastLocationFrame } from "../protocol/fast-frames";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
+import { tripRoom } from "./stubs";
 
 /**
  * How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by
@@ -337,7 +338,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     identity: Identity,
     frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>,
   ): Promise<Result<Trip>> {
-    const trip = this.tripStub(frame.tripId);
+    const trip = tripRoom(this.env, frame.tripId);
     if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }
@@ -348,7 +349,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     this.fixes.check(fix, lastFixOf(row), now);
     const moved = this.record.holdFix(fix);
     if (row.status === "on_trip" && row.trip_id) {
-      this.tripStub(row.trip_id)
+      tripRoom(this.env, row.trip_id)
         .driverLocation(row.id, fix)
         .catch((err: unknown) => this.logError("forwardLocation", err));
     }
@@ -366,10 +367,6 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   private leaveCell(row: DriverRow): void {
     this.cells.leave(row.id, row.cell);
-  }
-
-  private tripStub(tripId: string) {
-    return this.env.TRIP_ROOM.get(this.env.TRIP_ROOM.idFromName(tripId));
   }
 
   private deliver(frame: DriverChannelFrame, row: DriverRow, now: number): OfferDelivery {

@@ -10,6 +10,7 @@
 import type { Identity } from "../auth/jwt";
 import { ApiError, unwrap } from "../errors";
 import type { Trip } from "../protocol/dispatch";
+import { driverSession, tripRoom } from "./stubs";
 
 export type SuspendOutcome = {
   /** The trip whose offer was declined. */
@@ -27,7 +28,7 @@ export async function suspendDriver(
   reason: string,
 ): Promise<SuspendOutcome> {
   const outcome: SuspendOutcome = { declinedOfferOf: null, handedBack: null, cancelled: null };
-  const held = await env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driverId)).suspend();
+  const held = await driverSession(env, driverId).suspend();
   // No session: the driver never went online, and holds nothing.
   if (!held.ok) return outcome;
   // The trip room checks only the user id of a driver's move; the name is not shown anywhere.
@@ -35,11 +36,11 @@ export async function suspendDriver(
   const { offeredTripId, tripId } = held.value;
   if (offeredTripId) {
     // The offer may have timed out meanwhile: then the trip moved on by itself.
-    const declined = await env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(offeredTripId)).decline(driver);
+    const declined = await tripRoom(env, offeredTripId).decline(driver);
     if (declined.ok) outcome.declinedOfferOf = offeredTripId;
   }
   if (tripId) {
-    const trip = env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
+    const trip = tripRoom(env, tripId);
     try {
       unwrap(await trip.cancel(driver, "the driver was removed by an operator"));
       outcome.handedBack = tripId;

@@ -10,7 +10,9 @@ import { isActive, type TripEvent, type TripState } from "../domain/trip";
 import { unwrap } from "../errors";
 import type { Trip } from "../protocol/dispatch";
 import type { DispatchPorts, DispatchSettings, ReservationTable } from "./dispatch-saga";
-import { candidatesBestFirst, CANDIDATES_PER_CELL, matchingSearch, noteTripInCell, withdrawDemand } from "./geo-index";
+import { CANDIDATES_PER_CELL, matchingSearch } from "../domain/area-search";
+import { candidatesBestFirst, noteTripInCell, withdrawDemand } from "./geo-cell-client";
+import { driverSession } from "./stubs";
 
 /** Drivers a pass is reserving and has not yet recorded an offer to; see dispatch-saga's ReservationTable. */
 export const RESERVING_SCHEMA = `CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`;
@@ -49,15 +51,15 @@ export function candidatesFor(env: Env, config: Config): DispatchPorts["candidat
 export function driverSessions(env: Env): Pick<DispatchPorts, "reserve" | "release" | "showOffer"> {
   return {
     reserve: async (driverId, tripId) => {
-      const answer = await driverStub(env, driverId).reserve(tripId);
+      const answer = await driverSession(env, driverId).reserve(tripId);
       if (!answer.ok) return "no_answer";
       return answer.value.reserved ? "reserved" : "busy";
     },
     release: async (driverId, tripId, reason) => {
-      unwrap(await driverStub(env, driverId).release(tripId, reason));
+      unwrap(await driverSession(env, driverId).release(tripId, reason));
     },
     showOffer: async (driverId, offer) => {
-      unwrap(await driverStub(env, driverId).showOffer(offer));
+      unwrap(await driverSession(env, driverId).showOffer(offer));
     },
   };
 }
@@ -74,28 +76,28 @@ export async function tellDrivers(
     try {
       switch (event.type) {
         case "offer_declined":
-          await driverStub(env, event.driverId).release(state.id, "declined");
+          await driverSession(env, event.driverId).release(state.id, "declined");
           break;
         case "offer_expired":
-          await driverStub(env, event.driverId).release(state.id, "expired");
+          await driverSession(env, event.driverId).release(state.id, "expired");
           break;
         case "driver_cancelled":
-          await driverStub(env, event.driverId).release(state.id, "cancelled");
+          await driverSession(env, event.driverId).release(state.id, "cancelled");
           break;
         case "accepted":
-          await driverStub(env, event.driverId).confirm(state.id, trip);
+          await driverSession(env, event.driverId).confirm(state.id, trip);
           break;
         case "arrived":
         case "started":
-          await driverStub(env, event.driverId).tripChanged(trip);
+          await driverSession(env, event.driverId).tripChanged(trip);
           break;
         case "completed":
-          await driverStub(env, event.driverId).release(state.id, "finished", trip);
+          await driverSession(env, event.driverId).release(state.id, "finished", trip);
           break;
         case "cancelled":
         case "no_driver":
           if (event.releasedDriverId)
-            await driverStub(env, event.releasedDriverId).release(state.id, "cancelled", trip);
+            await driverSession(env, event.releasedDriverId).release(state.id, "cancelled", trip);
           break;
         case "offered":
           // The saga shows the offer itself, once the trip has recorded it.
@@ -128,8 +130,4 @@ export async function tellPickupCell(
   if (events.some((event) => event.type === "cancelled" && event.cancellationFee === null))
     calls.push(withdrawDemand(env, config, state.pickup, state.id).catch((err) => logError("withdrawDemand", err)));
   await Promise.all(calls);
-}
-
-function driverStub(env: Env, driverId: string) {
-  return env.DRIVER_SESSION.get(env.DRIVER_SESSION.idFromName(driverId));
 }

@@ -33,7 +33,7 @@ import { TripClientFrame, type Trip, type TripRoomFrame, type TripStoredFrame } 
 import { ChatLog, type PostedMessage } from "./chat-log";
 import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
-import { messageInserts } from "./message-archive";
+import { messageInserts } from "../db/messages";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import {

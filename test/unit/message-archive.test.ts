@@ -3,7 +3,7 @@
 // that limit, so it is checked here on the statements themselves; 16 rows of 6 columns fit.
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { D1_MAX_BOUND_PARAMETERS, MESSAGE_ROWS_PER_INSERT, messageInserts } from "../../src/rooms/message-archive";
+import { D1_MAX_BOUND_PARAMETERS, MESSAGE_ROWS_PER_INSERT, messageInserts } from "../../src/db/messages";
 import type { StoredEvent } from "../../src/rooms/event-log";
 
 function messageEvent(seq: number): StoredEvent {

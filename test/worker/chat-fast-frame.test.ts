@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChatClientFrame } from "../../src/protocol/frames";
-import { fastChatFrame } from "../../src/rooms/fast-frames";
+import { fastChatFrame } from "../../src/protocol/fast-frames";
 
 /** The fast result agrees with zod: none, or zod's own success value. */
 function expectAgreement(input: unknown): void {

@@ -158,7 +158,7 @@ describe("offer timeout", () => {
 
 describe("search order", () => {
   // Matching asks the pickup's own cell first and its ring only when a driver there could
-  // still rank ahead (rooms/geo-index nearSearch): the order must be the whole ring's.
+  // still rank ahead (domain/area-search nearSearch): the order must be the whole ring's.
   const model = { detourFactor: config.DETOUR_FACTOR, citySpeedKmh: config.CITY_SPEED_KMH };
   const cellAt = (p: LatLng) => latLngToCell(p.lat, p.lng, config.H3_RESOLUTION);
 

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DriverClientFrame } from "../../src/protocol/dispatch";
-import { fastLocationFrame } from "../../src/rooms/fast-frames";
+import { fastLocationFrame } from "../../src/protocol/fast-frames";
 
 function expectAgreement(input: unknown): void {
   const fast = fastLocationFrame(input);

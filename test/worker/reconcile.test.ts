@@ -7,7 +7,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { placeHold } from "../../src/db/ledger";
+import { holdFare } from "../../src/db/ledger";
 import worker from "../../src/index";
 import { reconcile } from "../../src/payments/reconcile";
 import { call, registerUser, unique } from "../helpers/api";
@@ -47,7 +47,7 @@ describe("reconciliation of holds", () => {
     const rider = await registerUser("rider");
     // What a request that died between its hold and its trip (or whose release failed) leaves.
     const tripId = unique("trip_lost");
-    await placeHold(env.DB, tripId, rider.user.id, USD(900), Date.now() - GRACE - 60_000);
+    await holdFare(env.DB, tripId, rider.user.id, USD(900), Date.now() - GRACE - 60_000);
     expect(await walletOf(rider)).toMatchObject({ held: USD(900), available: USD(50_000 - 900) });
 
     await runCron();
@@ -64,9 +64,9 @@ describe("reconciliation of holds", () => {
     async () => {
       const rider = await registerUser("rider");
       const lost = unique("trip_lost");
-      await placeHold(env.DB, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
+      await holdFare(env.DB, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
       const young = unique("trip_young");
-      await placeHold(env.DB, young, rider.user.id, USD(700), Date.now());
+      await holdFare(env.DB, young, rider.user.id, USD(700), Date.now());
       const pickup = area(80);
       const active = await requestTrip(await registerUser("rider"), pickup, offset(pickup, 3));
 

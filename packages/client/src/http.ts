@@ -56,12 +56,7 @@ import {
   type RoomOptions,
   type TripConnection,
 } from "./room";
-
-/** The part of `fetch` the SDK uses; pass your own (a test double, a proxy-aware one) in the options. */
-export type FetchLike = (
-  input: string,
-  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<Response>;
+import type { FetchLike } from "./types";
 
 /** A bearer token, or a function that returns the current one (called on every request). */
 export type TokenSource = string | null | (() => string | null | Promise<string | null>);

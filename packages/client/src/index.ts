@@ -8,6 +8,7 @@
 export { RidewireClient, socketUrl } from "./http";
 // Every type the HTTP client exports is public: its options and inputs, and the protocol's resources.
 export type * from "./http";
+export type { FetchLike } from "./types";
 export { RoomConnection } from "./room";
 export type {
   Ack,

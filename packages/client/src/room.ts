@@ -37,7 +37,7 @@ import {
   type ErrorFrame,
   type TripFrames,
 } from "./frames";
-import type { FetchLike } from "./http";
+import type { FetchLike } from "./types";
 import { newId } from "./ids";
 import { renewalMarginMs, tokenTimes } from "./session";
 import { SseParser } from "./sse";

@@ -10,9 +10,9 @@ import { Hono } from "hono";
 import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
 import { banAccount, unbanAccount } from "../../db/bans";
 import { revokeUserSessions } from "../../db/sessions";
-import { refundTrip } from "../../db/refunds";
+import { refundTrip, type RefundOutcome } from "../../db/refunds";
 import { tripRefundKey } from "../../domain/ledger";
-import { badRequest, conflict, notFound, unwrap } from "../../errors";
+import { type ApiError, badRequest, conflict, notFound, unwrap } from "../../errors";
 import {
   AdminCancelBody,
   AuditQuery,
@@ -30,12 +30,11 @@ import { forgetBanLook } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { tripRoom } from "../../rooms/stubs";
 
 export const adminRoutes = new Hono<AppEnv>();
 
 adminRoutes.use("/admin/*", requireUser, requireAdmin);
-
-const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 /**
  * How long the objects that held a banned user's sockets refuse new ones: longer than any
@@ -109,7 +108,7 @@ adminRoutes.post("/admin/trips/:id/cancel", async (c) => {
   const tripId = readId(c);
   const { reason } = await readBody(c, AdminCancelBody);
   const actorId = c.get("identity").userId;
-  const cancelled = unwrap(await tripObject(c.env, tripId).adminCancel(actorId, reason));
+  const cancelled = unwrap(await tripRoom(c.env, tripId).adminCancel(actorId, reason));
   const audit = await writeAudit(c.env.DB, {
     at: Date.now(),
     actorId,
@@ -130,7 +129,7 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const body = await readBody(c, RefundBody);
   const actorId = c.get("identity").userId;
   // 404 for an unknown trip; and a charge the trip room has not posted yet is posted first.
-  unwrap(await tripObject(c.env, tripId).settle());
+  unwrap(await tripRoom(c.env, tripId).settle());
   const ledgerKey = tripRefundKey(tripId, requestKey);
   const now = Date.now();
   const outcome = await refundTrip(c.env.DB, { tripId, requestKey, amount: body.amount }, now, (refund, posted) => [
@@ -147,6 +146,7 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
       posted,
     ),
   ]);
+  if (outcome.status !== "posted" && outcome.status !== "duplicate") throw refusalError(outcome);
   if (outcome.status === "posted") {
     const audit = insertedAudit(outcome.extra[0]);
     if (!audit) throw new Error("a posted refund has no audit record");
@@ -170,6 +170,25 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const answer: RefundResponse = { refund: recorded.data, audit };
   return c.json(answer, 201);
 });
+
+/** The answer to a refund the ledger refused: 409, or 400 for an amount in another currency. */
+function refusalError(refusal: Exclude<RefundOutcome, { status: "posted" | "duplicate" }>): ApiError {
+  switch (refusal.status) {
+    case "not_charged":
+      return conflict("nothing was charged for this trip, so there is nothing to refund");
+    case "other_currency":
+      return badRequest(`the trip was charged in ${refusal.charged.currency}`, { charged: refusal.charged });
+    case "refunded_in_full":
+      return conflict("the charge is refunded in full already", refusal.standing);
+    case "over_refundable":
+      return conflict(
+        `at most ${refusal.standing.refundable.amount} of the charge is left to refund`,
+        refusal.standing,
+      );
+    case "contended":
+      return conflict("the trip's refunds kept changing; try again");
+  }
+}
 
 adminRoutes.get("/admin/audit", async (c) => {
   const query = readQuery(c, AuditQuery);

@@ -27,7 +27,8 @@ import { endSessionsOnSockets } from "../../rooms/session-end";
 import { jwtSettings, requireUser } from "../auth-middleware";
 import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
-import { newId, readBody, readOptionalBody } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readOptionalBody } from "../validate";
 
 export const authRoutes = new Hono<AppEnv>();
 

@@ -3,11 +3,18 @@
  * A driver going online and offline, the driver channel socket, and its fallback for networks
  * that break WebSockets: the channel as Server-Sent Events, and fixes posted over HTTP.
  * Everything about the driver's availability is decided by their DriverSession object.
+ *
+ * The session's record (with the driver's rating, which matching reads) is made when the
+ * driver goes online or opens their channel, and whenever the session answers that it has
+ * none yet (404: a driver who never went online); a posted rating reaches it at once (routes/
+ * trips.ts). Every other call is one RPC and no D1 read: a driver on the HTTP fallback posts a
+ * fix every few seconds.
  */
 import { Hono } from "hono";
 import { ratingOf } from "../../db/ratings";
-import { unwrap } from "../../errors";
+import { type Result, unwrap } from "../../errors";
 import { LocationBody, OnlineBody } from "../../protocol/dispatch";
+import { driverSession } from "../../rooms/stubs";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
@@ -17,36 +24,48 @@ export const driverRoutes = new Hono<AppEnv>();
 
 driverRoutes.use("/drivers/me/*", requireUser, requireRole("driver"));
 
-/** The caller's session object, created on first use with their current rating. */
-async function mySession(c: AppContext) {
+type Session = ReturnType<typeof driverSession>;
+
+/** The caller's session object, its record made (idempotent) with their current rating from D1. */
+async function readySession(c: AppContext): Promise<Session> {
   const { userId } = c.get("identity");
-  const session = c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(userId));
+  const session = driverSession(c.env, userId);
   await session.ensure(userId, (await ratingOf(c.env.DB, userId)).average);
   return session;
 }
 
+/**
+ * Runs `call` on the caller's session; if the session answers that it has no record yet, makes
+ * it and runs `call` again.
+ */
+async function onMySession<T>(c: AppContext, call: (session: Session) => Promise<Result<T>>): Promise<T> {
+  const first = await call(driverSession(c.env, c.get("identity").userId));
+  if (first.ok || first.error.code !== "not_found") return unwrap(first);
+  return unwrap(await call(await readySession(c)));
+}
+
 driverRoutes.post("/drivers/me/online", async (c) => {
   const body = await readBody(c, OnlineBody);
-  const driver = unwrap(await (await mySession(c)).goOnline(body.location));
+  const driver = unwrap(await (await readySession(c)).goOnline(body.location));
   return c.json({ driver });
 });
 
 driverRoutes.post("/drivers/me/offline", async (c) => {
-  const driver = unwrap(await (await mySession(c)).goOffline());
+  const driver = await onMySession(c, (session) => session.goOffline());
   return c.json({ driver });
 });
 
 driverRoutes.get("/drivers/me", async (c) => {
-  const driver = unwrap(await (await mySession(c)).get());
+  const driver = await onMySession(c, (session) => session.get());
   return c.json({ driver });
 });
 
-driverRoutes.get("/drivers/me/ws", async (c) => forwardUpgrade(c, await mySession(c)));
-driverRoutes.get("/drivers/me/events", async (c) => forwardFallback(c, await mySession(c), "events"));
+driverRoutes.get("/drivers/me/ws", async (c) => forwardUpgrade(c, await readySession(c)));
+driverRoutes.get("/drivers/me/events", async (c) => forwardFallback(c, await readySession(c), "events"));
 
 /** A fix over HTTP, checked like the channel's `location` frame (age, speed, 2 per second). */
 driverRoutes.post("/drivers/me/location", async (c) => {
   const { lat, lng, at } = await readBody(c, LocationBody);
-  unwrap(await (await mySession(c)).reportLocation({ lat, lng, at }));
+  await onMySession(c, (session) => session.reportLocation({ lat, lng, at }));
   return c.json({ accepted: true });
 });

@@ -20,7 +20,8 @@ import { newWebhookSecret } from "../../notify/webhook";
 import { DeviceBody, NotificationListQuery, PreferencesBody, type Device } from "../../protocol/notifications";
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
-import { newId, readBody, readId, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readQuery } from "../validate";
 
 export const notificationRoutes = new Hono<AppEnv>();
 

@@ -14,6 +14,7 @@ import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
 import { readQuery } from "../validate";
+import { geoCell } from "../../rooms/stubs";
 
 export const opsRoutes = new Hono<AppEnv>();
 
@@ -29,7 +30,7 @@ opsRoutes.get("/ops/cells", async (c) => {
   // A cell that cannot answer shows as empty rather than failing the whole view.
   const summaries = await Promise.all(
     cells.map((cell) =>
-      c.env.GEO_CELL.get(c.env.GEO_CELL.idFromName(cell))
+      geoCell(c.env, cell)
         .summary(now)
         .catch(() => EMPTY),
     ),

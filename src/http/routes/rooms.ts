@@ -20,11 +20,11 @@ import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "..
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
-import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { chatRoom } from "../../rooms/stubs";
 
 export const roomRoutes = new Hono<AppEnv>();
-
-const roomObject = (env: Env, roomId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(roomId));
 
 roomRoutes.use("/rooms", requireUser);
 roomRoutes.use("/rooms/*", requireUser);
@@ -39,7 +39,7 @@ roomRoutes.post("/rooms", requireAccount, async (c) => {
     createdAt: Date.now(),
   };
   // The object first: if D1 then fails, nothing lists the room, and a retry makes a new one.
-  unwrap(await roomObject(c.env, room.id).initialize(room));
+  unwrap(await chatRoom(c.env, room.id).initialize(room));
   await insertRoom(c.env.DB, room);
   return c.json({ room }, 201);
 });
@@ -61,7 +61,7 @@ roomRoutes.post("/rooms/:id/join", requireAccount, async (c) => {
   if (room.private && !member) throw forbidden("this room is private; a member must add you");
   if (!member) await addRoomMember(c.env.DB, room.id, userId, Date.now());
   // Also when already a member in D1: repairs an object that missed an earlier call.
-  unwrap(await roomObject(c.env, room.id).addMember(userId));
+  unwrap(await chatRoom(c.env, room.id).addMember(userId));
   return c.json({ room });
 });
 
@@ -72,7 +72,7 @@ roomRoutes.post("/rooms/:id/members", async (c) => {
     throw forbidden("only members may add members");
   if (!(await findUserById(c.env.DB, body.userId))) throw notFound("user not found");
   await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
-  unwrap(await roomObject(c.env, room.id).addMember(body.userId));
+  unwrap(await chatRoom(c.env, room.id).addMember(body.userId));
   return c.json({ room, userId: body.userId });
 });
 
@@ -85,7 +85,7 @@ roomRoutes.get("/rooms/:id/members", async (c) => {
 
 roomRoutes.get("/rooms/:id/messages", async (c) => {
   const query = readQuery(c, HistoryQuery);
-  const page = unwrap(await roomObject(c.env, readId(c)).history(c.get("identity"), query.before, query.limit));
+  const page = unwrap(await chatRoom(c.env, readId(c)).history(c.get("identity"), query.before, query.limit));
   return c.json(page);
 });
 
@@ -93,10 +93,10 @@ roomRoutes.post("/rooms/:id/messages", async (c) => {
   const roomId = readId(c);
   const idempotencyKey = readIdempotencyKey(c);
   const body = await readBody(c, PostMessageBody);
-  const message = unwrap(await roomObject(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey));
+  const message = unwrap(await chatRoom(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey));
   return c.json({ message }, 201);
 });
 
-roomRoutes.get("/rooms/:id/ws", async (c) => forwardUpgrade(c, roomObject(c.env, readId(c))));
-roomRoutes.get("/rooms/:id/events", async (c) => forwardFallback(c, roomObject(c.env, readId(c)), "events"));
-roomRoutes.get("/rooms/:id/poll", async (c) => forwardFallback(c, roomObject(c.env, readId(c)), "poll"));
+roomRoutes.get("/rooms/:id/ws", async (c) => forwardUpgrade(c, chatRoom(c.env, readId(c))));
+roomRoutes.get("/rooms/:id/events", async (c) => forwardFallback(c, chatRoom(c.env, readId(c)), "events"));
+roomRoutes.get("/rooms/:id/poll", async (c) => forwardFallback(c, chatRoom(c.env, readId(c)), "poll"));

@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
-import { placeHold, releaseHold } from "../../db/ledger";
+import { releaseHold } from "../../db/ledger";
 import {
   claimActiveTrip,
   claimStatements,
@@ -38,20 +38,22 @@ import {
   type Trip,
 } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
-import { candidatesBestFirst, nearSearch, recordDemand } from "../../rooms/geo-index";
+import { nearSearch } from "../../domain/area-search";
+import { candidatesBestFirst, recordDemand } from "../../rooms/geo-cell-client";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
-import { newId, readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { placeHold } from "../holds";
+import { readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 import { redactSecrets } from "../../redact";
+import { driverSession, tripRoom as tripObject } from "../../rooms/stubs";
 
 export const tripRoutes = new Hono<AppEnv>();
 
 tripRoutes.use("/quotes", requireUser);
 tripRoutes.use("/trips", requireUser);
 tripRoutes.use("/trips/*", requireUser);
-
-const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 /**
  * Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells
@@ -299,8 +301,7 @@ tripRoutes.post("/trips/:id/rating", async (c) => {
   if (!saved) throw conflict("you have already rated this trip");
   const rating = await ratingOf(c.env.DB, rateeId);
   // The driver's rating feeds matching; their session carries it to the geo index.
-  if (role === "driver")
-    await c.env.DRIVER_SESSION.get(c.env.DRIVER_SESSION.idFromName(rateeId)).setRating(rating.average);
+  if (role === "driver") await driverSession(c.env, rateeId).setRating(rating.average);
   return c.json({ rating: { tripId, rateeId, stars: body.stars, comment: body.comment ?? null } }, 201);
 });
 

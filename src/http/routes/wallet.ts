@@ -23,7 +23,9 @@ import { paymentProvider } from "../../payments/provider";
 import { EarningsQuery, TopUpBody, TransactionListQuery, type Receipt, type TopUp } from "../../protocol/payments";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
-import { newId, readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { newId } from "../../ids";
+import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { tripRoom } from "../../rooms/stubs";
 
 export const walletRoutes = new Hono<AppEnv>();
 
@@ -31,8 +33,6 @@ walletRoutes.use("/wallet", requireUser);
 walletRoutes.use("/wallet/*", requireUser);
 walletRoutes.use("/earnings", requireUser);
 walletRoutes.use("/trips/:id/receipt", requireUser);
-
-const tripObject = (env: Env, tripId: string) => env.TRIP_ROOM.get(env.TRIP_ROOM.idFromName(tripId));
 
 function toTopUp(row: TopUpRow): TopUp {
   return {
@@ -138,7 +138,7 @@ walletRoutes.get("/trips/:id/receipt", async (c) => {
   const identity = c.get("identity");
   let charge = await chargeOf(c.env.DB, tripId);
   if (!charge) {
-    const stub = tripObject(c.env, tripId);
+    const stub = tripRoom(c.env, tripId);
     const trip = unwrap(await stub.get(identity));
     if (trip.status !== "completed" && !(trip.status === "cancelled" && trip.cancellationFee))
       throw conflict(`the trip is ${trip.status}: there is no receipt until it is completed or a fee is charged`);

@@ -212,7 +212,7 @@ describe("CellTracker", () => {
 });
 
 describe("insideCellKm", () => {
-  // The bound that lets matching ask the pickup's own cell first (rooms/geo-index nearSearch):
+  // The bound that lets matching ask the pickup's own cell first (domain/area-search nearSearch):
   // no point outside a cell is nearer than insideCellKm, so none can have a shorter ETA.
   it("is never more than the distance to any point of another cell, anywhere (pentagons included)", () => {
     const start = fc.oneof(

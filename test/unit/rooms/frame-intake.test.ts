@@ -2,7 +2,7 @@
 // JSON, rate, the auth frame, the fast path and the zod path with their error wording.
 import { describe, expect, it } from "vitest";
 import { ChatClientFrame } from "../../../src/protocol/frames";
-import { fastChatFrame } from "../../../src/rooms/fast-frames";
+import { fastChatFrame } from "../../../src/protocol/fast-frames";
 import { takeFrame, type IntakeRules } from "../../../src/rooms/frame-intake";
 
 function rules(overrides: Partial<IntakeRules<ChatClientFrame>> = {}): IntakeRules<ChatClientFrame> {

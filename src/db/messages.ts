@@ -1,17 +1,19 @@
 /**
- * @module rooms/message-archive
+ * @module db/messages
  * Chat messages in D1, shared by chat rooms and trip chat: the write-behind copy from a room's
  * outbox (idempotent on room and seq) and the read-back of history the room no longer keeps.
  */
 import { and, desc, eq, getTableColumns, lt } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import { messages } from "../db/schema";
 import type { Message } from "../protocol/common";
 import { ServerMessageFrame } from "../protocol/frames";
-import type { StoredEvent } from "./event-log";
+import { messages } from "./schema";
+
+/** An event as a room's log stored it: the exact text of the frame it broadcast. */
+export type StoredFrame = { frame: string };
 
 /** The message inside a stored `message` frame, or null for any other frame. */
-export function messageOf(event: StoredEvent): Message | null {
+export function messageOf(event: StoredFrame): Message | null {
   const parsed = ServerMessageFrame.safeParse(JSON.parse(event.frame));
   return parsed.success ? parsed.data.message : null;
 }
@@ -28,7 +30,7 @@ export const MESSAGE_ROWS_PER_INSERT = Math.floor(
  * several rows per statement, as many as D1's parameter limit allows, since a flush carries
  * every message a room stored in the last few seconds.
  */
-export function messageInserts(db: DrizzleD1Database, events: StoredEvent[]) {
+export function messageInserts(db: DrizzleD1Database, events: readonly StoredFrame[]) {
   const rows = events.map(messageOf).filter((m): m is Message => m !== null);
   const inserts = [];
   for (let i = 0; i < rows.length; i += MESSAGE_ROWS_PER_INSERT) {
@@ -43,7 +45,7 @@ export function messageInserts(db: DrizzleD1Database, events: StoredEvent[]) {
 }
 
 /** Inserts the messages among `events`, in one batch. */
-export async function archiveMessages(d1: D1Database, events: StoredEvent[]): Promise<void> {
+export async function archiveMessages(d1: D1Database, events: readonly StoredFrame[]): Promise<void> {
   const db = drizzle(d1);
   const [first, ...rest] = messageInserts(db, events);
   if (first) await db.batch([first, ...rest]);

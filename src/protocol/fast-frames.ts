@@ -1,14 +1,14 @@
 /**
- * @module rooms/fast-frames
+ * @module protocol/fast-frames
  * The hottest client frames checked without zod: a chat `message` (one per message sent) and
  * a driver's `location` (one every few seconds per driver); zod's discriminated unions were a
  * sixth of the driver path's CPU (bench/PROFILE.md). Each check returns exactly what the zod
  * schema's parse returns, or undefined for anything else, valid or not, which zod then parses
  * and words as before.
  */
-import { MessageText } from "../protocol/common";
-import { LocationFrame } from "../protocol/dispatch";
-import { FrameId, type ChatClientFrame } from "../protocol/frames";
+import { MessageText } from "./common";
+import { LocationFrame } from "./dispatch";
+import { FrameId, type ChatClientFrame } from "./frames";
 
 type Range = { min: number; max: number };
 const rangeOf = (min: number | null, max: number | null): Range | null =>

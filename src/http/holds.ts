@@ -1,0 +1,31 @@
+/**
+ * @module http/holds
+ * A trip request's hold on the rider's wallet as the API answers it: db/ledger's `holdFare`
+ * says whether the wallet covered the fare, and a refusal becomes 402 `insufficient_funds`
+ * with what was needed and what is available.
+ */
+import { holdFare, type SqlCondition } from "../db/ledger";
+import type { Money } from "../domain/fare";
+import { ApiError } from "../errors";
+
+/**
+ * Holds the fare (see `holdFare`) and answers the results of `then`'s statements; throws 402
+ * `insufficient_funds` when the wallet does not cover it.
+ */
+export async function placeHold(
+  d1: D1Database,
+  tripId: string,
+  riderId: string,
+  amount: Money,
+  now: number,
+  then?: (holdPosted: SqlCondition) => D1PreparedStatement[],
+): Promise<D1Result[]> {
+  const hold = await holdFare(d1, tripId, riderId, amount, now, then);
+  if (hold.held) return hold.extra;
+  throw new ApiError(
+    402,
+    "insufficient_funds",
+    "your available balance does not cover this trip's fare; top up your wallet",
+    { needed: hold.needed, available: hold.available },
+  );
+}
