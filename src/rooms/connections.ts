@@ -43,14 +43,15 @@ export class Connections {
   /** A stored event to every socket and stream; answers the long polls waiting for it. */
   publish(text: string, seq: number): void {
     for (const ws of this.sockets.keys()) trySend(ws, text);
-    this.eventStreams.send(sseEvent(text, seq));
+    // Most rooms have no stream open: no SSE event is built for nobody.
+    if (this.eventStreams.count > 0) this.eventStreams.send(sseEvent(text, seq));
     this.longPolls.stored(seq);
   }
 
   /** An ephemeral frame (no seq, not kept) to every socket but `except`, and every stream. */
   broadcast(text: string, except?: WebSocket): void {
     for (const ws of this.sockets.keys()) if (ws !== except) trySend(ws, text);
-    this.eventStreams.send(sseEvent(text));
+    if (this.eventStreams.count > 0) this.eventStreams.send(sseEvent(text));
   }
 
   /** An ephemeral frame to one user's sockets and streams; returns how many it reached. */

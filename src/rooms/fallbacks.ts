@@ -97,6 +97,11 @@ export class EventStreams {
     return new Response(readable, { headers: SSE_HEADERS });
   }
 
+  /** How many streams are open. */
+  get count(): number {
+    return this.streams.size;
+  }
+
   /** Writes to every stream, or to one user's; returns how many streams it went to. */
   send(chunk: string, userId?: string): number {
     return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
