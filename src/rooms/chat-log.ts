@@ -10,7 +10,7 @@ import type { Message } from "../protocol/common";
 import type { ChatMessageFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import { archivedMessagesBefore, messageOf } from "../db/messages";
-import type { Appended, SequencedLog } from "./sequenced-log";
+import { type Appended, type LogHost, SequencedLog } from "./sequenced-log";
 
 /** A stored message: new (with the message itself), or a repeat of a command id already applied. */
 export type PostedMessage = { seq: number; message?: Message };
@@ -95,4 +95,20 @@ export class ChatLog {
     const messages = page.slice(0, limit);
     return { messages, nextBefore: hasMore ? (messages.at(-1)?.seq ?? null) : null };
   }
+}
+
+/** A room's log with chat on it (chat rooms and trips). */
+export type LoggedChat<Frame extends { type: string; seq: number }> = {
+  log: SequencedLog<Frame | ChatMessageFrame>;
+  chat: ChatLog;
+};
+
+/** Opens a room's log and its chat, wired to the room: its alarm, its sends and its error log. */
+export function openLoggedChat<Frame extends { type: string; seq: number }>(
+  storage: DurableObjectStorage,
+  db: D1Database,
+  host: LogHost & { publish(appended: Appended): void },
+): LoggedChat<Frame> {
+  const log = new SequencedLog<Frame | ChatMessageFrame>(storage, host);
+  return { log, chat: new ChatLog(log, db, host.publish, host.config.MESSAGE_ARCHIVE_DELAY_MS) };
 }

@@ -12,9 +12,10 @@ import { notifyLater } from "../notify/producer";
 import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatMessageFrame, type ChatRoomFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import { ChatLog, type PostedMessage } from "./chat-log";
+import { type LoggedChat, openLoggedChat, type PostedMessage } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
+import type { ReadableLog } from "./resume";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
@@ -22,7 +23,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
   /** The room's log and its messages, once the room is created; null for an id nobody created. */
-  private kept: { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } | null = null;
+  private kept: LoggedChat<ChatMessageFrame> | null = null;
   /**
    * How many members the room has: counted once after a wake, then kept by `insertMember`
    * (members are never removed here, only added).
@@ -35,19 +36,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /** Opens the room's storage, creating its tables the first time; idempotent. */
-  private open(): { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } {
+  private open(): LoggedChat<ChatMessageFrame> {
     if (this.kept) return this.kept;
-    const log = new SequencedLog<ChatMessageFrame>(this.ctx.storage, {
-      config: this.config,
-      wakeAt: (at) => this.wakeAt(at),
-      writeBehind: (events) => archiveMessages(this.env.DB, events),
-      logError: (where, err) => this.logError(where, err),
-    });
-    const chat = new ChatLog(
-      log,
+    const kept = openLoggedChat<ChatMessageFrame>(
+      this.ctx.storage,
       this.env.DB,
-      (appended) => this.publish(appended),
-      this.config.MESSAGE_ARCHIVE_DELAY_MS,
+      this.logHost((events) => archiveMessages(this.env.DB, events)),
     );
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY,
@@ -57,8 +51,8 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
        joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
     );
-    this.kept = { log, chat };
-    return this.kept;
+    this.kept = kept;
+    return kept;
   }
 
   private get sql(): SqlStorage {
@@ -66,7 +60,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /** The room's log and messages; only reached once `exists()` (the hub and `rpc` check it first). */
-  private get room(): { log: SequencedLog<ChatMessageFrame>; chat: ChatLog } {
+  private get room(): LoggedChat<ChatMessageFrame> {
     if (!this.kept) throw notFound("room not found");
     return this.kept;
   }
@@ -121,7 +115,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.kept !== null;
   }
 
-  protected override replayLog(): SequencedLog<ChatMessageFrame> {
+  protected override replayLog(): ReadableLog {
     return this.room.log;
   }
 

@@ -30,12 +30,17 @@ import { answerLongPoll, errorResponse, sseEvent } from "./fallbacks";
 import { describeIssues, looseFrameOf, takeFrame, type ClientFrameBase } from "./frame-intake";
 import { readIdentity, readSession, SocketAttachment, type SocketSession } from "./identity";
 import { refuseUntil, refusalOf } from "./refusals";
+import type { StoredEvent } from "./event-log";
 import { EMPTY_LOG, openingFrames, type ReadableLog } from "./resume";
+import type { Appended, LogHost } from "./sequenced-log";
 import { renewSocketSession } from "./socket-auth";
 import type { SocketGuard } from "./socket-guard";
 
 /** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
 const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
+/** A log's host (rooms/sequenced-log.ts), and how the room sends what the log appended. */
+export type RoomLogHost = LogHost & { publish(appended: Appended): void };
 
 /** The room's own fields of its `welcome` frame (the hub adds `type` and `seq`). */
 export type WelcomeSnapshot<RoomFrame> = Omit<Extract<RoomFrame, { type: "welcome" }>, "type" | "seq">;
@@ -150,6 +155,20 @@ export abstract class SocketHub<
 
   private sendError(ws: WebSocket, code: string, message: string, id?: string): void {
     this.sendFrame(ws, { type: "error", ...(id === undefined ? {} : { id }), code, message } satisfies ErrorFrame);
+  }
+
+  /**
+   * What a log the room composes needs of the room: its config, its alarm, its sends and its
+   * error log; `writeBehind` copies a batch of the log's events to D1.
+   */
+  protected logHost(writeBehind: (events: StoredEvent[]) => Promise<void>): RoomLogHost {
+    return {
+      config: this.config,
+      wakeAt: (at) => this.wakeAt(at),
+      writeBehind,
+      publish: (appended) => this.publish(appended),
+      logError: (where, err) => this.logError(where, err),
+    };
   }
 
   // ---- who is here ------------------------------------------------------------------------------

@@ -30,10 +30,11 @@ import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from
 import { notifyLater } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { TripClientFrame, type Trip, type TripRoomFrame, type TripStoredFrame } from "../protocol/dispatch";
-import { ChatLog, type PostedMessage } from "./chat-log";
+import { type LoggedChat, openLoggedChat, type PostedMessage } from "./chat-log";
 import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
 import { messageInserts } from "../db/messages";
+import type { ReadableLog } from "./resume";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import {
@@ -54,7 +55,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
   protected readonly clientFrames = TripClientFrame;
   /** The trip's log and its chat, once the trip is created; null for an id nobody created. */
-  private kept: { log: SequencedLog<TripStoredFrame>; chat: ChatLog } | null = null;
+  private kept: LoggedChat<TripStoredFrame> | null = null;
   /** The dispatch loop, with its "a pass is running" flag; lives as long as this activation. */
   private saga: DispatchSaga | null = null;
   /** The trip's rows in SQLite; its parsed copies live as long as this activation. */
@@ -70,23 +71,20 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /** Opens the trip's storage, creating its tables the first time; idempotent. */
-  private open(): { log: SequencedLog<TripStoredFrame>; chat: ChatLog } {
+  private open(): LoggedChat<TripStoredFrame> {
     if (this.kept) return this.kept;
-    const log = new SequencedLog<TripStoredFrame>(this.ctx.storage, {
-      config: this.config,
-      wakeAt: (at) => this.wakeAt(at),
-      writeBehind: (events) => this.writeBehind(events),
-      logError: this.logErrorAt,
-    });
-    const publish = (appended: { seq: number; text: string }) => this.publish(appended);
-    const chat = new ChatLog(log, this.env.DB, publish, this.config.MESSAGE_ARCHIVE_DELAY_MS);
+    const kept = openLoggedChat<TripStoredFrame>(
+      this.ctx.storage,
+      this.env.DB,
+      this.logHost((events) => this.writeBehind(events)),
+    );
     createRecordSchema(this.sql);
     createTrackSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
-    this.kept = { log, chat };
-    return this.kept;
+    this.kept = kept;
+    return kept;
   }
 
   private get sql(): SqlStorage {
@@ -94,7 +92,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /** The trip's log and chat; only reached once `exists()` (the hub and `rpc` check it first). */
-  private get room(): { log: SequencedLog<TripStoredFrame>; chat: ChatLog } {
+  private get room(): LoggedChat<TripStoredFrame> {
     if (!this.kept) throw new ApiError(404, "not_found", "trip not found");
     return this.kept;
   }
@@ -244,7 +242,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.kept !== null;
   }
 
-  protected override replayLog(): SequencedLog<TripStoredFrame> {
+  protected override replayLog(): ReadableLog {
     return this.room.log;
   }
 
