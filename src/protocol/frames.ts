@@ -46,6 +46,8 @@ export type ResetFrame = { type: "reset"; seq: number };
 export type AckFrame = { type: "ack"; id: string; seq?: number };
 export type ErrorFrame = { type: "error"; id?: string; code: string; message: string };
 export type PongFrame = { type: "pong" };
+/** The last event of an SSE stream whose reader fell too far behind: reconnect from `seq`. */
+export type SlowConsumerFrame = ErrorFrame & { code: "slow_consumer"; seq: number | null };
 /** The frames every room sends besides its own: answers to client frames and the resume markers. */
 export type ControlFrame = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | PongFrame;
 

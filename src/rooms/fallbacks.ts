@@ -10,6 +10,7 @@
 import type { Identity } from "../auth/jwt";
 import { ApiError } from "../errors";
 import { PollQuery } from "../protocol/http";
+import type { SlowConsumerFrame } from "../protocol/frames";
 import type { SocketSession } from "./identity";
 import { pollPage, type ReadableLog } from "./resume";
 
@@ -173,7 +174,7 @@ export class EventStreams {
       code: "slow_consumer",
       message: "this stream fell too far behind; reconnect with your Last-Event-ID to resume",
       seq: stream.lastSeq,
-    };
+    } satisfies SlowConsumerFrame;
     stream.writer.write(encoder.encode(sseEvent(JSON.stringify(frame)))).catch(() => undefined);
     const grace = setTimeout(() => stream.writer.abort("slow consumer").catch(() => undefined), CUT_OFF_GRACE_MS);
     stream.writer.closed.then(
