@@ -32,6 +32,7 @@ export default defineConfig(async () => {
           },
         },
         {
+          ssr: sourceFirst,
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
