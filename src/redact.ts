@@ -23,6 +23,14 @@ export function redactSecrets(text: string): string {
     .replace(JWT, REDACTED);
 }
 
+/**
+ * An error as a log line may carry it: its class and message with secrets redacted (a platform
+ * error's message may quote a URL with its query), or only the type of a thrown non-Error.
+ */
+export function errorReason(err: unknown): string {
+  return err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
+}
+
 /** A URL as it may be logged: path and query, with secret values redacted. */
 export function loggableUrl(url: string): string {
   return redactSecrets(url);

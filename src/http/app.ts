@@ -14,7 +14,7 @@ import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
 import { adminRoutes } from "./routes/admin";
-import { redactSecrets } from "../redact";
+import { errorReason } from "../redact";
 import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
@@ -89,7 +89,7 @@ app.onError((err, c) => {
       level: "error",
       where: "worker",
       method: c.req.method,
-      reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
+      reason: errorReason(err),
     }),
   );
   return c.json(new ApiError(500, "internal", "internal error").toBody(), 500);

@@ -23,7 +23,7 @@ import {
 } from "../db/notifications";
 import { deliverTo } from "./delivery";
 import { NotificationMessage } from "./message";
-import { redactSecrets } from "../redact";
+import { errorReason } from "../redact";
 
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
 export const DEAD_LETTER_QUEUE = "ridewire-notifications-dlq";
@@ -85,7 +85,7 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
   try {
     outcomes = await attemptAll(env, config, notifications);
   } catch (err) {
-    log("error", "consumer", { messages: batch.messages.length, reason: describe(err) });
+    log("error", "consumer", { messages: batch.messages.length, reason: errorReason(err) });
     outcomes = notifications.map(() => RETRY);
   }
   notifications.forEach((notification, i) => {
@@ -110,7 +110,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
       open
         ? await attempt(config, message, open).catch((err: unknown): Attempt => {
             // This one alone is retried, once its lease runs out; the others' records still go.
-            log("error", "consumer", { notificationId: message.id, reason: describe(err) });
+            log("error", "consumer", { notificationId: message.id, reason: errorReason(err) });
             return { outcome: RETRY, records: [] };
           })
         : null,
@@ -139,14 +139,14 @@ async function eachOrAlone<T, R>(
   try {
     return await run(items);
   } catch (err) {
-    log("error", "consumer", { items: items.length, reason: `batch write failed: ${describe(err)}` });
+    log("error", "consumer", { items: items.length, reason: `batch write failed: ${errorReason(err)}` });
     if (items.length <= 1) return items.map(() => null);
     return Promise.all(
       items.map((item) =>
         run([item]).then(
           (result) => result[0] ?? null,
           (itemErr: unknown) => {
-            log("error", "consumer", { reason: describe(itemErr) });
+            log("error", "consumer", { reason: errorReason(itemErr) });
             return null;
           },
         ),
@@ -243,15 +243,10 @@ async function handleDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
       log("info", "deadLetters", { notificationId: parsed.data.id, reason: "marked failed" });
       msg.ack();
     } catch (err) {
-      log("error", "deadLetters", { messageId: msg.id, reason: describe(err) });
+      log("error", "deadLetters", { messageId: msg.id, reason: errorReason(err) });
       msg.retry({ delaySeconds: backoffSeconds(msg.attempts, config) });
     }
   }
-}
-
-function describe(err: unknown): string {
-  // A failed delivery's message may quote the endpoint's URL, tokens in its query included.
-  return err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
 }
 
 function log(level: "info" | "error", where: string, fields: Record<string, unknown>): void {

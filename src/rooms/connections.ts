@@ -12,6 +12,9 @@ import { SocketAttachment, type SocketSession } from "./identity";
 import type { GuardSettings } from "./socket-guard";
 import { SocketGuard } from "./socket-guard";
 
+/** Close codes a peer may not send back (RFC 6455 §7.4.1): never echoed in a close. */
+const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
 export class Connections {
   private readonly sockets = new Map<WebSocket, SocketAttachment>();
   /** Sockets already forgotten: one closed for abuse is not announced again by its close event. */
@@ -104,6 +107,15 @@ export class Connections {
       else next = Math.min(next ?? Number.POSITIVE_INFINITY, who.expiresAt);
     }
     this.earliestExpiry = next;
+  }
+
+  /**
+   * The client closed a socket: counts it out and completes the close handshake with the
+   * client's code, unless that code is one a peer may not send (RFC 6455 §7.4.1).
+   */
+  closedByClient(ws: WebSocket, code: number): void {
+    this.forget(ws);
+    if (!UNSENDABLE_CLOSE_CODES.has(code)) closeQuietly(ws, code, "closing");
   }
 
   /** Closes one socket and counts it out. */

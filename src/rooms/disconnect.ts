@@ -10,7 +10,7 @@
  */
 import { placesOfUser } from "../db/users";
 import { CLOSE_BANNED } from "../protocol/admin";
-import { redactSecrets } from "../redact";
+import { errorReason } from "../redact";
 import { chatRoom, driverSession, tripRoom } from "./stubs";
 
 /**
@@ -97,7 +97,7 @@ export async function askEach(
           level: "error",
           where,
           object: target.kind,
-          reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
+          reason: errorReason(err),
         }),
       );
     }

@@ -6,7 +6,7 @@
  * still ends such a socket at its token's expiry (at most ACCESS_TOKEN_TTL_SECONDS), since the
  * socket's next `auth` frame is checked against the session.
  */
-import { redactSecrets } from "../redact";
+import { errorReason } from "../redact";
 import { askEach, objectsHoldingUser } from "./disconnect";
 
 /** Never throws: it runs behind the answer (waitUntil), and a room it misses ends the socket at expiry. */
@@ -19,7 +19,7 @@ export async function endSessionsOnSockets(env: Env, userId: string, sessions: s
       JSON.stringify({
         level: "error",
         where: "sessionEnd",
-        reason: err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err,
+        reason: errorReason(err),
       }),
     );
   }

@@ -8,11 +8,36 @@
 import { verifyAccessToken } from "../auth/jwt";
 import type { Config } from "../config";
 import { sessionIsLive } from "../db/sessions";
-import { ApiError, forbidden, unauthorized } from "../errors";
+import { ApiError, badRequest, forbidden, unauthorized } from "../errors";
+import { AuthFrame } from "../protocol/frames";
+import { describeIssues, looseFrameOf } from "./frame-intake";
 import type { SocketAttachment, SocketSession } from "./identity";
 
+/** What an `auth` frame got: the socket's new session, or the error its `error` frame carries. */
+export type Renewal = { id?: string | undefined } & ({ session: SocketSession } | { error: ApiError });
+
+/** Reads an `auth` frame (parsed JSON) and checks its token; `id` is echoed in the ack or error. */
+export async function renewFromFrame(
+  config: Config,
+  d1: D1Database,
+  current: SocketAttachment,
+  data: unknown,
+  now: number,
+): Promise<Renewal> {
+  const parsed = AuthFrame.safeParse(data);
+  if (!parsed.success)
+    return { id: looseFrameOf(data)?.id, error: badRequest(`invalid auth frame: ${describeIssues(parsed.error)}`) };
+  const { id, token } = parsed.data;
+  try {
+    return { id, session: await renewSocketSession(config, d1, current, token, now) };
+  } catch (err) {
+    if (err instanceof ApiError) return { id, error: err };
+    throw err;
+  }
+}
+
 /** Throws the ApiError that the `error` frame carries; answers the socket's new session. */
-export async function renewSocketSession(
+async function renewSocketSession(
   config: Config,
   d1: D1Database,
   current: SocketAttachment,
@@ -23,7 +48,7 @@ export async function renewSocketSession(
   if (!grant) throw unauthorized("invalid or expired token");
   if (grant.identity.userId !== current.userId) throw forbidden("the token is another user's");
   if (grant.expiresAt <= current.expiresAt)
-    throw new ApiError(400, "invalid_request", "the token must expire later than the socket's current one");
+    throw badRequest("the token must expire later than the socket's current one");
   if (!(await sessionIsLive(d1, grant.sid, grant.identity.userId)))
     throw unauthorized("this session has ended; sign in again");
   return { sid: grant.sid, expiresAt: grant.expiresAt };

@@ -15,29 +15,26 @@ import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import type { Identity } from "../auth/jwt";
 import { loadConfig, type Config } from "../config";
-import { ApiError, fail, notFound, ok, type Result } from "../errors";
-import { redactSecrets } from "../redact";
+import { ApiError, badRequest, fail, forbidden, notFound, ok, type Result, unauthorized } from "../errors";
+import { errorReason } from "../redact";
 import {
-  AuthFrame,
   SESSION_ENDED_CLOSE_CODE,
   TOKEN_EXPIRED_CLOSE_CODE,
   type ControlFrame,
   type ErrorFrame,
 } from "../protocol/frames";
-import { SinceQuery } from "../protocol/http";
 import { Connections, trySend } from "./connections";
+import { checkConnectionLimit, sinceOf } from "./connect-request";
+import { AlarmClock } from "./alarm-clock";
 import { answerLongPoll, errorResponse, sseEvent } from "./fallbacks";
-import { describeIssues, looseFrameOf, takeFrame, type ClientFrameBase } from "./frame-intake";
+import { takeFrame, type ClientFrameBase } from "./frame-intake";
 import { readIdentity, readSession, SocketAttachment, type SocketSession } from "./identity";
 import { refuseUntil, refusalOf } from "./refusals";
 import type { StoredEvent } from "./event-log";
 import { EMPTY_LOG, openingFrames, type ReadableLog } from "./resume";
 import type { Appended, LogHost } from "./sequenced-log";
-import { renewSocketSession } from "./socket-auth";
+import { renewFromFrame } from "./socket-auth";
 import type { SocketGuard } from "./socket-guard";
-
-/** Close codes a peer may not send back (RFC 6455 §7.4.1): never echo them in a close. */
-const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
 /** A log's host (rooms/sequenced-log.ts), and how the room sends what the log appended. */
 export type RoomLogHost = LogHost & { publish(appended: Appended): void };
@@ -51,8 +48,7 @@ export abstract class SocketHub<
 > extends DurableObject<Env> {
   protected readonly config: Config;
   protected readonly connections: Connections;
-  /** When the alarm is set for, read once at wake; lets `wakeAt` skip redundant setAlarm calls. */
-  private alarmAt: number | null = null;
+  private readonly clock: AlarmClock;
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;
@@ -62,6 +58,7 @@ export abstract class SocketHub<
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = loadConfig(env);
+    this.clock = new AlarmClock(ctx.storage);
     this.connections = new Connections(
       {
         ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
@@ -79,10 +76,9 @@ export abstract class SocketHub<
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
     ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
+      await this.clock.load();
       // Runs after the room's own constructor: what it keeps may need the alarm (a lost setAlarm).
-      const needed = this.wakeNeeded(Date.now());
-      if (needed !== null) this.wakeAt(needed);
+      this.clock.wakeAtEarliest(this.wakeNeeded(Date.now()));
     });
   }
 
@@ -234,19 +230,18 @@ export abstract class SocketHub<
   override async fetch(request: Request): Promise<Response> {
     try {
       const identity = readIdentity(request);
-      if (!identity) return errorResponse(new ApiError(401, "unauthorized", "missing identity"));
+      if (!identity) throw unauthorized("missing identity");
       const refused = this.refusalOf(identity.userId);
-      if (refused) return errorResponse(new ApiError(403, "forbidden", refused));
+      if (refused) throw forbidden(refused);
       const url = new URL(request.url);
       const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-      if (url.pathname === "/ws" && !upgrade)
-        return errorResponse(new ApiError(400, "invalid_request", "expected a WebSocket upgrade"));
-      if (!this.exists()) return errorResponse(notFound(`${this.kind} not found`));
+      if (url.pathname === "/ws" && !upgrade) throw badRequest("expected a WebSocket upgrade");
+      if (!this.exists()) throw notFound(`${this.kind} not found`);
       const denial = this.denyConnection(identity);
-      if (denial) return errorResponse(denial);
+      if (denial) throw denial;
       // What the token allows: nothing outlives it (socket, stream, or a poll's wait).
       const session = readSession(request);
-      if (!session) return errorResponse(new ApiError(401, "unauthorized", "missing session"));
+      if (!session) throw unauthorized("missing session");
       if (url.pathname === "/poll")
         return await answerLongPoll(url, {
           log: () => this.replayLog(),
@@ -256,29 +251,14 @@ export abstract class SocketHub<
           polls: this.connections.longPolls,
           refusal: () => this.refusalOf(identity.userId),
         });
-      // Sockets and streams cost the room memory and a send per event each: a user gets a few
-      // (tabs, a reconnect racing its old socket's close), not hundreds.
-      const max = this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM;
-      if (this.connections.openBy(identity.userId) >= max) {
-        return errorResponse(
-          new ApiError(
-            429,
-            "too_many_connections",
-            `at most ${max} open sockets and streams per user here; close one first`,
-            { max },
-          ),
-        );
-      }
-      const sinceParam = url.searchParams.get("since");
-      const since = sinceParam === null ? null : SinceQuery.safeParse(sinceParam);
-      if (since && !since.success)
-        return errorResponse(new ApiError(400, "invalid_request", "since must be a non-negative integer"));
-      const from = since ? since.data : null;
+      checkConnectionLimit(this.connections.openBy(identity.userId), this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM);
+      const from = sinceOf(url);
       if (url.pathname === "/events") return this.openStream(identity, session, from);
       return this.acceptSocket(identity, session, from);
     } catch (err) {
+      if (err instanceof ApiError) return errorResponse(err);
       this.logError("fetch", err);
-      return errorResponse(err instanceof ApiError ? err : new ApiError(500, "internal", "internal error"));
+      return errorResponse(new ApiError(500, "internal", "internal error"));
     }
   }
 
@@ -357,22 +337,14 @@ export abstract class SocketHub<
 
   /** The `auth` frame: a later token for this socket, or an error frame (counted as a bad frame). */
   private async renewToken(ws: WebSocket, who: SocketAttachment, guard: SocketGuard, data: unknown): Promise<void> {
-    const parsed = AuthFrame.safeParse(data);
-    const id = parsed.success ? parsed.data.id : looseFrameOf(data)?.id;
-    if (!parsed.success)
-      return this.badFrame(ws, guard, "invalid_request", `invalid auth frame: ${describeIssues(parsed.error)}`, id);
-    try {
-      const session = await renewSocketSession(this.config, this.env.DB, who, parsed.data.token, Date.now());
-      const current = this.connections.of(ws);
-      if (!current) return;
-      const renewed: SocketAttachment = { ...current, ...session };
-      ws.serializeAttachment(renewed);
-      this.connections.renew(ws, renewed);
-      if (id !== undefined) this.sendFrame(ws, { type: "ack", id });
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      this.badFrame(ws, guard, err.code, err.message, id);
-    }
+    const renewal = await renewFromFrame(this.config, this.env.DB, who, data, Date.now());
+    if ("error" in renewal) return this.badFrame(ws, guard, renewal.error.code, renewal.error.message, renewal.id);
+    const current = this.connections.of(ws);
+    if (!current) return;
+    const renewed: SocketAttachment = { ...current, ...renewal.session };
+    ws.serializeAttachment(renewed);
+    this.connections.renew(ws, renewed);
+    if (renewal.id !== undefined) this.sendFrame(ws, { type: "ack", id: renewal.id });
   }
 
   private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008) {
@@ -385,10 +357,9 @@ export abstract class SocketHub<
 
   override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
     try {
-      this.connections.forget(ws);
-      if (!UNSENDABLE_CLOSE_CODES.has(code)) ws.close(code, "closing");
-    } catch {
-      // The runtime may already have answered the close.
+      this.connections.closedByClient(ws, code);
+    } catch (err) {
+      this.logError("webSocketClose", err);
     }
   }
 
@@ -408,16 +379,14 @@ export abstract class SocketHub<
 
   // ---- alarm ------------------------------------------------------------------------------------------
 
-  /** Makes sure the alarm fires no later than `at`. Setting it earlier is always safe. */
+  /** Makes sure the alarm fires no later than `at` (rooms/alarm-clock.ts). */
   protected wakeAt(at: number): void {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
+    this.clock.wakeAt(at);
   }
 
   /** Closes sockets whose token expired (4001; the client reconnects with a new one), then the room's share. */
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.clock.rang();
     const now = Date.now();
     let next: number | null = null;
     try {
@@ -431,8 +400,7 @@ export abstract class SocketHub<
       this.logError("alarm", err);
       next = Date.now() + 1_000;
     }
-    const deadlines = [next, this.connections.nextExpiry].filter((t): t is number => t !== null);
-    if (deadlines.length > 0) this.wakeAt(Math.min(...deadlines));
+    this.clock.wakeAtEarliest(next, this.connections.nextExpiry);
   }
 
   // ---- RPC and logs -----------------------------------------------------------------------------------
@@ -453,9 +421,7 @@ export abstract class SocketHub<
   }
 
   protected logError(handler: string, err: unknown): void {
-    // Class and handler name only: never message bodies, tokens or coordinates (a platform
-    // error's message may quote a URL with its query: redacted).
-    const reason = err instanceof Error ? redactSecrets(`${err.name}: ${err.message}`) : typeof err;
-    console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason }));
+    // Class and handler name only: never message bodies, tokens or coordinates.
+    console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason: errorReason(err) }));
   }
 }

@@ -3,16 +3,16 @@
  * One trip's object: the shell that loads the trip, asks domain/trip to decide each move,
  * stores the outcome with its log frames, and publishes it. Its parts: the trip's rows
  * (trip-record), the driver's position and the ride's breadcrumb (trip-track), the views
- * (trip-view), the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch),
- * the settlement (trip-settlement), and the price (domain/pricing). It composes the sequenced
- * log the rider and the driver resume from and the chat log of trip chat; status changes and
- * messages reach D1 through the log's outbox (db/trips' saveTripHistory).
+ * (trip-view), the commands it builds from RPC calls, priced rides included (trip-commands),
+ * the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch) and the
+ * settlement (trip-settlement). It composes the sequenced log the rider and the driver resume
+ * from and the chat log of trip chat; status changes and messages reach D1 through the log's
+ * outbox (db/trips' saveTripHistory).
  */
 import type { Identity } from "../auth/jwt";
+import { messageInserts } from "../db/messages";
 import { saveTripHistory } from "../db/trips";
-import type { FareDecision } from "../domain/fare";
-import { haversineKm, type Fix } from "../domain/geo";
-import { priceRide } from "../domain/pricing";
+import type { Fix } from "../domain/geo";
 import {
   apply,
   fixTarget,
@@ -25,15 +25,19 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { ApiError, conflict, forbidden, type Result } from "../errors";
-import { chatNotification, NOTIFIED_TRIP_STATUSES, tripStatusNotification } from "../notify/message";
+import { ApiError, forbidden, type Result } from "../errors";
+import {
+  chatNotification,
+  NOTIFIED_TRIP_STATUSES,
+  type NotificationMessage,
+  tripStatusNotification,
+} from "../notify/message";
 import { notifyLater } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { TripClientFrame, type Trip, type TripRoomFrame, type TripStoredFrame } from "../protocol/dispatch";
 import { type LoggedChat, openLoggedChat, type PostedMessage } from "./chat-log";
 import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
-import { messageInserts } from "../db/messages";
 import type { ReadableLog } from "./resume";
 import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
@@ -46,10 +50,11 @@ import {
   tellDrivers,
   tellPickupCell,
 } from "./trip-dispatch";
+import { arrivedCommand, cancelCommand, completeCommand, logFareReview } from "./trip-commands";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
-import { isParty, locationFrame, newestTripOf, tripView } from "./trip-view";
+import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
@@ -135,13 +140,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   arrived(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("arrived", () => {
-      // The fix is the assigned driver's own (cleared when the driver changes).
-      const fix = this.track.latest();
-      const atPickup =
-        fix !== null && haversineKm(fix, this.state().pickup) * 1000 <= this.config.PICKUP_ARRIVAL_RADIUS_M;
-      return this.run({ type: "arrived", driverId: identity.userId, now: Date.now(), atPickup });
-    });
+    // The fix is the assigned driver's own (cleared when the driver changes).
+    return this.rpc("arrived", () =>
+      this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now())),
+    );
   }
 
   start(identity: Identity): Promise<Result<Trip>> {
@@ -151,29 +153,23 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   complete(identity: Identity): Promise<Result<Trip>> {
     return this.rpc("complete", () => {
       const state = this.state();
-      const now = Date.now();
-      const price = priceRide(this.config, state, this.track.trace(), now);
-      const trip = this.run({ type: "complete", driverId: identity.userId, now, ...price });
-      // Operators find fares waiting for review in the logs as well as on the trip itself.
-      if (price.decision.review) logFareReview(state.id, price.decision);
+      const { command, decision } = completeCommand(
+        this.config,
+        state,
+        identity.userId,
+        this.track.trace(),
+        Date.now(),
+      );
+      const trip = this.run(command);
+      logFareReview(state.id, decision);
       return trip;
     });
   }
 
   cancel(identity: Identity, reason: string | undefined): Promise<Result<Trip>> {
-    return this.rpc("cancel", () => {
-      const state = this.state();
-      const by = identity.userId === state.riderId ? "rider" : "driver";
-      return this.run({
-        type: "cancel",
-        by,
-        userId: identity.userId,
-        now: Date.now(),
-        ...(reason === undefined ? {} : { reason }),
-        freeCancelWindowMs: this.config.FREE_CANCEL_WINDOW_MS,
-        freePickupWaitMs: this.config.FREE_PICKUP_WAIT_MS,
-      });
-    });
+    return this.rpc("cancel", () =>
+      this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
+    );
   }
 
   /**
@@ -209,10 +205,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("rateeFor", () => {
       const state = this.state();
       this.requireParty(state, identity);
-      if (state.status !== "completed" || state.driverId === null) throw conflict("only a completed trip can be rated");
-      return identity.userId === state.riderId
-        ? { rateeId: state.driverId, role: "driver" as const }
-        : { rateeId: state.riderId, role: "rider" as const };
+      return rateeOf(state, identity.userId);
     });
   }
 
@@ -287,12 +280,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     const recipient = identity.userId === state.riderId ? state.driverId : state.riderId;
     const message = stored.message;
     if (message && recipient !== null && !this.isOnline(recipient))
-      notifyLater(
-        this.ctx,
-        this.env.NOTIFICATIONS,
-        () => [chatNotification(message, recipient, identity.name)],
-        (err) => this.logError("notify", err),
-      );
+      this.notify(() => [chatNotification(message, recipient, identity.name)]);
     return stored;
   }
 
@@ -388,12 +376,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   /** A rider with no socket here hears of the moves that matter through the notifications queue. */
   private notifyRider(state: TripState, seq: number): void {
     if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
-    notifyLater(
-      this.ctx,
-      this.env.NOTIFICATIONS,
-      () => [tripStatusNotification(this.view(state, false), seq)],
-      (err) => this.logError("notify", err),
-    );
+    this.notify(() => [tripStatusNotification(this.view(state, false), seq)]);
+  }
+
+  /** Queues notifications behind the reply (notify/producer's `notifyLater`). */
+  private notify(build: () => readonly NotificationMessage[]): void {
+    notifyLater(this.ctx, this.env.NOTIFICATIONS, build, (err) => this.logError("notify", err));
   }
 
   /**
@@ -436,10 +424,4 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private requireParty(state: TripState, identity: Identity): void {
     if (!isParty(state, identity.userId)) throw forbidden("only the trip's rider and driver may see it");
   }
-}
-
-function logFareReview(tripId: string, decision: FareDecision): void {
-  console.warn(
-    JSON.stringify({ level: "warn", where: "TripRoom.complete", event: "fare_review", tripId, ...decision }),
-  );
 }

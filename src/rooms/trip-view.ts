@@ -4,6 +4,7 @@
  * ETA shown with the assigned driver's position: to the pickup before the ride, to the dropoff
  * during it.
  */
+import { conflict } from "../errors";
 import { etaSec, type Fix, type LatLng, type TravelModel } from "../domain/geo";
 import { isOnTrip, type TripState } from "../domain/trip";
 import { StoredStatusFrame, type Quote, type Trip, type TripLocationFrame } from "../protocol/dispatch";
@@ -12,6 +13,14 @@ import type { StoredEvent } from "./event-log";
 /** The rider and the assigned driver are the trip's parties: they alone see it and join its room. */
 export function isParty(state: TripState, userId: string): boolean {
   return userId === state.riderId || userId === state.driverId;
+}
+
+/** Whom a party of a completed trip rates: the rider rates the driver, the driver the rider. */
+export function rateeOf(state: TripState, userId: string): { rateeId: string; role: "rider" | "driver" } {
+  if (state.status !== "completed" || state.driverId === null) throw conflict("only a completed trip can be rated");
+  return userId === state.riderId
+    ? { rateeId: state.driverId, role: "driver" }
+    : { rateeId: state.riderId, role: "rider" };
 }
 
 /** Seconds from `from` to where the assigned driver is headed; null when no driver is on the trip. */
