@@ -12,8 +12,7 @@ import {
   BanResponse,
   RefundBody,
   RefundResponse,
-} from "../protocol/admin";
-import { ErrorBody } from "../protocol/common";
+} from "../../protocol/admin";
 import {
   CancelBody,
   Driver,
@@ -24,7 +23,7 @@ import {
   RatingBody,
   Trip,
   TripRequestBody,
-} from "../protocol/dispatch";
+} from "../../protocol/dispatch";
 import {
   AddMemberBody,
   AuthResponse,
@@ -42,7 +41,7 @@ import {
   RoomListResponse,
   RoomMembersResponse,
   RoomResponse,
-} from "../protocol/http";
+} from "../../protocol/http";
 import {
   DeviceBody,
   DeviceListResponse,
@@ -51,8 +50,8 @@ import {
   PreferencesBody,
   PreferencesResponse,
   PushKeyResponse,
-} from "../protocol/notifications";
-import { OpsCellsResponse } from "../protocol/ops";
+} from "../../protocol/notifications";
+import { OpsCellsResponse } from "../../protocol/ops";
 import {
   EarningsResponse,
   ReceiptResponse,
@@ -60,23 +59,10 @@ import {
   TopUpResponse,
   TransactionListResponse,
   WalletResponse,
-} from "../protocol/payments";
-
-type Operation = {
-  method: "get" | "post" | "patch" | "delete";
-  path: string;
-  summary: string;
-  auth: boolean;
-  body?: z.ZodType;
-  /** The route reads an empty body as `{}` (readOptionalBody). */
-  bodyOptional?: boolean;
-  status: number;
-  response?: z.ZodType;
-  query?: string[];
-  idempotent?: boolean;
-  /** Answers a Server-Sent Events stream (and honours `Last-Event-ID`) rather than JSON. */
-  sse?: boolean;
-};
+} from "../../protocol/payments";
+import { securitySchemes } from "./components";
+import type { Operation } from "./operation";
+import { pathsOf } from "./paths";
 
 const DriverResponse = z.object({ driver: Driver });
 /** Frames are those of the room's socket; see docs/API.md. */
@@ -548,50 +534,11 @@ export const operations: Operation[] = [
   },
 ];
 
-const schema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });
-
 export function openApiDocument(version: string) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) {
-    const parameters = [
-      ...(op.path.match(/\{(\w+)\}/g) ?? []).map((p) => ({
-        name: p.slice(1, -1),
-        in: "path",
-        required: true,
-        schema: { type: "string" },
-      })),
-      ...(op.query ?? []).map((name) => ({ name, in: "query", required: false, schema: { type: "string" } })),
-      ...(op.idempotent
-        ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 128 } }]
-        : []),
-      ...(op.sse
-        ? [{ name: "Last-Event-ID", in: "header", required: false, schema: { type: "string", pattern: "^[0-9]+$" } }]
-        : []),
-    ];
-    const content = op.sse
-      ? { "text/event-stream": { schema: { type: "string" } } }
-      : op.response
-        ? { "application/json": { schema: schema(op.response) } }
-        : undefined;
-    const pathItem = paths[op.path] ?? {};
-    paths[op.path] = pathItem;
-    pathItem[op.method] = {
-      summary: op.summary,
-      ...(op.auth ? { security: [{ bearer: [] }] } : {}),
-      ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: schema(op.body) } } } }
-        : {}),
-      responses: {
-        [op.status]: { description: "success", ...(content ? { content } : {}) },
-        default: { description: "error", content: { "application/json": { schema: schema(ErrorBody) } } },
-      },
-    };
-  }
   return {
     openapi: "3.1.0",
     info: { title: "ridewire", version },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
-    paths,
+    components: { securitySchemes },
+    paths: pathsOf(operations),
   };
 }
