@@ -1,5 +1,5 @@
 /**
- * docs/API.md and the OpenAPI document (src/http/openapi.ts) name the same routes, and API.md
+ * docs/API.md and the OpenAPI document (src/http/openapi/) name the same routes, and API.md
  * documents every client frame each socket accepts. A route is documented by a heading that is
  * its method and path in code, path parameters as `:name`:
  *
@@ -43,7 +43,7 @@ describe("docs/API.md and /v1/openapi.json", () => {
     const advice = missing.map((key) => `  ### \`${key}\``).join("\n");
     expect(
       missing,
-      `docs/API.md has no heading for ${missing.length} route(s) of src/http/openapi.ts; add:\n${advice}\n`,
+      `docs/API.md has no heading for ${missing.length} route(s) of src/http/openapi/; add:\n${advice}\n`,
     ).toEqual([]);
   });
 
@@ -53,7 +53,7 @@ describe("docs/API.md and /v1/openapi.json", () => {
     const where = extra.map((r) => `  docs/API.md:${r.line} ${r.key}`).join("\n");
     expect(
       extra,
-      `routes documented in docs/API.md but missing from the operations of src/http/openapi.ts:\n${where}\n`,
+      `routes documented in docs/API.md but missing from the operations of src/http/openapi/:\n${where}\n`,
     ).toEqual([]);
   });
 

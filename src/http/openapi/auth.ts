@@ -1,0 +1,62 @@
+/**
+ * @module http/openapi/auth
+ * Accounts and sessions (routes/auth.ts): sign-up, sign-in, token refresh, logout and the caller.
+ */
+import {
+  AuthResponse,
+  LoginBody,
+  LogoutBody,
+  LogoutResponse,
+  MeResponse,
+  RefreshBody,
+  RegisterBody,
+} from "../../protocol/http";
+import type { Operation } from "./operation";
+
+export const authOperations: Operation[] = [
+  {
+    method: "post",
+    path: "/v1/auth/register",
+    summary: "Create an account",
+    auth: false,
+    body: RegisterBody,
+    status: 201,
+    response: AuthResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/auth/login",
+    summary: "Sign in",
+    auth: false,
+    body: LoginBody,
+    status: 200,
+    response: AuthResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/auth/refresh",
+    summary: "Trade a refresh token (once) for a new access token and refresh token; a reused one ends its session",
+    auth: false,
+    body: RefreshBody,
+    status: 200,
+    response: AuthResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/auth/logout",
+    summary: "End the caller's session, or with all: true every session of theirs",
+    auth: true,
+    body: LogoutBody,
+    bodyOptional: true,
+    status: 200,
+    response: LogoutResponse,
+  },
+  {
+    method: "get",
+    path: "/v1/me",
+    summary: "The caller, with their rating",
+    auth: true,
+    status: 200,
+    response: MeResponse,
+  },
+];

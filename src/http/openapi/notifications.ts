@@ -1,0 +1,75 @@
+/**
+ * @module http/openapi/notifications
+ * Push devices, the notification log and preferences (routes/notifications.ts).
+ */
+import {
+  DeviceBody,
+  DeviceListResponse,
+  DeviceResponse,
+  NotificationListResponse,
+  PreferencesBody,
+  PreferencesResponse,
+  PushKeyResponse,
+} from "../../protocol/notifications";
+import type { Operation } from "./operation";
+
+export const notificationOperations: Operation[] = [
+  {
+    method: "get",
+    path: "/v1/devices/webpush-key",
+    summary: "The VAPID public key for Web Push subscriptions (null when off)",
+    auth: true,
+    status: 200,
+    response: PushKeyResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/devices",
+    summary: "Register a Web Push subscription or a webhook (its secret is shown once)",
+    auth: true,
+    body: DeviceBody,
+    status: 201,
+    response: DeviceResponse,
+  },
+  {
+    method: "get",
+    path: "/v1/devices",
+    summary: "The caller's devices",
+    auth: true,
+    status: 200,
+    response: DeviceListResponse,
+  },
+  {
+    method: "delete",
+    path: "/v1/devices/{id}",
+    summary: "Remove one of the caller's devices",
+    auth: true,
+    status: 204,
+  },
+  {
+    method: "get",
+    path: "/v1/notifications",
+    summary: "The caller's notifications with delivery status, newest first",
+    auth: true,
+    status: 200,
+    response: NotificationListResponse,
+    query: ["limit"],
+  },
+  {
+    method: "get",
+    path: "/v1/me/preferences",
+    summary: "The caller's notification preferences",
+    auth: true,
+    status: 200,
+    response: PreferencesResponse,
+  },
+  {
+    method: "patch",
+    path: "/v1/me/preferences",
+    summary: "Mute notification types (muted ones are logged, not sent)",
+    auth: true,
+    body: PreferencesBody,
+    status: 200,
+    response: PreferencesResponse,
+  },
+];

@@ -1,0 +1,70 @@
+/**
+ * @module http/openapi/paths
+ * Renders the operations as the document's `paths`: path, query and header parameters, the JSON
+ * request body, and the success and error responses.
+ */
+import { bearerSecurity, jsonSchema } from "./components";
+import { errorResponse } from "./errors";
+import type { Operation } from "./operation";
+
+const IDEMPOTENCY_KEY = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  schema: { type: "string", maxLength: 128 },
+};
+/** A reconnecting EventSource sends the last id it saw, a seq; upgrade.ts resumes after it. */
+const LAST_EVENT_ID = {
+  name: "Last-Event-ID",
+  in: "header",
+  required: false,
+  schema: { type: "string", pattern: "^[0-9]+$" },
+};
+
+function parametersOf(op: Operation) {
+  return [
+    ...(op.path.match(/\{(\w+)\}/g) ?? []).map((p) => ({
+      name: p.slice(1, -1),
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    })),
+    ...(op.query ?? []).map((name) => ({ name, in: "query", required: false, schema: { type: "string" } })),
+    ...(op.idempotent ? [IDEMPOTENCY_KEY] : []),
+    ...(op.sse ? [LAST_EVENT_ID] : []),
+  ];
+}
+
+function successContent(op: Operation) {
+  if (op.sse) return { "text/event-stream": { schema: { type: "string" } } };
+  return op.response ? { "application/json": { schema: jsonSchema(op.response) } } : undefined;
+}
+
+/** Operations sharing a path become methods of one path item, in the order they are listed. */
+export function pathsOf(operations: readonly Operation[]) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const parameters = parametersOf(op);
+    const content = successContent(op);
+    const pathItem = paths[op.path] ?? {};
+    paths[op.path] = pathItem;
+    pathItem[op.method] = {
+      summary: op.summary,
+      ...(op.auth ? { security: bearerSecurity } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.body
+        ? {
+            requestBody: {
+              required: !op.bodyOptional,
+              content: { "application/json": { schema: jsonSchema(op.body) } },
+            },
+          }
+        : {}),
+      responses: {
+        [op.status]: { description: "success", ...(content ? { content } : {}) },
+        default: errorResponse(),
+      },
+    };
+  }
+  return paths;
+}

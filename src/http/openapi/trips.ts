@@ -1,0 +1,89 @@
+/**
+ * @module http/openapi/trips
+ * Rides (routes/trips.ts): quotes, requests, the driver's actions, cancel and rating, and the trip
+ * room's chat, socket and fallbacks.
+ */
+import { z } from "zod";
+import { CancelBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../protocol/dispatch";
+import { MessageResponse, PostMessageBody } from "../../protocol/http";
+import type { Operation } from "./operation";
+import { roomStreamOperations } from "./streams";
+
+const TripResponse = z.object({ trip: Trip });
+
+export const tripOperations: Operation[] = [
+  {
+    method: "post",
+    path: "/v1/quotes",
+    summary: "Price a ride (riders)",
+    auth: true,
+    body: QuoteBody,
+    status: 201,
+    response: z.object({ quote: Quote }),
+  },
+  {
+    method: "post",
+    path: "/v1/trips",
+    summary:
+      "Request a trip (riders); 429 rate_limited with Retry-After beyond the request limit or in a cancel cool-down",
+    auth: true,
+    body: TripRequestBody,
+    status: 201,
+    response: TripResponse,
+    idempotent: true,
+  },
+  {
+    method: "get",
+    path: "/v1/trips",
+    summary: "The caller's trips, newest first",
+    auth: true,
+    status: 200,
+    response: z.object({ trips: z.array(Trip) }),
+    query: ["limit", "before"],
+  },
+  {
+    method: "get",
+    path: "/v1/trips/{id}",
+    summary: "One trip (its rider or driver)",
+    auth: true,
+    status: 200,
+    response: TripResponse,
+  },
+  ...(["accept", "decline", "arrived", "start", "complete"] as const).map((action) => ({
+    method: "post" as const,
+    path: `/v1/trips/{id}/${action}`,
+    summary: `Driver action: ${action}`,
+    auth: true,
+    status: 200,
+    response: TripResponse,
+  })),
+  {
+    method: "post",
+    path: "/v1/trips/{id}/cancel",
+    summary: "Cancel (rider, before the ride starts; 409 once in progress), or hand the trip back (driver)",
+    auth: true,
+    body: CancelBody,
+    bodyOptional: true,
+    status: 200,
+    response: TripResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/trips/{id}/rating",
+    summary: "Rate the other party after completion",
+    auth: true,
+    body: RatingBody,
+    status: 201,
+  },
+  {
+    method: "post",
+    path: "/v1/trips/{id}/messages",
+    summary: "Post to the trip chat",
+    auth: true,
+    body: PostMessageBody,
+    status: 201,
+    response: MessageResponse,
+    idempotent: true,
+  },
+  ...roomStreamOperations("/v1/trips/{id}", { socket: "Trip room socket", events: "Trip events" }),
+];
