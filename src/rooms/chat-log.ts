@@ -112,3 +112,42 @@ export function openLoggedChat<Frame extends { type: string; seq: number }>(
   const log = new SequencedLog<Frame | ChatMessageFrame>(storage, host);
   return { log, chat: new ChatLog(log, db, host.publish, host.config.MESSAGE_ARCHIVE_DELAY_MS) };
 }
+
+/**
+ * A room's log and chat, opened when the room is created, or at wake when it was created before:
+ * an id nobody created opens nothing and writes nothing (the hub answers it 404).
+ */
+export class RoomStorage<Frame extends { type: string; seq: number }> {
+  private kept: LoggedChat<Frame> | null = null;
+
+  constructor(
+    storage: DurableObjectStorage,
+    /** Opens the log and chat and creates the room's own tables; runs once per activation. */
+    private readonly open: () => LoggedChat<Frame>,
+    /** The not-found message for a room nobody created. */
+    private readonly missing: string,
+  ) {
+    if (SequencedLog.existsIn(storage)) this.kept = open();
+  }
+
+  get exists(): boolean {
+    return this.kept !== null;
+  }
+
+  /** Opens the room's storage, creating its tables the first time; idempotent. */
+  create(): LoggedChat<Frame> {
+    this.kept ??= this.open();
+    return this.kept;
+  }
+
+  /** The log and chat; only reached once the room exists (the hub and `rpc` check it first). */
+  get opened(): LoggedChat<Frame> {
+    if (!this.kept) throw notFound(this.missing);
+    return this.kept;
+  }
+
+  /** When the log needs the alarm after a wake, if the room exists and its log needs one. */
+  wakeNeeded(now: number): number | null {
+    return this.kept?.log.wakeNeeded(now) ?? null;
+  }
+}

@@ -12,33 +12,30 @@ import { notifyLater } from "../notify/producer";
 import type { Message, Room } from "../protocol/common";
 import { ChatClientFrame, type ChatMessageFrame, type ChatRoomFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import { type LoggedChat, openLoggedChat, type PostedMessage } from "./chat-log";
+import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
 import type { ReadableLog } from "./resume";
-import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
 export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
-  /** The room's log and its messages, once the room is created; null for an id nobody created. */
-  private kept: LoggedChat<ChatMessageFrame> | null = null;
+  /** The room's log and messages, once the room is created (chat-log's RoomStorage). */
+  private readonly kept = new RoomStorage<ChatMessageFrame>(
+    this.ctx.storage,
+    () => this.openStorage(),
+    "room not found",
+  );
   /**
    * How many members the room has: counted once after a wake, then kept by `insertMember`
    * (members are never removed here, only added).
    */
   private members: number | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    if (SequencedLog.existsIn(ctx.storage)) this.open();
-  }
-
-  /** Opens the room's storage, creating its tables the first time; idempotent. */
-  private open(): LoggedChat<ChatMessageFrame> {
-    if (this.kept) return this.kept;
-    const kept = openLoggedChat<ChatMessageFrame>(
+  /** Opens the log and chat and creates the room's tables (RoomStorage runs it once). */
+  private openStorage(): LoggedChat<ChatMessageFrame> {
+    const opened = openLoggedChat<ChatMessageFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => archiveMessages(this.env.DB, events)),
@@ -51,25 +48,22 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
        joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
     );
-    this.kept = kept;
-    return kept;
+    return opened;
   }
 
   private get sql(): SqlStorage {
     return this.ctx.storage.sql;
   }
 
-  /** The room's log and messages; only reached once `exists()` (the hub and `rpc` check it first). */
   private get room(): LoggedChat<ChatMessageFrame> {
-    if (!this.kept) throw notFound("room not found");
-    return this.kept;
+    return this.kept.opened;
   }
 
   // ---- RPC from the Worker ----------------------------------------------------------------
 
   /** Creates the room with its creator as the first member; idempotent. */
   initialize(room: Room): Promise<Result<Room>> {
-    this.open();
+    this.kept.create();
     return this.rpc("initialize", () => {
       this.sql.exec(
         `INSERT INTO room (id, name, private, created_by, created_at)
@@ -112,7 +106,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   // ---- hub hooks ----------------------------------------------------------------------------
 
   protected exists(): boolean {
-    return this.kept !== null;
+    return this.kept.exists;
   }
 
   protected override replayLog(): ReadableLog {
@@ -120,7 +114,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   protected override wakeNeeded(now: number): number | null {
-    return this.kept?.log.wakeNeeded(now) ?? null;
+    return this.kept.wakeNeeded(now);
   }
 
   protected override onAlarm(now: number): Promise<number | null> {

@@ -35,11 +35,10 @@ import {
 import { notifyLater } from "../notify/producer";
 import type { Message } from "../protocol/common";
 import { TripClientFrame, type Trip, type TripRoomFrame, type TripStoredFrame } from "../protocol/dispatch";
-import { type LoggedChat, openLoggedChat, type PostedMessage } from "./chat-log";
+import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage } from "./chat-log";
 import { DispatchSaga, nextDispatchDeadline } from "./dispatch-saga";
 import type { StoredEvent } from "./event-log";
 import type { ReadableLog } from "./resume";
-import { SequencedLog } from "./sequenced-log";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import {
   candidatesFor,
@@ -59,8 +58,12 @@ import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
   protected readonly clientFrames = TripClientFrame;
-  /** The trip's log and its chat, once the trip is created; null for an id nobody created. */
-  private kept: LoggedChat<TripStoredFrame> | null = null;
+  /** The trip's log and chat, once the trip is created (chat-log's RoomStorage). */
+  private readonly kept = new RoomStorage<TripStoredFrame>(
+    this.ctx.storage,
+    () => this.openStorage(),
+    "trip not found",
+  );
   /** The dispatch loop, with its "a pass is running" flag; lives as long as this activation. */
   private saga: DispatchSaga | null = null;
   /** The trip's rows in SQLite; its parsed copies live as long as this activation. */
@@ -70,15 +73,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    if (SequencedLog.existsIn(ctx.storage)) this.open();
-  }
-
-  /** Opens the trip's storage, creating its tables the first time; idempotent. */
-  private open(): LoggedChat<TripStoredFrame> {
-    if (this.kept) return this.kept;
-    const kept = openLoggedChat<TripStoredFrame>(
+  /** Opens the log and chat and creates the trip's tables (RoomStorage runs it once). */
+  private openStorage(): LoggedChat<TripStoredFrame> {
+    const opened = openLoggedChat<TripStoredFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => this.writeBehind(events)),
@@ -88,25 +85,22 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
-    this.kept = kept;
-    return kept;
+    return opened;
   }
 
   private get sql(): SqlStorage {
     return this.ctx.storage.sql;
   }
 
-  /** The trip's log and chat; only reached once `exists()` (the hub and `rpc` check it first). */
   private get room(): LoggedChat<TripStoredFrame> {
-    if (!this.kept) throw new ApiError(404, "not_found", "trip not found");
-    return this.kept;
+    return this.kept.opened;
   }
 
   // ---- RPC ----------------------------------------------------------------------------------
 
   /** Creates the trip in `matching` and starts looking for a driver. Idempotent on the trip id. */
   async create(input: NewTripInput): Promise<Result<Trip>> {
-    this.open();
+    this.kept.create();
     return this.rpc("create", () => {
       if (!this.record.exists()) {
         const state = this.ctx.storage.transactionSync(() => {
@@ -232,7 +226,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   // ---- hub hooks ------------------------------------------------------------------------------
 
   protected exists(): boolean {
-    return this.kept !== null;
+    return this.kept.exists;
   }
 
   protected override replayLog(): ReadableLog {
@@ -240,7 +234,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   protected override wakeNeeded(now: number): number | null {
-    return this.kept?.log.wakeNeeded(now) ?? null;
+    return this.kept.wakeNeeded(now);
   }
 
   /** The outbox, then dispatch's timers: an expired offer, the match timeout, the next try. */

@@ -67,7 +67,7 @@ export function roomStub(roomId: string) {
  * only the alarm or a future kind of event does: trim it, or append an event not meant for D1.
  */
 export function eventStorageOf(instance: unknown): EventLog {
-  return (instance as { kept: { log: { events: EventLog } } }).kept.log.events;
+  return (instance as { kept: { opened: { log: { events: EventLog } } } }).kept.opened.log.events;
 }
 
 export async function postMessage(
