@@ -2,7 +2,7 @@
  * @module db/ledger
  * The payments ledger in D1: posting entries, balances derived from the lines, holds, trip
  * settlement, top-ups, transactions, receipts and earnings. The posting rules themselves
- * (which lines an event produces) are in domain/ledger.ts.
+ * (which lines an event produces) are in domain/ledger-entries.ts and the entry modules beside it.
  *
  * How two requests by one rider cannot spend the same money: every entry is posted as ONE D1
  * batch, and D1 runs a batch as a single transaction on a database that executes one statement
@@ -24,24 +24,20 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
+import { chargeKey } from "../domain/charges";
 import {
   Account,
   accountKind,
   accountOwner,
-  chargeKey,
   guardsOf,
-  holdEntry,
-  holdKey,
   isBalanced,
-  releaseEntry,
-  settlementEntries,
-  topUpEntry,
   transactionKind,
   type ChargeData,
   type Entry,
   type PostOutcome,
-  type Settlement,
-} from "../domain/ledger";
+} from "../domain/ledger-entries";
+import { settlementEntries, type Settlement } from "../domain/settlement";
+import { holdEntry, holdKey, releaseEntry, topUpEntry } from "../domain/wallet-entries";
 import type { Money } from "../domain/fare";
 import { FareBreakdown, FareDecision } from "../domain/fare";
 import { newId } from "../ids";

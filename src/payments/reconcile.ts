@@ -23,7 +23,7 @@ import type { Config } from "../config";
 import { heldFor, postEntry } from "../db/ledger";
 import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
 import type { Money } from "../domain/fare";
-import { releaseEntry } from "../domain/ledger";
+import { releaseEntry } from "../domain/wallet-entries";
 import { isActive } from "../domain/trip";
 import type { Result } from "../errors";
 import { tripRoom } from "../rooms/stubs";

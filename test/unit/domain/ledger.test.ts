@@ -1,24 +1,15 @@
-// The ledger's posting rules (src/domain/ledger.ts): examples of each event's lines, then random
-// sequences of top-ups, trip requests, captures, fees, releases, refunds and replays that must
-// keep every entry balanced, every wallet at zero or above, and all accounts summing to zero.
+// The ledger's posting rules (src/domain/ledger-entries.ts and the entry modules beside it):
+// examples of each event's lines, then random sequences of top-ups, trip requests, captures,
+// fees, releases, refunds and replays that must keep every entry balanced, every wallet at zero
+// or above, and all accounts summing to zero.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  Account,
-  accountKind,
-  chargeEntry,
-  commissionOf,
-  holdEntry,
-  isBalanced,
-  MemoryLedger,
-  refundEntry,
-  settlementEntries,
-  settlementOf,
-  topUpEntry,
-  transactionKind,
-  type Entry,
-  type Settlement,
-} from "../../../src/domain/ledger";
+import { chargeEntry, commissionOf } from "../../../src/domain/charges";
+import { Account, accountKind, isBalanced, transactionKind, type Entry } from "../../../src/domain/ledger-entries";
+import { MemoryLedger } from "../../../src/domain/memory-ledger";
+import { refundEntry } from "../../../src/domain/refunds";
+import { settlementEntries, settlementOf, type Settlement } from "../../../src/domain/settlement";
+import { holdEntry, topUpEntry } from "../../../src/domain/wallet-entries";
 import { apply } from "../../../src/domain/trip";
 import { newTrip, T0 } from "./fixtures";
 
