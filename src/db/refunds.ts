@@ -15,7 +15,9 @@ import { partialRefundEntry, tripRefundKey } from "../domain/refunds";
 import type { Money } from "../domain/fare";
 import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
-import { chargeOf, entryByKey, postStatements, type SqlCondition } from "./ledger";
+import { chargeOf, entryByKey } from "./journal-entries";
+import { postStatements } from "./postings";
+import type { SqlCondition } from "./sql-condition";
 
 export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
 

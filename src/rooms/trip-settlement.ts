@@ -8,7 +8,7 @@
  * is deleted only after the ledger has it. A charged rider gets a receipt notification.
  */
 import type { Config } from "../config";
-import { settleTrip } from "../db/ledger";
+import { settleTrip } from "../db/settlement";
 import { Settlement, settlementOf } from "../domain/settlement";
 import type { TripEvent, TripState } from "../domain/trip";
 import { receiptNotification } from "../notify/message";

@@ -16,7 +16,7 @@ import { newTrip, T0 } from "./fixtures";
 const USD = (amount: number) => ({ amount, currency: "USD" });
 const NO_BREAKDOWN = { base: 0, distance: 0, time: 0, surge: 0, fee: 0 };
 
-/** Settles a trip the way src/db/ledger.ts does: read the balances, post each entry. */
+/** Settles a trip the way src/db/settlement.ts does: read the balances, post each entry. */
 function settle(ledger: MemoryLedger, s: Settlement, bps: number) {
   const wallet = ledger.balance(Account.wallet(s.riderId), "USD");
   const held = ledger.heldFor(s.tripId, s.riderId, "USD");
