@@ -7,7 +7,7 @@
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { AuditAction, AuditQuery, AuditRecord, AuditTargetKind } from "../protocol/admin";
-import type { SqlCondition } from "./ledger";
+import type { SqlCondition } from "./sql-condition";
 import { auditLog } from "./schema";
 
 export type NewAuditRecord = {

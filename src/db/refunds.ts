@@ -1,7 +1,7 @@
 /**
  * @module db/refunds
  * Operators' refunds of a trip's charge in the D1 ledger (the posting rule is
- * domain/ledger's `partialRefundEntry`). Three guarantees, each held by D1 rather than by a
+ * domain/refunds' `partialRefundEntry`). Three guarantees, each held by D1 rather than by a
  * read before the write:
  *
  * - one refund per (trip, Idempotency-Key): the entry's key is unique, so a retry posts nothing;
@@ -10,11 +10,14 @@
  *   two refunds racing, the second is recomputed from the new total or refused;
  * - the audit record is written in the same batch, only if the entry was.
  */
-import { Account, partialRefundEntry, tripRefundKey, type Entry } from "../domain/ledger";
+import { Account, type Entry } from "../domain/ledger-entries";
+import { partialRefundEntry, tripRefundKey } from "../domain/refunds";
 import type { Money } from "../domain/fare";
 import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
-import { chargeOf, entryByKey, postStatements, type SqlCondition } from "./ledger";
+import { chargeOf, entryByKey } from "./journal-entries";
+import { postStatements } from "./postings";
+import type { SqlCondition } from "./sql-condition";
 
 export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
 

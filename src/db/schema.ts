@@ -233,9 +233,9 @@ export const notificationPreferences = sqliteTable("notification_preferences", {
 });
 
 /**
- * The payments ledger (src/domain/ledger.ts has the posting rules). An account is a wallet,
- * the money a wallet has on hold, a rider's receivable, a driver's earnings, the platform's
- * revenue or a provider's clearing account; its id says which (`wallet:<userId>`, …).
+ * The payments ledger (src/domain/ledger-entries.ts has its accounts and rules). An account is
+ * a wallet, the money a wallet has on hold, a rider's receivable, a driver's earnings, the
+ * platform's revenue or a provider's clearing account; its id says which (`wallet:<userId>`, …).
  */
 export const ledgerAccounts = sqliteTable("ledger_accounts", {
   id: text("id").primaryKey(),

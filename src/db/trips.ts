@@ -11,7 +11,7 @@ import { isActive, type QuoteTerms } from "../domain/trip";
 import { Quote, Trip } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
-import type { SqlCondition } from "./ledger";
+import type { SqlCondition } from "./sql-condition";
 import { activeTrips, quotes, riderActivity, tripRequests, trips } from "./schema";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });

@@ -1,10 +1,11 @@
 /**
  * @module http/holds
- * A trip request's hold on the rider's wallet as the API answers it: db/ledger's `holdFare`
+ * A trip request's hold on the rider's wallet as the API answers it: db/holds' `holdFare`
  * says whether the wallet covered the fare, and a refusal becomes 402 `insufficient_funds`
  * with what was needed and what is available.
  */
-import { holdFare, type SqlCondition } from "../db/ledger";
+import { holdFare } from "../db/holds";
+import type { SqlCondition } from "../db/sql-condition";
 import type { Money } from "../domain/fare";
 import { ApiError } from "../errors";
 

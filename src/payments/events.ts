@@ -4,7 +4,7 @@
  * instant settlement and Stripe's signed webhook both end here. Crediting is keyed by the
  * top-up id, so a replayed webhook or a retried request credits once.
  */
-import { creditTopUp, failTopUp, findTopUp } from "../db/ledger";
+import { creditTopUp, failTopUp, findTopUp } from "../db/top-ups";
 import type { ProviderEvent } from "./types";
 
 export type EventOutcome = "credited" | "already_credited" | "failed" | "ignored";

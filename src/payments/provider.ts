@@ -4,7 +4,7 @@
  * notifications into events. PAYMENT_PROVIDER picks the implementation: `stripe` (PaymentIntents
  * over Stripe's REST API, confirmed by signed webhooks) or `sandbox` (settles at once, like a
  * provider's test mode, for `npm run dev` and the tests). Both end in the same place: the route
- * hands a `succeeded` event to db/ledger's `creditTopUp`, keyed by the top-up id. The interface
+ * hands a `succeeded` event to db/top-ups' `creditTopUp`, keyed by the top-up id. The interface
  * and its events are in types.ts.
  */
 import type { Config } from "../config";

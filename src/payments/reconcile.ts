@@ -16,14 +16,15 @@
  *
  * A release is the ledger entry `trip:<id>:release`, the same key a trip's settlement posts, so
  * the cron and a trip settling at the same moment post it once between them, and the
- * settlement's charge is guarded on the wallet it reads in its own transaction
- * (db/ledger.ts): running the cron twice, or next to a settling trip, is safe.
+ * settlement's charge is guarded on the wallet it reads in its own transaction (db/settlement.ts,
+ * db/postings.ts): running the cron twice, or next to a settling trip, is safe.
  */
 import type { Config } from "../config";
-import { heldFor, postEntry } from "../db/ledger";
+import { heldFor } from "../db/holds";
 import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
+import { postEntry } from "../db/postings";
 import type { Money } from "../domain/fare";
-import { releaseEntry } from "../domain/ledger";
+import { releaseEntry } from "../domain/wallet-entries";
 import { isActive } from "../domain/trip";
 import type { Result } from "../errors";
 import { tripRoom } from "../rooms/stubs";

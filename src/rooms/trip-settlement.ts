@@ -1,15 +1,15 @@
 /**
  * @module rooms/trip-settlement
  * The trip room's side of payments. When a move ends the trip, the settlement it calls for
- * (domain/ledger's `settlementOf`: capture, fee or release) is stored in the room's SQLite in
+ * (domain/settlement's `settlementOf`: capture, fee or release) is stored in the room's SQLite in
  * the same transaction as the status, like an outbox row. The room's write-behind (retried by
  * its alarm until it succeeds) and the receipt route then post it to the D1 ledger; the ledger
  * keys (`trip:<id>:release`, `trip:<id>:capture`, …) make a second run post nothing, so the row
  * is deleted only after the ledger has it. A charged rider gets a receipt notification.
  */
 import type { Config } from "../config";
-import { settleTrip } from "../db/ledger";
-import { Settlement, settlementOf } from "../domain/ledger";
+import { settleTrip } from "../db/settlement";
+import { Settlement, settlementOf } from "../domain/settlement";
 import type { TripEvent, TripState } from "../domain/trip";
 import { receiptNotification } from "../notify/message";
 import { notifyBehind } from "../notify/producer";

@@ -8,7 +8,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { holdFare } from "../../src/db/ledger";
+import { holdFare } from "../../src/db/holds";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { receiptNotification } from "../../src/notify/message";
 import { signStripePayload } from "../../src/payments/stripe-signature";

@@ -7,7 +7,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
-import { holdFare } from "../../src/db/ledger";
+import { holdFare } from "../../src/db/holds";
 import worker from "../../src/index";
 import { reconcile } from "../../src/payments/reconcile";
 import { call, registerUser, unique } from "../helpers/api";

@@ -11,7 +11,7 @@ import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } fr
 import { banAccount, unbanAccount } from "../../db/bans";
 import { revokeUserSessions } from "../../db/sessions";
 import { refundTrip, type RefundOutcome } from "../../db/refunds";
-import { tripRefundKey } from "../../domain/ledger";
+import { tripRefundKey } from "../../domain/refunds";
 import { type ApiError, badRequest, conflict, notFound, unwrap } from "../../errors";
 import {
   AdminCancelBody,

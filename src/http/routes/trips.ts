@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
-import { releaseHold } from "../../db/ledger";
+import { releaseHold } from "../../db/holds";
 import {
   claimActiveTrip,
   claimStatements,
@@ -151,7 +151,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const tripId = newId("trip");
   const now = Date.now();
   // The quote's fare is held on the wallet before anything else (402 insufficient_funds), so of
-  // several requests at once only those the balance covers go on (db/ledger.ts says how). The
+  // several requests at once only those the balance covers go on (db/postings.ts says how). The
   // same transaction claims the rider's one active-trip slot if the hold went through, and
   // records the Idempotency-Key if the claim did. The hold is given back if the request goes no
   // further; the trip room settles it when the trip ends.

@@ -2,21 +2,13 @@
  * @module http/routes/wallet
  * Payments over HTTP (docs/API.md, "Payments"): the caller's wallet and transactions, top-ups
  * through the payment provider and its webhook, trip receipts and drivers' earnings. The
- * ledger (db/ledger.ts) does the money; holds and captures of trips happen in routes/trips.ts
- * and the trip room.
+ * ledger (db/postings.ts and the db modules beside it) does the money; holds and captures of
+ * trips happen in routes/trips.ts and the trip room.
  */
 import { Hono } from "hono";
-import {
-  chargeOf,
-  earningsOf,
-  findTopUp,
-  insertTopUp,
-  listTransactions,
-  setTopUpProviderRef,
-  walletOf,
-  type StoredEntry,
-  type TopUpRow,
-} from "../../db/ledger";
+import { chargeOf, type StoredEntry } from "../../db/journal-entries";
+import { findTopUp, insertTopUp, setTopUpProviderRef, type TopUpRow } from "../../db/top-ups";
+import { earningsOf, listTransactions, walletOf } from "../../db/wallet-views";
 import { ApiError, badRequest, conflict, forbidden, unwrap } from "../../errors";
 import { applyProviderEvent } from "../../payments/events";
 import { paymentProvider } from "../../payments/provider";

@@ -2,7 +2,7 @@
 // in progress included, never a fee (whatever the time since acceptance), the driver or the
 // offered driver released, and the settlement a release of the hold.
 import { describe, expect, it } from "vitest";
-import { settlementOf } from "../../../src/domain/ledger";
+import { settlementOf } from "../../../src/domain/settlement";
 import { apply, type TripState } from "../../../src/domain/trip";
 import { newTrip, T0 } from "./fixtures";
 import { accepted, arrived, fare, inProgress, must, offered, refused, run } from "./trip-helpers";

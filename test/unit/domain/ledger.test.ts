@@ -1,31 +1,22 @@
-// The ledger's posting rules (src/domain/ledger.ts): examples of each event's lines, then random
-// sequences of top-ups, trip requests, captures, fees, releases, refunds and replays that must
-// keep every entry balanced, every wallet at zero or above, and all accounts summing to zero.
+// The ledger's posting rules (src/domain/ledger-entries.ts and the entry modules beside it):
+// examples of each event's lines, then random sequences of top-ups, trip requests, captures,
+// fees, releases, refunds and replays that must keep every entry balanced, every wallet at zero
+// or above, and all accounts summing to zero.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  Account,
-  accountKind,
-  chargeEntry,
-  commissionOf,
-  holdEntry,
-  isBalanced,
-  MemoryLedger,
-  refundEntry,
-  settlementEntries,
-  settlementOf,
-  topUpEntry,
-  transactionKind,
-  type Entry,
-  type Settlement,
-} from "../../../src/domain/ledger";
+import { chargeEntry, commissionOf } from "../../../src/domain/charges";
+import { Account, accountKind, isBalanced, transactionKind, type Entry } from "../../../src/domain/ledger-entries";
+import { MemoryLedger } from "../../../src/domain/memory-ledger";
+import { refundEntry } from "../../../src/domain/refunds";
+import { settlementEntries, settlementOf, type Settlement } from "../../../src/domain/settlement";
+import { holdEntry, topUpEntry } from "../../../src/domain/wallet-entries";
 import { apply } from "../../../src/domain/trip";
 import { newTrip, T0 } from "./fixtures";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 const NO_BREAKDOWN = { base: 0, distance: 0, time: 0, surge: 0, fee: 0 };
 
-/** Settles a trip the way src/db/ledger.ts does: read the balances, post each entry. */
+/** Settles a trip the way src/db/settlement.ts does: read the balances, post each entry. */
 function settle(ledger: MemoryLedger, s: Settlement, bps: number) {
   const wallet = ledger.balance(Account.wallet(s.riderId), "USD");
   const held = ledger.heldFor(s.tripId, s.riderId, "USD");

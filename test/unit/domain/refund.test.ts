@@ -1,21 +1,14 @@
-// The operator's refund posting rule (domain/ledger's partialRefundEntry): the rider gets the
+// The operator's refund posting rule (domain/refunds' partialRefundEntry): the rider gets the
 // refund back, first on what the charge left owed, then in the wallet; the driver and the
 // platform give it back in proportion to their shares. Any series of partial refunds adds up
 // to the exact negation of the charge and can never exceed it.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  Account,
-  chargeEntry,
-  isBalanced,
-  MemoryLedger,
-  partialRefundEntry,
-  refundedBy,
-  refundEntry,
-  topUpEntry,
-  type ChargeData,
-  type Entry,
-} from "../../../src/domain/ledger";
+import { chargeEntry } from "../../../src/domain/charges";
+import { Account, isBalanced, type ChargeData, type Entry } from "../../../src/domain/ledger-entries";
+import { MemoryLedger } from "../../../src/domain/memory-ledger";
+import { partialRefundEntry, refundedBy, refundEntry } from "../../../src/domain/refunds";
+import { topUpEntry } from "../../../src/domain/wallet-entries";
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 const NO_BREAKDOWN = { base: 0, distance: 0, time: 0, surge: 0, fee: 0 };
