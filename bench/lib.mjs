@@ -124,9 +124,29 @@ export class BenchError extends Error {
   }
 }
 
+/**
+ * Sign-up is rate-limited per client IP (RL_ACCOUNT, 500 per 10 s), and a benchmark signs up
+ * every client from one address: setup waits out the window (Retry-After) rather than fail.
+ * Setup only: no measured request is retried.
+ */
+const SETUP_PATHS_RETRIED_ON_429 = new Set(["/v1/auth/register"]);
+const SETUP_RETRIES = 8;
+
 /** A JSON client of the server under test; failures throw BenchError with the API error code. */
 export function makeApi(BASE) {
   return async function api(method, path, body, token, extraHeaders = {}) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await apiOnce(method, path, body, token, extraHeaders);
+      } catch (err) {
+        const retry = err instanceof BenchError && err.retryAfterS !== undefined && attempt < SETUP_RETRIES;
+        if (!retry || !SETUP_PATHS_RETRIED_ON_429.has(path)) throw err;
+        await sleep(err.retryAfterS * 1000 + Math.random() * 500);
+      }
+    }
+  };
+
+  async function apiOnce(method, path, body, token, extraHeaders) {
     const headers = { "content-type": "application/json", ...extraHeaders };
     if (token) headers.authorization = `Bearer ${token}`;
     const res = await fetch(new URL(path, BASE), {
@@ -144,13 +164,15 @@ export function makeApi(BASE) {
     }
     if (!res.ok) {
       const code = data?.error?.code ?? `http_${res.status}`;
-      throw new BenchError(
+      const error = new BenchError(
         `${method} ${path} -> ${res.status} ${code}: ${data?.error?.message ?? text.slice(0, 200)}`,
         code,
       );
+      if (res.status === 429) error.retryAfterS = Number(res.headers.get("retry-after")) || 10;
+      throw error;
     }
     return data;
-  };
+  }
 }
 
 /** Runs fn over items with at most `limit` in flight; rejects on the first failure. */

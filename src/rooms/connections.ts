@@ -127,6 +127,18 @@ export class Connections {
   // ---- sockets ----------------------------------------------------------------------------------
 
   /** Takes in a socket (just accepted, or found again after a wake) with what its attachment says. */
+  /**
+   * The sockets the runtime kept through hibernation, from their attachments; one whose
+   * attachment no longer parses cannot be trusted with an identity and is closed.
+   */
+  restore(sockets: WebSocket[]): void {
+    for (const ws of sockets) {
+      const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
+      if (attachment.success) this.add(ws, attachment.data);
+      else ws.close(1011, "lost session");
+    }
+  }
+
   add(ws: WebSocket, who: SocketAttachment): void {
     this.sockets.set(ws, who);
     this.count(who.userId);

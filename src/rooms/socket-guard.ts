@@ -5,6 +5,7 @@
  * guards are dropped and a socket starts again with a full bucket, which is harmless because a
  * room only hibernates after its sockets have been quiet for a while.
  */
+import type { Config } from "../config";
 
 export type GuardSettings = {
   ratePerSecond: number;
@@ -12,6 +13,16 @@ export type GuardSettings = {
   badFramesBeforeClose: number;
   badFrameWindowMs: number;
 };
+
+/** The guard's limits from the service's config (FRAME_RATE_PER_SECOND and the rest). */
+export function guardSettings(config: Config): GuardSettings {
+  return {
+    ratePerSecond: config.FRAME_RATE_PER_SECOND,
+    burst: config.FRAME_BURST,
+    badFramesBeforeClose: config.BAD_FRAMES_BEFORE_CLOSE,
+    badFrameWindowMs: config.BAD_FRAME_WINDOW_MS,
+  };
+}
 
 export class SocketGuard {
   private tokens: number;

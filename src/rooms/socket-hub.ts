@@ -28,13 +28,13 @@ import { checkConnectionLimit, sinceOf } from "./connect-request";
 import { AlarmClock } from "./alarm-clock";
 import { answerLongPoll, errorResponse, sseEvent } from "./fallbacks";
 import { takeFrame, type ClientFrameBase } from "./frame-intake";
-import { readIdentity, readSession, SocketAttachment, type SocketSession } from "./identity";
+import { readIdentity, readSession, type SocketAttachment, type SocketSession } from "./identity";
 import { refuseUntil, refusalOf } from "./refusals";
 import type { StoredEvent } from "./event-log";
 import { EMPTY_LOG, openingFrames, type ReadableLog } from "./resume";
 import type { Appended, LogHost } from "./sequenced-log";
 import { renewFromFrame } from "./socket-auth";
-import type { SocketGuard } from "./socket-guard";
+import { guardSettings, type SocketGuard } from "./socket-guard";
 
 /** A log's host (rooms/sequenced-log.ts), and how the room sends what the log appended. */
 export type RoomLogHost = LogHost & { publish(appended: Appended): void };
@@ -59,20 +59,8 @@ export abstract class SocketHub<
     super(ctx, env);
     this.config = loadConfig(env);
     this.clock = new AlarmClock(ctx.storage);
-    this.connections = new Connections(
-      {
-        ratePerSecond: this.config.FRAME_RATE_PER_SECOND,
-        burst: this.config.FRAME_BURST,
-        badFramesBeforeClose: this.config.BAD_FRAMES_BEFORE_CLOSE,
-        badFrameWindowMs: this.config.BAD_FRAME_WINDOW_MS,
-      },
-      (userId) => this.connectionEnded(userId),
-    );
-    for (const ws of ctx.getWebSockets()) {
-      const attachment = SocketAttachment.safeParse(ws.deserializeAttachment());
-      if (attachment.success) this.connections.add(ws, attachment.data);
-      else ws.close(1011, "lost session");
-    }
+    this.connections = new Connections(guardSettings(this.config), (userId) => this.connectionEnded(userId));
+    this.connections.restore(ctx.getWebSockets());
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
     ctx.blockConcurrencyWhile(async () => {

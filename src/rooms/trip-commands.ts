@@ -2,13 +2,14 @@
  * @module rooms/trip-commands
  * The trip's commands as the trip room builds them from an RPC call: what the caller asked,
  * plus what only the server knows (its clock, its settings, the driver's last fix, the price of
- * the ride as driven). domain/trip decides each one.
+ * the ride as driven). domain/trip decides each one; a refusal reaches the caller as an ApiError.
  */
 import type { Config } from "../config";
 import { haversineKm, type Fix } from "../domain/geo";
 import type { FareDecision, TracePoint } from "../domain/fare";
 import { priceRide } from "../domain/pricing";
-import type { TripCommand, TripState } from "../domain/trip";
+import type { TripCommand, TripError, TripState } from "../domain/trip";
+import { ApiError } from "../errors";
 
 /** "I have arrived": at the pickup only when the driver's own last fix is within the arrival radius. */
 export function arrivedCommand(
@@ -59,4 +60,11 @@ export function logFareReview(tripId: string, decision: FareDecision): void {
   console.warn(
     JSON.stringify({ level: "warn", where: "TripRoom.complete", event: "fare_review", tripId, ...decision }),
   );
+}
+
+/** A command domain/trip refused, as the caller hears it: 403 for someone not allowed, 409 for a move out of turn. */
+export function refusalError(error: TripError): ApiError {
+  return error.code === "forbidden"
+    ? new ApiError(403, "forbidden", error.message)
+    : new ApiError(409, "conflict", error.message);
 }

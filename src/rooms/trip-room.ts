@@ -25,7 +25,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { ApiError, forbidden, type Result } from "../errors";
+import { type ApiError, forbidden, type Result } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -49,7 +49,7 @@ import {
   tellDrivers,
   tellPickupCell,
 } from "./trip-dispatch";
-import { arrivedCommand, cancelCommand, completeCommand, logFareReview } from "./trip-commands";
+import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalError } from "./trip-commands";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
@@ -310,10 +310,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   /** Applies a command, stores the outcome with its frames, and runs its side effects. */
   private run(command: TripCommand): Trip {
     const result = this.tryRun(command);
-    if (!result.ok) {
-      const status = result.error.code === "forbidden" ? 403 : 409;
-      throw new ApiError(status, status === 403 ? "forbidden" : "conflict", result.error.message);
-    }
+    if (!result.ok) throw refusalError(result.error);
     return this.view(result.state);
   }
 
