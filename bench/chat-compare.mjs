@@ -469,6 +469,20 @@ const adapters = {
 };
 // The floor's Durable Object room and the partyserver room speak the ws hub's protocol.
 adapters["do-room"] = adapters["do-room-workerd"] = adapters.partyserver = adapters.ws;
+// The durable floor (bench/floor/room-hub-durable.mjs) speaks it too, and acknowledges each message.
+adapters["do-room-durable"] = {
+  ...adapters.ws,
+  connect(c) {
+    return openSocket(c, `${WS_BASE}/rooms/${encodeURIComponent(c.roomId)}?user=${c.userId}`, {}, (text, t, ready) => {
+      const f = parseJson(text);
+      if (!f) return;
+      if (f.type === "message") return onDelivery(c, f.text, t);
+      if (f.type === "ack") return onAck(f.id, t);
+      if (f.type === "welcome") return ready();
+    });
+  },
+  wantsAck: true,
+};
 const adapter = adapters[TARGET];
 
 let ioClient = null;

@@ -11,7 +11,15 @@ import { performance } from "node:perf_hooks";
  * Durable Object room under wrangler dev and under plain workerd, bench/floor/room-hub.mjs), the
  * partyserver room under wrangler dev (bench/peers/partyserver/room.mjs), ridewire.
  */
-export const CHAT_SERVERS = ["ws", "socketio", "do-room", "do-room-workerd", "partyserver", "ridewire"];
+export const CHAT_SERVERS = [
+  "ws",
+  "socketio",
+  "do-room",
+  "do-room-workerd",
+  "do-room-durable",
+  "partyserver",
+  "ridewire",
+];
 
 /** Stops the run on a bad option or setup: exit code 2. */
 export function die(msg) {

@@ -8,7 +8,8 @@
 // Starts every server itself, pinned to core 0 with taskset (ridewire: `npm run dev` from a
 // snapshot of HEAD on a fresh --persist-to directory; the peers: bench/peers/*.mjs; the runtime's
 // floor: bench/floor/room-hub.mjs, a Durable Object room with nothing in it, under wrangler dev
-// as "do-room" and under plain workerd as "do-room-workerd"; the partyserver room,
+// as "do-room" and under plain workerd as "do-room-workerd"; the same room with the least storage
+// that ridewire's guarantees need, bench/floor/room-hub-durable.mjs, as "do-room-durable"; the partyserver room,
 // bench/peers/partyserver/room.mjs, under wrangler dev as "partyserver"), runs the
 // load generators pinned to core 1 (bench/chat-compare.mjs, bench/dispatch.mjs), stops every
 // server, and renders the report (bench/report.mjs). See bench/README.md.
@@ -86,6 +87,7 @@ const plan = QUICK
           socketio: "100x10,10x20",
           "do-room": "100x10,10x20",
           "do-room-workerd": "100x10,10x20",
+          "do-room-durable": "100x10,10x20",
           partyserver: "100x10,10x20",
           ridewire: "50x10,10x20",
         },
@@ -416,6 +418,8 @@ async function main() {
     if (target === "ridewire") return startRidewire("ridewire-chat");
     if (target === "do-room") return startFloorRoom("do-room", "wrangler");
     if (target === "do-room-workerd") return startFloorRoom("do-room-workerd", "workerd");
+    if (target === "do-room-durable")
+      return startFloorRoom("do-room-durable", "wrangler", { hub: "room-hub-durable.mjs" });
     if (target === "partyserver")
       return startFloorRoom("partyserver", "wrangler", {
         hub: "room.mjs",
