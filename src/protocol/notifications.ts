@@ -89,7 +89,12 @@ export const FcmToken = z
 export const DeviceBody = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("webpush"), subscription: PushSubscription }),
   z.object({ kind: z.literal("webhook"), url: DeliveryUrl }),
-  z.object({ kind: z.literal("fcm"), token: FcmToken, platform: FcmPlatform }),
+  z.object({ kind: z.literal("fcm"), token: FcmToken, platform: FcmPlatform }).meta({
+    description:
+      "An app's FCM registration token. One token belongs to one account: another account's " +
+      "registration is 409 conflict and leaves the owner's device alone; the app gets a new token " +
+      "(deleteToken, getToken) or the owner removes the device first.",
+  }),
 ]);
 export type DeviceBody = z.infer<typeof DeviceBody>;
 
