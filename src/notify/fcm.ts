@@ -9,8 +9,9 @@
  *   to every token: FCM applies the one of the token's platform, so an app that reported the
  *   wrong platform still gets the right treatment.
  *
- * Answers, as FCM documents them: `UNREGISTERED` (404), `SENDER_ID_MISMATCH` or an
- * `INVALID_ARGUMENT` about the token mean the token is dead: the device is removed. 401 means
+ * Answers, as FCM documents them: `UNREGISTERED` (404) or an `INVALID_ARGUMENT` about the
+ * token mean the token is dead: the device is removed. `SENDER_ID_MISMATCH` (the token is
+ * another project's) is refused without a retry, the device kept. 401 means
  * the access token is no longer good: it is fetched again once. 429 and 5xx are retried by the
  * queue's backoff, never sooner than `Retry-After`.
  */
@@ -123,8 +124,11 @@ export async function sendFcm(
   const codes = new Set(
     [error?.status, ...(error?.details ?? []).map((d) => d.errorCode)].filter((c): c is string => Boolean(c)),
   );
-  if (codes.has("UNREGISTERED") || res.status === 404) return { kind: "gone", reason: "FCM answered UNREGISTERED" };
-  if (codes.has("SENDER_ID_MISMATCH")) return { kind: "gone", reason: "FCM answered SENDER_ID_MISMATCH" };
+  // Only FCM's own verdict on the token removes a device: a bare 404 (a wrong FCM_API_BASE or
+  // project) or SENDER_ID_MISMATCH (a service account of another project, or a token from
+  // another app) would otherwise wipe every device on a configuration mistake.
+  if (codes.has("UNREGISTERED")) return { kind: "gone", reason: "FCM answered UNREGISTERED" };
+  if (codes.has("SENDER_ID_MISMATCH")) return { kind: "refused", reason: "fcm_rejected" };
   if (res.status === 400 && codes.has("INVALID_ARGUMENT")) {
     if (aboutTheToken(error)) return { kind: "gone", reason: "FCM answered INVALID_ARGUMENT for the token" };
     return { kind: "refused", reason: "fcm_rejected" };

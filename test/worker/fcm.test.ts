@@ -350,6 +350,22 @@ describe("FCM answers", () => {
     expect(await fcmExchanges(clientEmail)).toBe(2);
   });
 
+  it("a bare 404 (a wrong FCM_API_BASE) keeps the device and is retried: only UNREGISTERED removes one", async () => {
+    const ann = await registerUser();
+    const token = newFcmToken();
+    await addFcmDevice(ann, token);
+    const misrouted = { ...env, FCM_API_BASE: `${fcmStandIn().baseUrl}/not-fcm` } as Env;
+    const message = chatFor(ann);
+    const result = await deliver(message, misrouted);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await notificationOf(ann, message.id)).toMatchObject({
+      status: "pending",
+      lastError: expect.stringMatching(/^fcm dev\w+: http_4xx$/),
+    });
+    expect(await devicesOf(ann)).toHaveLength(1);
+    expect(await fcmSends(token)).toEqual([]);
+  });
+
   it("a service account whose key the token endpoint cannot verify fails the send, and it is retried", async () => {
     const ann = await registerUser();
     const token = newFcmToken();
