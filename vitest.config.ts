@@ -34,20 +34,28 @@ export default defineConfig(async () => {
         {
           ssr: sourceFirst,
           plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  JWT_SECRET: "test-secret-not-for-production",
-                  // The webhook and push receiver of the tests runs on 127.0.0.1 (test/helpers/hook-server.mjs).
-                  ALLOW_LOOPBACK_WEBHOOKS: "true",
-                  // A VAPID pair made for the tests only (Web Push is off without one).
-                  VAPID_PUBLIC_KEY:
-                    "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
-                  VAPID_PRIVATE_KEY: "rn4ElKWtTCkHmYKi3WxtJTu0uQiuTjoLrnGCcyB6nmg",
+            // A function of the global setup's values: the FCM stand-in's key and port exist
+            // only once test/helpers/fcm-server.mjs has started.
+            cloudflareTest(({ inject }) => {
+              const fcm = inject<{ baseUrl: string; serviceAccount: string }>("fcm");
+              return {
+                wrangler: { configPath: "./wrangler.toml" },
+                miniflare: {
+                  bindings: {
+                    TEST_MIGRATIONS: migrations,
+                    JWT_SECRET: "test-secret-not-for-production",
+                    // The webhook and push receiver of the tests runs on 127.0.0.1 (test/helpers/hook-server.mjs).
+                    ALLOW_LOOPBACK_WEBHOOKS: "true",
+                    // A VAPID pair made for the tests only (Web Push is off without one).
+                    VAPID_PUBLIC_KEY:
+                      "BEgiAQUCTYfMkFRKfdLrC4OCglo3BNNRRNMVQSLptAt6OlWjjxAC50VpS58IMy1puWIy9eI6jyO9pPEab9NKOqY",
+                    VAPID_PRIVATE_KEY: "rn4ElKWtTCkHmYKi3WxtJTu0uQiuTjoLrnGCcyB6nmg",
+                    // FCM through the local stand-in of Google's token endpoint and FCM's API.
+                    FCM_SERVICE_ACCOUNT: fcm.serviceAccount,
+                    FCM_API_BASE: fcm.baseUrl,
+                  },
                 },
-              },
+              };
             }),
           ],
           test: {
@@ -55,7 +63,11 @@ export default defineConfig(async () => {
             include: ["test/worker/**/*.test.ts"],
             testTimeout: TEST_TIMEOUT_MS,
             setupFiles: ["test/worker/setup.ts"],
-            globalSetup: ["test/helpers/hook-server.mjs", "test/helpers/stripe-server.mjs"],
+            globalSetup: [
+              "test/helpers/hook-server.mjs",
+              "test/helpers/stripe-server.mjs",
+              "test/helpers/fcm-server.mjs",
+            ],
           },
         },
         {

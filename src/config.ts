@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { JwtSettings } from "./auth/jwt";
 import type { TravelModel } from "./domain/geo";
+import { FcmServiceAccount } from "./notify/fcm-auth";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -140,6 +141,30 @@ const ConfigSchema = z
       .regex(/^[A-Za-z0-9_-]{43}$/, "VAPID_PRIVATE_KEY must be 32 bytes, base64url")
       .optional(),
     PUSH_TTL_SECONDS: int(3_600),
+    /**
+     * A Google service account's JSON key (secret): without it the FCM channel is off, and a
+     * notification for an FCM device records `not_configured`.
+     */
+    FCM_SERVICE_ACCOUNT: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined) return undefined;
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          ctx.addIssue({ code: "custom", message: "FCM_SERVICE_ACCOUNT must be a service account's JSON key" });
+          return z.NEVER;
+        }
+        const account = FcmServiceAccount.safeParse(json);
+        if (account.success) return account.data;
+        for (const issue of account.error.issues)
+          ctx.addIssue({ code: "custom", message: `FCM_SERVICE_ACCOUNT.${issue.path.join(".")}: ${issue.message}` });
+        return z.NEVER;
+      }),
+    /** Where FCM's HTTP v1 API is (configuration only: tests point it at a local stand-in). */
+    FCM_API_BASE: z.url({ protocol: /^https?$/ }).default("https://fcm.googleapis.com"),
     NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
     // Queues delays a retry by at most 12 hours.
     NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),

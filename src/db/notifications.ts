@@ -19,10 +19,11 @@ export type DeviceRefusal = "endpoint_taken" | "too_many_devices";
 
 /**
  * Registers a device; the same user registering the same endpoint again gets the same device
- * with the new keys or secret. One statement decides, so concurrent registrations cannot get
- * past the checks together: a Web Push endpoint belongs to the one user who registered it
- * first (another user's registration is refused and never removes theirs; a browser that
- * changes account gets a new endpoint by subscribing again), and a user holds at most
+ * with the new keys, secret or platform. One statement decides, so concurrent registrations
+ * cannot get past the checks together: a Web Push endpoint or an FCM registration token
+ * belongs to the one user who registered it first (another user's registration is refused
+ * and never removes theirs; a browser that changes account gets a new endpoint by subscribing
+ * again, an app a new token with `deleteToken()` + `getToken()`), and a user holds at most
  * `maxDevices` devices.
  */
 export async function registerDevice(
@@ -32,15 +33,16 @@ export async function registerDevice(
 ): Promise<{ row: DeviceRow } | { refused: DeviceRefusal }> {
   const row = await d1
     .prepare(
-      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, created_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-       WHERE NOT (?3 = 'webpush'
-                  AND EXISTS (SELECT 1 FROM devices WHERE endpoint = ?4 AND user_id != ?2 AND kind = 'webpush'))
+      `INSERT INTO devices (id, user_id, kind, endpoint, p256dh, auth, secret, platform, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?10, ?8
+       WHERE NOT (?3 IN ('webpush', 'fcm')
+                  AND EXISTS (SELECT 1 FROM devices WHERE endpoint = ?4 AND user_id != ?2 AND kind = ?3))
          AND ((SELECT COUNT(*) FROM devices WHERE user_id = ?2) < ?9
               OR EXISTS (SELECT 1 FROM devices WHERE user_id = ?2 AND endpoint = ?4))
        ON CONFLICT (user_id, endpoint) DO UPDATE SET
-         kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret
-       RETURNING id, user_id, kind, endpoint, p256dh, auth, secret, created_at`,
+         kind = excluded.kind, p256dh = excluded.p256dh, auth = excluded.auth, secret = excluded.secret,
+         platform = excluded.platform
+       RETURNING id, user_id, kind, endpoint, p256dh, auth, secret, platform, created_at`,
     )
     .bind(
       device.id,
@@ -52,6 +54,7 @@ export async function registerDevice(
       device.secret ?? null,
       device.createdAt,
       maxDevices,
+      device.platform ?? null,
     )
     .first<{
       id: string;
@@ -61,6 +64,7 @@ export async function registerDevice(
       p256dh: string | null;
       auth: string | null;
       secret: string | null;
+      platform: DeviceRow["platform"];
       created_at: number;
     }>();
   if (row)
@@ -73,13 +77,14 @@ export async function registerDevice(
         p256dh: row.p256dh,
         auth: row.auth,
         secret: row.secret,
+        platform: row.platform,
         createdAt: row.created_at,
       },
     };
-  if (device.kind === "webpush") {
+  if (device.kind === "webpush" || device.kind === "fcm") {
     const taken = await d1
-      .prepare(`SELECT 1 FROM devices WHERE endpoint = ? AND user_id != ? AND kind = 'webpush' LIMIT 1`)
-      .bind(device.endpoint, device.userId)
+      .prepare(`SELECT 1 FROM devices WHERE endpoint = ? AND user_id != ? AND kind = ? LIMIT 1`)
+      .bind(device.endpoint, device.userId, device.kind)
       .first();
     if (taken) return { refused: "endpoint_taken" };
   }
@@ -210,7 +215,7 @@ export type AttemptRecord =
   | { kind: "end"; id: string; status: Exclude<NotificationStatus, "pending">; lastError: string | null }
   /** The lease goes back after a failed attempt, remembering which devices already have it. */
   | { kind: "release"; id: string; deliveredTo: string[]; lastError: string }
-  /** A push service said the subscription is gone (404/410). */
+  /** A push service said the subscription is gone (404/410), or FCM that the token is no longer valid. */
   | { kind: "remove_device"; deviceId: string };
 
 /** Writes what a batch's attempts decided, in one round trip. Only a `pending` row changes. */

@@ -3,6 +3,7 @@
  * D1, the system of record. drizzle-kit turns this file into the SQL migrations in
  * migrations/ (`npm run db:generate -- --name what_changed`); never edit those by hand.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
@@ -175,8 +176,9 @@ export const tripRequests = sqliteTable(
 );
 
 /**
- * Where a user's notifications go: Web Push subscriptions (endpoint and the browser's keys)
- * and webhooks (URL and the HMAC secret of their signatures, shown to the user only once).
+ * Where a user's notifications go: Web Push subscriptions (endpoint and the browser's keys),
+ * webhooks (URL and the HMAC secret of their signatures, shown to the user only once) and FCM
+ * app installs (registration token and platform; a token belongs to one user at most).
  */
 export const devices = sqliteTable(
   "devices",
@@ -185,9 +187,11 @@ export const devices = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id),
-    kind: text("kind", { enum: ["webpush", "webhook"] }).notNull(),
-    /** The push service's endpoint, or the webhook's URL. */
+    kind: text("kind", { enum: ["webpush", "webhook", "fcm"] }).notNull(),
+    /** The push service's endpoint, the webhook's URL, or the FCM registration token. */
     endpoint: text("endpoint").notNull(),
+    /** An FCM device's platform (its message carries an APNs block for `ios`); null for the others. */
+    platform: text("platform", { enum: ["android", "ios"] }),
     p256dh: text("p256dh"),
     auth: text("auth"),
     secret: text("secret"),
@@ -196,6 +200,7 @@ export const devices = sqliteTable(
   (t) => [
     uniqueIndex("devices_user_endpoint_idx").on(t.userId, t.endpoint),
     index("devices_endpoint_idx").on(t.endpoint),
+    uniqueIndex("devices_fcm_token_idx").on(t.endpoint).where(sql`${t.kind} = 'fcm'`),
   ],
 );
 

@@ -28,8 +28,11 @@ import { errorReason } from "../redact";
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
 export const DEAD_LETTER_QUEUE = "ridewire-notifications-dlq";
 
-/** Ack, or retry after `delaySeconds` (the exponential backoff when not given). */
-type Outcome = { ack: true } | { ack: false; delaySeconds?: number };
+/**
+ * Ack, or retry after `delaySeconds` (when not given: the exponential backoff, but never sooner
+ * than `atLeastSeconds`, a provider's `Retry-After`).
+ */
+type Outcome = { ack: true } | { ack: false; delaySeconds?: number; atLeastSeconds?: number };
 const ACK: Outcome = { ack: true };
 const RETRY: Outcome = { ack: false };
 
@@ -92,9 +95,22 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
     const outcome = outcomes[i] ?? RETRY;
     for (const msg of copies.get(notification.id) ?? []) {
       if (outcome.ack) msg.ack();
-      else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoffSeconds(msg.attempts, config) });
+      else
+        msg.retry({ delaySeconds: outcome.delaySeconds ?? retryDelay(msg.attempts, outcome.atLeastSeconds, config) });
     }
   });
+}
+
+/** Queues delays a message by at most 12 hours. */
+const MAX_QUEUE_DELAY_SECONDS = 43_200;
+
+/** The backoff, stretched to a provider's `Retry-After` when that is longer. */
+function retryDelay(
+  attempts: number,
+  atLeastSeconds: number | undefined,
+  config: Pick<Config, "NOTIFY_RETRY_BASE_SECONDS" | "NOTIFY_RETRY_MAX_SECONDS">,
+): number {
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(backoffSeconds(attempts, config), atLeastSeconds ?? 0));
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
@@ -197,6 +213,7 @@ async function attempt(
   const records: AttemptRecord[] = [];
   const errors: string[] = [];
   const refusals: string[] = [];
+  let retryAfter: number | undefined;
   let gone = 0;
   for (const { device, result } of results) {
     if (result.kind === "delivered") delivered.add(device.id);
@@ -205,7 +222,10 @@ async function attempt(
       records.push({ kind: "remove_device", deviceId: device.id });
       log("info", "consumer", { deviceId: device.id, reason: `device removed: ${result.reason}` });
     } else if (result.kind === "refused") refusals.push(`${device.kind} ${device.id}: ${result.reason}`);
-    else errors.push(`${device.kind} ${device.id}: ${result.reason}`);
+    else {
+      errors.push(`${device.kind} ${device.id}: ${result.reason}`);
+      if (result.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter ?? 0, result.retryAfterSeconds);
+    }
   }
 
   if (errors.length > 0) {
@@ -215,7 +235,7 @@ async function attempt(
       deliveredTo: [...delivered],
       lastError: [...errors, ...refusals].join("; ").slice(0, 500),
     });
-    return { outcome: RETRY, records };
+    return { outcome: retryAfter === undefined ? RETRY : { ack: false, atLeastSeconds: retryAfter }, records };
   }
   // A refused URL does not become acceptable by waiting: no retry for it.
   const why =

@@ -1,6 +1,6 @@
 /**
  * @module notify/message
- * What travels on the notifications queue, and what a device receives. Each message carries
+ * What travels on the notifications queue, what a device receives and how urgently. Each message carries
  * its deterministic notification id (source, seq or event, recipient): the D1 primary key that
  * makes a redelivered message a no-op. Plain TypeScript with no `cloudflare:*` import, so the
  * rooms that build messages and the consumer that reads them share one schema.
@@ -170,5 +170,73 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
       return message.data.kind === "fee"
         ? { ...base, title: "Your receipt", body: `Cancellation fee: ${formatMoney(message.data.amount)}` }
         : { ...base, title: "Your receipt", body: `Your trip: ${formatMoney(message.data.amount)}` };
+  }
+}
+
+/**
+ * How a notification travels, whatever the channel: whether it may wake a sleeping phone, how
+ * long it is worth delivering, and what a later one of the same conversation replaces.
+ * - An offer is urgent and lives exactly as long as the offer (a late offer is worse than
+ *   none: the driver would accept a trip that has moved on).
+ * - Chat collapses per room, trip statuses per trip: after a burst an offline phone shows the
+ *   latest, not fifty.
+ */
+export type DeliveryUrgency = {
+  priority: "high" | "normal";
+  /** Seconds the push service may hold it for an unreachable device; 0 or less: already too late. */
+  ttlSeconds: number;
+  /** Server-made ids only (rooms and trips are named by the service), well under APNs' 64 bytes. */
+  collapseKey: string | null;
+  /** Worth breaking through a Focus mode (iOS `interruption-level: time-sensitive`). */
+  timeSensitive: boolean;
+};
+
+export function deliveryUrgency(message: NotificationMessage, now: number, ttlSeconds: number): DeliveryUrgency {
+  switch (message.type) {
+    case "offer":
+      return {
+        priority: "high",
+        ttlSeconds: Math.floor((message.data.expiresAt - now) / 1000),
+        collapseKey: null,
+        timeSensitive: true,
+      };
+    case "chat_message":
+      return { priority: "normal", ttlSeconds, collapseKey: `chat:${message.data.roomId}`, timeSensitive: false };
+    case "trip_status":
+      return { priority: "normal", ttlSeconds, collapseKey: `trip:${message.data.tripId}`, timeSensitive: false };
+    case "receipt":
+      return { priority: "normal", ttlSeconds, collapseKey: null, timeSensitive: false };
+  }
+}
+
+/**
+ * The flat string map an app routes a push on (FCM `data` takes string values only): the
+ * notification's id and type, and the ids that open the right screen. Ids and states only,
+ * never message text: the text is in the visible title and body.
+ */
+export function routingData(message: NotificationMessage): Record<string, string> {
+  const base = { notificationId: message.id, type: message.type, createdAt: String(message.createdAt) };
+  switch (message.type) {
+    case "chat_message":
+      return {
+        ...base,
+        roomId: message.data.roomId,
+        seq: String(message.data.seq),
+        messageId: message.data.messageId,
+        senderId: message.data.senderId,
+      };
+    case "offer":
+      return {
+        ...base,
+        tripId: message.data.tripId,
+        expiresAt: String(message.data.expiresAt),
+        pickupEtaSec: String(message.data.pickupEtaSec),
+        fareAmount: String(message.data.fare.amount),
+        fareCurrency: message.data.fare.currency,
+      };
+    case "trip_status":
+      return { ...base, tripId: message.data.tripId, status: message.data.status, seq: String(message.data.seq) };
+    case "receipt":
+      return { ...base, tripId: message.data.tripId, kind: message.data.kind };
   }
 }

@@ -70,9 +70,31 @@ export const PushSubscription = z.object({
 });
 export type PushSubscription = z.infer<typeof PushSubscription>;
 
+/** The platform of an app that receives FCM messages: `ios` messages carry an APNs block. */
+export const FcmPlatform = z.enum(["android", "ios"]);
+export type FcmPlatform = z.infer<typeof FcmPlatform>;
+
+/**
+ * An FCM registration token, as `FirebaseMessaging.getToken()` gives it to the app (about 150
+ * to 200 characters today: base64url text and a colon). Bounded and restricted to that
+ * alphabet, so a token cannot smuggle a path, a query or a header into the request that
+ * names it.
+ */
+export const FcmToken = z
+  .string()
+  .min(32, "must be an FCM registration token")
+  .max(1_024)
+  .regex(/^[A-Za-z0-9_:.-]+$/, "must be an FCM registration token");
+
 export const DeviceBody = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("webpush"), subscription: PushSubscription }),
   z.object({ kind: z.literal("webhook"), url: DeliveryUrl }),
+  z.object({ kind: z.literal("fcm"), token: FcmToken, platform: FcmPlatform }).meta({
+    description:
+      "An app's FCM registration token. One token belongs to one account: another account's " +
+      "registration is 409 conflict and leaves the owner's device alone; the app gets a new token " +
+      "(deleteToken, getToken) or the owner removes the device first.",
+  }),
 ]);
 export type DeviceBody = z.infer<typeof DeviceBody>;
 
@@ -84,6 +106,14 @@ export const Device = z.discriminatedUnion("kind", [
     url: z.string(),
     /** The HMAC-SHA256 key of `X-Ridewire-Signature`; present only in the registration answer. */
     secret: z.string().optional(),
+    createdAt: z.number().int(),
+  }),
+  z.object({
+    id: z.string(),
+    kind: z.literal("fcm"),
+    /** The app's registration token, as it registered it. */
+    token: z.string(),
+    platform: FcmPlatform,
     createdAt: z.number().int(),
   }),
 ]);

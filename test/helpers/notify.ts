@@ -55,10 +55,11 @@ export type BatchMessage = { id: string; attempts?: number; body: unknown };
 
 /**
  * Runs the Worker's queue() handler on one batch of `queue` and returns what it acked and
- * retried. The plugin's getQueueResult (1.5) leaves `retryMessages[].delaySeconds` out, though
- * its type declares it; the delay each `retry()` asked for is recorded here and filled in.
+ * retried (with `workerEnv`, the test runtime's env unless given). The plugin's getQueueResult
+ * (1.5) leaves `retryMessages[].delaySeconds` out, though its type declares it; the delay each
+ * `retry()` asked for is recorded here and filled in.
  */
-export async function runQueue(queue: string, messages: BatchMessage[]): Promise<QueueResult> {
+export async function runQueue(queue: string, messages: BatchMessage[], workerEnv: Env = env): Promise<QueueResult> {
   const batch = createMessageBatch(
     queue,
     messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
@@ -72,7 +73,7 @@ export async function runQueue(queue: string, messages: BatchMessage[]): Promise
     };
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, workerEnv, ctx);
   const result = await getQueueResult(batch, ctx);
   return {
     ...result,

@@ -25,7 +25,9 @@ export const notificationOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/devices",
-    summary: "Register a Web Push subscription or a webhook (its secret is shown once)",
+    summary:
+      "Register a Web Push subscription, a webhook (its secret is shown once) or an app's FCM token; " +
+      "a push endpoint or FCM token registered to another account is 409 conflict",
     auth: true,
     body: DeviceBody,
     status: 201,

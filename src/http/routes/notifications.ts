@@ -1,8 +1,8 @@
 /**
  * @module http/routes/notifications
- * Devices that receive notifications (Web Push subscriptions, signed webhooks), the caller's
- * notification log with delivery status and attempts, and muting by type. A webhook's secret
- * is answered once, at registration; nothing reads it back.
+ * Devices that receive notifications (Web Push subscriptions, signed webhooks, FCM app
+ * installs), the caller's notification log with delivery status and attempts, and muting by
+ * type. A webhook's secret is answered once, at registration; nothing reads it back.
  */
 import { Hono } from "hono";
 import {
@@ -31,9 +31,20 @@ notificationRoutes.use("/notifications", requireUser);
 notificationRoutes.use("/me/preferences", requireUser);
 
 function toDevice(row: DeviceRow): Device {
-  return row.kind === "webpush"
-    ? { id: row.id, kind: "webpush", endpoint: row.endpoint, createdAt: row.createdAt }
-    : { id: row.id, kind: "webhook", url: row.endpoint, createdAt: row.createdAt };
+  switch (row.kind) {
+    case "webpush":
+      return { id: row.id, kind: "webpush", endpoint: row.endpoint, createdAt: row.createdAt };
+    case "webhook":
+      return { id: row.id, kind: "webhook", url: row.endpoint, createdAt: row.createdAt };
+    case "fcm":
+      return {
+        id: row.id,
+        kind: "fcm",
+        token: row.endpoint,
+        platform: row.platform ?? "android",
+        createdAt: row.createdAt,
+      };
+  }
 }
 
 /** The VAPID public key a browser subscribes with (`applicationServerKey`); null while Web Push is off. */
@@ -44,35 +55,45 @@ notificationRoutes.post("/devices", requireAccount, async (c) => {
   const config = c.get("config");
   const userId = c.get("identity").userId;
   const base = { id: newId("dev"), userId, createdAt: Date.now() };
-  const url = body.kind === "webpush" ? body.subscription.endpoint : body.url;
-  const verdict = checkOutboundUrl(url, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS });
-  if (!verdict.ok) {
-    const path = body.kind === "webpush" ? "subscription.endpoint" : "url";
-    throw badRequest(`the ${body.kind === "webpush" ? "push endpoint" : "webhook URL"} ${verdict.reason}`, [
-      { path, message: verdict.reason, code: "refused_url" },
-    ]);
+  // A registration token is not a URL: nothing of it reaches a request but the JSON body sent
+  // to FCM's fixed endpoint (FCM_API_BASE is configuration, never the user's).
+  if (body.kind !== "fcm") {
+    const url = body.kind === "webpush" ? body.subscription.endpoint : body.url;
+    const verdict = checkOutboundUrl(url, { allowLoopback: config.ALLOW_LOOPBACK_WEBHOOKS });
+    if (!verdict.ok) {
+      const path = body.kind === "webpush" ? "subscription.endpoint" : "url";
+      throw badRequest(`the ${body.kind === "webpush" ? "push endpoint" : "webhook URL"} ${verdict.reason}`, [
+        { path, message: verdict.reason, code: "refused_url" },
+      ]);
+    }
   }
   if (body.kind === "webpush" && !config.VAPID_PUBLIC_KEY)
     throw new ApiError(409, "conflict", "Web Push is not configured on this server; register a webhook instead");
   // Registering the same webhook URL again rotates the secret: the new one is the only one shown.
   const secret = body.kind === "webhook" ? newWebhookSecret() : null;
+  const none = { p256dh: null, auth: null, secret: null, platform: null };
   const device =
     body.kind === "webpush"
       ? {
           ...base,
+          ...none,
           kind: "webpush" as const,
-          endpoint: url,
+          endpoint: body.subscription.endpoint,
           p256dh: body.subscription.keys.p256dh,
           auth: body.subscription.keys.auth,
-          secret: null,
         }
-      : { ...base, kind: "webhook" as const, endpoint: url, p256dh: null, auth: null, secret };
+      : body.kind === "webhook"
+        ? { ...base, ...none, kind: "webhook" as const, endpoint: body.url, secret }
+        : { ...base, ...none, kind: "fcm" as const, endpoint: body.token, platform: body.platform };
   const result = await registerDevice(c.env.DB, device, config.MAX_DEVICES_PER_USER);
   if ("refused" in result) {
     if (result.refused === "endpoint_taken")
       throw conflict(
-        "this push subscription is registered to another account; " +
-          "subscribe again from this browser to get a new endpoint",
+        body.kind === "fcm"
+          ? "this FCM registration token is registered to another account; the app signing in gets a new one " +
+              "with deleteToken() and getToken(), or the other account removes its device first"
+          : "this push subscription is registered to another account; " +
+              "subscribe again from this browser to get a new endpoint",
       );
     throw new ApiError(
       409,
