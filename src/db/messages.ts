@@ -88,7 +88,7 @@ function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame): Arc
       return [
         db
           .update(messages)
-          .set({ text: "", replyTo: null, deletedAt, changeSeq: change.seq })
+          .set({ text: "", replyTo: null, editedAt: null, deletedAt, changeSeq: change.seq })
           .where(and(eq(messages.roomId, roomId), eq(messages.seq, messageSeq), above)),
         db
           .delete(messageReactions)
