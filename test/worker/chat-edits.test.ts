@@ -6,6 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { archiveMessages } from "../../src/db/messages";
 import { MAX_REACTIONS_PER_MESSAGE } from "../../src/protocol/common";
 import type { StoredEvent } from "../../src/rooms/event-log";
@@ -624,5 +625,58 @@ describe("the D1 archive", () => {
       deleted: 0,
       change_seq: 12,
     });
+  });
+});
+
+describe("the client SDK", () => {
+  const sdkOf = (user: TestUser) =>
+    new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: user.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+
+  it("replies, edits, reacts and deletes over HTTP, and over SSE sends the frames to their routes", async () => {
+    const ada = await registerUser("rider", "Ada");
+    const bob = await registerUser("rider", "Bob");
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const adaApi = sdkOf(ada);
+    const bobApi = sdkOf(bob);
+
+    const first = await adaApi.postMessage(room.id, "first");
+    const reply = await bobApi.reply(room.id, first.seq, "re: first");
+    expect(reply).toMatchObject({ seq: 2, replyTo: 1, text: "re: first" });
+    expect(await bobApi.editMessage(room.id, reply.seq, "re: first!")).toMatchObject({
+      text: "re: first!",
+      editedAt: expect.any(Number),
+    });
+    expect((await adaApi.react(room.id, reply.seq, "👍")).reactions).toEqual([{ emoji: "👍", count: 1, me: true }]);
+    const refused = await adaApi.editMessage(room.id, reply.seq, "not mine").catch((err: unknown) => err);
+    expect(isRidewireError(refused) && [refused.status, refused.code]).toEqual([403, "forbidden"]);
+
+    // On the SSE fallback, edit, react and delete frames go as their HTTP requests with the frame id as key.
+    const live = bobApi.room(room.id, { transport: "sse", since: 4 });
+    const seen: string[] = [];
+    for (const type of ["edit", "reaction", "delete"] as const)
+      live.on(type, (frame) => seen.push(`${frame.type}:${frame.seq}`));
+    await live.whenOpen();
+    expect(await live.send({ type: "edit", seq: reply.seq, text: "edited over SSE" })).toEqual({
+      id: expect.any(String),
+    });
+    await live.send({ type: "react", seq: first.seq, emoji: "🎉", on: true });
+    await live.send({ type: "delete", seq: reply.seq });
+    const deadline = Date.now() + 3_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    live.close();
+    expect(seen).toEqual(["edit:5", "reaction:6", "delete:7"]);
+
+    const all = await adaApi.allMessages(room.id);
+    expect(all).toEqual([
+      expect.objectContaining({ seq: 1, text: "first", reactions: [{ emoji: "🎉", count: 1, me: false }] }),
+      expect.objectContaining({ seq: 2, deleted: true }),
+    ]);
+    expect(all[1]).not.toHaveProperty("text");
+    expect((await adaApi.deleteMessage(room.id, first.seq)).deleted).toBe(true);
   });
 });
