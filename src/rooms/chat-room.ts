@@ -3,7 +3,9 @@
  * One chat room: its members (a cache of D1's room_members, kept by the Worker's calls), the
  * message log, presence, typing and read marks. Messages commit here first and reach D1
  * through the outbox; history the room no longer keeps is read back from D1. Members with no
- * socket here are told of a new message through the notifications queue.
+ * socket here are told of a new message (a reply too) through the notifications queue; edits,
+ * deletes and reactions (rooms/chat-log.ts) are sent to connections only. A message's author
+ * edits it; the author, the room's creator and operators delete it.
  */
 import type { Identity } from "../auth/jwt";
 import { forbidden, notFound, type ApiError, type Result } from "../errors";
