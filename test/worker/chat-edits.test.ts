@@ -269,6 +269,13 @@ describe("command ids of changes", () => {
     });
     expectError(asReply, 409, "conflict");
 
+    // A delete's id names one message: reused for another, it is refused too.
+    const deleteId = unique("delete");
+    a.send({ type: "delete", id: deleteId, seq: first.seq });
+    expect(await a.next((f) => f.id === deleteId)).toMatchObject({ type: "ack", seq: 5 });
+    a.send({ type: "delete", id: deleteId, seq: 1 });
+    expect(await a.next((f) => f.id === deleteId)).toMatchObject({ type: "error", code: "conflict" });
+
     // Only one edit and one reaction were stored, and bob saw each once.
     await settle(b);
     expect(b.frames.filter((f) => f.type === "edit").map((f) => f.seq)).toEqual([2]);
