@@ -4,7 +4,7 @@
  * and a room with its history (older pages on demand), live messages, who is online, who is
  * typing, and how far each member has read.
  */
-import type { ChatConnection, Message, RidewireClient, Room } from "@ridewire/client";
+import type { ChatConnection, ChatMessage, Message, RidewireClient, Room } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./types";
 
@@ -135,13 +135,16 @@ function openRoom(
   });
   const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
 
-  function messageEl(m: Message): HTMLElement {
+  /** A message from history may be edited or deleted (a tombstone has no text). */
+  function messageEl(m: Message | ChatMessage): HTMLElement {
+    const text =
+      m.text === undefined ? "message deleted" : "editedAt" in m && m.editedAt ? `${m.text} (edited)` : m.text;
     return h(
       "li",
       { class: m.userId === myId ? "mine" : "theirs", "data-seq": m.seq, "data-user": m.userId },
       h("span", { class: "who" }, nameOf(m.userId)),
       " ",
-      h("span", { class: "text" }, m.text),
+      h("span", { class: "text" }, text),
       " ",
       h("time", {}, clock(m.createdAt)),
       h("span", { class: "seen" }),
@@ -155,7 +158,7 @@ function openRoom(
     return found;
   }
 
-  function add(m: Message, where: "end" | "start"): void {
+  function add(m: Message | ChatMessage, where: "end" | "start"): void {
     if (rendered.has(m.seq)) return;
     const el = messageEl(m);
     rendered.set(m.seq, el);

@@ -56,10 +56,33 @@ export const messages = sqliteTable(
     roomId: text("room_id").notNull(),
     seq: integer("seq").notNull(),
     userId: text("user_id").notNull(),
+    /** Empty once the message is deleted (a tombstone). */
     text: text("text").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** The seq of the message this one replies to, in the same room. */
+    replyTo: integer("reply_to"),
+    editedAt: integer("edited_at"),
+    deletedAt: integer("deleted_at"),
+    /**
+     * The seq of the newest edit or delete applied to this row: the write-behind applies a
+     * change only above it, so a batch copied twice leaves the row as it was.
+     */
+    changeSeq: integer("change_seq"),
   },
   (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
+);
+
+/** Reactions on archived messages, one row per user and emoji; copied from each room's log like its messages. */
+export const messageReactions = sqliteTable(
+  "message_reactions",
+  {
+    roomId: text("room_id").notNull(),
+    seq: integer("seq").notNull(),
+    emoji: text("emoji").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.seq, t.emoji, t.userId] })],
 );
 
 /**

@@ -60,6 +60,10 @@ const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", 
 /** First match wins. Paths are the request's, under /v1. */
 const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
   { method: "POST", path: /^\/v1\/(rooms|trips)\/[^/]+\/messages$/, routeClass: "chat_post" },
+  // A chat room's edits, deletes and reactions are chat writes too: they share its budget.
+  { method: "PATCH", path: /^\/v1\/rooms\/[^/]+\/messages\/[^/]+$/, routeClass: "chat_post" },
+  { method: "DELETE", path: /^\/v1\/rooms\/[^/]+\/messages\/[^/]+$/, routeClass: "chat_post" },
+  { method: "POST", path: /^\/v1\/rooms\/[^/]+\/messages\/[^/]+\/reactions$/, routeClass: "chat_post" },
   { method: "POST", path: /^\/v1\/trips$/, routeClass: "trip_request" },
   { method: "POST", path: /^\/v1\/quotes$/, routeClass: "quote" },
   { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },

@@ -40,8 +40,47 @@ export const Message = z.object({
   userId: z.string(),
   text: z.string(),
   createdAt: z.number().int(),
+  /** The seq of the message this one answers, in the same room. */
+  replyTo: z.number().int().optional(),
 });
 export type Message = z.infer<typeof Message>;
+
+/** A message's seq, as a client names the message it edits, deletes, reacts to or answers. */
+export const MessageSeq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A reaction: one emoji (or a short sequence of them, such as a flag or a skin tone), up to
+ * 8 code points and 32 UTF-16 units, with no letters, digits, punctuation, spaces or control
+ * characters, so that a reaction cannot carry a message of its own.
+ */
+export const Emoji = z
+  .string()
+  .min(1)
+  .max(32)
+  .refine((e) => [...e].length <= 8, "an emoji is at most 8 code points")
+  .refine((e) => !/[\p{L}\p{N}\p{P}\p{Z}\p{Cc}\s]/u.test(e), "not an emoji");
+export type Emoji = z.infer<typeof Emoji>;
+
+/** Distinct emoji one message may carry; a new one past this is refused (409). */
+export const MAX_REACTIONS_PER_MESSAGE = 20;
+
+/** How many users reacted to a message with one emoji, and whether the reader is one of them. */
+export const ReactionCount = z.object({ emoji: z.string(), count: z.number().int(), me: z.boolean() });
+export type ReactionCount = z.infer<typeof ReactionCount>;
+
+/**
+ * A message as history and the edit, delete and reaction routes return it: its current text
+ * with `editedAt` once edited, or a tombstone (`deleted: true`, `deletedAt`, no `text`, no
+ * reply or reactions) once deleted; `reactions` lists each emoji in the order first used.
+ */
+export const ChatMessage = Message.omit({ text: true }).extend({
+  text: z.string().optional(),
+  editedAt: z.number().int().optional(),
+  deleted: z.literal(true).optional(),
+  deletedAt: z.number().int().optional(),
+  reactions: z.array(ReactionCount).optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
 
 /** Message text: 1 to 4,000 characters, not only whitespace. */
 export const MessageText = z

@@ -1,6 +1,6 @@
 /**
  * @module protocol/fast-frames
- * The hottest client frames checked without zod: a chat `message` (one per message sent) and
+ * The hottest client frames checked without zod: a chat `message` (one per message sent; a reply goes to zod) and
  * a driver's `location` (one every few seconds per driver); zod's discriminated unions were a
  * sixth of the driver path's CPU (bench/PROFILE.md). Each check returns exactly what the zod
  * schema's parse returns, or undefined for anything else, valid or not, which zod then parses
@@ -60,7 +60,8 @@ export function fastChatFrame(data: unknown): ChatClientFrame | undefined {
   )
     return undefined;
   const id = optional(data, "id", data.id, isFrameId);
-  if (!id.ok) return undefined;
+  // A reply is left to zod, which checks and keeps `replyTo`.
+  if (!id.ok || data.replyTo !== undefined) return undefined;
   return id.value === undefined ? { type, text } : { type, id: id.value, text };
 }
 

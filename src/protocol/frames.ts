@@ -5,7 +5,7 @@
  * the server writes.
  */
 import { z } from "zod";
-import { Message, MessageText } from "./common";
+import { Emoji, Message, MessageSeq, MessageText } from "./common";
 
 /** A client-chosen command id: makes a frame idempotent (applied once, acknowledged again). */
 export const FrameId = z.string().min(1).max(128);
@@ -28,7 +28,19 @@ export type AuthFrame = z.infer<typeof AuthFrame>;
 export { SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";
 
 export const ChatClientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText }),
+  z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText, replyTo: MessageSeq.optional() }),
+  /** Replaces the text of one's own message. */
+  z.object({ type: z.literal("edit"), id: FrameId.optional(), seq: MessageSeq, text: MessageText }),
+  /** Deletes one's own message (the room's creator and operators delete any). */
+  z.object({ type: z.literal("delete"), id: FrameId.optional(), seq: MessageSeq }),
+  /** Adds (`on: true`) or removes (`on: false`) one's reaction; without `on`, toggles it. */
+  z.object({
+    type: z.literal("react"),
+    id: FrameId.optional(),
+    seq: MessageSeq,
+    emoji: Emoji,
+    on: z.boolean().optional(),
+  }),
   z.object({ type: z.literal("typing"), id: FrameId.optional(), active: z.boolean() }),
   z.object({ type: z.literal("read"), id: FrameId.optional(), seq: z.number().int().min(0) }),
   PingFrame,
@@ -53,6 +65,25 @@ export type ControlFrame = SyncedFrame | ResetFrame | AckFrame | ErrorFrame | Po
 
 // Chat room server frames.
 export type ChatMessageFrame = { type: "message"; seq: number; message: Message };
+/** A message's new text; `userId` is its author, the only one who may edit it. */
+export type MessageEdit = { roomId: string; messageSeq: number; userId: string; text: string; editedAt: number };
+/** A message deleted by `userId` (its author, the room's creator or an operator). */
+export type MessageDelete = { roomId: string; messageSeq: number; userId: string; deletedAt: number };
+/** `userId` added (`on`) or removed a reaction; `count` is how many users have that emoji on the message now. */
+export type MessageReaction = {
+  roomId: string;
+  messageSeq: number;
+  userId: string;
+  emoji: string;
+  on: boolean;
+  count: number;
+  at: number;
+};
+export type ChatEditFrame = { type: "edit"; seq: number; edit: MessageEdit };
+export type ChatDeleteFrame = { type: "delete"; seq: number; delete: MessageDelete };
+export type ChatReactionFrame = { type: "reaction"; seq: number; reaction: MessageReaction };
+/** The stored events of chat: a message, and the changes to one. */
+export type ChatStoredFrame = ChatMessageFrame | ChatEditFrame | ChatDeleteFrame | ChatReactionFrame;
 export type PresenceFrame = { type: "presence"; event: "join" | "leave"; userId: string };
 export type TypingFrame = { type: "typing"; userId: string; active: boolean };
 export type ReadFrame = { type: "read"; userId: string; seq: number };
@@ -63,8 +94,40 @@ export type ChatWelcome = WelcomeFrame<{
   reads: Record<string, number>;
 }>;
 
-/** What a chat room sends besides the control frames; `message` is its one stored event. */
-export type ChatRoomFrame = ChatWelcome | ChatMessageFrame | PresenceFrame | TypingFrame | ReadFrame;
+/** What a chat room sends besides the control frames; `message`, `edit`, `delete` and `reaction` are stored events. */
+export type ChatRoomFrame = ChatWelcome | ChatStoredFrame | PresenceFrame | TypingFrame | ReadFrame;
 export type ChatServerFrame = ChatRoomFrame | ControlFrame;
 
 export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });
+
+const Seq = z.number().int();
+export const ServerEditFrame = z.object({
+  type: z.literal("edit"),
+  seq: Seq,
+  edit: z.object({ roomId: z.string(), messageSeq: Seq, userId: z.string(), text: z.string(), editedAt: Seq }),
+});
+export const ServerDeleteFrame = z.object({
+  type: z.literal("delete"),
+  seq: Seq,
+  delete: z.object({ roomId: z.string(), messageSeq: Seq, userId: z.string(), deletedAt: Seq }),
+});
+export const ServerReactionFrame = z.object({
+  type: z.literal("reaction"),
+  seq: Seq,
+  reaction: z.object({
+    roomId: z.string(),
+    messageSeq: Seq,
+    userId: z.string(),
+    emoji: z.string(),
+    on: z.boolean(),
+    count: Seq,
+    at: Seq,
+  }),
+});
+/** A stored chat change, as the write-behind reads it back from the log. */
+export const ServerChangeFrame = z.discriminatedUnion("type", [
+  ServerEditFrame,
+  ServerDeleteFrame,
+  ServerReactionFrame,
+]);
+export type ServerChangeFrame = z.infer<typeof ServerChangeFrame>;

@@ -4,7 +4,7 @@
  * body with these; the client SDK and the tests use the same schemas and types.
  */
 import { z } from "zod";
-import { Message, MessageText, Room, SignupRole, User } from "./common";
+import { ChatMessage, Emoji, Message, MessageSeq, MessageText, Room, SignupRole, User } from "./common";
 
 /** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
 const EmailInput = z.string().trim().toLowerCase();
@@ -81,16 +81,32 @@ export const HistoryQuery = z.object({
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
 
 export const HistoryResponse = z.object({
-  messages: z.array(Message),
+  messages: z.array(ChatMessage),
   nextBefore: z.number().int().nullable(),
 });
 export type HistoryResponse = z.infer<typeof HistoryResponse>;
 
-export const PostMessageBody = z.object({ text: MessageText });
+/** A message, or with `replyTo` a reply to the message of that seq (in the same room, not deleted). */
+export const PostMessageBody = z.object({ text: MessageText, replyTo: MessageSeq.optional() });
 export type PostMessageBody = z.infer<typeof PostMessageBody>;
 
 export const MessageResponse = z.object({ message: Message });
 export type MessageResponse = z.infer<typeof MessageResponse>;
+
+/** The path's message seq (`…/messages/:seq`). */
+export const MessageSeqParam = z.coerce.number().pipe(MessageSeq);
+
+/** `PATCH /v1/rooms/:id/messages/:seq`: the new text of one's own message. */
+export const EditMessageBody = z.object({ text: MessageText });
+export type EditMessageBody = z.infer<typeof EditMessageBody>;
+
+/** `POST /v1/rooms/:id/messages/:seq/reactions`: `on` adds or removes; without it the reaction toggles. */
+export const ReactBody = z.object({ emoji: Emoji, on: z.boolean().optional() });
+export type ReactBody = z.infer<typeof ReactBody>;
+
+/** What edit, delete and react answer: the message as it is now (see ChatMessage). */
+export const ChatMessageResponse = z.object({ message: ChatMessage });
+export type ChatMessageResponse = z.infer<typeof ChatMessageResponse>;
 
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string() });
 

@@ -3,16 +3,18 @@
  * One chat room: its members (a cache of D1's room_members, kept by the Worker's calls), the
  * message log, presence, typing and read marks. Messages commit here first and reach D1
  * through the outbox; history the room no longer keeps is read back from D1. Members with no
- * socket here are told of a new message through the notifications queue.
+ * socket here are told of a new message (a reply too) through the notifications queue; edits,
+ * deletes and reactions (rooms/chat-log.ts) are sent to connections only. A message's author
+ * edits it; the author, the room's creator and operators delete it.
  */
 import type { Identity } from "../auth/jwt";
 import { forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
-import type { Message, Room } from "../protocol/common";
-import { ChatClientFrame, type ChatMessageFrame, type ChatRoomFrame } from "../protocol/frames";
+import type { ChatMessage, Message, Room } from "../protocol/common";
+import { ChatClientFrame, type ChatRoomFrame, type ChatStoredFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage } from "./chat-log";
+import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
 import type { ReadableLog } from "./resume";
@@ -22,7 +24,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
   /** The room's log and messages, once the room is created (chat-log's RoomStorage). */
-  private readonly kept = new RoomStorage<ChatMessageFrame>(
+  private readonly kept = new RoomStorage<ChatStoredFrame>(
     this.ctx.storage,
     () => this.openStorage(),
     "room not found",
@@ -34,8 +36,8 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   private members: number | null = null;
 
   /** Opens the log and chat and creates the room's tables (RoomStorage runs it once). */
-  private openStorage(): LoggedChat<ChatMessageFrame> {
-    const opened = openLoggedChat<ChatMessageFrame>(
+  private openStorage(): LoggedChat<ChatStoredFrame> {
+    const opened = openLoggedChat<ChatStoredFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => archiveMessages(this.env.DB, events)),
@@ -55,7 +57,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.ctx.storage.sql;
   }
 
-  private get room(): LoggedChat<ChatMessageFrame> {
+  private get room(): LoggedChat<ChatStoredFrame> {
     return this.kept.opened;
   }
 
@@ -88,18 +90,51 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     });
   }
 
-  postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
+  postMessage(identity: Identity, text: string, idempotencyKey?: string, replyTo?: number): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
       this.requireMember(identity.userId);
-      const posted = this.postAndNotify(identity, text, idempotencyKey);
+      const posted =
+        replyTo === undefined
+          ? this.postAndNotify(identity, text, idempotencyKey)
+          : await this.replyAndNotify(identity, text, replyTo, idempotencyKey);
       return this.room.chat.messageOf(this.roomId(), posted);
+    });
+  }
+
+  /** Edits the caller's own message; answers the message as it is now. */
+  editMessage(identity: Identity, seq: number, text: string, idempotencyKey?: string): Promise<Result<ChatMessage>> {
+    return this.rpc("editMessage", async () => {
+      await this.edit(identity, seq, text, idempotencyKey);
+      return this.room.chat.view(this.roomId(), seq, identity.userId);
+    });
+  }
+
+  /** Deletes a message (the caller's own, or any for a moderator); answers its tombstone. */
+  deleteMessage(identity: Identity, seq: number, idempotencyKey?: string): Promise<Result<ChatMessage>> {
+    return this.rpc("deleteMessage", async () => {
+      await this.remove(identity, seq, idempotencyKey);
+      return this.room.chat.view(this.roomId(), seq, identity.userId);
+    });
+  }
+
+  /** Adds, removes or toggles the caller's reaction; answers the message with its reactions now. */
+  react(
+    identity: Identity,
+    seq: number,
+    emoji: string,
+    on: boolean | undefined,
+    idempotencyKey?: string,
+  ): Promise<Result<ChatMessage>> {
+    return this.rpc("react", async () => {
+      await this.reactTo(identity, seq, emoji, on, idempotencyKey);
+      return this.room.chat.view(this.roomId(), seq, identity.userId);
     });
   }
 
   history(identity: Identity, before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
     return this.rpc("history", async () => {
       this.requireMember(identity.userId);
-      return this.room.chat.history(this.roomId(), before, limit);
+      return this.room.chat.history(this.roomId(), before, limit, identity.userId);
     });
   }
 
@@ -138,10 +173,21 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return fastChatFrame(data);
   }
 
-  protected onClientFrame(ws: WebSocket, identity: Identity, frame: ChatClientFrame): number | null {
+  protected onClientFrame(
+    ws: WebSocket,
+    identity: Identity,
+    frame: ChatClientFrame,
+  ): Promise<number | null> | number | null {
     switch (frame.type) {
       case "message":
-        return this.postAndNotify(identity, frame.text, frame.id).seq;
+        if (frame.replyTo === undefined) return this.postAndNotify(identity, frame.text, frame.id).seq;
+        return this.replyAndNotify(identity, frame.text, frame.replyTo, frame.id).then((posted) => posted.seq);
+      case "edit":
+        return this.edit(identity, frame.seq, frame.text, frame.id).then((stored) => stored.seq);
+      case "delete":
+        return this.remove(identity, frame.seq, frame.id).then((stored) => stored.seq);
+      case "react":
+        return this.reactTo(identity, frame.seq, frame.emoji, frame.on, frame.id).then((stored) => stored.seq);
       case "typing":
         // With an id, a repeat is acknowledged and not relayed again, like any command.
         this.room.log.commands.once(identity.userId, "typing", frame.id, null, () => {
@@ -185,6 +231,46 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return posted;
   }
 
+  /**
+   * A reply: the message it answers must be one of this room's (read first, from the log or
+   * D1), then it is stored and notified like any message.
+   */
+  private async replyAndNotify(
+    identity: Identity,
+    text: string,
+    replyTo: number,
+    commandId?: string,
+  ): Promise<PostedMessage> {
+    await this.room.chat.original(this.roomId(), replyTo);
+    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, replyTo);
+    if (posted.message) this.notifyOffline(posted.message, identity.name);
+    return posted;
+  }
+
+  /** An edit is stored and sent to connections, but not notified: the message was already. */
+  private edit(identity: Identity, seq: number, text: string, commandId?: string): Promise<StoredChange> {
+    this.requireMember(identity.userId);
+    return this.room.chat.edit(this.roomId(), identity.userId, seq, text, commandId);
+  }
+
+  /** The room's creator and operators (role `admin`) moderate: they may delete any message. */
+  private remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
+    this.requireMember(identity.userId);
+    const moderator = identity.role === "admin" || identity.userId === this.creator();
+    return this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
+  }
+
+  private reactTo(
+    identity: Identity,
+    seq: number,
+    emoji: string,
+    on: boolean | undefined,
+    commandId?: string,
+  ): Promise<StoredChange> {
+    this.requireMember(identity.userId);
+    return this.room.chat.react(this.roomId(), identity.userId, seq, emoji, on, commandId);
+  }
+
   private notifyOffline(message: Message, senderName: string): void {
     // Only members can connect, so when as many users are online as there are members (the
     // sender aside, who may be posting over HTTP), nobody is offline: no query, no set.
@@ -221,6 +307,13 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   private requireMember(userId: string): void {
     if (!this.isMember(userId)) throw forbidden("join the room first");
+  }
+
+  /** Who created the room, read once from storage; it never changes. */
+  private cachedCreator: string | null = null;
+  private creator(): string {
+    this.cachedCreator ??= this.sql.exec<{ created_by: string }>(`SELECT created_by FROM room`).one().created_by;
+    return this.cachedCreator;
   }
 
   /** The room's id, read once from storage; it never changes. */

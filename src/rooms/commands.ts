@@ -13,7 +13,7 @@ export const COMMAND_TTL_MS = 24 * 60 * 60 * 1000;
 const COMMAND_SWEEP_MS = 60 * 60 * 1000;
 
 /** The kinds of operation whose ids are deduplicated apart (see `once`). */
-export type CommandKind = "message" | "typing" | "move";
+export type CommandKind = "message" | "typing" | "move" | "edit" | "delete" | "react";
 
 export type AppliedCommand = { seq: number | null; fingerprint: string | null };
 

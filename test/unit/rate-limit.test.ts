@@ -43,6 +43,9 @@ describe("rate limit classes", () => {
   it("sorts routes into their classes", () => {
     expect(routeClassOf("POST", "/v1/rooms/room_1/messages")).toBe("chat_post");
     expect(routeClassOf("POST", "/v1/trips/trip_1/messages")).toBe("chat_post");
+    expect(routeClassOf("PATCH", "/v1/rooms/room_1/messages/3")).toBe("chat_post");
+    expect(routeClassOf("DELETE", "/v1/rooms/room_1/messages/3")).toBe("chat_post");
+    expect(routeClassOf("POST", "/v1/rooms/room_1/messages/3/reactions")).toBe("chat_post");
     expect(routeClassOf("POST", "/v1/trips")).toBe("trip_request");
     expect(routeClassOf("POST", "/v1/quotes")).toBe("quote");
     expect(routeClassOf("POST", "/v1/trips/trip_1/accept")).toBe("write");

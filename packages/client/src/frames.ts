@@ -44,7 +44,7 @@ export type DriverFrames = { client: DriverClientFrame; server: DriverServerFram
 
 /** Server frames that are stored events of each channel's log (everything else carries no log seq). */
 export const STORED_TYPES = {
-  chat: new Set<string>(["message"]),
+  chat: new Set<string>(["message", "edit", "delete", "reaction"]),
   trip: new Set<string>(["status", "message", "fare"]),
   driver: new Set<string>(),
 } as const;

@@ -11,7 +11,17 @@
  * on a 401, one refresh at a time (client/session.ts), and tells open connections the new token.
  */
 import type { z } from "zod";
-import type { ErrorBody, LatLng, Message, Role, Room, SignupRole, User } from "../../../src/protocol/common";
+import type {
+  ChatMessage,
+  ErrorBody,
+  LatLng,
+  Message,
+  ReactionCount,
+  Role,
+  Room,
+  SignupRole,
+  User,
+} from "../../../src/protocol/common";
 import type {
   CancelBody,
   Driver,
@@ -113,6 +123,7 @@ const RoomListResponse = answer<{ rooms: Room[] }>({ rooms: "array" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
 const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
 const MessageResponse = answer<{ message: Message }>({ message: "object" });
+const ChatMessageAnswer = answer<{ message: ChatMessage }>({ message: "object" });
 const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
 const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
@@ -400,8 +411,8 @@ export class RidewireClient {
   }
 
   /** Every message the room has, oldest first (pages through `messages`). */
-  async allMessages(roomId: string, options?: RequestOptions): Promise<Message[]> {
-    const all: Message[] = [];
+  async allMessages(roomId: string, options?: RequestOptions): Promise<ChatMessage[]> {
+    const all: ChatMessage[] = [];
     let before: number | undefined;
     for (;;) {
       const page = await this.messages(roomId, { limit: 100, ...(before === undefined ? {} : { before }) }, options);
@@ -413,6 +424,55 @@ export class RidewireClient {
 
   async postMessage(roomId: string, text: string, options?: IdempotentOptions): Promise<Message> {
     return (await this.idempotentPost(`/v1/rooms/${seg(roomId)}/messages`, { text }, MessageResponse, options)).message;
+  }
+
+  /** A reply to the message at `replyTo` (a seq of the same room; not a deleted message). */
+  async reply(roomId: string, replyTo: number, text: string, options?: IdempotentOptions): Promise<Message> {
+    const path = `/v1/rooms/${seg(roomId)}/messages`;
+    return (await this.idempotentPost(path, { text, replyTo }, MessageResponse, options)).message;
+  }
+
+  /** Replaces the text of one's own message; answers it as it is now (with `editedAt`). */
+  async editMessage(roomId: string, seq: number, text: string, options?: IdempotentOptions): Promise<ChatMessage> {
+    return (
+      await this.call({
+        method: "PATCH",
+        path: `/v1/rooms/${seg(roomId)}/messages/${seq}`,
+        body: { text },
+        schema: ChatMessageAnswer,
+        idempotencyKey: options?.idempotencyKey ?? newId(),
+        signal: options?.signal,
+      })
+    ).message;
+  }
+
+  /** Deletes a message (one's own; the room's creator and operators any); answers its tombstone. */
+  async deleteMessage(roomId: string, seq: number, options?: IdempotentOptions): Promise<ChatMessage> {
+    return (
+      await this.call({
+        method: "DELETE",
+        path: `/v1/rooms/${seg(roomId)}/messages/${seq}`,
+        schema: ChatMessageAnswer,
+        idempotencyKey: options?.idempotencyKey ?? newId(),
+        signal: options?.signal,
+      })
+    ).message;
+  }
+
+  /**
+   * Adds (`on: true`), removes (`on: false`) or toggles (no `on`) one's reaction to a message;
+   * answers the message with its reaction counts now.
+   */
+  async react(
+    roomId: string,
+    seq: number,
+    emoji: string,
+    on?: boolean,
+    options?: IdempotentOptions,
+  ): Promise<ChatMessage> {
+    const path = `/v1/rooms/${seg(roomId)}/messages/${seq}/reactions`;
+    return (await this.idempotentPost(path, { emoji, ...(on === undefined ? {} : { on }) }, ChatMessageAnswer, options))
+      .message;
   }
 
   /** Stored events after `since` (at most 100), waiting up to `timeout` s (≤ 30) when there are none yet. */
@@ -753,15 +813,23 @@ export class RidewireClient {
       postFrame: async (frame, signal) => {
         const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
+          const replyTo = (frame as { replyTo?: unknown }).replyTo;
           const { message } = await this.call({
             method: "POST",
             path: `${base}/messages`,
-            body: { text: f.text },
+            body: { text: f.text, ...(typeof replyTo === "number" ? { replyTo } : {}) },
             schema: MessageResponse,
             idempotencyKey: f.id,
             signal,
           });
           return { id: f.id, seq: message.seq };
+        }
+        // A chat room's edit, delete and reaction frames have routes too; the answer carries no
+        // event seq, and the event itself arrives on the stream.
+        const change = chatChangeRoute(frame, base);
+        if (kind === "room" && change) {
+          await this.call({ ...change, schema: ChatMessageAnswer, idempotencyKey: f.id, signal });
+          return { id: f.id };
         }
         // A driver's trip move becomes its HTTP route on the SSE fallback.
         const move = Object.hasOwn(TRIP_MOVE_OF_FRAME, f.type)
@@ -903,6 +971,25 @@ export class RidewireClient {
   }
 }
 
+/** The HTTP route of a chat `edit`, `delete` or `react` frame (for the SSE fallback), or null. */
+function chatChangeRoute(
+  frame: unknown,
+  base: string,
+): { method: "PATCH" | "DELETE" | "POST"; path: string; body?: unknown } | null {
+  const f = frame as { type?: unknown; seq?: unknown; text?: unknown; emoji?: unknown; on?: unknown };
+  if (typeof f.seq !== "number" || !Number.isInteger(f.seq)) return null;
+  const path = `${base}/messages/${f.seq}`;
+  if (f.type === "edit" && typeof f.text === "string") return { method: "PATCH", path, body: { text: f.text } };
+  if (f.type === "delete") return { method: "DELETE", path };
+  if (f.type === "react" && typeof f.emoji === "string")
+    return {
+      method: "POST",
+      path: `${path}/reactions`,
+      body: { emoji: f.emoji, ...(typeof f.on === "boolean" ? { on: f.on } : {}) },
+    };
+  return null;
+}
+
 /** One path segment: ids are opaque, so anything odd in them is escaped rather than trusted. */
 const seg = (id: string) => encodeURIComponent(id);
 
@@ -914,6 +1001,7 @@ export function socketUrl(httpUrl: string): string {
 export type { Offer, OpsCellsResponse, RoomMember };
 export type {
   AuthResponse,
+  ChatMessage,
   Device,
   Driver,
   EarningsResponse,
@@ -923,6 +1011,7 @@ export type {
   Notification,
   Preferences,
   Quote,
+  ReactionCount,
   Receipt,
   Role,
   Room,

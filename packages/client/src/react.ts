@@ -7,10 +7,13 @@
  * shows `connection: "connecting"` and empty lists. `react` is an optional peer dependency.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { tokenSubject } from "./session";
 import type {
   Ack,
   ChannelFrames,
   ChatConnection,
+  ChatMessage,
+  ChatServerFrame,
   ConnectionState,
   Message,
   RidewireClient,
@@ -27,8 +30,12 @@ export type DriverPosition = Extract<TripServerFrame, { type: "location" }>;
 export type TripEvent = Extract<TripServerFrame, { type: "status" | "message" | "fare" }>;
 
 export type RoomState = {
-  /** Messages that arrived on this connection (and the replay from `options.since`), oldest first. */
-  messages: Message[];
+  /**
+   * Messages that arrived on this connection (and the replay from `options.since`), oldest
+   * first, as they are now: `edit`, `delete` and `reaction` frames are applied to them (a
+   * reaction's `me` is set when this connection's own frame made it, through `room.send`).
+   */
+  messages: ChatMessage[];
   /** Member ids online now: the welcome's list, then `presence` frames. */
   online: string[];
   /** `connecting`, `open`, `waiting` (between reconnects) or `closed`. */
@@ -89,10 +96,21 @@ export function useRoom(client: RidewireClient, roomId: string | null, options: 
     const connection = client.room(roomId, optionsRef.current);
     setData(initialRoom);
     setRoom(connection);
+    // Whose reactions are "mine": the user the client's token speaks for, read once.
+    let mine: string | null = null;
+    void client.token().then(
+      (token) => {
+        mine = token ? tokenSubject(token) : null;
+      },
+      () => undefined,
+    );
     const track = () => setData((d) => ({ ...d, connection: connection.state }));
     const offs = [
       connection.on("welcome", (frame) => setData((d) => ({ ...d, online: [...frame.online] }))),
       connection.on("message", (frame) => setData((d) => ({ ...d, messages: [...d.messages, frame.message] }))),
+      ...(["edit", "delete", "reaction"] as const).map((type) =>
+        connection.on(type, (frame) => setData((d) => ({ ...d, messages: applyChange(d.messages, frame, mine) }))),
+      ),
       connection.on("presence", (frame) =>
         setData((d) => ({
           ...d,
@@ -119,6 +137,38 @@ export function useRoom(client: RidewireClient, roomId: string | null, options: 
     [room],
   );
   return { ...data, room, send };
+}
+
+type ChatChange = Extract<ChatServerFrame, { type: "edit" | "delete" | "reaction" }>;
+
+/** The messages with one stored change applied to the message it names (if this list has it). */
+export function applyChange(messages: ChatMessage[], frame: ChatChange, mine: string | null): ChatMessage[] {
+  const seq =
+    frame.type === "edit"
+      ? frame.edit.messageSeq
+      : frame.type === "delete"
+        ? frame.delete.messageSeq
+        : frame.reaction.messageSeq;
+  return messages.map((m) => {
+    if (m.seq !== seq) return m;
+    if (frame.type === "edit") return { ...m, text: frame.edit.text, editedAt: frame.edit.editedAt };
+    const { id, roomId, userId, createdAt } = m;
+    if (frame.type === "delete")
+      return { id, roomId, seq, userId, createdAt, deleted: true, deletedAt: frame.delete.deletedAt };
+    if (m.deleted) return m;
+    const { emoji, count, on } = frame.reaction;
+    const own = frame.reaction.userId === mine;
+    const before = m.reactions ?? [];
+    const found = before.find((r) => r.emoji === emoji);
+    const after =
+      count === 0
+        ? before.filter((r) => r.emoji !== emoji)
+        : found
+          ? before.map((r) => (r.emoji === emoji ? { emoji, count, me: own ? on : r.me } : r))
+          : [...before, { emoji, count, me: own && on }];
+    const { reactions: _dropped, ...rest } = m;
+    return after.length > 0 ? { ...rest, reactions: after } : rest;
+  });
 }
 
 /** A live trip room for its rider or driver: `useTrip(client, tripId)`; `null` stays disconnected. */

@@ -41,6 +41,20 @@ export function tokenTimes(token: string): { issuedAt: number; expiresAt: number
   }
 }
 
+/** The user id (`sub`) a token speaks for, read without checking it (the server does); null if unreadable. */
+export function tokenSubject(token: string): string | null {
+  const payload = token.split(".")[1];
+  if (payload === undefined) return null;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((payload.length + 3) % 4));
+    const claims: unknown = JSON.parse(json);
+    const sub = typeof claims === "object" && claims !== null ? (claims as { sub?: unknown }).sub : undefined;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How long before its expiry a token is renewed: a fifth of its lifetime, within [1 s, 60 s]. */
 export function renewalMarginMs(token: string): number {
   const times = tokenTimes(token);

@@ -1,14 +1,17 @@
 /**
  * @module http/openapi/rooms
- * Chat rooms (routes/rooms.ts): creating, listing, joining and membership, history and posting,
- * and the room's socket and its fallbacks.
+ * Chat rooms (routes/rooms.ts): creating, listing, joining and membership, history and posting
+ * (with replies), editing, deleting and reacting, and the room's socket and its fallbacks.
  */
 import {
   AddMemberBody,
+  ChatMessageResponse,
   CreateRoomBody,
+  EditMessageBody,
   HistoryResponse,
   MessageResponse,
   PostMessageBody,
+  ReactBody,
   RoomListResponse,
   RoomMembersResponse,
   RoomResponse,
@@ -71,11 +74,40 @@ export const roomOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/rooms/{id}/messages",
-    summary: "Post a message",
+    summary: "Post a message, or with replyTo a reply",
     auth: true,
     body: PostMessageBody,
     status: 201,
     response: MessageResponse,
+    idempotent: true,
+  },
+  {
+    method: "patch",
+    path: "/v1/rooms/{id}/messages/{seq}",
+    summary: "Edit one's own message",
+    auth: true,
+    body: EditMessageBody,
+    status: 200,
+    response: ChatMessageResponse,
+    idempotent: true,
+  },
+  {
+    method: "delete",
+    path: "/v1/rooms/{id}/messages/{seq}",
+    summary: "Delete a message (one's own; the room's creator and operators any)",
+    auth: true,
+    status: 200,
+    response: ChatMessageResponse,
+    idempotent: true,
+  },
+  {
+    method: "post",
+    path: "/v1/rooms/{id}/messages/{seq}/reactions",
+    summary: "Add, remove or toggle one's reaction to a message",
+    auth: true,
+    body: ReactBody,
+    status: 200,
+    response: ChatMessageResponse,
     idempotent: true,
   },
   ...roomStreamOperations("/v1/rooms/{id}", { socket: "Room socket", events: "Room events" }),

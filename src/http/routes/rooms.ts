@@ -1,6 +1,7 @@
 /**
  * @module http/routes/rooms
- * Chat rooms (docs/API.md): create, list, join, add member, members, history, post, and the socket upgrade.
+ * Chat rooms (docs/API.md): create, list, join, add member, members, history, post (and reply),
+ * edit, delete and react, and the socket upgrade.
  * Membership changes go to D1 first, then to the room object; messages and history go
  * straight to the room object, which keeps D1 off the message path.
  */
@@ -14,11 +15,19 @@ import {
   roomMembersWithNames,
 } from "../../db/rooms";
 import { findUserById } from "../../db/users";
-import { forbidden, notFound, unwrap } from "../../errors";
+import { badRequest, forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
-import { AddMemberBody, CreateRoomBody, HistoryQuery, PostMessageBody } from "../../protocol/http";
+import {
+  AddMemberBody,
+  CreateRoomBody,
+  EditMessageBody,
+  HistoryQuery,
+  MessageSeqParam,
+  PostMessageBody,
+  ReactBody,
+} from "../../protocol/http";
 import { requireAccount, requireUser } from "../auth-middleware";
-import type { AppEnv } from "../context";
+import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { newId } from "../../ids";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
@@ -93,8 +102,46 @@ roomRoutes.post("/rooms/:id/messages", async (c) => {
   const roomId = readId(c);
   const idempotencyKey = readIdempotencyKey(c);
   const body = await readBody(c, PostMessageBody);
-  const message = unwrap(await chatRoom(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey));
+  const message = unwrap(
+    await chatRoom(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey, body.replyTo),
+  );
   return c.json({ message }, 201);
+});
+
+/** The `:seq` of a message route. */
+function readSeq(c: AppContext): number {
+  const raw = c.req.param("seq") ?? "";
+  const parsed = MessageSeqParam.safeParse(/^[0-9]{1,16}$/.test(raw) ? raw : Number.NaN);
+  if (!parsed.success) throw badRequest("invalid seq");
+  return parsed.data;
+}
+
+roomRoutes.patch("/rooms/:id/messages/:seq", async (c) => {
+  const roomId = readId(c);
+  const seq = readSeq(c);
+  const idempotencyKey = readIdempotencyKey(c);
+  const body = await readBody(c, EditMessageBody);
+  const message = unwrap(await chatRoom(c.env, roomId).editMessage(c.get("identity"), seq, body.text, idempotencyKey));
+  return c.json({ message });
+});
+
+roomRoutes.delete("/rooms/:id/messages/:seq", async (c) => {
+  const roomId = readId(c);
+  const seq = readSeq(c);
+  const idempotencyKey = readIdempotencyKey(c);
+  const message = unwrap(await chatRoom(c.env, roomId).deleteMessage(c.get("identity"), seq, idempotencyKey));
+  return c.json({ message });
+});
+
+roomRoutes.post("/rooms/:id/messages/:seq/reactions", async (c) => {
+  const roomId = readId(c);
+  const seq = readSeq(c);
+  const idempotencyKey = readIdempotencyKey(c);
+  const body = await readBody(c, ReactBody);
+  const message = unwrap(
+    await chatRoom(c.env, roomId).react(c.get("identity"), seq, body.emoji, body.on, idempotencyKey),
+  );
+  return c.json({ message });
 });
 
 roomRoutes.get("/rooms/:id/ws", async (c) => forwardUpgrade(c, chatRoom(c.env, readId(c))));
