@@ -48,6 +48,9 @@ export function workerdBinary() {
  * Both keep Durable Object storage in SQLite under the directory. `nodeModules` links the
  * repository's node_modules into it, for a fixture that imports a package (bench/peers/partyserver);
  * `base` is where the directory is made (bench/run.mjs passes its --state-dir, tmpfs by default).
+ * `assets` (wrangler only) gives the Worker static assets in front of it as ridewire's wrangler.toml
+ * does ([assets] with run_worker_first), so that wrangler dev puts its asset router before the
+ * Worker: every request and every socket then passes through that router, as ridewire's do.
  * The caller removes `dir`.
  */
 export function prepareFloorServer({
@@ -59,6 +62,7 @@ export function prepareFloorServer({
   prefix = "ridewire-floor-",
   fixtures = FIXTURES,
   nodeModules = false,
+  assets = false,
   base = tmpdir(),
 }) {
   if (!existsSync(join(fixtures, hub))) throw new Error(`no fixture ${join(fixtures, hub)}`);
@@ -78,10 +82,13 @@ export function prepareFloorServer({
     writeFileSync(join(dir, "config.capnp"), capnp);
     return { dir, cmd: bin, args: ["serve", join(dir, "config.capnp")], env: {} };
   }
-  writeFileSync(
-    join(dir, "wrangler.toml"),
-    readFileSync(join(fixtures, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub),
-  );
+  let config = readFileSync(join(fixtures, "wrangler.toml"), "utf8").replaceAll("@MAIN@", hub);
+  if (assets) {
+    mkdirSync(join(dir, "public"));
+    writeFileSync(join(dir, "public/index.html"), "<!doctype html><title>floor</title>\n");
+    config += `\n[assets]\ndirectory = "./public"\nrun_worker_first = ["/rooms/*", "/health"]\n`;
+  }
+  writeFileSync(join(dir, "wrangler.toml"), config);
   return {
     dir,
     cmd: bin,

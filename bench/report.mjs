@@ -12,7 +12,7 @@ const NAMES = {
   socketio: "Socket.IO",
   "do-room": "bare Durable Object room (wrangler dev)",
   "do-room-workerd": "bare Durable Object room (plain workerd)",
-  "do-room-durable": "durable Durable Object room (wrangler dev)",
+  "do-room-durable": "durable room in ridewire's shape (wrangler dev, assets in front)",
   partyserver: "partyserver room (wrangler dev)",
   ref: "Node reference",
 };
@@ -139,10 +139,13 @@ function bestCell(mine, theirs, target) {
   return `**${x2(r)}**${verdict} (${bound(mine)}${n0(a.deliveredPerS)} ÷ ${bound(theirs)}${n0(b.deliveredPerS)}/s)`;
 }
 
-/** One cell: RSS per connection ratio (first workloads, fresh processes), on the first workload's row. */
-function memoryCell(info, who, key, target) {
+/**
+ * One cell: RSS per connection ratio of `who` to `against` (first workloads, fresh processes), on
+ * the first workload's row.
+ */
+function memoryCell(info, who, key, target, against = "do-room") {
   const mine = firstMemory(info.chat?.[who]?.result);
-  const floor = firstMemory(info.chat?.["do-room"]?.result);
+  const floor = firstMemory(info.chat?.[against]?.result);
   if (!mine || !floor) return "–";
   if (key !== floor.key.replace(" × ", "x")) return `see ${floor.key}`;
   if (!(mine.bytes > 0 && floor.bytes > 0)) return `${kib(mine.bytes)} ÷ ${kib(floor.bytes)}`;
@@ -216,9 +219,10 @@ function durableRatios(info, keys) {
   if (!durable || !floor) return "";
   const rows = [
     "| workload (rooms × clients) | durable room ÷ bare room: deliveries per CPU-s (what the guarantees cost) | " +
-      "ridewire ÷ durable room: deliveries per CPU-s (ridewire's own work) | ridewire ÷ durable room: highest " +
-      "rate with p99 ≤ 50 ms |",
-    "|---|---|---|---|",
+      "durable room ÷ bare room: memory per connection | ridewire ÷ durable room: deliveries per CPU-s " +
+      "(ridewire's own work) | ridewire ÷ durable room: highest rate with p99 ≤ 50 ms | ridewire ÷ durable " +
+      "room: memory per connection |",
+    "|---|---|---|---|---|---|",
   ];
   for (const key of keys) {
     const f = findTopo(info, "do-room", key);
@@ -226,19 +230,22 @@ function durableRatios(info, keys) {
     const rw = findTopo(info, "ridewire", key);
     if (!d) continue;
     rows.push(
-      `| ${topoLabel(key)} | ${f ? perCpuCell(d, f) : "–"} | ${rw ? perCpuCell(rw, d) : "–"} | ` +
-        `${rw ? bestCell(rw, d) : "–"} |`,
+      `| ${topoLabel(key)} | ${f ? perCpuCell(d, f) : "–"} | ${memoryCell(info, "do-room-durable", key)} | ` +
+        `${rw ? perCpuCell(rw, d) : "–"} | ${rw ? bestCell(rw, d) : "–"} | ` +
+        `${info.chat?.ridewire?.result ? memoryCell(info, "ridewire", key, undefined, "do-room-durable") : "–"} |`,
     );
   }
   if (rows.length === 2) return "";
   return (
     `${rows.join("\n")}\n\n` +
     "The durable room (`do-room-durable`, bench/floor/room-hub-durable.mjs) is the bare room plus the least " +
-    "that ridewire's guarantees cost: per message one INSERT claiming the (user, id) pair, one INSERT into a " +
-    "sequenced log in the object's SQLite, an `ack` to the sender, and the runtime's output gate holding the ack " +
-    "and the frames until the write commits. Its ratio to the bare room is the price of the guarantees on this " +
-    "runtime; ridewire's ratio to it is what ridewire's own code (auth, limits, presence, write-behind to D1, " +
-    "resume, notifications) costs above that price.\n\n"
+    "that ridewire's guarantees cost (per message one INSERT claiming the (user, id) pair, one INSERT into a " +
+    "sequenced log in the object's SQLite, an `ack` to the sender, the runtime's output gate holding the ack " +
+    "and the frames until the write commits) and served in ridewire's shape: static assets in front of the " +
+    "Worker, so that wrangler's asset router carries every socket as it carries ridewire's. Its ratio to the " +
+    "bare room is the price of the guarantees and of that shape on this runtime; ridewire's ratio to it is " +
+    "what ridewire's own code (auth, limits, presence, write-behind to D1, resume, notifications) costs above " +
+    "that price.\n\n"
   );
 }
 

@@ -419,7 +419,7 @@ async function main() {
     if (target === "do-room") return startFloorRoom("do-room", "wrangler");
     if (target === "do-room-workerd") return startFloorRoom("do-room-workerd", "workerd");
     if (target === "do-room-durable")
-      return startFloorRoom("do-room-durable", "wrangler", { hub: "room-hub-durable.mjs" });
+      return startFloorRoom("do-room-durable", "wrangler", { hub: "room-hub-durable.mjs", assets: true });
     if (target === "partyserver")
       return startFloorRoom("partyserver", "wrangler", {
         hub: "room.mjs",

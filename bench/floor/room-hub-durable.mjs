@@ -6,7 +6,9 @@
 // the frame to every member. The ack and the frames leave only once the write is committed
 // (the runtime's output gate). No auth, limits, presence, write-behind or resume code: the
 // storage a resume reads from is there, the code that reads it is not. bench/run.mjs runs it
-// as "do-room-durable" under wrangler dev; ridewire's own work is what it costs above this.
+// as "do-room-durable" under wrangler dev with static assets in front of it, as ridewire's
+// wrangler.toml has them (wrangler's asset router then sits before the Worker for every request
+// and socket): ridewire's own code is what ridewire costs above this.
 import { DurableObject } from "cloudflare:workers";
 
 export class Hub extends DurableObject {
