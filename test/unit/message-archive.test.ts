@@ -1,10 +1,10 @@
-// The write-behind copy of chat messages to D1 is several rows per INSERT, and D1 refuses a
-// statement that binds more than 100 parameters. Local D1 (the worker tests) does not enforce
-// that limit, so it is checked here on the statements themselves; 16 rows of 6 columns fit (a
-// reply binds a 7th). Edits, deletes and reactions follow the inserts, in seq order.
+// The write-behind copy of chat messages to D1: one INSERT … SELECT over json_each of the stored
+// frames per flush (split only when the JSON would outgrow D1's limit on one value, which local
+// D1 in the worker tests does not enforce, so it is checked here on the statements themselves).
+// Edits, deletes and reactions follow the inserts, in seq order. The worker tests run the SQL.
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { D1_MAX_BOUND_PARAMETERS, MESSAGE_ROWS_PER_INSERT, messageInserts } from "../../src/db/messages";
+import { MAX_ARCHIVE_JSON_CHARS, messageInserts } from "../../src/db/messages";
 import type { StoredEvent } from "../../src/rooms/event-log";
 
 function messageEvent(seq: number, replyTo?: number): StoredEvent {
@@ -28,18 +28,16 @@ function otherEvent(seq: number): StoredEvent {
 const db = drizzle({} as D1Database);
 
 describe("messageInserts", () => {
-  it("puts as many rows in one statement as D1's parameter limit allows, and never more", () => {
-    const events = Array.from({ length: 40 }, (_, i) => messageEvent(i + 1));
+  it("copies a whole flush of messages in one statement, the stored frames as one JSON parameter", () => {
+    const events = Array.from({ length: 100 }, (_, i) => messageEvent(i + 1, i % 2 === 0 ? 1 : undefined));
     const statements = messageInserts(db, events).map((insert) => insert.toSQL());
-    expect(MESSAGE_ROWS_PER_INSERT).toBe(16);
-    expect(statements.map((s) => s.params.length / 6)).toEqual([16, 16, 8]);
-    for (const s of statements) {
-      expect(s.params.length).toBeLessThanOrEqual(D1_MAX_BOUND_PARAMETERS);
-      expect(s.sql).toMatch(/on conflict do nothing$/i);
-    }
-    // Every message once, in seq order.
-    const ids = statements.flatMap((s) => s.params.filter((p) => typeof p === "string" && p.startsWith("msg_")));
-    expect(ids).toEqual(events.map((e) => `msg_room_${e.seq}`));
+    expect(statements).toHaveLength(1);
+    const [insert] = statements;
+    expect(insert!.sql).toMatch(/^insert into "messages" .* select .* from json_each\(\?\)/is);
+    expect(insert!.sql).toMatch(/on conflict do nothing$/i);
+    expect(insert!.params).toHaveLength(1);
+    // The exact stored text, in seq order: nothing re-serialised on the way.
+    expect(insert!.params[0]).toBe(`[${events.map((e) => e.frame).join(",")}]`);
   });
 
   it("skips events that are not chat messages, and builds nothing for none", () => {
@@ -47,17 +45,25 @@ describe("messageInserts", () => {
       insert.toSQL(),
     );
     expect(statements).toHaveLength(1);
-    expect(statements[0]!.params).toEqual(["msg_room_2", "room", 2, "usr_a", "hello 2", 1_002]);
+    expect(JSON.parse(statements[0]!.params[0] as string)).toEqual([JSON.parse(messageEvent(2).frame)]);
     expect(messageInserts(db, [otherEvent(1)])).toEqual([]);
   });
 
-  it("packs replies, which bind reply_to too, within the limit as well", () => {
-    const events = Array.from({ length: 40 }, (_, i) => messageEvent(i + 1, i % 2 === 0 ? 1 : undefined));
+  it("splits a flush of long messages so that no parameter outgrows D1's limit on a value", () => {
+    const long = (seq: number): StoredEvent => {
+      const message = { id: `msg_room_${seq}`, roomId: "room", seq, userId: "usr_a", text: "x".repeat(120_000) };
+      return {
+        seq,
+        frame: JSON.stringify({ type: "message", seq, message: { ...message, createdAt: 1 } }),
+        createdAt: 1,
+      };
+    };
+    const events = Array.from({ length: 10 }, (_, i) => long(i + 1));
     const statements = messageInserts(db, events).map((insert) => insert.toSQL());
-    for (const s of statements) expect(s.params.length).toBeLessThanOrEqual(D1_MAX_BOUND_PARAMETERS);
-    expect(statements.reduce((rows, s) => rows + (s.sql.match(/\(/g)?.length ?? 0), 0)).toBeGreaterThan(40);
-    const ids = statements.flatMap((s) => s.params.filter((p) => typeof p === "string" && p.startsWith("msg_")));
-    expect(ids).toEqual(events.map((e) => `msg_room_${e.seq}`));
+    expect(statements.length).toBeGreaterThan(1);
+    for (const s of statements) expect((s.params[0] as string).length).toBeLessThanOrEqual(MAX_ARCHIVE_JSON_CHARS);
+    const seqs = statements.flatMap((s) => (JSON.parse(s.params[0] as string) as { seq: number }[]).map((f) => f.seq));
+    expect(seqs).toEqual(events.map((e) => e.seq));
   });
 
   it("applies edits, deletes and reactions after the inserts, in seq order, each guarded by its seq", () => {
