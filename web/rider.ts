@@ -302,10 +302,11 @@ export const riderView: View = (root, api, session) => {
   );
   drawChoice();
   void refreshWallet();
-  // A trip still going on (after a reload) is picked up again.
-  void api.trips({ limit: 1 }).then(
-    ([latest]) => {
-      if (latest && ACTIVE.has(latest.status)) show(latest);
+  // A trip still going on (after a reload) is picked up again, from the trip itself: the trip
+  // list reaches D1 seconds behind, and would show the request form with the money on hold.
+  void api.currentTrip().then(
+    (current) => {
+      if (current && ACTIVE.has(current.status)) show(current);
     },
     () => undefined,
   );

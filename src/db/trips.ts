@@ -101,6 +101,16 @@ export async function claimActiveTrip(
   return holder?.tripId ?? null;
 }
 
+/** The trip holding the rider's active-trip slot, if any: written with the request, so it never lags. */
+export async function activeTripOf(d1: D1Database, riderId: string): Promise<string | null> {
+  const [row] = await drizzle(d1)
+    .select({ tripId: activeTrips.tripId })
+    .from(activeTrips)
+    .where(eq(activeTrips.riderId, riderId))
+    .limit(1);
+  return row?.tripId ?? null;
+}
+
 /** Frees the slot, only if `tripId` still holds it. */
 export async function releaseActiveTrip(d1: D1Database, riderId: string, tripId: string): Promise<void> {
   await releaseActiveTripQuery(drizzle(d1), riderId, tripId);

@@ -357,6 +357,35 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     driver.socket.close();
   });
 
+  it("answers the trip in progress at once, before history has it, to its rider and then its driver", async () => {
+    const pickup = area(40);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const current = async (user: TestUser) => {
+      const res = await call("GET", "/v1/trips/current", { token: user.token });
+      expect(res.status).toBe(200);
+      return res.body.trip as Trip | null;
+    };
+    expect(await current(rider)).toBeNull();
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    // There at once, from the trip itself (the list gets it seconds behind).
+    expect(await current(rider)).toMatchObject({ id: trip.id, status: "matching" });
+    // Offered is not the driver's yet.
+    await nextOffer(driver, trip.id);
+    expect(await current(driver)).toBeNull();
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+    expect(await current(driver)).toMatchObject({ id: trip.id, status: "accepted", riderId: rider.user.id });
+    expect(Trip.strict().parse(await current(rider)).driverId).toBe(driver.user.id);
+    // Nobody else sees it; once it ends there is none.
+    expect(await current(await registerUser("rider"))).toBeNull();
+    for (const action of ["arrived", "start", "complete"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    expect(await current(rider)).toBeNull();
+    expect(await current(driver)).toBeNull();
+    expectError(await call("GET", "/v1/trips/current"), 401, "unauthorized");
+    driver.socket.close();
+  });
+
   it("lists the user's trips newest first, for the rider and for the driver, with paging", async () => {
     const pickup = area(15);
     const driver = await onlineDriver(offset(pickup, 0.4));

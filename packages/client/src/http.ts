@@ -128,6 +128,7 @@ const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
 const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
+const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
 const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
 /** A rating as the server stored it. */
 export type RatingResult = { tripId: string; rateeId: string; stars: number; comment: string | null };
@@ -553,6 +554,21 @@ export class RidewireClient {
         method: "GET",
         path: `/v1/trips/${seg(tripId)}`,
         schema: TripResponse,
+        signal: options?.signal,
+      })
+    ).trip;
+  }
+
+  /**
+   * The trip this user is on now (a rider's from request to end, a driver's once accepted), or
+   * null: read from the trip itself, so it is there at once after a request (the list lags).
+   */
+  async currentTrip(options?: RequestOptions): Promise<Trip | null> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/trips/current",
+        schema: CurrentTripResponse,
         signal: options?.signal,
       })
     ).trip;

@@ -43,6 +43,14 @@ export const tripOperations: Operation[] = [
   },
   {
     method: "get",
+    path: "/v1/trips/current",
+    summary: "The caller's trip in progress, live (a rider's from request to end, a driver's once accepted), or null",
+    auth: true,
+    status: 200,
+    response: z.object({ trip: Trip.nullable() }),
+  },
+  {
+    method: "get",
     path: "/v1/trips/{id}",
     summary: "One trip (its rider or driver)",
     auth: true,

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
 import { releaseHold } from "../../db/holds";
 import {
+  activeTripOf,
   claimActiveTrip,
   claimStatements,
   findRequestAndQuote,
@@ -259,6 +260,25 @@ async function claimSlot(
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);
   return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query.limit, query.before) });
+});
+
+/**
+ * The caller's trip in progress, from the objects that own it rather than the trip list (which
+ * D1 gets behind, TRIP_HISTORY_FLUSH_MS later): a rider's from the active-trip slot their
+ * request claimed, a driver's from their session. `{ trip: null }` when there is none, or when
+ * the one found has just ended.
+ */
+tripRoutes.get("/trips/current", async (c) => {
+  const identity = c.get("identity");
+  let tripId: string | null;
+  if (identity.role === "driver") {
+    // An offered trip is not theirs yet (its room would refuse them): only the one they drive.
+    const driver = unwrap(await driverSession(c.env, identity.userId).get());
+    tripId = driver.status === "on_trip" ? driver.tripId : null;
+  } else tripId = await activeTripOf(c.env.DB, identity.userId);
+  if (tripId === null) return c.json({ trip: null });
+  const trip = unwrap(await tripObject(c.env, tripId).get(identity));
+  return c.json({ trip: isActive(trip.status) ? trip : null });
 });
 
 tripRoutes.get("/trips/:id", async (c) =>
