@@ -147,6 +147,9 @@ describe("the web app", () => {
       await shot(rider, "1-rider-quote");
       await rider.getByRole("button", { name: "Request ride" }).click();
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+      // A reload at once finds the trip (from the trip itself, not the lagging trip list).
+      await rider.reload();
+      await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
       // The offer, with its countdown, on the driver's screen.
       await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
