@@ -53,6 +53,18 @@ export default defineConfig(async () => {
                     // FCM through the local stand-in of Google's token endpoint and FCM's API.
                     FCM_SERVICE_ACCOUNT: fcm.serviceAccount,
                     FCM_API_BASE: fcm.baseUrl,
+                    // Every test city lies between 65° S and 65° N; beyond is outside the service.
+                    SERVICE_AREAS: JSON.stringify([
+                      {
+                        name: "test world",
+                        polygon: [
+                          [-180, -65],
+                          [180, -65],
+                          [180, 65],
+                          [-180, 65],
+                        ],
+                      },
+                    ]),
                   },
                 },
               };

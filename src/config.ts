@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { JwtSettings } from "./auth/jwt";
 import type { TravelModel } from "./domain/geo";
+import { ServiceAreasSetting } from "./domain/service-area";
 import { FcmServiceAccount } from "./notify/fcm-auth";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -80,6 +81,13 @@ const ConfigSchema = z
     MATCH_RETRY_MS: int(5_000, 100),
     DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
     CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
+    /**
+     * Where the service takes rides: a JSON array of `{ name, polygon: [[lng, lat], ...] }`
+     * (domain/service-area.ts). Empty: everywhere.
+     */
+    SERVICE_AREAS: ServiceAreasSetting,
+    /** The shortest ride taken, pickup to dropoff in a straight line (km). */
+    MIN_TRIP_KM: z.coerce.number().min(0).max(100).default(0.2),
     QUOTE_TTL_MS: int(300_000, 1_000),
     SURGE_WINDOW_MS: int(600_000, 1_000),
     // Fares, in minor units of FARE_CURRENCY.

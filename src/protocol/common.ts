@@ -111,6 +111,10 @@ export const ErrorCode = z.enum([
   "too_many_devices",
   /** A user already holds MAX_CONNECTIONS_PER_USER_PER_ROOM sockets and streams in a room (429). */
   "too_many_connections",
+  /** A quote or trip whose pickup or dropoff lies outside every SERVICE_AREAS polygon (400). */
+  "outside_service_area",
+  /** A quote or trip whose pickup and dropoff are closer than MIN_TRIP_KM (400). */
+  "trip_too_short",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

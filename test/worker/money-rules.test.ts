@@ -169,7 +169,7 @@ describe("the fare of a completed ride", () => {
     "is the quote, not what fixes the server received faster than any car add up to (issue 16: 0.1 km billed " + "755)",
     async () => {
       const pickup = area(62);
-      const dropoff = offset(pickup, 0.1);
+      const dropoff = offset(pickup, 0.3);
       const driver = await onlineDriver(pickup);
       const rider = await registerUser("rider");
       const trip = await rideUnderWay(rider, driver, pickup, dropoff);

@@ -88,7 +88,7 @@ describe("POST /v1/quotes", () => {
   it("charges at least the minimum fare for a short hop", async () => {
     const rider = await registerUser("rider");
     const pickup = area(2);
-    const res = await quote(rider, { pickup, dropoff: offset(pickup, 0.2) });
+    const res = await quote(rider, { pickup, dropoff: offset(pickup, 0.25) });
     expect(res.status).toBe(201);
     expect(res.body.quote.fare).toEqual({ amount: 700, currency: "USD" });
   });
@@ -138,6 +138,38 @@ describe("POST /v1/quotes", () => {
     expect(surged.surge).toBeLessThanOrEqual(3);
     expect(Number.isInteger(surged.fare.amount)).toBe(true);
     expect(Math.abs(surged.fare.amount - calm.fare.amount * surged.surge)).toBeLessThanOrEqual(surged.surge);
+  });
+
+  it("refuses a ride outside the service areas, or shorter than MIN_TRIP_KM, before pricing or holding", async () => {
+    const rider = await registerUser("rider");
+    const inside = area(41);
+    const outside = { lat: 70, lng: 10 };
+    for (const [pickup, dropoff, end] of [
+      [outside, inside, "pickup"],
+      [inside, outside, "dropoff"],
+    ] as const) {
+      const res = await quote(rider, { pickup, dropoff });
+      expectError(res, 400, "outside_service_area");
+      expect(res.body.error.details).toEqual({ end });
+      expectError(
+        await call("POST", "/v1/trips", { token: rider.token, body: { pickup, dropoff } }),
+        400,
+        "outside_service_area",
+      );
+    }
+    for (const dropoff of [inside, offset(inside, 0.1)]) {
+      const res = await quote(rider, { pickup: inside, dropoff });
+      expectError(res, 400, "trip_too_short");
+      expect(res.body.error.details).toMatchObject({ minKm: 0.2 });
+      expectError(
+        await call("POST", "/v1/trips", { token: rider.token, body: { pickup: inside, dropoff } }),
+        400,
+        "trip_too_short",
+      );
+    }
+    // Nothing was held for the refused requests.
+    expect((await call("GET", "/v1/wallet", { token: rider.token })).body.wallet.held.amount).toBe(0);
+    expect((await quote(rider, { pickup: inside, dropoff: offset(inside, 0.3) })).status).toBe(201);
   });
 
   it("answers 403 to a driver, 401 without a token and 400 to bad coordinates", async () => {

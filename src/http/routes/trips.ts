@@ -26,6 +26,7 @@ import type { Config } from "../../config";
 import { admitRequest, type RequestLimits } from "../../domain/request-limits";
 import { priceQuote } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
+import { rideRefusal } from "../../domain/service-area";
 import { isActive } from "../../domain/trip";
 import { ApiError, conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
@@ -62,6 +63,8 @@ tripRoutes.use("/trips/*", requireUser);
  */
 async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
   const config = c.get("config");
+  const refusal = rideRefusal({ areas: config.SERVICE_AREAS, minTripKm: config.MIN_TRIP_KM }, pickup, dropoff);
+  if (refusal) throw new ApiError(400, refusal.code, refusal.message, refusal.details);
   const now = Date.now();
   // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
   // demand against its available drivers (the cell where a request is counted).
