@@ -175,7 +175,7 @@ export function parseOptions(argv: string[]): Options | null {
     speedup,
     kmh,
     idle: range(values.idle, "idle", 0, 3600),
-    tripKm: range(values["trip-km"], "trip-km", 0.2, 50),
+    tripKm: range(values["trip-km"], "trip-km", 0.25, 50), // above the server's MIN_TRIP_KM (0.2)
     radiusKm: values.radius === undefined ? undefined : number(values.radius, "radius", 0.3, 50),
     drain: number(values.drain, "drain", 0, 1800),
     concurrency: number(values.concurrency, "concurrency", 1, 100, true),

@@ -91,7 +91,7 @@ it("drives a small city for half a minute: rides matched, " +
     "--speedup",
     "5",
     "--trip-km",
-    "0.2-0.5",
+    "0.3-0.6",
     "--idle",
     "1-3",
     "--drain",
