@@ -224,7 +224,8 @@ export const driverView: View = (root, api, session) => {
 
   function connectTrip(t: Trip): void {
     tripConnection?.close();
-    const conn = api.tripRoom(t.id);
+    // From the start, as the rider's page does: a reload finds the chat so far.
+    const conn = api.tripRoom(t.id, { since: 0 });
     tripConnection = conn;
     const chat = tripChat(conn, session.user.id, "Rider");
     fill(chatSlot, chat.el);

@@ -170,6 +170,11 @@ describe("the web app", () => {
       await driver.locator(".chat input[name=message]").fill("Two minutes");
       await driver.locator(".chat").getByRole("button", { name: "Send" }).click();
       await shows(rider, ".chat .messages", "Driver Two minutes");
+      // The driver's page reloaded mid-trip keeps the trip and its chat.
+      await driver.reload();
+      await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+      await shows(driver, ".chat .messages", "Rider I'm by the big tree");
+      await driver.getByLabel("Speed").selectOption("240");
       await shot(rider, "3-rider-approach");
 
       await shows(ops, "[data-testid=total-trips]", /^1$/);
