@@ -17,6 +17,7 @@ import {
   apply,
   fixTarget,
   isActive,
+  isTerminal,
   isOnTrip,
   loggedFrames,
   type TripCommand,
@@ -25,7 +26,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { type ApiError, forbidden, type Result } from "../errors";
+import { type ApiError, conflict, forbidden, type Result } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -270,6 +271,13 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     const state = this.state();
     // A socket opened while its user was a party may outlive that (a frame already in flight).
     this.requireParty(state, identity);
+    if (isTerminal(state.status)) {
+      // A retry of a message stored before the end is still answered with its seq; nothing new.
+      const earlier =
+        commandId === undefined ? undefined : this.room.log.commands.recall(identity.userId, "message", commandId);
+      if (earlier?.seq != null) return { seq: earlier.seq };
+      throw conflict(`the trip is ${state.status}; its chat is closed`);
+    }
     const stored = this.room.chat.post(state.id, identity.userId, text, commandId);
     const recipient = identity.userId === state.riderId ? state.driverId : state.riderId;
     const message = stored.message;

@@ -390,6 +390,29 @@ describe("trip chat", () => {
     for (const s of [riderSide.socket, driverSide.socket, resumed.socket, full.socket, ahead.socket, driver.socket])
       s.close();
   });
+
+  it("closes when the trip ends: a new message is refused, a retry of one sent before is acked", async () => {
+    const pickup = area(42);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const riderSide = await tripSocket(rider, trip.id);
+    riderSide.socket.send({ type: "message", id: "before", text: "on my way" });
+    const { seq } = await riderSide.socket.nextOfType("ack");
+    for (const action of ["arrived", "start", "complete"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    riderSide.socket.send({ type: "message", id: "before", text: "on my way" });
+    expect(await riderSide.socket.next((f) => f.id === "before")).toEqual({ type: "ack", id: "before", seq });
+    riderSide.socket.send({ type: "message", id: "after", text: "thanks!" });
+    expect(await riderSide.socket.next((f) => f.id === "after")).toMatchObject({ type: "error", code: "conflict" });
+    const overHttp = await call("POST", `/v1/trips/${trip.id}/messages`, {
+      token: driver.token,
+      body: { text: "bye" },
+    });
+    expectError(overHttp, 409, "conflict");
+    riderSide.socket.close();
+    driver.socket.close();
+  });
 });
 
 describe("eviction mid-trip", () => {
