@@ -3,12 +3,12 @@
  * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
  * cancels (for the request limits) and trip history in D1.
  */
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
 import { isActive, type QuoteTerms } from "../domain/trip";
-import { Quote, Trip } from "../protocol/dispatch";
+import { Quote, Trip, type TripListQuery } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
 import type { SqlCondition } from "./sql-condition";
@@ -192,20 +192,27 @@ function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlit
   return queries;
 }
 
-/** The user's trips as rider or driver, newest first; `before` is a createdAt cursor. */
-export async function listTrips(
-  d1: D1Database,
-  userId: string,
-  limit: number,
-  before: number | undefined,
-): Promise<Trip[]> {
-  const mine = or(eq(trips.riderId, userId), eq(trips.driverId, userId));
+/**
+ * The user's trips as rider or driver (or only as one: `as`), newest first; `before` is a
+ * createdAt cursor, `since` a createdAt floor, `status` one status.
+ */
+export async function listTrips(d1: D1Database, userId: string, query: TripListQuery): Promise<Trip[]> {
+  const conditions = [
+    query.as === "rider"
+      ? eq(trips.riderId, userId)
+      : query.as === "driver"
+        ? eq(trips.driverId, userId)
+        : or(eq(trips.riderId, userId), eq(trips.driverId, userId)),
+  ];
+  if (query.before !== undefined) conditions.push(lt(trips.createdAt, query.before));
+  if (query.since !== undefined) conditions.push(gte(trips.createdAt, query.since));
+  if (query.status !== undefined) conditions.push(eq(trips.status, query.status));
   const rows = await drizzle(d1)
     .select({ data: trips.data })
     .from(trips)
-    .where(before === undefined ? mine : and(mine, lt(trips.createdAt, before)))
+    .where(and(...conditions))
     .orderBy(desc(trips.createdAt))
-    .limit(limit);
+    .limit(query.limit);
   return rows.map((row) => Trip.parse(row.data));
 }
 

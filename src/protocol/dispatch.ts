@@ -74,7 +74,14 @@ export type RatingBody = z.infer<typeof RatingBody>;
 export const TripListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   before: z.coerce.number().int().min(0).optional(),
+  /** Only trips created at or after this (epoch ms). */
+  since: z.coerce.number().int().min(0).optional(),
+  /** Only trips in this status. */
+  status: TripStatus.optional(),
+  /** Only the trips the caller rode (`rider`) or drove (`driver`). */
+  as: z.enum(["rider", "driver"]).optional(),
 });
+export type TripListQuery = z.infer<typeof TripListQuery>;
 
 /** A location report from the driver's app. `at` is when the fix was taken (ms epoch). */
 export const LocationFrame = z.object({

@@ -447,6 +447,16 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     expect((page.body.trips as Trip[]).map((t) => t.id)).toEqual([second.id]);
     const older = await call("GET", `/v1/trips?limit=1&before=${second.createdAt}`, { token: rider.token });
     expect((older.body.trips as Trip[]).map((t) => t.id)).toEqual([first.id]);
+    // Filters: by status, by the caller's side of the trip, and by a createdAt floor.
+    const ids = async (user: TestUser, q: string) =>
+      ((await call("GET", `/v1/trips?${q}`, { token: user.token })).body.trips as Trip[]).map((t) => t.id);
+    expect(await ids(rider, "status=cancelled")).toEqual([first.id]);
+    expect(await ids(rider, "status=completed&as=rider")).toEqual([second.id]);
+    expect(await ids(rider, "as=driver")).toEqual([]);
+    expect(await ids(driver, "as=driver")).toEqual([second.id]);
+    expect(await ids(rider, `since=${second.createdAt}`)).toEqual([second.id]);
+    for (const query of ["status=flying", "as=admin", "since=-5"])
+      expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
 
     expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({
       trips: [],

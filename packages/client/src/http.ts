@@ -574,8 +574,11 @@ export class RidewireClient {
     ).trip;
   }
 
-  /** This user's trips, newest first. */
-  async trips(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<Trip[]> {
+  /** This user's trips, newest first; `as`, `status` and `since` (a createdAt, epoch ms) filter them. */
+  async trips(
+    query: { limit?: number; before?: number; since?: number; status?: Trip["status"]; as?: "rider" | "driver" } = {},
+    options?: RequestOptions,
+  ): Promise<Trip[]> {
     return (
       await this.call({ method: "GET", path: "/v1/trips", query, schema: TripListResponse, signal: options?.signal })
     ).trips;

@@ -35,11 +35,11 @@ export const tripOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/trips",
-    summary: "The caller's trips, newest first",
+    summary: "The caller's trips, newest first; filtered by since, status and as (rider | driver)",
     auth: true,
     status: 200,
     response: z.object({ trips: z.array(Trip) }),
-    query: ["limit", "before"],
+    query: ["limit", "before", "since", "status", "as"],
   },
   {
     method: "get",

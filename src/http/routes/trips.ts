@@ -262,7 +262,7 @@ async function claimSlot(
 
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);
-  return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query.limit, query.before) });
+  return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query) });
 });
 
 /**
