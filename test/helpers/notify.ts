@@ -7,6 +7,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult, type QueueR
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import worker from "../../src/index";
+import type { Trip } from "../../src/protocol/dispatch";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -78,5 +79,36 @@ export async function runQueue(queue: string, messages: BatchMessage[], workerEn
   return {
     ...result,
     retryMessages: result.retryMessages.map((r) => ({ ...r, delaySeconds: r.delaySeconds ?? requested.get(r.msgId) })),
+  };
+}
+
+/** A whole trip, `status` and a kilometre long, for building its status notification in a test. */
+export function arrivedTrip(riderId: string, tripId: string): Trip {
+  const now = Date.now();
+  const pickup = { lat: 1, lng: 1 };
+  const dropoff = { lat: 1.01, lng: 1 };
+  return {
+    id: tripId,
+    riderId,
+    driverId: "usr_driver",
+    status: "arrived",
+    pickup,
+    dropoff,
+    quote: {
+      id: "qt",
+      pickup,
+      dropoff,
+      distanceKm: 1.1,
+      durationMin: 4,
+      fare: { amount: 700, currency: "USD" },
+      surge: 1,
+      pickupEtaSec: 120,
+      expiresAt: now,
+    },
+    fare: null,
+    driverLocation: null,
+    etaSec: null,
+    createdAt: now,
+    updatedAt: now,
   };
 }

@@ -24,7 +24,7 @@ import {
   scriptFcm,
   waitForFcmSends,
 } from "../helpers/fcm";
-import { runQueue } from "../helpers/notify";
+import { arrivedTrip, runQueue } from "../helpers/notify";
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
@@ -217,33 +217,7 @@ describe("FCM messages", () => {
     await addFcmDevice(ann, token, "ios");
     const roomId = unique("room");
     const chat = chatFor(ann, roomId);
-    const status = tripStatusNotification(
-      {
-        id: unique("trip"),
-        riderId: ann.user.id,
-        driverId: "usr_driver",
-        status: "arrived",
-        pickup: { lat: 1, lng: 1 },
-        dropoff: { lat: 1.01, lng: 1 },
-        quote: {
-          id: "qt",
-          pickup: { lat: 1, lng: 1 },
-          dropoff: { lat: 1.01, lng: 1 },
-          distanceKm: 1,
-          durationMin: 4,
-          fare: { amount: 700, currency: "USD" },
-          surge: 1,
-          pickupEtaSec: 120,
-          expiresAt: Date.now(),
-        },
-        fare: null,
-        driverLocation: null,
-        etaSec: null,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      },
-      7,
-    );
+    const status = tripStatusNotification(arrivedTrip(ann.user.id, unique("trip")), 7);
     await deliver(chat);
     await deliver(status);
     const [chatSend, statusSend] = await waitForFcmSends(token, 2);

@@ -17,7 +17,15 @@ import {
 } from "../../src/notify/message";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
 import { waitFor } from "../helpers/dispatch";
-import { deliveriesTo, hookUrl, runQueue, scriptHook, waitForDeliveries, type Delivery } from "../helpers/notify";
+import {
+  arrivedTrip,
+  deliveriesTo,
+  hookUrl,
+  runQueue,
+  scriptHook,
+  waitForDeliveries,
+  type Delivery,
+} from "../helpers/notify";
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
@@ -415,33 +423,7 @@ describe("queue consumer", () => {
     await call("PATCH", "/v1/me/preferences", { token: bob.token, body: { muted: ["chat_message"] } });
 
     const chat = chatFor(bob);
-    const trip = tripStatusNotification(
-      {
-        id: unique("trip"),
-        riderId: bob.user.id,
-        driverId: "usr_driver",
-        status: "arrived",
-        pickup: { lat: 1, lng: 1 },
-        dropoff: { lat: 1.1, lng: 1 },
-        quote: {
-          id: "qt",
-          pickup: { lat: 1, lng: 1 },
-          dropoff: { lat: 1.1, lng: 1 },
-          distanceKm: 11,
-          durationMin: 20,
-          fare: { amount: 1500, currency: "USD" },
-          surge: 1,
-          pickupEtaSec: 120,
-          expiresAt: Date.now(),
-        },
-        fare: null,
-        driverLocation: null,
-        etaSec: null,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      },
-      3,
-    );
+    const trip = tripStatusNotification(arrivedTrip(bob.user.id, unique("trip")), 3);
     const result = await runQueue(NOTIFICATIONS_QUEUE, [
       { id: "muted", body: chat },
       { id: "sent", body: trip },
