@@ -5,6 +5,7 @@
 // to the room at once (close code 4403) and every read and write after it.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { MEMBERSHIP_ENDED_CLOSE_CODE } from "../../src/protocol/frames";
 import {
   call,
@@ -43,7 +44,7 @@ async function roomOfFour(options: { private?: boolean } = {}) {
 const removeMember = (actor: TestUser, roomId: string, userId: string) =>
   call("DELETE", `/v1/rooms/${roomId}/members/${userId}`, { token: actor.token });
 const setRole = (actor: TestUser, roomId: string, userId: string, role: unknown) =>
-  call("PUT", `/v1/rooms/${roomId}/members/${userId}/role`, { token: actor.token, body: { role } });
+  call("PATCH", `/v1/rooms/${roomId}/members/${userId}`, { token: actor.token, body: { role } });
 const transfer = (actor: TestUser, roomId: string, userId: string) =>
   call("POST", `/v1/rooms/${roomId}/owner`, { token: actor.token, body: { userId } });
 const ban = (actor: TestUser, roomId: string, userId: string) =>
@@ -404,5 +405,56 @@ describe("room size", () => {
     // One leaves: there is room again.
     expect((await removeMember(ada, room.id, `${prefix}1`)).status).toBe(204);
     await joinRoom(late, room.id);
+  });
+});
+
+describe("the client SDK", () => {
+  const sdkOf = (user: TestUser) =>
+    new RidewireClient({
+      baseUrl: BASE,
+      token: user.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+
+  it("changes roles, transfers, removes, bans and leaves; a connection hears each as a member frame", async () => {
+    const { roomId, ada, bob, carol, dan } = await roomOfFour();
+    const eve = await registerUser("rider", "Eve");
+    await joinRoom(eve, roomId);
+    const adaApi = sdkOf(ada);
+    const bobApi = sdkOf(bob);
+    const live = bobApi.room(roomId, { transport: "sse" });
+    const seen: string[] = [];
+    live.on("member", (frame) => seen.push(`${frame.member.event}:${frame.member.userId}:${frame.member.role ?? ""}`));
+    await live.whenOpen();
+
+    expect(await adaApi.setRole(roomId, bob.user.id, "admin")).toBe("admin");
+    await adaApi.transferOwnership(roomId, bob.user.id);
+    expect((await bobApi.members(roomId)).map((m) => [m.userId, m.role])).toContainEqual([ada.user.id, "admin"]);
+    await bobApi.removeMember(roomId, carol.user.id);
+    await bobApi.ban(roomId, dan.user.id);
+    await sdkOf(eve).leaveRoom(roomId);
+    const refused = await sdkOf(dan)
+      .joinRoom(roomId)
+      .catch((err: unknown) => err);
+    expect(isRidewireError(refused) && [refused.status, refused.code]).toEqual([403, "forbidden"]);
+    await adaApi.unban(roomId, dan.user.id);
+    await sdkOf(dan).joinRoom(roomId);
+    const notOwner = await adaApi.leaveRoom(roomId).then(() => null);
+    expect(notOwner).toBeNull();
+    const ownerLeaving = await bobApi.leaveRoom(roomId).catch((err: unknown) => err);
+    expect(isRidewireError(ownerLeaving) && [ownerLeaving.status, ownerLeaving.code]).toEqual([409, "conflict"]);
+
+    const deadline = Date.now() + 3_000;
+    while (seen.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    live.close();
+    expect(seen).toEqual([
+      `role:${bob.user.id}:admin`,
+      `role:${bob.user.id}:owner`,
+      `role:${ada.user.id}:admin`,
+      `removed:${carol.user.id}:`,
+      `removed:${dan.user.id}:`,
+      `left:${eve.user.id}:`,
+      `left:${ada.user.id}:`,
+    ]);
   });
 });

@@ -82,7 +82,7 @@ roomMemberRoutes.delete("/rooms/:id/members/:userId", async (c) => {
   return c.body(null, 204);
 });
 
-roomMemberRoutes.put("/rooms/:id/members/:userId/role", async (c) => {
+roomMemberRoutes.patch("/rooms/:id/members/:userId", async (c) => {
   const { roomId, userId, role } = await callerRole(c);
   const target = readTarget(c, userId);
   const body = await readBody(c, SetRoleBody);
