@@ -91,6 +91,12 @@ export type TransferOwnershipBody = z.infer<typeof TransferOwnershipBody>;
 export const BanBody = z.object({ userId: z.string().min(1).max(64) });
 export type BanBody = z.infer<typeof BanBody>;
 
+export const LeaveResponse = z.object({ roomId: z.string(), userId: z.string(), left: z.literal(true) });
+export type LeaveResponse = z.infer<typeof LeaveResponse>;
+
+export const BanResponse = z.object({ roomId: z.string(), userId: z.string(), banned: z.literal(true) });
+export type BanResponse = z.infer<typeof BanResponse>;
+
 /** A member's role now, after a change of roles or a transfer. */
 export const MemberRoleResponse = z.object({ userId: z.string(), role: MemberRole });
 export type MemberRoleResponse = z.infer<typeof MemberRoleResponse>;
