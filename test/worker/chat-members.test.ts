@@ -3,6 +3,7 @@
 // the room size limit. Each change of membership is a `member` event on the room's log, so it
 // reaches sockets, SSE and long polls and resumes; a member who is gone loses every connection
 // to the room at once (close code 4403) and every read and write after it.
+import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isRidewireError, RidewireClient } from "@ridewire/client";
@@ -18,7 +19,7 @@ import {
   type TestUser,
   unique,
 } from "../helpers/api";
-import { expectError, frameAfter, postMessage, wsPath } from "../helpers/chat";
+import { expectError, frameAfter, postMessage, roomStub, wsPath } from "../helpers/chat";
 
 const BASE = "http://ridewire.test";
 
@@ -227,6 +228,31 @@ describe("removing members", () => {
     const back = await welcomed(carol, roomId);
     back.close();
     watcher.close();
+  });
+
+  it("a socket the room kept through hibernation closes too, and the log still holds the event", async () => {
+    const { roomId, ada, bob, carol } = await roomOfFour();
+    const socket = await welcomed(carol, roomId);
+    const watcher = await welcomed(bob, roomId);
+    await evictDurableObject(roomStub(roomId), { webSockets: "hibernate" });
+    const from = watcher.frames.length;
+    expect((await removeMember(ada, roomId, carol.user.id)).status).toBe(204);
+    expect(await socket.waitClosed()).toMatchObject({ code: 4403 });
+    const removed = await memberFrame(watcher, from);
+    const polled = await poll(ada, roomId, removed.seq - 1);
+    expect(polled.body.events).toEqual([removed]);
+    watcher.close();
+  });
+
+  it("a removal the room missed is repaired by repeating it", async () => {
+    const { roomId, ada, carol } = await roomOfFour();
+    // D1 alone forgets carol, as when the call to the room failed after D1 was written.
+    await env.DB.prepare(`DELETE FROM room_members WHERE room_id = ? AND user_id = ?`)
+      .bind(roomId, carol.user.id)
+      .run();
+    expect((await call("GET", `/v1/rooms/${roomId}/messages`, { token: carol.token })).status).toBe(200);
+    expectError(await removeMember(ada, roomId, carol.user.id), 404, "not_found");
+    expectError(await call("GET", `/v1/rooms/${roomId}/messages`, { token: carol.token }), 403, "forbidden");
   });
 
   it("refuses a member removing others, an admin removing the owner or an admin, and strangers", async () => {

@@ -76,7 +76,12 @@ roomMemberRoutes.delete("/rooms/:id/members/:userId", async (c) => {
         ? "only the owner and admins remove members"
         : "admins cannot remove the owner or another admin",
     );
-  if (targetRole === null) throw notFound("not a member of this room");
+  if (targetRole === null) {
+    // Gone from D1 already: perhaps a removal whose call to the room failed. Repeating the call
+    // (idempotent) makes sure the room holds them no longer either.
+    unwrap(await chatRoom(c.env, roomId).endMembership(target, "removed", userId));
+    throw notFound("not a member of this room");
+  }
   await removeRoomMember(c.env.DB, roomId, target);
   unwrap(await chatRoom(c.env, roomId).endMembership(target, "removed", userId));
   return c.body(null, 204);
