@@ -25,6 +25,8 @@ const ConfigSchema = z
     REFRESH_TOKEN_TTL_SECONDS: int(2_592_000, 60),
     ALLOWED_ORIGINS: z.string().default(""),
     ROOM_RETENTION_EVENTS: int(5_000, 1),
+    /** Members a chat room may have; a join or an add past it answers 409 `room_full`. */
+    ROOM_MAX_MEMBERS: int(1_000, 1),
     MAX_FRAME_BYTES: int(65_536, 256),
     FRAME_RATE_PER_SECOND: int(10, 1),
     FRAME_BURST: int(20, 1),

@@ -44,8 +44,28 @@ export const roomMembers = sqliteTable(
       .notNull()
       .references(() => users.id),
     joinedAt: integer("joined_at").notNull(),
+    /** `owner` (one per room: its creator until a transfer), `admin` or `member`. */
+    role: text("role", { enum: ["owner", "admin", "member"] })
+      .notNull()
+      .default("member"),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+);
+
+/** Users banned from a room by its owner or an admin: removed, and refused a join until unbanned. */
+export const roomBans = sqliteTable(
+  "room_bans",
+  {
+    roomId: text("room_id")
+      .notNull()
+      .references(() => rooms.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    bannedBy: text("banned_by").notNull(),
+    bannedAt: integer("banned_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
 );
 
 /** Copied here from each room's own log by its outbox; (room_id, seq) makes the copy idempotent. */

@@ -11,3 +11,8 @@ export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
 export const SESSION_ENDED_CLOSE_CODE = 4003;
 /** A ban: the account's sockets close and a reconnect would only be refused; clients stop. */
 export const CLOSE_BANNED = 4004;
+/**
+ * The user is no longer a member of this room (left, removed or banned from it): its sockets in
+ * that room close with this code, and a reconnect would be refused (403); clients stop.
+ */
+export const MEMBERSHIP_ENDED_CLOSE_CODE = 4403;

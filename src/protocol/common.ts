@@ -33,6 +33,10 @@ export const Room = z.object({
 });
 export type Room = z.infer<typeof Room>;
 
+/** A member's role in a chat room: one owner (the creator until a transfer), admins, members. */
+export const MemberRole = z.enum(["owner", "admin", "member"]);
+export type MemberRole = z.infer<typeof MemberRole>;
+
 export const Message = z.object({
   id: z.string(),
   roomId: z.string(),
@@ -115,6 +119,8 @@ export const ErrorCode = z.enum([
   "outside_service_area",
   /** A quote or trip whose pickup and dropoff are closer than MIN_TRIP_KM (400). */
   "trip_too_short",
+  /** A room already has ROOM_MAX_MEMBERS members: a join or an add is refused (409). */
+  "room_full",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -5,7 +5,7 @@
  * the server writes.
  */
 import { z } from "zod";
-import { Emoji, Message, MessageSeq, MessageText } from "./common";
+import { Emoji, type MemberRole, Message, MessageSeq, MessageText } from "./common";
 
 /** A client-chosen command id: makes a frame idempotent (applied once, acknowledged again). */
 export const FrameId = z.string().min(1).max(128);
@@ -25,7 +25,7 @@ export const AuthFrame = z.object({
 });
 export type AuthFrame = z.infer<typeof AuthFrame>;
 
-export { SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";
+export { MEMBERSHIP_ENDED_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";
 
 export const ChatClientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText, replyTo: MessageSeq.optional() }),
@@ -79,11 +79,28 @@ export type MessageReaction = {
   count: number;
   at: number;
 };
+/**
+ * A change of membership: `userId` left, was removed (`banned` when by a
+ * ban), or was given `role`. `by` is who made the change, when not `userId` themself; `role` is
+ * the member's role after it (absent once they are gone).
+ */
+export type MemberEvent = {
+  roomId: string;
+  userId: string;
+  event: "left" | "removed" | "role";
+  role?: MemberRole;
+  by?: string;
+  banned?: true;
+  at: number;
+};
+export type ChatMemberFrame = { type: "member"; seq: number; member: MemberEvent };
 export type ChatEditFrame = { type: "edit"; seq: number; edit: MessageEdit };
 export type ChatDeleteFrame = { type: "delete"; seq: number; delete: MessageDelete };
 export type ChatReactionFrame = { type: "reaction"; seq: number; reaction: MessageReaction };
 /** The stored events of chat: a message, and the changes to one. */
 export type ChatStoredFrame = ChatMessageFrame | ChatEditFrame | ChatDeleteFrame | ChatReactionFrame;
+/** What a chat room's log holds: chat, and its changes of membership. */
+export type ChatRoomStoredFrame = ChatStoredFrame | ChatMemberFrame;
 export type PresenceFrame = { type: "presence"; event: "join" | "leave"; userId: string };
 export type TypingFrame = { type: "typing"; userId: string; active: boolean };
 export type ReadFrame = { type: "read"; userId: string; seq: number };
@@ -92,10 +109,12 @@ export type ChatWelcome = WelcomeFrame<{
   online: string[];
   /** Read marks by user id. */
   reads: Record<string, number>;
+  /** The owner and the admins by user id (everyone else in `members` is a member). */
+  roles: Record<string, "owner" | "admin">;
 }>;
 
 /** What a chat room sends besides the control frames; `message`, `edit`, `delete` and `reaction` are stored events. */
-export type ChatRoomFrame = ChatWelcome | ChatStoredFrame | PresenceFrame | TypingFrame | ReadFrame;
+export type ChatRoomFrame = ChatWelcome | ChatStoredFrame | ChatMemberFrame | PresenceFrame | TypingFrame | ReadFrame;
 export type ChatServerFrame = ChatRoomFrame | ControlFrame;
 
 export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });

@@ -4,7 +4,7 @@
  * body with these; the client SDK and the tests use the same schemas and types.
  */
 import { z } from "zod";
-import { ChatMessage, Emoji, Message, MessageSeq, MessageText, Room, SignupRole, User } from "./common";
+import { ChatMessage, Emoji, MemberRole, Message, MessageSeq, MessageText, Room, SignupRole, User } from "./common";
 
 /** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
 const EmailInput = z.string().trim().toLowerCase();
@@ -63,7 +63,12 @@ export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 export const RoomResponse = z.object({ room: Room });
 export type RoomResponse = z.infer<typeof RoomResponse>;
 
-export const RoomMember = z.object({ userId: z.string(), name: z.string(), joinedAt: z.number().int() });
+export const RoomMember = z.object({
+  userId: z.string(),
+  name: z.string(),
+  joinedAt: z.number().int(),
+  role: MemberRole,
+});
 export type RoomMember = z.infer<typeof RoomMember>;
 export const RoomMembersResponse = z.object({ members: z.array(RoomMember) });
 export type RoomMembersResponse = z.infer<typeof RoomMembersResponse>;
@@ -73,6 +78,28 @@ export type RoomListResponse = z.infer<typeof RoomListResponse>;
 
 export const AddMemberBody = z.object({ userId: z.string().min(1).max(64) });
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
+
+/** The owner makes a member an admin, or an admin a member again (the owner's role moves only by a transfer). */
+export const SetRoleBody = z.object({ role: z.enum(["admin", "member"]) });
+export type SetRoleBody = z.infer<typeof SetRoleBody>;
+
+/** The member the owner hands the room to; the old owner becomes an admin. */
+export const TransferOwnershipBody = z.object({ userId: z.string().min(1).max(64) });
+export type TransferOwnershipBody = z.infer<typeof TransferOwnershipBody>;
+
+/** The user to ban from the room (a member or not). */
+export const BanBody = z.object({ userId: z.string().min(1).max(64) });
+export type BanBody = z.infer<typeof BanBody>;
+
+export const LeaveResponse = z.object({ roomId: z.string(), userId: z.string(), left: z.literal(true) });
+export type LeaveResponse = z.infer<typeof LeaveResponse>;
+
+export const BanResponse = z.object({ roomId: z.string(), userId: z.string(), banned: z.literal(true) });
+export type BanResponse = z.infer<typeof BanResponse>;
+
+/** A member's role now, after a change of roles or a transfer. */
+export const MemberRoleResponse = z.object({ userId: z.string(), role: MemberRole });
+export type MemberRoleResponse = z.infer<typeof MemberRoleResponse>;
 
 export const HistoryQuery = z.object({
   before: z.coerce.number().int().min(1).optional(),

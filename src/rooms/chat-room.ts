@@ -5,14 +5,24 @@
  * through the outbox; history the room no longer keeps is read back from D1. Members with no
  * socket here are told of a new message (a reply too) through the notifications queue; edits,
  * deletes and reactions (rooms/chat-log.ts) are sent to connections only. A message's author
- * edits it; the author, the room's creator and operators delete it.
+ * edits it; the author, the room's owner and admins, and operators delete it.
+ *
+ * Membership changes (http/routes/room-members.ts) are decided and written to D1 by the Worker, then
+ * applied here: each is a `member` event on the log, and a member who is gone (left, removed,
+ * banned) loses every connection here at once (MEMBERSHIP_ENDED_CLOSE_CODE) and every read.
  */
 import type { Identity } from "../auth/jwt";
 import { forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
-import type { ChatMessage, Message, Room } from "../protocol/common";
-import { ChatClientFrame, type ChatRoomFrame, type ChatStoredFrame } from "../protocol/frames";
+import type { ChatMessage, MemberRole, Message, Room } from "../protocol/common";
+import {
+  ChatClientFrame,
+  type ChatRoomFrame,
+  type ChatRoomStoredFrame,
+  MEMBERSHIP_ENDED_CLOSE_CODE,
+  type MemberEvent,
+} from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
@@ -24,20 +34,20 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   protected readonly kind = "ChatRoom";
   protected readonly clientFrames = ChatClientFrame;
   /** The room's log and messages, once the room is created (chat-log's RoomStorage). */
-  private readonly kept = new RoomStorage<ChatStoredFrame>(
+  private readonly kept = new RoomStorage<ChatRoomStoredFrame>(
     this.ctx.storage,
     () => this.openStorage(),
     "room not found",
   );
   /**
-   * How many members the room has: counted once after a wake, then kept by `insertMember`
-   * (members are never removed here, only added).
+   * How many members the room has: counted once after a wake, then kept by `insertMember` and
+   * `deleteMember`.
    */
   private members: number | null = null;
 
   /** Opens the log and chat and creates the room's tables (RoomStorage runs it once). */
-  private openStorage(): LoggedChat<ChatStoredFrame> {
-    const opened = openLoggedChat<ChatStoredFrame>(
+  private openStorage(): LoggedChat<ChatRoomStoredFrame> {
+    const opened = openLoggedChat<ChatRoomStoredFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => archiveMessages(this.env.DB, events)),
@@ -48,8 +58,16 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     );
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
-       joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0)`,
+       joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, role TEXT NOT NULL DEFAULT 'member')`,
     );
+    // Rooms made before roles: their members table gains the column, and the creator is the owner.
+    if (!this.ctx.storage.kv.get("members_roles")) {
+      const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(members)`).toArray();
+      if (!columns.some((c) => c.name === "role"))
+        this.sql.exec(`ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member'`);
+      this.sql.exec(`UPDATE members SET role = 'owner' WHERE user_id IN (SELECT created_by FROM room)`);
+      this.ctx.storage.kv.put("members_roles", 1);
+    }
     return opened;
   }
 
@@ -57,7 +75,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.ctx.storage.sql;
   }
 
-  private get room(): LoggedChat<ChatStoredFrame> {
+  private get room(): LoggedChat<ChatRoomStoredFrame> {
     return this.kept.opened;
   }
 
@@ -77,15 +95,53 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
         room.createdBy,
         room.createdAt,
       );
-      this.insertMember(room.createdBy, room.createdAt);
+      this.insertMember(room.createdBy, room.createdAt, "owner");
       return room;
     });
   }
 
-  /** Adds a member (the Worker has written D1 already); idempotent. */
+  /**
+   * Adds a member (the Worker has written D1 already); idempotent. A join is not (yet) an event
+   * on the log: connections see it as the member's presence and in the next welcome.
+   */
   addMember(userId: string): Promise<Result<true>> {
     return this.rpc("addMember", () => {
-      this.insertMember(userId, Date.now());
+      this.insertMember(userId, Date.now(), "member");
+      return true as const;
+    });
+  }
+
+  /**
+   * A member is gone (the Worker has written D1 already): they left, or `by` removed (or banned)
+   * them. Logged as an event, and their sockets, streams and waiting polls here end at once.
+   * Idempotent: someone already gone is only disconnected again.
+   */
+  endMembership(userId: string, event: "left" | "removed", by?: string, banned?: boolean): Promise<Result<true>> {
+    return this.rpc("endMembership", () => {
+      if (this.deleteMember(userId))
+        this.appendMember({
+          userId,
+          event,
+          ...(by && by !== userId ? { by } : {}),
+          ...(banned ? { banned: true as const } : {}),
+          at: Date.now(),
+        });
+      const reason = event === "left" ? "you left the room" : banned ? "banned from the room" : "removed from the room";
+      this.connections.closeUser(userId, MEMBERSHIP_ENDED_CLOSE_CODE, reason);
+      return true as const;
+    });
+  }
+
+  /** Members' new roles (the Worker has written D1 already), each a `role` event; unchanged ones are not logged. */
+  setRoles(changes: { userId: string; role: MemberRole }[], by: string): Promise<Result<true>> {
+    return this.rpc("setRoles", () => {
+      const at = Date.now();
+      for (const { userId, role } of changes) {
+        const updated = this.sql
+          .exec(`UPDATE members SET role = ? WHERE user_id = ? AND role != ? RETURNING user_id`, role, userId, role)
+          .toArray();
+        if (updated.length > 0) this.appendMember({ userId, event: "role", role, by, at });
+      }
       return true as const;
     });
   }
@@ -160,13 +216,26 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.isMember(identity.userId) ? null : forbidden("join the room first");
   }
 
+  /** A user who is not (or no longer) a member is refused, and their waiting long poll answered 403. */
+  protected override refusalOf(userId: string): string | null {
+    const refused = super.refusalOf(userId);
+    if (refused || !this.exists()) return refused;
+    return this.isMember(userId) ? null : "you are not a member of this room";
+  }
+
   protected welcomeSnapshot(): WelcomeSnapshot<ChatRoomFrame> {
     const rows = this.sql
-      .exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members ORDER BY joined_at, user_id`)
+      .exec<{ user_id: string; read_seq: number; role: MemberRole }>(
+        `SELECT user_id, read_seq, role FROM members ORDER BY joined_at, user_id`,
+      )
       .toArray();
     const reads: Record<string, number> = {};
-    for (const row of rows) if (row.read_seq > 0) reads[row.user_id] = row.read_seq;
-    return { members: rows.map((r) => r.user_id), online: this.onlineUsers(), reads };
+    const roles: Record<string, "owner" | "admin"> = {};
+    for (const row of rows) {
+      if (row.read_seq > 0) reads[row.user_id] = row.read_seq;
+      if (row.role !== "member") roles[row.user_id] = row.role;
+    }
+    return { members: rows.map((r) => r.user_id), online: this.onlineUsers(), reads, roles };
   }
 
   protected override fastFrame(data: unknown): ChatClientFrame | undefined {
@@ -208,15 +277,40 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private insertMember(userId: string, joinedAt: number): void {
+  /** Adds a member with `role`; true when they were not one yet. */
+  private insertMember(userId: string, joinedAt: number, role: MemberRole): boolean {
     const added = this.sql
       .exec(
-        `INSERT INTO members (user_id, joined_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+        `INSERT INTO members (user_id, joined_at, role) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
         userId,
         joinedAt,
+        role,
       )
       .toArray().length;
     if (this.members !== null) this.members += added;
+    return added > 0;
+  }
+
+  /** Removes a member; true when they were one. */
+  private deleteMember(userId: string): boolean {
+    const removed = this.sql.exec(`DELETE FROM members WHERE user_id = ? RETURNING user_id`, userId).toArray().length;
+    if (this.members !== null) this.members -= removed;
+    return removed > 0;
+  }
+
+  /** A change of membership on the log: stored, sent to connections and resumed like a message. */
+  private appendMember(change: Omit<MemberEvent, "roomId">): void {
+    const roomId = this.roomId();
+    const appended = this.room.log.append((seq) => ({ type: "member", seq, member: { roomId, ...change } }));
+    this.publish(appended);
+  }
+
+  private roleOf(userId: string): MemberRole | null {
+    return (
+      this.sql.exec<{ role: MemberRole }>(`SELECT role FROM members WHERE user_id = ?`, userId).toArray()[0]?.role ??
+      null
+    );
   }
 
   private memberCount(): number {
@@ -253,10 +347,11 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.room.chat.edit(this.roomId(), identity.userId, seq, text, commandId);
   }
 
-  /** The room's creator and operators (role `admin`) moderate: they may delete any message. */
+  /** The room's owner and admins, and operators (account role `admin`), moderate: they may delete any message. */
   private remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
-    this.requireMember(identity.userId);
-    const moderator = identity.role === "admin" || identity.userId === this.creator();
+    const role = this.roleOf(identity.userId);
+    if (role === null) throw forbidden("join the room first");
+    const moderator = identity.role === "admin" || role !== "member";
     return this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
   }
 
@@ -307,13 +402,6 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   private requireMember(userId: string): void {
     if (!this.isMember(userId)) throw forbidden("join the room first");
-  }
-
-  /** Who created the room, read once from storage; it never changes. */
-  private cachedCreator: string | null = null;
-  private creator(): string {
-    this.cachedCreator ??= this.sql.exec<{ created_by: string }>(`SELECT created_by FROM room`).one().created_by;
-    return this.cachedCreator;
   }
 
   /** The room's id, read once from storage; it never changes. */

@@ -1,5 +1,6 @@
-// The client SDK and a ban: a socket the server closes with 4004 (src/rooms/disconnect.ts)
-// ends the connection for good, where any other close reconnects.
+// The client SDK and a ban: a socket the server closes with 4004 (src/rooms/disconnect.ts), or
+// with 4403 (no longer a member of the room), ends the connection for good, where any other
+// close reconnects.
 import { describe, expect, it } from "vitest";
 import { RidewireClient } from "@ridewire/client";
 import type { SocketLike } from "@ridewire/client";
@@ -47,7 +48,8 @@ async function connectionClosedWith(code: number) {
   room.on("closed", (e) => closed.push(e.reason));
   room.on("disconnect", (e) => disconnects.push(e.code));
   await sleep(20);
-  FakeSocket.made[0]?.serverCloses(code, code === 4004 ? "banned" : "server restart");
+  const reason = code === 4004 ? "banned" : code === 4403 ? "removed from the room" : "server restart";
+  FakeSocket.made[0]?.serverCloses(code, reason);
   await sleep(100);
   const result = {
     state: room.state,
@@ -65,6 +67,15 @@ describe("a banned account's socket", () => {
       state: "closed",
       closed: ["banned"],
       disconnects: [4004],
+      sockets: 1,
+    });
+  });
+
+  it("and on 4403, when the user is no longer a member of the room", async () => {
+    expect(await connectionClosedWith(4403)).toEqual({
+      state: "closed",
+      closed: ["removed from the room"],
+      disconnects: [4403],
       sockets: 1,
     });
   });

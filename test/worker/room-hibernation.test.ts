@@ -78,6 +78,7 @@ describe("hibernation", () => {
       members: expect.arrayContaining([ada.user.id, bob.user.id]),
       online: expect.arrayContaining([ada.user.id, bob.user.id]),
       reads: { [bob.user.id]: 1 },
+      roles: { [ada.user.id]: "owner" },
     });
     // ada already had a socket: her second one announces nothing.
     await settle(b);

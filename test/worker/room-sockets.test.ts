@@ -47,6 +47,7 @@ describe("upgrade", () => {
       members: expect.arrayContaining([ada.user.id, bob.user.id]),
       online: [bob.user.id],
       reads: {},
+      roles: { [ada.user.id]: "owner" },
     });
     expect(welcome.members).toHaveLength(2);
     socket.close();
@@ -278,6 +279,7 @@ describe("resume", () => {
         members: expect.arrayContaining([ada.user.id, bob.user.id]),
         online: expect.arrayContaining([ada.user.id, bob.user.id]),
         reads: {},
+        roles: { [ada.user.id]: "owner" },
       },
       ...live.slice(2),
       { type: "synced", seq: 5 },

@@ -172,8 +172,8 @@ describe("GET /v1/rooms/:id/members", () => {
     const res = await call("GET", `/v1/rooms/${room.id}/members`, { token: bob.token });
     expect(res.status).toBe(200);
     expect(res.body.members).toEqual([
-      { userId: ada.user.id, name: "Ada", joinedAt: expect.any(Number) },
-      { userId: bob.user.id, name: "Bob", joinedAt: expect.any(Number) },
+      { userId: ada.user.id, name: "Ada", joinedAt: expect.any(Number), role: "owner" },
+      { userId: bob.user.id, name: "Bob", joinedAt: expect.any(Number), role: "member" },
     ]);
     expectError(await call("GET", `/v1/rooms/${room.id}/members`, { token: eve.token }), 403, "forbidden");
     expectError(await call("GET", `/v1/rooms/room_nope/members`, { token: eve.token }), 404, "not_found");

@@ -15,6 +15,8 @@ import type { ChatClientFrame, ChatServerFrame } from "../../../src/protocol/fra
 export type {
   AckFrame,
   ChatClientFrame,
+  ChatMemberFrame,
+  MemberEvent,
   ChatServerFrame,
   ErrorFrame,
   PongFrame,
@@ -44,7 +46,7 @@ export type DriverFrames = { client: DriverClientFrame; server: DriverServerFram
 
 /** Server frames that are stored events of each channel's log (everything else carries no log seq). */
 export const STORED_TYPES = {
-  chat: new Set<string>(["message", "edit", "delete", "reaction"]),
+  chat: new Set<string>(["message", "edit", "delete", "reaction", "member"]),
   trip: new Set<string>(["status", "message", "fare"]),
   driver: new Set<string>(),
 } as const;

@@ -15,6 +15,7 @@ import type {
   ChatMessage,
   ErrorBody,
   LatLng,
+  MemberRole,
   Message,
   ReactionCount,
   Role,
@@ -130,6 +131,17 @@ const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
 const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
+const LeaveResponse = answer<{ roomId: string; userId: string; left: true }>({
+  roomId: "string",
+  userId: "string",
+  left: "boolean",
+});
+const MemberRoleAnswer = answer<{ userId: string; role: MemberRole }>({ userId: "string", role: "string" });
+const BanResponse = answer<{ roomId: string; userId: string; banned: true }>({
+  roomId: "string",
+  userId: "string",
+  banned: "boolean",
+});
 /** A rating as the server stored it. */
 export type RatingResult = { tripId: string; rateeId: string; stars: number; comment: string | null };
 const RatingResponse = answer<{ rating: RatingResult }>({ rating: "object" });
@@ -384,8 +396,79 @@ export class RidewireClient {
     ).room;
   }
 
+  /**
+   * Leaves the room: the caller's connections to it close (4403) and it can be read no more. The
+   * owner must `transferOwnership` first (409).
+   */
+  async leaveRoom(roomId: string, options?: RequestOptions): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/v1/rooms/${seg(roomId)}/leave`,
+      schema: LeaveResponse,
+      signal: options?.signal,
+    });
+  }
+
+  /** Removes a member (owner or admin; an admin removes members only); their connections close at once. */
+  async removeMember(roomId: string, userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({
+      method: "DELETE",
+      path: `/v1/rooms/${seg(roomId)}/members/${seg(userId)}`,
+      signal: options?.signal,
+    });
+  }
+
+  /** Makes a member an admin, or an admin a member again (the owner only). */
+  async setRole(
+    roomId: string,
+    userId: string,
+    role: "admin" | "member",
+    options?: RequestOptions,
+  ): Promise<MemberRole> {
+    return (
+      await this.call({
+        method: "PATCH",
+        path: `/v1/rooms/${seg(roomId)}/members/${seg(userId)}`,
+        body: { role },
+        schema: MemberRoleAnswer,
+        signal: options?.signal,
+      })
+    ).role;
+  }
+
+  /** Hands the room to another member (the owner only); the caller becomes an admin. */
+  async transferOwnership(roomId: string, userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/v1/rooms/${seg(roomId)}/owner`,
+      body: { userId },
+      schema: MemberRoleAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** Bans a user from the room (owner or admin): removed now, and refused a join until `unban`. */
+  async ban(roomId: string, userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({
+      method: "POST",
+      path: `/v1/rooms/${seg(roomId)}/bans`,
+      body: { userId },
+      schema: BanResponse,
+      signal: options?.signal,
+    });
+  }
+
+  /** Lifts a ban (owner or admin); the user may join a public room again, or be added to a private one. */
+  async unban(roomId: string, userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({
+      method: "DELETE",
+      path: `/v1/rooms/${seg(roomId)}/bans/${seg(userId)}`,
+      signal: options?.signal,
+    });
+  }
+
   /** A page of history, newest first; pass `nextBefore` as `before` for the next page. */
-  /** Members with their names, in the order they joined (members only). */
+  /** Members with their names and roles, in the order they joined (members only). */
   async members(roomId: string, options?: RequestOptions): Promise<RoomMember[]> {
     return (
       await this.call({

@@ -41,7 +41,12 @@ import type { FetchLike } from "./types";
 import { newId } from "./ids";
 import { renewalMarginMs, tokenTimes } from "./session";
 import { SseParser } from "./sse";
-import { CLOSE_BANNED, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "../../../src/protocol/close-codes";
+import {
+  CLOSE_BANNED,
+  MEMBERSHIP_ENDED_CLOSE_CODE,
+  SESSION_ENDED_CLOSE_CODE,
+  TOKEN_EXPIRED_CLOSE_CODE,
+} from "../../../src/protocol/close-codes";
 
 /** The part of a WebSocket the SDK uses: the browser's, Node 22's, Deno's and Bun's all fit. */
 export interface SocketLike {
@@ -388,8 +393,9 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
     socket.addEventListener("close", (event) => {
       if (gen !== this.generation) return;
       const reason = event.reason || `closed with ${event.code}`;
-      if (event.code === CLOSE_BANNED) {
-        // The account was banned (src/rooms/disconnect.ts): a reconnect would only be refused.
+      if (event.code === CLOSE_BANNED || event.code === MEMBERSHIP_ENDED_CLOSE_CODE) {
+        // The account was banned (src/rooms/disconnect.ts), or the user left, was removed or was
+        // banned from this room: a reconnect would only be refused.
         this.fire("disconnect", { transport: this.transportValue, code: event.code, reason });
         return this.close(reason);
       }

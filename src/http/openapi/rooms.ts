@@ -1,10 +1,17 @@
 /**
  * @module http/openapi/rooms
- * Chat rooms (routes/rooms.ts): creating, listing, joining and membership, history and posting
- * (with replies), editing, deleting and reacting, and the room's socket and its fallbacks.
+ * Chat rooms (routes/rooms.ts, routes/room-members.ts): creating, listing, joining and
+ * membership (leave, remove, roles, ownership, bans), history and posting (with replies),
+ * editing, deleting and reacting, and the room's socket and its fallbacks.
  */
 import {
   AddMemberBody,
+  BanBody,
+  BanResponse,
+  LeaveResponse,
+  MemberRoleResponse,
+  SetRoleBody,
+  TransferOwnershipBody,
   ChatMessageResponse,
   CreateRoomBody,
   EditMessageBody,
@@ -57,10 +64,59 @@ export const roomOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/rooms/{id}/members",
-    summary: "Members with their names (members only)",
+    summary: "Members with their names and roles (members only)",
     auth: true,
     status: 200,
     response: RoomMembersResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/rooms/{id}/leave",
+    summary: "Leave the room (the owner transfers ownership first: 409); the caller's connections close with 4403",
+    auth: true,
+    status: 200,
+    response: LeaveResponse,
+  },
+  {
+    method: "delete",
+    path: "/v1/rooms/{id}/members/{userId}",
+    summary: "Remove a member (owner or admin; an admin removes members only); their connections close with 4403",
+    auth: true,
+    status: 204,
+  },
+  {
+    method: "patch",
+    path: "/v1/rooms/{id}/members/{userId}",
+    summary: "Make a member an admin or an admin a member (owner only)",
+    auth: true,
+    body: SetRoleBody,
+    status: 200,
+    response: MemberRoleResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/rooms/{id}/owner",
+    summary: "Transfer ownership to a member (owner only); the old owner becomes an admin",
+    auth: true,
+    body: TransferOwnershipBody,
+    status: 200,
+    response: MemberRoleResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/rooms/{id}/bans",
+    summary: "Ban a user (owner or admin): removed now, refused a join or an add until unbanned",
+    auth: true,
+    body: BanBody,
+    status: 201,
+    response: BanResponse,
+  },
+  {
+    method: "delete",
+    path: "/v1/rooms/{id}/bans/{userId}",
+    summary: "Lift a ban (owner or admin)",
+    auth: true,
+    status: 204,
   },
   {
     method: "get",

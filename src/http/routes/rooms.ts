@@ -1,21 +1,24 @@
 /**
  * @module http/routes/rooms
  * Chat rooms (docs/API.md): create, list, join, add member, members, history, post (and reply),
- * edit, delete and react, and the socket upgrade.
+ * edit, delete and react, and the socket upgrade. Leaving, removing, roles and bans are in
+ * http/routes/room-members.ts.
  * Membership changes go to D1 first, then to the room object; messages and history go
  * straight to the room object, which keeps D1 off the message path.
  */
 import { Hono } from "hono";
 import {
   addRoomMember,
+  countRoomMembers,
   findRoom,
   insertRoom,
+  isBannedFromRoom,
   isRoomMember,
   listVisibleRooms,
   roomMembersWithNames,
 } from "../../db/rooms";
 import { findUserById } from "../../db/users";
-import { badRequest, forbidden, notFound, unwrap } from "../../errors";
+import { ApiError, badRequest, forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
 import {
   AddMemberBody,
@@ -57,17 +60,30 @@ roomRoutes.get("/rooms", async (c) => {
   return c.json({ rooms: await listVisibleRooms(c.env.DB, c.get("identity").userId, 100) });
 });
 
-async function requireRoom(d1: D1Database, roomId: string): Promise<Room> {
+export async function requireRoom(d1: D1Database, roomId: string): Promise<Room> {
   const room = await findRoom(d1, roomId);
   if (!room) throw notFound("room not found");
   return room;
+}
+
+/**
+ * What a new member must pass: not banned from the room, and room for one more (ROOM_MAX_MEMBERS).
+ * The count is D1's; two joins at the same moment may both pass it by one.
+ */
+async function admitNewMember(c: AppContext, room: Room, userId: string): Promise<void> {
+  if (await isBannedFromRoom(c.env.DB, room.id, userId)) throw forbidden("banned from this room");
+  const limit = c.get("config").ROOM_MAX_MEMBERS;
+  if ((await countRoomMembers(c.env.DB, room.id)) >= limit)
+    throw new ApiError(409, "room_full", `the room is full (${limit} members)`, { limit });
 }
 
 roomRoutes.post("/rooms/:id/join", requireAccount, async (c) => {
   const room = await requireRoom(c.env.DB, readId(c));
   const { userId } = c.get("identity");
   const member = await isRoomMember(c.env.DB, room.id, userId);
+  if (!member && (await isBannedFromRoom(c.env.DB, room.id, userId))) throw forbidden("banned from this room");
   if (room.private && !member) throw forbidden("this room is private; a member must add you");
+  if (!member) await admitNewMember(c, room, userId);
   if (!member) await addRoomMember(c.env.DB, room.id, userId, Date.now());
   // Also when already a member in D1: repairs an object that missed an earlier call.
   unwrap(await chatRoom(c.env, room.id).addMember(userId));
@@ -80,7 +96,10 @@ roomRoutes.post("/rooms/:id/members", async (c) => {
   if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId)))
     throw forbidden("only members may add members");
   if (!(await findUserById(c.env.DB, body.userId))) throw notFound("user not found");
-  await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
+  if (!(await isRoomMember(c.env.DB, room.id, body.userId))) {
+    await admitNewMember(c, room, body.userId);
+    await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
+  }
   unwrap(await chatRoom(c.env, room.id).addMember(body.userId));
   return c.json({ room, userId: body.userId });
 });
