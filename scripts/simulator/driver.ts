@@ -195,7 +195,11 @@ export class SimDriver {
     stats.chat.sent++;
     const sent = ride.room.send({ type: "message", text }).then(
       () => void stats.chat.acked++,
-      (err: unknown) => stats.error("trip chat (driver)", err),
+      // A message that raced the trip's end meets a closed chat (409): the trip ended, not an error.
+      (err: unknown) => {
+        if (isRidewireError(err) && err.code === "conflict") stats.chat.closed++;
+        else stats.error("trip chat (driver)", err);
+      },
     );
     ride.chats.push(sent);
   }

@@ -176,7 +176,11 @@ export class SimRider {
     open.chats.push(
       open.room.send({ type: "message", text }).then(
         () => void stats.chat.acked++,
-        (err: unknown) => stats.error("trip chat (rider)", err),
+        // A message that raced the trip's end meets a closed chat (409): the trip ended, not an error.
+        (err: unknown) => {
+          if (isRidewireError(err) && err.code === "conflict") stats.chat.closed++;
+          else stats.error("trip chat (rider)", err);
+        },
       ),
     );
   }

@@ -35,7 +35,8 @@ export class Stats {
   readonly trips = { requested: 0, created: 0, matched: 0, completed: 0, noDriver: 0, cancelled: 0, cancelledAtEnd: 0 };
   readonly offers = { received: 0, accepted: 0, declined: 0, expired: 0 };
   readonly fixes = { sent: 0, notSent: 0, refused: 0, onTrip: 0 };
-  readonly chat = { sent: 0, acked: 0, received: 0 };
+  /** `closed`: sent as the trip ended, refused by its closed chat (409). */
+  readonly chat = { sent: 0, acked: 0, closed: 0, received: 0 };
   ratings = 0;
   /** Sockets that dropped while in use (the SDK reconnects them). */
   socketDrops = 0;
@@ -134,7 +135,11 @@ export class Stats {
         `${s.offers.accepted} accepted, ${s.offers.declined} declined, ${s.offers.expired} expired`,
       ],
       ["fixes sent", String(s.fixes.sent), `${s.fixes.notSent} not sent (socket down), ${s.fixes.refused} refused`],
-      ["chat messages", String(s.chat.sent), `${s.chat.acked} acked, ${s.chat.received} received`],
+      [
+        "chat messages",
+        String(s.chat.sent),
+        `${s.chat.acked} acked, ${s.chat.closed} after the trip ended, ${s.chat.received} received`,
+      ],
       ["ratings", String(s.ratings)],
       ["socket drops", String(s.socketDrops), "reconnected by the SDK"],
     ];
