@@ -195,11 +195,7 @@ export class SimDriver {
     stats.chat.sent++;
     const sent = ride.room.send({ type: "message", text }).then(
       () => void stats.chat.acked++,
-      // A message that raced the trip's end meets a closed chat (409): the trip ended, not an error.
-      (err: unknown) => {
-        if (isRidewireError(err) && err.code === "conflict") stats.chat.closed++;
-        else stats.error("trip chat (driver)", err);
-      },
+      (err: unknown) => stats.chatRefused("driver", err),
     );
     ride.chats.push(sent);
   }

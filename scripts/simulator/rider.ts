@@ -176,11 +176,7 @@ export class SimRider {
     open.chats.push(
       open.room.send({ type: "message", text }).then(
         () => void stats.chat.acked++,
-        // A message that raced the trip's end meets a closed chat (409): the trip ended, not an error.
-        (err: unknown) => {
-          if (isRidewireError(err) && err.code === "conflict") stats.chat.closed++;
-          else stats.error("trip chat (rider)", err);
-        },
+        (err: unknown) => stats.chatRefused("rider", err),
       ),
     );
   }

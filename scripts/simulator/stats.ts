@@ -49,6 +49,15 @@ export class Stats {
   }
 
   /** Counts a failure by its code (a RidewireError's, else `exception`) and where it happened. */
+  /**
+   * A trip chat message that was not acked: one that raced the trip's end meets its closed chat
+   * (409), which is the trip ending, not an error; anything else is.
+   */
+  chatRefused(who: "rider" | "driver", err: unknown): void {
+    if (isRidewireError(err) && err.code === "conflict") this.chat.closed++;
+    else this.error(`trip chat (${who})`, err);
+  }
+
   error(where: string, err: unknown): void {
     const code = isRidewireError(err) ? err.code : typeof err === "string" ? err : "exception";
     const message = err instanceof Error ? err.message : String(err);

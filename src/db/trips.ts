@@ -93,12 +93,7 @@ export async function claimActiveTrip(
     .onConflictDoNothing()
     .returning({ tripId: activeTrips.tripId });
   if (inserted.length === 1) return null;
-  const [holder] = await db
-    .select({ tripId: activeTrips.tripId })
-    .from(activeTrips)
-    .where(eq(activeTrips.riderId, riderId))
-    .limit(1);
-  return holder?.tripId ?? null;
+  return activeTripOf(d1, riderId);
 }
 
 /** The trip holding the rider's active-trip slot, if any: written with the request, so it never lags. */
