@@ -51,6 +51,7 @@ export function workerdBinary() {
  * `assets` (wrangler only) gives the Worker static assets in front of it as ridewire's wrangler.toml
  * does ([assets] with run_worker_first), so that wrangler dev puts its asset router before the
  * Worker: every request and every socket then passes through that router, as ridewire's do.
+ * `workerFirst` lists the paths the router hands to the Worker unread (ridewire's /v1/* and /health).
  * The caller removes `dir`.
  */
 export function prepareFloorServer({
@@ -63,6 +64,7 @@ export function prepareFloorServer({
   fixtures = FIXTURES,
   nodeModules = false,
   assets = false,
+  workerFirst = ["/rooms/*", "/health"],
   base = tmpdir(),
 }) {
   if (!existsSync(join(fixtures, hub))) throw new Error(`no fixture ${join(fixtures, hub)}`);
@@ -86,7 +88,7 @@ export function prepareFloorServer({
   if (assets) {
     mkdirSync(join(dir, "public"));
     writeFileSync(join(dir, "public/index.html"), "<!doctype html><title>floor</title>\n");
-    config += `\n[assets]\ndirectory = "./public"\nrun_worker_first = ["/rooms/*", "/health"]\n`;
+    config += `\n[assets]\ndirectory = "./public"\nrun_worker_first = ${JSON.stringify(workerFirst)}\n`;
   }
   writeFileSync(join(dir, "wrangler.toml"), config);
   return {

@@ -34,4 +34,6 @@ const port = extra.includes("--port") ? [] : ["--port", "8787"];
 // Local receivers (a webhook on 127.0.0.1) are how notifications are tried out on one machine;
 // a deployed Worker keeps wrangler.toml's "false" and refuses loopback and plain http.
 const loopbackWebhooks = ["--var", "ALLOW_LOOPBACK_WEBHOOKS:true"];
-run(["dev", ...port, ...loopbackWebhooks, ...extra]);
+// The caller's arguments first: a positional entry point (bench/trip-floor.mjs serves another)
+// would otherwise be read as one more value of --var.
+run(["dev", ...extra, ...port, ...loopbackWebhooks]);
