@@ -6,7 +6,8 @@
 // counted here, at the bindings and entry points, so no code of ridewire's has to be trusted to
 // report its own: HTTP requests into the Worker and sockets opened through it, D1 round trips
 // (a statement's run/all/first/raw, a batch, an exec), RPC calls to each Durable Object class
-// by method, frames into each class, alarms, queue sends and the consumer's batches and messages, and frames sent on any socket.
+// by method, frames into each class, alarms, queue sends and the consumer's batches and
+// messages, and frames sent on any socket.
 // Under `wrangler dev` the Worker and every object share one isolate, so one module-level tally
 // sees them all.
 import { loadConfig } from "../../src/config";
