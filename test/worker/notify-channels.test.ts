@@ -157,7 +157,7 @@ describe("email", () => {
     });
     expect(email!.text).toContain("Hi Ada <b>Lovelace</b>,");
     expect(email!.text).toContain("Trip fare: $12.34.");
-    expect(email!.text).toContain(receipt.data.tripId);
+    expect(email!.text).toContain(receipt.id.split(":")[1]);
     // The name is text in the HTML, never markup.
     expect(email!.html).toContain("Hi Ada &lt;b&gt;Lovelace&lt;/b&gt;,");
     expect(email!.html).not.toContain("<b>Lovelace");
