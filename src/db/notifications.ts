@@ -313,14 +313,28 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
   if (first) await db.batch([first, ...rest]);
 }
 
-/** A dead letter: the notification ends `failed`, logged even if the consumer never saw it. */
+/**
+ * A dead letter: the notification ends `failed`, logged even if the consumer never saw it, and
+ * so do its channels still `retrying` (or `pending`), in the same batch.
+ */
 export async function failDeadLetter(
   d1: D1Database,
   message: NotificationMessage,
   reason: string,
   now: number,
 ): Promise<void> {
-  await drizzle(d1)
+  const db = drizzle(d1);
+  const channels = db
+    .update(notificationChannels)
+    .set({ outcome: "failed", updatedAt: now })
+    .where(
+      and(
+        eq(notificationChannels.notificationId, message.id),
+        eq(notificationChannels.userId, message.userId),
+        inArray(notificationChannels.outcome, ["retrying", "pending"]),
+      ),
+    );
+  const notification = db
     .insert(notifications)
     .values({
       id: message.id,
@@ -344,6 +358,7 @@ export async function failDeadLetter(
       },
       setWhere: eq(notifications.status, "pending"),
     });
+  await db.batch([notification, channels]);
 }
 
 /** The user's notifications, newest first, each with its channels' attempts (one round trip). */

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../src/auth/encoding";
-import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
+import { DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import {
   offerNotification,
   receiptNotification,
@@ -242,6 +242,21 @@ describe("email", () => {
     const failed = await notificationOf(other, refused.id);
     expect(failed.status).toBe("failed");
     expect(outcomes(failed)).toContain("email: failed (email_rejected)");
+  });
+});
+
+describe("dead letters", () => {
+  it("a notification whose retries ran out ends failed, and so do its channels still retrying", async () => {
+    const rider = await registerUser();
+    await scriptEmail(rider.user.email, ["internal"]);
+    const receipt = receiptFor(rider);
+    expect((await deliver(receipt)).retryMessages).toHaveLength(1);
+    expect(outcomes(await notificationOf(rider, receipt.id))).toContain("email: retrying (http_5xx)");
+    await runQueue(DEAD_LETTER_QUEUE, [{ id: unique("d"), body: receipt }]);
+    const logged = await notificationOf(rider, receipt.id);
+    expect(logged.status).toBe("failed");
+    expect(outcomes(logged)).toContain("email: failed (http_5xx)");
+    expect(outcomes(logged)).toContain("fcm: skipped (no_device)");
   });
 });
 
