@@ -12,4 +12,5 @@ CREATE TABLE `notification_channels` (
 --> statement-breakpoint
 CREATE INDEX `notification_channels_user_reserved_idx` ON `notification_channels` (`user_id`,`channel`,`reserved_at`);--> statement-breakpoint
 ALTER TABLE `notification_preferences` ADD `muted_channels` text DEFAULT '[]' NOT NULL;--> statement-breakpoint
+ALTER TABLE `notification_preferences` ADD `quiet_hours` text;--> statement-breakpoint
 ALTER TABLE `users` ADD `phone` text;

@@ -16,6 +16,7 @@ import {
   type Notification,
   type NotificationStatus,
   type Preferences,
+  QuietHours,
 } from "../protocol/notifications";
 import { devices, notificationChannels, notificationPreferences, notifications, users } from "./schema";
 
@@ -129,6 +130,8 @@ export type OpenedNotification = {
   devices: DeviceRow[];
   /** Channels the user muted (notify/routing.ts decides whether the type heeds them). */
   mutedChannels: Channel[];
+  /** The user's quiet hours, if any. */
+  quietHours: QuietHours | null;
   /** Where email and SMS go; undefined when the account is gone. */
   recipient: Recipient | undefined;
 };
@@ -212,6 +215,8 @@ export async function openNotifications(
             string | null
           >`(SELECT ${notificationPreferences.mutedChannels} FROM ${notificationPreferences}
             WHERE ${notificationPreferences.userId} = ${message.userId})`,
+          quietHours: sql<string | null>`(SELECT ${notificationPreferences.quietHours} FROM ${notificationPreferences}
+            WHERE ${notificationPreferences.userId} = ${message.userId})`,
         })
         .from(users)
         .where(eq(users.id, message.userId))
@@ -230,7 +235,7 @@ export async function openNotifications(
       { attempts: number; deliveredTo: string[] }[],
       { status: NotificationStatus; leaseUntil: number | null; muted: number }[],
       DeviceRow[],
-      { email: string; name: string; phone: string | null; mutedChannels: string | null }[],
+      { email: string; name: string; phone: string | null; mutedChannels: string | null; quietHours: string | null }[],
     ];
     const row = statusRows[0];
     const user = userRows[0];
@@ -240,6 +245,7 @@ export async function openNotifications(
       current: row && { status: row.status, leaseUntil: row.leaseUntil },
       devices: deviceRows,
       mutedChannels: parseChannels(user?.mutedChannels ?? null),
+      quietHours: parseQuietHours(user?.quietHours ?? null),
       recipient: user && { email: user.email, name: user.name, phone: user.phone },
     };
   });
@@ -449,46 +455,79 @@ export async function reserveSend(
 
 const MutedList = NotificationType.array();
 
-function parseChannels(raw: unknown): Channel[] {
-  let value = raw;
-  if (typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return [];
-    }
+/** A JSON column as stored: drizzle parses it when it selects the column, a raw subquery leaves it text. */
+function jsonOf(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
   }
-  const parsed = ChannelList.safeParse(value ?? []);
+}
+
+function parseChannels(raw: unknown): Channel[] {
+  const parsed = ChannelList.safeParse(jsonOf(raw) ?? []);
   return parsed.success ? parsed.data : [];
+}
+
+function parseQuietHours(raw: unknown): QuietHours | null {
+  const parsed = QuietHours.safeParse(jsonOf(raw));
+  return parsed.success ? parsed.data : null;
+}
+
+const preferenceColumns = {
+  muted: notificationPreferences.muted,
+  mutedChannels: notificationPreferences.mutedChannels,
+  quietHours: notificationPreferences.quietHours,
+};
+
+/** A stored row as the API shows it; a value that no longer parses reads as unset. */
+function toPreferences(row: { muted: unknown; mutedChannels: unknown; quietHours: unknown } | undefined): Preferences {
+  const muted = MutedList.safeParse(row?.muted ?? []);
+  return {
+    muted: muted.success ? muted.data : [],
+    mutedChannels: parseChannels(row?.mutedChannels ?? []),
+    quietHours: parseQuietHours(row?.quietHours ?? null),
+  };
 }
 
 export async function preferencesOf(d1: D1Database, userId: string): Promise<Preferences> {
   const [row] = await drizzle(d1)
-    .select({ muted: notificationPreferences.muted, mutedChannels: notificationPreferences.mutedChannels })
+    .select(preferenceColumns)
     .from(notificationPreferences)
     .where(eq(notificationPreferences.userId, userId))
     .limit(1);
-  const muted = MutedList.safeParse(row?.muted ?? []);
-  return { muted: muted.success ? muted.data : [], mutedChannels: parseChannels(row?.mutedChannels ?? []) };
+  return toPreferences(row);
 }
 
-/** Replaces the lists given (deduplicated, in their enum's order); a list left out stays as stored. */
+/** Replaces the fields given (lists deduplicated, in their enum's order); a field left out stays as stored. */
 export async function setPreferences(
   d1: D1Database,
   userId: string,
-  change: { muted?: NotificationType[]; mutedChannels?: Channel[] },
+  change: { muted?: NotificationType[]; mutedChannels?: Channel[]; quietHours?: QuietHours | null },
   now: number,
 ): Promise<Preferences> {
   const muted = change.muted && NotificationType.options.filter((t) => change.muted?.includes(t));
   const mutedChannels = change.mutedChannels && Channel.options.filter((c) => change.mutedChannels?.includes(c));
+  const quietHours = change.quietHours;
   const [row] = await drizzle(d1)
     .insert(notificationPreferences)
-    .values({ userId, muted: muted ?? [], mutedChannels: mutedChannels ?? [], updatedAt: now })
+    .values({
+      userId,
+      muted: muted ?? [],
+      mutedChannels: mutedChannels ?? [],
+      quietHours: quietHours ?? null,
+      updatedAt: now,
+    })
     .onConflictDoUpdate({
       target: notificationPreferences.userId,
-      set: { ...(muted ? { muted } : {}), ...(mutedChannels ? { mutedChannels } : {}), updatedAt: now },
+      set: {
+        ...(muted ? { muted } : {}),
+        ...(mutedChannels ? { mutedChannels } : {}),
+        ...(quietHours !== undefined ? { quietHours } : {}),
+        updatedAt: now,
+      },
     })
-    .returning({ muted: notificationPreferences.muted, mutedChannels: notificationPreferences.mutedChannels });
-  const parsed = MutedList.safeParse(row?.muted ?? []);
-  return { muted: parsed.success ? parsed.data : [], mutedChannels: parseChannels(row?.mutedChannels ?? []) };
+    .returning(preferenceColumns);
+  return toPreferences(row);
 }

@@ -275,7 +275,8 @@ export const notifications = sqliteTable(
 
 /**
  * Notification types and channels a user has muted: a muted type is logged `muted` and sent on
- * no channel; a muted channel is skipped for every type but security notices.
+ * no channel; a muted channel is skipped for every type but security notices. During the quiet
+ * hours, non-urgent types wait (notify/routing.ts says which are urgent).
  */
 export const notificationPreferences = sqliteTable("notification_preferences", {
   userId: text("user_id")
@@ -283,6 +284,8 @@ export const notificationPreferences = sqliteTable("notification_preferences", {
     .references(() => users.id),
   muted: text("muted", { mode: "json" }).$type<string[]>().notNull(),
   mutedChannels: text("muted_channels", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  /** `{ start, end, timeZone }` (protocol/notifications QuietHours), or null: none. */
+  quietHours: text("quiet_hours", { mode: "json" }),
   updatedAt: integer("updated_at").notNull(),
 });
 

@@ -27,6 +27,7 @@ import {
 import type { Channel, ChannelOutcome } from "../protocol/notifications";
 import { hourlyLimit, targetsOf } from "./channels";
 import { NotificationMessage } from "./message";
+import { quietUntil } from "./quiet-hours";
 import { channelMuted, routeOf } from "./routing";
 import { errorReason } from "../redact";
 
@@ -233,6 +234,24 @@ async function attempt(
     return end("failed", "the offer expired before it could be delivered");
 
   const route = routeOf(message);
+  // During the user's quiet hours a non-urgent notification waits: the lease goes back and the
+  // message comes again when they end (Queues delays by at most 12 hours: a longer window holds
+  // it twice). Each wait is one of the queue's retries.
+  const until = route.urgent ? null : quietUntil(opened.quietHours, now);
+  if (until !== null) {
+    const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.ceil((until - now) / 1000)));
+    return {
+      outcome: { ack: false, delaySeconds },
+      records: [
+        {
+          kind: "release",
+          id: message.id,
+          deliveredTo: claim.deliveredTo,
+          lastError: `quiet hours: held until ${new Date(until).toISOString()}`,
+        },
+      ],
+    };
+  }
   const delivered = new Set(claim.deliveredTo);
   const steps: ChannelStep[] = [];
   const records: AttemptRecord[] = [];

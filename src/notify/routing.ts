@@ -16,6 +16,8 @@
  *   reach a rider without the app.
  * - A receipt is an email (the record a rider keeps) and the in-app log; devices get it too.
  * - Security notices go by email, to the address the account signs in with, and cannot be muted.
+ * - Urgent: what the user acts on now (an offer, a trip under way, a security notice) goes out
+ *   during their quiet hours too; chat and receipts wait until the quiet hours end.
  */
 import type { Channel, NotificationType } from "../protocol/notifications";
 import type { NotificationMessage } from "./message";
@@ -33,18 +35,20 @@ export type Route = {
   mode: "all" | "fallback";
   /** False for notices the user cannot mute, by type or by channel. */
   mutable: boolean;
+  /** Sent during the user's quiet hours too; a non-urgent one waits until they end. */
+  urgent: boolean;
 };
 
 /** A notification type, or a finer case of one that routes differently. */
 export type RouteName = NotificationType | "trip_arrived";
 
 export const ROUTES: Readonly<Record<RouteName, Route>> = {
-  offer: { channels: ["fcm", "webpush", "webhook"], mode: "fallback", mutable: true },
-  chat_message: { channels: DEVICE_CHANNELS, mode: "all", mutable: true },
-  trip_status: { channels: DEVICE_CHANNELS, mode: "all", mutable: true },
-  trip_arrived: { channels: ["fcm", "webpush", "webhook", "sms"], mode: "fallback", mutable: true },
-  receipt: { channels: ["email", ...DEVICE_CHANNELS], mode: "all", mutable: true },
-  security: { channels: ["email"], mode: "all", mutable: false },
+  offer: { channels: ["fcm", "webpush", "webhook"], mode: "fallback", mutable: true, urgent: true },
+  chat_message: { channels: DEVICE_CHANNELS, mode: "all", mutable: true, urgent: false },
+  trip_status: { channels: DEVICE_CHANNELS, mode: "all", mutable: true, urgent: true },
+  trip_arrived: { channels: ["fcm", "webpush", "webhook", "sms"], mode: "fallback", mutable: true, urgent: true },
+  receipt: { channels: ["email", ...DEVICE_CHANNELS], mode: "all", mutable: true, urgent: false },
+  security: { channels: ["email"], mode: "all", mutable: false, urgent: true },
 };
 
 export function routeNameOf(message: NotificationMessage): RouteName {

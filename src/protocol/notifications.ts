@@ -178,16 +178,45 @@ export type NotificationListQuery = z.infer<typeof NotificationListQuery>;
 export const NotificationListResponse = z.object({ notifications: z.array(Notification) });
 export type NotificationListResponse = z.infer<typeof NotificationListResponse>;
 
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day as HH:MM, 00:00 to 23:59");
+
+/**
+ * A daily window in the user's time zone during which non-urgent notifications (chat, receipts)
+ * wait until it ends; urgent ones (offers, trip moves, security notices) are sent at once. A
+ * start after the end runs over midnight.
+ */
+export const QuietHours = z
+  .object({
+    start: ClockTime,
+    end: ClockTime,
+    /** An IANA time zone name (`Europe/Paris`, `America/New_York`, `UTC`). */
+    timeZone: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, "must be an IANA time zone name, e.g. Europe/Paris"),
+  })
+  .refine((q) => q.start !== q.end, { message: "start and end must differ", path: ["end"] });
+export type QuietHours = z.infer<typeof QuietHours>;
+
 export const Preferences = z.object({
   /** Types sent on no channel (logged `muted`). */
   muted: z.array(NotificationType),
   /** Channels no notification uses, but security notices. */
   mutedChannels: z.array(Channel),
+  quietHours: QuietHours.nullable(),
 });
 export type Preferences = z.infer<typeof Preferences>;
 
 /**
- * Either list, or both; a list given replaces the stored one, one left out stays. Security
+ * Any of the three; a field given replaces the stored one, one left out stays. Security
  * notices cannot be muted: a `muted` list naming `security` is 400 invalid_request.
  */
 export const PreferencesBody = z
@@ -203,9 +232,11 @@ export const PreferencesBody = z
       .array(Channel)
       .max(Channel.options.length * 2)
       .optional(),
+    /** null: no quiet hours. */
+    quietHours: QuietHours.nullable().optional(),
   })
-  .refine((body) => body.muted !== undefined || body.mutedChannels !== undefined, {
-    message: "give muted, mutedChannels or both",
+  .refine((body) => body.muted !== undefined || body.mutedChannels !== undefined || body.quietHours !== undefined, {
+    message: "give muted, mutedChannels, quietHours, or several",
   });
 export type PreferencesBody = z.infer<typeof PreferencesBody>;
 

@@ -6,6 +6,7 @@ import {
   securityNotification,
   tripStatusNotification,
 } from "../../src/notify/message";
+import { quietUntil } from "../../src/notify/quiet-hours";
 import { channelMuted, ROUTES, routeNameOf, routeOf } from "../../src/notify/routing";
 import { emailFor, escapeHtml, smsFor } from "../../src/notify/templates";
 import type { Trip } from "../../src/protocol/dispatch";
@@ -96,5 +97,36 @@ describe("templates", () => {
       "Sam",
     );
     expect(emailFor(chat, "x")).toBeNull();
+  });
+});
+
+describe("quiet hours", () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it("a window within a day", () => {
+    const q = { start: "13:00", end: "15:30", timeZone: "UTC" };
+    expect(quietUntil(q, at("2026-12-05T12:59:59Z"))).toBeNull();
+    expect(quietUntil(q, at("2026-12-05T13:00:00Z"))).toBe(at("2026-12-05T15:30:00Z"));
+    expect(quietUntil(q, at("2026-12-05T15:29:30Z"))).toBe(at("2026-12-05T15:30:00Z"));
+    expect(quietUntil(q, at("2026-12-05T15:30:00Z"))).toBeNull();
+  });
+
+  it("a window over midnight, in the user's zone", () => {
+    // Paris is UTC+1 in December, UTC+2 in July.
+    const q = { start: "22:00", end: "07:00", timeZone: "Europe/Paris" };
+    expect(quietUntil(q, at("2026-12-05T20:59:00Z"))).toBeNull();
+    expect(quietUntil(q, at("2026-12-05T21:00:00Z"))).toBe(at("2026-12-06T06:00:00Z"));
+    expect(quietUntil(q, at("2026-12-06T03:10:20Z"))).toBe(at("2026-12-06T06:00:00Z"));
+    expect(quietUntil(q, at("2026-07-06T03:10:00Z"))).toBe(at("2026-07-06T05:00:00Z"));
+    expect(quietUntil(q, at("2026-12-06T06:00:00Z"))).toBeNull();
+    expect(quietUntil(null, at("2026-12-06T03:00:00Z"))).toBeNull();
+  });
+
+  it("sends offers, trip moves and security notices during quiet hours, holds chat and receipts", () => {
+    expect(
+      Object.entries(ROUTES)
+        .filter(([, r]) => !r.urgent)
+        .map(([name]) => name),
+    ).toEqual(["chat_message", "receipt"]);
   });
 });

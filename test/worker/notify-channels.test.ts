@@ -100,7 +100,7 @@ async function addWebPush(user: TestUser, key: string) {
   expect(res.status).toBe(201);
 }
 
-async function mute(user: TestUser, body: { muted?: string[]; mutedChannels?: string[] }) {
+async function mute(user: TestUser, body: { muted?: string[]; mutedChannels?: string[]; quietHours?: unknown }) {
   const res = await call("PATCH", "/v1/me/preferences", { token: user.token, body });
   expect(res.status).toBe(200);
   return res.body.preferences;
@@ -127,11 +127,16 @@ const offerFor = (driver: TestUser) =>
 
 describe("the routing table", () => {
   it("routes offers down FCM, Web Push, webhook; arrivals to SMS last; security by email, unmutable", () => {
-    expect(ROUTES.offer).toEqual({ channels: ["fcm", "webpush", "webhook"], mode: "fallback", mutable: true });
+    expect(ROUTES.offer).toEqual({
+      channels: ["fcm", "webpush", "webhook"],
+      mode: "fallback",
+      mutable: true,
+      urgent: true,
+    });
     expect(ROUTES.trip_arrived.channels.at(-1)).toBe("sms");
     expect(ROUTES.trip_arrived.mode).toBe("fallback");
     expect(ROUTES.receipt.channels[0]).toBe("email");
-    expect(ROUTES.security).toEqual({ channels: ["email"], mode: "all", mutable: false });
+    expect(ROUTES.security).toEqual({ channels: ["email"], mode: "all", mutable: false, urgent: true });
     // SMS costs money: only the arrival takes it.
     const withSms = Object.entries(ROUTES).filter(([, r]) => r.channels.includes("sms"));
     expect(withSms.map(([name]) => name)).toEqual(["trip_arrived"]);
@@ -460,6 +465,7 @@ describe("preferences by type and by channel", () => {
     expect(await mute(rider, { mutedChannels: ["email", "email", "sms"] })).toEqual({
       muted: [],
       mutedChannels: ["email", "sms"],
+      quietHours: null,
     });
     const receipt = receiptFor(rider);
     await deliver(receipt);
@@ -473,6 +479,7 @@ describe("preferences by type and by channel", () => {
     expect(await mute(rider, { muted: ["chat_message"] })).toEqual({
       muted: ["chat_message"],
       mutedChannels: ["email", "sms"],
+      quietHours: null,
     });
   });
 
@@ -513,6 +520,12 @@ describe("preferences by type and by channel", () => {
       { muted: Array(1_000).fill("receipt") },
       { mutedChannels: Array(1_000).fill("sms") },
       { muted: null },
+      { quietHours: { start: "22:00", end: "07:00" } },
+      { quietHours: { start: "22:00", end: "07:00", timeZone: "Mars/Olympus_Mons" } },
+      { quietHours: { start: "24:00", end: "07:00", timeZone: "UTC" } },
+      { quietHours: { start: "7:00", end: "08:00", timeZone: "UTC" } },
+      { quietHours: { start: "07:00", end: "07:00", timeZone: "UTC" } },
+      { quietHours: { start: "22:00", end: "07:00", timeZone: "x".repeat(5_000) } },
     ];
     for (const body of bad) {
       const res = await call("PATCH", "/v1/me/preferences", { token: user.token, body });
@@ -522,6 +535,61 @@ describe("preferences by type and by channel", () => {
       });
     }
     expect((await call("PATCH", "/v1/me/preferences", { body: { mutedChannels: [] } })).status).toBe(401);
+  });
+});
+
+describe("quiet hours", () => {
+  /** A window of two hours around now, in the given zone, as HH:MM. */
+  function windowAroundNow(timeZone: string) {
+    const hhmm = (at: number) =>
+      new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(at);
+    return { start: hhmm(Date.now() - 3_600_000), end: hhmm(Date.now() + 3_600_000), timeZone };
+  }
+
+  it("hold chat and receipts until they end, while offers, trip moves and security notices go at once", async () => {
+    const user = await registerUser("driver");
+    const key = unique("hook");
+    await addWebhook(user, key);
+    const quietHours = windowAroundNow("Asia/Kolkata");
+    expect((await mute(user, { quietHours })).quietHours).toEqual(quietHours);
+
+    const receipt = receiptFor(user);
+    const held = await deliver(receipt);
+    expect(held.retryMessages).toHaveLength(1);
+    // About an hour: to the window's end, to the minute.
+    expect(held.retryMessages[0]!.delaySeconds).toBeGreaterThan(3_500);
+    expect(held.retryMessages[0]!.delaySeconds).toBeLessThanOrEqual(3_600);
+    expect(await emailsTo(user.user.email)).toEqual([]);
+    expect(await deliveriesTo(key)).toEqual([]);
+    const waiting = await notificationOf(user, receipt.id);
+    expect(waiting.status).toBe("pending");
+    expect(waiting.lastError).toMatch(/^quiet hours: held until \d{4}-/);
+
+    const offer = offerFor(user);
+    const notice = securityNotification(user.user.id, "new_login", unique("ses"), Date.now(), null);
+    expect((await deliver(offer, notice)).retryMessages).toEqual([]);
+    expect(await deliveriesTo(key)).toHaveLength(1);
+    expect(await emailsTo(user.user.email)).toHaveLength(1);
+
+    // Once the quiet hours are over (here: removed), the held receipt goes out on its next delivery.
+    expect((await mute(user, { quietHours: null })).quietHours).toBeNull();
+    expect(
+      (await runQueue(NOTIFICATIONS_QUEUE, [{ id: unique("m"), attempts: 2, body: receipt }])).retryMessages,
+    ).toEqual([]);
+    expect((await notificationOf(user, receipt.id)).status).toBe("delivered");
+    expect(await emailsTo(user.user.email)).toHaveLength(2);
+  });
+
+  it("outside the window nothing waits", async () => {
+    const user = await registerUser();
+    const key = unique("hook");
+    await addWebhook(user, key);
+    const now = windowAroundNow("UTC");
+    // The two hours after the window above: now is outside them.
+    await mute(user, { quietHours: { start: now.end, end: now.start, timeZone: "UTC" } });
+    const receipt = receiptFor(user);
+    expect((await deliver(receipt)).retryMessages).toEqual([]);
+    expect((await notificationOf(user, receipt.id)).status).toBe("delivered");
   });
 });
 

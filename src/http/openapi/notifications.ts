@@ -71,8 +71,8 @@ export const notificationOperations: Operation[] = [
     method: "patch",
     path: "/v1/me/preferences",
     summary:
-      "Mute notification types (logged, sent on no channel) and channels (passed over); either list or both, " +
-      "a list left out stays; muting security notices is 400 invalid_request",
+      "Mute notification types (logged, sent on no channel) and channels (passed over), and set quiet hours " +
+      "(chat and receipts wait until they end); a field left out stays; muting security notices is 400",
     auth: true,
     body: PreferencesBody,
     status: 200,
