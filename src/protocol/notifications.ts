@@ -67,7 +67,10 @@ export const Notification = z.object({
   lastError: z.string().nullable(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
-  /** Each channel the routing table gave this type, in the table's order, once the consumer has looked at it. */
+  /**
+   * Each channel the routing table gave this type, once the consumer has looked at it, in the
+   * fixed order fcm, webpush, webhook, email, sms.
+   */
   channels: z.array(ChannelAttempt),
 });
 export type Notification = z.infer<typeof Notification>;
