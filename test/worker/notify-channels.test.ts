@@ -6,7 +6,7 @@
  * and by channel, security notices that cannot be muted, the hourly SMS limit (concurrent
  * consumers included), the phone number's validation, and what one user may see of another's.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../src/auth/encoding";
 import { DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import {
@@ -21,8 +21,11 @@ import { registerAdmin } from "../helpers/admin";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
 import { emailsTo, newPhone, scriptEmail, scriptSms, smsTo, waitForEmails, waitForSms } from "../helpers/channels";
 import { expectError } from "../helpers/chat";
+import { acceptedTrip, area, driverAction, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
 import { fcmSends, newFcmToken, scriptFcm } from "../helpers/fcm";
 import { arrivedTrip, deliveriesTo, hookUrl, runQueue } from "../helpers/notify";
+
+afterAll(stopTripAlarms);
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
@@ -268,6 +271,23 @@ describe("dead letters", () => {
 // ---- SMS and fallbacks ----------------------------------------------------------------------------
 
 describe("SMS and fallbacks", () => {
+  it("end to end: a rider with no app and no socket hears of the driver's arrival by SMS", async () => {
+    const pickup = area(1);
+    const dropoff = offset(pickup, 2);
+    const driver = await onlineDriver(pickup, "Dee");
+    const rider = await registerUser("rider", "Rye");
+    const phone = newPhone();
+    await setPhone(rider, phone);
+    const trip = await acceptedTrip(rider, driver, pickup, dropoff);
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    const [sms] = await waitForSms(phone);
+    expect(sms!.body).toBe("ridewire: Your driver has arrived at the pickup point.");
+    // The trip's other moves reach no phone: only the arrival is routed to SMS.
+    expect(await smsTo(phone)).toHaveLength(1);
+    driver.socket.close();
+    await driver.socket.waitClosed();
+  });
+
   it("'your driver has arrived' goes by SMS when the rider has no device, in E.164 from TWILIO_FROM", async () => {
     const rider = await registerUser();
     const phone = newPhone();
