@@ -17,6 +17,7 @@ import {
   type NotificationStatus,
   type Preferences,
   QuietHours,
+  UNMUTABLE_TYPES,
 } from "../protocol/notifications";
 import { devices, notificationChannels, notificationPreferences, notifications, users } from "./schema";
 
@@ -171,7 +172,10 @@ export async function openNotifications(
         AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
     // One test of the preferences, read by the consumer and guarding the claim, so that a
     // muted notification counts no attempt.
-    const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
+    // A type that cannot be muted (security notices) is never muted, whatever a stored list says.
+    const isMuted = UNMUTABLE_TYPES.has(message.type)
+      ? sql`0`
+      : sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
       WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
     return [
       db
