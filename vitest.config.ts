@@ -34,10 +34,12 @@ export default defineConfig(async () => {
         {
           ssr: sourceFirst,
           plugins: [
-            // A function of the global setup's values: the FCM stand-in's key and port exist
-            // only once test/helpers/fcm-server.mjs has started.
+            // A function of the global setup's values: the stand-ins' keys and ports exist only
+            // once test/helpers/fcm-server.mjs, email-server.mjs and sms-server.mjs have started.
             cloudflareTest(({ inject }) => {
               const fcm = inject<{ baseUrl: string; serviceAccount: string }>("fcm");
+              const email = inject<{ baseUrl: string; apiKey: string }>("email");
+              const sms = inject<{ baseUrl: string; accountSid: string; authToken: string }>("sms");
               return {
                 wrangler: { configPath: "./wrangler.toml" },
                 miniflare: {
@@ -53,6 +55,14 @@ export default defineConfig(async () => {
                     // FCM through the local stand-in of Google's token endpoint and FCM's API.
                     FCM_SERVICE_ACCOUNT: fcm.serviceAccount,
                     FCM_API_BASE: fcm.baseUrl,
+                    // Email through the local stand-in of Resend, SMS through that of Twilio.
+                    RESEND_API_KEY: email.apiKey,
+                    RESEND_API_BASE: email.baseUrl,
+                    EMAIL_FROM: "ridewire <notifications@ridewire.test>",
+                    TWILIO_ACCOUNT_SID: sms.accountSid,
+                    TWILIO_AUTH_TOKEN: sms.authToken,
+                    TWILIO_API_BASE: sms.baseUrl,
+                    TWILIO_FROM: "+15005550006",
                     // Every test city lies between 65° S and 65° N; beyond is outside the service.
                     SERVICE_AREAS: JSON.stringify([
                       {
@@ -79,6 +89,8 @@ export default defineConfig(async () => {
               "test/helpers/hook-server.mjs",
               "test/helpers/stripe-server.mjs",
               "test/helpers/fcm-server.mjs",
+              "test/helpers/email-server.mjs",
+              "test/helpers/sms-server.mjs",
             ],
           },
         },

@@ -175,6 +175,30 @@ const ConfigSchema = z
       }),
     /** Where FCM's HTTP v1 API is (configuration only: tests point it at a local stand-in). */
     FCM_API_BASE: z.url({ protocol: /^https?$/ }).default("https://fcm.googleapis.com"),
+    /**
+     * Email over Resend (notify/email.ts): on once the secret RESEND_API_KEY and the var
+     * EMAIL_FROM are both set; off otherwise, and an email the routing table asks for is logged
+     * `skipped` with `not_configured`.
+     */
+    RESEND_API_KEY: z.string().min(1).optional(),
+    EMAIL_FROM: z.string().trim().min(3).max(320).optional(),
+    /** Where Resend's API is (configuration only: tests point it at a local stand-in). */
+    RESEND_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.resend.com"),
+    /**
+     * SMS over Twilio (notify/sms.ts): on once the secrets TWILIO_ACCOUNT_SID and
+     * TWILIO_AUTH_TOKEN and the var TWILIO_FROM (an E.164 number or a sender id) are set.
+     */
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/, "TWILIO_ACCOUNT_SID must be AC and 32 hex digits")
+      .optional(),
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    TWILIO_FROM: z.string().trim().min(1).max(32).optional(),
+    TWILIO_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.twilio.com"),
+    /** Texts one user may be sent per rolling hour (they cost money); past it the channel logs `rate_limited`. */
+    SMS_PER_HOUR: int(5, 0),
+    /** Emails one user may be sent per rolling hour; past it the channel logs `rate_limited`. */
+    EMAIL_PER_HOUR: int(20, 0),
     NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
     // Queues delays a retry by at most 12 hours.
     NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),

@@ -4,12 +4,22 @@
  * row's status (only a `pending` row changes) and by a short lease, so redelivered and
  * concurrent queue messages cannot push one notification twice.
  */
-import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { NotificationMessage } from "../notify/message";
-import { NotificationType, type Notification, type NotificationStatus } from "../protocol/notifications";
-import { devices, notificationPreferences, notifications } from "./schema";
+import {
+  Channel,
+  NotificationType,
+  type ChannelAttempt,
+  type ChannelOutcome,
+  type Notification,
+  type NotificationStatus,
+  type Preferences,
+  QuietHours,
+  UNMUTABLE_TYPES,
+} from "../protocol/notifications";
+import { devices, notificationChannels, notificationPreferences, notifications, users } from "./schema";
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type NewDevice = typeof devices.$inferInsert;
@@ -119,10 +129,20 @@ export type OpenedNotification = {
   current: { status: NotificationStatus; leaseUntil: number | null } | undefined;
   /** The user's devices, oldest first. */
   devices: DeviceRow[];
+  /** Channels the user muted (notify/routing.ts decides whether the type heeds them). */
+  mutedChannels: Channel[];
+  /** The user's quiet hours, if any. */
+  quietHours: QuietHours | null;
+  /** Where email and SMS go; undefined when the account is gone. */
+  recipient: Recipient | undefined;
 };
 
+export type Recipient = { email: string; name: string; phone: string | null };
+
+const ChannelList = Channel.array();
+
 /** Statements `openNotifications` runs per message (the type checks the list's length). */
-const OPEN_STATEMENTS = 4;
+const OPEN_STATEMENTS = 5;
 
 /**
  * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
@@ -152,7 +172,10 @@ export async function openNotifications(
         AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
     // One test of the preferences, read by the consumer and guarding the claim, so that a
     // muted notification counts no attempt.
-    const isMuted = sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
+    // A type that cannot be muted (security notices) is never muted, whatever a stored list says.
+    const isMuted = UNMUTABLE_TYPES.has(message.type)
+      ? sql`0`
+      : sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
       WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
     return [
       db
@@ -187,24 +210,47 @@ export async function openNotifications(
         .where(eq(notifications.id, message.id))
         .limit(1),
       devicesQuery(db, message.userId),
+      db
+        .select({
+          email: users.email,
+          name: users.name,
+          phone: users.phone,
+          mutedChannels: sql<
+            string | null
+          >`(SELECT ${notificationPreferences.mutedChannels} FROM ${notificationPreferences}
+            WHERE ${notificationPreferences.userId} = ${message.userId})`,
+          quietHours: sql<string | null>`(SELECT ${notificationPreferences.quietHours} FROM ${notificationPreferences}
+            WHERE ${notificationPreferences.userId} = ${message.userId})`,
+        })
+        .from(users)
+        .where(eq(users.id, message.userId))
+        .limit(1),
     ] as const satisfies { length: typeof OPEN_STATEMENTS };
   });
   const [first, ...rest] = statements as BatchItem<"sqlite">[];
   const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
   return messages.map((_, i) => {
-    // Each message's results, in the order of its statements above: insert, claim, status, devices.
-    const [, claimRows, statusRows, deviceRows] = results.slice(i * OPEN_STATEMENTS, (i + 1) * OPEN_STATEMENTS) as [
+    // Each message's results, in the order of its statements above: insert, claim, status, devices, user.
+    const [, claimRows, statusRows, deviceRows, userRows] = results.slice(
+      i * OPEN_STATEMENTS,
+      (i + 1) * OPEN_STATEMENTS,
+    ) as [
       unknown,
       { attempts: number; deliveredTo: string[] }[],
       { status: NotificationStatus; leaseUntil: number | null; muted: number }[],
       DeviceRow[],
+      { email: string; name: string; phone: string | null; mutedChannels: string | null; quietHours: string | null }[],
     ];
     const row = statusRows[0];
+    const user = userRows[0];
     return {
       muted: row?.muted === 1,
       claim: claimRows[0] ?? null,
       current: row && { status: row.status, leaseUntil: row.leaseUntil },
       devices: deviceRows,
+      mutedChannels: parseChannels(user?.mutedChannels ?? null),
+      quietHours: parseQuietHours(user?.quietHours ?? null),
+      recipient: user && { email: user.email, name: user.name, phone: user.phone },
     };
   });
 }
@@ -216,7 +262,17 @@ export type AttemptRecord =
   /** The lease goes back after a failed attempt, remembering which devices already have it. */
   | { kind: "release"; id: string; deliveredTo: string[]; lastError: string }
   /** A push service said the subscription is gone (404/410), or FCM that the token is no longer valid. */
-  | { kind: "remove_device"; deviceId: string };
+  | { kind: "remove_device"; deviceId: string }
+  /** One channel's outcome in this attempt; `tried`: a send was made on it (its attempts count one more). */
+  | {
+      kind: "channel";
+      id: string;
+      userId: string;
+      channel: Channel;
+      outcome: ChannelOutcome;
+      lastError: string | null;
+      tried: boolean;
+    };
 
 /** Writes what a batch's attempts decided, in one round trip. Only a `pending` row changes. */
 export async function recordAttempts(d1: D1Database, records: readonly AttemptRecord[], now: number): Promise<void> {
@@ -235,6 +291,27 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
           .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
       case "remove_device":
         return db.delete(devices).where(eq(devices.id, record.deviceId));
+      case "channel":
+        return db
+          .insert(notificationChannels)
+          .values({
+            notificationId: record.id,
+            channel: record.channel,
+            userId: record.userId,
+            outcome: record.outcome,
+            attempts: record.tried ? 1 : 0,
+            lastError: record.lastError,
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: [notificationChannels.notificationId, notificationChannels.channel],
+            set: {
+              outcome: record.outcome,
+              lastError: record.lastError,
+              attempts: sql`${notificationChannels.attempts} + ${record.tried ? 1 : 0}`,
+              updatedAt: now,
+            },
+          });
       default: {
         // Every kind is handled above; a new one fails to compile here until it is.
         const unknown: never = record;
@@ -246,14 +323,28 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
   if (first) await db.batch([first, ...rest]);
 }
 
-/** A dead letter: the notification ends `failed`, logged even if the consumer never saw it. */
+/**
+ * A dead letter: the notification ends `failed`, logged even if the consumer never saw it, and
+ * so do its channels still `retrying` (or `pending`), in the same batch.
+ */
 export async function failDeadLetter(
   d1: D1Database,
   message: NotificationMessage,
   reason: string,
   now: number,
 ): Promise<void> {
-  await drizzle(d1)
+  const db = drizzle(d1);
+  const channels = db
+    .update(notificationChannels)
+    .set({ outcome: "failed", updatedAt: now })
+    .where(
+      and(
+        eq(notificationChannels.notificationId, message.id),
+        eq(notificationChannels.userId, message.userId),
+        inArray(notificationChannels.outcome, ["retrying", "pending"]),
+      ),
+    );
+  const notification = db
     .insert(notifications)
     .values({
       id: message.id,
@@ -277,48 +368,170 @@ export async function failDeadLetter(
       },
       setWhere: eq(notifications.status, "pending"),
     });
+  await db.batch([notification, channels]);
 }
 
-/** The user's notifications, newest first. */
+/** The user's notifications, newest first, each with its channels' attempts (one round trip). */
 export async function listNotifications(d1: D1Database, userId: string, limit: number): Promise<Notification[]> {
-  return drizzle(d1)
-    .select({
-      id: notifications.id,
-      type: notifications.type,
-      status: notifications.status,
-      attempts: notifications.attempts,
-      lastError: notifications.lastError,
-      createdAt: notifications.createdAt,
-      updatedAt: notifications.updatedAt,
-    })
+  const db = drizzle(d1);
+  const page = db
+    .select({ id: notifications.id })
     .from(notifications)
     .where(eq(notifications.userId, userId))
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(limit);
+  const [rows, channelRows] = await db.batch([
+    db
+      .select({
+        id: notifications.id,
+        type: notifications.type,
+        status: notifications.status,
+        attempts: notifications.attempts,
+        lastError: notifications.lastError,
+        createdAt: notifications.createdAt,
+        updatedAt: notifications.updatedAt,
+      })
+      .from(notifications)
+      .where(eq(notifications.userId, userId))
+      .orderBy(desc(notifications.createdAt), desc(notifications.id))
+      .limit(limit),
+    // The user's own rows only, of the same page: never another user's channels.
+    db
+      .select({
+        notificationId: notificationChannels.notificationId,
+        channel: notificationChannels.channel,
+        outcome: notificationChannels.outcome,
+        attempts: notificationChannels.attempts,
+        lastError: notificationChannels.lastError,
+        updatedAt: notificationChannels.updatedAt,
+      })
+      .from(notificationChannels)
+      .where(and(eq(notificationChannels.userId, userId), inArray(notificationChannels.notificationId, page))),
+  ]);
+  const byNotification = new Map<string, ChannelAttempt[]>();
+  for (const { notificationId, ...attempt } of channelRows) {
+    const list = byNotification.get(notificationId) ?? [];
+    list.push(attempt);
+    byNotification.set(notificationId, list);
+  }
+  const order = (c: Channel) => Channel.options.indexOf(c);
+  return rows.map((row) => ({
+    ...row,
+    channels: (byNotification.get(row.id) ?? []).sort((a, b) => order(a.channel) - order(b.channel)),
+  }));
+}
+
+/**
+ * Takes one of the user's hourly sends on `channel` for this notification, unless `perHour` of
+ * them were taken in the hour up to `now`. One statement decides (D1 runs one at a time), so
+ * concurrent consumers cannot both take the last one. A notification that took one already (a
+ * retry) keeps it and is not counted twice.
+ */
+export async function reserveSend(
+  d1: D1Database,
+  send: { notificationId: string; userId: string; channel: Channel },
+  now: number,
+  perHour: number,
+): Promise<boolean> {
+  const held = await d1
+    .prepare(
+      `SELECT reserved_at FROM notification_channels
+       WHERE notification_id = ?1 AND channel = ?2 AND reserved_at IS NOT NULL`,
+    )
+    .bind(send.notificationId, send.channel)
+    .first();
+  if (held) return true;
+  const taken = await d1
+    .prepare(
+      `INSERT INTO notification_channels (notification_id, channel, user_id, outcome, attempts, reserved_at, updated_at)
+       SELECT ?1, ?2, ?3, 'pending', 0, ?4, ?4
+       WHERE (SELECT COUNT(*) FROM notification_channels
+              WHERE user_id = ?3 AND channel = ?2 AND reserved_at > ?4 - 3600000) < ?5
+       ON CONFLICT (notification_id, channel) DO UPDATE SET reserved_at = excluded.reserved_at,
+         outcome = 'pending', updated_at = excluded.updated_at
+       WHERE notification_channels.reserved_at IS NULL
+       RETURNING reserved_at`,
+    )
+    .bind(send.notificationId, send.channel, send.userId, now, perHour)
+    .first();
+  return taken !== null;
 }
 
 const MutedList = NotificationType.array();
 
-export async function mutedTypes(d1: D1Database, userId: string): Promise<NotificationType[]> {
-  const [row] = await drizzle(d1)
-    .select({ muted: notificationPreferences.muted })
-    .from(notificationPreferences)
-    .where(eq(notificationPreferences.userId, userId))
-    .limit(1);
-  const parsed = MutedList.safeParse(row?.muted ?? []);
+/** A JSON column as stored: drizzle parses it when it selects the column, a raw subquery leaves it text. */
+function jsonOf(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+function parseChannels(raw: unknown): Channel[] {
+  const parsed = ChannelList.safeParse(jsonOf(raw) ?? []);
   return parsed.success ? parsed.data : [];
 }
 
-export async function setMutedTypes(
+function parseQuietHours(raw: unknown): QuietHours | null {
+  const parsed = QuietHours.safeParse(jsonOf(raw));
+  return parsed.success ? parsed.data : null;
+}
+
+const preferenceColumns = {
+  muted: notificationPreferences.muted,
+  mutedChannels: notificationPreferences.mutedChannels,
+  quietHours: notificationPreferences.quietHours,
+};
+
+/** A stored row as the API shows it; a value that no longer parses reads as unset. */
+function toPreferences(row: { muted: unknown; mutedChannels: unknown; quietHours: unknown } | undefined): Preferences {
+  const muted = MutedList.safeParse(row?.muted ?? []);
+  return {
+    muted: muted.success ? muted.data : [],
+    mutedChannels: parseChannels(row?.mutedChannels ?? []),
+    quietHours: parseQuietHours(row?.quietHours ?? null),
+  };
+}
+
+export async function preferencesOf(d1: D1Database, userId: string): Promise<Preferences> {
+  const [row] = await drizzle(d1)
+    .select(preferenceColumns)
+    .from(notificationPreferences)
+    .where(eq(notificationPreferences.userId, userId))
+    .limit(1);
+  return toPreferences(row);
+}
+
+/** Replaces the fields given (lists deduplicated, in their enum's order); a field left out stays as stored. */
+export async function setPreferences(
   d1: D1Database,
   userId: string,
-  muted: NotificationType[],
+  change: { muted?: NotificationType[]; mutedChannels?: Channel[]; quietHours?: QuietHours | null },
   now: number,
-): Promise<NotificationType[]> {
-  const unique = NotificationType.options.filter((t) => muted.includes(t));
-  await drizzle(d1)
+): Promise<Preferences> {
+  const muted = change.muted && NotificationType.options.filter((t) => change.muted?.includes(t));
+  const mutedChannels = change.mutedChannels && Channel.options.filter((c) => change.mutedChannels?.includes(c));
+  const quietHours = change.quietHours;
+  const [row] = await drizzle(d1)
     .insert(notificationPreferences)
-    .values({ userId, muted: unique, updatedAt: now })
-    .onConflictDoUpdate({ target: notificationPreferences.userId, set: { muted: unique, updatedAt: now } });
-  return unique;
+    .values({
+      userId,
+      muted: muted ?? [],
+      mutedChannels: mutedChannels ?? [],
+      quietHours: quietHours ?? null,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: notificationPreferences.userId,
+      set: {
+        ...(muted ? { muted } : {}),
+        ...(mutedChannels ? { mutedChannels } : {}),
+        ...(quietHours !== undefined ? { quietHours } : {}),
+        updatedAt: now,
+      },
+    })
+    .returning(preferenceColumns);
+  return toPreferences(row);
 }

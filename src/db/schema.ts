@@ -18,6 +18,8 @@ export const users = sqliteTable("users", {
   /** Set by an operator's ban (null when not banned): no login, no token, no socket. */
   bannedAt: integer("banned_at"),
   banReason: text("ban_reason"),
+  /** E.164 (`+` and up to 15 digits), set with `PATCH /v1/me`; where the SMS channel sends. Null: no SMS. */
+  phone: text("phone"),
 });
 
 export const rooms = sqliteTable(
@@ -258,7 +260,7 @@ export const notifications = sqliteTable(
   {
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
-    type: text("type", { enum: ["chat_message", "offer", "trip_status", "receipt"] }).notNull(),
+    type: text("type", { enum: ["chat_message", "offer", "trip_status", "receipt", "security"] }).notNull(),
     payload: text("payload", { mode: "json" }).notNull(),
     status: text("status", { enum: ["pending", "delivered", "failed", "muted", "rate_limited"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
@@ -271,14 +273,47 @@ export const notifications = sqliteTable(
   (t) => [index("notifications_user_created_idx").on(t.userId, t.createdAt)],
 );
 
-/** Notification types a user has muted; muted ones are logged as `muted` and not sent. */
+/**
+ * Notification types and channels a user has muted: a muted type is logged `muted` and sent on
+ * no channel; a muted channel is skipped for every type but security notices. During the quiet
+ * hours, non-urgent types wait (notify/routing.ts says which are urgent).
+ */
 export const notificationPreferences = sqliteTable("notification_preferences", {
   userId: text("user_id")
     .primaryKey()
     .references(() => users.id),
   muted: text("muted", { mode: "json" }).$type<string[]>().notNull(),
+  mutedChannels: text("muted_channels", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  /** `{ start, end, timeZone }` (protocol/notifications QuietHours), or null: none. */
+  quietHours: text("quiet_hours", { mode: "json" }),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * Each channel's part in one notification (src/notify/routing.ts decides which channels): its
+ * attempts and outcome, shown in the user's log. `reserved_at` is set when a channel with an
+ * hourly limit (SMS, email) took one of the user's sends for this notification: the limit counts
+ * these, and a retry of the same notification reuses its reservation.
+ */
+export const notificationChannels = sqliteTable(
+  "notification_channels",
+  {
+    notificationId: text("notification_id").notNull(),
+    channel: text("channel", { enum: ["fcm", "webpush", "webhook", "email", "sms"] }).notNull(),
+    userId: text("user_id").notNull(),
+    outcome: text("outcome", {
+      enum: ["pending", "delivered", "retrying", "failed", "skipped", "muted", "rate_limited", "not_needed"],
+    }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    reservedAt: integer("reserved_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.notificationId, t.channel] }),
+    index("notification_channels_user_reserved_idx").on(t.userId, t.channel, t.reservedAt),
+  ],
+);
 
 /**
  * The payments ledger (src/domain/ledger-entries.ts has its accounts and rules). An account is

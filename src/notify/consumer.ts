@@ -7,8 +7,10 @@
  *   without pushing anything;
  * - a type the user muted ends `muted`, not sent; past NOTIFICATIONS_PER_USER_PER_MINUTE of one
  *   type it is logged `rate_limited`, not sent;
- * - otherwise it goes to every device of the user that does not have it yet; a device whose
- *   endpoint is gone (404/410) is removed; a failure is retried with exponential backoff
+ * - otherwise it goes out on the channels its type's route gives (notify/routing.ts): to every
+ *   target of each, or down a fallback list until one delivers; each channel's outcome is
+ *   logged apart (`notification_channels`); a device whose endpoint is gone (404/410) is
+ *   removed; a failure is retried with exponential backoff
  *   (`retry({ delaySeconds })`), and after wrangler.toml's `max_retries` Queues moves the
  *   message to the dead-letter queue, whose consumer marks the notification `failed`.
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
@@ -18,11 +20,15 @@ import {
   failDeadLetter,
   openNotifications,
   recordAttempts,
+  reserveSend,
   type AttemptRecord,
   type OpenedNotification,
 } from "../db/notifications";
-import { deliverTo } from "./delivery";
+import type { Channel, ChannelOutcome } from "../protocol/notifications";
+import { hourlyLimit, targetsOf } from "./channels";
 import { NotificationMessage } from "./message";
+import { quietUntil } from "./quiet-hours";
+import { channelMuted, routeOf } from "./routing";
 import { errorReason } from "../redact";
 
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
@@ -124,7 +130,14 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
     const open = opened[i];
     attempts.push(
       open
-        ? await attempt(config, message, open).catch((err: unknown): Attempt => {
+        ? await attempt(config, message, open, (channel) =>
+            reserveSend(
+              env.DB,
+              { notificationId: message.id, userId: message.userId, channel },
+              Date.now(),
+              hourlyLimit(channel, config) ?? Number.MAX_SAFE_INTEGER,
+            ),
+          ).catch((err: unknown): Attempt => {
             // This one alone is retried, once its lease runs out; the others' records still go.
             log("error", "consumer", { notificationId: message.id, reason: errorReason(err) });
             return { outcome: RETRY, records: [] };
@@ -173,14 +186,30 @@ async function eachOrAlone<T, R>(
 
 type Attempt = { outcome: Outcome; records: AttemptRecord[] };
 
-/** Delivers one opened notification, if it is this consumer's to deliver; the writes are the caller's. */
+/** Takes one of the user's hourly sends on a limited channel for this notification; false when none is left. */
+type Reserve = (channel: Channel) => Promise<boolean>;
+
+type ChannelStep = { channel: Channel; outcome: ChannelOutcome; lastError: string | null; tried: boolean };
+
+/**
+ * Delivers one opened notification, if it is this consumer's to deliver; the writes are the
+ * caller's. The routing table (notify/routing.ts) gives the channels in order: a muted channel
+ * is passed over, a channel with nothing to send to is `skipped`, a limited one (SMS, email)
+ * takes one of the user's hourly sends first or is `rate_limited`, and in a fallback route a
+ * channel after one that delivered is `not_needed`.
+ */
 async function attempt(
   config: Config,
   message: NotificationMessage,
-  { muted, claim, current, devices }: OpenedNotification,
+  opened: OpenedNotification,
+  reserve: Reserve,
 ): Promise<Attempt> {
+  const { muted, claim, current } = opened;
   const now = Date.now();
-  const ending = (status: "delivered" | "failed" | "muted", lastError: string | null): AttemptRecord => ({
+  const ending = (
+    status: "delivered" | "failed" | "muted" | "rate_limited",
+    lastError: string | null,
+  ): AttemptRecord => ({
     kind: "end",
     id: message.id,
     status,
@@ -203,33 +232,115 @@ async function attempt(
 
   if (message.type === "offer" && message.data.expiresAt <= now)
     return end("failed", "the offer expired before it could be delivered");
-  if (devices.length === 0) return end("failed", "no device registered");
 
+  const route = routeOf(message);
+  // During the user's quiet hours a non-urgent notification waits: the lease goes back and the
+  // message comes again when they end (Queues delays by at most 12 hours: a longer window holds
+  // it twice). Each wait is one of the queue's retries.
+  const until = route.urgent ? null : quietUntil(opened.quietHours, now);
+  if (until !== null) {
+    const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(1, Math.ceil((until - now) / 1000)));
+    return {
+      outcome: { ack: false, delaySeconds },
+      records: [
+        {
+          kind: "release",
+          id: message.id,
+          deliveredTo: claim.deliveredTo,
+          lastError: `quiet hours: held until ${new Date(until).toISOString()}`,
+        },
+      ],
+    };
+  }
   const delivered = new Set(claim.deliveredTo);
-  const pending = devices.filter((d) => !delivered.has(d.id));
-  const results = await Promise.all(
-    pending.map(async (device) => ({ device, result: await deliverTo(device, message, config, now) })),
-  );
+  const steps: ChannelStep[] = [];
   const records: AttemptRecord[] = [];
   const errors: string[] = [];
   const refusals: string[] = [];
+  const skips: string[] = [];
   let retryAfter: number | undefined;
   let gone = 0;
-  for (const { device, result } of results) {
-    if (result.kind === "delivered") delivered.add(device.id);
-    else if (result.kind === "gone") {
-      gone++;
-      records.push({ kind: "remove_device", deviceId: device.id });
-      log("info", "consumer", { deviceId: device.id, reason: `device removed: ${result.reason}` });
-    } else if (result.kind === "refused") refusals.push(`${device.kind} ${device.id}: ${result.reason}`);
-    else {
-      errors.push(`${device.kind} ${device.id}: ${result.reason}`);
-      if (result.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter ?? 0, result.retryAfterSeconds);
+  let reached = false;
+  let unmuted = 0;
+  let limited = false;
+  for (const channel of route.channels) {
+    if (channelMuted(route, channel, opened.mutedChannels)) {
+      steps.push({ channel, outcome: "muted", lastError: null, tried: false });
+      continue;
     }
+    unmuted++;
+    if (route.mode === "fallback" && reached) {
+      steps.push({ channel, outcome: "not_needed", lastError: null, tried: false });
+      continue;
+    }
+    const found = targetsOf(channel, message, opened, config, now);
+    if ("skipped" in found) {
+      skips.push(`${channel}: ${found.skipped}`);
+      steps.push({ channel, outcome: "skipped", lastError: found.skipped, tried: false });
+      continue;
+    }
+    const pending = found.targets.filter((t) => !delivered.has(t.id));
+    if (pending.length < found.targets.length) reached = true;
+    if (pending.length === 0) {
+      steps.push({ channel, outcome: "delivered", lastError: null, tried: false });
+      continue;
+    }
+    if (hourlyLimit(channel, config) !== undefined && !(await reserve(channel))) {
+      limited = true;
+      steps.push({ channel, outcome: "rate_limited", lastError: null, tried: false });
+      continue;
+    }
+    const results = await Promise.all(pending.map(async (target) => ({ target, result: await target.send() })));
+    let ok = found.targets.length - pending.length;
+    let retryable: string | null = null;
+    let final: string | null = null;
+    for (const { target, result } of results) {
+      const name = target.device ? `${target.device.kind} ${target.device.id}` : channel;
+      if (result.kind === "delivered") {
+        delivered.add(target.id);
+        ok++;
+      } else if (result.kind === "gone") {
+        gone++;
+        final ??= "gone";
+        if (target.device) {
+          records.push({ kind: "remove_device", deviceId: target.device.id });
+          log("info", "consumer", { deviceId: target.device.id, reason: `device removed: ${result.reason}` });
+        }
+      } else if (result.kind === "refused") {
+        refusals.push(`${name}: ${result.reason}`);
+        final ??= result.reason;
+      } else {
+        errors.push(`${name}: ${result.reason}`);
+        retryable ??= result.reason;
+        if (result.retryAfterSeconds !== undefined) retryAfter = Math.max(retryAfter ?? 0, result.retryAfterSeconds);
+      }
+    }
+    if (ok > 0) reached = true;
+    steps.push({
+      channel,
+      outcome: ok > 0 ? "delivered" : retryable !== null ? "retrying" : "failed",
+      lastError: ok > 0 ? null : (retryable ?? final),
+      tried: true,
+    });
   }
 
-  if (errors.length > 0) {
-    records.push({
+  // A fallback route that reached the user is done, whatever failed on the way; an `all` route
+  // tries the failed targets again (those that have it are skipped next time).
+  const retrying = errors.length > 0 && !(route.mode === "fallback" && reached);
+  const stepRecords = (settled: boolean): AttemptRecord[] =>
+    steps.map((step) => ({
+      kind: "channel",
+      id: message.id,
+      userId: message.userId,
+      channel: step.channel,
+      outcome: settled && step.outcome === "retrying" ? "failed" : step.outcome,
+      lastError: step.lastError,
+      tried: step.tried,
+    }));
+
+  if (unmuted === 0) return { outcome: ACK, records: [...stepRecords(true), ending("muted", null)] };
+  if (retrying) {
+    records.push(...stepRecords(false), {
       kind: "release",
       id: message.id,
       deliveredTo: [...delivered],
@@ -237,14 +348,26 @@ async function attempt(
     });
     return { outcome: retryAfter === undefined ? RETRY : { ack: false, atLeastSeconds: retryAfter }, records };
   }
+  records.push(...stepRecords(true));
+  if (reached || delivered.size > 0) {
+    records.push(ending("delivered", null));
+    return { outcome: ACK, records };
+  }
   // A refused URL does not become acceptable by waiting: no retry for it.
+  const anyTarget = steps.some((s) => s.tried || s.outcome === "rate_limited");
   const why =
     refusals.length > 0
       ? refusals.join("; ").slice(0, 500)
       : gone > 0
         ? "every device is gone"
-        : "no device accepted it";
-  records.push(delivered.size > 0 ? ending("delivered", null) : ending("failed", why));
+        : limited
+          ? "over the hourly limit of its channels"
+          : !anyTarget && skips.every((s) => s.endsWith(": no_device"))
+            ? "no device registered"
+            : anyTarget
+              ? "no device accepted it"
+              : `no channel could take it (${skips.join(", ")})`;
+  records.push(ending(limited && refusals.length === 0 && gone === 0 ? "rate_limited" : "failed", why));
   return { outcome: ACK, records };
 }
 

@@ -19,7 +19,11 @@ export type DeliveryErrorClass =
   | "fcm_rejected"
   /** Its time ran out before it could be sent (an offer). */
   | "expired"
-  | "payload_too_large";
+  | "payload_too_large"
+  /** The email provider refused the message (a bad address or sender, a revoked key). */
+  | "email_rejected"
+  /** Twilio refused the message (not a valid number, the number opted out, credentials). */
+  | "sms_rejected";
 
 export type DeliveryResult =
   | { kind: "delivered" }

@@ -54,11 +54,24 @@ export const ReceiptNotificationData = z.object({
   amount: Money,
 });
 
+/**
+ * Something happened to the account that its holder must hear of: a sign-in (`new_login`, with
+ * the client's address as the Worker saw it) or a ban by an operator. The operator's reason is
+ * not sent: it is written for the audit log, not the user.
+ */
+export const SecurityNotificationData = z.object({
+  event: z.enum(["new_login", "ban"]),
+  at: z.number().int(),
+  ip: z.string().max(64).nullable(),
+});
+export type SecurityNotificationData = z.infer<typeof SecurityNotificationData>;
+
 export const NotificationMessage = z.discriminatedUnion("type", [
   z.object({ ...envelope, type: z.literal("chat_message"), data: ChatNotificationData }),
   z.object({ ...envelope, type: z.literal("offer"), data: Offer }),
   z.object({ ...envelope, type: z.literal("trip_status"), data: TripStatusNotificationData }),
   z.object({ ...envelope, type: z.literal("receipt"), data: ReceiptNotificationData }),
+  z.object({ ...envelope, type: z.literal("security"), data: SecurityNotificationData }),
 ]);
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
@@ -122,6 +135,23 @@ export function receiptNotification(
   };
 }
 
+/** One notice per sign-in (its session id) or per ban (its time): a repeated send is a no-op. */
+export function securityNotification(
+  userId: string,
+  event: SecurityNotificationData["event"],
+  key: string,
+  at: number,
+  ip: string | null,
+): NotificationMessage {
+  return {
+    id: `security:${event}:${key}:${userId}`,
+    userId,
+    type: "security",
+    createdAt: at,
+    data: { event, at, ip: ip?.slice(0, 64) ?? null },
+  };
+}
+
 const STATUS_TEXT: Record<TripStatus, string> = {
   matching: "Looking for a driver",
   accepted: "A driver accepted your trip",
@@ -132,7 +162,7 @@ const STATUS_TEXT: Record<TripStatus, string> = {
   no_driver: "No driver was found for your trip",
 };
 
-function formatMoney(money: Money): string {
+export function formatMoney(money: Money): string {
   try {
     const format = new Intl.NumberFormat("en", { style: "currency", currency: money.currency });
     const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
@@ -170,6 +200,10 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
       return message.data.kind === "fee"
         ? { ...base, title: "Your receipt", body: `Cancellation fee: ${formatMoney(message.data.amount)}` }
         : { ...base, title: "Your receipt", body: `Your trip: ${formatMoney(message.data.amount)}` };
+    case "security":
+      return message.data.event === "ban"
+        ? { ...base, title: "Your account was suspended", body: "An operator suspended your ridewire account" }
+        : { ...base, title: "New sign-in", body: "Your ridewire account was signed in to" };
   }
 }
 
@@ -205,6 +239,7 @@ export function deliveryUrgency(message: NotificationMessage, now: number, ttlSe
     case "trip_status":
       return { priority: "normal", ttlSeconds, collapseKey: `trip:${message.data.tripId}`, timeSensitive: false };
     case "receipt":
+    case "security":
       return { priority: "normal", ttlSeconds, collapseKey: null, timeSensitive: false };
   }
 }
@@ -238,5 +273,7 @@ export function routingData(message: NotificationMessage): Record<string, string
       return { ...base, tripId: message.data.tripId, status: message.data.status, seq: String(message.data.seq) };
     case "receipt":
       return { ...base, tripId: message.data.tripId, kind: message.data.kind };
+    case "security":
+      return { ...base, event: message.data.event };
   }
 }

@@ -51,7 +51,23 @@ export const LogoutResponse = z.object({ revoked: z.number().int() });
 export type LogoutResponse = z.infer<typeof LogoutResponse>;
 
 export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });
-export const MeResponse = z.object({ user: User.extend({ rating: Rating }) });
+/**
+ * A phone number as a person types it (spaces, dashes, dots and brackets are dropped), stored
+ * in E.164: `+`, a country code and at most 15 digits in all. Where the SMS channel sends.
+ */
+export const PhoneNumber = z
+  .string()
+  .max(32, "must be a phone number in E.164 form, e.g. +14155550123")
+  .transform((raw) => raw.replace(/[\s().-]/g, ""))
+  .pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, "must be a phone number in E.164 form, e.g. +14155550123"));
+
+/** `PATCH /v1/me`: the caller's phone number (null removes it, and with it SMS). */
+export const MeBody = z.object({ phone: PhoneNumber.nullable() });
+export type MeBody = z.infer<typeof MeBody>;
+
+export const MeResponse = z.object({
+  user: User.extend({ rating: Rating, phone: z.string().nullable().meta({ description: "E.164, or null" }) }),
+});
 export type MeResponse = z.infer<typeof MeResponse>;
 
 export const CreateRoomBody = z.object({

@@ -5,8 +5,54 @@
  */
 import { z } from "zod";
 
-export const NotificationType = z.enum(["chat_message", "offer", "trip_status", "receipt"]);
+export const NotificationType = z.enum(["chat_message", "offer", "trip_status", "receipt", "security"]);
 export type NotificationType = z.infer<typeof NotificationType>;
+
+/** Security notices (a new sign-in, a ban) reach the account holder whatever their preferences. */
+export const UNMUTABLE_TYPES: ReadonlySet<NotificationType> = new Set(["security"]);
+
+/**
+ * The ways a notification leaves the service: the user's registered devices by kind (FCM app
+ * installs, Web Push subscriptions, webhooks), an email to the account's address, an SMS to the
+ * phone number set with `PATCH /v1/me`. Which ones a type takes is src/notify/routing.ts.
+ */
+export const Channel = z.enum(["fcm", "webpush", "webhook", "email", "sms"]);
+export type Channel = z.infer<typeof Channel>;
+
+/**
+ * One channel's part in one notification:
+ * - `delivered`: the provider accepted it (for devices: at least one device of that kind);
+ * - `retrying`: it failed for now and the notification will be tried again;
+ * - `failed`: it failed and will not be tried on this channel again;
+ * - `skipped`: nothing to send to (no device of that kind, no phone number, the channel is not
+ *   configured on this server, or no template for this type);
+ * - `muted`: the user muted this channel;
+ * - `rate_limited`: over the user's hourly limit for this channel (SMS_PER_HOUR, EMAIL_PER_HOUR);
+ * - `not_needed`: a fallback channel, not used because an earlier one delivered;
+ * - `pending`: a send is under way.
+ */
+export const ChannelOutcome = z.enum([
+  "pending",
+  "delivered",
+  "retrying",
+  "failed",
+  "skipped",
+  "muted",
+  "rate_limited",
+  "not_needed",
+]);
+export type ChannelOutcome = z.infer<typeof ChannelOutcome>;
+
+export const ChannelAttempt = z.object({
+  channel: Channel,
+  outcome: ChannelOutcome,
+  /** Sends tried on this channel (a retry of the notification counts again). */
+  attempts: z.number().int(),
+  /** Why it was skipped or failed: a class (`http_5xx`, `timeout`, `no_phone`, ...), never raw provider text. */
+  lastError: z.string().nullable(),
+  updatedAt: z.number().int(),
+});
+export type ChannelAttempt = z.infer<typeof ChannelAttempt>;
 
 /** `rate_limited`: over NOTIFICATIONS_PER_USER_PER_MINUTE, logged and not delivered. */
 export const NotificationStatus = z.enum(["pending", "delivered", "failed", "muted", "rate_limited"]);
@@ -21,6 +67,11 @@ export const Notification = z.object({
   lastError: z.string().nullable(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
+  /**
+   * Each channel the routing table gave this type, once the consumer has looked at it, in the
+   * fixed order fcm, webpush, webhook, email, sms.
+   */
+  channels: z.array(ChannelAttempt),
 });
 export type Notification = z.infer<typeof Notification>;
 
@@ -130,10 +181,66 @@ export type NotificationListQuery = z.infer<typeof NotificationListQuery>;
 export const NotificationListResponse = z.object({ notifications: z.array(Notification) });
 export type NotificationListResponse = z.infer<typeof NotificationListResponse>;
 
-export const Preferences = z.object({ muted: z.array(NotificationType) });
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day as HH:MM, 00:00 to 23:59");
+
+/**
+ * A daily window in the user's time zone during which non-urgent notifications (chat, receipts)
+ * wait until it ends; urgent ones (offers, trip moves, security notices) are sent at once. A
+ * start after the end runs over midnight.
+ */
+export const QuietHours = z
+  .object({
+    start: ClockTime,
+    end: ClockTime,
+    /** An IANA time zone name (`Europe/Paris`, `America/New_York`, `UTC`). */
+    timeZone: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, "must be an IANA time zone name, e.g. Europe/Paris"),
+  })
+  .refine((q) => q.start !== q.end, { message: "start and end must differ", path: ["end"] });
+export type QuietHours = z.infer<typeof QuietHours>;
+
+export const Preferences = z.object({
+  /** Types sent on no channel (logged `muted`). */
+  muted: z.array(NotificationType),
+  /** Channels no notification uses, but security notices. */
+  mutedChannels: z.array(Channel),
+  quietHours: QuietHours.nullable(),
+});
 export type Preferences = z.infer<typeof Preferences>;
 
-export const PreferencesBody = z.object({ muted: z.array(NotificationType).max(NotificationType.options.length) });
+/**
+ * Any of the three; a field given replaces the stored one, one left out stays. Security
+ * notices cannot be muted: a `muted` list naming `security` is 400 invalid_request.
+ */
+export const PreferencesBody = z
+  .object({
+    muted: z
+      .array(NotificationType)
+      .max(NotificationType.options.length * 2)
+      .refine((types) => !types.some((t) => UNMUTABLE_TYPES.has(t)), {
+        message: "security notices cannot be muted: they tell you of sign-ins and actions on your account",
+      })
+      .optional(),
+    mutedChannels: z
+      .array(Channel)
+      .max(Channel.options.length * 2)
+      .optional(),
+    /** null: no quiet hours. */
+    quietHours: QuietHours.nullable().optional(),
+  })
+  .refine((body) => body.muted !== undefined || body.mutedChannels !== undefined || body.quietHours !== undefined, {
+    message: "give muted, mutedChannels, quietHours, or several",
+  });
 export type PreferencesBody = z.infer<typeof PreferencesBody>;
 
 export const PreferencesResponse = z.object({ preferences: Preferences });

@@ -189,8 +189,9 @@ describe("HTTP client", () => {
     await ada.api.deleteDevice(device.id);
     expect(await ada.api.devices()).toEqual([]);
     expect(await ada.api.notifications({ limit: 5 })).toEqual([]);
-    expect(await ada.api.setPreferences({ muted: ["chat_message"] })).toEqual({ muted: ["chat_message"] });
-    expect(await ada.api.preferences()).toEqual({ muted: ["chat_message"] });
+    const preferences = { muted: ["chat_message"], mutedChannels: [], quietHours: null };
+    expect(await ada.api.setPreferences({ muted: ["chat_message"] })).toEqual(preferences);
+    expect(await ada.api.preferences()).toEqual(preferences);
     expect(
       (await failure(() => ada.api.registerDevice({ kind: "webhook", url: "http://example.com/hook" }))).code,
     ).toBe("invalid_request");

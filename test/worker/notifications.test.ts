@@ -261,14 +261,16 @@ describe("devices and preferences", () => {
   it("mutes types, and validates them", async () => {
     const ada = await registerUser();
     expect((await call("GET", "/v1/me/preferences", { token: ada.token })).body).toEqual({
-      preferences: { muted: [] },
+      preferences: { muted: [], mutedChannels: [], quietHours: null },
     });
     const res = await call("PATCH", "/v1/me/preferences", {
       token: ada.token,
       body: { muted: ["trip_status", "chat_message", "chat_message"] },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ preferences: { muted: ["chat_message", "trip_status"] } });
+    expect(res.body).toEqual({
+      preferences: { muted: ["chat_message", "trip_status"], mutedChannels: [], quietHours: null },
+    });
     expect((await call("PATCH", "/v1/me/preferences", { token: ada.token, body: { muted: ["spam"] } })).status).toBe(
       400,
     );
@@ -587,6 +589,13 @@ describe("queue consumer", () => {
       lastError: "no device registered",
       createdAt: 1_002,
       updatedAt: expect.any(Number),
+      channels: ["fcm", "webpush", "webhook"].map((channel) => ({
+        channel,
+        outcome: "skipped",
+        attempts: 0,
+        lastError: "no_device",
+        updatedAt: expect.any(Number),
+      })),
     });
     expect((await call("GET", "/v1/notifications?limit=0", { token: bob.token })).status).toBe(400);
   });

@@ -359,6 +359,13 @@ export class RidewireClient {
     return (await this.call({ method: "GET", path: "/v1/me", schema: MeAnswer, signal: options?.signal })).user;
   }
 
+  /** Sets the phone number SMS notifications go to (any common notation; stored in E.164), or removes it with null. */
+  async setPhone(phone: string | null, options?: RequestOptions): Promise<MeResponse["user"]> {
+    return (
+      await this.call({ method: "PATCH", path: "/v1/me", body: { phone }, schema: MeAnswer, signal: options?.signal })
+    ).user;
+  }
+
   // ---- chat rooms -----------------------------------------------------------------------------
 
   async createRoom(body: CreateRoomInput, options?: RequestOptions): Promise<Room> {

@@ -51,7 +51,9 @@ export const notificationOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/notifications",
-    summary: "The caller's notifications with delivery status, newest first",
+    summary:
+      "The caller's notifications with delivery status and each channel's attempts and outcome " +
+      "(fcm, webpush, webhook, email, sms), newest first",
     auth: true,
     status: 200,
     response: NotificationListResponse,
@@ -68,7 +70,9 @@ export const notificationOperations: Operation[] = [
   {
     method: "patch",
     path: "/v1/me/preferences",
-    summary: "Mute notification types (muted ones are logged, not sent)",
+    summary:
+      "Mute notification types (logged, sent on no channel) and channels (passed over), and set quiet hours " +
+      "(chat and receipts wait until they end); a field left out stays; muting security notices is 400",
     auth: true,
     body: PreferencesBody,
     status: 200,

@@ -23,6 +23,9 @@ import {
   type BanResponse,
   type RefundResponse,
 } from "../../protocol/admin";
+import { securityNotification } from "../../notify/message";
+import { notifyBehind } from "../../notify/producer";
+import { errorReason } from "../../redact";
 import { CloseCode, disconnectUser } from "../../rooms/disconnect";
 import { suspendDriver } from "../../rooms/suspend-driver";
 import { requireUser } from "../auth-middleware";
@@ -53,6 +56,13 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
   if (!change.user) throw notFound("user not found");
   if (!change.changed) throw conflict("the account is banned already", { bannedAt: change.user.bannedAt });
   forgetBanLook(userId);
+  // The account holder is told by email (a security notice: it cannot be muted), keyed by the ban's time.
+  notifyBehind(
+    c.executionCtx,
+    c.env.NOTIFICATIONS,
+    [securityNotification(userId, "ban", String(now), now, null)],
+    (err) => console.error(JSON.stringify({ level: "error", where: "admin.ban", reason: errorReason(err) })),
+  );
   // Refresh tokens would outlive the ban's cache and its socket refusals: end every session.
   await revokeUserSessions(c.env.DB, userId, now, `banned: ${reason}`);
   let disconnected: BanResponse["disconnected"];

@@ -18,13 +18,17 @@ import {
   loginKeys,
   loginSucceeded,
   reserveLoginAttempt,
+  setPhone,
   toUser,
   type UserRow,
 } from "../../db/users";
 import { ApiError, notFound, unauthorized } from "../../errors";
-import { LoginBody, LogoutBody, RefreshBody, RegisterBody, type TokenPair } from "../../protocol/http";
+import { LoginBody, LogoutBody, MeBody, RefreshBody, RegisterBody, type TokenPair } from "../../protocol/http";
+import { securityNotification } from "../../notify/message";
+import { notifyBehind } from "../../notify/producer";
+import { errorReason } from "../../redact";
 import { endSessionsOnSockets } from "../../rooms/session-end";
-import { jwtSettings, requireUser } from "../auth-middleware";
+import { jwtSettings, requireAccount, requireUser } from "../auth-middleware";
 import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { newId } from "../../ids";
@@ -49,7 +53,7 @@ async function tokenPair(
   return { token, expiresAt, expiresIn: settings.ttlSeconds, refreshToken };
 }
 
-async function signedIn(c: AppContext, row: UserRow): Promise<TokenPair> {
+async function signedIn(c: AppContext, row: UserRow): Promise<{ pair: TokenPair; sessionId: string }> {
   const now = Date.now();
   const session = await openSession(
     c.env.DB,
@@ -58,7 +62,10 @@ async function signedIn(c: AppContext, row: UserRow): Promise<TokenPair> {
     now,
     c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000,
   );
-  return tokenPair(c, identityOf(row), session.sessionId, session.refreshToken, now);
+  return {
+    pair: await tokenPair(c, identityOf(row), session.sessionId, session.refreshToken, now),
+    sessionId: session.sessionId,
+  };
 }
 
 authRoutes.post("/auth/register", async (c) => {
@@ -72,9 +79,10 @@ authRoutes.post("/auth/register", async (c) => {
     createdAt: Date.now(),
     bannedAt: null,
     banReason: null,
+    phone: null,
   };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
-  return c.json({ user: toUser(row), ...(await signedIn(c, row)) }, 201);
+  return c.json({ user: toUser(row), ...(await signedIn(c, row)).pair }, 201);
 });
 
 authRoutes.post("/auth/login", async (c) => {
@@ -107,7 +115,15 @@ authRoutes.post("/auth/login", async (c) => {
   // Only after the password: the ban is nobody's business but the account holder's.
   if (row.bannedAt !== null) throw bannedError();
   await loginSucceeded(c.env.DB, keys);
-  return c.json({ user: toUser(row), ...(await signedIn(c, row)) });
+  const { pair, sessionId } = await signedIn(c, row);
+  // A notice of each sign-in by email (notify/routing.ts), keyed by its session: behind the answer.
+  notifyBehind(
+    c.executionCtx,
+    c.env.NOTIFICATIONS,
+    [securityNotification(row.id, "new_login", sessionId, now, c.req.header("CF-Connecting-IP") ?? null)],
+    (err) => console.error(JSON.stringify({ level: "error", where: "auth.login", reason: errorReason(err) })),
+  );
+  return c.json({ user: toUser(row), ...pair });
 });
 
 /** Trades a refresh token for a new pair. A reused (already rotated) token ends its whole session. */
@@ -151,5 +167,13 @@ authRoutes.post("/auth/logout", requireUser, async (c) => {
 authRoutes.get("/me", requireUser, async (c) => {
   const row = await findUserById(c.env.DB, c.get("identity").userId);
   if (!row) throw notFound("user not found");
-  return c.json({ user: { ...toUser(row), rating: await ratingOf(c.env.DB, row.id) } });
+  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
+});
+
+/** The caller's phone number: validated and stored in E.164 (protocol/http PhoneNumber), or removed with null. */
+authRoutes.patch("/me", requireUser, requireAccount, async (c) => {
+  const body = await readBody(c, MeBody);
+  const row = await setPhone(c.env.DB, c.get("identity").userId, body.phone);
+  if (!row) throw notFound("user not found");
+  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
 });

@@ -1,17 +1,17 @@
 /**
  * @module http/routes/notifications
  * Devices that receive notifications (Web Push subscriptions, signed webhooks, FCM app
- * installs), the caller's notification log with delivery status and attempts, and muting by
- * type. A webhook's secret is answered once, at registration; nothing reads it back.
+ * installs), the caller's notification log with delivery status and each channel's attempts,
+ * and muting by type and by channel. A webhook's secret is answered once, at registration; nothing reads it back.
  */
 import { Hono } from "hono";
 import {
   deleteDevice,
   devicesOf,
   listNotifications,
-  mutedTypes,
+  preferencesOf,
   registerDevice,
-  setMutedTypes,
+  setPreferences,
   type DeviceRow,
 } from "../../db/notifications";
 import { ApiError, badRequest, conflict, notFound } from "../../errors";
@@ -122,11 +122,11 @@ notificationRoutes.get("/notifications", async (c) => {
 });
 
 notificationRoutes.get("/me/preferences", async (c) => {
-  return c.json({ preferences: { muted: await mutedTypes(c.env.DB, c.get("identity").userId) } });
+  return c.json({ preferences: await preferencesOf(c.env.DB, c.get("identity").userId) });
 });
 
+/** Mutes types and channels; the body's schema refuses muting security notices with a 400 that says so. */
 notificationRoutes.patch("/me/preferences", requireAccount, async (c) => {
   const body = await readBody(c, PreferencesBody);
-  const muted = await setMutedTypes(c.env.DB, c.get("identity").userId, body.muted, Date.now());
-  return c.json({ preferences: { muted } });
+  return c.json({ preferences: await setPreferences(c.env.DB, c.get("identity").userId, body, Date.now()) });
 });

@@ -1,0 +1,74 @@
+/**
+ * The local stand-ins of Resend (test/helpers/email-server.mjs) and Twilio
+ * (test/helpers/sms-server.mjs): script their answers per recipient, read what they accepted,
+ * wait for it.
+ */
+import { inject } from "vitest";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    email: { baseUrl: string; apiKey: string };
+    sms: { baseUrl: string; accountSid: string; authToken: string };
+  }
+}
+
+export type SentEmail = {
+  id: string;
+  at: number;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  idempotencyKey: string | null;
+};
+export type SentSms = { sid: string; at: number; to: string; from: string; body: string };
+
+export type EmailAnswer = "rate_limited" | "internal" | "invalid";
+export type SmsAnswer = "unsubscribed" | "too_many" | "internal";
+
+const base = (which: "email" | "sms") => inject(which).baseUrl;
+
+async function script(which: "email" | "sms", to: string, answers: string[], retryAfter?: number) {
+  const res = await fetch(`${base(which)}/test/script/${encodeURIComponent(to)}`, {
+    method: "PUT",
+    body: JSON.stringify({ answers, retryAfter }),
+  });
+  if (res.status !== 204) throw new Error(`script failed: ${res.status}`);
+}
+
+export const scriptEmail = (to: string, answers: EmailAnswer[], retryAfter?: number) =>
+  script("email", to, answers, retryAfter);
+export const scriptSms = (to: string, answers: SmsAnswer[], retryAfter?: number) =>
+  script("sms", to, answers, retryAfter);
+
+export async function emailsTo(address: string): Promise<SentEmail[]> {
+  return (await fetch(`${base("email")}/test/sent/${encodeURIComponent(address)}`)).json();
+}
+
+export async function smsTo(number: string): Promise<SentSms[]> {
+  return (await fetch(`${base("sms")}/test/sent/${encodeURIComponent(number)}`)).json();
+}
+
+async function waitForSent<T>(what: string, read: () => Promise<T[]>, count: number, timeoutMs: number): Promise<T[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await read();
+    if (got.length >= count) return got;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} ${what}; got ${got.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const waitForEmails = (address: string, count = 1, timeoutMs = 8_000) =>
+  waitForSent(`emails to ${address}`, () => emailsTo(address), count, timeoutMs);
+
+export const waitForSms = (number: string, count = 1, timeoutMs = 8_000) =>
+  waitForSent(`texts to ${number}`, () => smsTo(number), count, timeoutMs);
+
+let phoneCounter = 0;
+/** A fresh number in the 555 range no test shares: the stand-in keeps one inbox per number. */
+export function newPhone(): string {
+  const n = (Date.now() % 1_000_000) * 100 + (phoneCounter++ % 100);
+  return `+1555${String(n).padStart(8, "0").slice(-8)}`;
+}
