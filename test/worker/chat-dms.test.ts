@@ -1,6 +1,7 @@
 // Chat as people use it (issue 22): direct conversations (one room per pair, found again, never
 // two), blocks (no direct messages, and a blocked user's doings hidden from the blocker in
 // shared rooms, live and in history), and unread counts from read marks, through the public API.
+import { isRidewireError, RidewireClient } from "../../packages/client/src";
 import { describe, expect, it } from "vitest";
 import { exports } from "cloudflare:workers";
 import type { Room } from "../../src/protocol/common";
@@ -302,6 +303,20 @@ describe("blocks", () => {
     });
     const polled = (await poll.json()) as { events: { type: string }[] };
     expect(polled.events.map((e) => e.type)).toEqual(["hidden", "message", "hidden"]);
+    const sse = await exports.default.fetch(`${BASE}/v1/rooms/${room.id}/events`, {
+      headers: { Authorization: `Bearer ${ada.token}`, "Last-Event-ID": String(before.seq) },
+    });
+    expect(sse.status).toBe(200);
+    const reader = sse.body?.getReader();
+    let streamed = "";
+    while (reader && !streamed.includes('"type":"synced"')) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      streamed += new TextDecoder().decode(chunk.value);
+    }
+    await reader?.cancel();
+    expect(streamed).toContain(`id: ${hidden.seq}\ndata: {"type":"hidden","seq":${hidden.seq}}`);
+    expect(streamed).not.toContain("you cannot see me");
 
     // Unblocking shows everything again, live and in history.
     expect((await unblock(ada, bob.user.id)).status).toBe(204);
@@ -401,5 +416,37 @@ describe("unread counts", () => {
     expect((await listRooms(bob)).rooms.find((r) => r.id === dm.id)?.unread).toBe(1);
     expect(second.seq).toBeGreaterThan(0);
     b.close();
+  });
+});
+
+describe("the client SDK", () => {
+  const sdk = (user: TestUser) =>
+    new RidewireClient({
+      baseUrl: BASE,
+      token: user.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+
+  it("opens direct rooms, blocks and unblocks, and lists unread counts", async () => {
+    const { ada, bob } = await pair();
+    const room = await sdk(ada).directRoom(bob.user.id);
+    expect(room.kind).toBe("direct");
+    expect((await sdk(bob).directRoom(ada.user.id)).id).toBe(room.id);
+    await postMessage(ada, room.id, "hello");
+    await flushOutbox(room.id);
+    const list = await sdk(bob).roomList();
+    expect(list.unreadTotal).toBe(1);
+    expect(list.rooms.find((r) => r.id === room.id)?.unread).toBe(1);
+    expect((await sdk(bob).rooms()).map((r) => r.id)).toContain(room.id);
+
+    expect((await sdk(bob).block(ada.user.id)).userId).toBe(ada.user.id);
+    expect((await sdk(bob).blocks()).map((b) => b.userId)).toEqual([ada.user.id]);
+    const refused = await sdk(ada)
+      .directRoom(bob.user.id)
+      .catch((err: unknown) => err);
+    expect(isRidewireError(refused) && refused.code).toBe("blocked");
+    await sdk(bob).unblock(ada.user.id);
+    expect(await sdk(bob).blocks()).toEqual([]);
+    expect((await sdk(ada).directRoom(bob.user.id)).id).toBe(room.id);
   });
 });

@@ -35,12 +35,14 @@ import type {
 } from "../../../src/protocol/dispatch";
 import type {
   AuthResponse,
+  BlockedUser,
   CreateRoomBody,
   HistoryResponse,
   LoginBody,
   LogoutResponse,
   MeResponse,
   RegisterBody,
+  RoomListItem,
   RoomMember,
 } from "../../../src/protocol/http";
 import type {
@@ -120,7 +122,12 @@ const AuthAnswer = answer<AuthResponse>({
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
-const RoomListResponse = answer<{ rooms: Room[] }>({ rooms: "array" });
+const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>({
+  rooms: "array",
+  unreadTotal: "integer",
+});
+const BlockAnswer = answer<{ block: BlockedUser }>({ block: "object" });
+const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
 const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
 const MessageResponse = answer<{ message: Message }>({ message: "object" });
@@ -366,10 +373,57 @@ export class RidewireClient {
       .room;
   }
 
-  /** Rooms this user can see (public ones and those they are a member of). */
-  async rooms(options?: RequestOptions): Promise<Room[]> {
-    return (await this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal }))
-      .rooms;
+  /** Rooms this user can see (public ones and those they are a member of, with `unread` on the latter). */
+  async rooms(options?: RequestOptions): Promise<RoomListItem[]> {
+    return (await this.roomList(options)).rooms;
+  }
+
+  /** The rooms as `rooms` gives them, and `unreadTotal`: every unread message of the user's rooms (a badge). */
+  async roomList(options?: RequestOptions): Promise<{ rooms: RoomListItem[]; unreadTotal: number }> {
+    return this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal });
+  }
+
+  /**
+   * The direct conversation with `userId`: the same room every time, whichever of the two asks
+   * (made on the first call). Rejects with `blocked` (403) when that user blocks this one.
+   */
+  async directRoom(userId: string, options?: RequestOptions): Promise<Room> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/rooms/direct",
+        body: { userId },
+        schema: RoomResponse,
+        signal: options?.signal,
+      })
+    ).room;
+  }
+
+  /**
+   * Blocks a user: no direct messages either way, and in shared rooms their messages are left
+   * out of history and arrive as `hidden` frames. Blocking twice is fine.
+   */
+  async block(userId: string, options?: RequestOptions): Promise<BlockedUser> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/me/blocks",
+        body: { userId },
+        schema: BlockAnswer,
+        signal: options?.signal,
+      })
+    ).block;
+  }
+
+  /** Lifts a block (404 when there is none). */
+  async unblock(userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({ method: "DELETE", path: `/v1/me/blocks/${seg(userId)}`, signal: options?.signal });
+  }
+
+  /** The users this one blocks, newest first. */
+  async blocks(options?: RequestOptions): Promise<BlockedUser[]> {
+    return (await this.call({ method: "GET", path: "/v1/me/blocks", schema: BlockListAnswer, signal: options?.signal }))
+      .blocks;
   }
 
   async joinRoom(roomId: string, options?: RequestOptions): Promise<Room> {
@@ -1100,7 +1154,7 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { Offer, OpsCellsResponse, RoomMember };
+export type { BlockedUser, Offer, OpsCellsResponse, RoomListItem, RoomMember };
 export type {
   AuthResponse,
   ChatMessage,
