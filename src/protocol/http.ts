@@ -91,6 +91,13 @@ export type AddMemberBody = z.infer<typeof AddMemberBody>;
 export const DirectRoomBody = z.object({ userId: z.string().min(1).max(64) });
 export type DirectRoomBody = z.infer<typeof DirectRoomBody>;
 
+/** `POST /v1/rooms/:id/read`: the seq read up to, as the socket's `read` frame carries it. */
+export const ReadMarkBody = z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export type ReadMarkBody = z.infer<typeof ReadMarkBody>;
+/** The caller's read mark after the call (a mark never moves back, nor past the newest event). */
+export const ReadMarkResponse = z.object({ roomId: z.string(), seq: z.number().int().min(0) });
+export type ReadMarkResponse = z.infer<typeof ReadMarkResponse>;
+
 /** The user to block. */
 export const BlockBody = z.object({ userId: z.string().min(1).max(64) });
 export type BlockBody = z.infer<typeof BlockBody>;

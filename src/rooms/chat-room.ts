@@ -256,6 +256,17 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     });
   }
 
+  /** The `read` frame over HTTP (for clients on SSE or long poll); answers the caller's mark now. */
+  markReadOver(identity: Identity, seq: number): Promise<Result<number>> {
+    return this.rpc("markRead", () => {
+      this.requireMember(identity.userId);
+      this.markRead(identity.userId, seq);
+      return this.sql
+        .exec<{ read_seq: number }>(`SELECT read_seq FROM members WHERE user_id = ?`, identity.userId)
+        .one().read_seq;
+    });
+  }
+
   history(identity: Identity, before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
     return this.rpc("history", async () => {
       this.requireMember(identity.userId);

@@ -387,6 +387,33 @@ describe("unread counts", () => {
     expect(await unreadOf(bob)).toEqual({ group: 1, dm: 0, total: 1 });
   });
 
+  it("take read marks over HTTP too, with hostile inputs refused", async () => {
+    const { ada, bob } = await pair();
+    const carol = await registerUser("rider", "Carol");
+    const dm = await direct(ada, bob);
+    const group = await createRoom(ada);
+    await postMessage(ada, dm.id, "one");
+    const two = await postMessage(ada, dm.id, "two");
+    const read = (user: TestUser, roomId: string, body: unknown) =>
+      call("POST", `/v1/rooms/${roomId}/read`, { token: user.token, body });
+    const b = await socketOf(bob, dm.id);
+    const from = b.frames.length;
+    expect((await read(bob, dm.id, { seq: 1 })).body).toEqual({ roomId: dm.id, seq: 1 });
+    await frameAfter(b, from, (f) => f.type === "read" && f.userId === bob.user.id && f.seq === 1);
+    // Never back, never past the newest event.
+    expect((await read(bob, dm.id, { seq: 0 })).body.seq).toBe(1);
+    expect((await read(bob, dm.id, { seq: Number.MAX_SAFE_INTEGER })).body.seq).toBe(two.seq);
+    await flushOutbox(dm.id);
+    expect((await listRooms(bob)).rooms.find((r) => r.id === dm.id)?.unread).toBe(0);
+
+    for (const body of [{}, { seq: -1 }, { seq: 1.5 }, { seq: "1" }, { seq: 2 ** 60 }, null])
+      expectError(await read(bob, dm.id, body), 400, "invalid_request");
+    expectError(await read(carol, dm.id, { seq: 1 }), 404, "not_found");
+    expectError(await read(carol, group.id, { seq: 1 }), 403, "forbidden");
+    expectError(await read(carol, "room_nope", { seq: 1 }), 404, "not_found");
+    b.close();
+  });
+
   it("does not count messages from a user you block", async () => {
     const { ada, bob } = await pair();
     const group = await createRoom(ada);
@@ -437,6 +464,9 @@ describe("the client SDK", () => {
     const list = await sdk(bob).roomList();
     expect(list.unreadTotal).toBe(1);
     expect(list.rooms.find((r) => r.id === room.id)?.unread).toBe(1);
+    expect(await sdk(bob).markRead(room.id, 1)).toBe(1);
+    await flushOutbox(room.id);
+    expect((await sdk(bob).roomList()).unreadTotal).toBe(0);
     expect((await sdk(bob).rooms()).map((r) => r.id)).toContain(room.id);
 
     expect((await sdk(bob).block(ada.user.id)).userId).toBe(ada.user.id);

@@ -126,6 +126,7 @@ const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>(
   rooms: "array",
   unreadTotal: "integer",
 });
+const ReadMarkAnswer = answer<{ roomId: string; seq: number }>({ roomId: "string", seq: "integer" });
 const BlockAnswer = answer<{ block: BlockedUser }>({ block: "object" });
 const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
@@ -418,6 +419,19 @@ export class RidewireClient {
   /** Lifts a block (404 when there is none). */
   async unblock(userId: string, options?: RequestOptions): Promise<void> {
     await this.call({ method: "DELETE", path: `/v1/me/blocks/${seg(userId)}`, signal: options?.signal });
+  }
+
+  /**
+   * Moves this user's read mark in the room forward to `seq` (the socket's `read` frame, for
+   * when there is no socket); answers the mark now. `rooms()` counts unread messages after it.
+   */
+  async markRead(roomId: string, seq: number, options?: RequestOptions): Promise<number> {
+    return this.markReadAt(`/v1/rooms/${seg(roomId)}`, seq, options?.signal);
+  }
+
+  private async markReadAt(base: string, seq: number, signal?: AbortSignal): Promise<number> {
+    return (await this.call({ method: "POST", path: `${base}/read`, body: { seq }, schema: ReadMarkAnswer, signal }))
+      .seq;
   }
 
   /** The users this one blocks, newest first. */
@@ -985,6 +999,12 @@ export class RidewireClient {
         const change = chatChangeRoute(frame, base);
         if (kind === "room" && change) {
           await this.call({ ...change, schema: ChatMessageAnswer, idempotencyKey: f.id, signal });
+          return { id: f.id };
+        }
+        // A read mark has its route too: unread counts follow it on the SSE fallback as well.
+        const read = frame as { seq?: unknown };
+        if (kind === "room" && f.type === "read" && typeof read.seq === "number") {
+          await this.markReadAt(base, read.seq, signal);
           return { id: f.id };
         }
         // A driver's trip move becomes its HTTP route on the SSE fallback.

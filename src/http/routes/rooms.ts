@@ -30,6 +30,7 @@ import {
   MessageSeqParam,
   PostMessageBody,
   ReactBody,
+  ReadMarkBody,
 } from "../../protocol/http";
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
@@ -134,6 +135,14 @@ roomRoutes.get("/rooms/:id/messages", async (c) => {
   const query = readQuery(c, HistoryQuery);
   const page = unwrap(await chatRoom(c.env, readId(c)).history(c.get("identity"), query.before, query.limit));
   return c.json(page);
+});
+
+/** The socket's `read` frame, for clients without a socket: moves the caller's read mark (unread counts). */
+roomRoutes.post("/rooms/:id/read", async (c) => {
+  const roomId = readId(c);
+  const body = await readBody(c, ReadMarkBody);
+  const seq = unwrap(await chatRoom(c.env, roomId).markReadOver(c.get("identity"), body.seq));
+  return c.json({ roomId, seq });
 });
 
 roomRoutes.post("/rooms/:id/messages", async (c) => {
