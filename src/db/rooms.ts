@@ -7,7 +7,7 @@ import { and, count, desc, eq, lt, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { MemberRole, Room } from "../protocol/common";
-import type { RoomListItem } from "../protocol/http";
+import { type RoomListItem, UNREAD_COUNT_CAP } from "../protocol/http";
 import { roomBans, roomMembers, rooms, users } from "./schema";
 
 export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
@@ -140,13 +140,15 @@ export async function addRoomMember(d1: D1Database, roomId: string, userId: stri
 
 /**
  * The messages of a room a member has not read, as D1 has them (the copy behind the room, a few
- * seconds late): after their read mark, posted by others, not deleted, from nobody they block.
- * `member` is the `room_members` row, joined by the caller.
+ * seconds late): after their read mark, posted by others, not deleted, from nobody they block;
+ * at most UNREAD_COUNT_CAP, so a listing reads a bounded number of rows however far behind a
+ * member is. The `room_members` row is the caller's, joined by the query this goes into.
  */
 function unreadOf(userId: string) {
-  return sql<number>`(SELECT COUNT(*) FROM messages AS m WHERE m.room_id = ${roomMembers.roomId}
+  return sql<number>`(SELECT COUNT(*) FROM (SELECT 1 FROM messages AS m WHERE m.room_id = ${roomMembers.roomId}
     AND m.seq > ${roomMembers.readSeq} AND m.user_id != ${userId} AND m.deleted_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM user_blocks AS b WHERE b.blocker_id = ${userId} AND b.blocked_id = m.user_id))`;
+    AND NOT EXISTS (SELECT 1 FROM user_blocks AS b WHERE b.blocker_id = ${userId} AND b.blocked_id = m.user_id)
+    LIMIT ${UNREAD_COUNT_CAP}))`;
 }
 
 /**

@@ -73,6 +73,9 @@ export type RoomMember = z.infer<typeof RoomMember>;
 export const RoomMembersResponse = z.object({ members: z.array(RoomMember) });
 export type RoomMembersResponse = z.infer<typeof RoomMembersResponse>;
 
+/** A room's unread count stops here ("999+" in an app): counting further would read every row behind. */
+export const UNREAD_COUNT_CAP = 1_000;
+
 /**
  * A listed room; `unread` (for a room the caller is a member of) counts the messages after their
  * read mark that others posted, not deleted, from nobody they block.

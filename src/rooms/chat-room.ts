@@ -164,7 +164,8 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   addMember(userId: string, blocks: BlockPair[] = []): Promise<Result<true>> {
     return this.rpc("addMember", () => {
       if (this.isDirect && !this.isMember(userId)) throw directRoom();
-      this.insertMember(userId, Date.now(), "member");
+      // A new member starts having read what came before them: only what follows is unread.
+      if (this.insertMember(userId, Date.now(), "member")) this.markRead(userId, this.room.log.lastSeq);
       this.blocks.replaceFor(userId, blocks);
       return true as const;
     });

@@ -414,6 +414,16 @@ describe("unread counts", () => {
     b.close();
   });
 
+  it("start at the join: what came before a new member is not unread to them", async () => {
+    const { ada, bob } = await pair();
+    const group = await createRoom(ada);
+    await postMessage(ada, group.id, "old news");
+    await joinRoom(bob, group.id);
+    await postMessage(ada, group.id, "fresh");
+    await flushOutbox(group.id);
+    expect((await listRooms(bob)).rooms.find((r) => r.id === group.id)?.unread).toBe(1);
+  });
+
   it("does not count messages from a user you block", async () => {
     const { ada, bob } = await pair();
     const group = await createRoom(ada);
