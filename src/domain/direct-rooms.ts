@@ -9,7 +9,8 @@
 /** `dm_` and 40 hex digits of SHA-256 over the two ids, sorted: 43 characters, safe in a path. */
 export async function directRoomId(a: string, b: string): Promise<string> {
   const [low, high] = a < b ? [a, b] : [b, a];
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`direct\n${low}\n${high}`));
+  // JSON keeps the pair unambiguous whatever the ids hold: ("a\nb", "c") is not ("a", "b\nc").
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(["direct", low, high])));
   const hex = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return `dm_${hex.slice(0, 40)}`;
 }
