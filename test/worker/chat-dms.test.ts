@@ -328,6 +328,43 @@ describe("blocks", () => {
     c.close();
   });
 
+  it("sends a live SSE stream the hidden frame, and others the message", async () => {
+    const { ada, bob } = await pair();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    expect((await block(ada, bob.user.id)).status).toBe(201);
+    const open = async (user: TestUser) => {
+      const res = await exports.default.fetch(`${BASE}/v1/rooms/${room.id}/events`, {
+        headers: { Authorization: `Bearer ${user.token}` },
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body?.getReader();
+      if (!reader) throw new Error("no stream");
+      let text = "";
+      const until = async (needle: string) => {
+        const deadline = Date.now() + 3_000;
+        while (!text.includes(needle)) {
+          if (Date.now() > deadline) throw new Error(`no ${needle} in ${text}`);
+          const chunk = await reader.read();
+          if (chunk.done) throw new Error(`stream ended: ${text}`);
+          text += new TextDecoder().decode(chunk.value);
+        }
+        return text;
+      };
+      await until('"type":"welcome"');
+      return { until, close: () => reader.cancel() };
+    };
+    const adaStream = await open(ada);
+    const bobStream = await open(bob);
+    const posted = await postMessage(bob, room.id, "not for ada");
+    const adaSaw = await adaStream.until(`id: ${posted.seq}\n`);
+    expect(adaSaw).toContain(`id: ${posted.seq}\ndata: {"type":"hidden","seq":${posted.seq}}`);
+    expect(adaSaw).not.toContain("not for ada");
+    expect(await bobStream.until(`id: ${posted.seq}\n`)).toContain("not for ada");
+    await adaStream.close();
+    await bobStream.close();
+  });
+
   it("applies a block to a room its blocker joins later, and forgets it when they leave", async () => {
     const { ada, bob } = await pair();
     const room = await createRoom(bob);
