@@ -74,7 +74,8 @@ export async function blocksBetween(d1: D1Database, a: string, b: string): Promi
  * once `userId` joins it.
  */
 export async function blocksWithMembers(d1: D1Database, roomId: string, userId: string): Promise<BlockPair[]> {
-  const other = sql`CASE WHEN ${userBlocks.blockerId} = ${userId} THEN ${userBlocks.blockedId} ELSE ${userBlocks.blockerId} END`;
+  const { blockerId, blockedId } = userBlocks;
+  const other = sql`CASE WHEN ${blockerId} = ${userId} THEN ${blockedId} ELSE ${blockerId} END`;
   return drizzle(d1)
     .select({ blocker: userBlocks.blockerId, blocked: userBlocks.blockedId })
     .from(userBlocks)

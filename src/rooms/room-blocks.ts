@@ -48,7 +48,8 @@ export class RoomBlocks {
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS blocks (blocker TEXT NOT NULL, blocked TEXT NOT NULL, PRIMARY KEY (blocker, blocked))`,
+      `CREATE TABLE IF NOT EXISTS blocks (blocker TEXT NOT NULL, blocked TEXT NOT NULL,
+       PRIMARY KEY (blocker, blocked))`,
     );
   }
 

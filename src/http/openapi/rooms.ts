@@ -55,7 +55,8 @@ export const roomOperations: Operation[] = [
     method: "post",
     path: "/v1/rooms/direct",
     summary:
-      "The direct conversation with another user: made the first time (201), the same room after (200), in either order; 403 blocked",
+      "The direct conversation with another user: made the first time (201), the same room after (200), " +
+      "whoever asks; 403 blocked",
     auth: true,
     body: DirectRoomBody,
     status: 201,
