@@ -83,9 +83,13 @@ export class RoomBlocks {
       return;
     }
     this.sql.exec(`DELETE FROM blocks WHERE blocker = ? AND blocked = ?`, pair.blocker, pair.blocked);
-    const viewers = this.map.get(pair.blocked);
-    viewers?.delete(pair.blocker);
-    if (viewers?.size === 0) this.map.delete(pair.blocked);
+    this.forget(pair);
+  }
+
+  private forget({ blocker, blocked }: BlockPair): void {
+    const viewers = this.map.get(blocked);
+    viewers?.delete(blocker);
+    if (viewers?.size === 0) this.map.delete(blocked);
   }
 
   /** Forgets every block involving `userId` (they left), then holds `pairs` (theirs as they join). */
@@ -93,11 +97,7 @@ export class RoomBlocks {
     const gone = this.sql
       .exec<BlockPair>(`DELETE FROM blocks WHERE blocker = ? OR blocked = ? RETURNING blocker, blocked`, userId, userId)
       .toArray();
-    for (const pair of gone) {
-      const viewers = this.map.get(pair.blocked);
-      viewers?.delete(pair.blocker);
-      if (viewers?.size === 0) this.map.delete(pair.blocked);
-    }
+    for (const pair of gone) this.forget(pair);
     for (const pair of pairs) if (pair.blocker === userId || pair.blocked === userId) this.set(pair, true);
   }
 
