@@ -40,6 +40,12 @@ export const forbidden = (message = "not allowed") => new ApiError(403, "forbidd
 export const notFound = (message = "not found") => new ApiError(404, "not_found", message);
 export const conflict = (message: string, details?: unknown) => new ApiError(409, "conflict", message, details);
 
+/** A direct message refused because one of the two blocked the other. */
+export const blocked = (message: string) => new ApiError(403, "blocked", message);
+/** What a direct conversation does not allow (a third member, leaving, roles, bans). */
+export const directRoom = (message = "a direct conversation has exactly its two members") =>
+  new ApiError(409, "direct_room", message);
+
 export type ErrorShape = { status: ContentfulStatus; code: ErrorCode; message: string; details?: unknown };
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorShape };
 

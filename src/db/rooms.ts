@@ -3,9 +3,11 @@
  * The room list and memberships in D1. Each room object keeps a copy of its members for the
  * hot path; every change is written here first, then told to the object.
  */
-import { and, count, desc, eq, or } from "drizzle-orm";
+import { and, count, desc, eq, lt, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { MemberRole, Room } from "../protocol/common";
+import { type RoomListItem, UNREAD_COUNT_CAP } from "../protocol/http";
 import { roomBans, roomMembers, rooms, users } from "./schema";
 
 export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
@@ -17,6 +19,24 @@ export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
       .values({ roomId: room.id, userId: room.createdBy, joinedAt: room.createdAt, role: "owner" })
       .onConflictDoNothing(),
   ]);
+}
+
+/**
+ * Stores a direct conversation and its two members (neither an owner: nobody moderates a
+ * conversation of two), in one batch. True when this call stored the room, false when it was
+ * there already: of two calls at once, exactly one is first.
+ */
+export async function insertDirectRoom(d1: D1Database, room: Room, peer: string): Promise<boolean> {
+  const db = drizzle(d1);
+  const member = (userId: string) => ({ roomId: room.id, userId, joinedAt: room.createdAt, role: "member" as const });
+  const [inserted] = await db.batch([
+    db.insert(rooms).values(room).onConflictDoNothing().returning({ id: rooms.id }),
+    db
+      .insert(roomMembers)
+      .values([member(room.createdBy), member(peer)])
+      .onConflictDoNothing(),
+  ]);
+  return inserted.length > 0;
 }
 
 export async function findRoom(d1: D1Database, id: string): Promise<Room | undefined> {
@@ -118,21 +138,75 @@ export async function addRoomMember(d1: D1Database, roomId: string, userId: stri
   await drizzle(d1).insert(roomMembers).values({ roomId, userId, joinedAt }).onConflictDoNothing();
 }
 
-/** Public rooms and the private rooms the user belongs to, newest first. */
-export async function listVisibleRooms(d1: D1Database, userId: string, limit: number): Promise<Room[]> {
-  return drizzle(d1)
-    .selectDistinct({
+/**
+ * The messages of a room a member has not read, as D1 has them (the copy behind the room, a few
+ * seconds late): after their read mark, posted by others, not deleted, from nobody they block;
+ * at most UNREAD_COUNT_CAP, so a listing reads a bounded number of rows however far behind a
+ * member is. The `room_members` row is the caller's, joined by the query this goes into.
+ */
+function unreadOf(userId: string) {
+  return sql<number>`(SELECT COUNT(*) FROM (SELECT 1 FROM messages AS m WHERE m.room_id = ${roomMembers.roomId}
+    AND m.seq > ${roomMembers.readSeq} AND m.user_id != ${userId} AND m.deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM user_blocks AS b WHERE b.blocker_id = ${userId} AND b.blocked_id = m.user_id)
+    LIMIT ${UNREAD_COUNT_CAP}))`;
+}
+
+/**
+ * Public rooms and the private rooms the user belongs to, newest first, each with its unread
+ * count when the user is a member.
+ */
+export async function listVisibleRooms(d1: D1Database, userId: string, limit: number): Promise<RoomListItem[]> {
+  const rows = await drizzle(d1)
+    .select({
       id: rooms.id,
       name: rooms.name,
       private: rooms.private,
+      kind: rooms.kind,
       createdBy: rooms.createdBy,
       createdAt: rooms.createdAt,
+      member: roomMembers.userId,
+      unread: unreadOf(userId),
     })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(or(eq(rooms.private, false), eq(roomMembers.userId, userId)))
     .orderBy(desc(rooms.createdAt))
     .limit(limit);
+  return rows.map(({ member, unread, ...room }) => (member === null ? room : { ...room, unread: Number(unread) }));
+}
+
+/** The unread messages of every room the user is a member of: the app's badge. */
+export async function unreadTotal(d1: D1Database, userId: string): Promise<number> {
+  const [row] = await drizzle(d1)
+    .select({ n: sql<number>`COALESCE(SUM(${unreadOf(userId)}), 0)` })
+    .from(roomMembers)
+    .where(eq(roomMembers.userId, userId));
+  return Number(row?.n ?? 0);
+}
+
+/** Copies read marks from a room object; a mark only moves forward, so a batch may be copied twice. */
+export async function saveReadMarks(d1: D1Database, roomId: string, marks: { userId: string; seq: number }[]) {
+  const db = drizzle(d1);
+  const [first, ...rest] = marks.map((mark) =>
+    db
+      .update(roomMembers)
+      .set({ readSeq: mark.seq })
+      .where(
+        and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, mark.userId), lt(roomMembers.readSeq, mark.seq)),
+      ),
+  );
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** The rooms both users are members of (their direct conversation among them). */
+export async function sharedRooms(d1: D1Database, a: string, b: string): Promise<string[]> {
+  const other = alias(roomMembers, "other");
+  const rows = await drizzle(d1)
+    .select({ roomId: roomMembers.roomId })
+    .from(roomMembers)
+    .innerJoin(other, and(eq(other.roomId, roomMembers.roomId), eq(other.userId, b)))
+    .where(eq(roomMembers.userId, a));
+  return rows.map((r) => r.roomId);
 }
 
 /** The members of a room with their display names, in the order they joined. */

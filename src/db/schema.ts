@@ -28,6 +28,13 @@ export const rooms = sqliteTable(
     id: text("id").primaryKey(),
     name: text("name").notNull(),
     private: integer("private", { mode: "boolean" }).notNull(),
+    /**
+     * `direct`: a conversation of exactly two users, whose id is derived from the pair
+     * (http/direct-rooms.ts), so there is one per pair; private, with no joins or invites.
+     */
+    kind: text("kind", { enum: ["group", "direct"] })
+      .notNull()
+      .default("group"),
     createdBy: text("created_by")
       .notNull()
       .references(() => users.id),
@@ -50,8 +57,28 @@ export const roomMembers = sqliteTable(
     role: text("role", { enum: ["owner", "admin", "member"] })
       .notNull()
       .default("member"),
+    /**
+     * The member's read mark (the seq they have read up to), copied behind from the room
+     * object, which holds the live one: unread counts are read from here and `messages`.
+     */
+    readSeq: integer("read_seq").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+);
+
+/** Users a user blocked: no direct messages from them, and their messages hidden in shared rooms. */
+export const userBlocks = sqliteTable(
+  "user_blocks",
+  {
+    blockerId: text("blocker_id")
+      .notNull()
+      .references(() => users.id),
+    blockedId: text("blocked_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("user_blocks_blocked_idx").on(t.blockedId)],
 );
 
 /** Users banned from a room by its owner or an admin: removed, and refused a join until unbanned. */

@@ -24,10 +24,15 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
+/** `group`: a room people create, join and are added to; `direct`: the one conversation of two users. */
+export const RoomKind = z.enum(["group", "direct"]);
+export type RoomKind = z.infer<typeof RoomKind>;
+
 export const Room = z.object({
   id: z.string(),
   name: z.string(),
   private: z.boolean(),
+  kind: RoomKind,
   createdBy: z.string(),
   createdAt: z.number().int(),
 });
@@ -67,6 +72,9 @@ export type Emoji = z.infer<typeof Emoji>;
 
 /** Distinct emoji one message may carry; a new one past this is refused (409). */
 export const MAX_REACTIONS_PER_MESSAGE = 20;
+
+/** How many users one user may block: a bound on the list every room they join is told. */
+export const MAX_BLOCKS_PER_USER = 1_000;
 
 /** How many users reacted to a message with one emoji, and whether the reader is one of them. */
 export const ReactionCount = z.object({ emoji: z.string(), count: z.number().int(), me: z.boolean() });
@@ -121,6 +129,12 @@ export const ErrorCode = z.enum([
   "trip_too_short",
   /** A room already has ROOM_MAX_MEMBERS members: a join or an add is refused (409). */
   "room_full",
+  /** A direct message between two users when one blocked the other (403). */
+  "blocked",
+  /** A membership change a direct conversation does not have: a third member, leaving, roles (409). */
+  "direct_room",
+  /** A user already blocks MAX_BLOCKS_PER_USER users (409). */
+  "too_many_blocks",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -114,7 +114,19 @@ export type ChatWelcome = WelcomeFrame<{
 }>;
 
 /** What a chat room sends besides the control frames; `message`, `edit`, `delete` and `reaction` are stored events. */
-export type ChatRoomFrame = ChatWelcome | ChatStoredFrame | ChatMemberFrame | PresenceFrame | TypingFrame | ReadFrame;
+/**
+ * A stored event this reader does not see (what a user they block did in a group room): only
+ * its seq, so the reader's cursor moves on with no gap.
+ */
+export type HiddenFrame = { type: "hidden"; seq: number };
+export type ChatRoomFrame =
+  | HiddenFrame
+  | ChatWelcome
+  | ChatStoredFrame
+  | ChatMemberFrame
+  | PresenceFrame
+  | TypingFrame
+  | ReadFrame;
 export type ChatServerFrame = ChatRoomFrame | ControlFrame;
 
 export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });

@@ -89,11 +89,44 @@ export type RoomMember = z.infer<typeof RoomMember>;
 export const RoomMembersResponse = z.object({ members: z.array(RoomMember) });
 export type RoomMembersResponse = z.infer<typeof RoomMembersResponse>;
 
-export const RoomListResponse = z.object({ rooms: z.array(Room) });
+/** A room's unread count stops here ("999+" in an app): counting further would read every row behind. */
+export const UNREAD_COUNT_CAP = 1_000;
+
+/**
+ * A listed room; `unread` (for a room the caller is a member of) counts the messages after their
+ * read mark that others posted, not deleted, from nobody they block.
+ */
+export const RoomListItem = Room.extend({ unread: z.number().int().min(0).optional() });
+export type RoomListItem = z.infer<typeof RoomListItem>;
+
+/** The rooms, and `unreadTotal`: the unread messages of every room the caller is a member of (an app badge). */
+export const RoomListResponse = z.object({ rooms: z.array(RoomListItem), unreadTotal: z.number().int().min(0) });
 export type RoomListResponse = z.infer<typeof RoomListResponse>;
 
 export const AddMemberBody = z.object({ userId: z.string().min(1).max(64) });
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
+
+/** The other user of a direct conversation. */
+export const DirectRoomBody = z.object({ userId: z.string().min(1).max(64) });
+export type DirectRoomBody = z.infer<typeof DirectRoomBody>;
+
+/** `POST /v1/rooms/:id/read`: the seq read up to, as the socket's `read` frame carries it. */
+export const ReadMarkBody = z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export type ReadMarkBody = z.infer<typeof ReadMarkBody>;
+/** The caller's read mark after the call (a mark never moves back, nor past the newest event). */
+export const ReadMarkResponse = z.object({ roomId: z.string(), seq: z.number().int().min(0) });
+export type ReadMarkResponse = z.infer<typeof ReadMarkResponse>;
+
+/** The user to block. */
+export const BlockBody = z.object({ userId: z.string().min(1).max(64) });
+export type BlockBody = z.infer<typeof BlockBody>;
+
+export const BlockedUser = z.object({ userId: z.string(), name: z.string(), blockedAt: z.number().int() });
+export type BlockedUser = z.infer<typeof BlockedUser>;
+export const BlockResponse = z.object({ block: BlockedUser });
+export type BlockResponse = z.infer<typeof BlockResponse>;
+export const BlockListResponse = z.object({ blocks: z.array(BlockedUser) });
+export type BlockListResponse = z.infer<typeof BlockListResponse>;
 
 /** The owner makes a member an admin, or an admin a member again (the owner's role moves only by a transfer). */
 export const SetRoleBody = z.object({ role: z.enum(["admin", "member"]) });

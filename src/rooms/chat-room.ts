@@ -10,9 +10,14 @@
  * Membership changes (http/routes/room-members.ts) are decided and written to D1 by the Worker, then
  * applied here: each is a `member` event on the log, and a member who is gone (left, removed,
  * banned) loses every connection here at once (MEMBERSHIP_ENDED_CLOSE_CODE) and every read.
+ *
+ * A direct conversation (http/routes/direct-rooms.ts) is a room of exactly two members, made
+ * with `initializeDirect`: nobody joins it, and to anyone else it does not exist (404). The
+ * blocks between members (rooms/room-blocks.ts) stop all sending in a direct conversation, and
+ * hide the blocked user's doings from the blocker in a group room.
  */
 import type { Identity } from "../auth/jwt";
-import { forbidden, notFound, type ApiError, type Result } from "../errors";
+import { blocked, directRoom, forbidden, notFound, type ApiError, type Result } from "../errors";
 import { chatNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
 import type { ChatMessage, MemberRole, Message, Room } from "../protocol/common";
@@ -27,7 +32,9 @@ import type { HistoryResponse } from "../protocol/http";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
+import { ReadMarks } from "./read-marks";
 import type { ReadableLog } from "./resume";
+import { type BlockPair, actorOf, hiddenText, RoomBlocks } from "./room-blocks";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
 export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
@@ -44,6 +51,27 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
    * `deleteMember`.
    */
   private members: number | null = null;
+  /** The blocks between members; made on first use in an activation (its table then too). */
+  private blockList: RoomBlocks | null = null;
+  /** Read marks and their copy to D1; made on first use in an activation. */
+  private reads: ReadMarks | null = null;
+  /** Whether this is a direct conversation: read once from storage, never changes. */
+  private direct: boolean | null = null;
+
+  private get blocks(): RoomBlocks {
+    this.blockList ??= new RoomBlocks(this.sql);
+    return this.blockList;
+  }
+
+  private get readMarks(): ReadMarks {
+    this.reads ??= new ReadMarks(this.sql, this.env.DB);
+    return this.reads;
+  }
+
+  private get isDirect(): boolean {
+    this.direct ??= this.ctx.storage.kv.get("direct") === true;
+    return this.direct;
+  }
 
   /** Opens the log and chat and creates the room's tables (RoomStorage runs it once). */
   private openStorage(): LoggedChat<ChatRoomStoredFrame> {
@@ -101,12 +129,52 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /**
-   * Adds a member (the Worker has written D1 already); idempotent. A join is not (yet) an event
-   * on the log: connections see it as the member's presence and in the next welcome.
+   * Creates a direct conversation of `room.createdBy` and `peer`, both plain members, with the
+   * blocks between them; idempotent (two calls at once, in either order, make it once).
    */
-  addMember(userId: string): Promise<Result<true>> {
+  initializeDirect(room: Room, peer: string, blocks: BlockPair[]): Promise<Result<Room>> {
+    const fresh = !this.exists();
+    this.kept.create();
+    return this.rpc("initializeDirect", () => {
+      if (fresh) {
+        this.ctx.storage.kv.put("direct", true);
+        this.direct = true;
+        this.sql.exec(
+          `INSERT INTO room (id, name, private, created_by, created_at) VALUES (?, ?, 1, ?, ?)
+           ON CONFLICT (id) DO NOTHING`,
+          room.id,
+          room.name,
+          room.createdBy,
+          room.createdAt,
+        );
+        this.insertMember(room.createdBy, room.createdAt, "member");
+        this.insertMember(peer, room.createdAt, "member");
+        for (const pair of blocks) this.blocks.set(pair, true);
+      }
+      if (!this.isDirect) throw directRoom("not a direct conversation");
+      return room;
+    });
+  }
+
+  /**
+   * Adds a member (the Worker has written D1 already) with the blocks between them and the
+   * members here; idempotent. A join is not (yet) an event on the log: connections see it as
+   * the member's presence and in the next welcome. Nobody joins a direct conversation.
+   */
+  addMember(userId: string, blocks: BlockPair[] = []): Promise<Result<true>> {
     return this.rpc("addMember", () => {
-      this.insertMember(userId, Date.now(), "member");
+      if (this.isDirect && !this.isMember(userId)) throw directRoom();
+      // A new member starts having read what came before them: only what follows is unread.
+      if (this.insertMember(userId, Date.now(), "member")) this.markRead(userId, this.room.log.lastSeq);
+      this.blocks.replaceFor(userId, blocks);
+      return true as const;
+    });
+  }
+
+  /** `blocker` blocked `target` (`on`), or lifted it; the Worker has written D1 already. */
+  setBlock(blocker: string, target: string, on: boolean): Promise<Result<true>> {
+    return this.rpc("setBlock", () => {
+      this.blocks.set({ blocker, blocked: target }, on);
       return true as const;
     });
   }
@@ -118,6 +186,8 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
    */
   endMembership(userId: string, event: "left" | "removed", by?: string, banned?: boolean): Promise<Result<true>> {
     return this.rpc("endMembership", () => {
+      this.blocks.replaceFor(userId);
+      this.readMarks.forget(userId);
       if (this.deleteMember(userId))
         this.appendMember({
           userId,
@@ -187,10 +257,24 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     });
   }
 
+  /** The `read` frame over HTTP (for clients on SSE or long poll); answers the caller's mark now. */
+  markReadOver(identity: Identity, seq: number): Promise<Result<number>> {
+    return this.rpc("markRead", () => {
+      this.requireMember(identity.userId);
+      this.markRead(identity.userId, seq);
+      return this.sql
+        .exec<{ read_seq: number }>(`SELECT read_seq FROM members WHERE user_id = ?`, identity.userId)
+        .one().read_seq;
+    });
+  }
+
   history(identity: Identity, before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
     return this.rpc("history", async () => {
       this.requireMember(identity.userId);
-      return this.room.chat.history(this.roomId(), before, limit, identity.userId);
+      const page = await this.room.chat.history(this.roomId(), before, limit, identity.userId);
+      if (this.isDirect || !this.blocks.hidesAnyone(identity.userId)) return page;
+      // `nextBefore` stays the unfiltered page's: the next page starts where this one ended.
+      return { ...page, messages: page.messages.filter((m) => !this.blocks.hides(identity.userId, m.userId)) };
     });
   }
 
@@ -204,23 +288,53 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.room.log;
   }
 
-  protected override wakeNeeded(now: number): number | null {
-    return this.kept.wakeNeeded(now);
+  protected override replayLogFor(identity: Identity): ReadableLog {
+    if (this.isDirect || !this.blocks.hidesAnyone(identity.userId)) return this.room.log;
+    return this.blocks.viewOf(this.room.log, identity.userId);
   }
 
-  protected override onAlarm(now: number): Promise<number | null> {
-    return this.room.log.onAlarm(now);
+  /**
+   * A stored event to every connection; in a group room where someone blocks its actor, they
+   * get a `hidden` frame instead. With no blocks here (the usual room) nothing is parsed.
+   */
+  protected override publish(stored: { seq: number; text: string }): void {
+    const actor = this.isDirect || !this.blocks.any ? null : actorOf(stored.text);
+    const hiding = actor === null ? undefined : this.blocks.viewersHiding(actor);
+    if (hiding) this.connections.publishHiding(stored.text, stored.seq, hiding, hiddenText(stored.seq));
+    else super.publish(stored);
+  }
+
+  protected override wakeNeeded(now: number): number | null {
+    const log = this.kept.wakeNeeded(now);
+    if (!this.exists() || !this.readMarks.pending) return log;
+    const reads = now + this.config.OUTBOX_FLUSH_DELAY_MS;
+    return log === null ? reads : Math.min(log, reads);
+  }
+
+  /** The log's share (its outbox to D1), then the read marks' copy; a failed copy is tried again. */
+  protected override async onAlarm(now: number): Promise<number | null> {
+    const retry = await this.room.log.onAlarm(now);
+    try {
+      await this.readMarks.flush(this.roomId());
+      return retry;
+    } catch (err) {
+      this.logError("flushReadMarks", err);
+      const again = Date.now() + 5_000;
+      return retry === null ? again : Math.min(retry, again);
+    }
   }
 
   protected denyConnection(identity: Identity): ApiError | null {
-    return this.isMember(identity.userId) ? null : forbidden("join the room first");
+    return this.isMember(identity.userId) ? null : this.notMember();
   }
 
   /** A user who is not (or no longer) a member is refused, and their waiting long poll answered 403. */
   protected override refusalOf(userId: string): string | null {
     const refused = super.refusalOf(userId);
     if (refused || !this.exists()) return refused;
-    return this.isMember(userId) ? null : "you are not a member of this room";
+    // A stranger to a direct conversation is answered as for a room that does not exist (denyConnection).
+    if (this.isMember(userId) || this.isDirect) return null;
+    return "you are not a member of this room";
   }
 
   protected welcomeSnapshot(): WelcomeSnapshot<ChatRoomFrame> {
@@ -258,6 +372,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       case "react":
         return this.reactTo(identity, frame.seq, frame.emoji, frame.on, frame.id).then((stored) => stored.seq);
       case "typing":
+        if (this.isDirect && this.blocks.any) return null;
         // With an id, a repeat is acknowledged and not relayed again, like any command.
         this.room.log.commands.once(identity.userId, "typing", frame.id, null, () => {
           this.broadcast({ type: "typing", userId: identity.userId, active: frame.active }, ws);
@@ -320,6 +435,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
   private postAndNotify(identity: Identity, text: string, commandId?: string): PostedMessage {
+    this.requireNotBlocked(identity.userId);
     const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId);
     if (posted.message) this.notifyOffline(posted.message, identity.name);
     return posted;
@@ -335,6 +451,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     replyTo: number,
     commandId?: string,
   ): Promise<PostedMessage> {
+    this.requireNotBlocked(identity.userId);
     await this.room.chat.original(this.roomId(), replyTo);
     const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, replyTo);
     if (posted.message) this.notifyOffline(posted.message, identity.name);
@@ -344,13 +461,14 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   /** An edit is stored and sent to connections, but not notified: the message was already. */
   private edit(identity: Identity, seq: number, text: string, commandId?: string): Promise<StoredChange> {
     this.requireMember(identity.userId);
+    this.requireNotBlocked(identity.userId);
     return this.room.chat.edit(this.roomId(), identity.userId, seq, text, commandId);
   }
 
   /** The room's owner and admins, and operators (account role `admin`), moderate: they may delete any message. */
   private remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
     const role = this.roleOf(identity.userId);
-    if (role === null) throw forbidden("join the room first");
+    if (role === null) throw this.notMember();
     const moderator = identity.role === "admin" || role !== "member";
     return this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
   }
@@ -363,6 +481,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     commandId?: string,
   ): Promise<StoredChange> {
     this.requireMember(identity.userId);
+    this.requireNotBlocked(identity.userId);
     return this.room.chat.react(this.roomId(), identity.userId, seq, emoji, on, commandId);
   }
 
@@ -376,10 +495,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       this.env.NOTIFICATIONS,
       () => {
         const online = new Set(this.onlineUsers());
+        // Nobody is told of a message from a user they block.
+        const hiding = this.blocks.viewersHiding(message.userId);
         return this.sql
           .exec<{ user_id: string }>(`SELECT user_id FROM members WHERE user_id != ?`, message.userId)
           .toArray()
-          .filter((row) => !online.has(row.user_id))
+          .filter((row) => !online.has(row.user_id) && !hiding?.has(row.user_id))
           .map((row) => chatNotification(message, row.user_id, senderName));
       },
       (err) => this.logError("notify", err),
@@ -389,10 +510,10 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   /** Read marks only move forward, and never past the newest message. */
   private markRead(userId: string, seq: number): null {
     const mark = Math.min(seq, this.room.log.lastSeq);
-    const updated = this.sql
-      .exec(`UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ? RETURNING user_id`, mark, userId, mark)
-      .toArray();
-    if (updated.length > 0) this.broadcast({ type: "read", userId, seq: mark });
+    if (this.readMarks.mark(userId, mark)) {
+      this.broadcast({ type: "read", userId, seq: mark });
+      this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
+    }
     return null;
   }
 
@@ -401,7 +522,20 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   private requireMember(userId: string): void {
-    if (!this.isMember(userId)) throw forbidden("join the room first");
+    if (!this.isMember(userId)) throw this.notMember();
+  }
+
+  /** A group room asks a stranger to join; a direct conversation does not exist for them. */
+  private notMember(): ApiError {
+    return this.isDirect ? notFound(`${this.kind} not found`) : forbidden("join the room first");
+  }
+
+  /** In a direct conversation, nothing is sent while either member blocks the other. */
+  private requireNotBlocked(userId: string): void {
+    if (!this.isDirect || !this.blocks.any) return;
+    throw this.blocks.viewersHiding(userId)
+      ? blocked("you cannot send messages to this user")
+      : blocked("you blocked this user: unblock them to send messages");
   }
 
   /** The room's id, read once from storage; it never changes. */

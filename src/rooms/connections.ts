@@ -51,6 +51,19 @@ export class Connections {
     this.longPolls.stored(seq);
   }
 
+  /**
+   * A stored event that `hiding` users do not see: they get `instead` (the same seq), everyone
+   * else `text`; answers the long polls, which read the log through their own view.
+   */
+  publishHiding(text: string, seq: number, hiding: ReadonlySet<string>, instead: string): void {
+    for (const [ws, who] of this.sockets) trySend(ws, hiding.has(who.userId) ? instead : text);
+    if (this.eventStreams.count > 0) {
+      this.eventStreams.sendWhere(sseEvent(text, seq), (userId) => !hiding.has(userId));
+      this.eventStreams.sendWhere(sseEvent(instead, seq), (userId) => hiding.has(userId));
+    }
+    this.longPolls.stored(seq);
+  }
+
   /** An ephemeral frame (no seq, not kept) to every socket but `except`, and every stream. */
   broadcast(text: string, except?: WebSocket): void {
     for (const ws of this.sockets.keys()) if (ws !== except) trySend(ws, text);

@@ -108,6 +108,11 @@ export class EventStreams {
     return this.each((s) => userId === undefined || s.identity.userId === userId, chunk);
   }
 
+  /** Writes to the streams of the users `match` takes; returns how many streams it went to. */
+  sendWhere(chunk: string, match: (userId: string) => boolean): number {
+    return this.each((s) => match(s.identity.userId), chunk);
+  }
+
   /** Ends one user's streams (they lost access to the room), after what was already written; returns how many. */
   closeUser(userId: string): number {
     let closed = 0;

@@ -101,6 +101,11 @@ export abstract class SocketHub<
     return EMPTY_LOG;
   }
 
+  /** The log as `identity` reads it (a chat room hides the events of users they block). */
+  protected replayLogFor(_identity: Identity): ReadableLog {
+    return this.replayLog();
+  }
+
   /** The seq up to which `identity` may not read the log (0: all of it); see rooms/resume. */
   protected replayFloor(_identity: Identity): number {
     return 0;
@@ -232,7 +237,7 @@ export abstract class SocketHub<
       if (!session) throw unauthorized("missing session");
       if (url.pathname === "/poll")
         return await answerLongPoll(url, {
-          log: () => this.replayLog(),
+          log: () => this.replayLogFor(identity),
           floor: this.replayFloor(identity),
           userId: identity.userId,
           tokenExpiresAt: session.expiresAt,
@@ -281,7 +286,7 @@ export abstract class SocketHub<
 
   /** `welcome`, then with `since` the missed events and `synced`, or `reset` (rooms/resume.ts). */
   private opening(identity: Identity, since: number | null) {
-    const log = this.replayLog();
+    const log = this.replayLogFor(identity);
     const welcome = JSON.stringify({ type: "welcome", seq: log.lastSeq, ...this.welcomeSnapshot(identity) });
     return openingFrames(log, welcome, since, this.replayFloor(identity));
   }

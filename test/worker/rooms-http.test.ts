@@ -2,6 +2,7 @@
 // error answered as `{ error: { code, message } }`.
 import { describe, expect, it } from "vitest";
 import { Message, Room } from "../../src/protocol/common";
+import { RoomListItem } from "../../src/protocol/http";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique } from "../helpers/api";
 import { expectError, postMessage } from "../helpers/chat";
 
@@ -78,7 +79,7 @@ describe("GET /v1/rooms", () => {
 
     const forBob = await call("GET", "/v1/rooms", { token: bob.token });
     expect(forBob.status).toBe(200);
-    const bobSees = (forBob.body.rooms as unknown[]).map((r) => Room.strict().parse(r));
+    const bobSees = (forBob.body.rooms as unknown[]).map((r) => RoomListItem.strict().parse(r));
     const bobIds = bobSees.map((r) => r.id);
     expect(bobIds).toContain(adaPublic.id);
     expect(bobIds).toContain(bobPrivate.id);

@@ -16,6 +16,7 @@ export type {
   AckFrame,
   ChatClientFrame,
   ChatMemberFrame,
+  HiddenFrame,
   MemberEvent,
   ChatServerFrame,
   ErrorFrame,
@@ -46,7 +47,8 @@ export type DriverFrames = { client: DriverClientFrame; server: DriverServerFram
 
 /** Server frames that are stored events of each channel's log (everything else carries no log seq). */
 export const STORED_TYPES = {
-  chat: new Set<string>(["message", "edit", "delete", "reaction", "member"]),
+  // `hidden` stands for a stored event of a user the reader blocks: it carries that event's seq.
+  chat: new Set<string>(["message", "edit", "delete", "reaction", "member", "hidden"]),
   trip: new Set<string>(["status", "message", "fare"]),
   driver: new Set<string>(),
 } as const;

@@ -35,12 +35,14 @@ import type {
 } from "../../../src/protocol/dispatch";
 import type {
   AuthResponse,
+  BlockedUser,
   CreateRoomBody,
   HistoryResponse,
   LoginBody,
   LogoutResponse,
   MeResponse,
   RegisterBody,
+  RoomListItem,
   RoomMember,
 } from "../../../src/protocol/http";
 import type {
@@ -120,7 +122,13 @@ const AuthAnswer = answer<AuthResponse>({
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
-const RoomListResponse = answer<{ rooms: Room[] }>({ rooms: "array" });
+const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>({
+  rooms: "array",
+  unreadTotal: "integer",
+});
+const ReadMarkAnswer = answer<{ roomId: string; seq: number }>({ roomId: "string", seq: "integer" });
+const BlockAnswer = answer<{ block: BlockedUser }>({ block: "object" });
+const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
 const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
 const MessageResponse = answer<{ message: Message }>({ message: "object" });
@@ -373,10 +381,70 @@ export class RidewireClient {
       .room;
   }
 
-  /** Rooms this user can see (public ones and those they are a member of). */
-  async rooms(options?: RequestOptions): Promise<Room[]> {
-    return (await this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal }))
-      .rooms;
+  /** Rooms this user can see (public ones and those they are a member of, with `unread` on the latter). */
+  async rooms(options?: RequestOptions): Promise<RoomListItem[]> {
+    return (await this.roomList(options)).rooms;
+  }
+
+  /** The rooms as `rooms` gives them, and `unreadTotal`: every unread message of the user's rooms (a badge). */
+  async roomList(options?: RequestOptions): Promise<{ rooms: RoomListItem[]; unreadTotal: number }> {
+    return this.call({ method: "GET", path: "/v1/rooms", schema: RoomListResponse, signal: options?.signal });
+  }
+
+  /**
+   * The direct conversation with `userId`: the same room every time, whichever of the two asks
+   * (made on the first call). Rejects with `blocked` (403) when that user blocks this one.
+   */
+  async directRoom(userId: string, options?: RequestOptions): Promise<Room> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/rooms/direct",
+        body: { userId },
+        schema: RoomResponse,
+        signal: options?.signal,
+      })
+    ).room;
+  }
+
+  /**
+   * Blocks a user: no direct messages either way, and in shared rooms their messages are left
+   * out of history and arrive as `hidden` frames. Blocking twice is fine.
+   */
+  async block(userId: string, options?: RequestOptions): Promise<BlockedUser> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/me/blocks",
+        body: { userId },
+        schema: BlockAnswer,
+        signal: options?.signal,
+      })
+    ).block;
+  }
+
+  /** Lifts a block (404 when there is none). */
+  async unblock(userId: string, options?: RequestOptions): Promise<void> {
+    await this.call({ method: "DELETE", path: `/v1/me/blocks/${seg(userId)}`, signal: options?.signal });
+  }
+
+  /**
+   * Moves this user's read mark in the room forward to `seq` (the socket's `read` frame, for
+   * when there is no socket); answers the mark now. `rooms()` counts unread messages after it.
+   */
+  async markRead(roomId: string, seq: number, options?: RequestOptions): Promise<number> {
+    return this.markReadAt(`/v1/rooms/${seg(roomId)}`, seq, options?.signal);
+  }
+
+  private async markReadAt(base: string, seq: number, signal?: AbortSignal): Promise<number> {
+    return (await this.call({ method: "POST", path: `${base}/read`, body: { seq }, schema: ReadMarkAnswer, signal }))
+      .seq;
+  }
+
+  /** The users this one blocks, newest first. */
+  async blocks(options?: RequestOptions): Promise<BlockedUser[]> {
+    return (await this.call({ method: "GET", path: "/v1/me/blocks", schema: BlockListAnswer, signal: options?.signal }))
+      .blocks;
   }
 
   async joinRoom(roomId: string, options?: RequestOptions): Promise<Room> {
@@ -940,6 +1008,12 @@ export class RidewireClient {
           await this.call({ ...change, schema: ChatMessageAnswer, idempotencyKey: f.id, signal });
           return { id: f.id };
         }
+        // A read mark has its route too: unread counts follow it on the SSE fallback as well.
+        const read = frame as { seq?: unknown };
+        if (kind === "room" && f.type === "read" && typeof read.seq === "number") {
+          await this.markReadAt(base, read.seq, signal);
+          return { id: f.id };
+        }
         // A driver's trip move becomes its HTTP route on the SSE fallback.
         const move = Object.hasOwn(TRIP_MOVE_OF_FRAME, f.type)
           ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType]
@@ -1107,7 +1181,7 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { Offer, OpsCellsResponse, RoomMember };
+export type { BlockedUser, Offer, OpsCellsResponse, RoomListItem, RoomMember };
 export type {
   AuthResponse,
   ChatMessage,

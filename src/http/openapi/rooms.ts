@@ -2,10 +2,15 @@
  * @module http/openapi/rooms
  * Chat rooms (routes/rooms.ts, routes/room-members.ts): creating, listing, joining and
  * membership (leave, remove, roles, ownership, bans), history and posting (with replies),
- * editing, deleting and reacting, and the room's socket and its fallbacks.
+ * editing, deleting and reacting, and the room's socket and its fallbacks; direct conversations
+ * (routes/direct-rooms.ts) and blocks (routes/blocks.ts).
  */
 import {
   AddMemberBody,
+  BlockBody,
+  BlockListResponse,
+  BlockResponse,
+  DirectRoomBody,
   BanBody,
   BanResponse,
   LeaveResponse,
@@ -19,6 +24,8 @@ import {
   MessageResponse,
   PostMessageBody,
   ReactBody,
+  ReadMarkBody,
+  ReadMarkResponse,
   RoomListResponse,
   RoomMembersResponse,
   RoomResponse,
@@ -39,10 +46,21 @@ export const roomOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/rooms",
-    summary: "Public rooms and the caller's private rooms",
+    summary: "Public rooms and the caller's private rooms, with unread counts and their total",
     auth: true,
     status: 200,
     response: RoomListResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/rooms/direct",
+    summary:
+      "The direct conversation with another user: made the first time (201), the same room after (200), " +
+      "whoever asks; 403 blocked",
+    auth: true,
+    body: DirectRoomBody,
+    status: 201,
+    response: RoomResponse,
   },
   {
     method: "post",
@@ -138,6 +156,15 @@ export const roomOperations: Operation[] = [
     idempotent: true,
   },
   {
+    method: "post",
+    path: "/v1/rooms/{id}/read",
+    summary: "Move the caller's read mark forward (the socket's read frame); answers the mark now",
+    auth: true,
+    body: ReadMarkBody,
+    status: 200,
+    response: ReadMarkResponse,
+  },
+  {
     method: "patch",
     path: "/v1/rooms/{id}/messages/{seq}",
     summary: "Edit one's own message",
@@ -167,4 +194,29 @@ export const roomOperations: Operation[] = [
     idempotent: true,
   },
   ...roomStreamOperations("/v1/rooms/{id}", { socket: "Room socket", events: "Room events" }),
+  {
+    method: "get",
+    path: "/v1/me/blocks",
+    summary: "The users the caller blocks, newest first",
+    auth: true,
+    status: 200,
+    response: BlockListResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/me/blocks",
+    summary:
+      "Block a user: no direct messages either way, and their messages hidden in shared rooms (200 when already)",
+    auth: true,
+    body: BlockBody,
+    status: 201,
+    response: BlockResponse,
+  },
+  {
+    method: "delete",
+    path: "/v1/me/blocks/{userId}",
+    summary: "Lift a block",
+    auth: true,
+    status: 204,
+  },
 ];

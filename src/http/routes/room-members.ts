@@ -19,13 +19,13 @@ import {
   unbanFromRoom,
 } from "../../db/rooms";
 import { findUserById } from "../../db/users";
-import { badRequest, conflict, forbidden, notFound, unwrap } from "../../errors";
+import { badRequest, conflict, directRoom, forbidden, notFound, unwrap } from "../../errors";
 import type { MemberRole } from "../../protocol/common";
 import { BanBody, SetRoleBody, TransferOwnershipBody } from "../../protocol/http";
 import { chatRoom } from "../../rooms/stubs";
 import type { AppContext, AppEnv } from "../context";
 import { readBody, readId } from "../validate";
-import { requireRoom } from "./rooms";
+import { requireKnownRoom } from "./rooms";
 
 /**
  * Mounted after `roomRoutes` (http/app.ts), whose `/rooms/*` middleware (requireUser) runs first
@@ -33,10 +33,12 @@ import { requireRoom } from "./rooms";
  */
 export const roomMemberRoutes = new Hono<AppEnv>();
 
-/** The caller's role in the room (403 when not a member), and the room's id. */
+/** The caller's role in the room (403 when not a member; 409 in a direct conversation), and the room's id. */
 async function callerRole(c: AppContext): Promise<{ roomId: string; userId: string; role: MemberRole }> {
-  const room = await requireRoom(c.env.DB, readId(c));
   const { userId } = c.get("identity");
+  const [room] = await requireKnownRoom(c.env.DB, readId(c), userId);
+  // Its two members stay its two members: nobody leaves, moderates or hands over a direct conversation.
+  if (room.kind === "direct") throw directRoom();
   const role = await memberRole(c.env.DB, room.id, userId);
   if (role === null) throw forbidden("join the room first");
   return { roomId: room.id, userId, role };

@@ -16,9 +16,11 @@ import {
   isRoomMember,
   listVisibleRooms,
   roomMembersWithNames,
+  unreadTotal,
 } from "../../db/rooms";
+import { blocksWithMembers } from "../../db/blocks";
 import { findUserById } from "../../db/users";
-import { ApiError, badRequest, forbidden, notFound, unwrap } from "../../errors";
+import { ApiError, badRequest, directRoom, forbidden, notFound, unwrap } from "../../errors";
 import type { Room } from "../../protocol/common";
 import {
   AddMemberBody,
@@ -28,6 +30,7 @@ import {
   MessageSeqParam,
   PostMessageBody,
   ReactBody,
+  ReadMarkBody,
 } from "../../protocol/http";
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
@@ -47,6 +50,7 @@ roomRoutes.post("/rooms", requireAccount, async (c) => {
     id: newId("room"),
     name: body.name,
     private: body.private,
+    kind: "group",
     createdBy: c.get("identity").userId,
     createdAt: Date.now(),
   };
@@ -57,13 +61,27 @@ roomRoutes.post("/rooms", requireAccount, async (c) => {
 });
 
 roomRoutes.get("/rooms", async (c) => {
-  return c.json({ rooms: await listVisibleRooms(c.env.DB, c.get("identity").userId, 100) });
+  const { userId } = c.get("identity");
+  const [rooms, total] = await Promise.all([listVisibleRooms(c.env.DB, userId, 100), unreadTotal(c.env.DB, userId)]);
+  return c.json({ rooms, unreadTotal: total });
 });
 
 export async function requireRoom(d1: D1Database, roomId: string): Promise<Room> {
   const room = await findRoom(d1, roomId);
   if (!room) throw notFound("room not found");
   return room;
+}
+
+/**
+ * A room as `userId` may know of it: a direct conversation they are not in answers 404, as a
+ * room that does not exist (its id is computable from the pair: nobody learns who talks to whom).
+ * Answers whether they are a member.
+ */
+export async function requireKnownRoom(d1: D1Database, roomId: string, userId: string): Promise<[Room, boolean]> {
+  const room = await requireRoom(d1, roomId);
+  const member = await isRoomMember(d1, room.id, userId);
+  if (room.kind === "direct" && !member) throw notFound("room not found");
+  return [room, member];
 }
 
 /**
@@ -78,36 +96,38 @@ async function admitNewMember(c: AppContext, room: Room, userId: string): Promis
 }
 
 roomRoutes.post("/rooms/:id/join", requireAccount, async (c) => {
-  const room = await requireRoom(c.env.DB, readId(c));
   const { userId } = c.get("identity");
-  const member = await isRoomMember(c.env.DB, room.id, userId);
+  const [room, member] = await requireKnownRoom(c.env.DB, readId(c), userId);
+  if (room.kind === "direct") throw directRoom("nobody joins a direct conversation");
   if (!member && (await isBannedFromRoom(c.env.DB, room.id, userId))) throw forbidden("banned from this room");
   if (room.private && !member) throw forbidden("this room is private; a member must add you");
   if (!member) await admitNewMember(c, room, userId);
   if (!member) await addRoomMember(c.env.DB, room.id, userId, Date.now());
   // Also when already a member in D1: repairs an object that missed an earlier call.
-  unwrap(await chatRoom(c.env, room.id).addMember(userId));
+  unwrap(await chatRoom(c.env, room.id).addMember(userId, await blocksWithMembers(c.env.DB, room.id, userId)));
   return c.json({ room });
 });
 
 roomRoutes.post("/rooms/:id/members", async (c) => {
-  const room = await requireRoom(c.env.DB, readId(c));
+  const [room, member] = await requireKnownRoom(c.env.DB, readId(c), c.get("identity").userId);
   const body = await readBody(c, AddMemberBody);
-  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId)))
-    throw forbidden("only members may add members");
+  if (!member) throw forbidden("only members may add members");
+  if (room.kind === "direct") throw directRoom();
   if (!(await findUserById(c.env.DB, body.userId))) throw notFound("user not found");
   if (!(await isRoomMember(c.env.DB, room.id, body.userId))) {
     await admitNewMember(c, room, body.userId);
     await addRoomMember(c.env.DB, room.id, body.userId, Date.now());
   }
-  unwrap(await chatRoom(c.env, room.id).addMember(body.userId));
+  unwrap(
+    await chatRoom(c.env, room.id).addMember(body.userId, await blocksWithMembers(c.env.DB, room.id, body.userId)),
+  );
   return c.json({ room, userId: body.userId });
 });
 
 /** Who is in the room, with names to show next to their messages (members only). */
 roomRoutes.get("/rooms/:id/members", async (c) => {
-  const room = await requireRoom(c.env.DB, readId(c));
-  if (!(await isRoomMember(c.env.DB, room.id, c.get("identity").userId))) throw forbidden("join the room first");
+  const [room, member] = await requireKnownRoom(c.env.DB, readId(c), c.get("identity").userId);
+  if (!member) throw forbidden("join the room first");
   return c.json({ members: await roomMembersWithNames(c.env.DB, room.id) });
 });
 
@@ -115,6 +135,14 @@ roomRoutes.get("/rooms/:id/messages", async (c) => {
   const query = readQuery(c, HistoryQuery);
   const page = unwrap(await chatRoom(c.env, readId(c)).history(c.get("identity"), query.before, query.limit));
   return c.json(page);
+});
+
+/** The socket's `read` frame, for clients without a socket: moves the caller's read mark (unread counts). */
+roomRoutes.post("/rooms/:id/read", async (c) => {
+  const roomId = readId(c);
+  const body = await readBody(c, ReadMarkBody);
+  const seq = unwrap(await chatRoom(c.env, roomId).markReadOver(c.get("identity"), body.seq));
+  return c.json({ roomId, seq });
 });
 
 roomRoutes.post("/rooms/:id/messages", async (c) => {
