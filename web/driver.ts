@@ -214,9 +214,21 @@ export const driverView: View = (root, api, session) => {
       return button;
     };
     const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }));
+    // The rider reads out the trip's PIN; where the trip needs none, the field may stay empty.
+    const pin = h("input", {
+      name: "pin",
+      inputmode: "numeric",
+      autocomplete: "off",
+      maxlength: 4,
+      pattern: "[0-9]{4}",
+      placeholder: "PIN",
+      "aria-label": "Rider's PIN",
+      class: "pin-input",
+    });
+    const start = move("Start ride", () => api.startTrip(t.id, pin.value.trim() ? { pin: pin.value.trim() } : {}));
     const buttons: Record<string, HTMLElement[]> = {
       accepted: [move("Arrived", () => api.arrived(t.id)), cancel],
-      arrived: [move("Start ride", () => api.startTrip(t.id)), cancel],
+      arrived: [pin, start, cancel],
       in_progress: [move("Complete ride", () => api.completeTrip(t.id))],
     };
     fill(actions, ...(buttons[t.status] ?? []));

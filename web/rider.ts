@@ -147,6 +147,10 @@ export const riderView: View = (root, api, session) => {
   const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
   const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
   const tripDetail = h("p", { class: "trip-detail" });
+  // The trip's PIN comes in the rider's own reads of the trip only (never in the room's frames),
+  // so it is kept here until the ride starts.
+  const pinText = h("p", { class: "trip-pin", "data-testid": "trip-pin", hidden: true });
+  let pin: { tripId: string; code: string } | null = null;
   const cancelButton = h("button", { type: "button" }, "Cancel ride");
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
@@ -171,6 +175,10 @@ export const riderView: View = (root, api, session) => {
     requestButton.hidden = true;
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
+    if (next.pin) pin = { tripId: next.id, code: next.pin };
+    const beforeRide = next.status === "matching" || next.status === "accepted" || next.status === "arrived";
+    pinText.hidden = !(beforeRide && pin?.tripId === next.id);
+    pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
     cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
     tripDetail.textContent =
       next.status === "completed"
@@ -274,7 +282,7 @@ export const riderView: View = (root, api, session) => {
     quoteBox,
     requestButton,
   );
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot);
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, pinText, cancelButton, endBox, chatSlot);
   fill(
     root,
     h(

@@ -54,6 +54,8 @@ import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalE
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
+import { createPinSchema, TripPin } from "./trip-pin";
+import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
@@ -71,6 +73,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly record = new TripRecord(this.ctx.storage.sql);
   /** The driver's position and the ride's breadcrumb in SQLite; its cache lives as long as this activation. */
   private readonly track = new TripTrack(this.ctx.storage.sql);
+  /** The trip's PIN and its lockout in SQLite; nothing in memory. */
+  private readonly pins = new TripPin(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
@@ -83,6 +87,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     );
     createRecordSchema(this.sql);
     createTrackSchema(this.sql);
+    createPinSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -106,6 +111,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       if (!this.record.exists()) {
         const state = this.ctx.storage.transactionSync(() => {
           const state = this.record.insert(input, Date.now());
+          // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
+          if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
           this.appendStatus(state);
           return state;
         });
@@ -114,7 +121,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
       }
-      return this.view(this.state());
+      return this.riderView(this.state());
     });
   }
 
@@ -122,7 +129,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("get", () => {
       const state = this.state();
       this.requireParty(state, identity);
-      return this.view(state);
+      return identity.userId === state.riderId ? this.riderView(state) : this.view(state);
     });
   }
 
@@ -141,8 +148,19 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     );
   }
 
-  start(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("start", () => this.run({ type: "start", driverId: identity.userId, now: Date.now() }));
+  /** Needs the trip's PIN (as the rider read it out) when the trip has one. */
+  start(identity: Identity, pin?: string): Promise<Result<Trip>> {
+    return this.rpc("start", () => {
+      const state = this.state();
+      const now = Date.now();
+      // Anyone else hears the domain's refusal below, without spending the trip's guesses.
+      if (state.driverId === identity.userId && state.status === "arrived")
+        this.pins.check(pin, now, {
+          maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
+          lockMs: this.config.TRIP_PIN_LOCK_MS,
+        });
+      return this.run({ type: "start", driverId: identity.userId, now });
+    });
   }
 
   complete(identity: Identity): Promise<Result<Trip>> {
@@ -418,6 +436,14 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private view(state: TripState, withPosition = true): Trip {
     const driverAt = withPosition && isOnTrip(state.status) ? this.track.latest() : null;
     return tripView(state, this.record.quote(), driverAt, this.config.travelModel);
+  }
+
+  /** The trip as its rider sees it: with the PIN they read out to the driver, until the ride starts. */
+  private riderView(state: TripState): Trip {
+    const trip = this.view(state);
+    const pin = this.pins.pin();
+    const beforeRide = state.status === "matching" || state.status === "accepted" || state.status === "arrived";
+    return pin !== null && beforeRide ? { ...trip, pin } : trip;
   }
 
   private requireParty(state: TripState, identity: Identity): void {

@@ -30,6 +30,7 @@ import type {
   Quote,
   QuoteBody,
   RatingBody,
+  StartBody,
   Trip,
   TripRequestBody,
 } from "../../../src/protocol/dispatch";
@@ -105,6 +106,7 @@ export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
 export type CancelInput = z.input<typeof CancelBody>;
+export type StartInput = z.input<typeof StartBody>;
 export type RatingInput = z.input<typeof RatingBody>;
 export type DeviceInput = z.input<typeof DeviceBody>;
 export type PreferencesInput = z.input<typeof PreferencesBody>;
@@ -679,8 +681,13 @@ export class RidewireClient {
     return this.tripMove(tripId, "arrived", undefined, options);
   }
 
-  startTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
-    return this.tripMove(tripId, "start", undefined, options);
+  /**
+   * Starts the ride. Where the trip needs a PIN (the rider's trip carries it in `pin`), pass the
+   * code the rider reads out: without it 400 `pin_required`, a wrong one 403 `wrong_pin`, and
+   * after several wrong ones 429 `pin_locked` for a while.
+   */
+  startTrip(tripId: string, body: StartInput = {}, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "start", body, options);
   }
 
   completeTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
@@ -913,7 +920,14 @@ export class RidewireClient {
       refresh: async () =>
         this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token(),
       postFrame: async (frame, signal) => {
-        const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
+        const f = frame as {
+          type: string;
+          id: string;
+          text?: unknown;
+          tripId?: unknown;
+          reason?: unknown;
+          pin?: unknown;
+        };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
           const replyTo = (frame as { replyTo?: unknown }).replyTo;
           const { message } = await this.call({
@@ -938,7 +952,12 @@ export class RidewireClient {
           ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType]
           : undefined;
         if (kind === "driver" && move && typeof f.tripId === "string") {
-          const body = move === "cancel" && typeof f.reason === "string" ? { reason: f.reason } : undefined;
+          const body =
+            move === "cancel" && typeof f.reason === "string"
+              ? { reason: f.reason }
+              : move === "start" && typeof f.pin === "string"
+                ? { pin: f.pin }
+                : undefined;
           await this.tripMove(f.tripId, move, body, { signal });
           return { id: f.id };
         }

@@ -1,0 +1,169 @@
+// Trip safety through the public API (README, "Safety"): the trip PIN the driver needs to
+// start a ride, shown to the rider alone and guarded by a lockout.
+import { runInDurableObject } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
+import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
+import {
+  acceptedTrip,
+  area,
+  driverAction,
+  expectError,
+  frameSeen,
+  framesOf,
+  getTrip,
+  offset,
+  onlineDriver,
+  type OnlineDriver,
+  stopTripAlarms,
+  tripStub,
+} from "../helpers/dispatch";
+
+// vitest.config.ts: trips picked up at 100°-120° E ("pin city") need the PIN; elsewhere not.
+const pinCity = (n: number) => area(n, 110);
+// wrangler.toml's values.
+const MAX_ATTEMPTS = 5; // TRIP_PIN_MAX_ATTEMPTS
+const LOCK_SECONDS = 300; // TRIP_PIN_LOCK_MS / 1000
+
+const start = (driver: TestUser, tripId: string, body?: unknown) =>
+  call("POST", `/v1/trips/${tripId}/start`, { token: driver.token, ...(body === undefined ? {} : { body }) });
+
+/** A trip in pin city with its driver `arrived`, and its PIN as the rider sees it. */
+async function arrivedTrip(n: number): Promise<{ rider: TestUser; driver: OnlineDriver; tripId: string; pin: string }> {
+  const pickup = pinCity(n);
+  const driver = await onlineDriver(offset(pickup, 0.2));
+  const rider = await registerUser("rider");
+  const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+  expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+  const seen = await getTrip(rider, trip.id);
+  expect(seen.pin).toMatch(/^[0-9]{4}$/);
+  return { rider, driver, tripId: trip.id, pin: seen.pin };
+}
+
+/** Another 4-digit code than `pin`. */
+const wrong = (pin: string, k = 1) => String((Number(pin) + k) % 10_000).padStart(4, "0");
+
+afterAll(stopTripAlarms);
+
+describe("trip PIN", () => {
+  it("is the rider's alone: in their answers until the ride starts, never in the driver's answers or frames", async () => {
+    const pickup = pinCity(1);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const requested = await call("POST", "/v1/trips", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 3) },
+    });
+    expect(requested.status).toBe(201);
+    const pin: string = requested.body.trip.pin;
+    expect(pin).toMatch(/^[0-9]{4}$/);
+    await driver.socket.next((f) => f.type === "offer" && f.tripId === requested.body.trip.id);
+    const tripId: string = requested.body.trip.id;
+
+    const accepted = await driverAction(driver, tripId, "accept");
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.trip).not.toHaveProperty("pin");
+    expect(await getTrip(rider, tripId)).toMatchObject({ status: "accepted", pin });
+    expect((await call("GET", "/v1/trips/current", { token: rider.token })).body.trip.pin).toBe(pin);
+    expect(await getTrip(driver, tripId)).not.toHaveProperty("pin");
+    expect((await call("GET", "/v1/trips/current", { token: driver.token })).body.trip).not.toHaveProperty("pin");
+
+    // The trip room's socket: the welcome and the stored status frames carry no PIN for anyone.
+    const driverRoom = await connectOk(`/v1/trips/${tripId}/ws`, driver.token);
+    const riderRoom = await connectOk(`/v1/trips/${tripId}/ws`, rider.token);
+    const arrived = await driverAction(driver, tripId, "arrived");
+    expect(arrived.body.trip).not.toHaveProperty("pin");
+    await frameSeen(driverRoom, (f) => f.type === "status" && f.trip.status === "arrived");
+    await frameSeen(riderRoom, (f) => f.type === "status" && f.trip.status === "arrived");
+    expect((await start(driver, tripId, { pin })).status).toBe(200);
+    await frameSeen(driver.socket, (f) => f.type === "trip" && f.trip.status === "in_progress");
+    for (const socket of [driverRoom, riderRoom, driver.socket])
+      expect(JSON.stringify(socket.frames)).not.toContain(`"pin"`);
+    driverRoom.close();
+    riderRoom.close();
+    // Once the ride is under way the PIN has done its job.
+    expect(await getTrip(rider, tripId)).not.toHaveProperty("pin");
+    // Each trip has its own; 10,000 codes make equal ones rare, never the rule.
+    const codes = new Set([pin, (await arrivedTrip(2)).pin, (await arrivedTrip(3)).pin]);
+    expect(codes.size).toBeGreaterThan(1);
+  });
+
+  it("is needed to start: none, a malformed one and a wrong one are refused, the right one starts the ride", async () => {
+    const { rider, driver, tripId, pin } = await arrivedTrip(4);
+    expectError(await start(driver, tripId), 400, "pin_required");
+    expectError(await start(driver, tripId, {}), 400, "pin_required");
+    for (const bad of ["12a4", "123", "12345", 1234, null])
+      expectError(await start(driver, tripId, { pin: bad }), 400, "invalid_request");
+    const refused = await start(driver, tripId, { pin: wrong(pin) });
+    expectError(refused, 403, "wrong_pin");
+    expect(refused.body.error.details).toEqual({ attemptsLeft: MAX_ATTEMPTS - 1 });
+    expect((await getTrip(rider, tripId)).status).toBe("arrived");
+    const started = await start(driver, tripId, { pin });
+    expect(started.status).toBe(200);
+    expect(started.body.trip).toMatchObject({ status: "in_progress" });
+    expect(started.body.trip).not.toHaveProperty("pin");
+    // A replay is a move out of turn, not a second guess.
+    expectError(await start(driver, tripId, { pin }), 409, "conflict");
+  });
+
+  it("locks after too many wrong guesses, for longer each time; other users spend no guesses", async () => {
+    const { driver, tripId, pin } = await arrivedTrip(5);
+    const rider = await registerUser("rider");
+    const otherDriver = await registerUser("driver");
+    // Neither a rider nor another driver reaches the PIN check, and their tries cost the trip nothing.
+    expectError(await start(rider, tripId, { pin: wrong(pin) }), 403, "forbidden");
+    for (let i = 0; i < MAX_ATTEMPTS + 1; i++)
+      expectError(await start(otherDriver, tripId, { pin: wrong(pin, i + 1) }), 403, "forbidden");
+
+    for (let i = 1; i < MAX_ATTEMPTS; i++) {
+      const res = await start(driver, tripId, { pin: wrong(pin, i) });
+      expectError(res, 403, "wrong_pin");
+      expect(res.body.error.details.attemptsLeft).toBe(MAX_ATTEMPTS - i);
+    }
+    const locked = await start(driver, tripId, { pin: wrong(pin, MAX_ATTEMPTS) });
+    expectError(locked, 429, "pin_locked");
+    expect(locked.body.error.details).toEqual({ retryAfterSeconds: LOCK_SECONDS });
+    expect(locked.headers.get("Retry-After")).toBe(String(LOCK_SECONDS));
+    // While locked, the right PIN too is refused (else the lock would tell a guess right from wrong).
+    expectError(await start(driver, tripId, { pin }), 429, "pin_locked");
+    expectError(await start(driver, tripId), 429, "pin_locked");
+
+    // The lock runs out (moved here rather than waited for); the next lock lasts twice as long.
+    const unlock = () =>
+      runInDurableObject(tripStub(tripId), (_instance, ctx) => {
+        ctx.storage.sql.exec(`UPDATE trip_pin SET locked_until = ?`, Date.now() - 1);
+      });
+    await unlock();
+    for (let i = 1; i < MAX_ATTEMPTS; i++)
+      expectError(await start(driver, tripId, { pin: wrong(pin, i) }), 403, "wrong_pin");
+    const again = await start(driver, tripId, { pin: wrong(pin, MAX_ATTEMPTS) });
+    expectError(again, 429, "pin_locked");
+    expect(again.body.error.details).toEqual({ retryAfterSeconds: 2 * LOCK_SECONDS });
+    await unlock();
+    expect((await start(driver, tripId, { pin })).status).toBe(200);
+  });
+
+  it("goes with the channel's trip.start frame, which answers the same errors", async () => {
+    const { rider, driver, tripId, pin } = await arrivedTrip(6);
+    const move = (id: string, extra: object = {}) => {
+      driver.socket.send({ type: "trip.start", id, tripId, ...extra });
+      return driver.socket.next((f) => f.id === id);
+    };
+    expect(await move("s0")).toMatchObject({ type: "error", id: "s0", code: "pin_required" });
+    expect(await move("s1", { pin: wrong(pin) })).toMatchObject({ type: "error", id: "s1", code: "wrong_pin" });
+    expect(await move("s2", { pin: "abcd" })).toMatchObject({ type: "error", id: "s2", code: "invalid_request" });
+    expect(await move("s3", { pin })).toEqual({ type: "ack", id: "s3" });
+    expect((await getTrip(rider, tripId)).status).toBe("in_progress");
+    expect(framesOf(driver.socket, (f) => JSON.stringify(f).includes(pin) && f.type === "trip")).toEqual([]);
+  });
+
+  it("is not asked for where the area does not ask for it", async () => {
+    const pickup = area(150);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expect(await getTrip(rider, trip.id)).not.toHaveProperty("pin");
+    expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
+    // A PIN given anyway is no harm.
+    expect((await start(driver, trip.id, { pin: "0000" })).status).toBe(200);
+  });
+});
