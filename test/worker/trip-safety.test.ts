@@ -45,7 +45,7 @@ const wrong = (pin: string, k = 1) => String((Number(pin) + k) % 10_000).padStar
 afterAll(stopTripAlarms);
 
 describe("trip PIN", () => {
-  it("is the rider's alone: in their answers until the ride starts, never in the driver's answers or frames", async () => {
+  it("is the rider's alone: in their reads until the ride starts, never in the driver's reads or frames", async () => {
     const pickup = pinCity(1);
     const driver = await onlineDriver(offset(pickup, 0.2));
     const rider = await registerUser("rider");
@@ -87,7 +87,7 @@ describe("trip PIN", () => {
     expect(codes.size).toBeGreaterThan(1);
   });
 
-  it("is needed to start: none, a malformed one and a wrong one are refused, the right one starts the ride", async () => {
+  it("is needed to start: none, a malformed or a wrong one is refused, the right one starts the ride", async () => {
     const { rider, driver, tripId, pin } = await arrivedTrip(4);
     expectError(await start(driver, tripId), 400, "pin_required");
     expectError(await start(driver, tripId, {}), 400, "pin_required");
