@@ -148,7 +148,13 @@ describe("HTTP client", () => {
     expect(accepted).toMatchObject({ status: "accepted", driverId: driver.user.id });
     expect((await failure(() => driver.api.goOffline())).code).toBe("conflict");
     expect((await driver.api.arrived(trip.id)).status).toBe("arrived");
-    expect((await driver.api.startTrip(trip.id)).status).toBe("in_progress");
+    // The PIN is the rider's (wrangler.toml asks for one): the driver's answers never carry it.
+    expect(trip.pin).toMatch(/^[0-9]{4}$/);
+    expect(accepted).not.toHaveProperty("pin");
+    const pin = trip.pin ?? "";
+    const wrongPin = await failure(() => driver.api.startTrip(trip.id, { pin: pin === "0000" ? "0001" : "0000" }));
+    expect({ status: wrongPin.status, code: wrongPin.code }).toEqual({ status: 403, code: "wrong_pin" });
+    expect((await driver.api.startTrip(trip.id, { pin })).status).toBe("in_progress");
     // Under way, the ride is the driver's to end: the rider's cancel is refused.
     const walkOff = await failure(() => rider.api.cancelTrip(trip.id));
     expect({ status: walkOff.status, code: walkOff.code }).toEqual({ status: 409, code: "conflict" });

@@ -182,6 +182,12 @@ describe("the web app", () => {
 
       await driver.getByRole("button", { name: "Arrived" }).click();
       await shows(rider, "[data-testid=trip-status]", "Driver has arrived");
+      // The rider's page shows the trip's PIN, and the driver starts the ride only with it.
+      await shows(rider, "[data-testid=trip-pin]", /^PIN \d{4} · tell it to your driver$/);
+      const pin = (await rider.locator("[data-testid=trip-pin]").textContent())?.match(/\d{4}/)?.[0] ?? "";
+      await driver.getByRole("button", { name: "Start ride" }).click();
+      await shows(driver, "[role=status]", "this trip starts with the PIN the rider can see");
+      await driver.getByLabel("Rider's PIN").fill(pin);
       await driver.getByRole("button", { name: "Start ride" }).click();
       await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
       await driver.getByRole("button", { name: "Complete ride" }).click();
