@@ -22,6 +22,7 @@ import { notificationRoutes } from "./routes/notifications";
 import { opsRoutes } from "./routes/ops";
 import { roomMemberRoutes } from "./routes/room-members";
 import { roomRoutes } from "./routes/rooms";
+import { shareRoutes } from "./routes/shares";
 import { tripRoutes } from "./routes/trips";
 import { walletRoutes } from "./routes/wallet";
 
@@ -69,6 +70,7 @@ app.route("/v1", roomRoutes);
 app.route("/v1", roomMemberRoutes);
 app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
+app.route("/v1", shareRoutes);
 app.route("/v1", notificationRoutes);
 app.route("/v1", walletRoutes);
 app.route("/v1", opsRoutes);

@@ -26,7 +26,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { type ApiError, conflict, forbidden, type Result } from "../errors";
+import { ApiError, conflict, forbidden, type Result } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -55,6 +55,8 @@ import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settl
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
 import { createPinSchema, TripPin } from "./trip-pin";
+import { createShareSchema, TripShares } from "./trip-share";
+import type { SharedTrip } from "../protocol/safety";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
@@ -75,6 +77,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly track = new TripTrack(this.ctx.storage.sql);
   /** The trip's PIN and its lockout in SQLite; nothing in memory. */
   private readonly pins = new TripPin(this.ctx.storage.sql);
+  /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
+  private readonly shares = new TripShares(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
@@ -88,6 +92,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     createRecordSchema(this.sql);
     createTrackSchema(this.sql);
     createPinSchema(this.sql);
+    createShareSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -134,7 +139,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   accept(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("accept", () => this.run({ type: "accept", driverId: identity.userId, now: Date.now() }));
+    return this.rpc("accept", () => {
+      const trip = this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
+      // The one thing a share link shows of the driver.
+      this.shares.rememberDriver(identity.userId, identity.name);
+      return trip;
+    });
   }
 
   decline(identity: Identity): Promise<Result<Trip>> {
@@ -197,6 +207,60 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       const before = this.state();
       const trip = this.run({ type: "admin_cancel", adminId, now: Date.now(), reason });
       return { trip, from: before.status, driverId: before.driverId ?? before.offer?.driverId ?? null };
+    });
+  }
+
+  /**
+   * A new share link (rider only, while the trip is active): the secret is returned this once,
+   * and the trip keeps its hash. At most TRIP_SHARE_MAX_LINKS work at a time.
+   */
+  createShare(identity: Identity): Promise<Result<{ id: string; secret: string; expiresAt: number }>> {
+    return this.rpc("createShare", async () => {
+      const state = this.state();
+      if (identity.userId !== state.riderId) throw forbidden("only the trip's rider may share it");
+      if (!isActive(state.status)) throw conflict(`the trip is ${state.status}; there is nothing to share`);
+      const now = Date.now();
+      if (this.shares.liveCount(now) >= this.config.TRIP_SHARE_MAX_LINKS)
+        throw conflict(`a trip has at most ${this.config.TRIP_SHARE_MAX_LINKS} share links; revoke them first`);
+      return this.shares.create(now, this.config.TRIP_SHARE_TTL_MS);
+    });
+  }
+
+  /** Revokes every working share link of the trip (rider only); the links answer 410 from now on. */
+  revokeShares(identity: Identity): Promise<Result<{ revoked: number }>> {
+    return this.rpc("revokeShares", () => {
+      if (identity.userId !== this.state().riderId) throw forbidden("only the trip's rider may revoke its links");
+      return { revoked: this.shares.revokeAll(Date.now()) };
+    });
+  }
+
+  /**
+   * The trip as a share link shows it, to anyone holding the link's secret: 404 for a secret
+   * this trip never gave out, 410 `share_ended` once the link is revoked or expired or the trip
+   * is over. No identity: the secret is the permission.
+   */
+  sharedTrip(secret: string): Promise<Result<SharedTrip>> {
+    return this.rpc("sharedTrip", async () => {
+      const now = Date.now();
+      const link = await this.shares.lookup(secret, now);
+      if (link.state === "unknown") throw new ApiError(404, "not_found", "no such share link");
+      const state = this.state();
+      if (link.state === "ended" || !isActive(state.status))
+        throw new ApiError(
+          410,
+          "share_ended",
+          "this share link no longer works: revoked, expired, or the trip is over",
+        );
+      const trip = this.view(state);
+      const firstName = state.driverId === null ? null : this.shares.driverFirstName(state.driverId);
+      return {
+        status: state.status,
+        driver: firstName === null ? null : { firstName },
+        position: trip.driverLocation,
+        etaSec: trip.etaSec,
+        updatedAt: state.updatedAt,
+        expiresAt: link.expiresAt,
+      };
     });
   }
 

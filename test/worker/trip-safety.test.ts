@@ -15,6 +15,7 @@ import {
   onlineDriver,
   type OnlineDriver,
   stopTripAlarms,
+  waitFor,
   tripStub,
 } from "../helpers/dispatch";
 
@@ -165,5 +166,124 @@ describe("trip PIN", () => {
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     // A PIN given anyway is no harm.
     expect((await start(driver, trip.id, { pin: "0000" })).status).toBe(200);
+  });
+});
+
+describe("share my trip", () => {
+  const share = (user: TestUser, tripId: string) => call("POST", `/v1/trips/${tripId}/share`, { token: user.token });
+  const revoke = (user: TestUser, tripId: string) => call("DELETE", `/v1/trips/${tripId}/share`, { token: user.token });
+  const view = (token: string) => call("GET", `/v1/shared/${encodeURIComponent(token)}`);
+
+  it("gives the rider a link with the driver's first name, position, ETA and status, nothing of the rider", async () => {
+    const pickup = area(20);
+    const driver = await onlineDriver(offset(pickup, 0.5), "Zora Quixley-Smith");
+    const rider = await registerUser("rider", "Ada Lovelace");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+
+    const made = await share(rider, trip.id);
+    expect(made.status).toBe(201);
+    const link = made.body.share;
+    expect(link).toEqual({
+      id: expect.stringMatching(/^shr_/),
+      token: expect.stringMatching(new RegExp(`^${trip.id}\\.[A-Za-z0-9_-]{43}$`)),
+      url: `http://ridewire.test/#/shared/${link.token}`,
+      expiresAt: expect.any(Number),
+    });
+    // The trip keeps only the secret's hash.
+    const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
+      ctx.storage.sql.exec(`SELECT * FROM trip_share`).toArray(),
+    );
+    expect(JSON.stringify(stored)).not.toContain(link.token.split(".")[1]);
+
+    // A fix from the driver: the view shows it, with the ETA to the pickup.
+    // 100 m on, 3 s on by the fix's clock: a plausible speed.
+    const at = offset(pickup, 0.4);
+    driver.socket.send({ type: "location", id: "fix-1", lat: at.lat, lng: at.lng, at: Date.now() + 3_000 });
+    expect(await driver.socket.next((f) => f.id === "fix-1")).toEqual({ type: "ack", id: "fix-1" });
+    const seen = await waitFor("the shared view to show the driver", async () => {
+      const res = await view(link.token);
+      return res.body.trip?.position ? res : undefined;
+    });
+    expect(seen.status).toBe(200);
+    expect(seen.headers.get("Cache-Control")).toBe("no-store");
+    expect(seen.body).toEqual({
+      trip: {
+        status: "accepted",
+        driver: { firstName: "Zora" },
+        position: { lat: at.lat, lng: at.lng },
+        etaSec: expect.any(Number),
+        updatedAt: expect.any(Number),
+        expiresAt: link.expiresAt,
+      },
+      pollAfterMs: expect.any(Number),
+    });
+    const text = JSON.stringify(seen.body);
+    for (const secret of [rider.user.id, "Ada", "Lovelace", driver.user.id, "Quixley", String(pickup.lat)])
+      expect(text).not.toContain(secret);
+    // No token, no look at the trip itself.
+    expectError(await call("GET", `/v1/trips/${trip.id}`), 401, "unauthorized");
+  });
+
+  it("is the rider's to make and revoke: not the driver's, nor another rider's", async () => {
+    const pickup = area(21);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const stranger = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    expectError(await share(stranger, trip.id), 403, "forbidden");
+    expectError(await share(driver, trip.id), 403, "forbidden");
+    expectError(await call("POST", `/v1/trips/${trip.id}/share`), 401, "unauthorized");
+    expectError(await share(rider, "trip_doesnotexist00000"), 404, "not_found");
+    const link = (await share(rider, trip.id)).body.share;
+    expectError(await revoke(stranger, trip.id), 403, "forbidden");
+    expectError(await revoke(driver, trip.id), 403, "forbidden");
+    expect((await view(link.token)).status).toBe(200);
+  });
+
+  it("refuses revoked, expired, forged and malformed links, and caps the links of a trip", async () => {
+    const pickup = area(22);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const first = (await share(rider, trip.id)).body.share;
+    const second = (await share(rider, trip.id)).body.share;
+    expect(first.token).not.toBe(second.token);
+
+    // Expired: moved into the past here rather than waited for.
+    await runInDurableObject(tripStub(trip.id), (_instance, ctx) => {
+      ctx.storage.sql.exec(`UPDATE trip_share SET expires_at = ? WHERE id = ?`, Date.now() - 1, first.id);
+    });
+    expectError(await view(first.token), 410, "share_ended");
+    expect((await view(second.token)).status).toBe(200);
+
+    const revoked = await revoke(rider, trip.id);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toEqual({ revoked: 1 });
+    expectError(await view(second.token), 410, "share_ended");
+
+    // A secret the trip never gave out, or a token for another trip, opens nothing.
+    const secret = second.token.split(".")[1];
+    const flipped = `${trip.id}.${secret.startsWith("A") ? "B" : "A"}${secret.slice(1)}`;
+    expectError(await view(flipped), 404, "not_found");
+    expectError(await view(`trip_doesnotexist00000.${secret}`), 404, "not_found");
+    for (const bad of ["x", `${trip.id}.short`, `${trip.id}`, `${trip.id}.${secret}.x`, `${"a".repeat(300)}`])
+      expectError(await view(bad), 400, "invalid_request");
+
+    for (let i = 0; i < 5; i++) expect((await share(rider, trip.id)).status).toBe(201);
+    expectError(await share(rider, trip.id), 409, "conflict");
+  });
+
+  it("stops at the trip's end, and no link is made for an ended trip", async () => {
+    const pickup = area(23);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    const link = (await share(rider, trip.id)).body.share;
+    for (const action of ["arrived", "start"] as const)
+      expect((await driverAction(driver, trip.id, action)).status).toBe(200);
+    expect((await view(link.token)).body.trip.status).toBe("in_progress");
+    expect((await driverAction(driver, trip.id, "complete")).status).toBe(200);
+    expectError(await view(link.token), 410, "share_ended");
+    expectError(await share(rider, trip.id), 409, "conflict");
   });
 });

@@ -1,0 +1,53 @@
+/**
+ * @module protocol/safety
+ * Trip safety (README, "Safety"): the share link a rider hands to someone they trust, and the
+ * trip as that person sees it without an account. The PIN's bodies live with the trip's moves
+ * in protocol/dispatch.
+ */
+import { z } from "zod";
+import { TripStatus } from "../domain/trip";
+import { LatLng } from "./common";
+
+/** `POST /v1/trips/:id/share`: a new link. The token is shown this once; the service keeps only its hash. */
+export const ShareLink = z.object({
+  id: z.string(),
+  token: z.string(),
+  /** The web app's page for the token, on this service's origin. */
+  url: z.string(),
+  expiresAt: z.number().int(),
+});
+export type ShareLink = z.infer<typeof ShareLink>;
+
+/**
+ * A share token as it travels: `<trip id>.<secret>`, the secret 32 random bytes in base64url.
+ * The trip id says which trip to ask; the secret is what the trip checks (by its hash).
+ */
+export const ShareToken = z
+  .string()
+  .max(140)
+  .regex(/^trip_[a-z0-9]{1,64}\.[A-Za-z0-9_-]{43}$/, "not a share token");
+
+/**
+ * `GET /v1/shared/:token`: what the link shows. The driver's first name and position and the
+ * ETA, with the trip's status; nothing of the rider (no id, name, pickup, dropoff or fare) and
+ * no PIN.
+ */
+export const SharedTrip = z.object({
+  status: TripStatus,
+  driver: z.object({ firstName: z.string() }).nullable(),
+  /** The driver's latest position while they are on the trip (to the pickup, then the ride). */
+  position: LatLng.nullable(),
+  /** Seconds to the pickup before the ride, to the dropoff during it. */
+  etaSec: z.number().int().nullable(),
+  updatedAt: z.number().int(),
+  /** When the link stops working at the latest (it stops earlier at the trip's end). */
+  expiresAt: z.number().int(),
+});
+export type SharedTrip = z.infer<typeof SharedTrip>;
+
+export const SharedTripResponse = z.object({
+  trip: SharedTrip,
+  /** How long a page should wait before asking again (ms). */
+  pollAfterMs: z.number().int(),
+});
+export type SharedTripResponse = z.infer<typeof SharedTripResponse>;
