@@ -152,6 +152,37 @@ export const riderView: View = (root, api, session) => {
   const pinText = h("p", { class: "trip-pin", "data-testid": "trip-pin", hidden: true });
   let pin: { tripId: string; code: string } | null = null;
   const cancelButton = h("button", { type: "button" }, "Cancel ride");
+  // Share my trip: a link for someone without an account, until the trip ends or it is revoked.
+  const shareBox = h("div", { class: "share" });
+  const shareButton = h("button", { type: "button" }, "Share my trip");
+  const revokeButton = h("button", { type: "button", hidden: true }, "Stop sharing");
+  const shareLink = h("input", { readonly: true, "aria-label": "Share link", class: "share-link", hidden: true });
+  fill(shareBox, shareButton, revokeButton, shareLink);
+  shareButton.addEventListener("click", async () => {
+    if (!trip) return;
+    try {
+      const link = await api.shareTrip(trip.id);
+      shareLink.value = link.url;
+      shareLink.hidden = false;
+      revokeButton.hidden = false;
+      shareLink.select();
+      status.say("Share link ready: send it to someone you trust.");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  });
+  revokeButton.addEventListener("click", async () => {
+    if (!trip) return;
+    try {
+      await api.revokeTripShares(trip.id);
+      shareLink.value = "";
+      shareLink.hidden = true;
+      revokeButton.hidden = true;
+      status.say("Sharing stopped: the links no longer work.");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
   cancelButton.addEventListener("click", async () => {
@@ -179,6 +210,12 @@ export const riderView: View = (root, api, session) => {
     const beforeRide = next.status === "matching" || next.status === "accepted" || next.status === "arrived";
     pinText.hidden = !(beforeRide && pin?.tripId === next.id);
     pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
+    shareBox.hidden = !ACTIVE.has(next.status);
+    if (first) {
+      shareLink.value = "";
+      shareLink.hidden = true;
+      revokeButton.hidden = true;
+    }
     cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
     tripDetail.textContent =
       next.status === "completed"
@@ -282,7 +319,7 @@ export const riderView: View = (root, api, session) => {
     quoteBox,
     requestButton,
   );
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, pinText, cancelButton, endBox, chatSlot);
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, pinText, shareBox, cancelButton, endBox, chatSlot);
   fill(
     root,
     h(

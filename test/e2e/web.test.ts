@@ -177,6 +177,19 @@ describe("the web app", () => {
       await driver.getByLabel("Speed").selectOption("240");
       await shot(rider, "3-rider-approach");
 
+      // Share my trip: the link opens, with no account, the trip's status and the driver's first name.
+      await rider.getByRole("button", { name: "Share my trip" }).click();
+      await expect
+        .poll(() => rider.getByLabel("Share link").inputValue(), { timeout: SEEN_MS })
+        .toMatch(/\/#\/shared\/trip_/);
+      const shareUrl = await rider.getByLabel("Share link").inputValue();
+      const friend = await newPage();
+      await friend.goto(shareUrl);
+      await shows(friend, "[data-testid=shared-status]", "Driver on the way");
+      await shows(friend, "[data-testid=shared-driver]", "Driver: Dana");
+      expect(await friend.locator("body").textContent()).not.toContain("Rita");
+      await shot(friend, "3b-shared-trip");
+
       await shows(ops, "[data-testid=total-trips]", /^1$/);
       await shot(ops, "4-ops");
 
@@ -193,6 +206,8 @@ describe("the web app", () => {
       await driver.getByRole("button", { name: "Complete ride" }).click();
       await shows(driver, "[data-testid=final-fare]", /Fare \$\d+\.\d\d/);
       await shows(rider, "[data-testid=trip-status]", "Trip completed");
+      // The link stops with the trip.
+      await shows(friend, "[data-testid=shared-status]", /does not work \(any more\)/);
       await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
       // Settled: the hold is gone, the fare taken.
       await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);

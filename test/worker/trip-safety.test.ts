@@ -174,7 +174,7 @@ describe("share my trip", () => {
   const revoke = (user: TestUser, tripId: string) => call("DELETE", `/v1/trips/${tripId}/share`, { token: user.token });
   const view = (token: string) => call("GET", `/v1/shared/${encodeURIComponent(token)}`);
 
-  it("gives the rider a link with the driver's first name, position, ETA and status, nothing of the rider", async () => {
+  it("gives the rider a link showing the driver's first name, position, ETA and status, not the rider", async () => {
     const pickup = area(20);
     const driver = await onlineDriver(offset(pickup, 0.5), "Zora Quixley-Smith");
     const rider = await registerUser("rider", "Ada Lovelace");

@@ -53,6 +53,7 @@ import type {
 } from "../../../src/protocol/notifications";
 import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
+import type { SharedTrip, ShareLink, SharedTripResponse } from "../../../src/protocol/safety";
 import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protocol/trip-moves";
 import { answer, type AnswerCheck } from "./answers";
 import { fullJitter } from "./backoff";
@@ -132,6 +133,9 @@ const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
+const ShareLinkResponse = answer<{ share: ShareLink }>({ share: "object" });
+const RevokedResponse = answer<{ revoked: number }>({ revoked: "integer" });
+const SharedTripAnswer = answer<SharedTripResponse>({ trip: "object", pollAfterMs: "integer" });
 const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
 const LeaveResponse = answer<{ roomId: string; userId: string; left: true }>({
   roomId: "string",
@@ -832,6 +836,47 @@ export class RidewireClient {
     });
   }
 
+  /**
+   * A link to the caller's trip for someone they trust (riders, while the trip is active): its
+   * `token` is shown this once, `url` is the web app's page for it.
+   */
+  async shareTrip(tripId: string, options?: RequestOptions): Promise<ShareLink> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/trips/${seg(tripId)}/share`,
+        schema: ShareLinkResponse,
+        signal: options?.signal,
+      })
+    ).share;
+  }
+
+  /** Stops every working share link of the trip; answers how many. */
+  async revokeTripShares(tripId: string, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "DELETE",
+        path: `/v1/trips/${seg(tripId)}/share`,
+        schema: RevokedResponse,
+        signal: options?.signal,
+      })
+    ).revoked;
+  }
+
+  /**
+   * What a share link shows, with no account: ask again after `pollAfterMs`. A link that was
+   * revoked, expired or whose trip is over throws `share_ended` (410).
+   */
+  sharedTrip(token: string, options?: RequestOptions): Promise<SharedTripResponse> {
+    return this.call({
+      method: "GET",
+      path: `/v1/shared/${seg(token)}`,
+      schema: SharedTripAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
+  }
+
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
     return (
@@ -1119,7 +1164,7 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { Offer, OpsCellsResponse, RoomMember };
+export type { Offer, OpsCellsResponse, RoomMember, SharedTrip, ShareLink, SharedTripResponse };
 export type {
   AuthResponse,
   ChatMessage,
