@@ -51,3 +51,29 @@ export const SharedTripResponse = z.object({
   pollAfterMs: z.number().int(),
 });
 export type SharedTripResponse = z.infer<typeof SharedTripResponse>;
+
+/** `POST /v1/trips/:id/sos`: where the caller is now, and a few words if they can. */
+export const SosBody = z.object({ location: LatLng, note: z.string().trim().min(1).max(500).optional() });
+export type SosBody = z.infer<typeof SosBody>;
+
+/** An SOS alert, as the caller and the operations view see it. */
+export const TripAlert = z.object({
+  id: z.string(),
+  tripId: z.string(),
+  raisedBy: z.string(),
+  role: z.enum(["rider", "driver"]),
+  location: LatLng,
+  note: z.string().nullable(),
+  createdAt: z.number().int(),
+  acknowledgedAt: z.number().int().nullable(),
+  acknowledgedBy: z.string().nullable(),
+});
+export type TripAlert = z.infer<typeof TripAlert>;
+
+/** `GET /v1/ops/alerts`: the open ones (default) or all, newest first, paged by `before` (a createdAt). */
+export const OpsAlertsQuery = z.object({
+  state: z.enum(["open", "all"]).default("open"),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  before: z.coerce.number().int().min(0).optional(),
+});
+export type OpsAlertsQuery = z.infer<typeof OpsAlertsQuery>;

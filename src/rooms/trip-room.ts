@@ -277,6 +277,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("settle", () => this.settleNow());
   }
 
+  /** Whether the caller is the trip's rider or its driver (403 for anyone else): who raised an SOS. */
+  partyRole(identity: Identity): Promise<Result<{ role: "rider" | "driver"; status: TripStatus }>> {
+    return this.rpc("partyRole", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      return { role: identity.userId === state.riderId ? "rider" : "driver", status: state.status };
+    });
+  }
+
   /** Who may rate whom on this trip: the rider rates the driver and the driver the rider, once it is completed. */
   rateeFor(identity: Identity): Promise<Result<{ rateeId: string; role: "rider" | "driver" }>> {
     return this.rpc("rateeFor", () => {

@@ -2,6 +2,7 @@
 // start a ride, shown to the rider alone and guarded by a lockout.
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { registerAdmin } from "../helpers/admin";
 import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
@@ -285,5 +286,78 @@ describe("share my trip", () => {
     expect((await driverAction(driver, trip.id, "complete")).status).toBe(200);
     expectError(await view(link.token), 410, "share_ended");
     expectError(await share(rider, trip.id), 409, "conflict");
+  });
+});
+
+describe("SOS", () => {
+  const sos = (user: TestUser, tripId: string, body: unknown, key?: string) =>
+    call("POST", `/v1/trips/${tripId}/sos`, {
+      token: user.token,
+      body,
+      ...(key === undefined ? {} : { headers: { "Idempotency-Key": key } }),
+    });
+  const alerts = (user: TestUser, query = "") => call("GET", `/v1/ops/alerts${query}`, { token: user.token });
+
+  it("takes an alert from the trip's rider or driver, with where they are, and shows it to operators", async () => {
+    const pickup = area(30);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const stranger = await registerUser("rider");
+    const admin = await registerAdmin();
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+
+    const raised = await sos(rider, trip.id, { location: pickup, note: "  the driver took a wrong turn  " }, "sos-1");
+    expect(raised.status).toBe(201);
+    expect(raised.body.alert).toMatchObject({
+      id: expect.stringMatching(/^sos_/),
+      tripId: trip.id,
+      raisedBy: rider.user.id,
+      role: "rider",
+      location: pickup,
+      note: "the driver took a wrong turn",
+      acknowledgedAt: null,
+    });
+    // A retry with the same key is the same alert.
+    const again = await sos(rider, trip.id, { location: pickup }, "sos-1");
+    expect(again.status).toBe(200);
+    expect(again.body.alert.id).toBe(raised.body.alert.id);
+    const fromDriver = await sos(driver, trip.id, { location: offset(pickup, 0.1) });
+    expect(fromDriver.status).toBe(201);
+    expect(fromDriver.body.alert.role).toBe("driver");
+
+    // Nobody else raises one on this trip; bad input is refused.
+    expectError(await sos(stranger, trip.id, { location: pickup }), 403, "forbidden");
+    expectError(await call("POST", `/v1/trips/${trip.id}/sos`, { body: { location: pickup } }), 401, "unauthorized");
+    expectError(await sos(rider, "trip_doesnotexist00000", { location: pickup }), 404, "not_found");
+    for (const bad of [{}, { location: { lat: 91, lng: 0 } }, { location: pickup, note: "x".repeat(501) }, "nope"])
+      expectError(await sos(rider, trip.id, bad), 400, "invalid_request");
+
+    // Operators see the open alerts, newest first; others may not look.
+    expectError(await alerts(rider), 403, "forbidden");
+    expectError(await alerts(driver), 403, "forbidden");
+    const open = await alerts(admin);
+    expect(open.status).toBe(200);
+    const ours = open.body.alerts.filter((a: { tripId: string }) => a.tripId === trip.id);
+    expect(ours.map((a: { id: string }) => a.id).sort()).toEqual(
+      [fromDriver.body.alert.id, raised.body.alert.id].sort(),
+    );
+    const times = open.body.alerts.map((a: { createdAt: number }) => a.createdAt);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+
+    const acked = await call("POST", `/v1/ops/alerts/${raised.body.alert.id}/ack`, { token: admin.token });
+    expect(acked.status).toBe(200);
+    expect(acked.body.alert).toMatchObject({ acknowledgedBy: admin.user.id, acknowledgedAt: expect.any(Number) });
+    expectError(
+      await call("POST", `/v1/ops/alerts/${raised.body.alert.id}/ack`, { token: rider.token }),
+      403,
+      "forbidden",
+    );
+    expectError(await call("POST", "/v1/ops/alerts/sos_nothere/ack", { token: admin.token }), 404, "not_found");
+    const stillOpen = (await alerts(admin)).body.alerts.map((a: { id: string }) => a.id);
+    expect(stillOpen).toContain(fromDriver.body.alert.id);
+    expect(stillOpen).not.toContain(raised.body.alert.id);
+    const all = (await alerts(admin, "?state=all&limit=100")).body.alerts.map((a: { id: string }) => a.id);
+    expect(all).toContain(raised.body.alert.id);
+    expectError(await alerts(admin, "?state=closed"), 400, "invalid_request");
   });
 });

@@ -14,7 +14,7 @@ import { opsOperations } from "./ops";
 import { pathsOf } from "./paths";
 import { roomOperations } from "./rooms";
 import { serviceOperations } from "./service";
-import { shareOperations } from "./shares";
+import { safetyOperations } from "./safety";
 import { tripOperations } from "./trips";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
@@ -28,7 +28,7 @@ export const operations: Operation[] = [
   ...roomOperations,
   ...driverOperations,
   ...tripOperations,
-  ...shareOperations,
+  ...safetyOperations,
   ...notificationOperations,
   ...walletOperations,
   ...opsOperations,

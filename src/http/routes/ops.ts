@@ -3,7 +3,9 @@
  * The operations view of a city: every H3 cell within `rings` of a point, with its supply,
  * demand, surge and active trips, read from the cells' objects in parallel. Operators only
  * (403 for riders and drivers): it holds counts per cell (about 5 km² at resolution 7), never
- * a position, but where a city's drivers and demand are is the business's to see.
+ * a position, but where a city's drivers and demand are is the business's to see. Also the SOS
+ * alerts that trips' riders and drivers raised (routes/sos.ts), open ones first, and their
+ * acknowledgement.
  */
 import { Hono } from "hono";
 import { cellOf, searchCells } from "../../domain/geo";
@@ -13,7 +15,10 @@ import { OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protoc
 import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
-import { readQuery } from "../validate";
+import { readId, readQuery } from "../validate";
+import { acknowledgeAlert, listAlerts } from "../../db/alerts";
+import { OpsAlertsQuery } from "../../protocol/safety";
+import { notFound } from "../../errors";
 import { geoCell } from "../../rooms/stubs";
 
 export const opsRoutes = new Hono<AppEnv>();
@@ -52,4 +57,16 @@ opsRoutes.get("/ops/cells", async (c) => {
     at: now,
   };
   return c.json(body);
+});
+
+opsRoutes.get("/ops/alerts", async (c) => {
+  const query = readQuery(c, OpsAlertsQuery);
+  return c.json({ alerts: await listAlerts(c.env.DB, query) });
+});
+
+/** An operator takes an alert in hand; the first acknowledgement stands, a repeat answers it. */
+opsRoutes.post("/ops/alerts/:id/ack", async (c) => {
+  const alert = await acknowledgeAlert(c.env.DB, readId(c), c.get("identity").userId, Date.now());
+  if (!alert) throw notFound("no such alert");
+  return c.json({ alert });
 });

@@ -1,12 +1,13 @@
 /**
- * @module http/openapi/shares
- * Share my trip (routes/shares.ts): the rider's links, and the view a link opens without an account.
+ * @module http/openapi/safety
+ * Trip safety: share my trip (routes/shares.ts), the rider's links and the view a link opens
+ * without an account; and SOS (routes/sos.ts).
  */
 import { z } from "zod";
-import { ShareLink, SharedTripResponse } from "../../protocol/safety";
+import { ShareLink, SharedTripResponse, SosBody, TripAlert } from "../../protocol/safety";
 import type { Operation } from "./operation";
 
-export const shareOperations: Operation[] = [
+export const safetyOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/trips/{id}/share",
@@ -34,5 +35,17 @@ export const shareOperations: Operation[] = [
     auth: false,
     status: 200,
     response: SharedTripResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/trips/{id}/sos",
+    summary:
+      "Raise an SOS alert with where the caller is (the trip's rider or driver); operators see it in " +
+      "GET /v1/ops/alerts. 201, or 200 with the first alert for a repeated Idempotency-Key",
+    auth: true,
+    body: SosBody,
+    status: 201,
+    response: z.object({ alert: TripAlert }),
+    idempotent: true,
   },
 ];
