@@ -10,7 +10,7 @@ import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
-import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
 const FIX_EVERY_MS = 2_000;
@@ -195,6 +195,7 @@ export const driverView: View = (root, api, session) => {
     if (autoDrive.checked)
       target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
     drawActions(next);
+    sos.hidden = !ACTIVE.has(next.status);
     if (first && ACTIVE.has(next.status)) connectTrip(next);
     if (ended) finish(next);
   }
@@ -311,7 +312,14 @@ export const driverView: View = (root, api, session) => {
     }
   }, 1_000);
 
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot);
+  // The driver's own position is what the alert carries.
+  const sos = sosButton(
+    api,
+    () => (trip && ACTIVE.has(trip.status) ? trip.id : null),
+    () => position,
+    status.say,
+  );
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, sos, endBox, chatSlot);
   fill(
     root,
     h(

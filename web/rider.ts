@@ -9,7 +9,7 @@ import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
-import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
 
@@ -24,6 +24,8 @@ export const riderView: View = (root, api, session) => {
   let quote: Quote | null = null;
   let trip: Trip | null = null;
   let connection: TripConnection | null = null;
+  /** The driver's latest position on this trip, from the room's location frames. */
+  let lastDriverAt: LatLng | null = null;
   let nextPick: "pickup" | "dropoff" = "pickup";
 
   // ---- wallet
@@ -211,7 +213,9 @@ export const riderView: View = (root, api, session) => {
     pinText.hidden = !(beforeRide && pin?.tripId === next.id);
     pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
     shareBox.hidden = !ACTIVE.has(next.status);
+    sos.hidden = !ACTIVE.has(next.status);
     if (first) {
+      lastDriverAt = null;
       shareLink.value = "";
       shareLink.hidden = true;
       revokeButton.hidden = true;
@@ -241,6 +245,7 @@ export const riderView: View = (root, api, session) => {
     conn.on("status", (f) => show(f.trip));
     conn.on("message", (f) => chat.add(f.message));
     conn.on("location", (f) => {
+      lastDriverAt = { lat: f.lat, lng: f.lng };
       map.setMarker("driver", { lat: f.lat, lng: f.lng }, "driver", "Your driver");
       if (trip && f.etaSec !== null) {
         const arriving = trip.status === "in_progress" ? "Arriving" : "Driver arrives";
@@ -319,7 +324,25 @@ export const riderView: View = (root, api, session) => {
     quoteBox,
     requestButton,
   );
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, pinText, shareBox, cancelButton, endBox, chatSlot);
+  // The app knows no GPS of the rider's: in the car, where the car is; before, the pickup.
+  const sos = sosButton(
+    api,
+    () => (trip && ACTIVE.has(trip.status) ? trip.id : null),
+    () => (trip?.status === "in_progress" && lastDriverAt ? lastDriverAt : (trip?.pickup ?? city.center)),
+    status.say,
+  );
+  fill(
+    tripBox,
+    h("h2", {}, "Your trip"),
+    tripStatus,
+    tripDetail,
+    pinText,
+    shareBox,
+    sos,
+    cancelButton,
+    endBox,
+    chatSlot,
+  );
   fill(
     root,
     h(

@@ -52,8 +52,18 @@ export const SharedTripResponse = z.object({
 });
 export type SharedTripResponse = z.infer<typeof SharedTripResponse>;
 
-/** `POST /v1/trips/:id/sos`: where the caller is now, and a few words if they can. */
-export const SosBody = z.object({ location: LatLng, note: z.string().trim().min(1).max(500).optional() });
+/**
+ * `POST /v1/trips/:id/sos`: where the caller is now, and a few words if they can. A blank note
+ * is no note: an alert is never refused for what it says.
+ */
+export const SosBody = z.object({
+  location: LatLng,
+  note: z
+    .string()
+    .max(500)
+    .optional()
+    .transform((note) => note?.trim() || undefined),
+});
 export type SosBody = z.infer<typeof SosBody>;
 
 /** An SOS alert, as the caller and the operations view see it. */

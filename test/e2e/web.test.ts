@@ -190,6 +190,13 @@ describe("the web app", () => {
       expect(await friend.locator("body").textContent()).not.toContain("Rita");
       await shot(friend, "3b-shared-trip");
 
+      // SOS: the rider raises one; the operations view lists it at its next refresh, until acknowledged.
+      await rider.getByRole("button", { name: "SOS" }).click();
+      await shows(rider, "[role=status]", "SOS sent: operators have been alerted.");
+      await shows(ops, "[data-testid=sos-alerts]", /SOS from the rider · trip trip_/);
+      await ops.getByRole("button", { name: "Acknowledge" }).click();
+      await shows(ops, "[data-testid=sos-alerts]", "No open alerts.");
+
       await shows(ops, "[data-testid=total-trips]", /^1$/);
       await shot(ops, "4-ops");
 

@@ -53,7 +53,14 @@ import type {
 } from "../../../src/protocol/notifications";
 import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
-import type { SharedTrip, ShareLink, SharedTripResponse } from "../../../src/protocol/safety";
+import type {
+  OpsAlertsQuery,
+  SharedTrip,
+  ShareLink,
+  SharedTripResponse,
+  SosBody,
+  TripAlert,
+} from "../../../src/protocol/safety";
 import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protocol/trip-moves";
 import { answer, type AnswerCheck } from "./answers";
 import { fullJitter } from "./backoff";
@@ -107,6 +114,8 @@ export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
 export type CancelInput = z.input<typeof CancelBody>;
+export type SosInput = z.input<typeof SosBody>;
+export type OpsAlertsInput = { state?: OpsAlertsQuery["state"]; limit?: number; before?: number };
 export type StartInput = z.input<typeof StartBody>;
 export type RatingInput = z.input<typeof RatingBody>;
 export type DeviceInput = z.input<typeof DeviceBody>;
@@ -135,6 +144,8 @@ const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
 const ShareLinkResponse = answer<{ share: ShareLink }>({ share: "object" });
 const RevokedResponse = answer<{ revoked: number }>({ revoked: "integer" });
+const AlertResponse = answer<{ alert: TripAlert }>({ alert: "object" });
+const AlertListResponse = answer<{ alerts: TripAlert[] }>({ alerts: "array" });
 const SharedTripAnswer = answer<SharedTripResponse>({ trip: "object", pollAfterMs: "integer" });
 const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
 const LeaveResponse = answer<{ roomId: string; userId: string; left: true }>({
@@ -877,6 +888,14 @@ export class RidewireClient {
     });
   }
 
+  /**
+   * SOS: the trip's rider or driver raises an alert with where they are; operators see it at
+   * once. Sent with an idempotency key (one is made if not given), so a retry is the same alert.
+   */
+  async raiseSos(tripId: string, body: SosInput, options?: IdempotentOptions): Promise<TripAlert> {
+    return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/sos`, body, AlertResponse, options)).alert;
+  }
+
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
     return (
@@ -899,6 +918,31 @@ export class RidewireClient {
   /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
   opsCells(query: { lat: number; lng: number; rings?: number }, options?: RequestOptions): Promise<OpsCellsResponse> {
     return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
+  }
+
+  /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
+  async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/ops/alerts",
+        query,
+        schema: AlertListResponse,
+        signal: options?.signal,
+      })
+    ).alerts;
+  }
+
+  /** An operator takes an SOS alert in hand; the first acknowledgement stands. */
+  async acknowledgeAlert(alertId: string, options?: RequestOptions): Promise<TripAlert> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/ops/alerts/${seg(alertId)}/ack`,
+        schema: AlertResponse,
+        signal: options?.signal,
+      })
+    ).alert;
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------
@@ -1164,7 +1208,7 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { Offer, OpsCellsResponse, RoomMember, SharedTrip, ShareLink, SharedTripResponse };
+export type { Offer, OpsCellsResponse, RoomMember, SharedTrip, ShareLink, SharedTripResponse, TripAlert };
 export type {
   AuthResponse,
   ChatMessage,
