@@ -2,7 +2,7 @@
  * @module web/ops
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
  * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals; and
- * the open SOS alerts (web/ops-alerts), refreshed with them.
+ * the open SOS alerts, live (web/ops-alerts).
  * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
@@ -108,16 +108,13 @@ export const opsView: View = (root, api, session) => {
 
   const load = async () => {
     try {
-      const [ops] = await Promise.all([
-        api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }),
-        alerts.refresh(),
-      ]);
-      draw(ops);
+      draw(await api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }));
       status.say("");
     } catch (err) {
       if (isRidewireError(err) && err.status === 403) {
         // The account is not (or no longer) an operator: stop asking, and say so.
         clearInterval(timer);
+        alerts.close();
         operatorsOnly(root);
         return;
       }
@@ -165,5 +162,8 @@ export const opsView: View = (root, api, session) => {
     ),
   );
   void load();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    alerts.close();
+  };
 };

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { TripStatus } from "../domain/trip";
 import { LatLng } from "./common";
+import { type ControlFrame, PingFrame, type WelcomeFrame } from "./frames";
 
 /** `POST /v1/trips/:id/share`: a new link. The token is shown this once; the service keeps only its hash. */
 export const ShareLink = z.object({
@@ -87,3 +88,17 @@ export const OpsAlertsQuery = z.object({
   before: z.coerce.number().int().min(0).optional(),
 });
 export type OpsAlertsQuery = z.infer<typeof OpsAlertsQuery>;
+
+/** The operations desk's feed (`/v1/ops/alerts/ws`): operators send only pings. */
+export const OpsDeskClientFrame = z.discriminatedUnion("type", [PingFrame]);
+export type OpsDeskClientFrame = z.infer<typeof OpsDeskClientFrame>;
+
+/**
+ * An alert as it is now, the moment it is raised or acknowledged. The feed keeps no log: a
+ * page reads the open alerts with `GET /v1/ops/alerts` on `welcome` (after every reconnect),
+ * then applies these.
+ */
+export type OpsAlertFrame = { type: "alert"; alert: TripAlert };
+export type OpsDeskWelcome = WelcomeFrame<Record<never, never>>;
+export type OpsDeskFrame = OpsDeskWelcome | OpsAlertFrame;
+export type OpsDeskServerFrame = OpsDeskFrame | ControlFrame;

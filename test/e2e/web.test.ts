@@ -190,7 +190,7 @@ describe("the web app", () => {
       expect(await friend.locator("body").textContent()).not.toContain("Rita");
       await shot(friend, "3b-shared-trip");
 
-      // SOS: the rider raises one; the operations view lists it at its next refresh, until acknowledged.
+      // SOS: the rider raises one; the operations view shows it at once (its live feed), until acknowledged.
       await rider.getByRole("button", { name: "SOS" }).click();
       await shows(rider, "[role=status]", "SOS sent: operators have been alerted.");
       await shows(ops, "[data-testid=sos-alerts]", /SOS from the rider · trip trip_/);

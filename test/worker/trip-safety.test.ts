@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { registerAdmin } from "../helpers/admin";
-import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
+import { call, connect, connectOk, registerUser, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
   area,
@@ -359,5 +359,36 @@ describe("SOS", () => {
     const all = (await alerts(admin, "?state=all&limit=100")).body.alerts.map((a: { id: string }) => a.id);
     expect(all).toContain(raised.body.alert.id);
     expectError(await alerts(admin, "?state=closed"), 400, "invalid_request");
+  });
+
+  it("reaches the operators connected to the desk at once, raised and acknowledged", async () => {
+    const pickup = area(31);
+    const driver = await onlineDriver(offset(pickup, 0.2));
+    const rider = await registerUser("rider");
+    const admin = await registerAdmin();
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+    // Operators only, on the socket as on the routes.
+    for (const user of [rider, driver]) {
+      const refused = await connect("/v1/ops/alerts/ws", { token: user.token });
+      expectError({ status: refused.status, body: refused.body }, 403, "forbidden");
+    }
+    const desk = await connectOk("/v1/ops/alerts/ws", admin.token);
+    expect(await desk.nextOfType("welcome")).toMatchObject({ type: "welcome", seq: 0 });
+
+    const raised = (await sos(rider, trip.id, { location: pickup, note: "help" })).body.alert;
+    expect(await desk.next((f) => f.type === "alert" && f.alert.id === raised.id)).toEqual({
+      type: "alert",
+      alert: raised,
+    });
+    await call("POST", `/v1/ops/alerts/${raised.id}/ack`, { token: admin.token });
+    const acked = await desk.next((f) => f.type === "alert" && f.alert.id === raised.id);
+    expect(acked.alert).toMatchObject({ id: raised.id, acknowledgedBy: admin.user.id });
+    // A retried alert is not announced again.
+    await sos(rider, trip.id, { location: pickup }, "once");
+    await sos(rider, trip.id, { location: pickup }, "once");
+    await desk.next((f) => f.type === "alert" && f.alert.tripId === trip.id && f.alert.acknowledgedAt === null);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(desk.frames.filter((f) => f.type === "alert").length).toBe(3);
+    desk.close();
   });
 });

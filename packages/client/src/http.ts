@@ -65,13 +65,14 @@ import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protoco
 import { answer, type AnswerCheck } from "./answers";
 import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
-import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
+import { frameHead, type DriverFrames, type OpsDeskFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
 import { SessionKeeper, type ClientSession } from "./session";
 import {
   RoomConnection,
   type ChatConnection,
   type DriverConnection,
+  type OpsDeskConnection,
   type RoomContext,
   type RoomOptions,
   type TripConnection,
@@ -931,6 +932,14 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).alerts;
+  }
+
+  /**
+   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged. It
+   * keeps no log: read `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
+   */
+  opsAlertFeed(options: RoomOptions = {}): OpsDeskConnection {
+    return new RoomConnection<OpsDeskFrames>("ops", this.roomContext("/v1/ops/alerts", options), options);
   }
 
   /** An operator takes an SOS alert in hand; the first acknowledgement stands. */

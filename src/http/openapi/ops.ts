@@ -36,4 +36,21 @@ export const opsOperations: Operation[] = [
     status: 200,
     response: z.object({ alert: TripAlert }),
   },
+  {
+    method: "get",
+    path: "/v1/ops/alerts/ws",
+    summary: "Operators' live feed of SOS alerts (WebSocket upgrade): an alert frame as each is raised or acknowledged",
+    auth: true,
+    status: 101,
+    query: ["access_token"],
+  },
+  {
+    method: "get",
+    path: "/v1/ops/alerts/events",
+    summary: "Operators' live feed of SOS alerts as Server-Sent Events",
+    auth: true,
+    status: 200,
+    query: ["access_token"],
+    sse: true,
+  },
 ];

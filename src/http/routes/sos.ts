@@ -2,7 +2,8 @@
  * @module http/routes/sos
  * SOS (README, "Safety"): a trip's rider or driver raises an alert with where they are. The
  * trip's own object says whether the caller is one of its parties; the alert goes to D1 at
- * once, where the operations view lists it (routes/ops.ts), and into the service's log.
+ * once, where the operations view lists it (routes/ops.ts), to the operators connected now
+ * (the operations desk's live feed), and into the service's log.
  */
 import { Hono } from "hono";
 import { raiseAlert } from "../../db/alerts";
@@ -13,6 +14,7 @@ import { tripRoom } from "../../rooms/stubs";
 import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { readBody, readId, readIdempotencyKey } from "../validate";
+import { announce } from "./ops";
 
 export const sosRoutes = new Hono<AppEnv>();
 
@@ -34,6 +36,7 @@ sosRoutes.post("/trips/:id/sos", requireUser, async (c) => {
     createdAt: Date.now(),
   });
   if (created) {
+    announce(c, alert);
     // Operators' alerting reads the log too; no position or note in it (those stay in D1).
     console.warn(
       JSON.stringify({ level: "warn", where: "sos", event: "sos_raised", alertId: alert.id, tripId, role, status }),
