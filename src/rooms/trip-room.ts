@@ -216,13 +216,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   createShare(identity: Identity): Promise<Result<{ id: string; secret: string; expiresAt: number }>> {
     return this.rpc("createShare", async () => {
+      const fresh = await this.shares.newSecret();
+      // From here on synchronous: two requests at once cannot both pass the limit.
       const state = this.state();
       if (identity.userId !== state.riderId) throw forbidden("only the trip's rider may share it");
       if (!isActive(state.status)) throw conflict(`the trip is ${state.status}; there is nothing to share`);
       const now = Date.now();
       if (this.shares.liveCount(now) >= this.config.TRIP_SHARE_MAX_LINKS)
         throw conflict(`a trip has at most ${this.config.TRIP_SHARE_MAX_LINKS} share links; revoke them first`);
-      return this.shares.create(now, this.config.TRIP_SHARE_TTL_MS);
+      return this.shares.create(fresh, now, this.config.TRIP_SHARE_TTL_MS);
     });
   }
 

@@ -38,10 +38,22 @@ export class TripShares {
       .one().n;
   }
 
-  /** A new link: its id, its secret (returned this once) and its expiry. */
-  async create(now: number, ttlMs: number): Promise<{ id: string; secret: string; expiresAt: number }> {
+  /**
+   * A fresh secret and its hash, for `create`. Apart from it because hashing awaits: the checks
+   * before a link is stored and the store itself then run in one synchronous step.
+   */
+  async newSecret(): Promise<{ secret: string; hash: string }> {
     const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
-    const hash = await hashSecret(secret);
+    return { secret, hash: await hashSecret(secret) };
+  }
+
+  /** Stores a link for `fresh`: its id, its secret (returned this once) and its expiry. */
+  create(
+    fresh: { secret: string; hash: string },
+    now: number,
+    ttlMs: number,
+  ): { id: string; secret: string; expiresAt: number } {
+    const { secret, hash } = fresh;
     const id = newId("shr");
     const expiresAt = now + ttlMs;
     this.sql.exec(
