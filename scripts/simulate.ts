@@ -73,6 +73,7 @@ async function simulate(options: Options): Promise<number> {
     phase: "setup",
     runId: newRunId(),
     password: newPassword(),
+    pins: new Map(),
   };
   const { city } = options;
 

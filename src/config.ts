@@ -84,13 +84,26 @@ const ConfigSchema = z
     DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
     CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
     /**
-     * Where the service takes rides: a JSON array of `{ name, polygon: [[lng, lat], ...] }`
+     * Where the service takes rides: a JSON array of `{ name, polygon: [[lng, lat], ...], tripPin? }`
      * (domain/service-area.ts). Empty: everywhere.
      */
     SERVICE_AREAS: ServiceAreasSetting,
     /** The shortest ride taken, pickup to dropoff in a straight line (km). */
     MIN_TRIP_KM: z.coerce.number().min(0).max(100).default(0.2),
     QUOTE_TTL_MS: int(300_000, 1_000),
+    // Trip safety (README, "Safety"). Whether `start` needs the trip's PIN from the driver; a
+    // service area's `tripPin` overrides it for trips picked up there.
+    TRIP_PIN_REQUIRED: z
+      .enum(["true", "false"])
+      .default("true")
+      .transform((v) => v === "true"),
+    /** Wrong PINs in a row before the trip's PIN is locked; each lock lasts TRIP_PIN_LOCK_MS, doubling per lock. */
+    TRIP_PIN_MAX_ATTEMPTS: int(5, 1),
+    TRIP_PIN_LOCK_MS: int(300_000, 1_000),
+    /** How long a share link works at most (it stops earlier, at the trip's end or when revoked). */
+    TRIP_SHARE_TTL_MS: int(14_400_000, 60_000),
+    /** Live share links one trip may have at once. */
+    TRIP_SHARE_MAX_LINKS: int(5, 1),
     SURGE_WINDOW_MS: int(600_000, 1_000),
     // Fares, in minor units of FARE_CURRENCY.
     FARE_CURRENCY: z

@@ -7,7 +7,7 @@
  */
 import type { ErrorCode } from "./protocol/common";
 
-export type ContentfulStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 429 | 500 | 502 | 503;
+export type ContentfulStatus = 400 | 401 | 402 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 502 | 503;
 
 export class ApiError extends Error {
   constructor(
@@ -46,17 +46,30 @@ export const blocked = (message: string) => new ApiError(403, "blocked", message
 export const directRoom = (message = "a direct conversation has exactly its two members") =>
   new ApiError(409, "direct_room", message);
 
-export type ErrorShape = { status: ContentfulStatus; code: ErrorCode; message: string; details?: unknown };
+export type ErrorShape = {
+  status: ContentfulStatus;
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+  retryAfter?: number;
+};
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorShape };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: ApiError): Result<never> => ({
   ok: false,
-  error: { status: error.status, code: error.code, message: error.message, details: error.details },
+  error: {
+    status: error.status,
+    code: error.code,
+    message: error.message,
+    details: error.details,
+    // A 429 keeps its Retry-After across RPC.
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+  },
 });
 
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  const { status, code, message, details } = result.error;
-  throw new ApiError(status, code, message, details);
+  const { status, code, message, details, retryAfter } = result.error;
+  throw new ApiError(status, code, message, details, retryAfter);
 }

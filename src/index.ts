@@ -12,6 +12,7 @@ import { runScheduledReconciliation } from "./payments/reconcile";
 export { ChatRoom } from "./rooms/chat-room";
 export { DriverSession } from "./rooms/driver-session";
 export { GeoCell } from "./rooms/geo-cell";
+export { OpsDesk } from "./rooms/ops-desk";
 export { TripRoom } from "./rooms/trip-room";
 
 export default {

@@ -10,7 +10,7 @@ import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
-import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
 const FIX_EVERY_MS = 2_000;
@@ -195,6 +195,7 @@ export const driverView: View = (root, api, session) => {
     if (autoDrive.checked)
       target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
     drawActions(next);
+    sos.hidden = !ACTIVE.has(next.status);
     if (first && ACTIVE.has(next.status)) connectTrip(next);
     if (ended) finish(next);
   }
@@ -214,9 +215,21 @@ export const driverView: View = (root, api, session) => {
       return button;
     };
     const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }));
+    // The rider reads out the trip's PIN; where the trip needs none, the field may stay empty.
+    const pin = h("input", {
+      name: "pin",
+      inputmode: "numeric",
+      autocomplete: "off",
+      maxlength: 4,
+      pattern: "[0-9]{4}",
+      placeholder: "PIN",
+      "aria-label": "Rider's PIN",
+      class: "pin-input",
+    });
+    const start = move("Start ride", () => api.startTrip(t.id, pin.value.trim() ? { pin: pin.value.trim() } : {}));
     const buttons: Record<string, HTMLElement[]> = {
       accepted: [move("Arrived", () => api.arrived(t.id)), cancel],
-      arrived: [move("Start ride", () => api.startTrip(t.id)), cancel],
+      arrived: [pin, start, cancel],
       in_progress: [move("Complete ride", () => api.completeTrip(t.id))],
     };
     fill(actions, ...(buttons[t.status] ?? []));
@@ -299,7 +312,14 @@ export const driverView: View = (root, api, session) => {
     }
   }, 1_000);
 
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, endBox, chatSlot);
+  // The driver's own position is what the alert carries.
+  const sos = sosButton(
+    api,
+    () => (trip && ACTIVE.has(trip.status) ? trip.id : null),
+    () => position,
+    status.say,
+  );
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, sos, endBox, chatSlot);
   fill(
     root,
     h(

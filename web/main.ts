@@ -2,14 +2,16 @@
  * @module web/main
  * The web app's shell: sign in or up, then one of four views chosen by the URL's hash
  * (#/rider, #/driver, #/chat, #/ops). Each view gets the session's SDK client and a container,
- * and returns a function that closes its connections when another view takes over.
+ * and returns a function that closes its connections when another view takes over. A share
+ * link's page (#/shared/<token>) needs no account.
  */
 import { describeError, fill, h, statusLine } from "./dom";
 import { chatView } from "./chat";
 import { driverView } from "./driver";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
-import { clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
+import { sharedView } from "./shared";
+import { anonymousClient, clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
 import type { View } from "./types";
 
 const VIEWS: Record<string, { title: string; view: View }> = {
@@ -26,6 +28,14 @@ let closeView: (() => void) | null = null;
 function route(): void {
   closeView?.();
   closeView = null;
+  const shared = /^#\/shared\/(.+)$/.exec(location.hash);
+  if (shared?.[1]) {
+    // Whoever holds the link, signed in or not: the page shows the trip and nothing else.
+    fill(nav);
+    document.title = "ridewire: a shared trip";
+    closeView = sharedView(main, anonymousClient(), decodeURIComponent(shared[1]));
+    return;
+  }
   const session = loadSession();
   if (!session) {
     renderAuth();

@@ -1,7 +1,8 @@
 /**
  * @module web/ops
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
- * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals.
+ * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals; and
+ * the open SOS alerts, live (web/ops-alerts).
  * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
@@ -9,6 +10,7 @@ import { clock, describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
+import { alertsCard } from "./ops-alerts";
 
 const REFRESH_MS = 3_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
@@ -47,6 +49,7 @@ export const opsView: View = (root, api, session) => {
   const status = statusLine();
   const totals = h("dl", { class: "totals", "aria-live": "polite" });
   const table = h("tbody");
+  const alerts = alertsCard(api);
 
   const draw = (ops: OpsCellsResponse) => {
     const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
@@ -111,6 +114,7 @@ export const opsView: View = (root, api, session) => {
       if (isRidewireError(err) && err.status === 403) {
         // The account is not (or no longer) an operator: stop asking, and say so.
         clearInterval(timer);
+        alerts.close();
         operatorsOnly(root);
         return;
       }
@@ -128,6 +132,7 @@ export const opsView: View = (root, api, session) => {
       h(
         "div",
         { class: "side" },
+        alerts.el,
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
         h(
           "section",
@@ -157,5 +162,8 @@ export const opsView: View = (root, api, session) => {
     ),
   );
   void load();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    alerts.close();
+  };
 };

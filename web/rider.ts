@@ -9,7 +9,7 @@ import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
-import { ACTIVE, ratingForm, STATUS_TEXT, tripChat } from "./trip-parts";
+import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
 
@@ -24,6 +24,8 @@ export const riderView: View = (root, api, session) => {
   let quote: Quote | null = null;
   let trip: Trip | null = null;
   let connection: TripConnection | null = null;
+  /** The driver's latest position on this trip, from the room's location frames. */
+  let lastDriverAt: LatLng | null = null;
   let nextPick: "pickup" | "dropoff" = "pickup";
 
   // ---- wallet
@@ -147,7 +149,42 @@ export const riderView: View = (root, api, session) => {
   const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
   const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
   const tripDetail = h("p", { class: "trip-detail" });
+  // The trip's PIN comes in the rider's own reads of the trip only (never in the room's frames),
+  // so it is kept here until the ride starts.
+  const pinText = h("p", { class: "trip-pin", "data-testid": "trip-pin", hidden: true });
+  let pin: { tripId: string; code: string } | null = null;
   const cancelButton = h("button", { type: "button" }, "Cancel ride");
+  // Share my trip: a link for someone without an account, until the trip ends or it is revoked.
+  const shareBox = h("div", { class: "share" });
+  const shareButton = h("button", { type: "button" }, "Share my trip");
+  const revokeButton = h("button", { type: "button", hidden: true }, "Stop sharing");
+  const shareLink = h("input", { readonly: true, "aria-label": "Share link", class: "share-link", hidden: true });
+  fill(shareBox, shareButton, revokeButton, shareLink);
+  shareButton.addEventListener("click", async () => {
+    if (!trip) return;
+    try {
+      const link = await api.shareTrip(trip.id);
+      shareLink.value = link.url;
+      shareLink.hidden = false;
+      revokeButton.hidden = false;
+      shareLink.select();
+      status.say("Share link ready: send it to someone you trust.");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  });
+  revokeButton.addEventListener("click", async () => {
+    if (!trip) return;
+    try {
+      await api.revokeTripShares(trip.id);
+      shareLink.value = "";
+      shareLink.hidden = true;
+      revokeButton.hidden = true;
+      status.say("Sharing stopped: the links no longer work.");
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
   cancelButton.addEventListener("click", async () => {
@@ -171,6 +208,18 @@ export const riderView: View = (root, api, session) => {
     requestButton.hidden = true;
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
+    if (next.pin) pin = { tripId: next.id, code: next.pin };
+    const beforeRide = next.status === "matching" || next.status === "accepted" || next.status === "arrived";
+    pinText.hidden = !(beforeRide && pin?.tripId === next.id);
+    pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
+    shareBox.hidden = !ACTIVE.has(next.status);
+    sos.hidden = !ACTIVE.has(next.status);
+    if (first) {
+      lastDriverAt = null;
+      shareLink.value = "";
+      shareLink.hidden = true;
+      revokeButton.hidden = true;
+    }
     cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
     tripDetail.textContent =
       next.status === "completed"
@@ -196,6 +245,7 @@ export const riderView: View = (root, api, session) => {
     conn.on("status", (f) => show(f.trip));
     conn.on("message", (f) => chat.add(f.message));
     conn.on("location", (f) => {
+      lastDriverAt = { lat: f.lat, lng: f.lng };
       map.setMarker("driver", { lat: f.lat, lng: f.lng }, "driver", "Your driver");
       if (trip && f.etaSec !== null) {
         const arriving = trip.status === "in_progress" ? "Arriving" : "Driver arrives";
@@ -274,7 +324,25 @@ export const riderView: View = (root, api, session) => {
     quoteBox,
     requestButton,
   );
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, cancelButton, endBox, chatSlot);
+  // The app knows no GPS of the rider's: in the car, where the car is; before, the pickup.
+  const sos = sosButton(
+    api,
+    () => (trip && ACTIVE.has(trip.status) ? trip.id : null),
+    () => (trip?.status === "in_progress" && lastDriverAt ? lastDriverAt : (trip?.pickup ?? city.center)),
+    status.say,
+  );
+  fill(
+    tripBox,
+    h("h2", {}, "Your trip"),
+    tripStatus,
+    tripDetail,
+    pinText,
+    shareBox,
+    sos,
+    cancelButton,
+    endBox,
+    chatSlot,
+  );
   fill(
     root,
     h(

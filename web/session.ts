@@ -71,7 +71,9 @@ export async function signOut(): Promise<void> {
   await current?.signOut().catch(() => undefined);
 }
 
-const anonymous = () => new RidewireClient({ baseUrl: location.origin });
+/** A client with no session: for signing in, and for a share link's page. */
+export const anonymousClient = () => new RidewireClient({ baseUrl: location.origin });
+const anonymous = anonymousClient;
 
 /** Sign-up makes riders and drivers only; an operator is promoted with `npm run admin -- create`. */
 export async function signUp(input: {

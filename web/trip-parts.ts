@@ -1,10 +1,10 @@
 /**
  * @module web/trip-parts
  * What the rider's and the driver's views share about a trip: the trip chat over the trip
- * room connection (history by resume, then live), the rating form after completion, and
- * the words for each status.
+ * room connection (history by resume, then live), the rating form after completion, the SOS
+ * button, and the words for each status.
  */
-import type { Message, RidewireClient, Trip, TripConnection } from "@ridewire/client";
+import type { LatLng, Message, RidewireClient, Trip, TripConnection } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 
 export const STATUS_TEXT: Record<Trip["status"], string> = {
@@ -105,4 +105,32 @@ export function ratingForm(api: RidewireClient, tripId: string, whom: string, do
     );
   }
   return form;
+}
+
+/**
+ * The SOS button of a trip's rider or driver: one press raises an alert with `where()` (the
+ * app's best idea of where its user is), which operators see at once. `tripId()` is the trip
+ * on screen, or null when there is none.
+ */
+export function sosButton(
+  api: RidewireClient,
+  tripId: () => string | null,
+  where: () => LatLng,
+  say: (text: string, kind?: "info" | "error") => void,
+): HTMLButtonElement {
+  const button = h("button", { type: "button", class: "sos" }, "SOS");
+  button.addEventListener("click", async () => {
+    const id = tripId();
+    if (!id) return;
+    button.disabled = true;
+    try {
+      await api.raiseSos(id, { location: where() });
+      say("SOS sent: operators have been alerted.");
+    } catch (err) {
+      say(describeError(err), "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }

@@ -20,6 +20,12 @@ export type SimContext = {
   /** Unique per run: accounts are registered fresh each time. */
   runId: string;
   password: string;
+  /**
+   * The trip PINs riders have, by trip id. A rider tells their driver the PIN at the pickup; in
+   * the simulation the rider puts it here and the driver of that trip reads it from here. The
+   * server never gives it to the driver.
+   */
+  pins: Map<string, string>;
 };
 
 export const newRunId = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;

@@ -214,7 +214,9 @@ export class SimDriver {
     await sleep(between(BOARDING_MS.min, BOARDING_MS.max));
     if (this.ride !== ride || this.closing) return;
     try {
-      await this.api.startTrip(ride.id);
+      // The PIN the rider told them (SimContext's pins); a trip in an area without PINs has none.
+      const pin = this.ctx.pins.get(ride.id);
+      await this.api.startTrip(ride.id, pin === undefined ? {} : { pin });
     } catch (err) {
       this.ctx.stats.error("start", err);
       return this.endRide(ride);

@@ -100,7 +100,13 @@ export class SimRider {
       return stats.error("request trip", err);
     }
     stats.trips.created++;
-    await this.follow(trip, sentAt);
+    // Told to the driver at the pickup (see SimContext's pins).
+    if (trip.pin) this.ctx.pins.set(trip.id, trip.pin);
+    try {
+      await this.follow(trip, sentAt);
+    } finally {
+      this.ctx.pins.delete(trip.id);
+    }
   }
 
   /** POST /v1/trips; once the wallet runs short (402), it is topped up and the request sent again. */

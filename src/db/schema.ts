@@ -4,7 +4,7 @@
  * migrations/ (`npm run db:generate -- --name what_changed`); never edit those by hand.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -460,4 +460,32 @@ export const riderActivity = sqliteTable(
     at: integer("at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tripId, t.kind] }), index("rider_activity_rider_idx").on(t.riderId, t.kind, t.at)],
+);
+
+/**
+ * SOS alerts a trip's rider or driver raised (README, "Safety"), with where they were: the
+ * operations view lists the open ones first. Written at once (never behind an outbox): an
+ * alert must not wait. `idempotency_key` makes a retried alert the same row.
+ */
+export const tripAlerts = sqliteTable(
+  "trip_alerts",
+  {
+    id: text("id").primaryKey(),
+    tripId: text("trip_id").notNull(),
+    raisedBy: text("raised_by").notNull(),
+    role: text("role", { enum: ["rider", "driver"] }).notNull(),
+    lat: real("lat").notNull(),
+    lng: real("lng").notNull(),
+    note: text("note"),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: integer("created_at").notNull(),
+    /** Set when an operator has taken the alert in hand. */
+    acknowledgedAt: integer("acknowledged_at"),
+    acknowledgedBy: text("acknowledged_by"),
+  },
+  (t) => [
+    index("trip_alerts_open_idx").on(t.acknowledgedAt, t.createdAt),
+    index("trip_alerts_trip_idx").on(t.tripId, t.createdAt),
+    uniqueIndex("trip_alerts_idempotency_idx").on(t.raisedBy, t.tripId, t.idempotencyKey),
+  ],
 );

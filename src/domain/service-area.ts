@@ -16,6 +16,8 @@ export const ServiceArea = z.object({
     .array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]))
     .min(3)
     .max(10_000),
+  /** Whether a ride picked up here needs the trip's PIN to start; unset: TRIP_PIN_REQUIRED. */
+  tripPin: z.boolean().optional(),
 });
 export type ServiceArea = z.infer<typeof ServiceArea>;
 

@@ -24,6 +24,8 @@ import { notificationRoutes } from "./routes/notifications";
 import { opsRoutes } from "./routes/ops";
 import { roomMemberRoutes } from "./routes/room-members";
 import { roomRoutes } from "./routes/rooms";
+import { shareRoutes } from "./routes/shares";
+import { sosRoutes } from "./routes/sos";
 import { tripRoutes } from "./routes/trips";
 import { walletRoutes } from "./routes/wallet";
 
@@ -73,6 +75,8 @@ app.route("/v1", directRoomRoutes);
 app.route("/v1", blockRoutes);
 app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
+app.route("/v1", shareRoutes);
+app.route("/v1", sosRoutes);
 app.route("/v1", notificationRoutes);
 app.route("/v1", walletRoutes);
 app.route("/v1", opsRoutes);

@@ -24,7 +24,8 @@ export function jwtSettings(c: AppContext): JwtSettings {
 }
 
 /** The GET routes that open a socket (`ws`), an SSE stream (`events`) or a long poll (`poll`). */
-const STREAM_PATH = /^\/v1\/(?:(?:rooms|trips)\/[^/]+\/(?:ws|events|poll)|drivers\/me\/(?:ws|events))$/;
+const STREAM_PATH =
+  /^\/v1\/(?:(?:rooms|trips)\/[^/]+\/(?:ws|events|poll)|drivers\/me\/(?:ws|events)|ops\/alerts\/(?:ws|events))$/;
 
 export function isStreamRoute(method: string, path: string): boolean {
   return method === "GET" && STREAM_PATH.test(path);

@@ -23,7 +23,8 @@ export type RouteClass =
   | "poll"
   | "write"
   | "provider_webhook"
-  | "account";
+  | "account"
+  | "shared_view";
 
 type Limiter = {
   binding:
@@ -36,7 +37,8 @@ type Limiter = {
     | "RL_POLL"
     | "RL_WRITE"
     | "RL_PROVIDER_WEBHOOK"
-    | "RL_ACCOUNT";
+    | "RL_ACCOUNT"
+    | "RL_SHARED_VIEW";
   periodSeconds: 10 | 60;
 };
 
@@ -52,10 +54,11 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   write: { binding: "RL_WRITE", periodSeconds: 10 },
   provider_webhook: { binding: "RL_PROVIDER_WEBHOOK", periodSeconds: 60 },
   account: { binding: "RL_ACCOUNT", periodSeconds: 10 },
+  shared_view: { binding: "RL_SHARED_VIEW", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
-const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account"]);
+const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account", "shared_view"]);
 
 /** First match wins. Paths are the request's, under /v1. */
 const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
@@ -72,8 +75,10 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   // Sign-up and refresh write to D1 for anyone who asks: a flood from one address is cut off.
   // Login has its own, tighter limits on failed passwords (routes/auth.ts).
   { method: "POST", path: /^\/v1\/auth\/(register|refresh)$/, routeClass: "account" },
-  { method: "GET", path: /^\/v1\/((rooms|trips)\/[^/]+|drivers\/me)\/(ws|events)$/, routeClass: "connect" },
+  { method: "GET", path: /^\/v1\/((rooms|trips)\/[^/]+|drivers\/me|ops\/alerts)\/(ws|events)$/, routeClass: "connect" },
   { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
+  // A share link's page, read by anyone holding the link: each read wakes a trip's object.
+  { method: "GET", path: /^\/v1\/shared\/[^/]+$/, routeClass: "shared_view" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

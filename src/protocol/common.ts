@@ -135,6 +135,14 @@ export const ErrorCode = z.enum([
   "direct_room",
   /** A user already blocks MAX_BLOCKS_PER_USER users (409). */
   "too_many_blocks",
+  /** `start` without the trip's PIN where the trip needs one (400). */
+  "pin_required",
+  /** `start` with a PIN that is not the trip's (403); `details.attemptsLeft` before the lock. */
+  "wrong_pin",
+  /** Too many wrong PINs: the trip's PIN takes no guess until `Retry-After` (429). */
+  "pin_locked",
+  /** A share link that was revoked, has expired, or whose trip has ended (410). */
+  "share_ended",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -64,8 +64,20 @@ export const Trip = z.object({
    * Once completed: the quoted and the charged fare, and whether the cap or a review applied (README, "Money rules").
    */
   fareDecision: FareDecision.optional(),
+  /**
+   * The trip's PIN, in the rider's own reads (`POST /v1/trips`, `GET /v1/trips/:id`, `GET /v1/trips/current`) until
+   * the ride starts; never in the driver's, nor in frames (README, "Safety").
+   */
+  pin: z.string().optional(),
 });
 export type Trip = z.infer<typeof Trip>;
+
+/** A trip PIN as the driver types it: four digits. */
+export const TripPinCode = z.string().regex(/^[0-9]{4}$/, "a PIN is four digits");
+
+/** `POST /v1/trips/:id/start`: the PIN the rider read out, where the trip needs one. */
+export const StartBody = z.object({ pin: TripPinCode.optional() });
+export type StartBody = z.infer<typeof StartBody>;
 
 export const CancelBody = z.object({ reason: z.string().max(500).optional() });
 export const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: z.string().max(500).optional() });
@@ -114,7 +126,7 @@ export const DriverClientFrame = z.discriminatedUnion("type", [
   tripMoveFrame("offer.accept"),
   tripMoveFrame("offer.decline"),
   tripMoveFrame("trip.arrived"),
-  tripMoveFrame("trip.start"),
+  tripMoveFrame("trip.start").extend(StartBody.shape),
   tripMoveFrame("trip.complete"),
   tripMoveFrame("trip.cancel").extend(CancelBody.shape),
   PingFrame,

@@ -340,6 +340,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   ): Promise<Result<Trip>> {
     const trip = tripRoom(this.env, frame.tripId);
     if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
+    if (frame.type === "trip.start") return trip.start(identity, frame.pin);
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }
 

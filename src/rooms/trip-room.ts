@@ -26,7 +26,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { type ApiError, conflict, forbidden, type Result } from "../errors";
+import { ApiError, conflict, forbidden, type Result } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -54,6 +54,10 @@ import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalE
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
+import { createPinSchema, TripPin } from "./trip-pin";
+import { createShareSchema, TripShares } from "./trip-share";
+import type { SharedTrip } from "../protocol/safety";
+import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
@@ -71,6 +75,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly record = new TripRecord(this.ctx.storage.sql);
   /** The driver's position and the ride's breadcrumb in SQLite; its cache lives as long as this activation. */
   private readonly track = new TripTrack(this.ctx.storage.sql);
+  /** The trip's PIN and its lockout in SQLite; nothing in memory. */
+  private readonly pins = new TripPin(this.ctx.storage.sql);
+  /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
+  private readonly shares = new TripShares(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
@@ -83,6 +91,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     );
     createRecordSchema(this.sql);
     createTrackSchema(this.sql);
+    createPinSchema(this.sql);
+    createShareSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -106,6 +116,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       if (!this.record.exists()) {
         const state = this.ctx.storage.transactionSync(() => {
           const state = this.record.insert(input, Date.now());
+          // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
+          if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
           this.appendStatus(state);
           return state;
         });
@@ -114,7 +126,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
       }
-      return this.view(this.state());
+      return this.riderView(this.state());
     });
   }
 
@@ -122,12 +134,17 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("get", () => {
       const state = this.state();
       this.requireParty(state, identity);
-      return this.view(state);
+      return identity.userId === state.riderId ? this.riderView(state) : this.view(state);
     });
   }
 
   accept(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("accept", () => this.run({ type: "accept", driverId: identity.userId, now: Date.now() }));
+    return this.rpc("accept", () => {
+      const trip = this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
+      // The one thing a share link shows of the driver.
+      this.shares.rememberDriver(identity.userId, identity.name);
+      return trip;
+    });
   }
 
   decline(identity: Identity): Promise<Result<Trip>> {
@@ -141,8 +158,19 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     );
   }
 
-  start(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("start", () => this.run({ type: "start", driverId: identity.userId, now: Date.now() }));
+  /** Needs the trip's PIN (as the rider read it out) when the trip has one. */
+  start(identity: Identity, pin?: string): Promise<Result<Trip>> {
+    return this.rpc("start", () => {
+      const state = this.state();
+      const now = Date.now();
+      // Anyone else hears the domain's refusal below, without spending the trip's guesses.
+      if (state.driverId === identity.userId && state.status === "arrived")
+        this.pins.check(pin, now, {
+          maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
+          lockMs: this.config.TRIP_PIN_LOCK_MS,
+        });
+      return this.run({ type: "start", driverId: identity.userId, now });
+    });
   }
 
   complete(identity: Identity): Promise<Result<Trip>> {
@@ -183,6 +211,62 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /**
+   * A new share link (rider only, while the trip is active): the secret is returned this once,
+   * and the trip keeps its hash. At most TRIP_SHARE_MAX_LINKS work at a time.
+   */
+  createShare(identity: Identity): Promise<Result<{ id: string; secret: string; expiresAt: number }>> {
+    return this.rpc("createShare", async () => {
+      const fresh = await this.shares.newSecret();
+      // From here on synchronous: two requests at once cannot both pass the limit.
+      const state = this.state();
+      if (identity.userId !== state.riderId) throw forbidden("only the trip's rider may share it");
+      if (!isActive(state.status)) throw conflict(`the trip is ${state.status}; there is nothing to share`);
+      const now = Date.now();
+      if (this.shares.liveCount(now) >= this.config.TRIP_SHARE_MAX_LINKS)
+        throw conflict(`a trip has at most ${this.config.TRIP_SHARE_MAX_LINKS} share links; revoke them first`);
+      return this.shares.create(fresh, now, this.config.TRIP_SHARE_TTL_MS);
+    });
+  }
+
+  /** Revokes every working share link of the trip (rider only); the links answer 410 from now on. */
+  revokeShares(identity: Identity): Promise<Result<{ revoked: number }>> {
+    return this.rpc("revokeShares", () => {
+      if (identity.userId !== this.state().riderId) throw forbidden("only the trip's rider may revoke its links");
+      return { revoked: this.shares.revokeAll(Date.now()) };
+    });
+  }
+
+  /**
+   * The trip as a share link shows it, to anyone holding the link's secret: 404 for a secret
+   * this trip never gave out, 410 `share_ended` once the link is revoked or expired or the trip
+   * is over. No identity: the secret is the permission.
+   */
+  sharedTrip(secret: string): Promise<Result<SharedTrip>> {
+    return this.rpc("sharedTrip", async () => {
+      const now = Date.now();
+      const link = await this.shares.lookup(secret, now);
+      if (link.state === "unknown") throw new ApiError(404, "not_found", "no such share link");
+      const state = this.state();
+      if (link.state === "ended" || !isActive(state.status))
+        throw new ApiError(
+          410,
+          "share_ended",
+          "this share link no longer works: revoked, expired, or the trip is over",
+        );
+      const trip = this.view(state);
+      const firstName = state.driverId === null ? null : this.shares.driverFirstName(state.driverId);
+      return {
+        status: state.status,
+        driver: firstName === null ? null : { firstName },
+        position: trip.driverLocation,
+        etaSec: trip.etaSec,
+        updatedAt: state.updatedAt,
+        expiresAt: link.expiresAt,
+      };
+    });
+  }
+
+  /**
    * The trip's status for the reconciliation cron, which asks every trip that still holds money.
    * No identity: the cron is the service itself, and the answer is the status alone.
    */
@@ -193,6 +277,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
   settle(): Promise<Result<boolean>> {
     return this.rpc("settle", () => this.settleNow());
+  }
+
+  /** Whether the caller is the trip's rider or its driver (403 for anyone else): who raised an SOS. */
+  partyRole(identity: Identity): Promise<Result<{ role: "rider" | "driver"; status: TripStatus }>> {
+    return this.rpc("partyRole", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      return { role: identity.userId === state.riderId ? "rider" : "driver", status: state.status };
+    });
   }
 
   /** Who may rate whom on this trip: the rider rates the driver and the driver the rider, once it is completed. */
@@ -418,6 +511,14 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private view(state: TripState, withPosition = true): Trip {
     const driverAt = withPosition && isOnTrip(state.status) ? this.track.latest() : null;
     return tripView(state, this.record.quote(), driverAt, this.config.travelModel);
+  }
+
+  /** The trip as its rider sees it: with the PIN they read out to the driver, until the ride starts. */
+  private riderView(state: TripState): Trip {
+    const trip = this.view(state);
+    const pin = this.pins.pin();
+    const beforeRide = state.status === "matching" || state.status === "accepted" || state.status === "arrived";
+    return pin !== null && beforeRide ? { ...trip, pin } : trip;
   }
 
   private requireParty(state: TripState, identity: Identity): void {

@@ -148,7 +148,8 @@ it(
 
     // The ride goes on after the crash: more stored events (status, fare) through the same connections.
     await driver.api.arrived(trip.id);
-    await driver.api.startTrip(trip.id);
+    // The rider's PIN (the request's answer carries it), which the trip kept through the crash.
+    await driver.api.startTrip(trip.id, trip.pin === undefined ? {} : { pin: trip.pin });
     await driver.api.completeTrip(trip.id);
 
     const chat = await history((since) => ada.api.pollRoom(room.id, { since, timeout: 0 }));

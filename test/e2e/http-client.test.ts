@@ -148,7 +148,28 @@ describe("HTTP client", () => {
     expect(accepted).toMatchObject({ status: "accepted", driverId: driver.user.id });
     expect((await failure(() => driver.api.goOffline())).code).toBe("conflict");
     expect((await driver.api.arrived(trip.id)).status).toBe("arrived");
-    expect((await driver.api.startTrip(trip.id)).status).toBe("in_progress");
+    // The PIN is the rider's (wrangler.toml asks for one): the driver's answers never carry it.
+    expect(trip.pin).toMatch(/^[0-9]{4}$/);
+    expect(accepted).not.toHaveProperty("pin");
+    const pin = trip.pin ?? "";
+    const wrongPin = await failure(() => driver.api.startTrip(trip.id, { pin: pin === "0000" ? "0001" : "0000" }));
+    expect({ status: wrongPin.status, code: wrongPin.code }).toEqual({ status: 403, code: "wrong_pin" });
+    expect((await driver.api.startTrip(trip.id, { pin })).status).toBe("in_progress");
+    // Share my trip: a client with no token reads the link; once revoked it is 410 share_ended.
+    const link = await rider.api.shareTrip(trip.id);
+    const stranger = new RidewireClient({ baseUrl: server.baseUrl });
+    const seen = await stranger.sharedTrip(link.token);
+    expect(seen.trip).toMatchObject({ status: "in_progress", expiresAt: link.expiresAt });
+    expect(seen.trip).not.toHaveProperty("riderId");
+    expect(await rider.api.revokeTripShares(trip.id)).toBe(1);
+    const ended = await failure(() => stranger.sharedTrip(link.token));
+    expect({ status: ended.status, code: ended.code }).toEqual({ status: 410, code: "share_ended" });
+    // SOS from the rider, retried with its key: one alert.
+    const sos = await rider.api.raiseSos(trip.id, { location: pickup }, { idempotencyKey: `sos-${trip.id}` });
+    expect(sos).toMatchObject({ tripId: trip.id, role: "rider", location: pickup });
+    expect((await rider.api.raiseSos(trip.id, { location: pickup }, { idempotencyKey: `sos-${trip.id}` })).id).toBe(
+      sos.id,
+    );
     // Under way, the ride is the driver's to end: the rider's cancel is refused.
     const walkOff = await failure(() => rider.api.cancelTrip(trip.id));
     expect({ status: walkOff.status, code: walkOff.code }).toEqual({ status: 409, code: "conflict" });

@@ -177,16 +177,44 @@ describe("the web app", () => {
       await driver.getByLabel("Speed").selectOption("240");
       await shot(rider, "3-rider-approach");
 
+      // Share my trip: the link opens, with no account, the trip's status and the driver's first name.
+      await rider.getByRole("button", { name: "Share my trip" }).click();
+      await expect
+        .poll(() => rider.getByLabel("Share link").inputValue(), { timeout: SEEN_MS })
+        .toMatch(/\/#\/shared\/trip_/);
+      const shareUrl = await rider.getByLabel("Share link").inputValue();
+      const friend = await newPage();
+      await friend.goto(shareUrl);
+      await shows(friend, "[data-testid=shared-status]", "Driver on the way");
+      await shows(friend, "[data-testid=shared-driver]", "Driver: Dana");
+      expect(await friend.locator("body").textContent()).not.toContain("Rita");
+      await shot(friend, "3b-shared-trip");
+
+      // SOS: the rider raises one; the operations view shows it at once (its live feed), until acknowledged.
+      await rider.getByRole("button", { name: "SOS" }).click();
+      await shows(rider, "[role=status]", "SOS sent: operators have been alerted.");
+      await shows(ops, "[data-testid=sos-alerts]", /SOS from the rider · trip trip_/);
+      await ops.getByRole("button", { name: "Acknowledge" }).click();
+      await shows(ops, "[data-testid=sos-alerts]", "No open alerts.");
+
       await shows(ops, "[data-testid=total-trips]", /^1$/);
       await shot(ops, "4-ops");
 
       await driver.getByRole("button", { name: "Arrived" }).click();
       await shows(rider, "[data-testid=trip-status]", "Driver has arrived");
+      // The rider's page shows the trip's PIN, and the driver starts the ride only with it.
+      await shows(rider, "[data-testid=trip-pin]", /^PIN \d{4} · tell it to your driver$/);
+      const pin = (await rider.locator("[data-testid=trip-pin]").textContent())?.match(/\d{4}/)?.[0] ?? "";
+      await driver.getByRole("button", { name: "Start ride" }).click();
+      await shows(driver, "[role=status]", "this trip starts with the PIN the rider can see");
+      await driver.getByLabel("Rider's PIN").fill(pin);
       await driver.getByRole("button", { name: "Start ride" }).click();
       await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
       await driver.getByRole("button", { name: "Complete ride" }).click();
       await shows(driver, "[data-testid=final-fare]", /Fare \$\d+\.\d\d/);
       await shows(rider, "[data-testid=trip-status]", "Trip completed");
+      // The link stops with the trip.
+      await shows(friend, "[data-testid=shared-status]", /does not work \(any more\)/);
       await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
       // Settled: the hold is gone, the fare taken.
       await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);

@@ -23,7 +23,8 @@ describe("rate limit classes", () => {
     for (const op of operations) {
       const routeClass = routeClassOf(op.method, concrete(op.path));
       const mutating = op.method !== "get";
-      const opensSomething = /\/(ws|events|poll)$/.test(op.path);
+      // A share link's view is read without an account: counted per IP.
+      const opensSomething = /\/(ws|events|poll)$/.test(op.path) || op.path.startsWith("/v1/shared/");
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });

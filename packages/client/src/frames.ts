@@ -11,6 +11,7 @@ import type {
   TripServerFrame,
 } from "../../../src/protocol/dispatch";
 import type { ChatClientFrame, ChatServerFrame } from "../../../src/protocol/frames";
+import type { OpsDeskClientFrame, OpsDeskServerFrame } from "../../../src/protocol/safety";
 
 export type {
   AckFrame,
@@ -33,8 +34,15 @@ export type {
   TripWelcome,
 } from "../../../src/protocol/dispatch";
 
+export type {
+  OpsAlertFrame,
+  OpsDeskClientFrame,
+  OpsDeskServerFrame,
+  OpsDeskWelcome,
+} from "../../../src/protocol/safety";
+
 /** Any frame from any channel. */
-export type ServerFrame = ChatServerFrame | TripServerFrame | DriverServerFrame;
+export type ServerFrame = ChatServerFrame | TripServerFrame | DriverServerFrame | OpsDeskServerFrame;
 
 /** A frame the server applies once per `id` and acknowledges (API.md: "Every client frame may carry an id"). */
 export type WithId<F> = F & { id: string };
@@ -44,6 +52,7 @@ export type ChannelFrames = { client: { type: string; id?: string | undefined };
 export type ChatFrames = { client: ChatClientFrame; server: ChatServerFrame };
 export type TripFrames = { client: TripClientFrame; server: TripServerFrame };
 export type DriverFrames = { client: DriverClientFrame; server: DriverServerFrame };
+export type OpsDeskFrames = { client: OpsDeskClientFrame; server: OpsDeskServerFrame };
 
 /** Server frames that are stored events of each channel's log (everything else carries no log seq). */
 export const STORED_TYPES = {
@@ -51,6 +60,7 @@ export const STORED_TYPES = {
   chat: new Set<string>(["message", "edit", "delete", "reaction", "member", "hidden"]),
   trip: new Set<string>(["status", "message", "fare"]),
   driver: new Set<string>(),
+  ops: new Set<string>(),
 } as const;
 
 /** The shape every server frame shares; checked before a frame is handed on by its `type`. */

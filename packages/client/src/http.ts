@@ -30,6 +30,7 @@ import type {
   Quote,
   QuoteBody,
   RatingBody,
+  StartBody,
   Trip,
   TripRequestBody,
 } from "../../../src/protocol/dispatch";
@@ -54,17 +55,26 @@ import type {
 } from "../../../src/protocol/notifications";
 import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
+import type {
+  OpsAlertsQuery,
+  SharedTrip,
+  ShareLink,
+  SharedTripResponse,
+  SosBody,
+  TripAlert,
+} from "../../../src/protocol/safety";
 import { TRIP_MOVE_OF_FRAME, type TripMoveFrameType } from "../../../src/protocol/trip-moves";
 import { answer, type AnswerCheck } from "./answers";
 import { fullJitter } from "./backoff";
 import { RidewireError } from "./errors";
-import { frameHead, type DriverFrames, type ServerFrame } from "./frames";
+import { frameHead, type DriverFrames, type OpsDeskFrames, type ServerFrame } from "./frames";
 import { newId } from "./ids";
 import { SessionKeeper, type ClientSession } from "./session";
 import {
   RoomConnection,
   type ChatConnection,
   type DriverConnection,
+  type OpsDeskConnection,
   type RoomContext,
   type RoomOptions,
   type TripConnection,
@@ -107,6 +117,9 @@ export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
 export type CancelInput = z.input<typeof CancelBody>;
+export type SosInput = z.input<typeof SosBody>;
+export type OpsAlertsInput = { state?: OpsAlertsQuery["state"]; limit?: number; before?: number };
+export type StartInput = z.input<typeof StartBody>;
 export type RatingInput = z.input<typeof RatingBody>;
 export type DeviceInput = z.input<typeof DeviceBody>;
 export type PreferencesInput = z.input<typeof PreferencesBody>;
@@ -138,6 +151,11 @@ const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
+const ShareLinkResponse = answer<{ share: ShareLink }>({ share: "object" });
+const RevokedResponse = answer<{ revoked: number }>({ revoked: "integer" });
+const AlertResponse = answer<{ alert: TripAlert }>({ alert: "object" });
+const AlertListResponse = answer<{ alerts: TripAlert[] }>({ alerts: "array" });
+const SharedTripAnswer = answer<SharedTripResponse>({ trip: "object", pollAfterMs: "integer" });
 const AddMemberResponse = answer<{ room: Room; userId: string }>({ room: "object", userId: "string" });
 const LeaveResponse = answer<{ roomId: string; userId: string; left: true }>({
   roomId: "string",
@@ -754,8 +772,13 @@ export class RidewireClient {
     return this.tripMove(tripId, "arrived", undefined, options);
   }
 
-  startTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
-    return this.tripMove(tripId, "start", undefined, options);
+  /**
+   * Starts the ride. Where the trip needs a PIN (the rider's trip carries it in `pin`), pass the
+   * code the rider reads out: without it 400 `pin_required`, a wrong one 403 `wrong_pin`, and
+   * after several wrong ones 429 `pin_locked` for a while.
+   */
+  startTrip(tripId: string, body: StartInput = {}, options?: RequestOptions): Promise<Trip> {
+    return this.tripMove(tripId, "start", body, options);
   }
 
   completeTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
@@ -900,6 +923,55 @@ export class RidewireClient {
     });
   }
 
+  /**
+   * A link to the caller's trip for someone they trust (riders, while the trip is active): its
+   * `token` is shown this once, `url` is the web app's page for it.
+   */
+  async shareTrip(tripId: string, options?: RequestOptions): Promise<ShareLink> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/trips/${seg(tripId)}/share`,
+        schema: ShareLinkResponse,
+        signal: options?.signal,
+      })
+    ).share;
+  }
+
+  /** Stops every working share link of the trip; answers how many. */
+  async revokeTripShares(tripId: string, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "DELETE",
+        path: `/v1/trips/${seg(tripId)}/share`,
+        schema: RevokedResponse,
+        signal: options?.signal,
+      })
+    ).revoked;
+  }
+
+  /**
+   * What a share link shows, with no account: ask again after `pollAfterMs`. A link that was
+   * revoked, expired or whose trip is over throws `share_ended` (410).
+   */
+  sharedTrip(token: string, options?: RequestOptions): Promise<SharedTripResponse> {
+    return this.call({
+      method: "GET",
+      path: `/v1/shared/${seg(token)}`,
+      schema: SharedTripAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * SOS: the trip's rider or driver raises an alert with where they are; operators see it at
+   * once. Sent with an idempotency key (one is made if not given), so a retry is the same alert.
+   */
+  async raiseSos(tripId: string, body: SosInput, options?: IdempotentOptions): Promise<TripAlert> {
+    return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/sos`, body, AlertResponse, options)).alert;
+  }
+
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
     return (
@@ -922,6 +994,39 @@ export class RidewireClient {
   /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
   opsCells(query: { lat: number; lng: number; rings?: number }, options?: RequestOptions): Promise<OpsCellsResponse> {
     return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
+  }
+
+  /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
+  async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/ops/alerts",
+        query,
+        schema: AlertListResponse,
+        signal: options?.signal,
+      })
+    ).alerts;
+  }
+
+  /**
+   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged. It
+   * keeps no log: read `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
+   */
+  opsAlertFeed(options: RoomOptions = {}): OpsDeskConnection {
+    return new RoomConnection<OpsDeskFrames>("ops", this.roomContext("/v1/ops/alerts", options), options);
+  }
+
+  /** An operator takes an SOS alert in hand; the first acknowledgement stands. */
+  async acknowledgeAlert(alertId: string, options?: RequestOptions): Promise<TripAlert> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/ops/alerts/${seg(alertId)}/ack`,
+        schema: AlertResponse,
+        signal: options?.signal,
+      })
+    ).alert;
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------
@@ -988,7 +1093,14 @@ export class RidewireClient {
       refresh: async () =>
         this.sessions.session || this.keptSession ? (await this.sessions.refresh()).token : this.token(),
       postFrame: async (frame, signal) => {
-        const f = frame as { type: string; id: string; text?: unknown; tripId?: unknown; reason?: unknown };
+        const f = frame as {
+          type: string;
+          id: string;
+          text?: unknown;
+          tripId?: unknown;
+          reason?: unknown;
+          pin?: unknown;
+        };
         if (kind === "room" && f.type === "message" && typeof f.text === "string") {
           const replyTo = (frame as { replyTo?: unknown }).replyTo;
           const { message } = await this.call({
@@ -1019,7 +1131,12 @@ export class RidewireClient {
           ? TRIP_MOVE_OF_FRAME[f.type as TripMoveFrameType]
           : undefined;
         if (kind === "driver" && move && typeof f.tripId === "string") {
-          const body = move === "cancel" && typeof f.reason === "string" ? { reason: f.reason } : undefined;
+          const body =
+            move === "cancel" && typeof f.reason === "string"
+              ? { reason: f.reason }
+              : move === "start" && typeof f.pin === "string"
+                ? { pin: f.pin }
+                : undefined;
           await this.tripMove(f.tripId, move, body, { signal });
           return { id: f.id };
         }
@@ -1181,7 +1298,17 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
-export type { BlockedUser, Offer, OpsCellsResponse, RoomListItem, RoomMember };
+export type {
+  BlockedUser,
+  Offer,
+  OpsCellsResponse,
+  RoomListItem,
+  RoomMember,
+  SharedTrip,
+  ShareLink,
+  SharedTripResponse,
+  TripAlert,
+};
 export type {
   AuthResponse,
   ChatMessage,

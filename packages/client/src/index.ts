@@ -15,6 +15,7 @@ export type {
   ChatConnection,
   ConnectionState,
   DriverConnection,
+  OpsDeskConnection,
   LifecycleEvents,
   ReconnectInfo,
   RoomEvents,

@@ -34,6 +34,7 @@ import {
   type ChannelFrames,
   type ChatFrames,
   type DriverFrames,
+  type OpsDeskFrames,
   type ErrorFrame,
   type TripFrames,
 } from "./frames";
@@ -810,6 +811,7 @@ export class RoomConnection<F extends ChannelFrames> extends Emitter<RoomEvents<
 export type ChatConnection = RoomConnection<ChatFrames>;
 export type TripConnection = RoomConnection<TripFrames>;
 export type DriverConnection = RoomConnection<DriverFrames>;
+export type OpsDeskConnection = RoomConnection<OpsDeskFrames>;
 
 function chain<T>(first: (value: T) => void, second: (value: T) => void): (value: T) => void {
   return (value) => {

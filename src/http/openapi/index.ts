@@ -14,6 +14,7 @@ import { opsOperations } from "./ops";
 import { pathsOf } from "./paths";
 import { roomOperations } from "./rooms";
 import { serviceOperations } from "./service";
+import { safetyOperations } from "./safety";
 import { tripOperations } from "./trips";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
@@ -27,6 +28,7 @@ export const operations: Operation[] = [
   ...roomOperations,
   ...driverOperations,
   ...tripOperations,
+  ...safetyOperations,
   ...notificationOperations,
   ...walletOperations,
   ...opsOperations,

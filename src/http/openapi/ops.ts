@@ -1,8 +1,10 @@
 /**
  * @module http/openapi/ops
- * The operations view of supply and demand per H3 cell (routes/ops.ts; admins only).
+ * The operations view of supply and demand per H3 cell, and the SOS alerts (routes/ops.ts; admins only).
  */
+import { z } from "zod";
 import { OpsCellsResponse } from "../../protocol/ops";
+import { TripAlert } from "../../protocol/safety";
 import type { Operation } from "./operation";
 
 export const opsOperations: Operation[] = [
@@ -16,5 +18,39 @@ export const opsOperations: Operation[] = [
     status: 200,
     response: OpsCellsResponse,
     query: ["lat", "lng", "rings"],
+  },
+  {
+    method: "get",
+    path: "/v1/ops/alerts",
+    summary: "SOS alerts (admins): the open ones (state=open, default) or all, newest first, paged by before",
+    auth: true,
+    status: 200,
+    response: z.object({ alerts: z.array(TripAlert) }),
+    query: ["state", "limit", "before"],
+  },
+  {
+    method: "post",
+    path: "/v1/ops/alerts/{id}/ack",
+    summary: "Acknowledge an SOS alert (admins); the first acknowledgement stands",
+    auth: true,
+    status: 200,
+    response: z.object({ alert: TripAlert }),
+  },
+  {
+    method: "get",
+    path: "/v1/ops/alerts/ws",
+    summary: "Operators' live feed of SOS alerts (WebSocket upgrade): an alert frame as each is raised or acknowledged",
+    auth: true,
+    status: 101,
+    query: ["access_token"],
+  },
+  {
+    method: "get",
+    path: "/v1/ops/alerts/events",
+    summary: "Operators' live feed of SOS alerts as Server-Sent Events",
+    auth: true,
+    status: 200,
+    query: ["access_token"],
+    sse: true,
   },
 ];

@@ -4,7 +4,7 @@
  * room's chat, socket and fallbacks.
  */
 import { z } from "zod";
-import { CancelBody, Quote, QuoteBody, RatingBody, Trip, TripRequestBody } from "../../protocol/dispatch";
+import { CancelBody, Quote, QuoteBody, RatingBody, StartBody, Trip, TripRequestBody } from "../../protocol/dispatch";
 import { MessageResponse, PostMessageBody } from "../../protocol/http";
 import type { Operation } from "./operation";
 import { roomStreamOperations } from "./streams";
@@ -57,7 +57,7 @@ export const tripOperations: Operation[] = [
     status: 200,
     response: TripResponse,
   },
-  ...(["accept", "decline", "arrived", "start", "complete"] as const).map((action) => ({
+  ...(["accept", "decline", "arrived"] as const).map((action) => ({
     method: "post" as const,
     path: `/v1/trips/{id}/${action}`,
     summary: `Driver action: ${action}`,
@@ -65,6 +65,26 @@ export const tripOperations: Operation[] = [
     status: 200,
     response: TripResponse,
   })),
+  {
+    method: "post",
+    path: "/v1/trips/{id}/start",
+    summary:
+      "Driver action: start, with the rider's PIN where the trip needs one (400 pin_required, 403 wrong_pin, " +
+      "429 pin_locked with Retry-After)",
+    auth: true,
+    body: StartBody,
+    bodyOptional: true,
+    status: 200,
+    response: TripResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/trips/{id}/complete",
+    summary: "Driver action: complete",
+    auth: true,
+    status: 200,
+    response: TripResponse,
+  },
   {
     method: "post",
     path: "/v1/trips/{id}/cancel",

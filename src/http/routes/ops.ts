@@ -3,7 +3,9 @@
  * The operations view of a city: every H3 cell within `rings` of a point, with its supply,
  * demand, surge and active trips, read from the cells' objects in parallel. Operators only
  * (403 for riders and drivers): it holds counts per cell (about 5 km² at resolution 7), never
- * a position, but where a city's drivers and demand are is the business's to see.
+ * a position, but where a city's drivers and demand are is the business's to see. Also the SOS
+ * alerts that trips' riders and drivers raised (routes/sos.ts), open ones first, their
+ * acknowledgement, and the live feed of them (the operations desk object, rooms/ops-desk).
  */
 import { Hono } from "hono";
 import { cellOf, searchCells } from "../../domain/geo";
@@ -11,10 +13,14 @@ import { surgeMultiplier } from "../../domain/surge";
 import type { CellSummary } from "../../rooms/geo-cell";
 import { OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
 import { requireUser } from "../auth-middleware";
-import type { AppEnv } from "../context";
+import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
-import { readQuery } from "../validate";
-import { geoCell } from "../../rooms/stubs";
+import { readId, readQuery } from "../validate";
+import { acknowledgeAlert, listAlerts } from "../../db/alerts";
+import { OpsAlertsQuery, type TripAlert } from "../../protocol/safety";
+import { notFound, unwrap } from "../../errors";
+import { geoCell, opsDesk } from "../../rooms/stubs";
+import { forwardFallback, forwardUpgrade } from "../upgrade";
 
 export const opsRoutes = new Hono<AppEnv>();
 
@@ -53,3 +59,39 @@ opsRoutes.get("/ops/cells", async (c) => {
   };
   return c.json(body);
 });
+
+opsRoutes.get("/ops/alerts", async (c) => {
+  const query = readQuery(c, OpsAlertsQuery);
+  return c.json({ alerts: await listAlerts(c.env.DB, query) });
+});
+
+/** An operator takes an alert in hand; the first acknowledgement stands, a repeat answers it. */
+opsRoutes.post("/ops/alerts/:id/ack", async (c) => {
+  const alert = await acknowledgeAlert(c.env.DB, readId(c), c.get("identity").userId, Date.now());
+  if (!alert) throw notFound("no such alert");
+  announce(c, alert);
+  return c.json({ alert });
+});
+
+/** Every alert as it is raised or acknowledged, live: the desk's socket, or its SSE stream. */
+opsRoutes.get("/ops/alerts/ws", (c) => forwardUpgrade(c, opsDesk(c.env)));
+opsRoutes.get("/ops/alerts/events", (c) => forwardFallback(c, opsDesk(c.env), "events"));
+
+/** Tells the operators connected now, behind the reply: D1 has the alert either way. */
+export function announce(c: AppContext, alert: TripAlert): void {
+  c.executionCtx.waitUntil(
+    opsDesk(c.env)
+      .announce(alert)
+      .then((result) => unwrap(result))
+      .catch((err: unknown) =>
+        console.error(
+          JSON.stringify({
+            level: "error",
+            where: "ops.announce",
+            alertId: alert.id,
+            error: err instanceof Error ? err.name : typeof err,
+          }),
+        ),
+      ),
+  );
+}

@@ -34,6 +34,7 @@ import {
   CancelBody,
   QuoteBody,
   RatingBody,
+  StartBody,
   TripListQuery,
   TripRequestBody,
   type Quote,
@@ -288,12 +289,19 @@ tripRoutes.get("/trips/:id", async (c) =>
   c.json({ trip: unwrap(await tripObject(c.env, readId(c)).get(c.get("identity"))) }),
 );
 
-for (const action of ["accept", "decline", "arrived", "start", "complete"] as const) {
+for (const action of ["accept", "decline", "arrived", "complete"] as const) {
   tripRoutes.post(`/trips/:id/${action}`, requireRole("driver"), async (c) => {
     const trip = unwrap(await tripObject(c.env, readId(c))[action](c.get("identity")));
     return c.json({ trip });
   });
 }
+
+/** The driver starts the ride with the rider's PIN, where the trip needs one (README, "Safety"). */
+tripRoutes.post("/trips/:id/start", requireRole("driver"), async (c) => {
+  const body = await readOptionalBody(c, StartBody);
+  const trip = unwrap(await tripObject(c.env, readId(c)).start(c.get("identity"), body.pin));
+  return c.json({ trip });
+});
 
 tripRoutes.post("/trips/:id/cancel", async (c) => {
   const body = await readOptionalBody(c, CancelBody);
