@@ -17,6 +17,7 @@ import { runScheduledReconciliation } from "../../src/payments/reconcile";
 import { ChatRoom as ChatRoomClass } from "../../src/rooms/chat-room";
 import { DriverSession as DriverSessionClass } from "../../src/rooms/driver-session";
 import { GeoCell as GeoCellClass } from "../../src/rooms/geo-cell";
+import { OpsDesk as OpsDeskClass } from "../../src/rooms/ops-desk";
 import { TripRoom as TripRoomClass } from "../../src/rooms/trip-room";
 
 const counts = {};
@@ -138,6 +139,8 @@ function countedObject(Base, kind) {
 export const ChatRoom = countedObject(ChatRoomClass, "chat");
 export const DriverSession = countedObject(DriverSessionClass, "driver");
 export const GeoCell = countedObject(GeoCellClass, "cell");
+// Every Durable Object class src/index.ts exports must be exported here too (wrangler refuses to start otherwise).
+export const OpsDesk = countedObject(OpsDeskClass, "ops");
 export const TripRoom = countedObject(TripRoomClass, "trip");
 
 const send = WebSocket.prototype.send;

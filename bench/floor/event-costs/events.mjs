@@ -27,6 +27,15 @@ export class Hub extends DurableObject {
     if (typeof message !== "string") return;
     if (JSON.parse(message).reply) ws.send(message);
   }
+  // Answer the client's close at once, as ridewire's hub does: a close left unanswered keeps the
+  // client waiting out its close timeout, and the idle server's CPU over that wait is subtracted.
+  webSocketClose(ws, code) {
+    try {
+      ws.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      // already closed (the runtime may have answered it)
+    }
+  }
 }
 
 const hub = (env, id) => env.HUB.get(env.HUB.idFromName(id));
