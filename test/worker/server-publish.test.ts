@@ -173,7 +173,7 @@ describe("API keys", () => {
 });
 
 describe("publishing into a room", () => {
-  it("goes through the room's log: socket, SSE, long poll, history, resume and offline members' notifications", async () => {
+  it("goes through the room's log: socket, SSE, long poll, history, resume, offline members told", async () => {
     const admin = await registerAdmin();
     const { ada, bob, room } = await roomWithTwo();
     const key = await makeKey(admin, { rooms: [room.id], actions: ["publish"] });

@@ -2,9 +2,9 @@
  * @module http/routes/admin
  * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
  * force-cancel a trip, refund a trip's charge, manage the server API's keys (routes/api-keys.ts),
- * and read the audit log that records each of these with its required reason. The record goes in the same D1 batch as the effect where the
- * effect lives in D1 (bans, refunds); a force-cancel is decided by the trip's own object, so
- * its record follows the cancel.
+ * and read the audit log that records each of these with its required reason. The record goes
+ * in the same D1 batch as the effect where the effect lives in D1 (bans, refunds, keys); a
+ * force-cancel is decided by the trip's own object, so its record follows the cancel.
  */
 import { Hono } from "hono";
 import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
