@@ -33,7 +33,10 @@ function toStored(row: ApiKeyRow): StoredApiKey {
   };
 }
 
-/** Scopes as stored; a row that no longer parses grants nothing rather than failing every read. */
+/**
+ * Scopes as stored; a row that no longer parses grants nothing (no room, no action) rather
+ * than failing every read of the listing.
+ */
 function parseScopes(text: string): ApiKeyScopes {
   let json: unknown;
   try {
@@ -42,7 +45,7 @@ function parseScopes(text: string): ApiKeyScopes {
     json = null;
   }
   const parsed = ApiKeyScopes.safeParse(json);
-  return parsed.success ? parsed.data : { rooms: ["-"], actions: ["read"] };
+  return parsed.success ? parsed.data : { rooms: [], actions: [] };
 }
 
 export function publicKey({ secretHash: _, ...key }: StoredApiKey): ApiKey {

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { ApiKeyScopes } from "../../src/protocol/server-api";
 import { registerAdmin } from "../helpers/admin";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser, unique } from "../helpers/api";
-import { expectError, roomStub, wsPath } from "../helpers/chat";
+import { archivedSeqs, expectError, flushOutbox, roomStub, wsPath } from "../helpers/chat";
 
 const BASE = "http://ridewire.test";
 const BROADCASTS_PER_MINUTE = 30;
@@ -231,6 +231,11 @@ describe("publishing into a room", () => {
       senderName: "support-bot",
       seq: message.seq,
     });
+    // Copied to D1 behind like any message, where bob's unread count finds it.
+    await flushOutbox(room.id);
+    expect(await archivedSeqs(room.id)).toEqual([since, message.seq]);
+    const rooms = await call("GET", "/v1/rooms", { token: bob.token });
+    expect(rooms.body.rooms.find((r: { id: string }) => r.id === room.id)?.unread).toBe(2);
     const adas = await call("GET", "/v1/notifications?limit=100", { token: ada.token });
     expect(adas.body.notifications.map((n: { id: string }) => n.id)).not.toContain(
       `chat:${room.id}:${message.seq}:${ada.user.id}`,
