@@ -15,6 +15,10 @@
  * with `initializeDirect`: nobody joins it, and to anyone else it does not exist (404). The
  * blocks between members (rooms/room-blocks.ts) stop all sending in a direct conversation, and
  * hide the blocked user's doings from the blocker in a group room.
+ *
+ * A backend with an API key (http/routes/server-api.ts) posts here too, as `system:<sender>`
+ * (`postSystem`): on the same log, sent, resumed and notified like a member's message, and its
+ * idempotency key owned by the API key. No member sends it, so every member is told.
  */
 import type { Identity } from "../auth/jwt";
 import { blocked, directRoom, forbidden, notFound, type ApiError, type Result } from "../errors";
