@@ -489,3 +489,26 @@ export const tripAlerts = sqliteTable(
     uniqueIndex("trip_alerts_idempotency_idx").on(t.raisedBy, t.tripId, t.idempotencyKey),
   ],
 );
+
+/**
+ * API keys for backends that publish into chat rooms (`/v1/server/*`, README "Server publish
+ * API"), made by an operator. The secret is never stored: only the SHA-256 of it (hex), which a
+ * request's key is hashed and compared against. `scopes` is the JSON of ApiKeyScopes (rooms by
+ * exact id or `prefix*`, and `publish`/`read`). A revoked key keeps its row (listings, the audit).
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    scopes: text("scopes", { mode: "json" }).notNull(),
+    createdBy: text("created_by")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedBy: text("revoked_by"),
+  },
+  (t) => [index("api_keys_created_idx").on(t.createdAt)],
+);

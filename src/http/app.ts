@@ -24,6 +24,7 @@ import { notificationRoutes } from "./routes/notifications";
 import { opsRoutes } from "./routes/ops";
 import { roomMemberRoutes } from "./routes/room-members";
 import { roomRoutes } from "./routes/rooms";
+import { serverRoutes } from "./routes/server-api";
 import { shareRoutes } from "./routes/shares";
 import { sosRoutes } from "./routes/sos";
 import { tripRoutes } from "./routes/trips";
@@ -81,6 +82,7 @@ app.route("/v1", notificationRoutes);
 app.route("/v1", walletRoutes);
 app.route("/v1", opsRoutes);
 app.route("/v1", adminRoutes);
+app.route("/v1", serverRoutes);
 
 app.notFound((c) =>
   c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404),

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { Identity } from "../auth/jwt";
 import type { Config } from "../config";
+import type { ApiKey } from "../protocol/server-api";
 
 export type AppEnv = {
   Bindings: Env;
@@ -14,6 +15,7 @@ export type AppEnv = {
    * `rateLimited`: this request has been counted against its rate limit (http/rate-limit.ts).
    * `accountExists`: whether the caller's account has a row, from the ban check's look
    * (undefined when D1 could not answer).
+   * `apiKey`: the server API key of a `/v1/server/*` call, once checked (http/api-key-auth.ts).
    */
   Variables: {
     config: Config;
@@ -21,6 +23,7 @@ export type AppEnv = {
     session: { sid: string; expiresAt: number };
     rateLimited: boolean;
     accountExists: boolean | undefined;
+    apiKey: ApiKey;
   };
 };
 

@@ -3,7 +3,8 @@
  * Request rate limits by route class, on Cloudflare's Workers rate-limiting binding (one
  * `[[ratelimits]]` namespace per class in wrangler.toml, where the limits live). A request is
  * counted per user id once authenticated (`requireUser` calls `limitCaller`), and per
- * `CF-Connecting-IP` on the routes nobody signs in to (`limitAnonymous`, app-wide). Per-IP
+ * `CF-Connecting-IP` on the routes nobody signs in to (`limitAnonymous`, app-wide), and per API
+ * key on the server publish API (`limitApiKey`, called once the key is checked). Per-IP
  * limits on signed-in routes would throttle every user behind one NAT (and the tests, the
  * simulator and the benchmarks, which run many users from 127.0.0.1), so those count users.
  * Over the limit: 429 `rate_limited` with `Retry-After` (the class's period: the binding does
@@ -24,7 +25,9 @@ export type RouteClass =
   | "write"
   | "provider_webhook"
   | "account"
-  | "shared_view";
+  | "shared_view"
+  | "server"
+  | "server_broadcast";
 
 type Limiter = {
   binding:
@@ -38,7 +41,9 @@ type Limiter = {
     | "RL_WRITE"
     | "RL_PROVIDER_WEBHOOK"
     | "RL_ACCOUNT"
-    | "RL_SHARED_VIEW";
+    | "RL_SHARED_VIEW"
+    | "RL_SERVER"
+    | "RL_SERVER_BROADCAST";
   periodSeconds: 10 | 60;
 };
 
@@ -55,10 +60,14 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   provider_webhook: { binding: "RL_PROVIDER_WEBHOOK", periodSeconds: 60 },
   account: { binding: "RL_ACCOUNT", periodSeconds: 10 },
   shared_view: { binding: "RL_SHARED_VIEW", periodSeconds: 60 },
+  server: { binding: "RL_SERVER", periodSeconds: 60 },
+  server_broadcast: { binding: "RL_SERVER_BROADCAST", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
 const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account", "shared_view"]);
+/** Classes of the server publish API: counted per API key (no user signs in there). */
+const KEY_CLASSES: ReadonlySet<RouteClass> = new Set(["server", "server_broadcast"]);
 
 /** First match wins. Paths are the request's, under /v1. */
 const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[] = [
@@ -79,6 +88,11 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
   // A share link's page, read by anyone holding the link: each read wakes a trip's object.
   { method: "GET", path: /^\/v1\/shared\/[^/]+$/, routeClass: "shared_view" },
+  // The server publish API, per key; reads too (a key's history reads wake rooms like posts do).
+  // A broadcast posts into up to 100 rooms at once: it has a budget of its own, much smaller.
+  { method: "POST", path: /^\/v1\/server\/broadcast$/, routeClass: "server_broadcast" },
+  { method: "POST", path: /^\/v1\/server\/rooms\/[^/]+\/messages$/, routeClass: "server" },
+  { method: "GET", path: /^\/v1\/server\/rooms\/[^/]+\/messages$/, routeClass: "server" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -99,8 +113,15 @@ export function routeClassOf(method: string, path: string): RouteClass | null {
 /** Counts a signed-in caller's request against its class; throws 429 past the limit. */
 export async function limitCaller(c: AppContext): Promise<void> {
   const routeClass = routeClassOf(c.req.method, c.req.path);
-  if (routeClass === null || ANONYMOUS_CLASSES.has(routeClass)) return;
+  if (routeClass === null || ANONYMOUS_CLASSES.has(routeClass) || KEY_CLASSES.has(routeClass)) return;
   await enforce(c, routeClass, `user:${c.get("identity").userId}`);
+}
+
+/** Counts a server API call against its class, per API key; throws 429 past the limit. */
+export async function limitApiKey(c: AppContext, keyId: string): Promise<void> {
+  const routeClass = routeClassOf(c.req.method, c.req.path);
+  if (routeClass === null || !KEY_CLASSES.has(routeClass)) return;
+  await enforce(c, routeClass, `key:${keyId}`);
 }
 
 /** App-wide: counts requests to the routes nobody signs in to, per client IP. */

@@ -26,10 +26,18 @@ export const RefundBody = z.object({
 });
 export type RefundBody = z.infer<typeof RefundBody>;
 
-export const AuditTargetKind = z.enum(["user", "trip"]);
+export const AuditTargetKind = z.enum(["user", "trip", "api_key"]);
 export type AuditTargetKind = z.infer<typeof AuditTargetKind>;
 
-export const AuditAction = z.enum(["user.ban", "user.unban", "trip.cancel", "trip.refund", "admin.create"]);
+export const AuditAction = z.enum([
+  "user.ban",
+  "user.unban",
+  "trip.cancel",
+  "trip.refund",
+  "admin.create",
+  "api_key.create",
+  "api_key.revoke",
+]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
 export const AuditRecord = z.object({

@@ -76,8 +76,30 @@ export class ChatLog {
   post(roomId: string, userId: string, text: string, commandId?: string, replyTo?: number): PostedMessage {
     const fingerprint =
       commandId === undefined ? null : textFingerprint(text) + (replyTo === undefined ? "" : `>${replyTo}`);
+    return this.store(roomId, userId, userId, text, commandId, fingerprint, replyTo);
+  }
+
+  /**
+   * A message a server published under `author` (`system:<sender>`), stored and sent like any
+   * other. Its command id belongs to `commandOwner` (the API key), not to the author: two keys
+   * never answer each other's ids, and the same id with another sender or text is refused.
+   */
+  postAs(roomId: string, author: string, commandOwner: string, text: string, commandId?: string): PostedMessage {
+    const fingerprint = commandId === undefined ? null : `${textFingerprint(text)}@${author}`;
+    return this.store(roomId, author, commandOwner, text, commandId, fingerprint);
+  }
+
+  private store(
+    roomId: string,
+    userId: string,
+    commandOwner: string,
+    text: string,
+    commandId: string | undefined,
+    fingerprint: string | null,
+    replyTo?: number,
+  ): PostedMessage {
     const result = this.log.commands.once(
-      userId,
+      commandOwner,
       "message",
       commandId,
       this.log.lastSeq + 1,

@@ -15,6 +15,10 @@
  * with `initializeDirect`: nobody joins it, and to anyone else it does not exist (404). The
  * blocks between members (rooms/room-blocks.ts) stop all sending in a direct conversation, and
  * hide the blocked user's doings from the blocker in a group room.
+ *
+ * A backend with an API key (http/routes/server-api.ts) posts here too, as `system:<sender>`
+ * (`postSystem`): on the same log, sent, resumed and notified like a member's message, and its
+ * idempotency key owned by the API key. No member sends it, so every member is told.
  */
 import type { Identity } from "../auth/jwt";
 import { blocked, directRoom, forbidden, notFound, type ApiError, type Result } from "../errors";
@@ -29,6 +33,7 @@ import {
   type MemberEvent,
 } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
+import { systemUserId } from "../protocol/server-api";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
@@ -224,6 +229,30 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
           ? this.postAndNotify(identity, text, idempotencyKey)
           : await this.replyAndNotify(identity, text, replyTo, idempotencyKey);
       return this.room.chat.messageOf(this.roomId(), posted);
+    });
+  }
+
+  /**
+   * A message a backend published through the server API (http/routes/server-api.ts), as
+   * `system:<sender>`: stored, sent, resumed and notified like a member's. The Worker has checked
+   * the key's scopes; `keyId` owns the idempotency key. A direct conversation is not there for a
+   * server (404, as for anyone outside it): it is two people's, and a key's scope is a pattern.
+   */
+  postSystem(keyId: string, sender: string, text: string, idempotencyKey?: string): Promise<Result<Message>> {
+    return this.rpc("postSystem", async () => {
+      if (this.isDirect) throw notFound("room not found");
+      const author = systemUserId(sender);
+      const posted = this.room.chat.postAs(this.roomId(), author, `apikey:${keyId}`, text, idempotencyKey);
+      if (posted.message) this.notifyOffline(posted.message, sender);
+      return this.room.chat.messageOf(this.roomId(), posted);
+    });
+  }
+
+  /** History for a server API key with `read` scope: the page a member gets, blocks aside (a key blocks nobody). */
+  systemHistory(before: number | undefined, limit: number): Promise<Result<HistoryResponse>> {
+    return this.rpc("systemHistory", () => {
+      if (this.isDirect) throw notFound("room not found");
+      return this.room.chat.history(this.roomId(), before, limit);
     });
   }
 
@@ -488,8 +517,10 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   private notifyOffline(message: Message, senderName: string): void {
     // Only members can connect, so when as many users are online as there are members (the
     // sender aside, who may be posting over HTTP), nobody is offline: no query, no set.
+    // A server's message (`system:<sender>`) has no member sending it: every member is a recipient.
     const onlineOthers = this.connections.userCount - (this.isOnline(message.userId) ? 1 : 0);
-    if (onlineOthers >= this.memberCount() - 1) return;
+    const recipients = this.memberCount() - (message.userId.startsWith("system:") ? 0 : 1);
+    if (onlineOthers >= recipients) return;
     notifyLater(
       this.ctx,
       this.env.NOTIFICATIONS,

@@ -68,6 +68,8 @@ export type DocOperation = {
   headers: string[];
   body: JsonSchema | null;
   secured: boolean;
+  /** Takes a server API key (`security: [{ apiKey: [] }]`) rather than a user's token. */
+  apiKey: boolean;
   /** Answers a WebSocket upgrade (101). */
   socket: boolean;
   /** Takes a `timeout` query parameter: it may hold the request open that long by design. */
@@ -89,6 +91,9 @@ export function operationsOf(document: z.infer<typeof OpenApiDocument>): DocOper
         headers: named("header"),
         body: op.requestBody?.content["application/json"].schema ?? null,
         secured: (op.security ?? []).length > 0,
+        apiKey: (op.security ?? []).some(
+          (scheme) => typeof scheme === "object" && scheme !== null && "apiKey" in scheme,
+        ),
         socket: "101" in op.responses,
         longPoll: query.includes("timeout"),
       });

@@ -24,7 +24,9 @@ describe("rate limit classes", () => {
       const routeClass = routeClassOf(op.method, concrete(op.path));
       const mutating = op.method !== "get";
       // A share link's view is read without an account: counted per IP.
-      const opensSomething = /\/(ws|events|poll)$/.test(op.path) || op.path.startsWith("/v1/shared/");
+      // The server publish API counts every call per API key, reads too.
+      const opensSomething =
+        /\/(ws|events|poll)$/.test(op.path) || op.path.startsWith("/v1/shared/") || op.path.startsWith("/v1/server/");
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -58,6 +60,11 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
     expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
     expect(routeClassOf("POST", "/v1/auth/register")).toBe("account");
+    expect(routeClassOf("POST", "/v1/server/rooms/room_1/messages")).toBe("server");
+    expect(routeClassOf("GET", "/v1/server/rooms/room_1/messages")).toBe("server");
+    expect(routeClassOf("POST", "/v1/server/broadcast")).toBe("server_broadcast");
+    expect(routeClassOf("POST", "/v1/admin/api-keys")).toBe("write");
+    expect(routeClassOf("DELETE", "/v1/admin/api-keys/key_1")).toBe("write");
     expect(routeClassOf("POST", "/v1/auth/refresh")).toBe("account");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
   });

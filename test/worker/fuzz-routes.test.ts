@@ -11,6 +11,7 @@ import { signToken, type Identity } from "../../src/auth/jwt";
 import { loadConfig } from "../../src/config";
 import { app } from "../../src/http/app";
 import { ErrorBody } from "../../src/protocol/common";
+import { registerAdmin } from "../helpers/admin";
 import { call, createRoom, registerUser, unique, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
@@ -80,6 +81,11 @@ type Fixtures = {
   rider: TestUser;
   driver: OnlineDriver;
   tokens: Record<Exclude<Caller, "anonymous">, string>;
+  /**
+   * What each caller sends on the server publish API's routes instead of a token: a key for
+   * every room (rider), a key for the rider's room only and read alone (driver).
+   */
+  apiKeys: Record<Exclude<Caller, "anonymous">, string>;
   /** Per resource (the path segment before `{id}`): the caller's own id, someone else's and an unknown one. */
   ids: Record<string, { own: string; others: string; unknown: string }>;
   /** Authorization values that must be refused (null: none, and a junk `?access_token=`); each route gets one. */
@@ -118,6 +124,12 @@ async function makeFixtures(): Promise<Fixtures> {
   const strangersTrip = await requestTrip(stranger, area(6), offset(area(6), 2));
 
   const riderRoom = await createRoom(rider, { name: "fuzz room" });
+  const admin = await registerAdmin("Fuzz Operator");
+  const apiKey = async (scopes: unknown) => {
+    const res = await call("POST", "/v1/admin/api-keys", { token: admin.token, body: { name: "fuzz", scopes } });
+    expect(res.status).toBe(201);
+    return String(res.body.secret);
+  };
   const strangersRoom = await createRoom(stranger, { private: true });
   const webhookUrl = hookUrl(unique("fuzz"));
   const device = async (user: TestUser) => {
@@ -199,6 +211,10 @@ async function makeFixtures(): Promise<Fixtures> {
     rider,
     driver,
     tokens: { rider: rider.token, driver: driver.token },
+    apiKeys: {
+      rider: await apiKey({ rooms: ["*"], actions: ["publish", "read"] }),
+      driver: await apiKey({ rooms: [riderRoom.id], actions: ["read"] }),
+    },
     ids: {
       rooms: { own: riderRoom.id, others: strangersRoom.id, unknown: "room_00000000000000000000" },
       trips: { own: trip.id, others: strangersTrip.id, unknown: "trip_00000000000000000000" },
@@ -478,7 +494,7 @@ async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
     c.authorization === undefined
       ? c.caller === "anonymous"
         ? null
-        : `Bearer ${fixtures.tokens[c.caller]}`
+        : `Bearer ${(c.op.apiKey ? fixtures.apiKeys : fixtures.tokens)[c.caller]}`
       : c.authorization;
   if (authorization !== null) headers.set("Authorization", authorization);
   if (c.body?.contentType) headers.set("Content-Type", c.body.contentType);

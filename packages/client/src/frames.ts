@@ -75,3 +75,12 @@ export function frameHead(data: unknown): FrameHead | null {
   if (id !== undefined && typeof id !== "string") return null;
   return data as FrameHead;
 }
+
+/**
+ * The sender's name of a message a backend published through the server publish API (its
+ * `userId` is `system:<sender>`), or null for a member's message: what an app shows in place of
+ * a user's name, and how it tells the two apart (no user id has a colon).
+ */
+export function systemSenderOf(message: { userId: string }): string | null {
+  return message.userId.startsWith("system:") ? message.userId.slice("system:".length) : null;
+}

@@ -30,5 +30,5 @@ export { SessionKeeper, tokenTimes, type ClientSession } from "./session";
 export { fullJitter } from "./backoff";
 export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";
-export { STORED_TYPES } from "./frames";
+export { STORED_TYPES, systemSenderOf } from "./frames";
 export type * from "./frames";

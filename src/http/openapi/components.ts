@@ -11,6 +11,12 @@ import { z } from "zod";
  */
 export const jsonSchema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });
 
-export const securitySchemes = { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } };
+export const securitySchemes = {
+  bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+  /** The server publish API's keys (`/v1/server/*`): `Authorization: Bearer rwk_<key id>_<secret>`. */
+  apiKey: { type: "http", scheme: "bearer", bearerFormat: "rwk_<key id>_<secret>" },
+};
 /** An operation's `security`: the access token as `Authorization: Bearer` (the scheme above). */
 export const bearerSecurity = [{ bearer: [] }];
+/** An operation's `security` on the server publish API: an API key, never a user's token. */
+export const apiKeySecurity = [{ apiKey: [] }];

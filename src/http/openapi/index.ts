@@ -15,6 +15,7 @@ import { pathsOf } from "./paths";
 import { roomOperations } from "./rooms";
 import { serviceOperations } from "./service";
 import { safetyOperations } from "./safety";
+import { apiKeyOperations, serverOperations } from "./server-api";
 import { tripOperations } from "./trips";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
@@ -33,6 +34,8 @@ export const operations: Operation[] = [
   ...walletOperations,
   ...opsOperations,
   ...adminOperations,
+  ...apiKeyOperations,
+  ...serverOperations,
   ...paymentWebhookOperations,
 ];
 

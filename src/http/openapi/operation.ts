@@ -10,6 +10,8 @@ export type Operation = {
   path: string;
   summary: string;
   auth: boolean;
+  /** Authenticated by a server API key (`rwk_…`) rather than a user's access token. */
+  apiKey?: boolean;
   body?: z.ZodType;
   /** The route reads an empty body as `{}` (readOptionalBody). */
   bodyOptional?: boolean;

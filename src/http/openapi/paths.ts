@@ -3,7 +3,7 @@
  * Renders the operations as the document's `paths`: path, query and header parameters, the JSON
  * request body, and the success and error responses.
  */
-import { bearerSecurity, jsonSchema } from "./components";
+import { apiKeySecurity, bearerSecurity, jsonSchema } from "./components";
 import { errorResponse } from "./errors";
 import type { Operation } from "./operation";
 
@@ -50,7 +50,7 @@ export function pathsOf(operations: readonly Operation[]) {
     paths[op.path] = pathItem;
     pathItem[op.method] = {
       summary: op.summary,
-      ...(op.auth ? { security: bearerSecurity } : {}),
+      ...(op.auth ? { security: op.apiKey ? apiKeySecurity : bearerSecurity } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(op.body
         ? {

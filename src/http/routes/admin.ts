@@ -1,10 +1,10 @@
 /**
  * @module http/routes/admin
  * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
- * force-cancel a trip, refund a trip's charge, and read the audit log that records each of
- * these with its required reason. The record goes in the same D1 batch as the effect where the
- * effect lives in D1 (bans, refunds); a force-cancel is decided by the trip's own object, so
- * its record follows the cancel.
+ * force-cancel a trip, refund a trip's charge, manage the server API's keys (routes/api-keys.ts),
+ * and read the audit log that records each of these with its required reason. The record goes
+ * in the same D1 batch as the effect where the effect lives in D1 (bans, refunds, keys); a
+ * force-cancel is decided by the trip's own object, so its record follows the cancel.
  */
 import { Hono } from "hono";
 import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
@@ -34,10 +34,12 @@ import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 import { tripRoom } from "../../rooms/stubs";
+import { apiKeyRoutes } from "./api-keys";
 
 export const adminRoutes = new Hono<AppEnv>();
 
 adminRoutes.use("/admin/*", requireUser, requireAdmin);
+adminRoutes.route("/admin/api-keys", apiKeyRoutes);
 
 /**
  * How long the objects that held a banned user's sockets refuse new ones: longer than any
