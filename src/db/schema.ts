@@ -366,7 +366,7 @@ export const journalEntries = sqliteTable(
   {
     id: text("id").primaryKey(),
     idempotencyKey: text("idempotency_key").notNull().unique(),
-    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund"] }).notNull(),
+    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund", "tip"] }).notNull(),
     tripId: text("trip_id"),
     data: text("data", { mode: "json" }),
     createdAt: integer("created_at").notNull(),
