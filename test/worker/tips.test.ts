@@ -3,7 +3,8 @@
 // never pass their bound, not even when tips race; and everything a hostile caller could try is
 // refused: someone else's trip, a trip not completed, a closed window, odd amounts, an empty
 // wallet. After every test the whole D1 ledger is checked as in payments.test.ts.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { RidewireClient, isRidewireError } from "@ridewire/client";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { tipBound } from "../../src/domain/tips";
@@ -133,7 +134,22 @@ describe("tips", () => {
     for (const r of raced.filter((x) => x.status === 409)) expectError(r, 409, "tip_limit_exceeded");
     expect(await tipEntriesOf(trip.id)).toBe(1);
 
-    const rest = bound - each;
+    // The SDK: the same key is the same tip, and the bound's refusal comes back as a typed error.
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const refused = await sdk.tip(trip.id, USD(bound)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isRidewireError(refused) && refused.code).toBe("tip_limit_exceeded");
+    const viaSdk = await sdk.tip(trip.id, USD(1), { idempotencyKey: "sdk-tip-1" });
+    expect(await sdk.tip(trip.id, USD(1), { idempotencyKey: "sdk-tip-1" })).toEqual(viaSdk);
+    expect(viaSdk).toMatchObject({ amount: USD(1), tipped: USD(each + 1) });
+
+    const rest = bound - each - 1;
     const last = await tip(rider, trip.id, USD(rest));
     expect(last.status).toBe(201);
     expect(last.body.tip).toMatchObject({ tipped: USD(bound), tippable: USD(0) });

@@ -15,6 +15,7 @@ import type {
   ChatMessage,
   ErrorBody,
   LatLng,
+  Money,
   MemberRole,
   Message,
   ReactionCount,
@@ -53,7 +54,15 @@ import type {
   Preferences,
   PreferencesBody,
 } from "../../../src/protocol/notifications";
-import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
+import type {
+  EarningsResponse,
+  Receipt,
+  Tip,
+  TopUp,
+  TopUpBody,
+  Transaction,
+  Wallet,
+} from "../../../src/protocol/payments";
 import type { OpsCellsResponse } from "../../../src/protocol/ops";
 import type {
   OpsAlertsQuery,
@@ -184,6 +193,7 @@ const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore
   nextBefore: "integer | null",
 });
 const ReceiptResponse = answer<{ receipt: Receipt }>({ receipt: "object" });
+const TipAnswer = answer<{ tip: Tip }>({ tip: "object" });
 const EarningsAnswer = answer<EarningsResponse>({
   earnings: "object",
   trips: "integer",
@@ -972,6 +982,15 @@ export class RidewireClient {
     return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/sos`, body, AlertResponse, options)).alert;
   }
 
+  /**
+   * The rider tips the driver of a completed trip, all of it the driver's: within 24 h of completion (TIP_WINDOW_MS),
+   * the trip's tips together at most their bound (`tippable` says what is left). Sent with an idempotency key (one is
+   * made if not given): a retry with the same key answers the first tip and pays nothing more.
+   */
+  async tip(tripId: string, amount: Money, options?: IdempotentOptions): Promise<Tip> {
+    return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/tip`, { amount }, TipAnswer, options)).tip;
+  }
+
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
     return (
@@ -1326,6 +1345,7 @@ export type {
   Role,
   Room,
   SignupRole,
+  Tip,
   TopUp,
   Transaction,
   Trip,
