@@ -489,3 +489,27 @@ export const tripAlerts = sqliteTable(
     uniqueIndex("trip_alerts_idempotency_idx").on(t.raisedBy, t.tripId, t.idempotencyKey),
   ],
 );
+
+/**
+ * Every cancel of a trip with its reason (README, "Cancellation reasons"): by the rider (the trip
+ * ends), by the driver (the trip goes back to matching, so a trip may have several) or by an
+ * operator (`admin`). Operators list and count them by code. Keyed by trip, canceller and time, so
+ * a repeated write records nothing twice.
+ */
+export const tripCancellations = sqliteTable(
+  "trip_cancellations",
+  {
+    tripId: text("trip_id").notNull(),
+    by: text("by", { enum: ["rider", "driver", "admin"] }).notNull(),
+    userId: text("user_id").notNull(),
+    reasonCode: text("reason_code"),
+    note: text("note"),
+    fee: integer("fee"),
+    at: integer("at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tripId, t.userId, t.at] }),
+    index("trip_cancellations_at_idx").on(t.at),
+    index("trip_cancellations_code_idx").on(t.reasonCode, t.at),
+  ],
+);
