@@ -3,7 +3,9 @@
 // needs a note, the old free-text `reason` still works (as `other`), the reason is on the trip,
 // and operators list the cancels with counts per code. Fees keep the money rules: the ledger is
 // checked after every test.
+import { exports } from "cloudflare:workers";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { RidewireClient, isRidewireError } from "@ridewire/client";
 import { call, registerUser, type TestUser } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
 import { expectLedgerBalanced } from "../helpers/ledger";
@@ -71,7 +73,32 @@ describe("cancellation reasons", () => {
     const third = await requestTrip(rider, pickup, dropoff);
     expect((await cancel(rider, third.id)).body.trip.cancellation).toEqual({ reasonCode: null, note: null });
 
+    // The SDK: a typed code goes through; another side's code comes back as the API's error.
+    const sdk = (user: TestUser) =>
+      new RidewireClient({
+        baseUrl: "http://ridewire.test",
+        token: user.token,
+        fetch: (input, init) => exports.default.fetch(input, init),
+      });
+    // (Another rider: three cancels start this one's cool-down.)
+    const other = await registerUser("rider");
+    const fourth = await requestTrip(other, pickup, dropoff);
+    const wrongSide = await sdk(other)
+      .cancelTrip(fourth.id, { reasonCode: "unsafe" } as never)
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(isRidewireError(wrongSide) && wrongSide.code).toBe("invalid_request");
+    const viaSdk = await sdk(other).cancelTrip(fourth.id, { reasonCode: "wrong_pickup", note: "pin was off" });
+    expect(viaSdk.cancellation).toEqual({ reasonCode: "wrong_pickup", note: "pin was off" });
+
     const admin = await registerAdmin();
+    const ops = await waitFor("the SDK's cancel to reach D1", async () => {
+      const body = await sdk(admin).opsCancellations({ since, reasonCode: "wrong_pickup" });
+      return body.cancellations.some((x) => x.tripId === fourth.id) ? body : undefined;
+    });
+    expect(ops.counts.wrong_pickup).toBeGreaterThanOrEqual(1);
     const mine = await waitFor("the cancels to reach D1", async () => {
       const body = await cancellationsOf(admin, `since=${since}&by=rider`);
       const ours = body.cancellations.filter((x: { userId: string }) => x.userId === rider.user.id);

@@ -63,7 +63,13 @@ import type {
   Transaction,
   Wallet,
 } from "../../../src/protocol/payments";
-import type { OpsCellsResponse } from "../../../src/protocol/ops";
+import type {
+  OpsCancellationsQuery,
+  OpsCancellationsResponse,
+  OpsCellsResponse,
+  TripCancellation,
+} from "../../../src/protocol/ops";
+import type { DriverCancelCode, RiderCancelCode } from "../../../src/domain/cancel-reasons";
 import type {
   OpsAlertsQuery,
   SharedTrip,
@@ -125,7 +131,9 @@ export type TopUpInput = z.input<typeof TopUpBody>;
 export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
+/** A cancel's reason: `{ reasonCode, note? }` from the side's list (a note with `other`), or the old `{ reason }`. */
 export type CancelInput = z.input<typeof CancelBody>;
+export type OpsCancellationsInput = Partial<OpsCancellationsQuery>;
 export type SosInput = z.input<typeof SosBody>;
 export type OpsAlertsInput = { state?: OpsAlertsQuery["state"]; limit?: number; before?: number };
 export type StartInput = z.input<typeof StartBody>;
@@ -200,6 +208,7 @@ const EarningsAnswer = answer<EarningsResponse>({
   from: "integer",
   to: "integer",
 });
+const OpsCancellationsAnswer = answer<OpsCancellationsResponse>({ cancellations: "array", counts: "object" });
 const OpsCellsAnswer = answer<OpsCellsResponse>({
   cells: "array",
   totals: "object",
@@ -1015,6 +1024,17 @@ export class RidewireClient {
     return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
   }
 
+  /** Trips' cancels with their reason codes (operators), newest first, and counts per code over `by` and `since`. */
+  opsCancellations(query: OpsCancellationsInput = {}, options?: RequestOptions): Promise<OpsCancellationsResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/ops/cancellations",
+      query,
+      schema: OpsCancellationsAnswer,
+      signal: options?.signal,
+    });
+  }
+
   /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
   async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
     return (
@@ -1319,6 +1339,10 @@ export function socketUrl(httpUrl: string): string {
 
 export type {
   BlockedUser,
+  DriverCancelCode,
+  OpsCancellationsResponse,
+  RiderCancelCode,
+  TripCancellation,
   Offer,
   OpsCellsResponse,
   RoomListItem,
