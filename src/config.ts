@@ -242,6 +242,13 @@ const ConfigSchema = z
     TOP_UP_MAX_MINOR: int(50_000, 1),
     /** The platform's share of each fare and fee, in percent (two decimals at most). */
     COMMISSION_PERCENT: z.coerce.number().min(0).max(100).default(25),
+    /**
+     * Tips (README, "Tips"): how long after completion a rider may tip, and the most a trip's tips add up to, the
+     * lower of TIP_MAX_PERCENT of the fare charged (two decimals at most) and TIP_MAX_MINOR.
+     */
+    TIP_WINDOW_MS: int(86_400_000, 60_000),
+    TIP_MAX_PERCENT: z.coerce.number().min(0).max(100).default(50),
+    TIP_MAX_MINOR: int(10_000, 0),
     STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
     STRIPE_SECRET_KEY: z.string().min(1).optional(),
     STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),

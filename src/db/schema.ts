@@ -366,7 +366,7 @@ export const journalEntries = sqliteTable(
   {
     id: text("id").primaryKey(),
     idempotencyKey: text("idempotency_key").notNull().unique(),
-    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund"] }).notNull(),
+    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund", "tip"] }).notNull(),
     tripId: text("trip_id"),
     data: text("data", { mode: "json" }),
     createdAt: integer("created_at").notNull(),
@@ -511,4 +511,28 @@ export const apiKeys = sqliteTable(
     revokedBy: text("revoked_by"),
   },
   (t) => [index("api_keys_created_idx").on(t.createdAt)],
+);
+
+/**
+ * Every cancel of a trip with its reason (README, "Cancellation reasons"): by the rider (the trip
+ * ends), by the driver (the trip goes back to matching, so a trip may have several) or by an
+ * operator (`admin`). Operators list and count them by code. Keyed by trip, canceller and time, so
+ * a repeated write records nothing twice.
+ */
+export const tripCancellations = sqliteTable(
+  "trip_cancellations",
+  {
+    tripId: text("trip_id").notNull(),
+    by: text("by", { enum: ["rider", "driver", "admin"] }).notNull(),
+    userId: text("user_id").notNull(),
+    reasonCode: text("reason_code"),
+    note: text("note"),
+    fee: integer("fee"),
+    at: integer("at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tripId, t.userId, t.at] }),
+    index("trip_cancellations_at_idx").on(t.at),
+    index("trip_cancellations_code_idx").on(t.reasonCode, t.at),
+  ],
 );

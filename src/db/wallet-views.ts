@@ -81,9 +81,12 @@ export async function listTransactions(
   }));
 }
 
-export type Earnings = { gross: Money; commission: Money; net: Money; trips: number };
+export type Earnings = { gross: Money; commission: Money; net: Money; tips: Money; trips: number };
 
-/** A driver's earnings lines in [from, to): net is theirs, commission the platform's line of the same entries. */
+/**
+ * A driver's earnings lines in [from, to): net is theirs, commission the platform's line of the same entries, tips the
+ * part of net riders gave as tips.
+ */
 export async function earningsOf(
   d1: D1Database,
   driverId: string,
@@ -103,12 +106,20 @@ export async function earningsOf(
     .all<{ tripId: string | null; kind: string; net: number; commission: number }>();
   let net = 0;
   let commission = 0;
+  let tips = 0;
   const trips = new Set<string>();
   for (const row of rows.results) {
     net += row.net;
     commission += row.commission;
-    if (row.tripId !== null && row.kind !== "refund") trips.add(row.tripId);
+    if (row.kind === "tip") tips += row.net;
+    if (row.tripId !== null && row.kind !== "refund" && row.kind !== "tip") trips.add(row.tripId);
   }
   const money = (amount: number) => ({ amount, currency });
-  return { gross: money(net + commission), commission: money(commission), net: money(net), trips: trips.size };
+  return {
+    gross: money(net + commission),
+    commission: money(commission),
+    net: money(net),
+    tips: money(tips),
+    trips: trips.size,
+  };
 }

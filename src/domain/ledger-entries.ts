@@ -20,7 +20,8 @@
  *   clearing:<provider> money that came in through a payment provider (negative)
  *
  * Which lines each money event produces: top-ups, holds and releases in
- * domain/wallet-entries, captures and fees in domain/charges, refunds in domain/refunds.
+ * domain/wallet-entries, captures and fees in domain/charges, refunds in domain/refunds, tips in
+ * domain/tips.
  *
  * Money is integers in minor units throughout.
  */
@@ -51,7 +52,7 @@ export function accountOwner(id: string): string | null {
   return kind === "platform" || kind === "clearing" ? null : id.slice(kind.length + 1);
 }
 
-export type EntryKind = "top_up" | "hold" | "release" | "capture" | "fee" | "refund";
+export type EntryKind = "top_up" | "hold" | "release" | "capture" | "fee" | "refund" | "tip";
 export type Line = { account: string; amount: number; currency: string };
 
 /** What a capture or fee entry remembers for the receipt and the driver's earnings. */
@@ -113,13 +114,13 @@ export type PostOutcome = "posted" | "duplicate" | "refused";
 
 // ---- what users see -----------------------------------------------------------------------
 
-export type TransactionKind = "top_up" | "hold" | "release" | "capture" | "refund" | "earning" | "commission";
+export type TransactionKind = "top_up" | "hold" | "release" | "capture" | "refund" | "earning" | "commission" | "tip";
 
 /** How a line reads in its owner's transaction list. */
 export function transactionKind(kind: EntryKind, account: string): TransactionKind {
   switch (accountKind(account)) {
     case "earnings":
-      return kind === "refund" ? "refund" : "earning";
+      return kind === "refund" || kind === "tip" ? kind : "earning";
     case "platform":
       return kind === "refund" ? "refund" : "commission";
     default:

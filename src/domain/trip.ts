@@ -14,6 +14,7 @@
  * ride that ends early is billed for the part driven (domain/fare's `finalCharge`).
  */
 import { z } from "zod";
+import { CancelReasonCode } from "./cancel-reasons";
 import { FareBreakdown, FareDecision, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
@@ -76,6 +77,8 @@ export const TripState = z.object({
   completedAt: Millis.nullable(),
   cancelledAt: Millis.nullable(),
   cancelReason: z.string().nullable(),
+  /** The cancel's code (domain/cancel-reasons), `admin` for an operator's; absent before codes, null when none. */
+  cancelReasonCode: CancelReasonCode.nullable().optional(),
   /**
    * Who cancelled: an operator's cancel does not count against the rider's request limits. Absent before it existed.
    */
@@ -105,7 +108,10 @@ export type TripCommand =
       by: "rider" | "driver";
       userId: string;
       now: number;
+      /** The note (or the old free text) of the cancel. */
       reason?: string;
+      /** Why, from the side's list (domain/cancel-reasons); absent from a client that named none. */
+      reasonCode?: CancelReasonCode;
       /** Overrides the quote's `rules.freeCancelWindowMs` (default 2 minutes). */
       freeCancelWindowMs?: number;
       /** Overrides the quote's `rules.freePickupWaitMs` (default 1 minute). */
@@ -126,13 +132,16 @@ export type TripEvent = { at: number } & (
   | { type: "arrived"; driverId: string }
   | { type: "started"; driverId: string }
   | { type: "completed"; driverId: string; fare: Money }
-  | { type: "driver_cancelled"; driverId: string; reason: string | null }
+  | { type: "driver_cancelled"; driverId: string; reason: string | null; reasonCode: CancelReasonCode | null }
   | {
       type: "cancelled";
       by: "rider" | "admin";
       releasedDriverId: string | null;
       cancellationFee: Money | null;
       reason: string | null;
+      reasonCode: CancelReasonCode | null;
+      /** The rider, or the operator who cancelled. */
+      userId: string;
     }
   | { type: "no_driver"; releasedDriverId: string | null }
 );
@@ -274,10 +283,20 @@ export function apply(state: TripState, command: TripCommand): TripResult {
           offer: null,
           cancelledAt: at,
           cancelReason: command.reason,
+          cancelReasonCode: "admin",
           cancelledBy: "admin",
           cancellationFee: null,
         },
-        { type: "cancelled", at, by: "admin", releasedDriverId, cancellationFee: null, reason: command.reason },
+        {
+          type: "cancelled",
+          at,
+          by: "admin",
+          releasedDriverId,
+          cancellationFee: null,
+          reason: command.reason,
+          reasonCode: "admin",
+          userId: command.adminId,
+        },
       );
     }
     default: {
@@ -309,6 +328,7 @@ function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
   if (s.status === "in_progress")
     return fail("conflict", "the ride is under way: ask the driver to end it; the part driven is billed");
   const reason = command.reason ?? null;
+  const reasonCode = command.reasonCode ?? null;
   const cancellationFee = feeDue(s, at, command);
   const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
   return ok(
@@ -319,10 +339,11 @@ function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
       offer: null,
       cancelledAt: at,
       cancelReason: reason,
+      cancelReasonCode: reasonCode,
       cancelledBy: "rider",
       cancellationFee,
     },
-    { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason },
+    { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason, reasonCode, userId: s.riderId },
   );
 }
 
@@ -340,7 +361,13 @@ function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
       arrivedAt: null,
       matchingStartedAt: at,
     },
-    { type: "driver_cancelled", at, driverId: s.driverId, reason: command.reason ?? null },
+    {
+      type: "driver_cancelled",
+      at,
+      driverId: s.driverId,
+      reason: command.reason ?? null,
+      reasonCode: command.reasonCode ?? null,
+    },
   );
 }
 

@@ -143,6 +143,10 @@ export const ErrorCode = z.enum([
   "pin_locked",
   /** A share link that was revoked, has expired, or whose trip has ended (410). */
   "share_ended",
+  /** A tip more than TIP_WINDOW_MS after the trip was completed (409). */
+  "tip_window_closed",
+  /** A tip that would take the trip's tips beyond their bound (409); `details.tippable` is what is left. */
+  "tip_limit_exceeded",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { FareDecision } from "../domain/fare";
+import { CancelReasonCode, DriverCancelBody, RiderCancelBody } from "../domain/cancel-reasons";
 import { TripStatus } from "../domain/trip";
 import { LatLng, type Message, MessageText, Money } from "./common";
 import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
@@ -60,6 +61,8 @@ export const Trip = z.object({
   cancellationFee: Money.optional(),
   /** Once cancelled: by the rider or by an operator (a driver's cancel sends the trip back to matching). */
   cancelledBy: z.enum(["rider", "admin"]).optional(),
+  /** Once cancelled: why, as a code of the canceller's list (`admin` for an operator) and a note; null when none. */
+  cancellation: z.object({ reasonCode: CancelReasonCode.nullable(), note: z.string().nullable() }).optional(),
   /**
    * Once completed: the quoted and the charged fare, and whether the cap or a review applied (README, "Money rules").
    */
@@ -79,7 +82,19 @@ export const TripPinCode = z.string().regex(/^[0-9]{4}$/, "a PIN is four digits"
 export const StartBody = z.object({ pin: TripPinCode.optional() });
 export type StartBody = z.infer<typeof StartBody>;
 
-export const CancelBody = z.object({ reason: z.string().max(500).optional() });
+export {
+  CancelReasonCode,
+  DriverCancelBody,
+  DriverCancelCode,
+  RiderCancelBody,
+  RiderCancelCode,
+} from "../domain/cancel-reasons";
+/**
+ * `POST /v1/trips/:id/cancel`: `{ reasonCode, note? }` from the caller's side's list (a note for `other`), or the old
+ * `{ reason }` (read as `other`), or nothing. The route checks it against the caller's side.
+ */
+export const CancelBody = z.union([RiderCancelBody, DriverCancelBody]);
+export type CancelBody = z.infer<typeof CancelBody>;
 export const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: z.string().max(500).optional() });
 export type RatingBody = z.infer<typeof RatingBody>;
 
@@ -128,7 +143,7 @@ export const DriverClientFrame = z.discriminatedUnion("type", [
   tripMoveFrame("trip.arrived"),
   tripMoveFrame("trip.start").extend(StartBody.shape),
   tripMoveFrame("trip.complete"),
-  tripMoveFrame("trip.cancel").extend(CancelBody.shape),
+  tripMoveFrame("trip.cancel").extend(DriverCancelBody.shape),
   PingFrame,
 ]);
 export type DriverClientFrame = z.infer<typeof DriverClientFrame>;

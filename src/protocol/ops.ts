@@ -5,7 +5,8 @@
  * there that are not over, by status. Counts only: no driver's position leaves its objects.
  */
 import { z } from "zod";
-import { LatLng } from "./common";
+import { CancelReasonCode } from "../domain/cancel-reasons";
+import { LatLng, Money } from "./common";
 
 /** At most this many rings around the centre (127 cells at 6). */
 export const MAX_OPS_RINGS = 6;
@@ -37,3 +38,34 @@ export const OpsCellsResponse = z.object({
   at: z.number().int(),
 });
 export type OpsCellsResponse = z.infer<typeof OpsCellsResponse>;
+
+/** `GET /v1/ops/cancellations`: the newest first, filtered by side, code and time. */
+export const OpsCancellationsQuery = z.object({
+  by: z.enum(["rider", "driver", "admin"]).optional(),
+  reasonCode: CancelReasonCode.optional(),
+  /** Only cancels at or after this (epoch ms); the counts cover the same span. */
+  since: z.coerce.number().int().min(0).optional(),
+  /** The `at` of the last cancel of the previous page. */
+  before: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export type OpsCancellationsQuery = z.infer<typeof OpsCancellationsQuery>;
+
+/** One cancel of a trip: by whom, why (null: a client that named no reason) and the fee it cost the rider. */
+export const TripCancellation = z.object({
+  tripId: z.string(),
+  by: z.enum(["rider", "driver", "admin"]),
+  userId: z.string(),
+  reasonCode: CancelReasonCode.nullable(),
+  note: z.string().nullable(),
+  fee: Money.nullable(),
+  at: z.number().int(),
+});
+export type TripCancellation = z.infer<typeof TripCancellation>;
+
+export const OpsCancellationsResponse = z.object({
+  cancellations: z.array(TripCancellation),
+  /** Cancels per code over the filter's side and span (not its code or page); `none` for no code. */
+  counts: z.record(z.string(), z.number().int()),
+});
+export type OpsCancellationsResponse = z.infer<typeof OpsCancellationsResponse>;

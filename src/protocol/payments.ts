@@ -38,7 +38,16 @@ export const TopUp = z.object({
 });
 export type TopUp = z.infer<typeof TopUp>;
 
-export const TransactionKind = z.enum(["top_up", "hold", "release", "capture", "refund", "earning", "commission"]);
+export const TransactionKind = z.enum([
+  "top_up",
+  "hold",
+  "release",
+  "capture",
+  "refund",
+  "earning",
+  "commission",
+  "tip",
+]);
 export type TransactionKind = z.infer<typeof TransactionKind>;
 
 /** One line on the user's wallet (riders) or earnings (drivers); the amount is signed. */
@@ -57,6 +66,26 @@ export const TransactionListQuery = z.object({
   before: z.coerce.number().int().min(0).optional(),
 });
 
+/** `POST /v1/trips/:id/tip`: positive integer minor units, in the trip's currency. */
+export const TipBody = z.object({
+  amount: Money.refine((m) => m.amount > 0, "amount must be positive"),
+});
+export type TipBody = z.infer<typeof TipBody>;
+
+/** A rider's tip, and where the trip's tips stand after it. */
+export const Tip = z.object({
+  tripId: z.string(),
+  /** This tip, all of it the driver's. */
+  amount: Money,
+  /** All the trip's tips so far, this one included. */
+  tipped: Money,
+  /** What the trip's tips may still add (TIP_MAX_PERCENT of the fare, at most TIP_MAX_MINOR, less `tipped`). */
+  tippable: Money,
+  createdAt: z.number().int(),
+});
+export type Tip = z.infer<typeof Tip>;
+export const TipResponse = z.object({ tip: Tip });
+
 export const Receipt = z.object({
   tripId: z.string(),
   /** `capture` for a ride, `fee` for a late cancellation. */
@@ -68,6 +97,8 @@ export const Receipt = z.object({
   paid: Money,
   outstanding: Money,
   driverEarning: Money,
+  /** The rider's tips on the trip so far, all of them the driver's (on top of `driverEarning`). */
+  tips: Money,
   createdAt: z.number().int(),
   /** A ride's quote: `fare` is what was charged against it (README, "Money rules"). */
   quoted: Money.optional(),
@@ -92,7 +123,13 @@ export const EarningsQuery = z
     return { from, to };
   });
 
-export const Earnings = z.object({ gross: Money, commission: Money, net: Money });
+export const Earnings = z.object({
+  gross: Money,
+  commission: Money,
+  net: Money,
+  /** The part of `net` (and `gross`) that riders gave as tips: no commission is taken from it. */
+  tips: Money,
+});
 export type Earnings = z.infer<typeof Earnings>;
 
 export const WalletResponse = z.object({ wallet: Wallet });

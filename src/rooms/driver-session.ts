@@ -6,9 +6,10 @@
  * location goes next: the current trip room on every fix, the geo cell when rooms/driver-location
  * says a report is due.
  */
+import { cancelReasonOf, DriverCancelBody } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
 import type { Fix } from "../domain/geo";
-import { type ApiError, conflict, forbidden, unwrap, type Result } from "../errors";
+import { type ApiError, badRequest, conflict, forbidden, unwrap, type Result } from "../errors";
 import { offerNotification } from "../notify/message";
 import { notifyLater } from "../notify/producer";
 import type { LatLng } from "../protocol/common";
@@ -339,7 +340,12 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     frame: Extract<DriverClientFrame, { type: TripMoveFrameType }>,
   ): Promise<Result<Trip>> {
     const trip = tripRoom(this.env, frame.tripId);
-    if (frame.type === "trip.cancel") return trip.cancel(identity, frame.reason);
+    if (frame.type === "trip.cancel") {
+      // The frame's fields are checked one by one at intake; how they go together (a note for `other`) here.
+      const body = DriverCancelBody.safeParse(frame);
+      if (!body.success) throw badRequest("invalid cancel reason", body.error.issues);
+      return trip.cancel(identity, cancelReasonOf(body.data));
+    }
     if (frame.type === "trip.start") return trip.start(identity, frame.pin);
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }

@@ -42,7 +42,7 @@ export async function suspendDriver(
   if (tripId) {
     const trip = tripRoom(env, tripId);
     try {
-      unwrap(await trip.cancel(driver, "the driver was removed by an operator"));
+      unwrap(await trip.cancel(driver, { reasonCode: "admin", note: "the driver was removed by an operator" }));
       outcome.handedBack = tripId;
     } catch (err) {
       // 409: in progress, which a driver cannot hand back. Anything else: the trip is over already.

@@ -4,6 +4,7 @@
  * plus what only the server knows (its clock, its settings, the driver's last fix, the price of
  * the ride as driven). domain/trip decides each one; a refusal reaches the caller as an ApiError.
  */
+import type { CancelReason } from "../domain/cancel-reasons";
 import type { Config } from "../config";
 import { haversineKm, type Fix } from "../domain/geo";
 import type { FareDecision, TracePoint } from "../domain/fare";
@@ -40,7 +41,7 @@ export function cancelCommand(
   config: Config,
   state: TripState,
   userId: string,
-  reason: string | undefined,
+  reason: CancelReason,
   now: number,
 ): TripCommand {
   return {
@@ -48,7 +49,8 @@ export function cancelCommand(
     by: userId === state.riderId ? "rider" : "driver",
     userId,
     now,
-    ...(reason === undefined ? {} : { reason }),
+    ...(reason.note === null ? {} : { reason: reason.note }),
+    ...(reason.reasonCode === null ? {} : { reasonCode: reason.reasonCode }),
     freeCancelWindowMs: config.FREE_CANCEL_WINDOW_MS,
     freePickupWaitMs: config.FREE_PICKUP_WAIT_MS,
   };

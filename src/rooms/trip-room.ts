@@ -9,6 +9,8 @@
  * from and the chat log of trip chat; status changes and messages reach D1 through the log's
  * outbox (db/trips' saveTripHistory).
  */
+import { type CancellationRecord, recordCancellations } from "../db/cancellations";
+import type { CancelReason } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
 import { messageInserts } from "../db/messages";
 import { saveTripHistory } from "../db/trips";
@@ -189,7 +191,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  cancel(identity: Identity, reason: string | undefined): Promise<Result<Trip>> {
+  /** A cancel by the rider or the driver, its reason as domain/cancel-reasons reads it (the Worker checked it). */
+  cancel(identity: Identity, reason: CancelReason): Promise<Result<Trip>> {
     return this.rpc("cancel", () =>
       this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
     );
@@ -457,6 +460,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       if (event.type === "driver_cancelled")
         this.disconnectUser(event.driverId, "you are no longer this trip's driver");
     if (!isActive(after.status)) this.track.dropCache();
+    this.ctx.waitUntil(this.recordCancels(events));
     this.ctx.waitUntil(this.sideEffects(after, events));
   }
 
@@ -491,6 +495,35 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /** Tells drivers' sessions what the trip decided, then looks for the next driver if it needs one. */
+  /** Behind the reply: each cancel with its reason for operators (db/cancellations); a retry records nothing twice. */
+  private async recordCancels(events: readonly TripEvent[]): Promise<void> {
+    const tripId = this.state().id;
+    const rows: CancellationRecord[] = [];
+    for (const e of events) {
+      if (e.type === "cancelled")
+        rows.push({
+          tripId,
+          by: e.by,
+          userId: e.userId,
+          reasonCode: e.reasonCode,
+          note: e.reason,
+          fee: e.cancellationFee?.amount ?? null,
+          at: e.at,
+        });
+      else if (e.type === "driver_cancelled")
+        rows.push({
+          tripId,
+          by: "driver",
+          userId: e.driverId,
+          reasonCode: e.reasonCode,
+          note: e.reason,
+          fee: null,
+          at: e.at,
+        });
+    }
+    await recordCancellations(this.env.DB, rows).catch((err) => this.logError("recordCancels", err));
+  }
+
   private async sideEffects(state: TripState, events: TripEvent[]): Promise<void> {
     await tellDrivers(this.env, state, this.view(state), events, this.logErrorAt);
     if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();

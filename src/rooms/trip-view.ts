@@ -51,6 +51,9 @@ export function tripView(state: TripState, quote: Quote, driverAt: LatLng | null
     updatedAt: state.updatedAt,
     ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
     ...(state.cancelledBy ? { cancelledBy: state.cancelledBy } : {}),
+    ...(state.status === "cancelled"
+      ? { cancellation: { reasonCode: state.cancelReasonCode ?? null, note: state.cancelReason } }
+      : {}),
     ...(state.fareDecision ? { fareDecision: state.fareDecision } : {}),
   };
 }

@@ -258,6 +258,7 @@ describe("settling a trip", () => {
         paid: fare,
         outstanding: USD(0),
         driverEarning: USD(fare.amount - commission),
+        tips: USD(0),
         createdAt: expect.any(Number),
         quoted: trip.quote.fare,
         capApplied: false,

@@ -15,6 +15,7 @@ import type {
   ChatMessage,
   ErrorBody,
   LatLng,
+  Money,
   MemberRole,
   Message,
   ReactionCount,
@@ -53,8 +54,22 @@ import type {
   Preferences,
   PreferencesBody,
 } from "../../../src/protocol/notifications";
-import type { EarningsResponse, Receipt, TopUp, TopUpBody, Transaction, Wallet } from "../../../src/protocol/payments";
-import type { OpsCellsResponse } from "../../../src/protocol/ops";
+import type {
+  EarningsResponse,
+  Receipt,
+  Tip,
+  TopUp,
+  TopUpBody,
+  Transaction,
+  Wallet,
+} from "../../../src/protocol/payments";
+import type {
+  OpsCancellationsQuery,
+  OpsCancellationsResponse,
+  OpsCellsResponse,
+  TripCancellation,
+} from "../../../src/protocol/ops";
+import type { DriverCancelCode, RiderCancelCode } from "../../../src/domain/cancel-reasons";
 import type {
   OpsAlertsQuery,
   SharedTrip,
@@ -116,7 +131,9 @@ export type TopUpInput = z.input<typeof TopUpBody>;
 export type CreateRoomInput = z.input<typeof CreateRoomBody>;
 export type QuoteInput = z.input<typeof QuoteBody>;
 export type TripRequestInput = z.input<typeof TripRequestBody>;
+/** A cancel's reason: `{ reasonCode, note? }` from the side's list (a note with `other`), or the old `{ reason }`. */
 export type CancelInput = z.input<typeof CancelBody>;
+export type OpsCancellationsInput = Partial<OpsCancellationsQuery>;
 export type SosInput = z.input<typeof SosBody>;
 export type OpsAlertsInput = { state?: OpsAlertsQuery["state"]; limit?: number; before?: number };
 export type StartInput = z.input<typeof StartBody>;
@@ -184,12 +201,14 @@ const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore
   nextBefore: "integer | null",
 });
 const ReceiptResponse = answer<{ receipt: Receipt }>({ receipt: "object" });
+const TipAnswer = answer<{ tip: Tip }>({ tip: "object" });
 const EarningsAnswer = answer<EarningsResponse>({
   earnings: "object",
   trips: "integer",
   from: "integer",
   to: "integer",
 });
+const OpsCancellationsAnswer = answer<OpsCancellationsResponse>({ cancellations: "array", counts: "object" });
 const OpsCellsAnswer = answer<OpsCellsResponse>({
   cells: "array",
   totals: "object",
@@ -972,6 +991,15 @@ export class RidewireClient {
     return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/sos`, body, AlertResponse, options)).alert;
   }
 
+  /**
+   * The rider tips the driver of a completed trip, all of it the driver's: within 24 h of completion (TIP_WINDOW_MS),
+   * the trip's tips together at most their bound (`tippable` says what is left). Sent with an idempotency key (one is
+   * made if not given): a retry with the same key answers the first tip and pays nothing more.
+   */
+  async tip(tripId: string, amount: Money, options?: IdempotentOptions): Promise<Tip> {
+    return (await this.idempotentPost(`/v1/trips/${seg(tripId)}/tip`, { amount }, TipAnswer, options)).tip;
+  }
+
   /** After `completed`, or a cancellation that charged a fee (its rider or driver). */
   async receipt(tripId: string, options?: RequestOptions): Promise<Receipt> {
     return (
@@ -994,6 +1022,17 @@ export class RidewireClient {
   /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
   opsCells(query: { lat: number; lng: number; rings?: number }, options?: RequestOptions): Promise<OpsCellsResponse> {
     return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
+  }
+
+  /** Trips' cancels with their reason codes (operators), newest first, and counts per code over `by` and `since`. */
+  opsCancellations(query: OpsCancellationsInput = {}, options?: RequestOptions): Promise<OpsCancellationsResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/ops/cancellations",
+      query,
+      schema: OpsCancellationsAnswer,
+      signal: options?.signal,
+    });
   }
 
   /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
@@ -1300,6 +1339,10 @@ export function socketUrl(httpUrl: string): string {
 
 export type {
   BlockedUser,
+  DriverCancelCode,
+  OpsCancellationsResponse,
+  RiderCancelCode,
+  TripCancellation,
   Offer,
   OpsCellsResponse,
   RoomListItem,
@@ -1326,6 +1369,7 @@ export type {
   Role,
   Room,
   SignupRole,
+  Tip,
   TopUp,
   Transaction,
   Trip,

@@ -1,9 +1,10 @@
 /**
  * @module http/openapi/ops
- * The operations view of supply and demand per H3 cell, and the SOS alerts (routes/ops.ts; admins only).
+ * The operations view of supply and demand per H3 cell, the SOS alerts and the trips' cancels with their reason codes
+ * (routes/ops.ts; admins only).
  */
 import { z } from "zod";
-import { OpsCellsResponse } from "../../protocol/ops";
+import { OpsCancellationsResponse, OpsCellsResponse } from "../../protocol/ops";
 import { TripAlert } from "../../protocol/safety";
 import type { Operation } from "./operation";
 
@@ -18,6 +19,17 @@ export const opsOperations: Operation[] = [
     status: 200,
     response: OpsCellsResponse,
     query: ["lat", "lng", "rings"],
+  },
+  {
+    method: "get",
+    path: "/v1/ops/cancellations",
+    summary:
+      "Trips' cancels (admins), newest first, filtered by side (by), reasonCode and since, " +
+      "with counts per reason code over the side and span",
+    auth: true,
+    status: 200,
+    response: OpsCancellationsResponse,
+    query: ["by", "reasonCode", "since", "before", "limit"],
   },
   {
     method: "get",

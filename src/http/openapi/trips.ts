@@ -88,7 +88,9 @@ export const tripOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/trips/{id}/cancel",
-    summary: "Cancel (rider, before the ride starts; 409 once in progress), or hand the trip back (driver)",
+    summary:
+      "Cancel (rider, before the ride starts; 409 once in progress), or hand the trip back (driver), " +
+      "with a reasonCode of the caller's side (and a note, required for other)",
     auth: true,
     body: CancelBody,
     bodyOptional: true,

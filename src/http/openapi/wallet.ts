@@ -1,11 +1,13 @@
 /**
  * @module http/openapi/wallet
- * Money (routes/wallet.ts): the wallet and its top-ups and lines, receipts, a driver's earnings,
+ * Money (routes/wallet.ts): the wallet and its top-ups and lines, tips, receipts, a driver's earnings,
  * and the payment provider's webhook.
  */
 import {
   EarningsResponse,
   ReceiptResponse,
+  TipBody,
+  TipResponse,
   TopUpBody,
   TopUpResponse,
   TransactionListResponse,
@@ -40,6 +42,16 @@ export const walletOperations: Operation[] = [
     status: 200,
     response: TransactionListResponse,
     query: ["limit", "before"],
+  },
+  {
+    method: "post",
+    path: "/v1/trips/{id}/tip",
+    summary: "The rider tips the driver of a completed trip (within TIP_WINDOW_MS, bounded; Idempotency-Key required)",
+    auth: true,
+    body: TipBody,
+    status: 201,
+    response: TipResponse,
+    idempotent: true,
   },
   {
     method: "get",

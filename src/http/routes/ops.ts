@@ -5,13 +5,15 @@
  * (403 for riders and drivers): it holds counts per cell (about 5 km² at resolution 7), never
  * a position, but where a city's drivers and demand are is the business's to see. Also the SOS
  * alerts that trips' riders and drivers raised (routes/sos.ts), open ones first, their
- * acknowledgement, and the live feed of them (the operations desk object, rooms/ops-desk).
+ * acknowledgement, and the live feed of them (the operations desk object, rooms/ops-desk). And the
+ * trips' cancels with their reason codes, filtered, with counts per code.
  */
 import { Hono } from "hono";
 import { cellOf, searchCells } from "../../domain/geo";
 import { surgeMultiplier } from "../../domain/surge";
 import type { CellSummary } from "../../rooms/geo-cell";
-import { OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
+import { OpsCancellationsQuery, OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
+import { listCancellations } from "../../db/cancellations";
 import { requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
@@ -58,6 +60,12 @@ opsRoutes.get("/ops/cells", async (c) => {
     at: now,
   };
   return c.json(body);
+});
+
+/** Why trips were cancelled: the newest cancels (rider, driver, operator) and how many per reason code. */
+opsRoutes.get("/ops/cancellations", async (c) => {
+  const query = readQuery(c, OpsCancellationsQuery);
+  return c.json(await listCancellations(c.env.DB, query, c.get("config").FARE_CURRENCY));
 });
 
 opsRoutes.get("/ops/alerts", async (c) => {

@@ -30,9 +30,11 @@ import { rideRefusal } from "../../domain/service-area";
 import { isActive } from "../../domain/trip";
 import { ApiError, conflict, notFound, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
+import { cancelReasonOf } from "../../domain/cancel-reasons";
 import {
-  CancelBody,
+  DriverCancelBody,
   QuoteBody,
+  RiderCancelBody,
   RatingBody,
   StartBody,
   TripListQuery,
@@ -304,9 +306,10 @@ tripRoutes.post("/trips/:id/start", requireRole("driver"), async (c) => {
 });
 
 tripRoutes.post("/trips/:id/cancel", async (c) => {
-  const body = await readOptionalBody(c, CancelBody);
   const identity = c.get("identity");
-  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(identity, body.reason));
+  // Each side names its reason from its own list: a rider cannot say the rider did not show up.
+  const body = await readOptionalBody(c, identity.role === "driver" ? DriverCancelBody : RiderCancelBody);
+  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(identity, cancelReasonOf(body)));
   // Recorded before the answer, so that the cool-down already holds for the rider's next
   // request; the trip room records it again with the trip's history (a repeat adds nothing).
   if (trip.status === "cancelled" && trip.riderId === identity.userId) {

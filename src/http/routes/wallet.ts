@@ -1,18 +1,29 @@
 /**
  * @module http/routes/wallet
  * Payments over HTTP (docs/API.md, "Payments"): the caller's wallet and transactions, top-ups
- * through the payment provider and its webhook, trip receipts and drivers' earnings. The
+ * through the payment provider and its webhook, riders' tips, trip receipts and drivers' earnings. The
  * ledger (db/postings.ts and the db modules beside it) does the money; holds and captures of
  * trips happen in routes/trips.ts and the trip room.
  */
 import { Hono } from "hono";
-import { chargeOf, type StoredEntry } from "../../db/journal-entries";
+import { chargeOf, entryByKey, type StoredEntry } from "../../db/journal-entries";
+import { tippedSoFar, tipTrip, type TipOutcome } from "../../db/tips";
+import { chargeKey } from "../../domain/charges";
+import { tipBound, tipKey, tipWindowOpen } from "../../domain/tips";
 import { findTopUp, insertTopUp, setTopUpProviderRef, type TopUpRow } from "../../db/top-ups";
 import { earningsOf, listTransactions, walletOf } from "../../db/wallet-views";
 import { ApiError, badRequest, conflict, forbidden, unwrap } from "../../errors";
 import { applyProviderEvent } from "../../payments/events";
 import { paymentProvider } from "../../payments/provider";
-import { EarningsQuery, TopUpBody, TransactionListQuery, type Receipt, type TopUp } from "../../protocol/payments";
+import {
+  EarningsQuery,
+  TipBody,
+  TopUpBody,
+  TransactionListQuery,
+  type Receipt,
+  type Tip,
+  type TopUp,
+} from "../../protocol/payments";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { newId } from "../../ids";
@@ -25,6 +36,7 @@ walletRoutes.use("/wallet", requireUser);
 walletRoutes.use("/wallet/*", requireUser);
 walletRoutes.use("/earnings", requireUser);
 walletRoutes.use("/trips/:id/receipt", requireUser);
+walletRoutes.use("/trips/:id/tip", requireUser);
 
 function toTopUp(row: TopUpRow): TopUp {
   return {
@@ -101,7 +113,7 @@ walletRoutes.post("/payments/webhook", async (c) => {
   return c.json({ received: true, outcome });
 });
 
-function toReceipt(tripId: string, entry: StoredEntry): Receipt {
+function toReceipt(tripId: string, entry: StoredEntry, tips: number): Receipt {
   const data = entry.data;
   if (!data) throw new ApiError(500, "internal", "the trip's charge has no receipt data");
   const money = (amount: number) => ({ amount, currency: data.charge.currency });
@@ -114,6 +126,7 @@ function toReceipt(tripId: string, entry: StoredEntry): Receipt {
     paid: money(data.paid),
     outstanding: money(data.owed),
     driverEarning: money(data.driverEarning),
+    tips: money(tips),
     createdAt: entry.createdAt,
     ...(data.decision
       ? { quoted: data.decision.quoted, capApplied: data.decision.basis === "capped", review: data.decision.review }
@@ -140,8 +153,76 @@ walletRoutes.get("/trips/:id/receipt", async (c) => {
   }
   if (identity.userId !== charge.data?.riderId && identity.userId !== charge.data?.driverId)
     throw forbidden("only the trip's rider and driver may see its receipt");
-  return c.json({ receipt: toReceipt(tripId, charge) });
+  const driverId = charge.data?.driverId;
+  const tips = driverId ? await tippedSoFar(c.env.DB, tripId, driverId, charge.data?.charge.currency ?? "") : 0;
+  return c.json({ receipt: toReceipt(tripId, charge, tips) });
 });
+
+/**
+ * The rider tips the driver of a completed trip (README, "Tips"): within TIP_WINDOW_MS of completion, all of it the
+ * driver's, the trip's tips together at most the bound. Money goes out, so the Idempotency-Key is required: the same
+ * key answers with the first tip and posts nothing; with another amount it is 409.
+ */
+walletRoutes.post("/trips/:id/tip", requireRole("rider"), async (c) => {
+  const tripId = readId(c);
+  const requestKey = readIdempotencyKey(c);
+  if (requestKey === undefined) throw badRequest("a tip needs an Idempotency-Key header");
+  const { amount } = await readBody(c, TipBody);
+  const identity = c.get("identity");
+  const config = c.get("config");
+  const stub = tripRoom(c.env, tripId);
+  // 404 for an unknown trip, 403 for one the caller is not on.
+  const trip = unwrap(await stub.get(identity));
+  if (trip.riderId !== identity.userId) throw forbidden("only the trip's rider can tip its driver");
+  if (trip.status !== "completed" || trip.driverId === null)
+    throw conflict(`the trip is ${trip.status}: only a completed trip can be tipped`);
+  // A completed trip moves no more, so its last change is its completion. A replay of a tip posted in time still
+  // answers with that tip once the window has closed.
+  const now = Date.now();
+  if (
+    !tipWindowOpen(trip.updatedAt, now, config.TIP_WINDOW_MS) &&
+    !(await entryByKey(c.env.DB, tipKey(tripId, requestKey)))
+  )
+    throw new ApiError(409, "tip_window_closed", "the time to tip this trip is over", {
+      completedAt: trip.updatedAt,
+      windowMs: config.TIP_WINDOW_MS,
+    });
+  // The bound is a share of the fare charged: the trip room posts the capture behind completion, so settle it now.
+  unwrap(await stub.settle());
+  const capture = await entryByKey(c.env.DB, chargeKey(tripId, "capture"));
+  if (!capture?.data) throw new ApiError(503, "internal", "the trip's charge is not posted yet; try again shortly");
+  const fare = capture.data.charge;
+  if (amount.currency !== fare.currency) throw badRequest(`the trip was charged in ${fare.currency}`, { fare });
+  const bound = tipBound(fare.amount, { maxPercent: config.TIP_MAX_PERCENT, maxMinor: config.TIP_MAX_MINOR });
+  const outcome = await tipTrip(
+    c.env.DB,
+    { tripId, requestKey, riderId: identity.userId, driverId: trip.driverId, amount, bound },
+    now,
+  );
+  if (outcome.status === "over_bound" || outcome.status === "insufficient_funds") throw tipRefusal(outcome);
+  // A key names one tip: asked again for another amount, it is a different request (409, as elsewhere).
+  if (outcome.status === "duplicate" && outcome.tip.amount.amount !== amount.amount)
+    throw conflict("this Idempotency-Key was used for a tip of another amount", { tip: { tripId, ...outcome.tip } });
+  const tip: Tip = { tripId, ...outcome.tip };
+  return c.json({ tip }, 201);
+});
+
+function tipRefusal(refusal: Extract<TipOutcome, { status: "over_bound" | "insufficient_funds" }>): ApiError {
+  if (refusal.status === "insufficient_funds")
+    return new ApiError(
+      402,
+      "insufficient_funds",
+      "your available balance does not cover this tip; top up your wallet",
+      {
+        needed: refusal.needed,
+        available: refusal.available,
+      },
+    );
+  return new ApiError(409, "tip_limit_exceeded", `this trip's tips may add at most ${refusal.tippable.amount} more`, {
+    tipped: refusal.tipped,
+    tippable: refusal.tippable,
+  });
+}
 
 walletRoutes.get("/earnings", requireRole("driver"), async (c) => {
   const { from, to } = readQuery(c, EarningsQuery);

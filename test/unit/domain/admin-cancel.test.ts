@@ -38,6 +38,8 @@ describe("an operator's cancel", () => {
           releasedDriverId: released,
           cancellationFee: null,
           reason: "rider reported the driver",
+          reasonCode: "admin",
+          userId: "ops-1",
         },
       ]);
       // No fee, so the trip's hold is released whole.

@@ -1,13 +1,14 @@
 // The ledger's posting rules (src/domain/ledger-entries.ts and the entry modules beside it):
 // examples of each event's lines, then random sequences of top-ups, trip requests, captures,
-// fees, releases, refunds and replays that must keep every entry balanced, every wallet at zero
-// or above, and all accounts summing to zero.
+// fees, releases, refunds, tips and replays that must keep every entry balanced, every wallet at
+// zero or above, all accounts summing to zero, and each trip's tips within their bound.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { chargeEntry, commissionOf } from "../../../src/domain/charges";
 import { Account, accountKind, isBalanced, transactionKind, type Entry } from "../../../src/domain/ledger-entries";
 import { MemoryLedger } from "../../../src/domain/memory-ledger";
 import { refundEntry } from "../../../src/domain/refunds";
+import { tipBound, tipEntry, tipKey, tippedBy, tipWindowOpen } from "../../../src/domain/tips";
 import { settlementEntries, settlementOf, type Settlement } from "../../../src/domain/settlement";
 import { holdEntry, topUpEntry } from "../../../src/domain/wallet-entries";
 import { apply } from "../../../src/domain/trip";
@@ -172,6 +173,49 @@ describe("posting rules", () => {
   );
 });
 
+describe("tips", () => {
+  const RULES = { maxPercent: 50, maxMinor: 10_000 };
+
+  it("move money from the rider's wallet to the driver's earnings, with no commission", () => {
+    const ledger = new MemoryLedger();
+    ledger.post(topUpEntry("tu1", "r1", USD(300), "sandbox"));
+    const e = tipEntry(tipKey("t1", "k1"), "t1", "r1", "d1", USD(250));
+    expect(e).toMatchObject({ key: "tip:trip:t1:k1", kind: "tip", tripId: "t1", data: null });
+    expect(e.lines).toEqual([
+      { account: "wallet:r1", amount: -250, currency: "USD" },
+      { account: "earnings:d1", amount: 250, currency: "USD" },
+    ]);
+    expect(tippedBy(e, "d1")).toBe(250);
+    expect(ledger.post(e)).toBe("posted");
+    expect(ledger.post(e)).toBe("duplicate");
+    // The wallet guard: a tip beyond what is left is refused.
+    expect(ledger.post(tipEntry(tipKey("t1", "k2"), "t1", "r1", "d1", USD(51)))).toBe("refused");
+    expect(ledger.balance("earnings:d1", "USD")).toBe(250);
+    expect(ledger.balance(Account.platform, "USD")).toBe(0);
+    expect(transactionKind("tip", "earnings:d1")).toBe("tip");
+    expect(transactionKind("tip", "wallet:r1")).toBe("tip");
+  });
+
+  it("are positive integers, never to oneself", () => {
+    for (const amount of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2])
+      expect(() => tipEntry("k", "t1", "r1", "d1", USD(amount))).toThrow(RangeError);
+    expect(() => tipEntry("k", "t1", "u1", "u1", USD(5))).toThrow(RangeError);
+  });
+
+  it("are bounded by the lower of a share of the fare and a cap, rounded down", () => {
+    expect(tipBound(1_999, RULES)).toBe(999);
+    expect(tipBound(100_000, RULES)).toBe(10_000);
+    expect(tipBound(0, RULES)).toBe(0);
+    expect(tipBound(1_000, { maxPercent: 12.5, maxMinor: 10_000 })).toBe(125);
+    expect(tipBound(1_000, { maxPercent: 0, maxMinor: 10_000 })).toBe(0);
+  });
+
+  it("are open for the window after completion, and not a millisecond beyond", () => {
+    expect(tipWindowOpen(T0, T0 + 86_400_000, 86_400_000)).toBe(true);
+    expect(tipWindowOpen(T0, T0 + 86_400_001, 86_400_000)).toBe(false);
+  });
+});
+
 // ---- properties ------------------------------------------------------------------------------
 
 const RIDERS = ["r1", "r2", "r3"];
@@ -185,6 +229,7 @@ type Op =
   | { op: "fee"; trip: string; driver: string | null; fee: number }
   | { op: "release"; trip: string }
   | { op: "refund"; trip: string }
+  | { op: "tip"; trip: string; key: number; amount: number }
   | { op: "replay"; index: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -214,8 +259,23 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ op: fc.constant("release" as const), trip: fc.constantFrom(...TRIPS) }),
   fc.record({ op: fc.constant("refund" as const), trip: fc.constantFrom(...TRIPS) }),
+  fc.record({
+    op: fc.constant("tip" as const),
+    trip: fc.constantFrom(...TRIPS),
+    key: fc.integer({ min: 0, max: 3 }),
+    amount: fc.integer({ min: 1, max: 3_000 }),
+  }),
   fc.record({ op: fc.constant("replay" as const), index: fc.nat() }),
 );
+
+const TIP_RULES = { maxPercent: 50, maxMinor: 2_000 };
+
+/** What a trip's tips gave its driver so far: the model of db/tips' `tippedSoFar`. */
+function tippedOn(ledger: MemoryLedger, tripId: string, driverId: string): number {
+  return ledger.entries
+    .filter((e) => e.kind === "tip" && e.tripId === tripId)
+    .reduce((sum, e) => sum + tippedBy(e, driverId), 0);
+}
 
 describe("ledger properties", () => {
   it(
@@ -284,6 +344,24 @@ describe("ledger properties", () => {
                 if (charge) entries = [refundEntry(charge)];
                 break;
               }
+              case "tip": {
+                // As db/tips.ts posts it: only on a ride's capture, only if the trip's tips stay within the bound.
+                const capture = ledger.find(`trip:${step.trip}:capture`);
+                const driverId = capture?.data?.driverId;
+                if (!capture?.data || !driverId) break;
+                const bound = tipBound(capture.data.charge.amount, TIP_RULES);
+                if (tippedOn(ledger, step.trip, driverId) + step.amount > bound) break;
+                entries = [
+                  tipEntry(
+                    tipKey(step.trip, String(step.key)),
+                    step.trip,
+                    capture.data.riderId,
+                    driverId,
+                    USD(step.amount),
+                  ),
+                ];
+                break;
+              }
               case "replay": {
                 const earlier = posted.length === 0 ? undefined : posted[step.index % posted.length];
                 if (earlier) {
@@ -305,6 +383,18 @@ describe("ledger properties", () => {
               expect(Number.isSafeInteger(a.balance)).toBe(true);
             }
           }
+          // No trip's tips ever pass the bound of its fare, and each tip is the driver's whole.
+          for (const trip of TRIPS) {
+            const capture = ledger.find(`trip:${trip}:capture`);
+            const driverId = capture?.data?.driverId;
+            if (capture?.data && driverId)
+              expect(tippedOn(ledger, trip, driverId)).toBeLessThanOrEqual(
+                tipBound(capture.data.charge.amount, TIP_RULES),
+              );
+            else expect(ledger.entries.some((e) => e.kind === "tip" && e.tripId === trip)).toBe(false);
+          }
+          for (const e of ledger.entries)
+            if (e.kind === "tip") expect(e.lines.every((l) => accountKind(l.account) !== "platform")).toBe(true);
           // Each charge splits exactly: what the rider paid or owes equals earnings plus commission.
           for (const e of ledger.entries) {
             if (e.data) expect(e.data.paid + e.data.owed).toBe(e.data.commission + e.data.driverEarning);

@@ -18,7 +18,16 @@ describe("a rider's cancel", () => {
     const result = must(cancel(offered("d1"), T0 + 900_000));
     expect(result.state).toMatchObject({ status: "cancelled", offer: null, driverId: null, cancellationFee: null });
     expect(result.events).toEqual([
-      { type: "cancelled", at: T0 + 900_000, by: "rider", releasedDriverId: "d1", cancellationFee: null, reason: null },
+      {
+        type: "cancelled",
+        at: T0 + 900_000,
+        by: "rider",
+        releasedDriverId: "d1",
+        cancellationFee: null,
+        reason: null,
+        reasonCode: null,
+        userId: "rider-1",
+      },
     ]);
   });
 
@@ -114,7 +123,7 @@ describe("a driver's cancel", () => {
       matchingStartedAt: T0 + 400_000,
     });
     expect(result.events).toEqual([
-      { type: "driver_cancelled", at: T0 + 400_000, driverId: "d1", reason: "flat tyre" },
+      { type: "driver_cancelled", at: T0 + 400_000, driverId: "d1", reason: "flat tyre", reasonCode: null },
     ]);
     const reoffer = (driverId: string) =>
       apply(result.state, { type: "offer", driverId, now: T0 + 401_000, timeoutMs: OFFER_MS });

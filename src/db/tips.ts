@@ -1,0 +1,127 @@
+/**
+ * @module db/tips
+ * Riders' tips on completed trips in the D1 ledger (the posting rule is domain/tips' `tipEntry`).
+ * Three guarantees, each held by D1 in the statement that inserts the entry, not by a read before:
+ *
+ * - one tip per (trip, Idempotency-Key): the entry's key is unique, so a retry posts nothing;
+ * - the wallet covers it: the wallet guard every posting carries (db/postings.ts);
+ * - the trip's tips never add up to more than the bound: the entry is inserted only if the tips
+ *   already posted plus this one stay within it (`INSERT … SELECT … WHERE`), so of two tips
+ *   racing for the last of the bound, the second inserts nothing and is refused.
+ */
+import { Account, type Line } from "../domain/ledger-entries";
+import type { Money } from "../domain/fare";
+import { tipEntry, tipKey, tippedBy } from "../domain/tips";
+import { newId } from "../ids";
+import { entryByKey } from "./journal-entries";
+import { postStatements } from "./postings";
+import type { SqlCondition } from "./sql-condition";
+import { walletOf } from "./wallet-views";
+
+export type TipRequest = {
+  tripId: string;
+  requestKey: string;
+  riderId: string;
+  driverId: string;
+  amount: Money;
+  /** The most the trip's tips may add up to (domain/tips' `tipBound` of the fare charged). */
+  bound: number;
+};
+
+/** A trip's tips as they stand after a tip: this one, all of them, and what is left under the bound. */
+export type TipStanding = { amount: Money; tipped: Money; tippable: Money; createdAt: number };
+
+export type TipOutcome =
+  | { status: "posted" | "duplicate"; tip: TipStanding }
+  /** Refused: this tip would take the trip's tips beyond the bound. */
+  | { status: "over_bound"; tipped: Money; tippable: Money }
+  /** Refused: the rider's available balance does not cover it. */
+  | { status: "insufficient_funds"; needed: Money; available: Money };
+
+/** The SQL total of a trip's tips so far: what they gave the driver (earnings lines). */
+function tippedSql(tripId: string, driverId: string, currency: string): SqlCondition {
+  return {
+    sql: `(SELECT COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+            WHERE e.trip_id = ? AND e.kind = 'tip' AND l.account_id = ? AND l.currency = ?)`,
+    params: [tripId, Account.earnings(driverId), currency],
+  };
+}
+
+export async function tippedSoFar(d1: D1Database, tripId: string, driverId: string, currency: string): Promise<number> {
+  const total = tippedSql(tripId, driverId, currency);
+  const row = await d1
+    .prepare(`SELECT ${total.sql} AS tipped`)
+    .bind(...total.params)
+    .first<{ tipped: number }>();
+  return row?.tipped ?? 0;
+}
+
+/** The lines of one stored entry (a tip's amount is its line on the driver's earnings). */
+async function linesOf(d1: D1Database, entryId: string): Promise<Line[]> {
+  const rows = await d1
+    .prepare(`SELECT account_id AS account, amount, currency FROM journal_lines WHERE entry_id = ?`)
+    .bind(entryId)
+    .all<{ account: string; amount: number; currency: string }>();
+  return rows.results;
+}
+
+/** The standing after the tip stored under `key`, read back for a replayed request. */
+async function recordedTip(d1: D1Database, request: TipRequest, key: string): Promise<TipStanding | undefined> {
+  const stored = await entryByKey(d1, key);
+  if (!stored) return undefined;
+  const { currency } = request.amount;
+  const amount = tippedBy({ lines: await linesOf(d1, stored.id) }, request.driverId);
+  const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+  return {
+    amount: { amount, currency },
+    tipped: { amount: tipped, currency },
+    tippable: { amount: Math.max(0, request.bound - tipped), currency },
+    createdAt: stored.createdAt,
+  };
+}
+
+/**
+ * Posts the rider's tip of `amount` to the driver, once per Idempotency-Key, within the bound and
+ * the wallet. A replayed key answers with the tip it posted first (`duplicate`), whatever amount
+ * it names now: the route tells a different amount apart.
+ */
+export async function tipTrip(d1: D1Database, request: TipRequest, now: number): Promise<TipOutcome> {
+  const key = tipKey(request.tripId, request.requestKey);
+  const earlier = await recordedTip(d1, request, key);
+  if (earlier) return { status: "duplicate", tip: earlier };
+  const { currency } = request.amount;
+  const entry = tipEntry(key, request.tripId, request.riderId, request.driverId, request.amount);
+  const total = tippedSql(request.tripId, request.driverId, currency);
+  const entryId = newId("je");
+  const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
+    sql: `${total.sql} + ? <= ?`,
+    params: [...total.params, request.amount.amount, request.bound],
+  });
+  // Accounts first (the lines reference them), then the guarded entry, then its lines.
+  const accountCount = new Set(entry.lines.map((l) => l.account)).size;
+  const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount)]);
+  if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+    const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+    return {
+      status: "posted",
+      tip: {
+        amount: request.amount,
+        tipped: { amount: tipped, currency },
+        tippable: { amount: Math.max(0, request.bound - tipped), currency },
+        createdAt: now,
+      },
+    };
+  }
+  // Not posted: a twin request with this key won, the bound was reached, or the wallet is short.
+  const twin = await recordedTip(d1, request, key);
+  if (twin) return { status: "duplicate", tip: twin };
+  const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+  if (tipped + request.amount.amount > request.bound)
+    return {
+      status: "over_bound",
+      tipped: { amount: tipped, currency },
+      tippable: { amount: Math.max(0, request.bound - tipped), currency },
+    };
+  const wallet = await walletOf(d1, request.riderId, currency);
+  return { status: "insufficient_funds", needed: request.amount, available: wallet.available };
+}
