@@ -9,9 +9,12 @@ import { ChatMessage, Emoji, MemberRole, Message, MessageSeq, MessageText, Room,
 /** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
 const EmailInput = z.string().trim().toLowerCase();
 
+/** The rules of a new password, at registration and at a change. */
+const NewPassword = z.string().min(8).max(256);
+
 export const RegisterBody = z.object({
   email: EmailInput.pipe(z.email().max(254)),
-  password: z.string().min(8).max(256),
+  password: NewPassword,
   name: z.string().trim().min(1).max(100),
   role: SignupRole,
 });
@@ -48,6 +51,21 @@ export const LogoutBody = z.object({ all: z.boolean().optional().default(false) 
 export type LogoutBody = z.infer<typeof LogoutBody>;
 
 export const LogoutResponse = z.object({ revoked: z.number().int() });
+
+/**
+ * A password change by the signed-in user: the current password again (a stolen access token
+ * alone cannot lock the owner out), and a new one under the registration rules.
+ */
+export const PasswordChangeBody = z
+  .object({ currentPassword: z.string().min(1).max(256), newPassword: NewPassword })
+  .refine((b) => b.newPassword !== b.currentPassword, {
+    message: "the new password must differ from the current one",
+    path: ["newPassword"],
+  });
+export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
+
+/** `revoked`: how many of the user's other sessions the change ended (the caller's own stays). */
+export const PasswordChangeResponse = z.object({ revoked: z.number().int() });
 export type LogoutResponse = z.infer<typeof LogoutResponse>;
 
 export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });

@@ -7,6 +7,8 @@ import {
   LoginBody,
   LogoutBody,
   LogoutResponse,
+  PasswordChangeBody,
+  PasswordChangeResponse,
   MeBody,
   MeResponse,
   RefreshBody,
@@ -51,6 +53,17 @@ export const authOperations: Operation[] = [
     bodyOptional: true,
     status: 200,
     response: LogoutResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/auth/password",
+    summary:
+      "Change the caller's password (the current one is checked and counted as a login attempt); " +
+      "ends every other session of theirs and emails a security notice",
+    auth: true,
+    body: PasswordChangeBody,
+    status: 200,
+    response: PasswordChangeResponse,
   },
   {
     method: "get",
