@@ -66,6 +66,7 @@ export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
 
 /** `revoked`: how many of the user's other sessions the change ended (the caller's own stays). */
 export const PasswordChangeResponse = z.object({ revoked: z.number().int() });
+export type PasswordChangeResponse = z.infer<typeof PasswordChangeResponse>;
 export type LogoutResponse = z.infer<typeof LogoutResponse>;
 
 export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });

@@ -42,6 +42,8 @@ import type {
   LoginBody,
   LogoutResponse,
   MeResponse,
+  PasswordChangeBody,
+  PasswordChangeResponse,
   RegisterBody,
   RoomListItem,
   RoomMember,
@@ -133,6 +135,7 @@ const AuthAnswer = answer<AuthResponse>({
   expiresAt: "integer",
 });
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
+const PasswordChangeAnswer = answer<PasswordChangeResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
 const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>({
@@ -358,6 +361,23 @@ export class RidewireClient {
     const answer = await this.login(body, options);
     this.keep(answer);
     return answer;
+  }
+
+  /**
+   * Changes the password (the current one is checked and counted as a failed login when wrong:
+   * 403 `invalid_credentials`, 429 past the limits). Every other session of the user ends; this
+   * one stays signed in. Answers how many sessions ended.
+   */
+  async changePassword(body: PasswordChangeBody, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/auth/password",
+        body,
+        schema: PasswordChangeAnswer,
+        signal: options?.signal,
+      })
+    ).revoked;
   }
 
   /** `logout`, then forgets the session (also when the server could not be told). */
