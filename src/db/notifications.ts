@@ -214,7 +214,8 @@ export async function openNotifications(
         .select({
           email: users.email,
           name: users.name,
-          phone: users.phone,
+          // Only a number its holder proved (http/routes/phone.ts) is texted; an unverified one reads as none.
+          phone: sql<string | null>`CASE WHEN ${users.phoneVerifiedAt} IS NOT NULL THEN ${users.phone} END`,
           mutedChannels: sql<
             string | null
           >`(SELECT ${notificationPreferences.mutedChannels} FROM ${notificationPreferences}

@@ -85,9 +85,21 @@ export const MeBody = z.object({ phone: PhoneNumber.nullable() });
 export type MeBody = z.infer<typeof MeBody>;
 
 export const MeResponse = z.object({
-  user: User.extend({ rating: Rating, phone: z.string().nullable().meta({ description: "E.164, or null" }) }),
+  user: User.extend({
+    rating: Rating,
+    phone: z.string().nullable().meta({ description: "E.164, or null" }),
+    phoneVerified: z.boolean().meta({ description: "whether the holder confirmed the number's code; only then SMS" }),
+  }),
 });
 export type MeResponse = z.infer<typeof MeResponse>;
+
+/** `codeSent`: a verification code was texted to the new number just now (false: none was needed, or SMS failed). */
+export const PhoneChangeResponse = MeResponse.extend({ codeSent: z.boolean() });
+export type PhoneChangeResponse = z.infer<typeof PhoneChangeResponse>;
+
+/** The six digits texted to the number. */
+export const PhoneVerifyBody = z.object({ code: z.string().regex(/^\d{6}$/, "must be the 6 digits of the code") });
+export type PhoneVerifyBody = z.infer<typeof PhoneVerifyBody>;
 
 export const CreateRoomBody = z.object({
   name: z.string().trim().min(1).max(100),

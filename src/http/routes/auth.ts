@@ -9,7 +9,6 @@
 import { Hono } from "hono";
 import { signToken, type Identity } from "../../auth/jwt";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password";
-import { ratingOf } from "../../db/ratings";
 import {
   changePassword,
   openSession,
@@ -26,7 +25,6 @@ import {
   loginKeys,
   loginSucceeded,
   reserveLoginAttempt,
-  setPhone,
   toUser,
   type UserRow,
 } from "../../db/users";
@@ -34,7 +32,6 @@ import { ApiError, notFound, unauthorized } from "../../errors";
 import {
   LoginBody,
   LogoutBody,
-  MeBody,
   PasswordChangeBody,
   RefreshBody,
   RegisterBody,
@@ -49,6 +46,7 @@ import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { newId } from "../../ids";
 import { readBody, readOptionalBody } from "../validate";
+import { meOf } from "./phone";
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -96,6 +94,7 @@ authRoutes.post("/auth/register", async (c) => {
     bannedAt: null,
     banReason: null,
     phone: null,
+    phoneVerifiedAt: null,
   };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
   return c.json({ user: toUser(row), ...(await signedIn(c, row)).pair }, 201);
@@ -227,13 +226,5 @@ authRoutes.post("/auth/password", requireUser, requireAccount, async (c) => {
 authRoutes.get("/me", requireUser, async (c) => {
   const row = await findUserById(c.env.DB, c.get("identity").userId);
   if (!row) throw notFound("user not found");
-  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
-});
-
-/** The caller's phone number: validated and stored in E.164 (protocol/http PhoneNumber), or removed with null. */
-authRoutes.patch("/me", requireUser, requireAccount, async (c) => {
-  const body = await readBody(c, MeBody);
-  const row = await setPhone(c.env.DB, c.get("identity").userId, body.phone);
-  if (!row) throw notFound("user not found");
-  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
+  return c.json({ user: await meOf(c.env.DB, row) });
 });
