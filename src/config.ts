@@ -216,7 +216,7 @@ const ConfigSchema = z
     PHONE_CODE_TTL_SECONDS: int(600, 60),
     /** Guesses at one code; then it is dead and a new one must be sent. */
     PHONE_CODE_MAX_ATTEMPTS: int(5, 1),
-    /** Codes one phone number may be sent per rolling hour, whichever accounts ask: a stranger is not texted on a loop. */
+    /** Codes one number may be sent per rolling hour, whichever accounts ask: no stranger is texted on a loop. */
     PHONE_CODES_PER_NUMBER_PER_HOUR: int(3, 1),
     NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
     // Queues delays a retry by at most 12 hours.
