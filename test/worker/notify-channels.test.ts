@@ -441,7 +441,7 @@ describe("SMS and fallbacks", () => {
     expect(outcomes(logged).at(-1)).toBe("sms: failed (sms_rejected)");
   });
 
-  it("holds SMS_PER_HOUR (5, its code one of them) a user, concurrent consumers too; the rest rate_limited", async () => {
+  it("holds SMS_PER_HOUR (5, its code one of them), concurrent consumers too; the rest rate_limited", async () => {
     const rider = await registerUser();
     const phone = newPhone();
     await verifyPhone(rider, phone);
