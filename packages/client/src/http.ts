@@ -44,6 +44,7 @@ import type {
   MeResponse,
   PasswordChangeBody,
   PasswordChangeResponse,
+  PhoneChangeResponse,
   RegisterBody,
   RoomListItem,
   RoomMember,
@@ -137,6 +138,7 @@ const AuthAnswer = answer<AuthResponse>({
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
 const PasswordChangeAnswer = answer<PasswordChangeResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
+const PhoneChangeAnswer = answer<PhoneChangeResponse>({ user: "object", codeSent: "boolean" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
 const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>({
   rooms: "array",
@@ -405,10 +407,31 @@ export class RidewireClient {
     return (await this.call({ method: "GET", path: "/v1/me", schema: MeAnswer, signal: options?.signal })).user;
   }
 
-  /** Sets the phone number SMS notifications go to (any common notation; stored in E.164), or removes it with null. */
-  async setPhone(phone: string | null, options?: RequestOptions): Promise<MeResponse["user"]> {
+  /**
+   * Sets the phone number SMS notifications go to (any common notation; stored in E.164), or
+   * removes it with null. A new number is unverified (no SMS) and is texted a code: pass it to
+   * `verifyPhone`. `codeSent` says whether a code went out.
+   */
+  async setPhone(phone: string | null, options?: RequestOptions): Promise<PhoneChangeResponse> {
+    return this.call({
+      method: "PATCH",
+      path: "/v1/me",
+      body: { phone },
+      schema: PhoneChangeAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** Confirms the caller's number with the six-digit code texted to it (400 `invalid_code`: `details.reason`). */
+  async verifyPhone(code: string, options?: RequestOptions): Promise<MeResponse["user"]> {
     return (
-      await this.call({ method: "PATCH", path: "/v1/me", body: { phone }, schema: MeAnswer, signal: options?.signal })
+      await this.call({
+        method: "POST",
+        path: "/v1/me/phone/verify",
+        body: { code },
+        schema: MeAnswer,
+        signal: options?.signal,
+      })
     ).user;
   }
 
