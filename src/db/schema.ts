@@ -325,6 +325,8 @@ export const notifications = sqliteTable(
     lastError: text("last_error"),
     deliveredTo: text("delivered_to", { mode: "json" }).$type<string[]>().notNull(),
     leaseUntil: integer("lease_until"),
+    /** When the user's app first said it showed the notification (`POST /v1/notifications/:id/ack`); null: not yet. */
+    ackedAt: integer("acked_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -53,6 +53,7 @@ import type {
   Device,
   DeviceBody,
   Notification,
+  NotificationAckResponse,
   Preferences,
   PreferencesBody,
 } from "../../../src/protocol/notifications";
@@ -181,6 +182,7 @@ const DeviceResponse = answer<{ device: Device }>({ device: "object" });
 const DeviceListResponse = answer<{ devices: Device[] }>({ devices: "array" });
 const PushKeyResponse = answer<{ publicKey: string | null }>({ publicKey: "string | null" });
 const NotificationListResponse = answer<{ notifications: Notification[] }>({ notifications: "array" });
+const NotificationAckAnswer = answer<NotificationAckResponse>({ id: "string", ackedAt: "integer" });
 const PreferencesResponse = answer<{ preferences: Preferences }>({ preferences: "object" });
 const WalletResponse = answer<{ wallet: Wallet }>({ wallet: "object" });
 const TopUpResponse = answer<{ topUp: TopUp }>({ topUp: "object" });
@@ -911,6 +913,21 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).notifications;
+  }
+
+  /**
+   * Tells the service the app showed this notification (the `notificationId` of an FCM data
+   * payload, the `id` of a Web Push or webhook one). Idempotent: answers the first ack's time.
+   */
+  async ackNotification(id: string, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/notifications/${encodeURIComponent(id)}/ack`,
+        schema: NotificationAckAnswer,
+        signal: options?.signal,
+      })
+    ).ackedAt;
   }
 
   async preferences(options?: RequestOptions): Promise<Preferences> {
