@@ -212,6 +212,12 @@ const ConfigSchema = z
     SMS_PER_HOUR: int(5, 0),
     /** Emails one user may be sent per rolling hour; past it the channel logs `rate_limited`. */
     EMAIL_PER_HOUR: int(20, 0),
+    /** A phone verification code lives this long (it is six digits: minutes, not days). */
+    PHONE_CODE_TTL_SECONDS: int(600, 60),
+    /** Guesses at one code; then it is dead and a new one must be sent. */
+    PHONE_CODE_MAX_ATTEMPTS: int(5, 1),
+    /** Codes one number may be sent per rolling hour, whichever accounts ask: no stranger is texted on a loop. */
+    PHONE_CODES_PER_NUMBER_PER_HOUR: int(3, 1),
     NOTIFY_RETRY_BASE_SECONDS: int(10, 1),
     // Queues delays a retry by at most 12 hours.
     NOTIFY_RETRY_MAX_SECONDS: int(3_600, 1).pipe(z.number().max(43_200)),

@@ -214,7 +214,8 @@ export async function openNotifications(
         .select({
           email: users.email,
           name: users.name,
-          phone: users.phone,
+          // Only a number its holder proved (http/routes/phone.ts) is texted; an unverified one reads as none.
+          phone: sql<string | null>`CASE WHEN ${users.phoneVerifiedAt} IS NOT NULL THEN ${users.phone} END`,
           mutedChannels: sql<
             string | null
           >`(SELECT ${notificationPreferences.mutedChannels} FROM ${notificationPreferences}
@@ -390,6 +391,7 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
         lastError: notifications.lastError,
         createdAt: notifications.createdAt,
         updatedAt: notifications.updatedAt,
+        ackedAt: notifications.ackedAt,
       })
       .from(notifications)
       .where(eq(notifications.userId, userId))
@@ -419,6 +421,25 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
     ...row,
     channels: (byNotification.get(row.id) ?? []).sort((a, b) => order(a.channel) - order(b.channel)),
   }));
+}
+
+/**
+ * Records that the user's app showed the notification: the first acknowledgement's time stays
+ * (a repeated ack answers it again). Only the notification's own user: another user's id reads
+ * as unknown. Undefined when the user has no such notification.
+ */
+export async function ackNotification(
+  d1: D1Database,
+  userId: string,
+  id: string,
+  now: number,
+): Promise<number | undefined> {
+  const [row] = await drizzle(d1)
+    .update(notifications)
+    .set({ ackedAt: sql`coalesce(${notifications.ackedAt}, ${now})` })
+    .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
+    .returning({ ackedAt: notifications.ackedAt });
+  return row?.ackedAt ?? undefined;
 }
 
 /**

@@ -20,7 +20,38 @@ export const users = sqliteTable("users", {
   banReason: text("ban_reason"),
   /** E.164 (`+` and up to 15 digits), set with `PATCH /v1/me`; where the SMS channel sends. Null: no SMS. */
   phone: text("phone"),
+  /**
+   * When the holder proved `phone` is theirs with a code sent to it (`POST /v1/me/phone/verify`);
+   * null while unverified, and set back to null by every change of number. Only a verified number gets SMS.
+   */
+  phoneVerifiedAt: integer("phone_verified_at"),
 });
+
+/**
+ * Codes sent by SMS to prove a phone number, one row per send: an HMAC of the code (never the
+ * code), when it expires, and the guesses made at it. A user's newest unused row for their
+ * current number is the live code. The rows of the last hour also count the texts each number
+ * got, whoever asked (http/routes/phone.ts), so many accounts cannot text one stranger over and over.
+ */
+export const phoneCodes = sqliteTable(
+  "phone_codes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    phone: text("phone").notNull(),
+    codeHash: text("code_hash").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [
+    index("phone_codes_user_idx").on(t.userId, t.createdAt),
+    index("phone_codes_phone_idx").on(t.phone, t.createdAt),
+  ],
+);
 
 export const rooms = sqliteTable(
   "rooms",
@@ -294,6 +325,8 @@ export const notifications = sqliteTable(
     lastError: text("last_error"),
     deliveredTo: text("delivered_to", { mode: "json" }).$type<string[]>().notNull(),
     leaseUntil: integer("lease_until"),
+    /** When the user's app first said it showed the notification (`POST /v1/notifications/:id/ack`); null: not yet. */
+    ackedAt: integer("acked_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -128,6 +128,30 @@ export async function revokeUserSessions(
   return results.map((r) => r.id);
 }
 
+/**
+ * Sets the user's password hash and revokes every live session of theirs but `keepSessionId`, in
+ * one D1 batch (one transaction): no session opened with the old password outlives the change.
+ * Answers the ids it revoked.
+ */
+export async function changePassword(
+  d1: D1Database,
+  userId: string,
+  passwordHash: string,
+  keepSessionId: string,
+  now: number,
+): Promise<string[]> {
+  const [, revoked] = await d1.batch<{ id: string }>([
+    d1.prepare(`UPDATE users SET password_hash = ?2 WHERE id = ?1`).bind(userId, passwordHash),
+    d1
+      .prepare(
+        `UPDATE auth_sessions SET revoked_at = ?3, revoked_reason = 'password changed'
+         WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id`,
+      )
+      .bind(userId, keepSessionId, now),
+  ]);
+  return (revoked?.results ?? []).map((r) => r.id);
+}
+
 /** Whether the session exists, belongs to the user and is not revoked. */
 export async function sessionIsLive(d1: D1Database, sessionId: string, userId: string): Promise<boolean> {
   const row = await d1

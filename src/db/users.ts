@@ -43,12 +43,6 @@ export async function userExists(d1: D1Database, id: string): Promise<boolean> {
   return row !== undefined;
 }
 
-/** Sets (or with null removes) the user's phone number; the row after, or undefined when there is no such user. */
-export async function setPhone(d1: D1Database, id: string, phone: string | null): Promise<UserRow | undefined> {
-  const [row] = await drizzle(d1).update(users).set({ phone }).where(eq(users.id, id)).returning();
-  return row;
-}
-
 /** Inserts the user; false when the email is taken (the unique index decides, not a prior read). */
 export async function insertUser(d1: D1Database, row: typeof users.$inferInsert): Promise<boolean> {
   const inserted = await drizzle(d1)

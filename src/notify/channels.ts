@@ -69,6 +69,7 @@ export function targetsOf(
         sayOff("sms", "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM are not all set");
         return { skipped: "not_configured" };
       }
+      // Null too for a number its holder has not verified (db/notifications reads only a verified one).
       const phone = opened.recipient?.phone;
       if (!phone) return { skipped: "no_phone" };
       const text = smsFor(message);

@@ -56,11 +56,13 @@ export const ReceiptNotificationData = z.object({
 
 /**
  * Something happened to the account that its holder must hear of: a sign-in (`new_login`, with
- * the client's address as the Worker saw it) or a ban by an operator. The operator's reason is
+ * the client's address as the Worker saw it), a password change (`password_changed`) or a change
+ * or removal of the phone number (`phone_changed`), each with the address it came from, or a ban
+ * by an operator. The operator's reason is
  * not sent: it is written for the audit log, not the user.
  */
 export const SecurityNotificationData = z.object({
-  event: z.enum(["new_login", "ban"]),
+  event: z.enum(["new_login", "password_changed", "phone_changed", "ban"]),
   at: z.number().int(),
   ip: z.string().max(64).nullable(),
 });
@@ -135,7 +137,10 @@ export function receiptNotification(
   };
 }
 
-/** One notice per sign-in (its session id) or per ban (its time): a repeated send is a no-op. */
+/**
+ * One notice per sign-in (its session id), per password change (the session and time) or per ban
+ * (its time): a repeated send is a no-op.
+ */
 export function securityNotification(
   userId: string,
   event: SecurityNotificationData["event"],
@@ -201,9 +206,16 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
         ? { ...base, title: "Your receipt", body: `Cancellation fee: ${formatMoney(message.data.amount)}` }
         : { ...base, title: "Your receipt", body: `Your trip: ${formatMoney(message.data.amount)}` };
     case "security":
-      return message.data.event === "ban"
-        ? { ...base, title: "Your account was suspended", body: "An operator suspended your ridewire account" }
-        : { ...base, title: "New sign-in", body: "Your ridewire account was signed in to" };
+      switch (message.data.event) {
+        case "ban":
+          return { ...base, title: "Your account was suspended", body: "An operator suspended your ridewire account" };
+        case "password_changed":
+          return { ...base, title: "Password changed", body: "The password of your ridewire account was changed" };
+        case "phone_changed":
+          return { ...base, title: "Phone number changed", body: "The phone number of your ridewire account changed" };
+        case "new_login":
+          return { ...base, title: "New sign-in", body: "Your ridewire account was signed in to" };
+      }
   }
 }
 

@@ -15,7 +15,8 @@
  *   device, or every push service failed) does it go out by SMS, which costs money and must
  *   reach a rider without the app.
  * - A receipt is an email (the record a rider keeps) and the in-app log; devices get it too.
- * - Security notices go by email, to the address the account signs in with, and cannot be muted.
+ * - Security notices (a sign-in, a password change, a ban) go by email, to the address the
+ *   account signs in with, and cannot be muted.
  * - Urgent: what the user acts on now (an offer, a trip under way, a security notice) goes out
  *   during their quiet hours too; chat and receipts wait until the quiet hours end.
  */

@@ -65,6 +65,28 @@ export function emailFor(message: NotificationMessage, recipientName: string): E
           html: page(subject, [`Hi ${escapeHtml(name)},`, escapeHtml(body), escapeHtml(appeal)]),
         };
       }
+      if (message.data.event === "phone_changed") {
+        const subject = "The phone number of your ridewire account changed";
+        const from = message.data.ip ? ` from ${message.data.ip}` : "";
+        const body = `The phone number of your account was changed or removed on ${when}${from}.`;
+        const advice = "If this was not you, change your password and reply to this email: texts may go to a stranger.";
+        return {
+          subject,
+          text: `Hi ${name},\n\n${body}\n\n${advice}\n\n-- ridewire\n`,
+          html: page(subject, [`Hi ${escapeHtml(name)},`, escapeHtml(body), escapeHtml(advice)]),
+        };
+      }
+      if (message.data.event === "password_changed") {
+        const subject = "Your ridewire password was changed";
+        const from = message.data.ip ? ` from ${message.data.ip}` : "";
+        const body = `The password of your account was changed on ${when}${from}. Your other sessions were signed out.`;
+        const advice = "If this was not you, reply to this email at once: someone else may hold your account.";
+        return {
+          subject,
+          text: `Hi ${name},\n\n${body}\n\n${advice}\n\n-- ridewire\n`,
+          html: page(subject, [`Hi ${escapeHtml(name)},`, escapeHtml(body), escapeHtml(advice)]),
+        };
+      }
       const subject = "New sign-in to your ridewire account";
       const from = message.data.ip ? ` from ${message.data.ip}` : "";
       const body = `Your account was signed in to on ${when}${from}.`;

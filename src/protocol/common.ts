@@ -103,6 +103,11 @@ export const MessageText = z
 
 export const ErrorCode = z.enum([
   "invalid_request",
+  /**
+   * A phone verification code that is wrong, expired, used up (PHONE_CODE_MAX_ATTEMPTS guesses)
+   * or was never sent (400); `details: { reason, attemptsLeft }`.
+   */
+  "invalid_code",
   "unauthorized",
   "invalid_credentials",
   "insufficient_funds",

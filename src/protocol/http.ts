@@ -9,9 +9,12 @@ import { ChatMessage, Emoji, MemberRole, Message, MessageSeq, MessageText, Room,
 /** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
 const EmailInput = z.string().trim().toLowerCase();
 
+/** The rules of a new password, at registration and at a change. */
+const NewPassword = z.string().min(8).max(256);
+
 export const RegisterBody = z.object({
   email: EmailInput.pipe(z.email().max(254)),
-  password: z.string().min(8).max(256),
+  password: NewPassword,
   name: z.string().trim().min(1).max(100),
   role: SignupRole,
 });
@@ -48,6 +51,22 @@ export const LogoutBody = z.object({ all: z.boolean().optional().default(false) 
 export type LogoutBody = z.infer<typeof LogoutBody>;
 
 export const LogoutResponse = z.object({ revoked: z.number().int() });
+
+/**
+ * A password change by the signed-in user: the current password again (a stolen access token
+ * alone cannot lock the owner out), and a new one under the registration rules.
+ */
+export const PasswordChangeBody = z
+  .object({ currentPassword: z.string().min(1).max(256), newPassword: NewPassword })
+  .refine((b) => b.newPassword !== b.currentPassword, {
+    message: "the new password must differ from the current one",
+    path: ["newPassword"],
+  });
+export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
+
+/** `revoked`: how many of the user's other sessions the change ended (the caller's own stays). */
+export const PasswordChangeResponse = z.object({ revoked: z.number().int() });
+export type PasswordChangeResponse = z.infer<typeof PasswordChangeResponse>;
 export type LogoutResponse = z.infer<typeof LogoutResponse>;
 
 export const Rating = z.object({ average: z.number().nullable(), count: z.number().int() });
@@ -66,9 +85,21 @@ export const MeBody = z.object({ phone: PhoneNumber.nullable() });
 export type MeBody = z.infer<typeof MeBody>;
 
 export const MeResponse = z.object({
-  user: User.extend({ rating: Rating, phone: z.string().nullable().meta({ description: "E.164, or null" }) }),
+  user: User.extend({
+    rating: Rating,
+    phone: z.string().nullable().meta({ description: "E.164, or null" }),
+    phoneVerified: z.boolean().meta({ description: "whether the holder confirmed the number's code; only then SMS" }),
+  }),
 });
 export type MeResponse = z.infer<typeof MeResponse>;
+
+/** `codeSent`: a verification code was texted to the new number just now (false: none was needed, or SMS failed). */
+export const PhoneChangeResponse = MeResponse.extend({ codeSent: z.boolean() });
+export type PhoneChangeResponse = z.infer<typeof PhoneChangeResponse>;
+
+/** The six digits texted to the number. */
+export const PhoneVerifyBody = z.object({ code: z.string().regex(/^\d{6}$/, "must be the 6 digits of the code") });
+export type PhoneVerifyBody = z.infer<typeof PhoneVerifyBody>;
 
 export const CreateRoomBody = z.object({
   name: z.string().trim().min(1).max(100),

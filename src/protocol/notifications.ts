@@ -67,6 +67,8 @@ export const Notification = z.object({
   lastError: z.string().nullable(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
+  /** When one of the user's apps acknowledged showing it (`POST /v1/notifications/:id/ack`); null: none did yet. */
+  ackedAt: z.number().int().nullable(),
   /**
    * Each channel the routing table gave this type, once the consumer has looked at it, in the
    * fixed order fcm, webpush, webhook, email, sms.
@@ -244,3 +246,9 @@ export const PreferencesBody = z
 export type PreferencesBody = z.infer<typeof PreferencesBody>;
 
 export const PreferencesResponse = z.object({ preferences: Preferences });
+
+/** A notification id as the queue made it (`trip:<id>:<seq>:<user>`, ...): bounded, and only the characters ids use. */
+export const NotificationId = z.string().regex(/^[A-Za-z0-9_:.-]{1,256}$/, "invalid notification id");
+
+export const NotificationAckResponse = z.object({ id: z.string(), ackedAt: z.number().int() });
+export type NotificationAckResponse = z.infer<typeof NotificationAckResponse>;

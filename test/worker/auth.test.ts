@@ -398,7 +398,9 @@ describe("GET /v1/me", () => {
     const ada = await registerUser("rider", "Ada Me");
     const res = await call("GET", "/v1/me", { token: ada.token });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ user: { ...ada.user, phone: null, rating: { average: null, count: 0 } } });
+    expect(res.body).toEqual({
+      user: { ...ada.user, phone: null, phoneVerified: false, rating: { average: null, count: 0 } },
+    });
   });
 
   it("accepts a token in any case of the Bearer scheme", async () => {

@@ -589,6 +589,7 @@ describe("queue consumer", () => {
       lastError: "no device registered",
       createdAt: 1_002,
       updatedAt: expect.any(Number),
+      ackedAt: null,
       channels: ["fcm", "webpush", "webhook"].map((channel) => ({
         channel,
         outcome: "skipped",

@@ -20,7 +20,7 @@ import {
 import { ROUTES } from "../../src/notify/routing";
 import { registerAdmin } from "../helpers/admin";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
-import { emailsTo, newPhone, scriptEmail, scriptSms, smsTo, waitForEmails, waitForSms } from "../helpers/channels";
+import { emailsTo, newPhone, scriptEmail, scriptSms, smsTo, waitForEmails } from "../helpers/channels";
 import { expectError } from "../helpers/chat";
 import { acceptedTrip, area, driverAction, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
 import { fcmSends, newFcmToken, scriptFcm } from "../helpers/fcm";
@@ -75,6 +75,31 @@ async function setPhone(user: TestUser, phone: string | null) {
   const res = await call("PATCH", "/v1/me", { token: user.token, body: { phone } });
   expect(res.status).toBe(200);
   return res.body.user;
+}
+
+const CODE_TEXT = /your code is (\d{6})/;
+
+/** A number the user proved with the code texted to it: only such a number receives SMS. */
+async function verifyPhone(user: TestUser, phone: string) {
+  await setPhone(user, phone);
+  const code = CODE_TEXT.exec((await smsTo(phone)).at(-1)?.body ?? "")?.[1];
+  expect(code).toMatch(/^\d{6}$/);
+  const res = await call("POST", "/v1/me/phone/verify", { token: user.token, body: { code } });
+  expect(res.status).toBe(200);
+  expect(res.body.user).toMatchObject({ phone, phoneVerified: true });
+}
+
+/** Texts to the number other than its verification codes. */
+const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) => !CODE_TEXT.test(t.body));
+
+async function waitForTexts(phone: string, count = 1, timeoutMs = 8_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await textsTo(phone);
+    if (got.length >= count) return got;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} texts to ${phone}; got ${got.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function addWebhook(user: TestUser, key: string) {
@@ -278,13 +303,13 @@ describe("SMS and fallbacks", () => {
     const driver = await onlineDriver(pickup, "Dee");
     const rider = await registerUser("rider", "Rye");
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const trip = await acceptedTrip(rider, driver, pickup, dropoff);
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
-    const [sms] = await waitForSms(phone);
+    const [sms] = await waitForTexts(phone);
     expect(sms!.body).toBe("ridewire: Your driver has arrived at the pickup point.");
     // The trip's other moves reach no phone: only the arrival is routed to SMS.
-    expect(await smsTo(phone)).toHaveLength(1);
+    expect(await textsTo(phone)).toHaveLength(1);
     driver.socket.close();
     await driver.socket.waitClosed();
   });
@@ -292,10 +317,10 @@ describe("SMS and fallbacks", () => {
   it("'your driver has arrived' goes by SMS when the rider has no device, in E.164 from TWILIO_FROM", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
-    const [sms, ...more] = await waitForSms(phone);
+    const [sms, ...more] = await waitForTexts(phone);
     expect(more).toEqual([]);
     expect(sms).toMatchObject({ to: phone, from: "+15005550006", body: expect.stringContaining("has arrived") });
     const logged = await notificationOf(rider, arrived.id);
@@ -311,7 +336,7 @@ describe("SMS and fallbacks", () => {
   it("no SMS when a device took the arrival; and other trip statuses never go by SMS", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const key = unique("hook");
     await addWebhook(rider, key);
     const arrived = arrivedFor(rider);
@@ -331,13 +356,13 @@ describe("SMS and fallbacks", () => {
       "webpush: skipped (no_device)",
       "webhook: delivered",
     ]);
-    expect(await smsTo(phone)).toEqual([]);
+    expect(await textsTo(phone)).toEqual([]);
   });
 
   it("when the only device fails, the arrival falls back to SMS and is not retried", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const token = newFcmToken();
     await addFcm(rider, token);
     await scriptFcm(token, ["internal"]);
@@ -345,7 +370,7 @@ describe("SMS and fallbacks", () => {
     const result = await deliver(arrived);
     expect(result.retryMessages).toEqual([]);
     expect(await fcmSends(token)).toHaveLength(1);
-    expect(await smsTo(phone)).toHaveLength(1);
+    expect(await textsTo(phone)).toHaveLength(1);
     const logged = await notificationOf(rider, arrived.id);
     expect(logged.status).toBe("delivered");
     expect(outcomes(logged)).toEqual([
@@ -407,7 +432,7 @@ describe("SMS and fallbacks", () => {
   it("a number that opted out (Twilio 21610) fails the SMS channel without a retry", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     await scriptSms(phone, ["unsubscribed"]);
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
@@ -416,42 +441,44 @@ describe("SMS and fallbacks", () => {
     expect(outcomes(logged).at(-1)).toBe("sms: failed (sms_rejected)");
   });
 
-  it("holds SMS_PER_HOUR (5) per user, also against concurrent consumers, and logs the rest rate_limited", async () => {
+  it("holds SMS_PER_HOUR (5, its code one of them), concurrent consumers too; the rest rate_limited", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const arrivals = Array.from({ length: 8 }, () => arrivedFor(rider));
     // Eight consumers at once, one message each: the reservation is one statement, not read-then-write.
     const results = await Promise.all(arrivals.map((a) => deliver(a)));
     for (const r of results) expect(r.retryMessages).toEqual([]);
+    expect(await textsTo(phone)).toHaveLength(4);
     expect(await smsTo(phone)).toHaveLength(5);
     const logged = await Promise.all(arrivals.map((a) => notificationOf(rider, a.id)));
     const statuses = logged.map((n) => n.status).sort();
-    expect(statuses).toEqual([...Array(5).fill("delivered"), ...Array(3).fill("rate_limited")]);
+    expect(statuses).toEqual([...Array(4).fill("delivered"), ...Array(4).fill("rate_limited")]);
     for (const n of logged.filter((l) => l.status === "rate_limited"))
       expect(outcomes(n).at(-1)).toBe("sms: rate_limited");
 
     // The limit is per user: another rider still gets theirs.
     const other = await registerUser();
     const otherPhone = newPhone();
-    await setPhone(other, otherPhone);
+    await verifyPhone(other, otherPhone);
     await deliver(arrivedFor(other));
-    expect(await smsTo(otherPhone)).toHaveLength(1);
+    expect(await textsTo(otherPhone)).toHaveLength(1);
   });
 
   it("a retried SMS keeps its reservation: a failure then a success count once against the limit", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     await scriptSms(phone, ["too_many"], 30);
     const first = arrivedFor(rider);
     const result = await deliver(first);
     expect(result.retryMessages).toHaveLength(1);
     expect(result.retryMessages[0]!.delaySeconds).toBeGreaterThanOrEqual(30);
     await runQueue(NOTIFICATIONS_QUEUE, [{ id: unique("m"), attempts: 2, body: first }]);
-    expect(await smsTo(phone)).toHaveLength(1);
-    // Four more fit in the hour: 5 in all.
+    expect(await textsTo(phone)).toHaveLength(1);
+    // Three more fit in the hour: 5 in all with the verification code.
     await deliver(...Array.from({ length: 5 }, () => arrivedFor(rider)));
+    expect(await textsTo(phone)).toHaveLength(4);
     expect(await smsTo(phone)).toHaveLength(5);
   });
 });
@@ -462,7 +489,7 @@ describe("preferences by type and by channel", () => {
   it("a muted type is sent on no channel", async () => {
     const rider = await registerUser();
     const phone = newPhone();
-    await setPhone(rider, phone);
+    await verifyPhone(rider, phone);
     const token = newFcmToken();
     const key = unique("hook");
     await addFcm(rider, token);
@@ -473,7 +500,7 @@ describe("preferences by type and by channel", () => {
     await deliver(arrived, receipt);
     expect(await fcmSends(token)).toEqual([]);
     expect(await deliveriesTo(key)).toEqual([]);
-    expect(await smsTo(phone)).toEqual([]);
+    expect(await textsTo(phone)).toEqual([]);
     expect(await emailsTo(rider.user.email)).toEqual([]);
     expect((await notificationOf(rider, arrived.id)).status).toBe("muted");
     expect((await notificationOf(rider, receipt.id)).status).toBe("muted");

@@ -43,6 +43,9 @@ import type {
   LoginBody,
   LogoutResponse,
   MeResponse,
+  PasswordChangeBody,
+  PasswordChangeResponse,
+  PhoneChangeResponse,
   RegisterBody,
   RoomListItem,
   RoomMember,
@@ -51,6 +54,7 @@ import type {
   Device,
   DeviceBody,
   Notification,
+  NotificationAckResponse,
   Preferences,
   PreferencesBody,
 } from "../../../src/protocol/notifications";
@@ -150,7 +154,9 @@ const AuthAnswer = answer<AuthResponse>({
   expiresAt: "integer",
 });
 const LogoutAnswer = answer<LogoutResponse>({ revoked: "integer" });
+const PasswordChangeAnswer = answer<PasswordChangeResponse>({ revoked: "integer" });
 const MeAnswer = answer<MeResponse>({ user: "object" });
+const PhoneChangeAnswer = answer<PhoneChangeResponse>({ user: "object", codeSent: "boolean" });
 const RoomResponse = answer<{ room: Room }>({ room: "object" });
 const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>({
   rooms: "array",
@@ -193,6 +199,7 @@ const DeviceResponse = answer<{ device: Device }>({ device: "object" });
 const DeviceListResponse = answer<{ devices: Device[] }>({ devices: "array" });
 const PushKeyResponse = answer<{ publicKey: string | null }>({ publicKey: "string | null" });
 const NotificationListResponse = answer<{ notifications: Notification[] }>({ notifications: "array" });
+const NotificationAckAnswer = answer<NotificationAckResponse>({ id: "string", ackedAt: "integer" });
 const PreferencesResponse = answer<{ preferences: Preferences }>({ preferences: "object" });
 const WalletResponse = answer<{ wallet: Wallet }>({ wallet: "object" });
 const TopUpResponse = answer<{ topUp: TopUp }>({ topUp: "object" });
@@ -379,6 +386,23 @@ export class RidewireClient {
     return answer;
   }
 
+  /**
+   * Changes the password (the current one is checked and counted as a failed login when wrong:
+   * 403 `invalid_credentials`, 429 past the limits). Every other session of the user ends; this
+   * one stays signed in. Answers how many sessions ended.
+   */
+  async changePassword(body: PasswordChangeBody, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/auth/password",
+        body,
+        schema: PasswordChangeAnswer,
+        signal: options?.signal,
+      })
+    ).revoked;
+  }
+
   /** `logout`, then forgets the session (also when the server could not be told). */
   async signOut(body: { all?: boolean } = {}, options?: RequestOptions): Promise<void> {
     try {
@@ -404,10 +428,31 @@ export class RidewireClient {
     return (await this.call({ method: "GET", path: "/v1/me", schema: MeAnswer, signal: options?.signal })).user;
   }
 
-  /** Sets the phone number SMS notifications go to (any common notation; stored in E.164), or removes it with null. */
-  async setPhone(phone: string | null, options?: RequestOptions): Promise<MeResponse["user"]> {
+  /**
+   * Sets the phone number SMS notifications go to (any common notation; stored in E.164), or
+   * removes it with null. A new number is unverified (no SMS) and is texted a code: pass it to
+   * `verifyPhone`. `codeSent` says whether a code went out.
+   */
+  async setPhone(phone: string | null, options?: RequestOptions): Promise<PhoneChangeResponse> {
+    return this.call({
+      method: "PATCH",
+      path: "/v1/me",
+      body: { phone },
+      schema: PhoneChangeAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** Confirms the caller's number with the six-digit code texted to it (400 `invalid_code`: `details.reason`). */
+  async verifyPhone(code: string, options?: RequestOptions): Promise<MeResponse["user"]> {
     return (
-      await this.call({ method: "PATCH", path: "/v1/me", body: { phone }, schema: MeAnswer, signal: options?.signal })
+      await this.call({
+        method: "POST",
+        path: "/v1/me/phone/verify",
+        body: { code },
+        schema: MeAnswer,
+        signal: options?.signal,
+      })
     ).user;
   }
 
@@ -887,6 +932,21 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).notifications;
+  }
+
+  /**
+   * Tells the service the app showed this notification (the `notificationId` of an FCM data
+   * payload, the `id` of a Web Push or webhook one). Idempotent: answers the first ack's time.
+   */
+  async ackNotification(id: string, options?: RequestOptions): Promise<number> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/notifications/${encodeURIComponent(id)}/ack`,
+        schema: NotificationAckAnswer,
+        signal: options?.signal,
+      })
+    ).ackedAt;
   }
 
   async preferences(options?: RequestOptions): Promise<Preferences> {

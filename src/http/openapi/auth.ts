@@ -7,8 +7,12 @@ import {
   LoginBody,
   LogoutBody,
   LogoutResponse,
+  PasswordChangeBody,
+  PasswordChangeResponse,
   MeBody,
   MeResponse,
+  PhoneChangeResponse,
+  PhoneVerifyBody,
   RefreshBody,
   RegisterBody,
 } from "../../protocol/http";
@@ -53,6 +57,17 @@ export const authOperations: Operation[] = [
     response: LogoutResponse,
   },
   {
+    method: "post",
+    path: "/v1/auth/password",
+    summary:
+      "Change the caller's password (the current one is checked and counted as a login attempt); " +
+      "ends every other session of theirs and emails a security notice",
+    auth: true,
+    body: PasswordChangeBody,
+    status: 200,
+    response: PasswordChangeResponse,
+  },
+  {
     method: "get",
     path: "/v1/me",
     summary: "The caller, with their rating and phone number",
@@ -63,9 +78,20 @@ export const authOperations: Operation[] = [
   {
     method: "patch",
     path: "/v1/me",
-    summary: "Set or remove the caller's phone number (E.164; where SMS notifications go)",
+    summary:
+      "Set or remove the caller's phone number (E.164); a new number is unverified, gets no SMS, " +
+      "and is texted a 6-digit code; a change emails a security notice",
     auth: true,
     body: MeBody,
+    status: 200,
+    response: PhoneChangeResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/me/phone/verify",
+    summary: "Confirm the caller's phone number with the code texted to it (a few guesses; it expires)",
+    auth: true,
+    body: PhoneVerifyBody,
     status: 200,
     response: MeResponse,
   },

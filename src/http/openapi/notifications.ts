@@ -6,6 +6,7 @@ import {
   DeviceBody,
   DeviceListResponse,
   DeviceResponse,
+  NotificationAckResponse,
   NotificationListResponse,
   PreferencesBody,
   PreferencesResponse,
@@ -58,6 +59,16 @@ export const notificationOperations: Operation[] = [
     status: 200,
     response: NotificationListResponse,
     query: ["limit"],
+  },
+  {
+    method: "post",
+    path: "/v1/notifications/{id}/ack",
+    summary:
+      "The caller's app showed this notification (idempotent: the first time is kept); " +
+      "another user's notification is 404",
+    auth: true,
+    status: 200,
+    response: NotificationAckResponse,
   },
   {
     method: "get",

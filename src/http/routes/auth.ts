@@ -3,13 +3,20 @@
  * Accounts and sessions: register, login, refresh, logout and me (docs/API.md, "Accounts").
  * A sign-in opens a session: a short-lived access token (`token`, carrying the session as
  * `sid`) and a refresh token that is traded for the next pair at `/auth/refresh`, once. Login
- * attempts are counted before the password is checked (src/db/users.ts).
+ * attempts are counted before the password is checked (src/db/users.ts), and so are the
+ * current-password checks of a password change.
  */
 import { Hono } from "hono";
 import { signToken, type Identity } from "../../auth/jwt";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "../../auth/password";
-import { ratingOf } from "../../db/ratings";
-import { openSession, revokeSession, revokeUserSessions, rotateRefreshToken } from "../../db/sessions";
+import {
+  changePassword,
+  openSession,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefreshToken,
+  sessionIsLive,
+} from "../../db/sessions";
 import {
   findUserByEmail,
   findUserById,
@@ -18,12 +25,18 @@ import {
   loginKeys,
   loginSucceeded,
   reserveLoginAttempt,
-  setPhone,
   toUser,
   type UserRow,
 } from "../../db/users";
 import { ApiError, notFound, unauthorized } from "../../errors";
-import { LoginBody, LogoutBody, MeBody, RefreshBody, RegisterBody, type TokenPair } from "../../protocol/http";
+import {
+  LoginBody,
+  LogoutBody,
+  PasswordChangeBody,
+  RefreshBody,
+  RegisterBody,
+  type TokenPair,
+} from "../../protocol/http";
 import { securityNotification } from "../../notify/message";
 import { notifyBehind } from "../../notify/producer";
 import { errorReason } from "../../redact";
@@ -33,6 +46,7 @@ import { bannedError } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { newId } from "../../ids";
 import { readBody, readOptionalBody } from "../validate";
+import { meOf } from "./phone";
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -80,17 +94,21 @@ authRoutes.post("/auth/register", async (c) => {
     bannedAt: null,
     banReason: null,
     phone: null,
+    phoneVerifiedAt: null,
   };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
   return c.json({ user: toUser(row), ...(await signedIn(c, row)).pair }, 201);
 });
 
-authRoutes.post("/auth/login", async (c) => {
-  const body = await readBody(c, LoginBody);
+/**
+ * Counts one password check for this email and client against the login limits before it is
+ * made; throws 429 while the limits say wait. Sign-ins and password changes share the counts, so
+ * a stolen access token cannot guess the current password faster than a login form could.
+ */
+async function reservePasswordCheck(c: AppContext, email: string, now: number) {
   const config = c.get("config");
-  const keys = loginKeys(body.email, c.req.header("CF-Connecting-IP") ?? "unknown");
+  const keys = loginKeys(email, c.req.header("CF-Connecting-IP") ?? "unknown");
   const windowMs = config.LOGIN_WINDOW_SECONDS * 1000;
-  const now = Date.now();
   const wait = await reserveLoginAttempt(
     c.env.DB,
     keys,
@@ -104,6 +122,13 @@ authRoutes.post("/auth/login", async (c) => {
     now,
   );
   if (wait > 0) throw new ApiError(429, "rate_limited", "too many failed logins; try again later", undefined, wait);
+  return { keys, windowMs };
+}
+
+authRoutes.post("/auth/login", async (c) => {
+  const body = await readBody(c, LoginBody);
+  const now = Date.now();
+  const { keys, windowMs } = await reservePasswordCheck(c, body.email, now);
 
   const row = await findUserByEmail(c.env.DB, body.email);
   // Verify against a decoy when the account is missing, so timing does not reveal which emails exist.
@@ -164,16 +189,42 @@ authRoutes.post("/auth/logout", requireUser, async (c) => {
   return c.json({ revoked: sessions.length });
 });
 
+/**
+ * Changes the caller's password: the current one is checked (counted as a login attempt), the
+ * new one hashed as at registration, and every other session of the user ends with the change
+ * (the caller's stays signed in). A security notice goes by email, and cannot be muted.
+ */
+authRoutes.post("/auth/password", requireUser, requireAccount, async (c) => {
+  const body = await readBody(c, PasswordChangeBody);
+  const { userId } = c.get("identity");
+  const sessionId = c.get("session").sid;
+  // An access token outlives its session by up to its TTL: one whose session was ended (a
+  // logout, a stolen refresh token caught) must not change the password and end the others.
+  if (!(await sessionIsLive(c.env.DB, sessionId, userId))) throw unauthorized("this session has ended; sign in again");
+  const row = await findUserById(c.env.DB, userId);
+  if (!row) throw notFound("user not found");
+  const now = Date.now();
+  const { keys, windowMs } = await reservePasswordCheck(c, row.email, now);
+  if (!(await verifyPassword(body.currentPassword, row.passwordHash))) {
+    await forgetIdleLoginLimits(c.env.DB, windowMs, now);
+    // 403, not 401: the access token is fine, and a client must not take this for a sign-out.
+    throw new ApiError(403, "invalid_credentials", "the current password is wrong");
+  }
+  await loginSucceeded(c.env.DB, keys);
+  const revoked = await changePassword(c.env.DB, userId, await hashPassword(body.newPassword), sessionId, now);
+  if (revoked.length > 0) c.executionCtx.waitUntil(endSessionsOnSockets(c.env, userId, revoked));
+  const ip = c.req.header("CF-Connecting-IP") ?? null;
+  notifyBehind(
+    c.executionCtx,
+    c.env.NOTIFICATIONS,
+    [securityNotification(userId, "password_changed", `${sessionId}:${now}`, now, ip)],
+    (err) => console.error(JSON.stringify({ level: "error", where: "auth.password", reason: errorReason(err) })),
+  );
+  return c.json({ revoked: revoked.length });
+});
+
 authRoutes.get("/me", requireUser, async (c) => {
   const row = await findUserById(c.env.DB, c.get("identity").userId);
   if (!row) throw notFound("user not found");
-  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
-});
-
-/** The caller's phone number: validated and stored in E.164 (protocol/http PhoneNumber), or removed with null. */
-authRoutes.patch("/me", requireUser, requireAccount, async (c) => {
-  const body = await readBody(c, MeBody);
-  const row = await setPhone(c.env.DB, c.get("identity").userId, body.phone);
-  if (!row) throw notFound("user not found");
-  return c.json({ user: { ...toUser(row), phone: row.phone, rating: await ratingOf(c.env.DB, row.id) } });
+  return c.json({ user: await meOf(c.env.DB, row) });
 });

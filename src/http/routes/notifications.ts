@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import {
+  ackNotification,
   deleteDevice,
   devicesOf,
   listNotifications,
@@ -17,7 +18,13 @@ import {
 import { ApiError, badRequest, conflict, notFound } from "../../errors";
 import { checkOutboundUrl } from "../../notify/outbound-url";
 import { newWebhookSecret } from "../../notify/webhook";
-import { DeviceBody, NotificationListQuery, PreferencesBody, type Device } from "../../protocol/notifications";
+import {
+  DeviceBody,
+  NotificationId,
+  NotificationListQuery,
+  PreferencesBody,
+  type Device,
+} from "../../protocol/notifications";
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { newId } from "../../ids";
@@ -28,6 +35,7 @@ export const notificationRoutes = new Hono<AppEnv>();
 notificationRoutes.use("/devices", requireUser);
 notificationRoutes.use("/devices/*", requireUser);
 notificationRoutes.use("/notifications", requireUser);
+notificationRoutes.use("/notifications/*", requireUser);
 notificationRoutes.use("/me/preferences", requireUser);
 
 function toDevice(row: DeviceRow): Device {
@@ -119,6 +127,18 @@ notificationRoutes.delete("/devices/:id", async (c) => {
 notificationRoutes.get("/notifications", async (c) => {
   const query = readQuery(c, NotificationListQuery);
   return c.json({ notifications: await listNotifications(c.env.DB, c.get("identity").userId, query.limit) });
+});
+
+/**
+ * The user's app showed the notification. Idempotent: the first time is kept. Another user's
+ * notification is 404, as an unknown one is, so ids cannot be probed.
+ */
+notificationRoutes.post("/notifications/:id/ack", async (c) => {
+  const id = NotificationId.safeParse(c.req.param("id"));
+  if (!id.success) throw badRequest("invalid notification id");
+  const ackedAt = await ackNotification(c.env.DB, c.get("identity").userId, id.data, Date.now());
+  if (ackedAt === undefined) throw notFound("notification not found");
+  return c.json({ id: id.data, ackedAt });
 });
 
 notificationRoutes.get("/me/preferences", async (c) => {

@@ -18,7 +18,7 @@ const ROW_OF: Record<RouteName, string> = {
   trip_status: "`trip_status`",
   trip_arrived: "`trip_status` with status `arrived`",
   receipt: "`receipt`",
-  security: "`security` (new sign-in, ban)",
+  security: "`security` (sign-in, changes, ban)",
 };
 
 describe("README: the routing table", () => {
