@@ -82,8 +82,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
   { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },
   // Sign-up and refresh write to D1 for anyone who asks: a flood from one address is cut off.
-  // Login has its own, tighter limits on failed passwords (routes/auth.ts).
-  { method: "POST", path: /^\/v1\/auth\/(register|refresh)$/, routeClass: "account" },
+  // Login has its own, tighter limits on failed passwords (routes/auth.ts); a password change counts
+  // toward those too, and is an account operation besides.
+  { method: "POST", path: /^\/v1\/auth\/(register|refresh|password)$/, routeClass: "account" },
   { method: "GET", path: /^\/v1\/((rooms|trips)\/[^/]+|drivers\/me|ops\/alerts)\/(ws|events)$/, routeClass: "connect" },
   { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
   // A share link's page, read by anyone holding the link: each read wakes a trip's object.
