@@ -56,6 +56,17 @@ export async function tippedSoFar(d1: D1Database, tripId: string, driverId: stri
   return row?.tipped ?? 0;
 }
 
+/** The standing of a trip's tips once `tipped` is posted in all, of which `amount` by this tip. */
+function standing(amount: Money, tipped: number, bound: number, createdAt: number): TipStanding {
+  const { currency } = amount;
+  return {
+    amount,
+    tipped: { amount: tipped, currency },
+    tippable: { amount: Math.max(0, bound - tipped), currency },
+    createdAt,
+  };
+}
+
 /** The lines of one stored entry (a tip's amount is its line on the driver's earnings). */
 async function linesOf(d1: D1Database, entryId: string): Promise<Line[]> {
   const rows = await d1
@@ -72,12 +83,7 @@ async function recordedTip(d1: D1Database, request: TipRequest, key: string): Pr
   const { currency } = request.amount;
   const amount = tippedBy({ lines: await linesOf(d1, stored.id) }, request.driverId);
   const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
-  return {
-    amount: { amount, currency },
-    tipped: { amount: tipped, currency },
-    tippable: { amount: Math.max(0, request.bound - tipped), currency },
-    createdAt: stored.createdAt,
-  };
+  return standing({ amount, currency }, tipped, request.bound, stored.createdAt);
 }
 
 /**
@@ -102,15 +108,7 @@ export async function tipTrip(d1: D1Database, request: TipRequest, now: number):
   const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount)]);
   if ((results[accountCount]?.meta.changes ?? 0) === 1) {
     const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
-    return {
-      status: "posted",
-      tip: {
-        amount: request.amount,
-        tipped: { amount: tipped, currency },
-        tippable: { amount: Math.max(0, request.bound - tipped), currency },
-        createdAt: now,
-      },
-    };
+    return { status: "posted", tip: standing(request.amount, tipped, request.bound, now) };
   }
   // Not posted: a twin request with this key won, the bound was reached, or the wallet is short.
   const twin = await recordedTip(d1, request, key);

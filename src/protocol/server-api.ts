@@ -88,7 +88,11 @@ export const SystemSender = z
 export type SystemSender = z.infer<typeof SystemSender>;
 
 /** The `userId` of a message a server published as `sender`: no user id has a colon. */
-export const systemUserId = (sender: SystemSender) => `system:${sender}`;
+const SYSTEM_PREFIX = "system:";
+export const systemUserId = (sender: SystemSender) => `${SYSTEM_PREFIX}${sender}`;
+
+/** Whether a message's `userId` is a server's (`systemUserId`) rather than a member's. */
+export const isSystemUserId = (userId: string) => userId.startsWith(SYSTEM_PREFIX);
 
 export const ServerPostBody = z.object({
   sender: SystemSender,

@@ -33,7 +33,7 @@ import {
   type MemberEvent,
 } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
-import { systemUserId } from "../protocol/server-api";
+import { isSystemUserId, systemUserId } from "../protocol/server-api";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
@@ -519,7 +519,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     // sender aside, who may be posting over HTTP), nobody is offline: no query, no set.
     // A server's message (`system:<sender>`) has no member sending it: every member is a recipient.
     const onlineOthers = this.connections.userCount - (this.isOnline(message.userId) ? 1 : 0);
-    const recipients = this.memberCount() - (message.userId.startsWith("system:") ? 0 : 1);
+    const recipients = this.memberCount() - (isSystemUserId(message.userId) ? 0 : 1);
     if (onlineOthers >= recipients) return;
     notifyLater(
       this.ctx,
