@@ -20,7 +20,18 @@ import {
 import { ROUTES } from "../../src/notify/routing";
 import { registerAdmin } from "../helpers/admin";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
-import { emailsTo, newPhone, scriptEmail, scriptSms, smsTo, waitForEmails } from "../helpers/channels";
+import {
+  emailsTo,
+  newPhone,
+  scriptEmail,
+  scriptSms,
+  setPhone,
+  smsTo,
+  textsTo,
+  verifyPhone,
+  waitForEmails,
+  waitForTexts,
+} from "../helpers/channels";
 import { expectError } from "../helpers/chat";
 import { acceptedTrip, area, driverAction, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
 import { fcmSends, newFcmToken, scriptFcm } from "../helpers/fcm";
@@ -70,37 +81,6 @@ const deliver = (...messages: NotificationMessage[]) =>
     NOTIFICATIONS_QUEUE,
     messages.map((body) => ({ id: unique("m"), body })),
   );
-
-async function setPhone(user: TestUser, phone: string | null) {
-  const res = await call("PATCH", "/v1/me", { token: user.token, body: { phone } });
-  expect(res.status).toBe(200);
-  return res.body.user;
-}
-
-const CODE_TEXT = /your code is (\d{6})/;
-
-/** A number the user proved with the code texted to it: only such a number receives SMS. */
-async function verifyPhone(user: TestUser, phone: string) {
-  await setPhone(user, phone);
-  const code = CODE_TEXT.exec((await smsTo(phone)).at(-1)?.body ?? "")?.[1];
-  expect(code).toMatch(/^\d{6}$/);
-  const res = await call("POST", "/v1/me/phone/verify", { token: user.token, body: { code } });
-  expect(res.status).toBe(200);
-  expect(res.body.user).toMatchObject({ phone, phoneVerified: true });
-}
-
-/** Texts to the number other than its verification codes. */
-const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) => !CODE_TEXT.test(t.body));
-
-async function waitForTexts(phone: string, count = 1, timeoutMs = 8_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await textsTo(phone);
-    if (got.length >= count) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} texts to ${phone}; got ${got.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function addWebhook(user: TestUser, key: string) {
   const res = await call("POST", "/v1/devices", { token: user.token, body: { kind: "webhook", url: hookUrl(key) } });
@@ -166,9 +146,10 @@ describe("the routing table", () => {
     expect(ROUTES.trip_arrived.mode).toBe("fallback");
     expect(ROUTES.receipt.channels[0]).toBe("email");
     expect(ROUTES.security).toEqual({ channels: ["email"], mode: "all", mutable: false, urgent: true });
-    // SMS costs money: only the arrival takes it.
+    // SMS costs money: only the arrival takes it (its push's fallback, and the text when no app acknowledged it).
     const withSms = Object.entries(ROUTES).filter(([, r]) => r.channels.includes("sms"));
-    expect(withSms.map(([name]) => name)).toEqual(["trip_arrived"]);
+    expect(withSms.map(([name]) => name)).toEqual(["trip_arrived", "trip_arrived_sms"]);
+    expect(ROUTES.trip_arrived_sms.channels).toEqual(["sms"]);
   });
 });
 
