@@ -4,7 +4,7 @@
  * wait for it; and a phone number proved with the code the stand-in received.
  */
 import { expect, inject } from "vitest";
-import { call, type TestUser } from "./api";
+import { call, registerUser, type TestUser } from "./api";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -97,3 +97,11 @@ export const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) 
 
 export const waitForTexts = (phone: string, count = 1, timeoutMs = 8_000) =>
   waitForSent(`texts to ${phone}`, () => textsTo(phone), count, timeoutMs);
+
+/** A new rider with a fresh number they proved: someone the SMS channel can reach. */
+export async function riderWithVerifiedPhone(name?: string): Promise<{ rider: TestUser; phone: string }> {
+  const rider = await registerUser("rider", name);
+  const phone = newPhone();
+  await verifyPhone(rider, phone);
+  return { rider, phone };
+}

@@ -12,7 +12,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { arrivalSmsNotification, tripStatusNotification } from "../../src/notify/message";
 import { call, connectOk, registerUser, unique, type TestUser } from "../helpers/api";
-import { newPhone, setPhone, smsTo, textsTo, verifyPhone, waitForTexts } from "../helpers/channels";
+import {
+  newPhone,
+  riderWithVerifiedPhone,
+  setPhone,
+  smsTo,
+  textsTo,
+  verifyPhone,
+  waitForTexts,
+} from "../helpers/channels";
 import {
   area,
   driverAction,
@@ -220,9 +228,7 @@ describe("the arrival SMS when no device acknowledged the push", () => {
   it("is not set for a rider whose socket saw the arrival, nor sent to one who opened the trip since", async () => {
     const pickup = pinCity(7);
     const driver = await onlineDriver(offset(pickup, 0.2));
-    const rider = await registerUser("rider");
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
     await nextOffer(driver, trip.id);
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);

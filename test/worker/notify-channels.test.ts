@@ -22,13 +22,12 @@ import { registerAdmin } from "../helpers/admin";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
 import {
   emailsTo,
-  newPhone,
+  riderWithVerifiedPhone,
   scriptEmail,
   scriptSms,
   setPhone,
   smsTo,
   textsTo,
-  verifyPhone,
   waitForEmails,
   waitForTexts,
 } from "../helpers/channels";
@@ -282,9 +281,7 @@ describe("SMS and fallbacks", () => {
     const pickup = area(1);
     const dropoff = offset(pickup, 2);
     const driver = await onlineDriver(pickup, "Dee");
-    const rider = await registerUser("rider", "Rye");
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone("Rye");
     const trip = await acceptedTrip(rider, driver, pickup, dropoff);
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     const [sms] = await waitForTexts(phone);
@@ -296,9 +293,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("'your driver has arrived' goes by SMS when the rider has no device, in E.164 from TWILIO_FROM", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
     const [sms, ...more] = await waitForTexts(phone);
@@ -315,9 +310,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("no SMS when a device took the arrival; and other trip statuses never go by SMS", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const key = unique("hook");
     await addWebhook(rider, key);
     const arrived = arrivedFor(rider);
@@ -341,9 +334,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("when the only device fails, the arrival falls back to SMS and is not retried", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const token = newFcmToken();
     await addFcm(rider, token);
     await scriptFcm(token, ["internal"]);
@@ -411,9 +402,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("a number that opted out (Twilio 21610) fails the SMS channel without a retry", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     await scriptSms(phone, ["unsubscribed"]);
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
@@ -423,9 +412,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("holds SMS_PER_HOUR (5, its code one of them), concurrent consumers too; the rest rate_limited", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const arrivals = Array.from({ length: 8 }, () => arrivedFor(rider));
     // Eight consumers at once, one message each: the reservation is one statement, not read-then-write.
     const results = await Promise.all(arrivals.map((a) => deliver(a)));
@@ -439,17 +426,13 @@ describe("SMS and fallbacks", () => {
       expect(outcomes(n).at(-1)).toBe("sms: rate_limited");
 
     // The limit is per user: another rider still gets theirs.
-    const other = await registerUser();
-    const otherPhone = newPhone();
-    await verifyPhone(other, otherPhone);
+    const { rider: other, phone: otherPhone } = await riderWithVerifiedPhone();
     await deliver(arrivedFor(other));
     expect(await textsTo(otherPhone)).toHaveLength(1);
   });
 
   it("a retried SMS keeps its reservation: a failure then a success count once against the limit", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     await scriptSms(phone, ["too_many"], 30);
     const first = arrivedFor(rider);
     const result = await deliver(first);
@@ -468,9 +451,7 @@ describe("SMS and fallbacks", () => {
 
 describe("preferences by type and by channel", () => {
   it("a muted type is sent on no channel", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const token = newFcmToken();
     const key = unique("hook");
     await addFcm(rider, token);
