@@ -199,6 +199,32 @@ describe("the arrival SMS when no device acknowledged the push", () => {
     await done(a);
   });
 
+  it("waits while the push is unsettled (its own fallback may still text), then sends once it gives up", async () => {
+    const a = await arrival(9);
+    // As if the push were being retried and had not reached its SMS step yet.
+    await env.DB.prepare(`UPDATE notifications SET status = 'pending' WHERE id = ?`).bind(a.pushId).run();
+    await env.DB.prepare(`DELETE FROM notification_channels WHERE notification_id = ? AND channel = 'sms'`)
+      .bind(a.pushId)
+      .run();
+    const before = Date.now();
+    await ringTimer(a.tripId);
+    const waiting = await runInDurableObject(tripStub(a.tripId), (_room, ctx) =>
+      ctx.storage.sql.exec<{ check_at: number }>(`SELECT check_at FROM arrival_sms`).toArray(),
+    );
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0]!.check_at).toBeGreaterThanOrEqual(before + 9_000);
+    await settle(1_000);
+    expect(await textsTo(a.phone)).toEqual([]);
+
+    // Past the give-up time the unsettled push no longer holds the text back.
+    await runInDurableObject(tripStub(a.tripId), (_room, ctx) => {
+      ctx.storage.sql.exec(`UPDATE arrival_sms SET give_up_waiting_at = 0`);
+    });
+    await ringTimer(a.tripId);
+    expect((await waitForTexts(a.phone))[0]!.body).toBe(`${ARRIVED_TEXT} Your trip PIN: ${a.pin}`);
+    await done(a);
+  });
+
   it("is not sent after the rider cancelled, nor after the ride started", async () => {
     const cancelled = await arrival(5);
     const cancel = await call("POST", `/v1/trips/${cancelled.tripId}/cancel`, { token: cancelled.rider.token });
