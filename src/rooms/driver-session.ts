@@ -305,7 +305,9 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
         // trip a second time, where it would find the trip already moved on.
         const commands = this.open();
         if (frame.id !== undefined && commands.recall(identity.userId, "move", frame.id)) return null;
-        unwrap(await this.moveTrip(identity, frame));
+        const trip = unwrap(await this.moveTrip(identity, frame));
+        // The trip room leaves an arrival or a start it got from here for this session to show.
+        if (frame.type === "trip.arrived" || frame.type === "trip.start") this.showTrip(trip);
         if (frame.id !== undefined) commands.remember(identity.userId, "move", frame.id, null, Date.now());
         return null;
       }
@@ -346,7 +348,8 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       if (!body.success) throw badRequest("invalid cancel reason", body.error.issues);
       return trip.cancel(identity, cancelReasonOf(body.data));
     }
-    if (frame.type === "trip.start") return trip.start(identity, frame.pin);
+    if (frame.type === "trip.start") return trip.start(identity, frame.pin, "shown to driver");
+    if (frame.type === "trip.arrived") return trip.arrived(identity, "shown to driver");
     return trip[TRIP_MOVE_OF_FRAME[frame.type]](identity);
   }
 

@@ -49,28 +49,21 @@ export function candidatesBestFirst(
 
 const cellObject = (env: Env, config: Config, point: LatLng) => geoCell(env, cellOf(point, config.H3_RESOLUTION));
 
-/** Counts a trip request towards its pickup cell's surge. */
-export function recordDemand(
-  env: Env,
-  config: Config,
-  point: LatLng,
-  request: { tripId: string; riderId: string },
-  now: number,
-): Promise<void> {
-  return cellObject(env, config, point).recordRequest(request.tripId, request.riderId, now);
-}
-
 /** A request called off for free stops counting towards its pickup cell's surge. */
 export function withdrawDemand(env: Env, config: Config, point: LatLng, tripId: string): Promise<void> {
   return cellObject(env, config, point).withdrawRequest(tripId, Date.now());
 }
 
-/** Tells the pickup's cell a trip's status, for the operations view's counts. */
+/**
+ * Tells the pickup's cell a trip's status, for the operations view's counts; `requestedBy` the rider of a trip just
+ * created, whose request counts towards the cell's surge.
+ */
 export function noteTripInCell(
   env: Env,
   config: Config,
   pickup: LatLng,
   trip: { id: string; status: string; active: boolean; at: number },
+  requestedBy?: string,
 ): Promise<void> {
-  return cellObject(env, config, pickup).noteTrip(trip.id, trip.status, trip.active, trip.at);
+  return cellObject(env, config, pickup).noteTrip(trip.id, trip.status, trip.active, trip.at, requestedBy);
 }

@@ -163,11 +163,12 @@ export class GeoCell extends DurableObject<Env> {
     }
     if (this.demand.prune(now).length > 0)
       this.ctx.storage.sql.exec(`DELETE FROM demand WHERE at <= ?`, now - this.config.SURGE_WINDOW_MS);
+    this.ctx.storage.sql.exec(`DELETE FROM trips WHERE active = 0 AND at < ?`, now - ENDED_TRIPS_KEPT_MS);
     this.prunedAt = now;
   }
 
   /** A rider requested a ride picked up here: it counts towards surge while it is live. */
-  recordRequest(tripId: string, riderId: string, now: number): void {
+  private recordRequest(tripId: string, riderId: string, now: number): void {
     const entry = this.demand.record(tripId, riderId, now);
     if (entry)
       this.ctx.storage.sql.exec(
@@ -197,9 +198,12 @@ export class GeoCell extends DurableObject<Env> {
   /**
    * A trip picked up in this cell changed status. Reports may arrive out of order, so an older
    * one never overwrites a newer one, and an ended trip stays ended (its row is kept a while so
-   * that a late report cannot bring it back).
+   * that a late report cannot bring it back). `requestedBy`: the trip was just created by this
+   * rider, and its request counts towards surge (one call where a request took two).
    */
-  noteTrip(tripId: string, status: string, active: boolean, at: number): void {
+  noteTrip(tripId: string, status: string, active: boolean, at: number, requestedBy?: string): void {
+    if (requestedBy !== undefined) this.recordRequest(tripId, requestedBy, at);
+    this.pruneIfDue(at);
     const sql = this.ctx.storage.sql;
     sql.exec(
       `INSERT INTO trips (trip_id, status, active, at) VALUES (?, ?, ?, ?)
@@ -210,7 +214,6 @@ export class GeoCell extends DurableObject<Env> {
       active ? 1 : 0,
       at,
     );
-    sql.exec(`DELETE FROM trips WHERE active = 0 AND at < ?`, at - ENDED_TRIPS_KEPT_MS);
   }
 
   summary(now: number): CellSummary {

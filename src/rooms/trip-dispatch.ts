@@ -64,12 +64,23 @@ export function driverSessions(env: Env): Pick<DispatchPorts, "reserve" | "relea
   };
 }
 
-/** Tells drivers' sessions what the trip decided; the trip's own state is already stored. */
+/**
+ * How a driver's move reached the trip: "shown to driver" when the driver's own session sent it (a move on the
+ * channel) and shows the trip it gets back to the driver's apps itself.
+ */
+export type DriverReply = "shown to driver";
+
+/**
+ * Tells drivers' sessions what the trip decided; the trip's own state is already stored. `driverSawReply`: the
+ * move came from the assigned driver's session, which already shows its reply, so an arrival or a start needs no
+ * call of its own.
+ */
 export async function tellDrivers(
   env: Env,
   state: TripState,
   trip: Trip,
   events: readonly TripEvent[],
+  driverSawReply: boolean,
   logError: (where: string, err: unknown) => void,
 ): Promise<void> {
   for (const event of events) {
@@ -89,7 +100,7 @@ export async function tellDrivers(
           break;
         case "arrived":
         case "started":
-          await driverSession(env, event.driverId).tripChanged(trip);
+          if (!driverSawReply) await driverSession(env, event.driverId).tripChanged(trip);
           break;
         case "completed":
           await driverSession(env, event.driverId).release(state.id, "finished", trip);
@@ -109,23 +120,30 @@ export async function tellDrivers(
   }
 }
 
+/** What a commit did to the trip's status: made the trip, changed its status, or neither. */
+export type StatusChange = "created" | "changed" | "none";
+
 /**
  * What the pickup's cell hears of a move: the trip's status when it changed (the cell counts the
- * trips that are not over, for the operations view), and a request its rider called off for
- * free, which is no demand, so the pickup's surge stops counting it.
+ * trips that are not over, for the operations view), with the new trip's request, which counts
+ * towards the pickup's surge; and a request its rider called off for free, which is no demand,
+ * so the pickup's surge stops counting it.
  */
 export async function tellPickupCell(
   env: Env,
   config: Config,
   state: TripState,
   events: readonly TripEvent[],
-  statusChanged: boolean,
+  change: StatusChange,
   logError: (where: string, err: unknown) => void,
 ): Promise<void> {
   const calls: Promise<unknown>[] = [];
-  if (statusChanged) {
+  if (change !== "none") {
     const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
-    calls.push(noteTripInCell(env, config, state.pickup, trip).catch((err) => logError("noteTripInCell", err)));
+    const requestedBy = change === "created" ? state.riderId : undefined;
+    calls.push(
+      noteTripInCell(env, config, state.pickup, trip, requestedBy).catch((err) => logError("noteTripInCell", err)),
+    );
   }
   if (events.some((event) => event.type === "cancelled" && event.cancellationFee === null))
     calls.push(withdrawDemand(env, config, state.pickup, state.id).catch((err) => logError("withdrawDemand", err)));

@@ -50,6 +50,8 @@ import {
   RESERVING_SCHEMA,
   reservationTable,
   tellDrivers,
+  type DriverReply,
+  type StatusChange,
   tellPickupCell,
 } from "./trip-dispatch";
 import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalError } from "./trip-commands";
@@ -128,7 +130,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
           return state;
         });
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
-        this.ctx.waitUntil(this.tellPickupCell(state, [], true));
+        this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
       }
@@ -157,15 +159,19 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("decline", () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }));
   }
 
-  arrived(identity: Identity): Promise<Result<Trip>> {
+  /**
+   * `reply` "shown to driver": the caller is the driver's own session, which shows the trip it gets back to the
+   * driver's apps, so the room does not tell the session again (one RPC fewer per move).
+   */
+  arrived(identity: Identity, reply?: DriverReply): Promise<Result<Trip>> {
     // The fix is the assigned driver's own (cleared when the driver changes).
     return this.rpc("arrived", () =>
-      this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now())),
+      this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
     );
   }
 
-  /** Needs the trip's PIN (as the rider read it out) when the trip has one. */
-  start(identity: Identity, pin?: string): Promise<Result<Trip>> {
+  /** Needs the trip's PIN (as the rider read it out) when the trip has one. `reply`: as in `arrived`. */
+  start(identity: Identity, pin?: string, reply?: DriverReply): Promise<Result<Trip>> {
     return this.rpc("start", () => {
       const state = this.state();
       const now = Date.now();
@@ -175,7 +181,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
           maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
           lockMs: this.config.TRIP_PIN_LOCK_MS,
         });
-      return this.run({ type: "start", driverId: identity.userId, now });
+      return this.run({ type: "start", driverId: identity.userId, now }, reply);
     });
   }
 
@@ -432,21 +438,21 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   // ---- state ------------------------------------------------------------------------------------
 
   /** Applies a command, stores the outcome with its frames, and runs its side effects. */
-  private run(command: TripCommand): Trip {
-    const result = this.tryRun(command);
+  private run(command: TripCommand, reply?: DriverReply): Trip {
+    const result = this.tryRun(command, reply);
     if (!result.ok) throw refusalError(result.error);
     return this.view(result.state);
   }
 
   /** As `run`, with a refusal as a value (the dispatch saga's `commit`). */
-  private tryRun(command: TripCommand): TripResult {
+  private tryRun(command: TripCommand, reply?: DriverReply): TripResult {
     const before = this.state();
     const result = apply(before, command);
-    if (result.ok) this.commit(before, result.state, result.events);
+    if (result.ok) this.commit(before, result.state, result.events, reply);
     return result;
   }
 
-  private commit(before: TripState, after: TripState, events: TripEvent[]): void {
+  private commit(before: TripState, after: TripState, events: TripEvent[], reply?: DriverReply): void {
     const stored: { seq: number; text: string }[] = [];
     let statusSeq: number | null = null;
     this.ctx.storage.transactionSync(() => {
@@ -475,7 +481,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
     for (const event of stored) this.publish(event);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
-    this.ctx.waitUntil(this.tellPickupCell(after, events, statusSeq !== null));
+    this.ctx.waitUntil(this.tellPickupCell(after, events, statusSeq !== null ? "changed" : "none"));
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
     for (const event of events)
@@ -483,12 +489,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         this.disconnectUser(event.driverId, "you are no longer this trip's driver");
     if (!isActive(after.status)) this.track.dropCache();
     this.ctx.waitUntil(this.recordCancels(events));
-    this.ctx.waitUntil(this.sideEffects(after, events));
+    this.ctx.waitUntil(this.sideEffects(after, events, reply === "shown to driver"));
   }
 
   /** Behind the reply: see trip-dispatch's `tellPickupCell`. */
-  private tellPickupCell(state: TripState, events: readonly TripEvent[], statusChanged: boolean): Promise<void> {
-    return tellPickupCell(this.env, this.config, state, events, statusChanged, this.logErrorAt);
+  private tellPickupCell(state: TripState, events: readonly TripEvent[], change: StatusChange): Promise<void> {
+    return tellPickupCell(this.env, this.config, state, events, change, this.logErrorAt);
   }
 
   /**
@@ -551,8 +557,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     await recordCancellations(this.env.DB, rows).catch((err) => this.logError("recordCancels", err));
   }
 
-  private async sideEffects(state: TripState, events: TripEvent[]): Promise<void> {
-    await tellDrivers(this.env, state, this.view(state), events, this.logErrorAt);
+  private async sideEffects(state: TripState, events: TripEvent[], driverSawReply: boolean): Promise<void> {
+    await tellDrivers(this.env, state, this.view(state), events, driverSawReply, this.logErrorAt);
     if (state.status === "matching" && events.some((e) => e.type !== "offered")) await this.dispatch();
   }
 

@@ -367,12 +367,17 @@ describe("surge", () => {
     const point = area(68);
     const cell = env.GEO_CELL.get(env.GEO_CELL.idFromName(cellOf(point, config.H3_RESOLUTION)));
     const now = Date.now();
-    for (let i = 0; i < 5; i++) await cell.recordRequest(unique("t"), "rider-a", now);
-    await cell.recordRequest(unique("t"), "rider-b", now);
+    // A trip's creation, as its room tells the pickup's cell.
+    const requested = (tripId: string, riderId: string) => cell.noteTrip(tripId, "matching", true, now, riderId);
+    for (let i = 0; i < 5; i++) await requested(unique("t"), "rider-a");
+    await requested(unique("t"), "rider-b");
+    expect((await cell.snapshot(now)).recentRequests).toBe(2);
+    // A later status of the same trip is no new request.
+    await cell.noteTrip(unique("t"), "accepted", true, now);
     expect((await cell.snapshot(now)).recentRequests).toBe(2);
     // A withdrawal that overtook its request keeps it from counting.
     await cell.withdrawRequest("t-late", now);
-    await cell.recordRequest("t-late", "rider-c", now);
+    await requested("t-late", "rider-c");
     expect((await cell.snapshot(now)).recentRequests).toBe(2);
   });
 });

@@ -514,6 +514,10 @@ describe("trip moves", () => {
       expect(await move(other, "trip.arrived", "x1")).toMatchObject({ type: "error", id: "x1", code: "forbidden" });
       expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
       expect((await getTrip(rider, trip.id)).status).toBe("arrived");
+      // The driver's apps see the trip they moved, before the ack: their own session shows the trip's reply.
+      const shown = (status: string) =>
+        driver.socket.frames.find((f) => f.type === "trip" && f.trip.id === trip.id && f.trip.status === status);
+      expect(shown("arrived")).toMatchObject({ trip: { driverId: driver.user.id } });
       // A retry of the same id is acknowledged again and not applied again (a second arrival would be a conflict).
       expect(await move(driver, "trip.arrived", "a1")).toEqual({ type: "ack", id: "a1" });
       expect(await move(driver, "trip.cancel", "k0", { reason: "x".repeat(501) })).toMatchObject({
@@ -522,6 +526,7 @@ describe("trip moves", () => {
         code: "invalid_request",
       });
       expect(await move(driver, "trip.start", "s1")).toEqual({ type: "ack", id: "s1" });
+      expect(shown("in_progress")).toBeDefined();
       expect(await move(driver, "trip.complete", "c1")).toEqual({ type: "ack", id: "c1" });
       expect(await getTrip(rider, trip.id)).toMatchObject({ status: "completed", driverId: driver.user.id });
       expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "completed")).toMatchObject({
@@ -563,6 +568,10 @@ describe("trip moves", () => {
       let res = await driverAction(driver, trip.id, "arrived");
       expect(res.status).toBe(200);
       expect(res.body.trip.status).toBe("arrived");
+      // A move over HTTP reaches the driver's open channel too, through the trip's call to their session.
+      expect(await driver.socket.next((f) => f.type === "trip" && f.trip.status === "arrived")).toMatchObject({
+        trip: { id: trip.id },
+      });
       for (const action of ["arrived", "complete", "accept"] as const) await refuse(driver, action, 409, "conflict");
       await refuse(other, "start", 403, "forbidden");
 

@@ -44,7 +44,7 @@ import {
 } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
 import { nearSearch } from "../../domain/area-search";
-import { candidatesBestFirst, recordDemand } from "../../rooms/geo-cell-client";
+import { candidatesBestFirst } from "../../rooms/geo-cell-client";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
@@ -187,9 +187,6 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   try {
     const trip = unwrap(
       await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }),
-    );
-    c.executionCtx.waitUntil(
-      recordDemand(c.env, c.get("config"), stored.quote.pickup, { tripId, riderId }, now).catch(() => undefined),
     );
     return c.json({ trip }, 201);
   } catch (err) {
