@@ -7,6 +7,7 @@
 // upload, a stranger's or a removed member's download, and names with paths in them.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
 import { signUploadGrant } from "../../src/files/upload-grant";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser, type WireJson } from "../helpers/api";
 import { expectError, flushOutbox, wsPath } from "../helpers/chat";
@@ -165,7 +166,7 @@ describe("attachments", () => {
 
   it("refuses oversized, empty and mistyped uploads", async () => {
     const { ada, roomId } = await roomWithMember();
-    const limit = Number(env.ATTACHMENT_MAX_BYTES);
+    const limit = loadConfig(env).ATTACHMENT_MAX_BYTES;
     expectError(
       await requestUpload(ada, roomId, { filename: "huge.pdf", contentType: "application/pdf", size: limit + 1 }),
       413,
@@ -228,7 +229,7 @@ describe("attachments", () => {
       filename: "x.png",
       maxSize: png.length,
     };
-    const expired = await signUploadGrant({ ...claims, exp: Date.now() - 1 }, env.JWT_SECRET);
+    const expired = await signUploadGrant({ ...claims, exp: Date.now() - 1 }, loadConfig(env).JWT_SECRET);
     expectError(await put(`http://ridewire.test/v1/uploads/${expired}`, png, "image/png"), 403, "forbidden");
     const forged = await signUploadGrant({ ...claims, exp: Date.now() + 60_000 }, "another-secret-of-32-characters!");
     expectError(await put(`http://ridewire.test/v1/uploads/${forged}`, png, "image/png"), 403, "forbidden");
