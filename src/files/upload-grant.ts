@@ -57,7 +57,11 @@ export async function signUploadGrant(claims: UploadGrantClaims, secret: string)
 }
 
 /** The claims of a token this service signed and that has not expired; null for anything else. */
-export async function verifyUploadGrant(token: string, secret: string, nowMs: number): Promise<UploadGrantClaims | null> {
+export async function verifyUploadGrant(
+  token: string,
+  secret: string,
+  nowMs: number,
+): Promise<UploadGrantClaims | null> {
   const parts = token.split(".");
   if (parts.length !== 2) return null;
   const [payload = "", mac = ""] = parts;

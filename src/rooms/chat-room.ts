@@ -234,7 +234,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     });
   }
 
-  /** A message (`text` may be empty with attachments), a reply with `replyTo`; `attachmentKeys` name the sender's uploads. */
+  /** A message (`text` may be empty with attachments), or a reply; `attachmentKeys` name the sender's uploads. */
   postMessage(
     identity: Identity,
     text: string,
@@ -525,7 +525,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
-  private postAndNotify(identity: Identity, text: string, commandId?: string, attachmentKeys?: string[]): PostedMessage {
+  private postAndNotify(
+    identity: Identity,
+    text: string,
+    commandId?: string,
+    attachmentKeys?: string[],
+  ): PostedMessage {
     this.requireNotBlocked(identity.userId);
     const attachments = this.attachmentsOf(identity.userId, attachmentKeys);
     const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, undefined, attachments);

@@ -104,8 +104,6 @@ export class RoomUploads {
   }
 
   private storedRow(key: string): UploadRow | undefined {
-    return this.sql
-      .exec<UploadRow>(`SELECT * FROM uploads WHERE key = ? AND state = 'stored'`, key)
-      .toArray()[0];
+    return this.sql.exec<UploadRow>(`SELECT * FROM uploads WHERE key = ? AND state = 'stored'`, key).toArray()[0];
   }
 }

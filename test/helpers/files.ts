@@ -11,7 +11,7 @@ const u24le = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff];
 const u32be = (n: number) => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
 
 /** A PNG: signature, IHDR (8-bit RGBA), and `padding` bytes standing in for the image data. */
-export function pngBytes(width: number, height: number, padding = 32): Uint8Array {
+export function pngBytes(width: number, height: number, padding = 32): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x89,
     0x50,
@@ -36,7 +36,7 @@ export function pngBytes(width: number, height: number, padding = 32): Uint8Arra
 }
 
 /** A JPEG: SOI, an APP0 (JFIF) segment of `app0Bytes`, then a baseline SOF0 with the size. */
-export function jpegBytes(width: number, height: number, app0Bytes = 16): Uint8Array {
+export function jpegBytes(width: number, height: number, app0Bytes = 16): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0xff,
     0xd8,
@@ -59,12 +59,12 @@ export function jpegBytes(width: number, height: number, app0Bytes = 16): Uint8A
   ]);
 }
 
-export function gifBytes(width: number, height: number): Uint8Array {
+export function gifBytes(width: number, height: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array([...ascii("GIF89a"), ...u16le(width), ...u16le(height), 0, 0, 0, 0x3b]);
 }
 
 /** A WebP of the given chunk kind: lossy (`VP8 `), lossless (`VP8L`) or extended (`VP8X`). */
-export function webpBytes(kind: "VP8 " | "VP8L" | "VP8X", width: number, height: number): Uint8Array {
+export function webpBytes(kind: "VP8 " | "VP8L" | "VP8X", width: number, height: number): Uint8Array<ArrayBuffer> {
   let chunk: number[];
   if (kind === "VP8 ") chunk = [0, 0, 0, 0x9d, 0x01, 0x2a, ...u16le(width), ...u16le(height)];
   else if (kind === "VP8L") {
@@ -76,6 +76,6 @@ export function webpBytes(kind: "VP8 " | "VP8L" | "VP8X", width: number, height:
   return new Uint8Array([...ascii("RIFF"), ...u32be(body.length).reverse(), ...body]);
 }
 
-export function pdfBytes(): Uint8Array {
-  return new TextEncoder().encode("%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
+export function pdfBytes(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new TextEncoder().encode("%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"));
 }

@@ -7,6 +7,7 @@
 // upload, a stranger's or a removed member's download, and names with paths in them.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { loadConfig } from "../../src/config";
 import { signUploadGrant } from "../../src/files/upload-grant";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser, type WireJson } from "../helpers/api";
@@ -20,7 +21,11 @@ const requestUpload = (user: TestUser, roomId: string, body: Upload | Record<str
 
 /** PUTs `bytes` to an upload URL as a client would: no Authorization, the declared Content-Type. */
 async function put(url: string, bytes: Uint8Array, contentType: string) {
-  const res = await exports.default.fetch(url, { method: "PUT", headers: { "Content-Type": contentType }, body: bytes });
+  const res = await exports.default.fetch(url, {
+    method: "PUT",
+    headers: { "Content-Type": contentType },
+    body: bytes,
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as WireJson };
 }
@@ -52,7 +57,11 @@ describe("attachments", () => {
     await socket.nextOfType("welcome");
 
     const png = pngBytes(640, 480, 100);
-    const grant = await requestUpload(ada, roomId, { filename: "beach.png", contentType: "image/png", size: png.length });
+    const grant = await requestUpload(ada, roomId, {
+      filename: "beach.png",
+      contentType: "image/png",
+      size: png.length,
+    });
     expect(grant.status).toBe(201);
     expect(grant.body).toMatchObject({
       key: expect.stringMatching(new RegExp(`^rooms/${roomId}/[A-Za-z0-9_-]{22}$`)),
@@ -160,8 +169,16 @@ describe("attachments", () => {
     expect((await download(bob, roomId, grant.key)).status).toBe(403);
     expectError(await put(bobs.body.uploadUrl, pngBytes(1, 1, 10), "image/png"), 403, "forbidden");
     // Nor may a stranger or a removed member ask for an upload URL.
-    expectError(await requestUpload(stranger, roomId, { filename: "a.png", contentType: "image/png", size: 10 }), 403, "forbidden");
-    expectError(await requestUpload(bob, roomId, { filename: "a.png", contentType: "image/png", size: 10 }), 403, "forbidden");
+    expectError(
+      await requestUpload(stranger, roomId, { filename: "a.png", contentType: "image/png", size: 10 }),
+      403,
+      "forbidden",
+    );
+    expectError(
+      await requestUpload(bob, roomId, { filename: "a.png", contentType: "image/png", size: 10 }),
+      403,
+      "forbidden",
+    );
   });
 
   it("refuses oversized, empty and mistyped uploads", async () => {
@@ -192,7 +209,11 @@ describe("attachments", () => {
     // An empty body, and a Content-Type other than the one declared.
     const empty = await requestUpload(ada, roomId, { filename: "a.txt", contentType: "text/plain", size: 5 });
     expectError(await put(empty.body.uploadUrl, new Uint8Array(0), "text/plain"), 400, "invalid_request");
-    expectError(await put(empty.body.uploadUrl, new TextEncoder().encode("hello"), "text/html"), 400, "invalid_request");
+    expectError(
+      await put(empty.body.uploadUrl, new TextEncoder().encode("hello"), "text/html"),
+      400,
+      "invalid_request",
+    );
     // Neither spent the URL: nothing was stored.
     expect((await put(empty.body.uploadUrl, new TextEncoder().encode("hello"), "text/plain")).status).toBe(201);
   });
@@ -241,7 +262,11 @@ describe("attachments", () => {
       .replace(/\+/g, "-")
       .replace(/\//g, "_")
       .replace(/=+$/, "");
-    expectError(await put(`http://ridewire.test/v1/uploads/${altered}.${signature}`, png, "image/png"), 403, "forbidden");
+    expectError(
+      await put(`http://ridewire.test/v1/uploads/${altered}.${signature}`, png, "image/png"),
+      403,
+      "forbidden",
+    );
     expectError(await put("http://ridewire.test/v1/uploads/not-a-token", png, "image/png"), 403, "forbidden");
   });
 
@@ -290,5 +315,35 @@ describe("attachments", () => {
       400,
       "invalid_request",
     );
+  });
+
+  it("is one call each in the client SDK: upload, post, download; a stranger's download rejects", async () => {
+    const { ada, bob, roomId } = await roomWithMember();
+    const stranger = await registerUser("rider", "Eve");
+    const sdk = (user: TestUser) =>
+      new RidewireClient({
+        baseUrl: "http://ridewire.test",
+        token: user.token,
+        fetch: (input, init) => exports.default.fetch(input, init),
+      });
+    const gif = new Uint8Array([...new TextEncoder().encode("GIF89a"), 20, 0, 10, 0, 0, 0, 0, 0x3b]);
+    const attachment = await sdk(ada).uploadAttachment(roomId, {
+      filename: "dot.gif",
+      contentType: "image/gif",
+      data: gif,
+    });
+    expect(attachment).toMatchObject({ contentType: "image/gif", size: gif.length, width: 20, height: 10 });
+    const message = await sdk(ada).postMessage(roomId, "", { attachments: [attachment] });
+    expect(message.attachments).toEqual([attachment]);
+    const blob = await sdk(bob).downloadAttachment(roomId, attachment);
+    expect(new Uint8Array(await blob.arrayBuffer())).toEqual(gif);
+    const refused = await sdk(stranger)
+      .downloadAttachment(roomId, attachment)
+      .catch((err: unknown) => err);
+    expect(isRidewireError(refused) && refused.status).toBe(403);
+    const lying = await sdk(ada)
+      .uploadAttachment(roomId, { filename: "x.gif", contentType: "image/gif", data: pdfBytes() })
+      .catch((err: unknown) => err);
+    expect(isRidewireError(lying) && lying.code).toBe("upload_rejected");
   });
 });

@@ -3,7 +3,12 @@
  * Chat attachments (routes/attachments.ts, routes/uploads.ts): the upload URL, the upload
  * itself, and the member-only download.
  */
-import { AttachmentContentType, AttachmentGrant, AttachmentRequestBody, UploadResponse } from "../../protocol/attachments";
+import {
+  AttachmentContentType,
+  AttachmentGrant,
+  AttachmentRequestBody,
+  UploadResponse,
+} from "../../protocol/attachments";
 import type { Operation } from "./operation";
 
 const FILE_TYPES = AttachmentContentType.options;

@@ -42,7 +42,9 @@ const fileContent = (types: readonly string[]) =>
 function requestBodyOf(op: Operation) {
   if (op.fileBody) return { requestBody: { required: true, content: fileContent(op.fileBody) } };
   if (!op.body) return {};
-  return { requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: jsonSchema(op.body) } } } };
+  return {
+    requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: jsonSchema(op.body) } } },
+  };
 }
 
 function successContent(op: Operation) {

@@ -64,7 +64,12 @@ attachmentRoutes.post("/rooms/:id/attachments", async (c) => {
 function contentDisposition(attachment: Attachment): string {
   const inline = attachment.contentType.startsWith("image/");
   const fallback = attachment.filename.replace(/[^\x20-\x7e]|["\\%]/g, "_");
-  return `${inline ? "inline" : "attachment"}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(attachment.filename)}`;
+  // RFC 5987 leaves `'`, `(` and `)` out of a value; encodeURIComponent keeps them.
+  const encoded = encodeURIComponent(attachment.filename).replace(
+    /['()]/g,
+    (ch) => `%${ch.charCodeAt(0).toString(16)}`,
+  );
+  return `${inline ? "inline" : "attachment"}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 attachmentRoutes.get("/rooms/:id/attachments/:file", async (c) => {
@@ -75,8 +80,7 @@ attachmentRoutes.get("/rooms/:id/attachments/:file", async (c) => {
   const attachment = unwrap(await chatRoom(c.env, roomId).attachment(c.get("identity"), parsed.data));
   const object = await c.env.FILES.get(attachment.key);
   if (!object) throw notFound("attachment not found");
-  const contentType =
-    attachment.contentType === "text/plain" ? "text/plain; charset=utf-8" : attachment.contentType;
+  const contentType = attachment.contentType === "text/plain" ? "text/plain; charset=utf-8" : attachment.contentType;
   return new Response(object.body, {
     headers: {
       "Content-Type": contentType,
