@@ -8,7 +8,7 @@
  * upload check (files/scan.ts); a refused file is deleted and the URL is spent.
  */
 import { Hono } from "hono";
-import { FILE_HEAD_BYTES } from "../../files/file-types";
+import { FILE_HEAD_BYTES, type FileTypeVerdict } from "../../files/file-types";
 import { scanUpload } from "../../files/scan";
 import { type UploadGrantClaims, verifyUploadGrant } from "../../files/upload-grant";
 import { ApiError, badRequest, forbidden, unwrap } from "../../errors";
@@ -48,7 +48,9 @@ uploadRoutes.put("/uploads/:token", async (c) => {
 
   const room = chatRoom(c.env, grant.roomId);
   unwrap(await room.claimUpload(grant.userId, grant.key, grant.contentType, grant.filename));
-  const refuse = async (error: ApiError): Promise<never> => {
+  // Whatever ends the upload from here on (a refusal, a scanner that throws) deletes the bytes
+  // and spends the URL: no unchecked file stays behind, nor a claim waiting forever.
+  const refuse = async (error: unknown): Promise<never> => {
     await c.env.FILES.delete(grant.key);
     unwrap(await room.rejectUpload(grant.key));
     throw error;
@@ -67,14 +69,19 @@ uploadRoutes.put("/uploads/:token", async (c) => {
   }
   if (size !== length || size > grant.maxSize) return refuse(badRequest("the body does not match its Content-Length"));
 
-  const head = await c.env.FILES.get(grant.key, { range: { offset: 0, length: FILE_HEAD_BYTES } });
-  const verdict = await scanUpload({
-    bucket: c.env.FILES,
-    key: grant.key,
-    contentType: grant.contentType,
-    size,
-    head: new Uint8Array(head ? await head.arrayBuffer() : new ArrayBuffer(0)),
-  });
+  let verdict: FileTypeVerdict;
+  try {
+    const head = await c.env.FILES.get(grant.key, { range: { offset: 0, length: FILE_HEAD_BYTES } });
+    verdict = await scanUpload({
+      bucket: c.env.FILES,
+      key: grant.key,
+      contentType: grant.contentType,
+      size,
+      head: new Uint8Array(head ? await head.arrayBuffer() : new ArrayBuffer(0)),
+    });
+  } catch (err) {
+    return refuse(err);
+  }
   if (!verdict.ok) return refuse(new ApiError(422, "upload_rejected", verdict.reason));
   const attachment = unwrap(
     await room.storeUpload(grant.userId, grant.key, {
