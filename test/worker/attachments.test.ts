@@ -95,6 +95,9 @@ describe("attachments", () => {
 
     const history = await call("GET", `/v1/rooms/${roomId}/messages`, { token: bob.token });
     expect(history.body.messages[0]).toMatchObject({ seq: posted.body.message.seq, attachments: [attachment] });
+    // A client resuming from before it (here a long poll from seq 0) gets it too.
+    const poll = await call("GET", `/v1/rooms/${roomId}/poll?since=0&timeout=0`, { token: bob.token });
+    expect(poll.body.events.find((e: WireJson) => e.type === "message").message.attachments).toEqual([attachment]);
 
     const res = await download(bob, roomId, grant.body.key);
     expect(res.status).toBe(200);
