@@ -569,12 +569,24 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.room.chat.edit(this.roomId(), identity.userId, seq, text, commandId);
   }
 
-  /** The room's owner and admins, and operators (account role `admin`), moderate: they may delete any message. */
-  private remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
+  /**
+   * The room's owner and admins, and operators (account role `admin`), moderate: they may delete
+   * any message. A deleted message's files go with it: nobody downloads them again, and R2
+   * deletes them (after the answer; a failed delete leaves bytes nobody can reach).
+   */
+  private async remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
     const role = this.roleOf(identity.userId);
     if (role === null) throw this.notMember();
     const moderator = identity.role === "admin" || role !== "member";
-    return this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
+    // The message as posted, before the delete: the log keeps it, but D1's copy loses its files.
+    const original = await this.room.chat.original(this.roomId(), seq);
+    const stored = await this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
+    const keys = original.attachments?.map((a) => a.key) ?? [];
+    if (stored.seq !== null && keys.length > 0) {
+      this.uploads.discard(keys);
+      this.ctx.waitUntil(this.env.FILES.delete(keys).catch((err) => this.logError("deleteFiles", err)));
+    }
+    return stored;
   }
 
   private reactTo(

@@ -2,7 +2,8 @@
  * @module rooms/room-uploads
  * A chat room's record of the files uploaded to it (the bytes are in R2, under the key). A key
  * is claimed once, when its upload starts: a second upload with the same URL finds it taken. It
- * is `stored` once the bytes passed the checks (files/scan.ts), or `rejected`. A message may
+ * is `stored` once the bytes passed the checks (files/scan.ts), or `rejected`; `deleted` once a
+ * message that carried it was deleted. A message may
  * carry only uploads its sender stored in this room, and takes their type, size, name and
  * dimensions from here, never from the client. Kept in the room's SQLite, so the check runs
  * beside the message it lets through, with no D1 read.
@@ -18,7 +19,7 @@ type UploadRow = {
   size: number | null;
   width: number | null;
   height: number | null;
-  state: "pending" | "stored" | "rejected";
+  state: "pending" | "stored" | "rejected" | "deleted";
 };
 
 /** What a checked upload adds to its claim. */
@@ -80,6 +81,11 @@ export class RoomUploads {
   /** The claimed upload's bytes were refused: the key stays taken, and nothing may carry it. */
   reject(key: string): void {
     this.sql.exec(`UPDATE uploads SET state = 'rejected' WHERE key = ? AND state = 'pending'`, key);
+  }
+
+  /** The files of a deleted message: no message may carry them again, and nobody downloads them. */
+  discard(keys: readonly string[]): void {
+    for (const key of keys) this.sql.exec(`UPDATE uploads SET state = 'deleted' WHERE key = ?`, key);
   }
 
   /**

@@ -110,7 +110,7 @@ describe("attachments", () => {
     socket.close();
   });
 
-  it("keeps attachments in the D1 archive and drops them from a deleted message", async () => {
+  it("keeps attachments in the D1 archive, and deletes them with their message", async () => {
     const { ada, bob, roomId } = await roomWithMember();
     const jpeg = jpegBytes(1200, 800);
     const { body, grant } = await upload(ada, roomId, jpeg, "image/jpeg", "photo.jpg");
@@ -134,6 +134,17 @@ describe("attachments", () => {
     const history = await call("GET", `/v1/rooms/${roomId}/messages`, { token: bob.token });
     expect(history.body.messages[0]).toMatchObject({ deleted: true });
     expect(history.body.messages[0].attachments).toBeUndefined();
+    // The file goes with the message: nobody downloads it, no message carries it again, R2 drops it.
+    expect((await download(bob, roomId, grant.key)).status).toBe(404);
+    expectError(
+      await call("POST", `/v1/rooms/${roomId}/messages`, {
+        token: ada.token,
+        body: { attachments: [{ key: grant.key }] },
+      }),
+      403,
+      "forbidden",
+    );
+    await expect.poll(() => env.FILES.head(grant.key), { timeout: 3_000 }).toBeNull();
   });
 
   it("sends a message with attachments over the socket too", async () => {
