@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { newAttachmentKey, signUploadGrant } from "../../files/upload-grant";
-import { ApiError, forbidden, unwrap } from "../../errors";
+import { ApiError, badRequest, forbidden, notFound, unwrap } from "../../errors";
 import {
   type Attachment,
   type AttachmentGrant,
@@ -18,7 +18,6 @@ import {
 import { chatRoom } from "../../rooms/stubs";
 import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
-import { badRequest, notFound } from "../../errors";
 import { readBody, readId } from "../validate";
 import { requireKnownRoom } from "./rooms";
 
