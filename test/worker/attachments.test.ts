@@ -312,6 +312,18 @@ describe("attachments", () => {
       "invalid_request",
     );
     expect((await post(ada, roomId, adas.grant.key)).status).toBe(201);
+
+    // An Idempotency-Key answers its first message again, and refuses other attachments.
+    const once = (attachments?: { key: string }[]) =>
+      call("POST", `/v1/rooms/${roomId}/messages`, {
+        token: ada.token,
+        headers: { "Idempotency-Key": "with-file" },
+        body: { text: "see", ...(attachments ? { attachments } : {}) },
+      });
+    const first = await once([{ key: adas.grant.key }]);
+    expect(first.status).toBe(201);
+    expect((await once([{ key: adas.grant.key }])).body.message.seq).toBe(first.body.message.seq);
+    expectError(await once(), 409, "conflict");
   });
 
   it("cleans paths and unsafe characters out of file names", async () => {
