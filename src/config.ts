@@ -249,6 +249,10 @@ const ConfigSchema = z
      * `slow_consumer`.
      */
     SSE_MAX_BUFFERED_BYTES: int(1_048_576, 1_024),
+    /** Attachments (src/files/, README "Attachments"): the largest file a member may upload, in bytes (≤ 100 MiB). */
+    ATTACHMENT_MAX_BYTES: int(10_485_760, 1).pipe(z.number().max(104_857_600)),
+    /** How long an upload URL stays valid; each one takes a single upload. */
+    UPLOAD_GRANT_TTL_SECONDS: int(600, 10).pipe(z.number().max(3_600)),
     // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
     PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
     TOP_UP_MIN_MINOR: int(500, 1),

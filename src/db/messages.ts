@@ -5,8 +5,10 @@
  * the read-back of history the room no longer keeps.
  */
 import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { z } from "zod";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { BatchItem } from "drizzle-orm/batch";
+import { Attachment } from "../protocol/attachments";
 import type { ChatMessage, Message } from "../protocol/common";
 import { ServerChangeFrame, ServerMessageFrame } from "../protocol/frames";
 import { messageReactions, messages } from "./schema";
@@ -83,7 +85,7 @@ function insertMessageFrames(db: DrizzleD1Database, frames: string): ArchiveStat
     .insert(messages)
     .select(
       sql`SELECT ${m("id")}, ${m("roomId")}, ${m("seq")}, ${m("userId")}, ${m("text")}, ${m("createdAt")},
-        ${m("replyTo")}, NULL, NULL, NULL
+        ${m("replyTo")}, NULL, NULL, NULL, value -> '$.message.attachments'
         FROM json_each(${frames})
         WHERE value ->> '$.type' = 'message' AND json_type(value, '$.message.seq') = 'integer'
           AND ${m("id")} IS NOT NULL AND ${m("roomId")} IS NOT NULL AND ${m("userId")} IS NOT NULL
@@ -110,7 +112,7 @@ function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame): Arc
       return [
         db
           .update(messages)
-          .set({ text: "", replyTo: null, editedAt: null, deletedAt, changeSeq: change.seq })
+          .set({ text: "", replyTo: null, editedAt: null, deletedAt, changeSeq: change.seq, attachments: null })
           .where(and(eq(messages.roomId, roomId), eq(messages.seq, messageSeq), above)),
         db
           .delete(messageReactions)
@@ -149,6 +151,19 @@ export async function archiveMessages(d1: D1Database, events: readonly StoredFra
 
 type MessageRow = typeof messages.$inferSelect;
 
+const StoredAttachments = z.array(Attachment);
+
+/** A row's attachments, as the room stored them (a column that does not parse shows none). */
+function attachmentsOf(row: MessageRow): { attachments?: Attachment[] } {
+  if (row.attachments === null) return {};
+  try {
+    const parsed = StoredAttachments.safeParse(JSON.parse(row.attachments));
+    return parsed.success ? { attachments: parsed.data } : {};
+  } catch {
+    return {};
+  }
+}
+
 /** An archived row as history shows it: the current text, or a tombstone. */
 function archivedView(row: MessageRow): ChatMessage {
   const base = { id: row.id, roomId: row.roomId, seq: row.seq, userId: row.userId, createdAt: row.createdAt };
@@ -158,6 +173,7 @@ function archivedView(row: MessageRow): ChatMessage {
     text: row.text,
     ...(row.replyTo === null ? {} : { replyTo: row.replyTo }),
     ...(row.editedAt === null ? {} : { editedAt: row.editedAt }),
+    ...attachmentsOf(row),
   };
 }
 
@@ -193,5 +209,6 @@ export async function archivedOriginal(d1: D1Database, roomId: string, seq: numb
     text: row.text,
     createdAt: row.createdAt,
     ...(row.replyTo === null ? {} : { replyTo: row.replyTo }),
+    ...attachmentsOf(row),
   };
 }

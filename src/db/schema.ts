@@ -148,6 +148,8 @@ export const messages = sqliteTable(
      * change only above it, so a batch copied twice leaves the row as it was.
      */
     changeSeq: integer("change_seq"),
+    /** The message's attachments as JSON (protocol/attachments.ts `Attachment[]`); null without any or once deleted. */
+    attachments: text("attachments"),
   },
   (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
 );

@@ -14,6 +14,8 @@ import type { AppEnv } from "./context";
 import { openApiDocument } from "./openapi";
 import { originAllowed } from "./origin";
 import { adminRoutes } from "./routes/admin";
+import { attachmentRoutes } from "./routes/attachments";
+import { uploadRoutes } from "./routes/uploads";
 import { errorReason } from "../redact";
 import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
@@ -46,7 +48,7 @@ app.use(async (c, next) => {
 const corsForAllowedOrigins = cors({
   origin: (origin, c: Context<AppEnv>) =>
     origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null,
-  allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control"],
   exposeHeaders: ["Retry-After"],
   maxAge: 600,
@@ -55,7 +57,11 @@ app.use((c, next) =>
   c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : corsForAllowedOrigins(c, next),
 );
 
+// An upload URL's PUT carries a file: its grant sets its limit (http/routes/uploads.ts), not MAX_BODY_BYTES.
+const isUpload = (c: Context<AppEnv>) => c.req.method === "PUT" && c.req.path.startsWith("/v1/uploads/");
+
 app.use(async (c, next) => {
+  if (isUpload(c)) return next();
   const limit = bodyLimit({
     maxSize: c.get("config").MAX_BODY_BYTES,
     onError: () => {
@@ -74,6 +80,8 @@ app.route("/v1", authRoutes);
 app.route("/v1", phoneRoutes);
 app.route("/v1", roomRoutes);
 app.route("/v1", roomMemberRoutes);
+app.route("/v1", attachmentRoutes);
+app.route("/v1", uploadRoutes);
 app.route("/v1", directRoomRoutes);
 app.route("/v1", blockRoutes);
 app.route("/v1", driverRoutes);

@@ -27,7 +27,9 @@ export type RouteClass =
   | "account"
   | "shared_view"
   | "server"
-  | "server_broadcast";
+  | "server_broadcast"
+  | "upload"
+  | "file_read";
 
 type Limiter = {
   binding:
@@ -43,7 +45,9 @@ type Limiter = {
     | "RL_ACCOUNT"
     | "RL_SHARED_VIEW"
     | "RL_SERVER"
-    | "RL_SERVER_BROADCAST";
+    | "RL_SERVER_BROADCAST"
+    | "RL_UPLOAD"
+    | "RL_FILE_READ";
   periodSeconds: 10 | 60;
 };
 
@@ -62,6 +66,8 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   shared_view: { binding: "RL_SHARED_VIEW", periodSeconds: 60 },
   server: { binding: "RL_SERVER", periodSeconds: 60 },
   server_broadcast: { binding: "RL_SERVER_BROADCAST", periodSeconds: 60 },
+  upload: { binding: "RL_UPLOAD", periodSeconds: 60 },
+  file_read: { binding: "RL_FILE_READ", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
@@ -94,6 +100,11 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/server\/broadcast$/, routeClass: "server_broadcast" },
   { method: "POST", path: /^\/v1\/server\/rooms\/[^/]+\/messages$/, routeClass: "server" },
   { method: "GET", path: /^\/v1\/server\/rooms\/[^/]+\/messages$/, routeClass: "server" },
+  // Attachments: asking for an upload URL and using it count per user (the upload under the user
+  // its URL names); each may store a file in R2. A download streams one out: a read with a class.
+  { method: "POST", path: /^\/v1\/rooms\/[^/]+\/attachments$/, routeClass: "upload" },
+  { method: "PUT", path: /^\/v1\/uploads\/[^/]+$/, routeClass: "upload" },
+  { method: "GET", path: /^\/v1\/rooms\/[^/]+\/attachments\/[^/]+$/, routeClass: "file_read" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -116,6 +127,16 @@ export async function limitCaller(c: AppContext): Promise<void> {
   const routeClass = routeClassOf(c.req.method, c.req.path);
   if (routeClass === null || ANONYMOUS_CLASSES.has(routeClass) || KEY_CLASSES.has(routeClass)) return;
   await enforce(c, routeClass, `user:${c.get("identity").userId}`);
+}
+
+/**
+ * Counts a request against its class for `userId`, where no access token names the user: an
+ * upload URL's request counts for the user its grant names.
+ */
+export async function limitUser(c: AppContext, userId: string): Promise<void> {
+  const routeClass = routeClassOf(c.req.method, c.req.path);
+  if (routeClass === null || ANONYMOUS_CLASSES.has(routeClass) || KEY_CLASSES.has(routeClass)) return;
+  await enforce(c, routeClass, `user:${userId}`);
 }
 
 /** Counts a server API call against its class, per API key; throws 429 past the limit. */

@@ -90,6 +90,12 @@ export function previewOf(text: string): string {
   return chars.length <= PREVIEW_CHARS ? chars.join("") : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
 }
 
+/** What a message with attachments and no text shows in a notification: its files, by kind and name. */
+function attachmentsPreview(message: Message): string {
+  const files = message.attachments ?? [];
+  return files.map((f) => `${f.contentType.startsWith("image/") ? "Photo" : "File"}: ${f.filename}`).join(", ");
+}
+
 export function chatNotification(
   message: Message,
   recipientId: string,
@@ -106,7 +112,7 @@ export function chatNotification(
       messageId: message.id,
       senderId: message.userId,
       senderName: senderName?.trim() || message.userId,
-      preview: previewOf(message.text),
+      preview: previewOf(message.text || attachmentsPreview(message)),
     },
   };
 }

@@ -3,6 +3,7 @@
  * Shapes shared by HTTP bodies and WebSocket frames (docs/API.md, "Conventions" and "Resources").
  */
 import { z } from "zod";
+import { Attachment } from "./attachments";
 
 // Coordinates and money are domain values; the wire uses the same schemas.
 export { LatLng } from "../domain/geo";
@@ -51,6 +52,8 @@ export const Message = z.object({
   createdAt: z.number().int(),
   /** The seq of the message this one answers, in the same room. */
   replyTo: z.number().int().optional(),
+  /** Files the sender uploaded to the room (protocol/attachments.ts); `text` may then be empty. */
+  attachments: z.array(Attachment).optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -108,6 +111,8 @@ export const ErrorCode = z.enum([
    * or was never sent (400); `details: { reason, attemptsLeft }`.
    */
   "invalid_code",
+  /** An upload whose bytes are not what was declared, or that an operator's scan refused (422). */
+  "upload_rejected",
   "unauthorized",
   "invalid_credentials",
   "insufficient_funds",

@@ -60,8 +60,8 @@ export function fastChatFrame(data: unknown): ChatClientFrame | undefined {
   )
     return undefined;
   const id = optional(data, "id", data.id, isFrameId);
-  // A reply is left to zod, which checks and keeps `replyTo`.
-  if (!id.ok || data.replyTo !== undefined) return undefined;
+  // A reply or attachments are left to zod, which checks and keeps `replyTo` and `attachments`.
+  if (!id.ok || data.replyTo !== undefined || data.attachments !== undefined) return undefined;
   return id.value === undefined ? { type, text } : { type, id: id.value, text };
 }
 

@@ -5,6 +5,7 @@
  * the server writes.
  */
 import { z } from "zod";
+import { AttachmentRefs } from "./attachments";
 import { Emoji, type MemberRole, Message, MessageSeq, MessageText } from "./common";
 
 /** A client-chosen command id: makes a frame idempotent (applied once, acknowledged again). */
@@ -28,7 +29,16 @@ export type AuthFrame = z.infer<typeof AuthFrame>;
 export { MEMBERSHIP_ENDED_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE, TOKEN_EXPIRED_CLOSE_CODE } from "./close-codes";
 
 export const ChatClientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("message"), id: FrameId.optional(), text: MessageText, replyTo: MessageSeq.optional() }),
+  /** Text, attachments (uploads the sender completed in this room), or both. */
+  z
+    .object({
+      type: z.literal("message"),
+      id: FrameId.optional(),
+      text: MessageText.optional(),
+      replyTo: MessageSeq.optional(),
+      attachments: AttachmentRefs.optional(),
+    })
+    .refine((m) => m.text !== undefined || m.attachments !== undefined, "a message needs text or attachments"),
   /** Replaces the text of one's own message. */
   z.object({ type: z.literal("edit"), id: FrameId.optional(), seq: MessageSeq, text: MessageText }),
   /** Deletes one's own message (the room's creator and operators delete any). */

@@ -4,6 +4,7 @@
  * body with these; the client SDK and the tests use the same schemas and types.
  */
 import { z } from "zod";
+import { AttachmentRefs } from "./attachments";
 import { ChatMessage, Emoji, MemberRole, Message, MessageSeq, MessageText, Room, SignupRole, User } from "./common";
 
 /** Trimmed and lower-cased here, once: the routes and queries take the address as it leaves this schema. */
@@ -196,6 +197,15 @@ export type HistoryResponse = z.infer<typeof HistoryResponse>;
 /** A message, or with `replyTo` a reply to the message of that seq (in the same room, not deleted). */
 export const PostMessageBody = z.object({ text: MessageText, replyTo: MessageSeq.optional() });
 export type PostMessageBody = z.infer<typeof PostMessageBody>;
+
+/**
+ * `POST /v1/rooms/:id/messages`: text, attachments (uploads the sender completed in this room),
+ * or both; and with `replyTo`, a reply.
+ */
+export const PostRoomMessageBody = z
+  .object({ text: MessageText.optional(), replyTo: MessageSeq.optional(), attachments: AttachmentRefs.optional() })
+  .refine((m) => m.text !== undefined || m.attachments !== undefined, "a message needs text or attachments");
+export type PostRoomMessageBody = z.infer<typeof PostRoomMessageBody>;
 
 export const MessageResponse = z.object({ message: Message });
 export type MessageResponse = z.infer<typeof MessageResponse>;

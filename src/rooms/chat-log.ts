@@ -13,6 +13,7 @@
  * message already trimmed show at once rather than after the next copy to D1.
  */
 import { conflict, forbidden, notFound } from "../errors";
+import type { Attachment } from "../protocol/attachments";
 import { type ChatMessage, MAX_REACTIONS_PER_MESSAGE, type Message, type ReactionCount } from "../protocol/common";
 import type { ChatMessageFrame, ChatStoredFrame } from "../protocol/frames";
 import type { HistoryResponse } from "../protocol/http";
@@ -71,12 +72,25 @@ export class ChatLog {
   /**
    * Stores and sends a message once per command id; a repeat returns the first seq. A reply's
    * `replyTo` must name a message of this room (`original` checks that first, since it may ask
-   * D1) that is not deleted (checked here, with the store).
+   * D1) that is not deleted (checked here, with the store). `attachments` are uploads the room
+   * has checked to be the sender's (rooms/room-uploads.ts); their keys are part of what a
+   * repeated command id must match.
    */
-  post(roomId: string, userId: string, text: string, commandId?: string, replyTo?: number): PostedMessage {
+  post(
+    roomId: string,
+    userId: string,
+    text: string,
+    commandId?: string,
+    replyTo?: number,
+    attachments?: Attachment[],
+  ): PostedMessage {
     const fingerprint =
-      commandId === undefined ? null : textFingerprint(text) + (replyTo === undefined ? "" : `>${replyTo}`);
-    return this.store(roomId, userId, userId, text, commandId, fingerprint, replyTo);
+      commandId === undefined
+        ? null
+        : textFingerprint(text) +
+          (replyTo === undefined ? "" : `>${replyTo}`) +
+          (attachments === undefined ? "" : `+${textFingerprint(attachments.map((a) => a.key).join(" "))}`);
+    return this.store(roomId, userId, userId, text, commandId, fingerprint, replyTo, attachments);
   }
 
   /**
@@ -97,6 +111,7 @@ export class ChatLog {
     commandId: string | undefined,
     fingerprint: string | null,
     replyTo?: number,
+    attachments?: Attachment[],
   ): PostedMessage {
     const result = this.log.commands.once(
       commandOwner,
@@ -110,6 +125,7 @@ export class ChatLog {
         const appended = this.log.append((seq) => {
           message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
           if (replyTo !== undefined) message.replyTo = replyTo;
+          if (attachments !== undefined) message.attachments = attachments;
           return { type: "message", seq, message } satisfies ChatMessageFrame;
         }, this.archiveDelayMs);
         return { ...appended, message };

@@ -16,6 +16,10 @@
  * blocks between members (rooms/room-blocks.ts) stop all sending in a direct conversation, and
  * hide the blocked user's doings from the blocker in a group room.
  *
+ * Attachments (http/routes/attachments.ts, uploads.ts): the room records each upload to it
+ * (rooms/room-uploads.ts) as the Worker claims, checks and stores it in R2; a message carries only
+ * its sender's stored uploads, and only a current member may read one back.
+ *
  * A backend with an API key (http/routes/server-api.ts) posts here too, as `system:<sender>`
  * (`postSystem`): on the same log, sent, resumed and notified like a member's message, and its
  * idempotency key owned by the API key. No member sends it, so every member is told.
@@ -38,6 +42,8 @@ import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type 
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
 import { ReadMarks } from "./read-marks";
+import { RoomUploads, type StoredFile } from "./room-uploads";
+import type { Attachment, AttachmentContentType } from "../protocol/attachments";
 import type { ReadableLog } from "./resume";
 import { type BlockPair, actorOf, hiddenText, RoomBlocks } from "./room-blocks";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
@@ -60,12 +66,19 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   private blockList: RoomBlocks | null = null;
   /** Read marks and their copy to D1; made on first use in an activation. */
   private reads: ReadMarks | null = null;
+  /** The record of uploads to the room; made on first use in an activation (its table then too). */
+  private uploadList: RoomUploads | null = null;
   /** Whether this is a direct conversation: read once from storage, never changes. */
   private direct: boolean | null = null;
 
   private get blocks(): RoomBlocks {
     this.blockList ??= new RoomBlocks(this.sql);
     return this.blockList;
+  }
+
+  private get uploads(): RoomUploads {
+    this.uploadList ??= new RoomUploads(this.sql);
+    return this.uploadList;
   }
 
   private get readMarks(): ReadMarks {
@@ -221,14 +234,59 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     });
   }
 
-  postMessage(identity: Identity, text: string, idempotencyKey?: string, replyTo?: number): Promise<Result<Message>> {
+  /** A message (`text` may be empty with attachments), or a reply; `attachmentKeys` name the sender's uploads. */
+  postMessage(
+    identity: Identity,
+    text: string,
+    idempotencyKey?: string,
+    replyTo?: number,
+    attachmentKeys?: string[],
+  ): Promise<Result<Message>> {
     return this.rpc("postMessage", async () => {
       this.requireMember(identity.userId);
       const posted =
         replyTo === undefined
-          ? this.postAndNotify(identity, text, idempotencyKey)
-          : await this.replyAndNotify(identity, text, replyTo, idempotencyKey);
+          ? this.postAndNotify(identity, text, idempotencyKey, attachmentKeys)
+          : await this.replyAndNotify(identity, text, replyTo, idempotencyKey, attachmentKeys);
       return this.room.chat.messageOf(this.roomId(), posted);
+    });
+  }
+
+  /**
+   * An upload to `key` starts (the Worker has checked its signed grant): the uploader must still
+   * be a member, and the key is taken once, so the same upload URL never uploads twice.
+   */
+  claimUpload(
+    userId: string,
+    key: string,
+    contentType: AttachmentContentType,
+    filename: string,
+  ): Promise<Result<true>> {
+    return this.rpc("claimUpload", () => {
+      this.requireMember(userId);
+      this.uploads.claim(key, userId, contentType, filename, Date.now());
+      return true as const;
+    });
+  }
+
+  /** The claimed upload's bytes are in R2 and passed the checks: a message of its uploader may carry it now. */
+  storeUpload(userId: string, key: string, file: StoredFile): Promise<Result<Attachment>> {
+    return this.rpc("storeUpload", () => this.uploads.store(key, userId, file));
+  }
+
+  /** The claimed upload's bytes were refused (and deleted from R2). */
+  rejectUpload(key: string): Promise<Result<true>> {
+    return this.rpc("rejectUpload", () => {
+      this.uploads.reject(key);
+      return true as const;
+    });
+  }
+
+  /** A stored upload, for a current member to download (403 for anyone else, 404 for a stranger to a direct room). */
+  attachment(identity: Identity, key: string): Promise<Result<Attachment>> {
+    return this.rpc("attachment", () => {
+      this.requireMember(identity.userId);
+      return this.uploads.stored(key);
     });
   }
 
@@ -391,9 +449,13 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     frame: ChatClientFrame,
   ): Promise<number | null> | number | null {
     switch (frame.type) {
-      case "message":
-        if (frame.replyTo === undefined) return this.postAndNotify(identity, frame.text, frame.id).seq;
-        return this.replyAndNotify(identity, frame.text, frame.replyTo, frame.id).then((posted) => posted.seq);
+      case "message": {
+        const keys = frame.attachments?.map((a) => a.key);
+        if (frame.replyTo === undefined) return this.postAndNotify(identity, frame.text ?? "", frame.id, keys).seq;
+        return this.replyAndNotify(identity, frame.text ?? "", frame.replyTo, frame.id, keys).then(
+          (posted) => posted.seq,
+        );
+      }
       case "edit":
         return this.edit(identity, frame.seq, frame.text, frame.id).then((stored) => stored.seq);
       case "delete":
@@ -463,9 +525,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /** Stores a message; a new one is also queued as a notification to each member with no socket here. */
-  private postAndNotify(identity: Identity, text: string, commandId?: string): PostedMessage {
+  private postAndNotify(
+    identity: Identity,
+    text: string,
+    commandId?: string,
+    attachmentKeys?: string[],
+  ): PostedMessage {
     this.requireNotBlocked(identity.userId);
-    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId);
+    const attachments = this.attachmentsOf(identity.userId, attachmentKeys);
+    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, undefined, attachments);
     if (posted.message) this.notifyOffline(posted.message, identity.name);
     return posted;
   }
@@ -479,12 +547,19 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     text: string,
     replyTo: number,
     commandId?: string,
+    attachmentKeys?: string[],
   ): Promise<PostedMessage> {
     this.requireNotBlocked(identity.userId);
+    const attachments = this.attachmentsOf(identity.userId, attachmentKeys);
     await this.room.chat.original(this.roomId(), replyTo);
-    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, replyTo);
+    const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, replyTo, attachments);
     if (posted.message) this.notifyOffline(posted.message, identity.name);
     return posted;
+  }
+
+  /** The uploads a message names, as the room recorded them; each must be the sender's (403 otherwise). */
+  private attachmentsOf(userId: string, keys: string[] | undefined): Attachment[] | undefined {
+    return keys === undefined ? undefined : this.uploads.ownedBy(userId, keys);
   }
 
   /** An edit is stored and sent to connections, but not notified: the message was already. */
@@ -494,12 +569,24 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.room.chat.edit(this.roomId(), identity.userId, seq, text, commandId);
   }
 
-  /** The room's owner and admins, and operators (account role `admin`), moderate: they may delete any message. */
-  private remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
+  /**
+   * The room's owner and admins, and operators (account role `admin`), moderate: they may delete
+   * any message. A deleted message's files go with it: nobody downloads them again, and R2
+   * deletes them (after the answer; a failed delete leaves bytes nobody can reach).
+   */
+  private async remove(identity: Identity, seq: number, commandId?: string): Promise<StoredChange> {
     const role = this.roleOf(identity.userId);
     if (role === null) throw this.notMember();
     const moderator = identity.role === "admin" || role !== "member";
-    return this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
+    // The message as posted, before the delete: the log keeps it, but D1's copy loses its files.
+    const original = await this.room.chat.original(this.roomId(), seq);
+    const stored = await this.room.chat.remove(this.roomId(), identity.userId, seq, moderator, commandId);
+    const keys = original.attachments?.map((a) => a.key) ?? [];
+    if (stored.seq !== null && keys.length > 0) {
+      this.uploads.discard(keys);
+      this.ctx.waitUntil(this.env.FILES.delete(keys).catch((err) => this.logError("deleteFiles", err)));
+    }
+    return stored;
   }
 
   private reactTo(

@@ -48,7 +48,11 @@ const Operation = z.object({
   parameters: z.array(Parameter).optional(),
   security: z.array(z.unknown()).optional(),
   requestBody: z
-    .object({ required: z.boolean(), content: z.object({ "application/json": z.object({ schema: JsonSchema }) }) })
+    // JSON bodies, or a file's bytes (an upload: `contentMediaType` schemas, not fuzzed as JSON).
+    .object({
+      required: z.boolean(),
+      content: z.record(z.string(), z.object({ schema: z.union([JsonSchema, z.unknown()]) })),
+    })
     .optional(),
   responses: z.record(z.string(), z.unknown()),
 });
@@ -83,13 +87,14 @@ export function operationsOf(document: z.infer<typeof OpenApiDocument>): DocOper
       const params = op.parameters ?? [];
       const named = (where: string) => params.filter((p) => p.in === where).map((p) => p.name);
       const query = named("query");
+      const json = op.requestBody?.content["application/json"];
       out.push({
         method: method.toUpperCase(),
         path,
         pathParams: named("path"),
         query,
         headers: named("header"),
-        body: op.requestBody?.content["application/json"].schema ?? null,
+        body: json ? JsonSchema.parse(json.schema) : null,
         secured: (op.security ?? []).length > 0,
         apiKey: (op.security ?? []).some(
           (scheme) => typeof scheme === "object" && scheme !== null && "apiKey" in scheme,

@@ -91,7 +91,7 @@ describe("RidewireClient keeps its session", () => {
       const path = new URL(input).pathname;
       if (path === "/v1/auth/refresh") {
         state.refreshes++;
-        const body = JSON.parse(init?.body ?? "{}") as { refreshToken: string };
+        const body = JSON.parse(String(init?.body ?? "{}")) as { refreshToken: string };
         if (state.refuse || body.refreshToken !== state.refreshToken)
           return Response.json({ error: { code: "unauthorized", message: "no" } }, { status: 401 });
         state.valid = fakeToken(state.refreshes + 1, 900);

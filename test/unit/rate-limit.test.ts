@@ -25,8 +25,12 @@ describe("rate limit classes", () => {
       const mutating = op.method !== "get";
       // A share link's view is read without an account: counted per IP.
       // The server publish API counts every call per API key, reads too.
+      // A download streams a file out of R2: counted per user.
       const opensSomething =
-        /\/(ws|events|poll)$/.test(op.path) || op.path.startsWith("/v1/shared/") || op.path.startsWith("/v1/server/");
+        /\/(ws|events|poll)$/.test(op.path) ||
+        op.path.startsWith("/v1/shared/") ||
+        op.path.startsWith("/v1/server/") ||
+        /^\/v1\/rooms\/\{\w+\}\/attachments\/\{\w+\}$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -66,6 +70,9 @@ describe("rate limit classes", () => {
     expect(routeClassOf("POST", "/v1/admin/api-keys")).toBe("write");
     expect(routeClassOf("DELETE", "/v1/admin/api-keys/key_1")).toBe("write");
     expect(routeClassOf("POST", "/v1/auth/refresh")).toBe("account");
+    expect(routeClassOf("POST", "/v1/rooms/room_1/attachments")).toBe("upload");
+    expect(routeClassOf("PUT", "/v1/uploads/abc.def")).toBe("upload");
+    expect(routeClassOf("GET", "/v1/rooms/room_1/attachments/abcdefghijklmnopqrstuv")).toBe("file_read");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
   });
 

@@ -12,6 +12,12 @@
  */
 import type { z } from "zod";
 import type {
+  Attachment,
+  AttachmentContentType,
+  AttachmentGrant,
+  UploadResponse,
+} from "../../../src/protocol/attachments";
+import type {
   ChatMessage,
   ErrorBody,
   LatLng,
@@ -123,6 +129,13 @@ export type ClientOptions = {
 };
 
 export type RequestOptions = { signal?: AbortSignal };
+
+/** A file to upload as a chat attachment: its name, its type (one the service allows) and its bytes. */
+export type AttachmentFile = {
+  filename: string;
+  contentType: AttachmentContentType;
+  data: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>;
+};
 export type IdempotentOptions = RequestOptions & {
   /** Sent as `Idempotency-Key`: the same key from the same user gives back the first result. */
   idempotencyKey?: string;
@@ -168,6 +181,8 @@ const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
 const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
 const MessageResponse = answer<{ message: Message }>({ message: "object" });
+const AttachmentGrantAnswer = answer<AttachmentGrant>({ key: "string", uploadUrl: "string", method: "string" });
+const UploadAnswer = answer<UploadResponse>({ attachment: "object" });
 const ChatMessageAnswer = answer<{ message: ChatMessage }>({ message: "object" });
 const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
 const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
@@ -232,8 +247,14 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Call<T> = {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
+  /** An absolute URL the service gave (an upload URL), instead of `path` under `baseUrl`. */
+  url?: string;
+  /** A file's bytes as the body, instead of JSON. */
+  file?: { data: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>; contentType: string };
+  /** The answer is a file: handed on as a Blob (errors are JSON as everywhere). */
+  blob?: boolean;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   schema?: AnswerCheck<T>;
@@ -663,8 +684,56 @@ export class RidewireClient {
     }
   }
 
-  async postMessage(roomId: string, text: string, options?: IdempotentOptions): Promise<Message> {
-    return (await this.idempotentPost(`/v1/rooms/${seg(roomId)}/messages`, { text }, MessageResponse, options)).message;
+  /**
+   * Posts a message; with `attachments` (uploads of this user to this room, from
+   * `uploadAttachment`) `text` may be "" for a message of files alone.
+   */
+  async postMessage(
+    roomId: string,
+    text: string,
+    options?: IdempotentOptions & { attachments?: Pick<Attachment, "key">[] },
+  ): Promise<Message> {
+    const attachments = options?.attachments?.map((a) => ({ key: a.key }));
+    const body = { ...(text === "" && attachments ? {} : { text }), ...(attachments ? { attachments } : {}) };
+    return (await this.idempotentPost(`/v1/rooms/${seg(roomId)}/messages`, body, MessageResponse, options)).message;
+  }
+
+  /**
+   * Uploads one file to the room (members; a type of `ATTACHMENT_TYPES`, at most the service's
+   * ATTACHMENT_MAX_BYTES): asks for an upload URL, PUTs the bytes to it, and answers the stored
+   * `Attachment`, which `postMessage`'s `attachments` (or a `message` frame's) then carries.
+   * Rejects with `upload_rejected` (422) when the bytes are not of `contentType`.
+   */
+  async uploadAttachment(roomId: string, file: AttachmentFile, options?: RequestOptions): Promise<Attachment> {
+    const size = file.data instanceof Blob ? file.data.size : file.data.byteLength;
+    const grant = await this.call({
+      method: "POST",
+      path: `/v1/rooms/${seg(roomId)}/attachments`,
+      body: { filename: file.filename, contentType: file.contentType, size },
+      schema: AttachmentGrantAnswer,
+      signal: options?.signal,
+    });
+    const stored = await this.call({
+      method: grant.method,
+      path: "/v1/uploads/…",
+      url: grant.uploadUrl,
+      file: { data: file.data, contentType: file.contentType },
+      // The URL is the permission: no token goes with it, so it cannot leak to another host.
+      anonymous: true,
+      schema: UploadAnswer,
+      signal: options?.signal,
+    });
+    return stored.attachment;
+  }
+
+  /** An attachment's file (current members only), as a Blob: show an image with `URL.createObjectURL`. */
+  downloadAttachment(roomId: string, attachment: Pick<Attachment, "key">, options?: RequestOptions): Promise<Blob> {
+    return this.call<Blob>({
+      method: "GET",
+      path: attachmentPath(roomId, attachment.key),
+      blob: true,
+      signal: options?.signal,
+    });
   }
 
   /** A reply to the message at `replyTo` (a seq of the same room; not a deleted message). */
@@ -1200,12 +1269,16 @@ export class RidewireClient {
           reason?: unknown;
           pin?: unknown;
         };
-        if (kind === "room" && f.type === "message" && typeof f.text === "string") {
-          const replyTo = (frame as { replyTo?: unknown }).replyTo;
+        const { replyTo, attachments } = frame as { replyTo?: unknown; attachments?: unknown };
+        if (kind === "room" && f.type === "message" && (typeof f.text === "string" || Array.isArray(attachments))) {
           const { message } = await this.call({
             method: "POST",
             path: `${base}/messages`,
-            body: { text: f.text, ...(typeof replyTo === "number" ? { replyTo } : {}) },
+            body: {
+              ...(typeof f.text === "string" ? { text: f.text } : {}),
+              ...(typeof replyTo === "number" ? { replyTo } : {}),
+              ...(Array.isArray(attachments) ? { attachments } : {}),
+            },
             schema: MessageResponse,
             idempotencyKey: f.id,
             signal,
@@ -1287,8 +1360,9 @@ export class RidewireClient {
   }
 
   private async once<T>(call: Call<T>): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: call.blob ? "*/*" : "application/json" };
     if (call.body !== undefined) headers["Content-Type"] = "application/json";
+    if (call.file) headers["Content-Type"] = call.file.contentType;
     if (!call.anonymous) {
       const token = await this.token();
       if (token) headers.Authorization = `Bearer ${token}`;
@@ -1300,15 +1374,18 @@ export class RidewireClient {
     const onAbort = () => timeout.abort();
     call.signal?.addEventListener("abort", onAbort);
     let response: Response;
-    let text: string;
+    let text = "";
+    let blob: Blob | undefined;
     try {
-      response = await this.fetchImpl(this.url(call.path, call.query), {
+      response = await this.fetchImpl(call.url ?? this.url(call.path, call.query), {
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        ...(call.file ? { body: call.file.data } : {}),
         signal: timeout.signal,
       });
-      text = await response.text();
+      if (call.blob && response.ok) blob = await response.blob();
+      else text = await response.text();
     } catch (err) {
       const why = call.signal?.aborted
         ? "aborted"
@@ -1323,6 +1400,7 @@ export class RidewireClient {
       call.signal?.removeEventListener("abort", onAbort);
     }
 
+    if (blob) return blob as T;
     let data: unknown;
     if (text !== "") {
       try {
@@ -1392,6 +1470,11 @@ function chatChangeRoute(
 /** One path segment: ids are opaque, so anything odd in them is escaped rather than trusted. */
 const seg = (id: string) => encodeURIComponent(id);
 
+/** The download path of an attachment of `roomId`: its key's last part (`rooms/<roomId>/<file>`). */
+export function attachmentPath(roomId: string, key: string): string {
+  return `/v1/rooms/${seg(roomId)}/attachments/${seg(key.slice(key.lastIndexOf("/") + 1))}`;
+}
+
 /** http(s) → ws(s). */
 export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
@@ -1413,6 +1496,9 @@ export type {
   TripAlert,
 };
 export type {
+  Attachment,
+  AttachmentContentType,
+  AttachmentGrant,
   AuthResponse,
   ChatMessage,
   Device,

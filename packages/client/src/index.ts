@@ -5,7 +5,7 @@
  * repeats, re-send unacknowledged frames, and fall back to SSE + HTTP. Web-standard APIs
  * only: it runs in browsers, Node 22+, Deno and Bun.
  */
-export { RidewireClient, socketUrl } from "./http";
+export { attachmentPath, RidewireClient, socketUrl } from "./http";
 // Every type the HTTP client exports is public: its options and inputs, and the protocol's resources.
 export type * from "./http";
 export type { FetchLike } from "./types";

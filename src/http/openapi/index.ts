@@ -5,6 +5,7 @@
  * lists the operations of one file of routes/; this module puts them in order and renders them.
  */
 import { adminOperations } from "./admin";
+import { attachmentOperations } from "./attachments";
 import { authOperations } from "./auth";
 import { securitySchemes } from "./components";
 import { driverOperations } from "./drivers";
@@ -27,6 +28,7 @@ export const operations: Operation[] = [
   ...serviceOperations,
   ...authOperations,
   ...roomOperations,
+  ...attachmentOperations,
   ...driverOperations,
   ...tripOperations,
   ...safetyOperations,

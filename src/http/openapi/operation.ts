@@ -6,7 +6,7 @@
 import type { z } from "zod";
 
 export type Operation = {
-  method: "get" | "post" | "patch" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
   summary: string;
   auth: boolean;
@@ -21,4 +21,8 @@ export type Operation = {
   idempotent?: boolean;
   /** Answers a Server-Sent Events stream (and honours `Last-Event-ID`) rather than JSON. */
   sse?: boolean;
+  /** The body is a file's raw bytes, of one of these types (an upload), rather than JSON. */
+  fileBody?: readonly string[];
+  /** Answers a file's raw bytes, of one of these types (a download), rather than JSON. */
+  fileResponse?: readonly string[];
 };

@@ -1,7 +1,7 @@
 /**
  * @module http/openapi/paths
  * Renders the operations as the document's `paths`: path, query and header parameters, the JSON
- * request body, and the success and error responses.
+ * request body (or a file's bytes), and the success and error responses.
  */
 import { apiKeySecurity, bearerSecurity, jsonSchema } from "./components";
 import { errorResponse } from "./errors";
@@ -35,8 +35,21 @@ function parametersOf(op: Operation) {
   ];
 }
 
+/** Raw bytes of each of `types`: an uploaded or downloaded file. */
+const fileContent = (types: readonly string[]) =>
+  Object.fromEntries(types.map((type) => [type, { schema: { type: "string", contentMediaType: type } }]));
+
+function requestBodyOf(op: Operation) {
+  if (op.fileBody) return { requestBody: { required: true, content: fileContent(op.fileBody) } };
+  if (!op.body) return {};
+  return {
+    requestBody: { required: !op.bodyOptional, content: { "application/json": { schema: jsonSchema(op.body) } } },
+  };
+}
+
 function successContent(op: Operation) {
   if (op.sse) return { "text/event-stream": { schema: { type: "string" } } };
+  if (op.fileResponse) return fileContent(op.fileResponse);
   return op.response ? { "application/json": { schema: jsonSchema(op.response) } } : undefined;
 }
 
@@ -52,14 +65,7 @@ export function pathsOf(operations: readonly Operation[]) {
       summary: op.summary,
       ...(op.auth ? { security: op.apiKey ? apiKeySecurity : bearerSecurity } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? {
-            requestBody: {
-              required: !op.bodyOptional,
-              content: { "application/json": { schema: jsonSchema(op.body) } },
-            },
-          }
-        : {}),
+      ...requestBodyOf(op),
       responses: {
         [op.status]: { description: "success", ...(content ? { content } : {}) },
         default: errorResponse(),

@@ -1,6 +1,7 @@
 /**
  * @module http/routes/rooms
- * Chat rooms (docs/API.md): create, list, join, add member, members, history, post (and reply),
+ * Chat rooms (docs/API.md): create, list, join, add member, members, history, post (and reply,
+ * with attachments: http/routes/attachments.ts),
  * edit, delete and react, and the socket upgrade. Leaving, removing, roles and bans are in
  * http/routes/room-members.ts.
  * Membership changes go to D1 first, then to the room object; messages and history go
@@ -28,7 +29,7 @@ import {
   EditMessageBody,
   HistoryQuery,
   MessageSeqParam,
-  PostMessageBody,
+  PostRoomMessageBody,
   ReactBody,
   ReadMarkBody,
 } from "../../protocol/http";
@@ -148,9 +149,15 @@ roomRoutes.post("/rooms/:id/read", async (c) => {
 roomRoutes.post("/rooms/:id/messages", async (c) => {
   const roomId = readId(c);
   const idempotencyKey = readIdempotencyKey(c);
-  const body = await readBody(c, PostMessageBody);
+  const body = await readBody(c, PostRoomMessageBody);
   const message = unwrap(
-    await chatRoom(c.env, roomId).postMessage(c.get("identity"), body.text, idempotencyKey, body.replyTo),
+    await chatRoom(c.env, roomId).postMessage(
+      c.get("identity"),
+      body.text ?? "",
+      idempotencyKey,
+      body.replyTo,
+      body.attachments?.map((a) => a.key),
+    ),
   );
   return c.json({ message }, 201);
 });
