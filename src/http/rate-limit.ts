@@ -27,7 +27,8 @@ export type RouteClass =
   | "account"
   | "shared_view"
   | "server"
-  | "server_broadcast";
+  | "server_broadcast"
+  | "payout";
 
 type Limiter = {
   binding:
@@ -43,7 +44,8 @@ type Limiter = {
     | "RL_ACCOUNT"
     | "RL_SHARED_VIEW"
     | "RL_SERVER"
-    | "RL_SERVER_BROADCAST";
+    | "RL_SERVER_BROADCAST"
+    | "RL_PAYOUT";
   periodSeconds: 10 | 60;
 };
 
@@ -62,6 +64,7 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   shared_view: { binding: "RL_SHARED_VIEW", periodSeconds: 60 },
   server: { binding: "RL_SERVER", periodSeconds: 60 },
   server_broadcast: { binding: "RL_SERVER_BROADCAST", periodSeconds: 60 },
+  payout: { binding: "RL_PAYOUT", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
@@ -81,6 +84,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },
   { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
   { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },
+  // Money out, and where it goes: a driver has no reason to ask more than a few times a minute.
+  { method: "POST", path: /^\/v1\/payouts$/, routeClass: "payout" },
+  { method: "PUT", path: /^\/v1\/drivers\/me\/payout-account$/, routeClass: "payout" },
   // Sign-up and refresh write to D1 for anyone who asks: a flood from one address is cut off.
   // Login has its own, tighter limits on failed passwords (routes/auth.ts); a password change counts
   // toward those too, and is an account operation besides.
