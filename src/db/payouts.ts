@@ -57,12 +57,15 @@ const COLUMNS = `rowid AS seq, id, driver_id AS driverId, idempotency_key AS ide
 
 // ---- payout accounts -------------------------------------------------------------------------
 
-export async function payoutAccountOf(d1: D1Database, driverId: string): Promise<string | undefined> {
+export async function payoutAccountOf(
+  d1: D1Database,
+  driverId: string,
+): Promise<{ accountId: string; updatedAt: number } | undefined> {
   const row = await d1
-    .prepare(`SELECT account_id AS accountId FROM payout_accounts WHERE driver_id = ?`)
+    .prepare(`SELECT account_id AS accountId, updated_at AS updatedAt FROM payout_accounts WHERE driver_id = ?`)
     .bind(driverId)
-    .first<{ accountId: string }>();
-  return row?.accountId;
+    .first<{ accountId: string; updatedAt: number }>();
+  return row ?? undefined;
 }
 
 /**

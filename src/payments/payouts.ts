@@ -93,7 +93,7 @@ export async function requestPayout(
   if (earlier) return replay(earlier, request);
   if (request.amount && request.amount.currency !== currency)
     throw new ApiError(400, "invalid_request", `payouts are in ${currency}`);
-  const destination = await payoutAccountOf(d1, request.driverId);
+  const destination = (await payoutAccountOf(d1, request.driverId))?.accountId;
   if (!destination)
     throw new ApiError(
       409,
