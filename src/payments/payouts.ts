@@ -95,11 +95,7 @@ export async function requestPayout(
     throw new ApiError(400, "invalid_request", `payouts are in ${currency}`);
   const destination = (await payoutAccountOf(d1, request.driverId))?.accountId;
   if (!destination)
-    throw new ApiError(
-      409,
-      "payout_account_missing",
-      "set a payout account first (PUT /v1/drivers/me/payout-account)",
-    );
+    throw new ApiError(409, "payout_account_missing", "set a payout account first (PUT /v1/drivers/me/payout-account)");
   const holdSince = now - config.PAYOUT_HOLD_MS;
   for (let attempt = 0; attempt < 3; attempt++) {
     const inFlight = await pendingPayoutOf(d1, request.driverId);
@@ -183,7 +179,11 @@ export type PayoutRunSummary = {
  * PAYOUT_BATCH_SIZE drivers a run (the rest, next run). Each payout's key is the run's time, so a
  * repeated delivery of the same run pays nobody twice.
  */
-export async function runScheduledPayouts(d1: D1Database, config: Config, scheduledTime: number): Promise<PayoutRunSummary> {
+export async function runScheduledPayouts(
+  d1: D1Database,
+  config: Config,
+  scheduledTime: number,
+): Promise<PayoutRunSummary> {
   const now = Math.max(scheduledTime, Date.now());
   const currency = config.FARE_CURRENCY;
   const holdSince = now - config.PAYOUT_HOLD_MS;

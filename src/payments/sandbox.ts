@@ -7,14 +7,7 @@
  * a transfer in test mode would be.
  */
 import { ApiError } from "../errors";
-import type {
-  PaymentProvider,
-  ProviderEvent,
-  StartedTopUp,
-  TopUpStart,
-  TransferOutcome,
-  TransferStart,
-} from "./types";
+import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart, TransferOutcome, TransferStart } from "./types";
 
 export class SandboxProvider implements PaymentProvider {
   readonly name = "sandbox" as const;

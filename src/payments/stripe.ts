@@ -10,14 +10,7 @@
 import { z } from "zod";
 import type { Config } from "../config";
 import { ApiError } from "../errors";
-import type {
-  PaymentProvider,
-  ProviderEvent,
-  StartedTopUp,
-  TopUpStart,
-  TransferOutcome,
-  TransferStart,
-} from "./types";
+import type { PaymentProvider, ProviderEvent, StartedTopUp, TopUpStart, TransferOutcome, TransferStart } from "./types";
 import { verifyStripeSignature } from "./stripe-signature";
 
 /** The API version the shapes below were written against. */
@@ -164,7 +157,11 @@ export class StripeProvider implements PaymentProvider {
     if (!answer.answered)
       throw new ApiError(502, "payment_provider_error", `the payment provider did not answer: ${answer.reason}`);
     if (answer.status < 200 || answer.status >= 300)
-      throw new ApiError(502, "payment_provider_error", `the payment provider refused the top-up: ${errorText(answer)}`);
+      throw new ApiError(
+        502,
+        "payment_provider_error",
+        `the payment provider refused the top-up: ${errorText(answer)}`,
+      );
     return answer.body;
   }
 

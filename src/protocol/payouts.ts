@@ -23,8 +23,10 @@ export const PayoutAccountResponse = z.object({ payoutAccount: PayoutAccount.nul
 
 /** `POST /v1/payouts`: an amount to take out, or nothing for everything available. */
 export const PayoutBody = z.object({
-  amount: Money.refine((m) => m.amount > 0 && Number.isSafeInteger(m.amount), "amount must be a positive integer")
-    .optional(),
+  amount: Money.refine(
+    (m) => m.amount > 0 && Number.isSafeInteger(m.amount),
+    "amount must be a positive integer",
+  ).optional(),
 });
 export type PayoutBody = z.infer<typeof PayoutBody>;
 
