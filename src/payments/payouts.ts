@@ -62,6 +62,7 @@ export async function sendPayout(d1: D1Database, config: Config, payout: PayoutR
       driverId: payout.driverId,
       amount: { amount: payout.amount, currency: payout.currency },
       destination: payout.destination,
+      retry: payout.attempts > 0,
     });
   } catch (err) {
     // Not the provider's answer (a missing secret, say): nothing is known to have moved.

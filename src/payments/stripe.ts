@@ -39,6 +39,7 @@ const StripeErrorBody = z.object({
 });
 
 const Transfer = z.object({ id: z.string(), object: z.literal("transfer"), amount: z.number().int() });
+const TransferList = z.object({ object: z.literal("list"), data: z.array(Transfer) });
 
 /** Stripe's answer to one request, or no answer at all. */
 type StripeAnswer = { answered: true; status: number; body: unknown } | { answered: false; reason: string };
@@ -113,12 +114,24 @@ export class StripeProvider implements PaymentProvider {
    * A Connect transfer from the platform's balance to the driver's connected account. Stripe
    * stores the answer to an idempotent request for 24 hours, so every retry of a payout (the
    * reconciliation cron's every 10 minutes) replays the first transfer instead of making another.
+   * A retry first looks the transfer up by its `transfer_group` (the payout id) as well: a payout
+   * left pending past those 24 hours (a long outage) must not be paid a second time.
    * A 4xx means Stripe made no transfer (https://docs.stripe.com/error-handling): definite, except
    * 409 (the same key in flight) and 429 (rate limited), which are tried again like a 5xx or no
    * answer. An `idempotency_error` (a key reused with other parameters) cannot come from here,
    * where the parameters are the payout row's, so it too is left for a person, pending.
    */
   async transfer(transfer: TransferStart): Promise<TransferOutcome> {
+    if (transfer.retry) {
+      const query = new URLSearchParams({ transfer_group: transfer.payoutId, limit: "1" });
+      const found = await this.request("GET", `/v1/transfers?${query}`, null, null);
+      if (!found.answered) return { status: "unknown", reason: found.reason };
+      const list = TransferList.safeParse(found.body);
+      if (found.status !== 200 || !list.success)
+        return { status: "unknown", reason: `the transfer could not be looked up: ${errorText(found)}` };
+      const made = list.data.data[0];
+      if (made) return { status: "paid", providerRef: made.id };
+    }
     const form = new URLSearchParams({
       amount: String(transfer.amount.amount),
       currency: transfer.amount.currency.toLowerCase(),

@@ -17,8 +17,11 @@ export type ProviderEvent =
   /** A genuine event the service has nothing to do for (answered 200 so the provider stops). */
   | { type: "ignored"; providerType: string };
 
-/** A payout to send: the same payout id (so the same idempotency key) on every attempt. */
-export type TransferStart = { payoutId: string; driverId: string; amount: Money; destination: string };
+/**
+ * A payout to send: the same payout id (so the same idempotency key) on every attempt; `retry`
+ * when an earlier attempt may have made the transfer already.
+ */
+export type TransferStart = { payoutId: string; driverId: string; amount: Money; destination: string; retry: boolean };
 
 /**
  * What came of a transfer attempt. `failed` is definite: the provider moved nothing and never

@@ -16,13 +16,16 @@
 //   POST /v1/transfers           a Connect transfer (amount, currency, destination, metadata):
 //                                answers a Transfer (`tr_…`), or 400 when the destination is not
 //                                a connected account; Idempotency-Key as above.
+//   GET  /v1/transfers?transfer_group=<group>   the transfers of that group: { object: "list", data }.
 //   GET  /v1/accounts/<acct id>  a connected account of the platform, or 404 resource_missing.
 //   POST /test/accounts          makes a connected account (what Connect onboarding would): { id }.
-//   POST /test/transfers/lose-answer   the next transfer is made (and its answer kept for its
+//   POST /test/transfers/lose-answer?destination=A   the next transfer to A is made (and its answer kept for its
 //                                Idempotency-Key) but this request is answered 500, as when the
 //                                answer is lost on the way: the caller cannot know it was made.
-//   POST /test/transfers/outage?times=N  the next N transfers are answered 503 and not made.
-//   GET  /test/requests          every API request so far: [{ method, path, headers, form }]
+//   POST /test/idempotency/forget?key=K   forgets that Idempotency-Key, as Stripe does after 24 hours.
+//   POST /test/transfers/outage?destination=A&times=N  the next N transfers to A are answered 503
+//                                and not made.
+//   GET  /test/requests          every API request so far: [{ method, path, query, headers, form }]
 //
 // The tests find it with inject("stripe"): { baseUrl, secretKey, webhookSecret }.
 import { createHmac, randomBytes } from "node:crypto";
@@ -41,8 +44,9 @@ export default async function setup(project) {
   /** Connected accounts, and the transfers made to them. */
   const accounts = new Set();
   const transfers = new Map();
-  let loseNextTransferAnswer = false;
-  let transferOutages = 0;
+  /** Per destination account: lose the next transfer's answer; refuse the next N transfers with 503. */
+  const loseAnswerFor = new Set();
+  const outagesFor = new Map();
 
   const server = createServer((req, res) => {
     const chunks = [];
@@ -68,11 +72,15 @@ export default async function setup(project) {
         return reply(200, { id });
       }
       if (url.pathname === "/test/transfers/lose-answer" && req.method === "POST") {
-        loseNextTransferAnswer = true;
+        loseAnswerFor.add(url.searchParams.get("destination"));
+        return reply(200, { ok: true });
+      }
+      if (url.pathname === "/test/idempotency/forget" && req.method === "POST") {
+        idempotent.delete(url.searchParams.get("key") ?? "");
         return reply(200, { ok: true });
       }
       if (url.pathname === "/test/transfers/outage" && req.method === "POST") {
-        transferOutages = Number(url.searchParams.get("times") ?? "1");
+        outagesFor.set(url.searchParams.get("destination"), Number(url.searchParams.get("times") ?? "1"));
         return reply(200, { ok: true });
       }
       const pay = /^\/test\/pay\/([\w]+)$/.exec(url.pathname);
@@ -105,7 +113,13 @@ export default async function setup(project) {
 
       // The API itself.
       const form = Object.fromEntries(new URLSearchParams(text));
-      requests.push({ method: req.method, path: url.pathname, headers: req.headers, form });
+      requests.push({
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        form,
+      });
       if (req.headers.authorization !== `Bearer ${SECRET_KEY}`)
         return stripeError(401, "invalid_request_error", "Invalid API Key provided");
       const account = /^\/v1\/accounts\/([\w]+)$/.exec(url.pathname);
@@ -113,6 +127,11 @@ export default async function setup(project) {
         if (!accounts.has(account[1]))
           return stripeError(404, "invalid_request_error", `No such account: '${account[1]}'`, "resource_missing");
         return reply(200, { id: account[1], object: "account", type: "express", payouts_enabled: true });
+      }
+      if (url.pathname === "/v1/transfers" && req.method === "GET") {
+        const group = url.searchParams.get("transfer_group");
+        const data = [...transfers.values()].filter((t) => group === null || t.transfer_group === group);
+        return reply(200, { object: "list", data, has_more: false, url: "/v1/transfers" });
       }
       const isTransfer = url.pathname === "/v1/transfers" && req.method === "POST";
       if (!isTransfer && (url.pathname !== "/v1/payment_intents" || req.method !== "POST"))
@@ -162,8 +181,9 @@ export default async function setup(project) {
 
   function transfer(form, key, text, reply, stripeError) {
     // No answer saved: Stripe keeps no idempotent result for a request it did not execute.
-    if (transferOutages > 0) {
-      transferOutages--;
+    const outages = outagesFor.get(form.destination) ?? 0;
+    if (outages > 0) {
+      outagesFor.set(form.destination, outages - 1);
       return stripeError(503, "api_error", "Stripe is temporarily unavailable");
     }
     const amount = Number(form.amount);
@@ -196,8 +216,7 @@ export default async function setup(project) {
     };
     transfers.set(made.id, made);
     if (key) idempotent.set(key, { params: text, status: 200, body: made });
-    if (loseNextTransferAnswer) {
-      loseNextTransferAnswer = false;
+    if (loseAnswerFor.delete(form.destination)) {
       return stripeError(500, "api_error", "the answer was lost on the way");
     }
     return reply(200, made);

@@ -105,6 +105,15 @@ async function transferRequests(
   return all.filter((r) => r.path === "/v1/transfers" && r.form["metadata[payout_id]"] === payoutId);
 }
 
+/** How often the transfers of a payout were looked up by their transfer_group. */
+async function transferLookups(payoutId: string): Promise<number> {
+  const all: { method: string; path: string; query: Record<string, string> }[] = await (
+    await fetch(`${stripeStandIn().baseUrl}/test/requests`)
+  ).json();
+  return all.filter((r) => r.method === "GET" && r.path === "/v1/transfers" && r.query.transfer_group === payoutId)
+    .length;
+}
+
 let areaCounter = 0;
 
 /** A driver who completed a 10 km ride: their earnings are its driver's share. */
@@ -366,10 +375,11 @@ describe("payouts through Stripe Connect", () => {
     });
   });
 
-  it("leaves a payout whose answer was lost pending, and the cron settles it with the same key, once", async () => {
+  it("leaves a payout whose answer was lost pending; the cron settles it once, even once Stripe forgot", async () => {
     const { driver, earned } = await earningDriver();
-    await setAccount(driver, await stripeAccount(), stripeEnv());
-    await fetch(`${stripeStandIn().baseUrl}/test/transfers/lose-answer`, { method: "POST" });
+    const account = await stripeAccount();
+    await setAccount(driver, account, stripeEnv());
+    await fetch(`${stripeStandIn().baseUrl}/test/transfers/lose-answer?destination=${account}`, { method: "POST" });
     const res = await payOut(driver, {}, unique("po"), stripeEnv());
     expect(res.status).toBe(201);
     expect(res.body.payout).toMatchObject({ status: "pending", amount: USD(earned), attempts: 1 });
@@ -380,14 +390,16 @@ describe("payouts through Stripe Connect", () => {
 
     // Too soon for the cron (the request might still be running): left alone.
     await runCron("*/10 * * * *", stripeEnv());
-    expect((await transferRequests(id)).length).toBe(1);
-    // Later: asked again with the same key, Stripe answers with the transfer it made.
-    await runCron("*/10 * * * *", stripeEnv({ PAYOUT_RETRY_AFTER_MS: "1000" }), Date.now() + 5_000);
+    expect(await transferLookups(id)).toBe(0);
+    // Later, and past the 24 hours Stripe keeps an Idempotency-Key: the retry finds the transfer
+    // by its transfer_group and makes no second one.
+    await fetch(`${stripeStandIn().baseUrl}/test/idempotency/forget?key=payout-${id}`, { method: "POST" });
     await new Promise((r) => setTimeout(r, 1_100));
     await runCron("*/10 * * * *", stripeEnv({ PAYOUT_RETRY_AFTER_MS: "1000" }));
+    expect(await transferLookups(id)).toBe(1);
     const requests = await transferRequests(id);
-    expect(requests.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(requests.map((r) => r.headers["idempotency-key"]))).toEqual(new Set([`payout-${id}`]));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.headers["idempotency-key"]).toBe(`payout-${id}`);
     const [row] = (await via(payoutEnv(), "GET", "/v1/payouts", { token: driver.token })).body.payouts;
     expect(row).toMatchObject({ id, status: "paid" });
     expect(row.providerRef).toMatch(/^tr_/);
@@ -397,17 +409,23 @@ describe("payouts through Stripe Connect", () => {
 
   it("retries after an outage, and gives the money back when Stripe refuses the transfer", async () => {
     const { driver, earned } = await earningDriver();
-    await setAccount(driver, await stripeAccount(), stripeEnv());
-    await fetch(`${stripeStandIn().baseUrl}/test/transfers/outage?times=1`, { method: "POST" });
+    const account = await stripeAccount();
+    await setAccount(driver, account, stripeEnv());
+    await fetch(`${stripeStandIn().baseUrl}/test/transfers/outage?destination=${account}&times=1`, { method: "POST" });
     const down = await payOut(driver, {}, unique("po"), stripeEnv());
     expect(down.body.payout).toMatchObject({ status: "pending" });
     expect(down.body.payout.failure).toMatch(/unavailable/);
     await new Promise((r) => setTimeout(r, 1_100));
     await runCron("*/10 * * * *", stripeEnv({ PAYOUT_RETRY_AFTER_MS: "1000" }));
-    expect((await via(payoutEnv(), "GET", "/v1/payouts", { token: driver.token })).body.payouts[0]).toMatchObject({
-      status: "paid",
-      attempts: 2,
-    });
+    const [afterOutage] = (await via(payoutEnv(), "GET", "/v1/payouts", { token: driver.token })).body.payouts;
+    expect(afterOutage).toMatchObject({ status: "paid", attempts: 2 });
+    // Looked up first (nothing made), then asked for again with the same key.
+    expect(await transferLookups(afterOutage.id)).toBe(1);
+    const asked = await transferRequests(afterOutage.id);
+    expect(asked.map((r) => r.headers["idempotency-key"])).toEqual([
+      `payout-${afterOutage.id}`,
+      `payout-${afterOutage.id}`,
+    ]);
 
     // An account Stripe does not know (deleted there since it was set): a definite refusal.
     const { driver: gone, earned: goneEarned } = await earningDriver();
