@@ -214,8 +214,9 @@ export async function stuckPayouts(d1: D1Database, before: number, limit: number
 }
 
 /**
- * Drivers the scheduled run pays: a payout account, nothing in flight, and at least `minimum`
- * available; at most `limit`, those waiting longest since their last payout first.
+ * Drivers the scheduled run pays: a payout account, not banned (an operator looks at a banned
+ * account's money first), nothing in flight, and at least `minimum` available; at most `limit`,
+ * those waiting longest since their last payout first.
  */
 export async function payableDrivers(
   d1: D1Database,
@@ -235,8 +236,9 @@ export async function payableDrivers(
                     WHERE l.account_id = 'earnings:' || a.driver_id AND l.currency = ? AND l.amount > 0
                       AND l.created_at > ? AND e.kind != 'payout_failed') AS available,
                 (SELECT MAX(created_at) FROM payouts p WHERE p.driver_id = a.driver_id) AS lastPayout
-           FROM payout_accounts a
-          WHERE NOT EXISTS (SELECT 1 FROM payouts p WHERE p.driver_id = a.driver_id AND p.status = 'pending'))
+           FROM payout_accounts a JOIN users u ON u.id = a.driver_id
+          WHERE u.banned_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.driver_id = a.driver_id AND p.status = 'pending'))
        WHERE available >= ? AND available > 0
        ORDER BY COALESCE(lastPayout, 0), driverId
        LIMIT ?`,

@@ -246,6 +246,12 @@ describe("payouts on request", () => {
       ["payout", -earned],
       ["earning", earned],
     ]);
+    // Paid out is still earned: the earnings report is unchanged.
+    const report = await call("GET", "/v1/earnings", { token: driver.token });
+    expect(report.body.earnings.net).toEqual(USD(earned));
+    // Nobody else sees it: another driver's history is their own (empty).
+    const other = await registerUser("driver");
+    expect((await via(payoutEnv(), "GET", "/v1/payouts", { token: other.token })).body.payouts).toEqual([]);
   });
 
   it("pays a part, at least the minimum and at most what is available, and pages the history", async () => {
@@ -472,6 +478,21 @@ describe("scheduled payouts", () => {
     }
     for (const driver of [noAccount, below])
       expect((await via(payoutEnv(), "GET", "/v1/payouts", { token: driver.token })).body.payouts).toEqual([]);
+
+    // A banned driver is not paid by the schedule: an operator looks at their money first.
+    const { driver: banned } = await earningDriver();
+    await setAccount(banned, sandboxAccount());
+    const admin = await registerAdmin();
+    const ban = await call("POST", `/v1/admin/users/${banned.user.id}/ban`, {
+      token: admin.token,
+      body: { reason: "payout fraud review" },
+    });
+    expect(ban.status).toBe(200);
+    await runCron(PAYOUT_CRON, payoutEnv(), Date.now());
+    const bannedRows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?`)
+      .bind(banned.user.id)
+      .first<{ n: number }>();
+    expect(bannedRows?.n).toBe(0);
 
     // One driver per run at most: the next one waits for the next run.
     const { driver: a } = await earningDriver();
