@@ -157,12 +157,16 @@ export class StripeProvider implements PaymentProvider {
     return { status: retryable ? "unknown" : "failed", reason: errorText(answer) };
   }
 
-  /** A connected account of this platform: Stripe answers 200 for it, an error for any other id. */
+  /**
+   * A connected account of this platform: Stripe answers 200 for it, and 404 (no such account) or
+   * 403 (not connected to this platform) for any other id. Anything else is not an answer about
+   * the account.
+   */
   async payoutAccountExists(accountId: string): Promise<boolean> {
     const answer = await this.request("GET", `/v1/accounts/${encodeURIComponent(accountId)}`, null, null);
-    if (!answer.answered || answer.status >= 500 || answer.status === 429)
-      throw new ApiError(502, "payment_provider_error", "the payment provider could not check the payout account");
-    return answer.status === 200;
+    if (answer.answered && answer.status === 200) return true;
+    if (answer.answered && (answer.status === 404 || answer.status === 403)) return false;
+    throw new ApiError(502, "payment_provider_error", "the payment provider could not check the payout account");
   }
 
   private async post(path: string, form: URLSearchParams, idempotencyKey: string): Promise<unknown> {

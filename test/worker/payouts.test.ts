@@ -203,6 +203,12 @@ describe("the payout account", () => {
     const driver = await registerUser("driver");
     expectError(await setAccount(driver, "acct_0000000000000000", stripeEnv()), 400, "payout_account_unknown");
     const account = await stripeAccount();
+    // Stripe not answering about the account (here: a wrong key) is not a verdict on it.
+    expectError(
+      await setAccount(driver, account, stripeEnv({ STRIPE_SECRET_KEY: "sk_test_not_the_key" })),
+      502,
+      "payment_provider_error",
+    );
     expect((await setAccount(driver, account, stripeEnv())).status).toBe(200);
   });
 });
