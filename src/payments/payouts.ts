@@ -28,7 +28,7 @@ import { payoutAmount } from "../domain/payouts";
 import { ApiError, conflict } from "../errors";
 import type { Payout } from "../protocol/payouts";
 import { errorReason } from "../redact";
-import { paymentProvider } from "./provider";
+import { paymentProvider, paymentProviderNamed } from "./provider";
 
 /** The cron of wrangler.toml's `[triggers]` that runs the scheduled payouts; the other reconciles. */
 export const PAYOUT_CRON = "0 3 * * *";
@@ -54,7 +54,7 @@ export function toPayout(row: PayoutRow): Payout {
 
 /** Asks the provider for the payout's transfer and records the answer; the row as it stands after. */
 export async function sendPayout(d1: D1Database, config: Config, payout: PayoutRow, now: number): Promise<PayoutRow> {
-  const provider = paymentProvider(config);
+  const provider = paymentProviderNamed(payout.provider, config);
   let outcome: Awaited<ReturnType<typeof provider.transfer>>;
   try {
     outcome = await provider.transfer({
