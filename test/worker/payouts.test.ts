@@ -117,7 +117,7 @@ async function transferLookups(payoutId: string): Promise<number> {
 let areaCounter = 0;
 
 /** A driver who completed a 10 km ride: their earnings are its driver's share. */
-async function earningDriver(): Promise<{ driver: OnlineDriver; earned: number }> {
+async function earningDriver(): Promise<{ driver: OnlineDriver; earned: number; tripId: string }> {
   const pickup = area(areaCounter++, 62);
   const driver = await onlineDriver(pickup);
   const rider = await registerUser("rider");
@@ -128,7 +128,7 @@ async function earningDriver(): Promise<{ driver: OnlineDriver; earned: number }
   expect(receipt.status).toBe(200);
   const earned: number = receipt.body.receipt.driverEarning.amount;
   expect(earned).toBeGreaterThan(1_000);
-  return { driver, earned };
+  return { driver, earned, tripId: trip.id };
 }
 
 async function runCron(cron: string, workerEnv: Env, at = Date.now()): Promise<void> {
@@ -329,6 +329,23 @@ describe("payouts on request", () => {
       .bind(twin.user.id)
       .first<{ n: number }>();
     expect(rows?.n).toBe(1);
+  });
+
+  it("leaves a driver owing what a refund takes back after a payout, and pays nothing until earned back", async () => {
+    const { driver, earned, tripId } = await earningDriver();
+    await setAccount(driver, sandboxAccount());
+    expect((await payOut(driver)).body.payout).toMatchObject({ status: "paid", amount: USD(earned) });
+    const admin = await registerAdmin();
+    const refund = await call("POST", `/v1/admin/trips/${tripId}/refund`, {
+      token: admin.token,
+      body: { reason: "the ride never happened" },
+      headers: { "Idempotency-Key": unique("refund") },
+    });
+    expect(refund.status).toBe(201);
+    // The driver's share is taken back from earnings already paid out: they owe it. The ledger
+    // checks after this test call that no problem (payouts in transit are what may not go negative).
+    expect(await balanceOf(driver)).toMatchObject({ balance: USD(-earned), available: USD(0), onHold: USD(0) });
+    expectError(await payOut(driver), 409, "nothing_to_pay_out");
   });
 
   it("keeps earnings within the hold period back, and says so", async () => {
