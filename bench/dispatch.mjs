@@ -246,6 +246,9 @@ const trips = new Map();
 const offerSeenAt = new Map();
 /** Accepts acknowledged before the POST that created the trip answered: driver ids by trip. */
 const earlyAccepts = new Map();
+/** Each trip's PIN as its rider sees it in the answer to POST /v1/trips, until its driver starts the ride. */
+const tripPins = new Map();
+
 /** Send time of each fix a driver on a trip sent, by `${tripId}:${at}`, until the rider sees it. */
 const fixSentAt = new Map();
 let measuring = false;
@@ -392,7 +395,10 @@ function onAccepted(d, tripId) {
 }
 async function drive(d, tripId) {
   await sleep((RIDE_S * 1000) / 4);
-  for (const step of ["arrived", "start"]) await tripCall(d, tripId, step);
+  await tripCall(d, tripId, "arrived");
+  // The rider reads the trip's PIN out to the driver (TRIP_PIN_REQUIRED); the driver types it into start.
+  await tripCall(d, tripId, "start", { pin: tripPins.get(tripId) });
+  tripPins.delete(tripId);
   await sleep((RIDE_S * 3000) / 4);
   d.completeSent = true;
   await tripCall(d, tripId, "complete");
@@ -404,17 +410,17 @@ async function drive(d, tripId) {
  * A driver's move on their trip: a frame on the channel (as a driver app with its socket open sends it), or the HTTP
  * route.
  */
-async function tripCall(d, tripId, step) {
+async function tripCall(d, tripId, step, body = {}) {
   try {
-    if (MOVES === "channel" && d.ws?.readyState === WebSocket.OPEN) await channelMove(d, tripId, step);
-    else await api("POST", `/v1/trips/${tripId}/${step}`, undefined, d.token);
+    if (MOVES === "channel" && d.ws?.readyState === WebSocket.OPEN) await channelMove(d, tripId, step, body);
+    else await api("POST", `/v1/trips/${tripId}/${step}`, body, d.token);
   } catch (err) {
     countError(`${step}:${err.code ?? "network"}`);
   }
 }
 
 /** Sends `trip.<step>` and waits for its ack (or error frame), at most 30 s like an HTTP call. */
-function channelMove(d, tripId, step) {
+function channelMove(d, tripId, step, body) {
   const id = `mv-${d.idx}-${++d.seq}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -426,7 +432,7 @@ function channelMove(d, tripId, step) {
       if (frame.type === "ack") resolve();
       else reject(new BenchError(`trip.${step}: ${frame.code}: ${frame.message}`, frame.code ?? "error"));
     });
-    d.ws.send(JSON.stringify({ type: `trip.${step}`, id, tripId }));
+    d.ws.send(JSON.stringify({ type: `trip.${step}`, id, tripId, ...body }));
   });
 }
 
@@ -519,6 +525,7 @@ async function requestRide(r) {
     win.counts.created++;
     sample(win.tripPostMs, "trip_post", answeredMs);
     const tripId = body.trip.id;
+    if (body.trip.pin !== undefined) tripPins.set(tripId, body.trip.pin);
     if (answeredMs > 1000)
       win.slowRequests.push({ tripId, stage: "POST /v1/trips answered", ms: Math.round(answeredMs) });
     const trip = { sentAt, offeredAt: null, offers: 0, acceptedBy: null, status: body.trip.status, rider: r.idx, win };

@@ -210,6 +210,13 @@ const ConfigSchema = z
     TWILIO_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.twilio.com"),
     /** Texts one user may be sent per rolling hour (they cost money); past it the channel logs `rate_limited`. */
     SMS_PER_HOUR: int(5, 0),
+    /**
+     * "Your driver has arrived" goes by SMS too when no device of the rider acknowledged the push
+     * (`POST /v1/notifications/:id/ack`) this many seconds after it was sent (rooms/trip-arrival-sms.ts).
+     * A minute: long enough for a phone to wake and the app to ack, short enough that the driver is
+     * still waiting at the pickup. At most an hour: by then the text is no use.
+     */
+    ARRIVED_SMS_AFTER_SECONDS: int(60, 1).pipe(z.number().max(3_600)),
     /** Emails one user may be sent per rolling hour; past it the channel logs `rate_limited`. */
     EMAIL_PER_HOUR: int(20, 0),
     /** A phone verification code lives this long (it is six digits: minutes, not days). */

@@ -7,7 +7,8 @@
 import { and, desc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import type { NotificationMessage } from "../notify/message";
+import type { ArrivalPush } from "../notify/arrival-sms";
+import { loggedData, type NotificationMessage } from "../notify/message";
 import {
   Channel,
   NotificationType,
@@ -184,7 +185,7 @@ export async function openNotifications(
           id: message.id,
           userId: message.userId,
           type: message.type,
-          payload: message.data,
+          payload: loggedData(message),
           status: sql`CASE WHEN ${overLimit} THEN 'rate_limited' ELSE 'pending' END`,
           attempts: 0,
           deliveredTo: [],
@@ -351,7 +352,7 @@ export async function failDeadLetter(
       id: message.id,
       userId: message.userId,
       type: message.type,
-      payload: message.data,
+      payload: loggedData(message),
       status: "failed",
       attempts: 0,
       lastError: reason,
@@ -440,6 +441,23 @@ export async function ackNotification(
     .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
     .returning({ ackedAt: notifications.ackedAt });
   return row?.ackedAt ?? undefined;
+}
+
+/**
+ * The arrival push as the delayed arrival SMS weighs it (notify/arrival-sms.ts): the user's own
+ * notification only, with its SMS channel's outcome; undefined while the consumer has not logged it.
+ */
+export async function arrivalPushOf(d1: D1Database, userId: string, id: string): Promise<ArrivalPush | undefined> {
+  const row = await d1
+    .prepare(
+      `SELECT n.status AS status, n.acked_at AS acked_at, c.outcome AS sms_outcome
+       FROM notifications n
+       LEFT JOIN notification_channels c ON c.notification_id = n.id AND c.channel = 'sms'
+       WHERE n.id = ?1 AND n.user_id = ?2`,
+    )
+    .bind(id, userId)
+    .first<{ status: NotificationStatus; acked_at: number | null; sms_outcome: ChannelOutcome | null }>();
+  return row ? { status: row.status, ackedAt: row.acked_at, smsOutcome: row.sms_outcome } : undefined;
 }
 
 /**

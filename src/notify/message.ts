@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { TripStatus } from "../domain/trip";
 import { Money, type Message } from "../protocol/common";
-import { Offer, type Trip } from "../protocol/dispatch";
+import { Offer, type Trip, TripPinCode } from "../protocol/dispatch";
 import type { NotificationType } from "../protocol/notifications";
 
 /** Previews are cut to this many characters (code points), the ellipsis included. */
@@ -45,6 +45,13 @@ export const TripStatusNotificationData = z.object({
   status: TripStatus,
   driverId: z.string().nullable(),
   fare: Money.nullable(),
+  /**
+   * Only on the delayed arrival SMS (`arrivalSmsNotification`): the id of the push notification
+   * that no device acknowledged in time. Its presence routes the message to SMS alone.
+   */
+  unackedPushId: z.string().min(1).max(256).optional(),
+  /** Only on the delayed arrival SMS: the trip's PIN, when the trip has one (it reaches the rider alone). */
+  pin: TripPinCode.optional(),
 });
 
 /** A trip's charge was taken: the fare on completion, or a cancellation fee. */
@@ -118,6 +125,34 @@ export function tripStatusNotification(trip: Trip, seq: number): NotificationMes
     createdAt: trip.updatedAt,
     data: { tripId: trip.id, seq, status: trip.status, driverId: trip.driverId, fare: trip.fare },
   };
+}
+
+/**
+ * The text that stands in for an arrival push no device acknowledged (rooms/trip-arrival-sms.ts):
+ * one per arrival, its id derived from the push's, so a repeated send is one SMS. It carries the
+ * trip's PIN, which the push never does (a push payload reaches webhooks and push services).
+ */
+export function arrivalSmsNotification(
+  push: NotificationMessage,
+  pin: string | null,
+  now: number,
+): NotificationMessage {
+  if (push.type !== "trip_status" || push.data.status !== "arrived")
+    throw new Error("an arrival SMS stands in for an arrival push only");
+  return {
+    id: `sms:${push.id}`,
+    userId: push.userId,
+    type: "trip_status",
+    createdAt: now,
+    data: { ...push.data, unackedPushId: push.id, ...(pin === null ? {} : { pin }) },
+  };
+}
+
+/** What the notification log keeps of a message: its data without the trip PIN (a secret of the ride). */
+export function loggedData(message: NotificationMessage): NotificationMessage["data"] {
+  if (message.type !== "trip_status" || message.data.pin === undefined) return message.data;
+  const { pin: _pin, ...kept } = message.data;
+  return kept;
 }
 
 /** One receipt per trip: the ledger's charge key makes it one charge, this id one notification. */

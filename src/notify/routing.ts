@@ -13,7 +13,10 @@
  *   may be looking at.
  * - "Your driver has arrived" goes to the app's devices; only when none of them took it (no
  *   device, or every push service failed) does it go out by SMS, which costs money and must
- *   reach a rider without the app.
+ *   reach a rider without the app. A push service taking it is no proof that a rider saw it (a
+ *   phone in a bag, an app killed): when no device acknowledges it within
+ *   ARRIVED_SMS_AFTER_SECONDS, the trip sends a second notification, `trip_arrived_sms`, by SMS
+ *   alone (rooms/trip-arrival-sms.ts decides; notify/message's `arrivalSmsNotification`).
  * - A receipt is an email (the record a rider keeps) and the in-app log; devices get it too.
  * - Security notices (a sign-in, a password change, a ban) go by email, to the address the
  *   account signs in with, and cannot be muted.
@@ -41,19 +44,21 @@ export type Route = {
 };
 
 /** A notification type, or a finer case of one that routes differently. */
-export type RouteName = NotificationType | "trip_arrived";
+export type RouteName = NotificationType | "trip_arrived" | "trip_arrived_sms";
 
 export const ROUTES: Readonly<Record<RouteName, Route>> = {
   offer: { channels: ["fcm", "webpush", "webhook"], mode: "fallback", mutable: true, urgent: true },
   chat_message: { channels: DEVICE_CHANNELS, mode: "all", mutable: true, urgent: false },
   trip_status: { channels: DEVICE_CHANNELS, mode: "all", mutable: true, urgent: true },
   trip_arrived: { channels: ["fcm", "webpush", "webhook", "sms"], mode: "fallback", mutable: true, urgent: true },
+  trip_arrived_sms: { channels: ["sms"], mode: "all", mutable: true, urgent: true },
   receipt: { channels: ["email", ...DEVICE_CHANNELS], mode: "all", mutable: true, urgent: false },
   security: { channels: ["email"], mode: "all", mutable: false, urgent: true },
 };
 
 export function routeNameOf(message: NotificationMessage): RouteName {
-  if (message.type === "trip_status" && message.data.status === "arrived") return "trip_arrived";
+  if (message.type === "trip_status" && message.data.status === "arrived")
+    return message.data.unackedPushId === undefined ? "trip_arrived" : "trip_arrived_sms";
   return message.type;
 }
 

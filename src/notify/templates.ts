@@ -105,7 +105,10 @@ export function emailFor(message: NotificationMessage, recipientName: string): E
 
 /** SMS text: one segment (160 GSM-7 characters) where it can be, nothing private. */
 export function smsFor(message: NotificationMessage): string | null {
-  if (message.type === "trip_status" && message.data.status === "arrived")
-    return "ridewire: Your driver has arrived at the pickup point.";
+  if (message.type === "trip_status" && message.data.status === "arrived") {
+    const arrived = "ridewire: Your driver has arrived at the pickup point.";
+    // The PIN is on the delayed arrival SMS only: the driver asks for it before the ride starts.
+    return message.data.pin === undefined ? arrived : `${arrived} Your trip PIN: ${message.data.pin}`;
+  }
   return null;
 }

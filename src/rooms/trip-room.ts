@@ -58,6 +58,7 @@ import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record
 import { createTrackSchema, TripTrack } from "./trip-track";
 import { createPinSchema, TripPin } from "./trip-pin";
 import { createShareSchema, TripShares } from "./trip-share";
+import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
 import type { SharedTrip } from "../protocol/safety";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
@@ -81,6 +82,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly pins = new TripPin(this.ctx.storage.sql);
   /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
   private readonly shares = new TripShares(this.ctx.storage.sql);
+  /** The timer of the delayed arrival SMS in SQLite (rooms/trip-arrival-sms.ts); nothing in memory. */
+  private readonly arrivalSms = new ArrivalSmsTimers(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
@@ -95,6 +98,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     createTrackSchema(this.sql);
     createPinSchema(this.sql);
     createShareSchema(this.sql);
+    createArrivalSmsSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -331,15 +335,31 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   protected override wakeNeeded(now: number): number | null {
-    return this.kept.wakeNeeded(now);
+    const logAt = this.kept.wakeNeeded(now);
+    const smsAt = this.kept.exists ? this.arrivalSms.next() : null;
+    return logAt === null || smsAt === null ? (logAt ?? smsAt) : Math.min(logAt, smsAt);
   }
 
-  /** The outbox, then dispatch's timers: an expired offer, the match timeout, the next try. */
+  /** The outbox, then dispatch's timers (an expired offer, the match timeout, the next try), then the arrival SMS. */
   protected override async onAlarm(now: number): Promise<number | null> {
     const retryAt = await this.room.log.onAlarm(now);
     await this.dispatch();
-    const deadline = nextDispatchDeadline(this.state(), Date.now(), dispatchSettings(this.config));
-    return retryAt === null ? deadline : Math.min(retryAt, deadline ?? retryAt);
+    await this.arrivalSms.ring(
+      {
+        stillArrived: () => this.state().status === "arrived",
+        riderId: () => this.state().riderId,
+        riderConnected: () => this.isOnline(this.state().riderId),
+        push: (seq) => tripStatusNotification(this.view(this.state(), false), seq),
+        pin: () => this.pins.pin(),
+        db: this.env.DB,
+        queue: this.env.NOTIFICATIONS,
+        logError: this.logErrorAt,
+      },
+      now,
+    );
+    const deadlines = [retryAt, nextDispatchDeadline(this.state(), Date.now(), dispatchSettings(this.config))];
+    const due = [...deadlines, this.arrivalSms.next()].filter((t): t is number => t !== null);
+    return due.length === 0 ? null : Math.min(...due);
   }
 
   protected denyConnection(identity: Identity): ApiError | null {
@@ -434,6 +454,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       // A trip that ends owes the ledger a capture, a fee or a release, stored with the status.
       recordSettlement(this.sql, after, events);
       if (before.driverId !== after.driverId) this.track.forgetDriver();
+      // Started, cancelled or handed back: the arrival's SMS timer goes with the move, atomically.
+      if (before.status === "arrived" && after.status !== "arrived") this.arrivalSms.clear();
       const floor = this.room.log.lastSeq;
       for (const frame of loggedFrames(before, after)) {
         if (frame === "status") {
@@ -469,10 +491,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return tellPickupCell(this.env, this.config, state, events, statusChanged, this.logErrorAt);
   }
 
-  /** A rider with no socket here hears of the moves that matter through the notifications queue. */
+  /**
+   * A rider with no socket here hears of the moves that matter through the notifications queue.
+   * An arrival also sets the timer of its SMS, for when no app acknowledges the push.
+   */
   private notifyRider(state: TripState, seq: number): void {
     if (!NOTIFIED_TRIP_STATUSES.has(state.status) || this.isOnline(state.riderId)) return;
     this.notify(() => [tripStatusNotification(this.view(state, false), seq)]);
+    if (state.status === "arrived")
+      this.wakeAt(this.arrivalSms.set(seq, Date.now(), this.config.ARRIVED_SMS_AFTER_SECONDS));
   }
 
   /** Queues notifications behind the reply (notify/producer's `notifyLater`). */

@@ -1,9 +1,10 @@
 /**
  * The local stand-ins of Resend (test/helpers/email-server.mjs) and Twilio
  * (test/helpers/sms-server.mjs): script their answers per recipient, read what they accepted,
- * wait for it.
+ * wait for it; and a phone number proved with the code the stand-in received.
  */
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
+import { call, registerUser, type TestUser } from "./api";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -71,4 +72,36 @@ let phoneCounter = 0;
 export function newPhone(): string {
   const n = (Date.now() % 1_000_000) * 100 + (phoneCounter++ % 100);
   return `+1555${String(n).padStart(8, "0").slice(-8)}`;
+}
+
+export async function setPhone(user: TestUser, phone: string | null) {
+  const res = await call("PATCH", "/v1/me", { token: user.token, body: { phone } });
+  expect(res.status).toBe(200);
+  return res.body.user;
+}
+
+const CODE_TEXT = /your code is (\d{6})/;
+
+/** A number the user proved with the code texted to it: only such a number receives SMS. */
+export async function verifyPhone(user: TestUser, phone: string) {
+  await setPhone(user, phone);
+  const code = CODE_TEXT.exec((await smsTo(phone)).at(-1)?.body ?? "")?.[1];
+  expect(code).toMatch(/^\d{6}$/);
+  const res = await call("POST", "/v1/me/phone/verify", { token: user.token, body: { code } });
+  expect(res.status).toBe(200);
+  expect(res.body.user).toMatchObject({ phone, phoneVerified: true });
+}
+
+/** Texts to the number other than its verification codes. */
+export const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) => !CODE_TEXT.test(t.body));
+
+export const waitForTexts = (phone: string, count = 1, timeoutMs = 8_000) =>
+  waitForSent(`texts to ${phone}`, () => textsTo(phone), count, timeoutMs);
+
+/** A new rider with a fresh number they proved: someone the SMS channel can reach. */
+export async function riderWithVerifiedPhone(name?: string): Promise<{ rider: TestUser; phone: string }> {
+  const rider = await registerUser("rider", name);
+  const phone = newPhone();
+  await verifyPhone(rider, phone);
+  return { rider, phone };
 }

@@ -17,93 +17,68 @@
 //
 // The tests find it with inject("email"): { baseUrl, apiKey }.
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer } from "node:http";
+import { scriptedAnswers, serveStandIn } from "./stand-in-server.mjs";
 
 export default async function setup(project) {
   const apiKey = `re_test_${randomBytes(16).toString("hex")}`;
   /** address -> emails accepted */
   const sent = new Map();
-  /** address -> scripted answers still to give */
-  const scripts = new Map();
+  const scripts = scriptedAnswers();
   /** idempotency key -> id of the email it sent */
   const keys = new Map();
 
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const url = new URL(req.url ?? "/", "http://email.test");
-      const reply = (status, body, headers = {}) => {
-        res.writeHead(status, { "Content-Type": "application/json", ...headers });
-        res.end(JSON.stringify(body));
-      };
-      const error = (statusCode, name, message, headers) => reply(statusCode, { statusCode, name, message }, headers);
+  const server = await serveStandIn((request) => {
+    const { req, url, text, reply } = request;
+    const error = (statusCode, name, message, headers) => reply(statusCode, { statusCode, name, message }, headers);
 
-      const script = /^\/test\/script\/(.+)$/.exec(url.pathname);
-      if (script && req.method === "PUT") {
-        const { answers, retryAfter } = JSON.parse(text);
-        scripts.set(
-          decodeURIComponent(script[1]),
-          answers.map((kind) => ({ kind, retryAfter })),
-        );
-        res.writeHead(204).end();
-        return;
-      }
-      const seen = /^\/test\/sent\/(.+)$/.exec(url.pathname);
-      if (seen && req.method === "GET") return reply(200, sent.get(decodeURIComponent(seen[1])) ?? []);
+    if (scripts.handle(request)) return;
+    const seen = /^\/test\/sent\/(.+)$/.exec(url.pathname);
+    if (seen && req.method === "GET") return reply(200, sent.get(decodeURIComponent(seen[1])) ?? []);
 
-      if (url.pathname !== "/emails" || req.method !== "POST") return error(404, "not_found", "no such route");
-      const auth = req.headers.authorization ?? "";
-      if (!auth.startsWith("Bearer "))
-        return error(401, "missing_api_key", "Missing API key in the authorization header");
-      if (auth.slice(7) !== apiKey) return error(403, "invalid_api_key", "API key is invalid");
-      let body;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return error(422, "validation_error", "Invalid JSON body");
-      }
-      const to = typeof body?.to === "string" ? [body.to] : body?.to;
-      if (typeof body?.from !== "string" || !body.from) return error(422, "validation_error", "Missing `from` field.");
-      if (!Array.isArray(to) || to.length === 0 || to.length > 50 || !to.every((a) => typeof a === "string"))
-        return error(422, "validation_error", "Invalid `to` field.");
-      if (typeof body.subject !== "string" || !body.subject)
-        return error(422, "validation_error", "Missing `subject` field.");
-      if (typeof body.html !== "string" && typeof body.text !== "string")
-        return error(422, "validation_error", "Missing `html` or `text` field.");
+    if (url.pathname !== "/emails" || req.method !== "POST") return error(404, "not_found", "no such route");
+    const auth = req.headers.authorization ?? "";
+    if (!auth.startsWith("Bearer "))
+      return error(401, "missing_api_key", "Missing API key in the authorization header");
+    if (auth.slice(7) !== apiKey) return error(403, "invalid_api_key", "API key is invalid");
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return error(422, "validation_error", "Invalid JSON body");
+    }
+    const to = typeof body?.to === "string" ? [body.to] : body?.to;
+    if (typeof body?.from !== "string" || !body.from) return error(422, "validation_error", "Missing `from` field.");
+    if (!Array.isArray(to) || to.length === 0 || to.length > 50 || !to.every((a) => typeof a === "string"))
+      return error(422, "validation_error", "Invalid `to` field.");
+    if (typeof body.subject !== "string" || !body.subject)
+      return error(422, "validation_error", "Missing `subject` field.");
+    if (typeof body.html !== "string" && typeof body.text !== "string")
+      return error(422, "validation_error", "Missing `html` or `text` field.");
 
-      const idempotencyKey = req.headers["idempotency-key"] ?? null;
-      if (idempotencyKey && keys.has(idempotencyKey)) return reply(200, { id: keys.get(idempotencyKey) });
-      const next = scripts.get(to[0])?.shift();
-      if (next?.kind === "rate_limited")
-        return error(429, "rate_limit_exceeded", "Too many requests", { "Retry-After": String(next.retryAfter ?? 1) });
-      if (next?.kind === "internal") return error(500, "internal_server_error", "An unexpected error occurred");
-      if (next?.kind === "invalid") return error(422, "validation_error", "Invalid `to` field.");
+    const idempotencyKey = req.headers["idempotency-key"] ?? null;
+    if (idempotencyKey && keys.has(idempotencyKey)) return reply(200, { id: keys.get(idempotencyKey) });
+    const next = scripts.next(to[0]);
+    if (next?.kind === "rate_limited")
+      return error(429, "rate_limit_exceeded", "Too many requests", { "Retry-After": String(next.retryAfter ?? 1) });
+    if (next?.kind === "internal") return error(500, "internal_server_error", "An unexpected error occurred");
+    if (next?.kind === "invalid") return error(422, "validation_error", "Invalid `to` field.");
 
-      const id = randomUUID();
-      if (idempotencyKey) keys.set(idempotencyKey, id);
-      const email = {
-        id,
-        at: Date.now(),
-        from: body.from,
-        to,
-        subject: body.subject,
-        text: body.text,
-        html: body.html,
-        idempotencyKey,
-      };
-      for (const address of to) sent.set(address, [...(sent.get(address) ?? []), email]);
-      return reply(200, { id });
-    });
+    const id = randomUUID();
+    if (idempotencyKey) keys.set(idempotencyKey, id);
+    const email = {
+      id,
+      at: Date.now(),
+      from: body.from,
+      to,
+      subject: body.subject,
+      text: body.text,
+      html: body.html,
+      idempotencyKey,
+    };
+    for (const address of to) sent.set(address, [...(sent.get(address) ?? []), email]);
+    return reply(200, { id });
   });
 
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  project.provide("email", { baseUrl: `http://127.0.0.1:${port}`, apiKey });
-
-  return async () => {
-    await new Promise((resolve) => server.close(resolve));
-  };
+  project.provide("email", { baseUrl: server.baseUrl, apiKey });
+  return server.close;
 }

@@ -29,7 +29,7 @@
 // The tests find it with inject("fcm"): { baseUrl, projectId, serviceAccount } (the JSON key
 // the Worker's FCM_SERVICE_ACCOUNT holds).
 import { createPublicKey, generateKeyPairSync, randomBytes, verify } from "node:crypto";
-import { createServer } from "node:http";
+import { scriptedAnswers, serveStandIn } from "./stand-in-server.mjs";
 
 const PROJECT_ID = "ridewire-test";
 const ACCOUNT_DOMAIN = `@${PROJECT_ID}.iam.gserviceaccount.com`;
@@ -44,36 +44,19 @@ export default async function setup(project) {
   const accessTokens = new Map();
   /** iss -> number of tokens issued */
   const exchanges = new Map();
-  /** registration token -> scripted answers still to give */
-  const scripts = new Map();
+  const scripts = scriptedAnswers();
   /** registration token -> sends seen */
   const sends = new Map();
   let baseUrl = "";
 
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const url = new URL(req.url ?? "/", "http://fcm.test");
-      const reply = (status, body, headers = {}) => {
-        res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", ...headers });
-        res.end(JSON.stringify(body));
-      };
+  const server = await serveStandIn(
+    (request) => {
+      const { req, url, text, reply } = request;
       const rpcError = (code, status, message, details = [], headers = {}) =>
         reply(code, { error: { code, message, status, details } }, headers);
       const fcmError = (errorCode) => ({ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode });
 
-      const script = /^\/test\/script\/(.+)$/.exec(url.pathname);
-      if (script && req.method === "PUT") {
-        const { answers, retryAfter } = JSON.parse(text);
-        scripts.set(
-          decodeURIComponent(script[1]),
-          answers.map((kind) => ({ kind, retryAfter })),
-        );
-        res.writeHead(204).end();
-        return;
-      }
+      if (scripts.handle(request)) return;
       const seen = /^\/test\/sends\/(.+)$/.exec(url.pathname);
       if (seen && req.method === "GET") return reply(200, sends.get(decodeURIComponent(seen[1])) ?? []);
       const issued = /^\/test\/exchanges\/(.+)$/.exec(url.pathname);
@@ -159,7 +142,7 @@ export default async function setup(project) {
             { "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [{ field: violation }] },
           ]);
         }
-        const next = scripts.get(token)?.shift();
+        const next = scripts.next(token);
         switch (next?.kind) {
           case "unregistered":
             record(404);
@@ -198,13 +181,10 @@ export default async function setup(project) {
         }
       }
       return rpcError(404, "NOT_FOUND", `No route: ${req.method} ${url.pathname}`);
-    });
-  });
-
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  baseUrl = `http://127.0.0.1:${port}`;
+    },
+    { contentType: "application/json; charset=UTF-8" },
+  );
+  baseUrl = server.baseUrl;
   const serviceAccount = {
     type: "service_account",
     project_id: PROJECT_ID,
@@ -216,9 +196,7 @@ export default async function setup(project) {
   };
   project.provide("fcm", { baseUrl, projectId: PROJECT_ID, serviceAccount: JSON.stringify(serviceAccount) });
 
-  return async () => {
-    await new Promise((resolve) => server.close(resolve));
-  };
+  return server.close;
 }
 
 /** The first field FCM would refuse in `message`, or null (the checks FCM's v1 API makes on what ridewire sends). */

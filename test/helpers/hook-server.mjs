@@ -6,7 +6,7 @@
 //   POST /inbox/<key>     a delivery: recorded; answered with the next scripted status (201)
 //   PUT  /script/<key>    body { statuses: [500, 500, 201] }: the answers to the next deliveries
 //   GET  /received/<key>  the deliveries so far: [{ method, headers, body (base64), at }]
-import { createServer } from "node:http";
+import { serveStandIn } from "./stand-in-server.mjs";
 
 export default async function setup(project) {
   /**
@@ -17,36 +17,22 @@ export default async function setup(project) {
   /** @type {Map<string, number[]>} */
   const scripts = new Map();
 
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const [, kind, key = ""] = (req.url ?? "").split("?")[0].split("/");
-      const reply = (status, json) => {
-        res.writeHead(status, json === undefined ? {} : { "Content-Type": "application/json" });
-        res.end(json === undefined ? undefined : JSON.stringify(json));
-      };
-      if (kind === "inbox") {
-        const list = received.get(key) ?? [];
-        list.push({ method: req.method ?? "", headers: req.headers, body: body.toString("base64"), at: Date.now() });
-        received.set(key, list);
-        return reply(scripts.get(key)?.shift() ?? 201);
-      }
-      if (kind === "script" && req.method === "PUT") {
-        scripts.set(key, JSON.parse(body.toString("utf8")).statuses);
-        return reply(204);
-      }
-      if (kind === "received" && req.method === "GET") return reply(200, received.get(key) ?? []);
-      return reply(404);
-    });
+  const server = await serveStandIn(({ req, url, raw, reply }) => {
+    const [, kind, key = ""] = url.pathname.split("/");
+    if (kind === "inbox") {
+      const list = received.get(key) ?? [];
+      list.push({ method: req.method ?? "", headers: req.headers, body: raw.toString("base64"), at: Date.now() });
+      received.set(key, list);
+      return reply(scripts.get(key)?.shift() ?? 201);
+    }
+    if (kind === "script" && req.method === "PUT") {
+      scripts.set(key, JSON.parse(raw.toString("utf8")).statuses);
+      return reply(204);
+    }
+    if (kind === "received" && req.method === "GET") return reply(200, received.get(key) ?? []);
+    return reply(404);
   });
 
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  project.provide("hookPort", typeof address === "object" && address ? address.port : 0);
-
-  return async () => {
-    await new Promise((resolve) => server.close(resolve));
-  };
+  project.provide("hookPort", server.port);
+  return server.close;
 }

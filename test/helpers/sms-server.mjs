@@ -17,79 +17,53 @@
 //
 // The tests find it with inject("sms"): { baseUrl, accountSid, authToken }.
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
+import { scriptedAnswers, serveStandIn } from "./stand-in-server.mjs";
 
 export default async function setup(project) {
   const accountSid = `AC${randomBytes(16).toString("hex")}`;
   const authToken = randomBytes(16).toString("hex");
   /** number -> messages accepted */
   const sent = new Map();
-  /** number -> scripted answers still to give */
-  const scripts = new Map();
+  const scripts = scriptedAnswers();
 
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const url = new URL(req.url ?? "/", "http://sms.test");
-      const reply = (status, body, headers = {}) => {
-        res.writeHead(status, { "Content-Type": "application/json", ...headers });
-        res.end(JSON.stringify(body));
-      };
-      const error = (status, code, message, headers) =>
-        reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, headers);
+  const server = await serveStandIn((request) => {
+    const { req, url, text, reply } = request;
+    const error = (status, code, message, headers) =>
+      reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, headers);
 
-      const script = /^\/test\/script\/(.+)$/.exec(url.pathname);
-      if (script && req.method === "PUT") {
-        const { answers, retryAfter } = JSON.parse(text);
-        scripts.set(
-          decodeURIComponent(script[1]),
-          answers.map((kind) => ({ kind, retryAfter })),
-        );
-        res.writeHead(204).end();
-        return;
-      }
-      const seen = /^\/test\/sent\/(.+)$/.exec(url.pathname);
-      if (seen && req.method === "GET") return reply(200, sent.get(decodeURIComponent(seen[1])) ?? []);
+    if (scripts.handle(request)) return;
+    const seen = /^\/test\/sent\/(.+)$/.exec(url.pathname);
+    if (seen && req.method === "GET") return reply(200, sent.get(decodeURIComponent(seen[1])) ?? []);
 
-      const send = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(url.pathname);
-      if (!send || req.method !== "POST") return error(404, 20404, "The requested resource was not found");
-      const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
-      if (req.headers.authorization !== expected) return error(401, 20003, "Authenticate");
-      if (send[1] !== accountSid) return error(404, 20404, "The requested resource was not found");
-      if (!(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
-        return error(400, 21604, "A 'To' phone number is required.");
-      const form = new URLSearchParams(text);
-      const to = form.get("To");
-      const from = form.get("From");
-      const body = form.get("Body");
-      if (!to) return error(400, 21604, "A 'To' phone number is required.");
-      if (!from) return error(400, 21603, "A 'From' phone number is required.");
-      if (!body) return error(400, 21602, "Message body is required.");
-      if (!/^\+[1-9]\d{6,14}$/.test(to)) return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
-      if (body.length > 1600)
-        return error(400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+    const send = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(url.pathname);
+    if (!send || req.method !== "POST") return error(404, 20404, "The requested resource was not found");
+    const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
+    if (req.headers.authorization !== expected) return error(401, 20003, "Authenticate");
+    if (send[1] !== accountSid) return error(404, 20404, "The requested resource was not found");
+    if (!(req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded"))
+      return error(400, 21604, "A 'To' phone number is required.");
+    const form = new URLSearchParams(text);
+    const to = form.get("To");
+    const from = form.get("From");
+    const body = form.get("Body");
+    if (!to) return error(400, 21604, "A 'To' phone number is required.");
+    if (!from) return error(400, 21603, "A 'From' phone number is required.");
+    if (!body) return error(400, 21602, "Message body is required.");
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    if (body.length > 1600) return error(400, 21617, "The concatenated message body exceeds the 1600 character limit.");
 
-      const next = scripts.get(to)?.shift();
-      if (next?.kind === "unsubscribed") return error(400, 21610, "Attempt to send to unsubscribed recipient");
-      if (next?.kind === "too_many")
-        return error(429, 20429, "Too Many Requests", { "Retry-After": String(next.retryAfter ?? 1) });
-      if (next?.kind === "internal") return error(500, 20500, "Internal Server Error");
+    const next = scripts.next(to);
+    if (next?.kind === "unsubscribed") return error(400, 21610, "Attempt to send to unsubscribed recipient");
+    if (next?.kind === "too_many")
+      return error(429, 20429, "Too Many Requests", { "Retry-After": String(next.retryAfter ?? 1) });
+    if (next?.kind === "internal") return error(500, 20500, "Internal Server Error");
 
-      const sid = `SM${randomBytes(16).toString("hex")}`;
-      const message = { sid, at: Date.now(), to, from, body };
-      sent.set(to, [...(sent.get(to) ?? []), message]);
-      return reply(201, { sid, account_sid: accountSid, to, from, body, status: "queued", num_segments: "1" });
-    });
+    const sid = `SM${randomBytes(16).toString("hex")}`;
+    const message = { sid, at: Date.now(), to, from, body };
+    sent.set(to, [...(sent.get(to) ?? []), message]);
+    return reply(201, { sid, account_sid: accountSid, to, from, body, status: "queued", num_segments: "1" });
   });
 
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  project.provide("sms", { baseUrl: `http://127.0.0.1:${port}`, accountSid, authToken });
-
-  return async () => {
-    await new Promise((resolve) => server.close(resolve));
-  };
+  project.provide("sms", { baseUrl: server.baseUrl, accountSid, authToken });
+  return server.close;
 }

@@ -29,7 +29,7 @@
 //
 // The tests find it with inject("stripe"): { baseUrl, secretKey, webhookSecret }.
 import { createHmac, randomBytes } from "node:crypto";
-import { createServer } from "node:http";
+import { serveStandIn } from "./stand-in-server.mjs";
 
 const SECRET_KEY = `sk_test_${randomBytes(12).toString("hex")}`;
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString("base64url")}`;
@@ -48,20 +48,8 @@ export default async function setup(project) {
   const loseAnswerFor = new Set();
   const outagesFor = new Map();
 
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (chunk) => chunks.push(chunk));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const url = new URL(req.url ?? "/", "http://stripe.test");
-      const reply = (status, body, headers = {}) => {
-        res.writeHead(status, {
-          "Content-Type": "application/json",
-          "Request-Id": `req_${randomBytes(6).toString("hex")}`,
-          ...headers,
-        });
-        res.end(JSON.stringify(body));
-      };
+  const server = await serveStandIn(
+    ({ req, url, text, reply }) => {
       const stripeError = (status, type, message, code) =>
         reply(status, { error: { type, message, ...(code ? { code } : {}) } });
 
@@ -176,8 +164,9 @@ export default async function setup(project) {
       intents.set(id, intent);
       if (typeof key === "string") idempotent.set(key, { params: text, status: 200, body: intent });
       return reply(200, intent);
-    });
-  });
+    },
+    { headers: () => ({ "Request-Id": `req_${randomBytes(6).toString("hex")}` }) },
+  );
 
   function transfer(form, key, text, reply, stripeError) {
     // No answer saved: Stripe keeps no idempotent result for a request it did not execute.
@@ -227,16 +216,6 @@ export default async function setup(project) {
     return `t=${timestamp},v1=${v1}`;
   }
 
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  project.provide("stripe", {
-    baseUrl: `http://127.0.0.1:${port}`,
-    secretKey: SECRET_KEY,
-    webhookSecret: WEBHOOK_SECRET,
-  });
-
-  return async () => {
-    await new Promise((resolve) => server.close(resolve));
-  };
+  project.provide("stripe", { baseUrl: server.baseUrl, secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET });
+  return server.close;
 }

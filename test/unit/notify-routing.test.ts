@@ -1,7 +1,10 @@
 // The routing table's choice per notification and the email and SMS templates: pure code, in Node.
 import { describe, expect, it } from "vitest";
+import { arrivalSmsDecision, type ArrivalPush } from "../../src/notify/arrival-sms";
 import {
+  arrivalSmsNotification,
   chatNotification,
+  loggedData,
   receiptNotification,
   securityNotification,
   tripStatusNotification,
@@ -51,6 +54,18 @@ describe("routing", () => {
     expect(routeOf(tripStatusNotification(trip("completed"), 1)).channels).not.toContain("sms");
   });
 
+  it("routes the delayed arrival SMS to SMS alone, with an id of its own derived from the push's", () => {
+    const push = tripStatusNotification(trip("arrived"), 4);
+    const sms = arrivalSmsNotification(push, "0427", 99);
+    expect(sms.id).toBe(`sms:${push.id}`);
+    expect(arrivalSmsNotification(push, "0427", 12_345).id).toBe(sms.id);
+    expect(routeNameOf(sms)).toBe("trip_arrived_sms");
+    expect(routeOf(sms)).toEqual({ channels: ["sms"], mode: "all", mutable: true, urgent: true });
+    // Muting trip notifications mutes it too: it is logged as the type the user knows.
+    expect(sms.type).toBe("trip_status");
+    expect(() => arrivalSmsNotification(tripStatusNotification(trip("accepted"), 2), null, 0)).toThrow();
+  });
+
   it("lets a muted channel pass over a mutable route only", () => {
     expect(channelMuted(ROUTES.receipt, "email", ["email"])).toBe(true);
     expect(channelMuted(ROUTES.receipt, "fcm", ["email"])).toBe(false);
@@ -91,6 +106,13 @@ describe("templates", () => {
   it("has an SMS only for the arrival, and no email for chat or offers", () => {
     expect(smsFor(tripStatusNotification(trip("arrived"), 1))).toContain("has arrived");
     expect(smsFor(tripStatusNotification(trip("accepted"), 1))).toBeNull();
+    const push = tripStatusNotification(trip("arrived"), 1);
+    expect(smsFor(arrivalSmsNotification(push, "0427", 0))).toBe(
+      "ridewire: Your driver has arrived at the pickup point. Your trip PIN: 0427",
+    );
+    expect(smsFor(arrivalSmsNotification(push, null, 0))).toBe(
+      "ridewire: Your driver has arrived at the pickup point.",
+    );
     const chat = chatNotification(
       { id: "msg_1", roomId: "room_1", seq: 1, userId: "usr_s", text: "hi", createdAt: 0 },
       "usr_r",
@@ -128,5 +150,41 @@ describe("quiet hours", () => {
         .filter(([, r]) => !r.urgent)
         .map(([name]) => name),
     ).toEqual(["chat_message", "receipt"]);
+  });
+});
+
+describe("the delayed arrival SMS", () => {
+  const push = (over: Partial<ArrivalPush> = {}): ArrivalPush => ({
+    status: "delivered",
+    ackedAt: null,
+    smsOutcome: "not_needed",
+    ...over,
+  });
+
+  it("goes when a device took the push and none acknowledged it", () => {
+    expect(arrivalSmsDecision(push(), 100, 200)).toBe("send");
+    // The push reached nothing and its own SMS could not go (no verified number then): try again.
+    expect(arrivalSmsDecision(push({ status: "failed", smsOutcome: "skipped" }), 100, 200)).toBe("send");
+  });
+
+  it("does not go once an app acknowledged the push, or when the push texted already", () => {
+    expect(arrivalSmsDecision(push({ ackedAt: 50 }), 100, 200)).toBe("acked");
+    for (const smsOutcome of ["delivered", "pending", "retrying"] as const)
+      expect(arrivalSmsDecision(push({ smsOutcome }), 100, 200)).toBe("texted");
+    expect(arrivalSmsDecision(push({ status: "muted", smsOutcome: null }), 100, 200)).toBe("muted");
+    expect(arrivalSmsDecision(push({ smsOutcome: "muted" }), 100, 200)).toBe("muted");
+  });
+
+  it("waits for a push not logged or not settled yet, until the give-up time", () => {
+    expect(arrivalSmsDecision(undefined, 100, 200)).toBe("wait");
+    expect(arrivalSmsDecision(push({ status: "pending", smsOutcome: null }), 100, 200)).toBe("wait");
+    expect(arrivalSmsDecision(undefined, 200, 200)).toBe("send");
+    expect(arrivalSmsDecision(push({ status: "pending", smsOutcome: null }), 250, 200)).toBe("send");
+  });
+
+  it("keeps the PIN out of what the log stores", () => {
+    const sms = arrivalSmsNotification(tripStatusNotification(trip("arrived"), 1), "0427", 0);
+    expect(JSON.stringify(loggedData(sms))).not.toContain("0427");
+    expect(loggedData(sms)).toMatchObject({ tripId: "trp_1", status: "arrived" });
   });
 });

@@ -20,7 +20,17 @@ import {
 import { ROUTES } from "../../src/notify/routing";
 import { registerAdmin } from "../helpers/admin";
 import { call, registerUser, unique, type TestUser } from "../helpers/api";
-import { emailsTo, newPhone, scriptEmail, scriptSms, smsTo, waitForEmails } from "../helpers/channels";
+import {
+  emailsTo,
+  riderWithVerifiedPhone,
+  scriptEmail,
+  scriptSms,
+  setPhone,
+  smsTo,
+  textsTo,
+  waitForEmails,
+  waitForTexts,
+} from "../helpers/channels";
 import { expectError } from "../helpers/chat";
 import { acceptedTrip, area, driverAction, offset, onlineDriver, stopTripAlarms } from "../helpers/dispatch";
 import { fcmSends, newFcmToken, scriptFcm } from "../helpers/fcm";
@@ -70,37 +80,6 @@ const deliver = (...messages: NotificationMessage[]) =>
     NOTIFICATIONS_QUEUE,
     messages.map((body) => ({ id: unique("m"), body })),
   );
-
-async function setPhone(user: TestUser, phone: string | null) {
-  const res = await call("PATCH", "/v1/me", { token: user.token, body: { phone } });
-  expect(res.status).toBe(200);
-  return res.body.user;
-}
-
-const CODE_TEXT = /your code is (\d{6})/;
-
-/** A number the user proved with the code texted to it: only such a number receives SMS. */
-async function verifyPhone(user: TestUser, phone: string) {
-  await setPhone(user, phone);
-  const code = CODE_TEXT.exec((await smsTo(phone)).at(-1)?.body ?? "")?.[1];
-  expect(code).toMatch(/^\d{6}$/);
-  const res = await call("POST", "/v1/me/phone/verify", { token: user.token, body: { code } });
-  expect(res.status).toBe(200);
-  expect(res.body.user).toMatchObject({ phone, phoneVerified: true });
-}
-
-/** Texts to the number other than its verification codes. */
-const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) => !CODE_TEXT.test(t.body));
-
-async function waitForTexts(phone: string, count = 1, timeoutMs = 8_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await textsTo(phone);
-    if (got.length >= count) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} texts to ${phone}; got ${got.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function addWebhook(user: TestUser, key: string) {
   const res = await call("POST", "/v1/devices", { token: user.token, body: { kind: "webhook", url: hookUrl(key) } });
@@ -166,9 +145,10 @@ describe("the routing table", () => {
     expect(ROUTES.trip_arrived.mode).toBe("fallback");
     expect(ROUTES.receipt.channels[0]).toBe("email");
     expect(ROUTES.security).toEqual({ channels: ["email"], mode: "all", mutable: false, urgent: true });
-    // SMS costs money: only the arrival takes it.
+    // SMS costs money: only the arrival takes it (its push's fallback, and the text when no app acknowledged it).
     const withSms = Object.entries(ROUTES).filter(([, r]) => r.channels.includes("sms"));
-    expect(withSms.map(([name]) => name)).toEqual(["trip_arrived"]);
+    expect(withSms.map(([name]) => name)).toEqual(["trip_arrived", "trip_arrived_sms"]);
+    expect(ROUTES.trip_arrived_sms.channels).toEqual(["sms"]);
   });
 });
 
@@ -301,9 +281,7 @@ describe("SMS and fallbacks", () => {
     const pickup = area(1);
     const dropoff = offset(pickup, 2);
     const driver = await onlineDriver(pickup, "Dee");
-    const rider = await registerUser("rider", "Rye");
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone("Rye");
     const trip = await acceptedTrip(rider, driver, pickup, dropoff);
     expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
     const [sms] = await waitForTexts(phone);
@@ -315,9 +293,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("'your driver has arrived' goes by SMS when the rider has no device, in E.164 from TWILIO_FROM", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
     const [sms, ...more] = await waitForTexts(phone);
@@ -334,9 +310,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("no SMS when a device took the arrival; and other trip statuses never go by SMS", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const key = unique("hook");
     await addWebhook(rider, key);
     const arrived = arrivedFor(rider);
@@ -360,9 +334,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("when the only device fails, the arrival falls back to SMS and is not retried", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const token = newFcmToken();
     await addFcm(rider, token);
     await scriptFcm(token, ["internal"]);
@@ -430,9 +402,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("a number that opted out (Twilio 21610) fails the SMS channel without a retry", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     await scriptSms(phone, ["unsubscribed"]);
     const arrived = arrivedFor(rider);
     expect((await deliver(arrived)).retryMessages).toEqual([]);
@@ -442,9 +412,7 @@ describe("SMS and fallbacks", () => {
   });
 
   it("holds SMS_PER_HOUR (5, its code one of them), concurrent consumers too; the rest rate_limited", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const arrivals = Array.from({ length: 8 }, () => arrivedFor(rider));
     // Eight consumers at once, one message each: the reservation is one statement, not read-then-write.
     const results = await Promise.all(arrivals.map((a) => deliver(a)));
@@ -458,17 +426,13 @@ describe("SMS and fallbacks", () => {
       expect(outcomes(n).at(-1)).toBe("sms: rate_limited");
 
     // The limit is per user: another rider still gets theirs.
-    const other = await registerUser();
-    const otherPhone = newPhone();
-    await verifyPhone(other, otherPhone);
+    const { rider: other, phone: otherPhone } = await riderWithVerifiedPhone();
     await deliver(arrivedFor(other));
     expect(await textsTo(otherPhone)).toHaveLength(1);
   });
 
   it("a retried SMS keeps its reservation: a failure then a success count once against the limit", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     await scriptSms(phone, ["too_many"], 30);
     const first = arrivedFor(rider);
     const result = await deliver(first);
@@ -487,9 +451,7 @@ describe("SMS and fallbacks", () => {
 
 describe("preferences by type and by channel", () => {
   it("a muted type is sent on no channel", async () => {
-    const rider = await registerUser();
-    const phone = newPhone();
-    await verifyPhone(rider, phone);
+    const { rider, phone } = await riderWithVerifiedPhone();
     const token = newFcmToken();
     const key = unique("hook");
     await addFcm(rider, token);

@@ -17,6 +17,7 @@ const ROW_OF: Record<RouteName, string> = {
   chat_message: "`chat_message`",
   trip_status: "`trip_status`",
   trip_arrived: "`trip_status` with status `arrived`",
+  trip_arrived_sms: "`trip_status` `arrived`, no ack in time",
   receipt: "`receipt`",
   security: "`security` (sign-in, changes, ban)",
 };
