@@ -266,6 +266,15 @@ const ConfigSchema = z
     TIP_WINDOW_MS: int(86_400_000, 60_000),
     TIP_MAX_PERCENT: z.coerce.number().min(0).max(100).default(50),
     TIP_MAX_MINOR: int(10_000, 0),
+    /**
+     * Payouts (README, "Payouts"): the smallest payout, on request or scheduled; how long a credit to a driver's
+     * earnings stays on hold before it can be paid out (the time operators have to refund the ride first); drivers
+     * paid per scheduled run at most; and how long a payout may stay pending before the cron tries its transfer again.
+     */
+    PAYOUT_MIN_MINOR: int(1_000, 1),
+    PAYOUT_HOLD_MS: int(86_400_000, 0),
+    PAYOUT_BATCH_SIZE: int(100, 1).pipe(z.number().max(1_000)),
+    PAYOUT_RETRY_AFTER_MS: int(60_000, 1_000),
     STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.stripe.com"),
     STRIPE_SECRET_KEY: z.string().min(1).optional(),
     STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),

@@ -1,12 +1,14 @@
 /**
  * @module index
  * The Worker entry: HTTP and WebSocket routing through the Hono app, the notifications queue
- * consumer, the reconciliation cron (payments/reconcile.ts), and the Durable Object classes the
- * runtime instantiates by name (see wrangler.toml).
+ * consumer, the two Cron Triggers (the reconciliation every 10 minutes, payments/reconcile.ts;
+ * the daily scheduled payouts, payments/payouts.ts), and the Durable Object classes the runtime
+ * instantiates by name (see wrangler.toml).
  */
 import { loadConfig } from "./config";
 import { app } from "./http/app";
 import { handleQueue } from "./notify/consumer";
+import { PAYOUT_CRON, runScheduledPayouts } from "./payments/payouts";
 import { runScheduledReconciliation } from "./payments/reconcile";
 
 export { ChatRoom } from "./rooms/chat-room";
@@ -19,6 +21,9 @@ export default {
   fetch: app.fetch,
   queue: handleQueue,
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduledReconciliation(env, loadConfig(env), controller.scheduledTime));
+    const config = loadConfig(env);
+    // Two Cron Triggers: the daily payout run, and the reconciliation every 10 minutes.
+    if (controller.cron === PAYOUT_CRON) ctx.waitUntil(runScheduledPayouts(env.DB, config, controller.scheduledTime));
+    else ctx.waitUntil(runScheduledReconciliation(env, config, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -2,7 +2,8 @@
  * @module db/ledger-checks
  * The reads behind the reconciliation (payments/reconcile.ts): the holds still open, and what
  * breaks the ledger's own rules (an entry whose lines do not sum to zero, an account whose
- * balance has a sign its kind does not allow).
+ * balance has a sign its kind does not allow). A driver's earnings may be below zero: a refund
+ * after a payout takes the driver's share back, and the driver owes it (domain/payouts).
  */
 
 /** Money a trip still holds on a rider's hold account, and since when. */
@@ -41,8 +42,8 @@ export async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
                      THEN 'a hold never goes below zero'
                    WHEN account_id >= 'receivable:' AND account_id < 'receivable;' AND SUM(amount) > 0
                      THEN 'a receivable never goes above zero'
-                   WHEN account_id >= 'earnings:' AND account_id < 'earnings;' AND SUM(amount) < 0
-                     THEN 'earnings never go below zero'
+                   WHEN account_id >= 'payout:' AND account_id < 'payout;' AND SUM(amount) < 0
+                     THEN 'a payout in transit never goes below zero'
               END AS rule
          FROM journal_lines GROUP BY account_id, currency HAVING rule IS NOT NULL`,
     ),

@@ -379,12 +379,15 @@ export const notificationChannels = sqliteTable(
 
 /**
  * The payments ledger (src/domain/ledger-entries.ts has its accounts and rules). An account is
- * a wallet, the money a wallet has on hold, a rider's receivable, a driver's earnings, the
- * platform's revenue or a provider's clearing account; its id says which (`wallet:<userId>`, …).
+ * a wallet, the money a wallet has on hold, a rider's receivable, a driver's earnings, a driver's
+ * payout in transit, the platform's revenue or a provider's clearing account; its id says which
+ * (`wallet:<userId>`, …).
  */
 export const ledgerAccounts = sqliteTable("ledger_accounts", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["wallet", "hold", "receivable", "earnings", "platform", "clearing"] }).notNull(),
+  kind: text("kind", {
+    enum: ["wallet", "hold", "receivable", "earnings", "payout", "platform", "clearing"],
+  }).notNull(),
   /** The user the account belongs to; null for the platform's and the providers' accounts. */
   ownerId: text("owner_id"),
   createdAt: integer("created_at").notNull(),
@@ -401,7 +404,9 @@ export const journalEntries = sqliteTable(
   {
     id: text("id").primaryKey(),
     idempotencyKey: text("idempotency_key").notNull().unique(),
-    kind: text("kind", { enum: ["top_up", "hold", "release", "capture", "fee", "refund", "tip"] }).notNull(),
+    kind: text("kind", {
+      enum: ["top_up", "hold", "release", "capture", "fee", "refund", "tip", "payout", "payout_paid", "payout_failed"],
+    }).notNull(),
     tripId: text("trip_id"),
     data: text("data", { mode: "json" }),
     createdAt: integer("created_at").notNull(),
@@ -569,5 +574,59 @@ export const tripCancellations = sqliteTable(
     primaryKey({ columns: [t.tripId, t.userId, t.at] }),
     index("trip_cancellations_at_idx").on(t.at),
     index("trip_cancellations_code_idx").on(t.reasonCode, t.at),
+  ],
+);
+
+/**
+ * Where a driver's payouts go: their connected account at the payment provider (a Stripe
+ * Connect `acct_…` id), set with `PUT /v1/drivers/me/payout-account`. One account belongs to one
+ * driver (unique), so nobody can point their payouts at an account another driver registered.
+ */
+export const payoutAccounts = sqliteTable("payout_accounts", {
+  driverId: text("driver_id")
+    .primaryKey()
+    .references(() => users.id),
+  accountId: text("account_id").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * A payout of a driver's earnings (db/payouts.ts, README "Payouts"): `pending` from the moment
+ * its `payout` ledger entry moves the money into transit (the row is written in the same batch),
+ * then `paid` or `failed` with the entry that settles it. The provider is called with the
+ * Idempotency-Key `payout-<id>` on every attempt, so a retry after a crash never pays twice; the
+ * reconciliation cron retries the pending ones. At most one pending payout per driver (the
+ * partial unique index), and one payout per (driver, request key).
+ */
+export const payouts = sqliteTable(
+  "payouts",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    /** The driver's Idempotency-Key, or `scheduled:<time>` for the scheduled run that made it. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    trigger: text("trigger", { enum: ["request", "scheduled"] }).notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    provider: text("provider").notNull(),
+    /** The connected account when the payout was made: a later change does not redirect it. */
+    destination: text("destination").notNull(),
+    status: text("status", { enum: ["pending", "paid", "failed"] }).notNull(),
+    /** The provider's id for the transfer (`tr_…`), once it answered. */
+    providerRef: text("provider_ref"),
+    /** Why the provider refused it (failed), or why the last attempt did not finish (pending). */
+    failure: text("failure"),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("payouts_driver_key_idx").on(t.driverId, t.idempotencyKey),
+    uniqueIndex("payouts_one_pending_idx").on(t.driverId).where(sql`${t.status} = 'pending'`),
+    index("payouts_driver_created_idx").on(t.driverId, t.createdAt),
+    index("payouts_status_updated_idx").on(t.status, t.updatedAt),
   ],
 );

@@ -85,7 +85,7 @@ export type Earnings = { gross: Money; commission: Money; net: Money; tips: Mone
 
 /**
  * A driver's earnings lines in [from, to): net is theirs, commission the platform's line of the same entries, tips the
- * part of net riders gave as tips.
+ * part of net riders gave as tips. Payouts (and their returns) are not earnings: money leaving, not money made.
  */
 export async function earningsOf(
   d1: D1Database,
@@ -100,7 +100,8 @@ export async function earningsOf(
               (SELECT COALESCE(SUM(p.amount), 0) FROM journal_lines p
                 WHERE p.entry_id = e.id AND p.account_id = ?) AS commission
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-        WHERE l.account_id = ? AND l.currency = ? AND l.created_at >= ? AND l.created_at < ?`,
+        WHERE l.account_id = ? AND l.currency = ? AND l.created_at >= ? AND l.created_at < ?
+          AND e.kind NOT IN ('payout', 'payout_failed')`,
     )
     .bind(Account.platform, Account.earnings(driverId), currency, from, to)
     .all<{ tripId: string | null; kind: string; net: number; commission: number }>();

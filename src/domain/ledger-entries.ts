@@ -7,7 +7,9 @@
  *
  * - an entry is posted at most once per idempotency key (a replay posts nothing);
  * - an entry that takes money out of a wallet is posted only if the wallet covers it, so a
- *   wallet (the rider's available balance) never goes below zero.
+ *   wallet (the rider's available balance) never goes below zero; the same for a driver's
+ *   payout account (money in transit), and for the earnings a payout takes (a refund's
+ *   claw-back may take earnings below zero: the driver then owes it; a payout never does).
  *
  * Accounts, signed amounts (a line adds its amount to its account; an entry's lines sum to zero
  * per currency, so all accounts together always sum to zero):
@@ -15,30 +17,41 @@
  *   wallet:<rider>      the rider's available money (balance minus holds)
  *   hold:<rider>        money on hold for the rider's trips
  *   receivable:<rider>  negative when the rider owes a fare their wallet could not cover
- *   earnings:<driver>   what the platform owes the driver
+ *   earnings:<driver>   what the platform owes the driver and has not started paying out
+ *   payout:<driver>     a payout on its way to the driver's bank (requested, not yet confirmed)
  *   platform:revenue    commissions
- *   clearing:<provider> money that came in through a payment provider (negative)
+ *   clearing:<provider> money that came in through a payment provider (negative) or went out
+ *                       through it (payouts, positive)
  *
  * Which lines each money event produces: top-ups, holds and releases in
  * domain/wallet-entries, captures and fees in domain/charges, refunds in domain/refunds, tips in
- * domain/tips.
+ * domain/tips, payouts in domain/payouts.
  *
  * Money is integers in minor units throughout.
  */
 import type { FareBreakdown, FareDecision, Money } from "./fare";
 
-export type AccountKind = "wallet" | "hold" | "receivable" | "earnings" | "platform" | "clearing";
+export type AccountKind = "wallet" | "hold" | "receivable" | "earnings" | "payout" | "platform" | "clearing";
 
 export const Account = {
   wallet: (userId: string) => `wallet:${userId}`,
   hold: (userId: string) => `hold:${userId}`,
   receivable: (userId: string) => `receivable:${userId}`,
   earnings: (driverId: string) => `earnings:${driverId}`,
+  payout: (driverId: string) => `payout:${driverId}`,
   platform: "platform:revenue",
   clearing: (provider: string) => `clearing:${provider}`,
 } as const;
 
-const KINDS: ReadonlySet<string> = new Set(["wallet", "hold", "receivable", "earnings", "platform", "clearing"]);
+const KINDS: ReadonlySet<string> = new Set([
+  "wallet",
+  "hold",
+  "receivable",
+  "earnings",
+  "payout",
+  "platform",
+  "clearing",
+]);
 
 export function accountKind(id: string): AccountKind {
   const kind = id.slice(0, id.indexOf(":"));
@@ -52,7 +65,17 @@ export function accountOwner(id: string): string | null {
   return kind === "platform" || kind === "clearing" ? null : id.slice(kind.length + 1);
 }
 
-export type EntryKind = "top_up" | "hold" | "release" | "capture" | "fee" | "refund" | "tip";
+export type EntryKind =
+  | "top_up"
+  | "hold"
+  | "release"
+  | "capture"
+  | "fee"
+  | "refund"
+  | "tip"
+  | "payout"
+  | "payout_paid"
+  | "payout_failed";
 export type Line = { account: string; amount: number; currency: string };
 
 /** What a capture or fee entry remembers for the receipt and the driver's earnings. */
@@ -83,11 +106,20 @@ export function isBalanced(entry: Entry): boolean {
   return [...sums.values()].every((sum) => sum === 0);
 }
 
-/** What must hold before `entry` may post: each wallet it takes from has at least that much. */
+/** Whether a line taking money out of `account` must be covered by the account's balance. */
+function guarded(entry: Entry, account: string): boolean {
+  const kind = accountKind(account);
+  return kind === "wallet" || kind === "payout" || (kind === "earnings" && entry.kind === "payout");
+}
+
+/**
+ * What must hold before `entry` may post: each wallet it takes from has at least that much, and
+ * so has each payout account, and the earnings a payout takes.
+ */
 export function guardsOf(entry: Entry): { account: string; currency: string; atLeast: number }[] {
   const need = new Map<string, { account: string; currency: string; atLeast: number }>();
   for (const line of entry.lines) {
-    if (line.amount >= 0 || accountKind(line.account) !== "wallet") continue;
+    if (line.amount >= 0 || !guarded(entry, line.account)) continue;
     const id = `${line.account}\u0000${line.currency}`;
     const guard = need.get(id) ?? { account: line.account, currency: line.currency, atLeast: 0 };
     guard.atLeast -= line.amount;
@@ -114,16 +146,30 @@ export type PostOutcome = "posted" | "duplicate" | "refused";
 
 // ---- what users see -----------------------------------------------------------------------
 
-export type TransactionKind = "top_up" | "hold" | "release" | "capture" | "refund" | "earning" | "commission" | "tip";
+export type TransactionKind =
+  | "top_up"
+  | "hold"
+  | "release"
+  | "capture"
+  | "refund"
+  | "earning"
+  | "commission"
+  | "tip"
+  | "payout"
+  | "payout_reversal";
 
 /** How a line reads in its owner's transaction list. */
 export function transactionKind(kind: EntryKind, account: string): TransactionKind {
   switch (accountKind(account)) {
     case "earnings":
+      if (kind === "payout") return "payout";
+      if (kind === "payout_failed") return "payout_reversal";
       return kind === "refund" || kind === "tip" ? kind : "earning";
     case "platform":
       return kind === "refund" ? "refund" : "commission";
     default:
+      if (kind === "payout_paid" || kind === "payout") return "payout";
+      if (kind === "payout_failed") return "payout_reversal";
       return kind === "fee" ? "capture" : kind;
   }
 }

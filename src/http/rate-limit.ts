@@ -29,7 +29,8 @@ export type RouteClass =
   | "server"
   | "server_broadcast"
   | "upload"
-  | "file_read";
+  | "file_read"
+  | "payout";
 
 type Limiter = {
   binding:
@@ -47,7 +48,8 @@ type Limiter = {
     | "RL_SERVER"
     | "RL_SERVER_BROADCAST"
     | "RL_UPLOAD"
-    | "RL_FILE_READ";
+    | "RL_FILE_READ"
+    | "RL_PAYOUT";
   periodSeconds: 10 | 60;
 };
 
@@ -68,6 +70,7 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   server_broadcast: { binding: "RL_SERVER_BROADCAST", periodSeconds: 60 },
   upload: { binding: "RL_UPLOAD", periodSeconds: 60 },
   file_read: { binding: "RL_FILE_READ", periodSeconds: 60 },
+  payout: { binding: "RL_PAYOUT", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
@@ -87,6 +90,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/wallet\/top-ups$/, routeClass: "top_up" },
   { method: "POST", path: /^\/v1\/devices$/, routeClass: "device" },
   { method: "POST", path: /^\/v1\/payments\/webhook$/, routeClass: "provider_webhook" },
+  // Money out, and where it goes: a driver has no reason to ask more than a few times a minute.
+  { method: "POST", path: /^\/v1\/payouts$/, routeClass: "payout" },
+  { method: "PUT", path: /^\/v1\/drivers\/me\/payout-account$/, routeClass: "payout" },
   // Sign-up and refresh write to D1 for anyone who asks: a flood from one address is cut off.
   // Login has its own, tighter limits on failed passwords (routes/auth.ts); a password change counts
   // toward those too, and is an account operation besides.

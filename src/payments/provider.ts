@@ -13,5 +13,13 @@ import { StripeProvider } from "./stripe";
 import type { PaymentProvider } from "./types";
 
 export function paymentProvider(config: Config): PaymentProvider {
-  return config.PAYMENT_PROVIDER === "stripe" ? new StripeProvider(config) : new SandboxProvider();
+  return paymentProviderNamed(config.PAYMENT_PROVIDER, config);
+}
+
+/**
+ * The provider of that name: a payout is settled through the provider it was made with, even
+ * after PAYMENT_PROVIDER changed (a Stripe transfer is only ever looked up at Stripe).
+ */
+export function paymentProviderNamed(name: string, config: Config): PaymentProvider {
+  return name === "stripe" ? new StripeProvider(config) : new SandboxProvider();
 }

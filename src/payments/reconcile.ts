@@ -1,7 +1,7 @@
 /**
  * @module payments/reconcile
  * The reconciliation the Cron Trigger runs (`[triggers] crons` in wrangler.toml, `scheduled`
- * in src/index.ts). Two jobs:
+ * in src/index.ts). Three jobs:
  *
  * 1. Holds left behind. A trip request places its hold before the trip object exists; if the
  *    request dies in between (or its release on the error path fails), nothing else would ever
@@ -10,9 +10,12 @@
  *    status: an active trip keeps its hold; an ended one first posts its own pending settlement
  *    (the capture or fee it owes), then whatever is still held is released; a trip that does not
  *    exist has its hold released.
- * 2. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
- *    sum of its lines) has the sign its kind allows (no wallet or hold below zero, no receivable
- *    above it, no earnings below zero). Each account or entry that breaks one is reported.
+ * 2. Payouts left pending (payments/payouts.ts): a request that died after moving the money into
+ *    transit, or whose provider call got no answer, is tried again with the same idempotency
+ *    key, so the provider answers with the transfer it made, if it made one.
+ * 3. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
+ *    sum of its lines) has the sign its kind allows (no wallet, hold or payout in transit below
+ *    zero, no receivable above it). Each account or entry that breaks one is reported.
  *
  * A release is the ledger entry `trip:<id>:release`, the same key a trip's settlement posts, so
  * the cron and a trip settling at the same moment post it once between them, and the
@@ -28,6 +31,7 @@ import { releaseEntry } from "../domain/wallet-entries";
 import { isActive } from "../domain/trip";
 import type { Result } from "../errors";
 import { tripRoom } from "../rooms/stubs";
+import { type PayoutRetrySummary, retryStuckPayouts } from "./payouts";
 
 /** Trips looked at per run at most; the rest wait for the next run. */
 const MAX_HOLDS_PER_RUN = 200;
@@ -42,6 +46,8 @@ export type ReconcileSummary = {
   /** Trips still under way: their hold stays. */
   active: number;
   failed: { tripId: string; error: string }[];
+  /** Pending payouts whose transfer was asked for again. */
+  payouts: PayoutRetrySummary;
   ledgerProblems: LedgerProblem[];
 };
 
@@ -52,6 +58,7 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     released: [],
     active: 0,
     failed: [],
+    payouts: { retried: 0, paid: 0, failed: 0, pending: 0 },
     ledgerProblems: [],
   };
   for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS, MAX_HOLDS_PER_RUN)) {
@@ -63,6 +70,11 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     } catch (err) {
       summary.failed.push({ tripId: hold.tripId, error: err instanceof Error ? err.message : String(err) });
     }
+  }
+  try {
+    summary.payouts = await retryStuckPayouts(env.DB, config, now);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", where: "reconcile", event: "payout_retry", reason: String(err) }));
   }
   summary.ledgerProblems = await ledgerProblems(env.DB);
   for (const problem of summary.ledgerProblems)

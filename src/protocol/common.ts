@@ -157,6 +157,20 @@ export const ErrorCode = z.enum([
   "tip_window_closed",
   /** A tip that would take the trip's tips beyond their bound (409); `details.tippable` is what is left. */
   "tip_limit_exceeded",
+  /** A payout by a driver who has not set a payout account (409). */
+  "payout_account_missing",
+  /** A payout account another driver registered already (409). */
+  "payout_account_taken",
+  /** A payout account the payment provider does not know as one of the platform's connected accounts (400). */
+  "payout_account_unknown",
+  /** A payout when nothing is available to pay out (409); `details` has the driver's payout balance. */
+  "nothing_to_pay_out",
+  /** A payout below PAYOUT_MIN_MINOR (409); `details.minimum`, `details.available`. */
+  "payout_below_minimum",
+  /** A payout of more than is available (409); `details.available`. */
+  "payout_exceeds_available",
+  /** A payout while another of the driver's is still pending (409); `details.payout` is that one. */
+  "payout_in_flight",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -47,6 +47,10 @@ export const TransactionKind = z.enum([
   "earning",
   "commission",
   "tip",
+  /** Earnings paid out (negative on the earnings). */
+  "payout",
+  /** A payout the provider refused: the money back on the earnings. */
+  "payout_reversal",
 ]);
 export type TransactionKind = z.infer<typeof TransactionKind>;
 

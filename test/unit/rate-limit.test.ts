@@ -57,6 +57,9 @@ describe("rate limit classes", () => {
     expect(routeClassOf("POST", "/v1/quotes")).toBe("quote");
     expect(routeClassOf("POST", "/v1/trips/trip_1/accept")).toBe("write");
     expect(routeClassOf("POST", "/v1/wallet/top-ups")).toBe("top_up");
+    expect(routeClassOf("POST", "/v1/payouts")).toBe("payout");
+    expect(routeClassOf("PUT", "/v1/drivers/me/payout-account")).toBe("payout");
+    expect(routeClassOf("GET", "/v1/payouts")).toBeNull();
     expect(routeClassOf("POST", "/v1/devices")).toBe("device");
     expect(routeClassOf("DELETE", "/v1/devices/dev_1")).toBe("write");
     expect(routeClassOf("GET", "/v1/rooms/room_1/ws")).toBe("connect");

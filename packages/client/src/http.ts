@@ -73,6 +73,7 @@ import type {
   Transaction,
   Wallet,
 } from "../../../src/protocol/payments";
+import type { Payout, PayoutAccount, PayoutBalance, PayoutListResponse } from "../../../src/protocol/payouts";
 import type {
   OpsCancellationsQuery,
   OpsCancellationsResponse,
@@ -224,6 +225,10 @@ const TransactionListResponse = answer<{ transactions: Transaction[]; nextBefore
 });
 const ReceiptResponse = answer<{ receipt: Receipt }>({ receipt: "object" });
 const TipAnswer = answer<{ tip: Tip }>({ tip: "object" });
+const PayoutAnswer = answer<{ payout: Payout }>({ payout: "object" });
+const PayoutListAnswer = answer<PayoutListResponse>({ payouts: "array", nextBefore: "integer | null" });
+const PayoutBalanceAnswer = answer<{ balance: PayoutBalance }>({ balance: "object" });
+const PayoutAccountAnswer = answer<{ payoutAccount: PayoutAccount | null }>({ payoutAccount: "object | null" });
 const EarningsAnswer = answer<EarningsResponse>({
   earnings: "object",
   trips: "integer",
@@ -1146,6 +1151,64 @@ export class RidewireClient {
     return this.call({ method: "GET", path: "/v1/earnings", query, schema: EarningsAnswer, signal: options?.signal });
   }
 
+  // ---- payouts (drivers) --------------------------------------------------------------------------
+
+  /**
+   * Where the driver's payouts go: their Stripe Connect account (`acct_…`). Refused when the
+   * provider does not know it (`payout_account_unknown`) or another driver has it (`payout_account_taken`).
+   */
+  async setPayoutAccount(accountId: string, options?: RequestOptions): Promise<PayoutAccount> {
+    const answer = await this.call({
+      method: "PUT",
+      path: "/v1/drivers/me/payout-account",
+      body: { accountId },
+      schema: PayoutAccountAnswer,
+      signal: options?.signal,
+    });
+    if (!answer.payoutAccount) throw new RidewireError(200, "invalid_response", "the payout account was not set");
+    return answer.payoutAccount;
+  }
+
+  /** The driver's payout account, or null before one is set. */
+  async payoutAccount(options?: RequestOptions): Promise<PayoutAccount | null> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/drivers/me/payout-account",
+        schema: PayoutAccountAnswer,
+        signal: options?.signal,
+      })
+    ).payoutAccount;
+  }
+
+  /** What the driver may pay out now: the earnings, what is on hold, in transit, and the minimum. */
+  async payoutBalance(options?: RequestOptions): Promise<PayoutBalance> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/payouts/balance",
+        schema: PayoutBalanceAnswer,
+        signal: options?.signal,
+      })
+    ).balance;
+  }
+
+  /**
+   * Pays the driver's available earnings out to their payout account (`amount` of them, or all).
+   * Sent with an idempotency key (one is made if not given): a retry with the same key answers
+   * the same payout and pays nothing more. The payout is `paid`, `failed` (the money is back on
+   * the earnings) or `pending` (the service settles it with the provider shortly).
+   */
+  async requestPayout(options?: IdempotentOptions & { amount?: Money }): Promise<Payout> {
+    const body = options?.amount === undefined ? {} : { amount: options.amount };
+    return (await this.idempotentPost("/v1/payouts", body, PayoutAnswer, options)).payout;
+  }
+
+  /** The driver's payouts, newest first; `before` is a page's `nextBefore`. */
+  payouts(query: { limit?: number; before?: number } = {}, options?: RequestOptions): Promise<PayoutListResponse> {
+    return this.call({ method: "GET", path: "/v1/payouts", query, schema: PayoutListAnswer, signal: options?.signal });
+  }
+
   // ---- operations -------------------------------------------------------------------------------
 
   /** Per H3 cell within `rings` (0..6, default 4) of a point: available drivers, requests, surge, active trips. */
@@ -1488,6 +1551,10 @@ export type {
   TripCancellation,
   Offer,
   OpsCellsResponse,
+  Payout,
+  PayoutAccount,
+  PayoutBalance,
+  PayoutListResponse,
   RoomListItem,
   RoomMember,
   SharedTrip,

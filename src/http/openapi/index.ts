@@ -13,6 +13,7 @@ import { notificationOperations } from "./notifications";
 import type { Operation } from "./operation";
 import { opsOperations } from "./ops";
 import { pathsOf } from "./paths";
+import { adminPayoutOperations, payoutAccountOperations, payoutOperations } from "./payouts";
 import { roomOperations } from "./rooms";
 import { serviceOperations } from "./service";
 import { safetyOperations } from "./safety";
@@ -30,12 +31,15 @@ export const operations: Operation[] = [
   ...roomOperations,
   ...attachmentOperations,
   ...driverOperations,
+  ...payoutAccountOperations,
   ...tripOperations,
   ...safetyOperations,
   ...notificationOperations,
   ...walletOperations,
+  ...payoutOperations,
   ...opsOperations,
   ...adminOperations,
+  ...adminPayoutOperations,
   ...apiKeyOperations,
   ...serverOperations,
   ...paymentWebhookOperations,

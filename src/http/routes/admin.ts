@@ -2,7 +2,7 @@
  * @module http/routes/admin
  * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
  * force-cancel a trip, refund a trip's charge, manage the server API's keys (routes/api-keys.ts),
- * and read the audit log that records each of these with its required reason. The record goes
+ * list drivers' payouts, and read the audit log that records each of these with its required reason. The record goes
  * in the same D1 batch as the effect where the effect lives in D1 (bans, refunds, keys); a
  * force-cancel is decided by the trip's own object, so its record follows the cancel.
  */
@@ -34,6 +34,9 @@ import type { AppContext, AppEnv } from "../context";
 import { requireAdmin } from "../require-admin";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
 import { tripRoom } from "../../rooms/stubs";
+import { listPayouts } from "../../db/payouts";
+import { toPayout } from "../../payments/payouts";
+import { AdminPayoutListQuery } from "../../protocol/payouts";
 import { apiKeyRoutes } from "./api-keys";
 
 export const adminRoutes = new Hono<AppEnv>();
@@ -205,4 +208,20 @@ function refusalError(refusal: Exclude<RefundOutcome, { status: "posted" | "dupl
 adminRoutes.get("/admin/audit", async (c) => {
   const query = readQuery(c, AuditQuery);
   return c.json(await listAudit(c.env.DB, query));
+});
+
+/** Payouts across drivers, newest first, by driver and status: for support and for stuck transfers. */
+adminRoutes.get("/admin/payouts", async (c) => {
+  const query = readQuery(c, AdminPayoutListQuery);
+  const rows = await listPayouts(
+    c.env.DB,
+    {
+      ...(query.driverId === undefined ? {} : { driverId: query.driverId }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+    },
+    query.limit,
+    query.before,
+  );
+  const last = rows.at(-1);
+  return c.json({ payouts: rows.map(toPayout), nextBefore: rows.length === query.limit && last ? last.seq : null });
 });

@@ -1,7 +1,8 @@
 /**
  * @module http/routes/drivers
  * A driver going online and offline, the driver channel socket, and its fallback for networks
- * that break WebSockets: the channel as Server-Sent Events, and fixes posted over HTTP.
+ * that break WebSockets: the channel as Server-Sent Events, and fixes posted over HTTP; and
+ * where the driver's payouts go (their payout account, README "Payouts").
  * Everything about the driver's availability is decided by their DriverSession object.
  *
  * The session's record (with the driver's rating, which matching reads) is made when the
@@ -11,11 +12,14 @@
  * fix every few seconds.
  */
 import { Hono } from "hono";
+import { payoutAccountOf, setPayoutAccount } from "../../db/payouts";
 import { ratingOf } from "../../db/ratings";
-import { type Result, unwrap } from "../../errors";
+import { ApiError, type Result, unwrap } from "../../errors";
+import { paymentProvider } from "../../payments/provider";
 import { LocationBody, OnlineBody } from "../../protocol/dispatch";
+import { PayoutAccountBody } from "../../protocol/payouts";
 import { driverSession } from "../../rooms/stubs";
-import { requireRole, requireUser } from "../auth-middleware";
+import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { readBody } from "../validate";
@@ -68,4 +72,26 @@ driverRoutes.post("/drivers/me/location", async (c) => {
   const { lat, lng, at } = await readBody(c, LocationBody);
   await onMySession(c, (session) => session.reportLocation({ lat, lng, at }));
   return c.json({ accepted: true });
+});
+
+/**
+ * Where the driver's payouts go: their Stripe Connect account (`acct_…`). The provider is asked
+ * whether it is one of the platform's connected accounts (the sandbox takes any well-formed id),
+ * and an account another driver registered is refused, so nobody can point payouts at an
+ * account that is not theirs to claim. A payout already under way keeps the account it was made to.
+ */
+driverRoutes.put("/drivers/me/payout-account", requireAccount, async (c) => {
+  const { accountId } = await readBody(c, PayoutAccountBody);
+  const driverId = c.get("identity").userId;
+  if (!(await paymentProvider(c.get("config")).payoutAccountExists(accountId)))
+    throw new ApiError(400, "payout_account_unknown", "the payment provider knows no such connected account");
+  const now = Date.now();
+  if ((await setPayoutAccount(c.env.DB, driverId, accountId, now)) === "taken")
+    throw new ApiError(409, "payout_account_taken", "another driver registered this account");
+  return c.json({ payoutAccount: { accountId, updatedAt: now } });
+});
+
+driverRoutes.get("/drivers/me/payout-account", async (c) => {
+  const account = await payoutAccountOf(c.env.DB, c.get("identity").userId);
+  return c.json({ payoutAccount: account ?? null });
 });
