@@ -18,16 +18,18 @@ export function createRecordSchema(sql: SqlStorage): void {
 
 export class TripRecord {
   /**
-   * The stored state and quote as last parsed, keyed by their JSON text: a read re-parses only what changed. Memory
-   * only.
+   * The state as stored, kept in memory from the first read, and replaced by each save: the object is the only writer
+   * of its SQLite, so every later read (a driver's fix, a socket's welcome, each move) needs no query. A transaction
+   * that rolls back calls `forget`, as the copy may be ahead of what SQLite kept.
    */
-  private parsedState: { text: string; value: TripState } | null = null;
-  private parsedQuote: { text: string; value: Quote } | null = null;
+  private current: TripState | null = null;
+  /** The quote never changes once the trip exists. Memory only. */
+  private quoted: Quote | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
   exists(): boolean {
-    return this.sql.exec(`SELECT 1 FROM trip`).toArray().length > 0;
+    return this.current !== null || this.sql.exec(`SELECT 1 FROM trip`).toArray().length > 0;
   }
 
   /** Stores the new trip, in `matching` from `now`; returns its state. */
@@ -40,27 +42,35 @@ export class TripRecord {
       JSON.stringify(state),
       JSON.stringify(quote),
     );
+    this.current = state;
+    this.quoted = quote;
     return state;
   }
 
   /** The trip as stored now; 404 before it was created. */
   state(): TripState {
+    if (this.current) return this.current;
     const row = this.sql.exec<{ state: string }>(`SELECT state FROM trip`).toArray()[0];
     if (!row) throw new ApiError(404, "not_found", "trip not found");
-    if (this.parsedState?.text !== row.state)
-      this.parsedState = { text: row.state, value: TripState.parse(JSON.parse(row.state)) };
-    return this.parsedState.value;
+    this.current = TripState.parse(JSON.parse(row.state));
+    return this.current;
   }
 
   save(state: TripState): void {
     this.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(state));
+    this.current = state;
+  }
+
+  /** After a rolled-back transaction: the next read takes the state from SQLite again. */
+  forget(): void {
+    this.current = null;
   }
 
   quote(): Quote {
+    if (this.quoted) return this.quoted;
     const row = this.sql.exec<{ quote: string }>(`SELECT quote FROM trip`).one();
-    if (this.parsedQuote?.text !== row.quote)
-      this.parsedQuote = { text: row.quote, value: Quote.parse(JSON.parse(row.quote)) };
-    return this.parsedQuote.value;
+    this.quoted = Quote.parse(JSON.parse(row.quote));
+    return this.quoted;
   }
 
   /** The seq below which `driverId` may not read the log (0: all of it). */

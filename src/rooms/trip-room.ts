@@ -122,7 +122,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     this.kept.create();
     return this.rpc("create", () => {
       if (!this.record.exists()) {
-        const state = this.ctx.storage.transactionSync(() => {
+        const state = this.transaction(() => {
           const state = this.record.insert(input, Date.now());
           // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
           if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
@@ -455,7 +455,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private commit(before: TripState, after: TripState, events: TripEvent[], reply?: DriverReply): void {
     const stored: { seq: number; text: string }[] = [];
     let statusSeq: number | null = null;
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       this.record.save(after);
       // A trip that ends owes the ledger a capture, a fee or a release, stored with the status.
       recordSettlement(this.sql, after, events);
@@ -490,6 +490,16 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     if (!isActive(after.status)) this.track.dropCache();
     this.ctx.waitUntil(this.recordCancels(events));
     this.ctx.waitUntil(this.sideEffects(after, events, reply === "shown to driver"));
+  }
+
+  /** One SQLite transaction; a rollback also drops the record's copy in memory, which may be ahead of SQLite. */
+  private transaction<T>(write: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(write);
+    } catch (err) {
+      this.record.forget();
+      throw err;
+    }
   }
 
   /** Behind the reply: see trip-dispatch's `tellPickupCell`. */

@@ -9,6 +9,13 @@ import type { Fix } from "../domain/geo";
 
 /** How often the assigned driver's latest fix is written to `last_location`. */
 const LAST_FIX_SAVE_MS = 5_000;
+/**
+ * Breadcrumb fixes written to SQLite together: one INSERT of several rows costs about what one row
+ * did, and a ride's fixes come every 2-5 s. Those in memory are lost only if the object is evicted
+ * mid-ride with fixes pending (it stays in memory while fixes arrive); the fare then prices that
+ * stretch as the straight line between the fixes it kept.
+ */
+const BREADCRUMB_BATCH = 5;
 
 export function createTrackSchema(sql: SqlStorage): void {
   // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
@@ -34,23 +41,21 @@ export function createTrackSchema(sql: SqlStorage): void {
 }
 
 export class TripTrack {
-  /** The assigned driver's latest fix; memory only, rebuilt from the `last_location` row. */
-  private lastFix: Fix | null = null;
+  /** The assigned driver's latest fix (null: none); memory only, read from `last_location` when undefined. */
+  private lastFix: Fix | null | undefined = undefined;
   /** When `last_location` was last written; a fix in between lives in `lastFix` only. Memory only. */
   private lastFixSavedAt = 0;
+  /** Breadcrumb fixes not yet in SQLite (see BREADCRUMB_BATCH). Memory only. */
+  private pendingCrumbs: TracePoint[] = [];
 
   constructor(private readonly sql: SqlStorage) {}
 
   /** Takes the assigned driver's fix; `breadcrumb` when the ride is on and the fix prices it. */
   record(fix: Fix, now: number, breadcrumb: boolean): void {
-    if (breadcrumb)
-      this.sql.exec(
-        `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES (?, ?, ?, ?)`,
-        fix.at,
-        fix.lat,
-        fix.lng,
-        now,
-      );
+    if (breadcrumb) {
+      this.pendingCrumbs.push({ at: fix.at, lat: fix.lat, lng: fix.lng, receivedAt: now });
+      if (this.pendingCrumbs.length >= BREADCRUMB_BATCH) this.saveCrumbs();
+    }
     // The position a rider sees after the room wakes; a few seconds stale at worst, and the
     // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
     if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
@@ -68,7 +73,7 @@ export class TripTrack {
 
   /** The assigned driver's latest fix, or null. */
   latest(): Fix | null {
-    if (this.lastFix) return this.lastFix;
+    if (this.lastFix !== undefined) return this.lastFix;
     const row = this.sql
       .exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`)
       .toArray()[0];
@@ -85,11 +90,23 @@ export class TripTrack {
 
   /** Drops the copy in memory (an ended trip needs none); the next read takes the row again. */
   dropCache(): void {
-    this.lastFix = null;
+    this.lastFix = undefined;
+  }
+
+  /** Writes the breadcrumb fixes held in memory, in one statement. */
+  private saveCrumbs(): void {
+    const crumbs = this.pendingCrumbs;
+    if (crumbs.length === 0) return;
+    this.sql.exec(
+      `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES ${crumbs.map(() => "(?, ?, ?, ?)").join(", ")}`,
+      ...crumbs.flatMap((c) => [c.at, c.lat, c.lng, c.receivedAt]),
+    );
+    this.pendingCrumbs = [];
   }
 
   /** The ride's fixes, in the order they arrived. */
   trace(): TracePoint[] {
+    this.saveCrumbs();
     // A fix stored before `received_at` existed counts as received when it was taken.
     return this.sql
       .exec<TracePoint>(

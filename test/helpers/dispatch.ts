@@ -106,14 +106,19 @@ export async function acceptedTrip(rider: TestUser, driver: OnlineDriver, pickup
   return res.body.trip;
 }
 
-/** Reads and rewrites the trip's stored state (the JSON in its `trip` table). */
+/**
+ * Reads and rewrites the trip's stored state (the JSON in its `trip` table). The trip keeps its state in memory, so
+ * it is then evicted (its sockets hibernate and stay open) to read the edited one.
+ */
 export async function editTripState(tripId: string, edit: (state: TripState) => void): Promise<void> {
-  await runInDurableObject(tripStub(tripId), (_instance, ctx) => {
+  const stub = tripStub(tripId);
+  await runInDurableObject(stub, (_instance, ctx) => {
     const row = ctx.storage.sql.exec<{ state: string }>(`SELECT state FROM trip`).one();
     const state: TripState = JSON.parse(row.state);
     edit(state);
     ctx.storage.sql.exec(`UPDATE trip SET state = ?`, JSON.stringify(state));
   });
+  await evictDurableObject(stub, { webSockets: "hibernate" });
 }
 
 /**

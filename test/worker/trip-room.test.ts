@@ -283,6 +283,9 @@ describe("trip room frames", () => {
         await sendFix(driver, point, at);
         await riderSide.socket.nextOfType("location");
       }
+      const res = await driverAction(driver, trip.id, "complete");
+      expect(res.status).toBe(200);
+      // The ride's breadcrumb as the fare read it (fixes are written in batches, all of them by the completion).
       const stored = await runInDurableObject(tripStub(trip.id), (_instance, ctx) =>
         ctx.storage.sql
           .exec<{ at: number; received_at: number }>(`SELECT at, received_at FROM breadcrumb ORDER BY received_at`)
@@ -293,8 +296,6 @@ describe("trip room frames", () => {
         expect(row.received_at).toBeGreaterThanOrEqual(now);
         if (i > 0) expect(row.received_at - stored[i - 1]!.received_at).toBeLessThan(5_000);
       }
-      const res = await driverAction(driver, trip.id, "complete");
-      expect(res.status).toBe(200);
       // 6 km in about a second is no drive: only the first fix is believed, and the ride, which
       // ended at the dropoff, costs its quote (the app's clock would have metered 6 km).
       expect(res.body.trip.fare).toEqual(trip.quote.fare);
