@@ -97,8 +97,9 @@ export class TripTrack {
   private saveCrumbs(): void {
     const crumbs = this.pendingCrumbs;
     if (crumbs.length === 0) return;
+    const rows = crumbs.map(() => "(?, ?, ?, ?)").join(", ");
     this.sql.exec(
-      `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES ${crumbs.map(() => "(?, ?, ?, ?)").join(", ")}`,
+      `INSERT OR IGNORE INTO breadcrumb (at, lat, lng, received_at) VALUES ${rows}`,
       ...crumbs.flatMap((c) => [c.at, c.lat, c.lng, c.receivedAt]),
     );
     this.pendingCrumbs = [];
