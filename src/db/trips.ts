@@ -3,7 +3,7 @@
  * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
  * cancels (for the request limits) and trip history in D1.
  */
-import { and, desc, eq, gte, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
@@ -25,14 +25,17 @@ export async function saveQuote(d1: D1Database, riderId: string, quote: Quote, t
 
 /**
  * What a trip request reads before it goes on, in one D1 round trip: the trip an earlier request
- * with this Idempotency-Key made, and the quote it names.
+ * with this Idempotency-Key made, the quote it names, and the rider's recent requests and cancels
+ * (the request limits).
  */
-export async function findRequestAndQuote(
+export async function findRequestQuoteAndActivity(
   d1: D1Database,
   riderId: string,
   key: string | undefined,
   quoteId: string | undefined,
-): Promise<{ earlierTripId: string | undefined; quote: StoredQuote | undefined }> {
+  now: number,
+  limits: RequestLimits,
+): Promise<{ earlierTripId: string | undefined; quote: StoredQuote | undefined; activity: RiderActivity }> {
   const db = drizzle(d1);
   // A lookup the request does not need runs as LIMIT 0, so the batch keeps one shape.
   const request = tripRequestQuery(db, riderId, key ?? "").limit(key === undefined ? 0 : 1);
@@ -41,8 +44,16 @@ export async function findRequestAndQuote(
     .from(quotes)
     .where(and(eq(quotes.id, quoteId ?? ""), eq(quotes.riderId, riderId)))
     .limit(quoteId === undefined ? 0 : 1);
-  const [[requestRow], [quoteRow]] = await db.batch([request, quote]);
-  return { earlierTripId: requestRow?.tripId, quote: quoteRow ? StoredQuote.parse(quoteRow.data) : undefined };
+  const [[requestRow], [quoteRow], [activity]] = await db.batch([
+    request,
+    quote,
+    riderActivityQuery(db, riderId, now, limits),
+  ]);
+  return {
+    earlierTripId: requestRow?.tripId,
+    quote: quoteRow ? StoredQuote.parse(quoteRow.data) : undefined,
+    activity: activity ?? NO_ACTIVITY,
+  };
 }
 
 /**
@@ -213,26 +224,27 @@ export async function listTrips(d1: D1Database, userId: string, query: TripListQ
 
 // ---- riders' recent requests and cancels --------------------------------------------------------
 
-/** The rider's requests inside the request window and cancels inside the cool-down window: one query. */
-export async function riderActivityOf(
-  d1: D1Database,
-  riderId: string,
-  now: number,
-  limits: RequestLimits,
-): Promise<RiderActivity> {
+const NO_ACTIVITY: RiderActivity = { requests: 0, oldestRequestAt: null, cancels: 0, lastCancelAt: null };
+
+/**
+ * The rider's requests inside the request window and cancels inside the cool-down window: one query (a builder, so
+ * that it goes in a batch), over the rider's rows of the longer window.
+ */
+function riderActivityQuery(db: DrizzleD1Database, riderId: string, now: number, limits: RequestLimits) {
   const requestsSince = now - limits.requestWindowMs;
   const cancelsSince = now - limits.cooldownWindowMs;
-  const row = await d1
-    .prepare(
-      `SELECT (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS requests,
-              (SELECT MIN(at) FROM rider_activity
-                WHERE rider_id = ?1 AND kind = 'request' AND at > ?2) AS oldestRequestAt,
-              (SELECT COUNT(*) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS cancels,
-              (SELECT MAX(at) FROM rider_activity WHERE rider_id = ?1 AND kind = 'cancel' AND at > ?3) AS lastCancelAt`,
-    )
-    .bind(riderId, requestsSince, cancelsSince)
-    .first<RiderActivity>();
-  return row ?? { requests: 0, oldestRequestAt: null, cancels: 0, lastCancelAt: null };
+  const { kind, at } = riderActivity;
+  const request = sql`${kind} = 'request' AND ${at} > ${requestsSince}`;
+  const cancel = sql`${kind} = 'cancel' AND ${at} > ${cancelsSince}`;
+  return db
+    .select({
+      requests: sql<number>`COUNT(CASE WHEN ${request} THEN 1 END)`,
+      oldestRequestAt: sql<number | null>`MIN(CASE WHEN ${request} THEN ${at} END)`,
+      cancels: sql<number>`COUNT(CASE WHEN ${cancel} THEN 1 END)`,
+      lastCancelAt: sql<number | null>`MAX(CASE WHEN ${cancel} THEN ${at} END)`,
+    })
+    .from(riderActivity)
+    .where(and(eq(riderActivity.riderId, riderId), gt(at, Math.min(requestsSince, cancelsSince))));
 }
 
 /** Records a trip request, only `if` the condition holds (its hold was posted, in the same batch). */

@@ -11,13 +11,12 @@ import {
   activeTripOf,
   claimActiveTrip,
   claimStatements,
-  findRequestAndQuote,
+  findRequestQuoteAndActivity,
   findTripRequest,
   listTrips,
   recordCancel,
   recordRequestStatement,
   releaseActiveTrip,
-  riderActivityOf,
   saveQuote,
   saveTripRequest,
   type StoredQuote,
@@ -119,11 +118,10 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
   const limits = requestLimits(c.get("config"));
-  // Both reads at once: the limits cost a trip request no extra round trip.
-  const [earlier, activity] = await Promise.all([
-    findRequestAndQuote(c.env.DB, riderId, key, "quoteId" in body ? body.quoteId : undefined),
-    riderActivityOf(c.env.DB, riderId, Date.now(), limits),
-  ]);
+  // One round trip: the limits cost a trip request no extra one.
+  const quoteId = "quoteId" in body ? body.quoteId : undefined;
+  const earlier = await findRequestQuoteAndActivity(c.env.DB, riderId, key, quoteId, Date.now(), limits);
+  const activity = earlier.activity;
   // A retry of a request that went through answers its trip, whatever the limits say now.
   if (earlier.earlierTripId !== undefined)
     return c.json(
