@@ -87,6 +87,9 @@ export abstract class SocketHub<
   /** A user's first connection opened, or last one closed. */
   protected onPresence(_userId: string, _event: "join" | "leave"): void {}
 
+  /** A long poll of this user was answered with the events through `seq`. */
+  protected onPollAnswered(_userId: string, _seq: number): void {}
+
   /**
    * A cheaper check for the room's hottest frames, run before zod. It may only return a frame
    * that `clientFrames` would accept, equal to what zod would return for it; anything else (and
@@ -243,6 +246,7 @@ export abstract class SocketHub<
           tokenExpiresAt: session.expiresAt,
           polls: this.connections.longPolls,
           refusal: () => this.refusalOf(identity.userId),
+          answered: (seq) => this.onPollAnswered(identity.userId, seq),
         });
       checkConnectionLimit(this.connections.openBy(identity.userId), this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM);
       const from = sinceOf(url);
