@@ -426,8 +426,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return log === null ? reads : Math.min(log, reads);
   }
 
-  /** The log's share (its outbox to D1), then the read marks' copy; a failed copy is tried again. */
+  /**
+   * The online members' delivered marks (what being online implied) into storage, then the log's
+   * share (its outbox to D1), then the read marks' copy; a failed copy is tried again. The log
+   * wakes the room within OUTBOX_FLUSH_DELAY_MS of each event, so the marks are stored lazily,
+   * and survive a restart that closes the sockets with no close event.
+   */
   protected override async onAlarm(now: number): Promise<number | null> {
+    const lastSeq = this.room.log.lastSeq;
+    for (const userId of this.onlineUsers()) this.deliveredMarks.advance(userId, lastSeq);
     const retry = await this.room.log.onAlarm(now);
     try {
       await this.readMarks.flush(this.roomId());

@@ -9,9 +9,11 @@
  * is stored, so their effective mark is the room's newest seq (`effective`), and nothing is
  * written per frame. The stored mark moves only when that stops being implied or something else
  * delivers: a connection opens (the welcome carries the room's seq) or the last one closes, a long
- * poll is answered, a push is delivered. Each of those is one row, kept in the room's SQLite so
- * marks survive hibernation and restarts; the room tells connections with a `delivered` frame
- * per member, coalesced (`DeliveredFrames`).
+ * poll is answered, a push is delivered; and the room's alarm, which follows each new event
+ * within OUTBOX_FLUSH_DELAY_MS, stores what being online implied, so a restart that closes the
+ * sockets with no close event loses no mark. Each is one row per member, kept in the room's
+ * SQLite; the room tells connections with a `delivered` frame per member, coalesced
+ * (`DeliveredFrames`).
  */
 
 export class DeliveryMarks {
