@@ -11,7 +11,7 @@
  * Live counts include every member; history's `receipts` (from `messages()`) leave out members
  * who block the author, which a client cannot know: prefer those for a page you loaded.
  */
-import type { ChatServerFrame } from "./frames";
+import { type ChatServerFrame, STORED_TYPES } from "./frames";
 
 /** Where one message is for one recipient, or for the best of them. */
 export type DeliveryStatus = "sent" | "delivered" | "read";
@@ -64,7 +64,8 @@ export class DeliveryTracker {
         this.seq = Math.max(this.seq, frame.seq);
         return;
       default:
-        if ("seq" in frame && typeof frame.seq === "number" && frame.type !== "synced" && frame.type !== "reset")
+        // Only a stored event moves the room's seq (a `delivered` or `read` frame carries a mark).
+        if (STORED_TYPES.chat.has(frame.type) && "seq" in frame && typeof frame.seq === "number")
           this.seq = Math.max(this.seq, frame.seq);
     }
   }
