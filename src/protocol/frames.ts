@@ -116,9 +116,9 @@ export type TypingFrame = { type: "typing"; userId: string; active: boolean };
 export type ReadFrame = { type: "read"; userId: string; seq: number };
 /**
  * A member's delivered mark moved (rooms/delivery-marks.ts): every event through `seq` reached at
- * least one of their devices. Sent when a connection opens, a long poll is answered or a push is
- * delivered, coalesced per member; while a member is online, each event reaches them as it is
- * sent, so their mark follows the room's seq with no frame.
+ * least one of their devices. Sent when a long poll is answered or a push is delivered, coalesced
+ * per member; while a member is online (from their `presence` join), each event reaches them as
+ * it is sent, so their mark follows the room's seq with no frame.
  */
 export type DeliveredFrame = { type: "delivered"; userId: string; seq: number };
 export type ChatWelcome = WelcomeFrame<{

@@ -522,13 +522,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   /**
    * A member's first connection has the room through its welcome's seq, and their last one had
-   * every event up to its close: both store the delivered mark that being online implied.
+   * every event up to its close: both store the delivered mark that being online implied. No
+   * `delivered` frame: the `presence` frame says it already (an online member's mark is the seq).
    */
   protected override onPresence(userId: string, event: "join" | "leave"): void {
     this.broadcast({ type: "presence", event, userId });
-    if (!this.exists() || !this.isMember(userId)) return;
-    if (event === "join") this.deliver(userId, this.room.log.lastSeq);
-    else this.deliveredMarks.advance(userId, this.room.log.lastSeq);
+    if (this.exists() && this.isMember(userId)) this.deliveredMarks.advance(userId, this.room.log.lastSeq);
   }
 
   protected override onPollAnswered(userId: string, seq: number): void {

@@ -12,8 +12,9 @@
  * poll is answered, a push is delivered; and the room's alarm, which follows each new event
  * within OUTBOX_FLUSH_DELAY_MS, stores what being online implied, so a restart that closes the
  * sockets with no close event loses no mark. Each is one row per member, kept in the room's
- * SQLite; the room tells connections with a `delivered` frame per member, coalesced
- * (`DeliveredFrames`).
+ * SQLite. The room tells connections with a `delivered` frame per member, coalesced
+ * (`DeliveredFrames`), when a poll or a push moved the mark; a connection that opens or closes
+ * says it with its `presence` frame.
  */
 
 export class DeliveryMarks {

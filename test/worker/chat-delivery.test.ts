@@ -17,7 +17,7 @@ import {
   type TestUser,
   unique,
 } from "../helpers/api";
-import { expectError, frameAfter, postMessage, roomStub, settle, wsPath } from "../helpers/chat";
+import { expectError, frameAfter, framesOf, postMessage, roomStub, settle, wsPath } from "../helpers/chat";
 import { hookUrl, runQueue } from "../helpers/notify";
 
 type Receipt = { seq: number; deliveredTo: number; readBy: number };
@@ -52,6 +52,10 @@ async function socketOf(user: TestUser, roomId: string, query = ""): Promise<Tes
 const deliveredFrame = (socket: TestSocket, from: number, userId: string, seq: number) =>
   frameAfter(socket, from, (f) => f.type === "delivered" && f.userId === userId && f.seq >= seq);
 
+/** Waits for `userId`'s presence join on `socket`, from index `from`. */
+const joined = (socket: TestSocket, from: number, userId: string) =>
+  frameAfter(socket, from, (f) => f.type === "presence" && f.event === "join" && f.userId === userId);
+
 const poll = (user: TestUser, roomId: string, since: number, timeout = 0) =>
   call("GET", `/v1/rooms/${roomId}/poll?since=${since}&timeout=${timeout}`, { token: user.token });
 
@@ -85,10 +89,13 @@ describe("delivery state in a direct conversation", () => {
     expect(page.receipts).toEqual([{ seq: first.seq, deliveredTo: 0, readBy: 0 }]);
     expect(page.peer).toEqual({ userId: bob.user.id, deliveredThrough: 0, readThrough: 0 });
 
-    // Delivered: Bob's socket opens (its welcome carries the room through seq 1).
+    // Delivered: Bob's socket opens (its welcome carries the room through seq 1); Ada hears of it
+    // as his presence, with no `delivered` frame (an online member's mark is the room's seq).
     const from = a.frames.length;
     const b = await socketOf(bob, room.id);
-    await deliveredFrame(a, from, bob.user.id, first.seq);
+    await joined(a, from, bob.user.id);
+    await settle(a);
+    expect(framesOf(a, "delivered", from)).toEqual([]);
     page = await history(ada, room.id);
     expect(page.receipts).toEqual([{ seq: first.seq, deliveredTo: 1, readBy: 0 }]);
     expect(page.peer).toMatchObject({ deliveredThrough: first.seq, readThrough: 0 });
@@ -169,7 +176,8 @@ describe("delivery state in a direct conversation", () => {
 
     const from = a.frames.length;
     const stream = await openStream(bob, room.id);
-    await deliveredFrame(a, from, bob.user.id, first.seq);
+    await joined(a, from, bob.user.id);
+    expect((await history(ada, room.id)).peer).toMatchObject({ deliveredThrough: first.seq });
     const second = await postMessage(ada, room.id, "while it is open");
     expect((await history(ada, room.id)).receipts).toContainEqual({ seq: second.seq, deliveredTo: 1, readBy: 0 });
 
@@ -246,7 +254,7 @@ describe("delivery state in a direct conversation", () => {
     const from = a.frames.length;
     const b2 = await connectOk(wsPath(room.id, `?since=${second.seq}`), bob.token);
     expect((await b2.nextOfType("message")).message.text).toBe("three");
-    await deliveredFrame(a, from, bob.user.id, third.seq);
+    await joined(a, from, bob.user.id);
     page = await history(ada, room.id);
     expect(page.receipts.map((r) => r.deliveredTo)).toEqual([1, 1, 1]);
     a.close();
