@@ -704,6 +704,9 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     viewer: string,
     messages: readonly { seq: number; userId: string }[],
   ): { receipts: MessageReceipt[]; peer?: PeerMarks | null } {
+    const own = messages.filter((m) => m.userId === viewer);
+    // A group page with none of the viewer's messages has nothing to count: no members read.
+    if (own.length === 0 && !this.isDirect) return { receipts: [] };
     const online = new Set(this.onlineUsers());
     const lastSeq = this.room.log.lastSeq;
     const hiding = this.blocks.viewersHiding(viewer);
@@ -716,7 +719,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
         read: row.read_seq,
         delivered: this.deliveredMarks.effective(row.user_id, online.has(row.user_id), lastSeq),
       }));
-    const receipts = messages.filter((m) => m.userId === viewer).map((m) => receiptOf(m.seq, others));
+    const receipts = own.map((m) => receiptOf(m.seq, others));
     if (!this.isDirect) return { receipts };
     const other = others[0];
     const peer = other
