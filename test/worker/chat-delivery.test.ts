@@ -275,6 +275,15 @@ describe("delivery state in a direct conversation", () => {
     const page = await history(ada, room.id);
     expect(page.peer).toBeNull();
     expect(page.receipts).toEqual([{ seq: message.seq, deliveredTo: 0, readBy: 0 }]);
+    // Nor do frames tell her: Bob's poll moves his mark, and no `delivered` frame reaches Ada.
+    const a = await socketOf(ada, room.id);
+    const from = a.frames.length;
+    expect((await poll(bob, room.id, 0)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 250)); // past the frames' coalescing delay
+    await settle(a);
+    expect(framesOf(a, "delivered", from)).toEqual([]);
+    expect((await history(bob, room.id)).peer).toMatchObject({ userId: ada.user.id });
+    a.close();
     // The blocker still sees the blocked user's marks: the block hides what Bob does, not what Ada does.
     expect((await history(bob, room.id)).peer).toMatchObject({ userId: ada.user.id });
 
