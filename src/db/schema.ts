@@ -25,6 +25,18 @@ export const users = sqliteTable("users", {
    * null while unverified, and set back to null by every change of number. Only a verified number gets SMS.
    */
   phoneVerifiedAt: integer("phone_verified_at"),
+  /**
+   * When the user was last connected (rooms/last-seen.ts): written as a connection opens and as
+   * their last one in a room closes, never per frame. Null: never connected.
+   */
+  lastSeenAt: integer("last_seen_at"),
+  /**
+   * Who may read `lastSeenAt` (`GET /v1/users/:id/presence`); `contacts`: the users they share a
+   * direct conversation with.
+   */
+  lastSeenVisibility: text("last_seen_visibility", { enum: ["everyone", "contacts", "nobody"] })
+    .notNull()
+    .default("everyone"),
 });
 
 /**

@@ -30,7 +30,8 @@ export type RouteClass =
   | "server_broadcast"
   | "upload"
   | "file_read"
-  | "payout";
+  | "payout"
+  | "presence";
 
 type Limiter = {
   binding:
@@ -49,7 +50,8 @@ type Limiter = {
     | "RL_SERVER_BROADCAST"
     | "RL_UPLOAD"
     | "RL_FILE_READ"
-    | "RL_PAYOUT";
+    | "RL_PAYOUT"
+    | "RL_PRESENCE";
   periodSeconds: 10 | 60;
 };
 
@@ -71,6 +73,7 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   upload: { binding: "RL_UPLOAD", periodSeconds: 60 },
   file_read: { binding: "RL_FILE_READ", periodSeconds: 60 },
   payout: { binding: "RL_PAYOUT", periodSeconds: 60 },
+  presence: { binding: "RL_PRESENCE", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
@@ -111,6 +114,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/rooms\/[^/]+\/attachments$/, routeClass: "upload" },
   { method: "PUT", path: /^\/v1\/uploads\/[^/]+$/, routeClass: "upload" },
   { method: "GET", path: /^\/v1\/rooms\/[^/]+\/attachments\/[^/]+$/, routeClass: "file_read" },
+  // Someone's last seen: a read, but one that walking many user ids would turn into a record of
+  // who is active when; a budget per caller bounds that.
+  { method: "GET", path: /^\/v1\/users\/[^/]+\/presence$/, routeClass: "presence" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

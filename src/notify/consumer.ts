@@ -26,6 +26,7 @@ import {
 } from "../db/notifications";
 import type { Channel, ChannelOutcome } from "../protocol/notifications";
 import { hourlyLimit, targetsOf } from "./channels";
+import { reportChatDeliveries } from "./chat-delivered";
 import { NotificationMessage } from "./message";
 import { quietUntil } from "./quiet-hours";
 import { channelMuted, routeOf } from "./routing";
@@ -153,6 +154,13 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
     );
     return some.map(() => true);
   });
+  await reportChatDeliveries(
+    env,
+    messages.flatMap((message, i) => {
+      const done = attempts[i];
+      return done && recorded[i] ? [{ message, records: done.records }] : [];
+    }),
+  );
   return attempts.map((a, i) => (a && recorded[i] ? a.outcome : RETRY));
 }
 

@@ -114,11 +114,20 @@ export type ChatRoomStoredFrame = ChatStoredFrame | ChatMemberFrame;
 export type PresenceFrame = { type: "presence"; event: "join" | "leave"; userId: string };
 export type TypingFrame = { type: "typing"; userId: string; active: boolean };
 export type ReadFrame = { type: "read"; userId: string; seq: number };
+/**
+ * A member's delivered mark moved (rooms/delivery-marks.ts): every event through `seq` reached at
+ * least one of their devices. Sent when a long poll is answered or a push is delivered, coalesced
+ * per member; while a member is online (from their `presence` join), each event reaches them as
+ * it is sent, so their mark follows the room's seq with no frame.
+ */
+export type DeliveredFrame = { type: "delivered"; userId: string; seq: number };
 export type ChatWelcome = WelcomeFrame<{
   members: string[];
   online: string[];
   /** Read marks by user id. */
   reads: Record<string, number>;
+  /** Delivered marks by user id (an online member's is the welcome's `seq`). */
+  delivered: Record<string, number>;
   /** The owner and the admins by user id (everyone else in `members` is a member). */
   roles: Record<string, "owner" | "admin">;
 }>;
@@ -136,7 +145,8 @@ export type ChatRoomFrame =
   | ChatMemberFrame
   | PresenceFrame
   | TypingFrame
-  | ReadFrame;
+  | ReadFrame
+  | DeliveredFrame;
 export type ChatServerFrame = ChatRoomFrame | ControlFrame;
 
 export const ServerMessageFrame = z.object({ type: z.literal("message"), seq: z.number().int(), message: Message });

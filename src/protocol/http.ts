@@ -153,6 +153,27 @@ export type ReadMarkResponse = z.infer<typeof ReadMarkResponse>;
 export const BlockBody = z.object({ userId: z.string().min(1).max(64) });
 export type BlockBody = z.infer<typeof BlockBody>;
 
+/**
+ * Who may see when a user was last seen: everyone, their contacts (the users they share a direct
+ * conversation with), or nobody. They always see their own.
+ */
+export const LastSeenVisibility = z.enum(["everyone", "contacts", "nobody"]);
+export type LastSeenVisibility = z.infer<typeof LastSeenVisibility>;
+
+export const Privacy = z.object({ lastSeen: LastSeenVisibility });
+export type Privacy = z.infer<typeof Privacy>;
+
+/** `PUT /v1/me/privacy`. */
+export const PrivacyBody = Privacy;
+export type PrivacyBody = z.infer<typeof PrivacyBody>;
+
+export const PrivacyResponse = z.object({ privacy: Privacy });
+export type PrivacyResponse = z.infer<typeof PrivacyResponse>;
+
+/** `GET /v1/users/:id/presence`: null when the user's setting hides it from the caller (or never seen). */
+export const PresenceResponse = z.object({ userId: z.string(), lastSeenAt: z.number().int().nullable() });
+export type PresenceResponse = z.infer<typeof PresenceResponse>;
+
 export const BlockedUser = z.object({ userId: z.string(), name: z.string(), blockedAt: z.number().int() });
 export type BlockedUser = z.infer<typeof BlockedUser>;
 export const BlockResponse = z.object({ block: BlockedUser });
@@ -188,9 +209,32 @@ export const HistoryQuery = z.object({
 });
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
 
+/**
+ * How far the other members got with one of the caller's own messages: how many of them it reached
+ * (`deliveredTo`: a device of theirs received it, or they read it) and how many read it.
+ */
+export const MessageReceipt = z.object({
+  seq: z.number().int(),
+  deliveredTo: z.number().int().min(0),
+  readBy: z.number().int().min(0),
+});
+export type MessageReceipt = z.infer<typeof MessageReceipt>;
+
+/** In a direct conversation, the other member's marks: every seq up to each reached them / was read. */
+export const PeerMarks = z.object({
+  userId: z.string(),
+  deliveredThrough: z.number().int().min(0),
+  readThrough: z.number().int().min(0),
+});
+export type PeerMarks = z.infer<typeof PeerMarks>;
+
 export const HistoryResponse = z.object({
   messages: z.array(ChatMessage),
   nextBefore: z.number().int().nullable(),
+  /** Delivery state of the caller's own messages on this page (rooms/delivery-marks.ts). */
+  receipts: z.array(MessageReceipt).optional(),
+  /** A direct conversation only: the other member's marks, or null while they block the caller. */
+  peer: PeerMarks.nullable().optional(),
 });
 export type HistoryResponse = z.infer<typeof HistoryResponse>;
 

@@ -20,6 +20,10 @@
  * (rooms/room-uploads.ts) as the Worker claims, checks and stores it in R2; a message carries only
  * its sender's stored uploads, and only a current member may read one back.
  *
+ * Delivery state (rooms/delivery-marks.ts): each member's delivered mark (what reached a device
+ * of theirs) beside their read mark; history gives the caller's own messages their counts, and in
+ * a direct conversation the other member's marks, unless that member blocks the caller.
+ *
  * A backend with an API key (http/routes/server-api.ts) posts here too, as `system:<sender>`
  * (`postSystem`): on the same log, sent, resumed and notified like a member's message, and its
  * idempotency key owned by the API key. No member sends it, so every member is told.
@@ -36,12 +40,13 @@ import {
   MEMBERSHIP_ENDED_CLOSE_CODE,
   type MemberEvent,
 } from "../protocol/frames";
-import type { HistoryResponse } from "../protocol/http";
+import type { HistoryResponse, MessageReceipt, PeerMarks } from "../protocol/http";
 import { isSystemUserId, systemUserId } from "../protocol/server-api";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
 import { ReadMarks } from "./read-marks";
+import { DeliveredFrames, DeliveryMarks, receiptOf } from "./delivery-marks";
 import { RoomUploads, type StoredFile } from "./room-uploads";
 import type { Attachment, AttachmentContentType } from "../protocol/attachments";
 import type { ReadableLog } from "./resume";
@@ -66,6 +71,10 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   private blockList: RoomBlocks | null = null;
   /** Read marks and their copy to D1; made on first use in an activation. */
   private reads: ReadMarks | null = null;
+  /** Delivered marks; made on first use in an activation (its table then too). */
+  private deliveries: DeliveryMarks | null = null;
+  /** `delivered` frames waiting to go out together; lives as long as the activation. */
+  private readonly deliveredFrames = new DeliveredFrames((userId, seq) => this.announceDelivered(userId, seq));
   /** The record of uploads to the room; made on first use in an activation (its table then too). */
   private uploadList: RoomUploads | null = null;
   /** Whether this is a direct conversation: read once from storage, never changes. */
@@ -79,6 +88,11 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   private get uploads(): RoomUploads {
     this.uploadList ??= new RoomUploads(this.sql);
     return this.uploadList;
+  }
+
+  private get deliveredMarks(): DeliveryMarks {
+    this.deliveries ??= new DeliveryMarks(this.sql);
+    return this.deliveries;
   }
 
   private get readMarks(): ReadMarks {
@@ -206,6 +220,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.rpc("endMembership", () => {
       this.blocks.replaceFor(userId);
       this.readMarks.forget(userId);
+      this.deliveredMarks.forget(userId);
       if (this.deleteMember(userId))
         this.appendMember({
           userId,
@@ -359,9 +374,22 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return this.rpc("history", async () => {
       this.requireMember(identity.userId);
       const page = await this.room.chat.history(this.roomId(), before, limit, identity.userId);
-      if (this.isDirect || !this.blocks.hidesAnyone(identity.userId)) return page;
+      const withState = { ...page, ...this.deliveryState(identity.userId, page.messages) };
+      if (this.isDirect || !this.blocks.hidesAnyone(identity.userId)) return withState;
       // `nextBefore` stays the unfiltered page's: the next page starts where this one ended.
-      return { ...page, messages: page.messages.filter((m) => !this.blocks.hides(identity.userId, m.userId)) };
+      return { ...withState, messages: page.messages.filter((m) => !this.blocks.hides(identity.userId, m.userId)) };
+    });
+  }
+
+  /**
+   * The notifications consumer delivered a push of the message at `seq` to `userId`
+   * (notify/chat-delivered.ts): their delivered mark moves to it. A user who is not a member
+   * (any more) is ignored: a late report must not give a mark to someone who left.
+   */
+  pushDelivered(userId: string, seq: number): Promise<Result<boolean>> {
+    return this.rpc("pushDelivered", () => {
+      if (!this.isMember(userId)) return false;
+      return this.deliver(userId, Math.min(seq, this.room.log.lastSeq));
     });
   }
 
@@ -398,8 +426,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return log === null ? reads : Math.min(log, reads);
   }
 
-  /** The log's share (its outbox to D1), then the read marks' copy; a failed copy is tried again. */
+  /**
+   * The online members' delivered marks (what being online implied) into storage, then the log's
+   * share (its outbox to D1), then the read marks' copy; a failed copy is tried again. The log
+   * wakes the room within OUTBOX_FLUSH_DELAY_MS of each event, so the marks are stored lazily,
+   * and survive a restart that closes the sockets with no close event.
+   */
   protected override async onAlarm(now: number): Promise<number | null> {
+    const lastSeq = this.room.log.lastSeq;
+    for (const userId of this.onlineUsers()) this.deliveredMarks.advance(userId, lastSeq);
     const retry = await this.room.log.onAlarm(now);
     try {
       await this.readMarks.flush(this.roomId());
@@ -436,7 +471,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       if (row.read_seq > 0) reads[row.user_id] = row.read_seq;
       if (row.role !== "member") roles[row.user_id] = row.role;
     }
-    return { members: rows.map((r) => r.user_id), online: this.onlineUsers(), reads, roles };
+    const online = this.onlineUsers();
+    const onlineSet = new Set(online);
+    const lastSeq = this.room.log.lastSeq;
+    const delivered: Record<string, number> = {};
+    for (const row of rows) {
+      const mark = this.deliveredMarks.effective(row.user_id, onlineSet.has(row.user_id), lastSeq);
+      if (mark > 0) delivered[row.user_id] = mark;
+    }
+    return { members: rows.map((r) => r.user_id), online, reads, roles, delivered };
   }
 
   protected override fastFrame(data: unknown): ChatClientFrame | undefined {
@@ -477,8 +520,18 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     }
   }
 
+  /**
+   * A member's first connection has the room through its welcome's seq, and their last one had
+   * every event up to its close: both store the delivered mark that being online implied. No
+   * `delivered` frame: the `presence` frame says it already (an online member's mark is the seq).
+   */
   protected override onPresence(userId: string, event: "join" | "leave"): void {
     this.broadcast({ type: "presence", event, userId });
+    if (this.exists() && this.isMember(userId)) this.deliveredMarks.advance(userId, this.room.log.lastSeq);
+  }
+
+  protected override onPollAnswered(userId: string, seq: number): void {
+    this.deliver(userId, seq);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -623,6 +676,56 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       },
       (err) => this.logError("notify", err),
     );
+  }
+
+  /** Moves a member's delivered mark and, when it moved, tells connections (coalesced); true when it moved. */
+  private deliver(userId: string, seq: number): boolean {
+    if (!this.deliveredMarks.advance(userId, seq)) return false;
+    this.deliveredFrames.add(userId, seq);
+    return true;
+  }
+
+  /** A `delivered` frame; not in a direct conversation while either member blocks the other (as for typing). */
+  private announceDelivered(userId: string, seq: number): void {
+    try {
+      if (this.isDirect && this.blocks.any) return;
+      this.broadcast({ type: "delivered", userId, seq });
+    } catch (err) {
+      this.logError("announceDelivered", err);
+    }
+  }
+
+  /**
+   * The delivery state a history page carries for `viewer`: a receipt for each of their own
+   * messages, counting the other members but those who block them; in a direct conversation
+   * also the other member's marks (null while that member blocks the viewer: a block hides it).
+   */
+  private deliveryState(
+    viewer: string,
+    messages: readonly { seq: number; userId: string }[],
+  ): { receipts: MessageReceipt[]; peer?: PeerMarks | null } {
+    const own = messages.filter((m) => m.userId === viewer);
+    // A group page with none of the viewer's messages has nothing to count: no members read.
+    if (own.length === 0 && !this.isDirect) return { receipts: [] };
+    const online = new Set(this.onlineUsers());
+    const lastSeq = this.room.log.lastSeq;
+    const hiding = this.blocks.viewersHiding(viewer);
+    const others = this.sql
+      .exec<{ user_id: string; read_seq: number }>(`SELECT user_id, read_seq FROM members WHERE user_id != ?`, viewer)
+      .toArray()
+      .filter((row) => !hiding?.has(row.user_id))
+      .map((row) => ({
+        userId: row.user_id,
+        read: row.read_seq,
+        delivered: this.deliveredMarks.effective(row.user_id, online.has(row.user_id), lastSeq),
+      }));
+    const receipts = own.map((m) => receiptOf(m.seq, others));
+    if (!this.isDirect) return { receipts };
+    const other = others[0];
+    const peer = other
+      ? { userId: other.userId, deliveredThrough: Math.max(other.delivered, other.read), readThrough: other.read }
+      : null;
+    return { receipts, peer };
   }
 
   /** Read marks only move forward, and never past the newest message. */

@@ -252,6 +252,8 @@ export type PollContext = {
   polls: LongPolls;
   /** Why the user's connections are refused here now (a ban), or null. */
   refusal: () => string | null;
+  /** The answer carries the events through `seq` to this user (a chat room's delivered mark). */
+  answered?: (seq: number) => void;
 };
 
 /**
@@ -266,7 +268,10 @@ export async function answerLongPoll(url: URL, room: PollContext): Promise<Respo
     );
   const { since, timeout } = query.data;
   const ready = pollPage(room.log(), since, room.floor);
-  if (ready) return pollAnswer(ready.texts, ready.seq);
+  if (ready) {
+    room.answered?.(ready.seq);
+    return pollAnswer(ready.texts, ready.seq);
+  }
   const wait = Math.min(timeout * 1000, room.tokenExpiresAt - Date.now());
   if (wait > 0) {
     await room.polls.wait(since, wait, room.userId);
@@ -275,6 +280,7 @@ export async function answerLongPoll(url: URL, room: PollContext): Promise<Respo
     if (refused) return errorResponse(new ApiError(403, "forbidden", refused));
   }
   const page = pollPage(room.log(), since, room.floor) ?? { texts: [], seq: since };
+  if (page.texts.length > 0) room.answered?.(page.seq);
   return pollAnswer(page.texts, page.seq);
 }
 

@@ -33,6 +33,7 @@ import { refuseUntil, refusalOf } from "./refusals";
 import type { StoredEvent } from "./event-log";
 import { EMPTY_LOG, openingFrames, type ReadableLog } from "./resume";
 import type { Appended, LogHost } from "./sequenced-log";
+import { writeLastSeen } from "./last-seen";
 import { renewFromFrame } from "./socket-auth";
 import { guardSettings, type SocketGuard } from "./socket-guard";
 
@@ -86,6 +87,9 @@ export abstract class SocketHub<
   ): Promise<number | null> | number | null;
   /** A user's first connection opened, or last one closed. */
   protected onPresence(_userId: string, _event: "join" | "leave"): void {}
+
+  /** A long poll of this user was answered with the events through `seq`. */
+  protected onPollAnswered(_userId: string, _seq: number): void {}
 
   /**
    * A cheaper check for the room's hottest frames, run before zod. It may only return a frame
@@ -243,6 +247,7 @@ export abstract class SocketHub<
           tokenExpiresAt: session.expiresAt,
           polls: this.connections.longPolls,
           refusal: () => this.refusalOf(identity.userId),
+          answered: (seq) => this.onPollAnswered(identity.userId, seq),
         });
       checkConnectionLimit(this.connections.openBy(identity.userId), this.config.MAX_CONNECTIONS_PER_USER_PER_ROOM);
       const from = sinceOf(url);
@@ -264,7 +269,7 @@ export abstract class SocketHub<
     this.connections.add(server, attachment);
     this.wakeAt(session.expiresAt);
     for (const frame of this.opening(identity, since)) trySend(server, frame.text);
-    if (firstConnection) this.onPresence(identity.userId, "join");
+    if (firstConnection) this.presenceChanged(identity.userId, "join");
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -280,7 +285,7 @@ export abstract class SocketHub<
       this.config.SSE_MAX_BUFFERED_BYTES,
     );
     // A prelude over the stream's bound ends it at once (slow_consumer): no join then.
-    if (firstConnection && this.isOnline(identity.userId)) this.onPresence(identity.userId, "join");
+    if (firstConnection && this.isOnline(identity.userId)) this.presenceChanged(identity.userId, "join");
     return response;
   }
 
@@ -361,10 +366,16 @@ export abstract class SocketHub<
     this.connections.forget(ws);
   }
 
+  /** The room's presence hook, and the user's last seen (rooms/last-seen.ts) as they come and go. */
+  private presenceChanged(userId: string, event: "join" | "leave"): void {
+    writeLastSeen(this.ctx, this.env.DB, userId, (where, err) => this.logError(where, err));
+    this.onPresence(userId, event);
+  }
+
   /** A socket or an SSE stream of this user ended: the user leaves with their last one. */
   private connectionEnded(userId: string): void {
     try {
-      if (!this.isOnline(userId)) this.onPresence(userId, "leave");
+      if (!this.isOnline(userId)) this.presenceChanged(userId, "leave");
     } catch (err) {
       this.logError("presence", err);
     }

@@ -30,7 +30,9 @@ describe("rate limit classes", () => {
         /\/(ws|events|poll)$/.test(op.path) ||
         op.path.startsWith("/v1/shared/") ||
         op.path.startsWith("/v1/server/") ||
-        /^\/v1\/rooms\/\{\w+\}\/attachments\/\{\w+\}$/.test(op.path);
+        /^\/v1\/rooms\/\{\w+\}\/attachments\/\{\w+\}$/.test(op.path) ||
+        // Someone's last seen: walking user ids would record who is active when; counted per user.
+        op.path === "/v1/users/{id}/presence";
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -77,6 +79,9 @@ describe("rate limit classes", () => {
     expect(routeClassOf("PUT", "/v1/uploads/abc.def")).toBe("upload");
     expect(routeClassOf("GET", "/v1/rooms/room_1/attachments/abcdefghijklmnopqrstuv")).toBe("file_read");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
+    expect(routeClassOf("GET", "/v1/users/usr_1/presence")).toBe("presence");
+    expect(routeClassOf("PUT", "/v1/me/privacy")).toBe("write");
+    expect(routeClassOf("GET", "/v1/me/privacy")).toBeNull();
   });
 
   it("has a [[ratelimits]] binding per class in wrangler.toml, with the period Retry-After says", () => {

@@ -79,6 +79,7 @@ describe("hibernation", () => {
       online: expect.arrayContaining([ada.user.id, bob.user.id]),
       reads: { [bob.user.id]: 1 },
       roles: { [ada.user.id]: "owner" },
+      delivered: { [ada.user.id]: 1, [bob.user.id]: 1 },
     });
     // ada already had a socket: her second one announces nothing.
     await settle(b);

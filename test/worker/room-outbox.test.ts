@@ -283,6 +283,11 @@ describe("write-behind to D1", () => {
     expect(oldest.body).toEqual({
       messages: [expect.objectContaining({ seq: 2, text: "bulk 0" }), first],
       nextBefore: null,
+      // Messages read back from D1 have their delivery state too (nobody else is in the room).
+      receipts: [
+        { seq: 2, deliveredTo: 0, readBy: 0 },
+        { seq: 1, deliveredTo: 0, readBy: 0 },
+      ],
     });
     const history = await fullHistory(ada, room.id);
     expect(history.map((m) => m.seq)).toEqual(range(1, total).reverse());

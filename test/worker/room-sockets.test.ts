@@ -48,6 +48,8 @@ describe("upgrade", () => {
       online: [bob.user.id],
       reads: {},
       roles: { [ada.user.id]: "owner" },
+      // Bob is online: everything through the welcome's seq reached him. Ada never connected.
+      delivered: { [bob.user.id]: 2 },
     });
     expect(welcome.members).toHaveLength(2);
     socket.close();
@@ -280,6 +282,7 @@ describe("resume", () => {
         online: expect.arrayContaining([ada.user.id, bob.user.id]),
         reads: {},
         roles: { [ada.user.id]: "owner" },
+        delivered: { [ada.user.id]: 5, [bob.user.id]: 5 },
       },
       ...live.slice(2),
       { type: "synced", seq: 5 },

@@ -397,6 +397,9 @@ describe("POST /v1/rooms/:id/messages", () => {
   });
 });
 
+/** The receipts of messages nobody but their sender has had. */
+const receiptsOf = (messages: Message[]) => messages.map((m) => ({ seq: m.seq, deliveredTo: 0, readBy: 0 }));
+
 describe("GET /v1/rooms/:id/messages", () => {
   it("pages newest first with before, limit and nextBefore", async () => {
     const ada = await registerUser();
@@ -406,7 +409,12 @@ describe("GET /v1/rooms/:id/messages", () => {
 
     const all = await call("GET", `/v1/rooms/${room.id}/messages`, { token: ada.token });
     expect(all.status).toBe(200);
-    expect(all.body).toEqual({ messages: [...posted].reverse(), nextBefore: null });
+    // Ada is the room's only member: her messages reached nobody else yet (docs/API.md, "Delivery state").
+    expect(all.body).toEqual({
+      messages: [...posted].reverse(),
+      nextBefore: null,
+      receipts: receiptsOf([...posted].reverse()),
+    });
 
     const seen: number[] = [];
     let before: number | null | undefined;
@@ -427,16 +435,21 @@ describe("GET /v1/rooms/:id/messages", () => {
 
     // A page that ends exactly at the oldest message says there is no next one.
     const lastPage = await call("GET", `/v1/rooms/${room.id}/messages?before=4&limit=3`, { token: ada.token });
-    expect(lastPage.body).toEqual({ messages: posted.slice(0, 3).reverse(), nextBefore: null });
+    expect(lastPage.body).toEqual({
+      messages: posted.slice(0, 3).reverse(),
+      nextBefore: null,
+      receipts: receiptsOf(posted.slice(0, 3).reverse()),
+    });
     const fromMiddle = await call("GET", `/v1/rooms/${room.id}/messages?before=5&limit=2`, { token: ada.token });
     expect(fromMiddle.body.messages.map((m: Message) => m.seq)).toEqual([4, 3]);
     expect(fromMiddle.body.nextBefore).toBe(3);
     expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1`, { token: ada.token })).body).toEqual({
       messages: [],
       nextBefore: null,
+      receipts: [],
     });
     expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1000&limit=1`, { token: ada.token })).body).toEqual(
-      { messages: [posted[6]], nextBefore: 7 },
+      { messages: [posted[6]], nextBefore: 7, receipts: receiptsOf([posted[6]!]) },
     );
   });
 

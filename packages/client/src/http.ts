@@ -46,12 +46,17 @@ import type {
   BlockedUser,
   CreateRoomBody,
   HistoryResponse,
+  LastSeenVisibility,
   LoginBody,
   LogoutResponse,
   MeResponse,
   PasswordChangeBody,
   PasswordChangeResponse,
+  MessageReceipt,
+  PeerMarks,
   PhoneChangeResponse,
+  PresenceResponse,
+  Privacy,
   RegisterBody,
   RoomListItem,
   RoomMember,
@@ -179,6 +184,8 @@ const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>(
 const ReadMarkAnswer = answer<{ roomId: string; seq: number }>({ roomId: "string", seq: "integer" });
 const BlockAnswer = answer<{ block: BlockedUser }>({ block: "object" });
 const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
+const PresenceAnswer = answer<PresenceResponse>({ userId: "string", lastSeenAt: "integer | null" });
+const PrivacyAnswer = answer<{ privacy: Privacy }>({ privacy: "object" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
 const HistoryAnswer = answer<HistoryResponse>({ messages: "array", nextBefore: "integer | null" });
 const MessageResponse = answer<{ message: Message }>({ message: "object" });
@@ -549,6 +556,40 @@ export class RidewireClient {
       .seq;
   }
 
+  /**
+   * When `userId` was last seen (a connection of theirs opened or closed), or null when their
+   * privacy setting hides it from this user (or they were never seen). This user's own, always.
+   */
+  async lastSeen(userId: string, options?: RequestOptions): Promise<number | null> {
+    return (
+      await this.call({
+        method: "GET",
+        path: `/v1/users/${seg(userId)}/presence`,
+        schema: PresenceAnswer,
+        signal: options?.signal,
+      })
+    ).lastSeenAt;
+  }
+
+  /** This user's privacy settings: who sees their last seen. */
+  async privacy(options?: RequestOptions): Promise<Privacy> {
+    return (await this.call({ method: "GET", path: "/v1/me/privacy", schema: PrivacyAnswer, signal: options?.signal }))
+      .privacy;
+  }
+
+  /** Who sees this user's last seen: `everyone`, `contacts` (who share a direct conversation) or `nobody`. */
+  async setPrivacy(body: Privacy, options?: RequestOptions): Promise<Privacy> {
+    return (
+      await this.call({
+        method: "PUT",
+        path: "/v1/me/privacy",
+        body,
+        schema: PrivacyAnswer,
+        signal: options?.signal,
+      })
+    ).privacy;
+  }
+
   /** The users this one blocks, newest first. */
   async blocks(options?: RequestOptions): Promise<BlockedUser[]> {
     return (await this.call({ method: "GET", path: "/v1/me/blocks", schema: BlockListAnswer, signal: options?.signal }))
@@ -650,7 +691,6 @@ export class RidewireClient {
     });
   }
 
-  /** A page of history, newest first; pass `nextBefore` as `before` for the next page. */
   /** Members with their names and roles, in the order they joined (members only). */
   async members(roomId: string, options?: RequestOptions): Promise<RoomMember[]> {
     return (
@@ -663,6 +703,11 @@ export class RidewireClient {
     ).members;
   }
 
+  /**
+   * A page of history, newest first; pass `nextBefore` as `before` for the next page. It carries
+   * the delivery state of this user's own messages on it (`receipts`) and, in a direct
+   * conversation, the other member's marks (`peer`; null while they block this user).
+   */
   messages(
     roomId: string,
     query: { before?: number; limit?: number } = {},
@@ -1545,6 +1590,11 @@ export function socketUrl(httpUrl: string): string {
 
 export type {
   BlockedUser,
+  LastSeenVisibility,
+  MessageReceipt,
+  PeerMarks,
+  PresenceResponse,
+  Privacy,
   DriverCancelCode,
   OpsCancellationsResponse,
   RiderCancelCode,

@@ -30,5 +30,6 @@ export { SessionKeeper, tokenTimes, type ClientSession } from "./session";
 export { fullJitter } from "./backoff";
 export { SseParser, type SseEvent } from "./sse";
 export { newId } from "./ids";
+export { DeliveryTracker, type DeliveryStatus, type MessageDelivery } from "./delivery";
 export { STORED_TYPES, systemSenderOf } from "./frames";
 export type * from "./frames";

@@ -13,6 +13,7 @@ import { notificationOperations } from "./notifications";
 import type { Operation } from "./operation";
 import { opsOperations } from "./ops";
 import { pathsOf } from "./paths";
+import { presenceOperations } from "./presence";
 import { adminPayoutOperations, payoutAccountOperations, payoutOperations } from "./payouts";
 import { roomOperations } from "./rooms";
 import { serviceOperations } from "./service";
@@ -30,6 +31,7 @@ export const operations: Operation[] = [
   ...authOperations,
   ...roomOperations,
   ...attachmentOperations,
+  ...presenceOperations,
   ...driverOperations,
   ...payoutAccountOperations,
   ...tripOperations,

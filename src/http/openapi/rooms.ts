@@ -139,7 +139,9 @@ export const roomOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/rooms/{id}/messages",
-    summary: "History, newest first",
+    summary:
+      "History, newest first, with the delivery state of the caller's own messages (receipts) and, in a " +
+      "direct conversation, the other member's delivered and read marks (peer)",
     auth: true,
     status: 200,
     response: HistoryResponse,

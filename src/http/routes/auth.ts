@@ -95,6 +95,8 @@ authRoutes.post("/auth/register", async (c) => {
     banReason: null,
     phone: null,
     phoneVerifiedAt: null,
+    lastSeenAt: null,
+    lastSeenVisibility: "everyone" as const,
   };
   if (!(await insertUser(c.env.DB, row))) throw new ApiError(409, "email_taken", "an account with this email exists");
   return c.json({ user: toUser(row), ...(await signedIn(c, row)).pair }, 201);
