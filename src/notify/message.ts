@@ -199,6 +199,7 @@ export function securityNotification(
 }
 
 const STATUS_TEXT: Record<TripStatus, string> = {
+  scheduled: "Your ride is scheduled",
   matching: "Looking for a driver",
   accepted: "A driver accepted your trip",
   arrived: "Your driver has arrived",

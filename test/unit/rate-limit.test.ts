@@ -65,6 +65,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/rooms/room_1/ws")).toBe("connect");
     expect(routeClassOf("GET", "/v1/drivers/me/events")).toBe("connect");
     expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
+    expect(routeClassOf("GET", "/v1/trips/scheduled")).toBe("poll");
     expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
     expect(routeClassOf("POST", "/v1/auth/register")).toBe("account");
     expect(routeClassOf("POST", "/v1/server/rooms/room_1/messages")).toBe("server");

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
 import { releaseHold } from "../../db/holds";
+import { listScheduledTrip, scheduledTripIdsOf, unlistScheduledTrip } from "../../db/scheduled-trips";
 import {
   activeTripOf,
   claimActiveTrip,
@@ -118,6 +119,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const riderId = c.get("identity").userId;
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
+  if (body.scheduledAt !== undefined) checkScheduleWindow(c.get("config"), body.scheduledAt, Date.now());
   const limits = requestLimits(c.get("config"));
   // Both reads at once: the limits cost a trip request no extra round trip.
   const [earlier, activity] = await Promise.all([
@@ -154,6 +156,8 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     stored = await makeQuote(c, body.pickup, body.dropoff);
     await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
   }
+  if (body.scheduledAt !== undefined)
+    return c.json({ trip: await scheduleTrip(c, riderId, key, body, body.scheduledAt, stored) }, 201);
 
   const tripId = newId("trip");
   const now = Date.now();
@@ -203,14 +207,85 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
  */
 function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
   const same =
-    "quoteId" in body
+    body.scheduledAt === trip.scheduledAt &&
+    ("quoteId" in body
       ? trip.quote.id === body.quoteId
       : trip.pickup.lat === body.pickup.lat &&
         trip.pickup.lng === body.pickup.lng &&
         trip.dropoff.lat === body.dropoff.lat &&
-        trip.dropoff.lng === body.dropoff.lng;
+        trip.dropoff.lng === body.dropoff.lng);
   if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
   return trip;
+}
+
+/** A pickup time from SCHEDULE_MIN_LEAD_MS to SCHEDULE_MAX_AHEAD_MS ahead of `now`, or 400 `schedule_out_of_range`. */
+function checkScheduleWindow(config: Config, scheduledAt: number, now: number): void {
+  const earliest = now + config.SCHEDULE_MIN_LEAD_MS;
+  const latest = now + config.SCHEDULE_MAX_AHEAD_MS;
+  if (scheduledAt >= earliest && scheduledAt <= latest) return;
+  throw new ApiError(
+    400,
+    "schedule_out_of_range",
+    `a ride is scheduled from ${config.SCHEDULE_MIN_LEAD_MS / 60_000} minutes to ` +
+      `${Math.floor(config.SCHEDULE_MAX_AHEAD_MS / 86_400_000)} days ahead`,
+    { earliest, latest },
+  );
+}
+
+/**
+ * A scheduled ride (README, "Scheduled rides"): no hold and no active-trip slot now (the trip
+ * takes both at its lead times, rooms/trip-schedule.ts), so the rider may ride meanwhile. The
+ * quote is locked: its fare and terms are what the ride costs, whatever surge says at pickup.
+ * Listed in D1 within the rider's limit, with the Idempotency-Key, in one transaction.
+ */
+async function scheduleTrip(
+  c: AppContext,
+  riderId: string,
+  key: string | undefined,
+  body: TripRequestBody,
+  scheduledAt: number,
+  stored: StoredQuote,
+): Promise<Trip> {
+  const config = c.get("config");
+  const tripId = newId("trip");
+  const listing = await listScheduledTrip(c.env.DB, {
+    riderId,
+    tripId,
+    pickupAt: scheduledAt,
+    now: Date.now(),
+    key,
+    limit: config.SCHEDULE_MAX_UPCOMING,
+  });
+  if (!listing.listed)
+    throw new ApiError(
+      409,
+      "too_many_scheduled",
+      `you have ${config.SCHEDULE_MAX_UPCOMING} upcoming scheduled rides already; cancel one first`,
+      { limit: config.SCHEDULE_MAX_UPCOMING },
+    );
+  if (!listing.keyRecorded && key !== undefined) {
+    // A twin request with the same key listed its ride first: this one answers with it.
+    await unlistScheduledTrip(c.env.DB, tripId);
+    const twinId = await findTripRequest(c.env.DB, riderId, key);
+    if (twinId === undefined) throw conflict("this Idempotency-Key is in use by a request still in flight");
+    return sameRideOrConflict(body, unwrap(await tripObject(c.env, twinId).get(c.get("identity"))));
+  }
+  try {
+    return unwrap(
+      await tripObject(c.env, tripId).create({
+        id: tripId,
+        riderId,
+        quote: stored.quote,
+        terms: stored.terms,
+        scheduledAt,
+      }),
+    );
+  } catch (err) {
+    await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
+      logFailure("could not unlist a failed schedule", tripId, e),
+    );
+    throw err;
+  }
 }
 
 /** The reconciliation cron (payments/reconcile.ts) releases such a hold later. */
@@ -259,6 +334,21 @@ async function claimSlot(
   }
   throw conflict("you already have an active trip");
 }
+
+/**
+ * The rider's upcoming scheduled rides, soonest first, each read from its trip object (the D1
+ * index only says which to ask); a ride that has left `scheduled` is not shown, whatever the
+ * index says while its write-behind catches up.
+ */
+tripRoutes.get("/trips/scheduled", requireRole("rider"), async (c) => {
+  const identity = c.get("identity");
+  // Twice the limit: rows whose trips left `scheduled` a moment ago do not crowd out upcoming ones.
+  const ids = await scheduledTripIdsOf(c.env.DB, identity.userId, 2 * c.get("config").SCHEDULE_MAX_UPCOMING);
+  const trips = await Promise.all(ids.map(async (id) => tripObject(c.env, id).get(identity)));
+  return c.json({
+    trips: trips.flatMap((result) => (result.ok && result.value.status === "scheduled" ? [result.value] : [])),
+  });
+});
 
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);
