@@ -308,10 +308,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    * is overdue), in case the alarm was lost. Setting it when it is already set changes nothing.
    */
   rearmSchedule(): Promise<Result<{ status: TripStatus }>> {
-    return this.rpc("rearmSchedule", () => {
+    return this.rpc("rearmSchedule", async () => {
       const state = this.state();
       const next = this.schedule.next(state);
-      if (next !== null) this.wakeAt(Math.max(next, Date.now()));
+      if (next !== null) await this.wakeAtChecked(Math.max(next, Date.now()));
       return { status: state.status };
     });
   }
