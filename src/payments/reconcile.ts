@@ -1,16 +1,16 @@
 /**
  * @module payments/reconcile
  * The reconciliation the Cron Trigger runs (`[triggers] crons` in wrangler.toml, `scheduled`
- * in src/index.ts). Three jobs:
+ * in src/index.ts). Four jobs:
  *
  * 1. Holds left behind. (A scheduled ride's hold is not one: the trip is `scheduled` until its
- *    dispatch starts, an active status, so it keeps its hold like a trip under way.) A trip request places its hold before the trip object exists; if the
- *    request dies in between (or its release on the error path fails), nothing else would ever
- *    give that money back. Every trip that still holds money and whose hold is older than
- *    RECONCILE_HOLD_GRACE_MS (so a request still in flight is left alone) is asked for its
- *    status: an active trip keeps its hold; an ended one first posts its own pending settlement
- *    (the capture or fee it owes), then whatever is still held is released; a trip that does not
- *    exist has its hold released.
+ *    dispatch starts, an active status, so it keeps its hold like a trip under way.) A trip
+ *    request places its hold before the trip object exists; if the request dies in between (or
+ *    its release on the error path fails), nothing else would ever give that money back. Every
+ *    trip that still holds money and whose hold is older than RECONCILE_HOLD_GRACE_MS (so a
+ *    request still in flight is left alone) is asked for its status: an active trip keeps its
+ *    hold; an ended one first posts its own pending settlement (the capture or fee it owes),
+ *    then whatever is still held is released; a trip that does not exist has its hold released.
  * 2. Scheduled rides (README, "Scheduled rides") whose pickup is less than SCHEDULE_HOLD_LEAD_MS
  *    away or past: each is asked to set its alarm again for its next step, in case the alarm was
  *    lost; a listed ride whose trip was never created (its request died) is taken off the list.

@@ -5,9 +5,10 @@
  * (trip-record), the driver's position and the ride's breadcrumb (trip-track), the views
  * (trip-view), the commands it builds from RPC calls, priced rides included (trip-commands),
  * the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch), a scheduled
- * ride's hold and dispatch timers (trip-schedule) and the settlement (trip-settlement). It composes the sequenced log the rider and the driver resume
- * from and the chat log of trip chat; status changes and messages reach D1 through the log's
- * outbox (db/trips' saveTripHistory).
+ * ride's hold and dispatch timers (trip-schedule) and the settlement (trip-settlement). It
+ * composes the sequenced log the rider and the driver resume from and the chat log of trip
+ * chat; status changes and messages reach D1 through the log's outbox (db/trips'
+ * saveTripHistory).
  */
 import { type CancellationRecord, recordCancellations } from "../db/cancellations";
 import type { CancelReason } from "../domain/cancel-reasons";

@@ -3,8 +3,9 @@
 // the timers and runs the alarm), listing and cancelling upcoming rides, a wallet that does not
 // cover the hold, no driver by the pickup time, an immediate ride meanwhile, the request's
 // refusals, and the reconciliation cron leaving a scheduled ride's hold alone.
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { reconcile } from "../../src/payments/reconcile";
@@ -125,7 +126,10 @@ describe("POST /v1/trips with scheduledAt", () => {
   it("creates a scheduled ride with its quote locked, holds nothing yet, and lists it", async () => {
     const rider = await registerUser("rider");
     const pickup = area(2);
-    const quoted = await call("POST", "/v1/quotes", { token: rider.token, body: { pickup, dropoff: offset(pickup, 4) } });
+    const quoted = await call("POST", "/v1/quotes", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 4) },
+    });
     expect(quoted.status).toBe(201);
     const scheduledAt = Date.now() + 3 * DAY;
     const res = await call("POST", "/v1/trips", {
@@ -333,14 +337,37 @@ describe("a scheduled ride's lead times", () => {
   });
 });
 
+describe("the SDK", () => {
+  it("books, lists and cancels a scheduled ride, and surfaces the schedule's errors", async () => {
+    const rider = await registerUser("rider");
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const pickup = area(30);
+    const scheduledAt = Date.now() + DAY;
+    const trip = await sdk.requestTrip({ pickup, dropoff: offset(pickup, 3), scheduledAt });
+    expect(trip).toMatchObject({ status: "scheduled", scheduledAt });
+    expect((await sdk.scheduledTrips()).map((t) => t.id)).toEqual([trip.id]);
+    const tooSoon = await sdk.requestTrip({ pickup, dropoff: offset(pickup, 3), scheduledAt: Date.now() }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(isRidewireError(tooSoon) && tooSoon.code).toBe("schedule_out_of_range");
+    expect((await sdk.cancelTrip(trip.id)).status).toBe("cancelled");
+    expect(await sdk.scheduledTrips()).toEqual([]);
+  });
+});
+
 describe("the reconciliation cron and scheduled rides", () => {
   it("leaves a scheduled ride's hold alone and sets its lost alarm again", async () => {
     const rider = await registerUser("rider");
     const pickup = area(20);
+    // Half an hour ahead: the hold's lead time (1 h) has already come, so the trip's own alarm holds the fare at once.
     const trip = await scheduledRide(rider, pickup, Date.now() + 30 * MINUTE);
-    await reachStep(trip.id, "hold");
     const fare = trip.quote.fare.amount;
-    expect(await heldOf(rider)).toBe(fare);
+    await waitFor("the hold, due at once", async () => ((await heldOf(rider)) === fare ? true : undefined));
     // The alarm is lost.
     await runInDurableObject(tripStub(trip.id), (_instance, ctx) => ctx.storage.deleteAlarm());
 
