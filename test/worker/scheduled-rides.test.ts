@@ -152,6 +152,25 @@ describe("POST /v1/trips with scheduledAt", () => {
     expect(await heldOf(rider)).toBe(quoted.body.quote.fare.amount);
   });
 
+  it("holds a fare due at once before answering: 402 for a wallet that does not cover it, nothing listed", async () => {
+    const pickup = area(5);
+    // Half an hour ahead: inside the hold's lead time (1 h).
+    const broke = await registerUser("rider", "Rider", { funds: 0 });
+    const refused = await schedule(broke, pickup, Date.now() + 30 * MINUTE);
+    expectError(refused, 402, "insufficient_funds");
+    expect(await upcoming(broke)).toEqual([]);
+    expect(await heldOf(broke)).toBe(0);
+
+    const rider = await registerUser("rider");
+    const res = await schedule(rider, pickup, Date.now() + 30 * MINUTE);
+    expect(res.status).toBe(201);
+    expect(await heldOf(rider)).toBe(res.body.trip.quote.fare.amount);
+    // The trip's alarm, due at once, holds nothing twice.
+    await runTripAlarm(res.body.trip.id);
+    expect(await heldOf(rider)).toBe(res.body.trip.quote.fare.amount);
+    expect((await getTrip(rider, res.body.trip.id)).status).toBe("scheduled");
+  });
+
   it("answers a retry with the same Idempotency-Key with the same ride, and another ride with 409", async () => {
     const rider = await registerUser("rider");
     const pickup = area(3);
@@ -364,10 +383,10 @@ describe("the reconciliation cron and scheduled rides", () => {
   it("leaves a scheduled ride's hold alone and sets its lost alarm again", async () => {
     const rider = await registerUser("rider");
     const pickup = area(20);
-    // Half an hour ahead: the hold's lead time (1 h) has already come, so the trip's own alarm holds the fare at once.
+    // Half an hour ahead: the hold's lead time (1 h) has already come, so the request holds the fare.
     const trip = await scheduledRide(rider, pickup, Date.now() + 30 * MINUTE);
     const fare = trip.quote.fare.amount;
-    await waitFor("the hold, due at once", async () => ((await heldOf(rider)) === fare ? true : undefined));
+    expect(await heldOf(rider)).toBe(fare);
     // The alarm is lost.
     await runInDurableObject(tripStub(trip.id), (_instance, ctx) => ctx.storage.deleteAlarm());
 

@@ -233,10 +233,12 @@ function checkScheduleWindow(config: Config, scheduledAt: number, now: number): 
 }
 
 /**
- * A scheduled ride (README, "Scheduled rides"): no hold and no active-trip slot now (the trip
- * takes both at its lead times, rooms/trip-schedule.ts), so the rider may ride meanwhile. The
- * quote is locked: its fare and terms are what the ride costs, whatever surge says at pickup.
- * Listed in D1 within the rider's limit, with the Idempotency-Key, in one transaction.
+ * A scheduled ride (README, "Scheduled rides"): no active-trip slot now and, unless its lead time
+ * has already come, no hold (the trip takes both at their lead times, rooms/trip-schedule.ts), so
+ * the rider may ride meanwhile. A hold due at once is placed here, so that a wallet that does not
+ * cover it is 402 now rather than a cancelled ride a moment later. The quote is locked: its fare
+ * and terms are what the ride costs, whatever surge says at pickup. Listed in D1 within the
+ * rider's limit, with the Idempotency-Key, in one transaction.
  */
 async function scheduleTrip(
   c: AppContext,
@@ -248,24 +250,43 @@ async function scheduleTrip(
 ): Promise<Trip> {
   const config = c.get("config");
   const tripId = newId("trip");
-  const listing = await listScheduledTrip(c.env.DB, {
-    riderId,
-    tripId,
-    pickupAt: scheduledAt,
-    now: Date.now(),
-    key,
-    limit: config.SCHEDULE_MAX_UPCOMING,
-  });
-  if (!listing.listed)
+  const now = Date.now();
+  const holdNow = scheduledAt - config.SCHEDULE_HOLD_LEAD_MS <= now;
+  if (holdNow) await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now);
+  // The trip holds nothing until it exists: a request that goes no further gives the hold back.
+  const giveBack = async () => {
+    if (holdNow)
+      await releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
+        logHoldLeak(tripId, err),
+      );
+  };
+  let listing: { listed: boolean; keyRecorded: boolean };
+  try {
+    listing = await listScheduledTrip(c.env.DB, {
+      riderId,
+      tripId,
+      pickupAt: scheduledAt,
+      now,
+      key,
+      limit: config.SCHEDULE_MAX_UPCOMING,
+    });
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
+  if (!listing.listed) {
+    await giveBack();
     throw new ApiError(
       409,
       "too_many_scheduled",
       `you have ${config.SCHEDULE_MAX_UPCOMING} upcoming scheduled rides already; cancel one first`,
       { limit: config.SCHEDULE_MAX_UPCOMING },
     );
+  }
   if (!listing.keyRecorded && key !== undefined) {
     // A twin request with the same key listed its ride first: this one answers with it.
     await unlistScheduledTrip(c.env.DB, tripId);
+    await giveBack();
     const twinId = await findTripRequest(c.env.DB, riderId, key);
     if (twinId === undefined) throw conflict("this Idempotency-Key is in use by a request still in flight");
     return sameRideOrConflict(body, unwrap(await tripObject(c.env, twinId).get(c.get("identity"))));
@@ -284,6 +305,7 @@ async function scheduleTrip(
     await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
       logFailure("could not unlist a failed schedule", tripId, e),
     );
+    await giveBack();
     throw err;
   }
 }
