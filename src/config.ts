@@ -92,13 +92,16 @@ const ConfigSchema = z
     MIN_TRIP_KM: z.coerce.number().min(0).max(100).default(0.2),
     QUOTE_TTL_MS: int(300_000, 1_000),
     // Scheduled rides (README, "Scheduled rides"): a pickup time from SCHEDULE_MIN_LEAD_MS to
-    // SCHEDULE_MAX_AHEAD_MS ahead, at most SCHEDULE_MAX_UPCOMING upcoming per rider. The fare is held
+    // SCHEDULE_MAX_AHEAD_MS ahead, at most SCHEDULE_MAX_UPCOMING upcoming per rider, SCHEDULE_MIN_GAP_MS
+    // apart. The fare is held
     // SCHEDULE_HOLD_LEAD_MS before pickup, dispatch starts SCHEDULE_DISPATCH_LEAD_MS before it, and
     // a ride with no driver SCHEDULE_NO_DRIVER_GRACE_MS after it ends `no_driver`. A ride whose
     // rider is on another trip when dispatch is due tries again every SCHEDULE_SLOT_RETRY_MS.
     SCHEDULE_MIN_LEAD_MS: int(900_000, 60_000),
     SCHEDULE_MAX_AHEAD_MS: int(2_592_000_000, 3_600_000),
     SCHEDULE_MAX_UPCOMING: int(5, 1),
+    /** How far apart (pickup to pickup) two of a rider's scheduled rides must be: one rider, one car at a time. */
+    SCHEDULE_MIN_GAP_MS: int(1_800_000, 0),
     SCHEDULE_HOLD_LEAD_MS: int(3_600_000, 0),
     SCHEDULE_DISPATCH_LEAD_MS: int(600_000, 0),
     SCHEDULE_NO_DRIVER_GRACE_MS: int(120_000, 0),

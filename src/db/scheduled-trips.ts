@@ -19,27 +19,33 @@ export type ScheduledListing = {
   key: string | undefined;
   /** Upcoming rides a rider may have at once. */
   limit: number;
+  /** How far apart (pickup to pickup) two of the rider's rides must be. */
+  minGapMs: number;
 };
 
+/** What came of listing: listed, or why not (the limit, or the ride `tripId` too close to this one). */
+export type ListingOutcome =
+  | { listed: true; keyRecorded: boolean }
+  | { listed: false; why: "limit" }
+  | { listed: false; why: "overlap"; tripId: string };
+
 /**
- * Lists a new scheduled ride unless the rider already has `limit` upcoming, then (only if it was
- * listed) records the request's Idempotency-Key and counts the request towards the rider's
- * request limits. `listed` false: the limit is reached; `keyRecorded` false with a key: a twin
- * request with the same key got there first.
+ * Lists a new scheduled ride unless the rider already has `limit` upcoming or one within
+ * `minGapMs` of its pickup, then (only if it was listed) records the request's Idempotency-Key and
+ * counts the request towards the rider's request limits, all in one transaction. `keyRecorded`
+ * false with a key: a twin request with the same key got there first.
  */
-export async function listScheduledTrip(
-  d1: D1Database,
-  listing: ScheduledListing,
-): Promise<{ listed: boolean; keyRecorded: boolean }> {
-  const { riderId, tripId, pickupAt, now, key, limit } = listing;
+export async function listScheduledTrip(d1: D1Database, listing: ScheduledListing): Promise<ListingOutcome> {
+  const { riderId, tripId, pickupAt, now, key, limit, minGapMs } = listing;
   const listed = `EXISTS (SELECT 1 FROM scheduled_trips WHERE trip_id = ?)`;
   const statements = [
     d1
       .prepare(
         `INSERT INTO scheduled_trips (trip_id, rider_id, pickup_at, created_at)
-         SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM scheduled_trips WHERE rider_id = ?) < ?`,
+         SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM scheduled_trips WHERE rider_id = ?) < ?
+           AND NOT EXISTS (SELECT 1 FROM scheduled_trips WHERE rider_id = ? AND pickup_at > ? AND pickup_at < ?)`,
       )
-      .bind(tripId, riderId, pickupAt, now, riderId, limit),
+      .bind(tripId, riderId, pickupAt, now, riderId, limit, riderId, pickupAt - minGapMs, pickupAt + minGapMs),
     d1
       .prepare(
         `INSERT INTO rider_activity (trip_id, kind, rider_id, at)
@@ -58,8 +64,14 @@ export async function listScheduledTrip(
         .bind(riderId, key, tripId, now, tripId),
     );
   const [insert, , request] = await d1.batch(statements);
-  const wasListed = (insert?.meta.changes ?? 0) === 1;
-  return { listed: wasListed, keyRecorded: key === undefined ? wasListed : (request?.meta.changes ?? 0) === 1 };
+  if ((insert?.meta.changes ?? 0) === 1)
+    return { listed: true, keyRecorded: key === undefined || (request?.meta.changes ?? 0) === 1 };
+  // Not listed: say why (a read after the batch; the answer only words the refusal).
+  const near = await d1
+    .prepare(`SELECT trip_id FROM scheduled_trips WHERE rider_id = ? AND pickup_at > ? AND pickup_at < ? LIMIT 1`)
+    .bind(riderId, pickupAt - minGapMs, pickupAt + minGapMs)
+    .first<{ trip_id: string }>();
+  return near ? { listed: false, why: "overlap", tripId: near.trip_id } : { listed: false, why: "limit" };
 }
 
 /** Takes a ride off the index (its request failed after listing it, or it is no longer scheduled). */

@@ -178,6 +178,8 @@ export const ErrorCode = z.enum([
   "schedule_out_of_range",
   /** A rider who already has SCHEDULE_MAX_UPCOMING upcoming scheduled rides (409); `details.limit`. */
   "too_many_scheduled",
+  /** A scheduled ride within SCHEDULE_MIN_GAP_MS of another of the rider's (409); `details.tripId` is that one. */
+  "schedule_overlap",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

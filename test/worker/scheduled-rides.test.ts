@@ -186,6 +186,20 @@ describe("POST /v1/trips with scheduledAt", () => {
     expectError(await schedule(rider, pickup, scheduledAt + MINUTE, { headers }), 409, "conflict");
   });
 
+  it("refuses a ride within SCHEDULE_MIN_GAP_MS of another of the rider's, not of someone else's", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(6);
+    const at = Date.now() + DAY;
+    const first = await scheduledRide(rider, pickup, at);
+    for (const near of [at, at - 20 * MINUTE, at + config.SCHEDULE_MIN_GAP_MS - 1]) {
+      const res = await schedule(rider, pickup, near);
+      expectError(res, 409, "schedule_overlap");
+      expect(res.body.error.details).toEqual({ tripId: first.id });
+    }
+    expect((await schedule(rider, pickup, at + config.SCHEDULE_MIN_GAP_MS)).status).toBe(201);
+    expect((await schedule(await registerUser("rider"), pickup, at)).status).toBe(201);
+  });
+
   it(`allows SCHEDULE_MAX_UPCOMING (${config.SCHEDULE_MAX_UPCOMING}) upcoming rides per rider`, async () => {
     const rider = await registerUser("rider");
     const pickup = area(4);

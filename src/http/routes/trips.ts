@@ -7,7 +7,12 @@
 import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
 import { releaseHold } from "../../db/holds";
-import { listScheduledTrip, scheduledTripIdsOf, unlistScheduledTrip } from "../../db/scheduled-trips";
+import {
+  type ListingOutcome,
+  listScheduledTrip,
+  scheduledTripIdsOf,
+  unlistScheduledTrip,
+} from "../../db/scheduled-trips";
 import {
   activeTripOf,
   claimActiveTrip,
@@ -29,7 +34,7 @@ import { priceQuote } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { isActive } from "../../domain/trip";
-import { ApiError, conflict, notFound, unwrap } from "../../errors";
+import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
 import {
@@ -260,7 +265,7 @@ async function scheduleTrip(
         logHoldLeak(tripId, err),
       );
   };
-  let listing: { listed: boolean; keyRecorded: boolean };
+  let listing: ListingOutcome;
   try {
     listing = await listScheduledTrip(c.env.DB, {
       riderId,
@@ -269,46 +274,70 @@ async function scheduleTrip(
       now,
       key,
       limit: config.SCHEDULE_MAX_UPCOMING,
+      minGapMs: config.SCHEDULE_MIN_GAP_MS,
     });
   } catch (err) {
     await giveBack();
     throw err;
   }
-  if (!listing.listed) {
-    await giveBack();
+  if (listing.listed && listing.keyRecorded) {
+    try {
+      return unwrap(
+        await tripObject(c.env, tripId).create({
+          id: tripId,
+          riderId,
+          quote: stored.quote,
+          terms: stored.terms,
+          scheduledAt,
+        }),
+      );
+    } catch (err) {
+      await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
+        logFailure("could not unlist a failed schedule", tripId, e),
+      );
+      await giveBack();
+      throw err;
+    }
+  }
+  if (listing.listed) await unlistScheduledTrip(c.env.DB, tripId);
+  await giveBack();
+  // A twin request with the same key listed its ride first (its ride may also be what this one
+  // overlaps): this one answers with it.
+  const twin = key === undefined ? undefined : await twinTrip(c, riderId, key);
+  if (twin !== undefined) return sameRideOrConflict(body, twin);
+  if (listing.listed) throw conflict("this Idempotency-Key is in use by a request still in flight");
+  if (listing.why === "overlap")
     throw new ApiError(
       409,
-      "too_many_scheduled",
-      `you have ${config.SCHEDULE_MAX_UPCOMING} upcoming scheduled rides already; cancel one first`,
-      { limit: config.SCHEDULE_MAX_UPCOMING },
+      "schedule_overlap",
+      `you have a scheduled ride within ${config.SCHEDULE_MIN_GAP_MS / 60_000} minutes of this pickup time`,
+      { tripId: listing.tripId },
     );
-  }
-  if (!listing.keyRecorded && key !== undefined) {
-    // A twin request with the same key listed its ride first: this one answers with it.
-    await unlistScheduledTrip(c.env.DB, tripId);
-    await giveBack();
-    const twinId = await findTripRequest(c.env.DB, riderId, key);
-    if (twinId === undefined) throw conflict("this Idempotency-Key is in use by a request still in flight");
-    return sameRideOrConflict(body, unwrap(await tripObject(c.env, twinId).get(c.get("identity"))));
-  }
-  try {
-    return unwrap(
-      await tripObject(c.env, tripId).create({
-        id: tripId,
-        riderId,
-        quote: stored.quote,
-        terms: stored.terms,
-        scheduledAt,
-      }),
-    );
-  } catch (err) {
-    await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
-      logFailure("could not unlist a failed schedule", tripId, e),
-    );
-    await giveBack();
-    throw err;
-  }
+  throw new ApiError(
+    409,
+    "too_many_scheduled",
+    `you have ${config.SCHEDULE_MAX_UPCOMING} upcoming scheduled rides already; cancel one first`,
+    { limit: config.SCHEDULE_MAX_UPCOMING },
+  );
 }
+
+/**
+ * The trip an earlier request with this Idempotency-Key made, if any. That request lists its ride
+ * with its key before it creates the trip: its create is given a moment.
+ */
+async function twinTrip(c: AppContext, riderId: string, key: string): Promise<Trip | undefined> {
+  const twinId = await findTripRequest(c.env.DB, riderId, key);
+  if (twinId === undefined) return undefined;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const twin = plainResult(await tripObject(c.env, twinId).get(c.get("identity")));
+    if (twin.ok || twin.error.code !== "not_found") return unwrap(twin);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw conflict("this Idempotency-Key is in use by a request still in flight");
+}
+
+/** The plain Result: the RPC stub's type of it hides the error variant from narrowing. */
+const plainResult = <T>(result: Result<T>): Result<T> => result;
 
 /** The reconciliation cron (payments/reconcile.ts) releases such a hold later. */
 function logHoldLeak(tripId: string, err: unknown): void {
