@@ -91,6 +91,21 @@ const ConfigSchema = z
     /** The shortest ride taken, pickup to dropoff in a straight line (km). */
     MIN_TRIP_KM: z.coerce.number().min(0).max(100).default(0.2),
     QUOTE_TTL_MS: int(300_000, 1_000),
+    // Scheduled rides (README, "Scheduled rides"): a pickup time from SCHEDULE_MIN_LEAD_MS to
+    // SCHEDULE_MAX_AHEAD_MS ahead, at most SCHEDULE_MAX_UPCOMING upcoming per rider, SCHEDULE_MIN_GAP_MS
+    // apart. The fare is held
+    // SCHEDULE_HOLD_LEAD_MS before pickup, dispatch starts SCHEDULE_DISPATCH_LEAD_MS before it, and
+    // a ride with no driver SCHEDULE_NO_DRIVER_GRACE_MS after it ends `no_driver`. A ride whose
+    // rider is on another trip when dispatch is due tries again every SCHEDULE_SLOT_RETRY_MS.
+    SCHEDULE_MIN_LEAD_MS: int(900_000, 60_000),
+    SCHEDULE_MAX_AHEAD_MS: int(2_592_000_000, 3_600_000),
+    SCHEDULE_MAX_UPCOMING: int(5, 1),
+    /** How far apart (pickup to pickup) two of a rider's scheduled rides must be: one rider, one car at a time. */
+    SCHEDULE_MIN_GAP_MS: int(1_800_000, 0),
+    SCHEDULE_HOLD_LEAD_MS: int(3_600_000, 0),
+    SCHEDULE_DISPATCH_LEAD_MS: int(600_000, 0),
+    SCHEDULE_NO_DRIVER_GRACE_MS: int(120_000, 0),
+    SCHEDULE_SLOT_RETRY_MS: int(30_000, 1_000),
     // Trip safety (README, "Safety"). Whether `start` needs the trip's PIN from the driver; a
     // service area's `tripPin` overrides it for trips picked up there.
     TRIP_PIN_REQUIRED: z
@@ -302,6 +317,14 @@ const ConfigSchema = z
   .refine((c) => c.CANCEL_COOLDOWN_BASE_MS <= c.CANCEL_COOLDOWN_MAX_MS, {
     message: "CANCEL_COOLDOWN_BASE_MS must not exceed CANCEL_COOLDOWN_MAX_MS",
     path: ["CANCEL_COOLDOWN_MAX_MS"],
+  })
+  .refine((c) => c.SCHEDULE_MIN_LEAD_MS < c.SCHEDULE_MAX_AHEAD_MS, {
+    message: "SCHEDULE_MIN_LEAD_MS must be less than SCHEDULE_MAX_AHEAD_MS, or no pickup time could be scheduled",
+    path: ["SCHEDULE_MAX_AHEAD_MS"],
+  })
+  .refine((c) => c.SCHEDULE_DISPATCH_LEAD_MS <= c.SCHEDULE_HOLD_LEAD_MS, {
+    message: "SCHEDULE_DISPATCH_LEAD_MS must not exceed SCHEDULE_HOLD_LEAD_MS: the fare is held before dispatch",
+    path: ["SCHEDULE_DISPATCH_LEAD_MS"],
   })
   .refine((c) => c.TOP_UP_MIN_MINOR <= c.TOP_UP_MAX_MINOR, {
     message: "TOP_UP_MIN_MINOR must not exceed TOP_UP_MAX_MINOR",

@@ -8,6 +8,7 @@ import type { LatLng, Message, RidewireClient, Trip, TripConnection } from "@rid
 import { clock, describeError, fill, h, statusLine } from "./dom";
 
 export const STATUS_TEXT: Record<Trip["status"], string> = {
+  scheduled: "Scheduled",
   matching: "Finding a driver…",
   accepted: "Driver on the way",
   arrived: "Driver has arrived",

@@ -280,6 +280,22 @@ export const activeTrips = sqliteTable("active_trips", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * A rider's upcoming scheduled rides (README, "Scheduled rides"): one row from the request until the
+ * trip leaves `scheduled` (its write-behind deletes the row), for `GET /v1/trips/scheduled` and the
+ * per-rider limit. The trip object is the record of each ride; this is only the index.
+ */
+export const scheduledTrips = sqliteTable(
+  "scheduled_trips",
+  {
+    tripId: text("trip_id").primaryKey(),
+    riderId: text("rider_id").notNull(),
+    pickupAt: integer("pickup_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("scheduled_trips_rider").on(t.riderId, t.pickupAt), index("scheduled_trips_pickup").on(t.pickupAt)],
+);
+
 /** `Idempotency-Key` of trip requests: the same key from the same rider returns the same trip. */
 export const tripRequests = sqliteTable(
   "trip_requests",

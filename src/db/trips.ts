@@ -11,6 +11,7 @@ import { isActive, type QuoteTerms } from "../domain/trip";
 import { Quote, Trip, type TripListQuery } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
+import { unlistQuery } from "./scheduled-trips";
 import type { SqlCondition } from "./sql-condition";
 import { activeTrips, quotes, riderActivity, tripRequests, trips } from "./schema";
 
@@ -191,9 +192,11 @@ function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlit
   ];
   // The rider may request again once this trip is over.
   if (!isActive(trip.status)) queries.push(releaseActiveTripQuery(db, trip.riderId, trip.id));
+  // A scheduled ride whose dispatch began, or that ended, is no longer upcoming (a no-op for any other trip).
+  if (trip.scheduledAt !== undefined && trip.status !== "scheduled") queries.push(unlistQuery(db, trip.id));
   // Every path by which the rider cancels (the route records it first, too) counts towards
-  // their cool-down; an operator's force-cancel does not.
-  if (trip.status === "cancelled" && trip.cancelledBy !== "admin")
+  // their cool-down; an operator's force-cancel and the service's end of a scheduled ride do not.
+  if (trip.status === "cancelled" && trip.cancelledBy !== "admin" && trip.cancelledBy !== "system")
     queries.push(recordCancelQuery(db, trip.riderId, trip.id, trip.updatedAt));
   return queries;
 }

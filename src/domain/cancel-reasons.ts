@@ -13,8 +13,18 @@ export type RiderCancelCode = z.infer<typeof RiderCancelCode>;
 export const DriverCancelCode = z.enum(["rider_no_show", "rider_asked", "unsafe", "vehicle_issue", "other"]);
 export type DriverCancelCode = z.infer<typeof DriverCancelCode>;
 
-/** Any side's code; an operator's force-cancel is recorded as `admin` with its required reason as the note. */
-export const CancelReasonCode = z.enum([...RiderCancelCode.options, ...DriverCancelCode.options, "admin"]);
+/**
+ * Any side's code; an operator's force-cancel is recorded as `admin` with its required reason as the note, and a
+ * scheduled ride the service ended before dispatch as `schedule_unfunded` (the hold was refused) or
+ * `schedule_rider_busy` (the rider was on another trip at the pickup time).
+ */
+export const CancelReasonCode = z.enum([
+  ...RiderCancelCode.options,
+  ...DriverCancelCode.options,
+  "admin",
+  "schedule_unfunded",
+  "schedule_rider_busy",
+]);
 export type CancelReasonCode = z.infer<typeof CancelReasonCode>;
 
 export const CANCEL_NOTE_MAX = 500;

@@ -6,6 +6,9 @@
  * `forbidden` → 403, `offer_expired` → 409) so the DO never needs a try/catch around a move.
  *
  *   matching → accepted → arrived → in_progress → completed
+ *   scheduled → matching (dispatch starts a lead time before pickup: `dispatch_start`)
+ *   scheduled → cancelled (the rider, free; or the service: `schedule_lapse`, the wallet did
+ *   not cover the hold or the rider was on another trip at pickup time)
  *   matching | accepted | arrived → cancelled (the rider); any non-terminal → cancelled (an operator:
  *   free, even in progress); matching → no_driver (matching gave up)
  *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
@@ -19,6 +22,7 @@ import { FareBreakdown, FareDecision, FareRules, Money } from "./fare";
 import { LatLng } from "./geo";
 
 export const TripStatus = z.enum([
+  "scheduled",
   "matching",
   "accepted",
   "arrived",
@@ -62,6 +66,8 @@ export const TripState = z.object({
   quote: QuoteTerms,
   offer: PendingOffer.nullable(),
   excludedDrivers: z.array(z.string()),
+  /** A scheduled ride's pickup time (epoch ms); absent on a ride requested for now. */
+  scheduledAt: Millis.optional(),
   /** Restarts when a driver cancels: the match timeout counts from the latest search. */
   matchingStartedAt: Millis,
   /** Cleared when the driver cancels: they describe the current assignment only. */
@@ -80,9 +86,10 @@ export const TripState = z.object({
   /** The cancel's code (domain/cancel-reasons), `admin` for an operator's; absent before codes, null when none. */
   cancelReasonCode: CancelReasonCode.nullable().optional(),
   /**
-   * Who cancelled: an operator's cancel does not count against the rider's request limits. Absent before it existed.
+   * Who cancelled: an operator's cancel does not count against the rider's request limits, nor does the service's
+   * (`system`: a scheduled ride that lapsed). Absent before it existed.
    */
-  cancelledBy: z.enum(["rider", "admin"]).optional(),
+  cancelledBy: z.enum(["rider", "admin", "system"]).optional(),
   fare: Money.nullable(),
   /** How the final fare adds up, for the receipt; set at completion when the caller knows it. */
   fareBreakdown: FareBreakdown.optional(),
@@ -100,6 +107,10 @@ export type TripCommand =
   | { type: "decline"; driverId: string; now: number }
   | { type: "offer_timeout"; now: number }
   | { type: "give_up"; now: number }
+  /** A scheduled ride's dispatch lead time came (and its hold and the rider's slot are taken): look for a driver. */
+  | { type: "dispatch_start"; now: number }
+  /** The service ends a scheduled ride before dispatch: the wallet did not cover the hold, or the rider was busy. */
+  | { type: "schedule_lapse"; now: number; reason: ScheduleLapse }
   | { type: "arrived"; driverId: string; now: number; atPickup?: boolean }
   | { type: "start"; driverId: string; now: number }
   | { type: "complete"; driverId: string; now: number; fare: Money; breakdown?: FareBreakdown; decision?: FareDecision }
@@ -125,6 +136,7 @@ export type TripCommand =
  * reservation the DO must free (the assigned driver, or the one holding an open offer).
  */
 export type TripEvent = { at: number } & (
+  | { type: "dispatch_started" }
   | { type: "offered"; driverId: string; expiresAt: number }
   | { type: "offer_declined"; driverId: string }
   | { type: "offer_expired"; driverId: string }
@@ -135,12 +147,12 @@ export type TripEvent = { at: number } & (
   | { type: "driver_cancelled"; driverId: string; reason: string | null; reasonCode: CancelReasonCode | null }
   | {
       type: "cancelled";
-      by: "rider" | "admin";
+      by: "rider" | "admin" | "system";
       releasedDriverId: string | null;
       cancellationFee: Money | null;
       reason: string | null;
       reasonCode: CancelReasonCode | null;
-      /** The rider, or the operator who cancelled. */
+      /** The rider, or the operator who cancelled (the rider, too, for the service's). */
       userId: string;
     }
   | { type: "no_driver"; releasedDriverId: string | null }
@@ -153,14 +165,22 @@ export type TripResult = { ok: true; state: TripState; events: TripEvent[] } | {
 export const FREE_CANCEL_WINDOW_MS = 2 * 60_000;
 export const FREE_PICKUP_WAIT_MS = 60_000;
 
-export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & { now: number };
+/** Why the service ended a scheduled ride before dispatch; the cancel's reason code. */
+export type ScheduleLapse = Extract<CancelReasonCode, "schedule_unfunded" | "schedule_rider_busy">;
 
-export function createTrip({ id, riderId, pickup, dropoff, quote, now }: NewTrip): TripState {
+export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & {
+  now: number;
+  /** A scheduled ride's pickup time: the trip starts `scheduled` instead of `matching`. */
+  scheduledAt?: number;
+};
+
+export function createTrip({ id, riderId, pickup, dropoff, quote, now, scheduledAt }: NewTrip): TripState {
   return {
     id,
     riderId,
     driverId: null,
-    status: "matching",
+    status: scheduledAt === undefined ? "matching" : "scheduled",
+    ...(scheduledAt === undefined ? {} : { scheduledAt }),
     pickup,
     dropoff,
     quote,
@@ -234,6 +254,38 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       return ok(
         { ...s, status: "no_driver", offer: null },
         { type: "no_driver", at, releasedDriverId: s.offer?.driverId ?? null },
+      );
+    }
+    case "dispatch_start": {
+      if (s.status !== "scheduled") return fail("conflict", `the trip is ${s.status}, not scheduled`);
+      return ok({ ...s, status: "matching", matchingStartedAt: at }, { type: "dispatch_started", at });
+    }
+    case "schedule_lapse": {
+      if (s.status !== "scheduled") return fail("conflict", `the trip is ${s.status}, not scheduled`);
+      const reason =
+        command.reason === "schedule_unfunded"
+          ? "your wallet did not cover the fare when the hold was due"
+          : "you were on another trip at the pickup time";
+      return ok(
+        {
+          ...s,
+          status: "cancelled",
+          cancelledAt: at,
+          cancelReason: reason,
+          cancelReasonCode: command.reason,
+          cancelledBy: "system",
+          cancellationFee: null,
+        },
+        {
+          type: "cancelled",
+          at,
+          by: "system",
+          releasedDriverId: null,
+          cancellationFee: null,
+          reason,
+          reasonCode: command.reason,
+          userId: s.riderId,
+        },
       );
     }
     case "arrived":

@@ -6,6 +6,7 @@
  * rooms that build messages and the consumer that reads them share one schema.
  */
 import { z } from "zod";
+import { CancelReasonCode } from "../domain/cancel-reasons";
 import { TripStatus } from "../domain/trip";
 import { Money, type Message } from "../protocol/common";
 import { Offer, type Trip, TripPinCode } from "../protocol/dispatch";
@@ -52,7 +53,12 @@ export const TripStatusNotificationData = z.object({
   unackedPushId: z.string().min(1).max(256).optional(),
   /** Only on the delayed arrival SMS: the trip's PIN, when the trip has one (it reaches the rider alone). */
   pin: TripPinCode.optional(),
+  /** A scheduled ride's pickup time (README, "Scheduled rides"): its pushes say it is that ride. */
+  scheduledAt: z.number().int().optional(),
+  /** Why the trip was cancelled, once it is (`schedule_unfunded`, say): the push says why. */
+  reasonCode: CancelReasonCode.nullable().optional(),
 });
+export type TripStatusNotificationData = z.infer<typeof TripStatusNotificationData>;
 
 /** A trip's charge was taken: the fare on completion, or a cancellation fee. */
 export const ReceiptNotificationData = z.object({
@@ -129,7 +135,15 @@ export function tripStatusNotification(trip: Trip, seq: number): NotificationMes
     userId: trip.riderId,
     type: "trip_status",
     createdAt: trip.updatedAt,
-    data: { tripId: trip.id, seq, status: trip.status, driverId: trip.driverId, fare: trip.fare },
+    data: {
+      tripId: trip.id,
+      seq,
+      status: trip.status,
+      driverId: trip.driverId,
+      fare: trip.fare,
+      ...(trip.scheduledAt === undefined ? {} : { scheduledAt: trip.scheduledAt }),
+      ...(trip.cancellation ? { reasonCode: trip.cancellation.reasonCode } : {}),
+    },
   };
 }
 
@@ -199,6 +213,7 @@ export function securityNotification(
 }
 
 const STATUS_TEXT: Record<TripStatus, string> = {
+  scheduled: "Your ride is scheduled",
   matching: "Looking for a driver",
   accepted: "A driver accepted your trip",
   arrived: "Your driver has arrived",
@@ -207,6 +222,17 @@ const STATUS_TEXT: Record<TripStatus, string> = {
   cancelled: "Your trip was cancelled",
   no_driver: "No driver was found for your trip",
 };
+
+/** What a scheduled ride's end says to its rider, beyond the status (null: the status says it all). */
+function scheduledRideText(data: TripStatusNotificationData): string | null {
+  if (data.scheduledAt === undefined) return null;
+  if (data.reasonCode === "schedule_unfunded")
+    return "Your scheduled ride was cancelled: your wallet did not cover its fare. Top up and book again.";
+  if (data.reasonCode === "schedule_rider_busy")
+    return "Your scheduled ride was cancelled: you were on another ride at its pickup time.";
+  if (data.status === "no_driver") return "No driver was found for your scheduled ride.";
+  return null;
+}
 
 export function formatMoney(money: Money): string {
   try {
@@ -240,7 +266,8 @@ export function deliveryPayload(message: NotificationMessage): DeliveryPayload {
     case "trip_status": {
       const fare =
         message.data.status === "completed" && message.data.fare ? `: ${formatMoney(message.data.fare)}` : "";
-      return { ...base, title: STATUS_TEXT[message.data.status], body: `${STATUS_TEXT[message.data.status]}${fare}` };
+      const title = STATUS_TEXT[message.data.status];
+      return { ...base, title, body: scheduledRideText(message.data) ?? `${title}${fare}` };
     }
     case "receipt":
       return message.data.kind === "fee"

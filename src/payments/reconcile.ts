@@ -1,19 +1,23 @@
 /**
  * @module payments/reconcile
  * The reconciliation the Cron Trigger runs (`[triggers] crons` in wrangler.toml, `scheduled`
- * in src/index.ts). Three jobs:
+ * in src/index.ts). Four jobs:
  *
- * 1. Holds left behind. A trip request places its hold before the trip object exists; if the
- *    request dies in between (or its release on the error path fails), nothing else would ever
- *    give that money back. Every trip that still holds money and whose hold is older than
- *    RECONCILE_HOLD_GRACE_MS (so a request still in flight is left alone) is asked for its
- *    status: an active trip keeps its hold; an ended one first posts its own pending settlement
- *    (the capture or fee it owes), then whatever is still held is released; a trip that does not
- *    exist has its hold released.
- * 2. Payouts left pending (payments/payouts.ts): a request that died after moving the money into
+ * 1. Holds left behind. (A scheduled ride's hold is not one: the trip is `scheduled` until its
+ *    dispatch starts, an active status, so it keeps its hold like a trip under way.) A trip
+ *    request places its hold before the trip object exists; if the request dies in between (or
+ *    its release on the error path fails), nothing else would ever give that money back. Every
+ *    trip that still holds money and whose hold is older than RECONCILE_HOLD_GRACE_MS (so a
+ *    request still in flight is left alone) is asked for its status: an active trip keeps its
+ *    hold; an ended one first posts its own pending settlement (the capture or fee it owes),
+ *    then whatever is still held is released; a trip that does not exist has its hold released.
+ * 2. Scheduled rides (README, "Scheduled rides") whose pickup is less than SCHEDULE_HOLD_LEAD_MS
+ *    away or past: each is asked to set its alarm again for its next step, in case the alarm was
+ *    lost; a listed ride whose trip was never created (its request died) is taken off the list.
+ * 3. Payouts left pending (payments/payouts.ts): a request that died after moving the money into
  *    transit, or whose provider call got no answer, is tried again with the same idempotency
  *    key, so the provider answers with the transfer it made, if it made one.
- * 3. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
+ * 4. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
  *    sum of its lines) has the sign its kind allows (no wallet, hold or payout in transit below
  *    zero, no receivable above it). Each account or entry that breaks one is reported.
  *
@@ -26,6 +30,7 @@ import type { Config } from "../config";
 import { heldFor } from "../db/holds";
 import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
 import { postEntry } from "../db/postings";
+import { overdueScheduledTrips, unlistScheduledTrip } from "../db/scheduled-trips";
 import type { Money } from "../domain/fare";
 import { releaseEntry } from "../domain/wallet-entries";
 import { isActive } from "../domain/trip";
@@ -46,6 +51,8 @@ export type ReconcileSummary = {
   /** Trips still under way: their hold stays. */
   active: number;
   failed: { tripId: string; error: string }[];
+  /** Scheduled rides asked to set their alarm again. */
+  scheduledRearmed: number;
   /** Pending payouts whose transfer was asked for again. */
   payouts: PayoutRetrySummary;
   ledgerProblems: LedgerProblem[];
@@ -58,6 +65,7 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     released: [],
     active: 0,
     failed: [],
+    scheduledRearmed: 0,
     payouts: { retried: 0, paid: 0, failed: 0, pending: 0 },
     ledgerProblems: [],
   };
@@ -69,6 +77,15 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
       else if (outcome) summary.released.push(outcome);
     } catch (err) {
       summary.failed.push({ tripId: hold.tripId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  for (const tripId of await overdueScheduledTrips(env.DB, now + config.SCHEDULE_HOLD_LEAD_MS, MAX_HOLDS_PER_RUN)) {
+    try {
+      const rearmed = asResult(await tripRoom(env, tripId).rearmSchedule());
+      if (rearmed.ok) summary.scheduledRearmed++;
+      else if (rearmed.error.code === "not_found") await unlistScheduledTrip(env.DB, tripId);
+    } catch (err) {
+      summary.failed.push({ tripId, error: err instanceof Error ? err.message : String(err) });
     }
   }
   try {

@@ -171,6 +171,15 @@ export const ErrorCode = z.enum([
   "payout_exceeds_available",
   /** A payout while another of the driver's is still pending (409); `details.payout` is that one. */
   "payout_in_flight",
+  /**
+   * A scheduled ride's pickup time (`scheduledAt`) sooner than SCHEDULE_MIN_LEAD_MS or further than
+   * SCHEDULE_MAX_AHEAD_MS ahead (400); `details.earliest`, `details.latest` (epoch ms).
+   */
+  "schedule_out_of_range",
+  /** A rider who already has SCHEDULE_MAX_UPCOMING upcoming scheduled rides (409); `details.limit`. */
+  "too_many_scheduled",
+  /** A scheduled ride within SCHEDULE_MIN_GAP_MS of another of the rider's (409); `details.tripId` is that one. */
+  "schedule_overlap",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

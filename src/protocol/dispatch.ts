@@ -42,7 +42,15 @@ export const Quote = z.object({
 });
 export type Quote = z.infer<typeof Quote>;
 
-export const TripRequestBody = z.union([z.object({ quoteId: z.string().min(1).max(64) }).strict(), QuoteBody.strict()]);
+/**
+ * A scheduled ride's pickup time (epoch ms; README, "Scheduled rides"): the route takes it from
+ * SCHEDULE_MIN_LEAD_MS to SCHEDULE_MAX_AHEAD_MS ahead. Absent: a ride now.
+ */
+export const ScheduledAt = z.number().int().positive();
+export const TripRequestBody = z.union([
+  z.object({ quoteId: z.string().min(1).max(64), scheduledAt: ScheduledAt.optional() }).strict(),
+  QuoteBody.extend({ scheduledAt: ScheduledAt.optional() }).strict(),
+]);
 export type TripRequestBody = z.infer<typeof TripRequestBody>;
 
 export const Trip = z.object({
@@ -58,9 +66,14 @@ export const Trip = z.object({
   etaSec: z.number().int().nullable(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
+  /** A scheduled ride's pickup time (epoch ms); absent on a ride requested for now (README, "Scheduled rides"). */
+  scheduledAt: z.number().int().optional(),
   cancellationFee: Money.optional(),
-  /** Once cancelled: by the rider or by an operator (a driver's cancel sends the trip back to matching). */
-  cancelledBy: z.enum(["rider", "admin"]).optional(),
+  /**
+   * Once cancelled: by the rider, by an operator, or by the service (`system`: a scheduled ride whose hold was refused
+   * or whose rider was on another trip); a driver's cancel sends the trip back to matching.
+   */
+  cancelledBy: z.enum(["rider", "admin", "system"]).optional(),
   /** Once cancelled: why, as a code of the canceller's list (`admin` for an operator) and a note; null when none. */
   cancellation: z.object({ reasonCode: CancelReasonCode.nullable(), note: z.string().nullable() }).optional(),
   /**
@@ -109,6 +122,10 @@ export const TripListQuery = z.object({
   as: z.enum(["rider", "driver"]).optional(),
 });
 export type TripListQuery = z.infer<typeof TripListQuery>;
+
+/** `GET /v1/trips/scheduled`: the rider's upcoming scheduled rides, soonest pickup first. */
+export const ScheduledTripsResponse = z.object({ trips: z.array(Trip) });
+export type ScheduledTripsResponse = z.infer<typeof ScheduledTripsResponse>;
 
 /** A location report from the driver's app. `at` is when the fix was taken (ms epoch). */
 export const LocationFrame = z.object({

@@ -62,12 +62,25 @@ export type DispatchSettings = {
   matchTimeoutMs: number;
   /** How soon a pass that found nobody tries again. */
   matchRetryMs: number;
+  /** A scheduled ride keeps looking until this long after its pickup time, if that is later than the match timeout. */
+  scheduleGraceMs?: number;
 };
+
+/**
+ * When matching gives up: the match timeout after the latest search started, or for a scheduled ride (whose search
+ * starts a lead time before pickup) not before its pickup time and the grace after it.
+ */
+export function giveUpAtOf(trip: TripState, settings: DispatchSettings): number {
+  const timeout = trip.matchingStartedAt + settings.matchTimeoutMs;
+  return trip.scheduledAt === undefined
+    ? timeout
+    : Math.max(timeout, trip.scheduledAt + (settings.scheduleGraceMs ?? 0));
+}
 
 /** When the saga must run next for `trip`: the open offer's expiry or the next retry, never after giving up. */
 export function nextDispatchDeadline(trip: TripState, now: number, settings: DispatchSettings): number | null {
   if (trip.status !== "matching") return null;
-  const giveUpAt = trip.matchingStartedAt + settings.matchTimeoutMs;
+  const giveUpAt = giveUpAtOf(trip, settings);
   return Math.min(trip.offer ? trip.offer.expiresAt : now + settings.matchRetryMs, giveUpAt);
 }
 
@@ -96,7 +109,7 @@ export class DispatchSaga {
         const trip = ports.trip();
         if (trip.status !== "matching") return;
         const now = ports.now();
-        const giveUpAt = trip.matchingStartedAt + settings.matchTimeoutMs;
+        const giveUpAt = giveUpAtOf(trip, settings);
         // The deadline holds even while an offer is open: the offered driver is let go with it.
         if (now >= giveUpAt) {
           this.mustCommit({ type: "give_up", now });

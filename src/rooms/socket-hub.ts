@@ -388,6 +388,12 @@ export abstract class SocketHub<
     this.clock.wakeAt(at);
   }
 
+  /** As `wakeAt`, reading the alarm from storage first: for a caller who suspects it was lost. */
+  protected async wakeAtChecked(at: number): Promise<void> {
+    await this.clock.load();
+    this.clock.wakeAt(at);
+  }
+
   /** Closes sockets whose token expired (4001; the client reconnects with a new one), then the room's share. */
   override async alarm(): Promise<void> {
     this.clock.rang();

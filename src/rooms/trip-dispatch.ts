@@ -33,6 +33,7 @@ export function dispatchSettings(config: Config): DispatchSettings {
   return {
     offerTimeoutMs: config.OFFER_TIMEOUT_MS,
     matchTimeoutMs: config.MATCH_TIMEOUT_MS,
+    scheduleGraceMs: config.SCHEDULE_NO_DRIVER_GRACE_MS,
     matchRetryMs: config.MATCH_RETRY_MS,
   };
 }

@@ -7,8 +7,11 @@ import { createTrip, type QuoteTerms, TripState } from "../domain/trip";
 import { ApiError } from "../errors";
 import { Quote } from "../protocol/dispatch";
 
-/** What the Worker creates a trip from: its id, its rider, and the quote with the terms it was priced on. */
-export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms };
+/**
+ * What the Worker creates a trip from: its id, its rider, the quote with the terms it was priced on, and for a
+ * scheduled ride its pickup time.
+ */
+export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms; scheduledAt?: number };
 
 export function createRecordSchema(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
@@ -32,10 +35,18 @@ export class TripRecord {
     return this.current !== null || this.sql.exec(`SELECT 1 FROM trip`).toArray().length > 0;
   }
 
-  /** Stores the new trip, in `matching` from `now`; returns its state. */
+  /** Stores the new trip, in `matching` from `now` (`scheduled` with a pickup time); returns its state. */
   insert(input: NewTripInput, now: number): TripState {
-    const { id, riderId, quote, terms } = input;
-    const state = createTrip({ id, riderId, pickup: quote.pickup, dropoff: quote.dropoff, quote: terms, now });
+    const { id, riderId, quote, terms, scheduledAt } = input;
+    const state = createTrip({
+      id,
+      riderId,
+      pickup: quote.pickup,
+      dropoff: quote.dropoff,
+      quote: terms,
+      now,
+      ...(scheduledAt === undefined ? {} : { scheduledAt }),
+    });
     this.sql.exec(
       `INSERT INTO trip (id, state, quote) VALUES (?, ?, ?)`,
       state.id,

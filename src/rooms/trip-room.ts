@@ -4,10 +4,11 @@
  * stores the outcome with its log frames, and publishes it. Its parts: the trip's rows
  * (trip-record), the driver's position and the ride's breadcrumb (trip-track), the views
  * (trip-view), the commands it builds from RPC calls, priced rides included (trip-commands),
- * the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch) and the
- * settlement (trip-settlement). It composes the sequenced log the rider and the driver resume
- * from and the chat log of trip chat; status changes and messages reach D1 through the log's
- * outbox (db/trips' saveTripHistory).
+ * the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch), a scheduled
+ * ride's hold and dispatch timers (trip-schedule) and the settlement (trip-settlement). It
+ * composes the sequenced log the rider and the driver resume from and the chat log of trip
+ * chat; status changes and messages reach D1 through the log's outbox (db/trips'
+ * saveTripHistory).
  */
 import { type CancellationRecord, recordCancellations } from "../db/cancellations";
 import type { CancelReason } from "../domain/cancel-reasons";
@@ -61,6 +62,7 @@ import { createTrackSchema, TripTrack } from "./trip-track";
 import { createPinSchema, TripPin } from "./trip-pin";
 import { createShareSchema, TripShares } from "./trip-share";
 import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
+import { createScheduleSchema, riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
 import type { SharedTrip } from "../protocol/safety";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
@@ -86,6 +88,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly shares = new TripShares(this.ctx.storage.sql);
   /** The timer of the delayed arrival SMS in SQLite (rooms/trip-arrival-sms.ts); nothing in memory. */
   private readonly arrivalSms = new ArrivalSmsTimers(this.ctx.storage.sql);
+  /** A scheduled ride's hold and dispatch timers in SQLite (rooms/trip-schedule.ts); nothing in memory. */
+  private readonly schedule = new TripSchedule(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
@@ -101,6 +105,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     createPinSchema(this.sql);
     createShareSchema(this.sql);
     createArrivalSmsSchema(this.sql);
+    createScheduleSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -117,18 +122,29 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
 
   // ---- RPC ----------------------------------------------------------------------------------
 
-  /** Creates the trip in `matching` and starts looking for a driver. Idempotent on the trip id. */
+  /**
+   * Creates the trip in `matching` and starts looking for a driver, or, with a pickup time, in
+   * `scheduled` with its timers set (rooms/trip-schedule.ts). Idempotent on the trip id.
+   */
   async create(input: NewTripInput): Promise<Result<Trip>> {
     this.kept.create();
     return this.rpc("create", () => {
       if (!this.record.exists()) {
+        const now = Date.now();
         const state = this.transaction(() => {
-          const state = this.record.insert(input, Date.now());
+          const state = this.record.insert(input, now);
           // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
           if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
+          if (input.scheduledAt !== undefined) this.schedule.set(input.scheduledAt, now, this.scheduleLeads());
           this.appendStatus(state);
           return state;
         });
+        const scheduledStep = this.schedule.next(state);
+        // A scheduled ride does nothing more until its hold is due.
+        if (scheduledStep !== null) {
+          this.wakeAt(scheduledStep);
+          return this.riderView(state);
+        }
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
         this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
@@ -233,7 +249,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       // From here on synchronous: two requests at once cannot both pass the limit.
       const state = this.state();
       if (identity.userId !== state.riderId) throw forbidden("only the trip's rider may share it");
-      if (!isActive(state.status)) throw conflict(`the trip is ${state.status}; there is nothing to share`);
+      if (!isActive(state.status) || state.status === "scheduled")
+        throw conflict(`the trip is ${state.status}; there is nothing to share`);
       const now = Date.now();
       if (this.shares.liveCount(now) >= this.config.TRIP_SHARE_MAX_LINKS)
         throw conflict(`a trip has at most ${this.config.TRIP_SHARE_MAX_LINKS} share links; revoke them first`);
@@ -285,6 +302,19 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   status(): Promise<Result<{ status: TripStatus }>> {
     return this.rpc("status", () => ({ status: this.state().status }));
+  }
+
+  /**
+   * For the reconciliation cron: sets the alarm again for a scheduled ride's next step (now, if it
+   * is overdue), in case the alarm was lost. Setting it when it is already set changes nothing.
+   */
+  rearmSchedule(): Promise<Result<{ status: TripStatus }>> {
+    return this.rpc("rearmSchedule", async () => {
+      const state = this.state();
+      const next = this.schedule.next(state);
+      if (next !== null) await this.wakeAtChecked(Math.max(next, Date.now()));
+      return { status: state.status };
+    });
   }
 
   /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
@@ -343,12 +373,28 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected override wakeNeeded(now: number): number | null {
     const logAt = this.kept.wakeNeeded(now);
     const smsAt = this.kept.exists ? this.arrivalSms.next() : null;
-    return logAt === null || smsAt === null ? (logAt ?? smsAt) : Math.min(logAt, smsAt);
+    const scheduleAt = this.kept.exists && this.record.exists() ? this.schedule.next(this.state()) : null;
+    const due = [logAt, smsAt, scheduleAt].filter((t): t is number => t !== null);
+    return due.length === 0 ? null : Math.min(...due);
   }
 
-  /** The outbox, then dispatch's timers (an expired offer, the match timeout, the next try), then the arrival SMS. */
+  /**
+   * The outbox, then a scheduled ride's due step (its hold, the start of dispatch), then dispatch's timers (an
+   * expired offer, the match timeout, the next try), then the arrival SMS.
+   */
   protected override async onAlarm(now: number): Promise<number | null> {
     const retryAt = await this.room.log.onAlarm(now);
+    await this.schedule.ring(
+      {
+        trip: () => this.state(),
+        commit: (command) => this.tryRun(command).ok,
+        ...scheduleMoney(this.env, () => this.state()),
+        ...riderSlot(this.env, () => this.state()),
+        logError: this.logErrorAt,
+      },
+      now,
+      this.scheduleLeads(),
+    );
     await this.dispatch();
     await this.arrivalSms.ring(
       {
@@ -364,7 +410,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       now,
     );
     const deadlines = [retryAt, nextDispatchDeadline(this.state(), Date.now(), dispatchSettings(this.config))];
-    const due = [...deadlines, this.arrivalSms.next()].filter((t): t is number => t !== null);
+    const due = [...deadlines, this.arrivalSms.next(), this.schedule.next(this.state())].filter(
+      (t): t is number => t !== null,
+    );
     return due.length === 0 ? null : Math.min(...due);
   }
 
@@ -416,6 +464,14 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
+
+  private scheduleLeads(): ScheduleLeads {
+    return {
+      holdLeadMs: this.config.SCHEDULE_HOLD_LEAD_MS,
+      dispatchLeadMs: this.config.SCHEDULE_DISPATCH_LEAD_MS,
+      retryMs: this.config.SCHEDULE_SLOT_RETRY_MS,
+    };
+  }
 
   /** One pass of the dispatch saga (rooms/dispatch-saga.ts), with its ports bound to this trip. */
   private dispatch(): Promise<void> {
@@ -481,7 +537,13 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
     for (const event of stored) this.publish(event);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
-    this.ctx.waitUntil(this.tellPickupCell(after, events, statusSeq !== null ? "changed" : "none"));
+    // A scheduled ride becomes demand at the pickup when its dispatch starts, as a request for now does when made.
+    const change = events.some((e) => e.type === "dispatch_started")
+      ? "created"
+      : statusSeq !== null
+        ? "changed"
+        : "none";
+    this.ctx.waitUntil(this.tellPickupCell(after, events, change));
     // The room is the rider's and the assigned driver's: one who hands the trip back leaves it,
     // after seeing their own move, before the rider's chat or the next driver's position.
     for (const event of events)
@@ -543,7 +605,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     const tripId = this.state().id;
     const rows: CancellationRecord[] = [];
     for (const e of events) {
-      if (e.type === "cancelled")
+      // A scheduled ride the service ended is no one's cancel: the rider hears of it, operators need not.
+      if (e.type === "cancelled" && e.by !== "system")
         rows.push({
           tripId,
           by: e.by,

@@ -49,6 +49,7 @@ export function tripView(state: TripState, quote: Quote, driverAt: LatLng | null
     etaSec: position ? tripEta(state, position, model) : null,
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
+    ...(state.scheduledAt === undefined ? {} : { scheduledAt: state.scheduledAt }),
     ...(state.cancellationFee ? { cancellationFee: state.cancellationFee } : {}),
     ...(state.cancelledBy ? { cancelledBy: state.cancelledBy } : {}),
     ...(state.status === "cancelled"

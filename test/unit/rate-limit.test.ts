@@ -32,7 +32,9 @@ describe("rate limit classes", () => {
         op.path.startsWith("/v1/server/") ||
         /^\/v1\/rooms\/\{\w+\}\/attachments\/\{\w+\}$/.test(op.path) ||
         // Someone's last seen: walking user ids would record who is active when; counted per user.
-        op.path === "/v1/users/{id}/presence";
+        op.path === "/v1/users/{id}/presence" ||
+        // The list of upcoming scheduled rides wakes each ride's trip, as a poll wakes one.
+        op.path === "/v1/trips/scheduled";
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -67,6 +69,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/rooms/room_1/ws")).toBe("connect");
     expect(routeClassOf("GET", "/v1/drivers/me/events")).toBe("connect");
     expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
+    expect(routeClassOf("GET", "/v1/trips/scheduled")).toBe("poll");
     expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
     expect(routeClassOf("POST", "/v1/auth/register")).toBe("account");
     expect(routeClassOf("POST", "/v1/server/rooms/room_1/messages")).toBe("server");

@@ -902,7 +902,12 @@ export class RidewireClient {
     ).quote;
   }
 
-  /** Requests a trip from a quote (or from a pickup and dropoff); 409 while the rider has an active trip. */
+  /**
+   * Requests a trip from a quote (or from a pickup and dropoff); 409 while the rider has an active trip. With
+   * `scheduledAt` (epoch ms, 15 min to 30 days ahead) it books a scheduled ride instead: status `scheduled`, its fare
+   * held and its dispatch started by the service at their lead times (400 `schedule_out_of_range`, 409
+   * `too_many_scheduled`).
+   */
   async requestTrip(body: TripRequestInput, options?: IdempotentOptions): Promise<Trip> {
     return (await this.idempotentPost("/v1/trips", body, TripResponse, options)).trip;
   }
@@ -931,6 +936,13 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).trip;
+  }
+
+  /** The rider's upcoming scheduled rides, soonest pickup first; cancel one with `cancelTrip`. */
+  async scheduledTrips(options?: RequestOptions): Promise<Trip[]> {
+    return (
+      await this.call({ method: "GET", path: "/v1/trips/scheduled", schema: TripListResponse, signal: options?.signal })
+    ).trips;
   }
 
   /** This user's trips, newest first; `as`, `status` and `since` (a createdAt, epoch ms) filter them. */

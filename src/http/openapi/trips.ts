@@ -4,7 +4,16 @@
  * room's chat, socket and fallbacks.
  */
 import { z } from "zod";
-import { CancelBody, Quote, QuoteBody, RatingBody, StartBody, Trip, TripRequestBody } from "../../protocol/dispatch";
+import {
+  CancelBody,
+  Quote,
+  QuoteBody,
+  RatingBody,
+  ScheduledTripsResponse,
+  StartBody,
+  Trip,
+  TripRequestBody,
+} from "../../protocol/dispatch";
 import { MessageResponse, PostMessageBody } from "../../protocol/http";
 import type { Operation } from "./operation";
 import { roomStreamOperations } from "./streams";
@@ -25,7 +34,8 @@ export const tripOperations: Operation[] = [
     method: "post",
     path: "/v1/trips",
     summary:
-      "Request a trip (riders); 429 rate_limited with Retry-After beyond the request limit or in a cancel cool-down",
+      "Request a trip (riders), now or with scheduledAt for a later pickup (400 schedule_out_of_range, " +
+      "409 too_many_scheduled); 429 rate_limited with Retry-After beyond the request limit or in a cancel cool-down",
     auth: true,
     body: TripRequestBody,
     status: 201,
@@ -40,6 +50,14 @@ export const tripOperations: Operation[] = [
     status: 200,
     response: z.object({ trips: z.array(Trip) }),
     query: ["limit", "before", "since", "status", "as"],
+  },
+  {
+    method: "get",
+    path: "/v1/trips/scheduled",
+    summary: "The rider's upcoming scheduled rides, soonest pickup first (riders)",
+    auth: true,
+    status: 200,
+    response: ScheduledTripsResponse,
   },
   {
     method: "get",

@@ -8,6 +8,12 @@ import { Hono } from "hono";
 import { ratingOf, saveRating } from "../../db/ratings";
 import { releaseHold } from "../../db/holds";
 import {
+  type ListingOutcome,
+  listScheduledTrip,
+  scheduledTripIdsOf,
+  unlistScheduledTrip,
+} from "../../db/scheduled-trips";
+import {
   activeTripOf,
   claimActiveTrip,
   claimStatements,
@@ -27,7 +33,7 @@ import { priceQuote } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { isActive } from "../../domain/trip";
-import { ApiError, conflict, notFound, unwrap } from "../../errors";
+import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
 import {
@@ -117,6 +123,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const riderId = c.get("identity").userId;
   const key = readIdempotencyKey(c);
   const body = await readBody(c, TripRequestBody);
+  if (body.scheduledAt !== undefined) checkScheduleWindow(c.get("config"), body.scheduledAt, Date.now());
   const limits = requestLimits(c.get("config"));
   // One round trip: the limits cost a trip request no extra one.
   const quoteId = "quoteId" in body ? body.quoteId : undefined;
@@ -152,6 +159,8 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     stored = await makeQuote(c, body.pickup, body.dropoff);
     await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
   }
+  if (body.scheduledAt !== undefined)
+    return c.json({ trip: await scheduleTrip(c, riderId, key, body, body.scheduledAt, stored) }, 201);
 
   const tripId = newId("trip");
   const now = Date.now();
@@ -201,15 +210,132 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
  */
 function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
   const same =
-    "quoteId" in body
+    body.scheduledAt === trip.scheduledAt &&
+    ("quoteId" in body
       ? trip.quote.id === body.quoteId
       : trip.pickup.lat === body.pickup.lat &&
         trip.pickup.lng === body.pickup.lng &&
         trip.dropoff.lat === body.dropoff.lat &&
-        trip.dropoff.lng === body.dropoff.lng;
+        trip.dropoff.lng === body.dropoff.lng);
   if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
   return trip;
 }
+
+/** A pickup time from SCHEDULE_MIN_LEAD_MS to SCHEDULE_MAX_AHEAD_MS ahead of `now`, or 400 `schedule_out_of_range`. */
+function checkScheduleWindow(config: Config, scheduledAt: number, now: number): void {
+  const earliest = now + config.SCHEDULE_MIN_LEAD_MS;
+  const latest = now + config.SCHEDULE_MAX_AHEAD_MS;
+  if (scheduledAt >= earliest && scheduledAt <= latest) return;
+  throw new ApiError(
+    400,
+    "schedule_out_of_range",
+    `a ride is scheduled from ${config.SCHEDULE_MIN_LEAD_MS / 60_000} minutes to ` +
+      `${Math.floor(config.SCHEDULE_MAX_AHEAD_MS / 86_400_000)} days ahead`,
+    { earliest, latest },
+  );
+}
+
+/**
+ * A scheduled ride (README, "Scheduled rides"): no active-trip slot now and, unless its lead time
+ * has already come, no hold (the trip takes both at their lead times, rooms/trip-schedule.ts), so
+ * the rider may ride meanwhile. A hold due at once is placed here, so that a wallet that does not
+ * cover it is 402 now rather than a cancelled ride a moment later. The quote is locked: its fare
+ * and terms are what the ride costs, whatever surge says at pickup. Listed in D1 within the
+ * rider's limit, with the Idempotency-Key, in one transaction.
+ */
+async function scheduleTrip(
+  c: AppContext,
+  riderId: string,
+  key: string | undefined,
+  body: TripRequestBody,
+  scheduledAt: number,
+  stored: StoredQuote,
+): Promise<Trip> {
+  const config = c.get("config");
+  const tripId = newId("trip");
+  const now = Date.now();
+  const holdNow = scheduledAt - config.SCHEDULE_HOLD_LEAD_MS <= now;
+  if (holdNow) await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now);
+  // The trip holds nothing until it exists: a request that goes no further gives the hold back.
+  const giveBack = async () => {
+    if (holdNow)
+      await releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
+        logHoldLeak(tripId, err),
+      );
+  };
+  let listing: ListingOutcome;
+  try {
+    listing = await listScheduledTrip(c.env.DB, {
+      riderId,
+      tripId,
+      pickupAt: scheduledAt,
+      now,
+      key,
+      limit: config.SCHEDULE_MAX_UPCOMING,
+      minGapMs: config.SCHEDULE_MIN_GAP_MS,
+    });
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
+  if (listing.listed && listing.keyRecorded) {
+    try {
+      return unwrap(
+        await tripObject(c.env, tripId).create({
+          id: tripId,
+          riderId,
+          quote: stored.quote,
+          terms: stored.terms,
+          scheduledAt,
+        }),
+      );
+    } catch (err) {
+      await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
+        logFailure("could not unlist a failed schedule", tripId, e),
+      );
+      await giveBack();
+      throw err;
+    }
+  }
+  if (listing.listed) await unlistScheduledTrip(c.env.DB, tripId);
+  await giveBack();
+  // A twin request with the same key listed its ride first (its ride may also be what this one
+  // overlaps): this one answers with it.
+  const twin = key === undefined ? undefined : await twinTrip(c, riderId, key);
+  if (twin !== undefined) return sameRideOrConflict(body, twin);
+  if (listing.listed) throw conflict("this Idempotency-Key is in use by a request still in flight");
+  if (listing.why === "overlap")
+    throw new ApiError(
+      409,
+      "schedule_overlap",
+      `you have a scheduled ride within ${config.SCHEDULE_MIN_GAP_MS / 60_000} minutes of this pickup time`,
+      { tripId: listing.tripId },
+    );
+  throw new ApiError(
+    409,
+    "too_many_scheduled",
+    `you have ${config.SCHEDULE_MAX_UPCOMING} upcoming scheduled rides already; cancel one first`,
+    { limit: config.SCHEDULE_MAX_UPCOMING },
+  );
+}
+
+/**
+ * The trip an earlier request with this Idempotency-Key made, if any. That request lists its ride
+ * with its key before it creates the trip: its create is given a moment.
+ */
+async function twinTrip(c: AppContext, riderId: string, key: string): Promise<Trip | undefined> {
+  const twinId = await findTripRequest(c.env.DB, riderId, key);
+  if (twinId === undefined) return undefined;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const twin = plainResult(await tripObject(c.env, twinId).get(c.get("identity")));
+    if (twin.ok || twin.error.code !== "not_found") return unwrap(twin);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw conflict("this Idempotency-Key is in use by a request still in flight");
+}
+
+/** The plain Result: the RPC stub's type of it hides the error variant from narrowing. */
+const plainResult = <T>(result: Result<T>): Result<T> => result;
 
 /** The reconciliation cron (payments/reconcile.ts) releases such a hold later. */
 function logHoldLeak(tripId: string, err: unknown): void {
@@ -257,6 +383,21 @@ async function claimSlot(
   }
   throw conflict("you already have an active trip");
 }
+
+/**
+ * The rider's upcoming scheduled rides, soonest first, each read from its trip object (the D1
+ * index only says which to ask); a ride that has left `scheduled` is not shown, whatever the
+ * index says while its write-behind catches up.
+ */
+tripRoutes.get("/trips/scheduled", requireRole("rider"), async (c) => {
+  const identity = c.get("identity");
+  // Twice the limit: rows whose trips left `scheduled` a moment ago do not crowd out upcoming ones.
+  const ids = await scheduledTripIdsOf(c.env.DB, identity.userId, 2 * c.get("config").SCHEDULE_MAX_UPCOMING);
+  const trips = await Promise.all(ids.map(async (id) => tripObject(c.env, id).get(identity)));
+  return c.json({
+    trips: trips.flatMap((result) => (result.ok && result.value.status === "scheduled" ? [result.value] : [])),
+  });
+});
 
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);

@@ -19,7 +19,7 @@ export const rules: FareRules = {
 
 export const T0 = 1_700_000_000_000;
 
-export function newTrip(overrides: { rules?: FareRules; now?: number } = {}): TripState {
+export function newTrip(overrides: { rules?: FareRules; now?: number; scheduledAt?: number } = {}): TripState {
   return createTrip({
     id: "trip-1",
     riderId: "rider-1",
@@ -33,6 +33,7 @@ export function newTrip(overrides: { rules?: FareRules; now?: number } = {}): Tr
       durationMin: 41,
     },
     now: overrides.now ?? T0,
+    ...(overrides.scheduledAt === undefined ? {} : { scheduledAt: overrides.scheduledAt }),
   });
 }
 

@@ -90,6 +90,7 @@ const stepArb = fc.oneof(
 
 const WITH_DRIVER: ReadonlySet<TripStatus> = new Set(["accepted", "arrived", "in_progress", "completed"]);
 const MOVES: Record<TripStatus, readonly TripStatus[]> = {
+  scheduled: ["matching", "cancelled"],
   matching: ["matching", "accepted", "cancelled", "no_driver"],
   accepted: ["arrived", "cancelled", "matching"],
   arrived: ["in_progress", "cancelled", "matching"],
