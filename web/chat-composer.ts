@@ -21,10 +21,11 @@ export function composer(options: {
   api: RidewireClient;
   roomId: string;
   connection: ChatConnection;
-  say: (text: string, kind?: "info" | "error") => void;
   nameOf: (userId: string) => string;
+  /** Shows a message on its way until the server acknowledges it (stored: sent) or refuses it. */
+  sending: (summary: string, ack: Promise<unknown>) => void;
 }): Composer {
-  const { api, roomId, connection, say } = options;
+  const { api, roomId, connection } = options;
   let replying: ChatMessage | null = null;
   let attached: Attachment | null = null;
   let uploading = false;
@@ -140,13 +141,14 @@ export function composer(options: {
       ...(attached ? { attachments: [{ key: attached.key }] } : {}),
       ...(replying ? { replyTo: replying.seq } : {}),
     };
+    const summary = [text, attached ? `(${attached.filename})` : ""].filter(Boolean).join(" ");
     input.value = "";
     attached = null;
     setReply(null);
     drawFile();
     typingUntil = 0;
     connection.sendVolatile({ type: "typing", active: false });
-    connection.send(frame).catch((err) => say(describeError(err), "error"));
+    options.sending(summary, connection.send(frame));
   });
 
   return {

@@ -47,7 +47,7 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   const members = h("details", { class: "members" }, h("summary", {}, "Members"), memberList);
 
   const connection: ChatConnection = api.room(room.id);
-  const compose = composer({ api, roomId: room.id, connection, say, nameOf });
+  const compose = composer({ api, roomId: room.id, connection, nameOf, sending });
 
   const context = (): MessageContext => ({
     myId,
@@ -116,6 +116,28 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     }
     if (!names.has(m.userId) && m.userId !== myId) void loadNames();
     if (before) for (const other of state.values()) if (other.replyTo === m.seq) put(other, "end");
+  }
+
+  /**
+   * A message of ours on its way: "Sending…" until acknowledged (then the stored message, which
+   * its frame brings, is the sent one), or why it was not sent.
+   */
+  function sending(summary: string, ack: Promise<unknown>): void {
+    const delivery = h("span", { class: "delivery" }, "Sending…");
+    const el = h("li", { class: "mine pending" }, h("span", { class: "who" }, "You"), " ", summary, " ", delivery);
+    messages.append(el);
+    messages.scrollTop = messages.scrollHeight;
+    ack.then(
+      () => el.remove(),
+      (err) => {
+        el.classList.add("failed");
+        fill(
+          delivery,
+          `Not sent: ${describeError(err)} `,
+          h("button", { type: "button", class: "link", onclick: () => el.remove() }, "Dismiss"),
+        );
+      },
+    );
   }
 
   function redrawAll(): void {

@@ -233,6 +233,32 @@ describe("the web app's chat", () => {
     for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
   });
 
+  it("shows a message as sending until the server has it, across a lost connection", { timeout: 150_000 }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada");
+    const bob = await account(server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada);
+    const bobPage = await chatPage(bob);
+    await openRoom(adaPage, room.name);
+    await openRoom(bobPage, room.name);
+    await send(adaPage, "first");
+    await shows(messageWith(bobPage, "first"), /Ada first/);
+
+    // The socket drops (as on a train); the message waits in the SDK's outbox, shown as sending.
+    await adaPage.context().setOffline(true);
+    await send(adaPage, "through the tunnel");
+    await shows(adaPage.locator(".room .messages li.pending"), /You through the tunnel Sending…/);
+    // Still waiting a while later: nothing reached the server.
+    await adaPage.waitForTimeout(2_000);
+    expect(await adaPage.locator(".room .messages li.pending").count()).toBe(1);
+    expect(await messageWith(bobPage, "through the tunnel").count()).toBe(0);
+    await adaPage.context().setOffline(false);
+    await shows(messageWith(bobPage, "through the tunnel"), /Ada through the tunnel/);
+    await expect.poll(() => adaPage.locator(".room .messages li.pending").count(), { timeout: SEEN_MS }).toBe(0);
+    await shows(messageWith(adaPage, "through the tunnel"), /You through the tunnel/);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
   it("sends an image the other sees inline and a file as a link, and says why a file is refused", {
     timeout: 150_000,
   }, async () => {
