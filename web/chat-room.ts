@@ -144,28 +144,31 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     for (const m of state.values()) {
       const el = messageItem(m, context());
       const before = items.get(m.seq);
-      if (before) replaceItem(before, el);
+      // Unchanged ones stay: a redrawn item is news again to a screen reader (the list is a live region).
+      if (!before || sameItem(before, el)) continue;
+      replaceItem(before, el);
       items.set(m.seq, el);
     }
     drawPeople();
   }
 
+  /** Redrawn every second (typing ends by itself): only what changed is touched, or a screen reader hears it again. */
   function drawPeople(): void {
-    people.textContent = `Online: ${[...online].map(nameOf).join(", ") || "nobody"}`;
+    setText(people, `Online: ${[...online].map(nameOf).join(", ") || "nobody"}`);
     const now = Date.now();
     const who = [...typing].filter(([id, until]) => id !== myId && until > now).map(([id]) => nameOf(id));
-    typingLine.textContent = who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
+    setText(typingLine, who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "");
     // "Seen by" under the newest message each member has read up to.
-    for (const el of items.values()) el.querySelector(".seen")?.replaceChildren();
+    const seen = new Map<number, string>();
     const seqs = [...items.keys()].sort((a, b) => b - a);
     for (const [userId, seq] of reads) {
       if (userId === myId) continue;
       const at = seqs.find((s) => s <= seq);
-      if (at !== undefined)
-        items
-          .get(at)
-          ?.querySelector(".seen")
-          ?.append(` ✓ ${nameOf(userId)}`);
+      if (at !== undefined) seen.set(at, `${seen.get(at) ?? ""} ✓ ${nameOf(userId)}`);
+    }
+    for (const [seq, el] of items) {
+      const part = el.querySelector<HTMLElement>(".seen");
+      if (part) setText(part, seen.get(seq) ?? "");
     }
   }
 
@@ -264,4 +267,17 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     connection.close();
     files.close();
   };
+}
+
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** The same message drawn again, but for what is filled in later (read marks, a loaded image's URL). */
+function sameItem(shown: HTMLElement, fresh: HTMLElement): boolean {
+  const copy = shown.cloneNode(true) as HTMLElement;
+  for (const seen of copy.querySelectorAll(".seen")) seen.replaceChildren();
+  for (const img of copy.querySelectorAll("img")) img.removeAttribute("src");
+  for (const open of copy.querySelectorAll("details[open]")) open.removeAttribute("open");
+  return copy.innerHTML === fresh.innerHTML;
 }

@@ -72,7 +72,13 @@ export const chatView: View = (root, api, session) => {
     );
   }
 
+  /** What the list shows, to leave it alone (and the focus where it is) when a refresh changed nothing. */
+  let drawn = "";
   function draw(): void {
+    const shows = JSON.stringify([openId, unreadTotal, rooms, [...partners]]);
+    if (shows === drawn) return;
+    drawn = shows;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset.room;
     const direct = rooms.filter((r) => r.kind === "direct");
     const groups = rooms.filter((r) => r.kind !== "direct");
     fill(directList, ...direct.map(item));
@@ -84,9 +90,12 @@ export const chatView: View = (root, api, session) => {
     fill(total, badge(shown));
     total.setAttribute("aria-label", shown ? `${countText(shown)} unread in all` : "");
     document.title = `${shown ? `(${countText(shown)}) ` : ""}ridewire: Chat rooms`;
+    if (focused) layout.querySelector<HTMLElement>(`[data-room="${CSS.escape(focused)}"]`)?.focus();
   }
 
   const refresh = async () => {
+    // A tab in the background needs no counts until it is looked at again.
+    if (document.hidden && rooms.length > 0) return;
     try {
       ({ rooms, unreadTotal } = await api.roomList());
       const unnamed = rooms.filter((r) => r.kind === "direct" && !partners.has(r.id));

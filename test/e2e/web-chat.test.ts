@@ -144,6 +144,8 @@ describe("the web app's chat", () => {
     const adaPage = await chatPage(ada);
     const bobPage = await chatPage(bob);
 
+    // Bob's keyboard is on the room's entry: the list's redraws leave it there.
+    await bobPage.locator(`.rooms [data-room="${room.id}"]`).focus();
     await openRoom(adaPage, room.name);
     await adaPage.locator(".members summary").click();
     await adaPage.getByRole("button", { name: "Message Bob Babbage" }).click();
@@ -158,6 +160,7 @@ describe("the web app's chat", () => {
     await hasAttribute(dm.locator(".badge"), "aria-label", "2 unread");
     await shows(bobPage.locator("h2 .total .badge"), "2");
     expect(await bobPage.title()).toMatch(/^\(2\) /);
+    expect(await bobPage.locator(":focus").getAttribute("data-room")).toBe(room.id);
     await shot(bobPage, "1-unread-desktop");
 
     await dm.click();
