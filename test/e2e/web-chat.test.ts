@@ -360,6 +360,10 @@ describe("the web app's chat", () => {
     await hasAttribute(phone.locator(":focus"), "aria-label", "React 👍");
     await phone.keyboard.press("Enter");
     await shows(messageWith(phone, "wide picture").locator(".reaction"), "👍 1");
+    // An open menu fits too.
+    await messageWith(phone, "answered").locator("summary").click();
+    await shot(phone, "6-menu-phone");
+    await expectNoSidewaysScroll(phone);
 
     const desktop = await chatPage(bob);
     await openRoom(desktop, room.name);
