@@ -29,6 +29,8 @@ export function composer(options: {
   let replying: ChatMessage | null = null;
   let attached: Attachment | null = null;
   let uploading = false;
+  /** Counts picks: only the latest one's upload is attached. */
+  let uploads = 0;
 
   const input = h("input", {
     type: "text",
@@ -91,6 +93,9 @@ export function composer(options: {
         type: "button",
         class: "link",
         onclick: () => {
+          // An upload still under way is forgotten too: its file is not attached when it ends.
+          uploads++;
+          uploading = false;
           attached = null;
           drawFile();
         },
@@ -102,14 +107,18 @@ export function composer(options: {
     const file = picker.files?.[0];
     picker.value = "";
     if (!file) return;
+    const ticket = ++uploads;
     attached = null;
     uploading = true;
     drawFile(`Uploading ${file.name}…`);
     try {
-      attached = await uploadFile(api, roomId, file);
+      const uploaded = await uploadFile(api, roomId, file);
+      if (ticket !== uploads) return;
+      attached = uploaded;
       uploading = false;
       drawFile();
     } catch (err) {
+      if (ticket !== uploads) return;
       uploading = false;
       drawFile(err instanceof AttachmentRefused ? err.message : describeError(err), "error");
     }
