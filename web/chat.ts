@@ -1,44 +1,106 @@
 /**
  * @module web/chat
- * Chat rooms: the list (public rooms and the caller's private ones), creating and joining,
- * and a room with its history (older pages on demand), live messages, who is online, who is
- * typing, and how far each member has read.
+ * The chat view: the caller's direct conversations and the rooms (public ones and their private
+ * ones), each with its unread count and a total badge, asked again every few seconds; creating
+ * and joining rooms; and the open room (web/chat-room.ts). On a phone the list and the open room
+ * take the screen in turn.
  */
-import type { ChatConnection, ChatMessage, Message, RidewireClient, Room } from "@ridewire/client";
-import { clock, describeError, fill, h, statusLine } from "./dom";
+import type { Room, RoomListItem, RoomMember } from "@ridewire/client";
+import { openRoom } from "./chat-room";
+import { describeError, fill, h, statusLine } from "./dom";
 import type { View } from "./types";
 
-const TYPING_IDLE_MS = 3_000;
+/** How often the list asks for new rooms and unread counts (which the server counts within seconds). */
+const LIST_REFRESH_MS = 4_000;
+
+/** "999+" at the server's cap (API.md, `GET /v1/rooms`). */
+const countText = (n: number) => (n >= 1_000 ? "999+" : String(n));
+
+function badge(unread: number): HTMLElement | null {
+  if (unread <= 0) return null;
+  return h("span", { class: "badge", "aria-label": `${countText(unread)} unread` }, countText(unread));
+}
 
 export const chatView: View = (root, api, session) => {
+  const me = session.user;
   const status = statusLine();
-  const list = h("ul", { class: "rooms", "aria-label": "Rooms" });
+  const directList = h("ul", { class: "rooms", "aria-label": "Direct messages" });
+  const roomList = h("ul", { class: "rooms", "aria-label": "Rooms" });
+  const total = h("span", { class: "total" });
   const roomPane = h(
     "section",
     { class: "card room", "aria-label": "Room" },
-    h("p", { class: "hint" }, "Choose or create a room."),
+    h("p", { class: "hint" }, "Choose or create a room, or message a member of one."),
   );
+  const layout = h("div", { class: "layout chat-layout" });
+  /** The other person of each direct conversation, by room id: its name is "direct" for both. */
+  const partners = new Map<string, string>();
+  let rooms: RoomListItem[] = [];
+  let unreadTotal = 0;
+  let openId: string | null = null;
   let closeRoom: (() => void) | null = null;
+  let stopped = false;
+
+  const partnerOf = async (room: Room): Promise<string> => {
+    const known = partners.get(room.id);
+    if (known) return known;
+    const other = (await api.members(room.id)).find((m) => m.userId !== me.id);
+    const name = other?.name ?? "Direct message";
+    partners.set(room.id, name);
+    return name;
+  };
+
+  function item(room: RoomListItem): HTMLElement {
+    // The open room is being read: its count is cleared here before the server's catches up.
+    const unread = room.id === openId ? 0 : (room.unread ?? 0);
+    const name = room.kind === "direct" ? (partners.get(room.id) ?? "…") : room.name;
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: `room-link${unread ? " has-unread" : ""}`,
+          "data-room": room.id,
+          ...(room.id === openId ? { "aria-current": "true" } : {}),
+          onclick: () => void open(room),
+        },
+        h("span", { class: "room-name" }, name, room.private && room.kind !== "direct" ? " 🔒" : ""),
+        badge(unread),
+      ),
+    );
+  }
+
+  /** What the list shows, to leave it alone (and the focus where it is) when a refresh changed nothing. */
+  let drawn = "";
+  function draw(): void {
+    const shows = JSON.stringify([openId, unreadTotal, rooms, [...partners]]);
+    if (shows === drawn) return;
+    drawn = shows;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset.room;
+    const direct = rooms.filter((r) => r.kind === "direct");
+    const groups = rooms.filter((r) => r.kind !== "direct");
+    fill(directList, ...direct.map(item));
+    if (direct.length === 0) fill(directList, h("li", { class: "hint" }, "None yet: message a member of a room."));
+    fill(roomList, ...groups.map(item));
+    if (groups.length === 0) fill(roomList, h("li", { class: "hint" }, "No rooms yet."));
+    const openUnread = rooms.find((r) => r.id === openId)?.unread ?? 0;
+    const shown = Math.max(0, unreadTotal - openUnread);
+    fill(total, badge(shown));
+    total.setAttribute("aria-label", shown ? `${countText(shown)} unread in all` : "");
+    document.title = `${shown ? `(${countText(shown)}) ` : ""}ridewire: Chat rooms`;
+    if (focused) layout.querySelector<HTMLElement>(`[data-room="${CSS.escape(focused)}"]`)?.focus();
+  }
 
   const refresh = async () => {
+    // A tab in the background needs no counts until it is looked at again.
+    if (document.hidden && rooms.length > 0) return;
     try {
-      const rooms = await api.rooms();
-      fill(
-        list,
-        ...rooms.map((room) =>
-          h(
-            "li",
-            {},
-            h(
-              "button",
-              { type: "button", class: "link", onclick: () => open(room) },
-              room.name,
-              room.private ? " 🔒" : "",
-            ),
-          ),
-        ),
-      );
-      if (rooms.length === 0) fill(list, h("li", { class: "hint" }, "No rooms yet."));
+      ({ rooms, unreadTotal } = await api.roomList());
+      const unnamed = rooms.filter((r) => r.kind === "direct" && !partners.has(r.id));
+      await Promise.all(unnamed.map((r) => partnerOf(r).catch(() => undefined)));
+      if (!stopped) draw();
     } catch (err) {
       status.say(describeError(err), "error");
     }
@@ -72,216 +134,81 @@ export const chatView: View = (root, api, session) => {
     }
   });
 
+  /** The direct conversation with a member (the same room whoever starts it). */
+  async function messageMember(member: RoomMember): Promise<void> {
+    try {
+      const room = await api.directRoom(member.userId);
+      partners.set(room.id, member.name);
+      await open(room);
+      await refresh();
+    } catch (err) {
+      status.say(describeError(err), "error");
+    }
+  }
+
   async function open(room: Room): Promise<void> {
     closeRoom?.();
+    closeRoom = null;
     try {
-      await api.joinRoom(room.id);
+      // A direct conversation has its two members for good: nobody joins one.
+      if (room.kind !== "direct") await api.joinRoom(room.id);
+      const title = room.kind === "direct" ? await partnerOf(room) : room.name;
+      openId = room.id;
+      layout.classList.add("room-open");
+      closeRoom = openRoom(roomPane, {
+        api,
+        me,
+        room,
+        title,
+        say: status.say,
+        messageMember: (m) => void messageMember(m),
+      });
+      roomPane.prepend(back);
+      draw();
     } catch (err) {
-      return status.say(describeError(err), "error");
+      status.say(describeError(err), "error");
     }
-    closeRoom = openRoom(roomPane, api, session.user.id, room, status.say);
   }
+
+  /** On a phone the open room hides the list; this brings it back. */
+  const back = h(
+    "button",
+    {
+      type: "button",
+      class: "link back",
+      onclick: () => {
+        layout.classList.remove("room-open");
+        directList.querySelector("button")?.focus();
+      },
+    },
+    "← All chats",
+  );
 
   fill(
-    root,
+    layout,
     h(
       "div",
-      { class: "layout chat-layout" },
-      h("div", { class: "side" }, h("section", { class: "card" }, h("h2", {}, "Rooms"), list, create), status.el),
-      roomPane,
+      { class: "side" },
+      h(
+        "section",
+        { class: "card" },
+        h("h2", {}, "Chats ", total),
+        h("h3", {}, "Direct messages"),
+        directList,
+        h("h3", {}, "Rooms"),
+        roomList,
+        create,
+      ),
+      status.el,
     ),
+    roomPane,
   );
+  fill(root, layout);
   void refresh();
-  return () => closeRoom?.();
-};
-
-function openRoom(
-  pane: HTMLElement,
-  api: RidewireClient,
-  myId: string,
-  room: Room,
-  say: (text: string, kind?: "info" | "error") => void,
-): () => void {
-  const names = new Map<string, string>();
-  const online = new Set<string>();
-  const reads = new Map<string, number>();
-  const typing = new Map<string, number>();
-  const rendered = new Map<number, HTMLElement>();
-  let oldest: number | null = null;
-  let nextBefore: number | null = null;
-
-  const nameOf = (userId: string) => (userId === myId ? "You" : (names.get(userId) ?? "someone"));
-  const loadNames = async () => {
-    try {
-      for (const m of await api.members(room.id)) names.set(m.userId, m.name);
-      drawPeople();
-      for (const [seq, el] of rendered) partOf(el, "who").textContent = nameOf(el.dataset.user ?? String(seq));
-    } catch {
-      // Names are a nicety; ids still show who is who.
-    }
-  };
-
-  const messages = h("ol", { class: "messages", "aria-label": `Messages in ${room.name}`, "aria-live": "polite" });
-  const older = h("button", { type: "button", class: "link", hidden: true }, "Load older messages");
-  const people = h("p", { class: "people", "aria-live": "polite" });
-  const typingLine = h("p", { class: "typing", "aria-live": "polite" });
-  const input = h("input", {
-    type: "text",
-    name: "message",
-    placeholder: "Message",
-    "aria-label": "Message",
-    maxlength: 4000,
-    autocomplete: "off",
-  });
-  const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
-
-  /** A message from history may be edited or deleted (a tombstone has no text). */
-  function messageEl(m: Message | ChatMessage): HTMLElement {
-    const text =
-      m.text === undefined ? "message deleted" : "editedAt" in m && m.editedAt ? `${m.text} (edited)` : m.text;
-    return h(
-      "li",
-      { class: m.userId === myId ? "mine" : "theirs", "data-seq": m.seq, "data-user": m.userId },
-      h("span", { class: "who" }, nameOf(m.userId)),
-      " ",
-      h("span", { class: "text" }, text),
-      " ",
-      h("time", {}, clock(m.createdAt)),
-      h("span", { class: "seen" }),
-    );
-  }
-
-  /** A part of a message element; messageEl always makes both, so a missing one is a bug. */
-  function partOf(el: HTMLElement, part: "who" | "seen"): HTMLElement {
-    const found = el.querySelector<HTMLElement>(`.${part}`);
-    if (!found) throw new Error(`chat: message element has no .${part} part`);
-    return found;
-  }
-
-  function add(m: Message | ChatMessage, where: "end" | "start"): void {
-    if (rendered.has(m.seq)) return;
-    const el = messageEl(m);
-    rendered.set(m.seq, el);
-    if (!names.has(m.userId) && m.userId !== myId) void loadNames();
-    if (where === "start") messages.prepend(el);
-    else {
-      messages.append(el);
-      messages.scrollTop = messages.scrollHeight;
-    }
-    oldest = oldest === null ? m.seq : Math.min(oldest, m.seq);
-  }
-
-  function drawPeople(): void {
-    people.textContent = `Online: ${[...online].map(nameOf).join(", ") || "nobody"}`;
-    const now = Date.now();
-    const who = [...typing].filter(([id, until]) => id !== myId && until > now).map(([id]) => nameOf(id));
-    typingLine.textContent = who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
-    // "Seen by" under the newest message each member has read up to.
-    for (const el of rendered.values()) fill(partOf(el, "seen"));
-    for (const [userId, seq] of reads) {
-      if (userId === myId) continue;
-      const el = [...rendered.entries()].filter(([s]) => s <= seq).sort((a, b) => b[0] - a[0])[0]?.[1];
-      const seen = el?.querySelector(".seen");
-      if (seen) seen.append(` ✓ ${nameOf(userId)}`);
-    }
-  }
-
-  const connection: ChatConnection = api.room(room.id);
-  connection.on("welcome", (f) => {
-    online.clear();
-    for (const id of f.online) online.add(id);
-    for (const [id, seq] of Object.entries(f.reads ?? {})) reads.set(id, seq);
-    drawPeople();
-  });
-  connection.on("message", (f) => {
-    add(f.message, "end");
-    markRead(f.message.seq);
-  });
-  connection.on("presence", (f) => {
-    if (f.event === "join") online.add(f.userId);
-    else online.delete(f.userId);
-    if (!names.has(f.userId)) void loadNames();
-    drawPeople();
-  });
-  connection.on("typing", (f) => {
-    typing.set(f.userId, f.active ? Date.now() + TYPING_IDLE_MS * 2 : 0);
-    drawPeople();
-  });
-  connection.on("read", (f) => {
-    reads.set(f.userId, f.seq);
-    drawPeople();
-  });
-  connection.on("reset", () => void loadHistory(true));
-  const redraw = setInterval(drawPeople, 1_000);
-
-  let readSent = 0;
-  function markRead(seq: number): void {
-    if (seq <= readSent || document.hidden) return;
-    readSent = seq;
-    connection.sendVolatile({ type: "read", seq });
-  }
-  document.addEventListener("visibilitychange", onVisible);
-  function onVisible(): void {
-    const newest = Math.max(0, ...rendered.keys());
-    if (!document.hidden && newest) markRead(newest);
-  }
-
-  async function loadHistory(fresh: boolean): Promise<void> {
-    try {
-      const page = await api.messages(room.id, {
-        limit: 30,
-        ...(fresh || nextBefore === null ? {} : { before: nextBefore }),
-      });
-      if (fresh) {
-        rendered.clear();
-        messages.replaceChildren();
-        oldest = null;
-      }
-      for (const m of page.messages) add(m, "start");
-      nextBefore = page.nextBefore;
-      older.hidden = nextBefore === null;
-      if (fresh) {
-        messages.scrollTop = messages.scrollHeight;
-        const newest = page.messages[0]?.seq;
-        if (newest) markRead(newest);
-      }
-      drawPeople();
-    } catch (err) {
-      say(describeError(err), "error");
-    }
-  }
-  older.addEventListener("click", () => void loadHistory(false));
-
-  let typingUntil = 0;
-  input.addEventListener("input", () => {
-    const now = Date.now();
-    if (now > typingUntil - TYPING_IDLE_MS / 2) connection.sendVolatile({ type: "typing", active: true });
-    typingUntil = now + TYPING_IDLE_MS;
-  });
-  const typingOff = setInterval(() => {
-    if (typingUntil && Date.now() > typingUntil) {
-      typingUntil = 0;
-      connection.sendVolatile({ type: "typing", active: false });
-    }
-  }, 1_000);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    typingUntil = 0;
-    connection.sendVolatile({ type: "typing", active: false });
-    connection.send({ type: "message", text }).catch((err) => say(describeError(err), "error"));
-  });
-
-  fill(pane, h("h2", {}, room.name, room.private ? " (private)" : ""), people, older, messages, typingLine, form);
-  void loadNames();
-  void loadHistory(true);
-  input.focus();
+  const timer = setInterval(() => void refresh(), LIST_REFRESH_MS);
   return () => {
-    clearInterval(redraw);
-    clearInterval(typingOff);
-    document.removeEventListener("visibilitychange", onVisible);
-    connection.close();
+    stopped = true;
+    clearInterval(timer);
+    closeRoom?.();
   };
-}
+};

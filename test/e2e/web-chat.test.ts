@@ -1,0 +1,375 @@
+/**
+ * The web app's chat in a real browser (Chromium through playwright-core) against a real
+ * `wrangler dev`: two users, each in a browser context of their own, message each other
+ * directly and see the unread badges come and go; edit, delete, answer and react to messages
+ * and see each other's changes live; and send an image (shown inline to the other) and a file
+ * (a download link), with refused files explained in words. The chat is checked at a desktop's
+ * 1280 x 800 and a phone's 390 x 844 (no sideways scrolling); screenshots go to
+ * test-artifacts/web-chat/.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
+import { stripedPng } from "./helpers/png";
+import { devServer, type DevServer } from "./helpers/server";
+import { type Account, account, sharedRoom } from "./helpers/users";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SHOTS = `${ROOT}test-artifacts/web-chat`;
+/** Generous for a loaded machine: every wait is on something the page shows. */
+const SEEN_MS = 25_000;
+/** Small, so that "too large" can be shown with a small file. */
+const MAX_BYTES = 64 * 1024;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server: DevServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  // A run of this file alone builds the app (`npm test` builds it first).
+  if (!existsSync(`${ROOT}public/build/app.js`)) {
+    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  server = await devServer("web-chat", { vars: { ATTACHMENT_MAX_BYTES: String(MAX_BYTES) } });
+  await server.start();
+  browser = (await launchChromium()).browser;
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.stop();
+});
+
+type ChatPage = Page & { errors: string[] };
+
+/** `who` signed in through the form in a fresh browser context, on the chat view. */
+async function chatPage(who: Account, viewport = DESKTOP): Promise<ChatPage> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  const page = (await context.newPage()) as ChatPage;
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      page.errors.push(message.text());
+  });
+  // Deleting asks first; the tests say yes.
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto(`${server.baseUrl}/`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
+  await page.goto(`${server.baseUrl}/#/chat`);
+  await page.locator(".rooms").first().waitFor();
+  return page;
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png` });
+
+/** Waits until `locator`'s text (all of its matches) matches `pattern`. */
+async function shows(locator: Locator, pattern: RegExp | string): Promise<void> {
+  await expect.poll(async () => (await locator.allTextContents()).join(" | "), { timeout: SEEN_MS }).toMatch(pattern);
+}
+
+const messageWith = (page: Page, text: string | RegExp) => page.locator(".room .messages li", { hasText: text });
+
+async function openRoom(page: Page, name: string): Promise<void> {
+  // Exactly this name: "e2e 1" is not "e2e 12".
+  const named = page.locator(".room-name").getByText(name, { exact: true });
+  await page.locator(".rooms .room-link").filter({ has: named }).click();
+  await shows(page.locator(".room h2"), name);
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.locator(".room input[name=message]").fill(text);
+  await page.locator(".room").getByRole("button", { name: "Send" }).click();
+}
+
+/** Opens a message's menu and presses one of its buttons. */
+async function act(message: Locator, action: string): Promise<void> {
+  await message.locator("summary").click();
+  await message.locator(".action-list").getByRole("button", { name: action, exact: true }).click();
+}
+
+type Img = { complete: boolean; naturalWidth: number };
+/** The width of the picture an `img` shows once loaded (0 before). */
+const loadedWidth = (image: Locator) =>
+  image.evaluate((img) => ((img as unknown as Img).complete ? (img as unknown as Img).naturalWidth : 0));
+
+/** Waits until `locator`'s attribute has `value`. */
+async function hasAttribute(locator: Locator, name: string, value: string): Promise<void> {
+  await expect.poll(() => locator.getAttribute(name), { timeout: SEEN_MS }).toBe(value);
+}
+
+/** Waits until `locator` is hidden (or gone), or shown. */
+async function isShown(locator: Locator, shown: boolean): Promise<void> {
+  await expect.poll(() => locator.isVisible(), { timeout: SEEN_MS }).toBe(shown);
+}
+
+/** The page is no wider than its viewport: nothing scrolls sideways (the failure names what sticks out). */
+async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  const wider = await page.evaluate(() => {
+    // Runs in the page; this file is typed for Node, without the DOM's types.
+    type Box = { right: number };
+    type El = { tagName: string; className: string; getBoundingClientRect(): Box };
+    const doc = (
+      globalThis as unknown as {
+        document: { documentElement: { clientWidth: number }; querySelectorAll(s: string): Iterable<El> };
+      }
+    ).document;
+    const width = doc.documentElement.clientWidth;
+    return [...doc.querySelectorAll("body *")]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.getBoundingClientRect().right}`);
+  });
+  expect(wider).toEqual([]);
+}
+
+describe("the web app's chat", () => {
+  it("starts a direct conversation from a room's members, with unread badges that clear once read", {
+    timeout: 150_000,
+  }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada Lovelace");
+    const bob = await account(server.baseUrl, "rider", "Bob Babbage");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada);
+    const bobPage = await chatPage(bob);
+
+    // Bob's keyboard is on the room's entry: the list's redraws leave it there.
+    await bobPage.locator(`.rooms [data-room="${room.id}"]`).focus();
+    await openRoom(adaPage, room.name);
+    await adaPage.locator(".members summary").click();
+    await adaPage.getByRole("button", { name: "Message Bob Babbage" }).click();
+    await shows(adaPage.locator(".room h2"), "Bob Babbage");
+    await send(adaPage, "psst, Bob");
+    await send(adaPage, "are you there?");
+    await shows(adaPage.locator(".room .messages"), /You psst, Bob.*You are you there\?/);
+
+    // Bob, on the list, sees the conversation named after Ada with its count, and the total.
+    const dm = bobPage.locator("[aria-label='Direct messages'] .room-link", { hasText: "Ada Lovelace" });
+    await shows(dm.locator(".badge"), "2");
+    await hasAttribute(dm.locator(".badge"), "aria-label", "2 unread");
+    await shows(bobPage.locator("h2 .total .badge"), "2");
+    expect(await bobPage.title()).toMatch(/^\(2\) /);
+    expect(await bobPage.locator(":focus").getAttribute("data-room")).toBe(room.id);
+    await shot(bobPage, "1-unread-desktop");
+
+    await dm.click();
+    await shows(bobPage.locator(".room h2"), "Ada Lovelace");
+    await shows(bobPage.locator(".room .messages"), /Ada Lovelace psst, Bob.*Ada Lovelace are you there\?/);
+    await send(bobPage, "here!");
+    await shows(adaPage.locator(".room .messages"), /Bob Babbage here!/);
+    // The server has the read mark: the count stays gone once Bob is in another room.
+    await openRoom(bobPage, room.name);
+    await expect.poll(() => dm.locator(".badge").count(), { timeout: SEEN_MS }).toBe(0);
+    await expect.poll(() => bobPage.locator("h2 .total .badge").count(), { timeout: SEEN_MS }).toBe(0);
+    // A direct conversation has no members to message: the list is not shown there.
+    await dm.click();
+    await isShown(bobPage.locator(".room .members"), false);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("shows edits, deletes, replies and reactions to the other member live", { timeout: 150_000 }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada");
+    const bob = await account(server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada);
+    const bobPage = await chatPage(bob);
+    await openRoom(adaPage, room.name);
+    await openRoom(bobPage, room.name);
+
+    await send(adaPage, "meet at the statoin");
+    await shows(messageWith(bobPage, "meet at the statoin"), /Ada meet at the statoin/);
+    await act(messageWith(adaPage, "statoin"), "Edit");
+    const edit = adaPage.getByLabel("Edit message");
+    await edit.fill("meet at the station");
+    await edit.press("Enter");
+    await shows(messageWith(bobPage, "meet at the station"), /Ada meet at the station \(edited\)/);
+
+    // Bob answers it: both see the quote.
+    await act(messageWith(bobPage, "station"), "Reply");
+    await shows(bobPage.locator(".replying"), "Replying to Ada: meet at the station");
+    await send(bobPage, "on my way");
+    // The quote names the author of the message answered: Ada herself, on her page.
+    await shows(messageWith(adaPage, "on my way").locator(".quote"), "You: meet at the station");
+    await isShown(bobPage.locator(".replying"), false);
+
+    // A reaction each: the counts and who pressed them show on both sides.
+    await act(messageWith(bobPage, "station").first(), "React 👍");
+    const adaThumbs = messageWith(adaPage, "meet at the station").first().locator(".reaction", { hasText: "👍" });
+    await shows(adaThumbs, "👍 1");
+    await hasAttribute(adaThumbs, "aria-pressed", "false");
+    await adaThumbs.click();
+    const bobThumbs = messageWith(bobPage, "meet at the station").first().locator(".reaction", { hasText: "👍" });
+    await shows(bobThumbs, "👍 2");
+    await hasAttribute(bobThumbs, "aria-pressed", "true");
+    // Pressing it again takes Bob's back.
+    await bobThumbs.click();
+    await shows(adaThumbs, "👍 1");
+    await shot(adaPage, "2-changes-desktop");
+
+    // Bob may not delete Ada's message; Ada deletes it, and both see the tombstone.
+    const adasOnBob = messageWith(bobPage, "meet at the station").first();
+    await adasOnBob.locator("summary").click();
+    await isShown(adasOnBob.getByRole("button", { name: "Reply" }), true);
+    expect(await adasOnBob.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    await act(messageWith(adaPage, "meet at the station").first(), "Delete");
+    await shows(bobPage.locator(".room .messages li.deleted"), "Ada This message was deleted");
+    await shows(messageWith(bobPage, "on my way").locator(".quote"), "a deleted message");
+    // The owner of the room is its moderator: Ada may delete Bob's message too.
+    await act(messageWith(adaPage, "on my way"), "Delete");
+    await shows(bobPage.locator(".room .messages li.deleted"), /You This message was deleted/);
+
+    // A reload finds the same state in history.
+    await bobPage.reload();
+    await openRoom(bobPage, room.name);
+    await shows(bobPage.locator(".room .messages"), /Ada This message was deleted.*You This message was deleted/);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("shows a message as sending until the server has it, across a lost connection", { timeout: 150_000 }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada");
+    const bob = await account(server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada);
+    const bobPage = await chatPage(bob);
+    await openRoom(adaPage, room.name);
+    await openRoom(bobPage, room.name);
+    await send(adaPage, "first");
+    await shows(messageWith(bobPage, "first"), /Ada first/);
+
+    // The socket drops (as on a train); the message waits in the SDK's outbox, shown as sending.
+    await adaPage.context().setOffline(true);
+    await send(adaPage, "through the tunnel");
+    await shows(adaPage.locator(".room .messages li.pending"), /You through the tunnel Sending…/);
+    // Still waiting a while later: nothing reached the server.
+    await adaPage.waitForTimeout(2_000);
+    expect(await adaPage.locator(".room .messages li.pending").count()).toBe(1);
+    expect(await messageWith(bobPage, "through the tunnel").count()).toBe(0);
+    await adaPage.context().setOffline(false);
+    await shows(messageWith(bobPage, "through the tunnel"), /Ada through the tunnel/);
+    await expect.poll(() => adaPage.locator(".room .messages li.pending").count(), { timeout: SEEN_MS }).toBe(0);
+    await shows(messageWith(adaPage, "through the tunnel"), /You through the tunnel/);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("sends an image the other sees inline and a file as a link, and says why a file is refused", {
+    timeout: 150_000,
+  }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada");
+    const bob = await account(server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada, PHONE);
+    const bobPage = await chatPage(bob);
+    await openRoom(adaPage, room.name);
+    await openRoom(bobPage, room.name);
+    // On a phone the open room takes the screen, with a way back to the list.
+    await isShown(adaPage.locator(".side"), false);
+    await isShown(adaPage.getByRole("button", { name: "← All chats" }), true);
+
+    const picker = adaPage.locator(".room input[type=file]");
+    const png = stripedPng(240, 160, [
+      [31, 111, 235],
+      [26, 127, 55],
+      [207, 34, 46],
+    ]);
+    await picker.setInputFiles({ name: "stripes.png", mimeType: "image/png", buffer: png });
+    await shows(adaPage.locator(".attached"), /Attached: stripes\.png \(\d+(\.\d)? (B|KB)\)/);
+    await send(adaPage, "the flag");
+    const image = messageWith(bobPage, "the flag").locator("img[alt='stripes.png']");
+    await image.waitFor({ timeout: SEEN_MS });
+    await expect.poll(() => loadedWidth(image), { timeout: SEEN_MS }).toBe(240);
+    expect(await image.getAttribute("src")).toMatch(/^blob:/);
+
+    // A file of another type goes as a download link with its name and size, and no text is needed.
+    await picker.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("pickup at 9\n") });
+    await shows(adaPage.locator(".attached"), "Attached: notes.txt (12 B)");
+    await adaPage.locator(".room").getByRole("button", { name: "Send" }).click();
+    const link = bobPage.getByRole("button", { name: "Download notes.txt (12 B)" });
+    await link.waitFor({ timeout: SEEN_MS });
+    const download = bobPage.waitForEvent("download");
+    await link.click();
+    expect((await download).suggestedFilename()).toBe("notes.txt");
+
+    // Refusals, in words: a type the service does not take, too large, and contents that lie.
+    await picker.setInputFiles({ name: "app.zip", mimeType: "application/zip", buffer: Buffer.from("PK") });
+    await shows(adaPage.locator(".attached[data-kind=error]"), /“app\.zip” cannot be sent: only PNG, JPEG/);
+    const big = Buffer.alloc(MAX_BYTES + 1, "a");
+    await picker.setInputFiles({ name: "big.txt", mimeType: "text/plain", buffer: big });
+    await shows(
+      adaPage.locator(".attached[data-kind=error]"),
+      "“big.txt” is too large (64 KB): files may be up to 64 KB.",
+    );
+    await picker.setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not a picture") });
+    await shows(
+      adaPage.locator(".attached[data-kind=error]"),
+      "“fake.png” was refused: its contents are not a PNG image.",
+    );
+    await adaPage.locator(".attached").getByRole("button", { name: "Dismiss" }).click();
+    await isShown(adaPage.locator(".attached"), false);
+
+    await shot(adaPage, "3-files-phone");
+    await shot(bobPage, "3-files-desktop");
+    await expectNoSidewaysScroll(adaPage);
+    await expectNoSidewaysScroll(bobPage);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("fits a phone's screen: the list, then a room with every kind of message", { timeout: 150_000 }, async () => {
+    const ada = await account(server.baseUrl, "rider", "Ada with a rather long name");
+    const bob = await account(server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const dm = await bob.api.directRoom(ada.user.id);
+    await bob.api.postMessage(dm.id, "a direct hello");
+    const first = await bob.api.postMessage(room.id, `a long word: ${"x".repeat(120)}`);
+    await ada.api.reply(room.id, first.seq, "answered");
+    await ada.api.react(room.id, first.seq, "🎉");
+    const upload = await bob.api.uploadAttachment(room.id, {
+      filename: "wide.png",
+      contentType: "image/png",
+      data: new Uint8Array(stripedPng(1200, 300, [[130, 80, 223]])),
+    });
+    await bob.api.postMessage(room.id, "wide picture", { attachments: [upload] });
+
+    const phone = await chatPage(ada, PHONE);
+    await shows(phone.locator("h2 .total .badge"), /[1-9]/);
+    await shot(phone, "4-list-phone");
+    await expectNoSidewaysScroll(phone);
+    await openRoom(phone, room.name);
+    const image = messageWith(phone, "wide picture").locator("img");
+    await expect.poll(() => loadedWidth(image), { timeout: SEEN_MS }).toBe(1200);
+    await act(messageWith(phone, "answered"), "Edit");
+    await shot(phone, "5-room-phone");
+    await expectNoSidewaysScroll(phone);
+    await phone.keyboard.press("Escape");
+
+    // Everything in a message's menu is reachable by keyboard.
+    const summary = messageWith(phone, "wide picture").locator("summary");
+    await summary.focus();
+    await phone.keyboard.press("Enter");
+    await phone.keyboard.press("Tab");
+    await hasAttribute(phone.locator(":focus"), "aria-label", "React 👍");
+    await phone.keyboard.press("Enter");
+    await shows(messageWith(phone, "wide picture").locator(".reaction"), "👍 1");
+    // An open menu fits too.
+    await messageWith(phone, "answered").locator("summary").click();
+    await shot(phone, "6-menu-phone");
+    await expectNoSidewaysScroll(phone);
+
+    const desktop = await chatPage(bob);
+    await openRoom(desktop, room.name);
+    await shows(messageWith(desktop, "wide picture").locator(".reaction"), "👍 1");
+    await shot(desktop, "5-room-desktop");
+    await expectNoSidewaysScroll(desktop);
+    for (const page of [phone, desktop]) expect(page.errors).toEqual([]);
+  });
+});
