@@ -25,13 +25,14 @@ export class Commands {
   constructor(storage: DurableObjectStorage) {
     const sql = storage.sql;
     this.sql = sql;
+    // `fingerprint`: what the command carried (a digest), so that an id reused for something else is told apart.
     sql.exec(
       `CREATE TABLE IF NOT EXISTS commands (user_id TEXT NOT NULL, command_id TEXT NOT NULL,
-       seq INTEGER, created_at INTEGER NOT NULL,
+       seq INTEGER, created_at INTEGER NOT NULL, fingerprint TEXT,
        PRIMARY KEY (user_id, command_id))`,
     );
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
-    // What the command carried (a digest), so that an id reused for something else is told apart.
+    // Tables made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
     if (
       !sql
         .exec<{ name: string }>(`PRAGMA table_info(commands)`)

@@ -56,9 +56,9 @@ export function createDriverSchema(sql: SqlStorage): void {
 
 export class DriverRecord {
   /**
-   * The driver's row, read from SQLite once after waking and dropped by every `write`. A fix
-   * updates only this copy; an eviction before it is saved loses at most LOCATION_SAVE_MS of
-   * the track, which the next fix replaces.
+   * The driver's row, read from SQLite once after waking and replaced by what every `write`
+   * returns. A fix updates only this copy; an eviction before it is saved loses at most
+   * LOCATION_SAVE_MS of the track, which the next fix replaces.
    */
   private current: DriverRow | null = null;
   /** Whether `current` holds a fix that SQLite does not have yet. Memory only. */
@@ -76,11 +76,13 @@ export class DriverRecord {
     return row;
   }
 
-  /** Every write but a fix's: the newest fix goes first so that re-reading the row keeps it. */
+  /**
+   * Every write but a fix's: one statement on the driver's row (an UPDATE, or the INSERT that makes it), whose
+   * `RETURNING *` is the row as it now stands, so no read follows. The newest fix goes first so that the row keeps it.
+   */
   write(query: string, ...bindings: (string | number | null)[]): void {
     this.saveLocation(Date.now());
-    this.sql.exec(query, ...bindings);
-    this.current = null;
+    this.current = this.sql.exec<DriverRow>(`${query} RETURNING *`, ...bindings).toArray()[0] ?? null;
   }
 
   /** Takes a fix into the copy in memory; returns the row as it now stands. */

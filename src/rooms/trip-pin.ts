@@ -19,6 +19,9 @@ export function createPinSchema(sql: SqlStorage): void {
 type PinRow = { pin: string; failures: number; lockouts: number; locked_until: number };
 
 export class TripPin {
+  /** The PIN as last read (null: the trip needs none); it never changes once issued. Memory only. */
+  private readPin: string | null | undefined = undefined;
+
   constructor(private readonly sql: SqlStorage) {}
 
   /** Gives the trip a fresh random PIN (once: a repeated create keeps the first). */
@@ -35,7 +38,8 @@ export class TripPin {
 
   /** The PIN, for the rider's view; null when the trip needs none. */
   pin(): string | null {
-    return this.row()?.pin ?? null;
+    if (this.readPin === undefined) this.readPin = this.row()?.pin ?? null;
+    return this.readPin;
   }
 
   /**
