@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { devServerArgs } from "./lib.mjs";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const FIXTURES = join(ROOT, "bench/floor");
@@ -100,16 +101,8 @@ export function prepareFloorServer({
       "dev",
       "--config",
       join(dir, "wrangler.toml"),
-      "--port",
-      String(port),
+      ...devServerArgs(port, join(dir, "state")),
       ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      join(dir, "state"),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
     ],
   };
 }

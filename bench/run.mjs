@@ -30,7 +30,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { prepareFloorServer, workerdBinary } from "./floor-servers.mjs";
-import { CHAT_SERVERS, processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
+import { CHAT_SERVERS, devServerArgs, processTree, sleep, stopProcessTree, freePort, loadavg } from "./lib.mjs";
 import { renderReport } from "./report.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -345,20 +345,7 @@ async function main() {
     const port = await freePort();
     const state = mkdtempSync(join(opt["state-dir"], `ridewire-bench-state-`));
     states.push(state);
-    const args = [
-      "run",
-      "dev",
-      "--",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      state,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ];
+    const args = ["run", "dev", "--", ...devServerArgs(port, state)];
     const s = await startServer(name, "npm", args, {
       cwd: tree,
       env: ridewireEnv,

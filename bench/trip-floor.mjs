@@ -28,7 +28,18 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { NODE, prepareFloorServer } from "./floor-servers.mjs";
-import { CLK_TCK, cpuTicks, die, freePort, numberOption, pool, processTree, sleep, stopProcessTree } from "./lib.mjs";
+import {
+  CLK_TCK,
+  cpuTicks,
+  devServerArgs,
+  die,
+  freePort,
+  numberOption,
+  pool,
+  processTree,
+  sleep,
+  stopProcessTree,
+} from "./lib.mjs";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -296,19 +307,7 @@ async function measureUnitCosts(stateDir) {
 async function startRidewire(name, stateDir, entry) {
   const port = await freePort();
   const dir = mkdtempSync(join(stateDir, `ridewire-${name}-`));
-  const args = [
-    "scripts/dev.mjs",
-    ...(entry ? [entry] : []),
-    "--port",
-    String(port),
-    "--ip",
-    "127.0.0.1",
-    "--persist-to",
-    join(dir, "state"),
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-  ];
+  const args = ["scripts/dev.mjs", ...(entry ? [entry] : []), ...devServerArgs(port, join(dir, "state"))];
   const server = await startServer(name, { cmd: NODE, args, cwd: ROOT }, dir);
   return { ...server, dir };
 }
