@@ -478,7 +478,7 @@ export async function stopProcessTree(proc, { graceMs = 10_000 } = {}) {
 export const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
-/** `wrangler dev`'s arguments for a benchmark server: one port on loopback, its own state, no prompts, warnings only. */
+/** Arguments of `wrangler dev` for a benchmark server: a port on loopback, its own state, no prompts, warnings only. */
 export function devServerArgs(port, stateDir) {
   return [
     ...["--port", String(port), "--ip", "127.0.0.1", "--persist-to", stateDir],
