@@ -148,7 +148,7 @@ export type TripEvent = { at: number } & (
   | { type: "offered"; driverId: string; expiresAt: number }
   | { type: "offer_declined"; driverId: string }
   | { type: "offer_expired"; driverId: string }
-  /** Another driver of the batch accepted, or the trip ended: this driver's offer is gone, through no fault of theirs. */
+  /** Another driver of the batch accepted, or the trip ended: the offer is gone, through no fault of the driver's. */
   | { type: "offer_withdrawn"; driverId: string }
   | { type: "accepted"; driverId: string }
   | { type: "arrived"; driverId: string }

@@ -165,7 +165,7 @@ export class DispatchSaga {
     const batchSize = Math.max(1, this.settings.offerBatchSize?.(trip.pickup) ?? 1);
     let offered = 0;
     for await (const candidate of this.ports.candidates(trip, now)) {
-      switch (await this.tryOffer(trip, candidate, now, batchSize)) {
+      switch (await this.tryOffer(trip, candidate, batchSize)) {
         case "not_reserved":
           continue;
         case "offered":
@@ -186,12 +186,7 @@ export class DispatchSaga {
    * is not free, or their session did not answer (try the next); "trip_moved_on": the trip left
    * matching meanwhile; "trip_refused": the trip, still matching, would not take the offer.
    */
-  private async tryOffer(
-    trip: TripState,
-    candidate: RankedDriver,
-    now: number,
-    batchSize: number,
-  ): Promise<OfferOutcome> {
+  private async tryOffer(trip: TripState, candidate: RankedDriver, batchSize: number): Promise<OfferOutcome> {
     const { ports } = this;
     const { driverId } = candidate;
     // Noted before asking: see ReservationTable.

@@ -38,7 +38,7 @@ async function driversNear(pickup: ReturnType<typeof area>, kms: number[]): Prom
 afterAll(stopTripAlarms);
 
 describe("batched offers (K = 3)", () => {
-  it("offers the best three at once; the first accept wins, the second gets 409, the others offer.expired", async () => {
+  it("offers the best three at once; the first accept wins, the second gets 409, the rest offer.expired", async () => {
     const pickup = batchCity(1);
     const [a, b, c, d] = (await driversNear(pickup, [0.2, 0.4, 0.6, 1.8])) as [
       OnlineDriver,

@@ -15,8 +15,8 @@ import {
 } from "../../../src/domain/trip";
 import { deepFreeze, newTrip, T0 } from "./fixtures";
 
-// "current" stands for whoever holds an offer (one of a batch, picked by the step) or the trip, so that random sequences get past
-// matching often; the others are fixed drivers, the rider and a stranger.
+// "current" stands for whoever holds an offer (one of a batch, picked by the step) or the trip,
+// so that random sequences get past matching often; the others are fixed drivers, the rider and a stranger.
 const actor = fc.oneof(
   { weight: 4, arbitrary: fc.constant("current") },
   { weight: 1, arbitrary: fc.constantFrom("d1", "d2", "d3", "rider-1", "stranger") },
