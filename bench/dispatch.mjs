@@ -129,7 +129,8 @@ const ANSWER_DELAY_S = (() => {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(opt["answer-delay"]);
   const min = Number(m?.[1]);
   const max = m?.[2] === undefined ? min : Number(m[2]);
-  if (!m || !(min <= max) || max > 600) die(`--answer-delay must be S or MIN-MAX seconds (<= 600), got ${opt["answer-delay"]}`);
+  if (!m || !(min <= max) || max > 600)
+    die(`--answer-delay must be S or MIN-MAX seconds (<= 600), got ${opt["answer-delay"]}`);
   return { min, max };
 })();
 const DECLINE_P = num("decline", { min: 0, max: 1 });
@@ -374,7 +375,7 @@ function onDriverFrame(d, frame) {
     }
     case "offer.expired":
       W.counts.offerExpired++;
-      liveOffers.get(frame.tripId)?.delete(d.id);
+      forgetLiveOffer(d, frame.tripId);
       if (d.offerTripId === frame.tripId) d.offerTripId = null;
       return;
     case "trip": {
@@ -416,9 +417,16 @@ function onDriverFrame(d, frame) {
   }
 }
 
+/** The driver no longer holds a live offer of the trip (answered or withdrawn); a trip with none is forgotten. */
+function forgetLiveOffer(d, tripId) {
+  const live = liveOffers.get(tripId);
+  live?.delete(d.id);
+  if (live?.size === 0) liveOffers.delete(tripId);
+}
+
 /** The driver's answer to an offer, once their --answer-delay is up: nothing if it was withdrawn meanwhile. */
 function answerOffer(d, tripId) {
-  liveOffers.get(tripId)?.delete(d.id);
+  forgetLiveOffer(d, tripId);
   if (d.offerTripId !== tripId || d.ws?.readyState !== WebSocket.OPEN) {
     W.counts.offersUnanswered++;
     return;
