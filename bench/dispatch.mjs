@@ -5,9 +5,11 @@
 //
 // A city of --drivers drivers, each online with an open driver channel and streaming a fix
 // every 2 s (jittered) while moving at city speed; riders request --rate trips per second
-// (Poisson arrivals), each from a quote; every driver accepts every offer, drives for
-// --ride-seconds (arrived, start, complete) and is free again. Measures request-to-offer
-// (POST /v1/trips sent -> the offer frame on a driver's channel), location-to-rider (a fix
+// (Poisson arrivals), each from a quote; a driver answers every offer after --answer-delay
+// (at once by default), declining with --decline's probability and accepting otherwise, drives
+// for --ride-seconds (arrived, start, complete) and is free again. Measures request-to-offer
+// (POST /v1/trips sent -> the offer frame on a driver's channel), request-to-accepted (-> the
+// ack of the accept that won the trip), location-to-rider (a fix
 // sent on the driver channel -> the `location` frame on the rider's trip socket), double
 // assignments, trip outcomes, the fix rate into the busiest H3 cell, and server CPU from
 // /proc. See bench/README.md.
@@ -56,6 +58,12 @@ const HELP = `usage: npm run bench:dispatch -- [options]
   --overload-after S stop a window's requests once a trip waited S s for its first offer
                      or its POST (the window is then reported as overloaded; default 0 = never)
   --drain S          after a window, wait up to S s for the rides in flight (default ride + 15)
+  --answer-delay S  how long a driver takes to answer an offer: seconds, or MIN-MAX for
+                     uniform in [MIN, MAX] (e.g. 0.3-8; default 0 = at once). An offer
+                     withdrawn meanwhile (offer.expired) is not answered
+  --decline P        probability that a driver declines an offer instead of accepting (default 0)
+  --batch K          the OFFER_BATCH_SIZE the server under test runs with, for the report; a trip
+                     offered to more than K drivers at once counts as an error (default 1)
   --moves WAY        how drivers send arrived/start/complete: "channel" (frames on the
                      driver socket, acked; default) or "http" (POST /v1/trips/:id/<move>)
   --nice N           run the generator at this niceness (default 10; 0 = as started): on a
@@ -86,6 +94,9 @@ const { values: opt } = parseArgs({
     json: { type: "string" },
     trace: { type: "string" },
     moves: { type: "string", default: "channel" },
+    "answer-delay": { type: "string", default: "0" },
+    decline: { type: "string", default: "0" },
+    batch: { type: "string", default: "1" },
     nice: { type: "string", default: "10" },
     help: { type: "boolean", default: false },
   },
@@ -114,6 +125,18 @@ const OVERLOAD_AFTER_S = num("overload-after", { min: 0, max: 3600 });
 const DRAIN_S = opt.drain === undefined ? RIDE_S + 15 : num("drain", { min: 0, max: 3600 });
 if (!["channel", "http"].includes(opt.moves)) die(`--moves must be channel or http, got ${opt.moves}`);
 const MOVES = opt.moves;
+const ANSWER_DELAY_S = (() => {
+  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(opt["answer-delay"]);
+  const min = Number(m?.[1]);
+  const max = m?.[2] === undefined ? min : Number(m[2]);
+  if (!m || !(min <= max) || max > 600)
+    die(`--answer-delay must be S or MIN-MAX seconds (<= 600), got ${opt["answer-delay"]}`);
+  return { min, max };
+})();
+const DECLINE_P = num("decline", { min: 0, max: 1 });
+const BATCH = num("batch", { int: true, min: 1, max: 10 });
+/** How long this driver takes to answer an offer (ms): uniform in --answer-delay. */
+const answerDelayMs = () => 1000 * (ANSWER_DELAY_S.min + Math.random() * (ANSWER_DELAY_S.max - ANSWER_DELAY_S.min));
 // The generator stands in for clients on other machines: it should take as little of the
 // server's CPU as it can. Lowering its own priority needs no privileges.
 const NICE = num("nice", { int: true, min: 0, max: 19 });
@@ -182,6 +205,7 @@ function newWindow(index, rate) {
     index,
     rate,
     requestToOffer: new Histogram(),
+    requestToAccepted: new Histogram(),
     tripPostMs: new Histogram(),
     acceptAckMs: new Histogram(),
     locationToRider: new Histogram(),
@@ -193,7 +217,10 @@ function newWindow(index, rate) {
       offerExpired: 0,
       acceptsSent: 0,
       accepted: 0, // acks of an accept
-      acceptRefused: 0, // error frames answering an accept
+      acceptRefused: 0, // error frames answering an accept (with K > 1, another driver of the batch won)
+      declinesSent: 0,
+      offersUnanswered: 0, // offers withdrawn (offer.expired) before the driver's answer was due
+      overBatch: 0, // offer frames that made a trip's live offers more than --batch
       completed: 0,
       noDriver: 0,
       cancelled: 0,
@@ -240,6 +267,8 @@ function doubleAssignment(kind, detail) {
   W.doubles++;
   console.error(`bench: DOUBLE ASSIGNMENT (${kind}) ${JSON.stringify(detail)}`);
 }
+/** Drivers whose offer of a trip is live (offered, not yet answered nor expired), by trip id: checks --batch. */
+const liveOffers = new Map();
 /** Trips created: { sentAt, offeredAt, offers, acceptedBy, status } by trip id. */
 const trips = new Map();
 /** First offer seen by trip, for offers that arrive before the POST answers. */
@@ -321,14 +350,22 @@ function onDriverFrame(d, frame) {
             trip.win.slowRequests.push({ tripId: frame.tripId, stage: "offer", ms: Math.round(t - trip.sentAt) });
         }
       } else if (!offerSeenAt.has(frame.tripId)) offerSeenAt.set(frame.tripId, t);
-      const id = `acc-${d.idx}-${++d.seq}`;
-      d.accepts.set(id, { tripId: frame.tripId, t });
-      W.counts.acceptsSent++;
-      d.ws.send(JSON.stringify({ type: "offer.accept", id, tripId: frame.tripId }));
+      const live = liveOffers.get(frame.tripId) ?? new Set();
+      live.add(d.id);
+      liveOffers.set(frame.tripId, live);
+      if (live.size > BATCH) {
+        W.counts.overBatch++;
+        countError("offers_over_batch");
+      }
+      const tripId = frame.tripId;
+      const delay = answerDelayMs();
+      if (delay <= 0) answerOffer(d, tripId);
+      else setTimeout(() => answerOffer(d, tripId), delay);
       return;
     }
     case "ack": {
       if (settleMove(d, frame)) return;
+      if (d.declines.delete(frame.id)) return;
       const a = d.accepts.get(frame.id);
       if (!a) return;
       d.accepts.delete(frame.id);
@@ -338,6 +375,7 @@ function onDriverFrame(d, frame) {
     }
     case "offer.expired":
       W.counts.offerExpired++;
+      forgetLiveOffer(d, frame.tripId);
       if (d.offerTripId === frame.tripId) d.offerTripId = null;
       return;
     case "trip": {
@@ -360,6 +398,10 @@ function onDriverFrame(d, frame) {
     }
     case "error": {
       if (settleMove(d, frame)) return;
+      if (d.declines.delete(frame.id)) {
+        countError(`offer.decline:${frame.code ?? "error"}`);
+        return;
+      }
       const a = frame.id !== undefined ? d.accepts.get(frame.id) : undefined;
       if (a) {
         d.accepts.delete(frame.id);
@@ -375,6 +417,34 @@ function onDriverFrame(d, frame) {
   }
 }
 
+/** The driver no longer holds a live offer of the trip (answered or withdrawn); a trip with none is forgotten. */
+function forgetLiveOffer(d, tripId) {
+  const live = liveOffers.get(tripId);
+  live?.delete(d.id);
+  if (live?.size === 0) liveOffers.delete(tripId);
+}
+
+/** The driver's answer to an offer, once their --answer-delay is up: nothing if it was withdrawn meanwhile. */
+function answerOffer(d, tripId) {
+  forgetLiveOffer(d, tripId);
+  if (d.offerTripId !== tripId || d.ws?.readyState !== WebSocket.OPEN) {
+    W.counts.offersUnanswered++;
+    return;
+  }
+  if (Math.random() < DECLINE_P) {
+    const id = `dec-${d.idx}-${++d.seq}`;
+    d.declines.add(id);
+    d.offerTripId = null;
+    W.counts.declinesSent++;
+    d.ws.send(JSON.stringify({ type: "offer.decline", id, tripId }));
+    return;
+  }
+  const id = `acc-${d.idx}-${++d.seq}`;
+  d.accepts.set(id, { tripId, t: now() });
+  W.counts.acceptsSent++;
+  d.ws.send(JSON.stringify({ type: "offer.accept", id, tripId }));
+}
+
 function onAccepted(d, tripId) {
   W.counts.accepted++;
   if (d.offerTripId === tripId) d.offerTripId = null;
@@ -382,10 +452,11 @@ function onAccepted(d, tripId) {
   if (trip) {
     if (trip.acceptedBy !== null && trip.acceptedBy !== d.id)
       doubleAssignment("trip acknowledged to two drivers", { trip: tripId, first: trip.acceptedBy, second: d.id });
+    if (trip.acceptedBy === null) sample(trip.win.requestToAccepted, "request_to_accepted", now() - trip.sentAt);
     trip.acceptedBy ??= d.id;
   } else {
     if (!earlyAccepts.has(tripId)) earlyAccepts.set(tripId, []);
-    earlyAccepts.get(tripId).push(d.id);
+    earlyAccepts.get(tripId).push({ driverId: d.id, at: now() });
   }
   if (onTrip(d))
     doubleAssignment("driver acknowledged a second trip", { driver: d.id, holds: d.tripId, accepted: tripId });
@@ -537,7 +608,8 @@ async function requestRide(r) {
       sample(win.requestToOffer, "request_to_offer", seen - sentAt);
       offerSeenAt.delete(tripId);
     } else win.unoffered.set(tripId, sentAt);
-    for (const driverId of earlyAccepts.get(tripId) ?? []) {
+    for (const { driverId, at } of earlyAccepts.get(tripId) ?? []) {
+      if (trip.acceptedBy === null) sample(win.requestToAccepted, "request_to_accepted", at - sentAt);
       if (trip.acceptedBy !== null && trip.acceptedBy !== driverId)
         doubleAssignment("trip acknowledged to two drivers", {
           trip: tripId,
@@ -757,6 +829,7 @@ async function main() {
       offerTripId: null,
       completeSent: false,
       accepts: new Map(),
+      declines: new Set(),
       moves: new Map(),
       reportedCell: null,
       reportedAt: 0,
@@ -927,6 +1000,9 @@ function windowResult(
       overloadAfterS: OVERLOAD_AFTER_S,
       drainS: DRAIN_S,
       moves: MOVES,
+      answerDelayS: ANSWER_DELAY_S,
+      declineProbability: DECLINE_P,
+      offerBatchSize: BATCH,
       generatorNice: NICE,
     },
     setup,
@@ -951,6 +1027,7 @@ function windowResult(
     doubleAssignmentList: doubles.filter((d) => d.window === win.index).slice(0, 100),
     tripPostMs: win.tripPostMs.summary(),
     requestToOfferMs: win.requestToOffer.summary(),
+    requestToAcceptedMs: win.requestToAccepted.summary(),
     acceptAckMs: win.acceptAckMs.summary(),
     locationToRiderMs: win.locationToRider.summary(),
     busiestCell: {
@@ -1035,12 +1112,19 @@ function printSummary(r) {
         `${fmtInt(t.accepted)}, refused ${t.acceptRefused}, unanswered ${t.missingAcceptAcks}, ` +
         `expired ${t.offerExpired}`,
     ],
+    [
+      "answers",
+      `after ${r.config.answerDelayS.min}-${r.config.answerDelayS.max}s, declining ${r.config.declineProbability}; ` +
+        `K = ${r.config.offerBatchSize}: ${fmtInt(t.declinesSent)} declines, ${fmtInt(t.offersUnanswered)} offers ` +
+        `withdrawn before the answer, ${t.overBatch} over K`,
+    ],
     ...(r.overloaded ? [["OVERLOADED", r.overloaded]] : []),
     ...(r.openTripsAtStart
       ? [["open at start", `${r.openTripsAtStart} trips of earlier windows still open when this one began`]]
       : []),
     ["POST /v1/trips ms", pct(r.tripPostMs)],
     ["request -> offer ms", pct(r.requestToOfferMs)],
+    ["request -> accepted ms", pct(r.requestToAcceptedMs)],
     ["accept -> ack ms", pct(r.acceptAckMs)],
     ["location -> rider ms", `${pct(r.locationToRiderMs)}, of ${fmtInt(t.fixesOnTrip)} fixes sent on trips`],
     ["double assignments", String(r.doubleAssignments)],
@@ -1116,6 +1200,7 @@ function printSummary(r) {
   if (t.neverOffered > 0) verdict.push(`NEVER OFFERED ${t.neverOffered}`);
   if (t.missingAcceptAcks > 0) verdict.push(`UNANSWERED ACCEPTS ${t.missingAcceptAcks}`);
   if (t.stillOpen > 0) verdict.push(`STILL OPEN ${t.stillOpen}`);
+  if (t.overBatch > 0) verdict.push(`MORE THAN K OFFERS AT ONCE ${t.overBatch}`);
   if (r.stoppedEarly) verdict.push(`STOPPED EARLY (${r.stoppedEarly})`);
   if (r.overloaded) verdict.push("OVERLOADED");
   console.log(

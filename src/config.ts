@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { JwtSettings } from "./auth/jwt";
 import type { TravelModel } from "./domain/geo";
-import { ServiceAreasSetting } from "./domain/service-area";
+import { MAX_OFFER_BATCH, ServiceAreasSetting } from "./domain/service-area";
 import { FcmServiceAccount } from "./notify/fcm-auth";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -81,11 +81,16 @@ const ConfigSchema = z
     OFFER_TIMEOUT_MS: int(15_000, 1_000),
     MATCH_TIMEOUT_MS: int(120_000, 1_000),
     MATCH_RETRY_MS: int(5_000, 100),
+    /**
+     * How many drivers dispatch offers a trip at once (K): the first accept wins, the others see `offer.expired`.
+     * 1 offers one driver at a time. A service area's `offerBatch` overrides it for trips picked up there.
+     */
+    OFFER_BATCH_SIZE: z.coerce.number().int().min(1).max(MAX_OFFER_BATCH).default(1),
     DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
     CITY_SPEED_KMH: z.coerce.number().min(1).max(150).default(25),
     /**
      * Where the service takes rides: a JSON array of `{ name, polygon: [[lng, lat], ...], tripPin? }`
-     * (domain/service-area.ts). Empty: everywhere.
+     * (domain/service-area.ts), with `offerBatch?` too. Empty: everywhere.
      */
     SERVICE_AREAS: ServiceAreasSetting,
     /** The shortest ride taken, pickup to dropoff in a straight line (km). */

@@ -2,7 +2,7 @@
  * @module domain/matching
  * Which driver to offer a trip to first. The TripRoom DO gathers candidates from the GeoCell
  * DOs of the pickup cell and its ring; this ranks them, and the DO offers down the list one
- * driver at a time.
+ * driver at a time, or K at a time with batched offers (rooms/dispatch-saga.ts).
  */
 import { type LatLng, type TravelModel, assertTravelModel, etaSec } from "./geo";
 

@@ -9,6 +9,9 @@ import { z } from "zod";
 import type { LatLng } from "../protocol/common";
 import { haversineKm } from "./geo";
 
+/** The most drivers one trip is offered at once: each holds a reservation, so K is kept small. */
+export const MAX_OFFER_BATCH = 10;
+
 /** A ring of [lng, lat] corners, GeoJSON's order; closed implicitly (the last joins the first). */
 export const ServiceArea = z.object({
   name: z.string().min(1).max(100),
@@ -18,6 +21,8 @@ export const ServiceArea = z.object({
     .max(10_000),
   /** Whether a ride picked up here needs the trip's PIN to start; unset: TRIP_PIN_REQUIRED. */
   tripPin: z.boolean().optional(),
+  /** How many drivers dispatch offers a ride picked up here at once (K); unset: OFFER_BATCH_SIZE. */
+  offerBatch: z.number().int().min(1).max(MAX_OFFER_BATCH).optional(),
 });
 export type ServiceArea = z.infer<typeof ServiceArea>;
 
@@ -85,4 +90,10 @@ export function rideRefusal(
       details: { distanceKm: Math.round(distanceKm * 1000) / 1000, minKm: rules.minTripKm },
     };
   return null;
+}
+
+/** How many drivers a trip picked up at `pickup` is offered at once: its area's `offerBatch`, else `byDefault`. */
+export function offerBatchSizeAt(areas: readonly ServiceArea[], byDefault: number, pickup: LatLng): number {
+  const area = areaAt(areas, pickup);
+  return area !== null && "offerBatch" in area && area.offerBatch !== undefined ? area.offerBatch : byDefault;
 }

@@ -64,7 +64,14 @@ export const TripState = z.object({
   pickup: LatLng,
   dropoff: LatLng,
   quote: QuoteTerms,
+  /** The first open offer, or null. With batched offers (K > 1) the others are in `moreOffers`. */
   offer: PendingOffer.nullable(),
+  /**
+   * The other open offers of a batch: dispatch may offer the trip to its best K drivers at once, the first accept
+   * wins. Kept apart from `offer` so a trip offered to one driver at a time is stored as before; absent or empty then.
+   * Read both through `openOffers`.
+   */
+  moreOffers: z.array(PendingOffer).optional(),
   excludedDrivers: z.array(z.string()),
   /** A scheduled ride's pickup time (epoch ms); absent on a ride requested for now. */
   scheduledAt: Millis.optional(),
@@ -102,7 +109,8 @@ export const TripState = z.object({
 export type TripState = z.infer<typeof TripState>;
 
 export type TripCommand =
-  | { type: "offer"; driverId: string; now: number; timeoutMs: number }
+  /** `maxOpen`: how many offers may be open at once (the batch size K); 1 when absent. */
+  | { type: "offer"; driverId: string; now: number; timeoutMs: number; maxOpen?: number }
   | { type: "accept"; driverId: string; now: number }
   | { type: "decline"; driverId: string; now: number }
   | { type: "offer_timeout"; now: number }
@@ -140,6 +148,8 @@ export type TripEvent = { at: number } & (
   | { type: "offered"; driverId: string; expiresAt: number }
   | { type: "offer_declined"; driverId: string }
   | { type: "offer_expired"; driverId: string }
+  /** Another driver of the batch accepted, or the trip ended: the offer is gone, through no fault of the driver's. */
+  | { type: "offer_withdrawn"; driverId: string }
   | { type: "accepted"; driverId: string }
   | { type: "arrived"; driverId: string }
   | { type: "started"; driverId: string }
@@ -218,18 +228,22 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (!(command.timeoutMs > 0) || !Number.isFinite(command.timeoutMs)) {
         return fail("conflict", "timeoutMs must be positive");
       }
-      const events: TripEvent[] = [];
-      let excludedDrivers = s.excludedDrivers;
-      if (s.offer !== null) {
-        if (at < s.offer.expiresAt) return fail("conflict", `an offer to ${s.offer.driverId} is still open`);
-        // An expired offer nobody timed out yet: time it out now rather than hold two offers.
-        excludedDrivers = [...excludedDrivers, s.offer.driverId];
-        events.push({ type: "offer_expired", at, driverId: s.offer.driverId });
+      const maxOpen = command.maxOpen ?? 1;
+      if (!Number.isSafeInteger(maxOpen) || maxOpen < 1) return fail("conflict", "maxOpen must be a positive integer");
+      // Expired offers nobody timed out yet: time them out now rather than count them as open.
+      const { live, expired } = splitExpired(s, at);
+      const events: TripEvent[] = expired.map((o) => ({ type: "offer_expired", at, driverId: o.driverId }));
+      const excludedDrivers = [...s.excludedDrivers, ...expired.map((o) => o.driverId)];
+      if (live.some((o) => o.driverId === command.driverId))
+        return fail("conflict", "this driver already holds an offer for the trip");
+      if (live.length >= maxOpen) {
+        const holders = live.map((o) => o.driverId).join(", ");
+        return fail("conflict", `an offer to ${holders} is still open`);
       }
       if (excludedDrivers.includes(command.driverId)) return fail("conflict", "this driver already passed on the trip");
       const offer = { driverId: command.driverId, offeredAt: at, expiresAt: at + Math.ceil(command.timeoutMs) };
       events.push({ type: "offered", at, driverId: offer.driverId, expiresAt: offer.expiresAt });
-      return ok({ ...s, offer, excludedDrivers }, ...events);
+      return ok(withOffers({ ...s, excludedDrivers }, [...live, offer]), ...events);
     }
     case "accept":
     case "decline": {
@@ -238,22 +252,30 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       if (command.type === "decline") {
         return ok(withoutOffer(s, command.driverId), { type: "offer_declined", at, driverId: command.driverId });
       }
-      if (at >= (s.offer?.expiresAt ?? 0)) return fail("offer_expired", "the offer expired before it was accepted");
+      const held = openOffers(s).find((o) => o.driverId === command.driverId);
+      if (at >= (held?.expiresAt ?? 0)) return fail("offer_expired", "the offer expired before it was accepted");
+      // The first accept wins: every other driver of the batch is let go at once.
       return ok(
-        { ...s, status: "accepted", driverId: command.driverId, offer: null, acceptedAt: at },
+        { ...withOffers(s, []), status: "accepted", driverId: command.driverId, acceptedAt: at },
         { type: "accepted", at, driverId: command.driverId },
+        ...withdrawn(s, at, command.driverId),
       );
     }
     case "offer_timeout": {
       if (s.status !== "matching" || s.offer === null) return fail("conflict", "there is no open offer");
-      if (at < s.offer.expiresAt) return fail("conflict", "the offer has not expired yet");
-      return ok(withoutOffer(s, s.offer.driverId), { type: "offer_expired", at, driverId: s.offer.driverId });
+      const { live, expired } = splitExpired(s, at);
+      if (expired.length === 0) return fail("conflict", "the offer has not expired yet");
+      return ok(
+        withOffers({ ...s, excludedDrivers: [...s.excludedDrivers, ...expired.map((o) => o.driverId)] }, live),
+        ...expired.map((o): TripEvent => ({ type: "offer_expired", at, driverId: o.driverId })),
+      );
     }
     case "give_up": {
       if (s.status !== "matching") return fail("conflict", `the trip is ${s.status}, not matching`);
       return ok(
-        { ...s, status: "no_driver", offer: null },
+        { ...withOffers(s, []), status: "no_driver" },
         { type: "no_driver", at, releasedDriverId: s.offer?.driverId ?? null },
+        ...withdrawn(s, at, s.offer?.driverId ?? null),
       );
     }
     case "dispatch_start": {
@@ -329,10 +351,9 @@ export function apply(state: TripState, command: TripCommand): TripResult {
       const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
       return ok(
         {
-          ...s,
+          ...withOffers(s, []),
           status: "cancelled",
           driverId: null,
-          offer: null,
           cancelledAt: at,
           cancelReason: command.reason,
           cancelReasonCode: "admin",
@@ -349,6 +370,7 @@ export function apply(state: TripState, command: TripCommand): TripResult {
           reasonCode: "admin",
           userId: command.adminId,
         },
+        ...withdrawn(s, at, releasedDriverId),
       );
     }
     default: {
@@ -358,17 +380,44 @@ export function apply(state: TripState, command: TripCommand): TripResult {
   }
 }
 
-/** Why `driverId` may not answer the open offer, or null if it may. */
+/** Every open offer of the trip, first `offer`, then the rest of its batch. */
+export function openOffers(s: TripState): PendingOffer[] {
+  return s.offer === null ? [] : [s.offer, ...(s.moreOffers ?? [])];
+}
+
+/** `s` holding exactly `offers`; a trip with one offer or none stores no `moreOffers`, as before batches. */
+function withOffers(s: TripState, offers: readonly PendingOffer[]): TripState {
+  const { moreOffers: _dropped, ...rest } = s;
+  const [first = null, ...others] = offers;
+  return others.length === 0 ? { ...rest, offer: first } : { ...rest, offer: first, moreOffers: others };
+}
+
+/** The open offers still running at `at`, and those whose time is up. */
+function splitExpired(s: TripState, at: number): { live: PendingOffer[]; expired: PendingOffer[] } {
+  const offers = openOffers(s);
+  return { live: offers.filter((o) => at < o.expiresAt), expired: offers.filter((o) => at >= o.expiresAt) };
+}
+
+/** The offers a move takes away from drivers who did nothing wrong; `kept` is released by the move's own event. */
+function withdrawn(s: TripState, at: number, kept: string | null): TripEvent[] {
+  return openOffers(s)
+    .filter((o) => o.driverId !== kept)
+    .map((o): TripEvent => ({ type: "offer_withdrawn", at, driverId: o.driverId }));
+}
+
+/** Why `driverId` may not answer an open offer, or null if it may. */
 function offerRefusal(s: TripState, driverId: string): TripResult | null {
   if (s.status !== "matching") return fail("conflict", `the trip is ${s.status}, the offer is gone`);
-  if (s.offer?.driverId === driverId) return null;
+  if (openOffers(s).some((o) => o.driverId === driverId)) return null;
   // A driver who had an offer and lost it gets 409 (it is gone); anyone else was never asked.
   if (s.excludedDrivers.includes(driverId)) return fail("conflict", "the offer is gone");
   return fail("forbidden", "there is no offer for this driver");
 }
 
+/** `s` without the offer to `driverId`, who may not be offered the trip again. */
 function withoutOffer(s: TripState, driverId: string): TripState {
-  return { ...s, offer: null, excludedDrivers: [...s.excludedDrivers, driverId] };
+  const others = openOffers(s).filter((o) => o.driverId !== driverId);
+  return withOffers({ ...s, excludedDrivers: [...s.excludedDrivers, driverId] }, others);
 }
 
 type Cancel = Extract<TripCommand, { type: "cancel" }>;
@@ -385,10 +434,9 @@ function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
   const releasedDriverId = s.driverId ?? s.offer?.driverId ?? null;
   return ok(
     {
-      ...s,
+      ...withOffers(s, []),
       status: "cancelled",
       driverId: null,
-      offer: null,
       cancelledAt: at,
       cancelReason: reason,
       cancelReasonCode: reasonCode,
@@ -396,6 +444,7 @@ function riderCancel(s: TripState, command: Cancel, at: number): TripResult {
       cancellationFee,
     },
     { type: "cancelled", at, by: "rider", releasedDriverId, cancellationFee, reason, reasonCode, userId: s.riderId },
+    ...withdrawn(s, at, releasedDriverId),
   );
 }
 

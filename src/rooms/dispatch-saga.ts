@@ -1,7 +1,9 @@
 /**
  * @module rooms/dispatch-saga
- * The dispatch saga of one trip: time out an expired offer, give up after the match timeout, or
- * offer the trip to the best candidate who can be reserved, one driver at a time. Each offer is
+ * The dispatch saga of one trip: time out expired offers, give up after the match timeout, or
+ * offer the trip to the best K candidates who can be reserved (K = `offerBatchSize`, 1: one driver
+ * at a time). The first of them to accept wins; the trip lets the others go in the same move. A
+ * new batch goes out only once every offer of the last one was declined or expired. Each offer is
  * a small saga across two objects: reserve the driver in their own session (the lock), record
  * the offer in the trip, and only then show it to the driver; a step that fails undoes the ones
  * before it (a reserved driver the trip cannot take is released).
@@ -11,7 +13,7 @@
  * ports to its SQLite, the geo index and the drivers' sessions.
  */
 import type { RankedDriver } from "../domain/matching";
-import type { TripCommand, TripState } from "../domain/trip";
+import { openOffers, type TripCommand, type TripState } from "../domain/trip";
 import type { Offer } from "../protocol/dispatch";
 
 /**
@@ -64,6 +66,8 @@ export type DispatchSettings = {
   matchRetryMs: number;
   /** A scheduled ride keeps looking until this long after its pickup time, if that is later than the match timeout. */
   scheduleGraceMs?: number;
+  /** How many drivers a pass offers the trip at once (K), by its pickup; 1 when absent. */
+  offerBatchSize?: (pickup: TripState["pickup"]) => number;
 };
 
 /**
@@ -77,11 +81,17 @@ export function giveUpAtOf(trip: TripState, settings: DispatchSettings): number 
     : Math.max(timeout, trip.scheduledAt + (settings.scheduleGraceMs ?? 0));
 }
 
-/** When the saga must run next for `trip`: the open offer's expiry or the next retry, never after giving up. */
+/** When the first open offer of `trip` expires, or null with none open. */
+function firstExpiry(trip: TripState): number | null {
+  const offers = openOffers(trip);
+  return offers.length === 0 ? null : Math.min(...offers.map((o) => o.expiresAt));
+}
+
+/** When the saga must run next for `trip`: an open offer's expiry or the next retry, never after giving up. */
 export function nextDispatchDeadline(trip: TripState, now: number, settings: DispatchSettings): number | null {
   if (trip.status !== "matching") return null;
   const giveUpAt = giveUpAtOf(trip, settings);
-  return Math.min(trip.offer ? trip.offer.expiresAt : now + settings.matchRetryMs, giveUpAt);
+  return Math.min(firstExpiry(trip) ?? now + settings.matchRetryMs, giveUpAt);
 }
 
 type OfferOutcome = "offered" | "not_reserved" | "trip_moved_on" | "trip_refused";
@@ -110,17 +120,19 @@ export class DispatchSaga {
         if (trip.status !== "matching") return;
         const now = ports.now();
         const giveUpAt = giveUpAtOf(trip, settings);
-        // The deadline holds even while an offer is open: the offered driver is let go with it.
+        // The deadline holds even while offers are open: the offered drivers are let go with it.
         if (now >= giveUpAt) {
           this.mustCommit({ type: "give_up", now });
           return;
         }
-        if (trip.offer && now < trip.offer.expiresAt) return ports.wakeAt(Math.min(trip.offer.expiresAt, giveUpAt));
-        if (trip.offer) {
+        const expiry = firstExpiry(trip);
+        if (expiry !== null && now >= expiry) {
           this.mustCommit({ type: "offer_timeout", now });
           continue;
         }
-        if (!(await this.offerToNextDriver(trip, now))) ports.wakeAt(Math.min(now + settings.matchRetryMs, giveUpAt));
+        // A batch with an offer still open waits for it: a decline by one of K leaves the others to answer.
+        if (expiry !== null) return ports.wakeAt(Math.min(expiry, giveUpAt));
+        if (!(await this.offerToBatch(trip, now))) ports.wakeAt(Math.min(now + settings.matchRetryMs, giveUpAt));
         return;
       }
     } catch (err) {
@@ -139,26 +151,34 @@ export class DispatchSaga {
   private async releaseAbandonedReservations(): Promise<void> {
     for (const driverId of this.ports.reservations.list()) {
       const trip = this.ports.trip();
-      if (trip.offer?.driverId !== driverId && trip.driverId !== driverId)
+      if (!openOffers(trip).some((o) => o.driverId === driverId) && trip.driverId !== driverId)
         await this.ports.release(driverId, trip.id, "expired");
       this.ports.reservations.forget(driverId);
     }
   }
 
-  /** Tries the candidates best first; true when one holds the offer, or the trip needs none any more. */
-  private async offerToNextDriver(trip: TripState, now: number): Promise<boolean> {
+  /**
+   * Tries the candidates best first until K hold an offer; true when at least one does, or the trip needs none any
+   * more. Each driver's session is the lock, so a driver who holds another trip's offer is `busy` and skipped.
+   */
+  private async offerToBatch(trip: TripState, now: number): Promise<boolean> {
+    const batchSize = Math.max(1, this.settings.offerBatchSize?.(trip.pickup) ?? 1);
+    let offered = 0;
     for await (const candidate of this.ports.candidates(trip, now)) {
-      switch (await this.tryOffer(trip, candidate, now)) {
+      switch (await this.tryOffer(trip, candidate, batchSize)) {
         case "not_reserved":
           continue;
         case "offered":
-        case "trip_moved_on": // cancelled meanwhile, say: it needs no driver, the pass is done
+          offered += 1;
+          if (offered >= batchSize) return true;
+          continue;
+        case "trip_moved_on": // accepted or cancelled meanwhile: it needs no driver, the pass is done
           return true;
         case "trip_refused":
-          return false;
+          return offered > 0;
       }
     }
-    return false;
+    return offered > 0;
   }
 
   /**
@@ -166,7 +186,7 @@ export class DispatchSaga {
    * is not free, or their session did not answer (try the next); "trip_moved_on": the trip left
    * matching meanwhile; "trip_refused": the trip, still matching, would not take the offer.
    */
-  private async tryOffer(trip: TripState, candidate: RankedDriver, now: number): Promise<OfferOutcome> {
+  private async tryOffer(trip: TripState, candidate: RankedDriver, batchSize: number): Promise<OfferOutcome> {
     const { ports } = this;
     const { driverId } = candidate;
     // Noted before asking: see ReservationTable.
@@ -177,9 +197,11 @@ export class DispatchSaga {
       if (reservation === "busy") ports.reservations.forget(driverId);
       return "not_reserved";
     }
-    const recorded = ports.commit({ type: "offer", driverId, now, timeoutMs: this.settings.offerTimeoutMs });
+    const timeoutMs = this.settings.offerTimeoutMs;
+    // The clock of now, not of the pass's start: the reservation took time, and the offer runs from its recording.
+    const recorded = ports.commit({ type: "offer", driverId, now: ports.now(), timeoutMs, maxOpen: batchSize });
     // The offer and the end of the reservation commit together: no await in between.
-    const offered = recorded ? ports.trip().offer : null;
+    const offered = recorded ? openOffers(ports.trip()).find((o) => o.driverId === driverId) : undefined;
     if (!offered) {
       // The trip moved on while the driver was being reserved (cancelled, say): let them go.
       await ports.release(driverId, trip.id, "cancelled");

@@ -6,6 +6,7 @@
  * (`tellDrivers`) and its pickup's cell (`tellPickupCell`) after each move it commits.
  */
 import type { Config } from "../config";
+import { offerBatchSizeAt } from "../domain/service-area";
 import { isActive, type TripEvent, type TripState } from "../domain/trip";
 import { unwrap } from "../errors";
 import type { Trip } from "../protocol/dispatch";
@@ -35,6 +36,7 @@ export function dispatchSettings(config: Config): DispatchSettings {
     matchTimeoutMs: config.MATCH_TIMEOUT_MS,
     scheduleGraceMs: config.SCHEDULE_NO_DRIVER_GRACE_MS,
     matchRetryMs: config.MATCH_RETRY_MS,
+    offerBatchSize: (pickup) => offerBatchSizeAt(config.SERVICE_AREAS, config.OFFER_BATCH_SIZE, pickup),
   };
 }
 
@@ -94,6 +96,8 @@ export async function tellDrivers(
           await driverSession(env, event.driverId).release(state.id, "expired");
           break;
         case "driver_cancelled":
+        case "offer_withdrawn":
+          // Not the driver's doing: it does not count against their acceptance, and they see offer.expired.
           await driverSession(env, event.driverId).release(state.id, "cancelled");
           break;
         case "accepted":

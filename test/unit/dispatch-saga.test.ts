@@ -2,7 +2,7 @@
 // reservation table, the clock and the alarm. The trip is the real state machine (domain/trip).
 import { describe, expect, it } from "vitest";
 import type { RankedDriver } from "../../src/domain/matching";
-import { apply, type TripCommand, type TripState } from "../../src/domain/trip";
+import { apply, openOffers, type TripCommand, type TripState } from "../../src/domain/trip";
 import type { Offer } from "../../src/protocol/dispatch";
 import {
   DispatchSaga,
@@ -45,7 +45,8 @@ class World {
     return result.ok;
   }
 
-  saga(): DispatchSaga {
+  /** `batchSize`: how many drivers a pass offers the trip at once (K). */
+  saga(batchSize = 1): DispatchSaga {
     const ports: DispatchPorts = {
       trip: () => this.trip,
       commit: (command) => {
@@ -82,7 +83,7 @@ class World {
       wakeAt: (at) => void this.wakes.push(at),
       logError: (where) => void this.errors.push(where),
     };
-    return new DispatchSaga(ports, settings);
+    return new DispatchSaga(ports, batchSize === 1 ? settings : { ...settings, offerBatchSize: () => batchSize });
   }
 
   private async *candidatesOf(trip: TripState): AsyncGenerator<RankedDriver> {
@@ -265,5 +266,85 @@ describe("nextDispatchDeadline", () => {
     expect(nextDispatchDeadline(world.trip, world.now, settings)).toBe(world.trip.offer?.expiresAt);
     world.apply({ type: "cancel", by: "rider", userId: world.trip.riderId, now: world.now });
     expect(nextDispatchDeadline(world.trip, world.now, settings)).toBeNull();
+  });
+});
+
+describe("a batch of offers (K = 3)", () => {
+  const offered = (world: World) => openOffers(world.trip).map((o) => o.driverId);
+
+  it("goes to the best three drivers who can be reserved, each recorded before it is shown", async () => {
+    const world = new World().driver("d1").driver("busy", "busy").driver("d2").driver("d3").driver("d4");
+    await world.saga(3).pass();
+    expect(world.calls).toEqual([
+      "reserve:d1",
+      "commit:offer",
+      "show:d1",
+      "reserve:busy",
+      "reserve:d2",
+      "commit:offer",
+      "show:d2",
+      "reserve:d3",
+      "commit:offer",
+      "show:d3",
+    ]);
+    expect(offered(world)).toEqual(["d1", "d2", "d3"]);
+    expect(world.seenAtShow.map((s) => s.reserving)).toEqual([[], [], []]);
+    expect(world.drivers.get("d4")?.heldFor).toBeNull();
+    expect(world.reserving.size).toBe(0);
+  });
+
+  it("stops when a driver accepts mid-batch: the one being reserved is let go and never shown the offer", async () => {
+    const world = new World().driver("d1").driver("d2").driver("d3");
+    world.duringReserve = (driverId) => {
+      if (driverId === "d3") expect(world.apply({ type: "accept", driverId: "d1", now: world.now })).toBe(true);
+    };
+    await world.saga(3).pass();
+    expect(world.trip).toMatchObject({ status: "accepted", driverId: "d1", offer: null });
+    expect(world.calls.slice(-2)).toEqual(["commit:offer:refused", "release:d3:cancelled"]);
+    expect(world.drivers.get("d3")?.shown).toEqual([]);
+    expect(world.drivers.get("d3")?.heldFor).toBeNull();
+  });
+
+  it("keeps the others open when one declines, and sends no new batch until every offer is answered", async () => {
+    const world = new World().driver("d1").driver("d2").driver("d3").driver("d4").driver("d5");
+    const saga = world.saga(3);
+    await saga.pass();
+    world.now += 1_000;
+    expect(world.apply({ type: "decline", driverId: "d2", now: world.now })).toBe(true);
+    world.calls = [];
+    await saga.pass();
+    expect(world.calls).toEqual([]);
+    expect(offered(world)).toEqual(["d1", "d3"]);
+    expect(world.wakes.at(-1)).toBe(world.trip.offer?.expiresAt);
+    expect(world.apply({ type: "decline", driverId: "d1", now: world.now })).toBe(true);
+    expect(world.apply({ type: "decline", driverId: "d3", now: world.now })).toBe(true);
+    await saga.pass();
+    expect(offered(world)).toEqual(["d4", "d5"]);
+  });
+
+  it("times out the whole batch at its expiry and offers the next drivers", async () => {
+    const world = new World().driver("d1").driver("d2").driver("d3").driver("d4");
+    const saga = world.saga(3);
+    await saga.pass();
+    world.now = world.trip.offer?.expiresAt ?? 0;
+    world.calls = [];
+    await saga.pass();
+    expect(world.calls.slice(0, 2)).toEqual(["commit:offer_timeout", "reserve:d4"]);
+    expect(world.trip.excludedDrivers).toEqual(["d1", "d2", "d3"]);
+    expect(offered(world)).toEqual(["d4"]);
+  });
+
+  it("releases an abandoned reservation but not a driver whose offer of the batch is recorded", async () => {
+    const world = new World().driver("d1").driver("d2");
+    const saga = world.saga(3);
+    await saga.pass();
+    world.reserving.add("d2");
+    world.reserving.add("ghost");
+    world.drivers.set("ghost", { answer: "reserved", heldFor: world.trip.id, shown: [] });
+    world.calls = [];
+    await saga.pass();
+    expect(world.calls).toContain("release:ghost:expired");
+    expect(world.calls).not.toContain("release:d2:expired");
+    expect(offered(world)).toEqual(["d1", "d2"]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inPolygon, rideRefusal, ServiceAreasSetting } from "../../../src/domain/service-area";
+import { inPolygon, offerBatchSizeAt, rideRefusal, ServiceAreasSetting } from "../../../src/domain/service-area";
 
 // A square 1° on a side with a notch cut from its east side: [lng, lat] corners.
 const notched: [number, number][] = [
@@ -60,5 +60,34 @@ describe("SERVICE_AREAS", () => {
       expect(parsed.success).toBe(false);
       expect(parsed.error?.issues[0]?.message).toMatch(/SERVICE_AREAS/);
     }
+  });
+});
+
+describe("offerBatchSizeAt", () => {
+  const areas = ServiceAreasSetting.parse(
+    JSON.stringify([
+      { name: "batched", offerBatch: 3, polygon: notched },
+      {
+        name: "plain",
+        polygon: [
+          [2, 0],
+          [3, 0],
+          [3, 1],
+          [2, 1],
+        ],
+      },
+    ]),
+  );
+  it("takes the pickup's area's offerBatch, else the default", () => {
+    expect(offerBatchSizeAt(areas, 1, { lat: 0.2, lng: 0.2 })).toBe(3);
+    expect(offerBatchSizeAt(areas, 2, { lat: 0.5, lng: 2.5 })).toBe(2);
+    expect(offerBatchSizeAt([], 4, { lat: 0.5, lng: 2.5 })).toBe(4);
+  });
+
+  it("refuses an offerBatch that is not a whole number from 1 to 10", () => {
+    for (const offerBatch of [0, 11, 1.5, "3"])
+      expect(ServiceAreasSetting.safeParse(JSON.stringify([{ name: "x", offerBatch, polygon: notched }])).success).toBe(
+        false,
+      );
   });
 });

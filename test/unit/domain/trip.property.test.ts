@@ -7,6 +7,7 @@ import {
   fixTarget,
   isTerminal,
   loggedFrames,
+  openOffers,
   type TripCommand,
   type TripEvent,
   TripState,
@@ -14,8 +15,8 @@ import {
 } from "../../../src/domain/trip";
 import { deepFreeze, newTrip, T0 } from "./fixtures";
 
-// "current" stands for whoever holds the offer or the trip, so that random sequences get past
-// matching often; the others are fixed drivers, the rider and a stranger.
+// "current" stands for whoever holds an offer (one of a batch, picked by the step) or the trip,
+// so that random sequences get past matching often; the others are fixed drivers, the rider and a stranger.
 const actor = fc.oneof(
   { weight: 4, arbitrary: fc.constant("current") },
   { weight: 1, arbitrary: fc.constantFrom("d1", "d2", "d3", "rider-1", "stranger") },
@@ -84,7 +85,7 @@ const makeArb: fc.Arbitrary<Make> = fc.oneof(
 );
 /** A step is a command, or a location fix from someone (the room's other input). */
 const stepArb = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ dt, make: makeArb }) },
+  { weight: 4, arbitrary: fc.record({ dt, make: makeArb, pick: fc.nat({ max: 9 }) }) },
   { weight: 1, arbitrary: fc.record({ dt, fixFrom: actor }) },
 );
 
@@ -100,13 +101,19 @@ const MOVES: Record<TripStatus, readonly TripStatus[]> = {
   no_driver: [],
 };
 
-function checkState(s: TripState): void {
+/** `batchSize`: how many offers the run lets be open at once (K). */
+function checkState(s: TripState, batchSize: number): void {
   expect(s.driverId !== null).toBe(WITH_DRIVER.has(s.status));
   expect(s.driverId).not.toBe(s.riderId);
-  if (s.offer !== null) {
+  const offers = openOffers(s);
+  expect(offers.length).toBeLessThanOrEqual(batchSize);
+  // A driver holds at most one offer of the trip, and never the trip and an offer at once.
+  expect(new Set(offers.map((o) => o.driverId)).size).toBe(offers.length);
+  if (s.offer === null) expect(s.moreOffers ?? []).toEqual([]);
+  for (const offer of offers) {
     expect(s.status).toBe("matching");
-    expect(s.excludedDrivers).not.toContain(s.offer.driverId);
-    expect(s.offer.expiresAt).toBeGreaterThan(s.offer.offeredAt);
+    expect(s.excludedDrivers).not.toContain(offer.driverId);
+    expect(offer.expiresAt).toBeGreaterThan(offer.offeredAt);
   }
   expect(new Set(s.excludedDrivers).size).toBe(s.excludedDrivers.length);
   expect(s.fare !== null).toBe(s.status === "completed");
@@ -127,7 +134,9 @@ function checkState(s: TripState): void {
 function followReservations(held: Set<string>, events: readonly TripEvent[]): void {
   for (const e of events) {
     if (e.type === "offered") held.add(e.driverId);
-    const released = ["offer_declined", "offer_expired", "driver_cancelled", "completed"].includes(e.type);
+    const released = ["offer_declined", "offer_expired", "offer_withdrawn", "driver_cancelled", "completed"].includes(
+      e.type,
+    );
     if (released && "driverId" in e) held.delete(e.driverId);
     if ((e.type === "cancelled" || e.type === "no_driver") && e.releasedDriverId !== null) {
       held.delete(e.releasedDriverId);
@@ -136,8 +145,10 @@ function followReservations(held: Set<string>, events: readonly TripEvent[]): vo
 }
 
 describe("trip state machine under random commands", () => {
-  it("never reaches an illegal state", () => {
+  // K = 1 is dispatch one driver at a time; K > 1 batched offers, with accepts, declines and expiries interleaved.
+  it.each([1, 3])("never reaches an illegal state, offering %i driver(s) at once", (batchSize) => {
     const reached = new Set<TripStatus>();
+    let batchesSeen = 0;
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 1, maxLength: 60, size: "max" }), (steps) => {
         let state = deepFreeze(newTrip());
@@ -167,7 +178,10 @@ describe("trip state machine under random commands", () => {
             expect(JSON.stringify(prev)).toBe(snapshot);
             continue;
           }
-          const command = step.make(now, prev.offer?.driverId ?? prev.driverId ?? "d1");
+          const offers = openOffers(prev);
+          const current = offers[step.pick % Math.max(offers.length, 1)]?.driverId ?? prev.driverId ?? "d1";
+          const made = step.make(now, current);
+          const command: TripCommand = made.type === "offer" ? { ...made, maxOpen: batchSize } : made;
           const result = apply(prev, command);
           expect(JSON.stringify(prev)).toBe(snapshot);
           if (isTerminal(prev.status)) expect(result.ok).toBe(false);
@@ -186,29 +200,38 @@ describe("trip state machine under random commands", () => {
           ]);
           for (const frame of frames) log.push({ frame, status: next.status });
           expect(MOVES[prev.status]).toContain(next.status);
-          checkState(next);
+          checkState(next, batchSize);
+          if (openOffers(next).length > 1) batchesSeen += 1;
           expect(next.updatedAt).toBeGreaterThanOrEqual(prev.updatedAt);
           for (const d of prev.excludedDrivers) expect(next.excludedDrivers).toContain(d);
           if (prev.driverId !== null && next.driverId !== null) expect(next.driverId).toBe(prev.driverId);
           for (const e of result.events) {
             if (e.type === "offered") {
               expect(prev.excludedDrivers).not.toContain(e.driverId);
+              // No driver is offered the trip while holding it already: a driver never has two live offers.
+              expect(held.has(e.driverId)).toBe(false);
               expect(passed.has(e.driverId)).toBe(false);
               everOffered.add(e.driverId);
             }
             if (e.type === "offer_declined" || e.type === "offer_expired" || e.type === "driver_cancelled") {
               passed.add(e.driverId);
             }
-            // Only the offered driver gets the trip, and only while the offer is open.
+            // Only an offered driver gets the trip, and only while their offer is open.
             if (e.type === "accepted") {
-              expect(prev.offer?.driverId).toBe(e.driverId);
-              expect(e.at).toBeLessThan(prev.offer?.expiresAt ?? -Infinity);
+              const won = openOffers(prev).find((o) => o.driverId === e.driverId);
+              expect(won).toBeDefined();
+              expect(e.at).toBeLessThan(won?.expiresAt ?? -Infinity);
+              // Never two drivers assigned: every other driver of the batch is let go in the same move.
+              const others = openOffers(prev).filter((o) => o.driverId !== e.driverId);
+              const withdrawn = result.events.filter((w) => w.type === "offer_withdrawn").map((w) => w.driverId);
+              expect(withdrawn.sort()).toEqual(others.map((o) => o.driverId).sort());
             }
           }
           // A driver who declined, timed out or cancelled stays out for good.
-          if (next.offer !== null) expect(next.excludedDrivers).not.toContain(next.offer.driverId);
+          for (const offer of openOffers(next)) expect(next.excludedDrivers).not.toContain(offer.driverId);
           followReservations(held, result.events);
-          const holding = [next.offer?.driverId, next.driverId].filter((d) => d != null);
+          // Every released driver is free: what the trip holds is exactly its open offers, or its one driver.
+          const holding = [...openOffers(next).map((o) => o.driverId), next.driverId].filter((d) => d != null);
           expect([...held].sort()).toEqual(isTerminal(next.status) ? [] : holding.sort());
           for (const d of next.excludedDrivers) expect(everOffered.has(d)).toBe(true);
           state = deepFreeze(next);
@@ -235,6 +258,8 @@ describe("trip state machine under random commands", () => {
       "matching",
       "no_driver",
     ]);
+    // With K > 1 the runs did hold several offers at once.
+    if (batchSize > 1) expect(batchesSeen).toBeGreaterThan(0);
   });
 
   it(
