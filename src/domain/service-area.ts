@@ -18,6 +18,8 @@ export const ServiceArea = z.object({
     .max(10_000),
   /** Whether a ride picked up here needs the trip's PIN to start; unset: TRIP_PIN_REQUIRED. */
   tripPin: z.boolean().optional(),
+  /** Whether a driver going online here needs an approved licence and vehicle; unset: DRIVER_APPROVAL_REQUIRED. */
+  driverApproval: z.boolean().optional(),
 });
 export type ServiceArea = z.infer<typeof ServiceArea>;
 

@@ -111,6 +111,9 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/rooms\/[^/]+\/attachments$/, routeClass: "upload" },
   { method: "PUT", path: /^\/v1\/uploads\/[^/]+$/, routeClass: "upload" },
   { method: "GET", path: /^\/v1\/rooms\/[^/]+\/attachments\/[^/]+$/, routeClass: "file_read" },
+  // A driver's documents (README, "Drivers and vehicles"): the same, for the driver and for operators.
+  { method: "POST", path: /^\/v1\/drivers\/me\/documents$/, routeClass: "upload" },
+  { method: "GET", path: /^\/v1\/(drivers\/me|admin)\/documents\/[^/]+\/file$/, routeClass: "file_read" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

@@ -22,6 +22,7 @@ import {
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
+import type { TripVehicle } from "../protocol/vehicles";
 import { CellReporter, FixIntake } from "./driver-location";
 import {
   candidateOf,
@@ -31,6 +32,8 @@ import {
   driverView,
   lastFixOf,
   RECENT_ACCEPTANCE,
+  type ReservedDriver,
+  reservedProfileOf,
 } from "./driver-record";
 import { Commands } from "./commands";
 import { fastLocationFrame } from "../protocol/fast-frames";
@@ -87,7 +90,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     return this.view(this.record.row());
   }
 
-  goOnline(location: LatLng): Promise<Result<Driver>> {
+  /**
+   * `vehicle`: the approved vehicle the Worker found for the driver (null: none), kept for the
+   * trips that reserve them; left as it was when not given (an older caller).
+   */
+  goOnline(location: LatLng, vehicle?: TripVehicle | null): Promise<Result<Driver>> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.record.row();
@@ -96,10 +103,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       if (refused) throw forbidden(refused);
       this.record.write(
         `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END,
-         lat = ?, lng = ?, location_at = ?`,
+         lat = ?, lng = ?, location_at = ?${vehicle === undefined ? "" : ", vehicle = ?"}`,
         location.lat,
         location.lng,
         now,
+        ...(vehicle === undefined ? [] : [vehicle === null ? null : JSON.stringify(vehicle)]),
       );
       this.reportToCell(
         {
@@ -159,16 +167,18 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   /**
    * The reservation lock: succeeds only for an available driver with a fresh location, who
    * then holds this trip and nothing else until it is released or confirmed. The driver sees
-   * nothing yet: the trip records its offer first, then asks `showOffer`.
+   * nothing yet: the trip records its offer first, then asks `showOffer`. A reserved driver's
+   * rating and car come with the answer, for the trip to show its rider once they accept: the
+   * trip needs no read of its own for them.
    */
-  reserve(tripId: string): Promise<Result<{ reserved: boolean }>> {
+  reserve(tripId: string): Promise<Result<{ reserved: false } | { reserved: true; driver: ReservedDriver }>> {
     return this.rpc("reserve", () => {
       const row = this.record.row();
       const fresh = row.location_at !== null && Date.now() - row.location_at <= this.config.DRIVER_STALE_MS;
-      if (row.status !== "available" || !fresh) return { reserved: false };
+      if (row.status !== "available" || !fresh) return { reserved: false as const };
       this.record.write(`UPDATE driver SET status = 'offered', trip_id = ?, offer = NULL, cell = NULL`, tripId);
       this.leaveCell(row);
-      return { reserved: true };
+      return { reserved: true as const, driver: reservedProfileOf(row) };
     });
   }
 

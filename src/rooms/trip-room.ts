@@ -60,8 +60,10 @@ import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record
 import { createTrackSchema, TripTrack } from "./trip-track";
 import { createPinSchema, TripPin } from "./trip-pin";
 import { createShareSchema, TripShares } from "./trip-share";
+import { createDriverCardSchema, TripDriverCards } from "./trip-driver-card";
 import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
 import type { SharedTrip } from "../protocol/safety";
+import type { TripDriver } from "../protocol/vehicles";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
@@ -84,6 +86,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly pins = new TripPin(this.ctx.storage.sql);
   /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
   private readonly shares = new TripShares(this.ctx.storage.sql);
+  /** The reserved drivers' ratings and cars in SQLite (rooms/trip-driver-card.ts); nothing in memory. */
+  private readonly cards = new TripDriverCards(this.ctx.storage.sql);
   /** The timer of the delayed arrival SMS in SQLite (rooms/trip-arrival-sms.ts); nothing in memory. */
   private readonly arrivalSms = new ArrivalSmsTimers(this.ctx.storage.sql);
   /** `logError` for the trip's parts that log on its behalf. */
@@ -100,6 +104,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     createTrackSchema(this.sql);
     createPinSchema(this.sql);
     createShareSchema(this.sql);
+    createDriverCardSchema(this.sql);
     createArrivalSmsSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
@@ -148,10 +153,11 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
 
   accept(identity: Identity): Promise<Result<Trip>> {
     return this.rpc("accept", () => {
-      const trip = this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
-      // The one thing a share link shows of the driver.
-      this.shares.rememberDriver(identity.userId, identity.name);
-      return trip;
+      // The driver's first name, for the card the accepted trip shows (and a share link): kept
+      // before the move, whose status frame already carries the card, and only from the driver
+      // the trip offered itself to (a refused accept leaves it unused).
+      if (this.state().offer?.driverId === identity.userId) this.shares.rememberDriver(identity.userId, identity.name);
+      return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
     });
   }
 
@@ -267,10 +273,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
           "this share link no longer works: revoked, expired, or the trip is over",
         );
       const trip = this.view(state);
-      const firstName = state.driverId === null ? null : this.shares.driverFirstName(state.driverId);
+      const card = this.driverCard(state);
       return {
         status: state.status,
-        driver: firstName === null ? null : { firstName },
+        driver: card === null ? null : { firstName: card.firstName, vehicle: card.vehicle },
         position: trip.driverLocation,
         etaSec: trip.etaSec,
         updatedAt: state.updatedAt,
@@ -424,7 +430,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         trip: () => this.state(),
         commit: (command) => this.tryRun(command).ok,
         candidates: candidatesFor(this.env, this.config),
-        ...driverSessions(this.env),
+        ...driverSessions(this.env, (driverId, driver) => this.cards.note(driverId, driver)),
         reservations: reservationTable(this.sql),
         now: () => Date.now(),
         wakeAt: (at) => this.wakeAt(at),
@@ -576,7 +582,13 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   private view(state: TripState, withPosition = true): Trip {
     const driverAt = withPosition && isOnTrip(state.status) ? this.track.latest() : null;
-    return tripView(state, this.record.quote(), driverAt, this.config.travelModel);
+    return tripView(state, this.record.quote(), driverAt, this.config.travelModel, this.driverCard(state));
+  }
+
+  /** The assigned driver's card (rooms/trip-driver-card.ts); null before acceptance and after a hand-back. */
+  private driverCard(state: TripState): TripDriver | null {
+    if (state.driverId === null) return null;
+    return this.cards.card(state.driverId, this.shares.driverFirstName(state.driverId) ?? "Your driver");
   }
 
   /** The trip as its rider sees it: with the PIN they read out to the driver, until the ride starts. */
