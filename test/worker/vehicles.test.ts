@@ -167,7 +167,7 @@ describe("documents", () => {
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
   });
 
-  it("refuses files that are not what they say, too large, of the wrong type, or for someone else's vehicle", async () => {
+  it("refuses files that lie about their type, too large or of a wrong type, or for another's vehicle", async () => {
     const driver = await registerUser("driver");
     const lying = await uploadDocument(driver, { kind: "licence" }, jpegBytes(4, 4), "application/pdf");
     expectError(lying, 422, "upload_rejected");

@@ -19,6 +19,7 @@ import { serviceOperations } from "./service";
 import { safetyOperations } from "./safety";
 import { apiKeyOperations, serverOperations } from "./server-api";
 import { tripOperations } from "./trips";
+import { adminVehicleOperations, vehicleOperations } from "./vehicles";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
 /**
@@ -31,6 +32,7 @@ export const operations: Operation[] = [
   ...roomOperations,
   ...attachmentOperations,
   ...driverOperations,
+  ...vehicleOperations,
   ...payoutAccountOperations,
   ...tripOperations,
   ...safetyOperations,
@@ -40,6 +42,7 @@ export const operations: Operation[] = [
   ...opsOperations,
   ...adminOperations,
   ...adminPayoutOperations,
+  ...adminVehicleOperations,
   ...apiKeyOperations,
   ...serverOperations,
   ...paymentWebhookOperations,
