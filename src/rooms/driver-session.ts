@@ -23,6 +23,7 @@ import {
   type TripMoveFrameType,
 } from "../protocol/dispatch";
 import type { TripVehicle } from "../protocol/vehicles";
+import { approvalRequiredAt } from "../domain/driver-approval";
 import { CellReporter, FixIntake } from "./driver-location";
 import {
   candidateOf,
@@ -149,6 +150,28 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
         offeredTripId: row.status === "offered" ? row.trip_id : null,
         tripId: row.status === "on_trip" ? row.trip_id : null,
       };
+    });
+  }
+
+  /**
+   * An operator's review changed what the driver may drive (the Worker read it from D1):
+   * `vehicle` is the car trips reserving the driver show from now on; a driver no longer
+   * `approved` who is available where approval is required goes offline, as going online there
+   * would now be refused. One holding an offer or on a trip keeps it; the next going online is
+   * refused.
+   */
+  approvalChanged(vehicle: TripVehicle | null, approved: boolean): Promise<Result<Driver>> {
+    return this.rpc("approvalChanged", () => {
+      const row = this.record.row();
+      this.record.write(`UPDATE driver SET vehicle = ?`, vehicle === null ? null : JSON.stringify(vehicle));
+      const at = lastFixOf(row);
+      const required =
+        at !== null && approvalRequiredAt(this.config.SERVICE_AREAS, this.config.DRIVER_APPROVAL_REQUIRED, at);
+      if (!approved && required && row.status === "available") {
+        this.leaveCell(row);
+        this.record.write(`UPDATE driver SET status = 'offline', cell = NULL`);
+      }
+      return this.view(this.record.row());
     });
   }
 

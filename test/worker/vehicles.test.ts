@@ -308,20 +308,33 @@ describe("going online", () => {
     expect(car.status).toBe("pending");
   });
 
-  it("lets an approved driver online, and refuses them again once a paper of theirs is rejected", async () => {
+  it("lets an approved driver online, and takes them off where approval is required once a paper is rejected", async () => {
     const admin = await registerAdmin();
     const { driver, licence, vehicle } = await approvedDriver(admin);
     const approval = await call("GET", "/v1/drivers/me/approval", { token: driver.token });
     expect(approval.body).toMatchObject({ approved: true, missing: [], vehicle: { id: vehicle.id } });
-    const online = await goOnline(driver, town(3));
+    const at = town(3);
+    const online = await goOnline(driver, at);
     expect(online.status).toBe(200);
     expect(online.body.driver.status).toBe("available");
-    expect((await call("POST", "/v1/drivers/me/offline", { token: driver.token })).status).toBe(200);
+    await waitFor("the driver in the geo index", async () => ((await inCell(at, driver.user.id)) ? true : undefined));
 
     await review(admin, "documents", licence.id, { decision: "reject", reason: "licence suspended" });
-    const refused = await goOnline(driver, town(3));
+    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.status).toBe("offline");
+    await waitFor("the driver out of the geo index", async () =>
+      (await inCell(at, driver.user.id)) ? undefined : true,
+    );
+    const refused = await goOnline(driver, at);
     expectError(refused, 403, "driver_not_approved");
     expect(refused.body.error.details).toEqual({ missing: ["licence"] });
+  });
+
+  it("leaves a driver online where approval is not required when a paper is rejected", async () => {
+    const admin = await registerAdmin();
+    const { driver, licence } = await approvedDriver(admin);
+    expect((await goOnline(driver, area(4))).status).toBe(200);
+    await review(admin, "documents", licence.id, { decision: "reject", reason: "blurred" });
+    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.status).toBe("available");
   });
 });
 

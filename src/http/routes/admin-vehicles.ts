@@ -3,8 +3,9 @@
  * Operators' review of drivers' vehicles and documents (`/v1/admin/…`, mounted under the admin
  * routes, whose middleware lets only operators in): a driver's file (their vehicles and
  * documents), a document's download, and a decision on a document or a vehicle, with a reason
- * for a rejection; each decision is audited (db/audit.ts) in the batch that makes it. A vehicle
- * is approved only once its registration and insurance are.
+ * for a rejection; each decision is audited (db/audit.ts) in the batch that makes it, then told
+ * to the driver's session (http/driver-approval.ts). A vehicle is approved only once its
+ * registration and insurance are.
  */
 import { Hono } from "hono";
 import { documentsOf, findDocument, publicDocument, reviewDocument } from "../../db/driver-documents";
@@ -13,6 +14,7 @@ import { reviewVehicle, vehiclesOf } from "../../db/vehicles";
 import { ApiError, conflict, notFound } from "../../errors";
 import { type DriverFile, ReviewBody } from "../../protocol/vehicles";
 import type { AppEnv } from "../context";
+import { tellSessionOfReview } from "../driver-approval";
 import { downloadDocument } from "../file-download";
 import { readBody, readId } from "../validate";
 
@@ -42,6 +44,7 @@ adminVehicleRoutes.post("/documents/:id/review", async (c) => {
   const outcome = await reviewDocument(c.env.DB, readId(c), c.get("identity").userId, review, Date.now());
   if (outcome === "not_found") throw notFound("document not found");
   if (outcome === "not_uploaded") throw conflict("the document's file has not been uploaded (or was refused)");
+  await tellSessionOfReview(c.env, outcome.driverId);
   return c.json({ document: publicDocument(outcome) });
 });
 

@@ -15,17 +15,14 @@
 import { Hono } from "hono";
 import { payoutAccountOf, setPayoutAccount } from "../../db/payouts";
 import { ratingOf } from "../../db/ratings";
-import { approvalOf } from "../../db/vehicles";
-import { approvalRequiredAt } from "../../domain/driver-approval";
 import { ApiError, type Result, unwrap } from "../../errors";
-import type { LatLng } from "../../protocol/common";
-import type { TripVehicle } from "../../protocol/vehicles";
 import { paymentProvider } from "../../payments/provider";
 import { LocationBody, OnlineBody } from "../../protocol/dispatch";
 import { PayoutAccountBody } from "../../protocol/payouts";
 import { driverSession } from "../../rooms/stubs";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
+import { vehicleToGoOnlineWith } from "../driver-approval";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { readBody } from "../validate";
 import { vehicleRoutes } from "./vehicles";
@@ -55,36 +52,12 @@ async function onMySession<T>(c: AppContext, call: (session: Session) => Promise
   return unwrap(await call(await readySession(c)));
 }
 
-/**
- * The car the driver goes online with (their newest approved vehicle, or null), read from D1 once
- * per going online; the session keeps it for the trips that reserve them. Where approval is
- * required (domain/driver-approval), a driver lacking an approved licence or vehicle is refused
- * with 403 `driver_not_approved` and what is missing.
- */
-async function vehicleToGoOnlineWith(c: AppContext, location: LatLng): Promise<TripVehicle | null> {
-  const config = c.get("config");
-  const { missing, vehicle } = await approvalOf(c.env.DB, c.get("identity").userId);
-  if (missing.length > 0 && approvalRequiredAt(config.SERVICE_AREAS, config.DRIVER_APPROVAL_REQUIRED, location))
-    throw new ApiError(
-      403,
-      "driver_not_approved",
-      `an approved ${missing.join(" and an approved ")} are needed to go online here`,
-      { missing },
-    );
-  return (
-    vehicle && {
-      make: vehicle.make,
-      model: vehicle.model,
-      colour: vehicle.colour,
-      plate: vehicle.plate,
-      tier: vehicle.tier,
-    }
-  );
-}
-
 driverRoutes.post("/drivers/me/online", async (c) => {
   const body = await readBody(c, OnlineBody);
-  const [vehicle, session] = await Promise.all([vehicleToGoOnlineWith(c, body.location), readySession(c)]);
+  const [vehicle, session] = await Promise.all([
+    vehicleToGoOnlineWith(c.env.DB, c.get("config"), c.get("identity").userId, body.location),
+    readySession(c),
+  ]);
   const driver = unwrap(await session.goOnline(body.location, vehicle));
   return c.json({ driver });
 });
