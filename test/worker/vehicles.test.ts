@@ -308,7 +308,7 @@ describe("going online", () => {
     expect(car.status).toBe("pending");
   });
 
-  it("lets an approved driver online, and takes them off where approval is required once a paper is rejected", async () => {
+  it("lets an approved driver online, and takes them off where required once a paper is rejected", async () => {
     const admin = await registerAdmin();
     const { driver, licence, vehicle } = await approvedDriver(admin);
     const approval = await call("GET", "/v1/drivers/me/approval", { token: driver.token });
