@@ -7,6 +7,7 @@
 // vehicle, a rider registering one, a driver reviewing, someone else's document, bad values.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { call, connectOk, registerUser, type TestUser, type WireJson } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
 import {
@@ -395,5 +396,53 @@ describe("what the rider sees of the driver", () => {
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
     expect((await getTrip(rider, trip.id)).driver).toEqual({ firstName: "Theo", rating: null, vehicle: null });
     socket.close();
+  });
+});
+
+describe("the client SDK", () => {
+  const sdk = (user: TestUser) =>
+    new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: user.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+
+  it("registers a vehicle, uploads its papers, and reviews them as an operator", async () => {
+    const driver = sdk(await registerUser("driver"));
+    const admin = sdk(await registerAdmin());
+    const vehicle = await driver.registerVehicle(vehicleBody({ tier: "comfort" }));
+    expect(await driver.vehicles()).toEqual([vehicle]);
+    const png = pngBytes(8, 8);
+    const licence = await driver.uploadDocument({
+      kind: "licence",
+      filename: "me.png",
+      contentType: "image/png",
+      data: png,
+    });
+    expect(licence).toMatchObject({ kind: "licence", status: "pending", size: png.length });
+    const papers = [];
+    for (const kind of ["registration", "insurance"] as const)
+      papers.push(
+        await driver.uploadDocument({
+          kind,
+          vehicleId: vehicle.id,
+          filename: `${kind}.pdf`,
+          contentType: "application/pdf",
+          data: pdfBytes(),
+        }),
+      );
+    expect(new Uint8Array(await (await driver.downloadDocument(licence.id)).arrayBuffer())).toEqual(png);
+    expect(new Uint8Array(await (await admin.downloadDocument(licence.id, { admin: true })).arrayBuffer())).toEqual(
+      png,
+    );
+
+    const early = await admin.reviewVehicle(vehicle.id, { decision: "approve" }).catch((err: unknown) => err);
+    expect(isRidewireError(early) && early.code).toBe("documents_not_approved");
+    for (const doc of [licence, ...papers]) await admin.reviewDocument(doc.id, { decision: "approve" });
+    expect(await admin.reviewVehicle(vehicle.id, { decision: "approve" })).toMatchObject({ status: "approved" });
+    expect(await driver.approval()).toMatchObject({ approved: true, missing: [], vehicle: { id: vehicle.id } });
+    const file = await admin.driverFile(vehicle.driverId);
+    expect(file.documents.map((d) => d.status)).toEqual(["approved", "approved", "approved"]);
+    expect(await driver.goOnline(town(8))).toMatchObject({ status: "available" });
   });
 });
