@@ -678,7 +678,7 @@ export const driverDocuments = sqliteTable(
       .notNull()
       .references(() => users.id),
     vehicleId: text("vehicle_id").references(() => vehicles.id),
-    kind: text("kind", { enum: ["licence", "registration", "insurance"] }).notNull(),
+    kind: text("kind", { enum: ["licence", "registration", "insurance", "photo"] }).notNull(),
     key: text("key").notNull().unique(),
     filename: text("filename").notNull(),
     contentType: text("content_type").notNull(),

@@ -170,13 +170,14 @@ export async function reviewVehicle(
 /**
  * What stands between a driver and going online, in one read: an approved licence, and an
  * approved vehicle whose registration and insurance are approved (a paper rejected after the
- * vehicle's approval takes it off the road). The vehicle returned is the newest such one.
+ * vehicle's approval takes it off the road). The vehicle returned is the newest such one; the
+ * photo, the driver's newest approved one (optional).
  */
 export async function approvalOf(
   d1: D1Database,
   driverId: string,
-): Promise<{ missing: ApprovalGap[]; vehicle: Vehicle | null }> {
-  const [licence, vehicle] = await d1.batch([
+): Promise<{ missing: ApprovalGap[]; vehicle: Vehicle | null; photoId: string | null }> {
+  const [licence, vehicle, photo] = await d1.batch([
     d1
       .prepare(
         `SELECT 1 AS ok FROM driver_documents WHERE driver_id = ? AND kind = 'licence' AND status = 'approved' LIMIT 1`,
@@ -190,10 +191,18 @@ export async function approvalOf(
          ORDER BY v.reviewed_at DESC, v.id LIMIT 1`,
       )
       .bind(driverId),
+    // The driver's newest approved photo, if any: not needed to go online.
+    d1
+      .prepare(
+        `SELECT id FROM driver_documents WHERE driver_id = ? AND kind = 'photo' AND status = 'approved'
+         ORDER BY created_at DESC, id LIMIT 1`,
+      )
+      .bind(driverId),
   ]);
   const row = vehicle?.results[0] as VehicleRow | undefined;
   const missing: ApprovalGap[] = [];
   if ((licence?.results.length ?? 0) === 0) missing.push("licence");
   if (!row) missing.push("vehicle");
-  return { missing, vehicle: row ? toVehicle(row) : null };
+  const photoId = (photo?.results[0] as { id: string } | undefined)?.id ?? null;
+  return { missing, vehicle: row ? toVehicle(row) : null, photoId };
 }

@@ -12,6 +12,7 @@ import { ApiError, type Result, unwrap } from "../errors";
 import type { LatLng } from "../protocol/common";
 import type { Driver } from "../protocol/dispatch";
 import type { TripVehicle, Vehicle } from "../protocol/vehicles";
+import type { DriverProfile } from "../rooms/driver-record";
 import { driverSession } from "../rooms/stubs";
 
 /** The part of a vehicle a trip shows its rider. */
@@ -22,7 +23,8 @@ function tripVehicleOf(vehicle: Vehicle | null): TripVehicle | null {
 }
 
 /**
- * The car a driver goes online with at `location` (their newest approved vehicle, or null).
+ * The car and photo a driver goes online with at `location` (their newest approved vehicle and
+ * photo, or null).
  * Where approval is required (domain/driver-approval), a driver lacking an approved licence or
  * vehicle is refused with 403 `driver_not_approved` and what is missing.
  */
@@ -31,8 +33,8 @@ export async function vehicleToGoOnlineWith(
   config: Config,
   driverId: string,
   location: LatLng,
-): Promise<TripVehicle | null> {
-  const { missing, vehicle } = await approvalOf(db, driverId);
+): Promise<DriverProfile> {
+  const { missing, vehicle, photoId } = await approvalOf(db, driverId);
   if (missing.length > 0 && approvalRequiredAt(config.SERVICE_AREAS, config.DRIVER_APPROVAL_REQUIRED, location))
     throw new ApiError(
       403,
@@ -40,19 +42,19 @@ export async function vehicleToGoOnlineWith(
       `an approved ${missing.join(" and an approved ")} are needed to go online here`,
       { missing },
     );
-  return tripVehicleOf(vehicle);
+  return { vehicle: tripVehicleOf(vehicle), photoId };
 }
 
 /**
  * After an operator's review of one of `driverId`'s papers or vehicles: their session shows the
- * car they now have to the trips it is offered, and a driver who lost their approval is taken
+ * car and photo they now have to the trips it is offered, and a driver who lost their approval is taken
  * offline where it is required (the session decides, from where the driver is). A driver whose
  * session was never made has nothing to update; the next going online reads D1 again.
  */
 export async function tellSessionOfReview(env: Env, driverId: string): Promise<void> {
-  const { missing, vehicle } = await approvalOf(env.DB, driverId);
+  const { missing, vehicle, photoId } = await approvalOf(env.DB, driverId);
   const session = driverSession(env, driverId);
-  unlessNeverOnline(await session.approvalChanged(tripVehicleOf(vehicle), missing.length === 0));
+  unlessNeverOnline(await session.approvalChanged({ vehicle: tripVehicleOf(vehicle), photoId }, missing.length === 0));
 }
 
 /** A session's answer, where one that has no record yet (the driver never went online) is fine. */

@@ -114,6 +114,7 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   // A driver's documents (README, "Drivers and vehicles"): the same, for the driver and for operators.
   { method: "POST", path: /^\/v1\/drivers\/me\/documents$/, routeClass: "upload" },
   { method: "GET", path: /^\/v1\/(drivers\/me|admin)\/documents\/[^/]+\/file$/, routeClass: "file_read" },
+  { method: "GET", path: /^\/v1\/trips\/[^/]+\/driver-photo$/, routeClass: "file_read" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

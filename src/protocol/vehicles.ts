@@ -73,8 +73,11 @@ export const Vehicle = z.object({
 });
 export type Vehicle = z.infer<typeof Vehicle>;
 
-/** The documents a driver uploads: their licence, and each vehicle's registration and insurance. */
-export const DocumentKind = z.enum(["licence", "registration", "insurance"]);
+/**
+ * The documents a driver uploads: their licence, each vehicle's registration and insurance, and
+ * a photo of themselves (optional; once approved, their riders see it).
+ */
+export const DocumentKind = z.enum(["licence", "registration", "insurance", "photo"]);
 export type DocumentKind = z.infer<typeof DocumentKind>;
 
 /** Kinds that belong to a vehicle (the rest belong to the driver). */
@@ -135,8 +138,12 @@ export const DocumentRequestBody = z
     size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   })
   .refine((b) => VEHICLE_DOCUMENT_KINDS.includes(b.kind) === (b.vehicleId !== undefined), {
-    message: "a registration or insurance names its vehicleId; a licence names none",
+    message: "a registration or insurance names its vehicleId; a licence or photo names none",
     path: ["vehicleId"],
+  })
+  .refine((b) => b.kind !== "photo" || b.contentType !== "application/pdf", {
+    message: "a photo is a JPEG or PNG image",
+    path: ["contentType"],
   });
 export type DocumentRequestBody = z.infer<typeof DocumentRequestBody>;
 
@@ -196,13 +203,15 @@ export type TripVehicle = z.infer<typeof TripVehicle>;
 
 /**
  * The assigned driver as the trip shows them from acceptance on: first name, rating (null
- * before any), and the car, or null for a driver who went online where approval is not required
- * and has no approved vehicle.
+ * before any), whether they have a photo, and the car, or null for a driver who went online where
+ * approval is not required and has no approved vehicle.
  */
 export const TripDriver = z.object({
   firstName: z.string(),
   rating: z.number().nullable(),
   vehicle: TripVehicle.nullable(),
+  /** Whether the driver has an approved photo: the trip's parties read it at GET /v1/trips/:id/driver-photo. */
+  photo: z.boolean(),
 });
 export type TripDriver = z.infer<typeof TripDriver>;
 

@@ -33,6 +33,7 @@ import {
   driverView,
   lastFixOf,
   RECENT_ACCEPTANCE,
+  type DriverProfile,
   type ReservedDriver,
   reservedProfileOf,
 } from "./driver-record";
@@ -92,10 +93,10 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   }
 
   /**
-   * `vehicle`: the approved vehicle the Worker found for the driver (null: none), kept for the
-   * trips that reserve them; left as it was when not given (an older caller).
+   * `profile`: the approved vehicle and photo the Worker found for the driver (null: none), kept
+   * for the trips that reserve them; left as it was when not given (an older caller).
    */
-  goOnline(location: LatLng, vehicle?: TripVehicle | null): Promise<Result<Driver>> {
+  goOnline(location: LatLng, profile?: DriverProfile): Promise<Result<Driver>> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.record.row();
@@ -104,12 +105,12 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       if (refused) throw forbidden(refused);
       this.record.write(
         `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END,
-         lat = ?, lng = ?, location_at = ?${vehicle === undefined ? "" : ", vehicle = ?"}`,
+         lat = ?, lng = ?, location_at = ?`,
         location.lat,
         location.lng,
         now,
-        ...(vehicle === undefined ? [] : [vehicle === null ? null : JSON.stringify(vehicle)]),
       );
+      if (profile) this.keepProfile(profile);
       this.reportToCell(
         {
           ...row,
@@ -155,15 +156,15 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   /**
    * An operator's review changed what the driver may drive (the Worker read it from D1):
-   * `vehicle` is the car trips reserving the driver show from now on; a driver no longer
+   * `profile` is the car and photo trips reserving the driver show from now on; a driver no longer
    * `approved` who is available where approval is required goes offline, as going online there
    * would now be refused. One holding an offer or on a trip keeps it; the next going online is
    * refused.
    */
-  approvalChanged(vehicle: TripVehicle | null, approved: boolean): Promise<Result<Driver>> {
+  approvalChanged(profile: DriverProfile, approved: boolean): Promise<Result<Driver>> {
     return this.rpc("approvalChanged", () => {
       const row = this.record.row();
-      this.record.write(`UPDATE driver SET vehicle = ?`, vehicle === null ? null : JSON.stringify(vehicle));
+      this.keepProfile(profile);
       const at = lastFixOf(row);
       const required =
         at !== null && approvalRequiredAt(this.config.SERVICE_AREAS, this.config.DRIVER_APPROVAL_REQUIRED, at);
@@ -350,6 +351,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  private keepProfile(profile: DriverProfile): void {
+    const vehicle = profile.vehicle === null ? null : JSON.stringify(profile.vehicle);
+    this.record.write(`UPDATE driver SET vehicle = ?, photo_id = ?`, vehicle, profile.photoId);
+  }
 
   private showTrip(trip: Trip | undefined): void {
     if (trip) this.sendToUser(this.record.row().id, { type: "trip", trip });

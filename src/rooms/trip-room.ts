@@ -298,6 +298,20 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     return this.rpc("settle", () => this.settleNow());
   }
 
+  /**
+   * The assigned driver's approved photo (a document id, for the Worker to serve), to the trip's
+   * parties from acceptance on; 404 when the trip has no driver or the driver no photo.
+   */
+  driverPhoto(identity: Identity): Promise<Result<{ driverId: string; documentId: string }>> {
+    return this.rpc("driverPhoto", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      const documentId = state.driverId === null ? null : this.cards.photoId(state.driverId);
+      if (state.driverId === null || documentId === null) throw new ApiError(404, "not_found", "no driver photo");
+      return { driverId: state.driverId, documentId };
+    });
+  }
+
   /** Whether the caller is the trip's rider or its driver (403 for anyone else): who raised an SOS. */
   partyRole(identity: Identity): Promise<Result<{ role: "rider" | "driver"; status: TripStatus }>> {
     return this.rpc("partyRole", () => {

@@ -31,7 +31,8 @@ describe("rate limit classes", () => {
         op.path.startsWith("/v1/shared/") ||
         op.path.startsWith("/v1/server/") ||
         /^\/v1\/rooms\/\{\w+\}\/attachments\/\{\w+\}$/.test(op.path) ||
-        /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path);
+        /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path) ||
+        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -80,6 +81,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("POST", "/v1/drivers/me/documents")).toBe("upload");
     expect(routeClassOf("GET", "/v1/drivers/me/documents/doc_1/file")).toBe("file_read");
     expect(routeClassOf("GET", "/v1/admin/documents/doc_1/file")).toBe("file_read");
+    expect(routeClassOf("GET", "/v1/trips/trip_1/driver-photo")).toBe("file_read");
     expect(routeClassOf("POST", "/v1/drivers/me/vehicles")).toBe("write");
     expect(routeClassOf("POST", "/v1/admin/vehicles/veh_1/review")).toBe("write");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();

@@ -369,6 +369,7 @@ describe("what the rider sees of the driver", () => {
       firstName: "Ines",
       rating: null,
       vehicle: { make: "Skoda", model: "Octavia", colour: "White", plate: car.plate, tier: "economy" },
+      photo: false,
     };
     expect((await getTrip(rider, trip.id)).driver).toEqual(card);
     expect((await riderWs.next((f) => f.type === "status" && f.trip.status === "accepted")).trip.driver).toEqual(card);
@@ -394,7 +395,57 @@ describe("what the rider sees of the driver", () => {
     const trip = await requestTrip(rider, pickup, offset(pickup, 3));
     await nextOffer({ ...driver, socket }, trip.id);
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
-    expect((await getTrip(rider, trip.id)).driver).toEqual({ firstName: "Theo", rating: null, vehicle: null });
+    expect((await getTrip(rider, trip.id)).driver).toEqual({
+      firstName: "Theo",
+      rating: null,
+      vehicle: null,
+      photo: false,
+    });
+    socket.close();
+  });
+});
+
+describe("the driver's photo", () => {
+  it("shows the trip's parties the driver's approved photo from acceptance on, nobody else, never a PDF", async () => {
+    const admin = await registerAdmin();
+    const { driver } = await approvedDriver(admin, "Pia Lund");
+    const jpeg = jpegBytes(30, 40);
+    expectError(
+      await call("POST", "/v1/drivers/me/documents", {
+        token: driver.token,
+        body: { kind: "photo", filename: "me.pdf", contentType: "application/pdf", size: 100 },
+      }),
+      400,
+      "invalid_request",
+    );
+    const photo = await uploadDocument(driver, { kind: "photo" }, jpeg, "image/jpeg");
+    expect(photo.status).toBe(201);
+    await review(admin, "documents", photo.body.document.id, { decision: "approve" });
+
+    const pickup = town(9);
+    expect((await goOnline(driver, pickup)).status).toBe(200);
+    const socket = await connectOk("/v1/drivers/me/ws", driver.token);
+    await socket.nextOfType("welcome");
+    await waitFor("the driver in the geo index", async () =>
+      (await inCell(pickup, driver.user.id)) ? true : undefined,
+    );
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 3));
+    await nextOffer({ ...driver, socket }, trip.id);
+    // Offered is not accepted: no photo yet.
+    expect((await download(rider, `/v1/trips/${trip.id}/driver-photo`)).status).toBe(404);
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+    expect((await getTrip(rider, trip.id)).driver).toMatchObject({ firstName: "Pia", photo: true });
+    const file = await download(rider, `/v1/trips/${trip.id}/driver-photo`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("Content-Type")).toBe("image/jpeg");
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(jpeg);
+    const stranger = await registerUser("rider");
+    expect((await download(stranger, `/v1/trips/${trip.id}/driver-photo`)).status).toBe(403);
+
+    // Rejected since: the trip shows it no more.
+    await review(admin, "documents", photo.body.document.id, { decision: "reject", reason: "not a face" });
+    expect((await download(rider, `/v1/trips/${trip.id}/driver-photo`)).status).toBe(404);
     socket.close();
   });
 });

@@ -941,6 +941,16 @@ export class RidewireClient {
     });
   }
 
+  /** The assigned driver's photo (the trip's rider or driver, once accepted; when `trip.driver.photo`), as a Blob. */
+  driverPhoto(tripId: string, options?: RequestOptions): Promise<Blob> {
+    return this.call<Blob>({
+      method: "GET",
+      path: `/v1/trips/${seg(tripId)}/driver-photo`,
+      blob: true,
+      signal: options?.signal,
+    });
+  }
+
   /** Whether the driver may go online where approval is required, and what is missing. */
   approval(options?: RequestOptions): Promise<DriverApproval> {
     return this.call({

@@ -19,7 +19,7 @@ import { serviceOperations } from "./service";
 import { safetyOperations } from "./safety";
 import { apiKeyOperations, serverOperations } from "./server-api";
 import { tripOperations } from "./trips";
-import { adminVehicleOperations, vehicleOperations } from "./vehicles";
+import { adminVehicleOperations, driverPhotoOperations, vehicleOperations } from "./vehicles";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
 /**
@@ -36,6 +36,7 @@ export const operations: Operation[] = [
   ...payoutAccountOperations,
   ...tripOperations,
   ...safetyOperations,
+  ...driverPhotoOperations,
   ...notificationOperations,
   ...walletOperations,
   ...payoutOperations,

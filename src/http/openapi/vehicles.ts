@@ -79,6 +79,19 @@ export const vehicleOperations: Operation[] = [
   },
 ];
 
+/** The driver's photo, where the trips' operations are (openapi/index.ts puts it after them). */
+export const driverPhotoOperations: Operation[] = [
+  {
+    method: "get",
+    path: "/v1/trips/{id}/driver-photo",
+    summary:
+      "The assigned driver's approved photo (the trip's rider and driver, from acceptance on; 404 when there is none)",
+    auth: true,
+    status: 200,
+    fileResponse: ["image/jpeg", "image/png"],
+  },
+];
+
 export const adminVehicleOperations: Operation[] = [
   {
     method: "get",

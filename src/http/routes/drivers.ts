@@ -54,11 +54,11 @@ async function onMySession<T>(c: AppContext, call: (session: Session) => Promise
 
 driverRoutes.post("/drivers/me/online", async (c) => {
   const body = await readBody(c, OnlineBody);
-  const [vehicle, session] = await Promise.all([
+  const [profile, session] = await Promise.all([
     vehicleToGoOnlineWith(c.env.DB, c.get("config"), c.get("identity").userId, body.location),
     readySession(c),
   ]);
-  const driver = unwrap(await session.goOnline(body.location, vehicle));
+  const driver = unwrap(await session.goOnline(body.location, profile));
   return c.json({ driver });
 });
 
