@@ -24,7 +24,7 @@ describe("an offer reaches the driver only when its trip shows it", () => {
     const session = driverStub(driver.user.id);
     expect(unwrap(await session.reserve("trip-a"))).toEqual({
       reserved: true,
-      driver: { rating: null, vehicle: null },
+      driver: { rating: null, vehicle: null, photoId: null },
     });
     // Held, so no second trip gets them; and nothing shown yet, not even to a new channel.
     expect(unwrap(await session.reserve("trip-b"))).toEqual({ reserved: false });
@@ -50,12 +50,12 @@ describe("an offer reaches the driver only when its trip shows it", () => {
     const session = driverStub(driver.user.id);
     expect(unwrap(await session.reserve("trip-unseen"))).toEqual({
       reserved: true,
-      driver: { rating: null, vehicle: null },
+      driver: { rating: null, vehicle: null, photoId: null },
     });
     expect(unwrap(await session.release("trip-unseen", "expired"))).toMatchObject({ status: "available" });
     expect(unwrap(await session.reserve("trip-seen"))).toEqual({
       reserved: true,
-      driver: { rating: null, vehicle: null },
+      driver: { rating: null, vehicle: null, photoId: null },
     });
     unwrap(await session.showOffer(offerOf("trip-seen")));
     unwrap(await session.release("trip-seen", "expired"));
