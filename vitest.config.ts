@@ -83,6 +83,7 @@ export default defineConfig(async () => {
                       },
                       {
                         name: "pin city",
+                        driverApproval: false,
                         polygon: [
                           [100, -65],
                           [120, -65],
@@ -91,8 +92,22 @@ export default defineConfig(async () => {
                         ],
                       },
                       {
+                        // Drivers going online here need approval (DRIVER_APPROVAL_REQUIRED's
+                        // default); the vehicles tests use it. The test world opts out, as the
+                        // tests written before approval expect.
+                        name: "approval town",
+                        tripPin: false,
+                        polygon: [
+                          [80, -65],
+                          [100, -65],
+                          [100, 65],
+                          [80, 65],
+                        ],
+                      },
+                      {
                         name: "test world",
                         tripPin: false,
+                        driverApproval: false,
                         polygon: [
                           [-180, -65],
                           [180, -65],

@@ -34,6 +34,10 @@ const port = extra.includes("--port") ? [] : ["--port", "8787"];
 // Local receivers (a webhook on 127.0.0.1) are how notifications are tried out on one machine;
 // a deployed Worker keeps wrangler.toml's "false" and refuses loopback and plain http.
 const loopbackWebhooks = ["--var", "ALLOW_LOOPBACK_WEBHOOKS:true"];
+// Local drivers (the simulator's, the benchmarks', the web app's) go online without an operator
+// approving their licence and car; a deployed Worker keeps wrangler.toml's "true". To try the
+// approval flow locally: `DRIVER_APPROVAL_REQUIRED=true npm run dev`.
+const driverApproval = ["--var", `DRIVER_APPROVAL_REQUIRED:${process.env.DRIVER_APPROVAL_REQUIRED ?? "false"}`];
 // The caller's arguments first: a positional entry point (bench/trip-floor.mjs serves another)
 // would otherwise be read as one more value of --var.
-run(["dev", ...extra, ...port, ...loopbackWebhooks]);
+run(["dev", ...extra, ...port, ...loopbackWebhooks, ...driverApproval]);

@@ -117,6 +117,28 @@ const ConfigSchema = z
       .enum(["true", "false"])
       .default("true")
       .transform((v) => v === "true"),
+    // Drivers and vehicles (README, "Drivers and vehicles"). Whether a driver needs an approved
+    // licence and vehicle to go online; a service area's `driverApproval` overrides it where the
+    // driver goes online. `npm run dev` turns it off (scripts/dev.mjs) unless asked to keep it.
+    DRIVER_APPROVAL_REQUIRED: z
+      .enum(["true", "false"])
+      .default("true")
+      .transform((v) => v === "true"),
+    /** The tiers a vehicle may be registered under, comma-separated (the tiers' own rules come later). */
+    VEHICLE_TIERS: z
+      .string()
+      .default("economy,comfort,xl,moto")
+      .transform((raw) =>
+        raw
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,19}$/, "a tier is a lower-case name")).min(1)),
+    /** Vehicles one driver may have that are not rejected. */
+    VEHICLES_PER_DRIVER: int(3, 1),
+    /** The largest document (licence, registration, insurance scan) a driver may upload, in bytes (≤ 25 MiB). */
+    DRIVER_DOCUMENT_MAX_BYTES: int(10_485_760, 1).pipe(z.number().max(26_214_400)),
     /** Wrong PINs in a row before the trip's PIN is locked; each lock lasts TRIP_PIN_LOCK_MS, doubling per lock. */
     TRIP_PIN_MAX_ATTEMPTS: int(5, 1),
     TRIP_PIN_LOCK_MS: int(300_000, 1_000),

@@ -4,7 +4,7 @@
  * the quote (fare, surge, pickup ETA), the request, then the live trip over its room: status,
  * the driver approaching with ETA, chat, the final fare and receipt, and the rating.
  */
-import type { LatLng, Quote, Trip, TripConnection } from "@ridewire/client";
+import type { LatLng, Quote, Trip, TripConnection, TripDriver } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
@@ -12,6 +12,15 @@ import { describePoint, SAN_FRANCISCO } from "./places";
 import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
+
+/** "Ines · ★ 4.8 · White Skoda Octavia · AB 12 CD": whom and which car the rider looks for. */
+function driverLine(driver: TripDriver): string {
+  const rating = driver.rating === null ? "new driver" : `★ ${driver.rating.toFixed(1)}`;
+  const car = driver.vehicle
+    ? ` · ${driver.vehicle.colour} ${driver.vehicle.make} ${driver.vehicle.model} · ${driver.vehicle.plate}`
+    : "";
+  return `${driver.firstName} · ${rating}${car}`;
+}
 
 export const riderView: View = (root, api, session) => {
   const city = SAN_FRANCISCO;
@@ -152,6 +161,8 @@ export const riderView: View = (root, api, session) => {
   // The trip's PIN comes in the rider's own reads of the trip only (never in the room's frames),
   // so it is kept here until the ride starts.
   const pinText = h("p", { class: "trip-pin", "data-testid": "trip-pin", hidden: true });
+  // The driver and their car, from acceptance on (the trip carries them only then).
+  const driverText = h("p", { class: "trip-driver", "data-testid": "trip-driver", hidden: true });
   let pin: { tripId: string; code: string } | null = null;
   const cancelButton = h("button", { type: "button" }, "Cancel ride");
   // Share my trip: a link for someone without an account, until the trip ends or it is revoked.
@@ -212,6 +223,8 @@ export const riderView: View = (root, api, session) => {
     const beforeRide = next.status === "matching" || next.status === "accepted" || next.status === "arrived";
     pinText.hidden = !(beforeRide && pin?.tripId === next.id);
     pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
+    driverText.hidden = !next.driver;
+    driverText.textContent = next.driver ? driverLine(next.driver) : "";
     shareBox.hidden = !ACTIVE.has(next.status);
     sos.hidden = !ACTIVE.has(next.status);
     if (first) {
@@ -336,6 +349,7 @@ export const riderView: View = (root, api, session) => {
     h("h2", {}, "Your trip"),
     tripStatus,
     tripDetail,
+    driverText,
     pinText,
     shareBox,
     sos,

@@ -658,3 +658,69 @@ export const payouts = sqliteTable(
     index("payouts_status_updated_idx").on(t.status, t.updatedAt),
   ],
 );
+
+/**
+ * A driver's vehicles (db/vehicles.ts, README "Drivers and vehicles"): `pending` until an
+ * operator approves or rejects it, with the reason. A plate belongs to one vehicle that is not
+ * rejected (the partial unique index on its letters and digits), so nobody registers a car that
+ * another driver's approved or pending vehicle already is.
+ */
+export const vehicles = sqliteTable(
+  "vehicles",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    make: text("make").notNull(),
+    model: text("model").notNull(),
+    colour: text("colour").notNull(),
+    plate: text("plate").notNull(),
+    /** The plate's letters and digits alone: `AB-12 CD` and `AB12CD` are one plate. */
+    plateKey: text("plate_key").notNull(),
+    seats: integer("seats").notNull(),
+    tier: text("tier").notNull(),
+    status: text("status", { enum: ["pending", "approved", "rejected"] }).notNull(),
+    reviewReason: text("review_reason"),
+    reviewedBy: text("reviewed_by"),
+    reviewedAt: integer("reviewed_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("vehicles_driver_idx").on(t.driverId, t.createdAt),
+    uniqueIndex("vehicles_live_plate_idx").on(t.plateKey).where(sql`${t.status} != 'rejected'`),
+  ],
+);
+
+/**
+ * The papers a driver uploads for review, their bytes in R2 under `key` (README "Drivers and
+ * vehicles"): a licence, or a vehicle's registration or insurance. `awaiting_upload` from the
+ * grant until the upload passes its checks (`pending` review) or is refused (`upload_failed`);
+ * an operator then approves or rejects it with a reason.
+ */
+export const driverDocuments = sqliteTable(
+  "driver_documents",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    vehicleId: text("vehicle_id").references(() => vehicles.id),
+    kind: text("kind", { enum: ["licence", "registration", "insurance", "photo"] }).notNull(),
+    key: text("key").notNull().unique(),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size"),
+    status: text("status", {
+      enum: ["awaiting_upload", "uploading", "pending", "approved", "rejected", "upload_failed"],
+    }).notNull(),
+    reviewReason: text("review_reason"),
+    reviewedBy: text("reviewed_by"),
+    reviewedAt: integer("reviewed_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("driver_documents_driver_idx").on(t.driverId, t.createdAt),
+    index("driver_documents_vehicle_idx").on(t.vehicleId, t.kind),
+  ],
+);

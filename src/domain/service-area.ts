@@ -23,6 +23,8 @@ export const ServiceArea = z.object({
   tripPin: z.boolean().optional(),
   /** How many drivers dispatch offers a ride picked up here at once (K); unset: OFFER_BATCH_SIZE. */
   offerBatch: z.number().int().min(1).max(MAX_OFFER_BATCH).optional(),
+  /** Whether a driver going online here needs an approved licence and vehicle; unset: DRIVER_APPROVAL_REQUIRED. */
+  driverApproval: z.boolean().optional(),
 });
 export type ServiceArea = z.infer<typeof ServiceArea>;
 

@@ -1,22 +1,32 @@
 /**
  * @module files/upload-grant
- * The upload URL's token: a grant the Worker signs with HMAC-SHA256 naming the object key, the
- * room, the uploader, the declared type, the largest size and filename, and an expiry. It plays
+ * The upload URL's token: a grant the Worker signs with HMAC-SHA256 naming the object key, what
+ * the file is for (a chat room's attachment, or a driver's document for review), the uploader,
+ * the declared type, the largest size and filename, and an expiry. It plays
  * the part of an R2 presigned URL: R2's own presigned URLs are signed with S3 API credentials,
  * which a local R2 (Miniflare) does not have and which would send the bytes past the Worker's
  * checks. Here the URL points at the Worker itself (`PUT /v1/uploads/:token`), which streams the
- * bytes into the R2 binding; the room records each key once, so a token uploads once.
+ * bytes into the R2 binding; the file's owner (the room, or the document's row in D1) records
+ * each key once, so a token uploads once.
  *
  * The key is derived from JWT_SECRET for this one purpose (HMAC of a fixed label), so a grant
  * can never pass for an access token nor an access token for a grant.
  */
 import { z } from "zod";
 import { AttachmentContentType, AttachmentKey } from "../protocol/attachments";
+import { DocumentKey } from "../protocol/vehicles";
 import { fromBase64Url, timingSafeEqual, toBase64Url, utf8 } from "../auth/encoding";
 
+/** What the upload is for; its key lies in that owner's prefix (`rooms/<id>/…`, `drivers/<id>/…`). */
+export const UploadTarget = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("room"), roomId: z.string().min(1) }),
+  z.object({ kind: z.literal("driver_document"), documentId: z.string().min(1) }),
+]);
+export type UploadTarget = z.infer<typeof UploadTarget>;
+
 export const UploadGrantClaims = z.object({
-  key: AttachmentKey,
-  roomId: z.string().min(1),
+  key: z.union([AttachmentKey, DocumentKey]),
+  target: UploadTarget,
   userId: z.string().min(1),
   contentType: AttachmentContentType,
   filename: z.string().min(1),
@@ -79,7 +89,14 @@ export async function verifyUploadGrant(
   return claims.data;
 }
 
+const randomName = () => toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+
 /** A new object key in `roomId`'s prefix: 128 random bits, so nobody guesses another's. */
 export function newAttachmentKey(roomId: string): string {
-  return `rooms/${roomId}/${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
+  return `rooms/${roomId}/${randomName()}`;
+}
+
+/** A new object key in the driver's prefix, for one of their documents. */
+export function newDocumentKey(driverId: string): string {
+  return `drivers/${driverId}/${randomName()}`;
 }

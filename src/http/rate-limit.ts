@@ -119,6 +119,10 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   // Someone's last seen: a read, but one that walking many user ids would turn into a record of
   // who is active when; a budget per caller bounds that.
   { method: "GET", path: /^\/v1\/users\/[^/]+\/presence$/, routeClass: "presence" },
+  // A driver's documents (README, "Drivers and vehicles"): the same, for the driver and for operators.
+  { method: "POST", path: /^\/v1\/drivers\/me\/documents$/, routeClass: "upload" },
+  { method: "GET", path: /^\/v1\/(drivers\/me|admin)\/documents\/[^/]+\/file$/, routeClass: "file_read" },
+  { method: "GET", path: /^\/v1\/trips\/[^/]+\/driver-photo$/, routeClass: "file_read" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

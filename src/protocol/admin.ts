@@ -26,7 +26,7 @@ export const RefundBody = z.object({
 });
 export type RefundBody = z.infer<typeof RefundBody>;
 
-export const AuditTargetKind = z.enum(["user", "trip", "api_key"]);
+export const AuditTargetKind = z.enum(["user", "trip", "api_key", "vehicle", "driver_document"]);
 export type AuditTargetKind = z.infer<typeof AuditTargetKind>;
 
 export const AuditAction = z.enum([
@@ -37,6 +37,10 @@ export const AuditAction = z.enum([
   "admin.create",
   "api_key.create",
   "api_key.revoke",
+  "vehicle.approve",
+  "vehicle.reject",
+  "document.approve",
+  "document.reject",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

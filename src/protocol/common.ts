@@ -180,6 +180,17 @@ export const ErrorCode = z.enum([
   "too_many_scheduled",
   /** A scheduled ride within SCHEDULE_MIN_GAP_MS of another of the rider's (409); `details.tripId` is that one. */
   "schedule_overlap",
+  /**
+   * Going online where approval is required without an approved licence and an approved vehicle
+   * (403); `details.missing` lists what is lacking (`licence`, `vehicle`).
+   */
+  "driver_not_approved",
+  /** A vehicle whose plate another pending or approved vehicle has (409). */
+  "plate_taken",
+  /** A driver already has VEHICLES_PER_DRIVER vehicles that are not rejected (409). */
+  "too_many_vehicles",
+  /** Approving a vehicle whose registration or insurance is not approved (409); `details.missing`. */
+  "documents_not_approved",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -9,6 +9,7 @@ import { CancelReasonCode, DriverCancelBody, RiderCancelBody } from "../domain/c
 import { TripStatus } from "../domain/trip";
 import { LatLng, type Message, MessageText, Money } from "./common";
 import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
+import { TripDriver } from "./vehicles";
 
 export const DriverStatus = z.enum(["offline", "available", "offered", "on_trip"]);
 export type DriverStatus = z.infer<typeof DriverStatus>;
@@ -85,6 +86,11 @@ export const Trip = z.object({
    * the ride starts; never in the driver's, nor in frames (README, "Safety").
    */
   pin: z.string().optional(),
+  /**
+   * The assigned driver from acceptance on: first name, rating and car (make, model, colour,
+   * plate); never before a driver accepted (README, "Drivers and vehicles").
+   */
+  driver: TripDriver.optional(),
 });
 export type Trip = z.infer<typeof Trip>;
 

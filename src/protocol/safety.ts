@@ -8,6 +8,7 @@ import { z } from "zod";
 import { TripStatus } from "../domain/trip";
 import { LatLng } from "./common";
 import { type ControlFrame, PingFrame, type WelcomeFrame } from "./frames";
+import { TripVehicle } from "./vehicles";
 
 /** `POST /v1/trips/:id/share`: a new link. The token is shown this once; the service keeps only its hash. */
 export const ShareLink = z.object({
@@ -35,7 +36,8 @@ export const ShareToken = z
  */
 export const SharedTrip = z.object({
   status: TripStatus,
-  driver: z.object({ firstName: z.string() }).nullable(),
+  /** The assigned driver's first name and car (null when they have none on record); null before acceptance. */
+  driver: z.object({ firstName: z.string(), vehicle: TripVehicle.nullable() }).nullable(),
   /** The driver's latest position while they are on the trip (to the pickup, then the ride). */
   position: LatLng.nullable(),
   /** Seconds to the pickup before the ride, to the dropoff during it. */

@@ -7,6 +7,13 @@
 import type { Fix } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import type { Driver, DriverStatus } from "../protocol/dispatch";
+import { TripVehicle } from "../protocol/vehicles";
+
+/** What the Worker read from D1 of what a driver may show their riders: their approved car and photo. */
+export type DriverProfile = { vehicle: TripVehicle | null; photoId: string | null };
+
+/** The driver as a trip that reserved them keeps them for its rider (the first name comes with the accept). */
+export type ReservedDriver = { rating: number | null } & DriverProfile;
 
 export type DriverRow = {
   id: string;
@@ -26,6 +33,13 @@ export type DriverRow = {
   disconnected_at: number | null;
   /** The offer the driver was shown: only one its trip has recorded. Null while reserved and not yet shown. */
   offer: string | null;
+  /**
+   * The approved vehicle the driver went online with (TripVehicle as JSON), which a trip that
+   * reserves them shows its rider from acceptance on; null when they went online without one.
+   */
+  vehicle: string | null;
+  /** The id of the driver's approved photo (a document), which their trips let their riders read; null for none. */
+  photo_id: string | null;
 };
 
 /**
@@ -47,11 +61,13 @@ export function createDriverSchema(sql: SqlStorage): void {
     id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
     cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
     offers_made INTEGER NOT NULL DEFAULT 0, offers_accepted INTEGER NOT NULL DEFAULT 0,
-    disconnected_at INTEGER, offer TEXT, recent_acceptance REAL)`);
-  // Objects made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
+    disconnected_at INTEGER, offer TEXT, recent_acceptance REAL, vehicle TEXT, photo_id TEXT)`);
+  // Objects made before a column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
   const columns = sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
   if (!columns.some((c) => c.name === "recent_acceptance"))
     sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
+  if (!columns.some((c) => c.name === "vehicle")) sql.exec(`ALTER TABLE driver ADD COLUMN vehicle TEXT`);
+  if (!columns.some((c) => c.name === "photo_id")) sql.exec(`ALTER TABLE driver ADD COLUMN photo_id TEXT`);
 }
 
 export class DriverRecord {
@@ -143,6 +159,12 @@ export function candidateOf(row: DriverRow): Candidate | null {
     rating: row.rating,
     acceptanceRate: row.recent_acceptance,
   };
+}
+
+/** What a trip that reserves the driver learns of them for its rider: their rating and car. */
+export function reservedProfileOf(row: DriverRow): ReservedDriver {
+  const vehicle = row.vehicle === null ? null : TripVehicle.safeParse(JSON.parse(row.vehicle));
+  return { rating: row.rating, vehicle: vehicle?.success ? vehicle.data : null, photoId: row.photo_id };
 }
 
 export function driverView(row: DriverRow, connected: boolean): Driver {

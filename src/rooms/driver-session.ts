@@ -22,6 +22,8 @@ import {
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
+import type { TripVehicle } from "../protocol/vehicles";
+import { approvalRequiredAt } from "../domain/driver-approval";
 import { CellReporter, FixIntake } from "./driver-location";
 import {
   candidateOf,
@@ -31,6 +33,9 @@ import {
   driverView,
   lastFixOf,
   RECENT_ACCEPTANCE,
+  type DriverProfile,
+  type ReservedDriver,
+  reservedProfileOf,
 } from "./driver-record";
 import { Commands } from "./commands";
 import { fastLocationFrame } from "../protocol/fast-frames";
@@ -87,7 +92,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     return this.view(this.record.row());
   }
 
-  goOnline(location: LatLng): Promise<Result<Driver>> {
+  /**
+   * `profile`: the approved vehicle and photo the Worker found for the driver (null: none), kept
+   * for the trips that reserve them; left as it was when not given (an older caller).
+   */
+  goOnline(location: LatLng, profile?: DriverProfile): Promise<Result<Driver>> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.record.row();
@@ -101,6 +110,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
         location.lng,
         now,
       );
+      if (profile) this.keepProfile(profile);
       this.reportToCell(
         {
           ...row,
@@ -144,6 +154,28 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     });
   }
 
+  /**
+   * An operator's review changed what the driver may drive (the Worker read it from D1):
+   * `profile` is the car and photo trips reserving the driver show from now on; a driver no longer
+   * `approved` who is available where approval is required goes offline, as going online there
+   * would now be refused. One holding an offer or on a trip keeps it; the next going online is
+   * refused.
+   */
+  approvalChanged(profile: DriverProfile, approved: boolean): Promise<Result<Driver>> {
+    return this.rpc("approvalChanged", () => {
+      const row = this.record.row();
+      this.keepProfile(profile);
+      const at = lastFixOf(row);
+      const required =
+        at !== null && approvalRequiredAt(this.config.SERVICE_AREAS, this.config.DRIVER_APPROVAL_REQUIRED, at);
+      if (!approved && required && row.status === "available") {
+        this.leaveCell(row);
+        this.record.write(`UPDATE driver SET status = 'offline', cell = NULL`);
+      }
+      return this.view(this.record.row());
+    });
+  }
+
   get(): Promise<Result<Driver>> {
     return this.rpc("get", () => this.view(this.record.row()));
   }
@@ -159,16 +191,18 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   /**
    * The reservation lock: succeeds only for an available driver with a fresh location, who
    * then holds this trip and nothing else until it is released or confirmed. The driver sees
-   * nothing yet: the trip records its offer first, then asks `showOffer`.
+   * nothing yet: the trip records its offer first, then asks `showOffer`. A reserved driver's
+   * rating and car come with the answer, for the trip to show its rider once they accept: the
+   * trip needs no read of its own for them.
    */
-  reserve(tripId: string): Promise<Result<{ reserved: boolean }>> {
+  reserve(tripId: string): Promise<Result<{ reserved: false } | { reserved: true; driver: ReservedDriver }>> {
     return this.rpc("reserve", () => {
       const row = this.record.row();
       const fresh = row.location_at !== null && Date.now() - row.location_at <= this.config.DRIVER_STALE_MS;
-      if (row.status !== "available" || !fresh) return { reserved: false };
+      if (row.status !== "available" || !fresh) return { reserved: false as const };
       this.record.write(`UPDATE driver SET status = 'offered', trip_id = ?, offer = NULL, cell = NULL`, tripId);
       this.leaveCell(row);
-      return { reserved: true };
+      return { reserved: true as const, driver: reservedProfileOf(row) };
     });
   }
 
@@ -317,6 +351,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  private keepProfile(profile: DriverProfile): void {
+    const vehicle = profile.vehicle === null ? null : JSON.stringify(profile.vehicle);
+    this.record.write(`UPDATE driver SET vehicle = ?, photo_id = ?`, vehicle, profile.photoId);
+  }
 
   private showTrip(trip: Trip | undefined): void {
     if (trip) this.sendToUser(this.record.row().id, { type: "trip", trip });

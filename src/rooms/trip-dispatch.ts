@@ -13,6 +13,7 @@ import type { Trip } from "../protocol/dispatch";
 import type { DispatchPorts, DispatchSettings, ReservationTable } from "./dispatch-saga";
 import { CANDIDATES_PER_CELL, matchingSearch } from "../domain/area-search";
 import { candidatesBestFirst, noteTripInCell, withdrawDemand } from "./geo-cell-client";
+import type { ReservedDriver } from "./driver-record";
 import { driverSession } from "./stubs";
 
 /** Drivers a pass is reserving and has not yet recorded an offer to; see dispatch-saga's ReservationTable. */
@@ -50,13 +51,21 @@ export function candidatesFor(env: Env, config: Config): DispatchPorts["candidat
     });
 }
 
-/** The saga's calls to drivers' sessions: the lock first, the offer shown only once the trip recorded it. */
-export function driverSessions(env: Env): Pick<DispatchPorts, "reserve" | "release" | "showOffer"> {
+/**
+ * The saga's calls to drivers' sessions: the lock first, the offer shown only once the trip recorded it. A
+ * reservation's answer carries the driver's rating and car, which `noteReserved` keeps for the rider.
+ */
+export function driverSessions(
+  env: Env,
+  noteReserved: (driverId: string, driver: ReservedDriver) => void,
+): Pick<DispatchPorts, "reserve" | "release" | "showOffer"> {
   return {
     reserve: async (driverId, tripId) => {
       const answer = await driverSession(env, driverId).reserve(tripId);
       if (!answer.ok) return "no_answer";
-      return answer.value.reserved ? "reserved" : "busy";
+      if (!answer.value.reserved) return "busy";
+      noteReserved(driverId, answer.value.driver);
+      return "reserved";
     },
     release: async (driverId, tripId, reason) => {
       unwrap(await driverSession(env, driverId).release(tripId, reason));

@@ -61,9 +61,11 @@ import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record
 import { createTrackSchema, TripTrack } from "./trip-track";
 import { createPinSchema, TripPin } from "./trip-pin";
 import { createShareSchema, TripShares } from "./trip-share";
+import { createDriverCardSchema, TripDriverCards } from "./trip-driver-card";
 import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
 import { createScheduleSchema, riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
 import type { SharedTrip } from "../protocol/safety";
+import type { TripDriver } from "../protocol/vehicles";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 
@@ -86,6 +88,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly pins = new TripPin(this.ctx.storage.sql);
   /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
   private readonly shares = new TripShares(this.ctx.storage.sql);
+  /** The reserved drivers' ratings and cars in SQLite (rooms/trip-driver-card.ts); nothing in memory. */
+  private readonly cards = new TripDriverCards(this.ctx.storage.sql);
   /** The timer of the delayed arrival SMS in SQLite (rooms/trip-arrival-sms.ts); nothing in memory. */
   private readonly arrivalSms = new ArrivalSmsTimers(this.ctx.storage.sql);
   /** A scheduled ride's hold and dispatch timers in SQLite (rooms/trip-schedule.ts); nothing in memory. */
@@ -104,6 +108,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     createTrackSchema(this.sql);
     createPinSchema(this.sql);
     createShareSchema(this.sql);
+    createDriverCardSchema(this.sql);
     createArrivalSmsSchema(this.sql);
     createScheduleSchema(this.sql);
     this.sql.exec(RESERVING_SCHEMA);
@@ -164,10 +169,11 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
 
   accept(identity: Identity): Promise<Result<Trip>> {
     return this.rpc("accept", () => {
-      const trip = this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
-      // The one thing a share link shows of the driver.
-      this.shares.rememberDriver(identity.userId, identity.name);
-      return trip;
+      // The driver's first name, for the card the accepted trip shows (and a share link): kept
+      // before the move, whose status frame already carries the card, and only from the driver
+      // the trip offered itself to (a refused accept leaves it unused).
+      if (this.state().offer?.driverId === identity.userId) this.shares.rememberDriver(identity.userId, identity.name);
+      return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
     });
   }
 
@@ -284,10 +290,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
           "this share link no longer works: revoked, expired, or the trip is over",
         );
       const trip = this.view(state);
-      const firstName = state.driverId === null ? null : this.shares.driverFirstName(state.driverId);
+      const card = this.driverCard(state);
       return {
         status: state.status,
-        driver: firstName === null ? null : { firstName },
+        driver: card === null ? null : { firstName: card.firstName, vehicle: card.vehicle },
         position: trip.driverLocation,
         etaSec: trip.etaSec,
         updatedAt: state.updatedAt,
@@ -320,6 +326,20 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   /** Posts the trip's pending settlement to the ledger now (the receipt route asks before its write-behind has). */
   settle(): Promise<Result<boolean>> {
     return this.rpc("settle", () => this.settleNow());
+  }
+
+  /**
+   * The assigned driver's approved photo (a document id, for the Worker to serve), to the trip's
+   * parties from acceptance on; 404 when the trip has no driver or the driver no photo.
+   */
+  driverPhoto(identity: Identity): Promise<Result<{ driverId: string; documentId: string }>> {
+    return this.rpc("driverPhoto", () => {
+      const state = this.state();
+      this.requireParty(state, identity);
+      const documentId = state.driverId === null ? null : this.cards.photoId(state.driverId);
+      if (state.driverId === null || documentId === null) throw new ApiError(404, "not_found", "no driver photo");
+      return { driverId: state.driverId, documentId };
+    });
   }
 
   /** Whether the caller is the trip's rider or its driver (403 for anyone else): who raised an SOS. */
@@ -480,7 +500,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         trip: () => this.state(),
         commit: (command) => this.tryRun(command).ok,
         candidates: candidatesFor(this.env, this.config),
-        ...driverSessions(this.env),
+        ...driverSessions(this.env, (driverId, driver) => this.cards.note(driverId, driver)),
         reservations: reservationTable(this.sql),
         now: () => Date.now(),
         wakeAt: (at) => this.wakeAt(at),
@@ -649,7 +669,13 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   private view(state: TripState, withPosition = true): Trip {
     const driverAt = withPosition && isOnTrip(state.status) ? this.track.latest() : null;
-    return tripView(state, this.record.quote(), driverAt, this.config.travelModel);
+    return tripView(state, this.record.quote(), driverAt, this.config.travelModel, this.driverCard(state));
+  }
+
+  /** The assigned driver's card (rooms/trip-driver-card.ts); null before acceptance and after a hand-back. */
+  private driverCard(state: TripState): TripDriver | null {
+    if (state.driverId === null) return null;
+    return this.cards.card(state.driverId, this.shares.driverFirstName(state.driverId) ?? "Your driver");
   }
 
   /** The trip as its rider sees it: with the PIN they read out to the driver, until the ride starts. */

@@ -8,6 +8,7 @@ import { conflict } from "../errors";
 import { etaSec, type Fix, type LatLng, type TravelModel } from "../domain/geo";
 import { isOnTrip, type TripState } from "../domain/trip";
 import { StoredStatusFrame, type Quote, type Trip, type TripLocationFrame } from "../protocol/dispatch";
+import type { TripDriver } from "../protocol/vehicles";
 import type { StoredEvent } from "./event-log";
 
 /** The rider and the assigned driver are the trip's parties: they alone see it and join its room. */
@@ -32,9 +33,16 @@ export function tripEta(state: TripState, from: LatLng, model: TravelModel): num
 
 /**
  * The trip now. `driverAt` is the assigned driver's latest position, or null: frames that are
- * stored or sent on leave it out, and it means nothing once the trip is not active.
+ * stored or sent on leave it out, and it means nothing once the trip is not active. `driver` is
+ * the assigned driver's card (name, rating, car), shown from acceptance on; null before.
  */
-export function tripView(state: TripState, quote: Quote, driverAt: LatLng | null, model: TravelModel): Trip {
+export function tripView(
+  state: TripState,
+  quote: Quote,
+  driverAt: LatLng | null,
+  model: TravelModel,
+  driver: TripDriver | null = null,
+): Trip {
   const position = driverAt && isOnTrip(state.status) ? { lat: driverAt.lat, lng: driverAt.lng } : null;
   return {
     id: state.id,
@@ -56,6 +64,7 @@ export function tripView(state: TripState, quote: Quote, driverAt: LatLng | null
       ? { cancellation: { reasonCode: state.cancelReasonCode ?? null, note: state.cancelReason } }
       : {}),
     ...(state.fareDecision ? { fareDecision: state.fareDecision } : {}),
+    ...(driver && state.driverId !== null ? { driver } : {}),
   };
 }
 

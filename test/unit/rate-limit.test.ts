@@ -34,7 +34,9 @@ describe("rate limit classes", () => {
         // Someone's last seen: walking user ids would record who is active when; counted per user.
         op.path === "/v1/users/{id}/presence" ||
         // The list of upcoming scheduled rides wakes each ride's trip, as a poll wakes one.
-        op.path === "/v1/trips/scheduled";
+        op.path === "/v1/trips/scheduled" ||
+        /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path) ||
+        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
@@ -81,6 +83,12 @@ describe("rate limit classes", () => {
     expect(routeClassOf("POST", "/v1/rooms/room_1/attachments")).toBe("upload");
     expect(routeClassOf("PUT", "/v1/uploads/abc.def")).toBe("upload");
     expect(routeClassOf("GET", "/v1/rooms/room_1/attachments/abcdefghijklmnopqrstuv")).toBe("file_read");
+    expect(routeClassOf("POST", "/v1/drivers/me/documents")).toBe("upload");
+    expect(routeClassOf("GET", "/v1/drivers/me/documents/doc_1/file")).toBe("file_read");
+    expect(routeClassOf("GET", "/v1/admin/documents/doc_1/file")).toBe("file_read");
+    expect(routeClassOf("GET", "/v1/trips/trip_1/driver-photo")).toBe("file_read");
+    expect(routeClassOf("POST", "/v1/drivers/me/vehicles")).toBe("write");
+    expect(routeClassOf("POST", "/v1/admin/vehicles/veh_1/review")).toBe("write");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
     expect(routeClassOf("GET", "/v1/users/usr_1/presence")).toBe("presence");
     expect(routeClassOf("PUT", "/v1/me/privacy")).toBe("write");

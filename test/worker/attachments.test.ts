@@ -258,7 +258,7 @@ describe("attachments", () => {
 
     const claims = {
       key: `rooms/${roomId}/${"A".repeat(22)}`,
-      roomId,
+      target: { kind: "room" as const, roomId },
       userId: ada.user.id,
       contentType: "image/png" as const,
       filename: "x.png",

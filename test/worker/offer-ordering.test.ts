@@ -22,7 +22,10 @@ describe("an offer reaches the driver only when its trip shows it", () => {
   it("shows nothing on reserving; shows a recorded offer once, live and in a reconnect's welcome", async () => {
     const driver = await onlineDriver(area(95));
     const session = driverStub(driver.user.id);
-    expect(unwrap(await session.reserve("trip-a"))).toEqual({ reserved: true });
+    expect(unwrap(await session.reserve("trip-a"))).toEqual({
+      reserved: true,
+      driver: { rating: null, vehicle: null, photoId: null },
+    });
     // Held, so no second trip gets them; and nothing shown yet, not even to a new channel.
     expect(unwrap(await session.reserve("trip-b"))).toEqual({ reserved: false });
     const early = await connectOk("/v1/drivers/me/ws", driver.token);
@@ -45,9 +48,15 @@ describe("an offer reaches the driver only when its trip shows it", () => {
   it("withdraws only an offer the driver saw: releasing an unshown reservation sends no offer.expired", async () => {
     const driver = await onlineDriver(area(96));
     const session = driverStub(driver.user.id);
-    expect(unwrap(await session.reserve("trip-unseen"))).toEqual({ reserved: true });
+    expect(unwrap(await session.reserve("trip-unseen"))).toEqual({
+      reserved: true,
+      driver: { rating: null, vehicle: null, photoId: null },
+    });
     expect(unwrap(await session.release("trip-unseen", "expired"))).toMatchObject({ status: "available" });
-    expect(unwrap(await session.reserve("trip-seen"))).toEqual({ reserved: true });
+    expect(unwrap(await session.reserve("trip-seen"))).toEqual({
+      reserved: true,
+      driver: { rating: null, vehicle: null, photoId: null },
+    });
     unwrap(await session.showOffer(offerOf("trip-seen")));
     unwrap(await session.release("trip-seen", "expired"));
     await driver.socket.next((f) => f.type === "offer.expired");

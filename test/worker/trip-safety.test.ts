@@ -210,7 +210,7 @@ describe("share my trip", () => {
     expect(seen.body).toEqual({
       trip: {
         status: "accepted",
-        driver: { firstName: "Zora" },
+        driver: { firstName: "Zora", vehicle: null },
         position: { lat: at.lat, lng: at.lng },
         etaSec: expect.any(Number),
         updatedAt: expect.any(Number),

@@ -80,6 +80,20 @@ import type {
 } from "../../../src/protocol/payments";
 import type { Payout, PayoutAccount, PayoutBalance, PayoutListResponse } from "../../../src/protocol/payouts";
 import type {
+  DocumentContentType,
+  DocumentGrant,
+  DocumentKind,
+  DocumentUploadResponse,
+  DriverApproval,
+  DriverDocument,
+  DriverFile,
+  ReviewBody,
+  TripDriver,
+  TripVehicle,
+  Vehicle,
+  VehicleBody,
+} from "../../../src/protocol/vehicles";
+import type {
   OpsCancellationsQuery,
   OpsCancellationsResponse,
   OpsCellsResponse,
@@ -142,6 +156,16 @@ export type AttachmentFile = {
   contentType: AttachmentContentType;
   data: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>;
 };
+/** A driver's document to upload for review: its kind, its vehicle (registration, insurance), name, type and bytes. */
+export type DocumentFile = {
+  kind: DocumentKind;
+  vehicleId?: string;
+  filename: string;
+  contentType: DocumentContentType;
+  data: Blob | ArrayBuffer | Uint8Array<ArrayBuffer>;
+};
+export type VehicleInput = z.input<typeof VehicleBody>;
+export type ReviewInput = z.input<typeof ReviewBody>;
 export type IdempotentOptions = RequestOptions & {
   /** Sent as `Idempotency-Key`: the same key from the same user gives back the first result. */
   idempotencyKey?: string;
@@ -235,6 +259,13 @@ const TipAnswer = answer<{ tip: Tip }>({ tip: "object" });
 const PayoutAnswer = answer<{ payout: Payout }>({ payout: "object" });
 const PayoutListAnswer = answer<PayoutListResponse>({ payouts: "array", nextBefore: "integer | null" });
 const PayoutBalanceAnswer = answer<{ balance: PayoutBalance }>({ balance: "object" });
+const VehicleAnswer = answer<{ vehicle: Vehicle }>({ vehicle: "object" });
+const VehicleListAnswer = answer<{ vehicles: Vehicle[] }>({ vehicles: "array" });
+const DocumentGrantAnswer = answer<DocumentGrant>({ document: "object", uploadUrl: "string", method: "string" });
+const DocumentAnswer = answer<DocumentUploadResponse>({ document: "object" });
+const DocumentListAnswer = answer<{ documents: DriverDocument[] }>({ documents: "array" });
+const ApprovalAnswer = answer<DriverApproval>({ approved: "boolean", missing: "array", vehicle: "object | null" });
+const DriverFileAnswer = answer<DriverFile>({ vehicles: "array", documents: "array" });
 const PayoutAccountAnswer = answer<{ payoutAccount: PayoutAccount | null }>({ payoutAccount: "object | null" });
 const EarningsAnswer = answer<EarningsResponse>({
   earnings: "object",
@@ -870,6 +901,145 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).driver;
+  }
+
+  // ---- drivers' vehicles and documents (README, "Drivers and vehicles") ------------------------
+
+  /** Registers a vehicle, pending review; 409 `plate_taken`, `too_many_vehicles`. */
+  async registerVehicle(vehicle: VehicleInput, options?: RequestOptions): Promise<Vehicle> {
+    return (
+      await this.call({
+        method: "POST",
+        path: "/v1/drivers/me/vehicles",
+        body: vehicle,
+        schema: VehicleAnswer,
+        signal: options?.signal,
+      })
+    ).vehicle;
+  }
+
+  /** The calling driver's vehicles with their review status, newest first. */
+  async vehicles(options?: RequestOptions): Promise<Vehicle[]> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/drivers/me/vehicles",
+        schema: VehicleListAnswer,
+        signal: options?.signal,
+      })
+    ).vehicles;
+  }
+
+  /**
+   * Uploads a licence, or a vehicle's registration or insurance, for review (PDF, JPEG or PNG):
+   * asks for an upload URL, PUTs the bytes to it, and answers the document, `pending` review.
+   * Rejects with `upload_rejected` (422) when the bytes are not of `contentType`.
+   */
+  async uploadDocument(file: DocumentFile, options?: RequestOptions): Promise<DriverDocument> {
+    const size = file.data instanceof Blob ? file.data.size : file.data.byteLength;
+    const grant = await this.call({
+      method: "POST",
+      path: "/v1/drivers/me/documents",
+      body: {
+        kind: file.kind,
+        ...(file.vehicleId === undefined ? {} : { vehicleId: file.vehicleId }),
+        filename: file.filename,
+        contentType: file.contentType,
+        size,
+      },
+      schema: DocumentGrantAnswer,
+      signal: options?.signal,
+    });
+    const stored = await this.call({
+      method: grant.method,
+      path: "/v1/uploads/…",
+      url: grant.uploadUrl,
+      file: { data: file.data, contentType: file.contentType },
+      // The URL is the permission: no token goes with it.
+      anonymous: true,
+      schema: DocumentAnswer,
+      signal: options?.signal,
+    });
+    return stored.document;
+  }
+
+  /** The calling driver's documents, with each one's review status and a rejection's reason. */
+  async documents(options?: RequestOptions): Promise<DriverDocument[]> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/drivers/me/documents",
+        schema: DocumentListAnswer,
+        signal: options?.signal,
+      })
+    ).documents;
+  }
+
+  /** One of the driver's own documents, as a Blob; an operator reads any with `admin: true`. */
+  downloadDocument(documentId: string, options?: RequestOptions & { admin?: boolean }): Promise<Blob> {
+    const base = options?.admin ? "/v1/admin/documents" : "/v1/drivers/me/documents";
+    return this.call<Blob>({
+      method: "GET",
+      path: `${base}/${seg(documentId)}/file`,
+      blob: true,
+      signal: options?.signal,
+    });
+  }
+
+  /** The assigned driver's photo (the trip's rider or driver, once accepted; when `trip.driver.photo`), as a Blob. */
+  driverPhoto(tripId: string, options?: RequestOptions): Promise<Blob> {
+    return this.call<Blob>({
+      method: "GET",
+      path: `/v1/trips/${seg(tripId)}/driver-photo`,
+      blob: true,
+      signal: options?.signal,
+    });
+  }
+
+  /** Whether the driver may go online where approval is required, and what is missing. */
+  approval(options?: RequestOptions): Promise<DriverApproval> {
+    return this.call({
+      method: "GET",
+      path: "/v1/drivers/me/approval",
+      schema: ApprovalAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** A driver's vehicles and documents, for review (operators). */
+  driverFile(driverId: string, options?: RequestOptions): Promise<DriverFile> {
+    return this.call({
+      method: "GET",
+      path: `/v1/admin/drivers/${seg(driverId)}/vehicles`,
+      schema: DriverFileAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** Approves or rejects (with a reason) a driver's uploaded document (operators). */
+  async reviewDocument(documentId: string, review: ReviewInput, options?: RequestOptions): Promise<DriverDocument> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/admin/documents/${seg(documentId)}/review`,
+        body: review,
+        schema: DocumentAnswer,
+        signal: options?.signal,
+      })
+    ).document;
+  }
+
+  /** Approves or rejects a vehicle (operators); 409 `documents_not_approved` before its papers are. */
+  async reviewVehicle(vehicleId: string, review: ReviewInput, options?: RequestOptions): Promise<Vehicle> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/admin/vehicles/${seg(vehicleId)}/review`,
+        body: review,
+        schema: VehicleAnswer,
+        signal: options?.signal,
+      })
+    ).vehicle;
   }
 
   /** 409 `conflict` while on a trip. */
@@ -1623,6 +1793,16 @@ export type {
   ShareLink,
   SharedTripResponse,
   TripAlert,
+};
+export type {
+  DocumentContentType,
+  DocumentKind,
+  DriverApproval,
+  DriverDocument,
+  DriverFile,
+  TripDriver,
+  TripVehicle,
+  Vehicle,
 };
 export type {
   Attachment,

@@ -1,14 +1,16 @@
 /**
  * @module http/openapi/attachments
  * Chat attachments (routes/attachments.ts, routes/uploads.ts): the upload URL, the upload
- * itself, and the member-only download.
+ * itself (also a driver's document's, openapi/vehicles.ts), and the member-only download.
  */
+import { z } from "zod";
 import {
   AttachmentContentType,
   AttachmentGrant,
   AttachmentRequestBody,
   UploadResponse,
 } from "../../protocol/attachments";
+import { DocumentUploadResponse } from "../../protocol/vehicles";
 import type { Operation } from "./operation";
 
 const FILE_TYPES = AttachmentContentType.options;
@@ -30,11 +32,12 @@ export const attachmentOperations: Operation[] = [
     path: "/v1/uploads/{token}",
     summary:
       "Upload a file's bytes to the URL a grant returned (the URL is the permission; no Authorization): " +
-      "the declared Content-Type, at most the declared size; 422 upload_rejected when the bytes are another type",
+      "the declared Content-Type, at most the declared size; 422 upload_rejected when the bytes are another type; " +
+      "answers the attachment, or for a driver's document the document, now pending review",
     auth: false,
     fileBody: FILE_TYPES,
     status: 201,
-    response: UploadResponse,
+    response: z.union([UploadResponse, DocumentUploadResponse]),
   },
   {
     method: "get",

@@ -20,6 +20,7 @@ import { serviceOperations } from "./service";
 import { safetyOperations } from "./safety";
 import { apiKeyOperations, serverOperations } from "./server-api";
 import { tripOperations } from "./trips";
+import { adminVehicleOperations, driverPhotoOperations, vehicleOperations } from "./vehicles";
 import { paymentWebhookOperations, walletOperations } from "./wallet";
 
 /**
@@ -33,15 +34,18 @@ export const operations: Operation[] = [
   ...attachmentOperations,
   ...presenceOperations,
   ...driverOperations,
+  ...vehicleOperations,
   ...payoutAccountOperations,
   ...tripOperations,
   ...safetyOperations,
+  ...driverPhotoOperations,
   ...notificationOperations,
   ...walletOperations,
   ...payoutOperations,
   ...opsOperations,
   ...adminOperations,
   ...adminPayoutOperations,
+  ...adminVehicleOperations,
   ...apiKeyOperations,
   ...serverOperations,
   ...paymentWebhookOperations,

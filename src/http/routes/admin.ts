@@ -2,8 +2,9 @@
  * @module http/routes/admin
  * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
  * force-cancel a trip, refund a trip's charge, manage the server API's keys (routes/api-keys.ts),
- * list drivers' payouts, and read the audit log that records each of these with its required reason. The record goes
- * in the same D1 batch as the effect where the effect lives in D1 (bans, refunds, keys); a
+ * list drivers' payouts, review drivers' vehicles and documents (routes/admin-vehicles.ts), and
+ * read the audit log that records each of these with its reason. The record goes in the same
+ * D1 batch as the effect where the effect lives in D1 (bans, refunds, keys, reviews); a
  * force-cancel is decided by the trip's own object, so its record follows the cancel.
  */
 import { Hono } from "hono";
@@ -38,11 +39,13 @@ import { listPayouts } from "../../db/payouts";
 import { toPayout } from "../../payments/payouts";
 import { AdminPayoutListQuery } from "../../protocol/payouts";
 import { apiKeyRoutes } from "./api-keys";
+import { adminVehicleRoutes } from "./admin-vehicles";
 
 export const adminRoutes = new Hono<AppEnv>();
 
 adminRoutes.use("/admin/*", requireUser, requireAdmin);
 adminRoutes.route("/admin/api-keys", apiKeyRoutes);
+adminRoutes.route("/admin", adminVehicleRoutes);
 
 /**
  * How long the objects that held a banned user's sockets refuse new ones: longer than any

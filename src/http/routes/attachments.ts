@@ -3,20 +3,15 @@
  * A chat room's attachments (docs/API.md, "Attachments"): a member asks for an upload URL for
  * one file (its name, type and size are checked here; the URL is a signed, short-lived grant,
  * files/upload-grant.ts, and the upload itself is http/routes/uploads.ts), and a current member
- * downloads a stored file. A download is served so that no file can act as a page of the API's
- * origin: the checked type, `nosniff`, a sandboxing CSP, and `attachment` for anything but images.
+ * downloads a stored file, served as http/file-download.ts serves every stored upload.
  */
 import { Hono } from "hono";
 import { newAttachmentKey, signUploadGrant } from "../../files/upload-grant";
 import { ApiError, badRequest, forbidden, notFound, unwrap } from "../../errors";
-import {
-  type Attachment,
-  type AttachmentGrant,
-  AttachmentKey,
-  AttachmentRequestBody,
-} from "../../protocol/attachments";
+import { type AttachmentGrant, AttachmentKey, AttachmentRequestBody } from "../../protocol/attachments";
 import { chatRoom } from "../../rooms/stubs";
 import { requireUser } from "../auth-middleware";
+import { fileResponse } from "../file-download";
 import type { AppEnv } from "../context";
 import { readBody, readId } from "../validate";
 import { requireKnownRoom } from "./rooms";
@@ -39,7 +34,7 @@ attachmentRoutes.post("/rooms/:id/attachments", async (c) => {
   const token = await signUploadGrant(
     {
       key,
-      roomId: room.id,
+      target: { kind: "room", roomId: room.id },
       userId,
       contentType: body.contentType,
       filename: body.filename,
@@ -59,18 +54,6 @@ attachmentRoutes.post("/rooms/:id/attachments", async (c) => {
   return c.json(grant, 201);
 });
 
-/** `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266); the name is already cleaned. */
-function contentDisposition(attachment: Attachment): string {
-  const inline = attachment.contentType.startsWith("image/");
-  const fallback = attachment.filename.replace(/[^\x20-\x7e]|["\\%]/g, "_");
-  // RFC 5987 leaves `'`, `(` and `)` out of a value; encodeURIComponent keeps them.
-  const encoded = encodeURIComponent(attachment.filename).replace(
-    /['()]/g,
-    (ch) => `%${ch.charCodeAt(0).toString(16)}`,
-  );
-  return `${inline ? "inline" : "attachment"}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-}
-
 attachmentRoutes.get("/rooms/:id/attachments/:file", async (c) => {
   const roomId = readId(c);
   const parsed = AttachmentKey.safeParse(`rooms/${roomId}/${c.req.param("file")}`);
@@ -79,17 +62,5 @@ attachmentRoutes.get("/rooms/:id/attachments/:file", async (c) => {
   const attachment = unwrap(await chatRoom(c.env, roomId).attachment(c.get("identity"), parsed.data));
   const object = await c.env.FILES.get(attachment.key);
   if (!object) throw notFound("attachment not found");
-  const contentType = attachment.contentType === "text/plain" ? "text/plain; charset=utf-8" : attachment.contentType;
-  return new Response(object.body, {
-    headers: {
-      "Content-Type": contentType,
-      "Content-Length": String(object.size),
-      "Content-Disposition": contentDisposition(attachment),
-      "X-Content-Type-Options": "nosniff",
-      // Opened as a page, a file may run nothing, load nothing and reach no origin.
-      "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-      "Cache-Control": "private, no-store",
-      ETag: object.httpEtag,
-    },
-  });
+  return fileResponse(object, attachment);
 });

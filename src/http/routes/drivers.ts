@@ -1,8 +1,9 @@
 /**
  * @module http/routes/drivers
- * A driver going online and offline, the driver channel socket, and its fallback for networks
- * that break WebSockets: the channel as Server-Sent Events, and fixes posted over HTTP; and
- * where the driver's payouts go (their payout account, README "Payouts").
+ * A driver going online (where required, only once approved: README "Drivers and vehicles")
+ * and offline, their vehicles and documents (routes/vehicles.ts), the driver channel socket,
+ * and its fallback for networks that break WebSockets: the channel as Server-Sent Events, and
+ * fixes posted over HTTP; and where the driver's payouts go (their payout account, README "Payouts").
  * Everything about the driver's availability is decided by their DriverSession object.
  *
  * The session's record (with the driver's rating, which matching reads) is made when the
@@ -21,12 +22,15 @@ import { PayoutAccountBody } from "../../protocol/payouts";
 import { driverSession } from "../../rooms/stubs";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
+import { vehicleToGoOnlineWith } from "../driver-approval";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { readBody } from "../validate";
+import { vehicleRoutes } from "./vehicles";
 
 export const driverRoutes = new Hono<AppEnv>();
 
 driverRoutes.use("/drivers/me/*", requireUser, requireRole("driver"));
+driverRoutes.route("/drivers/me", vehicleRoutes);
 
 type Session = ReturnType<typeof driverSession>;
 
@@ -50,7 +54,11 @@ async function onMySession<T>(c: AppContext, call: (session: Session) => Promise
 
 driverRoutes.post("/drivers/me/online", async (c) => {
   const body = await readBody(c, OnlineBody);
-  const driver = unwrap(await (await readySession(c)).goOnline(body.location));
+  const [profile, session] = await Promise.all([
+    vehicleToGoOnlineWith(c.env.DB, c.get("config"), c.get("identity").userId, body.location),
+    readySession(c),
+  ]);
+  const driver = unwrap(await session.goOnline(body.location, profile));
   return c.json({ driver });
 });
 

@@ -1,22 +1,23 @@
 /**
  * @module http/routes/uploads
- * `PUT /v1/uploads/:token`: the upload URL an attachment grant returns (http/routes/attachments.ts).
- * The token is the permission, as with an R2 presigned URL (files/upload-grant.ts says why the
- * Worker signs its own): no Authorization header is needed, and the bytes go to R2 only once the
- * token verifies, its uploader is still a member and not banned, the declared type and length
- * match the grant, and the room has taken the key for this one upload. The bytes then pass the
- * upload check (files/scan.ts); a refused file is deleted and the URL is spent.
+ * `PUT /v1/uploads/:token`: the upload URL a grant returns, for a chat attachment
+ * (http/routes/attachments.ts) or a driver's document (http/routes/vehicles.ts). The token is the
+ * permission, as with an R2 presigned URL (files/upload-grant.ts says why the Worker signs its
+ * own): no Authorization header is needed, and the bytes go to R2 only once the token verifies,
+ * its uploader is not banned (and for a room still a member), the declared type and length match
+ * the grant, and the file's owner has taken the key for this one upload
+ * (http/upload-destinations.ts). The bytes then pass the upload check (files/scan.ts); a refused
+ * file is deleted and the URL is spent.
  */
 import { Hono } from "hono";
 import { FILE_HEAD_BYTES, type FileTypeVerdict } from "../../files/file-types";
 import { scanUpload } from "../../files/scan";
 import { type UploadGrantClaims, verifyUploadGrant } from "../../files/upload-grant";
-import { ApiError, badRequest, forbidden, unwrap } from "../../errors";
-import type { UploadResponse } from "../../protocol/attachments";
-import { chatRoom } from "../../rooms/stubs";
+import { ApiError, badRequest, forbidden } from "../../errors";
 import { assertNotBanned } from "../ban-check";
 import type { AppContext, AppEnv } from "../context";
 import { limitUser } from "../rate-limit";
+import { uploadDestination } from "../upload-destinations";
 
 export const uploadRoutes = new Hono<AppEnv>();
 
@@ -46,13 +47,13 @@ uploadRoutes.put("/uploads/:token", async (c) => {
   const body = c.req.raw.body;
   if (!body) throw badRequest("the file is empty");
 
-  const room = chatRoom(c.env, grant.roomId);
-  unwrap(await room.claimUpload(grant.userId, grant.key, grant.contentType, grant.filename));
+  const destination = uploadDestination(c.env, grant);
+  await destination.claim();
   // Whatever ends the upload from here on (a refusal, a scanner that throws) deletes the bytes
   // and spends the URL: no unchecked file stays behind, nor a claim waiting forever.
   const refuse = async (error: unknown): Promise<never> => {
     await c.env.FILES.delete(grant.key);
-    unwrap(await room.rejectUpload(grant.key));
+    await destination.reject();
     throw error;
   };
 
@@ -60,7 +61,7 @@ uploadRoutes.put("/uploads/:token", async (c) => {
   try {
     const stored = await c.env.FILES.put(grant.key, body, {
       httpMetadata: { contentType: grant.contentType },
-      customMetadata: { roomId: grant.roomId, userId: grant.userId },
+      customMetadata: { ...grant.target, userId: grant.userId },
     });
     size = stored?.size ?? 0;
   } catch {
@@ -83,12 +84,10 @@ uploadRoutes.put("/uploads/:token", async (c) => {
     return refuse(err);
   }
   if (!verdict.ok) return refuse(new ApiError(422, "upload_rejected", verdict.reason));
-  const attachment = unwrap(
-    await room.storeUpload(grant.userId, grant.key, {
-      size,
-      ...(verdict.width === undefined ? {} : { width: verdict.width }),
-      ...(verdict.height === undefined ? {} : { height: verdict.height }),
-    }),
-  );
-  return c.json({ attachment } satisfies UploadResponse, 201);
+  const stored = await destination.store({
+    size,
+    ...(verdict.width === undefined ? {} : { width: verdict.width }),
+    ...(verdict.height === undefined ? {} : { height: verdict.height }),
+  });
+  return c.json(stored, 201);
 });

@@ -103,6 +103,9 @@ export async function devServer(name: string, options: { vars?: Record<string, s
         // The tests register webhooks on 127.0.0.1 (README, "Security": loopback is off by default).
         "--var",
         "ALLOW_LOOPBACK_WEBHOOKS:true",
+        // The tests' drivers go online unapproved, as with `npm run dev` (README, "Drivers and vehicles").
+        "--var",
+        "DRIVER_APPROVAL_REQUIRED:false",
         ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
         "--show-interactive-dev-session=false",
         "--log-level",
