@@ -67,18 +67,20 @@ export default defineConfig(async () => {
                     // Trips need the PIN (TRIP_PIN_REQUIRED's default) only in "pin city", which
                     // the safety tests use; the first area that holds a pickup decides, and the
                     // test world opts out, as the tests written before PINs expect.
-                    // "batch city" (85°-95° E) offers each trip to its best 3 drivers at once (OFFER_BATCH_SIZE is 1
-                    // elsewhere): the batched-offers tests pick their pickups there.
+                    // "batch city" (70°-78° E) offers each trip to its best 3 drivers at once (OFFER_BATCH_SIZE is 1
+                    // elsewhere): the batched-offers tests pick their pickups there. Areas do not overlap, but for
+                    // the test world around them all.
                     SERVICE_AREAS: JSON.stringify([
                       {
                         name: "batch city",
                         tripPin: false,
                         offerBatch: 3,
+                        driverApproval: false,
                         polygon: [
-                          [85, -65],
-                          [95, -65],
-                          [95, 65],
-                          [85, 65],
+                          [70, -65],
+                          [78, -65],
+                          [78, 65],
+                          [70, 65],
                         ],
                       },
                       {

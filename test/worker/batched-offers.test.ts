@@ -1,4 +1,4 @@
-// Batched offers (README, "Batched offers"): in "batch city" (85°-95° E, `offerBatch: 3`, vitest.config.ts) a
+// Batched offers (README, "Batched offers"): in "batch city" (70°-78° E, `offerBatch: 3`, vitest.config.ts) a
 // trip is offered to its best three drivers at once. The first accept wins, the others see offer.expired at once and
 // are free again; a decline by one leaves the others open; a driver never holds two offers at a time.
 import { afterAll, describe, expect, it } from "vitest";
@@ -24,7 +24,7 @@ import {
 import { openOffers } from "../../src/domain/trip";
 
 /** A pickup in "batch city", its own part of it per test. */
-const batchCity = (n: number) => area(n, 90);
+const batchCity = (n: number) => area(n, 74);
 
 const offersFor = (driver: OnlineDriver, tripId: string) =>
   framesOf(driver.socket, (f) => f.type === "offer" && f.tripId === tripId);
