@@ -28,7 +28,11 @@ function limits(state: TripState, lastFixAt: number | null, settings: WatchdogSe
 }
 
 /** When the watchdog must look at the trip next, or null while nothing can get stuck (no driver assigned). */
-export function watchdogDeadline(state: TripState, lastFixAt: number | null, settings: WatchdogSettings): number | null {
+export function watchdogDeadline(
+  state: TripState,
+  lastFixAt: number | null,
+  settings: WatchdogSettings,
+): number | null {
   const due = limits(state, lastFixAt, settings);
   if (due === null) return null;
   return due.noStartAt === null ? due.silentAt : Math.min(due.silentAt, due.noStartAt);

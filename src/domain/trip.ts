@@ -376,16 +376,22 @@ export function apply(state: TripState, command: TripCommand): TripResult {
     case "driver_silent": {
       if (s.driverId === null || (s.status !== "accepted" && s.status !== "arrived"))
         return fail("conflict", `the trip is ${s.status} with no driver on the way`);
-      const handedBack = command.type === "admin_reassign"
-        ? { by: "admin" as const, adminId: command.adminId, reason: command.reason, reasonCode: "admin" as const }
-        : { by: "system" as const, reason: "the driver sent no position for too long", reasonCode: "driver_silent" as const };
+      const handedBack =
+        command.type === "admin_reassign"
+          ? { by: "admin" as const, adminId: command.adminId, reason: command.reason, reasonCode: "admin" as const }
+          : {
+              by: "system" as const,
+              reason: "the driver sent no position for too long",
+              reasonCode: "driver_silent" as const,
+            };
       return handBack(s, s.driverId, at, handedBack);
     }
     case "arrived_no_start": {
       if (s.status !== "arrived") return fail("conflict", `the trip is ${s.status}, not arrived`);
       const reason = "the ride did not start at the pickup in time";
       const amount = s.quote.rules.cancellationFeeMinor;
-      const cancellationFee = s.arrivedAtPickup === true && amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
+      const cancellationFee =
+        s.arrivedAtPickup === true && amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
       return ok(
         {
           ...s,

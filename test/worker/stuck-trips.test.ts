@@ -134,7 +134,9 @@ describe("a driver who falls silent after accepting", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     expect((await sendFix(driver, offset(pickup, 0.15))).type).toBe("ack");
-    await waitFor("the fix to reach the trip", async () => ((await lastFixReceivedAt(trip.id)) !== null ? true : undefined));
+    await waitFor("the fix to reach the trip", async () =>
+      (await lastFixReceivedAt(trip.id)) !== null ? true : undefined,
+    );
 
     // Accepted long ago, but heard from just now: nothing happens.
     await ringWatchdog(trip.id, silentSince);
@@ -189,7 +191,9 @@ describe("a trip left arrived with no start", () => {
       cancelledBy: "system",
       cancellationFee: USD(config.CANCELLATION_FEE_MINOR),
     });
-    await waitFor("the hold to be released", async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined));
+    await waitFor("the hold to be released", async () =>
+      (await walletOf(rider)).held.amount === 0 ? true : undefined,
+    );
     await waitFor("the driver to be freed", async () =>
       (await driverState(driver)).status === "available" ? true : undefined,
     );
@@ -213,7 +217,9 @@ describe("a trip left arrived with no start", () => {
     const seen = await getTrip(rider, trip.id);
     expect(seen).toMatchObject({ status: "cancelled", cancelledBy: "system" });
     expect(seen).not.toHaveProperty("cancellationFee");
-    await waitFor("the hold to be released", async () => ((await walletOf(rider)).held.amount === 0 ? true : undefined));
+    await waitFor("the hold to be released", async () =>
+      (await walletOf(rider)).held.amount === 0 ? true : undefined,
+    );
     expect((await walletOf(rider)).available).toEqual(before.available);
     await closeAll(driver);
   });

@@ -49,8 +49,7 @@ export const adminOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/admin/trips/{id}/reassign",
-    summary:
-      "Take an accepted or arrived trip from its driver and hand it back to matching without them (admins)",
+    summary: "Take an accepted or arrived trip from its driver and hand it back to matching without them (admins)",
     auth: true,
     body: AdminReassignBody,
     status: 200,

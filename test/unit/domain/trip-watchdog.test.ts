@@ -55,7 +55,12 @@ describe("the watchdog's moves", () => {
       });
       expect(result.state.excludedDrivers).toContain("d1");
       expect(result.events).toEqual([
-        expect.objectContaining({ type: "driver_cancelled", driverId: "d1", by: "system", reasonCode: "driver_silent" }),
+        expect.objectContaining({
+          type: "driver_cancelled",
+          driverId: "d1",
+          by: "system",
+          reasonCode: "driver_silent",
+        }),
       ]);
     }
   });
@@ -85,10 +90,18 @@ describe("the watchdog's moves", () => {
   });
 
   it("records an operator's reassign as theirs", () => {
-    const result = must(apply(accepted(), { type: "admin_reassign", adminId: "op", reason: "stuck", now: T0 + 60_000 }));
+    const result = must(
+      apply(accepted(), { type: "admin_reassign", adminId: "op", reason: "stuck", now: T0 + 60_000 }),
+    );
     expect(result.state.status).toBe("matching");
     expect(result.events).toEqual([
-      expect.objectContaining({ type: "driver_cancelled", driverId: "d1", by: "admin", adminId: "op", reason: "stuck" }),
+      expect.objectContaining({
+        type: "driver_cancelled",
+        driverId: "d1",
+        by: "admin",
+        adminId: "op",
+        reason: "stuck",
+      }),
     ]);
   });
 });
