@@ -469,7 +469,7 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
   });
 
   it("shows each trip's receipt link, route and ratings, pages by cursor, and keeps users apart", async () => {
-    const pickup = area(16);
+    const pickup = area(27);
     const driver = await onlineDriver(offset(pickup, 0.4));
     const rider = await registerUser("rider");
     const first = await requestTrip(rider, pickup, offset(pickup, 2));
