@@ -1,8 +1,9 @@
 // Quotes, trips and ratings over HTTP (API.md): shapes, who may do what, every state move and
 // its refusals, idempotent requests, one active trip per rider, cancellation fees, history.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { RidewireClient } from "@ridewire/client";
 import { haversineKm } from "../../src/domain/geo";
 import { Quote, Trip, TripHistoryEntry, TripHistoryResponse } from "../../src/protocol/dispatch";
 import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
@@ -527,7 +528,18 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
     // A date range: `to` is inclusive, as `since` is.
     expect([...(await byId(rider, `since=${second.createdAt}&to=${second.createdAt}`)).keys()]).toEqual([second.id]);
 
-    // Another user sees none of it, whatever they ask for; a driver's cursor of someone else's trip shows nothing.
+    // The SDK's pages are the same.
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const sdkPage = await sdk.tripHistory({ limit: 2, status: "completed" });
+    expect(sdkPage.trips.map((t) => t.id)).toEqual([third.id, second.id]);
+    expect(sdkPage.nextCursor).toBeNull();
+    expect((await sdk.tripHistory({ limit: 1 })).nextCursor).toEqual(expect.any(String));
+
+    // Another user sees none of it, whatever they ask for; a cursor naming someone else's trip shows nothing.
     const stranger = await registerUser("rider");
     expect((await byId(stranger)).size).toBe(0);
     expect((await byId(stranger, `cursor=${encodeURIComponent(`${Date.now()}.${third.id}`)}`)).size).toBe(0);

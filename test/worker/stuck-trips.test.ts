@@ -7,7 +7,8 @@
  * DRIVER_SILENT_MS or ARRIVED_NO_START_MS.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import type { LatLng } from "../../src/domain/geo";
@@ -287,6 +288,13 @@ describe("an operator's reassign", () => {
       404,
       "not_found",
     );
+    const riderSdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const refusal = await riderSdk.reassignTrip(trip.id, "mine now").catch((err: unknown) => err);
+    expect(isRidewireError(refusal) && refusal.status).toBe(403);
     // Still the driver's: nothing above moved it.
     expect((await getTrip(rider, trip.id)).status).toBe("accepted");
 
