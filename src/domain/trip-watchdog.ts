@@ -9,6 +9,9 @@
  */
 import type { TripCommand, TripState } from "./trip";
 
+/** The moves the watchdog makes. */
+export type WatchdogCommand = Extract<TripCommand, { type: "driver_silent" | "arrived_no_start" }>;
+
 export type WatchdogSettings = {
   /** No fix from the assigned driver for this long: the trip goes back to matching. */
   driverSilentMs: number;
@@ -47,7 +50,7 @@ export function watchdogCommand(
   lastFixAt: number | null,
   now: number,
   settings: WatchdogSettings,
-): TripCommand | null {
+): WatchdogCommand | null {
   const due = limits(state, lastFixAt, settings);
   if (due === null) return null;
   if (now >= due.silentAt) return { type: "driver_silent", now };

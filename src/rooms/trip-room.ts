@@ -29,7 +29,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { ApiError, conflict, forbidden, type Result } from "../errors";
+import { ApiError, conflict, forbidden, type Result, unwrap } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -67,6 +67,8 @@ import type { SharedTrip } from "../protocol/safety";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 import { type WatchdogSettings, watchdogCommand, watchdogDeadline } from "../domain/trip-watchdog";
+import type { StuckTrip } from "../protocol/safety";
+import { opsDesk } from "./stubs";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
@@ -496,8 +498,26 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private ringWatchdog(now: number): void {
     const command = watchdogCommand(this.state(), this.track.lastFixAt(), now, this.watchdogSettings());
     if (command === null) return;
+    const before = this.state();
     const result = this.tryRun(command);
-    if (!result.ok) this.logError(`watchdog.${command.type}`, new Error(result.error.message));
+    if (!result.ok) {
+      this.logError(`watchdog.${command.type}`, new Error(result.error.message));
+      return;
+    }
+    // Operators watching the desk see it at once; D1's cancels (recordCancels) are the record.
+    const stuck: StuckTrip = {
+      tripId: before.id,
+      reasonCode: command.type,
+      riderId: before.riderId,
+      driverId: before.driverId ?? "",
+      at: result.state.updatedAt,
+    };
+    this.ctx.waitUntil(
+      opsDesk(this.env)
+        .announceStuck(stuck)
+        .then((answer) => unwrap(answer))
+        .catch((err) => this.logError("watchdog.announce", err)),
+    );
   }
 
   // ---- dispatch -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import type { LatLng } from "../../src/domain/geo";
 import type { TripState } from "../../src/domain/trip";
-import { call, registerUser, type TestUser } from "../helpers/api";
+import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
 import { expectLedgerBalanced, USD, walletOf } from "../helpers/ledger";
 import {
@@ -108,8 +108,19 @@ describe("a driver who falls silent after accepting", () => {
     const rider = await registerUser("rider");
     const trip = await acceptedTrip(rider, silent, pickup, offset(pickup, 3));
     const next = await onlineDriver(offset(pickup, 0.4), "Next");
+    const admin = await registerAdmin();
+    const desk = await connectOk("/v1/ops/alerts/ws", admin.token);
+    await desk.nextOfType("welcome");
 
     await ringWatchdog(trip.id, silentSince);
+    // Operators on the desk see it the moment it happens.
+    const announced = await desk.next((f) => f.type === "stuck_trip" && f.trip.tripId === trip.id);
+    expect(announced.trip).toMatchObject({
+      reasonCode: "driver_silent",
+      riderId: rider.user.id,
+      driverId: silent.user.id,
+    });
+    desk.close();
     await nextOffer(next, trip.id);
     const seen = await getTrip(rider, trip.id);
     expect(seen.status).toBe("matching");
@@ -121,7 +132,6 @@ describe("a driver who falls silent after accepting", () => {
 
     // The next driver takes it as usual.
     expect((await driverAction(next, trip.id, "accept")).body.trip.status).toBe("accepted");
-    const admin = await registerAdmin();
     const rows = await cancellationsOf(admin, "reasonCode=driver_silent&by=system");
     expect(rows.filter((r) => r.tripId === trip.id)).toEqual([
       expect.objectContaining({ by: "system", userId: silent.user.id, reasonCode: "driver_silent" }),
