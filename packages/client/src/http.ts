@@ -1327,8 +1327,9 @@ export class RidewireClient {
   }
 
   /**
-   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged. It
-   * keeps no log: read `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
+   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged, and a `stuck_trip` frame
+   * as the trips' watchdog moves a trip (its record: `opsCancellations({ by: "system" })`). It keeps no log: read
+   * `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
    */
   opsAlertFeed(options: RoomOptions = {}): OpsDeskConnection {
     return new RoomConnection<OpsDeskFrames>("ops", this.roomContext("/v1/ops/alerts", options), options);
