@@ -94,7 +94,8 @@ export async function tellDrivers(
           await driverSession(env, event.driverId).release(state.id, "expired");
           break;
         case "driver_cancelled":
-          await driverSession(env, event.driverId).release(state.id, "cancelled");
+          // A driver's own cancel is answered to them; one the watchdog or an operator made is news to their apps.
+          await driverSession(env, event.driverId).release(state.id, "cancelled", event.by ? trip : undefined);
           break;
         case "accepted":
           await driverSession(env, event.driverId).confirm(state.id, trip);

@@ -273,6 +273,11 @@ describe("an operator's reassign", () => {
       details: { from: "accepted", riderId: rider.user.id, driverId: first.user.id },
     });
     await nextOffer(next, trip.id);
+    // The removed driver's apps hear of it on their channel: the trip, no longer theirs.
+    const shown = await first.socket.next(
+      (f) => f.type === "trip" && f.trip.id === trip.id && f.trip.driverId === null,
+    );
+    expect(shown.trip.status).toBe("matching");
     expectError(await driverAction(first, trip.id, "arrived"), 403, "forbidden");
     const rows = await cancellationsOf(admin, "by=admin");
     expect(rows.filter((r) => r.tripId === trip.id)).toEqual([
