@@ -63,11 +63,10 @@ import { createPinSchema, TripPin } from "./trip-pin";
 import { createShareSchema, TripShares } from "./trip-share";
 import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
 import { createScheduleSchema, riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
-import type { SharedTrip } from "../protocol/safety";
+import type { SharedTrip, StuckTrip } from "../protocol/safety";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
 import { type WatchdogSettings, watchdogCommand, watchdogDeadline } from "../domain/trip-watchdog";
-import type { StuckTrip } from "../protocol/safety";
 import { opsDesk } from "./stubs";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
@@ -509,6 +508,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       tripId: before.id,
       reasonCode: command.type,
       riderId: before.riderId,
+      // The watchdog moves only a trip with a driver assigned (domain/trip-watchdog).
       driverId: before.driverId ?? "",
       at: result.state.updatedAt,
     };
