@@ -259,6 +259,17 @@ const ConfigSchema = z
      * still waiting at the pickup. At most an hour: by then the text is no use.
      */
     ARRIVED_SMS_AFTER_SECONDS: int(60, 1).pipe(z.number().max(3_600)),
+    /**
+     * The trip's watchdog (domain/trip-watchdog): an assigned driver (accepted or arrived) who sent no fix for this
+     * long loses the trip, which goes back to matching without them. Two minutes: far past the session's
+     * disconnect grace and a tunnel's worth of missed fixes. At least 10 s.
+     */
+    DRIVER_SILENT_MS: int(120_000, 10_000),
+    /**
+     * A trip left `arrived` with no start for this long is cancelled by the service; the rider pays the
+     * cancellation fee only if the driver's fix was at the pickup when they arrived (a no-show). At least a minute.
+     */
+    ARRIVED_NO_START_MS: int(900_000, 60_000),
     /** Emails one user may be sent per rolling hour; past it the channel logs `rate_limited`. */
     EMAIL_PER_HOUR: int(20, 0),
     /** A phone verification code lives this long (it is six digits: minutes, not days). */

@@ -591,7 +591,7 @@ export const tripCancellations = sqliteTable(
   "trip_cancellations",
   {
     tripId: text("trip_id").notNull(),
-    by: text("by", { enum: ["rider", "driver", "admin"] }).notNull(),
+    by: text("by", { enum: ["rider", "driver", "admin", "system"] }).notNull(),
     userId: text("user_id").notNull(),
     reasonCode: text("reason_code"),
     note: text("note"),

@@ -3,17 +3,24 @@
  * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
  * cancels (for the request limits) and trip history in D1.
  */
-import { and, desc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
 import { isActive, type QuoteTerms } from "../domain/trip";
-import { Quote, Trip, type TripListQuery } from "../protocol/dispatch";
+import {
+  Quote,
+  Trip,
+  tripCursorOf,
+  type TripHistoryResponse,
+  type TripListQuery,
+  type TripRatingSummary,
+} from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
 import { unlistQuery } from "./scheduled-trips";
 import type { SqlCondition } from "./sql-condition";
-import { activeTrips, quotes, riderActivity, tripRequests, trips } from "./schema";
+import { activeTrips, quotes, ratings, riderActivity, tripRequests, trips } from "./schema";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
 export type StoredQuote = z.infer<typeof StoredQuote>;
@@ -205,7 +212,11 @@ function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlit
  * The user's trips as rider or driver (or only as one: `as`), newest first; `before` is a
  * createdAt cursor, `since` a createdAt floor, `status` one status.
  */
-export async function listTrips(d1: D1Database, userId: string, query: TripListQuery): Promise<Trip[]> {
+/**
+ * A page of the trips `userId` rode or drove, newest first (ties by id), each with its receipt's path, its route and
+ * the ratings given and received on it: two queries, the trips and then their ratings.
+ */
+export async function listTrips(d1: D1Database, userId: string, query: TripListQuery): Promise<TripHistoryResponse> {
   const conditions = [
     query.as === "rider"
       ? eq(trips.riderId, userId)
@@ -213,17 +224,63 @@ export async function listTrips(d1: D1Database, userId: string, query: TripListQ
         ? eq(trips.driverId, userId)
         : or(eq(trips.riderId, userId), eq(trips.driverId, userId)),
   ];
+  if (query.cursor !== undefined) {
+    const { createdAt, id } = query.cursor;
+    conditions.push(or(lt(trips.createdAt, createdAt), and(eq(trips.createdAt, createdAt), lt(trips.id, id))));
+  }
   if (query.before !== undefined) conditions.push(lt(trips.createdAt, query.before));
   if (query.since !== undefined) conditions.push(gte(trips.createdAt, query.since));
+  if (query.to !== undefined) conditions.push(lte(trips.createdAt, query.to));
   if (query.status !== undefined) conditions.push(eq(trips.status, query.status));
-  const rows = await drizzle(d1)
+  const db = drizzle(d1);
+  // One more than the page: whether there is a next page, without a count.
+  const rows = await db
     .select({ data: trips.data })
     .from(trips)
     .where(and(...conditions))
-    .orderBy(desc(trips.createdAt))
-    .limit(query.limit);
-  return rows.map((row) => Trip.parse(row.data));
+    .orderBy(desc(trips.createdAt), desc(trips.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit).map((row) => Trip.parse(row.data));
+  const last = page.at(-1);
+  const nextCursor = rows.length > query.limit && last ? tripCursorOf(last) : null;
+  const given = new Map<string, TripRatingSummary>();
+  const received = new Map<string, TripRatingSummary>();
+  if (page.length > 0) {
+    const rated = await db
+      .select({ tripId: ratings.tripId, raterId: ratings.raterId, stars: ratings.stars, comment: ratings.comment })
+      .from(ratings)
+      .where(
+        and(
+          inArray(
+            ratings.tripId,
+            page.map((t) => t.id),
+          ),
+          or(eq(ratings.raterId, userId), eq(ratings.rateeId, userId)),
+        ),
+      );
+    for (const r of rated)
+      (r.raterId === userId ? given : received).set(r.tripId, { stars: r.stars, comment: r.comment });
+  }
+  return {
+    trips: page.map((trip) => ({
+      ...trip,
+      receiptUrl: hasReceipt(trip) ? `/v1/trips/${encodeURIComponent(trip.id)}/receipt` : null,
+      route: {
+        pickup: trip.pickup,
+        dropoff: trip.dropoff,
+        distanceKm: trip.quote.distanceKm,
+        durationMin: trip.quote.durationMin,
+        drivenKm: trip.fareDecision?.trace.km ?? null,
+      },
+      ratings: { given: given.get(trip.id) ?? null, received: received.get(trip.id) ?? null },
+    })),
+    nextCursor,
+  };
 }
+
+/** A trip that charged the rider has a receipt (routes/wallet's `GET /v1/trips/:id/receipt`): a fare, or a fee. */
+const hasReceipt = (trip: Trip): boolean =>
+  trip.status === "completed" || (trip.status === "cancelled" && trip.cancellationFee !== undefined);
 
 // ---- riders' recent requests and cancels --------------------------------------------------------
 

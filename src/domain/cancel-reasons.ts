@@ -16,7 +16,9 @@ export type DriverCancelCode = z.infer<typeof DriverCancelCode>;
 /**
  * Any side's code; an operator's force-cancel is recorded as `admin` with its required reason as the note, and a
  * scheduled ride the service ended before dispatch as `schedule_unfunded` (the hold was refused) or
- * `schedule_rider_busy` (the rider was on another trip at the pickup time).
+ * `schedule_rider_busy` (the rider was on another trip at the pickup time). The trip's watchdog
+ * (domain/trip-watchdog) hands a trip back as `driver_silent` (its driver sent no fix for too long) and ends one
+ * left at the pickup with no start as `arrived_no_start`.
  */
 export const CancelReasonCode = z.enum([
   ...RiderCancelCode.options,
@@ -24,6 +26,8 @@ export const CancelReasonCode = z.enum([
   "admin",
   "schedule_unfunded",
   "schedule_rider_busy",
+  "driver_silent",
+  "arrived_no_start",
 ]);
 export type CancelReasonCode = z.infer<typeof CancelReasonCode>;
 

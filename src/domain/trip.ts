@@ -11,7 +11,9 @@
  *   not cover the hold or the rider was on another trip at pickup time)
  *   matching | accepted | arrived → cancelled (the rider); any non-terminal → cancelled (an operator:
  *   free, even in progress); matching → no_driver (matching gave up)
- *   accepted | arrived → matching (the driver cancels; that driver is never offered it again)
+ *   accepted | arrived → matching (the driver cancels; that driver is never offered it again; or the
+ *   service, when the driver fell silent: `driver_silent`; or an operator: `admin_reassign`)
+ *   arrived → cancelled (the service, when the ride never started: `arrived_no_start`)
  *
  * Once the ride is under way nobody cancels it: it ends when the driver completes it, and a
  * ride that ends early is billed for the part driven (domain/fare's `finalCharge`).
@@ -137,7 +139,17 @@ export type TripCommand =
       freePickupWaitMs?: number;
     }
   /** An operator ends the trip from any non-terminal status, in progress too: the rider pays no fee. */
-  | { type: "admin_cancel"; adminId: string; now: number; reason: string };
+  | { type: "admin_cancel"; adminId: string; now: number; reason: string }
+  /** An operator takes the trip from its driver (accepted or arrived) and hands it back to matching. */
+  | { type: "admin_reassign"; adminId: string; now: number; reason: string }
+  /** The watchdog: the assigned driver sent no fix for too long; the trip goes back to matching without them. */
+  | { type: "driver_silent"; now: number }
+  /**
+   * The watchdog: the driver arrived and the ride never started. The service cancels; the rider pays the
+   * cancellation fee only when the driver's fix was at the pickup when they arrived (a no-show, as a rider's own
+   * cancel after the free wait would), nothing otherwise.
+   */
+  | { type: "arrived_no_start"; now: number };
 
 /**
  * What happened, for the DO to log and fan out. `releasedDriverId` names a driver whose
@@ -154,7 +166,16 @@ export type TripEvent = { at: number } & (
   | { type: "arrived"; driverId: string }
   | { type: "started"; driverId: string }
   | { type: "completed"; driverId: string; fare: Money }
-  | { type: "driver_cancelled"; driverId: string; reason: string | null; reasonCode: CancelReasonCode | null }
+  | {
+      type: "driver_cancelled";
+      driverId: string;
+      reason: string | null;
+      reasonCode: CancelReasonCode | null;
+      /** Who took the trip from the driver: the driver (absent), the service's watchdog, or an operator. */
+      by?: "system" | "admin";
+      /** The operator, for `admin`. */
+      adminId?: string;
+    }
   | {
       type: "cancelled";
       by: "rider" | "admin" | "system";
@@ -373,6 +394,50 @@ export function apply(state: TripState, command: TripCommand): TripResult {
         ...withdrawn(s, at, releasedDriverId),
       );
     }
+    case "admin_reassign":
+    case "driver_silent": {
+      if (s.driverId === null || (s.status !== "accepted" && s.status !== "arrived"))
+        return fail("conflict", `the trip is ${s.status} with no driver on the way`);
+      const handedBack =
+        command.type === "admin_reassign"
+          ? { by: "admin" as const, adminId: command.adminId, reason: command.reason, reasonCode: "admin" as const }
+          : {
+              by: "system" as const,
+              reason: "the driver sent no position for too long",
+              reasonCode: "driver_silent" as const,
+            };
+      return handBack(s, s.driverId, at, handedBack);
+    }
+    case "arrived_no_start": {
+      if (s.status !== "arrived") return fail("conflict", `the trip is ${s.status}, not arrived`);
+      const reason = "the ride did not start at the pickup in time";
+      const amount = s.quote.rules.cancellationFeeMinor;
+      const cancellationFee =
+        s.arrivedAtPickup === true && amount > 0 ? { amount, currency: s.quote.rules.currency } : null;
+      return ok(
+        {
+          ...s,
+          status: "cancelled",
+          driverId: null,
+          offer: null,
+          cancelledAt: at,
+          cancelReason: reason,
+          cancelReasonCode: "arrived_no_start",
+          cancelledBy: "system",
+          cancellationFee,
+        },
+        {
+          type: "cancelled",
+          at,
+          by: "system",
+          releasedDriverId: s.driverId,
+          cancellationFee,
+          reason,
+          reasonCode: "arrived_no_start",
+          userId: s.riderId,
+        },
+      );
+    }
     default: {
       const unknown: never = command;
       return fail("conflict", `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -453,22 +518,23 @@ function driverCancel(s: TripState, command: Cancel, at: number): TripResult {
     return fail("forbidden", "only the trip's driver can cancel it");
   }
   if (s.status === "in_progress") return fail("conflict", "a driver cannot cancel a trip in progress");
+  return handBack(s, s.driverId, at, { reason: command.reason ?? null, reasonCode: command.reasonCode ?? null });
+}
+
+type HandBack = Pick<Extract<TripEvent, { type: "driver_cancelled" }>, "reason" | "reasonCode" | "by" | "adminId">;
+
+/** The assigned driver leaves the trip (accepted or arrived): it looks for another, never offering it to them again. */
+function handBack(s: TripState, driverId: string, at: number, why: HandBack): TripResult {
   return ok(
     {
-      ...withoutOffer(s, s.driverId),
+      ...withoutOffer(s, driverId),
       status: "matching",
       driverId: null,
       acceptedAt: null,
       arrivedAt: null,
       matchingStartedAt: at,
     },
-    {
-      type: "driver_cancelled",
-      at,
-      driverId: s.driverId,
-      reason: command.reason ?? null,
-      reasonCode: command.reasonCode ?? null,
-    },
+    { type: "driver_cancelled", at, driverId, ...why },
   );
 }
 

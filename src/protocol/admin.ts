@@ -33,6 +33,7 @@ export const AuditAction = z.enum([
   "user.ban",
   "user.unban",
   "trip.cancel",
+  "trip.reassign",
   "trip.refund",
   "admin.create",
   "api_key.create",
@@ -94,6 +95,13 @@ export type BanResponse = z.infer<typeof BanResponse>;
 
 export const AdminCancelResponse = z.object({ trip: Trip, audit: AuditRecord });
 export type AdminCancelResponse = z.infer<typeof AdminCancelResponse>;
+
+/** `POST /v1/admin/trips/:id/reassign`: the operator's reason, as a cancel's. */
+export const AdminReassignBody = AdminCancelBody;
+export type AdminReassignBody = z.infer<typeof AdminReassignBody>;
+/** The trip back in `matching`, and the audit record (`details: { from, riderId, driverId }`, the driver removed). */
+export const AdminReassignResponse = AdminCancelResponse;
+export type AdminReassignResponse = z.infer<typeof AdminReassignResponse>;
 
 export const Refund = z.object({
   tripId: z.string(),

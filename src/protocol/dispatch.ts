@@ -117,17 +117,66 @@ export type CancelBody = z.infer<typeof CancelBody>;
 export const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: z.string().max(500).optional() });
 export type RatingBody = z.infer<typeof RatingBody>;
 
-export const TripListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  before: z.coerce.number().int().min(0).optional(),
-  /** Only trips created at or after this (epoch ms). */
-  since: z.coerce.number().int().min(0).optional(),
-  /** Only trips in this status. */
-  status: TripStatus.optional(),
-  /** Only the trips the caller rode (`rider`) or drove (`driver`). */
-  as: z.enum(["rider", "driver"]).optional(),
-});
+/**
+ * Where a page of `GET /v1/trips` ends: the last trip's `createdAt` and id (the id breaks ties between trips made in
+ * the same millisecond). Opaque to clients: they pass back `nextCursor` as it came.
+ */
+export const TripCursor = z
+  .string()
+  .regex(/^[0-9]{1,15}\.[A-Za-z0-9_-]{1,64}$/, "cursor must be a nextCursor as GET /v1/trips returned it")
+  .transform((cursor) => {
+    const dot = cursor.indexOf(".");
+    return { createdAt: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
+  });
+export type TripCursor = z.infer<typeof TripCursor>;
+export const tripCursorOf = (trip: Pick<Trip, "createdAt" | "id">): string => `${trip.createdAt}.${trip.id}`;
+
+export const TripListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    /** The page after the trip this names (`nextCursor` of the previous page). */
+    cursor: TripCursor.optional(),
+    /** Older clients' cursor: only trips created before this (epoch ms). */
+    before: z.coerce.number().int().min(0).optional(),
+    /** Only trips created at or after this (epoch ms). */
+    since: z.coerce.number().int().min(0).optional(),
+    /** Only trips created at or before this (epoch ms). */
+    to: z.coerce.number().int().min(0).optional(),
+    /** Only trips in this status. */
+    status: TripStatus.optional(),
+    /** Only the trips the caller rode (`rider`) or drove (`driver`). */
+    as: z.enum(["rider", "driver"]).optional(),
+  })
+  .refine((q) => q.since === undefined || q.to === undefined || q.since <= q.to, {
+    message: "since must not be after to",
+    path: ["since"],
+  });
 export type TripListQuery = z.infer<typeof TripListQuery>;
+
+/** A rating of the trip as `GET /v1/trips` shows it: the stars and the comment, if any. */
+export const TripRatingSummary = z.object({ stars: z.number().int(), comment: z.string().nullable() });
+export type TripRatingSummary = z.infer<typeof TripRatingSummary>;
+
+/** A trip in the caller's history: the trip, with where its receipt is, its route and the ratings on it. */
+export const TripHistoryEntry = Trip.extend({
+  /** The receipt's path (`GET /v1/trips/:id/receipt`) for a trip that charged the rider: completed, or a fee. */
+  receiptUrl: z.string().nullable(),
+  /** Where it went: the quote's distance and duration, and the km the ride's trace measured once completed. */
+  route: z.object({
+    pickup: LatLng,
+    dropoff: LatLng,
+    distanceKm: z.number(),
+    durationMin: z.number(),
+    drivenKm: z.number().nullable(),
+  }),
+  /** The caller's rating of the other party (`given`) and the other party's of the caller (`received`). */
+  ratings: z.object({ given: TripRatingSummary.nullable(), received: TripRatingSummary.nullable() }),
+});
+export type TripHistoryEntry = z.infer<typeof TripHistoryEntry>;
+
+/** `GET /v1/trips`: a page of the caller's history, newest first; `nextCursor` null on the last page. */
+export const TripHistoryResponse = z.object({ trips: z.array(TripHistoryEntry), nextCursor: z.string().nullable() });
+export type TripHistoryResponse = z.infer<typeof TripHistoryResponse>;
 
 /** `GET /v1/trips/scheduled`: the rider's upcoming scheduled rides, soonest pickup first. */
 export const ScheduledTripsResponse = z.object({ trips: z.array(Trip) });

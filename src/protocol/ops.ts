@@ -41,7 +41,7 @@ export type OpsCellsResponse = z.infer<typeof OpsCellsResponse>;
 
 /** `GET /v1/ops/cancellations`: the newest first, filtered by side, code and time. */
 export const OpsCancellationsQuery = z.object({
-  by: z.enum(["rider", "driver", "admin"]).optional(),
+  by: z.enum(["rider", "driver", "admin", "system"]).optional(),
   reasonCode: CancelReasonCode.optional(),
   /** Only cancels at or after this (epoch ms); the counts cover the same span. */
   since: z.coerce.number().int().min(0).optional(),
@@ -54,7 +54,7 @@ export type OpsCancellationsQuery = z.infer<typeof OpsCancellationsQuery>;
 /** One cancel of a trip: by whom, why (null: a client that named no reason) and the fee it cost the rider. */
 export const TripCancellation = z.object({
   tripId: z.string(),
-  by: z.enum(["rider", "driver", "admin"]),
+  by: z.enum(["rider", "driver", "admin", "system"]),
   userId: z.string(),
   reasonCode: CancelReasonCode.nullable(),
   note: z.string().nullable(),

@@ -101,6 +101,19 @@ export type OpsDeskClientFrame = z.infer<typeof OpsDeskClientFrame>;
  * then applies these.
  */
 export type OpsAlertFrame = { type: "alert"; alert: TripAlert };
+/**
+ * A trip the watchdog (domain/trip-watchdog) just moved, the moment it did: `driver_silent` (handed back to matching
+ * without `driverId`) or `arrived_no_start` (cancelled by the service). `GET /v1/ops/cancellations?by=system` is the
+ * record of them; this is the live feed.
+ */
+export type StuckTrip = {
+  tripId: string;
+  reasonCode: "driver_silent" | "arrived_no_start";
+  riderId: string;
+  driverId: string;
+  at: number;
+};
+export type OpsStuckTripFrame = { type: "stuck_trip"; trip: StuckTrip };
 export type OpsDeskWelcome = WelcomeFrame<Record<never, never>>;
-export type OpsDeskFrame = OpsDeskWelcome | OpsAlertFrame;
+export type OpsDeskFrame = OpsDeskWelcome | OpsAlertFrame | OpsStuckTripFrame;
 export type OpsDeskServerFrame = OpsDeskFrame | ControlFrame;

@@ -105,6 +105,9 @@ export async function tellDrivers(
           await driverSession(env, event.driverId).release(state.id, "expired");
           break;
         case "driver_cancelled":
+          // A driver's own cancel is answered to them; one the watchdog or an operator made is news to their apps.
+          await driverSession(env, event.driverId).release(state.id, "cancelled", event.by ? trip : undefined);
+          break;
         case "offer_withdrawn":
           // Not the driver's doing: it does not count against their acceptance, and they see offer.expired.
           await driverSession(env, event.driverId).release(state.id, "cancelled");

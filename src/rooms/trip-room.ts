@@ -29,7 +29,7 @@ import {
   type TripEvent,
   type TripStatus,
 } from "../domain/trip";
-import { ApiError, conflict, forbidden, type Result } from "../errors";
+import { ApiError, conflict, forbidden, type Result, unwrap } from "../errors";
 import {
   chatNotification,
   NOTIFIED_TRIP_STATUSES,
@@ -64,10 +64,12 @@ import { createShareSchema, TripShares } from "./trip-share";
 import { createDriverCardSchema, TripDriverCards } from "./trip-driver-card";
 import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
 import { createScheduleSchema, riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
-import type { SharedTrip } from "../protocol/safety";
+import type { SharedTrip, StuckTrip } from "../protocol/safety";
 import type { TripDriver } from "../protocol/vehicles";
 import { pinRequiredAt } from "../domain/trip-pin";
 import { isParty, locationFrame, newestTripOf, rateeOf, tripView } from "./trip-view";
+import { type WatchdogSettings, watchdogCommand, watchdogDeadline } from "../domain/trip-watchdog";
+import { opsDesk } from "./stubs";
 
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
@@ -246,6 +248,19 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /**
+   * An operator takes the trip from its driver (accepted or arrived: the Worker checked the role) and hands it back
+   * to matching, that driver excluded, as a silent driver's trip is.
+   */
+  adminReassign(adminId: string, reason: string): Promise<Result<{ trip: Trip; from: TripStatus; driverId: string }>> {
+    return this.rpc("adminReassign", () => {
+      const before = this.state();
+      const trip = this.run({ type: "admin_reassign", adminId, now: Date.now(), reason });
+      // `run` refused a trip with no driver, so the driver is there.
+      return { trip, from: before.status, driverId: before.driverId ?? "" };
+    });
+  }
+
+  /**
    * A new share link (rider only, while the trip is active): the secret is returned this once,
    * and the trip keeps its hash. At most TRIP_SHARE_MAX_LINKS work at a time.
    */
@@ -394,13 +409,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     const logAt = this.kept.wakeNeeded(now);
     const smsAt = this.kept.exists ? this.arrivalSms.next() : null;
     const scheduleAt = this.kept.exists && this.record.exists() ? this.schedule.next(this.state()) : null;
-    const due = [logAt, smsAt, scheduleAt].filter((t): t is number => t !== null);
+    const watchdogAt = this.kept.exists && this.record.exists() ? this.watchdogDeadline() : null;
+    const due = [logAt, smsAt, scheduleAt, watchdogAt].filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.min(...due);
   }
 
   /**
    * The outbox, then a scheduled ride's due step (its hold, the start of dispatch), then dispatch's timers (an
-   * expired offer, the match timeout, the next try), then the arrival SMS.
+   * expired offer, the match timeout, the next try), then the arrival SMS, then the watchdog (a silent driver, a
+   * ride that never started at the pickup).
    */
   protected override async onAlarm(now: number): Promise<number | null> {
     const retryAt = await this.room.log.onAlarm(now);
@@ -429,8 +446,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       },
       now,
     );
+    this.ringWatchdog(Date.now());
     const deadlines = [retryAt, nextDispatchDeadline(this.state(), Date.now(), dispatchSettings(this.config))];
-    const due = [...deadlines, this.arrivalSms.next(), this.schedule.next(this.state())].filter(
+    const watchdogAt = this.watchdogDeadline();
+    const due = [...deadlines, this.arrivalSms.next(), this.schedule.next(this.state()), watchdogAt].filter(
       (t): t is number => t !== null,
     );
     return due.length === 0 ? null : Math.min(...due);
@@ -481,6 +500,44 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
     await saveTripHistory(this.env.DB, newestTripOf(events), (db) => messageInserts(db, events));
+  }
+
+  // ---- watchdog -------------------------------------------------------------------------------
+
+  private watchdogSettings(): WatchdogSettings {
+    return { driverSilentMs: this.config.DRIVER_SILENT_MS, arrivedNoStartMs: this.config.ARRIVED_NO_START_MS };
+  }
+
+  /** When the watchdog must look at the trip next (domain/trip-watchdog), or null with no driver assigned. */
+  private watchdogDeadline(): number | null {
+    return watchdogDeadline(this.state(), this.track.lastFixAt(), this.watchdogSettings());
+  }
+
+  /** Makes the watchdog's move if one is due: a silent driver loses the trip, a ride that never started ends. */
+  private ringWatchdog(now: number): void {
+    const command = watchdogCommand(this.state(), this.track.lastFixAt(), now, this.watchdogSettings());
+    if (command === null) return;
+    const before = this.state();
+    const result = this.tryRun(command);
+    if (!result.ok) {
+      this.logError(`watchdog.${command.type}`, new Error(result.error.message));
+      return;
+    }
+    // Operators watching the desk see it at once; D1's cancels (recordCancels) are the record.
+    const stuck: StuckTrip = {
+      tripId: before.id,
+      reasonCode: command.type,
+      riderId: before.riderId,
+      // The watchdog moves only a trip with a driver assigned (domain/trip-watchdog).
+      driverId: before.driverId ?? "",
+      at: result.state.updatedAt,
+    };
+    this.ctx.waitUntil(
+      opsDesk(this.env)
+        .announceStuck(stuck)
+        .then((answer) => unwrap(answer))
+        .catch((err) => this.logError("watchdog.announce", err)),
+    );
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
@@ -557,6 +614,11 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
     for (const event of stored) this.publish(event);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
+    // A driver assigned or arrived: the watchdog's deadline (fixes only move it later, and the alarm finds that).
+    if (before.status !== after.status) {
+      const watchdogAt = this.watchdogDeadline();
+      if (watchdogAt !== null) this.wakeAt(watchdogAt);
+    }
     // A scheduled ride becomes demand at the pickup when its dispatch starts, as a request for now does when made.
     const change = events.some((e) => e.type === "dispatch_started")
       ? "created"
@@ -625,8 +687,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     const tripId = this.state().id;
     const rows: CancellationRecord[] = [];
     for (const e of events) {
-      // A scheduled ride the service ended is no one's cancel: the rider hears of it, operators need not.
-      if (e.type === "cancelled" && e.by !== "system")
+      // A scheduled ride the service ended is no one's cancel: the rider hears of it, operators need not. A ride the
+      // watchdog ended at the pickup is a stuck trip: operators see it.
+      if (e.type === "cancelled" && (e.by !== "system" || e.reasonCode === "arrived_no_start"))
         rows.push({
           tripId,
           by: e.by,
@@ -639,7 +702,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       else if (e.type === "driver_cancelled")
         rows.push({
           tripId,
-          by: "driver",
+          by: e.by ?? "driver",
           userId: e.driverId,
           reasonCode: e.reasonCode,
           note: e.reason,

@@ -33,16 +33,27 @@ export function createTrackSchema(sql: SqlStorage): void {
   ) {
     sql.exec(`ALTER TABLE breadcrumb ADD COLUMN received_at INTEGER`);
   }
+  // `received_at`, this object's clock again: the watchdog (domain/trip-watchdog) judges a driver's silence on it.
   sql.exec(
     `CREATE TABLE IF NOT EXISTS last_location (id INTEGER PRIMARY KEY CHECK (id = 1),
      lat REAL NOT NULL, lng REAL NOT NULL,
-     at INTEGER NOT NULL)`,
+     at INTEGER NOT NULL, received_at INTEGER)`,
   );
+  if (
+    !sql
+      .exec<{ name: string }>(`PRAGMA table_info(last_location)`)
+      .toArray()
+      .some((c) => c.name === "received_at")
+  ) {
+    sql.exec(`ALTER TABLE last_location ADD COLUMN received_at INTEGER`);
+  }
 }
 
 export class TripTrack {
   /** The assigned driver's latest fix (null: none); memory only, read from `last_location` when undefined. */
   private lastFix: Fix | null | undefined = undefined;
+  /** When the latest fix arrived, on this object's clock (null: none); read with `lastFix`. */
+  private lastFixReceivedAt: number | null = null;
   /** When `last_location` was last written; a fix in between lives in `lastFix` only. Memory only. */
   private lastFixSavedAt = 0;
   /** Breadcrumb fixes not yet in SQLite (see BREADCRUMB_BATCH). Memory only. */
@@ -60,31 +71,48 @@ export class TripTrack {
     // next fix replaces it. During the ride the breadcrumb above has every fix anyway.
     if (now - this.lastFixSavedAt >= LAST_FIX_SAVE_MS) {
       this.sql.exec(
-        `INSERT INTO last_location (id, lat, lng, at) VALUES (1, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at`,
+        `INSERT INTO last_location (id, lat, lng, at, received_at) VALUES (1, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, at = excluded.at,
+         received_at = excluded.received_at`,
         fix.lat,
         fix.lng,
         fix.at,
+        now,
       );
       this.lastFixSavedAt = now;
     }
     this.lastFix = fix;
+    this.lastFixReceivedAt = now;
   }
 
   /** The assigned driver's latest fix, or null. */
   latest(): Fix | null {
     if (this.lastFix !== undefined) return this.lastFix;
     const row = this.sql
-      .exec<{ lat: number; lng: number; at: number }>(`SELECT lat, lng, at FROM last_location`)
+      .exec<{ lat: number; lng: number; at: number; receivedAt: number }>(
+        // A row stored before `received_at` existed counts as received when the fix was taken.
+        `SELECT lat, lng, at, COALESCE(received_at, at) AS receivedAt FROM last_location`,
+      )
       .toArray()[0];
-    this.lastFix = row ?? null;
+    this.lastFix = row ? { lat: row.lat, lng: row.lng, at: row.at } : null;
+    this.lastFixReceivedAt = row?.receivedAt ?? null;
     return this.lastFix;
+  }
+
+  /**
+   * When the assigned driver's latest fix arrived (this object's clock), or null: no fix since they were assigned.
+   * After the object wakes it is the stored row's, up to LAST_FIX_SAVE_MS older than the truth.
+   */
+  lastFixAt(): number | null {
+    this.latest();
+    return this.lastFixReceivedAt;
   }
 
   /** The last fix is the assigned driver's; it says nothing about the next one. Call inside the commit. */
   forgetDriver(): void {
     this.sql.exec(`DELETE FROM last_location`);
     this.lastFix = null;
+    this.lastFixReceivedAt = null;
     this.lastFixSavedAt = 0;
   }
 

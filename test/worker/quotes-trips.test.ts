@@ -1,10 +1,11 @@
 // Quotes, trips and ratings over HTTP (API.md): shapes, who may do what, every state move and
 // its refusals, idempotent requests, one active trip per rider, cancellation fees, history.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { RidewireClient } from "@ridewire/client";
 import { haversineKm } from "../../src/domain/geo";
-import { Quote, Trip } from "../../src/protocol/dispatch";
+import { Quote, Trip, TripHistoryEntry, TripHistoryResponse } from "../../src/protocol/dispatch";
 import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
@@ -436,8 +437,8 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
       [second.id, "completed"],
       [first.id, "cancelled"],
     ]);
-    for (const t of mine.body.trips) Trip.strict().parse(t);
-    expect(mine.body.trips[0]).toEqual(second);
+    for (const t of mine.body.trips) TripHistoryEntry.strict().parse(t);
+    expect(mine.body.trips[0]).toMatchObject(second);
 
     // The driver held only the second trip to the end.
     const theirs = await call("GET", "/v1/trips", { token: driver.token });
@@ -460,10 +461,97 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
 
     expect((await call("GET", "/v1/trips", { token: (await registerUser("rider")).token })).body).toEqual({
       trips: [],
+      nextCursor: null,
     });
     for (const query of ["limit=0", "limit=101", "limit=abc", "before=-1"])
       expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
     expectError(await call("GET", "/v1/trips"), 401, "unauthorized");
+    driver.socket.close();
+  });
+
+  it("shows each trip's receipt link, route and ratings, pages by cursor, and keeps users apart", async () => {
+    const pickup = area(27);
+    const driver = await onlineDriver(offset(pickup, 0.4));
+    const rider = await registerUser("rider");
+    const first = await requestTrip(rider, pickup, offset(pickup, 2));
+    await nextOffer(driver, first.id);
+    expect((await cancel(rider, first.id)).status).toBe(200);
+    await waitDriverStatus(driver, "available");
+    const second = await completedTrip(rider, driver, pickup);
+    const third = await completedTrip(rider, driver, pickup);
+    for (const t of [first, second, third]) await flushed(t.id, t === first ? "cancelled" : "completed");
+    expect((await rate(rider, second.id, { stars: 5, comment: "smooth" })).status).toBe(201);
+    expect((await rate(driver, second.id, { stars: 4 })).status).toBe(201);
+
+    const byId = async (user: TestUser, q = "") => {
+      const res = await call("GET", `/v1/trips?${q}`, { token: user.token });
+      expect(res.status).toBe(200);
+      TripHistoryResponse.strict().parse(res.body);
+      return new Map((res.body.trips as TripHistoryEntry[]).map((t) => [t.id, t]));
+    };
+    const mine = await byId(rider);
+    // The receipt exists for a completed trip (and the link works), not for a free cancel.
+    expect(mine.get(second.id)?.receiptUrl).toBe(`/v1/trips/${second.id}/receipt`);
+    expect(mine.get(first.id)?.receiptUrl).toBeNull();
+    const receipt = await call("GET", mine.get(second.id)?.receiptUrl ?? "", { token: rider.token });
+    expect(receipt.status).toBe(200);
+    expect(mine.get(second.id)?.route).toEqual({
+      pickup: second.pickup,
+      dropoff: second.dropoff,
+      distanceKm: second.quote.distanceKm,
+      durationMin: second.quote.durationMin,
+      drivenKm: second.fareDecision?.trace.km ?? null,
+    });
+    expect(mine.get(first.id)?.route.drivenKm).toBeNull();
+    // Ratings from each side: what the caller gave and what they received.
+    expect(mine.get(second.id)?.ratings).toEqual({
+      given: { stars: 5, comment: "smooth" },
+      received: { stars: 4, comment: null },
+    });
+    expect(mine.get(third.id)?.ratings).toEqual({ given: null, received: null });
+    expect((await byId(driver, "as=driver")).get(second.id)?.ratings).toEqual({
+      given: { stars: 4, comment: null },
+      received: { stars: 5, comment: "smooth" },
+    });
+
+    // Cursor pages: every trip once, newest first, then no cursor.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = `limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const res = await call("GET", `/v1/trips?${q}`, { token: rider.token });
+      expect(res.status).toBe(200);
+      seen.push(...(res.body.trips as TripHistoryEntry[]).map((t) => t.id));
+      cursor = res.body.nextCursor;
+    } while (cursor !== null && seen.length < 10);
+    expect(seen).toEqual([third.id, second.id, first.id]);
+    // A date range: `to` is inclusive, as `since` is.
+    expect([...(await byId(rider, `since=${second.createdAt}&to=${second.createdAt}`)).keys()]).toEqual([second.id]);
+
+    // The SDK's pages are the same.
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: rider.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    const sdkPage = await sdk.tripHistory({ limit: 2, status: "completed" });
+    expect(sdkPage.trips.map((t) => t.id)).toEqual([third.id, second.id]);
+    expect(sdkPage.nextCursor).toBeNull();
+    expect((await sdk.tripHistory({ limit: 1 })).nextCursor).toEqual(expect.any(String));
+
+    // Another user sees none of it, whatever they ask for; a cursor naming someone else's trip shows nothing.
+    const stranger = await registerUser("rider");
+    expect((await byId(stranger)).size).toBe(0);
+    expect((await byId(stranger, `cursor=${encodeURIComponent(`${Date.now()}.${third.id}`)}`)).size).toBe(0);
+    for (const query of [
+      "cursor=nope",
+      "cursor=12.",
+      `cursor=${"9".repeat(20)}.x`,
+      "to=-1",
+      `since=${second.createdAt + 1}&to=${second.createdAt}`,
+      "limit=1000000",
+    ])
+      expectError(await call("GET", `/v1/trips?${query}`, { token: rider.token }), 400, "invalid_request");
     driver.socket.close();
   });
 

@@ -39,6 +39,8 @@ import type {
   RatingBody,
   StartBody,
   Trip,
+  TripHistoryEntry,
+  TripHistoryResponse,
   TripRequestBody,
 } from "../../../src/protocol/dispatch";
 import type {
@@ -220,6 +222,8 @@ const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
 const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
+const TripHistoryAnswer = answer<TripHistoryResponse>({ trips: "array", nextCursor: "string | null" });
+const ReassignAnswer = answer<{ trip: Trip; audit: unknown }>({ trip: "object", audit: "object" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
 const ShareLinkResponse = answer<{ share: ShareLink }>({ share: "object" });
 const RevokedResponse = answer<{ revoked: number }>({ revoked: "integer" });
@@ -1125,6 +1129,15 @@ export class RidewireClient {
     ).trips;
   }
 
+  /**
+   * A page of this user's trips (rode or drove), newest first, each with its receipt's path (`receiptUrl`), its route
+   * and the ratings given and received; pass a page's `nextCursor` as `cursor` for the next (null: the last page).
+   * `since` and `to` (epoch ms, inclusive) bound when the trips were made.
+   */
+  tripHistory(query: TripHistoryQuery = {}, options?: RequestOptions): Promise<TripHistoryResponse> {
+    return this.call({ method: "GET", path: "/v1/trips", query, schema: TripHistoryAnswer, signal: options?.signal });
+  }
+
   acceptTrip(tripId: string, options?: RequestOptions): Promise<Trip> {
     return this.tripMove(tripId, "accept", undefined, options);
   }
@@ -1454,6 +1467,22 @@ export class RidewireClient {
     });
   }
 
+  /**
+   * Takes an accepted or arrived trip from its driver and hands it back to matching without them (operators; the
+   * reason goes in the audit log). The watchdog does the same by itself to a driver silent for DRIVER_SILENT_MS.
+   */
+  async reassignTrip(tripId: string, reason: string, options?: RequestOptions): Promise<Trip> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/admin/trips/${seg(tripId)}/reassign`,
+        body: { reason },
+        schema: ReassignAnswer,
+        signal: options?.signal,
+      })
+    ).trip;
+  }
+
   /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
   async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
     return (
@@ -1468,8 +1497,9 @@ export class RidewireClient {
   }
 
   /**
-   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged. It
-   * keeps no log: read `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
+   * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged, and a `stuck_trip` frame
+   * as the trips' watchdog moves a trip (its record: `opsCancellations({ by: "system" })`). It keeps no log: read
+   * `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
    */
   opsAlertFeed(options: RoomOptions = {}): OpsDeskConnection {
     return new RoomConnection<OpsDeskFrames>("ops", this.roomContext("/v1/ops/alerts", options), options);
@@ -1770,7 +1800,19 @@ export function socketUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/i, "ws");
 }
 
+/** The filters and page of `tripHistory`. */
+export type TripHistoryQuery = {
+  limit?: number;
+  cursor?: string;
+  since?: number;
+  to?: number;
+  status?: Trip["status"];
+  as?: "rider" | "driver";
+};
+
 export type {
+  TripHistoryEntry,
+  TripHistoryResponse,
   BlockedUser,
   LastSeenVisibility,
   MessageReceipt,

@@ -5,6 +5,8 @@
 import {
   AdminCancelBody,
   AdminCancelResponse,
+  AdminReassignBody,
+  AdminReassignResponse,
   AuditListResponse,
   BanBody,
   BanResponse,
@@ -43,6 +45,15 @@ export const adminOperations: Operation[] = [
     body: AdminCancelBody,
     status: 200,
     response: AdminCancelResponse,
+  },
+  {
+    method: "post",
+    path: "/v1/admin/trips/{id}/reassign",
+    summary: "Take an accepted or arrived trip from its driver and hand it back to matching without them (admins)",
+    auth: true,
+    body: AdminReassignBody,
+    status: 200,
+    response: AdminReassignResponse,
   },
   {
     method: "post",

@@ -12,6 +12,7 @@ import {
   ScheduledTripsResponse,
   StartBody,
   Trip,
+  TripHistoryResponse,
   TripRequestBody,
 } from "../../protocol/dispatch";
 import { MessageResponse, PostMessageBody } from "../../protocol/http";
@@ -45,11 +46,13 @@ export const tripOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/trips",
-    summary: "The caller's trips, newest first; filtered by since, status and as (rider | driver)",
+    summary:
+      "The caller's trips (rode or drove), newest first, each with its receipt link, route and ratings; " +
+      "filtered by since, to, status and as (rider | driver); cursor pagination (nextCursor)",
     auth: true,
     status: 200,
-    response: z.object({ trips: z.array(Trip) }),
-    query: ["limit", "before", "since", "status", "as"],
+    response: TripHistoryResponse,
+    query: ["limit", "cursor", "before", "since", "to", "status", "as"],
   },
   {
     method: "get",

@@ -16,6 +16,8 @@ import { tripRefundKey } from "../../domain/refunds";
 import { type ApiError, badRequest, conflict, notFound, unwrap } from "../../errors";
 import {
   AdminCancelBody,
+  AdminReassignBody,
+  type AdminReassignResponse,
   AuditQuery,
   BanBody,
   Refund,
@@ -136,6 +138,24 @@ adminRoutes.post("/admin/trips/:id/cancel", async (c) => {
     details: { from: cancelled.from, riderId: cancelled.trip.riderId, driverId: cancelled.driverId },
   });
   const body: AdminCancelResponse = { trip: cancelled.trip, audit };
+  return c.json(body);
+});
+
+/** A stuck trip (or a driver an operator will not keep on it) goes back to matching without its driver. */
+adminRoutes.post("/admin/trips/:id/reassign", async (c) => {
+  const tripId = readId(c);
+  const { reason } = await readBody(c, AdminReassignBody);
+  const actorId = c.get("identity").userId;
+  const reassigned = unwrap(await tripRoom(c.env, tripId).adminReassign(actorId, reason));
+  const audit = await writeAudit(c.env.DB, {
+    at: Date.now(),
+    actorId,
+    action: "trip.reassign",
+    target: { kind: "trip", id: tripId },
+    reason,
+    details: { from: reassigned.from, riderId: reassigned.trip.riderId, driverId: reassigned.driverId },
+  });
+  const body: AdminReassignResponse = { trip: reassigned.trip, audit };
   return c.json(body);
 });
 

@@ -43,6 +43,7 @@ import {
   RatingBody,
   StartBody,
   TripListQuery,
+  type TripHistoryResponse,
   TripRequestBody,
   type Quote,
   type Trip,
@@ -401,7 +402,8 @@ tripRoutes.get("/trips/scheduled", requireRole("rider"), async (c) => {
 
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);
-  return c.json({ trips: await listTrips(c.env.DB, c.get("identity").userId, query) });
+  const body: TripHistoryResponse = await listTrips(c.env.DB, c.get("identity").userId, query);
+  return c.json(body);
 });
 
 /**
