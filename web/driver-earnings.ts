@@ -56,10 +56,12 @@ export function earningsCard(api: RidewireClient): { el: HTMLElement; refresh: (
     payoutButton.disabled = true;
     try {
       const payout = await api.requestPayout();
+      const amount = money(payout.amount);
+      const why = payout.failure ? ` (${payout.failure})` : "";
       status.say(
         payout.status === "failed"
-          ? `The payout of ${money(payout.amount)} failed${payout.failure ? ` (${payout.failure})` : ""}: the money is back on your earnings.`
-          : `Payout of ${money(payout.amount)} ${payout.status === "paid" ? "sent" : "on its way"}.`,
+          ? `The payout of ${amount} failed${why}: the money is back on your earnings.`
+          : `Payout of ${amount} ${payout.status === "paid" ? "sent" : "on its way"}.`,
         payout.status === "failed" ? "error" : "info",
       );
       await refresh();
@@ -83,7 +85,9 @@ export function earningsCard(api: RidewireClient): { el: HTMLElement; refresh: (
       ]);
       if (read !== reads) return;
       const e = earned.earnings;
-      week.textContent = `Last 7 days: ${money(e.net)} from ${earned.trips} trip${earned.trips === 1 ? "" : "s"}${e.tips.amount ? `, tips ${money(e.tips)} included` : ""}`;
+      const trips = `${earned.trips} trip${earned.trips === 1 ? "" : "s"}`;
+      const tips = e.tips.amount ? `, tips ${money(e.tips)} included` : "";
+      week.textContent = `Last 7 days: ${money(e.net)} from ${trips}${tips}`;
       fill(
         balance,
         h("dt", {}, "Available"),

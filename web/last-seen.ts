@@ -50,7 +50,8 @@ export function privacySettings(api: RidewireClient): HTMLElement {
     select.disabled = true;
     try {
       saved = (await api.setPrivacy({ lastSeen: next })).lastSeen;
-      status.say(`Saved: ${next === "everyone" ? "everyone" : next === "contacts" ? "only your contacts" : "nobody"} can see when you were last online.`);
+      const who = next === "everyone" ? "everyone" : next === "contacts" ? "only your contacts" : "nobody";
+      status.say(`Saved: ${who} can see when you were last online.`);
     } catch (err) {
       select.value = saved;
       status.say(describeError(err), "error");

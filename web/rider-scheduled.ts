@@ -39,8 +39,10 @@ export function checkPickupTime(value: string, now: number): { at: number } | { 
   if (!value) return { error: "Choose a pickup date and time first." };
   const at = new Date(value).getTime();
   if (Number.isNaN(at)) return { error: "That pickup time could not be read: pick a date and a time." };
-  if (at < now + MIN_LEAD_MS) return { error: `A scheduled pickup must be at least 15 minutes from now (${when(now + MIN_LEAD_MS)} or later).` };
-  if (at > now + MAX_AHEAD_MS) return { error: `A scheduled pickup can be at most 30 days ahead (by ${when(now + MAX_AHEAD_MS)}).` };
+  if (at < now + MIN_LEAD_MS)
+    return { error: `A scheduled pickup must be at least 15 minutes from now (${when(now + MIN_LEAD_MS)} or later).` };
+  if (at > now + MAX_AHEAD_MS)
+    return { error: `A scheduled pickup can be at most 30 days ahead (by ${when(now + MAX_AHEAD_MS)}).` };
   return { at };
 }
 
@@ -102,13 +104,7 @@ export function scheduling(
     }
   });
   setLimits();
-  const form = h(
-    "div",
-    { class: "schedule" },
-    h("label", {}, "Or schedule for later ", picker),
-    button,
-    error,
-  );
+  const form = h("div", { class: "schedule" }, h("label", {}, "Or schedule for later ", picker), button, error);
 
   const list = h("ul", { class: "upcoming-list", "aria-label": "Upcoming rides" });
   const upcoming = h(
@@ -118,7 +114,11 @@ export function scheduling(
     list,
   );
   const item = (trip: Trip) => {
-    const cancel = h("button", { type: "button", "aria-label": `Cancel the ride at ${when(trip.scheduledAt ?? 0)}` }, "Cancel");
+    const cancel = h(
+      "button",
+      { type: "button", "aria-label": `Cancel the ride at ${when(trip.scheduledAt ?? 0)}` },
+      "Cancel",
+    );
     cancel.addEventListener("click", async () => {
       cancel.disabled = true;
       try {
