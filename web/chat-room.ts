@@ -197,7 +197,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     // "Seen by" under the newest message each member has read up to.
     const seen = new Map<number, string>();
     const seqs = [...items.keys()].sort((a, b) => b - a);
-    for (const [userId, seq] of reads) {
+    // A direct conversation says it with the ticks (web/chat-ticks.ts): "✓ name" there would say it twice.
+    for (const [userId, seq] of room.kind === "direct" ? [] : reads) {
       if (userId === myId) continue;
       const at = seqs.find((s) => s <= seq);
       if (at !== undefined) seen.set(at, `${seen.get(at) ?? ""} ✓ ${nameOf(userId)}`);
@@ -294,8 +295,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   fill(
     pane,
     h("h2", {}, opening.title, room.private && room.kind !== "direct" ? " (private)" : ""),
-    room.kind === "direct" ? lastSeen : null,
-    people,
+    // A direct conversation's header says "online" or when the other person was last seen instead.
+    room.kind === "direct" ? lastSeen : people,
     members,
     older,
     messages,

@@ -7,6 +7,7 @@
  * higher of each counting: marks only move forward.
  */
 import type { DeliveryTracker, MessageReceipt, PeerMarks } from "@ridewire/client";
+import { h } from "./dom";
 
 export type Receipts = { bySeq: Map<number, MessageReceipt>; peer: PeerMarks | null };
 
@@ -31,16 +32,11 @@ export function ticksOf(
     if (peer.deliveredThrough >= seq) deliveredTo = Math.max(deliveredTo, 1);
   }
   const status = readBy > 0 ? "read" : deliveredTo > 0 ? "delivered" : "sent";
-  const text = direct
-    ? status === "sent"
-      ? "✓"
-      : "✓✓"
-    : status === "sent"
-      ? "✓ sent"
-      : `✓✓ delivered to ${deliveredTo} · read by ${readBy}`;
+  const marks = status === "sent" ? "✓" : "✓✓";
+  const caption = direct ? "" : status === "sent" ? " sent" : ` delivered to ${deliveredTo} · read by ${readBy}`;
   const label = direct ? WORDS[status] : status === "sent" ? "Sent" : `Delivered to ${deliveredTo}, read by ${readBy}`;
-  if (el.textContent === text && el.dataset.status === status) return;
-  el.textContent = text;
+  if (el.textContent === marks + caption && el.dataset.status === status) return;
+  el.replaceChildren(h("span", { class: "marks" }, marks), caption);
   el.dataset.status = status;
   el.setAttribute("aria-label", label);
   el.title = label;

@@ -101,7 +101,7 @@ function tipForm(
   buttons.push(other);
   const form = h(
     "form",
-    { class: "tip", "aria-label": "Tip your driver" },
+    { class: "tip", "aria-label": "Tip your driver", novalidate: true },
     h("h3", {}, "Tip your driver"),
     h("div", { class: "row" }, ...buttons.slice(0, -1)),
     h("div", { class: "row" }, custom, other),

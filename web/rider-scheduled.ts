@@ -137,7 +137,7 @@ export function scheduling(
       h(
         "span",
         { class: "upcoming-route" },
-        `${describePoint(city, trip.pickup)} → ${describePoint(city, trip.dropoff)} · ${money(trip.fare)}`,
+        `${describePoint(city, trip.pickup)} → ${describePoint(city, trip.dropoff)} · ${money(trip.fare ?? trip.quote.fare)}`,
       ),
       cancel,
     );
