@@ -114,6 +114,8 @@ export function scheduling(
     list,
   );
   const item = (trip: Trip) => {
+    // The locked quote's fare until the ride is charged.
+    const fare = trip.fare ?? trip.quote.fare;
     const cancel = h(
       "button",
       { type: "button", "aria-label": `Cancel the ride at ${when(trip.scheduledAt ?? 0)}` },
@@ -137,7 +139,7 @@ export function scheduling(
       h(
         "span",
         { class: "upcoming-route" },
-        `${describePoint(city, trip.pickup)} → ${describePoint(city, trip.dropoff)} · ${money(trip.fare ?? trip.quote.fare)}`,
+        `${describePoint(city, trip.pickup)} → ${describePoint(city, trip.dropoff)} · ${money(fare)}`,
       ),
       cancel,
     );
