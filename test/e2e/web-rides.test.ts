@@ -114,6 +114,7 @@ describe("the web app's rides", () => {
     await schedule(page, at);
     await shows(page, "[role=status]", /^Ride scheduled for /);
     await shows(page, ".upcoming-list", /Union Square → Ferry Building · \$\d+\.\d\d/);
+    await shot(page, "1b-upcoming-desktop");
     const [trip] = await rider.api.scheduledTrips();
     expect(trip?.status).toBe("scheduled");
     // The picker's minute: the page sends what was picked, to the minute.
@@ -200,6 +201,8 @@ describe("the web app's rides", () => {
     expect(await riderPage.locator(".tip [role=status]").textContent()).not.toMatch(/tip_limit_exceeded|\{/);
     expect((await rider.api.receipt(current.id)).tips).toEqual({ amount: 200, currency: "USD" });
     await shot(riderPage, "3-tip-phone");
+    await riderPage.setViewportSize(DESKTOP);
+    await shot(riderPage, "3b-tip-desktop");
 
     // The driver's page: the ride's share and the tip are available (no hold here).
     const driverPage = await signedIn(driver);
