@@ -249,6 +249,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   });
   connection.on("reset", () => void loadHistory(true));
   const redraw = setInterval(drawPeople, 1_000);
+  // Their connections elsewhere (other rooms, trips) move it too, which this room does not hear of.
+  const lastSeenTimer = room.kind === "direct" ? setInterval(() => void readLastSeen(), 60_000) : undefined;
 
   let readSent = 0;
   /** Moves the read mark (which clears the room's unread count): on the socket, or over HTTP before it is open. */
@@ -308,6 +310,7 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   compose.focus();
   return () => {
     clearInterval(redraw);
+    clearInterval(lastSeenTimer);
     compose.close();
     document.removeEventListener("visibilitychange", markNewest);
     connection.close();
