@@ -114,6 +114,8 @@ describe("the web app's rides", () => {
     await schedule(page, at);
     await shows(page, "[role=status]", /^Ride scheduled for /);
     await shows(page, ".upcoming-list", /Union Square → Ferry Building · \$\d+\.\d\d/);
+    // The quote is spent: the picker goes with it until the next one.
+    expect(await page.getByLabel("Pickup time").isVisible()).toBe(false);
     await shot(page, "1b-upcoming-desktop");
     const [trip] = await rider.api.scheduledTrips();
     expect(trip?.status).toBe("scheduled");
