@@ -102,6 +102,8 @@ export function messageItem(m: ChatMessage, ctx: MessageContext): HTMLLIElement 
     m.editedAt && !m.deleted ? h("span", { class: "edited" }, " (edited)") : null,
     " ",
     h("time", { datetime: new Date(m.createdAt).toISOString() }, clock(m.createdAt)),
+    // Filled in by the room from the delivery state (sent, delivered, read), as it changes.
+    mine && !m.deleted ? h("span", { class: "ticks" }) : null,
     h("span", { class: "seen" }),
   );
   if (m.deleted) return li;

@@ -2,14 +2,25 @@
  * @module web/chat-room
  * One open chat room (a group or a direct conversation): its history (older pages on demand)
  * and live frames, where messages arrive, change (edits, deletes, reactions) and are answered;
- * who is online, who is typing, and how far each member has read; its members, each a way into
- * a direct conversation; and the composer (web/chat-composer.ts).
+ * who is online, who is typing, and how far each member has read; the delivery state of the
+ * reader's own messages (web/chat-ticks.ts); in a direct conversation, when the other person was
+ * last seen; its members, each a way into a direct conversation; and the composer
+ * (web/chat-composer.ts).
  */
-import type { ChatConnection, ChatMessage, RidewireClient, Room, RoomMember } from "@ridewire/client";
+import {
+  type ChatConnection,
+  type ChatMessage,
+  DeliveryTracker,
+  type RidewireClient,
+  type Room,
+  type RoomMember,
+} from "@ridewire/client";
 import { composer } from "./chat-composer";
 import { FileCache } from "./chat-files";
 import { applyChange, changedSeq, type MessageContext, messageItem, replaceItem } from "./chat-message";
+import { type Receipts, ticksOf } from "./chat-ticks";
 import { describeError, fill, h } from "./dom";
+import { lastSeenText } from "./last-seen";
 
 const TYPING_IDLE_MS = 3_000;
 
@@ -36,12 +47,20 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   const items = new Map<number, HTMLLIElement>();
   const files = new FileCache(api, room.id);
   let roles: Record<string, string> = {};
+  /** Live delivery state from this connection's frames; rebuilt by each welcome. */
+  const tracker = new DeliveryTracker();
+  /** What history said of the pages loaded: receipts of own messages by seq, and the peer's marks. */
+  const receipts: Receipts = { bySeq: new Map(), peer: null };
+  /** The other person of a direct conversation, once the members are known, and when they were last seen. */
+  let peerId: string | null = null;
+  let peerLastSeen: number | null = null;
   let nextBefore: number | null = null;
 
   const nameOf = (userId: string) => (userId === myId ? "You" : (names.get(userId) ?? "someone"));
   const messages = h("ol", { class: "messages", "aria-label": `Messages in ${opening.title}`, "aria-live": "polite" });
   const older = h("button", { type: "button", class: "link", hidden: true }, "Load older messages");
   const people = h("p", { class: "people", "aria-live": "polite" });
+  const lastSeen = h("p", { class: "last-seen", "data-testid": "last-seen" });
   const typingLine = h("p", { class: "typing", "aria-live": "polite" });
   const memberList = h("ul", { class: "member-list" });
   const members = h("details", { class: "members" }, h("summary", {}, "Members"), memberList);
@@ -73,6 +92,10 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
       const list = await api.members(room.id);
       for (const m of list) names.set(m.userId, m.name);
       drawMembers(list);
+      if (room.kind === "direct" && !peerId) {
+        peerId = list.find((m) => m.userId !== myId)?.userId ?? null;
+        void readLastSeen();
+      }
       redrawAll();
     } catch {
       // Names are a nicety; the messages still show.
@@ -152,16 +175,30 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     drawPeople();
   }
 
+  /** Asked when the room opens and when the other person leaves it; null when never seen or hidden. */
+  async function readLastSeen(): Promise<void> {
+    if (!peerId) return;
+    try {
+      peerLastSeen = await api.lastSeen(peerId);
+    } catch {
+      peerLastSeen = null;
+    }
+    drawPeople();
+  }
+
   /** Redrawn every second (typing ends by itself): only what changed is touched, or a screen reader hears it again. */
   function drawPeople(): void {
     setText(people, `Online: ${[...online].map(nameOf).join(", ") || "nobody"}`);
+    if (room.kind === "direct")
+      setText(lastSeen, lastSeenText(peerId !== null && online.has(peerId), peerLastSeen, Date.now()));
     const now = Date.now();
     const who = [...typing].filter(([id, until]) => id !== myId && until > now).map(([id]) => nameOf(id));
     setText(typingLine, who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "");
     // "Seen by" under the newest message each member has read up to.
     const seen = new Map<number, string>();
     const seqs = [...items.keys()].sort((a, b) => b - a);
-    for (const [userId, seq] of reads) {
+    // A direct conversation says it with the ticks (web/chat-ticks.ts): "✓ name" there would say it twice.
+    for (const [userId, seq] of room.kind === "direct" ? [] : reads) {
       if (userId === myId) continue;
       const at = seqs.find((s) => s <= seq);
       if (at !== undefined) seen.set(at, `${seen.get(at) ?? ""} ✓ ${nameOf(userId)}`);
@@ -169,9 +206,13 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     for (const [seq, el] of items) {
       const part = el.querySelector<HTMLElement>(".seen");
       if (part) setText(part, seen.get(seq) ?? "");
+      const ticks = el.querySelector<HTMLElement>(".ticks");
+      if (ticks) ticksOf(ticks, seq, myId, room.kind === "direct", tracker, receipts);
     }
   }
 
+  connection.on("frame", (f) => tracker.apply(f));
+  connection.on("delivered", () => drawPeople());
   connection.on("welcome", (f) => {
     online.clear();
     for (const id of f.online) online.add(id);
@@ -193,6 +234,7 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   connection.on("presence", (f) => {
     if (f.event === "join") online.add(f.userId);
     else online.delete(f.userId);
+    if (f.event !== "join" && f.userId === peerId) void readLastSeen();
     if (!names.has(f.userId)) void loadNames();
     drawPeople();
   });
@@ -207,6 +249,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   });
   connection.on("reset", () => void loadHistory(true));
   const redraw = setInterval(drawPeople, 1_000);
+  // Their connections elsewhere (other rooms, trips) move it too, which this room does not hear of.
+  const lastSeenTimer = room.kind === "direct" ? setInterval(() => void readLastSeen(), 60_000) : undefined;
 
   let readSent = 0;
   /** Moves the read mark (which clears the room's unread count): on the socket, or over HTTP before it is open. */
@@ -231,7 +275,10 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
         state.clear();
         items.clear();
         messages.replaceChildren();
+        receipts.bySeq.clear();
       }
+      for (const r of page.receipts ?? []) receipts.bySeq.set(r.seq, r);
+      if (page.peer !== undefined && (fresh || page.peer)) receipts.peer = page.peer;
       for (const m of page.messages) put(m, "start");
       // Replies on this page may quote messages that came in on it.
       redrawAll();
@@ -250,7 +297,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   fill(
     pane,
     h("h2", {}, opening.title, room.private && room.kind !== "direct" ? " (private)" : ""),
-    people,
+    // A direct conversation's header says "online" or when the other person was last seen instead.
+    room.kind === "direct" ? lastSeen : people,
     members,
     older,
     messages,
@@ -262,6 +310,7 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   compose.focus();
   return () => {
     clearInterval(redraw);
+    clearInterval(lastSeenTimer);
     compose.close();
     document.removeEventListener("visibilitychange", markNewest);
     connection.close();
@@ -276,7 +325,10 @@ function setText(el: HTMLElement, text: string): void {
 /** The same message drawn again, but for what is filled in later (read marks, a loaded image's URL). */
 function sameItem(shown: HTMLElement, fresh: HTMLElement): boolean {
   const copy = shown.cloneNode(true) as HTMLElement;
-  for (const seen of copy.querySelectorAll(".seen")) seen.replaceChildren();
+  for (const seen of copy.querySelectorAll(".seen, .ticks")) {
+    seen.replaceChildren();
+    for (const name of ["aria-label", "data-status", "title"]) seen.removeAttribute(name);
+  }
   for (const img of copy.querySelectorAll("img")) img.removeAttribute("src");
   for (const open of copy.querySelectorAll("details[open]")) open.removeAttribute("open");
   return copy.innerHTML === fresh.innerHTML;

@@ -2,12 +2,13 @@
  * @module web/chat
  * The chat view: the caller's direct conversations and the rooms (public ones and their private
  * ones), each with its unread count and a total badge, asked again every few seconds; creating
- * and joining rooms; and the open room (web/chat-room.ts). On a phone the list and the open room
- * take the screen in turn.
+ * and joining rooms; the open room (web/chat-room.ts); and the privacy setting of the user's last
+ * seen. On a phone the list and the open room take the screen in turn.
  */
 import type { Room, RoomListItem, RoomMember } from "@ridewire/client";
 import { openRoom } from "./chat-room";
 import { describeError, fill, h, statusLine } from "./dom";
+import { privacySettings } from "./last-seen";
 import type { View } from "./types";
 
 /** How often the list asks for new rooms and unread counts (which the server counts within seconds). */
@@ -199,6 +200,7 @@ export const chatView: View = (root, api, session) => {
         roomList,
         create,
       ),
+      privacySettings(api),
       status.el,
     ),
     roomPane,

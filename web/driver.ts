@@ -3,13 +3,14 @@
  * The driver's view: go online at a place, drive (towards a clicked point, or on a trip
  * automatically to the pickup and then the dropoff, sending a fix every 2 s on the driver
  * channel), offers with a countdown to accept or decline, then arrived / start / complete,
- * trip chat and the rating of the rider.
+ * trip chat and the rating of the rider; and the earnings with their payouts (web/driver-earnings.ts).
  */
 import type { Driver, DriverConnection, LatLng, Offer, Trip, TripConnection } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
+import { earningsCard } from "./driver-earnings";
 import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
@@ -260,6 +261,8 @@ export const driverView: View = (root, api, session) => {
       );
     fill(endBox, ...parts, next);
     void api.driver().then(setDriver, () => undefined);
+    // The ride's share reaches the earnings as the trip settles, seconds behind its end.
+    setTimeout(() => void earnings.refresh(), 3_000);
   }
 
   function leaveTrip(message: string): void {
@@ -319,6 +322,8 @@ export const driverView: View = (root, api, session) => {
     () => position,
     status.say,
   );
+  const earnings = earningsCard(api);
+  void earnings.refresh();
   fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, sos, endBox, chatSlot);
   fill(
     root,
@@ -353,6 +358,7 @@ export const driverView: View = (root, api, session) => {
         ),
         offerBox,
         tripBox,
+        earnings.el,
         status.el,
       ),
     ),

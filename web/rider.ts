@@ -9,6 +9,8 @@ import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
+import { receiptPanel } from "./rider-receipt";
+import { scheduling } from "./rider-scheduled";
 import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
@@ -86,6 +88,18 @@ export const riderView: View = (root, api, session) => {
   const quoteButton = h("button", { type: "button", class: "primary", disabled: true }, "Get a quote");
   const quoteBox = h("div", { class: "quote", "aria-live": "polite" });
   const requestButton = h("button", { type: "button", class: "primary", hidden: true }, "Request ride");
+  // A ride for later, from the same quote: the quote is locked until the pickup.
+  const later = scheduling(
+    api,
+    city,
+    () => quote?.id ?? null,
+    (text, kind) => status.say(text, kind),
+    () => {
+      quote = null;
+      drawChoice();
+      void refreshWallet();
+    },
+  );
 
   function setPoint(which: "pickup" | "dropoff", p: LatLng): void {
     if (trip && ACTIVE.has(trip.status)) return;
@@ -105,6 +119,7 @@ export const riderView: View = (root, api, session) => {
     pointsText.textContent = `Pickup: ${pickupText} · Dropoff: ${dropoffText}`;
     quoteButton.disabled = !(pickup && dropoff);
     requestButton.hidden = quote === null;
+    later.form.hidden = quote === null;
     if (!quote) fill(quoteBox);
   }
 
@@ -131,6 +146,7 @@ export const riderView: View = (root, api, session) => {
         ),
       );
       requestButton.hidden = false;
+      later.form.hidden = false;
       status.say("Here is your quote.");
     } catch (err) {
       status.say(describeError(err), "error");
@@ -217,6 +233,7 @@ export const riderView: View = (root, api, session) => {
     dropoff = next.dropoff;
     drawChoice();
     requestButton.hidden = true;
+    later.form.hidden = true;
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
     if (next.pin) pin = { tripId: next.id, code: next.pin };
@@ -284,40 +301,7 @@ export const riderView: View = (root, api, session) => {
     const parts: HTMLElement[] = [];
     if (t.status === "completed" || t.cancellationFee) {
       try {
-        const r = await api.receipt(t.id);
-        const b = r.breakdown;
-        const fmt = (amount: number) => money({ amount, currency: r.fare.currency });
-        parts.push(
-          h(
-            "div",
-            { class: "receipt", "data-testid": "receipt" },
-            h("h3", {}, "Receipt"),
-            h(
-              "dl",
-              {},
-              ...(r.kind === "fee"
-                ? [h("dt", {}, "Cancellation fee"), h("dd", {}, fmt(b.fee))]
-                : [
-                    h("dt", {}, "Base"),
-                    h("dd", {}, fmt(b.base)),
-                    h("dt", {}, "Distance"),
-                    h("dd", {}, fmt(b.distance)),
-                    h("dt", {}, "Time"),
-                    h("dd", {}, fmt(b.time)),
-                    ...(b.surge ? [h("dt", {}, "Surge"), h("dd", {}, fmt(b.surge))] : []),
-                    ...(b.fee ? [h("dt", {}, "Minimum fare"), h("dd", {}, fmt(b.fee))] : []),
-                    ...(b.adjustment ? [h("dt", {}, "Capped above the quote"), h("dd", {}, fmt(b.adjustment))] : []),
-                  ]),
-              h("dt", {}, "Total"),
-              h("dd", { class: "total" }, money(r.fare)),
-              ...(r.quoted ? [h("dt", {}, "Quoted"), h("dd", {}, money(r.quoted))] : []),
-              ...(r.review
-                ? [h("dt", {}, "Under review"), h("dd", {}, `${money(r.review.uncharged)} more not charged`)]
-                : []),
-              ...(r.outstanding.amount ? [h("dt", {}, "Still owed"), h("dd", {}, money(r.outstanding))] : []),
-            ),
-          ),
-        );
+        parts.push(await receiptPanel(api, t.id, t.status === "completed", () => void refreshWallet()));
       } catch (err) {
         parts.push(h("p", {}, `Receipt: ${describeError(err)}`));
       }
@@ -336,6 +320,7 @@ export const riderView: View = (root, api, session) => {
     quoteButton,
     quoteBox,
     requestButton,
+    later.form,
   );
   // The app knows no GPS of the rider's: in the car, where the car is; before, the pickup.
   const sos = sosButton(
@@ -378,12 +363,14 @@ export const riderView: View = (root, api, session) => {
         h("section", { class: "card wallet", "aria-label": "Wallet" }, h("h2", {}, "Wallet"), walletText, " ", topUp),
         planBox,
         tripBox,
+        later.upcoming,
         status.el,
       ),
     ),
   );
   drawChoice();
   void refreshWallet();
+  void later.refresh();
   // A trip still going on (after a reload) is picked up again, from the trip itself: the trip
   // list reaches D1 seconds behind, and would show the request form with the money on hold.
   void api.currentTrip().then(

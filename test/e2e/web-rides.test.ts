@@ -1,0 +1,247 @@
+/**
+ * The rider's scheduled rides and tips, and the driver's earnings and payouts, in the web app in
+ * a real browser (Chromium through playwright-core) against a real `wrangler dev`. A rider
+ * schedules a ride from the request form (times out of the window explained before anything is
+ * sent, the server's refusals in words), sees it among the upcoming rides after a reload and
+ * cancels it; a rider tips after a ride a driver (an SDK client) completed, and the receipt
+ * shows the tip; that driver's page shows the earnings, takes a payout account and pays out.
+ * Earnings are payable at once here (PAYOUT_HOLD_MS 0) and the minimum is $1, so one short
+ * ride is enough. Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-rides/.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RidewireError } from "@ridewire/client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
+import { devServer, type DevServer } from "./helpers/server";
+import { type Account, account, waitFor } from "./helpers/users";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SHOTS = `${ROOT}test-artifacts/web-rides`;
+const SEEN_MS = 25_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const MINUTE = 60_000;
+const UNION_SQUARE = { lat: 37.788, lng: -122.4075 };
+
+let server: DevServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(`${ROOT}public/build/app.js`)) {
+    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  server = await devServer("web-rides", { vars: { PAYOUT_HOLD_MS: "0", PAYOUT_MIN_MINOR: "100" } });
+  await server.start();
+  browser = (await launchChromium()).browser;
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.stop();
+});
+
+type AppPage = Page & { errors: string[] };
+
+/** `who` signed in through the form, in UTC (so the test can write the picker's local time). */
+async function signedIn(who: Account, viewport = DESKTOP): Promise<AppPage> {
+  const context = await browser.newContext({ viewport, timezoneId: "UTC" });
+  contexts.push(context);
+  const page = (await context.newPage()) as AppPage;
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      page.errors.push(message.text());
+  });
+  await page.goto(`${server.baseUrl}/`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
+  return page;
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
+  await expect
+    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
+    .toMatch(pattern);
+}
+
+/** The `datetime-local` value of `at` in UTC (the page's time zone here). */
+const pickerValue = (at: number) => new Date(at).toISOString().slice(0, 16);
+
+async function quote(page: Page, from: string, to: string): Promise<void> {
+  await page.getByLabel("Pickup", { exact: true }).selectOption({ label: from });
+  await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
+  await page.getByRole("button", { name: "Get a quote" }).click();
+  await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+}
+
+async function schedule(page: Page, at: number): Promise<void> {
+  await page.getByLabel("Pickup time").fill(pickerValue(at));
+  await page.getByRole("button", { name: "Schedule ride" }).click();
+}
+
+describe("the web app's rides", () => {
+  it("schedules a ride, refusing times out of the window in words, lists it and cancels it", {
+    timeout: 150_000,
+  }, async () => {
+    const rider = await account(server.baseUrl, "rider", "Sam Scheduler");
+    const page = await signedIn(rider);
+    await quote(page, "Union Square", "Ferry Building");
+
+    // Nothing picked, too soon, too far: each said, and nothing sent.
+    await page.getByRole("button", { name: "Schedule ride" }).click();
+    await shows(page, ".field-error", "Choose a pickup date and time first.");
+    await schedule(page, Date.now() + 5 * MINUTE);
+    await shows(page, ".field-error", /at least 15 minutes from now/);
+    expect(await page.getByLabel("Pickup time").getAttribute("aria-invalid")).toBe("true");
+    await schedule(page, Date.now() + 40 * 24 * 60 * MINUTE);
+    await shows(page, ".field-error", /at most 30 days ahead/);
+    await shot(page, "1-schedule-error-desktop");
+    expect(await rider.api.scheduledTrips()).toEqual([]);
+
+    const at = Date.now() + 3 * 60 * MINUTE;
+    await schedule(page, at);
+    await shows(page, "[role=status]", /^Ride scheduled for /);
+    await shows(page, ".upcoming-list", /Union Square → Ferry Building · \$\d+\.\d\d/);
+    // The quote is spent: the picker goes with it until the next one.
+    expect(await page.getByLabel("Pickup time").isVisible()).toBe(false);
+    await shot(page, "1b-upcoming-desktop");
+    const [trip] = await rider.api.scheduledTrips();
+    expect(trip?.status).toBe("scheduled");
+    // The picker's minute: the page sends what was picked, to the minute.
+    expect(trip?.scheduledAt).toBe(Math.floor(at / MINUTE) * MINUTE);
+
+    // A second ride 10 minutes after the first: the server refuses it, and the page says why in words.
+    await quote(page, "Mission Dolores", "Civic Center");
+    await schedule(page, at + 10 * MINUTE);
+    await shows(page, ".field-error", /\w+ \w+/);
+    const refusal = (await page.locator(".field-error").textContent()) ?? "";
+    expect(refusal).not.toMatch(/schedule_overlap|\{|\d{3} /);
+    expect(await rider.api.scheduledTrips()).toHaveLength(1);
+
+    // On a phone, after a reload: the upcoming ride is still listed; cancelled, it is gone.
+    await page.setViewportSize(PHONE);
+    await page.reload();
+    await shows(page, ".upcoming-list", /Union Square → Ferry Building/);
+    await shot(page, "2-upcoming-phone");
+    await page
+      .locator(".upcoming-list")
+      .getByRole("button", { name: /^Cancel the ride at / })
+      .click();
+    await shows(page, "[role=status]", /^The ride at .* is cancelled\.$/);
+    await expect.poll(() => page.locator(".upcoming").isVisible(), { timeout: SEEN_MS }).toBe(false);
+    expect(await rider.api.scheduledTrips()).toEqual([]);
+    expect((await rider.api.trip(trip?.id ?? "")).status).toBe("cancelled");
+    expect(page.errors).toEqual([]);
+  });
+
+  it("lets the rider tip after a ride, on the receipt, and the driver pay the earnings out", {
+    timeout: 180_000,
+  }, async () => {
+    const rider = await account(server.baseUrl, "rider", "Tia Tipper");
+    const driver = await account(server.baseUrl, "driver", "Dev Driver");
+    await driver.api.goOnline(UNION_SQUARE);
+    const riderPage = await signedIn(rider, PHONE);
+    await waitFor(
+      "the quote to see the driver",
+      async () => {
+        await quote(riderPage, "Union Square", "Ferry Building");
+        return (await riderPage.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
+      },
+      SEEN_MS,
+    );
+    await riderPage.getByRole("button", { name: "Request ride" }).click();
+    await shows(riderPage, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+
+    // The driver, over the SDK: accept, arrive, start with the rider's PIN, complete.
+    const current = await rider.api.currentTrip();
+    if (!current) throw new Error("no trip");
+    await waitFor(
+      "the offer",
+      async () => {
+        try {
+          return await driver.api.acceptTrip(current.id);
+        } catch (err) {
+          if (err instanceof RidewireError && err.status === 409) return undefined;
+          throw err;
+        }
+      },
+      SEEN_MS,
+    );
+    await driver.api.arrived(current.id);
+    await driver.api.startTrip(current.id, { pin: current.pin ?? "" });
+    await driver.api.completeTrip(current.id);
+    await shows(riderPage, "[data-testid=trip-status]", "Trip completed");
+    await shows(riderPage, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
+
+    // A typed amount that is no amount is explained; $2.00 is sent and lands on the receipt.
+    await riderPage.getByLabel("Tip amount").fill("0");
+    await riderPage.locator(".tip").getByRole("button", { name: "Tip", exact: true }).click();
+    await shows(riderPage, ".tip [role=status]", "Enter a tip of at least $0.01.");
+    await riderPage.getByRole("button", { name: "Tip $2.00" }).click();
+    await shows(riderPage, ".tip [role=status]", "Thank you: your driver gets all of the $2.00 tip.");
+    await shows(riderPage, "[data-testid=receipt-tips]", "$2.00");
+    // Beyond the bound (50 % of the fare, at most $100): refused, in words.
+    await riderPage.getByLabel("Tip amount").fill("500");
+    await riderPage.locator(".tip").getByRole("button", { name: "Tip", exact: true }).click();
+    // 50 % of the fare less the $2.00 already given, as money (the API's message counts cents).
+    await shows(riderPage, ".tip [role=status]", /^This trip's tips can add at most \$\d+\.\d\d more\.$/);
+    await expect
+      .poll(() => riderPage.locator(".tip [role=status]").getAttribute("data-kind"), { timeout: SEEN_MS })
+      .toBe("error");
+    expect(await riderPage.locator(".tip [role=status]").textContent()).not.toMatch(/tip_limit_exceeded|\{/);
+    expect((await rider.api.receipt(current.id)).tips).toEqual({ amount: 200, currency: "USD" });
+    await shot(riderPage, "3-tip-phone");
+    await riderPage.setViewportSize(DESKTOP);
+    await shot(riderPage, "3b-tip-desktop");
+
+    // The driver's page: the ride's share and the tip are available (no hold here).
+    const driverPage = await signedIn(driver);
+    await shows(
+      driverPage,
+      "[data-testid=earnings-week]",
+      /Last 7 days: \$\d+\.\d\d from 1 trip, tips \$2\.00 included/,
+    );
+    await shows(driverPage, "[data-testid=payout-available]", /^\$(?!0\.00)\d+\.\d\d$/);
+    const available = (await driverPage.locator("[data-testid=payout-available]").textContent()) ?? "";
+    await shows(driverPage, "[data-testid=payout-account]", /No payout account yet/);
+    expect(await driverPage.getByRole("button", { name: "Pay out now" }).isVisible()).toBe(false);
+
+    await driverPage.getByLabel("Payout account").fill("acct_x");
+    await driverPage.getByRole("button", { name: "Save account" }).click();
+    await shows(driverPage, ".earnings [role=status]", "A payout account id looks like acct_ followed by 8 to 64");
+    await driverPage.getByLabel("Payout account").fill("acct_1WebRides0000");
+    await driverPage.getByRole("button", { name: "Save account" }).click();
+    await shows(driverPage, "[data-testid=payout-account]", "Payouts go to acct_1WebRides0000.");
+    expect((await driver.api.payoutAccount())?.accountId).toBe("acct_1WebRides0000");
+
+    await driverPage.getByRole("button", { name: "Pay out now" }).click();
+    await shows(driverPage, ".earnings [role=status]", `Payout of ${available} sent.`);
+    await shows(driverPage, ".payouts", new RegExp(`\\${available} paid`));
+    await shows(driverPage, "[data-testid=payout-available]", "$0.00");
+    await shot(driverPage, "4-payouts-desktop");
+    // Nothing left: the server's refusal, in words.
+    await driverPage.getByRole("button", { name: "Pay out now" }).click();
+    await expect
+      .poll(() => driverPage.locator(".earnings [role=status]").getAttribute("data-kind"), { timeout: SEEN_MS })
+      .toBe("error");
+    expect(await driverPage.locator(".earnings [role=status]").textContent()).not.toMatch(/nothing_to_pay_out|\{/);
+    const payouts = await driver.api.payouts();
+    expect(payouts.payouts.map((p) => p.status)).toEqual(["paid"]);
+    await driverPage.setViewportSize(PHONE);
+    await shot(driverPage, "5-payouts-phone");
+
+    for (const page of [riderPage, driverPage]) expect(page.errors).toEqual([]);
+  });
+});
