@@ -22,6 +22,7 @@ import { loadConfig, type Config } from "../config";
 import { haversineKm, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { DemandWindow } from "../domain/surge";
+import { defaultTierOf } from "../domain/tiers";
 
 /** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
 export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
@@ -29,8 +30,17 @@ export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; rec
 /** Counts only, never positions: what the operations view shows of a cell. */
 export type CellSummary = { availableDrivers: number; recentRequests: number; activeTrips: Record<string, number> };
 
-/** Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`. */
-export type NearestQuery = { point: LatLng; limit: number; exclude: string[] };
+/**
+ * Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`; with `tier`, only drivers who
+ * serve it, and the supply counted among them.
+ */
+export type NearestQuery = { point: LatLng; limit: number; exclude: string[]; tier?: string };
+
+/** Per tier asked, the nearest few drivers serving it and how many available drivers serve it; and recent demand. */
+export type TierSnapshot = {
+  byTier: Record<string, { drivers: Candidate[]; availableDrivers: number }>;
+  recentRequests: number;
+};
 
 /** How long an ended trip's row outlives it, against late reports. */
 const ENDED_TRIPS_KEPT_MS = 3_600_000;
@@ -48,6 +58,7 @@ type DriverRow = {
   at: number;
   rating: number | null;
   acceptance: number | null;
+  tiers: string | null;
 };
 
 export class GeoCell extends DurableObject<Env> {
@@ -71,8 +82,11 @@ export class GeoCell extends DurableObject<Env> {
     const sql = ctx.storage.sql;
     sql.exec(
       `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL,
-       at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
+       at INTEGER NOT NULL, rating REAL, acceptance REAL, tiers TEXT)`,
     );
+    // Cells made before tiers get the column here (SQLite has no ADD COLUMN IF NOT EXISTS).
+    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(drivers)`).toArray();
+    if (!columns.some((c) => c.name === "tiers")) sql.exec(`ALTER TABLE drivers ADD COLUMN tiers TEXT`);
     // Requests used to be bare timestamps; surge now counts distinct riders, so the old rows go.
     sql.exec(`DROP TABLE IF EXISTS requests`);
     sql.exec(
@@ -83,13 +97,14 @@ export class GeoCell extends DurableObject<Env> {
       `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL,
        at INTEGER NOT NULL)`,
     );
-    for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
+    for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance, tiers FROM drivers`)) {
       this.drivers.set(row.driver_id, {
         driverId: row.driver_id,
         location: { lat: row.lat, lng: row.lng },
         locationAt: row.at,
         rating: row.rating,
         acceptanceRate: row.acceptance,
+        ...(row.tiers === null ? {} : { tiers: JSON.parse(row.tiers) as string[] }),
       });
     }
     this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
@@ -127,16 +142,17 @@ export class GeoCell extends DurableObject<Env> {
         continue;
       }
       sql.exec(
-        `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance, tiers) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (driver_id) DO UPDATE SET
            lat = excluded.lat, lng = excluded.lng, at = excluded.at,
-           rating = excluded.rating, acceptance = excluded.acceptance`,
+           rating = excluded.rating, acceptance = excluded.acceptance, tiers = excluded.tiers`,
         driverId,
         d.location.lat,
         d.location.lng,
         d.locationAt,
         d.rating,
         d.acceptanceRate,
+        d.tiers === undefined ? null : JSON.stringify(d.tiers),
       );
     }
     this.unsaved.clear();
@@ -228,23 +244,54 @@ export class GeoCell extends DurableObject<Env> {
     return { availableDrivers, recentRequests, activeTrips };
   }
 
+  /** Whether `driver` serves `tier`; a row without tiers (from before them) serves the default tier. */
+  private serves(driver: Candidate, tier: string): boolean {
+    return driver.tiers === undefined ? tier === defaultTierOf(this.config.TIERS) : driver.tiers.includes(tier);
+  }
+
   /**
    * Fresh available drivers and the request count inside the surge window. With `nearest`,
    * only the few drivers nearest to the pickup cross the RPC: matching and quotes want the
-   * best candidates and a count, not every driver of a busy cell.
+   * best candidates and a count, not every driver of a busy cell; with `nearest.tier`, only
+   * those who serve it, and the count is theirs (the tier's supply).
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     this.pruneIfDue(now);
-    const drivers = this.freshDrivers(now);
+    const fresh = this.freshDrivers(now);
     const recentRequests = this.demand.liveRiders(now);
-    if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
+    if (!nearest) return { drivers: fresh, availableDrivers: fresh.length, recentRequests };
+    const tier = nearest.tier;
+    const drivers = tier === undefined ? fresh : fresh.filter((d) => this.serves(d, tier));
     const excluded = new Set(nearest.exclude);
-    const closest = drivers
-      .filter((d) => !excluded.has(d.driverId))
-      .map((d) => ({ d, km: haversineKm(d.location, nearest.point) }))
-      .sort((a, b) => a.km - b.km)
-      .slice(0, nearest.limit)
-      .map(({ d }) => d);
-    return { drivers: closest, availableDrivers: drivers.length, recentRequests };
+    return {
+      drivers: nearestOf(drivers, nearest.point, nearest.limit, excluded),
+      availableDrivers: drivers.length,
+      recentRequests,
+    };
   }
+
+  /**
+   * A quote's view of the cell in one call, whatever the number of tiers: per tier, the `limit`
+   * drivers nearest to `point` who serve it and how many available drivers do.
+   */
+  tierSnapshot(now: number, point: LatLng, tiers: readonly string[], limit: number): TierSnapshot {
+    this.pruneIfDue(now);
+    const fresh = this.freshDrivers(now);
+    const byTier: TierSnapshot["byTier"] = {};
+    for (const tier of tiers.slice(0, 20)) {
+      const drivers = fresh.filter((d) => this.serves(d, tier));
+      byTier[tier] = { drivers: nearestOf(drivers, point, limit, new Set()), availableDrivers: drivers.length };
+    }
+    return { byTier, recentRequests: this.demand.liveRiders(now) };
+  }
+}
+
+/** The `limit` drivers nearest to `point`, leaving out `excluded`. */
+function nearestOf(drivers: Candidate[], point: LatLng, limit: number, excluded: ReadonlySet<string>): Candidate[] {
+  return drivers
+    .filter((d) => !excluded.has(d.driverId))
+    .map((d) => ({ d, km: haversineKm(d.location, point) }))
+    .sort((a, b) => a.km - b.km)
+    .slice(0, limit)
+    .map(({ d }) => d);
 }

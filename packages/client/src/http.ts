@@ -219,7 +219,7 @@ const AttachmentGrantAnswer = answer<AttachmentGrant>({ key: "string", uploadUrl
 const UploadAnswer = answer<UploadResponse>({ attachment: "object" });
 const ChatMessageAnswer = answer<{ message: ChatMessage }>({ message: "object" });
 const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
-const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
+const QuoteResponse = answer<{ quote: Quote; quotes: Quote[] }>({ quote: "object", quotes: "array" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const TripHistoryAnswer = answer<TripHistoryResponse>({ trips: "array", nextCursor: "string | null" });
@@ -895,12 +895,17 @@ export class RidewireClient {
 
   // ---- drivers --------------------------------------------------------------------------------
 
-  async goOnline(location: LatLng, options?: RequestOptions): Promise<Driver> {
+  /**
+   * `acceptLowerTiers`: also take rides of the lower tiers the vehicle's tier accepts (a comfort car taking economy;
+   * README "Tiers").
+   */
+  async goOnline(location: LatLng, options?: RequestOptions & { acceptLowerTiers?: boolean }): Promise<Driver> {
+    const accept = options?.acceptLowerTiers;
     return (
       await this.call({
         method: "POST",
         path: "/v1/drivers/me/online",
-        body: { location },
+        body: accept === undefined ? { location } : { location, acceptLowerTiers: accept },
         schema: DriverResponse,
         signal: options?.signal,
       })
@@ -1070,10 +1075,21 @@ export class RidewireClient {
 
   // ---- quotes and trips -------------------------------------------------------------------
 
+  /** The default tier's quote, or the quote of `body.tier` (400 `tier_unavailable` where it is not offered). */
   async quote(body: QuoteInput, options?: RequestOptions): Promise<Quote> {
     return (
       await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })
     ).quote;
+  }
+
+  /**
+   * One quote per tier offered near the pickup (README, "Tiers"): the default tier's first, then each other tier with
+   * a driver near; request a trip with the chosen quote's id.
+   */
+  async quotes(body: QuoteInput, options?: RequestOptions): Promise<Quote[]> {
+    return (
+      await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })
+    ).quotes;
   }
 
   /**

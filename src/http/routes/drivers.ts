@@ -58,7 +58,7 @@ driverRoutes.post("/drivers/me/online", async (c) => {
     vehicleToGoOnlineWith(c.env.DB, c.get("config"), c.get("identity").userId, body.location),
     readySession(c),
   ]);
-  const driver = unwrap(await session.goOnline(body.location, profile));
+  const driver = unwrap(await session.goOnline(body.location, profile, body.acceptLowerTiers ?? false));
   return c.json({ driver });
 });
 
