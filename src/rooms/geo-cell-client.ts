@@ -54,7 +54,7 @@ export type TierNearby = { pickupEtaSec: number | null; availableDrivers: number
  * A quote's search for several tiers at once: `nearSearch`'s steps, each cell asked once for all
  * the tiers still undecided (GeoCell's `tierSnapshot`), so the RPCs are those of a single-tier
  * search. A tier is decided by the pickup cell when its nearest driver there is within the cell's
- * edge bound; the ring is asked only for the rest. Supply is counted per tier in the pickup cell.
+ * edge bound; the ring is asked only for the rest. Supply and demand are counted per tier in the pickup cell.
  */
 export async function nearbyByTier(
   env: Env,
@@ -81,7 +81,7 @@ export async function nearbyByTier(
       step.cells.map((cell) =>
         geoCell(env, cell)
           .tierSnapshot(now, point, asked, 1)
-          .catch((): TierSnapshot => ({ byTier: {}, recentRequests: 0 })),
+          .catch((): TierSnapshot => ({ byTier: {} })),
       ),
     );
     undecided = [];
@@ -92,7 +92,7 @@ export async function nearbyByTier(
         result[tier] = {
           pickupEtaSec: null,
           availableDrivers: snapshots[0]?.byTier[tier]?.availableDrivers ?? 0,
-          recentRequests: snapshots[0]?.recentRequests ?? 0,
+          recentRequests: snapshots[0]?.byTier[tier]?.recentRequests ?? 0,
         };
       const best = rank(drivers);
       const entry = result[tier] as TierNearby;
@@ -112,15 +112,22 @@ export function withdrawDemand(env: Env, config: Config, point: LatLng, tripId: 
 }
 
 /**
- * Tells the pickup's cell a trip's status, for the operations view's counts; `requestedBy` the rider of a trip just
- * created, whose request counts towards the cell's surge.
+ * Tells the pickup's cell a trip's status, for the operations view's counts; `requestedBy` the rider and tier of a
+ * trip just created, whose request counts towards the cell's surge for that tier.
  */
 export function noteTripInCell(
   env: Env,
   config: Config,
   pickup: LatLng,
   trip: { id: string; status: string; active: boolean; at: number },
-  requestedBy?: string,
+  requestedBy?: { riderId: string; tier: string },
 ): Promise<void> {
-  return cellObject(env, config, pickup).noteTrip(trip.id, trip.status, trip.active, trip.at, requestedBy);
+  return cellObject(env, config, pickup).noteTrip(
+    trip.id,
+    trip.status,
+    trip.active,
+    trip.at,
+    requestedBy?.riderId,
+    requestedBy?.tier,
+  );
 }

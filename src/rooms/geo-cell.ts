@@ -36,10 +36,9 @@ export type CellSummary = { availableDrivers: number; recentRequests: number; ac
  */
 export type NearestQuery = { point: LatLng; limit: number; exclude: string[]; tier?: string };
 
-/** Per tier asked, the nearest few drivers serving it and how many available drivers serve it; and recent demand. */
+/** Per tier asked: the nearest few drivers serving it, how many available drivers serve it, its recent demand. */
 export type TierSnapshot = {
-  byTier: Record<string, { drivers: Candidate[]; availableDrivers: number }>;
-  recentRequests: number;
+  byTier: Record<string, { drivers: Candidate[]; availableDrivers: number; recentRequests: number }>;
 };
 
 /** How long an ended trip's row outlives it, against late reports. */
@@ -91,8 +90,10 @@ export class GeoCell extends DurableObject<Env> {
     sql.exec(`DROP TABLE IF EXISTS requests`);
     sql.exec(
       `CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL,
-       withdrawn INTEGER NOT NULL)`,
+       withdrawn INTEGER NOT NULL, tier TEXT)`,
     );
+    const demandColumns = sql.exec<{ name: string }>(`PRAGMA table_info(demand)`).toArray();
+    if (!demandColumns.some((c) => c.name === "tier")) sql.exec(`ALTER TABLE demand ADD COLUMN tier TEXT`);
     sql.exec(
       `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL,
        at INTEGER NOT NULL)`,
@@ -108,10 +109,19 @@ export class GeoCell extends DurableObject<Env> {
       });
     }
     this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
-    for (const row of sql.exec<{ trip_id: string; rider_id: string; at: number; withdrawn: number }>(
-      `SELECT trip_id, rider_id, at, withdrawn FROM demand`,
-    )) {
-      this.demand.restore(row.trip_id, { riderId: row.rider_id, at: row.at, withdrawn: row.withdrawn === 1 });
+    for (const row of sql.exec<{
+      trip_id: string;
+      rider_id: string;
+      at: number;
+      withdrawn: number;
+      tier: string | null;
+    }>(`SELECT trip_id, rider_id, at, withdrawn, tier FROM demand`)) {
+      this.demand.restore(row.trip_id, {
+        riderId: row.rider_id,
+        at: row.at,
+        withdrawn: row.withdrawn === 1,
+        ...(row.tier === null ? {} : { tier: row.tier }),
+      });
     }
   }
 
@@ -184,14 +194,16 @@ export class GeoCell extends DurableObject<Env> {
   }
 
   /** A rider requested a ride picked up here: it counts towards surge while it is live. */
-  private recordRequest(tripId: string, riderId: string, now: number): void {
-    const entry = this.demand.record(tripId, riderId, now);
+  private recordRequest(tripId: string, riderId: string, now: number, tier?: string): void {
+    const entry = this.demand.record(tripId, riderId, now, tier);
     if (entry)
       this.ctx.storage.sql.exec(
-        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 0) ON CONFLICT (trip_id) DO NOTHING`,
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn, tier) VALUES (?, ?, ?, 0, ?)
+         ON CONFLICT (trip_id) DO NOTHING`,
         tripId,
         riderId,
         now,
+        tier ?? null,
       );
   }
 
@@ -202,11 +214,12 @@ export class GeoCell extends DurableObject<Env> {
     const entry = this.demand.withdraw(tripId, now);
     if (entry) {
       this.ctx.storage.sql.exec(
-        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 1)
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn, tier) VALUES (?, ?, ?, 1, ?)
          ON CONFLICT (trip_id) DO UPDATE SET withdrawn = 1`,
         tripId,
         entry.riderId,
         entry.at,
+        entry.tier ?? null,
       );
     }
   }
@@ -215,10 +228,10 @@ export class GeoCell extends DurableObject<Env> {
    * A trip picked up in this cell changed status. Reports may arrive out of order, so an older
    * one never overwrites a newer one, and an ended trip stays ended (its row is kept a while so
    * that a late report cannot bring it back). `requestedBy`: the trip was just created by this
-   * rider, and its request counts towards surge (one call where a request took two).
+   * rider, and its request counts towards surge (one call where a request took two), of its `tier`.
    */
-  noteTrip(tripId: string, status: string, active: boolean, at: number, requestedBy?: string): void {
-    if (requestedBy !== undefined) this.recordRequest(tripId, requestedBy, at);
+  noteTrip(tripId: string, status: string, active: boolean, at: number, requestedBy?: string, tier?: string): void {
+    if (requestedBy !== undefined) this.recordRequest(tripId, requestedBy, at, tier);
     this.pruneIfDue(at);
     const sql = this.ctx.storage.sql;
     sql.exec(
@@ -249,11 +262,17 @@ export class GeoCell extends DurableObject<Env> {
     return driver.tiers === undefined ? tier === defaultTierOf(this.config.TIERS) : driver.tiers.includes(tier);
   }
 
+  /** Whether a request of `requested` counts towards `tier`'s surge; one from before tiers was the default tier's. */
+  private ofTier(tier: string): (requested: string | undefined) => boolean {
+    const defaultTier = defaultTierOf(this.config.TIERS);
+    return (requested) => (requested ?? defaultTier) === tier;
+  }
+
   /**
    * Fresh available drivers and the request count inside the surge window. With `nearest`,
    * only the few drivers nearest to the pickup cross the RPC: matching and quotes want the
    * best candidates and a count, not every driver of a busy cell; with `nearest.tier`, only
-   * those who serve it, and the count is theirs (the tier's supply).
+   * those who serve it, and the counts are the tier's (its supply, and requests of that tier).
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     this.pruneIfDue(now);
@@ -261,12 +280,17 @@ export class GeoCell extends DurableObject<Env> {
     const recentRequests = this.demand.liveRiders(now);
     if (!nearest) return { drivers: fresh, availableDrivers: fresh.length, recentRequests };
     const tier = nearest.tier;
-    const drivers = tier === undefined ? fresh : fresh.filter((d) => this.serves(d, tier));
-    const excluded = new Set(nearest.exclude);
+    if (tier === undefined)
+      return {
+        drivers: nearestOf(fresh, nearest.point, nearest.limit, new Set(nearest.exclude)),
+        availableDrivers: fresh.length,
+        recentRequests,
+      };
+    const drivers = fresh.filter((d) => this.serves(d, tier));
     return {
-      drivers: nearestOf(drivers, nearest.point, nearest.limit, excluded),
+      drivers: nearestOf(drivers, nearest.point, nearest.limit, new Set(nearest.exclude)),
       availableDrivers: drivers.length,
-      recentRequests,
+      recentRequests: this.demand.liveRiders(now, this.ofTier(tier)),
     };
   }
 
@@ -280,9 +304,13 @@ export class GeoCell extends DurableObject<Env> {
     const byTier: TierSnapshot["byTier"] = {};
     for (const tier of tiers.slice(0, 20)) {
       const drivers = fresh.filter((d) => this.serves(d, tier));
-      byTier[tier] = { drivers: nearestOf(drivers, point, limit, new Set()), availableDrivers: drivers.length };
+      byTier[tier] = {
+        drivers: nearestOf(drivers, point, limit, new Set()),
+        availableDrivers: drivers.length,
+        recentRequests: this.demand.liveRiders(now, this.ofTier(tier)),
+      };
     }
-    return { byTier, recentRequests: this.demand.liveRiders(now) };
+    return { byTier };
   }
 }
 

@@ -160,7 +160,10 @@ export async function tellPickupCell(
   const calls: Promise<unknown>[] = [];
   if (change !== "none") {
     const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
-    const requestedBy = change === "created" ? state.riderId : undefined;
+    const requestedBy =
+      change === "created"
+        ? { riderId: state.riderId, tier: state.quote.tier ?? defaultTierOf(config.TIERS) }
+        : undefined;
     calls.push(
       noteTripInCell(env, config, state.pickup, trip, requestedBy).catch((err) => logError("noteTripInCell", err)),
     );

@@ -96,6 +96,26 @@ describe("quotes per tier", () => {
     expect(res.body.quote.fare.amount).toBeGreaterThanOrEqual(1200);
   });
 
+  it("counts surge per tier: comfort requests raise comfort's price, not economy's", async () => {
+    const pickup = area(5);
+    const dropoff = offset(pickup, 5);
+    await onlineDriver(offset(pickup, 0.3));
+    await tierDriver("comfort", offset(pickup, 0.5));
+    for (let i = 0; i < 3; i++) {
+      const res = await request(await registerUser("rider"), { pickup, dropoff, tier: "comfort" });
+      expect(res.status).toBe(201);
+    }
+    const rider = await registerUser("rider");
+    // The requests reach the pickup's cell just behind their answers.
+    const surged = await waitFor("comfort's surge to rise", async () => {
+      const res = await quote(rider, { pickup, dropoff, tier: "comfort" });
+      return res.body.quote.surge > 1 ? res.body.quote : undefined;
+    });
+    const economy = (await quote(rider, { pickup, dropoff, tier: "economy" })).body.quote;
+    expect(economy.surge).toBe(1);
+    expect(surged.tier).toBe("comfort");
+  });
+
   it("lets the SDK ask for every tier and for one", async () => {
     const rider = await registerUser("rider");
     const sdk = new RidewireClient({
