@@ -31,6 +31,14 @@ export type Driver = z.infer<typeof Driver>;
 export const OnlineBody = z.object({ location: LatLng, acceptLowerTiers: z.boolean().optional() });
 export type OnlineBody = z.infer<typeof OnlineBody>;
 
+/** `PUT /v1/drivers/me/tiers`: whether the driver also takes the lower tiers their vehicle's tier accepts. */
+export const DriverTiersBody = z.object({ acceptLowerTiers: z.boolean() }).strict();
+export type DriverTiersBody = z.infer<typeof DriverTiersBody>;
+
+/** The tiers a driver serves now (README, "Tiers"), and whether they opted in to the lower ones. */
+export const DriverTiers = z.object({ acceptLowerTiers: z.boolean(), serves: z.array(z.string()) });
+export type DriverTiers = z.infer<typeof DriverTiers>;
+
 /** A tier's name (README, "Tiers"); which names exist is TIERS'. */
 export const TierName = VehicleTier;
 

@@ -43,6 +43,7 @@ import { fastLocationFrame } from "../protocol/fast-frames";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import { tripRoom } from "./stubs";
 import { tiersServed } from "../domain/tiers";
+import type { DriverTiers } from "../protocol/dispatch";
 
 /**
  * How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by
@@ -292,6 +293,19 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     return this.rpc("tripChanged", () => {
       this.showTrip(trip);
       return true;
+    });
+  }
+
+  /**
+   * Whether the driver also takes the lower tiers their vehicle's tier accepts (README, "Tiers"), until they next go
+   * online; an available driver's cell hears of it at once. Answers the tiers they now serve.
+   */
+  setAcceptLowerTiers(accept: boolean): Promise<Result<DriverTiers>> {
+    return this.rpc("setAcceptLowerTiers", () => {
+      this.record.write(`UPDATE driver SET accept_lower_tiers = ?`, accept ? 1 : 0);
+      const row = this.record.row();
+      this.reportToCell(row, Date.now(), true);
+      return { acceptLowerTiers: accept, serves: tiersServed(this.config.TIERS, vehicleTierOf(row), accept) };
     });
   }
 

@@ -159,6 +159,40 @@ describe("matching by tier", () => {
     expect(offersOf(declined)).toEqual([]);
   });
 
+  it("lets a driver opt in to lower tiers while online (PUT /v1/drivers/me/tiers)", async () => {
+    const pickup = area(13);
+    const driver = await tierDriver("comfort", offset(pickup, 0.5));
+    const sdk = new RidewireClient({
+      baseUrl: "http://ridewire.test",
+      token: driver.token,
+      fetch: (input, init) => exports.default.fetch(input, init),
+    });
+    expect(await sdk.setAcceptLowerTiers(true)).toEqual({ acceptLowerTiers: true, serves: ["comfort", "economy"] });
+    const rider = await registerUser("rider");
+    // The cell hears of it behind the answer: the economy quote sees the driver once it has.
+    await waitFor("the economy quote to see the comfort driver", async () => {
+      const res = await quote(rider, { pickup, dropoff: offset(pickup, 5) });
+      return res.body.quote.pickupEtaSec !== null ? true : undefined;
+    });
+    const res = await request(rider, { pickup, dropoff: offset(pickup, 5) });
+    expect(res.status).toBe(201);
+    await nextOffer(driver, res.body.trip.id);
+
+    const other = await tierDriver("comfort", offset(area(14), 0.5), true);
+    const put = (user: TestUser, body: unknown) => call("PUT", "/v1/drivers/me/tiers", { token: user.token, body });
+    expect((await put(other, { acceptLowerTiers: false })).body.tiers).toEqual({
+      acceptLowerTiers: false,
+      serves: ["comfort"],
+    });
+    await waitFor("the economy quote to lose the comfort driver", async () => {
+      const q = await quote(rider, { pickup: area(14), dropoff: offset(area(14), 5) });
+      return q.body.quote.pickupEtaSec === null ? true : undefined;
+    });
+    for (const bad of [{}, { acceptLowerTiers: "yes" }, { acceptLowerTiers: true, tiers: ["xl"] }])
+      expectError(await put(other, bad), 400, "invalid_request");
+    expectError(await put(rider, { acceptLowerTiers: true }), 403, "forbidden");
+  });
+
   it("serves the default tier with a driver who has no vehicle, and no other", async () => {
     const pickup = area(12);
     await onlineDriver(offset(pickup, 0.2));

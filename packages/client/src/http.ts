@@ -33,6 +33,7 @@ import type {
 import type {
   CancelBody,
   Driver,
+  DriverTiers,
   Offer,
   Quote,
   QuoteBody,
@@ -219,6 +220,7 @@ const AttachmentGrantAnswer = answer<AttachmentGrant>({ key: "string", uploadUrl
 const UploadAnswer = answer<UploadResponse>({ attachment: "object" });
 const ChatMessageAnswer = answer<{ message: ChatMessage }>({ message: "object" });
 const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
+const DriverTiersAnswer = answer<{ tiers: DriverTiers }>({ tiers: "object" });
 const QuoteResponse = answer<{ quote: Quote; quotes: Quote[] }>({ quote: "object", quotes: "array" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
@@ -910,6 +912,22 @@ export class RidewireClient {
         signal: options?.signal,
       })
     ).driver;
+  }
+
+  /**
+   * Whether the driver also takes the lower tiers their vehicle's tier accepts, until they next go online (README,
+   * "Tiers"); answers the tiers they now serve.
+   */
+  async setAcceptLowerTiers(acceptLowerTiers: boolean, options?: RequestOptions): Promise<DriverTiers> {
+    return (
+      await this.call({
+        method: "PUT",
+        path: "/v1/drivers/me/tiers",
+        body: { acceptLowerTiers },
+        schema: DriverTiersAnswer,
+        signal: options?.signal,
+      })
+    ).tiers;
   }
 
   // ---- drivers' vehicles and documents (README, "Drivers and vehicles") ------------------------
