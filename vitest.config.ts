@@ -72,6 +72,19 @@ export default defineConfig(async () => {
                     // the test world around them all.
                     SERVICE_AREAS: JSON.stringify([
                       {
+                        // Only the economy tier is offered here (60°-68° E); the tiers tests use it.
+                        name: "economy town",
+                        tripPin: false,
+                        driverApproval: false,
+                        tiers: ["economy"],
+                        polygon: [
+                          [60, -65],
+                          [68, -65],
+                          [68, 65],
+                          [60, 65],
+                        ],
+                      },
+                      {
                         name: "batch city",
                         tripPin: false,
                         offerBatch: 3,

@@ -3,6 +3,7 @@
  * The one place where `[vars]` and secrets become typed settings. Everything is validated once
  * per `env` object; a bad value fails loudly at the first request instead of misbehaving later.
  */
+import { TiersSetting } from "./domain/tiers";
 import { z } from "zod";
 import type { JwtSettings } from "./auth/jwt";
 import type { TravelModel } from "./domain/geo";
@@ -124,7 +125,9 @@ const ConfigSchema = z
       .enum(["true", "false"])
       .default("true")
       .transform((v) => v === "true"),
-    /** The tiers a vehicle may be registered under, comma-separated (the tiers' own rules come later). */
+    /** The tiers and their fare rules, default first (domain/tiers.ts, README "Tiers"). */
+    TIERS: TiersSetting,
+    /** The tiers a vehicle may be registered under, comma-separated (their rules are TIERS'). */
     VEHICLE_TIERS: z
       .string()
       .default("economy,comfort,xl,moto")

@@ -31,6 +31,15 @@ export async function saveQuote(d1: D1Database, riderId: string, quote: Quote, t
     .values({ id: quote.id, riderId, data: { quote, terms }, expiresAt: quote.expiresAt });
 }
 
+/** A quote's quotes, one per tier, in one D1 round trip. */
+export async function saveQuotes(d1: D1Database, riderId: string, stored: readonly StoredQuote[]): Promise<void> {
+  const db = drizzle(d1);
+  const [first, ...rest] = stored.map(({ quote, terms }) =>
+    db.insert(quotes).values({ id: quote.id, riderId, data: { quote, terms }, expiresAt: quote.expiresAt }),
+  );
+  if (first) await db.batch([first, ...rest]);
+}
+
 /**
  * What a trip request reads before it goes on, in one D1 round trip: the trip an earlier request
  * with this Idempotency-Key made, the quote it names, and the rider's recent requests and cancels

@@ -15,6 +15,8 @@ export type Candidate = {
   rating: number | null;
   /** Share of recent offers accepted (0..1), or null without recent offers. */
   acceptanceRate: number | null;
+  /** The tiers the driver serves (domain/tiers.ts); absent on rows from before tiers: the default tier. */
+  tiers?: string[];
 };
 
 export type RankOptions = TravelModel & {

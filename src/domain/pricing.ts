@@ -19,6 +19,7 @@ import {
   type TracePoint,
 } from "./fare";
 import type { LatLng } from "./geo";
+import { tierFareRules, type TierRules } from "./tiers";
 import type { QuoteTerms, TripState } from "./trip";
 
 /** The settings a price depends on. */
@@ -67,14 +68,21 @@ export function farePolicyOf(config: PricingConfig): FarePolicy {
 
 /**
  * Prices a ride up front: distance and time from the straight line between the two points,
- * times the pickup's surge. The terms (rules, surge, fare, estimate) are what the trip keeps to
+ * times the pickup's surge, on `tier`'s fare rules. The terms (rules, surge, fare, estimate) are what the trip keeps to
  * price its final fare on.
  */
-export function priceQuote(config: PricingConfig, pickup: LatLng, dropoff: LatLng, surge: number): QuoteTerms {
+export function priceQuote(
+  config: PricingConfig,
+  pickup: LatLng,
+  dropoff: LatLng,
+  surge: number,
+  tier?: TierRules & { name: string },
+): QuoteTerms {
   const estimate = quoteEstimate(pickup, dropoff, config.travelModel);
-  const rules = fareRulesOf(config);
+  // Without a tier, the FARE_* rules themselves (the default tier's, as configured by default).
+  const rules = tier === undefined ? fareRulesOf(config) : tierFareRules(fareRulesOf(config), tier);
   const fare = computeFare(rules, { ...estimate, surge }).total;
-  return { rules, surge, fare, ...estimate };
+  return { rules, surge, fare, ...estimate, ...(tier === undefined ? {} : { tier: tier.name }) };
 }
 
 /** What a completed ride charges, in the fields of the trip's `complete` command. */

@@ -25,6 +25,12 @@ export const ServiceArea = z.object({
   offerBatch: z.number().int().min(1).max(MAX_OFFER_BATCH).optional(),
   /** Whether a driver going online here needs an approved licence and vehicle; unset: DRIVER_APPROVAL_REQUIRED. */
   driverApproval: z.boolean().optional(),
+  /** The tiers offered to rides picked up here (domain/tiers.ts); unset: every tier of TIERS. */
+  tiers: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]{0,19}$/, "a tier is a lower-case name"))
+    .min(1)
+    .max(20)
+    .optional(),
 });
 export type ServiceArea = z.infer<typeof ServiceArea>;
 

@@ -40,8 +40,8 @@ export function surgeMultiplier(signal: SurgeSignal): number {
   return Math.round(bounded * 10) / 10;
 }
 
-/** One ride request as the pickup's cell remembers it. */
-export type DemandEntry = { riderId: string; at: number; withdrawn: boolean };
+/** One ride request as the pickup's cell remembers it; `tier` the ride's (absent on requests from before tiers). */
+export type DemandEntry = { riderId: string; at: number; withdrawn: boolean; tier?: string };
 
 /**
  * The demand side of surge: the ride requests of a cell's recent window, counted as the
@@ -58,9 +58,9 @@ export class DemandWindow {
   constructor(private readonly windowMs: number) {}
 
   /** Records the request of trip `tripId`; a repeat or a request already withdrawn changes nothing. */
-  record(tripId: string, riderId: string, at: number): DemandEntry | null {
+  record(tripId: string, riderId: string, at: number, tier?: string): DemandEntry | null {
     if (this.entries.has(tripId)) return null;
-    const entry = { riderId, at, withdrawn: false };
+    const entry = { riderId, at, withdrawn: false, ...(tier === undefined ? {} : { tier }) };
     this.entries.set(tripId, entry);
     return entry;
   }
@@ -69,16 +69,26 @@ export class DemandWindow {
   withdraw(tripId: string, at: number): DemandEntry | null {
     const entry = this.entries.get(tripId);
     if (entry?.withdrawn) return null;
-    const withdrawn = { riderId: entry?.riderId ?? "", at: entry?.at ?? at, withdrawn: true };
+    const withdrawn = {
+      riderId: entry?.riderId ?? "",
+      at: entry?.at ?? at,
+      withdrawn: true,
+      ...(entry?.tier === undefined ? {} : { tier: entry.tier }),
+    };
     this.entries.set(tripId, withdrawn);
     return withdrawn;
   }
 
-  /** Distinct riders with a live request in the window ending at `now` (later ones, clock skew, count). */
-  liveRiders(now: number): number {
+  /**
+   * Distinct riders with a live request in the window ending at `now` (later ones, clock skew, count); with
+   * `ofTier`, only requests whose tier it takes (surge per tier).
+   */
+  liveRiders(now: number, ofTier?: (tier: string | undefined) => boolean): number {
     const since = now - this.windowMs;
     const riders = new Set<string>();
-    for (const entry of this.entries.values()) if (!entry.withdrawn && entry.at > since) riders.add(entry.riderId);
+    for (const entry of this.entries.values())
+      if (!entry.withdrawn && entry.at > since && (ofTier === undefined || ofTier(entry.tier)))
+        riders.add(entry.riderId);
     return riders.size;
   }
 

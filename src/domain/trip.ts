@@ -46,6 +46,8 @@ export const QuoteTerms = z.object({
   fare: Money,
   distanceKm: z.number().nonnegative(),
   durationMin: z.number().nonnegative(),
+  /** The tier the ride was quoted for: matching offers it only to drivers who serve it. Absent before tiers. */
+  tier: z.string().optional(),
 });
 export type QuoteTerms = z.infer<typeof QuoteTerms>;
 

@@ -137,6 +137,8 @@ export const ErrorCode = z.enum([
   "outside_service_area",
   /** A quote or trip whose pickup and dropoff are closer than MIN_TRIP_KM (400). */
   "trip_too_short",
+  /** A quote or trip naming a tier that is not configured or not offered at its pickup (400); `details.tiers`. */
+  "tier_unavailable",
   /** A room already has ROOM_MAX_MEMBERS members: a join or an add is refused (409). */
   "room_full",
   /** A direct message between two users when one blocked the other (403). */

@@ -9,7 +9,7 @@ import { CancelReasonCode, DriverCancelBody, RiderCancelBody } from "../domain/c
 import { TripStatus } from "../domain/trip";
 import { LatLng, type Message, MessageText, Money } from "./common";
 import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
-import { TripDriver } from "./vehicles";
+import { TripDriver, VehicleTier } from "./vehicles";
 
 export const DriverStatus = z.enum(["offline", "available", "offered", "on_trip"]);
 export type DriverStatus = z.infer<typeof DriverStatus>;
@@ -24,10 +24,26 @@ export const Driver = z.object({
 });
 export type Driver = z.infer<typeof Driver>;
 
-export const OnlineBody = z.object({ location: LatLng });
+/**
+ * `acceptLowerTiers`: the driver also takes rides of the tiers their vehicle's tier `accepts` (a comfort car taking
+ * economy; README "Tiers"); absent: false.
+ */
+export const OnlineBody = z.object({ location: LatLng, acceptLowerTiers: z.boolean().optional() });
 export type OnlineBody = z.infer<typeof OnlineBody>;
 
-export const QuoteBody = z.object({ pickup: LatLng, dropoff: LatLng });
+/** `PUT /v1/drivers/me/tiers`: whether the driver also takes the lower tiers their vehicle's tier accepts. */
+export const DriverTiersBody = z.object({ acceptLowerTiers: z.boolean() }).strict();
+export type DriverTiersBody = z.infer<typeof DriverTiersBody>;
+
+/** The tiers a driver serves now (README, "Tiers"), and whether they opted in to the lower ones. */
+export const DriverTiers = z.object({ acceptLowerTiers: z.boolean(), serves: z.array(z.string()) });
+export type DriverTiers = z.infer<typeof DriverTiers>;
+
+/** A tier's name (README, "Tiers"); which names exist is TIERS'. */
+export const TierName = VehicleTier;
+
+/** `tier`: quote (or request) only that tier; absent: every tier offered near the pickup (a request: the default). */
+export const QuoteBody = z.object({ pickup: LatLng, dropoff: LatLng, tier: TierName.optional() });
 export type QuoteBody = z.infer<typeof QuoteBody>;
 
 export const Quote = z.object({
@@ -40,6 +56,8 @@ export const Quote = z.object({
   surge: z.number(),
   pickupEtaSec: z.number().int().nullable(),
   expiresAt: z.number().int(),
+  /** The tier priced (README, "Tiers"); absent only on quotes made before tiers, which were the default tier's. */
+  tier: z.string().optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 

@@ -40,6 +40,8 @@ export type DriverRow = {
   vehicle: string | null;
   /** The id of the driver's approved photo (a document), which their trips let their riders read; null for none. */
   photo_id: string | null;
+  /** 1: the driver also takes the lower tiers their vehicle's tier accepts (README, "Tiers"), as they went online. */
+  accept_lower_tiers: number;
 };
 
 /**
@@ -61,13 +63,16 @@ export function createDriverSchema(sql: SqlStorage): void {
     id TEXT PRIMARY KEY, status TEXT NOT NULL, trip_id TEXT, lat REAL, lng REAL, location_at INTEGER,
     cell TEXT, cell_reported_at INTEGER NOT NULL DEFAULT 0, rating REAL,
     offers_made INTEGER NOT NULL DEFAULT 0, offers_accepted INTEGER NOT NULL DEFAULT 0,
-    disconnected_at INTEGER, offer TEXT, recent_acceptance REAL, vehicle TEXT, photo_id TEXT)`);
+    disconnected_at INTEGER, offer TEXT, recent_acceptance REAL, vehicle TEXT, photo_id TEXT,
+    accept_lower_tiers INTEGER NOT NULL DEFAULT 0)`);
   // Objects made before a column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
   const columns = sql.exec<{ name: string }>(`PRAGMA table_info(driver)`).toArray();
   if (!columns.some((c) => c.name === "recent_acceptance"))
     sql.exec(`ALTER TABLE driver ADD COLUMN recent_acceptance REAL`);
   if (!columns.some((c) => c.name === "vehicle")) sql.exec(`ALTER TABLE driver ADD COLUMN vehicle TEXT`);
   if (!columns.some((c) => c.name === "photo_id")) sql.exec(`ALTER TABLE driver ADD COLUMN photo_id TEXT`);
+  if (!columns.some((c) => c.name === "accept_lower_tiers"))
+    sql.exec(`ALTER TABLE driver ADD COLUMN accept_lower_tiers INTEGER NOT NULL DEFAULT 0`);
 }
 
 export class DriverRecord {
@@ -159,6 +164,13 @@ export function candidateOf(row: DriverRow): Candidate | null {
     rating: row.rating,
     acceptanceRate: row.recent_acceptance,
   };
+}
+
+/** The tier of the vehicle the driver went online with, or null without one. */
+export function vehicleTierOf(row: DriverRow): string | null {
+  if (row.vehicle === null) return null;
+  const vehicle = TripVehicle.safeParse(JSON.parse(row.vehicle));
+  return vehicle.success ? vehicle.data.tier : null;
 }
 
 /** What a trip that reserves the driver learns of them for its rider: their rating and car. */

@@ -27,6 +27,7 @@ import { approvalRequiredAt } from "../domain/driver-approval";
 import { CellReporter, FixIntake } from "./driver-location";
 import {
   candidateOf,
+  vehicleTierOf,
   createDriverSchema,
   DriverRecord,
   type DriverRow,
@@ -41,6 +42,8 @@ import { Commands } from "./commands";
 import { fastLocationFrame } from "../protocol/fast-frames";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import { tripRoom } from "./stubs";
+import { tiersServed } from "../domain/tiers";
+import type { DriverTiers } from "../protocol/dispatch";
 
 /**
  * How an offer reached the driver: live on the socket, waiting for a reconnect in the grace period, or (after it) by
@@ -94,9 +97,10 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   /**
    * `profile`: the approved vehicle and photo the Worker found for the driver (null: none), kept
-   * for the trips that reserve them; left as it was when not given (an older caller).
+   * for the trips that reserve them; left as it was when not given (an older caller). `acceptLowerTiers`: whether
+   * they also take the lower tiers their vehicle's tier accepts (README, "Tiers"); each going online says it anew.
    */
-  goOnline(location: LatLng, profile?: DriverProfile): Promise<Result<Driver>> {
+  goOnline(location: LatLng, profile?: DriverProfile, acceptLowerTiers = false): Promise<Result<Driver>> {
     return this.rpc("goOnline", () => {
       const now = Date.now();
       const row = this.record.row();
@@ -105,10 +109,11 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       if (refused) throw forbidden(refused);
       this.record.write(
         `UPDATE driver SET status = CASE WHEN status = 'offline' THEN 'available' ELSE status END,
-         lat = ?, lng = ?, location_at = ?`,
+         lat = ?, lng = ?, location_at = ?, accept_lower_tiers = ?`,
         location.lat,
         location.lng,
         now,
+        acceptLowerTiers ? 1 : 0,
       );
       if (profile) this.keepProfile(profile);
       this.reportToCell(
@@ -118,6 +123,8 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
           lng: location.lng,
           location_at: now,
           status: row.status === "offline" ? "available" : row.status,
+          accept_lower_tiers: acceptLowerTiers ? 1 : 0,
+          ...(profile ? { vehicle: profile.vehicle === null ? null : JSON.stringify(profile.vehicle) } : {}),
         },
         now,
         true,
@@ -289,6 +296,19 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     });
   }
 
+  /**
+   * Whether the driver also takes the lower tiers their vehicle's tier accepts (README, "Tiers"), until they next go
+   * online; an available driver's cell hears of it at once. Answers the tiers they now serve.
+   */
+  setAcceptLowerTiers(accept: boolean): Promise<Result<DriverTiers>> {
+    return this.rpc("setAcceptLowerTiers", () => {
+      this.record.write(`UPDATE driver SET accept_lower_tiers = ?`, accept ? 1 : 0);
+      const row = this.record.row();
+      this.reportToCell(row, Date.now(), true);
+      return { acceptLowerTiers: accept, serves: tiersServed(this.config.TIERS, vehicleTierOf(row), accept) };
+    });
+  }
+
   setRating(rating: number | null): Promise<Result<boolean>> {
     return this.rpc("setRating", () => {
       this.record.write(`UPDATE driver SET rating = ?`, rating);
@@ -408,8 +428,13 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
 
   /** Reports an available driver to the geo index when a report is due (rooms/driver-location's CellReporter). */
   private reportToCell(row: DriverRow, now: number, force: boolean): void {
-    const driver = candidateOf(row);
-    if (row.status !== "available" || !driver) return;
+    const located = candidateOf(row);
+    if (row.status !== "available" || !located) return;
+    // The geo index keeps the tiers apart: each cell filters its drivers by the tier a search asks for.
+    const driver = {
+      ...located,
+      tiers: tiersServed(this.config.TIERS, vehicleTierOf(row), row.accept_lower_tiers === 1),
+    };
     const report = this.cells.report(driver, { cell: row.cell, at: row.cell_reported_at }, now, force);
     if (report) this.record.noteCellReport(row, report.cell, now, report.store);
   }

@@ -22,6 +22,7 @@ import { loadConfig, type Config } from "../config";
 import { haversineKm, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { DemandWindow } from "../domain/surge";
+import { defaultTierOf } from "../domain/tiers";
 
 /** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
 export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
@@ -29,8 +30,16 @@ export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; rec
 /** Counts only, never positions: what the operations view shows of a cell. */
 export type CellSummary = { availableDrivers: number; recentRequests: number; activeTrips: Record<string, number> };
 
-/** Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`. */
-export type NearestQuery = { point: LatLng; limit: number; exclude: string[] };
+/**
+ * Asks a cell for only the `limit` drivers nearest to `point`, leaving out `exclude`; with `tier`, only drivers who
+ * serve it, and the supply counted among them.
+ */
+export type NearestQuery = { point: LatLng; limit: number; exclude: string[]; tier?: string };
+
+/** Per tier asked: the nearest few drivers serving it, how many available drivers serve it, its recent demand. */
+export type TierSnapshot = {
+  byTier: Record<string, { drivers: Candidate[]; availableDrivers: number; recentRequests: number }>;
+};
 
 /** How long an ended trip's row outlives it, against late reports. */
 const ENDED_TRIPS_KEPT_MS = 3_600_000;
@@ -48,6 +57,7 @@ type DriverRow = {
   at: number;
   rating: number | null;
   acceptance: number | null;
+  tiers: string | null;
 };
 
 export class GeoCell extends DurableObject<Env> {
@@ -71,32 +81,47 @@ export class GeoCell extends DurableObject<Env> {
     const sql = ctx.storage.sql;
     sql.exec(
       `CREATE TABLE IF NOT EXISTS drivers (driver_id TEXT PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL,
-       at INTEGER NOT NULL, rating REAL, acceptance REAL)`,
+       at INTEGER NOT NULL, rating REAL, acceptance REAL, tiers TEXT)`,
     );
+    // Cells made before tiers get the column here (SQLite has no ADD COLUMN IF NOT EXISTS).
+    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(drivers)`).toArray();
+    if (!columns.some((c) => c.name === "tiers")) sql.exec(`ALTER TABLE drivers ADD COLUMN tiers TEXT`);
     // Requests used to be bare timestamps; surge now counts distinct riders, so the old rows go.
     sql.exec(`DROP TABLE IF EXISTS requests`);
     sql.exec(
       `CREATE TABLE IF NOT EXISTS demand (trip_id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL,
-       withdrawn INTEGER NOT NULL)`,
+       withdrawn INTEGER NOT NULL, tier TEXT)`,
     );
+    const demandColumns = sql.exec<{ name: string }>(`PRAGMA table_info(demand)`).toArray();
+    if (!demandColumns.some((c) => c.name === "tier")) sql.exec(`ALTER TABLE demand ADD COLUMN tier TEXT`);
     sql.exec(
       `CREATE TABLE IF NOT EXISTS trips (trip_id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL,
        at INTEGER NOT NULL)`,
     );
-    for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance FROM drivers`)) {
+    for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance, tiers FROM drivers`)) {
       this.drivers.set(row.driver_id, {
         driverId: row.driver_id,
         location: { lat: row.lat, lng: row.lng },
         locationAt: row.at,
         rating: row.rating,
         acceptanceRate: row.acceptance,
+        ...(row.tiers === null ? {} : { tiers: JSON.parse(row.tiers) as string[] }),
       });
     }
     this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
-    for (const row of sql.exec<{ trip_id: string; rider_id: string; at: number; withdrawn: number }>(
-      `SELECT trip_id, rider_id, at, withdrawn FROM demand`,
-    )) {
-      this.demand.restore(row.trip_id, { riderId: row.rider_id, at: row.at, withdrawn: row.withdrawn === 1 });
+    for (const row of sql.exec<{
+      trip_id: string;
+      rider_id: string;
+      at: number;
+      withdrawn: number;
+      tier: string | null;
+    }>(`SELECT trip_id, rider_id, at, withdrawn, tier FROM demand`)) {
+      this.demand.restore(row.trip_id, {
+        riderId: row.rider_id,
+        at: row.at,
+        withdrawn: row.withdrawn === 1,
+        ...(row.tier === null ? {} : { tier: row.tier }),
+      });
     }
   }
 
@@ -127,16 +152,17 @@ export class GeoCell extends DurableObject<Env> {
         continue;
       }
       sql.exec(
-        `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO drivers (driver_id, lat, lng, at, rating, acceptance, tiers) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (driver_id) DO UPDATE SET
            lat = excluded.lat, lng = excluded.lng, at = excluded.at,
-           rating = excluded.rating, acceptance = excluded.acceptance`,
+           rating = excluded.rating, acceptance = excluded.acceptance, tiers = excluded.tiers`,
         driverId,
         d.location.lat,
         d.location.lng,
         d.locationAt,
         d.rating,
         d.acceptanceRate,
+        d.tiers === undefined ? null : JSON.stringify(d.tiers),
       );
     }
     this.unsaved.clear();
@@ -168,14 +194,16 @@ export class GeoCell extends DurableObject<Env> {
   }
 
   /** A rider requested a ride picked up here: it counts towards surge while it is live. */
-  private recordRequest(tripId: string, riderId: string, now: number): void {
-    const entry = this.demand.record(tripId, riderId, now);
+  private recordRequest(tripId: string, riderId: string, now: number, tier?: string): void {
+    const entry = this.demand.record(tripId, riderId, now, tier);
     if (entry)
       this.ctx.storage.sql.exec(
-        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 0) ON CONFLICT (trip_id) DO NOTHING`,
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn, tier) VALUES (?, ?, ?, 0, ?)
+         ON CONFLICT (trip_id) DO NOTHING`,
         tripId,
         riderId,
         now,
+        tier ?? null,
       );
   }
 
@@ -186,11 +214,12 @@ export class GeoCell extends DurableObject<Env> {
     const entry = this.demand.withdraw(tripId, now);
     if (entry) {
       this.ctx.storage.sql.exec(
-        `INSERT INTO demand (trip_id, rider_id, at, withdrawn) VALUES (?, ?, ?, 1)
+        `INSERT INTO demand (trip_id, rider_id, at, withdrawn, tier) VALUES (?, ?, ?, 1, ?)
          ON CONFLICT (trip_id) DO UPDATE SET withdrawn = 1`,
         tripId,
         entry.riderId,
         entry.at,
+        entry.tier ?? null,
       );
     }
   }
@@ -199,10 +228,10 @@ export class GeoCell extends DurableObject<Env> {
    * A trip picked up in this cell changed status. Reports may arrive out of order, so an older
    * one never overwrites a newer one, and an ended trip stays ended (its row is kept a while so
    * that a late report cannot bring it back). `requestedBy`: the trip was just created by this
-   * rider, and its request counts towards surge (one call where a request took two).
+   * rider, and its request counts towards surge (one call where a request took two), of its `tier`.
    */
-  noteTrip(tripId: string, status: string, active: boolean, at: number, requestedBy?: string): void {
-    if (requestedBy !== undefined) this.recordRequest(tripId, requestedBy, at);
+  noteTrip(tripId: string, status: string, active: boolean, at: number, requestedBy?: string, tier?: string): void {
+    if (requestedBy !== undefined) this.recordRequest(tripId, requestedBy, at, tier);
     this.pruneIfDue(at);
     const sql = this.ctx.storage.sql;
     sql.exec(
@@ -228,23 +257,69 @@ export class GeoCell extends DurableObject<Env> {
     return { availableDrivers, recentRequests, activeTrips };
   }
 
+  /** Whether `driver` serves `tier`; a row without tiers (from before them) serves the default tier. */
+  private serves(driver: Candidate, tier: string): boolean {
+    return driver.tiers === undefined ? tier === defaultTierOf(this.config.TIERS) : driver.tiers.includes(tier);
+  }
+
+  /** Whether a request of `requested` counts towards `tier`'s surge; one from before tiers was the default tier's. */
+  private ofTier(tier: string): (requested: string | undefined) => boolean {
+    const defaultTier = defaultTierOf(this.config.TIERS);
+    return (requested) => (requested ?? defaultTier) === tier;
+  }
+
   /**
    * Fresh available drivers and the request count inside the surge window. With `nearest`,
    * only the few drivers nearest to the pickup cross the RPC: matching and quotes want the
-   * best candidates and a count, not every driver of a busy cell.
+   * best candidates and a count, not every driver of a busy cell; with `nearest.tier`, only
+   * those who serve it, and the counts are the tier's (its supply, and requests of that tier).
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     this.pruneIfDue(now);
-    const drivers = this.freshDrivers(now);
+    const fresh = this.freshDrivers(now);
     const recentRequests = this.demand.liveRiders(now);
-    if (!nearest) return { drivers, availableDrivers: drivers.length, recentRequests };
-    const excluded = new Set(nearest.exclude);
-    const closest = drivers
-      .filter((d) => !excluded.has(d.driverId))
-      .map((d) => ({ d, km: haversineKm(d.location, nearest.point) }))
-      .sort((a, b) => a.km - b.km)
-      .slice(0, nearest.limit)
-      .map(({ d }) => d);
-    return { drivers: closest, availableDrivers: drivers.length, recentRequests };
+    if (!nearest) return { drivers: fresh, availableDrivers: fresh.length, recentRequests };
+    const tier = nearest.tier;
+    if (tier === undefined)
+      return {
+        drivers: nearestOf(fresh, nearest.point, nearest.limit, new Set(nearest.exclude)),
+        availableDrivers: fresh.length,
+        recentRequests,
+      };
+    const drivers = fresh.filter((d) => this.serves(d, tier));
+    return {
+      drivers: nearestOf(drivers, nearest.point, nearest.limit, new Set(nearest.exclude)),
+      availableDrivers: drivers.length,
+      recentRequests: this.demand.liveRiders(now, this.ofTier(tier)),
+    };
   }
+
+  /**
+   * A quote's view of the cell in one call, whatever the number of tiers: per tier, the `limit`
+   * drivers nearest to `point` who serve it and how many available drivers do.
+   */
+  tierSnapshot(now: number, point: LatLng, tiers: readonly string[], limit: number): TierSnapshot {
+    this.pruneIfDue(now);
+    const fresh = this.freshDrivers(now);
+    const byTier: TierSnapshot["byTier"] = {};
+    for (const tier of tiers.slice(0, 20)) {
+      const drivers = fresh.filter((d) => this.serves(d, tier));
+      byTier[tier] = {
+        drivers: nearestOf(drivers, point, limit, new Set()),
+        availableDrivers: drivers.length,
+        recentRequests: this.demand.liveRiders(now, this.ofTier(tier)),
+      };
+    }
+    return { byTier };
+  }
+}
+
+/** The `limit` drivers nearest to `point`, leaving out `excluded`. */
+function nearestOf(drivers: Candidate[], point: LatLng, limit: number, excluded: ReadonlySet<string>): Candidate[] {
+  return drivers
+    .filter((d) => !excluded.has(d.driverId))
+    .map((d) => ({ d, km: haversineKm(d.location, point) }))
+    .sort((a, b) => a.km - b.km)
+    .slice(0, limit)
+    .map(({ d }) => d);
 }

@@ -12,6 +12,7 @@ import { unwrap } from "../errors";
 import type { Trip } from "../protocol/dispatch";
 import type { DispatchPorts, DispatchSettings, ReservationTable } from "./dispatch-saga";
 import { CANDIDATES_PER_CELL, matchingSearch } from "../domain/area-search";
+import { defaultTierOf } from "../domain/tiers";
 import { candidatesBestFirst, noteTripInCell, withdrawDemand } from "./geo-cell-client";
 import type { ReservedDriver } from "./driver-record";
 import { driverSession } from "./stubs";
@@ -48,6 +49,8 @@ export function candidatesFor(env: Env, config: Config): DispatchPorts["candidat
       point: trip.pickup,
       limit: CANDIDATES_PER_CELL,
       exclude: [...trip.excludedDrivers, trip.riderId],
+      // Only drivers who serve the quote's tier; a quote from before tiers was the default tier's.
+      tier: trip.quote.tier ?? defaultTierOf(config.TIERS),
     });
 }
 
@@ -157,7 +160,10 @@ export async function tellPickupCell(
   const calls: Promise<unknown>[] = [];
   if (change !== "none") {
     const trip = { id: state.id, status: state.status, active: isActive(state.status), at: state.updatedAt };
-    const requestedBy = change === "created" ? state.riderId : undefined;
+    const requestedBy =
+      change === "created"
+        ? { riderId: state.riderId, tier: state.quote.tier ?? defaultTierOf(config.TIERS) }
+        : undefined;
     calls.push(
       noteTripInCell(env, config, state.pickup, trip, requestedBy).catch((err) => logError("noteTripInCell", err)),
     );

@@ -88,6 +88,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/admin/documents/doc_1/file")).toBe("file_read");
     expect(routeClassOf("GET", "/v1/trips/trip_1/driver-photo")).toBe("file_read");
     expect(routeClassOf("POST", "/v1/drivers/me/vehicles")).toBe("write");
+    expect(routeClassOf("PUT", "/v1/drivers/me/tiers")).toBe("write");
     expect(routeClassOf("POST", "/v1/admin/vehicles/veh_1/review")).toBe("write");
     expect(routeClassOf("GET", "/v1/rooms/room_1/messages")).toBeNull();
     expect(routeClassOf("GET", "/v1/users/usr_1/presence")).toBe("presence");

@@ -111,6 +111,8 @@ describe("POST /v1/quotes", () => {
       "pickup",
       "pickupEtaSec",
       "surge",
+      // The tier priced (README, "Tiers"): the default one here.
+      "tier",
     ]);
     const q = res.body.quote;
     // 0.72 km × 1.3 detour at 25 km/h ≈ 135 s.

@@ -33,6 +33,7 @@ import type {
 import type {
   CancelBody,
   Driver,
+  DriverTiers,
   Offer,
   Quote,
   QuoteBody,
@@ -219,7 +220,8 @@ const AttachmentGrantAnswer = answer<AttachmentGrant>({ key: "string", uploadUrl
 const UploadAnswer = answer<UploadResponse>({ attachment: "object" });
 const ChatMessageAnswer = answer<{ message: ChatMessage }>({ message: "object" });
 const DriverResponse = answer<{ driver: Driver }>({ driver: "object" });
-const QuoteResponse = answer<{ quote: Quote }>({ quote: "object" });
+const DriverTiersAnswer = answer<{ tiers: DriverTiers }>({ tiers: "object" });
+const QuoteResponse = answer<{ quote: Quote; quotes: Quote[] }>({ quote: "object", quotes: "array" });
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const TripHistoryAnswer = answer<TripHistoryResponse>({ trips: "array", nextCursor: "string | null" });
@@ -895,16 +897,37 @@ export class RidewireClient {
 
   // ---- drivers --------------------------------------------------------------------------------
 
-  async goOnline(location: LatLng, options?: RequestOptions): Promise<Driver> {
+  /**
+   * `acceptLowerTiers`: also take rides of the lower tiers the vehicle's tier accepts (a comfort car taking economy;
+   * README "Tiers").
+   */
+  async goOnline(location: LatLng, options?: RequestOptions & { acceptLowerTiers?: boolean }): Promise<Driver> {
+    const accept = options?.acceptLowerTiers;
     return (
       await this.call({
         method: "POST",
         path: "/v1/drivers/me/online",
-        body: { location },
+        body: accept === undefined ? { location } : { location, acceptLowerTiers: accept },
         schema: DriverResponse,
         signal: options?.signal,
       })
     ).driver;
+  }
+
+  /**
+   * Whether the driver also takes the lower tiers their vehicle's tier accepts, until they next go online (README,
+   * "Tiers"); answers the tiers they now serve.
+   */
+  async setAcceptLowerTiers(acceptLowerTiers: boolean, options?: RequestOptions): Promise<DriverTiers> {
+    return (
+      await this.call({
+        method: "PUT",
+        path: "/v1/drivers/me/tiers",
+        body: { acceptLowerTiers },
+        schema: DriverTiersAnswer,
+        signal: options?.signal,
+      })
+    ).tiers;
   }
 
   // ---- drivers' vehicles and documents (README, "Drivers and vehicles") ------------------------
@@ -1070,10 +1093,21 @@ export class RidewireClient {
 
   // ---- quotes and trips -------------------------------------------------------------------
 
+  /** The default tier's quote, or the quote of `body.tier` (400 `tier_unavailable` where it is not offered). */
   async quote(body: QuoteInput, options?: RequestOptions): Promise<Quote> {
     return (
       await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })
     ).quote;
+  }
+
+  /**
+   * One quote per tier offered near the pickup (README, "Tiers"): the default tier's first, then each other tier with
+   * a driver near; request a trip with the chosen quote's id.
+   */
+  async quotes(body: QuoteInput, options?: RequestOptions): Promise<Quote[]> {
+    return (
+      await this.call({ method: "POST", path: "/v1/quotes", body, schema: QuoteResponse, signal: options?.signal })
+    ).quotes;
   }
 
   /**

@@ -1,10 +1,10 @@
 /**
  * @module http/openapi/drivers
- * A driver's own session (routes/drivers.ts): online and offline, location fixes, and the driver
+ * A driver's own session (routes/drivers.ts): online and offline, the tiers they take, location fixes, and the driver
  * channel that carries offers, as a socket or as Server-Sent Events.
  */
 import { z } from "zod";
-import { Driver, LocationBody, OnlineBody } from "../../protocol/dispatch";
+import { Driver, DriverTiers, DriverTiersBody, LocationBody, OnlineBody } from "../../protocol/dispatch";
 import type { Operation } from "./operation";
 
 const DriverResponse = z.object({ driver: Driver });
@@ -26,6 +26,17 @@ export const driverOperations: Operation[] = [
     body: OnlineBody,
     status: 200,
     response: DriverResponse,
+  },
+  {
+    method: "put",
+    path: "/v1/drivers/me/tiers",
+    summary:
+      "Whether the driver also takes the lower tiers their vehicle's tier accepts, until they next go online " +
+      "(drivers); answers the tiers they serve",
+    auth: true,
+    body: DriverTiersBody,
+    status: 200,
+    response: z.object({ tiers: DriverTiers }),
   },
   {
     method: "post",

@@ -25,11 +25,13 @@ export const tripOperations: Operation[] = [
   {
     method: "post",
     path: "/v1/quotes",
-    summary: "Price a ride (riders)",
+    summary:
+      "Price a ride (riders): one quote per tier offered near the pickup, or the tier named; quote is quotes[0] " +
+      "(the default tier's); 400 tier_unavailable",
     auth: true,
     body: QuoteBody,
     status: 201,
-    response: z.object({ quote: Quote }),
+    response: z.object({ quote: Quote, quotes: z.array(Quote) }),
   },
   {
     method: "post",

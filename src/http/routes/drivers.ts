@@ -17,7 +17,7 @@ import { payoutAccountOf, setPayoutAccount } from "../../db/payouts";
 import { ratingOf } from "../../db/ratings";
 import { ApiError, type Result, unwrap } from "../../errors";
 import { paymentProvider } from "../../payments/provider";
-import { LocationBody, OnlineBody } from "../../protocol/dispatch";
+import { DriverTiersBody, LocationBody, OnlineBody } from "../../protocol/dispatch";
 import { PayoutAccountBody } from "../../protocol/payouts";
 import { driverSession } from "../../rooms/stubs";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
@@ -58,8 +58,15 @@ driverRoutes.post("/drivers/me/online", async (c) => {
     vehicleToGoOnlineWith(c.env.DB, c.get("config"), c.get("identity").userId, body.location),
     readySession(c),
   ]);
-  const driver = unwrap(await session.goOnline(body.location, profile));
+  const driver = unwrap(await session.goOnline(body.location, profile, body.acceptLowerTiers ?? false));
   return c.json({ driver });
+});
+
+/** The driver's opt-in to lower tiers, until they next go online (README, "Tiers"). */
+driverRoutes.put("/drivers/me/tiers", async (c) => {
+  const body = await readBody(c, DriverTiersBody);
+  const tiers = await onMySession(c, (session) => session.setAcceptLowerTiers(body.acceptLowerTiers));
+  return c.json({ tiers });
 });
 
 driverRoutes.post("/drivers/me/offline", async (c) => {

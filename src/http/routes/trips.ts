@@ -24,6 +24,7 @@ import {
   recordRequestStatement,
   releaseActiveTrip,
   saveQuote,
+  saveQuotes,
   saveTripRequest,
   type StoredQuote,
 } from "../../db/trips";
@@ -49,8 +50,8 @@ import {
   type Trip,
 } from "../../protocol/dispatch";
 import { PostMessageBody } from "../../protocol/http";
-import { nearSearch } from "../../domain/area-search";
-import { candidatesBestFirst } from "../../rooms/geo-cell-client";
+import { tiersAt } from "../../domain/tiers";
+import { nearbyByTier } from "../../rooms/geo-cell-client";
 import { requireRole, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
@@ -67,48 +68,72 @@ tripRoutes.use("/trips", requireUser);
 tripRoutes.use("/trips/*", requireUser);
 
 /**
- * Prices a ride now: distance and time from the straight line, surge from the pickup cell, pickup ETA from the cells
- * around it.
+ * Prices a ride now, per tier: distance and time from the straight line, the tier's fare rules, surge from the pickup
+ * cell (its demand against the drivers there who serve the tier), pickup ETA from the cells around it. `tier`: that
+ * tier only (400 `tier_unavailable` if it is not offered at the pickup); absent: the default tier offered there, then
+ * every other tier offered there with a driver near. The cells are asked once for all the tiers.
  */
-async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng): Promise<StoredQuote> {
+async function makeQuotes(c: AppContext, pickup: LatLng, dropoff: LatLng, tier?: string): Promise<StoredQuote[]> {
   const config = c.get("config");
   const refusal = rideRefusal({ areas: config.SERVICE_AREAS, minTripKm: config.MIN_TRIP_KM }, pickup, dropoff);
   if (refusal) throw new ApiError(400, refusal.code, refusal.message, refusal.details);
+  const offered = tiersAt(config.TIERS, config.SERVICE_AREAS, pickup);
+  const wanted = tier === undefined ? offered : offered.filter((t) => t.name === tier);
+  const [main] = wanted;
+  if (main === undefined)
+    throw new ApiError(400, "tier_unavailable", `the ${tier ?? "default"} tier is not offered at this pickup`, {
+      tiers: offered.map((t) => t.name),
+    });
   const now = Date.now();
-  // The nearest driver of each cell is enough for the pickup ETA; surge is the pickup cell's
-  // demand against its available drivers (the cell where a request is counted).
-  let pickupCell = { availableDrivers: 0, recentRequests: 0 };
-  const first = await candidatesBestFirst(
+  const nearby = await nearbyByTier(
     c.env,
     config,
-    nearSearch(config, pickup),
-    now,
-    { point: pickup, limit: 1, exclude: [] },
-    (cell) => (pickupCell = cell),
-  ).next();
-  const nearest = first.done ? undefined : first.value;
-  const surge = surgeMultiplier(pickupCell);
-  const terms = priceQuote(config, pickup, dropoff, surge);
-  // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
-  const quote: Quote = {
-    id: newId("qt"),
     pickup,
-    dropoff,
-    distanceKm: terms.distanceKm,
-    durationMin: terms.durationMin,
-    fare: terms.fare,
-    surge,
-    pickupEtaSec: nearest?.pickupEtaSec ?? null,
-    expiresAt: now + config.QUOTE_TTL_MS,
-  };
-  return { quote, terms };
+    wanted.map((t) => t.name),
+    now,
+  );
+  const quotes: StoredQuote[] = [];
+  for (const t of wanted) {
+    const near = nearby[t.name] ?? { pickupEtaSec: null, availableDrivers: 0, recentRequests: 0 };
+    // The first tier is always quoted, as before tiers (with no ETA when no driver is near); the others only when a
+    // driver who serves them is.
+    if (t !== main && near.pickupEtaSec === null) continue;
+    const surge = surgeMultiplier(near);
+    const terms = priceQuote(config, pickup, dropoff, surge, t);
+    // Only the nearest ETA leaves this function: a quote never reveals where drivers are.
+    const quote: Quote = {
+      id: newId("qt"),
+      pickup,
+      dropoff,
+      distanceKm: terms.distanceKm,
+      durationMin: terms.durationMin,
+      fare: terms.fare,
+      surge,
+      pickupEtaSec: near.pickupEtaSec,
+      expiresAt: now + config.QUOTE_TTL_MS,
+      tier: t.name,
+    };
+    quotes.push({ quote, terms });
+  }
+  return quotes;
 }
 
+/** One tier's quote (a request that names its pickup and dropoff), saved for the trip to be made with. */
+async function makeQuote(c: AppContext, pickup: LatLng, dropoff: LatLng, tier?: string): Promise<StoredQuote> {
+  const [stored] = await makeQuotes(c, pickup, dropoff, tier);
+  return stored as StoredQuote;
+}
+
+/**
+ * `quotes`: one per tier (see makeQuotes), each saved to be requested by its id; `quote`: the first of them (the
+ * default tier's, or the named one's), as the answer was before tiers.
+ */
 tripRoutes.post("/quotes", requireRole("rider"), async (c) => {
   const body = await readBody(c, QuoteBody);
-  const stored = await makeQuote(c, body.pickup, body.dropoff);
-  await saveQuote(c.env.DB, c.get("identity").userId, stored.quote, stored.terms);
-  return c.json({ quote: stored.quote }, 201);
+  const stored = await makeQuotes(c, body.pickup, body.dropoff, body.tier);
+  const riderId = c.get("identity").userId;
+  await saveQuotes(c.env.DB, riderId, stored);
+  return c.json({ quote: stored[0]?.quote, quotes: stored.map((s) => s.quote) }, 201);
 });
 
 const requestLimits = (config: Config): RequestLimits => ({
@@ -157,7 +182,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     if (earlier.quote.quote.expiresAt <= Date.now()) throw conflict("the quote has expired; ask for a new one");
     stored = earlier.quote;
   } else {
-    stored = await makeQuote(c, body.pickup, body.dropoff);
+    stored = await makeQuote(c, body.pickup, body.dropoff, body.tier);
     await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
   }
   if (body.scheduledAt !== undefined)
@@ -217,7 +242,8 @@ function sameRideOrConflict(body: TripRequestBody, trip: Trip): Trip {
       : trip.pickup.lat === body.pickup.lat &&
         trip.pickup.lng === body.pickup.lng &&
         trip.dropoff.lat === body.dropoff.lat &&
-        trip.dropoff.lng === body.dropoff.lng);
+        trip.dropoff.lng === body.dropoff.lng &&
+        (body.tier === undefined || trip.quote.tier === body.tier));
   if (!same) throw conflict("this Idempotency-Key was used for a different trip request", { tripId: trip.id });
   return trip;
 }
