@@ -123,6 +123,18 @@ describe("unattached uploads", () => {
     expect((await download(ada, roomId, photo.key)).status).toBe(200);
   });
 
+  it("stop counting a URL against the quota once it expires unused", async () => {
+    const { ada, roomId } = await roomOf();
+    const fit = Math.floor(QUOTA / MAX_FILE);
+    for (let i = 0; i < fit; i++) expect((await requestUpload(ada, roomId, MAX_FILE)).status).toBe(201);
+    expectError(await requestUpload(ada, roomId, QUOTA - fit * MAX_FILE + 1), 429, "upload_quota_exceeded");
+    // The URLs' expiry passes (UPLOAD_GRANT_TTL_SECONDS), long before the sweep.
+    await runInDurableObject(roomStub(roomId), (_instance, state) => {
+      state.storage.sql.exec(`UPDATE uploads SET expires_at = ?`, Date.now() - 1);
+    });
+    expect((await requestUpload(ada, roomId, MAX_FILE)).status).toBe(201);
+  });
+
   it("refuse an upload URL for a room the user is not in, without recording anything", async () => {
     const { roomId } = await roomOf();
     const stranger = await registerUser("rider", "Eve");
