@@ -4,7 +4,8 @@
  * Against a running ridewire (by default the local dev server), it registers fresh drivers and
  * riders, puts the drivers online with a driver channel each, and lets riders request rides
  * for `--minutes` while drivers roam, accept or decline offers and drive accepted rides to the
- * end (chat and ratings included). A progress line while it runs; at the end the rides still
+ * end (chat, ratings, the rider's PIN at the start, some tips, a few scheduled rides; batched
+ * offers lost to another driver are counted, not errors). A progress line while it runs; at the end the rides still
  * open get `--drain` seconds, then rides under way are ended by their drivers (a rider cannot
  * cancel a ride in progress) and the rest are cancelled, every driver signs off, every socket is
  * closed and a summary table is printed (`--json FILE` writes its figures). `--help` lists the
@@ -218,6 +219,9 @@ async function simulate(options: Options): Promise<number> {
       tripKm: options.tripKm,
       radiusKm: options.radiusKm ?? null,
       drain: options.drain,
+      tip: options.tip,
+      scheduled: options.scheduled,
+      scheduleLead: options.scheduleLead,
       windowMs,
       interrupted: cut !== "",
     };

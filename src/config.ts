@@ -309,6 +309,13 @@ const ConfigSchema = z
     ATTACHMENT_MAX_BYTES: int(10_485_760, 1).pipe(z.number().max(104_857_600)),
     /** How long an upload URL stays valid; each one takes a single upload. */
     UPLOAD_GRANT_TTL_SECONDS: int(600, 10).pipe(z.number().max(3_600)),
+    /**
+     * How long a chat upload may wait for a message to carry it before the room's alarm deletes it
+     * (bytes and record). At least an hour: longer than any upload URL lives, so none outlives its record.
+     */
+    UPLOAD_UNATTACHED_TTL_MS: int(86_400_000, 3_600_000),
+    /** Bytes of chat uploads that no message carries one user may hold in one room (unused URLs count as declared). */
+    UPLOAD_PENDING_MAX_BYTES: int(52_428_800, 1),
     // Payments (src/payments/, README "Payments"). Amounts in minor units of FARE_CURRENCY.
     PAYMENT_PROVIDER: z.enum(["sandbox", "stripe"]).default("sandbox"),
     TOP_UP_MIN_MINOR: int(500, 1),

@@ -168,7 +168,10 @@ export class SimDriver {
       else stats.offers.declined++;
       return accept;
     } catch (err) {
-      stats.error(accept ? "offer.accept" : "offer.decline", err);
+      // With batched offers (OFFER_BATCH_SIZE > 1) another driver of the batch may have accepted
+      // first: the accept is a 409 (its offer.expired may not have arrived yet). Not an error.
+      if (accept && isRidewireError(err) && err.code === "conflict") stats.offers.lost++;
+      else stats.error(accept ? "offer.accept" : "offer.decline", err);
       return false;
     }
   }
@@ -217,6 +220,7 @@ export class SimDriver {
       // The PIN the rider told them (SimContext's pins); a trip in an area without PINs has none.
       const pin = this.ctx.pins.get(ride.id);
       await this.api.startTrip(ride.id, pin === undefined ? {} : { pin });
+      if (pin !== undefined) this.ctx.stats.pinStarts++;
     } catch (err) {
       this.ctx.stats.error("start", err);
       return this.endRide(ride);

@@ -25,14 +25,23 @@ export type Options = {
   drain: number;
   concurrency: number;
   json: string | undefined;
+  /** Share of completed rides whose rider tips. */
+  tip: number;
+  /** Share of riders who book one scheduled ride first. */
+  scheduled: number;
+  /** How far ahead a scheduled ride is booked, in seconds. */
+  scheduleLead: number;
 };
 
 export const USAGE = `usage: npm run simulate -- [options]
 
 A city of drivers and riders against a running ridewire: drivers go online, stream a fix
 every 2 s while they drive and accept or decline offers; riders top up their wallet and
-request rides; accepted rides are driven to the pickup and the dropoff, with trip chat and
-ratings at the end. A progress line while it runs, a summary at the end.
+request rides (a few book a scheduled ride first); accepted rides are driven to the pickup
+and the dropoff (the rider's PIN starts them where the area asks for one), with trip chat,
+ratings and some tips at the end. Drivers cope with batched offers (OFFER_BATCH_SIZE > 1):
+an offer another driver of the batch took first is counted as lost, not as an error. A
+progress line while it runs, a summary at the end.
 
   --url URL            the service; http:// for loopback hosts only, https:// anywhere
                                                            (default http://127.0.0.1:8787)
@@ -52,6 +61,15 @@ ratings at the end. A progress line while it runs, a summary at the end.
                        (default: the whole city)
   --drain S            after the last request, how long rides in flight may take to end,
                        0..1800 s; the rest are cancelled   (default 120)
+  --tip P              share of completed rides whose rider tips a random amount within
+                       the server's bound (TIP_MAX_PERCENT of the fare, TIP_MAX_MINOR), 0..1
+                                                           (default 0.4)
+  --scheduled P        share of riders who first book one scheduled ride and follow it,
+                       0..1; 0 turns scheduled rides off   (default 0.1)
+  --schedule-lead S    how far ahead those rides are booked, seconds, 60..86400; the
+                       server's SCHEDULE_MIN_LEAD_MS (15 min by default) must allow it,
+                       and they dispatch within the run only if SCHEDULE_DISPATCH_LEAD_MS
+                       comes before its end                (default 960)
   --concurrency N      parallel calls while setting up, 1..100 (default 10)
   --json FILE          also write the summary figures as JSON to FILE
   --help               this text
@@ -135,6 +153,9 @@ function readArgs(argv: string[]) {
         radius: { type: "string" },
         drain: { type: "string", default: "120" },
         concurrency: { type: "string", default: "10" },
+        tip: { type: "string", default: "0.4" },
+        scheduled: { type: "string", default: "0.1" },
+        "schedule-lead": { type: "string", default: "960" },
         json: { type: "string" },
         help: { type: "boolean", default: false },
       },
@@ -180,5 +201,8 @@ export function parseOptions(argv: string[]): Options | null {
     drain: number(values.drain, "drain", 0, 1800),
     concurrency: number(values.concurrency, "concurrency", 1, 100, true),
     json: values.json,
+    tip: number(values.tip, "tip", 0, 1),
+    scheduled: number(values.scheduled, "scheduled", 0, 1),
+    scheduleLead: number(values["schedule-lead"], "schedule-lead", 60, 86_400),
   };
 }

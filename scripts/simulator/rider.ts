@@ -3,11 +3,15 @@
  * One simulated rider: a wallet topped up through the sandbox provider (a trip holds its fare,
  * 402 otherwise), then rides in a loop: a random wait, a quote from a random pickup to a
  * dropoff some km away, the request, and the trip socket followed to the end, timing the match
- * and every location fix that reaches it, chatting with the driver and rating them.
+ * and every location fix that reaches it, chatting with the driver, rating them and sometimes
+ * tipping (simulator/tips.ts). A share of riders (`--scheduled`) first books a ride
+ * `--schedule-lead` seconds ahead and follows it the same way, its match timed from the moment
+ * the service starts dispatching it.
  */
 import { isRidewireError, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
 import { between, pointAway, randomPoint } from "./city";
 import { settleWithin, signUp, type SimContext } from "./context";
+import { tipAfterRide } from "./tips";
 
 /** The sandbox provider's largest top-up (TOP_UP_MAX_MINOR), in minor units. */
 const TOP_UP_MINOR = 50_000;
@@ -15,7 +19,9 @@ const TOP_UP_MINOR = 50_000;
 type Open = {
   trip: Trip;
   room: TripConnection;
+  /** When matching began: the request, or for a scheduled ride the moment it left `scheduled`. */
   sentAt: number;
+  scheduled: boolean;
   matched: boolean;
   chats: Promise<unknown>[];
   done: (status: string) => void;
@@ -35,8 +41,9 @@ export class SimRider {
     readonly index: number,
   ) {}
 
+  /** A ride in flight; a scheduled ride still waiting for its dispatch is not one (the end cancels it). */
   get riding(): boolean {
-    return this.open !== null;
+    return this.open !== null && this.open.trip.status !== "scheduled";
   }
 
   async setUp(): Promise<void> {
@@ -50,7 +57,8 @@ export class SimRider {
 
   /** Rides until the run stops taking requests. */
   async run(): Promise<void> {
-    const { idle } = this.ctx.options;
+    const { idle, scheduled } = this.ctx.options;
+    if (Math.random() < scheduled) await this.ride(true);
     while (this.ctx.phase === "running") {
       await this.wait(between(idle.min, idle.max) * 1000);
       if (this.ctx.phase !== "running") return;
@@ -77,7 +85,7 @@ export class SimRider {
     });
   }
 
-  private async ride(): Promise<void> {
+  private async ride(scheduled = false): Promise<void> {
     const { stats, area, options } = this.ctx;
     const pickup = randomPoint(area);
     // Skewed towards short rides, as a city's are: a third of the way into the range on average.
@@ -93,13 +101,15 @@ export class SimRider {
     }
     stats.trips.requested++;
     const sentAt = Date.now();
+    const scheduledAt = scheduled ? sentAt + options.scheduleLead * 1000 : undefined;
     let trip: Trip;
     try {
-      trip = await this.requestTrip(quoteId);
+      trip = await this.requestTrip(quoteId, scheduledAt);
     } catch (err) {
-      return stats.error("request trip", err);
+      return stats.error(scheduled ? "schedule trip" : "request trip", err);
     }
     stats.trips.created++;
+    if (scheduled) stats.scheduled.booked++;
     // Told to the driver at the pickup (see SimContext's pins).
     if (trip.pin) this.ctx.pins.set(trip.id, trip.pin);
     try {
@@ -110,13 +120,14 @@ export class SimRider {
   }
 
   /** POST /v1/trips; once the wallet runs short (402), it is topped up and the request sent again. */
-  private async requestTrip(quoteId: string): Promise<Trip> {
+  private async requestTrip(quoteId: string, scheduledAt: number | undefined): Promise<Trip> {
+    const body = scheduledAt === undefined ? { quoteId } : { quoteId, scheduledAt };
     try {
-      return await this.api.requestTrip({ quoteId });
+      return await this.api.requestTrip(body);
     } catch (err) {
       if (!isRidewireError(err) || err.code !== "insufficient_funds") throw err;
       await this.topUp();
-      return await this.api.requestTrip({ quoteId });
+      return await this.api.requestTrip(body);
     }
   }
 
@@ -127,15 +138,27 @@ export class SimRider {
     const room = this.api.tripRoom(trip.id, { since: 0 });
     let done!: (status: string) => void;
     const ended = new Promise<string>((resolve) => (done = resolve));
-    const open: Open = { trip, room, sentAt, matched: false, chats: [], done, ended };
+    const scheduled = trip.status === "scheduled";
+    const open: Open = { trip, room, sentAt, scheduled, matched: false, chats: [], done, ended };
     this.open = open;
     let finished = false;
     const onStatus = (current: Trip) => {
+      // A scheduled ride's match is timed from its dispatch, not from the booking.
+      if (open.trip.status === "scheduled" && current.status !== "scheduled") {
+        open.sentAt = Date.now();
+        if (!this.ctx.pins.has(trip.id)) void this.learnPin(trip.id);
+      }
       open.trip = current;
-      if (!open.matched && current.driverId !== null && current.status !== "matching") {
+      if (
+        !open.matched &&
+        current.driverId !== null &&
+        current.status !== "matching" &&
+        current.status !== "scheduled"
+      ) {
         open.matched = true;
         stats.trips.matched++;
-        stats.matchMs.push(Date.now() - sentAt);
+        if (scheduled) stats.scheduled.matched++;
+        stats.matchMs.push(Date.now() - open.sentAt);
         this.say(open, Math.random() < 0.5 ? "Hi! I'm at the pickup." : "Hello, see you soon.");
       }
       if (
@@ -159,6 +182,7 @@ export class SimRider {
     const status = await ended;
     if (status === "completed") {
       stats.trips.completed++;
+      if (scheduled) stats.scheduled.completed++;
       if (Math.random() < 0.3) this.say(open, "Thanks for the ride!");
       try {
         await this.api.rateTrip(trip.id, { stars: Math.random() < 0.7 ? 5 : Math.random() < 0.7 ? 4 : 3 });
@@ -166,6 +190,7 @@ export class SimRider {
       } catch (err) {
         stats.error("rating (rider)", err);
       }
+      if (Math.random() < this.ctx.options.tip) await tipAfterRide(this.api, open.trip, stats, () => this.topUp());
     } else if (status === "no_driver") {
       stats.trips.noDriver++;
     } else {
@@ -174,6 +199,16 @@ export class SimRider {
     await settleWithin(Promise.all(open.chats), 5_000);
     room.close();
     this.open = null;
+  }
+
+  /** A scheduled ride's PIN, in case the booking did not carry it: the rider's own read has it until the start. */
+  private async learnPin(tripId: string): Promise<void> {
+    try {
+      const current = await this.api.trip(tripId);
+      if (current.pin && this.open?.trip.id === tripId) this.ctx.pins.set(tripId, current.pin);
+    } catch (err) {
+      this.ctx.stats.error("read trip", err);
+    }
   }
 
   private say(open: Open, text: string): void {
@@ -194,6 +229,7 @@ export class SimRider {
     try {
       const trip = await this.api.cancelTrip(open.trip.id, { reason: "simulation over" });
       this.ctx.stats.trips.cancelledAtEnd++;
+      if (open.scheduled) this.ctx.stats.scheduled.cancelledAtEnd++;
       // The socket may be down: the answer ends the ride as well.
       open.done(trip.status);
     } catch (err) {

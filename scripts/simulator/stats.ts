@@ -33,7 +33,14 @@ export class Stats {
   /** When the measured run began (after setup); reset by `begin`. */
   startedAt = Date.now();
   readonly trips = { requested: 0, created: 0, matched: 0, completed: 0, noDriver: 0, cancelled: 0, cancelledAtEnd: 0 };
-  readonly offers = { received: 0, accepted: 0, declined: 0, expired: 0 };
+  /** `lost`: accepted too late, another driver of the batch (or the timeout) was first (409). */
+  readonly offers = { received: 0, accepted: 0, declined: 0, expired: 0, lost: 0 };
+  /** Rides started with the rider's PIN (areas that ask for one). */
+  pinStarts = 0;
+  /** Tips sent after completed rides, and their sum in minor units. */
+  readonly tips = { sent: 0, minor: 0 };
+  /** Scheduled rides: booked, then dispatched to a driver, completed, or still open at the end. */
+  readonly scheduled = { booked: 0, matched: 0, completed: 0, cancelledAtEnd: 0 };
   readonly fixes = { sent: 0, notSent: 0, refused: 0, onTrip: 0 };
   /** `closed`: sent as the trip ended, refused by its closed chat (409). */
   readonly chat = { sent: 0, acked: 0, closed: 0, received: 0 };
@@ -103,6 +110,9 @@ export class Stats {
       fixes: { ...this.fixes },
       chat: { ...this.chat },
       ratings: this.ratings,
+      pinStarts: this.pinStarts,
+      tips: { ...this.tips },
+      scheduled: { ...this.scheduled },
       socketDrops: this.socketDrops,
       errors: Object.fromEntries(
         [...this.errors].map(([code, e]) => [
@@ -141,8 +151,17 @@ export class Stats {
       [
         "offers",
         `${s.offers.received}`,
-        `${s.offers.accepted} accepted, ${s.offers.declined} declined, ${s.offers.expired} expired`,
+        `${s.offers.accepted} accepted, ${s.offers.declined} declined, ${s.offers.expired} expired, ` +
+          `${s.offers.lost} lost to another driver of the batch`,
       ],
+      ["started with a PIN", String(s.pinStarts)],
+      [
+        "scheduled rides",
+        String(s.scheduled.booked),
+        `${s.scheduled.matched} dispatched, ${s.scheduled.completed} completed, ` +
+          `${s.scheduled.cancelledAtEnd} still booked or open at the end`,
+      ],
+      ["tips", String(s.tips.sent), `${(s.tips.minor / 100).toFixed(2)} in total`],
       ["fixes sent", String(s.fixes.sent), `${s.fixes.notSent} not sent (socket down), ${s.fixes.refused} refused`],
       [
         "chat messages",

@@ -30,7 +30,7 @@ export function uploadDestination(env: Env, grant: UploadGrantClaims): UploadDes
     const room = chatRoom(env, target.roomId);
     return {
       claim: async () => {
-        unwrap(await room.claimUpload(grant.userId, grant.key, grant.contentType, grant.filename));
+        unwrap(await room.claimUpload(grant.userId, grant.key));
       },
       reject: async () => {
         unwrap(await room.rejectUpload(grant.key));

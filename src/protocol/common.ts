@@ -124,6 +124,8 @@ export const ErrorCode = z.enum([
   "email_taken",
   "payload_too_large",
   "rate_limited",
+  /** A member's chat uploads that no message carries already reach UPLOAD_PENDING_MAX_BYTES in the room (429). */
+  "upload_quota_exceeded",
   "internal",
   /** A payment provider's webhook whose signature does not verify (400). */
   "invalid_signature",

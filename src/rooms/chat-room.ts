@@ -268,18 +268,31 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /**
+   * An upload URL is about to be signed for `upload.key`: the member's unattached bytes in this
+   * room must leave room for it (UPLOAD_PENDING_MAX_BYTES, 429 otherwise), and the room records
+   * it, so that its upload can claim it and the sweep can find it.
+   */
+  grantUpload(
+    upload: { key: string; userId: string; contentType: AttachmentContentType; filename: string; size: number },
+    expiresAt: number,
+  ): Promise<Result<true>> {
+    return this.rpc("grantUpload", () => {
+      this.requireMember(upload.userId);
+      const now = Date.now();
+      this.uploads.grant(upload, expiresAt, this.config.UPLOAD_PENDING_MAX_BYTES, now);
+      this.clock.wakeAt(now + this.config.UPLOAD_UNATTACHED_TTL_MS);
+      return true as const;
+    });
+  }
+
+  /**
    * An upload to `key` starts (the Worker has checked its signed grant): the uploader must still
    * be a member, and the key is taken once, so the same upload URL never uploads twice.
    */
-  claimUpload(
-    userId: string,
-    key: string,
-    contentType: AttachmentContentType,
-    filename: string,
-  ): Promise<Result<true>> {
+  claimUpload(userId: string, key: string): Promise<Result<true>> {
     return this.rpc("claimUpload", () => {
       this.requireMember(userId);
-      this.uploads.claim(key, userId, contentType, filename, Date.now());
+      this.uploads.claim(key, userId, Date.now());
       return true as const;
     });
   }
@@ -421,29 +434,44 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   protected override wakeNeeded(now: number): number | null {
     const log = this.kept.wakeNeeded(now);
-    if (!this.exists() || !this.readMarks.pending) return log;
-    const reads = now + this.config.OUTBOX_FLUSH_DELAY_MS;
-    return log === null ? reads : Math.min(log, reads);
+    if (!this.exists()) return log;
+    const due = [log, this.uploads.nextSweepAt(this.config.UPLOAD_UNATTACHED_TTL_MS)];
+    if (this.readMarks.pending) due.push(now + this.config.OUTBOX_FLUSH_DELAY_MS);
+    const set = due.filter((at): at is number => at !== null);
+    return set.length === 0 ? null : Math.min(...set);
   }
 
   /**
    * The online members' delivered marks (what being online implied) into storage, then the log's
    * share (its outbox to D1), then the read marks' copy; a failed copy is tried again. The log
    * wakes the room within OUTBOX_FLUSH_DELAY_MS of each event, so the marks are stored lazily,
-   * and survive a restart that closes the sockets with no close event.
+   * and survive a restart that closes the sockets with no close event. Uploads no message carried
+   * within UPLOAD_UNATTACHED_TTL_MS are swept too.
    */
   protected override async onAlarm(now: number): Promise<number | null> {
     const lastSeq = this.room.log.lastSeq;
     for (const userId of this.onlineUsers()) this.deliveredMarks.advance(userId, lastSeq);
     const retry = await this.room.log.onAlarm(now);
+    const sweep = await this.sweepUploads(now);
+    const due = [retry, sweep].filter((at): at is number => at !== null);
     try {
       await this.readMarks.flush(this.roomId());
-      return retry;
     } catch (err) {
       this.logError("flushReadMarks", err);
-      const again = Date.now() + 5_000;
-      return retry === null ? again : Math.min(retry, again);
+      due.push(Date.now() + 5_000);
     }
+    return due.length === 0 ? null : Math.min(...due);
+  }
+
+  /**
+   * Forgets the uploads no message carried in time and deletes their bytes; answers when the next
+   * one is due. A failed R2 delete leaves bytes nobody can reach (as a deleted message's do).
+   */
+  private async sweepUploads(now: number): Promise<number | null> {
+    const ttl = this.config.UPLOAD_UNATTACHED_TTL_MS;
+    const keys = this.uploads.sweep(ttl, now);
+    if (keys.length > 0) await this.env.FILES.delete(keys).catch((err) => this.logError("sweepUploads", err));
+    return this.uploads.nextSweepAt(ttl);
   }
 
   protected denyConnection(identity: Identity): ApiError | null {
@@ -587,7 +615,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     this.requireNotBlocked(identity.userId);
     const attachments = this.attachmentsOf(identity.userId, attachmentKeys);
     const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, undefined, attachments);
-    if (posted.message) this.notifyOffline(posted.message, identity.name);
+    if (posted.message) this.carried(attachmentKeys, posted.message, identity.name);
     return posted;
   }
 
@@ -606,8 +634,14 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     const attachments = this.attachmentsOf(identity.userId, attachmentKeys);
     await this.room.chat.original(this.roomId(), replyTo);
     const posted = this.room.chat.post(this.roomId(), identity.userId, text, commandId, replyTo, attachments);
-    if (posted.message) this.notifyOffline(posted.message, identity.name);
+    if (posted.message) this.carried(attachmentKeys, posted.message, identity.name);
     return posted;
+  }
+
+  /** A new message is stored: its uploads are attached now (the sweep leaves them), and it is notified. */
+  private carried(attachmentKeys: string[] | undefined, message: Message, senderName: string): void {
+    if (attachmentKeys) this.uploads.markAttached(attachmentKeys);
+    this.notifyOffline(message, senderName);
   }
 
   /** The uploads a message names, as the room recorded them; each must be the sender's (403 otherwise). */

@@ -22,7 +22,6 @@ import {
   type Trip,
   type TripMoveFrameType,
 } from "../protocol/dispatch";
-import type { TripVehicle } from "../protocol/vehicles";
 import { approvalRequiredAt } from "../domain/driver-approval";
 import { CellReporter, FixIntake } from "./driver-location";
 import {

@@ -49,7 +49,7 @@ export abstract class SocketHub<
 > extends DurableObject<Env> {
   protected readonly config: Config;
   protected readonly connections: Connections;
-  private readonly clock: AlarmClock;
+  protected readonly clock: AlarmClock;
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;

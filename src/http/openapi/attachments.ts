@@ -21,7 +21,8 @@ export const attachmentOperations: Operation[] = [
     path: "/v1/rooms/{id}/attachments",
     summary:
       "An upload URL for one file (members; type from the allow-list, size up to ATTACHMENT_MAX_BYTES): " +
-      "signed, valid UPLOAD_GRANT_TTL_SECONDS, used once",
+      "signed, valid UPLOAD_GRANT_TTL_SECONDS, used once; 429 upload_quota_exceeded past UPLOAD_PENDING_MAX_BYTES " +
+      "of the caller's uploads in the room that no message carries (swept after UPLOAD_UNATTACHED_TTL_MS)",
     auth: true,
     body: AttachmentRequestBody,
     status: 201,

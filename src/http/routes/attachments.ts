@@ -31,6 +31,14 @@ attachmentRoutes.post("/rooms/:id/attachments", async (c) => {
     throw new ApiError(413, "payload_too_large", `attachments are limited to ${limit} bytes`, { limit });
   const key = newAttachmentKey(room.id);
   const expiresAt = Date.now() + ttl * 1000;
+  // The room records the URL before it exists, and refuses it past the member's quota of
+  // unattached bytes: the grant's upload can claim only a key its room recorded.
+  unwrap(
+    await chatRoom(c.env, room.id).grantUpload(
+      { key, userId, contentType: body.contentType, filename: body.filename, size: body.size },
+      expiresAt,
+    ),
+  );
   const token = await signUploadGrant(
     {
       key,
