@@ -11,7 +11,7 @@ import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
-import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
+import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
 const FIX_EVERY_MS = 2_000;
@@ -31,6 +31,7 @@ export const driverView: View = (root, api, session) => {
   let offer: Offer | null = null;
   let trip: Trip | null = null;
   let tripConnection: TripConnection | null = null;
+  let tripChatBox: ReturnType<typeof tripChat> | null = null;
   let lastFixAt = 0;
 
   // ---- online / offline
@@ -88,6 +89,23 @@ export const driverView: View = (root, api, session) => {
   function setDriver(next: Driver): void {
     driverChanges++;
     driver = next;
+    drawCard();
+  }
+
+  /**
+   * The status card: the trip's state while there is an active trip on screen (the session's own
+   * status can lag behind it), else the session's. No "Go offline" in the middle of a trip.
+   */
+  function drawCard(): void {
+    if (trip && ACTIVE.has(trip.status)) {
+      driverText.textContent = `On a trip: ${STATUS_TEXT[trip.status]}`;
+      driverText.dataset.status = "on_trip";
+      onlineButton.hidden = true;
+      startSelect.disabled = true;
+      return;
+    }
+    if (!driver) return;
+    const next = driver;
     driverText.textContent = {
       offline: "Offline",
       available: "Online: waiting for offers",
@@ -176,13 +194,14 @@ export const driverView: View = (root, api, session) => {
   const actions = h("div", { class: "row" });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
+  const lostBox = h("section", { class: "card", "aria-label": "Trip ended", hidden: true });
 
   function showTrip(next: Trip): void {
     const first = trip?.id !== next.id;
     const ended = !first && trip !== null && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
     // A trip handed back, or another driver's now, is not this driver's any more.
     if (next.driverId !== session.user.id && !first) {
-      leaveTrip("The trip is no longer yours.");
+      leaveTrip("The trip is no longer yours.", true);
       return;
     }
     trip = next;
@@ -196,6 +215,7 @@ export const driverView: View = (root, api, session) => {
     if (autoDrive.checked)
       target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
     drawActions(next);
+    drawCard();
     sos.hidden = !ACTIVE.has(next.status);
     if (first && ACTIVE.has(next.status)) connectTrip(next);
     if (ended) finish(next);
@@ -242,7 +262,10 @@ export const driverView: View = (root, api, session) => {
     const conn = api.tripRoom(t.id, { since: 0 });
     tripConnection = conn;
     const chat = tripChat(conn, session.user.id, "Rider");
+    tripChatBox = chat;
     fill(chatSlot, chat.el);
+    // The welcome carries the trip as it is now: a reload, or a state missed while reconnecting.
+    conn.on("welcome", (f) => showTrip(f.trip));
     conn.on("status", (f) => showTrip(f.trip));
     conn.on("message", (f) => chat.add(f.message));
   }
@@ -250,6 +273,7 @@ export const driverView: View = (root, api, session) => {
   function finish(t: Trip): void {
     tripConnection?.close();
     tripConnection = null;
+    tripChatBox?.close(chatClosedText(t.status));
     target = null;
     const next = h("button", { type: "button" }, "Back to offers");
     next.addEventListener("click", () => leaveTrip("Waiting for offers."));
@@ -265,14 +289,37 @@ export const driverView: View = (root, api, session) => {
     setTimeout(() => void earnings.refresh(), 3_000);
   }
 
-  function leaveTrip(message: string): void {
+  /** Off the trip; `lost` (handed back or taken away) leaves a note with a way back to offers. */
+  function leaveTrip(message: string, lost = false): void {
     tripConnection?.close();
     tripConnection = null;
+    tripChatBox = null;
     trip = null;
     target = null;
     tripBox.hidden = true;
     fill(endBox);
     fill(chatSlot);
+    fill(lostBox);
+    lostBox.hidden = !lost;
+    if (lost) {
+      const back = h("button", { type: "button", class: "primary" }, "Back to offers");
+      back.addEventListener("click", async () => {
+        back.disabled = true;
+        try {
+          const now = await api.driver();
+          if (now.status === "offline") setDriver(await api.goOnline(position));
+          else setDriver(now);
+          openChannel();
+          lostBox.hidden = true;
+          fill(lostBox);
+          status.say("Waiting for offers.");
+        } catch (err) {
+          status.say(describeError(err), "error");
+          back.disabled = false;
+        }
+      });
+      fill(lostBox, h("p", {}, message), back);
+    }
     map.setMarker("pickup", null, "pickup", "");
     map.setMarker("dropoff", null, "dropoff", "");
     status.say(message);
@@ -357,6 +404,7 @@ export const driverView: View = (root, api, session) => {
           ),
         ),
         offerBox,
+        lostBox,
         tripBox,
         earnings.el,
         status.el,
@@ -368,7 +416,7 @@ export const driverView: View = (root, api, session) => {
   // driver already acted while this was on its way).
   const changesBefore = driverChanges;
   void api.driver().then(
-    async (d) => {
+    (d) => {
       if (driverChanges !== changesBefore) return;
       setDriver(d);
       if (d.location) {
@@ -376,7 +424,13 @@ export const driverView: View = (root, api, session) => {
         drawMe();
       }
       if (d.status !== "offline") openChannel();
-      if (d.tripId && d.status === "on_trip") showTrip(await api.trip(d.tripId));
+    },
+    () => undefined,
+  );
+  // The trip itself, not the session nor the history: it is back at once on any reload.
+  void api.currentTrip().then(
+    (current) => {
+      if (current && ACTIVE.has(current.status) && !trip) showTrip(current);
     },
     () => undefined,
   );
