@@ -200,8 +200,12 @@ export const driverView: View = (root, api, session) => {
     const first = trip?.id !== next.id;
     const ended = !first && trip !== null && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
     // A trip handed back, or another driver's now, is not this driver's any more.
-    if (next.driverId !== session.user.id && !first) {
-      leaveTrip("The trip is no longer yours.", true);
+    // A late frame of such a trip (the channel's, after leaving it) does not bring it back.
+    // A trip that ended while this driver had it stays theirs to finish (its frame may name no driver).
+    if (next.driverId !== session.user.id && !ended) {
+      // Another copy of an end already shown (the room's frame, then the channel's) changes nothing.
+      if (!first && trip !== null && !ACTIVE.has(trip.status)) return;
+      if (!first) leaveTrip("The trip is no longer yours.", true);
       return;
     }
     trip = next;
