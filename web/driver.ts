@@ -322,7 +322,7 @@ export const driverView: View = (root, api, session) => {
           back.disabled = false;
         }
       });
-      fill(lostBox, h("p", {}, message), back);
+      fill(lostBox, h("h2", {}, "Off the trip"), h("p", {}, message), back);
     }
     map.setMarker("pickup", null, "pickup", "");
     map.setMarker("dropoff", null, "dropoff", "");

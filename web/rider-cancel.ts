@@ -27,7 +27,10 @@ const FEE_MINOR = 500;
 export function feeNotice(trip: Trip): string {
   const fee = money({ amount: FEE_MINOR, currency: trip.quote.fare.currency });
   if (trip.status === "arrived")
-    return `Your driver is at the pickup. Once they have waited more than 1 minute, or 2 minutes after they accepted, cancelling costs ${fee}.`;
+    return (
+      "Your driver is at the pickup. Once they have waited more than 1 minute, or 2 minutes after they " +
+      `accepted, cancelling costs ${fee}.`
+    );
   if (trip.status === "accepted") return `Cancelling more than 2 minutes after your driver accepted costs ${fee}.`;
   return "No driver has accepted yet: cancelling is free.";
 }
