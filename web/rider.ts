@@ -249,7 +249,8 @@ export const riderView: View = (root, api, session) => {
     const changed = first || trip?.status !== next.status;
     trip = next;
     // Said from the trip's state, so the line is never older than the trip.
-    if (changed) status.say(`${STATUS_TEXT[next.status]}.`);
+    if (changed)
+      status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     tripBox.hidden = false;
     planBox.hidden = true;
     pickup = next.pickup;

@@ -212,3 +212,26 @@ describe("the web app's trip screen", () => {
     for (const page of [driver, rider]) expect(page.errors).toEqual([]);
   });
 });
+
+describe("the web app's ended session", () => {
+  it("lands on the sign-in page, not on the API's 'missing or invalid token'", { timeout: 60_000 }, async () => {
+    const who = await account(server.baseUrl, "rider", "Ezra Expired");
+    const context = await browser.newContext({ viewport: PHONE });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${server.baseUrl}/`);
+    // A tab left open past its session: an access token the server refuses and a refresh token that no longer works.
+    await page.evaluate(
+      (user) =>
+        sessionStorage.setItem(
+          "ridewire.session",
+          JSON.stringify({ token: "expired.token.value", refreshToken: "gone", expiresAt: Date.now() + 600_000, user }),
+        ),
+      who.user,
+    );
+    await page.goto(`${server.baseUrl}/#/rider`);
+    await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: SEEN_MS }).toBe(1);
+    expect(await page.locator("body").textContent()).not.toContain("missing or invalid token");
+    await shot(page, "5-expired-session-phone");
+  });
+});
