@@ -15,6 +15,8 @@ import { cancelConfirm } from "./rider-cancel";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
+/** When to read the wallet again after a trip ends (its settlement is posted behind the end). */
+const WALLET_AFTER_END_MS = [2_000, 5_000, 10_000];
 
 /** "Ines · ★ 4.8 · White Skoda Octavia · AB 12 CD": whom and which car the rider looks for. */
 function driverLine(driver: TripDriver): string {
@@ -45,6 +47,7 @@ export const riderView: View = (root, api, session) => {
   const walletText = h("span", { class: "wallet-text" }, "…");
   // Answers can arrive out of order (a slow first read after a quick one): only the newest counts.
   let walletReads = 0;
+  const walletTimers: ReturnType<typeof setTimeout>[] = [];
   const refreshWallet = async () => {
     const read = ++walletReads;
     try {
@@ -337,8 +340,11 @@ export const riderView: View = (root, api, session) => {
     }
     if (t.status === "completed") parts.push(ratingForm(api, t.id, "driver", () => status.say("Rating sent.")));
     fill(endBox, ...parts, again);
-    // After the receipt: asking for it settles the trip if its room had not yet.
+    // After the receipt: asking for it settles the trip if its room had not yet. With no receipt
+    // (a free cancel, no driver) the hold's release reaches the wallet seconds behind the end:
+    // read it again until then, so that a released hold does not stay on screen.
     void refreshWallet();
+    for (const afterMs of WALLET_AFTER_END_MS) walletTimers.push(setTimeout(() => void refreshWallet(), afterMs));
   }
 
   fill(
@@ -412,6 +418,7 @@ export const riderView: View = (root, api, session) => {
 
   return () => {
     clearInterval(matchingTick);
+    for (const timer of walletTimers) clearTimeout(timer);
     connection?.close();
   };
 };

@@ -172,6 +172,8 @@ describe("the web app's trip screen", () => {
     await shows(driver, "[data-testid=chat-closed]", "The trip was cancelled: the chat is closed.");
     expect(await driver.locator(".chat input[name=message]").isDisabled()).toBe(true);
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+    // The hold is released, and the wallet says so without a reload.
+    await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
     await shot(rider, "3-rider-cancelled-phone");
     await shot(driver, "3-driver-cancelled-desktop");
     await driver.getByRole("button", { name: "Back to offers" }).click();
