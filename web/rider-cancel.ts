@@ -46,6 +46,7 @@ export function cancelConfirm(
   const reason = h(
     "select",
     { "aria-label": "Reason for cancelling", name: "reasonCode" },
+    h("option", { value: "" }, "Choose a reason…"),
     ...REASONS.map(([code, words]) => h("option", { value: code }, words)),
   );
   const note = h("input", {
@@ -73,7 +74,12 @@ export function cancelConfirm(
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const code = REASONS.find(([c]) => c === reason.value)?.[0] ?? "other";
+    const code = REASONS.find(([c]) => c === reason.value)?.[0];
+    if (!code) {
+      on.say("Choose a reason first.", "error");
+      reason.focus();
+      return;
+    }
     const text = note.value.trim();
     if (code === "other" && !text) {
       on.say("Say why you are cancelling.", "error");

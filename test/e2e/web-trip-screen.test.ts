@@ -208,6 +208,11 @@ describe("the web app's trip screen", () => {
     // Before any acceptance: the notice says cancelling is free.
     await rider.getByRole("button", { name: "Cancel ride" }).click();
     await shows(rider, "[data-testid=fee-notice]", "No driver has accepted yet: cancelling is free.");
+    // No reason, nothing sent.
+    await rider.getByRole("button", { name: "Cancel the ride" }).click();
+    await shows(rider, ".side > [role=status]", "Choose a reason first.");
+    expect((await riderAccount.api.currentTrip())?.status).toBe("matching");
+    await rider.getByLabel("Reason for cancelling").selectOption("wait_too_long");
     await rider.getByRole("button", { name: "Cancel the ride" }).click();
     await shows(rider, "[data-testid=trip-status]", "Trip cancelled");
 
