@@ -102,6 +102,7 @@ export const driverView: View = (root, api, session) => {
       driverText.dataset.status = "on_trip";
       onlineButton.hidden = true;
       startSelect.disabled = true;
+      startSelect.hidden = true;
       return;
     }
     if (!driver) return;
@@ -116,6 +117,8 @@ export const driverView: View = (root, api, session) => {
     onlineButton.textContent = next.status === "offline" ? "Go online" : "Go offline";
     onlineButton.hidden = next.status === "on_trip" || next.status === "offered";
     startSelect.disabled = next.status !== "offline";
+    // Where to start means something only before going online (it would say a stale place after).
+    startSelect.hidden = next.status !== "offline";
   }
 
   function openChannel(): void {
@@ -226,8 +229,8 @@ export const driverView: View = (root, api, session) => {
   }
 
   function drawActions(t: Trip): void {
-    const move = (label: string, run: () => Promise<Trip>) => {
-      const button = h("button", { type: "button", class: "primary" }, label);
+    const move = (label: string, run: () => Promise<Trip>, kind = "primary") => {
+      const button = h("button", { type: "button", class: kind }, label);
       button.addEventListener("click", async () => {
         button.disabled = true;
         try {
@@ -239,7 +242,8 @@ export const driverView: View = (root, api, session) => {
       });
       return button;
     };
-    const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }));
+    // Secondary: handing back is not the next step of the trip.
+    const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }), "secondary");
     // The rider reads out the trip's PIN; where the trip needs none, the field may stay empty.
     const pin = h("input", {
       name: "pin",
