@@ -4,6 +4,8 @@
  * line. No framework: each view owns a subtree and redraws the parts that change.
  */
 
+export { describeError, money } from "./words";
+
 type Child = Node | string | number | null | undefined | false;
 type Props = Record<string, string | number | boolean | EventListener | undefined>;
 
@@ -39,11 +41,6 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, ...children);
 }
 
-export function money(m: { amount: number; currency: string } | null | undefined): string {
-  if (!m) return "–";
-  return new Intl.NumberFormat("en-US", { style: "currency", currency: m.currency }).format(m.amount / 100);
-}
-
 export function minutes(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return "–";
   return seconds < 60 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
@@ -51,39 +48,6 @@ export function minutes(seconds: number | null | undefined): string {
 
 export function clock(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-type Amount = { amount: number; currency: string };
-const isAmount = (v: unknown): v is Amount =>
-  typeof v === "object" && v !== null && "amount" in v && typeof v.amount === "number" && "currency" in v;
-
-/**
- * Refusals whose API message counts minor units ("at most 150 more"): said again with the
- * amount from `details`, as money.
- */
-const IN_MONEY: Record<string, (details: Record<string, unknown>) => string | null> = {
-  tip_limit_exceeded: ({ tippable }) =>
-    !isAmount(tippable)
-      ? null
-      : tippable.amount > 0
-        ? `This trip's tips can add at most ${money(tippable)} more.`
-        : "This trip has had all the tips it can take.",
-  payout_below_minimum: ({ minimum }) => (isAmount(minimum) ? `A payout is at least ${money(minimum)}.` : null),
-  payout_exceeds_available: ({ available }) =>
-    isAmount(available) ? `At most ${money(available)} is available to pay out.` : null,
-};
-
-/** An error as one line for people: the API's message when there is one. */
-export function describeError(err: unknown): string {
-  if (err && typeof err === "object" && "code" in err && typeof err.code === "string" && "details" in err) {
-    const details = err.details;
-    const say = IN_MONEY[err.code];
-    const words =
-      say && typeof details === "object" && details !== null ? say(details as Record<string, unknown>) : null;
-    if (words) return words;
-  }
-  if (err && typeof err === "object" && "message" in err && typeof err.message === "string") return err.message;
-  return String(err);
 }
 
 /** A live region that announces what just happened (screen readers read it; tests wait on it). */

@@ -11,7 +11,7 @@ import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
-import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
+import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
 const FIX_EVERY_MS = 2_000;
@@ -31,6 +31,7 @@ export const driverView: View = (root, api, session) => {
   let offer: Offer | null = null;
   let trip: Trip | null = null;
   let tripConnection: TripConnection | null = null;
+  let tripChatBox: ReturnType<typeof tripChat> | null = null;
   let lastFixAt = 0;
 
   // ---- online / offline
@@ -88,6 +89,24 @@ export const driverView: View = (root, api, session) => {
   function setDriver(next: Driver): void {
     driverChanges++;
     driver = next;
+    drawCard();
+  }
+
+  /**
+   * The status card: the trip's state while there is an active trip on screen (the session's own
+   * status can lag behind it), else the session's. No "Go offline" in the middle of a trip.
+   */
+  function drawCard(): void {
+    if (trip && ACTIVE.has(trip.status)) {
+      driverText.textContent = `On a trip: ${STATUS_TEXT[trip.status]}`;
+      driverText.dataset.status = "on_trip";
+      onlineButton.hidden = true;
+      startSelect.disabled = true;
+      startSelect.hidden = true;
+      return;
+    }
+    if (!driver) return;
+    const next = driver;
     driverText.textContent = {
       offline: "Offline",
       available: "Online: waiting for offers",
@@ -98,6 +117,8 @@ export const driverView: View = (root, api, session) => {
     onlineButton.textContent = next.status === "offline" ? "Go online" : "Go offline";
     onlineButton.hidden = next.status === "on_trip" || next.status === "offered";
     startSelect.disabled = next.status !== "offline";
+    // Where to start means something only before going online (it would say a stale place after).
+    startSelect.hidden = next.status !== "offline";
   }
 
   function openChannel(): void {
@@ -176,13 +197,18 @@ export const driverView: View = (root, api, session) => {
   const actions = h("div", { class: "row" });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
+  const lostBox = h("section", { class: "card", "aria-label": "Trip ended", hidden: true });
 
   function showTrip(next: Trip): void {
     const first = trip?.id !== next.id;
     const ended = !first && trip !== null && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
     // A trip handed back, or another driver's now, is not this driver's any more.
-    if (next.driverId !== session.user.id && !first) {
-      leaveTrip("The trip is no longer yours.");
+    // A late frame of such a trip (the channel's, after leaving it) does not bring it back.
+    // A trip that ended while this driver had it stays theirs to finish (its frame may name no driver).
+    if (next.driverId !== session.user.id && !ended) {
+      // Another copy of an end already shown (the room's frame, then the channel's) changes nothing.
+      if (!first && trip !== null && !ACTIVE.has(trip.status)) return;
+      if (!first) leaveTrip("The trip is no longer yours.", true);
       return;
     }
     trip = next;
@@ -196,14 +222,15 @@ export const driverView: View = (root, api, session) => {
     if (autoDrive.checked)
       target = next.status === "accepted" ? next.pickup : next.status === "in_progress" ? next.dropoff : target;
     drawActions(next);
+    drawCard();
     sos.hidden = !ACTIVE.has(next.status);
     if (first && ACTIVE.has(next.status)) connectTrip(next);
     if (ended) finish(next);
   }
 
   function drawActions(t: Trip): void {
-    const move = (label: string, run: () => Promise<Trip>) => {
-      const button = h("button", { type: "button", class: "primary" }, label);
+    const move = (label: string, run: () => Promise<Trip>, kind = "primary") => {
+      const button = h("button", { type: "button", class: kind }, label);
       button.addEventListener("click", async () => {
         button.disabled = true;
         try {
@@ -215,7 +242,8 @@ export const driverView: View = (root, api, session) => {
       });
       return button;
     };
-    const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }));
+    // Secondary: handing back is not the next step of the trip.
+    const cancel = move("Hand back", () => api.cancelTrip(t.id, { reason: "handed back in the app" }), "secondary");
     // The rider reads out the trip's PIN; where the trip needs none, the field may stay empty.
     const pin = h("input", {
       name: "pin",
@@ -242,7 +270,10 @@ export const driverView: View = (root, api, session) => {
     const conn = api.tripRoom(t.id, { since: 0 });
     tripConnection = conn;
     const chat = tripChat(conn, session.user.id, "Rider");
+    tripChatBox = chat;
     fill(chatSlot, chat.el);
+    // The welcome carries the trip as it is now: a reload, or a state missed while reconnecting.
+    conn.on("welcome", (f) => showTrip(f.trip));
     conn.on("status", (f) => showTrip(f.trip));
     conn.on("message", (f) => chat.add(f.message));
   }
@@ -250,6 +281,7 @@ export const driverView: View = (root, api, session) => {
   function finish(t: Trip): void {
     tripConnection?.close();
     tripConnection = null;
+    tripChatBox?.close(chatClosedText(t.status));
     target = null;
     const next = h("button", { type: "button" }, "Back to offers");
     next.addEventListener("click", () => leaveTrip("Waiting for offers."));
@@ -265,14 +297,37 @@ export const driverView: View = (root, api, session) => {
     setTimeout(() => void earnings.refresh(), 3_000);
   }
 
-  function leaveTrip(message: string): void {
+  /** Off the trip; `lost` (handed back or taken away) leaves a note with a way back to offers. */
+  function leaveTrip(message: string, lost = false): void {
     tripConnection?.close();
     tripConnection = null;
+    tripChatBox = null;
     trip = null;
     target = null;
     tripBox.hidden = true;
     fill(endBox);
     fill(chatSlot);
+    fill(lostBox);
+    lostBox.hidden = !lost;
+    if (lost) {
+      const back = h("button", { type: "button", class: "primary" }, "Back to offers");
+      back.addEventListener("click", async () => {
+        back.disabled = true;
+        try {
+          const now = await api.driver();
+          if (now.status === "offline") setDriver(await api.goOnline(position));
+          else setDriver(now);
+          openChannel();
+          lostBox.hidden = true;
+          fill(lostBox);
+          status.say("Waiting for offers.");
+        } catch (err) {
+          status.say(describeError(err), "error");
+          back.disabled = false;
+        }
+      });
+      fill(lostBox, h("h2", {}, "Off the trip"), h("p", {}, message), back);
+    }
     map.setMarker("pickup", null, "pickup", "");
     map.setMarker("dropoff", null, "dropoff", "");
     status.say(message);
@@ -357,6 +412,7 @@ export const driverView: View = (root, api, session) => {
           ),
         ),
         offerBox,
+        lostBox,
         tripBox,
         earnings.el,
         status.el,
@@ -368,7 +424,7 @@ export const driverView: View = (root, api, session) => {
   // driver already acted while this was on its way).
   const changesBefore = driverChanges;
   void api.driver().then(
-    async (d) => {
+    (d) => {
       if (driverChanges !== changesBefore) return;
       setDriver(d);
       if (d.location) {
@@ -376,7 +432,13 @@ export const driverView: View = (root, api, session) => {
         drawMe();
       }
       if (d.status !== "offline") openChannel();
-      if (d.tripId && d.status === "on_trip") showTrip(await api.trip(d.tripId));
+    },
+    () => undefined,
+  );
+  // The trip itself, not the session nor the history: it is back at once on any reload.
+  void api.currentTrip().then(
+    (current) => {
+      if (current && ACTIVE.has(current.status) && !trip) showTrip(current);
     },
     () => undefined,
   );

@@ -11,9 +11,12 @@ import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
 import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
-import { ACTIVE, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
+import { cancelConfirm } from "./rider-cancel";
+import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
+/** When to read the wallet again after a trip ends (its settlement is posted behind the end). */
+const WALLET_AFTER_END_MS = [2_000, 5_000, 10_000];
 
 /** "Ines · ★ 4.8 · White Skoda Octavia · AB 12 CD": whom and which car the rider looks for. */
 function driverLine(driver: TripDriver): string {
@@ -35,6 +38,7 @@ export const riderView: View = (root, api, session) => {
   let quote: Quote | null = null;
   let trip: Trip | null = null;
   let connection: TripConnection | null = null;
+  let chatBox: ReturnType<typeof tripChat> | null = null;
   /** The driver's latest position on this trip, from the room's location frames. */
   let lastDriverAt: LatLng | null = null;
   let nextPick: "pickup" | "dropoff" = "pickup";
@@ -43,6 +47,7 @@ export const riderView: View = (root, api, session) => {
   const walletText = h("span", { class: "wallet-text" }, "…");
   // Answers can arrive out of order (a slow first read after a quick one): only the newest counts.
   let walletReads = 0;
+  const walletTimers: ReturnType<typeof setTimeout>[] = [];
   const refreshWallet = async () => {
     const read = ++walletReads;
     try {
@@ -159,8 +164,8 @@ export const riderView: View = (root, api, session) => {
     if (!quote) return;
     requestButton.disabled = true;
     try {
+      // The status line follows the trip from here (show says each new state).
       show(await api.requestTrip({ quoteId: quote.id }));
-      status.say("Ride requested.");
       void refreshWallet();
     } catch (err) {
       status.say(describeError(err), "error");
@@ -214,19 +219,41 @@ export const riderView: View = (root, api, session) => {
   });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
-  cancelButton.addEventListener("click", async () => {
+  // Cancelling asks first: a reason, and whether a fee may be due, before anything is sent.
+  const cancelSlot = h("div");
+  cancelButton.addEventListener("click", () => {
     if (!trip) return;
-    try {
-      show(await api.cancelTrip(trip.id, { reason: "cancelled in the app" }));
-    } catch (err) {
-      status.say(describeError(err), "error");
-    }
+    const t = trip;
+    cancelButton.hidden = true;
+    fill(
+      cancelSlot,
+      cancelConfirm(t, {
+        confirm: async (body) => show(await api.cancelTrip(t.id, body)),
+        keep: () => {
+          fill(cancelSlot);
+          if (trip) cancelButton.hidden = !ACTIVE.has(trip.status) || trip.status === "in_progress";
+        },
+        say: status.say,
+      }),
+    );
   });
+
+  // While matching: how long it has been, so that a long search is seen to be going on.
+  const matchingTick = setInterval(() => {
+    if (trip?.status !== "matching") return;
+    const elapsed = Math.max(0, Math.floor((Date.now() - trip.createdAt) / 1000));
+    const clock = `${Math.floor(elapsed / 60)}:${String(elapsed % 60).padStart(2, "0")}`;
+    tripDetail.textContent = `Still looking for a driver · ${clock} elapsed`;
+  }, 1_000);
 
   function show(next: Trip): void {
     const first = trip?.id !== next.id;
     const ended = trip !== null && !first && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
+    const changed = first || trip?.status !== next.status;
     trip = next;
+    // Said from the trip's state, so the line is never older than the trip.
+    if (changed)
+      status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     tripBox.hidden = false;
     planBox.hidden = true;
     pickup = next.pickup;
@@ -250,7 +277,9 @@ export const riderView: View = (root, api, session) => {
       shareLink.hidden = true;
       revokeButton.hidden = true;
     }
-    cancelButton.hidden = !ACTIVE.has(next.status) || next.status === "in_progress";
+    const cancellable = ACTIVE.has(next.status) && next.status !== "in_progress";
+    if (!cancellable || changed) fill(cancelSlot);
+    cancelButton.hidden = !cancellable || cancelSlot.childElementCount > 0;
     tripDetail.textContent =
       next.status === "completed"
         ? `Fare ${money(next.fare)}`
@@ -270,6 +299,7 @@ export const riderView: View = (root, api, session) => {
     const conn = api.tripRoom(t.id, { since: 0 });
     connection = conn;
     const chat = tripChat(conn, session.user.id, "Driver");
+    chatBox = chat;
     fill(chatSlot, chat.el);
     conn.on("welcome", (f) => show(f.trip));
     conn.on("status", (f) => show(f.trip));
@@ -286,10 +316,12 @@ export const riderView: View = (root, api, session) => {
   }
 
   async function finish(t: Trip): Promise<void> {
+    chatBox?.close(chatClosedText(t.status));
     const again = h("button", { type: "button", class: "primary" }, "Plan another ride");
     again.addEventListener("click", () => {
       connection?.close();
       connection = null;
+      chatBox = null;
       trip = null;
       quote = null;
       tripBox.hidden = true;
@@ -308,8 +340,11 @@ export const riderView: View = (root, api, session) => {
     }
     if (t.status === "completed") parts.push(ratingForm(api, t.id, "driver", () => status.say("Rating sent.")));
     fill(endBox, ...parts, again);
-    // After the receipt: asking for it settles the trip if its room had not yet.
+    // After the receipt: asking for it settles the trip if its room had not yet. With no receipt
+    // (a free cancel, no driver) the hold's release reaches the wallet seconds behind the end:
+    // read it again until then, so that a released hold does not stay on screen.
     void refreshWallet();
+    for (const afterMs of WALLET_AFTER_END_MS) walletTimers.push(setTimeout(() => void refreshWallet(), afterMs));
   }
 
   fill(
@@ -339,6 +374,7 @@ export const riderView: View = (root, api, session) => {
     shareBox,
     sos,
     cancelButton,
+    cancelSlot,
     endBox,
     chatSlot,
   );
@@ -380,5 +416,9 @@ export const riderView: View = (root, api, session) => {
     () => undefined,
   );
 
-  return () => connection?.close();
+  return () => {
+    clearInterval(matchingTick);
+    for (const timer of walletTimers) clearTimeout(timer);
+    connection?.close();
+  };
 };

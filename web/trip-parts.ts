@@ -18,6 +18,15 @@ export const STATUS_TEXT: Record<Trip["status"], string> = {
   no_driver: "No driver found",
 };
 
+/** Why the trip chat no longer takes messages, by how the trip ended. */
+export function chatClosedText(status: Trip["status"]): string {
+  return status === "completed"
+    ? "The trip is over: the chat is closed."
+    : status === "cancelled"
+      ? "The trip was cancelled: the chat is closed."
+      : "No driver was found: the chat is closed.";
+}
+
 export const ACTIVE: ReadonlySet<Trip["status"]> = new Set(["matching", "accepted", "arrived", "in_progress"]);
 
 /** The trip chat: messages as they arrive on `connection`, and a form that sends one. */
@@ -25,7 +34,7 @@ export function tripChat(
   connection: TripConnection,
   myId: string,
   otherName: string,
-): { el: HTMLElement; add: (m: Message) => void } {
+): { el: HTMLElement; add: (m: Message) => void; close: (why: string) => void } {
   const list = h("ol", { class: "messages", "aria-label": "Trip chat", "aria-live": "polite" });
   const seen = new Set<number>();
   const add = (m: Message) => {
@@ -54,16 +63,26 @@ export function tripChat(
     autocomplete: "off",
   });
   const status = statusLine();
-  const form = h("form", { class: "send" }, input, h("button", { type: "submit" }, "Send"));
+  const sendButton = h("button", { type: "submit" }, "Send");
+  const form = h("form", { class: "send" }, input, sendButton);
+  // Once the trip is over the room takes no more messages: the form says so instead of failing.
+  const closedText = h("p", { class: "chat-closed", "data-testid": "chat-closed", hidden: true });
+  const close = (why: string) => {
+    input.disabled = true;
+    sendButton.disabled = true;
+    input.placeholder = "Chat closed";
+    closedText.textContent = why;
+    closedText.hidden = false;
+  };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text) return;
+    if (!text || input.disabled) return;
     input.value = "";
     // Queued in the SDK's outbox while offline; the ack carries the stored seq.
     connection.send({ type: "message", text }).catch((err) => status.say(describeError(err), "error"));
   });
-  return { el: h("section", { class: "chat" }, h("h3", {}, "Chat"), list, form, status.el), add };
+  return { el: h("section", { class: "chat" }, h("h3", {}, "Chat"), list, form, closedText, status.el), add, close };
 }
 
 /** Stars 1–5 and a comment, sent once; `done` after the answer. */
