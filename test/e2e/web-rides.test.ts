@@ -161,6 +161,14 @@ describe("the web app's rides", () => {
       },
       SEEN_MS,
     );
+    // The tiers offered, as a radio group: here economy alone (no driver has a car of another tier), checked,
+    // with its fare and pickup ETA; on a phone the list and the request fit without sideways scroll.
+    const tiers = riderPage.getByRole("group", { name: "Ride type" });
+    await expect.poll(() => tiers.getByRole("radio").count(), { timeout: SEEN_MS }).toBe(1);
+    expect(await tiers.getByRole("radio", { name: /Economy/ }).isChecked()).toBe(true);
+    expect(await tiers.textContent()).toMatch(/Economy\s*\$\d+\.\d\d\s*pickup in \d+ (s|min)/);
+    expect(await riderPage.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    await shot(riderPage, "2a-quote-tiers-phone");
     await riderPage.getByRole("button", { name: "Request ride" }).click();
     await shows(riderPage, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
@@ -179,6 +187,8 @@ describe("the web app's rides", () => {
       },
       SEEN_MS,
     );
+    // From acceptance: the driver's first name, rating and car (none here: approval is off in these servers).
+    await shows(riderPage, "[data-testid=trip-driver]", /^Dev · new driver$/);
     await driver.api.arrived(current.id);
     await driver.api.startTrip(current.id, { pin: current.pin ?? "" });
     await driver.api.completeTrip(current.id);
