@@ -102,7 +102,7 @@ async function operator(who: Account): Promise<void> {
   await who.api.signIn({ email: who.email, password: who.password });
 }
 
-/** `driver`'s licence and a car of `tier`, with its papers, uploaded and approved by `ops` (README, "Drivers and vehicles"). */
+/** `driver`'s licence and a car of `tier` with its papers, approved by `ops` (README, "Drivers and vehicles"). */
 async function approvedCar(driver: Account, ops: Account, tier: string): Promise<void> {
   const car = await driver.api.registerVehicle({
     make: "Skoda",
