@@ -1,8 +1,9 @@
 /**
  * @module web/rider
  * The rider's view: the wallet, pickup and dropoff (from the lists or two clicks on the map),
- * the quote (fare, surge, pickup ETA), the request, then the live trip over its room: status,
- * the driver approaching with ETA, chat, the final fare and receipt, and the rating.
+ * the quote (one per tier offered: fare, surge, pickup ETA; the rider picks the tier), the
+ * request, then the live trip over its room: status, the driver approaching with ETA, chat, the
+ * final fare and receipt, and the rating.
  */
 import type { LatLng, Quote, Trip, TripConnection, TripDriver } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
@@ -17,6 +18,9 @@ import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } 
 const TOP_UP = { amount: 5_000, currency: "USD" };
 /** When to read the wallet again after a trip ends (its settlement is posted behind the end). */
 const WALLET_AFTER_END_MS = [2_000, 5_000, 10_000];
+
+/** "xl" reads "XL", "comfort" reads "Comfort". */
+const tierLabel = (tier: string) => (tier.length <= 2 ? tier.toUpperCase() : tier[0]?.toUpperCase() + tier.slice(1));
 
 /** "Ines · ★ 4.8 · White Skoda Octavia · AB 12 CD": whom and which car the rider looks for. */
 function driverLine(driver: TripDriver): string {
@@ -93,6 +97,44 @@ export const riderView: View = (root, api, session) => {
   const quoteButton = h("button", { type: "button", class: "primary", disabled: true }, "Get a quote");
   const quoteBox = h("div", { class: "quote", "aria-live": "polite" });
   const requestButton = h("button", { type: "button", class: "primary", hidden: true }, "Request ride");
+  const quoteDetails = h("dl", {});
+  /** The chosen tier's fare, surge, pickup ETA and ride length. */
+  function drawQuote(): void {
+    if (!quote) return;
+    fill(
+      quoteDetails,
+      h("dt", {}, "Fare"),
+      h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
+      h("dt", {}, "Surge"),
+      h("dd", {}, `${quote.surge.toFixed(1)}×`),
+      h("dt", {}, "Pickup in"),
+      h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
+      h("dt", {}, "Ride"),
+      h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
+    );
+  }
+  /** One radio per tier offered (README, "Tiers"), the default first and checked; picking one makes it the quote. */
+  function tierChoice(quotes: Quote[]): HTMLElement {
+    const options = quotes.map((q, i) => {
+      const tier = q.tier ?? "economy";
+      const eta = q.pickupEtaSec === null ? "no driver nearby yet" : `pickup in ${minutes(q.pickupEtaSec)}`;
+      const radio = h("input", { type: "radio", name: "tier", value: tier, checked: i === 0 });
+      radio.addEventListener("change", () => {
+        if (!radio.checked) return;
+        quote = q;
+        drawQuote();
+      });
+      return h(
+        "label",
+        { class: "tier" },
+        radio,
+        h("span", { class: "tier-name" }, tierLabel(tier)),
+        h("span", { class: "tier-fare" }, money(q.fare)),
+        h("span", { class: "tier-eta" }, eta),
+      );
+    });
+    return h("fieldset", { class: "tiers" }, h("legend", {}, "Ride type"), ...options);
+  }
   // A ride for later, from the same quote: the quote is locked until the pickup.
   const later = scheduling(
     api,
@@ -134,22 +176,11 @@ export const riderView: View = (root, api, session) => {
     if (!pickup || !dropoff) return;
     quoteButton.disabled = true;
     try {
-      quote = await api.quote({ pickup, dropoff });
-      fill(
-        quoteBox,
-        h(
-          "dl",
-          {},
-          h("dt", {}, "Fare"),
-          h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
-          h("dt", {}, "Surge"),
-          h("dd", {}, `${quote.surge.toFixed(1)}×`),
-          h("dt", {}, "Pickup in"),
-          h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
-          h("dt", {}, "Ride"),
-          h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
-        ),
-      );
+      const quotes = await api.quotes({ pickup, dropoff });
+      quote = quotes[0] ?? null;
+      if (!quote) throw new Error("No ride is offered here.");
+      fill(quoteBox, tierChoice(quotes), quoteDetails);
+      drawQuote();
       requestButton.hidden = false;
       later.form.hidden = false;
       status.say("Here is your quote.");

@@ -61,7 +61,9 @@ export class SimDriver {
   async setUp(): Promise<void> {
     ({ api: this.api, userId: this.userId } = await signUp(this.ctx, "driver", this.index));
     const start = randomPoint(this.ctx.area);
-    await this.api.goOnline(start);
+    // Only a driver whose approved car has lower tiers serves more with it (README, "Tiers"); without one
+    // (approval off) the flag changes nothing, and the server says so by the tiers it answers.
+    await this.api.goOnline(start, { acceptLowerTiers: Math.random() < this.ctx.options.acceptLower });
     this.wentOnline = true;
     const channel = this.api.driverChannel();
     this.channel = channel;

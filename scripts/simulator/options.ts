@@ -31,6 +31,10 @@ export type Options = {
   scheduled: number;
   /** How far ahead a scheduled ride is booked, in seconds. */
   scheduleLead: number;
+  /** Share of rides whose rider picks another tier than the default, when one came back with a pickup ETA. */
+  upgrade: number;
+  /** Share of drivers who go online taking the lower tiers their car's tier accepts. */
+  acceptLower: number;
 };
 
 export const USAGE = `usage: npm run simulate -- [options]
@@ -39,9 +43,11 @@ A city of drivers and riders against a running ridewire: drivers go online, stre
 every 2 s while they drive and accept or decline offers; riders top up their wallet and
 request rides (a few book a scheduled ride first); accepted rides are driven to the pickup
 and the dropoff (the rider's PIN starts them where the area asks for one), with trip chat,
-ratings and some tips at the end. Drivers cope with batched offers (OFFER_BATCH_SIZE > 1):
-an offer another driver of the batch took first is counted as lost, not as an error. A
-progress line while it runs, a summary at the end.
+ratings and some tips at the end. Riders quote every tier and request the default one or,
+now and then, another tier that came back with a driver near (README, "Tiers"). Drivers
+cope with batched offers (OFFER_BATCH_SIZE > 1): an offer another driver of the batch took
+first is counted as lost, not as an error. A progress line while it runs, a summary at the
+end.
 
   --url URL            the service; http:// for loopback hosts only, https:// anywhere
                                                            (default http://127.0.0.1:8787)
@@ -70,6 +76,10 @@ progress line while it runs, a summary at the end.
                        server's SCHEDULE_MIN_LEAD_MS (15 min by default) must allow it,
                        and they dispatch within the run only if SCHEDULE_DISPATCH_LEAD_MS
                        comes before its end                (default 960)
+  --upgrade P          share of rides whose rider picks another tier than the default,
+                       among those quoted with a pickup ETA, 0..1 (default 0.3)
+  --accept-lower P     share of drivers who go online with acceptLowerTiers, 0..1
+                                                           (default 0.5)
   --concurrency N      parallel calls while setting up, 1..100 (default 10)
   --json FILE          also write the summary figures as JSON to FILE
   --help               this text
@@ -156,6 +166,8 @@ function readArgs(argv: string[]) {
         tip: { type: "string", default: "0.4" },
         scheduled: { type: "string", default: "0.1" },
         "schedule-lead": { type: "string", default: "960" },
+        upgrade: { type: "string", default: "0.3" },
+        "accept-lower": { type: "string", default: "0.5" },
         json: { type: "string" },
         help: { type: "boolean", default: false },
       },
@@ -204,5 +216,7 @@ export function parseOptions(argv: string[]): Options | null {
     tip: number(values.tip, "tip", 0, 1),
     scheduled: number(values.scheduled, "scheduled", 0, 1),
     scheduleLead: number(values["schedule-lead"], "schedule-lead", 60, 86_400),
+    upgrade: number(values.upgrade, "upgrade", 0, 1),
+    acceptLower: number(values["accept-lower"], "accept-lower", 0, 1),
   };
 }

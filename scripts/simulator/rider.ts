@@ -8,10 +8,25 @@
  * `--schedule-lead` seconds ahead and follows it the same way, its match timed from the moment
  * the service starts dispatching it.
  */
-import { isRidewireError, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
+import { isRidewireError, type Quote, type RidewireClient, type Trip, type TripConnection } from "@ridewire/client";
 import { between, pointAway, randomPoint } from "./city";
 import { settleWithin, signUp, type SimContext } from "./context";
 import { tipAfterRide } from "./tips";
+
+/**
+ * The quote a rider requests: the default tier's (the first) mostly; with probability `upgrade`
+ * another tier, but only one quoted with a pickup ETA (a driver who serves it is near). Where
+ * approval is off drivers have no car and serve only the default tier, so no other tier comes
+ * back with an ETA and every ride is the default tier's: honest, rather than a request that
+ * would find nobody.
+ */
+export function pickTier(quotes: readonly Quote[], upgrade: number, random = Math.random): Quote {
+  const [first] = quotes;
+  if (!first) throw new Error("the quote answered no tier");
+  const others = quotes.slice(1).filter((q) => q.pickupEtaSec !== null);
+  if (others.length === 0 || random() >= upgrade) return first;
+  return others[Math.floor(random() * others.length)] ?? first;
+}
 
 /** The sandbox provider's largest top-up (TOP_UP_MAX_MINOR), in minor units. */
 const TOP_UP_MINOR = 50_000;
@@ -91,15 +106,16 @@ export class SimRider {
     // Skewed towards short rides, as a city's are: a third of the way into the range on average.
     const km = options.tripKm.min + (options.tripKm.max - options.tripKm.min) * Math.random() ** 2;
     const dropoff = pointAway(pickup, km, area);
-    let quoteId: string;
+    let quote: Quote;
     try {
-      const quote = await this.api.quote({ pickup, dropoff });
-      quoteId = quote.id;
+      quote = pickTier(await this.api.quotes({ pickup, dropoff }), options.upgrade);
       this.currency = quote.fare.currency;
     } catch (err) {
       return stats.error("quote", err);
     }
+    const quoteId = quote.id;
     stats.trips.requested++;
+    stats.countTier(quote.tier);
     const sentAt = Date.now();
     const scheduledAt = scheduled ? sentAt + options.scheduleLead * 1000 : undefined;
     let trip: Trip;

@@ -44,6 +44,8 @@ export class Stats {
   readonly fixes = { sent: 0, notSent: 0, refused: 0, onTrip: 0 };
   /** `closed`: sent as the trip ended, refused by its closed chat (409). */
   readonly chat = { sent: 0, acked: 0, closed: 0, received: 0 };
+  /** Requests by the tier the rider picked (README, "Tiers"). */
+  readonly tiers = new Map<string, number>();
   ratings = 0;
   /** Sockets that dropped while in use (the SDK reconnects them). */
   socketDrops = 0;
@@ -53,6 +55,12 @@ export class Stats {
 
   begin(): void {
     this.startedAt = Date.now();
+  }
+
+  /** Counts a request of `tier`; a quote without one is from before tiers, which was the default tier's. */
+  countTier(tier: string | undefined): void {
+    const name = tier ?? "default";
+    this.tiers.set(name, (this.tiers.get(name) ?? 0) + 1);
   }
 
   /** Counts a failure by its code (a RidewireError's, else `exception`) and where it happened. */
@@ -104,6 +112,7 @@ export class Stats {
       run,
       durationMs: Date.now() - this.startedAt,
       trips: { ...this.trips },
+      requestsByTier: Object.fromEntries(this.tiers),
       matchTimeMs: ms(this.matchMs),
       locationToRiderMs: ms(this.locationMs),
       offers: { ...this.offers },
@@ -130,6 +139,11 @@ export class Stats {
     const t = s.trips;
     const rows: [string, string, string?][] = [
       ["trips requested", String(t.requested), t.created === t.requested ? undefined : `${t.created} created`],
+      [
+        "tiers requested",
+        String(this.tiers.size),
+        [...this.tiers].map(([tier, n]) => `${tier} ${n}`).join(", ") || undefined,
+      ],
       ["matched", String(t.matched)],
       ["completed", String(t.completed)],
       ["no_driver", String(t.noDriver)],

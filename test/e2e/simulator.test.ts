@@ -58,6 +58,7 @@ type Summary = {
     cancelled: number;
     cancelledAtEnd: number;
   };
+  requestsByTier: Record<string, number>;
   matchTimeMs: { count: number; p50: number | null; p99: number | null };
   locationToRiderMs: { count: number; p50: number | null; p99: number | null };
   offers: { received: number; accepted: number; declined: number; expired: number };
@@ -112,6 +113,8 @@ it("drives a small city for half a minute: rides matched, " +
   expect(trips.completed, output).toBeGreaterThanOrEqual(1);
   expect(trips.noDriver).toBeLessThanOrEqual(1);
   expect(trips.created).toBe(trips.requested);
+  // Approval is off here: no driver has a car, so only the default tier is quoted with an ETA and requested.
+  expect(summary.requestsByTier).toEqual({ economy: trips.requested });
   expect(trips.matched).toBeGreaterThanOrEqual(trips.completed);
   // Every trip ended one way or another: the simulator cancels what is still open at the end.
   expect(trips.completed + trips.noDriver + trips.cancelled).toBe(trips.created);

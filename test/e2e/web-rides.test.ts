@@ -6,7 +6,11 @@
  * cancels it; a rider tips after a ride a driver (an SDK client) completed, and the receipt
  * shows the tip; that driver's page shows the earnings, takes a payout account and pays out.
  * Earnings are payable at once here (PAYOUT_HOLD_MS 0) and the minimum is $1, so one short
- * ride is enough. Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-rides/.
+ * ride is enough. The quote lists each tier offered as a radio group: with a comfort driver
+ * (car approved by an operator through the admin API) the rider picks comfort, the request is
+ * comfort's and, from acceptance, the page shows the driver's name, rating and car (name and
+ * rating alone for a driver without one, approval being off in these servers). Screenshots at
+ * 1280 x 800 and 390 x 844 go to test-artifacts/web-rides/.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -14,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { RidewireError } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pdfBytes } from "../helpers/files";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor } from "./helpers/users";
@@ -84,6 +89,40 @@ async function quote(page: Page, from: string, to: string): Promise<void> {
   await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
   await page.getByRole("button", { name: "Get a quote" }).click();
   await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+}
+
+/** Makes the account an operator the documented way (`npm run admin -- create`), then signs it in again. */
+async function operator(who: Account): Promise<void> {
+  const promoted = spawnSync(
+    process.execPath,
+    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
+  await who.api.signIn({ email: who.email, password: who.password });
+}
+
+/** `driver`'s licence and a car of `tier` with its papers, approved by `ops` (README, "Drivers and vehicles"). */
+async function approvedCar(driver: Account, ops: Account, tier: string): Promise<void> {
+  const car = await driver.api.registerVehicle({
+    make: "Skoda",
+    model: "Octavia",
+    colour: "White",
+    plate: `TU ${String(Date.now() % 100_000).padStart(5, "0")}`,
+    seats: 4,
+    tier,
+  });
+  const paper = (kind: "licence" | "registration" | "insurance", vehicleId?: string) =>
+    driver.api.uploadDocument({
+      kind,
+      ...(vehicleId ? { vehicleId } : {}),
+      filename: `${kind}.pdf`,
+      contentType: "application/pdf",
+      data: pdfBytes(),
+    });
+  const papers = [await paper("licence"), await paper("registration", car.id), await paper("insurance", car.id)];
+  for (const doc of papers) await ops.api.reviewDocument(doc.id, { decision: "approve" });
+  await ops.api.reviewVehicle(car.id, { decision: "approve" });
 }
 
 async function schedule(page: Page, at: number): Promise<void> {
@@ -161,6 +200,14 @@ describe("the web app's rides", () => {
       },
       SEEN_MS,
     );
+    // The tiers offered, as a radio group: here economy alone (no driver has a car of another tier), checked,
+    // with its fare and pickup ETA; on a phone the list and the request fit without sideways scroll.
+    const tiers = riderPage.getByRole("group", { name: "Ride type" });
+    await expect.poll(() => tiers.getByRole("radio").count(), { timeout: SEEN_MS }).toBe(1);
+    expect(await tiers.getByRole("radio", { name: /Economy/ }).isChecked()).toBe(true);
+    expect(await tiers.textContent()).toMatch(/Economy\s*\$\d+\.\d\d\s*pickup in \d+ (s|min)/);
+    expect(await riderPage.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    await shot(riderPage, "2a-quote-tiers-phone");
     await riderPage.getByRole("button", { name: "Request ride" }).click();
     await shows(riderPage, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
@@ -179,6 +226,8 @@ describe("the web app's rides", () => {
       },
       SEEN_MS,
     );
+    // From acceptance: the driver's first name, rating and car (none here: approval is off in these servers).
+    await shows(riderPage, "[data-testid=trip-driver]", /^Dev · new driver$/);
     await driver.api.arrived(current.id);
     await driver.api.startTrip(current.id, { pin: current.pin ?? "" });
     await driver.api.completeTrip(current.id);
@@ -243,5 +292,68 @@ describe("the web app's rides", () => {
     await shot(driverPage, "5-payouts-phone");
 
     for (const page of [riderPage, driverPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("lists each tier offered in the quote, requests the one picked, and shows the driver's car from acceptance", {
+    timeout: 150_000,
+  }, async () => {
+    const ops = await account(server.baseUrl, "rider", "Opal Ops");
+    await operator(ops);
+    const driver = await account(server.baseUrl, "driver", "Cora Comfort");
+    await approvedCar(driver, ops, "comfort");
+    // Comfort alone (no lower tiers): an offer reaching this driver is a comfort request.
+    await driver.api.goOnline(UNION_SQUARE, { acceptLowerTiers: false });
+    const rider = await account(server.baseUrl, "rider", "Tomas Tiers");
+    const page = await signedIn(rider);
+    const tiers = page.getByRole("group", { name: "Ride type" });
+    await waitFor(
+      "the quote to offer comfort",
+      async () => {
+        await quote(page, "Union Square", "Ferry Building");
+        return (await tiers.getByRole("radio", { name: /Comfort/ }).count()) > 0 ? true : undefined;
+      },
+      SEEN_MS,
+    );
+    // The default tier first and chosen; comfort (×1.4, at least $10.00) with the driver's ETA.
+    const radios = tiers.getByRole("radio");
+    expect(await radios.count()).toBeGreaterThanOrEqual(2);
+    expect(await radios.first().getAttribute("value")).toBe("economy");
+    expect(await radios.first().isChecked()).toBe(true);
+    const economyFare = (await page.locator("[data-testid=quote-fare]").textContent()) ?? "";
+    const comfort = tiers.locator("label", { hasText: "Comfort" });
+    expect(await comfort.textContent()).toMatch(/Comfort\s*\$\d+\.\d\d\s*pickup in \d+ (s|min)/);
+    await tiers.getByRole("radio", { name: /Comfort/ }).check();
+    await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+    const comfortFare = (await page.locator("[data-testid=quote-fare]").textContent()) ?? "";
+    expect(comfortFare).not.toBe(economyFare);
+    expect(await comfort.textContent()).toContain(comfortFare);
+    await shot(page, "6-quote-tiers-desktop");
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    await shot(page, "6b-quote-tiers-phone");
+
+    await page.getByRole("button", { name: "Request ride" }).click();
+    await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+    const trip = await rider.api.currentTrip();
+    if (!trip) throw new Error("no trip");
+    expect(trip.quote.tier).toBe("comfort");
+    expect(`$${(trip.quote.fare.amount / 100).toFixed(2)}`).toBe(comfortFare);
+    await waitFor(
+      "the comfort offer",
+      async () => {
+        try {
+          return await driver.api.acceptTrip(trip.id);
+        } catch (err) {
+          if (err instanceof RidewireError && err.status === 409) return undefined;
+          throw err;
+        }
+      },
+      SEEN_MS,
+    );
+    // From acceptance: first name, rating (none yet) and the approved car.
+    await shows(page, "[data-testid=trip-driver]", /^Cora · new driver · White Skoda Octavia · TU \d{5}$/);
+    await shot(page, "6c-driver-car-phone");
+    await rider.api.cancelTrip(trip.id);
+    expect(page.errors).toEqual([]);
   });
 });
