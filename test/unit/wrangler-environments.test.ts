@@ -4,12 +4,12 @@
  * resources of its own, and its consumers name the queues the Worker's queue() handler serves
  * (NOTIFY_QUEUE, NOTIFY_DEAD_LETTER_QUEUE), or its notifications would be retried into the DLQ.
  */
-import { unstable_readConfig } from "wrangler";
+import { type Unstable_Config, unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 
 const ENVIRONMENTS = ["staging", "production"] as const;
-const read = (env?: string) => unstable_readConfig({ config: "wrangler.toml", env });
+const read = (env?: string): Unstable_Config => unstable_readConfig({ config: "wrangler.toml", env });
 const top = read();
 
 const names = (items: readonly { binding?: string; name?: string }[]) =>
