@@ -5,6 +5,8 @@ export type AdminOptions = {
   password: string | undefined;
   name: string;
   remote: boolean;
+  /** A wrangler.toml environment (`--env staging`); the top level when absent. */
+  env?: string;
   persistTo: string | undefined;
 };
 export function parseArgs(argv: string[]): AdminOptions;

@@ -1,4 +1,4 @@
-// `npm run admin -- create EMAIL [--password P] [--name NAME] [--remote] [--persist-to DIR]`:
+// `npm run admin -- create EMAIL [--password P] [--name NAME] [--remote] [--env NAME] [--persist-to DIR]`:
 // makes an operator. Registration never gives the `admin` role, so the first one is made here:
 // an existing account is promoted; otherwise one is created, with the password from
 // `--password` or read from stdin (prompted for, unechoed, on a terminal). It runs
@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const USAGE =
-  "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--persist-to DIR]\n" +
+  "usage: npm run admin -- create EMAIL [--password PASSWORD] [--name NAME] [--remote] [--env NAME]\n" +
+  "  [--persist-to DIR]\n" +
   "(without --password, the password is read from stdin)";
 
 /** Must match src/auth/password.ts, which verifies what this writes. */
@@ -40,7 +41,12 @@ export function parseArgs(argv) {
     else if (arg === "--name") options.name = value();
     else if (arg === "--persist-to") options.persistTo = value();
     else if (arg === "--remote") options.remote = true;
-    else if (arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`);
+    else if (arg === "--env") {
+      options.env = value();
+      // A wrangler.toml environment name (docs/OPERATIONS.md), passed to `wrangler d1 execute`.
+      if (!/^[a-z][a-z0-9-]*$/.test(options.env))
+        throw new UsageError("--env names an environment: staging, production");
+    } else if (arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`);
     else if (options.email === undefined) options.email = arg;
     else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
   }
@@ -138,9 +144,12 @@ function execute(options, sql, json = false) {
   try {
     const file = join(dir, "statement.sql");
     writeFileSync(file, sql, { mode: 0o600 });
-    const target = options.remote
-      ? ["--remote"]
-      : ["--local", ...(options.persistTo ? ["--persist-to", options.persistTo] : [])];
+    const target = [
+      ...(options.remote
+        ? ["--remote"]
+        : ["--local", ...(options.persistTo ? ["--persist-to", options.persistTo] : [])]),
+      ...(options.env ? ["--env", options.env] : []),
+    ];
     const out = wrangler(["d1", "execute", "DB", ...target, "--file", file, "--yes", ...(json ? ["--json"] : [])]);
     return json ? JSON.parse(out) : out;
   } finally {

@@ -194,6 +194,10 @@ const ConfigSchema = z
     CANCEL_COOLDOWN_MAX_MS: int(1_800_000, 1_000),
     /** The reconciliation cron leaves a hold younger than this alone: its trip request may still be in flight. */
     RECONCILE_HOLD_GRACE_MS: int(600_000, 60_000),
+    // The names of the notifications queue and its dead-letter queue, as wrangler.toml's consumers
+    // name them: each environment (staging, production) has its own pair.
+    NOTIFY_QUEUE: z.string().trim().min(1).max(63).default("ridewire-notifications"),
+    NOTIFY_DEAD_LETTER_QUEUE: z.string().trim().min(1).max(63).default("ridewire-notifications-dlq"),
     // Notifications (src/notify/). The VAPID pair (base64url: the 65-byte uncompressed P-256
     // public key, the 32-byte private scalar) is optional: without it Web Push is off.
     VAPID_SUBJECT: z

@@ -18,6 +18,8 @@ import { attachmentRoutes } from "./routes/attachments";
 import { uploadRoutes } from "./routes/uploads";
 import { payoutRoutes } from "./routes/payouts";
 import { errorReason } from "../redact";
+import { logJson } from "../log";
+import { newTraceId, traceIdFromTraceparent, traceparentOf, withTraceId } from "../trace";
 import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
 import { phoneRoutes } from "./routes/phone";
@@ -40,6 +42,46 @@ export const VERSION = "0.1.0";
 
 export const app = new Hono<AppEnv>();
 
+// First: every request gets a trace id (the caller's W3C traceparent, else a new one). The rest of
+// the request runs inside it, so log lines and queue messages carry it (trace.ts); the answer
+// names it in `traceparent` and `X-Trace-Id`, and an error body as `error.traceId`, including
+// the errors a Durable Object answers on a forwarded request (stream, long poll, upgrade).
+app.use(async (c, next) => {
+  const traceId = traceIdFromTraceparent(c.req.header("traceparent")) ?? newTraceId();
+  c.set("traceId", traceId);
+  await withTraceId(traceId, next);
+  if (c.res.status === 101) return;
+  // A Durable Object's answer has immutable headers: a copy (the body streams through) takes ours.
+  const res = await withTraceInErrorBody(c.res, traceId);
+  const traced = new Response(res.body, res);
+  traced.headers.set("traceparent", traceparentOf(traceId));
+  traced.headers.set("X-Trace-Id", traceId);
+  c.res = undefined;
+  c.res = traced;
+});
+
+/** An error body without `error.traceId` (a Durable Object's answer) gets it; anything else is passed on. */
+async function withTraceInErrorBody(res: Response, traceId: string): Promise<Response> {
+  if (res.status < 400 || !res.headers.get("Content-Type")?.startsWith("application/json")) return res;
+  const text = await res.clone().text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return res;
+  }
+  if (typeof body !== "object" || body === null) return res;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== "object" || error === null || "traceId" in error) return res;
+  const headers = new Headers(res.headers);
+  headers.delete("Content-Length");
+  return new Response(JSON.stringify({ ...body, error: { ...error, traceId } }), {
+    status: res.status,
+    statusText: res.statusText,
+    headers,
+  });
+}
+
 app.use(async (c, next) => {
   c.set("config", loadConfig(c.env));
   await next();
@@ -52,8 +94,8 @@ const corsForAllowedOrigins = cors({
   origin: (origin, c: Context<AppEnv>) =>
     origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null,
   allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control"],
-  exposeHeaders: ["Retry-After"],
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control", "traceparent"],
+  exposeHeaders: ["Retry-After", "X-Trace-Id", "traceparent"],
   maxAge: 600,
 });
 app.use((c, next) =>
@@ -101,24 +143,26 @@ app.route("/v1", adminRoutes);
 app.route("/v1", serverRoutes);
 
 app.notFound((c) =>
-  c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404),
+  c.json(
+    errorBody(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)),
+    404,
+  ),
 );
+
+/** docs/API.md's error body, with the request's trace id. */
+const errorBody = (c: Context<AppEnv>, err: ApiError) => {
+  const body = err.toBody();
+  return { error: { ...body.error, traceId: c.get("traceId") } };
+};
 
 app.onError((err, c) => {
   if (err instanceof ApiError) {
     if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-    return c.json(err.toBody(), err.status);
+    return c.json(errorBody(c, err), err.status);
   }
   if (err instanceof HTTPException && err.status < 500) {
-    return c.json(new ApiError(400, "invalid_request", err.message || "bad request").toBody(), 400);
+    return c.json(errorBody(c, new ApiError(400, "invalid_request", err.message || "bad request")), 400);
   }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      where: "worker",
-      method: c.req.method,
-      reason: errorReason(err),
-    }),
-  );
-  return c.json(new ApiError(500, "internal", "internal error").toBody(), 500);
+  logJson("error", { where: "worker", method: c.req.method, reason: errorReason(err) });
+  return c.json(errorBody(c, new ApiError(500, "internal", "internal error")), 500);
 });

@@ -17,6 +17,7 @@
  */
 import { banOf } from "../db/bans";
 import { ApiError } from "../errors";
+import { logJson } from "../log";
 
 /** `exists`: the account has a row (a token outlives its account after a reset). */
 type Look = { reason: string | null; exists: boolean; until: number };
@@ -47,13 +48,7 @@ export async function assertNotBanned(
   try {
     ban = await banOf(d1, userId);
   } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "ban-check",
-        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
-      }),
-    );
+    logJson("error", { where: "ban-check", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err });
     return undefined;
   }
   const reason = ban?.reason ?? null;

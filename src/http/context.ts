@@ -24,6 +24,8 @@ export type AppEnv = {
     rateLimited: boolean;
     accountExists: boolean | undefined;
     apiKey: ApiKey;
+    /** The request's trace id (trace.ts), set first. */
+    traceId: string;
   };
 };
 

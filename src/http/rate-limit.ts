@@ -13,6 +13,7 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "./context";
+import { logJson } from "../log";
 
 export type RouteClass =
   | "chat_post"
@@ -186,14 +187,11 @@ async function enforce(c: AppContext, routeClass: RouteClass, key: string): Prom
     allowed = (await c.env[limiter.binding].limit({ key })).success;
   } catch (err) {
     // The limiter failing must not take the API down with it: let the request through, loudly.
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "rateLimit",
-        routeClass,
-        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
-      }),
-    );
+    logJson("error", {
+      where: "rateLimit",
+      routeClass,
+      reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+    });
     return;
   }
   if (!allowed) {

@@ -32,6 +32,7 @@ import { quietUntil } from "./quiet-hours";
 import { channelMuted, routeOf } from "./routing";
 import { errorReason } from "../redact";
 
+/** The queue names of local development and the tests; a deployed environment names its own (NOTIFY_QUEUE). */
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
 export const DEAD_LETTER_QUEUE = "ridewire-notifications-dlq";
 
@@ -45,8 +46,9 @@ const RETRY: Outcome = { ack: false };
 
 /** The queue() handler of the Worker: the main queue and its dead-letter queue. */
 export async function handleQueue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
-  if (batch.queue === NOTIFICATIONS_QUEUE) return handleNotifications(batch, env);
-  if (batch.queue === DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
+  const config = loadConfig(env);
+  if (batch.queue === config.NOTIFY_QUEUE) return handleNotifications(batch, env);
+  if (batch.queue === config.NOTIFY_DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
   log("error", "queue", { queue: batch.queue, reason: "no consumer for this queue" });
   batch.retryAll();
 }
@@ -100,6 +102,13 @@ async function handleNotifications(batch: MessageBatch, env: Env): Promise<void>
   }
   notifications.forEach((notification, i) => {
     const outcome = outcomes[i] ?? RETRY;
+    // One line per notification, with the trace id of the request that sent it (trace.ts).
+    log("info", "consumer", {
+      notificationId: notification.id,
+      type: notification.type,
+      outcome: outcome.ack ? "done" : "retry",
+      ...traceOf(notification),
+    });
     for (const msg of copies.get(notification.id) ?? []) {
       if (outcome.ack) msg.ack();
       else
@@ -140,7 +149,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
             ),
           ).catch((err: unknown): Attempt => {
             // This one alone is retried, once its lease runs out; the others' records still go.
-            log("error", "consumer", { notificationId: message.id, reason: errorReason(err) });
+            log("error", "consumer", { notificationId: message.id, reason: errorReason(err), ...traceOf(message) });
             return { outcome: RETRY, records: [] };
           })
         : null,
@@ -391,14 +400,17 @@ async function handleDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
     }
     try {
       await failDeadLetter(env.DB, parsed.data, "gave up after the last retry", Date.now());
-      log("info", "deadLetters", { notificationId: parsed.data.id, reason: "marked failed" });
+      log("info", "deadLetters", { notificationId: parsed.data.id, reason: "marked failed", ...traceOf(parsed.data) });
       msg.ack();
     } catch (err) {
-      log("error", "deadLetters", { messageId: msg.id, reason: errorReason(err) });
+      log("error", "deadLetters", { messageId: msg.id, reason: errorReason(err), ...traceOf(parsed.data) });
       msg.retry({ delaySeconds: backoffSeconds(msg.attempts, config) });
     }
   }
 }
+
+/** The `traceId` field of a log line about this notification, when its sender had one. */
+const traceOf = (message: NotificationMessage) => (message.traceId === undefined ? {} : { traceId: message.traceId });
 
 function log(level: "info" | "error", where: string, fields: Record<string, unknown>): void {
   // Ids and reasons only: never message text, endpoints or secrets.

@@ -11,6 +11,7 @@ import { TripStatus } from "../domain/trip";
 import { Money, type Message } from "../protocol/common";
 import { Offer, type Trip, TripPinCode } from "../protocol/dispatch";
 import type { NotificationType } from "../protocol/notifications";
+import { TRACE_ID } from "../trace";
 
 /** Previews are cut to this many characters (code points), the ellipsis included. */
 export const PREVIEW_CHARS = 140;
@@ -28,6 +29,8 @@ const envelope = {
   id: z.string().min(1).max(256),
   userId: z.string().min(1).max(64),
   createdAt: z.number().int(),
+  /** The trace id of the request that sent it (trace.ts), when a Worker request did: the consumer logs it. */
+  traceId: z.string().regex(TRACE_ID).optional(),
 };
 
 export const ChatNotificationData = z.object({

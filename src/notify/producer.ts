@@ -5,15 +5,23 @@
  * delays or fails the hot path, and a failure is only logged. The notification id inside each
  * message keeps a repeated send harmless.
  */
+import { currentTraceId } from "../trace";
 import type { NotificationMessage } from "./message";
 
 /** Queues takes at most 100 messages per `sendBatch`. */
 const SEND_BATCH_LIMIT = 100;
 
+/** Sent from a Worker request, each message carries its trace id; from a Durable Object, none (trace.ts). */
 export async function enqueueNotifications(queue: Queue, messages: readonly NotificationMessage[]): Promise<void> {
+  const traceId = currentTraceId();
   for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
     const chunk = messages.slice(i, i + SEND_BATCH_LIMIT);
-    await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+    await queue.sendBatch(
+      chunk.map((message) => ({
+        body: traceId === undefined || message.traceId !== undefined ? message : { ...message, traceId },
+        contentType: "json" as const,
+      })),
+    );
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { creditTopUp, failTopUp, findTopUp } from "../db/top-ups";
 import type { ProviderEvent } from "./types";
+import { logJson } from "../log";
 
 export type EventOutcome = "credited" | "already_credited" | "failed" | "ignored";
 
@@ -35,5 +36,5 @@ export async function applyProviderEvent(d1: D1Database, event: ProviderEvent, n
 }
 
 function log(reason: string, fields: Record<string, unknown>): void {
-  console.error(JSON.stringify({ level: "error", where: "payments", reason, ...fields }));
+  logJson("error", { where: "payments", reason, ...fields });
 }

@@ -199,6 +199,12 @@ export const ErrorCode = z.enum([
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+    /** The request's trace id (32 hex; the `X-Trace-Id` header): quote it when reporting a problem. */
+    traceId: z.string().optional(),
+  }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

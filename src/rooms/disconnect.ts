@@ -12,6 +12,7 @@ import { placesOfUser } from "../db/users";
 import { CLOSE_BANNED } from "../protocol/admin";
 import { errorReason } from "../redact";
 import { chatRoom, driverSession, tripRoom } from "./stubs";
+import { logJson } from "../log";
 
 /**
  * Close codes this service sends when it ends a user's connections (4000-4999 are the
@@ -92,14 +93,7 @@ export async function askEach(
       result.closed += await ask(target.stub);
     } catch (err) {
       result.failed++;
-      console.error(
-        JSON.stringify({
-          level: "error",
-          where,
-          object: target.kind,
-          reason: errorReason(err),
-        }),
-      );
+      logJson("error", { where, object: target.kind, reason: errorReason(err) });
     }
   });
   return result;

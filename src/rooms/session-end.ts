@@ -8,6 +8,7 @@
  */
 import { errorReason } from "../redact";
 import { askEach, objectsHoldingUser } from "./disconnect";
+import { logJson } from "../log";
 
 /** Never throws: it runs behind the answer (waitUntil), and a room it misses ends the socket at expiry. */
 export async function endSessionsOnSockets(env: Env, userId: string, sessions: string[] | "all"): Promise<void> {
@@ -15,12 +16,6 @@ export async function endSessionsOnSockets(env: Env, userId: string, sessions: s
     const objects = await objectsHoldingUser(env, userId, Date.now());
     await askEach(objects, "sessionEnd", (stub) => stub.endSessions(userId, sessions));
   } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "sessionEnd",
-        reason: errorReason(err),
-      }),
-    );
+    logJson("error", { where: "sessionEnd", reason: errorReason(err) });
   }
 }

@@ -183,3 +183,13 @@ export async function connectOk(path: string, token: string): Promise<TestSocket
   if (!res.socket) throw new Error(`upgrade refused: ${res.status} ${JSON.stringify(res.body)}`);
   return res.socket;
 }
+
+/**
+ * An error body without its trace id (each request has its own): for tests that check two
+ * answers are the same, so that a refusal tells nothing about what exists.
+ */
+export function withoutTraceId(body: WireJson): WireJson {
+  if (typeof body !== "object" || body === null || typeof body.error !== "object") return body;
+  const { traceId: _traceId, ...error } = body.error;
+  return { ...body, error };
+}

@@ -20,14 +20,15 @@ import {
   type WireJson,
 } from "./api";
 
-/** Asserts API.md's error response: the status, and a body `{ error: { code, message, details? } }`. */
+/** Asserts API.md's error response: the status, and a body `{ error: { code, message, details?, traceId } }`. */
 export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
   expect({ status: res.status, body: res.body }).toMatchObject({
     status,
     body: { error: { code, message: expect.any(String) } },
   });
   const error = (res.body as { error: Record<string, unknown> }).error;
-  expect(Object.keys(error).every((key) => ["code", "message", "details"].includes(key))).toBe(true);
+  expect(Object.keys(error).every((key) => ["code", "message", "details", "traceId"].includes(key))).toBe(true);
+  expect(error.traceId).toMatch(/^[0-9a-f]{32}$/);
   expect(Object.keys(res.body as object)).toEqual(["error"]);
 }
 

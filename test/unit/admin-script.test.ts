@@ -14,6 +14,14 @@ import {
 import { verifyPassword } from "../../src/auth/password";
 
 describe("npm run admin -- create", () => {
+  it("takes a wrangler.toml environment for the deployed database, and refuses anything else there", () => {
+    expect(parseArgs(["create", "ops@example.com", "--remote", "--env", "staging"]).env).toBe("staging");
+    expect(parseArgs(["create", "ops@example.com"]).env).toBeUndefined();
+    for (const bad of ["--remote;rm", "Staging", "", "-x"])
+      expect(() => parseArgs(["create", "ops@example.com", "--env", bad]), bad).toThrow(UsageError);
+    expect(() => parseArgs(["create", "ops@example.com", "--env"])).toThrow(UsageError);
+  });
+
   it("takes an email with options, normalised as registration stores it", () => {
     expect(parseArgs(["create", " Ops@Example.COM ", "--password", "correct horse", "--name", "Night Ops"])).toEqual({
       email: "ops@example.com",

@@ -25,7 +25,7 @@ const AUTH_KEYS = ["expiresAt", "expiresIn", "refreshToken", "token", "user"];
 
 type Res = Awaited<ReturnType<typeof call>>;
 
-/** API.md: `{ error: { code, message, details? } }`, nothing else, as JSON. */
+/** API.md: `{ error: { code, message, details?, traceId } }`, nothing else, as JSON. */
 function expectError(res: Res, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
@@ -35,6 +35,7 @@ function expectError(res: Res, status: number, code: string) {
     code,
     message: expect.any(String),
     ...("details" in error ? { details: error.details } : {}),
+    traceId: res.headers.get("X-Trace-Id"),
   });
   expect(error.code).toMatch(/^[a-z]+(_[a-z]+)*$/);
   expect(error.message.length).toBeGreaterThan(0);

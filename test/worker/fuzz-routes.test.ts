@@ -554,7 +554,7 @@ async function send(c: FuzzCase, fixtures: Fixtures): Promise<Outcome> {
   return { status: res.status, ms, detail: shorten(text, 300), problems };
 }
 
-/** API.md's error body: JSON `{ error: { code, message, details? } }` and nothing else. */
+/** API.md's error body: JSON `{ error: { code, message, details?, traceId } }` and nothing else. */
 function errorBodyProblems(res: Response, text: string): string[] {
   if (!res.headers.get("Content-Type")?.startsWith("application/json"))
     return [`a ${res.status} that is not JSON (${res.headers.get("Content-Type")})`];
@@ -567,8 +567,14 @@ function errorBodyProblems(res: Response, text: string): string[] {
   const parsed = ErrorBody.strict().safeParse(body);
   if (!parsed.success) return [`a ${res.status} whose body is not the API error body`];
   const { error } = parsed.data;
-  if (Object.keys(error).some((key) => !["code", "message", "details"].includes(key)) || !error.code || !error.message)
+  if (
+    Object.keys(error).some((key) => !["code", "message", "details", "traceId"].includes(key)) ||
+    !error.code ||
+    !error.message
+  )
     return [`a ${res.status} whose error has other fields or empty ones`];
+  if (!error.traceId || error.traceId !== res.headers.get("X-Trace-Id"))
+    return [`a ${res.status} whose error lacks the response's trace id`];
   return [];
 }
 

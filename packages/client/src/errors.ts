@@ -31,6 +31,8 @@ export class RidewireError extends Error {
     readonly details?: unknown,
     /** Seconds from `Retry-After` on 429 answers. */
     readonly retryAfter?: number,
+    /** The request's trace id (`X-Trace-Id`): quote it when reporting a problem (docs/OPERATIONS.md). */
+    readonly traceId?: string,
   ) {
     super(message);
   }

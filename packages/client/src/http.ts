@@ -1772,12 +1772,15 @@ export class RidewireClient {
       const body = ErrorAnswer.safeParse(data);
       const detail = body.success ? ErrorDetail.safeParse(body.data.error) : body;
       const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
+      const traceId = response.headers.get("X-Trace-Id") ?? undefined;
       if (!detail.success)
         throw new RidewireError(
           response.status,
           "http_error",
           `${call.method} ${call.path}: HTTP ${response.status}`,
           text.slice(0, 500),
+          undefined,
+          traceId,
         );
       const { code, message, details } = detail.data;
       throw new RidewireError(
@@ -1786,6 +1789,7 @@ export class RidewireClient {
         message,
         details,
         Number.isFinite(retryAfter) ? retryAfter : undefined,
+        traceId,
       );
     }
     if (!call.schema) return data as T;

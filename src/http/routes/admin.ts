@@ -42,6 +42,7 @@ import { toPayout } from "../../payments/payouts";
 import { AdminPayoutListQuery } from "../../protocol/payouts";
 import { apiKeyRoutes } from "./api-keys";
 import { adminVehicleRoutes } from "./admin-vehicles";
+import { logJson } from "../../log";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -71,7 +72,7 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
     c.executionCtx,
     c.env.NOTIFICATIONS,
     [securityNotification(userId, "ban", String(now), now, null)],
-    (err) => console.error(JSON.stringify({ level: "error", where: "admin.ban", reason: errorReason(err) })),
+    (err) => logJson("error", { where: "admin.ban", reason: errorReason(err) }),
   );
   // Refresh tokens would outlive the ban's cache and its socket refusals: end every session.
   await revokeUserSessions(c.env.DB, userId, now, `banned: ${reason}`);
@@ -81,13 +82,7 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
   } catch (err) {
     // The ban stands (tokens and logins are refused); the operator sees that closing failed and may ban again after an
     // unban.
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "admin.ban",
-        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
-      }),
-    );
+    logJson("error", { where: "admin.ban", reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err });
     disconnected = { objects: 0, failed: 1 };
   }
   const body: BanResponse = { user: change.user, audit: change.audit, disconnected };

@@ -47,6 +47,7 @@ import type { AppContext, AppEnv } from "../context";
 import { newId } from "../../ids";
 import { readBody, readOptionalBody } from "../validate";
 import { meOf } from "./phone";
+import { logJson } from "../../log";
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -148,7 +149,7 @@ authRoutes.post("/auth/login", async (c) => {
     c.executionCtx,
     c.env.NOTIFICATIONS,
     [securityNotification(row.id, "new_login", sessionId, now, c.req.header("CF-Connecting-IP") ?? null)],
-    (err) => console.error(JSON.stringify({ level: "error", where: "auth.login", reason: errorReason(err) })),
+    (err) => logJson("error", { where: "auth.login", reason: errorReason(err) }),
   );
   return c.json({ user: toUser(row), ...pair });
 });
@@ -220,7 +221,7 @@ authRoutes.post("/auth/password", requireUser, requireAccount, async (c) => {
     c.executionCtx,
     c.env.NOTIFICATIONS,
     [securityNotification(userId, "password_changed", `${sessionId}:${now}`, now, ip)],
-    (err) => console.error(JSON.stringify({ level: "error", where: "auth.password", reason: errorReason(err) })),
+    (err) => logJson("error", { where: "auth.password", reason: errorReason(err) }),
   );
   return c.json({ revoked: revoked.length });
 });

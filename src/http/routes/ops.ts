@@ -23,6 +23,7 @@ import { OpsAlertsQuery, type TripAlert } from "../../protocol/safety";
 import { notFound, unwrap } from "../../errors";
 import { geoCell, opsDesk } from "../../rooms/stubs";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
+import { logJson } from "../../log";
 
 export const opsRoutes = new Hono<AppEnv>();
 
@@ -92,14 +93,11 @@ export function announce(c: AppContext, alert: TripAlert): void {
       .announce(alert)
       .then((result) => unwrap(result))
       .catch((err: unknown) =>
-        console.error(
-          JSON.stringify({
-            level: "error",
-            where: "ops.announce",
-            alertId: alert.id,
-            error: err instanceof Error ? err.name : typeof err,
-          }),
-        ),
+        logJson("error", {
+          where: "ops.announce",
+          alertId: alert.id,
+          error: err instanceof Error ? err.name : typeof err,
+        }),
       ),
   );
 }

@@ -28,6 +28,7 @@ import { errorReason } from "../../redact";
 import { requireAccount, requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
 import { readBody } from "../validate";
+import { logJson } from "../../log";
 
 export const phoneRoutes = new Hono<AppEnv>();
 
@@ -151,7 +152,7 @@ async function textCode(c: AppContext, phone: string, code: string, now: number)
     });
     return result.kind === "delivered";
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", where: "phone.code", reason: errorReason(err) }));
+    logJson("error", { where: "phone.code", reason: errorReason(err) });
     return false;
   }
 }
@@ -162,6 +163,6 @@ function tellOwner(c: AppContext, userId: string, now: number): void {
     c.executionCtx,
     c.env.NOTIFICATIONS,
     [securityNotification(userId, "phone_changed", String(now), now, c.req.header("CF-Connecting-IP") ?? null)],
-    (err) => console.error(JSON.stringify({ level: "error", where: "phone.notice", reason: errorReason(err) })),
+    (err) => logJson("error", { where: "phone.notice", reason: errorReason(err) }),
   );
 }

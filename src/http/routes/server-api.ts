@@ -19,6 +19,7 @@ import { scopeAllows } from "../../domain/api-key-scopes";
 import { outOfScope, requireApiKey, requireScope } from "../api-key-auth";
 import type { AppContext, AppEnv } from "../context";
 import { readBody, readId, readIdempotencyKey, readQuery } from "../validate";
+import { logJson } from "../../log";
 
 export const serverRoutes = new Hono<AppEnv>();
 
@@ -84,13 +85,10 @@ async function postOne(
   } catch (err) {
     if (err instanceof ApiError) return failed(roomId, err);
     // One room's object failing (an overloaded or restarting object) is that room's result only.
-    console.error(
-      JSON.stringify({
-        level: "error",
-        where: "server.broadcast",
-        reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
-      }),
-    );
+    logJson("error", {
+      where: "server.broadcast",
+      reason: err instanceof Error ? `${err.name}: ${err.message}` : typeof err,
+    });
     return failed(roomId, new ApiError(500, "internal", "internal error"));
   }
 }

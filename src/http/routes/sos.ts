@@ -15,6 +15,7 @@ import { requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
 import { readBody, readId, readIdempotencyKey } from "../validate";
 import { announce } from "./ops";
+import { logJson } from "../../log";
 
 export const sosRoutes = new Hono<AppEnv>();
 
@@ -38,9 +39,7 @@ sosRoutes.post("/trips/:id/sos", requireUser, async (c) => {
   if (created) {
     announce(c, alert);
     // Operators' alerting reads the log too; no position or note in it (those stay in D1).
-    console.warn(
-      JSON.stringify({ level: "warn", where: "sos", event: "sos_raised", alertId: alert.id, tripId, role, status }),
-    );
+    logJson("warn", { where: "sos", event: "sos_raised", alertId: alert.id, tripId, role, status });
   }
   return c.json({ alert }, created ? 201 : 200);
 });

@@ -60,6 +60,7 @@ import { placeHold } from "../holds";
 import { readBody, readId, readIdempotencyKey, readOptionalBody, readQuery } from "../validate";
 import { redactSecrets } from "../../redact";
 import { driverSession, tripRoom as tripObject } from "../../rooms/stubs";
+import { logJson } from "../../log";
 
 export const tripRoutes = new Hono<AppEnv>();
 
@@ -370,15 +371,12 @@ function logHoldLeak(tripId: string, err: unknown): void {
 }
 
 function logFailure(reason: string, tripId: string, err: unknown): void {
-  console.error(
-    JSON.stringify({
-      level: "error",
-      where: "trips",
-      reason,
-      tripId,
-      error: redactSecrets(err instanceof Error ? err.message : String(err)),
-    }),
-  );
+  logJson("error", {
+    where: "trips",
+    reason,
+    tripId,
+    error: redactSecrets(err instanceof Error ? err.message : String(err)),
+  });
 }
 
 /**

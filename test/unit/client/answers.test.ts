@@ -30,6 +30,11 @@ const routes: Record<string, Handler> = {
   "GET /v1/trips/missing": json(404, {
     error: { code: "not_found", message: "no such trip", details: { id: "missing" } },
   }),
+  "GET /v1/trips/traced": json(
+    500,
+    { error: { code: "internal", message: "internal error", traceId: "4bf92f3577b34da6a3ce929d0e0e4736" } },
+    { "X-Trace-Id": "4bf92f3577b34da6a3ce929d0e0e4736" },
+  ),
   "GET /v1/trips/proxy_down": html(503),
   "GET /v1/trips/odd_error": json(400, { error: { code: 5, message: "a number for a code" } }),
   "GET /v1/trips/slow_down": json(
@@ -108,6 +113,15 @@ describe("RidewireClient answers", () => {
   it("calls an error without the API's error body an http_error", async () => {
     expect(await failure(() => api.trip("proxy_down"))).toMatchObject({ status: 503, code: "http_error" });
     expect(await failure(() => api.trip("odd_error"))).toMatchObject({ status: 400, code: "http_error" });
+  });
+
+  it("passes the request's trace id on, and none when the answer names none", async () => {
+    expect(await failure(() => api.trip("traced"))).toMatchObject({
+      status: 500,
+      code: "internal",
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    });
+    expect((await failure(() => api.trip("missing"))).traceId).toBeUndefined();
   });
 
   it("passes Retry-After on", async () => {
