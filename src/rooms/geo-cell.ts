@@ -18,11 +18,13 @@
  * to driver reports), and a woken cell reloads its window from there.
  */
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import { loadConfig, type Config } from "../config";
 import { haversineKm, type LatLng } from "../domain/geo";
 import type { Candidate } from "../domain/matching";
 import { DemandWindow } from "../domain/surge";
 import { defaultTierOf } from "../domain/tiers";
+import { VehicleTier } from "../protocol/vehicles";
 
 /** Fresh drivers (all, or the nearest few to a point), how many are available in all, and recent demand. */
 export type CellSnapshot = { drivers: Candidate[]; availableDrivers: number; recentRequests: number };
@@ -105,7 +107,7 @@ export class GeoCell extends DurableObject<Env> {
         locationAt: row.at,
         rating: row.rating,
         acceptanceRate: row.acceptance,
-        ...(row.tiers === null ? {} : { tiers: JSON.parse(row.tiers) as string[] }),
+        ...tiersOf(row.tiers),
       });
     }
     this.demand = new DemandWindow(this.config.SURGE_WINDOW_MS);
@@ -322,4 +324,20 @@ function nearestOf(drivers: Candidate[], point: LatLng, limit: number, excluded:
     .sort((a, b) => a.km - b.km)
     .slice(0, limit)
     .map(({ d }) => d);
+}
+
+const StoredTiers = z.array(VehicleTier);
+
+/**
+ * The tiers a driver row in the cell's SQLite serves, checked as they are read back: a row that does not read as a
+ * list of tier names (written by an older version, or damaged) counts as none given, i.e. the default tier.
+ */
+function tiersOf(text: string | null): { tiers?: string[] } {
+  if (text === null) return {};
+  try {
+    const parsed = StoredTiers.safeParse(JSON.parse(text));
+    return parsed.success ? { tiers: parsed.data } : {};
+  } catch {
+    return {};
+  }
 }
