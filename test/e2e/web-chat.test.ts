@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
+import { signedInPage } from "./helpers/web-page";
 import { stripedPng } from "./helpers/png";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, sharedRoom } from "./helpers/users";
@@ -52,22 +53,10 @@ type ChatPage = Page & { errors: string[] };
 
 /** `who` signed in through the form in a fresh browser context, on the chat view. */
 async function chatPage(who: Account, viewport = DESKTOP): Promise<ChatPage> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  const page = (await context.newPage()) as ChatPage;
-  page.errors = [];
-  page.on("pageerror", (err) => page.errors.push(err.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
-      page.errors.push(message.text());
-  });
   // Deleting asks first; the tests say yes.
-  page.on("dialog", (dialog) => void dialog.accept());
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
+  const page = await signedInPage(browser, contexts, server.baseUrl, who, { viewport }, (p) =>
+    p.on("dialog", (dialog) => void dialog.accept()),
+  );
   await page.goto(`${server.baseUrl}/#/chat`);
   await page.locator(".rooms").first().waitFor();
   return page;

@@ -20,6 +20,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pdfBytes } from "../helpers/files";
 import { launchChromium } from "./helpers/browser";
+import { signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor } from "./helpers/users";
 
@@ -56,20 +57,7 @@ type AppPage = Page & { errors: string[] };
 
 /** `who` signed in through the form, in UTC (so the test can write the picker's local time). */
 async function signedIn(who: Account, viewport = DESKTOP): Promise<AppPage> {
-  const context = await browser.newContext({ viewport, timezoneId: "UTC" });
-  contexts.push(context);
-  const page = (await context.newPage()) as AppPage;
-  page.errors = [];
-  page.on("pageerror", (err) => page.errors.push(err.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
-      page.errors.push(message.text());
-  });
-  await page.goto(`${server.baseUrl}/`);
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
+  const page = await signedInPage(browser, contexts, server.baseUrl, who, { viewport, timezoneId: "UTC" });
   return page;
 }
 

@@ -1,0 +1,42 @@
+/**
+ * A browser page of the web app, signed in through its form: what every web browser test starts from. The page's
+ * uncaught errors and console errors are collected in `errors`, so a test can say the app raised none.
+ */
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
+import { expect } from "vitest";
+import type { Account } from "./users";
+
+export type AppPage = Page & { errors: string[] };
+
+/** How long a test waits for the app to show something. */
+export const SEEN_MS = 25_000;
+
+/**
+ * `who` signed in at `baseUrl` in a fresh context of `browser` (kept in `contexts`, for the file's afterAll to
+ * close); `prepare` runs on the page before it loads (a dialog handler, say).
+ */
+export async function signedInPage(
+  browser: Browser,
+  contexts: BrowserContext[],
+  baseUrl: string,
+  who: Account,
+  options: BrowserContextOptions,
+  prepare?: (page: AppPage) => void,
+): Promise<AppPage> {
+  const context = await browser.newContext(options);
+  contexts.push(context);
+  const page = (await context.newPage()) as AppPage;
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      page.errors.push(message.text());
+  });
+  prepare?.(page);
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
+  return page;
+}
