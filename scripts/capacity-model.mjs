@@ -233,6 +233,8 @@ export function busiestObjects(s, a, m, unitsUs) {
   const cellDispatch = requestsNearCell * cellRpcsPerRequest;
   const bigRoomUs = unitsUs.frameIn + m.chatOwnUsPerMessage + a.bigRoomMembers * m.chatUsPerDelivery;
   const deskAnnounces = s.tripsPerS * a.deskEventsPerTrip;
+  const cellEventsPerS = a.densestCellReportsPerS + cellDispatch;
+  const cellHeadroom = Math.round(PLATFORM.doSoftRequestsPerS / cellEventsPerS);
   const rows = [
     {
       object: "DriverSession (one driver)",
@@ -242,11 +244,11 @@ export function busiestObjects(s, a, m, unitsUs) {
     },
     {
       object: `GeoCell, res 7 (${a.densestCellDrivers.toLocaleString("en-US")} drivers)`,
-      eventsPerS: a.densestCellReportsPerS + cellDispatch,
+      eventsPerS: cellEventsPerS,
       cores:
         (a.densestCellReportsPerS * (unitsUs.rpc + a.cellReportUs) + cellDispatch * (unitsUs.rpc + a.cellSnapshotUs)) /
         1e6,
-      limit: `1,000 req/s soft limit at ~${Math.round(PLATFORM.doSoftRequestsPerS / (a.densestCellReportsPerS + cellDispatch))}× this density`,
+      limit: `1,000 req/s soft limit at ~${cellHeadroom}× this density`,
     },
     {
       object: "TripRoom (one trip)",
