@@ -452,7 +452,7 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
     d1.hotGb,
     "GB-month",
     over(d1.hotGb, P.d1StorageGbIncluded) * P.d1UsdPerGbMonth,
-    "hot windows (table below), × $0.75/GB-month",
+    "the windows of the D1 table above, × $0.75/GB-month",
   );
 
   const queueOps = month(pth.notifications) * P.queueOpsPerMessage;
@@ -524,10 +524,11 @@ export function fmt(x) {
   return Math.abs(r) >= 1 ? r.toLocaleString("en-US") : String(Number(r.toPrecision(2)));
 }
 
+/** A markdown table with its columns padded as biome formats them, so `--write` and `npm run format` agree. */
 function table(header, rows) {
-  const out = [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`];
-  for (const r of rows) out.push(`| ${r.join(" | ")} |`);
-  return out.join("\n");
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 /** The markdown docs/SCALE.md carries between its markers. */
@@ -568,9 +569,12 @@ export function render(md) {
       ],
     ),
   );
+  const gbWrittenPerMonth = (md.d1.kinds.reduce((sum, k) => sum + k.gbPerDay, 0) * 30) / md.d1.shards;
   parts.push(
     `Partition databases: ${md.d1.byWrites} by writes (at ${ASSUMED.d1WritesPerS * ASSUMED.d1Utilisation}/s each), ` +
-      `${md.d1.byStorage} by storage (at ${ASSUMED.d1FillGb} GB each): **${md.d1.shards}**.`,
+      `${md.d1.byStorage} by storage (at ${ASSUMED.d1FillGb} GB each): **${md.d1.shards}**. Each then takes ` +
+      `${fmt(md.d1.writesPerS / md.d1.shards)} write transactions/s at the peak and ${fmt(gbWrittenPerMonth)} GB ` +
+      "a month, which passes through it to R2.",
   );
   parts.push(
     table(
