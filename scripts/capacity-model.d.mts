@@ -8,6 +8,13 @@ export type Scenario = {
   chatMessagesPerS: number;
 };
 export type Measured = { fixUs: number; chatOwnUsPerMessage: number; chatUsPerDelivery: number };
+export type Tally = {
+  httpPerTrip: number;
+  rpcPerTrip: number;
+  cellRpcPerTrip: number;
+  queueMessagesPerTrip: number;
+  socketsPerTrip: number;
+};
 export type Assumed = {
   tripMinutes: number;
   averageToPeak: number;
@@ -53,6 +60,16 @@ export type Assumed = {
   aePointsPerRequest: number;
   aePointsPerTrip: number;
   aePointsPerFlush: number;
+  tripD1Writes: number;
+  ledgerD1Writes: number;
+  notificationD1Writes: number;
+  refreshD1Rows: number;
+  lastSeenD1Rows: number;
+  tripSqlRows: number;
+  tripRoomKb: number;
+  tripChatPerS: number;
+  d1ReadsPerWrite: number;
+  tripsPerR2Object: number;
 };
 export type Platform = {
   doSoftRequestsPerS: number;
@@ -124,6 +141,7 @@ export type Model = {
   unitsUs: Record<keyof UnitCosts, number>;
   floorUs: number;
   tripUs: number;
+  tally: Tally;
   fleet: ReturnType<typeof fleet>;
   paths: Paths;
   objects: ObjectRow[];
@@ -135,11 +153,13 @@ export type Model = {
 
 export const SCENARIO: Scenario;
 export const MEASURED: Measured;
+export const CODE: { fixSaveS: number; fixesPerBreadcrumbRow: number; ringCells: number };
 export const PLATFORM: Platform;
 export const ASSUMED: Assumed;
 export const SECONDS_PER_MONTH: number;
 export const BEGIN: string;
 export const END: string;
+export function tallyOf(perTrip: Record<string, number>): Tally;
 export function floorPerTripUs(units: UnitCosts, perTrip: Record<string, number>): number;
 export function fleet(
   s: Scenario,

@@ -42,6 +42,16 @@ export const MEASURED = {
   chatUsPerDelivery: 80,
 };
 
+/** What ridewire's code and configuration fix (the source of each is named). */
+export const CODE = {
+  /** A driver session saves its fix to SQLite every 30 s (PROFILE.md, 2026-12-02). */
+  fixSaveS: 30,
+  /** A ride's breadcrumb is five fixes to one INSERT (PROFILE.md, 2026-12-06). */
+  fixesPerBreadcrumbRow: 5,
+  /** An H3 cell and its first ring (SEARCH_RING = 1): the cells a pickup asks. */
+  ringCells: 7,
+};
+
 /** Cloudflare's limits and list prices (Workers Paid), read 2026-12-06; the pages are cited in docs/SCALE.md. */
 export const PLATFORM = {
   doSoftRequestsPerS: 1_000,
@@ -146,9 +156,41 @@ export const ASSUMED = {
   aePointsPerRequest: 1,
   aePointsPerTrip: 10,
   aePointsPerFlush: 1,
+  /** D1 write transactions per trip (history flushes, index rows), per trip's ledger, per notification. */
+  tripD1Writes: 4,
+  ledgerD1Writes: 2,
+  notificationD1Writes: 2,
+  /** Rows a refresh writes (the new token, the old one's end, their indexes), and a last-seen write. */
+  refreshD1Rows: 4,
+  lastSeenD1Rows: 1,
+  /** Rows written to a trip room's SQLite per trip, of the ~102 statements the tally counts. */
+  tripSqlRows: 40,
+  /** What a finished trip room keeps (its log, breadcrumb, PIN, shares), never deleted today. */
+  tripRoomKb: 50,
+  /** Chat messages per second in a trip room under way. */
+  tripChatPerS: 0.2,
+  /** D1 rows read per row written (indexed reads: a ban, a session, a page of history). */
+  d1ReadsPerWrite: 20,
+  /** Trips per R2 object when trips leave D1 (one file per area and day). */
+  tripsPerR2Object: 1_000,
 };
 
 export const SECONDS_PER_MONTH = 30 * 86_400;
+
+/** What the benchmark's tally says one trip does, beyond its floor. */
+export function tallyOf(perTrip) {
+  const sum = (prefix) =>
+    Object.entries(perTrip)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((total, [, n]) => total + n, 0);
+  return {
+    httpPerTrip: perTrip["http request"] ?? 0,
+    rpcPerTrip: perTrip.rpc ?? 0,
+    cellRpcPerTrip: sum("rpc cell."),
+    queueMessagesPerTrip: sum("queue message sent"),
+    socketsPerTrip: perTrip["socket opened"] ?? 0,
+  };
+}
 
 /** The floor of a trip in µs: each kind of event times its unit cost (PROFILE.md, 2026-12-06). */
 export function floorPerTripUs(units, perTrip) {
@@ -194,10 +236,10 @@ export function archiveFlushesPerS(messagesPerS, roomMessagesPerS, beatS) {
 }
 
 /** The per-path load at the peak: events/s and CPU-s/s (cores), from unit costs in µs. */
-export function paths(s, a, m, unitsUs, tripUs) {
+export function paths(s, a, m, unitsUs, tripUs, t) {
   const f = fleet(s, a);
   const chatUs = unitsUs.frameIn + m.chatOwnUsPerMessage + a.chatRecipients * m.chatUsPerDelivery;
-  const notifications = s.tripsPerS * 2 + s.chatMessagesPerS * a.chatOfflineShare;
+  const notifications = s.tripsPerS * t.queueMessagesPerTrip + s.chatMessagesPerS * a.chatOfflineShare;
   const clients = s.drivers + a.activeRiders;
   const refreshes = clients / a.tokenRefreshS;
   const otherRequests = clients * a.otherRequestsPerClientS;
@@ -227,9 +269,10 @@ export function paths(s, a, m, unitsUs, tripUs) {
 }
 
 /** The busiest object of each kind: its events/s, its CPU-s/s, and its first limit. */
-export function busiestObjects(s, a, m, unitsUs) {
-  const requestsNearCell = s.tripsPerS * a.busiestCityShare * a.busiestCellShare * 7;
-  const cellRpcsPerRequest = 16 / 7; // the tally's 16 cell RPCs per trip over the 7 cells of a ring
+export function busiestObjects(s, a, m, unitsUs, t) {
+  // Requests in the cell and its six neighbours reach it; the tally's cell RPCs spread over a ring.
+  const requestsNearCell = s.tripsPerS * a.busiestCityShare * a.busiestCellShare * CODE.ringCells;
+  const cellRpcsPerRequest = t.cellRpcPerTrip / CODE.ringCells;
   const cellDispatch = requestsNearCell * cellRpcsPerRequest;
   const bigRoomUs = unitsUs.frameIn + m.chatOwnUsPerMessage + a.bigRoomMembers * m.chatUsPerDelivery;
   const deskAnnounces = s.tripsPerS * a.deskEventsPerTrip;
@@ -252,7 +295,7 @@ export function busiestObjects(s, a, m, unitsUs) {
     },
     {
       object: "TripRoom (one trip)",
-      eventsPerS: 2 / s.fixIntervalS + 0.2,
+      eventsPerS: 2 / s.fixIntervalS + a.tripChatPerS,
       cores: (unitsUs.rpc + a.tripFixUs + unitsUs.frameOut) / s.fixIntervalS / 1e6,
       limit: "none near",
     },
@@ -285,19 +328,19 @@ export function d1Load(s, a, p, dir) {
     },
     {
       kind: "notifications (by user)",
-      writesPerS: 2 * p.notifications,
+      writesPerS: a.notificationD1Writes * p.notifications,
       gbPerDay: (perDay(p.notifications) * a.notificationBytes) / 1e9,
       hotDays: a.notificationHotDays,
     },
     {
       kind: "trips + history index (next)",
-      writesPerS: 4 * s.tripsPerS,
+      writesPerS: a.tripD1Writes * s.tripsPerS,
       gbPerDay: (perDay(s.tripsPerS) * a.tripBytes) / 1e9,
       hotDays: a.tripHotDays,
     },
     {
       kind: "ledger (by account, next)",
-      writesPerS: 2 * s.tripsPerS,
+      writesPerS: a.ledgerD1Writes * s.tripsPerS,
       gbPerDay: (perDay(s.tripsPerS) * a.ledgerBytesPerTrip) / 1e9,
       hotDays: a.ledgerHotDays,
     },
@@ -322,9 +365,9 @@ export function d1Load(s, a, p, dir) {
  * stream checks its session, a refresh rotates a token, and last seen is written when a user's
  * first connection opens and their last one closes.
  */
-export function directoryLoad(s, p) {
-  const requests = s.tripsPerS * 2 + p.refreshes + p.otherRequests;
-  const upgrades = p.reconnects + s.tripsPerS;
+export function directoryLoad(s, p, t) {
+  const requests = s.tripsPerS * t.httpPerTrip + p.refreshes + p.otherRequests;
+  const upgrades = p.reconnects + s.tripsPerS * t.socketsPerTrip;
   return { readsPerS: requests + upgrades, writesPerS: p.refreshes + 2 * upgrades };
 }
 
@@ -348,7 +391,7 @@ export function limits(a, p, objects, d1, dir) {
 }
 
 /** The month's bill at list prices: one line per meter, each with its arithmetic. */
-export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
+export function monthlyCost(s, a, unitsUs, pth, d1, fl, t) {
   const P = PLATFORM;
   const month = (perS) => perS * a.averageToPeak * SECONDS_PER_MONTH;
   const over = (used, included) => Math.max(0, used - included);
@@ -356,7 +399,10 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
   const line = (meter, quantity, unit, usd, how) => lines.push({ meter, quantity, unit, usd, how });
 
   line("Workers: plan", 1, "month", P.workersBaseUsd, "flat");
-  const workerRequests = month(s.tripsPerS * 2 + pth.refreshes + pth.otherRequests + pth.reconnects + s.tripsPerS);
+  const tripRequests = s.tripsPerS * t.httpPerTrip;
+  const workerRequests = month(
+    tripRequests + pth.refreshes + pth.otherRequests + pth.reconnects + s.tripsPerS * t.socketsPerTrip,
+  );
   line(
     "Workers: requests",
     workerRequests,
@@ -366,7 +412,7 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
   );
   const workerCpuMs =
     month(
-      (s.tripsPerS * 2 + pth.refreshes + pth.otherRequests) * (unitsUs.http + unitsUs.d1) +
+      (tripRequests + pth.refreshes + pth.otherRequests) * (unitsUs.http + unitsUs.d1) +
         pth.notifications * (unitsUs.queueMessage + 2 * unitsUs.d1),
     ) / 1e3;
   line(
@@ -382,7 +428,7 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
     (fl.fixesPerS + s.chatMessagesPerS) / P.doWebSocketMessagesPerRequest +
       fl.cellReportsPerS +
       fl.tripFixesPerS +
-      s.tripsPerS * 31 +
+      s.tripsPerS * t.rpcPerTrip +
       chatFlushes +
       pth.reconnects,
   );
@@ -391,7 +437,8 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
     doRequests,
     "requests",
     (over(doRequests, P.doRequestsIncluded) / 1e6) * P.doUsdPerMillionRequests,
-    "(socket messages ÷ 20 + cell reports + trip fixes + 31 RPCs/trip + alarms + upgrades) × month, × $0.15/M",
+    `(socket messages ÷ 20 + cell reports + trip fixes + ${fmt(t.rpcPerTrip)} RPCs/trip + alarms + upgrades) ` +
+      "× month, × $0.15/M",
   );
   const doCores = pth.totalCores - (workerCpuMs * 1e3) / (a.averageToPeak * SECONDS_PER_MONTH) / 1e6;
   const gbS = month(doCores * a.doWallOverCpu) * P.doMemoryGb;
@@ -404,48 +451,50 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
   );
   const doRows = month(
     s.chatMessagesPerS * a.chatRoomSqlRows +
-      s.drivers / 30 +
+      s.drivers / CODE.fixSaveS +
       fl.cellReportsPerS +
-      fl.tripFixesPerS / 5 +
-      s.tripsPerS * 40,
+      fl.tripFixesPerS / CODE.fixesPerBreadcrumbRow +
+      s.tripsPerS * a.tripSqlRows,
   );
   line(
     "DO: SQLite rows written",
     doRows,
     "rows",
     (over(doRows, P.sqlRowsWrittenIncluded) / 1e6) * P.sqlUsdPerMillionRowsWritten,
-    `(chat ${a.chatRoomSqlRows}/msg + fix saves 1/30 s + cell rows + breadcrumbs + 40/trip) × month, × $1/M`,
+    `(chat ${a.chatRoomSqlRows}/msg + fix saves 1/${CODE.fixSaveS} s + cell rows + breadcrumbs + ` +
+      `${a.tripSqlRows}/trip) × month, × $1/M`,
   );
-  const doGb = (month(s.tripsPerS) * 50_000) / 1e9;
+  const doGb = (month(s.tripsPerS) * a.tripRoomKb * 1e3) / 1e9;
   line(
     "DO: SQLite storage",
     doGb,
     "GB-month",
     over(doGb, P.doStorageGbIncluded) * P.doUsdPerGbMonth,
-    "a month of trips × 50 KB kept per trip room, × $0.20/GB-month",
+    `a month of trips × ${a.tripRoomKb} KB kept per trip room, × $0.20/GB-month`,
   );
 
   const d1Rows = month(
     s.chatMessagesPerS * a.chatD1Rows +
       pth.notifications * a.notificationD1Rows +
       s.tripsPerS * (a.tripD1Rows + a.ledgerD1RowsPerTrip) +
-      pth.refreshes * 4 +
-      (pth.reconnects + s.tripsPerS) * 2,
+      pth.refreshes * a.refreshD1Rows +
+      (pth.reconnects + s.tripsPerS * t.socketsPerTrip) * 2 * a.lastSeenD1Rows,
   );
   line(
     "D1: rows written",
     d1Rows,
     "rows",
     (over(d1Rows, P.sqlRowsWrittenIncluded) / 1e6) * P.sqlUsdPerMillionRowsWritten,
-    "(chat 3/msg + notifications 4 + trip 12 + ledger 36/trip + refresh 4 + last seen 2) × month, × $1/M",
+    `(chat ${a.chatD1Rows}/msg + notifications ${a.notificationD1Rows} + trip ${a.tripD1Rows} + ledger ` +
+      `${a.ledgerD1RowsPerTrip}/trip + refresh ${a.refreshD1Rows} + last seen ${2 * a.lastSeenD1Rows}) × month, × $1/M`,
   );
-  const d1Read = d1Rows * 20;
+  const d1Read = d1Rows * a.d1ReadsPerWrite;
   line(
     "D1: rows read",
     d1Read,
     "rows",
     (over(d1Read, P.sqlRowsReadIncluded) / 1e6) * P.sqlUsdPerMillionRowsRead,
-    "20 × rows written (indexed reads), × $0.001/M",
+    `${a.d1ReadsPerWrite} × rows written (indexed reads), × $0.001/M`,
   );
   line(
     "D1: storage",
@@ -472,17 +521,17 @@ export function monthlyCost(s, a, unitsUs, pth, d1, fl = fleet(s, a)) {
     over(r2Gb, P.r2StorageGbIncluded) * P.r2UsdPerGbMonth,
     `30 days of everything D1 sheds ÷ ${a.r2CompressionRatio} (gzip), × $0.015/GB-month; grows each month`,
   );
-  const r2Puts = a.roomDaysPerDay * 30 + month(s.tripsPerS) / 1_000;
+  const r2Puts = a.roomDaysPerDay * 30 + month(s.tripsPerS) / a.tripsPerR2Object;
   line(
     "R2: Class A (writes)",
     r2Puts,
     "requests",
     (over(r2Puts, P.r2ClassAIncluded) / 1e6) * P.r2UsdPerMillionClassA,
-    "one object per room-day + one per 1,000 trips, × $4.50/M",
+    `one object per room-day + one per ${fmt(a.tripsPerR2Object)} trips, × $4.50/M`,
   );
 
   const aePoints = month(
-    (s.tripsPerS * 2 + pth.refreshes + pth.otherRequests) * a.aePointsPerRequest +
+    (tripRequests + pth.refreshes + pth.otherRequests) * a.aePointsPerRequest +
       s.tripsPerS * a.aePointsPerTrip +
       chatFlushes * a.aePointsPerFlush,
   );
@@ -501,14 +550,15 @@ export function model(tripFloor, s = SCENARIO, a = ASSUMED, m = MEASURED) {
   const unitsUs = Object.fromEntries(Object.entries(tripFloor.units).map(([k, v]) => [k, v.medianS * 1e6]));
   const floorUs = floorPerTripUs(tripFloor.units, tripFloor.counts.perTrip);
   const tripUs = tripFloor.trip.netS * 1e6;
+  const tally = tallyOf(tripFloor.counts.perTrip);
   const fl = fleet(s, a);
-  const pth = paths(s, a, m, unitsUs, tripUs);
-  const objects = busiestObjects(s, a, m, unitsUs);
-  const directory = directoryLoad(s, pth);
+  const pth = paths(s, a, m, unitsUs, tripUs, tally);
+  const objects = busiestObjects(s, a, m, unitsUs, tally);
+  const directory = directoryLoad(s, pth, tally);
   const d1 = d1Load(s, a, pth, directory);
-  const cost = monthlyCost(s, a, unitsUs, pth, d1, fl);
+  const cost = monthlyCost(s, a, unitsUs, pth, d1, fl, tally);
   const limitRows = limits(a, pth, objects, d1, directory);
-  return { unitsUs, floorUs, tripUs, fleet: fl, paths: pth, objects, d1, directory, limits: limitRows, cost };
+  return { unitsUs, floorUs, tripUs, tally, fleet: fl, paths: pth, objects, d1, directory, limits: limitRows, cost };
 }
 
 /** Round to 2 significant figures: the model's inputs carry no more. */

@@ -15,6 +15,7 @@ import {
   replaceBlock,
   round2,
   SECONDS_PER_MONTH,
+  tallyOf,
   type TripFloor,
 } from "../../scripts/capacity-model.mjs";
 
@@ -39,6 +40,8 @@ const tiny: TripFloor = {
       "d1 round trip": 3,
       rpc: 4,
       "rpc trip.accept": 1,
+      "rpc cell.snapshot": 2,
+      "rpc cell.noteTrip": 1.5,
       "object started (trip)": 1,
       "object started (driver)": 0.5,
       "queue sendBatch": 1,
@@ -74,6 +77,16 @@ describe("the capacity model's arithmetic", () => {
     expect(floorPerTripUs(tiny.units, tiny.counts.perTrip)).toBeCloseTo(5_430, 6);
   });
 
+  it("reads what a trip does from the tally: the detail of the RPCs and queue messages, summed by kind", () => {
+    expect(tallyOf(tiny.counts.perTrip)).toEqual({
+      httpPerTrip: 2,
+      rpcPerTrip: 4,
+      cellRpcPerTrip: 3.5,
+      queueMessagesPerTrip: 1,
+      socketsPerTrip: 1,
+    });
+  });
+
   it("splits the fleet into busy and available drivers from the trip rate and length", () => {
     const f = fleet(scenario, assumed);
     expect(f.tripsInProgress).toBe(30); // 1 trip/s × 30 s
@@ -94,7 +107,7 @@ describe("the capacity model's arithmetic", () => {
     expect(row("driver fixes")?.cores).toBeCloseTo((25 * 400) / 1e6, 12);
     expect(row("trips")?.cores).toBeCloseTo(0.01, 12); // 1 trip/s × 10 ms
     expect(row("chat messages")?.us).toBe(20 + 100 + 2 * 10);
-    expect(row("notifications")?.perS).toBe(2 + 1); // 2 per trip + 10 % of 10 messages
+    expect(row("notifications")?.perS).toBe(1 + 1); // the tally's 1 per trip + 10 % of 10 messages
     expect(row("token refreshes")?.perS).toBe(2 + 2); // 200 clients / 100 s + 200 × 0.01
     expect(md.paths.totalCores).toBeCloseTo(
       md.paths.rows.reduce((sum, r) => sum + (r.perS * r.us) / 1e6, 0),
@@ -125,6 +138,13 @@ describe("the capacity model's arithmetic", () => {
       md.cost.lines.reduce((sum, l) => sum + l.usd, 0),
       9,
     );
+  });
+
+  it("puts the densest cell's dispatch calls from the tally's cell RPCs over the 7 cells of a ring", () => {
+    const md = model(tiny, scenario, assumed, measured);
+    const cell = md.objects.find((o) => o.object.startsWith("GeoCell"));
+    // 1 trip/s × 10 % × 3 % × 7 cells, each asking this one 3.5 / 7 times; plus its own reports.
+    expect(cell?.eventsPerS).toBeCloseTo(assumed.densestCellReportsPerS + 1 * 0.1 * 0.03 * 7 * 0.5, 9);
   });
 
   it("orders the limits from the nearest one", () => {
