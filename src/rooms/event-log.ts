@@ -27,7 +27,11 @@ export class EventLog {
   /** Events above the watermark waiting for D1; counted at construction, then kept in memory. */
   private pending: number;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  /** `fresh`: the table is made now, with every column and no outbox, so there is nothing to migrate. */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    fresh = false,
+  ) {
     this.sql = storage.sql;
     const sql = this.sql;
     sql.exec(
@@ -35,7 +39,7 @@ export class EventLog {
        created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
     );
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
-    this.migrateOutboxTable();
+    if (!fresh) this.migrateOutboxTable();
     const row = sql
       .exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`)
       .one();
