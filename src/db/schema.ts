@@ -26,8 +26,9 @@ export const users = sqliteTable("users", {
    */
   phoneVerifiedAt: integer("phone_verified_at"),
   /**
-   * When the user was last connected (rooms/last-seen.ts): written as a connection opens and as
-   * their last one in a room closes, never per frame. Null: never connected.
+   * When the user was last connected (rooms/last-seen.ts): written as a connection to a chat room
+   * or their channel opens (not again within a minute) and as their last one there closes, never
+   * per frame. Null: never connected.
    */
   lastSeenAt: integer("last_seen_at"),
   /**

@@ -395,13 +395,17 @@ export type LoggedChat<Frame extends { type: string; seq: number }> = {
   chat: ChatLog;
 };
 
-/** Opens a room's log and its chat, wired to the room: its alarm, its sends and its error log. */
+/**
+ * Opens a room's log and its chat, wired to the room: its alarm, its sends and its error log. `fresh`: the room is
+ * being created (RoomStorage's `create`), so its tables are made now and need no check for older columns.
+ */
 export function openLoggedChat<Frame extends { type: string; seq: number }>(
   storage: DurableObjectStorage,
   db: D1Database,
   host: LogHost & { publish(appended: Appended): void },
+  fresh = false,
 ): LoggedChat<Frame> {
-  const log = new SequencedLog<Frame | ChatStoredFrame>(storage, host);
+  const log = new SequencedLog<Frame | ChatStoredFrame>(storage, host, fresh);
   return { log, chat: new ChatLog(log, db, host.publish, host.config.MESSAGE_ARCHIVE_DELAY_MS, storage) };
 }
 
@@ -414,12 +418,15 @@ export class RoomStorage<Frame extends { type: string; seq: number }> {
 
   constructor(
     storage: DurableObjectStorage,
-    /** Opens the log and chat and creates the room's own tables; runs once per activation. */
-    private readonly open: () => LoggedChat<Frame>,
+    /**
+     * Opens the log and chat and creates the room's own tables; runs once per activation. `fresh`: the room is being
+     * created now (no table of it exists yet), so there is no older schema to bring up to date.
+     */
+    private readonly open: (fresh: boolean) => LoggedChat<Frame>,
     /** The not-found message for a room nobody created. */
     private readonly missing: string,
   ) {
-    if (SequencedLog.existsIn(storage)) this.kept = open();
+    if (SequencedLog.existsIn(storage)) this.kept = open(false);
   }
 
   get exists(): boolean {
@@ -428,7 +435,7 @@ export class RoomStorage<Frame extends { type: string; seq: number }> {
 
   /** Opens the room's storage, creating its tables the first time; idempotent. */
   create(): LoggedChat<Frame> {
-    this.kept ??= this.open();
+    this.kept ??= this.open(true);
     return this.kept;
   }
 

@@ -59,7 +59,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   /** The room's log and messages, once the room is created (chat-log's RoomStorage). */
   private readonly kept = new RoomStorage<ChatRoomStoredFrame>(
     this.ctx.storage,
-    () => this.openStorage(),
+    (fresh) => this.openStorage(fresh),
     "room not found",
   );
   /**
@@ -106,11 +106,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /** Opens the log and chat and creates the room's tables (RoomStorage runs it once). */
-  private openStorage(): LoggedChat<ChatRoomStoredFrame> {
+  private openStorage(fresh: boolean): LoggedChat<ChatRoomStoredFrame> {
     const opened = openLoggedChat<ChatRoomStoredFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => archiveMessages(this.env.DB, events)),
+      fresh,
     );
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS room (id TEXT PRIMARY KEY,

@@ -22,7 +22,8 @@ export class Commands {
   /** When expired ids were last swept; memory only, so a woken object sweeps on its first alarm. */
   private sweptAt = Number.NEGATIVE_INFINITY;
 
-  constructor(storage: DurableObjectStorage) {
+  /** `fresh`: the table is made now, with its `fingerprint` column, so there is no older one to bring up to date. */
+  constructor(storage: DurableObjectStorage, fresh = false) {
     const sql = storage.sql;
     this.sql = sql;
     // `fingerprint`: what the command carried (a digest), so that an id reused for something else is told apart.
@@ -34,6 +35,7 @@ export class Commands {
     sql.exec(`CREATE INDEX IF NOT EXISTS commands_created_idx ON commands (created_at)`);
     // Tables made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
     if (
+      !fresh &&
       !sql
         .exec<{ name: string }>(`PRAGMA table_info(commands)`)
         .toArray()

@@ -27,7 +27,11 @@ export class EventLog {
   /** Events above the watermark waiting for D1; counted at construction, then kept in memory. */
   private pending: number;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  /** `fresh`: the tables are made now, with every column, no outbox and no rows: nothing to migrate or read. */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    fresh = false,
+  ) {
     this.sql = storage.sql;
     const sql = this.sql;
     sql.exec(
@@ -35,6 +39,14 @@ export class EventLog {
        created_at INTEGER NOT NULL, archive INTEGER NOT NULL DEFAULT 1)`,
     );
     sql.exec(`CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
+    if (fresh) {
+      // Tables made just now hold nothing: an empty log, nothing flushed or waiting.
+      this.last = 0;
+      this.first = 1;
+      this.flushed = 0;
+      this.pending = 0;
+      return;
+    }
     this.migrateOutboxTable();
     const row = sql
       .exec<{ last: number | null; first: number | null }>(`SELECT MAX(seq) AS last, MIN(seq) AS first FROM events`)

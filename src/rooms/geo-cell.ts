@@ -13,6 +13,10 @@
  * one interval. A row that is out of date there is harmless: matching only ever reserves a
  * driver through the driver's own session, which refuses one who is not available.
  *
+ * Each tier's drivers are indexed apart (`byTier`), so that asking a cell for a tier costs a walk
+ * of that tier's drivers only: a quote asks every cell of its ring for each tier its pickup cell
+ * did not settle, and a tier nobody serves there is answered at once.
+ *
  * Demand lives in memory too (domain/surge's `DemandWindow`), so a quote's surge reads no
  * storage; every request and withdrawal is also written to SQLite at once (they are rare next
  * to driver reports), and a woken cell reloads its window from there.
@@ -68,6 +72,8 @@ export class GeoCell extends DurableObject<Env> {
   private prunedAt = 0;
   /** The available drivers of this cell, by id: the index matching reads. */
   private readonly drivers = new Map<string, Candidate>();
+  /** The ids of `drivers` by each tier they serve (see `tiersServed`): the cell's per-tier supply. */
+  private readonly byTier = new Map<string, Set<string>>();
   /** Drivers added, moved or removed since the last copy to SQLite. Memory only. */
   private readonly unsaved = new Set<string>();
   private savedAt = 0;
@@ -101,7 +107,7 @@ export class GeoCell extends DurableObject<Env> {
        at INTEGER NOT NULL)`,
     );
     for (const row of sql.exec<DriverRow>(`SELECT driver_id, lat, lng, at, rating, acceptance, tiers FROM drivers`)) {
-      this.drivers.set(row.driver_id, {
+      this.index({
         driverId: row.driver_id,
         location: { lat: row.lat, lng: row.lng },
         locationAt: row.at,
@@ -129,13 +135,55 @@ export class GeoCell extends DurableObject<Env> {
 
   /** Adds or moves an available driver. */
   upsertDriver(candidate: Candidate): void {
-    this.drivers.set(candidate.driverId, candidate);
+    this.index(candidate);
     this.changed(candidate.driverId);
   }
 
   /** The driver left the cell, went offline, or took an offer. */
   removeDriver(driverId: string): void {
-    if (this.drivers.delete(driverId)) this.changed(driverId);
+    if (this.unindex(driverId)) this.changed(driverId);
+  }
+
+  /** The tiers `driver` serves; a row without tiers (from before them) serves the default tier. */
+  private tiersServed(driver: Candidate): readonly string[] {
+    return driver.tiers ?? [defaultTierOf(this.config.TIERS)];
+  }
+
+  /**
+   * Puts `driver` in `drivers` and under each tier it serves. A move that keeps the driver's tiers leaves the tier
+   * sets as they were, so each lists its drivers in the order `drivers` does (the order reads walked before the index).
+   */
+  private index(driver: Candidate): void {
+    const before = this.drivers.get(driver.driverId);
+    const sameTiers = before !== undefined && sameList(this.tiersServed(before), this.tiersServed(driver));
+    if (before && !sameTiers) this.unlist(before);
+    this.drivers.set(driver.driverId, driver);
+    if (sameTiers) return;
+    for (const tier of this.tiersServed(driver)) {
+      let ids = this.byTier.get(tier);
+      if (!ids) {
+        ids = new Set();
+        this.byTier.set(tier, ids);
+      }
+      ids.add(driver.driverId);
+    }
+  }
+
+  /** Takes the driver out of `drivers` and its tiers; false when it was not there. */
+  private unindex(driverId: string): boolean {
+    const driver = this.drivers.get(driverId);
+    if (!driver) return false;
+    this.drivers.delete(driverId);
+    this.unlist(driver);
+    return true;
+  }
+
+  private unlist(driver: Candidate): void {
+    for (const tier of this.tiersServed(driver)) {
+      const ids = this.byTier.get(tier);
+      ids?.delete(driver.driverId);
+      if (ids?.size === 0) this.byTier.delete(tier);
+    }
   }
 
   private changed(driverId: string): void {
@@ -186,7 +234,7 @@ export class GeoCell extends DurableObject<Env> {
     const freshSince = now - this.config.DRIVER_STALE_MS;
     for (const d of this.drivers.values()) {
       if (d.locationAt >= freshSince) continue;
-      this.drivers.delete(d.driverId);
+      this.unindex(d.driverId);
       this.unsaved.add(d.driverId);
     }
     if (this.demand.prune(now).length > 0)
@@ -259,9 +307,17 @@ export class GeoCell extends DurableObject<Env> {
     return { availableDrivers, recentRequests, activeTrips };
   }
 
-  /** Whether `driver` serves `tier`; a row without tiers (from before them) serves the default tier. */
-  private serves(driver: Candidate, tier: string): boolean {
-    return driver.tiers === undefined ? tier === defaultTierOf(this.config.TIERS) : driver.tiers.includes(tier);
+  /** The fresh drivers who serve `tier`, from its index: no walk of the cell's other drivers. */
+  private freshServing(tier: string, now: number): Candidate[] {
+    const ids = this.byTier.get(tier);
+    if (!ids) return [];
+    const freshSince = now - this.config.DRIVER_STALE_MS;
+    const drivers: Candidate[] = [];
+    for (const id of ids) {
+      const d = this.drivers.get(id);
+      if (d && d.locationAt >= freshSince) drivers.push(d);
+    }
+    return drivers;
   }
 
   /** Whether a request of `requested` counts towards `tier`'s surge; one from before tiers was the default tier's. */
@@ -278,17 +334,21 @@ export class GeoCell extends DurableObject<Env> {
    */
   snapshot(now: number, nearest?: NearestQuery): CellSnapshot {
     this.pruneIfDue(now);
-    const fresh = this.freshDrivers(now);
-    const recentRequests = this.demand.liveRiders(now);
-    if (!nearest) return { drivers: fresh, availableDrivers: fresh.length, recentRequests };
+    if (!nearest) {
+      const fresh = this.freshDrivers(now);
+      return { drivers: fresh, availableDrivers: fresh.length, recentRequests: this.demand.liveRiders(now) };
+    }
     const tier = nearest.tier;
-    if (tier === undefined)
+    if (tier === undefined) {
+      const fresh = this.freshDrivers(now);
+      const recentRequests = this.demand.liveRiders(now);
       return {
         drivers: nearestOf(fresh, nearest.point, nearest.limit, new Set(nearest.exclude)),
         availableDrivers: fresh.length,
         recentRequests,
       };
-    const drivers = fresh.filter((d) => this.serves(d, tier));
+    }
+    const drivers = this.freshServing(tier, now);
     return {
       drivers: nearestOf(drivers, nearest.point, nearest.limit, new Set(nearest.exclude)),
       availableDrivers: drivers.length,
@@ -302,10 +362,9 @@ export class GeoCell extends DurableObject<Env> {
    */
   tierSnapshot(now: number, point: LatLng, tiers: readonly string[], limit: number): TierSnapshot {
     this.pruneIfDue(now);
-    const fresh = this.freshDrivers(now);
     const byTier: TierSnapshot["byTier"] = {};
     for (const tier of tiers.slice(0, 20)) {
-      const drivers = fresh.filter((d) => this.serves(d, tier));
+      const drivers = this.freshServing(tier, now);
       byTier[tier] = {
         drivers: nearestOf(drivers, point, limit, new Set()),
         availableDrivers: drivers.length,
@@ -314,6 +373,10 @@ export class GeoCell extends DurableObject<Env> {
     }
     return { byTier };
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The `limit` drivers nearest to `point`, leaving out `excluded`. */

@@ -35,12 +35,14 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
   private outboxFailures = 0;
 
+  /** `fresh`: the room is being created, so its tables need no check for older columns. */
   constructor(
     storage: DurableObjectStorage,
     private readonly host: LogHost,
+    fresh = false,
   ) {
-    this.events = new EventLog(storage);
-    this.commands = new Commands(storage);
+    this.events = new EventLog(storage, fresh);
+    this.commands = new Commands(storage, fresh);
   }
 
   /** True when `storage` already holds a log: the room was created (nothing is written to find out). */

@@ -17,6 +17,7 @@ import type { Identity } from "../auth/jwt";
 import { loadConfig, type Config } from "../config";
 import { ApiError, badRequest, fail, forbidden, notFound, ok, type Result, unauthorized } from "../errors";
 import { errorReason } from "../redact";
+import { LastSeenThrottle } from "../domain/last-seen";
 import {
   SESSION_ENDED_CLOSE_CODE,
   TOKEN_EXPIRED_CLOSE_CODE,
@@ -53,6 +54,11 @@ export abstract class SocketHub<
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;
+  /**
+   * Writes its users' last seen as they come and go (domain/last-seen.ts's throttle), or null: a room whose
+   * connections are not a user being seen (the trip room: its rider and driver are seen in chat and on the channel).
+   */
+  protected readonly lastSeen: LastSeenThrottle | null = new LastSeenThrottle();
   /** zod schema of every frame a client may send to this room. */
   protected abstract readonly clientFrames: z.ZodType<ClientFrame>;
 
@@ -368,7 +374,8 @@ export abstract class SocketHub<
 
   /** The room's presence hook, and the user's last seen (rooms/last-seen.ts) as they come and go. */
   private presenceChanged(userId: string, event: "join" | "leave"): void {
-    writeLastSeen(this.ctx, this.env.DB, userId, (where, err) => this.logError(where, err));
+    if (this.lastSeen?.shouldWrite(userId, event, Date.now()))
+      writeLastSeen(this.ctx, this.env.DB, userId, (where, err) => this.logError(where, err));
     this.onPresence(userId, event);
   }
 

@@ -20,19 +20,20 @@ import { arrivalPushOf } from "../db/notifications";
 import { arrivalSmsDecision } from "../notify/arrival-sms";
 import { arrivalSmsNotification, type NotificationMessage } from "../notify/message";
 import { enqueueNotifications } from "../notify/producer";
+import type { LazyTables } from "./lazy-tables";
 
 /** How long a timer waits to look again at a push that has not settled yet, or after a failed look. */
 export const ARRIVAL_SMS_RECHECK_MS = 10_000;
 
-export function createArrivalSmsSchema(sql: SqlStorage): void {
-  // One row per arrival whose push went out: the status event's seq, when to look, and until
-  // when an unsettled push may hold the text back.
-  sql.exec(`CREATE TABLE IF NOT EXISTS arrival_sms (
-    seq INTEGER PRIMARY KEY,
-    check_at INTEGER NOT NULL,
-    give_up_waiting_at INTEGER NOT NULL
-  )`);
-}
+/**
+ * One row per arrival whose push went out: the status event's seq, when to look, and until when an unsettled push may
+ * hold the text back. Made with the first timer (rooms/lazy-tables.ts): most trips never set one.
+ */
+const ARRIVAL_SMS_TABLE = `CREATE TABLE IF NOT EXISTS arrival_sms (
+  seq INTEGER PRIMARY KEY,
+  check_at INTEGER NOT NULL,
+  give_up_waiting_at INTEGER NOT NULL
+)`;
 
 type Timer = { seq: number; check_at: number; give_up_waiting_at: number };
 
@@ -53,11 +54,21 @@ export type ArrivalSmsRoom = {
 };
 
 export class ArrivalSmsTimers {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly tables: LazyTables) {
+    this.sql = tables.sql;
+  }
+
+  /** Whether a timer was ever set here: without one there is no table to read. */
+  private get made(): boolean {
+    return this.tables.has("arrival_sms");
+  }
 
   /** Sets the timer of the arrival stored as `seq`; returns when it rings. */
   set(seq: number, now: number, afterSeconds: number): number {
     const checkAt = now + afterSeconds * 1000;
+    this.tables.ensure("arrival_sms", ARRIVAL_SMS_TABLE);
     this.sql.exec(
       `INSERT OR IGNORE INTO arrival_sms (seq, check_at, give_up_waiting_at) VALUES (?, ?, ?)`,
       seq,
@@ -69,11 +80,12 @@ export class ArrivalSmsTimers {
 
   /** The trip moved on from `arrived` (started, cancelled, handed back): no text for it. */
   clear(): void {
-    this.sql.exec(`DELETE FROM arrival_sms`);
+    if (this.made) this.sql.exec(`DELETE FROM arrival_sms`);
   }
 
   /** When the next timer rings, if one is set. */
   next(): number | null {
+    if (!this.made) return null;
     return this.sql.exec<{ at: number | null }>(`SELECT MIN(check_at) AS at FROM arrival_sms`).one().at;
   }
 
@@ -82,6 +94,7 @@ export class ArrivalSmsTimers {
    * done, and moves the others (a push not settled yet, a failed look) ARRIVAL_SMS_RECHECK_MS on.
    */
   async ring(room: ArrivalSmsRoom, now: number): Promise<void> {
+    if (!this.made) return;
     const due = this.sql
       .exec<Timer>(`SELECT seq, check_at, give_up_waiting_at FROM arrival_sms WHERE check_at <= ?`, now)
       .toArray();

@@ -6,15 +6,15 @@
  */
 import { ApiError } from "../errors";
 import { checkPin, newPin, NO_LOCK, type PinLock, type PinRules } from "../domain/trip-pin";
+import type { LazyTables } from "./lazy-tables";
 
-export function createPinSchema(sql: SqlStorage): void {
-  sql.exec(`CREATE TABLE IF NOT EXISTS trip_pin (
-    pin TEXT NOT NULL,
-    failures INTEGER NOT NULL,
-    lockouts INTEGER NOT NULL,
-    locked_until INTEGER NOT NULL
-  )`);
-}
+/** Made with the PIN (rooms/lazy-tables.ts): a trip whose area asks for none never needs it. */
+const PIN_TABLE = `CREATE TABLE IF NOT EXISTS trip_pin (
+  pin TEXT NOT NULL,
+  failures INTEGER NOT NULL,
+  lockouts INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL
+)`;
 
 type PinRow = { pin: string; failures: number; lockouts: number; locked_until: number };
 
@@ -22,11 +22,16 @@ export class TripPin {
   /** The PIN as last read (null: the trip needs none); it never changes once issued. Memory only. */
   private readPin: string | null | undefined = undefined;
 
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly tables: LazyTables) {
+    this.sql = tables.sql;
+  }
 
   /** Gives the trip a fresh random PIN (once: a repeated create keeps the first). */
   issue(): void {
     if (this.row()) return;
+    this.tables.ensure("trip_pin", PIN_TABLE);
     this.sql.exec(
       `INSERT INTO trip_pin (pin, failures, lockouts, locked_until) VALUES (?, ?, ?, ?)`,
       newPin(),
@@ -78,6 +83,7 @@ export class TripPin {
   }
 
   private row(): PinRow | undefined {
+    if (!this.tables.has("trip_pin")) return undefined;
     return this.sql.exec<PinRow>(`SELECT pin, failures, lockouts, locked_until FROM trip_pin`).toArray()[0];
   }
 }

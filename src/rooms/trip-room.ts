@@ -59,11 +59,12 @@ import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalE
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
-import { createPinSchema, TripPin } from "./trip-pin";
-import { createShareSchema, TripShares } from "./trip-share";
-import { createDriverCardSchema, TripDriverCards } from "./trip-driver-card";
-import { ArrivalSmsTimers, createArrivalSmsSchema } from "./trip-arrival-sms";
-import { createScheduleSchema, riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
+import { LazyTables } from "./lazy-tables";
+import { TripPin } from "./trip-pin";
+import { TripShares } from "./trip-share";
+import { TripDriverCards } from "./trip-driver-card";
+import { ArrivalSmsTimers } from "./trip-arrival-sms";
+import { riderSlot, type ScheduleLeads, scheduleMoney, TripSchedule } from "./trip-schedule";
 import type { SharedTrip, StuckTrip } from "../protocol/safety";
 import type { TripDriver } from "../protocol/vehicles";
 import { pinRequiredAt } from "../domain/trip-pin";
@@ -74,10 +75,15 @@ import { opsDesk } from "./stubs";
 export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   protected readonly kind = "TripRoom";
   protected readonly clientFrames = TripClientFrame;
+  /**
+   * A trip's connections do not write last seen: its rider and driver are not contacts, the room shows no presence,
+   * and the driver is seen on their channel. Two D1 writes per trip fewer (bench/PROFILE.md).
+   */
+  protected override readonly lastSeen = null;
   /** The trip's log and chat, once the trip is created (chat-log's RoomStorage). */
   private readonly kept = new RoomStorage<TripStoredFrame>(
     this.ctx.storage,
-    () => this.openStorage(),
+    (fresh) => this.openStorage(fresh),
     "trip not found",
   );
   /** The dispatch loop, with its "a pass is running" flag; lives as long as this activation. */
@@ -86,33 +92,34 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private readonly record = new TripRecord(this.ctx.storage.sql);
   /** The driver's position and the ride's breadcrumb in SQLite; its cache lives as long as this activation. */
   private readonly track = new TripTrack(this.ctx.storage.sql);
-  /** The trip's PIN and its lockout in SQLite; nothing in memory. */
-  private readonly pins = new TripPin(this.ctx.storage.sql);
-  /** The trip's share links and its drivers' first names in SQLite; nothing in memory. */
-  private readonly shares = new TripShares(this.ctx.storage.sql);
-  /** The reserved drivers' ratings and cars in SQLite (rooms/trip-driver-card.ts); nothing in memory. */
-  private readonly cards = new TripDriverCards(this.ctx.storage.sql);
+  /** The tables below that most trips never write, made with their first row (rooms/lazy-tables.ts). */
+  private readonly tables = new LazyTables(this.ctx.storage.sql);
+  /** The trip's PIN and its lockout in SQLite; the PIN in memory once read. */
+  private readonly pins = new TripPin(this.tables);
+  /** The trip's share links and its drivers' first names in SQLite; the names in memory once read. */
+  private readonly shares = new TripShares(this.tables);
+  /** The reserved drivers' ratings and cars in SQLite (rooms/trip-driver-card.ts); in memory once read. */
+  private readonly cards = new TripDriverCards(this.tables);
   /** The timer of the delayed arrival SMS in SQLite (rooms/trip-arrival-sms.ts); nothing in memory. */
-  private readonly arrivalSms = new ArrivalSmsTimers(this.ctx.storage.sql);
+  private readonly arrivalSms = new ArrivalSmsTimers(this.tables);
   /** A scheduled ride's hold and dispatch timers in SQLite (rooms/trip-schedule.ts); nothing in memory. */
-  private readonly schedule = new TripSchedule(this.ctx.storage.sql);
+  private readonly schedule = new TripSchedule(this.tables);
   /** `logError` for the trip's parts that log on its behalf. */
   private readonly logErrorAt = (where: string, err: unknown) => this.logError(where, err);
 
-  /** Opens the log and chat and creates the trip's tables (RoomStorage runs it once). */
-  private openStorage(): LoggedChat<TripStoredFrame> {
+  /**
+   * Opens the log and chat and creates the tables every trip writes (RoomStorage runs it once); the others are made
+   * when first written (`tables`).
+   */
+  private openStorage(fresh: boolean): LoggedChat<TripStoredFrame> {
     const opened = openLoggedChat<TripStoredFrame>(
       this.ctx.storage,
       this.env.DB,
       this.logHost((events) => this.writeBehind(events)),
+      fresh,
     );
     createRecordSchema(this.sql);
-    createTrackSchema(this.sql);
-    createPinSchema(this.sql);
-    createShareSchema(this.sql);
-    createDriverCardSchema(this.sql);
-    createArrivalSmsSchema(this.sql);
-    createScheduleSchema(this.sql);
+    createTrackSchema(this.sql, fresh);
     this.sql.exec(RESERVING_SCHEMA);
     // The ledger postings a finished trip still owes (rooms/trip-settlement.ts).
     this.sql.exec(SETTLEMENT_SCHEMA);
@@ -641,7 +648,11 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     try {
       return this.ctx.storage.transactionSync(write);
     } catch (err) {
+      // What the rolled-back writes may have left in memory ahead of SQLite.
       this.record.forget();
+      this.tables.forget();
+      this.cards.forget();
+      this.shares.forget();
       throw err;
     }
   }

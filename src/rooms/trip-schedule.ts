@@ -19,17 +19,19 @@ import { releaseHold, holdFare } from "../db/holds";
 import { claimActiveTrip, releaseActiveTrip } from "../db/trips";
 import { isActive, type TripCommand, type TripState } from "../domain/trip";
 import type { Result } from "../errors";
+import type { LazyTables } from "./lazy-tables";
 import { tripRoom } from "./stubs";
 
-export function createScheduleSchema(sql: SqlStorage): void {
-  // One row for a scheduled ride, none for a ride requested for now. `hold_placed_at` is null until the hold is in.
-  sql.exec(`CREATE TABLE IF NOT EXISTS schedule (
-    pickup_at INTEGER NOT NULL,
-    hold_at INTEGER NOT NULL,
-    dispatch_at INTEGER NOT NULL,
-    hold_placed_at INTEGER
-  )`);
-}
+/**
+ * One row for a scheduled ride, none for a ride requested for now (the table is made only for a scheduled ride:
+ * rooms/lazy-tables.ts). `hold_placed_at` is null until the hold is in.
+ */
+const SCHEDULE_TABLE = `CREATE TABLE IF NOT EXISTS schedule (
+  pickup_at INTEGER NOT NULL,
+  hold_at INTEGER NOT NULL,
+  dispatch_at INTEGER NOT NULL,
+  hold_placed_at INTEGER
+)`;
 
 type ScheduleRow = { pickup_at: number; hold_at: number; dispatch_at: number; hold_placed_at: number | null };
 
@@ -52,12 +54,17 @@ export type ScheduleRoom = {
 };
 
 export class TripSchedule {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly tables: LazyTables) {
+    this.sql = tables.sql;
+  }
 
   /** Sets the ride's timers from its pickup time; the hold never comes before `now`, nor dispatch before the hold. */
   set(pickupAt: number, now: number, leads: ScheduleLeads): void {
     const holdAt = Math.max(now, pickupAt - leads.holdLeadMs);
     const dispatchAt = Math.max(holdAt, pickupAt - leads.dispatchLeadMs);
+    this.tables.ensure("schedule", SCHEDULE_TABLE);
     this.sql.exec(
       `INSERT INTO schedule (pickup_at, hold_at, dispatch_at, hold_placed_at) VALUES (?, ?, ?, NULL)`,
       pickupAt,
@@ -121,6 +128,7 @@ export class TripSchedule {
   }
 
   private row(): ScheduleRow | null {
+    if (!this.tables.has("schedule")) return null;
     return this.sql.exec<ScheduleRow>(`SELECT * FROM schedule`).toArray()[0] ?? null;
   }
 }

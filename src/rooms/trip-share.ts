@@ -7,19 +7,21 @@
  */
 import { toBase64Url, utf8 } from "../auth/encoding";
 import { newId } from "../ids";
+import type { LazyTables } from "./lazy-tables";
 
 const SECRET_BYTES = 32;
 
-export function createShareSchema(sql: SqlStorage): void {
-  sql.exec(`CREATE TABLE IF NOT EXISTS trip_share (
-    id TEXT PRIMARY KEY,
-    secret_hash TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    revoked_at INTEGER
-  )`);
-  sql.exec(`CREATE TABLE IF NOT EXISTS trip_driver_name (driver_id TEXT PRIMARY KEY, first_name TEXT NOT NULL)`);
-}
+// Both made with their first row (rooms/lazy-tables.ts): most trips are never shared, and a trip nobody accepts
+// never learns a name.
+const SHARE_TABLE = `CREATE TABLE IF NOT EXISTS trip_share (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+)`;
+const DRIVER_NAME_TABLE = `CREATE TABLE IF NOT EXISTS trip_driver_name (
+  driver_id TEXT PRIMARY KEY, first_name TEXT NOT NULL)`;
 
 /** A random 256-bit secret needs no salt or slow hash: there is nothing to guess. */
 async function hashSecret(secret: string): Promise<string> {
@@ -29,10 +31,20 @@ async function hashSecret(secret: string): Promise<string> {
 export type ShareLookup = { state: "live"; expiresAt: number } | { state: "ended" } | { state: "unknown" };
 
 export class TripShares {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+  /**
+   * The drivers' first names as read or written, by driver id (null: none kept). Every view of an assigned trip shows
+   * one, so reading it each time was a statement per fix and frame; the object is the only writer. Memory only.
+   */
+  private readonly names = new Map<string, string | null>();
+
+  constructor(private readonly tables: LazyTables) {
+    this.sql = tables.sql;
+  }
 
   /** Links not revoked and not expired at `now`. */
   liveCount(now: number): number {
+    if (!this.tables.has("trip_share")) return 0;
     return this.sql
       .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM trip_share WHERE revoked_at IS NULL AND expires_at > ?`, now)
       .one().n;
@@ -56,6 +68,7 @@ export class TripShares {
     const { secret, hash } = fresh;
     const id = newId("shr");
     const expiresAt = now + ttlMs;
+    this.tables.ensure("trip_share", SHARE_TABLE);
     this.sql.exec(
       `INSERT INTO trip_share (id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
       id,
@@ -68,6 +81,7 @@ export class TripShares {
 
   /** Revokes every link still working; returns how many. */
   revokeAll(now: number): number {
+    if (!this.tables.has("trip_share")) return 0;
     return this.sql.exec(`UPDATE trip_share SET revoked_at = ? WHERE revoked_at IS NULL AND expires_at > ?`, now, now)
       .rowsWritten;
   }
@@ -75,6 +89,7 @@ export class TripShares {
   /** What a secret opens at `now`: a live link, one that was revoked or has expired, or nothing. */
   async lookup(secret: string, now: number): Promise<ShareLookup> {
     const hash = await hashSecret(secret);
+    if (!this.tables.has("trip_share")) return { state: "unknown" };
     const row = this.sql
       .exec<{ expires_at: number; revoked_at: number | null }>(
         `SELECT expires_at, revoked_at FROM trip_share WHERE secret_hash = ?`,
@@ -88,20 +103,31 @@ export class TripShares {
 
   /** Keeps the first word of the accepting driver's name: all the shared view shows of them. */
   rememberDriver(driverId: string, name: string): void {
-    const firstName = name.trim().split(/\s+/)[0] || "Your driver";
+    const firstName = (name.trim().split(/\s+/)[0] || "Your driver").slice(0, 50);
+    this.tables.ensure("trip_driver_name", DRIVER_NAME_TABLE);
     this.sql.exec(
       `INSERT INTO trip_driver_name (driver_id, first_name) VALUES (?, ?)
        ON CONFLICT (driver_id) DO UPDATE SET first_name = excluded.first_name`,
       driverId,
-      firstName.slice(0, 50),
+      firstName,
     );
+    this.names.set(driverId, firstName);
   }
 
   driverFirstName(driverId: string): string | null {
-    return (
-      this.sql
-        .exec<{ first_name: string }>(`SELECT first_name FROM trip_driver_name WHERE driver_id = ?`, driverId)
-        .toArray()[0]?.first_name ?? null
-    );
+    const known = this.names.get(driverId);
+    if (known !== undefined) return known;
+    const read = this.tables.has("trip_driver_name")
+      ? (this.sql
+          .exec<{ first_name: string }>(`SELECT first_name FROM trip_driver_name WHERE driver_id = ?`, driverId)
+          .toArray()[0]?.first_name ?? null)
+      : null;
+    this.names.set(driverId, read);
+    return read;
+  }
+
+  /** Drops the names in memory (a transaction rolled back, and may have taken a write with it). */
+  forget(): void {
+    this.names.clear();
   }
 }

@@ -17,7 +17,8 @@ const LAST_FIX_SAVE_MS = 5_000;
  */
 const BREADCRUMB_BATCH = 5;
 
-export function createTrackSchema(sql: SqlStorage): void {
+/** `fresh`: the trip is being created, so the tables are made now with every column. */
+export function createTrackSchema(sql: SqlStorage, fresh: boolean): void {
   // `received_at` is this object's clock when the fix arrived: the fare judges speeds on it, never on the phone's
   // `at`.
   sql.exec(
@@ -26,6 +27,7 @@ export function createTrackSchema(sql: SqlStorage): void {
   );
   // Trips made before the column existed get it here (SQLite has no ADD COLUMN IF NOT EXISTS).
   if (
+    !fresh &&
     !sql
       .exec<{ name: string }>(`PRAGMA table_info(breadcrumb)`)
       .toArray()
@@ -40,6 +42,7 @@ export function createTrackSchema(sql: SqlStorage): void {
      at INTEGER NOT NULL, received_at INTEGER)`,
   );
   if (
+    !fresh &&
     !sql
       .exec<{ name: string }>(`PRAGMA table_info(last_location)`)
       .toArray()

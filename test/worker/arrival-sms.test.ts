@@ -105,9 +105,11 @@ async function arrival(n: number, { verified = true } = {}): Promise<Arrival> {
   return { rider, driver, tripId: trip.id, pin, phone, pushId };
 }
 
-/** The seq of the arrival whose SMS timer is set in the trip, or null when none is. */
+/** The seq of the arrival whose SMS timer is set in the trip, or null when none is (nor its table, made with one). */
 function timerSeq(tripId: string): Promise<number | null> {
   return runInDurableObject(tripStub(tripId), (_room, ctx) => {
+    const made = ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'arrival_sms'`).toArray().length > 0;
+    if (!made) return null;
     const [row] = ctx.storage.sql.exec<{ seq: number }>(`SELECT seq FROM arrival_sms`).toArray();
     return row?.seq ?? null;
   });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { call, connectOk, createRoom, registerUser, type TestUser } from "../helpers/api";
 import { expectError, wsPath } from "../helpers/chat";
-import { waitFor } from "../helpers/dispatch";
+import { area, offset, onlineDriver, requestTrip, settle, waitFor } from "../helpers/dispatch";
 
 const presence = (viewer: TestUser, userId: string) =>
   call("GET", `/v1/users/${userId}/presence`, { token: viewer.token });
@@ -13,10 +13,14 @@ const setPrivacy = (user: TestUser, lastSeen: unknown) =>
 
 /** Opens and closes a socket of `user` in a room of theirs, then waits until their last seen is written. */
 async function beSeen(user: TestUser): Promise<number> {
-  const before = Date.now();
-  const room = await createRoom(user);
-  const socket = await connectOk(wsPath(room.id), user.token);
+  return beSeenIn(user, (await createRoom(user)).id);
+}
+
+/** As `beSeen`, in room `roomId`; answers the last seen its close wrote. */
+async function beSeenIn(user: TestUser, roomId: string): Promise<number> {
+  const socket = await connectOk(wsPath(roomId), user.token);
   await socket.nextOfType("welcome");
+  const before = Date.now();
   socket.close();
   await socket.waitClosed();
   return waitFor("last seen written", async () => {
@@ -37,6 +41,41 @@ describe("last seen", () => {
     expect((await presence(ada, ada.user.id)).body).toEqual({ userId: ada.user.id, lastSeenAt: null });
     const at = await beSeen(ada);
     expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("is not written again by a reconnect within the minute, but a close always is", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    const closedAt = await beSeenIn(ada, room.id);
+    // A reconnect to the same room within the minute is not written (last seen is shown to the minute)...
+    const again = await connectOk(wsPath(room.id), ada.token);
+    await again.nextOfType("welcome");
+    await settle(300);
+    expect((await presence(ada, ada.user.id)).body.lastSeenAt).toBe(closedAt);
+    // ...but its close is, so that last seen is right once the user has left.
+    again.close();
+    await again.waitClosed();
+    await waitFor("the close written", async () => {
+      const at = (await presence(ada, ada.user.id)).body.lastSeenAt as number;
+      return at > closedAt ? at : undefined;
+    });
+  });
+
+  it("is not written by a trip's sockets, only by chat rooms and the driver channel", async () => {
+    const pickup = area(1);
+    const driver = await onlineDriver(pickup);
+    const rider = await registerUser();
+    const trip = await requestTrip(rider, pickup, offset(pickup, 2));
+    const socket = await connectOk(`/v1/trips/${trip.id}/ws`, rider.token);
+    await socket.nextOfType("welcome");
+    socket.close();
+    await socket.waitClosed();
+    await settle(300);
+    expect((await presence(rider, rider.user.id)).body.lastSeenAt).toBeNull();
+    // The driver, connected on their channel, is seen.
+    expect((await presence(rider, driver.user.id)).body.lastSeenAt).not.toBeNull();
+    // The same rider in a chat room is.
+    await beSeen(rider);
   });
 
   it("follows the setting: everyone, contacts, nobody; the user always sees their own", async () => {

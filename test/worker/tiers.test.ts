@@ -5,7 +5,7 @@
 // moto; "economy town" (60°-68° E, vitest.config.ts) offers economy only.
 import { afterAll, describe, expect, it } from "vitest";
 import { RidewireClient } from "@ridewire/client";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { call, connectOk, registerUser, type TestUser, type WireJson } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
 import {
@@ -23,6 +23,8 @@ import {
 } from "../helpers/dispatch";
 import { approvedDriverWithTier } from "../helpers/vehicles";
 import type { LatLng } from "../../src/protocol/common";
+import { haversineKm } from "../../src/domain/geo";
+import type { Candidate } from "../../src/domain/matching";
 
 afterAll(stopTripAlarms);
 
@@ -200,6 +202,71 @@ describe("matching by tier", () => {
     const res = await quote(rider, { pickup, dropoff: offset(pickup, 4) });
     expect(res.body.quotes.map((q: WireJson) => q.tier)).toEqual(["economy"]);
     expect(res.body.quote.pickupEtaSec).not.toBeNull();
+  });
+});
+
+describe("a cell's drivers by tier", () => {
+  // A cell indexes its drivers by tier, so that a quote asking for a tier nobody serves there costs
+  // no walk of its drivers. Its answers must be what a walk of every driver would give.
+  const STALE_MS = 60_000;
+  const served = (d: Candidate, tier: string) => (d.tiers ?? ["economy"]).includes(tier);
+  /** What the cell must answer for `tier`: a walk of every fresh driver, nearest first. */
+  function walked(drivers: Map<string, Candidate>, tier: string, point: LatLng, now: number, limit: number) {
+    const serving = [...drivers.values()].filter((d) => d.locationAt >= now - STALE_MS && served(d, tier));
+    const nearest = serving
+      .map((d) => ({ d, km: haversineKm(d.location, point) }))
+      .sort((a, b) => a.km - b.km)
+      .slice(0, limit)
+      .map(({ d }) => d.driverId);
+    return { nearest, availableDrivers: serving.length };
+  }
+
+  it("answers as a walk of all its drivers would, through moves, tier changes, removals and staleness", async () => {
+    const point = area(40);
+    const cell = env.GEO_CELL.get(env.GEO_CELL.idFromName(`tier-index-${crypto.randomUUID()}`));
+    const tiers = ["economy", "comfort", "xl", "moto"];
+    const choices: (string[] | undefined)[] = [undefined, ["economy"], ["comfort", "economy"], ["xl"], ["moto"], []];
+    const drivers = new Map<string, Candidate>();
+    const now = Date.now();
+    // A fixed walk of changes (Park and Miller's minimal generator): the same each run.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 16807) % 2147483647;
+      return seed % n;
+    };
+    for (let step = 0; step < 120; step++) {
+      const id = `drv_tier_${next(12)}`;
+      if (next(5) === 0) {
+        await cell.removeDriver(id);
+        drivers.delete(id);
+      } else {
+        const tiersOfDriver = choices[next(choices.length)];
+        const candidate: Candidate = {
+          driverId: id,
+          location: offset(point, next(40) / 10, next(40) / 10),
+          // Some reports are older than DRIVER_STALE_MS: stale, never answered.
+          locationAt: now - (next(4) === 0 ? STALE_MS + 5_000 : next(30_000)),
+          rating: null,
+          acceptanceRate: null,
+          ...(tiersOfDriver === undefined ? {} : { tiers: tiersOfDriver }),
+        };
+        await cell.upsertDriver(candidate);
+        drivers.set(id, candidate);
+      }
+      if (step % 10 !== 9) continue;
+      const answer = await cell.tierSnapshot(now, point, tiers, 3);
+      for (const tier of tiers) {
+        const expected = walked(drivers, tier, point, now, 3);
+        expect(answer.byTier[tier]?.drivers.map((d) => d.driverId)).toEqual(expected.nearest);
+        expect(answer.byTier[tier]?.availableDrivers).toBe(expected.availableDrivers);
+        const single = await cell.snapshot(now, { point, limit: 3, exclude: [], tier });
+        expect(single.drivers.map((d) => d.driverId)).toEqual(expected.nearest);
+        expect(single.availableDrivers).toBe(expected.availableDrivers);
+      }
+    }
+    // The walk did reach every case: drivers of several tiers at once, and a tier with nobody.
+    const final = await cell.tierSnapshot(now, point, tiers, 3);
+    expect(Object.values(final.byTier).filter((t) => t.availableDrivers > 0).length).toBeGreaterThan(1);
   });
 });
 

@@ -484,3 +484,43 @@ describe("eviction mid-trip", () => {
     for (const s of [back.socket, driverSide.socket, driver.socket]) s.close();
   });
 });
+
+describe("the trip's tables", () => {
+  const tablesOf = (tripId: string) =>
+    runInDurableObject(tripStub(tripId), (_room, ctx) =>
+      ctx.storage.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .toArray()
+        .map((row) => row.name),
+    );
+
+  it("makes those a trip may never need with their first row, and finds them again after a wake", async () => {
+    const pickup = area(44);
+    const driver = await onlineDriver(offset(pickup, 0.5), "Zora Quixley");
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
+
+    // Accepted: the driver's card and name are kept; no arrival SMS timer, schedule or share link was ever written.
+    const made = await tablesOf(trip.id);
+    expect(made).toEqual(expect.arrayContaining(["trip", "events", "trip_driver_card", "trip_driver_name"]));
+    for (const never of ["arrival_sms", "schedule", "trip_share"]) expect(made).not.toContain(never);
+    const card = (await getTrip(rider, trip.id)).driver;
+    expect(card).toMatchObject({ firstName: "Zora" });
+
+    // Woken, the trip reads the card from SQLite as it was, and its missing tables still answer as empty.
+    await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
+    expect((await getTrip(rider, trip.id)).driver).toEqual(card);
+    expect((await call("GET", `/v1/shared/${trip.id}.${"A".repeat(43)}`)).status).toBe(404);
+    expect((await call("DELETE", `/v1/trips/${trip.id}/share`, { token: rider.token })).body).toEqual({ revoked: 0 });
+
+    // The first link makes its table; woken again, the trip finds the link.
+    const shared = await call("POST", `/v1/trips/${trip.id}/share`, { token: rider.token });
+    expect(shared.status).toBe(201);
+    expect(await tablesOf(trip.id)).toContain("trip_share");
+    await evictDurableObject(tripStub(trip.id), { webSockets: "hibernate" });
+    const view = await call("GET", `/v1/shared/${encodeURIComponent(shared.body.share.token)}`);
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ trip: { driver: { firstName: "Zora" } } });
+    expect((await call("DELETE", `/v1/trips/${trip.id}/share`, { token: rider.token })).body).toEqual({ revoked: 1 });
+  });
+});

@@ -594,8 +594,9 @@ export class RidewireClient {
   }
 
   /**
-   * When `userId` was last seen (a connection of theirs opened or closed), or null when their
-   * privacy setting hides it from this user (or they were never seen). This user's own, always.
+   * When `userId` was last seen (a connection of theirs to a chat room or their channel opened or
+   * closed), or null when their privacy setting hides it from this user (or they were never seen).
+   * This user's own, always.
    */
   async lastSeen(userId: string, options?: RequestOptions): Promise<number | null> {
     return (
