@@ -56,6 +56,7 @@ import {
   tellPickupCell,
 } from "./trip-dispatch";
 import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalError } from "./trip-commands";
+import { countDispatchRequest, countTripEvents } from "./trip-metrics";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
@@ -133,32 +134,38 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    * Creates the trip in `matching` and starts looking for a driver, or, with a pickup time, in
    * `scheduled` with its timers set (rooms/trip-schedule.ts). Idempotent on the trip id.
    */
-  async create(input: NewTripInput): Promise<Result<Trip>> {
+  async create(input: NewTripInput, traceId?: string): Promise<Result<Trip>> {
     this.kept.create();
-    return this.rpc("create", () => {
-      if (!this.record.exists()) {
-        const now = Date.now();
-        const state = this.transaction(() => {
-          const state = this.record.insert(input, now);
-          // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
-          if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
-          if (input.scheduledAt !== undefined) this.schedule.set(input.scheduledAt, now, this.scheduleLeads());
-          this.appendStatus(state);
-          return state;
-        });
-        const scheduledStep = this.schedule.next(state);
-        // A scheduled ride does nothing more until its hold is due.
-        if (scheduledStep !== null) {
-          this.wakeAt(scheduledStep);
-          return this.riderView(state);
+    return this.rpc(
+      "create",
+      () => {
+        if (!this.record.exists()) {
+          const now = Date.now();
+          const state = this.transaction(() => {
+            const state = this.record.insert(input, now);
+            // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
+            if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup))
+              this.pins.issue();
+            if (input.scheduledAt !== undefined) this.schedule.set(input.scheduledAt, now, this.scheduleLeads());
+            this.appendStatus(state);
+            return state;
+          });
+          const scheduledStep = this.schedule.next(state);
+          // A scheduled ride does nothing more until its hold is due.
+          if (scheduledStep !== null) {
+            this.wakeAt(scheduledStep);
+            return this.riderView(state);
+          }
+          this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
+          countDispatchRequest(this.config, state);
+          this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
+          // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
+          this.ctx.waitUntil(this.dispatch());
         }
-        this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
-        this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
-        // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
-        this.ctx.waitUntil(this.dispatch());
-      }
-      return this.riderView(this.state());
-    });
+        return this.riderView(this.state());
+      },
+      traceId,
+    );
   }
 
   get(identity: Identity): Promise<Result<Trip>> {
@@ -169,66 +176,89 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  accept(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("accept", () => {
-      // The driver's first name, for the card the accepted trip shows (and a share link): kept
-      // before the move, whose status frame already carries the card, and only from the driver
-      // the trip offered itself to (a refused accept leaves it unused).
-      if (this.state().offer?.driverId === identity.userId) this.shares.rememberDriver(identity.userId, identity.name);
-      return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
-    });
+  /** `traceId` on this and the other moves: the Worker request's (src/trace.ts), for the object's logs and notifications. */
+  accept(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.rpc(
+      "accept",
+      () => {
+        // The driver's first name, for the card the accepted trip shows (and a share link): kept
+        // before the move, whose status frame already carries the card, and only from the driver
+        // the trip offered itself to (a refused accept leaves it unused).
+        if (this.state().offer?.driverId === identity.userId)
+          this.shares.rememberDriver(identity.userId, identity.name);
+        return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
+      },
+      traceId,
+    );
   }
 
-  decline(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("decline", () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }));
+  decline(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.rpc(
+      "decline",
+      () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }),
+      traceId,
+    );
   }
 
   /**
    * `reply` "shown to driver": the caller is the driver's own session, which shows the trip it gets back to the
    * driver's apps, so the room does not tell the session again (one RPC fewer per move).
    */
-  arrived(identity: Identity, reply?: DriverReply): Promise<Result<Trip>> {
+  arrived(identity: Identity, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
     // The fix is the assigned driver's own (cleared when the driver changes).
-    return this.rpc("arrived", () =>
-      this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
+    return this.rpc(
+      "arrived",
+      () =>
+        this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
+      traceId,
     );
   }
 
   /** Needs the trip's PIN (as the rider read it out) when the trip has one. `reply`: as in `arrived`. */
-  start(identity: Identity, pin?: string, reply?: DriverReply): Promise<Result<Trip>> {
-    return this.rpc("start", () => {
-      const state = this.state();
-      const now = Date.now();
-      // Anyone else hears the domain's refusal below, without spending the trip's guesses.
-      if (state.driverId === identity.userId && state.status === "arrived")
-        this.pins.check(pin, now, {
-          maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
-          lockMs: this.config.TRIP_PIN_LOCK_MS,
-        });
-      return this.run({ type: "start", driverId: identity.userId, now }, reply);
-    });
+  start(identity: Identity, pin?: string, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
+    return this.rpc(
+      "start",
+      () => {
+        const state = this.state();
+        const now = Date.now();
+        // Anyone else hears the domain's refusal below, without spending the trip's guesses.
+        if (state.driverId === identity.userId && state.status === "arrived")
+          this.pins.check(pin, now, {
+            maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
+            lockMs: this.config.TRIP_PIN_LOCK_MS,
+          });
+        return this.run({ type: "start", driverId: identity.userId, now }, reply);
+      },
+      traceId,
+    );
   }
 
-  complete(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("complete", () => {
-      const state = this.state();
-      const { command, decision } = completeCommand(
-        this.config,
-        state,
-        identity.userId,
-        this.track.trace(),
-        Date.now(),
-      );
-      const trip = this.run(command);
-      logFareReview(state.id, decision);
-      return trip;
-    });
+  complete(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.rpc(
+      "complete",
+      () => {
+        const state = this.state();
+        const { command, decision } = completeCommand(
+          this.config,
+          state,
+          identity.userId,
+          this.track.trace(),
+          Date.now(),
+        );
+        const trip = this.run(command);
+        logFareReview(state.id, decision);
+        return trip;
+      },
+      traceId,
+    );
   }
 
   /** A cancel by the rider or the driver, its reason as domain/cancel-reasons reads it (the Worker checked it). */
-  cancel(identity: Identity, reason: CancelReason): Promise<Result<Trip>> {
-    return this.rpc("cancel", () =>
-      this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
+  cancel(identity: Identity, reason: CancelReason, traceId?: string): Promise<Result<Trip>> {
+    return this.rpc(
+      "cancel",
+      () => this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
+      traceId,
     );
   }
 
@@ -375,11 +405,15 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
-    return this.rpc("postMessage", async () => {
-      const posted = this.postChat(identity, text, idempotencyKey);
-      return this.room.chat.messageOf(this.state().id, posted);
-    });
+  postMessage(identity: Identity, text: string, idempotencyKey?: string, traceId?: string): Promise<Result<Message>> {
+    return this.rpc(
+      "postMessage",
+      async () => {
+        const posted = this.postChat(identity, text, idempotencyKey);
+        return this.room.chat.messageOf(this.state().id, posted);
+      },
+      traceId,
+    );
   }
 
   /** A fix from the assigned driver's session: ETA to the rider, and the breadcrumb during the ride. */
@@ -613,6 +647,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       }
     });
     for (const event of stored) this.publish(event);
+    countTripEvents(this.env.METRICS, this.config, before, after, events);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
     // A driver assigned or arrived: the watchdog's deadline (fixes only move it later, and the alarm finds that).
     if (before.status !== after.status) {
