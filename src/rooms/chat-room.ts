@@ -256,15 +256,20 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     idempotencyKey?: string,
     replyTo?: number,
     attachmentKeys?: string[],
+    traceId?: string,
   ): Promise<Result<Message>> {
-    return this.rpc("postMessage", async () => {
-      this.requireMember(identity.userId);
-      const posted =
-        replyTo === undefined
-          ? this.postAndNotify(identity, text, idempotencyKey, attachmentKeys)
-          : await this.replyAndNotify(identity, text, replyTo, idempotencyKey, attachmentKeys);
-      return this.room.chat.messageOf(this.roomId(), posted);
-    });
+    return this.rpc(
+      "postMessage",
+      async () => {
+        this.requireMember(identity.userId);
+        const posted =
+          replyTo === undefined
+            ? this.postAndNotify(identity, text, idempotencyKey, attachmentKeys)
+            : await this.replyAndNotify(identity, text, replyTo, idempotencyKey, attachmentKeys);
+        return this.room.chat.messageOf(this.roomId(), posted);
+      },
+      traceId,
+    );
   }
 
   /**
