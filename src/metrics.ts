@@ -82,17 +82,19 @@ export class Counter {
   }
 }
 
+/**
+ * A data point as this module writes it, and what it needs of a dataset: the shapes of the
+ * runtime's AnalyticsEngineDataPoint and AnalyticsEngineDataset, spelled out so that the protocol
+ * (and the client SDK that reads it) can import the metric names without the Workers types.
+ */
+export type MetricDataPoint = { indexes: string[]; blobs: string[]; doubles: number[] };
+export type MetricDataset = { writeDataPoint(point: MetricDataPoint): void };
+
 /** A flushed counter, as the operations desk takes it. */
 export type MetricRow = { name: MetricName; key: string; city: string; count: number; sumMs: number; maxMs: number };
 
 /** The data point of a flushed counter, or of one timing (`ms`). */
-export function dataPoint(
-  name: MetricName,
-  key: string,
-  city: string,
-  count: number,
-  ms = 0,
-): AnalyticsEngineDataPoint {
+export function dataPoint(name: MetricName, key: string, city: string, count: number, ms = 0): MetricDataPoint {
   return { indexes: [name], blobs: [name, label(key), label(city)], doubles: [count, ms] };
 }
 
@@ -126,7 +128,7 @@ export class MetricsRecorder {
   }
 
   /** A timing: written to `dataset` now (its own point, for quantiles), and counted for the live window. */
-  timing(dataset: AnalyticsEngineDataset | undefined, name: MetricName, ms: number, city = ""): void {
+  timing(dataset: MetricDataset | undefined, name: MetricName, ms: number, city = ""): void {
     const value = Math.max(0, Math.round(ms));
     dataset?.writeDataPoint(dataPoint(name, "", city, 1, value));
     const counter = this.counter(name, "", city);
@@ -144,7 +146,7 @@ export class MetricsRecorder {
    * Takes what was counted since the last flush (and zeroes it): the rows for the operations desk,
    * and the counters' data points written to `dataset` (timings were written as they happened).
    */
-  take(dataset: AnalyticsEngineDataset | undefined, now: number): MetricRow[] {
+  take(dataset: MetricDataset | undefined, now: number): MetricRow[] {
     this.lastFlushAt = now;
     this.pending = false;
     const rows: MetricRow[] = [];

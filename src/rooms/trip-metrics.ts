@@ -8,7 +8,7 @@
 import type { Config } from "../config";
 import { areaAt } from "../domain/service-area";
 import { openOffers, type TripEvent, type TripState } from "../domain/trip";
-import { metrics } from "../metrics";
+import { type MetricDataset, metrics } from "../metrics";
 
 /** The service area of a point, by name; "" outside every named one (or with none configured). */
 export function cityOf(config: Pick<Config, "SERVICE_AREAS">, point: TripState["pickup"]): string {
@@ -22,7 +22,7 @@ export function countDispatchRequest(config: Pick<Config, "SERVICE_AREAS">, stat
 
 /** Counts a committed move's dispatch events; `dataset` takes the timings as they happen. */
 export function countTripEvents(
-  dataset: AnalyticsEngineDataset | undefined,
+  dataset: MetricDataset | undefined,
   config: Pick<Config, "SERVICE_AREAS">,
   before: TripState,
   after: TripState,

@@ -176,7 +176,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  /** `traceId` on this and the other moves: the Worker request's (src/trace.ts), for the object's logs and notifications. */
+  /**
+   * `traceId` on this and the other moves: the Worker request's (src/trace.ts), for the object's logs and the
+   * notifications the move queues.
+   */
   accept(identity: Identity, traceId?: string): Promise<Result<Trip>> {
     return this.rpc(
       "accept",

@@ -4,14 +4,21 @@
  * (src/metrics-window.ts) that the live view reads.
  */
 import { describe, expect, it } from "vitest";
-import { dataPoint, FLUSH_INTERVAL_MS, MAX_POINTS_PER_FLUSH, METRIC_NAMES, MetricsRecorder } from "../../src/metrics";
+import {
+  dataPoint,
+  FLUSH_INTERVAL_MS,
+  MAX_POINTS_PER_FLUSH,
+  METRIC_NAMES,
+  type MetricDataPoint,
+  MetricsRecorder,
+} from "../../src/metrics";
 import { BUCKET_MS, MetricsWindow, WINDOW_BUCKETS } from "../../src/metrics-window";
 import { OpsMetricsResponse } from "../../src/protocol/ops-metrics";
 
 /** A dataset that keeps what is written, as Analytics Engine would receive it. */
 function dataset() {
-  const points: AnalyticsEngineDataPoint[] = [];
-  return { points, writeDataPoint: (point?: AnalyticsEngineDataPoint) => void (point && points.push(point)) };
+  const points: MetricDataPoint[] = [];
+  return { points, writeDataPoint: (point: MetricDataPoint) => void points.push(point) };
 }
 
 describe("the data point layout", () => {
