@@ -21,33 +21,10 @@
  * of that isolate's events). The counts are for dashboards and alerts, not for money.
  */
 
-/** The metrics, by name; docs/METRICS.md describes each (and test/unit/metrics.test.ts checks it does). */
-export const METRIC_NAMES = [
-  "http_request",
-  "error",
-  "connection_open",
-  "connection_close",
-  "frame_in",
-  "frame_out",
-  "delivery",
-  "ack",
-  "resume",
-  "reset",
-  "dispatch_request",
-  "offer_sent",
-  "offer_accepted",
-  "offer_declined",
-  "offer_expired",
-  "no_driver",
-  "dispatch_offer_ms",
-  "dispatch_match_ms",
-  "notification_sent",
-  "notification_retry",
-  "notification_failed",
-  "ledger_posting",
-  "ledger_refused",
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
+// The names live with the protocol (the desk's RPC input and the live view read them); this module owns their layout.
+import { METRIC_NAMES, type MetricName } from "./protocol/ops-metrics";
+
+export { METRIC_NAMES, type MetricName };
 
 /** The metrics written one point per event, with milliseconds in `doubles[1]`. */
 export const TIMINGS: ReadonlySet<MetricName> = new Set<MetricName>(["dispatch_offer_ms", "dispatch_match_ms"]);

@@ -6,7 +6,34 @@
  * this is the short window an operator watches.
  */
 import { z } from "zod";
-import { METRIC_NAMES } from "../metrics";
+
+/** The metrics, by name; docs/METRICS.md describes each; src/metrics.ts lays them out in Analytics Engine. */
+export const METRIC_NAMES = [
+  "http_request",
+  "error",
+  "connection_open",
+  "connection_close",
+  "frame_in",
+  "frame_out",
+  "delivery",
+  "ack",
+  "resume",
+  "reset",
+  "dispatch_request",
+  "offer_sent",
+  "offer_accepted",
+  "offer_declined",
+  "offer_expired",
+  "no_driver",
+  "dispatch_offer_ms",
+  "dispatch_match_ms",
+  "notification_sent",
+  "notification_retry",
+  "notification_failed",
+  "ledger_posting",
+  "ledger_refused",
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
 
 const Count = z.number().int().min(0);
 

@@ -3,6 +3,7 @@
  * recorder that batches counters between flushes, and the operations desk's rolling window
  * (src/metrics-window.ts) that the live view reads.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   dataPoint,
@@ -39,6 +40,11 @@ describe("the data point layout", () => {
     const point = dataPoint("error", "x".repeat(500), "y".repeat(65), 1);
     expect(point.blobs?.[1]).toHaveLength(64);
     expect(point.blobs?.[2]).toHaveLength(64);
+  });
+
+  it("documents every metric in docs/METRICS.md's table", () => {
+    const doc = readFileSync("docs/METRICS.md", "utf8");
+    for (const name of METRIC_NAMES) expect(doc).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, "m"));
   });
 
   it("has names that fit an index (96 bytes) and are unique", () => {
