@@ -30,7 +30,7 @@ export { METRIC_NAMES, type MetricName };
 export const TIMINGS: ReadonlySet<MetricName> = new Set<MetricName>(["dispatch_offer_ms", "dispatch_match_ms"]);
 
 /** How often an isolate writes its counters and hands them to the operations desk, at most. */
-export const FLUSH_INTERVAL_MS = 2_000;
+export const FLUSH_INTERVAL_MS = 5_000;
 
 /** Analytics Engine takes at most 250 data points per invocation: a flush writes no more. */
 export const MAX_POINTS_PER_FLUSH = 250;

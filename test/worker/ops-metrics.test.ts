@@ -1,7 +1,7 @@
 /**
  * The live metrics (src/metrics.ts, rooms/ops-desk.ts, GET /v1/ops/metrics) through the public
  * API: what users do shows up in the operators' window a few seconds later (isolates flush every
- * 2 s), by error code, socket kind and dispatch city; riders and drivers get 403. And the trace id
+ * 5 s), by error code, socket kind and dispatch city; riders and drivers get 403. And the trace id
  * of a request reaches the objects it calls: a chat post's notification, queued by the room's
  * object, carries it into the consumer's log line (console captured, as in trace.test.ts).
  */
@@ -43,7 +43,7 @@ async function metricsUntil(
   what: string,
   ready: (view: OpsMetricsResponse) => boolean,
 ): Promise<OpsMetricsResponse> {
-  const deadline = Date.now() + 12_000;
+  const deadline = Date.now() + 15_000;
   for (;;) {
     const view = await readMetrics(admin);
     if (ready(view)) return view;
