@@ -258,18 +258,14 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     attachmentKeys?: string[],
     traceId?: string,
   ): Promise<Result<Message>> {
-    return this.rpc(
-      "postMessage",
-      async () => {
-        this.requireMember(identity.userId);
-        const posted =
-          replyTo === undefined
-            ? this.postAndNotify(identity, text, idempotencyKey, attachmentKeys)
-            : await this.replyAndNotify(identity, text, replyTo, idempotencyKey, attachmentKeys);
-        return this.room.chat.messageOf(this.roomId(), posted);
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "postMessage", async () => {
+      this.requireMember(identity.userId);
+      const posted =
+        replyTo === undefined
+          ? this.postAndNotify(identity, text, idempotencyKey, attachmentKeys)
+          : await this.replyAndNotify(identity, text, replyTo, idempotencyKey, attachmentKeys);
+      return this.room.chat.messageOf(this.roomId(), posted);
+    });
   }
 
   /**

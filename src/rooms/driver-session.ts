@@ -219,27 +219,23 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
    * the driver meanwhile is never shown (`delivery` null).
    */
   showOffer(offer: Offer, traceId?: string): Promise<Result<{ delivery: OfferDelivery | null }>> {
-    return this.rpc(
-      "showOffer",
-      () => {
-        const now = Date.now();
-        const row = this.record.row();
-        const held = row.status === "offered" && row.trip_id === offer.tripId && row.offer === null;
-        if (!held || now >= offer.expiresAt) return { delivery: null };
-        this.record.write(`UPDATE driver SET offer = ?, offers_made = offers_made + 1`, JSON.stringify(offer));
-        const delivery = this.deliver({ type: "offer", ...offer }, row, now);
-        // No live channel: the offer goes out as a notification too, behind the reply.
-        if (delivery === "notification")
-          notifyLater(
-            this.ctx,
-            this.env.NOTIFICATIONS,
-            () => [offerNotification(row.id, offer, now)],
-            (err) => this.logError("notify", err),
-          );
-        return { delivery };
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "showOffer", () => {
+      const now = Date.now();
+      const row = this.record.row();
+      const held = row.status === "offered" && row.trip_id === offer.tripId && row.offer === null;
+      if (!held || now >= offer.expiresAt) return { delivery: null };
+      this.record.write(`UPDATE driver SET offer = ?, offers_made = offers_made + 1`, JSON.stringify(offer));
+      const delivery = this.deliver({ type: "offer", ...offer }, row, now);
+      // No live channel: the offer goes out as a notification too, behind the reply.
+      if (delivery === "notification")
+        notifyLater(
+          this.ctx,
+          this.env.NOTIFICATIONS,
+          () => [offerNotification(row.id, offer, now)],
+          (err) => this.logError("notify", err),
+        );
+      return { delivery };
+    });
   }
 
   /**

@@ -36,7 +36,7 @@ export class OpsDesk extends SocketHub<OpsDeskClientFrame, OpsDeskFrame> {
 
   /** The window as the operations view shows it (protocol/ops-metrics). */
   metricsView(traceId?: string): Promise<Result<OpsMetricsResponse>> {
-    return this.rpc("metricsView", () => this.window().view(Date.now()), traceId);
+    return this.tracedRpc(traceId, "metricsView", () => this.window().view(Date.now()));
   }
 
   /** The desk's own counts (its sockets) go straight into its window: no RPC to itself. */

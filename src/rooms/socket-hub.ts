@@ -498,10 +498,21 @@ export abstract class SocketHub<
   /**
    * Runs an RPC method for the Worker: thrown ApiErrors become a `Result` (an exception loses
    * its class and fields crossing RPC), anything else is logged and answered as internal.
-   * `traceId`, the caller's (src/trace.ts), is the current trace id while it runs: the object's
-   * log lines and the notifications it queues on the way carry it, as the Worker's do.
    */
-  protected async rpc<T>(handler: string, run: () => Promise<T> | T, traceId?: string): Promise<Result<T>> {
+  protected rpc<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
+    return this.tracedRpc(undefined, handler, run);
+  }
+
+  /**
+   * As `rpc`, for a method that acts for a request: `traceId`, the caller's (src/trace.ts), is the
+   * current trace id while it runs, so the object's log lines and the notifications it queues on
+   * the way carry it, as the Worker's do.
+   */
+  protected async tracedRpc<T>(
+    traceId: string | undefined,
+    handler: string,
+    run: () => Promise<T> | T,
+  ): Promise<Result<T>> {
     const trace = traceIdOf(traceId);
     try {
       return trace === undefined

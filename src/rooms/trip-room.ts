@@ -136,36 +136,31 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   async create(input: NewTripInput, traceId?: string): Promise<Result<Trip>> {
     this.kept.create();
-    return this.rpc(
-      "create",
-      () => {
-        if (!this.record.exists()) {
-          const now = Date.now();
-          const state = this.transaction(() => {
-            const state = this.record.insert(input, now);
-            // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
-            if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup))
-              this.pins.issue();
-            if (input.scheduledAt !== undefined) this.schedule.set(input.scheduledAt, now, this.scheduleLeads());
-            this.appendStatus(state);
-            return state;
-          });
-          const scheduledStep = this.schedule.next(state);
-          // A scheduled ride does nothing more until its hold is due.
-          if (scheduledStep !== null) {
-            this.wakeAt(scheduledStep);
-            return this.riderView(state);
-          }
-          this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
-          countDispatchRequest(this.config, state);
-          this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
-          // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
-          this.ctx.waitUntil(this.dispatch());
+    return this.tracedRpc(traceId, "create", () => {
+      if (!this.record.exists()) {
+        const now = Date.now();
+        const state = this.transaction(() => {
+          const state = this.record.insert(input, now);
+          // Decided once, from the pickup: a later change of the setting leaves this trip as it was made.
+          if (pinRequiredAt(this.config.SERVICE_AREAS, this.config.TRIP_PIN_REQUIRED, state.pickup)) this.pins.issue();
+          if (input.scheduledAt !== undefined) this.schedule.set(input.scheduledAt, now, this.scheduleLeads());
+          this.appendStatus(state);
+          return state;
+        });
+        const scheduledStep = this.schedule.next(state);
+        // A scheduled ride does nothing more until its hold is due.
+        if (scheduledStep !== null) {
+          this.wakeAt(scheduledStep);
+          return this.riderView(state);
         }
-        return this.riderView(this.state());
-      },
-      traceId,
-    );
+        this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
+        countDispatchRequest(this.config, state);
+        this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
+        // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
+        this.ctx.waitUntil(this.dispatch());
+      }
+      return this.riderView(this.state());
+    });
   }
 
   get(identity: Identity): Promise<Result<Trip>> {
@@ -181,25 +176,18 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    * notifications the move queues.
    */
   accept(identity: Identity, traceId?: string): Promise<Result<Trip>> {
-    return this.rpc(
-      "accept",
-      () => {
-        // The driver's first name, for the card the accepted trip shows (and a share link): kept
-        // before the move, whose status frame already carries the card, and only from the driver
-        // the trip offered itself to (a refused accept leaves it unused).
-        if (this.state().offer?.driverId === identity.userId)
-          this.shares.rememberDriver(identity.userId, identity.name);
-        return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "accept", () => {
+      // The driver's first name, for the card the accepted trip shows (and a share link): kept
+      // before the move, whose status frame already carries the card, and only from the driver
+      // the trip offered itself to (a refused accept leaves it unused).
+      if (this.state().offer?.driverId === identity.userId) this.shares.rememberDriver(identity.userId, identity.name);
+      return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
+    });
   }
 
   decline(identity: Identity, traceId?: string): Promise<Result<Trip>> {
-    return this.rpc(
-      "decline",
-      () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }),
-      traceId,
+    return this.tracedRpc(traceId, "decline", () =>
+      this.run({ type: "decline", driverId: identity.userId, now: Date.now() }),
     );
   }
 
@@ -209,59 +197,46 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    */
   arrived(identity: Identity, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
     // The fix is the assigned driver's own (cleared when the driver changes).
-    return this.rpc(
-      "arrived",
-      () =>
-        this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
-      traceId,
+    return this.tracedRpc(traceId, "arrived", () =>
+      this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
     );
   }
 
   /** Needs the trip's PIN (as the rider read it out) when the trip has one. `reply`: as in `arrived`. */
   start(identity: Identity, pin?: string, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
-    return this.rpc(
-      "start",
-      () => {
-        const state = this.state();
-        const now = Date.now();
-        // Anyone else hears the domain's refusal below, without spending the trip's guesses.
-        if (state.driverId === identity.userId && state.status === "arrived")
-          this.pins.check(pin, now, {
-            maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
-            lockMs: this.config.TRIP_PIN_LOCK_MS,
-          });
-        return this.run({ type: "start", driverId: identity.userId, now }, reply);
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "start", () => {
+      const state = this.state();
+      const now = Date.now();
+      // Anyone else hears the domain's refusal below, without spending the trip's guesses.
+      if (state.driverId === identity.userId && state.status === "arrived")
+        this.pins.check(pin, now, {
+          maxAttempts: this.config.TRIP_PIN_MAX_ATTEMPTS,
+          lockMs: this.config.TRIP_PIN_LOCK_MS,
+        });
+      return this.run({ type: "start", driverId: identity.userId, now }, reply);
+    });
   }
 
   complete(identity: Identity, traceId?: string): Promise<Result<Trip>> {
-    return this.rpc(
-      "complete",
-      () => {
-        const state = this.state();
-        const { command, decision } = completeCommand(
-          this.config,
-          state,
-          identity.userId,
-          this.track.trace(),
-          Date.now(),
-        );
-        const trip = this.run(command);
-        logFareReview(state.id, decision);
-        return trip;
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "complete", () => {
+      const state = this.state();
+      const { command, decision } = completeCommand(
+        this.config,
+        state,
+        identity.userId,
+        this.track.trace(),
+        Date.now(),
+      );
+      const trip = this.run(command);
+      logFareReview(state.id, decision);
+      return trip;
+    });
   }
 
   /** A cancel by the rider or the driver, its reason as domain/cancel-reasons reads it (the Worker checked it). */
   cancel(identity: Identity, reason: CancelReason, traceId?: string): Promise<Result<Trip>> {
-    return this.rpc(
-      "cancel",
-      () => this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
-      traceId,
+    return this.tracedRpc(traceId, "cancel", () =>
+      this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
     );
   }
 
@@ -409,14 +384,10 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   postMessage(identity: Identity, text: string, idempotencyKey?: string, traceId?: string): Promise<Result<Message>> {
-    return this.rpc(
-      "postMessage",
-      async () => {
-        const posted = this.postChat(identity, text, idempotencyKey);
-        return this.room.chat.messageOf(this.state().id, posted);
-      },
-      traceId,
-    );
+    return this.tracedRpc(traceId, "postMessage", async () => {
+      const posted = this.postChat(identity, text, idempotencyKey);
+      return this.room.chat.messageOf(this.state().id, posted);
+    });
   }
 
   /** A fix from the assigned driver's session: ETA to the rider, and the breadcrumb during the ride. */
