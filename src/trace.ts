@@ -7,13 +7,19 @@
  *
  * The current trace id lives in an AsyncLocalStorage for the request (nodejs_compat), so the log
  * helper and the queue producer find it without every function taking it as an argument. It does
- * not cross into Durable Objects: they run in their own isolate (docs/OPERATIONS.md, "Tracing").
+ * not cross into Durable Objects by itself (they run in their own isolate): the Worker hands it
+ * over as the last argument of the RPC methods that act for a request (trip creation and moves,
+ * chat posts) and in the TRACE_HEADER of the connections it forwards, and the object runs the
+ * call inside it (rooms/socket-hub's `rpc`), so its log lines and queue messages carry it too.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ALL_ZERO_TRACE = "0".repeat(32);
 const ALL_ZERO_SPAN = "0".repeat(16);
+
+/** The header the Worker names the trace id in on the requests it forwards to objects (http/upgrade.ts). */
+export const TRACE_HEADER = "X-Trace-Id";
 
 /** A trace id as it appears in headers, bodies, logs and queue messages: 32 lowercase hex. */
 export const TRACE_ID = /^[0-9a-f]{32}$/;

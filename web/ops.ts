@@ -2,7 +2,7 @@
  * @module web/ops
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
  * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals; and
- * the open SOS alerts, live (web/ops-alerts).
+ * the open SOS alerts, live (web/ops-alerts); and the service's live metrics (web/ops-metrics).
  * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
@@ -11,6 +11,7 @@ import type { View } from "./types";
 import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
 import { alertsCard } from "./ops-alerts";
+import { metricsCard } from "./ops-metrics";
 
 const REFRESH_MS = 3_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
@@ -50,6 +51,7 @@ export const opsView: View = (root, api, session) => {
   const totals = h("dl", { class: "totals", "aria-live": "polite" });
   const table = h("tbody");
   const alerts = alertsCard(api);
+  const service = metricsCard();
 
   const draw = (ops: OpsCellsResponse) => {
     const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
@@ -108,7 +110,12 @@ export const opsView: View = (root, api, session) => {
 
   const load = async () => {
     try {
-      draw(await api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }));
+      const [cells, metrics] = await Promise.all([
+        api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }),
+        api.opsMetrics(),
+      ]);
+      draw(cells);
+      service.draw(metrics);
       status.say("");
     } catch (err) {
       if (isRidewireError(err) && err.status === 403) {
@@ -134,6 +141,7 @@ export const opsView: View = (root, api, session) => {
         { class: "side" },
         alerts.el,
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
+        service.el,
         h(
           "section",
           { class: "card" },

@@ -27,7 +27,7 @@ import {
 } from "../domain/payouts";
 import { newId } from "../ids";
 import type { TransferOutcome } from "../payments/types";
-import { postStatements } from "./postings";
+import { countPosting, postStatements } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 
 export type PayoutStatus = "pending" | "paid" | "failed";
@@ -303,6 +303,7 @@ export async function startPayout(d1: D1Database, start: PayoutStart, now: numbe
   const accountCount = new Set(entry.lines.map((l) => l.account)).size;
   const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), rowInsert]);
   if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+    countPosting(entry.kind, "posted");
     const payout = await findPayout(d1, id);
     if (payout) return { status: "started", payout };
   }
@@ -361,7 +362,8 @@ export async function settlePayout(
         entry.key,
       );
     const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-    await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), mark]);
+    const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), mark]);
+    if ((results[accountCount]?.meta.changes ?? 0) === 1) countPosting(entry.kind, "posted");
   }
   return (await findPayout(d1, payout.id)) ?? payout;
 }

@@ -29,6 +29,7 @@ import {
   type PostOutcome,
 } from "../domain/ledger-entries";
 import { newId } from "../ids";
+import { metrics } from "../metrics";
 import { entryByKey } from "./journal-entries";
 import type { SqlCondition } from "./sql-condition";
 
@@ -118,6 +119,7 @@ export async function postEntriesWith(
     const at = entryAt[i] ?? 0;
     if ((results[at]?.meta.changes ?? 0) === 1) outcomes.push("posted");
     else outcomes.push((await entryByKey(d1, entry.key)) ? "duplicate" : "refused");
+    countPosting(entry.kind, outcomes[i] ?? "refused");
   }
   return { outcomes, extra: results.slice(extraAt) };
 }
@@ -129,4 +131,10 @@ export async function postEntries(d1: D1Database, entries: readonly Entry[], now
 export async function postEntry(d1: D1Database, entry: Entry, now: number): Promise<PostOutcome> {
   const [outcome] = await postEntries(d1, [entry], now);
   return outcome ?? "refused";
+}
+
+/** A posting's outcome as a metric (src/metrics.ts): posted or refused, by entry kind; a duplicate is neither. */
+export function countPosting(kind: string, outcome: PostOutcome): void {
+  if (outcome === "posted") metrics.count("ledger_posting", kind);
+  else if (outcome === "refused") metrics.count("ledger_refused", kind);
 }

@@ -16,7 +16,7 @@ import type { Money } from "../domain/fare";
 import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey } from "./journal-entries";
-import { postStatements } from "./postings";
+import { countPosting, postStatements } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 
 export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
@@ -117,8 +117,10 @@ export async function refundTrip(
     const extra = audit(refund, { sql: "EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)", params: [entryId] });
     const batch = [...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), ...extra];
     const results = await d1.batch(batch);
-    if ((results[accountCount]?.meta.changes ?? 0) === 1)
+    if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+      countPosting(entry.kind, "posted");
       return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
+    }
     // Not posted: a twin request with this key won, or another refund moved the total. Look again.
   }
   return { status: "contended" };

@@ -14,7 +14,7 @@ import type { Money } from "../domain/fare";
 import { tipEntry, tipKey, tippedBy } from "../domain/tips";
 import { newId } from "../ids";
 import { entryByKey } from "./journal-entries";
-import { postStatements } from "./postings";
+import { countPosting, postStatements } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 import { walletOf } from "./wallet-views";
 
@@ -107,6 +107,7 @@ export async function tipTrip(d1: D1Database, request: TipRequest, now: number):
   const accountCount = new Set(entry.lines.map((l) => l.account)).size;
   const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount)]);
   if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+    countPosting(entry.kind, "posted");
     const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
     return { status: "posted", tip: standing(request.amount, tipped, request.bound, now) };
   }

@@ -19,6 +19,8 @@ import { uploadRoutes } from "./routes/uploads";
 import { payoutRoutes } from "./routes/payouts";
 import { errorReason } from "../redact";
 import { logJson } from "../log";
+import { metrics } from "../metrics";
+import { flushMetricsIfDue } from "../metrics-flush";
 import { newTraceId, traceIdFromTraceparent, traceparentOf, withTraceId } from "../trace";
 import { limitAnonymous } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
@@ -46,10 +48,16 @@ export const app = new Hono<AppEnv>();
 // the request runs inside it, so log lines and queue messages carry it (trace.ts); the answer
 // names it in `traceparent` and `X-Trace-Id`, and an error body as `error.traceId`, including
 // the errors a Durable Object answers on a forwarded request (stream, long poll, upgrade).
+const httpRequests = metrics.counter("http_request");
+
 app.use(async (c, next) => {
   const traceId = traceIdFromTraceparent(c.req.header("traceparent")) ?? newTraceId();
   c.set("traceId", traceId);
+  httpRequests.add(1);
   await withTraceId(traceId, next);
+  // This isolate's counts, every few seconds at most, behind the reply (src/metrics-flush.ts).
+  const flush = flushMetricsIfDue(c.env);
+  if (flush) c.executionCtx.waitUntil(flush);
   if (c.res.status === 101) return;
   // A Durable Object's answer has immutable headers: a copy (the body streams through) takes ours.
   const res = await withTraceInErrorBody(c.res, traceId);
@@ -73,6 +81,9 @@ async function withTraceInErrorBody(res: Response, traceId: string): Promise<Res
   if (typeof body !== "object" || body === null) return res;
   const error = (body as { error?: unknown }).error;
   if (typeof error !== "object" || error === null || "traceId" in error) return res;
+  // A Durable Object's refusal: counted here, as the Worker's own are in errorBody.
+  const code = (error as { code?: unknown }).code;
+  metrics.count("error", typeof code === "string" ? code : "unknown");
   const headers = new Headers(res.headers);
   headers.delete("Content-Length");
   return new Response(JSON.stringify({ ...body, error: { ...error, traceId } }), {
@@ -152,6 +163,7 @@ app.notFound((c) =>
 /** docs/API.md's error body, with the request's trace id. */
 const errorBody = (c: Context<AppEnv>, err: ApiError) => {
   const body = err.toBody();
+  metrics.count("error", body.error.code);
   return { error: { ...body.error, traceId: c.get("traceId") } };
 };
 

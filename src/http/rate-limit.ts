@@ -105,6 +105,8 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "GET", path: /^\/v1\/(rooms|trips)\/[^/]+\/poll$/, routeClass: "poll" },
   // The list of upcoming scheduled rides asks each ride's trip object, as a poll asks one: the same budget.
   { method: "GET", path: /^\/v1\/trips\/scheduled$/, routeClass: "poll" },
+  // The operations view's live metrics, read every few seconds by an operator's page: each read wakes the desk.
+  { method: "GET", path: /^\/v1\/ops\/metrics$/, routeClass: "poll" },
   // A share link's page, read by anyone holding the link: each read wakes a trip's object.
   { method: "GET", path: /^\/v1\/shared\/[^/]+$/, routeClass: "shared_view" },
   // The server publish API, per key; reads too (a key's history reads wake rooms like posts do).

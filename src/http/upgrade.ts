@@ -7,6 +7,7 @@
 import { badRequest, forbidden } from "../errors";
 import { PollQuery, SinceQuery } from "../protocol/http";
 import { identityHeader, sessionHeader } from "../rooms/identity";
+import { TRACE_HEADER } from "../trace";
 import type { AppContext } from "./context";
 import { originAllowed } from "./origin";
 import { readQuery } from "./validate";
@@ -24,7 +25,12 @@ export async function forwardUpgrade(
   if (since !== undefined) target.searchParams.set("since", since);
   return room.fetch(
     new Request(target, {
-      headers: { Upgrade: "websocket", ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) },
+      headers: {
+        Upgrade: "websocket",
+        ...identityHeader(c.get("identity")),
+        ...sessionHeader(c.get("session")),
+        [TRACE_HEADER]: c.get("traceId"),
+      },
     }),
   );
 }
@@ -54,6 +60,12 @@ export async function forwardFallback(
     }
   }
   return room.fetch(
-    new Request(target, { headers: { ...identityHeader(c.get("identity")), ...sessionHeader(c.get("session")) } }),
+    new Request(target, {
+      headers: {
+        ...identityHeader(c.get("identity")),
+        ...sessionHeader(c.get("session")),
+        [TRACE_HEADER]: c.get("traceId"),
+      },
+    }),
   );
 }

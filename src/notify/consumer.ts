@@ -31,6 +31,7 @@ import { NotificationMessage } from "./message";
 import { quietUntil } from "./quiet-hours";
 import { channelMuted, routeOf } from "./routing";
 import { errorReason } from "../redact";
+import { metrics } from "../metrics";
 
 /** The queue names of local development and the tests; a deployed environment names its own (NOTIFY_QUEUE). */
 export const NOTIFICATIONS_QUEUE = "ridewire-notifications";
@@ -170,7 +171,18 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
       return done && recorded[i] ? [{ message, records: done.records }] : [];
     }),
   );
+  for (const [i, a] of attempts.entries()) if (a && recorded[i]) countChannelOutcomes(a.records);
   return attempts.map((a, i) => (a && recorded[i] ? a.outcome : RETRY));
+}
+
+/** Each channel a notification was tried on, by how it went (src/metrics.ts): sent, to retry, or failed for good. */
+function countChannelOutcomes(records: readonly AttemptRecord[]): void {
+  for (const record of records) {
+    if (record.kind !== "channel" || !record.tried) continue;
+    if (record.outcome === "delivered") metrics.count("notification_sent", record.channel);
+    else if (record.outcome === "retrying") metrics.count("notification_retry", record.channel);
+    else if (record.outcome === "failed") metrics.count("notification_failed", record.channel);
+  }
 }
 
 /**

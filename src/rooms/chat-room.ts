@@ -257,8 +257,9 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     idempotencyKey?: string,
     replyTo?: number,
     attachmentKeys?: string[],
+    traceId?: string,
   ): Promise<Result<Message>> {
-    return this.rpc("postMessage", async () => {
+    return this.tracedRpc(traceId, "postMessage", async () => {
       this.requireMember(identity.userId);
       const posted =
         replyTo === undefined

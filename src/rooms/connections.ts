@@ -12,6 +12,11 @@ import { SocketAttachment, type SocketSession } from "./identity";
 import type { GuardSettings } from "./socket-guard";
 import { SocketGuard } from "./socket-guard";
 
+/** What the sends count (src/metrics.ts): frames out, and of those the stored events (deliveries). */
+export type SendCounts = { sent(frames: number): void; delivered(frames: number): void };
+
+const UNCOUNTED: SendCounts = { sent: () => undefined, delivered: () => undefined };
+
 /** Close codes a peer may not send back (RFC 6455 §7.4.1): never echoed in a close. */
 const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
@@ -34,6 +39,7 @@ export class Connections {
   constructor(
     private readonly guardSettings: GuardSettings,
     private readonly ended: (userId: string) => void,
+    private readonly counts: SendCounts = UNCOUNTED,
   ) {
     this.eventStreams = new EventStreams((identity) => {
       this.uncount(identity.userId);
@@ -49,6 +55,14 @@ export class Connections {
     // Most rooms have no stream open: no SSE event is built for nobody.
     if (this.eventStreams.count > 0) this.eventStreams.send(sseEvent(text, seq));
     this.longPolls.stored(seq);
+    this.countSends(this.sockets.size + this.eventStreams.count, true);
+  }
+
+  /** One count per send loop (not per socket): a room of 1,000 costs what a room of one does. */
+  private countSends(frames: number, stored: boolean): void {
+    if (frames === 0) return;
+    this.counts.sent(frames);
+    if (stored) this.counts.delivered(frames);
   }
 
   /**
@@ -62,19 +76,23 @@ export class Connections {
       this.eventStreams.sendWhere(sseEvent(instead, seq), (userId) => hiding.has(userId));
     }
     this.longPolls.stored(seq);
+    this.countSends(this.sockets.size + this.eventStreams.count, true);
   }
 
   /** An ephemeral frame (no seq, not kept) to every socket but `except`, and every stream. */
   broadcast(text: string, except?: WebSocket): void {
     for (const ws of this.sockets.keys()) if (ws !== except) trySend(ws, text);
     if (this.eventStreams.count > 0) this.eventStreams.send(sseEvent(text));
+    this.countSends(this.sockets.size - (except && this.sockets.has(except) ? 1 : 0) + this.eventStreams.count, false);
   }
 
   /** An ephemeral frame to one user's sockets and streams; returns how many it reached. */
   sendTo(userId: string, text: string): number {
     let sent = 0;
     for (const [ws, who] of this.sockets) if (who.userId === userId && trySend(ws, text)) sent++;
-    return sent + this.eventStreams.send(sseEvent(text), userId);
+    sent += this.eventStreams.send(sseEvent(text), userId);
+    this.countSends(sent, false);
+    return sent;
   }
 
   /** Opens an SSE stream, counted as a connection before its prelude (rooms/fallbacks.ts). */

@@ -218,8 +218,8 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
    * still holds the driver for that trip and the offer is open: an offer whose trip let go of
    * the driver meanwhile is never shown (`delivery` null).
    */
-  showOffer(offer: Offer): Promise<Result<{ delivery: OfferDelivery | null }>> {
-    return this.rpc("showOffer", () => {
+  showOffer(offer: Offer, traceId?: string): Promise<Result<{ delivery: OfferDelivery | null }>> {
+    return this.tracedRpc(traceId, "showOffer", () => {
       const now = Date.now();
       const row = this.record.row();
       const held = row.status === "offered" && row.trip_id === offer.tripId && row.offer === null;

@@ -4,17 +4,65 @@
  * socket (or an SSE stream) and on which every SOS alert is announced the moment it is raised
  * or acknowledged, so that operators see it at once rather than at their next poll; and every trip
  * the trips' watchdog moved (a silent driver's, one never started at the pickup). It keeps
- * no log and no storage: D1 is the record of alerts (db/alerts), and a page that (re)connects
- * reads the open ones there after its `welcome`.
+ * no log: D1 is the record of alerts (db/alerts), and a page that (re)connects reads the open ones
+ * there after its `welcome`.
+ *
+ * It is also where the live metrics meet (src/metrics.ts): every isolate flushes its counts here
+ * every few seconds, the desk adds them into a rolling window (metrics-window.ts) and answers
+ * `GET /v1/ops/metrics` from it. The window lives in memory (a few minutes, refilled by the next
+ * flushes after an eviction); the open-connection gauge is kept in storage, as it is not a window.
  */
 import type { Identity } from "../auth/jwt";
-import { type ApiError, forbidden, type Result } from "../errors";
+import { type ApiError, badRequest, forbidden, type Result } from "../errors";
+import type { MetricRow } from "../metrics";
+import { MetricsWindow } from "../metrics-window";
+import { MetricRows, type OpsMetricsResponse } from "../protocol/ops-metrics";
 import { OpsDeskClientFrame, type OpsDeskFrame, type StuckTrip, type TripAlert } from "../protocol/safety";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
+
+/** Storage key of the open-connection gauge per socket kind. */
+const OPEN_KEY = "metrics:open";
 
 export class OpsDesk extends SocketHub<OpsDeskClientFrame, OpsDeskFrame> {
   protected readonly kind = "OpsDesk";
   protected readonly clientFrames = OpsDeskClientFrame;
+  /** The last few minutes of metrics; lives in memory, empty after an eviction until the next flushes. */
+  private metricsWindow?: MetricsWindow;
+
+  /** Takes an isolate's flushed counts (src/metrics-flush.ts) into the window. */
+  recordMetrics(rows: MetricRow[], at: number): Promise<Result<number>> {
+    return this.rpc("recordMetrics", () => this.takeMetrics(rows, at));
+  }
+
+  /** The window as the operations view shows it (protocol/ops-metrics). */
+  metricsView(traceId?: string): Promise<Result<OpsMetricsResponse>> {
+    return this.tracedRpc(traceId, "metricsView", () => this.window().view(Date.now()));
+  }
+
+  /** The desk's own counts (its sockets) go straight into its window: no RPC to itself. */
+  protected override sendMetrics(rows: MetricRow[], at: number): Promise<unknown> {
+    return Promise.resolve(this.takeMetrics(rows, at));
+  }
+
+  private takeMetrics(rows: unknown, at: number): number {
+    const parsed = MetricRows.safeParse(rows);
+    if (!parsed.success || !Number.isFinite(at)) throw badRequest("not a batch of metric rows");
+    const window = this.window();
+    // Stamped by the desk's clock: an isolate's clock may be behind or ahead of it.
+    window.add(parsed.data, Date.now());
+    if (parsed.data.some((row) => row.name === "connection_open" || row.name === "connection_close"))
+      this.ctx.storage.kv.put(OPEN_KEY, Object.fromEntries(window.open));
+    return parsed.data.length;
+  }
+
+  private window(): MetricsWindow {
+    if (!this.metricsWindow) {
+      this.metricsWindow = new MetricsWindow();
+      const open = this.ctx.storage.kv.get<Record<string, number>>(OPEN_KEY);
+      if (open) for (const [kind, count] of Object.entries(open)) this.metricsWindow.open.set(kind, count);
+    }
+    return this.metricsWindow;
+  }
 
   /** Sends an alert as it is now to every operator connected; answers how many sockets and streams got it. */
   announce(alert: TripAlert): Promise<Result<number>> {

@@ -18,6 +18,10 @@ import { loadConfig, type Config } from "../config";
 import { ApiError, badRequest, fail, forbidden, notFound, ok, type Result, unauthorized } from "../errors";
 import { errorReason } from "../redact";
 import { LastSeenThrottle } from "../domain/last-seen";
+import { logJson } from "../log";
+import { type Counter, type MetricRow, metrics } from "../metrics";
+import { MetricsTimer } from "../metrics-flush";
+import { TRACE_HEADER, TRACE_ID, withTraceId } from "../trace";
 import {
   SESSION_ENDED_CLOSE_CODE,
   TOKEN_EXPIRED_CLOSE_CODE,
@@ -37,12 +41,34 @@ import type { Appended, LogHost } from "./sequenced-log";
 import { writeLastSeen } from "./last-seen";
 import { renewFromFrame } from "./socket-auth";
 import { guardSettings, type SocketGuard } from "./socket-guard";
+import { opsDesk } from "./stubs";
 
 /** A log's host (rooms/sequenced-log.ts), and how the room sends what the log appended. */
 export type RoomLogHost = LogHost & { publish(appended: Appended): void };
 
 /** The room's own fields of its `welcome` frame (the hub adds `type` and `seq`). */
 export type WelcomeSnapshot<RoomFrame> = Omit<Extract<RoomFrame, { type: "welcome" }>, "type" | "seq">;
+
+/** The hub's counters (src/metrics.ts), keyed by the room's kind; held so a frame costs one addition. */
+type HubCounters = Record<"frameIn" | "frameOut" | "delivery" | "ack" | "open" | "close" | "resume" | "reset", Counter>;
+
+function hubCounters(kind: string): HubCounters {
+  return {
+    frameIn: metrics.counter("frame_in", kind),
+    frameOut: metrics.counter("frame_out", kind),
+    delivery: metrics.counter("delivery", kind),
+    ack: metrics.counter("ack", kind),
+    open: metrics.counter("connection_open", kind),
+    close: metrics.counter("connection_close", kind),
+    resume: metrics.counter("resume", kind),
+    reset: metrics.counter("reset", kind),
+  };
+}
+
+/** A trace id handed over RPC or in a forwarded request's header, if it is one (src/trace.ts). */
+export function traceIdOf(value: unknown): string | undefined {
+  return typeof value === "string" && TRACE_ID.test(value) ? value : undefined;
+}
 
 export abstract class SocketHub<
   ClientFrame extends ClientFrameBase,
@@ -51,6 +77,10 @@ export abstract class SocketHub<
   protected readonly config: Config;
   protected readonly connections: Connections;
   protected readonly clock: AlarmClock;
+  /** Flushes the isolate's counts a few seconds after this object counted something; lives with the object. */
+  private readonly metricsTimer: MetricsTimer;
+  /** Made on first use (the room's `kind` is set after this constructor); lives with the object. */
+  private hubCountsOf?: HubCounters;
 
   /** Names the room kind in logs. */
   protected abstract readonly kind: string;
@@ -66,7 +96,11 @@ export abstract class SocketHub<
     super(ctx, env);
     this.config = loadConfig(env);
     this.clock = new AlarmClock(ctx.storage);
-    this.connections = new Connections(guardSettings(this.config), (userId) => this.connectionEnded(userId));
+    this.connections = new Connections(guardSettings(this.config), (userId) => this.connectionEnded(userId), {
+      sent: (frames) => this.counts.frameOut.add(frames),
+      delivered: (frames) => this.counts.delivery.add(frames),
+    });
+    this.metricsTimer = new MetricsTimer(env, (rows, at) => this.sendMetrics(rows, at));
     this.connections.restore(ctx.getWebSockets());
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -75,6 +109,22 @@ export abstract class SocketHub<
       // Runs after the room's own constructor: what it keeps may need the alarm (a lost setAlarm).
       this.clock.wakeAtEarliest(this.wakeNeeded(Date.now()));
     });
+  }
+
+  /** This room kind's counters. */
+  protected get counts(): HubCounters {
+    this.hubCountsOf ??= hubCounters(this.kind);
+    return this.hubCountsOf;
+  }
+
+  /** Where this object's flush sends the isolate's counts: the operations desk (which overrides it). */
+  protected sendMetrics(rows: MetricRow[], at: number): Promise<unknown> {
+    return opsDesk(this.env).recordMetrics(rows, at);
+  }
+
+  /** After each handler: a flush of what it counted, a few seconds on (cheap when nothing was counted). */
+  protected flushMetricsLater(): void {
+    this.metricsTimer.arm((promise) => this.ctx.waitUntil(promise));
   }
 
   // ---- hooks for rooms ----------------------------------------------------------------------
@@ -149,7 +199,7 @@ export abstract class SocketHub<
   }
 
   protected sendFrame(ws: WebSocket, frame: RoomFrame | ControlFrame): void {
-    trySend(ws, JSON.stringify(frame));
+    if (trySend(ws, JSON.stringify(frame))) this.counts.frameOut.add(1);
   }
 
   private sendError(ws: WebSocket, code: string, message: string, id?: string): void {
@@ -231,6 +281,17 @@ export abstract class SocketHub<
    * upgrade (`/ws`), an SSE stream (`/events`) or a long poll (`/poll`).
    */
   override async fetch(request: Request): Promise<Response> {
+    const traceId = traceIdOf(request.headers.get(TRACE_HEADER));
+    try {
+      return traceId === undefined
+        ? await this.serveConnection(request)
+        : await withTraceId(traceId, () => this.serveConnection(request));
+    } finally {
+      this.flushMetricsLater();
+    }
+  }
+
+  private async serveConnection(request: Request): Promise<Response> {
     try {
       const identity = readIdentity(request);
       if (!identity) throw unauthorized("missing identity");
@@ -274,7 +335,10 @@ export abstract class SocketHub<
     const firstConnection = !this.isOnline(identity.userId);
     this.connections.add(server, attachment);
     this.wakeAt(session.expiresAt);
-    for (const frame of this.opening(identity, since)) trySend(server, frame.text);
+    this.counts.open.add(1);
+    const opening = this.opening(identity, since);
+    for (const frame of opening) trySend(server, frame.text);
+    this.counts.frameOut.add(opening.length);
     if (firstConnection) this.presenceChanged(identity.userId, "join");
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -282,6 +346,7 @@ export abstract class SocketHub<
   private openStream(identity: Identity, session: SocketSession, since: number | null): Response {
     // A stream is a connection like a socket: the first of a user's joins, the last leaves.
     const firstConnection = !this.isOnline(identity.userId);
+    this.counts.open.add(1);
     // Counted before the prelude, so the welcome lists its own user online; a stream that
     // fails in its prelude is dropped, and the drop uncounts it.
     const response = this.connections.openStream(
@@ -299,7 +364,12 @@ export abstract class SocketHub<
   private opening(identity: Identity, since: number | null) {
     const log = this.replayLogFor(identity);
     const welcome = JSON.stringify({ type: "welcome", seq: log.lastSeq, ...this.welcomeSnapshot(identity) });
-    return openingFrames(log, welcome, since, this.replayFloor(identity));
+    const frames = openingFrames(log, welcome, since, this.replayFloor(identity));
+    if (since !== null) {
+      this.counts.resume.add(1);
+      if (frames.some((frame) => frame.text.startsWith('{"type":"reset"'))) this.counts.reset.add(1);
+    }
+    return frames;
   }
 
   // ---- frames -------------------------------------------------------------------------------------
@@ -307,6 +377,7 @@ export abstract class SocketHub<
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     let id: string | undefined;
     try {
+      this.counts.frameIn.add(1);
       const who = this.connections.of(ws);
       if (!who) return ws.close(1011, "unknown socket");
       const now = Date.now();
@@ -327,16 +398,23 @@ export abstract class SocketHub<
       if (frame.type === "ping") {
         this.sendFrame(ws, { type: "pong" });
         // Every frame with an id is answered; only the exact `{"type":"ping"}` is auto-answered.
-        if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id });
+        if (frame.id !== undefined) this.sendAck(ws, frame.id);
         return;
       }
       const seq = await this.onClientFrame(ws, who, frame);
-      if (frame.id !== undefined) this.sendFrame(ws, { type: "ack", id: frame.id, ...(seq === null ? {} : { seq }) });
+      if (frame.id !== undefined) this.sendAck(ws, frame.id, seq);
     } catch (err) {
       if (err instanceof ApiError) return this.sendError(ws, err.code, err.message, id);
       this.logError("webSocketMessage", err);
       this.sendError(ws, "internal", "internal error", id);
+    } finally {
+      this.flushMetricsLater();
     }
+  }
+
+  private sendAck(ws: WebSocket, id: string, seq: number | null = null): void {
+    this.sendFrame(ws, { type: "ack", id, ...(seq === null ? {} : { seq }) });
+    this.counts.ack.add(1);
   }
 
   /** The `auth` frame: a later token for this socket, or an error frame (counted as a bad frame). */
@@ -348,7 +426,7 @@ export abstract class SocketHub<
     const renewed: SocketAttachment = { ...current, ...renewal.session };
     ws.serializeAttachment(renewed);
     this.connections.renew(ws, renewed);
-    if (renewal.id !== undefined) this.sendFrame(ws, { type: "ack", id: renewal.id });
+    if (renewal.id !== undefined) this.sendAck(ws, renewal.id);
   }
 
   private badFrame(ws: WebSocket, guard: SocketGuard, code: string, message: string, id?: string, closeCode = 1008) {
@@ -381,6 +459,7 @@ export abstract class SocketHub<
 
   /** A socket or an SSE stream of this user ended: the user leaves with their last one. */
   private connectionEnded(userId: string): void {
+    this.counts.close.add(1);
     try {
       if (!this.isOnline(userId)) this.presenceChanged(userId, "leave");
     } catch (err) {
@@ -418,6 +497,7 @@ export abstract class SocketHub<
       next = Date.now() + 1_000;
     }
     this.clock.wakeAtEarliest(next, this.connections.nextExpiry);
+    this.flushMetricsLater();
   }
 
   // ---- RPC and logs -----------------------------------------------------------------------------------
@@ -426,7 +506,31 @@ export abstract class SocketHub<
    * Runs an RPC method for the Worker: thrown ApiErrors become a `Result` (an exception loses
    * its class and fields crossing RPC), anything else is logged and answered as internal.
    */
-  protected async rpc<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
+  protected rpc<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
+    return this.tracedRpc(undefined, handler, run);
+  }
+
+  /**
+   * As `rpc`, for a method that acts for a request: `traceId`, the caller's (src/trace.ts), is the
+   * current trace id while it runs, so the object's log lines and the notifications it queues on
+   * the way carry it, as the Worker's do.
+   */
+  protected async tracedRpc<T>(
+    traceId: string | undefined,
+    handler: string,
+    run: () => Promise<T> | T,
+  ): Promise<Result<T>> {
+    const trace = traceIdOf(traceId);
+    try {
+      return trace === undefined
+        ? await this.answer(handler, run)
+        : await withTraceId(trace, () => this.answer(handler, run));
+    } finally {
+      this.flushMetricsLater();
+    }
+  }
+
+  private async answer<T>(handler: string, run: () => Promise<T> | T): Promise<Result<T>> {
     try {
       if (!this.exists()) throw notFound(`${this.kind} not found`);
       return ok(await run());
@@ -438,7 +542,8 @@ export abstract class SocketHub<
   }
 
   protected logError(handler: string, err: unknown): void {
-    // Class and handler name only: never message bodies, tokens or coordinates.
-    console.error(JSON.stringify({ level: "error", where: `${this.kind}.${handler}`, reason: errorReason(err) }));
+    // Class and handler name only: never message bodies, tokens or coordinates. The trace id, when
+    // the object works for a request that named one (an RPC's argument, a forwarded request's header).
+    logJson("error", { where: `${this.kind}.${handler}`, reason: errorReason(err) });
   }
 }

@@ -16,6 +16,7 @@ import { defaultTierOf } from "../domain/tiers";
 import { candidatesBestFirst, noteTripInCell, withdrawDemand } from "./geo-cell-client";
 import type { ReservedDriver } from "./driver-record";
 import { driverSession } from "./stubs";
+import { currentTraceId } from "../trace";
 
 /** Drivers a pass is reserving and has not yet recorded an offer to; see dispatch-saga's ReservationTable. */
 export const RESERVING_SCHEMA = `CREATE TABLE IF NOT EXISTS reserving (driver_id TEXT PRIMARY KEY)`;
@@ -74,7 +75,8 @@ export function driverSessions(
       unwrap(await driverSession(env, driverId).release(tripId, reason));
     },
     showOffer: async (driverId, offer) => {
-      unwrap(await driverSession(env, driverId).showOffer(offer));
+      // The trip's request, when dispatch runs for one: the driver's offer push carries its trace id.
+      unwrap(await driverSession(env, driverId).showOffer(offer, currentTraceId()));
     },
   };
 }

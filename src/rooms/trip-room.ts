@@ -56,6 +56,7 @@ import {
   tellPickupCell,
 } from "./trip-dispatch";
 import { arrivedCommand, cancelCommand, completeCommand, logFareReview, refusalError } from "./trip-commands";
+import { countDispatchRequest, countTripEvents } from "./trip-metrics";
 import { recordSettlement, SETTLEMENT_SCHEMA, settlePending } from "./trip-settlement";
 import { createRecordSchema, type NewTripInput, TripRecord } from "./trip-record";
 import { createTrackSchema, TripTrack } from "./trip-track";
@@ -140,9 +141,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
    * Creates the trip in `matching` and starts looking for a driver, or, with a pickup time, in
    * `scheduled` with its timers set (rooms/trip-schedule.ts). Idempotent on the trip id.
    */
-  async create(input: NewTripInput): Promise<Result<Trip>> {
+  async create(input: NewTripInput, traceId?: string): Promise<Result<Trip>> {
     this.kept.create();
-    return this.rpc("create", () => {
+    return this.tracedRpc(traceId, "create", () => {
       if (!this.record.exists()) {
         const now = Date.now();
         const state = this.transaction(() => {
@@ -160,6 +161,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
           return this.riderView(state);
         }
         this.wakeAt(state.matchingStartedAt + this.config.MATCH_TIMEOUT_MS);
+        countDispatchRequest(this.config, state);
         this.ctx.waitUntil(this.tellPickupCell(state, [], "created"));
         // Not awaited: the rider gets the trip at once, the first offer follows within milliseconds.
         this.ctx.waitUntil(this.dispatch());
@@ -176,8 +178,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  accept(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("accept", () => {
+  /**
+   * `traceId` on this and the other moves: the Worker request's (src/trace.ts), for the object's logs and the
+   * notifications the move queues.
+   */
+  accept(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.tracedRpc(traceId, "accept", () => {
       // The driver's first name, for the card the accepted trip shows (and a share link): kept
       // before the move, whose status frame already carries the card, and only from the driver
       // the trip offered itself to (a refused accept leaves it unused).
@@ -186,24 +192,26 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  decline(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("decline", () => this.run({ type: "decline", driverId: identity.userId, now: Date.now() }));
+  decline(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.tracedRpc(traceId, "decline", () =>
+      this.run({ type: "decline", driverId: identity.userId, now: Date.now() }),
+    );
   }
 
   /**
    * `reply` "shown to driver": the caller is the driver's own session, which shows the trip it gets back to the
    * driver's apps, so the room does not tell the session again (one RPC fewer per move).
    */
-  arrived(identity: Identity, reply?: DriverReply): Promise<Result<Trip>> {
+  arrived(identity: Identity, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
     // The fix is the assigned driver's own (cleared when the driver changes).
-    return this.rpc("arrived", () =>
+    return this.tracedRpc(traceId, "arrived", () =>
       this.run(arrivedCommand(this.config, this.state(), identity.userId, this.track.latest(), Date.now()), reply),
     );
   }
 
   /** Needs the trip's PIN (as the rider read it out) when the trip has one. `reply`: as in `arrived`. */
-  start(identity: Identity, pin?: string, reply?: DriverReply): Promise<Result<Trip>> {
-    return this.rpc("start", () => {
+  start(identity: Identity, pin?: string, reply?: DriverReply, traceId?: string): Promise<Result<Trip>> {
+    return this.tracedRpc(traceId, "start", () => {
       const state = this.state();
       const now = Date.now();
       // Anyone else hears the domain's refusal below, without spending the trip's guesses.
@@ -216,8 +224,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  complete(identity: Identity): Promise<Result<Trip>> {
-    return this.rpc("complete", () => {
+  complete(identity: Identity, traceId?: string): Promise<Result<Trip>> {
+    return this.tracedRpc(traceId, "complete", () => {
       const state = this.state();
       const { command, decision } = completeCommand(
         this.config,
@@ -233,8 +241,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /** A cancel by the rider or the driver, its reason as domain/cancel-reasons reads it (the Worker checked it). */
-  cancel(identity: Identity, reason: CancelReason): Promise<Result<Trip>> {
-    return this.rpc("cancel", () =>
+  cancel(identity: Identity, reason: CancelReason, traceId?: string): Promise<Result<Trip>> {
+    return this.tracedRpc(traceId, "cancel", () =>
       this.run(cancelCommand(this.config, this.state(), identity.userId, reason, Date.now())),
     );
   }
@@ -382,8 +390,8 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
-  postMessage(identity: Identity, text: string, idempotencyKey?: string): Promise<Result<Message>> {
-    return this.rpc("postMessage", async () => {
+  postMessage(identity: Identity, text: string, idempotencyKey?: string, traceId?: string): Promise<Result<Message>> {
+    return this.tracedRpc(traceId, "postMessage", async () => {
       const posted = this.postChat(identity, text, idempotencyKey);
       return this.room.chat.messageOf(this.state().id, posted);
     });
@@ -620,6 +628,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       }
     });
     for (const event of stored) this.publish(event);
+    countTripEvents(this.env.METRICS, this.config, before, after, events);
     if (statusSeq !== null) this.notifyRider(after, statusSeq);
     // A driver assigned or arrived: the watchdog's deadline (fixes only move it later, and the alarm finds that).
     if (before.status !== after.status) {

@@ -157,6 +157,12 @@ describe("the web app", () => {
       await driver.getByRole("button", { name: "Accept" }).click();
       await shows(driver, "[data-testid=trip-status]", "Driver on the way");
       await shows(rider, "[data-testid=trip-status]", "Driver on the way");
+      // The operations view's live metrics (GET /v1/ops/metrics): the request and its accept in the dispatch
+      // table, the driver's channel among the open connections, a few seconds late (isolates flush every 5 s).
+      await shows(ops, "[data-testid=ops-metrics] tr[data-city] td[data-metric=accepted]", /[1-9]/);
+      await shows(ops, "[data-testid=ops-metrics] tr[data-kind=DriverSession] td[data-metric=open]", /^[1-9]/);
+      await shows(ops, "[data-testid=metric-requests]", /^[1-9]/);
+      await shot(ops, "2b-ops-metrics");
 
       // The driver drives towards the pickup on their own; the rider sees the car and its ETA.
       await driver.getByLabel("Speed").selectOption("240");

@@ -35,6 +35,8 @@ describe("rate limit classes", () => {
         op.path === "/v1/users/{id}/presence" ||
         // The list of upcoming scheduled rides wakes each ride's trip, as a poll wakes one.
         op.path === "/v1/trips/scheduled" ||
+        // The operations view's live metrics wake the operations desk on every read, every few seconds.
+        op.path === "/v1/ops/metrics" ||
         /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path) ||
         /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
@@ -72,6 +74,7 @@ describe("rate limit classes", () => {
     expect(routeClassOf("GET", "/v1/drivers/me/events")).toBe("connect");
     expect(routeClassOf("GET", "/v1/trips/trip_1/poll")).toBe("poll");
     expect(routeClassOf("GET", "/v1/trips/scheduled")).toBe("poll");
+    expect(routeClassOf("GET", "/v1/ops/metrics")).toBe("poll");
     expect(routeClassOf("POST", "/v1/payments/webhook")).toBe("provider_webhook");
     expect(routeClassOf("POST", "/v1/auth/register")).toBe("account");
     expect(routeClassOf("POST", "/v1/server/rooms/room_1/messages")).toBe("server");

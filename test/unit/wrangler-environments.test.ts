@@ -33,6 +33,7 @@ describe.each(ENVIRONMENTS)("the %s environment", (env) => {
     expect(names(config.r2_buckets)).toEqual(names(top.r2_buckets));
     expect(names(config.queues.producers ?? [])).toEqual(names(top.queues.producers ?? []));
     expect(names(config.ratelimits)).toEqual(names(top.ratelimits));
+    expect(names(config.analytics_engine_datasets)).toEqual(names(top.analytics_engine_datasets));
     expect(Object.keys(config.vars).sort()).toEqual(expect.arrayContaining(Object.keys(top.vars).sort()));
     expect(config.migrations).toEqual(top.migrations);
     expect(config.triggers).toEqual(top.triggers);
@@ -44,6 +45,7 @@ describe.each(ENVIRONMENTS)("the %s environment", (env) => {
       expect(config.name).not.toBe(them.name);
       expect(config.d1_databases[0]?.database_name).not.toBe(them.d1_databases[0]?.database_name);
       expect(config.r2_buckets[0]?.bucket_name).not.toBe(them.r2_buckets[0]?.bucket_name);
+      expect(config.analytics_engine_datasets[0]?.dataset).not.toBe(them.analytics_engine_datasets[0]?.dataset);
       expect(config.queues.producers?.[0]?.queue).not.toBe(them.queues.producers?.[0]?.queue);
       const theirNamespaces = new Set(them.ratelimits.map((r) => r.namespace_id));
       for (const limit of config.ratelimits) expect(theirNamespaces.has(limit.namespace_id)).toBe(false);

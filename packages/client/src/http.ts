@@ -102,6 +102,7 @@ import type {
   OpsCellsResponse,
   TripCancellation,
 } from "../../../src/protocol/ops";
+import type { DispatchHealth, OpsMetricsResponse } from "../../../src/protocol/ops-metrics";
 import type { DriverCancelCode, RiderCancelCode } from "../../../src/domain/cancel-reasons";
 import type {
   OpsAlertsQuery,
@@ -286,6 +287,14 @@ const OpsCellsAnswer = answer<OpsCellsResponse>({
   center: "object",
   resolution: "integer",
   at: "integer",
+});
+const OpsMetricsAnswer = answer<OpsMetricsResponse>({
+  at: "integer",
+  windowSeconds: "integer",
+  connections: "array",
+  throughput: "object",
+  errors: "array",
+  dispatch: "array",
 });
 const ErrorAnswer = answer<ErrorBody>({ error: "object" });
 const ErrorDetail = answer<ErrorBody["error"]>({ code: "string", message: "string" });
@@ -1491,6 +1500,14 @@ export class RidewireClient {
     return this.call({ method: "GET", path: "/v1/ops/cells", query, schema: OpsCellsAnswer, signal: options?.signal });
   }
 
+  /**
+   * The live metrics of the last five minutes (operators): connections, throughput, errors by code, dispatch health
+   * per city, notification outcomes and ledger postings, as the service's isolates flushed them (a few seconds late).
+   */
+  opsMetrics(options?: RequestOptions): Promise<OpsMetricsResponse> {
+    return this.call({ method: "GET", path: "/v1/ops/metrics", schema: OpsMetricsAnswer, signal: options?.signal });
+  }
+
   /** Trips' cancels with their reason codes (operators), newest first, and counts per code over `by` and `since`. */
   opsCancellations(query: OpsCancellationsInput = {}, options?: RequestOptions): Promise<OpsCancellationsResponse> {
     return this.call({
@@ -1864,6 +1881,8 @@ export type {
   TripCancellation,
   Offer,
   OpsCellsResponse,
+  OpsMetricsResponse,
+  DispatchHealth,
   Payout,
   PayoutAccount,
   PayoutBalance,

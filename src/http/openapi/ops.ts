@@ -1,10 +1,11 @@
 /**
  * @module http/openapi/ops
- * The operations view of supply and demand per H3 cell, the SOS alerts and the trips' cancels with their reason codes
- * (routes/ops.ts; admins only).
+ * The operations view of supply and demand per H3 cell, the SOS alerts, the trips' cancels with their reason codes
+ * and the live metrics (routes/ops.ts; admins only).
  */
 import { z } from "zod";
 import { OpsCancellationsResponse, OpsCellsResponse } from "../../protocol/ops";
+import { OpsMetricsResponse } from "../../protocol/ops-metrics";
 import { TripAlert } from "../../protocol/safety";
 import type { Operation } from "./operation";
 
@@ -30,6 +31,16 @@ export const opsOperations: Operation[] = [
     status: 200,
     response: OpsCancellationsResponse,
     query: ["by", "reasonCode", "since", "before", "limit"],
+  },
+  {
+    method: "get",
+    path: "/v1/ops/metrics",
+    summary:
+      "Live metrics (admins): the last few minutes of connections, throughput, errors by code, " +
+      "dispatch health per city, notification outcomes and ledger postings",
+    auth: true,
+    status: 200,
+    response: OpsMetricsResponse,
   },
   {
     method: "get",

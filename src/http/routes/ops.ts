@@ -6,7 +6,9 @@
  * a position, but where a city's drivers and demand are is the business's to see. Also the SOS
  * alerts that trips' riders and drivers raised (routes/sos.ts), open ones first, their
  * acknowledgement, and the live feed of them (the operations desk object, rooms/ops-desk). And the
- * trips' cancels with their reason codes, filtered, with counts per code.
+ * trips' cancels with their reason codes, filtered, with counts per code. And the live metrics of
+ * the last few minutes (connections, throughput, errors, dispatch health per city), which the desk
+ * keeps from the counts every isolate flushes to it (src/metrics.ts; docs/METRICS.md).
  */
 import { Hono } from "hono";
 import { cellOf, searchCells } from "../../domain/geo";
@@ -68,6 +70,9 @@ opsRoutes.get("/ops/cancellations", async (c) => {
   const query = readQuery(c, OpsCancellationsQuery);
   return c.json(await listCancellations(c.env.DB, query, c.get("config").FARE_CURRENCY));
 });
+
+/** The desk's window of live metrics (protocol/ops-metrics); Analytics Engine has the history. */
+opsRoutes.get("/ops/metrics", async (c) => c.json(unwrap(await opsDesk(c.env).metricsView(c.get("traceId")))));
 
 opsRoutes.get("/ops/alerts", async (c) => {
   const query = readQuery(c, OpsAlertsQuery);

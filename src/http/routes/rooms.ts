@@ -157,6 +157,7 @@ roomRoutes.post("/rooms/:id/messages", async (c) => {
       idempotencyKey,
       body.replyTo,
       body.attachments?.map((a) => a.key),
+      c.get("traceId"),
     ),
   );
   return c.json({ message }, 201);

@@ -220,7 +220,10 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   }
   try {
     const trip = unwrap(
-      await tripObject(c.env, tripId).create({ id: tripId, riderId, quote: stored.quote, terms: stored.terms }),
+      await tripObject(c.env, tripId).create(
+        { id: tripId, riderId, quote: stored.quote, terms: stored.terms },
+        c.get("traceId"),
+      ),
     );
     return c.json({ trip }, 201);
   } catch (err) {
@@ -309,13 +312,10 @@ async function scheduleTrip(
   if (listing.listed && listing.keyRecorded) {
     try {
       return unwrap(
-        await tripObject(c.env, tripId).create({
-          id: tripId,
-          riderId,
-          quote: stored.quote,
-          terms: stored.terms,
-          scheduledAt,
-        }),
+        await tripObject(c.env, tripId).create(
+          { id: tripId, riderId, quote: stored.quote, terms: stored.terms, scheduledAt },
+          c.get("traceId"),
+        ),
       );
     } catch (err) {
       await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
@@ -453,17 +453,24 @@ tripRoutes.get("/trips/:id", async (c) =>
   c.json({ trip: unwrap(await tripObject(c.env, readId(c)).get(c.get("identity"))) }),
 );
 
-for (const action of ["accept", "decline", "arrived", "complete"] as const) {
+for (const action of ["accept", "decline", "complete"] as const) {
   tripRoutes.post(`/trips/:id/${action}`, requireRole("driver"), async (c) => {
-    const trip = unwrap(await tripObject(c.env, readId(c))[action](c.get("identity")));
+    const trip = unwrap(await tripObject(c.env, readId(c))[action](c.get("identity"), c.get("traceId")));
     return c.json({ trip });
   });
 }
 
+tripRoutes.post("/trips/:id/arrived", requireRole("driver"), async (c) => {
+  const trip = unwrap(await tripObject(c.env, readId(c)).arrived(c.get("identity"), undefined, c.get("traceId")));
+  return c.json({ trip });
+});
+
 /** The driver starts the ride with the rider's PIN, where the trip needs one (README, "Safety"). */
 tripRoutes.post("/trips/:id/start", requireRole("driver"), async (c) => {
   const body = await readOptionalBody(c, StartBody);
-  const trip = unwrap(await tripObject(c.env, readId(c)).start(c.get("identity"), body.pin));
+  const trip = unwrap(
+    await tripObject(c.env, readId(c)).start(c.get("identity"), body.pin, undefined, c.get("traceId")),
+  );
   return c.json({ trip });
 });
 
@@ -471,7 +478,7 @@ tripRoutes.post("/trips/:id/cancel", async (c) => {
   const identity = c.get("identity");
   // Each side names its reason from its own list: a rider cannot say the rider did not show up.
   const body = await readOptionalBody(c, identity.role === "driver" ? DriverCancelBody : RiderCancelBody);
-  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(identity, cancelReasonOf(body)));
+  const trip = unwrap(await tripObject(c.env, readId(c)).cancel(identity, cancelReasonOf(body), c.get("traceId")));
   // Recorded before the answer, so that the cool-down already holds for the rider's next
   // request; the trip room records it again with the trip's history (a repeat adds nothing).
   if (trip.status === "cancelled" && trip.riderId === identity.userId) {
@@ -504,7 +511,9 @@ tripRoutes.post("/trips/:id/rating", async (c) => {
 tripRoutes.post("/trips/:id/messages", async (c) => {
   const key = readIdempotencyKey(c);
   const body = await readBody(c, PostMessageBody);
-  const message = unwrap(await tripObject(c.env, readId(c)).postMessage(c.get("identity"), body.text, key));
+  const message = unwrap(
+    await tripObject(c.env, readId(c)).postMessage(c.get("identity"), body.text, key, c.get("traceId")),
+  );
   return c.json({ message }, 201);
 });
 
