@@ -69,7 +69,8 @@ export function parseShardMap(text: string, present: (binding: string) => boolea
     if (from > to || to >= BUCKETS) throw new Error(`SHARD_MAP: "${part}" is not a range within 0-${BUCKETS - 1}`);
     if (!present(binding)) throw new Error(`SHARD_MAP: ${binding} is not a D1 binding of this Worker`);
     for (let b = from; b <= to; b++) {
-      if (byBucket[b] !== undefined) throw new Error(`SHARD_MAP: bucket ${b} is mapped twice (${byBucket[b]}, ${binding})`);
+      if (byBucket[b] !== undefined)
+        throw new Error(`SHARD_MAP: bucket ${b} is mapped twice (${byBucket[b]}, ${binding})`);
       byBucket[b] = binding;
     }
     ranges.push({ from, to, binding });

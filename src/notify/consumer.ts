@@ -16,6 +16,7 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
+import { shardDatabase } from "../db/shards";
 import {
   failDeadLetter,
   openNotifications,
@@ -131,7 +132,7 @@ function retryDelay(
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
   const opened = await eachOrAlone(messages, (some) =>
-    openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
+    openNotifications(env, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
   );
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
   // at once, and a delivery waiting for one would spend its timeout waiting.
@@ -142,7 +143,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
       open
         ? await attempt(config, message, open, (channel) =>
             reserveSend(
-              env.DB,
+              shardDatabase(env, "notifications", message.userId),
               { notificationId: message.id, userId: message.userId, channel },
               Date.now(),
               hourlyLimit(channel, config) ?? Number.MAX_SAFE_INTEGER,
@@ -157,7 +158,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
   }
   const recorded = await eachOrAlone(attempts, async (some) => {
     await recordAttempts(
-      env.DB,
+      env,
       some.flatMap((a) => a?.records ?? []),
       Date.now(),
     );
@@ -229,6 +230,7 @@ async function attempt(
   ): AttemptRecord => ({
     kind: "end",
     id: message.id,
+    userId: message.userId,
     status,
     lastError,
   });
@@ -263,6 +265,7 @@ async function attempt(
         {
           kind: "release",
           id: message.id,
+          userId: message.userId,
           deliveredTo: claim.deliveredTo,
           lastError: `quiet hours: held until ${new Date(until).toISOString()}`,
         },
@@ -360,6 +363,7 @@ async function attempt(
     records.push(...stepRecords(false), {
       kind: "release",
       id: message.id,
+      userId: message.userId,
       deliveredTo: [...delivered],
       lastError: [...errors, ...refusals].join("; ").slice(0, 500),
     });
@@ -399,7 +403,7 @@ async function handleDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
       continue;
     }
     try {
-      await failDeadLetter(env.DB, parsed.data, "gave up after the last retry", Date.now());
+      await failDeadLetter(env, parsed.data, "gave up after the last retry", Date.now());
       log("info", "deadLetters", { notificationId: parsed.data.id, reason: "marked failed", ...traceOf(parsed.data) });
       msg.ack();
     } catch (err) {
