@@ -21,6 +21,7 @@ import { errorReason } from "../redact";
 import { logJson } from "../log";
 import { newTraceId, traceIdFromTraceparent, traceparentOf, withTraceId } from "../trace";
 import { limitAnonymous } from "./rate-limit";
+import { readiness } from "./readiness";
 import { authRoutes } from "./routes/auth";
 import { phoneRoutes } from "./routes/phone";
 import { presenceRoutes } from "./routes/presence";
@@ -120,6 +121,10 @@ app.use(async (c, next) => {
 app.use(limitAnonymous);
 
 app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
+app.get("/health/ready", async (c) => {
+  const ready = await readiness(c.env);
+  return c.json({ ...ready, version: VERSION }, ready.ok ? 200 : 503);
+});
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));
 app.route("/v1", authRoutes);
 app.route("/v1", phoneRoutes);

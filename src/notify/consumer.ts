@@ -16,7 +16,7 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
-import { shardDatabase } from "../db/shards";
+import { groupByShard, shardDatabase } from "../db/shards";
 import {
   failDeadLetter,
   openNotifications,
@@ -64,8 +64,9 @@ export function backoffSeconds(
 }
 
 /**
- * A batch takes two D1 round trips however many messages it holds: one opens them all, one
- * records what their attempts decided; the deliveries run in between. A copy of a message in
+ * A batch takes a few D1 round trips however many messages it holds: per notification shard
+ * (db/shards) of its users, one opens its messages (with one to the directory database for the
+ * devices and preferences) and one records what their attempts decided; the deliveries run in between. A copy of a message in
  * the same batch (a producer's retried send) shares its first copy's attempt and outcome, so
  * it is pushed once. If a batched write fails, each message is written alone, so a bad row
  * costs only its own message; a message whose write fails is retried, and a push that went
@@ -131,7 +132,7 @@ function retryDelay(
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await eachOrAlone(messages, (some) =>
+  const opened = await eachShardOrAlone(env, messages, messages, (some) =>
     openNotifications(env, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
   );
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
@@ -156,7 +157,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
         : null,
     );
   }
-  const recorded = await eachOrAlone(attempts, async (some) => {
+  const recorded = await eachShardOrAlone(env, messages, attempts, async (some) => {
     await recordAttempts(
       env,
       some.flatMap((a) => a?.records ?? []),
@@ -172,6 +173,32 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
     }),
   );
   return attempts.map((a, i) => (a && recorded[i] ? a.outcome : RETRY));
+}
+
+/**
+ * `eachOrAlone` per notification shard: `items[i]` belongs to `messages[i]`, whose user's shard it
+ * is written to. A shard that fails then costs only its own messages: the writes another shard
+ * already took (a lease, an attempt counted) are not made again.
+ */
+async function eachShardOrAlone<T, R>(
+  env: Env,
+  messages: readonly NotificationMessage[],
+  items: readonly T[],
+  run: (some: readonly T[]) => Promise<R[]>,
+): Promise<(R | null)[]> {
+  const results: (R | null)[] = items.map(() => null);
+  await Promise.all(
+    groupByShard(env, "notifications", messages, (m) => m.userId).map(async (group) => {
+      const answers = await eachOrAlone(
+        group.items.map(({ index }) => items[index] as T),
+        run,
+      );
+      group.items.forEach(({ index }, i) => {
+        results[index] = answers[i] ?? null;
+      });
+    }),
+  );
+  return results;
 }
 
 /**
