@@ -1,5 +1,6 @@
 // `npm run dev`: makes sure a local JWT secret exists, bundles the web app, applies the D1
-// migrations to the local databases (DB and every shard, each from its migrations_dir), then starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
+// migrations to the local databases (DB and every shard, each from its migrations_dir), then
+// starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";

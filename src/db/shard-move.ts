@@ -224,8 +224,8 @@ async function moveStep(
     const missing = rows.filter((row) => !present.has(keyOf(table, row)));
     if (missing.length > 0)
       throw new Error(
-        `${target} does not hold ${missing.length} ${table.name} rows just copied (first: ${keyOf(table, missing[0] as Row)}); ` +
-          "they stay in the source",
+        `${target} does not hold ${missing.length} ${table.name} rows just copied ` +
+          `(first: ${keyOf(table, missing[0] as Row)}); they stay in the source`,
       );
     confirmed.push(...rows.map((row) => row._rowid));
   }

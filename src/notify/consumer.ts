@@ -66,7 +66,8 @@ export function backoffSeconds(
 /**
  * A batch takes a few D1 round trips however many messages it holds: per notification shard
  * (db/shards) of its users, one opens its messages (with one to the directory database for the
- * devices and preferences) and one records what their attempts decided; the deliveries run in between. A copy of a message in
+ * devices and preferences) and one records what their attempts decided; the deliveries run in
+ * between. A copy of a message in
  * the same batch (a producer's retried send) shares its first copy's attempt and outcome, so
  * it is pushed once. If a batched write fails, each message is written alone, so a bad row
  * costs only its own message; a message whose write fails is retried, and a push that went

@@ -46,8 +46,8 @@ async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
 async function archivedRows(roomId: string): Promise<Message[]> {
   const { results } = await chatShard(roomId)
     .prepare(
-      `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages WHERE room_id ` +
-        `= ? ORDER BY seq DESC`,
+      `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages ` +
+        `WHERE room_id = ? ORDER BY seq DESC`,
     )
     .bind(roomId)
     .all<Message>();

@@ -99,7 +99,8 @@ const ordered = (table: (typeof MOVED_TABLES)[number]) => `ORDER BY ${table.prim
 /** A table's rows of this run (keys start with `prefix`), in one database, in primary-key order. */
 async function rowsIn(db: SqlDatabase, table: (typeof MOVED_TABLES)[number], prefix: string) {
   return db.query(
-    `SELECT ${table.columns.join(", ")} FROM ${table.name} WHERE ${table.key} LIKE ${sqlLiteral(`${prefix}-%`)} ${ordered(table)}`,
+    `SELECT ${table.columns.join(", ")} FROM ${table.name}
+     WHERE ${table.key} LIKE ${sqlLiteral(`${prefix}-%`)} ${ordered(table)}`,
   );
 }
 
