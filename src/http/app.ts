@@ -22,6 +22,7 @@ import { logJson } from "../log";
 import { newTraceId, traceIdFromTraceparent, traceparentOf, withTraceId } from "../trace";
 import { limitAnonymous } from "./rate-limit";
 import { readiness } from "./readiness";
+import { shardRouter } from "../db/shards";
 import { authRoutes } from "./routes/auth";
 import { phoneRoutes } from "./routes/phone";
 import { presenceRoutes } from "./routes/presence";
@@ -85,6 +86,9 @@ async function withTraceInErrorBody(res: Response, traceId: string): Promise<Res
 
 app.use(async (c, next) => {
   c.set("config", loadConfig(c.env));
+  // A bad SHARD_MAP fails every request with its reason, as a bad variable does, before any row
+  // could be written to the wrong shard (the objects and the queue consumer check it on first use).
+  shardRouter(c.env);
   await next();
 });
 

@@ -6,8 +6,9 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { allShards, shardBindingFor, type ShardKind } from "../../src/db/shards";
+import { app } from "../../src/http/app";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { chatNotification } from "../../src/notify/message";
 import { call, createRoom, joinRoom, registerUser, type TestUser, unique } from "../helpers/api";
@@ -66,6 +67,40 @@ describe("GET /health/ready", () => {
         { binding: "SHARD_1", ok: true },
       ],
     });
+  });
+
+  it("answers 503 naming the shard that does not answer", async () => {
+    const down = { prepare: () => ({ first: () => Promise.reject(new Error("shard down for the test")) }) };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const res = await app.request("http://ridewire.test/health/ready", {}, { ...env, SHARD_1: down });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({
+        ok: false,
+        databases: [
+          { binding: "DB", ok: true },
+          { binding: "SHARD_0", ok: true },
+          { binding: "SHARD_1", ok: false },
+        ],
+      });
+      expect(logged.mock.calls.flat().join(" ")).toContain("shard down for the test");
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});
+
+describe("a SHARD_MAP that does not cover every bucket", () => {
+  it("fails every request, with the map's problem in the log", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const res = await app.request("http://ridewire.test/v1/rooms", {}, { ...env, SHARD_MAP: "0-511:SHARD_0" });
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(await res.json())).not.toContain("SHARD_MAP");
+      expect(logged.mock.calls.flat().join(" ")).toContain("bucket 512 is not mapped");
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
 
