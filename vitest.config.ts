@@ -19,6 +19,8 @@ const TEST_TIMEOUT_MS = 20_000;
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // The partition databases' own schema (src/db/shards.ts), applied to every SHARD_n binding.
+  const shardMigrations = await readD1Migrations("./migrations-shard");
   return {
     test: {
       projects: [
@@ -45,6 +47,7 @@ export default defineConfig(async () => {
                 miniflare: {
                   bindings: {
                     TEST_MIGRATIONS: migrations,
+                    TEST_SHARD_MIGRATIONS: shardMigrations,
                     JWT_SECRET: "test-secret-not-for-production",
                     // The webhook and push receiver of the tests runs on 127.0.0.1 (test/helpers/hook-server.mjs).
                     ALLOW_LOOPBACK_WEBHOOKS: "true",

@@ -1,5 +1,6 @@
 // `npm run deploy [-- --env staging|production] [-- other wrangler deploy flags]`: bundles the web
-// app, applies the D1 migrations to that environment's remote database, then deploys the Worker
+// app, applies the D1 migrations to that environment's remote databases (DB and every shard, each
+// from its migrations_dir), then deploys the Worker
 // to it. The environment goes to both wrangler calls, so the migrations land in the database the
 // deployed code reads. Without --env: the top-level configuration (one environment, as before).
 // With --dry-run: no migrations (they would change a remote database) and no upload; wrangler
@@ -7,7 +8,8 @@
 import { spawnSync } from "node:child_process";
 import { unstable_readConfig } from "wrangler";
 
-const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
+/** wrangler.toml's placeholder ids: all zeros but the last digits, which differ per database for local D1. */
+const PLACEHOLDER_ID = /^00000000-0000-0000-0000-0{10}\d{2}$/;
 
 const args = process.argv.slice(2);
 let environment;
@@ -33,14 +35,15 @@ try {
   console.error(`deploy: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(2);
 }
-const database = config.d1_databases.find((d) => d.binding === "DB");
-if (!dryRun && (!database?.database_id || database.database_id === PLACEHOLDER_ID)) {
-  console.error(
-    `deploy: the DB database_id of ${environment ?? "the top level"} is still the placeholder; create the ` +
-      `database (wrangler d1 create ${database?.database_name ?? "ridewire"}) and put its id in wrangler.toml ` +
-      "(docs/OPERATIONS.md, First deploy)",
-  );
-  process.exit(2);
+for (const database of config.d1_databases) {
+  if (!dryRun && (!database.database_id || PLACEHOLDER_ID.test(database.database_id))) {
+    console.error(
+      `deploy: the ${database.binding} database_id of ${environment ?? "the top level"} is still the placeholder; ` +
+        `create the database (wrangler d1 create ${database.database_name}) and put its id in wrangler.toml ` +
+        "(docs/OPERATIONS.md, First deploy)",
+    );
+    process.exit(2);
+  }
 }
 
 const run = (command, commandArgs) => {
@@ -51,5 +54,7 @@ const run = (command, commandArgs) => {
 
 run(process.execPath, ["scripts/build-web.mjs"]);
 if (dryRun) console.log("deploy: --dry-run, so the remote D1 migrations are not applied");
-else run("wrangler", ["d1", "migrations", "apply", "DB", "--remote", ...envArgs]);
+else
+  for (const { binding } of config.d1_databases)
+    run("wrangler", ["d1", "migrations", "apply", binding, "--remote", ...envArgs]);
 run("wrangler", ["deploy", ...envArgs, ...rest]);

@@ -1,8 +1,10 @@
 // `npm run dev`: makes sure a local JWT secret exists, bundles the web app, applies the D1
-// migrations to the local database, then starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
+// migrations to the local databases (DB and every shard, each from its migrations_dir), then
+// starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
+import { unstable_readConfig } from "wrangler";
 
 if (!existsSync(".dev.vars")) {
   writeFileSync(".dev.vars", `JWT_SECRET=${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
@@ -29,7 +31,9 @@ const extra = process.argv.slice(2);
 // Local state lives in .wrangler/state unless --persist-to says otherwise; migrate that one.
 const persistAt = extra.indexOf("--persist-to");
 const persist = persistAt >= 0 ? extra.slice(persistAt, persistAt + 2) : [];
-run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+// DB, then SHARD_0, SHARD_1, … (src/db/shards.ts): wrangler applies each its own migrations_dir.
+for (const { binding } of unstable_readConfig({ config: "wrangler.toml" }).d1_databases)
+  run(["d1", "migrations", "apply", binding, "--local", ...persist]);
 const port = extra.includes("--port") ? [] : ["--port", "8787"];
 // Local receivers (a webhook on 127.0.0.1) are how notifications are tried out on one machine;
 // a deployed Worker keeps wrangler.toml's "false" and refuses loopback and plain http.

@@ -29,6 +29,9 @@ try {
     outfile,
     // "@ridewire/client" from its TypeScript source (its exports list this condition first).
     conditions: ["@ridewire/source"],
+    // Wrangler (scripts/migrate-to-shards.ts reads wrangler.toml with it) is loaded as installed:
+    // its CLI bundle has modules esbuild cannot re-bundle as ESM.
+    external: ["wrangler"],
     logLevel: "silent",
     // Some bundled CommonJS modules call require() for Node built-ins; ESM has no require.
     banner: {

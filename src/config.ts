@@ -36,9 +36,9 @@ const ConfigSchema = z
     OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
     /**
      * A chat message reaches D1 this long after the first message waiting in its room (or at once
-     * when OUTBOX_BATCH_SIZE events wait). Every room writes to one D1 database, which has one
-     * writer, and each active room writes a batch per flush, so a slower beat lets the database
-     * serve more busy rooms; the message itself is in the room's SQLite before its ack, and
+     * when OUTBOX_BATCH_SIZE events wait). The rooms of a bucket range share one D1 shard
+     * (db/shards), which has one writer, and each active room writes a batch per flush, so a
+     * slower beat lets a shard serve more busy rooms; the message itself is in the room's SQLite before its ack, and
      * history reads the room first.
      */
     MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),

@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** migrations-shard/, for every SHARD_n binding. */
+    TEST_SHARD_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }

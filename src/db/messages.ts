@@ -212,3 +212,31 @@ export async function archivedOriginal(d1: D1Database, roomId: string, seq: numb
     ...attachmentsOf(row),
   };
 }
+
+/**
+ * Unread messages per room in one shard, for a member at `positions` (read marks from the
+ * directory database): after the mark, by others, not deleted, by nobody in `blocked`; each count
+ * stops at `cap`, so a listing reads a bounded number of rows however far behind a member is.
+ * One statement, the rooms and blocks passed as JSON.
+ */
+export async function unreadInShard(
+  d1: D1Database,
+  userId: string,
+  positions: readonly { roomId: string; readSeq: number }[],
+  blocked: readonly string[],
+  cap: number,
+): Promise<Map<string, number>> {
+  const { results } = await d1
+    .prepare(
+      `SELECT p.value ->> '$.roomId' AS room_id,
+         (SELECT COUNT(*) FROM (SELECT 1 FROM messages AS m
+            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > p.value ->> '$.readSeq'
+              AND m.user_id != ?2 AND m.deleted_at IS NULL
+              AND m.user_id NOT IN (SELECT value FROM json_each(?3))
+            LIMIT ?4)) AS n
+       FROM json_each(?1) AS p`,
+    )
+    .bind(JSON.stringify(positions), userId, JSON.stringify(blocked), cap)
+    .all<{ room_id: string; n: number }>();
+  return new Map(results.map((row) => [row.room_id, Number(row.n)]));
+}

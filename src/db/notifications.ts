@@ -1,6 +1,7 @@
 /**
  * @module db/notifications
- * Devices, the notification log and preferences in D1. The log's writes are guarded by the
+ * Devices and preferences in the directory database, the notification log and its channels in
+ * each user's notification shard (db/shards). The log's writes are guarded by the
  * row's status (only a `pending` row changes) and by a short lease, so redelivered and
  * concurrent queue messages cannot push one notification twice.
  */
@@ -21,6 +22,7 @@ import {
   UNMUTABLE_TYPES,
 } from "../protocol/notifications";
 import { devices, notificationChannels, notificationPreferences, notifications, users } from "./schema";
+import { groupByShard, shardDatabase } from "./shards";
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type NewDevice = typeof devices.$inferInsert;
@@ -142,127 +144,180 @@ export type Recipient = { email: string; name: string; phone: string | null };
 
 const ChannelList = Channel.array();
 
-/** Statements `openNotifications` runs per message (the type checks the list's length). */
-const OPEN_STATEMENTS = 5;
+/** What the directory database says about one recipient: their devices, preferences and address. */
+type RecipientFacts = {
+  devices: DeviceRow[];
+  muted: unknown;
+  mutedChannels: unknown;
+  quietHours: unknown;
+  recipient: Recipient | undefined;
+};
 
 /**
- * One D1 round trip (a batch is one transaction) for a whole queue batch, where each message
- * took five: per message, it logs the notification as `pending` the first time its id is seen
- * (`rate_limited` past the per-minute cap),
- * takes the lease on a pending row whose type the user did not mute and counts the attempt
- * (the lease keeps two consumers from pushing the same row), reads the row's status and
- * whether its type is muted, and reads the devices. `messages` must have distinct ids: a
- * second copy would find the lease the first one just took.
+ * One round trip to the directory database for every recipient of a batch: devices, the account's
+ * address and the notification preferences (account data, which stays in `DB`; the log itself is
+ * in each user's shard).
+ */
+async function recipientFacts(d1: D1Database, userIds: readonly string[]): Promise<Map<string, RecipientFacts>> {
+  const db = drizzle(d1);
+  const statements = userIds.flatMap(
+    (userId) =>
+      [
+        devicesQuery(db, userId),
+        db
+          .select({
+            email: users.email,
+            name: users.name,
+            // Only a number its holder proved (http/routes/phone.ts) is texted; an unverified one reads as none.
+            phone: sql<string | null>`CASE WHEN ${users.phoneVerifiedAt} IS NOT NULL THEN ${users.phone} END`,
+          })
+          .from(users)
+          .where(eq(users.id, userId))
+          .limit(1),
+        db
+          .select(preferenceColumns)
+          .from(notificationPreferences)
+          .where(eq(notificationPreferences.userId, userId))
+          .limit(1),
+      ] as const,
+  );
+  const [first, ...rest] = statements as BatchItem<"sqlite">[];
+  const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
+  return new Map(
+    userIds.map((userId, i) => {
+      const [deviceRows, userRows, preferenceRows] = results.slice(i * 3, i * 3 + 3) as [
+        DeviceRow[],
+        Recipient[],
+        { muted: unknown; mutedChannels: unknown; quietHours: unknown }[],
+      ];
+      const preferences = preferenceRows[0];
+      return [
+        userId,
+        {
+          devices: deviceRows,
+          muted: preferences?.muted ?? [],
+          mutedChannels: preferences?.mutedChannels ?? [],
+          quietHours: preferences?.quietHours ?? null,
+          recipient: userRows[0],
+        },
+      ];
+    }),
+  );
+}
+
+/** Statements `openNotifications` runs per message in its user's shard (the type checks the list's length). */
+const OPEN_STATEMENTS = 3;
+
+/**
+ * Two round trips for a whole queue batch, where each message took five: one to the directory
+ * database for every recipient's devices, address and preferences, then one batch (one
+ * transaction) per notification shard that, per message, logs the notification as `pending` the
+ * first time its id is seen (`rate_limited` past the per-minute cap), takes the lease on a pending
+ * row whose type the user did not mute and counts the attempt (the lease keeps two consumers from
+ * pushing the same row), and reads the row's status. `messages` must have distinct ids: a second
+ * copy would find the lease the first one just took. The mute is decided from the preferences
+ * read just before, so a type muted while its notification is claimed is heeded from the next one.
  */
 export async function openNotifications(
-  d1: D1Database,
+  env: Env,
   messages: readonly NotificationMessage[],
   now: number,
   leaseMs: number,
   perMinute: number,
 ): Promise<OpenedNotification[]> {
-  const db = drizzle(d1);
-  const statements = messages.flatMap((message) => {
-    // Over `perMinute` notifications of this type for this user in the minute up to this one,
-    // it is logged `rate_limited` and never claimed: a user spamming a room cannot turn it into
-    // a stream of pushes to its members, and a spammed driver still gets their offers (another type).
-    const overLimit = sql`(SELECT COUNT(*) FROM ${notifications}
-      WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type}
-        AND ${notifications.createdAt} > ${message.createdAt - 60_000}
-        AND ${notifications.createdAt} <= ${message.createdAt}
-        AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
-    // One test of the preferences, read by the consumer and guarding the claim, so that a
-    // muted notification counts no attempt.
+  const facts = await recipientFacts(env.DB, [...new Set(messages.map((m) => m.userId))]);
+  const mutedOf = (message: NotificationMessage): boolean => {
     // A type that cannot be muted (security notices) is never muted, whatever a stored list says.
-    const isMuted = UNMUTABLE_TYPES.has(message.type)
-      ? sql`0`
-      : sql`EXISTS (SELECT 1 FROM ${notificationPreferences}, json_each(${notificationPreferences.muted})
-      WHERE ${notificationPreferences.userId} = ${message.userId} AND json_each.value = ${message.type})`;
-    return [
-      db
-        .insert(notifications)
-        .values({
-          id: message.id,
-          userId: message.userId,
-          type: message.type,
-          payload: loggedData(message),
-          status: sql`CASE WHEN ${overLimit} THEN 'rate_limited' ELSE 'pending' END`,
-          attempts: 0,
-          deliveredTo: [],
-          createdAt: message.createdAt,
-          updatedAt: now,
-        })
-        .onConflictDoNothing(),
-      db
-        .update(notifications)
-        .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
-        .where(
-          and(
-            eq(notifications.id, message.id),
-            eq(notifications.status, "pending"),
-            or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)),
-            sql`NOT ${isMuted}`,
-          ),
-        )
-        .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
-      db
-        .select({ status: notifications.status, leaseUntil: notifications.leaseUntil, muted: sql<number>`${isMuted}` })
-        .from(notifications)
-        .where(eq(notifications.id, message.id))
-        .limit(1),
-      devicesQuery(db, message.userId),
-      db
-        .select({
-          email: users.email,
-          name: users.name,
-          // Only a number its holder proved (http/routes/phone.ts) is texted; an unverified one reads as none.
-          phone: sql<string | null>`CASE WHEN ${users.phoneVerifiedAt} IS NOT NULL THEN ${users.phone} END`,
-          mutedChannels: sql<
-            string | null
-          >`(SELECT ${notificationPreferences.mutedChannels} FROM ${notificationPreferences}
-            WHERE ${notificationPreferences.userId} = ${message.userId})`,
-          quietHours: sql<string | null>`(SELECT ${notificationPreferences.quietHours} FROM ${notificationPreferences}
-            WHERE ${notificationPreferences.userId} = ${message.userId})`,
-        })
-        .from(users)
-        .where(eq(users.id, message.userId))
-        .limit(1),
-    ] as const satisfies { length: typeof OPEN_STATEMENTS };
-  });
-  const [first, ...rest] = statements as BatchItem<"sqlite">[];
-  const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
-  return messages.map((_, i) => {
-    // Each message's results, in the order of its statements above: insert, claim, status, devices, user.
-    const [, claimRows, statusRows, deviceRows, userRows] = results.slice(
-      i * OPEN_STATEMENTS,
-      (i + 1) * OPEN_STATEMENTS,
-    ) as [
-      unknown,
-      { attempts: number; deliveredTo: string[] }[],
-      { status: NotificationStatus; leaseUntil: number | null; muted: number }[],
-      DeviceRow[],
-      { email: string; name: string; phone: string | null; mutedChannels: string | null; quietHours: string | null }[],
-    ];
-    const row = statusRows[0];
-    const user = userRows[0];
-    return {
-      muted: row?.muted === 1,
-      claim: claimRows[0] ?? null,
-      current: row && { status: row.status, leaseUntil: row.leaseUntil },
-      devices: deviceRows,
-      mutedChannels: parseChannels(user?.mutedChannels ?? null),
-      quietHours: parseQuietHours(user?.quietHours ?? null),
-      recipient: user && { email: user.email, name: user.name, phone: user.phone },
-    };
-  });
+    if (UNMUTABLE_TYPES.has(message.type)) return false;
+    const muted = MutedList.safeParse(facts.get(message.userId)?.muted ?? []);
+    return muted.success && muted.data.includes(message.type);
+  };
+  const opened: OpenedNotification[] = new Array(messages.length);
+  await Promise.all(
+    groupByShard(env, "notifications", messages, (m) => m.userId).map(async ({ db: d1, items }) => {
+      const db = drizzle(d1);
+      const statements = items.flatMap(({ item: message }) => {
+        // Over `perMinute` notifications of this type for this user in the minute up to this one,
+        // it is logged `rate_limited` and never claimed: a user spamming a room cannot turn it into
+        // a stream of pushes to its members, and a spammed driver still gets their offers (another type).
+        const overLimit = sql`(SELECT COUNT(*) FROM ${notifications}
+          WHERE ${notifications.userId} = ${message.userId} AND ${notifications.type} = ${message.type}
+            AND ${notifications.createdAt} > ${message.createdAt - 60_000}
+            AND ${notifications.createdAt} <= ${message.createdAt}
+            AND ${notifications.status} != 'rate_limited') >= ${perMinute}`;
+        return [
+          db
+            .insert(notifications)
+            .values({
+              id: message.id,
+              userId: message.userId,
+              type: message.type,
+              payload: loggedData(message),
+              status: sql`CASE WHEN ${overLimit} THEN 'rate_limited' ELSE 'pending' END`,
+              attempts: 0,
+              deliveredTo: [],
+              createdAt: message.createdAt,
+              updatedAt: now,
+            })
+            .onConflictDoNothing(),
+          // A muted notification is never claimed, so it counts no attempt.
+          db
+            .update(notifications)
+            .set({ attempts: sql`${notifications.attempts} + 1`, leaseUntil: now + leaseMs, updatedAt: now })
+            .where(
+              and(
+                eq(notifications.id, message.id),
+                eq(notifications.status, "pending"),
+                or(isNull(notifications.leaseUntil), lte(notifications.leaseUntil, now)),
+                mutedOf(message) ? sql`0` : sql`1`,
+              ),
+            )
+            .returning({ attempts: notifications.attempts, deliveredTo: notifications.deliveredTo }),
+          db
+            .select({ status: notifications.status, leaseUntil: notifications.leaseUntil })
+            .from(notifications)
+            .where(eq(notifications.id, message.id))
+            .limit(1),
+        ] as const satisfies { length: typeof OPEN_STATEMENTS };
+      });
+      const [first, ...rest] = statements as BatchItem<"sqlite">[];
+      const results = first ? ((await db.batch([first, ...rest])) as unknown[]) : [];
+      items.forEach(({ item: message, index }, i) => {
+        // Each message's results, in the order of its statements above: insert, claim, status.
+        const [, claimRows, statusRows] = results.slice(i * OPEN_STATEMENTS, (i + 1) * OPEN_STATEMENTS) as [
+          unknown,
+          { attempts: number; deliveredTo: string[] }[],
+          { status: NotificationStatus; leaseUntil: number | null }[],
+        ];
+        const row = statusRows[0];
+        const user = facts.get(message.userId);
+        opened[index] = {
+          muted: row !== undefined && mutedOf(message),
+          claim: claimRows[0] ?? null,
+          current: row && { status: row.status, leaseUntil: row.leaseUntil },
+          devices: user?.devices ?? [],
+          mutedChannels: parseChannels(user?.mutedChannels ?? null),
+          quietHours: parseQuietHours(user?.quietHours ?? null),
+          recipient: user?.recipient,
+        };
+      });
+    }),
+  );
+  return opened;
 }
 
 /** What an attempt at a notification decided, for `recordAttempts` to write. */
 export type AttemptRecord =
-  /** The notification ends delivered, failed or muted. */
-  | { kind: "end"; id: string; status: Exclude<NotificationStatus, "pending">; lastError: string | null }
+  /** The notification ends delivered, failed or muted. `userId`: whose it is (its shard's key). */
+  | {
+      kind: "end";
+      id: string;
+      userId: string;
+      status: Exclude<NotificationStatus, "pending">;
+      lastError: string | null;
+    }
   /** The lease goes back after a failed attempt, remembering which devices already have it. */
-  | { kind: "release"; id: string; deliveredTo: string[]; lastError: string }
+  | { kind: "release"; id: string; userId: string; deliveredTo: string[]; lastError: string }
   /** A push service said the subscription is gone (404/410), or FCM that the token is no longer valid. */
   | { kind: "remove_device"; deviceId: string }
   /** One channel's outcome in this attempt; `tried`: a send was made on it (its attempts count one more). */
@@ -276,53 +331,74 @@ export type AttemptRecord =
       tried: boolean;
     };
 
-/** Writes what a batch's attempts decided, in one round trip. Only a `pending` row changes. */
-export async function recordAttempts(d1: D1Database, records: readonly AttemptRecord[], now: number): Promise<void> {
-  const db = drizzle(d1);
-  const statements = records.map((record) => {
-    switch (record.kind) {
-      case "end":
-        return db
-          .update(notifications)
-          .set({ status: record.status, lastError: record.lastError, leaseUntil: null, updatedAt: now })
-          .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
-      case "release":
-        return db
-          .update(notifications)
-          .set({ deliveredTo: record.deliveredTo, lastError: record.lastError, leaseUntil: null, updatedAt: now })
-          .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
-      case "remove_device":
-        return db.delete(devices).where(eq(devices.id, record.deviceId));
-      case "channel":
-        return db
-          .insert(notificationChannels)
-          .values({
-            notificationId: record.id,
-            channel: record.channel,
-            userId: record.userId,
+/**
+ * Writes what a batch's attempts decided: one round trip to each notification shard concerned
+ * (a batch is one transaction there) and one to the directory database for removed devices, at
+ * once. Only a `pending` row changes; every write may run again (a retried batch) to the same end.
+ */
+export async function recordAttempts(env: Env, records: readonly AttemptRecord[], now: number): Promise<void> {
+  const deviceIds: string[] = [];
+  const logged: Exclude<AttemptRecord, { kind: "remove_device" }>[] = [];
+  for (const record of records) {
+    if (record.kind === "remove_device") deviceIds.push(record.deviceId);
+    else logged.push(record);
+  }
+  const writes: Promise<unknown>[] = [];
+  if (deviceIds.length > 0) writes.push(drizzle(env.DB).delete(devices).where(inArray(devices.id, deviceIds)));
+  for (const { db: d1, items } of groupByShard(env, "notifications", logged, (r) => r.userId)) {
+    const db = drizzle(d1);
+    const [first, ...rest] = items.map(({ item }) => attemptStatement(db, item, now));
+    if (first) writes.push(db.batch([first, ...rest]));
+  }
+  // Every write is tried even if one fails; the first failure is thrown (the consumer retries the batch).
+  const settled = await Promise.allSettled(writes);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+function attemptStatement(
+  db: DrizzleD1Database,
+  record: Exclude<AttemptRecord, { kind: "remove_device" }>,
+  now: number,
+): BatchItem<"sqlite"> {
+  switch (record.kind) {
+    case "end":
+      return db
+        .update(notifications)
+        .set({ status: record.status, lastError: record.lastError, leaseUntil: null, updatedAt: now })
+        .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
+    case "release":
+      return db
+        .update(notifications)
+        .set({ deliveredTo: record.deliveredTo, lastError: record.lastError, leaseUntil: null, updatedAt: now })
+        .where(and(eq(notifications.id, record.id), eq(notifications.status, "pending")));
+    case "channel":
+      return db
+        .insert(notificationChannels)
+        .values({
+          notificationId: record.id,
+          channel: record.channel,
+          userId: record.userId,
+          outcome: record.outcome,
+          attempts: record.tried ? 1 : 0,
+          lastError: record.lastError,
+          updatedAt: now,
+        })
+        .onConflictDoUpdate({
+          target: [notificationChannels.notificationId, notificationChannels.channel],
+          set: {
             outcome: record.outcome,
-            attempts: record.tried ? 1 : 0,
             lastError: record.lastError,
+            attempts: sql`${notificationChannels.attempts} + ${record.tried ? 1 : 0}`,
             updatedAt: now,
-          })
-          .onConflictDoUpdate({
-            target: [notificationChannels.notificationId, notificationChannels.channel],
-            set: {
-              outcome: record.outcome,
-              lastError: record.lastError,
-              attempts: sql`${notificationChannels.attempts} + ${record.tried ? 1 : 0}`,
-              updatedAt: now,
-            },
-          });
-      default: {
-        // Every kind is handled above; a new one fails to compile here until it is.
-        const unknown: never = record;
-        throw new Error(`recordAttempts: unknown record ${JSON.stringify(unknown)}`);
-      }
+          },
+        });
+    default: {
+      // Every kind is handled above; a new one fails to compile here until it is.
+      const unknown: never = record;
+      throw new Error(`recordAttempts: unknown record ${JSON.stringify(unknown)}`);
     }
-  });
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  }
 }
 
 /**
@@ -330,12 +406,12 @@ export async function recordAttempts(d1: D1Database, records: readonly AttemptRe
  * so do its channels still `retrying` (or `pending`), in the same batch.
  */
 export async function failDeadLetter(
-  d1: D1Database,
+  env: Env,
   message: NotificationMessage,
   reason: string,
   now: number,
 ): Promise<void> {
-  const db = drizzle(d1);
+  const db = drizzle(shardDatabase(env, "notifications", message.userId));
   const channels = db
     .update(notificationChannels)
     .set({ outcome: "failed", updatedAt: now })
@@ -373,9 +449,9 @@ export async function failDeadLetter(
   await db.batch([notification, channels]);
 }
 
-/** The user's notifications, newest first, each with its channels' attempts (one round trip). */
-export async function listNotifications(d1: D1Database, userId: string, limit: number): Promise<Notification[]> {
-  const db = drizzle(d1);
+/** The user's notifications, newest first, each with its channels' attempts (one round trip to their shard). */
+export async function listNotifications(env: Env, userId: string, limit: number): Promise<Notification[]> {
+  const db = drizzle(shardDatabase(env, "notifications", userId));
   const page = db
     .select({ id: notifications.id })
     .from(notifications)
@@ -429,13 +505,8 @@ export async function listNotifications(d1: D1Database, userId: string, limit: n
  * (a repeated ack answers it again). Only the notification's own user: another user's id reads
  * as unknown. Undefined when the user has no such notification.
  */
-export async function ackNotification(
-  d1: D1Database,
-  userId: string,
-  id: string,
-  now: number,
-): Promise<number | undefined> {
-  const [row] = await drizzle(d1)
+export async function ackNotification(env: Env, userId: string, id: string, now: number): Promise<number | undefined> {
+  const [row] = await drizzle(shardDatabase(env, "notifications", userId))
     .update(notifications)
     .set({ ackedAt: sql`coalesce(${notifications.ackedAt}, ${now})` })
     .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
@@ -446,6 +517,7 @@ export async function ackNotification(
 /**
  * The arrival push as the delayed arrival SMS weighs it (notify/arrival-sms.ts): the user's own
  * notification only, with its SMS channel's outcome; undefined while the consumer has not logged it.
+ * `d1` is the user's notification shard.
  */
 export async function arrivalPushOf(d1: D1Database, userId: string, id: string): Promise<ArrivalPush | undefined> {
   const row = await d1
@@ -464,7 +536,8 @@ export async function arrivalPushOf(d1: D1Database, userId: string, id: string):
  * Takes one of the user's hourly sends on `channel` for this notification, unless `perHour` of
  * them were taken in the hour up to `now`. One statement decides (D1 runs one at a time), so
  * concurrent consumers cannot both take the last one. A notification that took one already (a
- * retry) keeps it and is not counted twice.
+ * retry) keeps it and is not counted twice. `d1` is the user's notification shard (the sends it
+ * counts are that user's, all there).
  */
 export async function reserveSend(
   d1: D1Database,

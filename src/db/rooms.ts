@@ -3,12 +3,14 @@
  * The room list and memberships in D1. Each room object keeps a copy of its members for the
  * hot path; every change is written here first, then told to the object.
  */
-import { and, count, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, lt, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { MemberRole, Room } from "../protocol/common";
 import { type RoomListItem, UNREAD_COUNT_CAP } from "../protocol/http";
-import { roomBans, roomMembers, rooms, users } from "./schema";
+import { unreadInShard } from "./messages";
+import { roomBans, roomMembers, rooms, userBlocks, users } from "./schema";
+import { groupByShard } from "./shards";
 
 export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
   const db = drizzle(d1);
@@ -138,25 +140,43 @@ export async function addRoomMember(d1: D1Database, roomId: string, userId: stri
   await drizzle(d1).insert(roomMembers).values({ roomId, userId, joinedAt }).onConflictDoNothing();
 }
 
+/** A room the user is a member of and how far they read it. */
+type ReadPosition = { roomId: string; readSeq: number };
+
 /**
- * The messages of a room a member has not read, as D1 has them (the copy behind the room, a few
- * seconds late): after their read mark, posted by others, not deleted, from nobody they block;
- * at most UNREAD_COUNT_CAP, so a listing reads a bounded number of rows however far behind a
- * member is. The `room_members` row is the caller's, joined by the query this goes into.
+ * The messages of each room a member has not read, as the chat shards have them (the copy behind
+ * the room, a few seconds late): after their read mark, posted by others, not deleted, from nobody
+ * they block; each at most UNREAD_COUNT_CAP. The marks and blocks are the directory database's,
+ * the messages each room's shard's: one query per shard that holds any of the rooms.
  */
-function unreadOf(userId: string) {
-  return sql<number>`(SELECT COUNT(*) FROM (SELECT 1 FROM messages AS m WHERE m.room_id = ${roomMembers.roomId}
-    AND m.seq > ${roomMembers.readSeq} AND m.user_id != ${userId} AND m.deleted_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM user_blocks AS b WHERE b.blocker_id = ${userId} AND b.blocked_id = m.user_id)
-    LIMIT ${UNREAD_COUNT_CAP}))`;
+async function unreadCounts(env: Env, userId: string, positions: ReadPosition[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (positions.length === 0) return counts;
+  const blocked = (
+    await drizzle(env.DB).select({ id: userBlocks.blockedId }).from(userBlocks).where(eq(userBlocks.blockerId, userId))
+  ).map((row) => row.id);
+  const groups = groupByShard(env, "chat", positions, (p) => p.roomId);
+  const answers = await Promise.all(
+    groups.map(({ db, items }) =>
+      unreadInShard(
+        db,
+        userId,
+        items.map(({ item }) => item),
+        blocked,
+        UNREAD_COUNT_CAP,
+      ),
+    ),
+  );
+  for (const answer of answers) for (const [roomId, n] of answer) counts.set(roomId, n);
+  return counts;
 }
 
 /**
  * Public rooms and the private rooms the user belongs to, newest first, each with its unread
  * count when the user is a member.
  */
-export async function listVisibleRooms(d1: D1Database, userId: string, limit: number): Promise<RoomListItem[]> {
-  const rows = await drizzle(d1)
+export async function listVisibleRooms(env: Env, userId: string, limit: number): Promise<RoomListItem[]> {
+  const rows = await drizzle(env.DB)
     .select({
       id: rooms.id,
       name: rooms.name,
@@ -165,23 +185,32 @@ export async function listVisibleRooms(d1: D1Database, userId: string, limit: nu
       createdBy: rooms.createdBy,
       createdAt: rooms.createdAt,
       member: roomMembers.userId,
-      unread: unreadOf(userId),
+      readSeq: roomMembers.readSeq,
     })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(or(eq(rooms.private, false), eq(roomMembers.userId, userId)))
     .orderBy(desc(rooms.createdAt))
     .limit(limit);
-  return rows.map(({ member, unread, ...room }) => (member === null ? room : { ...room, unread: Number(unread) }));
+  const unread = await unreadCounts(
+    env,
+    userId,
+    rows.flatMap((r) => (r.member === null ? [] : [{ roomId: r.id, readSeq: r.readSeq ?? 0 }])),
+  );
+  return rows.map(({ member, readSeq: _readSeq, ...room }) =>
+    member === null ? room : { ...room, unread: unread.get(room.id) ?? 0 },
+  );
 }
 
 /** The unread messages of every room the user is a member of: the app's badge. */
-export async function unreadTotal(d1: D1Database, userId: string): Promise<number> {
-  const [row] = await drizzle(d1)
-    .select({ n: sql<number>`COALESCE(SUM(${unreadOf(userId)}), 0)` })
+export async function unreadTotal(env: Env, userId: string): Promise<number> {
+  const positions = await drizzle(env.DB)
+    .select({ roomId: roomMembers.roomId, readSeq: roomMembers.readSeq })
     .from(roomMembers)
     .where(eq(roomMembers.userId, userId));
-  return Number(row?.n ?? 0);
+  let total = 0;
+  for (const n of (await unreadCounts(env, userId, positions)).values()) total += n;
+  return total;
 }
 
 /** Copies read marks from a room object; a mark only moves forward, so a batch may be copied twice. */

@@ -141,7 +141,12 @@ export const roomBans = sqliteTable(
   (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
 );
 
-/** Copied here from each room's own log by its outbox; (room_id, seq) makes the copy idempotent. */
+/**
+ * Copied from each room's own log by its outbox; (room_id, seq) makes the copy idempotent. This
+ * table and the three below marked "shard" live in the partition databases (db/shard-schema.ts
+ * re-exports them, db/shards.ts routes); `DB` keeps its old, empty copies until a later migration
+ * drops them, read only by scripts/migrate-to-shards.ts.
+ */
 export const messages = sqliteTable(
   "messages",
   {
@@ -167,7 +172,7 @@ export const messages = sqliteTable(
   (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
 );
 
-/** Reactions on archived messages, one row per user and emoji; copied from each room's log like its messages. */
+/** (shard) Reactions on archived messages, one row per user and emoji; copied from the room log like messages. */
 export const messageReactions = sqliteTable(
   "message_reactions",
   {
@@ -339,7 +344,7 @@ export const devices = sqliteTable(
 );
 
 /**
- * The delivery log. The id is deterministic (room or trip, seq or event, recipient), so a
+ * (shard, by user id) The delivery log. The id is deterministic (room or trip, seq or event, recipient), so a
  * queue message delivered twice finds its row and is not pushed again. `delivered_to` lists
  * the devices that already have it, so a retry after a partial failure skips them; a consumer
  * holds `lease_until` while it delivers, so two consumers never push the same row at once.
@@ -381,7 +386,7 @@ export const notificationPreferences = sqliteTable("notification_preferences", {
 });
 
 /**
- * Each channel's part in one notification (src/notify/routing.ts decides which channels): its
+ * (shard, by user id) Each channel's part in one notification (src/notify/routing.ts decides which channels): its
  * attempts and outcome, shown in the user's log. `reserved_at` is set when a channel with an
  * hourly limit (SMS, email) took one of the user's sends for this notification: the limit counts
  * these, and a retry of the same notification reuses its reservation.

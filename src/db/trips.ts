@@ -170,18 +170,14 @@ export async function saveTripRequest(
 }
 
 /**
- * A trip room's write-behind, as one D1 batch and so one transaction: the queries `alongside`
- * makes (the trip chat's messages), the trip's newest status into its history row, and, once
- * the trip is over, the rider's freed active-trip slot and their cancel. `latest` is null when
- * the flushed events hold no status.
+ * A trip room's write-behind, as one D1 batch and so one transaction: the trip's newest status
+ * into its history row, and, once the trip is over, the rider's freed active-trip slot and their
+ * cancel. `latest` is null when the flushed events hold no status. (The trip chat's messages go to
+ * the trip's chat shard just before, src/db/shards.ts.)
  */
-export async function saveTripHistory(
-  d1: D1Database,
-  latest: Trip | null,
-  alongside: (db: DrizzleD1Database) => BatchItem<"sqlite">[],
-): Promise<void> {
+export async function saveTripHistory(d1: D1Database, latest: Trip | null): Promise<void> {
   const db = drizzle(d1);
-  const [first, ...rest] = [...alongside(db), ...(latest ? tripHistoryQueries(db, latest) : [])];
+  const [first, ...rest] = latest ? tripHistoryQueries(db, latest) : [];
   if (first) await db.batch([first, ...rest]);
 }
 

@@ -23,6 +23,8 @@ import { metrics } from "../metrics";
 import { flushMetricsIfDue } from "../metrics-flush";
 import { newTraceId, traceIdFromTraceparent, traceparentOf, withTraceId } from "../trace";
 import { limitAnonymous } from "./rate-limit";
+import { readiness } from "./readiness";
+import { shardRouter } from "../db/shards";
 import { authRoutes } from "./routes/auth";
 import { phoneRoutes } from "./routes/phone";
 import { presenceRoutes } from "./routes/presence";
@@ -95,6 +97,9 @@ async function withTraceInErrorBody(res: Response, traceId: string): Promise<Res
 
 app.use(async (c, next) => {
   c.set("config", loadConfig(c.env));
+  // A bad SHARD_MAP fails every request with its reason, as a bad variable does, before any row
+  // could be written to the wrong shard (the objects and the queue consumer check it on first use).
+  shardRouter(c.env);
   await next();
 });
 
@@ -131,6 +136,10 @@ app.use(async (c, next) => {
 app.use(limitAnonymous);
 
 app.get("/health", (c) => c.json({ ok: true, version: VERSION }));
+app.get("/health/ready", async (c) => {
+  const ready = await readiness(c.env);
+  return c.json({ ...ready, version: VERSION }, ready.ok ? 200 : 503);
+});
 app.get("/v1/openapi.json", (c) => c.json(openApiDocument(VERSION)));
 app.route("/v1", authRoutes);
 app.route("/v1", phoneRoutes);

@@ -16,6 +16,7 @@
  * Attempts are counted in D1; a short lease keeps two consumers from pushing the same row.
  */
 import { loadConfig, type Config } from "../config";
+import { groupByShard, shardDatabase } from "../db/shards";
 import {
   failDeadLetter,
   openNotifications,
@@ -64,8 +65,10 @@ export function backoffSeconds(
 }
 
 /**
- * A batch takes two D1 round trips however many messages it holds: one opens them all, one
- * records what their attempts decided; the deliveries run in between. A copy of a message in
+ * A batch takes a few D1 round trips however many messages it holds: per notification shard
+ * (db/shards) of its users, one opens its messages (with one to the directory database for the
+ * devices and preferences) and one records what their attempts decided; the deliveries run in
+ * between. A copy of a message in
  * the same batch (a producer's retried send) shares its first copy's attempt and outcome, so
  * it is pushed once. If a batched write fails, each message is written alone, so a bad row
  * costs only its own message; a message whose write fails is retried, and a push that went
@@ -131,8 +134,8 @@ function retryDelay(
 }
 
 async function attemptAll(env: Env, config: Config, messages: NotificationMessage[]): Promise<Outcome[]> {
-  const opened = await eachOrAlone(messages, (some) =>
-    openNotifications(env.DB, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
+  const opened = await eachShardOrAlone(env, messages, messages, (some) =>
+    openNotifications(env, some, Date.now(), 3 * config.NOTIFY_TIMEOUT_MS, config.NOTIFICATIONS_PER_USER_PER_MINUTE),
   );
   // One message at a time, as the queue ordered them: a runtime opens only a few connections
   // at once, and a delivery waiting for one would spend its timeout waiting.
@@ -143,7 +146,7 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
       open
         ? await attempt(config, message, open, (channel) =>
             reserveSend(
-              env.DB,
+              shardDatabase(env, "notifications", message.userId),
               { notificationId: message.id, userId: message.userId, channel },
               Date.now(),
               hourlyLimit(channel, config) ?? Number.MAX_SAFE_INTEGER,
@@ -156,9 +159,9 @@ async function attemptAll(env: Env, config: Config, messages: NotificationMessag
         : null,
     );
   }
-  const recorded = await eachOrAlone(attempts, async (some) => {
+  const recorded = await eachShardOrAlone(env, messages, attempts, async (some) => {
     await recordAttempts(
-      env.DB,
+      env,
       some.flatMap((a) => a?.records ?? []),
       Date.now(),
     );
@@ -183,6 +186,32 @@ function countChannelOutcomes(records: readonly AttemptRecord[]): void {
     else if (record.outcome === "retrying") metrics.count("notification_retry", record.channel);
     else if (record.outcome === "failed") metrics.count("notification_failed", record.channel);
   }
+}
+
+/**
+ * `eachOrAlone` per notification shard: `items[i]` belongs to `messages[i]`, whose user's shard it
+ * is written to. A shard that fails then costs only its own messages: the writes another shard
+ * already took (a lease, an attempt counted) are not made again.
+ */
+async function eachShardOrAlone<T, R>(
+  env: Env,
+  messages: readonly NotificationMessage[],
+  items: readonly T[],
+  run: (some: readonly T[]) => Promise<R[]>,
+): Promise<(R | null)[]> {
+  const results: (R | null)[] = items.map(() => null);
+  await Promise.all(
+    groupByShard(env, "notifications", messages, (m) => m.userId).map(async (group) => {
+      const answers = await eachOrAlone(
+        group.items.map(({ index }) => items[index] as T),
+        run,
+      );
+      group.items.forEach(({ index }, i) => {
+        results[index] = answers[i] ?? null;
+      });
+    }),
+  );
+  return results;
 }
 
 /**
@@ -241,6 +270,7 @@ async function attempt(
   ): AttemptRecord => ({
     kind: "end",
     id: message.id,
+    userId: message.userId,
     status,
     lastError,
   });
@@ -275,6 +305,7 @@ async function attempt(
         {
           kind: "release",
           id: message.id,
+          userId: message.userId,
           deliveredTo: claim.deliveredTo,
           lastError: `quiet hours: held until ${new Date(until).toISOString()}`,
         },
@@ -372,6 +403,7 @@ async function attempt(
     records.push(...stepRecords(false), {
       kind: "release",
       id: message.id,
+      userId: message.userId,
       deliveredTo: [...delivered],
       lastError: [...errors, ...refusals].join("; ").slice(0, 500),
     });
@@ -411,7 +443,7 @@ async function handleDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
       continue;
     }
     try {
-      await failDeadLetter(env.DB, parsed.data, "gave up after the last retry", Date.now());
+      await failDeadLetter(env, parsed.data, "gave up after the last retry", Date.now());
       log("info", "deadLetters", { notificationId: parsed.data.id, reason: "marked failed", ...traceOf(parsed.data) });
       msg.ack();
     } catch (err) {

@@ -84,13 +84,21 @@ export const SecurityNotificationData = z.object({
 });
 export type SecurityNotificationData = z.infer<typeof SecurityNotificationData>;
 
-export const NotificationMessage = z.discriminatedUnion("type", [
-  z.object({ ...envelope, type: z.literal("chat_message"), data: ChatNotificationData }),
-  z.object({ ...envelope, type: z.literal("offer"), data: Offer }),
-  z.object({ ...envelope, type: z.literal("trip_status"), data: TripStatusNotificationData }),
-  z.object({ ...envelope, type: z.literal("receipt"), data: ReceiptNotificationData }),
-  z.object({ ...envelope, type: z.literal("security"), data: SecurityNotificationData }),
-]);
+export const NotificationMessage = z
+  .discriminatedUnion("type", [
+    z.object({ ...envelope, type: z.literal("chat_message"), data: ChatNotificationData }),
+    z.object({ ...envelope, type: z.literal("offer"), data: Offer }),
+    z.object({ ...envelope, type: z.literal("trip_status"), data: TripStatusNotificationData }),
+    z.object({ ...envelope, type: z.literal("receipt"), data: ReceiptNotificationData }),
+    z.object({ ...envelope, type: z.literal("security"), data: SecurityNotificationData }),
+  ])
+  // Every producer below makes the id end with its recipient's: the log is partitioned by user
+  // (db/shards), so an id is unique only within its user's shard, and a message naming one user
+  // with another's id must not reach either log.
+  .refine((message) => message.id.endsWith(`:${message.userId}`), {
+    message: "a notification's id ends with its user's id",
+    path: ["id"],
+  });
 export type NotificationMessage = z.infer<typeof NotificationMessage>;
 
 /** At most PREVIEW_CHARS code points, whitespace collapsed, cut with an ellipsis. */

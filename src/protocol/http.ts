@@ -271,6 +271,13 @@ export type ChatMessageResponse = z.infer<typeof ChatMessageResponse>;
 
 export const HealthResponse = z.object({ ok: z.literal(true), version: z.string() });
 
+/** `GET /health/ready`: whether each D1 database (`DB` and every shard) answers; 503 when one does not. */
+export const ReadinessResponse = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  databases: z.array(z.object({ binding: z.string(), ok: z.boolean() })),
+});
+
 /** `?since=` on socket upgrades: the last seq the client has seen. */
 export const SinceQuery = z.coerce.number().int().min(0);
 

@@ -49,7 +49,8 @@ export class ChatLog {
   constructor(
     /** Any room's log whose frames include chat messages. */
     private readonly log: SequencedLog<ChatStoredFrame>,
-    private readonly db: D1Database,
+    /** The chat archive's database for a room id (its shard, src/db/shards.ts): history older than the log. */
+    private readonly archive: (roomId: string) => D1Database,
     /** Sends an appended event to the room's connections. */
     private readonly publish: (appended: Appended) => void,
     /** How long a message may wait for its copy to D1 (MESSAGE_ARCHIVE_DELAY_MS). */
@@ -149,7 +150,7 @@ export class ChatLog {
       if (message) return message;
       throw notFound("message not found");
     }
-    const archived = await archivedOriginal(this.db, roomId, seq);
+    const archived = await archivedOriginal(this.archive(roomId), roomId, seq);
     if (archived) return archived;
     throw notFound("message not found");
   }
@@ -298,7 +299,9 @@ export class ChatLog {
     const keptFrom = this.log.firstSeq;
     if (page.length < limit + 1 && keptFrom > 1) {
       const olderThan = Math.min(cursor, keptFrom);
-      page = page.concat(await archivedMessagesBefore(this.db, roomId, olderThan, limit + 1 - page.length));
+      page = page.concat(
+        await archivedMessagesBefore(this.archive(roomId), roomId, olderThan, limit + 1 - page.length),
+      );
     }
     const hasMore = page.length > limit;
     const messages = this.present(page.slice(0, limit), viewer);
@@ -401,12 +404,12 @@ export type LoggedChat<Frame extends { type: string; seq: number }> = {
  */
 export function openLoggedChat<Frame extends { type: string; seq: number }>(
   storage: DurableObjectStorage,
-  db: D1Database,
+  archive: (roomId: string) => D1Database,
   host: LogHost & { publish(appended: Appended): void },
   fresh = false,
 ): LoggedChat<Frame> {
   const log = new SequencedLog<Frame | ChatStoredFrame>(storage, host, fresh);
-  return { log, chat: new ChatLog(log, db, host.publish, host.config.MESSAGE_ARCHIVE_DELAY_MS, storage) };
+  return { log, chat: new ChatLog(log, archive, host.publish, host.config.MESSAGE_ARCHIVE_DELAY_MS, storage) };
 }
 
 /**

@@ -48,7 +48,8 @@ export type ArrivalSmsRoom = {
   push: (seq: number) => NotificationMessage;
   /** The trip's PIN, or null when it has none. */
   pin: () => string | null;
-  db: D1Database;
+  /** The rider's notification shard (db/shards), where the arrival push is logged. */
+  notificationLog: () => D1Database;
   queue: Queue;
   logError: (where: string, err: unknown) => void;
 };
@@ -113,7 +114,7 @@ export class ArrivalSmsTimers {
     if (!room.stillArrived() || room.riderConnected()) return this.done(timer.seq);
     const push = room.push(timer.seq);
     const decision = arrivalSmsDecision(
-      await arrivalPushOf(room.db, room.riderId(), push.id),
+      await arrivalPushOf(room.notificationLog(), room.riderId(), push.id),
       now,
       timer.give_up_waiting_at,
     );

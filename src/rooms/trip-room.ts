@@ -7,13 +7,14 @@
  * the dispatch saga that finds a driver (dispatch-saga, wired in trip-dispatch), a scheduled
  * ride's hold and dispatch timers (trip-schedule) and the settlement (trip-settlement). It
  * composes the sequenced log the rider and the driver resume from and the chat log of trip
- * chat; status changes and messages reach D1 through the log's outbox (db/trips'
- * saveTripHistory).
+ * chat; status changes reach D1 through the log's outbox (db/trips' saveTripHistory), and its
+ * messages the trip's chat shard (db/shards).
  */
 import { type CancellationRecord, recordCancellations } from "../db/cancellations";
 import type { CancelReason } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
-import { messageInserts } from "../db/messages";
+import { archiveMessages } from "../db/messages";
+import { shardDatabase } from "../db/shards";
 import { saveTripHistory } from "../db/trips";
 import type { Fix } from "../domain/geo";
 import {
@@ -115,7 +116,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private openStorage(fresh: boolean): LoggedChat<TripStoredFrame> {
     const opened = openLoggedChat<TripStoredFrame>(
       this.ctx.storage,
-      this.env.DB,
+      (roomId) => shardDatabase(this.env, "chat", roomId),
       this.logHost((events) => this.writeBehind(events)),
       fresh,
     );
@@ -455,7 +456,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
         riderConnected: () => this.isOnline(this.state().riderId),
         push: (seq) => tripStatusNotification(this.view(this.state(), false), seq),
         pin: () => this.pins.pin(),
-        db: this.env.DB,
+        notificationLog: () => shardDatabase(this.env, "notifications", this.state().riderId),
         queue: this.env.NOTIFICATIONS,
         logError: this.logErrorAt,
       },
@@ -514,7 +515,11 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private async writeBehind(events: StoredEvent[]): Promise<void> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
-    await saveTripHistory(this.env.DB, newestTripOf(events), (db) => messageInserts(db, events));
+    // The chat goes to the trip's shard first, then the trip to the directory database: two
+    // databases, so two writes, each idempotent; a failure of either retries both, and a trip's
+    // end (which frees the rider's slot) is written only once its messages are.
+    await archiveMessages(shardDatabase(this.env, "chat", this.state().id), events);
+    await saveTripHistory(this.env.DB, newestTripOf(events));
   }
 
   // ---- watchdog -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import {
   type TestUser,
   type WireJson,
 } from "./api";
+import { chatShard } from "./shards";
 
 /** Asserts API.md's error response: the status, and a body `{ error: { code, message, details?, traceId } }`. */
 export function expectError(res: { status: number; body: unknown }, status: number, code: string): void {
@@ -124,9 +125,10 @@ export async function flushOutbox(roomId: string, timeoutMs = 10_000): Promise<v
   }
 }
 
-/** D1's copy of a room's messages, by seq. */
+/** D1's copy of a room's messages (in the room's chat shard), by seq. */
 export async function archivedSeqs(roomId: string, table = "messages"): Promise<number[]> {
-  const { results } = await env.DB.prepare(`SELECT seq FROM ${table} WHERE room_id = ? ORDER BY seq`)
+  const { results } = await chatShard(roomId)
+    .prepare(`SELECT seq FROM ${table} WHERE room_id = ? ORDER BY seq`)
     .bind(roomId)
     .all<{ seq: number }>();
   return results.map((r) => r.seq);

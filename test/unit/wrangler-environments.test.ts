@@ -7,6 +7,7 @@
 import { type Unstable_Config, unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
+import { parseShardMap } from "../../src/db/shards";
 
 const ENVIRONMENTS = ["staging", "production"] as const;
 const read = (env?: string): Unstable_Config => unstable_readConfig({ config: "wrangler.toml", env });
@@ -63,6 +64,15 @@ describe.each(ENVIRONMENTS)("the %s environment", (env) => {
     const consumers = config.queues.consumers ?? [];
     expect(consumers.map((c) => c.queue).sort()).toEqual([main, deadLetter].sort());
     expect(consumers.find((c) => c.queue === main)?.dead_letter_queue).toBe(deadLetter);
+  });
+
+  it("maps every bucket to a shard database of its own, migrated from migrations-shard/", () => {
+    const shards = config.d1_databases.filter((d) => d.binding !== "DB");
+    const map = parseShardMap(String(config.vars.SHARD_MAP), (name) => shards.some((d) => d.binding === name));
+    expect(map.bindings).toEqual(shards.map((d) => d.binding).sort());
+    for (const shard of shards) expect(shard.migrations_dir).toBe("migrations-shard");
+    const names = config.d1_databases.map((d) => d.database_name);
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it("never allows loopback webhooks", () => {

@@ -7,7 +7,6 @@
  * ARRIVED_SMS_AFTER_SECONDS.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
 import { arrivalSmsNotification, tripStatusNotification } from "../../src/notify/message";
@@ -37,6 +36,7 @@ import {
   waitFor,
 } from "../helpers/dispatch";
 import { arrivedTrip as tripOf, hookUrl, runQueue, waitForDeliveries } from "../helpers/notify";
+import { notificationShard } from "../helpers/shards";
 
 afterAll(stopTripAlarms);
 
@@ -147,7 +147,8 @@ describe("the arrival SMS when no device acknowledged the push", () => {
     expect(logged.channels).toEqual([expect.objectContaining({ channel: "sms", outcome: "delivered" })]);
     // The timer is done; the PIN is nowhere in D1's log of the notification.
     expect(await timerSeq(a.tripId)).toBeNull();
-    const stored = await env.DB.prepare(`SELECT payload FROM notifications WHERE id = ?`)
+    const stored = await notificationShard(a.rider.user.id)
+      .prepare(`SELECT payload FROM notifications WHERE id = ?`)
       .bind(`sms:${a.pushId}`)
       .first<{ payload: string }>();
     expect(JSON.parse(stored?.payload ?? "null")).toMatchObject({ tripId: a.tripId, unackedPushId: a.pushId });
@@ -204,8 +205,10 @@ describe("the arrival SMS when no device acknowledged the push", () => {
   it("waits while the push is unsettled (its own fallback may still text), then sends once it gives up", async () => {
     const a = await arrival(9);
     // As if the push were being retried and had not reached its SMS step yet.
-    await env.DB.prepare(`UPDATE notifications SET status = 'pending' WHERE id = ?`).bind(a.pushId).run();
-    await env.DB.prepare(`DELETE FROM notification_channels WHERE notification_id = ? AND channel = 'sms'`)
+    const log = notificationShard(a.rider.user.id);
+    await log.prepare(`UPDATE notifications SET status = 'pending' WHERE id = ?`).bind(a.pushId).run();
+    await log
+      .prepare(`DELETE FROM notification_channels WHERE notification_id = ? AND channel = 'sms'`)
       .bind(a.pushId)
       .run();
     const before = Date.now();

@@ -13,6 +13,7 @@ import { signUploadGrant } from "../../src/files/upload-grant";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser, type WireJson } from "../helpers/api";
 import { expectError, flushOutbox, wsPath } from "../helpers/chat";
 import { jpegBytes, pdfBytes, pngBytes } from "../helpers/files";
+import { chatShard } from "../helpers/shards";
 
 type Upload = { filename: string; contentType: string; size: number };
 
@@ -121,7 +122,8 @@ describe("attachments", () => {
     });
     expect(posted.status).toBe(201);
     await flushOutbox(roomId);
-    const row = await env.DB.prepare(`SELECT attachments FROM messages WHERE room_id = ? AND seq = ?`)
+    const row = await chatShard(roomId)
+      .prepare(`SELECT attachments FROM messages WHERE room_id = ? AND seq = ?`)
       .bind(roomId, posted.body.message.seq)
       .first<{ attachments: string }>();
     expect(JSON.parse(row?.attachments ?? "null")).toEqual([body.attachment]);

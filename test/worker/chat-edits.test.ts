@@ -4,7 +4,7 @@
 // version, from the room's log and, once trimmed there, from D1, which the write-behind keeps
 // up to date (and may run twice).
 import { runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isRidewireError, RidewireClient } from "@ridewire/client";
 import { archiveMessages } from "../../src/db/messages";
@@ -34,6 +34,7 @@ import {
   wsPath,
 } from "../helpers/chat";
 import { hookUrl, waitForDeliveries } from "../helpers/notify";
+import { chatShard } from "../helpers/shards";
 
 const messagesPath = (roomId: string, seq?: number | string) =>
   seq === undefined ? `/v1/rooms/${roomId}/messages` : `/v1/rooms/${roomId}/messages/${seq}`;
@@ -533,17 +534,19 @@ describe("the D1 archive", () => {
 
   const archivedRows = async (roomId: string) =>
     (
-      await env.DB.prepare(
-        `SELECT seq, text, reply_to, edited_at IS NOT NULL AS edited, deleted_at IS NOT NULL AS deleted, change_seq
+      await chatShard(roomId)
+        .prepare(
+          `SELECT seq, text, reply_to, edited_at IS NOT NULL AS edited, deleted_at IS NOT NULL AS deleted, change_seq
          FROM messages WHERE room_id = ? ORDER BY seq`,
-      )
+        )
         .bind(roomId)
         .all()
     ).results;
 
   const archivedReactions = async (roomId: string) =>
     (
-      await env.DB.prepare(`SELECT seq, emoji, user_id FROM message_reactions WHERE room_id = ? ORDER BY seq, emoji`)
+      await chatShard(roomId)
+        .prepare(`SELECT seq, emoji, user_id FROM message_reactions WHERE room_id = ? ORDER BY seq, emoji`)
         .bind(roomId)
         .all()
     ).results;
@@ -579,11 +582,11 @@ describe("the D1 archive", () => {
 
     // The copy may run twice (D1 took a batch but the watermark was lost): the rows stay as they are.
     const events = await storedEvents(room.id);
-    await archiveMessages(env.DB, events);
-    await archiveMessages(env.DB, events.slice(4));
+    await archiveMessages(chatShard(room.id), events);
+    await archiveMessages(chatShard(room.id), events.slice(4));
     // Even an older change copied again on its own (the first edit, the reactions before the
     // delete) leaves the newer state: a change applies only above the row's change_seq.
-    await archiveMessages(env.DB, [events[4]!]);
+    await archiveMessages(chatShard(room.id), [events[4]!]);
     expect(await archivedRows(room.id)).toEqual(expected);
     expect(await archivedReactions(room.id)).toEqual(reactions);
 

@@ -5,7 +5,6 @@
  * written here with WebCrypto, and the producers end to end through the real local queue.
  * Deliveries go over real HTTP to the server in test/helpers/hook-server.mjs.
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url, toBase64Url, utf8 } from "../../src/auth/encoding";
 import { backoffSeconds, DEAD_LETTER_QUEUE, NOTIFICATIONS_QUEUE } from "../../src/notify/consumer";
@@ -26,6 +25,7 @@ import {
   waitForDeliveries,
   type Delivery,
 } from "../helpers/notify";
+import { notificationShard } from "../helpers/shards";
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
@@ -487,7 +487,7 @@ describe("queue consumer", () => {
       const [toAnn, toBob] = [chatFor(ann, "for ann"), chatFor(bob, "for bob")];
       // A row D1 refuses for this one notification only (as a corrupt or oversized one would be).
       const trigger = `fail_${toBob.id.replace(/\W/g, "_")}`;
-      await env.DB.exec(
+      await notificationShard(bob.user.id).exec(
         `CREATE TRIGGER ${trigger} BEFORE INSERT ON notifications WHEN NEW.id = '${toBob.id}' BEGIN SELECT ` +
           `RAISE(ABORT, 'refused for the test'); END;`,
       );
@@ -499,7 +499,7 @@ describe("queue consumer", () => {
         expect(result.explicitAcks).toEqual(["ann"]);
         expect(result.retryMessages.map((r) => r.msgId)).toEqual(["bob"]);
       } finally {
-        await env.DB.exec(`DROP TRIGGER ${trigger}`);
+        await notificationShard(bob.user.id).exec(`DROP TRIGGER ${trigger}`);
       }
       expect(await notificationOf(ann, toAnn.id)).toMatchObject({ status: "delivered", attempts: 1 });
       expect(await deliveriesTo(annHook)).toHaveLength(1);

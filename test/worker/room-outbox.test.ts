@@ -3,7 +3,6 @@
 // from D1. Also the log's retention (trimmed past a margin), the hourly sweep of expired
 // command ids, and the one-time migration of rooms stored with the old outbox table.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Message } from "../../src/protocol/common";
 import { call, connectOk, createRoom, registerUser, unique, type TestUser } from "../helpers/api";
@@ -17,6 +16,7 @@ import {
   roomStorage,
   roomStub,
 } from "../helpers/chat";
+import { chatShard, everyShard } from "../helpers/shards";
 
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
 const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
@@ -44,10 +44,11 @@ async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
 
 /** D1's rows of a room, exactly as stored. */
 async function archivedRows(roomId: string): Promise<Message[]> {
-  const { results } = await env.DB.prepare(
-    `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages WHERE room_id ` +
-      `= ? ORDER BY seq DESC`,
-  )
+  const { results } = await chatShard(roomId)
+    .prepare(
+      `SELECT id, room_id AS roomId, seq, user_id AS userId, text, created_at AS createdAt FROM messages ` +
+        `WHERE room_id = ? ORDER BY seq DESC`,
+    )
     .bind(roomId)
     .all<Message>();
   return results;
@@ -78,12 +79,12 @@ async function appendMessages(roomId: string, user: TestUser, count: number): Pr
  */
 async function withMessagesTableAway(run: () => Promise<void>): Promise<string[]> {
   const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-  await env.DB.exec("ALTER TABLE messages RENAME TO messages_away");
+  for (const shard of everyShard()) await shard.exec("ALTER TABLE messages RENAME TO messages_away");
   try {
     await run();
     return logged.mock.calls.map((args) => args.map(String).join(" "));
   } finally {
-    await env.DB.exec("ALTER TABLE messages_away RENAME TO messages");
+    for (const shard of everyShard()) await shard.exec("ALTER TABLE messages_away RENAME TO messages");
     logged.mockRestore();
   }
 }
@@ -232,9 +233,8 @@ describe("write-behind to D1", () => {
     const history = await fullHistory(ada, room.id);
     // As if a write-behind of seqs 2 and 3 reached D1 and the room stopped before noting it.
     for (const message of history.filter((m) => m.seq === 2 || m.seq === 3)) {
-      await env.DB.prepare(
-        `INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      )
+      await chatShard(message.roomId)
+        .prepare(`INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
         .bind(message.id, message.roomId, message.seq, message.userId, message.text, message.createdAt)
         .run();
     }

@@ -11,6 +11,7 @@ import type { ApiKeyScopes } from "../../src/protocol/server-api";
 import { registerAdmin } from "../helpers/admin";
 import { call, connectOk, createRoom, joinRoom, registerUser, type TestUser, unique } from "../helpers/api";
 import { archivedSeqs, expectError, flushOutbox, roomStub, wsPath } from "../helpers/chat";
+import { notificationShard } from "../helpers/shards";
 
 const BASE = "http://ridewire.test";
 const BROADCASTS_PER_MINUTE = 30;
@@ -223,9 +224,12 @@ describe("publishing into a room", () => {
       if (!notified) await new Promise((r) => setTimeout(r, 50));
     }
     expect(notified?.type).toBe("chat_message");
-    const row = await env.DB.prepare(`SELECT payload FROM notifications WHERE id = ?`).bind(id).first<{
-      payload: string;
-    }>();
+    const row = await notificationShard(bob.user.id)
+      .prepare(`SELECT payload FROM notifications WHERE id = ?`)
+      .bind(id)
+      .first<{
+        payload: string;
+      }>();
     expect(JSON.parse(row?.payload ?? "null")).toMatchObject({
       senderId: "system:support-bot",
       senderName: "support-bot",

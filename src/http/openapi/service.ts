@@ -1,8 +1,8 @@
 /**
  * @module http/openapi/service
- * The routes app.ts answers itself, outside /v1's route groups: liveness and this document.
+ * The routes app.ts answers itself, outside /v1's route groups: liveness, readiness and this document.
  */
-import { HealthResponse } from "../../protocol/http";
+import { HealthResponse, ReadinessResponse } from "../../protocol/http";
 import type { Operation } from "./operation";
 
 export const serviceOperations: Operation[] = [
@@ -13,6 +13,14 @@ export const serviceOperations: Operation[] = [
     auth: false,
     status: 200,
     response: HealthResponse,
+  },
+  {
+    method: "get",
+    path: "/health/ready",
+    summary: "Readiness: each D1 database (DB and every shard) answers; 503 when one does not",
+    auth: false,
+    status: 200,
+    response: ReadinessResponse,
   },
   { method: "get", path: "/v1/openapi.json", summary: "This document", auth: false, status: 200 },
 ];

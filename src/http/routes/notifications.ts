@@ -126,7 +126,7 @@ notificationRoutes.delete("/devices/:id", async (c) => {
 
 notificationRoutes.get("/notifications", async (c) => {
   const query = readQuery(c, NotificationListQuery);
-  return c.json({ notifications: await listNotifications(c.env.DB, c.get("identity").userId, query.limit) });
+  return c.json({ notifications: await listNotifications(c.env, c.get("identity").userId, query.limit) });
 });
 
 /**
@@ -136,7 +136,7 @@ notificationRoutes.get("/notifications", async (c) => {
 notificationRoutes.post("/notifications/:id/ack", async (c) => {
   const id = NotificationId.safeParse(c.req.param("id"));
   if (!id.success) throw badRequest("invalid notification id");
-  const ackedAt = await ackNotification(c.env.DB, c.get("identity").userId, id.data, Date.now());
+  const ackedAt = await ackNotification(c.env, c.get("identity").userId, id.data, Date.now());
   if (ackedAt === undefined) throw notFound("notification not found");
   return c.json({ id: id.data, ackedAt });
 });

@@ -15,6 +15,7 @@ import { Hono } from "hono";
 import { hashPhoneCode, newPhoneCode } from "../../auth/phone-code";
 import { timingSafeEqual, utf8 } from "../../auth/encoding";
 import { reserveSend } from "../../db/notifications";
+import { shardDatabase } from "../../db/shards";
 import { confirmPhone, insertPhoneCode, setUnverifiedPhone, takeCodeGuess } from "../../db/phone-codes";
 import { ratingOf } from "../../db/ratings";
 import { findUserById, toUser, type UserRow } from "../../db/users";
@@ -104,7 +105,7 @@ async function reserveCode(
 ): Promise<void> {
   const config = c.get("config");
   const send = { notificationId: `phone_code:${code.id}`, userId: code.userId, channel: "sms" as const };
-  if (!(await reserveSend(c.env.DB, send, now, config.SMS_PER_HOUR)))
+  if (!(await reserveSend(shardDatabase(c.env, "notifications", send.userId), send, now, config.SMS_PER_HOUR)))
     throw new ApiError(
       429,
       "rate_limited",

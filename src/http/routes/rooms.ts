@@ -63,7 +63,7 @@ roomRoutes.post("/rooms", requireAccount, async (c) => {
 
 roomRoutes.get("/rooms", async (c) => {
   const { userId } = c.get("identity");
-  const [rooms, total] = await Promise.all([listVisibleRooms(c.env.DB, userId, 100), unreadTotal(c.env.DB, userId)]);
+  const [rooms, total] = await Promise.all([listVisibleRooms(c.env, userId, 100), unreadTotal(c.env, userId)]);
   return c.json({ rooms, unreadTotal: total });
 });
 

@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { unstable_readConfig } from "wrangler";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -66,9 +67,13 @@ export async function devServer(name: string, options: { vars?: Record<string, s
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `e2e-${name}.log`);
 
-  const [node, migrate] = wranglerArgs(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
-  const migrated = spawnSync(node, migrate, { cwd: ROOT, env: env(), encoding: "utf8" });
-  if (migrated.status !== 0) throw new Error(`migrations failed:\n${migrated.stdout}\n${migrated.stderr}`);
+  // DB and every shard (src/db/shards.ts), each from its own migrations_dir.
+  for (const { binding } of unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).d1_databases) {
+    const [node, migrate] = wranglerArgs(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo]);
+    const migrated = spawnSync(node, migrate, { cwd: ROOT, env: env(), encoding: "utf8" });
+    if (migrated.status !== 0)
+      throw new Error(`migrations of ${binding} failed:\n${migrated.stdout}\n${migrated.stderr}`);
+  }
 
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
