@@ -20,7 +20,7 @@ import { errorReason } from "../redact";
 import { LastSeenThrottle } from "../domain/last-seen";
 import { logJson } from "../log";
 import { type Counter, type MetricRow, metrics } from "../metrics";
-import { MetricsTimer } from "../metrics-flush";
+import { flushMetricsIfDue } from "../metrics-flush";
 import { TRACE_HEADER, TRACE_ID, withTraceId } from "../trace";
 import {
   SESSION_ENDED_CLOSE_CODE,
@@ -78,7 +78,6 @@ export abstract class SocketHub<
   protected readonly connections: Connections;
   protected readonly clock: AlarmClock;
   /** Flushes the isolate's counts a few seconds after this object counted something; lives with the object. */
-  private readonly metricsTimer: MetricsTimer;
   /** Made on first use (the room's `kind` is set after this constructor); lives with the object. */
   private hubCountsOf?: HubCounters;
 
@@ -100,7 +99,6 @@ export abstract class SocketHub<
       sent: (frames) => this.counts.frameOut.add(frames),
       delivered: (frames) => this.counts.delivery.add(frames),
     });
-    this.metricsTimer = new MetricsTimer(env, (rows, at) => this.sendMetrics(rows, at));
     this.connections.restore(ctx.getWebSockets());
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
@@ -122,9 +120,14 @@ export abstract class SocketHub<
     return opsDesk(this.env).recordMetrics(rows, at);
   }
 
-  /** After each handler: a flush of what it counted, a few seconds on (cheap when nothing was counted). */
-  protected flushMetricsLater(): void {
-    this.metricsTimer.arm((promise) => this.ctx.waitUntil(promise));
+  /**
+   * After each handler: the isolate's counts go out if a flush is due (cheap when none is). No timer: a pending
+   * timer would keep the object awake and out of hibernation, so counts made just before a quiet spell wait for
+   * the isolate's next event (a Worker request or any object's handler).
+   */
+  protected flushMetricsIfDue(): void {
+    const flush = flushMetricsIfDue(this.env, (rows, at) => this.sendMetrics(rows, at));
+    if (flush) this.ctx.waitUntil(flush);
   }
 
   // ---- hooks for rooms ----------------------------------------------------------------------
@@ -287,7 +290,7 @@ export abstract class SocketHub<
         ? await this.serveConnection(request)
         : await withTraceId(traceId, () => this.serveConnection(request));
     } finally {
-      this.flushMetricsLater();
+      this.flushMetricsIfDue();
     }
   }
 
@@ -408,7 +411,7 @@ export abstract class SocketHub<
       this.logError("webSocketMessage", err);
       this.sendError(ws, "internal", "internal error", id);
     } finally {
-      this.flushMetricsLater();
+      this.flushMetricsIfDue();
     }
   }
 
@@ -497,7 +500,7 @@ export abstract class SocketHub<
       next = Date.now() + 1_000;
     }
     this.clock.wakeAtEarliest(next, this.connections.nextExpiry);
-    this.flushMetricsLater();
+    this.flushMetricsIfDue();
   }
 
   // ---- RPC and logs -----------------------------------------------------------------------------------
@@ -526,7 +529,7 @@ export abstract class SocketHub<
         ? await this.answer(handler, run)
         : await withTraceId(trace, () => this.answer(handler, run));
     } finally {
-      this.flushMetricsLater();
+      this.flushMetricsIfDue();
     }
   }
 
