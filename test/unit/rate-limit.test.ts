@@ -36,7 +36,10 @@ describe("rate limit classes", () => {
         // The list of upcoming scheduled rides wakes each ride's trip, as a poll wakes one.
         op.path === "/v1/trips/scheduled" ||
         /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path) ||
-        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path);
+        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path) ||
+        // The street map: tile ranges stream out of R2, place search calls the geocoder, nearby cars
+        // could be swept (each counted per IP or per user).
+        /^\/v1\/(map|tiles\/\{\w+\}|places\/(search|reverse)|cars\/nearby)$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });
