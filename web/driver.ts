@@ -183,7 +183,7 @@ export const driverView: View = (root, api, session) => {
     fill(
       offerBox,
       h("h2", {}, "New trip"),
-      h("p", {}, `${describePoint(city, o.pickup)} → ${describePoint(city, o.dropoff)}`),
+      h("p", { "data-testid": "offer-route" }, `${describePoint(city, o.pickup)} → ${describePoint(city, o.dropoff)}`),
       h("p", {}, `Fare ${money(o.fare)} · pickup in ${minutes(o.pickupEtaSec)} · `, countdown),
       h("div", { class: "row" }, accept, decline),
     );
