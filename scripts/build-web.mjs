@@ -1,5 +1,6 @@
 // `npm run build:web`: bundles the web app (web/main.ts, with the client SDK and h3-js) into
-// public/build/app.js (the street map's maplibre-gl in a chunk of its own, with its stylesheet), which wrangler serves as a static asset next to the API, and copies
+// public/build/app.js (the street map's maplibre-gl in a chunk of its own, with its stylesheet and
+// worker), which wrangler serves as a static asset next to the API, and copies
 // Swagger UI's browser bundle from node_modules into public/build/swagger-ui/ for the API
 // reference at /docs (public/docs/), so that page needs no CDN. public/build/ is generated and
 // not committed. `--watch` rebuilds the app on change. `npm run dev`, `npm test` and

@@ -3,16 +3,11 @@
 // nothing but the configured key), place search and reverse lookup through the local stand-in
 // geocoder (test/helpers/geocoder-server.mjs) with its failures, and the coarse dots of nearby cars.
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cellToLatLng, latLngToCell } from "h3-js";
 import { call, registerUser } from "../helpers/api";
+import { geocoderRequests } from "../helpers/geocoder";
 import { area, expectError, offset, onlineDriver } from "../helpers/dispatch";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    geocoder: { baseUrl: string };
-  }
-}
 
 const ARCHIVE = "test-city.pmtiles";
 /** 64 KiB of known bytes: byte i is i mod 251 (a prime, so ranges do not line up with the pattern). */
@@ -103,8 +98,6 @@ describe("tile archive by range", () => {
   });
 });
 
-type Geocoded = { requests: { path: string; query: Record<string, string> }[] };
-
 describe("place search", () => {
   it("finds places through the geocoder, near the point first, as names and points", async () => {
     const rider = await registerUser();
@@ -130,7 +123,7 @@ describe("place search", () => {
     const res = await call("GET", `/v1/places/search?q=${encodeURIComponent(q)}`, { token: rider.token });
     expect(res.status).toBe(200);
     expect(res.body.places).toEqual([]);
-    const seen = (await (await fetch(`${inject("geocoder").baseUrl}/test/requests`)).json()) as Geocoded["requests"];
+    const seen = await geocoderRequests();
     expect(seen.filter((r) => r.query.q === q)).toEqual([{ path: "/api", query: { q, limit: "5" } }]);
   });
 
