@@ -177,7 +177,7 @@ describe("nearby cars and places", () => {
       expect(page.errors).toEqual([]);
     });
 
-  it("shows the driver's offer with place names, not coordinates", async () => {
+  it("shows the driver's offer with place names (the geocoder's away from the city's list), on the street map", async () => {
     const driver = await account(server.baseUrl, "driver", "Offer Driver");
     const rider = await account(server.baseUrl, "rider", "Offer Rider");
     const { page: driverPage } = await signedIn(driver, PHONE);
@@ -186,13 +186,14 @@ describe("nearby cars and places", () => {
     await expect
       .poll(() => driverPage.getByTestId("driver-status").textContent(), { timeout: SEEN_MS })
       .toContain("waiting for offers");
-    // A pickup away from the city's list (Coit Tower, from the geocoder) and a dropoff on it.
+    // A pickup at a place of the city's list, a dropoff away from it (Coit Tower: the geocoder names it).
     const coit = { lat: 37.8024, lng: -122.4058 };
     const quote = await rider.api.quote({ pickup: { lat: 37.7885, lng: -122.4071 }, dropoff: coit });
     await rider.api.requestTrip({ quoteId: quote.id });
     await expect
       .poll(() => driverPage.getByTestId("offer-route").textContent(), { timeout: SEEN_MS })
-      .toMatch(/^Union Square → near North Beach$/);
+      .toBe("Union Square → Coit Tower, San Francisco");
+    expect(await driverPage.locator(".street-map").getAttribute("data-loaded")).toBe("true");
     await shot(driverPage, "driver-offer-names-phone");
     await driverPage.getByRole("button", { name: "Decline" }).click();
   });
