@@ -177,7 +177,7 @@ describe("nearby cars and places", () => {
       expect(page.errors).toEqual([]);
     });
 
-  it("shows the driver's offer with place names (the geocoder's away from the city's list), on the street map", async () => {
+  it("names the driver's offer by places (the geocoder's off the city's list), on the street map", async () => {
     const driver = await account(server.baseUrl, "driver", "Offer Driver");
     const rider = await account(server.baseUrl, "rider", "Offer Rider");
     const { page: driverPage } = await signedIn(driver, PHONE);
