@@ -42,6 +42,7 @@ export default defineConfig(async () => {
               const fcm = inject<{ baseUrl: string; serviceAccount: string }>("fcm");
               const email = inject<{ baseUrl: string; apiKey: string }>("email");
               const sms = inject<{ baseUrl: string; accountSid: string; authToken: string }>("sms");
+              const geocoder = inject<{ baseUrl: string }>("geocoder");
               return {
                 wrangler: { configPath: "./wrangler.toml" },
                 miniflare: {
@@ -66,6 +67,11 @@ export default defineConfig(async () => {
                     TWILIO_AUTH_TOKEN: sms.authToken,
                     TWILIO_API_BASE: sms.baseUrl,
                     TWILIO_FROM: "+15005550006",
+                    // Place search through the local stand-in of a Photon geocoder (test/helpers/geocoder-server.mjs),
+                    // with a short timeout for its slow answer; the street map's archive in the local TILES bucket.
+                    GEOCODER_URL: geocoder.baseUrl,
+                    GEOCODER_TIMEOUT_MS: "1000",
+                    MAP_TILES_ARCHIVE: "test-city",
                     // Every test city lies between 65° S and 65° N; beyond is outside the service.
                     // Trips need the PIN (TRIP_PIN_REQUIRED's default) only in "pin city", which
                     // the safety tests use; the first area that holds a pickup decides, and the
@@ -150,6 +156,7 @@ export default defineConfig(async () => {
               "test/helpers/fcm-server.mjs",
               "test/helpers/email-server.mjs",
               "test/helpers/sms-server.mjs",
+              "test/helpers/geocoder-server.mjs",
             ],
           },
         },

@@ -1,5 +1,6 @@
 // `npm run build:web`: bundles the web app (web/main.ts, with the client SDK and h3-js) into
-// public/build/app.js, which wrangler serves as a static asset next to the API, and copies
+// public/build/app.js (the street map's maplibre-gl in a chunk of its own, with its stylesheet and
+// worker), which wrangler serves as a static asset next to the API, and copies
 // Swagger UI's browser bundle from node_modules into public/build/swagger-ui/ for the API
 // reference at /docs (public/docs/), so that page needs no CDN. public/build/ is generated and
 // not committed. `--watch` rebuilds the app on change. `npm run dev`, `npm test` and
@@ -21,14 +22,32 @@ function copySwaggerUi() {
 
 copySwaggerUi();
 
+/**
+ * The street map's stylesheet (web/ride-map.ts adds it to the page when a street map is drawn) and
+ * maplibre-gl's Web Worker, which its ES module build loads from a file of its own (web/street-map.ts
+ * names where).
+ */
+function copyMapLibre() {
+  const from = dirname(createRequire(import.meta.url).resolve("maplibre-gl/package.json"));
+  mkdirSync("public/build", { recursive: true });
+  copyFileSync(join(from, "dist/maplibre-gl.css"), "public/build/maplibre-gl.css");
+  copyFileSync(join(from, "dist/maplibre-gl-worker.mjs"), "public/build/maplibre-gl-worker.mjs");
+}
+
+copyMapLibre();
+
 const watch = process.argv.includes("--watch");
 const ctx = await context({
-  entryPoints: ["web/main.ts"],
+  entryPoints: { app: "web/main.ts" },
   bundle: true,
   format: "esm",
   platform: "browser",
   target: "es2022",
-  outfile: "public/build/app.js",
+  // The street map (maplibre-gl, most of the weight) is a chunk of its own, loaded only where a
+  // street map is configured and WebGL is there (web/ride-map.ts).
+  splitting: true,
+  outdir: "public/build",
+  chunkNames: "chunks/[name]-[hash]",
   // The SDK from its TypeScript source (packages/client's exports list this condition first): no build of it first.
   conditions: ["@ridewire/source"],
   sourcemap: true,

@@ -2,6 +2,7 @@
 // migrations to the local databases (DB and every shard, each from its migrations_dir), then
 // starts `wrangler dev`. Extra arguments go to wrangler (`-- --port 8788`).
 import { spawnSync } from "node:child_process";
+import { writeDevArchive } from "./dev-tiles.mjs";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { unstable_readConfig } from "wrangler";
@@ -42,6 +43,13 @@ const loopbackWebhooks = ["--var", "ALLOW_LOOPBACK_WEBHOOKS:true"];
 // approving their licence and car; a deployed Worker keeps wrangler.toml's "true". To try the
 // approval flow locally: `DRIVER_APPROVAL_REQUIRED=true npm run dev`.
 const driverApproval = ["--var", `DRIVER_APPROVAL_REQUIRED:${process.env.DRIVER_APPROVAL_REQUIRED ?? "false"}`];
+// The street map (README, "The web app"): the dev city's small PMTiles archive in the local bucket,
+// served as MAP_TILES_ARCHIVE=dev-city. `MAP_TILES_ARCHIVE=name npm run dev` serves an archive you
+// put there yourself instead; `MAP_TILES_ARCHIVE= npm run dev` draws the SVG city.
+const tilesArchive = process.env.MAP_TILES_ARCHIVE ?? "dev-city";
+if (tilesArchive === "dev-city")
+  await writeDevArchive(".wrangler/dev-tiles/dev-city.pmtiles", { put: true, persistTo: persist[1] });
+const mapTiles = tilesArchive ? ["--var", `MAP_TILES_ARCHIVE:${tilesArchive}`] : [];
 // The caller's arguments first: a positional entry point (bench/trip-floor.mjs serves another)
 // would otherwise be read as one more value of --var.
-run(["dev", ...extra, ...port, ...loopbackWebhooks, ...driverApproval]);
+run(["dev", ...extra, ...port, ...loopbackWebhooks, ...driverApproval, ...mapTiles]);

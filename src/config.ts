@@ -11,6 +11,8 @@ import { MAX_OFFER_BATCH, ServiceAreasSetting } from "./domain/service-area";
 import { FcmServiceAccount } from "./notify/fcm-auth";
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+/** A var that may be left unset or set empty (`--var NAME:` or an empty line in .dev.vars): both are unset. */
+const optional = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 const ConfigSchema = z
   .object({
@@ -347,6 +349,18 @@ const ConfigSchema = z
     STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: int(300, 1),
     PAYMENT_TIMEOUT_MS: int(10_000, 100),
+    // The web app's street map and place search (README, "Web app"). All three are the operator's:
+    // nothing a user sends names an archive, a style or a geocoder.
+    /**
+     * The PMTiles archive in the TILES bucket (its key, without `.pmtiles`) that GET /v1/tiles/<name>.pmtiles
+     * serves; unset: no tiles are served and the app draws its SVG city, unless MAP_STYLE_URL is set.
+     */
+    MAP_TILES_ARCHIVE: optional(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "MAP_TILES_ARCHIVE: a-z, 0-9 and -")),
+    /** A MapLibre style document's URL (a hosted basemap); it wins over MAP_TILES_ARCHIVE. */
+    MAP_STYLE_URL: optional(z.url({ protocol: /^https?$/ })),
+    /** A Photon-compatible geocoder (`/api?q=`, `/reverse?lat=&lon=`) the Worker asks for place search. */
+    GEOCODER_URL: optional(z.url({ protocol: /^https?$/ })),
+    GEOCODER_TIMEOUT_MS: int(3_000, 100).pipe(z.number().max(30_000)),
   })
   .refine((c) => c.ACCESS_TOKEN_TTL_SECONDS < c.REFRESH_TOKEN_TTL_SECONDS, {
     message: "ACCESS_TOKEN_TTL_SECONDS must be below REFRESH_TOKEN_TTL_SECONDS",

@@ -7,7 +7,7 @@
  */
 import type { ErrorCode } from "./protocol/common";
 
-export type ContentfulStatus = 400 | 401 | 402 | 403 | 404 | 409 | 410 | 413 | 422 | 429 | 500 | 502 | 503;
+export type ContentfulStatus = 400 | 401 | 402 | 403 | 404 | 409 | 410 | 413 | 416 | 422 | 429 | 500 | 502 | 503;
 
 export class ApiError extends Error {
   constructor(

@@ -8,8 +8,9 @@
 import type { Driver, DriverConnection, LatLng, Offer, Trip, TripConnection } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
-import { CityMap } from "./map";
-import { describePoint, SAN_FRANCISCO } from "./places";
+import { PlaceNames } from "./place-names";
+import { RideMap } from "./ride-map";
+import { SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
@@ -20,8 +21,17 @@ const KM_PER_DEG = 111.32;
 
 export const driverView: View = (root, api, session) => {
   const city = SAN_FRANCISCO;
-  const map = new CityMap(city, "Map of San Francisco. Click to drive to a point.");
-  map.drawGrid(7);
+  // The street map when the service has one, else the SVG city (web/ride-map.ts).
+  const map = new RideMap(city, "Map of San Francisco. Click to drive to a point.");
+  void map.upgrade(api);
+  // Pickups and dropoffs by name: the city's places, else the geocoder's, else "near …" (web/place-names.ts).
+  const names = new PlaceNames(api, city);
+  /** "Union Square → Coit Tower, San Francisco", asking the geocoder for better names; `redraw` once it answers. */
+  const route = (from: LatLng, to: LatLng, redraw: () => void) => {
+    names.resolve(from, redraw);
+    names.resolve(to, redraw);
+    return `${names.of(from)} → ${names.of(to)}`;
+  };
   const status = statusLine();
 
   let driver: Driver | null = null;
@@ -180,10 +190,15 @@ export const driverView: View = (root, api, session) => {
     };
     accept.addEventListener("click", () => answer("offer.accept"));
     decline.addEventListener("click", () => answer("offer.decline"));
+    const routeLine = h("p", { "data-testid": "offer-route" });
+    const redrawRoute = () => {
+      routeLine.textContent = route(o.pickup, o.dropoff, redrawRoute);
+    };
+    redrawRoute();
     fill(
       offerBox,
       h("h2", {}, "New trip"),
-      h("p", {}, `${describePoint(city, o.pickup)} → ${describePoint(city, o.dropoff)}`),
+      routeLine,
       h("p", {}, `Fare ${money(o.fare)} · pickup in ${minutes(o.pickupEtaSec)} · `, countdown),
       h("div", { class: "row" }, accept, decline),
     );
@@ -216,7 +231,10 @@ export const driverView: View = (root, api, session) => {
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
     const price = next.fare ? ` · fare ${money(next.fare)}` : ` · quoted ${money(next.quote.fare)}`;
-    tripDetail.textContent = `${describePoint(city, next.pickup)} → ${describePoint(city, next.dropoff)}${price}`;
+    const redraw = () => {
+      if (trip === next) tripDetail.textContent = `${route(next.pickup, next.dropoff, redraw)}${price}`;
+    };
+    redraw();
     map.setMarker("pickup", ACTIVE.has(next.status) ? next.pickup : null, "pickup", "Pickup");
     map.setMarker("dropoff", ACTIVE.has(next.status) ? next.dropoff : null, "dropoff", "Dropoff");
     if (autoDrive.checked)
@@ -337,7 +355,7 @@ export const driverView: View = (root, api, session) => {
   // ---- driving
   map.onPick((p) => {
     target = p;
-    status.say(`Driving to ${describePoint(city, p)}.`);
+    status.say(`Driving to ${names.of(p)}.`);
   });
 
   function drawMe(): void {
@@ -388,7 +406,7 @@ export const driverView: View = (root, api, session) => {
       h(
         "div",
         { class: "map-pane" },
-        map.svg,
+        map.el,
         h(
           "p",
           { class: "hint" },

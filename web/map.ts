@@ -12,7 +12,7 @@ import type { City } from "./places";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 1000;
 
-export type MarkerKind = "pickup" | "dropoff" | "driver" | "me";
+export type MarkerKind = "pickup" | "dropoff" | "driver" | "me" | "car";
 
 export class CityMap {
   readonly svg: SVGSVGElement;
@@ -111,7 +111,7 @@ export class CityMap {
       marker.setAttribute("class", `marker marker-${kind}`);
       marker.setAttribute("data-marker", name);
       marker.append(
-        this.node("circle", { r: kind === "driver" || kind === "me" ? 9 : 8 }),
+        this.node("circle", { r: kind === "car" ? 6 : kind === "driver" || kind === "me" ? 9 : 8 }),
         document.createElementNS(SVG, "title"),
       );
       this.markerLayer.appendChild(marker);

@@ -38,10 +38,26 @@ export const SAN_FRANCISCO: City = {
   ],
 };
 
-/** The name of a place within 150 m of `point`, else its coordinates. */
+/** Metres between two points of a city (equirectangular: exact enough at a city's size). */
+export function metresBetween(a: LatLng, b: LatLng): number {
+  const x = (b.lng - a.lng) * Math.cos((((a.lat + b.lat) / 2) * Math.PI) / 180);
+  return Math.hypot(x, b.lat - a.lat) * 111_320;
+}
+
+/** Within this of a known place, a point is that place. */
+const AT_PLACE_M = 150;
+
+/**
+ * A name for `point` a person reads, never its coordinates: the place within 150 m, else "near"
+ * the nearest place of the city's list (web/place-names.ts puts the geocoder's name first when
+ * there is one).
+ */
 export function describePoint(city: City, point: LatLng): string {
-  const near = city.places.find(
-    (p) => Math.abs(p.at.lat - point.lat) < 0.0014 && Math.abs(p.at.lng - point.lng) < 0.0017,
-  );
-  return near ? near.name : `${point.lat.toFixed(4)}, ${point.lng.toFixed(4)}`;
+  let nearest: { name: string; metres: number } | null = null;
+  for (const place of city.places) {
+    const metres = metresBetween(place.at, point);
+    if (!nearest || metres < nearest.metres) nearest = { name: place.name, metres };
+  }
+  if (!nearest) return "a point on the map";
+  return nearest.metres <= AT_PLACE_M ? nearest.name : `near ${nearest.name}`;
 }

@@ -3,13 +3,17 @@
  * The rider's view: the wallet, pickup and dropoff (from the lists or two clicks on the map),
  * the quote (one per tier offered: fare, surge, pickup ETA; the rider picks the tier), the
  * request, then the live trip over its room: status, the driver approaching with ETA, chat, the
- * final fare and receipt, and the rating.
+ * final fare and receipt, and the rating. Before a request, the cars nearby as coarse dots; the
+ * map is the street map when the service has one (web/ride-map.ts); places are found by name and
+ * shown by name (web/place-search.ts, web/place-names.ts), never as coordinates.
  */
 import type { LatLng, Quote, Trip, TripConnection, TripDriver } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
-import { CityMap } from "./map";
-import { describePoint, SAN_FRANCISCO } from "./places";
+import { PlaceNames } from "./place-names";
+import { placeSearch } from "./place-search";
+import { SAN_FRANCISCO } from "./places";
+import { RideMap } from "./ride-map";
 import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
 import { cancelConfirm } from "./rider-cancel";
@@ -18,6 +22,10 @@ import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } 
 const TOP_UP = { amount: 5_000, currency: "USD" };
 /** When to read the wallet again after a trip ends (its settlement is posted behind the end). */
 const WALLET_AFTER_END_MS = [2_000, 5_000, 10_000];
+/** How often the cars nearby are asked again while the rider plans a ride. */
+const NEARBY_CARS_EVERY_MS = 15_000;
+/** At most this many car dots (the service sends 8 at most). */
+const CAR_DOTS = 8;
 
 /** "xl" reads "XL", "comfort" reads "Comfort". */
 const tierLabel = (tier: string) => (tier.length <= 2 ? tier.toUpperCase() : tier[0]?.toUpperCase() + tier.slice(1));
@@ -33,8 +41,13 @@ function driverLine(driver: TripDriver): string {
 
 export const riderView: View = (root, api, session) => {
   const city = SAN_FRANCISCO;
-  const map = new CityMap(city, "Map of San Francisco. Click to set the pickup, then the dropoff.");
-  map.drawGrid(7);
+  const map = new RideMap(city, "Map of San Francisco. Click to set the pickup, then the dropoff.");
+  void map.upgrade(api);
+  const names = new PlaceNames(api, city);
+  const geocoder = api.mapConfig().then(
+    (c) => c.geocoder,
+    () => false,
+  );
   const status = statusLine();
 
   let pickup: LatLng | null = null;
@@ -93,7 +106,16 @@ export const riderView: View = (root, api, session) => {
   };
   const pickupSelect = placeSelect("Pickup", (p) => setPoint("pickup", p));
   const dropoffSelect = placeSelect("Dropoff", (p) => setPoint("dropoff", p));
-  const pointsText = h("p", { class: "points" });
+  const pointsText = h("p", { class: "points", "data-testid": "points" });
+  const search = placeSearch(
+    api,
+    city,
+    () => geocoder,
+    (which, place) => {
+      names.remember(place.at, place.name);
+      setPoint(which, place.at);
+    },
+  );
   const quoteButton = h("button", { type: "button", class: "primary", disabled: true }, "Get a quote");
   const quoteBox = h("div", { class: "quote", "aria-live": "polite" });
   const requestButton = h("button", { type: "button", class: "primary", hidden: true }, "Request ride");
@@ -152,6 +174,8 @@ export const riderView: View = (root, api, session) => {
     if (trip && ACTIVE.has(trip.status)) return;
     if (which === "pickup") pickup = p;
     else dropoff = p;
+    names.resolve(p, drawChoice);
+    if (which === "pickup") void refreshCars();
     nextPick = which === "pickup" ? "dropoff" : "pickup";
     quote = null;
     drawChoice();
@@ -161,8 +185,8 @@ export const riderView: View = (root, api, session) => {
     map.setMarker("pickup", pickup, "pickup", "Pickup");
     map.setMarker("dropoff", dropoff, "dropoff", "Dropoff");
     map.setLine("ride", pickup && dropoff ? [pickup, dropoff] : null);
-    const pickupText = pickup ? describePoint(city, pickup) : "not set";
-    const dropoffText = dropoff ? describePoint(city, dropoff) : "not set";
+    const pickupText = pickup ? names.of(pickup) : "not set";
+    const dropoffText = dropoff ? names.of(dropoff) : "not set";
     pointsText.textContent = `Pickup: ${pickupText} · Dropoff: ${dropoffText}`;
     quoteButton.disabled = !(pickup && dropoff);
     requestButton.hidden = quote === null;
@@ -171,6 +195,23 @@ export const riderView: View = (root, api, session) => {
   }
 
   map.onPick((p) => setPoint(nextPick, p));
+
+  // ---- the cars nearby, before a request: coarse dots from the service (no ids, no exact positions)
+  let carReads = 0;
+  const drawCars = (cars: LatLng[]) => {
+    for (let i = 0; i < CAR_DOTS; i++) map.setMarker(`car-${i}`, cars[i] ?? null, "car", "A car nearby");
+  };
+  const refreshCars = async () => {
+    const read = ++carReads;
+    if (planBox.hidden) return drawCars([]);
+    try {
+      const { cars } = await api.nearbyCars(pickup ?? city.center);
+      if (read === carReads && !planBox.hidden) drawCars(cars);
+    } catch {
+      // Not knowing the cars nearby hides none of the rest: the dots stay as they were.
+    }
+  };
+  const carsTimer = setInterval(() => void refreshCars(), NEARBY_CARS_EVERY_MS);
 
   quoteButton.addEventListener("click", async () => {
     if (!pickup || !dropoff) return;
@@ -287,6 +328,8 @@ export const riderView: View = (root, api, session) => {
       status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     tripBox.hidden = false;
     planBox.hidden = true;
+    carReads++;
+    drawCars([]);
     pickup = next.pickup;
     dropoff = next.dropoff;
     drawChoice();
@@ -360,6 +403,7 @@ export const riderView: View = (root, api, session) => {
       fill(endBox);
       fill(chatSlot);
       drawChoice();
+      void refreshCars();
     });
     const parts: HTMLElement[] = [];
     if (t.status === "completed" || t.cancellationFee) {
@@ -381,6 +425,7 @@ export const riderView: View = (root, api, session) => {
   fill(
     planBox,
     h("h2", {}, "Where to?"),
+    search,
     h("div", { class: "row" }, pickupSelect, dropoffSelect),
     pointsText,
     quoteButton,
@@ -417,7 +462,7 @@ export const riderView: View = (root, api, session) => {
       h(
         "div",
         { class: "map-pane" },
-        map.svg,
+        map.el,
         h(
           "p",
           { class: "hint" },
@@ -438,6 +483,7 @@ export const riderView: View = (root, api, session) => {
   drawChoice();
   void refreshWallet();
   void later.refresh();
+  void refreshCars();
   // A trip still going on (after a reload) is picked up again, from the trip itself: the trip
   // list reaches D1 seconds behind, and would show the request form with the money on hold.
   void api.currentTrip().then(
@@ -449,6 +495,7 @@ export const riderView: View = (root, api, session) => {
 
   return () => {
     clearInterval(matchingTick);
+    clearInterval(carsTimer);
     for (const timer of walletTimers) clearTimeout(timer);
     connection?.close();
   };

@@ -28,6 +28,9 @@ import { shardRouter } from "../db/shards";
 import { authRoutes } from "./routes/auth";
 import { phoneRoutes } from "./routes/phone";
 import { presenceRoutes } from "./routes/presence";
+import { mapRoutes } from "./routes/map";
+import { nearbyCarRoutes } from "./routes/nearby-cars";
+import { placeRoutes } from "./routes/places";
 import { blockRoutes } from "./routes/blocks";
 import { directRoomRoutes } from "./routes/direct-rooms";
 import { driverRoutes } from "./routes/drivers";
@@ -111,7 +114,8 @@ const corsForAllowedOrigins = cors({
     origin && originAllowed(origin, c.req.url, c.get("config").allowedOrigins) ? origin : null,
   allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Cache-Control", "traceparent"],
-  exposeHeaders: ["Retry-After", "X-Trace-Id", "traceparent"],
+  // ETag and Content-Range: what a PMTiles reader checks of a tile archive's ranges (routes/map.ts).
+  exposeHeaders: ["Retry-After", "X-Trace-Id", "traceparent", "ETag", "Content-Range"],
   maxAge: 600,
 });
 app.use((c, next) =>
@@ -152,6 +156,9 @@ app.route("/v1", blockRoutes);
 app.route("/v1", presenceRoutes);
 app.route("/v1", driverRoutes);
 app.route("/v1", tripRoutes);
+app.route("/v1", mapRoutes);
+app.route("/v1", placeRoutes);
+app.route("/v1", nearbyCarRoutes);
 app.route("/v1", shareRoutes);
 app.route("/v1", driverPhotoRoutes);
 app.route("/v1", sosRoutes);

@@ -32,7 +32,10 @@ export type RouteClass =
   | "upload"
   | "file_read"
   | "payout"
-  | "presence";
+  | "presence"
+  | "tiles"
+  | "places"
+  | "nearby";
 
 type Limiter = {
   binding:
@@ -52,7 +55,10 @@ type Limiter = {
     | "RL_UPLOAD"
     | "RL_FILE_READ"
     | "RL_PAYOUT"
-    | "RL_PRESENCE";
+    | "RL_PRESENCE"
+    | "RL_TILES"
+    | "RL_PLACES"
+    | "RL_NEARBY";
   periodSeconds: 10 | 60;
 };
 
@@ -75,10 +81,13 @@ export const LIMITERS: Record<RouteClass, Limiter> = {
   file_read: { binding: "RL_FILE_READ", periodSeconds: 60 },
   payout: { binding: "RL_PAYOUT", periodSeconds: 60 },
   presence: { binding: "RL_PRESENCE", periodSeconds: 60 },
+  tiles: { binding: "RL_TILES", periodSeconds: 60 },
+  places: { binding: "RL_PLACES", periodSeconds: 60 },
+  nearby: { binding: "RL_NEARBY", periodSeconds: 60 },
 };
 
 /** Classes of routes without a signed-in user: counted per client IP. */
-const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account", "shared_view"]);
+const ANONYMOUS_CLASSES: ReadonlySet<RouteClass> = new Set(["provider_webhook", "account", "shared_view", "tiles"]);
 /** Classes of the server publish API: counted per API key (no user signs in there). */
 const KEY_CLASSES: ReadonlySet<RouteClass> = new Set(["server", "server_broadcast"]);
 
@@ -126,6 +135,13 @@ const ROUTES: readonly { method: string; path: RegExp; routeClass: RouteClass }[
   { method: "POST", path: /^\/v1\/drivers\/me\/documents$/, routeClass: "upload" },
   { method: "GET", path: /^\/v1\/(drivers\/me|admin)\/documents\/[^/]+\/file$/, routeClass: "file_read" },
   { method: "GET", path: /^\/v1\/trips\/[^/]+\/driver-photo$/, routeClass: "file_read" },
+  // The street map (README, "Web app"): the map's settings and its tile archive's ranges are read
+  // before sign-in (the map is drawn behind it), counted per IP; each range streams out of R2.
+  { method: "GET", path: /^\/v1\/(map|tiles\/[^/]+)$/, routeClass: "tiles" },
+  // Place search costs a call to the operator's geocoder; a budget per user bounds what one spends.
+  { method: "GET", path: /^\/v1\/places\/(search|reverse)$/, routeClass: "places" },
+  // Nearby cars: coarse already, and a budget per user makes a sweep of a city slow as well.
+  { method: "GET", path: /^\/v1\/cars\/nearby$/, routeClass: "nearby" },
 ];
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

@@ -195,6 +195,13 @@ export const ErrorCode = z.enum([
   "too_many_vehicles",
   /** Approving a vehicle whose registration or insurance is not approved (409); `details.missing`. */
   "documents_not_approved",
+  /** A tile archive read whose `Range` is malformed, asks for several ranges, or starts past the end (416). */
+  "range_not_satisfiable",
+  /**
+   * Place search with no GEOCODER_URL configured (503), or the geocoder failed, timed out or
+   * answered too much (502).
+   */
+  "geocoder_unavailable",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -6,8 +6,8 @@
  * cell. Which cells to ask, and the ranking, are domain/area-search.ts's.
  */
 import type { Config } from "../config";
-import { bestFirst, nearSearch, type AreaSnapshot, type SearchStep } from "../domain/area-search";
-import { cellOf, type LatLng } from "../domain/geo";
+import { bestFirst, CANDIDATES_PER_CELL, nearSearch, type AreaSnapshot, type SearchStep } from "../domain/area-search";
+import { cellOf, type LatLng, searchCells } from "../domain/geo";
 import { type Candidate, rankCandidates, type RankedDriver } from "../domain/matching";
 import type { CellSnapshot, NearestQuery, TierSnapshot } from "./geo-cell";
 import { geoCell } from "./stubs";
@@ -130,4 +130,27 @@ export function noteTripInCell(
     requestedBy?.riderId,
     requestedBy?.tier,
   );
+}
+
+/**
+ * Where the available drivers around `point` are (the pickup's cell and its SEARCH_RING, the
+ * nearest CANDIDATES_PER_CELL of each), for the coarse dots a rider sees before requesting
+ * (domain/nearby-cars.ts). Positions only leave this function: never ids.
+ */
+export async function availableDriverPositions(
+  env: Env,
+  config: Config,
+  point: LatLng,
+  now: number,
+): Promise<LatLng[]> {
+  const cells = searchCells(cellOf(point, config.H3_RESOLUTION), config.SEARCH_RING);
+  const query: NearestQuery = { point, limit: CANDIDATES_PER_CELL, exclude: [] };
+  const snapshots = await Promise.all(
+    cells.map((cell) =>
+      geoCell(env, cell)
+        .snapshot(now, query)
+        .catch((): CellSnapshot => ({ drivers: [], availableDrivers: 0, recentRequests: 0 })),
+    ),
+  );
+  return snapshots.flatMap((s) => s.drivers.map((d) => d.location));
 }

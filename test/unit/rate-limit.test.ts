@@ -38,7 +38,10 @@ describe("rate limit classes", () => {
         // The operations view's live metrics wake the operations desk on every read, every few seconds.
         op.path === "/v1/ops/metrics" ||
         /^\/v1\/(drivers\/me|admin)\/documents\/\{\w+\}\/file$/.test(op.path) ||
-        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path);
+        /^\/v1\/trips\/\{\w+\}\/driver-photo$/.test(op.path) ||
+        // The street map: tile ranges stream out of R2, place search calls the geocoder, nearby cars
+        // could be swept (each counted per IP or per user).
+        /^\/v1\/(map|tiles\/\{\w+\}|places\/(search|reverse)|cars\/nearby)$/.test(op.path);
       // Login and logout keep their own limits (failed passwords; a logout only ends sessions).
       if (op.path === "/v1/auth/login" || op.path === "/v1/auth/logout")
         expect({ op: op.path, routeClass }).toEqual({ op: op.path, routeClass: null });

@@ -65,6 +65,13 @@ import type {
   RoomMember,
 } from "../../../src/protocol/http";
 import type {
+  MapConfigResponse,
+  NearbyCarsResponse,
+  Place,
+  PlaceSearchResponse,
+  ReversePlaceResponse,
+} from "../../../src/protocol/map";
+import type {
   Device,
   DeviceBody,
   Notification,
@@ -212,6 +219,14 @@ const RoomListResponse = answer<{ rooms: RoomListItem[]; unreadTotal: number }>(
 const ReadMarkAnswer = answer<{ roomId: string; seq: number }>({ roomId: "string", seq: "integer" });
 const BlockAnswer = answer<{ block: BlockedUser }>({ block: "object" });
 const BlockListAnswer = answer<{ blocks: BlockedUser[] }>({ blocks: "array" });
+const MapConfigAnswer = answer<MapConfigResponse>({
+  style: "string | null",
+  tiles: "string | null",
+  geocoder: "boolean",
+});
+const PlaceSearchAnswer = answer<PlaceSearchResponse>({ places: "array" });
+const ReversePlaceAnswer = answer<ReversePlaceResponse>({ place: "object | null" });
+const NearbyCarsAnswer = answer<NearbyCarsResponse>({ cars: "array", precisionM: "integer" });
 const PresenceAnswer = answer<PresenceResponse>({ userId: "string", lastSeenAt: "integer | null" });
 const PrivacyAnswer = answer<{ privacy: Privacy }>({ privacy: "object" });
 const RoomMembersResponse = answer<{ members: RoomMember[] }>({ members: "array" });
@@ -1402,6 +1417,64 @@ export class RidewireClient {
   }
 
   /**
+   * What the street map draws (no sign-in): the operator's style URL, or the path of the tile
+   * archive the service serves, or neither (draw without tiles); and whether place search answers.
+   */
+  mapConfig(options?: RequestOptions): Promise<MapConfigResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/map",
+      schema: MapConfigAnswer,
+      anonymous: true,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * Up to 5 places matching `text` from the operator's geocoder, those near `near` first; throws
+   * `geocoder_unavailable` when none is configured (503) or it failed (502).
+   */
+  async searchPlaces(text: string, near?: LatLng, options?: RequestOptions): Promise<Place[]> {
+    const query = { q: text, ...(near ? { lat: near.lat, lng: near.lng } : {}) };
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/places/search",
+        query,
+        schema: PlaceSearchAnswer,
+        signal: options?.signal,
+      })
+    ).places;
+  }
+
+  /** The geocoder's name for the place at `point`, or null when it knows none there. */
+  async reversePlace(point: LatLng, options?: RequestOptions): Promise<Place | null> {
+    return (
+      await this.call({
+        method: "GET",
+        path: "/v1/places/reverse",
+        query: { lat: point.lat, lng: point.lng },
+        schema: ReversePlaceAnswer,
+        signal: options?.signal,
+      })
+    ).place;
+  }
+
+  /**
+   * Available cars around `point` as coarse dots (cell centres up to `precisionM` metres from the
+   * cars, one per cell, at most 8): for a map before requesting; no ids, no exact positions.
+   */
+  nearbyCars(point: LatLng, options?: RequestOptions): Promise<NearbyCarsResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/cars/nearby",
+      query: { lat: point.lat, lng: point.lng },
+      schema: NearbyCarsAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /**
    * SOS: the trip's rider or driver raises an alert with where they are; operators see it at
    * once. Sent with an idempotency key (one is made if not given), so a retry is the same alert.
    */
@@ -1866,6 +1939,11 @@ export type TripHistoryQuery = {
   as?: "rider" | "driver";
 };
 
+export type {
+  MapConfigResponse as MapConfig,
+  NearbyCarsResponse as NearbyCars,
+  Place,
+} from "../../../src/protocol/map";
 export type {
   TripHistoryEntry,
   TripHistoryResponse,

@@ -9,6 +9,7 @@ import { attachmentOperations } from "./attachments";
 import { authOperations } from "./auth";
 import { securitySchemes } from "./components";
 import { driverOperations } from "./drivers";
+import { mapOperations } from "./map";
 import { notificationOperations } from "./notifications";
 import type { Operation } from "./operation";
 import { opsOperations } from "./ops";
@@ -37,6 +38,7 @@ export const operations: Operation[] = [
   ...vehicleOperations,
   ...payoutAccountOperations,
   ...tripOperations,
+  ...mapOperations,
   ...safetyOperations,
   ...driverPhotoOperations,
   ...notificationOperations,
