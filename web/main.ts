@@ -1,13 +1,14 @@
 /**
  * @module web/main
- * The web app's shell: sign in or up, then one of four views chosen by the URL's hash
- * (#/rider, #/driver, #/chat, #/ops). Each view gets the session's SDK client and a container,
+ * The web app's shell: sign in or up, then one of the views chosen by the URL's hash
+ * (#/rider, #/driver, #/trips, #/chat, #/ops). Each view gets the session's SDK client and a container,
  * and returns a function that closes its connections when another view takes over. A share
  * link's page (#/shared/<token>) needs no account.
  */
 import { describeError, fill, h, statusLine } from "./dom";
 import { chatView } from "./chat";
 import { driverView } from "./driver";
+import { historyView } from "./history";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
 import { sharedView } from "./shared";
@@ -29,6 +30,7 @@ import type { View } from "./types";
 const VIEWS: Record<string, { title: string; view: View }> = {
   rider: { title: "Ride", view: riderView },
   driver: { title: "Drive", view: driverView },
+  trips: { title: "Trips", view: historyView },
   chat: { title: "Chat rooms", view: chatView },
   ops: { title: "Operations", view: opsView },
 };
