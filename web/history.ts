@@ -12,7 +12,7 @@ import { receiptPanel } from "./rider-receipt";
 import { STATUS_TEXT } from "./trip-parts";
 import type { View } from "./types";
 
-const PAGE_SIZE = 10;
+const PAGE_SIZE = 5;
 
 const dateText = (at: number) =>
   new Date(at).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
