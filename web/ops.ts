@@ -11,6 +11,8 @@ import type { View } from "./types";
 import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
 import { alertsCard } from "./ops-alerts";
+import { cellName } from "./ops-areas";
+import { stuckTripsCard } from "./ops-trips";
 
 const REFRESH_MS = 3_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
@@ -50,6 +52,7 @@ export const opsView: View = (root, api, session) => {
   const totals = h("dl", { class: "totals", "aria-live": "polite" });
   const table = h("tbody");
   const alerts = alertsCard(api);
+  const stuck = stuckTripsCard(api);
 
   const draw = (ops: OpsCellsResponse) => {
     const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
@@ -78,7 +81,7 @@ export const opsView: View = (root, api, session) => {
           h(
             "tr",
             { "data-cell": c.cell },
-            h("td", {}, h("code", {}, c.cell)),
+            h("td", { title: c.cell }, cellName(city, c.cell)),
             h("td", {}, c.availableDrivers),
             h("td", {}, byStatus || "0"),
             h("td", {}, c.recentRequests),
@@ -115,6 +118,7 @@ export const opsView: View = (root, api, session) => {
         // The account is not (or no longer) an operator: stop asking, and say so.
         clearInterval(timer);
         alerts.close();
+        stuck.close();
         operatorsOnly(root);
         return;
       }
@@ -133,6 +137,7 @@ export const opsView: View = (root, api, session) => {
         "div",
         { class: "side" },
         alerts.el,
+        stuck.el,
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
         h(
           "section",
@@ -147,7 +152,7 @@ export const opsView: View = (root, api, session) => {
               h(
                 "tr",
                 {},
-                h("th", {}, "cell"),
+                h("th", {}, "area"),
                 h("th", {}, "drivers"),
                 h("th", {}, "trips"),
                 h("th", {}, "requests"),
@@ -165,5 +170,6 @@ export const opsView: View = (root, api, session) => {
   return () => {
     clearInterval(timer);
     alerts.close();
+    stuck.close();
   };
 };

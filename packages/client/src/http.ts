@@ -1517,6 +1517,22 @@ export class RidewireClient {
     ).trip;
   }
 
+  /**
+   * Cancels a trip as an operator, whatever its state short of an end (the reason goes in the audit log; no fee is
+   * charged): `POST /v1/admin/trips/:id/cancel`.
+   */
+  async cancelTripAsOperator(tripId: string, reason: string, options?: RequestOptions): Promise<Trip> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/admin/trips/${seg(tripId)}/cancel`,
+        body: { reason },
+        schema: ReassignAnswer,
+        signal: options?.signal,
+      })
+    ).trip;
+  }
+
   /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
   async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
     return (
