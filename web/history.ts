@@ -29,13 +29,18 @@ export const historyView: View = (root, api, session) => {
   function entry(trip: TripHistoryEntry): HTMLElement {
     const from = describePoint(SAN_FRANCISCO, trip.route.pickup);
     const to = describePoint(SAN_FRANCISCO, trip.route.dropoff);
-    const km = trip.route.drivenKm ?? trip.route.distanceKm;
+    // The km the ride's trace measured, where it measured any; else the quote's estimate.
+    const driven = trip.route.drivenKm !== null && trip.route.drivenKm > 0 ? trip.route.drivenKm : null;
     const charged = trip.fare ?? trip.cancellationFee ?? null;
-    const facts: [string, string][] = [
-      ["Distance", `${km.toFixed(1)} km${trip.route.drivenKm === null ? " (estimated)" : ""}`],
-      ["Duration", `about ${Math.max(1, Math.round(trip.route.durationMin))} min`],
-    ];
-    if (as !== "driver") facts.push(["Driver", trip.driver ? trip.driver.firstName : "none"]);
+    const facts: [string, string][] =
+      trip.status === "completed"
+        ? [
+            ["Distance", driven === null ? `about ${trip.route.distanceKm.toFixed(1)} km` : `${driven.toFixed(1)} km`],
+            ["Duration", `about ${Math.max(1, Math.round(trip.route.durationMin))} min`],
+          ]
+        : [["Planned", `${trip.route.distanceKm.toFixed(1)} km · about ${Math.round(trip.route.durationMin)} min`]];
+    if (as !== "driver" && (trip.driver || trip.status === "completed"))
+      facts.push(["Driver", trip.driver ? trip.driver.firstName : "–"]);
     if (trip.driver?.vehicle)
       facts.push(["Car", `${trip.driver.vehicle.colour} ${trip.driver.vehicle.make} · ${trip.driver.vehicle.plate}`]);
     facts.push([

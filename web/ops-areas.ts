@@ -1,11 +1,11 @@
 /**
  * @module web/ops-areas
- * Names for the places operators look at, instead of ids: an H3 cell is called after the city's nearest named place
- * ("near Union Square"), or by its centre's coordinates away from every one, so that a table of busy cells reads as a
+ * Names for the places operators look at, instead of ids: an H3 cell is called after the city's named places in it,
+ * or the nearest to it ("near Union Square"), or by its centre's coordinates away from every one, so that a table of busy cells reads as a
  * map does.
  */
 import type { LatLng } from "@ridewire/client";
-import { cellCenter } from "@ridewire/client/geo";
+import { cellCenter, cellOf } from "@ridewire/client/geo";
 import type { City } from "./places";
 
 /** A place further than this from a cell's centre does not name it. */
@@ -27,7 +27,12 @@ export function areaNameAt(city: City, point: LatLng): string {
   return best ? `near ${best.name}` : `${point.lat.toFixed(3)}, ${point.lng.toFixed(3)}`;
 }
 
-/** The name of H3 cell `cell` (any resolution), from its centre. */
-export function cellName(city: City, cell: string): string {
+/**
+ * The name of H3 cell `cell` of `resolution`: the named places inside it ("Union Square & Civic Center"), else the
+ * nearest to its centre.
+ */
+export function cellName(city: City, cell: string, resolution: number): string {
+  const inside = city.places.filter((p) => cellOf(p.at, resolution) === cell).map((p) => p.name);
+  if (inside.length) return inside.slice(0, 2).join(" & ");
   return areaNameAt(city, cellCenter(cell));
 }

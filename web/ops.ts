@@ -81,7 +81,7 @@ export const opsView: View = (root, api, session) => {
           h(
             "tr",
             { "data-cell": c.cell },
-            h("td", { title: c.cell }, cellName(city, c.cell)),
+            h("td", { title: c.cell }, cellName(city, c.cell, ops.resolution)),
             h("td", {}, c.availableDrivers),
             h("td", {}, byStatus || "0"),
             h("td", {}, c.recentRequests),

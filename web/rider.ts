@@ -121,7 +121,7 @@ export const riderView: View = (root, api, session) => {
         : []),
       h("dt", { class: "total" }, "Fare"),
       h("dd", { class: "total", "data-testid": "quote-fare" }, money(quote.fare)),
-      h("dt", {}, "Surge"),
+      h("dt", {}, "Surge multiplier"),
       h("dd", {}, quote.surge > 1 ? times(quote.surge) : "none"),
       h("dt", {}, "Pickup in"),
       h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
