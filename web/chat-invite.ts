@@ -6,7 +6,7 @@
  * own, to share the same way).
  */
 import type { RidewireClient, Room, RoomListItem } from "@ridewire/client";
-import { describeError, fill, h } from "./dom";
+import { describeError, fill, h, statusLine } from "./dom";
 
 /** At most this many of the inviter's other rooms are asked for their members (one call each). */
 const ROOMS_ASKED = 20;
@@ -29,17 +29,19 @@ async function knownPeople(api: RidewireClient, myId: string, room: Room, rooms:
 }
 
 /**
- * The invite form of private `room`; `rooms()` is the user's room list as the chat view last read it, `added` is
- * told who joined.
+ * The invite form of private `room`; `rooms()` is the user's room list as the chat view last read it; `added` after
+ * someone was added.
  */
 export function inviteForm(
   api: RidewireClient,
   myId: string,
   room: Room,
   rooms: () => RoomListItem[],
-  say: (text: string, kind?: "info" | "error") => void,
   added: () => void,
 ): HTMLElement {
+  // Its own status line: on a phone the chat list (and its status line) is hidden while a room is open.
+  const status = statusLine();
+  const say = status.say;
   const people = h("select", { "aria-label": "Someone you chat with" }, h("option", { value: "" }, "Loading…"));
   const byId = h("input", {
     type: "text",
@@ -56,6 +58,7 @@ export function inviteForm(
     { class: "invite", "aria-label": "Invite to this room" },
     h("div", { class: "row" }, people, byId, submit),
     h("p", { class: "hint" }, "This room is private: only members see it. Others can add you with your id: ", mine),
+    status.el,
   );
   const panel = h("details", { class: "invite-panel" }, h("summary", {}, "Invite people"), form);
   let names = new Map<string, string>();
