@@ -169,7 +169,15 @@ export const chatView: View = (root, api, session) => {
       });
       roomPane.prepend(back);
       if (room.private && room.kind !== "direct")
-        roomPane.append(inviteForm(api, me.id, room, () => rooms, () => void refresh()));
+        roomPane.append(
+          inviteForm(
+            api,
+            me.id,
+            room,
+            () => rooms,
+            () => void refresh(),
+          ),
+        );
       // In the URL without a hashchange (which would draw the view again): a reload comes back to this room.
       history.replaceState(null, "", `#/chat/${encodeURIComponent(room.id)}`);
       draw();

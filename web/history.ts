@@ -15,7 +15,13 @@ import type { View } from "./types";
 const PAGE_SIZE = 5;
 
 const dateText = (at: number) =>
-  new Date(at).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  new Date(at).toLocaleString([], {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
 
 export const historyView: View = (root, api, session) => {
   const role = session.user.role;

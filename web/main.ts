@@ -66,7 +66,12 @@ function route(): void {
   document.title = `ridewire: ${chosen?.title ?? ""}`;
   // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page, which remembers the page
   // (its hash) to go back to once the same user signs in again.
-  if (chosen) closeView = chosen.view(main, clientFor(session, () => sessionEnded(session)), session);
+  if (chosen)
+    closeView = chosen.view(
+      main,
+      clientFor(session, () => sessionEnded(session)),
+      session,
+    );
 }
 
 /** A deliberate sign-out: the next to sign in starts at their own home view. */

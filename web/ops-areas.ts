@@ -1,8 +1,8 @@
 /**
  * @module web/ops-areas
  * Names for the places operators look at, instead of ids: an H3 cell is called after the city's named places in it,
- * or the nearest to it ("near Union Square"), or by its centre's coordinates away from every one, so that a table of busy cells reads as a
- * map does.
+ * or the nearest to it ("near Union Square"), or by its centre's coordinates away from every one, so that a table
+ * of busy cells reads as a map does.
  */
 import type { LatLng } from "@ridewire/client";
 import { cellCenter, cellOf } from "@ridewire/client/geo";

@@ -80,7 +80,9 @@ export function takePlace(userId: string): string | null {
   sessionStorage.removeItem(PLACE_KEY);
   try {
     const place = JSON.parse(raw ?? "null") as { userId?: unknown; hash?: unknown } | null;
-    return (place?.userId === userId || place?.userId === ANYONE) && typeof place.hash === "string" && /^#\/[\w/-]*$/.test(place.hash)
+    return (place?.userId === userId || place?.userId === ANYONE) &&
+      typeof place.hash === "string" &&
+      /^#\/[\w/-]*$/.test(place.hash)
       ? place.hash
       : null;
   } catch {

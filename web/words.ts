@@ -101,8 +101,7 @@ const SENTENCES: Record<ErrorCode, (message: string, details: Details) => string
   pin_locked: () => "Too many wrong PINs. Wait a moment before trying again.",
   share_ended: () => "This share link no longer works: the trip is over, or the link was stopped or has expired.",
   tip_window_closed: () => "The time to tip for this trip has passed.",
-  tip_limit_exceeded: (_, details) =>
-    IN_MONEY.tip_limit_exceeded?.(details) ?? "This trip can take no more tips.",
+  tip_limit_exceeded: (_, details) => IN_MONEY.tip_limit_exceeded?.(details) ?? "This trip can take no more tips.",
   payout_account_missing: () => "Set up a payout account first.",
   payout_account_taken: () => "That payout account belongs to another driver.",
   payout_account_unknown: () => "Our payment service does not know that payout account. Check the account id.",

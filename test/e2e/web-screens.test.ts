@@ -174,7 +174,10 @@ describe("the web app's prices and refusals", () => {
       "The pickup and dropoff are too close together: they must be at least 200 m apart.",
     );
     // The map's north-west corner is the sea off the Presidio.
-    await page.locator(".map-pane svg").first().click({ position: { x: 4, y: 4 } });
+    await page
+      .locator(".map-pane svg")
+      .first()
+      .click({ position: { x: 4, y: 4 } });
     await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
     await page.getByRole("button", { name: "Get a quote" }).click();
     await shows(page, ".side > [role=status]", "The pickup is outside the area we serve. Choose a place in the city.");
@@ -256,7 +259,9 @@ describe("the web app's receipts and trip history", () => {
       await shows(view, ".history-trip [data-testid=charge-explained]", /You paid the \$\d+\.\d\d you were quoted\./);
       // A trip called off for free charged nothing and has no receipt.
       const free = view.locator(".history-trip", { hasText: "Twin Peaks → Presidio" });
-      expect(await free.textContent()).toMatch(/Trip cancelled\s*Planned\s*\d+\.\d km · about \d+ min\s*Paid\s*nothing/);
+      expect(await free.textContent()).toMatch(
+        /Trip cancelled\s*Planned\s*\d+\.\d km · about \d+ min\s*Paid\s*nothing/,
+      );
       expect(await free.getByRole("button", { name: "Show receipt" }).count()).toBe(0);
       await noSidewaysScroll(view);
       await shot(view, `4-history-${phone ? "phone" : "desktop"}`);

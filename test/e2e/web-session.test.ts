@@ -118,8 +118,8 @@ describe("the web app's session", () => {
     await page.getByLabel("private").check();
     await page.getByRole("button", { name: "Create" }).click();
     await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Secret garden");
-    await expect.poll(() => page.evaluate(() => location.hash), { timeout: SEEN_MS }).toMatch(/^#\/chat\/room_/);
-    const roomHash = await page.evaluate(() => location.hash);
+    await expect.poll(() => page.evaluate<string>("location.hash"), { timeout: SEEN_MS }).toMatch(/^#\/chat\/room_/);
+    const roomHash = await page.evaluate<string>("location.hash");
     const roomId = decodeURIComponent(roomHash.replace("#/chat/", ""));
 
     // Invite: Finn from the list of people Pia chats with; Sid by the user id he shared.
@@ -164,7 +164,7 @@ describe("the web app's session", () => {
     expect(await page.locator("body").textContent()).not.toMatch(/missing or invalid token/);
     await page.screenshot({ path: `${ROOT}test-artifacts/web-session-ended-phone.png`, fullPage: true });
     await signIn();
-    expect(await page.evaluate(() => location.hash)).toBe(roomHash);
+    expect(await page.evaluate<string>("location.hash")).toBe(roomHash);
     await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Secret garden");
     expect(errors).toEqual([]);
   });

@@ -62,20 +62,16 @@ describe("describeError", () => {
       "The pickup and dropoff are too close together: they must be at least 200 m apart.",
     );
     expect(
-      describeError(
-        new RidewireError(429, "rate_limited", "x", { reason: "cancel_cooldown", retryAfterSeconds: 600 }),
-      ),
+      describeError(new RidewireError(429, "rate_limited", "x", { reason: "cancel_cooldown", retryAfterSeconds: 600 })),
     ).toBe("You cancelled several trips lately. Wait 10 minutes before requesting again.");
     expect(describeError(new RidewireError(403, "wrong_pin", "x", { attemptsLeft: 1 }))).toBe(
       "That PIN is not right. Ask the rider to read it again (1 try left).",
     );
+    expect(describeError(new RidewireError(403, "driver_not_approved", "x", { missing: ["licence", "vehicle"] }))).toBe(
+      "You cannot go online until your licence and vehicle are approved.",
+    );
     expect(
-      describeError(new RidewireError(403, "driver_not_approved", "x", { missing: ["licence", "vehicle"] })),
-    ).toBe("You cannot go online until your licence and vehicle are approved.");
-    expect(
-      describeError(
-        new RidewireError(409, "tip_limit_exceeded", "x", { tippable: { amount: 150, currency: "USD" } }),
-      ),
+      describeError(new RidewireError(409, "tip_limit_exceeded", "x", { tippable: { amount: 150, currency: "USD" } })),
     ).toBe("This trip's tips can add at most $1.50 more.");
   });
 

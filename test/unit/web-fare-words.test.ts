@@ -84,7 +84,9 @@ describe("chargeExplained", () => {
       receipt({ fare: USD(900), breakdown: { base: 250, distance: 240, time: 150, surge: 260, fee: 0 } }),
     );
     expect(early[0]).toBe("You paid $9.00, $6.00 less than the $15.00 you were quoted.");
-    expect(early[1]).toBe("The ride ended before the dropoff, so it was priced as driven: 2.0 km of the 4.0 km quoted.");
+    expect(early[1]).toBe(
+      "The ride ended before the dropoff, so it was priced as driven: 2.0 km of the 4.0 km quoted.",
+    );
 
     const capped = chargeExplained(
       trip({ basis: "capped", metered: USD(2_500), trace: { km: 7, refusedFixes: 0 } }),
