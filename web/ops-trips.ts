@@ -17,7 +17,12 @@ const WHY: Record<string, string> = {
   arrived_no_start: "Never started at the pickup: the service cancelled it",
 };
 
-export function stuckTripsCard(api: RidewireClient): { el: HTMLElement; close: () => void } {
+export function stuckTripsCard(api: RidewireClient): {
+  el: HTMLElement;
+  close: () => void;
+  /** Puts a trip on the card (from the lists), with its actions. */
+  take: (tripId: string, why: string) => void;
+} {
   const status = statusLine();
   const list = h("ul", { class: "stuck-trips", "data-testid": "stuck-trips", "aria-live": "polite" });
   const flagged = new Map<string, Flagged>();
@@ -109,10 +114,15 @@ export function stuckTripsCard(api: RidewireClient): { el: HTMLElement; close: (
       return;
     }
     // The actions' answers say whether there is such a trip and what it is now.
-    flagged.set(id, { tripId: id, why: "Looked up", at: Date.now() });
+    take(id, "Looked up");
     search.value = "";
-    draw();
   });
+
+  function take(tripId: string, why: string): void {
+    flagged.set(tripId, { tripId, why, at: Date.now() });
+    draw();
+    list.querySelector<HTMLInputElement>(`[data-trip="${CSS.escape(tripId)}"] input`)?.focus();
+  }
 
   const feed = api.opsAlertFeed();
   feed.on("welcome", () => void reload());
@@ -133,5 +143,5 @@ export function stuckTripsCard(api: RidewireClient): { el: HTMLElement; close: (
     list,
     status.el,
   );
-  return { el, close: () => feed.close() };
+  return { el, close: () => feed.close(), take };
 }

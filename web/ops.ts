@@ -12,6 +12,7 @@ import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
 import { alertsCard } from "./ops-alerts";
 import { cellName } from "./ops-areas";
+import { searchCard } from "./ops-lists";
 import { stuckTripsCard } from "./ops-trips";
 
 const REFRESH_MS = 3_000;
@@ -138,6 +139,7 @@ export const opsView: View = (root, api, session) => {
         { class: "side" },
         alerts.el,
         stuck.el,
+        searchCard(api, stuck.take),
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
         h(
           "section",

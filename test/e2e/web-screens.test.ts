@@ -301,8 +301,20 @@ describe("the operations view's trips", () => {
     await driver.getByRole("button", { name: "Accept" }).click();
     await shows(driver, "[data-testid=trip-status]", "Driver on the way");
 
-    await opsPage.getByLabel("Find a trip by id").fill(trip.id);
-    await opsPage.getByRole("button", { name: "Find" }).click();
+    // The trip found by its rider's name (the history has it a second behind), then taken to the actions card.
+    await opsPage.getByLabel("Search words").fill("cai cancelled");
+    await waitFor(
+      "the search to find the trip",
+      async () => {
+        await opsPage.getByRole("button", { name: "Search", exact: true }).click();
+        await opsPage.waitForTimeout(300);
+        return (await opsPage.locator(`.found[data-trip="${trip.id}"]`).count()) === 1 ? true : undefined;
+      },
+      SEEN_MS,
+    );
+    await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Union Square → Ferry Building · Driver on the way/);
+    await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Rider Cai Cancelled · driver Dina Desk/);
+    await opsPage.locator(`.found[data-trip="${trip.id}"]`).getByRole("button", { name: "Actions" }).click();
     const row = opsPage.locator(`.stuck[data-trip="${trip.id}"]`);
     // No reason, no action: it goes in the audit log.
     await row.getByRole("button", { name: "Cancel trip" }).click();
@@ -310,7 +322,15 @@ describe("the operations view's trips", () => {
     await row.getByLabel(`Reason for trip ${trip.id}`).fill("rider called support: wrong pickup");
     await row.getByRole("button", { name: "Cancel trip" }).click();
     await shows(opsPage, `.stuck[data-trip="${trip.id}"]`, /now: Trip cancelled/);
+    // Drivers by part of the name, with when they were last online.
+    await opsPage.getByLabel("Search in").selectOption("drivers");
+    await opsPage.getByLabel("Search words").fill("dina d");
+    await opsPage.getByRole("button", { name: "Search", exact: true }).click();
+    await shows(opsPage, `.found[data-driver="${driverAccount.user.id}"]`, /Dina Desk · .*@e2e\.example · last online/);
     await shot(opsPage, "5-ops-cancelled-desktop");
+    // The same cards on a phone, with no sideways scroll in them.
+    await opsPage.setViewportSize(PHONE);
+    await shot(opsPage, "5-ops-phone");
     expect((await rider.api.trip(trip.id))?.cancelledBy).toBe("admin");
 
     // The driver sees the cancel and is back to offers in one tap.
