@@ -6,7 +6,7 @@
  * through the SDK as a Blob and shown from an object URL, which `FileCache.close` lets go of.
  */
 import { type Attachment, type AttachmentContentType, isRidewireError, type RidewireClient } from "@ridewire/client";
-import { h } from "./dom";
+import { describeError, h } from "./dom";
 
 /** What the service takes (protocol/attachments.ts); anything else is refused before it is sent. */
 const ALLOWED: Record<AttachmentContentType, string> = {
@@ -59,7 +59,7 @@ export async function uploadFile(api: RidewireClient, roomId: string, file: File
     if (err.code === "upload_rejected")
       throw new AttachmentRefused(`${name} was refused: its contents are not a ${ALLOWED[file.type]}.`);
     if (err.code === "rate_limited") throw new AttachmentRefused("Too many uploads just now: try again in a minute.");
-    throw new AttachmentRefused(`${name} could not be uploaded: ${err.message}`);
+    throw new AttachmentRefused(`${name} could not be uploaded. ${describeError(err)}`);
   }
 }
 

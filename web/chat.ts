@@ -3,9 +3,12 @@
  * The chat view: the caller's direct conversations and the rooms (public ones and their private
  * ones), each with its unread count and a total badge, asked again every few seconds; creating
  * and joining rooms; the open room (web/chat-room.ts); and the privacy setting of the user's last
- * seen. On a phone the list and the open room take the screen in turn.
+ * seen. On a phone the list and the open room take the screen in turn. The open room is in the URL (#/chat/<id>),
+ * so that a reload, or signing in again after the session ended, opens it again; a private room has its invite form
+ * (web/chat-invite.ts).
  */
 import type { Room, RoomListItem, RoomMember } from "@ridewire/client";
+import { inviteForm } from "./chat-invite";
 import { openRoom } from "./chat-room";
 import { describeError, fill, h, statusLine } from "./dom";
 import { privacySettings } from "./last-seen";
@@ -165,6 +168,18 @@ export const chatView: View = (root, api, session) => {
         messageMember: (m) => void messageMember(m),
       });
       roomPane.prepend(back);
+      if (room.private && room.kind !== "direct")
+        roomPane.append(
+          inviteForm(
+            api,
+            me.id,
+            room,
+            () => rooms,
+            () => void refresh(),
+          ),
+        );
+      // In the URL without a hashchange (which would draw the view again): a reload comes back to this room.
+      history.replaceState(null, "", `#/chat/${encodeURIComponent(room.id)}`);
       draw();
     } catch (err) {
       status.say(describeError(err), "error");
@@ -179,6 +194,7 @@ export const chatView: View = (root, api, session) => {
       class: "link back",
       onclick: () => {
         layout.classList.remove("room-open");
+        history.replaceState(null, "", "#/chat");
         directList.querySelector("button")?.focus();
       },
     },
@@ -206,7 +222,13 @@ export const chatView: View = (root, api, session) => {
     roomPane,
   );
   fill(root, layout);
-  void refresh();
+  const linked = /^#\/chat\/([^/]+)$/.exec(location.hash)?.[1];
+  void refresh().then(() => {
+    if (!linked || stopped || openId) return;
+    const room = rooms.find((r) => r.id === decodeURIComponent(linked));
+    if (room) void open(room);
+    else status.say("That room is not open to you: it is private, or it is gone.", "error");
+  });
   const timer = setInterval(() => void refresh(), LIST_REFRESH_MS);
   return () => {
     stopped = true;

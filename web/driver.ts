@@ -302,7 +302,9 @@ export const driverView: View = (root, api, session) => {
     tripChatBox?.close(chatClosedText(t.status));
     target = null;
     const next = h("button", { type: "button" }, "Back to offers");
-    next.addEventListener("click", () => leaveTrip("Waiting for offers."));
+    // One tap back to work, whatever the trip's end left the driver as: offline (an operator's cancel, a session
+    // that ended meanwhile) goes online again where the driver is.
+    next.addEventListener("click", () => void backToOffers(next, () => leaveTrip("Waiting for offers.")));
     const parts: HTMLElement[] = [];
     if (t.status === "completed")
       parts.push(
@@ -313,6 +315,21 @@ export const driverView: View = (root, api, session) => {
     void api.driver().then(setDriver, () => undefined);
     // The ride's share reaches the earnings as the trip settles, seconds behind its end.
     setTimeout(() => void earnings.refresh(), 3_000);
+  }
+
+  /** Online again (going online where the driver is if the session is offline), the channel open, then `done`. */
+  async function backToOffers(button: HTMLButtonElement, done: () => void): Promise<void> {
+    button.disabled = true;
+    try {
+      const now = await api.driver();
+      if (now.status === "offline") setDriver(await api.goOnline(position));
+      else setDriver(now);
+      openChannel();
+      done();
+    } catch (err) {
+      status.say(describeError(err), "error");
+      button.disabled = false;
+    }
   }
 
   /** Off the trip; `lost` (handed back or taken away) leaves a note with a way back to offers. */
@@ -329,21 +346,13 @@ export const driverView: View = (root, api, session) => {
     lostBox.hidden = !lost;
     if (lost) {
       const back = h("button", { type: "button", class: "primary" }, "Back to offers");
-      back.addEventListener("click", async () => {
-        back.disabled = true;
-        try {
-          const now = await api.driver();
-          if (now.status === "offline") setDriver(await api.goOnline(position));
-          else setDriver(now);
-          openChannel();
+      back.addEventListener("click", () =>
+        backToOffers(back, () => {
           lostBox.hidden = true;
           fill(lostBox);
           status.say("Waiting for offers.");
-        } catch (err) {
-          status.say(describeError(err), "error");
-          back.disabled = false;
-        }
-      });
+        }),
+      );
       fill(lostBox, h("h2", {}, "Off the trip"), h("p", {}, message), back);
     }
     map.setMarker("pickup", null, "pickup", "");

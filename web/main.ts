@@ -1,22 +1,36 @@
 /**
  * @module web/main
- * The web app's shell: sign in or up, then one of four views chosen by the URL's hash
- * (#/rider, #/driver, #/chat, #/ops). Each view gets the session's SDK client and a container,
+ * The web app's shell: sign in or up, then one of the views chosen by the URL's hash
+ * (#/rider, #/driver, #/trips, #/chat, #/ops). Each view gets the session's SDK client and a container,
  * and returns a function that closes its connections when another view takes over. A share
  * link's page (#/shared/<token>) needs no account.
  */
 import { describeError, fill, h, statusLine } from "./dom";
 import { chatView } from "./chat";
 import { driverView } from "./driver";
+import { historyView } from "./history";
 import { opsView } from "./ops";
 import { riderView } from "./rider";
 import { sharedView } from "./shared";
-import { anonymousClient, clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
+import {
+  ANYONE,
+  anonymousClient,
+  clientFor,
+  loadSession,
+  rememberPlace,
+  saveSession,
+  signIn,
+  signOut,
+  signUp,
+  takePlace,
+  type Session,
+} from "./session";
 import type { View } from "./types";
 
 const VIEWS: Record<string, { title: string; view: View }> = {
   rider: { title: "Ride", view: riderView },
   driver: { title: "Drive", view: driverView },
+  trips: { title: "Trips", view: historyView },
   chat: { title: "Chat rooms", view: chatView },
   ops: { title: "Operations", view: opsView },
 };
@@ -38,17 +52,39 @@ function route(): void {
   }
   const session = loadSession();
   if (!session) {
+    // A page opened signed out (a bookmark, a reload after the session ended) is where to go after signing in.
+    if (location.hash.length > 2) rememberPlace(ANYONE, location.hash);
     renderAuth();
     return;
   }
   const defaultView = homeViewOf(session);
-  const name = location.hash.replace(/^#\/?/, "") || defaultView;
+  // "#/chat/room_1": the view is the first part; the view reads the rest (a room, a page of its own).
+  const name = location.hash.replace(/^#\/?/, "").split("/")[0] || defaultView;
   const chosen = VIEWS[name] ?? VIEWS[defaultView];
   renderNav(session, name in VIEWS ? name : defaultView);
   main.replaceChildren();
   document.title = `ridewire: ${chosen?.title ?? ""}`;
-  // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page.
-  if (chosen) closeView = chosen.view(main, clientFor(session, route), session);
+  // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page, which remembers the page
+  // (its hash) to go back to once the same user signs in again.
+  if (chosen)
+    closeView = chosen.view(
+      main,
+      clientFor(session, () => sessionEnded(session)),
+      session,
+    );
+}
+
+/** A deliberate sign-out: the next to sign in starts at their own home view. */
+function signedOut(): void {
+  history.replaceState(null, "", "#/");
+  route();
+}
+
+let endedNotice = false;
+function sessionEnded(session: Session): void {
+  rememberPlace(session.user.id, location.hash);
+  endedNotice = true;
+  route();
 }
 
 /** Where an account lands: drivers drive, operators watch the city, riders ride. */
@@ -69,7 +105,7 @@ function renderNav(session: Session, current: string): void {
     nav,
     ...links,
     h("span", { class: "who" }, `${session.user.name} (${session.user.role})`),
-    h("button", { type: "button", class: "link", onclick: () => void signOut().then(route) }, "Sign out"),
+    h("button", { type: "button", class: "link", onclick: () => void signOut().then(signedOut) }, "Sign out"),
   );
 }
 
@@ -116,6 +152,8 @@ function renderAuth(): void {
     toggle,
     status.el,
   );
+  if (endedNotice) status.say("Your session has ended. Sign in again to go back to where you were.", "error");
+  endedNotice = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -130,7 +168,9 @@ function renderAuth(): void {
             })
           : await signIn({ email: email.value, password: password.value });
       saveSession(session);
-      location.hash = `#/${homeViewOf(session)}`;
+      // Back where the session ended, for the same user; anyone else starts at their home view.
+      const place = takePlace(session.user.id);
+      history.replaceState(null, "", place ?? `#/${homeViewOf(session)}`);
       route();
     } catch (err) {
       status.say(describeError(err), "error");

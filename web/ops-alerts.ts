@@ -7,6 +7,8 @@
  */
 import type { RidewireClient, TripAlert } from "@ridewire/client";
 import { clock, describeError, fill, h } from "./dom";
+import { areaNameAt } from "./ops-areas";
+import { SAN_FRANCISCO } from "./places";
 
 export function alertsCard(api: RidewireClient): { el: HTMLElement; close: () => void } {
   const list = h("ul", { class: "alerts", "data-testid": "sos-alerts", "aria-live": "assertive" });
@@ -26,7 +28,7 @@ export function alertsCard(api: RidewireClient): { el: HTMLElement; close: () =>
         ack.disabled = false;
       }
     });
-    const where = `${alert.location.lat.toFixed(5)}, ${alert.location.lng.toFixed(5)}`;
+    const where = areaNameAt(SAN_FRANCISCO, alert.location);
     return h(
       "li",
       { class: "alert", "data-alert": alert.id },

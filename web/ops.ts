@@ -12,6 +12,9 @@ import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
 import { alertsCard } from "./ops-alerts";
 import { metricsCard } from "./ops-metrics";
+import { cellName } from "./ops-areas";
+import { searchCard } from "./ops-lists";
+import { stuckTripsCard } from "./ops-trips";
 
 const REFRESH_MS = 3_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
@@ -52,6 +55,7 @@ export const opsView: View = (root, api, session) => {
   const table = h("tbody");
   const alerts = alertsCard(api);
   const service = metricsCard();
+  const stuck = stuckTripsCard(api);
 
   const draw = (ops: OpsCellsResponse) => {
     const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
@@ -80,7 +84,7 @@ export const opsView: View = (root, api, session) => {
           h(
             "tr",
             { "data-cell": c.cell },
-            h("td", {}, h("code", {}, c.cell)),
+            h("td", { title: c.cell }, cellName(city, c.cell, ops.resolution)),
             h("td", {}, c.availableDrivers),
             h("td", {}, byStatus || "0"),
             h("td", {}, c.recentRequests),
@@ -122,6 +126,7 @@ export const opsView: View = (root, api, session) => {
         // The account is not (or no longer) an operator: stop asking, and say so.
         clearInterval(timer);
         alerts.close();
+        stuck.close();
         operatorsOnly(root);
         return;
       }
@@ -140,6 +145,8 @@ export const opsView: View = (root, api, session) => {
         "div",
         { class: "side" },
         alerts.el,
+        stuck.el,
+        searchCard(api, stuck.take),
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
         service.el,
         h(
@@ -155,7 +162,7 @@ export const opsView: View = (root, api, session) => {
               h(
                 "tr",
                 {},
-                h("th", {}, "cell"),
+                h("th", {}, "area"),
                 h("th", {}, "drivers"),
                 h("th", {}, "trips"),
                 h("th", {}, "requests"),
@@ -173,5 +180,6 @@ export const opsView: View = (root, api, session) => {
   return () => {
     clearInterval(timer);
     alerts.close();
+    stuck.close();
   };
 };

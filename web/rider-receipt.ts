@@ -5,13 +5,23 @@
  * amounts one tap away or one typed in, all of it the driver's, within the trip's bound. A
  * tip redraws the receipt, which then carries it.
  */
-import type { Receipt, RidewireClient } from "@ridewire/client";
+import type { Receipt, RidewireClient, Trip } from "@ridewire/client";
+import { describeError, fill, h, money, statusLine } from "./dom";
+import { chargeExplained, fareParts } from "./fare-words";
 
 type Money = Receipt["fare"];
-import { describeError, fill, h, money, statusLine } from "./dom";
 
 /** One tap each, in minor units. */
 const QUICK_TIPS = [100, 200, 500];
+
+/** Why the charge is what it is, against the quote (web/fare-words.ts), one sentence a line. */
+function explanation(trip: Pick<Trip, "quote" | "fareDecision">, r: Receipt): HTMLElement {
+  return h(
+    "ul",
+    { class: "charge-explained", "data-testid": "charge-explained" },
+    ...chargeExplained(trip, r).map((line) => h("li", {}, line)),
+  );
+}
 
 function receiptList(r: Receipt): HTMLElement {
   const b = r.breakdown;
@@ -21,17 +31,7 @@ function receiptList(r: Receipt): HTMLElement {
     {},
     ...(r.kind === "fee"
       ? [h("dt", {}, "Cancellation fee"), h("dd", {}, fmt(b.fee))]
-      : [
-          h("dt", {}, "Base"),
-          h("dd", {}, fmt(b.base)),
-          h("dt", {}, "Distance"),
-          h("dd", {}, fmt(b.distance)),
-          h("dt", {}, "Time"),
-          h("dd", {}, fmt(b.time)),
-          ...(b.surge ? [h("dt", {}, "Surge"), h("dd", {}, fmt(b.surge))] : []),
-          ...(b.fee ? [h("dt", {}, "Minimum fare"), h("dd", {}, fmt(b.fee))] : []),
-          ...(b.adjustment ? [h("dt", {}, "Capped above the quote"), h("dd", {}, fmt(b.adjustment))] : []),
-        ]),
+      : fareParts(b).flatMap(([label, amount]) => [h("dt", {}, label), h("dd", {}, fmt(amount))])),
     h("dt", {}, "Total"),
     h("dd", { class: "total" }, money(r.fare)),
     ...(r.quoted ? [h("dt", {}, "Quoted"), h("dd", {}, money(r.quoted))] : []),
@@ -43,17 +43,19 @@ function receiptList(r: Receipt): HTMLElement {
 
 /**
  * The receipt of `tripId` (asking for it settles the trip if its room had not yet), with the
- * tip form when `tippable`; `changed` after a tip (the wallet moved).
+ * tip form when `tippable`; `changed` after a tip (the wallet moved). With `trip` (its quote and fare decision), the
+ * receipt says why the charge differs from the quote, or that it does not.
  */
 export async function receiptPanel(
   api: RidewireClient,
   tripId: string,
   tippable: boolean,
   changed: () => void,
+  trip?: Pick<Trip, "quote" | "fareDecision">,
 ): Promise<HTMLElement> {
   const panel = h("div", { class: "receipt", "data-testid": "receipt" });
   const body = h("div");
-  const draw = (r: Receipt) => fill(body, receiptList(r));
+  const draw = (r: Receipt) => fill(body, receiptList(r), trip ? explanation(trip, r) : null);
   const receipt = await api.receipt(tripId);
   draw(receipt);
   fill(panel, h("h3", {}, "Receipt"), body);

@@ -14,6 +14,7 @@ import { PlaceNames } from "./place-names";
 import { placeSearch } from "./place-search";
 import { SAN_FRANCISCO } from "./places";
 import { RideMap } from "./ride-map";
+import { fareParts, needsSurgeConfirm, surgeNotice, times } from "./fare-words";
 import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
 import { cancelConfirm } from "./rider-cancel";
@@ -119,21 +120,44 @@ export const riderView: View = (root, api, session) => {
   const quoteButton = h("button", { type: "button", class: "primary", disabled: true }, "Get a quote");
   const quoteBox = h("div", { class: "quote", "aria-live": "polite" });
   const requestButton = h("button", { type: "button", class: "primary", hidden: true }, "Request ride");
-  const quoteDetails = h("dl", {});
-  /** The chosen tier's fare, surge, pickup ETA and ride length. */
+  const quoteDetails = h("dl", { class: "quote-parts", "data-testid": "quote-breakdown" });
+  // Surge in words, and above SURGE_CONFIRM_AT a box to tick before "Request ride" works.
+  const surgeText = h("p", { class: "surge-notice", "data-testid": "surge-notice", hidden: true });
+  const surgeAccept = h("input", { type: "checkbox", name: "surge-accept" });
+  const surgeLabel = h("span", {});
+  const surgeConfirm = h("label", { class: "surge-confirm", hidden: true }, surgeAccept, " ", surgeLabel);
+  surgeAccept.addEventListener("change", () => {
+    requestButton.disabled = !surgeAccept.checked;
+  });
+  /** The chosen tier's fare and its parts, surge in words, pickup ETA and ride length. */
   function drawQuote(): void {
     if (!quote) return;
+    const currency = quote.fare.currency;
     fill(
       quoteDetails,
-      h("dt", {}, "Fare"),
-      h("dd", { "data-testid": "quote-fare" }, money(quote.fare)),
-      h("dt", {}, "Surge"),
-      h("dd", {}, `${quote.surge.toFixed(1)}×`),
+      ...(quote.breakdown
+        ? fareParts(quote.breakdown).flatMap(([label, amount]) => [
+            h("dt", {}, label),
+            h("dd", {}, money({ amount, currency })),
+          ])
+        : []),
+      h("dt", { class: "total" }, "Fare"),
+      h("dd", { class: "total", "data-testid": "quote-fare" }, money(quote.fare)),
+      h("dt", {}, "Surge multiplier"),
+      h("dd", {}, quote.surge > 1 ? times(quote.surge) : "none"),
       h("dt", {}, "Pickup in"),
       h("dd", {}, quote.pickupEtaSec === null ? "no driver nearby yet" : minutes(quote.pickupEtaSec)),
       h("dt", {}, "Ride"),
       h("dd", {}, `${quote.distanceKm.toFixed(1)} km · ${Math.round(quote.durationMin)} min`),
     );
+    const notice = surgeNotice(quote);
+    surgeText.hidden = notice === null;
+    surgeText.textContent = notice ?? "";
+    const confirm = needsSurgeConfirm(quote);
+    surgeConfirm.hidden = !confirm;
+    surgeAccept.checked = false;
+    surgeLabel.textContent = `I accept the ${times(quote.surge)} fare of ${money(quote.fare)}`;
+    requestButton.disabled = confirm;
   }
   /** One radio per tier offered (README, "Tiers"), the default first and checked; picking one makes it the quote. */
   function tierChoice(quotes: Quote[]): HTMLElement {
@@ -220,7 +244,7 @@ export const riderView: View = (root, api, session) => {
       const quotes = await api.quotes({ pickup, dropoff });
       quote = quotes[0] ?? null;
       if (!quote) throw new Error("No ride is offered here.");
-      fill(quoteBox, tierChoice(quotes), quoteDetails);
+      fill(quoteBox, tierChoice(quotes), quoteDetails, surgeText, surgeConfirm);
       drawQuote();
       requestButton.hidden = false;
       later.form.hidden = false;
@@ -234,6 +258,10 @@ export const riderView: View = (root, api, session) => {
 
   requestButton.addEventListener("click", async () => {
     if (!quote) return;
+    if (needsSurgeConfirm(quote) && !surgeAccept.checked) {
+      status.say(`Tick the box to accept the ${times(quote.surge)} fare first.`, "error");
+      return;
+    }
     requestButton.disabled = true;
     try {
       // The status line follows the trip from here (show says each new state).
@@ -242,7 +270,7 @@ export const riderView: View = (root, api, session) => {
     } catch (err) {
       status.say(describeError(err), "error");
     } finally {
-      requestButton.disabled = false;
+      requestButton.disabled = quote !== null && needsSurgeConfirm(quote) && !surgeAccept.checked;
     }
   });
 
@@ -408,7 +436,7 @@ export const riderView: View = (root, api, session) => {
     const parts: HTMLElement[] = [];
     if (t.status === "completed" || t.cancellationFee) {
       try {
-        parts.push(await receiptPanel(api, t.id, t.status === "completed", () => void refreshWallet()));
+        parts.push(await receiptPanel(api, t.id, t.status === "completed", () => void refreshWallet(), t));
       } catch (err) {
         parts.push(h("p", {}, `Receipt: ${describeError(err)}`));
       }

@@ -63,6 +63,33 @@ export function clientFor(session: Session, onSignedOut: () => void): RidewireCl
   return client;
 }
 
+const PLACE_KEY = "ridewire.returnTo";
+/** A place remembered with no one signed in: whoever signs in next goes there. */
+export const ANYONE = "*";
+
+/** Where `userId` was (the page's hash) when their session ended, to go back there after signing in. */
+export function rememberPlace(userId: string, hash: string): void {
+  // A place of the user's own outranks one remembered before anyone signed in.
+  if (userId === ANYONE && sessionStorage.getItem(PLACE_KEY)) return;
+  if (/^#\/[\w/-]*$/.test(hash)) sessionStorage.setItem(PLACE_KEY, JSON.stringify({ userId, hash }));
+}
+
+/** The page `userId` was on when their session ended (once), or null: another user's is not theirs. */
+export function takePlace(userId: string): string | null {
+  const raw = sessionStorage.getItem(PLACE_KEY);
+  sessionStorage.removeItem(PLACE_KEY);
+  try {
+    const place = JSON.parse(raw ?? "null") as { userId?: unknown; hash?: unknown } | null;
+    return (place?.userId === userId || place?.userId === ANYONE) &&
+      typeof place.hash === "string" &&
+      /^#\/[\w/-]*$/.test(place.hash)
+      ? place.hash
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Ends the session on the server too; the page goes back to the sign-in form. */
 export async function signOut(): Promise<void> {
   const current = tabClient?.client;

@@ -85,6 +85,12 @@ export function priceQuote(
   return { rules, surge, fare, ...estimate, ...(tier === undefined ? {} : { tier: tier.name }) };
 }
 
+/** How a quote's fare is made up, part by part, on the terms it was priced with: the parts add up to `terms.fare`. */
+export function quoteBreakdown(terms: QuoteTerms): FareBreakdown {
+  const { distanceKm, durationMin, surge } = terms;
+  return computeFare(terms.rules, { distanceKm, durationMin, surge }).breakdown;
+}
+
 /** What a completed ride charges, in the fields of the trip's `complete` command. */
 export type RidePrice = { fare: Money; breakdown: FareBreakdown; decision: FareDecision };
 

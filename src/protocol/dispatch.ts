@@ -4,7 +4,7 @@
  * driver channel and the trip room.
  */
 import { z } from "zod";
-import { FareDecision } from "../domain/fare";
+import { FareBreakdown, FareDecision } from "../domain/fare";
 import { CancelReasonCode, DriverCancelBody, RiderCancelBody } from "../domain/cancel-reasons";
 import { TripStatus } from "../domain/trip";
 import { LatLng, type Message, MessageText, Money } from "./common";
@@ -58,6 +58,11 @@ export const Quote = z.object({
   expiresAt: z.number().int(),
   /** The tier priced (README, "Tiers"); absent only on quotes made before tiers, which were the default tier's. */
   tier: z.string().optional(),
+  /**
+   * How `fare` is made up (base, distance, time, what surge adds, the top-up to the minimum fare), adding up to it;
+   * absent only on quotes made before it was shown.
+   */
+  breakdown: FareBreakdown.optional(),
 });
 export type Quote = z.infer<typeof Quote>;
 

@@ -2,16 +2,19 @@
  * The web app's session in a real browser against a `wrangler dev` whose access tokens live
  * 10 s: the tab refreshes by itself (a chat room's socket and HTTP calls keep working past the
  * token's expiry, and the stored refresh token moves on), and when its session is ended
- * elsewhere (logout of every session) the tab lands on the sign-in page by itself.
+ * elsewhere (logout of every session) the tab lands on the sign-in page by itself, says why, and once signed in again
+ * goes back to the page it was on: here a private chat room, kept in the URL across reloads, into which its owner
+ * invited someone she chats with and someone by the user id he shared.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RidewireClient } from "@ridewire/client";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
+import { account, sharedRoom } from "./helpers/users";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TTL_SECONDS = 10;
@@ -19,6 +22,8 @@ const SEEN_MS = 20_000;
 
 let server: DevServer;
 let browser: Browser;
+// Closed after all the tests: the npm Chromium runs as one process, which closing its last context would end.
+const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   // A run of this file alone builds the app (`npm test` builds it first).
@@ -32,6 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await server?.stop();
 });
@@ -43,6 +49,7 @@ const stored = (page: Page) =>
 describe("the web app's session", () => {
   it("refreshes by itself, and shows the sign-in page once the session is ended elsewhere", async () => {
     const context = await browser.newContext();
+    contexts.push(context);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
@@ -84,6 +91,81 @@ describe("the web app's session", () => {
       .toBe(1);
     expect(await stored(page)).toBeNull();
     expect(errors).toEqual([]);
-    await context.close();
   }, 120_000);
+
+  it("keeps the open room in the URL, invites into a private room, and after the session ends signs in back there", {
+    timeout: 150_000,
+  }, async () => {
+    const owner = await account(server.baseUrl, "rider", "Pia Private");
+    const friend = await account(server.baseUrl, "driver", "Finn Friend");
+    const stranger = await account(server.baseUrl, "rider", "Sid Stranger");
+    // Pia and Finn share a public room: Finn is someone Pia chats with, whom the invite form offers.
+    await sharedRoom(owner, friend);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    const signIn = async () => {
+      await page.getByLabel("Email").fill(owner.email);
+      await page.getByLabel("Password").fill(owner.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Pia");
+    };
+    await page.goto(`${server.baseUrl}/#/chat`);
+    await signIn();
+    await page.getByLabel("New room name").fill("Secret garden");
+    await page.getByLabel("private").check();
+    await page.getByRole("button", { name: "Create" }).click();
+    await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Secret garden");
+    await expect.poll(() => page.evaluate<string>("location.hash"), { timeout: SEEN_MS }).toMatch(/^#\/chat\/room_/);
+    const roomHash = await page.evaluate<string>("location.hash");
+    const roomId = decodeURIComponent(roomHash.replace("#/chat/", ""));
+
+    // Invite: Finn from the list of people Pia chats with; Sid by the user id he shared.
+    await page.getByText("Invite people").click();
+    const picker = page.getByLabel("Someone you chat with");
+    await expect.poll(() => picker.locator("option").allTextContents(), { timeout: SEEN_MS }).toContain("Finn Friend");
+    await picker.selectOption({ label: "Finn Friend" });
+    await page.getByRole("button", { name: "Add to room" }).click();
+    await expect
+      .poll(() => page.locator(".invite [role=status]").textContent(), { timeout: SEEN_MS })
+      .toBe("Finn Friend can now see Secret garden and write in it.");
+    await page.getByLabel("User id to invite").fill(stranger.user.id);
+    await page.getByRole("button", { name: "Add to room" }).click();
+    await expect
+      .poll(() => page.locator(".invite [role=status]").textContent(), { timeout: SEEN_MS })
+      .toBe("They can now see Secret garden and write in it.");
+    // An id that is nobody's is refused in a sentence.
+    await page.getByLabel("User id to invite").fill("usr_nobody_at_all");
+    await page.getByRole("button", { name: "Add to room" }).click();
+    await expect
+      .poll(() => page.locator(".invite [role=status]").textContent(), { timeout: SEEN_MS })
+      .toMatch(/^[A-Z][^_{}]*\.$/);
+    const members = (await owner.api.members(roomId)).map((m) => m.userId).sort();
+    expect(members).toEqual([owner.user.id, friend.user.id, stranger.user.id].sort());
+    expect((await friend.api.roomList()).rooms.map((r) => r.id)).toContain(roomId);
+    await page.screenshot({ path: `${ROOT}test-artifacts/web-session-invite-phone.png`, fullPage: true });
+
+    // A reload stays in the room.
+    await page.reload();
+    await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Secret garden");
+
+    // The session ends elsewhere: the sign-in page says so (no "missing or invalid token"), and signing in again
+    // goes back to the room.
+    const elsewhere = new RidewireClient({ baseUrl: server.baseUrl, session: (await stored(page))! });
+    await elsewhere.logout({ all: true });
+    await expect
+      .poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: TTL_SECONDS * 1000 + SEEN_MS })
+      .toBe(1);
+    await expect
+      .poll(() => page.locator("form.auth [role=status]").textContent(), { timeout: SEEN_MS })
+      .toBe("Your session has ended. Sign in again to go back to where you were.");
+    expect(await page.locator("body").textContent()).not.toMatch(/missing or invalid token/);
+    await page.screenshot({ path: `${ROOT}test-artifacts/web-session-ended-phone.png`, fullPage: true });
+    await signIn();
+    expect(await page.evaluate<string>("location.hash")).toBe(roomHash);
+    await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Secret garden");
+    expect(errors).toEqual([]);
+  });
 });

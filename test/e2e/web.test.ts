@@ -214,7 +214,7 @@ describe("the web app", () => {
       await shows(rider, "[data-testid=trip-pin]", /^PIN \d{4} · tell it to your driver$/);
       const pin = (await rider.locator("[data-testid=trip-pin]").textContent())?.match(/\d{4}/)?.[0] ?? "";
       await driver.getByRole("button", { name: "Start ride" }).click();
-      await shows(driver, "[role=status]", "this trip starts with the PIN the rider can see");
+      await shows(driver, "[role=status]", "Ask the rider for their 4-digit PIN and enter it to start the trip.");
       await driver.getByLabel("Rider's PIN").fill(pin);
       await driver.getByRole("button", { name: "Start ride" }).click();
       await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");

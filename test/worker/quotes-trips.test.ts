@@ -83,6 +83,14 @@ describe("POST /v1/quotes", () => {
       ).toBeLessThanOrEqual(2);
       expect(q.expiresAt).toBeGreaterThan(before);
       expect(q.expiresAt).toBeLessThanOrEqual(Date.now() + 300_000);
+      // The parts the rider is shown before requesting add up to the fare; no surge and no top-up when quiet.
+      const b = q.breakdown;
+      expect(b).toMatchObject({ base: 250, surge: 0, fee: 0 });
+      expect(Math.abs((b?.distance ?? 0) - q.distanceKm * 120)).toBeLessThanOrEqual(1);
+      expect(Math.abs((b?.time ?? 0) - q.durationMin * 30)).toBeLessThanOrEqual(1);
+      expect((b?.base ?? 0) + (b?.distance ?? 0) + (b?.time ?? 0) + (b?.surge ?? 0) + (b?.fee ?? 0)).toBe(
+        q.fare.amount,
+      );
     },
   );
 
@@ -92,6 +100,10 @@ describe("POST /v1/quotes", () => {
     const res = await quote(rider, { pickup, dropoff: offset(pickup, 0.25) });
     expect(res.status).toBe(201);
     expect(res.body.quote.fare).toEqual({ amount: 700, currency: "USD" });
+    // The top-up to the minimum fare is its own part, so the rider sees why a short hop costs what it does.
+    const b = res.body.quote.breakdown;
+    expect(b.fee).toBeGreaterThan(0);
+    expect(b.base + b.distance + b.time + b.surge + b.fee).toBe(700);
   });
 
   it("shows a pickup ETA with a driver nearby and never the driver's id or position", async () => {
@@ -102,6 +114,7 @@ describe("POST /v1/quotes", () => {
     const res = await quote(rider, { pickup, dropoff: offset(pickup, 5) });
     expect(res.status).toBe(201);
     expect(Object.keys(res.body.quote).sort()).toEqual([
+      "breakdown",
       "distanceKm",
       "dropoff",
       "durationMin",
@@ -141,6 +154,9 @@ describe("POST /v1/quotes", () => {
     expect(surged.surge).toBeLessThanOrEqual(3);
     expect(Number.isInteger(surged.fare.amount)).toBe(true);
     expect(Math.abs(surged.fare.amount - calm.fare.amount * surged.surge)).toBeLessThanOrEqual(surged.surge);
+    // What surge adds is shown as its own part: the surged fare less the calm one.
+    expect(calm.breakdown.surge).toBe(0);
+    expect(surged.breakdown.surge).toBe(surged.fare.amount - calm.fare.amount);
   });
 
   it("refuses a ride outside the service areas, or shorter than MIN_TRIP_KM, before pricing or holding", async () => {

@@ -45,6 +45,12 @@ import type {
   TripRequestBody,
 } from "../../../src/protocol/dispatch";
 import type {
+  AdminDriverListResponse,
+  AdminDriverRow,
+  AdminTripListResponse,
+  AdminTripRow,
+} from "../../../src/protocol/ops-lists";
+import type {
   AuthResponse,
   BlockedUser,
   CreateRoomBody,
@@ -241,6 +247,10 @@ const QuoteResponse = answer<{ quote: Quote; quotes: Quote[] }>({ quote: "object
 const TripResponse = answer<{ trip: Trip }>({ trip: "object" });
 const TripListResponse = answer<{ trips: Trip[] }>({ trips: "array" });
 const TripHistoryAnswer = answer<TripHistoryResponse>({ trips: "array", nextCursor: "string | null" });
+const OpsDriversAnswer = answer<AdminDriverListResponse>({ drivers: "array", nextCursor: "string | null" });
+const OpsTripsAnswer = answer<AdminTripListResponse>({ trips: "array", nextCursor: "string | null" });
+/** The operators' lists' query: a search word, a page size, the previous page's `nextCursor`. */
+export type OpsListInput = { q?: string; limit?: number; cursor?: string };
 const ReassignAnswer = answer<{ trip: Trip; audit: unknown }>({ trip: "object", audit: "object" });
 const CurrentTripResponse = answer<{ trip: Trip | null }>({ trip: "object | null" });
 const ShareLinkResponse = answer<{ share: ShareLink }>({ share: "object" });
@@ -1608,6 +1618,47 @@ export class RidewireClient {
     ).trip;
   }
 
+  /** Drivers, newest first (operators); `q` finds part of a name or email, or an id; `cursor`: a `nextCursor`. */
+  opsDrivers(query: OpsListInput = {}, options?: RequestOptions): Promise<AdminDriverListResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/admin/drivers",
+      query,
+      schema: OpsDriversAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /** Trips, newest first (operators); `q` finds a trip id or its rider's or driver's name, email or id. */
+  opsTrips(
+    query: OpsListInput & { status?: Trip["status"] } = {},
+    options?: RequestOptions,
+  ): Promise<AdminTripListResponse> {
+    return this.call({
+      method: "GET",
+      path: "/v1/admin/trips",
+      query,
+      schema: OpsTripsAnswer,
+      signal: options?.signal,
+    });
+  }
+
+  /**
+   * Cancels a trip as an operator, whatever its state short of an end (the reason goes in the audit log; no fee is
+   * charged): `POST /v1/admin/trips/:id/cancel`.
+   */
+  async cancelTripAsOperator(tripId: string, reason: string, options?: RequestOptions): Promise<Trip> {
+    return (
+      await this.call({
+        method: "POST",
+        path: `/v1/admin/trips/${seg(tripId)}/cancel`,
+        body: { reason },
+        schema: ReassignAnswer,
+        signal: options?.signal,
+      })
+    ).trip;
+  }
+
   /** SOS alerts (operators): the open ones by default, or `state: "all"`, newest first. */
   async opsAlerts(query: OpsAlertsInput = {}, options?: RequestOptions): Promise<TripAlert[]> {
     return (
@@ -1939,6 +1990,7 @@ export type TripHistoryQuery = {
   as?: "rider" | "driver";
 };
 
+export type { AdminDriverListResponse, AdminDriverRow, AdminTripListResponse, AdminTripRow };
 export type {
   MapConfigResponse as MapConfig,
   NearbyCarsResponse as NearbyCars,

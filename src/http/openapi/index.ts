@@ -5,6 +5,7 @@
  * lists the operations of one file of routes/; this module puts them in order and renders them.
  */
 import { adminOperations } from "./admin";
+import { adminListOperations } from "./admin-lists";
 import { attachmentOperations } from "./attachments";
 import { authOperations } from "./auth";
 import { securitySchemes } from "./components";
@@ -46,6 +47,7 @@ export const operations: Operation[] = [
   ...payoutOperations,
   ...opsOperations,
   ...adminOperations,
+  ...adminListOperations,
   ...adminPayoutOperations,
   ...adminVehicleOperations,
   ...apiKeyOperations,

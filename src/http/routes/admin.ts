@@ -2,7 +2,8 @@
  * @module http/routes/admin
  * What operators do (`/v1/admin/*`, the `admin` role only): ban and unban an account,
  * force-cancel a trip, refund a trip's charge, manage the server API's keys (routes/api-keys.ts),
- * list drivers' payouts, review drivers' vehicles and documents (routes/admin-vehicles.ts), and
+ * list drivers' payouts, find drivers and trips (routes/admin-lists.ts), review drivers' vehicles and documents
+ * (routes/admin-vehicles.ts), and
  * read the audit log that records each of these with its reason. The record goes in the same
  * D1 batch as the effect where the effect lives in D1 (bans, refunds, keys, reviews); a
  * force-cancel is decided by the trip's own object, so its record follows the cancel.
@@ -42,6 +43,7 @@ import { toPayout } from "../../payments/payouts";
 import { AdminPayoutListQuery } from "../../protocol/payouts";
 import { apiKeyRoutes } from "./api-keys";
 import { adminVehicleRoutes } from "./admin-vehicles";
+import { adminListRoutes } from "./admin-lists";
 import { logJson } from "../../log";
 
 export const adminRoutes = new Hono<AppEnv>();
@@ -49,6 +51,7 @@ export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use("/admin/*", requireUser, requireAdmin);
 adminRoutes.route("/admin/api-keys", apiKeyRoutes);
 adminRoutes.route("/admin", adminVehicleRoutes);
+adminRoutes.route("/admin", adminListRoutes);
 
 /**
  * How long the objects that held a banned user's sockets refuse new ones: longer than any

@@ -30,7 +30,7 @@ import {
 } from "../../db/trips";
 import type { Config } from "../../config";
 import { admitRequest, type RequestLimits } from "../../domain/request-limits";
-import { priceQuote } from "../../domain/pricing";
+import { priceQuote, quoteBreakdown } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { isActive } from "../../domain/trip";
@@ -113,6 +113,7 @@ async function makeQuotes(c: AppContext, pickup: LatLng, dropoff: LatLng, tier?:
       pickupEtaSec: near.pickupEtaSec,
       expiresAt: now + config.QUOTE_TTL_MS,
       tier: t.name,
+      breakdown: quoteBreakdown(terms),
     };
     quotes.push({ quote, terms });
   }

@@ -1,0 +1,345 @@
+/**
+ * Price clarity, refusals in words, trip history and the operator's trip actions in the web app, in a real browser
+ * (Chromium through playwright-core) against a real `wrangler dev` that takes rides in San Francisco only
+ * (SERVICE_AREAS) and writes trip history within a second. The quote lists its parts and says surge in words, and
+ * from 1.5x "Request ride" waits for the rider to accept the surge; a pickup in the sea and pickup = dropoff are
+ * refused in sentences; the receipt says how the charge compares with the quote; the Trips view pages the history
+ * with Load more, opens a receipt, and shows a driver their drives; an operator cancels a trip from the operations
+ * view and its driver is back online in one tap. Screenshots at 1280 x 800 and 390 x 844 go to
+ * test-artifacts/web-screens/.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RidewireError } from "@ridewire/client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
+import { type AppPage, signedInPage } from "./helpers/web-page";
+import { devServer, type DevServer } from "./helpers/server";
+import { type Account, account, waitFor } from "./helpers/users";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SHOTS = `${ROOT}test-artifacts/web-screens`;
+const SEEN_MS = 25_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const PLACES = {
+  unionSquare: { lat: 37.788, lng: -122.4075 },
+  ferryBuilding: { lat: 37.7955, lng: -122.3937 },
+  presidio: { lat: 37.7989, lng: -122.4662 },
+  twinPeaks: { lat: 37.7544, lng: -122.4477 },
+  dogpatch: { lat: 37.7587, lng: -122.388 },
+};
+/** San Francisco, as wrangler.toml's example has it: the sea west and north of it is outside. */
+const SAN_FRANCISCO_AREA = [
+  {
+    name: "San Francisco",
+    polygon: [
+      [-122.515, 37.708],
+      [-122.357, 37.708],
+      [-122.385, 37.79],
+      [-122.405, 37.812],
+      [-122.478, 37.812],
+      [-122.515, 37.785],
+    ],
+  },
+];
+
+let server: DevServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(`${ROOT}public/build/app.js`)) {
+    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  server = await devServer("web-screens", {
+    vars: {
+      SERVICE_AREAS: JSON.stringify(SAN_FRANCISCO_AREA),
+      TRIP_HISTORY_FLUSH_MS: "1000",
+      // The history test makes a few trips and calls them off at once.
+      CANCEL_COOLDOWN_AFTER: "50",
+      TRIP_REQUEST_LIMIT: "50",
+    },
+  });
+  await server.start();
+  browser = (await launchChromium()).browser;
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.stop();
+});
+
+const signedIn = (who: Account, viewport = DESKTOP) =>
+  signedInPage(browser, contexts, server.baseUrl, who, { viewport });
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
+  await expect
+    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
+    .toMatch(pattern);
+}
+
+const noSidewaysScroll = async (page: Page) =>
+  expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(
+    page.viewportSize()?.width ?? 0,
+  );
+
+async function choose(page: Page, from: string, to: string): Promise<void> {
+  await page.getByLabel("Pickup", { exact: true }).selectOption({ label: from });
+  await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
+}
+
+/** Makes the account an operator the documented way (`npm run admin -- create`), then signs it in again. */
+async function operator(who: Account): Promise<void> {
+  const promoted = spawnSync(
+    process.execPath,
+    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
+  await who.api.signIn({ email: who.email, password: who.password });
+}
+
+/** `driver` (over the SDK) accepts `tripId` once it is offered to them. */
+async function accepted(driver: Account, tripId: string): Promise<void> {
+  await waitFor(
+    "the offer",
+    async () => {
+      try {
+        return await driver.api.acceptTrip(tripId);
+      } catch (err) {
+        if (err instanceof RidewireError && err.status === 409) return undefined;
+        throw err;
+      }
+    },
+    SEEN_MS,
+  );
+}
+
+describe("the web app's prices and refusals", () => {
+  it("shows the quote's parts, explains surge and asks to accept it from 1.5x before requesting", {
+    timeout: 150_000,
+  }, async () => {
+    // A request nobody can serve leaves the Presidio's cell with demand and no driver: surge at its cap, 3.0x.
+    const waiting = await account(server.baseUrl, "rider", "Wes Waiting");
+    const first = await waiting.api.requestTrip({ pickup: PLACES.presidio, dropoff: PLACES.twinPeaks });
+    const rider = await account(server.baseUrl, "rider", "Sue Surge");
+    for (const viewport of [DESKTOP, PHONE]) {
+      const page = await signedIn(rider, viewport);
+      await choose(page, "Presidio", "Union Square");
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+      const parts = (await page.locator("[data-testid=quote-breakdown]").textContent()) ?? "";
+      expect(parts).toMatch(/Base fare\s*\$\d+\.\d\d\s*Distance\s*\$\d+\.\d\d\s*Time\s*\$\d+\.\d\d\s*Surge\s*\$\d+/);
+      await shows(
+        page,
+        "[data-testid=surge-notice]",
+        /^Fares are 3\.0× higher right now because demand is high near your pickup\. Surge adds \$\d+\.\d\d/,
+      );
+      const request = page.getByRole("button", { name: "Request ride" });
+      expect(await request.isDisabled()).toBe(true);
+      const accept = page.getByRole("checkbox", { name: /I accept the 3\.0× fare of \$\d+\.\d\d/ });
+      await accept.check();
+      expect(await request.isEnabled()).toBe(true);
+      await noSidewaysScroll(page);
+      await shot(page, `1-surge-confirm-${viewport === PHONE ? "phone" : "desktop"}`);
+      if (viewport === PHONE) {
+        await request.click();
+        await shows(page, "[data-testid=trip-status]", /Finding a driver/);
+        const trip = await rider.api.currentTrip();
+        // The surged fare is what was held: the quote the rider accepted.
+        expect(trip?.quote.surge).toBe(3);
+        await rider.api.cancelTrip(trip?.id ?? "", { reasonCode: "changed_plans" });
+      }
+      expect(page.errors).toEqual([]);
+    }
+    await waiting.api.cancelTrip(first.id, { reasonCode: "changed_plans" });
+  });
+
+  it("refuses a pickup in the sea and pickup = dropoff, in sentences", { timeout: 120_000 }, async () => {
+    const rider = await account(server.baseUrl, "rider", "Otto Ocean");
+    const page = await signedIn(rider, DESKTOP);
+    await choose(page, "Union Square", "Union Square");
+    await page.getByRole("button", { name: "Get a quote" }).click();
+    await shows(
+      page,
+      ".side > [role=status]",
+      "The pickup and dropoff are too close together: they must be at least 200 m apart.",
+    );
+    // The map's north-west corner is the sea off the Presidio.
+    await page
+      .locator(".map-pane svg")
+      .first()
+      .click({ position: { x: 4, y: 4 } });
+    await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
+    await page.getByRole("button", { name: "Get a quote" }).click();
+    await shows(page, ".side > [role=status]", "The pickup is outside the area we serve. Choose a place in the city.");
+    expect(await page.getByRole("button", { name: "Request ride" }).isVisible()).toBe(false);
+    await shot(page, "2-outside-area-desktop");
+    expect(page.errors).toEqual([]);
+  });
+});
+
+describe("the web app's receipts and trip history", () => {
+  it("explains the charge against the quote, and pages the history with its receipts", {
+    timeout: 240_000,
+  }, async () => {
+    const rider = await account(server.baseUrl, "rider", "Hana History");
+    const driver = await account(server.baseUrl, "driver", "Dario Drives");
+    await driver.api.goOnline(PLACES.unionSquare);
+    const page = await signedIn(rider, DESKTOP);
+    await choose(page, "Union Square", "Ferry Building");
+    await waitFor(
+      "the quote to see the driver",
+      async () => {
+        await page.getByRole("button", { name: "Get a quote" }).click();
+        await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+        return (await page.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
+      },
+      SEEN_MS,
+    );
+    await page.getByRole("button", { name: "Request ride" }).click();
+    await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+    const trip = await rider.api.currentTrip();
+    if (!trip) throw new Error("no trip");
+    await accepted(driver, trip.id);
+    await driver.api.arrived(trip.id);
+    await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+    await driver.api.completeTrip(trip.id);
+    await shows(page, "[data-testid=trip-status]", "Trip completed");
+    // A ride as quoted: the receipt says so, with the parts it was charged.
+    await shows(page, "[data-testid=charge-explained]", /^You paid the \$\d+\.\d\d you were quoted\.$/);
+    await shows(page, "[data-testid=receipt]", /Base fare\s*\$\d+\.\d\d\s*Distance/);
+    await shot(page, "3-receipt-desktop");
+
+    // Five more trips, called off at once (pickups no driver is near): six in all, a page and a bit.
+    for (const [from, to] of [
+      [PLACES.presidio, PLACES.twinPeaks],
+      [PLACES.twinPeaks, PLACES.dogpatch],
+      [PLACES.dogpatch, PLACES.presidio],
+      [PLACES.presidio, PLACES.dogpatch],
+      [PLACES.twinPeaks, PLACES.presidio],
+    ] as const) {
+      const t = await rider.api.requestTrip({ pickup: from, dropoff: to });
+      await rider.api.cancelTrip(t.id, { reasonCode: "changed_plans" });
+    }
+    await waitFor(
+      "the history to have every trip",
+      async () => {
+        const all = await rider.api.tripHistory({ limit: 10 });
+        return all.trips.length === 6 ? true : undefined;
+      },
+      SEEN_MS,
+    );
+
+    for (const viewport of [DESKTOP, PHONE]) {
+      const phone = viewport === PHONE;
+      const view = phone ? await signedIn(rider, PHONE) : page;
+      await view.getByRole("link", { name: "Trips" }).click();
+      await expect.poll(() => view.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(5);
+      await shows(view, ".history-trip .route", /Twin Peaks → Presidio/);
+      await view.getByRole("button", { name: "Load more" }).click();
+      await expect.poll(() => view.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(6);
+      expect(await view.getByRole("button", { name: "Load more" }).isVisible()).toBe(false);
+      const ride = view.locator(".history-trip", { hasText: "Union Square → Ferry Building" });
+      const facts = (await ride.textContent()) ?? "";
+      expect(facts).toMatch(/Trip completed/);
+      expect(facts).toMatch(/Distance\s*(about )?\d+\.\d km/);
+      expect(facts).toMatch(/Duration\s*about \d+ min/);
+      expect(facts).toMatch(/Driver\s*Dario/);
+      expect(facts).toMatch(/Paid\s*\$\d+\.\d\d from your wallet/);
+      await ride.getByRole("button", { name: "Show receipt" }).click();
+      await shows(view, ".history-trip [data-testid=charge-explained]", /You paid the \$\d+\.\d\d you were quoted\./);
+      // A trip called off for free charged nothing and has no receipt.
+      const free = view.locator(".history-trip", { hasText: "Twin Peaks → Presidio" });
+      expect(await free.textContent()).toMatch(
+        /Trip cancelled\s*Planned\s*\d+\.\d km · about \d+ min\s*Paid\s*nothing/,
+      );
+      expect(await free.getByRole("button", { name: "Show receipt" }).count()).toBe(0);
+      await noSidewaysScroll(view);
+      await shot(view, `4-history-${phone ? "phone" : "desktop"}`);
+      expect(view.errors).toEqual([]);
+    }
+
+    // The driver's drives: the one ride, with its fare.
+    const driverPage = await signedIn(driver, DESKTOP);
+    await driverPage.getByRole("link", { name: "Trips" }).click();
+    await shows(driverPage, ".trips-page h2", "Your drives");
+    await expect.poll(() => driverPage.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(1);
+    await shows(driverPage, ".history-trip", /Union Square → Ferry Building.*Fare\s*\$\d+\.\d\d/s);
+    expect(driverPage.errors).toEqual([]);
+  });
+});
+
+describe("the operations view's trips", () => {
+  it("names areas, lets an operator cancel a trip by its id, and its driver goes back online in one tap", {
+    timeout: 180_000,
+  }, async () => {
+    const ops = await account(server.baseUrl, "rider", "Olga Ops");
+    await operator(ops);
+    const rider = await account(server.baseUrl, "rider", "Cai Cancelled");
+    const driverAccount = await account(server.baseUrl, "driver", "Dina Desk");
+    const driver = await signedIn(driverAccount, PHONE);
+    await driver.getByLabel("Start at").selectOption({ label: "Union Square" });
+    await driver.getByRole("button", { name: "Go online" }).click();
+    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+
+    const opsPage = await signedIn(ops, DESKTOP);
+    // Busy cells by place name, not H3 id.
+    await shows(opsPage, "table.cells tbody", /Union Square/);
+    expect(await opsPage.locator("table.cells tbody").textContent()).not.toMatch(/\b8[0-9a-f]{14}\b/);
+
+    const trip = await rider.api.requestTrip({ pickup: PLACES.unionSquare, dropoff: PLACES.ferryBuilding });
+    await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+    await driver.getByRole("button", { name: "Accept" }).click();
+    await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+
+    // The trip found by its rider's name (the history has it a second behind), then taken to the actions card.
+    await opsPage.getByLabel("Search words").fill("cai cancelled");
+    await waitFor(
+      "the search to find the trip",
+      async () => {
+        await opsPage.getByRole("button", { name: "Search", exact: true }).click();
+        await opsPage.waitForTimeout(300);
+        return (await opsPage.locator(`.found[data-trip="${trip.id}"]`).count()) === 1 ? true : undefined;
+      },
+      SEEN_MS,
+    );
+    await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Union Square → Ferry Building · Driver on the way/);
+    await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Rider Cai Cancelled · driver Dina Desk/);
+    await opsPage.locator(`.found[data-trip="${trip.id}"]`).getByRole("button", { name: "Actions" }).click();
+    const row = opsPage.locator(`.stuck[data-trip="${trip.id}"]`);
+    // No reason, no action: it goes in the audit log.
+    await row.getByRole("button", { name: "Cancel trip" }).click();
+    await shows(opsPage, "[aria-label='Trips that need a hand'] [role=status]", /Give a reason/);
+    await row.getByLabel(`Reason for trip ${trip.id}`).fill("rider called support: wrong pickup");
+    await row.getByRole("button", { name: "Cancel trip" }).click();
+    await shows(opsPage, `.stuck[data-trip="${trip.id}"]`, /now: Trip cancelled/);
+    // Drivers by part of the name, with when they were last online.
+    await opsPage.getByLabel("Search in").selectOption("drivers");
+    await opsPage.getByLabel("Search words").fill("dina d");
+    await opsPage.getByRole("button", { name: "Search", exact: true }).click();
+    await shows(opsPage, `.found[data-driver="${driverAccount.user.id}"]`, /Dina Desk · .*@e2e\.example · last online/);
+    await shot(opsPage, "5-ops-cancelled-desktop");
+    // The same cards on a phone, with no sideways scroll in them.
+    await opsPage.setViewportSize(PHONE);
+    await shot(opsPage, "5-ops-phone");
+    expect((await rider.api.trip(trip.id))?.cancelledBy).toBe("admin");
+
+    // The driver sees the cancel and is back to offers in one tap.
+    await shows(driver, "[data-testid=trip-status]", "Trip cancelled");
+    await driver.getByRole("button", { name: "Back to offers" }).click();
+    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+    expect((await driverAccount.api.driver()).status).toBe("available");
+    await noSidewaysScroll(driver);
+    await shot(driver, "5-driver-back-online-phone");
+    for (const page of [driver, opsPage] as AppPage[]) expect(page.errors).toEqual([]);
+  });
+});
