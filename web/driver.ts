@@ -11,6 +11,7 @@ import type { View } from "./types";
 import { CityMap } from "./map";
 import { describePoint, SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
+import { offerPush } from "./push-prompt";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
@@ -51,6 +52,7 @@ export const driverView: View = (root, api, session) => {
   });
   const onlineButton = h("button", { type: "button", class: "primary" }, "Go online");
   const driverText = h("p", { class: "driver-status", "data-testid": "driver-status" }, "Offline");
+  const pushSlot = h("div");
   const speedSelect = h(
     "select",
     { "aria-label": "Speed" },
@@ -76,6 +78,8 @@ export const driverView: View = (root, api, session) => {
         setDriver(await api.goOnline(position));
         openChannel();
         status.say("You are online. Offers will appear here.");
+        // Offers come while the tab may be in the background: the moment to ask (never on load).
+        void offerPush(api, session.user.id, pushSlot, "Get notified of new trip offers", status.say);
       }
     } catch (err) {
       status.say(describeError(err), "error");
@@ -404,6 +408,7 @@ export const driverView: View = (root, api, session) => {
           h("h2", {}, "Driving"),
           driverText,
           h("div", { class: "row" }, startSelect, onlineButton),
+          pushSlot,
           h(
             "div",
             { class: "row" },

@@ -9,25 +9,31 @@ import { describeError, fill, h, statusLine } from "./dom";
 import { chatView } from "./chat";
 import { driverView } from "./driver";
 import { opsView } from "./ops";
+import { registerServiceWorker } from "./pwa";
 import { riderView } from "./rider";
 import { sharedView } from "./shared";
 import { anonymousClient, clientFor, loadSession, saveSession, signIn, signOut, signUp, type Session } from "./session";
 import type { View } from "./types";
+import type { RidewireClient } from "@ridewire/client";
 
-const VIEWS: Record<string, { title: string; view: View }> = {
-  rider: { title: "Ride", view: riderView },
-  driver: { title: "Drive", view: driverView },
-  chat: { title: "Chat rooms", view: chatView },
-  ops: { title: "Operations", view: opsView },
+/** `short`: the link's name in a phone's one-row header. */
+const VIEWS: Record<string, { title: string; short: string; view: View }> = {
+  rider: { title: "Ride", short: "Ride", view: riderView },
+  driver: { title: "Drive", short: "Drive", view: driverView },
+  chat: { title: "Chat rooms", short: "Chat", view: chatView },
+  ops: { title: "Operations", short: "Ops", view: opsView },
 };
 
 const nav = document.getElementById("nav") as HTMLElement;
 const main = document.getElementById("main") as HTMLElement;
 let closeView: (() => void) | null = null;
+/** The signed-in view's client: the service worker's messages (a push shown) are acknowledged with it. */
+let viewClient: RidewireClient | null = null;
 
 function route(): void {
   closeView?.();
   closeView = null;
+  viewClient = null;
   const shared = /^#\/shared\/(.+)$/.exec(location.hash);
   if (shared?.[1]) {
     // Whoever holds the link, signed in or not: the page shows the trip and nothing else.
@@ -48,7 +54,9 @@ function route(): void {
   main.replaceChildren();
   document.title = `ridewire: ${chosen?.title ?? ""}`;
   // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page.
-  if (chosen) closeView = chosen.view(main, clientFor(session, route), session);
+  if (!chosen) return;
+  viewClient = clientFor(session, route);
+  closeView = chosen.view(main, viewClient, session);
 }
 
 /** Where an account lands: drivers drive, operators watch the city, riders ride. */
@@ -62,8 +70,14 @@ function renderNav(session: Session, current: string): void {
       ([name]) =>
         !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"),
     )
-    .map(([name, { title }]) =>
-      h("a", { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) }, title),
+    .map(([name, { title, short }]) =>
+      // One of the two names is displayed (the stylesheet chooses by width), and so is the link's accessible name.
+      h(
+        "a",
+        { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) },
+        h("span", { class: "nav-long" }, title),
+        h("span", { class: "nav-short" }, short),
+      ),
     );
   fill(
     nav,
@@ -145,3 +159,4 @@ function renderAuth(): void {
 
 window.addEventListener("hashchange", route);
 route();
+registerServiceWorker(() => viewClient);
