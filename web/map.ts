@@ -38,6 +38,9 @@ export class CityMap {
     this.svg.setAttribute("class", "city-map");
     this.svg.setAttribute("role", "img");
     this.svg.setAttribute("aria-label", label);
+    // Filled, not letterboxed: on a phone the map is a wide band and shows the city's middle.
+    this.svg.setAttribute("preserveAspectRatio", "xMidYMid slice");
+    this.keepPixelScale();
     this.cellLayer = this.group("cells");
     this.group("places");
     this.lineLayer = this.group("lines");
@@ -49,6 +52,22 @@ export class CityMap {
       text.textContent = place.name;
       this.svg.querySelector(".places")?.append(dot, text);
     }
+  }
+
+  /**
+   * Keeps `--px` (user units per CSS pixel) on the SVG as its size changes, so the stylesheet
+   * sizes labels, markers and lines in screen pixels: 12 user units are 12 px on a desktop and
+   * under 5 px on a phone.
+   */
+  private keepPixelScale(): void {
+    const update = () => {
+      const { width, height } = this.svg.getBoundingClientRect();
+      if (!width || !height) return;
+      // "slice": the larger of the two scales fills the box.
+      const pxPerUnit = Math.max(width / WIDTH, height / this.height);
+      this.svg.style.setProperty("--px", (1 / pxPerUnit).toFixed(3));
+    };
+    if (typeof ResizeObserver === "function") new ResizeObserver(update).observe(this.svg);
   }
 
   /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
