@@ -215,6 +215,9 @@ export const driverView: View = (root, api, session) => {
       if (!first) leaveTrip("The trip is no longer yours.", true);
       return;
     }
+    // Said in the live region too: a screen reader hears each new state of the trip, as the rider's does.
+    if (first || trip?.status !== next.status)
+      status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     trip = next;
     tripBox.hidden = false;
     tripStatus.textContent = STATUS_TEXT[next.status];
