@@ -46,7 +46,8 @@ export class CityMap {
     for (const place of city.places) {
       const { x, y } = this.project(place.at);
       const dot = this.node("circle", { cx: x, cy: y, r: 3, class: "place-dot" });
-      const text = this.node("text", { x: x + 6, y: y + 4, class: "place-label" });
+      // Beside the dot (the stylesheet sets the gap in screen pixels); in the east, to its left, so it is not cut off.
+      const text = this.node("text", { x, y, class: x > WIDTH * 0.72 ? "place-label west-of-dot" : "place-label" });
       text.textContent = place.name;
       this.svg.querySelector(".places")?.append(dot, text);
     }

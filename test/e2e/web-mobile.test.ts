@@ -142,6 +142,14 @@ describe("the web app at every size", () => {
       await blank.goto(`${server.baseUrl}/`);
       await blank.getByLabel("Email").waitFor();
       await checkView(blank, size, "sign-in");
+      // Focus is seen: the keyboard's next stop gets a thick outline.
+      await blank.keyboard.press("Tab");
+      const outline = await blank.evaluate<{ style: string; width: number }>(
+        "(() => { const s = getComputedStyle(document.activeElement); " +
+          "return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) }; })()",
+      );
+      expect(outline.style).toBe("solid");
+      expect(outline.width).toBeGreaterThanOrEqual(2);
 
       const riderAccount = await account(server.baseUrl, "rider", `Rhea ${size}`);
       const driverAccount = await account(server.baseUrl, "driver", `Dario ${size}`);
