@@ -69,14 +69,16 @@ async function networkFirst(request) {
   try {
     const response = await fetch(request);
     // Only whole, plain answers: no errors, no partial content, nothing another origin sent.
-    if (response.ok && response.status === 200 && response.type === "basic") {
-      await cache.put(request.mode === "navigate" ? "/" : request, response.clone());
-    }
+    if (response.ok && response.status === 200 && response.type === "basic") await cache.put(request, response.clone());
     return response;
   } catch (err) {
-    // Offline: the shell as it was cached; every page of the app is the one page ("/" and its hash).
-    const cached = await cache.match(request.mode === "navigate" ? "/" : request, { ignoreSearch: true });
+    // Offline: the answer as it was cached; the app's page whatever its query ("/?source=home-screen").
+    const cached = await cache.match(request, { ignoreSearch: true });
     if (cached) return cached;
+    if (request.mode === "navigate" && new URL(request.url).pathname === "/") {
+      const shell = await cache.match("/");
+      if (shell) return shell;
+    }
     throw err;
   }
 }

@@ -158,6 +158,13 @@ describe("the web app at every size", () => {
       await shows(rider, ".wallet-text", /available/);
       await checkView(rider, size, "rider-idle");
       await checkView(driver, size, "driver-idle");
+      // Map labels are legible at either size: at least 11 screen pixels (font size in user units times the scale).
+      const labelPx = await rider.evaluate<number[]>(
+        "[...document.querySelectorAll('svg.city-map .place-label')].map((t) => " +
+          "parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a)",
+      );
+      expect(labelPx.length).toBeGreaterThan(0);
+      expect(Math.min(...labelPx)).toBeGreaterThanOrEqual(11);
       // On a phone the header is one row.
       const header = await rider.locator("header").boundingBox();
       if (size === "phone") expect(header?.height ?? 0).toBeLessThan(60);

@@ -33,7 +33,11 @@ function worker(version: string, network: (request: FakeRequest | string) => Res
         for (const url of urls) entries.set(keyOf(url), await network(url));
       },
       put: async (request: FakeRequest | string, response: Response) => void entries.set(keyOf(request), response),
-      match: async (request: FakeRequest | string) => entries.get(keyOf(request))?.clone(),
+      match: async (request: FakeRequest | string, options?: { ignoreSearch?: boolean }) => {
+        const key = new URL(keyOf(request));
+        if (options?.ignoreSearch) key.search = "";
+        return entries.get(key.href)?.clone();
+      },
     };
   };
   const shown: Shown[] = [];
@@ -143,9 +147,19 @@ describe("the service worker", () => {
     expect(served).toBe(before + 1); // network first: the network was asked although the cache had it
     online = false;
     expect(await (await sw.request("/build/app.js"))?.text()).toBe("page /build/app.js");
-    // Any page of the app is the one page ("/", the view in its hash).
+    // The app's page whatever its query (the view is in its hash).
     expect(await (await sw.request("/?from=home-screen", { mode: "navigate" }))?.text()).toBe("page /");
     await expect(sw.request("/not-cached.png")).rejects.toThrow("Failed to fetch");
+  });
+
+  it("keeps another page (the API reference) under its own address, not as the app's", async () => {
+    let online = true;
+    const sw = worker("b1", (request) => (online ? ok(request) : offline()));
+    await sw.dispatch("install");
+    expect(await (await sw.request("/docs/", { mode: "navigate" }))?.text()).toBe("page /docs/");
+    online = false;
+    expect(await (await sw.request("/", { mode: "navigate" }))?.text()).toBe("page /");
+    expect(await (await sw.request("/docs/", { mode: "navigate" }))?.text()).toBe("page /docs/");
   });
 
   it("shows a push as the service sends it, one notification per trip, and tells the open pages", async () => {
