@@ -4,8 +4,11 @@
 // Swagger UI's browser bundle from node_modules into public/build/swagger-ui/ for the API
 // reference at /docs (public/docs/), so that page needs no CDN. public/build/ is generated and
 // not committed. `--watch` rebuilds the app on change. `npm run dev`, `npm test` and
-// `npm run deploy` run it first.
-import { copyFileSync, mkdirSync } from "node:fs";
+// `npm run deploy` run it first. It also writes public/build/shell-version.js, the version the
+// service worker (public/sw.js) names its cache after: a hash of the app shell's files, so a
+// changed app is a changed worker, which the browser installs again.
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { context } from "esbuild";
@@ -36,6 +39,16 @@ function copyMapLibre() {
 
 copyMapLibre();
 
+/** What the service worker caches as the shell (and so what its version is a hash of). */
+const SHELL_FILES = ["public/index.html", "public/app.css", "public/build/app.js", "public/manifest.webmanifest"];
+
+function writeShellVersion() {
+  const hash = createHash("sha256");
+  for (const file of SHELL_FILES) hash.update(readFileSync(file));
+  const version = hash.digest("hex").slice(0, 16);
+  writeFileSync("public/build/shell-version.js", `self.SHELL_VERSION = ${JSON.stringify(version)};\n`);
+}
+
 const watch = process.argv.includes("--watch");
 const ctx = await context({
   entryPoints: { app: "web/main.ts" },
@@ -53,6 +66,9 @@ const ctx = await context({
   sourcemap: true,
   minify: !watch,
   logLevel: watch ? "info" : "warning",
+  plugins: [
+    { name: "shell-version", setup: (build) => build.onEnd((result) => result.errors.length || writeShellVersion()) },
+  ],
 });
 if (watch) {
   await ctx.watch();

@@ -40,7 +40,14 @@ export function composer(options: {
     maxlength: 4000,
     autocomplete: "off",
   });
-  const picker = h("input", { type: "file", name: "file", accept: ACCEPTED_TYPES, class: "visually-hidden" });
+  // Out of sight and out of the tab order (the "File" button opens it), but named for whoever reaches it.
+  const picker = h("input", {
+    type: "file",
+    name: "file",
+    accept: ACCEPTED_TYPES,
+    class: "visually-hidden",
+    "aria-label": "File to attach",
+  });
   picker.tabIndex = -1;
   const attach = h(
     "button",

@@ -12,6 +12,7 @@ import { PlaceNames } from "./place-names";
 import { RideMap } from "./ride-map";
 import { SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
+import { offerPush } from "./push-prompt";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
@@ -61,6 +62,7 @@ export const driverView: View = (root, api, session) => {
   });
   const onlineButton = h("button", { type: "button", class: "primary" }, "Go online");
   const driverText = h("p", { class: "driver-status", "data-testid": "driver-status" }, "Offline");
+  const pushSlot = h("div");
   const speedSelect = h(
     "select",
     { "aria-label": "Speed" },
@@ -86,6 +88,8 @@ export const driverView: View = (root, api, session) => {
         setDriver(await api.goOnline(position));
         openChannel();
         status.say("You are online. Offers will appear here.");
+        // Offers come while the tab may be in the background: the moment to ask (never on load).
+        void offerPush(api, session.user.id, pushSlot, "Get notified of new trip offers", status.say);
       }
     } catch (err) {
       status.say(describeError(err), "error");
@@ -226,6 +230,9 @@ export const driverView: View = (root, api, session) => {
       if (!first) leaveTrip("The trip is no longer yours.", true);
       return;
     }
+    // Said in the live region too: a screen reader hears each new state of the trip, as the rider's does.
+    if (first || trip?.status !== next.status)
+      status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     trip = next;
     tripBox.hidden = false;
     tripStatus.textContent = STATUS_TEXT[next.status];
@@ -431,6 +438,7 @@ export const driverView: View = (root, api, session) => {
           h("h2", {}, "Driving"),
           driverText,
           h("div", { class: "row" }, startSelect, onlineButton),
+          pushSlot,
           h(
             "div",
             { class: "row" },

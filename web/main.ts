@@ -10,6 +10,7 @@ import { chatView } from "./chat";
 import { driverView } from "./driver";
 import { historyView } from "./history";
 import { opsView } from "./ops";
+import { registerServiceWorker } from "./pwa";
 import { riderView } from "./rider";
 import { sharedView } from "./shared";
 import {
@@ -26,22 +27,27 @@ import {
   type Session,
 } from "./session";
 import type { View } from "./types";
+import type { RidewireClient } from "@ridewire/client";
 
-const VIEWS: Record<string, { title: string; view: View }> = {
-  rider: { title: "Ride", view: riderView },
-  driver: { title: "Drive", view: driverView },
-  trips: { title: "Trips", view: historyView },
-  chat: { title: "Chat rooms", view: chatView },
-  ops: { title: "Operations", view: opsView },
+/** `short`: the link's name in a phone's one-row header. */
+const VIEWS: Record<string, { title: string; short: string; view: View }> = {
+  rider: { title: "Ride", short: "Ride", view: riderView },
+  driver: { title: "Drive", short: "Drive", view: driverView },
+  trips: { title: "Trips", short: "Trips", view: historyView },
+  chat: { title: "Chat rooms", short: "Chat", view: chatView },
+  ops: { title: "Operations", short: "Ops", view: opsView },
 };
 
 const nav = document.getElementById("nav") as HTMLElement;
 const main = document.getElementById("main") as HTMLElement;
 let closeView: (() => void) | null = null;
+/** The signed-in view's client: the service worker's messages (a push shown) are acknowledged with it. */
+let viewClient: RidewireClient | null = null;
 
 function route(): void {
   closeView?.();
   closeView = null;
+  viewClient = null;
   const shared = /^#\/shared\/(.+)$/.exec(location.hash);
   if (shared?.[1]) {
     // Whoever holds the link, signed in or not: the page shows the trip and nothing else.
@@ -66,12 +72,9 @@ function route(): void {
   document.title = `ridewire: ${chosen?.title ?? ""}`;
   // A refused refresh (the session ended elsewhere, or expired) lands on the sign-in page, which remembers the page
   // (its hash) to go back to once the same user signs in again.
-  if (chosen)
-    closeView = chosen.view(
-      main,
-      clientFor(session, () => sessionEnded(session)),
-      session,
-    );
+  if (!chosen) return;
+  viewClient = clientFor(session, () => sessionEnded(session));
+  closeView = chosen.view(main, viewClient, session);
 }
 
 /** A deliberate sign-out: the next to sign in starts at their own home view. */
@@ -98,8 +101,14 @@ function renderNav(session: Session, current: string): void {
       ([name]) =>
         !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"),
     )
-    .map(([name, { title }]) =>
-      h("a", { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) }, title),
+    .map(([name, { title, short }]) =>
+      // One of the two names is displayed (the stylesheet chooses by width), and so is the link's accessible name.
+      h(
+        "a",
+        { href: `#/${name}`, ...(name === current ? { "aria-current": "page" } : {}) },
+        h("span", { class: "nav-long" }, title),
+        h("span", { class: "nav-short" }, short),
+      ),
     );
   fill(
     nav,
@@ -185,3 +194,4 @@ function renderAuth(): void {
 
 window.addEventListener("hashchange", route);
 route();
+registerServiceWorker(() => viewClient);

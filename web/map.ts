@@ -38,6 +38,7 @@ export class CityMap {
     this.svg.setAttribute("class", "city-map");
     this.svg.setAttribute("role", "img");
     this.svg.setAttribute("aria-label", label);
+    this.keepPixelScale();
     this.cellLayer = this.group("cells");
     this.group("places");
     this.lineLayer = this.group("lines");
@@ -45,10 +46,49 @@ export class CityMap {
     for (const place of city.places) {
       const { x, y } = this.project(place.at);
       const dot = this.node("circle", { cx: x, cy: y, r: 3, class: "place-dot" });
-      const text = this.node("text", { x: x + 6, y: y + 4, class: "place-label" });
+      // Beside the dot (the stylesheet sets the gap in screen pixels); in the east, to its left, so it is not cut off.
+      const text = this.node("text", { x, y, class: x > WIDTH * 0.72 ? "place-label west-of-dot" : "place-label" });
       text.textContent = place.name;
       this.svg.querySelector(".places")?.append(dot, text);
     }
+  }
+
+  /**
+   * Fits the drawing to the element's box as it changes size, and keeps `--px` (user units per
+   * CSS pixel) on the SVG, so the stylesheet sizes labels, markers and lines in screen pixels
+   * (12 user units would be 12 px on a desktop and under 5 px on a phone).
+   */
+  private keepPixelScale(): void {
+    if (typeof ResizeObserver === "function") new ResizeObserver(() => this.frame()).observe(this.svg);
+  }
+
+  /**
+   * The part of the city the box shows. Where the box has the city's shape (a desktop), all of
+   * it. Where it does not (a phone's wide band), as much as fills the box, centred on the
+   * markers (the pickup, the dropoff, the car) so that the trip stays in view.
+   */
+  private frame(): void {
+    const { width, height } = this.svg.getBoundingClientRect();
+    if (!width || !height) return;
+    const pxPerUnit = Math.max(width / WIDTH, height / this.height);
+    const shownWidth = width / pxPerUnit;
+    const shownHeight = height / pxPerUnit;
+    let focus = { x: WIDTH / 2, y: this.height / 2 };
+    const points = [...this.markers.values()].map((m) => m.transform.baseVal.consolidate()?.matrix);
+    const placed = points.filter((m): m is DOMMatrix => m !== undefined && m !== null);
+    if (placed.length) {
+      const xs = placed.map((m) => m.e);
+      const ys = placed.map((m) => m.f);
+      focus = { x: (Math.min(...xs) + Math.max(...xs)) / 2, y: (Math.min(...ys) + Math.max(...ys)) / 2 };
+    }
+    const clamp = (v: number, max: number) => Math.min(Math.max(v, 0), Math.max(max, 0));
+    const x = clamp(focus.x - shownWidth / 2, WIDTH - shownWidth);
+    const y = clamp(focus.y - shownHeight / 2, this.height - shownHeight);
+    this.svg.setAttribute(
+      "viewBox",
+      `${x.toFixed(1)} ${y.toFixed(1)} ${shownWidth.toFixed(1)} ${shownHeight.toFixed(1)}`,
+    );
+    this.svg.style.setProperty("--px", (1 / pxPerUnit).toFixed(3));
   }
 
   /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
@@ -103,7 +143,7 @@ export class CityMap {
     let marker = this.markers.get(name);
     if (!at) {
       marker?.remove();
-      this.markers.delete(name);
+      if (this.markers.delete(name)) this.frame();
       return;
     }
     if (!marker) {
@@ -121,6 +161,7 @@ export class CityMap {
     marker.setAttribute("transform", `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
     const tip = marker.querySelector("title");
     if (tip) tip.textContent = title;
+    this.frame();
   }
 
   setLine(name: string, points: LatLng[] | null): void {

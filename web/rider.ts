@@ -18,6 +18,7 @@ import { fareParts, needsSurgeConfirm, surgeNotice, times } from "./fare-words";
 import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
 import { cancelConfirm } from "./rider-cancel";
+import { offerPush } from "./push-prompt";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
@@ -267,6 +268,8 @@ export const riderView: View = (root, api, session) => {
       // The status line follows the trip from here (show says each new state).
       show(await api.requestTrip({ quoteId: quote.id }));
       void refreshWallet();
+      // Now a notification means something: the driver's arrival (asked once, never on load).
+      void offerPush(api, session.user.id, pushSlot, "Get notified when your driver arrives", status.say);
     } catch (err) {
       status.say(describeError(err), "error");
     } finally {
@@ -319,6 +322,7 @@ export const riderView: View = (root, api, session) => {
   });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
+  const pushSlot = h("div");
   // Cancelling asks first: a reason, and whether a fee may be due, before anything is sent.
   const cancelSlot = h("div");
   cancelButton.addEventListener("click", () => {
@@ -473,6 +477,7 @@ export const riderView: View = (root, api, session) => {
     h("h2", {}, "Your trip"),
     tripStatus,
     tripDetail,
+    pushSlot,
     driverText,
     pinText,
     shareBox,

@@ -34,6 +34,9 @@ export async function launchChromium(): Promise<{ browser: Browser; source: Brow
     };
   }
   const executablePath = await sparticuz.executablePath();
-  const args = [...sparticuz.args, "--disable-background-networking"];
+  // Not --single-process (made for AWS Lambda's one-process limit): in it, a second browser
+  // context loading a page with a service worker (the web app's, public/sw.js) brings the whole
+  // browser down. Renderers of their own cost a little memory and nothing else here.
+  const args = [...sparticuz.args.filter((arg) => arg !== "--single-process"), "--disable-background-networking"];
   return { browser: await chromium.launch({ executablePath, args, headless: true }), source: "npm", executablePath };
 }

@@ -1,0 +1,405 @@
+/**
+ * The web app on a phone and on a desktop, as an installable app, and to assistive technology, in a real browser
+ * (Chromium through playwright-core) against a real `wrangler dev` with a VAPID pair of its own:
+ * - every view (sign-in; rider idle, quote, trip; driver idle, offer, trip; chat list and room; operations) at
+ *   1280 x 800 and 390 x 844 scrolls sideways nowhere and has no serious or critical axe-core violation; on the
+ *   phone the quote and "Request ride" are above the fold; the rider's and driver's screenshots go to docs/;
+ * - the manifest is served and linked, the service worker is registered with the app shell in a versioned cache
+ *   (and no /v1/ answer in it), and the page loads offline from it; a push the worker receives is shown;
+ * - the notifications prompt does not come on load, comes after the rider's first request (and when a driver goes
+ *   online), and its button asks the browser and registers the push subscription with the service.
+ * Screenshots of each view go to test-artifacts/web-mobile/.
+ */
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import AxeBuilder from "@axe-core/playwright";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./helpers/browser";
+import { devServer, type DevServer } from "./helpers/server";
+import { type Account, account, sharedRoom } from "./helpers/users";
+import { SEEN_MS, signedInPage } from "./helpers/web-page";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SHOTS = `${ROOT}test-artifacts/web-mobile`;
+const DOCS = `${ROOT}docs`;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const SIZES = [
+  { name: "desktop", viewport: DESKTOP },
+  { name: "phone", viewport: PHONE },
+] as const;
+
+const base64url = (bytes: Buffer) => bytes.toString("base64url");
+
+/** A P-256 pair in the forms the service's config takes: the raw public point and the private scalar. */
+function vapidPair(): { publicKey: string; privateKey: string } {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const jwk = privateKey.export({ format: "jwk" });
+  if (!jwk.x || !jwk.y || !jwk.d) throw new Error("no P-256 JWK");
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
+  return { publicKey: base64url(point), privateKey: jwk.d };
+}
+
+let server: DevServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(`${ROOT}public/build/app.js`) || !existsSync(`${ROOT}public/build/shell-version.js`)) {
+    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  const vapid = vapidPair();
+  server = await devServer("web-mobile", {
+    vars: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey },
+  });
+  await server.start();
+  browser = (await launchChromium()).browser;
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await server?.stop();
+});
+
+async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
+  await expect
+    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
+    .toMatch(pattern);
+}
+
+/** Nothing wider than the screen: the page never scrolls sideways. */
+async function expectNoSideScroll(page: Page, view: string): Promise<void> {
+  // A string: the test's own types have no DOM.
+  const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
+    "({ scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth })",
+  );
+  // Soft: one run tells every view that fails, not the first.
+  expect
+    .soft(scrollWidth, `${view} scrolls sideways: ${scrollWidth} px wide in ${innerWidth}`)
+    .toBeLessThanOrEqual(innerWidth);
+}
+
+/** No serious or critical axe-core violation of WCAG 2.1 A and AA on the page as it is. */
+async function expectAccessible(page: Page, view: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect.soft(bad, `${view}`).toEqual([]);
+}
+
+/** Both checks and a screenshot of what they ran on. */
+async function checkView(page: Page, size: string, view: string): Promise<void> {
+  await expectNoSideScroll(page, `${view} at ${size}`);
+  await expectAccessible(page, `${view} at ${size}`);
+  await page.screenshot({ path: `${SHOTS}/${size}-${view}.png`, fullPage: true });
+}
+
+/** `locator`'s box lies inside the first screenful, with the page scrolled to its top. */
+async function aboveTheFold(page: Page, selector: string): Promise<void> {
+  await page.evaluate("window.scrollTo(0, 0)");
+  const box = await page.locator(selector).first().boundingBox();
+  expect(box, `${selector} is not shown`).not.toBeNull();
+  if (box) expect(box.y + box.height, `${selector} ends at ${box.y + box.height}`).toBeLessThanOrEqual(PHONE.height);
+}
+
+async function operator(who: Account): Promise<void> {
+  const promoted = spawnSync(
+    process.execPath,
+    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
+}
+
+async function goOnline(driver: Page, at: string): Promise<void> {
+  await driver.getByLabel("Start at").selectOption({ label: at });
+  await driver.getByRole("button", { name: "Go online" }).click();
+  await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+}
+
+async function getQuote(rider: Page, from: string, to: string): Promise<void> {
+  await rider.getByLabel("Pickup", { exact: true }).selectOption({ label: from });
+  await rider.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
+  await rider.getByRole("button", { name: "Get a quote" }).click();
+  await shows(rider, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+}
+
+describe("the web app at every size", () => {
+  for (const { name: size, viewport } of SIZES) {
+    it(`shows every view at ${size} with no sideways scroll and no serious axe violation`, {
+      timeout: 240_000,
+    }, async () => {
+      const signIn = await browser.newContext({ viewport });
+      contexts.push(signIn);
+      const blank = await signIn.newPage();
+      await blank.goto(`${server.baseUrl}/`);
+      await blank.getByLabel("Email").waitFor();
+      await checkView(blank, size, "sign-in");
+      // Focus is seen: the keyboard's next stop gets a thick outline.
+      await blank.keyboard.press("Tab");
+      const outline = await blank.evaluate<{ style: string; width: number }>(
+        "(() => { const s = getComputedStyle(document.activeElement); " +
+          "return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) }; })()",
+      );
+      expect(outline.style).toBe("solid");
+      expect(outline.width).toBeGreaterThanOrEqual(2);
+
+      const riderAccount = await account(server.baseUrl, "rider", `Rhea ${size}`);
+      const driverAccount = await account(server.baseUrl, "driver", `Dario ${size}`);
+      const rider = await signedInPage(browser, contexts, server.baseUrl, riderAccount, { viewport });
+      const driver = await signedInPage(browser, contexts, server.baseUrl, driverAccount, { viewport });
+      await shows(rider, ".wallet-text", /available/);
+      await checkView(rider, size, "rider-idle");
+      await checkView(driver, size, "driver-idle");
+      // Map labels are legible at either size: at least 11 screen pixels (font size in user units times the scale).
+      const labelPx = await rider.evaluate<number[]>(
+        "[...document.querySelectorAll('svg.city-map .place-label')].map((t) => " +
+          "parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a)",
+      );
+      expect(labelPx.length).toBeGreaterThan(0);
+      expect(Math.min(...labelPx)).toBeGreaterThanOrEqual(11);
+      // On a phone the header is one row.
+      const header = await rider.locator("header").boundingBox();
+      if (size === "phone") expect(header?.height ?? 0).toBeLessThan(60);
+
+      await getQuote(rider, "Union Square", "Ferry Building");
+      if (size === "phone") {
+        // The price and the button to take it, without scrolling.
+        await aboveTheFold(rider, ".tier-fare");
+        await aboveTheFold(rider, "button:has-text('Request ride')");
+      }
+      await checkView(rider, size, "rider-quote");
+
+      await goOnline(driver, "Union Square");
+      await checkView(driver, size, "driver-online");
+      await rider.getByRole("button", { name: "Request ride" }).click();
+      await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+      await checkView(rider, size, "rider-matching");
+      await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      await checkView(driver, size, "driver-offer");
+      const docShot = { path: "", fullPage: false };
+      const suffix = size === "phone" ? "-mobile" : "";
+      await driver.screenshot({ ...docShot, path: `${DOCS}/web-driver${suffix}.png` });
+
+      await driver.getByRole("button", { name: "Accept" }).click();
+      await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+      await shows(rider, "[data-testid=trip-status]", "Driver on the way");
+      await rider.locator(".chat input[name=message]").fill("I'm by the flower stand");
+      await rider.locator(".chat").getByRole("button", { name: "Send" }).click();
+      await shows(driver, ".chat .messages", "I'm by the flower stand");
+      await checkView(rider, size, "rider-trip");
+      await checkView(driver, size, "driver-trip");
+      await rider.screenshot({ ...docShot, path: `${DOCS}/web-rider${suffix}.png` });
+
+      // Chat rooms: the list, then a room.
+      const other = await account(server.baseUrl, "rider", `Cleo ${size}`);
+      const room = await sharedRoom(other, riderAccount);
+      await other.api.postMessage(room.id, "See you at the meetup");
+      await rider.goto(`${server.baseUrl}/#/chat`);
+      await rider.locator(`.room-link[data-room="${room.id}"]`).waitFor({ timeout: SEEN_MS });
+      await checkView(rider, size, "chat-list");
+      await rider.locator(`.room-link[data-room="${room.id}"]`).click();
+      await rider.locator(".room .messages").waitFor({ timeout: SEEN_MS });
+      await checkView(rider, size, "chat-room");
+
+      // Operations, as an operator.
+      const opsAccount = await account(server.baseUrl, "rider", `Olga ${size}`);
+      await operator(opsAccount);
+      const ops = await signedInPage(browser, contexts, server.baseUrl, opsAccount, { viewport });
+      await shows(ops, "[data-testid=total-drivers]", /^[0-9]/);
+      await checkView(ops, size, "operations");
+
+      expect([...rider.errors, ...driver.errors, ...ops.errors]).toEqual([]);
+    });
+  }
+});
+
+/**
+ * The test browser has no notifications and no Push API: Chromium offers neither in an incognito context (every
+ * `newContext()` is one) nor in its headless shell, where `Notification.permission` is "denied" for good. So the
+ * page's Notification and PushManager are replaced before it loads by stand-ins that behave as Chromium's do for a
+ * user who clicks "Allow": permission "default" until asked, then "granted"; a subscription with an endpoint, a
+ * P-256 key and an auth secret. What runs for real is the app's prompt, its timing, the calls it makes, and the
+ * registration with the service. Each call is recorded in `window.__pushCalls`.
+ */
+function standInPush(fake: { endpoint: string; p256dh: string; auth: string }): void {
+  const w = globalThis as unknown as Record<string, unknown> & { __pushCalls: string[] };
+  w.__pushCalls = [];
+  let permission = "default";
+  let current: object | null = null;
+  // The two statics of the browser's Notification that the app uses.
+  const StandInNotification = Object.defineProperty(
+    {
+      requestPermission: async () => {
+        w.__pushCalls.push("requestPermission");
+        permission = "granted";
+        return permission;
+      },
+    },
+    "permission",
+    { get: () => permission },
+  );
+  w.Notification = StandInNotification;
+  const subscription = {
+    endpoint: fake.endpoint,
+    toJSON: () => ({ endpoint: fake.endpoint, keys: { p256dh: fake.p256dh, auth: fake.auth } }),
+    unsubscribe: async () => {
+      current = null;
+      return true;
+    },
+  };
+  const proto = (w.PushManager as { prototype: Record<string, unknown> }).prototype;
+  proto.getSubscription = async () => current;
+  proto.subscribe = async (options: { userVisibleOnly?: boolean; applicationServerKey?: Uint8Array }) => {
+    if (permission !== "granted") throw new DOMException("no permission", "NotAllowedError");
+    if (!options?.userVisibleOnly || !options.applicationServerKey) throw new TypeError("bad subscribe options");
+    w.__pushCalls.push(`subscribe:${options.applicationServerKey.byteLength}`);
+    current = subscription;
+    return subscription;
+  };
+}
+
+/** A browser's subscription key: an uncompressed P-256 point. */
+function p256dhKey(): string {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).publicKey.export({ format: "jwk" });
+  return base64url(
+    Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x ?? "", "base64url"), Buffer.from(jwk.y ?? "", "base64url")]),
+  );
+}
+
+describe("the web app as an installed app", () => {
+  it("links a manifest with icons, runs a service worker with the shell in a versioned cache, and opens offline", {
+    timeout: 120_000,
+  }, async () => {
+    const rider = await signedInPage(
+      browser,
+      contexts,
+      server.baseUrl,
+      await account(server.baseUrl, "rider", "Petra PWA"),
+      { viewport: PHONE },
+    );
+    // The manifest, as the browser finds it: linked from the page, with what an install needs.
+    const href = await rider.locator('link[rel="manifest"]').getAttribute("href");
+    expect(href).toBe("/manifest.webmanifest");
+    const manifestAnswer = await fetch(`${server.baseUrl}${href}`);
+    expect(manifestAnswer.status).toBe(200);
+    const manifest = (await manifestAnswer.json()) as {
+      name: string;
+      start_url: string;
+      display: string;
+      theme_color: string;
+      icons: { src: string; sizes: string; type: string; purpose?: string }[];
+    };
+    expect(manifest).toMatchObject({ name: "ridewire", start_url: "/", display: "standalone" });
+    expect(manifest.theme_color).toMatch(/^#[0-9a-f]{6}$/i);
+    expect(manifest.icons.map((i) => i.sizes)).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+    expect(manifest.icons.some((i) => i.purpose === "maskable")).toBe(true);
+    for (const icon of manifest.icons) {
+      const image = await fetch(`${server.baseUrl}${icon.src}`);
+      expect(image.headers.get("content-type")).toContain("image/png");
+      const bytes = Buffer.from(await image.arrayBuffer());
+      // The PNG's own header says its size: what the manifest claims.
+      expect(`${bytes.readUInt32BE(16)}x${bytes.readUInt32BE(20)}`).toBe(icon.sizes);
+    }
+
+    // The worker: registered for the whole app, active, and controlling the page after a reload.
+    const registered = await rider.evaluate<{ scope: string; script: string }>(
+      "navigator.serviceWorker.ready.then((r) => ({ scope: r.scope, script: r.active.scriptURL }))",
+    );
+    expect(registered).toEqual({ scope: `${server.baseUrl}/`, script: `${server.baseUrl}/sw.js` });
+    await rider.reload();
+    await expect.poll(() => rider.evaluate("Boolean(navigator.serviceWorker.controller)")).toBe(true);
+    await shows(rider, ".wallet-text", /available/);
+    // The shell is in one cache named for the build; nothing of the API (the wallet was just read) is in it.
+    const cached = await rider.evaluate<{ names: string[]; urls: string[] }>(`(async () => {
+      const names = await caches.keys();
+      const urls = [];
+      for (const name of names)
+        for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
+      return { names, urls };
+    })()`);
+    const version = (await (await fetch(`${server.baseUrl}/build/shell-version.js`)).text()).match(/"(\w+)"/)?.[1];
+    expect(cached.names).toEqual([`ridewire-shell-${version}`]);
+    expect(cached.urls).toEqual(expect.arrayContaining(["/", "/app.css", "/build/app.js", "/manifest.webmanifest"]));
+    expect(cached.urls.filter((u) => u.startsWith("/v1") || u === "/health")).toEqual([]);
+
+    // Offline: the app still opens from the cache (its page, style and code), and says what it cannot reach.
+    await rider.context().setOffline(true);
+    await rider.reload();
+    await rider.locator("header .brand").waitFor({ timeout: SEEN_MS });
+    await expect.poll(() => rider.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Petra PWA");
+    await rider.context().setOffline(false);
+    expect(rider.errors.filter((e) => !/fetch|network/i.test(e))).toEqual([]);
+  });
+
+  it("asks for notifications after the first request (not on load) and registers the push subscription", {
+    timeout: 120_000,
+  }, async () => {
+    const riderAccount = await account(server.baseUrl, "rider", "Nina Notify");
+    const endpoint = `${server.baseUrl}/push-stand-in/${randomBytes(8).toString("hex")}`;
+    const rider = await signedInPage(browser, contexts, server.baseUrl, riderAccount, { viewport: PHONE }, (page) =>
+      page.addInitScript(standInPush, { endpoint, p256dh: p256dhKey(), auth: base64url(randomBytes(16)) }),
+    );
+    await rider.evaluate("navigator.serviceWorker.ready");
+    // Not on load, nor with a quote on screen: nothing has happened yet worth a notification.
+    await getQuote(rider, "Civic Center", "Mission Dolores");
+    expect(await rider.locator(".push-prompt").count()).toBe(0);
+    expect(await rider.evaluate("window.__pushCalls")).toEqual([]);
+
+    await rider.getByRole("button", { name: "Request ride" }).click();
+    await shows(rider, "[data-testid=trip-status]", /Finding a driver/);
+    const prompt = rider.locator(".push-prompt");
+    await prompt.waitFor({ timeout: SEEN_MS });
+    expect(await prompt.textContent()).toContain("Get notified when your driver arrives");
+    await expectNoSideScroll(rider, "the notifications prompt");
+    await expectAccessible(rider, "the notifications prompt");
+    await rider.screenshot({ path: `${SHOTS}/phone-push-prompt.png` });
+    // The browser is asked only now, from the click.
+    expect(await rider.evaluate("window.__pushCalls")).toEqual([]);
+    await prompt.getByRole("button", { name: "Turn on notifications" }).click();
+    await shows(rider, ".side > [role=status]", "Notifications are on.");
+    expect(await prompt.count()).toBe(0);
+    // Asked once, then subscribed with the service's VAPID key (65 bytes), and the subscription registered.
+    expect(await rider.evaluate("window.__pushCalls")).toEqual(["requestPermission", "subscribe:65"]);
+    expect(await riderAccount.api.devices()).toEqual([expect.objectContaining({ kind: "webpush", endpoint })]);
+
+    // A reload brings the trip back, not the question: it comes from a request, never from a page load.
+    await rider.reload();
+    await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+    await rider.waitForTimeout(1_000);
+    expect(await prompt.count()).toBe(0);
+    expect(await rider.evaluate("window.__pushCalls")).toEqual([]);
+    expect(rider.errors).toEqual([]);
+  });
+
+  it('asks a driver when they go online; "Not now" is kept', { timeout: 120_000 }, async () => {
+    const driverAccount = await account(server.baseUrl, "driver", "Nils Notify");
+    const driver = await signedInPage(browser, contexts, server.baseUrl, driverAccount, { viewport: DESKTOP }, (page) =>
+      page.addInitScript(standInPush, { endpoint: `${server.baseUrl}/push-stand-in/x`, p256dh: p256dhKey(), auth: "" }),
+    );
+    await driver.evaluate("navigator.serviceWorker.ready");
+    expect(await driver.locator(".push-prompt").count()).toBe(0);
+    await goOnline(driver, "Civic Center");
+    const prompt = driver.locator(".push-prompt");
+    await prompt.waitFor({ timeout: SEEN_MS });
+    expect(await prompt.textContent()).toContain("Get notified of new trip offers");
+    await prompt.getByRole("button", { name: "Not now" }).click();
+    expect(await prompt.count()).toBe(0);
+    // Offline and online again, after a reload: not asked again, and the browser never was.
+    await driver.reload();
+    await driver.getByRole("button", { name: "Go offline" }).click();
+    await driver.getByRole("button", { name: "Go online" }).click();
+    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+    await driver.waitForTimeout(1_000);
+    expect(await prompt.count()).toBe(0);
+    expect(await driver.evaluate("window.__pushCalls")).toEqual([]);
+    expect(await driverAccount.api.devices()).toEqual([]);
+  });
+});
