@@ -1,0 +1,94 @@
+// Rows written per chat message: the unit docs/SCALE.md bills chat storage by (each row per message
+// is about $52,000 a month at the issue's rate). Counted, not timed: every statement the room runs
+// is wrapped to read its cursor's `rowsWritten` (index entries count, and so do the later deletes
+// of trimming and of expired command ids), and the D1 archive's batch reports `meta.rows_written`.
+// The budgets below are the measured counts (bench/PROFILE.md): a new row or index per message fails here.
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { connectOk, createRoom, registerUser, unique } from "../helpers/api";
+import { eventStorageOf, flushOutbox, postMessage, roomStub, settle, wsPath } from "../helpers/chat";
+import { chatShard } from "../helpers/shards";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MESSAGES = 10;
+
+type Tally = Map<string, number>;
+
+/** Statements the room ran while `work` ran, with the rows each wrote (summed over runs). */
+async function roomRowsDuring(roomId: string, work: () => Promise<void>): Promise<Tally> {
+  const cursors: { query: string; cursor: SqlStorageCursor<Record<string, SqlStorageValue>> }[] = [];
+  const proto = await runInDurableObject(roomStub(roomId), (_room, state) => Object.getPrototypeOf(state.storage.sql));
+  const exec = proto.exec;
+  proto.exec = function (this: SqlStorage, query: string, ...bindings: unknown[]) {
+    const cursor = exec.call(this, query, ...bindings);
+    cursors.push({ query: query.replace(/\s+/g, " ").trim(), cursor });
+    return cursor;
+  };
+  try {
+    await work();
+  } finally {
+    proto.exec = exec;
+  }
+  const tally: Tally = new Map();
+  for (const { query, cursor } of cursors)
+    if (cursor.rowsWritten > 0) tally.set(query, (tally.get(query) ?? 0) + cursor.rowsWritten);
+  return tally;
+}
+
+/** Rows D1 reported written by the batches (the archive's write-behind) run while `work` ran. */
+async function d1RowsDuring(d1: D1Database, work: () => Promise<void>): Promise<number> {
+  let rows = 0;
+  const proto = Object.getPrototypeOf(d1);
+  const batch = proto.batch;
+  proto.batch = async function (this: D1Database, statements: D1PreparedStatement[]) {
+    const results: D1Result[] = await batch.call(this, statements);
+    for (const result of results) rows += result.meta.rows_written ?? 0;
+    return results;
+  };
+  try {
+    await work();
+  } finally {
+    proto.batch = batch;
+  }
+  return rows;
+}
+
+const total = (tally: Tally) => [...tally.values()].reduce((sum, n) => sum + n, 0);
+
+describe("rows written per chat message", () => {
+  it("stays within budget in the room (stored, then trimmed and its id swept) and in D1", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    const socket = await connectOk(wsPath(room.id), ada.token);
+    await settle(socket);
+
+    // Half over HTTP with an Idempotency-Key, half as frames with a client id: both are deduplicated.
+    const stored = await roomRowsDuring(room.id, async () => {
+      for (let i = 0; i < MESSAGES / 2; i++)
+        await postMessage(ada, room.id, `http ${i}`, { "Idempotency-Key": unique("k") });
+      for (let i = 0; i < MESSAGES / 2; i++) {
+        const id = unique("c");
+        socket.send({ type: "message", id, text: `ws ${i}` });
+        await socket.next((f) => f.type === "ack" && f.id === id);
+      }
+    });
+    const archived = await d1RowsDuring(chatShard(room.id), () => flushOutbox(room.id));
+    // What retention later removes: the events (all copied to D1 by now) and the expired ids.
+    const removed = await roomRowsDuring(room.id, () =>
+      runInDurableObject(roomStub(room.id), (instance) => {
+        eventStorageOf(instance).trim(0);
+        const log = (instance as { kept: { opened: { log: { commands: { sweep(now: number): void } } } } }).kept
+          .opened.log;
+        log.commands.sweep(Date.now() + 2 * DAY_MS);
+      }),
+    );
+    socket.close();
+
+    const report = { stored: Object.fromEntries(stored), removed: Object.fromEntries(removed), archived };
+    console.log(`rows written for ${MESSAGES} messages: ${JSON.stringify(report, null, 1)}`);
+    // Budgets per message, from the measured counts: stored 2 (event + command id), removed 2, D1 3.
+    expect(total(stored) / MESSAGES, JSON.stringify(report)).toBeLessThanOrEqual(2);
+    expect(total(removed) / MESSAGES, JSON.stringify(report)).toBeLessThanOrEqual(2);
+    expect(archived / MESSAGES, JSON.stringify(report)).toBeLessThanOrEqual(3);
+  });
+});
