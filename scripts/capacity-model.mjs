@@ -136,8 +136,13 @@ export const ASSUMED = {
   d1FillGb: 8,
   /** Bytes per stored item with its indexes, and rows written (table + index entries) per item. */
   chatMessageBytes: 300,
+  /**
+   * Measured by test/worker/chat-rows-written.test.ts (bench/PROFILE.md): in the room, the event
+   * and the command id, each written once and deleted once (4; was 6 with the command's rowid and
+   * created_at index); in D1, the archive row and its two index entries.
+   */
   chatD1Rows: 3,
-  chatRoomSqlRows: 8,
+  chatRoomSqlRows: 4,
   notificationBytes: 500,
   notificationD1Rows: 4,
   tripBytes: 1_500,
