@@ -139,9 +139,9 @@ export const ASSUMED = {
   /**
    * Measured by test/worker/chat-rows-written.test.ts (bench/PROFILE.md): in the room, the event
    * and the command id, each written once and deleted once (4; was 6 with the command's rowid and
-   * created_at index); in D1, the archive row and its two index entries.
+   * created_at index); in D1, the archive row and its (room_id, seq) key (2; was 3 with an `id` key).
    */
-  chatD1Rows: 3,
+  chatD1Rows: 2,
   chatRoomSqlRows: 4,
   notificationBytes: 500,
   notificationD1Rows: 4,

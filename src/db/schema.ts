@@ -150,7 +150,8 @@ export const roomBans = sqliteTable(
 export const messages = sqliteTable(
   "messages",
   {
-    id: text("id").primaryKey(),
+    /** The message's id as the room gave it; nothing looks a row up by it, so it has no index (rows written). */
+    id: text("id").notNull(),
     roomId: text("room_id").notNull(),
     seq: integer("seq").notNull(),
     userId: text("user_id").notNull(),
@@ -169,7 +170,9 @@ export const messages = sqliteTable(
     /** The message's attachments as JSON (protocol/attachments.ts `Attachment[]`); null without any or once deleted. */
     attachments: text("attachments"),
   },
-  (t) => [uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq)],
+  // (room_id, seq) is the key and the only index: a copied message writes 2 rows (the row and the
+  // key), not 3. Not WITHOUT ROWID, which would make it 1: db/shard-move.ts pages tables by rowid.
+  (t) => [primaryKey({ columns: [t.roomId, t.seq] })],
 );
 
 /** (shard) Reactions on archived messages, one row per user and emoji; copied from the room log like messages. */
