@@ -1,4 +1,6 @@
-PRAGMA foreign_keys=OFF;--> statement-breakpoint
+-- Edited after drizzle-kit: D1 runs each migration in one transaction, where foreign_keys=OFF cannot apply;
+-- defer_foreign_keys is its documented way (https://developers.cloudflare.com/d1/sql-api/foreign-keys/).
+PRAGMA defer_foreign_keys=ON;--> statement-breakpoint
 CREATE TABLE `__new_messages` (
 	`id` text NOT NULL,
 	`room_id` text NOT NULL,
@@ -17,4 +19,4 @@ CREATE TABLE `__new_messages` (
 INSERT INTO `__new_messages`("id", "room_id", "seq", "user_id", "text", "created_at", "reply_to", "edited_at", "deleted_at", "change_seq", "attachments") SELECT "id", "room_id", "seq", "user_id", "text", "created_at", "reply_to", "edited_at", "deleted_at", "change_seq", "attachments" FROM `messages`;--> statement-breakpoint
 DROP TABLE `messages`;--> statement-breakpoint
 ALTER TABLE `__new_messages` RENAME TO `messages`;--> statement-breakpoint
-PRAGMA foreign_keys=ON;
+PRAGMA defer_foreign_keys=OFF;
