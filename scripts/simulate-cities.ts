@@ -124,9 +124,17 @@ function selectIn(binding: string, select: string, column: string, keys: string[
   return rows;
 }
 
-type CitySummary = { runId: string; trips: { created: number; matched: number }; chat: { acked: number } };
+type CitySummary = { run: { runId: string }; trips: { created: number; matched: number }; chat: { acked: number } };
 
-type ShardLoad = { binding: string; buckets: number; chat: number; notifications: number };
+/** Rows of each kind, and the keys they belong to (trip rooms, users): the hash spreads keys, and rows follow them. */
+type ShardLoad = {
+  binding: string;
+  buckets: number;
+  chat: number;
+  rooms: number;
+  notifications: number;
+  users: number;
+};
 
 type CityLoad = {
   city: string;
@@ -141,15 +149,16 @@ type CityLoad = {
 export type Report = {
   shards: ShardLoad[];
   cities: CityLoad[];
-  /** Per kind: the largest gap, in percentage points, between a shard's share of rows and its share of buckets. */
-  spread: { chat: number; notifications: number };
+  /** The largest gap, in percentage points, between a shard's share (of rows, of keys) and its share of buckets. */
+  spread: { chat: number; rooms: number; notifications: number; users: number };
   checks: { name: string; ok: boolean; detail: string }[];
 };
 
 const percent = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
 
-function spreadOf(shards: ShardLoad[], kind: "chat" | "notifications"): number {
+function spreadOf(shards: ShardLoad[], kind: "chat" | "rooms" | "notifications" | "users"): number {
   const total = shards.reduce((sum, s) => sum + s[kind], 0);
+  if (total === 0) return 0;
   return Math.max(...shards.map((s) => Math.abs(percent(s[kind], total) - percent(s.buckets, BUCKETS))));
 }
 
@@ -162,13 +171,17 @@ function table(headers: string[], rows: string[][]): string {
 export function formatReport(report: Report): string {
   const chatTotal = report.shards.reduce((s, x) => s + x.chat, 0);
   const noteTotal = report.shards.reduce((s, x) => s + x.notifications, 0);
+  const roomTotal = report.shards.reduce((s, x) => s + x.rooms, 0);
+  const userTotal = report.shards.reduce((s, x) => s + x.users, 0);
   const share = (n: number, total: number) => `${n} (${percent(n, total).toFixed(1)}%)`;
   const shardTable = table(
-    ["shard", "buckets", "chat archive rows", "notification rows"],
+    ["shard", "buckets", "trip rooms", "chat archive rows", "users", "notification rows"],
     report.shards.map((s) => [
       s.binding,
       `${s.buckets} (${percent(s.buckets, BUCKETS).toFixed(1)}%)`,
+      share(s.rooms, roomTotal),
       share(s.chat, chatTotal),
+      share(s.users, userTotal),
       share(s.notifications, noteTotal),
     ]),
   );
@@ -186,10 +199,11 @@ export function formatReport(report: Report): string {
   );
   const checks = report.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`).join("\n");
   return [
-    "load per shard (rows this run wrote; share of the kind's rows vs share of the buckets):",
+    "load per shard (rows this run wrote and the keys they belong to; each share vs the share of the buckets):",
     shardTable,
-    `spread: chat ${report.spread.chat.toFixed(1)} pts, notifications ${report.spread.notifications.toFixed(1)} pts ` +
-      "off the bucket shares",
+    `spread off the bucket shares: trip rooms ${report.spread.rooms.toFixed(1)} pts, ` +
+      `chat rows ${report.spread.chat.toFixed(1)} pts, users ${report.spread.users.toFixed(1)} pts, ` +
+      `notification rows ${report.spread.notifications.toFixed(1)} pts`,
     "",
     "load per city:",
     cityTable,
@@ -211,8 +225,12 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
   // Accounts: the simulator names them sim-<runId>-<role>-<n>@…, one runId per city.
   const cityOfUser = new Map<string, { city: string; role: string }>();
   for (const city of args.cities) {
-    const { runId } = summaries.get(city.name) as CitySummary;
-    const rows = query("DB", `SELECT id, email, role FROM users WHERE email LIKE ${quote(`sim-${runId}-%`)}`, persistTo);
+    const { runId } = (summaries.get(city.name) as CitySummary).run;
+    const rows = query(
+      "DB",
+      `SELECT id, email, role FROM users WHERE email LIKE ${quote(`sim-${runId}-%`)}`,
+      persistTo,
+    );
     for (const r of rows) cityOfUser.set(String(r.id), { city: city.name, role: String(r.role) });
   }
   const userIds = [...cityOfUser.keys()];
@@ -227,7 +245,8 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
     cityOfTrip.set(String(t.id), rider.city);
     if (t.driver_id !== null) {
       const driver = cityOfUser.get(String(t.driver_id));
-      if (driver?.city !== rider.city) crossCity.push(`${t.id} (${rider.city} rider, ${driver?.city ?? "unknown"} driver)`);
+      if (driver?.city !== rider.city)
+        crossCity.push(`${t.id} (${rider.city} rider, ${driver?.city ?? "unknown"} driver)`);
     }
     const data = JSON.parse(String(t.data)) as { pickup?: { lat: number; lng: number } };
     if (data.pickup && !inBounds(data.pickup, CITIES[rider.city] as City)) outside.push(String(t.id));
@@ -302,7 +321,9 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
     binding: s.binding,
     buckets: map.byBucket.filter((b) => b === s.binding).length,
     chat: s.messages.length,
+    rooms: new Set(s.messages.map((m) => String(m.room_id))).size,
     notifications: s.notifications.length,
+    users: new Set(s.notifications.map((n) => String(n.user_id))).size,
   }));
   const cities: CityLoad[] = args.cities.map((city) => {
     const users = [...cityOfUser.values()].filter((u) => u.city === city.name);
@@ -320,7 +341,12 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
   return {
     shards: load,
     cities,
-    spread: { chat: spreadOf(load, "chat"), notifications: spreadOf(load, "notifications") },
+    spread: {
+      chat: spreadOf(load, "chat"),
+      rooms: spreadOf(load, "rooms"),
+      notifications: spreadOf(load, "notifications"),
+      users: spreadOf(load, "users"),
+    },
     checks,
   };
 }
