@@ -86,7 +86,8 @@ end.
 
 Ctrl-C ends the requests early (once more: skips the drain); the summary is still printed.
 Exit code 0 when the run went through (errors are counted in the summary), 1 when the
-service was unreachable or setting up the accounts failed, 2 for a bad option.`;
+service was unreachable or setting up the accounts failed, 2 for a bad option.
+Several cities at once, with checks of the routing to the shards: npm run simulate:cities.`;
 
 export class UsageError extends Error {}
 
