@@ -155,7 +155,7 @@ export const opsView: View = (root, api, session) => {
           h("h2", {}, "Busy cells"),
           h(
             "table",
-            { class: "cells" },
+            { class: "cells", "aria-label": "Busy cells" },
             h(
               "thead",
               {},

@@ -293,8 +293,10 @@ describe("the operations view's trips", () => {
 
     const opsPage = await signedIn(ops, DESKTOP);
     // Busy cells by place name, not H3 id.
-    await shows(opsPage, "table.cells tbody", /Union Square/);
-    expect(await opsPage.locator("table.cells tbody").textContent()).not.toMatch(/\b8[0-9a-f]{14}\b/);
+    await shows(opsPage, 'table[aria-label="Busy cells"] tbody', /Union Square/);
+    expect(await opsPage.locator('table[aria-label="Busy cells"] tbody').textContent()).not.toMatch(
+      /\b8[0-9a-f]{14}\b/,
+    );
 
     const trip = await rider.api.requestTrip({ pickup: PLACES.unionSquare, dropoff: PLACES.ferryBuilding });
     await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);

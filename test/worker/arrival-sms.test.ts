@@ -123,6 +123,23 @@ async function ringTimer(tripId: string): Promise<void> {
     return ctx.storage.setAlarm(Date.now());
   });
   await runTripAlarm(tripId);
+  // Under load the runtime may start that alarm itself first, and runTripAlarm then returns while the handler still
+  // awaits the notification log: wait until it has moved the timer on (or settled it).
+  const deadline = Date.now() + 10_000;
+  while (await dueTimers(tripId)) {
+    if (Date.now() > deadline) throw new Error(`the trip's alarm left its SMS timer due: ${tripId}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** How many of the trip's SMS timers are still at the 0 that ringTimer set. */
+function dueTimers(tripId: string): Promise<number> {
+  return runInDurableObject(tripStub(tripId), (_room, ctx) => {
+    const made = ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'arrival_sms'`).toArray().length > 0;
+    return made
+      ? ctx.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM arrival_sms WHERE check_at = 0`).one().n
+      : 0;
+  });
 }
 
 const ack = (user: TestUser, id: string) =>
