@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, sharedRoom } from "./helpers/users";
-import { SEEN_MS, signedInPage } from "./helpers/web-page";
+import { SEEN_MS, signedInPage, clickRequestRide } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-mobile`;
@@ -179,7 +179,7 @@ describe("the web app at every size", () => {
 
       await goOnline(driver, "Union Square");
       await checkView(driver, size, "driver-online");
-      await rider.getByRole("button", { name: "Request ride" }).click();
+      await clickRequestRide(rider);
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
       await checkView(rider, size, "rider-matching");
       await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
@@ -353,7 +353,7 @@ describe("the web app as an installed app", () => {
     expect(await rider.locator(".push-prompt").count()).toBe(0);
     expect(await rider.evaluate("window.__pushCalls")).toEqual([]);
 
-    await rider.getByRole("button", { name: "Request ride" }).click();
+    await clickRequestRide(rider);
     await shows(rider, "[data-testid=trip-status]", /Finding a driver/);
     const prompt = rider.locator(".push-prompt");
     await prompt.waitFor({ timeout: SEEN_MS });

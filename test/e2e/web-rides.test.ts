@@ -20,7 +20,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pdfBytes } from "../helpers/files";
 import { launchChromium } from "./helpers/browser";
-import { signedInPage } from "./helpers/web-page";
+import { signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor } from "./helpers/users";
 
@@ -196,7 +196,7 @@ describe("the web app's rides", () => {
     expect(await tiers.textContent()).toMatch(/Economy\s*\$\d+\.\d\d\s*pickup in \d+ (s|min)/);
     expect(await riderPage.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     await shot(riderPage, "2a-quote-tiers-phone");
-    await riderPage.getByRole("button", { name: "Request ride" }).click();
+    await clickRequestRide(riderPage);
     await shows(riderPage, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
     // The driver, over the SDK: accept, arrive, start with the rider's PIN, complete.
@@ -320,7 +320,7 @@ describe("the web app's rides", () => {
     expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
     await shot(page, "6b-quote-tiers-phone");
 
-    await page.getByRole("button", { name: "Request ride" }).click();
+    await clickRequestRide(page);
     await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
     const trip = await rider.api.currentTrip();
     if (!trip) throw new Error("no trip");

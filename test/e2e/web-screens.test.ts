@@ -15,7 +15,7 @@ import { RidewireError } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
-import { type AppPage, signedInPage } from "./helpers/web-page";
+import { type AppPage, signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor } from "./helpers/users";
 
@@ -205,7 +205,7 @@ describe("the web app's receipts and trip history", () => {
       },
       SEEN_MS,
     );
-    await page.getByRole("button", { name: "Request ride" }).click();
+    await clickRequestRide(page);
     await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
     const trip = await rider.api.currentTrip();
     if (!trip) throw new Error("no trip");

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
-import { signedInPage } from "./helpers/web-page";
+import { clickRequestRide, signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account } from "./helpers/users";
 
@@ -70,7 +70,7 @@ async function requestRide(rider: Page, from: string, to: string): Promise<void>
   await rider.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
   await rider.getByRole("button", { name: "Get a quote" }).click();
   await shows(rider, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
-  await rider.getByRole("button", { name: "Request ride" }).click();
+  await clickRequestRide(rider);
   await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 }
 

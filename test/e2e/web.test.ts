@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
+import { clickRequestRide } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web`;
@@ -147,7 +148,7 @@ describe("the web app", () => {
       await rider.getByRole("button", { name: "Get a quote" }).click();
       await shows(rider, ".quote", /Pickup in\s*\d+ (s|min)/);
       await shot(rider, "1-rider-quote");
-      await rider.getByRole("button", { name: "Request ride" }).click();
+      await clickRequestRide(rider);
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
       // A reload at once finds the trip (from the trip itself, not the lagging trip list).
       await rider.reload();

@@ -40,3 +40,13 @@ export async function signedInPage(
   await expect.poll(() => page.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain(who.user.name);
   return page;
 }
+
+/**
+ * Clicks "Request ride", ticking the surge confirm first when the quote asks for one: a test city that has seen many
+ * requests surges, and from 1.5x the button stays disabled until the rider accepts the fare (web-screens tests that).
+ */
+export async function clickRequestRide(page: Page): Promise<void> {
+  const accept = page.getByRole("checkbox", { name: /^I accept the / });
+  if (await accept.isVisible()) await accept.check();
+  await page.getByRole("button", { name: "Request ride" }).click();
+}
