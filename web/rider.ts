@@ -10,6 +10,7 @@
 import type { LatLng, Quote, Trip, TripConnection, TripDriver } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
+import { mapConfigOnce } from "./map-config";
 import { PlaceNames } from "./place-names";
 import { placeSearch } from "./place-search";
 import { SAN_FRANCISCO } from "./places";
@@ -46,7 +47,7 @@ export const riderView: View = (root, api, session) => {
   const map = new RideMap(city, "Map of San Francisco. Click to set the pickup, then the dropoff.");
   void map.upgrade(api);
   const names = new PlaceNames(api, city);
-  const geocoder = api.mapConfig().then(
+  const geocoder = mapConfigOnce(api).then(
     (c) => c.geocoder,
     () => false,
   );
