@@ -13,6 +13,7 @@ import { RideMap } from "./ride-map";
 import { SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
 import { offerPush } from "./push-prompt";
+import { endedTrip, forgetTrip, rememberTrip } from "./last-trip";
 import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
@@ -234,6 +235,7 @@ export const driverView: View = (root, api, session) => {
     if (first || trip?.status !== next.status)
       status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
     trip = next;
+    if (first) rememberTrip(session.user.id, next.id);
     tripBox.hidden = false;
     tripStatus.textContent = STATUS_TEXT[next.status];
     tripStatus.dataset.status = next.status;
@@ -249,8 +251,9 @@ export const driverView: View = (root, api, session) => {
     drawActions(next);
     drawCard();
     sos.hidden = !ACTIVE.has(next.status);
-    if (first && ACTIVE.has(next.status)) connectTrip(next);
-    if (ended) finish(next);
+    if (first) connectTrip(next);
+    // An ended trip shown first (a reload after its end) keeps its room open for the chat so far.
+    if (ended || (first && !ACTIVE.has(next.status))) finish(next, !ended);
   }
 
   function drawActions(t: Trip): void {
@@ -303,9 +306,11 @@ export const driverView: View = (root, api, session) => {
     conn.on("message", (f) => chat.add(f.message));
   }
 
-  function finish(t: Trip): void {
-    tripConnection?.close();
-    tripConnection = null;
+  function finish(t: Trip, keepChat = false): void {
+    if (!keepChat) {
+      tripConnection?.close();
+      tripConnection = null;
+    }
     tripChatBox?.close(chatClosedText(t.status));
     target = null;
     const next = h("button", { type: "button" }, "Back to offers");
@@ -341,6 +346,7 @@ export const driverView: View = (root, api, session) => {
 
   /** Off the trip; `lost` (handed back or taken away) leaves a note with a way back to offers. */
   function leaveTrip(message: string, lost = false): void {
+    forgetTrip(session.user.id);
     tripConnection?.close();
     tripConnection = null;
     tripChatBox = null;
@@ -474,6 +480,8 @@ export const driverView: View = (root, api, session) => {
   void api.currentTrip().then(
     (current) => {
       if (current && ACTIVE.has(current.status) && !trip) showTrip(current);
+      // None going on: the trip that ended here last, until the driver goes back to offers.
+      else if (!current) void endedTrip(api, session.user.id).then((ended) => ended && !trip && showTrip(ended));
     },
     () => undefined,
   );

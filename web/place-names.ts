@@ -6,6 +6,7 @@
  * of the city's list. Lookups are cached for the life of the view.
  */
 import type { LatLng, RidewireClient } from "@ridewire/client";
+import { mapConfigOnce } from "./map-config";
 import { type City, describePoint, metresBetween } from "./places";
 
 const keyOf = (p: LatLng) => `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
@@ -38,7 +39,7 @@ export class PlaceNames {
     if (this.names.has(key) || this.asked.has(key)) return;
     if (this.city.places.some((p) => metresBetween(p.at, point) <= 150)) return;
     this.asked.add(key);
-    this.geocoder ??= this.api.mapConfig().then(
+    this.geocoder ??= mapConfigOnce(this.api).then(
       (c) => c.geocoder,
       () => false,
     );

@@ -7,6 +7,7 @@
  */
 import type { LatLng, RidewireClient } from "@ridewire/client";
 import { CityMap, type MarkerKind } from "./map";
+import { mapConfigOnce } from "./map-config";
 import type { City } from "./places";
 
 type Drawing = {
@@ -61,7 +62,7 @@ export class RideMap {
     if (!hasWebGl()) return;
     let config: Awaited<ReturnType<RidewireClient["mapConfig"]>>;
     try {
-      config = await api.mapConfig();
+      config = await mapConfigOnce(api);
     } catch {
       return;
     }

@@ -10,6 +10,8 @@
 import type { LatLng, Quote, Trip, TripConnection, TripDriver } from "@ridewire/client";
 import { describeError, fill, h, minutes, money, statusLine } from "./dom";
 import type { View } from "./types";
+import { endedTrip, forgetTrip, rememberTrip } from "./last-trip";
+import { mapConfigOnce } from "./map-config";
 import { PlaceNames } from "./place-names";
 import { placeSearch } from "./place-search";
 import { SAN_FRANCISCO } from "./places";
@@ -46,7 +48,7 @@ export const riderView: View = (root, api, session) => {
   const map = new RideMap(city, "Map of San Francisco. Click to set the pickup, then the dropoff.");
   void map.upgrade(api);
   const names = new PlaceNames(api, city);
-  const geocoder = api.mapConfig().then(
+  const geocoder = mapConfigOnce(api).then(
     (c) => c.geocoder,
     () => false,
   );
@@ -355,6 +357,7 @@ export const riderView: View = (root, api, session) => {
     const ended = trip !== null && !first && ACTIVE.has(trip.status) && !ACTIVE.has(next.status);
     const changed = first || trip?.status !== next.status;
     trip = next;
+    if (first) rememberTrip(session.user.id, next.id);
     // Said from the trip's state, so the line is never older than the trip.
     if (changed)
       status.say(/[.…]$/.test(STATUS_TEXT[next.status]) ? STATUS_TEXT[next.status] : `${STATUS_TEXT[next.status]}.`);
@@ -425,6 +428,7 @@ export const riderView: View = (root, api, session) => {
     chatBox?.close(chatClosedText(t.status));
     const again = h("button", { type: "button", class: "primary" }, "Plan another ride");
     again.addEventListener("click", () => {
+      forgetTrip(session.user.id);
       connection?.close();
       connection = null;
       chatBox = null;
@@ -522,6 +526,8 @@ export const riderView: View = (root, api, session) => {
   void api.currentTrip().then(
     (current) => {
       if (current && ACTIVE.has(current.status)) show(current);
+      // None going on: the trip that ended here last, until the rider plans another ride.
+      else void endedTrip(api, session.user.id).then((ended) => ended && !trip && show(ended));
     },
     () => undefined,
   );

@@ -9,12 +9,13 @@
  */
 import * as maplibregl from "maplibre-gl";
 import type { StyleSpecification } from "maplibre-gl";
-import { Protocol } from "pmtiles";
+import { PMTiles, Protocol } from "pmtiles";
 import type { LatLng } from "@ridewire/client";
 import type { MarkerKind } from "./map";
 import type { City } from "./places";
 
-let pmtilesAdded = false;
+/** One protocol for the page, so the archive's header read for the credit is the one the tiles use. */
+let pmtiles: Protocol | null = null;
 
 /** A style for a Protomaps-layered archive at `archiveUrl`; no labels (they would need a glyph server). */
 function archiveStyle(archiveUrl: string): StyleSpecification {
@@ -23,8 +24,9 @@ function archiveStyle(archiveUrl: string): StyleSpecification {
     sources: {
       basemap: {
         type: "vector",
+        // No credit of its own: the attribution is the archive's metadata's (see `creditArchive`), so an
+        // OpenStreetMap extract credits OpenStreetMap and the schematic development city credits no one.
         url: `pmtiles://${archiveUrl}`,
-        attribution: '<a href="https://openstreetmap.org/copyright">© OpenStreetMap</a>',
       },
     },
     layers: [
@@ -69,17 +71,18 @@ export class StreetMap {
   private loaded = false;
 
   constructor(city: City, label: string, source: { style: string | null; tiles: string | null }) {
-    if (!pmtilesAdded) {
+    if (!pmtiles) {
       // Its ES module build starts its worker from a file of its own, copied there by scripts/build-web.mjs.
       maplibregl.setWorkerUrl("/build/maplibre-gl-worker.mjs");
-      maplibregl.addProtocol("pmtiles", new Protocol().tile);
-      pmtilesAdded = true;
+      pmtiles = new Protocol();
+      maplibregl.addProtocol("pmtiles", pmtiles.tile);
     }
     this.el = document.createElement("div");
     this.el.className = "street-map";
     this.el.setAttribute("role", "region");
     this.el.setAttribute("aria-label", label);
-    const style = source.style ?? archiveStyle(new URL(source.tiles ?? "", location.origin).href);
+    const archiveUrl = source.style ? null : new URL(source.tiles ?? "", location.origin).href;
+    const style = source.style ?? archiveStyle(archiveUrl ?? "");
     this.map = new maplibregl.Map({
       container: this.el,
       style,
@@ -87,8 +90,10 @@ export class StreetMap {
         [city.west, city.south],
         [city.east, city.north],
       ],
-      attributionControl: { compact: true },
+      // An operator's style carries its own credits; the archive's is added once its metadata is read.
+      attributionControl: archiveUrl ? false : { compact: true },
     });
+    if (archiveUrl) void this.creditArchive(pmtiles, archiveUrl);
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     this.map.on("load", () => {
       this.loaded = true;
@@ -109,6 +114,27 @@ export class StreetMap {
         this.map.getLayer("roads") ? this.map.queryRenderedFeatures({ layers: ["roads"] }).length : 0,
       );
     });
+  }
+
+  /**
+   * The archive's own credit (its metadata's `attribution`), or none when it names none, as the
+   * schematic development city does: the style above is ours, the data is not, and a credit to a
+   * source that drew none of it would be wrong. Unreadable metadata leaves the map uncredited.
+   */
+  private async creditArchive(protocol: Protocol, archiveUrl: string): Promise<void> {
+    let archive = protocol.get(archiveUrl);
+    if (!archive) {
+      archive = new PMTiles(archiveUrl);
+      protocol.add(archive);
+    }
+    let attribution: unknown;
+    try {
+      attribution = ((await archive.getMetadata()) as { attribution?: unknown } | null)?.attribution;
+    } catch {
+      return;
+    }
+    if (typeof attribution !== "string" || attribution.trim() === "") return;
+    this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: attribution }));
   }
 
   /** Once the map is in the page: its size is known only then, so the city is fitted again. */

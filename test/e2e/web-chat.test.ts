@@ -332,6 +332,8 @@ describe("the web app's chat", () => {
     const phone = await chatPage(ada, PHONE);
     await shows(phone.locator("h2 .total .badge"), /[1-9]/);
     await shot(phone, "4-list-phone");
+    // The list alone: no empty "Choose or create a room" card under it on a phone.
+    await expect.poll(() => phone.locator(".chat-layout > .room").isVisible()).toBe(false);
     await expectNoSidewaysScroll(phone);
     await openRoom(phone, room.name);
     const image = messageWith(phone, "wide picture").locator("img");

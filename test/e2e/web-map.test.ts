@@ -72,10 +72,14 @@ async function signedIn(
   who: Account,
   viewport = DESKTOP,
   noWebGl = false,
-): Promise<{ page: AppPage; tiles: [number, string | null][] }> {
+): Promise<{ page: AppPage; tiles: [number, string | null][]; mapAsks: () => number }> {
   let tiles: [number, string | null][] = [];
+  let mapAsks = 0;
   const page = await signedInPage(browser, contexts, server.baseUrl, who, { viewport }, (p) => {
     tiles = tileAnswers(p);
+    p.on("request", (req) => {
+      if (new URL(req.url()).pathname === "/v1/map") mapAsks++;
+    });
     // A browser without WebGL (an old one, or one with it switched off): no context of either kind.
     if (noWebGl)
       void p.addInitScript(`{
@@ -85,7 +89,7 @@ async function signedIn(
         };
       }`);
   });
-  return { page, tiles };
+  return { page, tiles, mapAsks: () => mapAsks };
 }
 
 for (const [size, viewport] of [
@@ -95,7 +99,7 @@ for (const [size, viewport] of [
   describe(`street map at ${size} size`, () => {
     it("draws the streets from the Worker's tile archive, read by range", async () => {
       const rider = await account(server.baseUrl, "rider", `Map Rider ${size}`);
-      const { page, tiles } = await signedIn(rider, viewport);
+      const { page, tiles, mapAsks } = await signedIn(rider, viewport);
       const map = page.locator(".street-map");
       await expect.poll(() => map.getAttribute("data-loaded"), { timeout: SEEN_MS }).toBe("true");
       await expect
@@ -107,6 +111,11 @@ for (const [size, viewport] of [
         expect(range).toMatch(/^bytes \d+-\d+\/\d+$/);
       }
       expect(await page.locator("svg.city-map").count()).toBe(0);
+      // The map, the place search and the place names share one answer of GET /v1/map.
+      expect(mapAsks()).toBe(1);
+      // The credit is the archive's metadata's: the schematic development city names no data source.
+      expect(await map.textContent()).not.toContain("OpenStreetMap");
+      expect(await page.locator(".maplibregl-ctrl-attrib").count()).toBe(0);
       // No sideways scrolling at either size.
       expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
       await shot(page, `rider-street-map-${size}`);
