@@ -35,6 +35,15 @@ export function append(parent: Node, ...children: Child[]): void {
   }
 }
 
+/**
+ * A wide table that scrolls sideways within its own box, never the page. The box is a named,
+ * focusable region: keyboard users can scroll it too (axe's scrollable-region-focusable).
+ */
+export function scrollingTable(table: HTMLTableElement): HTMLDivElement {
+  const label = table.getAttribute("aria-label") ?? "Table";
+  return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: 0 }, table);
+}
+
 /** Replaces the children of `el`. */
 export function fill(el: Element, ...children: Child[]): void {
   el.replaceChildren();

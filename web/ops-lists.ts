@@ -19,6 +19,7 @@ export function searchCard(api: RidewireClient, actOn: (tripId: string, why: str
   const status = statusLine();
   const words = h("input", {
     type: "search",
+    class: "search-box",
     name: "q",
     placeholder: "Name, email or id",
     "aria-label": "Search words",

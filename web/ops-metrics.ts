@@ -6,7 +6,7 @@
  * request-to-offer time). Compact tables; docs/METRICS.md has the long history.
  */
 import type { OpsMetricsResponse } from "@ridewire/client";
-import { fill, h } from "./dom";
+import { fill, h, scrollingTable } from "./dom";
 
 /** Milliseconds under a second, seconds above: dispatch takes tens of ms on a quiet city, seconds on a busy one. */
 const duration = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
@@ -14,11 +14,13 @@ const ms = (timing: { avgMs: number; maxMs: number } | null) =>
   timing ? `${duration(timing.avgMs)} (max ${duration(timing.maxMs)})` : "–";
 
 const table = (label: string, head: string[], rows: HTMLElement[], empty: string) =>
-  h(
-    "table",
-    { class: "cells", "aria-label": label },
-    h("thead", {}, h("tr", {}, ...head.map((name) => h("th", {}, name)))),
-    h("tbody", {}, ...(rows.length ? rows : [h("tr", {}, h("td", { colspan: head.length, class: "hint" }, empty))])),
+  scrollingTable(
+    h(
+      "table",
+      { class: "cells", "aria-label": label },
+      h("thead", {}, h("tr", {}, ...head.map((name) => h("th", {}, name)))),
+      h("tbody", {}, ...(rows.length ? rows : [h("tr", {}, h("td", { colspan: head.length, class: "hint" }, empty))])),
+    ),
   );
 
 export function metricsCard(): { el: HTMLElement; draw: (view: OpsMetricsResponse) => void } {

@@ -99,6 +99,7 @@ export function stuckTripsCard(api: RidewireClient): {
 
   const search = h("input", {
     type: "search",
+    class: "search-box",
     name: "trip-id",
     placeholder: "Trip id",
     "aria-label": "Find a trip by id",

@@ -6,7 +6,7 @@
  * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
-import { clock, describeError, fill, h, statusLine } from "./dom";
+import { clock, describeError, fill, h, scrollingTable, statusLine } from "./dom";
 import type { View } from "./types";
 import { CityMap } from "./map";
 import { SAN_FRANCISCO } from "./places";
@@ -153,23 +153,25 @@ export const opsView: View = (root, api, session) => {
           "section",
           { class: "card" },
           h("h2", {}, "Busy cells"),
-          h(
-            "table",
-            { class: "cells", "aria-label": "Busy cells" },
+          scrollingTable(
             h(
-              "thead",
-              {},
+              "table",
+              { class: "cells", "aria-label": "Busy cells" },
               h(
-                "tr",
+                "thead",
                 {},
-                h("th", {}, "area"),
-                h("th", {}, "drivers"),
-                h("th", {}, "trips"),
-                h("th", {}, "requests"),
-                h("th", {}, "surge"),
+                h(
+                  "tr",
+                  {},
+                  h("th", {}, "area"),
+                  h("th", {}, "drivers"),
+                  h("th", {}, "trips"),
+                  h("th", {}, "requests"),
+                  h("th", {}, "surge"),
+                ),
               ),
+              table,
             ),
-            table,
           ),
         ),
         status.el,
