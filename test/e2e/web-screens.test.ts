@@ -303,18 +303,21 @@ describe("the operations view's trips", () => {
     await driver.getByRole("button", { name: "Accept" }).click();
     await shows(driver, "[data-testid=trip-status]", "Driver on the way");
 
-    // The trip found by its rider's name (the history has it a second behind), then taken to the actions card.
+    // The trip found by its rider's name, then taken to the actions card. The search reads the
+    // trips' history, which lags the trip by a moment: search again until it has the acceptance.
     await opsPage.getByLabel("Search words").fill("cai cancelled");
+    const found = opsPage.locator(`.found[data-trip="${trip.id}"]`);
     await waitFor(
-      "the search to find the trip",
+      "the search to find the trip with its driver on the way",
       async () => {
         await opsPage.getByRole("button", { name: "Search", exact: true }).click();
         await opsPage.waitForTimeout(300);
-        return (await opsPage.locator(`.found[data-trip="${trip.id}"]`).count()) === 1 ? true : undefined;
+        if ((await found.count()) !== 1) return undefined;
+        const text = (await found.textContent()) ?? "";
+        return /Union Square → Ferry Building · Driver on the way/.test(text) ? true : undefined;
       },
       SEEN_MS,
     );
-    await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Union Square → Ferry Building · Driver on the way/);
     await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Rider Cai Cancelled · driver Dina Desk/);
     await opsPage.locator(`.found[data-trip="${trip.id}"]`).getByRole("button", { name: "Actions" }).click();
     const row = opsPage.locator(`.stuck[data-trip="${trip.id}"]`);
