@@ -16,21 +16,32 @@ const SYSTEM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-b
 /** `SYSTEM_CHROMIUM_PATH` lets CI hide a system browser to prove the npm one serves alone. */
 const SYSTEM_CHROMIUM = process.env.SYSTEM_CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export async function launchChromium(): Promise<{ browser: Browser; source: BrowserSource; executablePath: string }> {
+/** A Chromium installed on the machine, if one is named or at Debian's path; else the npm one serves. */
+function installedChromium(): { source: Exclude<BrowserSource, "npm">; executablePath: string } | undefined {
   const override = process.env.CHROMIUM_PATH;
   if (override) {
     if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override} does not exist`);
-    return {
-      browser: await chromium.launch({ executablePath: override, args: SYSTEM_ARGS }),
-      source: "CHROMIUM_PATH",
-      executablePath: override,
-    };
+    return { source: "CHROMIUM_PATH", executablePath: override };
   }
-  if (existsSync(SYSTEM_CHROMIUM)) {
+  if (existsSync(SYSTEM_CHROMIUM)) return { source: "system", executablePath: SYSTEM_CHROMIUM };
+  return undefined;
+}
+
+/**
+ * The e2e project's global setup: unpack the npm Chromium once, before the test files start.
+ * Files run side by side, and two of them unpacking into the same temp dir at once could launch
+ * a half-written binary.
+ */
+export default async function unpackChromiumOnce(): Promise<void> {
+  if (installedChromium() === undefined) await sparticuz.executablePath();
+}
+
+export async function launchChromium(): Promise<{ browser: Browser; source: BrowserSource; executablePath: string }> {
+  const installed = installedChromium();
+  if (installed) {
     return {
-      browser: await chromium.launch({ executablePath: SYSTEM_CHROMIUM, args: SYSTEM_ARGS }),
-      source: "system",
-      executablePath: SYSTEM_CHROMIUM,
+      browser: await chromium.launch({ executablePath: installed.executablePath, args: SYSTEM_ARGS }),
+      ...installed,
     };
   }
   const executablePath = await sparticuz.executablePath();
