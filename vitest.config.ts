@@ -2,7 +2,6 @@
 // import); everything that touches bindings runs on workerd through the Cloudflare plugin;
 // and e2e drives the client SDK in Node (plus Bun and Deno) against real `wrangler dev`
 // processes, which each test file starts on a free port and a fresh --persist-to directory.
-import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
@@ -18,21 +17,12 @@ const sourceFirst = { resolve: { conditions: ["@ridewire/source", ...defaultServ
  */
 const TEST_TIMEOUT_MS = 20_000;
 
-/**
- * Test files run side by side, at least two at a time. Vitest's default (one fewer than the
- * cores) is one file at a time on these 2-core hosts, and most of an e2e file's time is spent
- * waiting on its `wrangler dev` and its browser, not on a core: one at a time took CI past 20
- * minutes. Every file has its own server, port and state directory, so none waits on another.
- */
-const FILES_AT_ONCE = Math.max(2, availableParallelism() - 1);
-
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   // The partition databases' own schema (src/db/shards.ts), applied to every SHARD_n binding.
   const shardMigrations = await readD1Migrations("./migrations-shard");
   return {
     test: {
-      maxWorkers: FILES_AT_ONCE,
       projects: [
         {
           ssr: sourceFirst,
@@ -176,7 +166,7 @@ export default defineConfig(async () => {
             name: "e2e",
             include: ["test/e2e/**/*.test.ts"],
             environment: "node",
-            globalSetup: ["test/e2e/helpers/browser.ts"],
+            globalSetup: ["test/e2e/helpers/browser.ts", "test/e2e/helpers/migrated-state.ts"],
             testTimeout: 60_000,
             hookTimeout: 120_000,
           },

@@ -29,12 +29,27 @@ function installedChromium(): { source: Exclude<BrowserSource, "npm">; executabl
 
 /**
  * The e2e project's global setup: unpack the npm Chromium once, before the test files start.
- * Files run side by side, and two of them unpacking into the same temp dir at once could launch
- * a half-written binary.
+ * On a machine with more than two cores vitest runs files side by side, and two of them unpacking
+ * into the same temp dir at once could launch a half-written binary.
  */
 export default async function unpackChromiumOnce(): Promise<void> {
   if (installedChromium() === undefined) await sparticuz.executablePath();
 }
+
+/**
+ * The npm build's flags that these tests leave out. `--single-process` (made for AWS Lambda's one-process limit):
+ * in it, a second browser context loading a page with a service worker (the web app's, public/sw.js) brings the whole
+ * browser down. The GPU ones: they composite every frame through SwiftShader, a GPU emulated on the CPU, which cost
+ * the browser tests about a third of their CPU time; with `--disable-gpu` Chromium paints in software, and WebGL
+ * (MapLibre's street map) still has SwiftShader through `--enable-unsafe-swiftshader`, which stays.
+ */
+const UNWANTED_NPM_ARGS = new Set([
+  "--single-process",
+  "--in-process-gpu",
+  "--ignore-gpu-blocklist",
+  "--use-gl=angle",
+  "--use-angle=swiftshader",
+]);
 
 export async function launchChromium(): Promise<{ browser: Browser; source: BrowserSource; executablePath: string }> {
   const installed = installedChromium();
@@ -45,9 +60,10 @@ export async function launchChromium(): Promise<{ browser: Browser; source: Brow
     };
   }
   const executablePath = await sparticuz.executablePath();
-  // Not --single-process (made for AWS Lambda's one-process limit): in it, a second browser
-  // context loading a page with a service worker (the web app's, public/sw.js) brings the whole
-  // browser down. Renderers of their own cost a little memory and nothing else here.
-  const args = [...sparticuz.args.filter((arg) => arg !== "--single-process"), "--disable-background-networking"];
+  const args = [
+    ...sparticuz.args.filter((arg) => !UNWANTED_NPM_ARGS.has(arg)),
+    "--disable-gpu",
+    "--disable-background-networking",
+  ];
   return { browser: await chromium.launch({ executablePath, args, headless: true }), source: "npm", executablePath };
 }

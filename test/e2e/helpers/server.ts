@@ -4,16 +4,14 @@
  * the whole process group (wrangler and its workerd children) the way a crash would; `start()`
  * brings it back on the same port and the same state. Logs go to test-artifacts/.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { unstable_readConfig } from "wrangler";
+import { inject } from "vitest";
+import { applyMigrations, ROOT, wranglerArgs, wranglerEnv as env } from "./wrangler";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const READY_TIMEOUT_MS = 60_000;
 
 export type DevServer = {
@@ -41,21 +39,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs wrangler on the Node that runs the tests (the project's Node 22), whatever PATH says. */
-function wranglerArgs(args: string[]): [string, string[]] {
-  return [process.execPath, [WRANGLER, ...args]];
-}
-
-// X_LOCAL_OBSERVABILITY off as in `npm run dev` (scripts/dev.mjs says why): the same runtime as users get.
-const env = () => ({
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  CI: "1",
-  NO_COLOR: "1",
-  FORCE_COLOR: "0",
-  X_LOCAL_OBSERVABILITY: "false",
-});
-
 /**
  * `vars` override wrangler.toml's [vars] for this server (`--var NAME:VALUE`), e.g. a short ACCESS_TOKEN_TTL_SECONDS.
  */
@@ -67,13 +50,11 @@ export async function devServer(name: string, options: { vars?: Record<string, s
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `e2e-${name}.log`);
 
-  // DB and every shard (src/db/shards.ts), each from its own migrations_dir.
-  for (const { binding } of unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).d1_databases) {
-    const [node, migrate] = wranglerArgs(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo]);
-    const migrated = spawnSync(node, migrate, { cwd: ROOT, env: env(), encoding: "utf8" });
-    if (migrated.status !== 0)
-      throw new Error(`migrations of ${binding} failed:\n${migrated.stdout}\n${migrated.stderr}`);
-  }
+  // A copy of the state the global setup migrated (helpers/migrated-state.ts); migrated here when
+  // there is none (a file run on its own outside the e2e project).
+  const migrated = inject("migratedState");
+  if (migrated) cpSync(migrated, persistTo, { recursive: true });
+  else applyMigrations(persistTo);
 
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
