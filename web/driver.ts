@@ -14,7 +14,7 @@ import { SAN_FRANCISCO } from "./places";
 import { earningsCard } from "./driver-earnings";
 import { offerPush } from "./push-prompt";
 import { endedTrip, forgetTrip, rememberTrip } from "./last-trip";
-import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
+import { ACTIVE, chatClosedText, ratingForm, riderLine, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 /** A fix at least this often while moving, and while parked so as not to go stale (60 s). */
 const FIX_EVERY_MS = 2_000;
@@ -203,6 +203,7 @@ export const driverView: View = (root, api, session) => {
     fill(
       offerBox,
       h("h2", {}, "New trip"),
+      o.rider && h("p", { class: "offer-rider", "data-testid": "offer-rider" }, riderLine(o.rider)),
       routeLine,
       h("p", {}, `Fare ${money(o.fare)} · pickup in ${minutes(o.pickupEtaSec)} · `, countdown),
       h("div", { class: "row" }, accept, decline),
@@ -214,6 +215,7 @@ export const driverView: View = (root, api, session) => {
   const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
   const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
   const tripDetail = h("p", { class: "trip-detail" });
+  const riderText = h("p", { class: "trip-rider", "data-testid": "trip-rider", hidden: true });
   const actions = h("div", { class: "row" });
   const endBox = h("div", { class: "trip-end" });
   const chatSlot = h("div");
@@ -244,6 +246,8 @@ export const driverView: View = (root, api, session) => {
       if (trip === next) tripDetail.textContent = `${route(next.pickup, next.dropoff, redraw)}${price}`;
     };
     redraw();
+    riderText.hidden = next.rider === undefined;
+    riderText.textContent = next.rider ? riderLine(next.rider) : "";
     map.setMarker("pickup", ACTIVE.has(next.status) ? next.pickup : null, "pickup", "Pickup");
     map.setMarker("dropoff", ACTIVE.has(next.status) ? next.dropoff : null, "dropoff", "Dropoff");
     if (autoDrive.checked)
@@ -419,7 +423,7 @@ export const driverView: View = (root, api, session) => {
   );
   const earnings = earningsCard(api);
   void earnings.refresh();
-  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, tripDetail, actions, sos, endBox, chatSlot);
+  fill(tripBox, h("h2", {}, "Your trip"), tripStatus, riderText, tripDetail, actions, sos, endBox, chatSlot);
   fill(
     root,
     h(

@@ -21,7 +21,7 @@ import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
 import { cancelConfirm } from "./rider-cancel";
 import { offerPush } from "./push-prompt";
-import { ACTIVE, chatClosedText, ratingForm, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
+import { ACTIVE, chatClosedText, ratingForm, ratingText, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
 /** When to read the wallet again after a trip ends (its settlement is posted behind the end). */
@@ -36,7 +36,7 @@ const tierLabel = (tier: string) => (tier.length <= 2 ? tier.toUpperCase() : tie
 
 /** "Ines · ★ 4.8 · White Skoda Octavia · AB 12 CD": whom and which car the rider looks for. */
 function driverLine(driver: TripDriver): string {
-  const rating = driver.rating === null ? "new driver" : `★ ${driver.rating.toFixed(1)}`;
+  const rating = ratingText(driver.rating, "new driver");
   const car = driver.vehicle
     ? ` · ${driver.vehicle.colour} ${driver.vehicle.make} ${driver.vehicle.model} · ${driver.vehicle.plate}`
     : "";

@@ -4,8 +4,18 @@
  * room connection (history by resume, then live), the rating form after completion, the SOS
  * button, and the words for each status.
  */
-import type { LatLng, Message, RidewireClient, Trip, TripConnection } from "@ridewire/client";
+import type { LatLng, Message, RidewireClient, Trip, TripConnection, TripRider } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
+
+/** "★ 4.8" to one decimal, or `unrated` ("new driver") before anyone rated them. */
+export function ratingText(rating: number | null, unrated: string): string {
+  return rating === null ? unrated : `★ ${rating.toFixed(1)}`;
+}
+
+/** "Cai · ★ 4.6": whom the driver is to pick up, on the offer and on the trip. */
+export function riderLine(rider: TripRider): string {
+  return `${rider.firstName} · ${ratingText(rider.rating, "new rider")}`;
+}
 
 export const STATUS_TEXT: Record<Trip["status"], string> = {
   scheduled: "Scheduled",

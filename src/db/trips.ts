@@ -18,6 +18,7 @@ import {
 } from "../protocol/dispatch";
 import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
+import { type Rating, ratingFromRow, ratingQuery } from "./ratings";
 import { unlistQuery } from "./scheduled-trips";
 import type { SqlCondition } from "./sql-condition";
 import { activeTrips, quotes, ratings, riderActivity, tripRequests, trips } from "./schema";
@@ -42,8 +43,8 @@ export async function saveQuotes(d1: D1Database, riderId: string, stored: readon
 
 /**
  * What a trip request reads before it goes on, in one D1 round trip: the trip an earlier request
- * with this Idempotency-Key made, the quote it names, and the rider's recent requests and cancels
- * (the request limits).
+ * with this Idempotency-Key made, the quote it names, the rider's recent requests and cancels
+ * (the request limits), and the rider's rating (what their driver is shown of them).
  */
 export async function findRequestQuoteAndActivity(
   d1: D1Database,
@@ -52,7 +53,12 @@ export async function findRequestQuoteAndActivity(
   quoteId: string | undefined,
   now: number,
   limits: RequestLimits,
-): Promise<{ earlierTripId: string | undefined; quote: StoredQuote | undefined; activity: RiderActivity }> {
+): Promise<{
+  earlierTripId: string | undefined;
+  quote: StoredQuote | undefined;
+  activity: RiderActivity;
+  riderRating: Rating;
+}> {
   const db = drizzle(d1);
   // A lookup the request does not need runs as LIMIT 0, so the batch keeps one shape.
   const request = tripRequestQuery(db, riderId, key ?? "").limit(key === undefined ? 0 : 1);
@@ -61,15 +67,17 @@ export async function findRequestQuoteAndActivity(
     .from(quotes)
     .where(and(eq(quotes.id, quoteId ?? ""), eq(quotes.riderId, riderId)))
     .limit(quoteId === undefined ? 0 : 1);
-  const [[requestRow], [quoteRow], [activity]] = await db.batch([
+  const [[requestRow], [quoteRow], [activity], [rating]] = await db.batch([
     request,
     quote,
     riderActivityQuery(db, riderId, now, limits),
+    ratingQuery(db, riderId),
   ]);
   return {
     earlierTripId: requestRow?.tripId,
     quote: quoteRow ? StoredQuote.parse(quoteRow.data) : undefined,
     activity: activity ?? NO_ACTIVITY,
+    riderRating: ratingFromRow(rating),
   };
 }
 

@@ -52,6 +52,19 @@ export const QuoteTerms = z.object({
 export type QuoteTerms = z.infer<typeof QuoteTerms>;
 
 const Millis = z.number().int();
+
+/**
+ * The rider as their driver sees them, from the offer on: the first word of their name and their
+ * rating (the average of the stars drivers gave them; null before any), as they were when the
+ * trip was requested. Nothing else of the rider reaches the driver.
+ */
+export const TripRider = z.object({ firstName: z.string().max(50), rating: z.number().nullable() });
+export type TripRider = z.infer<typeof TripRider>;
+
+/** The first word of a display name, as much of a person as the other side of a trip is shown. */
+export function firstNameOf(name: string, fallback: string): string {
+  return (name.trim().split(/\s+/)[0] || fallback).slice(0, 50);
+}
 /**
  * The trip's side of an open offer: which driver holds it, since and until when. What the
  * driver is shown of it is protocol/dispatch.ts's `Offer`.
@@ -107,6 +120,8 @@ export const TripState = z.object({
   /** How the final fare relates to the quote (cap, review); set at completion when the caller knows it. */
   fareDecision: FareDecision.optional(),
   cancellationFee: Money.nullable(),
+  /** Who asked for the ride, as the driver is shown them; absent on trips stored before it existed. */
+  rider: TripRider.optional(),
   createdAt: Millis,
   updatedAt: Millis,
 });
@@ -201,16 +216,17 @@ export const FREE_PICKUP_WAIT_MS = 60_000;
 /** Why the service ended a scheduled ride before dispatch; the cancel's reason code. */
 export type ScheduleLapse = Extract<CancelReasonCode, "schedule_unfunded" | "schedule_rider_busy">;
 
-export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote"> & {
+export type NewTrip = Pick<TripState, "id" | "riderId" | "pickup" | "dropoff" | "quote" | "rider"> & {
   now: number;
   /** A scheduled ride's pickup time: the trip starts `scheduled` instead of `matching`. */
   scheduledAt?: number;
 };
 
-export function createTrip({ id, riderId, pickup, dropoff, quote, now, scheduledAt }: NewTrip): TripState {
+export function createTrip({ id, riderId, pickup, dropoff, quote, now, scheduledAt, rider }: NewTrip): TripState {
   return {
     id,
     riderId,
+    ...(rider === undefined ? {} : { rider }),
     driverId: null,
     status: scheduledAt === undefined ? "matching" : "scheduled",
     ...(scheduledAt === undefined ? {} : { scheduledAt }),

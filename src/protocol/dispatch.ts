@@ -6,7 +6,9 @@
 import { z } from "zod";
 import { FareBreakdown, FareDecision } from "../domain/fare";
 import { CancelReasonCode, DriverCancelBody, RiderCancelBody } from "../domain/cancel-reasons";
-import { TripStatus } from "../domain/trip";
+import { TripRider, TripStatus } from "../domain/trip";
+
+export { TripRider };
 import { LatLng, type Message, MessageText, Money } from "./common";
 import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
 import { TripDriver, VehicleTier } from "./vehicles";
@@ -114,6 +116,11 @@ export const Trip = z.object({
    * plate); never before a driver accepted (README, "Drivers and vehicles").
    */
   driver: TripDriver.optional(),
+  /**
+   * The rider as their driver sees them, from acceptance on: first name and rating (null before any); absent on
+   * trips requested before it was shown (README, "Drivers and vehicles").
+   */
+  rider: TripRider.optional(),
 });
 export type Trip = z.infer<typeof Trip>;
 
@@ -257,6 +264,8 @@ export const Offer = z.object({
   fare: Money,
   pickupEtaSec: z.number().int(),
   expiresAt: z.number().int(),
+  /** Who asked for the ride: first name and rating, for the driver to decide with; absent on older trips. */
+  rider: TripRider.optional(),
 });
 export type Offer = z.infer<typeof Offer>;
 

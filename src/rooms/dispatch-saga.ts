@@ -219,6 +219,7 @@ export class DispatchSaga {
       fare: trip.quote.fare,
       pickupEtaSec: candidate.pickupEtaSec,
       expiresAt: offered.expiresAt,
+      ...(trip.rider === undefined ? {} : { rider: trip.rider }),
     };
     try {
       await ports.showOffer(driverId, offer);

@@ -3,7 +3,7 @@
  * The trip's own rows in its SQLite: the state that domain/trip decides on, the quote the trip
  * was made from, and per driver the seq from which they may read the trip's log.
  */
-import { createTrip, type QuoteTerms, TripState } from "../domain/trip";
+import { createTrip, type QuoteTerms, type TripRider, TripState } from "../domain/trip";
 import { ApiError } from "../errors";
 import { Quote } from "../protocol/dispatch";
 
@@ -11,7 +11,15 @@ import { Quote } from "../protocol/dispatch";
  * What the Worker creates a trip from: its id, its rider, the quote with the terms it was priced on, and for a
  * scheduled ride its pickup time.
  */
-export type NewTripInput = { id: string; riderId: string; quote: Quote; terms: QuoteTerms; scheduledAt?: number };
+export type NewTripInput = {
+  id: string;
+  riderId: string;
+  quote: Quote;
+  terms: QuoteTerms;
+  scheduledAt?: number;
+  /** The rider as their driver will see them (name and rating); absent from callers that predate it. */
+  rider?: TripRider;
+};
 
 export function createRecordSchema(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS trip (id TEXT PRIMARY KEY, state TEXT NOT NULL, quote TEXT NOT NULL)`);
@@ -37,10 +45,11 @@ export class TripRecord {
 
   /** Stores the new trip, in `matching` from `now` (`scheduled` with a pickup time); returns its state. */
   insert(input: NewTripInput, now: number): TripState {
-    const { id, riderId, quote, terms, scheduledAt } = input;
+    const { id, riderId, quote, terms, scheduledAt, rider } = input;
     const state = createTrip({
       id,
       riderId,
+      ...(rider === undefined ? {} : { rider }),
       pickup: quote.pickup,
       dropoff: quote.dropoff,
       quote: terms,

@@ -6,6 +6,7 @@
  * learns them from the driver's own accept, so a viewer costs no read of the users table.
  */
 import { toBase64Url, utf8 } from "../auth/encoding";
+import { firstNameOf } from "../domain/trip";
 import { newId } from "../ids";
 import type { LazyTables } from "./lazy-tables";
 
@@ -103,7 +104,7 @@ export class TripShares {
 
   /** Keeps the first word of the accepting driver's name: all the shared view shows of them. */
   rememberDriver(driverId: string, name: string): void {
-    const firstName = (name.trim().split(/\s+/)[0] || "Your driver").slice(0, 50);
+    const firstName = firstNameOf(name, "Your driver");
     this.tables.ensure("trip_driver_name", DRIVER_NAME_TABLE);
     this.sql.exec(
       `INSERT INTO trip_driver_name (driver_id, first_name) VALUES (?, ?)

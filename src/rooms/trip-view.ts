@@ -65,6 +65,7 @@ export function tripView(
       : {}),
     ...(state.fareDecision ? { fareDecision: state.fareDecision } : {}),
     ...(driver && state.driverId !== null ? { driver } : {}),
+    ...(state.rider && state.driverId !== null ? { rider: state.rider } : {}),
   };
 }
 

@@ -154,11 +154,13 @@ describe("the web app", () => {
       await rider.reload();
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
 
-      // The offer, with its countdown, on the driver's screen.
+      // The offer, with its countdown and whom it picks up (first name and rating alone), on the driver's screen.
       await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      await shows(driver, "[data-testid=offer-rider]", /^Rita · new rider$/);
       await shot(driver, "2-driver-offer");
       await driver.getByRole("button", { name: "Accept" }).click();
       await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+      await shows(driver, "[data-testid=trip-rider]", /^Rita · new rider$/);
       await shows(rider, "[data-testid=trip-status]", "Driver on the way");
       // The operations view's live metrics (GET /v1/ops/metrics): the request and its accept in the dispatch
       // table, the driver's channel among the open connections, a few seconds late (isolates flush every 5 s).

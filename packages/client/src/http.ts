@@ -43,6 +43,7 @@ import type {
   TripHistoryEntry,
   TripHistoryResponse,
   TripRequestBody,
+  TripRider,
 } from "../../../src/protocol/dispatch";
 import type {
   AdminDriverListResponse,
@@ -2010,6 +2011,7 @@ export type {
   RiderCancelCode,
   TripCancellation,
   Offer,
+  TripRider,
   OpsCellsResponse,
   OpsMetricsResponse,
   DispatchHealth,

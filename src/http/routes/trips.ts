@@ -33,7 +33,7 @@ import { admitRequest, type RequestLimits } from "../../domain/request-limits";
 import { priceQuote, quoteBreakdown } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
-import { isActive } from "../../domain/trip";
+import { firstNameOf, isActive, type TripRider } from "../../domain/trip";
 import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
@@ -187,8 +187,13 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     stored = await makeQuote(c, body.pickup, body.dropoff, body.tier);
     await saveQuote(c.env.DB, riderId, stored.quote, stored.terms);
   }
+  // What the driver is shown of the rider, from the offer on: read in the same round trip as the limits.
+  const rider: TripRider = {
+    firstName: firstNameOf(c.get("identity").name, "Rider"),
+    rating: earlier.riderRating.average,
+  };
   if (body.scheduledAt !== undefined)
-    return c.json({ trip: await scheduleTrip(c, riderId, key, body, body.scheduledAt, stored) }, 201);
+    return c.json({ trip: await scheduleTrip(c, { riderId, rider }, key, body, body.scheduledAt, stored) }, 201);
 
   const tripId = newId("trip");
   const now = Date.now();
@@ -222,7 +227,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   try {
     const trip = unwrap(
       await tripObject(c.env, tripId).create(
-        { id: tripId, riderId, quote: stored.quote, terms: stored.terms },
+        { id: tripId, riderId, rider, quote: stored.quote, terms: stored.terms },
         c.get("traceId"),
       ),
     );
@@ -277,7 +282,7 @@ function checkScheduleWindow(config: Config, scheduledAt: number, now: number): 
  */
 async function scheduleTrip(
   c: AppContext,
-  riderId: string,
+  { riderId, rider }: { riderId: string; rider: TripRider },
   key: string | undefined,
   body: TripRequestBody,
   scheduledAt: number,
@@ -314,7 +319,7 @@ async function scheduleTrip(
     try {
       return unwrap(
         await tripObject(c.env, tripId).create(
-          { id: tripId, riderId, quote: stored.quote, terms: stored.terms, scheduledAt },
+          { id: tripId, riderId, rider, quote: stored.quote, terms: stored.terms, scheduledAt },
           c.get("traceId"),
         ),
       );
