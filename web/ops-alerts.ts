@@ -5,12 +5,12 @@
  * the operations desk's feed brings each alert the moment it is raised or acknowledged; on
  * every `welcome` (each reconnect) the open list is read afresh, as the feed keeps no log.
  */
-import type { RidewireClient, TripAlert } from "@ridewire/client";
+import type { OpsDeskConnection, RidewireClient, TripAlert } from "@ridewire/client";
 import { clock, describeError, fill, h } from "./dom";
 import { areaNameAt } from "./ops-areas";
 import { SAN_FRANCISCO } from "./places";
 
-export function alertsCard(api: RidewireClient): { el: HTMLElement; close: () => void } {
+export function alertsCard(api: RidewireClient, feed: OpsDeskConnection): HTMLElement {
   const list = h("ul", { class: "alerts", "data-testid": "sos-alerts", "aria-live": "assertive" });
   const note = h("p", { class: "hint" });
   const el = h("section", { class: "card", "aria-label": "SOS alerts" }, h("h2", {}, "SOS alerts"), list, note);
@@ -62,8 +62,7 @@ export function alertsCard(api: RidewireClient): { el: HTMLElement; close: () =>
     }
   }
 
-  const feed = api.opsAlertFeed();
   feed.on("welcome", () => void reload());
   feed.on("alert", (frame) => apply(frame.alert));
-  return { el, close: () => feed.close() };
+  return el;
 }

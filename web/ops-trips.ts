@@ -6,7 +6,7 @@
  * `GET /v1/ops/cancellations?by=system`), and any trip found by its id; each with the operator's actions (take it
  * from its driver and send it back to matching, or cancel it), which need a reason for the audit log.
  */
-import type { RidewireClient, Trip } from "@ridewire/client";
+import type { OpsDeskConnection, RidewireClient, Trip } from "@ridewire/client";
 import { clock, describeError, fill, h, statusLine } from "./dom";
 import { STATUS_TEXT } from "./trip-parts";
 
@@ -17,9 +17,11 @@ const WHY: Record<string, string> = {
   arrived_no_start: "Never started at the pickup: the service cancelled it",
 };
 
-export function stuckTripsCard(api: RidewireClient): {
+export function stuckTripsCard(
+  api: RidewireClient,
+  feed: OpsDeskConnection,
+): {
   el: HTMLElement;
-  close: () => void;
   /** Puts a trip on the card (from the lists), with its actions. */
   take: (tripId: string, why: string) => void;
 } {
@@ -125,7 +127,6 @@ export function stuckTripsCard(api: RidewireClient): {
     list.querySelector<HTMLInputElement>(`[data-trip="${CSS.escape(tripId)}"] input`)?.focus();
   }
 
-  const feed = api.opsAlertFeed();
   feed.on("welcome", () => void reload());
   feed.on("stuck_trip", (frame) => {
     flagged.set(frame.trip.tripId, {
@@ -144,5 +145,5 @@ export function stuckTripsCard(api: RidewireClient): {
     list,
     status.el,
   );
-  return { el, close: () => feed.close(), take };
+  return { el, take };
 }

@@ -1,8 +1,9 @@
 /**
  * @module web/ops
  * Operations: the city's H3 cells shaded by available drivers, labelled with drivers, active
- * trips and surge, refreshed every few seconds from GET /v1/ops/cells, with the totals; and
- * the open SOS alerts, live (web/ops-alerts); and the service's live metrics (web/ops-metrics).
+ * trips and surge, with the totals, and the service's live metrics (web/ops-metrics): pushed by
+ * the operations desk every 2 s (read from GET /v1/ops/cells and /v1/ops/metrics only when the
+ * pushes stop); and the open SOS alerts and stuck trips, live (web/ops-alerts, web/ops-trips).
  * Operators only: other accounts see a card that says so, rather than an error every 3 s.
  */
 import { isRidewireError, type OpsCellsResponse } from "@ridewire/client";
@@ -16,7 +17,10 @@ import { cellName } from "./ops-areas";
 import { searchCard } from "./ops-lists";
 import { stuckTripsCard } from "./ops-trips";
 
+/** How often the page checks that the desk's pushes come, and reads the city itself when they do not. */
 const REFRESH_MS = 3_000;
+/** No push for this long (the desk pushes every 2 s): the page reads the city itself. */
+const STALE_AFTER_MS = 5_000;
 /** Rings around the centre: 5 at resolution 7 covers the whole of San Francisco. */
 const RINGS = 5;
 
@@ -53,9 +57,11 @@ export const opsView: View = (root, api, session) => {
   const status = statusLine();
   const totals = h("dl", { class: "totals", "aria-live": "polite" });
   const table = h("tbody");
-  const alerts = alertsCard(api);
+  // One socket to the operations desk for the whole page: SOS alerts, stuck trips, and the city and metrics it pushes.
+  const feed = api.opsAlertFeed();
+  const alerts = alertsCard(api, feed);
   const service = metricsCard();
-  const stuck = stuckTripsCard(api);
+  const stuck = stuckTripsCard(api, feed);
 
   const draw = (ops: OpsCellsResponse) => {
     const busiest = Math.max(1, ...ops.cells.map((c) => c.availableDrivers));
@@ -112,28 +118,41 @@ export const opsView: View = (root, api, session) => {
     );
   };
 
+  const area = { lat: city.center.lat, lng: city.center.lng, rings: RINGS };
+  /** When the desk last pushed the city: the page reads it itself only when the pushes stop. */
+  let pushedAt = 0;
+  const stop = () => {
+    clearInterval(timer);
+    feed.close();
+  };
   const load = async () => {
     try {
-      const [cells, metrics] = await Promise.all([
-        api.opsCells({ lat: city.center.lat, lng: city.center.lng, rings: RINGS }),
-        api.opsMetrics(),
-      ]);
+      const [cells, metrics] = await Promise.all([api.opsCells(area), api.opsMetrics()]);
       draw(cells);
       service.draw(metrics);
       status.say("");
     } catch (err) {
       if (isRidewireError(err) && err.status === 403) {
         // The account is not (or no longer) an operator: stop asking, and say so.
-        clearInterval(timer);
-        alerts.close();
-        stuck.close();
+        stop();
         operatorsOnly(root);
         return;
       }
       status.say(describeError(err), "error");
     }
   };
-  const timer = setInterval(load, REFRESH_MS);
+  // Live: the desk pushes the area and the metrics every 2 s once asked, after each (re)connect. The page reads them
+  // itself only while no push comes (the feed on its SSE fallback, or between a drop and the next welcome).
+  feed.on("welcome", () => void feed.send({ type: "city.watch", ...area }).catch(() => undefined));
+  feed.on("city", (frame) => {
+    pushedAt = Date.now();
+    draw(frame.city);
+    status.say("");
+  });
+  feed.on("metrics", (frame) => service.draw(frame.metrics));
+  const timer = setInterval(() => {
+    if (Date.now() - pushedAt > STALE_AFTER_MS) void load();
+  }, REFRESH_MS);
 
   fill(
     root,
@@ -144,7 +163,7 @@ export const opsView: View = (root, api, session) => {
       h(
         "div",
         { class: "side" },
-        alerts.el,
+        alerts,
         stuck.el,
         searchCard(api, stuck.take),
         h("section", { class: "card", "aria-label": "Totals" }, h("h2", {}, "City now"), totals),
@@ -179,9 +198,5 @@ export const opsView: View = (root, api, session) => {
     ),
   );
   void load();
-  return () => {
-    clearInterval(timer);
-    alerts.close();
-    stuck.close();
-  };
+  return stop;
 };

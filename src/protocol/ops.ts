@@ -17,6 +17,14 @@ export const OpsCellsQuery = z.object({
   rings: z.coerce.number().int().min(0).max(MAX_OPS_RINGS).default(4),
 });
 
+/** The part of the city an operations page shows: every cell within `rings` of a point (GET /v1/ops/cells's query). */
+export const CityArea = z.object({
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+  rings: z.number().int().min(0).max(MAX_OPS_RINGS),
+});
+export type CityArea = z.infer<typeof CityArea>;
+
 export const OpsCell = z.object({
   cell: z.string(),
   availableDrivers: z.number().int(),

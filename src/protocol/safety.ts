@@ -7,7 +7,9 @@
 import { z } from "zod";
 import { TripStatus } from "../domain/trip";
 import { LatLng } from "./common";
-import { type ControlFrame, PingFrame, type WelcomeFrame } from "./frames";
+import { type ControlFrame, FrameId, PingFrame, type WelcomeFrame } from "./frames";
+import { CityArea, type OpsCellsResponse } from "./ops";
+import type { OpsMetricsResponse } from "./ops-metrics";
 import { TripVehicle } from "./vehicles";
 
 /** `POST /v1/trips/:id/share`: a new link. The token is shown this once; the service keeps only its hash. */
@@ -91,8 +93,18 @@ export const OpsAlertsQuery = z.object({
 });
 export type OpsAlertsQuery = z.infer<typeof OpsAlertsQuery>;
 
-/** The operations desk's feed (`/v1/ops/alerts/ws`): operators send only pings. */
-export const OpsDeskClientFrame = z.discriminatedUnion("type", [PingFrame]);
+/**
+ * `city.watch` on the operations desk's feed: send this area's cells (`city` frames) now and every
+ * CITY_PUSH_MS while the socket is open, instead of the page polling GET /v1/ops/cells. A later
+ * watch replaces the socket's area; closing the socket ends it.
+ */
+export const CityWatchFrame = z
+  .object({ type: z.literal("city.watch"), id: FrameId.optional() })
+  .extend(CityArea.shape);
+export type CityWatchFrame = z.infer<typeof CityWatchFrame>;
+
+/** The operations desk's feed (`/v1/ops/alerts/ws`): pings, and the area of the city to push. */
+export const OpsDeskClientFrame = z.discriminatedUnion("type", [PingFrame, CityWatchFrame]);
 export type OpsDeskClientFrame = z.infer<typeof OpsDeskClientFrame>;
 
 /**
@@ -115,5 +127,9 @@ export type StuckTrip = {
 };
 export type OpsStuckTripFrame = { type: "stuck_trip"; trip: StuckTrip };
 export type OpsDeskWelcome = WelcomeFrame<Record<never, never>>;
-export type OpsDeskFrame = OpsDeskWelcome | OpsAlertFrame | OpsStuckTripFrame;
+/** The watched area's cells as GET /v1/ops/cells answers them, pushed by the desk (see `CityWatchFrame`). */
+export type OpsCityFrame = { type: "city"; city: OpsCellsResponse };
+/** The live metrics as GET /v1/ops/metrics answers them, pushed with each `city` frame to the pages that watch. */
+export type OpsMetricsFrame = { type: "metrics"; metrics: OpsMetricsResponse };
+export type OpsDeskFrame = OpsDeskWelcome | OpsAlertFrame | OpsStuckTripFrame | OpsCityFrame | OpsMetricsFrame;
 export type OpsDeskServerFrame = OpsDeskFrame | ControlFrame;

@@ -181,9 +181,14 @@ export class Connections {
     return this.sockets.get(ws);
   }
 
-  /** A renewed token: same user, later expiry. */
+  /** A renewed token (same user, later expiry), or another change to what the socket carries. */
   renew(ws: WebSocket, who: SocketAttachment): void {
     if (this.sockets.has(ws)) this.sockets.set(ws, who);
+  }
+
+  /** Every open socket with what its attachment says. */
+  entries(): IterableIterator<[WebSocket, SocketAttachment]> {
+    return this.sockets.entries();
   }
 
   /**

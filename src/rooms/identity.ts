@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Identity } from "../auth/jwt";
 import { Role } from "../protocol/common";
+import { CityArea } from "../protocol/ops";
 
 export const IDENTITY_HEADER = "X-Ridewire-Identity";
 /** The verified token's session and expiry, next to the identity: a socket lives no longer than its token. */
@@ -52,5 +53,9 @@ export function readSession(request: Request): SocketSession | null {
  * who, since when, and the session and expiry of its token (the alarm closes it then, unless
  * an `auth` frame brought a later one).
  */
-export const SocketAttachment = IdentitySchema.extend({ connectedAt: z.number().int() }).extend(SocketSession.shape);
+export const SocketAttachment = IdentitySchema.extend({
+  connectedAt: z.number().int(),
+  /** The area of the city an operations page asked the desk to push (rooms/ops-desk); absent on every other socket. */
+  cityWatch: CityArea.optional(),
+}).extend(SocketSession.shape);
 export type SocketAttachment = z.infer<typeof SocketAttachment>;

@@ -17,11 +17,19 @@ import { type ApiError, badRequest, forbidden, type Result } from "../errors";
 import type { MetricRow } from "../metrics";
 import { MetricsWindow } from "../metrics-window";
 import { MetricRows, type OpsMetricsResponse } from "../protocol/ops-metrics";
+import type { CityArea, OpsCellsResponse } from "../protocol/ops";
 import { OpsDeskClientFrame, type OpsDeskFrame, type StuckTrip, type TripAlert } from "../protocol/safety";
+import { cityView } from "./city-view";
+import type { SocketAttachment } from "./identity";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 
 /** Storage key of the open-connection gauge per socket kind. */
 const OPEN_KEY = "metrics:open";
+/**
+ * How often a watched area's cells go out. Each push reads every cell of the area (91 objects for the web
+ * app's 5 rings) once for all the pages that watch it; the pages polled every 3 s each before.
+ */
+const CITY_PUSH_MS = 2_000;
 
 export class OpsDesk extends SocketHub<OpsDeskClientFrame, OpsDeskFrame> {
   protected readonly kind = "OpsDesk";
@@ -94,8 +102,57 @@ export class OpsDesk extends SocketHub<OpsDeskClientFrame, OpsDeskFrame> {
     return {};
   }
 
-  protected onClientFrame(): number | null {
-    // Only pings come (the hub answers them): nothing to do.
+  /** `city.watch` (pings the hub answers): the socket's area, kept in its attachment, and its first view now. */
+  protected async onClientFrame(ws: WebSocket, _identity: Identity, frame: OpsDeskClientFrame): Promise<null> {
+    if (frame.type !== "city.watch") return null;
+    const who = this.connections.of(ws);
+    if (!who) return null;
+    const cityWatch: CityArea = { lat: frame.lat, lng: frame.lng, rings: frame.rings };
+    const watching: SocketAttachment = { ...who, cityWatch };
+    ws.serializeAttachment(watching);
+    this.connections.renew(ws, watching);
+    this.sendFrame(ws, { type: "city", city: await this.city(cityWatch, Date.now()) });
+    this.wakeAt(Date.now() + CITY_PUSH_MS);
     return null;
+  }
+
+  /** After a wake: the pushes go on while a page watches. */
+  protected override wakeNeeded(now: number): number | null {
+    return this.watchers().size > 0 ? now : null;
+  }
+
+  /**
+   * Every CITY_PUSH_MS while a page watches: the live metrics, and each area watched, read once however many pages
+   * watch it.
+   */
+  protected override async onAlarm(now: number): Promise<number | null> {
+    const watchers = this.watchers();
+    if (watchers.size === 0) return null;
+    const metrics: OpsDeskFrame = { type: "metrics", metrics: this.window().view(now) };
+    for (const { sockets } of watchers.values()) for (const ws of sockets) this.sendFrame(ws, metrics);
+    await Promise.all(
+      [...watchers.values()].map(async ({ area, sockets }) => {
+        const frame: OpsDeskFrame = { type: "city", city: await this.city(area, now) };
+        for (const ws of sockets) this.sendFrame(ws, frame);
+      }),
+    );
+    return Date.now() + CITY_PUSH_MS;
+  }
+
+  private city(area: CityArea, now: number): Promise<OpsCellsResponse> {
+    return cityView(this.env, this.config.H3_RESOLUTION, area, now);
+  }
+
+  /** The open sockets that watch an area, by area. */
+  private watchers(): Map<string, { area: CityArea; sockets: WebSocket[] }> {
+    const byArea = new Map<string, { area: CityArea; sockets: WebSocket[] }>();
+    for (const [ws, who] of this.connections.entries()) {
+      if (!who.cityWatch) continue;
+      const key = `${who.cityWatch.lat},${who.cityWatch.lng},${who.cityWatch.rings}`;
+      const entry = byArea.get(key) ?? { area: who.cityWatch, sockets: [] };
+      entry.sockets.push(ws);
+      byArea.set(key, entry);
+    }
+    return byArea;
   }
 }

@@ -119,6 +119,17 @@ describe("the web app", () => {
       // The operations view is for operators: a rider sees a card saying so, then, promoted by
       // `npm run admin -- create` and signed in again, the city.
       const ops = await newPage();
+      // The city comes pushed over the desk's socket, not by polling GET /v1/ops/cells.
+      let cityFrames = 0;
+      let cellsReads = 0;
+      ops.on("websocket", (socket) =>
+        socket.on("framereceived", ({ payload }) => {
+          if (typeof payload === "string" && payload.startsWith('{"type":"city"')) cityFrames++;
+        }),
+      );
+      ops.on("request", (request) => {
+        if (new URL(request.url()).pathname === "/v1/ops/cells") cellsReads++;
+      });
       const opsEmail = await signUp(ops, "Otto Ops", "rider");
       await ops.goto(`${server.baseUrl}/#/ops`);
       await shows(ops, "[data-testid=operators-only]", /Operators only/);
@@ -210,6 +221,10 @@ describe("the web app", () => {
 
       await shows(ops, "[data-testid=total-trips]", /^1$/);
       await shot(ops, "4-ops");
+      // Tens of seconds of the page open: pushes every 2 s, and the page read the city itself only when it opened
+      // (and should a push have come late on a busy machine): a 3 s poll would have read it at every push.
+      expect(cityFrames).toBeGreaterThanOrEqual(3);
+      expect(cellsReads).toBeLessThan(cityFrames);
 
       await driver.getByRole("button", { name: "Arrived" }).click();
       await shows(rider, "[data-testid=trip-status]", "Driver has arrived");

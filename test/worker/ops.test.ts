@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config";
 import { cellOf } from "../../src/domain/geo";
 import type { OpsCellsResponse } from "../../src/protocol/ops";
 import { env } from "cloudflare:workers";
-import { call, registerUser } from "../helpers/api";
+import { call, connectOk, registerUser } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
 import {
   area,
@@ -94,5 +94,49 @@ describe("GET /v1/ops/cells", () => {
     expect((await call("GET", "/v1/ops/cells?lat=10&lng=10&rings=0", { token: user.token })).body.cells).toHaveLength(
       1,
     );
+  });
+});
+
+describe("the operations desk's live city (city.watch)", () => {
+  it("pushes the watched area's cells and the metrics, at once and then every few seconds, with no poll", async () => {
+    const centre = area(64);
+    const first = await onlineDriver(offset(centre, 0.2));
+    const operator = await registerAdmin();
+    const desk = await connectOk("/v1/ops/alerts/ws", operator.token);
+    await desk.nextOfType("welcome");
+    desk.send({ type: "city.watch", id: "watch-1", lat: centre.lat, lng: centre.lng, rings: 2 });
+    expect(await desk.next((f) => f.type === "ack" && f.id === "watch-1")).toMatchObject({ type: "ack" });
+    const now = (await desk.nextOfType("city")).city as OpsCellsResponse;
+    expect(now.cells).toHaveLength(19);
+    expect(now.center).toEqual({ lat: centre.lat, lng: centre.lng });
+    expect(now.totals.availableDrivers).toBe(1);
+    expect(JSON.stringify(now)).not.toContain(String(offset(centre, 0.2).lat));
+
+    // A second driver comes online in the area: a later push has them, with nobody asking again.
+    const second = await onlineDriver(offset(centre, -2));
+    const pushed = await desk.next((f) => f.type === "city" && f.city.totals.availableDrivers === 2, 10_000);
+    expect(pushed.city.at).toBeGreaterThan(now.at);
+    expect((await desk.nextOfType("metrics", 10_000)).metrics).toHaveProperty("connections");
+    desk.close();
+    first.socket.close();
+    second.socket.close();
+  });
+
+  it("answers a bad area with an error frame and pushes nothing for it", async () => {
+    const operator = await registerAdmin();
+    const desk = await connectOk("/v1/ops/alerts/ws", operator.token);
+    await desk.nextOfType("welcome");
+    for (const [id, bad] of [
+      ["too-many-rings", { lat: 10, lng: 10, rings: 7 }],
+      ["off-the-globe", { lat: 91, lng: 10, rings: 1 }],
+      ["no-point", { rings: 1 }],
+      ["text", { lat: "10", lng: "10", rings: 1 }],
+    ] as const) {
+      desk.send({ type: "city.watch", id, ...bad });
+      expect(await desk.next((f) => f.id === id)).toMatchObject({ type: "error", code: "invalid_request" });
+    }
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(desk.frames.some((f) => f.type === "city")).toBe(false);
+    desk.close();
   });
 });

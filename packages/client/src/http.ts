@@ -1676,7 +1676,9 @@ export class RidewireClient {
   /**
    * Operators' live feed of SOS alerts: an `alert` frame as each is raised or acknowledged, and a `stuck_trip` frame
    * as the trips' watchdog moves a trip (its record: `opsCancellations({ by: "system" })`). It keeps no log: read
-   * `opsAlerts()` on every `welcome` (each reconnect), then apply the frames.
+   * `opsAlerts()` on every `welcome` (each reconnect), then apply the frames. `send({ type: "city.watch", lat, lng,
+   * rings })` after each `welcome` has the desk push that area's cells (`city` frames, as `opsCells()` answers) and
+   * the live metrics (`metrics` frames) every 2 s.
    */
   opsAlertFeed(options: RoomOptions = {}): OpsDeskConnection {
     return new RoomConnection<OpsDeskFrames>("ops", this.roomContext("/v1/ops/alerts", options), options);

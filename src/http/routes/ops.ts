@@ -1,7 +1,7 @@
 /**
  * @module http/routes/ops
  * The operations view of a city: every H3 cell within `rings` of a point, with its supply,
- * demand, surge and active trips, read from the cells' objects in parallel. Operators only
+ * demand, surge and active trips (rooms/city-view), polled here or pushed on the desk's feed. Operators only
  * (403 for riders and drivers): it holds counts per cell (about 5 km² at resolution 7), never
  * a position, but where a city's drivers and demand are is the business's to see. Also the SOS
  * alerts that trips' riders and drivers raised (routes/sos.ts), open ones first, their
@@ -11,10 +11,8 @@
  * keeps from the counts every isolate flushes to it (src/metrics.ts; docs/METRICS.md).
  */
 import { Hono } from "hono";
-import { cellOf, searchCells } from "../../domain/geo";
-import { surgeMultiplier } from "../../domain/surge";
-import type { CellSummary } from "../../rooms/geo-cell";
-import { OpsCancellationsQuery, OpsCellsQuery, type OpsCell, type OpsCellsResponse } from "../../protocol/ops";
+import { cityView } from "../../rooms/city-view";
+import { OpsCancellationsQuery, OpsCellsQuery } from "../../protocol/ops";
 import { listCancellations } from "../../db/cancellations";
 import { requireUser } from "../auth-middleware";
 import type { AppContext, AppEnv } from "../context";
@@ -23,7 +21,7 @@ import { readId, readQuery } from "../validate";
 import { acknowledgeAlert, listAlerts } from "../../db/alerts";
 import { OpsAlertsQuery, type TripAlert } from "../../protocol/safety";
 import { notFound, unwrap } from "../../errors";
-import { geoCell, opsDesk } from "../../rooms/stubs";
+import { opsDesk } from "../../rooms/stubs";
 import { forwardFallback, forwardUpgrade } from "../upgrade";
 import { logJson } from "../../log";
 
@@ -31,38 +29,9 @@ export const opsRoutes = new Hono<AppEnv>();
 
 opsRoutes.use("/ops/*", requireUser, requireAdmin);
 
-const EMPTY: CellSummary = { availableDrivers: 0, recentRequests: 0, activeTrips: {} };
-
 opsRoutes.get("/ops/cells", async (c) => {
-  const { lat, lng, rings } = readQuery(c, OpsCellsQuery);
-  const config = c.get("config");
-  const now = Date.now();
-  const cells = searchCells(cellOf({ lat, lng }, config.H3_RESOLUTION), rings);
-  // A cell that cannot answer shows as empty rather than failing the whole view.
-  const summaries = await Promise.all(
-    cells.map((cell) =>
-      geoCell(c.env, cell)
-        .summary(now)
-        .catch(() => EMPTY),
-    ),
-  );
-  const out: OpsCell[] = cells.map((cell, i) => {
-    const s = summaries[i] ?? EMPTY;
-    return { cell, ...s, surge: surgeMultiplier(s) };
-  });
-  const sum = (pick: (cell: OpsCell) => number) => out.reduce((total, cell) => total + pick(cell), 0);
-  const body: OpsCellsResponse = {
-    resolution: config.H3_RESOLUTION,
-    center: { lat, lng },
-    cells: out,
-    totals: {
-      availableDrivers: sum((x) => x.availableDrivers),
-      recentRequests: sum((x) => x.recentRequests),
-      activeTrips: sum((x) => Object.values(x.activeTrips).reduce((a, b) => a + b, 0)),
-    },
-    at: now,
-  };
-  return c.json(body);
+  const area = readQuery(c, OpsCellsQuery);
+  return c.json(await cityView(c.env, c.get("config").H3_RESOLUTION, area, Date.now()));
 });
 
 /** Why trips were cancelled: the newest cancels (rider, driver, operator) and how many per reason code. */
