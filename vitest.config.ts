@@ -1,7 +1,9 @@
-// Three projects: pure modules run in Node (fast, and proof they carry no `cloudflare:*`
+// Four projects: pure modules run in Node (fast, and proof they carry no `cloudflare:*`
 // import); everything that touches bindings runs on workerd through the Cloudflare plugin;
-// and e2e drives the client SDK in Node (plus Bun and Deno) against real `wrangler dev`
-// processes, which each test file starts on a free port and a fresh --persist-to directory.
+// e2e drives the client SDK and the CLIs in Node (plus Bun and Deno) against real `wrangler dev`
+// processes, which each test file starts on a free port and a fresh --persist-to directory; and
+// web drives the web app in Chromium against such a server.
+import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
@@ -17,6 +19,22 @@ const sourceFirst = { resolve: { conditions: ["@ridewire/source", ...defaultServ
  */
 const TEST_TIMEOUT_MS = 20_000;
 
+/**
+ * How many test files run at once. The unit, worker and e2e (SDK, CLI) files run side by side, at
+ * least two at a time: much of a worker file's time is its runtime starting and its database
+ * migrating, and an e2e file's is spent waiting on its server, a token's expiry or a simulated
+ * city; on these 2-core hosts two at a time took six worker files from 52 s to 33 s. The browser
+ * files (the "web" project) keep a core busy each (Chromium painting, the app's server): with
+ * every file two at a time on two cores the run took longer than one at a time (1541 s against
+ * 1463 s) and three browser tests timed out, so they run after the rest, one per two cores.
+ * Vitest's own default is one fewer than the cores: one at a time here.
+ */
+const CORES = availableParallelism();
+const SIDE_BY_SIDE = Math.max(2, CORES - 1);
+const BROWSERS_AT_ONCE = Math.max(1, Math.floor(CORES / 2));
+/** The browser tests (Chromium through playwright-core): the web app's pages. */
+const BROWSER_TESTS = "test/e2e/web*.test.ts";
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   // The partition databases' own schema (src/db/shards.ts), applied to every SHARD_n binding.
@@ -31,6 +49,7 @@ export default defineConfig(async () => {
             include: ["test/unit/**/*.test.ts"],
             environment: "node",
             testTimeout: TEST_TIMEOUT_MS,
+            maxWorkers: SIDE_BY_SIDE,
           },
         },
         {
@@ -149,6 +168,7 @@ export default defineConfig(async () => {
             name: "worker",
             include: ["test/worker/**/*.test.ts"],
             testTimeout: TEST_TIMEOUT_MS,
+            maxWorkers: SIDE_BY_SIDE,
             setupFiles: ["test/worker/setup.ts"],
             globalSetup: [
               "test/helpers/hook-server.mjs",
@@ -165,10 +185,26 @@ export default defineConfig(async () => {
           test: {
             name: "e2e",
             include: ["test/e2e/**/*.test.ts"],
+            exclude: [BROWSER_TESTS],
+            environment: "node",
+            globalSetup: ["test/e2e/helpers/migrated-state.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            maxWorkers: SIDE_BY_SIDE,
+          },
+        },
+        {
+          ssr: sourceFirst,
+          test: {
+            name: "web",
+            include: [BROWSER_TESTS],
             environment: "node",
             globalSetup: ["test/e2e/helpers/browser.ts", "test/e2e/helpers/migrated-state.ts"],
             testTimeout: 60_000,
             hookTimeout: 120_000,
+            // After the others, on their own: a browser test keeps a core busy (Chromium painting, the app's server).
+            sequence: { groupOrder: 1 },
+            maxWorkers: BROWSERS_AT_ONCE,
           },
         },
       ],

@@ -1,26 +1,57 @@
 /**
- * The e2e project's global setup: one `--persist-to` state directory with every D1 migration
- * applied (the directory database and each shard), made once before the test files start. Each
- * file's `wrangler dev` (helpers/server.ts) starts from a copy of it. Applying the migrations
- * takes a `wrangler d1 migrations apply` per database, each with a runtime of its own: about 35 s
- * of CPU, which every one of the twenty files used to spend again.
+ * The e2e and web projects' global setup: one `--persist-to` state directory with every D1
+ * migration applied (the directory database and each shard), from which each test file's
+ * `wrangler dev` (helpers/server.ts) starts, as a copy. Applying the migrations takes a
+ * `wrangler d1 migrations apply` per database, each with a runtime of its own: about 35 s of CPU,
+ * which every one of the twenty files used to spend again. The directory is kept under
+ * node_modules/.cache, named by a hash of the migrations and wrangler.toml: the second project
+ * of a run, and every later run until a migration changes, finds it made.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { applyMigrations } from "./wrangler";
+import { applyMigrations, ROOT } from "./wrangler";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** The migrated state directory that each dev server copies (absent outside the e2e project). */
+    /** The migrated state directory that each dev server copies (absent outside the e2e and web projects). */
     migratedState: string;
   }
 }
 
-export default function makeMigratedState(project: TestProject): () => void {
-  const dir = mkdtempSync(join(tmpdir(), "ridewire-e2e-migrated-"));
-  applyMigrations(dir);
+const CACHE = join(ROOT, "node_modules/.cache/ridewire-e2e-state");
+/** Written last: a directory without it was cut short (a run stopped mid-way) and is made again. */
+const COMPLETE = ".complete";
+
+/** What the state depends on: every migration file of every database, and the databases wrangler.toml binds. */
+function stateKey(): string {
+  const hash = createHash("sha256");
+  for (const dir of ["migrations", "migrations-shard"]) {
+    for (const name of readdirSync(join(ROOT, dir))
+      .filter((file) => file.endsWith(".sql"))
+      .sort()) {
+      hash.update(`${dir}/${name}\n`);
+      hash.update(readFileSync(join(ROOT, dir, name)));
+    }
+  }
+  hash.update(readFileSync(join(ROOT, "wrangler.toml")));
+  return hash.digest("hex").slice(0, 16);
+}
+
+export default function provideMigratedState(project: TestProject): void {
+  const key = stateKey();
+  const dir = join(CACHE, key);
+  if (!existsSync(join(dir, COMPLETE))) {
+    mkdirSync(CACHE, { recursive: true });
+    // States of older migrations are of no more use.
+    for (const old of readdirSync(CACHE)) if (old !== key) rmSync(join(CACHE, old), { recursive: true, force: true });
+    const making = `${dir}.${process.pid}`;
+    rmSync(making, { recursive: true, force: true });
+    applyMigrations(making);
+    writeFileSync(join(making, COMPLETE), new Date().toISOString());
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(making, dir);
+  }
   project.provide("migratedState", dir);
-  return () => rmSync(dir, { recursive: true, force: true });
 }

@@ -53,7 +53,7 @@ export async function devServer(name: string, options: { vars?: Record<string, s
   // A copy of the state the global setup migrated (helpers/migrated-state.ts); migrated here when
   // there is none (a file run on its own outside the e2e project).
   const migrated = inject("migratedState");
-  if (migrated) cpSync(migrated, persistTo, { recursive: true });
+  if (migrated) cpSync(migrated, persistTo, { recursive: true, filter: (path) => !path.endsWith(".complete") });
   else applyMigrations(persistTo);
 
   let child: ChildProcess | null = null;
