@@ -24,6 +24,9 @@ export class CityMap {
   private readonly markers = new Map<string, SVGGElement>();
   private readonly lines = new Map<string, SVGPolylineElement>();
   private readonly cellShapes = new Map<string, { shape: SVGPolygonElement; label: SVGTextElement }>();
+  /** The places' names, in the city's order (its first places matter most), each with the side it prefers. */
+  private readonly placeLabels: { text: SVGTextElement; west: boolean }[] = [];
+  private declutterQueued = false;
 
   constructor(
     private readonly city: City,
@@ -47,10 +50,57 @@ export class CityMap {
       const { x, y } = this.project(place.at);
       const dot = this.node("circle", { cx: x, cy: y, r: 3, class: "place-dot" });
       // Beside the dot (the stylesheet sets the gap in screen pixels); in the east, to its left, so it is not cut off.
-      const text = this.node("text", { x, y, class: x > WIDTH * 0.72 ? "place-label west-of-dot" : "place-label" });
+      const west = x > WIDTH * 0.72;
+      const text = this.node("text", {
+        x,
+        y,
+        class: west ? "place-label west-of-dot" : "place-label",
+      }) as SVGTextElement;
       text.textContent = place.name;
       this.svg.querySelector(".places")?.append(dot, text);
+      this.placeLabels.push({ text, west });
     }
+  }
+
+  /**
+   * Keeps the names from covering each other at the scale shown (on a phone the map shows fewer pixels per street):
+   * the cells' counts (the operations view) first, then the places in the city's order, each on the side of its dot
+   * it prefers, else on the other, else left out until there is room (a name that would run off the edge of the part
+   * shown counts as no room). Once per frame, however many changes asked.
+   */
+  private declutter(): void {
+    if (this.declutterQueued || typeof requestAnimationFrame !== "function") return;
+    this.declutterQueued = true;
+    requestAnimationFrame(() => {
+      this.declutterQueued = false;
+      if (!this.svg.isConnected || this.svg.getBoundingClientRect().width === 0) return;
+      const shown = this.svg.getBoundingClientRect();
+      const taken: DOMRect[] = [];
+      // Within the part of the city shown (a phone shows a band of it), and over no name already placed.
+      const free = (box: DOMRect) =>
+        box.left >= shown.left &&
+        box.right <= shown.right &&
+        !taken.some((t) => box.left < t.right && t.left < box.right && box.top < t.bottom && t.top < box.bottom);
+      for (const { label } of this.cellShapes.values())
+        if (label.textContent) taken.push(label.getBoundingClientRect());
+      for (const { text, west } of this.placeLabels) {
+        text.classList.remove("crowded");
+        let placed = false;
+        for (const side of [west, !west]) {
+          text.classList.toggle("west-of-dot", side);
+          const box = text.getBoundingClientRect();
+          if (free(box)) {
+            taken.push(box);
+            placed = true;
+            break;
+          }
+        }
+        if (!placed) {
+          text.classList.toggle("west-of-dot", west);
+          text.classList.add("crowded");
+        }
+      }
+    });
   }
 
   /**
@@ -89,6 +139,7 @@ export class CityMap {
       `${x.toFixed(1)} ${y.toFixed(1)} ${shownWidth.toFixed(1)} ${shownHeight.toFixed(1)}`,
     );
     this.svg.style.setProperty("--px", (1 / pxPerUnit).toFixed(3));
+    this.declutter();
   }
 
   /** The H3 cells at `resolution` that cover the city, drawn as the background grid. */
@@ -105,7 +156,10 @@ export class CityMap {
     const { shape, label: text } = this.cell(cell);
     shape.style.setProperty("--level", String(Math.max(0, Math.min(1, level))));
     shape.classList.toggle("shaded", level > 0);
-    text.textContent = label;
+    if (text.textContent !== label) {
+      text.textContent = label;
+      this.declutter();
+    }
     let tip = shape.querySelector<SVGTitleElement>("title");
     if (!tip) {
       tip = document.createElementNS(SVG, "title");

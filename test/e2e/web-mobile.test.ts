@@ -116,9 +116,30 @@ async function expectAccessible(page: Page, view: string): Promise<void> {
   expect.soft(bad, `${view}`).toEqual([]);
 }
 
-/** Both checks and a screenshot of what they ran on. */
+/** No place name shown on the SVG city map covers another, or the operations view's count in a cell. */
+async function expectLabelsApart(page: Page, view: string): Promise<void> {
+  // After the map's next frames: it places its names once per frame (web/map.ts).
+  await page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))");
+  const overlapping = await page.evaluate<string[]>(`(() => {
+    const labels = [...document.querySelectorAll(".city-map .place-label:not(.crowded), .city-map .cell-label")]
+      .filter((el) => el.textContent)
+      .map((el) => ({ name: el.textContent, place: el.matches(".place-label"), box: el.getBoundingClientRect() }));
+    const out = [];
+    labels.forEach((a, i) => labels.slice(i + 1).forEach((b) => {
+      if (!a.place && !b.place) return;
+      const x = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
+      const y = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
+      if (x > 1 && y > 1) out.push(a.name + " / " + b.name);
+    }));
+    return out;
+  })()`);
+  expect.soft(overlapping, `${view}: names on the map cover each other`).toEqual([]);
+}
+
+/** The checks and a screenshot of what they ran on. */
 async function checkView(page: Page, size: string, view: string): Promise<void> {
   await expectNoSideScroll(page, `${view} at ${size}`);
+  await expectLabelsApart(page, `${view} at ${size}`);
   await expectAccessible(page, `${view} at ${size}`);
   await page.screenshot({ path: `${SHOTS}/${size}-${view}.png`, fullPage: true });
 }
