@@ -11,6 +11,7 @@
  * over as the last argument of the RPC methods that act for a request (trip creation and moves,
  * chat posts) and in the TRACE_HEADER of the connections it forwards, and the object runs the
  * call inside it (rooms/socket-hub's `rpc`), so its log lines and queue messages carry it too.
+ * An object's alarm serves no request: each run gets a fresh trace id (rooms/socket-hub's `alarm`).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 

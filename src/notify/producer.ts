@@ -11,7 +11,10 @@ import type { NotificationMessage } from "./message";
 /** Queues takes at most 100 messages per `sendBatch`. */
 const SEND_BATCH_LIMIT = 100;
 
-/** Sent from a Worker request, each message carries its trace id; from a Durable Object, none (trace.ts). */
+/**
+ * Each message carries the current trace id (trace.ts): the Worker request's, the one a Durable Object was handed
+ * with the call, or its alarm run's; none when there is none.
+ */
 export async function enqueueNotifications(queue: Queue, messages: readonly NotificationMessage[]): Promise<void> {
   const traceId = currentTraceId();
   for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {

@@ -21,7 +21,7 @@ import { LastSeenThrottle } from "../domain/last-seen";
 import { logJson } from "../log";
 import { type Counter, type MetricRow, metrics } from "../metrics";
 import { flushMetricsIfDue } from "../metrics-flush";
-import { TRACE_HEADER, TRACE_ID, withTraceId } from "../trace";
+import { newTraceId, TRACE_HEADER, TRACE_ID, withTraceId } from "../trace";
 import {
   SESSION_ENDED_CLOSE_CODE,
   TOKEN_EXPIRED_CLOSE_CODE,
@@ -483,8 +483,17 @@ export abstract class SocketHub<
     this.clock.wakeAt(at);
   }
 
-  /** Closes sockets whose token expired (4001; the client reconnects with a new one), then the room's share. */
+  /**
+   * Closes sockets whose token expired (4001; the client reconnects with a new one), then the room's share. Each run is
+   * a trace of its own (src/trace.ts): what an alarm does (an offer that ran out, a trip the watchdog moved, a
+   * scheduled ride's dispatch) is no request's, yet its log lines, the RPCs it makes and the notifications it queues
+   * carry one id that ties them together.
+   */
   override async alarm(): Promise<void> {
+    await withTraceId(newTraceId(), () => this.runAlarm());
+  }
+
+  private async runAlarm(): Promise<void> {
     this.clock.rang();
     const now = Date.now();
     let next: number | null = null;

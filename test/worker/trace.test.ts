@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TRACE_ID } from "../../src/trace";
 import { call, createRoom, registerUser } from "../helpers/api";
-import { waitFor } from "../helpers/dispatch";
+import { area, editTripState, offset, runTripAlarm, waitFor } from "../helpers/dispatch";
 
 const randomTraceId = () =>
   Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -105,5 +105,39 @@ describe("trace ids", () => {
       10_000,
     );
     expect(line).toMatchObject({ level: "info", type: "security", traceId });
+  });
+  it("gives an object's alarm run a trace id of its own, carried by the notification it queues", async () => {
+    const rider = await registerUser("rider");
+    const pickup = area(140);
+    const requestTrace = randomTraceId();
+    const requested = await call("POST", "/v1/trips", {
+      token: rider.token,
+      body: { pickup, dropoff: offset(pickup, 3) },
+      headers: { traceparent: traceparent(requestTrace) },
+    });
+    expect(requested.status).toBe(201);
+    const lines: string[] = [];
+    const capture = (...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    };
+    vi.spyOn(console, "log").mockImplementation(capture);
+    vi.spyOn(console, "error").mockImplementation(capture);
+    // Nobody drives there: matching gives up at the alarm, and the rider (no socket open) is told by a notification.
+    await editTripState(requested.body.trip.id, (s) => {
+      s.matchingStartedAt = Date.now() - 121_000;
+    });
+    await runTripAlarm(requested.body.trip.id);
+    const line = await waitFor(
+      "the consumer's line about the no_driver notification",
+      async () =>
+        lines
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.where === "notify.consumer" && String(l.notificationId).includes(requested.body.trip.id)),
+      10_000,
+    );
+    expect(line).toMatchObject({ type: "trip_status", traceId: expect.stringMatching(TRACE_ID) });
+    // The alarm's own: not the trace of the request that made the trip.
+    expect(line.traceId).not.toBe(requestTrace);
   });
 });
