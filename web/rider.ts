@@ -21,6 +21,7 @@ import { receiptPanel } from "./rider-receipt";
 import { scheduling } from "./rider-scheduled";
 import { cancelConfirm } from "./rider-cancel";
 import { offerPush } from "./push-prompt";
+import { driverPhoto } from "./driver-photo";
 import { ACTIVE, chatClosedText, ratingForm, ratingText, STATUS_TEXT, sosButton, tripChat } from "./trip-parts";
 
 const TOP_UP = { amount: 5_000, currency: "USD" };
@@ -289,6 +290,7 @@ export const riderView: View = (root, api, session) => {
   const pinText = h("p", { class: "trip-pin", "data-testid": "trip-pin", hidden: true });
   // The driver and their car, from acceptance on (the trip carries them only then).
   const driverText = h("p", { class: "trip-driver", "data-testid": "trip-driver", hidden: true });
+  const photo = driverPhoto(api);
   let pin: { tripId: string; code: string } | null = null;
   const cancelButton = h("button", { type: "button" }, "Cancel ride");
   // Share my trip: a link for someone without an account, until the trip ends or it is revoked.
@@ -378,6 +380,7 @@ export const riderView: View = (root, api, session) => {
     pinText.textContent = pinText.hidden || !pin ? "" : `PIN ${pin.code} · tell it to your driver`;
     driverText.hidden = !next.driver;
     driverText.textContent = next.driver ? driverLine(next.driver) : "";
+    photo.show(ACTIVE.has(next.status) ? next : null);
     shareBox.hidden = !ACTIVE.has(next.status);
     sos.hidden = !ACTIVE.has(next.status);
     if (first) {
@@ -482,6 +485,7 @@ export const riderView: View = (root, api, session) => {
     tripStatus,
     tripDetail,
     pushSlot,
+    photo.el,
     driverText,
     pinText,
     shareBox,

@@ -20,6 +20,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pdfBytes } from "../helpers/files";
 import { launchChromium } from "./helpers/browser";
+import { stripedPng } from "./helpers/png";
 import { signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor } from "./helpers/users";
@@ -289,6 +290,19 @@ describe("the web app's rides", () => {
     await operator(ops);
     const driver = await account(server.baseUrl, "driver", "Cora Comfort");
     await approvedCar(driver, ops, "comfort");
+    // And a photo of the driver, approved: the rider's card shows it from acceptance.
+    const photo = await driver.api.uploadDocument({
+      kind: "photo",
+      filename: "cora.png",
+      contentType: "image/png",
+      data: new Uint8Array(
+        stripedPng(64, 64, [
+          [200, 120, 40],
+          [40, 90, 160],
+        ]),
+      ),
+    });
+    await ops.api.reviewDocument(photo.id, { decision: "approve" });
     // Comfort alone (no lower tiers): an offer reaching this driver is a comfort request.
     await driver.api.goOnline(UNION_SQUARE, { acceptLowerTiers: false });
     const rider = await account(server.baseUrl, "rider", "Tomas Tiers");
@@ -340,6 +354,13 @@ describe("the web app's rides", () => {
     );
     // From acceptance: first name, rating (none yet) and the approved car.
     await shows(page, "[data-testid=trip-driver]", /^Cora · new driver · White Skoda Octavia · TU \d{5}$/);
+    const picture = page.locator("[data-testid=driver-photo]");
+    await expect.poll(() => picture.isVisible(), { timeout: SEEN_MS }).toBe(true);
+    expect(await picture.getAttribute("alt")).toBe("Photo of Cora");
+    // Decoded: the image the driver uploaded, 64 pixels wide.
+    await expect
+      .poll(() => page.evaluate<number>('document.querySelector("[data-testid=driver-photo]").naturalWidth'))
+      .toBe(64);
     await shot(page, "6c-driver-car-phone");
     await rider.api.cancelTrip(trip.id);
     expect(page.errors).toEqual([]);
