@@ -104,7 +104,17 @@ async function operator(who: Account): Promise<void> {
     { cwd: ROOT, encoding: "utf8" },
   );
   if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
-  await who.api.signIn({ email: who.email, password: who.password });
+  // Once in CI (browser files two at a time) the sign-in right after the admin script failed with "fetch failed", a
+  // connection dropped, not an answer: it is made again then, and only then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await who.api.signIn({ email: who.email, password: who.password });
+      return;
+    } catch (err) {
+      if (attempt === 3 || !(err instanceof Error) || !err.message.includes("fetch failed")) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** `driver` (over the SDK) accepts `tripId` once it is offered to them. */
