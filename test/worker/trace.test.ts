@@ -17,6 +17,29 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/**
+ * Captures the console from now on; answers a function that waits for the notifications consumer's JSON line about
+ * the notification whose id contains `idPart`.
+ */
+function captureConsumerLines(): (what: string, idPart: string) => Promise<Record<string, unknown>> {
+  const lines: string[] = [];
+  const capture = (...args: unknown[]) => {
+    lines.push(args.map(String).join(" "));
+  };
+  vi.spyOn(console, "log").mockImplementation(capture);
+  vi.spyOn(console, "error").mockImplementation(capture);
+  return (what, idPart) =>
+    waitFor(
+      `the consumer's line about ${what}`,
+      async () =>
+        lines
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.where === "notify.consumer" && String(l.notificationId).includes(idPart)),
+      10_000,
+    );
+}
+
 describe("trace ids", () => {
   it("echoes a valid traceparent's trace id in the headers and the error body", async () => {
     const traceId = randomTraceId();
@@ -82,12 +105,7 @@ describe("trace ids", () => {
       body: { email: `trace-${randomTraceId()}@example.com`, password: "password123", name: "Tracy", role: "rider" },
     });
     expect(registered.status).toBe(201);
-    const lines: string[] = [];
-    const capture = (...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    };
-    vi.spyOn(console, "log").mockImplementation(capture);
-    vi.spyOn(console, "error").mockImplementation(capture);
+    const consumerLine = captureConsumerLines();
     const traceId = randomTraceId();
     const login = await call("POST", "/v1/auth/login", {
       body: { email: registered.body.user.email, password: "password123" },
@@ -95,17 +113,10 @@ describe("trace ids", () => {
     });
     expect(login.status).toBe(200);
     expect(login.headers.get("X-Trace-Id")).toBe(traceId);
-    const line = await waitFor(
-      "the consumer's line about the new_login notification",
-      async () =>
-        lines
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((l) => l.where === "notify.consumer" && String(l.notificationId).includes(registered.body.user.id)),
-      10_000,
-    );
+    const line = await consumerLine("the new_login notification", registered.body.user.id);
     expect(line).toMatchObject({ level: "info", type: "security", traceId });
   });
+
   it("gives an object's alarm run a trace id of its own, carried by the notification it queues", async () => {
     const rider = await registerUser("rider");
     const pickup = area(140);
@@ -116,26 +127,13 @@ describe("trace ids", () => {
       headers: { traceparent: traceparent(requestTrace) },
     });
     expect(requested.status).toBe(201);
-    const lines: string[] = [];
-    const capture = (...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    };
-    vi.spyOn(console, "log").mockImplementation(capture);
-    vi.spyOn(console, "error").mockImplementation(capture);
+    const consumerLine = captureConsumerLines();
     // Nobody drives there: matching gives up at the alarm, and the rider (no socket open) is told by a notification.
     await editTripState(requested.body.trip.id, (s) => {
       s.matchingStartedAt = Date.now() - 121_000;
     });
     await runTripAlarm(requested.body.trip.id);
-    const line = await waitFor(
-      "the consumer's line about the no_driver notification",
-      async () =>
-        lines
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((l) => l.where === "notify.consumer" && String(l.notificationId).includes(requested.body.trip.id)),
-      10_000,
-    );
+    const line = await consumerLine("the no_driver notification", requested.body.trip.id);
     expect(line).toMatchObject({ type: "trip_status", traceId: expect.stringMatching(TRACE_ID) });
     // The alarm's own: not the trace of the request that made the trip.
     expect(line.traceId).not.toBe(requestTrace);
