@@ -350,7 +350,13 @@ export function d1Load(s, a, p, dir) {
       hotDays: a.ledgerHotDays,
     },
     {
-      kind: "sessions, refresh, last seen (next)",
+      kind: "sessions, refresh tokens (by user)",
+      writesPerS: dir.sessionWritesPerS,
+      gbPerDay: 0,
+      hotDays: 0,
+    },
+    {
+      kind: "last seen (by user, next)",
       writesPerS: dir.writesPerS,
       gbPerDay: 0,
       hotDays: 0,
@@ -366,14 +372,14 @@ export function d1Load(s, a, p, dir) {
 
 /**
  * The directory database (DB) today: every authenticated request reads the caller's ban row
- * (cached per isolate for 5 s, which a user with one call per minute rarely hits), a socket or
- * stream checks its session, a refresh rotates a token, and last seen is written when a user's
- * first connection opens and their last one closes.
+ * (cached per isolate for 5 s, which a user with one call per minute rarely hits), and last seen
+ * is written when a user's first connection opens and their last one closes. A socket's or
+ * stream's session check and a refresh's rotation go to the user's partition (`sessionWritesPerS`).
  */
 export function directoryLoad(s, p, t) {
   const requests = s.tripsPerS * t.httpPerTrip + p.refreshes + p.otherRequests;
   const upgrades = p.reconnects + s.tripsPerS * t.socketsPerTrip;
-  return { readsPerS: requests + upgrades, writesPerS: p.refreshes + 2 * upgrades };
+  return { readsPerS: requests, writesPerS: 2 * upgrades, sessionWritesPerS: p.refreshes };
 }
 
 /** Each limit the peak comes near, with the load on it: where the first one is reached. */

@@ -11,7 +11,14 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
-import { MOVED_TABLES, moveRows, type SqlDatabase, sqlLiteral, targetUnder } from "../src/db/shard-move";
+import {
+  DIRECTORY_TABLES,
+  MOVED_TABLES,
+  moveRows,
+  type SqlDatabase,
+  sqlLiteral,
+  targetUnder,
+} from "../src/db/shard-move";
 import { bucketOf, parseShardMap } from "../src/db/shards";
 
 const USAGE =
@@ -101,8 +108,10 @@ if (values.restart) {
   ]);
 }
 
+// Sessions from before the partitions move on their first use (db/sessions.ts); between shards, they move here.
+const tables = values.rebalance ? MOVED_TABLES : DIRECTORY_TABLES;
 console.log(
-  `moving ${MOVED_TABLES.map((t) => t.name).join(", ")} out of ${source} (${location.join(" ")}), ` +
+  `moving ${tables.map((t) => t.name).join(", ")} out of ${source} (${location.join(" ")}), ` +
     `${map.ranges.map((r) => `${r.from}-${r.to}:${r.binding}`).join(",")}, job ${job}`,
 );
 try {
@@ -112,6 +121,7 @@ try {
     targetOf: targetUnder(map.byBucket, values.rebalance ?? null),
     targets: new Map(shardBindings.map((b) => [b, database(b)])),
     pageSize,
+    tables,
     ...(maxSteps === undefined ? {} : { maxSteps }),
     log: (line) => console.log(line),
   });

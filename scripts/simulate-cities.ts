@@ -311,6 +311,22 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
     archived() === acked && seenMessages.size === archived(),
     `${archived()} archived of ${acked} acked`,
   );
+  // Every simulated user signed in: their sessions are in their own shard, none in DB.
+  const sessionRows = map.bindings.flatMap((binding) =>
+    selectIn(binding, "SELECT id, user_id FROM auth_sessions", "user_id", userIds, persistTo).map((r) => ({
+      binding,
+      user: String(r.user_id),
+    })),
+  );
+  const sessionsAway = sessionRows.filter((r) => map.byBucket[bucketOf(r.user)] !== r.binding);
+  const withSession = new Set(sessionRows.map((r) => r.user));
+  const inDirectory = selectIn("DB", "SELECT id FROM auth_sessions", "user_id", userIds, persistTo).length;
+  check(
+    "sessions in their user's shard",
+    sessionsAway.length === 0 && inDirectory === 0 && withSession.size === userIds.length,
+    `${sessionRows.length} sessions of ${withSession.size}/${userIds.length} users, ` +
+      `${sessionsAway.length} in another shard, ${inDirectory} in DB`,
+  );
   check(
     "no row in two shards",
     doubled.length === 0,

@@ -26,9 +26,24 @@ export type SqlDatabase = {
 };
 
 /** A partitioned table: its columns, its primary key and the column its shard key is in. */
-export type MovedTable = { name: string; kind: ShardKind; key: string; primaryKey: string[]; columns: string[] };
+export type MovedTable = {
+  name: string;
+  kind: ShardKind;
+  key: string;
+  primaryKey: string[];
+  columns: string[];
+  /**
+   * Columns set once and never cleared (a revocation, a rotation), which the Worker may still
+   * write in the source while the move copies: a copy merges them (the target keeps whichever
+   * side has one), and a source row changed after its copy is copied again before it is deleted.
+   * Without them, the target's row is kept as it is (INSERT OR IGNORE).
+   */
+  mergeColumns?: string[];
+  /** Only between shards: `DB`'s copy of the table has another shape (db/sessions.ts moves those rows on use). */
+  betweenShardsOnly?: boolean;
+};
 
-/** The partitioned tables (db/shard-schema.ts), messages before their reactions. */
+/** The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before their tokens. */
 export const MOVED_TABLES: readonly MovedTable[] = [
   {
     name: "messages",
@@ -92,7 +107,28 @@ export const MOVED_TABLES: readonly MovedTable[] = [
       "updated_at",
     ],
   },
+  {
+    name: "auth_sessions",
+    kind: "sessions",
+    key: "user_id",
+    primaryKey: ["id"],
+    columns: ["id", "user_id", "created_at", "revoked_at", "revoked_reason"],
+    mergeColumns: ["revoked_at", "revoked_reason"],
+    betweenShardsOnly: true,
+  },
+  {
+    name: "refresh_tokens",
+    kind: "sessions",
+    key: "user_id",
+    primaryKey: ["token_hash"],
+    columns: ["token_hash", "session_id", "user_id", "created_at", "expires_at", "rotated_at", "replaced_by"],
+    mergeColumns: ["rotated_at", "replaced_by"],
+    betweenShardsOnly: true,
+  },
 ];
+
+/** What the first move reads out of `DB`: the tables that were there before the partitions. */
+export const DIRECTORY_TABLES: readonly MovedTable[] = MOVED_TABLES.filter((t) => !t.betweenShardsOnly);
 
 /** A value as SQL text: NULL, a finite number, or a quoted string. Anything else is refused. */
 export function sqlLiteral(value: unknown): string {
@@ -123,7 +159,8 @@ export type MoveJob = {
   pageSize: number;
   /** Stop after this many steps (all tables together); the next run resumes. Infinity: until done. */
   maxSteps?: number;
-  tables?: readonly MovedTable[];
+  /** DIRECTORY_TABLES out of `DB`, MOVED_TABLES between shards. */
+  tables: readonly MovedTable[];
   /** Called after each step's copy, before its delete (the tests stop the move here). */
   afterCopy?: (table: string, step: number) => Promise<void> | void;
   log?: (line: string) => void;
@@ -138,7 +175,7 @@ const PROGRESS_TABLE = `CREATE TABLE IF NOT EXISTS shard_move_progress (job TEXT
 /** Runs (or resumes) a move; returns each table's totals so far and whether it is done. */
 export async function moveRows(job: MoveJob): Promise<TableProgress[]> {
   const { source } = job;
-  const tables = job.tables ?? MOVED_TABLES;
+  const { tables } = job;
   const log = job.log ?? (() => {});
   await source.db.run([PROGRESS_TABLE]);
   const existing = new Set(
@@ -229,19 +266,59 @@ async function moveStep(
       );
     confirmed.push(...rows.map((row) => row._rowid));
   }
-  if (confirmed.length > 0)
-    await job.source.db.run(
-      chunks(confirmed.map(sqlLiteral), (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`),
-    );
+  if (confirmed.length > 0) {
+    if (table.mergeColumns) await deleteUnchanged(job, table, byTarget);
+    else
+      await job.source.db.run(
+        chunks(confirmed.map(sqlLiteral), (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`),
+      );
+  }
   return { moved: confirmed.length, kept };
 }
 
-/** INSERT OR IGNORE statements for `rows`, each under the statement size limit. */
+/** Rounds of copy-again before a move gives up on rows the Worker keeps changing. */
+const MERGE_ROUNDS = 5;
+
+/**
+ * Deletes from the source the copied rows whose merge columns are as they were copied. A row the
+ * Worker changed since (a session revoked in the old home while the move ran) stays: it is merged
+ * into the target again and then deleted, so the change is never lost with the source's row.
+ */
+async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<string, Row[]>): Promise<void> {
+  const merge = table.mergeColumns ?? [];
+  for (const [target, copied] of byTarget) {
+    let rows = copied;
+    for (let round = 0; rows.length > 0; round++) {
+      if (round === MERGE_ROUNDS)
+        throw new Error(
+          `${rows.length} ${table.name} rows kept changing in ${job.source.name} while they moved; run again`,
+        );
+      const same = rows.map(
+        (row) =>
+          `(rowid = ${sqlLiteral(row._rowid)}${merge.map((c) => ` AND ${c} IS ${sqlLiteral(row[c])}`).join("")})`,
+      );
+      await job.source.db.run(chunks(same, (part) => `DELETE FROM ${table.name} WHERE ${part.join(" OR ")}`));
+      rows = await job.source.db.query<Row>(
+        `SELECT rowid AS _rowid, ${table.columns.join(", ")} FROM ${table.name}
+         WHERE rowid IN (${rows.map((row) => sqlLiteral(row._rowid)).join(", ")})`,
+      );
+      if (rows.length > 0) await (job.targets.get(target) as SqlDatabase).run(inserts(table, rows));
+    }
+  }
+}
+
+/** INSERT OR IGNORE (or, with merge columns, merging) statements for `rows`, each under the statement size limit. */
 function inserts(table: MovedTable, rows: Row[]): string[] {
   const values = rows.map((row) => `(${table.columns.map((c) => sqlLiteral(row[c])).join(", ")})`);
+  const columns = table.columns.join(", ");
+  if (!table.mergeColumns)
+    return chunks(values, (part) => `INSERT OR IGNORE INTO ${table.name} (${columns}) VALUES ${part.join(", ")}`);
+  const merged = table.mergeColumns.map((c) => `${c} = COALESCE(${table.name}.${c}, excluded.${c})`).join(", ");
   return chunks(
     values,
-    (part) => `INSERT OR IGNORE INTO ${table.name} (${table.columns.join(", ")}) VALUES ${part.join(", ")}`,
+    (part) =>
+      `INSERT INTO ${table.name} (${columns}) VALUES ${part.join(", ")}
+       ON CONFLICT (${table.primaryKey.join(", ")}) DO UPDATE SET ${merged}`,
   );
 }
 

@@ -15,8 +15,11 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 /** Virtual buckets; fixed, since every stored row's place derives from it. */
 export const BUCKETS = 1024;
 
-/** What is partitioned, and by which key: a chat room's archive by room id, a user's notifications by user id. */
-export type ShardKind = "chat" | "notifications";
+/**
+ * What is partitioned, and by which key: a chat room's archive by room id; a user's notifications,
+ * and their sign-in sessions with the refresh tokens, by user id.
+ */
+export type ShardKind = "chat" | "notifications" | "sessions";
 
 /** One range of buckets, both ends included, and the binding that holds it. */
 export type ShardRange = { from: number; to: number; binding: string };
@@ -87,10 +90,23 @@ function isD1(value: unknown): value is D1Database {
 
 const bindingsOf = (env: Env) => env as unknown as Record<string, unknown>;
 
-/** The shard map of this Worker and its databases, checked once per `env`. */
-export type ShardRouter = { map: ShardMap; databases: Map<string, D1Database> };
+/**
+ * The shard map of this Worker and its databases, checked once per `env`; and while a move runs,
+ * the map from before it (`SHARD_MAP_PREVIOUS`, set for the move's duration; "0-1023:DB" names the
+ * directory database): a row the move has not copied yet is still where that map put it, and the
+ * readers that look there find it.
+ */
+export type ShardRouter = { map: ShardMap; previous: ShardMap | null; databases: Map<string, D1Database> };
 
 const routers = new WeakMap<object, ShardRouter>();
+
+function parsePreviousMap(text: string, present: (binding: string) => boolean): ShardMap {
+  try {
+    return parseShardMap(text, present);
+  } catch (err) {
+    throw new Error((err as Error).message.replace(/^SHARD_MAP/, "SHARD_MAP_PREVIOUS"));
+  }
+}
 
 /**
  * The validated router of `env`: the first request after a deploy with a bad map fails with the
@@ -100,9 +116,13 @@ export function shardRouter(env: Env): ShardRouter {
   const cached = routers.get(env);
   if (cached) return cached;
   const all = bindingsOf(env);
-  const map = parseShardMap(typeof all.SHARD_MAP === "string" ? all.SHARD_MAP : "", (name) => isD1(all[name]));
-  const databases = new Map(map.bindings.map((name) => [name, all[name] as D1Database]));
-  const router = { map, databases };
+  const present = (name: string) => isD1(all[name]);
+  const map = parseShardMap(typeof all.SHARD_MAP === "string" ? all.SHARD_MAP : "", present);
+  const previousText = typeof all.SHARD_MAP_PREVIOUS === "string" ? all.SHARD_MAP_PREVIOUS.trim() : "";
+  const previous = previousText === "" ? null : parsePreviousMap(previousText, present);
+  const names = new Set([...map.bindings, ...(previous?.bindings ?? [])]);
+  const databases = new Map([...names].map((name) => [name, all[name] as D1Database]));
+  const router = { map, previous, databases };
   routers.set(env, router);
   return router;
 }
@@ -118,14 +138,32 @@ export function shardDatabase(env: Env, kind: ShardKind, key: string): D1Databas
   return router.databases.get(shardBindingFor(env, kind, key)) as D1Database;
 }
 
+/**
+ * Where `key`'s rows of `kind` may also be while a move runs: the database the previous map put
+ * them in, when that differs from today's; otherwise none.
+ */
+export function earlierShardDatabase(env: Env, _kind: ShardKind, key: string): D1Database | null {
+  const router = shardRouter(env);
+  if (!router.previous) return null;
+  const bucket = bucketOf(key);
+  const before = router.previous.byBucket[bucket] as string;
+  return before === router.map.byBucket[bucket] ? null : (router.databases.get(before) as D1Database);
+}
+
+/** The binding that holds `bucket` under today's map. */
+export function shardBindingOfBucket(env: Env, bucket: number): string {
+  return shardRouter(env).map.byBucket[bucket] as string;
+}
+
 /** `shardDatabase` as drizzle. */
 export function shardFor(env: Env, kind: ShardKind, key: string): DrizzleD1Database {
   return drizzle(shardDatabase(env, kind, key));
 }
 
-/** Every shard, by binding name: for health checks and for work that spans them. */
+/** Every shard of today's map, by binding name: for health checks and for work that spans them. */
 export function allShards(env: Env): { binding: string; db: D1Database }[] {
-  return [...shardRouter(env).databases].map(([binding, db]) => ({ binding, db }));
+  const router = shardRouter(env);
+  return router.map.bindings.map((binding) => ({ binding, db: router.databases.get(binding) as D1Database }));
 }
 
 /**

@@ -53,7 +53,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.get("config").BAN_CACHE_MS,
     Date.now(),
   );
-  if (isStreamRoute(c.req.method, c.req.path) && !(await sessionIsLive(c.env.DB, grant.sid, grant.identity.userId))) {
+  if (isStreamRoute(c.req.method, c.req.path) && !(await sessionIsLive(c.env, grant.sid, grant.identity.userId))) {
     throw unauthorized("this session has ended; sign in again");
   }
   c.set("identity", grant.identity);

@@ -43,7 +43,10 @@ export type TokenPair = z.infer<typeof TokenPair>;
 export const AuthResponse = TokenPair.extend({ user: User });
 export type AuthResponse = z.infer<typeof AuthResponse>;
 
-/** A refresh token is 32 random bytes in base64url (43 characters); anything else is not one. */
+/**
+ * A refresh token is its user's shard bucket and 32 random bytes in base64url ("503.<43 characters>";
+ * db/sessions.ts), or, from before the partitions, the 43 characters alone; anything longer is not one.
+ */
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
 export type RefreshBody = z.infer<typeof RefreshBody>;
 

@@ -2,7 +2,7 @@
  * @module rooms/socket-auth
  * Renewing an open socket's token in-band (the `auth` frame), checked in the room object: a
  * valid token of the same user, expiring later than the one the socket has, of a session that
- * has not been revoked. The session check reads D1 once per renewal (every ~15 minutes per
+ * has not been revoked. The session check reads the user's partition database once per renewal (every ~15 minutes per
  * socket), never per frame.
  */
 import { verifyAccessToken } from "../auth/jwt";
@@ -19,7 +19,7 @@ export type Renewal = { id?: string | undefined } & ({ session: SocketSession } 
 /** Reads an `auth` frame (parsed JSON) and checks its token; `id` is echoed in the ack or error. */
 export async function renewFromFrame(
   config: Config,
-  d1: D1Database,
+  env: Env,
   current: SocketAttachment,
   data: unknown,
   now: number,
@@ -29,7 +29,7 @@ export async function renewFromFrame(
     return { id: looseFrameOf(data)?.id, error: badRequest(`invalid auth frame: ${describeIssues(parsed.error)}`) };
   const { id, token } = parsed.data;
   try {
-    return { id, session: await renewSocketSession(config, d1, current, token, now) };
+    return { id, session: await renewSocketSession(config, env, current, token, now) };
   } catch (err) {
     if (err instanceof ApiError) return { id, error: err };
     throw err;
@@ -39,7 +39,7 @@ export async function renewFromFrame(
 /** Throws the ApiError that the `error` frame carries; answers the socket's new session. */
 async function renewSocketSession(
   config: Config,
-  d1: D1Database,
+  env: Env,
   current: SocketAttachment,
   token: string,
   now: number,
@@ -49,7 +49,7 @@ async function renewSocketSession(
   if (grant.identity.userId !== current.userId) throw forbidden("the token is another user's");
   if (grant.expiresAt <= current.expiresAt)
     throw badRequest("the token must expire later than the socket's current one");
-  if (!(await sessionIsLive(d1, grant.sid, grant.identity.userId)))
+  if (!(await sessionIsLive(env, grant.sid, grant.identity.userId)))
     throw unauthorized("this session has ended; sign in again");
   return { sid: grant.sid, expiresAt: grant.expiresAt };
 }

@@ -422,7 +422,7 @@ export abstract class SocketHub<
 
   /** The `auth` frame: a later token for this socket, or an error frame (counted as a bad frame). */
   private async renewToken(ws: WebSocket, who: SocketAttachment, guard: SocketGuard, data: unknown): Promise<void> {
-    const renewal = await renewFromFrame(this.config, this.env.DB, who, data, Date.now());
+    const renewal = await renewFromFrame(this.config, this.env, who, data, Date.now());
     if ("error" in renewal) return this.badFrame(ws, guard, renewal.error.code, renewal.error.message, renewal.id);
     const current = this.connections.of(ws);
     if (!current) return;

@@ -105,6 +105,7 @@ it("runs two cities at once: trips stay in their city, rows land in their shard,
     "pickups inside the city",
     "rows in the shard their key hashes to",
     "every acked message archived once",
+    "sessions in their user's shard",
     "no row in two shards",
   ]);
   expect(report.cities.map((c) => [c.city, c.drivers, c.riders])).toEqual([

@@ -69,7 +69,7 @@ describe("POST /v1/auth/register", () => {
     expect(Object.keys(res.body).sort()).toEqual(AUTH_KEYS);
     expect(res.body.expiresIn).toBe(ACCESS_TOKEN_TTL_SECONDS);
     expect(Math.abs(res.body.expiresAt - (Date.now() + ACCESS_TOKEN_TTL_SECONDS * 1000))).toBeLessThan(60_000);
-    expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(res.body.refreshToken).toMatch(/^\d{1,4}\.[A-Za-z0-9_-]{43}$/);
     expect(res.body.user).toEqual({
       id: expect.any(String),
       email: address,

@@ -7,8 +7,15 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MOVED_TABLES, moveRows, type SqlDatabase, sqlLiteral, targetUnder } from "../../src/db/shard-move";
-import { allShards, bucketOf, parseShardMap, shardBindingFor } from "../../src/db/shards";
+import {
+  DIRECTORY_TABLES,
+  MOVED_TABLES,
+  moveRows,
+  type SqlDatabase,
+  sqlLiteral,
+  targetUnder,
+} from "../../src/db/shard-move";
+import { allShards, bucketOf, parseShardMap, shardBindingFor, type ShardKind } from "../../src/db/shards";
 
 function d1(db: D1Database): SqlDatabase {
   return {
@@ -83,7 +90,7 @@ function generate(prefix: string, messageCount: number, notificationCount: numbe
 }
 
 async function fillDirectory(rows: Generated): Promise<void> {
-  for (const table of MOVED_TABLES) {
+  for (const table of DIRECTORY_TABLES) {
     const statements = (rows[table.name] ?? []).map(
       (row) =>
         `INSERT INTO ${table.name} (${table.columns.join(", ")}) VALUES (${table.columns
@@ -119,7 +126,8 @@ describe("moving DB's chat archive and notification log into the shards", () => 
     const job = {
       job: "test-move-1",
       source: directory,
-      targetOf: (kind: "chat" | "notifications", key: string) => shardBindingFor(env, kind, key),
+      tables: DIRECTORY_TABLES,
+      targetOf: (kind: ShardKind, key: string) => shardBindingFor(env, kind, key),
       targets: shards,
       pageSize: 64,
     };
@@ -142,9 +150,11 @@ describe("moving DB's chat archive and notification log into the shards", () => 
     const done = await moveRows(job);
     expect(done.every((t) => t.done)).toBe(true);
     expect(await moveRows(job)).toEqual(done);
-    expect(done.map((t) => [t.table, t.moved])).toEqual(MOVED_TABLES.map((t) => [t.name, generated[t.name]?.length]));
+    expect(done.map((t) => [t.table, t.moved])).toEqual(
+      DIRECTORY_TABLES.map((t) => [t.name, generated[t.name]?.length]),
+    );
 
-    for (const table of MOVED_TABLES) {
+    for (const table of DIRECTORY_TABLES) {
       // Nothing of this run is left in DB.
       expect(await rowsIn(directory.db, table, prefix)).toEqual([]);
       const expected = generated[table.name] ?? [];
@@ -175,6 +185,7 @@ describe("moving DB's chat archive and notification log into the shards", () => 
     await moveRows({
       job: "test-move-2",
       source: directory,
+      tables: DIRECTORY_TABLES,
       targetOf: (kind, key) => shardBindingFor(env, kind, key),
       targets: shards,
       pageSize: 10,
@@ -192,8 +203,15 @@ describe("moving buckets after a SHARD_MAP change", () => {
     const prefix = "gen3";
     const generated = generate(prefix, 240, 0);
     await fillDirectory(generated);
-    const routeNow = (kind: "chat" | "notifications", key: string) => shardBindingFor(env, kind, key);
-    await moveRows({ job: "test-move-3", source: directory, targetOf: routeNow, targets: shards, pageSize: 100 });
+    const routeNow = (kind: ShardKind, key: string) => shardBindingFor(env, kind, key);
+    await moveRows({
+      job: "test-move-3",
+      source: directory,
+      tables: DIRECTORY_TABLES,
+      targetOf: routeNow,
+      targets: shards,
+      pageSize: 100,
+    });
 
     // SHARD_1 takes buckets 384-511 over from SHARD_0.
     const after = parseShardMap("0-383:SHARD_0,384-1023:SHARD_1", () => true);
@@ -207,6 +225,7 @@ describe("moving buckets after a SHARD_MAP change", () => {
     const progress = await moveRows({
       job: "test-rebalance",
       source: { name: "SHARD_0", db: shards.get("SHARD_0") as SqlDatabase },
+      tables: MOVED_TABLES,
       targetOf: targetUnder(after.byBucket, "SHARD_0"),
       targets: shards,
       pageSize: 50,

@@ -102,6 +102,18 @@ describe("a SHARD_MAP that does not cover every bucket", () => {
       logged.mockRestore();
     }
   });
+
+  it("or a SHARD_MAP_PREVIOUS that does not, naming that variable", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const bad = { ...env, SHARD_MAP_PREVIOUS: "0-511:SHARD_0,512-1023:SHARD_9" };
+      const res = await app.request("http://ridewire.test/v1/rooms", {}, bad);
+      expect(res.status).toBe(500);
+      expect(logged.mock.calls.flat().join(" ")).toContain("SHARD_MAP_PREVIOUS: SHARD_9 is not a D1 binding");
+    } finally {
+      logged.mockRestore();
+    }
+  });
 });
 
 describe("the chat archive", () => {

@@ -78,7 +78,7 @@ adminRoutes.post("/admin/users/:id/ban", async (c) => {
     (err) => logJson("error", { where: "admin.ban", reason: errorReason(err) }),
   );
   // Refresh tokens would outlive the ban's cache and its socket refusals: end every session.
-  await revokeUserSessions(c.env.DB, userId, now, `banned: ${reason}`);
+  await revokeUserSessions(c.env, userId, now, `banned: ${reason}`);
   let disconnected: BanResponse["disconnected"];
   try {
     disconnected = await cutOff(c, userId, reason, now);

@@ -70,13 +70,7 @@ async function tokenPair(
 
 async function signedIn(c: AppContext, row: UserRow): Promise<{ pair: TokenPair; sessionId: string }> {
   const now = Date.now();
-  const session = await openSession(
-    c.env.DB,
-    row.id,
-    newId("ses"),
-    now,
-    c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000,
-  );
+  const session = await openSession(c.env, row.id, newId("ses"), now, c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000);
   return {
     pair: await tokenPair(c, identityOf(row), session.sessionId, session.refreshToken, now),
     sessionId: session.sessionId,
@@ -159,7 +153,7 @@ authRoutes.post("/auth/refresh", async (c) => {
   const body = await readBody(c, RefreshBody);
   const now = Date.now();
   const rotation = await rotateRefreshToken(
-    c.env.DB,
+    c.env,
     body.refreshToken,
     now,
     c.get("config").REFRESH_TOKEN_TTL_SECONDS * 1000,
@@ -184,8 +178,8 @@ authRoutes.post("/auth/logout", requireUser, async (c) => {
   const { userId } = c.get("identity");
   const now = Date.now();
   const sessions = body.all
-    ? await revokeUserSessions(c.env.DB, userId, now, "logout (all sessions)")
-    : (await revokeSession(c.env.DB, c.get("session").sid, now, "logout"))
+    ? await revokeUserSessions(c.env, userId, now, "logout (all sessions)")
+    : (await revokeSession(c.env, userId, c.get("session").sid, now, "logout"))
       ? [c.get("session").sid]
       : [];
   if (sessions.length > 0) c.executionCtx.waitUntil(endSessionsOnSockets(c.env, userId, body.all ? "all" : sessions));
@@ -203,7 +197,7 @@ authRoutes.post("/auth/password", requireUser, requireAccount, async (c) => {
   const sessionId = c.get("session").sid;
   // An access token outlives its session by up to its TTL: one whose session was ended (a
   // logout, a stolen refresh token caught) must not change the password and end the others.
-  if (!(await sessionIsLive(c.env.DB, sessionId, userId))) throw unauthorized("this session has ended; sign in again");
+  if (!(await sessionIsLive(c.env, sessionId, userId))) throw unauthorized("this session has ended; sign in again");
   const row = await findUserById(c.env.DB, userId);
   if (!row) throw notFound("user not found");
   const now = Date.now();
@@ -214,7 +208,7 @@ authRoutes.post("/auth/password", requireUser, requireAccount, async (c) => {
     throw new ApiError(403, "invalid_credentials", "the current password is wrong");
   }
   await loginSucceeded(c.env.DB, keys);
-  const revoked = await changePassword(c.env.DB, userId, await hashPassword(body.newPassword), sessionId, now);
+  const revoked = await changePassword(c.env, userId, await hashPassword(body.newPassword), sessionId, now);
   if (revoked.length > 0) c.executionCtx.waitUntil(endSessionsOnSockets(c.env, userId, revoked));
   const ip = c.req.header("CF-Connecting-IP") ?? null;
   notifyBehind(
