@@ -177,40 +177,63 @@ function archivedView(row: MessageRow): ChatMessage {
   };
 }
 
-/** Archived messages of a room, newest first, seq < before, as D1 has them now. */
+/**
+ * Archived messages of a room, newest first, seq < before, from its homes (db/shards
+ * `shardHomes`: its shard, and while a shard move runs, the one before it).
+ */
 export async function archivedMessagesBefore(
-  d1: D1Database,
+  homes: readonly D1Database[],
   roomId: string,
   before: number,
   limit: number,
 ): Promise<ChatMessage[]> {
-  const rows = await drizzle(d1)
-    .select()
-    .from(messages)
-    .where(and(eq(messages.roomId, roomId), lt(messages.seq, before)))
-    .orderBy(desc(messages.seq))
-    .limit(limit);
-  return rows.map(archivedView);
+  const pages = await Promise.all(
+    homes.map((d1) =>
+      drizzle(d1)
+        .select()
+        .from(messages)
+        .where(and(eq(messages.roomId, roomId), lt(messages.seq, before)))
+        .orderBy(desc(messages.seq))
+        .limit(limit),
+    ),
+  );
+  // While a shard move runs, a row may be in both homes: the first home's copy is the newer.
+  const bySeq = new Map<number, (typeof pages)[number][number]>();
+  for (const page of pages) for (const row of page) if (!bySeq.has(row.seq)) bySeq.set(row.seq, row);
+  return [...bySeq.values()]
+    .sort((a, b) => b.seq - a.seq)
+    .slice(0, limit)
+    .map(archivedView);
 }
 
-/** The message stored at `seq` as it was first posted (author, reply), or null: for checks, not display. */
-export async function archivedOriginal(d1: D1Database, roomId: string, seq: number): Promise<Message | null> {
-  const [row] = await drizzle(d1)
-    .select()
-    .from(messages)
-    .where(and(eq(messages.roomId, roomId), eq(messages.seq, seq)))
-    .limit(1);
-  if (!row) return null;
-  return {
-    id: row.id,
-    roomId: row.roomId,
-    seq: row.seq,
-    userId: row.userId,
-    text: row.text,
-    createdAt: row.createdAt,
-    ...(row.replyTo === null ? {} : { replyTo: row.replyTo }),
-    ...attachmentsOf(row),
-  };
+/**
+ * The message stored at `seq` as it was first posted (author, reply), or null: for checks, not
+ * display. The first of `homes` that holds it answers.
+ */
+export async function archivedOriginal(
+  homes: readonly D1Database[],
+  roomId: string,
+  seq: number,
+): Promise<Message | null> {
+  for (const d1 of homes) {
+    const [row] = await drizzle(d1)
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, roomId), eq(messages.seq, seq)))
+      .limit(1);
+    if (!row) continue;
+    return {
+      id: row.id,
+      roomId: row.roomId,
+      seq: row.seq,
+      userId: row.userId,
+      text: row.text,
+      createdAt: row.createdAt,
+      ...(row.replyTo === null ? {} : { replyTo: row.replyTo }),
+      ...attachmentsOf(row),
+    };
+  }
+  return null;
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   UNMUTABLE_TYPES,
 } from "../protocol/notifications";
 import { devices, notificationChannels, notificationPreferences, notifications, users } from "./schema";
-import { groupByShard, shardDatabase } from "./shards";
+import { groupByShard, shardDatabase, shardHomes } from "./shards";
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type NewDevice = typeof devices.$inferInsert;
@@ -449,9 +449,23 @@ export async function failDeadLetter(
   await db.batch([notification, channels]);
 }
 
-/** The user's notifications, newest first, each with its channels' attempts (one round trip to their shard). */
+/**
+ * The user's notifications, newest first, each with its channels' attempts: one round trip to
+ * their shard, and while a shard move runs, one to the shard before it too (a row in both is
+ * taken from today's, where the consumer now writes).
+ */
 export async function listNotifications(env: Env, userId: string, limit: number): Promise<Notification[]> {
-  const db = drizzle(shardDatabase(env, "notifications", userId));
+  const pages = await Promise.all(shardHomes(env, "notifications", userId).map((d1) => listIn(d1, userId, limit)));
+  if (pages.length === 1) return pages[0] as Notification[];
+  const byId = new Map<string, Notification>();
+  for (const page of pages) for (const n of page) if (!byId.has(n.id)) byId.set(n.id, n);
+  return [...byId.values()]
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .slice(0, limit);
+}
+
+async function listIn(d1: D1Database, userId: string, limit: number): Promise<Notification[]> {
+  const db = drizzle(d1);
   const page = db
     .select({ id: notifications.id })
     .from(notifications)
@@ -506,12 +520,18 @@ export async function listNotifications(env: Env, userId: string, limit: number)
  * as unknown. Undefined when the user has no such notification.
  */
 export async function ackNotification(env: Env, userId: string, id: string, now: number): Promise<number | undefined> {
-  const [row] = await drizzle(shardDatabase(env, "notifications", userId))
-    .update(notifications)
-    .set({ ackedAt: sql`coalesce(${notifications.ackedAt}, ${now})` })
-    .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
-    .returning({ ackedAt: notifications.ackedAt });
-  return row?.ackedAt ?? undefined;
+  // In every home while a shard move runs: the copy that stays must carry the ack.
+  const acked = await Promise.all(
+    shardHomes(env, "notifications", userId).map(async (d1) => {
+      const [row] = await drizzle(d1)
+        .update(notifications)
+        .set({ ackedAt: sql`coalesce(${notifications.ackedAt}, ${now})` })
+        .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
+        .returning({ ackedAt: notifications.ackedAt });
+      return row?.ackedAt ?? undefined;
+    }),
+  );
+  return acked.find((at) => at !== undefined);
 }
 
 /**

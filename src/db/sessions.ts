@@ -17,7 +17,7 @@
  * Revocations and liveness checks therefore cover every home; a revocation is never lost to a move.
  */
 import { hashRefreshToken, newRefreshToken } from "../auth/refresh-token";
-import { bucketOf, BUCKETS, earlierShardDatabase, shardDatabase, shardRouter } from "./shards";
+import { bucketOf, BUCKETS, shardDatabase, shardHomes, shardRouter } from "./shards";
 
 export type NewRefreshToken = { sessionId: string; refreshToken: string };
 
@@ -26,8 +26,7 @@ const SWEEP_BATCH = 100;
 
 /** The user's shard first, then every earlier home that may still hold their rows. */
 function homesOf(env: Env, userId: string): D1Database[] {
-  const earlier = earlierShardDatabase(env, "sessions", userId);
-  return [shardDatabase(env, "sessions", userId), ...(earlier ? [earlier] : []), env.DB];
+  return [...shardHomes(env, "sessions", userId), env.DB];
 }
 
 /** A token names its user's bucket in front of the secret, so a refresh needs no lookup to route. */

@@ -90,6 +90,8 @@ export const MOVED_TABLES: readonly MovedTable[] = [
       "created_at",
       "updated_at",
     ],
+    // Acked in every home while a move runs (db/notifications.ts), so an ack is never lost to one.
+    mergeColumns: ["acked_at"],
   },
   {
     name: "notification_channels",

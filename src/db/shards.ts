@@ -150,9 +150,10 @@ export function earlierShardDatabase(env: Env, _kind: ShardKind, key: string): D
   return before === router.map.byBucket[bucket] ? null : (router.databases.get(before) as D1Database);
 }
 
-/** The binding that holds `bucket` under today's map. */
-export function shardBindingOfBucket(env: Env, bucket: number): string {
-  return shardRouter(env).map.byBucket[bucket] as string;
+/** Where to read `key`'s rows of `kind`: its shard, then (while a move runs) the one before it. */
+export function shardHomes(env: Env, kind: ShardKind, key: string): D1Database[] {
+  const earlier = earlierShardDatabase(env, kind, key);
+  return earlier ? [shardDatabase(env, kind, key), earlier] : [shardDatabase(env, kind, key)];
 }
 
 /** `shardDatabase` as drizzle. */

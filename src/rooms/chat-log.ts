@@ -49,8 +49,11 @@ export class ChatLog {
   constructor(
     /** Any room's log whose frames include chat messages. */
     private readonly log: SequencedLog<ChatStoredFrame>,
-    /** The chat archive's database for a room id (its shard, src/db/shards.ts): history older than the log. */
-    private readonly archive: (roomId: string) => D1Database,
+    /**
+     * Where a room's chat archive is read, history older than the log: its shard, and while a
+     * shard move runs, the one before it (src/db/shards.ts `shardHomes`).
+     */
+    private readonly archive: (roomId: string) => D1Database[],
     /** Sends an appended event to the room's connections. */
     private readonly publish: (appended: Appended) => void,
     /** How long a message may wait for its copy to D1 (MESSAGE_ARCHIVE_DELAY_MS). */
@@ -404,7 +407,7 @@ export type LoggedChat<Frame extends { type: string; seq: number }> = {
  */
 export function openLoggedChat<Frame extends { type: string; seq: number }>(
   storage: DurableObjectStorage,
-  archive: (roomId: string) => D1Database,
+  archive: (roomId: string) => D1Database[],
   host: LogHost & { publish(appended: Appended): void },
   fresh = false,
 ): LoggedChat<Frame> {

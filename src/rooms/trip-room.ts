@@ -14,7 +14,7 @@ import { type CancellationRecord, recordCancellations } from "../db/cancellation
 import type { CancelReason } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
 import { archiveMessages } from "../db/messages";
-import { shardDatabase } from "../db/shards";
+import { shardDatabase, shardHomes } from "../db/shards";
 import { saveTripHistory } from "../db/trips";
 import type { Fix } from "../domain/geo";
 import {
@@ -116,7 +116,7 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private openStorage(fresh: boolean): LoggedChat<TripStoredFrame> {
     const opened = openLoggedChat<TripStoredFrame>(
       this.ctx.storage,
-      (roomId) => shardDatabase(this.env, "chat", roomId),
+      (roomId) => shardHomes(this.env, "chat", roomId),
       this.logHost((events) => this.writeBehind(events)),
       fresh,
     );

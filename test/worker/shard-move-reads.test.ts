@@ -1,0 +1,92 @@
+// Reads while a shard move runs (SHARD_MAP_PREVIOUS, db/shards.ts `shardHomes`): a room's archived
+// history and a user's notifications that the move has not copied yet are read where the previous
+// map put them, merged with what the new shard has, and an ack reaches the copy that stays.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
+import { ackNotification, listNotifications } from "../../src/db/notifications";
+import { bucketOf, shardHomes } from "../../src/db/shards";
+import { unique } from "../helpers/api";
+
+const before = "0-511:SHARD_0,512-1023:SHARD_1";
+const after = "0-383:SHARD_0,384-1023:SHARD_1";
+/** The Worker during the move, and the same Worker once SHARD_MAP_PREVIOUS is gone. */
+const moving = { ...env, SHARD_MAP: after, SHARD_MAP_PREVIOUS: before } as Env;
+const moved = { ...env, SHARD_MAP: after } as Env;
+const oldShard = env.SHARD_0;
+const newShard = env.SHARD_1;
+
+/** A key in buckets 384-511: SHARD_0's before the move, SHARD_1's after. */
+function keyMovingAway(prefix: string): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}_${unique("k")}_${i}`;
+    if (bucketOf(key) >= 384 && bucketOf(key) <= 511) return key;
+  }
+}
+
+async function archive(db: D1Database, roomId: string, seqs: number[], text: string): Promise<void> {
+  await db.batch(
+    seqs.map((seq) =>
+      db
+        .prepare(`INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`)
+        .bind(`msg_${roomId}_${seq}`, roomId, seq, "usr_writer", `${text} ${seq}`, 1_000 + seq),
+    ),
+  );
+}
+
+describe("a room's archive while its bucket moves", () => {
+  it("pages through both shards, newest first, each seq once, the new shard's copy first", async () => {
+    const roomId = keyMovingAway("room");
+    await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
+    await archive(newShard, roomId, [5, 6, 7, 8, 9, 10], "new");
+    const homes = shardHomes(moving, "chat", roomId);
+    expect(homes).toEqual([newShard, oldShard]);
+
+    const first = await archivedMessagesBefore(homes, roomId, 11, 4);
+    expect(first.map((m) => m.seq)).toEqual([10, 9, 8, 7]);
+    const second = await archivedMessagesBefore(homes, roomId, 7, 10);
+    expect(second.map((m) => [m.seq, "text" in m ? m.text : null])).toEqual([
+      [6, "new 6"],
+      [5, "new 5"],
+      [4, "old 4"],
+      [3, "old 3"],
+      [2, "old 2"],
+      [1, "old 1"],
+    ]);
+    expect((await archivedOriginal(homes, roomId, 2))?.text).toBe("old 2");
+    expect(await archivedOriginal(homes, roomId, 11)).toBeNull();
+
+    // Without the previous map, the rows not copied yet are out of sight: what the fallback is for.
+    const withoutFallback = await archivedMessagesBefore(shardHomes(moved, "chat", roomId), roomId, 7, 10);
+    expect(withoutFallback.map((m) => m.seq)).toEqual([6, 5]);
+  });
+});
+
+describe("a user's notifications while their bucket moves", () => {
+  async function notify(db: D1Database, id: string, userId: string, createdAt: number): Promise<void> {
+    await db
+      .prepare(
+        `INSERT INTO notifications (id, user_id, type, payload, status, attempts, delivered_to, created_at, updated_at)
+         VALUES (?1, ?2, 'chat_message', '{}', 'delivered', 1, '[]', ?3, ?3)`,
+      )
+      .bind(id, userId, createdAt)
+      .run();
+  }
+
+  it("lists both shards' rows, newest first, and an ack reaches the row in the old shard", async () => {
+    const userId = keyMovingAway("usr");
+    const old = unique("ntf_old");
+    const fresh = unique("ntf_new");
+    await notify(oldShard, old, userId, 1_000);
+    await notify(newShard, fresh, userId, 2_000);
+    expect((await listNotifications(moving, userId, 10)).map((n) => n.id)).toEqual([fresh, old]);
+    expect((await listNotifications(moving, userId, 1)).map((n) => n.id)).toEqual([fresh]);
+    expect((await listNotifications(moved, userId, 10)).map((n) => n.id)).toEqual([fresh]);
+
+    expect(await ackNotification(moving, userId, old, 5_000)).toBe(5_000);
+    const row = await oldShard.prepare(`SELECT acked_at FROM notifications WHERE id = ?1`).bind(old).first();
+    expect(row).toEqual({ acked_at: 5_000 });
+    // Another user's id reads as unknown in every home.
+    expect(await ackNotification(moving, "usr_someone_else", old, 6_000)).toBeUndefined();
+  });
+});
