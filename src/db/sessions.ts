@@ -26,7 +26,8 @@ const SWEEP_BATCH = 100;
 
 /** The user's shard first, then every earlier home that may still hold their rows. */
 function homesOf(env: Env, userId: string): D1Database[] {
-  return [...shardHomes(env, "sessions", userId), env.DB];
+  // A set: during the first move out of DB, SHARD_MAP_PREVIOUS may name DB itself.
+  return [...new Set([...shardHomes(env, "sessions", userId), env.DB])];
 }
 
 /** A token names its user's bucket in front of the secret, so a refresh needs no lookup to route. */

@@ -90,3 +90,14 @@ describe("a user's notifications while their bucket moves", () => {
     expect(await ackNotification(moving, "usr_someone_else", old, 6_000)).toBeUndefined();
   });
 });
+
+describe("the first move, out of DB", () => {
+  it('reads DB as the previous home with SHARD_MAP_PREVIOUS "0-1023:DB"', async () => {
+    const roomId = unique("room_first_move");
+    const fromDb = { ...env, SHARD_MAP_PREVIOUS: "0-1023:DB" } as Env;
+    await archive(env.DB, roomId, [1, 2], "db");
+    const homes = shardHomes(fromDb, "chat", roomId);
+    expect(homes.at(-1)).toBe(env.DB);
+    expect((await archivedMessagesBefore(homes, roomId, 10, 10)).map((m) => m.seq)).toEqual([2, 1]);
+  });
+});
