@@ -33,17 +33,21 @@ export type MovedTable = {
   primaryKey: string[];
   columns: string[];
   /**
-   * Columns set once and never cleared (a revocation, a rotation), which the Worker may still
-   * write in the source while the move copies: a copy merges them (the target keeps whichever
-   * side has one), and a source row changed after its copy is copied again before it is deleted.
-   * Without them, the target's row is kept as it is (INSERT OR IGNORE).
+   * Columns the Worker may still write in the source while the move copies, each only one way:
+   * set once and never cleared (a revocation, a rotation, an ack: "first") or only moved forward
+   * (last seen: "max"). A copy merges them with the target's row, and a source row changed after
+   * its copy is merged again before it is deleted. Without them, the target's row is kept as it
+   * is (INSERT OR IGNORE).
    */
-  mergeColumns?: string[];
+  merge?: Record<string, "first" | "max">;
   /** Only between shards: `DB`'s copy of the table has another shape (db/sessions.ts moves those rows on use). */
   betweenShardsOnly?: boolean;
 };
 
-/** The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before their tokens. */
+/**
+ * The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before
+ * their tokens.
+ */
 export const MOVED_TABLES: readonly MovedTable[] = [
   {
     name: "messages",
@@ -91,7 +95,7 @@ export const MOVED_TABLES: readonly MovedTable[] = [
       "updated_at",
     ],
     // Acked in every home while a move runs (db/notifications.ts), so an ack is never lost to one.
-    mergeColumns: ["acked_at"],
+    merge: { acked_at: "first" },
   },
   {
     name: "notification_channels",
@@ -115,7 +119,7 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     key: "user_id",
     primaryKey: ["id"],
     columns: ["id", "user_id", "created_at", "revoked_at", "revoked_reason"],
-    mergeColumns: ["revoked_at", "revoked_reason"],
+    merge: { revoked_at: "first", revoked_reason: "first" },
     betweenShardsOnly: true,
   },
   {
@@ -124,7 +128,17 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     key: "user_id",
     primaryKey: ["token_hash"],
     columns: ["token_hash", "session_id", "user_id", "created_at", "expires_at", "rotated_at", "replaced_by"],
-    mergeColumns: ["rotated_at", "replaced_by"],
+    merge: { rotated_at: "first", replaced_by: "first" },
+    betweenShardsOnly: true,
+  },
+  {
+    name: "last_seen",
+    kind: "sessions",
+    key: "user_id",
+    primaryKey: ["user_id"],
+    columns: ["user_id", "at"],
+    merge: { at: "max" },
+    // `DB`'s last seen is a column of `users`, read beside this table (db/presence.ts), never moved.
     betweenShardsOnly: true,
   },
 ];
@@ -269,7 +283,7 @@ async function moveStep(
     confirmed.push(...rows.map((row) => row._rowid));
   }
   if (confirmed.length > 0) {
-    if (table.mergeColumns) await deleteUnchanged(job, table, byTarget);
+    if (table.merge) await deleteUnchanged(job, table, byTarget);
     else
       await job.source.db.run(
         chunks(confirmed.map(sqlLiteral), (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`),
@@ -287,7 +301,7 @@ const MERGE_ROUNDS = 5;
  * into the target again and then deleted, so the change is never lost with the source's row.
  */
 async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<string, Row[]>): Promise<void> {
-  const merge = table.mergeColumns ?? [];
+  const merge = Object.keys(table.merge ?? {});
   for (const [target, copied] of byTarget) {
     let rows = copied;
     for (let round = 0; rows.length > 0; round++) {
@@ -313,9 +327,15 @@ async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<st
 function inserts(table: MovedTable, rows: Row[]): string[] {
   const values = rows.map((row) => `(${table.columns.map((c) => sqlLiteral(row[c])).join(", ")})`);
   const columns = table.columns.join(", ");
-  if (!table.mergeColumns)
+  if (!table.merge)
     return chunks(values, (part) => `INSERT OR IGNORE INTO ${table.name} (${columns}) VALUES ${part.join(", ")}`);
-  const merged = table.mergeColumns.map((c) => `${c} = COALESCE(${table.name}.${c}, excluded.${c})`).join(", ");
+  const merged = Object.entries(table.merge)
+    .map(([c, rule]) =>
+      rule === "first"
+        ? `${c} = COALESCE(${table.name}.${c}, excluded.${c})`
+        : `${c} = max(COALESCE(${table.name}.${c}, excluded.${c}), COALESCE(excluded.${c}, ${table.name}.${c}))`,
+    )
+    .join(", ");
   return chunks(
     values,
     (part) =>

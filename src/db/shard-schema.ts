@@ -44,3 +44,13 @@ export const refreshTokens = sqliteTable(
   },
   (t) => [index("refresh_tokens_session_idx").on(t.sessionId), index("refresh_tokens_expires_idx").on(t.expiresAt)],
 );
+
+/**
+ * When each user was last seen (rooms/last-seen.ts writes it as their connections open and close,
+ * db/presence.ts reads it). `DB`'s `users.last_seen_at` keeps what was written before this table,
+ * read beside it until every user has written here.
+ */
+export const lastSeen = sqliteTable("last_seen", {
+  userId: text("user_id").primaryKey(),
+  at: integer("at").notNull(),
+});

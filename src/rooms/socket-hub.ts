@@ -456,7 +456,7 @@ export abstract class SocketHub<
   /** The room's presence hook, and the user's last seen (rooms/last-seen.ts) as they come and go. */
   private presenceChanged(userId: string, event: "join" | "leave"): void {
     if (this.lastSeen?.shouldWrite(userId, event, Date.now()))
-      writeLastSeen(this.ctx, this.env.DB, userId, (where, err) => this.logError(where, err));
+      writeLastSeen(this.ctx, this.env, userId, (where, err) => this.logError(where, err));
     this.onPresence(userId, event);
   }
 

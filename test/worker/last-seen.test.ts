@@ -1,7 +1,10 @@
 // Last seen (issue 22), through the public API: written as a user's connections open and close,
 // and read as their privacy setting lets the caller (everyone, contacts: the users they share a
 // direct conversation with, nobody); a user always sees their own, and a block hides it.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { shardDatabase } from "../../src/db/shards";
+import { registerAdmin } from "../helpers/admin";
 import { call, connectOk, createRoom, registerUser, type TestUser } from "../helpers/api";
 import { expectError, wsPath } from "../helpers/chat";
 import { area, offset, onlineDriver, requestTrip, settle, waitFor } from "../helpers/dispatch";
@@ -140,5 +143,49 @@ describe("last seen", () => {
     expect((await call("GET", "/v1/me/privacy", { token: ada.token })).body).toEqual({
       privacy: { lastSeen: "everyone" },
     });
+  });
+});
+
+describe("where last seen is kept", () => {
+  const partitionRow = (userId: string) =>
+    shardDatabase(env, "sessions", userId)
+      .prepare(`SELECT at FROM last_seen WHERE user_id = ?1`)
+      .bind(userId)
+      .first<{ at: number }>();
+
+  it("is written to the user's partition, not to DB's users row", async () => {
+    const ada = await registerUser();
+    const at = await beSeen(ada);
+    expect(await partitionRow(ada.user.id)).toEqual({ at });
+    const row = await env.DB.prepare(`SELECT last_seen_at FROM users WHERE id = ?1`).bind(ada.user.id).first();
+    expect(row).toEqual({ last_seen_at: null });
+  });
+
+  it("still shows a time from before the partitions, until a later one is written", async () => {
+    const ada = await registerUser();
+    const viewer = await registerUser();
+    const then = Date.now() - 3_600_000;
+    await env.DB.prepare(`UPDATE users SET last_seen_at = ?2 WHERE id = ?1`).bind(ada.user.id, then).run();
+    expect((await presence(viewer, ada.user.id)).body.lastSeenAt).toBe(then);
+    const admin = await registerAdmin();
+    const driver = await registerUser("driver", `Legacy ${Date.now()}`);
+    await env.DB.prepare(`UPDATE users SET last_seen_at = ?2 WHERE id = ?1`).bind(driver.user.id, then).run();
+    const listed = async () => {
+      const res = await call("GET", `/v1/admin/drivers?q=${driver.user.id}`, { token: admin.token });
+      expect(res.status).toBe(200);
+      return res.body.drivers[0]?.lastSeenAt;
+    };
+    expect(await listed()).toBe(then);
+
+    const now = await beSeen(ada);
+    expect(now).toBeGreaterThan(then);
+    expect((await presence(viewer, ada.user.id)).body.lastSeenAt).toBe(now);
+    // The driver's channel writes the partition; the operators' list shows the later time.
+    const seen = Date.now();
+    await shardDatabase(env, "sessions", driver.user.id)
+      .prepare(`INSERT INTO last_seen (user_id, at) VALUES (?1, ?2)`)
+      .bind(driver.user.id, seen)
+      .run();
+    expect(await listed()).toBe(seen);
   });
 });

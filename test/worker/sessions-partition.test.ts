@@ -2,11 +2,12 @@
 // written only to the user's shard; one from before the partitions, still in `DB`, keeps working
 // and moves to the shard on its first refresh, with revocations reaching both copies; while a shard
 // move runs (SHARD_MAP_PREVIOUS), a session not copied yet is found where it was; and the move
-// itself never loses a revocation the Worker wrote behind it.
+// itself never loses a revocation or a later last seen the Worker wrote behind it.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url } from "../../src/auth/encoding";
 import { hashRefreshToken, newRefreshToken } from "../../src/auth/refresh-token";
+import { noteLastSeen } from "../../src/db/presence";
 import { MOVED_TABLES, moveRows, type SqlDatabase, targetUnder } from "../../src/db/shard-move";
 import { changePassword, openSession, revokeSession, rotateRefreshToken, sessionIsLive } from "../../src/db/sessions";
 import { allShards, bucketOf, parseShardMap, shardDatabase } from "../../src/db/shards";
@@ -182,7 +183,9 @@ describe("sessions while a shard move runs", () => {
     const sessions = await Promise.all(users.map((u) => openSession(env, u, unique("ses"), now, DAY_MS)));
     const shards = new Map(allShards(env).map(({ binding, db }) => [binding, d1(db)]));
     const victim = sessions[0] as { sessionId: string; refreshToken: string };
+    for (const userId of users) await noteLastSeen(env, userId, now);
     let revokedMidMove = false;
+    let seenMidMove = false;
     await moveRows({
       job: unique("test-sessions-rebalance"),
       source: { name: "SHARD_0", db: shards.get("SHARD_0") as SqlDatabase },
@@ -192,11 +195,26 @@ describe("sessions while a shard move runs", () => {
       pageSize: 500,
       // The Worker (still on the old map) revokes a session after the move copied it.
       afterCopy: async (table) => {
+        if (table === "last_seen" && !seenMidMove) {
+          // A connection of the second user closes, still written to the old shard.
+          await noteLastSeen(env, users[1] as string, now + 100);
+          seenMidMove = true;
+        }
         if (table !== "auth_sessions" || revokedMidMove) return;
         revokedMidMove = await revokeSession(env, users[0] as string, victim.sessionId, now + 5, "logout");
       },
     });
     expect(revokedMidMove).toBe(true);
+    expect(seenMidMove).toBe(true);
+    const newShard = shardDatabase(moving, "sessions", users[1] as string);
+    const seen = await newShard
+      .prepare(`SELECT user_id, at FROM last_seen WHERE user_id IN (?1, ?2)`)
+      .bind(users[0], users[1])
+      .all<{ user_id: string; at: number }>();
+    expect(Object.fromEntries(seen.results.map((r) => [r.user_id, r.at]))).toEqual({
+      [users[0] as string]: now,
+      [users[1] as string]: now + 100,
+    });
     const oldShard = shardDatabase(env, "sessions", users[0] as string);
     for (const [i, userId] of users.entries()) {
       const { sessionId } = sessions[i] as { sessionId: string };

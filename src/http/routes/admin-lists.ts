@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { listDrivers, listTripsForOps } from "../../db/admin-lists";
+import { withLastSeen } from "../../db/presence";
 import {
   AdminDriverListQuery,
   type AdminDriverListResponse,
@@ -18,7 +19,8 @@ export const adminListRoutes = new Hono<AppEnv>();
 
 adminListRoutes.get("/drivers", async (c) => {
   const query = readQuery(c, AdminDriverListQuery);
-  return c.json((await listDrivers(c.env.DB, query)) satisfies AdminDriverListResponse);
+  const { drivers, nextCursor } = await listDrivers(c.env.DB, query);
+  return c.json({ drivers: await withLastSeen(c.env, drivers), nextCursor } satisfies AdminDriverListResponse);
 });
 
 adminListRoutes.get("/trips", async (c) => {

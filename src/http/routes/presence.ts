@@ -22,7 +22,7 @@ presenceRoutes.use("/me/privacy", requireUser);
 presenceRoutes.get("/users/:id/presence", async (c) => {
   const viewer = c.get("identity").userId;
   const target = readId(c);
-  const facts = await lastSeenFacts(c.env.DB, viewer, target);
+  const facts = await lastSeenFacts(c.env, viewer, target);
   if (!facts) throw notFound("user not found");
   const visible = lastSeenVisible({ self: viewer === target, ...facts });
   return c.json({ userId: target, lastSeenAt: visible ? facts.lastSeenAt : null } satisfies PresenceResponse);
