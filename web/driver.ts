@@ -213,7 +213,13 @@ export const driverView: View = (root, api, session) => {
 
   // ---- the trip
   const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
-  const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
+  // A live region: a screen reader says each change of the trip's state as it comes.
+  const tripStatus = h("p", {
+    class: "trip-status",
+    "data-testid": "trip-status",
+    role: "status",
+    "aria-live": "polite",
+  });
   const tripDetail = h("p", { class: "trip-detail" });
   const riderText = h("p", { class: "trip-rider", "data-testid": "trip-rider", hidden: true });
   const actions = h("div", { class: "row" });

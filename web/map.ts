@@ -63,10 +63,11 @@ export class CityMap {
   }
 
   /**
-   * Keeps the names from covering each other at the scale shown (on a phone the map shows fewer pixels per street):
-   * the cells' counts (the operations view) first, then the places in the city's order, each on the side of its dot
-   * it prefers, else on the other, else left out until there is room (a name that would run off the edge of the part
-   * shown counts as no room). Once per frame, however many changes asked.
+   * Keeps the names from covering each other or the markers at the scale shown (on a phone the map shows fewer pixels
+   * per street): the cells' counts (the operations view) first, the busiest first, each whole, else in its short
+   * form, else left out until there is room; then the places in the city's order, each on the side of its dot it
+   * prefers, else on the other, else left out (a name that would run off the edge of the part shown counts as no
+   * room). Once per frame, however many changes asked.
    */
   private declutter(): void {
     if (this.declutterQueued || typeof requestAnimationFrame !== "function") return;
@@ -81,13 +82,45 @@ export class CityMap {
         box.left >= shown.left &&
         box.right <= shown.right &&
         !taken.some((t) => box.left < t.right && t.left < box.right && box.top < t.bottom && t.top < box.bottom);
-      for (const { label } of this.cellShapes.values())
-        if (label.textContent) taken.push(label.getBoundingClientRect());
+      // The markers (the pickup, the car) are what the view is about: nothing is written over them.
+      for (const marker of this.markers.values()) {
+        const box = markerBox(this.svg, marker);
+        if (box) taken.push(box);
+      }
+      // The busiest cells' counts first; a count with no room shows its short form, else waits.
+      const counts = [...this.cellShapes.values()]
+        .map(({ label }) => label)
+        .filter((label) => label.dataset.full)
+        .sort((a, b) => Number(b.dataset.level) - Number(a.dataset.level));
+      for (const label of counts) {
+        label.classList.remove("crowded");
+        let placed = false;
+        for (const form of new Set([label.dataset.full, label.dataset.short])) {
+          label.textContent = form ?? "";
+          const box = label.getBoundingClientRect();
+          if (free(box)) {
+            taken.push(box);
+            placed = true;
+            break;
+          }
+        }
+        if (!placed) {
+          label.textContent = label.dataset.full ?? "";
+          label.classList.add("crowded");
+        }
+      }
+      // Each side of its dot, then each side clear of a marker on the dot (a pickup at a named place).
       for (const { text, west } of this.placeLabels) {
         text.classList.remove("crowded");
         let placed = false;
-        for (const side of [west, !west]) {
+        for (const [side, far] of [
+          [west, false],
+          [!west, false],
+          [west, true],
+          [!west, true],
+        ] as const) {
           text.classList.toggle("west-of-dot", side);
+          text.classList.toggle("clear-of-marker", far);
           const box = text.getBoundingClientRect();
           if (free(box)) {
             taken.push(box);
@@ -97,6 +130,7 @@ export class CityMap {
         }
         if (!placed) {
           text.classList.toggle("west-of-dot", west);
+          text.classList.remove("clear-of-marker");
           text.classList.add("crowded");
         }
       }
@@ -151,12 +185,20 @@ export class CityMap {
     for (const cell of cellsAround(center, reach)) this.cell(cell);
   }
 
-  /** Shades a cell and labels it (the operations view); `level` 0..1 sets the fill's strength. */
-  shadeCell(cell: string, level: number, label: string, title: string): void {
+  /**
+   * Shades a cell and labels it (the operations view); `level` 0..1 sets the fill's strength and
+   * which label keeps its room when two would cover each other. `short` is the label's form for a
+   * crowded map (a phone), shown where the whole one has no room.
+   */
+  shadeCell(cell: string, level: number, label: string, title: string, short = label): void {
     const { shape, label: text } = this.cell(cell);
-    shape.style.setProperty("--level", String(Math.max(0, Math.min(1, level))));
+    const shade = Math.max(0, Math.min(1, level));
+    shape.style.setProperty("--level", String(shade));
     shape.classList.toggle("shaded", level > 0);
-    if (text.textContent !== label) {
+    if (text.dataset.full !== label || text.dataset.short !== short || text.dataset.level !== String(shade)) {
+      text.dataset.full = label;
+      text.dataset.short = short;
+      text.dataset.level = String(shade);
       text.textContent = label;
       this.declutter();
     }
@@ -269,4 +311,17 @@ export class CityMap {
     for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
     return el;
   }
+}
+
+/**
+ * Where a marker will be on screen: its box around the point its `transform` names. A moving
+ * marker glides there (a CSS transition), and its box in between is not where it stays.
+ */
+function markerBox(svg: SVGSVGElement, marker: SVGGElement): DOMRect | null {
+  const at = marker.transform.baseVal.consolidate()?.matrix;
+  const screen = svg.getScreenCTM();
+  const size = marker.querySelector("circle")?.getBoundingClientRect();
+  if (!at || !screen || !size) return null;
+  const centre = new DOMPoint(at.e, at.f).matrixTransform(screen);
+  return new DOMRect(centre.x - size.width / 2, centre.y - size.height / 2, size.width, size.height);
 }

@@ -81,6 +81,8 @@ export const opsView: View = (root, api, session) => {
         label,
         `${c.availableDrivers} available drivers, ${trips} active trips, ` +
           `${c.recentRequests} recent requests, surge ${c.surge}`,
+        // Where the whole label has no room (a phone): the drivers alone; the table below has the rest.
+        c.availableDrivers || trips ? `${c.availableDrivers}` : "",
       );
       if (c.availableDrivers || trips || c.recentRequests) {
         const byStatus = Object.entries(c.activeTrips)

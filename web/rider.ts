@@ -283,7 +283,13 @@ export const riderView: View = (root, api, session) => {
   // ---- the trip
   const planBox = h("section", { class: "card", "aria-label": "Plan a ride" });
   const tripBox = h("section", { class: "card trip", "aria-label": "Your trip", hidden: true });
-  const tripStatus = h("p", { class: "trip-status", "data-testid": "trip-status" });
+  // A live region: a screen reader says each change of the trip's state as it comes.
+  const tripStatus = h("p", {
+    class: "trip-status",
+    "data-testid": "trip-status",
+    role: "status",
+    "aria-live": "polite",
+  });
   const tripDetail = h("p", { class: "trip-detail" });
   // The trip's PIN comes in the rider's own reads of the trip only (never in the room's frames),
   // so it is kept here until the ride starts.

@@ -14,7 +14,11 @@ import { STATUS_TEXT } from "./trip-parts";
 export function sharedView(root: HTMLElement, api: RidewireClient, token: string): () => void {
   const map = new CityMap(SAN_FRANCISCO, "Map with the driver's position");
   map.drawGrid(7);
-  const status = h("p", { class: "trip-status", "data-testid": "shared-status" }, "Loading…");
+  const status = h(
+    "p",
+    { class: "trip-status", "data-testid": "shared-status", role: "status", "aria-live": "polite" },
+    "Loading…",
+  );
   const driver = h("p", { "data-testid": "shared-driver" });
   const eta = h("p", { class: "trip-detail", "data-testid": "shared-eta" });
   const updated = h("p", { class: "hint" });

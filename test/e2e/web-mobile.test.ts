@@ -121,19 +121,28 @@ async function expectLabelsApart(page: Page, view: string): Promise<void> {
   // After the map's next frames: it places its names once per frame (web/map.ts).
   await page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))");
   const overlapping = await page.evaluate<string[]>(`(() => {
-    const labels = [...document.querySelectorAll(".city-map .place-label:not(.crowded), .city-map .cell-label")]
+    const named = ".city-map .place-label:not(.crowded), .city-map .cell-label:not(.crowded)";
+    const labels = [...document.querySelectorAll(named)]
       .filter((el) => el.textContent)
-      .map((el) => ({ name: el.textContent, place: el.matches(".place-label"), box: el.getBoundingClientRect() }));
+      .map((el) => ({ name: el.textContent, box: el.getBoundingClientRect() }));
+    // Where each marker stays (a moving one glides there): its circle's size around its transform's point.
+    const markers = [...document.querySelectorAll(".city-map .marker")].map((el) => {
+      const at = el.transform.baseVal.consolidate().matrix;
+      const c = new DOMPoint(at.e, at.f).matrixTransform(el.ownerSVGElement.getScreenCTM());
+      const size = el.querySelector("circle").getBoundingClientRect();
+      const [w, h] = [size.width / 2, size.height / 2];
+      const box = { left: c.x - w, right: c.x + w, top: c.y - h, bottom: c.y + h };
+      return { name: el.getAttribute("data-marker") + " marker", box };
+    });
     const out = [];
-    labels.forEach((a, i) => labels.slice(i + 1).forEach((b) => {
-      if (!a.place && !b.place) return;
+    labels.forEach((a, i) => [...labels.slice(i + 1), ...markers].forEach((b) => {
       const x = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
       const y = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
       if (x > 1 && y > 1) out.push(a.name + " / " + b.name);
     }));
     return out;
   })()`);
-  expect.soft(overlapping, `${view}: names on the map cover each other`).toEqual([]);
+  expect.soft(overlapping, `${view}: names on the map cover each other or a marker`).toEqual([]);
 }
 
 /** The checks and a screenshot of what they ran on. */

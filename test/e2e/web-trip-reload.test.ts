@@ -87,7 +87,8 @@ const TO_RECEIPT: Step[] = [
       await shows(rider, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
       await clickRequestRide(rider);
     },
-    rider: { [STATUS]: /Finding a driver/ },
+    // The status line is a live region, so a screen reader says each change.
+    rider: { [STATUS]: /Finding a driver/, [`${STATUS}[role=status][aria-live=polite]`]: /Finding a driver/ },
     driver: { "[data-testid=offer-countdown]": /\d+ s left/ },
   },
   {
@@ -125,8 +126,15 @@ const TO_RECEIPT: Step[] = [
   {
     state: "completed",
     act: async ({ driver }) => driver.getByRole("button", { name: "Complete ride" }).click(),
-    rider: { [STATUS]: "Trip completed", "[data-testid=receipt]": /Total\s*\$\d+\.\d\d/ },
-    driver: { [STATUS]: "Trip completed" },
+    rider: {
+      [STATUS]: "Trip completed",
+      "[data-testid=receipt]": /Total\s*\$\d+\.\d\d/,
+      "[data-testid=chat-closed]": "The trip is over: the chat is closed.",
+    },
+    driver: {
+      [`${STATUS}[role=status][aria-live=polite]`]: "Trip completed",
+      "[data-testid=chat-closed]": "The trip is over: the chat is closed.",
+    },
     chat: true,
   },
 ];
@@ -141,8 +149,8 @@ const TO_CANCELLED: Step[] = [
       await rider.getByLabel("Reason for cancelling").selectOption("changed_plans");
       await rider.getByRole("button", { name: "Cancel the ride" }).click();
     },
-    rider: { [STATUS]: "Trip cancelled" },
-    driver: { [STATUS]: "Trip cancelled" },
+    rider: { [STATUS]: "Trip cancelled", "[data-testid=chat-closed]": "The trip was cancelled: the chat is closed." },
+    driver: { [STATUS]: "Trip cancelled", "[data-testid=chat-closed]": "The trip was cancelled: the chat is closed." },
     // The rider's cancel takes the trip off the driver (it names no driver any more, and the driver may not read
     // it): a reload finds the driver back on offers, which is where "Back to offers" would have taken them.
     driverReloaded: { "[data-testid=driver-status]": "Online: waiting for offers" },
