@@ -250,6 +250,30 @@ describe("the web app at every size", () => {
       await checkView(driver, size, "driver-trip");
       await rider.screenshot({ ...docShot, path: `${DOCS}/web-rider${suffix}.png` });
 
+      // The rest of the trip, each state on both sides: the cancel confirm (kept), arrived, in progress, the receipt.
+      await rider.getByRole("button", { name: "Cancel ride" }).click();
+      await shows(rider, "[data-testid=fee-notice]", /./);
+      await checkView(rider, size, "rider-cancel-confirm");
+      await rider.getByRole("button", { name: "Keep my ride" }).click();
+      await driver.getByRole("button", { name: "Arrived" }).click();
+      await shows(rider, "[data-testid=trip-pin]", /PIN \d{4}/);
+      await checkView(rider, size, "rider-arrived");
+      await checkView(driver, size, "driver-arrived");
+      const pin = /PIN (\d{4})/.exec((await rider.locator("[data-testid=trip-pin]").textContent()) ?? "")?.[1];
+      await driver.getByLabel("Rider's PIN").fill(pin ?? "");
+      await driver.getByRole("button", { name: "Start ride" }).click();
+      await shows(rider, "[data-testid=trip-status]", "On the way to the dropoff");
+      await checkView(rider, size, "rider-in-progress");
+      await checkView(driver, size, "driver-in-progress");
+      await driver.getByRole("button", { name: "Complete ride" }).click();
+      await shows(rider, "[data-testid=receipt]", /Total\s*\$\d+\.\d\d/);
+      await shows(driver, "[data-testid=trip-status]", "Trip completed");
+      await checkView(rider, size, "rider-receipt");
+      await checkView(driver, size, "driver-completed");
+      await rider.goto(`${server.baseUrl}/#/trips`);
+      await rider.locator(".history-trip").first().waitFor({ timeout: SEEN_MS });
+      await checkView(rider, size, "rider-trips");
+
       // Chat rooms: the list, then a room.
       const other = await account(server.baseUrl, "rider", `Cleo ${size}`);
       const room = await sharedRoom(other, riderAccount);
