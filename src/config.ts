@@ -37,11 +37,12 @@ const ConfigSchema = z
     BAD_FRAME_WINDOW_MS: int(10_000, 100),
     OUTBOX_FLUSH_DELAY_MS: int(1_000, 0),
     /**
-     * A chat message reaches D1 this long after the first message waiting in its room (or at once
-     * when OUTBOX_BATCH_SIZE events wait). The rooms of a bucket range share one D1 shard
-     * (db/shards), which has one writer, and each active room writes a batch per flush, so a
-     * slower beat lets a shard serve more busy rooms; the message itself is in the room's SQLite before its ack, and
-     * history reads the room first.
+     * A chat message reaches D1 within this long of the first message waiting in its room: after
+     * the room's own share of it, from half to all (rooms/sequenced-log.ts `spreadDelay`), so rooms
+     * busy together do not flush together; or at once when OUTBOX_BATCH_SIZE events wait. The
+     * rooms of a bucket range share one D1 shard (db/shards), which has one writer, and each active
+     * room writes a batch per flush, so a slower beat lets a shard serve more busy rooms; the
+     * message itself is in the room's SQLite before its ack, and history reads the room first.
      */
     MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
     OUTBOX_BATCH_SIZE: int(100, 1),

@@ -126,12 +126,16 @@ export class ChatLog {
         if (replyTo !== undefined && this.changeAt(replyTo)?.deleted_at != null)
           throw conflict("the message replied to was deleted", { replyTo });
         let message: Message | undefined;
-        const appended = this.log.append((seq) => {
-          message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
-          if (replyTo !== undefined) message.replyTo = replyTo;
-          if (attachments !== undefined) message.attachments = attachments;
-          return { type: "message", seq, message } satisfies ChatMessageFrame;
-        }, this.archiveDelayMs);
+        const appended = this.log.append(
+          (seq) => {
+            message = { id: `msg_${roomId}_${seq}`, roomId, seq, userId, text, createdAt: Date.now() };
+            if (replyTo !== undefined) message.replyTo = replyTo;
+            if (attachments !== undefined) message.attachments = attachments;
+            return { type: "message", seq, message } satisfies ChatMessageFrame;
+          },
+          this.archiveDelayMs,
+          true,
+        );
         return { ...appended, message };
       },
       fingerprint,
@@ -178,6 +182,7 @@ export class ChatLog {
       const appended = this.log.append(
         (eventSeq) => ({ type: "edit", seq: eventSeq, edit: { roomId, messageSeq: seq, userId, text, editedAt } }),
         this.archiveDelayMs,
+        true,
       );
       this.sql.exec(
         `INSERT INTO message_changes (seq, text, edited_at, change_seq) VALUES (?, ?, ?, ?)
@@ -213,6 +218,7 @@ export class ChatLog {
       const appended = this.log.append(
         (eventSeq) => ({ type: "delete", seq: eventSeq, delete: { roomId, messageSeq: seq, userId, deletedAt } }),
         this.archiveDelayMs,
+        true,
       );
       this.sql.exec(
         `INSERT INTO message_changes (seq, text, edited_at, deleted_at, change_seq) VALUES (?, NULL, NULL, ?, ?)
@@ -276,6 +282,7 @@ export class ChatLog {
           reaction: { roomId, messageSeq: seq, userId, emoji, on: want, count, at },
         }),
         this.archiveDelayMs,
+        true,
       );
     });
   }

@@ -29,11 +29,24 @@ const TRIM_SLACK = 0.1;
 const TRIM_MIN_SLACK = 100;
 const MAX_OUTBOX_RETRY_MS = 60_000;
 
+/**
+ * How long an event waits for its copy to D1 in a room whose writes are spread (chat): between half
+ * of `delayMs` and all of it, each room object at its own `share` (0..1) of that range. Rooms that
+ * got busy together (a city's morning, a benchmark's start) would otherwise keep copying in the same
+ * instant of every beat, and D1, and on one machine the whole process, would see their flushes as
+ * one burst; half a beat still gathers a busy room's messages into one write.
+ */
+export function spreadDelay(delayMs: number, share: number): number {
+  return Math.round(delayMs * (1 - Math.min(Math.max(share, 0), 1) / 2));
+}
+
 export class SequencedLog<Frame extends { type: string; seq: number }> implements ReadableLog {
   private readonly events: EventLog;
   readonly commands: Commands;
   /** Consecutive failed write-behind attempts; sets the retry backoff. Memory only. */
   private outboxFailures = 0;
+  /** This object's share of the spread write-behind delay (spreadDelay); a new one after an eviction is as good. */
+  private readonly spreadShare = Math.random();
 
   /** `fresh`: the room is being created, so its tables need no check for older columns. */
   constructor(
@@ -71,15 +84,17 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
 
   /**
    * Appends an event for D1 and asks the alarm to copy it: after `delayMs` (OUTBOX_FLUSH_DELAY_MS
-   * unless the caller names its own: MESSAGE_ARCHIVE_DELAY_MS for chat, a longer one for an
-   * active trip's moves), so that one flush carries many events, or at once when a whole batch is
-   * waiting. An alarm set earlier for another reason copies it then. The caller sends it.
+   * unless the caller names its own: a longer one for an active trip's moves), or with `spread`
+   * (chat, MESSAGE_ARCHIVE_DELAY_MS) after this room's share of it (spreadDelay), so that one
+   * flush carries many events; or at once when a whole batch is waiting. An alarm set earlier for
+   * another reason copies it then. The caller sends it.
    */
-  append(build: (seq: number) => Frame, delayMs = this.host.config.OUTBOX_FLUSH_DELAY_MS): Appended {
+  append(build: (seq: number) => Frame, delayMs = this.host.config.OUTBOX_FLUSH_DELAY_MS, spread = false): Appended {
     const now = Date.now();
     const appended = this.events.append(build, now, true);
     const { OUTBOX_BATCH_SIZE } = this.host.config;
-    this.host.wakeAt(this.events.pendingCount >= OUTBOX_BATCH_SIZE ? now : now + delayMs);
+    const wait = spread ? spreadDelay(delayMs, this.spreadShare) : delayMs;
+    this.host.wakeAt(this.events.pendingCount >= OUTBOX_BATCH_SIZE ? now : now + wait);
     return appended;
   }
 
