@@ -87,52 +87,38 @@ export class CityMap {
         const box = markerBox(this.svg, marker);
         if (box) taken.push(box);
       }
+      // Tries each way of showing `label` in turn and keeps the first with room; with none, `otherwise`, hidden.
+      const place = (label: SVGTextElement, ways: (() => void)[], otherwise: () => void) => {
+        label.classList.remove("crowded");
+        for (const way of ways) {
+          way();
+          const box = label.getBoundingClientRect();
+          if (free(box)) {
+            taken.push(box);
+            return;
+          }
+        }
+        otherwise();
+        label.classList.add("crowded");
+      };
       // The busiest cells' counts first; a count with no room shows its short form, else waits.
       const counts = [...this.cellShapes.values()]
         .map(({ label }) => label)
         .filter((label) => label.dataset.full)
         .sort((a, b) => Number(b.dataset.level) - Number(a.dataset.level));
       for (const label of counts) {
-        label.classList.remove("crowded");
-        let placed = false;
-        for (const form of new Set([label.dataset.full, label.dataset.short])) {
+        const show = (form: string | undefined) => () => {
           label.textContent = form ?? "";
-          const box = label.getBoundingClientRect();
-          if (free(box)) {
-            taken.push(box);
-            placed = true;
-            break;
-          }
-        }
-        if (!placed) {
-          label.textContent = label.dataset.full ?? "";
-          label.classList.add("crowded");
-        }
+        };
+        place(label, [...new Set([label.dataset.full, label.dataset.short])].map(show), show(label.dataset.full));
       }
       // Each side of its dot, then each side clear of a marker on the dot (a pickup at a named place).
       for (const { text, west } of this.placeLabels) {
-        text.classList.remove("crowded");
-        let placed = false;
-        for (const [side, far] of [
-          [west, false],
-          [!west, false],
-          [west, true],
-          [!west, true],
-        ] as const) {
+        const at = (side: boolean, far: boolean) => () => {
           text.classList.toggle("west-of-dot", side);
           text.classList.toggle("clear-of-marker", far);
-          const box = text.getBoundingClientRect();
-          if (free(box)) {
-            taken.push(box);
-            placed = true;
-            break;
-          }
-        }
-        if (!placed) {
-          text.classList.toggle("west-of-dot", west);
-          text.classList.remove("clear-of-marker");
-          text.classList.add("crowded");
-        }
+        };
+        place(text, [at(west, false), at(!west, false), at(west, true), at(!west, true)], at(west, false));
       }
     });
   }

@@ -140,7 +140,7 @@ describe("the web app's rides", () => {
 
     const at = Date.now() + 3 * 60 * MINUTE;
     await schedule(page, at);
-    await shows(page, "[role=status]", /^Ride scheduled for /);
+    await shows(page, ".status[role=status]", /^Ride scheduled for /);
     await shows(page, ".upcoming-list", /Union Square → Ferry Building · \$\d+\.\d\d/);
     // The quote is spent: the picker goes with it until the next one.
     expect(await page.getByLabel("Pickup time").isVisible()).toBe(false);
@@ -167,7 +167,7 @@ describe("the web app's rides", () => {
       .locator(".upcoming-list")
       .getByRole("button", { name: /^Cancel the ride at / })
       .click();
-    await shows(page, "[role=status]", /^The ride at .* is cancelled\.$/);
+    await shows(page, ".status[role=status]", /^The ride at .* is cancelled\.$/);
     await expect.poll(() => page.locator(".upcoming").isVisible(), { timeout: SEEN_MS }).toBe(false);
     expect(await rider.api.scheduledTrips()).toEqual([]);
     expect((await rider.api.trip(trip?.id ?? "")).status).toBe("cancelled");
