@@ -271,6 +271,10 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
         limit: 30,
         ...(fresh || nextBefore === null ? {} : { before: nextBefore }),
       });
+      // Messages that came in on the socket while the page was on its way (a `reset` reloads it with
+      // the socket open) are newer than it: they stay, after it, instead of being cleared with the rest.
+      const newest = Math.max(0, ...page.messages.map((m) => m.seq));
+      const arrived = fresh ? [...state.values()].filter((m) => m.seq > newest).sort((a, b) => a.seq - b.seq) : [];
       if (fresh) {
         state.clear();
         items.clear();
@@ -280,6 +284,7 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
       for (const r of page.receipts ?? []) receipts.bySeq.set(r.seq, r);
       if (page.peer !== undefined && (fresh || page.peer)) receipts.peer = page.peer;
       for (const m of page.messages) put(m, "start");
+      for (const m of arrived) put(m, "end");
       // Replies on this page may quote messages that came in on it.
       redrawAll();
       nextBefore = page.nextBefore;
