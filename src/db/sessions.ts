@@ -38,19 +38,19 @@ function tokenFor(userId: string): string {
 const ROUTED_TOKEN = /^(\d{1,4})\.[A-Za-z0-9_-]{43}$/;
 
 /**
- * Where to look for a presented token: under today's map and the previous one for a routed token
- * (a forged bucket only finds nothing, since the hash covers it); `DB` for a token from before
- * the partitions, which has no bucket.
+ * Where to look for a presented token, and the bucket its successor names: under today's map and
+ * the previous one for a routed token (a forged bucket only finds nothing, since the hash covers
+ * it); `DB` for a token from before the partitions, which has no bucket.
  */
-function homesOfToken(env: Env, presented: string): D1Database[] {
+function homesOfToken(env: Env, presented: string): { bucket: number | null; homes: D1Database[] } {
   const match = ROUTED_TOKEN.exec(presented);
   const bucket = match ? Number(match[1]) : BUCKETS;
-  if (bucket >= BUCKETS) return [env.DB];
+  if (bucket >= BUCKETS) return { bucket: null, homes: [env.DB] };
   const router = shardRouter(env);
   const now = router.map.byBucket[bucket] as string;
   const before = router.previous?.byBucket[bucket];
   const names = before && before !== now ? [now, before] : [now];
-  return names.map((name) => router.databases.get(name) as D1Database);
+  return { bucket, homes: names.map((name) => router.databases.get(name) as D1Database) };
 }
 
 const NEW_TOKEN = `INSERT INTO refresh_tokens (token_hash, session_id, user_id, created_at, expires_at)
@@ -106,12 +106,12 @@ type TokenState = {
  */
 export async function rotateRefreshToken(env: Env, presented: string, now: number, ttlMs: number): Promise<Rotation> {
   const oldHash = await hashRefreshToken(presented);
-  const match = ROUTED_TOKEN.exec(presented);
-  for (const d1 of homesOfToken(env, presented)) {
+  const { bucket, homes } = homesOfToken(env, presented);
+  for (const d1 of homes) {
     const found =
-      d1 === env.DB
+      bucket === null
         ? await rotateLegacy(env, oldHash, now, ttlMs)
-        : await rotateIn(d1, oldHash, `${match?.[1]}.${newRefreshToken()}`, now, ttlMs);
+        : await rotateIn(d1, oldHash, `${bucket}.${newRefreshToken()}`, now, ttlMs);
     if (!found) continue;
     const { row, refreshToken, newHash } = found;
     if (row.replaced_by === newHash) {

@@ -4,6 +4,7 @@
  * archive or a user's notification log go to the shard that holds them.
  */
 import { env } from "cloudflare:workers";
+import type { SqlDatabase } from "../../src/db/shard-move";
 import { allShards, shardDatabase } from "../../src/db/shards";
 
 /** The shard that holds a room's (or a trip's) archived chat. */
@@ -14,3 +15,15 @@ export const notificationShard = (userId: string): D1Database => shardDatabase(e
 
 /** Every shard, for a change that must hold wherever a row lands. */
 export const everyShard = (): D1Database[] => allShards(env).map((shard) => shard.db);
+
+/** A D1 binding as the shard move reaches a database (db/shard-move.ts), for tests that run a move on the real ones. */
+export function movable(db: D1Database): SqlDatabase {
+  return {
+    async query<T extends Record<string, unknown>>(sql: string) {
+      return (await db.prepare(sql).all<T>()).results;
+    },
+    async run(statements: string[]) {
+      if (statements.length > 0) await db.batch(statements.map((s) => db.prepare(s)));
+    },
+  };
+}

@@ -13,6 +13,7 @@ import { changePassword, openSession, revokeSession, rotateRefreshToken, session
 import { allShards, bucketOf, parseShardMap, shardDatabase } from "../../src/db/shards";
 import { call, registerUser, unique } from "../helpers/api";
 import { expectError } from "../helpers/chat";
+import { movable } from "../helpers/shards";
 
 const DAY_MS = 86_400_000;
 
@@ -135,15 +136,6 @@ describe("a session from before the partitions", () => {
   });
 });
 
-const d1 = (db: D1Database): SqlDatabase => ({
-  async query<T extends Record<string, unknown>>(sql: string) {
-    return (await db.prepare(sql).all<T>()).results;
-  },
-  async run(statements: string[]) {
-    if (statements.length > 0) await db.batch(statements.map((s) => db.prepare(s)));
-  },
-});
-
 describe("sessions while a shard move runs", () => {
   const before = "0-511:SHARD_0,512-1023:SHARD_1";
   const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -181,7 +173,7 @@ describe("sessions while a shard move runs", () => {
     const users = await usersMovingAway(6);
     const now = Date.now();
     const sessions = await Promise.all(users.map((u) => openSession(env, u, unique("ses"), now, DAY_MS)));
-    const shards = new Map(allShards(env).map(({ binding, db }) => [binding, d1(db)]));
+    const shards = new Map(allShards(env).map(({ binding, db }) => [binding, movable(db)]));
     const victim = sessions[0] as { sessionId: string; refreshToken: string };
     for (const userId of users) await noteLastSeen(env, userId, now);
     let revokedMidMove = false;

@@ -16,20 +16,10 @@ import {
   targetUnder,
 } from "../../src/db/shard-move";
 import { allShards, bucketOf, parseShardMap, shardBindingFor, type ShardKind } from "../../src/db/shards";
+import { movable } from "../helpers/shards";
 
-function d1(db: D1Database): SqlDatabase {
-  return {
-    async query<T extends Record<string, unknown>>(sql: string) {
-      return (await db.prepare(sql).all<T>()).results;
-    },
-    async run(statements: string[]) {
-      if (statements.length > 0) await db.batch(statements.map((s) => db.prepare(s)));
-    },
-  };
-}
-
-const shards = new Map(allShards(env).map(({ binding, db }) => [binding, d1(db)]));
-const directory = { name: "DB", db: d1(env.DB) };
+const shards = new Map(allShards(env).map(({ binding, db }) => [binding, movable(db)]));
+const directory = { name: "DB", db: movable(env.DB) };
 
 type Generated = Record<string, Record<string, unknown>[]>;
 
