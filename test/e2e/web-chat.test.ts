@@ -235,6 +235,9 @@ describe("the web app's chat", () => {
     await openRoom(bobPage, room.name);
     await send(adaPage, "first");
     await shows(messageWith(bobPage, "first"), /Ada first/);
+    // Bob may see it before Ada's page has read its ack; an ack lost with the connection would leave
+    // "first" sending too (rightly: the outbox sends it again on reconnect), so wait for it.
+    await expect.poll(() => adaPage.locator(".room .messages li.pending").count(), { timeout: SEEN_MS }).toBe(0);
 
     // The socket drops (as on a train); the message waits in the SDK's outbox, shown as sending.
     await adaPage.context().setOffline(true);
