@@ -446,15 +446,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   /**
-   * The online members' delivered marks (what being online implied) into storage, then the log's
-   * share (its outbox to D1), then the read marks' copy; a failed copy is tried again. The log
-   * wakes the room within OUTBOX_FLUSH_DELAY_MS of each event, so the marks are stored lazily,
+   * The online members' delivered marks (what being online implied) into storage, one row for
+   * all of them, then the log's share (its outbox to D1), then the read marks' copy; a failed copy
+   * is tried again. The log wakes the room after each new event, so the marks are stored lazily,
    * and survive a restart that closes the sockets with no close event. Uploads no message carried
    * within UPLOAD_UNATTACHED_TTL_MS are swept too.
    */
   protected override async onAlarm(now: number): Promise<number | null> {
     const lastSeq = this.room.log.lastSeq;
-    for (const userId of this.onlineUsers()) this.deliveredMarks.advance(userId, lastSeq);
+    this.deliveredMarks.storeOnline(new Set(this.onlineUsers()), lastSeq);
     const retry = await this.room.log.onAlarm(now);
     const sweep = await this.sweepUploads(now);
     const due = [retry, sweep].filter((at): at is number => at !== null);
@@ -559,7 +559,9 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
    */
   protected override onPresence(userId: string, event: "join" | "leave"): void {
     this.broadcast({ type: "presence", event, userId });
-    if (this.exists() && this.isMember(userId)) this.deliveredMarks.advance(userId, this.room.log.lastSeq);
+    if (!this.exists() || !this.isMember(userId)) return;
+    if (event === "join") this.deliveredMarks.joined(userId, this.room.log.lastSeq);
+    else this.deliveredMarks.left(userId, this.room.log.lastSeq);
   }
 
   protected override onPollAnswered(userId: string, seq: number): void {
