@@ -7,7 +7,6 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import type { BatchItem } from "drizzle-orm/batch";
 import { Attachment } from "../protocol/attachments";
 import type { ChatMessage, Message } from "../protocol/common";
 import { ServerChangeFrame, ServerMessageFrame } from "../protocol/frames";
@@ -30,8 +29,14 @@ export const MAX_ARCHIVE_JSON_CHARS = 500_000;
 
 const CHANGE_TYPES = new Set(["edit", "delete", "reaction"]);
 
-/** One statement of the copy: a batch item that also renders its SQL (the unit tests read it). */
-export type ArchiveStatement = BatchItem<"sqlite"> & { toSQL(): { sql: string; params: unknown[] } };
+/** One statement of the copy, rendered: the write-behind runs it as a D1 prepared statement. */
+export type ArchiveQuery = { sql: string; params: unknown[] };
+
+/**
+ * Drizzle here only renders statements to SQL, never runs them (the write-behind binds the SQL to
+ * D1 itself): a flush then builds no query objects, and the insert's SQL is rendered once.
+ */
+const renderer = drizzle({} as D1Database);
 
 /**
  * The statements that copy `events` to D1, for a batch: the messages among them first, then
@@ -44,13 +49,13 @@ export type ArchiveStatement = BatchItem<"sqlite"> & { toSQL(): { sql: string; p
  * time, an edit or delete applies only above the row's `change_seq`, and a reaction is set on
  * or off, so the rows end as the log's last events left them.
  */
-export function messageInserts(db: DrizzleD1Database, events: readonly StoredFrame[]): ArchiveStatement[] {
-  const statements: ArchiveStatement[] = [];
+export function messageInserts(events: readonly StoredFrame[]): ArchiveQuery[] {
+  const statements: ArchiveQuery[] = [];
   const changes: ServerChangeFrame[] = [];
   let chunk: string[] = [];
   let chars = 0;
   const flush = () => {
-    if (chunk.length > 0) statements.push(insertMessageFrames(db, `[${chunk.join(",")}]`));
+    if (chunk.length > 0) statements.push({ sql: insertMessageFramesSql(), params: [`[${chunk.join(",")}]`] });
     chunk = [];
     chars = 0;
   };
@@ -70,7 +75,7 @@ export function messageInserts(db: DrizzleD1Database, events: readonly StoredFra
     }
   }
   flush();
-  for (const change of changes) statements.push(...changeStatements(db, change));
+  for (const change of changes) statements.push(...changeStatements(renderer, change).map((s) => s.toSQL()));
   return statements;
 }
 
@@ -79,9 +84,15 @@ export function messageInserts(db: DrizzleD1Database, events: readonly StoredFra
  * column order; rows already there are left alone. The WHERE also keeps SQLite from reading
  * the upsert's ON as a join constraint.
  */
-function insertMessageFrames(db: DrizzleD1Database, frames: string): ArchiveStatement {
+function insertMessageFramesSql(): string {
+  insertFramesSql ??= insertMessageFrames("[]").toSQL().sql;
+  return insertFramesSql;
+}
+let insertFramesSql: string | undefined;
+
+function insertMessageFrames(frames: string) {
   const m = (path: string) => sql.raw(`value ->> '$.message.${path}'`);
-  return db
+  return renderer
     .insert(messages)
     .select(
       sql`SELECT ${m("id")}, ${m("roomId")}, ${m("seq")}, ${m("userId")}, ${m("text")}, ${m("createdAt")},
@@ -95,7 +106,7 @@ function insertMessageFrames(db: DrizzleD1Database, frames: string): ArchiveStat
     .onConflictDoNothing();
 }
 
-function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame): ArchiveStatement[] {
+function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame) {
   const above = sql`coalesce(${messages.changeSeq}, 0) < ${change.seq}`;
   switch (change.type) {
     case "edit": {
@@ -144,9 +155,8 @@ function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame): Arc
 
 /** Copies the messages among `events`, and the changes to them, in one batch. */
 export async function archiveMessages(d1: D1Database, events: readonly StoredFrame[]): Promise<void> {
-  const db = drizzle(d1);
-  const [first, ...rest] = messageInserts(db, events);
-  if (first) await db.batch([first, ...rest]);
+  const queries = messageInserts(events);
+  if (queries.length > 0) await d1.batch(queries.map((q) => d1.prepare(q.sql).bind(...q.params)));
 }
 
 type MessageRow = typeof messages.$inferSelect;

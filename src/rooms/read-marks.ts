@@ -20,10 +20,14 @@ export class ReadMarks {
 
   /** Moves `userId`'s mark to `seq` if that is forward; true when it moved (then it waits for D1). */
   mark(userId: string, seq: number): boolean {
-    const updated = this.sql
-      .exec(`UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ? RETURNING user_id`, seq, userId, seq)
-      .toArray();
-    if (updated.length === 0) return false;
+    // A read frame follows most messages a reader sees: told by the rows written, cheaper than `RETURNING`.
+    const moved = this.sql.exec(
+      `UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ?`,
+      seq,
+      userId,
+      seq,
+    ).rowsWritten;
+    if (moved === 0) return false;
     this.sql.exec(
       `INSERT INTO read_outbox (user_id, seq) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq`,
       userId,
