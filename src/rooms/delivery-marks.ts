@@ -34,7 +34,8 @@ export class DeliveryMarks {
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
-      `CREATE TABLE IF NOT EXISTS delivered (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, online INTEGER NOT NULL DEFAULT 0)`,
+      `CREATE TABLE IF NOT EXISTS delivered (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+       online INTEGER NOT NULL DEFAULT 0)`,
     );
     // Rooms made before the flag: their members' rows say offline, which their next presence corrects.
     const columns = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('delivered')`).toArray();
