@@ -65,6 +65,9 @@ export default defineConfig(async () => {
               return {
                 wrangler: { configPath: "./wrangler.toml" },
                 miniflare: {
+                  // A second copy of the directory's schema, standing in for a D1 read replica that lags
+                  // (read replication has no local form): test/worker/ban-check.test.ts.
+                  d1Databases: { REPLICA_STAND_IN: "replica-stand-in" },
                   bindings: {
                     TEST_MIGRATIONS: migrations,
                     TEST_SHARD_MIGRATIONS: shardMigrations,

@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** migrations-shard/, for every SHARD_n binding. */
     TEST_SHARD_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** A database with DB's schema that tests fill as a lagging read replica of DB. */
+    REPLICA_STAND_IN: D1Database;
   }
 }

@@ -95,7 +95,10 @@ async function change(
  * Whether the account is banned, and why: undefined when it has no row (a token outlives its
  * account after a reset), `reason` null when it is not banned.
  */
-export async function banOf(d1: D1Database, userId: string): Promise<{ reason: string | null } | undefined> {
+export async function banOf(
+  d1: D1Database | D1DatabaseSession,
+  userId: string,
+): Promise<{ reason: string | null } | undefined> {
   const row = await d1
     .prepare(`SELECT banned_at, ban_reason FROM users WHERE id = ?`)
     .bind(userId)
