@@ -247,6 +247,33 @@ export async function archivedOriginal(
 }
 
 /**
+ * As `unreadInShard`, but the seqs themselves (each room's first `cap` after the mark): while a
+ * shard move runs, a room's messages are split between two shards, some in both, and only the
+ * union of their seqs counts each once.
+ */
+export async function unreadSeqsInShard(
+  d1: D1Database,
+  userId: string,
+  positions: readonly { roomId: string; readSeq: number }[],
+  blocked: readonly string[],
+  cap: number,
+): Promise<Map<string, number[]>> {
+  const { results } = await d1
+    .prepare(
+      `SELECT p.value ->> '$.roomId' AS room_id,
+         (SELECT json_group_array(seq) FROM (SELECT m.seq FROM messages AS m
+            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > p.value ->> '$.readSeq'
+              AND m.user_id != ?2 AND m.deleted_at IS NULL
+              AND m.user_id NOT IN (SELECT value FROM json_each(?3))
+            ORDER BY m.seq LIMIT ?4)) AS seqs
+       FROM json_each(?1) AS p`,
+    )
+    .bind(JSON.stringify(positions), userId, JSON.stringify(blocked), cap)
+    .all<{ room_id: string; seqs: string }>();
+  return new Map(results.map((row) => [row.room_id, JSON.parse(row.seqs) as number[]]));
+}
+
+/**
  * Unread messages per room in one shard, for a member at `positions` (read marks from the
  * directory database): after the mark, by others, not deleted, by nobody in `blocked`; each count
  * stops at `cap`, so a listing reads a bounded number of rows however far behind a member is.

@@ -8,9 +8,9 @@ import { alias } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { MemberRole, Room } from "../protocol/common";
 import { type RoomListItem, UNREAD_COUNT_CAP } from "../protocol/http";
-import { unreadInShard } from "./messages";
+import { unreadInShard, unreadSeqsInShard } from "./messages";
 import { roomBans, roomMembers, rooms, userBlocks, users } from "./schema";
-import { groupByShard } from "./shards";
+import { earlierShardDatabase, groupByShard, shardHomes } from "./shards";
 
 export async function insertRoom(d1: D1Database, room: Room): Promise<void> {
   const db = drizzle(d1);
@@ -155,20 +155,55 @@ async function unreadCounts(env: Env, userId: string, positions: ReadPosition[])
   const blocked = (
     await drizzle(env.DB).select({ id: userBlocks.blockedId }).from(userBlocks).where(eq(userBlocks.blockerId, userId))
   ).map((row) => row.id);
-  const groups = groupByShard(env, "chat", positions, (p) => p.roomId);
-  const answers = await Promise.all(
-    groups.map(({ db, items }) =>
-      unreadInShard(
-        db,
-        userId,
-        items.map(({ item }) => item),
-        blocked,
-        UNREAD_COUNT_CAP,
+  // Rooms whose bucket a shard move is taking elsewhere (SHARD_MAP_PREVIOUS) are counted apart.
+  const moving: ReadPosition[] = [];
+  const settled: ReadPosition[] = [];
+  for (const p of positions) (earlierShardDatabase(env, "chat", p.roomId) ? moving : settled).push(p);
+  const groups = groupByShard(env, "chat", settled, (p) => p.roomId);
+  const [answers] = await Promise.all([
+    Promise.all(
+      groups.map(({ db, items }) =>
+        unreadInShard(
+          db,
+          userId,
+          items.map(({ item }) => item),
+          blocked,
+          UNREAD_COUNT_CAP,
+        ),
       ),
     ),
-  );
+    unreadWhileMoving(env, userId, moving, blocked, counts),
+  ]);
   for (const answer of answers) for (const [roomId, n] of answer) counts.set(roomId, n);
   return counts;
+}
+
+/**
+ * Unread counts of rooms in a bucket that a shard move is copying: their messages are in the new
+ * shard, the old one, or both until the copy's source is deleted, so each counts the union of the
+ * seqs the two have (each read at most UNREAD_COUNT_CAP), into `counts`.
+ */
+async function unreadWhileMoving(
+  env: Env,
+  userId: string,
+  positions: ReadPosition[],
+  blocked: string[],
+  counts: Map<string, number>,
+): Promise<void> {
+  if (positions.length === 0) return;
+  // One query per database, for the rooms it is a home of (new or previous).
+  const byHome = new Map<D1Database, ReadPosition[]>();
+  for (const p of positions)
+    for (const db of shardHomes(env, "chat", p.roomId)) byHome.set(db, [...(byHome.get(db) ?? []), p]);
+  const asked = [...byHome].map(([db, rooms]) => unreadSeqsInShard(db, userId, rooms, blocked, UNREAD_COUNT_CAP));
+  const union = new Map<string, Set<number>>();
+  for (const answer of await Promise.all(asked))
+    for (const [roomId, seqs] of answer) {
+      const seen = union.get(roomId) ?? new Set<number>();
+      for (const seq of seqs) seen.add(seq);
+      union.set(roomId, seen);
+    }
+  for (const [roomId, seqs] of union) counts.set(roomId, Math.min(seqs.size, UNREAD_COUNT_CAP));
 }
 
 /**

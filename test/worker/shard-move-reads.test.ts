@@ -1,12 +1,14 @@
 // Reads while a shard move runs (SHARD_MAP_PREVIOUS, db/shards.ts `shardHomes`): a room's archived
 // history and a user's notifications that the move has not copied yet are read where the previous
-// map put them, merged with what the new shard has, and an ack reaches the copy that stays.
+// map put them, merged with what the new shard has, and an ack reaches the copy that stays; a
+// room's unread count is the union of what the two shards have.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
 import { ackNotification, listNotifications } from "../../src/db/notifications";
+import { listVisibleRooms } from "../../src/db/rooms";
 import { bucketOf, shardHomes } from "../../src/db/shards";
-import { unique } from "../helpers/api";
+import { registerUser, unique } from "../helpers/api";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
 const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -99,5 +101,29 @@ describe("the first move, out of DB", () => {
     const homes = shardHomes(fromDb, "chat", roomId);
     expect(homes.at(-1)).toBe(env.DB);
     expect((await archivedMessagesBefore(homes, roomId, 10, 10)).map((m) => m.seq)).toEqual([2, 1]);
+  });
+});
+
+describe("unread counts while a room's bucket moves", () => {
+  it("count each message once, whether the old shard, the new one or both have it", async () => {
+    const reader = await registerUser();
+    const roomId = keyMovingAway("room");
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'moving', 1, 'group', ?2, 1)`,
+      ).bind(roomId, reader.user.id),
+      env.DB.prepare(
+        `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', 2)`,
+      ).bind(roomId, reader.user.id),
+    ]);
+    // Read through 2; 3-6 not copied yet, 5-6 copied and not yet deleted, 7-9 written since.
+    await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
+    await archive(newShard, roomId, [5, 6, 7, 8, 9], "new");
+
+    const unreadOf = async (worker: Env) =>
+      (await listVisibleRooms(worker, reader.user.id, 100)).find((r) => r.id === roomId)?.unread;
+    expect(await unreadOf(moving)).toBe(7);
+    // Without the previous map, only what the new shard has so far: what the union is for.
+    expect(await unreadOf(moved)).toBe(5);
   });
 });
