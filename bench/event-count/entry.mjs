@@ -58,6 +58,8 @@ function countedDatabase(db) {
       if (typeof value !== "function") return value;
       if (prop === "prepare") return (...args) => countedStatement(Reflect.apply(value, target, args));
       if (prop === "batch" || prop === "exec") return tallied(target, value, "d1 round trip");
+      // A session (read replicas: the ban check) is a database of its own to count through.
+      if (prop === "withSession") return (...args) => countedDatabase(Reflect.apply(value, target, args));
       return value.bind(target);
     },
   });
