@@ -3,9 +3,9 @@
  * (Chromium through playwright-core) against a real `wrangler dev` that takes rides in San Francisco only
  * (SERVICE_AREAS) and writes trip history within a second. The quote lists its parts and says surge in words, and
  * from 1.5x "Request ride" waits for the rider to accept the surge; a pickup in the sea and pickup = dropoff are
- * refused in sentences; the receipt says how the charge compares with the quote; the Trips view pages the history
- * with Load more, opens a receipt, and shows a driver their drives; an operator cancels a trip from the operations
- * view and its driver is back online in one tap. Screenshots at 1280 x 800 and 390 x 844 go to
+ * refused in sentences; the receipt says how the charge compares with the quote (the same, or less for a ride that
+ * ended before its dropoff, and why); the Trips view pages the history with Load more, opens a receipt, and shows a
+ * driver their drives; an operator cancels a trip from the operations view and its driver is back online in one tap. Screenshots at 1280 x 800 and 390 x 844 go to
  * test-artifacts/web-screens/.
  */
 import { spawnSync } from "node:child_process";
@@ -285,6 +285,62 @@ describe("the web app's receipts and trip history", () => {
     await expect.poll(() => driverPage.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(1);
     await shows(driverPage, ".history-trip", /Union Square → Ferry Building.*Fare\s*\$\d+\.\d\d/s);
     expect(driverPage.errors).toEqual([]);
+  });
+});
+
+describe("the web app's receipt when the charge differs from the quote", () => {
+  it("says by how much and why: a ride ended before the dropoff is priced as driven", {
+    timeout: 180_000,
+  }, async () => {
+    const rider = await account(server.baseUrl, "rider", "Erin Early");
+    const driver = await account(server.baseUrl, "driver", "Drew Short");
+    await driver.api.goOnline(PLACES.presidio);
+    const page = await signedIn(rider, PHONE);
+    // Across the city: a quote well above the minimum fare, so that a short ride is charged less.
+    await choose(page, "Presidio", "Dogpatch");
+    await waitFor(
+      "the quote to see the driver",
+      async () => {
+        await page.getByRole("button", { name: "Get a quote" }).click();
+        await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+        return (await page.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
+      },
+      SEEN_MS,
+    );
+    await clickRequestRide(page);
+    await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+    const trip = await rider.api.currentTrip();
+    if (!trip) throw new Error("no trip");
+    await accepted(driver, trip.id);
+    await driver.api.arrived(trip.id);
+    await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+    // One fix at the pickup, then the end: the ride stops some 8 km short of the dropoff.
+    const fix = await fetch(`${server.baseUrl}/v1/drivers/me/location`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${driver.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ ...PLACES.presidio, at: Date.now() }),
+    });
+    expect(fix.status).toBe(200);
+    await driver.api.completeTrip(trip.id);
+    await shows(page, "[data-testid=trip-status]", "Trip completed");
+
+    const receipt = await rider.api.receipt(trip.id);
+    const quoted = trip.quote.fare.amount;
+    expect(receipt.fare.amount).toBeLessThan(quoted);
+    const dollars = (cents: number) => `\\$${(cents / 100).toFixed(2)}`;
+    await shows(
+      page,
+      "[data-testid=charge-explained]",
+      new RegExp(
+        `^You paid ${dollars(receipt.fare.amount)}, ${dollars(quoted - receipt.fare.amount)} less than the ` +
+          `${dollars(quoted)} you were quoted\\.` +
+          "The ride ended before the dropoff, so it was priced as driven: 0\\.\\d km of the \\d+\\.\\d km quoted\\.",
+      ),
+    );
+    await shows(page, "[data-testid=charge-explained]", /What changed: .*distance −\$\d+\.\d\d/);
+    await noSidewaysScroll(page);
+    await shot(page, "5-receipt-ended-early-phone");
+    expect(page.errors).toEqual([]);
   });
 });
 
