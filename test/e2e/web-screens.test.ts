@@ -5,8 +5,8 @@
  * from 1.5x "Request ride" waits for the rider to accept the surge; a pickup in the sea and pickup = dropoff are
  * refused in sentences; the receipt says how the charge compares with the quote (the same, or less for a ride that
  * ended before its dropoff, and why); the Trips view pages the history with Load more, opens a receipt, and shows a
- * driver their drives; an operator cancels a trip from the operations view and its driver is back online in one tap. Screenshots at 1280 x 800 and 390 x 844 go to
- * test-artifacts/web-screens/.
+ * driver their drives; an operator cancels a trip from the operations view and its driver is back online in one tap.
+ * Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-screens/.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
