@@ -38,6 +38,9 @@ export class CityMap {
     this.height = Math.round((WIDTH * spanY) / spanX);
     this.svg = document.createElementNS(SVG, "svg");
     this.svg.setAttribute("viewBox", `0 0 ${WIDTH} ${this.height}`);
+    // A box of `height: auto` (a desktop) has the city's shape, not the viewBox's: `frame` fits the viewBox to the
+    // box, so a box that took the viewBox's shape kept whatever shape it once had (a phone's band, a screenshot's).
+    this.svg.style.aspectRatio = `${WIDTH} / ${this.height}`;
     this.svg.setAttribute("class", "city-map");
     this.svg.setAttribute("role", "img");
     this.svg.setAttribute("aria-label", label);

@@ -33,7 +33,8 @@ export function alertsCard(api: RidewireClient, feed: OpsDeskConnection): HTMLEl
       "li",
       { class: "alert", "data-alert": alert.id },
       h("strong", {}, `${clock(alert.createdAt)} · SOS from the ${alert.role}`),
-      h("span", {}, ` · trip ${alert.tripId} · at ${where}`),
+      // "near Union Square" reads alone; bare coordinates (nowhere named nearby) take "at".
+      h("span", {}, ` · trip ${alert.tripId} · ${where.startsWith("near ") ? where : `at ${where}`}`),
       alert.note ? h("q", {}, alert.note) : "",
       ack,
     );

@@ -248,7 +248,8 @@ export const riderView: View = (root, api, session) => {
       const quotes = await api.quotes({ pickup, dropoff });
       quote = quotes[0] ?? null;
       if (!quote) throw new Error("No ride is offered here.");
-      fill(quoteBox, tierChoice(quotes), quoteDetails, surgeText, surgeConfirm);
+      // Surge and its confirm right under the fare they are about: on a phone, parts below are under the fold.
+      fill(quoteBox, tierChoice(quotes), surgeText, surgeConfirm, quoteDetails);
       drawQuote();
       requestButton.hidden = false;
       later.form.hidden = false;

@@ -64,6 +64,8 @@ export function sharedView(root: HTMLElement, api: RidewireClient, token: string
         status.dataset.status = "ended";
         fill(driver);
         fill(eta);
+        // Not "link valid until" under "this link does not work".
+        fill(updated);
         map.setMarker("driver", null, "driver", "");
         return;
       }

@@ -202,7 +202,10 @@ describe("nearby cars and places", () => {
     await expect
       .poll(() => driverPage.getByTestId("offer-route").textContent(), { timeout: SEEN_MS })
       .toBe("Union Square → Coit Tower, San Francisco");
-    expect(await driverPage.locator(".street-map").getAttribute("data-loaded")).toBe("true");
+    // The offer can come before the street map's first load (the page is quick to go online): the map, once loaded.
+    await expect
+      .poll(() => driverPage.locator(".street-map").getAttribute("data-loaded"), { timeout: SEEN_MS })
+      .toBe("true");
     await shot(driverPage, "driver-offer-names-phone");
     await driverPage.getByRole("button", { name: "Decline" }).click();
   });

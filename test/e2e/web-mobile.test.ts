@@ -1,11 +1,12 @@
 /**
  * The web app on a phone and on a desktop, as an installable app, and to assistive technology, in a real browser
  * (Chromium through playwright-core) against a real `wrangler dev` with a VAPID pair of its own:
- * - every view (sign-in; rider idle, quote, trip; driver idle, offer, trip; chat list and room; operations) at
+ * - every view (sign-in; rider idle, quote, trip; driver idle, offer, trip; chat list and room; operations; the
+ *   page a share link opens, live and ended; the surge confirm, which says the multiplier and the fare accepted) at
  *   1280 x 800 and 390 x 844 scrolls sideways nowhere and has no serious or critical axe-core violation; on the
- *   phone the quote and "Request ride" are above the fold; the rider's and driver's screenshots for the README go
- *   to docs/ only when UPDATE_DOCS_SCREENSHOTS=1 asks (so that `npm test` leaves the tree clean), otherwise to
- *   test-artifacts/web-mobile/;
+ *   phone the quote, the surge confirm and "Request ride" are above the fold; the rider's and driver's screenshots
+ *   for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1 asks (so that `npm test` leaves the tree clean),
+ *   otherwise to test-artifacts/web-mobile/;
  * - the manifest is served and linked, the service worker is registered with the app shell in a versioned cache
  *   (and no /v1/ answer in it), and the page loads offline from it; a push the worker receives is shown;
  * - the notifications prompt does not come on load, comes after the rider's first request (and when a driver goes
@@ -22,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, sharedRoom } from "./helpers/users";
-import { SEEN_MS, signedInPage, clickRequestRide } from "./helpers/web-page";
+import { SEEN_MS, blankPage, signedInPage, clickRequestRide } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-mobile`;
@@ -34,6 +35,15 @@ const SIZES = [
   { name: "desktop", viewport: DESKTOP },
   { name: "phone", viewport: PHONE },
 ] as const;
+/**
+ * Places of the web app's city (web/places.ts) far from Union Square and Civic Center, where the other tests' drivers
+ * wait: those drivers are offered nothing of these tests'.
+ */
+const PLACES = {
+  presidio: { lat: 37.7989, lng: -122.4662 },
+  twinPeaks: { lat: 37.7544, lng: -122.4477 },
+  goldenGatePark: { lat: 37.7694, lng: -122.4862 },
+};
 
 const base64url = (bytes: Buffer) => bytes.toString("base64url");
 
@@ -295,6 +305,114 @@ describe("the web app at every size", () => {
       expect([...rider.errors, ...driver.errors, ...ops.errors]).toEqual([]);
     });
   }
+});
+
+describe("the web app's other views at both sizes", () => {
+  it("shows the shared trip page (live, then ended) with no sideways scroll and no serious axe violation", {
+    timeout: 120_000,
+  }, async () => {
+    const riderAccount = await account(server.baseUrl, "rider", "Sasha Shares");
+    const driverAccount = await account(server.baseUrl, "driver", "Gil Golden");
+    // The driver in the app: it drives to the pickup and reports where it is, which the shared page shows.
+    const driver = await signedInPage(browser, contexts, server.baseUrl, driverAccount, { viewport: DESKTOP });
+    await goOnline(driver, "Haight-Ashbury");
+    const trip = await riderAccount.api.requestTrip({ pickup: PLACES.goldenGatePark, dropoff: PLACES.twinPeaks });
+    try {
+      await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      await driver.getByRole("button", { name: "Accept" }).click();
+      await shows(driver, "[data-testid=trip-status]", "Driver on the way");
+      const link = await riderAccount.api.shareTrip(trip.id);
+      expect(link.url).toMatch(new RegExp(`^${server.baseUrl}/#/shared/trip_`));
+      // The link, opened with no account at either size: the trip's status, the driver's first name and the ETA.
+      const friends = [];
+      for (const { name: size, viewport } of SIZES) {
+        const friend = await blankPage(browser, contexts, { viewport });
+        await friend.goto(link.url);
+        await shows(friend, "[data-testid=shared-status]", /^Driver on the way$/);
+        await shows(friend, "[data-testid=shared-driver]", /^Driver: Gil$/);
+        await shows(friend, "[data-testid=shared-eta]", /^Pickup in \d+ (s|min)$/);
+        await expect.poll(() => friend.locator('[data-marker="driver"]').count(), { timeout: SEEN_MS }).toBe(1);
+        // Times as the browser's locale writes them ("11:25 PM" here).
+        await shows(friend, ".card.trip .hint", /^Updated \d\d?:\d\d( [AP]M)? · link valid until \d\d?:\d\d( [AP]M)?$/);
+        expect(await friend.title()).toBe("ridewire: a shared trip");
+        // Nothing of the rider's, nor the signed-in app's links.
+        expect(await friend.locator("body").textContent()).not.toContain("Sasha");
+        expect(await friend.locator("nav a").count()).toBe(0);
+        await checkView(friend, size, "shared-trip");
+        friends.push({ size, friend });
+      }
+      // The phone's page widened to a desktop's (a tablet turned, a window widened) draws the map as the desktop's
+      // page does, in the city's shape, not in the shape of the band the phone's screen gave it.
+      const [wide, narrow] = friends.map(({ friend }) => friend);
+      const mapHeight = async (page: Page) => (await page.locator("svg.city-map").boundingBox())?.height ?? 0;
+      const desktopHeight = await mapHeight(wide as Page);
+      await narrow?.setViewportSize(DESKTOP);
+      await expect.poll(() => mapHeight(narrow as Page), { timeout: SEEN_MS }).toBeCloseTo(desktopHeight, 0);
+      await narrow?.setViewportSize(PHONE);
+      // The trip over (called off), the page says the link works no more: that page too.
+      await riderAccount.api.cancelTrip(trip.id, { reasonCode: "changed_plans" });
+      for (const { size, friend } of friends) {
+        await shows(friend, "[data-testid=shared-status]", /^This link does not work \(any more\)/);
+        expect(await friend.locator("[data-testid=shared-driver]").textContent()).toBe("");
+        expect(await friend.locator(".card.trip").textContent()).not.toMatch(/valid until|Pickup in/);
+        await checkView(friend, size, "shared-trip-ended");
+        expect(friend.errors).toEqual([]);
+      }
+      expect(driver.errors).toEqual([]);
+    } finally {
+      await riderAccount.api.cancelTrip(trip.id, { reasonCode: "changed_plans" }).catch(() => undefined);
+      // Off the road, so that no later test's request is offered to this driver.
+      await driver.context().close();
+      await driverAccount.api.goOffline().catch(() => undefined);
+    }
+  });
+
+  it("shows the surge confirm step, in words, with no sideways scroll and no serious axe violation", {
+    timeout: 120_000,
+  }, async () => {
+    // A request nobody can serve leaves the Presidio's cell with demand and no driver: surge at its cap, 3.0x.
+    const waiting = await account(server.baseUrl, "rider", "Wes Waiting");
+    const first = await waiting.api.requestTrip({ pickup: PLACES.presidio, dropoff: PLACES.twinPeaks });
+    try {
+      const riderAccount = await account(server.baseUrl, "rider", "Sue Surge");
+      for (const { name: size, viewport } of SIZES) {
+        const rider = await signedInPage(browser, contexts, server.baseUrl, riderAccount, { viewport });
+        await getQuote(rider, "Presidio", "Union Square");
+        const fare = (await rider.locator("[data-testid=quote-fare]").textContent()) ?? "";
+        await shows(
+          rider,
+          "[data-testid=surge-notice]",
+          /^Fares are 3\.0× higher right now because demand is high near your pickup\. Surge adds \$\d+\.\d\d to /,
+        );
+        // The multiplier in the quote's parts, and a box to tick that names the fare the rider is asked to accept.
+        await shows(rider, "[data-testid=quote-breakdown]", /Surge multiplier\s*3\.0×/);
+        const accept = rider.getByRole("checkbox", { name: `I accept the 3.0× fare of ${fare}` });
+        expect(await accept.isVisible()).toBe(true);
+        expect(await accept.isChecked()).toBe(false);
+        const request = rider.getByRole("button", { name: "Request ride" });
+        expect(await request.isDisabled()).toBe(true);
+        await checkView(rider, size, "rider-surge-confirm");
+        if (size === "phone") {
+          // What the rider is asked, the box and the button, without scrolling; the box not under the button, which
+          // sticks to the screen's bottom.
+          await aboveTheFold(rider, "[data-testid=surge-notice]");
+          await aboveTheFold(rider, "button:has-text('Request ride')");
+          const [box, button] = [await accept.boundingBox(), await request.boundingBox()];
+          expect(box && button && box.y + box.height <= button.y, `box ${box?.y}, button ${button?.y}`).toBe(true);
+          // Disabled, it is still opaque: the quote scrolling under it does not show through its words.
+          const opacity = "getComputedStyle(document.querySelector('.quote + button.primary')).opacity";
+          expect(await rider.evaluate(opacity)).toBe("1");
+        }
+        await accept.check();
+        expect(await request.isEnabled()).toBe(true);
+        // Nothing was requested: the confirm is a step before the request.
+        expect(await riderAccount.api.currentTrip()).toBeNull();
+        expect(rider.errors).toEqual([]);
+      }
+    } finally {
+      await waiting.api.cancelTrip(first.id, { reasonCode: "changed_plans" });
+    }
+  });
 });
 
 /**

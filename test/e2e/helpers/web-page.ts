@@ -12,6 +12,27 @@ export type AppPage = Page & { errors: string[] };
 export const SEEN_MS = 25_000;
 
 /**
+ * A blank page in a fresh context of `browser` (kept in `contexts`, for the file's afterAll to close) that collects
+ * its errors: for a page opened with no account (a share link's), and what `signedInPage` signs in on.
+ */
+export async function blankPage(
+  browser: Browser,
+  contexts: BrowserContext[],
+  options: BrowserContextOptions,
+): Promise<AppPage> {
+  const context = await browser.newContext(options);
+  contexts.push(context);
+  const page = (await context.newPage()) as AppPage;
+  page.errors = [];
+  page.on("pageerror", (err) => page.errors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      page.errors.push(message.text());
+  });
+  return page;
+}
+
+/**
  * `who` signed in at `baseUrl` in a fresh context of `browser` (kept in `contexts`, for the file's afterAll to
  * close); `prepare` runs on the page before it loads (a dialog handler, say).
  */
@@ -23,15 +44,7 @@ export async function signedInPage(
   options: BrowserContextOptions,
   prepare?: (page: AppPage) => void,
 ): Promise<AppPage> {
-  const context = await browser.newContext(options);
-  contexts.push(context);
-  const page = (await context.newPage()) as AppPage;
-  page.errors = [];
-  page.on("pageerror", (err) => page.errors.push(err.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
-      page.errors.push(message.text());
-  });
+  const page = await blankPage(browser, contexts, options);
   prepare?.(page);
   await page.goto(`${baseUrl}/`);
   await page.getByLabel("Email").fill(who.email);
