@@ -23,7 +23,8 @@ export async function endedTrip(api: RidewireClient, userId: string): Promise<Tr
   if (!id) return null;
   try {
     const trip = await api.trip(id);
-    if (trip.status === "completed" || trip.status === "cancelled") return trip;
+    // Every way a trip ends: a ride no driver took is as much news after a reload as one completed.
+    if (trip.status === "completed" || trip.status === "cancelled" || trip.status === "no_driver") return trip;
   } catch {
     // Gone, or not this user's: nothing to come back to.
   }
