@@ -4,7 +4,8 @@
  * not the lagging history); the driver's status card follows the trip (no "Go offline" in the
  * middle of one); both sides keep the trip chat across reloads, and it closes when the trip
  * ends; cancelling after the driver arrived asks for a reason and says the fee first; a driver
- * whose trip was handed back gets back to offers in one tap while the rider sees matching go on.
+ * whose trip was handed back gets back to offers in one tap while the rider sees matching go on; after rides rated
+ * both ways, each side sees the other's rating (the average of the stars given) on the offer and the trip.
  * Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-trip-screen/.
  */
 import { spawnSync } from "node:child_process";
@@ -15,13 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { clickRequestRide, signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
-import { type Account, account } from "./helpers/users";
+import { type Account, account, acceptWhenOffered } from "./helpers/users";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-trip-screen`;
 const SEEN_MS = 25_000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+/** Far from Union Square and the Ferry Building, where the other tests' drivers stay online. */
+const GOLDEN_GATE_PARK = { lat: 37.7694, lng: -122.4862 };
+const HAIGHT_ASHBURY = { lat: 37.7692, lng: -122.4481 };
 
 let server: DevServer;
 let browser: Browser;
@@ -205,6 +209,57 @@ describe("the web app's trip screen", () => {
     await shows(rider, "[data-testid=trip-status]", "Trip cancelled");
 
     for (const page of [driver, rider]) expect(page.errors).toEqual([]);
+  });
+});
+
+describe("the web app's ratings on the trip screen", () => {
+  it("shows the rider the driver's rating and the driver the rider's, the averages of the stars given", {
+    timeout: 180_000,
+  }, async () => {
+    const riderAccount = await account(server.baseUrl, "rider", "Rhea Rated");
+    const driverAccount = await account(server.baseUrl, "driver", "Dario Rated");
+    // Two rides over the SDK, each rated both ways: the driver gets 5 and 4 stars, the rider 4 and 3.
+    await driverAccount.api.goOnline(GOLDEN_GATE_PARK);
+    for (const [driverStars, riderStars] of [
+      [5, 4],
+      [4, 3],
+    ] as const) {
+      const trip = await riderAccount.api.requestTrip({ pickup: GOLDEN_GATE_PARK, dropoff: HAIGHT_ASHBURY });
+      await acceptWhenOffered(driverAccount, trip.id, SEEN_MS);
+      await driverAccount.api.arrived(trip.id);
+      await driverAccount.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+      await driverAccount.api.completeTrip(trip.id);
+      await riderAccount.api.rateTrip(trip.id, { stars: driverStars });
+      await driverAccount.api.rateTrip(trip.id, { stars: riderStars });
+    }
+    // The service's averages: 4.5 for the driver, 3.5 for the rider (not the same, so a swap would show).
+    expect((await driverAccount.api.me()).rating).toEqual({ average: 4.5, count: 2 });
+    expect((await riderAccount.api.me()).rating).toEqual({ average: 3.5, count: 2 });
+
+    // A third ride, in the app: each side sees the other's rating, on the offer and on the trip screen.
+    const driver = await signedIn(driverAccount, DESKTOP);
+    const rider = await signedIn(riderAccount, PHONE);
+    await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
+    await requestRide(rider, "Golden Gate Park", "Haight-Ashbury");
+    const trip = await riderAccount.api.currentTrip();
+    try {
+      await shows(driver, "[data-testid=offer-rider]", /^Rhea · ★ 3\.5$/);
+      await accept(driver);
+      await shows(driver, "[data-testid=trip-rider]", /^Rhea · ★ 3\.5$/);
+      await shows(rider, "[data-testid=trip-status]", "Driver on the way");
+      await shows(rider, "[data-testid=trip-driver]", /^Dario · ★ 4\.5$/);
+      await shot(rider, "6-rider-sees-rating-phone");
+      await shot(driver, "6-driver-sees-rating-desktop");
+      // And after a reload of either side.
+      await rider.reload();
+      await driver.reload();
+      await shows(rider, "[data-testid=trip-driver]", /^Dario · ★ 4\.5$/);
+      await shows(driver, "[data-testid=trip-rider]", /^Rhea · ★ 3\.5$/);
+      for (const page of [driver, rider]) expect(page.errors).toEqual([]);
+    } finally {
+      if (trip) await riderAccount.api.cancelTrip(trip.id, { reasonCode: "changed_plans" }).catch(() => undefined);
+      await driverAccount.api.goOffline().catch(() => undefined);
+    }
   });
 });
 
