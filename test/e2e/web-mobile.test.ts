@@ -22,7 +22,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
-import { type Account, account, sharedRoom } from "./helpers/users";
+import { account, sharedRoom, operator } from "./helpers/users";
 import { SEEN_MS, blankPage, signedInPage, clickRequestRide } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -171,15 +171,6 @@ async function aboveTheFold(page: Page, selector: string): Promise<void> {
   if (box) expect(box.y + box.height, `${selector} ends at ${box.y + box.height}`).toBeLessThanOrEqual(PHONE.height);
 }
 
-async function operator(who: Account): Promise<void> {
-  const promoted = spawnSync(
-    process.execPath,
-    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
-}
-
 async function goOnline(driver: Page, at: string): Promise<void> {
   await driver.getByLabel("Start at").selectOption({ label: at });
   await driver.getByRole("button", { name: "Go online" }).click();
@@ -297,7 +288,7 @@ describe("the web app at every size", () => {
 
       // Operations, as an operator.
       const opsAccount = await account(server.baseUrl, "rider", `Olga ${size}`);
-      await operator(opsAccount);
+      await operator(server.persistTo, opsAccount);
       const ops = await signedInPage(browser, contexts, server.baseUrl, opsAccount, { viewport });
       await shows(ops, "[data-testid=total-drivers]", /^[0-9]/);
       await checkView(ops, size, "operations");

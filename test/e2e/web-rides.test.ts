@@ -18,12 +18,11 @@ import { fileURLToPath } from "node:url";
 import { RidewireError } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pdfBytes } from "../helpers/files";
 import { launchChromium } from "./helpers/browser";
 import { stripedPng } from "./helpers/png";
 import { signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
-import { type Account, account, waitFor } from "./helpers/users";
+import { type Account, account, waitFor, operator, approvedCar } from "./helpers/users";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-rides`;
@@ -78,40 +77,6 @@ async function quote(page: Page, from: string, to: string): Promise<void> {
   await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
   await page.getByRole("button", { name: "Get a quote" }).click();
   await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
-}
-
-/** Makes the account an operator the documented way (`npm run admin -- create`), then signs it in again. */
-async function operator(who: Account): Promise<void> {
-  const promoted = spawnSync(
-    process.execPath,
-    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
-  await who.api.signIn({ email: who.email, password: who.password });
-}
-
-/** `driver`'s licence and a car of `tier` with its papers, approved by `ops` (README, "Drivers and vehicles"). */
-async function approvedCar(driver: Account, ops: Account, tier: string): Promise<void> {
-  const car = await driver.api.registerVehicle({
-    make: "Skoda",
-    model: "Octavia",
-    colour: "White",
-    plate: `TU ${String(Date.now() % 100_000).padStart(5, "0")}`,
-    seats: 4,
-    tier,
-  });
-  const paper = (kind: "licence" | "registration" | "insurance", vehicleId?: string) =>
-    driver.api.uploadDocument({
-      kind,
-      ...(vehicleId ? { vehicleId } : {}),
-      filename: `${kind}.pdf`,
-      contentType: "application/pdf",
-      data: pdfBytes(),
-    });
-  const papers = [await paper("licence"), await paper("registration", car.id), await paper("insurance", car.id)];
-  for (const doc of papers) await ops.api.reviewDocument(doc.id, { decision: "approve" });
-  await ops.api.reviewVehicle(car.id, { decision: "approve" });
 }
 
 async function schedule(page: Page, at: number): Promise<void> {
@@ -287,7 +252,7 @@ describe("the web app's rides", () => {
     timeout: 150_000,
   }, async () => {
     const ops = await account(server.baseUrl, "rider", "Opal Ops");
-    await operator(ops);
+    await operator(server.persistTo, ops);
     const driver = await account(server.baseUrl, "driver", "Cora Comfort");
     await approvedCar(driver, ops, "comfort");
     // And a photo of the driver, approved: the rider's card shows it from acceptance.

@@ -11,13 +11,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { RidewireError } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { type AppPage, signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
-import { type Account, account, waitFor } from "./helpers/users";
+import { type Account, account, waitFor, operator, acceptWhenOffered } from "./helpers/users";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-screens`;
@@ -94,43 +93,6 @@ const noSidewaysScroll = async (page: Page) =>
 async function choose(page: Page, from: string, to: string): Promise<void> {
   await page.getByLabel("Pickup", { exact: true }).selectOption({ label: from });
   await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
-}
-
-/** Makes the account an operator the documented way (`npm run admin -- create`), then signs it in again. */
-async function operator(who: Account): Promise<void> {
-  const promoted = spawnSync(
-    process.execPath,
-    ["scripts/admin.mjs", "create", who.email, "--persist-to", server.persistTo],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
-  // Once in CI (browser files two at a time) the sign-in right after the admin script failed with "fetch failed", a
-  // connection dropped, not an answer: it is made again then, and only then.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await who.api.signIn({ email: who.email, password: who.password });
-      return;
-    } catch (err) {
-      if (attempt === 3 || !(err instanceof Error) || !err.message.includes("fetch failed")) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
-/** `driver` (over the SDK) accepts `tripId` once it is offered to them. */
-async function accepted(driver: Account, tripId: string): Promise<void> {
-  await waitFor(
-    "the offer",
-    async () => {
-      try {
-        return await driver.api.acceptTrip(tripId);
-      } catch (err) {
-        if (err instanceof RidewireError && err.status === 409) return undefined;
-        throw err;
-      }
-    },
-    SEEN_MS,
-  );
 }
 
 describe("the web app's prices and refusals", () => {
@@ -219,7 +181,7 @@ describe("the web app's receipts and trip history", () => {
     await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
     const trip = await rider.api.currentTrip();
     if (!trip) throw new Error("no trip");
-    await accepted(driver, trip.id);
+    await acceptWhenOffered(driver, trip.id);
     await driver.api.arrived(trip.id);
     await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
     await driver.api.completeTrip(trip.id);
@@ -311,7 +273,7 @@ describe("the web app's receipt when the charge differs from the quote", () => {
     await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
     const trip = await rider.api.currentTrip();
     if (!trip) throw new Error("no trip");
-    await accepted(driver, trip.id);
+    await acceptWhenOffered(driver, trip.id);
     await driver.api.arrived(trip.id);
     await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
     // One fix at the pickup, then the end: the ride stops some 8 km short of the dropoff.
@@ -349,7 +311,7 @@ describe("the operations view's trips", () => {
     timeout: 180_000,
   }, async () => {
     const ops = await account(server.baseUrl, "rider", "Olga Ops");
-    await operator(ops);
+    await operator(server.persistTo, ops);
     const rider = await account(server.baseUrl, "rider", "Cai Cancelled");
     const driverAccount = await account(server.baseUrl, "driver", "Dina Desk");
     const driver = await signedIn(driverAccount, PHONE);

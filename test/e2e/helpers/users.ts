@@ -66,11 +66,22 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * made again then, and only then.
  */
 export async function operator(persistTo: string, who: Account): Promise<void> {
-  const promoted = spawnSync(process.execPath, ["scripts/admin.mjs", "create", who.email, "--persist-to", persistTo], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (promoted.status !== 0) throw new Error(`npm run admin failed: ${promoted.stdout}\n${promoted.stderr}`);
+  // The script writes the local D1 beside the running server; a write of the server's in that moment makes it
+  // SQLITE_BUSY (seen in CI with two browser files at a time): run again then, and only then.
+  for (let attempt = 1; ; attempt++) {
+    const promoted = spawnSync(
+      process.execPath,
+      ["scripts/admin.mjs", "create", who.email, "--persist-to", persistTo],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    if (promoted.status === 0) break;
+    const output = `${promoted.stdout}\n${promoted.stderr}`;
+    if (attempt === 3 || !output.includes("SQLITE_BUSY")) throw new Error(`npm run admin failed: ${output}`);
+    await sleep(500);
+  }
   for (let attempt = 1; ; attempt++) {
     try {
       await who.api.signIn({ email: who.email, password: who.password });
