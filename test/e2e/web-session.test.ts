@@ -139,9 +139,13 @@ describe("the web app's session", () => {
     // An id that is nobody's is refused in a sentence.
     await page.getByLabel("User id to invite").fill("usr_nobody_at_all");
     await page.getByRole("button", { name: "Add to room" }).click();
+    // The line held a sentence already (the last invite's): the refusal is told by its kind, then by its words.
     await expect
-      .poll(() => page.locator(".invite [role=status]").textContent(), { timeout: SEEN_MS })
-      .toMatch(/^[A-Z][^_{}]*\.$/);
+      .poll(() => page.locator(".invite [role=status]").getAttribute("data-kind"), { timeout: SEEN_MS })
+      .toBe("error");
+    const refusal = await page.locator(".invite [role=status]").textContent();
+    expect(refusal).toMatch(/^[A-Z][^_{}]*\.$/);
+    expect(refusal).not.toMatch(/can now see/);
     const members = (await owner.api.members(roomId)).map((m) => m.userId).sort();
     expect(members).toEqual([owner.user.id, friend.user.id, stranger.user.id].sort());
     expect((await friend.api.roomList()).rooms.map((r) => r.id)).toContain(roomId);
