@@ -97,9 +97,13 @@ function homeViewOf(session: Session): string {
 
 function renderNav(session: Session, current: string): void {
   const links = Object.entries(VIEWS)
+    // Each account sees its own: no Drive for a rider, no Ride for a driver, Operations for operators only (an
+    // address typed by hand still says "Operators only" rather than nothing).
     .filter(
       ([name]) =>
-        !(name === "rider" && session.user.role === "driver") && !(name === "driver" && session.user.role === "rider"),
+        !(name === "rider" && session.user.role === "driver") &&
+        !(name === "driver" && session.user.role === "rider") &&
+        !(name === "ops" && session.user.role !== "admin"),
     )
     .map(([name, { title, short }]) =>
       // One of the two names is displayed (the stylesheet chooses by width), and so is the link's accessible name.

@@ -49,7 +49,11 @@ export function sharedView(root: HTMLElement, api: RidewireClient, token: string
       waitMs = pollAfterMs;
       status.textContent = STATUS_TEXT[trip.status];
       status.dataset.status = trip.status;
-      driver.textContent = trip.driver ? `Driver: ${trip.driver.firstName}` : "No driver yet";
+      // The car and plate too: what the friend tells whoever waits for the rider to look for, or the police.
+      const car = trip.driver?.vehicle;
+      driver.textContent = trip.driver
+        ? `Driver: ${trip.driver.firstName}${car ? ` · ${car.colour} ${car.make} ${car.model} · ${car.plate}` : ""}`
+        : "No driver yet";
       eta.textContent =
         trip.etaSec === null
           ? ""

@@ -184,7 +184,7 @@ describe("at phone size (390 x 844)", () => {
       const friend = await blankPage(browser, contexts, { viewport: PHONE });
       await friend.goto(await link.inputValue());
       await shows(friend.getByTestId("shared-status"), "Driver on the way");
-      await shows(friend.getByTestId("shared-driver"), "Driver: Cora");
+      await shows(friend.getByTestId("shared-driver"), `Driver: Cora · White Skoda Octavia · ${car.plate}`);
       await onScreen(friend.getByTestId("shared-status"));
       expect(await friend.locator("body").textContent()).not.toContain("Rosa");
       await noSidewaysScroll(friend);

@@ -131,6 +131,8 @@ describe("the web app", () => {
         if (new URL(request.url()).pathname === "/v1/ops/cells") cellsReads++;
       });
       const opsEmail = await signUp(ops, "Otto Ops", "rider");
+      // No link to it for a rider; typed by hand, the address says whose it is.
+      expect(await ops.locator("nav a[href='#/ops']").count()).toBe(0);
       await ops.goto(`${server.baseUrl}/#/ops`);
       await shows(ops, "[data-testid=operators-only]", /Operators only/);
       promoteToAdmin(opsEmail);
@@ -141,6 +143,7 @@ describe("the web app", () => {
       await expect
         .poll(() => ops.locator("nav .who").textContent(), { timeout: SEEN_MS })
         .toContain("Otto Ops (admin)");
+      expect(await ops.locator("nav a[href='#/ops']").count()).toBe(1);
       await shows(ops, "[data-testid=total-drivers]", /^[1-9]/);
       expect(await ops.locator("svg .cell.shaded").count()).toBeGreaterThan(0);
 
