@@ -15,14 +15,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { RidewireError } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { stripedPng } from "./helpers/png";
 import { signedInPage, clickRequestRide } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
-import { type Account, account, waitFor, operator, approvedCar } from "./helpers/users";
+import { type Account, account, waitFor, operator, approvedCar, acceptWhenOffered } from "./helpers/users";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-rides`;
@@ -168,18 +167,7 @@ describe("the web app's rides", () => {
     // The driver, over the SDK: accept, arrive, start with the rider's PIN, complete.
     const current = await rider.api.currentTrip();
     if (!current) throw new Error("no trip");
-    await waitFor(
-      "the offer",
-      async () => {
-        try {
-          return await driver.api.acceptTrip(current.id);
-        } catch (err) {
-          if (err instanceof RidewireError && err.status === 409) return undefined;
-          throw err;
-        }
-      },
-      SEEN_MS,
-    );
+    await acceptWhenOffered(driver, current.id, SEEN_MS);
     // From acceptance: the driver's first name, rating and car (none here: approval is off in these servers).
     await shows(riderPage, "[data-testid=trip-driver]", /^Dev · new driver$/);
     await driver.api.arrived(current.id);
@@ -305,18 +293,7 @@ describe("the web app's rides", () => {
     if (!trip) throw new Error("no trip");
     expect(trip.quote.tier).toBe("comfort");
     expect(`$${(trip.quote.fare.amount / 100).toFixed(2)}`).toBe(comfortFare);
-    await waitFor(
-      "the comfort offer",
-      async () => {
-        try {
-          return await driver.api.acceptTrip(trip.id);
-        } catch (err) {
-          if (err instanceof RidewireError && err.status === 409) return undefined;
-          throw err;
-        }
-      },
-      SEEN_MS,
-    );
+    await acceptWhenOffered(driver, trip.id, SEEN_MS);
     // From acceptance: first name, rating (none yet) and the approved car.
     await shows(page, "[data-testid=trip-driver]", /^Cora · new driver · White Skoda Octavia · TU \d{5}$/);
     const picture = page.locator("[data-testid=driver-photo]");
