@@ -246,6 +246,9 @@ export async function archivedOriginal(
   return null;
 }
 
+/** A `json_group_array` of seqs, as SQLite wrote it. */
+const Seqs = z.array(z.number().int());
+
 /**
  * As `unreadInShard`, but the seqs themselves (each room's first `cap` after the mark): while a
  * shard move runs, a room's messages are split between two shards, some in both, and only the
@@ -270,7 +273,7 @@ export async function unreadSeqsInShard(
     )
     .bind(JSON.stringify(positions), userId, JSON.stringify(blocked), cap)
     .all<{ room_id: string; seqs: string }>();
-  return new Map(results.map((row) => [row.room_id, JSON.parse(row.seqs) as number[]]));
+  return new Map(results.map((row) => [row.room_id, Seqs.parse(JSON.parse(row.seqs))]));
 }
 
 /**

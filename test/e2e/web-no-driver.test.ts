@@ -5,60 +5,26 @@
  * in the middle of matching and after it ended, comes back on the same state. At 1280 x 800 and 390 x 844;
  * screenshots go to test-artifacts/web-no-driver/.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./helpers/browser";
-import { devServer, type DevServer } from "./helpers/server";
+import { describe, expect, it } from "vitest";
+import { browserSuite } from "./helpers/suite";
 import { account } from "./helpers/users";
-import { clickRequestRide, SEEN_MS, signedInPage } from "./helpers/web-page";
+import { clickRequestRide, SEEN_MS, signedInPage, shows } from "./helpers/web-page";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SHOTS = `${ROOT}test-artifacts/web-no-driver`;
 const MATCH_TIMEOUT_MS = 8_000;
 const SIZES = [
   { name: "desktop", viewport: { width: 1280, height: 800 } },
   { name: "phone", viewport: { width: 390, height: 844 } },
 ] as const;
 
-let server: DevServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(`${ROOT}public/build/app.js`)) {
-    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  server = await devServer("web-no-driver", { vars: { MATCH_TIMEOUT_MS: String(MATCH_TIMEOUT_MS) } });
-  await server.start();
-  browser = (await launchChromium()).browser;
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-
-async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
-  await expect
-    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
-    .toMatch(pattern);
-}
+const suite = browserSuite("web-no-driver", { vars: { MATCH_TIMEOUT_MS: String(MATCH_TIMEOUT_MS) } });
 
 describe("a ride no driver takes", () => {
   for (const { name: size, viewport } of SIZES)
     it(`shows matching, then no driver found with the money back, across reloads, at ${size} size`, {
       timeout: 120_000,
     }, async () => {
-      const rider = await account(server.baseUrl, "rider", `Nina Nobody ${size}`);
-      const page = await signedInPage(browser, contexts, server.baseUrl, rider, { viewport });
+      const rider = await account(suite.server.baseUrl, "rider", `Nina Nobody ${size}`);
+      const page = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, rider, { viewport });
       const wallet = page.locator(".wallet-text");
       await shows(page, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
       const before = await wallet.textContent();
@@ -71,7 +37,7 @@ describe("a ride no driver takes", () => {
       // Matching, with the money on hold; a reload in the middle of it comes back on it.
       await shows(page, "[data-testid=trip-status]", /Finding a driver/);
       await shows(page, ".wallet-text", / · on hold \$\d+\.\d\d$/);
-      await shot(page, `1-matching-${size}`);
+      await suite.shot(page, `1-matching-${size}`);
       await page.reload();
       await shows(page, "[data-testid=trip-status]", /Finding a driver/);
 
@@ -81,14 +47,14 @@ describe("a ride no driver takes", () => {
       const again = page.getByRole("button", { name: "Plan another ride" });
       await expect.poll(() => again.isVisible(), { timeout: SEEN_MS }).toBe(true);
       expect((await rider.api.currentTrip())?.status ?? "none").not.toBe("matching");
-      await shot(page, `2-no-driver-${size}`);
+      await suite.shot(page, `2-no-driver-${size}`);
 
       // After a reload: the same ending, not a blank form or a trip still looking; then on to another ride.
       await page.reload();
       await shows(page, "[data-testid=trip-status]", "No driver found");
       await shows(page, ".wallet-text", before ?? "");
       expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(viewport.width);
-      await shot(page, `3-no-driver-reloaded-${size}`);
+      await suite.shot(page, `3-no-driver-reloaded-${size}`);
       await again.click();
       const quoteButton = page.getByRole("button", { name: "Get a quote" });
       await expect.poll(() => quoteButton.isVisible(), { timeout: SEEN_MS }).toBe(true);

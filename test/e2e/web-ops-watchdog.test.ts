@@ -5,66 +5,32 @@
  * became of it; and an operator takes another trip from its driver with Reassign, reason required, at phone size.
  * Screenshots go to test-artifacts/web-ops-watchdog/.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./helpers/browser";
-import { devServer, type DevServer } from "./helpers/server";
+import { describe, expect, it } from "vitest";
+import { browserSuite } from "./helpers/suite";
 import { acceptWhenOffered, account, operator } from "./helpers/users";
-import { SEEN_MS, signedInPage } from "./helpers/web-page";
+import { SEEN_MS, signedInPage, shows } from "./helpers/web-page";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SHOTS = `${ROOT}test-artifacts/web-ops-watchdog`;
 const DRIVER_SILENT_MS = 10_000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const UNION_SQUARE = { lat: 37.788, lng: -122.4075 };
 const FERRY_BUILDING = { lat: 37.7955, lng: -122.3937 };
 
-let server: DevServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(`${ROOT}public/build/app.js`)) {
-    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  server = await devServer("web-ops-watchdog", { vars: { DRIVER_SILENT_MS: String(DRIVER_SILENT_MS) } });
-  await server.start();
-  browser = (await launchChromium()).browser;
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-
-async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
-  await expect
-    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
-    .toMatch(pattern);
-}
+const suite = browserSuite("web-ops-watchdog", { vars: { DRIVER_SILENT_MS: String(DRIVER_SILENT_MS) } });
 
 describe("the operations view's trips that need a hand", () => {
   it("shows a trip the watchdog took from a silent driver, live, and reassigns another with a reason", {
     timeout: 180_000,
   }, async () => {
-    const ops = await account(server.baseUrl, "rider", "Odile Ops");
-    await operator(server.persistTo, ops);
-    const opsPage = await signedInPage(browser, contexts, server.baseUrl, ops, { viewport: DESKTOP });
+    const ops = await account(suite.server.baseUrl, "rider", "Odile Ops");
+    await operator(suite.server.persistTo, ops);
+    const opsPage = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, ops, { viewport: DESKTOP });
     // An operator lands on the operations view.
     await shows(opsPage, "[data-testid=stuck-trips]", "No trip needs a hand.");
 
     // A driver accepts, then sends nothing: the watchdog sends the trip back to matching, and the open page hears it.
-    const rider = await account(server.baseUrl, "rider", "Rita Rider");
-    const silent = await account(server.baseUrl, "driver", "Sid Silent");
+    const rider = await account(suite.server.baseUrl, "rider", "Rita Rider");
+    const silent = await account(suite.server.baseUrl, "driver", "Sid Silent");
     await silent.api.goOnline(UNION_SQUARE);
     const lost = await rider.api.requestTrip({ pickup: UNION_SQUARE, dropoff: FERRY_BUILDING });
     await acceptWhenOffered(silent, lost.id);
@@ -74,18 +40,18 @@ describe("the operations view's trips that need a hand", () => {
       /^\d{1,2}:\d\d( [AP]M)? · Driver went silent: the trip went back to matching · trip /,
     );
     expect((await rider.api.trip(lost.id)).status).toBe("matching");
-    await shot(opsPage, "1-stuck-desktop");
+    await suite.shot(opsPage, "1-stuck-desktop");
 
     // Another trip, its driver on the way: an operator at phone size finds it by id and takes it from them.
     await rider.api.cancelTrip(lost.id, { reasonCode: "changed_plans" });
     // Silent for only 10 s here, Sid is still fresh in the city's index (DRIVER_STALE_MS is longer): taken offline,
     // so that the next offer is Kim's.
     await silent.api.goOffline();
-    const keen = await account(server.baseUrl, "driver", "Kim Keen");
+    const keen = await account(suite.server.baseUrl, "driver", "Kim Keen");
     await keen.api.goOnline(UNION_SQUARE);
     const taken = await rider.api.requestTrip({ pickup: UNION_SQUARE, dropoff: FERRY_BUILDING });
     await acceptWhenOffered(keen, taken.id);
-    const phone = await signedInPage(browser, contexts, server.baseUrl, ops, { viewport: PHONE });
+    const phone = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, ops, { viewport: PHONE });
     await phone.getByLabel("Find a trip by id").fill(taken.id);
     await phone.getByRole("button", { name: "Find", exact: true }).click();
     const card = phone.locator(`[data-testid=stuck-trips] li[data-trip="${taken.id}"]`);
@@ -101,7 +67,7 @@ describe("the operations view's trips that need a hand", () => {
     expect(after.status).toBe("matching");
     expect(after.driver ?? null).toBeNull();
     expect(await phone.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
-    await shot(phone, "2-reassigned-phone");
+    await suite.shot(phone, "2-reassigned-phone");
     for (const page of [opsPage, phone]) expect(page.errors).toEqual([]);
   });
 });

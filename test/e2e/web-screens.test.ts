@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { Trip } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
@@ -95,6 +96,31 @@ async function choose(page: Page, from: string, to: string): Promise<void> {
   await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: to });
 }
 
+/**
+ * `rider` requests a ride from `from` to `to` on `page` once the quote sees `driver` (online near `from`), and the
+ * driver, over the SDK, accepts, arrives and starts it with the rider's PIN: the trip as the request answered it.
+ */
+async function rideUnderWay(page: Page, rider: Account, driver: Account, from: string, to: string): Promise<Trip> {
+  await choose(page, from, to);
+  await waitFor(
+    "the quote to see the driver",
+    async () => {
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
+      return (await page.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
+    },
+    SEEN_MS,
+  );
+  await clickRequestRide(page);
+  await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
+  const trip = await rider.api.currentTrip();
+  if (!trip) throw new Error("no trip");
+  await acceptWhenOffered(driver, trip.id);
+  await driver.api.arrived(trip.id);
+  await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+  return trip;
+}
+
 describe("the web app's prices and refusals", () => {
   it("shows the quote's parts, explains surge and asks to accept it from 1.5x before requesting", {
     timeout: 150_000,
@@ -167,23 +193,7 @@ describe("the web app's receipts and trip history", () => {
     const driver = await account(server.baseUrl, "driver", "Dario Drives");
     await driver.api.goOnline(PLACES.unionSquare);
     const page = await signedIn(rider, DESKTOP);
-    await choose(page, "Union Square", "Ferry Building");
-    await waitFor(
-      "the quote to see the driver",
-      async () => {
-        await page.getByRole("button", { name: "Get a quote" }).click();
-        await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
-        return (await page.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
-      },
-      SEEN_MS,
-    );
-    await clickRequestRide(page);
-    await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
-    const trip = await rider.api.currentTrip();
-    if (!trip) throw new Error("no trip");
-    await acceptWhenOffered(driver, trip.id);
-    await driver.api.arrived(trip.id);
-    await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+    const trip = await rideUnderWay(page, rider, driver, "Union Square", "Ferry Building");
     await driver.api.completeTrip(trip.id);
     await shows(page, "[data-testid=trip-status]", "Trip completed");
     // A ride as quoted: the receipt says so, with the parts it was charged.
@@ -259,23 +269,7 @@ describe("the web app's receipt when the charge differs from the quote", () => {
     await driver.api.goOnline(PLACES.presidio);
     const page = await signedIn(rider, PHONE);
     // Across the city: a quote well above the minimum fare, so that a short ride is charged less.
-    await choose(page, "Presidio", "Dogpatch");
-    await waitFor(
-      "the quote to see the driver",
-      async () => {
-        await page.getByRole("button", { name: "Get a quote" }).click();
-        await shows(page, "[data-testid=quote-fare]", /\$\d+\.\d\d/);
-        return (await page.locator(".quote").textContent())?.includes("no driver nearby") ? undefined : true;
-      },
-      SEEN_MS,
-    );
-    await clickRequestRide(page);
-    await shows(page, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
-    const trip = await rider.api.currentTrip();
-    if (!trip) throw new Error("no trip");
-    await acceptWhenOffered(driver, trip.id);
-    await driver.api.arrived(trip.id);
-    await driver.api.startTrip(trip.id, { pin: trip.pin ?? "" });
+    const trip = await rideUnderWay(page, rider, driver, "Presidio", "Dogpatch");
     // One fix at the pickup, then the end: the ride stops some 8 km short of the dropoff.
     const fix = await fetch(`${server.baseUrl}/v1/drivers/me/location`, {
       method: "POST",

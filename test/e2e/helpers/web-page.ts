@@ -63,3 +63,10 @@ export async function clickRequestRide(page: Page): Promise<void> {
   if (await accept.isVisible()) await accept.check();
   await page.getByRole("button", { name: "Request ride" }).click();
 }
+
+/** Waits until the texts of what `selector` finds on `page`, joined by " | ", match `pattern`. */
+export async function shows(page: Page, selector: string, pattern: RegExp | string): Promise<void> {
+  await expect
+    .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
+    .toMatch(pattern);
+}

@@ -1,0 +1,60 @@
+/**
+ * What a browser test file starts from: the web app built, a `wrangler dev` of its own (with `vars` over
+ * wrangler.toml's), Chromium, and a folder for its screenshots; the file's beforeAll and afterAll are registered
+ * here, so a file says only what its server needs.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { launchChromium } from "./browser";
+import { devServer, type DevServer } from "./server";
+import { ROOT } from "./wrangler";
+
+export type BrowserSuite = {
+  /** The file's server and browser, once its beforeAll has run. */
+  readonly server: DevServer;
+  readonly browser: Browser;
+  /** Contexts the file opens (signedInPage, blankPage): closed after all its tests. */
+  readonly contexts: BrowserContext[];
+  /** A full-page screenshot into test-artifacts/<name>/. */
+  shot(page: Page, name: string): Promise<Buffer>;
+};
+
+export function browserSuite(name: string, options: { vars?: Record<string, string> } = {}): BrowserSuite {
+  const shots = join(ROOT, "test-artifacts", name);
+  let server: DevServer | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    // A run of the file alone builds the app (`npm test` builds it first).
+    if (!existsSync(join(ROOT, "public/build/app.js"))) {
+      const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
+      if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+    }
+    mkdirSync(shots, { recursive: true });
+    server = await devServer(name, options);
+    await server.start();
+    browser = (await launchChromium()).browser;
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started: use it inside a test`);
+    return value;
+  };
+  return {
+    get server() {
+      return started(server, "the server");
+    },
+    get browser() {
+      return started(browser, "the browser");
+    },
+    contexts,
+    shot: (page, file) => page.screenshot({ path: join(shots, `${file}.png`), fullPage: true }),
+  };
+}
