@@ -36,6 +36,8 @@ describe("a ride no driver takes", () => {
 
       // Matching, with the money on hold; a reload in the middle of it comes back on it.
       await shows(page, "[data-testid=trip-status]", /Finding a driver/);
+      // Matching shows its progress: the time it has been looking, counting up.
+      await shows(page, ".trip-detail", /^Still looking for a driver · 0:0\d elapsed$/);
       await shows(page, ".wallet-text", / · on hold \$\d+\.\d\d$/);
       await suite.shot(page, `1-matching-${size}`);
       await page.reload();

@@ -261,43 +261,49 @@ describe("the web app's receipts and trip history", () => {
 });
 
 describe("the web app's receipt when the charge differs from the quote", () => {
-  it("says by how much and why: a ride ended before the dropoff is priced as driven", {
-    timeout: 180_000,
-  }, async () => {
-    const rider = await account(server.baseUrl, "rider", "Erin Early");
-    const driver = await account(server.baseUrl, "driver", "Drew Short");
-    await driver.api.goOnline(PLACES.presidio);
-    const page = await signedIn(rider, PHONE);
-    // Across the city: a quote well above the minimum fare, so that a short ride is charged less.
-    const trip = await rideUnderWay(page, rider, driver, "Presidio", "Dogpatch");
-    // One fix at the pickup, then the end: the ride stops some 8 km short of the dropoff.
-    const fix = await fetch(`${server.baseUrl}/v1/drivers/me/location`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${driver.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ ...PLACES.presidio, at: Date.now() }),
-    });
-    expect(fix.status).toBe(200);
-    await driver.api.completeTrip(trip.id);
-    await shows(page, "[data-testid=trip-status]", "Trip completed");
+  for (const [size, viewport] of [
+    ["desktop", DESKTOP],
+    ["phone", PHONE],
+  ] as const)
+    it(`says by how much and why: a ride ended before the dropoff is priced as driven, at ${size} size`, {
+      timeout: 180_000,
+    }, async () => {
+      const rider = await account(server.baseUrl, "rider", `Erin Early ${size}`);
+      const driver = await account(server.baseUrl, "driver", `Drew Short ${size}`);
+      await driver.api.goOnline(PLACES.presidio);
+      const page = await signedIn(rider, viewport);
+      // Across the city: a quote well above the minimum fare, so that a short ride is charged less.
+      const trip = await rideUnderWay(page, rider, driver, "Presidio", "Dogpatch");
+      // One fix at the pickup, then the end: the ride stops some 8 km short of the dropoff.
+      const fix = await fetch(`${server.baseUrl}/v1/drivers/me/location`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${driver.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ ...PLACES.presidio, at: Date.now() }),
+      });
+      expect(fix.status).toBe(200);
+      await driver.api.completeTrip(trip.id);
+      await shows(page, "[data-testid=trip-status]", "Trip completed");
 
-    const receipt = await rider.api.receipt(trip.id);
-    const quoted = trip.quote.fare.amount;
-    expect(receipt.fare.amount).toBeLessThan(quoted);
-    const dollars = (cents: number) => `\\$${(cents / 100).toFixed(2)}`;
-    await shows(
-      page,
-      "[data-testid=charge-explained]",
-      new RegExp(
-        `^You paid ${dollars(receipt.fare.amount)}, ${dollars(quoted - receipt.fare.amount)} less than the ` +
-          `${dollars(quoted)} you were quoted\\.` +
-          "The ride ended before the dropoff, so it was priced as driven: 0\\.\\d km of the \\d+\\.\\d km quoted\\.",
-      ),
-    );
-    await shows(page, "[data-testid=charge-explained]", /What changed: .*distance −\$\d+\.\d\d/);
-    await noSidewaysScroll(page);
-    await shot(page, "5-receipt-ended-early-phone");
-    expect(page.errors).toEqual([]);
-  });
+      const receipt = await rider.api.receipt(trip.id);
+      const quoted = trip.quote.fare.amount;
+      expect(receipt.fare.amount).toBeLessThan(quoted);
+      const dollars = (cents: number) => `\\$${(cents / 100).toFixed(2)}`;
+      await shows(
+        page,
+        "[data-testid=charge-explained]",
+        new RegExp(
+          `^You paid ${dollars(receipt.fare.amount)}, ${dollars(quoted - receipt.fare.amount)} less than the ` +
+            `${dollars(quoted)} you were quoted\\.` +
+            "The ride ended before the dropoff, so it was priced as driven: 0\\.\\d km of the \\d+\\.\\d km quoted\\.",
+        ),
+      );
+      await shows(page, "[data-testid=charge-explained]", /What changed: .*distance −\$\d+\.\d\d/);
+      await noSidewaysScroll(page);
+      await shot(page, `5-receipt-ended-early-${size}`);
+      expect(page.errors).toEqual([]);
+      // Off, so that the next size's ride is offered to its own driver.
+      await driver.api.goOffline();
+    });
 });
 
 describe("the operations view's trips", () => {
