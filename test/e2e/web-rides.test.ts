@@ -304,6 +304,16 @@ describe("the web app's rides", () => {
       .poll(() => page.evaluate<number>('document.querySelector("[data-testid=driver-photo]").naturalWidth'))
       .toBe(64);
     await shot(page, "6c-driver-car-phone");
+    // The same card at desktop size: name, car and plate, the photo, and the safety buttons beside them.
+    await page.setViewportSize(DESKTOP);
+    await shows(page, "[data-testid=trip-driver]", /^Cora · new driver · White Skoda Octavia · TU \d{5}$/);
+    for (const shown of [
+      picture,
+      page.getByRole("button", { name: "Share my trip" }),
+      page.getByRole("button", { name: "SOS" }),
+    ])
+      await expect.poll(() => shown.isVisible(), { timeout: SEEN_MS }).toBe(true);
+    await shot(page, "6d-driver-car-desktop");
     await rider.api.cancelTrip(trip.id);
     expect(page.errors).toEqual([]);
   });

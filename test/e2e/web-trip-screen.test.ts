@@ -255,6 +255,14 @@ describe("the web app's ratings on the trip screen", () => {
       await driver.reload();
       await shows(rider, "[data-testid=trip-driver]", /^Dario · ★ 4\.5$/);
       await shows(driver, "[data-testid=trip-rider]", /^Rhea · ★ 3\.5$/);
+      // Each side at the other size too: the driver's phone, the rider's desktop.
+      await driver.setViewportSize(PHONE);
+      await rider.setViewportSize(DESKTOP);
+      await shows(driver, "[data-testid=trip-rider]", /^Rhea · ★ 3\.5$/);
+      await shows(rider, "[data-testid=trip-driver]", /^Dario · ★ 4\.5$/);
+      await expect.poll(() => driver.getByTestId("trip-rider").isVisible(), { timeout: SEEN_MS }).toBe(true);
+      await expect.poll(() => rider.getByTestId("trip-driver").isVisible(), { timeout: SEEN_MS }).toBe(true);
+      await shot(driver, "6-driver-sees-rating-phone");
       for (const page of [driver, rider]) expect(page.errors).toEqual([]);
     } finally {
       if (trip) await riderAccount.api.cancelTrip(trip.id, { reasonCode: "changed_plans" }).catch(() => undefined);
