@@ -363,6 +363,8 @@ describe("the operations view's trips", () => {
     await shot(opsPage, "5-ops-cancelled-desktop");
     // The same cards on a phone, with no sideways scroll in them.
     await opsPage.setViewportSize(PHONE);
+    await shows(opsPage, 'table[aria-label="Busy cells"] tbody', /Union Square/);
+    await noSidewaysScroll(opsPage);
     await shot(opsPage, "5-ops-phone");
     expect((await rider.api.trip(trip.id))?.cancelledBy).toBe("admin");
 

@@ -48,7 +48,7 @@ const stored = (page: Page) =>
 
 describe("the web app's session", () => {
   it("refreshes by itself, and shows the sign-in page once the session is ended elsewhere", async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     contexts.push(context);
     const page = await context.newPage();
     const errors: string[] = [];
