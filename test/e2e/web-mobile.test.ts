@@ -17,13 +17,12 @@ import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom, operator } from "./helpers/users";
-import { SEEN_MS, blankPage, signedInPage, clickRequestRide } from "./helpers/web-page";
+import { SEEN_MS, blankPage, signedInPage, clickRequestRide, expectAccessible } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web-mobile`;
@@ -115,15 +114,6 @@ async function expectNoSideScroll(page: Page, view: string): Promise<void> {
   expect
     .soft(scrollWidth, `${view} scrolls sideways: ${scrollWidth} px wide in ${innerWidth}: ${wide.join(", ")}`)
     .toBeLessThanOrEqual(innerWidth);
-}
-
-/** No serious or critical axe-core violation of WCAG 2.1 A and AA on the page as it is. */
-async function expectAccessible(page: Page, view: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect.soft(bad, `${view}`).toEqual([]);
 }
 
 /** No place name shown on the SVG city map covers another, or the operations view's count in a cell. */

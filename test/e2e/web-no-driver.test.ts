@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { browserSuite } from "./helpers/suite";
 import { account } from "./helpers/users";
-import { clickRequestRide, SEEN_MS, signedInPage, shows } from "./helpers/web-page";
+import { clickRequestRide, expectAccessible, SEEN_MS, signedInPage, shows } from "./helpers/web-page";
 
 const MATCH_TIMEOUT_MS = 8_000;
 const SIZES = [
@@ -49,6 +49,7 @@ describe("a ride no driver takes", () => {
       const again = page.getByRole("button", { name: "Plan another ride" });
       await expect.poll(() => again.isVisible(), { timeout: SEEN_MS }).toBe(true);
       expect((await rider.api.currentTrip())?.status ?? "none").not.toBe("matching");
+      await expectAccessible(page, `no driver found at ${size} size`);
       await suite.shot(page, `2-no-driver-${size}`);
 
       // After a reload: the same ending, not a blank form or a trip still looking; then on to another ride.

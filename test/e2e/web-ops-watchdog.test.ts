@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { browserSuite } from "./helpers/suite";
 import { acceptWhenOffered, account, operator } from "./helpers/users";
-import { SEEN_MS, signedInPage, shows } from "./helpers/web-page";
+import { expectAccessible, SEEN_MS, signedInPage, shows } from "./helpers/web-page";
 
 const DRIVER_SILENT_MS = 10_000;
 const DESKTOP = { width: 1280, height: 800 };
@@ -40,6 +40,7 @@ describe("the operations view's trips that need a hand", () => {
       /^\d{1,2}:\d\d( [AP]M)? · Driver went silent: the trip went back to matching · trip /,
     );
     expect((await rider.api.trip(lost.id)).status).toBe("matching");
+    await expectAccessible(opsPage, "the operations view with a stuck trip, at desktop size");
     await suite.shot(opsPage, "1-stuck-desktop");
 
     // Another trip, its driver on the way: an operator at phone size finds it by id and takes it from them.
@@ -67,6 +68,7 @@ describe("the operations view's trips that need a hand", () => {
     expect(after.status).toBe("matching");
     expect(after.driver ?? null).toBeNull();
     expect(await phone.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+    await expectAccessible(phone, "the operations view with a reassigned trip, at phone size");
     await suite.shot(phone, "2-reassigned-phone");
     for (const page of [opsPage, phone]) expect(page.errors).toEqual([]);
   });

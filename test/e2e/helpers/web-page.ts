@@ -2,6 +2,7 @@
  * A browser page of the web app, signed in through its form: what every web browser test starts from. The page's
  * uncaught errors and console errors are collected in `errors`, so a test can say the app raised none.
  */
+import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
 import { expect } from "vitest";
 import type { Account } from "./users";
@@ -69,4 +70,16 @@ export async function shows(page: Page, selector: string, pattern: RegExp | stri
   await expect
     .poll(async () => (await page.locator(selector).allTextContents()).join(" | "), { timeout: SEEN_MS })
     .toMatch(pattern);
+}
+
+/**
+ * No serious or critical axe-core violation of WCAG 2.1 A and AA on the page as it is, `view` naming it in the
+ * failure; soft, so that one run tells every view that fails, not the first.
+ */
+export async function expectAccessible(page: Page, view: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect.soft(bad, `${view}`).toEqual([]);
 }
