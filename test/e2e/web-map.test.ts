@@ -8,15 +8,14 @@
  * screenshots go to test-artifacts/web-map/.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGeocoder } from "../helpers/geocoder-server.mjs";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
+import { putDevTiles } from "./helpers/suite";
 import { type Account, account } from "./helpers/users";
 import { type AppPage, SEEN_MS, signedInPage } from "./helpers/web-page";
 
@@ -38,13 +37,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   geocoder = await startGeocoder();
   server = await devServer("web-map", { vars: { MAP_TILES_ARCHIVE: "dev-city", GEOCODER_URL: geocoder.baseUrl } });
-  const archive = join(mkdtempSync(join(tmpdir(), "ridewire-tiles-")), "dev-city.pmtiles");
-  const tiles = spawnSync(
-    process.execPath,
-    ["scripts/dev-tiles.mjs", "--out", archive, "--put", "--persist-to", server.persistTo],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (tiles.status !== 0) throw new Error(`dev tiles failed: ${tiles.stdout}\n${tiles.stderr}`);
+  putDevTiles(server.persistTo);
   await server.start();
   browser = (await launchChromium()).browser;
 });

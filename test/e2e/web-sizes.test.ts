@@ -15,70 +15,38 @@
  *   (web-map.test.ts has them at phone size).
  * Screenshots go to test-artifacts/web-sizes/.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./helpers/browser";
+import type { Locator, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSuite } from "./helpers/suite";
 import { stripedPng } from "./helpers/png";
-import { devServer, type DevServer } from "./helpers/server";
 import { type Account, acceptWhenOffered, account, approvedCar, operator, sharedRoom, waitFor } from "./helpers/users";
 import { type AppPage, blankPage, clickRequestRide, SEEN_MS, signedInPage } from "./helpers/web-page";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SHOTS = `${ROOT}test-artifacts/web-sizes`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const UNION_SQUARE = { lat: 37.788, lng: -122.4075 };
 const FERRY_BUILDING = { lat: 37.7955, lng: -122.3937 };
 
-let server: DevServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  // A run of this file alone builds the app (`npm test` builds it first).
-  if (!existsSync(`${ROOT}public/build/app.js`)) {
-    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  // The street map, as web-map.test.ts has it (the nearby cars there are on it); trip history within a second, for
-  // the operations search.
-  server = await devServer("web-sizes", { vars: { MAP_TILES_ARCHIVE: "dev-city", TRIP_HISTORY_FLUSH_MS: "1000" } });
-  const archive = join(mkdtempSync(join(tmpdir(), "ridewire-tiles-")), "dev-city.pmtiles");
-  const tiles = spawnSync(
-    process.execPath,
-    ["scripts/dev-tiles.mjs", "--out", archive, "--put", "--persist-to", server.persistTo],
-    { cwd: ROOT, encoding: "utf8" },
-  );
-  if (tiles.status !== 0) throw new Error(`dev tiles failed: ${tiles.stdout}\n${tiles.stderr}`);
-  await server.start();
-  browser = (await launchChromium()).browser;
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
+// The street map, as web-map.test.ts has it (the nearby cars there are on it); trip history within a second, for
+// the operations search.
+const suite = browserSuite("web-sizes", {
+  vars: { MAP_TILES_ARCHIVE: "dev-city", TRIP_HISTORY_FLUSH_MS: "1000" },
+  devTiles: true,
 });
 
 /** One operator for the file: it approves cars, reads SOS alerts and searches. */
 let operatorAccount: Promise<Account> | undefined;
 const theOperator = () =>
   (operatorAccount ??= (async () => {
-    const ops = await account(server.baseUrl, "rider", "Opal Ops");
-    await operator(server.persistTo, ops);
+    const ops = await account(suite.server.baseUrl, "rider", "Opal Ops");
+    await operator(suite.server.persistTo, ops);
     return ops;
   })());
 
 const signedIn = (who: Account, viewport: { width: number; height: number }, prepare?: (page: AppPage) => void) =>
-  signedInPage(browser, contexts, server.baseUrl, who, { viewport }, prepare);
+  signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, who, { viewport }, prepare);
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+const shot = (page: Page, name: string) => suite.shot(page, name);
 
 /** Waits until `locator`'s text (all of its matches) matches `pattern`. */
 async function shows(locator: Locator, pattern: RegExp | string): Promise<void> {
@@ -116,7 +84,7 @@ async function requestRide(page: Page, from: string, to: string): Promise<void> 
 
 /** `driver` (online) takes a trip of a rider of their own from Union Square, completes it and is rated `stars`. */
 async function ratedRide(driver: Account, stars: number): Promise<void> {
-  const rider = await account(server.baseUrl, "rider", "Pat Past");
+  const rider = await account(suite.server.baseUrl, "rider", "Pat Past");
   const requested = await rider.api.requestTrip({ pickup: UNION_SQUARE, dropoff: FERRY_BUILDING });
   await acceptWhenOffered(driver, requested.id);
   const { pin } = await rider.api.trip(requested.id);
@@ -128,7 +96,7 @@ async function ratedRide(driver: Account, stars: number): Promise<void> {
 
 async function chatPage(who: Account, viewport: { width: number; height: number }): Promise<AppPage> {
   const page = await signedIn(who, viewport);
-  await page.goto(`${server.baseUrl}/#/chat`);
+  await page.goto(`${suite.server.baseUrl}/#/chat`);
   await page.locator(".rooms").first().waitFor();
   return page;
 }
@@ -136,7 +104,7 @@ async function chatPage(who: Account, viewport: { width: number; height: number 
 describe("at phone size (390 x 844)", () => {
   it("shows the rider the driver's card, shares the trip and raises an SOS", { timeout: 150_000 }, async () => {
     const ops = await theOperator();
-    const driver = await account(server.baseUrl, "driver", "Cora Card");
+    const driver = await account(suite.server.baseUrl, "driver", "Cora Card");
     const car = await approvedCar(driver, ops, "economy");
     const photo = await driver.api.uploadDocument({
       kind: "photo",
@@ -154,7 +122,7 @@ describe("at phone size (390 x 844)", () => {
     // A ride before, rated 4 stars: the card shows a rating, not "new driver".
     await ratedRide(driver, 4);
     try {
-      const rider = await account(server.baseUrl, "rider", "Rosa Phone");
+      const rider = await account(suite.server.baseUrl, "rider", "Rosa Phone");
       const page = await signedIn(rider, PHONE);
       await requestRide(page, "Union Square", "Ferry Building");
       const trip = await rider.api.currentTrip();
@@ -181,7 +149,7 @@ describe("at phone size (390 x 844)", () => {
       await expect.poll(() => link.inputValue(), { timeout: SEEN_MS }).toMatch(/\/#\/shared\/trip_/);
       await onScreen(link);
       await shows(page.locator(".side > [role=status]"), "Share link ready: send it to someone you trust.");
-      const friend = await blankPage(browser, contexts, { viewport: PHONE });
+      const friend = await blankPage(suite.browser, suite.contexts, { viewport: PHONE });
       await friend.goto(await link.inputValue());
       await shows(friend.getByTestId("shared-status"), "Driver on the way");
       await shows(friend.getByTestId("shared-driver"), `Driver: Cora · White Skoda Octavia · ${car.plate}`);
@@ -218,8 +186,8 @@ describe("at phone size (390 x 844)", () => {
 
   it("finds trips and drivers in the operations view, with no sideways scroll", { timeout: 120_000 }, async () => {
     const ops = await theOperator();
-    const driver = await account(server.baseUrl, "driver", "Dina Searchable");
-    const rider = await account(server.baseUrl, "rider", "Cai Searchable");
+    const driver = await account(suite.server.baseUrl, "driver", "Dina Searchable");
+    const rider = await account(suite.server.baseUrl, "rider", "Cai Searchable");
     await driver.api.goOnline(UNION_SQUARE);
     const trip = await rider.api.requestTrip({ pickup: UNION_SQUARE, dropoff: FERRY_BUILDING });
     try {
@@ -272,8 +240,8 @@ describe("at phone size (390 x 844)", () => {
   it("clears each conversation's unread count as it is opened, and keeps it cleared", {
     timeout: 120_000,
   }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada Lovelace");
-    const bob = await account(server.baseUrl, "rider", "Bob Babbage");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada Lovelace");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob Babbage");
     const room = await sharedRoom(ada, bob);
     const direct = await ada.api.directRoom(bob.user.id);
     await ada.api.postMessage(direct.id, "psst, Bob");
@@ -334,9 +302,9 @@ describe("at desktop size (1280 x 800)", () => {
   it("invites someone the owner chats with and someone by user id into a private room", {
     timeout: 120_000,
   }, async () => {
-    const owner = await account(server.baseUrl, "rider", "Pia Private");
-    const friend = await account(server.baseUrl, "driver", "Finn Friend");
-    const stranger = await account(server.baseUrl, "rider", "Sid Stranger");
+    const owner = await account(suite.server.baseUrl, "rider", "Pia Private");
+    const friend = await account(suite.server.baseUrl, "driver", "Finn Friend");
+    const stranger = await account(suite.server.baseUrl, "rider", "Sid Stranger");
     // Pia and Finn share a public room: Finn is someone Pia chats with, whom the invite form offers.
     await sharedRoom(owner, friend);
     const page = await chatPage(owner, DESKTOP);
@@ -389,11 +357,11 @@ describe("at desktop size (1280 x 800)", () => {
   it("shows the cars nearby on the rider's map before a request, on the street map and the SVG city", {
     timeout: 120_000,
   }, async () => {
-    const driver = await account(server.baseUrl, "driver", "Nico Nearby");
+    const driver = await account(suite.server.baseUrl, "driver", "Nico Nearby");
     const exact = { lat: 37.7881, lng: -122.4074 };
     await driver.api.goOnline(exact);
     try {
-      const rider = await account(server.baseUrl, "rider", "Nell Nearby");
+      const rider = await account(suite.server.baseUrl, "rider", "Nell Nearby");
       let answer = "";
       const page = await signedIn(rider, DESKTOP, (p) =>
         p.on("response", async (res) => {

@@ -4,7 +4,8 @@
  * here, so a file says only what its server needs.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
@@ -22,7 +23,25 @@ export type BrowserSuite = {
   shot(page: Page, name: string): Promise<Buffer>;
 };
 
-export function browserSuite(name: string, options: { vars?: Record<string, string> } = {}): BrowserSuite {
+/**
+ * The dev city's street-map archive (scripts/dev-tiles.mjs) made and put in the local R2 bucket of the server whose
+ * state is in `persistTo`, before it starts: what a server with `MAP_TILES_ARCHIVE: "dev-city"` serves.
+ */
+export function putDevTiles(persistTo: string): void {
+  const archive = join(mkdtempSync(join(tmpdir(), "ridewire-tiles-")), "dev-city.pmtiles");
+  const tiles = spawnSync(
+    process.execPath,
+    ["scripts/dev-tiles.mjs", "--out", archive, "--put", "--persist-to", persistTo],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (tiles.status !== 0) throw new Error(`dev tiles failed: ${tiles.stdout}\n${tiles.stderr}`);
+}
+
+/** `devTiles`: the street map's archive is put in the server's bucket first (`putDevTiles`). */
+export function browserSuite(
+  name: string,
+  options: { vars?: Record<string, string>; devTiles?: boolean } = {},
+): BrowserSuite {
   const shots = join(ROOT, "test-artifacts", name);
   let server: DevServer | undefined;
   let browser: Browser | undefined;
@@ -34,7 +53,8 @@ export function browserSuite(name: string, options: { vars?: Record<string, stri
       if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
     }
     mkdirSync(shots, { recursive: true });
-    server = await devServer(name, options);
+    server = await devServer(name, { vars: options.vars ?? {} });
+    if (options.devTiles) putDevTiles(server.persistTo);
     await server.start();
     browser = (await launchChromium()).browser;
   });
