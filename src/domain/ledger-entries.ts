@@ -22,6 +22,8 @@
  *   platform:revenue    commissions
  *   clearing:<provider> money that came in through a payment provider (negative) or went out
  *                       through it (payouts, positive)
+ *   transit:shards      money on its way from one owner's partition to another's: an entry
+ *                       between two people is posted as one leg per owner (domain/ledger-legs)
  *
  * Which lines each money event produces: top-ups, holds and releases in
  * domain/wallet-entries, captures and fees in domain/charges, refunds in domain/refunds, tips in
@@ -31,7 +33,15 @@
  */
 import type { FareBreakdown, FareDecision, Money } from "./fare";
 
-export type AccountKind = "wallet" | "hold" | "receivable" | "earnings" | "payout" | "platform" | "clearing";
+export type AccountKind =
+  | "wallet"
+  | "hold"
+  | "receivable"
+  | "earnings"
+  | "payout"
+  | "platform"
+  | "clearing"
+  | "transit";
 
 export const Account = {
   wallet: (userId: string) => `wallet:${userId}`,
@@ -41,6 +51,7 @@ export const Account = {
   payout: (driverId: string) => `payout:${driverId}`,
   platform: "platform:revenue",
   clearing: (provider: string) => `clearing:${provider}`,
+  transit: "transit:shards",
 } as const;
 
 const KINDS: ReadonlySet<string> = new Set([
@@ -51,6 +62,7 @@ const KINDS: ReadonlySet<string> = new Set([
   "payout",
   "platform",
   "clearing",
+  "transit",
 ]);
 
 export function accountKind(id: string): AccountKind {
@@ -59,10 +71,10 @@ export function accountKind(id: string): AccountKind {
   return kind as AccountKind;
 }
 
-/** The user an account belongs to, or null for the platform's and the providers' accounts. */
+/** The user an account belongs to, or null for the platform's, the providers' and the transit account. */
 export function accountOwner(id: string): string | null {
   const kind = accountKind(id);
-  return kind === "platform" || kind === "clearing" ? null : id.slice(kind.length + 1);
+  return kind === "platform" || kind === "clearing" || kind === "transit" ? null : id.slice(kind.length + 1);
 }
 
 export type EntryKind =
