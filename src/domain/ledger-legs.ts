@@ -12,7 +12,7 @@
  *   `clearing:<provider>`), and `transit +t`, where t is what the other owners' lines add up to.
  *   It keeps the entry's key, so a replay posts nothing, exactly as before.
  * - Each **following leg** holds one other owner's lines and `transit −t` for them, under the key
- *   `<entry key>:leg:<owner>`. It only credits or takes from accounts no guard protects, so once the
+ *   `leg:<owner>:<entry key>`. It only credits or takes from accounts no guard protects, so once the
  *   first leg is posted it can always be posted: nothing can refuse it.
  *
  * Each leg balances on its own, so each shard's lines sum to zero per currency. While a following
@@ -30,8 +30,14 @@ import { Account, accountOwner, balancedEntry, type Entry, guardsOf, type Line }
 /** One owner's part of an entry: posted in that owner's shard. */
 export type Leg = { owner: string; entry: Entry };
 
-/** The key of the leg that carries `owner`'s lines of the entry keyed `entryKey`. */
-export const legKey = (entryKey: string, owner: string) => `${entryKey}:leg:${owner}`;
+/**
+ * The key of the leg that carries `owner`'s lines of the entry keyed `entryKey`. The prefix keeps
+ * it apart from every entry's key: tips and refunds end in the client's Idempotency-Key, so a
+ * suffix (`<entry key>:leg:<owner>`) could be sent as one, and the real leg would then be a
+ * "duplicate" of it on a shared shard: marked done, never posted, its money left in transit. No
+ * entry key starts with `leg:`, and a user id has no colon, so two legs' keys cannot meet either.
+ */
+export const legKey = (entryKey: string, owner: string) => `leg:${owner}:${entryKey}`;
 
 /** The owner whose partition holds an entry's first leg. Every entry moves some user's money. */
 export function leadOwnerOf(entry: Entry): string {
