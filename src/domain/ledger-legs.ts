@@ -8,12 +8,16 @@
  * its user, and lives in that user's shard. An entry's lines are grouped by owner:
  *
  * - The **first leg** holds the lines of the entry's lead owner (the one whose guarded accounts it
- *   takes from, else the owner of its first owned line), the unowned lines (`platform:revenue`,
- *   `clearing:<provider>`), and `transit +t`, where t is what the other owners' lines add up to.
- *   It keeps the entry's key, so a replay posts nothing, exactly as before.
+ *   takes from, else the owner of its first owned line) and `transit +t`, where t is what the
+ *   other legs' lines add up to. It keeps the entry's key, so a replay posts nothing, exactly as
+ *   before.
  * - Each **following leg** holds one other owner's lines and `transit −t` for them, under the key
  *   `leg:<owner>:<entry key>`. It only credits or takes from accounts no guard protects, so once the
  *   first leg is posted it can always be posted: nothing can refuse it.
+ * - The unowned lines (`platform:revenue`, `clearing:<provider>`) go with the driver whose earnings
+ *   the entry moves, if it moves any, else with the lead owner: a charge's commission then sits
+ *   beside the earnings it was taken from, so a driver's earnings statement (gross, commission,
+ *   net) reads their shard alone.
  *
  * Each leg balances on its own, so each shard's lines sum to zero per currency. While a following
  * leg is not yet posted, its amount sits on `transit` in the first leg's shard: the transit account
@@ -25,7 +29,7 @@
  *
  * Plain TypeScript, so the property tests run these exact rules in Node.
  */
-import { Account, accountOwner, balancedEntry, type Entry, guardsOf, type Line } from "./ledger-entries";
+import { Account, accountKind, accountOwner, balancedEntry, type Entry, guardsOf, type Line } from "./ledger-entries";
 
 /** One owner's part of an entry: posted in that owner's shard. */
 export type Leg = { owner: string; entry: Entry };
@@ -59,11 +63,13 @@ export function leadOwnerOf(entry: Entry): string {
  */
 export function legsOf(entry: Entry): Leg[] {
   const lead = leadOwnerOf(entry);
+  const earner = entry.lines.find((l) => accountKind(l.account) === "earnings");
+  const unownedWith = (earner && accountOwner(earner.account)) ?? lead;
   const others = new Map<string, Line[]>();
   const leadLines: Line[] = [];
   for (const line of entry.lines) {
-    const owner = accountOwner(line.account);
-    if (owner === null || owner === lead) leadLines.push(line);
+    const owner = accountOwner(line.account) ?? unownedWith;
+    if (owner === lead) leadLines.push(line);
     else others.set(owner, [...(others.get(owner) ?? []), line]);
   }
   if (others.size === 0) return [{ owner: lead, entry }];
