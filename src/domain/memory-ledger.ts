@@ -24,6 +24,11 @@ export class MemoryLedger {
     });
   }
 
+  /** Whether an entry with this key was posted: a replay of it would post nothing. */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
   find(key: string): Entry | undefined {
     return this.entries.find((e) => e.key === key);
   }
