@@ -75,7 +75,7 @@ async function signedIn(
     });
     // A browser without WebGL (an old one, or one with it switched off): no context of either kind.
     if (noWebGl)
-      void p.addInitScript(`{
+      return p.addInitScript(`{
         const original = HTMLCanvasElement.prototype.getContext;
         HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
           return kind === "webgl" || kind === "webgl2" ? null : original.call(this, kind, ...rest);

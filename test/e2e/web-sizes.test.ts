@@ -43,7 +43,7 @@ const theOperator = () =>
     return ops;
   })());
 
-const signedIn = (who: Account, viewport: { width: number; height: number }, prepare?: (page: AppPage) => void) =>
+const signedIn = (who: Account, viewport: { width: number; height: number }, prepare?: (page: AppPage) => unknown) =>
   signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, who, { viewport }, prepare);
 
 const shot = (page: Page, name: string) => suite.shot(page, name);

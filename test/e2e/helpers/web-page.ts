@@ -35,7 +35,8 @@ export async function blankPage(
 
 /**
  * `who` signed in at `baseUrl` in a fresh context of `browser` (kept in `contexts`, for the file's afterAll to
- * close); `prepare` runs on the page before it loads (a dialog handler, say).
+ * close); `prepare` runs on the page before it loads (a dialog handler, say), and is awaited: an init script it adds
+ * (`addInitScript`, a promise) would otherwise race the page's load, and lose it on a busy machine.
  */
 export async function signedInPage(
   browser: Browser,
@@ -43,10 +44,10 @@ export async function signedInPage(
   baseUrl: string,
   who: Account,
   options: BrowserContextOptions,
-  prepare?: (page: AppPage) => void,
+  prepare?: (page: AppPage) => unknown,
 ): Promise<AppPage> {
   const page = await blankPage(browser, contexts, options);
-  prepare?.(page);
+  await prepare?.(page);
   await page.goto(`${baseUrl}/`);
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
