@@ -4,65 +4,37 @@
  * directly and see the unread badges come and go; edit, delete, answer and react to messages
  * and see each other's changes live; and send an image (shown inline to the other) and a file
  * (a download link), with refused files explained in words. The chat is checked at a desktop's
- * 1280 x 800 and a phone's 390 x 844 (no sideways scrolling); screenshots go to
- * test-artifacts/web-chat/.
+ * 1280 x 800 and a phone's 390 x 844 (no sideways scrolling). The delivery ticks, last seen and
+ * its privacy setting: the author's page shows one tick while the recipient has no connection,
+ * two once a connection of theirs received the message, two blue ones once they read it; a group
+ * shows "delivered to N · read by N"; the other person's page shows when the author was last seen
+ * in the conversation's header, until the author's setting says nobody (the recipients there are
+ * SDK clients, where only their marks matter). Screenshots go to test-artifacts/web-chat/.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./helpers/browser";
-import { signedInPage } from "./helpers/web-page";
+import type { Locator, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { stripedPng } from "./helpers/png";
-import { devServer, type DevServer } from "./helpers/server";
+import { browserSuite } from "./helpers/suite";
 import { type Account, account, sharedRoom } from "./helpers/users";
+import { type AppPage, SEEN_MS, signedInPage } from "./helpers/web-page";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SHOTS = `${ROOT}test-artifacts/web-chat`;
-/** Generous for a loaded machine: every wait is on something the page shows. */
-const SEEN_MS = 25_000;
 /** Small, so that "too large" can be shown with a small file. */
 const MAX_BYTES = 64 * 1024;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-let server: DevServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  // A run of this file alone builds the app (`npm test` builds it first).
-  if (!existsSync(`${ROOT}public/build/app.js`)) {
-    const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  server = await devServer("web-chat", { vars: { ATTACHMENT_MAX_BYTES: String(MAX_BYTES) } });
-  await server.start();
-  browser = (await launchChromium()).browser;
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
-
-type ChatPage = Page & { errors: string[] };
+const suite = browserSuite("web-chat", { vars: { ATTACHMENT_MAX_BYTES: String(MAX_BYTES) } });
 
 /** `who` signed in through the form in a fresh browser context, on the chat view. */
-async function chatPage(who: Account, viewport = DESKTOP): Promise<ChatPage> {
+async function chatPage(who: Account, viewport = DESKTOP): Promise<AppPage> {
   // Deleting asks first; the tests say yes.
-  const page = await signedInPage(browser, contexts, server.baseUrl, who, { viewport }, (p) =>
+  const page = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, who, { viewport }, (p) =>
     p.on("dialog", (dialog) => void dialog.accept()),
   );
-  await page.goto(`${server.baseUrl}/#/chat`);
+  await page.goto(`${suite.server.baseUrl}/#/chat`);
   await page.locator(".rooms").first().waitFor();
   return page;
 }
-
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png` });
 
 /** Waits until `locator`'s text (all of its matches) matches `pattern`. */
 async function shows(locator: Locator, pattern: RegExp | string): Promise<void> {
@@ -123,12 +95,22 @@ async function expectNoSidewaysScroll(page: Page): Promise<void> {
   expect(wider).toEqual([]);
 }
 
+/** After a reload the room in the URL (#/chat/<id>) opens again by itself. */
+async function reopened(page: Page, roomId: string): Promise<void> {
+  await expect
+    .poll(() => page.locator(`.rooms [data-room="${roomId}"][aria-current="true"]`).count(), { timeout: SEEN_MS })
+    .toBe(1);
+}
+
+const ticksOf = (page: Page, text: string) =>
+  page.locator(".room .messages li.mine", { hasText: text }).locator(".ticks");
+
 describe("the web app's chat", () => {
   it("starts a direct conversation from a room's members, with unread badges that clear once read", {
     timeout: 150_000,
   }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada Lovelace");
-    const bob = await account(server.baseUrl, "rider", "Bob Babbage");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada Lovelace");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob Babbage");
     const room = await sharedRoom(ada, bob);
     const adaPage = await chatPage(ada);
     const bobPage = await chatPage(bob);
@@ -150,7 +132,7 @@ describe("the web app's chat", () => {
     await shows(bobPage.locator("h2 .total .badge"), "2");
     expect(await bobPage.title()).toMatch(/^\(2\) /);
     expect(await bobPage.locator(":focus").getAttribute("data-room")).toBe(room.id);
-    await shot(bobPage, "1-unread-desktop");
+    await suite.shot(bobPage, "1-unread-desktop");
 
     await dm.click();
     await shows(bobPage.locator(".room h2"), "Ada Lovelace");
@@ -168,8 +150,8 @@ describe("the web app's chat", () => {
   });
 
   it("shows edits, deletes, replies and reactions to the other member live", { timeout: 150_000 }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "rider", "Bob");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
     const room = await sharedRoom(ada, bob);
     const adaPage = await chatPage(ada);
     const bobPage = await chatPage(bob);
@@ -204,7 +186,7 @@ describe("the web app's chat", () => {
     // Pressing it again takes Bob's back.
     await bobThumbs.click();
     await shows(adaThumbs, "👍 1");
-    await shot(adaPage, "2-changes-desktop");
+    await suite.shot(adaPage, "2-changes-desktop");
 
     // Bob may not delete Ada's message; Ada deletes it, and both see the tombstone.
     const adasOnBob = messageWith(bobPage, "meet at the station").first();
@@ -226,8 +208,8 @@ describe("the web app's chat", () => {
   });
 
   it("shows a message as sending until the server has it, across a lost connection", { timeout: 150_000 }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "rider", "Bob");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
     const room = await sharedRoom(ada, bob);
     const adaPage = await chatPage(ada);
     const bobPage = await chatPage(bob);
@@ -257,8 +239,8 @@ describe("the web app's chat", () => {
   it("sends an image the other sees inline and a file as a link, and says why a file is refused", {
     timeout: 150_000,
   }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada");
-    const bob = await account(server.baseUrl, "rider", "Bob");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
     const room = await sharedRoom(ada, bob);
     const adaPage = await chatPage(ada, PHONE);
     const bobPage = await chatPage(bob);
@@ -309,16 +291,16 @@ describe("the web app's chat", () => {
     await adaPage.locator(".attached").getByRole("button", { name: "Dismiss" }).click();
     await isShown(adaPage.locator(".attached"), false);
 
-    await shot(adaPage, "3-files-phone");
-    await shot(bobPage, "3-files-desktop");
+    await suite.shot(adaPage, "3-files-phone");
+    await suite.shot(bobPage, "3-files-desktop");
     await expectNoSidewaysScroll(adaPage);
     await expectNoSidewaysScroll(bobPage);
     for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
   });
 
   it("fits a phone's screen: the list, then a room with every kind of message", { timeout: 150_000 }, async () => {
-    const ada = await account(server.baseUrl, "rider", "Ada with a rather long name");
-    const bob = await account(server.baseUrl, "rider", "Bob");
+    const ada = await account(suite.server.baseUrl, "rider", "Ada with a rather long name");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
     const room = await sharedRoom(ada, bob);
     const dm = await bob.api.directRoom(ada.user.id);
     await bob.api.postMessage(dm.id, "a direct hello");
@@ -334,7 +316,7 @@ describe("the web app's chat", () => {
 
     const phone = await chatPage(ada, PHONE);
     await shows(phone.locator("h2 .total .badge"), /[1-9]/);
-    await shot(phone, "4-list-phone");
+    await suite.shot(phone, "4-list-phone");
     // The list alone: no empty "Choose or create a room" card under it on a phone.
     await expect.poll(() => phone.locator(".chat-layout > .room").isVisible()).toBe(false);
     await expectNoSidewaysScroll(phone);
@@ -342,7 +324,7 @@ describe("the web app's chat", () => {
     const image = messageWith(phone, "wide picture").locator("img");
     await expect.poll(() => loadedWidth(image), { timeout: SEEN_MS }).toBe(1200);
     await act(messageWith(phone, "answered"), "Edit");
-    await shot(phone, "5-room-phone");
+    await suite.shot(phone, "5-room-phone");
     await expectNoSidewaysScroll(phone);
     await phone.keyboard.press("Escape");
 
@@ -356,14 +338,122 @@ describe("the web app's chat", () => {
     await shows(messageWith(phone, "wide picture").locator(".reaction"), "👍 1");
     // An open menu fits too.
     await messageWith(phone, "answered").locator("summary").click();
-    await shot(phone, "6-menu-phone");
+    await suite.shot(phone, "6-menu-phone");
     await expectNoSidewaysScroll(phone);
 
     const desktop = await chatPage(bob);
     await openRoom(desktop, room.name);
     await shows(messageWith(desktop, "wide picture").locator(".reaction"), "👍 1");
-    await shot(desktop, "5-room-desktop");
+    await suite.shot(desktop, "5-room-desktop");
     await expectNoSidewaysScroll(desktop);
     for (const page of [phone, desktop]) expect(page.errors).toEqual([]);
+  });
+});
+
+describe("the web app's delivery state and last seen", () => {
+  it("ticks a direct message sent, delivered, then read, and shows the other person's last seen", {
+    timeout: 150_000,
+  }, async () => {
+    const ada = await account(suite.server.baseUrl, "rider", "Ada Lovelace");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob Babbage");
+    const dm = await ada.api.directRoom(bob.user.id);
+    const adaPage = await chatPage(ada);
+    await adaPage.locator(`.rooms [data-room="${dm.id}"]`).click();
+    await shows(adaPage.locator(".room h2"), "Bob Babbage");
+    // Bob never connected: nothing to say of when he was seen.
+    await shows(adaPage.locator("[data-testid=last-seen]"), /^$/);
+
+    await send(adaPage, "are you up?");
+    const ticks = ticksOf(adaPage, "are you up?");
+    await hasAttribute(ticks, "aria-label", "Sent");
+    expect(await ticks.textContent()).toBe("✓");
+
+    // A connection of Bob's opens: the message reached a device of his.
+    const bobRoom = bob.api.room(dm.id);
+    await new Promise<void>((resolve) => bobRoom.on("welcome", () => resolve()));
+    await hasAttribute(ticks, "aria-label", "Delivered");
+    expect(await ticks.textContent()).toBe("✓✓");
+    await shows(adaPage.locator("[data-testid=last-seen]"), "online");
+
+    // Bob reads it; then he leaves, and his page shows Ada's last seen.
+    const seq = Number(await adaPage.locator(".room .messages li.mine").last().getAttribute("data-seq"));
+    await bob.api.markRead(dm.id, seq);
+    await hasAttribute(ticks, "aria-label", "Read");
+    await hasAttribute(ticks, "data-status", "read");
+    await suite.shot(adaPage, "delivery-1-dm-read-desktop");
+    bobRoom.close();
+    await shows(adaPage.locator("[data-testid=last-seen]"), /^last seen (just now|\d+ min ago)$/);
+
+    // Reloaded, the page finds the same ticks in history's receipts.
+    await adaPage.reload();
+    await reopened(adaPage, dm.id);
+    await hasAttribute(ticksOf(adaPage, "are you up?"), "aria-label", "Read");
+
+    // Bob's page, on a phone: Ada is in the conversation ("online"), then leaves it.
+    const bobPage = await chatPage(bob, PHONE);
+    await bobPage.locator(`.rooms [data-room="${dm.id}"]`).click();
+    await shows(bobPage.locator(".room h2"), "Ada Lovelace");
+    await shows(bobPage.locator("[data-testid=last-seen]"), "online");
+    await suite.shot(bobPage, "delivery-2-dm-phone");
+    await adaPage.goto(`${suite.server.baseUrl}/#/rider`);
+    await shows(bobPage.locator("[data-testid=last-seen]"), /^last seen (just now|\d+ min ago)$/);
+
+    // Ada says nobody may see it, in her settings: Bob's page, opened again, shows nothing.
+    await adaPage.goto(`${suite.server.baseUrl}/#/chat`);
+    const setting = adaPage.getByLabel("Who sees when I was last online");
+    await expect.poll(() => setting.isEnabled(), { timeout: SEEN_MS }).toBe(true);
+    expect(await setting.inputValue()).toBe("everyone");
+    await setting.selectOption("nobody");
+    await shows(adaPage.locator(".settings [role=status]"), "Saved: nobody can see when you were last online.");
+    await suite.shot(adaPage, "delivery-3-settings-desktop");
+    await adaPage.goto(`${suite.server.baseUrl}/#/rider`);
+    expect((await ada.api.privacy()).lastSeen).toBe("nobody");
+    await bobPage.reload();
+    await reopened(bobPage, dm.id);
+    await shows(bobPage.locator(".room h2"), "Ada Lovelace");
+    await expect.poll(() => bob.api.lastSeen(ada.user.id), { timeout: SEEN_MS }).toBeNull();
+    await shows(bobPage.locator("[data-testid=last-seen]"), /^$/);
+    // Back to contacts: Bob shares a direct conversation with her, so he sees it again.
+    await adaPage.goto(`${suite.server.baseUrl}/#/chat`);
+    await expect.poll(() => setting.isEnabled(), { timeout: SEEN_MS }).toBe(true);
+    await expect.poll(() => setting.inputValue(), { timeout: SEEN_MS }).toBe("nobody");
+    await setting.selectOption("contacts");
+    await shows(adaPage.locator(".settings [role=status]"), "only your contacts");
+    await adaPage.goto(`${suite.server.baseUrl}/#/rider`);
+    await bobPage.reload();
+    await reopened(bobPage, dm.id);
+    await shows(bobPage.locator("[data-testid=last-seen]"), /^last seen /);
+
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
+  it("counts a group message delivered to and read by its members", { timeout: 120_000 }, async () => {
+    const ada = await account(suite.server.baseUrl, "rider", "Ada Group");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob Group");
+    const cy = await account(suite.server.baseUrl, "rider", "Cy Group");
+    const room = await sharedRoom(ada, bob, cy);
+    const adaPage = await chatPage(ada, PHONE);
+    await adaPage.locator(`.rooms [data-room="${room.id}"]`).click();
+    await shows(adaPage.locator(".room h2"), room.name);
+    await send(adaPage, "meeting at noon");
+    const ticks = ticksOf(adaPage, "meeting at noon");
+    await hasAttribute(ticks, "aria-label", "Sent");
+
+    const bobRoom = bob.api.room(room.id);
+    await new Promise<void>((resolve) => bobRoom.on("welcome", () => resolve()));
+    await hasAttribute(ticks, "aria-label", "Delivered to 1, read by 0");
+    await shows(ticks, "delivered to 1 · read by 0");
+
+    const seq = Number(await adaPage.locator(".room .messages li.mine").last().getAttribute("data-seq"));
+    await cy.api.markRead(room.id, seq);
+    await hasAttribute(ticks, "aria-label", "Delivered to 2, read by 1");
+    await hasAttribute(ticks, "data-status", "read");
+    await suite.shot(adaPage, "delivery-4-group-phone");
+    bobRoom.close();
+    // Reloaded: history's receipts say the same (Bob's connection closed, his mark stays).
+    await adaPage.reload();
+    await reopened(adaPage, room.id);
+    await hasAttribute(ticksOf(adaPage, "meeting at noon"), "aria-label", "Delivered to 2, read by 1");
+    expect(adaPage.errors).toEqual([]);
   });
 });

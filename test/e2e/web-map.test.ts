@@ -7,49 +7,31 @@
  * never given as coordinates, on the rider's and the driver's side. At 1280 x 800 and 390 x 844;
  * screenshots go to test-artifacts/web-map/.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGeocoder } from "../helpers/geocoder-server.mjs";
-import { launchChromium } from "./helpers/browser";
-import { devServer, type DevServer } from "./helpers/server";
-import { putDevTiles } from "./helpers/suite";
+import { browserSuite } from "./helpers/suite";
 import { type Account, account } from "./helpers/users";
 import { type AppPage, SEEN_MS, signedInPage } from "./helpers/web-page";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SHOTS = `${ROOT}test-artifacts/web-map`;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 /** Coordinates as a person would not want to read them: "37.7749, -122.4194". */
 const COORDINATES = /-?\d{1,3}\.\d{3,}/;
 
-let server: DevServer;
-let browser: Browser;
+// Before the suite's beforeAll (hooks run in the order they are registered): the server is told the geocoder's address.
 let geocoder: Awaited<ReturnType<typeof startGeocoder>>;
-const contexts: BrowserContext[] = [];
-
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, ["scripts/build-web.mjs"], { cwd: ROOT, encoding: "utf8" });
-  if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
-  mkdirSync(SHOTS, { recursive: true });
   geocoder = await startGeocoder();
-  server = await devServer("web-map", { vars: { MAP_TILES_ARCHIVE: "dev-city", GEOCODER_URL: geocoder.baseUrl } });
-  putDevTiles(server.persistTo);
-  await server.start();
-  browser = (await launchChromium()).browser;
 });
-
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
   await geocoder?.close();
 });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+const suite = browserSuite("web-map", {
+  devTiles: true,
+  vars: () => ({ MAP_TILES_ARCHIVE: "dev-city", GEOCODER_URL: geocoder.baseUrl }),
+});
 
 /** The tile archive's answers the page received: [status, Content-Range]. */
 function tileAnswers(page: Page): [number, string | null][] {
@@ -68,7 +50,7 @@ async function signedIn(
 ): Promise<{ page: AppPage; tiles: [number, string | null][]; mapAsks: () => number }> {
   let tiles: [number, string | null][] = [];
   let mapAsks = 0;
-  const page = await signedInPage(browser, contexts, server.baseUrl, who, { viewport }, (p) => {
+  const page = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, who, { viewport }, (p) => {
     tiles = tileAnswers(p);
     p.on("request", (req) => {
       if (new URL(req.url()).pathname === "/v1/map") mapAsks++;
@@ -91,7 +73,7 @@ for (const [size, viewport] of [
 ] as const) {
   describe(`street map at ${size} size`, () => {
     it("draws the streets from the Worker's tile archive, read by range", async () => {
-      const rider = await account(server.baseUrl, "rider", `Map Rider ${size}`);
+      const rider = await account(suite.server.baseUrl, "rider", `Map Rider ${size}`);
       const { page, tiles, mapAsks } = await signedIn(rider, viewport);
       const map = page.locator(".street-map");
       await expect.poll(() => map.getAttribute("data-loaded"), { timeout: SEEN_MS }).toBe("true");
@@ -111,28 +93,28 @@ for (const [size, viewport] of [
       expect(await page.locator(".maplibregl-ctrl-attrib").count()).toBe(0);
       // No sideways scrolling at either size.
       expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
-      await shot(page, `rider-street-map-${size}`);
+      await suite.shot(page, `rider-street-map-${size}`);
       expect(page.errors).toEqual([]);
     });
 
     it("keeps the SVG city where the browser has no WebGL", async () => {
-      const rider = await account(server.baseUrl, "rider", `Svg Rider ${size}`);
+      const rider = await account(suite.server.baseUrl, "rider", `Svg Rider ${size}`);
       const { page, tiles } = await signedIn(rider, viewport, true);
       await expect(page.locator("svg.city-map").count()).resolves.toBe(1);
       await page.waitForTimeout(1_000);
       expect(await page.locator(".street-map").count()).toBe(0);
       expect(tiles).toEqual([]);
-      await shot(page, `rider-svg-fallback-${size}`);
+      await suite.shot(page, `rider-svg-fallback-${size}`);
     });
   });
 }
 
 describe("nearby cars and places", () => {
   it("shows the cars nearby as coarse dots before a request, with no driver id", async () => {
-    const driver = await account(server.baseUrl, "driver", "Nearby Driver");
+    const driver = await account(suite.server.baseUrl, "driver", "Nearby Driver");
     const exact = { lat: 37.7881, lng: -122.4074 };
     await driver.api.goOnline(exact);
-    const rider = await account(server.baseUrl, "rider", "Nearby Rider");
+    const rider = await account(suite.server.baseUrl, "rider", "Nearby Rider");
     let answer = "";
     const { page } = await signedIn(rider, PHONE);
     page.on("response", async (res) => {
@@ -143,7 +125,7 @@ describe("nearby cars and places", () => {
     await expect.poll(() => answer, { timeout: SEEN_MS }).toContain("precisionM");
     expect(answer).not.toContain(driver.user.id);
     expect(answer).not.toContain(String(exact.lng));
-    await shot(page, "rider-nearby-cars-phone");
+    await suite.shot(page, "rider-nearby-cars-phone");
     await driver.api.goOffline();
   });
 
@@ -152,7 +134,7 @@ describe("nearby cars and places", () => {
     ["phone", PHONE],
   ] as const)
     it(`finds places by name, the city's own and the geocoder's, and names a clicked point (${size})`, async () => {
-      const rider = await account(server.baseUrl, "rider", `Search Rider ${size}`);
+      const rider = await account(suite.server.baseUrl, "rider", `Search Rider ${size}`);
       const { page } = await signedIn(rider, viewport);
       const search = page.getByLabel("Search for a place");
       await search.fill("tower");
@@ -167,7 +149,7 @@ describe("nearby cars and places", () => {
       await search.fill("");
       await page.getByRole("button", { name: "Get a quote" }).click();
       await expect.poll(() => page.getByTestId("quote-fare").textContent(), { timeout: SEEN_MS }).toMatch(/\$\d/);
-      await shot(page, `rider-place-search-${size}`);
+      await suite.shot(page, `rider-place-search-${size}`);
       // A click on the map, away from any place: a name from the geocoder or "near …", never coordinates.
       const map = page.locator(".street-map");
       await expect.poll(() => map.getAttribute("data-loaded"), { timeout: SEEN_MS }).toBe("true");
@@ -180,8 +162,8 @@ describe("nearby cars and places", () => {
     });
 
   it("names the driver's offer by places (the geocoder's off the city's list), on the street map", async () => {
-    const driver = await account(server.baseUrl, "driver", "Offer Driver");
-    const rider = await account(server.baseUrl, "rider", "Offer Rider");
+    const driver = await account(suite.server.baseUrl, "driver", "Offer Driver");
+    const rider = await account(suite.server.baseUrl, "rider", "Offer Rider");
     const { page: driverPage } = await signedIn(driver, PHONE);
     await driverPage.getByLabel("Start at").selectOption({ label: "Union Square" });
     await driverPage.getByRole("button", { name: "Go online" }).click();
@@ -199,7 +181,7 @@ describe("nearby cars and places", () => {
     await expect
       .poll(() => driverPage.locator(".street-map").getAttribute("data-loaded"), { timeout: SEEN_MS })
       .toBe("true");
-    await shot(driverPage, "driver-offer-names-phone");
+    await suite.shot(driverPage, "driver-offer-names-phone");
     await driverPage.getByRole("button", { name: "Decline" }).click();
   });
 });

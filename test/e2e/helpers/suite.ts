@@ -37,10 +37,13 @@ export function putDevTiles(persistTo: string): void {
   if (tiles.status !== 0) throw new Error(`dev tiles failed: ${tiles.stdout}\n${tiles.stderr}`);
 }
 
-/** `devTiles`: the street map's archive is put in the server's bucket first (`putDevTiles`). */
+/**
+ * `vars` may be a function, called in the beforeAll: for a value known only once an earlier beforeAll of the file has
+ * run (a stand-in's address). `devTiles`: the street map's archive is put in the server's bucket first (`putDevTiles`).
+ */
 export function browserSuite(
   name: string,
-  options: { vars?: Record<string, string>; devTiles?: boolean } = {},
+  options: { vars?: Record<string, string> | (() => Record<string, string>); devTiles?: boolean } = {},
 ): BrowserSuite {
   const shots = join(ROOT, "test-artifacts", name);
   let server: DevServer | undefined;
@@ -53,10 +56,16 @@ export function browserSuite(
       if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
     }
     mkdirSync(shots, { recursive: true });
-    server = await devServer(name, { vars: options.vars ?? {} });
+    const vars = typeof options.vars === "function" ? options.vars() : (options.vars ?? {});
+    server = await devServer(name, { vars });
     if (options.devTiles) putDevTiles(server.persistTo);
-    await server.start();
-    browser = (await launchChromium()).browser;
+    // Chromium starts while the server does: it waits most of its start on wrangler's.
+    const launched = launchChromium();
+    await server.start().catch(async (err) => {
+      await (await launched).browser.close();
+      throw err;
+    });
+    browser = (await launched).browser;
   });
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
