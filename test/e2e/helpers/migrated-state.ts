@@ -39,7 +39,7 @@ function stateKey(): string {
   return hash.digest("hex").slice(0, 16);
 }
 
-export default function provideMigratedState(project: TestProject): void {
+export default async function provideMigratedState(project: TestProject): Promise<void> {
   const key = stateKey();
   const dir = join(CACHE, key);
   if (!existsSync(join(dir, COMPLETE))) {
@@ -48,7 +48,7 @@ export default function provideMigratedState(project: TestProject): void {
     for (const old of readdirSync(CACHE)) if (old !== key) rmSync(join(CACHE, old), { recursive: true, force: true });
     const making = `${dir}.${process.pid}`;
     rmSync(making, { recursive: true, force: true });
-    applyMigrations(making);
+    await applyMigrations(making);
     writeFileSync(join(making, COMPLETE), new Date().toISOString());
     rmSync(dir, { recursive: true, force: true });
     renameSync(making, dir);

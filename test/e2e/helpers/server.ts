@@ -56,7 +56,7 @@ export async function devServer(name: string, options: { vars?: Record<string, s
   // there is none (a file run on its own outside the e2e project).
   const migrated = inject("migratedState");
   if (migrated) cpSync(migrated, persistTo, { recursive: true, filter: (path) => !path.endsWith(".complete") });
-  else applyMigrations(persistTo);
+  else await applyMigrations(persistTo);
 
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();

@@ -5,7 +5,6 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { unstable_readConfig } from "wrangler";
 
 export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -27,9 +26,11 @@ export const wranglerEnv = () => ({
 
 /**
  * Applies every D1 migration to the local state in `persistTo`: DB and every shard (src/db/shards.ts), each from its
- * own migrations_dir.
+ * own migrations_dir. The wrangler package is imported here, not at the top: its 10 MB bundle took about 2 s to load
+ * in every test file that imports this module, and only a global setup (or a file run alone) migrates.
  */
-export function applyMigrations(persistTo: string): void {
+export async function applyMigrations(persistTo: string): Promise<void> {
+  const { unstable_readConfig } = await import("wrangler");
   for (const { binding } of unstable_readConfig({ config: join(ROOT, "wrangler.toml") }).d1_databases) {
     const [node, migrate] = wranglerArgs(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo]);
     const migrated = spawnSync(node, migrate, { cwd: ROOT, env: wranglerEnv(), encoding: "utf8" });
