@@ -5,10 +5,22 @@
  * `wrangler d1 migrations apply` per database, each with a runtime of its own: about 35 s of CPU,
  * which every one of the twenty files used to spend again. The directory is kept under
  * node_modules/.cache, named by a hash of the migrations and wrangler.toml: the second project
- * of a run, and every later run until a migration changes, finds it made.
+ * of a run, and every later run until a migration changes, finds it made. Checkouts (git worktrees) that share one
+ * node_modules share the directory while their migrations differ: a state is removed only once no run has used it
+ * for a day, never because another checkout's migrations are newer (that took a running file's state away mid-run).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyMigrations, ROOT } from "./wrangler";
@@ -20,7 +32,12 @@ declare module "vitest" {
   }
 }
 
-const CACHE = join(ROOT, "node_modules/.cache/ridewire-e2e-state");
+/**
+ * Not the "ridewire-e2e-state" of before: a checkout still on the old code removes every state there but its own.
+ */
+const CACHE = join(ROOT, "node_modules/.cache/ridewire-e2e-states");
+/** A state (or one being made) that no run has used for this long is removed. */
+const UNUSED_MS = 24 * 60 * 60 * 1000;
 /** Written last: a directory without it was cut short (a run stopped mid-way) and is made again. */
 const COMPLETE = ".complete";
 
@@ -42,10 +59,16 @@ function stateKey(): string {
 export default async function provideMigratedState(project: TestProject): Promise<void> {
   const key = stateKey();
   const dir = join(CACHE, key);
+  mkdirSync(CACHE, { recursive: true });
+  for (const other of readdirSync(CACHE)) {
+    if (other === key) continue;
+    const path = join(CACHE, other);
+    const used = existsSync(join(path, COMPLETE)) ? join(path, COMPLETE) : path;
+    // Gone meanwhile (another run removed it): nothing to do.
+    const mtime = statSync(used, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (Date.now() - mtime > UNUSED_MS) rmSync(path, { recursive: true, force: true });
+  }
   if (!existsSync(join(dir, COMPLETE))) {
-    mkdirSync(CACHE, { recursive: true });
-    // States of older migrations are of no more use.
-    for (const old of readdirSync(CACHE)) if (old !== key) rmSync(join(CACHE, old), { recursive: true, force: true });
     const making = `${dir}.${process.pid}`;
     rmSync(making, { recursive: true, force: true });
     await applyMigrations(making);
@@ -53,5 +76,8 @@ export default async function provideMigratedState(project: TestProject): Promis
     rmSync(dir, { recursive: true, force: true });
     renameSync(making, dir);
   }
+  // Used now: another checkout's run keeps it for a day from here.
+  const now = new Date();
+  utimesSync(join(dir, COMPLETE), now, now);
   project.provide("migratedState", dir);
 }
