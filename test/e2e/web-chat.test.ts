@@ -16,7 +16,7 @@ import { describe, expect, it } from "vitest";
 import { stripedPng } from "./helpers/png";
 import { browserSuite } from "./helpers/suite";
 import { type Account, account, sharedRoom } from "./helpers/users";
-import { type AppPage, SEEN_MS, signedInPage } from "./helpers/web-page";
+import { type AppPage, expectAccessible, SEEN_MS, signedInPage } from "./helpers/web-page";
 
 /** Small, so that "too large" can be shown with a small file. */
 const MAX_BYTES = 64 * 1024;
@@ -119,6 +119,8 @@ describe("the web app's chat", () => {
     await bobPage.locator(`.rooms [data-room="${room.id}"]`).focus();
     await openRoom(adaPage, room.name);
     await adaPage.locator(".members summary").click();
+    await isShown(adaPage.getByRole("button", { name: "Message Bob Babbage" }), true);
+    await expectAccessible(adaPage, "the chat's members menu, at desktop size");
     await adaPage.getByRole("button", { name: "Message Bob Babbage" }).click();
     await shows(adaPage.locator(".room h2"), "Bob Babbage");
     await send(adaPage, "psst, Bob");
@@ -192,6 +194,7 @@ describe("the web app's chat", () => {
     const adasOnBob = messageWith(bobPage, "meet at the station").first();
     await adasOnBob.locator("summary").click();
     await isShown(adasOnBob.getByRole("button", { name: "Reply" }), true);
+    await expectAccessible(bobPage, "the chat's message menu, at desktop size");
     expect(await adasOnBob.getByRole("button", { name: "Delete" }).count()).toBe(0);
     await act(messageWith(adaPage, "meet at the station").first(), "Delete");
     await shows(bobPage.locator(".room .messages li.deleted"), "Ada This message was deleted");
@@ -338,6 +341,7 @@ describe("the web app's chat", () => {
     await shows(messageWith(phone, "wide picture").locator(".reaction"), "👍 1");
     // An open menu fits too.
     await messageWith(phone, "answered").locator("summary").click();
+    await expectAccessible(phone, "the chat's message menu, at phone size");
     await suite.shot(phone, "6-menu-phone");
     await expectNoSidewaysScroll(phone);
 

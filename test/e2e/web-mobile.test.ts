@@ -1,13 +1,13 @@
 /**
  * The web app's every view at a desktop's 1280 x 800 and a phone's 390 x 844, in a real browser (Chromium through
- * playwright-core) against a real `wrangler dev`: each view (sign-in; rider idle, quote, matching, trip, cancel
- * confirm, arrived, in progress, receipt, trips; driver idle, online, offer, trip, arrived, in progress, completed;
- * chat list and room; operations; the page a share link opens, live and ended; the surge confirm, which says the
- * multiplier and the fare accepted) scrolls sideways nowhere, keeps the map's names apart and has no serious or
- * critical axe-core violation; focus is seen; on the phone the quote, the surge confirm and "Request ride" are above
- * the fold. The rider's and driver's screenshots for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1 asks
- * (so that `npm test` leaves the tree clean); screenshots of each view go to test-artifacts/web-mobile/. The app as an
- * installed app (manifest, service worker, notifications prompt) is web-installed.test.ts's.
+ * playwright-core) against a real `wrangler dev`: each view (sign-in, sign-up; rider idle, quote, matching, trip,
+ * cancel confirm, arrived, in progress, receipt, trips; driver idle, online, offer, trip, arrived, in progress,
+ * completed; chat list and room; operations; the page a share link opens, live and ended; the surge confirm, which
+ * says the multiplier and the fare accepted) scrolls sideways nowhere, keeps the map's names apart and has no serious
+ * or critical axe-core violation; focus is seen; on the phone the quote, the surge confirm and "Request ride" are
+ * above the fold. The rider's and driver's screenshots for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1
+ * asks (so that `npm test` leaves the tree clean); screenshots of each view go to test-artifacts/web-mobile/. The app
+ * as an installed app (manifest, service worker, notifications prompt) is web-installed.test.ts's.
  */
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
@@ -112,6 +112,10 @@ describe("the web app at every size", () => {
       );
       expect(outline.style).toBe("solid");
       expect(outline.width).toBeGreaterThanOrEqual(2);
+      // The sign-up form, from the sign-in page's link.
+      await blank.getByRole("button", { name: "New here? Create an account" }).click();
+      await blank.getByLabel("Name").waitFor();
+      await checkView(blank, size, "sign-up");
 
       const riderAccount = await account(suite.server.baseUrl, "rider", `Rhea ${size}`);
       const driverAccount = await account(suite.server.baseUrl, "driver", `Dario ${size}`);

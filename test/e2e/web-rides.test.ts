@@ -19,7 +19,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { stripedPng } from "./helpers/png";
-import { signedInPage, clickRequestRide } from "./helpers/web-page";
+import { clickRequestRide, expectAccessible, signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor, operator, approvedCar, acceptWhenOffered } from "./helpers/users";
 
@@ -108,6 +108,7 @@ describe("the web app's rides", () => {
     await shows(page, ".upcoming-list", /Union Square → Ferry Building · \$\d+\.\d\d/);
     // The quote is spent: the picker goes with it until the next one.
     expect(await page.getByLabel("Pickup time").isVisible()).toBe(false);
+    await expectAccessible(page, "the upcoming rides, at desktop size");
     await shot(page, "1b-upcoming-desktop");
     const [trip] = await rider.api.scheduledTrips();
     expect(trip?.status).toBe("scheduled");
@@ -126,6 +127,7 @@ describe("the web app's rides", () => {
     await page.setViewportSize(PHONE);
     await page.reload();
     await shows(page, ".upcoming-list", /Union Square → Ferry Building/);
+    await expectAccessible(page, "the upcoming rides, at phone size");
     await shot(page, "2-upcoming-phone");
     await page
       .locator(".upcoming-list")
@@ -221,6 +223,7 @@ describe("the web app's rides", () => {
     await shows(driverPage, ".earnings [role=status]", `Payout of ${available} sent.`);
     await shows(driverPage, ".payouts", new RegExp(`\\${available} paid`));
     await shows(driverPage, "[data-testid=payout-available]", "$0.00");
+    await expectAccessible(driverPage, "the driver's earnings and payouts, at desktop size");
     await shot(driverPage, "4-payouts-desktop");
     // Nothing left: the server's refusal, in words.
     await driverPage.getByRole("button", { name: "Pay out now" }).click();
@@ -231,6 +234,7 @@ describe("the web app's rides", () => {
     const payouts = await driver.api.payouts();
     expect(payouts.payouts.map((p) => p.status)).toEqual(["paid"]);
     await driverPage.setViewportSize(PHONE);
+    await expectAccessible(driverPage, "the driver's earnings and payouts, at phone size");
     await shot(driverPage, "5-payouts-phone");
 
     for (const page of [riderPage, driverPage]) expect(page.errors).toEqual([]);

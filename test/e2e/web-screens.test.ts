@@ -15,7 +15,7 @@ import type { Trip } from "@ridewire/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
-import { type AppPage, signedInPage, clickRequestRide } from "./helpers/web-page";
+import { type AppPage, clickRequestRide, expectAccessible, signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, waitFor, operator, acceptWhenOffered } from "./helpers/users";
 
@@ -256,6 +256,9 @@ describe("the web app's receipts and trip history", () => {
     await shows(driverPage, ".trips-page h2", "Your drives");
     await expect.poll(() => driverPage.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(1);
     await shows(driverPage, ".history-trip", /Union Square → Ferry Building.*Fare\s*\$\d+\.\d\d/s);
+    await expectAccessible(driverPage, "the driver's trips, at desktop size");
+    await driverPage.setViewportSize(PHONE);
+    await expectAccessible(driverPage, "the driver's trips, at phone size");
     expect(driverPage.errors).toEqual([]);
   });
 });
@@ -347,6 +350,7 @@ describe("the operations view's trips", () => {
       SEEN_MS,
     );
     await shows(opsPage, `.found[data-trip="${trip.id}"]`, /Rider Cai Cancelled · driver Dina Desk/);
+    await expectAccessible(opsPage, "the operations view's search of trips, at desktop size");
     await opsPage.locator(`.found[data-trip="${trip.id}"]`).getByRole("button", { name: "Actions" }).click();
     const row = opsPage.locator(`.stuck[data-trip="${trip.id}"]`);
     // No reason, no action: it goes in the audit log.
@@ -360,6 +364,7 @@ describe("the operations view's trips", () => {
     await opsPage.getByLabel("Search words").fill("dina d");
     await opsPage.getByRole("button", { name: "Search", exact: true }).click();
     await shows(opsPage, `.found[data-driver="${driverAccount.user.id}"]`, /Dina Desk · .*@e2e\.example · last online/);
+    await expectAccessible(opsPage, "the operations view's search of drivers, at desktop size");
     await shot(opsPage, "5-ops-cancelled-desktop");
     // The same cards on a phone, with no sideways scroll in them.
     await opsPage.setViewportSize(PHONE);

@@ -15,6 +15,7 @@ import { RidewireClient } from "@ridewire/client";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
 import { account, sharedRoom } from "./helpers/users";
+import { expectAccessible } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TTL_SECONDS = 10;
@@ -90,6 +91,7 @@ describe("the web app's session", () => {
       .poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: TTL_SECONDS * 1000 + SEEN_MS })
       .toBe(1);
     expect(await stored(page)).toBeNull();
+    await expectAccessible(page, "the sign-in page after the session ended, at desktop size");
     expect(errors).toEqual([]);
   }, 120_000);
 
@@ -149,6 +151,7 @@ describe("the web app's session", () => {
     const members = (await owner.api.members(roomId)).map((m) => m.userId).sort();
     expect(members).toEqual([owner.user.id, friend.user.id, stranger.user.id].sort());
     expect((await friend.api.roomList()).rooms.map((r) => r.id)).toContain(roomId);
+    await expectAccessible(page, "the chat's invite form, at phone size");
     await page.screenshot({ path: `${ROOT}test-artifacts/web-session-invite-phone.png`, fullPage: true });
 
     // A reload stays in the room.
@@ -166,6 +169,7 @@ describe("the web app's session", () => {
       .poll(() => page.locator("form.auth [role=status]").textContent(), { timeout: SEEN_MS })
       .toBe("Your session has ended. Sign in again to go back to where you were.");
     expect(await page.locator("body").textContent()).not.toMatch(/missing or invalid token/);
+    await expectAccessible(page, "the sign-in page after the session ended, at phone size");
     await page.screenshot({ path: `${ROOT}test-artifacts/web-session-ended-phone.png`, fullPage: true });
     await signIn();
     expect(await page.evaluate<string>("location.hash")).toBe(roomHash);

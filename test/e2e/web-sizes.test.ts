@@ -20,7 +20,7 @@ import { describe, expect, it } from "vitest";
 import { browserSuite } from "./helpers/suite";
 import { stripedPng } from "./helpers/png";
 import { type Account, acceptWhenOffered, account, approvedCar, operator, sharedRoom, waitFor } from "./helpers/users";
-import { type AppPage, blankPage, clickRequestRide, SEEN_MS, signedInPage } from "./helpers/web-page";
+import { type AppPage, blankPage, clickRequestRide, expectAccessible, SEEN_MS, signedInPage } from "./helpers/web-page";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -214,6 +214,7 @@ describe("at phone size (390 x 844)", () => {
       await shows(found, /Rider Cai Searchable · driver Dina Searchable/);
       await onScreen(found);
       await noSidewaysScroll(page);
+      await expectAccessible(page, "the operations view's search of trips, at phone size");
       await shot(page, "ops-search-trips-phone");
       // Its "Actions" takes it to the card of trips that need a hand.
       await found.getByRole("button", { name: "Actions" }).click();
@@ -229,6 +230,7 @@ describe("at phone size (390 x 844)", () => {
       await onScreen(row);
       await noSidewaysScroll(page);
       await row.scrollIntoViewIfNeeded();
+      await expectAccessible(page, "the operations view's search of drivers, at phone size");
       await shot(page, "ops-search-drivers-phone");
       expect(page.errors).toEqual([]);
     } finally {
@@ -341,6 +343,7 @@ describe("at desktop size (1280 x 800)", () => {
     expect(await said.textContent()).toMatch(/^[A-Z][^_{}]*\.$/);
     expect(await said.textContent()).not.toMatch(/can now see/);
     await noSidewaysScroll(page);
+    await expectAccessible(page, "the chat's invite form, at desktop size");
     await shot(page, "chat-invite-desktop");
 
     // Finn's list (asked again every few seconds) shows the private room, which opens for him.

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
-import { clickRequestRide, signedInPage } from "./helpers/web-page";
+import { clickRequestRide, expectAccessible, signedInPage } from "./helpers/web-page";
 import { devServer, type DevServer } from "./helpers/server";
 import { type Account, account, acceptWhenOffered } from "./helpers/users";
 
@@ -166,11 +166,21 @@ describe("the web app's trip screen", () => {
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
     // The hold is released, and the wallet says so without a reload.
     await shows(rider, ".wallet-text", /^Balance \$\d+\.\d\d · available \$\d+\.\d\d$/);
+    await expectAccessible(rider, "the rider's cancelled trip, at phone size");
     await shot(rider, "3-rider-cancelled-phone");
+    await expectAccessible(driver, "the driver's cancelled trip with Back to offers, at desktop size");
     await shot(driver, "3-driver-cancelled-desktop");
+    // Each side at the other size too.
+    await rider.setViewportSize(DESKTOP);
+    await expectAccessible(rider, "the rider's cancelled trip, at desktop size");
+    await driver.setViewportSize(PHONE);
+    await expectAccessible(driver, "the driver's cancelled trip with Back to offers, at phone size");
     await driver.getByRole("button", { name: "Back to offers" }).click();
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
     expect(await driver.getByRole("button", { name: "Go offline" }).isVisible()).toBe(true);
+    await expectAccessible(driver, "the driver back to offers after a cancellation, at phone size");
+    await driver.setViewportSize(DESKTOP);
+    await expectAccessible(driver, "the driver back to offers after a cancellation, at desktop size");
 
     for (const page of [driver, rider]) expect(page.errors).toEqual([]);
   });

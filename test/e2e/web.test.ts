@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./helpers/browser";
 import { devServer, type DevServer } from "./helpers/server";
-import { clickRequestRide } from "./helpers/web-page";
+import { clickRequestRide, expectAccessible } from "./helpers/web-page";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SHOTS = `${ROOT}test-artifacts/web`;
@@ -219,6 +219,10 @@ describe("the web app", () => {
       await rider.getByRole("button", { name: "SOS" }).click();
       await shows(rider, "[role=status]", "SOS sent: operators have been alerted.");
       await shows(ops, "[data-testid=sos-alerts]", /SOS from the rider · trip trip_/);
+      await expectAccessible(ops, "the operations view's SOS alerts, at 1280 x 900");
+      await ops.setViewportSize({ width: 390, height: 844 });
+      await expectAccessible(ops, "the operations view's SOS alerts, at 390 x 844");
+      await ops.setViewportSize({ width: 1280, height: 900 });
       await ops.getByRole("button", { name: "Acknowledge" }).click();
       await shows(ops, "[data-testid=sos-alerts]", "No open alerts.");
 
