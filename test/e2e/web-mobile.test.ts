@@ -46,7 +46,11 @@ const PLACES = {
   goldenGatePark: { lat: 37.7694, lng: -122.4862 },
 };
 
-const suite = browserSuite("web-mobile");
+/**
+ * The trip history written within a second (15 s by default): the rider's Trips view, opened right after the ride,
+ * reads it once: with the axe scans quicker, it could come before the write and show no trip (seen once at phone size).
+ */
+const suite = browserSuite("web-mobile", { vars: { TRIP_HISTORY_FLUSH_MS: "1000" } });
 
 /** No place name shown on the SVG city map covers another, or the operations view's count in a cell. */
 async function expectLabelsApart(page: Page, view: string): Promise<void> {
