@@ -334,11 +334,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /**
-   * The trip's status for the reconciliation cron, which asks every trip that still holds money.
-   * No identity: the cron is the service itself, and the answer is the status alone.
+   * The trip's status and rider, for the service itself: the reconciliation cron, which asks every
+   * trip that still holds money, and an operator's refund, which finds the charge in the rider's
+   * partition. No identity, so nothing more than these two.
    */
-  status(): Promise<Result<{ status: TripStatus }>> {
-    return this.rpc("status", () => ({ status: this.state().status }));
+  status(): Promise<Result<{ status: TripStatus; riderId: string }>> {
+    return this.rpc("status", () => ({ status: this.state().status, riderId: this.state().riderId }));
   }
 
   /**
