@@ -5,11 +5,27 @@
  * and its lines. db/postings.ts puts them in batches; db/ledger-transfers.ts posts following legs.
  */
 import { type Entry, guardsOf, isBalanced } from "../domain/ledger-entries";
-import { shardDatabase } from "./shards";
+import { ApiError } from "../errors";
+import { earlierShardDatabase, shardDatabase } from "./shards";
 import type { SqlCondition } from "./sql-condition";
 
-/** The D1 database of `ownerId`'s partition, where their accounts' lines are. */
-export const ledgerOf = (env: Env, ownerId: string): D1Database => shardDatabase(env, "ledger", ownerId);
+/**
+ * The D1 database of `ownerId`'s partition, where their accounts' lines are. While a shard move
+ * takes their bucket elsewhere (SHARD_MAP_PREVIOUS names another shard for it), their money is in
+ * two places and no guard could see all of it: every read and write of it is refused (503, retry
+ * in a minute) until the move is done. A move of a few buckets takes minutes (docs/OPERATIONS.md).
+ */
+export function ledgerOf(env: Env, ownerId: string): D1Database {
+  if (earlierShardDatabase(env, "ledger", ownerId))
+    throw new ApiError(
+      503,
+      "internal",
+      "this account's money is being moved to another database; try again in a minute",
+      undefined,
+      60,
+    );
+  return shardDatabase(env, "ledger", ownerId);
+}
 
 /**
  * The statements that post one leg, `entry`, in `ownerId`'s shard if its key is new and its guards

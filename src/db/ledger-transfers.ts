@@ -76,23 +76,39 @@ export async function pendingTransfersOf(d1: D1Database, entryKey: string): Prom
 /**
  * Posts each pending leg in its owner's shard, then marks it done in `from`, the shard of its
  * first leg. Either step may be repeated: the leg's key makes a second posting a no-op, and the
- * mark only moves `pending` to `done`.
+ * mark only moves `pending` to `done`. A leg that cannot be posted now (its owner's money is
+ * being moved, a database error) is left pending for the next try; returns how many were posted.
  */
 export async function driveTransfers(
   env: Env,
   from: D1Database,
   pending: PendingTransfer[],
   now: number,
-): Promise<void> {
+): Promise<number> {
+  let posted = 0;
   for (const { leg } of pending) {
-    const to = ledgerOf(env, leg.owner);
-    const { entryInsert, lines } = postStatements(to, leg.entry, newId("je"), leg.owner, now);
-    await to.batch([entryInsert, ...lines]);
-    await from
-      .prepare(`UPDATE ledger_transfers SET status = 'done', done_at = ? WHERE leg_key = ? AND status = 'pending'`)
-      .bind(now, leg.entry.key)
-      .run();
+    try {
+      const to = ledgerOf(env, leg.owner);
+      const { entryInsert, lines } = postStatements(to, leg.entry, newId("je"), leg.owner, now);
+      await to.batch([entryInsert, ...lines]);
+      await from
+        .prepare(`UPDATE ledger_transfers SET status = 'done', done_at = ? WHERE leg_key = ? AND status = 'pending'`)
+        .bind(now, leg.entry.key)
+        .run();
+      posted++;
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          where: "ledger",
+          event: "transfer_deferred",
+          legKey: leg.entry.key,
+          message: (err as Error).message,
+        }),
+      );
+    }
   }
+  return posted;
 }
 
 /**
@@ -110,9 +126,7 @@ export async function drivePendingTransfers(env: Env, before: number, limit: num
       )
       .bind(before, limit)
       .all<TransferRow>();
-    const pending = rows.results.map(pendingOf);
-    await driveTransfers(env, db, pending, now);
-    driven += pending.length;
+    driven += await driveTransfers(env, db, rows.results.map(pendingOf), now);
   }
   return driven;
 }

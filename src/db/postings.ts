@@ -70,29 +70,19 @@ export function firstLegOf(env: Env, entry: Entry, now: number, alsoIf?: SqlCond
 
 /**
  * After a first leg's batch: posts its following legs now when it was posted, or finishes any
- * still pending when it was a duplicate (a retry after a crash between the steps). A failure here
- * is logged, not thrown: the first leg stands, and the reconciliation's sweep posts the rest.
+ * still pending when it was a duplicate (a retry after a crash between the steps). A leg that
+ * cannot be posted now is left pending (db/ledger-transfers.ts logs it): the first leg stands,
+ * and the reconciliation's sweep posts the rest.
  */
 export async function completeLegs(env: Env, leg: FirstLeg, outcome: PostOutcome, now: number): Promise<void> {
   if (leg.following.length === 0 || outcome === "refused") return;
-  try {
-    const pending =
-      outcome === "posted"
-        ? leg.following.map((l) => ({ fromOwner: leg.owner, leg: l }))
-        : await pendingTransfersOf(leg.d1, leg.key);
-    await driveTransfers(env, leg.d1, pending, now);
-  } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: "warn",
-        where: "ledger",
-        event: "transfer_deferred",
-        entryKey: leg.key,
-        message: (err as Error).message,
-      }),
-    );
-  }
+  const pending =
+    outcome === "posted"
+      ? leg.following.map((l) => ({ fromOwner: leg.owner, leg: l }))
+      : await pendingTransfersOf(leg.d1, leg.key);
+  await driveTransfers(env, leg.d1, pending, now);
 }
+
 /**
  * Posts the entries in order, their first legs in one batch (one transaction) in their lead
  * owner's shard, each at most once per key and only if its guards hold when its turn comes; then
