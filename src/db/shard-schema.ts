@@ -114,7 +114,7 @@ export const journalLines = sqliteTable(
 export const ledgerTransfers = sqliteTable(
   "ledger_transfers",
   {
-    /** The following leg's idempotency key (`<entry key>:leg:<owner>`). */
+    /** The following leg's idempotency key (`leg:<owner>:<entry key>`, domain/ledger-legs' `legKey`). */
     legKey: text("leg_key").primaryKey(),
     /** The first leg's key, and the user whose shard holds it (this shard's, until a move). */
     entryKey: text("entry_key").notNull(),
