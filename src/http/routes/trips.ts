@@ -205,14 +205,20 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   // hold and the claim leaves a hold with no trip, which the reconciliation gives back
   // (payments/reconcile.ts, "unknown_trip").
   await placeHold(c.env, tripId, riderId, stored.quote.fare, now);
-  const [claim] = await c.env.DB.batch([
-    ...claimStatements(c.env.DB, riderId, tripId, now, key),
-    recordRequestStatement(c.env.DB, riderId, tripId, now),
-  ]);
   const giveBack = () =>
     releaseHold(c.env, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
       logHoldLeak(tripId, err),
     );
+  let claim: D1Result | undefined;
+  try {
+    [claim] = await c.env.DB.batch([
+      ...claimStatements(c.env.DB, riderId, tripId, now, key),
+      recordRequestStatement(c.env.DB, riderId, tripId, now),
+    ]);
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
   if ((claim?.meta.changes ?? 0) !== 1) {
     // The slot is taken: by a trip that may have ended since, or by a twin of this request.
     let twin: Trip | null;
