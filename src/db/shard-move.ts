@@ -50,7 +50,7 @@ export type MovedTable = {
   merge?: Record<string, "first" | "max">;
   /**
    * A column the Worker moves forward whenever it changes a row (a payout's `updated_at`, a
-   * transfer's `done_at`): a copy replaces the target's row only with a newer one, and a source
+   * transfer's `done_at`, a message's `change_seq`): a copy replaces the target's row only with a newer one, and a source
    * row changed after its copy is copied again before it is deleted.
    */
   newerBy?: string;
@@ -103,7 +103,8 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     name: "messages",
     kind: "chat",
     key: "room_id",
-    primaryKey: ["id"],
+    // The table's key since migrations-shard/0001 and migrations/0024; `id` has no index.
+    primaryKey: ["room_id", "seq"],
     columns: [
       "id",
       "room_id",
@@ -117,6 +118,10 @@ export const MOVED_TABLES: readonly MovedTable[] = [
       "change_seq",
       "attachments",
     ],
+    // An edit or delete during a move reaches the row in both shards (db/messages.ts
+    // `archiveMessages`): a copy keeps the changed row, and a row changed after its copy is
+    // copied again before it is deleted.
+    newerBy: "change_seq",
   },
   {
     name: "message_reactions",

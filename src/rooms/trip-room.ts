@@ -14,7 +14,7 @@ import { type CancellationRecord, recordCancellations } from "../db/cancellation
 import type { CancelReason } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
 import { archiveMessages } from "../db/messages";
-import { shardDatabase, shardHomes } from "../db/shards";
+import { earlierShardDatabase, shardDatabase, shardHomes } from "../db/shards";
 import { saveTripHistory } from "../db/trips";
 import type { Fix } from "../domain/geo";
 import {
@@ -519,7 +519,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     // The chat goes to the trip's shard first, then the trip to the directory database: two
     // databases, so two writes, each idempotent; a failure of either retries both, and a trip's
     // end (which frees the rider's slot) is written only once its messages are.
-    await archiveMessages(shardDatabase(this.env, "chat", this.state().id), events);
+    const roomId = this.state().id;
+    await archiveMessages(
+      shardDatabase(this.env, "chat", roomId),
+      events,
+      earlierShardDatabase(this.env, "chat", roomId),
+    );
     await saveTripHistory(this.env.DB, newestTripOf(events));
   }
 
