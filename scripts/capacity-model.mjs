@@ -161,9 +161,12 @@ export const ASSUMED = {
   aePointsPerRequest: 1,
   aePointsPerTrip: 10,
   aePointsPerFlush: 1,
-  /** D1 write transactions per trip (history flushes, index rows), per trip's ledger, per notification. */
+  /**
+   * D1 write transactions per trip (history flushes, index rows), per trip's ledger (the hold, the
+   * release with the capture's first leg, its second leg, the transfer marked done), per notification.
+   */
   tripD1Writes: 4,
-  ledgerD1Writes: 2,
+  ledgerD1Writes: 4,
   notificationD1Writes: 2,
   /** Rows a refresh writes (the new token, the old one's end, their indexes), and a last-seen write. */
   refreshD1Rows: 4,
@@ -344,7 +347,7 @@ export function d1Load(s, a, p, dir) {
       hotDays: a.tripHotDays,
     },
     {
-      kind: "ledger (by account, next)",
+      kind: "ledger (by account)",
       writesPerS: a.ledgerD1Writes * s.tripsPerS,
       gbPerDay: (perDay(s.tripsPerS) * a.ledgerBytesPerTrip) / 1e9,
       hotDays: a.ledgerHotDays,

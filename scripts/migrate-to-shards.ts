@@ -1,10 +1,12 @@
 // `npm run migrate:shards -- --local|--remote [--env staging|production] [--persist-to DIR]
 //   [--page 200] [--steps N] [--restart] [--rebalance SHARD_n --map "0-383:SHARD_0,384-1023:SHARD_1"]`
 //
-// Moves a deployment's chat archive and notification log out of the directory database `DB` into
-// the shards (src/db/shards.ts) that SHARD_MAP routes each room and user to; with --rebalance, moves
-// out of one shard the rows whose buckets a new map gives to another (docs/OPERATIONS.md, "Adding a
-// shard"). Resumable: stop it at any point (Ctrl-C, --steps) and run it again; it goes on from its
+// Moves a deployment's chat archive, notification log and ledger (journal entries split into one
+// leg per owner, with their lines, and payouts) out of the directory database `DB` into the shards
+// (src/db/shards.ts) that SHARD_MAP routes each room and user to; with --rebalance, moves out of
+// one shard the rows whose buckets a new map gives to another (docs/OPERATIONS.md, "Adding a
+// shard"). `DB` must have migrations/0025 applied: its ledger rows are deleted under the lock row
+// that migration lets through. Resumable: stop it at any point (Ctrl-C, --steps) and run it again; it goes on from its
 // cursor in the source database's `shard_move_progress` and never loses or doubles a row
 // (src/db/shard-move.ts says how). --restart sweeps the tables again from the start, for rows an
 // older Worker version wrote behind the cursor. Reaches D1 through `wrangler d1 execute`, local or remote.
@@ -82,14 +84,29 @@ function execute(binding: string, sql: string): Record<string, unknown>[] {
   return Array.isArray(first?.results) ? (first.results as Record<string, unknown>[]) : [];
 }
 
+/** Statements joined into one `--command` up to this size: well below Linux's 128 KiB per argument. */
+const MAX_COMMAND_CHARS = 90_000;
+
 function database(binding: string): SqlDatabase {
   return {
     async query<T extends Record<string, unknown>>(sql: string) {
       return execute(binding, sql) as T[];
     },
     async run(statements: string[]) {
-      // Each statement alone: every one the move makes may run again (see src/db/shard-move.ts).
-      for (const statement of statements) execute(binding, statement);
+      // As many statements per command as fit (one batch, one transaction, on a local database;
+      // the move needs none: every statement it makes may run alone and again, src/db/shard-move.ts).
+      let command: string[] = [];
+      let chars = 0;
+      for (const statement of statements) {
+        if (command.length > 0 && chars + statement.length > MAX_COMMAND_CHARS) {
+          execute(binding, command.join(";\n"));
+          command = [];
+          chars = 0;
+        }
+        command.push(statement);
+        chars += statement.length + 2;
+      }
+      if (command.length > 0) execute(binding, command.join(";\n"));
     },
   };
 }

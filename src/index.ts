@@ -28,7 +28,7 @@ export default {
     flushBehind(env, ctx);
     const config = loadConfig(env);
     // Two Cron Triggers: the daily payout run, and the reconciliation every 10 minutes.
-    if (controller.cron === PAYOUT_CRON) ctx.waitUntil(runScheduledPayouts(env.DB, config, controller.scheduledTime));
+    if (controller.cron === PAYOUT_CRON) ctx.waitUntil(runScheduledPayouts(env, config, controller.scheduledTime));
     else ctx.waitUntil(runScheduledReconciliation(env, config, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -9,6 +9,8 @@ import { z } from "zod";
 import { chargeKey } from "../domain/charges";
 import { FareBreakdown, FareDecision } from "../domain/fare";
 import type { ChargeData, Entry } from "../domain/ledger-entries";
+import { legKey } from "../domain/ledger-legs";
+import { ledgerOf } from "./ledger-statements";
 
 const StoredCharge = z.object({
   riderId: z.string(),
@@ -74,7 +76,20 @@ export async function entryByKey(d1: D1Database, key: string): Promise<StoredEnt
   return storedEntryOf((await entryByKeyStatement(d1, key).first<EntryRow>()) ?? undefined);
 }
 
-/** The capture or fee entry of a trip, if it was charged. */
-export async function chargeOf(d1: D1Database, tripId: string): Promise<StoredEntry | undefined> {
-  return (await entryByKey(d1, chargeKey(tripId, "capture"))) ?? (await entryByKey(d1, chargeKey(tripId, "fee")));
+/**
+ * The capture or fee of a trip, if it was charged, as `ownerId` has it in their partition: the
+ * rider its first leg, the driver the leg that paid them (domain/ledger-legs). Both carry the
+ * charge's data, so either side reads its receipt in its own shard.
+ */
+export async function chargeOf(env: Env, ownerId: string, tripId: string): Promise<StoredEntry | undefined> {
+  const keys = [chargeKey(tripId, "capture"), chargeKey(tripId, "fee")];
+  const row = await ledgerOf(env, ownerId)
+    .prepare(
+      `SELECT id, idempotency_key, kind, trip_id, data, created_at
+       FROM journal_entries
+       WHERE idempotency_key IN (?, ?, ?, ?) LIMIT 1`,
+    )
+    .bind(...keys, ...keys.map((key) => legKey(key, ownerId)))
+    .first<EntryRow>();
+  return storedEntryOf(row ?? undefined);
 }

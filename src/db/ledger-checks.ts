@@ -1,20 +1,34 @@
 /**
  * @module db/ledger-checks
- * The reads behind the reconciliation (payments/reconcile.ts): the holds still open, and what
- * breaks the ledger's own rules (an entry whose lines do not sum to zero, an account whose
- * balance has a sign its kind does not allow). A driver's earnings may be below zero: a refund
- * after a payout takes the driver's share back, and the driver owes it (domain/payouts).
+ * The reads behind the reconciliation (payments/reconcile.ts), over every partition that holds
+ * money (db/postings.ts): the holds still open, and what breaks the ledger's own rules (an entry
+ * or leg whose lines do not sum to zero in its shard, an account whose balance has a sign its kind
+ * does not allow, money on the transit account that no pending transfer explains). A driver's
+ * earnings may be below zero: a refund after a payout takes the driver's share back, and the
+ * driver owes it (domain/payouts).
  */
+import { Account } from "../domain/ledger-entries";
+import { allShards } from "./shards";
 
 /** Money a trip still holds on a rider's hold account, and since when. */
 export type OpenHold = { tripId: string; account: string; currency: string; held: number; since: number };
 
 export type LedgerProblem =
   | { kind: "account_balance"; account: string; currency: string; balance: number; rule: string }
-  | { kind: "unbalanced_entry"; entryId: string; currency: string; sum: number; accounts: string[] };
+  | { kind: "unbalanced_entry"; entryId: string; currency: string; sum: number; accounts: string[] }
+  /** The transit account of all shards should be what the pending transfers carry, to the unit. */
+  | { kind: "transit_mismatch"; currency: string; transit: number; pending: number };
 
-/** Per trip and rider, the money still held, for holds placed before `before`; at most `limit`. */
-export async function openHolds(d1: D1Database, before: number, limit: number): Promise<OpenHold[]> {
+/** Per trip and rider, the money still held, for holds placed before `before`; at most `limit`, from every shard. */
+export async function openHolds(env: Env, before: number, limit: number): Promise<OpenHold[]> {
+  const perShard = await Promise.all(allShards(env).map(({ db }) => openHoldsIn(db, before, limit)));
+  return perShard
+    .flat()
+    .sort((a, b) => a.since - b.since)
+    .slice(0, limit);
+}
+
+async function openHoldsIn(d1: D1Database, before: number, limit: number): Promise<OpenHold[]> {
   // A range on account_id (not LIKE) so that the lines' account index serves it.
   const rows = await d1
     .prepare(
@@ -31,8 +45,55 @@ export async function openHolds(d1: D1Database, before: number, limit: number): 
   return rows.results;
 }
 
-/** Accounts whose balance breaks their kind's sign, and entries whose lines do not sum to zero. */
-export async function ledgerProblems(d1: D1Database): Promise<LedgerProblem[]> {
+/**
+ * In every shard, accounts whose balance breaks their kind's sign and entries whose lines do not
+ * sum to zero; across shards, transit money that the pending transfers do not account for.
+ */
+export async function ledgerProblems(env: Env): Promise<LedgerProblem[]> {
+  const perShard = await Promise.all(allShards(env).map(({ db }) => problemsIn(db)));
+  return [...perShard.flat(), ...(await transitProblems(env))];
+}
+
+/**
+ * The transit account summed over all shards against the amounts of the pending transfers: a
+ * following leg not yet posted leaves exactly its amount on transit, so any difference is money
+ * lost or made between shards.
+ */
+async function transitProblems(env: Env): Promise<LedgerProblem[]> {
+  const transit = new Map<string, number>();
+  const pending = new Map<string, number>();
+  const add = (into: Map<string, number>, currency: string, amount: number) =>
+    into.set(currency, (into.get(currency) ?? 0) + amount);
+  for (const { db } of allShards(env)) {
+    const [onTransit, inFlight] = await db.batch<{ currency: string; amount: number }>([
+      db
+        .prepare(`SELECT currency, SUM(amount) AS amount FROM journal_lines WHERE account_id = ? GROUP BY currency`)
+        .bind(Account.transit),
+      // A pending leg's own transit line is what it will take off transit when it is posted.
+      db
+        .prepare(
+          `SELECT json_extract(line.value, '$.currency') AS currency,
+                  -SUM(json_extract(line.value, '$.amount')) AS amount
+           FROM ledger_transfers t, json_each(t.leg, '$.lines') AS line
+          WHERE t.status = 'pending' AND json_extract(line.value, '$.account') = ?
+          GROUP BY 1`,
+        )
+        .bind(Account.transit),
+    ]);
+    for (const row of onTransit?.results ?? []) add(transit, row.currency, row.amount);
+    for (const row of inFlight?.results ?? []) add(pending, row.currency, row.amount);
+  }
+  const problems: LedgerProblem[] = [];
+  for (const currency of new Set([...transit.keys(), ...pending.keys()])) {
+    const onTransit = transit.get(currency) ?? 0;
+    const inFlight = pending.get(currency) ?? 0;
+    if (onTransit !== inFlight)
+      problems.push({ kind: "transit_mismatch", currency, transit: onTransit, pending: inFlight });
+  }
+  return problems;
+}
+
+async function problemsIn(d1: D1Database): Promise<LedgerProblem[]> {
   const [accounts, entries] = await d1.batch<Record<string, unknown>>([
     d1.prepare(
       `SELECT account_id AS account, currency, SUM(amount) AS balance,

@@ -30,7 +30,8 @@ export const MAX_ARCHIVE_JSON_CHARS = 500_000;
 const CHANGE_TYPES = new Set(["edit", "delete", "reaction"]);
 
 /** One statement of the copy, rendered: the write-behind runs it as a D1 prepared statement. */
-export type ArchiveQuery = { sql: string; params: unknown[] };
+/** One statement of a flush; `change` marks an edit, delete or reaction (not a new message). */
+export type ArchiveQuery = { sql: string; params: unknown[]; change?: true };
 
 /**
  * Drizzle here only renders statements to SQL, never runs them (the write-behind binds the SQL to
@@ -75,7 +76,8 @@ export function messageInserts(events: readonly StoredFrame[]): ArchiveQuery[] {
     }
   }
   flush();
-  for (const change of changes) statements.push(...changeStatements(renderer, change).map((s) => s.toSQL()));
+  for (const change of changes)
+    statements.push(...changeStatements(renderer, change).map((s) => ({ ...s.toSQL(), change: true as const })));
   return statements;
 }
 
@@ -153,10 +155,22 @@ function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame) {
   }
 }
 
-/** Copies the messages among `events`, and the changes to them, in one batch. */
-export async function archiveMessages(d1: D1Database, events: readonly StoredFrame[]): Promise<void> {
+/**
+ * Copies the messages among `events`, and the changes to them, in one batch. While a shard move
+ * takes the room's bucket elsewhere, `earlier` is the shard it leaves (db/shards
+ * `earlierShardDatabase`): a message the move has not copied yet is still there, so the changes
+ * (edits, deletes, reactions; each safe to apply twice) go there too, and the move carries the
+ * changed row over (it keeps the row with the higher `change_seq`, db/shard-move.ts).
+ */
+export async function archiveMessages(
+  d1: D1Database,
+  events: readonly StoredFrame[],
+  earlier: D1Database | null = null,
+): Promise<void> {
   const queries = messageInserts(events);
   if (queries.length > 0) await d1.batch(queries.map((q) => d1.prepare(q.sql).bind(...q.params)));
+  const changes = earlier ? queries.filter((q) => q.change) : [];
+  if (earlier && changes.length > 0) await earlier.batch(changes.map((q) => earlier.prepare(q.sql).bind(...q.params)));
 }
 
 type MessageRow = typeof messages.$inferSelect;

@@ -1,8 +1,9 @@
 /**
  * @module db/payouts
- * Drivers' payouts in D1: the payout account a driver set, what they may pay out, and each
- * payout's row and ledger entries (the posting rules are domain/payouts'). Four guarantees, each
- * held by D1 in the statement that inserts the `payout` entry, not by a read before it:
+ * Drivers' payouts in D1: the payout account a driver set (in `DB`), what they may pay out, and
+ * each payout's row and ledger entries (the posting rules are domain/payouts'), both in the
+ * driver's partition beside their earnings (db/postings.ts). Four guarantees, each held by D1 in
+ * the statement that inserts the `payout` entry, not by a read before it:
  *
  * - never more than is available: the entry goes in only if the earnings, less what was credited
  *   within the hold period, cover it (`INSERT … SELECT … WHERE`), so of two payouts racing for
@@ -27,7 +28,9 @@ import {
 } from "../domain/payouts";
 import { newId } from "../ids";
 import type { TransferOutcome } from "../payments/types";
-import { countPosting, postStatements } from "./postings";
+import { ledgerOf, postStatements } from "./ledger-statements";
+import { countPosting } from "./postings";
+import { allShards } from "./shards";
 import type { SqlCondition } from "./sql-condition";
 
 export type PayoutStatus = "pending" | "paid" | "failed";
@@ -47,11 +50,9 @@ export type PayoutRow = {
   attempts: number;
   createdAt: number;
   updatedAt: number;
-  /** The row's place in insertion order: the history's page cursor. */
-  seq: number;
 };
 
-const COLUMNS = `rowid AS seq, id, driver_id AS driverId, idempotency_key AS idempotencyKey, trigger, amount,
+const COLUMNS = `id, driver_id AS driverId, idempotency_key AS idempotencyKey, trigger, amount,
   currency, provider, destination, status, provider_ref AS providerRef, failure, attempts,
   created_at AS createdAt, updated_at AS updatedAt`;
 
@@ -123,13 +124,13 @@ export type PayoutBalance = {
 };
 
 export async function payoutBalanceOf(
-  d1: D1Database,
+  env: Env,
   driverId: string,
   currency: string,
   holdSince: number,
 ): Promise<PayoutBalance> {
   const available = availableSql(driverId, currency, holdSince);
-  const row = await d1
+  const row = await ledgerOf(env, driverId)
     .prepare(
       `SELECT (SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) AS balance,
               ${available.sql} AS unheld,
@@ -151,31 +152,43 @@ export async function payoutBalanceOf(
 
 // ---- reading payouts -------------------------------------------------------------------------
 
-export async function findPayout(d1: D1Database, id: string): Promise<PayoutRow | undefined> {
-  return (await d1.prepare(`SELECT ${COLUMNS} FROM payouts WHERE id = ?`).bind(id).first<PayoutRow>()) ?? undefined;
+export async function findPayout(env: Env, driverId: string, id: string): Promise<PayoutRow | undefined> {
+  return (
+    (await ledgerOf(env, driverId)
+      .prepare(`SELECT ${COLUMNS} FROM payouts WHERE id = ? AND driver_id = ?`)
+      .bind(id, driverId)
+      .first<PayoutRow>()) ?? undefined
+  );
 }
 
-export async function findPayoutByKey(d1: D1Database, driverId: string, key: string): Promise<PayoutRow | undefined> {
+export async function findPayoutByKey(env: Env, driverId: string, key: string): Promise<PayoutRow | undefined> {
   return (
-    (await d1
+    (await ledgerOf(env, driverId)
       .prepare(`SELECT ${COLUMNS} FROM payouts WHERE driver_id = ? AND idempotency_key = ?`)
       .bind(driverId, key)
       .first<PayoutRow>()) ?? undefined
   );
 }
 
-export async function pendingPayoutOf(d1: D1Database, driverId: string): Promise<PayoutRow | undefined> {
+export async function pendingPayoutOf(env: Env, driverId: string): Promise<PayoutRow | undefined> {
   return (
-    (await d1
+    (await ledgerOf(env, driverId)
       .prepare(`SELECT ${COLUMNS} FROM payouts WHERE driver_id = ? AND status = 'pending'`)
       .bind(driverId)
       .first<PayoutRow>()) ?? undefined
   );
 }
 
-/** Payouts newest first, one driver's or everyone's, optionally of one status; `before` is a `seq`. */
+const newestFirst = (a: PayoutRow, b: PayoutRow) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1);
+
+/**
+ * Payouts newest first, one driver's (their shard) or everyone's (every shard), optionally of one
+ * status; `before` is the `createdAt` the previous page ended on. A page ends with every payout of
+ * its last millisecond, so it may be a little longer than `limit`, and the next page (strictly
+ * older) skips none.
+ */
 export async function listPayouts(
-  d1: D1Database,
+  env: Env,
   filter: { driverId?: string; status?: PayoutStatus },
   limit: number,
   before: number | undefined,
@@ -190,62 +203,139 @@ export async function listPayouts(
     where.push("status = ?");
     params.push(filter.status);
   }
-  if (before !== undefined) {
-    where.push("rowid < ?");
-    params.push(before);
-  }
-  const rows = await d1
-    .prepare(
-      `SELECT ${COLUMNS} FROM payouts ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY rowid DESC LIMIT ?`,
-    )
-    .bind(...params, limit)
-    .all<PayoutRow>();
-  return rows.results;
+  const shards = filter.driverId === undefined ? allShards(env).map((s) => s.db) : [ledgerOf(env, filter.driverId)];
+  const read = async (extra: string, extraParams: unknown[], max: number) => {
+    const clause = [...where, extra].join(" AND ");
+    const pages = await Promise.all(
+      shards.map((db) =>
+        db
+          .prepare(`SELECT ${COLUMNS} FROM payouts WHERE ${clause} ORDER BY created_at DESC, id DESC LIMIT ?`)
+          .bind(...params, ...extraParams, max)
+          .all<PayoutRow>(),
+      ),
+    );
+    return pages.flatMap((page) => page.results).sort(newestFirst);
+  };
+  const page = (await read("created_at < ?", [before ?? Number.MAX_SAFE_INTEGER], limit)).slice(0, limit);
+  const last = page.at(-1);
+  if (page.length < limit || !last) return page;
+  // The rest of the last millisecond, which a shard's LIMIT may have cut off.
+  const seen = new Set(page.map((p) => p.id));
+  const ties = (await read("created_at = ?", [last.createdAt], 1_000)).filter((p) => !seen.has(p.id));
+  return [...page, ...ties];
 }
 
-/** Pending payouts last touched before `before` (their request is over): the cron tries them again. */
-export async function stuckPayouts(d1: D1Database, before: number, limit: number): Promise<PayoutRow[]> {
-  const rows = await d1
-    .prepare(`SELECT ${COLUMNS} FROM payouts WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?`)
-    .bind(before, limit)
-    .all<PayoutRow>();
-  return rows.results;
+/**
+ * Pending payouts last touched before `before` (their request is over), from every shard: the
+ * cron tries them again.
+ */
+export async function stuckPayouts(env: Env, before: number, limit: number): Promise<PayoutRow[]> {
+  const pages = await Promise.all(
+    allShards(env).map(({ db }) =>
+      db
+        .prepare(
+          `SELECT ${COLUMNS} FROM payouts WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+        )
+        .bind(before, limit)
+        .all<PayoutRow>(),
+    ),
+  );
+  return pages
+    .flatMap((page) => page.results)
+    .sort((a, b) => a.updatedAt - b.updatedAt)
+    .slice(0, limit);
 }
+
+/** A driver the scheduled run may pay, as their shard sees them. */
+type PayableInShard = { driverId: string; available: number; lastPayout: number | null };
 
 /**
  * Drivers the scheduled run pays: a payout account, not banned (an operator looks at a banned
  * account's money first), nothing in flight, and at least `minimum` available; at most `limit`,
- * those waiting longest since their last payout first.
+ * those waiting longest since their last payout first. The money is in the drivers' shards and
+ * the accounts and bans in `DB`: each shard names its candidates in that order, page by page, and
+ * `DB` keeps those with an account who are not banned.
  */
 export async function payableDrivers(
-  d1: D1Database,
+  env: Env,
   currency: string,
   holdSince: number,
   minimum: number,
   limit: number,
 ): Promise<{ driverId: string; accountId: string; available: number }[]> {
-  // The earnings account id is built in SQL ('earnings:' || driver_id), so one statement reads all.
-  const rows = await d1
+  const chosen: (PayableInShard & { accountId: string })[] = [];
+  for (const { db } of allShards(env)) {
+    // Each shard needs to offer at most `limit`: the run takes the `limit` longest waiting of all.
+    let acceptedHere = 0;
+    let after = { lastPayout: -1, driverId: "" };
+    while (acceptedHere < limit) {
+      const candidates = await payableInShard(db, currency, holdSince, minimum, limit, after);
+      const accounts = await payoutAccountsOfUnbanned(
+        env.DB,
+        candidates.map((c) => c.driverId),
+      );
+      for (const c of candidates) {
+        const accountId = accounts.get(c.driverId);
+        if (accountId === undefined) continue;
+        chosen.push({ ...c, accountId });
+        acceptedHere++;
+      }
+      const last = candidates.at(-1);
+      if (!last || candidates.length < limit) break;
+      after = { lastPayout: last.lastPayout ?? 0, driverId: last.driverId };
+    }
+  }
+  return chosen
+    .sort((a, b) => (a.lastPayout ?? 0) - (b.lastPayout ?? 0) || (a.driverId < b.driverId ? -1 : 1))
+    .slice(0, limit)
+    .map(({ driverId, accountId, available }) => ({ driverId, accountId, available }));
+}
+
+/** One page of a shard's drivers with at least `minimum` available and nothing in flight, longest waiting first. */
+async function payableInShard(
+  db: D1Database,
+  currency: string,
+  holdSince: number,
+  minimum: number,
+  limit: number,
+  after: { lastPayout: number; driverId: string },
+): Promise<PayableInShard[]> {
+  // The earnings account's owner is the part after 'earnings:' (9 characters).
+  const rows = await db
     .prepare(
-      `SELECT driverId, accountId, available FROM (
-         SELECT a.driver_id AS driverId, a.account_id AS accountId,
-                (SELECT COALESCE(SUM(amount), 0) FROM journal_lines
-                  WHERE account_id = 'earnings:' || a.driver_id AND currency = ?)
+      `SELECT driverId, available, lastPayout FROM (
+         SELECT substr(a.account_id, 10) AS driverId,
+                SUM(a.amount)
                 - (SELECT COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-                    WHERE l.account_id = 'earnings:' || a.driver_id AND l.currency = ? AND l.amount > 0
+                    WHERE l.account_id = a.account_id AND l.currency = ? AND l.amount > 0
                       AND l.created_at > ? AND e.kind != 'payout_failed') AS available,
-                (SELECT MAX(created_at) FROM payouts p WHERE p.driver_id = a.driver_id) AS lastPayout
-           FROM payout_accounts a JOIN users u ON u.id = a.driver_id
-          WHERE u.banned_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.driver_id = a.driver_id AND p.status = 'pending'))
+                (SELECT MAX(created_at) FROM payouts p WHERE p.driver_id = substr(a.account_id, 10)) AS lastPayout
+           FROM journal_lines a
+          WHERE a.account_id >= 'earnings:' AND a.account_id < 'earnings;' AND a.currency = ?
+          GROUP BY a.account_id)
        WHERE available >= ? AND available > 0
+         AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.driver_id = driverId AND p.status = 'pending')
+         AND (COALESCE(lastPayout, 0) > ? OR (COALESCE(lastPayout, 0) = ? AND driverId > ?))
        ORDER BY COALESCE(lastPayout, 0), driverId
        LIMIT ?`,
     )
-    .bind(currency, currency, holdSince, minimum, limit)
-    .all<{ driverId: string; accountId: string; available: number }>();
+    .bind(currency, holdSince, currency, minimum, after.lastPayout, after.lastPayout, after.driverId, limit)
+    .all<PayableInShard>();
   return rows.results;
+}
+
+/** Of `driverIds`, those with a payout account and no ban, with the account. */
+async function payoutAccountsOfUnbanned(d1: D1Database, driverIds: string[]): Promise<Map<string, string>> {
+  if (driverIds.length === 0) return new Map();
+  const rows = await d1
+    .prepare(
+      `SELECT a.driver_id AS driverId, a.account_id AS accountId
+         FROM payout_accounts a JOIN users u ON u.id = a.driver_id
+        WHERE u.banned_at IS NULL AND a.driver_id IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(JSON.stringify(driverIds))
+    .all<{ driverId: string; accountId: string }>();
+  return new Map(rows.results.map((r) => [r.driverId, r.accountId]));
 }
 
 // ---- starting and settling -------------------------------------------------------------------
@@ -268,12 +358,13 @@ export type StartOutcome = { status: "started" | "duplicate"; payout: PayoutRow 
  * Moves `amount` of the driver's earnings into transit and records the pending payout, in one
  * batch, if the amount is available, nothing is in flight and the key is new.
  */
-export async function startPayout(d1: D1Database, start: PayoutStart, now: number): Promise<StartOutcome> {
+export async function startPayout(env: Env, start: PayoutStart, now: number): Promise<StartOutcome> {
+  const d1 = ledgerOf(env, start.driverId);
   const id = newId("po");
   const entry = payoutEntry(id, start.driverId, start.amount);
   const available = availableSql(start.driverId, start.amount.currency, start.holdSince);
   const entryId = newId("je");
-  const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
+  const { entryInsert, lines } = postStatements(d1, entry, entryId, start.driverId, now, {
     sql: `${available.sql} >= ?
           AND NOT EXISTS (SELECT 1 FROM payouts WHERE driver_id = ? AND (status = 'pending' OR idempotency_key = ?))`,
     params: [...available.params, start.amount.amount, start.driverId, start.idempotencyKey],
@@ -300,14 +391,13 @@ export async function startPayout(d1: D1Database, start: PayoutStart, now: numbe
       now,
       entryId,
     );
-  const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-  const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), rowInsert]);
-  if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+  const [inserted] = await d1.batch([entryInsert, ...lines, rowInsert]);
+  if ((inserted?.meta.changes ?? 0) === 1) {
     countPosting(entry.kind, "posted");
-    const payout = await findPayout(d1, id);
+    const payout = await findPayout(env, start.driverId, id);
     if (payout) return { status: "started", payout };
   }
-  const twin = await findPayoutByKey(d1, start.driverId, start.idempotencyKey);
+  const twin = await findPayoutByKey(env, start.driverId, start.idempotencyKey);
   return twin ? { status: "duplicate", payout: twin } : { status: "refused" };
 }
 
@@ -328,11 +418,12 @@ function settlement(payout: PayoutRow, paid: boolean): { entry: Entry; other: st
  * row. Returns the row as it stands.
  */
 export async function settlePayout(
-  d1: D1Database,
+  env: Env,
   payout: PayoutRow,
   outcome: TransferOutcome,
   now: number,
 ): Promise<PayoutRow> {
+  const d1 = ledgerOf(env, payout.driverId);
   if (outcome.status === "unknown") {
     await d1
       .prepare(
@@ -344,7 +435,7 @@ export async function settlePayout(
     const paid = outcome.status === "paid";
     const { entry, other } = settlement(payout, paid);
     const entryId = newId("je");
-    const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
+    const { entryInsert, lines } = postStatements(d1, entry, entryId, payout.driverId, now, {
       sql: "NOT EXISTS (SELECT 1 FROM journal_entries WHERE idempotency_key = ?)",
       params: [other],
     });
@@ -361,9 +452,8 @@ export async function settlePayout(
         payout.id,
         entry.key,
       );
-    const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-    const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), mark]);
-    if ((results[accountCount]?.meta.changes ?? 0) === 1) countPosting(entry.kind, "posted");
+    const [inserted] = await d1.batch([entryInsert, ...lines, mark]);
+    if ((inserted?.meta.changes ?? 0) === 1) countPosting(entry.kind, "posted");
   }
-  return (await findPayout(d1, payout.id)) ?? payout;
+  return (await findPayout(env, payout.driverId, payout.id)) ?? payout;
 }

@@ -4,7 +4,16 @@
  * the wallets it takes from cover it. The posting rules themselves (which lines an event
  * produces) are in domain/ledger-entries.ts and the entry modules beside it.
  *
- * How two requests by one rider cannot spend the same money: every entry is posted as ONE D1
+ * Where: each user's money is in their own partition (src/db/shards.ts, kind "ledger"). An entry
+ * between two people (a charge, a refund, a tip) is posted as one leg per owner
+ * (domain/ledger-legs): the first leg in the lead owner's shard, in one transaction with a
+ * `pending` transfer row for each following leg; then each following leg in its owner's shard and
+ * its transfer marked done. A following leg has no guard, so nothing can refuse it once the first
+ * is posted; a crash between the steps leaves the transfer pending, and the next posting of the
+ * same entry or the reconciliation's sweep (db/ledger-transfers.ts) posts it. Its money sits on
+ * the transit account meanwhile.
+ *
+ * How two requests by one rider cannot spend the same money: the first leg is posted as ONE D1
  * batch, and D1 runs a batch as a single transaction on a database that executes one statement
  * at a time. The batch inserts the entry with `INSERT … SELECT … WHERE <guard> ON CONFLICT
  * (idempotency_key) DO NOTHING`, where the guard is "this wallet's lines sum to at least what
@@ -12,124 +21,114 @@
  * and the write are one statement, so of N holds racing for one balance, the first batch D1
  * runs inserts its entry and every later one sees the reduced wallet and inserts nothing.
  * Because a wallet is the rider's *available* money (holds have moved to `hold:<rider>`), the
- * guard is exactly "balance − holds ≥ amount". A per-rider wallet object would serialise too,
- * but it would be a second owner of the same money next to D1, which has to stay the system
- * of record for the ledger anyway; the conditional insert needs no extra hop and no object.
- * A trigger (migration 0004) aborts any batch that would still take a wallet below zero.
+ * guard is exactly "balance − holds ≥ amount". All of a wallet's lines are in its owner's shard,
+ * and the guards are all on the lead owner's accounts, so the guard still reads one database.
+ * A trigger (migrations-shard/0005) aborts any batch that would still take a wallet below zero.
  *
  * Raw statements (D1 prepared statements), because drizzle cannot express an
  * `INSERT … SELECT … WHERE` guard with an upsert.
  */
-import {
-  accountKind,
-  accountOwner,
-  guardsOf,
-  isBalanced,
-  type Entry,
-  type PostOutcome,
-} from "../domain/ledger-entries";
+import type { Entry, PostOutcome } from "../domain/ledger-entries";
+import { type Leg, legsOf } from "../domain/ledger-legs";
 import { newId } from "../ids";
 import { metrics } from "../metrics";
 import { entryByKey } from "./journal-entries";
+import { ledgerOf, postStatements } from "./ledger-statements";
+import { driveTransfers, pendingTransfersOf, transferStatement } from "./ledger-transfers";
 import type { SqlCondition } from "./sql-condition";
 
 /**
- * The statements that post `entry` if its key is new and its guards hold (and `alsoIf`, when
- * given); `entryInsert` is the guarded entry insert.
+ * An entry's first leg, ready for a batch in the lead owner's shard: its statements (the guarded
+ * entry insert first, then its lines and the transfer rows of the following legs, each only if
+ * the entry went in), the shard, and the following legs to post once the batch has run.
  */
-export function postStatements(
-  d1: D1Database,
-  entry: Entry,
-  entryId: string,
-  now: number,
-  alsoIf?: SqlCondition,
-): { entryInsert: D1PreparedStatement; rest: D1PreparedStatement[] } {
-  if (!isBalanced(entry)) throw new RangeError(`unbalanced entry ${entry.key}`);
-  const accounts = [...new Set(entry.lines.map((l) => l.account))];
-  const guards = guardsOf(entry);
-  const walletWhere =
-    guards.length === 0
-      ? "1"
-      : guards
-          .map(() => `(SELECT COALESCE(SUM(amount), 0) FROM journal_lines WHERE account_id = ? AND currency = ?) >= ?`)
-          .join(" AND ");
-  const where = alsoIf === undefined ? walletWhere : `${walletWhere} AND (${alsoIf.sql})`;
-  const entryInsert = d1
-    .prepare(
-      `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at)
-       SELECT ?, ?, ?, ?, ?, ? WHERE ${where}
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-    )
-    .bind(
-      entryId,
-      entry.key,
-      entry.kind,
-      entry.tripId,
-      entry.data === null ? null : JSON.stringify(entry.data),
-      now,
-      ...guards.flatMap((g) => [g.account, g.currency, g.atLeast]),
-      ...(alsoIf?.params ?? []),
-    );
-  const accountInserts = accounts.map((id) =>
-    d1
-      .prepare(
-        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      )
-      .bind(id, accountKind(id), accountOwner(id), now),
-  );
-  const lineInserts = entry.lines.map((l) =>
-    d1
-      .prepare(
-        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at)
-         SELECT ?, ?, ?, ?, ?
-         WHERE EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)`,
-      )
-      .bind(entryId, l.account, l.amount, l.currency, now, entryId),
-  );
-  return { entryInsert, rest: [...accountInserts, ...lineInserts] };
+export type FirstLeg = {
+  d1: D1Database;
+  owner: string;
+  key: string;
+  entryId: string;
+  statements: D1PreparedStatement[];
+  following: Leg[];
+};
+
+export function firstLegOf(env: Env, entry: Entry, now: number, alsoIf?: SqlCondition): FirstLeg {
+  const [first, ...following] = legsOf(entry);
+  if (!first) throw new RangeError(`entry ${entry.key} has no lines`);
+  const d1 = ledgerOf(env, first.owner);
+  const entryId = newId("je");
+  const { entryInsert, lines } = postStatements(d1, first.entry, entryId, first.owner, now, alsoIf);
+  const transfers = following.map((leg) => transferStatement(d1, entryId, first, leg, now));
+  return {
+    d1,
+    owner: first.owner,
+    key: entry.key,
+    entryId,
+    statements: [entryInsert, ...lines, ...transfers],
+    following,
+  };
 }
 
 /**
- * Posts the entries in order in one batch (one transaction), each at most once per key and only
- * if its guards hold when its turn comes; `extra` statements run in the same transaction, after
- * the entries, and their results come back in `extra`.
+ * After a first leg's batch: posts its following legs now when it was posted, or finishes any
+ * still pending when it was a duplicate (a retry after a crash between the steps). A leg that
+ * cannot be posted now is left pending (db/ledger-transfers.ts logs it): the first leg stands,
+ * and the reconciliation's sweep posts the rest.
+ */
+export async function completeLegs(env: Env, leg: FirstLeg, outcome: PostOutcome, now: number): Promise<void> {
+  if (leg.following.length === 0 || outcome === "refused") return;
+  const pending =
+    outcome === "posted"
+      ? leg.following.map((l) => ({ fromOwner: leg.owner, leg: l }))
+      : await pendingTransfersOf(leg.d1, leg.key);
+  await driveTransfers(env, leg.d1, pending, now);
+}
+
+/**
+ * Posts the entries in order, their first legs in one batch (one transaction) in their lead
+ * owner's shard, each at most once per key and only if its guards hold when its turn comes; then
+ * their following legs. The entries must all lead with the same owner (a trip's release and
+ * charge both move the rider's wallet first). `extra(d1)` builds statements that run in the same
+ * transaction on that shard, after the entries; their results come back in `extra`.
  */
 export async function postEntriesWith(
-  d1: D1Database,
+  env: Env,
   entries: readonly Entry[],
   now: number,
-  extra: D1PreparedStatement[],
+  extra: (d1: D1Database) => D1PreparedStatement[] = () => [],
 ): Promise<{ outcomes: PostOutcome[]; extra: D1Result[] }> {
-  if (entries.length === 0 && extra.length === 0) return { outcomes: [], extra: [] };
+  if (entries.length === 0) return { outcomes: [], extra: [] };
+  const legs = entries.map((entry) => firstLegOf(env, entry, now));
+  const d1 = legs[0]?.d1 as D1Database;
+  if (legs.some((leg) => leg.owner !== legs[0]?.owner))
+    throw new RangeError("entries posted in one batch must lead with the same owner");
   const batch: D1PreparedStatement[] = [];
   const entryAt: number[] = [];
-  for (const entry of entries) {
-    const { entryInsert, rest } = postStatements(d1, entry, newId("je"), now);
-    // Accounts first (the lines reference them), then the guarded entry, then its lines.
-    const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-    batch.push(...rest.slice(0, accountCount));
+  for (const leg of legs) {
     entryAt.push(batch.length);
-    batch.push(entryInsert, ...rest.slice(accountCount));
+    batch.push(...leg.statements);
   }
   const extraAt = batch.length;
-  batch.push(...extra);
+  batch.push(...extra(d1));
   const results = await d1.batch(batch);
   const outcomes: PostOutcome[] = [];
   for (const [i, entry] of entries.entries()) {
     const at = entryAt[i] ?? 0;
-    if ((results[at]?.meta.changes ?? 0) === 1) outcomes.push("posted");
-    else outcomes.push((await entryByKey(d1, entry.key)) ? "duplicate" : "refused");
-    countPosting(entry.kind, outcomes[i] ?? "refused");
+    let outcome: PostOutcome;
+    if ((results[at]?.meta.changes ?? 0) === 1) outcome = "posted";
+    else outcome = (await entryByKey(d1, entry.key)) ? "duplicate" : "refused";
+    outcomes.push(outcome);
+    countPosting(entry.kind, outcome);
+    await completeLegs(env, legs[i] as FirstLeg, outcome, now);
   }
   return { outcomes, extra: results.slice(extraAt) };
 }
 
-export async function postEntries(d1: D1Database, entries: readonly Entry[], now: number): Promise<PostOutcome[]> {
-  return (await postEntriesWith(d1, entries, now, [])).outcomes;
+export async function postEntries(env: Env, entries: readonly Entry[], now: number): Promise<PostOutcome[]> {
+  return (await postEntriesWith(env, entries, now)).outcomes;
 }
 
-export async function postEntry(d1: D1Database, entry: Entry, now: number): Promise<PostOutcome> {
-  const [outcome] = await postEntries(d1, [entry], now);
+export async function postEntry(env: Env, entry: Entry, now: number): Promise<PostOutcome> {
+  const [outcome] = await postEntries(env, [entry], now);
   return outcome ?? "refused";
 }
 

@@ -8,24 +8,29 @@
  * - never more than was charged, across all refunds: the entry is inserted only if the trip's
  *   refunds still add up to what this one was computed from (`INSERT … SELECT … WHERE`), so of
  *   two refunds racing, the second is recomputed from the new total or refused;
- * - the audit record is written in the same batch, only if the entry was.
+ *
+ * The refund's first leg is in the rider's partition (it credits their wallet or receivable, and
+ * the guard reads their lines); the driver's share and the commission follow in the driver's
+ * (db/postings.ts). The caller writes the audit record once the refund is posted
+ * (http/routes/admin.ts), in `DB`.
  */
 import { Account, type Entry } from "../domain/ledger-entries";
-import { partialRefundEntry, tripRefundKey } from "../domain/refunds";
+import { legKey } from "../domain/ledger-legs";
+import { partialRefundEntry, refundedBy, tripRefundKey } from "../domain/refunds";
 import type { Money } from "../domain/fare";
-import { newId } from "../ids";
 import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey } from "./journal-entries";
-import { countPosting, postStatements } from "./postings";
+import { ledgerOf } from "./ledger-statements";
+import { completeLegs, countPosting, firstLegOf } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 
-export type RefundRequest = { tripId: string; requestKey: string; amount: Money | undefined };
+export type RefundRequest = { tripId: string; riderId: string; requestKey: string; amount: Money | undefined };
 
 /** Where a trip's charge stands: what was charged, refunded so far, and what is left. */
 export type RefundStanding = { charged: Money; refunded: Money; refundable: Money };
 
 export type RefundOutcome =
-  | { status: "posted"; refund: Refund; entry: Entry; extra: D1Result[] }
+  | { status: "posted"; refund: Refund; entry: Entry }
   /** The same request was refunded before: answer with its record. */
   | { status: "duplicate"; ledgerKey: string }
   /** Refused: the trip was not charged. */
@@ -39,16 +44,29 @@ export type RefundOutcome =
 
 const ATTEMPTS = 5;
 
-/** The SQL total of a trip's refunds so far: what they gave the rider back (wallet and receivable lines). */
-function refundedSql(tripId: string, riderId: string, currency: string): SqlCondition {
+/**
+ * The SQL total of a trip's refunds so far: what they gave the rider back (wallet and receivable
+ * lines), or up to the line `upToLine` (a refund read back with those before it).
+ */
+function refundedSql(
+  tripId: string,
+  riderId: string,
+  currency: string,
+  upToLine = Number.MAX_SAFE_INTEGER,
+): SqlCondition {
   return {
     sql: `(SELECT COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-            WHERE e.trip_id = ? AND e.kind = 'refund' AND l.account_id IN (?, ?) AND l.currency = ?)`,
-    params: [tripId, Account.wallet(riderId), Account.receivable(riderId), currency],
+            WHERE e.trip_id = ? AND e.kind = 'refund' AND l.account_id IN (?, ?) AND l.currency = ? AND l.id <= ?)`,
+    params: [tripId, Account.wallet(riderId), Account.receivable(riderId), currency, upToLine],
   };
 }
 
-async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, currency: string): Promise<number> {
+export async function refundedSoFar(
+  d1: D1Database,
+  tripId: string,
+  riderId: string,
+  currency: string,
+): Promise<number> {
   const total = refundedSql(tripId, riderId, currency);
   const row = await d1
     .prepare(`SELECT ${total.sql} AS refunded`)
@@ -58,21 +76,15 @@ async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, cu
 }
 
 /**
- * Refunds `amount` (all that is left when undefined) of the trip's capture or fee. `audit`
- * builds the statements that record it, given the SQL condition "this refund was posted";
- * they run in the same transaction, and their results come back in `extra`. Refused when the
- * trip was not charged, is refunded in full, or the amount exceeds what is left.
+ * Refunds `amount` (all that is left when undefined) of the trip's capture or fee. Refused when
+ * the trip was not charged, is refunded in full, or the amount exceeds what is left.
  */
-export async function refundTrip(
-  d1: D1Database,
-  request: RefundRequest,
-  now: number,
-  audit: (refund: Refund, posted: SqlCondition) => D1PreparedStatement[],
-): Promise<RefundOutcome> {
+export async function refundTrip(env: Env, request: RefundRequest, now: number): Promise<RefundOutcome> {
   const key = tripRefundKey(request.tripId, request.requestKey);
+  const d1 = ledgerOf(env, request.riderId);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (await entryByKey(d1, key)) return { status: "duplicate", ledgerKey: key };
-    const charge = await chargeOf(d1, request.tripId);
+    const charge = await chargeOf(env, request.riderId, request.tripId);
     if (!charge?.data) return { status: "not_charged" };
     const data = charge.data;
     const { currency } = data.charge;
@@ -108,20 +120,64 @@ export async function refundTrip(
     };
     // The entry goes in only if the refunds still add up to what this one was computed from.
     const total = refundedSql(request.tripId, data.riderId, currency);
-    const entryId = newId("je");
-    const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
-      sql: `${total.sql} = ?`,
-      params: [...total.params, refunded],
-    });
-    const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-    const extra = audit(refund, { sql: "EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)", params: [entryId] });
-    const batch = [...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount), ...extra];
-    const results = await d1.batch(batch);
-    if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+    const leg = firstLegOf(env, entry, now, { sql: `${total.sql} = ?`, params: [...total.params, refunded] });
+    const [inserted] = await leg.d1.batch(leg.statements);
+    if ((inserted?.meta.changes ?? 0) === 1) {
       countPosting(entry.kind, "posted");
-      return { status: "posted", refund, entry, extra: results.slice(batch.length - extra.length) };
+      await completeLegs(env, leg, "posted", now);
+      return { status: "posted", refund, entry };
     }
     // Not posted: a twin request with this key won, or another refund moved the total. Look again.
   }
   return { status: "contended" };
+}
+
+/**
+ * A posted refund as it was answered, read back from the ledger: for a retry whose first attempt
+ * posted the refund but lost its audit record (the two are in different databases). Its amount,
+ * the driver's and the commission's shares are its legs' lines; what was refunded in all and what
+ * was left, the trip's refunds up to and including it.
+ */
+export async function refundFromLedger(env: Env, riderId: string, key: string): Promise<Refund | undefined> {
+  const d1 = ledgerOf(env, riderId);
+  const stored = await entryByKey(d1, key);
+  if (!stored?.data || stored.tripId === null) return undefined;
+  const data = stored.data;
+  const { currency } = data.charge;
+  const lines = await d1
+    .prepare(`SELECT id, account_id AS account, amount, currency FROM journal_lines WHERE entry_id = ?`)
+    .bind(stored.id)
+    .all<{ id: number; account: string; amount: number; currency: string }>();
+  const amount = refundedBy({ lines: lines.results }, riderId);
+  const lastLine = Math.max(...lines.results.map((l) => l.id));
+  const total = refundedSql(stored.tripId, riderId, currency, lastLine);
+  const row = await d1
+    .prepare(`SELECT ${total.sql} AS refunded`)
+    .bind(...total.params)
+    .first<{ refunded: number }>();
+  const refunded = row?.refunded ?? amount;
+  let driverReversal = 0;
+  if (data.driverId !== null) {
+    const driverLeg = await entryByKey(ledgerOf(env, data.driverId), legKey(key, data.driverId));
+    const driverLines = driverLeg
+      ? await ledgerOf(env, data.driverId)
+          .prepare(
+            `SELECT COALESCE(SUM(amount), 0) AS earnings FROM journal_lines WHERE entry_id = ? AND account_id = ?`,
+          )
+          .bind(driverLeg.id, Account.earnings(data.driverId))
+          .first<{ earnings: number }>()
+      : null;
+    driverReversal = -(driverLines?.earnings ?? 0);
+  }
+  const money = (value: number) => ({ amount: value, currency });
+  return {
+    tripId: stored.tripId,
+    amount: money(amount),
+    charged: data.charge,
+    refunded: money(refunded),
+    refundable: money(data.charge.amount - refunded),
+    driverReversal: money(driverReversal),
+    commissionReversal: money(amount - driverReversal),
+    createdAt: stored.createdAt,
+  };
 }

@@ -415,7 +415,9 @@ export const notificationChannels = sqliteTable(
 );
 
 /**
- * The payments ledger (src/domain/ledger-entries.ts has its accounts and rules). An account is
+ * The payments ledger as `DB` held it before it moved to each user's partition (db/shard-schema.ts):
+ * nothing writes or reads these tables now but scripts/migrate-to-shards.ts, which moves what a
+ * deployment had here. (src/domain/ledger-entries.ts has the accounts and rules.) An account is
  * a wallet, the money a wallet has on hold, a rider's receivable, a driver's earnings, a driver's
  * payout in transit, the platform's revenue or a provider's clearing account; its id says which
  * (`wallet:<userId>`, …).
@@ -433,7 +435,8 @@ export const ledgerAccounts = sqliteTable("ledger_accounts", {
 /**
  * One posting. The idempotency key (`topup:<id>`, `trip:<id>:hold`, …) is unique, so a retried
  * request, a redelivered message or a replayed webhook finds its entry and posts nothing.
- * Entries and lines are never updated or deleted (triggers in 0004 refuse it): a correction is
+ * Entries and lines are never updated or deleted (triggers in 0004 refuse it; since 0025 a
+ * delete is let through only to the shard move, while it holds `ledger_move_lock`): a correction is
  * a reversing entry. `data` keeps what a receipt or an earnings report needs.
  */
 export const journalEntries = sqliteTable(

@@ -1,7 +1,8 @@
 /**
  * @module db/settlement
  * A trip's settlement (domain/settlement) posted to D1: the release of its hold and its charge,
- * if any, in one batch. Raw statements (D1 prepared statements) for its reads, because they ride
+ * if any, in one batch in the rider's partition (the driver's share follows in theirs,
+ * db/postings.ts). Raw statements (D1 prepared statements) for its reads, because they ride
  * in batches: both balances in one, and the charge entry is read back in the posting batch.
  */
 import { chargeKey } from "../domain/charges";
@@ -10,6 +11,7 @@ import { settlementEntries, type Settlement } from "../domain/settlement";
 import { holdKey } from "../domain/wallet-entries";
 import { heldStatement } from "./holds";
 import { type EntryRow, entryByKeyStatement, type StoredEntry, storedEntryOf } from "./journal-entries";
+import { ledgerOf } from "./ledger-statements";
 import { postEntriesWith } from "./postings";
 
 /** The sum of an account's lines: the only balance there is (nothing is cached). */
@@ -25,13 +27,14 @@ const balanceStatement = (d1: D1Database, account: string, currency: string) =>
  * it is computed again from fresh balances. Returns the charge entry when there is one.
  */
 export async function settleTrip(
-  d1: D1Database,
+  env: Env,
   settlement: Settlement,
   commissionBps: number,
   now: number,
 ): Promise<StoredEntry | undefined> {
   const currency = settlement.type === "release" ? undefined : settlement.charge.currency;
   const key = settlement.type === "release" ? undefined : chargeKey(settlement.tripId, settlement.type);
+  const d1 = ledgerOf(env, settlement.riderId);
   for (let attempt = 0; attempt < 5; attempt++) {
     // A trip's hold is in the quote's currency, which is the fare's; a release-only settlement
     // reads the hold entry to learn it.
@@ -46,11 +49,8 @@ export async function settleTrip(
     const wallet = walletResult?.results[0]?.balance ?? 0;
     const held = { amount: heldResult?.results[0]?.held ?? 0, currency: cur };
     const entries = settlementEntries(settlement, { wallet, held }, commissionBps);
-    const { outcomes, extra } = await postEntriesWith(
-      d1,
-      entries,
-      now,
-      key === undefined ? [] : [entryByKeyStatement(d1, key)],
+    const { outcomes, extra } = await postEntriesWith(env, entries, now, (db) =>
+      key === undefined ? [] : [entryByKeyStatement(db, key)],
     );
     if (!outcomes.includes("refused"))
       return key === undefined ? undefined : storedEntryOf(extra[0]?.results[0] as EntryRow | undefined);

@@ -1,8 +1,8 @@
 /**
  * @module db/shard-move
  * Moves partitioned rows to the shard their key routes to (db/shards), resumably: the one-time
- * move of a deployment's chat archive and notification log out of the directory database `DB`,
- * and the move of buckets to a new shard after SHARD_MAP changes. scripts/migrate-to-shards.ts
+ * move of a deployment's chat archive, notification log and ledger out of the directory database
+ * `DB`, and the move of buckets to a new shard after SHARD_MAP changes. scripts/migrate-to-shards.ts
  * runs it through `wrangler d1 execute` (local or remote); the tests run it on D1 bindings.
  *
  * Each step reads a page of a table above the job's cursor (rowid order), copies the rows that
@@ -14,9 +14,17 @@
  * read again): nothing is lost and nothing doubled. A row the target does not confirm stops the
  * move with an error and stays in the source.
  *
+ * The ledger's journal moves entry by entry, each with its lines (`moveEntries`): a line's id is
+ * an autoincrement of its own database, so copied by id it could meet a line the target already
+ * has, be ignored, and be "confirmed" by that other line. Out of `DB`, each entry is split into
+ * one leg per owner (domain/ledger-legs) on its way, as the Worker now posts them.
+ *
  * Every value goes into the SQL as a literal (`sqlLiteral`), since `wrangler d1 execute` binds no
  * parameters; they are the database's own values, read back from it.
  */
+import type { Entry, EntryKind, Line } from "../domain/ledger-entries";
+import { legKey, legsOf } from "../domain/ledger-legs";
+import { journalEntries } from "./shard-schema";
 import { BUCKETS, bucketOf, type ShardKind } from "./shards";
 
 /** A D1 database as the move reaches it: read one statement, or run several as a batch. */
@@ -40,20 +48,63 @@ export type MovedTable = {
    * is (INSERT OR IGNORE).
    */
   merge?: Record<string, "first" | "max">;
+  /**
+   * A column the Worker moves forward whenever it changes a row (a payout's `updated_at`, a
+   * transfer's `done_at`, a message's `change_seq`): a copy replaces the target's row only with a newer one, and a source
+   * row changed after its copy is copied again before it is deleted.
+   */
+  newerBy?: string;
+  /**
+   * `journal_entries`, moved with their `journal_lines` entry by entry (`moveEntries`): "whole"
+   * between shards, where an entry is already one owner's leg; "split" out of `DB`, where it is
+   * cut into its legs.
+   */
+  journal?: "whole" | "split";
   /** Only between shards: `DB`'s copy of the table has another shape (db/sessions.ts moves those rows on use). */
   betweenShardsOnly?: boolean;
 };
 
+const ENTRY_COLUMNS = ["id", "idempotency_key", "owner_id", "kind", "trip_id", "data", "created_at"];
+
+const PAYOUTS: MovedTable = {
+  name: "payouts",
+  kind: "ledger",
+  key: "driver_id",
+  primaryKey: ["id"],
+  columns: [
+    "id",
+    "driver_id",
+    "idempotency_key",
+    "trigger",
+    "amount",
+    "currency",
+    "provider",
+    "destination",
+    "status",
+    "provider_ref",
+    "failure",
+    "attempts",
+    "created_at",
+    "updated_at",
+  ],
+  // The payout run settles pending payouts (db/payouts.ts), and every change sets updated_at.
+  newerBy: "updated_at",
+};
+
 /**
  * The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before
- * their tokens.
+ * their tokens, ledger entries (with their lines) before the transfers and payouts. No order is
+ * needed for the ledger (no foreign keys in the shards; each entry moves with its lines), and a
+ * stop between its tables leaves a pending transfer beside the first leg or away from it, which
+ * the reconciliation's sweep drives from wherever it is.
  */
 export const MOVED_TABLES: readonly MovedTable[] = [
   {
     name: "messages",
     kind: "chat",
     key: "room_id",
-    primaryKey: ["id"],
+    // The table's key since migrations-shard/0001 and migrations/0024; `id` has no index.
+    primaryKey: ["room_id", "seq"],
     columns: [
       "id",
       "room_id",
@@ -67,6 +118,10 @@ export const MOVED_TABLES: readonly MovedTable[] = [
       "change_seq",
       "attachments",
     ],
+    // An edit or delete during a move reaches the row in both shards (db/messages.ts
+    // `archiveMessages`): a copy keeps the changed row, and a row changed after its copy is
+    // copied again before it is deleted.
+    newerBy: "change_seq",
   },
   {
     name: "message_reactions",
@@ -141,10 +196,46 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     // `DB`'s last seen is a column of `users`, read beside this table (db/presence.ts), never moved.
     betweenShardsOnly: true,
   },
+  {
+    name: "journal_entries",
+    kind: "ledger",
+    key: "owner_id",
+    primaryKey: ["id"],
+    columns: ENTRY_COLUMNS,
+    journal: "whole",
+    // `DB`'s entries have no owner: DIRECTORY_TABLES splits them instead.
+    betweenShardsOnly: true,
+  },
+  {
+    name: "ledger_transfers",
+    kind: "ledger",
+    key: "from_owner_id",
+    primaryKey: ["leg_key"],
+    columns: ["leg_key", "entry_key", "from_owner_id", "to_owner_id", "leg", "status", "created_at", "done_at"],
+    // Marked done (and done_at set) when its leg is posted, also by the reconciliation's sweep.
+    newerBy: "done_at",
+    betweenShardsOnly: true,
+  },
+  PAYOUTS,
 ];
 
-/** What the first move reads out of `DB`: the tables that were there before the partitions. */
-export const DIRECTORY_TABLES: readonly MovedTable[] = MOVED_TABLES.filter((t) => !t.betweenShardsOnly);
+/**
+ * What the first move reads out of `DB`: the tables that were there before the partitions, and
+ * the ledger's entries, each split into its legs with `owner_id` (and its lines with it). `DB`'s
+ * `ledger_accounts` (metadata nothing reads) and its other money tables (`top_ups`,
+ * `payout_accounts`, `active_trips`, `trip_requests`) stay where they are.
+ */
+export const DIRECTORY_TABLES: readonly MovedTable[] = [
+  ...MOVED_TABLES.filter((t) => !t.betweenShardsOnly),
+  {
+    name: "journal_entries",
+    kind: "ledger",
+    key: "owner_id",
+    primaryKey: ["id"],
+    columns: ENTRY_COLUMNS.filter((c) => c !== "owner_id"),
+    journal: "split",
+  },
+];
 
 /** A value as SQL text: NULL, a finite number, or a quoted string. Anything else is refused. */
 export function sqlLiteral(value: unknown): string {
@@ -197,6 +288,12 @@ export async function moveRows(job: MoveJob): Promise<TableProgress[]> {
   const existing = new Set(
     (await source.db.query<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map((r) => r.name),
   );
+  if (tables.some((t) => t.journal) && existing.has("journal_entries")) {
+    if (!existing.has("ledger_move_lock"))
+      throw new Error(`${source.name} has no ledger_move_lock table: apply its migrations first`);
+    // A lock row left by a run stopped between its statements (the script runs them one by one).
+    await source.db.run(["DELETE FROM ledger_move_lock"]);
+  }
   let steps = 0;
   const maxSteps = job.maxSteps ?? Number.POSITIVE_INFINITY;
   const progress: TableProgress[] = [];
@@ -216,7 +313,9 @@ export async function moveRows(job: MoveJob): Promise<TableProgress[]> {
       if (page.length === 0) {
         state.done = true;
       } else {
-        const { moved, kept } = await moveStep(job, table, page, steps);
+        const { moved, kept } = table.journal
+          ? await moveEntries(job, table, page, steps)
+          : await moveStep(job, table, page, steps);
         state.moved += moved;
         state.kept += kept;
         state.lastRowid = Number(page.at(-1)?._rowid);
@@ -283,7 +382,7 @@ async function moveStep(
     confirmed.push(...rows.map((row) => row._rowid));
   }
   if (confirmed.length > 0) {
-    if (table.merge) await deleteUnchanged(job, table, byTarget);
+    if (changing(table).length > 0) await deleteUnchanged(job, table, byTarget);
     else
       await job.source.db.run(
         chunks(confirmed.map(sqlLiteral), (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`),
@@ -291,6 +390,9 @@ async function moveStep(
   }
   return { moved: confirmed.length, kept };
 }
+
+/** The columns the Worker may still change in a source row while it moves (`merge`, `newerBy`). */
+const changing = (table: MovedTable): string[] => (table.newerBy ? [table.newerBy] : Object.keys(table.merge ?? {}));
 
 /** Rounds of copy-again before a move gives up on rows the Worker keeps changing. */
 const MERGE_ROUNDS = 5;
@@ -301,7 +403,7 @@ const MERGE_ROUNDS = 5;
  * into the target again and then deleted, so the change is never lost with the source's row.
  */
 async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<string, Row[]>): Promise<void> {
-  const merge = Object.keys(table.merge ?? {});
+  const merge = changing(table);
   for (const [target, copied] of byTarget) {
     let rows = copied;
     for (let round = 0; rows.length > 0; round++) {
@@ -323,10 +425,26 @@ async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<st
   }
 }
 
-/** INSERT OR IGNORE (or, with merge columns, merging) statements for `rows`, each under the statement size limit. */
+/**
+ * INSERT OR IGNORE (or, with merge columns, merging; with `newerBy`, keeping the newer row)
+ * statements for `rows`, each under the statement size limit.
+ */
 function inserts(table: MovedTable, rows: Row[]): string[] {
   const values = rows.map((row) => `(${table.columns.map((c) => sqlLiteral(row[c])).join(", ")})`);
   const columns = table.columns.join(", ");
+  if (table.newerBy) {
+    const set = table.columns
+      .filter((c) => !table.primaryKey.includes(c))
+      .map((c) => `${c} = excluded.${c}`)
+      .join(", ");
+    const newer = `COALESCE(excluded.${table.newerBy}, 0) > COALESCE(${table.name}.${table.newerBy}, 0)`;
+    return chunks(
+      values,
+      (part) =>
+        `INSERT INTO ${table.name} (${columns}) VALUES ${part.join(", ")}
+         ON CONFLICT (${table.primaryKey.join(", ")}) DO UPDATE SET ${set} WHERE ${newer}`,
+    );
+  }
   if (!table.merge)
     return chunks(values, (part) => `INSERT OR IGNORE INTO ${table.name} (${columns}) VALUES ${part.join(", ")}`);
   const merged = Object.entries(table.merge)
@@ -378,6 +496,231 @@ function chunkList(parts: string[]): string[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+// ---- the ledger's journal ---------------------------------------------------------------------
+
+/** One leg as the move writes it in its owner's shard: the entry row's values and its lines, in order. */
+type MovedLeg = {
+  id: string;
+  key: string;
+  owner: string;
+  kind: unknown;
+  tripId: unknown;
+  /** The stored JSON text, carried as it is (each leg of an entry keeps the entry's data). */
+  data: unknown;
+  createdAt: unknown;
+  lines: { account: string; amount: number; currency: string; createdAt: unknown }[];
+};
+
+type LineRow = { entry_id: string; account_id: string; amount: number; currency: string; created_at: unknown };
+
+const ENTRY_KINDS: ReadonlySet<string> = new Set(journalEntries.kind.enumValues);
+
+function entryKind(row: Row): EntryKind {
+  const kind = String(row.kind);
+  if (!ENTRY_KINDS.has(kind)) throw new Error(`journal entry ${row.id} has an unknown kind ${kind}`);
+  return kind as EntryKind;
+}
+
+/**
+ * The legs of one of `DB`'s entries (domain/ledger-legs), as the Worker posts them now: the first
+ * keeps the entry's id and key, each following leg gets the id `leg:<owner>:<entry id>` (the same
+ * on every run) and the key `legKey(...)`. No `ledger_transfers` row: every leg is written at once,
+ * none is ever pending. Each line keeps its `created_at`; a transit line takes the entry's.
+ */
+function legsOfDirectoryEntry(row: Row, rows: LineRow[]): MovedLeg[] {
+  const lines: Line[] = rows.map((l) => ({ account: l.account_id, amount: Number(l.amount), currency: l.currency }));
+  const tripId = row.trip_id === null || row.trip_id === undefined ? null : String(row.trip_id);
+  // legsOf passes data through untouched; the stored text is written instead of a re-serialised copy.
+  const entry: Entry = { key: String(row.idempotency_key), kind: entryKind(row), tripId, lines, data: null };
+  // legsOf hands on the entry's own Line objects, so each one finds its row's created_at.
+  const createdAtOf = new Map(lines.map((line, i) => [line, rows[i]?.created_at]));
+  return legsOf(entry).map((leg, i) => ({
+    id: i === 0 ? String(row.id) : legKey(String(row.id), leg.owner),
+    key: leg.entry.key,
+    owner: leg.owner,
+    kind: row.kind,
+    tripId: row.trip_id,
+    data: row.data,
+    createdAt: row.created_at,
+    lines: leg.entry.lines.map((line) => ({ ...line, createdAt: createdAtOf.get(line) ?? row.created_at })),
+  }));
+}
+
+/** A shard's entry: already one owner's leg, moved whole. */
+function shardLeg(row: Row, rows: LineRow[]): MovedLeg {
+  return {
+    id: String(row.id),
+    key: String(row.idempotency_key),
+    owner: String(row.owner_id),
+    kind: row.kind,
+    tripId: row.trip_id,
+    data: row.data,
+    createdAt: row.created_at,
+    lines: rows.map((l) => ({
+      account: l.account_id,
+      amount: Number(l.amount),
+      currency: l.currency,
+      createdAt: l.created_at,
+    })),
+  };
+}
+
+/**
+ * One page of `journal_entries`: each moving entry's legs copied to their owners' shards with its
+ * lines, confirmed there, then the entry and its lines deleted from the source together, under the
+ * source's `ledger_move_lock` row (the immutability triggers let a delete through only while it
+ * exists: migrations/0025, migrations-shard/0005).
+ *
+ * Each statement may run alone and again (the script runs them one at a time): entries go in with
+ * INSERT OR IGNORE on id and key; an entry's lines only if the target holds that entry, with that
+ * key, and none of its lines yet, all of them in one statement. A stop between the source's
+ * deletes can leave an entry whose lines are gone; it was confirmed before they were deleted, and
+ * is deleted once the target is seen to hold it.
+ */
+async function moveEntries(
+  job: MoveJob,
+  table: MovedTable,
+  page: Row[],
+  step: number,
+): Promise<{ moved: number; kept: number }> {
+  const split = table.journal === "split";
+  const moving = split ? page : page.filter((row) => job.targetOf(table.kind, String(row.owner_id)) !== null);
+  if (moving.length === 0) return { moved: 0, kept: page.length };
+  const linesOf = new Map<string, LineRow[]>();
+  for (const part of chunkList(moving.map((row) => sqlLiteral(row.id)))) {
+    const rows = await job.source.db.query<LineRow>(
+      `SELECT entry_id, account_id, amount, currency, created_at FROM journal_lines
+       WHERE entry_id IN (${part.join(", ")}) ORDER BY id`,
+    );
+    for (const line of rows) linesOf.set(line.entry_id, [...(linesOf.get(line.entry_id) ?? []), line]);
+  }
+  const byTarget = new Map<string, MovedLeg[]>();
+  const bare = new Map<string, Row[]>();
+  const targetOf = (owner: string, row: Row) => {
+    const target = job.targetOf(table.kind, owner);
+    if (target === null)
+      throw new Error(`journal entry ${row.id} has a leg of ${owner}, who stays in ${job.source.name}`);
+    if (!job.targets.has(target)) throw new Error(`no database for ${target} (journal entry ${row.id}, ${owner})`);
+    return target;
+  };
+  for (const row of moving) {
+    const lines = linesOf.get(String(row.id));
+    if (!lines) {
+      // Out of DB the first leg's shard is not known without the lines: every target is asked.
+      for (const target of split ? job.targets.keys() : [targetOf(String(row.owner_id), row)])
+        bare.set(target, [...(bare.get(target) ?? []), row]);
+      continue;
+    }
+    for (const leg of split ? legsOfDirectoryEntry(row, lines) : [shardLeg(row, lines)]) {
+      const target = targetOf(leg.owner, row);
+      byTarget.set(target, [...(byTarget.get(target) ?? []), leg]);
+    }
+  }
+  for (const [target, legs] of byTarget) await (job.targets.get(target) as SqlDatabase).run(legInserts(legs));
+  await job.afterCopy?.(table.name, step);
+  for (const [target, legs] of byTarget) await confirmLegs(target, job.targets.get(target) as SqlDatabase, legs);
+  await confirmBare(job, bare);
+  await job.source.db.run([
+    "INSERT OR IGNORE INTO ledger_move_lock (id) VALUES (1)",
+    // Lines first: `DB`'s lines have a foreign key to their entry.
+    ...chunks(
+      moving.map((row) => sqlLiteral(row.id)),
+      (ids) => `DELETE FROM journal_lines WHERE entry_id IN (${ids.join(", ")})`,
+    ),
+    ...chunks(
+      moving.map((row) => sqlLiteral(row.id)),
+      (ids) => `DELETE FROM journal_entries WHERE id IN (${ids.join(", ")})`,
+    ),
+    "DELETE FROM ledger_move_lock",
+  ]);
+  return { moved: moving.length, kept: page.length - moving.length };
+}
+
+/** The statements that write `legs` in one shard, each safe to run alone and again (see moveEntries). */
+function legInserts(legs: MovedLeg[]): string[] {
+  const entries = legs.map(
+    (leg) =>
+      `(${[leg.id, leg.key, leg.owner, leg.kind, leg.tripId, leg.data, leg.createdAt].map(sqlLiteral).join(", ")})`,
+  );
+  // One part per entry: an entry's lines never straddle two statements, or the second would find
+  // the first's lines there and write nothing.
+  const lines = legs.map((leg) =>
+    leg.lines
+      .map(
+        (line) =>
+          `(${[leg.id, leg.owner, line.account, line.amount, line.currency, line.createdAt, leg.key]
+            .map(sqlLiteral)
+            .join(", ")})`,
+      )
+      .join(", "),
+  );
+  return [
+    ...chunks(
+      entries,
+      (part) =>
+        `INSERT OR IGNORE INTO journal_entries (id, idempotency_key, owner_id, kind, trip_id, data, created_at)
+         VALUES ${part.join(", ")}`,
+    ),
+    // SQLite evaluates an INSERT's SELECT in full before it writes a row when the SELECT reads the
+    // table written, so NOT EXISTS sees the lines from before this statement only.
+    ...chunks(
+      lines,
+      (part) =>
+        `INSERT INTO journal_lines (entry_id, owner_id, account_id, amount, currency, created_at)
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES ${part.join(", ")}) AS v
+         WHERE EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = v.column1 AND e.idempotency_key = v.column7)
+           AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.entry_id = v.column1)`,
+    ),
+  ];
+}
+
+/** Throws unless `db` holds each leg: its entry under its key, and exactly its lines. */
+async function confirmLegs(target: string, db: SqlDatabase, legs: MovedLeg[]): Promise<void> {
+  const held = new Map<string, { key: string; lines: number; size: number }>();
+  for (const part of chunkList(legs.map((leg) => sqlLiteral(leg.id)))) {
+    const rows = await db.query<{ id: string; key: string; lines: number; size: number }>(
+      `SELECT e.id AS id, e.idempotency_key AS key, COUNT(l.id) AS lines, COALESCE(SUM(ABS(l.amount)), 0) AS size
+       FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id
+       WHERE e.id IN (${part.join(", ")}) GROUP BY e.id`,
+    );
+    for (const row of rows) held.set(row.id, row);
+  }
+  const missing = legs.filter((leg) => {
+    const row = held.get(leg.id);
+    const size = leg.lines.reduce((sum, line) => sum + Math.abs(line.amount), 0);
+    return row?.key !== leg.key || Number(row.lines) !== leg.lines.length || Number(row.size) !== size;
+  });
+  const first = missing[0];
+  if (!first) return;
+  const [other] = await db.query<{ id: string }>(
+    `SELECT id FROM journal_entries WHERE idempotency_key = ${sqlLiteral(first.key)} AND id != ${sqlLiteral(first.id)}`,
+  );
+  throw new Error(
+    `${target} does not hold ${missing.length} journal entries just copied as they are (first: ${first.id}, ` +
+      `${first.key}); they stay in the source` +
+      (other
+        ? `. ${target} has that key posted as ${other.id} since: the same money is in both, settle it by hand`
+        : ""),
+  );
+}
+
+/** Throws unless some target holds each entry whose lines an earlier, stopped run deleted. */
+async function confirmBare(job: MoveJob, bare: Map<string, Row[]>): Promise<void> {
+  const found = new Set<string>();
+  for (const [target, rows] of bare) {
+    for (const part of chunkList(rows.map((row) => `(${sqlLiteral(row.id)}, ${sqlLiteral(row.idempotency_key)})`))) {
+      const hits = await (job.targets.get(target) as SqlDatabase).query<{ id: string }>(
+        `SELECT id FROM journal_entries WHERE (id, idempotency_key) IN (VALUES ${part.join(", ")})
+           AND EXISTS (SELECT 1 FROM journal_lines WHERE entry_id = journal_entries.id)`,
+      );
+      for (const hit of hits) found.add(hit.id);
+    }
+  }
+  const lost = [...bare.values()].flat().find((row) => !found.has(String(row.id)));
+  if (lost)
+    throw new Error(`journal entry ${lost.id} has no lines in ${job.source.name} and no target holds it; it stays`);
 }
 
 /** The buckets whose binding differs between two maps: what a SHARD_MAP change moves. */

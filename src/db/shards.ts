@@ -17,9 +17,10 @@ export const BUCKETS = 1024;
 
 /**
  * What is partitioned, and by which key: a chat room's archive by room id; a user's notifications,
- * and their sign-in sessions with the refresh tokens, by user id.
+ * their sign-in sessions with the refresh tokens, and their money (the ledger's legs, db/postings.ts),
+ * by user id.
  */
-export type ShardKind = "chat" | "notifications" | "sessions";
+export type ShardKind = "chat" | "notifications" | "sessions" | "ledger";
 
 /** One range of buckets, both ends included, and the binding that holds it. */
 export type ShardRange = { from: number; to: number; binding: string };

@@ -1,7 +1,9 @@
 /**
  * @module db/tips
  * Riders' tips on completed trips in the D1 ledger (the posting rule is domain/tips' `tipEntry`).
- * Three guarantees, each held by D1 in the statement that inserts the entry, not by a read before:
+ * A tip's first leg is in the rider's partition (their wallet pays it), and its leg to the driver's
+ * earnings follows in the driver's (db/postings.ts). Three guarantees, each held by D1 in the
+ * statement that inserts the first leg, not by a read before:
  *
  * - one tip per (trip, Idempotency-Key): the entry's key is unique, so a retry posts nothing;
  * - the wallet covers it: the wallet guard every posting carries (db/postings.ts);
@@ -11,10 +13,10 @@
  */
 import { Account, type Line } from "../domain/ledger-entries";
 import type { Money } from "../domain/fare";
-import { tipEntry, tipKey, tippedBy } from "../domain/tips";
-import { newId } from "../ids";
+import { tipEntry, tipKey } from "../domain/tips";
 import { entryByKey } from "./journal-entries";
-import { countPosting, postStatements } from "./postings";
+import { ledgerOf } from "./ledger-statements";
+import { completeLegs, countPosting, firstLegOf } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 import { walletOf } from "./wallet-views";
 
@@ -38,18 +40,21 @@ export type TipOutcome =
   /** Refused: the rider's available balance does not cover it. */
   | { status: "insufficient_funds"; needed: Money; available: Money };
 
-/** The SQL total of a trip's tips so far: what they gave the driver (earnings lines). */
-function tippedSql(tripId: string, driverId: string, currency: string): SqlCondition {
+/**
+ * The SQL total of a trip's tips so far, read where the guard runs (the rider's partition): what
+ * they took from the rider's wallet. Only the trip's rider tips it, so that is all its tips.
+ */
+function tippedSql(tripId: string, riderId: string, currency: string): SqlCondition {
   return {
-    sql: `(SELECT COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+    sql: `(SELECT -COALESCE(SUM(l.amount), 0) FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
             WHERE e.trip_id = ? AND e.kind = 'tip' AND l.account_id = ? AND l.currency = ?)`,
-    params: [tripId, Account.earnings(driverId), currency],
+    params: [tripId, Account.wallet(riderId), currency],
   };
 }
 
-export async function tippedSoFar(d1: D1Database, tripId: string, driverId: string, currency: string): Promise<number> {
-  const total = tippedSql(tripId, driverId, currency);
-  const row = await d1
+export async function tippedSoFar(env: Env, tripId: string, riderId: string, currency: string): Promise<number> {
+  const total = tippedSql(tripId, riderId, currency);
+  const row = await ledgerOf(env, riderId)
     .prepare(`SELECT ${total.sql} AS tipped`)
     .bind(...total.params)
     .first<{ tipped: number }>();
@@ -67,7 +72,7 @@ function standing(amount: Money, tipped: number, bound: number, createdAt: numbe
   };
 }
 
-/** The lines of one stored entry (a tip's amount is its line on the driver's earnings). */
+/** The lines of one stored entry (a tip's amount is what its first leg took from the rider's wallet). */
 async function linesOf(d1: D1Database, entryId: string): Promise<Line[]> {
   const rows = await d1
     .prepare(`SELECT account_id AS account, amount, currency FROM journal_lines WHERE entry_id = ?`)
@@ -77,12 +82,15 @@ async function linesOf(d1: D1Database, entryId: string): Promise<Line[]> {
 }
 
 /** The standing after the tip stored under `key`, read back for a replayed request. */
-async function recordedTip(d1: D1Database, request: TipRequest, key: string): Promise<TipStanding | undefined> {
+async function recordedTip(env: Env, request: TipRequest, key: string): Promise<TipStanding | undefined> {
+  const d1 = ledgerOf(env, request.riderId);
   const stored = await entryByKey(d1, key);
   if (!stored) return undefined;
   const { currency } = request.amount;
-  const amount = tippedBy({ lines: await linesOf(d1, stored.id) }, request.driverId);
-  const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+  const amount = -(await linesOf(d1, stored.id))
+    .filter((l) => l.account === Account.wallet(request.riderId))
+    .reduce((sum, l) => sum + l.amount, 0);
+  const tipped = await tippedSoFar(env, request.tripId, request.riderId, currency);
   return standing({ amount, currency }, tipped, request.bound, stored.createdAt);
 }
 
@@ -91,36 +99,34 @@ async function recordedTip(d1: D1Database, request: TipRequest, key: string): Pr
  * the wallet. A replayed key answers with the tip it posted first (`duplicate`), whatever amount
  * it names now: the route tells a different amount apart.
  */
-export async function tipTrip(d1: D1Database, request: TipRequest, now: number): Promise<TipOutcome> {
+export async function tipTrip(env: Env, request: TipRequest, now: number): Promise<TipOutcome> {
   const key = tipKey(request.tripId, request.requestKey);
-  const earlier = await recordedTip(d1, request, key);
+  const earlier = await recordedTip(env, request, key);
   if (earlier) return { status: "duplicate", tip: earlier };
   const { currency } = request.amount;
   const entry = tipEntry(key, request.tripId, request.riderId, request.driverId, request.amount);
-  const total = tippedSql(request.tripId, request.driverId, currency);
-  const entryId = newId("je");
-  const { entryInsert, rest } = postStatements(d1, entry, entryId, now, {
+  const total = tippedSql(request.tripId, request.riderId, currency);
+  const leg = firstLegOf(env, entry, now, {
     sql: `${total.sql} + ? <= ?`,
     params: [...total.params, request.amount.amount, request.bound],
   });
-  // Accounts first (the lines reference them), then the guarded entry, then its lines.
-  const accountCount = new Set(entry.lines.map((l) => l.account)).size;
-  const results = await d1.batch([...rest.slice(0, accountCount), entryInsert, ...rest.slice(accountCount)]);
-  if ((results[accountCount]?.meta.changes ?? 0) === 1) {
+  const [inserted] = await leg.d1.batch(leg.statements);
+  if ((inserted?.meta.changes ?? 0) === 1) {
     countPosting(entry.kind, "posted");
-    const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+    await completeLegs(env, leg, "posted", now);
+    const tipped = await tippedSoFar(env, request.tripId, request.riderId, currency);
     return { status: "posted", tip: standing(request.amount, tipped, request.bound, now) };
   }
   // Not posted: a twin request with this key won, the bound was reached, or the wallet is short.
-  const twin = await recordedTip(d1, request, key);
+  const twin = await recordedTip(env, request, key);
   if (twin) return { status: "duplicate", tip: twin };
-  const tipped = await tippedSoFar(d1, request.tripId, request.driverId, currency);
+  const tipped = await tippedSoFar(env, request.tripId, request.riderId, currency);
   if (tipped + request.amount.amount > request.bound)
     return {
       status: "over_bound",
       tipped: { amount: tipped, currency },
       tippable: { amount: Math.max(0, request.bound - tipped), currency },
     };
-  const wallet = await walletOf(d1, request.riderId, currency);
+  const wallet = await walletOf(env, request.riderId, currency);
   return { status: "insufficient_funds", needed: request.amount, available: wallet.available };
 }

@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { PostOutcome } from "../domain/ledger-entries";
 import { topUpEntry } from "../domain/wallet-entries";
-import { postEntriesWith } from "./postings";
+import { postEntry } from "./postings";
 import { topUps } from "./schema";
 
 export type TopUpRow = typeof topUps.$inferSelect;
@@ -50,12 +50,20 @@ export async function failTopUp(d1: D1Database, id: string, now: number): Promis
 }
 
 /**
- * The provider says the money arrived: credit the wallet (once, by the top-up id) and mark the
- * top-up succeeded, in one batch. The one code path for the sandbox and for real webhooks.
+ * The provider says the money arrived: credit the wallet (once, by the top-up id) in the user's
+ * partition, then mark the top-up succeeded. The one code path for the sandbox and for real
+ * webhooks. Two databases, so two steps: a crash between them leaves the row `pending` with the
+ * money credited, and the provider's redelivery (or the sandbox's retry) finds the entry posted
+ * ("duplicate") and marks it then.
  */
-export async function creditTopUp(d1: D1Database, topUp: TopUpRow, now: number): Promise<PostOutcome> {
+export async function creditTopUp(env: Env, topUp: TopUpRow, now: number): Promise<PostOutcome> {
   const entry = topUpEntry(topUp.id, topUp.userId, { amount: topUp.amount, currency: topUp.currency }, topUp.provider);
-  const mark = d1.prepare(`UPDATE top_ups SET status = 'succeeded', updated_at = ? WHERE id = ?`).bind(now, topUp.id);
-  const [outcome] = (await postEntriesWith(d1, [entry], now, [mark])).outcomes;
-  return outcome ?? "refused";
+  const outcome = await postEntry(env, entry, now);
+  if (outcome !== "refused")
+    await env.DB.prepare(
+      `UPDATE top_ups SET status = 'succeeded', updated_at = ? WHERE id = ? AND status != 'succeeded'`,
+    )
+      .bind(now, topUp.id)
+      .run();
+  return outcome;
 }

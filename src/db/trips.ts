@@ -20,7 +20,6 @@ import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
 import { type Rating, ratingFromRow, ratingQuery } from "./ratings";
 import { unlistQuery } from "./scheduled-trips";
-import type { SqlCondition } from "./sql-condition";
 import { activeTrips, quotes, ratings, riderActivity, tripRequests, trips } from "./schema";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
@@ -82,11 +81,10 @@ export async function findRequestQuoteAndActivity(
 }
 
 /**
- * The statements that claim the rider's active-trip slot for `tripId` only `if` the condition
- * holds (the fare's hold was posted, in the same batch), and then, only if the claim took,
- * record the request's Idempotency-Key. `[0]` is the claim: one row changed means the slot is
- * this trip's. A twin request (same key, same moment) therefore finds the key as soon as it
- * finds the slot taken.
+ * The statements that claim the rider's active-trip slot for `tripId` (once its fare is held), and
+ * then, only if the claim took, record the request's Idempotency-Key. `[0]` is the claim: one row
+ * changed means the slot is this trip's. A twin request (same key, same moment) therefore finds
+ * the key as soon as it finds the slot taken.
  */
 export function claimStatements(
   d1: D1Database,
@@ -94,15 +92,13 @@ export function claimStatements(
   tripId: string,
   now: number,
   key: string | undefined,
-  onlyIf: SqlCondition,
 ): D1PreparedStatement[] {
   const claim = d1
     .prepare(
-      `INSERT INTO active_trips (rider_id, trip_id, created_at)
-       SELECT ?, ?, ?
-       WHERE ${onlyIf.sql} ON CONFLICT (rider_id) DO NOTHING`,
+      `INSERT INTO active_trips (rider_id, trip_id, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (rider_id) DO NOTHING`,
     )
-    .bind(riderId, tripId, now, ...onlyIf.params);
+    .bind(riderId, tripId, now);
   if (key === undefined) return [claim];
   const request = d1
     .prepare(
@@ -320,21 +316,19 @@ function riderActivityQuery(db: DrizzleD1Database, riderId: string, now: number,
     .where(and(eq(riderActivity.riderId, riderId), gt(at, Math.min(requestsSince, cancelsSince))));
 }
 
-/** Records a trip request, only `if` the condition holds (its hold was posted, in the same batch). */
+/** Records a trip request (once its fare is held), for the rider's request limits. */
 export function recordRequestStatement(
   d1: D1Database,
   riderId: string,
   tripId: string,
   now: number,
-  onlyIf: SqlCondition,
 ): D1PreparedStatement {
   return d1
     .prepare(
-      `INSERT INTO rider_activity (trip_id, kind, rider_id, at)
-       SELECT ?, 'request', ?, ?
-       WHERE ${onlyIf.sql} ON CONFLICT DO NOTHING`,
+      `INSERT INTO rider_activity (trip_id, kind, rider_id, at) VALUES (?, 'request', ?, ?)
+       ON CONFLICT DO NOTHING`,
     )
-    .bind(tripId, riderId, now, ...onlyIf.params);
+    .bind(tripId, riderId, now);
 }
 
 /** Records the rider's cancel of a trip; a repeat records nothing. */

@@ -1,14 +1,15 @@
 /**
  * @module db/wallet-views
  * What users see of the ledger: a rider's wallet, a user's transactions and a driver's
- * earnings. Every figure is summed from the journal lines when it is read; no balance is
- * stored.
+ * earnings, each read in the user's own partition (db/postings.ts). Every figure is summed from
+ * the journal lines when it is read; no balance is stored.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Money } from "../domain/fare";
 import { Account, transactionKind } from "../domain/ledger-entries";
-import { journalEntries, journalLines } from "./schema";
+import { ledgerOf } from "./ledger-statements";
+import { journalEntries, journalLines } from "./shard-schema";
 
 export type Wallet = { balance: Money; held: Money; available: Money; owed: Money };
 
@@ -16,8 +17,8 @@ export type Wallet = { balance: Money; held: Money; available: Money; owed: Mone
  * `available` is the wallet account, `held` the hold account, `balance` both; `owed` is what the rider's receivable is
  * short.
  */
-export async function walletOf(d1: D1Database, userId: string, currency: string): Promise<Wallet> {
-  const rows = await d1
+export async function walletOf(env: Env, userId: string, currency: string): Promise<Wallet> {
+  const rows = await ledgerOf(env, userId)
     .prepare(
       `SELECT account_id, COALESCE(SUM(amount), 0) AS balance
        FROM journal_lines
@@ -48,7 +49,7 @@ export type TransactionView = {
 
 /** The lines on the user's wallet (riders) and earnings (drivers), newest first; `before` is a line id. */
 export async function listTransactions(
-  d1: D1Database,
+  env: Env,
   userId: string,
   limit: number,
   before: number | undefined,
@@ -57,7 +58,7 @@ export async function listTransactions(
     eq(journalLines.accountId, Account.wallet(userId)),
     eq(journalLines.accountId, Account.earnings(userId)),
   );
-  const rows = await drizzle(d1)
+  const rows = await drizzle(ledgerOf(env, userId))
     .select({
       id: journalLines.id,
       account: journalLines.accountId,
@@ -88,13 +89,13 @@ export type Earnings = { gross: Money; commission: Money; net: Money; tips: Mone
  * part of net riders gave as tips. Payouts (and their returns) are not earnings: money leaving, not money made.
  */
 export async function earningsOf(
-  d1: D1Database,
+  env: Env,
   driverId: string,
   currency: string,
   from: number,
   to: number,
 ): Promise<Earnings> {
-  const rows = await d1
+  const rows = await ledgerOf(env, driverId)
     .prepare(
       `SELECT e.trip_id AS tripId, e.kind AS kind, l.amount AS net,
               (SELECT COALESCE(SUM(p.amount), 0) FROM journal_lines p

@@ -58,10 +58,14 @@ export function leadOwnerOf(entry: Entry): string {
 
 /**
  * The legs of `entry`, the first one first. A single owner's entry is returned as it is. Throws
- * (RangeError) if an owner other than the lead one would be guarded: that leg could be refused
- * after the first was posted, and no entry of the ledger needs it.
+ * (RangeError) if an owner other than the lead one would be guarded (that leg could be refused
+ * after the first was posted, and no entry of the ledger needs it), or if the entry is a leg.
  */
 export function legsOf(entry: Entry): Leg[] {
+  // A leg read back from a shard is not an entry: splitting it again would post its transit line
+  // as if it were money, and leave the other owners' side of it untouched.
+  if (entry.lines.some((l) => l.account === Account.transit))
+    throw new RangeError(`entry ${entry.key} is already a leg (it has a transit line)`);
   const lead = leadOwnerOf(entry);
   const earner = entry.lines.find((l) => accountKind(l.account) === "earnings");
   const unownedWith = (earner && accountOwner(earner.account)) ?? lead;

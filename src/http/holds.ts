@@ -5,24 +5,13 @@
  * with what was needed and what is available.
  */
 import { holdFare } from "../db/holds";
-import type { SqlCondition } from "../db/sql-condition";
 import type { Money } from "../domain/fare";
 import { ApiError } from "../errors";
 
-/**
- * Holds the fare (see `holdFare`) and answers the results of `then`'s statements; throws 402
- * `insufficient_funds` when the wallet does not cover it.
- */
-export async function placeHold(
-  d1: D1Database,
-  tripId: string,
-  riderId: string,
-  amount: Money,
-  now: number,
-  then?: (holdPosted: SqlCondition) => D1PreparedStatement[],
-): Promise<D1Result[]> {
-  const hold = await holdFare(d1, tripId, riderId, amount, now, then);
-  if (hold.held) return hold.extra;
+/** Holds the fare (see `holdFare`); throws 402 `insufficient_funds` when the wallet does not cover it. */
+export async function placeHold(env: Env, tripId: string, riderId: string, amount: Money, now: number): Promise<void> {
+  const hold = await holdFare(env, tripId, riderId, amount, now);
+  if (hold.held) return;
   throw new ApiError(
     402,
     "insufficient_funds",

@@ -10,15 +10,15 @@ import { logJson } from "../log";
 
 export type EventOutcome = "credited" | "already_credited" | "failed" | "ignored";
 
-export async function applyProviderEvent(d1: D1Database, event: ProviderEvent, now: number): Promise<EventOutcome> {
+export async function applyProviderEvent(env: Env, event: ProviderEvent, now: number): Promise<EventOutcome> {
   if (event.type === "ignored") return "ignored";
-  const topUp = await findTopUp(d1, event.topUpId);
+  const topUp = await findTopUp(env.DB, event.topUpId);
   if (!topUp || (topUp.providerRef !== null && topUp.providerRef !== event.providerRef)) {
     log("unknown top-up", { topUpId: event.topUpId, providerRef: event.providerRef });
     return "ignored";
   }
   if (event.type === "top_up.failed") {
-    await failTopUp(d1, topUp.id, now);
+    await failTopUp(env.DB, topUp.id, now);
     return "failed";
   }
   // The wallet gets what was asked for and nothing else; a provider that reports another
@@ -31,7 +31,7 @@ export async function applyProviderEvent(d1: D1Database, event: ProviderEvent, n
     });
     return "ignored";
   }
-  const outcome = await creditTopUp(d1, topUp, now);
+  const outcome = await creditTopUp(env, topUp, now);
   return outcome === "posted" ? "credited" : "already_credited";
 }
 

@@ -53,7 +53,7 @@ export function toPayout(row: PayoutRow): Payout {
 }
 
 /** Asks the provider for the payout's transfer and records the answer; the row as it stands after. */
-export async function sendPayout(d1: D1Database, config: Config, payout: PayoutRow, now: number): Promise<PayoutRow> {
+export async function sendPayout(env: Env, config: Config, payout: PayoutRow, now: number): Promise<PayoutRow> {
   const provider = paymentProviderNamed(payout.provider, config);
   let outcome: Awaited<ReturnType<typeof provider.transfer>>;
   try {
@@ -68,7 +68,7 @@ export async function sendPayout(d1: D1Database, config: Config, payout: PayoutR
     // Not the provider's answer (a missing secret, say): nothing is known to have moved.
     outcome = { status: "unknown", reason: errorReason(err) };
   }
-  return settlePayout(d1, payout, outcome, now);
+  return settlePayout(env, payout, outcome, now);
 }
 
 export type PayoutRequest = {
@@ -84,28 +84,28 @@ export type PayoutRequest = {
  * used before answers with its payout (`replayed`), or 409 when it named another amount.
  */
 export async function requestPayout(
-  d1: D1Database,
+  env: Env,
   config: Config,
   request: PayoutRequest,
   now: number,
 ): Promise<{ payout: PayoutRow; replayed: boolean }> {
   const currency = config.FARE_CURRENCY;
-  const earlier = await findPayoutByKey(d1, request.driverId, request.idempotencyKey);
+  const earlier = await findPayoutByKey(env, request.driverId, request.idempotencyKey);
   if (earlier) return replay(earlier, request);
   if (request.amount && request.amount.currency !== currency)
     throw new ApiError(400, "invalid_request", `payouts are in ${currency}`);
-  const destination = (await payoutAccountOf(d1, request.driverId))?.accountId;
+  const destination = (await payoutAccountOf(env.DB, request.driverId))?.accountId;
   if (!destination)
     throw new ApiError(409, "payout_account_missing", "set a payout account first (PUT /v1/drivers/me/payout-account)");
   const holdSince = now - config.PAYOUT_HOLD_MS;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const inFlight = await pendingPayoutOf(d1, request.driverId);
+    const inFlight = await pendingPayoutOf(env, request.driverId);
     if (inFlight) throw payoutInFlight(inFlight);
-    const balance = await payoutBalanceOf(d1, request.driverId, currency, holdSince);
+    const balance = await payoutBalanceOf(env, request.driverId, currency, holdSince);
     const decided = payoutAmount(request.amount?.amount, balance.available.amount, config.PAYOUT_MIN_MINOR);
     if (!decided.ok) throw payoutRefusal(decided.reason, balance, config);
     const started = await startPayout(
-      d1,
+      env,
       {
         driverId: request.driverId,
         idempotencyKey: request.idempotencyKey,
@@ -119,7 +119,7 @@ export async function requestPayout(
     );
     if (started.status === "duplicate") return replay(started.payout, request);
     if (started.status === "started")
-      return { payout: await sendPayout(d1, config, started.payout, Date.now()), replayed: false };
+      return { payout: await sendPayout(env, config, started.payout, Date.now()), replayed: false };
     // Refused by the guard: another payout started, or the earnings moved, since the reads. Look again.
   }
   throw new ApiError(503, "internal", "the driver's earnings kept changing; try again");
@@ -180,23 +180,19 @@ export type PayoutRunSummary = {
  * PAYOUT_BATCH_SIZE drivers a run (the rest, next run). Each payout's key is the run's time, so a
  * repeated delivery of the same run pays nobody twice.
  */
-export async function runScheduledPayouts(
-  d1: D1Database,
-  config: Config,
-  scheduledTime: number,
-): Promise<PayoutRunSummary> {
+export async function runScheduledPayouts(env: Env, config: Config, scheduledTime: number): Promise<PayoutRunSummary> {
   const now = Math.max(scheduledTime, Date.now());
   const currency = config.FARE_CURRENCY;
   const holdSince = now - config.PAYOUT_HOLD_MS;
   const summary: PayoutRunSummary = { at: now, eligible: 0, paid: 0, failed: 0, pending: 0, errors: [] };
-  const drivers = await payableDrivers(d1, currency, holdSince, config.PAYOUT_MIN_MINOR, config.PAYOUT_BATCH_SIZE);
+  const drivers = await payableDrivers(env, currency, holdSince, config.PAYOUT_MIN_MINOR, config.PAYOUT_BATCH_SIZE);
   summary.eligible = drivers.length;
   // One at a time: a run of a hundred transfers is minutes at worst, and it keeps the provider's
   // rate limit out of the picture.
   for (const driver of drivers) {
     try {
       const started = await startPayout(
-        d1,
+        env,
         {
           driverId: driver.driverId,
           idempotencyKey: `scheduled:${scheduledTime}`,
@@ -210,7 +206,7 @@ export async function runScheduledPayouts(
       );
       // A repeat of this run, or earnings that moved since the read: the next run sees them again.
       if (started.status !== "started") continue;
-      const payout = await sendPayout(d1, config, started.payout, Date.now());
+      const payout = await sendPayout(env, config, started.payout, Date.now());
       summary[payout.status]++;
     } catch (err) {
       summary.errors.push({ driverId: driver.driverId, error: errorReason(err) });
@@ -233,11 +229,11 @@ export type PayoutRetrySummary = { retried: number; paid: number; failed: number
  * Pending payouts whose request is over (untouched for PAYOUT_RETRY_AFTER_MS): their transfer is
  * asked for again with the same idempotency key. Run by the reconciliation cron.
  */
-export async function retryStuckPayouts(d1: D1Database, config: Config, now: number): Promise<PayoutRetrySummary> {
+export async function retryStuckPayouts(env: Env, config: Config, now: number): Promise<PayoutRetrySummary> {
   const summary: PayoutRetrySummary = { retried: 0, paid: 0, failed: 0, pending: 0 };
-  for (const payout of await stuckPayouts(d1, now - config.PAYOUT_RETRY_AFTER_MS, MAX_RETRIES_PER_RUN)) {
+  for (const payout of await stuckPayouts(env, now - config.PAYOUT_RETRY_AFTER_MS, MAX_RETRIES_PER_RUN)) {
     summary.retried++;
-    const after = await sendPayout(d1, config, payout, now);
+    const after = await sendPayout(env, config, payout, now);
     summary[after.status]++;
   }
   return summary;

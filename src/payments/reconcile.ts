@@ -1,7 +1,7 @@
 /**
  * @module payments/reconcile
  * The reconciliation the Cron Trigger runs (`[triggers] crons` in wrangler.toml, `scheduled`
- * in src/index.ts). Four jobs:
+ * in src/index.ts). Five jobs:
  *
  * 1. Holds left behind. (A scheduled ride's hold is not one: the trip is `scheduled` until its
  *    dispatch starts, an active status, so it keeps its hold like a trip under way.) A trip
@@ -17,9 +17,13 @@
  * 3. Payouts left pending (payments/payouts.ts): a request that died after moving the money into
  *    transit, or whose provider call got no answer, is tried again with the same idempotency
  *    key, so the provider answers with the transfer it made, if it made one.
- * 4. The ledger's own rules: every entry's lines sum to zero, and every account's balance (the
- *    sum of its lines) has the sign its kind allows (no wallet, hold or payout in transit below
- *    zero, no receivable above it). Each account or entry that breaks one is reported.
+ * 4. Money between partitions (db/ledger-transfers.ts): a following leg of an entry between two
+ *    people still pending after TRANSFER_GRACE_MS (its posting died between the two steps) is
+ *    posted in its owner's shard.
+ * 5. The ledger's own rules: every entry's lines sum to zero in its shard, every account's balance
+ *    (the sum of its lines) has the sign its kind allows (no wallet, hold or payout in transit
+ *    below zero, no receivable above it), and the transit account of all shards holds exactly what
+ *    the pending transfers carry. Each account, entry or currency that breaks one is reported.
  *
  * A release is the ledger entry `trip:<id>:release`, the same key a trip's settlement posts, so
  * the cron and a trip settling at the same moment post it once between them, and the
@@ -29,6 +33,7 @@
 import type { Config } from "../config";
 import { heldFor } from "../db/holds";
 import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
+import { drivePendingTransfers } from "../db/ledger-transfers";
 import { postEntry } from "../db/postings";
 import { overdueScheduledTrips, unlistScheduledTrip } from "../db/scheduled-trips";
 import type { Money } from "../domain/fare";
@@ -40,6 +45,15 @@ import { type PayoutRetrySummary, retryStuckPayouts } from "./payouts";
 
 /** Trips looked at per run at most; the rest wait for the next run. */
 const MAX_HOLDS_PER_RUN = 200;
+
+/**
+ * How long a posting has to finish its own following legs before the cron does: they are posted
+ * right after the first, within the same request, so a minute is generous.
+ */
+const TRANSFER_GRACE_MS = 60_000;
+
+/** Pending transfers the cron posts per shard and run at most. */
+const MAX_TRANSFERS_PER_RUN = 500;
 
 export type ReleasedHold = { tripId: string; riderId: string; amount: Money; why: "trip_ended" | "unknown_trip" };
 
@@ -55,6 +69,8 @@ export type ReconcileSummary = {
   scheduledRearmed: number;
   /** Pending payouts whose transfer was asked for again. */
   payouts: PayoutRetrySummary;
+  /** Following legs of entries between two people that the cron posted (their posting had died). */
+  transfersCompleted: number;
   ledgerProblems: LedgerProblem[];
 };
 
@@ -67,9 +83,10 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     failed: [],
     scheduledRearmed: 0,
     payouts: { retried: 0, paid: 0, failed: 0, pending: 0 },
+    transfersCompleted: 0,
     ledgerProblems: [],
   };
-  for (const hold of await openHolds(env.DB, now - config.RECONCILE_HOLD_GRACE_MS, MAX_HOLDS_PER_RUN)) {
+  for (const hold of await openHolds(env, now - config.RECONCILE_HOLD_GRACE_MS, MAX_HOLDS_PER_RUN)) {
     summary.holdsChecked++;
     try {
       const outcome = await reconcileHold(env, hold, now);
@@ -89,11 +106,16 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     }
   }
   try {
-    summary.payouts = await retryStuckPayouts(env.DB, config, now);
+    summary.payouts = await retryStuckPayouts(env, config, now);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", where: "reconcile", event: "payout_retry", reason: String(err) }));
   }
-  summary.ledgerProblems = await ledgerProblems(env.DB);
+  try {
+    summary.transfersCompleted = await drivePendingTransfers(env, now - TRANSFER_GRACE_MS, MAX_TRANSFERS_PER_RUN, now);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", where: "reconcile", event: "transfers", reason: String(err) }));
+  }
+  summary.ledgerProblems = await ledgerProblems(env);
   for (const problem of summary.ledgerProblems)
     console.error(JSON.stringify({ level: "error", where: "reconcile", event: "ledger_mismatch", ...problem }));
   console.log(
@@ -132,10 +154,10 @@ async function reconcileHold(env: Env, hold: OpenHold, now: number): Promise<Rel
   } else {
     throw new Error(`the trip did not answer: ${status.error.message}`);
   }
-  const release = releaseEntry(hold.tripId, riderId, await heldFor(env.DB, hold.tripId, riderId, hold.currency));
+  const release = releaseEntry(hold.tripId, riderId, await heldFor(env, hold.tripId, riderId, hold.currency));
   if (!release) return null;
   // "duplicate": the trip's settlement released it first, which is just as good.
-  if ((await postEntry(env.DB, release, now)) !== "posted") return null;
+  if ((await postEntry(env, release, now)) !== "posted") return null;
   const amount = release.lines.find((l) => l.amount > 0)?.amount ?? 0;
   return { tripId: hold.tripId, riderId, amount: { amount, currency: hold.currency }, why };
 }

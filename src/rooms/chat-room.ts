@@ -45,7 +45,7 @@ import { isSystemUserId, systemUserId } from "../protocol/server-api";
 import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type StoredChange } from "./chat-log";
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
-import { shardDatabase, shardHomes } from "../db/shards";
+import { earlierShardDatabase, shardDatabase, shardHomes } from "../db/shards";
 import { ReadMarks } from "./read-marks";
 import { DeliveredFrames, DeliveryMarks, receiptOf } from "./delivery-marks";
 import { RoomUploads, type StoredFile } from "./room-uploads";
@@ -112,7 +112,13 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
       this.ctx.storage,
       (roomId) => shardHomes(this.env, "chat", roomId),
       // The write-behind copy goes to the room's shard; every event of this log is this room's.
-      this.logHost((events) => archiveMessages(shardDatabase(this.env, "chat", this.roomId()), events)),
+      this.logHost((events) =>
+        archiveMessages(
+          shardDatabase(this.env, "chat", this.roomId()),
+          events,
+          earlierShardDatabase(this.env, "chat", this.roomId()),
+        ),
+      ),
       fresh,
     );
     this.sql.exec(

@@ -14,7 +14,7 @@ import { type CancellationRecord, recordCancellations } from "../db/cancellation
 import type { CancelReason } from "../domain/cancel-reasons";
 import type { Identity } from "../auth/jwt";
 import { archiveMessages } from "../db/messages";
-import { shardDatabase, shardHomes } from "../db/shards";
+import { earlierShardDatabase, shardDatabase, shardHomes } from "../db/shards";
 import { saveTripHistory } from "../db/trips";
 import type { Fix } from "../domain/geo";
 import {
@@ -334,11 +334,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /**
-   * The trip's status for the reconciliation cron, which asks every trip that still holds money.
-   * No identity: the cron is the service itself, and the answer is the status alone.
+   * The trip's status and rider, for the service itself: the reconciliation cron, which asks every
+   * trip that still holds money, and an operator's refund, which finds the charge in the rider's
+   * partition. No identity, so nothing more than these two.
    */
-  status(): Promise<Result<{ status: TripStatus }>> {
-    return this.rpc("status", () => ({ status: this.state().status }));
+  status(): Promise<Result<{ status: TripStatus; riderId: string }>> {
+    return this.rpc("status", () => ({ status: this.state().status, riderId: this.state().riderId }));
   }
 
   /**
@@ -518,7 +519,12 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     // The chat goes to the trip's shard first, then the trip to the directory database: two
     // databases, so two writes, each idempotent; a failure of either retries both, and a trip's
     // end (which frees the rider's slot) is written only once its messages are.
-    await archiveMessages(shardDatabase(this.env, "chat", this.state().id), events);
+    const roomId = this.state().id;
+    await archiveMessages(
+      shardDatabase(this.env, "chat", roomId),
+      events,
+      earlierShardDatabase(this.env, "chat", roomId),
+    );
     await saveTripHistory(this.env.DB, newestTripOf(events));
   }
 

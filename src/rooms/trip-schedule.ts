@@ -138,11 +138,11 @@ export function scheduleMoney(env: Env, trip: () => TripState): Pick<ScheduleRoo
   return {
     hold: async () => {
       const { id, riderId, quote } = trip();
-      return (await holdFare(env.DB, id, riderId, quote.fare, Date.now())).held;
+      return (await holdFare(env, id, riderId, quote.fare, Date.now())).held;
     },
     release: async () => {
       const { id, riderId, quote } = trip();
-      await releaseHold(env.DB, id, riderId, quote.fare.currency, Date.now());
+      await releaseHold(env, id, riderId, quote.fare.currency, Date.now());
     },
   };
 }

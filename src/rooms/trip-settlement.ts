@@ -43,7 +43,7 @@ export async function settlePending(
       continue;
     }
     const settlement = parsed.data;
-    const charge = await settleTrip(env.DB, settlement, config.commissionBps, Date.now());
+    const charge = await settleTrip(env, settlement, config.commissionBps, Date.now());
     if (settlement.type !== "release" && charge?.data) {
       // Sent after every successful settle, not only the first: the notification id is
       // deterministic, so a repeat is dropped by the consumer, and a crash between the posting

@@ -13,7 +13,7 @@ import worker from "../../src/index";
 import { PAYOUT_CRON } from "../../src/payments/payouts";
 import { call, registerUser, unique, type TestUser, type WireJson } from "../helpers/api";
 import { registerAdmin } from "../helpers/admin";
-import { expectLedgerBalanced, USD } from "../helpers/ledger";
+import { expectLedgerBalanced, ledgerCount, ledgerRows, USD } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -30,7 +30,7 @@ afterAll(stopTripAlarms);
 afterEach(async () => {
   await expectLedgerBalanced();
   // No payout in transit below zero, whatever a test did.
-  expect((await ledgerProblems(env.DB)).filter((p) => p.kind === "account_balance")).toEqual([]);
+  expect((await ledgerProblems(env)).filter((p) => p.kind === "account_balance")).toEqual([]);
 });
 
 /** The Worker with settings of its own: no hold on earnings unless a test asks for one. */
@@ -138,12 +138,11 @@ async function runCron(cron: string, workerEnv: Env, at = Date.now()): Promise<v
 }
 
 async function payoutEntries(payoutId: string): Promise<string[]> {
-  const rows = await env.DB.prepare(
+  const rows = await ledgerRows<{ k: string }>(
     `SELECT idempotency_key AS k FROM journal_entries WHERE idempotency_key LIKE ? ORDER BY rowid`,
-  )
-    .bind(`payout:${payoutId}%`)
-    .all<{ k: string }>();
-  return rows.results.map((r) => r.k);
+    `payout:${payoutId}%`,
+  );
+  return rows.map((r) => r.k);
 }
 
 describe("who may", () => {
@@ -325,10 +324,7 @@ describe("payouts on request", () => {
     const ids = new Set(same.map((r) => r.body.payout?.id));
     expect(ids.size).toBe(1);
     expect(same.filter((r) => r.status === 201)).toHaveLength(1);
-    const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?`)
-      .bind(twin.user.id)
-      .first<{ n: number }>();
-    expect(rows?.n).toBe(1);
+    expect(await ledgerCount(`SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?`, twin.user.id)).toBe(1);
   });
 
   it("leaves a driver owing what a refund takes back after a payout, and pays nothing until earned back", async () => {
@@ -512,10 +508,7 @@ describe("scheduled payouts", () => {
     });
     expect(ban.status).toBe(200);
     await runCron(PAYOUT_CRON, payoutEnv(), Date.now());
-    const bannedRows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?`)
-      .bind(banned.user.id)
-      .first<{ n: number }>();
-    expect(bannedRows?.n).toBe(0);
+    expect(await ledgerCount(`SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?`, banned.user.id)).toBe(0);
 
     // One driver per run at most: the next one waits for the next run.
     const { driver: a } = await earningDriver();
@@ -525,10 +518,9 @@ describe("scheduled payouts", () => {
     const small = payoutEnv({ PAYOUT_BATCH_SIZE: "1" });
     const runAt = Date.now() + 1;
     await runCron(PAYOUT_CRON, small, runAt);
-    const paidInRun = await env.DB.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE idempotency_key = ?`)
-      .bind(`scheduled:${runAt}`)
-      .first<{ n: number }>();
-    expect(paidInRun?.n).toBe(1);
+    expect(await ledgerCount(`SELECT COUNT(*) AS n FROM payouts WHERE idempotency_key = ?`, `scheduled:${runAt}`)).toBe(
+      1,
+    );
   });
 });
 

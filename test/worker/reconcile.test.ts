@@ -8,10 +8,11 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { holdFare } from "../../src/db/holds";
+import { ledgerOf } from "../../src/db/ledger-statements";
 import worker from "../../src/index";
 import { reconcile } from "../../src/payments/reconcile";
 import { call, registerUser, unique } from "../helpers/api";
-import { USD, walletOf } from "../helpers/ledger";
+import { ledgerRows, USD, walletOf } from "../helpers/ledger";
 import {
   acceptedTrip,
   area,
@@ -29,10 +30,12 @@ const GRACE = config.RECONCILE_HOLD_GRACE_MS;
 afterAll(stopTripAlarms);
 
 async function entryKinds(tripId: string): Promise<string[]> {
-  const rows = await env.DB.prepare(`SELECT kind FROM journal_entries WHERE trip_id = ? ORDER BY rowid`)
-    .bind(tripId)
-    .all<{ kind: string }>();
-  return rows.results.map((r) => r.kind);
+  // A trip's entries are all led by its rider, so their first legs are in one shard, in order.
+  const rows = await ledgerRows<{ kind: string }>(
+    `SELECT kind FROM journal_entries WHERE trip_id = ? AND idempotency_key NOT LIKE 'leg:%' ORDER BY rowid`,
+    tripId,
+  );
+  return rows.map((r) => r.kind);
 }
 
 /** Runs the Worker's `scheduled` handler as the Cron Trigger would, and waits for its work. */
@@ -47,7 +50,7 @@ describe("reconciliation of holds", () => {
     const rider = await registerUser("rider");
     // What a request that died between its hold and its trip (or whose release failed) leaves.
     const tripId = unique("trip_lost");
-    await holdFare(env.DB, tripId, rider.user.id, USD(900), Date.now() - GRACE - 60_000);
+    await holdFare(env, tripId, rider.user.id, USD(900), Date.now() - GRACE - 60_000);
     expect(await walletOf(rider)).toMatchObject({ held: USD(900), available: USD(50_000 - 900) });
 
     await runCron();
@@ -64,9 +67,9 @@ describe("reconciliation of holds", () => {
     async () => {
       const rider = await registerUser("rider");
       const lost = unique("trip_lost");
-      await holdFare(env.DB, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
+      await holdFare(env, lost, rider.user.id, USD(800), Date.now() - GRACE - 1_000);
       const young = unique("trip_young");
-      await holdFare(env.DB, young, rider.user.id, USD(700), Date.now());
+      await holdFare(env, young, rider.user.id, USD(700), Date.now());
       const pickup = area(80);
       const active = await requestTrip(await registerUser("rider"), pickup, offset(pickup, 3));
 
@@ -138,22 +141,24 @@ describe("the ledger check", () => {
   it("reports an account whose lines break its rules and an entry whose lines do not sum to zero", async () => {
     const clean = await reconcile(env, config, Date.now());
     expect(clean.ledgerProblems).toEqual([]);
-    // Written past the posting code on purpose, as a bug or a hand edit would.
+    // Written past the posting code on purpose, as a bug or a hand edit would, in the ghost's partition.
     const now = Date.now();
     const ghost = unique("ghost");
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO ledger_accounts (id, kind, owner_id, created_at) VALUES (?, 'hold', ?, ?), (?, 'wallet', ?, ?), ` +
-          `('platform:revenue', 'platform', NULL, ?) ON CONFLICT DO NOTHING`,
-      ).bind(`hold:${ghost}`, ghost, now, `wallet:${ghost}`, ghost, now, now),
-      env.DB.prepare(
-        `INSERT INTO journal_entries (id, idempotency_key, kind, trip_id, data, created_at) VALUES ('je_neg', ?, ` +
-          `'release', NULL, NULL, ?), ('je_odd', ?, 'capture', NULL, NULL, ?)`,
-      ).bind(unique("k"), now, unique("k"), now),
-      env.DB.prepare(
-        `INSERT INTO journal_lines (entry_id, account_id, amount, currency, created_at) VALUES ('je_neg', ?, -300, ` +
-          `'USD', ?), ('je_neg', ?, 300, 'USD', ?), ('je_odd', 'platform:revenue', 5, 'USD', ?)`,
-      ).bind(`hold:${ghost}`, now, `wallet:${ghost}`, now, now),
+    const shard = ledgerOf(env, ghost);
+    await shard.batch([
+      shard
+        .prepare(
+          `INSERT INTO journal_entries (id, idempotency_key, owner_id, kind, trip_id, data, created_at) VALUES ` +
+            `('je_neg', ?, ?, 'release', NULL, NULL, ?), ('je_odd', ?, ?, 'capture', NULL, NULL, ?)`,
+        )
+        .bind(unique("k"), ghost, now, unique("k"), ghost, now),
+      shard
+        .prepare(
+          `INSERT INTO journal_lines (entry_id, owner_id, account_id, amount, currency, created_at) VALUES ` +
+            `('je_neg', ?1, ?2, -300, 'USD', ?4), ('je_neg', ?1, ?3, 300, 'USD', ?4), ` +
+            `('je_odd', ?1, 'platform:revenue', 5, 'USD', ?4)`,
+        )
+        .bind(ghost, `hold:${ghost}`, `wallet:${ghost}`, now),
     ]);
     const summary = await reconcile(env, config, Date.now());
     expect(summary.ledgerProblems).toContainEqual({

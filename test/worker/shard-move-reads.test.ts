@@ -1,13 +1,15 @@
-// Reads while a shard move runs (SHARD_MAP_PREVIOUS, db/shards.ts `shardHomes`): a room's archived
-// history and a user's notifications that the move has not copied yet are read where the previous
-// map put them, merged with what the new shard has, and an ack reaches the copy that stays; a
-// room's unread count is the union of what the two shards have.
+// Reads and changes while a shard move runs (SHARD_MAP_PREVIOUS, db/shards.ts `shardHomes`): a
+// room's archived history and a user's notifications that the move has not copied yet are read
+// where the previous map put them, merged with what the new shard has, and an ack reaches the copy
+// that stays; a room's unread count is the union of what the two shards have; an edit of a message
+// not copied yet reaches it, and the move carries the edited row.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
+import { archiveMessages, archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
 import { ackNotification, listNotifications } from "../../src/db/notifications";
 import { listVisibleRooms } from "../../src/db/rooms";
-import { bucketOf, shardHomes } from "../../src/db/shards";
+import { MOVED_TABLES, moveRows, targetUnder } from "../../src/db/shard-move";
+import { bucketOf, parseShardMap, shardHomes } from "../../src/db/shards";
 import { registerUser, unique } from "../helpers/api";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
@@ -125,5 +127,49 @@ describe("unread counts while a room's bucket moves", () => {
     expect(await unreadOf(moving)).toBe(7);
     // Without the previous map, only what the new shard has so far: what the union is for.
     expect(await unreadOf(moved)).toBe(5);
+  });
+});
+
+describe("an edit of a message the move has not copied yet", () => {
+  it("reaches the row in the old shard, and the move carries the edited row over", async () => {
+    const roomId = keyMovingAway("room");
+    await archive(oldShard, roomId, [1, 2], "before");
+    const edit = (seq: number, messageSeq: number, text: string) => ({
+      seq,
+      frame: JSON.stringify({
+        type: "edit",
+        seq,
+        edit: { roomId, messageSeq, text, editedAt: 5_000 + seq, userId: "usr_writer" },
+      }),
+    });
+    const [home, earlier] = shardHomes(moving, "chat", roomId);
+    await archiveMessages(home as D1Database, [edit(3, 1, "edited one")] as never, earlier ?? null);
+    expect((await archivedOriginal(shardHomes(moving, "chat", roomId), roomId, 1))?.text).toBe("edited one");
+
+    // The move of the room's bucket: the edited row, not the one from before the edit.
+    const db = (d1: D1Database) => ({
+      query: async <T extends Record<string, unknown>>(sql: string) => (await d1.prepare(sql).all<T>()).results,
+      run: async (statements: string[]) => {
+        await d1.batch(statements.map((s) => d1.prepare(s)));
+      },
+    });
+    await moveRows({
+      job: unique("move"),
+      source: { name: "SHARD_0", db: db(oldShard) },
+      targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
+      targets: new Map([["SHARD_1", db(newShard)]]),
+      pageSize: 50,
+      tables: MOVED_TABLES.filter((t) => t.name === "messages"),
+    });
+    const rows = await newShard
+      .prepare(`SELECT seq, text, change_seq FROM messages WHERE room_id = ? ORDER BY seq`)
+      .bind(roomId)
+      .all();
+    expect(rows.results).toEqual([
+      { seq: 1, text: "edited one", change_seq: 3 },
+      { seq: 2, text: "before 2", change_seq: null },
+    ]);
+    const left = await oldShard.prepare(`SELECT COUNT(*) AS n FROM messages WHERE room_id = ?`).bind(roomId).first("n");
+    expect(left).toBe(0);
   });
 });

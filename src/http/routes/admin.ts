@@ -9,10 +9,10 @@
  * force-cancel is decided by the trip's own object, so its record follows the cancel.
  */
 import { Hono } from "hono";
-import { findRefundAudit, insertedAudit, auditInsert, listAudit, writeAudit } from "../../db/audit";
+import { findRefundAudit, listAudit, writeAudit } from "../../db/audit";
 import { banAccount, unbanAccount } from "../../db/bans";
 import { revokeUserSessions } from "../../db/sessions";
-import { refundTrip, type RefundOutcome } from "../../db/refunds";
+import { refundFromLedger, refundTrip, type RefundOutcome } from "../../db/refunds";
 import { tripRefundKey } from "../../domain/refunds";
 import { type ApiError, badRequest, conflict, notFound, unwrap } from "../../errors";
 import {
@@ -165,32 +165,27 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const body = await readBody(c, RefundBody);
   const actorId = c.get("identity").userId;
   // 404 for an unknown trip; and a charge the trip room has not posted yet is posted first.
-  unwrap(await tripRoom(c.env, tripId).settle());
+  const trip = tripRoom(c.env, tripId);
+  unwrap(await trip.settle());
+  const { riderId } = unwrap(await trip.status());
   const ledgerKey = tripRefundKey(tripId, requestKey);
   const now = Date.now();
-  const outcome = await refundTrip(c.env.DB, { tripId, requestKey, amount: body.amount }, now, (refund, posted) => [
-    auditInsert(
-      c.env.DB,
-      {
-        at: now,
-        actorId,
-        action: "trip.refund",
-        target: { kind: "trip", id: tripId },
-        reason: body.reason,
-        details: { ledgerKey, refund },
-      },
-      posted,
-    ),
-  ]);
+  const outcome = await refundTrip(c.env, { tripId, riderId, requestKey, amount: body.amount }, now);
   if (outcome.status !== "posted" && outcome.status !== "duplicate") throw refusalError(outcome);
   if (outcome.status === "posted") {
-    const audit = insertedAudit(outcome.extra[0]);
-    if (!audit) throw new Error("a posted refund has no audit record");
+    // The ledger is in the rider's partition and the audit log in `DB`: the record follows the
+    // posting. Should it be lost between the two, the retry (same key) writes it (below).
+    const audit = await writeAudit(c.env.DB, refundAudit(actorId, body.reason, ledgerKey, outcome.refund));
     const answer: RefundResponse = { refund: outcome.refund, audit };
     return c.json(answer, 201);
   }
-  // The same key again: the first refund, as it was recorded.
-  const audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
+  // The same key again: the first refund, as it was recorded; or, if its record was lost after
+  // the posting, as the ledger has it, recorded now.
+  let audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
+  if (!audit) {
+    const posted = await refundFromLedger(c.env, riderId, outcome.ledgerKey);
+    if (posted) audit = await writeAudit(c.env.DB, refundAudit(actorId, body.reason, ledgerKey, posted));
+  }
   const recorded = Refund.safeParse(
     typeof audit?.details === "object" && audit.details !== null && "refund" in audit.details
       ? audit.details.refund
@@ -206,6 +201,18 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   const answer: RefundResponse = { refund: recorded.data, audit };
   return c.json(answer, 201);
 });
+
+/** The audit record of an operator's refund: findRefundAudit finds it by the ledger key. */
+function refundAudit(actorId: string, reason: string, ledgerKey: string, refund: Refund) {
+  return {
+    at: refund.createdAt,
+    actorId,
+    action: "trip.refund" as const,
+    target: { kind: "trip" as const, id: refund.tripId },
+    reason,
+    details: { ledgerKey, refund },
+  };
+}
 
 /** The answer to a refund the ledger refused: 409, or 400 for an amount in another currency. */
 function refusalError(refusal: Exclude<RefundOutcome, { status: "posted" | "duplicate" }>): ApiError {
@@ -235,7 +242,7 @@ adminRoutes.get("/admin/audit", async (c) => {
 adminRoutes.get("/admin/payouts", async (c) => {
   const query = readQuery(c, AdminPayoutListQuery);
   const rows = await listPayouts(
-    c.env.DB,
+    c.env,
     {
       ...(query.driverId === undefined ? {} : { driverId: query.driverId }),
       ...(query.status === undefined ? {} : { status: query.status }),
@@ -244,5 +251,8 @@ adminRoutes.get("/admin/payouts", async (c) => {
     query.before,
   );
   const last = rows.at(-1);
-  return c.json({ payouts: rows.map(toPayout), nextBefore: rows.length === query.limit && last ? last.seq : null });
+  return c.json({
+    payouts: rows.map(toPayout),
+    nextBefore: rows.length >= query.limit && last ? last.createdAt : null,
+  });
 });

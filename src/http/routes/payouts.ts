@@ -30,7 +30,7 @@ payoutRoutes.post("/payouts", requireAccount, async (c) => {
   if (key === undefined) throw badRequest("a payout needs an Idempotency-Key header");
   const { amount } = await readOptionalBody(c, PayoutBody);
   const { payout, replayed } = await requestPayout(
-    c.env.DB,
+    c.env,
     c.get("config"),
     { driverId: c.get("identity").userId, idempotencyKey: key, amount },
     Date.now(),
@@ -40,16 +40,19 @@ payoutRoutes.post("/payouts", requireAccount, async (c) => {
 
 payoutRoutes.get("/payouts", async (c) => {
   const query = readQuery(c, PayoutListQuery);
-  const rows = await listPayouts(c.env.DB, { driverId: c.get("identity").userId }, query.limit, query.before);
+  const rows = await listPayouts(c.env, { driverId: c.get("identity").userId }, query.limit, query.before);
   const last = rows.at(-1);
-  return c.json({ payouts: rows.map(toPayout), nextBefore: rows.length === query.limit && last ? last.seq : null });
+  return c.json({
+    payouts: rows.map(toPayout),
+    nextBefore: rows.length >= query.limit && last ? last.createdAt : null,
+  });
 });
 
 payoutRoutes.get("/payouts/balance", async (c) => {
   const config = c.get("config");
   const now = Date.now();
   const standing = await payoutBalanceOf(
-    c.env.DB,
+    c.env,
     c.get("identity").userId,
     config.FARE_CURRENCY,
     now - config.PAYOUT_HOLD_MS,

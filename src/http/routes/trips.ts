@@ -199,17 +199,26 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const now = Date.now();
   // The quote's fare is held on the wallet before anything else (402 insufficient_funds), so of
   // several requests at once only those the balance covers go on (db/postings.ts says how). The
-  // same transaction claims the rider's one active-trip slot if the hold went through, and
-  // records the Idempotency-Key if the claim did. The hold is given back if the request goes no
-  // further; the trip room settles it when the trip ends.
-  const [claim] = await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now, (holdPosted) => [
-    ...claimStatements(c.env.DB, riderId, tripId, now, key, holdPosted),
-    recordRequestStatement(c.env.DB, riderId, tripId, now, holdPosted),
-  ]);
+  // hold is in the rider's partition; then one transaction in `DB` claims the rider's one
+  // active-trip slot, and records the Idempotency-Key if the claim took. The hold is given back if
+  // the request goes no further; the trip room settles it when the trip ends. A crash between the
+  // hold and the claim leaves a hold with no trip, which the reconciliation gives back
+  // (payments/reconcile.ts, "unknown_trip").
+  await placeHold(c.env, tripId, riderId, stored.quote.fare, now);
   const giveBack = () =>
-    releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
+    releaseHold(c.env, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
       logHoldLeak(tripId, err),
     );
+  let claim: D1Result | undefined;
+  try {
+    [claim] = await c.env.DB.batch([
+      ...claimStatements(c.env.DB, riderId, tripId, now, key),
+      recordRequestStatement(c.env.DB, riderId, tripId, now),
+    ]);
+  } catch (err) {
+    await giveBack();
+    throw err;
+  }
   if ((claim?.meta.changes ?? 0) !== 1) {
     // The slot is taken: by a trip that may have ended since, or by a twin of this request.
     let twin: Trip | null;
@@ -292,11 +301,11 @@ async function scheduleTrip(
   const tripId = newId("trip");
   const now = Date.now();
   const holdNow = scheduledAt - config.SCHEDULE_HOLD_LEAD_MS <= now;
-  if (holdNow) await placeHold(c.env.DB, tripId, riderId, stored.quote.fare, now);
+  if (holdNow) await placeHold(c.env, tripId, riderId, stored.quote.fare, now);
   // The trip holds nothing until it exists: a request that goes no further gives the hold back.
   const giveBack = async () => {
     if (holdNow)
-      await releaseHold(c.env.DB, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
+      await releaseHold(c.env, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
         logHoldLeak(tripId, err),
       );
   };

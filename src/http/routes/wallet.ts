@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import { chargeOf, entryByKey, type StoredEntry } from "../../db/journal-entries";
+import { ledgerOf } from "../../db/ledger-statements";
 import { tippedSoFar, tipTrip, type TipOutcome } from "../../db/tips";
 import { chargeKey } from "../../domain/charges";
 import { tipBound, tipKey, tipWindowOpen } from "../../domain/tips";
@@ -49,12 +50,12 @@ function toTopUp(row: TopUpRow): TopUp {
 }
 
 walletRoutes.get("/wallet", async (c) => {
-  return c.json({ wallet: await walletOf(c.env.DB, c.get("identity").userId, c.get("config").FARE_CURRENCY) });
+  return c.json({ wallet: await walletOf(c.env, c.get("identity").userId, c.get("config").FARE_CURRENCY) });
 });
 
 walletRoutes.get("/wallet/transactions", async (c) => {
   const query = readQuery(c, TransactionListQuery);
-  const transactions = await listTransactions(c.env.DB, c.get("identity").userId, query.limit, query.before);
+  const transactions = await listTransactions(c.env, c.get("identity").userId, query.limit, query.before);
   const last = transactions.at(-1);
   return c.json({ transactions, nextBefore: transactions.length === query.limit && last ? Number(last.id) : null });
 });
@@ -99,7 +100,7 @@ walletRoutes.post("/wallet/top-ups", requireRole("rider"), requireAccount, async
   if (row.providerRef === null) {
     const started = await provider.startTopUp({ topUpId: row.id, userId, amount });
     await setTopUpProviderRef(c.env.DB, row.id, started.providerRef, started.clientSecret, Date.now());
-    if (started.event) await applyProviderEvent(c.env.DB, started.event, Date.now());
+    if (started.event) await applyProviderEvent(c.env, started.event, Date.now());
   }
   const current = await findTopUp(c.env.DB, row.id);
   return c.json({ topUp: toTopUp(current ?? row) }, 201);
@@ -109,7 +110,7 @@ walletRoutes.post("/wallet/top-ups", requireRole("rider"), requireAccount, async
 walletRoutes.post("/payments/webhook", async (c) => {
   const raw = await c.req.text();
   const event = await paymentProvider(c.get("config")).readWebhook(raw, c.req.raw.headers, Date.now());
-  const outcome = await applyProviderEvent(c.env.DB, event, Date.now());
+  const outcome = await applyProviderEvent(c.env, event, Date.now());
   return c.json({ received: true, outcome });
 });
 
@@ -141,20 +142,20 @@ function toReceipt(tripId: string, entry: StoredEntry, tips: number): Receipt {
 walletRoutes.get("/trips/:id/receipt", async (c) => {
   const tripId = readId(c);
   const identity = c.get("identity");
-  let charge = await chargeOf(c.env.DB, tripId);
+  let charge = await chargeOf(c.env, identity.userId, tripId);
   if (!charge) {
     const stub = tripRoom(c.env, tripId);
     const trip = unwrap(await stub.get(identity));
     if (trip.status !== "completed" && !(trip.status === "cancelled" && trip.cancellationFee))
       throw conflict(`the trip is ${trip.status}: there is no receipt until it is completed or a fee is charged`);
     unwrap(await stub.settle());
-    charge = await chargeOf(c.env.DB, tripId);
+    charge = await chargeOf(c.env, identity.userId, tripId);
     if (!charge) throw new ApiError(503, "internal", "the receipt is not ready yet; try again shortly");
   }
   if (identity.userId !== charge.data?.riderId && identity.userId !== charge.data?.driverId)
     throw forbidden("only the trip's rider and driver may see its receipt");
-  const driverId = charge.data?.driverId;
-  const tips = driverId ? await tippedSoFar(c.env.DB, tripId, driverId, charge.data?.charge.currency ?? "") : 0;
+  const { driverId, riderId, charge: fare } = charge.data;
+  const tips = driverId ? await tippedSoFar(c.env, tripId, riderId, fare.currency) : 0;
   return c.json({ receipt: toReceipt(tripId, charge, tips) });
 });
 
@@ -181,7 +182,7 @@ walletRoutes.post("/trips/:id/tip", requireRole("rider"), async (c) => {
   const now = Date.now();
   if (
     !tipWindowOpen(trip.updatedAt, now, config.TIP_WINDOW_MS) &&
-    !(await entryByKey(c.env.DB, tipKey(tripId, requestKey)))
+    !(await entryByKey(ledgerOf(c.env, identity.userId), tipKey(tripId, requestKey)))
   )
     throw new ApiError(409, "tip_window_closed", "the time to tip this trip is over", {
       completedAt: trip.updatedAt,
@@ -189,13 +190,13 @@ walletRoutes.post("/trips/:id/tip", requireRole("rider"), async (c) => {
     });
   // The bound is a share of the fare charged: the trip room posts the capture behind completion, so settle it now.
   unwrap(await stub.settle());
-  const capture = await entryByKey(c.env.DB, chargeKey(tripId, "capture"));
+  const capture = await entryByKey(ledgerOf(c.env, identity.userId), chargeKey(tripId, "capture"));
   if (!capture?.data) throw new ApiError(503, "internal", "the trip's charge is not posted yet; try again shortly");
   const fare = capture.data.charge;
   if (amount.currency !== fare.currency) throw badRequest(`the trip was charged in ${fare.currency}`, { fare });
   const bound = tipBound(fare.amount, { maxPercent: config.TIP_MAX_PERCENT, maxMinor: config.TIP_MAX_MINOR });
   const outcome = await tipTrip(
-    c.env.DB,
+    c.env,
     { tripId, requestKey, riderId: identity.userId, driverId: trip.driverId, amount, bound },
     now,
   );
@@ -227,7 +228,7 @@ function tipRefusal(refusal: Extract<TipOutcome, { status: "over_bound" | "insuf
 walletRoutes.get("/earnings", requireRole("driver"), async (c) => {
   const { from, to } = readQuery(c, EarningsQuery);
   const { trips, ...earnings } = await earningsOf(
-    c.env.DB,
+    c.env,
     c.get("identity").userId,
     c.get("config").FARE_CURRENCY,
     from,

@@ -1,0 +1,173 @@
+/**
+ * The ledger in each user's partition (src/db/postings.ts, domain/ledger-legs): money between a
+ * rider and a driver whose money lives in different shards is posted as two legs linked through
+ * the transit account; a stop between the legs leaves the money in transit, explained by a pending
+ * transfer, until a retry or the reconciliation posts the second leg, once; the check reports
+ * transit money nothing explains; and while a shard move takes a user's bucket elsewhere, their
+ * money is neither read nor written.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { ledgerProblems } from "../../src/db/ledger-checks";
+import { ledgerOf } from "../../src/db/ledger-statements";
+import { completeLegs, firstLegOf, postEntry } from "../../src/db/postings";
+import { shardBindingFor } from "../../src/db/shards";
+import { earningsOf, walletOf } from "../../src/db/wallet-views";
+import { Account } from "../../src/domain/ledger-entries";
+import { legKey } from "../../src/domain/ledger-legs";
+import { tipEntry } from "../../src/domain/tips";
+import { topUpEntry } from "../../src/domain/wallet-entries";
+import { reconcile } from "../../src/payments/reconcile";
+import { unique } from "../helpers/api";
+import { USD } from "../helpers/ledger";
+
+const config = loadConfig(env);
+
+/** A fresh user id whose money lives in `binding` (ids are random: each try lands in a shard at even odds). */
+function idIn(binding: string): string {
+  for (let i = 0; i < 200; i++) {
+    const id = unique("usr");
+    if (shardBindingFor(env, "ledger", id) === binding) return id;
+  }
+  throw new Error(`no id landed in ${binding}`);
+}
+
+/** A rider in SHARD_0 with `funds` in their wallet, and a driver in SHARD_1. */
+async function riderAndDriverApart(funds: number): Promise<{ riderId: string; driverId: string }> {
+  const riderId = idIn("SHARD_0");
+  const driverId = idIn("SHARD_1");
+  expect(await postEntry(env, topUpEntry(unique("tu"), riderId, USD(funds), "sandbox"), Date.now())).toBe("posted");
+  return { riderId, driverId };
+}
+
+/** The balance of `account` in one shard, from its lines. */
+async function balanceIn(db: D1Database, account: string): Promise<number> {
+  const row = await db
+    .prepare(`SELECT COALESCE(SUM(amount), 0) AS b FROM journal_lines WHERE account_id = ?`)
+    .bind(account)
+    .first<{ b: number }>();
+  return row?.b ?? 0;
+}
+
+async function transferStatus(riderId: string, entryKey: string, driverId: string): Promise<string | undefined> {
+  const row = await ledgerOf(env, riderId)
+    .prepare(`SELECT status FROM ledger_transfers WHERE leg_key = ?`)
+    .bind(legKey(entryKey, driverId))
+    .first<{ status: string }>();
+  return row?.status;
+}
+
+const earnings = async (driverId: string) => (await earningsOf(env, driverId, "USD", 0, Date.now() + 1)).net;
+
+describe("money between two partitions", () => {
+  it("posts a rider's tip to a driver in another shard as two legs, each read in its owner's shard", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(5_000);
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(300));
+    expect(await postEntry(env, tip, Date.now())).toBe("posted");
+
+    const riderShard = ledgerOf(env, riderId);
+    const driverShard = ledgerOf(env, driverId);
+    expect(await walletOf(env, riderId, "USD")).toMatchObject({ available: USD(4_700) });
+    expect(await earnings(driverId)).toEqual(USD(300));
+    // The rider's leg sends 300 into transit; the driver's takes it out: nothing is left in flight.
+    expect(await balanceIn(riderShard, Account.transit)).toBeGreaterThanOrEqual(300);
+    expect(await balanceIn(riderShard, Account.earnings(driverId))).toBe(0);
+    expect(await balanceIn(driverShard, Account.wallet(riderId))).toBe(0);
+    expect(await transferStatus(riderId, tip.key, driverId)).toBe("done");
+    expect(await ledgerProblems(env)).toEqual([]);
+
+    // A replay posts nothing on either side.
+    expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
+    expect(await walletOf(env, riderId, "USD")).toMatchObject({ available: USD(4_700) });
+    expect(await earnings(driverId)).toEqual(USD(300));
+  });
+
+  it("leaves the money in transit after a stop between the legs; a retry posts the second leg once", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(1_000);
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(250));
+    // Step one alone, as a request that died right after its first batch leaves it.
+    const leg = firstLegOf(env, tip, Date.now());
+    await leg.d1.batch(leg.statements);
+    expect(await walletOf(env, riderId, "USD")).toMatchObject({ available: USD(750) });
+    expect(await earnings(driverId)).toEqual(USD(0));
+    expect(await transferStatus(riderId, tip.key, driverId)).toBe("pending");
+    // The money in transit is what the pending transfer carries: not a problem.
+    expect(await ledgerProblems(env)).toEqual([]);
+
+    expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
+    expect(await earnings(driverId)).toEqual(USD(250));
+    expect(await transferStatus(riderId, tip.key, driverId)).toBe("done");
+    // Driving it again changes nothing.
+    await completeLegs(env, leg, "posted", Date.now());
+    expect(await earnings(driverId)).toEqual(USD(250));
+    expect(await ledgerProblems(env)).toEqual([]);
+  });
+
+  it("has the reconciliation post a second leg left pending past its grace, once", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(1_000);
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(120));
+    const young = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(30));
+    // Two requests that died after their first leg: one two minutes ago, one just now.
+    const old = firstLegOf(env, tip, Date.now() - 120_000);
+    await old.d1.batch(old.statements);
+    const recent = firstLegOf(env, young, Date.now());
+    await recent.d1.batch(recent.statements);
+
+    // The young one is within its grace: its posting is still given the chance to finish it.
+    const run = await reconcile(env, config, Date.now());
+    expect(run.transfersCompleted).toBeGreaterThanOrEqual(1);
+    expect(await earnings(driverId)).toEqual(USD(120));
+    expect(await transferStatus(riderId, tip.key, driverId)).toBe("done");
+    expect(await transferStatus(riderId, young.key, driverId)).toBe("pending");
+    expect(run.ledgerProblems).toEqual([]);
+    const again = await reconcile(env, config, Date.now() + 120_000);
+    expect(await transferStatus(riderId, young.key, driverId)).toBe("done");
+    expect(await earningsOf(env, driverId, "USD", 0, Date.now() + 200_000)).toMatchObject({ net: USD(150) });
+    expect(again.ledgerProblems).toEqual([]);
+  });
+
+  it("reports money in transit that no pending transfer explains", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(1_000);
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(90));
+    const leg = firstLegOf(env, tip, Date.now() - 120_000);
+    await leg.d1.batch(leg.statements);
+    // A transfer marked done whose leg never arrived: 90 lost between the shards.
+    const mark = (status: string) =>
+      leg.d1
+        .prepare(`UPDATE ledger_transfers SET status = ? WHERE leg_key = ?`)
+        .bind(status, legKey(tip.key, driverId))
+        .run();
+    await mark("done");
+    expect(await ledgerProblems(env)).toEqual([{ kind: "transit_mismatch", currency: "USD", transit: 90, pending: 0 }]);
+
+    // Put right, as an operator would: pending again, and the sweep posts the leg.
+    await mark("pending");
+    await reconcile(env, config, Date.now());
+    expect(await earnings(driverId)).toEqual(USD(90));
+    expect(await ledgerProblems(env)).toEqual([]);
+  });
+});
+
+describe("a shard move", () => {
+  it("refuses the money of users whose bucket is moving (503), and serves everyone else's", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(800);
+    // SHARD_1's buckets were SHARD_0's before this move: its users' money may be in either.
+    const moving = { ...env, SHARD_MAP_PREVIOUS: "0-1023:SHARD_0" } as Env;
+    await expect(walletOf(moving, driverId, "USD")).rejects.toMatchObject({ status: 503 });
+    await expect(
+      postEntry(moving, topUpEntry(unique("tu"), driverId, USD(10), "sandbox"), Date.now()),
+    ).rejects.toMatchObject({ status: 503 });
+    expect(await walletOf(moving, riderId, "USD")).toMatchObject({ available: USD(800) });
+
+    // A tip from the rider (not moving) to the driver (moving): the rider's leg goes in, the
+    // driver's waits in transit until the move is over, then arrives.
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(100));
+    expect(await postEntry(moving, tip, Date.now())).toBe("posted");
+    expect(await walletOf(moving, riderId, "USD")).toMatchObject({ available: USD(700) });
+    expect(await transferStatus(riderId, tip.key, driverId)).toBe("pending");
+    expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
+    expect(await earnings(driverId)).toEqual(USD(100));
+    expect(await ledgerProblems(env)).toEqual([]);
+  });
+});
