@@ -50,8 +50,8 @@ export type MovedTable = {
   merge?: Record<string, "first" | "max">;
   /**
    * A column the Worker moves forward whenever it changes a row (a payout's `updated_at`, a
-   * transfer's `done_at`, a message's `change_seq`): a copy replaces the target's row only with a newer one, and a source
-   * row changed after its copy is copied again before it is deleted.
+   * transfer's `done_at`, a message's `change_seq`): a copy replaces the target's row only with a
+   * newer one, and a source row changed after its copy is copied again before it is deleted.
    */
   newerBy?: string;
   /**
