@@ -106,9 +106,16 @@ const countedEnvs = new WeakMap();
 function counted(env) {
   let out = countedEnvs.get(env);
   if (!out) {
+    // Every D1 binding: the directory `DB` and the partitions (`SHARD_0`, …: the chat archive,
+    // notifications, sessions, the ledger), each round trip to any of them a "d1 round trip".
+    const databases = Object.fromEntries(
+      Object.entries(env)
+        .filter(([, value]) => typeof value?.prepare === "function" && typeof value?.batch === "function")
+        .map(([name, value]) => [name, countedDatabase(value)]),
+    );
     out = {
       ...env,
-      DB: countedDatabase(env.DB),
+      ...databases,
       TRIP_ROOM: countedNamespace(env.TRIP_ROOM, "trip"),
       DRIVER_SESSION: countedNamespace(env.DRIVER_SESSION, "driver"),
       GEO_CELL: countedNamespace(env.GEO_CELL, "cell"),

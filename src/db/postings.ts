@@ -41,6 +41,10 @@ import type { SqlCondition } from "./sql-condition";
  * An entry's first leg, ready for a batch in the lead owner's shard: its statements (the guarded
  * entry insert first, then its lines and the transfer rows of the following legs, each only if
  * the entry went in), the shard, and the following legs to post once the batch has run.
+ *
+ * A following leg whose owner's money is in the same database goes in the same batch instead,
+ * only if the first leg went in: one transaction for both, so no transfer is recorded and no
+ * second round trip made (with N shards, one pair in N).
  */
 export type FirstLeg = {
   d1: D1Database;
@@ -52,20 +56,36 @@ export type FirstLeg = {
 };
 
 export function firstLegOf(env: Env, entry: Entry, now: number, alsoIf?: SqlCondition): FirstLeg {
-  const [first, ...following] = legsOf(entry);
+  const [first, ...others] = legsOf(entry);
   if (!first) throw new RangeError(`entry ${entry.key} has no lines`);
   const d1 = ledgerOf(env, first.owner);
   const entryId = newId("je");
   const { entryInsert, lines } = postStatements(d1, first.entry, entryId, first.owner, now, alsoIf);
+  const together = others.filter((leg) => sameDatabase(env, leg.owner, d1));
+  const following = others.filter((leg) => !together.includes(leg));
+  const firstPosted = { sql: "EXISTS (SELECT 1 FROM journal_entries WHERE id = ?)", params: [entryId] };
+  const alongside = together.flatMap((leg) => {
+    const posted = postStatements(d1, leg.entry, newId("je"), leg.owner, now, firstPosted);
+    return [posted.entryInsert, ...posted.lines];
+  });
   const transfers = following.map((leg) => transferStatement(d1, entryId, first, leg, now));
   return {
     d1,
     owner: first.owner,
     key: entry.key,
     entryId,
-    statements: [entryInsert, ...lines, ...transfers],
+    statements: [entryInsert, ...lines, ...alongside, ...transfers],
     following,
   };
+}
+
+/** Whether `owner`'s money is in `d1` now (not while a move takes their bucket elsewhere). */
+function sameDatabase(env: Env, owner: string, d1: D1Database): boolean {
+  try {
+    return ledgerOf(env, owner) === d1;
+  } catch {
+    return false;
+  }
 }
 
 /**

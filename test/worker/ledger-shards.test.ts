@@ -1,7 +1,7 @@
 /**
  * The ledger in each user's partition (src/db/postings.ts, domain/ledger-legs): money between a
  * rider and a driver whose money lives in different shards is posted as two legs linked through
- * the transit account; a stop between the legs leaves the money in transit, explained by a pending
+ * the transit account (in one transaction when they share a shard); a stop between the legs leaves the money in transit, explained by a pending
  * transfer, until a retry or the reconciliation posts the second leg, once; the check reports
  * transit money nothing explains; and while a shard move takes a user's bucket elsewhere, their
  * money is neither read nor written.
@@ -81,6 +81,30 @@ describe("money between two partitions", () => {
     expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
     expect(await walletOf(env, riderId, "USD")).toMatchObject({ available: USD(4_700) });
     expect(await earnings(driverId)).toEqual(USD(300));
+  });
+
+  it("posts both legs in one transaction when rider and driver share a shard, with no transfer", async () => {
+    const riderId = idIn("SHARD_1");
+    const driverId = idIn("SHARD_1");
+    await postEntry(env, topUpEntry(unique("tu"), riderId, USD(1_000), "sandbox"), Date.now());
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(400));
+    expect(await postEntry(env, tip, Date.now())).toBe("posted");
+    expect(await walletOf(env, riderId, "USD")).toMatchObject({ available: USD(600) });
+    expect(await earnings(driverId)).toEqual(USD(400));
+    const shard = ledgerOf(env, riderId);
+    const legs = await shard
+      .prepare(`SELECT owner_id AS owner FROM journal_entries WHERE idempotency_key IN (?, ?) ORDER BY owner_id`)
+      .bind(tip.key, legKey(tip.key, driverId))
+      .all<{ owner: string }>();
+    expect(legs.results.map((r) => r.owner).sort()).toEqual([driverId, riderId].sort());
+    expect(await transferStatus(riderId, tip.key, driverId)).toBeUndefined();
+    // Refused as a whole: a tip the wallet no longer covers posts neither leg.
+    const over = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(700));
+    expect(await postEntry(env, over, Date.now())).toBe("refused");
+    expect(await earnings(driverId)).toEqual(USD(400));
+    expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
+    expect(await earnings(driverId)).toEqual(USD(400));
+    expect(await ledgerProblems(env)).toEqual([]);
   });
 
   it("leaves the money in transit after a stop between the legs; a retry posts the second leg once", async () => {
