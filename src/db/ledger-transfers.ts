@@ -74,6 +74,14 @@ export async function pendingTransfersOf(d1: D1Database, entryKey: string): Prom
 }
 
 /**
+ * Posts what is still pending of the entry keyed `entryKey` (its first leg in `from`): for a replay
+ * that finds the entry posted, so that its second leg does not wait for the reconciliation.
+ */
+export async function finishTransfers(env: Env, from: D1Database, entryKey: string, now: number): Promise<void> {
+  await driveTransfers(env, from, await pendingTransfersOf(from, entryKey), now);
+}
+
+/**
  * Posts each pending leg in its owner's shard, then marks it done in `from`, the shard of its
  * first leg. Either step may be repeated: the leg's key makes a second posting a no-op, and the
  * mark only moves `pending` to `done`. A leg that cannot be posted now (its owner's money is
@@ -97,15 +105,7 @@ export async function driveTransfers(
         .run();
       posted++;
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "warn",
-          where: "ledger",
-          event: "transfer_deferred",
-          legKey: leg.entry.key,
-          message: (err as Error).message,
-        }),
-      );
+      logDeferred({ legKey: leg.entry.key, message: (err as Error).message });
     }
   }
   return posted;
@@ -118,15 +118,32 @@ export async function driveTransfers(
  */
 export async function drivePendingTransfers(env: Env, before: number, limit: number, now: number): Promise<number> {
   let driven = 0;
-  for (const { db } of allShards(env)) {
-    const rows = await db
-      .prepare(
-        `SELECT from_owner_id, to_owner_id, leg FROM ledger_transfers
-          WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?`,
-      )
-      .bind(before, limit)
-      .all<TransferRow>();
-    driven += await driveTransfers(env, db, rows.results.map(pendingOf), now);
+  for (const { binding, db } of allShards(env)) {
+    // One shard that cannot be read, or one row that does not parse, must not hold up the others.
+    try {
+      const rows = await db
+        .prepare(
+          `SELECT from_owner_id, to_owner_id, leg FROM ledger_transfers
+            WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?`,
+        )
+        .bind(before, limit)
+        .all<TransferRow>();
+      const pending: PendingTransfer[] = [];
+      for (const row of rows.results) {
+        try {
+          pending.push(pendingOf(row));
+        } catch (err) {
+          logDeferred({ shard: binding, message: `a transfer row does not parse: ${(err as Error).message}` });
+        }
+      }
+      driven += await driveTransfers(env, db, pending, now);
+    } catch (err) {
+      logDeferred({ shard: binding, message: (err as Error).message });
+    }
   }
   return driven;
+}
+
+function logDeferred(fields: Record<string, unknown>): void {
+  console.error(JSON.stringify({ level: "warn", where: "ledger", event: "transfer_deferred", ...fields }));
 }

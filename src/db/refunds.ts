@@ -21,6 +21,7 @@ import type { Money } from "../domain/fare";
 import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey } from "./journal-entries";
 import { ledgerOf } from "./ledger-statements";
+import { finishTransfers } from "./ledger-transfers";
 import { completeLegs, countPosting, firstLegOf } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 
@@ -83,7 +84,11 @@ export async function refundTrip(env: Env, request: RefundRequest, now: number):
   const key = tripRefundKey(request.tripId, request.requestKey);
   const d1 = ledgerOf(env, request.riderId);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (await entryByKey(d1, key)) return { status: "duplicate", ledgerKey: key };
+    if (await entryByKey(d1, key)) {
+      // A replay after a stop between the legs: the driver's leg goes in now, not at the next sweep.
+      await finishTransfers(env, d1, key, now);
+      return { status: "duplicate", ledgerKey: key };
+    }
     const charge = await chargeOf(env, request.riderId, request.tripId);
     if (!charge?.data) return { status: "not_charged" };
     const data = charge.data;
@@ -138,8 +143,15 @@ export async function refundTrip(env: Env, request: RefundRequest, now: number):
  * the driver's and the commission's shares are its legs' lines; what was refunded in all and what
  * was left, the trip's refunds up to and including it.
  */
-export async function refundFromLedger(env: Env, riderId: string, key: string): Promise<Refund | undefined> {
+export async function refundFromLedger(
+  env: Env,
+  riderId: string,
+  key: string,
+  now: number,
+): Promise<Refund | undefined> {
   const d1 = ledgerOf(env, riderId);
+  // The driver's share is read from their leg: post it first if the stop left it pending.
+  await finishTransfers(env, d1, key, now);
   const stored = await entryByKey(d1, key);
   if (!stored?.data || stored.tripId === null) return undefined;
   const data = stored.data;

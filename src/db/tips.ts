@@ -16,6 +16,7 @@ import type { Money } from "../domain/fare";
 import { tipEntry, tipKey } from "../domain/tips";
 import { entryByKey } from "./journal-entries";
 import { ledgerOf } from "./ledger-statements";
+import { finishTransfers } from "./ledger-transfers";
 import { completeLegs, countPosting, firstLegOf } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 import { walletOf } from "./wallet-views";
@@ -102,7 +103,11 @@ async function recordedTip(env: Env, request: TipRequest, key: string): Promise<
 export async function tipTrip(env: Env, request: TipRequest, now: number): Promise<TipOutcome> {
   const key = tipKey(request.tripId, request.requestKey);
   const earlier = await recordedTip(env, request, key);
-  if (earlier) return { status: "duplicate", tip: earlier };
+  if (earlier) {
+    // A replay after a stop between the legs: the driver's leg goes in now, not at the next sweep.
+    await finishTransfers(env, ledgerOf(env, request.riderId), key, now);
+    return { status: "duplicate", tip: earlier };
+  }
   const { currency } = request.amount;
   const entry = tipEntry(key, request.tripId, request.riderId, request.driverId, request.amount);
   const total = tippedSql(request.tripId, request.riderId, currency);

@@ -233,8 +233,23 @@ export async function retryStuckPayouts(env: Env, config: Config, now: number): 
   const summary: PayoutRetrySummary = { retried: 0, paid: 0, failed: 0, pending: 0 };
   for (const payout of await stuckPayouts(env, now - config.PAYOUT_RETRY_AFTER_MS, MAX_RETRIES_PER_RUN)) {
     summary.retried++;
-    const after = await sendPayout(env, config, payout, now);
-    summary[after.status]++;
+    // One payout that cannot settle now (its driver's money is being moved, 503) must not hold up
+    // the rest; it stays pending, and the provider answers its key with the same transfer next time.
+    try {
+      const after = await sendPayout(env, config, payout, now);
+      summary[after.status]++;
+    } catch (err) {
+      summary.pending++;
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          where: "payouts",
+          event: "retry_deferred",
+          payoutId: payout.id,
+          reason: String(err),
+        }),
+      );
+    }
   }
   return summary;
 }

@@ -13,10 +13,11 @@ import { ledgerProblems } from "../../src/db/ledger-checks";
 import { ledgerOf } from "../../src/db/ledger-statements";
 import { completeLegs, firstLegOf, postEntry } from "../../src/db/postings";
 import { shardBindingFor } from "../../src/db/shards";
+import { tipTrip } from "../../src/db/tips";
 import { earningsOf, walletOf } from "../../src/db/wallet-views";
 import { Account } from "../../src/domain/ledger-entries";
 import { legKey } from "../../src/domain/ledger-legs";
-import { tipEntry } from "../../src/domain/tips";
+import { tipEntry, tipKey } from "../../src/domain/tips";
 import { topUpEntry } from "../../src/domain/wallet-entries";
 import { reconcile } from "../../src/payments/reconcile";
 import { unique } from "../helpers/api";
@@ -126,6 +127,25 @@ describe("money between two partitions", () => {
     await completeLegs(env, leg, "posted", Date.now());
     expect(await earnings(driverId)).toEqual(USD(250));
     expect(await ledgerProblems(env)).toEqual([]);
+  });
+
+  it("has a replayed tip post the driver's leg that a stop left pending", async () => {
+    const { riderId, driverId } = await riderAndDriverApart(1_000);
+    const tripId = unique("trip");
+    const requestKey = unique("key");
+    const key = tipKey(tripId, requestKey);
+    const leg = firstLegOf(env, tipEntry(key, tripId, riderId, driverId, USD(75)), Date.now());
+    await leg.d1.batch(leg.statements);
+    expect(await earnings(driverId)).toEqual(USD(0));
+
+    const replay = await tipTrip(
+      env,
+      { tripId, requestKey, riderId, driverId, amount: USD(75), bound: 500 },
+      Date.now(),
+    );
+    expect(replay).toMatchObject({ status: "duplicate", tip: { amount: USD(75), tipped: USD(75) } });
+    expect(await earnings(driverId)).toEqual(USD(75));
+    expect(await transferStatus(riderId, key, driverId)).toBe("done");
   });
 
   it("has the reconciliation post a second leg left pending past its grace, once", async () => {

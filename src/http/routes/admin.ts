@@ -183,7 +183,7 @@ adminRoutes.post("/admin/trips/:id/refund", async (c) => {
   // the posting, as the ledger has it, recorded now.
   let audit = await findRefundAudit(c.env.DB, tripId, outcome.ledgerKey);
   if (!audit) {
-    const posted = await refundFromLedger(c.env, riderId, outcome.ledgerKey);
+    const posted = await refundFromLedger(c.env, riderId, outcome.ledgerKey, now);
     if (posted) audit = await writeAudit(c.env.DB, refundAudit(actorId, body.reason, ledgerKey, posted));
   }
   const recorded = Refund.safeParse(
