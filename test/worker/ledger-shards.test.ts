@@ -1,10 +1,10 @@
 /**
  * The ledger in each user's partition (src/db/postings.ts, domain/ledger-legs): money between a
  * rider and a driver whose money lives in different shards is posted as two legs linked through
- * the transit account (in one transaction when they share a shard); a stop between the legs leaves the money in transit, explained by a pending
- * transfer, until a retry or the reconciliation posts the second leg, once; the check reports
- * transit money nothing explains; and while a shard move takes a user's bucket elsewhere, their
- * money is neither read nor written.
+ * the transit account (in one transaction when they share a shard); a stop between the legs
+ * leaves the money in transit, explained by a pending transfer, until a retry or the
+ * reconciliation posts the second leg, once; the check reports transit money nothing explains;
+ * and while a shard move takes a user's bucket elsewhere, their money is neither read nor written.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
