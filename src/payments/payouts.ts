@@ -33,6 +33,9 @@ import { paymentProvider, paymentProviderNamed } from "./provider";
 /** The cron of wrangler.toml's `[triggers]` that runs the scheduled payouts; the other reconciles. */
 export const PAYOUT_CRON = "0 3 * * *";
 
+/** How the scheduled run's payout keys start; a driver's own key may not (http/routes/payouts.ts). */
+export const SCHEDULED_KEY_PREFIX = "scheduled:";
+
 /** Pending payouts the cron tries again per run at most. */
 const MAX_RETRIES_PER_RUN = 50;
 
@@ -195,7 +198,7 @@ export async function runScheduledPayouts(env: Env, config: Config, scheduledTim
         env,
         {
           driverId: driver.driverId,
-          idempotencyKey: `scheduled:${scheduledTime}`,
+          idempotencyKey: `${SCHEDULED_KEY_PREFIX}${scheduledTime}`,
           trigger: "scheduled",
           amount: { amount: driver.available, currency },
           provider: paymentProvider(config).name,

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { listPayouts, payoutBalanceOf } from "../../db/payouts";
 import { badRequest } from "../../errors";
-import { requestPayout, toPayout } from "../../payments/payouts";
+import { requestPayout, SCHEDULED_KEY_PREFIX, toPayout } from "../../payments/payouts";
 import { PayoutBody, PayoutListQuery, type PayoutBalance } from "../../protocol/payouts";
 import { requireAccount, requireRole, requireUser } from "../auth-middleware";
 import type { AppEnv } from "../context";
@@ -28,6 +28,10 @@ payoutRoutes.use("/payouts/*", requireUser, requireRole("driver"));
 payoutRoutes.post("/payouts", requireAccount, async (c) => {
   const key = readIdempotencyKey(c);
   if (key === undefined) throw badRequest("a payout needs an Idempotency-Key header");
+  // The scheduled run keys its payouts `scheduled:<time>` (payments/payouts.ts): a driver who sent
+  // such a key ahead of a run would make that run's payout to them a "duplicate", skipped.
+  if (key.startsWith(SCHEDULED_KEY_PREFIX))
+    throw badRequest(`an Idempotency-Key may not start with "${SCHEDULED_KEY_PREFIX}": the scheduled run's keys do`);
   const { amount } = await readOptionalBody(c, PayoutBody);
   const { payout, replayed } = await requestPayout(
     c.env,
