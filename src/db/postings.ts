@@ -104,6 +104,19 @@ export async function completeLegs(env: Env, leg: FirstLeg, outcome: PostOutcome
 }
 
 /**
+ * Runs one entry's first leg (its own batch, for a caller that adds a condition of its own: a tip's
+ * bound, a refund's total) and, when its entry went in, counts it and posts its following legs.
+ * Returns whether it went in; a caller tells a duplicate from a refusal itself.
+ */
+export async function postFirstLeg(env: Env, leg: FirstLeg, kind: Entry["kind"], now: number): Promise<boolean> {
+  const [inserted] = await leg.d1.batch(leg.statements);
+  if ((inserted?.meta.changes ?? 0) !== 1) return false;
+  countPosting(kind, "posted");
+  await completeLegs(env, leg, "posted", now);
+  return true;
+}
+
+/**
  * Posts the entries in order, their first legs in one batch (one transaction) in their lead
  * owner's shard, each at most once per key and only if its guards hold when its turn comes; then
  * their following legs. The entries must all lead with the same owner (a trip's release and

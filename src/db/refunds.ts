@@ -22,7 +22,7 @@ import type { Refund } from "../protocol/admin";
 import { chargeOf, entryByKey } from "./journal-entries";
 import { ledgerOf } from "./ledger-statements";
 import { finishTransfers } from "./ledger-transfers";
-import { completeLegs, countPosting, firstLegOf } from "./postings";
+import { firstLegOf, postFirstLeg } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 
 export type RefundRequest = { tripId: string; riderId: string; requestKey: string; amount: Money | undefined };
@@ -62,12 +62,7 @@ function refundedSql(
   };
 }
 
-export async function refundedSoFar(
-  d1: D1Database,
-  tripId: string,
-  riderId: string,
-  currency: string,
-): Promise<number> {
+async function refundedSoFar(d1: D1Database, tripId: string, riderId: string, currency: string): Promise<number> {
   const total = refundedSql(tripId, riderId, currency);
   const row = await d1
     .prepare(`SELECT ${total.sql} AS refunded`)
@@ -126,12 +121,7 @@ export async function refundTrip(env: Env, request: RefundRequest, now: number):
     // The entry goes in only if the refunds still add up to what this one was computed from.
     const total = refundedSql(request.tripId, data.riderId, currency);
     const leg = firstLegOf(env, entry, now, { sql: `${total.sql} = ?`, params: [...total.params, refunded] });
-    const [inserted] = await leg.d1.batch(leg.statements);
-    if ((inserted?.meta.changes ?? 0) === 1) {
-      countPosting(entry.kind, "posted");
-      await completeLegs(env, leg, "posted", now);
-      return { status: "posted", refund, entry };
-    }
+    if (await postFirstLeg(env, leg, entry.kind, now)) return { status: "posted", refund, entry };
     // Not posted: a twin request with this key won, or another refund moved the total. Look again.
   }
   return { status: "contended" };
@@ -170,16 +160,16 @@ export async function refundFromLedger(
   const refunded = row?.refunded ?? amount;
   let driverReversal = 0;
   if (data.driverId !== null) {
-    const driverLeg = await entryByKey(ledgerOf(env, data.driverId), legKey(key, data.driverId));
-    const driverLines = driverLeg
-      ? await ledgerOf(env, data.driverId)
-          .prepare(
-            `SELECT COALESCE(SUM(amount), 0) AS earnings FROM journal_lines WHERE entry_id = ? AND account_id = ?`,
-          )
-          .bind(driverLeg.id, Account.earnings(data.driverId))
-          .first<{ earnings: number }>()
-      : null;
-    driverReversal = -(driverLines?.earnings ?? 0);
+    // The driver's leg in their partition; when rider and driver share one, the same database.
+    const driverLeg = await ledgerOf(env, data.driverId)
+      .prepare(
+        `SELECT COALESCE(SUM(l.amount), 0) AS earnings
+           FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+          WHERE e.idempotency_key = ? AND l.account_id = ?`,
+      )
+      .bind(legKey(key, data.driverId), Account.earnings(data.driverId))
+      .first<{ earnings: number }>();
+    driverReversal = -(driverLeg?.earnings ?? 0);
   }
   const money = (value: number) => ({ amount: value, currency });
   return {

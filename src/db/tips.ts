@@ -17,7 +17,7 @@ import { tipEntry, tipKey } from "../domain/tips";
 import { entryByKey } from "./journal-entries";
 import { ledgerOf } from "./ledger-statements";
 import { finishTransfers } from "./ledger-transfers";
-import { completeLegs, countPosting, firstLegOf } from "./postings";
+import { firstLegOf, postFirstLeg } from "./postings";
 import type { SqlCondition } from "./sql-condition";
 import { walletOf } from "./wallet-views";
 
@@ -115,10 +115,7 @@ export async function tipTrip(env: Env, request: TipRequest, now: number): Promi
     sql: `${total.sql} + ? <= ?`,
     params: [...total.params, request.amount.amount, request.bound],
   });
-  const [inserted] = await leg.d1.batch(leg.statements);
-  if ((inserted?.meta.changes ?? 0) === 1) {
-    countPosting(entry.kind, "posted");
-    await completeLegs(env, leg, "posted", now);
+  if (await postFirstLeg(env, leg, entry.kind, now)) {
     const tipped = await tippedSoFar(env, request.tripId, request.riderId, currency);
     return { status: "posted", tip: standing(request.amount, tipped, request.bound, now) };
   }
