@@ -2,12 +2,10 @@
  * @module db/admin-lists
  * Operators' lists (routes/admin-lists.ts): drivers by name, email or id, and trips by id, status, or their rider's
  * or driver's name, email or id; newest first, a page at a time behind a (createdAt, id) cursor. The trips are D1's
- * record of them (the trip history, written seconds behind each trip's own object).
+ * record of them (the trip history in the partitions, written seconds behind each trip's own object).
  */
-import { and, type Column, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, type Column, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { alias } from "drizzle-orm/sqlite-core";
-import { Trip } from "../protocol/dispatch";
 import type {
   AdminDriverListQuery,
   AdminDriverRow,
@@ -15,7 +13,8 @@ import type {
   AdminTripRow,
   ListCursor,
 } from "../protocol/ops-lists";
-import { trips, users } from "./schema";
+import { users } from "./schema";
+import { type OpsTripFilter, opsTripPage } from "./trip-history";
 
 /** `%word%` for LIKE, with the user's own `%`, `_` and `\` taken literally. */
 const containing = (word: string) => `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -62,55 +61,65 @@ export async function listDrivers(
   return { drivers: page, nextCursor: cursorOf(page.at(-1), rows.length > query.limit) };
 }
 
+/** The most people a trip search looks at: an operator's word that matches more should be narrowed. */
+const MAX_MATCHED_USERS = 200;
+
+/**
+ * Trips for an operator, newest first: every partition's history asked at once (db/trip-history.ts),
+ * then the names of the page's riders and drivers from `DB`. A search word is first turned into the
+ * people it names (by id, or part of a name or email: at most MAX_MATCHED_USERS), whose trips are
+ * then asked for, with the trip whose id it is.
+ */
 export async function listTripsForOps(
-  d1: D1Database,
+  env: Env,
   query: AdminTripListQuery,
 ): Promise<{ trips: AdminTripRow[]; nextCursor: string | null }> {
-  const riders = alias(users, "riders");
-  const drivers = alias(users, "drivers");
-  const conditions: SQL[] = [...after(trips.createdAt, trips.id, query.cursor)];
-  if (query.status !== undefined) conditions.push(eq(trips.status, query.status));
+  const db = drizzle(env.DB);
+  let match: OpsTripFilter["match"];
   if (query.q !== undefined) {
     const like = containing(query.q);
-    const match = or(
-      eq(trips.id, query.q),
-      eq(trips.riderId, query.q),
-      eq(trips.driverId, query.q),
-      sql`lower(${riders.name}) like ${like} escape '\\'`,
-      sql`${riders.email} like ${like} escape '\\'`,
-      sql`lower(${drivers.name}) like ${like} escape '\\'`,
-      sql`${drivers.email} like ${like} escape '\\'`,
-    );
-    if (match) conditions.push(match);
+    const found = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        or(
+          eq(users.id, query.q),
+          sql`lower(${users.name}) like ${like} escape '\\'`,
+          sql`${users.email} like ${like} escape '\\'`,
+        ),
+      )
+      .limit(MAX_MATCHED_USERS);
+    match = { userIds: found.map((u) => u.id), tripId: query.q };
   }
-  const rows = await drizzle(d1)
-    .select({
-      id: trips.id,
-      data: trips.data,
-      createdAt: trips.createdAt,
-      riderName: riders.name,
-      driverName: drivers.name,
-    })
-    .from(trips)
-    .innerJoin(riders, eq(riders.id, trips.riderId))
-    .leftJoin(drivers, eq(drivers.id, trips.driverId))
-    .where(and(...conditions))
-    .orderBy(desc(trips.createdAt), desc(trips.id))
-    .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit).map((row): AdminTripRow => {
-    const trip = Trip.parse(row.data);
-    return {
-      id: trip.id,
-      status: trip.status,
-      rider: { id: trip.riderId, name: row.riderName },
-      driver: trip.driverId === null ? null : { id: trip.driverId, name: row.driverName ?? "" },
-      pickup: trip.pickup,
-      dropoff: trip.dropoff,
-      fare: trip.fare ?? trip.quote.fare,
-      createdAt: trip.createdAt,
-      updatedAt: trip.updatedAt,
-    };
+  const rows = await opsTripPage(env, {
+    limit: query.limit,
+    ...(query.status === undefined ? {} : { status: query.status }),
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    ...(match === undefined ? {} : { match }),
   });
-  const last = rows.at(Math.min(rows.length, query.limit) - 1);
-  return { trips: page, nextCursor: cursorOf(last, rows.length > query.limit) };
+  const page = rows.slice(0, query.limit);
+  const people = [...new Set(page.flatMap((trip) => (trip.driverId ? [trip.riderId, trip.driverId] : [trip.riderId])))];
+  const names = new Map(
+    people.length === 0
+      ? []
+      : (await db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, people))).map(
+          (u) => [u.id, u.name] as const,
+        ),
+  );
+  return {
+    trips: page.map(
+      (trip): AdminTripRow => ({
+        id: trip.id,
+        status: trip.status,
+        rider: { id: trip.riderId, name: names.get(trip.riderId) ?? "" },
+        driver: trip.driverId === null ? null : { id: trip.driverId, name: names.get(trip.driverId) ?? "" },
+        pickup: trip.pickup,
+        dropoff: trip.dropoff,
+        fare: trip.fare ?? trip.quote.fare,
+        createdAt: trip.createdAt,
+        updatedAt: trip.updatedAt,
+      }),
+    ),
+    nextCursor: cursorOf(page.at(-1), rows.length > query.limit),
+  };
 }

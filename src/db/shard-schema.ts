@@ -169,3 +169,29 @@ export const payouts = sqliteTable(
     index("payouts_created_idx").on(t.createdAt),
   ],
 );
+
+/**
+ * Each party's copy of a trip's history (db/trip-history.ts): one row for the rider and one for the
+ * assigned driver, each in their own partition, so that a user's history, and the trips a ban must
+ * reach, are one query on one shard. `data` is the Trip resource as the trip room last flushed it;
+ * `role` says which side `user_id` was on. Written behind every `TRIP_HISTORY_FLUSH_MS`, each row
+ * only ever by a newer `updated_at`.
+ */
+export const tripHistory = sqliteTable(
+  "trip_history",
+  {
+    userId: text("user_id").notNull(),
+    tripId: text("trip_id").notNull(),
+    role: text("role", { enum: ["rider", "driver", "former_driver"] }).notNull(),
+    status: text("status").notNull(),
+    data: text("data", { mode: "json" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("trip_history_trip_user_idx").on(t.tripId, t.userId),
+    index("trip_history_user_created_idx").on(t.userId, t.createdAt, t.tripId),
+    // Operators' newest-first list, one row per trip: the rider's.
+    index("trip_history_riders_created_idx").on(t.createdAt, t.tripId).where(sql`${t.role} = 'rider'`),
+  ],
+);

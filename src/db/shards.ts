@@ -1,9 +1,10 @@
 /**
  * @module db/shards
  * Where partitioned data lives (docs/DATA-LAYOUT.md). The directory database `DB` keeps accounts,
- * rooms, trips and the ledger; the chat archive (keyed by room id) and the notification log (keyed
- * by user id) live in N partition databases, bindings `SHARD_0`, `SHARD_1`, … with one schema
- * (src/db/shard-schema.ts, migrations-shard/).
+ * rooms and what must be unique across users; the chat archive (keyed by room id) and each user's
+ * notifications, sessions, money and trip history (keyed by user id) live in N partition
+ * databases, bindings `SHARD_0`, `SHARD_1`, … with one schema (src/db/shard-schema.ts,
+ * migrations-shard/).
  *
  * A key hashes into one of 1,024 virtual buckets, forever; `SHARD_MAP` ("0-511:SHARD_0,512-1023:SHARD_1")
  * says which binding holds each range of buckets. Adding a shard moves whole buckets (and only the
@@ -17,10 +18,10 @@ export const BUCKETS = 1024;
 
 /**
  * What is partitioned, and by which key: a chat room's archive by room id; a user's notifications,
- * their sign-in sessions with the refresh tokens, and their money (the ledger's legs, db/postings.ts),
- * by user id.
+ * their sign-in sessions with the refresh tokens, their money (the ledger's legs, db/postings.ts) and
+ * their copy of each trip they rode or drove (db/trip-history.ts), by user id.
  */
-export type ShardKind = "chat" | "notifications" | "sessions" | "ledger";
+export type ShardKind = "chat" | "notifications" | "sessions" | "ledger" | "trips";
 
 /** One range of buckets, both ends included, and the binding that holds it. */
 export type ShardRange = { from: number; to: number; binding: string };

@@ -1,16 +1,17 @@
 /**
  * @module db/trips
- * Quotes, the one-active-trip claim, trip-request idempotency, riders' recent requests and
- * cancels (for the request limits) and trip history in D1.
+ * Quotes, the one-active-trip claim, trip-request idempotency and riders' recent requests and
+ * cancels (for the request limits) in `DB`; a trip's write-behind and the user's list of trips,
+ * whose rows are in the partitions (db/trip-history.ts).
  */
-import { and, desc, eq, gt, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
 import { isActive, type QuoteTerms } from "../domain/trip";
 import {
   Quote,
-  Trip,
+  type Trip,
   tripCursorOf,
   type TripHistoryResponse,
   type TripListQuery,
@@ -20,7 +21,8 @@ import { QuoteTerms as QuoteTermsSchema } from "../domain/trip";
 import { z } from "zod";
 import { type Rating, ratingFromRow, ratingQuery } from "./ratings";
 import { unlistQuery } from "./scheduled-trips";
-import { activeTrips, quotes, ratings, riderActivity, tripRequests, trips } from "./schema";
+import { activeTrips, quotes, ratings, riderActivity, tripRequests } from "./schema";
+import { historyRowsOf, userTripPage, writeTripHistory } from "./trip-history";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
 export type StoredQuote = z.infer<typeof StoredQuote>;
@@ -174,38 +176,27 @@ export async function saveTripRequest(
 }
 
 /**
- * A trip room's write-behind, as one D1 batch and so one transaction: the trip's newest status
- * into its history row, and, once the trip is over, the rider's freed active-trip slot and their
- * cancel. `latest` is null when the flushed events hold no status. (The trip chat's messages go to
- * the trip's chat shard just before, src/db/shards.ts.)
+ * A trip room's write-behind: the trip's newest status into its parties' history rows
+ * (db/trip-history.ts, in their partitions), then, in one `DB` batch, what the trip's end frees
+ * or records: the rider's active-trip slot, a scheduled ride's listing and the rider's cancel.
+ * History first, so that a rider whose slot is free finds the trip over in their list. Each write
+ * is idempotent, and a failure of either retries both. `latest` is null when the flushed events
+ * hold no status; `assignedDrivers` are every driver the trip was ever given to.
  */
-export async function saveTripHistory(d1: D1Database, latest: Trip | null): Promise<void> {
-  const db = drizzle(d1);
-  const [first, ...rest] = latest ? tripHistoryQueries(db, latest) : [];
+export async function saveTripHistory(
+  env: Env,
+  latest: Trip | null,
+  assignedDrivers: readonly string[],
+): Promise<void> {
+  if (!latest) return;
+  await writeTripHistory(env, latest, historyRowsOf(latest, assignedDrivers));
+  const db = drizzle(env.DB);
+  const [first, ...rest] = endOfTripQueries(db, latest);
   if (first) await db.batch([first, ...rest]);
 }
 
-function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlite">[] {
-  const row = {
-    id: trip.id,
-    riderId: trip.riderId,
-    driverId: trip.driverId,
-    status: trip.status,
-    data: trip,
-    createdAt: trip.createdAt,
-    updatedAt: trip.updatedAt,
-  };
-  const queries: BatchItem<"sqlite">[] = [
-    db
-      .insert(trips)
-      .values(row)
-      .onConflictDoUpdate({
-        target: trips.id,
-        set: { driverId: row.driverId, status: row.status, data: row.data, updatedAt: row.updatedAt },
-        // An older status flushed late (a retried batch) never overwrites a newer one.
-        setWhere: sql`excluded.updated_at >= ${trips.updatedAt}`,
-      }),
-  ];
+function endOfTripQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlite">[] {
+  const queries: BatchItem<"sqlite">[] = [];
   // The rider may request again once this trip is over.
   if (!isActive(trip.status)) queries.push(releaseActiveTripQuery(db, trip.riderId, trip.id));
   // A scheduled ride whose dispatch began, or that ended, is no longer upcoming (a no-op for any other trip).
@@ -218,44 +209,18 @@ function tripHistoryQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlit
 }
 
 /**
- * The user's trips as rider or driver (or only as one: `as`), newest first; `before` is a
- * createdAt cursor, `since` a createdAt floor, `status` one status.
- */
-/**
  * A page of the trips `userId` rode or drove, newest first (ties by id), each with its receipt's path, its route and
- * the ratings given and received on it: two queries, the trips and then their ratings.
+ * the ratings given and received on it: the trips from the user's partition, then their ratings from `DB`.
  */
-export async function listTrips(d1: D1Database, userId: string, query: TripListQuery): Promise<TripHistoryResponse> {
-  const conditions = [
-    query.as === "rider"
-      ? eq(trips.riderId, userId)
-      : query.as === "driver"
-        ? eq(trips.driverId, userId)
-        : or(eq(trips.riderId, userId), eq(trips.driverId, userId)),
-  ];
-  if (query.cursor !== undefined) {
-    const { createdAt, id } = query.cursor;
-    conditions.push(or(lt(trips.createdAt, createdAt), and(eq(trips.createdAt, createdAt), lt(trips.id, id))));
-  }
-  if (query.before !== undefined) conditions.push(lt(trips.createdAt, query.before));
-  if (query.since !== undefined) conditions.push(gte(trips.createdAt, query.since));
-  if (query.to !== undefined) conditions.push(lte(trips.createdAt, query.to));
-  if (query.status !== undefined) conditions.push(eq(trips.status, query.status));
-  const db = drizzle(d1);
-  // One more than the page: whether there is a next page, without a count.
-  const rows = await db
-    .select({ data: trips.data })
-    .from(trips)
-    .where(and(...conditions))
-    .orderBy(desc(trips.createdAt), desc(trips.id))
-    .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit).map((row) => Trip.parse(row.data));
+export async function listTrips(env: Env, userId: string, query: TripListQuery): Promise<TripHistoryResponse> {
+  const rows = await userTripPage(env, userId, query);
+  const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const nextCursor = rows.length > query.limit && last ? tripCursorOf(last) : null;
   const given = new Map<string, TripRatingSummary>();
   const received = new Map<string, TripRatingSummary>();
   if (page.length > 0) {
-    const rated = await db
+    const rated = await drizzle(env.DB)
       .select({ tripId: ratings.tripId, raterId: ratings.raterId, stars: ratings.stars, comment: ratings.comment })
       .from(ratings)
       .where(

@@ -19,6 +19,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { User } from "../protocol/common";
 import { users } from "./schema";
+import { openTripIdsOf } from "./trip-history";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -189,36 +190,26 @@ export async function forgetIdleLoginLimits(d1: D1Database, windowMs: number, no
 
 /**
  * The objects that may hold a user's connections, as D1 knows them: their trips not over or
- * updated since `endedSince` (at most `maxTrips`, newest first), the trip in their active-trip
- * slot (which a new trip's row reaches first), the chat rooms they belong to, and their role.
- * One round trip.
+ * updated since `endedSince` (at most `maxTrips`, newest first; from their partition), the trip in
+ * their active-trip slot (which a new trip's row reaches first), the chat rooms they belong to, and
+ * their role (from `DB`). Two round trips, at once.
  */
 export async function placesOfUser(
-  d1: D1Database,
+  env: Env,
   userId: string,
   endedSince: number,
   maxTrips: number,
 ): Promise<{ tripIds: string[]; roomIds: string[]; role: string | undefined }> {
-  const [trips, active, rooms, user] = await d1.batch<{
-    id?: string;
-    trip_id?: string;
-    room_id?: string;
-    role?: string;
-  }>([
-    d1
-      .prepare(
-        `SELECT id FROM trips
-         WHERE (rider_id = ?1 OR driver_id = ?1)
-         AND (status IN ('matching', 'accepted', 'arrived', 'in_progress') OR updated_at >= ?2)
-         ORDER BY updated_at DESC LIMIT ?3`,
-      )
-      .bind(userId, endedSince, maxTrips),
-    d1.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`).bind(userId),
-    d1.prepare(`SELECT room_id FROM room_members WHERE user_id = ?`).bind(userId),
-    d1.prepare(`SELECT role FROM users WHERE id = ?`).bind(userId),
+  const d1 = env.DB;
+  const [trips, [active, rooms, user]] = await Promise.all([
+    openTripIdsOf(env, userId, endedSince, maxTrips),
+    d1.batch<{ trip_id?: string; room_id?: string; role?: string }>([
+      d1.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`).bind(userId),
+      d1.prepare(`SELECT room_id FROM room_members WHERE user_id = ?`).bind(userId),
+      d1.prepare(`SELECT role FROM users WHERE id = ?`).bind(userId),
+    ]),
   ]);
-  const tripIds = new Set<string>();
-  for (const row of trips?.results ?? []) if (row.id) tripIds.add(row.id);
+  const tripIds = new Set(trips);
   for (const row of active?.results ?? []) if (row.trip_id) tripIds.add(row.trip_id);
   const roomIds = (rooms?.results ?? []).flatMap((row) => (row.room_id ? [row.room_id] : []));
   return { tripIds: [...tripIds], roomIds, role: user?.results[0]?.role };

@@ -3,8 +3,8 @@
  * Ends a user's live connections everywhere they have one: every socket and SSE stream, in
  * every object that may hold one (a ban here; the end of a session in rooms/session-end.ts).
  * Nothing global lists a user's sockets (each object knows only its own), so the objects are
- * found from the record: the user's trips that are not over or ended lately (D1 `trips`, and
- * `active_trips`, which a new trip's row reaches first), the chat rooms they belong to (D1
+ * found from the record: the user's trips that are not over or ended lately (their trip history
+ * in their partition, and `active_trips`, which a new trip's row reaches first), the chat rooms they belong to (D1
  * `room_members`), and, for a driver, their DriverSession (with the trip it holds, which D1's
  * history may not show yet). Each is asked over native RPC.
  */
@@ -60,10 +60,10 @@ export type UserObject = { kind: "DriverSession" | "TripRoom" | "ChatRoom"; id: 
 /**
  * Every object that may hold `userId`'s sockets or streams: their trips not over or ended
  * lately, the chat rooms they belong to, and, for a driver, their DriverSession and the trip it
- * holds (which D1's history may not show yet). One D1 round trip, plus the driver's session.
+ * holds (which D1's history may not show yet). Two D1 round trips at once, plus the driver's session.
  */
 export async function objectsHoldingUser(env: Env, userId: string, now: number): Promise<UserObject[]> {
-  const places = await placesOfUser(env.DB, userId, now - RECENTLY_ENDED_MS, MAX_TRIPS);
+  const places = await placesOfUser(env, userId, now - RECENTLY_ENDED_MS, MAX_TRIPS);
   const tripIds = new Set(places.tripIds);
 
   const objects: UserObject[] = [];

@@ -101,6 +101,14 @@ export class TripRecord {
     );
   }
 
+  /** Every driver the trip was ever assigned to (each has a floor from their assignment). */
+  assignedDrivers(): string[] {
+    return this.sql
+      .exec<{ driver_id: string }>(`SELECT driver_id FROM driver_floor`)
+      .toArray()
+      .map((row) => row.driver_id);
+  }
+
   setDriverFloor(driverId: string, seq: number): void {
     this.sql.exec(
       `INSERT INTO driver_floor (driver_id, seq) VALUES (?, ?)

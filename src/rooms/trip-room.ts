@@ -516,16 +516,16 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   private async writeBehind(events: StoredEvent[]): Promise<void> {
     // Before the active-trip slot is freed below, so a next request sees the hold released.
     await this.settleNow();
-    // The chat goes to the trip's shard first, then the trip to the directory database: two
-    // databases, so two writes, each idempotent; a failure of either retries both, and a trip's
-    // end (which frees the rider's slot) is written only once its messages are.
+    // The chat goes to the trip's shard first, then the trip to its parties' shards and its end
+    // to the directory database: each write idempotent, a failure of any retries them all, and a
+    // trip's end (which frees the rider's slot) is written only once its messages are.
     const roomId = this.state().id;
     await archiveMessages(
       shardDatabase(this.env, "chat", roomId),
       events,
       earlierShardDatabase(this.env, "chat", roomId),
     );
-    await saveTripHistory(this.env.DB, newestTripOf(events));
+    await saveTripHistory(this.env, newestTripOf(events), this.record.assignedDrivers());
   }
 
   // ---- watchdog -------------------------------------------------------------------------------

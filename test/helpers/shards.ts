@@ -27,3 +27,15 @@ export function movable(db: D1Database): SqlDatabase {
     },
   };
 }
+
+/** The status of a trip's history row (the rider's copy, in the rider's shard); undefined before its first flush. */
+export async function historyStatus(tripId: string): Promise<string | undefined> {
+  for (const db of everyShard()) {
+    const row = await db
+      .prepare(`SELECT status FROM trip_history WHERE trip_id = ? AND role = 'rider'`)
+      .bind(tripId)
+      .first<{ status: string }>();
+    if (row) return row.status;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 // Operators' lists (GET /v1/admin/drivers, GET /v1/admin/trips): drivers and trips found by a search word (part of
 // a name or email in any case, or an id), newest first, a page at a time. Hostile callers: riders and drivers, LIKE's
 // wildcards in the search, cursors and limits that are not ones.
-import { env } from "cloudflare:workers";
+import { historyStatus } from "../helpers/shards";
 import { afterAll, describe, expect, it } from "vitest";
 import { AdminDriverListResponse, AdminTripListResponse } from "../../src/protocol/ops-lists";
 import { registerAdmin } from "../helpers/admin";
@@ -89,12 +89,9 @@ describe("GET /v1/admin/drivers and /v1/admin/trips", () => {
     const rider = await registerUser("rider", `${tag} Remy`);
     const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 3));
     await runTripAlarm(trip.id);
-    await waitFor(`trip ${trip.id} in D1 as accepted`, async () => {
-      const row = await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`)
-        .bind(trip.id)
-        .first<{ status: string }>();
-      return row?.status === "accepted" ? true : undefined;
-    });
+    await waitFor(`trip ${trip.id} in D1 as accepted`, async () =>
+      (await historyStatus(trip.id)) === "accepted" ? true : undefined,
+    );
     const expected = {
       id: trip.id,
       status: "accepted",

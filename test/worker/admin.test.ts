@@ -4,6 +4,7 @@
 // and drivers on admin routes, registration asking for `admin`, refunds past the charge.
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { historyStatus } from "../helpers/shards";
 import { afterEach, describe, expect, it } from "vitest";
 import { identityHeader } from "../../src/rooms/identity";
 import { registerAdmin } from "../helpers/admin";
@@ -392,12 +393,7 @@ describe("force-cancel", () => {
       // The trip room's write to D1 that records the end (and would count a rider's cancel).
       await waitFor(
         "the cancel in D1's trip history",
-        async () => {
-          const row = await env.DB.prepare("SELECT status FROM trips WHERE id = ?")
-            .bind(tripId)
-            .first<{ status: string }>();
-          return row?.status === "cancelled" ? true : undefined;
-        },
+        async () => ((await historyStatus(tripId)) === "cancelled" ? true : undefined),
         8_000,
       );
     }

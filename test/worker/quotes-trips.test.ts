@@ -1,6 +1,7 @@
 // Quotes, trips and ratings over HTTP (API.md): shapes, who may do what, every state move and
 // its refusals, idempotent requests, one active trip per rider, cancellation fees, history.
 import { env, exports } from "cloudflare:workers";
+import { historyStatus } from "../helpers/shards";
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { RidewireClient } from "@ridewire/client";
@@ -38,12 +39,11 @@ const rate = (user: TestUser, tripId: string, body: unknown) =>
   call("POST", `/v1/trips/${tripId}/rating`, { token: user.token, body });
 const me = async (user: TestUser) => (await call("GET", "/v1/me", { token: user.token })).body.user;
 
-/** Runs the trip's alarm and waits until its D1 history row shows `status`. */
+/** Runs the trip's alarm and waits until its D1 history (the rider's row) shows `status`. */
 async function flushed(tripId: string, status: string): Promise<void> {
   await runTripAlarm(tripId);
   await waitFor(`trip ${tripId} to reach D1 as ${status}`, async () => {
-    const row = await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(tripId).first<{ status: string }>();
-    return row?.status === status ? true : undefined;
+    return (await historyStatus(tripId)) === status ? true : undefined;
   });
 }
 
@@ -587,10 +587,7 @@ describe("GET /v1/trips/:id and /v1/trips", () => {
       // Accepted and arrived wait for one write together; the live trip is the object's to answer.
       expect((await driverAction(driver, trip.id, "arrived")).status).toBe(200);
       expect(await alarmIn()).toBeGreaterThan(HISTORY_FLUSH_MS - 3_000);
-      expect(
-        (await env.DB.prepare(`SELECT status FROM trips WHERE id = ?`).bind(trip.id).first<{ status: string }>())
-          ?.status,
-      ).not.toBe("arrived");
+      expect(await historyStatus(trip.id)).not.toBe("arrived");
       await flushed(trip.id, "arrived");
       // The end frees the rider's slot and settles the fare: it goes at the outbox's own pace.
       for (const action of ["start", "complete"] as const)

@@ -25,5 +25,5 @@ adminListRoutes.get("/drivers", async (c) => {
 
 adminListRoutes.get("/trips", async (c) => {
   const query = readQuery(c, AdminTripListQuery);
-  return c.json((await listTripsForOps(c.env.DB, query)) satisfies AdminTripListResponse);
+  return c.json((await listTripsForOps(c.env, query)) satisfies AdminTripListResponse);
 });

@@ -441,7 +441,7 @@ tripRoutes.get("/trips/scheduled", requireRole("rider"), async (c) => {
 
 tripRoutes.get("/trips", async (c) => {
   const query = readQuery(c, TripListQuery);
-  const body: TripHistoryResponse = await listTrips(c.env.DB, c.get("identity").userId, query);
+  const body: TripHistoryResponse = await listTrips(c.env, c.get("identity").userId, query);
   return c.json(body);
 });
 

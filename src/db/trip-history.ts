@@ -1,0 +1,269 @@
+/**
+ * @module db/trip-history
+ * Trip history in each party's partition (docs/DATA-LAYOUT.md, "Trips, keyed by user id"): the
+ * rider's row in the rider's shard, the driver's in the driver's, each with the Trip resource as
+ * the trip room last flushed it. A user's history, and the trips a ban or logout must reach, are
+ * then one query on one shard; an operator's list asks every shard.
+ *
+ * A driver who handed the trip back keeps a row, as `former_driver`, still written with each
+ * flush: it is never listed, and its newer `updated_at` is what keeps an older copy (in `DB`, or
+ * in a shard a move is leaving) from bringing back a row that says they drive it.
+ *
+ * While the first move out of `DB` runs (`SHARD_MAP_PREVIOUS` names `DB`), trips not moved yet are
+ * read from `DB`'s old `trips` table too; a trip found in both counts once, the newer copy.
+ */
+import { and, desc, eq, gte, inArray, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Trip, type TripListQuery } from "../protocol/dispatch";
+import { trips } from "./schema";
+import { tripHistory } from "./shard-schema";
+import { earlierShardDatabase, groupByShard, shardDatabase, shardRouter } from "./shards";
+
+export type HistoryRole = "rider" | "driver" | "former_driver";
+
+/** A party's row of a trip: who, and on which side. */
+export type HistoryRow = { userId: string; role: HistoryRole };
+
+/** The rows a trip's flush writes: its rider, its driver, and every driver it was assigned to before. */
+export function historyRowsOf(trip: Trip, assignedDrivers: readonly string[]): HistoryRow[] {
+  const rows: HistoryRow[] = [{ userId: trip.riderId, role: "rider" }];
+  if (trip.driverId !== null) rows.push({ userId: trip.driverId, role: "driver" });
+  for (const driverId of new Set(assignedDrivers))
+    if (driverId !== trip.driverId && driverId !== trip.riderId) rows.push({ userId: driverId, role: "former_driver" });
+  return rows;
+}
+
+/**
+ * Writes `trip` into the history row of each of `rows`' users, one batch per shard, the shards at
+ * once. Each row takes it only if it is at least as new as what the row holds, so a retried or late
+ * flush never sets a trip back.
+ */
+export async function writeTripHistory(env: Env, trip: Trip, rows: readonly HistoryRow[]): Promise<void> {
+  const groups = groupByShard(env, "trips", rows, (row) => row.userId);
+  await Promise.all(
+    groups.map(({ db, items }) => {
+      const d1 = drizzle(db);
+      const [first, ...rest] = items.map(({ item }) =>
+        d1
+          .insert(tripHistory)
+          .values({
+            userId: item.userId,
+            tripId: trip.id,
+            role: item.role,
+            status: trip.status,
+            data: trip,
+            createdAt: trip.createdAt,
+            updatedAt: trip.updatedAt,
+          })
+          .onConflictDoUpdate({
+            target: [tripHistory.tripId, tripHistory.userId],
+            set: {
+              role: sql`excluded.role`,
+              status: sql`excluded.status`,
+              data: sql`excluded.data`,
+              updatedAt: sql`excluded.updated_at`,
+            },
+            setWhere: sql`excluded.updated_at >= ${tripHistory.updatedAt}`,
+          }),
+      );
+      return first ? d1.batch([first, ...rest]) : undefined;
+    }),
+  );
+}
+
+/** A trip as read back from one home, with when it was last written (to keep the newer of two copies). */
+type Found = { trip: Trip; updatedAt: number };
+
+/** Where `userId`'s history is read: their shard, and while a move runs the one before (`legacy`: `DB`'s `trips`). */
+function homesOf(env: Env, userId: string): { db: D1Database; legacy: boolean }[] {
+  const earlier = earlierShardDatabase(env, "trips", userId);
+  const homes = [{ db: shardDatabase(env, "trips", userId), legacy: false }];
+  if (earlier) homes.push({ db: earlier, legacy: earlier === env.DB });
+  return homes;
+}
+
+/** The roles a user's own list shows: as rider, as driver, or both (never a trip they handed back). */
+const rolesFor = (as: TripListQuery["as"]): HistoryRole[] =>
+  as === "rider" ? ["rider"] : as === "driver" ? ["driver"] : ["rider", "driver"];
+
+/**
+ * One page of `userId`'s trips, newest first (ties by id): `limit + 1` of them at most, so the
+ * caller can tell whether there is a next page.
+ */
+export async function userTripPage(env: Env, userId: string, query: TripListQuery): Promise<Trip[]> {
+  const found = await Promise.all(
+    homesOf(env, userId).map(({ db, legacy }) =>
+      legacy ? legacyUserPage(db, userId, query) : shardUserPage(db, userId, query),
+    ),
+  );
+  return newestFirst(found.flat(), query.limit + 1);
+}
+
+async function shardUserPage(db: D1Database, userId: string, query: TripListQuery): Promise<Found[]> {
+  const t = tripHistory;
+  const conditions = [eq(t.userId, userId), inArray(t.role, rolesFor(query.as))];
+  conditions.push(...windowOf(t.createdAt, t.tripId, query), ...(query.status ? [eq(t.status, query.status)] : []));
+  const rows = await drizzle(db)
+    .select({ data: t.data, updatedAt: t.updatedAt })
+    .from(t)
+    .where(and(...conditions))
+    .orderBy(desc(t.createdAt), desc(t.tripId))
+    .limit(query.limit + 1);
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+}
+
+/** The same page from `DB`'s `trips`, one row per trip with its rider and driver, as before the partitions. */
+async function legacyUserPage(db: D1Database, userId: string, query: TripListQuery): Promise<Found[]> {
+  const side =
+    query.as === "rider"
+      ? eq(trips.riderId, userId)
+      : query.as === "driver"
+        ? eq(trips.driverId, userId)
+        : or(eq(trips.riderId, userId), eq(trips.driverId, userId));
+  const conditions = [side, ...windowOf(trips.createdAt, trips.id, query)];
+  if (query.status) conditions.push(eq(trips.status, query.status));
+  const rows = await drizzle(db)
+    .select({ data: trips.data, updatedAt: trips.updatedAt })
+    .from(trips)
+    .where(and(...conditions))
+    .orderBy(desc(trips.createdAt), desc(trips.id))
+    .limit(query.limit + 1);
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+}
+
+type Window = Pick<TripListQuery, "cursor" | "before" | "since" | "to">;
+
+/** A list's cursor (rows after it, newest first) and its time bounds, as conditions on `createdAt` and the trip id. */
+function windowOf(
+  createdAt: typeof trips.createdAt | typeof tripHistory.createdAt,
+  id: typeof trips.id | typeof tripHistory.tripId,
+  query: Window,
+): SQL[] {
+  const conditions: SQL[] = [];
+  if (query.cursor !== undefined) {
+    const { createdAt: at, id: last } = query.cursor;
+    const after = or(lt(createdAt, at), and(eq(createdAt, at), lt(id, last)));
+    if (after) conditions.push(after);
+  }
+  if (query.before !== undefined) conditions.push(lt(createdAt, query.before));
+  if (query.since !== undefined) conditions.push(gte(createdAt, query.since));
+  if (query.to !== undefined) conditions.push(lte(createdAt, query.to));
+  return conditions;
+}
+
+/** Each trip once (its newest copy), newest first by (createdAt, id), at most `limit`. */
+export function newestFirst(found: readonly Found[], limit: number): Trip[] {
+  const byId = new Map<string, Found>();
+  for (const copy of found) {
+    const seen = byId.get(copy.trip.id);
+    if (!seen || copy.updatedAt > seen.updatedAt) byId.set(copy.trip.id, copy);
+  }
+  return [...byId.values()]
+    .map((copy) => copy.trip)
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .slice(0, limit);
+}
+
+/**
+ * The ids of `userId`'s trips, as rider or driver, that are not over or were updated since
+ * `endedSince`, newest first, at most `max`: the objects that may hold their sockets.
+ */
+export async function openTripIdsOf(env: Env, userId: string, endedSince: number, max: number): Promise<string[]> {
+  const open = ["matching", "accepted", "arrived", "in_progress"];
+  const found = await Promise.all(
+    homesOf(env, userId).map(async ({ db, legacy }): Promise<{ id: string; at: number }[]> => {
+      if (legacy) {
+        const rows = await drizzle(db)
+          .select({ id: trips.id, at: trips.updatedAt })
+          .from(trips)
+          .where(
+            and(
+              or(eq(trips.riderId, userId), eq(trips.driverId, userId)),
+              or(inArray(trips.status, open), gte(trips.updatedAt, endedSince)),
+            ),
+          )
+          .orderBy(desc(trips.updatedAt))
+          .limit(max);
+        return rows;
+      }
+      const t = tripHistory;
+      return drizzle(db)
+        .select({ id: t.tripId, at: t.updatedAt })
+        .from(t)
+        .where(
+          and(
+            eq(t.userId, userId),
+            inArray(t.role, ["rider", "driver"]),
+            or(inArray(t.status, open), gte(t.updatedAt, endedSince)),
+          ),
+        )
+        .orderBy(desc(t.updatedAt))
+        .limit(max);
+    }),
+  );
+  const newest = found.flat().sort((a, b) => b.at - a.at);
+  return [...new Set(newest.map((row) => row.id))].slice(0, max);
+}
+
+/** What an operator's list of trips asks: a status, a page after a cursor, and trips of these users or this id. */
+export type OpsTripFilter = {
+  status?: string;
+  cursor?: { createdAt: number; id: string };
+  limit: number;
+  /** Only trips of these users (as rider or driver), or with this id; undefined: every trip. */
+  match?: { userIds: string[]; tripId: string };
+};
+
+/**
+ * A page of every trip for an operator, newest first, at most `filter.limit + 1`: each shard (and
+ * while a move runs, each shard of the map before it) asked at once, each trip counted once.
+ */
+export async function opsTripPage(env: Env, filter: OpsTripFilter): Promise<Trip[]> {
+  const router = shardRouter(env);
+  const bindings = new Set([...router.map.bindings, ...(router.previous?.bindings ?? [])]);
+  const found = await Promise.all(
+    [...bindings].map((binding) => {
+      const db = router.databases.get(binding) as D1Database;
+      return db === env.DB ? legacyOpsPage(db, filter) : shardOpsPage(db, filter);
+    }),
+  );
+  return newestFirst(found.flat(), filter.limit + 1);
+}
+
+async function shardOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Found[]> {
+  const t = tripHistory;
+  // Without a search, the riders' rows (one per trip, through their own index); with one, the
+  // rows of the users found, whichever side they were on.
+  const conditions = filter.match
+    ? [
+        inArray(t.role, ["rider", "driver"]),
+        or(eq(t.tripId, filter.match.tripId), inArray(t.userId, filter.match.userIds)) as SQL,
+      ]
+    : [eq(t.role, "rider")];
+  conditions.push(...windowOf(t.createdAt, t.tripId, { cursor: filter.cursor }));
+  if (filter.status) conditions.push(eq(t.status, filter.status));
+  const rows = await drizzle(db)
+    .select({ data: t.data, updatedAt: t.updatedAt })
+    .from(t)
+    .where(and(...conditions))
+    .orderBy(desc(t.createdAt), desc(t.tripId))
+    .limit(filter.limit + 1);
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+}
+
+async function legacyOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Found[]> {
+  const conditions = windowOf(trips.createdAt, trips.id, { cursor: filter.cursor });
+  if (filter.status) conditions.push(eq(trips.status, filter.status));
+  if (filter.match) {
+    const { userIds, tripId } = filter.match;
+    const match = or(eq(trips.id, tripId), inArray(trips.riderId, userIds), inArray(trips.driverId, userIds));
+    if (match) conditions.push(match);
+  }
+  const rows = await drizzle(db)
+    .select({ data: trips.data, updatedAt: trips.updatedAt })
+    .from(trips)
+    .where(and(...conditions))
+    .orderBy(desc(trips.createdAt), desc(trips.id))
+    .limit(filter.limit + 1);
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+}
