@@ -235,8 +235,28 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
   }
   const userIds = [...cityOfUser.keys()];
 
-  // Trips: matched to a driver of the rider's own city, and picked up inside it.
-  const trips = selectIn("DB", "SELECT id, rider_id, driver_id, data FROM trips", "rider_id", userIds, persistTo);
+  // Trips: each party's history row in their own shard (the rider's and the driver's), matched
+  // to a driver of the rider's own city, and picked up inside it.
+  const historyRows = map.bindings.flatMap((binding) =>
+    selectIn(binding, "SELECT trip_id, user_id, role, data FROM trip_history", "user_id", userIds, persistTo).map(
+      (r) => ({ binding, tripId: String(r.trip_id), userId: String(r.user_id), role: String(r.role), data: r.data }),
+    ),
+  );
+  const historyAway = historyRows.filter((r) => map.byBucket[bucketOf(r.userId)] !== r.binding);
+  const trips = historyRows
+    .filter((r) => r.role === "rider")
+    .map((r) => {
+      const data = JSON.parse(String(r.data)) as { driverId: string | null };
+      return { id: r.tripId, rider_id: r.userId, driver_id: data.driverId, data: r.data };
+    });
+  const driverRows = new Set(historyRows.filter((r) => r.role === "driver").map((r) => `${r.tripId}:${r.userId}`));
+  const withoutDriverRow = trips.filter((t) => t.driver_id !== null && !driverRows.has(`${t.id}:${t.driver_id}`));
+  check(
+    "trip history in each party's shard",
+    historyAway.length === 0 && withoutDriverRow.length === 0,
+    `${historyRows.length} rows for ${trips.length} trips, ${historyAway.length} in another shard, ` +
+      `${withoutDriverRow.length} matched trips without the driver's row`,
+  );
   const cityOfTrip = new Map<string, string>();
   const crossCity: string[] = [];
   const outside: string[] = [];
@@ -252,7 +272,11 @@ async function inspect(args: Args, summaries: Map<string, CitySummary>, map: Sha
     if (data.pickup && !inBounds(data.pickup, CITIES[rider.city] as City)) outside.push(String(t.id));
   }
   const created = [...summaries.values()].reduce((s, c) => s + c.trips.created, 0);
-  check("trips recorded", trips.length === created, `${trips.length} in DB of ${created} the cities created`);
+  check(
+    "trips recorded",
+    trips.length === created,
+    `${trips.length} in riders' history of ${created} the cities created`,
+  );
   check(
     "matched within the city",
     crossCity.length === 0,

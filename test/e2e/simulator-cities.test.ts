@@ -1,8 +1,9 @@
 /**
  * The multi-city simulator (`npm run simulate:cities`) against a real `wrangler dev` with its two
  * local shards: two cities at once, small and dense so rides finish within a short run. Its report
- * must show every routing check passing (trips matched within their city, rows in the shard their
- * key hashes to, every acked message archived once) and rows of both kinds in both shards.
+ * must show every routing check passing (trips matched within their city, each party's trip history
+ * and every other row in the shard its key hashes to, every acked message archived once) and rows of
+ * both kinds in both shards.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -100,6 +101,7 @@ it("runs two cities at once: trips stay in their city, rows land in their shard,
     output,
   ).toEqual([]);
   expect(report.checks.map((c) => c.name)).toEqual([
+    "trip history in each party's shard",
     "trips recorded",
     "matched within the city",
     "pickups inside the city",
