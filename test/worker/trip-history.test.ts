@@ -82,7 +82,7 @@ describe("trip history in the parties' partitions", () => {
     driver.socket.close();
   });
 
-  it("keeps a driver who handed the trip back as former_driver, listed to nobody; the next one gets a row", async () => {
+  it("keeps a driver who handed the trip back as former_driver, listed to nobody; the next gets a row", async () => {
     const pickup = area(102);
     const first = await onlineDriver(offset(pickup, 0.2), "First");
     const rider = await registerUser("rider");
