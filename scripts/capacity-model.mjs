@@ -145,7 +145,8 @@ export const ASSUMED = {
   chatRoomSqlRows: 4,
   notificationBytes: 500,
   notificationD1Rows: 4,
-  tripBytes: 1_500,
+  /** Two copies of the trip's history, the rider's and the driver's (db/trip-history.ts). */
+  tripBytes: 3_000,
   tripD1Rows: 12,
   ledgerBytesPerTrip: 3_000,
   ledgerD1RowsPerTrip: 36,
@@ -162,10 +163,12 @@ export const ASSUMED = {
   aePointsPerTrip: 10,
   aePointsPerFlush: 1,
   /**
-   * D1 write transactions per trip (history flushes, index rows), per trip's ledger (the hold, the
-   * release with the capture's first leg, its second leg, the transfer marked done), per notification.
+   * D1 write transactions per trip: about 4 history flushes, each written to the rider's shard and
+   * the driver's (one when they share it), and the end of the trip in `DB`; per trip's ledger (the
+   * hold, the release with the capture's first leg, its second leg, the transfer marked done); per
+   * notification.
    */
-  tripD1Writes: 4,
+  tripD1Writes: 9,
   ledgerD1Writes: 4,
   notificationD1Writes: 2,
   /** Rows a refresh writes (the new token, the old one's end, their indexes), and a last-seen write. */
@@ -179,7 +182,7 @@ export const ASSUMED = {
   tripChatPerS: 0.2,
   /** D1 rows read per row written (indexed reads: a ban, a session, a page of history). */
   d1ReadsPerWrite: 20,
-  /** Trips per R2 object when trips leave D1 (one file per area and day). */
+  /** Trip history rows per R2 object when they leave D1 (files per shard and day). */
   tripsPerR2Object: 1_000,
 };
 
@@ -341,7 +344,7 @@ export function d1Load(s, a, p, dir) {
       hotDays: a.notificationHotDays,
     },
     {
-      kind: "trips + history index (next)",
+      kind: "trip history, both parties (by user)",
       writesPerS: a.tripD1Writes * s.tripsPerS,
       gbPerDay: (perDay(s.tripsPerS) * a.tripBytes) / 1e9,
       hotDays: a.tripHotDays,
