@@ -7,8 +7,8 @@
  * earnings may be below zero: a refund after a payout takes the driver's share back, and the
  * driver owes it (domain/payouts).
  */
-import { Account } from "../domain/ledger-entries";
-import { allShards } from "./shards";
+import { Account, accountOwner } from "../domain/ledger-entries";
+import { allShards, earlierShardDatabase, shardRouter } from "./shards";
 
 /** Money a trip still holds on a rider's hold account, and since when. */
 export type OpenHold = { tripId: string; account: string; currency: string; held: number; since: number };
@@ -50,9 +50,32 @@ async function openHoldsIn(d1: D1Database, before: number, limit: number): Promi
  * sum to zero; across shards, transit money that the pending transfers do not account for.
  */
 export async function ledgerProblems(env: Env): Promise<LedgerProblem[]> {
-  const perShard = await Promise.all(allShards(env).map(({ db }) => problemsIn(db)));
-  return [...perShard.flat(), ...(await transitProblems(env))];
+  const perShard = (await Promise.all(allShards(env).map(({ db }) => problemsIn(db)))).flat();
+  if (transitCheckable(env)) return [...perShard, ...(await transitProblems(env))];
+  // A moving owner's lines are partly in each of two shards: a balance read in one is not theirs.
+  return perShard.filter((problem) => {
+    const owner = problem.kind === "account_balance" ? ownerOrNull(problem.account) : null;
+    return owner === null || earlierShardDatabase(env, "ledger", owner) === null;
+  });
 }
+
+/** An account's owner; null for an unowned account and for an id of no known kind (its problem is kept). */
+function ownerOrNull(account: string): string | null {
+  try {
+    return accountOwner(account);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the transit account can be checked across shards now: not while a shard move runs
+ * (`SHARD_MAP_PREVIOUS` set), since an entry copied to its new shard and not yet deleted from the
+ * old one is in both, and its transit line would be counted twice: a mismatch that is not one. The
+ * same goes for the balances of the accounts whose owners move. Each shard's other checks still
+ * run, and all of them again once the move is over.
+ */
+export const transitCheckable = (env: Env): boolean => shardRouter(env).previous === null;
 
 /**
  * The transit account summed over all shards against the amounts of the pending transfers: a

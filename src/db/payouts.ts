@@ -214,7 +214,10 @@ export async function listPayouts(
           .all<PayoutRow>(),
       ),
     );
-    return pages.flatMap((page) => page.results).sort(newestFirst);
+    // While a shard move runs, a payout copied to its new shard and not yet deleted from the old
+    // one is in both: listed once.
+    const byId = new Map(pages.flatMap((page) => page.results).map((payout) => [payout.id, payout]));
+    return [...byId.values()].sort(newestFirst);
   };
   const page = (await read("created_at < ?", [before ?? Number.MAX_SAFE_INTEGER], limit)).slice(0, limit);
   const last = page.at(-1);

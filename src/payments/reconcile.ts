@@ -32,7 +32,7 @@
  */
 import type { Config } from "../config";
 import { heldFor } from "../db/holds";
-import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds } from "../db/ledger-checks";
+import { type LedgerProblem, ledgerProblems, type OpenHold, openHolds, transitCheckable } from "../db/ledger-checks";
 import { drivePendingTransfers } from "../db/ledger-transfers";
 import { postEntry } from "../db/postings";
 import { overdueScheduledTrips, unlistScheduledTrip } from "../db/scheduled-trips";
@@ -72,6 +72,8 @@ export type ReconcileSummary = {
   /** Following legs of entries between two people that the cron posted (their posting had died). */
   transfersCompleted: number;
   ledgerProblems: LedgerProblem[];
+  /** Whether the transit account was checked across shards: not while a shard move runs (db/ledger-checks). */
+  transitChecked: boolean;
 };
 
 export async function reconcile(env: Env, config: Config, now: number): Promise<ReconcileSummary> {
@@ -85,6 +87,7 @@ export async function reconcile(env: Env, config: Config, now: number): Promise<
     payouts: { retried: 0, paid: 0, failed: 0, pending: 0 },
     transfersCompleted: 0,
     ledgerProblems: [],
+    transitChecked: transitCheckable(env),
   };
   for (const hold of await openHolds(env, now - config.RECONCILE_HOLD_GRACE_MS, MAX_HOLDS_PER_RUN)) {
     summary.holdsChecked++;

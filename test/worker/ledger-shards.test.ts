@@ -13,6 +13,7 @@ import { ledgerProblems } from "../../src/db/ledger-checks";
 import { ledgerOf } from "../../src/db/ledger-statements";
 import { completeLegs, firstLegOf, postEntry } from "../../src/db/postings";
 import { shardBindingFor } from "../../src/db/shards";
+import { listPayouts } from "../../src/db/payouts";
 import { tipTrip } from "../../src/db/tips";
 import { earningsOf, walletOf } from "../../src/db/wallet-views";
 import { Account } from "../../src/domain/ledger-entries";
@@ -213,5 +214,112 @@ describe("a shard move", () => {
     expect(await postEntry(env, tip, Date.now())).toBe("duplicate");
     expect(await earnings(driverId)).toEqual(USD(100));
     expect(await ledgerProblems(env)).toEqual([]);
+  });
+});
+
+describe("the checks during a shard move", () => {
+  it("leave out what a copy in two shards makes look wrong, still report the rest, list a payout once", async () => {
+    // The driver is in SHARD_1, whose buckets were SHARD_0's before the move below; the rider stays.
+    const { riderId, driverId } = await riderAndDriverApart(500);
+    const moving = { ...env, SHARD_MAP_PREVIOUS: "0-1023:SHARD_0" } as Env;
+    const tip = tipEntry(unique("tip:trip"), unique("trip"), riderId, driverId, USD(100));
+    expect(await postEntry(env, tip, Date.now())).toBe("posted");
+    const [old, now] = [env.SHARD_0, env.SHARD_1];
+    const insert = (db: D1Database, table: string, row: Record<string, unknown>) =>
+      db
+        .prepare(`INSERT INTO ${table} (${Object.keys(row).join(", ")}) VALUES (${Object.keys(row).map(() => "?")})`)
+        .bind(...Object.values(row));
+    const nextLineId = async (db: D1Database) =>
+      ((await db.prepare(`SELECT COALESCE(MAX(id), 0) + 1 AS id FROM journal_lines`).first<{ id: number }>())
+        ?.id as number) + 1_000;
+    // The driver's leg, copied by the move and not deleted from the old shard yet.
+    const leg = await now
+      .prepare(`SELECT * FROM journal_entries WHERE idempotency_key = ?`)
+      .bind(legKey(tip.key, driverId))
+      .first();
+    const legLines = (await now.prepare(`SELECT * FROM journal_lines WHERE entry_id = ?`).bind(leg?.id).all()).results;
+    const base = await nextLineId(old);
+    // What the move has not copied yet of each owner: for the driver, a payout's paid mark whose
+    // payout already went (the payout account looks below zero in the old shard); for the rider, who
+    // is not moving, the same shape, which is a real problem.
+    const strayIds: string[] = [];
+    const stray = (owner: string, lineId: number) => {
+      const id = unique("je");
+      strayIds.push(id);
+      return [
+        insert(old, "journal_entries", {
+          id,
+          idempotency_key: id,
+          owner_id: owner,
+          kind: "payout_paid",
+          trip_id: null,
+          data: null,
+          created_at: Date.now(),
+        }),
+        insert(old, "journal_lines", {
+          id: lineId,
+          entry_id: id,
+          owner_id: owner,
+          account_id: `payout:${owner}`,
+          amount: -10,
+          currency: "USD",
+          created_at: Date.now(),
+        }),
+        insert(old, "journal_lines", {
+          id: lineId + 1,
+          entry_id: id,
+          owner_id: owner,
+          account_id: `clearing:sandbox`,
+          amount: 10,
+          currency: "USD",
+          created_at: Date.now(),
+        }),
+      ];
+    };
+    const payout = {
+      id: unique("po"),
+      driver_id: driverId,
+      idempotency_key: unique("key"),
+      trigger: "request",
+      amount: 1,
+      currency: "USD",
+      provider: "sandbox",
+      destination: "acct_1",
+      status: "failed",
+      attempts: 1,
+      created_at: Date.now(),
+      updated_at: Date.now(),
+    };
+    await old.batch([
+      insert(old, "journal_entries", leg as Record<string, unknown>),
+      ...legLines.map((line, i) => insert(old, "journal_lines", { ...line, id: base + i })),
+      ...stray(driverId, base + 100),
+      ...stray(riderId, base + 200),
+      insert(old, "payouts", payout),
+    ]);
+    await insert(now, "payouts", payout).run();
+
+    const riderPayout = expect.objectContaining({ kind: "account_balance", account: `payout:${riderId}` });
+    // Read as if no move ran, the copy and the part not yet copied look like money lost or made.
+    const unaware = await ledgerProblems(env);
+    expect(unaware).toContainEqual({ kind: "transit_mismatch", currency: "USD", transit: -100, pending: 0 });
+    expect(unaware).toContainEqual(expect.objectContaining({ kind: "account_balance", account: `payout:${driverId}` }));
+    expect(unaware).toContainEqual(riderPayout);
+    // During the move, only the rider's (who is not moving) is reported.
+    expect(await ledgerProblems(moving)).toEqual([riderPayout]);
+    const run = await reconcile(moving, config, Date.now());
+    expect(run.transitChecked).toBe(false);
+    expect((await listPayouts(moving, {}, 1_000, undefined)).filter((p) => p.id === payout.id)).toHaveLength(1);
+
+    // Put back as it was, under the lock that lets a move's deletes through the immutability triggers.
+    await old.batch([
+      old.prepare(`INSERT INTO ledger_move_lock (id) VALUES (1)`),
+      old.prepare(`DELETE FROM journal_lines WHERE id >= ?`).bind(base),
+      old.prepare(`DELETE FROM journal_entries WHERE id IN (?, ?, ?)`).bind(leg?.id, ...strayIds),
+      old.prepare(`DELETE FROM payouts WHERE id = ?`).bind(payout.id),
+      old.prepare(`DELETE FROM ledger_move_lock`),
+    ]);
+    expect(await ledgerProblems(env)).toEqual([]);
+    expect((await reconcile(env, config, Date.now())).transitChecked).toBe(true);
   });
 });
