@@ -415,7 +415,9 @@ async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<st
         (row) =>
           `(rowid = ${sqlLiteral(row._rowid)}${merge.map((c) => ` AND ${c} IS ${sqlLiteral(row[c])}`).join("")})`,
       );
-      await job.source.db.run(chunks(same, (part) => `DELETE FROM ${table.name} WHERE ${part.join(" OR ")}`));
+      await job.source.db.run(
+        chunkList(same, MAX_OR_TERMS).map((part) => `DELETE FROM ${table.name} WHERE ${part.join(" OR ")}`),
+      );
       rows = await job.source.db.query<Row>(
         `SELECT rowid AS _rowid, ${table.columns.join(", ")} FROM ${table.name}
          WHERE rowid IN (${rows.map((row) => sqlLiteral(row._rowid)).join(", ")})`,
@@ -476,17 +478,23 @@ async function presentKeys(db: SqlDatabase, table: MovedTable, rows: Row[]): Pro
 
 const keyOf = (table: MovedTable, row: Record<string, unknown>) => JSON.stringify(table.primaryKey.map((c) => row[c]));
 
+/**
+ * SQLite nests `a OR b OR c …` one level per term, and D1 refuses an expression deeper than 100
+ * ("Expression tree is too large"): a page's delete-if-unchanged is cut into statements of this many.
+ */
+const MAX_OR_TERMS = 40;
+
 /** Statements made of `parts`, as many parts per statement as fit. */
 function chunks(parts: string[], statement: (part: string[]) => string): string[] {
   return chunkList(parts).map(statement);
 }
 
-function chunkList(parts: string[]): string[][] {
+function chunkList(parts: string[], maxParts = 500): string[][] {
   const out: string[][] = [];
   let current: string[] = [];
   let chars = 0;
   for (const part of parts) {
-    if (current.length > 0 && (chars + part.length > MAX_STATEMENT_CHARS || current.length >= 500)) {
+    if (current.length > 0 && (chars + part.length > MAX_STATEMENT_CHARS || current.length >= maxParts)) {
       out.push(current);
       current = [];
       chars = 0;
