@@ -1,12 +1,13 @@
 // `npm run migrate:shards -- --local|--remote [--env staging|production] [--persist-to DIR]
 //   [--page 200] [--steps N] [--restart] [--rebalance SHARD_n --map "0-383:SHARD_0,384-1023:SHARD_1"]`
 //
-// Moves a deployment's chat archive, notification log and ledger (journal entries split into one
-// leg per owner, with their lines, and payouts) out of the directory database `DB` into the shards
-// (src/db/shards.ts) that SHARD_MAP routes each room and user to; with --rebalance, moves out of
-// one shard the rows whose buckets a new map gives to another (docs/OPERATIONS.md, "Adding a
-// shard"). `DB` must have migrations/0025 applied: its ledger rows are deleted under the lock row
-// that migration lets through. Resumable: stop it at any point (Ctrl-C, --steps) and run it again; it goes on from its
+// Moves a deployment's chat archive, notification log, ledger (journal entries split into one
+// leg per owner, with their lines, and payouts) and trip history (each trip as its rider's and its
+// driver's rows) out of the directory database `DB` into the shards (src/db/shards.ts) that
+// SHARD_MAP routes each room and user to; with --rebalance, moves out of one shard the rows whose
+// buckets a new map gives to another (docs/OPERATIONS.md, "Adding a shard"). `DB` must have
+// migrations/0025 applied: its ledger rows are deleted under the lock row that migration lets
+// through. Resumable: stop it at any point (Ctrl-C, --steps) and run it again; it goes on from its
 // cursor in the source database's `shard_move_progress` and never loses or doubles a row
 // (src/db/shard-move.ts says how). --restart sweeps the tables again from the start, for rows an
 // older Worker version wrote behind the cursor. Reaches D1 through `wrangler d1 execute`, local or remote.

@@ -1,9 +1,10 @@
 /**
  * @module db/shard-move
  * Moves partitioned rows to the shard their key routes to (db/shards), resumably: the one-time
- * move of a deployment's chat archive, notification log and ledger out of the directory database
- * `DB`, and the move of buckets to a new shard after SHARD_MAP changes. scripts/migrate-to-shards.ts
- * runs it through `wrangler d1 execute` (local or remote); the tests run it on D1 bindings.
+ * move of a deployment's chat archive, notification log, ledger and trip history out of the
+ * directory database `DB`, and the move of buckets to a new shard after SHARD_MAP changes.
+ * scripts/migrate-to-shards.ts runs it through `wrangler d1 execute` (local or remote); the tests
+ * run it on D1 bindings.
  *
  * Each step reads a page of a table above the job's cursor (rowid order), copies the rows that
  * belong elsewhere with INSERT OR IGNORE on their primary key (a row already there, copied by an
@@ -18,6 +19,10 @@
  * an autoincrement of its own database, so copied by id it could meet a line the target already
  * has, be ignored, and be "confirmed" by that other line. Out of `DB`, each entry is split into
  * one leg per owner (domain/ledger-legs) on its way, as the Worker now posts them.
+ *
+ * `DB`'s `trips` (one row per trip) becomes its parties' `trip_history` rows (`into`), each copied
+ * to its user's shard like a row of that table; a trip is deleted from `DB` once all of them are
+ * confirmed.
  *
  * Every value goes into the SQL as a literal (`sqlLiteral`), since `wrangler d1 execute` binds no
  * parameters; they are the database's own values, read back from it.
@@ -62,6 +67,17 @@ export type MovedTable = {
   journal?: "whole" | "split";
   /** Only between shards: `DB`'s copy of the table has another shape (db/sessions.ts moves those rows on use). */
   betweenShardsOnly?: boolean;
+  /**
+   * Out of `DB`, a table of another shape than its partitioned successor: each of its rows becomes
+   * `rowsOf` rows of `table`, each copied to the shard its own `table.key` routes to as that
+   * table's rows are, and the source row is deleted once every one of them is confirmed there.
+   */
+  into?: {
+    table: MovedTable;
+    rowsOf: (row: Record<string, unknown>) => Record<string, unknown>[];
+    /** A target row this (SQL on `table`'s row) holds for is kept whatever its `newerBy`. */
+    keep?: string;
+  };
 };
 
 const ENTRY_COLUMNS = ["id", "idempotency_key", "owner_id", "kind", "trip_id", "data", "created_at"];
@@ -91,12 +107,26 @@ const PAYOUTS: MovedTable = {
   newerBy: "updated_at",
 };
 
+const TRIP_HISTORY: MovedTable = {
+  name: "trip_history",
+  kind: "trips",
+  key: "user_id",
+  primaryKey: ["trip_id", "user_id"],
+  columns: ["user_id", "trip_id", "role", "status", "data", "created_at", "updated_at"],
+  // Each flush of the trip writes every party's row with the trip's newer updated_at
+  // (db/trip-history.ts), in the new shard only while a move runs.
+  newerBy: "updated_at",
+  // `DB`'s `trips` holds one row per trip: DIRECTORY_TABLES cuts it into its parties' rows.
+  betweenShardsOnly: true,
+};
+
 /**
  * The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before
  * their tokens, ledger entries (with their lines) before the transfers and payouts. No order is
  * needed for the ledger (no foreign keys in the shards; each entry moves with its lines), and a
  * stop between its tables leaves a pending transfer beside the first leg or away from it, which
- * the reconciliation's sweep drives from wherever it is.
+ * the reconciliation's sweep drives from wherever it is. Trip history has no order to keep: each
+ * row is one user's copy of a trip.
  */
 export const MOVED_TABLES: readonly MovedTable[] = [
   {
@@ -217,13 +247,50 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     betweenShardsOnly: true,
   },
   PAYOUTS,
+  TRIP_HISTORY,
 ];
 
 /**
- * What the first move reads out of `DB`: the tables that were there before the partitions, and
- * the ledger's entries, each split into its legs with `owner_id` (and its lines with it). `DB`'s
- * `ledger_accounts` (metadata nothing reads) and its other money tables (`top_ups`,
- * `payout_accounts`, `active_trips`, `trip_requests`) stay where they are.
+ * The history rows of one of `DB`'s trips, as a flush writes them now (db/trip-history.ts
+ * `historyRowsOf`): the rider's, and the current driver's when it has one. `DB`'s row does not
+ * know the drivers who handed the trip back; a `former_driver` row the Worker wrote for one since
+ * is kept (`keep` below), so the older copy cannot make them its driver again.
+ */
+function historyRowsOfDirectoryTrip(trip: Record<string, unknown>): Record<string, unknown>[] {
+  const copy = {
+    trip_id: trip.id,
+    status: trip.status,
+    data: trip.data,
+    created_at: trip.created_at,
+    updated_at: trip.updated_at,
+  };
+  const rows = [{ ...copy, user_id: trip.rider_id, role: "rider" }];
+  const driver = trip.driver_id;
+  if (driver !== null && driver !== undefined && driver !== trip.rider_id)
+    rows.push({ ...copy, user_id: driver, role: "driver" });
+  return rows;
+}
+
+/** `DB`'s trips before the partitions: one row per trip, with its rider and its current driver. */
+const DIRECTORY_TRIPS: MovedTable = {
+  name: "trips",
+  kind: "trips",
+  // The rider's (the trip's first party); each row it becomes goes by its own user_id.
+  key: "rider_id",
+  primaryKey: ["id"],
+  columns: ["id", "rider_id", "driver_id", "status", "data", "created_at", "updated_at"],
+  // A Worker version from before the partitions, still running during the deploy, may flush a
+  // trip here after its copy: it is copied again (and kept only if newer) before it is deleted.
+  newerBy: "updated_at",
+  into: { table: TRIP_HISTORY, rowsOf: historyRowsOfDirectoryTrip, keep: "trip_history.role = 'former_driver'" },
+};
+
+/**
+ * What the first move reads out of `DB`: the tables that were there before the partitions, the
+ * ledger's entries, each split into its legs with `owner_id` (and its lines with it), and the
+ * trips, each cut into its parties' history rows. `DB`'s `ledger_accounts` (metadata nothing
+ * reads) and its other money tables (`top_ups`, `payout_accounts`, `active_trips`,
+ * `trip_requests`) stay where they are.
  */
 export const DIRECTORY_TABLES: readonly MovedTable[] = [
   ...MOVED_TABLES.filter((t) => !t.betweenShardsOnly),
@@ -235,6 +302,7 @@ export const DIRECTORY_TABLES: readonly MovedTable[] = [
     columns: ENTRY_COLUMNS.filter((c) => c !== "owner_id"),
     journal: "split",
   },
+  DIRECTORY_TRIPS,
 ];
 
 /** A value as SQL text: NULL, a finite number, or a quoted string. Anything else is refused. */
@@ -355,40 +423,71 @@ async function moveStep(
   page: Row[],
   step: number,
 ): Promise<{ moved: number; kept: number }> {
-  const byTarget = new Map<string, Row[]>();
-  let kept = 0;
-  for (const row of page) {
-    const target = job.targetOf(table.kind, String(row[table.key]));
-    if (target === null) {
-      kept++;
-      continue;
-    }
-    if (!job.targets.has(target)) throw new Error(`no database for ${target} (${table.name} ${row[table.key]})`);
-    const rows = byTarget.get(target) ?? [];
-    rows.push(row);
-    byTarget.set(target, rows);
-  }
-  for (const [target, rows] of byTarget) await (job.targets.get(target) as SqlDatabase).run(inserts(table, rows));
+  const { byTarget, kept } = routeRows(job, table, page);
+  await copyRows(job, table, byTarget);
   await job.afterCopy?.(table.name, step);
-  const confirmed: number[] = [];
+  const written = table.into?.table ?? table;
+  const confirmed = new Set<number>();
   for (const [target, rows] of byTarget) {
-    const present = await presentKeys(job.targets.get(target) as SqlDatabase, table, rows);
-    const missing = rows.filter((row) => !present.has(keyOf(table, row)));
+    const present = await presentKeys(job.targets.get(target) as SqlDatabase, written, rows);
+    const missing = rows.filter((row) => !present.has(keyOf(written, row)));
     if (missing.length > 0)
       throw new Error(
-        `${target} does not hold ${missing.length} ${table.name} rows just copied ` +
-          `(first: ${keyOf(table, missing[0] as Row)}); they stay in the source`,
+        `${target} does not hold ${missing.length} ${written.name} rows just copied ` +
+          `(first: ${keyOf(written, missing[0] as Row)}); they stay in the source`,
       );
-    confirmed.push(...rows.map((row) => row._rowid));
+    for (const row of rows) confirmed.add(row._rowid);
   }
-  if (confirmed.length > 0) {
-    if (changing(table).length > 0) await deleteUnchanged(job, table, byTarget);
+  const moved = page.filter((row) => confirmed.has(row._rowid));
+  if (moved.length > 0) {
+    if (changing(table).length > 0) await deleteUnchanged(job, table, moved);
     else
       await job.source.db.run(
-        chunks(confirmed.map(sqlLiteral), (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`),
+        chunks(
+          moved.map((row) => sqlLiteral(row._rowid)),
+          (ids) => `DELETE FROM ${table.name} WHERE rowid IN (${ids.join(", ")})`,
+        ),
       );
   }
-  return { moved: confirmed.length, kept };
+  return { moved: moved.length, kept };
+}
+
+/**
+ * The rows of `rows` that belong elsewhere, as they are written there (a row `into` another table
+ * as its rows), by target; each carries its source row's rowid. `kept`: the rows that stay.
+ */
+function routeRows(job: MoveJob, table: MovedTable, rows: Row[]): { byTarget: Map<string, Row[]>; kept: number } {
+  const byTarget = new Map<string, Row[]>();
+  const add = (target: string, row: Row, key: unknown) => {
+    if (!job.targets.has(target)) throw new Error(`no database for ${target} (${table.name} ${key})`);
+    byTarget.set(target, [...(byTarget.get(target) ?? []), row]);
+  };
+  let kept = 0;
+  for (const row of rows) {
+    const into = table.into;
+    if (!into) {
+      const target = job.targetOf(table.kind, String(row[table.key]));
+      if (target === null) kept++;
+      else add(target, row, row[table.key]);
+      continue;
+    }
+    for (const part of into.rowsOf(row)) {
+      const key = part[into.table.key];
+      const target = job.targetOf(into.table.kind, String(key));
+      // Only out of `DB`, where nothing stays.
+      if (target === null)
+        throw new Error(`${table.name} row ${row._rowid} has a row of ${key}, who stays in ${job.source.name}`);
+      add(target, { ...part, _rowid: row._rowid }, key);
+    }
+  }
+  return { byTarget, kept };
+}
+
+/** Writes each target's rows there (see `inserts`). */
+async function copyRows(job: MoveJob, table: MovedTable, byTarget: Map<string, Row[]>): Promise<void> {
+  const written = table.into?.table ?? table;
+  for (const [target, rows] of byTarget)
+    await (job.targets.get(target) as SqlDatabase).run(inserts(written, rows, table.into?.keep));
 }
 
 /** The columns the Worker may still change in a source row while it moves (`merge`, `newerBy`). */
@@ -402,34 +501,33 @@ const MERGE_ROUNDS = 5;
  * Worker changed since (a session revoked in the old home while the move ran) stays: it is merged
  * into the target again and then deleted, so the change is never lost with the source's row.
  */
-async function deleteUnchanged(job: MoveJob, table: MovedTable, byTarget: Map<string, Row[]>): Promise<void> {
+async function deleteUnchanged(job: MoveJob, table: MovedTable, copied: Row[]): Promise<void> {
   const merge = changing(table);
-  for (const [target, copied] of byTarget) {
-    let rows = copied;
-    for (let round = 0; rows.length > 0; round++) {
-      if (round === MERGE_ROUNDS)
-        throw new Error(
-          `${rows.length} ${table.name} rows kept changing in ${job.source.name} while they moved; run again`,
-        );
-      const same = rows.map(
-        (row) =>
-          `(rowid = ${sqlLiteral(row._rowid)}${merge.map((c) => ` AND ${c} IS ${sqlLiteral(row[c])}`).join("")})`,
+  let rows = copied;
+  for (let round = 0; rows.length > 0; round++) {
+    if (round === MERGE_ROUNDS)
+      throw new Error(
+        `${rows.length} ${table.name} rows kept changing in ${job.source.name} while they moved; run again`,
       );
-      await job.source.db.run(chunks(same, (part) => `DELETE FROM ${table.name} WHERE ${part.join(" OR ")}`));
-      rows = await job.source.db.query<Row>(
-        `SELECT rowid AS _rowid, ${table.columns.join(", ")} FROM ${table.name}
-         WHERE rowid IN (${rows.map((row) => sqlLiteral(row._rowid)).join(", ")})`,
-      );
-      if (rows.length > 0) await (job.targets.get(target) as SqlDatabase).run(inserts(table, rows));
-    }
+    const same = rows.map(
+      (row) => `(rowid = ${sqlLiteral(row._rowid)}${merge.map((c) => ` AND ${c} IS ${sqlLiteral(row[c])}`).join("")})`,
+    );
+    await job.source.db.run(
+      chunkList(same, MAX_OR_TERMS).map((part) => `DELETE FROM ${table.name} WHERE ${part.join(" OR ")}`),
+    );
+    rows = await job.source.db.query<Row>(
+      `SELECT rowid AS _rowid, ${table.columns.join(", ")} FROM ${table.name}
+       WHERE rowid IN (${rows.map((row) => sqlLiteral(row._rowid)).join(", ")})`,
+    );
+    if (rows.length > 0) await copyRows(job, table, routeRows(job, table, rows).byTarget);
   }
 }
 
 /**
- * INSERT OR IGNORE (or, with merge columns, merging; with `newerBy`, keeping the newer row)
- * statements for `rows`, each under the statement size limit.
+ * INSERT OR IGNORE (or, with merge columns, merging; with `newerBy`, keeping the newer row, and a
+ * row `keep` holds for) statements for `rows`, each under the statement size limit.
  */
-function inserts(table: MovedTable, rows: Row[]): string[] {
+function inserts(table: MovedTable, rows: Row[], keep?: string): string[] {
   const values = rows.map((row) => `(${table.columns.map((c) => sqlLiteral(row[c])).join(", ")})`);
   const columns = table.columns.join(", ");
   if (table.newerBy) {
@@ -437,7 +535,9 @@ function inserts(table: MovedTable, rows: Row[]): string[] {
       .filter((c) => !table.primaryKey.includes(c))
       .map((c) => `${c} = excluded.${c}`)
       .join(", ");
-    const newer = `COALESCE(excluded.${table.newerBy}, 0) > COALESCE(${table.name}.${table.newerBy}, 0)`;
+    const newer =
+      `COALESCE(excluded.${table.newerBy}, 0) > COALESCE(${table.name}.${table.newerBy}, 0)` +
+      (keep ? ` AND NOT (${keep})` : "");
     return chunks(
       values,
       (part) =>
@@ -476,17 +576,23 @@ async function presentKeys(db: SqlDatabase, table: MovedTable, rows: Row[]): Pro
 
 const keyOf = (table: MovedTable, row: Record<string, unknown>) => JSON.stringify(table.primaryKey.map((c) => row[c]));
 
+/**
+ * SQLite nests `a OR b OR c …` one level per term, and D1 refuses an expression deeper than 100
+ * ("Expression tree is too large"): a page's delete-if-unchanged is cut into statements of this many.
+ */
+const MAX_OR_TERMS = 40;
+
 /** Statements made of `parts`, as many parts per statement as fit. */
 function chunks(parts: string[], statement: (part: string[]) => string): string[] {
   return chunkList(parts).map(statement);
 }
 
-function chunkList(parts: string[]): string[][] {
+function chunkList(parts: string[], maxParts = 500): string[][] {
   const out: string[][] = [];
   let current: string[] = [];
   let chars = 0;
   for (const part of parts) {
-    if (current.length > 0 && (chars + part.length > MAX_STATEMENT_CHARS || current.length >= 500)) {
+    if (current.length > 0 && (chars + part.length > MAX_STATEMENT_CHARS || current.length >= maxParts)) {
       out.push(current);
       current = [];
       chars = 0;

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import type { SqlDatabase } from "../../src/db/shard-move";
 import { allShards, shardDatabase } from "../../src/db/shards";
+import type { Trip } from "../../src/protocol/dispatch";
 
 /** The shard that holds a room's (or a trip's) archived chat. */
 export const chatShard = (roomId: string): D1Database => shardDatabase(env, "chat", roomId);
@@ -38,4 +39,43 @@ export async function historyStatus(tripId: string): Promise<string | undefined>
     if (row) return row.status;
   }
   return undefined;
+}
+
+/** A Trip resource as a trip room's flush stores it, for tests that place trip history rows by hand. */
+export function storedTrip(
+  fields: Pick<Trip, "id" | "riderId" | "driverId" | "status" | "createdAt" | "updatedAt">,
+): Trip {
+  const pickup = { lat: 52.52, lng: 13.405 };
+  const dropoff = { lat: 52.5, lng: 13.42 };
+  const fare = { amount: 1_250, currency: "EUR" };
+  return {
+    ...fields,
+    pickup,
+    dropoff,
+    quote: {
+      id: `qt_${fields.id}`,
+      pickup,
+      dropoff,
+      distanceKm: 3.1,
+      durationMin: 11,
+      fare,
+      surge: 1,
+      pickupEtaSec: 240,
+      expiresAt: fields.createdAt + 300_000,
+    },
+    fare: fields.status === "completed" ? fare : null,
+    driverLocation: null,
+    etaSec: null,
+  };
+}
+
+/** Writes `trip` as `DB`'s `trips` held it before the partitions: one row, its rider and current driver. */
+export async function putDirectoryTrip(trip: Trip): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO trips (id, rider_id, driver_id, status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET driver_id = excluded.driver_id, status = excluded.status, data = excluded.data,
+       updated_at = excluded.updated_at`,
+  )
+    .bind(trip.id, trip.riderId, trip.driverId, trip.status, JSON.stringify(trip), trip.createdAt, trip.updatedAt)
+    .run();
 }

@@ -2,7 +2,8 @@
 // room's archived history and a user's notifications that the move has not copied yet are read
 // where the previous map put them, merged with what the new shard has, and an ack reaches the copy
 // that stays; a room's unread count is the union of what the two shards have; an edit of a message
-// not copied yet reaches it, and the move carries the edited row.
+// not copied yet reaches it, and the move carries the edited row; during the first move, a user's
+// trips and an operator's list read `DB`'s trips too, each trip once.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { archiveMessages, archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
@@ -10,7 +11,9 @@ import { ackNotification, listNotifications } from "../../src/db/notifications";
 import { listVisibleRooms } from "../../src/db/rooms";
 import { MOVED_TABLES, moveRows, targetUnder } from "../../src/db/shard-move";
 import { bucketOf, parseShardMap, shardHomes } from "../../src/db/shards";
+import { historyRowsOf, openTripIdsOf, opsTripPage, userTripPage, writeTripHistory } from "../../src/db/trip-history";
 import { registerUser, unique } from "../helpers/api";
+import { putDirectoryTrip, storedTrip } from "../helpers/shards";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
 const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -103,6 +106,51 @@ describe("the first move, out of DB", () => {
     const homes = shardHomes(fromDb, "chat", roomId);
     expect(homes.at(-1)).toBe(env.DB);
     expect((await archivedMessagesBefore(homes, roomId, 10, 10)).map((m) => m.seq)).toEqual([2, 1]);
+  });
+
+  it("lists a user's trips still in DB, and a trip in both once, as its newer copy", async () => {
+    const fromDb = { ...env, SHARD_MAP_PREVIOUS: "0-1023:DB" } as Env;
+    const rider = unique("usr_rider");
+    const driver = unique("usr_driver");
+    const trip = (name: string, createdAt: number) =>
+      storedTrip({
+        id: unique(`trp_${name}`),
+        riderId: rider,
+        driverId: driver,
+        status: "accepted",
+        createdAt,
+        updatedAt: createdAt,
+      });
+    // Only in DB, not moved yet; in DB and (completed since the deploy) in the parties' shards; only in the shards.
+    const waiting = trip("waiting", 1_000);
+    await putDirectoryTrip(waiting);
+    const both = trip("both", 2_000);
+    await putDirectoryTrip(both);
+    const bothSince = { ...both, status: "completed" as const, updatedAt: 9_000 };
+    await writeTripHistory(env, bothSince, historyRowsOf(bothSince, [driver]));
+    const fresh = { ...trip("fresh", 3_000), status: "in_progress" as const };
+    await writeTripHistory(env, fresh, historyRowsOf(fresh, [driver]));
+
+    const query = { limit: 10 };
+    for (const [userId, as] of [
+      [rider, "rider"],
+      [driver, "driver"],
+      [rider, undefined],
+    ] as const)
+      expect(await userTripPage(fromDb, userId, { ...query, as })).toEqual([fresh, bothSince, waiting]);
+    // A page of two: the third is the sign of a next page, and still each trip once.
+    expect(await userTripPage(fromDb, rider, { limit: 1 })).toEqual([fresh, bothSince]);
+    expect(await userTripPage(fromDb, driver, { ...query, status: "completed" })).toEqual([bothSince]);
+    // Without the previous map, the trip not moved yet is out of sight: what the fallback is for.
+    expect(await userTripPage(env, rider, query)).toEqual([fresh, bothSince]);
+
+    expect(await openTripIdsOf(fromDb, driver, 0, 10)).toEqual([both.id, fresh.id, waiting.id]);
+    expect(await openTripIdsOf(fromDb, driver, 5_000, 10)).toEqual([both.id, fresh.id, waiting.id]);
+
+    const search = { limit: 10, match: { userIds: [driver], tripId: waiting.id } };
+    expect(await opsTripPage(fromDb, search)).toEqual([fresh, bothSince, waiting]);
+    expect(await opsTripPage(fromDb, { limit: 10, match: { userIds: [], tripId: both.id } })).toEqual([bothSince]);
+    expect(await opsTripPage(env, search)).toEqual([fresh, bothSince]);
   });
 });
 

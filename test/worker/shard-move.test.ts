@@ -3,8 +3,8 @@
  * shards (src/db/shard-move.ts, scripts/migrate-to-shards.ts), on generated rows in the real local
  * D1 databases: run in steps, stopped between a copy and its delete (and, for the ledger, after any
  * one statement), resumed, and run again; every row ends once in the shard its key routes to, as
- * it was (a ledger entry as its legs), and nothing is left behind. Then a SHARD_MAP change moves
- * only the rows of the buckets that changed hands.
+ * it was (a ledger entry as its legs, a trip as its rider's and driver's history rows), and nothing
+ * is left behind. Then a SHARD_MAP change moves only the rows of the buckets that changed hands.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -27,7 +27,9 @@ import { payoutEntry, payoutPaidEntry } from "../../src/domain/payouts";
 import { partialRefundEntry, tripRefundKey } from "../../src/domain/refunds";
 import { tipEntry, tipKey } from "../../src/domain/tips";
 import { holdEntry, releaseEntry, topUpEntry } from "../../src/domain/wallet-entries";
-import { movable } from "../helpers/shards";
+import { historyRowsOf, writeTripHistory } from "../../src/db/trip-history";
+import type { Trip } from "../../src/protocol/dispatch";
+import { movable, putDirectoryTrip, storedTrip } from "../helpers/shards";
 
 const shards = new Map(allShards(env).map(({ binding, db }) => [binding, movable(db)]));
 const directory = { name: "DB", db: movable(env.DB) };
@@ -155,7 +157,7 @@ describe("moving DB's chat archive and notification log into the shards", () => 
       DIRECTORY_TABLES.map((t) => [t.name, generated[t.name]?.length ?? 0]),
     );
 
-    for (const table of DIRECTORY_TABLES.filter((t) => t.kind !== "ledger")) {
+    for (const table of DIRECTORY_TABLES.filter((t) => t.kind !== "ledger" && !t.into)) {
       // Nothing of this run is left in DB.
       expect(await rowsIn(directory.db, table, prefix)).toEqual([]);
       const expected = generated[table.name] ?? [];
@@ -729,5 +731,247 @@ describe("a ledger entry the shard already has under another id", () => {
       { account: `clearing:prov-${prefix}`, currency: "USD", balance: -900 },
       { account: `wallet:${rider}`, currency: "USD", balance: 900 },
     ]);
+  });
+});
+
+// ---- trip history -------------------------------------------------------------------------------
+
+/** The move of `DB`'s trips alone: the ledger tests above leave an entry in `DB` that stops a whole move. */
+const TRIPS_ONLY = DIRECTORY_TABLES.filter((t) => t.name === "trips");
+
+const HISTORY_COLUMNS = "user_id, trip_id, role, status, data, created_at, updated_at";
+
+/** The history rows of this run's trips (ids start with `prefix`) in one shard, by trip and user. */
+async function historyIn(db: SqlDatabase, prefix: string) {
+  return db.query<Record<string, unknown>>(
+    `SELECT ${HISTORY_COLUMNS} FROM trip_history
+     WHERE trip_id LIKE ${sqlLiteral(`${prefix}-%`)} ORDER BY trip_id, user_id`,
+  );
+}
+
+/** This run's trips left in `DB`. */
+async function directoryTripsLeft(prefix: string) {
+  return directory.db.query(`SELECT id FROM trips WHERE id LIKE ${sqlLiteral(`${prefix}-%`)}`);
+}
+
+/** The history row a trip's party should end with after the move, as the Worker would have written it. */
+const historyRow = (trip: Trip, userId: string, role: string) => ({
+  user_id: userId,
+  trip_id: trip.id,
+  role,
+  status: trip.status,
+  data: JSON.stringify(trip),
+  created_at: trip.createdAt,
+  updated_at: trip.updatedAt,
+});
+
+const byTripAndUser = (rows: Record<string, unknown>[]) =>
+  [...rows].sort((a, b) => `${a.trip_id} ${a.user_id}`.localeCompare(`${b.trip_id} ${b.user_id}`));
+
+describe("moving DB's trips into their parties' trip history", () => {
+  const routeNow = (userId: string) => shardBindingFor(env, "trips", userId);
+  const job = {
+    source: directory,
+    tables: TRIPS_ONLY,
+    targetOf: (kind: ShardKind, key: string) => shardBindingFor(env, kind, key),
+    targets: shards,
+  };
+
+  it("cuts each trip into its rider's and driver's rows in their shards, across a stop after a copy", async () => {
+    const prefix = "trp1";
+    // Riders and drivers in both shards (SHARD_MAP in wrangler.toml: 0-511 SHARD_0, 512-1023 SHARD_1).
+    const riders = [0, 1].flatMap((n) => [
+      userInBuckets(`${prefix}r${n}`, "rider", 0, 511),
+      userInBuckets(`${prefix}r${n}`, "rider", 512, 1023),
+    ]);
+    const drivers = [userInBuckets(prefix, "driver", 0, 511), userInBuckets(prefix, "driver", 512, 1023)];
+    const statuses = ["completed", "cancelled", "accepted", "in_progress"] as const;
+    const trips = Array.from({ length: 45 }, (_, i) => {
+      const withoutDriver = i % 3 === 0;
+      return storedTrip({
+        // Ids out of the order of the rows' rowids, and one with a quote in it.
+        id: `${prefix}-trip-${(i * 7) % 45}${i === 5 ? "-o'clock" : ""}`,
+        riderId: riders[i % riders.length] as string,
+        driverId: withoutDriver ? null : (drivers[i % drivers.length] as string),
+        status: withoutDriver ? (i % 2 ? "matching" : "no_driver") : (statuses[i % statuses.length] as Trip["status"]),
+        createdAt: 1_700_000_000_000 + 1_000 * i,
+        updatedAt: 1_700_000_000_500 + 1_000 * i,
+      });
+    });
+    for (const trip of trips) await putDirectoryTrip(trip);
+    const moveTrips = { ...job, job: "test-trips-1", pageSize: 8 };
+
+    const first = await moveRows({ ...moveTrips, maxSteps: 2 });
+    expect(first).toEqual([{ table: "trips", moved: 16, kept: 0, done: false }]);
+    // A crash after a page's rows were copied to both parties' shards, before the trips left DB.
+    await expect(
+      moveRows({
+        ...moveTrips,
+        afterCopy: (table, step) => {
+          if (table === "trips" && step === 2) throw new Error("the operator's laptop went to sleep");
+        },
+      }),
+    ).rejects.toThrow("laptop");
+    expect(await directoryTripsLeft(prefix)).toHaveLength(45 - 16 - 8);
+
+    const done = await moveRows(moveTrips);
+    expect(done).toEqual([{ table: "trips", moved: 45, kept: 0, done: true }]);
+    expect(await directoryTripsLeft(prefix)).toEqual([]);
+    // Run again, under its cursor and from the start: nothing more moves.
+    expect(await moveRows(moveTrips)).toEqual(done);
+    expect(await moveRows({ ...moveTrips, job: "test-trips-1-again" })).toEqual([
+      { table: "trips", moved: 0, kept: 0, done: true },
+    ]);
+
+    // Each party's row in their own shard, once, with the trip as DB had it.
+    const expected = trips.flatMap((trip) => [
+      { binding: routeNow(trip.riderId), row: historyRow(trip, trip.riderId, "rider") },
+      ...(trip.driverId ? [{ binding: routeNow(trip.driverId), row: historyRow(trip, trip.driverId, "driver") }] : []),
+    ]);
+    expect(expected).toHaveLength(45 + 30);
+    for (const [binding, db] of shards) {
+      const rows = await historyIn(db, prefix);
+      expect(rows).toEqual(byTripAndUser(expected.filter((e) => e.binding === binding).map((e) => e.row)));
+      // Both shards hold riders' and drivers' rows.
+      expect(new Set(rows.map((row) => row.role))).toEqual(new Set(["rider", "driver"]));
+    }
+  });
+
+  it("keeps a newer row the Worker wrote since, and a former driver's row whatever its time", async () => {
+    const prefix = "trp2";
+    const rider = userInBuckets(prefix, "rider", 0, 511);
+    const driver = userInBuckets(prefix, "driver", 512, 1023);
+    const next = userInBuckets(prefix, "next-driver", 0, 1023);
+    const at = 1_700_100_000_000;
+    const trip = (id: string, fields: Partial<Trip>) =>
+      storedTrip({
+        id: `${prefix}-${id}`,
+        riderId: rider,
+        driverId: driver,
+        status: "accepted",
+        createdAt: at,
+        updatedAt: at,
+        ...fields,
+      });
+
+    // Flushed to DB by the version before the deploy, then completed by the Worker after it.
+    const finished = trip("finished", {});
+    await putDirectoryTrip(finished);
+    const finishedSince = { ...finished, status: "completed" as const, updatedAt: at + 60_000 };
+    await writeTripHistory(env, finishedSince, historyRowsOf(finishedSince, [driver]));
+    // Handed back by `driver` and taken by `next`; DB's copy, naming `driver`, is the newer one
+    // here (as by a clock behind): the former driver's row is kept all the same.
+    const handedBack = { ...trip("handed-back", {}), driverId: next, updatedAt: at + 1_000 };
+    await writeTripHistory(env, handedBack, historyRowsOf(handedBack, [driver, next]));
+    const inDirectory = trip("handed-back", { updatedAt: at + 2_000 });
+    await putDirectoryTrip(inDirectory);
+
+    await moveRows({ ...job, job: "test-trips-2", pageSize: 10 });
+    expect(await directoryTripsLeft(prefix)).toEqual([]);
+    const rows = [];
+    for (const db of shards.values()) rows.push(...(await historyIn(db, prefix)));
+    expect(byTripAndUser(rows)).toEqual(
+      byTripAndUser([
+        historyRow(finishedSince, rider, "rider"),
+        historyRow(finishedSince, driver, "driver"),
+        // The rider's row takes DB's newer copy; the new driver's, which DB does not know, stays.
+        historyRow(inDirectory, rider, "rider"),
+        historyRow(handedBack, driver, "former_driver"),
+        historyRow(handedBack, next, "driver"),
+      ]),
+    );
+  });
+
+  it("copies again a trip a Worker from before the deploy flushed to DB after its copy", async () => {
+    const prefix = "trp3";
+    const rider = userInBuckets(prefix, "rider", 512, 1023);
+    const driver = userInBuckets(prefix, "driver", 0, 511);
+    const accepted = storedTrip({
+      id: `${prefix}-trip`,
+      riderId: rider,
+      driverId: driver,
+      status: "accepted",
+      createdAt: 1_700_200_000_000,
+      updatedAt: 1_700_200_000_000,
+    });
+    await putDirectoryTrip(accepted);
+    const started = { ...accepted, status: "in_progress" as const, updatedAt: accepted.updatedAt + 5_000 };
+    let flushed = false;
+    await moveRows({
+      ...job,
+      job: "test-trips-3",
+      pageSize: 10,
+      afterCopy: async () => {
+        if (flushed) return;
+        flushed = true;
+        await putDirectoryTrip(started);
+      },
+    });
+    expect(await directoryTripsLeft(prefix)).toEqual([]);
+    const rows = [];
+    for (const db of shards.values()) rows.push(...(await historyIn(db, prefix)));
+    expect(byTripAndUser(rows)).toEqual(
+      byTripAndUser([historyRow(started, rider, "rider"), historyRow(started, driver, "driver")]),
+    );
+  });
+});
+
+describe("moving trip history after a SHARD_MAP change", () => {
+  it("moves a moving bucket's rows, keeps the newer row of a trip in both shards, and leaves the rest", async () => {
+    const prefix = "trp4";
+    // SHARD_1 takes buckets 384-511 over from SHARD_0.
+    const after = parseShardMap("0-383:SHARD_0,384-1023:SHARD_1", () => true);
+    const moving = userInBuckets(prefix, "rider", 384, 511);
+    const staying = userInBuckets(prefix, "rider", 0, 383);
+    const shard0 = shards.get("SHARD_0") as SqlDatabase;
+    const shard1 = shards.get("SHARD_1") as SqlDatabase;
+    const at = 1_700_300_000_000;
+    const trip = (n: number, riderId: string, status: Trip["status"], updatedAt: number) =>
+      storedTrip({ id: `${prefix}-trip-${n}`, riderId, driverId: null, status, createdAt: at + n, updatedAt });
+    const put = (db: SqlDatabase, rows: ReturnType<typeof historyRow>[]) =>
+      db.run(
+        rows.map(
+          (row) =>
+            `INSERT INTO trip_history (${HISTORY_COLUMNS}) VALUES (${Object.values(row).map(sqlLiteral).join(", ")})`,
+        ),
+      );
+    // In SHARD_0 before the change: the moving rider's trips 1-120, more than one delete may name
+    // (MAX_OR_TERMS), and the staying rider's trip 0.
+    const old = Array.from({ length: 120 }, (_, i) => trip(i + 1, moving, "matching", at + 10));
+    await put(shard0, [
+      ...old.map((t) => historyRow(t, moving, "rider")),
+      historyRow(trip(0, staying, "completed", at), staying, "rider"),
+    ]);
+    // Since the deploy, the Worker wrote trip 1 (newer) to SHARD_1; trip 2's copy there is older.
+    const newer = trip(1, moving, "no_driver", at + 20);
+    const older = trip(2, moving, "scheduled", at);
+    await put(shard1, [historyRow(newer, moving, "rider"), historyRow(older, moving, "rider")]);
+
+    const rebalance = {
+      job: "test-trips-rebalance",
+      source: { name: "SHARD_0", db: shard0 },
+      tables: MOVED_TABLES.filter((t) => t.name === "trip_history"),
+      targetOf: targetUnder(after.byBucket, "SHARD_0"),
+      targets: shards,
+      pageSize: 200,
+    };
+    await expect(
+      moveRows({
+        ...rebalance,
+        afterCopy: () => {
+          throw new Error("the operator's laptop went to sleep");
+        },
+      }),
+    ).rejects.toThrow("laptop");
+    const progress = await moveRows(rebalance);
+    expect(progress).toEqual([
+      { table: "trip_history", moved: expect.any(Number), kept: expect.any(Number), done: true },
+    ]);
+    expect(await moveRows(rebalance)).toEqual(progress);
+
+    expect(await historyIn(shard0, prefix)).toEqual([historyRow(trip(0, staying, "completed", at), staying, "rider")]);
+    expect(byTripAndUser(await historyIn(shard1, prefix))).toEqual(
+      byTripAndUser([historyRow(newer, moving, "rider"), ...old.slice(1).map((t) => historyRow(t, moving, "rider"))]),
+    );
   });
 });
