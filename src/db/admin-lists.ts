@@ -91,13 +91,16 @@ export async function listTripsForOps(
       .limit(MAX_MATCHED_USERS);
     match = { userIds: found.map((u) => u.id), tripId: query.q };
   }
-  const rows = await opsTripPage(env, {
+  const {
+    trips: page,
+    last,
+    more,
+  } = await opsTripPage(env, {
     limit: query.limit,
     ...(query.status === undefined ? {} : { status: query.status }),
     ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
     ...(match === undefined ? {} : { match }),
   });
-  const page = rows.slice(0, query.limit);
   const people = [...new Set(page.flatMap((trip) => (trip.driverId ? [trip.riderId, trip.driverId] : [trip.riderId])))];
   const names = new Map(
     people.length === 0
@@ -120,6 +123,6 @@ export async function listTripsForOps(
         updatedAt: trip.updatedAt,
       }),
     ),
-    nextCursor: cursorOf(page.at(-1), rows.length > query.limit),
+    nextCursor: cursorOf(last, more),
   };
 }

@@ -8,7 +8,7 @@
  *
  * A key hashes into one of 1,024 virtual buckets, forever; `SHARD_MAP` ("0-511:SHARD_0,512-1023:SHARD_1")
  * says which binding holds each range of buckets. Adding a shard moves whole buckets (and only the
- * rows in them, scripts/migrate-to-shards.mjs --rebalance), never rehashes every key. This module is
+ * rows in them, scripts/migrate-to-shards.ts --rebalance), never rehashes every key. This module is
  * the only place that turns a key into a database.
  */
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";

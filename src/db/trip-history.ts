@@ -27,7 +27,8 @@ export type HistoryRow = { userId: string; role: HistoryRole };
 /** The rows a trip's flush writes: its rider, its driver, and every driver it was assigned to before. */
 export function historyRowsOf(trip: Trip, assignedDrivers: readonly string[]): HistoryRow[] {
   const rows: HistoryRow[] = [{ userId: trip.riderId, role: "rider" }];
-  if (trip.driverId !== null) rows.push({ userId: trip.driverId, role: "driver" });
+  // One row per person: a rider who drove their own trip (were dispatch ever to allow it) keeps the rider's.
+  if (trip.driverId !== null && trip.driverId !== trip.riderId) rows.push({ userId: trip.driverId, role: "driver" });
   for (const driverId of new Set(assignedDrivers))
     if (driverId !== trip.driverId && driverId !== trip.riderId) rows.push({ userId: driverId, role: "former_driver" });
   return rows;
@@ -73,11 +74,16 @@ export async function writeTripHistory(env: Env, trip: Trip, rows: readonly Hist
   );
 }
 
-/** A trip as read back from one home, with when it was last written (to keep the newer of two copies). */
-type Found = { trip: Trip; updatedAt: number };
+/** A trip as read back from one home: when it was last written (the newer of two copies wins), and on which side. */
+type Found = { trip: Trip; updatedAt: number; role: HistoryRole };
+
+/** A page of trips: those to show, and where the page ends (the cursor's trip) and whether more follow. */
+export type TripPage = { trips: Trip[]; last: Trip | undefined; more: boolean };
+
+type Home = { db: D1Database; legacy: boolean };
 
 /** Where `userId`'s history is read: their shard, and while a move runs the one before (`legacy`: `DB`'s `trips`). */
-function homesOf(env: Env, userId: string): { db: D1Database; legacy: boolean }[] {
+function homesOf(env: Env, userId: string): Home[] {
   const earlier = earlierShardDatabase(env, "trips", userId);
   const homes = [{ db: shardDatabase(env, "trips", userId), legacy: false }];
   if (earlier) homes.push({ db: earlier, legacy: earlier === env.DB });
@@ -88,17 +94,39 @@ function homesOf(env: Env, userId: string): { db: D1Database; legacy: boolean }[
 const rolesFor = (as: TripListQuery["as"]): HistoryRole[] =>
   as === "rider" ? ["rider"] : as === "driver" ? ["driver"] : ["rider", "driver"];
 
+/** Which side of a trip `userId` is on in `DB`'s one row per trip. */
+const legacyRole = (trip: Trip, userId: string): HistoryRole => (trip.riderId === userId ? "rider" : "driver");
+
 /**
- * One page of `userId`'s trips, newest first (ties by id): `limit + 1` of them at most, so the
- * caller can tell whether there is a next page.
+ * One page of `userId`'s trips, newest first (ties by id), at most `query.limit`.
+ *
+ * While a move runs, each home answers with its own copies, filtered by side and status: an older
+ * copy in one home can pass a filter that the newer copy in the other no longer does (a trip
+ * since completed, a driver since handed it back). So the page's trips are then read again from
+ * every home, unfiltered, and each is kept only if its newest copy still passes. The cursor stays
+ * where the unfiltered page ended, so a page that lost a trip this way skips none of the next.
  */
-export async function userTripPage(env: Env, userId: string, query: TripListQuery): Promise<Trip[]> {
+export async function userTripPage(env: Env, userId: string, query: TripListQuery): Promise<TripPage> {
+  const homes = homesOf(env, userId);
   const found = await Promise.all(
-    homesOf(env, userId).map(({ db, legacy }) =>
-      legacy ? legacyUserPage(db, userId, query) : shardUserPage(db, userId, query),
-    ),
+    homes.map(({ db, legacy }) => (legacy ? legacyUserPage(db, userId, query) : shardUserPage(db, userId, query))),
   );
-  return newestFirst(found.flat(), query.limit + 1);
+  const candidates = newestFirst(found.flat(), query.limit + 1);
+  const page = candidates.slice(0, query.limit);
+  const result = { last: page.at(-1), more: candidates.length > query.limit };
+  if (homes.length === 1) return { trips: page, ...result };
+  const newest = await newestCopiesOf(
+    homes,
+    userId,
+    page.map((t) => t.id),
+  );
+  const roles = rolesFor(query.as);
+  const trips = page.flatMap((trip) => {
+    const copy = newest.get(trip.id);
+    const passes = copy && roles.includes(copy.role) && (!query.status || copy.trip.status === query.status);
+    return passes ? [copy.trip] : [];
+  });
+  return { trips, ...result };
 }
 
 async function shardUserPage(db: D1Database, userId: string, query: TripListQuery): Promise<Found[]> {
@@ -106,12 +134,12 @@ async function shardUserPage(db: D1Database, userId: string, query: TripListQuer
   const conditions = [eq(t.userId, userId), inArray(t.role, rolesFor(query.as))];
   conditions.push(...windowOf(t.createdAt, t.tripId, query), ...(query.status ? [eq(t.status, query.status)] : []));
   const rows = await drizzle(db)
-    .select({ data: t.data, updatedAt: t.updatedAt })
+    .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
     .from(t)
     .where(and(...conditions))
     .orderBy(desc(t.createdAt), desc(t.tripId))
     .limit(query.limit + 1);
-  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
 }
 
 /** The same page from `DB`'s `trips`, one row per trip with its rider and driver, as before the partitions. */
@@ -130,7 +158,49 @@ async function legacyUserPage(db: D1Database, userId: string, query: TripListQue
     .where(and(...conditions))
     .orderBy(desc(trips.createdAt), desc(trips.id))
     .limit(query.limit + 1);
-  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+  return rows.map((row) => {
+    const trip = Trip.parse(row.data);
+    return { trip, updatedAt: row.updatedAt, role: legacyRole(trip, userId) };
+  });
+}
+
+/**
+ * The newest copy of each of `tripIds` that `userId` has a row of, over all their homes, whatever
+ * its side or status (a `former_driver` row included, so that it can outrank an older `driver` one).
+ */
+async function newestCopiesOf(homes: Home[], userId: string, tripIds: string[]): Promise<Map<string, Found>> {
+  if (tripIds.length === 0) return new Map();
+  const found = await Promise.all(
+    homes.map(async ({ db, legacy }): Promise<Found[]> => {
+      if (legacy) {
+        const rows = await drizzle(db)
+          .select({ data: trips.data, updatedAt: trips.updatedAt })
+          .from(trips)
+          .where(and(inArray(trips.id, tripIds), or(eq(trips.riderId, userId), eq(trips.driverId, userId))));
+        return rows.map((row) => {
+          const trip = Trip.parse(row.data);
+          return { trip, updatedAt: row.updatedAt, role: legacyRole(trip, userId) };
+        });
+      }
+      const t = tripHistory;
+      const rows = await drizzle(db)
+        .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
+        .from(t)
+        .where(and(eq(t.userId, userId), inArray(t.tripId, tripIds)));
+      return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
+    }),
+  );
+  return newestById(found.flat());
+}
+
+/** Each trip's newest copy, by id. */
+function newestById(found: readonly Found[]): Map<string, Found> {
+  const byId = new Map<string, Found>();
+  for (const copy of found) {
+    const seen = byId.get(copy.trip.id);
+    if (!seen || copy.updatedAt > seen.updatedAt) byId.set(copy.trip.id, copy);
+  }
+  return byId;
 }
 
 type Window = Pick<TripListQuery, "cursor" | "before" | "since" | "to">;
@@ -155,38 +225,35 @@ function windowOf(
 
 /** Each trip once (its newest copy), newest first by (createdAt, id), at most `limit`. */
 export function newestFirst(found: readonly Found[], limit: number): Trip[] {
-  const byId = new Map<string, Found>();
-  for (const copy of found) {
-    const seen = byId.get(copy.trip.id);
-    if (!seen || copy.updatedAt > seen.updatedAt) byId.set(copy.trip.id, copy);
-  }
-  return [...byId.values()]
+  return [...newestById(found).values()]
     .map((copy) => copy.trip)
     .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     .slice(0, limit);
 }
 
+const OPEN_STATUSES = ["matching", "accepted", "arrived", "in_progress"];
+
 /**
  * The ids of `userId`'s trips, as rider or driver, that are not over or were updated since
- * `endedSince`, newest first, at most `max`: the objects that may hold their sockets.
+ * `endedSince`, newest first, at most `max`: the objects that may hold their sockets. While a move
+ * runs, each is checked against its newest copy, as in `userTripPage`.
  */
 export async function openTripIdsOf(env: Env, userId: string, endedSince: number, max: number): Promise<string[]> {
-  const open = ["matching", "accepted", "arrived", "in_progress"];
+  const homes = homesOf(env, userId);
   const found = await Promise.all(
-    homesOf(env, userId).map(async ({ db, legacy }): Promise<{ id: string; at: number }[]> => {
+    homes.map(async ({ db, legacy }): Promise<{ id: string; at: number }[]> => {
       if (legacy) {
-        const rows = await drizzle(db)
+        return drizzle(db)
           .select({ id: trips.id, at: trips.updatedAt })
           .from(trips)
           .where(
             and(
               or(eq(trips.riderId, userId), eq(trips.driverId, userId)),
-              or(inArray(trips.status, open), gte(trips.updatedAt, endedSince)),
+              or(inArray(trips.status, OPEN_STATUSES), gte(trips.updatedAt, endedSince)),
             ),
           )
           .orderBy(desc(trips.updatedAt))
           .limit(max);
-        return rows;
       }
       const t = tripHistory;
       return drizzle(db)
@@ -196,15 +263,25 @@ export async function openTripIdsOf(env: Env, userId: string, endedSince: number
           and(
             eq(t.userId, userId),
             inArray(t.role, ["rider", "driver"]),
-            or(inArray(t.status, open), gte(t.updatedAt, endedSince)),
+            or(inArray(t.status, OPEN_STATUSES), gte(t.updatedAt, endedSince)),
           ),
         )
         .orderBy(desc(t.updatedAt))
         .limit(max);
     }),
   );
-  const newest = found.flat().sort((a, b) => b.at - a.at);
-  return [...new Set(newest.map((row) => row.id))].slice(0, max);
+  const newestFound = found.flat().sort((a, b) => b.at - a.at);
+  const ids = [...new Set(newestFound.map((row) => row.id))].slice(0, max);
+  if (homes.length === 1) return ids;
+  const newest = await newestCopiesOf(homes, userId, ids);
+  return ids.filter((id) => {
+    const copy = newest.get(id);
+    return (
+      copy !== undefined &&
+      copy.role !== "former_driver" &&
+      (OPEN_STATUSES.includes(copy.trip.status) || copy.updatedAt >= endedSince)
+    );
+  });
 }
 
 /** What an operator's list of trips asks: a status, a page after a cursor, and trips of these users or this id. */
@@ -217,19 +294,56 @@ export type OpsTripFilter = {
 };
 
 /**
- * A page of every trip for an operator, newest first, at most `filter.limit + 1`: each shard (and
- * while a move runs, each shard of the map before it) asked at once, each trip counted once.
+ * A page of every trip for an operator, newest first, at most `filter.limit`: each shard (and
+ * while a move runs, each shard of the map before it) asked at once, each trip counted once, and
+ * while a move runs each checked against its newest copy anywhere (see `userTripPage`).
  */
-export async function opsTripPage(env: Env, filter: OpsTripFilter): Promise<Trip[]> {
+export async function opsTripPage(env: Env, filter: OpsTripFilter): Promise<TripPage> {
   const router = shardRouter(env);
-  const bindings = new Set([...router.map.bindings, ...(router.previous?.bindings ?? [])]);
+  const bindings = [...new Set([...router.map.bindings, ...(router.previous?.bindings ?? [])])];
+  const homes = bindings.map((binding) => {
+    const db = router.databases.get(binding) as D1Database;
+    return { db, legacy: db === env.DB };
+  });
   const found = await Promise.all(
-    [...bindings].map((binding) => {
-      const db = router.databases.get(binding) as D1Database;
-      return db === env.DB ? legacyOpsPage(db, filter) : shardOpsPage(db, filter);
+    homes.map(({ db, legacy }) => (legacy ? legacyOpsPage(db, filter) : shardOpsPage(db, filter))),
+  );
+  const candidates = newestFirst(found.flat(), filter.limit + 1);
+  const page = candidates.slice(0, filter.limit);
+  const result = { last: page.at(-1), more: candidates.length > filter.limit };
+  if (router.previous === null) return { trips: page, ...result };
+  const newest = await newestTripCopies(
+    homes,
+    page.map((t) => t.id),
+  );
+  const trips = page.flatMap((trip) => {
+    const copy = newest.get(trip.id);
+    return copy && (!filter.status || copy.trip.status === filter.status) ? [copy.trip] : [];
+  });
+  return { trips, ...result };
+}
+
+/** The newest copy of each of `tripIds`, from any party's row in any of `homes`. */
+async function newestTripCopies(homes: Home[], tripIds: string[]): Promise<Map<string, Found>> {
+  if (tripIds.length === 0) return new Map();
+  const found = await Promise.all(
+    homes.map(async ({ db, legacy }): Promise<Found[]> => {
+      if (legacy) {
+        const rows = await drizzle(db)
+          .select({ data: trips.data, updatedAt: trips.updatedAt })
+          .from(trips)
+          .where(inArray(trips.id, tripIds));
+        return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: "rider" }));
+      }
+      const t = tripHistory;
+      const rows = await drizzle(db)
+        .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
+        .from(t)
+        .where(inArray(t.tripId, tripIds));
+      return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
     }),
   );
-  return newestFirst(found.flat(), filter.limit + 1);
+  return newestById(found.flat());
 }
 
 async function shardOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Found[]> {
@@ -245,12 +359,12 @@ async function shardOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Foun
   conditions.push(...windowOf(t.createdAt, t.tripId, { cursor: filter.cursor }));
   if (filter.status) conditions.push(eq(t.status, filter.status));
   const rows = await drizzle(db)
-    .select({ data: t.data, updatedAt: t.updatedAt })
+    .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
     .from(t)
     .where(and(...conditions))
     .orderBy(desc(t.createdAt), desc(t.tripId))
     .limit(filter.limit + 1);
-  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
 }
 
 async function legacyOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Found[]> {
@@ -267,5 +381,5 @@ async function legacyOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Fou
     .where(and(...conditions))
     .orderBy(desc(trips.createdAt), desc(trips.id))
     .limit(filter.limit + 1);
-  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt }));
+  return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: "rider" }));
 }

@@ -213,10 +213,8 @@ function endOfTripQueries(db: DrizzleD1Database, trip: Trip): BatchItem<"sqlite"
  * the ratings given and received on it: the trips from the user's partition, then their ratings from `DB`.
  */
 export async function listTrips(env: Env, userId: string, query: TripListQuery): Promise<TripHistoryResponse> {
-  const rows = await userTripPage(env, userId, query);
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  const nextCursor = rows.length > query.limit && last ? tripCursorOf(last) : null;
+  const { trips: page, last, more } = await userTripPage(env, userId, query);
+  const nextCursor = more && last ? tripCursorOf(last) : null;
   const given = new Map<string, TripRatingSummary>();
   const received = new Map<string, TripRatingSummary>();
   if (page.length > 0) {

@@ -11,7 +11,15 @@ import { ackNotification, listNotifications } from "../../src/db/notifications";
 import { listVisibleRooms } from "../../src/db/rooms";
 import { MOVED_TABLES, moveRows, targetUnder } from "../../src/db/shard-move";
 import { bucketOf, parseShardMap, shardHomes } from "../../src/db/shards";
-import { historyRowsOf, openTripIdsOf, opsTripPage, userTripPage, writeTripHistory } from "../../src/db/trip-history";
+import {
+  historyRowsOf,
+  type OpsTripFilter,
+  openTripIdsOf,
+  opsTripPage,
+  userTripPage,
+  writeTripHistory,
+} from "../../src/db/trip-history";
+import type { TripListQuery } from "../../src/protocol/dispatch";
 import { registerUser, unique } from "../helpers/api";
 import { putDirectoryTrip, storedTrip } from "../helpers/shards";
 
@@ -132,25 +140,59 @@ describe("the first move, out of DB", () => {
     await writeTripHistory(env, fresh, historyRowsOf(fresh, [driver]));
 
     const query = { limit: 10 };
+    const listed = async (on: Env, userId: string, q: TripListQuery) => (await userTripPage(on, userId, q)).trips;
     for (const [userId, as] of [
       [rider, "rider"],
       [driver, "driver"],
       [rider, undefined],
     ] as const)
-      expect(await userTripPage(fromDb, userId, { ...query, as })).toEqual([fresh, bothSince, waiting]);
-    // A page of two: the third is the sign of a next page, and still each trip once.
-    expect(await userTripPage(fromDb, rider, { limit: 1 })).toEqual([fresh, bothSince]);
-    expect(await userTripPage(fromDb, driver, { ...query, status: "completed" })).toEqual([bothSince]);
+      expect(await listed(fromDb, userId, { ...query, as })).toEqual([fresh, bothSince, waiting]);
+    // A page of one: each trip once, and the sign of a next page.
+    expect(await userTripPage(fromDb, rider, { limit: 1 })).toEqual({ trips: [fresh], last: fresh, more: true });
+    expect(await listed(fromDb, driver, { ...query, status: "completed" })).toEqual([bothSince]);
+    // The older copy in DB matches "accepted"; the newer one in the shards does not: not listed.
+    expect(await listed(fromDb, driver, { ...query, status: "accepted" })).toEqual([waiting]);
     // Without the previous map, the trip not moved yet is out of sight: what the fallback is for.
-    expect(await userTripPage(env, rider, query)).toEqual([fresh, bothSince]);
+    expect(await listed(env, rider, query)).toEqual([fresh, bothSince]);
 
     expect(await openTripIdsOf(fromDb, driver, 0, 10)).toEqual([both.id, fresh.id, waiting.id]);
     expect(await openTripIdsOf(fromDb, driver, 5_000, 10)).toEqual([both.id, fresh.id, waiting.id]);
 
     const search = { limit: 10, match: { userIds: [driver], tripId: waiting.id } };
-    expect(await opsTripPage(fromDb, search)).toEqual([fresh, bothSince, waiting]);
-    expect(await opsTripPage(fromDb, { limit: 10, match: { userIds: [], tripId: both.id } })).toEqual([bothSince]);
-    expect(await opsTripPage(env, search)).toEqual([fresh, bothSince]);
+    const ops = async (on: Env, filter: OpsTripFilter) => (await opsTripPage(on, filter)).trips;
+    expect(await ops(fromDb, search)).toEqual([fresh, bothSince, waiting]);
+    expect(await ops(fromDb, { limit: 10, match: { userIds: [], tripId: both.id } })).toEqual([bothSince]);
+    expect(await ops(fromDb, { ...search, status: "accepted" })).toEqual([waiting]);
+    expect(await ops(env, search)).toEqual([fresh, bothSince]);
+  });
+
+  it("never shows a driver a trip they handed back since, from DB's older copy", async () => {
+    const fromDb = { ...env, SHARD_MAP_PREVIOUS: "0-1023:DB" } as Env;
+    const rider = unique("usr_rider");
+    const first = unique("usr_first");
+    const second = unique("usr_second");
+    // In DB as accepted by the first driver; since the deploy handed back and completed by the second.
+    const before = storedTrip({
+      id: unique("trp_handed"),
+      riderId: rider,
+      driverId: first,
+      status: "accepted",
+      createdAt: 1_000,
+      updatedAt: 1_000,
+    });
+    await putDirectoryTrip(before);
+    const after = { ...before, driverId: second, status: "completed" as const, updatedAt: 8_000 };
+    await writeTripHistory(env, after, historyRowsOf(after, [first, second]));
+
+    expect((await userTripPage(fromDb, first, { limit: 10 })).trips).toEqual([]);
+    expect((await userTripPage(fromDb, first, { limit: 10, as: "driver" })).trips).toEqual([]);
+    expect(await openTripIdsOf(fromDb, first, 0, 10)).toEqual([]);
+    expect((await userTripPage(fromDb, second, { limit: 10 })).trips).toEqual([after]);
+    expect((await userTripPage(fromDb, rider, { limit: 10, status: "accepted" })).trips).toEqual([]);
+    expect((await userTripPage(fromDb, rider, { limit: 10 })).trips).toEqual([after]);
+    expect(
+      (await opsTripPage(fromDb, { limit: 10, status: "accepted", match: { userIds: [rider], tripId: "" } })).trips,
+    ).toEqual([]);
   });
 });
 
