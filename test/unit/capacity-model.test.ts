@@ -118,7 +118,11 @@ describe("the capacity model's arithmetic", () => {
   it("sizes the partition databases by whichever of writes and storage needs more", () => {
     const md = model(tiny, scenario, assumed, measured);
     expect(md.d1.byWrites).toBe(Math.ceil(md.d1.writesPerS / (assumed.d1WritesPerS * assumed.d1Utilisation)));
-    expect(md.d1.shards).toBe(1);
+    // A trip a second keeps ~8.4 GB in D1's windows (a month of trips in two copies, 35 days of
+    // ledger): storage, not writes, asks for the second shard.
+    expect(md.d1.byStorage).toBe(Math.ceil(md.d1.hotGb / assumed.d1FillGb));
+    expect(md.d1.byStorage).toBeGreaterThan(md.d1.byWrites);
+    expect(md.d1.shards).toBe(2);
     const big = model(tiny, { ...scenario, chatMessagesPerS: 1e6 }, assumed, measured);
     // A million messages/s of 300 bytes for 0.5 × 86,400 s: 12,960 GB in one day, at 8 GB a shard.
     expect(big.d1.kinds[0]?.gbPerDay).toBeCloseTo(12_960, 6);
