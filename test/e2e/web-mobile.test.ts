@@ -3,7 +3,8 @@
  * playwright-core) against a real `wrangler dev`: each view (sign-in, sign-up; rider idle, quote, matching, trip,
  * cancel confirm, arrived, in progress, receipt, trips; driver idle, online, offer, trip, arrived, in progress,
  * completed; chat list and room; operations; the page a share link opens, live and ended; the surge confirm, which
- * says the multiplier and the fare accepted) scrolls sideways nowhere, keeps the map's names apart and has no serious
+ * says the multiplier and the fare accepted; the place search, which with no geocoder configured finds the city's own
+ * places without asking the service) scrolls sideways nowhere, keeps the map's names apart and has no serious
  * or critical axe-core violation; focus is seen; on the phone the quote, the surge confirm and "Request ride" are
  * above the fold. The rider's and driver's screenshots for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1
  * asks (so that `npm test` leaves the tree clean); screenshots of each view go to test-artifacts/web-mobile/. The app
@@ -141,6 +142,22 @@ describe("the web app at every size", () => {
       const header = await rider.locator("header").boundingBox();
       if (size === "phone") expect(header?.height ?? 0).toBeLessThan(60);
 
+      // Place search with no geocoder configured (this server has none): the city's own places answer, and the
+      // service is never asked (counted until the end of the test, well past the search's pause in typing).
+      let geocoderAsked = 0;
+      rider.on("request", (req) => {
+        if (new URL(req.url()).pathname === "/v1/places/search") geocoderAsked++;
+      });
+      const search = rider.getByLabel("Search for a place");
+      await search.fill("zzzz");
+      await shows(rider, ".place-note", "No place found.");
+      await search.fill("square");
+      await rider.getByRole("button", { name: "Pickup: Union Square" }).waitFor({ timeout: SEEN_MS });
+      expect(await rider.locator(".place-note").textContent()).toBe("");
+      await checkView(rider, size, "rider-place-search");
+      await rider.getByRole("button", { name: "Pickup: Union Square" }).click();
+      await shows(rider, "[data-testid=points]", /^Pickup: Union Square/);
+
       await getQuote(rider, "Union Square", "Ferry Building");
       if (size === "phone") {
         // The price and the button to take it, without scrolling.
@@ -155,6 +172,8 @@ describe("the web app at every size", () => {
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
       await checkView(rider, size, "rider-matching");
       await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      // The offer names the places, not coordinates (web-map.test.ts names a place off the city's list too).
+      await shows(driver, "[data-testid=offer-route]", /^Union Square → Ferry Building$/);
       await checkView(driver, size, "driver-offer");
       const docShot = { path: "", fullPage: false };
       const suffix = size === "phone" ? "-mobile" : "";
@@ -212,6 +231,7 @@ describe("the web app at every size", () => {
       await shows(ops, "[data-testid=total-drivers]", /^[0-9]/);
       await checkView(ops, size, "operations");
 
+      expect(geocoderAsked).toBe(0);
       expect([...rider.errors, ...driver.errors, ...ops.errors]).toEqual([]);
     });
   }
