@@ -3,9 +3,10 @@
  * (Chromium through playwright-core) against a real `wrangler dev` that takes rides in San Francisco only
  * (SERVICE_AREAS) and writes trip history within a second. The quote lists its parts and says surge in words, and
  * from 1.5x "Request ride" waits for the rider to accept the surge; a pickup in the sea and pickup = dropoff are
- * refused in sentences; the receipt says how the charge compares with the quote (the same, or less for a ride that
- * ended before its dropoff, and why); the Trips view pages the history with Load more, dates each trip when it was
- * requested, in the browser's time zone, opens a receipt, and shows a driver their drives; an operator cancels a trip from the operations view and its driver is back online in one tap.
+ * refused in sentences (at both sizes); the receipt says how the charge compares with the quote (the same, or less for
+ * a ride that ended before its dropoff, and why); the Trips view pages the history with Load more, dates each trip
+ * when it was requested, in the browser's time zone, opens a receipt, and shows a driver their drives; an operator
+ * cancels a trip from the operations view and its driver is back online in one tap.
  * Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-screens/.
  */
 import { spawnSync } from "node:child_process";
@@ -183,23 +184,36 @@ describe("the web app's prices and refusals", () => {
   it("refuses a pickup in the sea and pickup = dropoff, in sentences", { timeout: 120_000 }, async () => {
     const rider = await account(server.baseUrl, "rider", "Otto Ocean");
     const page = await signedIn(rider, DESKTOP);
-    await choose(page, "Union Square", "Union Square");
-    await page.getByRole("button", { name: "Get a quote" }).click();
-    await shows(
-      page,
-      ".side > [role=status]",
-      "The pickup and dropoff are too close together: they must be at least 200 m apart.",
-    );
-    // The map's north-west corner is the sea off the Presidio.
-    await page
-      .locator(".map-pane svg")
-      .first()
-      .click({ position: { x: 4, y: 4 } });
-    await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
-    await page.getByRole("button", { name: "Get a quote" }).click();
-    await shows(page, ".side > [role=status]", "The pickup is outside the area we serve. Choose a place in the city.");
-    expect(await page.getByRole("button", { name: "Request ride" }).isVisible()).toBe(false);
-    await shot(page, "2-outside-area-desktop");
+    // The same page at each size: each refusal's sentence replaces the other's, so each is seen anew.
+    for (const [size, viewport] of [
+      ["desktop", DESKTOP],
+      ["phone", PHONE],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      await choose(page, "Union Square", "Union Square");
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(
+        page,
+        ".side > [role=status]",
+        "The pickup and dropoff are too close together: they must be at least 200 m apart.",
+      );
+      // The map's north-west corner is the sea off the Presidio.
+      await page
+        .locator(".map-pane svg")
+        .first()
+        .click({ position: { x: 4, y: 4 } });
+      await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(
+        page,
+        ".side > [role=status]",
+        "The pickup is outside the area we serve. Choose a place in the city.",
+      );
+      expect(await page.getByRole("button", { name: "Request ride" }).isVisible()).toBe(false);
+      await noSidewaysScroll(page);
+      await expectAccessible(page, `a refused quote, at ${size} size`);
+      await shot(page, `2-outside-area-${size}`);
+    }
     expect(page.errors).toEqual([]);
   });
 });
