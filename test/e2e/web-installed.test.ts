@@ -1,13 +1,13 @@
 /**
  * The web app as an installed app, in a real browser (Chromium through playwright-core) against a real `wrangler dev`
  * with a VAPID pair of its own: the manifest is served and linked with its icons, the service worker is registered with
- * the app shell in a versioned cache (and no /v1/ answer in it), and the page opens offline from it; the notifications
- * prompt does not come on load, comes after the rider's first request (and when a driver goes online), and its button
- * asks the browser and registers the push subscription with the service; a driver's "Not now" is kept. A Web Push
- * message delivered to the service worker (through Chromium's DevTools protocol) is shown as a notification with the
- * service's title and body, one per trip, opening the screen it is about, and the page acknowledges it to the service:
- * the rider's trip status at phone size, the driver's offer at desktop size. Screenshots go to
- * test-artifacts/web-installed/.
+ * the app shell in a versioned cache (and no /v1/ answer in it), and the page opens offline from it (at phone and at
+ * desktop size); the notifications prompt does not come on load, comes after the rider's first request (and when a
+ * driver goes online), and its button asks the browser and registers the push subscription with the service; a
+ * driver's "Not now" is kept. A Web Push message delivered to the service worker (through Chromium's DevTools
+ * protocol) is shown as a notification with the service's title and body, one per trip, opening the screen it is
+ * about, and the page acknowledges it to the service: the rider's trip status at phone size, the driver's offer at
+ * desktop size. Screenshots go to test-artifacts/web-installed/.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
@@ -205,11 +205,17 @@ describe("the web app as an installed app", () => {
     expect(cached.urls).toEqual(expect.arrayContaining(["/", "/app.css", "/build/app.js", "/manifest.webmanifest"]));
     expect(cached.urls.filter((u) => u.startsWith("/v1") || u === "/health")).toEqual([]);
 
-    // Offline: the app still opens from the cache (its page, style and code), and says what it cannot reach.
+    // Offline: the app still opens from the cache (its page, style and code), and says what it cannot reach; on a
+    // phone, and on a desktop's screen.
     await rider.context().setOffline(true);
-    await rider.reload();
-    await rider.locator("header .brand").waitFor({ timeout: SEEN_MS });
-    await expect.poll(() => rider.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Petra PWA");
+    for (const viewport of [PHONE, DESKTOP]) {
+      await rider.setViewportSize(viewport);
+      await rider.reload();
+      await rider.locator("header .brand").waitFor({ timeout: SEEN_MS });
+      await expect.poll(() => rider.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Petra PWA");
+      await expectNoSideScroll(rider, `the app opened offline, ${viewport.width} px wide`);
+      await expectAccessible(rider, `the app opened offline, ${viewport.width} px wide`);
+    }
     await rider.context().setOffline(false);
     expect(rider.errors.filter((e) => !/fetch|network/i.test(e))).toEqual([]);
   });
