@@ -2,13 +2,14 @@
  * The web app's every view at a desktop's 1280 x 800 and a phone's 390 x 844, in a real browser (Chromium through
  * playwright-core) against a real `wrangler dev`: each view (sign-in, sign-up; rider idle, quote, matching, trip,
  * cancel confirm, arrived, in progress, receipt, trips; driver idle, online, offer, trip, arrived, in progress,
- * completed; chat list and room; operations; the page a share link opens, live and ended; the surge confirm, which
- * says the multiplier and the fare accepted; the place search, which with no geocoder configured finds the city's own
- * places without asking the service) scrolls sideways nowhere, keeps the map's names apart and has no serious
- * or critical axe-core violation; focus is seen; on the phone the quote, the surge confirm and "Request ride" are
- * above the fold. The rider's and driver's screenshots for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1
- * asks (so that `npm test` leaves the tree clean); screenshots of each view go to test-artifacts/web-mobile/. The app
- * as an installed app (manifest, service worker, notifications prompt) is web-installed.test.ts's.
+ * completed; chat list and room; operations, and the page a rider finds there; the page a share link opens, live and
+ * ended; the surge confirm, which says the multiplier and the fare accepted; the place search, which with no
+ * geocoder configured finds the city's own places without asking the service) scrolls sideways nowhere, keeps the
+ * map's names apart and has no serious or critical axe-core violation; focus is seen; on the phone the quote, the
+ * surge confirm and "Request ride" are above the fold. The rider's and driver's screenshots for the README go to
+ * docs/ only when UPDATE_DOCS_SCREENSHOTS=1 asks (so that `npm test` leaves the tree clean); screenshots of each view
+ * go to test-artifacts/web-mobile/. The app as an installed app (manifest, service worker, notifications prompt) is
+ * web-installed.test.ts's.
  */
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
@@ -223,6 +224,12 @@ describe("the web app at every size", () => {
       await rider.locator(`.room-link[data-room="${room.id}"]`).click();
       await rider.locator(".room .messages").waitFor({ timeout: SEEN_MS });
       await checkView(rider, size, "chat-room");
+
+      // Operations are an operator's: a rider has no link to them, and the address typed by hand says whose they are.
+      expect(await rider.locator("nav a[href='#/ops']").count()).toBe(0);
+      await rider.goto(`${suite.server.baseUrl}/#/ops`);
+      await shows(rider, "[data-testid=operators-only]", /Operators only/);
+      await checkView(rider, size, "operators-only");
 
       // Operations, as an operator.
       const opsAccount = await account(suite.server.baseUrl, "rider", `Olga ${size}`);
