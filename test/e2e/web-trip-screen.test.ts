@@ -202,9 +202,10 @@ describe("the web app's trip screen", () => {
     await shows(driver, "[aria-label='Trip ended']", "The trip is no longer yours.");
     await expectAccessible(driver, "the driver's handed-back trip, at phone size");
     await shot(driver, "4-driver-handed-back-phone");
-    // Back to offers from a desktop's screen (the cancelled trip's tap above is at either size).
     await driver.setViewportSize(DESKTOP);
     await expectAccessible(driver, "the driver's handed-back trip, at desktop size");
+    // Back to offers at phone size (the cancelled trip's tap above is at desktop size).
+    await driver.setViewportSize(PHONE);
     await driver.getByRole("button", { name: "Back to offers" }).click();
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
     await shows(driver, ".side > [role=status]", "Waiting for offers.");
