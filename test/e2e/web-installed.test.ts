@@ -1,12 +1,16 @@
 /**
  * The web app as an installed app, in a real browser (Chromium through playwright-core) against a real `wrangler dev`
  * with a VAPID pair of its own: the manifest is served and linked with its icons, the service worker is registered with
- * the app shell in a versioned cache (and no /v1/ answer in it), and the page opens offline from it; the notifications
- * prompt does not come on load, comes after the rider's first request (and when a driver goes online), and its button
- * asks the browser and registers the push subscription with the service; a driver's "Not now" is kept. Screenshots go
- * to test-artifacts/web-installed/.
+ * the app shell in a versioned cache (and no /v1/ answer in it), and the page opens offline from it (at phone and at
+ * desktop size); the notifications prompt does not come on load, comes after the rider's first request (and when a
+ * driver goes online), and its button asks the browser and registers the push subscription with the service; a
+ * driver's "Not now" is kept. A Web Push message delivered to the service worker (through Chromium's DevTools
+ * protocol) is shown as a notification with the service's title and body, one per trip, opening the screen it is
+ * about, and the page acknowledges it to the service: the rider's trip status at phone size, the driver's offer at
+ * desktop size. Screenshots go to test-artifacts/web-installed/.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { browserSuite } from "./helpers/suite";
 import { account } from "./helpers/users";
@@ -93,6 +97,56 @@ function p256dhKey(): string {
   );
 }
 
+/** A notification as the worker asked for it: its title and `showNotification`'s options. */
+type Shown = { title: string; body?: string; tag?: string; icon?: string; badge?: string; data?: object };
+
+/**
+ * Delivers `payload` (a Web Push message's plaintext, as the service sends it: src/notify/message.ts's
+ * `deliveryPayload`) to `page`'s service worker with Chromium's DevTools protocol (`ServiceWorker.deliverPushMessage`,
+ * the event a push service's message raises), and resolves to the notifications the worker showed for it.
+ *
+ * The worker's push handler runs for real; what is stood in for is the browser's notification centre. Chromium's
+ * headless shell (the npm build these tests drive) has no notifications: its `showNotification` rejects for want of a
+ * permission that no grant (Playwright's, or DevTools' Browser.setPermission) gives it. So the running worker's
+ * registration gets a `showNotification` that records what it was asked to show, and the notifications are read
+ * from that record, as `registration.getNotifications()` would read them in a full Chromium.
+ */
+async function deliverPush(page: Page, payload: object): Promise<Shown[]> {
+  const origin = new URL(page.url()).origin;
+  const cdp = await page.context().newCDPSession(page);
+  const registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] = [];
+  cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
+  await cdp.send("ServiceWorker.enable");
+  const registration = await waitForValue(() => registrations.find((r) => r.scopeURL === `${origin}/` && !r.isDeleted));
+  const worker = await waitForValue(() =>
+    page
+      .context()
+      .serviceWorkers()
+      .find((w) => w.url() === `${origin}/sw.js`),
+  );
+  await worker.evaluate(`(() => {
+    self.__shown = [];
+    self.registration.showNotification = async (title, options) => { self.__shown.push({ title, ...options }); };
+  })()`);
+  await cdp.send("ServiceWorker.deliverPushMessage", {
+    origin,
+    registrationId: registration.registrationId,
+    data: JSON.stringify(payload),
+  });
+  const shown = () => worker.evaluate<Shown[]>("self.__shown");
+  await expect.poll(async () => (await shown()).length, { timeout: SEEN_MS }).toBeGreaterThan(0);
+  await cdp.detach();
+  return shown();
+}
+
+/** `find()`'s answer once it has one (a DevTools event or a worker the context has yet to report). */
+async function waitForValue<T>(find: () => T | undefined): Promise<T> {
+  await expect.poll(() => find() !== undefined, { timeout: SEEN_MS }).toBe(true);
+  const found = find();
+  if (found === undefined) throw new Error("gone again");
+  return found;
+}
+
 describe("the web app as an installed app", () => {
   it("links a manifest with icons, runs a service worker with the shell in a versioned cache, and opens offline", {
     timeout: 120_000,
@@ -151,11 +205,17 @@ describe("the web app as an installed app", () => {
     expect(cached.urls).toEqual(expect.arrayContaining(["/", "/app.css", "/build/app.js", "/manifest.webmanifest"]));
     expect(cached.urls.filter((u) => u.startsWith("/v1") || u === "/health")).toEqual([]);
 
-    // Offline: the app still opens from the cache (its page, style and code), and says what it cannot reach.
+    // Offline: the app still opens from the cache (its page, style and code), and says what it cannot reach; on a
+    // phone, and on a desktop's screen.
     await rider.context().setOffline(true);
-    await rider.reload();
-    await rider.locator("header .brand").waitFor({ timeout: SEEN_MS });
-    await expect.poll(() => rider.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Petra PWA");
+    for (const viewport of [PHONE, DESKTOP]) {
+      await rider.setViewportSize(viewport);
+      await rider.reload();
+      await rider.locator("header .brand").waitFor({ timeout: SEEN_MS });
+      await expect.poll(() => rider.locator("nav .who").textContent(), { timeout: SEEN_MS }).toContain("Petra PWA");
+      await expectNoSideScroll(rider, `the app opened offline, ${viewport.width} px wide`);
+      await expectAccessible(rider, `the app opened offline, ${viewport.width} px wide`);
+    }
     await rider.context().setOffline(false);
     expect(rider.errors.filter((e) => !/fetch|network/i.test(e))).toEqual([]);
   });
@@ -196,6 +256,34 @@ describe("the web app as an installed app", () => {
     expect(await rider.evaluate("window.__pushCalls")).toEqual(["requestPermission", "subscribe:65"]);
     expect(await riderAccount.api.devices()).toEqual([expect.objectContaining({ kind: "webpush", endpoint })]);
 
+    // A push about the trip arrives: the worker shows it, tagged with the trip (a later status replaces it), opening
+    // the rider's screen; the page acknowledges it to the service with its session.
+    const trip = await riderAccount.api.currentTrip();
+    if (!trip) throw new Error("no trip");
+    const pushId = `ntf_e2e_${randomBytes(6).toString("hex")}`;
+    const acked = rider.waitForRequest(
+      (req) => req.method() === "POST" && new URL(req.url()).pathname === `/v1/notifications/${pushId}/ack`,
+    );
+    const shown = await deliverPush(rider, {
+      id: pushId,
+      type: "trip_status",
+      createdAt: Date.now(),
+      title: "Driver on the way",
+      body: "Driver on the way",
+      data: { tripId: trip.id, seq: 3, status: "accepted", driverId: "usr_e2e_driver", fare: null },
+    });
+    expect(shown).toEqual([
+      {
+        title: "Driver on the way",
+        body: "Driver on the way",
+        tag: trip.id,
+        icon: "/icons/icon-192.png",
+        badge: "/icons/icon-192.png",
+        data: { url: "/#/rider", id: pushId },
+      },
+    ]);
+    await acked;
+
     // A reload brings the trip back, not the question: it comes from a request, never from a page load.
     await rider.reload();
     await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
@@ -226,6 +314,32 @@ describe("the web app as an installed app", () => {
     );
     await driver.evaluate("navigator.serviceWorker.ready");
     expect(await driver.locator(".push-prompt").count()).toBe(0);
+    // At this size too, a push arriving is shown: an offer (as the service sends one), tagged with its trip, opening
+    // the driver's offers.
+    const offerId = `offer:trip_e2e_offer:${driverAccount.user.id}`;
+    const offer = await deliverPush(driver, {
+      id: offerId,
+      type: "offer",
+      createdAt: Date.now(),
+      title: "New trip offer",
+      body: "$12.40, pickup in 3 min",
+      data: {
+        tripId: "trip_e2e_offer",
+        pickup: { lat: 37.7793, lng: -122.4193 },
+        dropoff: { lat: 37.7599, lng: -122.4269 },
+        fare: { amount: 1240, currency: "USD" },
+        pickupEtaSec: 180,
+        expiresAt: Date.now() + 15_000,
+      },
+    });
+    expect(offer).toEqual([
+      expect.objectContaining({
+        title: "New trip offer",
+        body: "$12.40, pickup in 3 min",
+        tag: "trip_e2e_offer",
+        data: { url: "/#/driver", id: offerId },
+      }),
+    ]);
     await goOnline(driver, "Civic Center");
     const prompt = driver.locator(".push-prompt");
     await prompt.waitFor({ timeout: SEEN_MS });

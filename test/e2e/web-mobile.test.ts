@@ -2,12 +2,14 @@
  * The web app's every view at a desktop's 1280 x 800 and a phone's 390 x 844, in a real browser (Chromium through
  * playwright-core) against a real `wrangler dev`: each view (sign-in, sign-up; rider idle, quote, matching, trip,
  * cancel confirm, arrived, in progress, receipt, trips; driver idle, online, offer, trip, arrived, in progress,
- * completed; chat list and room; operations; the page a share link opens, live and ended; the surge confirm, which
- * says the multiplier and the fare accepted) scrolls sideways nowhere, keeps the map's names apart and has no serious
- * or critical axe-core violation; focus is seen; on the phone the quote, the surge confirm and "Request ride" are
- * above the fold. The rider's and driver's screenshots for the README go to docs/ only when UPDATE_DOCS_SCREENSHOTS=1
- * asks (so that `npm test` leaves the tree clean); screenshots of each view go to test-artifacts/web-mobile/. The app
- * as an installed app (manifest, service worker, notifications prompt) is web-installed.test.ts's.
+ * completed; chat list and room; operations, and the page a rider finds there; the page a share link opens, live and
+ * ended; the surge confirm, which says the multiplier and the fare accepted; the place search, which with no
+ * geocoder configured finds the city's own places without asking the service) scrolls sideways nowhere, keeps the
+ * map's names apart and has no serious or critical axe-core violation; focus is seen; on the phone the quote, the
+ * surge confirm and "Request ride" are above the fold. The rider's and driver's screenshots for the README go to
+ * docs/ only when UPDATE_DOCS_SCREENSHOTS=1 asks (so that `npm test` leaves the tree clean); screenshots of each view
+ * go to test-artifacts/web-mobile/. The app as an installed app (manifest, service worker, notifications prompt) is
+ * web-installed.test.ts's.
  */
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
@@ -141,6 +143,22 @@ describe("the web app at every size", () => {
       const header = await rider.locator("header").boundingBox();
       if (size === "phone") expect(header?.height ?? 0).toBeLessThan(60);
 
+      // Place search with no geocoder configured (this server has none): the city's own places answer, and the
+      // service is never asked (counted until the end of the test, well past the search's pause in typing).
+      let geocoderAsked = 0;
+      rider.on("request", (req) => {
+        if (new URL(req.url()).pathname === "/v1/places/search") geocoderAsked++;
+      });
+      const search = rider.getByLabel("Search for a place");
+      await search.fill("zzzz");
+      await shows(rider, ".place-note", "No place found.");
+      await search.fill("square");
+      await rider.getByRole("button", { name: "Pickup: Union Square" }).waitFor({ timeout: SEEN_MS });
+      expect(await rider.locator(".place-note").textContent()).toBe("");
+      await checkView(rider, size, "rider-place-search");
+      await rider.getByRole("button", { name: "Pickup: Union Square" }).click();
+      await shows(rider, "[data-testid=points]", /^Pickup: Union Square/);
+
       await getQuote(rider, "Union Square", "Ferry Building");
       if (size === "phone") {
         // The price and the button to take it, without scrolling.
@@ -155,6 +173,8 @@ describe("the web app at every size", () => {
       await shows(rider, "[data-testid=trip-status]", /Finding a driver|Driver on the way/);
       await checkView(rider, size, "rider-matching");
       await shows(driver, "[data-testid=offer-countdown]", /\d+ s left/);
+      // The offer names the places, not coordinates (web-map.test.ts names a place off the city's list too).
+      await shows(driver, "[data-testid=offer-route]", /^Union Square → Ferry Building$/);
       await checkView(driver, size, "driver-offer");
       const docShot = { path: "", fullPage: false };
       const suffix = size === "phone" ? "-mobile" : "";
@@ -205,6 +225,12 @@ describe("the web app at every size", () => {
       await rider.locator(".room .messages").waitFor({ timeout: SEEN_MS });
       await checkView(rider, size, "chat-room");
 
+      // Operations are an operator's: a rider has no link to them, and the address typed by hand says whose they are.
+      expect(await rider.locator("nav a[href='#/ops']").count()).toBe(0);
+      await rider.goto(`${suite.server.baseUrl}/#/ops`);
+      await shows(rider, "[data-testid=operators-only]", /Operators only/);
+      await checkView(rider, size, "operators-only");
+
       // Operations, as an operator.
       const opsAccount = await account(suite.server.baseUrl, "rider", `Olga ${size}`);
       await operator(suite.server.persistTo, opsAccount);
@@ -212,6 +238,7 @@ describe("the web app at every size", () => {
       await shows(ops, "[data-testid=total-drivers]", /^[0-9]/);
       await checkView(ops, size, "operations");
 
+      expect(geocoderAsked).toBe(0);
       expect([...rider.errors, ...driver.errors, ...ops.errors]).toEqual([]);
     });
   }

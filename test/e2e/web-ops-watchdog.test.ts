@@ -1,8 +1,9 @@
 /**
  * The operations view's trips that need a hand, in a real browser (Chromium through playwright-core) against a real
  * `wrangler dev` whose watchdog takes a trip from a driver silent for 10 s (DRIVER_SILENT_MS; two minutes by
- * default): the trip comes onto an operator's open page live, from the desk's `stuck_trip` frame, with why and what
- * became of it; and an operator takes another trip from its driver with Reassign, reason required, at phone size.
+ * default): the trip comes onto an operator's open pages live (one at desktop size, one at phone size), from the desk's
+ * `stuck_trip` frame, with why and what became of it; and an operator takes another trip from its driver with
+ * Reassign, reason required, at phone size.
  * Screenshots go to test-artifacts/web-ops-watchdog/.
  */
 import { describe, expect, it } from "vitest";
@@ -25,8 +26,11 @@ describe("the operations view's trips that need a hand", () => {
     const ops = await account(suite.server.baseUrl, "rider", "Odile Ops");
     await operator(suite.server.persistTo, ops);
     const opsPage = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, ops, { viewport: DESKTOP });
+    // The same operator at phone size too, open from the start: the live update reaches that page as well.
+    const phone = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, ops, { viewport: PHONE });
     // An operator lands on the operations view.
     await shows(opsPage, "[data-testid=stuck-trips]", "No trip needs a hand.");
+    await shows(phone, "[data-testid=stuck-trips]", "No trip needs a hand.");
 
     // A driver accepts, then sends nothing: the watchdog sends the trip back to matching, and the open page hears it.
     const rider = await account(suite.server.baseUrl, "rider", "Rita Rider");
@@ -42,6 +46,11 @@ describe("the operations view's trips that need a hand", () => {
     expect((await rider.api.trip(lost.id)).status).toBe("matching");
     await expectAccessible(opsPage, "the operations view with a stuck trip, at desktop size");
     await suite.shot(opsPage, "1-stuck-desktop");
+    const phoneRow = phone.locator(`[data-testid=stuck-trips] li[data-trip="${lost.id}"]`);
+    await expect.poll(() => phoneRow.count(), { timeout: SEEN_MS }).toBe(1);
+    expect(await phoneRow.textContent()).toMatch(/ · Driver went silent: the trip went back to matching · trip /);
+    await expectAccessible(phone, "the operations view with a stuck trip, at phone size");
+    await suite.shot(phone, "1-stuck-phone");
 
     // Another trip, its driver on the way: an operator at phone size finds it by id and takes it from them.
     await rider.api.cancelTrip(lost.id, { reasonCode: "changed_plans" });
@@ -52,7 +61,6 @@ describe("the operations view's trips that need a hand", () => {
     await keen.api.goOnline(UNION_SQUARE);
     const taken = await rider.api.requestTrip({ pickup: UNION_SQUARE, dropoff: FERRY_BUILDING });
     await acceptWhenOffered(keen, taken.id);
-    const phone = await signedInPage(suite.browser, suite.contexts, suite.server.baseUrl, ops, { viewport: PHONE });
     await phone.getByLabel("Find a trip by id").fill(taken.id);
     await phone.getByRole("button", { name: "Find", exact: true }).click();
     const card = phone.locator(`[data-testid=stuck-trips] li[data-trip="${taken.id}"]`);

@@ -3,9 +3,10 @@
  * (Chromium through playwright-core) against a real `wrangler dev` that takes rides in San Francisco only
  * (SERVICE_AREAS) and writes trip history within a second. The quote lists its parts and says surge in words, and
  * from 1.5x "Request ride" waits for the rider to accept the surge; a pickup in the sea and pickup = dropoff are
- * refused in sentences; the receipt says how the charge compares with the quote (the same, or less for a ride that
- * ended before its dropoff, and why); the Trips view pages the history with Load more, opens a receipt, and shows a
- * driver their drives; an operator cancels a trip from the operations view and its driver is back online in one tap.
+ * refused in sentences (at both sizes); the receipt says how the charge compares with the quote (the same, or less for
+ * a ride that ended before its dropoff, and why); the Trips view pages the history with Load more, dates each trip
+ * when it was requested, in the browser's time zone, opens a receipt, and shows a driver their drives; an operator
+ * cancels a trip from the operations view and its driver is back online in one tap.
  * Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-screens/.
  */
 import { spawnSync } from "node:child_process";
@@ -24,6 +25,11 @@ const SHOTS = `${ROOT}test-artifacts/web-screens`;
 const SEEN_MS = 25_000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+/**
+ * The browsers' time zone: UTC+14 all year, its clock 14 hours ahead of UTC's and its date a day ahead from 10:00 UTC
+ * on; a history that dated trips in UTC would show another hour (and often day) than the rider's.
+ */
+const TIME_ZONE = "Pacific/Kiritimati";
 const PLACES = {
   unionSquare: { lat: 37.788, lng: -122.4075 },
   ferryBuilding: { lat: 37.7955, lng: -122.3937 },
@@ -76,7 +82,21 @@ afterAll(async () => {
 });
 
 const signedIn = (who: Account, viewport = DESKTOP) =>
-  signedInPage(browser, contexts, server.baseUrl, who, { viewport });
+  signedInPage(browser, contexts, server.baseUrl, who, { viewport, timezoneId: TIME_ZONE, locale: "en-US" });
+
+/** When a trip was requested, as the history should write it for the browsers here ("Tue, Dec 8, 06:55 PM"). */
+const requestedAt = (createdAt: number) =>
+  new Intl.DateTimeFormat("en-US", {
+    timeZone: TIME_ZONE,
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(createdAt);
+
+/** Spaces of any kind (ICU writes a narrow no-break space before "PM") as one plain space. */
+const plainSpaces = (text: string) => text.replace(/\s+/gu, " ");
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
@@ -164,23 +184,36 @@ describe("the web app's prices and refusals", () => {
   it("refuses a pickup in the sea and pickup = dropoff, in sentences", { timeout: 120_000 }, async () => {
     const rider = await account(server.baseUrl, "rider", "Otto Ocean");
     const page = await signedIn(rider, DESKTOP);
-    await choose(page, "Union Square", "Union Square");
-    await page.getByRole("button", { name: "Get a quote" }).click();
-    await shows(
-      page,
-      ".side > [role=status]",
-      "The pickup and dropoff are too close together: they must be at least 200 m apart.",
-    );
-    // The map's north-west corner is the sea off the Presidio.
-    await page
-      .locator(".map-pane svg")
-      .first()
-      .click({ position: { x: 4, y: 4 } });
-    await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
-    await page.getByRole("button", { name: "Get a quote" }).click();
-    await shows(page, ".side > [role=status]", "The pickup is outside the area we serve. Choose a place in the city.");
-    expect(await page.getByRole("button", { name: "Request ride" }).isVisible()).toBe(false);
-    await shot(page, "2-outside-area-desktop");
+    // The same page at each size: each refusal's sentence replaces the other's, so each is seen anew.
+    for (const [size, viewport] of [
+      ["desktop", DESKTOP],
+      ["phone", PHONE],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      await choose(page, "Union Square", "Union Square");
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(
+        page,
+        ".side > [role=status]",
+        "The pickup and dropoff are too close together: they must be at least 200 m apart.",
+      );
+      // The map's north-west corner is the sea off the Presidio.
+      await page
+        .locator(".map-pane svg")
+        .first()
+        .click({ position: { x: 4, y: 4 } });
+      await page.getByLabel("Dropoff", { exact: true }).selectOption({ label: "Union Square" });
+      await page.getByRole("button", { name: "Get a quote" }).click();
+      await shows(
+        page,
+        ".side > [role=status]",
+        "The pickup is outside the area we serve. Choose a place in the city.",
+      );
+      expect(await page.getByRole("button", { name: "Request ride" }).isVisible()).toBe(false);
+      await noSidewaysScroll(page);
+      await expectAccessible(page, `a refused quote, at ${size} size`);
+      await shot(page, `2-outside-area-${size}`);
+    }
     expect(page.errors).toEqual([]);
   });
 });
@@ -202,6 +235,7 @@ describe("the web app's receipts and trip history", () => {
     await shot(page, "3-receipt-desktop");
 
     // Five more trips, called off at once (pickups no driver is near): six in all, a page and a bit.
+    const requested = new Map([[trip.id, trip.createdAt]]);
     for (const [from, to] of [
       [PLACES.presidio, PLACES.twinPeaks],
       [PLACES.twinPeaks, PLACES.dogpatch],
@@ -210,6 +244,7 @@ describe("the web app's receipts and trip history", () => {
       [PLACES.twinPeaks, PLACES.presidio],
     ] as const) {
       const t = await rider.api.requestTrip({ pickup: from, dropoff: to });
+      requested.set(t.id, t.createdAt);
       await rider.api.cancelTrip(t.id, { reasonCode: "changed_plans" });
     }
     await waitFor(
@@ -230,6 +265,23 @@ describe("the web app's receipts and trip history", () => {
       await view.getByRole("button", { name: "Load more" }).click();
       await expect.poll(() => view.locator(".history-trip").count(), { timeout: SEEN_MS }).toBe(6);
       expect(await view.getByRole("button", { name: "Load more" }).isVisible()).toBe(false);
+      // Each trip dated when it was requested, in the browser's time zone (the machine-readable time too).
+      const dates = [];
+      for (const row of await view.locator(".history-trip").all()) {
+        const time = row.locator("h3 time");
+        dates.push([
+          await row.getAttribute("data-trip"),
+          await time.getAttribute("datetime"),
+          await time.textContent(),
+        ]);
+      }
+      expect(dates.length).toBe(requested.size);
+      for (const [id, datetime, text] of dates) {
+        const createdAt = requested.get(id ?? "");
+        if (createdAt === undefined) throw new Error(`a trip in the history that was never requested: ${id}`);
+        expect(datetime).toBe(new Date(createdAt).toISOString());
+        expect(plainSpaces(text ?? "")).toBe(plainSpaces(requestedAt(createdAt)));
+      }
       const ride = view.locator(".history-trip", { hasText: "Union Square → Ferry Building" });
       const facts = (await ride.textContent()) ?? "";
       expect(facts).toMatch(/Trip completed/);

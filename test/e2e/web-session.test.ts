@@ -1,10 +1,10 @@
 /**
  * The web app's session in a real browser against a `wrangler dev` whose access tokens live
  * 10 s: the tab refreshes by itself (a chat room's socket and HTTP calls keep working past the
- * token's expiry, and the stored refresh token moves on), and when its session is ended
+ * token's expiry, at desktop then at phone size, and the stored refresh token moves on), and when its session is ended
  * elsewhere (logout of every session) the tab lands on the sign-in page by itself, says why, and once signed in again
- * goes back to the page it was on: here a private chat room, kept in the URL across reloads, into which its owner
- * invited someone she chats with and someone by the user id he shared.
+ * goes back to the page it was on: a chat room, kept in the URL across reloads (at desktop size), and a private
+ * chat room (at phone size) into which its owner invited someone she chats with and someone by the user id he shared.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -20,6 +20,8 @@ import { expectAccessible } from "./helpers/web-page";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TTL_SECONDS = 10;
 const SEEN_MS = 20_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
 
 let server: DevServer;
 let browser: Browser;
@@ -49,14 +51,15 @@ const stored = (page: Page) =>
 
 describe("the web app's session", () => {
   it("refreshes by itself, and shows the sign-in page once the session is ended elsewhere", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: DESKTOP });
     contexts.push(context);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
     await page.goto(`${server.baseUrl}/`);
     await page.getByRole("button", { name: "New here? Create an account" }).click();
-    await page.getByLabel("Email").fill(`tab-${Date.now()}@web.example`);
+    const email = `tab-${Date.now()}@web.example`;
+    await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill("correct horse battery");
     await page.getByLabel("Name").fill("Tabby");
     await page.getByLabel("I am a").selectOption("rider");
@@ -77,6 +80,10 @@ describe("the web app's session", () => {
     await expect
       .poll(() => page.locator(".room .messages").textContent(), { timeout: SEEN_MS })
       .toMatch(/still signed in/);
+    // The tab at phone size (the same session, refreshed): an HTTP call works there too.
+    await page.setViewportSize(PHONE);
+    // (On a phone the open room takes the screen: the list, with its form, is one tap back.)
+    await page.getByRole("button", { name: "← All chats" }).click();
     await page.getByLabel("New room name").fill("Day shift");
     await page.getByRole("button", { name: "Create" }).click();
     await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Day shift");
@@ -84,14 +91,30 @@ describe("the web app's session", () => {
     expect(later?.refreshToken).not.toBe(first?.refreshToken);
     expect(await page.getByRole("button", { name: "Sign in" }).count()).toBe(0);
 
-    // Every session ends (say, from another device): the tab finds out and asks to sign in.
+    // Back at desktop size, a reload stays in the room (the next test has it at phone size).
+    await page.setViewportSize(DESKTOP);
+    const roomHash = await page.evaluate<string>("location.hash");
+    expect(roomHash).toMatch(/^#\/chat\/room_/);
+    await page.reload();
+    await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Day shift");
+
+    // Every session ends (say, from another device): the tab finds out and asks to sign in, saying why; signed in
+    // again, it is back in the room.
     const elsewhere = new RidewireClient({ baseUrl: server.baseUrl, session: (await stored(page))! });
     await elsewhere.logout({ all: true });
     await expect
       .poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: TTL_SECONDS * 1000 + SEEN_MS })
       .toBe(1);
     expect(await stored(page)).toBeNull();
+    await expect
+      .poll(() => page.locator("form.auth [role=status]").textContent(), { timeout: SEEN_MS })
+      .toBe("Your session has ended. Sign in again to go back to where you were.");
     await expectAccessible(page, "the sign-in page after the session ended, at desktop size");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator(".room h2").textContent(), { timeout: SEEN_MS }).toContain("Day shift");
+    expect(await page.evaluate<string>("location.hash")).toBe(roomHash);
     expect(errors).toEqual([]);
   }, 120_000);
 
@@ -103,7 +126,7 @@ describe("the web app's session", () => {
     const stranger = await account(server.baseUrl, "rider", "Sid Stranger");
     // Pia and Finn share a public room: Finn is someone Pia chats with, whom the invite form offers.
     await sharedRoom(owner, friend);
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const context = await browser.newContext({ viewport: PHONE });
     contexts.push(context);
     const page = await context.newPage();
     const errors: string[] = [];

@@ -5,8 +5,9 @@
  * middle of one); both sides keep the trip chat across reloads, and it closes when the trip
  * ends; cancelling after the driver arrived asks for a reason and says the fee first; a driver
  * whose trip was handed back gets back to offers in one tap while the rider sees matching go on; after rides rated
- * both ways, each side sees the other's rating (the average of the stars given) on the offer and the trip.
- * Screenshots at 1280 x 800 and 390 x 844 go to test-artifacts/web-trip-screen/.
+ * both ways, each side sees the other's rating (the average of the stars given) on the offer and the trip; a tab left
+ * open past its session lands on the sign-in page, and signing in goes back to the page it was on. Screenshots at
+ * 1280 x 800 and 390 x 844 go to test-artifacts/web-trip-screen/.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -175,12 +176,14 @@ describe("the web app's trip screen", () => {
     await expectAccessible(rider, "the rider's cancelled trip, at desktop size");
     await driver.setViewportSize(PHONE);
     await expectAccessible(driver, "the driver's cancelled trip with Back to offers, at phone size");
+    // The one tap at desktop size (web-screens.test.ts has it at phone size, after an operator's cancel).
+    await driver.setViewportSize(DESKTOP);
     await driver.getByRole("button", { name: "Back to offers" }).click();
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
     expect(await driver.getByRole("button", { name: "Go offline" }).isVisible()).toBe(true);
-    await expectAccessible(driver, "the driver back to offers after a cancellation, at phone size");
-    await driver.setViewportSize(DESKTOP);
     await expectAccessible(driver, "the driver back to offers after a cancellation, at desktop size");
+    await driver.setViewportSize(PHONE);
+    await expectAccessible(driver, "the driver back to offers after a cancellation, at phone size");
 
     for (const page of [driver, rider]) expect(page.errors).toEqual([]);
   });
@@ -197,7 +200,12 @@ describe("the web app's trip screen", () => {
     await accept(driver);
     await driver.getByRole("button", { name: "Hand back" }).click();
     await shows(driver, "[aria-label='Trip ended']", "The trip is no longer yours.");
+    await expectAccessible(driver, "the driver's handed-back trip, at phone size");
     await shot(driver, "4-driver-handed-back-phone");
+    await driver.setViewportSize(DESKTOP);
+    await expectAccessible(driver, "the driver's handed-back trip, at desktop size");
+    // Back to offers at phone size (the cancelled trip's tap above is at desktop size).
+    await driver.setViewportSize(PHONE);
     await driver.getByRole("button", { name: "Back to offers" }).click();
     await shows(driver, "[data-testid=driver-status]", "Online: waiting for offers");
     await shows(driver, ".side > [role=status]", "Waiting for offers.");
@@ -300,6 +308,28 @@ describe("the web app's ended session", () => {
     await page.goto(`${server.baseUrl}/#/rider`);
     await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: SEEN_MS }).toBe(1);
     expect(await page.locator("body").textContent()).not.toContain("missing or invalid token");
+    await expectAccessible(page, "the sign-in page after the session expired, at phone size");
     await shot(page, "5-expired-session-phone");
+
+    // At desktop size, on another page of the app (the trips): the sign-in page, and signing in goes back there.
+    await page.setViewportSize(DESKTOP);
+    await page.evaluate(
+      (user) =>
+        sessionStorage.setItem(
+          "ridewire.session",
+          JSON.stringify({ token: "expired.token.value", refreshToken: "gone", expiresAt: Date.now() + 600_000, user }),
+        ),
+      who.user,
+    );
+    await page.goto(`${server.baseUrl}/#/trips`);
+    await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: SEEN_MS }).toBe(1);
+    expect(await page.locator("body").textContent()).not.toContain("missing or invalid token");
+    await expectAccessible(page, "the sign-in page after the session expired, at desktop size");
+    await page.getByLabel("Email").fill(who.email);
+    await page.getByLabel("Password").fill(who.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator(".trips-page h2").textContent(), { timeout: SEEN_MS }).toBe("Your trips");
+    expect(await page.evaluate<string>("location.hash")).toBe("#/trips");
+    await shot(page, "5-expired-session-back-desktop");
   });
 });
