@@ -4,7 +4,7 @@
  * or driver's name, email or id; newest first, a page at a time behind a (createdAt, id) cursor. The trips are D1's
  * record of them (the trip history in the partitions, written seconds behind each trip's own object).
  */
-import { and, type Column, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, type Column, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type {
   AdminDriverListQuery,
@@ -13,6 +13,7 @@ import type {
   AdminTripRow,
   ListCursor,
 } from "../protocol/ops-lists";
+import { inList } from "./in-list";
 import { users } from "./schema";
 import { type OpsTripFilter, opsTripPage } from "./trip-history";
 
@@ -105,7 +106,7 @@ export async function listTripsForOps(
   const names = new Map(
     people.length === 0
       ? []
-      : (await db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, people))).map(
+      : (await db.select({ id: users.id, name: users.name }).from(users).where(inList(users.id, people))).map(
           (u) => [u.id, u.name] as const,
         ),
   );

@@ -215,8 +215,12 @@ export async function listPayouts(
       ),
     );
     // While a shard move runs, a payout copied to its new shard and not yet deleted from the old
-    // one is in both: listed once.
-    const byId = new Map(pages.flatMap((page) => page.results).map((payout) => [payout.id, payout]));
+    // one is in both: listed once, as its newer copy (settled in the new shard since, say).
+    const byId = new Map<string, PayoutRow>();
+    for (const payout of pages.flatMap((page) => page.results)) {
+      const seen = byId.get(payout.id);
+      if (!seen || payout.updatedAt > seen.updatedAt) byId.set(payout.id, payout);
+    }
     return [...byId.values()].sort(newestFirst);
   };
   const page = (await read("created_at < ?", [before ?? Number.MAX_SAFE_INTEGER], limit)).slice(0, limit);

@@ -16,6 +16,7 @@ import { and, desc, eq, gte, inArray, lt, lte, or, type SQL, sql } from "drizzle
 import { drizzle } from "drizzle-orm/d1";
 import { Trip, type TripListQuery } from "../protocol/dispatch";
 import { trips } from "./schema";
+import { inList } from "./in-list";
 import { tripHistory } from "./shard-schema";
 import { earlierShardDatabase, groupByShard, shardDatabase, shardRouter } from "./shards";
 
@@ -176,7 +177,7 @@ async function newestCopiesOf(homes: Home[], userId: string, tripIds: string[]):
         const rows = await drizzle(db)
           .select({ data: trips.data, updatedAt: trips.updatedAt })
           .from(trips)
-          .where(and(inArray(trips.id, tripIds), or(eq(trips.riderId, userId), eq(trips.driverId, userId))));
+          .where(and(inList(trips.id, tripIds), or(eq(trips.riderId, userId), eq(trips.driverId, userId))));
         return rows.map((row) => {
           const trip = Trip.parse(row.data);
           return { trip, updatedAt: row.updatedAt, role: legacyRole(trip, userId) };
@@ -186,7 +187,7 @@ async function newestCopiesOf(homes: Home[], userId: string, tripIds: string[]):
       const rows = await drizzle(db)
         .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
         .from(t)
-        .where(and(eq(t.userId, userId), inArray(t.tripId, tripIds)));
+        .where(and(eq(t.userId, userId), inList(t.tripId, tripIds)));
       return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
     }),
   );
@@ -318,9 +319,18 @@ export async function opsTripPage(env: Env, filter: OpsTripFilter): Promise<Trip
   );
   const trips = page.flatMap((trip) => {
     const copy = newest.get(trip.id);
-    return copy && (!filter.status || copy.trip.status === filter.status) ? [copy.trip] : [];
+    return copy && (!filter.status || copy.trip.status === filter.status) && matches(copy.trip, filter.match)
+      ? [copy.trip]
+      : [];
   });
   return { trips, ...result };
+}
+
+/** Whether `trip` is one a search asked for: its id, or one of the people found as its rider or driver. */
+function matches(trip: Trip, match: OpsTripFilter["match"]): boolean {
+  if (!match) return true;
+  const people = new Set(match.userIds);
+  return trip.id === match.tripId || people.has(trip.riderId) || (trip.driverId !== null && people.has(trip.driverId));
 }
 
 /** The newest copy of each of `tripIds`, from any party's row in any of `homes`. */
@@ -332,14 +342,14 @@ async function newestTripCopies(homes: Home[], tripIds: string[]): Promise<Map<s
         const rows = await drizzle(db)
           .select({ data: trips.data, updatedAt: trips.updatedAt })
           .from(trips)
-          .where(inArray(trips.id, tripIds));
+          .where(inList(trips.id, tripIds));
         return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: "rider" }));
       }
       const t = tripHistory;
       const rows = await drizzle(db)
         .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
         .from(t)
-        .where(inArray(t.tripId, tripIds));
+        .where(inList(t.tripId, tripIds));
       return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
     }),
   );
@@ -353,17 +363,19 @@ async function shardOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Foun
   const conditions = filter.match
     ? [
         inArray(t.role, ["rider", "driver"]),
-        or(eq(t.tripId, filter.match.tripId), inArray(t.userId, filter.match.userIds)) as SQL,
+        or(eq(t.tripId, filter.match.tripId), inList(t.userId, filter.match.userIds)) as SQL,
       ]
     : [eq(t.role, "rider")];
   conditions.push(...windowOf(t.createdAt, t.tripId, { cursor: filter.cursor }));
   if (filter.status) conditions.push(eq(t.status, filter.status));
+  // A search may find both parties' rows of one trip in this shard: twice the rows, so that the
+  // shard still hands over `limit + 1` different trips and the merged page skips none.
   const rows = await drizzle(db)
     .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
     .from(t)
     .where(and(...conditions))
     .orderBy(desc(t.createdAt), desc(t.tripId))
-    .limit(filter.limit + 1);
+    .limit(filter.match ? 2 * (filter.limit + 1) : filter.limit + 1);
   return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
 }
 
@@ -372,7 +384,7 @@ async function legacyOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Fou
   if (filter.status) conditions.push(eq(trips.status, filter.status));
   if (filter.match) {
     const { userIds, tripId } = filter.match;
-    const match = or(eq(trips.id, tripId), inArray(trips.riderId, userIds), inArray(trips.driverId, userIds));
+    const match = or(eq(trips.id, tripId), inList(trips.riderId, userIds), inList(trips.driverId, userIds));
     if (match) conditions.push(match);
   }
   const rows = await drizzle(db)

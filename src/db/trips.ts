@@ -4,7 +4,7 @@
  * cancels (for the request limits) in `DB`; a trip's write-behind and the user's list of trips,
  * whose rows are in the partitions (db/trip-history.ts).
  */
-import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, eq, gt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import type { RequestLimits, RiderActivity } from "../domain/request-limits";
@@ -22,6 +22,7 @@ import { z } from "zod";
 import { type Rating, ratingFromRow, ratingQuery } from "./ratings";
 import { unlistQuery } from "./scheduled-trips";
 import { activeTrips, quotes, ratings, riderActivity, tripRequests } from "./schema";
+import { inList } from "./in-list";
 import { historyRowsOf, userTripPage, writeTripHistory } from "./trip-history";
 
 const StoredQuote = z.object({ quote: Quote, terms: QuoteTermsSchema });
@@ -223,7 +224,7 @@ export async function listTrips(env: Env, userId: string, query: TripListQuery):
       .from(ratings)
       .where(
         and(
-          inArray(
+          inList(
             ratings.tripId,
             page.map((t) => t.id),
           ),

@@ -6,10 +6,11 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
-import { shardDatabase } from "../../src/db/shards";
-import { openTripIdsOf, writeTripHistory } from "../../src/db/trip-history";
+import { shardBindingFor, shardDatabase } from "../../src/db/shards";
+import { historyRowsOf, openTripIdsOf, opsTripPage, userTripPage, writeTripHistory } from "../../src/db/trip-history";
+import { listTrips } from "../../src/db/trips";
 import type { Trip } from "../../src/protocol/dispatch";
-import { call, registerUser, type TestUser } from "../helpers/api";
+import { call, registerUser, type TestUser, unique } from "../helpers/api";
 import {
   acceptedTrip,
   area,
@@ -22,7 +23,7 @@ import {
   stopTripAlarms,
   waitFor,
 } from "../helpers/dispatch";
-import { everyShard, historyStatus } from "../helpers/shards";
+import { everyShard, historyStatus, storedTrip } from "../helpers/shards";
 
 afterAll(stopTripAlarms);
 
@@ -132,5 +133,67 @@ describe("trip history in the parties' partitions", () => {
     await writeTripHistory(env, current, [{ userId: rider.user.id, role: "rider" }]);
     expect(await historyStatus(trip.id)).toBe("accepted");
     driver.socket.close();
+  });
+});
+
+describe("long lists", () => {
+  // D1 binds at most 100 parameters a statement: each of these passed that with one per id.
+  it("pages of 100 trips, read again during a move, and a search naming 150 people", async () => {
+    const userId = unique("usr_many");
+    const at = Date.now();
+    const made: Trip[] = [];
+    for (let i = 0; i < 101; i++) {
+      const trip = storedTrip({
+        id: unique("trp_many"),
+        riderId: userId,
+        driverId: null,
+        status: "completed",
+        createdAt: at - i,
+        updatedAt: at - i,
+      });
+      made.push(trip);
+      await writeTripHistory(env, trip, historyRowsOf(trip, []));
+    }
+    const page = await listTrips(env, userId, { limit: 100 });
+    expect(page.trips.map((t) => t.id)).toEqual(made.slice(0, 100).map((t) => t.id));
+    expect(page.nextCursor).not.toBeNull();
+    // During a move the page's 100 trips are read again from both homes.
+    const moving = { ...env, SHARD_MAP_PREVIOUS: "0-1023:DB" } as Env;
+    expect((await userTripPage(moving, userId, { limit: 100 })).trips).toHaveLength(100);
+    const strangers = Array.from({ length: 149 }, (_, i) => `usr_nobody_${i}`);
+    const found = await opsTripPage(moving, { limit: 100, match: { userIds: [...strangers, userId], tripId: "" } });
+    expect(found.trips).toHaveLength(100);
+    expect(found.more).toBe(true);
+  });
+});
+
+describe("an operator's search", () => {
+  it("pages through every trip of two people who share a shard, each once", async () => {
+    const sameShard = (prefix: string, binding: string) => {
+      for (;;) {
+        const id = unique(prefix);
+        if (shardBindingFor(env, "trips", id) === binding) return id;
+      }
+    };
+    const riderId = sameShard("usr_r", "SHARD_1");
+    const driverId = sameShard("usr_d", "SHARD_1");
+    const at = Date.now();
+    const made = [0, 1, 2].map((i) =>
+      storedTrip({ id: unique("trp_pair"), riderId, driverId, status: "completed", createdAt: at - i, updatedAt: at }),
+    );
+    for (const trip of made) await writeTripHistory(env, trip, historyRowsOf(trip, [driverId]));
+    const seen: string[] = [];
+    let cursor: { createdAt: number; id: string } | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await opsTripPage(env, {
+        limit: 1,
+        match: { userIds: [riderId, driverId], tripId: "" },
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.trips.map((t) => t.id));
+      if (!page.more || !page.last) break;
+      cursor = { createdAt: page.last.createdAt, id: page.last.id };
+    }
+    expect(seen).toEqual(made.map((t) => t.id));
   });
 });
