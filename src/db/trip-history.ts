@@ -118,8 +118,8 @@ export async function userTripPage(env: Env, userId: string, query: TripListQuer
   if (homes.length === 1) return { trips: page, ...result };
   const newest = await newestCopiesOf(
     homes,
-    userId,
     page.map((t) => t.id),
+    userId,
   );
   const roles = rolesFor(query.as);
   const trips = page.flatMap((trip) => {
@@ -166,28 +166,30 @@ async function legacyUserPage(db: D1Database, userId: string, query: TripListQue
 }
 
 /**
- * The newest copy of each of `tripIds` that `userId` has a row of, over all their homes, whatever
- * its side or status (a `former_driver` row included, so that it can outrank an older `driver` one).
+ * The newest copy of each of `tripIds` over `homes`, whatever its side or status: of `userId`'s
+ * rows when given (a `former_driver` row included, so that it can outrank an older `driver` one),
+ * else of any party's.
  */
-async function newestCopiesOf(homes: Home[], userId: string, tripIds: string[]): Promise<Map<string, Found>> {
+async function newestCopiesOf(homes: Home[], tripIds: string[], userId?: string): Promise<Map<string, Found>> {
   if (tripIds.length === 0) return new Map();
   const found = await Promise.all(
     homes.map(async ({ db, legacy }): Promise<Found[]> => {
       if (legacy) {
+        const ofUser = userId === undefined ? [] : [or(eq(trips.riderId, userId), eq(trips.driverId, userId))];
         const rows = await drizzle(db)
           .select({ data: trips.data, updatedAt: trips.updatedAt })
           .from(trips)
-          .where(and(inList(trips.id, tripIds), or(eq(trips.riderId, userId), eq(trips.driverId, userId))));
+          .where(and(inList(trips.id, tripIds), ...ofUser));
         return rows.map((row) => {
           const trip = Trip.parse(row.data);
-          return { trip, updatedAt: row.updatedAt, role: legacyRole(trip, userId) };
+          return { trip, updatedAt: row.updatedAt, role: userId === undefined ? "rider" : legacyRole(trip, userId) };
         });
       }
       const t = tripHistory;
       const rows = await drizzle(db)
         .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
         .from(t)
-        .where(and(eq(t.userId, userId), inList(t.tripId, tripIds)));
+        .where(and(inList(t.tripId, tripIds), ...(userId === undefined ? [] : [eq(t.userId, userId)])));
       return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
     }),
   );
@@ -274,7 +276,7 @@ export async function openTripIdsOf(env: Env, userId: string, endedSince: number
   const newestFound = found.flat().sort((a, b) => b.at - a.at);
   const ids = [...new Set(newestFound.map((row) => row.id))].slice(0, max);
   if (homes.length === 1) return ids;
-  const newest = await newestCopiesOf(homes, userId, ids);
+  const newest = await newestCopiesOf(homes, ids, userId);
   return ids.filter((id) => {
     const copy = newest.get(id);
     return (
@@ -313,7 +315,7 @@ export async function opsTripPage(env: Env, filter: OpsTripFilter): Promise<Trip
   const page = candidates.slice(0, filter.limit);
   const result = { last: page.at(-1), more: candidates.length > filter.limit };
   if (router.previous === null) return { trips: page, ...result };
-  const newest = await newestTripCopies(
+  const newest = await newestCopiesOf(
     homes,
     page.map((t) => t.id),
   );
@@ -331,29 +333,6 @@ function matches(trip: Trip, match: OpsTripFilter["match"]): boolean {
   if (!match) return true;
   const people = new Set(match.userIds);
   return trip.id === match.tripId || people.has(trip.riderId) || (trip.driverId !== null && people.has(trip.driverId));
-}
-
-/** The newest copy of each of `tripIds`, from any party's row in any of `homes`. */
-async function newestTripCopies(homes: Home[], tripIds: string[]): Promise<Map<string, Found>> {
-  if (tripIds.length === 0) return new Map();
-  const found = await Promise.all(
-    homes.map(async ({ db, legacy }): Promise<Found[]> => {
-      if (legacy) {
-        const rows = await drizzle(db)
-          .select({ data: trips.data, updatedAt: trips.updatedAt })
-          .from(trips)
-          .where(inList(trips.id, tripIds));
-        return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: "rider" }));
-      }
-      const t = tripHistory;
-      const rows = await drizzle(db)
-        .select({ data: t.data, updatedAt: t.updatedAt, role: t.role })
-        .from(t)
-        .where(inList(t.tripId, tripIds));
-      return rows.map((row) => ({ trip: Trip.parse(row.data), updatedAt: row.updatedAt, role: row.role }));
-    }),
-  );
-  return newestById(found.flat());
 }
 
 async function shardOpsPage(db: D1Database, filter: OpsTripFilter): Promise<Found[]> {
