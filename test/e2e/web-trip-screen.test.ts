@@ -297,14 +297,21 @@ describe("the web app's ended session", () => {
     const page = await context.newPage();
     await page.goto(`${server.baseUrl}/`);
     // A tab left open past its session: an access token the server refuses and a refresh token that no longer works.
-    await page.evaluate(
-      (user) =>
-        sessionStorage.setItem(
-          "ridewire.session",
-          JSON.stringify({ token: "expired.token.value", refreshToken: "gone", expiresAt: Date.now() + 600_000, user }),
-        ),
-      who.user,
-    );
+    const leaveExpiredSession = () =>
+      page.evaluate(
+        (user) =>
+          sessionStorage.setItem(
+            "ridewire.session",
+            JSON.stringify({
+              token: "expired.token.value",
+              refreshToken: "gone",
+              expiresAt: Date.now() + 600_000,
+              user,
+            }),
+          ),
+        who.user,
+      );
+    await leaveExpiredSession();
     await page.goto(`${server.baseUrl}/#/rider`);
     await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: SEEN_MS }).toBe(1);
     expect(await page.locator("body").textContent()).not.toContain("missing or invalid token");
@@ -313,14 +320,7 @@ describe("the web app's ended session", () => {
 
     // At desktop size, on another page of the app (the trips): the sign-in page, and signing in goes back there.
     await page.setViewportSize(DESKTOP);
-    await page.evaluate(
-      (user) =>
-        sessionStorage.setItem(
-          "ridewire.session",
-          JSON.stringify({ token: "expired.token.value", refreshToken: "gone", expiresAt: Date.now() + 600_000, user }),
-        ),
-      who.user,
-    );
+    await leaveExpiredSession();
     await page.goto(`${server.baseUrl}/#/trips`);
     await expect.poll(() => page.getByRole("button", { name: "Sign in" }).count(), { timeout: SEEN_MS }).toBe(1);
     expect(await page.locator("body").textContent()).not.toContain("missing or invalid token");
