@@ -203,7 +203,8 @@ function floorRatios(info) {
     `same offered rate, the highest at which both servers held (≥ 99.9% delivered, not stopped early, generator ` +
     `under its limit); **highest rate** is the best point with p99 ≤ 50 ms (≥: the run stopped before that ` +
     `server failed, a lower bound, and ? where the bounds leave the target undecided); **memory per ` +
-    `connection** is read on each server's first workload, on a fresh process. ✓ / ✗: issue 20's target met ` +
+    `connection** is read on the first workload (the most sockets). Every workload runs on a fresh server ` +
+    `process of its own. ✓ / ✗: issue 20's target met ` +
     `or not, in this one run.`
   );
 }
@@ -322,8 +323,8 @@ function method(info) {
       `${info.maxLoad}`
     : "before each server the run waited (up to --load-wait s) for the 1-minute load average to fall under --max-load";
   return [
-    `- **Pinning**: ${m.pinning}. Each server runs alone (one after another), with its whole process tree on its ` +
-      `core; server CPU is utime+stime of that tree, memory its summed RSS.`,
+    `- **Pinning**: ${m.pinning}. Each server runs alone (one after another), started afresh for each workload, with its whole ` +
+      `process tree on its core; server CPU is utime+stime of that tree, memory its summed RSS.`,
     `- **Generator niceness**: the chat generator (bench/chat-compare.mjs) runs at the niceness it was started ` +
       `with (not reniced); the dispatch generator (bench/dispatch.mjs) at nice ` +
       `${nice ?? 10}${nice === undefined ? " (its default)" : ""}, so on a shared host the server's busy thread wins ` +
@@ -723,9 +724,9 @@ ${chatRatios(info)}
 "Highest delivered rate" is deliveries per second (a message to a room of N is N deliveries, the sender's ` +
     `own copy included) at the best point with p99 ≤ 50 ms and ≥ 99.9% delivered. RSS per connection is the ` +
     `growth of the server's resident memory (every process of it) from before the sockets opened to after they ` +
-    `all were welcomed, divided by the sockets, on the first workload, when the server process is fresh (the ` +
-    `later workloads reuse a heap that grew for the first and did not shrink back, so theirs is not comparable; ` +
-    `the raw tables still show it).
+    `all were welcomed, divided by the sockets, read on the first workload, the one with the most sockets (every ` +
+    `workload has a fresh server process; the smaller ones measure the growth over fewer sockets, and the raw ` +
+    `tables still show theirs).
 
 ### Dispatch
 
