@@ -334,24 +334,36 @@ async function dispatchRun(server, rate, label) {
   return result.windows?.[0] ?? result;
 }
 
-const eventCounts = async (server) => (await fetch(`${server.url}/v1/__event-counts`)).json();
+const eventCounts = async (server, query = "") => (await fetch(`${server.url}/v1/__event-counts${query}`)).json();
+
+/** What each key added per trip: the busy window's growth less the quiet window's, over the extra trips. */
+function perTripOf(c0, c1, c2, trips) {
+  const perTrip = {};
+  for (const key of new Set([...Object.keys(c1), ...Object.keys(c2)])) {
+    const added = (c1[key] ?? 0) - (c0[key] ?? 0) - ((c2[key] ?? 0) - (c1[key] ?? 0));
+    perTrip[key] = added / trips;
+  }
+  return perTrip;
+}
 
 async function countTripEvents(stateDir) {
   const server = await startRidewire("counted", stateDir, "bench/event-count/entry.mjs");
   try {
-    const c0 = await eventCounts(server);
+    const tally = async () => [await eventCounts(server), await eventCounts(server, "?d1=1")];
+    const [c0, d0] = await tally();
     const busy = await dispatchRun(server, RATE, "counted-busy");
-    const c1 = await eventCounts(server);
+    const [c1, d1] = await tally();
     const quiet = await dispatchRun(server, BASE_RATE, "counted-quiet");
-    const c2 = await eventCounts(server);
+    const [c2, d2] = await tally();
     const trips = busy.trips.completed - quiet.trips.completed;
     if (trips <= 0) throw new Error("the busy window completed no more trips than the quiet one");
-    const perTrip = {};
-    for (const key of new Set([...Object.keys(c1), ...Object.keys(c2)])) {
-      const added = (c1[key] ?? 0) - (c0[key] ?? 0) - ((c2[key] ?? 0) - (c1[key] ?? 0));
-      perTrip[key] = added / trips;
-    }
-    return { trips, busyTrips: busy.trips.completed, quietTrips: quiet.trips.completed, perTrip };
+    return {
+      trips,
+      busyTrips: busy.trips.completed,
+      quietTrips: quiet.trips.completed,
+      perTrip: perTripOf(c0, c1, c2, trips),
+      d1PerTrip: perTripOf(d0, d1, d2, trips),
+    };
   } finally {
     await server.stop();
     rmSync(server.dir, { recursive: true, force: true });
@@ -408,6 +420,9 @@ function report({ units, counts, trip }) {
     lines.push("", `Events per trip (${counts.busyTrips} − ${counts.quietTrips} = ${counts.trips} trips):`);
     for (const [k, v] of Object.entries(counts.perTrip).sort())
       if (Math.abs(v) >= 0.05) lines.push(`  ${k.padEnd(40)} ${v.toFixed(2).padStart(7)}`);
+    lines.push("", "D1 round trips per trip, by database and statement (largest first):");
+    for (const [k, v] of Object.entries(counts.d1PerTrip ?? {}).sort((a, b) => b[1] - a[1]))
+      if (Math.abs(v) >= 0.05) lines.push(`  ${v.toFixed(2).padStart(6)}  ${k}`);
   }
   let floorS = null;
   if (units && counts) {

@@ -26,40 +26,58 @@ const bump = (key) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
-/**
- * A function property called through a proxy, tallied under `key`. Reflect.apply, because an RPC
- * stub answers any property name, `apply` included.
- */
-const tallied =
-  (target, fn, key) =>
-  (...args) => {
-    bump(key);
-    return Reflect.apply(fn, target, args);
-  };
-
 const D1_ROUND_TRIPS = new Set(["run", "all", "first", "raw"]);
 
-function countedStatement(statement) {
-  return new Proxy(statement, {
+/**
+ * Each D1 round trip again by database and statement text (a batch by its statements'), served
+ * at /v1/__event-counts?d1=1: which calls a trip's round trips are, to find the ones to fold.
+ */
+const d1Detail = {};
+const statementText = new WeakMap();
+const textOf = (statement) => (statementText.get(statement) ?? "?").replace(/\s+/g, " ").trim().slice(0, 90);
+const bumpD1 = (database, text) => {
+  bump("d1 round trip");
+  const key = `${database}: ${text}`;
+  d1Detail[key] = (d1Detail[key] ?? 0) + 1;
+};
+
+function countedStatement(statement, database, text) {
+  const proxy = new Proxy(statement, {
     get(target, prop) {
       const value = target[prop];
       if (typeof value !== "function") return value;
-      if (prop === "bind") return (...args) => countedStatement(Reflect.apply(value, target, args));
-      if (D1_ROUND_TRIPS.has(prop)) return tallied(target, value, "d1 round trip");
+      if (prop === "bind") return (...args) => countedStatement(Reflect.apply(value, target, args), database, text);
+      if (D1_ROUND_TRIPS.has(prop))
+        return (...args) => {
+          bumpD1(database, textOf(proxy));
+          return Reflect.apply(value, target, args);
+        };
       return value.bind(target);
     },
   });
+  statementText.set(proxy, text);
+  return proxy;
 }
 
-function countedDatabase(db) {
+function countedDatabase(db, database) {
   return new Proxy(db, {
     get(target, prop) {
       const value = target[prop];
       if (typeof value !== "function") return value;
-      if (prop === "prepare") return (...args) => countedStatement(Reflect.apply(value, target, args));
-      if (prop === "batch" || prop === "exec") return tallied(target, value, "d1 round trip");
+      if (prop === "prepare")
+        return (...args) => countedStatement(Reflect.apply(value, target, args), database, String(args[0]));
+      if (prop === "batch")
+        return (...args) => {
+          bumpD1(database, `batch [${(args[0] ?? []).map(textOf).join(" | ")}]`);
+          return Reflect.apply(value, target, args);
+        };
+      if (prop === "exec")
+        return (...args) => {
+          bumpD1(database, `exec ${String(args[0]).slice(0, 80)}`);
+          return Reflect.apply(value, target, args);
+        };
       // A session (read replicas: the ban check) is a database of its own to count through.
-      if (prop === "withSession") return (...args) => countedDatabase(Reflect.apply(value, target, args));
+      if (prop === "withSession") return (...args) => countedDatabase(Reflect.apply(value, target, args), database);
       return value.bind(target);
     },
   });
@@ -111,7 +129,7 @@ function counted(env) {
     const databases = Object.fromEntries(
       Object.entries(env)
         .filter(([, value]) => typeof value?.prepare === "function" && typeof value?.batch === "function")
-        .map(([name, value]) => [name, countedDatabase(value)]),
+        .map(([name, value]) => [name, countedDatabase(value, name)]),
     );
     out = {
       ...env,
@@ -176,7 +194,8 @@ WebSocket.prototype.send = function (message) {
 
 export default {
   fetch(request, env, ctx) {
-    if (new URL(request.url).pathname === "/v1/__event-counts") return Response.json(counts);
+    const url = new URL(request.url);
+    if (url.pathname === "/v1/__event-counts") return Response.json(url.searchParams.has("d1") ? d1Detail : counts);
     // A socket's upgrade is costed whole (its request, the object's fetch, the close) as "socket opened".
     bump(request.headers.get("Upgrade") === "websocket" ? "socket opened" : "http request");
     return app.fetch(request, counted(env), ctx);
