@@ -323,8 +323,9 @@ function method(info) {
       `${info.maxLoad}`
     : "before each server the run waited (up to --load-wait s) for the 1-minute load average to fall under --max-load";
   return [
-    `- **Pinning**: ${m.pinning}. Each server runs alone (one after another), started afresh for each ` +
-      `workload, with its whole process tree on its core; server CPU is utime+stime of that tree, memory its summed RSS.`,
+    `- **Pinning**: ${m.pinning}. Each server runs alone (one after another), started afresh for ` +
+      `each workload, with its whole process tree on its core; server CPU is utime+stime of that tree, ` +
+      `memory its summed RSS.`,
     `- **Generator niceness**: the chat generator (bench/chat-compare.mjs) runs at the niceness it was started ` +
       `with (not reniced); the dispatch generator (bench/dispatch.mjs) at nice ` +
       `${nice ?? 10}${nice === undefined ? " (its default)" : ""}, so on a shared host the server's busy thread wins ` +
