@@ -99,8 +99,8 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
    * Appends an event for D1 and asks the alarm to copy it: after `delayMs` (OUTBOX_FLUSH_DELAY_MS
    * unless the caller names its own: a longer one for an active trip's moves), or with `spread`
    * (chat, MESSAGE_ARCHIVE_DELAY_MS, or the busy beat: archiveBeat) after this room's share of it
-   * (spreadDelay), so that one flush carries many events; or at once when a whole batch is waiting.
-   * An alarm set earlier for another reason copies it then. The caller sends it.
+   * (spreadDelay), so that one flush carries many events; or at once when a whole batch is waiting. An alarm set earlier for
+   * another reason copies it then. The caller sends it.
    */
   append(build: (seq: number) => Frame, delayMs = this.host.config.OUTBOX_FLUSH_DELAY_MS, spread = false): Appended {
     const now = Date.now();
