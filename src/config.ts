@@ -45,13 +45,6 @@ const ConfigSchema = z
      * message itself is in the room's SQLite before its ack, and history reads the room first.
      */
     MESSAGE_ARCHIVE_DELAY_MS: int(5_000, 0),
-    /**
-     * The beat of a busy chat room: one that copied to D1 less than this long ago waits this long
-     * (its own share of it, as above) instead, so that it writes a few batches a minute rather than
-     * one every few seconds (rooms/sequenced-log.ts `archiveBeat`). A quiet room keeps the short
-     * beat. At or below MESSAGE_ARCHIVE_DELAY_MS every room keeps the short one.
-     */
-    MESSAGE_ARCHIVE_BUSY_DELAY_MS: int(15_000, 0),
     OUTBOX_BATCH_SIZE: int(100, 1),
     /**
      * A trip's status reaches D1's trip history this long after a change while the trip is active; an ended trip's

@@ -40,17 +40,6 @@ export function spreadDelay(delayMs: number, share: number): number {
   return Math.round(delayMs * (1 - Math.min(Math.max(share, 0), 1) / 2));
 }
 
-/**
- * The beat of a room whose writes are spread (chat): `delayMs` (MESSAGE_ARCHIVE_DELAY_MS), or
- * `busyDelayMs` (MESSAGE_ARCHIVE_BUSY_DELAY_MS) for a room that copied to D1 less than that long
- * ago. A room with a message now and then still copies it within a few seconds, while a busy room
- * copies a few times a minute in larger batches: each copy costs the room an alarm and a D1 write
- * whatever it carries, and every room of a shard shares its one writer.
- */
-export function archiveBeat(delayMs: number, busyDelayMs: number, lastCopyAt: number | null, now: number): number {
-  return lastCopyAt !== null && now - lastCopyAt < busyDelayMs ? Math.max(delayMs, busyDelayMs) : delayMs;
-}
-
 export class SequencedLog<Frame extends { type: string; seq: number }> implements ReadableLog {
   private readonly events: EventLog;
   readonly commands: Commands;
@@ -58,8 +47,6 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
   private outboxFailures = 0;
   /** This object's share of the spread write-behind delay (spreadDelay); a new one after an eviction is as good. */
   private readonly spreadShare = Math.random();
-  /** When this activation last copied events to D1 (archiveBeat); null after waking, so the first beat is short. */
-  private lastCopyAt: number | null = null;
 
   /** `fresh`: the room is being created, so its tables need no check for older columns. */
   constructor(
@@ -98,20 +85,15 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
   /**
    * Appends an event for D1 and asks the alarm to copy it: after `delayMs` (OUTBOX_FLUSH_DELAY_MS
    * unless the caller names its own: a longer one for an active trip's moves), or with `spread`
-   * (chat, MESSAGE_ARCHIVE_DELAY_MS, or the busy beat: archiveBeat) after this room's share of it
-   * (spreadDelay), so that one flush carries many events; or at once when a whole batch is waiting. An alarm set earlier for
+   * (chat, MESSAGE_ARCHIVE_DELAY_MS) after this room's share of it (spreadDelay), so that one
+   * flush carries many events; or at once when a whole batch is waiting. An alarm set earlier for
    * another reason copies it then. The caller sends it.
    */
   append(build: (seq: number) => Frame, delayMs = this.host.config.OUTBOX_FLUSH_DELAY_MS, spread = false): Appended {
     const now = Date.now();
     const appended = this.events.append(build, now, true);
     const { OUTBOX_BATCH_SIZE } = this.host.config;
-    const wait = spread
-      ? spreadDelay(
-          archiveBeat(delayMs, this.host.config.MESSAGE_ARCHIVE_BUSY_DELAY_MS, this.lastCopyAt, now),
-          this.spreadShare,
-        )
-      : delayMs;
+    const wait = spread ? spreadDelay(delayMs, this.spreadShare) : delayMs;
     this.host.wakeAt(this.events.pendingCount >= OUTBOX_BATCH_SIZE ? now : now + wait);
     return appended;
   }
@@ -152,7 +134,6 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
         return Date.now() + delay;
       }
       this.outboxFailures = 0;
-      this.lastCopyAt = Date.now();
       this.events.markFlushed(batch);
       if (batch.through >= upTo) break;
     }

@@ -23,7 +23,6 @@ const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MESSAGE_ARCHIVE_DELAY_MS = 5_000; // as in wrangler.toml
 const BATCH_SIZE = 100; // OUTBOX_BATCH_SIZE in wrangler.toml
-const MESSAGE_ARCHIVE_BUSY_DELAY_MS = 15_000; // as in wrangler.toml
 
 /** Every message of the room over HTTP, newest first, paging with nextBefore. */
 async function fullHistory(user: TestUser, roomId: string): Promise<Message[]> {
@@ -177,36 +176,6 @@ describe("write-behind to D1", () => {
     expect(full.alarm!).toBeLessThanOrEqual(full.at);
     await flushOutbox(room.id);
     expect(await archivedSeqs(room.id)).toEqual(range(1, BATCH_SIZE));
-  });
-
-  it("a room that copied within the busy beat waits that longer beat; a room woken afresh the short one", async () => {
-    const ada = await registerUser();
-    const room = await createRoom(ada);
-    const stub = roomStub(room.id);
-    await postMessage(ada, room.id, "first");
-    await flushOutbox(room.id);
-    const busy = await runInDurableObject(stub, async (instance, state) => {
-      const at = Date.now();
-      const result = await instance.postMessage(identityOf(ada), "soon after a copy");
-      if (!result.ok) throw new Error(`post failed: ${JSON.stringify(result.error)}`);
-      return { at, alarm: await state.storage.getAlarm() };
-    });
-    // Half to all of the busy beat (spreadDelay), never the short one.
-    expect(busy.alarm).toBeGreaterThanOrEqual(busy.at + MESSAGE_ARCHIVE_BUSY_DELAY_MS / 2);
-    expect(busy.alarm).toBeLessThanOrEqual(Date.now() + MESSAGE_ARCHIVE_BUSY_DELAY_MS);
-    await flushOutbox(room.id);
-    expect(await archivedSeqs(room.id)).toEqual([1, 2]);
-
-    // After an eviction the room has no copy behind it in memory: the short beat again.
-    await evictDurableObject(stub);
-    const quiet = await runInDurableObject(stub, async (instance, state) => {
-      const result = await instance.postMessage(identityOf(ada), "after waking");
-      if (!result.ok) throw new Error(`post failed: ${JSON.stringify(result.error)}`);
-      return { alarm: await state.storage.getAlarm() };
-    });
-    expect(quiet.alarm).toBeLessThanOrEqual(Date.now() + MESSAGE_ARCHIVE_DELAY_MS);
-    await flushOutbox(room.id);
-    expect(await archivedSeqs(room.id)).toEqual([1, 2, 3]);
   });
 
   it("keeps the outbox while D1 fails, through an eviction, and copies it once D1 is back", async () => {
