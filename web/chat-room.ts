@@ -55,6 +55,14 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   let peerId: string | null = null;
   let peerLastSeen: number | null = null;
   let nextBefore: number | null = null;
+  /**
+   * The room's newest seq as a welcome without a cursor told it, until the first history page is
+   * in. The socket then starts at that seq with no replay, and the page may have been read before
+   * it: a message stored between the two would be in neither, so the page is read again.
+   */
+  let welcomedAt: number | null = null;
+  let historyIn = false;
+  let firstWelcome = true;
 
   const nameOf = (userId: string) => (userId === myId ? "You" : (names.get(userId) ?? "someone"));
   const messages = h("ol", { class: "messages", "aria-label": `Messages in ${opening.title}`, "aria-live": "polite" });
@@ -220,6 +228,12 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     roles = f.roles ?? {};
     redrawAll();
     markNewest();
+    // Only the first welcome starts without a cursor; a reconnect resumes, and its replay follows.
+    if (firstWelcome) {
+      firstWelcome = false;
+      if (!historyIn) welcomedAt = f.seq;
+      else if (f.seq > newestShown()) void loadHistory(true);
+    }
   });
   connection.on("message", (f) => {
     put(f.message, "end");
@@ -265,6 +279,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   };
   document.addEventListener("visibilitychange", markNewest);
 
+  const newestShown = () => Math.max(0, ...state.keys());
+
   async function loadHistory(fresh: boolean): Promise<void> {
     try {
       const page = await api.messages(room.id, {
@@ -292,6 +308,11 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
       if (fresh) {
         messages.scrollTop = messages.scrollHeight;
         markNewest();
+      }
+      if (!historyIn) {
+        historyIn = true;
+        // Once: the newest event may be no message (a member who joined), which no page shows.
+        if (welcomedAt !== null && welcomedAt > newestShown()) void loadHistory(true);
       }
     } catch (err) {
       say(describeError(err), "error");

@@ -239,6 +239,35 @@ describe("the web app's chat", () => {
     for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
   });
 
+  it("shows a message stored after the room's history was read and before its socket was welcomed", {
+    timeout: 150_000,
+  }, async () => {
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const adaPage = await chatPage(ada);
+    await openRoom(adaPage, room.name);
+    const bobPage = await chatPage(bob);
+    // Bob's socket to the room reaches the server only once Ada's message is stored: his history
+    // page is read before it, and his socket, which opens without a cursor, starts after it.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await bobPage.routeWebSocket(new RegExp(`/v1/rooms/${room.id}/ws`), async (ws) => {
+      await held;
+      ws.connectToServer();
+    });
+    const history = bobPage.waitForResponse((r) => r.url().includes(`/v1/rooms/${room.id}/messages`));
+    await openRoom(bobPage, room.name);
+    await history;
+    await send(adaPage, "between the two");
+    await expect.poll(() => adaPage.locator(".room .messages li.pending").count(), { timeout: SEEN_MS }).toBe(0);
+    release();
+    await shows(messageWith(bobPage, "between the two"), /Ada between the two/);
+    for (const page of [adaPage, bobPage]) expect(page.errors).toEqual([]);
+  });
+
   it("sends an image the other sees inline and a file as a link, and says why a file is refused", {
     timeout: 150_000,
   }, async () => {
