@@ -439,6 +439,17 @@ async function main() {
     return startPeer(`${target}-hub`, target === "ws" ? "bench/peers/ws-hub.mjs" : "bench/peers/socketio-hub.mjs");
   };
   const rel = (p) => relative(ROOT, p);
+  /** A generator's run for run.json, its command as anyone can repeat it: no paths of this machine, ports or pids. */
+  const generatorRecord = (name, g, server, jsonPath, shownPath) => ({
+    name,
+    exit: g.code,
+    seconds: g.seconds,
+    command: g.command
+      .replace(jsonPath, shownPath)
+      .replaceAll(ROOT, "")
+      .replace(server.url, "http://127.0.0.1:PORT")
+      .replace(`--server-root ${server.pid}`, "--server-root PID"),
+  });
 
   try {
     if (ONLY.has("chat")) {
@@ -468,16 +479,8 @@ async function main() {
             partPath,
           ];
           const g = await runGenerator(`chat ${target} ${topology}`, "bench/chat-compare.mjs", args);
-          info.generators.push({
-            name: `chat ${target} ${topology}`,
-            exit: g.code,
-            seconds: g.seconds,
-            command: g.command
-              .replaceAll(ROOT, "")
-              .replace(server.url, "http://127.0.0.1:PORT")
-              .replace(`--server-root ${server.pid}`, "--server-root PID")
-              .replace(partPath, rel(partPath).replace(`-${topology}.json`, "-TOPOLOGY.json")),
-          });
+          const shownPath = rel(partPath).replace(`-${topology}.json`, "-TOPOLOGY.json");
+          info.generators.push(generatorRecord(`chat ${target} ${topology}`, g, server, partPath, shownPath));
           parts.push(readJson(partPath));
           rmSync(partPath, { force: true });
           await stopServer(server);
@@ -517,16 +520,9 @@ async function main() {
           jsonPath,
         ];
         const g = await runGenerator(`dispatch ${target} ${drivers}`, "bench/dispatch.mjs", args);
-        info.generators.push({
-          name: `dispatch ${target} ${drivers} drivers`,
-          exit: g.code,
-          seconds: g.seconds,
-          command: g.command
-            .replaceAll(ROOT, "")
-            .replace(server.url, "http://127.0.0.1:PORT")
-            .replace(`--server-root ${server.pid}`, "--server-root PID")
-            .replace(jsonPath, rel(jsonPath)),
-        });
+        info.generators.push(
+          generatorRecord(`dispatch ${target} ${drivers} drivers`, g, server, jsonPath, rel(jsonPath)),
+        );
         info.dispatch.push({ target, drivers, loadBefore, json: rel(jsonPath), result: readJson(jsonPath) });
         await stopServer(server);
       }
