@@ -56,13 +56,13 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   let peerLastSeen: number | null = null;
   let nextBefore: number | null = null;
   /**
-   * The room's newest seq as a welcome without a cursor told it, until the first history page is
-   * in. The socket then starts at that seq with no replay, and the page may have been read before
-   * it: a message stored between the two would be in neither, so the page is read again.
+   * The first welcome starts the socket at the room's newest seq with no replay (no cursor), and the
+   * first history page may have been read before it: a message stored between the two would be in
+   * neither. Once both are in, they are compared once (catchUpOnce), and the page read again if so.
    */
-  let welcomedAt: number | null = null;
+  let firstWelcomeSeq: number | null = null;
   let historyIn = false;
-  let firstWelcome = true;
+  let caughtUp = false;
 
   const nameOf = (userId: string) => (userId === myId ? "You" : (names.get(userId) ?? "someone"));
   const messages = h("ol", { class: "messages", "aria-label": `Messages in ${opening.title}`, "aria-live": "polite" });
@@ -228,12 +228,9 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
     roles = f.roles ?? {};
     redrawAll();
     markNewest();
-    // Only the first welcome starts without a cursor; a reconnect resumes, and its replay follows.
-    if (firstWelcome) {
-      firstWelcome = false;
-      if (!historyIn) welcomedAt = f.seq;
-      else if (f.seq > newestShown()) void loadHistory(true);
-    }
+    // A reconnect resumes from its cursor, and its replay follows: only the first welcome counts.
+    firstWelcomeSeq ??= f.seq;
+    catchUpOnce();
   });
   connection.on("message", (f) => {
     put(f.message, "end");
@@ -279,7 +276,12 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   };
   document.addEventListener("visibilitychange", markNewest);
 
-  const newestShown = () => Math.max(0, ...state.keys());
+  /** Once: the newest event may be no message (a member who joined), which no page shows. */
+  function catchUpOnce(): void {
+    if (caughtUp || firstWelcomeSeq === null || !historyIn) return;
+    caughtUp = true;
+    if (firstWelcomeSeq > Math.max(0, ...state.keys())) void loadHistory(true);
+  }
 
   async function loadHistory(fresh: boolean): Promise<void> {
     try {
@@ -309,11 +311,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
         messages.scrollTop = messages.scrollHeight;
         markNewest();
       }
-      if (!historyIn) {
-        historyIn = true;
-        // Once: the newest event may be no message (a member who joined), which no page shows.
-        if (welcomedAt !== null && welcomedAt > newestShown()) void loadHistory(true);
-      }
+      historyIn = true;
+      catchUpOnce();
     } catch (err) {
       say(describeError(err), "error");
     }
