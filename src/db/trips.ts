@@ -83,27 +83,49 @@ export async function findRequestQuoteAndActivity(
   };
 }
 
+/** The rider's active-trip slot, as one attempt at it left it. */
+export interface SlotClaim {
+  /** The slot is the attempting trip's. */
+  claimed: boolean;
+  /** The trip holding the slot after the attempt and when it claimed it; null if nobody does (freed meanwhile). */
+  holder: { tripId: string; claimedAt: number } | null;
+  /** The trip the request's Idempotency-Key is recorded for, if it is. */
+  keyTripId: string | undefined;
+}
+
 /**
- * The statements that claim the rider's active-trip slot for `tripId` (once its fare is held), and
- * then, only if the claim took, record the request's Idempotency-Key. `[0]` is the claim: one row
- * changed means the slot is this trip's. A twin request (same key, same moment) therefore finds
- * the key as soon as it finds the slot taken.
+ * One round trip at the rider's active-trip slot for `tripId` (once its fare is held). It claims
+ * the slot if it is free, or, with `from`, takes it from that trip if it still holds it (the
+ * caller found that trip over). Then, only if the slot is `tripId`'s, it records the request's
+ * Idempotency-Key, and it reads back who holds the slot and which trip the key names, so that a
+ * refused claim costs no second round trip to learn why. The claim and the key are written in one
+ * transaction, so a twin request (same key, same moment) finds the key as soon as it finds the
+ * slot taken. `alongside` run in the same batch.
  */
-export function claimStatements(
+export async function claimRiderSlot(
   d1: D1Database,
   riderId: string,
   tripId: string,
   now: number,
-  key: string | undefined,
-): D1PreparedStatement[] {
-  const claim = d1
-    .prepare(
-      `INSERT INTO active_trips (rider_id, trip_id, created_at) VALUES (?, ?, ?)
-       ON CONFLICT (rider_id) DO NOTHING`,
-    )
-    .bind(riderId, tripId, now);
-  if (key === undefined) return [claim];
-  const request = d1
+  { key, from, alongside = [] }: { key?: string; from?: string; alongside?: D1PreparedStatement[] },
+): Promise<SlotClaim> {
+  const claim =
+    from === undefined
+      ? d1
+          .prepare(
+            `INSERT INTO active_trips (rider_id, trip_id, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (rider_id) DO NOTHING`,
+          )
+          .bind(riderId, tripId, now)
+      : d1
+          .prepare(`UPDATE active_trips SET trip_id = ?, created_at = ? WHERE rider_id = ? AND trip_id = ?`)
+          .bind(tripId, now, riderId, from);
+  const holder = d1.prepare(`SELECT trip_id, created_at FROM active_trips WHERE rider_id = ?`).bind(riderId);
+  if (key === undefined) {
+    const results = await d1.batch([claim, ...alongside, holder]);
+    return slotClaimOf(tripId, results.at(-1), undefined);
+  }
+  const saveKey = d1
     .prepare(
       `INSERT INTO trip_requests (rider_id, idempotency_key, trip_id, created_at)
        SELECT ?, ?, ?, ?
@@ -111,24 +133,18 @@ export function claimStatements(
        ON CONFLICT (rider_id, idempotency_key) DO NOTHING`,
     )
     .bind(riderId, key, tripId, now, riderId, tripId);
-  return [claim, request];
+  const keyTrip = d1
+    .prepare(`SELECT trip_id FROM trip_requests WHERE rider_id = ? AND idempotency_key = ?`)
+    .bind(riderId, key);
+  const results = await d1.batch([claim, saveKey, ...alongside, holder, keyTrip]);
+  const [keyRow] = (results.at(-1)?.results ?? []) as { trip_id: string }[];
+  return slotClaimOf(tripId, results.at(-2), keyRow?.trip_id);
 }
 
-/** Claims the rider's single active-trip slot; returns the trip already holding it, if any. */
-export async function claimActiveTrip(
-  d1: D1Database,
-  riderId: string,
-  tripId: string,
-  now: number,
-): Promise<string | null> {
-  const db = drizzle(d1);
-  const inserted = await db
-    .insert(activeTrips)
-    .values({ riderId, tripId, createdAt: now })
-    .onConflictDoNothing()
-    .returning({ tripId: activeTrips.tripId });
-  if (inserted.length === 1) return null;
-  return activeTripOf(d1, riderId);
+function slotClaimOf(tripId: string, holderResult: D1Result | undefined, keyTripId: string | undefined): SlotClaim {
+  const [row] = (holderResult?.results ?? []) as { trip_id: string; created_at: number }[];
+  const holder = row ? { tripId: row.trip_id, claimedAt: row.created_at } : null;
+  return { claimed: holder?.tripId === tripId, holder, keyTripId };
 }
 
 /** The trip holding the rider's active-trip slot, if any: written with the request, so it never lags. */
@@ -161,19 +177,6 @@ function tripRequestQuery(db: DrizzleD1Database, riderId: string, key: string) {
     .select({ tripId: tripRequests.tripId })
     .from(tripRequests)
     .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key)));
-}
-
-export async function saveTripRequest(
-  d1: D1Database,
-  riderId: string,
-  key: string,
-  tripId: string,
-  now: number,
-): Promise<void> {
-  await drizzle(d1)
-    .insert(tripRequests)
-    .values({ riderId, idempotencyKey: key, tripId, createdAt: now })
-    .onConflictDoNothing();
 }
 
 /**

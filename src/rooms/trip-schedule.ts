@@ -16,8 +16,9 @@
  * repeat: the hold's ledger key is the trip's, and the slot claim answers the trip holding it.
  */
 import { releaseHold, holdFare } from "../db/holds";
-import { claimActiveTrip, releaseActiveTrip } from "../db/trips";
-import { isActive, type TripCommand, type TripState } from "../domain/trip";
+import { claimRiderSlot, releaseActiveTrip } from "../db/trips";
+import { slotHolderState } from "../domain/rider-slot";
+import type { TripCommand, TripState } from "../domain/trip";
 import type { Result } from "../errors";
 import type { LazyTables } from "./lazy-tables";
 import { tripRoom } from "./stubs";
@@ -149,20 +150,23 @@ export function scheduleMoney(env: Env, trip: () => TripState): Pick<ScheduleRoo
 
 /**
  * Claims the rider's slot for the trip, as a trip request does: a slot held by a trip that has
- * ended since (its room frees it behind) is freed after asking that trip.
+ * ended since (its room frees it behind), or that never came to be (domain/rider-slot.ts), is
+ * taken after asking that trip. A holder still being created keeps it: the ring tries again.
  */
 export function riderSlot(env: Env, trip: () => TripState): Pick<ScheduleRoom, "claimSlot" | "releaseSlot"> {
   return {
     claimSlot: async () => {
       const { id, riderId } = trip();
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const holder = await claimActiveTrip(env.DB, riderId, id, Date.now());
-        if (holder === null || holder === id) return true;
-        const current = asResult(await tripRoom(env, holder).status());
-        if (current.ok ? isActive(current.value.status) : current.error.code !== "not_found") return false;
-        await releaseActiveTrip(env.DB, riderId, holder);
+      let slot = await claimRiderSlot(env.DB, riderId, id, Date.now(), {});
+      for (let attempt = 0; attempt < 2 && !slot.claimed; attempt++) {
+        const holder = slot.holder;
+        if (holder !== null) {
+          const current = asResult(await tripRoom(env, holder.tripId).status());
+          if (slotHolderState(current, holder.claimedAt, Date.now()) !== "over") return false;
+        }
+        slot = await claimRiderSlot(env.DB, riderId, id, Date.now(), { from: holder?.tripId });
       }
-      return false;
+      return slot.claimed;
     },
     releaseSlot: async () => {
       const { id, riderId } = trip();

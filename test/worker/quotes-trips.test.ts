@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RidewireClient } from "@ridewire/client";
 import { haversineKm } from "../../src/domain/geo";
 import { Quote, Trip, TripHistoryEntry, TripHistoryResponse } from "../../src/protocol/dispatch";
+import { SLOT_CREATE_GRACE_MS } from "../../src/domain/rider-slot";
+import { USD, walletOf } from "../helpers/ledger";
 import { call, connectOk, registerUser, type TestUser } from "../helpers/api";
 import {
   acceptedTrip,
@@ -371,6 +373,40 @@ describe("POST /v1/trips", () => {
     const next = await call("POST", "/v1/trips", { token: rider.token, body });
     expect(next.status).toBe(201);
     expect(next.body.trip.id).not.toBe(first.id);
+  });
+
+  it("never takes the slot from a request still creating its trip, and frees one whose request died", async () => {
+    const pickup = area(17);
+    const body = { pickup, dropoff: offset(pickup, 3) };
+    const holdSlot = (riderId: string, tripId: string, claimedAt: number) =>
+      env.DB.prepare(`INSERT INTO active_trips (rider_id, trip_id, created_at) VALUES (?, ?, ?)`)
+        .bind(riderId, tripId, claimedAt)
+        .run();
+    // A slot claimed a moment ago by a trip that does not exist yet: another request of this
+    // rider's is between its claim and creating its trip. Taking the slot would give them two.
+    const busy = await registerUser("rider");
+    await holdSlot(busy.user.id, "trip_beingcreated", Date.now());
+    const refused = await call("POST", "/v1/trips", { token: busy.token, body });
+    expectError(refused, 409, "conflict");
+    expect(refused.body.error.details).toEqual({ tripId: "trip_beingcreated" });
+    expect(refused.headers.get("Retry-After")).toBe("1");
+    // The refused request gave its hold back.
+    expect((await walletOf(busy)).held).toEqual(USD(0));
+    // A slot whose trip never came to be, claimed SLOT_CREATE_GRACE_MS ago: that request died.
+    const stranded = await registerUser("rider");
+    await holdSlot(stranded.user.id, "trip_neverwas", Date.now() - SLOT_CREATE_GRACE_MS - 1);
+    const next = await call("POST", "/v1/trips", { token: stranded.token, body, headers: { "Idempotency-Key": "k1" } });
+    expect(next.status).toBe(201);
+    const slot = await env.DB.prepare(`SELECT trip_id FROM active_trips WHERE rider_id = ?`)
+      .bind(stranded.user.id)
+      .first<{ trip_id: string }>();
+    expect(slot?.trip_id).toBe(next.body.trip.id);
+    const again = await call("POST", "/v1/trips", {
+      token: stranded.token,
+      body,
+      headers: { "Idempotency-Key": "k1" },
+    });
+    expect(again.body.trip.id).toBe(next.body.trip.id);
   });
 
   it("answers 403 to a driver requesting a trip", async () => {

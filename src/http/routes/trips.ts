@@ -15,8 +15,7 @@ import {
 } from "../../db/scheduled-trips";
 import {
   activeTripOf,
-  claimActiveTrip,
-  claimStatements,
+  claimRiderSlot,
   findRequestQuoteAndActivity,
   findTripRequest,
   listTrips,
@@ -25,7 +24,7 @@ import {
   releaseActiveTrip,
   saveQuote,
   saveQuotes,
-  saveTripRequest,
+  type SlotClaim,
   type StoredQuote,
 } from "../../db/trips";
 import type { Config } from "../../config";
@@ -34,6 +33,7 @@ import { priceQuote, quoteBreakdown } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { firstNameOf, isActive, type TripRider } from "../../domain/trip";
+import { slotHolderState } from "../../domain/rider-slot";
 import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
@@ -209,29 +209,21 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     releaseHold(c.env, tripId, riderId, stored.quote.fare.currency, Date.now()).catch((err) =>
       logHoldLeak(tripId, err),
     );
-  let claim: D1Result | undefined;
+  let twin: Trip | null = null;
   try {
-    [claim] = await c.env.DB.batch([
-      ...claimStatements(c.env.DB, riderId, tripId, now, key),
-      recordRequestStatement(c.env.DB, riderId, tripId, now),
-    ]);
+    const slot = await claimRiderSlot(c.env.DB, riderId, tripId, now, {
+      key,
+      alongside: [recordRequestStatement(c.env.DB, riderId, tripId, now)],
+    });
+    // The slot is taken: by a trip that may have ended since, or by a twin of this request.
+    if (!slot.claimed) twin = await takeSlot(c, riderId, tripId, key, slot);
   } catch (err) {
     await giveBack();
     throw err;
   }
-  if ((claim?.meta.changes ?? 0) !== 1) {
-    // The slot is taken: by a trip that may have ended since, or by a twin of this request.
-    let twin: Trip | null;
-    try {
-      twin = await claimSlot(c, riderId, tripId, now, key);
-    } catch (err) {
-      await giveBack();
-      throw err;
-    }
-    if (twin !== null) {
-      await giveBack();
-      return c.json({ trip: sameRideOrConflict(body, twin) }, 201);
-    }
+  if (twin !== null) {
+    await giveBack();
+    return c.json({ trip: sameRideOrConflict(body, twin) }, 201);
   }
   try {
     const trip = unwrap(
@@ -395,34 +387,51 @@ function logFailure(reason: string, tripId: string, err: unknown): void {
 }
 
 /**
- * Claims the rider's active-trip slot. A slot held by a trip that has since ended (the trip
- * room frees it behind, through its outbox) is freed here after asking the trip itself.
- * Returns the trip of a twin request (same Idempotency-Key, sent at the same time) that got
- * the slot first, which this request then answers with; null when the slot is this trip's.
+ * Takes the rider's active-trip slot that `slot` found held, once the trip holding it says it is
+ * over (the trip room frees the slot behind its end, through its outbox), or once it has not come
+ * to be within SLOT_CREATE_GRACE_MS. A holder still being created is asked again after a moment.
+ * Returns the trip of a twin request (same Idempotency-Key, sent at the same time) that got the
+ * slot first, which this request then answers with; null when the slot is this trip's.
  */
-async function claimSlot(
+async function takeSlot(
   c: AppContext,
   riderId: string,
   tripId: string,
-  now: number,
   key: string | undefined,
+  first: SlotClaim,
 ): Promise<Trip | null> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const holder = await claimActiveTrip(c.env.DB, riderId, tripId, now);
+  let slot = first;
+  let waits = 0;
+  for (let attempt = 0; attempt < 3 && !slot.claimed; ) {
+    const holder = slot.holder;
     if (holder === null) {
-      if (key !== undefined) await saveTripRequest(c.env.DB, riderId, key, tripId, now);
-      return null;
+      slot = await claimRiderSlot(c.env.DB, riderId, tripId, Date.now(), { key });
+      attempt++;
+      continue;
     }
-    const current = await tripObject(c.env, holder).get(c.get("identity"));
-    if (current.ok && isActive(current.value.status)) {
-      // The twin saved its key before creating its trip, so an active holder's key is found.
-      if (key !== undefined && (await findTripRequest(c.env.DB, riderId, key)) === holder) return current.value;
-      throw conflict("you already have an active trip", { tripId: holder });
+    const current = await tripObject(c.env, holder.tripId).get(c.get("identity"));
+    const state = slotHolderState(current, holder.claimedAt, Date.now());
+    if (state === "active") {
+      // The twin wrote its key with its claim, so the read that found it holding found its key.
+      if (current.ok && key !== undefined && slot.keyTripId === holder.tripId) return current.value;
+      throw conflict("you already have an active trip", { tripId: holder.tripId });
     }
-    await releaseActiveTrip(c.env.DB, riderId, holder);
+    if (state === "being_created") {
+      if (++waits > HOLDER_CREATE_WAITS)
+        throw new ApiError(409, "conflict", "your last trip request is still being made", { tripId: holder.tripId }, 1);
+      await scheduler.wait(HOLDER_CREATE_WAIT_MS);
+      continue;
+    }
+    slot = await claimRiderSlot(c.env.DB, riderId, tripId, Date.now(), { key, from: holder.tripId });
+    attempt++;
   }
-  throw conflict("you already have an active trip");
+  if (!slot.claimed) throw conflict("you already have an active trip");
+  return null;
 }
+
+/** A request that finds the slot held by a trip still being created asks it again this often, this many times. */
+const HOLDER_CREATE_WAIT_MS = 25;
+const HOLDER_CREATE_WAITS = 40;
 
 /**
  * The rider's upcoming scheduled rides, soonest first, each read from its trip object (the D1
