@@ -349,12 +349,16 @@ function perTripOf(c0, c1, c2, trips) {
 async function countTripEvents(stateDir) {
   const server = await startRidewire("counted", stateDir, "bench/event-count/entry.mjs");
   try {
-    const tally = async () => [await eventCounts(server), await eventCounts(server, "?d1=1")];
-    const [c0, d0] = await tally();
+    const tally = async () => [
+      await eventCounts(server),
+      await eventCounts(server, "?d1=1"),
+      await eventCounts(server, "?sql=1"),
+    ];
+    const [c0, d0, s0] = await tally();
     const busy = await dispatchRun(server, RATE, "counted-busy");
-    const [c1, d1] = await tally();
+    const [c1, d1, s1] = await tally();
     const quiet = await dispatchRun(server, BASE_RATE, "counted-quiet");
-    const [c2, d2] = await tally();
+    const [c2, d2, s2] = await tally();
     const trips = busy.trips.completed - quiet.trips.completed;
     if (trips <= 0) throw new Error("the busy window completed no more trips than the quiet one");
     return {
@@ -363,6 +367,7 @@ async function countTripEvents(stateDir) {
       quietTrips: quiet.trips.completed,
       perTrip: perTripOf(c0, c1, c2, trips),
       d1PerTrip: perTripOf(d0, d1, d2, trips),
+      sqlPerTrip: perTripOf(s0, s1, s2, trips),
     };
   } finally {
     await server.stop();
@@ -422,6 +427,9 @@ function report({ units, counts, trip }) {
       if (Math.abs(v) >= 0.05) lines.push(`  ${k.padEnd(40)} ${v.toFixed(2).padStart(7)}`);
     lines.push("", "D1 round trips per trip, by database and statement (largest first):");
     for (const [k, v] of Object.entries(counts.d1PerTrip ?? {}).sort((a, b) => b[1] - a[1]))
+      if (Math.abs(v) >= 0.05) lines.push(`  ${v.toFixed(2).padStart(6)}  ${k}`);
+    lines.push("", "SQLite statements per trip on the objects' own storage, by object and statement (largest first):");
+    for (const [k, v] of Object.entries(counts.sqlPerTrip ?? {}).sort((a, b) => b[1] - a[1]))
       if (Math.abs(v) >= 0.05) lines.push(`  ${v.toFixed(2).padStart(6)}  ${k}`);
   }
   let floorS = null;

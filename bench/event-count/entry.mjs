@@ -41,6 +41,17 @@ const bumpD1 = (database, text) => {
   d1Detail[key] = (d1Detail[key] ?? 0) + 1;
 };
 
+/**
+ * Each object's statements on its own SQLite again by class and statement text, served at
+ * /v1/__event-counts?sql=1: which of a trip's statements to fold or keep in memory.
+ */
+const sqlDetail = {};
+const bumpSql = (kind, query) => {
+  bump(`sqlite statement (${kind})`);
+  const key = `${kind}: ${String(query).replace(/\s+/g, " ").trim().slice(0, 90)}`;
+  sqlDetail[key] = (sqlDetail[key] ?? 0) + 1;
+};
+
 function countedStatement(statement, database, text) {
   const proxy = new Proxy(statement, {
     get(target, prop) {
@@ -153,7 +164,7 @@ function countedObject(Base, kind) {
       // counted so that a change to them shows per trip.
       const exec = ctx.storage.sql.exec.bind(ctx.storage.sql);
       ctx.storage.sql.exec = (query, ...args) => {
-        bump(`sqlite statement (${kind})`);
+        bumpSql(kind, query);
         return exec(query, ...args);
       };
       super(ctx, counted(env));
@@ -195,7 +206,8 @@ WebSocket.prototype.send = function (message) {
 export default {
   fetch(request, env, ctx) {
     const url = new URL(request.url);
-    if (url.pathname === "/v1/__event-counts") return Response.json(url.searchParams.has("d1") ? d1Detail : counts);
+    if (url.pathname === "/v1/__event-counts")
+      return Response.json(url.searchParams.has("d1") ? d1Detail : url.searchParams.has("sql") ? sqlDetail : counts);
     // A socket's upgrade is costed whole (its request, the object's fetch, the close) as "socket opened".
     bump(request.headers.get("Upgrade") === "websocket" ? "socket opened" : "http request");
     return app.fetch(request, counted(env), ctx);
