@@ -57,6 +57,8 @@ export async function findRequestQuoteAndActivity(
   limits: RequestLimits,
 ): Promise<{
   earlierTripId: string | undefined;
+  /** When the earlier request recorded the key (with its claim or listing, before creating its trip). */
+  earlierAt: number | undefined;
   quote: StoredQuote | undefined;
   activity: RiderActivity;
   riderRating: Rating;
@@ -77,6 +79,7 @@ export async function findRequestQuoteAndActivity(
   ]);
   return {
     earlierTripId: requestRow?.tripId,
+    earlierAt: requestRow?.createdAt,
     quote: quoteRow ? StoredQuote.parse(quoteRow.data) : undefined,
     activity: activity ?? NO_ACTIVITY,
     riderRating: ratingFromRow(rating),
@@ -172,9 +175,22 @@ export async function findTripRequest(d1: D1Database, riderId: string, key: stri
   return row?.tripId;
 }
 
+/**
+ * Forgets the Idempotency-Key of a request that made no trip (its create failed, or it died
+ * between recording the key and creating the trip), only while it still names `tripId`: a retry
+ * with the key then makes the trip instead of asking one that will never exist.
+ */
+export async function forgetTripRequest(d1: D1Database, riderId: string, key: string, tripId: string): Promise<void> {
+  await drizzle(d1)
+    .delete(tripRequests)
+    .where(
+      and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key), eq(tripRequests.tripId, tripId)),
+    );
+}
+
 function tripRequestQuery(db: DrizzleD1Database, riderId: string, key: string) {
   return db
-    .select({ tripId: tripRequests.tripId })
+    .select({ tripId: tripRequests.tripId, createdAt: tripRequests.createdAt })
     .from(tripRequests)
     .where(and(eq(tripRequests.riderId, riderId), eq(tripRequests.idempotencyKey, key)));
 }

@@ -18,6 +18,7 @@ import {
   claimRiderSlot,
   findRequestQuoteAndActivity,
   findTripRequest,
+  forgetTripRequest,
   listTrips,
   recordCancel,
   recordRequestStatement,
@@ -33,7 +34,7 @@ import { priceQuote, quoteBreakdown } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { firstNameOf, isActive, type TripRider } from "../../domain/trip";
-import { slotHolderState } from "../../domain/rider-slot";
+import { SLOT_CREATE_GRACE_MS, slotHolderState } from "../../domain/rider-slot";
 import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
@@ -158,11 +159,10 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
   const earlier = await findRequestQuoteAndActivity(c.env.DB, riderId, key, quoteId, Date.now(), limits);
   const activity = earlier.activity;
   // A retry of a request that went through answers its trip, whatever the limits say now.
-  if (earlier.earlierTripId !== undefined)
-    return c.json(
-      { trip: sameRideOrConflict(body, unwrap(await tripObject(c.env, earlier.earlierTripId).get(c.get("identity")))) },
-      201,
-    );
+  if (earlier.earlierTripId !== undefined && key !== undefined) {
+    const made = await keyedTrip(c, riderId, key, earlier.earlierTripId, earlier.earlierAt ?? 0);
+    if (made !== undefined) return c.json({ trip: sameRideOrConflict(body, made) }, 201);
+  }
   const admission = admitRequest(activity, Date.now(), limits);
   if (!admission.ok) {
     const retryAfter = Math.ceil(admission.retryAfterMs / 1000);
@@ -234,6 +234,8 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     );
     return c.json({ trip }, 201);
   } catch (err) {
+    // No trip was made: a retry with the key makes it rather than asking for this one.
+    if (key !== undefined) await forgetTripRequest(c.env.DB, riderId, key, tripId);
     await releaseActiveTrip(c.env.DB, riderId, tripId);
     await giveBack();
     throw err;
@@ -325,6 +327,10 @@ async function scheduleTrip(
         ),
       );
     } catch (err) {
+      if (key !== undefined)
+        await forgetTripRequest(c.env.DB, riderId, key, tripId).catch((e) =>
+          logFailure("could not forget a failed schedule's key", tripId, e),
+        );
       await unlistScheduledTrip(c.env.DB, tripId).catch((e) =>
         logFailure("could not unlist a failed schedule", tripId, e),
       );
@@ -367,6 +373,33 @@ async function twinTrip(c: AppContext, riderId: string, key: string): Promise<Tr
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw conflict("this Idempotency-Key is in use by a request still in flight");
+}
+
+/**
+ * The trip the earlier request with this Idempotency-Key made. That request records its key with
+ * its slot claim (or listing), before it creates the trip: a retry sent meanwhile waits a moment
+ * for the trip, then is 409 with Retry-After while that request is still on its way. A key recorded
+ * SLOT_CREATE_GRACE_MS ago whose trip never came to be is a request that died (as for the slot,
+ * domain/rider-slot.ts): the key is forgotten, and undefined lets this request make the trip.
+ */
+async function keyedTrip(
+  c: AppContext,
+  riderId: string,
+  key: string,
+  tripId: string,
+  recordedAt: number,
+): Promise<Trip | undefined> {
+  for (let waits = 0; ; waits++) {
+    const trip = plainResult(await tripObject(c.env, tripId).get(c.get("identity")));
+    if (trip.ok || trip.error.code !== "not_found") return unwrap(trip);
+    if (Date.now() - recordedAt >= SLOT_CREATE_GRACE_MS) {
+      await forgetTripRequest(c.env.DB, riderId, key, tripId);
+      return undefined;
+    }
+    if (waits >= HOLDER_CREATE_WAITS)
+      throw new ApiError(409, "conflict", "this Idempotency-Key is in use by a request still in flight", { tripId }, 1);
+    await scheduler.wait(HOLDER_CREATE_WAIT_MS);
+  }
 }
 
 /** The plain Result: the RPC stub's type of it hides the error variant from narrowing. */
