@@ -92,8 +92,8 @@ export interface SlotClaim {
   claimed: boolean;
   /** The trip holding the slot after the attempt and when it claimed it; null if nobody does (freed meanwhile). */
   holder: { tripId: string; claimedAt: number } | null;
-  /** The trip the request's Idempotency-Key is recorded for, if it is. */
-  keyTripId: string | undefined;
+  /** The trip the request's Idempotency-Key is recorded for, and when, if it is. */
+  keyed: { tripId: string; recordedAt: number } | null;
 }
 
 /**
@@ -126,7 +126,7 @@ export async function claimRiderSlot(
   const holder = d1.prepare(`SELECT trip_id, created_at FROM active_trips WHERE rider_id = ?`).bind(riderId);
   if (key === undefined) {
     const results = await d1.batch([claim, ...alongside, holder]);
-    return slotClaimOf(tripId, results.at(-1), undefined);
+    return slotClaimOf(tripId, results.at(-1), null);
   }
   const saveKey = d1
     .prepare(
@@ -137,17 +137,19 @@ export async function claimRiderSlot(
     )
     .bind(riderId, key, tripId, now, riderId, tripId);
   const keyTrip = d1
-    .prepare(`SELECT trip_id FROM trip_requests WHERE rider_id = ? AND idempotency_key = ?`)
+    .prepare(`SELECT trip_id, created_at FROM trip_requests WHERE rider_id = ? AND idempotency_key = ?`)
     .bind(riderId, key);
   const results = await d1.batch([claim, saveKey, ...alongside, holder, keyTrip]);
-  const [keyRow] = (results.at(-1)?.results ?? []) as { trip_id: string }[];
-  return slotClaimOf(tripId, results.at(-2), keyRow?.trip_id);
+  const [keyRow] = (results.at(-1)?.results ?? []) as TripRow[];
+  return slotClaimOf(tripId, results.at(-2), keyRow ? { tripId: keyRow.trip_id, recordedAt: keyRow.created_at } : null);
 }
 
-function slotClaimOf(tripId: string, holderResult: D1Result | undefined, keyTripId: string | undefined): SlotClaim {
-  const [row] = (holderResult?.results ?? []) as { trip_id: string; created_at: number }[];
+type TripRow = { trip_id: string; created_at: number };
+
+function slotClaimOf(tripId: string, holderResult: D1Result | undefined, keyed: SlotClaim["keyed"]): SlotClaim {
+  const [row] = (holderResult?.results ?? []) as TripRow[];
   const holder = row ? { tripId: row.trip_id, claimedAt: row.created_at } : null;
-  return { claimed: holder?.tripId === tripId, holder, keyTripId };
+  return { claimed: holder?.tripId === tripId, holder, keyed };
 }
 
 /** The trip holding the rider's active-trip slot, if any: written with the request, so it never lags. */

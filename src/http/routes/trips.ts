@@ -215,8 +215,7 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
       key,
       alongside: [recordRequestStatement(c.env.DB, riderId, tripId, now)],
     });
-    // The slot is taken: by a trip that may have ended since, or by a twin of this request.
-    if (!slot.claimed) twin = await takeSlot(c, riderId, tripId, key, slot);
+    twin = await takeSlot(c, riderId, tripId, key, slot);
   } catch (err) {
     await giveBack();
     throw err;
@@ -420,11 +419,12 @@ function logFailure(reason: string, tripId: string, err: unknown): void {
 }
 
 /**
- * Takes the rider's active-trip slot that `slot` found held, once the trip holding it says it is
- * over (the trip room frees the slot behind its end, through its outbox), or once it has not come
- * to be within SLOT_CREATE_GRACE_MS. A holder still being created is asked again after a moment.
- * Returns the trip of a twin request (same Idempotency-Key, sent at the same time) that got the
- * slot first, which this request then answers with; null when the slot is this trip's.
+ * Takes the rider's active-trip slot if the first attempt (`first`) found it held: once the trip
+ * holding it says it is over (the trip room frees the slot behind its end, through its outbox), or
+ * once it has not come to be within SLOT_CREATE_GRACE_MS. A holder still being created is asked
+ * again after a moment. Returns the trip of a twin request (same Idempotency-Key, sent at the same
+ * time) that got the key first, which this request then answers with; null when the slot and the
+ * key are this trip's.
  */
 async function takeSlot(
   c: AppContext,
@@ -446,7 +446,7 @@ async function takeSlot(
     const state = slotHolderState(current, holder.claimedAt, Date.now());
     if (state === "active") {
       // The twin wrote its key with its claim, so the read that found it holding found its key.
-      if (current.ok && key !== undefined && slot.keyTripId === holder.tripId) return current.value;
+      if (current.ok && key !== undefined && slot.keyed?.tripId === holder.tripId) return current.value;
       throw conflict("you already have an active trip", { tripId: holder.tripId });
     }
     if (state === "being_created") {
@@ -459,7 +459,13 @@ async function takeSlot(
     attempt++;
   }
   if (!slot.claimed) throw conflict("you already have an active trip");
-  return null;
+  // A twin with this key recorded it after this request looked for it, and its trip was over
+  // before this claim (so the slot was free): that trip is the answer, not a second one under one key.
+  if (key === undefined || slot.keyed === null || slot.keyed.tripId === tripId) return null;
+  await releaseActiveTrip(c.env.DB, riderId, tripId);
+  const keyed = await keyedTrip(c, riderId, key, slot.keyed.tripId, slot.keyed.recordedAt);
+  if (keyed === undefined) throw new ApiError(409, "conflict", "this Idempotency-Key's request made no trip", {}, 1);
+  return keyed;
 }
 
 /** A request that finds the slot held by a trip still being created asks it again this often, this many times. */
