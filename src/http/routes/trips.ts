@@ -233,9 +233,16 @@ tripRoutes.post("/trips", requireRole("rider"), async (c) => {
     );
     return c.json({ trip }, 201);
   } catch (err) {
-    // No trip was made: a retry with the key makes it rather than asking for this one.
-    if (key !== undefined) await forgetTripRequest(c.env.DB, riderId, key, tripId);
-    await releaseActiveTrip(c.env.DB, riderId, tripId);
+    // No trip was made: a retry with the key makes it rather than asking for this one. Each step
+    // goes on if the one before fails: a key or a slot left behind is given up after
+    // SLOT_CREATE_GRACE_MS, and the hold goes back here (or through the reconciliation).
+    if (key !== undefined)
+      await forgetTripRequest(c.env.DB, riderId, key, tripId).catch((e) =>
+        logFailure("could not forget a failed request's key", tripId, e),
+      );
+    await releaseActiveTrip(c.env.DB, riderId, tripId).catch((e) =>
+      logFailure("could not free a failed request's slot", tripId, e),
+    );
     await giveBack();
     throw err;
   }
