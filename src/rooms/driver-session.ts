@@ -64,6 +64,8 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   private readonly cells = new CellReporter(this.env, this.config, (where, err) => this.logError(where, err));
   /** The driver's row; its copy in memory (with the newest fix) lives as long as this activation. */
   private readonly record = new DriverRecord(this.ctx.storage.sql);
+  /** Channel moves sent to the trip and not yet answered, by user and frame id. Memory only. */
+  private readonly movesInFlight = new Map<string, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -358,10 +360,30 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
         // trip a second time, where it would find the trip already moved on.
         const commands = this.open();
         if (frame.id !== undefined && commands.recall(identity.userId, "move", frame.id)) return null;
-        const trip = unwrap(await this.moveTrip(identity, frame));
-        // The trip room leaves an arrival or a start it got from here for this session to show.
-        if (frame.type === "trip.arrived" || frame.type === "trip.start") this.showTrip(trip);
-        if (frame.id !== undefined) commands.remember(identity.userId, "move", frame.id, null, Date.now());
+        // A retry that arrives while its first copy is still at the trip (the trip's RPC lets other frames in)
+        // waits for that copy's outcome instead of sending the move again.
+        const key = frame.id === undefined ? undefined : `${identity.userId}\n${frame.id}`;
+        const pending = key === undefined ? undefined : this.movesInFlight.get(key);
+        if (pending) {
+          await pending;
+          return null;
+        }
+        const move = (async () => {
+          const trip = unwrap(await this.moveTrip(identity, frame));
+          // The trip room leaves an arrival or a start it got from here for this session to show.
+          if (frame.type === "trip.arrived" || frame.type === "trip.start") this.showTrip(trip);
+          if (frame.id !== undefined) commands.remember(identity.userId, "move", frame.id, null, Date.now());
+        })();
+        if (key === undefined) {
+          await move;
+          return null;
+        }
+        this.movesInFlight.set(key, move);
+        try {
+          await move;
+        } finally {
+          this.movesInFlight.delete(key);
+        }
         return null;
       }
       case "ping":
