@@ -24,6 +24,7 @@ import {
   isTerminal,
   isOnTrip,
   loggedFrames,
+  openOffers,
   type TripCommand,
   type TripResult,
   type TripState,
@@ -188,7 +189,9 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
       // The driver's first name, for the card the accepted trip shows (and a share link): kept
       // before the move, whose status frame already carries the card, and only from the driver
       // the trip offered itself to (a refused accept leaves it unused).
-      if (this.state().offer?.driverId === identity.userId) this.shares.rememberDriver(identity.userId, identity.name);
+      // Any offer of a batch counts, not only the first one.
+      if (openOffers(this.state()).some((o) => o.driverId === identity.userId))
+        this.shares.rememberDriver(identity.userId, identity.name);
       return this.run({ type: "accept", driverId: identity.userId, now: Date.now() });
     });
   }

@@ -1,15 +1,18 @@
 // Races across the trip room and the driver's session found in review: a move frame retried while
-// its first copy is still at the trip.
+// its first copy is still at the trip, and the card of a driver who accepts a batched offer.
 import { afterAll, describe, expect, it } from "vitest";
 import { registerUser } from "../helpers/api";
 import {
   area,
+  driverAction,
   framesOf,
   getTrip,
   nextOffer,
   offset,
   onlineDriver,
+  type OnlineDriver,
   requestTrip,
+  settle,
   stopTripAlarms,
   waitDriverStatus,
 } from "../helpers/dispatch";
@@ -35,5 +38,21 @@ describe("dispatch races", () => {
     ]);
     expect(await getTrip(rider, trip.id)).toMatchObject({ status: "accepted", driverId: driver.user.id });
     await waitDriverStatus(driver, "on_trip");
+  });
+
+  it("a driver who accepts the second offer of a batch is shown to the rider by their first name", async () => {
+    const pickup = area(141, 74); // batch city: offerBatch 3
+    const drivers: OnlineDriver[] = [];
+    for (const [i, km] of [0.2, 0.4].entries()) drivers.push(await onlineDriver(offset(pickup, km), `Batch${i} X`));
+    const [a, b] = drivers as [OnlineDriver, OnlineDriver];
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 5));
+    await Promise.all([nextOffer(a, trip.id), nextOffer(b, trip.id)]);
+    const accepted = await driverAction(b, trip.id, "accept");
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.trip.driverId).toBe(b.user.id);
+    expect(accepted.body.trip.driver?.firstName).toBe("Batch1");
+    expect((await getTrip(rider, trip.id)).driver?.firstName).toBe("Batch1");
+    await settle();
   });
 });
