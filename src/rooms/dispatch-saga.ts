@@ -151,8 +151,16 @@ export class DispatchSaga {
   private async releaseAbandonedReservations(): Promise<void> {
     for (const driverId of this.ports.reservations.list()) {
       const trip = this.ports.trip();
-      if (!openOffers(trip).some((o) => o.driverId === driverId) && trip.driverId !== driverId)
-        await this.ports.release(driverId, trip.id, "expired");
+      if (!openOffers(trip).some((o) => o.driverId === driverId) && trip.driverId !== driverId) {
+        try {
+          await this.ports.release(driverId, trip.id, "expired");
+        } catch (err) {
+          // The row stays for the next pass to try again; a session that cannot answer must not stop this pass
+          // (its timeout and give-up included).
+          this.ports.logError("releaseAbandoned", err);
+          continue;
+        }
+      }
       this.ports.reservations.forget(driverId);
     }
   }

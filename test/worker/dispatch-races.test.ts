@@ -1,19 +1,24 @@
 // Races across the trip room and the driver's session found in review: a move frame retried while
 // its first copy is still at the trip, and the card of a driver who accepts a batched offer.
+import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { registerUser } from "../helpers/api";
 import {
   area,
   driverAction,
+  editTripState,
   framesOf,
   getTrip,
   nextOffer,
   offset,
   onlineDriver,
   type OnlineDriver,
+  readTripState,
   requestTrip,
+  runTripAlarm,
   settle,
   stopTripAlarms,
+  tripStub,
   waitDriverStatus,
 } from "../helpers/dispatch";
 
@@ -54,5 +59,23 @@ describe("dispatch races", () => {
     expect(accepted.body.trip.driver?.firstName).toBe("Batch1");
     expect((await getTrip(rider, trip.id)).driver?.firstName).toBe("Batch1");
     await settle();
+  });
+});
+
+describe("abandoned reservations", () => {
+  it("a reservation whose release keeps failing does not keep the trip matching past its timeout", async () => {
+    const pickup = area(142);
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 5));
+    // A reservation a cut-short pass left behind, to a driver whose session cannot answer (none exists).
+    await runInDurableObject(tripStub(trip.id), (_instance, ctx) => {
+      ctx.storage.sql.exec(`INSERT INTO reserving (driver_id) VALUES ('ghost-driver')`);
+    });
+    await editTripState(trip.id, (s) => {
+      s.matchingStartedAt = Date.now() - 10 * 60_000;
+    });
+    await runTripAlarm(trip.id);
+    await runTripAlarm(trip.id);
+    expect((await readTripState(trip.id)).status).toBe("no_driver");
   });
 });
