@@ -41,6 +41,7 @@ import { Commands } from "./commands";
 import { fastLocationFrame } from "../protocol/fast-frames";
 import { SocketHub, type WelcomeSnapshot } from "./socket-hub";
 import { tripRoom } from "./stubs";
+import { logJson } from "../log";
 import { tiersServed } from "../domain/tiers";
 import type { DriverTiers } from "../protocol/dispatch";
 
@@ -439,12 +440,31 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
     this.fixes.check(fix, lastFixOf(row), now);
     const moved = this.record.holdFix(fix);
     if (row.status === "on_trip" && row.trip_id) {
-      tripRoom(this.env, row.trip_id)
+      const tripId = row.trip_id;
+      tripRoom(this.env, tripId)
         .driverLocation(row.id, fix)
+        .then((taken) => {
+          if (taken.ok && !taken.value) return this.releaseFromStaleTrip(tripId);
+        })
         .catch((err: unknown) => this.logError("forwardLocation", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
     this.record.saveLocationIfDue(now);
+  }
+
+  /**
+   * The trip refused this driver's fix: it has ended, or has another driver. The trip's own
+   * release of this driver then never arrived (an RPC that failed is logged, not retried), and
+   * without this the driver would stay `on_trip` for good, offered nothing. The trip is asked
+   * first; one that still has this driver on it keeps them. `release` checks again that the
+   * session still holds this trip, so a release that did arrive meanwhile makes this a no-op.
+   */
+  private async releaseFromStaleTrip(tripId: string): Promise<void> {
+    const row = this.record.row();
+    const asked = unwrap(await tripRoom(this.env, tripId).holdsDriver(row.id));
+    if (asked.holds) return;
+    logJson("warn", { where: "driver-session", reason: "the trip had let the driver go; released", tripId });
+    unwrap(await this.release(tripId, "finished", asked.trip ?? undefined));
   }
 
   /** Reports an available driver to the geo index when a report is due (rooms/driver-location's CellReporter). */

@@ -402,6 +402,20 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
     });
   }
 
+  /**
+   * Asked by a driver's session that still counts itself on this trip after the trip refused its
+   * fix: whether the trip still has the driver on it. If not, the trip's release of the driver was
+   * lost, and the session lets itself go. `trip` is the trip as its driver sees it, when the driver
+   * was its last one (a trip another driver has taken over is not shown).
+   */
+  holdsDriver(driverId: string): Promise<Result<{ holds: boolean; trip: Trip | null }>> {
+    return this.rpc("holdsDriver", () => {
+      const state = this.state();
+      if (state.driverId !== driverId) return { holds: false, trip: null };
+      return { holds: isOnTrip(state.status), trip: this.view(state) };
+    });
+  }
+
   /** A fix from the assigned driver's session: ETA to the rider, and the breadcrumb during the ride. */
   driverLocation(driverId: string, fix: Fix): Promise<Result<boolean>> {
     return this.rpc("driverLocation", () => {

@@ -1,11 +1,14 @@
 // Races across the trip room and the driver's session found in review: a move frame retried while
-// its first copy is still at the trip, and the card of a driver who accepts a batched offer.
+// its first copy is still at the trip, the card of a driver who accepts a batched offer, and a
+// driver whose release by the trip was lost.
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { registerUser } from "../helpers/api";
+import { call, registerUser } from "../helpers/api";
 import {
   area,
+  acceptedTrip,
   driverAction,
+  editDriverRow,
   editTripState,
   framesOf,
   getTrip,
@@ -77,5 +80,23 @@ describe("abandoned reservations", () => {
     await runTripAlarm(trip.id);
     await runTripAlarm(trip.id);
     expect((await readTripState(trip.id)).status).toBe("no_driver");
+  });
+
+  it("lets a driver whose release by the trip was lost go at their next fix, not on_trip for good", async () => {
+    const pickup = area(143);
+    const at = offset(pickup, 0.5);
+    const driver = await onlineDriver(at);
+    const rider = await registerUser("rider");
+    const trip = await acceptedTrip(rider, driver, pickup, offset(pickup, 5));
+    // The rider calls it off; the trip's release of the driver is lost on the way (an RPC that
+    // failed is logged, not retried): the session still holds the trip.
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
+    await waitDriverStatus(driver, "available");
+    await editDriverRow(driver.user.id, `UPDATE driver SET status = 'on_trip', trip_id = ?`, trip.id);
+    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.status).toBe("on_trip");
+    // The next fix goes to the trip, which no longer has the driver: the session lets itself go.
+    driver.socket.send({ type: "location", lat: at.lat, lng: at.lng + 0.0001, at: Date.now() });
+    await waitDriverStatus(driver, "available");
+    driver.socket.close();
   });
 });
