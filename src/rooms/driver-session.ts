@@ -51,6 +51,13 @@ import type { DriverTiers } from "../protocol/dispatch";
  */
 export type OfferDelivery = "socket" | "reconnect" | "notification";
 
+/**
+ * How long past its expiry an offer the driver still holds waits before the session asks its trip
+ * whether the offer is still open (the trip's own release of the driver may have been lost), and
+ * how often it asks again while the trip says it is.
+ */
+const STALE_OFFER_MS = 30_000;
+
 export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFrame> {
   protected readonly kind = "DriverSession";
   protected readonly clientFrames = DriverClientFrame;
@@ -65,6 +72,8 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
   private readonly cells = new CellReporter(this.env, this.config, (where, err) => this.logError(where, err));
   /** The driver's row; its copy in memory (with the newest fix) lives as long as this activation. */
   private readonly record = new DriverRecord(this.ctx.storage.sql);
+  /** When the trip of an offer long past its expiry was last asked whether it still holds the driver. */
+  private staleOfferAskedAt = Number.NEGATIVE_INFINITY;
   /** Channel moves sent to the trip and not yet answered, by user and frame id. Memory only. */
   private readonly movesInFlight = new Map<string, Promise<void>>();
 
@@ -444,9 +453,15 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       tripRoom(this.env, tripId)
         .driverLocation(row.id, fix)
         .then((taken) => {
-          if (taken.ok && !taken.value) return this.releaseFromStaleTrip(tripId);
+          if (taken.ok && !taken.value) return this.releaseFromStaleTrip(tripId, "finished");
         })
         .catch((err: unknown) => this.logError("forwardLocation", err));
+    }
+    if (row.status === "offered" && row.trip_id && this.offerLapsed(row, now)) {
+      this.staleOfferAskedAt = now;
+      // "cancelled": the driver may not have let it lapse (their trip may have been called off), so it does not count
+      // against their acceptance; their apps see offer.expired.
+      this.releaseFromStaleTrip(row.trip_id, "cancelled").catch((err: unknown) => this.logError("staleOffer", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
     this.record.saveLocationIfDue(now);
@@ -459,12 +474,21 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
    * first; one that still has this driver on it keeps them. `release` checks again that the
    * session still holds this trip, so a release that did arrive meanwhile makes this a no-op.
    */
-  private async releaseFromStaleTrip(tripId: string): Promise<void> {
+  private async releaseFromStaleTrip(tripId: string, reason: "finished" | "cancelled"): Promise<void> {
     const row = this.record.row();
     const asked = unwrap(await tripRoom(this.env, tripId).holdsDriver(row.id));
     if (asked.holds) return;
     logJson("warn", { where: "driver-session", reason: "the trip had let the driver go; released", tripId });
-    unwrap(await this.release(tripId, "finished", asked.trip ?? undefined));
+    unwrap(await this.release(tripId, reason, asked.trip ?? undefined));
+  }
+
+  /**
+   * Whether the offer this driver holds is STALE_OFFER_MS past its expiry, when its trip should
+   * long since have let them go, and the trip has not been asked within that long.
+   */
+  private offerLapsed(row: DriverRow, now: number): boolean {
+    if (row.offer === null || now - this.staleOfferAskedAt < STALE_OFFER_MS) return false;
+    return now > Offer.parse(JSON.parse(row.offer)).expiresAt + STALE_OFFER_MS;
   }
 
   /** Reports an available driver to the geo index when a report is due (rooms/driver-location's CellReporter). */

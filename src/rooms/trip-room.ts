@@ -403,14 +403,16 @@ export class TripRoom extends SocketHub<TripClientFrame, TripRoomFrame> {
   }
 
   /**
-   * Asked by a driver's session that still counts itself on this trip after the trip refused its
-   * fix: whether the trip still has the driver on it. If not, the trip's release of the driver was
-   * lost, and the session lets itself go. `trip` is the trip as its driver sees it, when the driver
-   * was its last one (a trip another driver has taken over is not shown).
+   * Asked by a driver's session that still counts itself held by this trip when it should not be
+   * (the trip refused its fix, or its offer is long past its expiry): whether the trip still has
+   * the driver on it or an offer open to them. If not, the trip's release of the driver was lost,
+   * and the session lets itself go. `trip` is the trip as its driver sees it, when the driver was
+   * its last one (a trip another driver has taken over is not shown).
    */
   holdsDriver(driverId: string): Promise<Result<{ holds: boolean; trip: Trip | null }>> {
     return this.rpc("holdsDriver", () => {
       const state = this.state();
+      if (openOffers(state).some((o) => o.driverId === driverId)) return { holds: true, trip: null };
       if (state.driverId !== driverId) return { holds: false, trip: null };
       return { holds: isOnTrip(state.status), trip: this.view(state) };
     });

@@ -99,4 +99,28 @@ describe("abandoned reservations", () => {
     await waitDriverStatus(driver, "available");
     driver.socket.close();
   });
+
+  it("lets a driver go whose offer the trip let lapse long ago, when that release was lost", async () => {
+    const pickup = area(144);
+    const at = offset(pickup, 0.5);
+    const driver = await onlineDriver(at);
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 5));
+    const offer = await nextOffer(driver, trip.id);
+    expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
+    await waitDriverStatus(driver, "available");
+    // The trip's release was lost: the session still holds the offer, expired more than 30 s ago.
+    const { type: _frame, ...held } = offer;
+    const lapsed = { ...held, expiresAt: Date.now() - 31_000 };
+    await editDriverRow(
+      driver.user.id,
+      `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?`,
+      trip.id,
+      JSON.stringify(lapsed),
+    );
+    expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.status).toBe("offered");
+    driver.socket.send({ type: "location", lat: at.lat, lng: at.lng + 0.0001, at: Date.now() });
+    await waitDriverStatus(driver, "available");
+    driver.socket.close();
+  });
 });
