@@ -453,7 +453,7 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       tripRoom(this.env, tripId)
         .driverLocation(row.id, fix)
         .then((taken) => {
-          if (taken.ok && !taken.value) return this.releaseFromStaleTrip(tripId, "finished");
+          if (taken.ok && !taken.value) return this.catchUpWithTrip(tripId, "finished");
         })
         .catch((err: unknown) => this.logError("forwardLocation", err));
     }
@@ -461,23 +461,29 @@ export class DriverSession extends SocketHub<DriverClientFrame, DriverChannelFra
       this.staleOfferAskedAt = now;
       // "cancelled": the driver may not have let it lapse (their trip may have been called off), so it does not count
       // against their acceptance; their apps see offer.expired.
-      this.releaseFromStaleTrip(row.trip_id, "cancelled").catch((err: unknown) => this.logError("staleOffer", err));
+      this.catchUpWithTrip(row.trip_id, "cancelled").catch((err: unknown) => this.logError("staleOffer", err));
     }
     if (row.status === "available") this.reportToCell(moved, now, false);
     this.record.saveLocationIfDue(now);
   }
 
   /**
-   * The trip refused this driver's fix: it has ended, or has another driver. The trip's own
-   * release of this driver then never arrived (an RPC that failed is logged, not retried), and
-   * without this the driver would stay `on_trip` for good, offered nothing. The trip is asked
-   * first; one that still has this driver on it keeps them. `release` checks again that the
-   * session still holds this trip, so a release that did arrive meanwhile makes this a no-op.
+   * This session counts the driver held by `tripId` when it should not (the trip refused their
+   * fix, or their offer is long past its expiry): the trip's release or confirm never arrived (an
+   * RPC that failed is logged, not retried), and without this the driver would stay `on_trip` or
+   * `offered` for good, offered nothing. The trip is asked. One that no longer has the driver lets
+   * them go; one that has them on the trip puts them on it. `release` and `confirm` check again
+   * what the session holds, so one that did arrive meanwhile makes this a no-op.
    */
-  private async releaseFromStaleTrip(tripId: string, reason: "finished" | "cancelled"): Promise<void> {
+  private async catchUpWithTrip(tripId: string, reason: "finished" | "cancelled"): Promise<void> {
     const row = this.record.row();
     const asked = unwrap(await tripRoom(this.env, tripId).holdsDriver(row.id));
-    if (asked.holds) return;
+    if (asked.holds) {
+      // The trip has the driver on it and this session missed its confirm (lost the same way): take it now,
+      // so that their fixes reach the rider again.
+      if (asked.trip && this.record.row().status === "offered") unwrap(await this.confirm(tripId, asked.trip));
+      return;
+    }
     logJson("warn", { where: "driver-session", reason: "the trip had let the driver go; released", tripId });
     unwrap(await this.release(tripId, reason, asked.trip ?? undefined));
   }

@@ -123,4 +123,27 @@ describe("abandoned reservations", () => {
     await waitDriverStatus(driver, "available");
     driver.socket.close();
   });
+
+  it("puts a driver on the trip whose confirm was lost, at a fix past the offer's expiry", async () => {
+    const pickup = area(145);
+    const at = offset(pickup, 0.5);
+    const driver = await onlineDriver(at);
+    const rider = await registerUser("rider");
+    const trip = await requestTrip(rider, pickup, offset(pickup, 5));
+    const offer = await nextOffer(driver, trip.id);
+    expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
+    await waitDriverStatus(driver, "on_trip");
+    // The trip's confirm was lost: the session still holds the offer, expired more than 30 s ago.
+    const { type: _frame, ...held } = offer;
+    await editDriverRow(
+      driver.user.id,
+      `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?`,
+      trip.id,
+      JSON.stringify({ ...held, expiresAt: Date.now() - 31_000 }),
+    );
+    driver.socket.send({ type: "location", lat: at.lat, lng: at.lng + 0.0001, at: Date.now() });
+    await waitDriverStatus(driver, "on_trip");
+    expect((await getTrip(rider, trip.id)).driverId).toBe(driver.user.id);
+    driver.socket.close();
+  });
 });
