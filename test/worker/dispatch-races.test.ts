@@ -27,6 +27,20 @@ import {
 
 afterAll(stopTripAlarms);
 
+/**
+ * Puts the driver's session back to holding `offer` (a frame of theirs), expired more than 30 s
+ * ago: what it is left with when the trip's release or confirm of the driver was lost.
+ */
+async function holdLapsedOffer(driver: OnlineDriver, offer: Record<string, unknown>): Promise<void> {
+  const { type: _frame, ...held } = offer;
+  await editDriverRow(
+    driver.user.id,
+    `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?`,
+    String(offer.tripId),
+    JSON.stringify({ ...held, expiresAt: Date.now() - 31_000 }),
+  );
+}
+
 describe("dispatch races", () => {
   it("a move frame retried while the first is in flight is acked twice, never answered with an error", async () => {
     const pickup = area(140);
@@ -110,14 +124,7 @@ describe("abandoned reservations", () => {
     expect((await call("POST", `/v1/trips/${trip.id}/cancel`, { token: rider.token })).status).toBe(200);
     await waitDriverStatus(driver, "available");
     // The trip's release was lost: the session still holds the offer, expired more than 30 s ago.
-    const { type: _frame, ...held } = offer;
-    const lapsed = { ...held, expiresAt: Date.now() - 31_000 };
-    await editDriverRow(
-      driver.user.id,
-      `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?`,
-      trip.id,
-      JSON.stringify(lapsed),
-    );
+    await holdLapsedOffer(driver, offer);
     expect((await call("GET", "/v1/drivers/me", { token: driver.token })).body.driver.status).toBe("offered");
     driver.socket.send({ type: "location", lat: at.lat, lng: at.lng + 0.0001, at: Date.now() });
     await waitDriverStatus(driver, "available");
@@ -134,13 +141,7 @@ describe("abandoned reservations", () => {
     expect((await driverAction(driver, trip.id, "accept")).status).toBe(200);
     await waitDriverStatus(driver, "on_trip");
     // The trip's confirm was lost: the session still holds the offer, expired more than 30 s ago.
-    const { type: _frame, ...held } = offer;
-    await editDriverRow(
-      driver.user.id,
-      `UPDATE driver SET status = 'offered', trip_id = ?, offer = ?`,
-      trip.id,
-      JSON.stringify({ ...held, expiresAt: Date.now() - 31_000 }),
-    );
+    await holdLapsedOffer(driver, offer);
     driver.socket.send({ type: "location", lat: at.lat, lng: at.lng + 0.0001, at: Date.now() });
     await waitDriverStatus(driver, "on_trip");
     expect((await getTrip(rider, trip.id)).driverId).toBe(driver.user.id);
