@@ -34,7 +34,7 @@ import { priceQuote, quoteBreakdown } from "../../domain/pricing";
 import { surgeMultiplier } from "../../domain/surge";
 import { rideRefusal } from "../../domain/service-area";
 import { firstNameOf, isActive, type TripRider } from "../../domain/trip";
-import { SLOT_CREATE_GRACE_MS, slotHolderState } from "../../domain/rider-slot";
+import { slotHolderState } from "../../domain/rider-slot";
 import { ApiError, conflict, notFound, type Result, unwrap } from "../../errors";
 import type { LatLng } from "../../protocol/common";
 import { cancelReasonOf } from "../../domain/cancel-reasons";
@@ -395,15 +395,24 @@ async function keyedTrip(
   tripId: string,
   recordedAt: number,
 ): Promise<Trip | undefined> {
+  const trip = await tripOnceMade(c, tripId, recordedAt, "this Idempotency-Key is in use by a request still in flight");
+  if (trip.ok || trip.error.code !== "not_found") return unwrap(trip);
+  await forgetTripRequest(c.env.DB, riderId, key, tripId);
+  return undefined;
+}
+
+/**
+ * The trip `tripId` as it answers this request, given the moment its request needs to create it:
+ * while it answers not_found and was claimed (or its key recorded) at `since` less than
+ * SLOT_CREATE_GRACE_MS ago, it is asked again every HOLDER_CREATE_WAIT_MS, HOLDER_CREATE_WAITS
+ * times, and then this request is 409 with Retry-After (`busy`). A not_found past the grace is
+ * answered: that request died.
+ */
+async function tripOnceMade(c: AppContext, tripId: string, since: number, busy: string): Promise<Result<Trip>> {
   for (let waits = 0; ; waits++) {
     const trip = plainResult(await tripObject(c.env, tripId).get(c.get("identity")));
-    if (trip.ok || trip.error.code !== "not_found") return unwrap(trip);
-    if (Date.now() - recordedAt >= SLOT_CREATE_GRACE_MS) {
-      await forgetTripRequest(c.env.DB, riderId, key, tripId);
-      return undefined;
-    }
-    if (waits >= HOLDER_CREATE_WAITS)
-      throw new ApiError(409, "conflict", "this Idempotency-Key is in use by a request still in flight", { tripId }, 1);
+    if (slotHolderState(trip, since, Date.now()) !== "being_created") return trip;
+    if (waits >= HOLDER_CREATE_WAITS) throw new ApiError(409, "conflict", busy, { tripId }, 1);
     await scheduler.wait(HOLDER_CREATE_WAIT_MS);
   }
 }
@@ -441,29 +450,24 @@ async function takeSlot(
   first: SlotClaim,
 ): Promise<Trip | null> {
   let slot = first;
-  let waits = 0;
-  for (let attempt = 0; attempt < 3 && !slot.claimed; ) {
+  for (let attempt = 0; attempt < 3 && !slot.claimed; attempt++) {
     const holder = slot.holder;
     if (holder === null) {
       slot = await claimRiderSlot(c.env.DB, riderId, tripId, Date.now(), { key });
-      attempt++;
       continue;
     }
-    const current = await tripObject(c.env, holder.tripId).get(c.get("identity"));
-    const state = slotHolderState(current, holder.claimedAt, Date.now());
-    if (state === "active") {
+    const current = await tripOnceMade(
+      c,
+      holder.tripId,
+      holder.claimedAt,
+      "your last trip request is still being made",
+    );
+    if (slotHolderState(current, holder.claimedAt, Date.now()) !== "over") {
       // The twin wrote its key with its claim, so the read that found it holding found its key.
       if (current.ok && key !== undefined && slot.keyed?.tripId === holder.tripId) return current.value;
       throw conflict("you already have an active trip", { tripId: holder.tripId });
     }
-    if (state === "being_created") {
-      if (++waits > HOLDER_CREATE_WAITS)
-        throw new ApiError(409, "conflict", "your last trip request is still being made", { tripId: holder.tripId }, 1);
-      await scheduler.wait(HOLDER_CREATE_WAIT_MS);
-      continue;
-    }
     slot = await claimRiderSlot(c.env.DB, riderId, tripId, Date.now(), { key, from: holder.tripId });
-    attempt++;
   }
   if (!slot.claimed) throw conflict("you already have an active trip");
   // A twin with this key recorded it after this request looked for it, and its trip was over
