@@ -774,12 +774,18 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     return { receipts, peer };
   }
 
-  /** Read marks only move forward, and never past the newest message. */
+  /**
+   * Read marks only move forward, and never past the newest message. The members see a mark at
+   * once (the `read` frame); D1's copy, which only the unread counts of `GET /v1/rooms` read, goes
+   * with the room's next copy of its messages. A reader marks most messages they see, so a beat of
+   * its own would copy to D1 about every second in any room with readers, where the messages'
+   * beat copies every few seconds.
+   */
   private markRead(userId: string, seq: number): null {
     const mark = Math.min(seq, this.room.log.lastSeq);
     if (this.readMarks.mark(userId, mark)) {
       this.broadcast({ type: "read", userId, seq: mark });
-      this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
+      this.wakeAt(Date.now() + this.room.log.spreadWait(this.config.MESSAGE_ARCHIVE_DELAY_MS));
     }
     return null;
   }

@@ -2,10 +2,10 @@
 // a D1 failure keeps the outbox until D1 is back, and history the room has trimmed comes back
 // from D1. Also the log's retention (trimmed past a margin), the hourly sweep of expired
 // command ids, and the one-time migration of rooms stored with the old outbox table.
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Message } from "../../src/protocol/common";
-import { call, connectOk, createRoom, registerUser, unique, type TestUser } from "../helpers/api";
+import { call, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
 import {
   archivedSeqs,
   eventStorageOf,
@@ -176,6 +176,38 @@ describe("write-behind to D1", () => {
     expect(full.alarm!).toBeLessThanOrEqual(full.at);
     await flushOutbox(room.id);
     expect(await archivedSeqs(room.id)).toEqual(range(1, BATCH_SIZE));
+  });
+
+  it("copies a read mark to D1 with the room's messages (its share of MESSAGE_ARCHIVE_DELAY_MS), not on a beat of its own", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const posted = await postMessage(ada, room.id, "read me");
+    await flushOutbox(room.id);
+    const socket = await connectOk(`/v1/rooms/${room.id}/ws`, bob.token);
+    await socket.nextOfType("welcome");
+    // Nothing waits for D1 now: the alarm is at most the socket's token expiry, far off.
+    const start = Date.now();
+    const before = await runInDurableObject(roomStub(room.id), (_room, state) => state.storage.getAlarm());
+    expect(before === null || before > start + MESSAGE_ARCHIVE_DELAY_MS).toBe(true);
+
+    socket.send({ type: "read", id: "r1", seq: posted.seq });
+    await socket.next((f) => f.type === "ack" && f.id === "r1");
+    const alarm = await runInDurableObject(roomStub(room.id), (_room, state) => state.storage.getAlarm());
+    // A second's beat (OUTBOX_FLUSH_DELAY_MS) would have set it within 1 s.
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeGreaterThanOrEqual(start + MESSAGE_ARCHIVE_DELAY_MS / 2);
+    expect(alarm!).toBeLessThanOrEqual(Date.now() + MESSAGE_ARCHIVE_DELAY_MS);
+    // The copy itself is as before: D1 has the mark once the alarm ran.
+    const readSeq = () =>
+      env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
+        .bind(room.id, bob.user.id)
+        .first<number>("read_seq");
+    expect(await readSeq()).toBeLessThan(posted.seq);
+    await runAlarmOnce(room.id);
+    expect(await readSeq()).toBe(posted.seq);
+    socket.close();
   });
 
   it("keeps the outbox while D1 fails, through an eviction, and copies it once D1 is back", async () => {
