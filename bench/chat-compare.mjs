@@ -64,6 +64,8 @@ const HELP = `usage: node bench/chat-compare.mjs --target TARGET [options]
   --abort-lag MS         end a point early when a message is this late (default 1000)
   --quiet-wait S         wait up to this long for the server to go idle between points (default 30)
   --sio-client KIND      raw (ws client speaking Engine.IO 4 / Socket.IO 5) | official (socket.io-client) (default raw)
+  --read-marks           ridewire only: every client marks each message it receives read (a \`read\` frame), as the web
+                         app does for the messages it shows; a client then sends more frames than the rate it is given
   --concurrency N        parallel HTTP calls and socket opens in setup (default 20)
   --json FILE            write every figure as JSON
   --help`;
@@ -92,6 +94,7 @@ const { values: opt } = parseArgs({
     "quiet-wait": { type: "string", default: "30" },
     "sio-client": { type: "string", default: "raw" },
     concurrency: { type: "string", default: "20" },
+    "read-marks": { type: "boolean", default: false },
     json: { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -105,6 +108,8 @@ if (opt.help) {
 const TARGET = opt.target;
 if (!CHAT_SERVERS.includes(TARGET)) die(`--target must be one of ${CHAT_SERVERS.join(", ")}`);
 if (!["raw", "official"].includes(opt["sio-client"])) die(`--sio-client must be raw or official`);
+if (opt["read-marks"] && TARGET !== "ridewire")
+  die("--read-marks is for --target ridewire only (no other server keeps read marks)");
 const num = (name, range) => numberOption(opt, name, range);
 const FIXED = num("fixed-deliveries", { min: 0, max: 1e7 });
 const STEP = num("step", { min: 1.1, max: 10 });
@@ -390,7 +395,9 @@ const adapters = {
         if (!f) return;
         switch (f.type) {
           case "message":
-            return onDelivery(c, f.message?.text, t);
+            onDelivery(c, f.message?.text, t);
+            if (opt["read-marks"] && typeof f.seq === "number") c.ws.send(JSON.stringify({ type: "read", seq: f.seq }));
+            return;
           case "ack":
             return onAck(f.id, t);
           case "error":
