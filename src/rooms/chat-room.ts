@@ -46,7 +46,7 @@ import { type LoggedChat, openLoggedChat, type PostedMessage, RoomStorage, type 
 import { fastChatFrame } from "../protocol/fast-frames";
 import { archiveMessages } from "../db/messages";
 import { earlierShardDatabase, shardDatabase, shardHomes } from "../db/shards";
-import { ReadMarks } from "./read-marks";
+import { addReadCopied, ReadMarks } from "./read-marks";
 import { DeliveredFrames, DeliveryMarks, receiptOf } from "./delivery-marks";
 import { RoomUploads, type StoredFile } from "./room-uploads";
 import type { Attachment, AttachmentContentType } from "../protocol/attachments";
@@ -126,8 +126,9 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
        name TEXT NOT NULL, private INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL)`,
     );
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY,
-       joined_at INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, role TEXT NOT NULL DEFAULT 'member')`,
+      `CREATE TABLE IF NOT EXISTS members (user_id TEXT PRIMARY KEY, joined_at INTEGER NOT NULL,
+       read_seq INTEGER NOT NULL DEFAULT 0, role TEXT NOT NULL DEFAULT 'member',
+       read_copied INTEGER NOT NULL DEFAULT 0)`,
     );
     // Rooms made before roles: their members table gains the column, and the creator is the owner.
     if (!this.ctx.storage.kv.get("members_roles")) {
@@ -136,6 +137,11 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
         this.sql.exec(`ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member'`);
       this.sql.exec(`UPDATE members SET role = 'owner' WHERE user_id IN (SELECT created_by FROM room)`);
       this.ctx.storage.kv.put("members_roles", 1);
+    }
+    // Rooms made before the copied read mark kept the marks still to copy in a table of their own.
+    if (!this.ctx.storage.kv.get("read_copied")) {
+      addReadCopied(this.ctx.storage);
+      this.ctx.storage.kv.put("read_copied", 1);
     }
     return opened;
   }

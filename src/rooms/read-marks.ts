@@ -1,22 +1,29 @@
 /**
  * @module rooms/read-marks
  * Members' read marks in a chat room: the live mark in the room's `members` table (it moves
- * forward only, and never past the newest event), and an outbox that copies the marks to D1
- * behind, on the room's alarm, for the unread counts of `GET /v1/rooms`. Several marks of one
- * member between two flushes are one row: only the newest is copied.
+ * forward only, and never past the newest event), copied to D1 behind, on the room's alarm, for
+ * the unread counts of `GET /v1/rooms`. The mark D1 has is kept beside it (`read_copied`), so a
+ * mark that moves writes its own row and nothing else, and a copy writes one row per member
+ * whose mark moved since the last one, however many times it moved.
  */
 import { saveReadMarks } from "../db/rooms";
 
-/** How many marks one flush copies at most; the rest wait for the next alarm. */
+/** How many marks one copy sends at most; the rest go in the next batch of the same copy. */
 const FLUSH_BATCH = 50;
 
 export class ReadMarks {
+  /**
+   * Members whose mark moved since this object woke, with the newest mark: the copy looks them
+   * up instead of reading every member. Marks that moved before the wake are found by one pass
+   * over `members` (`swept` false until it ran).
+   */
+  private readonly moved = new Map<string, number>();
+  private swept = false;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly db: D1Database,
-  ) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS read_outbox (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)`);
-  }
+  ) {}
 
   /** Moves `userId`'s mark to `seq` if that is forward; true when it moved (then it waits for D1). */
   mark(userId: string, seq: number): boolean {
@@ -28,37 +35,89 @@ export class ReadMarks {
       seq,
     ).rowsWritten;
     if (moved === 0) return false;
-    this.sql.exec(
-      `INSERT INTO read_outbox (user_id, seq) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq`,
-      userId,
-      seq,
-    );
+    this.moved.set(userId, seq);
     return true;
   }
 
   get pending(): boolean {
-    return this.sql.exec(`SELECT 1 FROM read_outbox LIMIT 1`).toArray().length > 0;
+    if (this.swept) return this.moved.size > 0;
+    return this.sql.exec(`SELECT 1 FROM members WHERE read_seq > read_copied LIMIT 1`).toArray().length > 0;
   }
 
   /**
-   * Copies the waiting marks to D1; a row is cleared only if no newer mark replaced it during the
-   * copy. Throws when D1 fails: the rows stay for the next alarm.
+   * Copies the marks D1 does not have yet; each is marked copied only up to the mark it copied, so
+   * that one that moved during the copy goes in the next. Throws when D1 fails: they wait for the
+   * next alarm.
    */
   async flush(roomId: string): Promise<void> {
     for (;;) {
-      const marks = this.sql
-        .exec<{ userId: string; seq: number }>(`SELECT user_id AS userId, seq FROM read_outbox LIMIT ?`, FLUSH_BATCH)
-        .toArray();
-      if (marks.length === 0) return;
-      await saveReadMarks(this.db, roomId, marks);
-      for (const { userId, seq } of marks)
-        this.sql.exec(`DELETE FROM read_outbox WHERE user_id = ? AND seq = ?`, userId, seq);
-      if (marks.length < FLUSH_BATCH) return;
+      const sweeping = !this.swept;
+      const marks = sweeping ? this.uncopied() : this.uncopiedOf([...this.moved.keys()]);
+      // Under a batch, the answer holds every mark left to copy: the members it leaves out (copied by an
+      // earlier pass, or gone) are no longer waited for.
+      const complete = marks.length < FLUSH_BATCH;
+      if (complete && !sweeping) {
+        const waiting = new Set(marks.map((m) => m.userId));
+        for (const userId of [...this.moved.keys()]) if (!waiting.has(userId)) this.moved.delete(userId);
+      }
+      if (marks.length > 0) {
+        await saveReadMarks(this.db, roomId, marks);
+        for (const { userId, seq } of marks) {
+          this.sql.exec(`UPDATE members SET read_copied = ? WHERE user_id = ? AND read_copied < ?`, seq, userId, seq);
+          if (this.moved.get(userId) === seq) this.moved.delete(userId);
+        }
+      }
+      if (sweeping && complete) this.swept = true;
+      // Marks that moved during the copy have set the alarm again: they go in the next copy.
+      if (complete) return;
     }
   }
 
-  /** A member who is gone has no mark to copy. */
+  /** A member who is gone has no mark to copy (their row goes with them). */
   forget(userId: string): void {
-    this.sql.exec(`DELETE FROM read_outbox WHERE user_id = ?`, userId);
+    this.moved.delete(userId);
   }
+
+  private uncopied(): { userId: string; seq: number }[] {
+    return this.sql
+      .exec<{ userId: string; seq: number }>(
+        `SELECT user_id AS userId, read_seq AS seq FROM members WHERE read_seq > read_copied LIMIT ?`,
+        FLUSH_BATCH,
+      )
+      .toArray();
+  }
+
+  private uncopiedOf(userIds: string[]): { userId: string; seq: number }[] {
+    if (userIds.length === 0) return [];
+    return this.sql
+      .exec<{ userId: string; seq: number }>(
+        `SELECT user_id AS userId, read_seq AS seq FROM members
+         WHERE user_id IN (SELECT value FROM json_each(?)) AND read_seq > read_copied LIMIT ?`,
+        JSON.stringify(userIds),
+        FLUSH_BATCH,
+      )
+      .toArray();
+  }
+}
+
+/**
+ * Rooms made before `read_copied` kept the marks still to copy in a `read_outbox` table: their
+ * members gain the column, every mark but those waiting there counts as copied, and the table goes.
+ * Once per room, in one transaction.
+ */
+export function addReadCopied(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  const columns = sql.exec<{ name: string }>(`PRAGMA table_info(members)`).toArray();
+  const outbox = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'read_outbox'`).toArray();
+  if (columns.some((c) => c.name === "read_copied") && outbox.length === 0) return;
+  storage.transactionSync(() => {
+    if (!columns.some((c) => c.name === "read_copied")) {
+      sql.exec(`ALTER TABLE members ADD COLUMN read_copied INTEGER NOT NULL DEFAULT 0`);
+      sql.exec(`UPDATE members SET read_copied = read_seq`);
+    }
+    if (outbox.length > 0) {
+      sql.exec(`UPDATE members SET read_copied = 0 WHERE user_id IN (SELECT user_id FROM read_outbox)`);
+      sql.exec(`DROP TABLE read_outbox`);
+    }
+  });
 }

@@ -3,10 +3,10 @@
 // is wrapped to read its cursor's `rowsWritten` (index entries count, and so do the later deletes
 // of trimming and of expired command ids), and the D1 archive's batch reports `meta.rows_written`.
 // The budgets below are the measured counts (bench/PROFILE.md): a new row or index per message fails here.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Commands } from "../../src/rooms/commands";
-import { call, connectOk, createRoom, registerUser, unique } from "../helpers/api";
+import { call, connectOk, createRoom, joinRoom, registerUser, unique } from "../helpers/api";
 import { eventStorageOf, flushOutbox, postMessage, roomStub, settle, wsPath } from "../helpers/chat";
 import { chatShard } from "../helpers/shards";
 
@@ -100,6 +100,43 @@ describe("rows written per chat message", () => {
   });
 });
 
+describe("rows written per read mark", () => {
+  it("is one per mark moved, and the copy to D1 one per member who moved, however often", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    const reader = await connectOk(wsPath(room.id), bob.token);
+    await settle(reader);
+    const seqs: number[] = [];
+    for (let i = 0; i < MESSAGES; i++) seqs.push((await postMessage(ada, room.id, `read me ${i}`)).seq);
+    await flushOutbox(room.id);
+
+    // Bob reads each message in turn, as the web app marks each message it shows.
+    const marked = await roomRowsDuring(room.id, async () => {
+      for (const [i, seq] of seqs.entries()) {
+        reader.send({ type: "read", id: `r${i}`, seq });
+        await reader.next((f) => f.type === "ack" && f.id === `r${i}`);
+      }
+    });
+    const copied = await roomRowsDuring(room.id, () => flushOutbox(room.id));
+    reader.close();
+
+    const report = { marked: Object.fromEntries(marked), copied: Object.fromEntries(copied) };
+    console.log(`rows written for ${MESSAGES} read marks: ${JSON.stringify(report, null, 1)}`);
+    // Budgets, the measured counts: the mark's own row (members.read_seq) per read, and one row per
+    // member whose mark moved per copy to D1. Before: 2 per read (the mark and an outbox row), and the
+    // copy deleted each member's outbox row (2 with its key).
+    expect(total(marked) / MESSAGES, JSON.stringify(report)).toBeLessThanOrEqual(1);
+    expect(total(copied), JSON.stringify(report)).toBeLessThanOrEqual(1);
+    expect(
+      await env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
+        .bind(room.id, bob.user.id)
+        .first<number>("read_seq"),
+    ).toBe(seqs.at(-1));
+  });
+});
+
 describe("a room stored with the older commands table (a rowid, a created_at index, no fingerprint)", () => {
   it("is rebuilt once when it wakes, and still recognises the ids it remembered", async () => {
     const ada = await registerUser();
@@ -140,5 +177,50 @@ describe("a room stored with the older commands table (a rowid, a created_at ind
         .map((c) => c.name),
     );
     expect(columns).toContain("fingerprint");
+  });
+});
+
+describe("a room stored with the older read marks (an outbox table, no read_copied)", () => {
+  it("gains the column once when it wakes, and still copies the marks its outbox held", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const carol = await registerUser();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    await joinRoom(carol, room.id);
+    const first = await postMessage(ada, room.id, "one");
+    const second = await postMessage(ada, room.id, "two");
+    await flushOutbox(room.id);
+    const readOver = async (user: typeof bob, seq: number) =>
+      expect((await call("POST", `/v1/rooms/${room.id}/read`, { token: user.token, body: { seq } })).status).toBe(200);
+    // Carol's mark reached D1 before the change; Bob's was still waiting in the outbox.
+    await readOver(carol, first.seq);
+    await flushOutbox(room.id);
+    await readOver(bob, second.seq);
+    await runInDurableObject(roomStub(room.id), (_room, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE read_outbox (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)`);
+      sql.exec(`INSERT INTO read_outbox (user_id, seq) VALUES (?, ?)`, bob.user.id, second.seq);
+      sql.exec(`ALTER TABLE members DROP COLUMN read_copied`);
+      state.storage.kv.delete("read_copied");
+    });
+    await evictDurableObject(roomStub(room.id));
+
+    await flushOutbox(room.id);
+    const d1Mark = (user: typeof bob) =>
+      env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
+        .bind(room.id, user.user.id)
+        .first<number>("read_seq");
+    expect(await d1Mark(bob)).toBe(second.seq);
+    expect(await d1Mark(carol)).toBe(first.seq);
+    const shape = await runInDurableObject(roomStub(room.id), (_room, state) => ({
+      outbox: state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'read_outbox'`).toArray().length,
+      columns: state.storage.sql
+        .exec<{ name: string }>(`PRAGMA table_info(members)`)
+        .toArray()
+        .map((c) => c.name),
+      waiting: state.storage.sql.exec(`SELECT 1 FROM members WHERE read_seq > read_copied`).toArray().length,
+    }));
+    expect(shape).toEqual({ outbox: 0, columns: expect.arrayContaining(["read_copied"]), waiting: 0 });
   });
 });
