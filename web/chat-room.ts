@@ -23,6 +23,8 @@ import { describeError, fill, h } from "./dom";
 import { lastSeenText } from "./last-seen";
 
 const TYPING_IDLE_MS = 3_000;
+/** A reader's read marks go at most this often in a busy room (the newest message they saw). */
+const READ_MARK_EVERY_MS = 1_000;
 
 export type RoomOpening = {
   api: RidewireClient;
@@ -264,11 +266,26 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   const lastSeenTimer = room.kind === "direct" ? setInterval(() => void readLastSeen(), 60_000) : undefined;
 
   let readSent = 0;
-  /** Moves the read mark (which clears the room's unread count): on the socket, or over HTTP before it is open. */
+  let readSeen = 0;
+  let readTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Moves the read mark (which clears the room's unread count): at once, then at most once every
+   * READ_MARK_EVERY_MS with the newest message seen. The room sends each mark to every member, so
+   * in a busy room a mark per message would cost members × members frames per message.
+   */
   function markRead(seq: number): void {
-    if (seq <= readSent || document.hidden) return;
-    readSent = seq;
-    if (!connection.sendVolatile({ type: "read", seq })) void api.markRead(room.id, seq).catch(() => undefined);
+    if (seq <= readSeen || document.hidden) return;
+    readSeen = seq;
+    if (readTimer === undefined) sendRead(true);
+  }
+  /** On the socket, or over HTTP before it is open; `again`: hold the next one back for a while. */
+  function sendRead(again: boolean): void {
+    readTimer = undefined;
+    if (readSeen <= readSent) return;
+    readSent = readSeen;
+    if (!connection.sendVolatile({ type: "read", seq: readSent }))
+      void api.markRead(room.id, readSent).catch(() => undefined);
+    if (again) readTimer = setTimeout(() => sendRead(true), READ_MARK_EVERY_MS);
   }
   const markNewest = () => {
     const newest = Math.max(0, ...items.keys());
@@ -336,6 +353,9 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   return () => {
     clearInterval(redraw);
     clearInterval(lastSeenTimer);
+    // A mark held back goes now: what was seen stays read.
+    clearTimeout(readTimer);
+    sendRead(false);
     compose.close();
     document.removeEventListener("visibilitychange", markNewest);
     connection.close();

@@ -9,7 +9,9 @@
  * two once a connection of theirs received the message, two blue ones once they read it; a group
  * shows "delivered to N · read by N"; the other person's page shows when the author was last seen
  * in the conversation's header, until the author's setting says nobody (the recipients there are
- * SDK clients, where only their marks matter). Screenshots go to test-artifacts/web-chat/.
+ * SDK clients, where only their marks matter). A burst of messages is marked read at once and then
+ * at most once a second, through the newest: not a mark per message, which the room would send to
+ * every member. Screenshots go to test-artifacts/web-chat/.
  */
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
@@ -488,5 +490,35 @@ describe("the web app's delivery state and last seen", () => {
     await reopened(adaPage, room.id);
     await hasAttribute(ticksOf(adaPage, "meeting at noon"), "aria-label", "Delivered to 2, read by 1");
     expect(adaPage.errors).toEqual([]);
+  });
+  it("marks a burst of messages read once, then at most once a second, through the newest", {
+    timeout: 90_000,
+  }, async () => {
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const bobPage = await chatPage(bob);
+    const marks: number[] = [];
+    bobPage.on("websocket", (socket) =>
+      socket.on("framesent", ({ payload }) => {
+        if (typeof payload !== "string" || !payload.startsWith('{"type":"read"')) return;
+        marks.push((JSON.parse(payload) as { seq: number }).seq);
+      }),
+    );
+    await openRoom(bobPage, room.name);
+
+    const started = Date.now();
+    const posted = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ada.api.postMessage(room.id, `burst ${i + 1}`)),
+    );
+    const sent = posted.map((m) => m.seq).sort((a, b) => a - b);
+    await expect.poll(() => messageWith(bobPage, /burst \d+/).count(), { timeout: SEEN_MS }).toBe(10);
+    // The newest is marked in the end, whatever came between.
+    await expect.poll(() => marks.at(-1), { timeout: SEEN_MS }).toBe(sent.at(-1));
+    const seconds = (Date.now() - started) / 1000;
+    // A mark per message would be 10; one at once, then at most one a second.
+    expect(marks.length, JSON.stringify(marks)).toBeLessThanOrEqual(2 + Math.ceil(seconds));
+    expect(marks.length, JSON.stringify(marks)).toBeLessThan(sent.length);
+    expect(bobPage.errors).toEqual([]);
   });
 });
