@@ -50,21 +50,26 @@ export class ReadMarks {
    * next alarm.
    */
   async flush(roomId: string): Promise<void> {
+    // A member's mark goes once per copy: one that moves again while a batch is in D1 waits for the next
+    // alarm (its move set it), or readers who keep reading would keep the copy, and the alarm, going.
+    const copied = new Set<string>();
     for (;;) {
       const sweeping = !this.swept;
-      const marks = sweeping ? this.uncopied() : this.uncopiedOf([...this.moved.keys()]);
+      const asked = sweeping ? [] : [...this.moved.keys()].filter((userId) => !copied.has(userId));
+      const marks = sweeping ? this.uncopied(copied) : this.uncopiedOf(asked);
       // Under a batch, the answer holds every mark left to copy: the members it leaves out (copied by an
       // earlier pass, or gone) are no longer waited for.
       const complete = marks.length < FLUSH_BATCH;
       if (complete && !sweeping) {
         const waiting = new Set(marks.map((m) => m.userId));
-        for (const userId of [...this.moved.keys()]) if (!waiting.has(userId)) this.moved.delete(userId);
+        for (const userId of asked) if (!waiting.has(userId)) this.moved.delete(userId);
       }
       if (marks.length > 0) {
         await saveReadMarks(this.db, roomId, marks);
         for (const { userId, seq } of marks) {
           this.sql.exec(`UPDATE members SET read_copied = ? WHERE user_id = ? AND read_copied < ?`, seq, userId, seq);
           if (this.moved.get(userId) === seq) this.moved.delete(userId);
+          copied.add(userId);
         }
       }
       if (sweeping && complete) this.swept = true;
@@ -78,10 +83,13 @@ export class ReadMarks {
     this.moved.delete(userId);
   }
 
-  private uncopied(): { userId: string; seq: number }[] {
+  /** Every member's mark D1 does not have, but those of `copied` (this copy sent theirs already). */
+  private uncopied(copied: Set<string>): { userId: string; seq: number }[] {
     return this.sql
       .exec<{ userId: string; seq: number }>(
-        `SELECT user_id AS userId, read_seq AS seq FROM members WHERE read_seq > read_copied LIMIT ?`,
+        `SELECT user_id AS userId, read_seq AS seq FROM members
+         WHERE read_seq > read_copied AND user_id NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
+        JSON.stringify([...copied]),
         FLUSH_BATCH,
       )
       .toArray();

@@ -210,6 +210,46 @@ describe("write-behind to D1", () => {
     socket.close();
   });
 
+  it("ends a copy of read marks while readers keep reading: a mark that moves again waits for the next", async () => {
+    const ada = await registerUser();
+    const room = await createRoom(ada);
+    await appendMessages(room.id, ada, 60);
+    await flushOutbox(room.id);
+    // More readers than one batch of the copy, each reading again while every batch is in D1.
+    const readers = range(1, 60).map((i) => ({ userId: `usr_reader${i}`, role: "rider" as const, name: `R${i}` }));
+    const copies = await runInDurableObject(roomStub(room.id), async (instance, state) => {
+      for (const reader of readers)
+        state.storage.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, 1)`, reader.userId);
+      const marks = (instance as unknown as { readMarks: { db: D1Database; flush(roomId: string): Promise<void> } })
+        .readMarks;
+      const waiting = () =>
+        state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM members WHERE read_seq > read_copied`).one().n;
+      const copyWhileReading = async (from: number) => {
+        for (const reader of readers) await instance.markReadOver(reader, from);
+        let batches = 0;
+        marks.db = {
+          prepare: (query: string) => env.DB.prepare(query),
+          batch: async (statements: D1PreparedStatement[]) => {
+            batches++;
+            // Past 20 batches the copy would never end: the readers stop, so that the test does.
+            if (batches < 20) for (const reader of readers) await instance.markReadOver(reader, from + batches);
+            return env.DB.batch(statements);
+          },
+        } as unknown as D1Database;
+        await marks.flush(room.id);
+        const copy = { batches, waiting: waiting() };
+        // The next alarm's copy, with nobody reading: what moved during the one before goes in it.
+        marks.db = env.DB;
+        await marks.flush(room.id);
+        return { ...copy, next: waiting() };
+      };
+      // The first copy since the wake sweeps the members; the next looks up the marks that moved.
+      return [await copyWhileReading(1), await copyWhileReading(30)];
+    });
+    const copy = { batches: 2, waiting: readers.length, next: 0 };
+    expect(copies).toEqual([copy, copy]);
+  });
+
   it("keeps the outbox while D1 fails, through an eviction, and copies it once D1 is back", async () => {
     const ada = await registerUser();
     const room = await createRoom(ada);
