@@ -211,8 +211,12 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   addMember(userId: string, blocks: BlockPair[] = []): Promise<Result<true>> {
     return this.rpc("addMember", () => {
       if (this.isDirect && !this.isMember(userId)) throw directRoom();
-      // A new member starts having read what came before them: only what follows is unread.
-      if (this.insertMember(userId, Date.now(), "member")) this.markRead(userId, this.room.log.lastSeq);
+      // A new member starts having read what came before them: only what follows is unread. Until D1 has that
+      // mark it counts every earlier message as unread for them, so a join (rare) is copied within a second.
+      if (this.insertMember(userId, Date.now(), "member")) {
+        this.markRead(userId, this.room.log.lastSeq);
+        this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
+      }
       this.blocks.replaceFor(userId, blocks);
       return true as const;
     });

@@ -22,6 +22,7 @@ const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
 const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MESSAGE_ARCHIVE_DELAY_MS = 5_000; // as in wrangler.toml
+const OUTBOX_FLUSH_DELAY_MS = 1_000; // as in wrangler.toml
 const BATCH_SIZE = 100; // OUTBOX_BATCH_SIZE in wrangler.toml
 
 /** Every message of the room over HTTP, newest first, paging with nextBefore. */
@@ -248,6 +249,22 @@ describe("write-behind to D1", () => {
     });
     const copy = { batches: 2, waiting: readers.length, next: 0 };
     expect(copies).toEqual([copy, copy]);
+  });
+
+  it("copies a new member's starting mark within OUTBOX_FLUSH_DELAY_MS (D1 counts all unread till then)", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const room = await createRoom(ada);
+    for (let i = 1; i <= 3; i++) await postMessage(ada, room.id, `before bob ${i}`);
+    await flushOutbox(room.id);
+    const joined = Date.now();
+    await joinRoom(bob, room.id);
+    const alarm = await runInDurableObject(roomStub(room.id), (_room, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeLessThanOrEqual(joined + OUTBOX_FLUSH_DELAY_MS + 500);
+    await runAlarmOnce(room.id);
+    const listed = await call("GET", "/v1/rooms", { token: bob.token });
+    expect(listed.body.rooms.find((r: { id: string }) => r.id === room.id)?.unread).toBe(0);
   });
 
   it("keeps the outbox while D1 fails, through an eviction, and copies it once D1 is back", async () => {
