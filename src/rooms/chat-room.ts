@@ -211,12 +211,9 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   addMember(userId: string, blocks: BlockPair[] = []): Promise<Result<true>> {
     return this.rpc("addMember", () => {
       if (this.isDirect && !this.isMember(userId)) throw directRoom();
-      // A new member starts having read what came before them: only what follows is unread. Until D1 has that
-      // mark it counts every earlier message as unread for them, so a join (rare) is copied within a second.
-      if (this.insertMember(userId, Date.now(), "member")) {
-        this.markRead(userId, this.room.log.lastSeq);
-        this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
-      }
+      // A new member starts having read what came before them: only what follows is unread (D1 counts every
+      // earlier message as unread for them until it has the mark, which markRead copies within a second).
+      if (this.insertMember(userId, Date.now(), "member")) this.markRead(userId, this.room.log.lastSeq);
       this.blocks.replaceFor(userId, blocks);
       return true as const;
     });
@@ -786,16 +783,15 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
 
   /**
    * Read marks only move forward, and never past the newest message. The members see a mark at
-   * once (the `read` frame); D1's copy, which only the unread counts of `GET /v1/rooms` read, goes
-   * with the room's next copy of its messages. A reader marks most messages they see, so a beat of
-   * its own would copy to D1 about every second in any room with readers, where the messages'
-   * beat copies every few seconds.
+   * once (the `read` frame); D1's copy, which the unread counts of `GET /v1/rooms` read, follows
+   * within OUTBOX_FLUSH_DELAY_MS, with whatever messages wait: a reader who reloads their list
+   * right after reading expects the count gone (test/e2e/web-sizes.test.ts).
    */
   private markRead(userId: string, seq: number): null {
     const mark = Math.min(seq, this.room.log.lastSeq);
     if (this.readMarks.mark(userId, mark)) {
       this.broadcast({ type: "read", userId, seq: mark });
-      this.wakeAt(Date.now() + this.room.log.spreadWait(this.config.MESSAGE_ARCHIVE_DELAY_MS));
+      this.wakeAt(Date.now() + this.config.OUTBOX_FLUSH_DELAY_MS);
     }
     return null;
   }

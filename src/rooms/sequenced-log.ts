@@ -93,17 +93,9 @@ export class SequencedLog<Frame extends { type: string; seq: number }> implement
     const now = Date.now();
     const appended = this.events.append(build, now, true);
     const { OUTBOX_BATCH_SIZE } = this.host.config;
-    const wait = spread ? this.spreadWait(delayMs) : delayMs;
+    const wait = spread ? spreadDelay(delayMs, this.spreadShare) : delayMs;
     this.host.wakeAt(this.events.pendingCount >= OUTBOX_BATCH_SIZE ? now : now + wait);
     return appended;
-  }
-
-  /**
-   * This room's share of a spread delay (spreadDelay): what else the room copies to D1 behind (a
-   * chat room's read marks) waits as long as its messages do, so that both go in the same flush.
-   */
-  spreadWait(delayMs: number): number {
-    return spreadDelay(delayMs, this.spreadShare);
   }
 
   /** When the alarm must come after the object wakes: now, if events still wait for D1. */
