@@ -60,10 +60,12 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
   /**
    * The first welcome starts the socket at the room's newest seq with no replay (no cursor), and the
    * first history page may have been read before it: a message stored between the two would be in
-   * neither. Once both are in, they are compared once (catchUpOnce), and the page read again if so.
+   * neither. Once both are in, the room's seq at each read is compared once (catchUpOnce), and the
+   * page read again if the page's is older. Messages that came live since are no measure: they are
+   * newer than the welcome, and the gap lies below them.
    */
   let firstWelcomeSeq: number | null = null;
-  let historyIn = false;
+  let historySeq: number | null = null;
   let caughtUp = false;
 
   const nameOf = (userId: string) => (userId === myId ? "You" : (names.get(userId) ?? "someone"));
@@ -295,9 +297,9 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
 
   /** Once: the newest event may be no message (a member who joined), which no page shows. */
   function catchUpOnce(): void {
-    if (caughtUp || firstWelcomeSeq === null || !historyIn) return;
+    if (caughtUp || firstWelcomeSeq === null || historySeq === null) return;
     caughtUp = true;
-    if (firstWelcomeSeq > Math.max(0, ...state.keys())) void loadHistory(true);
+    if (firstWelcomeSeq > historySeq) void loadHistory(true);
   }
 
   async function loadHistory(fresh: boolean): Promise<void> {
@@ -328,7 +330,8 @@ export function openRoom(pane: HTMLElement, opening: RoomOpening): () => void {
         messages.scrollTop = messages.scrollHeight;
         markNewest();
       }
-      historyIn = true;
+      // A server without the page's `seq` is measured by the page's newest message instead.
+      if (fresh) historySeq = Math.max(historySeq ?? 0, page.seq ?? newest);
       catchUpOnce();
     } catch (err) {
       say(describeError(err), "error");

@@ -234,6 +234,12 @@ export type PeerMarks = z.infer<typeof PeerMarks>;
 export const HistoryResponse = z.object({
   messages: z.array(ChatMessage),
   nextBefore: z.number().int().nullable(),
+  /**
+   * The room's newest seq (of any event) when the page was read. A client that opens its socket
+   * without `since` while this page is on its way compares it with the welcome's `seq`: a lower
+   * one means events stored between the two reads, which neither shows.
+   */
+  seq: z.number().int().min(0).optional(),
   /** Delivery state of the caller's own messages on this page (rooms/delivery-marks.ts). */
   receipts: z.array(MessageReceipt).optional(),
   /** A direct conversation only: the other member's marks, or null while they block the caller. */

@@ -300,7 +300,9 @@ export class ChatLog {
    * from D1. Each message as it is now: edited, a tombstone, with its reactions (`me` for `viewer`).
    */
   async history(roomId: string, before: number | undefined, limit: number, viewer?: string): Promise<HistoryResponse> {
-    const cursor = before ?? this.log.lastSeq + 1;
+    // Read before the archive's await: what the page covers, for a client that compares it with a welcome.
+    const newest = this.log.lastSeq;
+    const cursor = before ?? newest + 1;
     // One extra row tells whether another page exists.
     let page: ChatMessage[] = this.log
       .before(cursor, limit + 1, "message")
@@ -315,7 +317,7 @@ export class ChatLog {
     }
     const hasMore = page.length > limit;
     const messages = this.present(page.slice(0, limit), viewer);
-    return { messages, nextBefore: hasMore ? (messages.at(-1)?.seq ?? null) : null };
+    return { messages, nextBefore: hasMore ? (messages.at(-1)?.seq ?? null) : null, seq: newest };
   }
 
   /**

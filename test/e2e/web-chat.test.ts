@@ -11,7 +11,9 @@
  * in the conversation's header, until the author's setting says nobody (the recipients there are
  * SDK clients, where only their marks matter). A burst of messages is marked read at once and then
  * at most once a second, through the newest: not a mark per message, which the room would send to
- * every member. Screenshots go to test-artifacts/web-chat/.
+ * every member. A room that opens while messages are sent shows every one of them, those stored
+between its first history page and its socket's welcome included. Screenshots go to
+test-artifacts/web-chat/.
  */
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
@@ -526,6 +528,56 @@ describe("the web app's delivery state and last seen", () => {
     // A mark per message would be 10; one at once, then at most one a second.
     expect(marks.length, JSON.stringify(marks)).toBeLessThanOrEqual(2 + Math.ceil(seconds));
     expect(marks.length, JSON.stringify(marks)).toBeLessThan(sent.length);
+    expect(bobPage.errors).toEqual([]);
+  });
+
+  it("shows the messages sent between the history's read and the socket's welcome, with those that came live", {
+    timeout: 90_000,
+  }, async () => {
+    const ada = await account(suite.server.baseUrl, "rider", "Ada");
+    const bob = await account(suite.server.baseUrl, "rider", "Bob");
+    const room = await sharedRoom(ada, bob);
+    const bobPage = await chatPage(bob);
+    const post = async (texts: string[]) => {
+      for (const text of texts) await ada.api.postMessage(room.id, text);
+    };
+    const between = ["between 1", "between 2", "between 3"];
+    const live = ["live 1", "live 2", "live 3"];
+
+    // The room opens as on a slow network, in this order: the first history page is read, three
+    // messages are stored, the socket is welcomed (at their seq, no replay), three more come live,
+    // and only then does the page arrive.
+    let pageRead!: () => void;
+    const historyRead = new Promise<void>((resolve) => (pageRead = resolve));
+    let deliverPage!: () => void;
+    const pageHeld = new Promise<void>((resolve) => (deliverPage = resolve));
+    let welcomed!: () => void;
+    const welcome = new Promise<void>((resolve) => (welcomed = resolve));
+    let firstPage = true;
+    await bobPage.route(`**/v1/rooms/${room.id}/messages*`, async (route) => {
+      if (!firstPage) return route.continue();
+      firstPage = false;
+      const response = await route.fetch();
+      pageRead();
+      await pageHeld;
+      await route.fulfill({ response });
+    });
+    await bobPage.routeWebSocket(new RegExp(`/v1/rooms/${room.id}/ws`), async (client) => {
+      await historyRead;
+      await post(between);
+      const server = client.connectToServer();
+      server.onMessage((frame) => {
+        client.send(frame);
+        if (typeof frame === "string" && frame.startsWith('{"type":"welcome"')) welcomed();
+      });
+    });
+
+    await openRoom(bobPage, room.name);
+    await welcome;
+    await post(live);
+    await expect.poll(() => messageWith(bobPage, /live \d/).count(), { timeout: SEEN_MS }).toBe(3);
+    deliverPage();
+    await shows(bobPage.locator(".room .messages"), /between 1.*between 2.*between 3.*live 1.*live 2.*live 3/);
     expect(bobPage.errors).toEqual([]);
   });
 });

@@ -372,6 +372,7 @@ describe("write-behind to D1", () => {
     expect(oldest.body).toEqual({
       messages: [expect.objectContaining({ seq: 2, text: "bulk 0" }), first],
       nextBefore: null,
+      seq: total,
       // Messages read back from D1 have their delivery state too (nobody else is in the room).
       receipts: [
         { seq: 2, deliveredTo: 0, readBy: 0 },

@@ -413,6 +413,8 @@ describe("GET /v1/rooms/:id/messages", () => {
     expect(all.body).toEqual({
       messages: [...posted].reverse(),
       nextBefore: null,
+      // The room's newest seq when the page was read, for a client that compares it with a welcome.
+      seq: 7,
       receipts: receiptsOf([...posted].reverse()),
     });
 
@@ -438,6 +440,7 @@ describe("GET /v1/rooms/:id/messages", () => {
     expect(lastPage.body).toEqual({
       messages: posted.slice(0, 3).reverse(),
       nextBefore: null,
+      seq: 7,
       receipts: receiptsOf(posted.slice(0, 3).reverse()),
     });
     const fromMiddle = await call("GET", `/v1/rooms/${room.id}/messages?before=5&limit=2`, { token: ada.token });
@@ -446,10 +449,11 @@ describe("GET /v1/rooms/:id/messages", () => {
     expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1`, { token: ada.token })).body).toEqual({
       messages: [],
       nextBefore: null,
+      seq: 7,
       receipts: [],
     });
     expect((await call("GET", `/v1/rooms/${room.id}/messages?before=1000&limit=1`, { token: ada.token })).body).toEqual(
-      { messages: [posted[6]], nextBefore: 7, receipts: receiptsOf([posted[6]!]) },
+      { messages: [posted[6]], nextBefore: 7, seq: 7, receipts: receiptsOf([posted[6]!]) },
     );
   });
 

@@ -336,7 +336,7 @@ describe("publishing into a room", () => {
     await publish(poster.secret, room.id, { sender: "bot", text: "from the bot" });
     const read = await serverHistory(reader.secret, room.id);
     expect(read.status).toBe(200);
-    expect(read.body).toEqual({ messages: await userHistory(ada, room.id), nextBefore: null });
+    expect(read.body).toEqual({ messages: await userHistory(ada, room.id), nextBefore: null, seq: expect.any(Number) });
     expect(read.body.messages.map((m: { text: string }) => m.text)).toEqual(["from the bot", "from ada"]);
     expectError(await serverHistory(reader.secret, "room_doesnotexist"), 403, "forbidden");
   });
