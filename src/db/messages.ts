@@ -10,6 +10,7 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { Attachment } from "../protocol/attachments";
 import type { ChatMessage, Message } from "../protocol/common";
 import { ServerChangeFrame, ServerMessageFrame } from "../protocol/frames";
+import { MARK_IN_SHARD } from "./read-marks";
 import { messageReactions, messages } from "./schema";
 
 /** An event as a room's log stored it: the exact text of the frame it broadcast. */
@@ -156,7 +157,8 @@ function changeStatements(db: DrizzleD1Database, change: ServerChangeFrame) {
 }
 
 /**
- * Copies the messages among `events`, and the changes to them, in one batch. While a shard move
+ * Copies the messages among `events`, and the changes to them, in one batch (with `alongside`,
+ * statements of `d1` that go in the same transaction: the room's read marks). While a shard move
  * takes the room's bucket elsewhere, `earlier` is the shard it leaves (db/shards
  * `earlierShardDatabase`): a message the move has not copied yet is still there, so the changes
  * (edits, deletes, reactions; each safe to apply twice) go there too, and the move carries the
@@ -166,9 +168,11 @@ export async function archiveMessages(
   d1: D1Database,
   events: readonly StoredFrame[],
   earlier: D1Database | null = null,
+  alongside: readonly D1PreparedStatement[] = [],
 ): Promise<void> {
   const queries = messageInserts(events);
-  if (queries.length > 0) await d1.batch(queries.map((q) => d1.prepare(q.sql).bind(...q.params)));
+  const statements = [...queries.map((q) => d1.prepare(q.sql).bind(...q.params)), ...alongside];
+  if (statements.length > 0) await d1.batch(statements);
   const changes = earlier ? queries.filter((q) => q.change) : [];
   if (earlier && changes.length > 0) await earlier.batch(changes.map((q) => earlier.prepare(q.sql).bind(...q.params)));
 }
@@ -279,7 +283,7 @@ export async function unreadSeqsInShard(
     .prepare(
       `SELECT p.value ->> '$.roomId' AS room_id,
          (SELECT json_group_array(seq) FROM (SELECT m.seq FROM messages AS m
-            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > p.value ->> '$.readSeq'
+            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > ${MARK_IN_SHARD}
               AND m.user_id != ?2 AND m.deleted_at IS NULL
               AND m.user_id NOT IN (SELECT value FROM json_each(?3))
             ORDER BY m.seq LIMIT ?4)) AS seqs
@@ -291,10 +295,10 @@ export async function unreadSeqsInShard(
 }
 
 /**
- * Unread messages per room in one shard, for a member at `positions` (read marks from the
- * directory database): after the mark, by others, not deleted, by nobody in `blocked`; each count
- * stops at `cap`, so a listing reads a bounded number of rows however far behind a member is.
- * One statement, the rooms and blocks passed as JSON.
+ * Unread messages per room in one shard, for a member at `positions` (read marks from the directory
+ * database, raised to the shard's own where it has a higher one): after the mark, by others, not
+ * deleted, by nobody in `blocked`; each count stops at `cap`, so a listing reads a bounded number
+ * of rows however far behind a member is. One statement, the rooms and blocks passed as JSON.
  */
 export async function unreadInShard(
   d1: D1Database,
@@ -307,7 +311,7 @@ export async function unreadInShard(
     .prepare(
       `SELECT p.value ->> '$.roomId' AS room_id,
          (SELECT COUNT(*) FROM (SELECT 1 FROM messages AS m
-            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > p.value ->> '$.readSeq'
+            WHERE m.room_id = p.value ->> '$.roomId' AND m.seq > ${MARK_IN_SHARD}
               AND m.user_id != ?2 AND m.deleted_at IS NULL
               AND m.user_id NOT IN (SELECT value FROM json_each(?3))
             LIMIT ?4)) AS n

@@ -3,12 +3,13 @@
  * The room list and memberships in D1. Each room object keeps a copy of its members for the
  * hot path; every change is written here first, then told to the object.
  */
-import { and, count, desc, eq, lt, or } from "drizzle-orm";
+import { and, count, desc, eq, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/d1";
 import type { MemberRole, Room } from "../protocol/common";
 import { type RoomListItem, UNREAD_COUNT_CAP } from "../protocol/http";
 import { unreadInShard, unreadSeqsInShard } from "./messages";
+import { readMarksIn } from "./read-marks";
 import { roomBans, roomMembers, rooms, userBlocks, users } from "./schema";
 import { earlierShardDatabase, groupByShard, shardHomes } from "./shards";
 
@@ -140,14 +141,15 @@ export async function addRoomMember(d1: D1Database, roomId: string, userId: stri
   await drizzle(d1).insert(roomMembers).values({ roomId, userId, joinedAt }).onConflictDoNothing();
 }
 
-/** A room the user is a member of and how far they read it. */
+/** A room the user is a member of and how far they read it, as `DB` has it (from before db/read-marks). */
 type ReadPosition = { roomId: string; readSeq: number };
 
 /**
  * The messages of each room a member has not read, as the chat shards have them (the copy behind
  * the room, a few seconds late): after their read mark, posted by others, not deleted, from nobody
- * they block; each at most UNREAD_COUNT_CAP. The marks and blocks are the directory database's,
- * the messages each room's shard's: one query per shard that holds any of the rooms.
+ * they block; each at most UNREAD_COUNT_CAP. The memberships and blocks are the directory
+ * database's; the messages and the marks each room's shard's (a mark `DB` still holds from before
+ * counts where it is higher): one query per shard that holds any of the rooms.
  */
 async function unreadCounts(env: Env, userId: string, positions: ReadPosition[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -195,7 +197,24 @@ async function unreadWhileMoving(
   const byHome = new Map<D1Database, ReadPosition[]>();
   for (const p of positions)
     for (const db of shardHomes(env, "chat", p.roomId)) byHome.set(db, [...(byHome.get(db) ?? []), p]);
-  const asked = [...byHome].map(([db, rooms]) => unreadSeqsInShard(db, userId, rooms, blocked, UNREAD_COUNT_CAP));
+  // A room's newest mark may be in either home (its copy goes to the new one, the move brings the old
+  // one's over): each home counts from the highest of them, or the old one would count what was read.
+  const marks = await Promise.all(
+    [...byHome].map(([db, rooms]) =>
+      readMarksIn(
+        db,
+        userId,
+        rooms.map((p) => p.roomId),
+      ),
+    ),
+  );
+  const highest = new Map<string, number>();
+  for (const found of marks)
+    for (const [roomId, seq] of found) highest.set(roomId, Math.max(highest.get(roomId) ?? 0, seq));
+  const raised = (p: ReadPosition) => ({ ...p, readSeq: Math.max(p.readSeq, highest.get(p.roomId) ?? 0) });
+  const asked = [...byHome].map(([db, rooms]) =>
+    unreadSeqsInShard(db, userId, rooms.map(raised), blocked, UNREAD_COUNT_CAP),
+  );
   const union = new Map<string, Set<number>>();
   for (const answer of await Promise.all(asked))
     for (const [roomId, seqs] of answer) {
@@ -246,20 +265,6 @@ export async function unreadTotal(env: Env, userId: string): Promise<number> {
   let total = 0;
   for (const n of (await unreadCounts(env, userId, positions)).values()) total += n;
   return total;
-}
-
-/** Copies read marks from a room object; a mark only moves forward, so a batch may be copied twice. */
-export async function saveReadMarks(d1: D1Database, roomId: string, marks: { userId: string; seq: number }[]) {
-  const db = drizzle(d1);
-  const [first, ...rest] = marks.map((mark) =>
-    db
-      .update(roomMembers)
-      .set({ readSeq: mark.seq })
-      .where(
-        and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, mark.userId), lt(roomMembers.readSeq, mark.seq)),
-      ),
-  );
-  if (first) await db.batch([first, ...rest]);
 }
 
 /** The rooms both users are members of (their direct conversation among them). */

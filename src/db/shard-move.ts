@@ -121,12 +121,12 @@ const TRIP_HISTORY: MovedTable = {
 };
 
 /**
- * The partitioned tables (db/shard-schema.ts), messages before their reactions, sessions before
- * their tokens, ledger entries (with their lines) before the transfers and payouts. No order is
- * needed for the ledger (no foreign keys in the shards; each entry moves with its lines), and a
- * stop between its tables leaves a pending transfer beside the first leg or away from it, which
- * the reconciliation's sweep drives from wherever it is. Trip history has no order to keep: each
- * row is one user's copy of a trip.
+ * The partitioned tables (db/shard-schema.ts), messages before their reactions (and the rooms' read
+ * marks), sessions before their tokens, ledger entries (with their lines) before the transfers and
+ * payouts. No order is needed for the ledger (no foreign keys in the shards; each entry moves with
+ * its lines), and a stop between its tables leaves a pending transfer beside the first leg or away
+ * from it, which the reconciliation's sweep drives from wherever it is. Trip history has no order
+ * to keep: each row is one user's copy of a trip.
  */
 export const MOVED_TABLES: readonly MovedTable[] = [
   {
@@ -159,6 +159,18 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     key: "room_id",
     primaryKey: ["room_id", "seq", "emoji", "user_id"],
     columns: ["room_id", "seq", "emoji", "user_id", "created_at"],
+  },
+  {
+    name: "read_marks",
+    kind: "chat",
+    key: "room_id",
+    primaryKey: ["room_id", "user_id"],
+    columns: ["room_id", "user_id", "read_seq"],
+    // A room copies its marks to its new shard while a move runs (db/read-marks.ts); the old shard's
+    // may be the higher one until now, and a mark only moves forward.
+    merge: { read_seq: "max" },
+    // `DB`'s marks are a column of `room_members`, read beside this table (db/rooms.ts), never moved.
+    betweenShardsOnly: true,
   },
   {
     name: "notifications",

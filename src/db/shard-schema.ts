@@ -13,7 +13,7 @@
  * token names its user, the key a shard move routes it by.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export { activeTrips, messageReactions, messages, notificationChannels, notifications, tripRequests } from "./schema";
 
@@ -45,6 +45,24 @@ export const refreshTokens = sqliteTable(
     replacedBy: text("replaced_by"),
   },
   (t) => [index("refresh_tokens_session_idx").on(t.sessionId), index("refresh_tokens_expires_idx").on(t.expiresAt)],
+);
+
+/**
+ * Each member's read mark in a chat room, keyed by room like the room's messages beside it: the
+ * room copies a mark that moved here with its messages (rooms/read-marks.ts), and the unread counts
+ * of `GET /v1/rooms` read it in the same statement as the messages (db/messages.ts). `DB`'s
+ * `room_members.read_seq` keeps what was copied before this table, read beside it (the higher one
+ * counts), and is no longer written: a read mark is a write per message read in a live room, far past
+ * what one directory database takes at scale (docs/SCALE.md).
+ */
+export const readMarks = sqliteTable(
+  "read_marks",
+  {
+    roomId: text("room_id").notNull(),
+    userId: text("user_id").notNull(),
+    readSeq: integer("read_seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
 );
 
 /**

@@ -97,7 +97,7 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
   }
 
   private get readMarks(): ReadMarks {
-    this.reads ??= new ReadMarks(this.sql, this.env.DB);
+    this.reads ??= new ReadMarks(this.sql, () => shardDatabase(this.env, "chat", this.roomId()));
     return this.reads;
   }
 
@@ -111,14 +111,18 @@ export class ChatRoom extends SocketHub<ChatClientFrame, ChatRoomFrame> {
     const opened = openLoggedChat<ChatRoomStoredFrame>(
       this.ctx.storage,
       (roomId) => shardHomes(this.env, "chat", roomId),
-      // The write-behind copy goes to the room's shard; every event of this log is this room's.
-      this.logHost((events) =>
-        archiveMessages(
+      // The write-behind copy goes to the room's shard; every event of this log is this room's. Read marks
+      // waiting for their copy go in the same transaction: they live in the same shard.
+      this.logHost(async (events) => {
+        const marks = this.readMarks.alongsideMessages(this.roomId());
+        await archiveMessages(
           shardDatabase(this.env, "chat", this.roomId()),
           events,
           earlierShardDatabase(this.env, "chat", this.roomId()),
-        ),
-      ),
+          marks ? [marks.statement] : [],
+        );
+        marks?.copied();
+      }),
       fresh,
     );
     this.sql.exec(

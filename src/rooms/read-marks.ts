@@ -1,12 +1,13 @@
 /**
  * @module rooms/read-marks
- * Members' read marks in a chat room: the live mark in the room's `members` table (it moves
- * forward only, and never past the newest event), copied to D1 behind, on the room's alarm, for
- * the unread counts of `GET /v1/rooms`. The mark D1 has is kept beside it (`read_copied`), so a
- * mark that moves writes its own row and nothing else, and a copy writes one row per member
- * whose mark moved since the last one, however many times it moved.
+ * Members' read marks in a chat room: the live mark in the room's `members` table (it moves forward
+ * only, and never past the newest event), copied behind, on the room's alarm, to the room's shard
+ * beside its messages (db/read-marks.ts), for the unread counts of `GET /v1/rooms`. The mark D1 has
+ * is kept beside it (`read_copied`), so a mark that moves writes its own row and nothing else, and
+ * a copy writes one row per member whose mark moved since the last one, however many times it
+ * moved.
  */
-import { saveReadMarks } from "../db/rooms";
+import { type ReadMark, readMarksStatement, saveReadMarks } from "../db/read-marks";
 
 /** How many marks one copy sends at most; the rest go in the next batch of the same copy. */
 const FLUSH_BATCH = 50;
@@ -20,9 +21,10 @@ export class ReadMarks {
   private readonly moved = new Map<string, number>();
   private swept = false;
 
+  /** `shard`: the room's chat shard, asked at each copy (a shard move may change it). */
   constructor(
     private readonly sql: SqlStorage,
-    private readonly db: D1Database,
+    private readonly shard: () => D1Database,
   ) {}
 
   /** Moves `userId`'s mark to `seq` if that is forward; true when it moved (then it waits for D1). */
@@ -54,27 +56,57 @@ export class ReadMarks {
     // alarm (its move set it), or readers who keep reading would keep the copy, and the alarm, going.
     const copied = new Set<string>();
     for (;;) {
-      const sweeping = !this.swept;
-      const asked = sweeping ? [] : [...this.moved.keys()].filter((userId) => !copied.has(userId));
-      const marks = sweeping ? this.uncopied(copied) : this.uncopiedOf(asked);
-      // Under a batch, the answer holds every mark left to copy: the members it leaves out (copied by an
-      // earlier pass, or gone) are no longer waited for.
-      const complete = marks.length < FLUSH_BATCH;
-      if (complete && !sweeping) {
-        const waiting = new Set(marks.map((m) => m.userId));
-        for (const userId of asked) if (!waiting.has(userId)) this.moved.delete(userId);
-      }
-      if (marks.length > 0) {
-        await saveReadMarks(this.db, roomId, marks);
-        for (const { userId, seq } of marks) {
-          this.sql.exec(`UPDATE members SET read_copied = ? WHERE user_id = ? AND read_copied < ?`, seq, userId, seq);
-          if (this.moved.get(userId) === seq) this.moved.delete(userId);
-          copied.add(userId);
-        }
-      }
-      if (sweeping && complete) this.swept = true;
+      const { marks, complete, sweeping } = this.nextBatch(copied);
+      if (marks.length > 0) await saveReadMarks(this.shard(), roomId, marks);
+      this.copiedThrough(marks, copied, sweeping && complete);
       // Marks that moved during the copy have set the alarm again: they go in the next copy.
       if (complete) return;
+    }
+  }
+
+  /**
+   * A batch of marks to copy in the same transaction as the room's messages (one D1 write where
+   * there were two): `statement` for the batch, and `copied` to call once it committed. Null when
+   * no mark waits. What one batch leaves goes in `flush`, after.
+   */
+  alongsideMessages(roomId: string): { statement: D1PreparedStatement; copied: () => void } | null {
+    if (!this.pending) return null;
+    const { marks, complete, sweeping } = this.nextBatch(new Set());
+    if (marks.length === 0) return null;
+    return {
+      statement: readMarksStatement(this.shard(), roomId, marks),
+      copied: () => this.copiedThrough(marks, new Set(), sweeping && complete),
+    };
+  }
+
+  /**
+   * The next marks to copy, leaving out members of `copied`; `complete` when it holds every mark left
+   * (members it leaves out are then no longer waited for); `sweeping` when it came from the pass over
+   * every member that the first copy since the wake makes.
+   */
+  private nextBatch(copied: Set<string>): { marks: ReadMark[]; complete: boolean; sweeping: boolean } {
+    const sweeping = !this.swept;
+    const asked = sweeping ? [] : [...this.moved.keys()].filter((userId) => !copied.has(userId));
+    const marks = sweeping ? this.uncopied(copied) : this.uncopiedOf(asked);
+    const complete = marks.length < FLUSH_BATCH;
+    if (complete && !sweeping) {
+      const waiting = new Set(marks.map((m) => m.userId));
+      for (const userId of asked) if (!waiting.has(userId)) this.moved.delete(userId);
+    }
+    return { marks, complete, sweeping };
+  }
+
+  /**
+   * D1 has `marks`: each member's mark is copied up to the mark sent, and their id added to `copied`.
+   * `swept`: they were the rest of the first pass, so the marks that moved before the wake are all in
+   * D1 (only now: after a failed write, the next copy must look at every member again).
+   */
+  private copiedThrough(marks: readonly ReadMark[], copied: Set<string>, swept: boolean): void {
+    if (swept) this.swept = true;
+    for (const { userId, seq } of marks) {
+      this.sql.exec(`UPDATE members SET read_copied = ? WHERE user_id = ? AND read_copied < ?`, seq, userId, seq);
+      if (this.moved.get(userId) === seq) this.moved.delete(userId);
+      copied.add(userId);
     }
   }
 
@@ -84,9 +116,9 @@ export class ReadMarks {
   }
 
   /** Every member's mark D1 does not have, but those of `copied` (this copy sent theirs already). */
-  private uncopied(copied: Set<string>): { userId: string; seq: number }[] {
+  private uncopied(copied: Set<string>): ReadMark[] {
     return this.sql
-      .exec<{ userId: string; seq: number }>(
+      .exec<ReadMark>(
         `SELECT user_id AS userId, read_seq AS seq FROM members
          WHERE read_seq > read_copied AND user_id NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
         JSON.stringify([...copied]),
@@ -95,10 +127,10 @@ export class ReadMarks {
       .toArray();
   }
 
-  private uncopiedOf(userIds: string[]): { userId: string; seq: number }[] {
+  private uncopiedOf(userIds: string[]): ReadMark[] {
     if (userIds.length === 0) return [];
     return this.sql
-      .exec<{ userId: string; seq: number }>(
+      .exec<ReadMark>(
         `SELECT user_id AS userId, read_seq AS seq FROM members
          WHERE user_id IN (SELECT value FROM json_each(?)) AND read_seq > read_copied LIMIT ?`,
         JSON.stringify(userIds),

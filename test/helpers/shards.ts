@@ -11,6 +11,14 @@ import type { Trip } from "../../src/protocol/dispatch";
 /** The shard that holds a room's (or a trip's) archived chat. */
 export const chatShard = (roomId: string): D1Database => shardDatabase(env, "chat", roomId);
 
+/** The read mark a room copied for `userId` to its shard (db/read-marks.ts); null before its first copy. */
+export async function copiedMark(roomId: string, userId: string): Promise<number | null> {
+  return await chatShard(roomId)
+    .prepare(`SELECT read_seq FROM read_marks WHERE room_id = ? AND user_id = ?`)
+    .bind(roomId, userId)
+    .first<number>("read_seq");
+}
+
 /** The shard that holds a user's notifications and their channels. */
 export const notificationShard = (userId: string): D1Database => shardDatabase(env, "notifications", userId);
 

@@ -3,12 +3,12 @@
 // is wrapped to read its cursor's `rowsWritten` (index entries count, and so do the later deletes
 // of trimming and of expired command ids), and the D1 archive's batch reports `meta.rows_written`.
 // The budgets below are the measured counts (bench/PROFILE.md): a new row or index per message fails here.
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Commands } from "../../src/rooms/commands";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique } from "../helpers/api";
 import { eventStorageOf, flushOutbox, postMessage, roomStub, settle, wsPath } from "../helpers/chat";
-import { chatShard } from "../helpers/shards";
+import { chatShard, copiedMark } from "../helpers/shards";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MESSAGES = 10;
@@ -129,11 +129,7 @@ describe("rows written per read mark", () => {
     // copy deleted each member's outbox row (2 with its key).
     expect(total(marked) / MESSAGES, JSON.stringify(report)).toBeLessThanOrEqual(1);
     expect(total(copied), JSON.stringify(report)).toBeLessThanOrEqual(1);
-    expect(
-      await env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
-        .bind(room.id, bob.user.id)
-        .first<number>("read_seq"),
-    ).toBe(seqs.at(-1));
+    expect(await copiedMark(room.id, bob.user.id)).toBe(seqs.at(-1));
   });
 });
 
@@ -207,10 +203,7 @@ describe("a room stored with the older read marks (an outbox table, no read_copi
     await evictDurableObject(roomStub(room.id));
 
     await flushOutbox(room.id);
-    const d1Mark = (user: typeof bob) =>
-      env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
-        .bind(room.id, user.user.id)
-        .first<number>("read_seq");
+    const d1Mark = (user: typeof bob) => copiedMark(room.id, user.user.id);
     expect(await d1Mark(bob)).toBe(second.seq);
     expect(await d1Mark(carol)).toBe(first.seq);
     const shape = await runInDurableObject(roomStub(room.id), (_room, state) => ({

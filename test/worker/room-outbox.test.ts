@@ -2,7 +2,7 @@
 // a D1 failure keeps the outbox until D1 is back, and history the room has trimmed comes back
 // from D1. Also the log's retention (trimmed past a margin), the hourly sweep of expired
 // command ids, and the one-time migration of rooms stored with the old outbox table.
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Message } from "../../src/protocol/common";
 import { call, connectOk, createRoom, joinRoom, registerUser, unique, type TestUser } from "../helpers/api";
@@ -16,7 +16,8 @@ import {
   roomStorage,
   roomStub,
 } from "../helpers/chat";
-import { chatShard, everyShard } from "../helpers/shards";
+import { shardBindingFor } from "../../src/db/shards";
+import { chatShard, copiedMark, everyShard } from "../helpers/shards";
 
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
 const TRIM_SLACK = 500; // the hub trims once the log holds more than RETENTION + 10% of it
@@ -199,14 +200,43 @@ describe("write-behind to D1", () => {
     expect(alarm).not.toBeNull();
     expect(alarm!).toBeLessThanOrEqual(Date.now() + OUTBOX_FLUSH_DELAY_MS);
     // The copy itself is as before: D1 has the mark once the alarm ran.
-    const readSeq = () =>
-      env.DB.prepare(`SELECT read_seq FROM room_members WHERE room_id = ? AND user_id = ?`)
-        .bind(room.id, bob.user.id)
-        .first<number>("read_seq");
-    expect(await readSeq()).toBeLessThan(posted.seq);
+    const readSeq = () => copiedMark(room.id, bob.user.id);
+    expect((await readSeq()) ?? 0).toBeLessThan(posted.seq);
     await runAlarmOnce(room.id);
     expect(await readSeq()).toBe(posted.seq);
     socket.close();
+  });
+
+  it("copies read marks in the same D1 transaction as the messages that wait with them", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    await flushOutbox(room.id);
+    const posted = await postMessage(ada, room.id, "read me");
+    const read = await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } });
+    expect(read.status).toBe(200);
+    // The room's shard, counted: what goes to it in batches, and what is prepared outside of one.
+    const batches: number[] = [];
+    await runInDurableObject(roomStub(room.id), (instance) => {
+      const host = instance as unknown as { env: Env };
+      const binding = shardBindingFor(host.env, "chat", room.id);
+      const shard = (host.env as unknown as Record<string, D1Database>)[binding] as D1Database;
+      const counted = {
+        prepare: (query: string) => shard.prepare(query),
+        batch: (statements: D1PreparedStatement[]) => {
+          batches.push(statements.length);
+          return shard.batch(statements);
+        },
+      };
+      host.env = { ...host.env, [binding]: counted } as Env;
+    });
+    await runAlarmOnce(room.id);
+    // One batch: the message's insert and the mark's upsert.
+    expect(batches).toEqual([2]);
+    expect(await archivedSeqs(room.id)).toContain(posted.seq);
+    expect(await copiedMark(room.id, bob.user.id)).toBe(posted.seq);
+    await evictDurableObject(roomStub(room.id));
   });
 
   it("ends a copy of read marks while readers keep reading: a mark that moves again waits for the next", async () => {
@@ -219,26 +249,35 @@ describe("write-behind to D1", () => {
     const copies = await runInDurableObject(roomStub(room.id), async (instance, state) => {
       for (const reader of readers)
         state.storage.sql.exec(`INSERT INTO members (user_id, joined_at) VALUES (?, 1)`, reader.userId);
-      const marks = (instance as unknown as { readMarks: { db: D1Database; flush(roomId: string): Promise<void> } })
-        .readMarks;
+      const marks = (
+        instance as unknown as { readMarks: { shard: () => D1Database; flush(roomId: string): Promise<void> } }
+      ).readMarks;
+      const shard = marks.shard();
       const waiting = () =>
         state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM members WHERE read_seq > read_copied`).one().n;
       const copyWhileReading = async (from: number) => {
         for (const reader of readers) await instance.markReadOver(reader, from);
         let batches = 0;
-        marks.db = {
-          prepare: (query: string) => env.DB.prepare(query),
-          batch: async (statements: D1PreparedStatement[]) => {
-            batches++;
-            // Past 20 batches the copy would never end: the readers stop, so that the test does.
-            if (batches < 20) for (const reader of readers) await instance.markReadOver(reader, from + batches);
-            return env.DB.batch(statements);
-          },
+        const counting = {
+          prepare: (query: string) => ({
+            bind: (...params: unknown[]) => ({
+              run: async () => {
+                batches++;
+                // Past 20 batches the copy would never end: the readers stop, so that the test does.
+                if (batches < 20) for (const reader of readers) await instance.markReadOver(reader, from + batches);
+                return shard
+                  .prepare(query)
+                  .bind(...params)
+                  .run();
+              },
+            }),
+          }),
         } as unknown as D1Database;
+        marks.shard = () => counting;
         await marks.flush(room.id);
         const copy = { batches, waiting: waiting() };
         // The next alarm's copy, with nobody reading: what moved during the one before goes in it.
-        marks.db = env.DB;
+        marks.shard = () => shard;
         await marks.flush(room.id);
         return { ...copy, next: waiting() };
       };

@@ -1,13 +1,15 @@
 // Reads and changes while a shard move runs (SHARD_MAP_PREVIOUS, db/shards.ts `shardHomes`): a
 // room's archived history and a user's notifications that the move has not copied yet are read
 // where the previous map put them, merged with what the new shard has, and an ack reaches the copy
-// that stays; a room's unread count is the union of what the two shards have; an edit of a message
+// that stays; a room's unread count is the union of what the two shards have, from the highest read
+// mark either has (and the move keeps the higher mark); an edit of a message
 // not copied yet reaches it, and the move carries the edited row; during the first move, a user's
 // trips and an operator's list read `DB`'s trips too, each trip once.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { archiveMessages, archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
 import { ackNotification, listNotifications } from "../../src/db/notifications";
+import { readMarksIn, saveReadMarks } from "../../src/db/read-marks";
 import { listVisibleRooms } from "../../src/db/rooms";
 import { MOVED_TABLES, moveRows, targetUnder } from "../../src/db/shard-move";
 import { bucketOf, parseShardMap, shardHomes } from "../../src/db/shards";
@@ -217,6 +219,52 @@ describe("unread counts while a room's bucket moves", () => {
     expect(await unreadOf(moving)).toBe(7);
     // Without the previous map, only what the new shard has so far: what the union is for.
     expect(await unreadOf(moved)).toBe(5);
+  });
+
+  it("count from the highest read mark, whichever shard has it, and the move keeps the higher one", async () => {
+    const reader = await registerUser();
+    const roomId = keyMovingAway("room");
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'marks', 1, 'group', ?2, 1)`,
+      ).bind(roomId, reader.user.id),
+      // The mark `DB` kept from before the shards' marks: read through 1.
+      env.DB.prepare(
+        `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', 1)`,
+      ).bind(roomId, reader.user.id),
+    ]);
+    await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
+    await archive(newShard, roomId, [5, 6, 7, 8], "new");
+    const unreadOf = async (worker: Env) =>
+      (await listVisibleRooms(worker, reader.user.id, 100)).find((r) => r.id === roomId)?.unread;
+    expect(await unreadOf(moving)).toBe(7);
+
+    // Read through 6 before the move began (copied to the old shard), then a late copy of an older mark
+    // reached the new one: 7 and 8 are unread, counted once each, from either shard.
+    await saveReadMarks(oldShard, roomId, [{ userId: reader.user.id, seq: 6 }]);
+    await saveReadMarks(newShard, roomId, [{ userId: reader.user.id, seq: 3 }]);
+    expect(await unreadOf(moving)).toBe(2);
+    // A mark never moves back, however late its copy comes.
+    await saveReadMarks(oldShard, roomId, [{ userId: reader.user.id, seq: 4 }]);
+    expect(await unreadOf(moving)).toBe(2);
+
+    const db = (d1: D1Database) => ({
+      query: async <T extends Record<string, unknown>>(sql: string) => (await d1.prepare(sql).all<T>()).results,
+      run: async (statements: string[]) => {
+        await d1.batch(statements.map((s) => d1.prepare(s)));
+      },
+    });
+    await moveRows({
+      job: unique("move"),
+      source: { name: "SHARD_0", db: db(oldShard) },
+      targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
+      targets: new Map([["SHARD_1", db(newShard)]]),
+      pageSize: 50,
+      tables: MOVED_TABLES.filter((t) => t.kind === "chat"),
+    });
+    expect(await readMarksIn(newShard, reader.user.id, [roomId])).toEqual(new Map([[roomId, 6]]));
+    expect(await readMarksIn(oldShard, reader.user.id, [roomId])).toEqual(new Map());
+    expect(await unreadOf(moved)).toBe(2);
   });
 });
 
