@@ -1,0 +1,87 @@
+// Read marks in the chat shards (db/read-marks.ts) compare as numbers: SQLite's max() of two TEXT
+// values is a text comparison ('9' > '10'), and of TEXT against INTEGER always picks the TEXT. Marks
+// and seqs past 9 catch either, in the upsert, in the settled count and in the count during a move.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { readMarksIn, saveReadMarks } from "../../src/db/read-marks";
+import { listVisibleRooms } from "../../src/db/rooms";
+import { bucketOf } from "../../src/db/shards";
+import { registerUser, unique } from "../helpers/api";
+import { chatShard, copiedMark } from "../helpers/shards";
+
+const SEQS = Array.from({ length: 12 }, (_, i) => i + 1);
+
+async function archive(db: D1Database, roomId: string, seqs: number[]): Promise<void> {
+  await db.batch(
+    seqs.map((seq) =>
+      db
+        .prepare(`INSERT INTO messages (id, room_id, seq, user_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`)
+        .bind(`msg_${roomId}_${seq}`, roomId, seq, "usr_writer", `m ${seq}`, 1_000 + seq),
+    ),
+  );
+}
+
+/** A private room in `DB` with `userId` a member whose `DB` mark (from before read_marks) is `dbMark`. */
+async function roomWith(roomId: string, userId: string, dbMark: number): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'marks', 1, 'group', ?2, 1)`,
+    ).bind(roomId, userId),
+    env.DB.prepare(
+      `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', ?3)`,
+    ).bind(roomId, userId, dbMark),
+  ]);
+}
+
+const unreadOf = async (worker: Env, userId: string, roomId: string) =>
+  (await listVisibleRooms(worker, userId, 100)).find((r) => r.id === roomId)?.unread;
+
+describe("read marks past 9", () => {
+  it("the upsert keeps the higher mark as a number", async () => {
+    const roomId = unique("room");
+    const shard = chatShard(roomId);
+    await saveReadMarks(shard, roomId, [{ userId: "usr_a", seq: 9 }]);
+    await saveReadMarks(shard, roomId, [{ userId: "usr_a", seq: 10 }]);
+    expect(await copiedMark(roomId, "usr_a")).toBe(10);
+    await saveReadMarks(shard, roomId, [{ userId: "usr_a", seq: 9 }]);
+    expect(await copiedMark(roomId, "usr_a")).toBe(10);
+    const { results } = await shard
+      .prepare(`SELECT typeof(read_seq) AS t FROM read_marks WHERE room_id = ?`)
+      .bind(roomId)
+      .all<{ t: string }>();
+    expect(results).toEqual([{ t: "integer" }]);
+  });
+
+  it("counts from the higher of DB's mark and the shard's, 9 against 10 either way", async () => {
+    const reader = await registerUser();
+    const shardHigher = unique("room");
+    const dbHigher = unique("room");
+    await roomWith(shardHigher, reader.user.id, 9);
+    await roomWith(dbHigher, reader.user.id, 10);
+    await archive(chatShard(shardHigher), shardHigher, SEQS);
+    await archive(chatShard(dbHigher), dbHigher, SEQS);
+    await saveReadMarks(chatShard(shardHigher), shardHigher, [{ userId: reader.user.id, seq: 10 }]);
+    await saveReadMarks(chatShard(dbHigher), dbHigher, [{ userId: reader.user.id, seq: 9 }]);
+    expect(await unreadOf(env, reader.user.id, shardHigher)).toBe(2);
+    expect(await unreadOf(env, reader.user.id, dbHigher)).toBe(2);
+  });
+
+  it("while a room's bucket moves, the highest mark of either shard counts: 10 against 9", async () => {
+    const before = "0-511:SHARD_0,512-1023:SHARD_1";
+    const after = "0-383:SHARD_0,384-1023:SHARD_1";
+    const moving = { ...env, SHARD_MAP: after, SHARD_MAP_PREVIOUS: before } as Env;
+    let roomId = "";
+    for (let i = 0; ; i++) {
+      roomId = `room_${unique("k")}_${i}`;
+      if (bucketOf(roomId) >= 384 && bucketOf(roomId) <= 511) break;
+    }
+    const reader = await registerUser();
+    await roomWith(roomId, reader.user.id, 2);
+    await archive(env.SHARD_0, roomId, SEQS);
+    await archive(env.SHARD_1, roomId, SEQS.slice(6));
+    await saveReadMarks(env.SHARD_0, roomId, [{ userId: reader.user.id, seq: 10 }]);
+    await saveReadMarks(env.SHARD_1, roomId, [{ userId: reader.user.id, seq: 9 }]);
+    expect(await readMarksIn(env.SHARD_0, reader.user.id, [roomId])).toEqual(new Map([[roomId, 10]]));
+    expect(await unreadOf(moving, reader.user.id, roomId)).toBe(2);
+  });
+});
