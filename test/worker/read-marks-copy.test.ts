@@ -66,7 +66,7 @@ function failingRun(real: D1Database, query: string): D1PreparedStatement {
 }
 
 describe("read marks copied with the room's messages", () => {
-  it("a failed batch leaves the mark (moved before the wake) and the message waiting; the next alarm copies both", async () => {
+  it("a failed batch leaves a mark from before the wake and the message waiting; the next copies both", async () => {
     const ada = await registerUser();
     const bob = await registerUser();
     const room = await createRoom(ada);
@@ -97,7 +97,7 @@ describe("read marks copied with the room's messages", () => {
     expect(await marksOf(room.id, bob.user.id)).toEqual({ read_seq: posted.seq, read_copied: posted.seq });
   });
 
-  it("a mark that moves while the batch is in flight waits for the next copy, even when the copy alone fails", async () => {
+  it("a mark moved while the batch is in flight waits for the next copy, the copy alone failing", async () => {
     const ada = await registerUser();
     const bob = await registerUser();
     const room = await createRoom(ada);
