@@ -98,10 +98,30 @@ export const textsTo = async (phone: string) => (await smsTo(phone)).filter((t) 
 export const waitForTexts = (phone: string, count = 1, timeoutMs = 8_000) =>
   waitForSent(`texts to ${phone}`, () => textsTo(phone), count, timeoutMs);
 
-/** A new rider with a fresh number they proved: someone the SMS channel can reach. */
+/**
+ * A new rider with a fresh number they proved: someone the SMS channel can reach. Proving it sends a
+ * security notice (`phone_changed`, never muted) through the queue; it has settled when this
+ * returns, so that channels a test adds next (push, a webhook) carry only what the test sends.
+ */
 export async function riderWithVerifiedPhone(name?: string): Promise<{ rider: TestUser; phone: string }> {
   const rider = await registerUser("rider", name);
   const phone = newPhone();
   await verifyPhone(rider, phone);
+  await securityNoticeSettled(rider, "phone_changed");
   return { rider, phone };
+}
+
+/** Waits until the user's newest security notice of `event` is in their log and no longer pending. */
+async function securityNoticeSettled(user: TestUser, event: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await call("GET", "/v1/notifications?limit=100", { token: user.token });
+    expect(res.status).toBe(200);
+    const notice = (res.body.notifications as { id: string; status: string }[]).find((n) =>
+      n.id.startsWith(`security:${event}:`),
+    );
+    if (notice && notice.status !== "pending") return;
+    if (Date.now() > deadline) throw new Error(`the ${event} notice did not settle: ${JSON.stringify(notice)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

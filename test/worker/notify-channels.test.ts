@@ -463,7 +463,10 @@ describe("preferences by type and by channel", () => {
     expect(await fcmSends(token)).toEqual([]);
     expect(await deliveriesTo(key)).toEqual([]);
     expect(await textsTo(phone)).toEqual([]);
-    expect(await emailsTo(rider.user.email)).toEqual([]);
+    // The one email is the notice that the phone number changed (security notices are never muted).
+    expect((await emailsTo(rider.user.email)).map((e) => e.subject)).toEqual([
+      "The phone number of your ridewire account changed",
+    ]);
     expect((await notificationOf(rider, arrived.id)).status).toBe("muted");
     expect((await notificationOf(rider, receipt.id)).status).toBe("muted");
   });
