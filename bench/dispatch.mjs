@@ -565,6 +565,25 @@ function streamFixes(d) {
 
 // ---- riders -------------------------------------------------------------------------------
 
+/**
+ * The idle rider who has waited longest since their last ride (`idleSince`, 0 before the first):
+ * as in a city, where the rider whose trip has just ended rarely books again within the second.
+ * Taking the first idle rider in the list gave each new request to the rider just done, whose
+ * active-trip slot the ended trip had not yet released, so a third of requests took the claim's
+ * slow path (bench/PROFILE.md, "The trip's D1 round trips by statement").
+ */
+function longestIdle(riders) {
+  let best = null;
+  for (const r of riders) if (!r.busy && (best === null || (r.idleSince ?? 0) < (best.idleSince ?? 0))) best = r;
+  return best;
+}
+
+/** The rider is free to ask for another ride; `longestIdle` puts them last in line. */
+function riderFree(r) {
+  r.busy = false;
+  r.idleSince = now();
+}
+
 async function requestRide(r) {
   r.busy = true;
   const win = W;
@@ -590,7 +609,7 @@ async function requestRide(r) {
     const answeredMs = now() - sentAt;
     if (res.status !== 201 || !body?.trip) {
       countError(`POST /v1/trips:${body?.error?.code ?? `http_${res.status}`}`, win);
-      r.busy = false;
+      riderFree(r);
       return;
     }
     win.counts.created++;
@@ -623,7 +642,7 @@ async function requestRide(r) {
   } catch (err) {
     win.postsPending.delete(key);
     countError(`request:${err.code ?? err.name ?? "network"}`, win);
-    r.busy = false;
+    riderFree(r);
   }
 }
 
@@ -647,7 +666,7 @@ function watchTrip(r, tripId, trip) {
     else if (status === "no_driver") trip.win.counts.noDriver++;
     else trip.win.counts.cancelled++;
     trip.win.unoffered.delete(tripId);
-    r.busy = false;
+    riderFree(r);
     r.ws = null;
     ws.close();
   };
@@ -884,7 +903,7 @@ async function main() {
     let next = started;
     // Poisson arrivals on a fixed schedule, so a slow event loop does not lower the rate.
     while (abortReason === null && now() - started < SECONDS * 1000) {
-      const idle = riders.find((r) => !r.busy);
+      const idle = longestIdle(riders);
       if (idle) requestRide(idle);
       else skipped++;
       if (OVERLOAD_AFTER_S > 0) {
