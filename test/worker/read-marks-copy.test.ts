@@ -66,6 +66,32 @@ function failingRun(real: D1Database, query: string): D1PreparedStatement {
 }
 
 describe("read marks copied with the room's messages", () => {
+  it("go in the same D1 transaction as the messages that wait with them", async () => {
+    const ada = await registerUser();
+    const bob = await registerUser();
+    const room = await createRoom(ada);
+    await joinRoom(bob, room.id);
+    await flushOutbox(room.id);
+    const posted = await postMessage(ada, room.id, "read me");
+    const read = await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } });
+    expect(read.status).toBe(200);
+    // The room's shard, counted: the size of each batch sent to it.
+    const batches: number[] = [];
+    await wrapShard(room.id, (real) => ({
+      prepare: (query) => real.prepare(query),
+      batch: (statements) => {
+        batches.push(statements.length);
+        return real.batch(statements);
+      },
+    }));
+    await runAlarmOnce(room.id);
+    await unwrapShard(room.id);
+    // One batch: the message's insert and the mark's upsert.
+    expect(batches).toEqual([2]);
+    expect(await archivedSeqs(room.id)).toContain(posted.seq);
+    expect(await copiedMark(room.id, bob.user.id)).toBe(posted.seq);
+  });
+
   it("a failed batch leaves a mark from before the wake and the message waiting; the next copies both", async () => {
     const ada = await registerUser();
     const bob = await registerUser();

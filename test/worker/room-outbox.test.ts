@@ -16,7 +16,6 @@ import {
   roomStorage,
   roomStub,
 } from "../helpers/chat";
-import { shardBindingFor } from "../../src/db/shards";
 import { chatShard, copiedMark, everyShard } from "../helpers/shards";
 
 const RETENTION = 5_000; // ROOM_RETENTION_EVENTS in wrangler.toml
@@ -205,38 +204,6 @@ describe("write-behind to D1", () => {
     await runAlarmOnce(room.id);
     expect(await readSeq()).toBe(posted.seq);
     socket.close();
-  });
-
-  it("copies read marks in the same D1 transaction as the messages that wait with them", async () => {
-    const ada = await registerUser();
-    const bob = await registerUser();
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    await flushOutbox(room.id);
-    const posted = await postMessage(ada, room.id, "read me");
-    const read = await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } });
-    expect(read.status).toBe(200);
-    // The room's shard, counted: what goes to it in batches, and what is prepared outside of one.
-    const batches: number[] = [];
-    await runInDurableObject(roomStub(room.id), (instance) => {
-      const host = instance as unknown as { env: Env };
-      const binding = shardBindingFor(host.env, "chat", room.id);
-      const shard = (host.env as unknown as Record<string, D1Database>)[binding] as D1Database;
-      const counted = {
-        prepare: (query: string) => shard.prepare(query),
-        batch: (statements: D1PreparedStatement[]) => {
-          batches.push(statements.length);
-          return shard.batch(statements);
-        },
-      };
-      host.env = { ...host.env, [binding]: counted } as Env;
-    });
-    await runAlarmOnce(room.id);
-    // One batch: the message's insert and the mark's upsert.
-    expect(batches).toEqual([2]);
-    expect(await archivedSeqs(room.id)).toContain(posted.seq);
-    expect(await copiedMark(room.id, bob.user.id)).toBe(posted.seq);
-    await evictDurableObject(roomStub(room.id));
   });
 
   it("ends a copy of read marks while readers keep reading: a mark that moves again waits for the next", async () => {

@@ -23,7 +23,7 @@ import {
 } from "../../src/db/trip-history";
 import type { TripListQuery } from "../../src/protocol/dispatch";
 import { registerUser, unique } from "../helpers/api";
-import { putDirectoryTrip, storedTrip } from "../helpers/shards";
+import { movable, putDirectoryTrip, storedTrip } from "../helpers/shards";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
 const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -198,18 +198,23 @@ describe("the first move, out of DB", () => {
   });
 });
 
+/** A private room in `DB` with `userId` as its one member, read through `readSeq` there. */
+async function directoryRoom(roomId: string, userId: string, readSeq: number): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'moving', 1, 'group', ?2, 1)`,
+    ).bind(roomId, userId),
+    env.DB.prepare(
+      `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', ?3)`,
+    ).bind(roomId, userId, readSeq),
+  ]);
+}
+
 describe("unread counts while a room's bucket moves", () => {
   it("count each message once, whether the old shard, the new one or both have it", async () => {
     const reader = await registerUser();
     const roomId = keyMovingAway("room");
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'moving', 1, 'group', ?2, 1)`,
-      ).bind(roomId, reader.user.id),
-      env.DB.prepare(
-        `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', 2)`,
-      ).bind(roomId, reader.user.id),
-    ]);
+    await directoryRoom(roomId, reader.user.id, 2);
     // Read through 2; 3-6 not copied yet, 5-6 copied and not yet deleted, 7-9 written since.
     await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
     await archive(newShard, roomId, [5, 6, 7, 8, 9], "new");
@@ -224,15 +229,8 @@ describe("unread counts while a room's bucket moves", () => {
   it("count from the highest read mark, whichever shard has it, and the move keeps the higher one", async () => {
     const reader = await registerUser();
     const roomId = keyMovingAway("room");
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'marks', 1, 'group', ?2, 1)`,
-      ).bind(roomId, reader.user.id),
-      // The mark `DB` kept from before the shards' marks: read through 1.
-      env.DB.prepare(
-        `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', 1)`,
-      ).bind(roomId, reader.user.id),
-    ]);
+    // The mark `DB` kept from before the shards' marks: read through 1.
+    await directoryRoom(roomId, reader.user.id, 1);
     await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
     await archive(newShard, roomId, [5, 6, 7, 8], "new");
     const unreadOf = async (worker: Env) =>
@@ -248,17 +246,11 @@ describe("unread counts while a room's bucket moves", () => {
     await saveReadMarks(oldShard, roomId, [{ userId: reader.user.id, seq: 4 }]);
     expect(await unreadOf(moving)).toBe(2);
 
-    const db = (d1: D1Database) => ({
-      query: async <T extends Record<string, unknown>>(sql: string) => (await d1.prepare(sql).all<T>()).results,
-      run: async (statements: string[]) => {
-        await d1.batch(statements.map((s) => d1.prepare(s)));
-      },
-    });
     await moveRows({
       job: unique("move"),
-      source: { name: "SHARD_0", db: db(oldShard) },
+      source: { name: "SHARD_0", db: movable(oldShard) },
       targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
-      targets: new Map([["SHARD_1", db(newShard)]]),
+      targets: new Map([["SHARD_1", movable(newShard)]]),
       pageSize: 50,
       tables: MOVED_TABLES.filter((t) => t.kind === "chat"),
     });
@@ -285,17 +277,11 @@ describe("an edit of a message the move has not copied yet", () => {
     expect((await archivedOriginal(shardHomes(moving, "chat", roomId), roomId, 1))?.text).toBe("edited one");
 
     // The move of the room's bucket: the edited row, not the one from before the edit.
-    const db = (d1: D1Database) => ({
-      query: async <T extends Record<string, unknown>>(sql: string) => (await d1.prepare(sql).all<T>()).results,
-      run: async (statements: string[]) => {
-        await d1.batch(statements.map((s) => d1.prepare(s)));
-      },
-    });
     await moveRows({
       job: unique("move"),
-      source: { name: "SHARD_0", db: db(oldShard) },
+      source: { name: "SHARD_0", db: movable(oldShard) },
       targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
-      targets: new Map([["SHARD_1", db(newShard)]]),
+      targets: new Map([["SHARD_1", movable(newShard)]]),
       pageSize: 50,
       tables: MOVED_TABLES.filter((t) => t.name === "messages"),
     });
