@@ -19,6 +19,21 @@ export async function copiedMark(roomId: string, userId: string): Promise<number
     .first<number>("read_seq");
 }
 
+/**
+ * A private room in `DB` with `userId` its one member, whose `DB` read mark (from before the shards'
+ * `read_marks`) is `dbMark`: what the unread counts start from before the room copies a mark.
+ */
+export async function directoryRoom(roomId: string, userId: string, dbMark: number): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'marks', 1, 'group', ?2, 1)`,
+    ).bind(roomId, userId),
+    env.DB.prepare(
+      `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', ?3)`,
+    ).bind(roomId, userId, dbMark),
+  ]);
+}
+
 /** The shard that holds a user's notifications and their channels. */
 export const notificationShard = (userId: string): D1Database => shardDatabase(env, "notifications", userId);
 

@@ -65,16 +65,28 @@ function failingRun(real: D1Database, query: string): D1PreparedStatement {
   });
 }
 
+/** Ada's room with Bob in it, everything so far copied to D1. */
+async function roomOfTwo() {
+  const ada = await registerUser();
+  const bob = await registerUser();
+  const room = await createRoom(ada);
+  await joinRoom(bob, room.id);
+  await flushOutbox(room.id);
+  return { ada, bob, room };
+}
+
+/** The same, then a message of Ada's that Bob has read: both wait for the room's next copy. */
+async function readMessageWaiting() {
+  const { ada, bob, room } = await roomOfTwo();
+  const posted = await postMessage(ada, room.id, "read me");
+  const read = await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } });
+  expect(read.status).toBe(200);
+  return { bob, room, posted };
+}
+
 describe("read marks copied with the room's messages", () => {
   it("go in the same D1 transaction as the messages that wait with them", async () => {
-    const ada = await registerUser();
-    const bob = await registerUser();
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    await flushOutbox(room.id);
-    const posted = await postMessage(ada, room.id, "read me");
-    const read = await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } });
-    expect(read.status).toBe(200);
+    const { room, bob, posted } = await readMessageWaiting();
     // The room's shard, counted: the size of each batch sent to it.
     const batches: number[] = [];
     await wrapShard(room.id, (real) => ({
@@ -93,15 +105,7 @@ describe("read marks copied with the room's messages", () => {
   });
 
   it("a failed batch leaves a mark from before the wake and the message waiting; the next copies both", async () => {
-    const ada = await registerUser();
-    const bob = await registerUser();
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    await flushOutbox(room.id);
-    const posted = await postMessage(ada, room.id, "read me");
-    expect(
-      (await call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq: posted.seq } })).status,
-    ).toBe(200);
+    const { room, bob, posted } = await readMessageWaiting();
     // A new activation: the mark moved before its wake, so only the sweep over the members finds it.
     await evictDurableObject(roomStub(room.id));
 
@@ -124,11 +128,7 @@ describe("read marks copied with the room's messages", () => {
   });
 
   it("a mark moved while the batch is in flight waits for the next copy, the copy alone failing", async () => {
-    const ada = await registerUser();
-    const bob = await registerUser();
-    const room = await createRoom(ada);
-    await joinRoom(bob, room.id);
-    await flushOutbox(room.id);
+    const { ada, room, bob } = await roomOfTwo();
     const bobIdentity = { userId: bob.user.id, role: "rider" as const, name: "Bob" };
     const readThrough = (seq: number) => call("POST", `/v1/rooms/${room.id}/read`, { token: bob.token, body: { seq } });
 

@@ -7,7 +7,7 @@ import { readMarksIn, saveReadMarks } from "../../src/db/read-marks";
 import { listVisibleRooms } from "../../src/db/rooms";
 import { bucketOf } from "../../src/db/shards";
 import { registerUser, unique } from "../helpers/api";
-import { chatShard, copiedMark } from "../helpers/shards";
+import { chatShard, copiedMark, directoryRoom } from "../helpers/shards";
 
 const SEQS = Array.from({ length: 12 }, (_, i) => i + 1);
 
@@ -19,18 +19,6 @@ async function archive(db: D1Database, roomId: string, seqs: number[]): Promise<
         .bind(`msg_${roomId}_${seq}`, roomId, seq, "usr_writer", `m ${seq}`, 1_000 + seq),
     ),
   );
-}
-
-/** A private room in `DB` with `userId` a member whose `DB` mark (from before read_marks) is `dbMark`. */
-async function roomWith(roomId: string, userId: string, dbMark: number): Promise<void> {
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'marks', 1, 'group', ?2, 1)`,
-    ).bind(roomId, userId),
-    env.DB.prepare(
-      `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', ?3)`,
-    ).bind(roomId, userId, dbMark),
-  ]);
 }
 
 const unreadOf = async (worker: Env, userId: string, roomId: string) =>
@@ -56,8 +44,8 @@ describe("read marks past 9", () => {
     const reader = await registerUser();
     const shardHigher = unique("room");
     const dbHigher = unique("room");
-    await roomWith(shardHigher, reader.user.id, 9);
-    await roomWith(dbHigher, reader.user.id, 10);
+    await directoryRoom(shardHigher, reader.user.id, 9);
+    await directoryRoom(dbHigher, reader.user.id, 10);
     await archive(chatShard(shardHigher), shardHigher, SEQS);
     await archive(chatShard(dbHigher), dbHigher, SEQS);
     await saveReadMarks(chatShard(shardHigher), shardHigher, [{ userId: reader.user.id, seq: 10 }]);
@@ -76,7 +64,7 @@ describe("read marks past 9", () => {
       if (bucketOf(roomId) >= 384 && bucketOf(roomId) <= 511) break;
     }
     const reader = await registerUser();
-    await roomWith(roomId, reader.user.id, 2);
+    await directoryRoom(roomId, reader.user.id, 2);
     await archive(env.SHARD_0, roomId, SEQS);
     await archive(env.SHARD_1, roomId, SEQS.slice(6));
     await saveReadMarks(env.SHARD_0, roomId, [{ userId: reader.user.id, seq: 10 }]);

@@ -23,7 +23,7 @@ import {
 } from "../../src/db/trip-history";
 import type { TripListQuery } from "../../src/protocol/dispatch";
 import { registerUser, unique } from "../helpers/api";
-import { movable, putDirectoryTrip, storedTrip } from "../helpers/shards";
+import { directoryRoom, movable, putDirectoryTrip, storedTrip } from "../helpers/shards";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
 const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -198,16 +198,16 @@ describe("the first move, out of DB", () => {
   });
 });
 
-/** A private room in `DB` with `userId` as its one member, read through `readSeq` there. */
-async function directoryRoom(roomId: string, userId: string, readSeq: number): Promise<void> {
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO rooms (id, name, private, kind, created_by, created_at) VALUES (?1, 'moving', 1, 'group', ?2, 1)`,
-    ).bind(roomId, userId),
-    env.DB.prepare(
-      `INSERT INTO room_members (room_id, user_id, joined_at, role, read_seq) VALUES (?1, ?2, 1, 'owner', ?3)`,
-    ).bind(roomId, userId, readSeq),
-  ]);
+/** The move of `tables`' rows in the buckets that leave SHARD_0 for SHARD_1 (`before` to `after`). */
+async function moveBucketsAway(tables: (typeof MOVED_TABLES)[number][]): Promise<void> {
+  await moveRows({
+    job: unique("move"),
+    source: { name: "SHARD_0", db: movable(oldShard) },
+    targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
+    targets: new Map([["SHARD_1", movable(newShard)]]),
+    pageSize: 50,
+    tables,
+  });
 }
 
 describe("unread counts while a room's bucket moves", () => {
@@ -246,14 +246,7 @@ describe("unread counts while a room's bucket moves", () => {
     await saveReadMarks(oldShard, roomId, [{ userId: reader.user.id, seq: 4 }]);
     expect(await unreadOf(moving)).toBe(2);
 
-    await moveRows({
-      job: unique("move"),
-      source: { name: "SHARD_0", db: movable(oldShard) },
-      targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
-      targets: new Map([["SHARD_1", movable(newShard)]]),
-      pageSize: 50,
-      tables: MOVED_TABLES.filter((t) => t.kind === "chat"),
-    });
+    await moveBucketsAway(MOVED_TABLES.filter((t) => t.kind === "chat"));
     expect(await readMarksIn(newShard, reader.user.id, [roomId])).toEqual(new Map([[roomId, 6]]));
     expect(await readMarksIn(oldShard, reader.user.id, [roomId])).toEqual(new Map());
     expect(await unreadOf(moved)).toBe(2);
@@ -277,14 +270,7 @@ describe("an edit of a message the move has not copied yet", () => {
     expect((await archivedOriginal(shardHomes(moving, "chat", roomId), roomId, 1))?.text).toBe("edited one");
 
     // The move of the room's bucket: the edited row, not the one from before the edit.
-    await moveRows({
-      job: unique("move"),
-      source: { name: "SHARD_0", db: movable(oldShard) },
-      targetOf: targetUnder(parseShardMap(after, () => true).byBucket, "SHARD_0"),
-      targets: new Map([["SHARD_1", movable(newShard)]]),
-      pageSize: 50,
-      tables: MOVED_TABLES.filter((t) => t.name === "messages"),
-    });
+    await moveBucketsAway(MOVED_TABLES.filter((t) => t.name === "messages"));
     const rows = await newShard
       .prepare(`SELECT seq, text, change_seq FROM messages WHERE room_id = ? ORDER BY seq`)
       .bind(roomId)
