@@ -161,6 +161,45 @@ describe("nearby cars and places", () => {
       expect(page.errors).toEqual([]);
     });
 
+  it("keeps the listed places in place as the geocoder answers, and lists no answer after a choice", async () => {
+    const rider = await account(suite.server.baseUrl, "rider", "Steady Search Rider");
+    const { page } = await signedIn(rider, PHONE);
+    const search = page.getByLabel("Search for a place");
+    const items = page.locator(".place-results li");
+    // "park": Golden Gate Park from the city's list at once, Oracle Park from the geocoder after the pause.
+    await search.fill("park");
+    const local = await page.getByRole("button", { name: "Dropoff: Golden Gate Park" }).elementHandle();
+    if (!local) throw new Error("the city's place is not listed");
+    await expect.poll(() => items.count(), { timeout: SEEN_MS }).toBeGreaterThan(1);
+    // Replaced, it would take a tap whose press came before the answer and whose release came after.
+    expect(await local.evaluate((el: unknown) => (el as { isConnected: boolean }).isConnected)).toBe(true);
+    await local.click();
+    await expect
+      .poll(() => page.getByTestId("points").textContent(), { timeout: SEEN_MS })
+      .toBe("Pickup: not set · Dropoff: Golden Gate Park");
+
+    // The geocoder asked, and its answer held until the rider has chosen from the city's list: it shows nothing.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route("**/v1/places/search?**", async (route) => {
+      await released;
+      await route.continue();
+    });
+    const asked = page.waitForRequest((req) => new URL(req.url()).pathname === "/v1/places/search");
+    await search.fill("park");
+    await asked;
+    await page.getByRole("button", { name: "Pickup: Golden Gate Park" }).click();
+    const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/v1/places/search");
+    release();
+    await answered;
+    await page.waitForTimeout(500);
+    expect(await items.count()).toBe(0);
+    expect(await search.inputValue()).toBe("");
+    expect(page.errors).toEqual([]);
+  });
+
   it("names the driver's offer by places (the geocoder's off the city's list), on the street map", async () => {
     const driver = await account(suite.server.baseUrl, "driver", "Offer Driver");
     const rider = await account(suite.server.baseUrl, "rider", "Offer Rider");
