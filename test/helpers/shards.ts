@@ -5,10 +5,15 @@
  */
 import { env } from "cloudflare:workers";
 import type { SqlDatabase } from "../../src/db/shard-move";
+import { listVisibleRooms } from "../../src/db/rooms";
 import { allShards, shardDatabase } from "../../src/db/shards";
 import type { Trip } from "../../src/protocol/dispatch";
 
 /** The shard that holds a room's (or a trip's) archived chat. */
+/** The unread count `GET /v1/rooms` gives `userId` for `roomId`, read through `worker` (its shard maps). */
+export const unreadIn = async (worker: Env, userId: string, roomId: string): Promise<number | undefined> =>
+  (await listVisibleRooms(worker, userId, 100)).find((r) => r.id === roomId)?.unread;
+
 export const chatShard = (roomId: string): D1Database => shardDatabase(env, "chat", roomId);
 
 /** The read mark a room copied for `userId` to its shard (db/read-marks.ts); null before its first copy. */

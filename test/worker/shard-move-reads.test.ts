@@ -10,7 +10,6 @@ import { describe, expect, it } from "vitest";
 import { archiveMessages, archivedMessagesBefore, archivedOriginal } from "../../src/db/messages";
 import { ackNotification, listNotifications } from "../../src/db/notifications";
 import { readMarksIn, saveReadMarks } from "../../src/db/read-marks";
-import { listVisibleRooms } from "../../src/db/rooms";
 import { MOVED_TABLES, moveRows, targetUnder } from "../../src/db/shard-move";
 import { bucketOf, parseShardMap, shardHomes } from "../../src/db/shards";
 import {
@@ -23,7 +22,7 @@ import {
 } from "../../src/db/trip-history";
 import type { TripListQuery } from "../../src/protocol/dispatch";
 import { registerUser, unique } from "../helpers/api";
-import { directoryRoom, movable, putDirectoryTrip, storedTrip } from "../helpers/shards";
+import { directoryRoom, movable, putDirectoryTrip, storedTrip, unreadIn } from "../helpers/shards";
 
 const before = "0-511:SHARD_0,512-1023:SHARD_1";
 const after = "0-383:SHARD_0,384-1023:SHARD_1";
@@ -219,8 +218,7 @@ describe("unread counts while a room's bucket moves", () => {
     await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
     await archive(newShard, roomId, [5, 6, 7, 8, 9], "new");
 
-    const unreadOf = async (worker: Env) =>
-      (await listVisibleRooms(worker, reader.user.id, 100)).find((r) => r.id === roomId)?.unread;
+    const unreadOf = (worker: Env) => unreadIn(worker, reader.user.id, roomId);
     expect(await unreadOf(moving)).toBe(7);
     // Without the previous map, only what the new shard has so far: what the union is for.
     expect(await unreadOf(moved)).toBe(5);
@@ -233,8 +231,7 @@ describe("unread counts while a room's bucket moves", () => {
     await directoryRoom(roomId, reader.user.id, 1);
     await archive(oldShard, roomId, [1, 2, 3, 4, 5, 6], "old");
     await archive(newShard, roomId, [5, 6, 7, 8], "new");
-    const unreadOf = async (worker: Env) =>
-      (await listVisibleRooms(worker, reader.user.id, 100)).find((r) => r.id === roomId)?.unread;
+    const unreadOf = (worker: Env) => unreadIn(worker, reader.user.id, roomId);
     expect(await unreadOf(moving)).toBe(7);
 
     // Read through 6 before the move began (copied to the old shard), then a late copy of an older mark
